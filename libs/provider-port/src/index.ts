@@ -1,0 +1,27 @@
+export {
+  ERROR_CLASSES,
+  REVOCATION_CANDIDATES,
+  TRANSIENT_CLASSES,
+  ErrorClass,
+  ProviderError,
+  InvalidIdentifierError,
+  isRevocationCandidate,
+  isTransient,
+} from './errors';
+export { WrapContext, contextToMap, canonicalContext } from './context';
+export {
+  ProviderKind,
+  AwsKeyConfig,
+  AzureKeyConfig,
+  GcpKeyConfig,
+  KeyConfig,
+  CallScope,
+  KeyState,
+  KeyDescription,
+  WrappedKek,
+  KeyProvider,
+  ValidationCheck,
+  ValidationReport,
+} from './port';
+export { runValidation } from './validation';
+export { ProviderCallObserver, ProviderCallEvent, ProviderCallListener } from './observer';

@@ -1,0 +1,63 @@
+import type { ErrorClass } from './errors';
+import { ProviderError } from './errors';
+
+/** One provider call as measured by the single choke point every binding goes through. */
+export interface ProviderCallEvent {
+  readonly provider: string;
+  /** Logical operation: describe, wrap, unwrap, assume_role, get_token, list_versions, ... */
+  readonly operation: string;
+  /** Canonical key id or role ARN; never key material. */
+  readonly target: string;
+  readonly tenantId?: string;
+  readonly workspaceId?: string;
+  readonly outcome: 'ok' | ErrorClass;
+  readonly providerCode?: string;
+  readonly latencyMs: number;
+  readonly at: Date;
+}
+
+export type ProviderCallListener = (event: ProviderCallEvent) => void;
+
+/**
+ * Every provider call is measured here (latency, outcome class) and fanned out to subscribers: metrics and
+ * audit subscribe; bindings never talk to them directly.
+ */
+export class ProviderCallObserver {
+  private readonly listeners = new Set<ProviderCallListener>();
+
+  subscribe(listener: ProviderCallListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  async measure<T>(
+    meta: { provider: string; operation: string; target: string; tenantId?: string; workspaceId?: string },
+    call: () => Promise<T>,
+  ): Promise<T> {
+    const started = process.hrtime.bigint();
+    try {
+      const result = await call();
+      this.emit({ ...meta, outcome: 'ok', latencyMs: elapsedMs(started), at: new Date() });
+      return result;
+    } catch (err) {
+      const outcome: ErrorClass = err instanceof ProviderError ? err.errorClass : 'ambiguous';
+      const providerCode = err instanceof ProviderError ? err.providerCode : undefined;
+      this.emit({ ...meta, outcome, providerCode, latencyMs: elapsedMs(started), at: new Date() });
+      throw err;
+    }
+  }
+
+  private emit(event: ProviderCallEvent): void {
+    for (const l of this.listeners) {
+      try {
+        l(event);
+      } catch {
+        // a failing subscriber must never break a KMS call
+      }
+    }
+  }
+}
+
+function elapsedMs(started: bigint): number {
+  return Number(process.hrtime.bigint() - started) / 1e6;
+}
