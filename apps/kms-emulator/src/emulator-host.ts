@@ -17,6 +17,8 @@ export interface EmulatorHostOptions {
   stateFile?: string;
   /** Keep the TLS key pair at `${tlsFile}.key.pem` / `${tlsFile}.cert.pem`. */
   tlsFile?: string;
+  /** Extra DNS names for the TLS certificate (e.g. `emulators` under docker compose). */
+  tlsHosts?: string[];
   aws?: Partial<AwsEmulatorOptions>;
   azure?: Partial<AzureEmulatorOptions>;
   gcp?: Partial<GcpEmulatorOptions>;
@@ -42,7 +44,7 @@ export async function startEmulators(options: EmulatorHostOptions = {}): Promise
   const ports = { ...DEFAULT_PORTS, ...options.ports };
   const faults = new FaultEngine();
   const counters = new CallCounters();
-  const tls = loadOrCreateTls(options.tlsFile);
+  const tls = loadOrCreateTls(options.tlsFile, options.tlsHosts);
 
   let timer: NodeJS.Timeout | undefined;
   const clouds: CloudEmulator[] = [];

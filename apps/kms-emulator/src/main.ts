@@ -22,6 +22,7 @@ async function main(): Promise<void> {
     },
     stateFile: process.env.KEYHOLD_EMULATOR_STATE_FILE || undefined,
     tlsFile: process.env.KEYHOLD_EMULATOR_TLS_FILE || '.keyhold/emulator-tls',
+    tlsHosts: (process.env.KEYHOLD_EMULATOR_TLS_HOSTS ?? '').split(',').map((h) => h.trim()).filter(Boolean),
   });
   console.log(`aws    KMS/STS/IAM   ${running.aws.url}`);
   console.log(`azure  Key Vault     ${running.azure.url}  (Entra token endpoint on the same host; trust ${process.env.KEYHOLD_EMULATOR_TLS_FILE || '.keyhold/emulator-tls'}.cert.pem)`);

@@ -15,7 +15,7 @@ export interface TlsMaterial {
  * needs `allowInsecureConnection`. When `file` is given the material is kept there (and reused), so a client
  * process can trust it with NODE_EXTRA_CA_CERTS=<file>.cert.pem or through Keyhold's TLS-trust configuration.
  */
-export function loadOrCreateTls(file?: string): TlsMaterial {
+export function loadOrCreateTls(file?: string, extraHosts: string[] = []): TlsMaterial {
   if (file && existsSync(`${file}.key.pem`) && existsSync(`${file}.cert.pem`)) {
     const cert = readFileSync(`${file}.cert.pem`, 'utf8');
     return { key: readFileSync(`${file}.key.pem`, 'utf8'), cert, caPem: cert };
@@ -35,6 +35,8 @@ export function loadOrCreateTls(file?: string): TlsMaterial {
           { type: 2, value: '*.vault.localhost' },
           { type: 7, ip: '127.0.0.1' },
           { type: 7, ip: '::1' },
+          // e.g. the compose service name, so containers reach the emulator by name over verified TLS
+          ...extraHosts.map((h) => ({ type: 2, value: h })),
         ],
       },
     ],
