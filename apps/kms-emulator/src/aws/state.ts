@@ -1,0 +1,225 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { CallerIdentity, defaultKeyPolicy, evaluate, parsePolicy, PolicyDocument } from './policy';
+
+/** Everything the AWS emulator keeps. Plain JSON so it can be exported, persisted and imported as is. */
+
+export type KeyState = 'Enabled' | 'Disabled' | 'PendingDeletion';
+
+export interface BackingKey {
+  /** KMS KeyMaterialId: 64 hex characters. */
+  id: string;
+  /** AES-256 key, base64 (emulator state only: this is a test double of an HSM). */
+  material: string;
+  createdAt: number;
+}
+
+export interface RotationRecord {
+  keyMaterialId: string;
+  rotationDate: number;
+  rotationType: 'ON_DEMAND' | 'AUTOMATIC';
+}
+
+export interface KmsKey {
+  keyId: string;
+  accountId: string;
+  region: string;
+  arn: string;
+  description: string;
+  keyUsage: 'ENCRYPT_DECRYPT' | 'SIGN_VERIFY' | 'GENERATE_VERIFY_MAC' | 'KEY_AGREEMENT';
+  keySpec: string;
+  state: KeyState;
+  creationDate: number;
+  deletionDate?: number;
+  pendingWindowInDays?: number;
+  policy: string;
+  rotationEnabled: boolean;
+  rotationPeriodInDays?: number;
+  /** Backing keys, oldest first; the last one is current. Old ones are kept so old ciphertexts decrypt. */
+  backing: BackingKey[];
+  rotations: RotationRecord[];
+}
+
+export interface KmsAlias {
+  name: string;
+  accountId: string;
+  region: string;
+  targetKeyId: string;
+  creationDate: number;
+  lastUpdatedDate: number;
+}
+
+export interface IamRole {
+  name: string;
+  path: string;
+  arn: string;
+  roleId: string;
+  accountId: string;
+  trustPolicy: string;
+  inlinePolicies: Record<string, string>;
+  createDate: number;
+  maxSessionDuration: number;
+}
+
+export interface AccessKey {
+  accessKeyId: string;
+  secretAccessKey: string;
+  arn: string;
+  accountId: string;
+  userId: string;
+  isRoot: boolean;
+}
+
+export interface RoleSession {
+  accessKeyId: string;
+  secretAccessKey: string;
+  sessionToken: string;
+  roleArn: string;
+  roleId: string;
+  sessionArn: string;
+  accountId: string;
+  /** Session policy (JSON) narrowing the session, if one was passed to AssumeRole. */
+  policy?: string;
+  expiresAt: number;
+}
+
+export interface AwsState {
+  keys: KmsKey[];
+  aliases: KmsAlias[];
+  roles: IamRole[];
+  accessKeys: AccessKey[];
+  sessions: RoleSession[];
+}
+
+/** The authenticated caller of one request. */
+export type Principal =
+  | { kind: 'key'; key: AccessKey }
+  | { kind: 'session'; session: RoleSession };
+
+export function callerArn(p: Principal): string {
+  return p.kind === 'key' ? p.key.arn : p.session.sessionArn;
+}
+
+export function callerAccount(p: Principal): string {
+  return p.kind === 'key' ? p.key.accountId : p.session.accountId;
+}
+
+export function identityOf(p: Principal): CallerIdentity {
+  return p.kind === 'key'
+    ? { arn: p.key.arn, accountId: p.key.accountId, isRoot: p.key.isRoot }
+    : { arn: p.session.sessionArn, accountId: p.session.accountId, roleArn: p.session.roleArn, isRoot: false };
+}
+
+export function newKeyMaterialId(): string {
+  return randomBytes(32).toString('hex');
+}
+
+export function newBackingKey(now: number): BackingKey {
+  return { id: newKeyMaterialId(), material: randomBytes(32).toString('base64'), createdAt: now };
+}
+
+export function newKeyId(): string {
+  return randomUUID();
+}
+
+export function keyArn(region: string, accountId: string, keyId: string): string {
+  return `arn:aws:kms:${region}:${accountId}:key/${keyId}`;
+}
+
+export function aliasArn(a: KmsAlias): string {
+  return `arn:aws:kms:${a.region}:${a.accountId}:${a.name}`;
+}
+
+export { defaultKeyPolicy };
+
+export type Decision = { allowed: true } | { allowed: false; reason: string };
+
+/**
+ * Authorization of a KMS action on a key, as AWS decides it (KMS Developer Guide, "Key policies" and
+ * "Determining access"; IAM "Policy evaluation logic"):
+ *  1. An explicit Deny in the key policy, an identity policy of the role, or the session policy → denied.
+ *  2. A session policy, when present, must itself Allow the action on the key (sessions are the
+ *     intersection of the role's permissions and the session policy).
+ *  3. Same account: allowed if the key policy names the caller directly (user ARN, role ARN, session ARN,
+ *     "*", or the account root for the root user), or if the key policy allows the account root ("enable IAM
+ *     policies") AND an identity policy of the caller allows the action. The account root user has implicit
+ *     identity permission; IAM users other than roles carry no modelled identity policy and count as allowed
+ *     within their own account (only roles' inline policies are modelled).
+ *  4. Cross account: the key policy must allow the caller (directly or via its account) AND the caller's
+ *     identity policies must allow it.
+ * A session whose role was deleted is denied: its identity no longer exists.
+ */
+export function authorizeKeyAction(state: AwsState, p: Principal, key: KmsKey, action: string): Decision {
+  const caller = identityOf(p);
+  const context = {
+    'aws:PrincipalArn': caller.roleArn ?? caller.arn,
+    'aws:PrincipalAccount': caller.accountId,
+    'kms:CallerAccount': caller.accountId,
+  };
+  const deny = (why: string): Decision => ({
+    allowed: false,
+    reason: `User: ${caller.arn} is not authorized to perform: ${action} on resource: ${key.arn} ${why}`,
+  });
+  let keyPolicy: PolicyDocument | undefined;
+  try {
+    keyPolicy = parsePolicy(key.policy, { requirePrincipal: true });
+  } catch {
+    keyPolicy = undefined;
+  }
+  const kp = evaluate(keyPolicy, { action, resource: key.arn, caller, context });
+  if (kp === 'deny') return deny('with an explicit deny in a resource-based policy');
+
+  const id = identityDecision(state, p, action, key.arn);
+  if (id === 'deny') return deny('with an explicit deny in an identity-based policy');
+  if (id === 'gone') return deny('because the role no longer exists');
+
+  if (p.kind === 'session' && p.session.policy) {
+    const sp = evaluate(safeParse(p.session.policy), { action, resource: key.arn, context });
+    if (sp === 'deny') return deny('with an explicit deny in a session policy');
+    if (sp !== 'allow') return deny('because no session policy allows the ' + action + ' action');
+  }
+
+  const sameAccount = caller.accountId === key.accountId;
+  if (sameAccount) {
+    if (kp === 'allow') return { allowed: true };
+    if (kp === 'account' && id === 'allow') return { allowed: true };
+    if (kp === 'none') return deny('because no resource-based policy allows the ' + action + ' action');
+    return deny('because no identity-based policy allows the ' + action + ' action');
+  }
+  if (kp === 'none') return deny('because no resource-based policy allows the ' + action + ' action');
+  if (id !== 'allow') return deny('because no identity-based policy allows the ' + action + ' action');
+  return { allowed: true };
+}
+
+/** Account-level actions (CreateKey, ListAliases, alias management): identity and session policies decide. */
+export function authorizeAccountAction(state: AwsState, p: Principal, action: string, resource: string): Decision {
+  const caller = identityOf(p);
+  const id = identityDecision(state, p, action, resource);
+  let ok = id === 'allow';
+  if (ok && p.kind === 'session' && p.session.policy) {
+    ok = evaluate(safeParse(p.session.policy), { action, resource }) === 'allow';
+  }
+  return ok
+    ? { allowed: true }
+    : { allowed: false, reason: `User: ${caller.arn} is not authorized to perform: ${action} on resource: ${resource}` };
+}
+
+function identityDecision(state: AwsState, p: Principal, action: string, resource: string): 'allow' | 'deny' | 'none' | 'gone' {
+  if (p.kind === 'key') return 'allow';
+  const role = state.roles.find((r) => r.arn === p.session.roleArn && r.roleId === p.session.roleId);
+  if (!role) return 'gone';
+  let result: 'allow' | 'none' = 'none';
+  for (const text of Object.values(role.inlinePolicies)) {
+    const d = evaluate(safeParse(text), { action, resource });
+    if (d === 'deny') return 'deny';
+    if (d === 'allow') result = 'allow';
+  }
+  return result;
+}
+
+function safeParse(text: string): PolicyDocument | undefined {
+  try {
+    return parsePolicy(text, { requirePrincipal: false });
+  } catch {
+    return undefined;
+  }
+}
