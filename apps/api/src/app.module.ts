@@ -1,0 +1,19 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import { PassportModule } from '@nestjs/passport';
+import { AdminTokenStrategy, OperatorTokenStrategy, SERVICES, TenantAccessGuard } from './http/auth';
+import { HealthController, OperatorController } from './http/controllers/operator.controller';
+import { TenantController } from './http/controllers/tenant.controller';
+import type { KeyholdServices } from './services';
+
+/** The Nest module of the admin API; the composition root is built outside Nest and provided as a value. */
+@Module({})
+export class ApiModule {
+  static with(services: KeyholdServices): DynamicModule {
+    return {
+      module: ApiModule,
+      imports: [PassportModule.register({ session: false })],
+      controllers: [OperatorController, HealthController, TenantController],
+      providers: [{ provide: SERVICES, useValue: services }, AdminTokenStrategy, OperatorTokenStrategy, TenantAccessGuard],
+    };
+  }
+}

@@ -1,0 +1,149 @@
+import 'reflect-metadata';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { extname, join, resolve } from 'node:path';
+import type { KeyholdConfig } from '@app/config';
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
+import type { FastifyInstance } from 'fastify';
+import type { DestinationStream, Logger } from 'pino';
+import { ApiModule } from './app.module';
+import { registerDekRoutes, registerOpsRoutes } from './http/dek-routes';
+import { ErrorFilter } from './http/error-filter';
+import { openApiDocument } from './http/openapi';
+import { createLogger } from './logger';
+import { KeyholdServices } from './services';
+
+export interface ApiApp {
+  app: NestFastifyApplication;
+  url: string;
+  services: KeyholdServices;
+  /** Every route registered (method + Fastify URL), for the OpenAPI coverage check. */
+  routes: Array<{ method: string; url: string }>;
+  close(): Promise<void>;
+}
+
+export interface ApiAppOptions {
+  /** Where logs go (tests capture them to prove nothing secret is written). */
+  logDestination?: DestinationStream;
+  logger?: Logger;
+  /** Listen (default true); false = build only (inject-based tests). */
+  listen?: boolean;
+}
+
+/**
+ * Builds the API in-process: services, Nest (admin API) on Fastify, the lean DEK routes, ops endpoints, the
+ * OpenAPI document and the console. Used by main.ts, tests and benchmarks (port 0 = ephemeral).
+ */
+export async function createApiApp(config: KeyholdConfig, options: ApiAppOptions = {}): Promise<ApiApp> {
+  const log = options.logger ?? createLogger(config.logLevel, options.logDestination);
+  const services = await KeyholdServices.start(config, log);
+  try {
+    const adapter = new FastifyAdapter({
+      logger: false,
+      bodyLimit: config.bodyLimitBytes,
+      trustProxy: false,
+      // Reject requests whose URL is absurdly long before routing.
+      routerOptions: { maxParamLength: 512 },
+      return503OnClosing: true,
+    });
+    const app = await NestFactory.create<NestFastifyApplication>(ApiModule.with(services), adapter, { logger: false, abortOnError: false });
+    app.useGlobalFilters(new ErrorFilter(log));
+    const fastify = app.getHttpAdapter().getInstance() as unknown as FastifyInstance;
+    // The console's catch-all routes are registered first so they stay out of the API route list.
+    await serveConsole(fastify, config.consoleDir);
+    const routes: Array<{ method: string; url: string }> = [];
+    fastify.addHook('onRoute', (r) => {
+      for (const m of [r.method].flat()) if (m !== 'HEAD' && m !== 'OPTIONS') routes.push({ method: m, url: r.url });
+    });
+
+    // Errors raised by Fastify itself (body parsing, limits, content type) reach Nest's Fastify error handler,
+    // which hands them to ErrorFilter: one mapping for everything (asserted by test/e2e/http-edge.test.ts).
+    fastify.addHook('onSend', (_req, reply, payload, done) => {
+      reply.header('x-content-type-options', 'nosniff');
+      done(null, payload);
+    });
+    fastify.addHook('onResponse', (req, reply, done) => {
+      services.metrics.http.inc({ method: req.method, route: req.routeOptions?.url ?? 'unmatched', status: String(reply.statusCode) });
+      done();
+    });
+
+    registerDekRoutes(fastify, services);
+    registerOpsRoutes(fastify, services);
+    const doc = openApiDocument();
+    fastify.get('/openapi.json', async (_req, reply) => reply.header('cache-control', 'no-cache').send(doc));
+
+    await app.init();
+    let url = '';
+    if (options.listen !== false) {
+      await app.listen(config.port, config.host);
+      const addr = fastify.server.address();
+      const port = typeof addr === 'object' && addr ? addr.port : config.port;
+      url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
+    }
+    let closed = false;
+    return {
+      app,
+      url,
+      services,
+      routes,
+      async close() {
+        if (closed) return;
+        closed = true;
+        await app.close();
+        await services.close();
+        log.flush?.();
+      },
+    };
+  } catch (err) {
+    await services.close().catch(() => undefined);
+    throw err;
+  }
+}
+
+const MIME: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.mjs': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.json': 'application/json; charset=utf-8',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.ico': 'image/x-icon',
+  '.woff2': 'font/woff2',
+  '.map': 'application/json; charset=utf-8',
+  '.txt': 'text/plain; charset=utf-8',
+};
+
+const API_PREFIX = /^\/(v1|internal|healthz|readyz|metrics|openapi\.json)(\/|$|\?)/;
+
+/**
+ * Serves apps/console/dist at / with an SPA fallback (index.html for non-API GETs that accept HTML), when the
+ * console has been built. Files are read once at start-up into memory (a few hundred KB): no path from a
+ * request ever reaches the filesystem, so there is no traversal to get wrong. API paths keep JSON 404s.
+ */
+async function serveConsole(fastify: FastifyInstance, dir: string): Promise<void> {
+  const root = resolve(dir);
+  if (!existsSync(join(root, 'index.html'))) return;
+  const files = new Map<string, { body: Buffer; type: string }>();
+  const walk = (d: string, prefix: string) => {
+    for (const entry of readdirSync(d, { withFileTypes: true })) {
+      const full = join(d, entry.name);
+      if (entry.isDirectory()) walk(full, `${prefix}${entry.name}/`);
+      else if (entry.isFile()) files.set(`/${prefix}${entry.name}`, { body: readFileSync(full), type: MIME[extname(entry.name)] ?? 'application/octet-stream' });
+    }
+  };
+  walk(root, '');
+  const index = files.get('/index.html')!;
+  // A catch-all GET route (Nest owns the not-found handler); every more specific route still wins.
+  const handler = (req: { url: string; headers: Record<string, string | string[] | undefined> }, reply: import('fastify').FastifyReply) => {
+    const path = req.url.split('?')[0];
+    if (!API_PREFIX.test(path)) {
+      const file = files.get(path === '/' ? '/index.html' : path);
+      if (file) return reply.header('content-type', file.type).send(file.body);
+      if (String(req.headers.accept ?? '').includes('text/html')) return reply.header('content-type', index.type).send(index.body);
+    }
+    return reply.status(404).header('content-type', 'application/json; charset=utf-8').send({ error: { code: 'NOT_FOUND', message: 'not found' } });
+  };
+  fastify.get('/', handler);
+  fastify.get('/*', handler);
+}

@@ -1,0 +1,100 @@
+import { CanActivate, createParamDecorator, ExecutionContext, Inject, Injectable, SetMetadata, UseGuards, applyDecorators } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import { AuthGuard, PassportStrategy } from '@nestjs/passport';
+import { AccessClaims, AuthError, bearerToken, operatorTokenMatches, Role } from '@app/auth';
+import { DomainError, ErrorCode } from '@app/keys';
+import { isUuid } from '@app/persistence';
+import { Strategy } from 'passport-strategy';
+import type { KeyholdServices } from '../services';
+
+export const SERVICES = Symbol('KeyholdServices');
+
+/** Principal attached to the request by the strategies. */
+export type Principal = { kind: 'operator' } | ({ kind: 'admin' } & AccessClaims);
+
+type Verify = (req: { headers: Record<string, string | string[] | undefined> }, done: (err: unknown, user?: unknown) => void) => void;
+
+/** A passport strategy that reads `Authorization: Bearer …` and hands the request to the verify callback. */
+class BearerStrategy extends Strategy {
+  constructor(private readonly verifyRequest: Verify) {
+    super();
+  }
+
+  override authenticate(req: { headers: Record<string, string | string[] | undefined> }): void {
+    this.verifyRequest(req, (err, user) => {
+      if (err) return this.error(err as Error);
+      if (!user) return this.fail(401);
+      return this.success(user);
+    });
+  }
+}
+
+/** Admin API tokens: HS256, audience keyhold-admin, role key_admin or auditor. */
+@Injectable()
+export class AdminTokenStrategy extends PassportStrategy(BearerStrategy, 'keyhold-admin') {
+  constructor(@Inject(SERVICES) private readonly s: KeyholdServices) {
+    super();
+  }
+
+  validate(req: { headers: Record<string, string | string[] | undefined> }): Principal {
+    const token = bearerToken(req.headers.authorization);
+    if (!token) throw new AuthError('UNAUTHENTICATED', 'a Bearer access token is required');
+    return { kind: 'admin', ...this.s.adminTokens.verify(token) };
+  }
+}
+
+/** The platform operator's static bearer token (constant-time compare). */
+@Injectable()
+export class OperatorTokenStrategy extends PassportStrategy(BearerStrategy, 'keyhold-operator') {
+  constructor(@Inject(SERVICES) private readonly s: KeyholdServices) {
+    super();
+  }
+
+  validate(req: { headers: Record<string, string | string[] | undefined> }): Principal {
+    if (!operatorTokenMatches(bearerToken(req.headers.authorization), this.s.config.operatorToken))
+      throw new AuthError('UNAUTHENTICATED', 'the operator token is required');
+    return { kind: 'operator' };
+  }
+}
+
+const ROLES = 'keyhold:roles';
+
+/**
+ * Separation of duties and tenant scoping in one place: the role must be allowed for the route, and a path
+ * tenantId must equal the token's tenant — otherwise 404, exactly as for an id that does not exist.
+ */
+@Injectable()
+export class TenantAccessGuard implements CanActivate {
+  constructor(private readonly reflector: Reflector) {}
+
+  canActivate(ctx: ExecutionContext): boolean {
+    const req = ctx.switchToHttp().getRequest<{ user?: Principal; params?: Record<string, string> }>();
+    const p = req.user;
+    if (!p || p.kind !== 'admin') throw new AuthError('UNAUTHENTICATED', 'a Bearer access token is required');
+    const tenantId = req.params?.tenantId;
+    if (tenantId !== undefined && (!isUuid(tenantId) || tenantId.toLowerCase() !== p.tid)) throw new DomainError(ErrorCode.NotFound, 'not found');
+    const roles = this.reflector.getAllAndOverride<Role[] | undefined>(ROLES, [ctx.getHandler(), ctx.getClass()]) ?? ['key_admin'];
+    if (!roles.includes(p.role)) throw new AuthError('FORBIDDEN', `this action needs the ${roles.join(' or ')} role`);
+    return true;
+  }
+}
+
+/** Admin route: valid admin token, one of `roles` (default key_admin), path tenant = token tenant. */
+export function AdminRoute(...roles: Role[]) {
+  return applyDecorators(SetMetadata(ROLES, roles.length ? roles : ['key_admin']), UseGuards(AuthGuard('keyhold-admin'), TenantAccessGuard));
+}
+
+export function OperatorRoute() {
+  return UseGuards(AuthGuard('keyhold-operator'));
+}
+
+/** The verified claims of the admin calling. */
+export const Claims = createParamDecorator((_data: unknown, ctx: ExecutionContext): AccessClaims => {
+  const p = ctx.switchToHttp().getRequest<{ user: Principal }>().user;
+  if (p.kind !== 'admin') throw new AuthError('UNAUTHENTICATED', 'admin token required');
+  return p;
+});
+
+export function actorOf(c: AccessClaims): string {
+  return `admin:${c.sub}`;
+}

@@ -1,0 +1,150 @@
+import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Post, Put, Query, Res } from '@nestjs/common';
+import type { AccessClaims } from '@app/auth';
+import { ErrorCode } from '@app/keys';
+import type { FastifyReply } from 'fastify';
+import { actorOf, AdminRoute, Claims, SERVICES } from '../auth';
+import type { KeyholdServices } from '../../services';
+import { parseBody, pathId, schemas } from '../validation';
+
+/**
+ * The tenant admin API (shared/API.md). Every route: admin token, role check, path tenant = token tenant (404
+ * otherwise), ids looked up by (tenant_id, id). Controllers only parse and call one use case.
+ */
+@Controller('v1/tenants/:tenantId')
+export class TenantController {
+  constructor(@Inject(SERVICES) private readonly s: KeyholdServices) {}
+
+  @Get()
+  @AdminRoute('key_admin', 'auditor')
+  getTenant(@Claims() c: AccessClaims) {
+    return this.s.useCases.getTenant.execute(c.tid);
+  }
+
+  @Post('admin-users')
+  @HttpCode(201)
+  @AdminRoute('key_admin')
+  createAdminUser(@Claims() c: AccessClaims, @Body() body: unknown) {
+    return this.s.useCases.createAdminUser.execute(actorOf(c), c.tid, parseBody(schemas.adminUser, body));
+  }
+
+  // ---- key configurations
+  @Post('key-configurations')
+  @HttpCode(201)
+  @AdminRoute('key_admin')
+  registerKeyConfiguration(@Claims() c: AccessClaims, @Body() body: unknown) {
+    return this.s.useCases.registerKeyConfiguration.execute(actorOf(c), c.tid, parseBody(schemas.registerKeyConfiguration, body));
+  }
+
+  @Get('key-configurations')
+  @AdminRoute('key_admin', 'auditor')
+  async listKeyConfigurations(@Claims() c: AccessClaims) {
+    return { keyConfigurations: await this.s.useCases.listKeyConfigurations.execute(c.tid) };
+  }
+
+  @Get('key-configurations/:id')
+  @AdminRoute('key_admin', 'auditor')
+  getKeyConfiguration(@Claims() c: AccessClaims, @Param('id') id: string) {
+    return this.s.useCases.getKeyConfiguration.execute(c.tid, pathId(id, ErrorCode.KeyConfigurationNotFound));
+  }
+
+  @Post('key-configurations/:id/validate')
+  @HttpCode(200)
+  @AdminRoute('key_admin')
+  validateKeyConfiguration(@Claims() c: AccessClaims, @Param('id') id: string) {
+    return this.s.useCases.validateKeyConfiguration.execute(actorOf(c), c.tid, pathId(id, ErrorCode.KeyConfigurationNotFound));
+  }
+
+  @Delete('key-configurations/:id')
+  @HttpCode(204)
+  @AdminRoute('key_admin')
+  async deleteKeyConfiguration(@Claims() c: AccessClaims, @Param('id') id: string) {
+    await this.s.useCases.deleteKeyConfiguration.execute(actorOf(c), c.tid, pathId(id, ErrorCode.KeyConfigurationNotFound));
+  }
+
+  // ---- workspaces
+  @Post('workspaces')
+  @HttpCode(201)
+  @AdminRoute('key_admin')
+  createWorkspace(@Claims() c: AccessClaims, @Body() body: unknown) {
+    return this.s.useCases.createWorkspace.execute(actorOf(c), c.tid, parseBody(schemas.createWorkspace, body));
+  }
+
+  @Get('workspaces')
+  @AdminRoute('key_admin', 'auditor')
+  async listWorkspaces(@Claims() c: AccessClaims) {
+    return { workspaces: await this.s.useCases.listWorkspaces.execute(c.tid) };
+  }
+
+  @Get('workspaces/:id')
+  @AdminRoute('key_admin', 'auditor')
+  getWorkspace(@Claims() c: AccessClaims, @Param('id') id: string) {
+    return this.s.useCases.getWorkspace.execute(c.tid, pathId(id, ErrorCode.WorkspaceNotFound));
+  }
+
+  @Put('workspaces/:id/key-binding')
+  @AdminRoute('key_admin')
+  async bind(@Claims() c: AccessClaims, @Param('id') id: string, @Body() body: unknown, @Res({ passthrough: true }) reply: FastifyReply) {
+    const { keyConfigurationId } = parseBody(schemas.bind, body);
+    const r = await this.s.useCases.bindWorkspace.execute(actorOf(c), c.tid, pathId(id, ErrorCode.WorkspaceNotFound), keyConfigurationId.toLowerCase());
+    if (r.kind === 'rekey') {
+      reply.status(202);
+      return { operationId: r.operationId };
+    }
+    reply.status(200);
+    return r.workspace;
+  }
+
+  @Post('workspaces/:id/operations')
+  @HttpCode(202)
+  @AdminRoute('key_admin')
+  requestOperation(@Claims() c: AccessClaims, @Param('id') id: string, @Body() body: unknown) {
+    const { kind } = parseBody(schemas.operation, body);
+    return this.s.useCases.requestOperation.execute(actorOf(c), c.tid, pathId(id, ErrorCode.WorkspaceNotFound), kind);
+  }
+
+  @Get('operations/:operationId')
+  @AdminRoute('key_admin', 'auditor')
+  getOperation(@Claims() c: AccessClaims, @Param('operationId') id: string) {
+    return this.s.useCases.getOperation.execute(c.tid, pathId(id, ErrorCode.OperationNotFound));
+  }
+
+  // ---- service principals
+  @Post('service-principals')
+  @HttpCode(201)
+  @AdminRoute('key_admin')
+  createServicePrincipal(@Claims() c: AccessClaims, @Body() body: unknown) {
+    const input = parseBody(schemas.servicePrincipal, body);
+    return this.s.useCases.createServicePrincipal.execute(actorOf(c), c.tid, { name: input.name, workspaceIds: input.workspaceIds.map((w) => w.toLowerCase()) });
+  }
+
+  @Get('service-principals')
+  @AdminRoute('key_admin', 'auditor')
+  async listServicePrincipals(@Claims() c: AccessClaims) {
+    return { servicePrincipals: await this.s.repos.servicePrincipals.listIds(c.tid) };
+  }
+
+  // ---- audit
+  @Get('audit-events')
+  @AdminRoute('key_admin', 'auditor')
+  async auditEvents(@Claims() c: AccessClaims, @Query() query: Record<string, string>) {
+    const q = parseBody(schemas.auditQuery, { ...query });
+    await this.s.auditBuffer.flush();
+    return this.s.audit.list(c.tid, q.after, q.limit);
+  }
+
+  @Get('audit-events/verification')
+  @AdminRoute('key_admin', 'auditor')
+  async verifyAudit(@Claims() c: AccessClaims) {
+    await this.s.auditBuffer.flush();
+    return this.s.audit.verify(c.tid);
+  }
+
+  @Get('audit-events/export')
+  @AdminRoute('key_admin', 'auditor')
+  async exportAudit(@Claims() c: AccessClaims, @Res() reply: FastifyReply) {
+    await this.s.auditBuffer.flush();
+    const lines: string[] = [];
+    for await (const line of this.s.audit.exportJsonLines(c.tid)) lines.push(line);
+    reply.header('content-type', 'application/x-ndjson; charset=utf-8').header('cache-control', 'no-store').send(lines.join(''));
+  }
+}

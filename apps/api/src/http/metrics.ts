@@ -1,0 +1,62 @@
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { KeyholdServices } from '../services';
+
+/**
+ * Prometheus metrics of one API instance, in its own registry (several apps can live in one test process).
+ * KMS calls come from the ProviderCallObserver (the one choke point every binding goes through).
+ */
+export class ApiMetrics {
+  readonly registry = new Registry();
+  readonly kmsCalls = new Counter({ name: 'keyhold_kms_calls_total', help: 'Customer KMS calls by provider, operation and outcome', labelNames: ['provider', 'operation', 'outcome'], registers: [this.registry] });
+  readonly kmsLatency = new Histogram({
+    name: 'keyhold_kms_call_duration_seconds',
+    help: 'Customer KMS call latency',
+    labelNames: ['provider', 'operation'],
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [this.registry],
+  });
+  readonly dekRequests = new Counter({ name: 'keyhold_dek_requests_total', help: 'DEK API requests by outcome', labelNames: ['outcome'], registers: [this.registry] });
+  readonly deksIssued = new Counter({ name: 'keyhold_deks_issued_total', help: 'DEKs returned by the DEK API', registers: [this.registry] });
+  readonly http = new Counter({ name: 'keyhold_http_requests_total', help: 'HTTP requests by method, route and status', labelNames: ['method', 'route', 'status'], registers: [this.registry] });
+
+  constructor(s: KeyholdServices) {
+    s.observer.subscribe((e) => {
+      this.kmsCalls.inc({ provider: e.provider, operation: e.operation, outcome: e.outcome });
+      this.kmsLatency.observe({ provider: e.provider, operation: e.operation }, e.latencyMs / 1000);
+    });
+    const cache = s.kekCache;
+    for (const [name, help, read] of [
+      ['keyhold_kek_cache_hits_total', 'KEK cache hits', () => cache.stats.hits],
+      ['keyhold_kek_cache_misses_total', 'KEK cache misses', () => cache.stats.misses],
+      ['keyhold_kek_cache_unwraps_total', 'KMS unwraps performed to fill the KEK cache (single flight)', () => cache.stats.unwraps],
+      ['keyhold_kek_cache_evictions_total', 'KEKs evicted (TTL or size) and zeroed', () => cache.stats.evictions],
+    ] as const)
+      new Counter({
+        name,
+        help,
+        registers: [this.registry],
+        collect() {
+          this.reset();
+          this.inc(read());
+        },
+      });
+    new Gauge({
+      name: 'keyhold_kek_cache_entries',
+      help: 'Plaintext KEKs currently cached',
+      registers: [this.registry],
+      collect() {
+        this.set(cache.size());
+      },
+    });
+    new Gauge({
+      name: 'keyhold_workspaces',
+      help: 'Workspaces by key state',
+      labelNames: ['state'],
+      registers: [this.registry],
+      async collect() {
+        this.reset();
+        for (const r of await s.repos.workspaces.countByState()) this.set({ state: r.keyState }, r.n);
+      },
+    });
+  }
+}

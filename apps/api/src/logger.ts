@@ -1,0 +1,40 @@
+import pino, { DestinationStream, Logger } from 'pino';
+
+/**
+ * Structured logs with redaction configured at start-up: authorization headers, secrets, passwords, client
+ * secrets and any key material are replaced before a line is written (shared/SECURITY.md, key hygiene).
+ */
+export const REDACT_PATHS = [
+  'req.headers.authorization',
+  'headers.authorization',
+  'authorization',
+  '*.authorization',
+  'password',
+  '*.password',
+  '*.*.password',
+  'client_secret',
+  '*.client_secret',
+  'clientSecret',
+  '*.clientSecret',
+  'secret',
+  '*.secret',
+  'token',
+  '*.token',
+  'access_token',
+  '*.access_token',
+  'dek',
+  '*.dek',
+  'kek',
+  '*.kek',
+  'plaintext',
+  '*.plaintext',
+  'operatorToken',
+  'tokenSecret',
+];
+
+export function createLogger(level: string, destination?: DestinationStream): Logger {
+  return pino(
+    { name: 'keyhold-api', level, redact: { paths: REDACT_PATHS, censor: '[redacted]' }, base: { pid: process.pid } },
+    destination ?? pino.destination({ fd: 1, sync: false }),
+  );
+}

@@ -1,0 +1,46 @@
+import { loadConfig } from '@app/config';
+import { createDataSource, ensureDatabase, runMigrations } from '@app/persistence';
+import { createApiApp } from './app';
+
+/**
+ * The API process. In local mode it creates and migrates the database if needed and prints the operator token
+ * (generated once into .keyhold/ when not set). SIGTERM/SIGINT close HTTP, queues and pools gracefully.
+ */
+async function main(): Promise<void> {
+  const config = loadConfig(process.env);
+  if (config.mode === 'local') {
+    await ensureDatabase(config.databaseUrl);
+    const ds = createDataSource(config.databaseUrl, { poolSize: 1, applicationName: 'keyhold-migrate' });
+    await ds.initialize();
+    try {
+      await runMigrations(ds);
+    } finally {
+      await ds.destroy();
+    }
+  }
+  const api = await createApiApp(config);
+  if (config.mode === 'local') {
+    process.stdout.write(`\nKeyhold API listening on ${api.url}\nOperator token (local mode, kept in .keyhold/secrets.json): ${config.operatorToken}\n\n`);
+  } else {
+    process.stdout.write(`Keyhold API listening on ${api.url}\n`);
+  }
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    process.stdout.write(`received ${signal}, shutting down\n`);
+    const force = setTimeout(() => process.exit(1), 10_000);
+    force.unref();
+    api.close().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`keyhold-api failed to start: ${(err as Error).message}\n`);
+  process.exit(1);
+});

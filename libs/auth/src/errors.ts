@@ -1,0 +1,13 @@
+/** Authentication/authorisation failures. The HTTP edge maps `code` to a status; messages never echo secrets. */
+export type AuthErrorCode = 'UNAUTHENTICATED' | 'INVALID_GRANT' | 'INVALID_CLIENT' | 'FORBIDDEN' | 'RATE_LIMITED';
+
+export class AuthError extends Error {
+  override readonly name = 'AuthError';
+  constructor(
+    readonly code: AuthErrorCode,
+    message: string,
+    readonly retryAfterSeconds?: number,
+  ) {
+    super(message);
+  }
+}

@@ -1,0 +1,34 @@
+import { buildConfig, ConfigError, loadConfig } from './config';
+
+const secrets = { KEYHOLD_OPERATOR_TOKEN: 'o'.repeat(40), KEYHOLD_TOKEN_SECRET: 's'.repeat(40) };
+
+describe('config', () => {
+  it('applies the documented defaults', () => {
+    const c = loadConfig({ ...secrets });
+    expect(c).toMatchObject({
+      mode: 'production',
+      port: 3000,
+      host: '127.0.0.1',
+      databaseUrl: 'postgres://postgres@127.0.0.1:5432/keyhold',
+      redisUrl: 'redis://127.0.0.1:6379',
+      redisPrefix: 'keyhold',
+      tokenTtlSeconds: 900,
+      kekCache: { ttlSeconds: 300, maxEntries: 10000 },
+      probe: { intervalSeconds: 60, confirmationWindowSeconds: 180, confirmations: 3 },
+    });
+  });
+
+  it('secrets have no defaults outside local mode, and errors name the variable', () => {
+    expect(() => loadConfig({})).toThrow(/KEYHOLD_OPERATOR_TOKEN is required.*KEYHOLD_TOKEN_SECRET is required/);
+    expect(() => loadConfig({ ...secrets, PORT: 'eighty' })).toThrow(/PORT/);
+    expect(() => loadConfig({ ...secrets, KEYHOLD_TOKEN_SECRET: 'short' })).toThrow(/KEYHOLD_TOKEN_SECRET must be at least 32/);
+    expect(() => loadConfig({ ...secrets, REDIS_URL: 'http://x' })).toThrow(ConfigError);
+  });
+
+  it('is constructible from an object (tests start the app in-process)', () => {
+    const c = buildConfig({ port: 0, operatorToken: 'o'.repeat(32), tokenSecret: 't'.repeat(32), redisPrefix: 'kh-test-1', providerEnv: { A: 'b' } });
+    expect(c.port).toBe(0);
+    expect(c.providerEnv.A).toBe('b');
+    expect(Object.isFrozen(c)).toBe(true);
+  });
+});

@@ -1,0 +1,219 @@
+import { randomBytes } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { z } from 'zod';
+
+/**
+ * Keyhold's typed configuration. Built once at boot from the environment (`loadConfig`) or from an object
+ * (`buildConfig`, used by tests and benchmarks that start the app in-process). A bad value stops the process with
+ * a message naming the variable. Secrets have no defaults, except in local mode where they are generated once and
+ * kept in `.keyhold/` so a developer's restarts keep working tokens.
+ */
+export type Mode = 'local' | 'production' | 'test';
+
+export interface KeyholdConfig {
+  readonly mode: Mode;
+  readonly host: string;
+  readonly port: number;
+  readonly databaseUrl: string;
+  readonly databasePoolSize: number;
+  readonly redisUrl: string;
+  /** Every Redis key, channel and BullMQ queue lives under this prefix (tests use unique ones). */
+  readonly redisPrefix: string;
+  /** Bearer token of the platform operator (creates tenants). */
+  readonly operatorToken: string;
+  /** HMAC key for access tokens (HS256). At least 32 bytes of entropy. */
+  readonly tokenSecret: string;
+  readonly tokenTtlSeconds: number;
+  readonly kekCache: { readonly ttlSeconds: number; readonly maxEntries: number; readonly pollIntervalMs: number };
+  readonly kekRotation: { readonly maxWraps: number; readonly maxAgeSeconds: number; readonly wrapReserveChunk: number };
+  readonly probe: { readonly intervalSeconds: number; readonly confirmationWindowSeconds: number; readonly confirmations: number };
+  readonly rateLimit: { readonly tokenPerIpPerMinute: number; readonly tokenPerPrincipalPerMinute: number };
+  readonly dek: { readonly batchMax: number; readonly wrappedCacheEntries: number; readonly stateCacheTtlMs: number; readonly retryAfterSeconds: number };
+  readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  /** Directory of the built console (served at / when it exists). */
+  readonly consoleDir: string;
+  readonly bodyLimitBytes: number;
+  /** The raw environment handed to the provider bindings' own settings loaders (KEYHOLD_AWS_* etc.). */
+  readonly providerEnv: Readonly<Record<string, string | undefined>>;
+}
+
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+
+const schema = z.object({
+  mode: z.enum(['local', 'production', 'test']),
+  host: z.string().min(1),
+  port: int(0, 65535),
+  databaseUrl: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL'),
+  databasePoolSize: int(1, 200),
+  redisUrl: z.string().regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL'),
+  redisPrefix: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'must be 1-64 letters, digits, _ . or -'),
+  operatorToken: z.string().min(32, 'must be at least 32 characters'),
+  tokenSecret: z.string().min(32, 'must be at least 32 characters'),
+  tokenTtlSeconds: int(60, 86400),
+  kekCacheTtlSeconds: int(1, 86400),
+  kekCacheMaxEntries: int(1, 10_000_000),
+  kekCachePollIntervalMs: int(100, 600_000),
+  kekMaxWraps: int(1, 2 ** 32),
+  kekMaxAgeSeconds: int(60, 10 * 365 * 86400),
+  kekWrapReserveChunk: int(1, 1_000_000),
+  probeIntervalSeconds: int(1, 86400),
+  probeConfirmationWindowSeconds: int(1, 7 * 86400),
+  probeConfirmations: int(1, 100),
+  tokenRatePerIpPerMinute: int(1, 1_000_000),
+  tokenRatePerPrincipalPerMinute: int(1, 1_000_000),
+  dekBatchMax: int(1, 10_000),
+  dekWrappedCacheEntries: int(0, 10_000_000),
+  dekStateCacheTtlMs: int(0, 60_000),
+  retryAfterSeconds: int(1, 3600),
+  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
+  consoleDir: z.string(),
+  bodyLimitBytes: int(1024, 64 * 1024 * 1024),
+});
+
+export type KeyholdConfigInput = Partial<z.input<typeof schema>> & { providerEnv?: Record<string, string | undefined> };
+
+/** Environment variable of each field (for error messages and `loadConfig`). */
+const ENV_NAMES: Record<keyof z.input<typeof schema>, string> = {
+  mode: 'KEYHOLD_MODE',
+  host: 'HOST',
+  port: 'PORT',
+  databaseUrl: 'DATABASE_URL',
+  databasePoolSize: 'KEYHOLD_DATABASE_POOL_SIZE',
+  redisUrl: 'REDIS_URL',
+  redisPrefix: 'KEYHOLD_REDIS_PREFIX',
+  operatorToken: 'KEYHOLD_OPERATOR_TOKEN',
+  tokenSecret: 'KEYHOLD_TOKEN_SECRET',
+  tokenTtlSeconds: 'KEYHOLD_TOKEN_TTL_SECONDS',
+  kekCacheTtlSeconds: 'KEYHOLD_KEK_CACHE_TTL_SECONDS',
+  kekCacheMaxEntries: 'KEYHOLD_KEK_CACHE_MAX_ENTRIES',
+  kekCachePollIntervalMs: 'KEYHOLD_KEK_CACHE_POLL_INTERVAL_MS',
+  kekMaxWraps: 'KEYHOLD_KEK_MAX_WRAPS',
+  kekMaxAgeSeconds: 'KEYHOLD_KEK_MAX_AGE_SECONDS',
+  kekWrapReserveChunk: 'KEYHOLD_KEK_WRAP_RESERVE_CHUNK',
+  probeIntervalSeconds: 'KEYHOLD_PROBE_INTERVAL_SECONDS',
+  probeConfirmationWindowSeconds: 'KEYHOLD_PROBE_CONFIRMATION_WINDOW_SECONDS',
+  probeConfirmations: 'KEYHOLD_PROBE_CONFIRMATIONS',
+  tokenRatePerIpPerMinute: 'KEYHOLD_TOKEN_RATE_PER_IP_PER_MINUTE',
+  tokenRatePerPrincipalPerMinute: 'KEYHOLD_TOKEN_RATE_PER_PRINCIPAL_PER_MINUTE',
+  dekBatchMax: 'KEYHOLD_DEK_BATCH_MAX',
+  dekWrappedCacheEntries: 'KEYHOLD_DEK_WRAPPED_CACHE_ENTRIES',
+  dekStateCacheTtlMs: 'KEYHOLD_DEK_STATE_CACHE_TTL_MS',
+  retryAfterSeconds: 'KEYHOLD_RETRY_AFTER_SECONDS',
+  logLevel: 'LOG_LEVEL',
+  consoleDir: 'KEYHOLD_CONSOLE_DIR',
+  bodyLimitBytes: 'KEYHOLD_BODY_LIMIT_BYTES',
+};
+
+const DEFAULTS: Partial<z.input<typeof schema>> = {
+  mode: 'production',
+  host: '127.0.0.1',
+  port: 3000,
+  databaseUrl: 'postgres://postgres@127.0.0.1:5432/keyhold',
+  databasePoolSize: 10,
+  redisUrl: 'redis://127.0.0.1:6379',
+  redisPrefix: 'keyhold',
+  tokenTtlSeconds: 900,
+  kekCacheTtlSeconds: 300,
+  kekCacheMaxEntries: 10_000,
+  kekCachePollIntervalMs: 5_000,
+  // NIST SP 800-38D §8.3: at most 2^32 random-nonce GCM invocations per key; rotate far below it.
+  kekMaxWraps: 2 ** 30,
+  kekMaxAgeSeconds: 90 * 86400,
+  kekWrapReserveChunk: 1_000,
+  probeIntervalSeconds: 60,
+  probeConfirmationWindowSeconds: 180,
+  probeConfirmations: 3,
+  tokenRatePerIpPerMinute: 600,
+  tokenRatePerPrincipalPerMinute: 60,
+  dekBatchMax: 1000,
+  dekWrappedCacheEntries: 200_000,
+  dekStateCacheTtlMs: 2_000,
+  retryAfterSeconds: 5,
+  logLevel: 'info',
+  consoleDir: 'apps/console/dist',
+  bodyLimitBytes: 1024 * 1024,
+};
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+/** Builds the configuration from an object (tests, benchmarks). Missing fields take the defaults. */
+export function buildConfig(input: KeyholdConfigInput): KeyholdConfig {
+  const { providerEnv, ...fields } = input;
+  const merged: Record<string, unknown> = { ...DEFAULTS };
+  for (const [k, v] of Object.entries(fields)) if (v !== undefined && v !== '') merged[k] = v;
+  if (merged.mode === 'local') Object.assign(merged, localSecrets(merged));
+  const parsed = schema.safeParse(merged);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => {
+      const field = String(i.path[0]) as keyof typeof ENV_NAMES;
+      const what = i.code === 'invalid_type' && i.received === 'undefined' ? 'is required' : i.message;
+      return `${ENV_NAMES[field] ?? field} ${what}`;
+    });
+    throw new ConfigError(`invalid configuration: ${problems.join('; ')}`);
+  }
+  const c = parsed.data;
+  return Object.freeze({
+    mode: c.mode,
+    host: c.host,
+    port: c.port,
+    databaseUrl: c.databaseUrl,
+    databasePoolSize: c.databasePoolSize,
+    redisUrl: c.redisUrl,
+    redisPrefix: c.redisPrefix,
+    operatorToken: c.operatorToken,
+    tokenSecret: c.tokenSecret,
+    tokenTtlSeconds: c.tokenTtlSeconds,
+    kekCache: { ttlSeconds: c.kekCacheTtlSeconds, maxEntries: c.kekCacheMaxEntries, pollIntervalMs: c.kekCachePollIntervalMs },
+    kekRotation: { maxWraps: c.kekMaxWraps, maxAgeSeconds: c.kekMaxAgeSeconds, wrapReserveChunk: c.kekWrapReserveChunk },
+    probe: {
+      intervalSeconds: c.probeIntervalSeconds,
+      confirmationWindowSeconds: c.probeConfirmationWindowSeconds,
+      confirmations: c.probeConfirmations,
+    },
+    rateLimit: { tokenPerIpPerMinute: c.tokenRatePerIpPerMinute, tokenPerPrincipalPerMinute: c.tokenRatePerPrincipalPerMinute },
+    dek: {
+      batchMax: c.dekBatchMax,
+      wrappedCacheEntries: c.dekWrappedCacheEntries,
+      stateCacheTtlMs: c.dekStateCacheTtlMs,
+      retryAfterSeconds: c.retryAfterSeconds,
+    },
+    logLevel: c.logLevel,
+    consoleDir: c.consoleDir,
+    bodyLimitBytes: c.bodyLimitBytes,
+    providerEnv: Object.freeze({ ...(providerEnv ?? {}) }),
+  });
+}
+
+/** Reads the configuration from environment variables (names in ENV_NAMES). */
+export function loadConfig(env: Record<string, string | undefined> = process.env): KeyholdConfig {
+  const input: Record<string, unknown> = {};
+  for (const [field, name] of Object.entries(ENV_NAMES)) if (env[name] !== undefined && env[name] !== '') input[field] = env[name];
+  return buildConfig({ ...(input as KeyholdConfigInput), providerEnv: { ...env } });
+}
+
+/**
+ * Local mode only: secrets the developer did not set are generated once (CSPRNG) and kept in
+ * `.keyhold/secrets.json` (0600), so restarts keep working tokens. Never used in production mode.
+ */
+function localSecrets(merged: Record<string, unknown>): Record<string, string> {
+  if (merged.operatorToken && merged.tokenSecret) return {};
+  const dir = join(process.cwd(), '.keyhold');
+  const file = join(dir, 'secrets.json');
+  let saved: { operatorToken?: string; tokenSecret?: string } = {};
+  if (existsSync(file)) saved = JSON.parse(readFileSync(file, 'utf8')) as typeof saved;
+  const out = {
+    operatorToken: (merged.operatorToken as string | undefined) ?? saved.operatorToken ?? randomBytes(32).toString('base64url'),
+    tokenSecret: (merged.tokenSecret as string | undefined) ?? saved.tokenSecret ?? randomBytes(48).toString('base64url'),
+  };
+  if (saved.operatorToken !== out.operatorToken || saved.tokenSecret !== out.tokenSecret) {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    writeFileSync(file, JSON.stringify(out), { mode: 0o600 });
+    chmodSync(file, 0o600);
+  }
+  return out;
+}
+
+export const CONFIG_ENV_NAMES = ENV_NAMES;

@@ -1,0 +1,15 @@
+export { SecretKey } from './secret-key';
+export { KEY_BYTES, KCV_BYTES, generateKey, generateKek, generateDek, kcv, kcvMatches, assertKey } from './kek';
+export {
+  DEK_WRAP_ALG,
+  NONCE_BYTES,
+  TAG_BYTES,
+  WRAPPED_DEK_BYTES,
+  DekAad,
+  dekAad,
+  wrapDek,
+  unwrapDek,
+  DekUnwrapError,
+} from './dek-wrap';
+export { newExternalId, newClientSecret, newClientId } from './random';
+export { keyCrypto } from './key-crypto';

@@ -1,0 +1,2 @@
+export { KekCache, KekId, KekCacheStats, InvalidationListener, InvalidationReason } from './kek-cache';
+export { KekInvalidationBus } from './invalidation-bus';

@@ -1,0 +1,24 @@
+import type { AuditLog } from '@app/audit';
+import type { OperationJobData, OperationKind } from '@app/jobs';
+import type { Repositories } from '@app/persistence';
+import type { ProviderRegistry } from './provider-registry';
+
+/** Who is acting, as the audit log names them: `operator`, `admin:<id>`, `service:<id>`, `keyhold`. */
+export type Actor = string;
+
+export interface Dispatcher {
+  dispatch(kind: OperationKind, data: OperationJobData): Promise<void>;
+}
+
+export interface KekInvalidator {
+  invalidateWorkspace(tenantId: string, workspaceId: string): Promise<void>;
+}
+
+/** What the use cases need; composed once by each process (API, worker). */
+export interface KeysDeps {
+  readonly repos: Repositories;
+  readonly registry: ProviderRegistry;
+  readonly audit: AuditLog;
+  readonly dispatcher: Dispatcher;
+  readonly kekInvalidator: KekInvalidator;
+}

@@ -1,0 +1,39 @@
+/**
+ * Domain error codes (STYLE §9): libs throw DomainError with one of these; the HTTP edge maps each code to a
+ * status and the `{"error": {"code", "message"}}` body. Messages are for humans and never carry key material.
+ */
+export enum ErrorCode {
+  ValidationFailed = 'VALIDATION_FAILED',
+  InvalidIdentifier = 'INVALID_IDENTIFIER',
+  ExternalIdNotAccepted = 'EXTERNAL_ID_NOT_ACCEPTED',
+  ProviderNotConfigured = 'PROVIDER_NOT_CONFIGURED',
+  NotFound = 'NOT_FOUND',
+  TenantNotFound = 'TENANT_NOT_FOUND',
+  WorkspaceNotFound = 'WORKSPACE_NOT_FOUND',
+  KeyConfigurationNotFound = 'KEY_CONFIGURATION_NOT_FOUND',
+  OperationNotFound = 'OPERATION_NOT_FOUND',
+  NameTaken = 'NAME_TAKEN',
+  KeyConfigurationInUse = 'KEY_CONFIGURATION_IN_USE',
+  KeyConfigurationInvalid = 'KEY_CONFIGURATION_INVALID',
+  WorkspaceBusy = 'WORKSPACE_BUSY',
+  WorkspaceUnbound = 'WORKSPACE_UNBOUND',
+  WorkspaceShredded = 'WORKSPACE_SHREDDED',
+  OperationNotAllowed = 'OPERATION_NOT_ALLOWED',
+  KmsUnavailable = 'KMS_UNAVAILABLE',
+  KmsRefused = 'KMS_REFUSED',
+  KeyIntegrity = 'KEY_INTEGRITY_FAILURE',
+}
+
+export class DomainError extends Error {
+  override readonly name = 'DomainError';
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    /** Seconds a client should wait before retrying (503s). */
+    readonly retryAfterSeconds?: number,
+  ) {
+    super(message);
+  }
+}
+
+export const notFound = (what: string) => new DomainError(ErrorCode.NotFound, `${what} not found`);

@@ -1,0 +1,86 @@
+import { kcvMatches } from '@app/crypto';
+import type { KekCache } from '@app/kek-cache';
+import type { Repositories } from '@app/persistence';
+import { ProviderError, WrapContext } from '@app/provider-port';
+import { DomainError, ErrorCode } from './errors';
+import type { ProviderRegistry } from './provider-registry';
+
+/** The context a workspace KEK is wrapped under at the customer key (shared/README.md §2). */
+export function kekContext(tenantId: string, workspaceId: string, keyConfigurationId: string, kekVersion: number): WrapContext {
+  return { tenantId, workspaceId, keyConfigurationId, kekVersion, purpose: 'workspace-kek' };
+}
+
+export interface KekResolverHooks {
+  /** A revocation-class refusal on unwrap: ask for a revocation check (de-duplicated). Never shred inline. */
+  onRevocationSuspected(tenantId: string, workspaceId: string, errorClass: string): Promise<void>;
+}
+
+/**
+ * Turns (tenant, workspace, version) into a usable plaintext KEK: cache first; on a miss one KMS unwrap shared
+ * by all concurrent callers, then the key-check value is verified before the KEK is trusted.
+ */
+export class KekResolver {
+  private readonly revocationNotified = new Map<string, number>();
+
+  constructor(
+    private readonly repos: Repositories,
+    private readonly registry: ProviderRegistry,
+    private readonly cache: KekCache,
+    private readonly hooks: KekResolverHooks,
+    private readonly retryAfterSeconds: number,
+    private readonly onError: (err: unknown) => void = () => undefined,
+  ) {}
+
+  withKek<T>(tenantId: string, workspaceId: string, version: number, fn: (kek: Buffer) => T): Promise<T> {
+    return this.cache.use({ tenantId, workspaceId, version }, () => this.load(tenantId, workspaceId, version), fn);
+  }
+
+  private async load(tenantId: string, workspaceId: string, version: number): Promise<Buffer> {
+    const row = await this.repos.keks.find(tenantId, workspaceId, version);
+    if (!row) throw new DomainError(ErrorCode.KeyIntegrity, `KEK version ${version} of the workspace is missing`);
+    const kc = await this.repos.keyConfigurations.findById(tenantId, row.keyConfigurationId);
+    const tenant = await this.repos.tenants.findById(tenantId);
+    if (!kc || !tenant) throw new DomainError(ErrorCode.KeyIntegrity, 'the key configuration of this KEK is missing');
+    const binding = this.registry.binding(kc.provider);
+    const config = binding.bindTenant(kc.config as never, tenant);
+    let kek: Buffer;
+    try {
+      kek = await binding.provider.unwrap(
+        config,
+        { ciphertext: row.wrapped, keyVersion: row.providerKeyVersion },
+        kekContext(tenantId, workspaceId, row.keyConfigurationId, version),
+      );
+    } catch (err) {
+      throw await this.failure(tenantId, workspaceId, err);
+    }
+    if (!kcvMatches(kek, row.kcv)) {
+      kek.fill(0);
+      throw new DomainError(ErrorCode.KeyIntegrity, 'the unwrapped KEK does not match its key-check value');
+    }
+    void this.repos.workspaces.setDegraded(tenantId, workspaceId, false).catch(this.onError);
+    return kek;
+  }
+
+  private async failure(tenantId: string, workspaceId: string, err: unknown): Promise<DomainError> {
+    const pe = err instanceof ProviderError ? err : null;
+    // Transient or not, nothing usable is cached: serve nothing, mark degraded, tell the client when to retry.
+    void this.repos.workspaces.setDegraded(tenantId, workspaceId, true).catch(this.onError);
+    if (pe?.revocationCandidate) {
+      const last = this.revocationNotified.get(workspaceId) ?? 0;
+      if (Date.now() - last > 30_000) {
+        this.revocationNotified.set(workspaceId, Date.now());
+        await this.hooks.onRevocationSuspected(tenantId, workspaceId, pe.errorClass).catch(this.onError);
+      }
+      return new DomainError(
+        ErrorCode.KmsUnavailable,
+        `the customer key refused to unwrap the workspace key (${pe.errorClass}); a revocation check was requested`,
+        this.retryAfterSeconds,
+      );
+    }
+    return new DomainError(
+      ErrorCode.KmsUnavailable,
+      `the customer's key service could not be reached${pe ? ` (${pe.errorClass})` : ''}`,
+      this.retryAfterSeconds,
+    );
+  }
+}

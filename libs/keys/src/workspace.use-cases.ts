@@ -1,0 +1,209 @@
+import { randomUUID } from 'node:crypto';
+import { generateKek, kcv } from '@app/crypto';
+import { OperationKind, REQUESTABLE_KINDS } from '@app/jobs';
+import type { KeyStateName, WorkspaceRow } from '@app/persistence';
+import { ProviderError } from '@app/provider-port';
+import type { Actor, KeysDeps } from './context';
+import { DomainError, ErrorCode } from './errors';
+import { kekContext } from './kek-resolver';
+import { operationView, workspaceView } from './views';
+
+export class CreateWorkspace {
+  constructor(private readonly deps: KeysDeps) {}
+
+  async execute(actor: Actor, tenantId: string, input: { name: string }) {
+    const w = await this.deps.repos.workspaces.insert(tenantId, { id: randomUUID(), name: input.name });
+    await this.deps.audit.append(tenantId, { actor, action: 'workspace.created', target: `workspace:${w.id}`, outcome: 'success', details: { name: input.name } });
+    return workspaceView(w);
+  }
+}
+
+export class ListWorkspaces {
+  constructor(private readonly deps: KeysDeps) {}
+
+  async execute(tenantId: string) {
+    return (await this.deps.repos.workspaces.list(tenantId)).map(workspaceView);
+  }
+}
+
+export class GetWorkspace {
+  constructor(private readonly deps: KeysDeps) {}
+
+  async execute(tenantId: string, id: string) {
+    const w = await this.deps.repos.workspaces.findById(tenantId, id);
+    if (!w) throw new DomainError(ErrorCode.WorkspaceNotFound, 'workspace not found');
+    return workspaceView(w);
+  }
+}
+
+const STALE_PROVISIONING_MS = 120_000;
+
+export type BindResult = { kind: 'bound'; workspace: ReturnType<typeof workspaceView> } | { kind: 'rekey'; operationId: string };
+
+/**
+ * PUT key-binding.
+ * First binding: unbound → provisioning → active. A fresh KEK is wrapped under the customer key with its
+ * context, verified by unwrapping it back and checking the KCV, stored as version 1, and only then does the
+ * workspace become active. Any failure returns the workspace to unbound.
+ * Re-binding to another configuration: a durable `rekey` operation (202) that the worker executes.
+ */
+export class BindWorkspace {
+  constructor(private readonly deps: KeysDeps) {}
+
+  async execute(actor: Actor, tenantId: string, workspaceId: string, keyConfigurationId: string): Promise<BindResult> {
+    const { repos } = this.deps;
+    const w = await repos.workspaces.findById(tenantId, workspaceId);
+    if (!w) throw new DomainError(ErrorCode.WorkspaceNotFound, 'workspace not found');
+    const kc = await repos.keyConfigurations.findById(tenantId, keyConfigurationId);
+    if (!kc) throw new DomainError(ErrorCode.KeyConfigurationNotFound, 'key configuration not found');
+    if (kc.status !== 'valid')
+      throw new DomainError(ErrorCode.KeyConfigurationInvalid, 'the key configuration did not pass validation; fix it and validate again before binding');
+
+    // A bind that died mid-way (process crash) leaves `provisioning` behind with no KEK stored: after a grace
+    // period longer than any bind takes, it may start over. The KEK PK (workspace, version 1) still prevents
+    // two binds from both storing a KEK.
+    const stale = w.keyState === 'provisioning' && Date.now() - new Date(w.updatedAt).getTime() > STALE_PROVISIONING_MS;
+    if (w.keyState !== 'unbound' && !stale) return this.rebind(actor, w, keyConfigurationId);
+
+    const provisioning = await repos.workspaces.transition(repos.ds, tenantId, workspaceId, { from: [w.keyState], to: 'provisioning', expectedVersion: w.stateVersion });
+    if (!provisioning) throw new DomainError(ErrorCode.WorkspaceBusy, 'the workspace changed while binding; retry');
+
+    const tenant = (await repos.tenants.findById(tenantId))!;
+    const binding = this.deps.registry.binding(kc.provider);
+    const config = binding.bindTenant(kc.config as never, tenant);
+    const ctx = kekContext(tenantId, workspaceId, keyConfigurationId, 1);
+    const kek = generateKek();
+    try {
+      const wrapped = await binding.provider.wrap(config, kek, ctx);
+      const back = await binding.provider.unwrap(config, wrapped, ctx);
+      const same = back.equals(kek);
+      back.fill(0);
+      if (!same) throw new DomainError(ErrorCode.KeyIntegrity, 'the customer key returned a different KEK on unwrap; binding aborted');
+      const check = kcv(kek);
+      const bound = await repos.ds.transaction(async (m) => {
+        await repos.keks.insert(m, tenantId, {
+          workspaceId,
+          version: 1,
+          keyConfigurationId,
+          wrapped: wrapped.ciphertext,
+          providerKeyVersion: wrapped.keyVersion,
+          kcv: check,
+          state: 'active',
+        });
+        const done = await repos.workspaces.transition(m, tenantId, workspaceId, {
+          from: ['provisioning'],
+          to: 'active',
+          keyConfigurationId,
+          currentKekVersion: 1,
+          degraded: false,
+        });
+        if (!done) throw new DomainError(ErrorCode.WorkspaceBusy, 'the workspace changed while binding; retry');
+        return done;
+      });
+      await this.deps.kekInvalidator.invalidateWorkspace(tenantId, workspaceId);
+      await this.deps.audit.append(tenantId, {
+        actor,
+        action: 'workspace.bound',
+        target: `workspace:${workspaceId}`,
+        outcome: 'success',
+        details: { keyConfigurationId, kekVersion: 1, from: 'unbound', to: 'active', providerKeyVersion: wrapped.keyVersion },
+      });
+      return { kind: 'bound', workspace: workspaceView(bound) };
+    } catch (err) {
+      await repos.workspaces.transition(repos.ds, tenantId, workspaceId, { from: ['provisioning'], to: 'unbound' }).catch(() => null);
+      await this.deps.audit.append(tenantId, {
+        actor,
+        action: 'workspace.bound',
+        target: `workspace:${workspaceId}`,
+        outcome: 'failure',
+        details: { keyConfigurationId, reason: err instanceof ProviderError ? err.errorClass : err instanceof DomainError ? err.code : 'error' },
+      });
+      if (err instanceof ProviderError)
+        throw new DomainError(
+          err.transient ? ErrorCode.KmsUnavailable : ErrorCode.KmsRefused,
+          `the customer key could not wrap the workspace key: ${binding.provider.explain(err, 'bind', config)}`,
+          err.transient ? 5 : undefined,
+        );
+      throw err;
+    } finally {
+      kek.fill(0);
+    }
+  }
+
+  private async rebind(actor: Actor, w: WorkspaceRow, keyConfigurationId: string): Promise<BindResult> {
+    if (w.keyState === 'active' && w.keyConfigurationId === keyConfigurationId) return { kind: 'bound', workspace: workspaceView(w) };
+    const allowed: KeyStateName[] = ['active', 'rekeying'];
+    if (!allowed.includes(w.keyState))
+      throw new DomainError(ErrorCode.WorkspaceBusy, `the workspace is ${w.keyState}; re-binding is possible once it is active`);
+    const op = await createAndDispatch(this.deps, actor, w.tenantId, w.id, OperationKind.Rekey, keyConfigurationId);
+    return { kind: 'rekey', operationId: op.id };
+  }
+}
+
+async function createAndDispatch(deps: KeysDeps, actor: Actor, tenantId: string, workspaceId: string, kind: OperationKind, targetKeyConfigurationId?: string) {
+  const { operation, created } = await deps.repos.operations.createOrGetUnfinished(tenantId, {
+    id: randomUUID(),
+    workspaceId,
+    kind,
+    targetKeyConfigurationId: targetKeyConfigurationId ?? null,
+    requestedBy: actor,
+  });
+  // Dispatch even when the operation already existed: jobId = operation id makes it idempotent, and it
+  // re-enqueues an operation whose job was lost.
+  await deps.dispatcher.dispatch(kind, { operationId: operation.id, tenantId });
+  if (created)
+    await deps.audit.append(tenantId, {
+      actor,
+      action: `operation.requested`,
+      target: `workspace:${workspaceId}`,
+      outcome: 'success',
+      details: { operationId: operation.id, kind, ...(targetKeyConfigurationId ? { targetKeyConfigurationId } : {}) },
+    });
+  return operation;
+}
+
+/** Which states each requested operation may start from. */
+const ALLOWED_FROM: Record<string, readonly KeyStateName[]> = {
+  [OperationKind.CmkRewrap]: ['active', 'rewrapping'],
+  [OperationKind.KekRotation]: ['active', 'kek_rotating'],
+  [OperationKind.RevocationCheck]: ['active', 'rewrapping', 'rekeying', 'kek_rotating', 'access_suspect', 'shredded'],
+  [OperationKind.Reinstate]: ['shredded', 'access_suspect'],
+};
+
+export class RequestOperation {
+  constructor(private readonly deps: KeysDeps) {}
+
+  async execute(actor: Actor, tenantId: string, workspaceId: string, kind: string) {
+    if (!(REQUESTABLE_KINDS as readonly string[]).includes(kind))
+      throw new DomainError(ErrorCode.ValidationFailed, `kind must be one of ${REQUESTABLE_KINDS.join(', ')}`);
+    const w = await this.deps.repos.workspaces.findById(tenantId, workspaceId);
+    if (!w) throw new DomainError(ErrorCode.WorkspaceNotFound, 'workspace not found');
+    if (w.keyState === 'unbound' || w.keyState === 'provisioning')
+      throw new DomainError(ErrorCode.WorkspaceUnbound, 'the workspace is not bound to a key configuration yet');
+    if (!ALLOWED_FROM[kind].includes(w.keyState))
+      throw new DomainError(ErrorCode.OperationNotAllowed, `${kind} is not possible while the workspace is ${w.keyState}`);
+    const op = await createAndDispatch(this.deps, actor, tenantId, workspaceId, kind as OperationKind);
+    return { operationId: op.id };
+  }
+}
+
+/** Platform-triggered revocation check after a revocation-class failure on unwrap (de-duplicated). */
+export class RequestRevocationCheck {
+  constructor(private readonly deps: KeysDeps) {}
+
+  async execute(tenantId: string, workspaceId: string, errorClass: string): Promise<string> {
+    const op = await createAndDispatch(this.deps, 'keyhold', tenantId, workspaceId, OperationKind.RevocationCheck);
+    void errorClass;
+    return op.id;
+  }
+}
+
+export class GetOperation {
+  constructor(private readonly deps: KeysDeps) {}
+
+  async execute(tenantId: string, operationId: string) {
+    const o = await this.deps.repos.operations.find(tenantId, operationId);
+    if (!o) throw new DomainError(ErrorCode.OperationNotFound, 'operation not found');
+    return operationView(o);
+  }
+}

@@ -1,0 +1,23 @@
+export { createDataSource, ensureDatabase, runMigrations } from './data-source';
+export { Queryable, rows, one, pgCode, isUuid, UUID_RE } from './sql';
+export {
+  TenantRepository,
+  TenantRow,
+  AdminUserRepository,
+  AdminUserRow,
+  AdminRole,
+  ServicePrincipalRepository,
+  ServicePrincipalRow,
+} from './tenants.repository';
+export { KeyConfigurationRepository, KeyConfigurationRow, ProviderName } from './key-configurations.repository';
+export { WorkspaceRepository, WorkspaceRow, KeyStateName, KEY_STATES } from './workspaces.repository';
+export {
+  KekVersionRepository,
+  KekVersionRow,
+  DekRepository,
+  DekRow,
+  OperationRepository,
+  OperationRecord,
+  OperationKindName,
+} from './keys.repository';
+export { Repositories, createRepositories } from './repositories';

@@ -1,0 +1,84 @@
+import type { DataSource } from 'typeorm';
+import { one, Queryable, rows } from './sql';
+
+export type ProviderName = 'aws' | 'azure' | 'gcp';
+
+export interface KeyConfigurationRow {
+  id: string;
+  tenantId: string;
+  name: string;
+  provider: ProviderName;
+  /** Pinned, non-secret identifiers (the binding's KeyConfig). */
+  config: Record<string, unknown>;
+  status: 'valid' | 'invalid';
+  validation: { checks?: Array<{ name: string; ok: boolean; message: string }>; [k: string]: unknown };
+  validatedAt: Date | null;
+  createdAt: Date;
+}
+
+const COLS = `id, tenant_id AS "tenantId", name, provider, config, status, validation, validated_at AS "validatedAt",
+  created_at AS "createdAt"`;
+
+export class KeyConfigurationRepository {
+  constructor(private readonly ds: DataSource) {}
+
+  async insert(
+    tenantId: string,
+    kc: { id: string; name: string; provider: ProviderName; config: object; status: 'valid' | 'invalid'; validation: object },
+  ): Promise<KeyConfigurationRow> {
+    return (await one<KeyConfigurationRow>(
+      this.ds,
+      `INSERT INTO key_configurations (id, tenant_id, name, provider, config, status, validation, validated_at)
+       VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7::jsonb, now()) RETURNING ${COLS}`,
+      [kc.id, tenantId, kc.name, kc.provider, JSON.stringify(kc.config), kc.status, JSON.stringify(kc.validation)],
+    ))!;
+  }
+
+  findById(tenantId: string, id: string, db: Queryable = this.ds): Promise<KeyConfigurationRow | null> {
+    return one<KeyConfigurationRow>(db, `SELECT ${COLS} FROM key_configurations WHERE tenant_id = $1 AND id = $2`, [tenantId, id]);
+  }
+
+  findByName(tenantId: string, name: string): Promise<KeyConfigurationRow | null> {
+    return one<KeyConfigurationRow>(this.ds, `SELECT ${COLS} FROM key_configurations WHERE tenant_id = $1 AND name = $2`, [
+      tenantId,
+      name,
+    ]);
+  }
+
+  list(tenantId: string): Promise<KeyConfigurationRow[]> {
+    return rows<KeyConfigurationRow>(this.ds, `SELECT ${COLS} FROM key_configurations WHERE tenant_id = $1 ORDER BY created_at, id`, [
+      tenantId,
+    ]);
+  }
+
+  async recordValidation(
+    tenantId: string,
+    id: string,
+    v: { status: 'valid' | 'invalid'; validation: object; config: object },
+  ): Promise<KeyConfigurationRow | null> {
+    return one<KeyConfigurationRow>(
+      this.ds,
+      `UPDATE key_configurations SET status = $3, validation = $4::jsonb, config = $5::jsonb, validated_at = now(), updated_at = now()
+       WHERE tenant_id = $1 AND id = $2 RETURNING ${COLS}`,
+      [tenantId, id, v.status, JSON.stringify(v.validation), JSON.stringify(v.config)],
+    );
+  }
+
+  /** True while a workspace is bound to it or any KEK version (even retiring) is wrapped under it. */
+  async isInUse(tenantId: string, id: string, db: Queryable = this.ds): Promise<boolean> {
+    const r = await rows(
+      db,
+      `SELECT 1 FROM workspaces WHERE tenant_id = $1 AND key_configuration_id = $2
+       UNION ALL SELECT 1 FROM kek_versions WHERE tenant_id = $1 AND key_configuration_id = $2 AND state <> 'retired'
+       UNION ALL SELECT 1 FROM operations WHERE tenant_id = $1 AND target_key_configuration_id = $2 AND state IN ('queued', 'running')
+       LIMIT 1`,
+      [tenantId, id],
+    );
+    return r.length > 0;
+  }
+
+  async delete(tenantId: string, id: string, db: Queryable = this.ds): Promise<boolean> {
+    const r = await rows(db, `DELETE FROM key_configurations WHERE tenant_id = $1 AND id = $2 RETURNING id`, [tenantId, id]);
+    return r.length > 0;
+  }
+}

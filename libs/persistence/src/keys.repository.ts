@@ -1,0 +1,171 @@
+import type { DataSource } from 'typeorm';
+import { one, Queryable, rows } from './sql';
+
+export interface KekVersionRow {
+  tenantId: string;
+  workspaceId: string;
+  version: number;
+  keyConfigurationId: string;
+  /** The KEK wrapped under the customer key (opaque provider ciphertext). */
+  wrapped: Buffer;
+  providerKeyVersion: string | null;
+  state: 'active' | 'retiring' | 'retired';
+  wrapCount: number;
+  kcv: Buffer;
+  createdAt: Date;
+}
+
+const KEK = `tenant_id AS "tenantId", workspace_id AS "workspaceId", version, key_configuration_id AS "keyConfigurationId",
+  wrapped, provider_key_version AS "providerKeyVersion", state, wrap_count::float8 AS "wrapCount", kcv, created_at AS "createdAt"`;
+
+export class KekVersionRepository {
+  constructor(private readonly ds: DataSource) {}
+
+  async insert(
+    db: Queryable,
+    tenantId: string,
+    k: { workspaceId: string; version: number; keyConfigurationId: string; wrapped: Buffer; providerKeyVersion: string | null; kcv: Buffer; state: 'active' | 'retiring' },
+  ): Promise<void> {
+    await db.query(
+      `INSERT INTO kek_versions (tenant_id, workspace_id, version, key_configuration_id, wrapped, provider_key_version, state, kcv)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+      [tenantId, k.workspaceId, k.version, k.keyConfigurationId, k.wrapped, k.providerKeyVersion, k.state, k.kcv],
+    );
+  }
+
+  find(tenantId: string, workspaceId: string, version: number, db: Queryable = this.ds): Promise<KekVersionRow | null> {
+    return one<KekVersionRow>(db, `SELECT ${KEK} FROM kek_versions WHERE tenant_id = $1 AND workspace_id = $2 AND version = $3`, [
+      tenantId,
+      workspaceId,
+      version,
+    ]);
+  }
+
+  findActive(tenantId: string, workspaceId: string): Promise<KekVersionRow | null> {
+    return one<KekVersionRow>(this.ds, `SELECT ${KEK} FROM kek_versions WHERE tenant_id = $1 AND workspace_id = $2 AND state = 'active'`, [
+      tenantId,
+      workspaceId,
+    ]);
+  }
+
+  /**
+   * Reserves `n` wraps on a KEK version (one UPDATE per chunk, not per DEK) and returns the count after the
+   * reservation, so the caller can tell when the version nears its GCM wrap budget.
+   */
+  async reserveWraps(tenantId: string, workspaceId: string, version: number, n: number): Promise<number> {
+    const r = await one<{ c: number }>(
+      this.ds,
+      `UPDATE kek_versions SET wrap_count = wrap_count + $4 WHERE tenant_id = $1 AND workspace_id = $2 AND version = $3
+       RETURNING wrap_count::float8 AS c`,
+      [tenantId, workspaceId, version, n],
+    );
+    if (!r) throw new Error('KEK version not found while reserving wraps');
+    return Number(r.c);
+  }
+}
+
+export interface DekRow {
+  id: string;
+  segmentId: string;
+  kekVersion: number;
+  wrapped: Buffer;
+}
+
+export class DekRepository {
+  constructor(private readonly ds: DataSource) {}
+
+  findMany(tenantId: string, workspaceId: string, segmentIds: string[]): Promise<DekRow[]> {
+    return rows<DekRow>(
+      this.ds,
+      `SELECT id, segment_id AS "segmentId", kek_version AS "kekVersion", wrapped FROM deks
+       WHERE tenant_id = $1 AND workspace_id = $2 AND segment_id = ANY($3::text[])`,
+      [tenantId, workspaceId, segmentIds],
+    );
+  }
+
+  /**
+   * Get-or-create in one statement per batch: INSERT … ON CONFLICT DO NOTHING, so concurrent creators of one
+   * segment race on the unique (workspace_id, segment_id) and exactly one row wins. Returns only the rows this
+   * call inserted; the caller re-reads the losers.
+   */
+  insertIfAbsent(
+    tenantId: string,
+    workspaceId: string,
+    items: Array<{ id: string; segmentId: string; kekVersion: number; wrapped: Buffer }>,
+    db: Queryable = this.ds,
+  ): Promise<DekRow[]> {
+    return rows<DekRow>(
+      db,
+      `INSERT INTO deks (id, tenant_id, workspace_id, segment_id, kek_version, wrapped)
+       SELECT i, $1, $2, s, v, w FROM unnest($3::uuid[], $4::text[], $5::int[], $6::bytea[]) AS t(i, s, v, w)
+       ON CONFLICT (workspace_id, segment_id) DO NOTHING
+       RETURNING id, segment_id AS "segmentId", kek_version AS "kekVersion", wrapped`,
+      [tenantId, workspaceId, items.map((i) => i.id), items.map((i) => i.segmentId), items.map((i) => i.kekVersion), items.map((i) => i.wrapped)],
+    );
+  }
+}
+
+export type OperationKindName = 'cmk-rewrap' | 'rekey' | 'kek-rotation' | 'revocation-check' | 'reinstate';
+
+export interface OperationRecord {
+  id: string;
+  tenantId: string;
+  workspaceId: string;
+  kind: OperationKindName;
+  state: 'queued' | 'running' | 'succeeded' | 'failed';
+  step: string | null;
+  progressDone: number;
+  progressTotal: number;
+  error: string | null;
+  targetKeyConfigurationId: string | null;
+  createdAt: Date;
+  updatedAt: Date;
+  finishedAt: Date | null;
+}
+
+const OP = `id, tenant_id AS "tenantId", workspace_id AS "workspaceId", kind, state, step, progress_done::float8 AS "progressDone",
+  progress_total::float8 AS "progressTotal", error, target_key_configuration_id AS "targetKeyConfigurationId",
+  created_at AS "createdAt", updated_at AS "updatedAt", finished_at AS "finishedAt"`;
+
+export class OperationRepository {
+  constructor(private readonly ds: DataSource) {}
+
+  /**
+   * Creates a queued operation, or returns the unfinished one of the same kind for the workspace (the partial
+   * unique index makes this race-free): repeated requests de-duplicate instead of piling up.
+   */
+  async createOrGetUnfinished(
+    tenantId: string,
+    o: { id: string; workspaceId: string; kind: OperationKindName; targetKeyConfigurationId?: string | null; params?: object; requestedBy?: string },
+    db: Queryable = this.ds,
+  ): Promise<{ operation: OperationRecord; created: boolean }> {
+    const inserted = await one<OperationRecord>(
+      db,
+      `INSERT INTO operations (id, tenant_id, workspace_id, kind, target_key_configuration_id, params, requested_by)
+       VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7)
+       ON CONFLICT (workspace_id, kind) WHERE state IN ('queued', 'running') DO NOTHING
+       RETURNING ${OP}`,
+      [o.id, tenantId, o.workspaceId, o.kind, o.targetKeyConfigurationId ?? null, JSON.stringify(o.params ?? {}), o.requestedBy ?? null],
+    );
+    if (inserted) return { operation: inserted, created: true };
+    const existing = await one<OperationRecord>(
+      db,
+      `SELECT ${OP} FROM operations WHERE tenant_id = $1 AND workspace_id = $2 AND kind = $3 AND state IN ('queued', 'running')`,
+      [tenantId, o.workspaceId, o.kind],
+    );
+    if (!existing) throw new Error('operation neither inserted nor found (concurrent finish); retry');
+    return { operation: existing, created: false };
+  }
+
+  find(tenantId: string, id: string): Promise<OperationRecord | null> {
+    return one<OperationRecord>(this.ds, `SELECT ${OP} FROM operations WHERE tenant_id = $1 AND id = $2`, [tenantId, id]);
+  }
+
+  listUnfinished(tenantId: string, workspaceId: string): Promise<OperationRecord[]> {
+    return rows<OperationRecord>(
+      this.ds,
+      `SELECT ${OP} FROM operations WHERE tenant_id = $1 AND workspace_id = $2 AND state IN ('queued', 'running') ORDER BY created_at`,
+      [tenantId, workspaceId],
+    );
+  }
+}

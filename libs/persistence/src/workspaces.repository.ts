@@ -1,0 +1,154 @@
+import type { DataSource } from 'typeorm';
+import { one, Queryable, rows } from './sql';
+
+export const KEY_STATES = [
+  'unbound',
+  'provisioning',
+  'active',
+  'rewrapping',
+  'rekeying',
+  'kek_rotating',
+  'access_suspect',
+  'shredded',
+] as const;
+export type KeyStateName = (typeof KEY_STATES)[number];
+
+export interface WorkspaceRow {
+  id: string;
+  tenantId: string;
+  name: string;
+  keyState: KeyStateName;
+  keyConfigurationId: string | null;
+  currentKekVersion: number | null;
+  degraded: boolean;
+  /** Bumped on every change; compare-and-set token and cache-invalidation marker. */
+  stateVersion: number;
+  updatedAt: Date;
+}
+
+const COLS = `id, tenant_id AS "tenantId", name, key_state AS "keyState", key_configuration_id AS "keyConfigurationId",
+  current_kek_version AS "currentKekVersion", degraded, state_version::float8 AS "stateVersion", updated_at AS "updatedAt"`;
+
+export class WorkspaceRepository {
+  constructor(private readonly ds: DataSource) {}
+
+  async insert(tenantId: string, w: { id: string; name: string }): Promise<WorkspaceRow> {
+    return (await one<WorkspaceRow>(this.ds, `INSERT INTO workspaces (id, tenant_id, name) VALUES ($1, $2, $3) RETURNING ${COLS}`, [
+      w.id,
+      tenantId,
+      w.name,
+    ]))!;
+  }
+
+  findById(tenantId: string, id: string, db: Queryable = this.ds): Promise<WorkspaceRow | null> {
+    return one<WorkspaceRow>(db, `SELECT ${COLS} FROM workspaces WHERE tenant_id = $1 AND id = $2`, [tenantId, id]);
+  }
+
+  /** Row lock for the rest of the transaction `db` belongs to. */
+  lockById(db: Queryable, tenantId: string, id: string): Promise<WorkspaceRow | null> {
+    return one<WorkspaceRow>(db, `SELECT ${COLS} FROM workspaces WHERE tenant_id = $1 AND id = $2 FOR UPDATE`, [tenantId, id]);
+  }
+
+  /**
+   * The DEK API's one query on a cold workspace: state plus whether the service principal is scoped to it.
+   * Null when the workspace does not exist in this tenant.
+   */
+  findForPrincipal(tenantId: string, workspaceId: string, servicePrincipalId: string): Promise<(WorkspaceRow & { inScope: boolean }) | null> {
+    return one(
+      this.ds,
+      `SELECT ${COLS}, EXISTS (
+         SELECT 1 FROM service_principal_workspaces spw JOIN service_principals sp
+           ON sp.tenant_id = spw.tenant_id AND sp.id = spw.service_principal_id
+         WHERE spw.tenant_id = w.tenant_id AND spw.workspace_id = w.id AND spw.service_principal_id = $3 AND NOT sp.disabled
+       ) AS "inScope"
+       FROM workspaces w WHERE w.tenant_id = $1 AND w.id = $2`,
+      [tenantId, workspaceId, servicePrincipalId],
+    );
+  }
+
+  list(tenantId: string): Promise<WorkspaceRow[]> {
+    return rows<WorkspaceRow>(this.ds, `SELECT ${COLS} FROM workspaces WHERE tenant_id = $1 ORDER BY created_at, id`, [tenantId]);
+  }
+
+  async countExisting(tenantId: string, ids: string[]): Promise<number> {
+    const r = await one<{ n: number }>(this.ds, `SELECT count(*)::int AS n FROM workspaces WHERE tenant_id = $1 AND id = ANY($2::uuid[])`, [
+      tenantId,
+      ids,
+    ]);
+    return r?.n ?? 0;
+  }
+
+  /**
+   * Compare-and-set transition: applies only if the state is still `from` (one of) and, when given, the
+   * state_version is still `expectedVersion`. Returns the new row, or null when someone else moved it first.
+   */
+  async transition(
+    db: Queryable,
+    tenantId: string,
+    id: string,
+    change: {
+      from: readonly KeyStateName[];
+      to: KeyStateName;
+      expectedVersion?: number;
+      keyConfigurationId?: string | null;
+      currentKekVersion?: number | null;
+      degraded?: boolean;
+    },
+  ): Promise<WorkspaceRow | null> {
+    return one<WorkspaceRow>(
+      db,
+      `UPDATE workspaces SET key_state = $4,
+         key_configuration_id = CASE WHEN $5::boolean THEN $6::uuid ELSE key_configuration_id END,
+         current_kek_version = CASE WHEN $7::boolean THEN $8::int ELSE current_kek_version END,
+         degraded = COALESCE($9::boolean, degraded),
+         state_version = state_version + 1, updated_at = now()
+       WHERE tenant_id = $1 AND id = $2 AND key_state = ANY($3::text[]) AND ($10::bigint IS NULL OR state_version = $10)
+       RETURNING ${COLS}`,
+      [
+        tenantId,
+        id,
+        change.from,
+        change.to,
+        change.keyConfigurationId !== undefined,
+        change.keyConfigurationId ?? null,
+        change.currentKekVersion !== undefined,
+        change.currentKekVersion ?? null,
+        change.degraded ?? null,
+        change.expectedVersion ?? null,
+      ],
+    );
+  }
+
+  /**
+   * Marks or clears "the KMS could not be reached" without touching the key state. No-op when unchanged. Does
+   * not bump state_version: degradation is not a key change and must not flush the KEK caches that are
+   * precisely what keeps DEKs flowing while the KMS is away.
+   */
+  async setDegraded(tenantId: string, id: string, degraded: boolean): Promise<boolean> {
+    const r = await rows(
+      this.ds,
+      `UPDATE workspaces SET degraded = $3, updated_at = now()
+       WHERE tenant_id = $1 AND id = $2 AND degraded <> $3 RETURNING id`,
+      [tenantId, id, degraded],
+    );
+    return r.length > 0;
+  }
+
+  /**
+   * Platform housekeeping for the KEK cache's lost-message fallback: current state_version of the given
+   * workspaces (ids only, no tenant data leaves this method).
+   */
+  async stateVersions(ids: string[]): Promise<Map<string, number>> {
+    if (!ids.length) return new Map();
+    const r = await rows<{ id: string; v: number }>(
+      this.ds,
+      `SELECT id, state_version::float8 AS v FROM workspaces WHERE id = ANY($1::uuid[])`,
+      [ids],
+    );
+    return new Map(r.map((x) => [x.id, Number(x.v)]));
+  }
+
+  async countByState(): Promise<Array<{ keyState: string; n: number }>> {
+    return rows(this.ds, `SELECT key_state AS "keyState", count(*)::int AS n FROM workspaces GROUP BY key_state`);
+  }
+}

@@ -1,0 +1,238 @@
+import { randomBytes } from 'node:crypto';
+import { Writable } from 'node:stream';
+import { CreateRoleCommand, IAMClient, PutRolePolicyCommand } from '@aws-sdk/client-iam';
+import { CreateKeyCommand, KMSClient } from '@aws-sdk/client-kms';
+import { buildConfig, KeyholdConfig, KeyholdConfigInput } from '../../libs/config/src';
+import { createApiApp, ApiApp } from '../../apps/api/src/app';
+import { AWS_CUSTOMER_ROOT_CREDENTIALS, AWS_EMULATOR_DEFAULTS } from '../../apps/kms-emulator/src/aws';
+import type { CallCounters } from '../../apps/kms-emulator/src/core/counters';
+import type { FaultEngine } from '../../apps/kms-emulator/src/core/faults';
+import { startAwsEmulator } from './aws-emulator';
+import { TEST_DATABASE_URL } from './db';
+
+/**
+ * The whole product in-process for tests, benchmarks and the hardening suite: the cloud emulators (all three
+ * when they have landed, AWS alone otherwise), the API on an ephemeral port with a unique Redis prefix, against
+ * the migrated test database. Logs are captured in memory so tests can prove nothing secret was written.
+ */
+export interface TestStack {
+  api: ApiApp;
+  url: string;
+  config: KeyholdConfig;
+  redisPrefix: string;
+  operatorToken: string;
+  emulators: { awsUrl: string; faults: FaultEngine; counters: CallCounters; clouds: Array<'aws' | 'azure' | 'gcp'> };
+  /** Everything the API logged so far (JSON lines). */
+  logs(): string;
+  http: HttpClient;
+  aws: CustomerAws;
+  close(): Promise<void>;
+}
+
+export interface StackOptions {
+  config?: KeyholdConfigInput;
+  providerEnv?: Record<string, string>;
+}
+
+export async function startStack(options: StackOptions = {}): Promise<TestStack> {
+  const emu = await startClouds();
+  const redisPrefix = `khtest-${randomBytes(6).toString('hex')}`;
+  const operatorToken = randomBytes(32).toString('base64url');
+  const d = AWS_EMULATOR_DEFAULTS;
+  const providerEnv: Record<string, string> = {
+    KEYHOLD_AWS_REGION: d.region,
+    KEYHOLD_AWS_KMS_ENDPOINT: emu.awsUrl,
+    KEYHOLD_AWS_STS_ENDPOINT: emu.awsUrl,
+    KEYHOLD_AWS_ACCESS_KEY_ID: d.vendorAccessKeyId,
+    KEYHOLD_AWS_SECRET_ACCESS_KEY: d.vendorSecretAccessKey,
+    KEYHOLD_AWS_VENDOR_PRINCIPAL_ARN: `arn:aws:iam::${d.vendorAccountId}:user/${d.vendorUserName}`,
+    // fast tests: no SDK retry backoff, short timeouts
+    KEYHOLD_AWS_MAX_ATTEMPTS: '1',
+    KEYHOLD_AWS_REQUEST_TIMEOUT_MS: '3000',
+    ...emu.extraEnv,
+    ...options.providerEnv,
+  };
+  const config = buildConfig({
+    mode: 'test',
+    port: 0,
+    host: '127.0.0.1',
+    databaseUrl: TEST_DATABASE_URL,
+    databasePoolSize: 8,
+    redisPrefix,
+    operatorToken,
+    tokenSecret: randomBytes(48).toString('base64url'),
+    logLevel: 'info',
+    consoleDir: '/nonexistent',
+    ...options.config,
+    providerEnv,
+  });
+  const captured: string[] = [];
+  const sink = new Writable({
+    write(chunk, _enc, cb) {
+      captured.push(String(chunk));
+      cb();
+    },
+  });
+  let api: ApiApp;
+  try {
+    api = await createApiApp(config, { logDestination: sink });
+  } catch (err) {
+    await emu.close();
+    throw err;
+  }
+  const aws = new CustomerAws(emu.awsUrl);
+  return {
+    api,
+    url: api.url,
+    config,
+    redisPrefix,
+    operatorToken,
+    emulators: { awsUrl: emu.awsUrl, faults: emu.faults, counters: emu.counters, clouds: emu.clouds },
+    logs: () => captured.join(''),
+    http: new HttpClient(api.url),
+    aws,
+    async close() {
+      aws.close();
+      await api.close();
+      await emu.close();
+    },
+  };
+}
+
+interface Clouds {
+  awsUrl: string;
+  faults: FaultEngine;
+  counters: CallCounters;
+  clouds: Array<'aws' | 'azure' | 'gcp'>;
+  extraEnv: Record<string, string>;
+  close(): Promise<void>;
+}
+
+/** All three clouds via the emulator host when they exist; otherwise the AWS emulator alone. */
+async function startClouds(): Promise<Clouds> {
+  try {
+    const { startEmulators } = await import('../../apps/kms-emulator/src/emulator-host');
+    const all = await startEmulators({ ports: { aws: 0, azure: 0, gcp: 0, admin: 0 } });
+    return { awsUrl: all.aws.url, faults: all.faults, counters: all.counters, clouds: ['aws', 'azure', 'gcp'], extraEnv: {}, close: () => all.close() };
+  } catch (err) {
+    if (!/not built yet/.test(String((err as Error).message))) throw err;
+  }
+  const aws = await startAwsEmulator();
+  return { awsUrl: aws.url, faults: aws.faults, counters: aws.counters, clouds: ['aws'], extraEnv: {}, close: () => aws.close() };
+}
+
+export interface HttpResult<T = any> {
+  status: number;
+  headers: Headers;
+  body: T;
+  text: string;
+}
+
+/** A tiny JSON client over fetch: every call returns status, headers and parsed body (never throws on 4xx/5xx). */
+export class HttpClient {
+  constructor(readonly baseUrl: string) {}
+
+  async request<T = any>(method: string, path: string, opts: { token?: string; body?: unknown; raw?: string; headers?: Record<string, string> } = {}): Promise<HttpResult<T>> {
+    const headers: Record<string, string> = { ...opts.headers };
+    if (opts.token) headers.authorization = `Bearer ${opts.token}`;
+    let body: string | undefined;
+    if (opts.raw !== undefined) body = opts.raw;
+    else if (opts.body !== undefined) {
+      body = JSON.stringify(opts.body);
+      headers['content-type'] ??= 'application/json';
+    }
+    const res = await fetch(`${this.baseUrl}${path}`, { method, headers, body });
+    const text = await res.text();
+    let parsed: unknown = undefined;
+    try {
+      parsed = text ? JSON.parse(text) : undefined;
+    } catch {
+      parsed = undefined;
+    }
+    return { status: res.status, headers: res.headers, body: parsed as T, text };
+  }
+
+  get<T = any>(path: string, token?: string) {
+    return this.request<T>('GET', path, { token });
+  }
+  post<T = any>(path: string, body: unknown, token?: string) {
+    return this.request<T>('POST', path, { token, body });
+  }
+  put<T = any>(path: string, body: unknown, token?: string) {
+    return this.request<T>('PUT', path, { token, body });
+  }
+  delete<T = any>(path: string, token?: string) {
+    return this.request<T>('DELETE', path, { token });
+  }
+}
+
+/** The customer's side of AWS BYOK, done with the official SDK as the emulator's customer root. */
+export class CustomerAws {
+  readonly kms: KMSClient;
+  readonly iam: IAMClient;
+  readonly accountId = AWS_EMULATOR_DEFAULTS.customerAccountId;
+
+  constructor(endpoint: string) {
+    const common = () => ({ endpoint, region: AWS_EMULATOR_DEFAULTS.region, credentials: { ...AWS_CUSTOMER_ROOT_CREDENTIALS }, maxAttempts: 1 });
+    this.kms = new KMSClient(common());
+    this.iam = new IAMClient(common());
+  }
+
+  /** A role trusting the vendor principal, optionally only with an ExternalId. */
+  async createRole(name: string, vendorPrincipalArn: string, externalId: string | null): Promise<string> {
+    const trust = {
+      Version: '2012-10-17',
+      Statement: [
+        {
+          Effect: 'Allow',
+          Principal: { AWS: vendorPrincipalArn },
+          Action: 'sts:AssumeRole',
+          ...(externalId ? { Condition: { StringEquals: { 'sts:ExternalId': externalId } } } : {}),
+        },
+      ],
+    };
+    const out = await this.iam.send(new CreateRoleCommand({ RoleName: name, AssumeRolePolicyDocument: JSON.stringify(trust) }));
+    return out.Role!.Arn!;
+  }
+
+  /** A key the role may use (key policy + identity policy), or of another usage. */
+  async createKey(roleArn: string, roleName: string, opts: { usage?: 'ENCRYPT_DECRYPT' | 'SIGN_VERIFY'; grant?: boolean } = {}): Promise<string> {
+    const actions = ['kms:Encrypt', 'kms:Decrypt', 'kms:DescribeKey', 'kms:ListKeyRotations'];
+    const statements: object[] = [{ Sid: 'root', Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${this.accountId}:root` }, Action: 'kms:*', Resource: '*' }];
+    if (opts.grant !== false) statements.push({ Sid: 'keyhold', Effect: 'Allow', Principal: { AWS: roleArn }, Action: actions, Resource: '*' });
+    const sign = opts.usage === 'SIGN_VERIFY';
+    const out = await this.kms.send(
+      new CreateKeyCommand({
+        KeyUsage: sign ? 'SIGN_VERIFY' : 'ENCRYPT_DECRYPT',
+        KeySpec: sign ? 'RSA_2048' : 'SYMMETRIC_DEFAULT',
+        Policy: JSON.stringify({ Version: '2012-10-17', Statement: statements }),
+      }),
+    );
+    const arn = out.KeyMetadata!.Arn!;
+    if (opts.grant !== false)
+      await this.iam.send(
+        new PutRolePolicyCommand({
+          RoleName: roleName,
+          PolicyName: `keyhold-${out.KeyMetadata!.KeyId}`,
+          PolicyDocument: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: actions, Resource: arn }] }),
+        }),
+      );
+    return arn;
+  }
+
+  close(): void {
+    this.kms.destroy();
+    this.iam.destroy();
+  }
+}
+
+/** Operator creates a tenant; returns it with an admin token. */
+export async function tenantWithAdmin(stack: TestStack, name = `t-${randomBytes(3).toString('hex')}`) {
+  const email = `${name}@example.com`;
+  const password = `pw-${randomBytes(12).toString('hex')}`;
+  const created = await stack.http.post('/v1/tenants', { name, admin: { email, password } }, stack.operatorToken);
+  if (created.status !== 201) throw new Error(`create tenant: ${created.status} ${created.text}`);
+  const tok = await stack.http.post('/v1/auth/token', { grant_type: 'password', tenant_id: created.body.id, username: email, password });
+  if (tok.status !== 200) throw new Error(`admin token: ${tok.status} ${tok.text}`);
+  return { tenant: created.body, token: tok.body.access_token as string, email, password };
+}
