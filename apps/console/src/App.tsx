@@ -1,0 +1,84 @@
+import { useCallback, useMemo, useState } from 'react';
+import { ApiClient } from './api/client';
+import { Ctx } from './context';
+import { Layout } from './components/Layout';
+import { AuditPage } from './pages/AuditPage';
+import { KeyConfigurationPage } from './pages/KeyConfigurationPage';
+import { KeyConfigurationsPage } from './pages/KeyConfigurationsPage';
+import { OverviewPage } from './pages/OverviewPage';
+import { RegisterKeyPage } from './pages/RegisterKeyPage';
+import { ServicePrincipalsPage } from './pages/ServicePrincipalsPage';
+import { SignInPage } from './pages/SignInPage';
+import { WorkspacePage } from './pages/WorkspacePage';
+import { WorkspacesPage } from './pages/WorkspacesPage';
+import { useRoute, type Route } from './router';
+import { clearSession, loadSession, saveSession, type Session } from './session';
+
+/** Session gate + page switch. Signing out (or a 401) forgets the token and returns to sign-in. */
+export function App() {
+  const [session, setSession] = useState<Session | null>(() => loadSession());
+  const [expired, setExpired] = useState(false);
+  const route = useRoute();
+
+  const signOut = useCallback((why: 'user' | 'expired') => {
+    clearSession();
+    setSession(null);
+    setExpired(why === 'expired');
+  }, []);
+
+  const ctx = useMemo(() => {
+    if (!session) return null;
+    const api = new ApiClient(session.token, session.tenantId, () => signOut('expired'));
+    return { api, session, canWrite: session.role !== 'auditor' };
+  }, [session, signOut]);
+
+  if (!ctx) {
+    return (
+      <SignInPage
+        expired={expired}
+        onSignedIn={(s) => {
+          saveSession(s);
+          setExpired(false);
+          setSession(s);
+        }}
+      />
+    );
+  }
+  return (
+    <Ctx.Provider value={ctx}>
+      <Layout route={route} onSignOut={() => signOut('user')}>
+        <Page route={route} />
+      </Layout>
+    </Ctx.Provider>
+  );
+}
+
+function Page({ route }: { route: Route }) {
+  switch (route.page) {
+    case 'overview':
+      return <OverviewPage />;
+    case 'keys':
+      return <KeyConfigurationsPage />;
+    case 'key-new':
+      return <RegisterKeyPage />;
+    case 'key':
+      return <KeyConfigurationPage id={route.id} />;
+    case 'workspaces':
+      return <WorkspacesPage />;
+    case 'workspace':
+      return <WorkspacePage id={route.id} />;
+    case 'audit':
+      return <AuditPage />;
+    case 'service-principals':
+      return <ServicePrincipalsPage />;
+    case 'not-found':
+      return (
+        <section>
+          <h1>Page not found</h1>
+          <p>
+            <a href="#/">Go to the overview</a>
+          </p>
+        </section>
+      );
+  }
+}

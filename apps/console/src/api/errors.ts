@@ -1,0 +1,75 @@
+/**
+ * An API failure in words. The API answers `{"error": {"code", "message"}}`; the console never shows that JSON,
+ * only `summary` (what happened, in plain language, keyed by code) and the server's own sentence as `detail`.
+ */
+export class ApiError extends Error {
+  override readonly name = 'ApiError';
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    readonly detail: string,
+  ) {
+    super(detail);
+  }
+
+  get summary(): string {
+    return SUMMARIES[this.code] ?? fallbackSummary(this.status);
+  }
+}
+
+const SUMMARIES: Record<string, string> = {
+  UNAUTHENTICATED: 'Your session is not valid any more. Sign in again.',
+  INVALID_GRANT: 'The tenant id, email or password is not right.',
+  INVALID_CLIENT: 'The client id or secret is not right.',
+  FORBIDDEN: 'Your role does not allow this action. Key admins can change settings; auditors can only read.',
+  RATE_LIMITED: 'Too many attempts in a short time. Wait a minute, then try again.',
+  VALIDATION_FAILED: 'Some of what you entered is not valid.',
+  INVALID_IDENTIFIER: 'The key or identity you entered is not in the expected format.',
+  EXTERNAL_ID_NOT_ACCEPTED: 'Keyhold sets the ExternalId itself; it cannot be supplied.',
+  PROVIDER_NOT_CONFIGURED: 'This cloud is not enabled on this Keyhold installation.',
+  NOT_FOUND: 'That item does not exist, or it belongs to another tenant.',
+  TENANT_NOT_FOUND: 'That tenant does not exist.',
+  WORKSPACE_NOT_FOUND: 'That workspace does not exist.',
+  KEY_CONFIGURATION_NOT_FOUND: 'That key configuration does not exist.',
+  OPERATION_NOT_FOUND: 'That operation does not exist.',
+  NAME_TAKEN: 'That name is already used. Choose another one.',
+  KEY_CONFIGURATION_IN_USE:
+    'This key configuration is still bound to at least one workspace. Re-bind those workspaces to another configuration first, then delete it.',
+  KEY_CONFIGURATION_INVALID: 'This key configuration did not pass validation. Fix the problems it lists and validate it again before binding.',
+  WORKSPACE_BUSY: 'Another operation is already running on this workspace. Wait for it to finish.',
+  WORKSPACE_UNBOUND: 'This workspace is not bound to a key configuration yet.',
+  WORKSPACE_SHREDDED: 'This workspace is shredded: its keys cannot be used until access is restored and it is reinstated.',
+  OPERATION_NOT_ALLOWED: 'That operation is not possible in the workspace’s current state.',
+  KMS_UNAVAILABLE: 'The cloud key service could not be reached. This is usually temporary; try again shortly.',
+  KMS_REFUSED: 'The cloud key service refused the request. Check that Keyhold still has access to the key.',
+  KEY_INTEGRITY_FAILURE: 'A key integrity check failed. Contact support; nothing was changed.',
+  NETWORK: 'The Keyhold API could not be reached. Check your connection and try again.',
+};
+
+function fallbackSummary(status: number): string {
+  if (status >= 500) return 'Keyhold had a problem handling this request. Try again; if it persists, contact support.';
+  if (status === 404) return SUMMARIES.NOT_FOUND;
+  if (status === 409) return 'The request conflicts with the current state. Refresh and try again.';
+  return 'The request was not accepted.';
+}
+
+/** Reads an error body defensively: a proxy or a crash may answer with HTML or nothing. */
+export async function apiErrorFrom(res: Response): Promise<ApiError> {
+  let code = `HTTP_${res.status}`;
+  let detail = res.statusText || `HTTP ${res.status}`;
+  try {
+    const body = (await res.json()) as { error?: { code?: unknown; message?: unknown } };
+    if (body && typeof body.error === 'object' && body.error) {
+      if (typeof body.error.code === 'string') code = body.error.code;
+      if (typeof body.error.message === 'string') detail = body.error.message;
+    }
+  } catch {
+    // Not JSON: keep the status line.
+  }
+  return new ApiError(res.status, code, detail);
+}
+
+export function toApiError(err: unknown): ApiError {
+  if (err instanceof ApiError) return err;
+  return new ApiError(0, 'NETWORK', err instanceof Error ? err.message : String(err));
+}

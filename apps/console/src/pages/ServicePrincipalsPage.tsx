@@ -1,0 +1,80 @@
+import { useState, type FormEvent } from 'react';
+import type { CreatedServicePrincipal } from '../api/types';
+import { ErrorAlert } from '../components/Alert';
+import { TextField } from '../components/TextField';
+import { ValueRow } from '../components/ValueRow';
+import { useConsole } from '../context';
+import { useAction, useLoad } from '../hooks';
+
+/**
+ * Create a service principal for the internal DEK API, scoped to chosen workspaces. The client secret is shown
+ * once, held only in this component's state, and dropped when the admin dismisses it or leaves the page.
+ */
+export function ServicePrincipalsPage() {
+  const { api, canWrite } = useConsole();
+  const workspaces = useLoad(() => api.listWorkspaces(), [api]);
+  const [name, setName] = useState('');
+  const [selected, setSelected] = useState<string[]>([]);
+  const [created, setCreated] = useState<(CreatedServicePrincipal & { name: string }) | null>(null);
+  const create = useAction(async () => {
+    const sp = await api.createServicePrincipal(name.trim(), selected);
+    setCreated({ ...sp, name: name.trim() });
+    setName('');
+    setSelected([]);
+  });
+  const toggle = (id: string) => setSelected((s) => (s.includes(id) ? s.filter((x) => x !== id) : [...s, id]));
+
+  function submit(e: FormEvent) {
+    e.preventDefault();
+    void create.run();
+  }
+
+  return (
+    <section>
+      <h1>Service principals</h1>
+      <p className="lede">
+        Your services use a service principal to fetch data keys from Keyhold’s internal API — only for the workspaces you choose. Key admins and auditors can
+        never fetch data keys.
+      </p>
+      {created && (
+        <section className="banner banner-warn secret" aria-labelledby="secret-title" role="alert">
+          <h2 id="secret-title">Copy the client secret now — it will not be shown again</h2>
+          <p>Store it in your secret manager. Keyhold keeps only a hash; if it is lost, create a new service principal.</p>
+          <dl>
+            <ValueRow label="Client id" value={created.clientId} />
+            <ValueRow label="Client secret" value={created.clientSecret} />
+          </dl>
+          <button type="button" className="btn" onClick={() => setCreated(null)}>
+            I have stored the secret
+          </button>
+        </section>
+      )}
+      {canWrite ? (
+        <form className="card inline-form" onSubmit={submit} aria-labelledby="sp-new">
+          <h2 id="sp-new">New service principal</h2>
+          <TextField id="sp-name" label="Name" value={name} onChange={setName} required help="For example the service that will use it: “ingest-eu”." />
+          <fieldset>
+            <legend>Workspaces it may fetch data keys for</legend>
+            <ErrorAlert error={workspaces.error} title="Could not load workspaces" />
+            {workspaces.data?.length === 0 && <p className="muted">No workspaces yet.</p>}
+            <ul className="checklist">
+              {workspaces.data?.map((w) => (
+                <li key={w.id}>
+                  <label>
+                    <input type="checkbox" checked={selected.includes(w.id)} onChange={() => toggle(w.id)} /> {w.name}
+                  </label>
+                </li>
+              ))}
+            </ul>
+          </fieldset>
+          <ErrorAlert error={create.error} title="The service principal was not created" />
+          <button className="btn btn-primary" type="submit" disabled={create.busy || !name.trim() || selected.length === 0}>
+            {create.busy ? 'Creating…' : 'Create service principal'}
+          </button>
+        </form>
+      ) : (
+        <p className="muted">Only key admins can create service principals.</p>
+      )}
+    </section>
+  );
+}

@@ -1,0 +1,45 @@
+/** What the load-generator child is asked to do, and what it answers (plain JSON over IPC). */
+export type LoadTarget =
+  | { kind: 'fixed'; method: 'GET'; path: string; token?: string }
+  | {
+      kind: 'dek';
+      token: string;
+      workspaceIds: string[];
+      segmentsPerWorkspace: number;
+      /** When set, the child records which workspace each request hit and when, and answers `minKekLoads`. */
+      kekTtlSeconds?: number;
+    }
+  | { kind: 'batch'; token: string; workspaceIds: string[]; segmentsPerWorkspace: number; batchSize: number };
+
+export interface LoadSpec {
+  type: 'load';
+  baseUrl: string;
+  connections: number;
+  durationSeconds: number;
+  target: LoadTarget;
+}
+
+export interface LoadResult {
+  type: 'load-result';
+  /** Successful (2xx) requests per second over the run. */
+  rps: number;
+  requests: number;
+  ok2xx: number;
+  non2xx: number;
+  errors: number;
+  timeouts: number;
+  statusCodes: Record<string, number>;
+  p50Ms: number;
+  p99Ms: number;
+  durationSeconds: number;
+  /**
+   * KEK loads a perfect cache with this TTL needs for the requests actually sent: per workspace, one load at its
+   * first request and one at each first request at least TTL after the previous load (single flight, no refresh).
+   */
+  minKekLoads?: number;
+}
+
+export interface LoadFailure {
+  type: 'load-error';
+  error: string;
+}

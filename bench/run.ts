@@ -1,0 +1,169 @@
+/**
+ * `npm run bench [-- --quick]`: Keyhold's performance measurements against its own ceilings, on loopback only.
+ * Every server runs in its own child process (emulators, API replicas with a bench preload, worker) and load comes
+ * from autocannon in yet another, so the harness never shares an event loop with what it measures.
+ * Prints a table (missed targets marked) and writes bench/results/latest.json. A section that cannot run (a part
+ * of the product not landed, a failed precondition) is reported as null with the reason; the run goes on.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, totalmem } from 'node:os';
+import { join, resolve } from 'node:path';
+import { CustomerAws } from './lib/customer-aws';
+import { EmulatorAdmin } from './lib/emulator-admin';
+import { productEnv, RunEnv } from './lib/env';
+import { KeyholdClient } from './lib/keyhold';
+import { parseArgs } from './lib/mode';
+import { stopAll } from './lib/procs';
+import { measured, renderTable, SectionOutcome, skipped } from './lib/report';
+import { ApiReplica, Emulators, migrate, Paths, recreateDatabase, startEmulatorChild } from './lib/stack';
+import type { BenchContext, World } from './sections/context';
+import { coldPath } from './sections/cold';
+import { dekFetch } from './sections/dek-fetch';
+import { economy } from './sections/economy';
+import { kekRotation, rewrap } from './sections/jobs';
+import { memory } from './sections/memory';
+import { revocation } from './sections/revocation';
+import { seed } from './sections/seed';
+import { buildTargets, assemble } from './lib/results';
+import { cleanupRedis } from './lib/redis';
+
+const SECTIONS = ['dek-fetch', 'cold', 'memory', 'economy', 'rewrap', 'kek-rotation', 'revocation'] as const;
+type SectionName = (typeof SECTIONS)[number];
+
+async function main(): Promise<number> {
+  const { mode, only, profile } = parseArgs(process.argv.slice(2));
+  if (only) for (const s of only) if (!(SECTIONS as readonly string[]).includes(s)) throw new Error(`--only: unknown section "${s}" (sections: ${SECTIONS.join(', ')})`);
+  const distBench = __dirname;
+  const root = resolve(distBench, '..', '..');
+  const resultsDir = join(root, 'bench', 'results');
+  const paths: Paths = { root, distBench, logDir: join(resultsDir, 'logs'), resultsDir };
+  mkdirSync(paths.logDir, { recursive: true });
+  const startedAt = new Date();
+  const loadStart = loadavg().map((x) => Math.round(x * 100) / 100);
+  const t0 = Date.now();
+  const log = (msg: string): void => console.log(`[bench ${((Date.now() - t0) / 1000).toFixed(1).padStart(6)}s] ${msg}`);
+  log(`mode ${mode.name}; logs in ${paths.logDir}`);
+
+  const outcomes: Partial<Record<SectionName | 'seed', SectionOutcome<unknown>>> = {};
+  const runId = randomBytes(4).toString('hex');
+  const databaseUrl = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/keyhold_bench';
+  const redisUrl = process.env.BENCH_REDIS_URL ?? process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+  const redisPrefix = `keyhold-bench-${runId}`;
+  let emulators: Emulators | null = null;
+  let control: ApiReplica | null = null;
+  let customer: CustomerAws | null = null;
+  try {
+    emulators = await startEmulatorChild(paths, join(root, '.keyhold', 'bench-emulator-tls'));
+    log(`emulators up (${emulators.mode}): aws ${emulators.awsUrl}, admin ${emulators.adminUrl}`);
+    const runEnv: RunEnv = {
+      root,
+      databaseUrl,
+      redisUrl,
+      redisPrefix,
+      operatorToken: randomBytes(24).toString('base64url'),
+      tokenSecret: randomBytes(48).toString('base64url'),
+      awsUrl: emulators.awsUrl,
+      tlsCertFile: emulators.tlsCertFile,
+    };
+    const env = (extra: Record<string, string> = {}): NodeJS.ProcessEnv => productEnv(runEnv, extra);
+    await recreateDatabase(databaseUrl);
+    await migrate(paths, env());
+    control = await ApiReplica.start(paths, 'api-control', env());
+    customer = new CustomerAws(emulators.awsUrl);
+    const client = new KeyholdClient(control.url);
+    let world: World | null = null;
+    let admin: { token: string; at: number } | null = null;
+    const ctx: BenchContext = {
+      mode,
+      paths,
+      emulators,
+      admin: new EmulatorAdmin(emulators.adminUrl),
+      customer,
+      control,
+      client,
+      env,
+      log,
+      profile,
+      async adminToken() {
+        if (!world) throw new Error('no tenant yet');
+        // access tokens live 15 minutes by default; refresh well before
+        if (!admin || Date.now() - admin.at > 5 * 60_000) admin = { token: await client.adminToken(world.tenantId, world.admin.email, world.admin.password), at: Date.now() };
+        return admin.token;
+      },
+    };
+    try {
+      world = await seed(ctx, runEnv.operatorToken);
+      outcomes.seed = measured({ seconds: (Date.now() - t0) / 1000 });
+    } catch (err) {
+      outcomes.seed = skipped(`seeding failed: ${(err as Error).message}`);
+      log(`seeding failed: ${(err as Error).message}`);
+    }
+    const runners: Record<SectionName, (c: BenchContext, w: World) => Promise<unknown>> = {
+      'dek-fetch': dekFetch,
+      cold: coldPath,
+      memory,
+      economy,
+      rewrap,
+      'kek-rotation': kekRotation,
+      revocation,
+    };
+    for (const name of SECTIONS) {
+      if (only && !only.has(name)) {
+        outcomes[name] = skipped('not selected (--only)');
+        continue;
+      }
+      if (!world) {
+        outcomes[name] = skipped(outcomes.seed?.ok === false ? outcomes.seed.reason : 'no seeded population');
+        continue;
+      }
+      const started = Date.now();
+      log(`${name}: start`);
+      try {
+        outcomes[name] = measured(await runners[name](ctx, world));
+        log(`${name}: done in ${((Date.now() - started) / 1000).toFixed(1)}s`);
+      } catch (err) {
+        outcomes[name] = skipped((err as Error).message);
+        log(`${name}: could not run: ${(err as Error).message}`);
+      }
+    }
+  } catch (err) {
+    const reason = `run could not start: ${(err as Error).message}`;
+    log(reason);
+    for (const name of SECTIONS) outcomes[name] ??= skipped(reason);
+    outcomes.seed ??= skipped(reason);
+  } finally {
+    customer?.close();
+    await control?.stop().catch(() => undefined);
+    await emulators?.child.stop().catch(() => undefined);
+    await stopAll();
+    await cleanupRedis(redisUrl, redisPrefix).catch((err: unknown) => log(`redis cleanup: ${(err as Error).message}`));
+  }
+
+  const results = assemble(outcomes, {
+    mode: mode.name,
+    started_at: startedAt.toISOString(),
+    duration_s: Math.round((Date.now() - t0) / 100) / 10,
+    machine: { cpus: cpus().length, cpu_model: cpus()[0]?.model ?? 'unknown', node: process.version, platform: `${process.platform}-${process.arch}`, total_mem_mb: Math.round(totalmem() / 2 ** 20),
+      // other work on the machine distorts absolute numbers (ratios taken in the same run much less)
+      loadavg_start: loadStart,
+      loadavg_end: loadavg().map((x) => Math.round(x * 100) / 100),
+    },
+    quick_mode_settings: mode.name === 'quick' ? { revocation_probe: mode.revocationProbe, economy_ttl_s: mode.economyTtlSeconds, kek_rotation_deks: mode.kekRotationDeks, scale_workspaces: mode.scaleWorkspaces } : null,
+  });
+  const file = join(paths.resultsDir, 'latest.json');
+  writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);
+  console.log(`\n${renderTable(buildTargets(results))}\n`);
+  for (const [name, o] of Object.entries(outcomes)) if (o && !o.ok) console.log(`${name}: not measured — ${o.reason}`);
+  console.log(`\nwrote ${file}`);
+  return 0;
+}
+
+main().then(
+  (code) => process.exit(code),
+  async (err: unknown) => {
+    console.error(`bench: ${(err as Error).message}`);
+    await stopAll();
+    process.exit(2);
+  },
+);
