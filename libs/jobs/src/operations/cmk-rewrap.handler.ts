@@ -1,0 +1,69 @@
+import type { DataSource } from 'typeorm';
+import type { OperationContext, OperationHandler, HandlerResult } from '../engine/operation-handler';
+import type { AuditSink } from '../ports';
+import type { OperationRow } from '../store/operation-store';
+import { withSql } from '../store/sql';
+import type { WorkspaceKeyStore } from '../store/workspace-key-store';
+import type { KekWrapping } from './kek-wrapping';
+import { OperationFailure } from './operation-errors';
+import type { RewrapUnderKey } from './rewrap-under-key';
+import { enterWorkingState, leaveWorkingState } from './workspace-guard';
+
+/**
+ * CMK rewrap: after the customer rotates their key (AWS rotation, new Azure key version, new GCP primary),
+ * re-wrap the workspace's KEK versions under the key's current version. KEK bytes and DEKs do not change.
+ * Steps: rewrapping (state active → rewrapping) → rewrapped (every live KEK row on the current version,
+ * each verified before its compare-and-set) → done (rewrapping → active).
+ */
+export class CmkRewrapHandler implements OperationHandler {
+  readonly kind = 'cmk-rewrap';
+
+  constructor(
+    private readonly ds: DataSource,
+    private readonly store: WorkspaceKeyStore,
+    private readonly wrapping: KekWrapping,
+    private readonly rewrap: RewrapUnderKey,
+    private readonly audit: AuditSink,
+  ) {}
+
+  lockKey(op: OperationRow): string {
+    return `workspace:${op.workspaceId}`;
+  }
+
+  async execute(ctx: OperationContext): Promise<HandlerResult> {
+    const { tenantId, workspaceId } = ctx.op;
+    const ws = await enterWorkingState(this.ds, this.store, tenantId, workspaceId, 'rewrapping');
+    await ctx.step('rewrapping');
+    try {
+      if (!ws.keyConfigurationId) throw new OperationFailure('WORKSPACE_STATE_CONFLICT', 'the workspace has no key binding');
+      const cfg = await withSql(this.ds, (sql) => this.store.keyConfiguration(sql, tenantId, ws.keyConfigurationId as string));
+      if (!cfg) throw new OperationFailure('KEY_CONFIGURATION_NOT_FOUND', 'the bound key configuration no longer exists');
+      const keyVersion = await this.wrapping.currentVersion(cfg, tenantId, ctx.signal);
+      const { rewrapped } = await this.rewrap.execute({ tenantId, workspaceId, target: cfg, targetKeyVersion: keyVersion, signal: ctx.signal });
+      await ctx.step('rewrapped', { keyVersion, rewrappedVersions: rewrapped });
+      await leaveWorkingState(this.ds, this.store, tenantId, workspaceId, 'rewrapping');
+      await this.audit.append(tenantId, {
+        actor: 'system:worker',
+        action: 'workspace.cmk_rewrapped',
+        target: `workspace:${workspaceId}`,
+        outcome: 'success',
+        details: { operationId: ctx.op.id, keyConfigurationId: cfg.id, keyVersion, kekVersions: rewrapped },
+      });
+      return { kind: 'done', result: { keyVersion, kekVersions: rewrapped } };
+    } catch (err) {
+      await this.undoOnPermanent(err, tenantId, workspaceId);
+      throw err;
+    }
+  }
+
+  private async undoOnPermanent(err: unknown, tenantId: string, workspaceId: string): Promise<void> {
+    if (isPermanent(err)) await leaveWorkingState(this.ds, this.store, tenantId, workspaceId, 'rewrapping').catch(() => undefined);
+  }
+}
+
+/** Errors after which the operation ends: the workspace must not be left in a working state. */
+export function isPermanent(err: unknown): boolean {
+  if (err instanceof OperationFailure) return true;
+  const e = err as { name?: string; transient?: boolean };
+  return e?.name === 'ProviderError' && e.transient === false;
+}

@@ -1,0 +1,81 @@
+import type { DataSource } from 'typeorm';
+import { inTransaction, Sql, withSql } from '../store/sql';
+import type { KekRow, KeyConfigurationRow, WorkspaceKeyStore } from '../store/workspace-key-store';
+import type { KekWrapping } from './kek-wrapping';
+import { OperationFailure } from './operation-errors';
+
+/**
+ * The shared core of CMK rewrap and re-key: move every live KEK version of a workspace onto `target` (the same
+ * configuration at its newest key version, or another configuration, possibly in another cloud). The KEK bytes
+ * never change, so DEKs are untouched and keep being served throughout.
+ *
+ * Per KEK version, crash-safe at any line:
+ *  1. read the row (wrapped form W0); skip it if already on the target (a re-run after a crash);
+ *  2. unwrap W0 under its own configuration and check the KCV;
+ *  3. wrap under the target, unwrap that again and check the KCV (never store a form we have not unwrapped);
+ *  4. compare-and-set the row from W0 to the new form, keeping W0 as previous_wrapped.
+ * A crash between 3 and 4 only wastes two KMS calls; a concurrent writer makes step 4 a no-op and we re-read.
+ */
+export class RewrapUnderKey {
+  constructor(
+    private readonly ds: DataSource,
+    private readonly store: WorkspaceKeyStore,
+    private readonly wrapping: KekWrapping,
+  ) {}
+
+  async execute(input: {
+    tenantId: string;
+    workspaceId: string;
+    target: KeyConfigurationRow;
+    /**
+     * The key version rows must end on. CMK rewrap: describe's current version (null = the cloud does not say:
+     * rewrap unconditionally). Re-key: 'any' (being on the target configuration is enough).
+     */
+    targetKeyVersion: string | null | 'any';
+    signal?: AbortSignal;
+  }): Promise<{ rewrapped: number[] }> {
+    const { tenantId, workspaceId, target } = input;
+    const rewrapped: number[] = [];
+    const rows = await withSql(this.ds, (sql) => this.store.liveKeks(sql, tenantId, workspaceId));
+    for (const initial of rows) {
+      let row: KekRow | null = initial;
+      for (let tries = 0; row && tries < 3; tries++) {
+        if (this.isOnTarget(row, input.target.id, input.targetKeyVersion)) break;
+        const source = await this.configOf(row);
+        const kek = await this.wrapping.unwrap(row, source, input.signal);
+        try {
+          const next = await this.wrapping.wrapVerified(kek, row.kcv, row, target, input.signal);
+          const swapped = await inTransaction(this.ds, (sql) =>
+            this.store.replaceWrapping(sql, row as KekRow, {
+              wrapped: next.ciphertext,
+              keyConfigurationId: target.id,
+              providerKeyVersion: next.keyVersion,
+            }),
+          );
+          if (swapped) {
+            rewrapped.push(row.version);
+            break;
+          }
+        } finally {
+          kek.fill(0);
+        }
+        // Lost the compare-and-set: someone changed the row; read it again and decide afresh.
+        row = await withSql(this.ds, (sql) => this.store.kek(sql, tenantId, workspaceId, initial.version));
+        if (row && row.state === 'retired') row = null;
+      }
+    }
+    return { rewrapped };
+  }
+
+  private isOnTarget(row: KekRow, targetId: string, targetKeyVersion: string | null | 'any'): boolean {
+    if (row.keyConfigurationId !== targetId) return false;
+    if (targetKeyVersion === 'any') return true;
+    return targetKeyVersion !== null && row.providerKeyVersion === targetKeyVersion;
+  }
+
+  private async configOf(row: KekRow): Promise<KeyConfigurationRow> {
+    const cfg = await withSql(this.ds, (sql: Sql) => this.store.keyConfiguration(sql, row.tenantId, row.keyConfigurationId));
+    if (!cfg) throw new OperationFailure('KEY_CONFIGURATION_NOT_FOUND', `key configuration of KEK version ${row.version} no longer exists`);
+    return cfg;
+  }
+}

@@ -1,0 +1,54 @@
+import type { KeyConfig, KeyDescription, KeyProvider, ProviderKind } from '@app/provider-port';
+
+/**
+ * What the jobs need from the rest of Keyhold, as the smallest interfaces they call. The worker composes them
+ * from @app/crypto, @app/keys, @app/kek-cache and @app/audit; the jobs never import those libs' internals, and
+ * the use cases read as the algorithm rather than as plumbing.
+ */
+
+/** A cloud binding as the jobs use it: the port plus `explain`, which turns a failure into words for an admin. */
+export type JobProvider = KeyProvider & { explain(err: unknown, check: string, config: KeyConfig): string };
+
+export interface ProviderResolver {
+  get(kind: ProviderKind): JobProvider;
+}
+
+/** Associated data a DEK is wrapped under (shared/README.md §2): moving a DEK anywhere else fails to unwrap. */
+export interface DekAad {
+  readonly tenantId: string;
+  readonly workspaceId: string;
+  readonly segmentId: string;
+  readonly kekVersion: number;
+}
+
+/** KEK and DEK primitives (AES-256-GCM, KCV). Every Buffer returned holding key material is zeroed by the caller. */
+export interface KeyCrypto {
+  generateKek(): Buffer;
+  /** Key-check value: GCM is not key-committing, so a wrong KEK must never "successfully" unwrap. */
+  kcv(kek: Buffer): Buffer;
+  kcvMatches(kek: Buffer, kcv: Buffer): boolean;
+  unwrapDek(kek: Buffer, wrapped: Buffer, aad: DekAad): Buffer;
+  wrapDek(kek: Buffer, dek: Buffer, aad: DekAad): Buffer;
+}
+
+/** Cross-replica control of plaintext KEKs held by API replicas. */
+export interface KekCacheControl {
+  /** Drop cached state for a workspace (binding or versions changed); the next request reloads. */
+  invalidateWorkspace(tenantId: string, workspaceId: string): Promise<void>;
+  /** Drop every plaintext KEK of the workspace on every replica (crypto-shred of the in-memory material). */
+  shredWorkspace(tenantId: string, workspaceId: string): Promise<void>;
+}
+
+export interface AuditRecord {
+  readonly actor: string;
+  readonly action: string;
+  readonly target: string;
+  readonly outcome: 'success' | 'failure' | string;
+  readonly details?: Record<string, unknown>;
+}
+
+export interface AuditSink {
+  append(tenantId: string, record: AuditRecord): Promise<unknown>;
+}
+
+export type { KeyDescription };

@@ -1,0 +1,98 @@
+import type { DataSource } from 'typeorm';
+import type { JobMetrics } from '../observability/job-metrics';
+import type { AuditSink, KekCacheControl } from '../ports';
+import type { AccessStore } from '../store/access-store';
+import { inTransaction } from '../store/sql';
+import type { KeyConfigurationRow, WorkspaceKeyStore, WorkspaceKeyState } from '../store/workspace-key-store';
+import { SERVING_STATES } from '../store/workspace-key-store';
+import type { AccessProber } from './access-prober';
+import { ConfirmationPolicy, decide, Decision } from './confirmation-policy';
+
+export interface ProbeOutcome {
+  readonly decision: Decision;
+  /** Workspaces whose key state changed, and to what. */
+  readonly changed: ReadonlyArray<{ workspaceId: string; from: WorkspaceKeyState; to: WorkspaceKeyState }>;
+}
+
+/**
+ * Probe one key configuration and apply the verdict to every workspace bound to it (probes are per key
+ * configuration, not per workspace: one revoked key darkens all its workspaces at once, and the customer's KMS
+ * sees one probe, not hundreds).
+ *
+ * The provider calls run outside any transaction; the decision and its effects on workspaces commit together
+ * under the configuration's access-record row lock. Shredding the in-memory KEKs of other replicas happens
+ * after the commit (the state is already `shredded`, so the DEK path answers 410 even if a pub/sub message is
+ * lost; kek-cache's fallback poll drops the entries).
+ */
+export class ProbeKeyConfiguration {
+  constructor(
+    private readonly ds: DataSource,
+    private readonly workspaces: WorkspaceKeyStore,
+    private readonly access: AccessStore,
+    private readonly prober: AccessProber,
+    private readonly cache: KekCacheControl,
+    private readonly audit: AuditSink,
+    private readonly metrics: JobMetrics,
+    private readonly policy: ConfirmationPolicy,
+  ) {}
+
+  async execute(cfg: KeyConfigurationRow, trigger: { reason: string; workspaceId?: string; operationId?: string }, signal?: AbortSignal): Promise<ProbeOutcome> {
+    const result = await this.prober.probe(cfg, trigger.workspaceId, signal);
+    const outcome = await inTransaction(this.ds, async (sql) => {
+      const previous = await this.access.lockRecord(sql, cfg.tenantId, cfg.id, cfg.provider);
+      const control = result.kind === 'ok' ? 'healthy' : await this.access.control(sql, cfg.provider, cfg.id, this.policy.windowMs);
+      const decision = decide(previous, result, new Date(), this.policy, control);
+      await this.access.save(sql, cfg.tenantId, cfg.id, decision.record, decision.verdict);
+
+      const changed: Array<{ workspaceId: string; from: WorkspaceKeyState; to: WorkspaceKeyState }> = [];
+      for (const ws of await this.workspaces.boundTo(sql, cfg.tenantId, cfg.id)) {
+        const to = nextState(ws.keyState, decision.verdict);
+        const degraded = decision.verdict === 'degraded' ? true : decision.verdict === 'restore' ? false : undefined;
+        if (to && to !== ws.keyState) {
+          if (await this.workspaces.transition(sql, cfg.tenantId, ws.id, [ws.keyState], to, { degraded })) {
+            changed.push({ workspaceId: ws.id, from: ws.keyState, to });
+          }
+        } else if (degraded !== undefined && ws.degraded !== degraded && ws.keyState !== 'shredded') {
+          await this.workspaces.setDegraded(sql, cfg.tenantId, ws.id, degraded);
+        }
+      }
+      return { decision, changed };
+    });
+
+    this.metrics.probes.inc({ provider: cfg.provider, verdict: outcome.decision.verdict });
+    for (const c of outcome.changed) {
+      if (c.to === 'shredded') await this.cache.shredWorkspace(cfg.tenantId, c.workspaceId);
+      else await this.cache.invalidateWorkspace(cfg.tenantId, c.workspaceId);
+      await this.audit.append(cfg.tenantId, {
+        actor: 'system:worker',
+        action: c.to === 'shredded' ? 'workspace.shredded' : c.to === 'access_suspect' ? 'workspace.access_suspect' : 'workspace.access_restored',
+        target: `workspace:${c.workspaceId}`,
+        outcome: 'success',
+        details: {
+          from: c.from,
+          to: c.to,
+          keyConfigurationId: cfg.id,
+          reason: outcome.decision.reason,
+          trigger: trigger.reason,
+          operationId: trigger.operationId,
+        },
+      });
+    }
+    return outcome;
+  }
+}
+
+/** Key state a workspace moves to under a verdict (null = unchanged). `shredded` leaves only by reinstate. */
+export function nextState(current: WorkspaceKeyState, verdict: Decision['verdict']): WorkspaceKeyState | null {
+  if (current === 'unbound' || current === 'provisioning' || current === 'shredded') return null;
+  switch (verdict) {
+    case 'restore':
+      return current === 'access_suspect' ? 'active' : null;
+    case 'degraded':
+      return null;
+    case 'suspect':
+      return SERVING_STATES.includes(current) ? 'access_suspect' : null;
+    case 'shred':
+      return 'shredded';
+  }
+}

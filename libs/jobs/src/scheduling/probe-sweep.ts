@@ -1,0 +1,54 @@
+import { createHash } from 'node:crypto';
+import type { Queue } from 'bullmq';
+import type { DataSource } from 'typeorm';
+import { JobName, ProbeJobData } from '../contracts';
+import { withSql } from '../store/sql';
+
+/**
+ * Every probe interval: one probe job per key configuration that has live bound workspaces. The job id names the
+ * configuration and the interval slot, so overlapping sweeps (two workers, a restart) add each probe once. Each
+ * configuration gets a stable offset inside the interval, so probes are spread out instead of hitting every
+ * customer KMS (and our own rate limits) in the same second.
+ */
+export class ProbeSweep {
+  constructor(
+    private readonly ds: DataSource,
+    private readonly probeQueue: Queue,
+    private readonly intervalMs: number,
+  ) {}
+
+  async execute(now = Date.now()): Promise<number> {
+    const configs = await withSql(this.ds, (sql) =>
+      sql.rows<{ tenantId: string; keyConfigurationId: string }>(
+        `SELECT DISTINCT tenant_id AS "tenantId", key_configuration_id AS "keyConfigurationId" FROM workspaces
+         WHERE key_configuration_id IS NOT NULL
+           AND key_state IN ('active', 'rewrapping', 'rekeying', 'kek_rotating', 'access_suspect')`,
+      ),
+    );
+    const slot = Math.floor(now / this.intervalMs);
+    await this.probeQueue.addBulk(
+      configs.map((c) => {
+        const data: ProbeJobData = { tenantId: c.tenantId, keyConfigurationId: c.keyConfigurationId };
+        return {
+          name: JobName.AccessProbe,
+          data,
+          opts: {
+            jobId: `probe-${c.keyConfigurationId}-${slot}`,
+            delay: spreadOffset(c.keyConfigurationId, this.intervalMs),
+            attempts: 3,
+            backoff: { type: 'exponential', delay: 1_000 },
+            removeOnComplete: { count: 1_000 },
+            removeOnFail: { count: 1_000 },
+          },
+        };
+      }),
+    );
+    return configs.length;
+  }
+}
+
+/** Stable pseudo-random offset in [0, interval/2) from the configuration id. */
+export function spreadOffset(id: string, intervalMs: number): number {
+  const h = createHash('sha256').update(id).digest().readUInt32BE(0);
+  return Math.floor((h / 0x1_0000_0000) * (intervalMs / 2));
+}

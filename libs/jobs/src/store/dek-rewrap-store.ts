@@ -1,0 +1,70 @@
+import type { Sql } from './sql';
+
+export interface DekBatchRow {
+  readonly segmentId: string;
+  readonly kekVersion: number;
+  readonly wrapped: Buffer;
+}
+
+/**
+ * DEK rows as KEK rotation needs them: keyset-paged reads (no OFFSET, no re-scanning rows already moved) and one
+ * bulk compare-and-set UPDATE per batch. The WHERE on the old kek_version makes each row's update conditional:
+ * a row rewrapped by a concurrent or earlier run is left alone, so re-running a batch is harmless.
+ */
+export class DekRewrapStore {
+  async countAll(sql: Sql, tenantId: string, workspaceId: string): Promise<number> {
+    const r = await sql.rows<{ n: string }>(`SELECT count(*) AS n FROM deks WHERE tenant_id = $1 AND workspace_id = $2`, [tenantId, workspaceId]);
+    return Number(r[0]?.n ?? 0);
+  }
+
+  async countOn(sql: Sql, tenantId: string, workspaceId: string, kekVersion: number): Promise<number> {
+    const r = await sql.rows<{ n: string }>(
+      `SELECT count(*) AS n FROM deks WHERE tenant_id = $1 AND workspace_id = $2 AND kek_version = $3`,
+      [tenantId, workspaceId, kekVersion],
+    );
+    return Number(r[0]?.n ?? 0);
+  }
+
+  /** Next batch of DEKs not yet under `newVersion`, after `afterSegment` in segment order. */
+  async nextBatch(
+    sql: Sql,
+    tenantId: string,
+    workspaceId: string,
+    newVersion: number,
+    afterSegment: string | null,
+    limit: number,
+  ): Promise<DekBatchRow[]> {
+    const rows = await sql.rows<DekBatchRow>(
+      `SELECT segment_id AS "segmentId", kek_version AS "kekVersion", wrapped FROM deks
+       WHERE tenant_id = $1 AND workspace_id = $2 AND kek_version <> $3 AND ($4::text IS NULL OR segment_id > $4::text)
+       ORDER BY segment_id LIMIT $5`,
+      [tenantId, workspaceId, newVersion, afterSegment, limit],
+    );
+    return rows.map((r) => ({ ...r, kekVersion: Number(r.kekVersion) }));
+  }
+
+  /** Bulk compare-and-set: each row moves to newVersion only if it is still on the version it was read at. */
+  async applyBatch(
+    sql: Sql,
+    tenantId: string,
+    workspaceId: string,
+    newVersion: number,
+    rows: ReadonlyArray<{ segmentId: string; fromVersion: number; wrapped: Buffer }>,
+  ): Promise<number> {
+    if (rows.length === 0) return 0;
+    return sql.affected(
+      `UPDATE deks AS d SET wrapped = v.wrapped, kek_version = $3, updated_at = now()
+       FROM unnest($4::text[], $5::int[], $6::bytea[]) AS v(segment_id, from_version, wrapped)
+       WHERE d.tenant_id = $1 AND d.workspace_id = $2 AND d.segment_id = v.segment_id AND d.kek_version = v.from_version`,
+      [tenantId, workspaceId, newVersion, rows.map((r) => r.segmentId), rows.map((r) => r.fromVersion), rows.map((r) => r.wrapped)],
+    );
+  }
+
+  /** Every GCM encryption under a KEK counts toward its nonce budget (NIST SP 800-38D §8.3). */
+  async addWraps(sql: Sql, tenantId: string, workspaceId: string, version: number, n: number): Promise<void> {
+    await sql.affected(
+      `UPDATE kek_versions SET wrap_count = wrap_count + $4 WHERE tenant_id = $1 AND workspace_id = $2 AND version = $3`,
+      [tenantId, workspaceId, version, n],
+    );
+  }
+}
