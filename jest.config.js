@@ -8,6 +8,8 @@ module.exports = {
   rootDir: __dirname,
   testEnvironment: 'node',
   testMatch: ['<rootDir>/libs/**/*.spec.ts', '<rootDir>/apps/**/*.spec.ts', '<rootDir>/test/**/*.test.ts'],
+  // @fastify/static (queue dashboard) pulls in content-disposition, which ships ES modules only
+  transformIgnorePatterns: ['/node_modules/(?!(content-disposition)/)'],
   testPathIgnorePatterns: ['/node_modules/', '/dist/', '<rootDir>/apps/console/'],
   transform: { '^.+\\.(t|j)s$': ['@swc/jest', { ...swcrc, swcrc: false }] },
   moduleNameMapper: { '^@app/([^/]+)$': '<rootDir>/libs/$1/src' },

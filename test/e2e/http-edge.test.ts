@@ -71,6 +71,18 @@ describe('HTTP edge', () => {
       expect(m.text).toContain(name);
   });
 
+  it('opens the queue dashboard to the platform operator only', async () => {
+    const anonymous = await stack.http.request('GET', '/admin/queues/api/queues');
+    expect(anonymous.status).toBe(401);
+    const t = await tenantWithAdmin(stack);
+    const tenantAdmin = await stack.http.request('GET', '/admin/queues/api/queues', { token: t.token });
+    expect(tenantAdmin.status).toBe(401);
+    const operator = await stack.http.request('GET', '/admin/queues/api/queues', { token: stack.operatorToken });
+    expect(operator.status).toBe(200);
+    const names = (operator.body.queues as Array<{ name: string }>).map((q) => q.name);
+    expect(names).toEqual(expect.arrayContaining(['keyhold-cmk-rewrap', 'keyhold-kek-rotation', 'keyhold-access-probe']));
+  });
+
   it('serves an OpenAPI 3.1 document covering every route', async () => {
     const doc = (await stack.http.get('/openapi.json')).body;
     expect(doc.openapi).toBe('3.1.0');

@@ -8,6 +8,7 @@ import type { FastifyInstance } from 'fastify';
 import type { DestinationStream, Logger } from 'pino';
 import { ApiModule } from './app.module';
 import { registerDekRoutes, registerOpsRoutes } from './http/dek-routes';
+import { registerQueueDashboard } from './http/queue-dashboard';
 import { ErrorFilter } from './http/error-filter';
 import { openApiDocument } from './http/openapi';
 import { createLogger } from './logger';
@@ -53,6 +54,8 @@ export async function createApiApp(config: KeyholdConfig, options: ApiAppOptions
     await serveConsole(fastify, config.consoleDir);
     const routes: Array<{ method: string; url: string }> = [];
     fastify.addHook('onRoute', (r) => {
+      // the operators' queue dashboard is bull-board's UI, not part of the documented API
+      if (r.url.startsWith('/admin/queues')) return;
       for (const m of [r.method].flat()) if (m !== 'HEAD' && m !== 'OPTIONS') routes.push({ method: m, url: r.url });
     });
 
@@ -69,6 +72,7 @@ export async function createApiApp(config: KeyholdConfig, options: ApiAppOptions
 
     registerDekRoutes(fastify, services);
     registerOpsRoutes(fastify, services);
+    await registerQueueDashboard(fastify, services);
     const doc = openApiDocument();
     fastify.get('/openapi.json', async (_req, reply) => reply.header('cache-control', 'no-cache').send(doc));
 
@@ -114,7 +118,7 @@ const MIME: Record<string, string> = {
   '.txt': 'text/plain; charset=utf-8',
 };
 
-const API_PREFIX = /^\/(v1|internal|healthz|readyz|metrics|openapi\.json)(\/|$|\?)/;
+const API_PREFIX = /^\/(v1|internal|admin|healthz|readyz|metrics|openapi\.json)(\/|$|\?)/;
 
 /**
  * Serves apps/console/dist at / with an SPA fallback (index.html for non-API GETs that accept HTML), when the

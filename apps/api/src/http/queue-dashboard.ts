@@ -1,0 +1,18 @@
+import type { FastifyInstance } from 'fastify';
+import { bearerToken, operatorTokenMatches } from '@app/auth';
+import { mountQueueDashboard, QueueName } from '@app/jobs';
+import type { KeyholdServices } from '../services';
+
+/**
+ * The operators' queue dashboard (bull-board, read-only) at /admin/queues, behind the platform operator token
+ * (constant-time compare). Tenants' tokens never open it: it shows every tenant's operation ids.
+ */
+export async function registerQueueDashboard(fastify: FastifyInstance, services: KeyholdServices): Promise<void> {
+  const queues = Object.values(QueueName).map((name) => services.dispatcher.queue(name));
+  await mountQueueDashboard(fastify, {
+    queues,
+    basePath: '/admin/queues',
+    readOnly: true,
+    authorize: (req) => operatorTokenMatches(bearerToken(req.headers.authorization), services.config.operatorToken),
+  });
+}
