@@ -1,0 +1,6 @@
+export { AzureProviderSettings, EmulatorHost, loadAzureSettings, parseEmulatorHosts } from './settings';
+export { parseAzureKeyUrl, parseAzureKeyConfigInput, ParsedKeyUrl, KEY_VAULT_SUFFIXES } from './key-url';
+export { classifyAzureError } from './classify';
+export { seal as sealKekWithContext, open as openKekWithContext, SEALED_LEN } from './context-seal';
+export { createAzureAgent, agentPolicy, isInternalAddress } from './transport';
+export { AzureKeyVaultProvider, createAzureProvider } from './provider';

@@ -1,0 +1,229 @@
+import type { Agent } from 'node:https';
+import type { TokenCredential } from '@azure/core-auth';
+import { ClientSecretCredential } from '@azure/identity';
+import { CryptographyClient, KeyClient } from '@azure/keyvault-keys';
+import {
+  AzureKeyConfig,
+  CallScope,
+  KeyDescription,
+  KeyProvider,
+  ProviderCallObserver,
+  ProviderError,
+  ValidationCheck,
+  WrapContext,
+  WrappedKek,
+} from '@app/provider-port';
+import { classifyAzureError } from './classify';
+import { open, seal } from './context-seal';
+import { parseAzureKeyUrl, ParsedKeyUrl } from './key-url';
+import type { AzureProviderSettings } from './settings';
+import { agentPolicy, createAzureAgent } from './transport';
+
+const ALG = 'RSA-OAEP-256' as const;
+const MAX_CLIENTS = 512;
+
+/**
+ * Azure Key Vault binding: RSA-OAEP-256 wrapKey/unwrapKey through CryptographyClient, getKey through KeyClient, as
+ * the vendor's multi-tenant app in the customer's Entra tenant (ClientSecretCredential). Challenge resource
+ * verification stays on. Clients are built once per (key URL, tenant) and reused; credentials once per tenant.
+ */
+export class AzureKeyVaultProvider implements KeyProvider<AzureKeyConfig> {
+  readonly kind = 'azure' as const;
+  private readonly agent: Agent;
+  private readonly credentials = new Map<string, TokenCredential>();
+  private readonly crypto = new Map<string, CryptographyClient>();
+  private readonly keyClients = new Map<string, KeyClient>();
+
+  constructor(
+    private readonly settings: AzureProviderSettings,
+    private readonly observer: ProviderCallObserver,
+  ) {
+    this.agent = createAzureAgent(settings);
+  }
+
+  async describe(config: AzureKeyConfig, scope: CallScope): Promise<KeyDescription> {
+    const url = this.parse(config);
+    return this.call('describe', url.keyId, scope, async () => {
+      const key = await this.keyClient(url, config.tenantId).getKey(url.keyName, { abortSignal: this.deadline() });
+      const ops = key.keyOperations ?? [];
+      const kty = key.keyType ?? 'unknown';
+      const bits = key.key?.n ? key.key.n.length * 8 : 0;
+      const usageOk = (kty === 'RSA' || kty === 'RSA-HSM') && ops.includes('wrapKey') && ops.includes('unwrapKey');
+      return {
+        keyId: url.keyId,
+        state: key.properties.enabled === false ? 'disabled' : 'enabled',
+        usage: ops.length ? ops.join(',') : 'none',
+        usageOk,
+        spec: `${kty} ${bits || '?'}`,
+        currentVersion: key.properties.version ?? null,
+      };
+    });
+  }
+
+  async wrap(config: AzureKeyConfig, kek: Buffer, ctx: WrapContext): Promise<WrappedKek> {
+    const url = this.parse(config);
+    const payload = seal(kek, ctx);
+    try {
+      return await this.call('wrap', url.keyId, ctx, async () => {
+        const r = await this.cryptoClient(url.keyId, config.tenantId).wrapKey(ALG, payload, { abortSignal: this.deadline() });
+        return { ciphertext: Buffer.from(r.result), keyVersion: versionOf(r.keyID) };
+      });
+    } finally {
+      payload.fill(0);
+    }
+  }
+
+  async unwrap(config: AzureKeyConfig, wrapped: WrappedKek, ctx: WrapContext): Promise<Buffer> {
+    const url = this.parse(config);
+    // Unwrap with the version that wrapped: RSA key versions are different key pairs.
+    const target = wrapped.keyVersion ? `${url.keyId}/${wrapped.keyVersion}` : url.keyId;
+    return this.call('unwrap', url.keyId, ctx, async () => {
+      const r = await this.cryptoClient(target, config.tenantId).unwrapKey(ALG, wrapped.ciphertext, { abortSignal: this.deadline() });
+      return open(Buffer.from(r.result), ctx);
+    });
+  }
+
+  async extraChecks(config: AzureKeyConfig, scope: CallScope): Promise<ValidationCheck[]> {
+    const url = this.parse(config);
+    const resource = url.emulator ? this.settings.emulatorResource : url.managedHsm ? 'https://managedhsm.azure.net' : 'https://vault.azure.net';
+    try {
+      await this.call('get_token', url.keyId, scope, async () => {
+        try {
+          const t = await this.credential(config.tenantId).getToken(`${resource}/.default`, { abortSignal: this.deadline() });
+          if (!t) throw new Error('no token');
+        } catch (err) {
+          throw classifyAzureError(err, 'get_token');
+        }
+      });
+      return [{ name: 'credentials', ok: true, message: `Keyhold's application signed in to your Entra tenant ${config.tenantId}.` }];
+    } catch (err) {
+      return [{ name: 'credentials', ok: false, message: this.explain(err, 'credentials', config), errorClass: err instanceof ProviderError ? err.errorClass : 'ambiguous' }];
+    }
+  }
+
+  pin(config: AzureKeyConfig): AzureKeyConfig {
+    return { ...config, keyId: this.parse(config).keyId };
+  }
+
+  /** The exact grant a customer runs so Keyhold's app can use the key (Azure RBAC). */
+  accessGrantHint(config: AzureKeyConfig): string {
+    const url = this.parse(config);
+    const vault = url.host.split('.')[0];
+    return [
+      `az ad sp create --id ${this.settings.vendorClientId}`,
+      `az role assignment create --role "Key Vault Crypto Service Encryption User" --assignee ${this.settings.vendorClientId} --scope "$(az keyvault show --name ${vault} --query id -o tsv)/keys/${url.keyName}"`,
+    ].join('\n');
+  }
+
+  explain(err: unknown, check: string, config: AzureKeyConfig): string {
+    const e = err instanceof ProviderError ? err : classifyAzureError(err, check);
+    const app = this.settings.vendorClientId;
+    switch (e.errorClass) {
+      case 'access_denied':
+        return `Keyhold's application (${app}) is not allowed to use this key. Assign it the "Key Vault Crypto Service Encryption User" role on the key (or an access policy with get, wrapKey and unwrapKey).`;
+      case 'key_disabled':
+        return 'The key is disabled in your vault. Enable it (all versions Keyhold uses), then validate again.';
+      case 'key_not_found':
+        return 'The key was not found in the vault: it is deleted or the name/version is wrong. Restore it or register another key.';
+      case 'invalid_key_usage':
+        return 'The key does not allow wrapKey and unwrapKey operations. Add them to the key\'s permitted operations or use an RSA key that allows them.';
+      case 'invalid_ciphertext':
+        return 'The vault could not unwrap a key Keyhold wrapped with this key: the key material changed or the context does not match.';
+      case 'throttled':
+        return 'Azure Key Vault throttled Keyhold. Nothing is wrong with the configuration; try again shortly.';
+      case 'unavailable':
+        return 'Azure Key Vault could not be reached or did not answer in time. Try again; if it persists, check the vault\'s network settings.';
+      case 'auth_misconfigured':
+        return e.providerCode === 'ChallengeMismatch'
+          ? `The vault belongs to another Entra tenant than ${config.tenantId}. Enter the directory (tenant) id that owns the vault.`
+          : `Keyhold could not sign in to Entra tenant ${config.tenantId}. Check the tenant id; if it is right, contact Keyhold support (the vendor application's credentials were refused).`;
+      case 'ambiguous':
+        return e.providerCode === 'AADSTS700016'
+          ? `Keyhold's application (${app}) has no service principal in your tenant ${config.tenantId}. Run: az ad sp create --id ${app}`
+          : e.providerCode === 'ForbiddenByFirewall'
+            ? "The vault's firewall refused Keyhold's connection. Allow trusted access for Keyhold, then validate again."
+            : 'Azure Key Vault refused the request for a reason Keyhold could not classify. Check the vault and try again.';
+      default:
+        return `Azure Key Vault refused the request (${e.errorClass}).`;
+    }
+  }
+
+  async close(): Promise<void> {
+    this.crypto.clear();
+    this.keyClients.clear();
+    this.credentials.clear();
+    this.agent.destroy();
+  }
+
+  private parse(config: AzureKeyConfig): ParsedKeyUrl {
+    // Parsed again on every use: nothing reaches the network unless it passes the allow-list now.
+    return parseAzureKeyUrl(config.keyId, this.settings);
+  }
+
+  private deadline(): AbortSignal {
+    return AbortSignal.timeout(this.settings.requestTimeoutMs);
+  }
+
+  private clientOptions() {
+    return {
+      additionalPolicies: [{ policy: agentPolicy(this.agent), position: 'perCall' as const }],
+      retryOptions: { maxRetries: this.settings.maxRetries, retryDelayInMs: 200, maxRetryDelayInMs: 2000 },
+    };
+  }
+
+  private credential(tenantId: string): TokenCredential {
+    let c = this.credentials.get(tenantId);
+    if (!c) {
+      const emulatorAuthority = !/^https:\/\/login\.(microsoftonline\.com|chinacloudapi\.cn|microsoftonline\.us)$/.test(this.settings.authorityHost);
+      c = new ClientSecretCredential(tenantId, this.settings.vendorClientId, this.settings.vendorClientSecret, {
+        ...this.clientOptions(),
+        authorityHost: this.settings.authorityHost,
+        disableInstanceDiscovery: emulatorAuthority,
+      });
+      this.credentials.set(tenantId, c);
+    }
+    return c;
+  }
+
+  private cryptoClient(keyUrl: string, tenantId: string): CryptographyClient {
+    const k = `${tenantId} ${keyUrl}`;
+    let c = this.crypto.get(k);
+    if (!c) {
+      if (this.crypto.size >= MAX_CLIENTS) this.crypto.delete(this.crypto.keys().next().value as string);
+      c = new CryptographyClient(keyUrl, this.credential(tenantId), this.clientOptions());
+      this.crypto.set(k, c);
+    }
+    return c;
+  }
+
+  private keyClient(url: ParsedKeyUrl, tenantId: string): KeyClient {
+    const k = `${tenantId} ${url.vaultUrl}`;
+    let c = this.keyClients.get(k);
+    if (!c) {
+      if (this.keyClients.size >= MAX_CLIENTS) this.keyClients.delete(this.keyClients.keys().next().value as string);
+      c = new KeyClient(url.vaultUrl, this.credential(tenantId), this.clientOptions());
+      this.keyClients.set(k, c);
+    }
+    return c;
+  }
+
+  private async call<T>(operation: string, target: string, scope: CallScope | WrapContext, fn: () => Promise<T>): Promise<T> {
+    return this.observer.measure({ provider: 'azure', operation, target, tenantId: scope.tenantId, workspaceId: scope.workspaceId }, async () => {
+      try {
+        return await fn();
+      } catch (err) {
+        throw classifyAzureError(err, operation);
+      }
+    });
+  }
+}
+
+export function createAzureProvider(settings: AzureProviderSettings, observer: ProviderCallObserver): AzureKeyVaultProvider {
+  return new AzureKeyVaultProvider(settings, observer);
+}
+
+function versionOf(kid: string | undefined): string | null {
+  if (!kid) return null;
+  const m = /\/keys\/[^/]+\/([0-9a-f]{32})$/i.exec(kid);
+  return m ? m[1].toLowerCase() : null;
+}

@@ -1,0 +1,67 @@
+import { lookup as dnsLookup, LookupAddress } from 'node:dns';
+import { Agent } from 'node:https';
+import { isIP } from 'node:net';
+import type { PipelinePolicy } from '@azure/core-rest-pipeline';
+import type { AzureProviderSettings } from './settings';
+
+/**
+ * One keep-alive https agent for every Azure call, carrying (a) the configured TLS trust and (b) a resolver that
+ * maps configured emulator hosts to their address and otherwise refuses to connect to loopback, private,
+ * link-local or metadata addresses (shared/SECURITY.md: "refuse private/link-local/metadata addresses at connect
+ * time"). Parsing already limits tenants to Key Vault hosts; this is the second wall, against DNS that points a
+ * vault-looking name at an internal address.
+ */
+export function createAzureAgent(settings: Pick<AzureProviderSettings, 'tlsCaPem' | 'allowedEmulatorHosts'>): Agent {
+  const mapped = new Map(settings.allowedEmulatorHosts.map((e) => [e.host, e.connectHost]));
+  const lookup = (hostname: string, options: unknown, callback: unknown): void => {
+    const cb = (typeof options === 'function' ? options : callback) as (err: Error | null, address?: string | LookupAddress[], family?: number) => void;
+    const opts = (typeof options === 'function' ? {} : options ?? {}) as { all?: boolean; family?: number };
+    const target = mapped.get(hostname.toLowerCase());
+    if (target) {
+      dnsLookup(target, { ...opts, all: true }, (err, addrs) => finish(err, addrs));
+      return;
+    }
+    dnsLookup(hostname, { ...opts, all: true }, (err, addrs) => {
+      if (err) return cb(err);
+      const blocked = addrs.find((a) => isInternalAddress(a.address));
+      if (blocked) {
+        const e = Object.assign(new Error(`refusing to connect to ${hostname}: it resolves to an internal address`), { code: 'EKEYHOLD_BLOCKED_ADDRESS' });
+        return cb(e);
+      }
+      finish(null, addrs);
+    });
+    function finish(err: Error | null, addrs: LookupAddress[]): void {
+      if (err) return cb(err);
+      if (opts.all) return cb(null, addrs);
+      cb(null, addrs[0]?.address, addrs[0]?.family);
+    }
+  };
+  return new Agent({ keepAlive: true, maxSockets: 64, ca: settings.tlsCaPem ? [settings.tlsCaPem] : undefined, lookup: lookup as never });
+}
+
+/** A pipeline policy putting our agent on every request of an Azure SDK client (vault clients and credentials). */
+export function agentPolicy(agent: Agent): PipelinePolicy {
+  return {
+    name: 'keyholdAgentPolicy',
+    sendRequest(request, next) {
+      request.agent = agent;
+      return next(request);
+    },
+  };
+}
+
+/** Loopback, RFC 1918, CGNAT, link-local (incl. the 169.254.169.254 metadata service), ULA, unspecified. */
+export function isInternalAddress(address: string): boolean {
+  const v = isIP(address);
+  if (v === 4) {
+    const [a, b] = address.split('.').map(Number);
+    return a === 0 || a === 10 || a === 127 || (a === 169 && b === 254) || (a === 172 && b >= 16 && b <= 31) || (a === 192 && b === 168) || (a === 100 && b >= 64 && b <= 127);
+  }
+  if (v === 6) {
+    const x = address.toLowerCase();
+    if (x === '::' || x === '::1') return true;
+    if (x.startsWith('::ffff:')) return isInternalAddress(x.slice(7));
+    return x.startsWith('fc') || x.startsWith('fd') || x.startsWith('fe8') || x.startsWith('fe9') || x.startsWith('fea') || x.startsWith('feb');
+  }
+  return true;
+}
