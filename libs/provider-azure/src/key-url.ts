@@ -57,7 +57,8 @@ export function parseAzureKeyUrl(input: unknown, settings: Pick<AzureProviderSet
   const host = url.hostname.toLowerCase();
   const emulator = settings.allowedEmulatorHosts.find((e) => e.host === host && String(e.port) === url.port) ?? null;
   if (!emulator) {
-    if (url.port) return bad('must not name a port');
+    // URL() drops a default port (:443), so look at what was written, not only at what it parsed to.
+    if (url.port || input.slice('https://'.length).split('/')[0].includes(':')) return bad('must not name a port');
     if (host.startsWith('[') || /^[0-9.]+$/.test(host) || /^0x/i.test(host)) return bad('must use a Key Vault host name, not an IP address');
     if (host.endsWith('.')) return bad('must not end the host name with a dot');
     const suffix = KEY_VAULT_SUFFIXES.find((s) => host.endsWith(s));

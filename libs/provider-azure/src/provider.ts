@@ -65,7 +65,12 @@ export class AzureKeyVaultProvider implements KeyProvider<AzureKeyConfig> {
     const payload = seal(kek, ctx);
     try {
       return await this.call('wrap', url.keyId, ctx, async () => {
-        const r = await this.cryptoClient(url.keyId, config.tenantId).wrapKey(ALG, payload, { abortSignal: this.deadline() });
+        // Wrap under the key's *current* version, named explicitly: a versionless CryptographyClient keeps using
+        // the version it first fetched, so a customer's rotation would otherwise go unnoticed. Wraps are rare
+        // (bind, rewrap, rotation), so the extra GET is cheap.
+        const current = await this.keyClient(url, config.tenantId).getKey(url.keyName, { abortSignal: this.deadline() });
+        const target = current.properties.version ? `${url.keyId}/${current.properties.version}` : url.keyId;
+        const r = await this.cryptoClient(target, config.tenantId).wrapKey(ALG, payload, { abortSignal: this.deadline() });
         return { ciphertext: Buffer.from(r.result), keyVersion: versionOf(r.keyID) };
       });
     } finally {
