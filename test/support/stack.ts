@@ -8,6 +8,7 @@ import { AWS_CUSTOMER_ROOT_CREDENTIALS, AWS_EMULATOR_DEFAULTS } from '../../apps
 import type { CallCounters } from '../../apps/kms-emulator/src/core/counters';
 import type { FaultEngine } from '../../apps/kms-emulator/src/core/faults';
 import { startAwsEmulator } from './aws-emulator';
+import { AzureEmulator, AZURE_EMULATOR_DEFAULTS } from '../../apps/kms-emulator/src/azure';
 import { TEST_DATABASE_URL } from './db';
 
 /**
@@ -21,7 +22,7 @@ export interface TestStack {
   config: KeyholdConfig;
   redisPrefix: string;
   operatorToken: string;
-  emulators: { awsUrl: string; faults: FaultEngine; counters: CallCounters; clouds: Array<'aws' | 'azure' | 'gcp'> };
+  emulators: { awsUrl: string; faults: FaultEngine; counters: CallCounters; clouds: Array<'aws' | 'azure' | 'gcp'>; adminUrl?: string; azureVaultUrl?: string };
   /** Everything the API logged so far (JSON lines). */
   logs(): string;
   http: HttpClient;
@@ -87,7 +88,7 @@ export async function startStack(options: StackOptions = {}): Promise<TestStack>
     config,
     redisPrefix,
     operatorToken,
-    emulators: { awsUrl: emu.awsUrl, faults: emu.faults, counters: emu.counters, clouds: emu.clouds },
+    emulators: { awsUrl: emu.awsUrl, faults: emu.faults, counters: emu.counters, clouds: emu.clouds, adminUrl: emu.adminUrl, azureVaultUrl: emu.azureVaultUrl },
     logs: () => captured.join(''),
     http: new HttpClient(api.url),
     aws,
@@ -105,6 +106,8 @@ interface Clouds {
   counters: CallCounters;
   clouds: Array<'aws' | 'azure' | 'gcp'>;
   extraEnv: Record<string, string>;
+  adminUrl?: string;
+  azureVaultUrl?: string;
   close(): Promise<void>;
 }
 
@@ -113,7 +116,18 @@ async function startClouds(): Promise<Clouds> {
   try {
     const { startEmulators } = await import('../../apps/kms-emulator/src/emulator-host');
     const all = await startEmulators({ ports: { aws: 0, azure: 0, gcp: 0, admin: 0 } });
-    return { awsUrl: all.aws.url, faults: all.faults, counters: all.counters, clouds: ['aws', 'azure', 'gcp'], extraEnv: {}, close: () => all.close() };
+    const azure = all.clouds.azure as AzureEmulator;
+    const azureEnv: Record<string, string> = {
+      KEYHOLD_MODE: 'test',
+      KEYHOLD_AZURE_AUTHORITY_HOST: azure.authorityHost(),
+      KEYHOLD_AZURE_CLIENT_ID: AZURE_EMULATOR_DEFAULTS.vendorClientId,
+      KEYHOLD_AZURE_CLIENT_SECRET: AZURE_EMULATOR_DEFAULTS.vendorClientSecret,
+      KEYHOLD_AZURE_EMULATOR_HOSTS: `${AZURE_EMULATOR_DEFAULTS.vaultHost}:${all.azure.port}=127.0.0.1`,
+      KEYHOLD_AZURE_CA_PEM: all.tls.caPem,
+      KEYHOLD_AZURE_MAX_RETRIES: '0',
+      KEYHOLD_AZURE_REQUEST_TIMEOUT_MS: '3000',
+    };
+    return { awsUrl: all.aws.url, faults: all.faults, counters: all.counters, clouds: ['aws', 'azure', 'gcp'], extraEnv: { ...azureEnv }, adminUrl: all.admin.url, azureVaultUrl: azure.vaultUrl(), close: () => all.close() };
   } catch (err) {
     if (!/not built yet/.test(String((err as Error).message))) throw err;
   }
