@@ -31,7 +31,8 @@ function localEnv(root, base = process.env) {
     KEYHOLD_AZURE_CLIENT_ID: 'b6d1e2f3-4a5b-4c6d-8e7f-9a0b1c2d3e4f',
     KEYHOLD_AZURE_CLIENT_SECRET: 'keyhold-vendor-local-secret',
     KEYHOLD_AZURE_CA_FILE: `${tls}.cert.pem`,
-    KEYHOLD_AZURE_EMULATOR_HOSTS: '127.0.0.1:4567',
+    // the emulated vault's host name, reached at 127.0.0.1 (its certificate names *.vault.localhost)
+    KEYHOLD_AZURE_EMULATOR_HOSTS: 'keyhold-emulator.vault.localhost:4567=127.0.0.1',
     // Google Cloud KMS emulator (gRPC over TLS) + IAM Credentials emulator for service-account impersonation
     KEYHOLD_GCP_KMS_ENDPOINT: '127.0.0.1:4568',
     KEYHOLD_GCP_IAM_ENDPOINT: 'https://127.0.0.1:4570',
