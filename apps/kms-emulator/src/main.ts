@@ -25,7 +25,7 @@ async function main(): Promise<void> {
     tlsHosts: (process.env.KEYHOLD_EMULATOR_TLS_HOSTS ?? '').split(',').map((h) => h.trim()).filter(Boolean),
   });
   console.log(`aws    KMS/STS/IAM   ${running.aws.url}`);
-  console.log(`azure  Key Vault     ${running.azure.url}  (Entra token endpoint on the same host; trust ${process.env.KEYHOLD_EMULATOR_TLS_FILE || '.keyhold/emulator-tls'}.cert.pem)`);
+  console.log(`azure  Key Vault     ${running.azure.url}  (Entra token endpoint at https://127.0.0.1:${running.azure.port}; trust ${process.env.KEYHOLD_EMULATOR_TLS_FILE || '.keyhold/emulator-tls'}.cert.pem)`);
   console.log(`gcp    Cloud KMS     ${running.gcp.host}:${running.gcp.port}  (gRPC over TLS)`);
   console.log(`admin  emulator API  ${running.admin.url}`);
   const stop = async (): Promise<void> => {
