@@ -4,6 +4,9 @@ import type { KeyCrypto, ProviderResolver } from '../ports';
 import type { KekRow, KeyConfigurationRow } from '../store/workspace-key-store';
 import { OperationFailure } from './operation-errors';
 
+/** How long a described customer-key version is reused across workspaces of one configuration. */
+const VERSION_TTL_MS = 15_000;
+
 export function kekContext(row: Pick<KekRow, 'tenantId' | 'workspaceId' | 'version'>, keyConfigurationId: string): WrapContext {
   return {
     tenantId: row.tenantId,
@@ -67,13 +70,34 @@ export class KekWrapping {
     return wrapped;
   }
 
+  /**
+   * The customer key's current version, shared by every workspace bound to the configuration for a short window
+   * (VERSION_TTL_MS) with concurrent callers sharing one describe: a CMK rewrap of N workspaces then costs one
+   * describe, not N (the customer's KMS quota is shared with their own workloads). A version that is a few seconds
+   * stale can only cause one extra rewrap later, never a missed one: a later check sees the newer version.
+   */
   async currentVersion(cfg: KeyConfigurationRow, tenantId: string, signal?: AbortSignal): Promise<string | null> {
+    const key = `${tenantId}/${cfg.id}`;
+    const now = Date.now();
+    const hit = this.versions.get(key);
+    if (hit && hit.until > now) return hit.value;
+    const pending = hit?.pending;
+    if (pending) return pending;
     const provider = this.providers.get(cfg.provider);
-    const d = await this.gate.call(
-      { provider: cfg.provider, keyConfigurationId: cfg.id },
-      () => provider.describe(cfg.config, { tenantId }),
-      signal,
-    );
-    return d.currentVersion;
+    const load = this.gate
+      .call({ provider: cfg.provider, keyConfigurationId: cfg.id }, () => provider.describe(cfg.config, { tenantId }), signal)
+      .then((d) => {
+        this.versions.set(key, { value: d.currentVersion, until: Date.now() + VERSION_TTL_MS });
+        if (this.versions.size > 10_000) this.versions.delete(this.versions.keys().next().value as string);
+        return d.currentVersion;
+      })
+      .catch((err: unknown) => {
+        this.versions.delete(key);
+        throw err;
+      });
+    this.versions.set(key, { value: null, until: 0, pending: load });
+    return load;
   }
+
+  private readonly versions = new Map<string, { value: string | null; until: number; pending?: Promise<string | null> }>();
 }
