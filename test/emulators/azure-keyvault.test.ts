@@ -31,7 +31,7 @@ describe('Azure Key Vault emulator through the official SDKs', () => {
     expect(versions.sort()).toEqual([created.properties.version, rotated.properties.version].sort());
     const disabled = await keys.updateKeyProperties('lifecycle', rotated.properties.version!, { enabled: false });
     expect(disabled.properties.enabled).toBe(false);
-    const poller = await keys.beginDeleteKey('lifecycle', { updateIntervalInMs: 10 });
+    const poller = await keys.beginDeleteKey('lifecycle', { intervalInMs: 10 });
     await poller.pollUntilDone();
     const gone = await errOf(keys.getKey('lifecycle'));
     expect(gone.statusCode).toBe(404);

@@ -58,13 +58,16 @@ export function parseAzureKeyUrl(input: unknown, settings: Pick<AzureProviderSet
   const emulator = settings.allowedEmulatorHosts.find((e) => e.host === host && String(e.port) === url.port) ?? null;
   if (!emulator) {
     // URL() drops a default port (:443), so look at what was written, not only at what it parsed to.
-    if (url.port || input.slice('https://'.length).split('/')[0].includes(':')) return bad('must not name a port');
+    // IP literals first: an IPv6 literal also contains colons and would otherwise be reported as a port.
     if (host.startsWith('[') || /^[0-9.]+$/.test(host) || /^0x/i.test(host)) return bad('must use a Key Vault host name, not an IP address');
+    if (url.port || input.slice('https://'.length).split('/')[0].includes(':')) return bad('must not name a port');
     if (host.endsWith('.')) return bad('must not end the host name with a dot');
     const suffix = KEY_VAULT_SUFFIXES.find((s) => host.endsWith(s));
     if (!suffix) return bad(`host "${host}" is not an Azure Key Vault or Managed HSM host (${KEY_VAULT_SUFFIXES.map((s) => `*${s}`).join(', ')})`);
     const vault = host.slice(0, host.length - suffix.length);
-    if (!LABEL.test(vault) || vault.length < 3 || vault.length > 24) return bad('names an invalid vault (3-24 letters, digits and dashes)');
+    // Key Vault names start with a letter and never hold "--", which also shuts out punycode (xn--) look-alikes.
+    if (!LABEL.test(vault) || !/^[a-z]/.test(vault) || vault.includes('--') || vault.length < 3 || vault.length > 24)
+      return bad('names an invalid vault (3-24 letters, digits and single dashes, starting with a letter)');
   }
   const parts = url.pathname.split('/');
   // ['', 'keys', name] or ['', 'keys', name, version] (a trailing slash is tolerated once)
