@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { request as httpsRequest, Agent } from 'node:https';
 import { ClientSecretCredential } from '@azure/identity';
 import { KeyClient } from '@azure/keyvault-keys';
 import { AZURE_EMULATOR_DEFAULTS } from '../../apps/kms-emulator/src/azure';
@@ -122,4 +123,48 @@ describe('Azure Key Vault emulator through the official SDKs', () => {
     expect(az.counters.total({ cloud: 'azure', operation: 'wrapKey', principal: vendorPrincipal, outcome: 'ok' })).toBe(2);
     expect(az.counters.total({ cloud: 'azure', operation: 'unwrapKey', principal: vendorPrincipal, outcome: 'ok' })).toBe(1);
   });
+  it('speaks Key Vault on the wire: api-version (also percent-encoded) required, Throttled with Retry-After, tampered tokens refused', async () => {
+    const agent = createAzureAgent({ tlsCaPem: az.caPem, allowedEmulatorHosts: [{ host: d.vaultHost, port: Number(new URL(az.vaultUrl).port), connectHost: '127.0.0.1' }] });
+    try {
+      const token = await raw(agent, 'POST', `${az.authorityHost}/${d.customerTenantId}/oauth2/v2.0/token`, {
+        'content-type': 'application/x-www-form-urlencoded',
+      }, new URLSearchParams({ grant_type: 'client_credentials', client_id: d.vendorClientId, client_secret: d.vendorClientSecret, scope: `${d.resource}/.default` }).toString());
+      expect(token.status).toBe(200);
+      const auth = { authorization: `Bearer ${JSON.parse(token.body).access_token}` };
+      const missing = await raw(agent, 'GET', `${az.vaultUrl}/keys/nope/`, auth);
+      expect(missing.status).toBe(400);
+      expect(JSON.parse(missing.body).error.code).toBe('BadParameter');
+      const encoded = await raw(agent, 'GET', `${az.vaultUrl}/keys/nope/?api%2Dversion=7.5`, auth);
+      expect(encoded.status).toBe(403); // past the api-version check; the vendor has no grant on "nope"
+      expect(JSON.parse(encoded.body).error.innererror.code).toBe('ForbiddenByRbac');
+      const f = az.faults.add({ cloud: 'azure', operation: 'getKey', kind: 'throttle' });
+      const throttled = await raw(agent, 'GET', `${az.vaultUrl}/keys/nope/?api-version=7.5`, auth);
+      az.faults.remove(f.id);
+      expect(throttled.status).toBe(429);
+      expect(throttled.headers['retry-after']).toBe('1');
+      expect(JSON.parse(throttled.body).error.code).toBe('Throttled');
+      // Claims altered after signing (here the expiry): the signature no longer holds, 401 with a fresh challenge.
+      const [h, p] = JSON.parse(token.body).access_token.split('.');
+      const claims = JSON.parse(Buffer.from(p, 'base64url').toString());
+      const forged = `${h}.${Buffer.from(JSON.stringify({ ...claims, exp: 1 })).toString('base64url')}.x`;
+      const bad = await raw(agent, 'GET', `${az.vaultUrl}/keys/nope/?api-version=7.5`, { authorization: `Bearer ${forged}` });
+      expect(bad.status).toBe(401);
+      expect(bad.headers['www-authenticate']).toContain(`authorization="${az.authorityHost}/${d.customerTenantId}"`);
+      expect(JSON.parse(bad.body).error).toEqual({ code: 'Unauthorized', message: 'The access token is invalid.' });
+    } finally {
+      agent.destroy();
+    }
+  });
 });
+
+function raw(agent: Agent, method: string, url: string, headers: Record<string, string>, body?: string): Promise<{ status: number; headers: Record<string, unknown>; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = httpsRequest(url, { method, agent, headers, timeout: 5000 }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}

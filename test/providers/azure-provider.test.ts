@@ -109,7 +109,7 @@ describe('Azure provider binding', () => {
     const good = await newKey('valid-key');
     const ok = await runValidation(provider, good.config, { tenantId: 't-1', keyConfigurationId: 'kc-v' });
     expect(ok.ok).toBe(true);
-    expect(ok.checks.map((c) => c.name)).toEqual(['identifier', 'credentials', 'key_state', 'key_usage', 'round_trip', 'context_binding']);
+    expect(ok.checks.map((c) => c.name)).toEqual(['identifier', 'vault_tenant', 'credentials', 'key_state', 'key_usage', 'round_trip', 'context_binding']);
 
     const ungranted = await newKey('not-granted', false);
     const denied = await runValidation(provider, ungranted.config, { tenantId: 't-1', keyConfigurationId: 'kc-v' });
@@ -133,7 +133,24 @@ describe('Azure provider binding', () => {
     const wrongTenant = { ...good.config, tenantId: '11111111-2222-4333-8444-555555555555' };
     const t = await runValidation(provider, wrongTenant, { tenantId: 't-1', keyConfigurationId: 'kc-v' });
     expect(t.ok).toBe(false);
+    expect(t.checks.find((c) => c.name === 'vault_tenant')?.message).toBe(
+      `The vault belongs to Entra tenant ${tenantId}, not 11111111-2222-4333-8444-555555555555. Enter the directory (tenant) id that owns the vault.`,
+    );
     expect(t.checks.find((c) => c.name === 'credentials')?.message).toMatch(/sign in to Entra tenant/);
+
+    // The vendor app is present in a second tenant (sign-in works there), but the vault is not in it.
+    const otherTenant = '22222222-3333-4444-8555-666666666666';
+    const reg = await az.admin('POST', '/azure/principals', {
+      clientId: AZURE_EMULATOR_DEFAULTS.vendorClientId,
+      clientSecret: AZURE_EMULATOR_DEFAULTS.vendorClientSecret,
+      tenants: [tenantId, otherTenant],
+      displayName: 'Keyhold (vendor)',
+    });
+    expect(reg.status).toBe(201);
+    const elsewhere = await runValidation(provider, { ...good.config, tenantId: otherTenant }, { tenantId: 't-1', keyConfigurationId: 'kc-v' });
+    expect(elsewhere.ok).toBe(false);
+    expect(elsewhere.checks.find((c) => c.name === 'credentials')?.ok).toBe(true);
+    expect(elsewhere.checks.find((c) => c.name === 'vault_tenant')).toMatchObject({ ok: false, errorClass: 'auth_misconfigured' });
   });
 
   it('rejects every hostile key URL before any connection (SSRF corpus against live listeners)', async () => {

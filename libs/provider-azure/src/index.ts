@@ -4,3 +4,4 @@ export { classifyAzureError } from './classify';
 export { seal as sealKekWithContext, open as openKekWithContext, SEALED_LEN } from './context-seal';
 export { createAzureAgent, agentPolicy, isInternalAddress } from './transport';
 export { AzureKeyVaultProvider, createAzureProvider } from './provider';
+export { probeVaultChallenge, parseChallenge, VaultChallenge } from './challenge';

@@ -13,6 +13,7 @@ import {
   WrapContext,
   WrappedKek,
 } from '@app/provider-port';
+import { probeVaultChallenge } from './challenge';
 import { classifyAzureError } from './classify';
 import { open, seal } from './context-seal';
 import { parseAzureKeyUrl, ParsedKeyUrl } from './key-url';
@@ -90,6 +91,30 @@ export class AzureKeyVaultProvider implements KeyProvider<AzureKeyConfig> {
 
   async extraChecks(config: AzureKeyConfig, scope: CallScope): Promise<ValidationCheck[]> {
     const url = this.parse(config);
+    return [await this.vaultTenantCheck(url, config, scope), await this.credentialsCheck(url, config, scope)];
+  }
+
+  /** The vault's challenge names the Entra tenant that owns it; it must be the tenant the admin entered. */
+  private async vaultTenantCheck(url: ParsedKeyUrl, config: AzureKeyConfig, scope: CallScope): Promise<ValidationCheck> {
+    try {
+      const challenge = await this.call('challenge', url.keyId, scope, () => probeVaultChallenge(url.keyId, this.agent, this.settings.requestTimeoutMs));
+      if (!challenge.tenantId)
+        return { name: 'vault_tenant', ok: false, errorClass: 'ambiguous', message: 'The host did not answer like Azure Key Vault (no Entra sign-in challenge). Check the key identifier.' };
+      if (challenge.tenantId !== config.tenantId.toLowerCase())
+        return {
+          name: 'vault_tenant',
+          ok: false,
+          errorClass: 'auth_misconfigured',
+          message: `The vault belongs to Entra tenant ${challenge.tenantId}, not ${config.tenantId}. Enter the directory (tenant) id that owns the vault.`,
+        };
+      return { name: 'vault_tenant', ok: true, message: `The vault belongs to your Entra tenant ${config.tenantId}.` };
+    } catch (err) {
+      return { name: 'vault_tenant', ok: false, message: this.explain(err, 'vault_tenant', config), errorClass: err instanceof ProviderError ? err.errorClass : 'ambiguous' };
+    }
+  }
+
+  /** Keyhold's app can sign in to the customer's tenant for the vault's audience. */
+  private async credentialsCheck(url: ParsedKeyUrl, config: AzureKeyConfig, scope: CallScope): Promise<ValidationCheck> {
     const resource = url.emulator ? this.settings.emulatorResource : url.managedHsm ? 'https://managedhsm.azure.net' : 'https://vault.azure.net';
     try {
       await this.call('get_token', url.keyId, scope, async () => {
@@ -100,9 +125,9 @@ export class AzureKeyVaultProvider implements KeyProvider<AzureKeyConfig> {
           throw classifyAzureError(err, 'get_token');
         }
       });
-      return [{ name: 'credentials', ok: true, message: `Keyhold's application signed in to your Entra tenant ${config.tenantId}.` }];
+      return { name: 'credentials', ok: true, message: `Keyhold's application signed in to your Entra tenant ${config.tenantId}.` };
     } catch (err) {
-      return [{ name: 'credentials', ok: false, message: this.explain(err, 'credentials', config), errorClass: err instanceof ProviderError ? err.errorClass : 'ambiguous' }];
+      return { name: 'credentials', ok: false, message: this.explain(err, 'credentials', config), errorClass: err instanceof ProviderError ? err.errorClass : 'ambiguous' };
     }
   }
 
@@ -193,7 +218,8 @@ export class AzureKeyVaultProvider implements KeyProvider<AzureKeyConfig> {
   private cryptoClient(keyUrl: string, tenantId: string): CryptographyClient {
     const k = `${tenantId} ${keyUrl}`;
     let c = this.crypto.get(k);
-    if (!c) {
+    if (c) touch(this.crypto, k, c);
+    else {
       if (this.crypto.size >= MAX_CLIENTS) this.crypto.delete(this.crypto.keys().next().value as string);
       c = new CryptographyClient(keyUrl, this.credential(tenantId), this.clientOptions());
       this.crypto.set(k, c);
@@ -204,7 +230,8 @@ export class AzureKeyVaultProvider implements KeyProvider<AzureKeyConfig> {
   private keyClient(url: ParsedKeyUrl, tenantId: string): KeyClient {
     const k = `${tenantId} ${url.vaultUrl}`;
     let c = this.keyClients.get(k);
-    if (!c) {
+    if (c) touch(this.keyClients, k, c);
+    else {
       if (this.keyClients.size >= MAX_CLIENTS) this.keyClients.delete(this.keyClients.keys().next().value as string);
       c = new KeyClient(url.vaultUrl, this.credential(tenantId), this.clientOptions());
       this.keyClients.set(k, c);
@@ -231,4 +258,10 @@ function versionOf(kid: string | undefined): string | null {
   if (!kid) return null;
   const m = /\/keys\/[^/]+\/([0-9a-f]{32})$/i.exec(kid);
   return m ? m[1].toLowerCase() : null;
+}
+
+/** LRU on an insertion-ordered Map: a hit moves the entry to the young end, eviction takes the oldest. */
+function touch<V>(m: Map<string, V>, k: string, v: V): void {
+  m.delete(k);
+  m.set(k, v);
 }

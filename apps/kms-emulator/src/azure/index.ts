@@ -53,6 +53,11 @@ export const AZURE_EMULATOR_DEFAULTS: Readonly<AzureEmulatorOptions> = Object.fr
 });
 
 const MAX_BODY = 1 << 20;
+/**
+ * Key Vault data-plane versions: the classic 7.4 / 7.6-preview.2 and the dated 2025-07-01[-preview] that
+ * @azure/keyvault-keys 4.10 sends (the SDK pins one per release).
+ */
+const API_VERSION = /^(\d{1,2}\.\d{1,2}(-preview(\.\d{1,2})?)?|\d{4}-\d{2}-\d{2}(-preview)?)$/;
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export class AzureEmulator implements CloudEmulator {
@@ -121,7 +126,8 @@ export class AzureEmulator implements CloudEmulator {
   }
 
   importState(state: unknown): void {
-    if (isAzureState(state)) this.state = state;
+    if (!isAzureState(state)) throw new Error('azure emulator state must be an object with tenants, apps, keys and grants arrays');
+    this.state = state;
   }
 
   private bootState(): AzureState {
@@ -147,7 +153,8 @@ export class AzureEmulator implements CloudEmulator {
     const method = req.method ?? 'GET';
 
     if (segments[0] !== 'keys' && segments[0] !== 'deletedkeys') return this.entra(req, res, method, segments, raw);
-    return this.keyVault(req, res, method, segments, raw);
+    // The SDK sends `?api%2Dversion=7.x`; URLSearchParams decodes the name, so both spellings land here.
+    return this.keyVault(req, res, method, segments, raw, url.searchParams.get('api-version'));
   }
 
   /** Entra: OpenID configuration and the client-credentials token endpoint. */
@@ -197,7 +204,7 @@ export class AzureEmulator implements CloudEmulator {
   }
 
   /** Key Vault keys REST surface with challenge auth and per-principal grants. */
-  private async keyVault(req: IncomingMessage, res: ServerResponse, method: string, seg: string[], raw: Buffer): Promise<void> {
+  private async keyVault(req: IncomingMessage, res: ServerResponse, method: string, seg: string[], raw: Buffer, apiVersion: string | null): Promise<void> {
     const route = this.route(method, seg);
     if (!route) return send(res, 405, { error: { code: 'BadParameter', message: `Method ${method} is not supported on ${seg.join('/')}.` } });
     const keyId = `${this.vaultUrl()}/keys/${route.name}`;
@@ -218,6 +225,12 @@ export class AzureEmulator implements CloudEmulator {
     if (tid !== this.o.customerTenantId) {
       this.ctx.counters.record('azure', route.op, principal, 'Unauthorized');
       return this.challenge(res, `AKV10032: Invalid issuer. Expected one of the vault's tenant, found ${tid}.`);
+    }
+    if (!apiVersion || !API_VERSION.test(apiVersion)) {
+      this.ctx.counters.record('azure', route.op, principal, 'BadParameter');
+      return send(res, 400, {
+        error: { code: 'BadParameter', message: apiVersion ? `The specified version (${apiVersion}) is not recognized. Consider using the latest supported version.` : 'The api-version query parameter is required.' },
+      });
     }
     const needed = route.grant;
     const granted = this.state.grants.some(
@@ -317,6 +330,7 @@ export class AzureEmulator implements CloudEmulator {
 
   // ------------------------------------------------------------------ admin
 
+  /** Admin routes (persistence after mutations is the AdminServer's job: it persists after every non-GET). */
   async admin(req: AdminRequest): Promise<AdminResponse | null> {
     const b = (req.body ?? {}) as Record<string, unknown>;
     const p = req.path.split('/').filter(Boolean);
