@@ -9,6 +9,7 @@ import type { CallCounters } from '../../apps/kms-emulator/src/core/counters';
 import type { FaultEngine } from '../../apps/kms-emulator/src/core/faults';
 import { startAwsEmulator } from './aws-emulator';
 import { AzureEmulator, AZURE_EMULATOR_DEFAULTS } from '../../apps/kms-emulator/src/azure';
+import { GCP_EMULATOR_DEFAULTS } from '../../apps/kms-emulator/src/gcp';
 import { TEST_DATABASE_URL } from './db';
 
 /**
@@ -115,7 +116,7 @@ interface Clouds {
 async function startClouds(): Promise<Clouds> {
   try {
     const { startEmulators } = await import('../../apps/kms-emulator/src/emulator-host');
-    const all = await startEmulators({ ports: { aws: 0, azure: 0, gcp: 0, admin: 0 } });
+    const all = await startEmulators({ ports: { aws: 0, azure: 0, gcp: 0, admin: 0, gcpIam: 0 } });
     const azure = all.clouds.azure as AzureEmulator;
     const azureEnv: Record<string, string> = {
       KEYHOLD_MODE: 'test',
@@ -127,7 +128,16 @@ async function startClouds(): Promise<Clouds> {
       KEYHOLD_AZURE_MAX_RETRIES: '0',
       KEYHOLD_AZURE_REQUEST_TIMEOUT_MS: '3000',
     };
-    return { awsUrl: all.aws.url, faults: all.faults, counters: all.counters, clouds: ['aws', 'azure', 'gcp'], extraEnv: { ...azureEnv }, adminUrl: all.admin.url, azureVaultUrl: azure.vaultUrl(), close: () => all.close() };
+    const gcpEnv: Record<string, string> = {
+      KEYHOLD_GCP_KMS_ENDPOINT: `${all.gcp.host}:${all.gcp.port}`,
+      KEYHOLD_GCP_IAM_ENDPOINT: all.gcp.iamCredentials,
+      KEYHOLD_GCP_CA_PEM: all.tls.caPem,
+      KEYHOLD_GCP_VENDOR_TOKEN: GCP_EMULATOR_DEFAULTS.vendorToken,
+      KEYHOLD_GCP_VENDOR_PROJECT: GCP_EMULATOR_DEFAULTS.vendorProject,
+      KEYHOLD_GCP_MAX_RETRIES: '0',
+      KEYHOLD_GCP_TIMEOUT_MS: '3000',
+    };
+    return { awsUrl: all.aws.url, faults: all.faults, counters: all.counters, clouds: ['aws', 'azure', 'gcp'], extraEnv: { ...azureEnv, ...gcpEnv }, adminUrl: all.admin.url, azureVaultUrl: azure.vaultUrl(), close: () => all.close() };
   } catch (err) {
     if (!/not built yet/.test(String((err as Error).message))) throw err;
   }

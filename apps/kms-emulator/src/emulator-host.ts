@@ -11,8 +11,8 @@ import { createGcpEmulator, GcpEmulatorOptions } from './gcp';
 
 export interface EmulatorHostOptions {
   host?: string;
-  /** 0 = ephemeral (tests). Defaults: aws 4566, azure 4567, gcp 4568, admin 4569. */
-  ports?: Partial<Record<'aws' | 'azure' | 'gcp' | 'admin', number>>;
+  /** 0 = ephemeral (tests). Defaults: aws 4566, azure 4567, gcp 4568, admin 4569, gcpIam 4570 (IAM Credentials, https). */
+  ports?: Partial<Record<'aws' | 'azure' | 'gcp' | 'admin' | 'gcpIam', number>>;
   /** Keep keys, principals and grants in this JSON file across restarts. */
   stateFile?: string;
   /** Keep the TLS key pair at `${tlsFile}.key.pem` / `${tlsFile}.cert.pem`. */
@@ -27,7 +27,8 @@ export interface EmulatorHostOptions {
 export interface RunningEmulators {
   aws: { url: string; port: number };
   azure: { url: string; port: number };
-  gcp: { url: string; port: number; host: string };
+  /** `iamCredentials` is the https base URL of the emulated IAM Credentials API (token impersonation). */
+  gcp: { url: string; port: number; host: string; iamCredentials: string };
   admin: { url: string; port: number };
   tls: TlsMaterial;
   faults: FaultEngine;
@@ -36,12 +37,15 @@ export interface RunningEmulators {
   close(): Promise<void>;
 }
 
-export const DEFAULT_PORTS = { aws: 4566, azure: 4567, gcp: 4568, admin: 4569 } as const;
+export const DEFAULT_PORTS = { aws: 4566, azure: 4567, gcp: 4568, admin: 4569, gcpIam: 4570 } as const;
 
 /** Starts the three cloud emulators and the admin API in this process. */
 export async function startEmulators(options: EmulatorHostOptions = {}): Promise<RunningEmulators> {
   const host = options.host ?? '127.0.0.1';
   const ports = { ...DEFAULT_PORTS, ...options.ports };
+  // An ephemeral KMS port means "tests/bench": the IAM Credentials port follows unless given, so parallel runs never
+  // fight over the fixed default.
+  if (options.ports?.gcp === 0 && options.ports.gcpIam === undefined) ports.gcpIam = 0;
   const faults = new FaultEngine();
   const counters = new CallCounters();
   const tls = loadOrCreateTls(options.tlsFile, options.tlsHosts);
@@ -67,7 +71,7 @@ export async function startEmulators(options: EmulatorHostOptions = {}): Promise
 
   const aws = createAwsEmulator(ctx, options.aws ?? {});
   const azure = createAzureEmulator(ctx, options.azure ?? {});
-  const gcp = createGcpEmulator(ctx, options.gcp ?? {});
+  const gcp = createGcpEmulator(ctx, { iamPort: ports.gcpIam, ...options.gcp });
   clouds.push(aws, azure, gcp);
 
   if (options.stateFile && existsSync(options.stateFile)) {
@@ -89,7 +93,7 @@ export async function startEmulators(options: EmulatorHostOptions = {}): Promise
     return {
       aws: awsAt,
       azure: azureAt,
-      gcp: { ...gcpAt, host },
+      gcp: { ...gcpAt, host, iamCredentials: gcp.endpoints()?.iamCredentials ?? '' },
       admin: adminAt,
       tls,
       faults,

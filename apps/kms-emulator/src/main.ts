@@ -19,6 +19,7 @@ async function main(): Promise<void> {
       azure: port('KEYHOLD_EMULATOR_AZURE_PORT', DEFAULT_PORTS.azure),
       gcp: port('KEYHOLD_EMULATOR_GCP_PORT', DEFAULT_PORTS.gcp),
       admin: port('KEYHOLD_EMULATOR_ADMIN_PORT', DEFAULT_PORTS.admin),
+      gcpIam: port('KEYHOLD_EMULATOR_GCP_IAM_PORT', DEFAULT_PORTS.gcpIam),
     },
     stateFile: process.env.KEYHOLD_EMULATOR_STATE_FILE || undefined,
     tlsFile: process.env.KEYHOLD_EMULATOR_TLS_FILE || '.keyhold/emulator-tls',
@@ -27,6 +28,7 @@ async function main(): Promise<void> {
   console.log(`aws    KMS/STS/IAM   ${running.aws.url}`);
   console.log(`azure  Key Vault     ${running.azure.url}  (Entra token endpoint at https://127.0.0.1:${running.azure.port}; trust ${process.env.KEYHOLD_EMULATOR_TLS_FILE || '.keyhold/emulator-tls'}.cert.pem)`);
   console.log(`gcp    Cloud KMS     ${running.gcp.host}:${running.gcp.port}  (gRPC over TLS)`);
+  console.log(`gcp    IAM Credentials ${running.gcp.iamCredentials}  (generateAccessToken for impersonation)`);
   console.log(`admin  emulator API  ${running.admin.url}`);
   const stop = async (): Promise<void> => {
     await running.close();

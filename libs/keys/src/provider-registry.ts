@@ -155,6 +155,7 @@ function gcpBinding(env: Record<string, string | undefined>, observer: ProviderC
     },
     identity: (tenant) => ({ serviceAccount: lib.serviceAccountForTenant(settings, tenant.id) }),
     hints: (config) => ({ iamBinding: provider.iamBindingHint ? provider.iamBindingHint(config) : (lib.iamBindingHint?.(config) ?? null) }),
-    bindTenant: (config) => config,
+    // The service account is the tenant's by derivation, never taken from stored or client data (confused deputy).
+    bindTenant: (config, tenant) => ({ ...(config as object), serviceAccount: lib.serviceAccountForTenant(settings, tenant.id) }) as KeyConfig,
   };
 }

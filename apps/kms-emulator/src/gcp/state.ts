@@ -1,0 +1,103 @@
+import { randomBytes } from 'node:crypto';
+
+/** Cloud KMS resource model held by the emulator. Key material is base64 so the whole state is JSON-exportable. */
+export type VersionStateName = 'ENABLED' | 'DISABLED' | 'DESTROYED' | 'DESTROY_SCHEDULED';
+
+export interface IamBinding {
+  role: string;
+  members: string[];
+}
+
+export interface IamPolicyState {
+  version: number;
+  bindings: IamBinding[];
+  /** Bumped on every SetIamPolicy: the etag GetIamPolicy returns and SetIamPolicy checks. */
+  serial: number;
+}
+
+export interface VersionRecord {
+  number: number;
+  state: VersionStateName;
+  algorithm: string;
+  /** AES-256 key, base64; dropped when the version is destroyed. */
+  material: string | null;
+  createTime: number;
+  destroyTime: number | null;
+}
+
+export interface CryptoKeyRecord {
+  name: string;
+  purpose: string;
+  algorithm: string;
+  protectionLevel: string;
+  primary: number | null;
+  nextVersion: number;
+  versions: VersionRecord[];
+  createTime: number;
+  labels: Record<string, string>;
+  destroyScheduledSeconds: number;
+  policy: IamPolicyState;
+}
+
+export interface KeyRingRecord {
+  name: string;
+  createTime: number;
+  policy: IamPolicyState;
+}
+
+export interface GcpStateSnapshot {
+  keyRings: KeyRingRecord[];
+  cryptoKeys: CryptoKeyRecord[];
+  disabledServiceAccounts: string[];
+}
+
+export const SYMMETRIC_ALGORITHM = 'GOOGLE_SYMMETRIC_ENCRYPTION';
+
+export class GcpState {
+  readonly keyRings = new Map<string, KeyRingRecord>();
+  readonly cryptoKeys = new Map<string, CryptoKeyRecord>();
+  /** Vendor-project service accounts the admin API has disabled (impersonation of them is refused). */
+  readonly disabledServiceAccounts = new Set<string>();
+
+  reset(): void {
+    this.keyRings.clear();
+    this.cryptoKeys.clear();
+    this.disabledServiceAccounts.clear();
+  }
+
+  export(): GcpStateSnapshot {
+    return structuredClone({
+      keyRings: [...this.keyRings.values()],
+      cryptoKeys: [...this.cryptoKeys.values()],
+      disabledServiceAccounts: [...this.disabledServiceAccounts],
+    });
+  }
+
+  import(raw: unknown): void {
+    const snap = raw as Partial<GcpStateSnapshot> | null;
+    if (!snap || !Array.isArray(snap.keyRings) || !Array.isArray(snap.cryptoKeys)) {
+      throw new Error('gcp state must be an object with keyRings[] and cryptoKeys[]');
+    }
+    this.reset();
+    for (const r of structuredClone(snap.keyRings)) this.keyRings.set(r.name, r);
+    for (const k of structuredClone(snap.cryptoKeys)) this.cryptoKeys.set(k.name, k);
+    for (const sa of snap.disabledServiceAccounts ?? []) this.disabledServiceAccounts.add(sa);
+  }
+
+  newVersion(key: CryptoKeyRecord, now: number): VersionRecord {
+    const v: VersionRecord = {
+      number: key.nextVersion++,
+      state: 'ENABLED',
+      algorithm: key.algorithm,
+      material: key.purpose === 'ENCRYPT_DECRYPT' ? randomBytes(32).toString('base64') : null,
+      createTime: now,
+      destroyTime: null,
+    };
+    key.versions.push(v);
+    return v;
+  }
+}
+
+export function emptyPolicy(): IamPolicyState {
+  return { version: 1, bindings: [], serial: 0 };
+}
