@@ -61,11 +61,42 @@ export function auditProviderCalls(observer: ProviderCallObserver, buffer: Audit
 }
 
 /**
- * DEK issuance aggregated per (tenant, principal, workspace, minute): a counter in memory, one audit entry per
+ * A per-(tenant, principal, workspace) DEK counter the hot path keeps a handle to: counting a DEK is an integer
+ * add, with no key string built and no Map touched per request. The aggregator turns tallies into audit entries.
+ */
+export class IssuanceTally {
+  /** DEKs counted in `minute` and not yet flushed. */
+  n = 0;
+  /** Minute (epoch ms / 60 000) the pending count belongs to. */
+  minute = 0;
+  /** @internal registered with the aggregator for the pending minute */
+  registered = false;
+
+  /** @internal use DekIssuanceAggregator.tally */
+  constructor(
+    private readonly owner: DekIssuanceAggregator,
+    readonly tenantId: string,
+    readonly principal: string,
+    readonly workspaceId: string,
+  ) {}
+
+  /** Counts `k` DEKs issued at `nowMs`. */
+  add(k: number, nowMs: number): void {
+    const minute = Math.floor(nowMs / 60_000);
+    if (minute !== this.minute || !this.registered) this.owner.roll(this, minute);
+    this.n += k;
+  }
+}
+
+/**
+ * DEK issuance aggregated per (tenant, principal, workspace, minute): integers in memory, one audit entry per
  * key per minute, flushed periodically and on close.
  */
 export class DekIssuanceAggregator {
-  private counts = new Map<string, { tenantId: string; principal: string; workspaceId: string; minute: number; count: number }>();
+  /** Tallies with a pending count, in registration order. */
+  private active = new Set<IssuanceTally>();
+  /** Handles by key, so every caller of one (tenant, principal, workspace) shares one tally. */
+  private readonly handles = new Map<string, IssuanceTally>();
   private readonly timer: NodeJS.Timeout;
 
   constructor(
@@ -76,32 +107,59 @@ export class DekIssuanceAggregator {
     this.timer.unref();
   }
 
+  /** The shared tally of one (tenant, principal, workspace); keep it and call `add` per request. */
+  tally(tenantId: string, principal: string, workspaceId: string): IssuanceTally {
+    const key = `${tenantId}\u0000${principal}\u0000${workspaceId}`;
+    let t = this.handles.get(key);
+    if (!t) {
+      t = new IssuanceTally(this, tenantId, principal, workspaceId);
+      this.handles.set(key, t);
+    }
+    return t;
+  }
+
   count(tenantId: string, principal: string, workspaceId: string, n: number): void {
-    const minute = Math.floor(Date.now() / 60_000);
-    const key = `${tenantId}\u0000${principal}\u0000${workspaceId}\u0000${minute}`;
-    const row = this.counts.get(key);
-    if (row) row.count += n;
-    else this.counts.set(key, { tenantId, principal, workspaceId, minute, count: n });
+    this.tally(tenantId, principal, workspaceId).add(n, Date.now());
+  }
+
+  /** @internal a tally moves to a new minute: its previous minute's count becomes an audit entry. */
+  roll(t: IssuanceTally, minute: number): void {
+    if (t.registered && t.n > 0) this.emit(t);
+    t.n = 0;
+    t.minute = minute;
+    if (!t.registered) {
+      t.registered = true;
+      this.active.add(t);
+    }
   }
 
   /** Moves counts into the audit buffer; `all` = also the current minute (shutdown, tests). */
   flush(all = true): void {
     const now = Math.floor(Date.now() / 60_000);
-    for (const [key, r] of this.counts) {
-      if (!all && r.minute >= now) continue;
-      this.counts.delete(key);
-      this.buffer.push(r.tenantId, {
-        actor: `service:${r.principal}`,
-        action: 'dek.issued',
-        target: `workspace:${r.workspaceId}`,
-        outcome: 'success',
-        details: { count: r.count, minute: new Date(r.minute * 60_000).toISOString() },
-      });
+    for (const t of this.active) {
+      if (!all && t.minute >= now) continue;
+      if (t.n > 0) this.emit(t);
+      t.n = 0;
+      // Idle tallies leave the active set and the handle index (a holder re-registers on its next add).
+      t.registered = false;
+      this.active.delete(t);
+      const key = `${t.tenantId}\u0000${t.principal}\u0000${t.workspaceId}`;
+      if (this.handles.get(key) === t && !all) this.handles.delete(key);
     }
   }
 
   close(): void {
     clearInterval(this.timer);
     this.flush(true);
+  }
+
+  private emit(t: IssuanceTally): void {
+    this.buffer.push(t.tenantId, {
+      actor: `service:${t.principal}`,
+      action: 'dek.issued',
+      target: `workspace:${t.workspaceId}`,
+      outcome: 'success',
+      details: { count: t.n, minute: new Date(t.minute * 60_000).toISOString() },
+    });
   }
 }

@@ -1,4 +1,5 @@
-import type { AccessClaims, TokenSigner } from './tokens';
+import { AuthError } from './errors';
+import { bearerToken, type AccessClaims, type TokenSigner } from './tokens';
 
 /**
  * Hot-path token verification: a verified token's claims are kept until it expires, so a warm request costs
@@ -7,6 +8,8 @@ import type { AccessClaims, TokenSigner } from './tokens';
  */
 export class VerifiedTokenCache {
   private readonly map = new Map<string, AccessClaims>();
+  /** Exact `Authorization` header values already verified (only well-formed ones get here). */
+  private readonly byHeader = new Map<string, AccessClaims>();
 
   constructor(
     private readonly signer: TokenSigner,
@@ -25,8 +28,30 @@ export class VerifiedTokenCache {
     return claims;
   }
 
+  /**
+   * Verifies an `Authorization` header value (`Bearer <token>`). A header seen before maps straight to its
+   * verified claims (one Map lookup and an expiry check, no regex, no slicing); anything else is parsed and fully
+   * verified first. Throws AuthError UNAUTHENTICATED when the header is missing or malformed.
+   */
+  verifyHeader(header: string | string[] | undefined): AccessClaims {
+    if (typeof header === 'string') {
+      const hit = this.byHeader.get(header);
+      if (hit !== undefined) {
+        if (hit.exp * 1000 > Date.now()) return hit;
+        this.byHeader.delete(header);
+      }
+    }
+    const token = bearerToken(header);
+    if (!token) throw new AuthError('UNAUTHENTICATED', 'a Bearer access token is required');
+    const claims = this.verify(token);
+    if (this.byHeader.size >= this.maxEntries) this.byHeader.delete(this.byHeader.keys().next().value as string);
+    this.byHeader.set(header as string, claims);
+    return claims;
+  }
+
   /** Forget every cached token of a principal (e.g. disabled service principal). */
   dropSubject(sub: string): void {
     for (const [k, c] of this.map) if (c.sub === sub) this.map.delete(k);
+    for (const [k, c] of this.byHeader) if (c.sub === sub) this.byHeader.delete(k);
   }
 }

@@ -13,3 +13,4 @@ export {
 } from './dek-wrap';
 export { newExternalId, newClientSecret, newClientId } from './random';
 export { keyCrypto } from './key-crypto';
+export { KeySlab, SlabKey } from './key-slab';

@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { generateDek, unwrapDek, wrapDek } from '@app/crypto';
-import type { DekIssuanceAggregator } from '@app/audit';
+import { generateDek, unwrapDek, wrapDek, WRAPPED_DEK_BYTES } from '@app/crypto';
+import type { DekIssuanceAggregator, IssuanceTally } from '@app/audit';
 import type { DekRow, KeyStateName, Repositories } from '@app/persistence';
+import { isUuid } from '@app/persistence';
 import { DomainError, ErrorCode } from './errors';
 import type { KekResolver } from './kek-resolver';
 
@@ -20,17 +21,44 @@ export interface IssuedDek {
   readonly kekVersion: number;
 }
 
-interface Access {
-  readonly tenantId: string;
-  readonly inScope: boolean;
-  readonly keyState: KeyStateName;
-  readonly currentKekVersion: number | null;
-  readonly expiresAt: number;
+/**
+ * What one service principal may do with one workspace, as last read from Postgres. One compact object per
+ * (principal, workspace); it also carries the principal's issuance tally so counting a DEK touches no Map.
+ */
+class Access {
+  /** A background re-read is running (stale-while-revalidate). */
+  refreshing = false;
+
+  constructor(
+    readonly tenantId: string,
+    readonly inScope: boolean,
+    readonly keyState: KeyStateName,
+    readonly currentKekVersion: number | null,
+    /** After this instant the entry is served once more and re-read in the background. */
+    readonly refreshAt: number,
+    /** After this instant the entry is not served at all (the background re-reads kept failing). */
+    readonly expiresAt: number,
+    readonly tally: IssuanceTally | null,
+  ) {}
+}
+
+/** A cached wrapped DEK (ciphertext only). The 60 bytes are kept as a latin1 string: no ArrayBuffer per row. */
+class CachedDek {
+  constructor(
+    readonly id: string,
+    readonly kekVersion: number,
+    readonly wrapped: string,
+  ) {}
 }
 
 const SEGMENT_RE = /^[\x21-\x7e]{1,256}$/;
 
 export interface DekServiceOptions {
+  /**
+   * How long a workspace's state + scope is served before it is re-read. Invalidations (local, pub/sub, and the
+   * KEK cache's state_version poll) drop entries at once; this is the backstop. The re-read happens off the
+   * request path (stale-while-revalidate); an entry is never served past 5× this age. 0 = no caching.
+   */
   readonly stateCacheTtlMs: number;
   readonly wrappedCacheEntries: number;
   readonly wrapReserveChunk: number;
@@ -38,13 +66,17 @@ export interface DekServiceOptions {
 }
 
 /**
- * The internal DEK API's logic (get-or-create). Warm path: one Map lookup for the workspace state + scope, one
- * for the wrapped DEK row, the KEK from the KEK cache, one AES-GCM unwrap — no SQL, no KMS.
+ * The internal DEK API's logic (get-or-create). Warm path (`getWarm`): synchronous — the workspace state + scope,
+ * the wrapped DEK row and the KEK from in-memory caches, one AES-GCM unwrap — no SQL, no KMS, no promise.
  * Only *wrapped* DEK rows are cached; plaintext exists only for the request that returns it.
  */
 export class DekService {
-  private readonly access = new Map<string, Access>();
-  private readonly wrapped = new Map<string, DekRow & { workspaceId: string }>();
+  /** principal id → workspace id (lower-case) → access. Nested so a lookup builds no key string. */
+  private readonly access = new Map<string, Map<string, Access>>();
+  private accessCount = 0;
+  /** workspace id → segment id → wrapped row. Nested so forgetting a workspace is O(its rows). */
+  private readonly wrapped = new Map<string, Map<string, CachedDek>>();
+  private wrappedCount = 0;
   private readonly wrapBudget = new Map<string, number>();
 
   constructor(
@@ -55,27 +87,70 @@ export class DekService {
     private readonly observeStateVersion?: (workspaceId: string, stateVersion: number) => void,
   ) {}
 
+  /**
+   * The hot path: one DEK when everything it needs is cached, else undefined (the caller falls back to
+   * `getDeks`). Never throws for a cache miss; throws the same DomainErrors as `getDeks` for a cached refusal
+   * (out of scope, shredded, unbound), so a warm refusal costs no SQL either.
+   */
+  getWarm(p: DekPrincipal, workspaceId: string, segmentId: string): IssuedDek | undefined {
+    const a = this.access.get(p.sub)?.get(workspaceId);
+    if (a === undefined || a.tenantId !== p.tid) return undefined;
+    const now = Date.now();
+    if (now >= a.refreshAt) {
+      if (now >= a.expiresAt) return undefined;
+      this.revalidate(p, workspaceId, a);
+    }
+    this.check(a);
+    const row = this.wrapped.get(workspaceId)?.get(segmentId);
+    if (row === undefined) return undefined;
+    const kek = this.keks.peek(a.tenantId, workspaceId, row.kekVersion);
+    if (kek === undefined) return undefined;
+    const dek = unwrapDek(kek, Buffer.from(row.wrapped, 'latin1'), { tenantId: a.tenantId, workspaceId, segmentId, kekVersion: row.kekVersion });
+    const b64 = dek.toString('base64');
+    dek.fill(0);
+    if (a.tally) a.tally.add(1, now);
+    return { segmentId, dek: b64, dekId: row.id, kekVersion: row.kekVersion };
+  }
+
   async getDeks(p: DekPrincipal, workspaceId: string, segmentIds: readonly string[]): Promise<IssuedDek[]> {
+    if (!isUuid(workspaceId)) throw new DomainError(ErrorCode.WorkspaceNotFound, 'workspace not found');
+    workspaceId = workspaceId.toLowerCase();
     if (segmentIds.length === 0) return [];
     if (segmentIds.length > this.opts.batchMax)
       throw new DomainError(ErrorCode.ValidationFailed, `at most ${this.opts.batchMax} segmentIds per request`);
     for (const s of segmentIds)
       if (typeof s !== 'string' || !SEGMENT_RE.test(s))
         throw new DomainError(ErrorCode.ValidationFailed, 'segment ids are 1-256 printable ASCII characters without spaces');
-    const a = await this.accessFor(p, workspaceId);
 
-    const rows = new Map<string, DekRow>();
-    let missing: string[] = [];
+    const cachedRows = this.wrapped.get(workspaceId);
+    const rows = new Map<string, CachedDek>();
+    const missing = new Set<string>();
     for (const s of segmentIds) {
-      const hit = this.wrapped.get(`${workspaceId}\u0000${s}`);
+      const hit = cachedRows?.get(s);
       if (hit) rows.set(s, hit);
-      else if (!rows.has(s)) missing.push(s);
+      else missing.add(s);
     }
-    if (missing.length) {
-      missing = [...new Set(missing)];
-      for (const r of await this.repos.deks.findMany(a.tenantId, workspaceId, missing)) this.remember(workspaceId, r, rows);
-      const toCreate = missing.filter((s) => !rows.has(s));
-      if (toCreate.length) await this.create(a, workspaceId, toCreate, rows);
+    // Cold workspace: the state/scope read and the DEK row read go out together (the rows are read under the
+    // token's tenant and are only used once the scope check has passed).
+    let a = this.cachedAccess(p, workspaceId);
+    let found: DekRow[] = [];
+    if (!a) {
+      const [loaded, r] = await Promise.all([
+        this.loadAccess(p, workspaceId),
+        missing.size ? this.repos.deks.findMany(p.tid, workspaceId, [...missing]) : Promise.resolve([] as DekRow[]),
+      ]);
+      a = loaded;
+      found = r;
+      this.check(a);
+    } else {
+      this.check(a);
+      if (missing.size) found = await this.repos.deks.findMany(a.tenantId, workspaceId, [...missing]);
+    }
+    const access = a;
+    if (missing.size) {
+      for (const r of found) rows.set(r.segmentId, this.remember(workspaceId, r));
+      const toCreate = [...missing].filter((s) => !rows.has(s));
+      if (toCreate.length) await this.create(access, workspaceId, toCreate, rows);
     }
 
     // One KEK use per version present in this batch (normally one).
@@ -88,52 +163,116 @@ export class DekService {
     }
     const out = new Map<string, IssuedDek>();
     for (const [version, segs] of byVersion) {
-      await this.keks.withKek(a.tenantId, workspaceId, version, (kek) => {
+      await this.keks.withKek(access.tenantId, workspaceId, version, (kek) => {
         for (const s of segs) {
           if (out.has(s)) continue;
           const r = rows.get(s)!;
-          const dek = unwrapDek(kek, r.wrapped, { tenantId: a.tenantId, workspaceId, segmentId: s, kekVersion: version });
+          const dek = unwrapDek(kek, Buffer.from(r.wrapped, 'latin1'), { tenantId: access.tenantId, workspaceId, segmentId: s, kekVersion: version });
           out.set(s, { segmentId: s, dek: dek.toString('base64'), dekId: r.id, kekVersion: version });
           dek.fill(0);
         }
       });
     }
-    this.issuance?.count(a.tenantId, p.sub, workspaceId, segmentIds.length);
+    if (access.tally) access.tally.add(segmentIds.length, Date.now());
+    else this.issuance?.count(access.tenantId, p.sub, workspaceId, segmentIds.length);
     return segmentIds.map((s) => out.get(s)!);
   }
 
   /** Drop cached state and wrapped rows of a workspace (KEK cache invalidation listener). */
   forgetWorkspace(workspaceId: string): void {
-    for (const k of this.access.keys()) if (k.endsWith(`\u0000${workspaceId}`)) this.access.delete(k);
-    for (const [k, r] of this.wrapped) if (r.workspaceId === workspaceId) this.wrapped.delete(k);
+    for (const m of this.access.values()) if (m.delete(workspaceId)) this.accessCount--;
+    const rows = this.wrapped.get(workspaceId);
+    if (rows) {
+      this.wrappedCount -= rows.size;
+      this.wrapped.delete(workspaceId);
+    }
     for (const k of this.wrapBudget.keys()) if (k.startsWith(`${workspaceId}:`)) this.wrapBudget.delete(k);
   }
 
-  private async accessFor(p: DekPrincipal, workspaceId: string): Promise<Access> {
-    const key = `${p.sub}\u0000${workspaceId}`;
-    let a = this.access.get(key);
-    if (!a || a.expiresAt <= Date.now() || a.tenantId !== p.tid) {
-      const w = await this.repos.workspaces.findForPrincipal(p.tid, workspaceId, p.sub);
-      a = {
-        tenantId: p.tid,
-        inScope: !!w?.inScope,
-        keyState: w?.keyState ?? 'unbound',
-        currentKekVersion: w?.currentKekVersion ?? null,
-        expiresAt: Date.now() + this.opts.stateCacheTtlMs,
-      };
-      if (w) this.observeStateVersion?.(workspaceId, Number(w.stateVersion));
-      if (this.access.size > 100_000) this.access.clear();
-      this.access.set(key, a);
-    }
+  /** Cached entries (tests, metrics). */
+  cacheSizes(): { access: number; wrapped: number } {
+    return { access: this.accessCount, wrapped: this.wrappedCount };
+  }
+
+  private check(a: Access): void {
     // Outside the principal's scope looks exactly like a workspace that does not exist.
     if (!a.inScope) throw new DomainError(ErrorCode.WorkspaceNotFound, 'workspace not found');
     if (a.keyState === 'shredded') throw new DomainError(ErrorCode.WorkspaceShredded, 'the workspace keys were shredded');
     if (a.keyState === 'unbound' || a.keyState === 'provisioning' || a.currentKekVersion === null)
       throw new DomainError(ErrorCode.WorkspaceUnbound, 'the workspace is not bound to a key configuration yet');
+  }
+
+  private cachedAccess(p: DekPrincipal, workspaceId: string): Access | undefined {
+    const a = this.access.get(p.sub)?.get(workspaceId);
+    if (!a || a.tenantId !== p.tid) return undefined;
+    const now = Date.now();
+    if (now >= a.expiresAt) return undefined;
+    if (now >= a.refreshAt) this.revalidate(p, workspaceId, a);
     return a;
   }
 
-  private async create(a: Access, workspaceId: string, segmentIds: string[], rows: Map<string, DekRow>): Promise<void> {
+  /** Reads state + scope, caches it (unless caching is off) and returns it. */
+  private async loadAccess(p: DekPrincipal, workspaceId: string): Promise<Access> {
+    const w = await this.repos.workspaces.findForPrincipal(p.tid, workspaceId, p.sub);
+    const ttl = this.opts.stateCacheTtlMs;
+    const now = Date.now();
+    const a = new Access(
+      p.tid,
+      !!w?.inScope,
+      w?.keyState ?? 'unbound',
+      w?.currentKekVersion ?? null,
+      now + ttl,
+      now + ttl * 5,
+      w?.inScope && this.issuance ? this.issuance.tally(p.tid, p.sub, workspaceId) : null,
+    );
+    if (w) this.observeStateVersion?.(workspaceId, Number(w.stateVersion));
+    if (ttl > 0) this.store(p.sub, workspaceId, a);
+    return a;
+  }
+
+  /**
+   * Stale-while-revalidate: the request that notices the age keeps the cached answer; one background read
+   * replaces it. A result is dropped if the entry was invalidated meanwhile (never resurrect forgotten state).
+   */
+  private revalidate(p: DekPrincipal, workspaceId: string, a: Access): void {
+    if (a.refreshing) return;
+    a.refreshing = true;
+    const principal = { tid: p.tid, sub: p.sub };
+    void this.repos.workspaces.findForPrincipal(principal.tid, workspaceId, principal.sub).then(
+      (w) => {
+        if (this.access.get(principal.sub)?.get(workspaceId) !== a) return;
+        const now = Date.now();
+        const ttl = this.opts.stateCacheTtlMs;
+        const next = new Access(principal.tid, !!w?.inScope, w?.keyState ?? 'unbound', w?.currentKekVersion ?? null, now + ttl, now + ttl * 5, a.tally);
+        if (w) this.observeStateVersion?.(workspaceId, Number(w.stateVersion));
+        this.store(principal.sub, workspaceId, next);
+      },
+      () => {
+        // keep serving until expiresAt; the next request after a pause retries
+        a.refreshing = false;
+      },
+    );
+  }
+
+  private store(sub: string, workspaceId: string, a: Access): void {
+    let m = this.access.get(sub);
+    if (!m) {
+      m = new Map();
+      this.access.set(sub, m);
+    }
+    if (!m.has(workspaceId)) {
+      if (this.accessCount >= 100_000) {
+        this.access.clear();
+        this.accessCount = 0;
+        m = new Map();
+        this.access.set(sub, m);
+      }
+      this.accessCount++;
+    }
+    m.set(workspaceId, a);
+  }
+
+  private async create(a: Access, workspaceId: string, segmentIds: string[], rows: Map<string, CachedDek>): Promise<void> {
     const version = a.currentKekVersion!;
     await this.reserveWraps(a.tenantId, workspaceId, version, segmentIds.length);
     const items = await this.keks.withKek(a.tenantId, workspaceId, version, (kek) =>
@@ -147,10 +286,10 @@ export class DekService {
       }),
     );
     const inserted = await this.repos.deks.insertIfAbsent(a.tenantId, workspaceId, items);
-    for (const r of inserted) this.remember(workspaceId, r, rows);
+    for (const r of inserted) rows.set(r.segmentId, this.remember(workspaceId, r));
     // Losers of a concurrent create read the winner's row: one DEK per segment, whoever asked first.
     const lost = segmentIds.filter((s) => !rows.has(s));
-    if (lost.length) for (const r of await this.repos.deks.findMany(a.tenantId, workspaceId, lost)) this.remember(workspaceId, r, rows);
+    if (lost.length) for (const r of await this.repos.deks.findMany(a.tenantId, workspaceId, lost)) rows.set(r.segmentId, this.remember(workspaceId, r));
     if (segmentIds.some((s) => !rows.has(s))) throw new Error('DEK row vanished between insert and read');
   }
 
@@ -170,11 +309,32 @@ export class DekService {
     this.wrapBudget.set(key, (this.wrapBudget.get(key) ?? 0) + chunk - n);
   }
 
-  private remember(workspaceId: string, r: DekRow, rows: Map<string, DekRow>): void {
-    const row = { ...r, kekVersion: Number(r.kekVersion), workspaceId };
-    rows.set(r.segmentId, row);
-    if (this.opts.wrappedCacheEntries <= 0) return;
-    if (this.wrapped.size >= this.opts.wrappedCacheEntries) this.wrapped.delete(this.wrapped.keys().next().value as string);
-    this.wrapped.set(`${workspaceId}\u0000${r.segmentId}`, row);
+  /** Converts a row to its compact cached form and caches it (FIFO by workspace beyond the bound). */
+  private remember(workspaceId: string, r: DekRow): CachedDek {
+    if (!Buffer.isBuffer(r.wrapped) || r.wrapped.length !== WRAPPED_DEK_BYTES) throw new DomainError(ErrorCode.KeyIntegrity, 'a stored wrapped DEK has the wrong length');
+    const row = new CachedDek(r.id, Number(r.kekVersion), r.wrapped.toString('latin1'));
+    const max = this.opts.wrappedCacheEntries;
+    if (max <= 0) return row;
+    let m = this.wrapped.get(workspaceId);
+    if (!m) {
+      m = new Map();
+      this.wrapped.set(workspaceId, m);
+    }
+    if (!m.has(r.segmentId)) {
+      this.wrappedCount++;
+      // Evict whole workspaces, oldest cached first, never the one being filled.
+      while (this.wrappedCount > max && this.wrapped.size > 1) {
+        const [oldest, rowsOf] = this.wrapped.entries().next().value as [string, Map<string, CachedDek>];
+        if (oldest === workspaceId) {
+          this.wrapped.delete(oldest);
+          this.wrapped.set(oldest, rowsOf);
+          continue;
+        }
+        this.wrapped.delete(oldest);
+        this.wrappedCount -= rowsOf.size;
+      }
+    }
+    m.set(r.segmentId, row);
+    return row;
   }
 }

@@ -35,11 +35,19 @@ export class KekResolver {
     return this.cache.use({ tenantId, workspaceId, version }, () => this.load(tenantId, workspaceId, version), fn);
   }
 
+  /**
+   * The cached KEK, synchronously, or undefined on a miss. Valid only until the caller yields: use it in the same
+   * synchronous stretch (KekCache.peek).
+   */
+  peek(tenantId: string, workspaceId: string, version: number): Buffer | undefined {
+    return this.cache.peek(tenantId, workspaceId, version);
+  }
+
   private async load(tenantId: string, workspaceId: string, version: number): Promise<Buffer> {
-    const row = await this.repos.keks.find(tenantId, workspaceId, version);
+    // The KEK row and the tenant are independent reads: one round trip, not two, before the KMS call.
+    const [row, tenant] = await Promise.all([this.repos.keks.find(tenantId, workspaceId, version), this.repos.tenants.findById(tenantId)]);
     if (!row) throw new DomainError(ErrorCode.KeyIntegrity, `KEK version ${version} of the workspace is missing`);
     const kc = await this.repos.keyConfigurations.findById(tenantId, row.keyConfigurationId);
-    const tenant = await this.repos.tenants.findById(tenantId);
     if (!kc || !tenant) throw new DomainError(ErrorCode.KeyIntegrity, 'the key configuration of this KEK is missing');
     const binding = this.registry.binding(kc.provider);
     const config = binding.bindTenant(kc.config as never, tenant);

@@ -15,11 +15,47 @@ export class ApiMetrics {
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
     registers: [this.registry],
   });
-  readonly dekRequests = new Counter({ name: 'keyhold_dek_requests_total', help: 'DEK API requests by outcome', labelNames: ['outcome'], registers: [this.registry] });
-  readonly deksIssued = new Counter({ name: 'keyhold_deks_issued_total', help: 'DEKs returned by the DEK API', registers: [this.registry] });
-  readonly http = new Counter({ name: 'keyhold_http_requests_total', help: 'HTTP requests by method, route and status', labelNames: ['method', 'route', 'status'], registers: [this.registry] });
+  /**
+   * Hot-path counts are plain integers, turned into Prometheus samples only when /metrics is scraped: a
+   * prom-client `inc` with labels costs microseconds per request (label hashing, object per call); these cost
+   * an add. The exported series and names are unchanged.
+   */
+  readonly dek = new DekCounts();
+  readonly http = new HttpCounts();
 
   constructor(s: KeyholdServices) {
+    const dek = this.dek;
+    const http = this.http;
+    new Counter({
+      name: 'keyhold_dek_requests_total',
+      help: 'DEK API requests by outcome',
+      labelNames: ['outcome'],
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        if (dek.ok) this.inc({ outcome: 'ok' }, dek.ok);
+        for (const [outcome, n] of dek.failures) this.inc({ outcome }, n);
+      },
+    });
+    new Counter({
+      name: 'keyhold_deks_issued_total',
+      help: 'DEKs returned by the DEK API',
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        this.inc(dek.issued);
+      },
+    });
+    new Counter({
+      name: 'keyhold_http_requests_total',
+      help: 'HTTP requests by method, route and status',
+      labelNames: ['method', 'route', 'status'],
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        http.forEach((method, route, status, n) => this.inc({ method, route, status: String(status) }, n));
+      },
+    });
     s.observer.subscribe((e) => {
       this.kmsCalls.inc({ provider: e.provider, operation: e.operation, outcome: e.outcome });
       this.kmsLatency.observe({ provider: e.provider, operation: e.operation }, e.latencyMs / 1000);
@@ -58,5 +94,38 @@ export class ApiMetrics {
         for (const r of await s.repos.workspaces.countByState()) this.set({ state: r.keyState }, r.n);
       },
     });
+  }
+}
+
+/** DEK API outcome counts (integers; exported at scrape time). */
+export class DekCounts {
+  /** Successful requests. */
+  ok = 0;
+  /** DEKs returned. */
+  issued = 0;
+  readonly failures = new Map<string, number>();
+
+  fail(outcome: string): void {
+    this.failures.set(outcome, (this.failures.get(outcome) ?? 0) + 1);
+  }
+}
+
+/**
+ * HTTP request counts by route → method → status, nested so recording builds no key string. Routes are the
+ * registered route patterns (or 'unmatched'), so the key space is bounded by the route table.
+ */
+export class HttpCounts {
+  private readonly byRoute = new Map<string, Map<string, Map<number, number>>>();
+
+  record(method: string, route: string, status: number): void {
+    let methods = this.byRoute.get(route);
+    if (methods === undefined) this.byRoute.set(route, (methods = new Map()));
+    let statuses = methods.get(method);
+    if (statuses === undefined) methods.set(method, (statuses = new Map()));
+    statuses.set(status, (statuses.get(status) ?? 0) + 1);
+  }
+
+  forEach(fn: (method: string, route: string, status: number, n: number) => void): void {
+    for (const [route, methods] of this.byRoute) for (const [method, statuses] of methods) for (const [status, n] of statuses) fn(method, route, status, n);
   }
 }
