@@ -329,8 +329,14 @@ describe('console', () => {
     expect(await verified.getAttribute('data-verified')).toBe('true');
     const v = await api('GET', '/audit-events/verification');
     expect(v.body.ok).toBe(true);
-    expect(await verified.innerText()).toContain(`All ${v.body.count} entries`);
-    expect(await verified.innerText()).toContain(v.body.headHash);
+    // The chain may have grown between the page's check and ours (aggregated DEK issuance is flushed later):
+    // the page's count can only be the same or smaller, and when it is the same the head hash must match.
+    const shown = await verified.innerText();
+    const counted = Number(/All (\d+) entries/.exec(shown)?.[1]);
+    expect(counted).toBeGreaterThan(0);
+    expect(counted).toBeLessThanOrEqual(v.body.count);
+    if (counted === v.body.count) expect(shown).toContain(v.body.headHash);
+    else expect(shown).toMatch(/Head hash [0-9a-f]{64}/);
 
     const rows = page.locator('table.audit tbody tr');
     await rows.first().waitFor().catch(async (err) => {

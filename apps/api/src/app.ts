@@ -1,3 +1,4 @@
+import * as http from 'node:http';
 import 'reflect-metadata';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { extname, join, resolve } from 'node:path';
@@ -29,6 +30,25 @@ export interface ApiAppOptions {
   logger?: Logger;
   /** Listen (default true); false = build only (inject-based tests). */
   listen?: boolean;
+  /**
+   * Serve GET /__bench/ceiling (benchmarks only: the denominator of the DEK fetch ratio). Default: env
+   * KEYHOLD_BENCH_CEILING_ROUTE=1. Off unless asked for; never in the OpenAPI document.
+   */
+  benchCeilingRoute?: boolean;
+}
+
+export const BENCH_CEILING_PATH = '/__bench/ceiling';
+/** Exactly 80 bytes of JSON (shared/PERFORMANCE.md's ceiling rows). */
+const BENCH_CEILING_BODY = JSON.stringify({ ok: true, service: 'keyhold', pad: 'x'.repeat(40) });
+
+/**
+ * The benchmark's ceiling: the same Fastify instance, hooks and HTTP stack as the DEK route, answering a fixed
+ * body with no auth and no key lookup, so `DEK req/s ÷ ceiling req/s` isolates what the DEK logic costs.
+ */
+function registerBenchCeiling(fastify: FastifyInstance): void {
+  fastify.get(BENCH_CEILING_PATH, (_req, reply) => {
+    reply.header('content-type', 'application/json; charset=utf-8').send(BENCH_CEILING_BODY);
+  });
 }
 
 /**
@@ -46,6 +66,16 @@ export async function createApiApp(config: KeyholdConfig, options: ApiAppOptions
       // Reject requests whose URL is absurdly long before routing.
       routerOptions: { maxParamLength: 512 },
       return503OnClosing: true,
+      // Errors Fastify raises before routing (over-long path parameters, malformed URLs) and errors Node's HTTP
+      // parser raises (oversized headers, timeouts) get the same {"error": {code, message}} body as everything else.
+      frameworkErrors: ((err: { code?: string }, _req: unknown, reply: import('fastify').FastifyReply) => {
+        const tooLong = err.code === 'FST_ERR_MAX_PARAM_LENGTH';
+        void reply
+          .status(tooLong ? 414 : 400)
+          .header('cache-control', 'no-store')
+          .send({ error: { code: tooLong ? 'URI_TOO_LONG' : 'BAD_REQUEST', message: tooLong ? 'a path parameter is too long' : 'the request URL is malformed' } });
+      }) as never,
+      clientErrorHandler: clientError,
     });
     const app = await NestFactory.create<NestFastifyApplication>(ApiModule.with(services), adapter, { logger: false, abortOnError: false });
     app.useGlobalFilters(new ErrorFilter(log));
@@ -54,8 +84,8 @@ export async function createApiApp(config: KeyholdConfig, options: ApiAppOptions
     await serveConsole(fastify, config.consoleDir);
     const routes: Array<{ method: string; url: string }> = [];
     fastify.addHook('onRoute', (r) => {
-      // the operators' queue dashboard is bull-board's UI, not part of the documented API
-      if (r.url.startsWith('/admin/queues')) return;
+      // the operators' queue dashboard is bull-board's UI, not part of the documented API; nor is the bench route
+      if (r.url.startsWith('/admin/queues') || r.url === BENCH_CEILING_PATH) return;
       for (const m of [r.method].flat()) if (m !== 'HEAD' && m !== 'OPTIONS') routes.push({ method: m, url: r.url });
     });
 
@@ -65,12 +95,14 @@ export async function createApiApp(config: KeyholdConfig, options: ApiAppOptions
       reply.header('x-content-type-options', 'nosniff');
       done(null, payload);
     });
+    const httpCounts = services.metrics.http;
     fastify.addHook('onResponse', (req, reply, done) => {
-      services.metrics.http.inc({ method: req.method, route: req.routeOptions?.url ?? 'unmatched', status: String(reply.statusCode) });
+      httpCounts.record(req.method, req.routeOptions?.url ?? 'unmatched', reply.statusCode);
       done();
     });
 
     registerDekRoutes(fastify, services);
+    if (options.benchCeilingRoute ?? process.env.KEYHOLD_BENCH_CEILING_ROUTE === '1') registerBenchCeiling(fastify);
     registerOpsRoutes(fastify, services);
     await registerQueueDashboard(fastify, services);
     const doc = openApiDocument();
@@ -102,6 +134,21 @@ export async function createApiApp(config: KeyholdConfig, options: ApiAppOptions
     await services.close().catch(() => undefined);
     throw err;
   }
+}
+
+/** Node's HTTP parser rejected the request (header overflow, timeout, garbage): answer in the API's error shape. */
+function clientError(err: NodeJS.ErrnoException, socket: import('node:net').Socket): void {
+  if (err.code === 'ECONNRESET' || socket.destroyed || !socket.writable) return;
+  const [status, code, message] =
+    err.code === 'HPE_HEADER_OVERFLOW'
+      ? [431, 'HEADERS_TOO_LARGE', 'the request headers are too large']
+      : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? [408, 'REQUEST_TIMEOUT', 'the request took too long to arrive']
+        : [400, 'BAD_REQUEST', 'the request is not valid HTTP'];
+  const body = JSON.stringify({ error: { code, message } });
+  socket.end(
+    `HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
 }
 
 const MIME: Record<string, string> = {

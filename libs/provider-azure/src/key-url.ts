@@ -36,7 +36,7 @@ const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export function parseAzureKeyUrl(input: unknown, settings: Pick<AzureProviderSettings, 'allowedEmulatorHosts'>): ParsedKeyUrl {
   const bad = (why: string): never => {
-    throw new InvalidIdentifierError(FIELD, `The Azure key identifier ${why}. Expected https://{vault}.vault.azure.net/keys/{name}[/{version}].`);
+    throw new InvalidIdentifierError(FIELD, `The Azure key identifier ${why}. Expected https://<vault>.vault.azure.net/keys/<name>[/<version>].`);
   };
   if (typeof input !== 'string' || input.length === 0) return bad('is missing');
   if (input.length > 512) return bad('is too long');
@@ -72,7 +72,7 @@ export function parseAzureKeyUrl(input: unknown, settings: Pick<AzureProviderSet
   const parts = url.pathname.split('/');
   // ['', 'keys', name] or ['', 'keys', name, version] (a trailing slash is tolerated once)
   if (parts[parts.length - 1] === '' && parts.length > 3) parts.pop();
-  if (parts[0] !== '' || parts[1] !== 'keys' || parts.length < 3 || parts.length > 4) return bad('path must be /keys/{name} or /keys/{name}/{version}');
+  if (parts[0] !== '' || parts[1] !== 'keys' || parts.length < 3 || parts.length > 4) return bad('path must be /keys/<name> or /keys/<name>/<version>');
   const keyName = parts[2];
   if (!NAME.test(keyName)) return bad('key name must be 1-127 letters, digits and dashes');
   const version = parts[3];

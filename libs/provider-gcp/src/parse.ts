@@ -16,7 +16,7 @@ export interface ParsedGcpKeyName {
 /** Parses a CryptoKey resource name exactly; a version suffix or any extra segment is rejected. */
 export function parseGcpKeyName(raw: unknown): ParsedGcpKeyName {
   if (typeof raw !== 'string' || raw.length === 0) {
-    throw new InvalidIdentifierError('gcp.keyName', 'keyName is required: projects/{project}/locations/{location}/keyRings/{ring}/cryptoKeys/{key}');
+    throw new InvalidIdentifierError('gcp.keyName', 'keyName is required: projects/<project>/locations/<location>/keyRings/<ring>/cryptoKeys/<key>');
   }
   if (/\/cryptoKeyVersions(\/|$)/.test(raw)) {
     throw new InvalidIdentifierError('gcp.keyName', 'keyName must name the CryptoKey, not a CryptoKeyVersion: drop the /cryptoKeyVersions/… suffix');
@@ -25,7 +25,7 @@ export function parseGcpKeyName(raw: unknown): ParsedGcpKeyName {
   if (!m) {
     throw new InvalidIdentifierError(
       'gcp.keyName',
-      'keyName must be projects/{project-id}/locations/{location}/keyRings/{ring}/cryptoKeys/{key} (project id 6-30 chars [a-z][a-z0-9-]*[a-z0-9]; names [a-zA-Z0-9_-]{1,63})',
+      'keyName must be projects/<project-id>/locations/<location>/keyRings/<ring>/cryptoKeys/<key> (project id: 6-30 lower-case letters, digits or dashes, starting with a letter; ring and key names: 1-63 letters, digits, _ or -)',
     );
   }
   return { project: m[1], location: m[2], keyRing: m[3], cryptoKey: m[4], keyRingName: `projects/${m[1]}/locations/${m[2]}/keyRings/${m[3]}` };

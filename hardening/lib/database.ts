@@ -1,0 +1,96 @@
+import { randomBytes } from 'node:crypto';
+import { Client } from 'pg';
+import { createDataSource, runMigrations } from '../../libs/persistence/src';
+
+/**
+ * The suite's own database: created fresh and migrated for one run, dropped afterwards. "The database is unchanged
+ * by rejected requests" can only be asserted when nothing else writes to it, so the suite never shares one.
+ */
+export interface PrivateDatabase {
+  url: string;
+  name: string;
+  drop(): Promise<void>;
+}
+
+export const SERVER_URL = process.env.KEYHOLD_HARDENING_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+
+export async function createPrivateDatabase(prefix = 'keyhold_hardening', serverUrl = SERVER_URL): Promise<PrivateDatabase> {
+  const name = `${prefix}_${randomBytes(4).toString('hex')}`;
+  if (!/^[a-z_][a-z0-9_]{0,62}$/.test(name)) throw new Error(`database name "${name}" must be a plain identifier`);
+  const admin = new Client({ connectionString: serverUrl });
+  await admin.connect();
+  try {
+    await admin.query(`CREATE DATABASE ${name}`);
+  } finally {
+    await admin.end();
+  }
+  const url = new URL(serverUrl);
+  url.pathname = `/${name}`;
+  const ds = createDataSource(url.toString(), { poolSize: 1, applicationName: 'keyhold-hardening-migrate' });
+  await ds.initialize();
+  try {
+    await runMigrations(ds);
+  } finally {
+    await ds.destroy();
+  }
+  return {
+    url: url.toString(),
+    name,
+    async drop() {
+      const c = new Client({ connectionString: serverUrl });
+      await c.connect();
+      try {
+        await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      } finally {
+        await c.end();
+      }
+    },
+  };
+}
+
+/** Row count and an order-independent checksum of every table in the public schema. */
+export type DbSnapshot = Record<string, { rows: number; checksum: string }>;
+
+export class DbInspector {
+  private tables: string[] | null = null;
+
+  constructor(private readonly query: (sql: string, params?: unknown[]) => Promise<any[]>) {}
+
+  async tableNames(): Promise<string[]> {
+    if (!this.tables) {
+      const rows = await this.query(`SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY tablename`);
+      this.tables = rows.map((r: { tablename: string }) => r.tablename).filter((t: string) => /^[a-z_][a-z0-9_]*$/.test(t));
+    }
+    return this.tables;
+  }
+
+  /** One round trip: count(*) and md5 over the sorted row texts of each table (the migrations table included). */
+  async snapshot(): Promise<DbSnapshot> {
+    const tables = await this.tableNames();
+    const sql = tables
+      .map((t) => `SELECT '${t}' AS t, count(*)::int AS n, coalesce(md5(string_agg(x.r, '|' ORDER BY x.r)), '') AS h FROM (SELECT t0::text AS r FROM "${t}" t0) x`)
+      .join(' UNION ALL ');
+    const rows = await this.query(sql);
+    return Object.fromEntries(rows.map((r: { t: string; n: number; h: string }) => [r.t, { rows: r.n, checksum: r.h }]));
+  }
+
+  /** Every row of every table as text (for the key-material scan). */
+  async *rowTexts(): AsyncGenerator<{ table: string; text: string }> {
+    for (const t of await this.tableNames()) {
+      const rows = await this.query(`SELECT t0::text AS r FROM "${t}" t0`);
+      for (const r of rows) yield { table: t, text: r.r as string };
+    }
+  }
+}
+
+/** Tables whose content differs between two snapshots. */
+export function diffSnapshots(a: DbSnapshot, b: DbSnapshot): string[] {
+  const names = new Set([...Object.keys(a), ...Object.keys(b)]);
+  const changed: string[] = [];
+  for (const n of names) {
+    const x = a[n];
+    const y = b[n];
+    if (!x || !y || x.rows !== y.rows || x.checksum !== y.checksum) changed.push(`${n} (${x?.rows ?? '-'} → ${y?.rows ?? '-'} rows)`);
+  }
+  return changed;
+}

@@ -1,0 +1,124 @@
+import { randomBytes } from 'node:crypto';
+import { expectStatus, HttpClient } from './http';
+import type { HardeningStack } from './stack';
+
+/**
+ * One tenant as a customer sets it up: a key admin, an auditor, an AWS key configuration (real role + key in the
+ * emulator, ExternalId-guarded), a bound and an unbound workspace, a service principal scoped to the bound one,
+ * an operation, and a token for each principal. The isolation matrix needs two of these; the other sections one.
+ */
+export interface SeededTenant {
+  id: string;
+  name: string;
+  externalId: string;
+  adminEmail: string;
+  adminPassword: string;
+  auditorEmail: string;
+  tokens: { keyAdmin: string; auditor: string; service: string };
+  keyArn: string;
+  roleArn: string;
+  keyConfigurationId: string;
+  keyConfigurationName: string;
+  workspaceId: string;
+  workspaceName: string;
+  unboundWorkspaceId: string;
+  unboundWorkspaceName: string;
+  operationId: string;
+  servicePrincipalId: string;
+  clientId: string;
+  clientSecret: string;
+  adminUserIds: string[];
+  base: string;
+  dekPath(segment: string, workspaceId?: string): string;
+}
+
+export async function seedTenant(stack: HardeningStack, label = 't'): Promise<SeededTenant> {
+  const http = stack.http;
+  const suffix = randomBytes(4).toString('hex');
+  const name = `${label}-${suffix}`;
+  const adminEmail = `admin-${suffix}@${label}.example.com`;
+  const adminPassword = `pw-${randomBytes(12).toString('hex')}`;
+  const created = expectStatus('create tenant', await http.post('/v1/tenants', { name, admin: { email: adminEmail, password: adminPassword } }, stack.config.operatorToken), 201);
+  const id = created.body.id as string;
+  const base = `/v1/tenants/${id}`;
+  const keyAdmin = await passwordToken(http, id, adminEmail, adminPassword);
+
+  const auditorEmail = `auditor-${suffix}@${label}.example.com`;
+  const auditorPassword = `pw-${randomBytes(12).toString('hex')}`;
+  const auditorUser = expectStatus('create auditor', await http.post(`${base}/admin-users`, { email: auditorEmail, password: auditorPassword, role: 'auditor' }, keyAdmin), 201);
+  const auditor = await passwordToken(http, id, auditorEmail, auditorPassword);
+
+  const vendor = stack.config.providerEnv.KEYHOLD_AWS_VENDOR_PRINCIPAL_ARN!;
+  const roleName = `role-${suffix}`;
+  const roleArn = await stack.customer.createRole(roleName, vendor, created.body.aws.externalId);
+  const keyArn = await stack.customer.createKey(roleArn, roleName);
+  const keyConfigurationName = `kc-${suffix}`;
+  const kc = expectStatus('register key', await http.post(`${base}/key-configurations`, { name: keyConfigurationName, provider: 'aws', aws: { keyArn, roleArn } }, keyAdmin), 201);
+  if (kc.body.status !== 'valid') throw new Error(`seed key configuration is not valid: ${JSON.stringify(kc.body.validation)}`);
+
+  const workspaceName = `ws-${suffix}`;
+  const ws = expectStatus('create workspace', await http.post(`${base}/workspaces`, { name: workspaceName }, keyAdmin), 201);
+  expectStatus('bind', await http.put(`${base}/workspaces/${ws.body.id}/key-binding`, { keyConfigurationId: kc.body.id }, keyAdmin), 200);
+  const unboundWorkspaceName = `ws-unbound-${suffix}`;
+  const ws2 = expectStatus('create workspace', await http.post(`${base}/workspaces`, { name: unboundWorkspaceName }, keyAdmin), 201);
+  const sp = expectStatus('service principal', await http.post(`${base}/service-principals`, { name: `svc-${suffix}`, workspaceIds: [ws.body.id] }, keyAdmin), 201);
+  const svc = expectStatus(
+    'service token',
+    await http.post('/v1/auth/token', { grant_type: 'client_credentials', client_id: sp.body.clientId, client_secret: sp.body.clientSecret }),
+    200,
+  );
+  const op = expectStatus('operation', await http.post(`${base}/workspaces/${ws.body.id}/operations`, { kind: 'revocation-check' }, keyAdmin), 202);
+  const wsId = ws.body.id as string;
+  return {
+    id,
+    name,
+    externalId: created.body.aws.externalId,
+    adminEmail,
+    adminPassword,
+    auditorEmail,
+    tokens: { keyAdmin, auditor, service: svc.body.access_token },
+    keyArn,
+    roleArn,
+    keyConfigurationId: kc.body.id,
+    keyConfigurationName,
+    workspaceId: wsId,
+    workspaceName,
+    unboundWorkspaceId: ws2.body.id,
+    unboundWorkspaceName,
+    operationId: op.body.operationId,
+    servicePrincipalId: sp.body.id,
+    clientId: sp.body.clientId,
+    clientSecret: sp.body.clientSecret,
+    adminUserIds: [auditorUser.body.id].filter(Boolean),
+    base,
+    dekPath: (segment: string, workspaceId = wsId) => `/internal/v1/workspaces/${workspaceId}/segments/${encodeURIComponent(segment)}/dek`,
+  };
+}
+
+export async function passwordToken(http: HttpClient, tenantId: string, username: string, password: string): Promise<string> {
+  const r = expectStatus('admin token', await http.post('/v1/auth/token', { grant_type: 'password', tenant_id: tenantId, username, password }), 200);
+  return r.body.access_token as string;
+}
+
+/** The names and ids of a tenant that must never appear in an answer to another tenant's principal. */
+export function secretsOf(t: SeededTenant): string[] {
+  return [
+    t.id,
+    t.name,
+    t.externalId,
+    t.adminEmail,
+    t.auditorEmail,
+    t.keyArn,
+    t.roleArn,
+    t.keyConfigurationId,
+    t.keyConfigurationName,
+    t.workspaceId,
+    t.workspaceName,
+    t.unboundWorkspaceId,
+    t.unboundWorkspaceName,
+    t.operationId,
+    t.servicePrincipalId,
+    t.clientId,
+    ...t.adminUserIds,
+  ].filter((s) => typeof s === 'string' && s.length >= 6);
+}

@@ -1,0 +1,190 @@
+/**
+ * `npm run test:hardening [-- --quick]`: Keyhold's security and reliability suite at full size.
+ * One in-process product (API, emulators, private database, private redis-server; the real worker as a child
+ * process), then, in order: the tenant isolation matrix, hostile-input fuzzing, SSRF, token hygiene, faults with
+ * nothing lost, and the key-material scan. Prints the figures, writes hardening/results/latest.json, regenerates
+ * docs/HARDENING.md, and exits 1 when any goal is missed. A section that cannot run reports its figures as null
+ * with the reason, and the run goes on.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { KeyMaterialLedger } from './lib/key-material';
+import { consoleTable, Figure, markdown, missedGoals, RunResults } from './lib/report';
+import { HardeningStack, startHardeningStack } from './lib/stack';
+import { seedTenant } from './lib/world';
+import { runAtRest } from './sections/at-rest';
+import { runFaults } from './sections/faults';
+import { runFuzz } from './sections/fuzz';
+import { runIsolation } from './sections/isolation';
+import { runSsrf } from './sections/ssrf';
+import { runTokens } from './sections/tokens';
+
+const SIZES = {
+  full: { fuzzRunsPerEndpoint: 100, faults: { segments: 3_000, faultMs: 3_000, concurrency: 4, rotationBatch: 100, settleMs: 90_000 } },
+  quick: { fuzzRunsPerEndpoint: 20, faults: { segments: 600, faultMs: 1_500, concurrency: 3, rotationBatch: 25, settleMs: 45_000 } },
+};
+
+async function main(): Promise<number> {
+  const args = process.argv.slice(2);
+  for (const a of args) if (a !== '--quick') throw new Error(`unknown argument "${a}" (only --quick is understood)`);
+  const mode = args.includes('--quick') ? 'quick' : 'full';
+  const size = SIZES[mode];
+  const root = resolve(__dirname, '..', '..');
+  const started = new Date();
+  const t0 = Date.now();
+  const log = (m: string) => process.stdout.write(`[hardening ${((Date.now() - t0) / 1000).toFixed(1).padStart(6)}s] ${m}\n`);
+  const figures: Record<string, Figure> = {};
+  const reasons: Record<string, string> = {};
+  const sections: Record<string, unknown> = {};
+  const ledger = new KeyMaterialLedger();
+  let fuzzSeed: number | null = null;
+  let workerLogs: string[] = [];
+
+  /** Runs one section; on failure its figures become null with the reason. */
+  const section = async <T>(name: string, keys: string[], fn: () => Promise<T>, fill: (r: T) => Record<string, Figure>): Promise<T | null> => {
+    log(`${name}…`);
+    try {
+      const r = await fn();
+      sections[name] = r;
+      Object.assign(figures, fill(r));
+      log(`${name} done`);
+      return r;
+    } catch (err) {
+      const why = `${name} could not run: ${String((err as Error)?.message ?? err).slice(0, 300)}`;
+      log(why);
+      for (const k of keys) {
+        figures[k] = null;
+        reasons[k] = why;
+      }
+      sections[name] = { error: why };
+      return null;
+    }
+  };
+
+  let stack: HardeningStack | null = null;
+  try {
+    stack = await startHardeningStack({ privateRedis: true, config: { kekCacheTtlSeconds: 2 } });
+    log(`stack up: api ${stack.url}, database ${stack.db.name}, redis ${stack.redis?.url}, providers ${stack.configuredProviders.join('/')}`);
+    const s = stack;
+    const a = await seedTenant(s, 'alpha');
+    const b = await seedTenant(s, 'bravo');
+
+    await section('isolation', ['isolation_cases', 'isolation_failures', 'confused_deputy_succeeded'], () => runIsolation(s, a, b, ledger), (r) => ({
+      isolation_cases: r.cases,
+      isolation_failures: r.failures,
+      isolation_positive_controls: r.positiveControls,
+      isolation_endpoints: r.endpoints,
+      isolation_principals: r.principals,
+      confused_deputy_cases: r.confusedDeputyCases,
+      confused_deputy_succeeded: r.confusedDeputySucceeded,
+    }));
+    await section('fuzz', ['fuzz_inputs', 'fuzz_5xx', 'fuzz_db_changes', 'fuzz_missing_error_code', 'fuzz_timeouts', 'fuzz_prototype_intact'], () => runFuzz(s, a, ledger, { runsPerEndpoint: size.fuzzRunsPerEndpoint }), (r) => {
+      fuzzSeed = r.seed;
+      return {
+        fuzz_inputs: r.inputs,
+        fuzz_5xx: r.fiveXx,
+        fuzz_db_changes: r.dbChanges,
+        fuzz_accepted: r.accepted,
+        fuzz_missing_error_code: r.missingErrorCode,
+        fuzz_stack_traces: r.stackTraces,
+        fuzz_timeouts: r.timeouts,
+        fuzz_prototype_intact: !r.prototypePolluted,
+      };
+    });
+    await section('ssrf', ['ssrf_cases', 'ssrf_accepted'], () => runSsrf(s, a), (r) => ({ ssrf_cases: r.cases, ssrf_accepted: r.accepted, ssrf_canary_contacts: r.canaryContacts, ssrf_rejected_at_parse: r.rejectedAtParse }));
+    await section('tokens', ['token_cases', 'token_accepted', 'token_brute_force_limited'], async () => runTokens(s, a, await seedTenant(s, 'victim')), (r) => ({
+      token_cases: r.cases,
+      token_accepted: r.accepted,
+      token_replay_after_disable: r.replayAfterDisable === 'refused' ? 0 : 1,
+      token_replay_refused_after_ms: r.replayRefusedAfterMs,
+      token_brute_force_limited: r.rateLimited && r.retryAfterSeconds !== null && r.rightPasswordAlsoLimited,
+      token_brute_force_attempts_before_429: r.bruteForceAttempts,
+    }));
+    await section(
+      'faults',
+      ['fault_kinds', 'fault_injections', 'dek_fetch_errors_outside_window', 'lost_deks', 'stuck_operations', 'false_shreds', 'worker_killed_mid_rotation'],
+      async () => runFaults(s, await seedTenant(s, 'faults'), ledger, size.faults),
+      (r) => {
+        workerLogs = r.logs;
+        return {
+          fault_kinds: r.faultKinds,
+          fault_injections: r.faultInjections,
+          dek_fetches: r.dekFetches,
+          dek_fetch_errors: r.dekFetchErrors,
+          dek_fetch_errors_documented_503: r.documentedErrors,
+          dek_fetch_errors_outside_window: r.errorsOutsideWindow,
+          lost_deks: r.lostDeks,
+          segments_tracked: r.segmentsTracked,
+          operations: r.operations,
+          stuck_operations: r.stuckOperations,
+          failed_operations: r.failedOperations,
+          false_shreds: r.falseShreds,
+          false_suspicions: r.falseSuspicions,
+          worker_killed_mid_rotation: r.workerKilledMidRotation,
+        };
+      },
+    );
+    // The worker logs are scanned, not stored in the results.
+    if (sections.faults && typeof sections.faults === 'object') delete (sections.faults as { logs?: unknown }).logs;
+    await section('at-rest', ['plaintext_hits', 'plaintext_keys_searched'], () => runAtRest(s, ledger, workerLogs), (r) => ({
+      plaintext_keys_searched: r.keysLookedFor,
+      plaintext_keks_recovered: r.keksRecovered,
+      plaintext_hits: r.scannerSelfTest ? r.plaintextHits : null,
+      plaintext_rows_scanned: r.rowsScanned,
+      plaintext_redis_keys_scanned: r.redisKeysScanned,
+      plaintext_log_bytes_scanned: r.logBytesScanned,
+    }));
+    if (figures.plaintext_hits === null && !reasons.plaintext_hits) reasons.plaintext_hits = 'the scanner failed its self-test';
+  } catch (err) {
+    log(`the product could not be started: ${(err as Error).message}`);
+    reasons.stack = String((err as Error).message).slice(0, 300);
+  } finally {
+    await stack?.close();
+  }
+
+  const results: RunResults = {
+    figures,
+    reasons,
+    sections,
+    meta: {
+      startedAt: started.toISOString(),
+      finishedAt: new Date().toISOString(),
+      durationSeconds: Math.round((Date.now() - t0) / 1000),
+      mode,
+      commit: gitCommit(root),
+      node: process.version,
+      fuzzSeed,
+    },
+  };
+  const resultsDir = join(root, 'hardening', 'results');
+  mkdirSync(resultsDir, { recursive: true });
+  writeFileSync(join(resultsDir, 'latest.json'), `${JSON.stringify({ ...figures, reasons, meta: results.meta, sections }, null, 2)}\n`);
+  mkdirSync(join(root, 'docs'), { recursive: true });
+  writeFileSync(join(root, 'docs', 'HARDENING.md'), markdown(results));
+  process.stdout.write(`\n${consoleTable(results)}\n\n`);
+  const missed = missedGoals(results);
+  log(missed.length ? `${missed.length} goal(s) missed: ${missed.map((g) => g.key).join(', ')}` : 'every goal met');
+  log('wrote hardening/results/latest.json and docs/HARDENING.md');
+  return missed.length ? 1 : 0;
+}
+
+function gitCommit(root: string): string | null {
+  try {
+    return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  } catch {
+    return null;
+  }
+}
+
+process.env.AWS_EC2_METADATA_DISABLED ??= 'true';
+process.env.METADATA_SERVER_DETECTION ??= 'none';
+process.env.AWS_SDK_LOAD_CONFIG = '0';
+
+main().then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    process.stderr.write(`hardening run failed: ${(err as Error)?.stack ?? err}\n`);
+    process.exit(2);
+  },
+);

@@ -1,0 +1,216 @@
+import { randomBytes } from 'node:crypto';
+import type { HttpResult } from '../lib/http';
+import type { KeyMaterialLedger } from '../lib/key-material';
+import { Endpoint, endpointsOf, fillPath, paramKind } from '../lib/openapi';
+import type { HardeningStack } from '../lib/stack';
+import { secretsOf, SeededTenant } from '../lib/world';
+
+/**
+ * Tenant isolation matrix: every endpoint of the served OpenAPI document × every principal (each tenant's key
+ * admin, auditor and service principal; no token; a garbage token; the operator token) × every target (own ids,
+ * the other tenant's ids, own tenant with the other tenant's child ids, own workspace outside the service
+ * principal's scope) → the expected 401/403/404, and no answer may contain the other tenant's names or ids that
+ * the request did not itself carry. Own-tenant reads with an allowed role run as positive controls (a matrix in
+ * which everything is denied would prove nothing). Cross-tenant references inside bodies (bind to the other
+ * tenant's key configuration, scope a service principal to its workspace, register its role and key: the
+ * confused deputy) are part of the matrix too.
+ */
+export interface IsolationResult {
+  endpoints: number;
+  principals: number;
+  cases: number;
+  failures: number;
+  positiveControls: number;
+  positiveControlFailures: number;
+  leaks: number;
+  confusedDeputyCases: number;
+  confusedDeputySucceeded: number;
+  details: string[];
+}
+
+type PrincipalName = 'keyAdmin' | 'auditor' | 'service' | 'anonymous' | 'garbage' | 'operator';
+
+interface Principal {
+  label: string;
+  kind: PrincipalName;
+  /** Tenant the principal belongs to (anonymous/garbage/operator: none → targets are tenant A's). */
+  home: SeededTenant | null;
+  token?: string;
+}
+
+type Target = 'own' | 'foreign' | 'foreign-child' | 'out-of-scope';
+
+export async function runIsolation(stack: HardeningStack, a: SeededTenant, b: SeededTenant, ledger: KeyMaterialLedger): Promise<IsolationResult> {
+  const doc = (await stack.http.get('/openapi.json')).body;
+  const endpoints = endpointsOf(doc);
+  const principals: Principal[] = [];
+  for (const t of [a, b]) {
+    principals.push({ label: `${t === a ? 'A' : 'B'}.key_admin`, kind: 'keyAdmin', home: t, token: t.tokens.keyAdmin });
+    principals.push({ label: `${t === a ? 'A' : 'B'}.auditor`, kind: 'auditor', home: t, token: t.tokens.auditor });
+    principals.push({ label: `${t === a ? 'A' : 'B'}.service`, kind: 'service', home: t, token: t.tokens.service });
+  }
+  principals.push({ label: 'anonymous', kind: 'anonymous', home: null });
+  principals.push({ label: 'garbage-token', kind: 'garbage', home: null, token: `eyJhbGciOiJIUzI1NiJ9.${randomBytes(24).toString('base64url')}.${randomBytes(32).toString('base64url')}` });
+  principals.push({ label: 'operator', kind: 'operator', home: null, token: stack.config.operatorToken });
+
+  const r: IsolationResult = { endpoints: endpoints.length, principals: principals.length, cases: 0, failures: 0, positiveControls: 0, positiveControlFailures: 0, leaks: 0, confusedDeputyCases: 0, confusedDeputySucceeded: 0, details: [] };
+  const fail = (what: string) => {
+    r.failures++;
+    if (r.details.length < 60) r.details.push(what);
+  };
+  const other = (t: SeededTenant | null) => (t === a ? b : a);
+
+  for (const ep of endpoints) {
+    for (const p of principals) {
+      const home = p.home ?? a;
+      const foreign = other(home);
+      const targets: Target[] = ep.pathParams.length === 0 ? ['own'] : ['own', 'foreign'];
+      if (ep.pathParams.some((n) => ['keyConfiguration', 'workspace', 'operation'].includes(paramKind(ep.path, n))) && ep.pathParams.includes('tenantId')) targets.push('foreign-child');
+      if (ep.security === 'service' && ep.pathParams.includes('workspaceId')) targets.push('out-of-scope');
+      for (const target of targets) {
+        const expected = expectation(ep, p, target);
+        const { path, body } = buildRequest(ep, home, foreign, target);
+        const res = await stack.http.request(ep.method, path, { token: p.token, body });
+        const sent = `${path} ${body === undefined ? '' : JSON.stringify(body)}`;
+        // Leak check on every answer: secrets of tenants other than the caller's, minus what the request carried.
+        const outsiders = p.home ? [foreign] : [a, b];
+        const leaked = outsiders.flatMap(secretsOf).filter((s) => !sent.includes(s) && res.text.includes(s));
+        if (leaked.length) {
+          r.leaks++;
+          fail(`${ep.method} ${ep.path} as ${p.label} (${target}): answer leaks ${leaked.length} foreign name(s)/id(s)`);
+        }
+        if (expected === 'skip') continue;
+        if (expected === 'positive') {
+          r.positiveControls++;
+          if (res.status < 200 || res.status >= 300) {
+            r.positiveControlFailures++;
+            fail(`positive control ${ep.method} ${ep.path} as ${p.label}: ${res.status} ${res.text.slice(0, 160)}`);
+          }
+          recordDeks(res, ledger);
+          continue;
+        }
+        r.cases++;
+        if (!expected.includes(res.status) || !hasErrorCode(res)) fail(`${ep.method} ${ep.path} as ${p.label} (${target}): expected ${expected.join('/')}, got ${res.status} ${res.text.slice(0, 160)}`);
+      }
+    }
+  }
+
+  // Cross-tenant references in bodies, by each tenant's key admin against its own tenant's paths.
+  for (const [home, foreign] of [
+    [a, b],
+    [b, a],
+  ] as const) {
+    const token = home.tokens.keyAdmin;
+    const cases: Array<{ what: string; method: string; path: string; body: unknown }> = [
+      { what: "bind own workspace to the other tenant's key configuration", method: 'PUT', path: `${home.base}/workspaces/${home.unboundWorkspaceId}/key-binding`, body: { keyConfigurationId: foreign.keyConfigurationId } },
+      { what: "re-bind own bound workspace to the other tenant's key configuration", method: 'PUT', path: `${home.base}/workspaces/${home.workspaceId}/key-binding`, body: { keyConfigurationId: foreign.keyConfigurationId } },
+      { what: "service principal scoped to the other tenant's workspace", method: 'POST', path: `${home.base}/service-principals`, body: { name: `x-${randomBytes(3).toString('hex')}`, workspaceIds: [foreign.workspaceId] } },
+      { what: "service principal scoped to own and the other tenant's workspace", method: 'POST', path: `${home.base}/service-principals`, body: { name: `y-${randomBytes(3).toString('hex')}`, workspaceIds: [home.workspaceId, foreign.workspaceId] } },
+    ];
+    for (const c of cases) {
+      r.cases++;
+      const res = await stack.http.request(c.method, c.path, { token, body: c.body });
+      if (res.status < 400 || res.status >= 500 || !hasErrorCode(res)) fail(`${c.what}: expected a 4xx, got ${res.status} ${res.text.slice(0, 160)}`);
+      const leaked = secretsOf(foreign).filter((s) => !JSON.stringify(c.body).includes(s) && !c.path.includes(s) && res.text.includes(s));
+      if (leaked.length) {
+        r.leaks++;
+        fail(`${c.what}: answer leaks ${leaked.length} foreign name(s)/id(s)`);
+      }
+    }
+    // Confused deputy: the other tenant's role (which trusts only its own ExternalId) and key, registered here.
+    r.confusedDeputyCases++;
+    r.cases++;
+    const cd = await stack.http.post(`${home.base}/key-configurations`, { name: `cd-${randomBytes(3).toString('hex')}`, provider: 'aws', aws: { keyArn: foreign.keyArn, roleArn: foreign.roleArn } }, token);
+    if (cd.status < 500 && cd.body?.status === 'valid') {
+      r.confusedDeputySucceeded++;
+      fail(`confused deputy: tenant ${home === a ? 'A' : 'B'} registered the other tenant's role and key as valid`);
+    } else if (cd.status >= 500) fail(`confused deputy registration answered ${cd.status}`);
+  }
+  return r;
+}
+
+/** The statuses a denial must have, 'positive' for an allowed own-tenant read, 'skip' for an allowed mutation. */
+function expectation(ep: Endpoint, p: Principal, target: Target): number[] | 'positive' | 'skip' {
+  if (ep.security === 'none') return 'skip';
+  if (p.kind === 'anonymous' || p.kind === 'garbage') return [401];
+  if (ep.security === 'operator') return p.kind === 'operator' ? 'skip' : [401];
+  if (p.kind === 'operator') return [401];
+  if (ep.security === 'service') {
+    if (p.kind !== 'service') return [401];
+    if (target === 'own') return ep.method === 'GET' || ep.operationId === 'batchGetDeks' ? 'positive' : 'skip';
+    return [404];
+  }
+  // admin API
+  if (p.kind === 'service') return [401];
+  const roleOk = ep.roles.includes(p.kind === 'keyAdmin' ? 'key_admin' : 'auditor');
+  if (target === 'foreign') return [404];
+  if (target === 'foreign-child') return roleOk ? [404] : [403, 404];
+  if (!roleOk) return [403];
+  return ep.method === 'GET' ? 'positive' : 'skip';
+}
+
+function buildRequest(ep: Endpoint, home: SeededTenant, foreign: SeededTenant, target: Target): { path: string; body: unknown } {
+  const values: Record<string, string> = {};
+  for (const name of ep.pathParams) {
+    const kind = paramKind(ep.path, name);
+    const owner = target === 'foreign' || (target === 'foreign-child' && kind !== 'tenant') ? foreign : home;
+    switch (kind) {
+      case 'tenant':
+        values[name] = owner.id;
+        break;
+      case 'workspace':
+        values[name] = target === 'out-of-scope' ? home.unboundWorkspaceId : owner.workspaceId;
+        break;
+      case 'keyConfiguration':
+        values[name] = owner.keyConfigurationId;
+        break;
+      case 'operation':
+        values[name] = owner.operationId;
+        break;
+      case 'segment':
+        values[name] = `iso-${randomBytes(3).toString('hex')}`;
+        break;
+      default:
+        values[name] = owner.id;
+    }
+  }
+  const bodyOwner = target === 'foreign' ? foreign : home;
+  return { path: fillPath(ep.path, values), body: ep.hasBody ? validBody(ep, bodyOwner) : undefined };
+}
+
+/** A well-formed body, so a denial is about who is asking and not about what was sent. */
+function validBody(ep: Endpoint, t: SeededTenant): unknown {
+  const n = randomBytes(3).toString('hex');
+  switch (ep.bodySchemaRef) {
+    case 'CreateTenant':
+      return { name: `iso-${n}`, admin: { email: `iso-${n}@example.com`, password: `pw-${randomBytes(10).toString('hex')}` } };
+    case 'CreateAdminUser':
+      return { email: `iso-${n}@example.com`, password: `pw-${randomBytes(10).toString('hex')}`, role: 'auditor' };
+    case 'RegisterKeyConfiguration':
+      return { name: `iso-${n}`, provider: 'aws', aws: { keyArn: t.keyArn, roleArn: t.roleArn } };
+    case 'CreateWorkspace':
+      return { name: `iso-${n}` };
+    case 'Binding':
+      return { keyConfigurationId: t.keyConfigurationId };
+    case 'OperationRequest':
+      return { kind: 'revocation-check' };
+    case 'CreateServicePrincipal':
+      return { name: `iso-${n}`, workspaceIds: [t.workspaceId] };
+    case 'BatchGet':
+      return { segmentIds: [`iso-${n}`] };
+    case 'TokenRequest':
+      return { grant_type: 'client_credentials', client_id: t.clientId, client_secret: 'wrong-secret' };
+    default:
+      return {};
+  }
+}
+
+export function hasErrorCode(res: HttpResult): boolean {
+  return typeof res.body?.error?.code === 'string' && /^[A-Z][A-Z0-9_]*$/.test(res.body.error.code);
+}
+
+export function recordDeks(res: HttpResult, ledger: KeyMaterialLedger): void {
+  if (res.status !== 200 || !res.body) return;
+  if (typeof res.body.dek === 'string') ledger.recordBase64(res.body.dek);
+  if (Array.isArray(res.body.deks)) for (const d of res.body.deks) ledger.recordBase64(d?.dek);
+}
