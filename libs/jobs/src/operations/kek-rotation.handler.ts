@@ -208,7 +208,9 @@ export class KekRotationHandler implements OperationHandler {
             if (!batch) break;
             next = prepare(batch.lastSegment);
             next.catch(() => undefined); // awaited next turn; never an unhandled rejection meanwhile
-            inflight.push(write(batch));
+            const written = write(batch);
+            written.catch(() => undefined); // awaited in order below; a later batch failing first is never unhandled
+            inflight.push(written);
             if (inflight.length >= WRITES_IN_FLIGHT) movedThisPass += await (inflight.shift() as Promise<number>);
           }
           while (inflight.length) movedThisPass += await (inflight.shift() as Promise<number>);
