@@ -103,7 +103,31 @@ export function toErrorReply(err: unknown): ErrorReply & { internal: boolean } {
     const code = STATUS_CODES[e.statusCode] ?? 'BAD_REQUEST';
     return { status: e.statusCode, body: { error: { code, message: friendly(code) } }, internal: false };
   }
+  // Postgres restarting, a connection killed by the server, or the pool unable to connect: the request did nothing,
+  // the client may retry. A 503 with Retry-After (like KMS_UNAVAILABLE), never a 500.
+  if (isStoreUnavailable(err)) {
+    return {
+      status: 503,
+      body: { error: { code: 'STORE_UNAVAILABLE', message: 'the key store is briefly unavailable; retry shortly' } },
+      headers: { 'retry-after': '1' },
+      internal: false,
+    };
+  }
   return { status: 500, body: { error: { code: 'INTERNAL_ERROR', message: 'internal error' } }, internal: true };
+}
+
+/** SQLSTATE class 08 (connection exception), 57P01-57P03 (admin shutdown, crash shutdown, cannot connect now), socket errors. */
+function isStoreUnavailable(err: unknown): boolean {
+  let cur: unknown = err;
+  for (let i = 0; i < 4 && cur && typeof cur === 'object'; i++) {
+    const c = cur as { code?: unknown; message?: unknown; driverError?: unknown; cause?: unknown };
+    const code = typeof c.code === 'string' ? c.code : '';
+    if (/^08/.test(code) || code === '57P01' || code === '57P02' || code === '57P03') return true;
+    if (code === 'ECONNREFUSED' || code === 'ECONNRESET' || code === 'EPIPE') return true;
+    if (typeof c.message === 'string' && /Connection terminated|terminating connection|connection timeout|timeout exceeded when trying to connect/i.test(c.message)) return true;
+    cur = c.driverError ?? c.cause;
+  }
+  return false;
 }
 
 function friendly(code: string): string {
