@@ -64,8 +64,8 @@ async function main(): Promise<number> {
 
   let stack: HardeningStack | null = null;
   try {
-    stack = await startHardeningStack({ privateRedis: true, config: { kekCacheTtlSeconds: 2 } });
-    log(`stack up: api ${stack.url}, database ${stack.db.name}, redis ${stack.redis?.url}, providers ${stack.configuredProviders.join('/')}`);
+    stack = await startHardeningStack({ privateRedis: true, privatePostgres: true, config: { kekCacheTtlSeconds: 2 } });
+    log(`stack up: api ${stack.url}, database ${stack.db.name} on ${stack.postgres ? `a private cluster (port ${stack.postgres.port})` : `the shared server (${stack.postgresNote ?? 'no private cluster asked for'})`}, redis ${stack.redis?.url}, providers ${stack.configuredProviders.join('/')}`);
     const s = stack;
     const a = await seedTenant(s, 'alpha');
     const b = await seedTenant(s, 'bravo');
@@ -109,6 +109,7 @@ async function main(): Promise<number> {
         workerLogs = r.logs;
         return {
           fault_kinds: r.faultKinds,
+          postgres_fault: [r.postgresFault],
           fault_injections: r.faultInjections,
           dek_fetches: r.dekFetches,
           dek_fetch_errors: r.dekFetchErrors,

@@ -14,7 +14,7 @@ export interface PrivateDatabase {
 
 export const SERVER_URL = process.env.KEYHOLD_HARDENING_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 
-export async function createPrivateDatabase(prefix = 'keyhold_hardening', serverUrl = SERVER_URL): Promise<PrivateDatabase> {
+export async function createPrivateDatabase(prefix = 'keyhold_hardening', serverUrl: string = SERVER_URL): Promise<PrivateDatabase> {
   const name = `${prefix}_${randomBytes(4).toString('hex')}`;
   if (!/^[a-z_][a-z0-9_]{0,62}$/.test(name)) throw new Error(`database name "${name}" must be a plain identifier`);
   const admin = new Client({ connectionString: serverUrl });

@@ -40,6 +40,7 @@ export class PrivateRedis {
     for (;;) {
       if (child.exitCode !== null) throw new Error(`redis-server exited with ${child.exitCode}: ${this.output.slice(-500)}`);
       const probe = new Redis(this.url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+      probe.on('error', () => undefined); // refused while the server boots: expected, and retried below
       try {
         await probe.connect();
         if ((await probe.ping()) === 'PONG') return;

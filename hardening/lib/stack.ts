@@ -11,6 +11,7 @@ import { startEmulators, RunningEmulators } from '../../apps/kms-emulator/src/em
 import { CustomerAws } from './customer';
 import { createPrivateDatabase, DbInspector, PrivateDatabase } from './database';
 import { HttpClient } from './http';
+import { PrivatePostgres } from './postgres-server';
 import { PrivateRedis } from './redis-server';
 
 /**
@@ -28,6 +29,10 @@ export interface HardeningStack {
   db: PrivateDatabase;
   inspector: DbInspector;
   redis: PrivateRedis | null;
+  /** The private Postgres cluster, when one was asked for and could be started. */
+  postgres: PrivatePostgres | null;
+  /** Why there is no private cluster although one was asked for. */
+  postgresNote: string | null;
   http: HttpClient;
   customer: CustomerAws;
   /** Everything the API logged (JSON lines). */
@@ -38,6 +43,8 @@ export interface HardeningStack {
 export interface HardeningStackOptions {
   /** Run a private redis-server (needed to restart Redis under the product). Default: the shared Redis, own prefix. */
   privateRedis?: boolean;
+  /** Run a private Postgres cluster (initdb on a random port) so Postgres itself can be restarted. */
+  privatePostgres?: boolean;
   config?: KeyholdConfigInput;
 }
 
@@ -47,7 +54,15 @@ export async function startHardeningStack(options: HardeningStackOptions = {}): 
     for (const c of cleanups.reverse()) await Promise.resolve().then(c).catch(() => undefined);
   };
   try {
-    const db = await createPrivateDatabase();
+    let postgres: PrivatePostgres | null = null;
+    let postgresNote: string | null = null;
+    if (options.privatePostgres) {
+      const started = await PrivatePostgres.start();
+      postgres = started.pg;
+      postgresNote = started.reason ?? null;
+      if (postgres) cleanups.push(() => postgres!.stop());
+    }
+    const db = await createPrivateDatabase('keyhold_hardening', postgres?.url);
     cleanups.push(() => db.drop());
     const redis = options.privateRedis ? await PrivateRedis.start() : null;
     if (redis) cleanups.push(() => redis.stop());
@@ -111,6 +126,8 @@ export async function startHardeningStack(options: HardeningStackOptions = {}): 
       db,
       inspector,
       redis,
+      postgres,
+      postgresNote,
       http: new HttpClient(api.url),
       customer,
       logs: () => captured.join(''),

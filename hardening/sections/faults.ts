@@ -12,11 +12,11 @@ import type { SeededTenant } from '../lib/world';
  *  - through the emulator admin API (HTTP), on every AWS operation (AssumeRole, Decrypt, Encrypt…): latency
  *    spikes, throttling, 5xx, hangs, connection resets — with the API's KEK cache cleared so the faults are felt;
  *  - through the process manager: the worker SIGKILLed in the middle of a KEK rotation (another takes over), the
- *    private redis-server SIGKILLed and restarted empty during a second rotation, and every Postgres connection
- *    of the API and the worker terminated (pg_terminate_backend: the machine's Postgres is shared, so the suite
- *    does not restart it).
- * Counted: DEK fetch errors other than the documented one (503 KMS_UNAVAILABLE + Retry-After while a KMS fault
- * is active, plus a grace period of one KMS timeout), DEKs that changed or no longer come back (lost), operations
+ *    private redis-server SIGKILLed and restarted empty during a second rotation, the private Postgres cluster
+ *    restarted (immediate shutdown) when the stack has one, and every Postgres connection of the API and the
+ *    worker terminated (pg_terminate_backend, which also works against the machine's shared server).
+ * Counted: DEK fetch errors other than the documented ones (503 KMS_UNAVAILABLE + Retry-After while a KMS fault
+ * is active; 503 + Retry-After while Postgres or Redis is down; each window with a grace of one KMS timeout), DEKs that changed or no longer come back (lost), operations
  * that never finish, workspaces shredded (false shreds: nothing was revoked) or marked access_suspect.
  */
 export interface FaultsOptions {
@@ -49,6 +49,12 @@ export interface FaultsResult {
   logs: string[];
   details: string[];
 }
+
+/**
+ * While Postgres or Redis is down, a 503 with Retry-After (any code) is the right answer for what cannot be
+ * served from memory; a 500 is not.
+ */
+const STORE_FAULTS: ReadonlySet<string> = new Set(['postgres-restart', 'postgres-terminate', 'redis-restart']);
 
 interface Window {
   kind: string;
@@ -131,7 +137,9 @@ export async function runFaults(stack: HardeningStack, t: SeededTenant, ledger: 
   const r: FaultsResult = {
     faultKinds: [],
     faultInjections: 0,
-    postgresFault: 'pg_terminate_backend of every API and worker connection (the machine Postgres is shared, not restarted)',
+    postgresFault: stack.postgres
+      ? 'private cluster restarted (immediate shutdown, 1 s down) + pg_terminate_backend of every API and worker connection'
+      : `pg_terminate_backend of every API and worker connection only (${stack.postgresNote ?? 'the machine Postgres is shared and is not restarted'})`,
     dekFetches: 0,
     dekFetchErrors: 0,
     documentedErrors: 0,
@@ -153,8 +161,12 @@ export async function runFaults(stack: HardeningStack, t: SeededTenant, ledger: 
   };
   const windows: Window[] = [];
   const kinds = new Set<string>();
-  const pg = new Client({ connectionString: stack.db.url, application_name: 'hardening-admin' });
-  await pg.connect();
+  const connectAdmin = async () => {
+    const c = new Client({ connectionString: stack.db.url, application_name: 'hardening-admin' });
+    await c.connect();
+    return c;
+  };
+  let pg = await connectAdmin();
   const workers: WorkerChild[] = [];
   const env = workerEnvironment(stack.config, { KEYHOLD_KEK_ROTATION_BATCH: String(opts.rotationBatch) });
   const startWorker = async () => {
@@ -266,8 +278,19 @@ export async function runFaults(stack: HardeningStack, t: SeededTenant, ledger: 
     }
     await sleep(1_000);
 
-    // 4. Every Postgres connection of the API and the worker terminated, twice.
-    for (let i = 0; i < 2; i++) {
+    // 4. Postgres: a real restart of the private cluster (immediate shutdown, 1 s down) when the stack has one,
+    //    and every product connection terminated (pg_terminate_backend) — the latter also works on a shared server.
+    if (stack.postgres) {
+      const start = Date.now();
+      await pg.end().catch(() => undefined);
+      await stack.postgres.restart(1_000);
+      pg = await connectAdmin();
+      r.faultInjections++;
+      kinds.add('postgres-restart');
+      windows.push({ kind: 'postgres-restart', start, end: Date.now() });
+      await sleep(1_500);
+    }
+    {
       const start = Date.now();
       const killed = await pg.query(
         `SELECT count(pg_terminate_backend(pid))::int AS n FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid() AND application_name LIKE 'keyhold-%'`,
@@ -304,25 +327,35 @@ export async function runFaults(stack: HardeningStack, t: SeededTenant, ledger: 
       note(`operation ${o.kind} ${o.id} failed: ${String(o.error).slice(0, 160)}`);
     }
   }
+  const stuck = ops.filter((o) => o.state === 'queued' || o.state === 'running').map((o) => o.id);
+  for (const id of stuck) {
+    // The workers' last words about it (ids, states and error messages only: the worker logs no key material).
+    const lines = workers.flatMap((w) => w.output().split('\n')).filter((l) => l.includes(id) || /"level":(40|50)/.test(l));
+    for (const l of lines.slice(-8)) note(`worker log: ${l.slice(0, 300)}`);
+  }
   const states = (await pg.query(`SELECT key_state AS s, count(*)::int AS n FROM workspaces GROUP BY key_state`)).rows as Array<{ s: string; n: number }>;
   r.falseShreds = states.find((x) => x.s === 'shredded')?.n ?? 0;
   r.falseSuspicions = states.find((x) => x.s === 'access_suspect')?.n ?? 0;
   if (r.falseShreds) note(`${r.falseShreds} workspace(s) shredded although nothing was revoked`);
 
   // The stream's answers.
-  const inWindow = (s: Sample) => windows.some((w) => s.end >= w.start && s.start <= w.end + 3_000);
+  const inWindow = (s: Sample, kinds?: ReadonlySet<string>) => windows.some((w) => (!kinds || kinds.has(w.kind)) && s.end >= w.start && s.start <= w.end + 3_000);
+  const undocumented = new Map<string, number>();
   for (const s of stream!.samples) {
     r.dekFetches++;
     if (s.status === 200) continue;
     r.dekFetchErrors++;
-    const documented = s.status === 503 && s.code === 'KMS_UNAVAILABLE' && s.retryAfter && inWindow(s);
-    if (documented) r.documentedErrors++;
-    else {
-      r.errorsOutsideWindow++;
-      const latest = windows.filter((w) => w.start <= s.end).sort((x, y) => y.start - x.start)[0];
-      note(`DEK fetch ${s.status} ${s.code ?? ''} at +${s.start - stream!.samples[0].start} ms (last fault injected: ${latest?.kind ?? 'none'}${latest && inWindow(s) ? ', in its window' : ''})`);
+    const documented = s.status === 503 && s.retryAfter && (s.code === 'KMS_UNAVAILABLE' ? inWindow(s) : inWindow(s, STORE_FAULTS));
+    if (documented) {
+      r.documentedErrors++;
+      continue;
     }
+    r.errorsOutsideWindow++;
+    const latest = windows.filter((w) => w.start <= s.end).sort((x, y) => y.start - x.start)[0];
+    const key = `${s.status} ${s.code ?? ''}${s.retryAfter ? ' (Retry-After)' : ''} after ${latest?.kind ?? 'no fault'}${latest && inWindow(s) ? ' (in its window)' : ' (outside every window)'}`;
+    undocumented.set(key, (undocumented.get(key) ?? 0) + 1);
   }
+  for (const [what, n] of undocumented) note(`DEK fetch ${what}: ${n}×`);
   if (r.errorsOutsideWindow) {
     // What the API itself said about the unexpected failures (names and messages only; it logs no key material).
     const reasons = new Set<string>();

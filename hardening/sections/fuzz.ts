@@ -53,7 +53,9 @@ export async function runFuzz(stack: HardeningStack, t: SeededTenant, ledger: Ke
 
   for (const [i, ep] of endpoints.entries()) {
     const per = (r.perEndpoint[`${ep.method} ${ep.path}`] = { inputs: 0, fiveXx: 0, accepted: 0, rejected: 0 });
-    const inputs = fc.sample(inputArbitrary(ep, t), { numRuns: opts.runsPerEndpoint, seed: seed + i });
+    // Sampled inputs, then the fixed body breakers every body-taking endpoint always gets (so a small run still
+    // covers each parser path of each route, whatever the sample happened to draw).
+    const inputs = [...fc.sample(inputArbitrary(ep, t), { numRuns: opts.runsPerEndpoint, seed: seed + i }), ...bodyBreakers(ep, t)];
     for (const input of inputs) {
       const path = buildPath(ep, input);
       const headers: Record<string, string> = {};
@@ -197,6 +199,26 @@ function withExtraMember(body: Record<string, unknown>, key: string, value: unkn
     if (firstObj) return JSON.stringify({ ...body, [firstObj[0]]: '__X__' }).replace('"__X__"', JSON.stringify(firstObj[1]).replace(/^\{/, `{${member}${Object.keys(firstObj[1] as object).length ? ',' : ''}`));
   }
   return text === '{}' ? `{${member}}` : text.replace(/^\{/, `{${member},`);
+}
+
+function bodyBreakers(ep: Endpoint, t: SeededTenant): FuzzInput[] {
+  const tpl = template(ep, t);
+  if (!tpl) return [];
+  const pathValues = Object.fromEntries(ep.pathParams.map((n) => [n, validPathValue(ep, n, t)]));
+  const json = 'application/json';
+  const cases: Array<[string | undefined, string | undefined, string]> = [
+    ['{"name":', json, 'truncated JSON'],
+    ['', json, 'empty body'],
+    [withExtraMember(tpl, '__proto__', { admin: true }, false), json, 'extra member "__proto__"'],
+    [withExtraMember(tpl, 'constructor', { prototype: { admin: true } }, false), json, 'extra member "constructor"'],
+    [`${'['.repeat(20_000)}${']'.repeat(20_000)}`, json, 'deeply nested array'],
+    [JSON.stringify({ ...tpl, pad: 'x'.repeat(1_200_000) }), json, 'over the body limit'],
+    [JSON.stringify(tpl), 'text/plain', 'text/plain body'],
+    [JSON.stringify(tpl), undefined, 'no content type'],
+    ['[]', json, 'array body'],
+    ['null', json, 'null body'],
+  ];
+  return cases.map(([body, contentType, what]) => ({ pathValues, rawPath: false, query: '', body, contentType, what: `fixed: ${what}` }));
 }
 
 function inputArbitrary(ep: Endpoint, t: SeededTenant): fc.Arbitrary<FuzzInput> {

@@ -16,7 +16,7 @@ const ledger = new KeyMaterialLedger();
 let faults: FaultsResult | null = null;
 
 beforeAll(async () => {
-  stack = await startHardeningStack({ privateRedis: true, config: { kekCacheTtlSeconds: 2 } });
+  stack = await startHardeningStack({ privateRedis: true, privatePostgres: true, config: { kekCacheTtlSeconds: 2 } });
   t = await seedTenant(stack, 'faults');
 });
 afterAll(async () => stack?.close());

@@ -68,6 +68,9 @@ export class KeyholdServices {
     const redisOpts = { lazyConnect: true, maxRetriesPerRequest: 3, enableOfflineQueue: true };
     this.redis = new Redis(config.redisUrl, redisOpts);
     this.subscriber = new Redis(config.redisUrl, { ...redisOpts, maxRetriesPerRequest: null });
+    // ioredis reconnects by itself; without a listener an outage is printed as an "Unhandled error event".
+    for (const [name, client] of [['redis', this.redis], ['redis-subscriber', this.subscriber]] as const)
+      client.on('error', (err: Error) => log.warn({ client: name, err: { name: err.name, message: err.message } }, 'Redis connection error'));
     this.registry = ProviderRegistry.fromEnv(config.providerEnv, this.observer);
     for (const [kind, why] of this.registry.unavailable) log.warn({ provider: kind, reason: why }, 'cloud provider binding not available');
     this.audit = new AuditLog(this.ds);

@@ -59,6 +59,9 @@ export function registerDekRoutes(fastify: FastifyInstance, s: KeyholdServices):
   fastify.post<{ Params: { workspaceId: string }; Body: unknown }>(
     // '::' is Fastify's escape for a literal ':' in a path
     '/internal/v1/workspaces/:workspaceId/deks::batchGet',
+    // Body parsing fails before the handler runs (bad JSON, wrong content type, too large, __proto__ members):
+    // those errors take the same {"error": {code, message}} path as everything else.
+    { errorHandler: (err, _req, reply) => fail(reply, err) },
     async (req, reply) => {
       try {
         const claims = tokens.verifyHeader(req.headers.authorization);
