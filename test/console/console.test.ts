@@ -1,6 +1,10 @@
+import { randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { CreateKeyCommand, DisableKeyCommand, EnableKeyCommand } from '@aws-sdk/client-kms';
 import { CreateRoleCommand } from '@aws-sdk/client-iam';
+import * as grpc from '@grpc/grpc-js';
+import { KeyManagementServiceClient } from '@google-cloud/kms';
+import { OAuth2Client } from 'google-auth-library';
 import type { Page } from 'playwright-core';
 import { startStack, tenantWithAdmin, type TestStack } from '../support/stack';
 import { startTestWorker } from '../support/worker';
@@ -11,7 +15,9 @@ import { startConsoleFront } from './console-server';
  * The tenant admin console in a real Chromium against the real stack: API + worker in-process, the cloud
  * emulators, Postgres and Redis. Each step drives the UI the way an admin would (labels and roles, not CSS
  * hooks, so the accessibility wiring is exercised too) and checks the outcome against the API or the cloud.
- * One tenant walks through the whole journey in order; later steps build on earlier ones.
+ * One tenant walks through the whole journey in order; later steps build on earlier ones. For each cloud the
+ * customer's side is done from exactly what the wizard shows (AWS policies, the Azure role assignment, the GCP IAM
+ * bindings), so a wrong instruction in the wizard fails the test.
  */
 
 jest.setTimeout(60_000);
@@ -30,7 +36,39 @@ const vendorArn = () => String(stack.config.providerEnv.KEYHOLD_AWS_VENDOR_PRINC
 const rootStatement = () => ({ Sid: 'Root', Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${stack.aws.accountId}:root` }, Action: 'kms:*', Resource: '*' });
 
 /** Shared across the journey. */
-const state = { validConfigName: 'prod-aws', validConfigId: '', keyArn: '', workspaceId: '', workspaceName: 'payments', segments: 40 };
+const state = {
+  validConfigName: 'prod-aws',
+  validConfigId: '',
+  keyArn: '',
+  workspaceId: '',
+  workspaceName: 'payments',
+  segments: 40,
+  /** The Azure and GCP configurations registered through the wizard, and the workspaces bound to them. */
+  other: {} as Record<'azure' | 'gcp', { configName: string; configId: string; workspaceName: string; workspaceId: string }>,
+};
+
+/**
+ * What Azure's built-in roles allow on a key, in the emulator's data-plane terms (Azure RBAC's role definitions:
+ * the encryption-user roles carry keys/read, keys/wrap/action and keys/unwrap/action; Reader only keys/read).
+ * The Azure test grants whatever role the wizard names, so a wrong role name or an insufficient role fails it.
+ */
+const AZURE_ROLE_OPS: Record<string, string[]> = {
+  'Key Vault Crypto Service Encryption User': ['get', 'wrapKey', 'unwrapKey'],
+  'Managed HSM Crypto Service Encryption User': ['get', 'wrapKey', 'unwrapKey'],
+  'Key Vault Crypto User': ['get', 'list', 'wrapKey', 'unwrapKey', 'encrypt', 'decrypt'],
+  'Key Vault Reader': ['get', 'list'],
+};
+
+/** Calls the emulators' admin API (stands in for the customer's own cloud console). */
+async function emulatorAdmin(method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> {
+  const res = await fetch(`${stack.emulators.adminUrl}${path}`, {
+    method,
+    headers: body === undefined ? {} : { 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  return { status: res.status, body: text ? JSON.parse(text) : undefined };
+}
 
 beforeAll(async () => {
   consoleDir = buildConsole();
@@ -102,6 +140,48 @@ async function openWizard(provider: 'AWS KMS' | 'Azure Key Vault' | 'Google Clou
   await page.getByRole('heading', { level: 1, name: 'Register a key configuration' }).waitFor();
   await page.getByLabel(provider).check();
   await page.getByLabel('Configuration name').fill(name);
+}
+
+/** Submits the wizard and waits for a result in which every check passed, in the UI and in the API. */
+async function registerAndExpectEveryCheckPassed(name: string, provider: 'aws' | 'azure' | 'gcp'): Promise<string> {
+  await page.getByRole('button', { name: 'Register and validate' }).click();
+  await page.getByRole('heading', { name: `Validation of “${name}”` }).waitFor({ timeout: 20_000 });
+  const failed = await page.locator('.check-fail').allInnerTexts();
+  if (failed.length) throw new Error(`checks failed: ${failed.join(' | ')}`);
+  await page.getByText('Every check passed').waitFor();
+  const checks = page.getByRole('list', { name: 'Validation checks' }).getByRole('listitem');
+  const names: Array<string | null> = [];
+  for (const item of await checks.all()) {
+    names.push(await item.getAttribute('data-check'));
+    expect(await item.innerText()).toMatch(/Passed/);
+  }
+  expect(names).toEqual(expect.arrayContaining(['identifier', 'key_state', 'key_usage', 'round_trip', 'context_binding']));
+  const listed = await api('GET', '/key-configurations');
+  const items = Array.isArray(listed.body) ? listed.body : (listed.body.items ?? listed.body.keyConfigurations);
+  const kc = items.find((c: { name: string }) => c.name === name);
+  expect(kc).toMatchObject({ provider, status: 'valid' });
+  expect(kc.validation.checks.every((c: { ok: boolean }) => c.ok)).toBe(true);
+  return kc.id as string;
+}
+
+/** Creates a workspace in the console, binds it to `configId`, and checks the page shows the binding and KEK version 1. */
+async function createAndBindWorkspace(workspaceName: string, configId: string, configName: string): Promise<string> {
+  await page.goto(`${consoleUrl}/#/workspaces`);
+  await page.getByLabel('Workspace name').fill(workspaceName);
+  await page.getByRole('button', { name: 'Create workspace' }).click();
+  await page.getByRole('heading', { level: 1, name: workspaceName }).waitFor();
+  await page.locator('.badge', { hasText: 'Unbound' }).waitFor();
+  const workspaceId = decodeURIComponent(page.url().split('#/workspaces/')[1]);
+  await page.getByLabel('Key configuration', { exact: true }).selectOption(configId);
+  await page.getByRole('button', { name: 'Bind', exact: true }).click();
+  await page.locator('.facts .badge', { hasText: 'Active' }).waitFor({ timeout: 20_000 });
+  const ws = await api('GET', `/workspaces/${workspaceId}`);
+  expect(ws.body).toMatchObject({ keyState: 'active', keyConfigurationId: configId, kekVersion: 1 });
+  const bound = page.locator('.facts .value-row', { hasText: 'Key configuration' }).locator('dd a');
+  await bound.filter({ hasText: configName }).waitFor();
+  expect(await bound.getAttribute('href')).toBe(`#/keys/${encodeURIComponent(configId)}`);
+  await expect(page.locator('.value-row', { hasText: 'KEK version' }).locator('dd').innerText()).resolves.toBe('1');
+  return workspaceId;
 }
 
 describe('console', () => {
@@ -226,19 +306,100 @@ describe('console', () => {
     expect(text).toMatch(identity ? /not in the expected format|not valid/ : /not enabled on this Keyhold installation/);
   });
 
+  it('azure: a key granted exactly what the wizard shows registers with every check passed', async () => {
+    const endpoints = (await emulatorAdmin('GET', '/azure/endpoints')).body;
+    const entraTenantId = String(endpoints.tenantId);
+    expect(endpoints.vaultUrl).toBe(stack.emulators.azureVaultUrl);
+    expect(entraTenantId).toMatch(/^[0-9a-f-]{36}$/);
+    const keyName = `console-${randomBytes(4).toString('hex')}`;
+    expect((await emulatorAdmin('POST', '/azure/keys', { name: keyName })).status).toBe(201);
+
+    const configName = 'vault-azure';
+    await openWizard('Azure Key Vault', configName);
+    await page.getByLabel('Key identifier URL').fill(`${stack.emulators.azureVaultUrl}/keys/${keyName}`);
+    await page.getByLabel('Microsoft Entra tenant id').fill(entraTenantId);
+    const grant = await snippet('Role assignment on your Key Vault key');
+
+    // What the customer runs, read back from the snippet: sign in to their directory …
+    expect(/az login --tenant (\S+)/.exec(grant)?.[1]).toBe(entraTenantId);
+    // … let Keyhold's application in (`az ad sp create`: the emulator's vendor app is consented in that tenant) …
+    const appId = /az ad sp create --id (\S+)/.exec(grant)?.[1];
+    expect(appId).toBe(admin.tenant.azure.clientId);
+    const apps = (await emulatorAdmin('GET', '/azure/principals')).body.principals as Array<{ clientId: string; tenants: string[] }>;
+    expect(apps.find((a) => a.clientId === appId)?.tenants).toContain(entraTenantId);
+    // … and assign the role the snippet names, to the assignee it names, on exactly the key it names.
+    const m = /az role assignment create --role "([^"]+)" \\\s+--assignee (\S+) \\\s+--scope "\$\(az keyvault show --name (\S+) --query id -o tsv\)\/keys\/([^"]+)"/.exec(grant);
+    if (!m) throw new Error(`unexpected Azure grant snippet:\n${grant}`);
+    const [, role, assignee, vault, scopedKey] = m;
+    expect(assignee).toBe(appId);
+    expect(vault).toBe(new URL(stack.emulators.azureVaultUrl!).hostname.split('.')[0]);
+    expect(scopedKey).toBe(keyName);
+    const ops = AZURE_ROLE_OPS[role];
+    if (!ops) throw new Error(`the wizard names a role this test does not know: ${role}`);
+    const granted = await emulatorAdmin('POST', '/azure/grants', { tenantId: entraTenantId, clientId: assignee, key: scopedKey, ops });
+    expect(granted.status).toBe(201);
+
+    const id = await registerAndExpectEveryCheckPassed(configName, 'azure');
+    await expect(page.locator('[data-check="credentials"]').innerText()).resolves.toMatch(/Passed/);
+    state.other.azure = { configName, configId: id, workspaceName: 'vault-ws', workspaceId: '' };
+  });
+
+  it('gcp: a key bound to exactly the roles the wizard shows registers with every check passed', async () => {
+    const env = stack.config.providerEnv;
+    const [host, port] = String(env.KEYHOLD_GCP_KMS_ENDPOINT).split(':');
+    // The customer's own Cloud KMS client: no caller identity, so the emulator treats it as the project owner.
+    const customer = new KeyManagementServiceClient({
+      apiEndpoint: host,
+      port: Number(port),
+      sslCreds: grpc.credentials.createSsl(Buffer.from(String(env.KEYHOLD_GCP_CA_PEM))),
+      authClient: new OAuth2Client(),
+    });
+    try {
+      const [ring] = await customer.createKeyRing({ parent: 'projects/customer-proj/locations/europe-west1', keyRingId: `console-${randomBytes(4).toString('hex')}`, keyRing: {} });
+      const [key] = await customer.createCryptoKey({ parent: ring.name!, cryptoKeyId: 'kek', cryptoKey: { purpose: 'ENCRYPT_DECRYPT' } });
+
+      const configName = 'cloudkms-gcp';
+      await openWizard('Google Cloud KMS', configName);
+      await page.getByLabel('CryptoKey resource name').fill(key.name!);
+      const sa = admin.tenant.gcp.serviceAccount as string;
+      await page.getByText(`serviceAccount:${sa}`).first().waitFor();
+      await expect(page.getByLabel('Service account').inputValue()).resolves.toBe(sa);
+      const text = await snippet('IAM bindings on your CryptoKey');
+
+      // Apply each `gcloud kms keys add-iam-policy-binding` as gcloud does: read the policy, add the binding, write it.
+      const re = /gcloud kms keys add-iam-policy-binding (\S+) --project (\S+) --location (\S+) --keyring (\S+) \\\s+--member (\S+) --role (\S+)/g;
+      const commands = [...text.matchAll(re)];
+      expect(commands.length).toBeGreaterThanOrEqual(1);
+      type SetIamPolicyArg = Parameters<KeyManagementServiceClient['setIamPolicy']>[0];
+      type GetIamPolicyArg = Parameters<KeyManagementServiceClient['getIamPolicy']>[0];
+      for (const [, k, project, location, keyRing, member, role] of commands) {
+        const resource = `projects/${project}/locations/${location}/keyRings/${keyRing}/cryptoKeys/${k}`;
+        expect(resource).toBe(key.name);
+        expect(member).toBe(`serviceAccount:${sa}`);
+        const [policy] = await customer.getIamPolicy({ resource } as unknown as GetIamPolicyArg);
+        const bindings = (policy.bindings ?? []).map((b) => ({ role: b.role!, members: [...(b.members ?? [])] }));
+        const existing = bindings.find((b) => b.role === role);
+        if (existing) existing.members.push(member);
+        else bindings.push({ role, members: [member] });
+        await customer.setIamPolicy({ resource, policy: { bindings, etag: policy.etag } } as unknown as SetIamPolicyArg);
+      }
+
+      const id = await registerAndExpectEveryCheckPassed(configName, 'gcp');
+      await expect(page.locator('[data-check="impersonation"]').innerText()).resolves.toMatch(/Passed/);
+      state.other.gcp = { configName, configId: id, workspaceName: 'cloudkms-ws', workspaceId: '' };
+    } finally {
+      await customer.close();
+    }
+  });
+
   it('creates a workspace and binds it to the valid configuration', async () => {
-    await page.goto(`${consoleUrl}/#/workspaces`);
-    await page.getByLabel('Workspace name').fill(state.workspaceName);
-    await page.getByRole('button', { name: 'Create workspace' }).click();
-    await page.getByRole('heading', { level: 1, name: state.workspaceName }).waitFor();
-    await page.locator('.badge', { hasText: 'Unbound' }).waitFor();
-    state.workspaceId = decodeURIComponent(page.url().split('#/workspaces/')[1]);
-    await page.getByLabel('Key configuration', { exact: true }).selectOption(state.validConfigId);
-    await page.getByRole('button', { name: 'Bind', exact: true }).click();
-    await page.locator('.facts .badge', { hasText: 'Active' }).waitFor({ timeout: 20_000 });
-    const ws = await api('GET', `/workspaces/${state.workspaceId}`);
-    expect(ws.body).toMatchObject({ keyState: 'active', keyConfigurationId: state.validConfigId, kekVersion: 1 });
-    await expect(page.locator('.value-row', { hasText: 'KEK version' }).locator('dd').innerText()).resolves.toBe('1');
+    state.workspaceId = await createAndBindWorkspace(state.workspaceName, state.validConfigId, state.validConfigName);
+  });
+
+  it.each(['azure', 'gcp'] as const)('%s: binds a workspace; its page shows the bound configuration and KEK version 1', async (provider) => {
+    const o = state.other[provider];
+    if (!o?.configId) throw new Error(`the ${provider} configuration was not registered by the earlier test`);
+    o.workspaceId = await createAndBindWorkspace(o.workspaceName, o.configId, o.configName);
   });
 
   it('creates a service principal whose secret is shown once and works on the internal DEK API', async () => {
@@ -259,6 +420,64 @@ describe('console', () => {
     await page.getByRole('button', { name: 'I have stored the secret' }).click();
     await expect(page.getByText(clientSecret).count()).resolves.toBe(0);
     expect(await inBrowser<string>(`JSON.stringify({ ...sessionStorage })`)).not.toContain(clientSecret);
+  });
+
+  it('lists service principals with client id, workspaces by name and created date, refreshed after creating one; never a secret', async () => {
+    const azureWs = state.other.azure;
+    if (!azureWs?.workspaceId) throw new Error('the Azure workspace was not bound by the earlier test');
+    await page.goto(`${consoleUrl}/#/service-principals`);
+    await page.reload(); // a fresh visit, not the page state left by the previous test
+    const table = page.getByRole('table', { name: 'Existing service principals' });
+    const ingest = table.getByRole('row', { name: /ingest/ });
+    await ingest.waitFor();
+    await expect(table.getByRole('row', { name: /reporting/ }).count()).resolves.toBe(0);
+
+    // Created here, it appears in the list without reloading the page.
+    await page.getByLabel('Name').fill('reporting');
+    await page.getByLabel(state.workspaceName).check();
+    await page.getByLabel(azureWs.workspaceName).check();
+    await page.getByRole('button', { name: 'Create service principal' }).click();
+    await page.getByRole('heading', { name: /Copy the client secret now/ }).waitFor();
+    const clientId = await page.locator('.value-row', { hasText: 'Client id' }).locator('code').innerText();
+    const clientSecret = await page.locator('.value-row', { hasText: 'Client secret' }).locator('code').innerText();
+    const row = table.getByRole('row', { name: /reporting/ });
+    await row.waitFor();
+    // Shown once: in the banner only, never in the list.
+    await expect(page.getByText(clientSecret).count()).resolves.toBe(1);
+
+    const listed = await api('GET', '/service-principals');
+    expect(listed.status).toBe(200);
+    const items = listed.body.servicePrincipals as Array<Record<string, unknown>>;
+    for (const sp of items) expect(Object.keys(sp).sort()).toEqual(['clientId', 'createdAt', 'id', 'name', 'workspaceIds']);
+    expect(JSON.stringify(listed.body)).not.toContain(clientSecret);
+    const mine = items.find((sp) => sp.clientId === clientId)!;
+    expect(mine).toMatchObject({ name: 'reporting' });
+    expect([...(mine.workspaceIds as string[])].sort()).toEqual([state.workspaceId, azureWs.workspaceId].sort());
+    expect(items.map((sp) => sp.name)).toEqual(['ingest', 'reporting']);
+
+    // The row: name, client id (with a working copy button), the workspaces by name, the creation date.
+    await expect(row.locator('code.value').innerText()).resolves.toBe(clientId);
+    const links = row.getByRole('list', { name: 'Workspaces reporting may access' }).getByRole('link');
+    expect(await links.allInnerTexts()).toEqual([state.workspaceName, azureWs.workspaceName].sort());
+    expect(await links.first().getAttribute('href')).toMatch(/^#\/workspaces\/[0-9a-f-]{36}$/);
+    await expect(row.locator('time').getAttribute('datetime')).resolves.toBe(mine.createdAt);
+    const words = (d: string) => d.replace(/\s+/g, ' ');
+    const expected = new Date(String(mine.createdAt)).toLocaleString('en-US', { dateStyle: 'medium', timeStyle: 'short', timeZone: 'UTC' });
+    expect(words(await row.locator('time').innerText())).toBe(words(expected));
+    await page.getByRole('button', { name: 'I have stored the secret' }).click();
+    await expect(page.getByText(clientSecret).count()).resolves.toBe(0);
+    await row.getByRole('button', { name: 'Copy client id of reporting' }).focus();
+    await page.keyboard.press('Enter');
+    await row.getByText('Copied').waitFor();
+    expect(await inBrowser<string>(`navigator.clipboard.readText()`)).toBe(clientId);
+    expect(await table.innerText()).not.toContain(clientSecret);
+
+    // Tenant-scoped: another tenant's admin sees none of these.
+    const other = await tenantWithAdmin(stack, `Other-${Date.now().toString(36)}`);
+    const theirs = await stack.http.get(`/v1/tenants/${other.tenant.id}/service-principals`, other.token);
+    expect(theirs.status).toBe(200);
+    expect(theirs.body.servicePrincipals).toEqual([]);
+    await screenshot(page, '08-service-principals');
   });
 
   it('runs a KEK rotation with a live progress bar that reaches 100%', async () => {

@@ -44,9 +44,12 @@ export function awsKeyPolicyStatement(roleArn: string): string {
   );
 }
 
-/** `https://<vault>.vault.azure.net/keys/<name>[/<version>]` → its parts, or null while incomplete. */
+/**
+ * `https://<vault>.vault.azure.net/keys/<name>[/<version>]` → its parts, or null while incomplete. An explicit port
+ * is tolerated (private endpoints, the local emulator) so the grant still names the vault and key.
+ */
 export function parseAzureKeyUrl(url: string): { vault: string; key: string; hsm: boolean } | null {
-  const m = /^https:\/\/([a-z0-9-]+)\.(vault|managedhsm)\.[a-z.]+\/keys\/([A-Za-z0-9-]+)(?:\/[A-Za-z0-9]+)?\/?$/.exec(url.trim());
+  const m = /^https:\/\/([a-z0-9-]+)\.(vault|managedhsm)\.[a-z.]+(?::\d{1,5})?\/keys\/([A-Za-z0-9-]+)(?:\/[A-Za-z0-9]+)?\/?$/.exec(url.trim());
   return m ? { vault: m[1], hsm: m[2] === 'managedhsm', key: m[3] } : null;
 }
 

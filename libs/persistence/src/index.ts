@@ -8,6 +8,7 @@ export {
   AdminRole,
   ServicePrincipalRepository,
   ServicePrincipalRow,
+  ServicePrincipalSummary,
 } from './tenants.repository';
 export { KeyConfigurationRepository, KeyConfigurationRow, ProviderName } from './key-configurations.repository';
 export { WorkspaceRepository, WorkspaceRow, KeyStateName, KEY_STATES } from './workspaces.repository';

@@ -68,6 +68,15 @@ export interface ServicePrincipalRow {
   disabled: boolean;
 }
 
+/** What the list route shows of a service principal (no secret material). */
+export interface ServicePrincipalSummary {
+  id: string;
+  name: string;
+  clientId: string;
+  workspaceIds: string[];
+  createdAt: string;
+}
+
 export class ServicePrincipalRepository {
   constructor(private readonly ds: DataSource) {}
 
@@ -113,15 +122,20 @@ export class ServicePrincipalRepository {
     return r.length > 0;
   }
 
-  async listIds(tenantId: string): Promise<Array<{ id: string; name: string; clientId: string; workspaceIds: string[] }>> {
-    return rows(
+  /**
+   * Every service principal of one tenant, oldest first, with the workspaces it may fetch DEKs for. Never the
+   * secret or its hash: this feeds a read route open to auditors.
+   */
+  async list(tenantId: string): Promise<ServicePrincipalSummary[]> {
+    const r = await rows<Omit<ServicePrincipalSummary, 'createdAt'> & { createdAt: Date }>(
       this.ds,
-      `SELECT sp.id, sp.name, sp.client_id AS "clientId",
-         COALESCE(array_agg(spw.workspace_id) FILTER (WHERE spw.workspace_id IS NOT NULL), '{}') AS "workspaceIds"
+      `SELECT sp.id, sp.name, sp.client_id AS "clientId", sp.created_at AS "createdAt",
+         COALESCE(array_agg(spw.workspace_id ORDER BY spw.workspace_id) FILTER (WHERE spw.workspace_id IS NOT NULL), '{}') AS "workspaceIds"
        FROM service_principals sp LEFT JOIN service_principal_workspaces spw
          ON spw.tenant_id = sp.tenant_id AND spw.service_principal_id = sp.id
-       WHERE sp.tenant_id = $1 GROUP BY sp.id ORDER BY sp.created_at`,
+       WHERE sp.tenant_id = $1 GROUP BY sp.id ORDER BY sp.created_at, sp.id`,
       [tenantId],
     );
+    return r.map((x) => ({ id: x.id, name: x.name, clientId: x.clientId, workspaceIds: x.workspaceIds, createdAt: new Date(x.createdAt).toISOString() }));
   }
 }

@@ -108,7 +108,7 @@ export function openApiDocument(serverUrl?: string): Schema {
       },
       '/v1/tenants/{tenantId}/service-principals': {
         post: op({ id: 'createServicePrincipal', summary: 'Create a service principal (secret shown once)', security: 'admin', params: [tenantParam], body: ref('CreateServicePrincipal'), ok: [201, ref('ServicePrincipalCreated')], errors: adminErrors }),
-        get: op({ id: 'listServicePrincipals', summary: 'List service principals (no secrets)', security: 'auditor', params: [tenantParam], ok: [200, { type: 'object' }], errors: [401, 403, 404] }),
+        get: op({ id: 'listServicePrincipals', summary: 'List service principals with their workspace scope (never a secret or its hash)', security: 'auditor', params: [tenantParam], ok: [200, ref('ServicePrincipalList')], errors: [401, 403, 404] }),
       },
       '/v1/tenants/{tenantId}/audit-events': {
         get: op({
@@ -227,6 +227,13 @@ export function openApiDocument(serverUrl?: string): Schema {
         },
         CreateServicePrincipal: { type: 'object', required: ['name', 'workspaceIds'], properties: { name: str, workspaceIds: { type: 'array', items: uuid, maxItems: 1000 } } },
         ServicePrincipalCreated: { type: 'object', required: ['id', 'clientId', 'clientSecret'], properties: { id: uuid, clientId: str, clientSecret: str } },
+        ServicePrincipal: {
+          type: 'object',
+          required: ['id', 'name', 'clientId', 'workspaceIds', 'createdAt'],
+          additionalProperties: false,
+          properties: { id: uuid, name: str, clientId: str, workspaceIds: { type: 'array', items: uuid }, createdAt: { type: 'string', format: 'date-time' } },
+        },
+        ServicePrincipalList: { type: 'object', required: ['servicePrincipals'], properties: { servicePrincipals: { type: 'array', items: ref('ServicePrincipal') } } },
         AuditEvent: {
           type: 'object',
           properties: { seq: { type: 'integer' }, at: { type: 'string', format: 'date-time' }, actor: str, action: str, target: str, outcome: str, details: { type: 'object' }, hash: str, prevHash: str },

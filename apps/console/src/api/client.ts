@@ -7,6 +7,7 @@ import type {
   Operation,
   OperationKind,
   RegisterKeyConfiguration,
+  ServicePrincipal,
   Tenant,
   TokenResponse,
   Workspace,
@@ -92,6 +93,10 @@ export class ApiClient {
 
   verifyAuditChain(): Promise<AuditVerification> {
     return this.call('GET', this.t('/audit-events/verification'));
+  }
+
+  listServicePrincipals(): Promise<ServicePrincipal[]> {
+    return this.call<unknown>('GET', this.t('/service-principals')).then((b) => listOf<ServicePrincipal>(b, 'servicePrincipals'));
   }
 
   createServicePrincipal(name: string, workspaceIds: string[]): Promise<CreatedServicePrincipal> {

@@ -113,6 +113,15 @@ export type AuditVerification =
   | { ok: true; count: number; headHash: string }
   | { ok: false; count: number; firstBadSeq?: number; headHash?: string };
 
+/** `GET …/service-principals` item: never the secret (it is shown once, at creation). */
+export interface ServicePrincipal {
+  id: string;
+  name: string;
+  clientId: string;
+  workspaceIds: string[];
+  createdAt: string;
+}
+
 export interface CreatedServicePrincipal {
   id: string;
   clientId: string;

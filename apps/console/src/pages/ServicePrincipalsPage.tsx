@@ -1,18 +1,21 @@
 import { useState, type FormEvent } from 'react';
-import type { CreatedServicePrincipal } from '../api/types';
+import type { CreatedServicePrincipal, ServicePrincipal, Workspace } from '../api/types';
 import { ErrorAlert } from '../components/Alert';
+import { CopyButton } from '../components/CopyButton';
 import { TextField } from '../components/TextField';
 import { ValueRow } from '../components/ValueRow';
 import { useConsole } from '../context';
 import { useAction, useLoad } from '../hooks';
 
 /**
- * Create a service principal for the internal DEK API, scoped to chosen workspaces. The client secret is shown
- * once, held only in this component's state, and dropped when the admin dismisses it or leaves the page.
+ * The tenant's service principals (name, client id, the workspaces each may use, when it was created) and a form
+ * to create one for the internal DEK API, scoped to chosen workspaces. The client secret is shown once, held only
+ * in this component's state, and dropped when the admin dismisses it or leaves the page; the list never has it.
  */
 export function ServicePrincipalsPage() {
   const { api, canWrite } = useConsole();
   const workspaces = useLoad(() => api.listWorkspaces(), [api]);
+  const principals = useLoad(() => api.listServicePrincipals(), [api]);
   const [name, setName] = useState('');
   const [selected, setSelected] = useState<string[]>([]);
   const [created, setCreated] = useState<(CreatedServicePrincipal & { name: string }) | null>(null);
@@ -21,6 +24,7 @@ export function ServicePrincipalsPage() {
     setCreated({ ...sp, name: name.trim() });
     setName('');
     setSelected([]);
+    principals.reload();
   });
   const toggle = (id: string) => setSelected((s) => (s.includes(id) ? s.filter((x) => x !== id) : [...s, id]));
 
@@ -49,6 +53,13 @@ export function ServicePrincipalsPage() {
           </button>
         </section>
       )}
+      <section aria-labelledby="sp-list">
+        <h2 id="sp-list">Existing service principals</h2>
+        <ErrorAlert error={principals.error} title="Could not load service principals" />
+        {principals.loading && !principals.data && <p aria-live="polite">Loading…</p>}
+        {principals.data?.length === 0 && <p className="empty">No service principals yet.</p>}
+        {principals.data && principals.data.length > 0 && <PrincipalsTable principals={principals.data} workspaces={workspaces.data ?? []} />}
+      </section>
       {canWrite ? (
         <form className="card inline-form" onSubmit={submit} aria-labelledby="sp-new">
           <h2 id="sp-new">New service principal</h2>
@@ -77,4 +88,55 @@ export function ServicePrincipalsPage() {
       )}
     </section>
   );
+}
+
+function PrincipalsTable({ principals, workspaces }: { principals: ServicePrincipal[]; workspaces: Workspace[] }) {
+  const byId = new Map(workspaces.map((w) => [w.id, w.name]));
+  return (
+    <table className="principals">
+      <caption className="visually-hidden">Existing service principals</caption>
+      <thead>
+        <tr>
+          <th scope="col">Name</th>
+          <th scope="col">Client id</th>
+          <th scope="col">Workspaces it may access</th>
+          <th scope="col">Created</th>
+        </tr>
+      </thead>
+      <tbody>
+        {principals.map((sp) => (
+          <tr key={sp.id} data-client-id={sp.clientId}>
+            <th scope="row">{sp.name}</th>
+            <td className="nowrap">
+              <code className="value">{sp.clientId}</code> <CopyButton value={sp.clientId} label={`client id of ${sp.name}`} />
+            </td>
+            <td>
+              {sp.workspaceIds.length === 0 ? (
+                <span className="muted">None</span>
+              ) : (
+                <ul className="inline-list" aria-label={`Workspaces ${sp.name} may access`}>
+                  {sp.workspaceIds
+                    .map((id) => ({ id, name: byId.get(id) ?? id }))
+                    .sort((a, b) => a.name.localeCompare(b.name))
+                    .map((w) => (
+                      <li key={w.id}>
+                        <a href={`#/workspaces/${encodeURIComponent(w.id)}`}>{w.name}</a>
+                      </li>
+                    ))}
+                </ul>
+              )}
+            </td>
+            <td className="nowrap">
+              <time dateTime={sp.createdAt}>{formatDate(sp.createdAt)}</time>
+            </td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
+}
+
+function formatDate(at: string): string {
+  const d = new Date(at);
+  return Number.isNaN(d.getTime()) ? at : d.toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' });
 }

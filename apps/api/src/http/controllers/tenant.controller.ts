@@ -120,7 +120,7 @@ export class TenantController {
   @Get('service-principals')
   @AdminRoute('key_admin', 'auditor')
   async listServicePrincipals(@Claims() c: AccessClaims) {
-    return { servicePrincipals: await this.s.repos.servicePrincipals.listIds(c.tid) };
+    return { servicePrincipals: await this.s.repos.servicePrincipals.list(c.tid) };
   }
 
   // ---- audit
