@@ -78,6 +78,10 @@ export class DekService {
   private readonly wrapped = new Map<string, Map<string, CachedDek>>();
   private wrappedCount = 0;
   private readonly wrapBudget = new Map<string, number>();
+  /** In-flight state reads by workspace, then principal: concurrent cold requests share one query. */
+  private readonly loading = new Map<string, Map<string, Promise<Access>>>();
+  /** Bumped by forgetWorkspace: a read that started before an invalidation must not be cached after it. */
+  private readonly generation = new Map<string, number>();
 
   constructor(
     private readonly repos: Repositories,
@@ -181,6 +185,8 @@ export class DekService {
   /** Drop cached state and wrapped rows of a workspace (KEK cache invalidation listener). */
   forgetWorkspace(workspaceId: string): void {
     for (const m of this.access.values()) if (m.delete(workspaceId)) this.accessCount--;
+    this.generation.set(workspaceId, (this.generation.get(workspaceId) ?? 0) + 1);
+    this.loading.delete(workspaceId);
     const rows = this.wrapped.get(workspaceId);
     if (rows) {
       this.wrappedCount -= rows.size;
@@ -211,8 +217,31 @@ export class DekService {
     return a;
   }
 
-  /** Reads state + scope, caches it (unless caching is off) and returns it. */
-  private async loadAccess(p: DekPrincipal, workspaceId: string): Promise<Access> {
+  /**
+   * Reads state + scope, caches it (unless caching is off) and returns it. Concurrent callers for the same
+   * (principal, workspace) share one read: after an idle period a burst of requests costs one query, not one each.
+   */
+  private loadAccess(p: DekPrincipal, workspaceId: string): Promise<Access> {
+    let byPrincipal = this.loading.get(workspaceId);
+    const pending = byPrincipal?.get(p.sub);
+    if (pending) return pending.then((a) => (a.tenantId === p.tid ? a : this.readAccess(p, workspaceId)));
+    const read = this.readAccess(p, workspaceId).finally(() => {
+      const m = this.loading.get(workspaceId);
+      if (m?.get(p.sub) === read) {
+        m.delete(p.sub);
+        if (m.size === 0) this.loading.delete(workspaceId);
+      }
+    });
+    if (!byPrincipal) {
+      byPrincipal = new Map();
+      this.loading.set(workspaceId, byPrincipal);
+    }
+    byPrincipal.set(p.sub, read);
+    return read;
+  }
+
+  private async readAccess(p: DekPrincipal, workspaceId: string): Promise<Access> {
+    const gen = this.generation.get(workspaceId) ?? 0;
     const w = await this.repos.workspaces.findForPrincipal(p.tid, workspaceId, p.sub);
     const ttl = this.opts.stateCacheTtlMs;
     const now = Date.now();
@@ -226,7 +255,8 @@ export class DekService {
       w?.inScope && this.issuance ? this.issuance.tally(p.tid, p.sub, workspaceId) : null,
     );
     if (w) this.observeStateVersion?.(workspaceId, Number(w.stateVersion));
-    if (ttl > 0) this.store(p.sub, workspaceId, a);
+    // Invalidated while the read was in flight: answer this request with what was read, cache nothing.
+    if (ttl > 0 && (this.generation.get(workspaceId) ?? 0) === gen) this.store(p.sub, workspaceId, a);
     return a;
   }
 

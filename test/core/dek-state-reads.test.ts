@@ -1,0 +1,72 @@
+import { KekCache } from '@app/kek-cache';
+import { DekService, KekResolver } from '@app/keys';
+import type { Repositories } from '@app/persistence';
+import { JobsHarness, startJobsHarness } from '../jobs/harness';
+
+/**
+ * The DEK path's workspace state cache against real Postgres: a burst of cold requests for one workspace shares one
+ * state read, and a read that was in flight when the workspace was invalidated is never cached.
+ */
+describe('DEK service: workspace state reads', () => {
+  let h: JobsHarness;
+  beforeAll(async () => {
+    h = await startJobsHarness();
+  });
+  afterAll(async () => h?.close());
+
+  /** A DEK service (own KEK cache, state cache on) whose workspace repository counts its state reads. */
+  function countingService(stateCacheTtlMs = 60_000) {
+    const reads = { n: 0, gate: null as Promise<void> | null };
+    const workspaces = Object.create(h.deps.repos.workspaces) as Repositories['workspaces'];
+    workspaces.findForPrincipal = async (...args) => {
+      reads.n++;
+      if (reads.gate) await reads.gate;
+      return h.deps.repos.workspaces.findForPrincipal(...args);
+    };
+    const repos = { ...h.deps.repos, workspaces } as Repositories;
+    const cache = new KekCache({ ttlMs: 60_000, maxEntries: 100 });
+    const resolver = new KekResolver(repos, h.deps.registry, cache, { onRevocationSuspected: async () => undefined }, 1);
+    const service = new DekService(repos, resolver, { stateCacheTtlMs, wrappedCacheEntries: 10_000, wrapReserveChunk: 100, batchMax: 1000 });
+    return { service, reads, cache };
+  }
+
+  it('200 concurrent cold requests for one workspace cost one state read, and all get the same DEKs', async () => {
+    const t = await h.awsTenant();
+    const ws = t.workspaceIds[0];
+    const expected = await h.fetchDeks(t, ws, ['a', 'b', 'c']);
+    const { service, reads, cache } = countingService();
+    const p = { tid: t.tenantId, sub: t.principalId };
+    const results = await Promise.all(Array.from({ length: 200 }, (_, i) => service.getDeks(p, ws, [['a', 'b', 'c'][i % 3]])));
+    expect(reads.n).toBe(1);
+    for (const [d] of results) expect(d.dek).toBe(expected.get(d.segmentId));
+    // Warm now: no further read while the entry is fresh.
+    await service.getDeks(p, ws, ['a']);
+    expect(reads.n).toBe(1);
+    cache.close();
+  });
+
+  it('a state read that was in flight when the workspace was invalidated is not cached', async () => {
+    const t = await h.awsTenant();
+    const ws = t.workspaceIds[0];
+    await h.fetchDeks(t, ws, ['a']);
+    const { service, reads, cache } = countingService();
+    const p = { tid: t.tenantId, sub: t.principalId };
+    let open!: () => void;
+    reads.gate = new Promise<void>((r) => (open = r));
+    const first = service.getDeks(p, ws, ['a']);
+    while (reads.n === 0) await new Promise((r) => setImmediate(r));
+    service.forgetWorkspace(ws);
+    // A request after the invalidation does not join the stale read: it starts its own.
+    const second = service.getDeks(p, ws, ['a']);
+    while (reads.n < 2) await new Promise((r) => setImmediate(r));
+    open();
+    reads.gate = null;
+    await Promise.all([first, second]);
+    expect(reads.n).toBe(2);
+    // The pre-invalidation read was not cached; the post-invalidation one was.
+    expect(service.cacheSizes().access).toBe(1);
+    await service.getDeks(p, ws, ['a']);
+    expect(reads.n).toBe(2);
+    cache.close();
+  });
+});
