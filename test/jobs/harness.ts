@@ -24,6 +24,9 @@ import { createDataSource, createRepositories, ensureDatabase, runMigrations } f
 import { Client } from 'pg';
 import { ProviderCallObserver } from '@app/provider-port';
 import { AwsEmulatorHarness, startAwsEmulator } from '../support/aws-emulator';
+import { AzureEmulatorHarness, startAzureEmulator } from '../support/azure-emulator';
+import { GcpEmulatorHarness, startGcpEmulator } from '../support/gcp-emulator';
+import { GCP_EMULATOR_DEFAULTS } from '../../apps/kms-emulator/src/gcp';
 import { TEST_DATABASE_URL } from '../support/db';
 
 /**
@@ -66,6 +69,10 @@ async function privateDatabase(): Promise<{ url: string; drop(): Promise<void> }
  */
 export interface JobsHarness {
   aws: AwsEmulatorHarness;
+  /** Present when the harness was started with `clouds: ['azure', ...]`. */
+  azure?: AzureEmulatorHarness;
+  /** Present when the harness was started with `clouds: ['gcp', ...]`. */
+  gcp?: GcpEmulatorHarness;
   ds: DataSource;
   redis: Redis;
   config: KeyholdConfig;
@@ -123,12 +130,29 @@ export function awsProviderEnv(aws: AwsEmulatorHarness): Record<string, string> 
   };
 }
 
-export async function startJobsHarness(over: KeyholdConfigInput & { redisDb?: number } = {}): Promise<JobsHarness> {
+/** Keyhold's provider configuration for the GCP emulator (what the stack and the worker read from the environment). */
+export function gcpProviderEnv(gcp: GcpEmulatorHarness): Record<string, string> {
+  return {
+    KEYHOLD_GCP_KMS_ENDPOINT: `${gcp.endpoints.kms.host}:${gcp.endpoints.kms.port}`,
+    KEYHOLD_GCP_IAM_ENDPOINT: gcp.endpoints.iamCredentials,
+    KEYHOLD_GCP_CA_PEM: gcp.caPem,
+    KEYHOLD_GCP_VENDOR_TOKEN: GCP_EMULATOR_DEFAULTS.vendorToken,
+    KEYHOLD_GCP_VENDOR_PROJECT: GCP_EMULATOR_DEFAULTS.vendorProject,
+    KEYHOLD_GCP_MAX_RETRIES: '0',
+    KEYHOLD_GCP_TIMEOUT_MS: '3000',
+  };
+}
+
+export async function startJobsHarness(
+  over: KeyholdConfigInput & { redisDb?: number; clouds?: Array<'azure' | 'gcp'> } = {},
+): Promise<JobsHarness> {
   const aws = await startAwsEmulator();
+  const azure = over.clouds?.includes('azure') ? await startAzureEmulator() : undefined;
+  const gcp = over.clouds?.includes('gcp') ? await startGcpEmulator() : undefined;
   const db = await privateDatabase();
   const ds = createDataSource(db.url, { poolSize: 6, applicationName: 'keyhold-jobs-test' });
   await ds.initialize();
-  const { redisDb, ...configOver } = over;
+  const { redisDb, clouds: _clouds, ...configOver } = over;
   const redisUrl = `redis://127.0.0.1:6379/${redisDb ?? 0}`;
   const redis = new Redis(redisUrl, { maxRetriesPerRequest: null });
   const config = buildConfig({
@@ -143,7 +167,12 @@ export async function startJobsHarness(over: KeyholdConfigInput & { redisDb?: nu
     probeConfirmations: 3,
     logLevel: 'silent',
     ...configOver,
-    providerEnv: { ...awsProviderEnv(aws), ...(configOver.providerEnv ?? {}) },
+    providerEnv: {
+      ...awsProviderEnv(aws),
+      ...(azure ? { KEYHOLD_MODE: 'test', ...azure.env() } : {}),
+      ...(gcp ? gcpProviderEnv(gcp) : {}),
+      ...(configOver.providerEnv ?? {}),
+    },
   });
   const observer = new ProviderCallObserver();
   const registry = ProviderRegistry.fromEnv(config.providerEnv, observer);
@@ -165,6 +194,8 @@ export async function startJobsHarness(over: KeyholdConfigInput & { redisDb?: nu
 
   const h: JobsHarness = {
     aws,
+    azure,
+    gcp,
     ds,
     redis,
     config,
@@ -285,6 +316,8 @@ export async function startJobsHarness(over: KeyholdConfigInput & { redisDb?: nu
       redis.disconnect();
       await ds.destroy();
       await aws.close();
+      await azure?.close();
+      await gcp?.close();
       await db.drop();
       void caches;
     },

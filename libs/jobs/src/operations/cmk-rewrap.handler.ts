@@ -38,8 +38,9 @@ export class CmkRewrapHandler implements OperationHandler {
       if (!ws.keyConfigurationId) throw new OperationFailure('WORKSPACE_STATE_CONFLICT', 'the workspace has no key binding');
       const cfg = await withSql(this.ds, (sql) => this.store.keyConfiguration(sql, tenantId, ws.keyConfigurationId as string));
       if (!cfg) throw new OperationFailure('KEY_CONFIGURATION_NOT_FOUND', 'the bound key configuration no longer exists');
-      const keyVersion = await this.wrapping.currentVersion(cfg, tenantId, ctx.signal);
-      const { rewrapped } = await this.rewrap.execute({ tenantId, workspaceId, target: cfg, targetKeyVersion: keyVersion, signal: ctx.signal });
+      const keyVersion = await this.wrapping.currentVersion(cfg, tenantId, ctx.signal, await this.requestedAt(tenantId, ctx.op.id));
+      const wrappedBefore = cutoff(ctx.op.params.rewrapWrappedBefore);
+      const { rewrapped } = await this.rewrap.execute({ tenantId, workspaceId, target: cfg, targetKeyVersion: keyVersion, wrappedBefore, signal: ctx.signal });
       await ctx.step('rewrapped', { keyVersion, rewrappedVersions: rewrapped });
       await leaveWorkingState(this.ds, this.store, tenantId, workspaceId, 'rewrapping');
       await this.audit.append(tenantId, {
@@ -56,9 +57,31 @@ export class CmkRewrapHandler implements OperationHandler {
     }
   }
 
+  /**
+   * When this operation was requested, on this process's clock: the operation's age is measured by Postgres
+   * (created_at and clock_timestamp() on one clock), so clock skew between the API, the database and the worker
+   * does not matter. A describe started before this instant may predate the customer's rotation.
+   */
+  private async requestedAt(tenantId: string, operationId: string): Promise<number> {
+    const rows = await withSql(this.ds, (sql) =>
+      sql.rows<{ ageMs: number }>(
+        `SELECT (extract(epoch FROM clock_timestamp() - created_at) * 1000)::float8 AS "ageMs" FROM operations WHERE tenant_id = $1 AND id = $2`,
+        [tenantId, operationId],
+      ),
+    );
+    return Date.now() - Math.max(0, Number(rows[0]?.ageMs ?? 0));
+  }
+
   private async undoOnPermanent(err: unknown, tenantId: string, workspaceId: string): Promise<void> {
     if (isPermanent(err)) await leaveWorkingState(this.ds, this.store, tenantId, workspaceId, 'rewrapping').catch(() => undefined);
   }
+}
+
+/** The age cutoff the rotation check put on the operation (ISO timestamp), if any. */
+function cutoff(raw: unknown): Date | undefined {
+  if (typeof raw !== 'string') return undefined;
+  const d = new Date(raw);
+  return Number.isNaN(d.getTime()) ? undefined : d;
 }
 
 /** Errors after which the operation ends: the workspace must not be left in a working state. */

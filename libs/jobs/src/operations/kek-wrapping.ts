@@ -75,29 +75,40 @@ export class KekWrapping {
    * (VERSION_TTL_MS) with concurrent callers sharing one describe: a CMK rewrap of N workspaces then costs one
    * describe, not N (the customer's KMS quota is shared with their own workloads). A version that is a few seconds
    * stale can only cause one extra rewrap later, never a missed one: a later check sees the newer version.
+   *
+   * `notBefore` (epoch ms, this process's clock): only reuse a describe that was *started* at or after that
+   * instant. A CMK rewrap passes the moment it was requested, so a rotation the customer made before asking is
+   * always seen (otherwise a describe cached a few seconds earlier, by the rotation check or another rewrap, would
+   * make the requested rewrap succeed as a no-op on the old version); the workspaces of one rewrap wave, all
+   * requested before the first of them describes, still share that one describe.
    */
-  async currentVersion(cfg: KeyConfigurationRow, tenantId: string, signal?: AbortSignal): Promise<string | null> {
+  async currentVersion(cfg: KeyConfigurationRow, tenantId: string, signal?: AbortSignal, notBefore?: number): Promise<string | null> {
     const key = `${tenantId}/${cfg.id}`;
     const now = Date.now();
     const hit = this.versions.get(key);
-    if (hit && hit.until > now) return hit.value;
-    const pending = hit?.pending;
-    if (pending) return pending;
+    const fresh = hit !== undefined && (notBefore === undefined || hit.startedAt >= notBefore);
+    if (hit && fresh && hit.until > now) return hit.value;
+    if (hit?.pending && fresh) return hit.pending;
     const provider = this.providers.get(cfg.provider);
+    const entry: { value: string | null; until: number; startedAt: number; pending?: Promise<string | null> } = { value: null, until: 0, startedAt: now };
     const load = this.gate
       .call({ provider: cfg.provider, keyConfigurationId: cfg.id }, () => provider.describe(cfg.config, { tenantId }), signal)
       .then((d) => {
-        this.versions.set(key, { value: d.currentVersion, until: Date.now() + VERSION_TTL_MS });
-        if (this.versions.size > 10_000) this.versions.delete(this.versions.keys().next().value as string);
+        // A newer describe may have been started meanwhile: never replace its entry with this older answer.
+        if (this.versions.get(key) === entry) {
+          this.versions.set(key, { value: d.currentVersion, until: Date.now() + VERSION_TTL_MS, startedAt: entry.startedAt });
+          if (this.versions.size > 10_000) this.versions.delete(this.versions.keys().next().value as string);
+        }
         return d.currentVersion;
       })
       .catch((err: unknown) => {
-        this.versions.delete(key);
+        if (this.versions.get(key) === entry) this.versions.delete(key);
         throw err;
       });
-    this.versions.set(key, { value: null, until: 0, pending: load });
+    entry.pending = load;
+    this.versions.set(key, entry);
     return load;
   }
 
-  private readonly versions = new Map<string, { value: string | null; until: number; pending?: Promise<string | null> }>();
+  private readonly versions = new Map<string, { value: string | null; until: number; startedAt: number; pending?: Promise<string | null> }>();
 }

@@ -32,6 +32,12 @@ export class RewrapUnderKey {
      * rewrap unconditionally). Re-key: 'any' (being on the target configuration is enough).
      */
     targetKeyVersion: string | null | 'any';
+    /**
+     * CMK-rewrap max age: a row already on the target whose wrapped form was made before this instant is rewrapped
+     * anyway (same key version, fresh wrapped form). Rows rewrapped by an earlier run of the same operation are
+     * newer than it, so a re-run after a crash does not redo them.
+     */
+    wrappedBefore?: Date;
     signal?: AbortSignal;
   }): Promise<{ rewrapped: number[] }> {
     const { tenantId, workspaceId, target } = input;
@@ -40,7 +46,8 @@ export class RewrapUnderKey {
     for (const initial of rows) {
       let row: KekRow | null = initial;
       for (let tries = 0; row && tries < 3; tries++) {
-        if (this.isOnTarget(row, input.target.id, input.targetKeyVersion)) break;
+        const tooOld = input.wrappedBefore !== undefined && row.wrappedAt.getTime() < input.wrappedBefore.getTime();
+        if (!tooOld && this.isOnTarget(row, input.target.id, input.targetKeyVersion)) break;
         const source = await this.configOf(row);
         const kek = await this.wrapping.unwrap(row, source, input.signal);
         try {

@@ -24,6 +24,8 @@ export class OperationTrigger {
     kind: OperationKind;
     reason: string;
     targetKeyConfigurationId?: string;
+    /** Extra parameters for the handler (stored with the trigger reason). */
+    params?: Record<string, unknown>;
   }): Promise<{ op: OperationRow; created: boolean }> {
     const out = await inTransaction(this.ds, (sql) =>
       this.operations.createOrFindUnfinished(sql, {
@@ -31,7 +33,7 @@ export class OperationTrigger {
         workspaceId: input.workspaceId,
         kind: input.kind,
         targetKeyConfigurationId: input.targetKeyConfigurationId,
-        params: { trigger: input.reason },
+        params: { ...(input.params ?? {}), trigger: input.reason },
         requestedBy: 'system:worker',
       }),
     );

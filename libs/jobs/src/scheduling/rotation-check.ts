@@ -73,10 +73,11 @@ export class RotationCheck {
         throw err;
       }
       const stale = await withSql(this.ds, (sql) =>
-        sql.rows<{ workspaceId: string; why: string }>(
+        sql.rows<{ workspaceId: string; why: string; cutoff: Date }>(
           `SELECT DISTINCT k.workspace_id AS "workspaceId",
                   CASE WHEN $3::text IS NOT NULL AND k.provider_key_version IS DISTINCT FROM $3::text THEN 'new CMK version'
-                       ELSE 'wrapped KEK age' END AS why
+                       ELSE 'wrapped KEK age' END AS why,
+                  now() - ($4::double precision * interval '1 second') AS cutoff
            FROM kek_versions k JOIN workspaces w ON w.tenant_id = k.tenant_id AND w.id = k.workspace_id
            WHERE k.tenant_id = $1 AND k.key_configuration_id = $2 AND k.state IN ('active', 'retiring')
              AND w.key_state = 'active' AND w.key_configuration_id = $2
@@ -97,6 +98,9 @@ export class RotationCheck {
           workspaceId: s.workspaceId,
           kind: OperationKind.CmkRewrap,
           reason: s.why,
+          // With an age limit, the rewrap also renews forms older than it that are already on the current key
+          // version (otherwise an age-triggered rewrap would find nothing to do).
+          params: this.limits.cmkRewrapMaxAgeSeconds > 0 ? { rewrapWrappedBefore: new Date(s.cutoff).toISOString() } : undefined,
         });
         if (created) cmkRewraps++;
       }

@@ -32,6 +32,8 @@ export interface KekRow {
   readonly wrapCount: number;
   readonly kcv: Buffer;
   readonly createdAt: Date;
+  /** When the current wrapped form was made: COALESCE(rewrapped_at, created_at) (the CMK-rewrap age). */
+  readonly wrappedAt: Date;
 }
 
 export interface KeyConfigurationRow {
@@ -45,7 +47,8 @@ export interface KeyConfigurationRow {
 const WS = `id, tenant_id AS "tenantId", key_state AS "keyState", key_configuration_id AS "keyConfigurationId",
   current_kek_version AS "currentKekVersion", degraded, state_version AS "stateVersion"`;
 const KEK = `tenant_id AS "tenantId", workspace_id AS "workspaceId", version, key_configuration_id AS "keyConfigurationId",
-  wrapped, provider_key_version AS "providerKeyVersion", state, wrap_count AS "wrapCount", kcv, created_at AS "createdAt"`;
+  wrapped, provider_key_version AS "providerKeyVersion", state, wrap_count AS "wrapCount", kcv, created_at AS "createdAt",
+  COALESCE(rewrapped_at, created_at) AS "wrappedAt"`;
 
 const ws = (r: WorkspaceKeyRow): WorkspaceKeyRow => ({
   ...r,

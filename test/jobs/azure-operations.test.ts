@@ -1,0 +1,326 @@
+import { AZURE_EMULATOR_DEFAULTS } from '../../apps/kms-emulator/src/azure';
+import { OperationKind } from '@app/jobs';
+import type { RunningWorker } from '../../apps/worker/src/worker';
+import { startTestWorker } from '../support/worker';
+import type { AzureEmulatorHarness } from '../support/azure-emulator';
+import { AzureTenant, azureTenant } from './azure-tenant';
+import { JobsHarness, startJobsHarness } from './harness';
+
+/**
+ * The worker's operations against Azure Key Vault (the Azure emulator through the real @azure/keyvault-keys and
+ * @azure/identity, real Postgres and Redis): CMK rewrap onto a new key version, KEK rotation under load,
+ * revocation (disable / grant removed / key deleted) to shredded, reinstate, and transient faults that never shred.
+ */
+let h: JobsHarness;
+let az: AzureEmulatorHarness;
+let worker: RunningWorker;
+
+beforeAll(async () => {
+  h = await startJobsHarness({
+    clouds: ['azure'],
+    probeConfirmationWindowSeconds: 2,
+    probeConfirmations: 3,
+    // A hung vault call gives up after 1 s (the transient-fault test waits out several of them).
+    providerEnv: { KEYHOLD_AZURE_REQUEST_TIMEOUT_MS: '1000' },
+  });
+  az = h.azure!;
+  // Small rotation batches so that a 2,000-DEK rotation has many progress steps to observe.
+  worker = await startTestWorker(h.config, { settings: { maxTransientProbes: 4, providerAttemptsInPlace: 2, dekBatchSize: 100 } });
+});
+afterAll(async () => {
+  await worker?.close();
+  await h?.close();
+});
+afterEach(() => az.faults.clear());
+
+const segments = (n: number, prefix = 'seg') => Array.from({ length: n }, (_, i) => `${prefix}-${String(i).padStart(6, '0')}`);
+
+interface KekRowView {
+  version: number;
+  state: string;
+  keyConfigurationId: string;
+  providerKeyVersion: string | null;
+  previousProviderKeyVersion: string | null;
+  wrapped: Buffer;
+  previousWrapped: Buffer | null;
+  wrapCount: number;
+}
+
+async function kekRows(tenantId: string, workspaceId: string): Promise<KekRowView[]> {
+  return h.ds.query(
+    `SELECT version, state, key_configuration_id AS "keyConfigurationId", provider_key_version AS "providerKeyVersion",
+            previous_provider_key_version AS "previousProviderKeyVersion", wrapped, previous_wrapped AS "previousWrapped",
+            wrap_count::float8 AS "wrapCount"
+     FROM kek_versions WHERE tenant_id = $1 AND workspace_id = $2 ORDER BY version`,
+    [tenantId, workspaceId],
+  );
+}
+
+/** The key's current version as the customer sees it in their vault (customer-side SDK client). */
+async function currentVersion(t: AzureTenant): Promise<string> {
+  const key = await az.customerKeys().getKey(t.keyName);
+  return key.properties.version!;
+}
+
+async function setEnabled(t: AzureTenant, enabled: boolean): Promise<void> {
+  const r = await az.admin('POST', `/azure/keys/${t.keyName}/enabled`, { enabled });
+  if (r.status !== 200) throw new Error(`enable/disable failed: ${JSON.stringify(r.body)}`);
+}
+
+async function checkUntilDone(t: AzureTenant, workspaceId = t.workspaceIds[0], timeoutMs = 20_000) {
+  const opId = await h.request(t.tenantId, workspaceId, OperationKind.RevocationCheck);
+  return h.waitForOperation(t.tenantId, opId, timeoutMs);
+}
+
+async function reinstate(t: AzureTenant, workspaceId = t.workspaceIds[0]) {
+  return h.waitForOperation(t.tenantId, await h.request(t.tenantId, workspaceId, OperationKind.Reinstate));
+}
+
+/** Requests a revocation check on a revoked key: suspect first, shredded only after the confirmation window. */
+async function expectShredded(t: AzureTenant, reason: RegExp) {
+  const started = Date.now();
+  const opId = await h.request(t.tenantId, t.workspaceIds[0], OperationKind.RevocationCheck);
+  const suspect = await h.waitForOperation(t.tenantId, opId, 10_000, (o) => o.state === 'running' && String(o.step).startsWith('probe:'));
+  expect(suspect.step).toBe('probe:suspect');
+  for (const ws of t.workspaceIds) expect((await h.workspace(t.tenantId, ws)).keyState).toBe('access_suspect');
+
+  const op = await h.waitForOperation(t.tenantId, opId, 20_000);
+  expect(op.state).toBe('succeeded');
+  expect(op.params.result).toMatchObject({ outcome: 'shredded' });
+  expect(String(op.params.lastReason)).toMatch(reason);
+  // Never before the confirmation window has passed, and never on fewer than the configured confirmations.
+  expect(Date.now() - started).toBeGreaterThanOrEqual(h.config.probe.confirmationWindowSeconds * 1000);
+  expect(Number(op.params.probes)).toBeGreaterThanOrEqual(h.config.probe.confirmations);
+  for (const ws of t.workspaceIds) expect((await h.workspace(t.tenantId, ws)).keyState).toBe('shredded');
+  await expect(h.fetchDeks(t, t.workspaceIds[0], ['s1'])).rejects.toMatchObject({ code: 'WORKSPACE_SHREDDED' });
+  const audit = await h.ds.query(`SELECT action FROM audit_events WHERE tenant_id = $1 AND action LIKE 'workspace.%' ORDER BY seq`, [t.tenantId]);
+  expect(audit.map((a: { action: string }) => a.action)).toEqual(expect.arrayContaining(['workspace.access_suspect', 'workspace.shredded']));
+  return op;
+}
+
+describe('CMK rewrap on Azure', () => {
+  it('after the customer rotates the key, every KEK is rewrapped under the new key version (even right after an earlier rewrap); DEKs unchanged', async () => {
+    const t = await azureTenant(h);
+    const ws = t.workspaceIds[0];
+    const v1 = await currentVersion(t);
+    const before = await h.fetchDeks(t, ws, segments(20));
+    const [initial] = await kekRows(t.tenantId, ws);
+    expect(initial).toMatchObject({ providerKeyVersion: v1, previousWrapped: null });
+    // A rewrap asked for before the rotation finds nothing to do (and leaves the worker having just described v1).
+    const early = await h.waitForOperation(t.tenantId, await h.request(t.tenantId, ws, OperationKind.CmkRewrap));
+    expect(early.params.result).toMatchObject({ keyVersion: v1, kekVersions: [] });
+
+    // The customer rotates, and asks right away: the rewrap must see the rotation, not a version described before it.
+    const rotated = await az.admin('POST', `/azure/keys/${t.keyName}/rotate`);
+    expect(rotated.status).toBe(201);
+    const v2 = await currentVersion(t);
+    expect(v2).not.toBe(v1);
+    expect(String(rotated.body.key.kid)).toMatch(new RegExp(`/${v2}$`));
+
+    const op = await h.waitForOperation(t.tenantId, await h.request(t.tenantId, ws, OperationKind.CmkRewrap));
+    expect(op).toMatchObject({ state: 'succeeded', error: null, step: 'done' });
+    expect(op.params.result).toMatchObject({ keyVersion: v2, kekVersions: [1] });
+
+    const [row] = await kekRows(t.tenantId, ws);
+    expect(row).toMatchObject({ version: 1, state: 'active', keyConfigurationId: t.keyConfigurationId, providerKeyVersion: v2, previousProviderKeyVersion: v1 });
+    expect(row.previousWrapped).toEqual(initial.wrapped);
+    expect(row.wrapped.equals(initial.wrapped)).toBe(false);
+    expect(await h.workspace(t.tenantId, ws)).toMatchObject({ keyState: 'active', degraded: false, currentKekVersion: 1 });
+
+    // The customer disables ONLY the old version (customer-side SDK: updateKeyProperties on that version). The
+    // vendor can no longer unwrap anything under it...
+    await az.customerKeys().updateKeyProperties(t.keyName, v1, { enabled: false });
+    const d = AZURE_EMULATOR_DEFAULTS;
+    await expect(
+      az.cryptoAs(`${t.keyId}/${v1}`, d.vendorClientId, d.vendorClientSecret).unwrapKey('RSA-OAEP-256', row.previousWrapped!),
+    ).rejects.toMatchObject({ statusCode: 403 });
+    // ...yet a cold replica (fresh KEK cache) unwraps the rewrapped KEK under v2 and serves the very same DEKs.
+    const after = await h.fetchDeks(t, ws, segments(20));
+    expect([...after.entries()]).toEqual([...before.entries()]);
+
+    // Re-running the same request is harmless: nothing is left to rewrap, and the row is not touched.
+    const again = await h.waitForOperation(t.tenantId, await h.request(t.tenantId, ws, OperationKind.CmkRewrap));
+    expect(again.state).toBe('succeeded');
+    expect(again.params.result).toMatchObject({ keyVersion: v2, kekVersions: [] });
+    const [still] = await kekRows(t.tenantId, ws);
+    expect(still.wrapped).toEqual(row.wrapped);
+    expect(still.providerKeyVersion).toBe(v2);
+  });
+
+  it('a rewrap requested when the key has not changed succeeds and changes nothing', async () => {
+    const t = await azureTenant(h, { workspaces: 2 });
+    const [ws1, ws2] = t.workspaceIds;
+    const before = await h.fetchDeks(t, ws1, segments(5));
+    const [initial] = await kekRows(t.tenantId, ws1);
+    const wrapsBefore = az.counters.total({ cloud: 'azure', operation: 'wrapKey', outcome: 'ok' });
+
+    const op = await h.waitForOperation(t.tenantId, await h.request(t.tenantId, ws1, OperationKind.CmkRewrap));
+    expect(op).toMatchObject({ state: 'succeeded', error: null });
+    expect(op.params.result).toMatchObject({ keyVersion: await currentVersion(t), kekVersions: [] });
+    // No wrap was even attempted, and the row is exactly as it was.
+    expect(az.counters.total({ cloud: 'azure', operation: 'wrapKey', outcome: 'ok' })).toBe(wrapsBefore);
+    const [row] = await kekRows(t.tenantId, ws1);
+    expect(row.wrapped).toEqual(initial.wrapped);
+    expect(row.previousWrapped).toBeNull();
+    expect(row.providerKeyVersion).toBe(initial.providerKeyVersion);
+    for (const ws of [ws1, ws2]) expect(await h.workspace(t.tenantId, ws)).toMatchObject({ keyState: 'active', degraded: false });
+    expect(await h.fetchDeks(t, ws1, segments(5))).toEqual(before);
+  });
+});
+
+describe('KEK rotation on Azure', () => {
+  it('rewraps ~2,000 DEKs while cold replicas keep fetching them; progress visible mid-way; every DEK unchanged', async () => {
+    const t = await azureTenant(h);
+    const ws = t.workspaceIds[0];
+    const all = segments(2_000);
+    const before = await h.fetchDeks(t, ws, all);
+    const opId = await h.request(t.tenantId, ws, OperationKind.KekRotation);
+
+    let finished = false;
+    const failures: unknown[] = [];
+    const progress = new Set<string>();
+    const readers = Array.from({ length: 2 }, async (_, r) => {
+      // Each reader is a cold replica (own KEK cache, no wrapped-DEK cache): the worst case for a rotation.
+      const { service } = h.dekService();
+      let round = 0;
+      while (!finished || round < 3) {
+        const pick = Array.from({ length: 100 }, (_, i) => all[(round * 397 + i * 19 + r * 7) % all.length]);
+        try {
+          const got = await service.getDeks({ tid: t.tenantId, sub: t.principalId }, ws, [...new Set(pick), `new-${r}-${round}`]);
+          for (const d of got) if (before.has(d.segmentId) && before.get(d.segmentId) !== d.dek) failures.push(`changed ${d.segmentId}`);
+        } catch (err) {
+          failures.push(err);
+        }
+        round++;
+      }
+      return round;
+    });
+    const watcher = (async () => {
+      while (!finished) {
+        const row = await h.waitForOperation(t.tenantId, opId, 1_000, () => true);
+        if (row.state === 'running' && row.progressTotal > 0) progress.add(`${row.progressDone}/${row.progressTotal}`);
+      }
+    })();
+    const op = await h.waitForOperation(t.tenantId, opId, 30_000, (o) => {
+      if (o.state === 'running' && o.progressTotal > 0) progress.add(`${o.progressDone}/${o.progressTotal}`);
+      return o.state === 'succeeded' || o.state === 'failed';
+    });
+    finished = true;
+    await Promise.all(readers);
+    await watcher;
+    expect(failures).toEqual([]);
+    expect(op).toMatchObject({ state: 'succeeded', progressTotal: op.progressDone });
+    // All 2,000 plus the DEKs the readers created before the switch to version 2.
+    expect(op.progressDone).toBeGreaterThanOrEqual(2_000);
+    expect([...progress].some((p) => { const [d, tot] = p.split('/').map(Number); return d > 0 && d < tot; })).toBe(true);
+
+    const rows = await kekRows(t.tenantId, ws);
+    expect(rows.map((r) => [r.version, r.state])).toEqual([
+      [1, 'retired'],
+      [2, 'active'],
+    ]);
+    // The new KEK is wrapped by the customer's Azure key, at its current version.
+    expect(rows[1]).toMatchObject({ keyConfigurationId: t.keyConfigurationId, providerKeyVersion: await currentVersion(t) });
+    const stray = await h.ds.query(`SELECT count(*)::int AS n FROM deks WHERE workspace_id = $1 AND kek_version <> 2`, [ws]);
+    expect(stray[0].n).toBe(0);
+    expect(await h.workspace(t.tenantId, ws)).toMatchObject({ keyState: 'active', currentKekVersion: 2 });
+
+    const after = await h.fetchDeks(t, ws, all);
+    expect(after.size).toBe(2_000);
+    for (const [seg, dek] of before) expect(after.get(seg)).toBe(dek);
+  }, 60_000);
+});
+
+describe('revocation on Azure reaches shredded only after the confirmation window', () => {
+  it('by disabling the key; reinstate fails while it is disabled and brings the same DEKs back once re-enabled', async () => {
+    const t = await azureTenant(h, { workspaces: 2 });
+    const [ws1, ws2] = t.workspaceIds;
+    const dek1 = await h.fetchDeks(t, ws1, ['s1', 's2']);
+    const dek2 = await h.fetchDeks(t, ws2, ['s1']);
+    await setEnabled(t, false);
+    await expectShredded(t, /key_disabled/);
+
+    const denied = await reinstate(t, ws1);
+    expect(denied.state).toBe('failed');
+    expect(denied.error).toMatch(/still cannot unwrap/);
+    expect((await h.workspace(t.tenantId, ws1)).keyState).toBe('shredded');
+
+    await setEnabled(t, true);
+    for (const ws of [ws1, ws2]) {
+      const ok = await reinstate(t, ws);
+      expect(ok.state).toBe('succeeded');
+      expect(await h.workspace(t.tenantId, ws)).toMatchObject({ keyState: 'active', degraded: false });
+    }
+    expect(await h.fetchDeks(t, ws1, ['s1', 's2'])).toEqual(dek1);
+    expect(await h.fetchDeks(t, ws2, ['s1'])).toEqual(dek2);
+  });
+
+  it('by removing Keyhold’s access grant; reinstate fails until the customer grants it again', async () => {
+    const t = await azureTenant(h);
+    const ws = t.workspaceIds[0];
+    const dek = await h.fetchDeks(t, ws, ['s1']);
+    await az.revokeVendor(t.keyName);
+    await expectShredded(t, /access_denied/);
+
+    const denied = await reinstate(t);
+    expect(denied.state).toBe('failed');
+    expect(denied.error).toMatch(/still cannot unwrap.*access_denied/);
+    await az.grantVendor(t.keyName);
+    const ok = await reinstate(t);
+    expect(ok.state).toBe('succeeded');
+    expect(await h.workspace(t.tenantId, ws)).toMatchObject({ keyState: 'active', degraded: false });
+    expect(await h.fetchDeks(t, ws, ['s1'])).toEqual(dek);
+  });
+
+  it('by deleting the key', async () => {
+    const t = await azureTenant(h);
+    await h.fetchDeks(t, t.workspaceIds[0], ['s1']);
+    const deleted = await az.admin('DELETE', `/azure/keys/${t.keyName}`);
+    expect(deleted.status).toBe(204);
+    await expectShredded(t, /key_not_found/);
+    const denied = await reinstate(t);
+    expect(denied.state).toBe('failed');
+    expect(denied.error).toMatch(/still cannot unwrap.*key_not_found/);
+  });
+});
+
+describe('transient Azure failures never shred', () => {
+  it('throttling (429), 5xx, connection resets and hung calls: inconclusive, degraded but active, zero shreds; recovered after', async () => {
+    const kinds = ['throttle', 'error', 'reset', 'hang'] as const;
+    const tenants = await Promise.all(kinds.map(() => azureTenant(h, { workspaces: 2 })));
+    // The emulator matches a rule's keyId against the key URL it was called on (versionless: `${vault}/keys/${name}`).
+    kinds.forEach((kind, i) =>
+      az.faults.add({ cloud: 'azure', keyId: tenants[i].keyId, kind, ...(kind === 'hang' ? { operation: 'unwrapKey' } : {}) }),
+    );
+
+    const ops = await Promise.all(tenants.map((t) => checkUntilDone(t, t.workspaceIds[0], 45_000)));
+    for (const [i, op] of ops.entries()) {
+      expect(op.state).toBe('succeeded');
+      expect(op.params.result).toMatchObject({ outcome: 'inconclusive' });
+      expect(Number(op.params.probes)).toBeGreaterThanOrEqual(2);
+      // The faults really were hit (the probe reached the vault and was answered by the fault, not by a grant check).
+      expect(az.counters.total({ cloud: 'azure', outcome: `fault:${kinds[i]}` })).toBeGreaterThan(0);
+    }
+    for (const t of tenants) {
+      for (const ws of t.workspaceIds) expect(await h.workspace(t.tenantId, ws)).toMatchObject({ keyState: 'active', degraded: true });
+    }
+    const ids = tenants.map((t) => t.tenantId);
+    const shredded = await h.ds.query(
+      `SELECT count(*)::int AS n FROM workspaces WHERE tenant_id = ANY($1) AND key_state IN ('shredded', 'access_suspect')`,
+      [ids],
+    );
+    expect(shredded[0].n).toBe(0);
+    const counted = await h.ds.query(`SELECT max(consecutive_definitive)::int AS n FROM key_configuration_access WHERE tenant_id = ANY($1)`, [ids]);
+    expect(counted[0].n).toBe(0);
+    const audit = await h.ds.query(`SELECT count(*)::int AS n FROM audit_events WHERE tenant_id = ANY($1) AND action = 'workspace.shredded'`, [ids]);
+    expect(audit[0].n).toBe(0);
+
+    // Faults gone: the next check finds the key healthy and clears the degraded flag.
+    az.faults.clear();
+    for (const t of tenants) {
+      const op = await checkUntilDone(t);
+      expect(op.params.result).toMatchObject({ outcome: 'active' });
+      for (const ws of t.workspaceIds) expect(await h.workspace(t.tenantId, ws)).toMatchObject({ keyState: 'active', degraded: false });
+    }
+  }, 90_000);
+});
