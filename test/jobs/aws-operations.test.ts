@@ -1,9 +1,10 @@
-import { DescribeKeyCommand, DisableKeyCommand, EnableKeyCommand, RotateKeyOnDemandCommand } from '@aws-sdk/client-kms';
+import { DecryptCommand, DescribeKeyCommand, DisableKeyCommand, EnableKeyCommand, PutKeyPolicyCommand, RotateKeyOnDemandCommand } from '@aws-sdk/client-kms';
 import { OperationKind } from '@app/jobs';
 import { BindWorkspace } from '@app/keys';
+import { contextToMap } from '@app/provider-port';
 import type { RunningWorker } from '../../apps/worker/src/worker';
 import { startTestWorker } from '../support/worker';
-import { JobsHarness, startJobsHarness } from './harness';
+import { AwsTenant, JobsHarness, putKeyPolicy, startJobsHarness } from './harness';
 
 let h: JobsHarness;
 let worker: RunningWorker;
@@ -29,6 +30,34 @@ async function kekRows(tenantId: string, workspaceId: string) {
   );
 }
 
+/** KMS calls made by the tenant's role sessions (the worker and the DEK service; never the customer's own calls), by operation and outcome. */
+function roleCalls(t: AwsTenant): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const r of h.aws.counters.list({ cloud: 'aws' })) {
+    if (!r.principal.includes(`:assumed-role/${t.roleName}/`)) continue;
+    const k = r.outcome === 'ok' ? r.operation : `${r.operation}:${r.outcome}`;
+    out[k] = (out[k] ?? 0) + r.count;
+  }
+  return out;
+}
+
+function diff(after: Record<string, number>, before: Record<string, number>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [k, n] of Object.entries(after)) if (n - (before[k] ?? 0) > 0) out[k] = n - (before[k] ?? 0);
+  return out;
+}
+
+/** Which key material sealed the row's current wrapped form, as KMS reports it to the key's owner. */
+async function materialOf(t: AwsTenant, ws: string, version = 1): Promise<string | undefined> {
+  const [row] = await h.ds.query(`SELECT wrapped, key_configuration_id AS "cfg" FROM kek_versions WHERE tenant_id = $1 AND workspace_id = $2 AND version = $3`, [
+    t.tenantId,
+    ws,
+    version,
+  ]);
+  const ctx = contextToMap({ tenantId: t.tenantId, workspaceId: ws, keyConfigurationId: row.cfg, kekVersion: version, purpose: 'workspace-kek' });
+  return (await h.kms.send(new DecryptCommand({ KeyId: t.keyArn, CiphertextBlob: row.wrapped, EncryptionContext: ctx }))).KeyMaterialId;
+}
+
 describe('operations on AWS, executed by the worker', () => {
   it('CMK rewrap: after the customer rotates the key, the KEK is rewrapped under the new key material; DEKs unchanged', async () => {
     const t = await h.awsTenant();
@@ -36,15 +65,21 @@ describe('operations on AWS, executed by the worker', () => {
     const before = await h.fetchDeks(t, ws, segments(20));
     await h.kms.send(new RotateKeyOnDemandCommand({ KeyId: t.keyArn }));
     const current = (await h.kms.send(new DescribeKeyCommand({ KeyId: t.keyArn }))).KeyMetadata!.CurrentKeyMaterialId ?? null;
+    expect(current).not.toBeNull();
+    expect(await materialOf(t, ws)).not.toBe(current);
 
+    const calls0 = roleCalls(t);
     const opId = await h.request(t.tenantId, ws, OperationKind.CmkRewrap);
     const op = await h.waitForOperation(t.tenantId, opId);
     expect(op).toMatchObject({ state: 'succeeded', error: null, step: 'done' });
+    // Two KMS calls for the KEK (ReEncrypt inside KMS, then the verifying Decrypt), plus the describe
+    // (DescribeKey + ListKeyRotations, shared per configuration): no Encrypt, no ListKeyRotations per KEK.
+    expect(diff(roleCalls(t), calls0)).toEqual({ DescribeKey: 1, ListKeyRotations: 1, ReEncrypt: 1, Decrypt: 1 });
     const rows = await kekRows(t.tenantId, ws);
     expect(rows).toHaveLength(1);
     expect(rows[0].hasPrevious).toBe(true);
-    if (current) expect(rows[0].providerKeyVersion).toBe(current);
-    else expect(rows[0].providerKeyVersion).not.toBeNull();
+    expect(rows[0].providerKeyVersion).toBe(current);
+    expect(await materialOf(t, ws)).toBe(current);
     expect(await h.workspace(t.tenantId, ws)).toMatchObject({ keyState: 'active', currentKekVersion: 1 });
 
     // A cold replica unwraps the rewrapped KEK and gets the very same DEKs.
@@ -55,6 +90,58 @@ describe('operations on AWS, executed by the worker', () => {
     const again = await h.waitForOperation(t.tenantId, await h.request(t.tenantId, ws, OperationKind.CmkRewrap));
     expect(again.state).toBe('succeeded');
     expect((again.params.result as { kekVersions: number[] }).kekVersions).toEqual([]);
+  });
+
+  it('CMK rewrap for a customer who granted only the original actions: unwrap + wrap fallback, one refusal per wave, no revocation signal', async () => {
+    // grant 'iam' hard-codes kms:Encrypt/Decrypt/DescribeKey/ListKeyRotations: a customer from before ReEncrypt was asked for.
+    const t = await h.awsTenant({ grant: 'iam', workspaces: 3 });
+    const before = new Map<string, Map<string, string>>();
+    for (const ws of t.workspaceIds) before.set(ws, await h.fetchDeks(t, ws, segments(5)));
+    await h.kms.send(new RotateKeyOnDemandCommand({ KeyId: t.keyArn }));
+    const current = (await h.kms.send(new DescribeKeyCommand({ KeyId: t.keyArn }))).KeyMetadata!.CurrentKeyMaterialId!;
+
+    const calls0 = roleCalls(t);
+    const ids = [];
+    for (const ws of t.workspaceIds) ids.push(await h.request(t.tenantId, ws, OperationKind.CmkRewrap));
+    for (const id of ids) expect(await h.waitForOperation(t.tenantId, id)).toMatchObject({ state: 'succeeded', error: null });
+    const calls = diff(roleCalls(t), calls0);
+    // The refusal is paid once for the configuration (concurrent workspaces wait for the first answer, later ones
+    // remember it); every KEK then goes Decrypt, ListKeyRotations + Encrypt, verifying Decrypt.
+    expect(calls['ReEncrypt:AccessDeniedException']).toBe(1);
+    expect(calls.ReEncrypt).toBeUndefined();
+    expect(calls.Encrypt).toBe(3);
+    expect(calls.Decrypt).toBe(6);
+    for (const ws of t.workspaceIds) {
+      expect((await kekRows(t.tenantId, ws))[0]).toMatchObject({ providerKeyVersion: current, hasPrevious: true });
+      expect(await materialOf(t, ws)).toBe(current);
+      expect(await h.workspace(t.tenantId, ws)).toMatchObject({ keyState: 'active', degraded: false });
+      expect(await h.fetchDeks(t, ws, segments(5))).toEqual(before.get(ws));
+    }
+    // The refusal of ReEncrypt is not a revocation signal: nothing asked for a revocation check.
+    const checks = await h.ds.query(`SELECT id FROM operations WHERE tenant_id = $1 AND kind = 'revocation-check'`, [t.tenantId]);
+    expect(checks).toHaveLength(0);
+  });
+
+  it('CMK rewrap after the customer revoked the cryptographic actions: the fallback unwrap classifies it and asks for a revocation check', async () => {
+    const t = await h.awsTenant();
+    const ws = t.workspaceIds[0];
+    await h.kms.send(new RotateKeyOnDemandCommand({ KeyId: t.keyArn }));
+    // Keyhold may still describe the key (so the rewrap gets as far as ReEncrypt), but no longer use it.
+    const root = { Sid: 'Root', Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${h.aws.customerAccountId}:root` }, Action: 'kms:*', Resource: '*' };
+    const readOnly = { Sid: 'KeyholdReadOnly', Effect: 'Allow', Principal: { AWS: t.roleArn }, Action: ['kms:DescribeKey', 'kms:ListKeyRotations'], Resource: '*' };
+    await h.kms.send(new PutKeyPolicyCommand({ KeyId: t.keyArn, PolicyName: 'default', Policy: JSON.stringify({ Version: '2012-10-17', Statement: [root, readOnly] }) }));
+
+    const calls0 = roleCalls(t);
+    const op = await h.waitForOperation(t.tenantId, await h.request(t.tenantId, ws, OperationKind.CmkRewrap));
+    expect(op.state).toBe('failed');
+    // ReEncrypt was refused, and that alone decided nothing: the Decrypt that followed is what failed the operation.
+    expect(diff(roleCalls(t), calls0)).toMatchObject({ 'ReEncrypt:AccessDeniedException': 1, 'Decrypt:AccessDeniedException': 1 });
+    expect(op.error).toMatch(/aws unwrap failed: access_denied/);
+    const checks = await h.ds.query(`SELECT id, params FROM operations WHERE tenant_id = $1 AND kind = 'revocation-check'`, [t.tenantId]);
+    expect(checks).toHaveLength(1);
+    expect(String(checks[0].params.trigger)).toMatch(/cmk-rewrap failed with access_denied/);
+    await putKeyPolicy(h, t, t.keyArn, true);
+    expect((await h.waitForOperation(t.tenantId, checks[0].id, 15_000)).state).toBe('succeeded');
   });
 
   it('KEK rotation: new version, every DEK rewrapped with progress, old version retired, DEKs unchanged', async () => {

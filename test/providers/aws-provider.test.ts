@@ -17,8 +17,10 @@ import {
   ProviderCallEvent,
   ProviderCallObserver,
   ProviderError,
+  RewrapNotPermittedError,
   runValidation,
   WrapContext,
+  contextToMap,
 } from '@app/provider-port';
 import { AwsKmsProvider, AwsProviderSettings, createAwsProvider, parseAwsKeyConfigInput } from '@app/provider-aws';
 import { AwsEmulatorHarness, startAwsEmulator } from '../support/aws-emulator';
@@ -146,6 +148,81 @@ describe('AWS provider against the emulator', () => {
     expect(after.keyVersion).not.toBe(d0.currentVersion);
     expect((await t.p.describe(t.config, { tenantId: t.tenantId })).currentVersion).toBe(after.keyVersion);
     expect((await t.p.unwrap(t.config, before, ctxFor(t.tenantId))).equals(Buffer.alloc(32, 1))).toBe(true);
+  });
+
+  it('rewraps inside KMS under the current key material: one ReEncrypt, the recorded version is the hint, both forms open', async () => {
+    const t = await tenant();
+    const kek = randomBytes(32);
+    const ctx = ctxFor(t.tenantId);
+    const w0 = await t.p.wrap(t.config, kek, ctx);
+    await kms.send(new RotateKeyOnDemandCommand({ KeyId: t.keyArn }));
+    const current = (await t.p.describe(t.config, { tenantId: t.tenantId })).currentVersion;
+    expect(current).toMatch(/^[0-9a-f]{64}$/);
+
+    aws.counters.reset();
+    const w1 = await t.p.rewrap(t.config, w0, ctx, { keyVersion: current });
+    // One call: no Decrypt/Encrypt round trip through Keyhold, no ListKeyRotations per KEK.
+    expect(aws.counters.total({ operation: 'ReEncrypt', outcome: 'ok' })).toBe(1);
+    expect(aws.counters.total()).toBe(1);
+    expect(w1.keyVersion).toBe(current);
+    expect(w1.ciphertext.equals(w0.ciphertext)).toBe(false);
+    expect(w1.ciphertext.includes(kek)).toBe(false);
+    expect((await t.p.unwrap(t.config, w1, ctx)).equals(kek)).toBe(true);
+    expect((await t.p.unwrap(t.config, w0, ctx)).equals(kek)).toBe(true);
+    // Which material sealed each form, as KMS reports it to the key's owner.
+    const materialOf = async (w: { ciphertext: Buffer }) =>
+      (await kms.send(new DecryptCommand({ KeyId: t.keyArn, CiphertextBlob: w.ciphertext, EncryptionContext: contextToMap(ctx) }))).KeyMaterialId;
+    expect(await materialOf(w1)).toBe(current);
+    expect(await materialOf(w0)).not.toBe(current);
+
+    // Without a hint the binding reads the current material itself, before re-encrypting.
+    await kms.send(new RotateKeyOnDemandCommand({ KeyId: t.keyArn }));
+    aws.counters.reset();
+    const w2 = await t.p.rewrap(t.config, w1, ctx);
+    expect(aws.counters.total({ operation: 'ListKeyRotations', outcome: 'ok' })).toBe(1);
+    expect(w2.keyVersion).toMatch(/^[0-9a-f]{64}$/);
+    expect(w2.keyVersion).not.toBe(current);
+    expect(await materialOf(w2)).toBe(w2.keyVersion);
+    expect(events.filter((e) => e.tenantId === t.tenantId && e.operation === 'rewrap').map((e) => e.outcome)).toEqual(['ok', 'ok']);
+  });
+
+  it('rewrap refuses a wrong context or another key as invalid_ciphertext, and a disabled or deleting key like Decrypt does', async () => {
+    const t = await tenant();
+    const ctx = ctxFor(t.tenantId);
+    const w0 = await t.p.wrap(t.config, Buffer.alloc(32, 7), ctx);
+    const swapped = await classOf(t.p.rewrap(t.config, w0, ctxFor(t.tenantId, 'ws-2'), { keyVersion: null }));
+    expect([swapped.errorClass, swapped.operation, swapped.revocationCandidate]).toEqual(['invalid_ciphertext', 'rewrap', false]);
+    const other = await tenant();
+    const foreign = await other.p.wrap(other.config, Buffer.alloc(32, 8), ctxFor(other.tenantId));
+    // The other tenant's ciphertext, presented under this configuration: KMS refuses it (SourceKeyId is pinned).
+    expect((await classOf(t.p.rewrap(t.config, foreign, ctx, { keyVersion: null }))).errorClass).toBe('invalid_ciphertext');
+
+    await kms.send(new DisableKeyCommand({ KeyId: t.keyArn }));
+    const disabled = await classOf(t.p.rewrap(t.config, w0, ctx, { keyVersion: null }));
+    expect([disabled.errorClass, disabled.providerCode, disabled.revocationCandidate]).toEqual(['key_disabled', 'DisabledException', true]);
+    await kms.send(new EnableKeyCommand({ KeyId: t.keyArn }));
+    await kms.send(new ScheduleKeyDeletionCommand({ KeyId: t.keyArn, PendingWindowInDays: 7 }));
+    const pending = await classOf(t.p.rewrap(t.config, w0, ctx, { keyVersion: null }));
+    expect([pending.errorClass, pending.providerCode]).toEqual(['key_pending_deletion', 'KMSInvalidStateException']);
+  });
+
+  it('a grant without kms:ReEncrypt* makes rewrap a RewrapNotPermittedError (never a revocation class); unwrap still works', async () => {
+    // The customer who onboarded before Keyhold asked for ReEncrypt: an IAM policy with the original four actions.
+    const t = await tenant({ grant: 'iam' });
+    const kek = randomBytes(32);
+    const ctx = ctxFor(t.tenantId);
+    const w0 = await t.p.wrap(t.config, kek, ctx);
+    aws.counters.reset();
+    const err = await t.p.rewrap(t.config, w0, ctx, { keyVersion: null }).then(
+      () => null,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(RewrapNotPermittedError);
+    expect(err).not.toBeInstanceOf(ProviderError);
+    expect(aws.counters.total({ operation: 'ReEncrypt', outcome: 'AccessDeniedException' })).toBe(1);
+    expect((await t.p.unwrap(t.config, w0, ctx)).equals(kek)).toBe(true);
+    // The audit/metrics event still says what KMS answered.
+    expect(events.filter((e) => e.tenantId === t.tenantId && e.operation === 'rewrap').map((e) => e.outcome)).toEqual(['access_denied']);
   });
 
   it('validates a good configuration and pins an alias to its key; repointing the alias later changes nothing', async () => {
@@ -302,6 +379,10 @@ describe('AWS provider against the emulator', () => {
       Condition: { StringEquals: { 'sts:ExternalId': 'ext-id-0123456789abcdefghij' } },
     });
     const stmt = JSON.parse(p.keyPolicyStatement('arn:aws:iam::000000000000:role/r'));
-    expect(stmt).toMatchObject({ Effect: 'Allow', Principal: { AWS: 'arn:aws:iam::000000000000:role/r' }, Action: ['kms:Encrypt', 'kms:Decrypt', 'kms:DescribeKey', 'kms:ListKeyRotations'] });
+    expect(stmt).toMatchObject({
+      Effect: 'Allow',
+      Principal: { AWS: 'arn:aws:iam::000000000000:role/r' },
+      Action: ['kms:Encrypt', 'kms:Decrypt', 'kms:ReEncryptFrom', 'kms:ReEncryptTo', 'kms:DescribeKey', 'kms:ListKeyRotations'],
+    });
   });
 });

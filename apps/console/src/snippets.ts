@@ -13,8 +13,11 @@ export interface Snippet {
   hint: string;
 }
 
-/** The least Keyhold needs on an AWS key: wrap/unwrap KEKs, validate, learn the current key material. */
-const AWS_ACTIONS = ['kms:Encrypt', 'kms:Decrypt', 'kms:DescribeKey', 'kms:ListKeyRotations'];
+/**
+ * The least Keyhold needs on an AWS key: wrap/unwrap KEKs, rewrap them inside KMS after a rotation, validate, learn
+ * the current key material (the same list as libs/provider-aws KEYHOLD_KMS_ACTIONS).
+ */
+const AWS_ACTIONS = ['kms:Encrypt', 'kms:Decrypt', 'kms:ReEncryptFrom', 'kms:ReEncryptTo', 'kms:DescribeKey', 'kms:ListKeyRotations'];
 
 export function awsTrustPolicy(tenant: Tenant): string {
   if (tenant.aws?.trustPolicy) return tenant.aws.trustPolicy;

@@ -1,10 +1,19 @@
 /**
  * The policy documents Keyhold shows tenants and the session policy it attaches to every role session.
  * The actions are the least Keyhold needs: Encrypt/Decrypt to wrap and unwrap KEKs, DescribeKey to validate,
- * ListKeyRotations to learn the current key material.
+ * ListKeyRotations to learn the current key material, ReEncryptFrom/ReEncryptTo to rewrap a KEK under new key
+ * material inside KMS after a rotation (the KEK never leaves KMS; the rewrap falls back to Decrypt + Encrypt for
+ * customers who granted only the first four).
  */
 
-export const KEYHOLD_KMS_ACTIONS = ['kms:Encrypt', 'kms:Decrypt', 'kms:DescribeKey', 'kms:ListKeyRotations'] as const;
+export const KEYHOLD_KMS_ACTIONS = [
+  'kms:Encrypt',
+  'kms:Decrypt',
+  'kms:ReEncryptFrom',
+  'kms:ReEncryptTo',
+  'kms:DescribeKey',
+  'kms:ListKeyRotations',
+] as const;
 
 /** Trust policy for the tenant's role: only Keyhold's principal, only with this tenant's ExternalId. */
 export function trustPolicyDocument(vendorPrincipalArn: string, externalId: string): string {

@@ -5,6 +5,7 @@ import {
   EncryptCommand,
   KMSClient,
   ListKeyRotationsCommand,
+  ReEncryptCommand,
   type KeyMetadata,
 } from '@aws-sdk/client-kms';
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
@@ -19,13 +20,14 @@ import {
   KeyState,
   ProviderCallObserver,
   ProviderError,
+  RewrapNotPermittedError,
   ValidationCheck,
   WrapContext,
   WrappedKek,
 } from '@app/provider-port';
 import { classifyAwsError } from './classify';
 import { parseKmsArn } from './identifiers';
-import { keyPolicyStatementDocument, roleSessionName, sessionPolicy, trustPolicyDocument } from './policies';
+import { KEYHOLD_KMS_ACTIONS, keyPolicyStatementDocument, roleSessionName, sessionPolicy, trustPolicyDocument } from './policies';
 import type { AwsProviderSettings } from './settings';
 
 const MAX_CLIENTS = 256;
@@ -102,6 +104,45 @@ export class AwsKmsProvider implements KeyProvider<AwsKeyConfig> {
     plain.set(out.Plaintext);
     out.Plaintext.fill(0);
     return plain;
+  }
+
+  /**
+   * ReEncrypt under the key's current material: one KMS call, the KEK never leaves KMS (unwrap + wrap is three:
+   * Decrypt, ListKeyRotations, Encrypt). Source and destination are the pinned key and the same context, so KMS
+   * refuses a ciphertext of any other key or context exactly as Decrypt does, with the same error classes.
+   *
+   * The recorded version is `opts.keyVersion`, which the caller read (describe → ListKeyRotations) before this
+   * call: as in wrap(), a rotation landing in between records the older version, which at worst causes a redundant
+   * rewrap later, never a skipped one. Without a hint the version is read here first, the same way.
+   *
+   * AccessDenied on ReEncrypt becomes RewrapNotPermittedError, never a revocation class: customers who onboarded
+   * before Keyhold asked for kms:ReEncryptFrom/kms:ReEncryptTo grant only Encrypt/Decrypt. The caller falls back
+   * to unwrap + wrap, whose Decrypt classifies a real revocation (AccessDenied there means access is gone).
+   */
+  async rewrap(config: AwsKeyConfig, wrapped: WrappedKek, ctx: WrapContext, opts: { keyVersion?: string | null } = {}): Promise<WrappedKek> {
+    const client = this.client(config, ctx.tenantId);
+    const meta = { target: config.keyArn, tenantId: ctx.tenantId, workspaceId: ctx.workspaceId };
+    const version = opts.keyVersion !== undefined ? opts.keyVersion : await this.latestKeyMaterial(client, config.keyArn, meta);
+    const context = contextToMap(ctx);
+    let out;
+    try {
+      out = await this.call({ ...meta, operation: 'rewrap' }, () =>
+        client.send(
+          new ReEncryptCommand({
+            CiphertextBlob: wrapped.ciphertext,
+            SourceKeyId: config.keyArn,
+            SourceEncryptionContext: context,
+            DestinationKeyId: config.keyArn,
+            DestinationEncryptionContext: context,
+          }),
+        ),
+      );
+    } catch (err) {
+      if (err instanceof ProviderError && err.errorClass === 'access_denied') throw new RewrapNotPermittedError('aws', err.providerCode);
+      throw err;
+    }
+    if (!out.CiphertextBlob) throw new ProviderError('ambiguous', 'aws', 'rewrap', 'EmptyResponse', 'AWS rewrap returned no ciphertext');
+    return { ciphertext: Buffer.from(out.CiphertextBlob), keyVersion: version };
   }
 
   /**
@@ -195,7 +236,7 @@ export class AwsKmsProvider implements KeyProvider<AwsKeyConfig> {
       case 'access_denied':
         return assume
           ? `Keyhold (${vendor}) is not allowed to assume the role ${role} with this tenant's ExternalId. Check that the role exists and that its trust policy is exactly the one shown (principal ${vendor}, condition sts:ExternalId), then validate again.`
-          : `The role ${role} is not allowed to use the key ${key}. Add the key policy statement shown (kms:Encrypt, kms:Decrypt, kms:DescribeKey, kms:ListKeyRotations for ${role}), or, if the key policy enables IAM policies, an IAM policy on the role granting those actions on the key.`;
+          : `The role ${role} is not allowed to use the key ${key}. Add the key policy statement shown (${KEYHOLD_KMS_ACTIONS.join(', ')} for ${role}), or, if the key policy enables IAM policies, an IAM policy on the role granting those actions on the key.`;
       case 'key_not_found':
         return `The key ${key} was not found. Check the ARN (account, region, key id or alias) and that the key still exists.`;
       case 'key_disabled':

@@ -75,3 +75,18 @@ export class InvalidIdentifierError extends Error {
     super(message);
   }
 }
+
+/**
+ * The customer's grant does not cover re-encryption (e.g. AWS kms:ReEncryptFrom/To, added after they onboarded),
+ * although it may cover unwrap and wrap. Deliberately not a ProviderError: it is never a revocation signal. The
+ * caller falls back to unwrap + wrap, whose own failures are classified as usual.
+ */
+export class RewrapNotPermittedError extends Error {
+  override readonly name = 'RewrapNotPermittedError';
+  constructor(
+    readonly provider: string,
+    readonly providerCode: string,
+  ) {
+    super(`${provider} rewrap is not permitted for this key (${providerCode}); unwrap + wrap instead`);
+  }
+}

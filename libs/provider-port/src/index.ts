@@ -5,6 +5,7 @@ export {
   ErrorClass,
   ProviderError,
   InvalidIdentifierError,
+  RewrapNotPermittedError,
   isRevocationCandidate,
   isTransient,
 } from './errors';

@@ -71,6 +71,16 @@ export interface KeyProvider<C extends KeyConfig = KeyConfig> {
   wrap(config: C, kek: Buffer, ctx: WrapContext): Promise<WrappedKek>;
   /** Unwrap; fails (invalid_ciphertext) if ctx differs from the one bound at wrap. Caller zeroes the result. */
   unwrap(config: C, wrapped: WrappedKek, ctx: WrapContext): Promise<Buffer>;
+  /**
+   * Re-encrypt a wrapped KEK under the key's current version inside the KMS; the plaintext never leaves it.
+   * `ctx` is the context the KEK is bound to, before and after. `opts.keyVersion` is the current key version the
+   * caller already learned (e.g. from describe) and is recorded as is: a rotation landing in between can only cause
+   * a redundant later rewrap, never a skipped one. Without it the binding reads the version itself, first.
+   * Optional: a binding without it (or a caller seeing RewrapNotPermittedError) uses unwrap + wrap. Throws
+   * RewrapNotPermittedError, never a revocation-class ProviderError, when only the re-encrypt permission is
+   * missing: the caller's fallback unwrap then classifies a real revocation.
+   */
+  rewrap?(config: C, wrapped: WrappedKek, ctx: WrapContext, opts?: { keyVersion?: string | null }): Promise<WrappedKek>;
   /** Provider-specific checks (e.g. AWS: AssumeRole without ExternalId must be refused). */
   extraChecks?(config: C, scope: CallScope): Promise<ValidationCheck[]>;
 }

@@ -122,13 +122,18 @@ function describeInput(input: string, account: string, region: string): string {
 
 /** Best-effort resolution for fault matching and counters; never throws. */
 export function peekKeyArn(state: AwsState, body: Record<string, unknown>, account: string | undefined, region: string): string | undefined {
-  const id = typeof body.KeyId === 'string' ? body.KeyId : typeof body.TargetKeyId === 'string' ? body.TargetKeyId : undefined;
+  const named = (f: string) => (typeof body[f] === 'string' ? (body[f] as string) : undefined);
+  // ReEncrypt names no KeyId: its source key (SourceKeyId, else the ciphertext's key), else its destination.
+  const id = named('KeyId') ?? named('TargetKeyId') ?? named('SourceKeyId');
   try {
     if (id) return resolveKey(state, id, account ?? '', region).arn;
     if (typeof body.CiphertextBlob === 'string') {
       const h = readBlobHeader(Buffer.from(body.CiphertextBlob, 'base64'));
-      return h ? state.keys.find((k) => k.keyId === h.keyId)?.arn : undefined;
+      const arn = h ? state.keys.find((k) => k.keyId === h.keyId)?.arn : undefined;
+      if (arn) return arn;
     }
+    const dest = named('DestinationKeyId');
+    if (dest) return resolveKey(state, dest, account ?? '', region).arn;
   } catch {
     return undefined;
   }

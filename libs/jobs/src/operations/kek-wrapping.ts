@@ -1,4 +1,4 @@
-import type { KeyConfig, WrapContext, WrappedKek } from '@app/provider-port';
+import { RewrapNotPermittedError, type KeyConfig, type WrapContext, type WrappedKek } from '@app/provider-port';
 import type { ProviderGate } from '../engine/provider-gate';
 import type { KeyCrypto, ProviderResolver } from '../ports';
 import type { KekRow, KeyConfigurationRow } from '../store/workspace-key-store';
@@ -6,6 +6,14 @@ import { OperationFailure } from './operation-errors';
 
 /** How long a described customer-key version is reused across workspaces of one configuration. */
 const VERSION_TTL_MS = 15_000;
+/**
+ * How long a configuration whose grant refused an in-KMS rewrap goes straight to unwrap + wrap: a wave of N
+ * workspaces pays the refusal once, and a customer who adds the permission is picked up within this window.
+ */
+const REWRAP_REFUSED_TTL_MS = 10 * 60_000;
+
+/** Per configuration: does the customer's grant cover the in-KMS rewrap? `probing`: one caller is finding out. */
+type InPlaceRewrap = { kind: 'permitted' } | { kind: 'refused'; until: number } | { kind: 'probing'; done: Promise<void> };
 
 export function kekContext(row: Pick<KekRow, 'tenantId' | 'workspaceId' | 'version'>, keyConfigurationId: string): WrapContext {
   return {
@@ -59,7 +67,67 @@ export class KekWrapping {
     const scope = { provider: cfg.provider, keyConfigurationId: cfg.id };
     const ctx = kekContext(target, cfg.id);
     const wrapped = await this.gate.call(scope, () => provider.wrap(cfg.config as KeyConfig, kek, ctx), signal);
-    const back = await this.gate.call(scope, () => provider.unwrap(cfg.config, wrapped, ctx), signal);
+    await this.verify(wrapped, kcv, cfg, ctx, signal);
+    return wrapped;
+  }
+
+  /**
+   * CMK rewrap of a stored KEK version that is already under `cfg`, inside the KMS (the KEK never leaves it), then
+   * verified like wrapVerified: the new form is unwrapped and must match the stored key-check value (which also
+   * proves the old form opened to the right KEK). Two provider calls instead of unwrap + wrap + verify.
+   * `keyVersion` is the current key version the caller learned before (describe); it is recorded as the new form's.
+   *
+   * Returns null when the caller must unwrap + wrapVerified instead: the binding has no in-KMS rewrap, or the
+   * customer's grant does not cover it (RewrapNotPermittedError, e.g. an AWS customer who onboarded before
+   * kms:ReEncryptFrom/To were asked for). That refusal is never a revocation signal; it is remembered per
+   * configuration for REWRAP_REFUSED_TTL_MS, and while the answer is unknown one caller asks and concurrent callers
+   * of the same configuration wait for it, so a wave pays it once. A real revocation shows on the fallback's unwrap.
+   */
+  async rewrapVerified(row: KekRow, cfg: KeyConfigurationRow, keyVersion: string | null, signal?: AbortSignal): Promise<WrappedKek | null> {
+    const provider = this.providers.get(cfg.provider);
+    if (!provider.rewrap || row.keyConfigurationId !== cfg.id) return null;
+    const key = `${row.tenantId}/${cfg.id}`;
+    for (;;) {
+      const known = this.inPlace.get(key);
+      if (known?.kind === 'refused' && known.until > Date.now()) return null;
+      if (known?.kind !== 'probing') break;
+      await known.done;
+    }
+    let settle: (() => void) | undefined;
+    let probe: InPlaceRewrap | undefined;
+    if (this.inPlace.get(key)?.kind !== 'permitted') {
+      probe = { kind: 'probing', done: new Promise<void>((resolve) => (settle = resolve)) };
+      this.remember(key, probe);
+    }
+    const scope = { provider: cfg.provider, keyConfigurationId: cfg.id };
+    const ctx = kekContext(row, cfg.id);
+    const stored: WrappedKek = { ciphertext: row.wrapped, keyVersion: row.providerKeyVersion };
+    const rewrap = provider.rewrap.bind(provider);
+    try {
+      let wrapped: WrappedKek;
+      try {
+        wrapped = await this.gate.call(scope, () => rewrap(cfg.config, stored, ctx, { keyVersion }), signal);
+      } catch (err) {
+        if (err instanceof RewrapNotPermittedError) {
+          this.remember(key, { kind: 'refused', until: Date.now() + REWRAP_REFUSED_TTL_MS });
+          return null;
+        }
+        // Undecided (throttled, key disabled, ...): the next caller asks again.
+        if (probe && this.inPlace.get(key) === probe) this.inPlace.delete(key);
+        throw err;
+      }
+      if (probe && this.inPlace.get(key) === probe) this.remember(key, { kind: 'permitted' });
+      await this.verify(wrapped, row.kcv, cfg, ctx, signal);
+      return wrapped;
+    } finally {
+      settle?.();
+    }
+  }
+
+  /** Never store a form we have not unwrapped: `wrapped` must unwrap under `ctx` to the KEK with check value `kcv`. */
+  private async verify(wrapped: WrappedKek, kcv: Buffer, cfg: KeyConfigurationRow, ctx: WrapContext, signal?: AbortSignal): Promise<void> {
+    const provider = this.providers.get(cfg.provider);
+    const back = await this.gate.call({ provider: cfg.provider, keyConfigurationId: cfg.id }, () => provider.unwrap(cfg.config, wrapped, ctx), signal);
     try {
       if (!this.crypto.kcvMatches(back, kcv)) {
         throw new OperationFailure('KEK_CHECK_FAILED', 'the newly wrapped KEK did not unwrap to the same key; nothing was changed');
@@ -67,7 +135,12 @@ export class KekWrapping {
     } finally {
       back.fill(0);
     }
-    return wrapped;
+  }
+
+  private remember(key: string, state: InPlaceRewrap): void {
+    this.inPlace.delete(key);
+    this.inPlace.set(key, state);
+    if (this.inPlace.size > 10_000) this.inPlace.delete(this.inPlace.keys().next().value as string);
   }
 
   /**
@@ -111,4 +184,5 @@ export class KekWrapping {
   }
 
   private readonly versions = new Map<string, { value: string | null; until: number; startedAt: number; pending?: Promise<string | null> }>();
+  private readonly inPlace = new Map<string, InPlaceRewrap>();
 }

@@ -1,3 +1,4 @@
+import type { WrappedKek } from '@app/provider-port';
 import type { DataSource } from 'typeorm';
 import { inTransaction, Sql, withSql } from '../store/sql';
 import type { KekRow, KeyConfigurationRow, WorkspaceKeyStore } from '../store/workspace-key-store';
@@ -14,7 +15,10 @@ import { OperationFailure } from './operation-errors';
  *  2. unwrap W0 under its own configuration and check the KCV;
  *  3. wrap under the target, unwrap that again and check the KCV (never store a form we have not unwrapped);
  *  4. compare-and-set the row from W0 to the new form, keeping W0 as previous_wrapped.
- * A crash between 3 and 4 only wastes two KMS calls; a concurrent writer makes step 4 a no-op and we re-read.
+ * When W0 is already under the target configuration (CMK rewrap) and the binding can rewrap inside the KMS, 2–3 are
+ * one in-KMS rewrap plus the same verifying unwrap and KCV check (KekWrapping.rewrapVerified): two calls, the KEK
+ * never leaves the KMS; where the customer's grant does not allow it, the unwrap + wrap path above.
+ * A crash between 3 and 4 only wastes KMS calls; a concurrent writer makes step 4 a no-op and we re-read.
  */
 export class RewrapUnderKey {
   constructor(
@@ -48,23 +52,17 @@ export class RewrapUnderKey {
       for (let tries = 0; row && tries < 3; tries++) {
         const tooOld = input.wrappedBefore !== undefined && row.wrappedAt.getTime() < input.wrappedBefore.getTime();
         if (!tooOld && this.isOnTarget(row, input.target.id, input.targetKeyVersion)) break;
-        const source = await this.configOf(row);
-        const kek = await this.wrapping.unwrap(row, source, input.signal);
-        try {
-          const next = await this.wrapping.wrapVerified(kek, row.kcv, row, target, input.signal);
-          const swapped = await inTransaction(this.ds, (sql) =>
-            this.store.replaceWrapping(sql, row as KekRow, {
-              wrapped: next.ciphertext,
-              keyConfigurationId: target.id,
-              providerKeyVersion: next.keyVersion,
-            }),
-          );
-          if (swapped) {
-            rewrapped.push(row.version);
-            break;
-          }
-        } finally {
-          kek.fill(0);
+        const next = await this.rewrapped(row, target, input.targetKeyVersion, input.signal);
+        const swapped = await inTransaction(this.ds, (sql) =>
+          this.store.replaceWrapping(sql, row as KekRow, {
+            wrapped: next.ciphertext,
+            keyConfigurationId: target.id,
+            providerKeyVersion: next.keyVersion,
+          }),
+        );
+        if (swapped) {
+          rewrapped.push(row.version);
+          break;
         }
         // Lost the compare-and-set: someone changed the row; read it again and decide afresh.
         row = await withSql(this.ds, (sql) => this.store.kek(sql, tenantId, workspaceId, initial.version));
@@ -72,6 +70,21 @@ export class RewrapUnderKey {
       }
     }
     return { rewrapped };
+  }
+
+  /** The row's KEK wrapped under `target`, verified: in the KMS when the row is already under it, else unwrap + wrap. */
+  private async rewrapped(row: KekRow, target: KeyConfigurationRow, targetKeyVersion: string | null | 'any', signal?: AbortSignal): Promise<WrappedKek> {
+    if (row.keyConfigurationId === target.id) {
+      const inPlace = await this.wrapping.rewrapVerified(row, target, targetKeyVersion === 'any' ? null : targetKeyVersion, signal);
+      if (inPlace) return inPlace;
+    }
+    const source = await this.configOf(row);
+    const kek = await this.wrapping.unwrap(row, source, signal);
+    try {
+      return await this.wrapping.wrapVerified(kek, row.kcv, row, target, signal);
+    } finally {
+      kek.fill(0);
+    }
   }
 
   private isOnTarget(row: KekRow, targetId: string, targetKeyVersion: string | null | 'any'): boolean {
