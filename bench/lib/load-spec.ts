@@ -37,6 +37,13 @@ export interface LoadResult {
    * first request and one at each first request at least TTL after the previous load (single flight, no refresh).
    */
   minKekLoads?: number;
+  /** CPU the generator used over the run, in cores (1 = one core busy the whole time). Set by the parent. */
+  generatorCpuShare?: number;
+  /** CPU the server process used over the run, in cores, and per completed request (µs). Set by the parent. */
+  serverCpuShare?: number;
+  serverCpuUsPerRequest?: number;
+  /** Which load generator produced this result. */
+  generator?: 'wrk' | 'autocannon';
 }
 
 export interface LoadFailure {

@@ -59,7 +59,7 @@ export const QUICK: BenchMode = {
   name: 'quick',
   // Binding is ~35 workspaces/s per tenant (audit appends serialise per tenant), so quick mode seeds fewer.
   fetchWorkspaces: 300,
-  scaleWorkspaces: 300,
+  scaleWorkspaces: 600,
   rewrapRate: 50,
   loadSeconds: 8,
   economySeconds: 15,

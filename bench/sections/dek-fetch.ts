@@ -13,9 +13,18 @@ export const API_CEILING_PATH = '/__bench/ceiling';
 export const INJECTED_CEILING_PATH = '/__bench/injected-ceiling';
 
 export interface DekFetchResult {
-  dek_fetch: { rps: number; ceiling_rps: number; ratio: number | null; p50_ms: number; p99_ms: number; ceiling_p50_ms: number; ceiling_p99_ms: number; connections: number; seconds: number; rounds: number; workspaces: number; segments: number; ceiling_route: string };
+  dek_fetch: {
+    rps: number; ceiling_rps: number; ratio: number | null; p50_ms: number; p99_ms: number; ceiling_p50_ms: number; ceiling_p99_ms: number;
+    connections: number; seconds: number; rounds: number; workspaces: number; segments: number; ceiling_route: string;
+    /** Load generator used for both sides of the ratio. */
+    generator: string;
+    /** Server CPU per request (µs, from /proc) on each side, and their ratio: what the DEK logic costs, independent of the generator. */
+    server_cpu_us_per_request: number | null; ceiling_server_cpu_us_per_request: number | null; cpu_ratio: number | null;
+    server_cpu_cores: number | null; ceiling_server_cpu_cores: number | null;
+  };
   batch: { deks_per_s: number; requests_per_s: number; batch_size: number; p50_ms: number; p99_ms: number };
   profile: ProfileSummary | null;
+  ceiling_profile: ProfileSummary | null;
 }
 
 /**
@@ -39,7 +48,7 @@ export async function dekFetch(ctx: BenchContext, world: World): Promise<DekFetc
       if (res.status !== 200) throw new Error(`warm-up batch for ${ws} answered ${res.status}`);
     });
     const dekTarget = { kind: 'dek' as const, token, workspaceIds: world.fetchWorkspaces, segmentsPerWorkspace: m.segmentsPerWorkspace };
-    const load = { connections: m.connections, durationSeconds: m.loadSeconds };
+    const load = { connections: m.connections, durationSeconds: m.loadSeconds, serverPid: api.child.pid };
     await runLoad(ctx.paths, 'warmup', api.url, dekTarget, { connections: m.connections, durationSeconds: 3 });
     if (ceilingPath) await runLoad(ctx.paths, 'warmup-ceiling', api.url, { kind: 'fixed', method: 'GET', path: ceilingPath }, { connections: m.connections, durationSeconds: 2 });
 
@@ -55,7 +64,8 @@ export async function dekFetch(ctx: BenchContext, world: World): Promise<DekFetc
       const d = await runLoad(ctx.paths, `dek-${r}`, api.url, dekTarget, load);
       assertMostlyOk('DEK fetch', d);
       dek.push(d);
-      ctx.log(`dek-fetch round ${r + 1}/${rounds}: dek ${Math.round(d.rps)} rps p99 ${d.p99Ms} ms${ceil[r] ? `, ceiling ${Math.round(ceil[r].rps)} rps` : ''}`);
+      const cpu = (x: LoadResult) => `server ${x.serverCpuShare} cores, ${x.serverCpuUsPerRequest} µs/req; generator ${x.generatorCpuShare} cores`;
+      ctx.log(`dek-fetch round ${r + 1}/${rounds}: dek ${Math.round(d.rps)} rps p99 ${d.p99Ms} ms (${cpu(d)})${ceil[r] ? `; ceiling ${Math.round(ceil[r].rps)} rps (${cpu(ceil[r])})` : ''}`);
     }
     const batch = await runLoad(
       ctx.paths,
@@ -67,12 +77,21 @@ export async function dekFetch(ctx: BenchContext, world: World): Promise<DekFetc
     assertMostlyOk('batch DEK fetch', batch);
 
     let profile: ProfileSummary | null = null;
+    let ceilingProfile: ProfileSummary | null = null;
     if (ctx.profile) {
       const file = join(ctx.paths.resultsDir, 'dek-fetch.cpuprofile');
       await api.profileStart();
       const profiled = await runLoad(ctx.paths, 'profile', api.url, dekTarget, { connections: m.connections, durationSeconds: Math.min(10, m.loadSeconds) });
       await api.profileStop(file);
       profile = summariseProfile(file, 30, profiled.requests);
+      if (ceilingPath) {
+        // The same profile of the ceiling route: what the framework and the HTTP stack cost with no DEK logic.
+        const cfile = join(ctx.paths.resultsDir, 'ceiling.cpuprofile');
+        await api.profileStart();
+        const cp = await runLoad(ctx.paths, 'profile-ceiling', api.url, { kind: 'fixed', method: 'GET', path: ceilingPath }, { connections: m.connections, durationSeconds: Math.min(10, m.loadSeconds) });
+        await api.profileStop(cfile);
+        ceilingProfile = summariseProfile(cfile, 30, cp.requests);
+      }
     }
 
     const dekRps = median(dek.map((d) => d.rps));
@@ -92,6 +111,16 @@ export async function dekFetch(ctx: BenchContext, world: World): Promise<DekFetc
         workspaces: world.fetchWorkspaces.length,
         segments: world.fetchWorkspaces.length * m.segmentsPerWorkspace,
         ceiling_route: ceilingPath ?? 'none (no ceiling route reachable)',
+        generator: dek[0]?.generator ?? 'autocannon',
+        server_cpu_us_per_request: medianOf(dek.map((d) => d.serverCpuUsPerRequest)),
+        ceiling_server_cpu_us_per_request: medianOf(ceil.map((c) => c.serverCpuUsPerRequest)),
+        cpu_ratio: (() => {
+          const d = medianOf(dek.map((x) => x.serverCpuUsPerRequest));
+          const c = medianOf(ceil.map((x) => x.serverCpuUsPerRequest));
+          return d && c ? ratio(c, d) : null;
+        })(),
+        server_cpu_cores: medianOf(dek.map((d) => d.serverCpuShare)),
+        ceiling_server_cpu_cores: medianOf(ceil.map((c) => c.serverCpuShare)),
       },
       batch: {
         deks_per_s: Math.round(batch.rps * m.batchSize),
@@ -101,10 +130,16 @@ export async function dekFetch(ctx: BenchContext, world: World): Promise<DekFetc
         p99_ms: batch.p99Ms,
       },
       profile,
+      ceiling_profile: ceilingProfile,
     };
   } finally {
     await api.stop();
   }
+}
+
+function medianOf(xs: Array<number | undefined>): number | null {
+  const v = xs.filter((x): x is number => typeof x === 'number' && Number.isFinite(x));
+  return v.length ? median(v) : null;
 }
 
 async function findCeiling(baseUrl: string): Promise<string | null> {

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { generateDek, unwrapDek, wrapDek, WRAPPED_DEK_BYTES } from '@app/crypto';
 import type { DekIssuanceAggregator, IssuanceTally } from '@app/audit';
 import type { DekRow, KeyStateName, Repositories } from '@app/persistence';
-import { isUuid } from '@app/persistence';
+import { isUuid, KEY_STATES } from '@app/persistence';
 import { DomainError, ErrorCode } from './errors';
 import type { KekResolver } from './kek-resolver';
 
@@ -53,6 +53,17 @@ class CachedDek {
 
 const SEGMENT_RE = /^[\x21-\x7e]{1,256}$/;
 
+/**
+ * Memory per cached workspace (shared/PERFORMANCE.md budget: 2 KB): strings kept in long-lived maps must not be
+ * slices of request URLs (a slice retains the whole URL) nor per-row copies of a handful of constants.
+ */
+const STATE_LITERALS = new Map<string, KeyStateName>(KEY_STATES.map((k) => [k, k]));
+const stateLiteral = (s: KeyStateName | undefined): KeyStateName => (s === undefined ? 'unbound' : (STATE_LITERALS.get(s) ?? s));
+/** A flat copy of an ASCII id (route parameters are slices of the request URL). */
+const ownCopy = (id: string): string => Buffer.from(id, 'latin1').toString('latin1');
+/** Bound of the id intern table; past it the table restarts (only sharing is lost, never correctness). */
+const INTERN_MAX = 200_000;
+
 export interface DekServiceOptions {
   /**
    * How long a workspace's state + scope is served before it is re-read. Invalidations (local, pub/sub, and the
@@ -80,6 +91,8 @@ export class DekService {
   private readonly wrapBudget = new Map<string, number>();
   /** In-flight state reads by workspace, then principal: concurrent cold requests share one query. */
   private readonly loading = new Map<string, Map<string, Promise<Access>>>();
+  /** One flat string per workspace id, shared by every map that keys on it (see ownCopy). */
+  private readonly ids = new Map<string, string>();
   /** Bumped by forgetWorkspace: a read that started before an invalidation must not be cached after it. */
   private readonly generation = new Map<string, number>();
 
@@ -118,7 +131,7 @@ export class DekService {
 
   async getDeks(p: DekPrincipal, workspaceId: string, segmentIds: readonly string[]): Promise<IssuedDek[]> {
     if (!isUuid(workspaceId)) throw new DomainError(ErrorCode.WorkspaceNotFound, 'workspace not found');
-    workspaceId = workspaceId.toLowerCase();
+    workspaceId = this.canonical(workspaceId.toLowerCase());
     if (segmentIds.length === 0) return [];
     if (segmentIds.length > this.opts.batchMax)
       throw new DomainError(ErrorCode.ValidationFailed, `at most ${this.opts.batchMax} segmentIds per request`);
@@ -187,6 +200,7 @@ export class DekService {
     for (const m of this.access.values()) if (m.delete(workspaceId)) this.accessCount--;
     this.generation.set(workspaceId, (this.generation.get(workspaceId) ?? 0) + 1);
     this.loading.delete(workspaceId);
+    this.ids.delete(workspaceId);
     const rows = this.wrapped.get(workspaceId);
     if (rows) {
       this.wrappedCount -= rows.size;
@@ -248,7 +262,7 @@ export class DekService {
     const a = new Access(
       p.tid,
       !!w?.inScope,
-      w?.keyState ?? 'unbound',
+      stateLiteral(w?.keyState),
       w?.currentKekVersion ?? null,
       now + ttl,
       now + ttl * 5,
@@ -273,7 +287,7 @@ export class DekService {
         if (this.access.get(principal.sub)?.get(workspaceId) !== a) return;
         const now = Date.now();
         const ttl = this.opts.stateCacheTtlMs;
-        const next = new Access(principal.tid, !!w?.inScope, w?.keyState ?? 'unbound', w?.currentKekVersion ?? null, now + ttl, now + ttl * 5, a.tally);
+        const next = new Access(principal.tid, !!w?.inScope, stateLiteral(w?.keyState), w?.currentKekVersion ?? null, now + ttl, now + ttl * 5, a.tally);
         if (w) this.observeStateVersion?.(workspaceId, Number(w.stateVersion));
         this.store(principal.sub, workspaceId, next);
       },
@@ -282,6 +296,16 @@ export class DekService {
         a.refreshing = false;
       },
     );
+  }
+
+  /** The shared copy of a (validated, lower-case) workspace id. */
+  private canonical(workspaceId: string): string {
+    const have = this.ids.get(workspaceId);
+    if (have !== undefined) return have;
+    if (this.ids.size >= INTERN_MAX) this.ids.clear();
+    const own = ownCopy(workspaceId);
+    this.ids.set(own, own);
+    return own;
   }
 
   private store(sub: string, workspaceId: string, a: Access): void {
@@ -328,7 +352,7 @@ export class DekService {
    * UPDATE kek_versions per DEK. A crash loses at most one chunk of headroom (over-counts, never under-counts).
    */
   private async reserveWraps(tenantId: string, workspaceId: string, version: number, n: number): Promise<void> {
-    const key = `${workspaceId}:${version}`;
+    const key = [workspaceId, version].join(':'); // one flat string (a template literal keeps a cons chain alive in the map)
     const left = this.wrapBudget.get(key) ?? 0;
     if (left >= n) {
       this.wrapBudget.set(key, left - n);
