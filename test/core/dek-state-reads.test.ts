@@ -45,6 +45,37 @@ describe('DEK service: workspace state reads', () => {
     cache.close();
   });
 
+  it('a cold KEK of a second workspace on the same configuration costs one read (its KEK row) before the KMS call', async () => {
+    const t = await h.awsTenant({ workspaces: 2 });
+    const reads = { config: 0, tenant: 0, kek: 0 };
+    const count = <T extends object>(repo: T, method: keyof T, key: keyof typeof reads): T => {
+      const wrapped = Object.create(repo) as T;
+      const original = (repo[method] as unknown as (...a: unknown[]) => unknown).bind(repo);
+      (wrapped as Record<keyof T, unknown>)[method] = (...args: unknown[]) => {
+        reads[key]++;
+        return original(...args);
+      };
+      return wrapped;
+    };
+    const repos = {
+      ...h.deps.repos,
+      keyConfigurations: count(h.deps.repos.keyConfigurations, 'findById', 'config'),
+      tenants: count(h.deps.repos.tenants, 'findById', 'tenant'),
+      keks: count(h.deps.repos.keks, 'find', 'kek'),
+    } as Repositories;
+    const cache = new KekCache({ ttlMs: 60_000, maxEntries: 100 });
+    const resolver = new KekResolver(repos, h.deps.registry, cache, { onRevocationSuspected: async () => undefined }, 1);
+    const service = new DekService(repos, resolver, { stateCacheTtlMs: 60_000, wrappedCacheEntries: 10_000, wrapReserveChunk: 100, batchMax: 1000 });
+    const p = { tid: t.tenantId, sub: t.principalId };
+    const expected = await h.fetchDeks(t, t.workspaceIds[1], ['x']);
+    await service.getDeks(p, t.workspaceIds[0], ['x']);
+    expect(reads).toEqual({ config: 1, tenant: 1, kek: 1 });
+    const [d] = await service.getDeks(p, t.workspaceIds[1], ['x']);
+    expect(reads).toEqual({ config: 1, tenant: 1, kek: 2 });
+    expect(d.dek).toBe(expected.get('x'));
+    cache.close();
+  });
+
   it('a state read that was in flight when the workspace was invalidated is not cached', async () => {
     const t = await h.awsTenant();
     const ws = t.workspaceIds[0];

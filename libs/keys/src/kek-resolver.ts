@@ -5,6 +5,9 @@ import { ProviderError, WrapContext } from '@app/provider-port';
 import { DomainError, ErrorCode } from './errors';
 import type { ProviderRegistry } from './provider-registry';
 
+const BINDING_TTL_MS = 30_000;
+const BINDINGS_MAX = 10_000;
+
 /** The context a workspace KEK is wrapped under at the customer key (shared/README.md §2). */
 export function kekContext(tenantId: string, workspaceId: string, keyConfigurationId: string, kekVersion: number): WrapContext {
   return { tenantId, workspaceId, keyConfigurationId, kekVersion, purpose: 'workspace-kek' };
@@ -21,6 +24,13 @@ export interface KekResolverHooks {
  */
 export class KekResolver {
   private readonly revocationNotified = new Map<string, number>();
+  /**
+   * Bound provider configurations by tenant + key configuration id (no secrets: key and role identifiers, the
+   * tenant's ExternalId / service account). Many workspaces share one configuration, so a cold KEK usually needs one
+   * read (its KEK row) before the KMS call instead of two round trips. Short TTL: a configuration's content only
+   * changes when it is re-validated, and a deleted one has no KEK rows left to unwrap.
+   */
+  private readonly bindings = new Map<string, { provider: string; config: unknown; expiresAt: number }>();
 
   constructor(
     private readonly repos: Repositories,
@@ -44,17 +54,14 @@ export class KekResolver {
   }
 
   private async load(tenantId: string, workspaceId: string, version: number): Promise<Buffer> {
-    // The KEK row and the tenant are independent reads: one round trip, not two, before the KMS call.
-    const [row, tenant] = await Promise.all([this.repos.keks.find(tenantId, workspaceId, version), this.repos.tenants.findById(tenantId)]);
+    const row = await this.repos.keks.find(tenantId, workspaceId, version);
     if (!row) throw new DomainError(ErrorCode.KeyIntegrity, `KEK version ${version} of the workspace is missing`);
-    const kc = await this.repos.keyConfigurations.findById(tenantId, row.keyConfigurationId);
-    if (!kc || !tenant) throw new DomainError(ErrorCode.KeyIntegrity, 'the key configuration of this KEK is missing');
-    const binding = this.registry.binding(kc.provider);
-    const config = binding.bindTenant(kc.config as never, tenant);
+    const { provider, config } = await this.binding(tenantId, row.keyConfigurationId);
+    const binding = this.registry.binding(provider);
     let kek: Buffer;
     try {
       kek = await binding.provider.unwrap(
-        config,
+        config as never,
         { ciphertext: row.wrapped, keyVersion: row.providerKeyVersion },
         kekContext(tenantId, workspaceId, row.keyConfigurationId, version),
       );
@@ -67,6 +74,21 @@ export class KekResolver {
     }
     void this.repos.workspaces.setDegraded(tenantId, workspaceId, false).catch(this.onError);
     return kek;
+  }
+
+  private async binding(tenantId: string, keyConfigurationId: string): Promise<{ provider: string; config: unknown }> {
+    const key = [tenantId, keyConfigurationId].join('|');
+    const hit = this.bindings.get(key);
+    const now = Date.now();
+    if (hit && hit.expiresAt > now) return hit;
+    // The tenant and the configuration are independent reads: one round trip.
+    const [kc, tenant] = await Promise.all([this.repos.keyConfigurations.findById(tenantId, keyConfigurationId), this.repos.tenants.findById(tenantId)]);
+    if (!kc || !tenant) throw new DomainError(ErrorCode.KeyIntegrity, 'the key configuration of this KEK is missing');
+    const config = this.registry.binding(kc.provider).bindTenant(kc.config as never, tenant);
+    if (this.bindings.size >= BINDINGS_MAX) this.bindings.delete(this.bindings.keys().next().value as string);
+    const entry = { provider: kc.provider as string, config, expiresAt: now + BINDING_TTL_MS };
+    this.bindings.set(key, entry);
+    return entry;
   }
 
   private async failure(tenantId: string, workspaceId: string, err: unknown): Promise<DomainError> {
