@@ -160,7 +160,7 @@ export class KekRotationHandler implements OperationHandler {
 
       const prepare = async (after: string | null): Promise<PreparedBatch | null> => {
         if (ctx.signal.aborted) throw ctx.signal.reason ?? new Error('worker shutting down');
-        const batch = await withSql(this.ds, (sql) => this.deks.nextBatch(sql, tenantId, workspaceId, newVersion, after, this.options.batchSize));
+        const batch = await inTransaction(this.ds, (sql) => this.deks.nextBatch(sql, tenantId, workspaceId, newVersion, after, this.options.batchSize));
         if (batch.length === 0) return null;
         const rows: PreparedBatch['rows'] = [];
         for (const d of batch) {
