@@ -51,7 +51,8 @@ export async function startWorker(config: KeyholdConfig, options: StartWorkerOpt
   await ds.initialize();
   // One connection per job that may hold a workspace lock: three rotation queues plus the probe queue (reinstate).
   const lockDs = createDataSource(config.databaseUrl, {
-    poolSize: settings.concurrency.operations * 3 + settings.concurrency.probes + 1,
+    // each running rotation holds one connection for its workspace lock and uses up to two more; a rewrap one more
+    poolSize: settings.concurrency.operations * 3 + settings.concurrency.rewraps * 2 + settings.concurrency.probes + 1,
     applicationName: 'keyhold-worker-locks',
   });
   await lockDs.initialize();

@@ -37,7 +37,7 @@ export type JobsLogger = (level: 'info' | 'warn' | 'error', msg: string, fields?
 export interface JobsRuntimeOptions {
   /** BullMQ key prefix (KEYHOLD_REDIS_PREFIX): every queue, lock and rate-limit bucket lives under it. */
   readonly prefix: string;
-  readonly concurrency: { readonly operations: number; readonly probes: number };
+  readonly concurrency: { readonly operations: number; readonly probes: number; readonly rewraps?: number };
   /** BullMQ job lock; a worker that dies loses its jobs to another after about this long. */
   readonly lockDurationMs: number;
   readonly stalledIntervalMs: number;
@@ -179,13 +179,14 @@ export class JobsRuntime {
       maxStalledCount: 1_000, // a crash mid-operation is recovered by re-running it, never by failing it
       autorun: false,
     };
+    const rewraps = (q: QueueName) => q === QueueName.CmkRewrap || q === QueueName.Rekey;
     const operationQueues = new Set(Object.values(ROUTES).map((r) => r.queue));
     for (const name of operationQueues) {
       const probes = name === QueueName.AccessProbe;
       const worker = new Worker(
         name,
         (job: Job, token?: string) => (probes ? this.processProbeQueue(job, token) : this.runner.process(job as Job<OperationJobData>, token)),
-        { ...common, concurrency: probes ? o.concurrency.probes : o.concurrency.operations },
+        { ...common, concurrency: probes ? o.concurrency.probes : rewraps(name) ? (o.concurrency.rewraps ?? o.concurrency.operations) : o.concurrency.operations },
       );
       this.attach(worker);
     }
