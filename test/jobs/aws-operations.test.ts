@@ -5,6 +5,7 @@ import { contextToMap } from '@app/provider-port';
 import type { RunningWorker } from '../../apps/worker/src/worker';
 import { startTestWorker } from '../support/worker';
 import { AwsTenant, JobsHarness, putKeyPolicy, startJobsHarness } from './harness';
+import { whileReading } from './under-load';
 
 let h: JobsHarness;
 let worker: RunningWorker;
@@ -237,41 +238,12 @@ describe('operations on AWS, executed by the worker', () => {
     const before = await h.fetchDeks(t, ws, all);
     const opId = await h.request(t.tenantId, ws, OperationKind.KekRotation);
 
-    let finished = false;
-    const failures: unknown[] = [];
-    const progress = new Set<string>();
-    const readers = Array.from({ length: 3 }, async (_, r) => {
-      // Each reader is a cold replica (own KEK cache, no wrapped-DEK cache): the worst case for a rotation.
-      const { service } = h.dekService();
-      let round = 0;
-      while (!finished) {
-        const pick = Array.from({ length: 200 }, (_, i) => all[(round * 997 + i * 31 + r * 13) % all.length]);
-        try {
-          const got = await service.getDeks({ tid: t.tenantId, sub: t.principalId }, ws, [...new Set(pick), `new-${r}-${round}`]);
-          for (const d of got) if (before.has(d.segmentId) && before.get(d.segmentId) !== d.dek) failures.push(`changed ${d.segmentId}`);
-        } catch (err) {
-          failures.push(err);
-        }
-        round++;
-      }
-      return round;
-    });
-    const watcher = (async () => {
-      while (!finished) {
-        const row = await h.waitForOperation(t.tenantId, opId, 1_000, () => true);
-        if (row.state === 'running' && row.progressTotal > 0) progress.add(`${row.progressDone}/${row.progressTotal}`);
-        await new Promise((res) => setTimeout(res, 5));
-      }
-    })();
-    const op = await h.waitForOperation(t.tenantId, opId, 60_000);
-    finished = true;
-    const rounds = await Promise.all(readers);
-    await watcher;
+    const { op, failures, rounds, sawMidwayProgress } = await whileReading(h, t, ws, opId, before, { readers: 3, perRound: 200, timeoutMs: 60_000 });
     expect(failures).toEqual([]);
-    expect(rounds.reduce((a, b) => a + b, 0)).toBeGreaterThan(3);
+    expect(rounds).toBeGreaterThan(3);
     expect(op.state).toBe('succeeded');
     // Progress was observed mid-way, not just 0 and the end.
-    expect([...progress].some((p) => { const [d, tot] = p.split('/').map(Number); return d > 0 && d < tot; })).toBe(true);
+    expect(sawMidwayProgress).toBe(true);
     const after = await h.fetchDeks(t, ws, all);
     for (const [seg, dek] of before) expect(after.get(seg)).toBe(dek);
     const stray = await h.ds.query(`SELECT count(*)::int AS n FROM deks WHERE workspace_id = $1 AND kek_version <> 2`, [ws]);

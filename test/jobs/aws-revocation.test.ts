@@ -4,6 +4,7 @@ import { OperationKind } from '@app/jobs';
 import type { RunningWorker } from '../../apps/worker/src/worker';
 import { startTestWorker } from '../support/worker';
 import { AwsTenant, JobsHarness, putKeyPolicy, startJobsHarness } from './harness';
+import { checkUntilDone, expectShredded } from './assertions';
 
 let h: JobsHarness;
 let worker: RunningWorker;
@@ -20,28 +21,12 @@ afterEach(() => h.aws.faults.clear());
 
 const keyIdOf = (t: AwsTenant) => t.keyArn.split('/').pop() as string;
 
-async function checkUntilDone(t: AwsTenant, workspaceId = t.workspaceIds[0], timeoutMs = 20_000) {
-  const opId = await h.request(t.tenantId, workspaceId, OperationKind.RevocationCheck);
-  return h.waitForOperation(t.tenantId, opId, timeoutMs);
-}
-
-async function expectShredded(t: AwsTenant, started: number) {
-  const op = await checkUntilDone(t);
-  expect(op.state).toBe('succeeded');
-  expect(op.params.result).toMatchObject({ outcome: 'shredded' });
-  expect(Date.now() - started).toBeGreaterThanOrEqual(h.config.probe.confirmationWindowSeconds * 1000);
-  expect(Number(op.params.probes)).toBeGreaterThanOrEqual(h.config.probe.confirmations);
-  for (const ws of t.workspaceIds) expect((await h.workspace(t.tenantId, ws)).keyState).toBe('shredded');
-  await expect(h.fetchDeks(t, t.workspaceIds[0], ['after'])).rejects.toMatchObject({ code: 'WORKSPACE_SHREDDED' });
-  return op;
-}
-
 describe('revocation reaches shredded within the window, whichever way the customer revokes', () => {
   it('by removing Keyhold from the key policy', async () => {
     const t = await h.awsTenant();
     await h.fetchDeks(t, t.workspaceIds[0], ['a']);
     await putKeyPolicy(h, t, t.keyArn, false);
-    const op = await expectShredded(t, Date.now());
+    const op = await expectShredded(h, t);
     expect(String(op.params.lastReason)).toMatch(/access_denied/);
   });
 
@@ -49,14 +34,14 @@ describe('revocation reaches shredded within the window, whichever way the custo
     const t = await h.awsTenant({ grant: 'iam' });
     await h.fetchDeks(t, t.workspaceIds[0], ['a']);
     await h.iam.send(new DeleteRolePolicyCommand({ RoleName: t.roleName, PolicyName: `keyhold-kms-${keyIdOf(t)}` }));
-    await expectShredded(t, Date.now());
+    await expectShredded(h, t);
   });
 
   it('by scheduling the key for deletion; reinstate after the customer cancels it', async () => {
     const t = await h.awsTenant();
     const dek = await h.fetchDeks(t, t.workspaceIds[0], ['a']);
     await h.kms.send(new ScheduleKeyDeletionCommand({ KeyId: t.keyArn, PendingWindowInDays: 7 }));
-    const op = await expectShredded(t, Date.now());
+    const op = await expectShredded(h, t);
     expect(String(op.params.lastReason)).toMatch(/key_pending_deletion/);
     await h.kms.send(new CancelKeyDeletionCommand({ KeyId: t.keyArn }));
     await h.kms.send(new EnableKeyCommand({ KeyId: t.keyArn }));
@@ -110,7 +95,7 @@ describe('transient and our-fault failures never shred', () => {
     const flaky = await h.awsTenant();
     h.aws.faults.add({ cloud: 'aws', keyId: keyIdOf(flaky), kind: 'error', rate: 0.5 });
 
-    const ops = await Promise.all([...tenants, flaky].map((t) => checkUntilDone(t, t.workspaceIds[0], 45_000)));
+    const ops = await Promise.all([...tenants, flaky].map((t) => checkUntilDone(h, t, t.workspaceIds[0], 45_000)));
     let probes = 0;
     for (const [i, op] of ops.entries()) {
       probes += Number(op.params.probes);
@@ -134,7 +119,7 @@ describe('transient and our-fault failures never shred', () => {
     // Faults gone: the next check clears the degraded flag.
     h.aws.faults.clear();
     for (const t of tenants) {
-      const op = await checkUntilDone(t);
+      const op = await checkUntilDone(h, t);
       expect(op.params.result).toMatchObject({ outcome: 'active' });
       for (const ws of t.workspaceIds) expect(await h.workspace(t.tenantId, ws)).toMatchObject({ keyState: 'active', degraded: false });
     }

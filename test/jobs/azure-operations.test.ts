@@ -5,6 +5,8 @@ import { startTestWorker } from '../support/worker';
 import type { AzureEmulatorHarness } from '../support/azure-emulator';
 import { AzureTenant, azureTenant } from './azure-tenant';
 import { JobsHarness, startJobsHarness } from './harness';
+import { checkUntilDone, expectShredded, reinstate } from './assertions';
+import { whileReading } from './under-load';
 
 /**
  * The worker's operations against Azure Key Vault (the Azure emulator through the real @azure/keyvault-keys and
@@ -65,37 +67,6 @@ async function currentVersion(t: AzureTenant): Promise<string> {
 async function setEnabled(t: AzureTenant, enabled: boolean): Promise<void> {
   const r = await az.admin('POST', `/azure/keys/${t.keyName}/enabled`, { enabled });
   if (r.status !== 200) throw new Error(`enable/disable failed: ${JSON.stringify(r.body)}`);
-}
-
-async function checkUntilDone(t: AzureTenant, workspaceId = t.workspaceIds[0], timeoutMs = 20_000) {
-  const opId = await h.request(t.tenantId, workspaceId, OperationKind.RevocationCheck);
-  return h.waitForOperation(t.tenantId, opId, timeoutMs);
-}
-
-async function reinstate(t: AzureTenant, workspaceId = t.workspaceIds[0]) {
-  return h.waitForOperation(t.tenantId, await h.request(t.tenantId, workspaceId, OperationKind.Reinstate));
-}
-
-/** Requests a revocation check on a revoked key: suspect first, shredded only after the confirmation window. */
-async function expectShredded(t: AzureTenant, reason: RegExp) {
-  const started = Date.now();
-  const opId = await h.request(t.tenantId, t.workspaceIds[0], OperationKind.RevocationCheck);
-  const suspect = await h.waitForOperation(t.tenantId, opId, 10_000, (o) => o.state === 'running' && String(o.step).startsWith('probe:'));
-  expect(suspect.step).toBe('probe:suspect');
-  for (const ws of t.workspaceIds) expect((await h.workspace(t.tenantId, ws)).keyState).toBe('access_suspect');
-
-  const op = await h.waitForOperation(t.tenantId, opId, 20_000);
-  expect(op.state).toBe('succeeded');
-  expect(op.params.result).toMatchObject({ outcome: 'shredded' });
-  expect(String(op.params.lastReason)).toMatch(reason);
-  // Never before the confirmation window has passed, and never on fewer than the configured confirmations.
-  expect(Date.now() - started).toBeGreaterThanOrEqual(h.config.probe.confirmationWindowSeconds * 1000);
-  expect(Number(op.params.probes)).toBeGreaterThanOrEqual(h.config.probe.confirmations);
-  for (const ws of t.workspaceIds) expect((await h.workspace(t.tenantId, ws)).keyState).toBe('shredded');
-  await expect(h.fetchDeks(t, t.workspaceIds[0], ['s1'])).rejects.toMatchObject({ code: 'WORKSPACE_SHREDDED' });
-  const audit = await h.ds.query(`SELECT action FROM audit_events WHERE tenant_id = $1 AND action LIKE 'workspace.%' ORDER BY seq`, [t.tenantId]);
-  expect(audit.map((a: { action: string }) => a.action)).toEqual(expect.arrayContaining(['workspace.access_suspect', 'workspace.shredded']));
-  return op;
 }
 
 describe('CMK rewrap on Azure', () => {
@@ -176,43 +147,12 @@ describe('KEK rotation on Azure', () => {
     const before = await h.fetchDeks(t, ws, all);
     const opId = await h.request(t.tenantId, ws, OperationKind.KekRotation);
 
-    let finished = false;
-    const failures: unknown[] = [];
-    const progress = new Set<string>();
-    const readers = Array.from({ length: 2 }, async (_, r) => {
-      // Each reader is a cold replica (own KEK cache, no wrapped-DEK cache): the worst case for a rotation.
-      const { service } = h.dekService();
-      let round = 0;
-      while (!finished || round < 3) {
-        const pick = Array.from({ length: 100 }, (_, i) => all[(round * 397 + i * 19 + r * 7) % all.length]);
-        try {
-          const got = await service.getDeks({ tid: t.tenantId, sub: t.principalId }, ws, [...new Set(pick), `new-${r}-${round}`]);
-          for (const d of got) if (before.has(d.segmentId) && before.get(d.segmentId) !== d.dek) failures.push(`changed ${d.segmentId}`);
-        } catch (err) {
-          failures.push(err);
-        }
-        round++;
-      }
-      return round;
-    });
-    const watcher = (async () => {
-      while (!finished) {
-        const row = await h.waitForOperation(t.tenantId, opId, 1_000, () => true);
-        if (row.state === 'running' && row.progressTotal > 0) progress.add(`${row.progressDone}/${row.progressTotal}`);
-      }
-    })();
-    const op = await h.waitForOperation(t.tenantId, opId, 30_000, (o) => {
-      if (o.state === 'running' && o.progressTotal > 0) progress.add(`${o.progressDone}/${o.progressTotal}`);
-      return o.state === 'succeeded' || o.state === 'failed';
-    });
-    finished = true;
-    await Promise.all(readers);
-    await watcher;
+    const { op, failures, sawMidwayProgress } = await whileReading(h, t, ws, opId, before, { readers: 2, timeoutMs: 30_000, minRounds: 3 });
     expect(failures).toEqual([]);
     expect(op).toMatchObject({ state: 'succeeded', progressTotal: op.progressDone });
     // All 2,000 plus the DEKs the readers created before the switch to version 2.
     expect(op.progressDone).toBeGreaterThanOrEqual(2_000);
-    expect([...progress].some((p) => { const [d, tot] = p.split('/').map(Number); return d > 0 && d < tot; })).toBe(true);
+    expect(sawMidwayProgress).toBe(true);
 
     const rows = await kekRows(t.tenantId, ws);
     expect(rows.map((r) => [r.version, r.state])).toEqual([
@@ -238,16 +178,16 @@ describe('revocation on Azure reaches shredded only after the confirmation windo
     const dek1 = await h.fetchDeks(t, ws1, ['s1', 's2']);
     const dek2 = await h.fetchDeks(t, ws2, ['s1']);
     await setEnabled(t, false);
-    await expectShredded(t, /key_disabled/);
+    await expectShredded(h, t, { reason: /key_disabled/ });
 
-    const denied = await reinstate(t, ws1);
+    const denied = await reinstate(h, t, ws1);
     expect(denied.state).toBe('failed');
     expect(denied.error).toMatch(/still cannot unwrap/);
     expect((await h.workspace(t.tenantId, ws1)).keyState).toBe('shredded');
 
     await setEnabled(t, true);
     for (const ws of [ws1, ws2]) {
-      const ok = await reinstate(t, ws);
+      const ok = await reinstate(h, t, ws);
       expect(ok.state).toBe('succeeded');
       expect(await h.workspace(t.tenantId, ws)).toMatchObject({ keyState: 'active', degraded: false });
     }
@@ -260,13 +200,13 @@ describe('revocation on Azure reaches shredded only after the confirmation windo
     const ws = t.workspaceIds[0];
     const dek = await h.fetchDeks(t, ws, ['s1']);
     await az.revokeVendor(t.keyName);
-    await expectShredded(t, /access_denied/);
+    await expectShredded(h, t, { reason: /access_denied/ });
 
-    const denied = await reinstate(t);
+    const denied = await reinstate(h, t);
     expect(denied.state).toBe('failed');
     expect(denied.error).toMatch(/still cannot unwrap.*access_denied/);
     await az.grantVendor(t.keyName);
-    const ok = await reinstate(t);
+    const ok = await reinstate(h, t);
     expect(ok.state).toBe('succeeded');
     expect(await h.workspace(t.tenantId, ws)).toMatchObject({ keyState: 'active', degraded: false });
     expect(await h.fetchDeks(t, ws, ['s1'])).toEqual(dek);
@@ -277,8 +217,8 @@ describe('revocation on Azure reaches shredded only after the confirmation windo
     await h.fetchDeks(t, t.workspaceIds[0], ['s1']);
     const deleted = await az.admin('DELETE', `/azure/keys/${t.keyName}`);
     expect(deleted.status).toBe(204);
-    await expectShredded(t, /key_not_found/);
-    const denied = await reinstate(t);
+    await expectShredded(h, t, { reason: /key_not_found/ });
+    const denied = await reinstate(h, t);
     expect(denied.state).toBe('failed');
     expect(denied.error).toMatch(/still cannot unwrap.*key_not_found/);
   });
@@ -293,7 +233,7 @@ describe('transient Azure failures never shred', () => {
       az.faults.add({ cloud: 'azure', keyId: tenants[i].keyId, kind, ...(kind === 'hang' ? { operation: 'unwrapKey' } : {}) }),
     );
 
-    const ops = await Promise.all(tenants.map((t) => checkUntilDone(t, t.workspaceIds[0], 45_000)));
+    const ops = await Promise.all(tenants.map((t) => checkUntilDone(h, t, t.workspaceIds[0], 45_000)));
     for (const [i, op] of ops.entries()) {
       expect(op.state).toBe('succeeded');
       expect(op.params.result).toMatchObject({ outcome: 'inconclusive' });
@@ -318,7 +258,7 @@ describe('transient Azure failures never shred', () => {
     // Faults gone: the next check finds the key healthy and clears the degraded flag.
     az.faults.clear();
     for (const t of tenants) {
-      const op = await checkUntilDone(t);
+      const op = await checkUntilDone(h, t);
       expect(op.params.result).toMatchObject({ outcome: 'active' });
       for (const ws of t.workspaceIds) expect(await h.workspace(t.tenantId, ws)).toMatchObject({ keyState: 'active', degraded: false });
     }

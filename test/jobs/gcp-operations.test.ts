@@ -3,6 +3,8 @@ import type { GcpKeyConfig, KeyProvider, WrapContext } from '@app/provider-port'
 import type { RunningWorker } from '../../apps/worker/src/worker';
 import { startTestWorker } from '../support/worker';
 import { JobsHarness, startJobsHarness } from './harness';
+import { checkUntilDone, expectShredded, reinstate } from './assertions';
+import { whileReading } from './under-load';
 import { GcpTenant, gcpTenant } from './gcp-tenant';
 
 /**
@@ -55,29 +57,6 @@ async function kekRows(tenantId: string, workspaceId: string): Promise<KekRowVie
 
 async function setVersionState(t: GcpTenant, n: number, state: 'ENABLED' | 'DISABLED') {
   await t.owner.updateCryptoKeyVersion({ cryptoKeyVersion: { name: t.version(n), state }, updateMask: { paths: ['state'] } });
-}
-
-async function checkUntilDone(t: GcpTenant, workspaceId = t.workspaceIds[0], timeoutMs = 20_000) {
-  const opId = await h.request(t.tenantId, workspaceId, OperationKind.RevocationCheck);
-  return h.waitForOperation(t.tenantId, opId, timeoutMs);
-}
-
-async function expectShredded(t: GcpTenant, started: number) {
-  const op = await checkUntilDone(t);
-  expect(op.state).toBe('succeeded');
-  expect(op.params.result).toMatchObject({ outcome: 'shredded' });
-  // Never before the confirmation window (2 s in this file) has passed, and only after N confirmations.
-  expect(Date.now() - started).toBeGreaterThanOrEqual(h.config.probe.confirmationWindowSeconds * 1000);
-  expect(Number(op.params.probes)).toBeGreaterThanOrEqual(h.config.probe.confirmations);
-  for (const ws of t.workspaceIds) expect((await h.workspace(t.tenantId, ws)).keyState).toBe('shredded');
-  await expect(h.fetchDeks(t, t.workspaceIds[0], ['after'])).rejects.toMatchObject({ code: 'WORKSPACE_SHREDDED' });
-  const audit = await h.ds.query(`SELECT action FROM audit_events WHERE tenant_id = $1 AND action LIKE 'workspace.%' ORDER BY seq`, [t.tenantId]);
-  expect(audit.map((a: { action: string }) => a.action)).toEqual(expect.arrayContaining(['workspace.access_suspect', 'workspace.shredded']));
-  return op;
-}
-
-async function reinstate(t: GcpTenant, workspaceId = t.workspaceIds[0]) {
-  return h.waitForOperation(t.tenantId, await h.request(t.tenantId, workspaceId, OperationKind.Reinstate));
 }
 
 describe('operations on GCP, executed by the worker', () => {
@@ -136,41 +115,13 @@ describe('operations on GCP, executed by the worker', () => {
     const before = await h.fetchDeks(t, ws, all);
     const opId = await h.request(t.tenantId, ws, OperationKind.KekRotation);
 
-    let finished = false;
-    const failures: unknown[] = [];
-    const progress = new Set<string>();
-    const readers = Array.from({ length: 3 }, async (_, r) => {
-      const { service } = h.dekService();
-      let round = 0;
-      while (!finished) {
-        const pick = Array.from({ length: 100 }, (_, i) => all[(round * 997 + i * 31 + r * 13) % all.length]);
-        try {
-          const got = await service.getDeks({ tid: t.tenantId, sub: t.principalId }, ws, [...new Set(pick), `new-${r}-${round}`]);
-          for (const d of got) if (before.has(d.segmentId) && before.get(d.segmentId) !== d.dek) failures.push(`changed ${d.segmentId}`);
-        } catch (err) {
-          failures.push(err);
-        }
-        round++;
-      }
-      return round;
-    });
-    const watcher = (async () => {
-      while (!finished) {
-        const row = await h.waitForOperation(t.tenantId, opId, 1_000, () => true);
-        if (row.state === 'running' && row.progressTotal > 0) progress.add(`${row.progressDone}/${row.progressTotal}`);
-        await new Promise((res) => setTimeout(res, 2));
-      }
-    })();
-    const op = await h.waitForOperation(t.tenantId, opId, 45_000);
-    finished = true;
-    const rounds = await Promise.all(readers);
-    await watcher;
+    const { op, failures, rounds, sawMidwayProgress } = await whileReading(h, t, ws, opId, before, { readers: 3, timeoutMs: 45_000 });
     expect(failures).toEqual([]);
-    expect(rounds.reduce((a, b) => a + b, 0)).toBeGreaterThan(3);
+    expect(rounds).toBeGreaterThan(3);
     expect(op.state).toBe('succeeded');
     expect(op.progressDone).toBe(op.progressTotal);
     expect(op.progressTotal).toBeGreaterThanOrEqual(2_000);
-    expect([...progress].some((p) => { const [d, tot] = p.split('/').map(Number); return d > 0 && d < tot; })).toBe(true);
+    expect(sawMidwayProgress).toBe(true);
 
     const rows = await kekRows(t.tenantId, ws);
     expect(rows.map((r) => [r.version, r.state, r.providerKeyVersion])).toEqual([
@@ -205,12 +156,12 @@ describe('revocation on GCP reaches shredded only after the window, whichever wa
     const audit = await h.ds.query(`SELECT action FROM audit_events WHERE tenant_id = $1 AND action LIKE 'workspace.%' ORDER BY seq`, [t.tenantId]);
     expect(audit.map((a: { action: string }) => a.action)).toEqual(expect.arrayContaining(['workspace.access_suspect', 'workspace.shredded']));
 
-    const denied = await reinstate(t, ws1);
+    const denied = await reinstate(h, t, ws1);
     expect(denied.state).toBe('failed');
     expect(denied.error).toMatch(/still cannot unwrap/);
     expect((await h.workspace(t.tenantId, ws1)).keyState).toBe('shredded');
     await setVersionState(t, 1, 'ENABLED');
-    const ok = await reinstate(t, ws1);
+    const ok = await reinstate(h, t, ws1);
     expect(ok.state).toBe('succeeded');
     expect(await h.workspace(t.tenantId, ws1)).toMatchObject({ keyState: 'active', degraded: false });
     expect(await h.fetchDeks(t, ws1, ['s1'])).toEqual(dek);
@@ -220,14 +171,14 @@ describe('revocation on GCP reaches shredded only after the window, whichever wa
     const t = await gcpTenant(h);
     const dek = await h.fetchDeks(t, t.workspaceIds[0], ['a', 'b']);
     await t.revoke();
-    const op = await expectShredded(t, Date.now());
+    const op = await expectShredded(h, t);
     expect(String(op.params.lastReason)).toMatch(/access_denied/);
 
-    const denied = await reinstate(t);
+    const denied = await reinstate(h, t);
     expect(denied.state).toBe('failed');
     expect(denied.error).toMatch(/still cannot unwrap/);
     await t.grant();
-    const ok = await reinstate(t);
+    const ok = await reinstate(h, t);
     expect(ok.state).toBe('succeeded');
     expect(await h.fetchDeks(t, t.workspaceIds[0], ['a', 'b'])).toEqual(dek);
   });
@@ -237,15 +188,15 @@ describe('revocation on GCP reaches shredded only after the window, whichever wa
     const dek = await h.fetchDeks(t, t.workspaceIds[0], ['a']);
     const [scheduled] = await t.owner.destroyCryptoKeyVersion({ name: t.version(1) });
     expect(scheduled.state).toBe('DESTROY_SCHEDULED');
-    const op = await expectShredded(t, Date.now());
+    const op = await expectShredded(h, t);
     expect(String(op.params.lastReason)).toMatch(/key_pending_deletion/);
 
-    expect((await reinstate(t)).state).toBe('failed');
+    expect((await reinstate(h, t)).state).toBe('failed');
     await t.owner.restoreCryptoKeyVersion({ name: t.version(1) });
     // Restored versions come back DISABLED: still no access.
-    expect((await reinstate(t)).state).toBe('failed');
+    expect((await reinstate(h, t)).state).toBe('failed');
     await setVersionState(t, 1, 'ENABLED');
-    const ok = await reinstate(t);
+    const ok = await reinstate(h, t);
     expect(ok.state).toBe('succeeded');
     expect(await h.fetchDeks(t, t.workspaceIds[0], ['a'])).toEqual(dek);
   });
@@ -256,9 +207,9 @@ describe('revocation on GCP reaches shredded only after the window, whichever wa
     await t.owner.destroyCryptoKeyVersion({ name: t.version(1) });
     const destroyed = await h.gcp!.admin('POST', '/gcp/versions/destroy-now', { name: t.version(1) });
     expect(destroyed).toMatchObject({ status: 200, body: { state: 'DESTROYED' } });
-    const op = await expectShredded(t, Date.now());
+    const op = await expectShredded(h, t);
     expect(String(op.params.lastReason)).toMatch(/key_destroyed/);
-    const denied = await reinstate(t);
+    const denied = await reinstate(h, t);
     expect(denied.state).toBe('failed');
     expect(denied.error).toMatch(/still cannot unwrap/);
     expect((await h.workspace(t.tenantId, t.workspaceIds[0])).keyState).toBe('shredded');
@@ -271,7 +222,7 @@ describe('revocation on GCP reaches shredded only after the window, whichever wa
     const disabled = await h.gcp!.admin('POST', '/gcp/service-accounts/disable', { email: t.serviceAccount });
     expect(disabled).toMatchObject({ status: 200, body: { disabled: true } });
     try {
-      const op = await checkUntilDone(t);
+      const op = await checkUntilDone(h, t);
       expect(op.state).toBe('succeeded');
       expect(op.params.result).toMatchObject({ outcome: 'inconclusive' });
       expect(String(op.params.lastReason)).toMatch(/auth_misconfigured/);
@@ -284,7 +235,7 @@ describe('revocation on GCP reaches shredded only after the window, whichever wa
     } finally {
       await h.gcp!.admin('POST', '/gcp/service-accounts/enable', { email: t.serviceAccount });
     }
-    const op = await checkUntilDone(t);
+    const op = await checkUntilDone(h, t);
     expect(op.params.result).toMatchObject({ outcome: 'active' });
     for (const ws of t.workspaceIds) expect(await h.workspace(t.tenantId, ws)).toMatchObject({ keyState: 'active', degraded: false });
   });
@@ -302,7 +253,7 @@ describe('transient failures on GCP never shred', () => {
     h.gcp!.faults.add({ cloud: 'gcp', keyId: flaky.keyName, kind: 'error', rate: 0.5 });
 
     const all = [...tenants, flaky];
-    const ops = await Promise.all(all.map((t) => checkUntilDone(t, t.workspaceIds[0], 45_000)));
+    const ops = await Promise.all(all.map((t) => checkUntilDone(h, t, t.workspaceIds[0], 45_000)));
     let probes = 0;
     for (const [i, op] of ops.entries()) {
       probes += Number(op.params.probes);
@@ -331,7 +282,7 @@ describe('transient failures on GCP never shred', () => {
 
     h.gcp!.faults.clear();
     for (const t of tenants) {
-      const op = await checkUntilDone(t);
+      const op = await checkUntilDone(h, t);
       expect(op.params.result).toMatchObject({ outcome: 'active' });
       for (const ws of t.workspaceIds) expect(await h.workspace(t.tenantId, ws)).toMatchObject({ keyState: 'active', degraded: false });
     }

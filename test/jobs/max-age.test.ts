@@ -1,6 +1,7 @@
 import type { RunningWorker } from '../../apps/worker/src/worker';
 import { startTestWorker } from '../support/worker';
 import { JobsHarness, startJobsHarness } from './harness';
+import { waitFor } from './assertions';
 import { gcpTenant } from './gcp-tenant';
 
 /**
@@ -28,16 +29,6 @@ afterAll(async () => {
 });
 
 const segments = (n: number) => Array.from({ length: n }, (_, i) => `seg-${String(i).padStart(4, '0')}`);
-
-async function waitFor<T>(what: string, fn: () => Promise<T | undefined | null | false>, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 type Op = { id: string; kind: string; state: string; params: Record<string, unknown>; requestedBy: string };
 async function operations(tenantId: string): Promise<Op[]> {

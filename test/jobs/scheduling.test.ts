@@ -2,6 +2,7 @@ import { DisableKeyCommand, RotateKeyOnDemandCommand } from '@aws-sdk/client-kms
 import type { RunningWorker } from '../../apps/worker/src/worker';
 import { startTestWorker } from '../support/worker';
 import { JobsHarness, startJobsHarness } from './harness';
+import { waitFor } from './assertions';
 
 /**
  * What the worker starts by itself: access probes per key configuration every probe interval (2 s here),
@@ -21,16 +22,6 @@ afterAll(async () => {
 });
 
 const segments = (n: number) => Array.from({ length: n }, (_, i) => `seg-${String(i).padStart(6, '0')}`);
-
-async function waitFor<T>(what: string, fn: () => Promise<T | undefined | null | false>, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 async function operations(tenantId: string) {
   return h.ds.query(
