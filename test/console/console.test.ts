@@ -1,6 +1,6 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
-import { CreateKeyCommand, DisableKeyCommand, EnableKeyCommand } from '@aws-sdk/client-kms';
+import { CreateKeyCommand, DisableKeyCommand, EnableKeyCommand, ListKeyRotationsCommand, RotateKeyOnDemandCommand } from '@aws-sdk/client-kms';
 import { CreateRoleCommand } from '@aws-sdk/client-iam';
 import * as grpc from '@grpc/grpc-js';
 import { KeyManagementServiceClient } from '@google-cloud/kms';
@@ -45,6 +45,8 @@ const state = {
   segments: 40,
   /** The Azure and GCP configurations registered through the wizard, and the workspaces bound to them. */
   other: {} as Record<'azure' | 'gcp', { configName: string; configId: string; workspaceName: string; workspaceId: string }>,
+  /** The "ingest" service principal (scoped to the AWS workspace), kept in memory for the re-bind test's DEK checks. */
+  ingest: { clientId: '', clientSecret: '' },
 };
 
 /**
@@ -124,6 +126,28 @@ async function diagnose(): Promise<string> {
   for (const id of (JSON.parse(ops ?? '{}')[state.workspaceId] ?? []) as string[]) opViews.push((await api('GET', `/operations/${id}`)).body);
   const text = (await page.locator('body').innerText()).slice(0, 1500);
   return `workspace: ${JSON.stringify(ws)}\noperations: ${JSON.stringify(opViews)}\npage: ${text}\nbrowser: ${browser.problems.join(' | ')}`;
+}
+
+/** The workspace page's card of the (single) tracked operation labelled `label`, once it has finished; fails unless it succeeded. */
+async function finishedOperationCard(label: string) {
+  const card = page.locator('li.op', { has: page.locator('.op-head strong', { hasText: label }) });
+  await card.locator('.op-state', { hasText: /^(Succeeded|Failed)/ }).waitFor({ timeout: 30_000 }).catch(async (err) => {
+    throw new Error(`${(err as Error).message}\n${await diagnose()}`);
+  });
+  expect(await card.count()).toBe(1);
+  const words = await card.innerText();
+  if (!/Succeeded/.test(await card.locator('.op-state').innerText())) throw new Error(`${label} did not succeed: ${words}\n${await diagnose()}`);
+  return { card, words, operationId: String(await card.getAttribute('data-operation-id')) };
+}
+
+/** A segment's DEK fetched as the "ingest" service principal, as a digest (the key itself is never printed). */
+async function ingestDek(segmentId: string): Promise<{ dekId: string; sha256: string; kekVersion: number }> {
+  const tok = await stack.http.post('/v1/auth/token', { grant_type: 'client_credentials', client_id: state.ingest.clientId, client_secret: state.ingest.clientSecret });
+  expect(tok.status).toBe(200);
+  const r = await stack.http.get(`/internal/v1/workspaces/${state.workspaceId}/segments/${segmentId}/dek`, tok.body.access_token);
+  expect(r.status).toBe(200);
+  expect(typeof r.body.dek).toBe('string');
+  return { dekId: r.body.dekId, sha256: createHash('sha256').update(String(r.body.dek)).digest('hex'), kekVersion: r.body.kekVersion };
 }
 
 /** Every alert shown so far is words, never the API's JSON. */
@@ -412,6 +436,7 @@ describe('console', () => {
     const clientSecret = await page.locator('.value-row', { hasText: 'Client secret' }).locator('code').innerText();
     const tok = await stack.http.post('/v1/auth/token', { grant_type: 'client_credentials', client_id: clientId, client_secret: clientSecret });
     expect(tok.status).toBe(200);
+    state.ingest = { clientId, clientSecret };
     const segmentIds = Array.from({ length: state.segments }, (_, i) => `seg-${i}`);
     const deks = await stack.http.post(`/internal/v1/workspaces/${state.workspaceId}/deks:batchGet`, { segmentIds }, tok.body.access_token);
     expect(deks.status).toBe(200);
@@ -539,6 +564,81 @@ describe('console', () => {
     await page.getByRole('button', { name: /reinstate/ }).click();
     await page.locator('.facts .badge', { hasText: 'Active' }).waitFor({ timeout: 30_000 });
     await expect(page.locator('.banner-bad').count()).resolves.toBe(0);
+  });
+
+  it('after the customer rotates the AWS key, "Rewrap under current CMK" rewraps the KEK under the new key material', async () => {
+    // The customer rotates their key on demand (AWS KMS RotateKeyOnDemand, as the key's account root).
+    const listCurrent = async () =>
+      ((await stack.aws.kms.send(new ListKeyRotationsCommand({ KeyId: state.keyArn }))).Rotations ?? []).find((r) => r.KeyMaterialState === 'CURRENT')?.KeyMaterialId;
+    const before = await listCurrent();
+    await stack.aws.kms.send(new RotateKeyOnDemandCommand({ KeyId: state.keyArn }));
+    const rotatedTo = await listCurrent();
+    expect(rotatedTo).toEqual(expect.any(String));
+    expect(rotatedTo).not.toBe(before);
+
+    await page.goto(`${consoleUrl}/#/workspaces/${state.workspaceId}`);
+    await page.locator('.facts .badge', { hasText: 'Active' }).waitFor();
+    await page.getByRole('button', { name: 'Rewrap under current CMK' }).click();
+    await page.getByRole('progressbar', { name: 'CMK rewrap progress' }).waitFor();
+    const { card, words, operationId } = await finishedOperationCard('CMK rewrap');
+
+    // The API's account of the operation: every live KEK version (at least the current one) now under the new material.
+    const ws = (await api('GET', `/workspaces/${state.workspaceId}`)).body;
+    const op = await api('GET', `/operations/${operationId}`);
+    expect(op.body).toMatchObject({ kind: 'cmk-rewrap', workspaceId: state.workspaceId, state: 'succeeded', result: { keyVersion: rotatedTo } });
+    const versions = op.body.result.kekVersions as number[];
+    expect(versions).toContain(ws.kekVersion);
+    // … and the card says the same in words.
+    const list = `KEK version${versions.length === 1 ? '' : 's'} ${versions.join(', ')}`;
+    expect(await card.locator('.op-result').innerText()).toBe(`Rewrapped ${list} under customer key version ${rotatedTo}.`);
+    expect(words).not.toMatch(/[{}]/);
+    await expect(card.getByRole('progressbar').getAttribute('aria-valuenow')).resolves.toBe('100');
+    await page.locator('.facts .badge', { hasText: 'Active' }).waitFor();
+    expect(ws).toMatchObject({ keyState: 'active', keyConfigurationId: state.validConfigId });
+  });
+
+  it('re-binds the AWS workspace to the Azure configuration from its page: the re-key runs live, DEKs are unchanged', async () => {
+    const azure = state.other.azure;
+    if (!azure?.configId) throw new Error('the Azure configuration was not registered by the earlier test');
+    if (!state.ingest.clientSecret) throw new Error('the service principal was not created by the earlier test');
+    const dekBefore = await ingestDek('seg-7');
+    const wsBefore = (await api('GET', `/workspaces/${state.workspaceId}`)).body;
+
+    await page.goto(`${consoleUrl}/#/workspaces/${state.workspaceId}`);
+    const form = page.locator('form', { has: page.getByRole('heading', { level: 2, name: 'Move to another key configuration' }) });
+    await form.waitFor();
+    // The bound configuration is not offered; the Azure one is, by name and cloud.
+    const select = form.getByLabel('Key configuration', { exact: true });
+    const offered = await select.locator('option').allInnerTexts();
+    expect(offered.some((o) => o.startsWith(state.validConfigName))).toBe(false);
+    expect(offered).toContain(`${azure.configName} — Azure Key Vault`);
+    await select.selectOption(azure.configId);
+    await form.getByRole('button', { name: 'Re-key to this configuration' }).click();
+    await page.getByRole('progressbar', { name: 'Re-key to another configuration progress' }).waitFor();
+    const { card, operationId } = await finishedOperationCard('Re-key to another configuration');
+
+    // When it finished, the page shows the new configuration by name (linked) and the workspace active again.
+    const bound = page.locator('.facts .value-row', { hasText: 'Key configuration' }).locator('dd a');
+    await bound.filter({ hasText: azure.configName }).waitFor();
+    expect(await bound.getAttribute('href')).toBe(`#/keys/${encodeURIComponent(azure.configId)}`);
+    await page.locator('.facts .badge', { hasText: 'Active' }).waitFor();
+    await expect(page.locator('.value-row', { hasText: 'KEK version' }).locator('dd').innerText()).resolves.toBe(String(wsBefore.kekVersion));
+
+    // The API agrees: the binding moved, the KEK version did not, and the operation says which KEK versions moved.
+    const ws = (await api('GET', `/workspaces/${state.workspaceId}`)).body;
+    expect(ws).toMatchObject({ keyState: 'active', keyConfigurationId: azure.configId, kekVersion: wsBefore.kekVersion });
+    expect(wsBefore.keyConfigurationId).toBe(state.validConfigId);
+    const op = (await api('GET', `/operations/${operationId}`)).body;
+    expect(op).toMatchObject({ kind: 'rekey', state: 'succeeded', targetKeyConfigurationId: azure.configId, result: { keyConfigurationId: azure.configId } });
+    const versions = op.result.kekVersions as number[];
+    expect(versions).toContain(ws.kekVersion);
+    const list = `KEK version${versions.length === 1 ? '' : 's'} ${versions.join(', ')}`;
+    expect(await card.locator('.op-result').innerText()).toBe(`Moved ${list} to “${azure.configName}”.`);
+
+    // A service holding a DEK from before the move gets the very same DEK after it (KEK rewrapped, DEKs untouched).
+    expect(await ingestDek('seg-7')).toEqual(dekBefore);
+    await page.getByRole('heading', { level: 2, name: 'Operations', exact: true }).scrollIntoViewIfNeeded();
+    await screenshot(page, '09-workspace-rebind');
   });
 
   it('shows the audit log with filters and the verified hash chain', async () => {

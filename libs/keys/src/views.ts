@@ -59,6 +59,7 @@ export function operationView(o: OperationRecord) {
     progress: { done: Number(o.progressDone), total: Number(o.progressTotal) },
     error: o.error,
     targetKeyConfigurationId: o.targetKeyConfigurationId,
+    result: o.result ?? null,
     createdAt: o.createdAt,
     updatedAt: o.updatedAt,
     finishedAt: o.finishedAt,

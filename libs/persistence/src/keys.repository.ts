@@ -118,6 +118,8 @@ export interface OperationRecord {
   progressTotal: number;
   error: string | null;
   targetKeyConfigurationId: string | null;
+  /** What a succeeded operation reports (the handler's result, e.g. the KEK versions it rewrapped); null otherwise. */
+  result: Record<string, unknown> | null;
   createdAt: Date;
   updatedAt: Date;
   finishedAt: Date | null;
@@ -125,6 +127,7 @@ export interface OperationRecord {
 
 const OP = `id, tenant_id AS "tenantId", workspace_id AS "workspaceId", kind, state, step, progress_done::float8 AS "progressDone",
   progress_total::float8 AS "progressTotal", error, target_key_configuration_id AS "targetKeyConfigurationId",
+  CASE WHEN state = 'succeeded' THEN params->'result' END AS result,
   created_at AS "createdAt", updated_at AS "updatedAt", finished_at AS "finishedAt"`;
 
 export class OperationRepository {

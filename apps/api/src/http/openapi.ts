@@ -223,6 +223,10 @@ export function openApiDocument(serverUrl?: string): Schema {
             state: { enum: ['queued', 'running', 'succeeded', 'failed'] },
             progress: { type: 'object', properties: { done: { type: 'integer' }, total: { type: 'integer' } } },
             error: { type: ['string', 'null'] },
+            result: {
+              type: ['object', 'null'],
+              description: 'When succeeded, what the operation did, e.g. cmk-rewrap {keyVersion, kekVersions}, rekey {keyConfigurationId, kekVersions}',
+            },
           },
         },
         CreateServicePrincipal: { type: 'object', required: ['name', 'workspaceIds'], properties: { name: str, workspaceIds: { type: 'array', items: uuid, maxItems: 1000 } } },

@@ -88,6 +88,8 @@ export interface Operation {
   step?: string | null;
   progress: { done: number; total: number };
   error: string | { code?: string; message?: string } | null;
+  /** When succeeded: what it did, per kind (e.g. cmk-rewrap `{keyVersion, kekVersions}`, rekey `{keyConfigurationId, kekVersions}`). */
+  result?: Record<string, unknown> | null;
   createdAt?: string;
   finishedAt?: string | null;
 }

@@ -1,4 +1,4 @@
-import { useEffect, useState } from 'react';
+import { useEffect, useState, type ReactNode } from 'react';
 import type { ApiClient } from '../api/client';
 import type { Operation } from '../api/types';
 import { ErrorAlert } from './Alert';
@@ -22,8 +22,21 @@ const STATE_WORDS: Record<Operation['state'], string> = {
 
 const POLL_MS = 1000;
 
-/** One operation, polled until it succeeds or fails; progress in a bar and in words (aria-live). */
-export function OperationCard({ api, operationId, onFinished }: { api: ApiClient; operationId: string; onFinished: (op: Operation) => void }) {
+/**
+ * One operation, polled until it succeeds or fails; progress in a bar and in words (aria-live), and once it
+ * succeeded what it did, in words. `configName` turns a key configuration id into its name (re-key results).
+ */
+export function OperationCard({
+  api,
+  operationId,
+  onFinished,
+  configName = () => undefined,
+}: {
+  api: ApiClient;
+  operationId: string;
+  onFinished: (op: Operation) => void;
+  configName?: (id: string) => string | undefined;
+}) {
   const [op, setOp] = useState<Operation | null>(null);
   const [error, setError] = useState<unknown>(null);
   const finished = op?.state === 'succeeded' || op?.state === 'failed';
@@ -59,6 +72,7 @@ export function OperationCard({ api, operationId, onFinished }: { api: ApiClient
         </span>
       </div>
       <ProgressBar done={shownDone} total={shownTotal} label={`${label} progress`} />
+      <div aria-live="polite">{op?.state === 'succeeded' && <OperationResult op={op} configName={configName} />}</div>
       {op?.state === 'failed' && (
         <p className="op-error" role="alert">
           {describeError(op.error)}
@@ -68,6 +82,60 @@ export function OperationCard({ api, operationId, onFinished }: { api: ApiClient
       <p className="muted small mono">{operationId}</p>
     </li>
   );
+}
+
+/** What a succeeded operation did, in words; nothing when the API reported no result. */
+function OperationResult({ op, configName }: { op: Operation; configName: (id: string) => string | undefined }) {
+  const r = op.result;
+  if (!r || typeof r !== 'object') return null;
+  const versions = numbers(r.kekVersions);
+  const kekList = (v: number[]) => `KEK version${v.length === 1 ? '' : 's'} ${v.join(', ')}`;
+  let text: ReactNode = null;
+  switch (op.kind) {
+    case 'cmk-rewrap': {
+      const keyVersion = typeof r.keyVersion === 'string' && r.keyVersion ? r.keyVersion : null;
+      const under = keyVersion ? (
+        <>
+          customer key version <code className="value">{keyVersion}</code>
+        </>
+      ) : (
+        'the customer key’s current version'
+      );
+      text = versions.length ? (
+        <>
+          Rewrapped {kekList(versions)} under {under}.
+        </>
+      ) : (
+        <>Nothing to rewrap: every KEK version was already under {under}.</>
+      );
+      break;
+    }
+    case 'rekey': {
+      const id = typeof r.keyConfigurationId === 'string' ? r.keyConfigurationId : '';
+      const name = `“${configName(id) ?? id}”`;
+      text = versions.length ? `Moved ${kekList(versions)} to ${name}.` : `Every KEK version was already under ${name}.`;
+      break;
+    }
+    case 'kek-rotation':
+      if (typeof r.kekVersion === 'number') {
+        const retired = numbers(r.retiredVersions);
+        text = `KEK version ${r.kekVersion} is current${retired.length ? `; retired ${kekList(retired)}` : ''}.`;
+      }
+      break;
+    case 'revocation-check':
+      if (r.outcome === 'active') text = 'Keyhold can use the customer key: access confirmed.';
+      else if (r.outcome === 'shredded') text = 'Keyhold lost access to the customer key: the workspace is shredded.';
+      else if (r.outcome === 'inconclusive') text = 'Inconclusive: the cloud could not be reached. Scheduled checks carry on; nothing was shredded.';
+      break;
+    case 'reinstate':
+      if (r.outcome === 'active') text = r.alreadyActive ? 'The workspace was already active.' : 'The workspace is active again.';
+      break;
+  }
+  return text ? <p className="op-result">{text}</p> : null;
+}
+
+function numbers(v: unknown): number[] {
+  return Array.isArray(v) ? v.filter((x): x is number => typeof x === 'number') : [];
 }
 
 function describeError(e: Operation['error']): string {

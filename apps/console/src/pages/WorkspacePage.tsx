@@ -98,7 +98,7 @@ export function WorkspacePage({ id }: { id: string }) {
           <h2 id="recent-ops">Operations</h2>
           <ul className="ops">
             {ops.slice(0, 3).map((opId) => (
-              <OperationCard key={opId} api={api} operationId={opId} onFinished={onFinished} />
+              <OperationCard key={opId} api={api} operationId={opId} onFinished={onFinished} configName={(cid) => configs.data?.find((c) => c.id === cid)?.name} />
             ))}
           </ul>
           <p className="muted small">The latest operations started from this browser session.</p>
