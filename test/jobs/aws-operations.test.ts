@@ -136,7 +136,10 @@ describe('operations on AWS, executed by the worker', () => {
     const op = await h.waitForOperation(t.tenantId, await h.request(t.tenantId, ws, OperationKind.CmkRewrap));
     expect(op.state).toBe('failed');
     // ReEncrypt was refused, and that alone decided nothing: the Decrypt that followed is what failed the operation.
-    expect(diff(roleCalls(t), calls0)).toMatchObject({ 'ReEncrypt:AccessDeniedException': 1, 'Decrypt:AccessDeniedException': 1 });
+    // (The revocation check it requested may already be probing, with Decrypts of its own: at least one.)
+    const calls = diff(roleCalls(t), calls0);
+    expect(calls['ReEncrypt:AccessDeniedException']).toBe(1);
+    expect(calls['Decrypt:AccessDeniedException']).toBeGreaterThanOrEqual(1);
     expect(op.error).toMatch(/aws unwrap failed: access_denied/);
     const checks = await h.ds.query(`SELECT id, params FROM operations WHERE tenant_id = $1 AND kind = 'revocation-check'`, [t.tenantId]);
     expect(checks).toHaveLength(1);

@@ -194,7 +194,12 @@ export class JobsRuntime {
     this.attach(maintenance);
     for (const q of this.queues()) this.deps.metrics.watchQueue(q);
 
-    if (o.schedulers !== false) await this.ensureSchedulers();
+    if (o.schedulers !== false) {
+      await this.ensureSchedulers();
+      // The scheduler's first sweep comes at the next interval boundary; add the current slot's probes that are still
+      // ahead now, so after a (re)start every configuration is probed within one interval (job ids de-duplicate).
+      await this.probeSweep.execute(Date.now(), { onlyAhead: true }).catch((err: unknown) => o.log('warn', 'startup probe sweep failed', { err: err instanceof Error ? err.message : String(err) }));
+    }
     // The reconciler runs on a plain timer, not as a BullMQ job: it must work precisely when Redis lost its data
     // (and with it every scheduler). Each run also re-creates the schedulers.
     this.reconcileTimer = setInterval(() => void this.reconcileOnce(), o.reconcileIntervalMs);
@@ -216,7 +221,9 @@ export class JobsRuntime {
   private async ensureSchedulers(): Promise<void> {
     await this.maintenance.upsertJobScheduler(
       'probe-sweep',
-      { every: this.options.probeIntervalMs },
+      // Aligned to interval boundaries (BullMQ's `every` otherwise runs at creation time + k × every): each
+      // configuration's probe then lands at the same phase of every slot (ProbeSweep), one interval apart.
+      { every: this.options.probeIntervalMs, offset: 1 },
       { name: JobName.ProbeSweep, data: {}, opts: { removeOnComplete: { count: 100 }, removeOnFail: { count: 100 } } },
     );
     await this.maintenance.upsertJobScheduler(

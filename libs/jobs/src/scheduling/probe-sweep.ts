@@ -7,8 +7,12 @@ import { withSql } from '../store/sql';
 /**
  * Every probe interval: one probe job per key configuration that has live bound workspaces. The job id names the
  * configuration and the interval slot, so overlapping sweeps (two workers, a restart) add each probe once. Each
- * configuration gets a stable offset inside the interval, so probes are spread out instead of hitting every
+ * configuration gets a stable phase inside the interval, so probes are spread out instead of hitting every
  * customer KMS (and our own rate limits) in the same second.
+ *
+ * The phase is absolute (slot start + offset), not relative to when the sweep ran: a configuration is probed every
+ * interval at the same instant however late a sweep runs, and a worker that starts mid-slot sweeps at once, so no
+ * configuration waits more than one interval for its next probe (revocation is detected within one interval).
  */
 export class ProbeSweep {
   constructor(
@@ -17,7 +21,12 @@ export class ProbeSweep {
     private readonly intervalMs: number,
   ) {}
 
-  async execute(now = Date.now()): Promise<number> {
+  /**
+   * `onlyAhead`: add only the probes whose phase in the current slot is still to come (a worker's start-up sweep:
+   * the others are due in the next slot, less than one interval away, and probing them all at once on every restart
+   * would burst every customer's KMS).
+   */
+  async execute(now = Date.now(), opts: { onlyAhead?: boolean } = {}): Promise<number> {
     const configs = await withSql(this.ds, (sql) =>
       sql.rows<{ tenantId: string; keyConfigurationId: string }>(
         `SELECT DISTINCT tenant_id AS "tenantId", key_configuration_id AS "keyConfigurationId" FROM workspaces
@@ -26,15 +35,18 @@ export class ProbeSweep {
       ),
     );
     const slot = Math.floor(now / this.intervalMs);
+    const due = configs
+      .map((c) => ({ c, at: slot * this.intervalMs + spreadOffset(c.keyConfigurationId, this.intervalMs) }))
+      .filter(({ at }) => !opts.onlyAhead || at > now);
     await this.probeQueue.addBulk(
-      configs.map((c) => {
+      due.map(({ c, at }) => {
         const data: ProbeJobData = { tenantId: c.tenantId, keyConfigurationId: c.keyConfigurationId };
         return {
           name: JobName.AccessProbe,
           data,
           opts: {
             jobId: `probe-${c.keyConfigurationId}-${slot}`,
-            delay: spreadOffset(c.keyConfigurationId, this.intervalMs),
+            delay: Math.max(0, at - now),
             attempts: 3,
             backoff: { type: 'exponential', delay: 1_000 },
             removeOnComplete: { count: 1_000 },
@@ -43,7 +55,7 @@ export class ProbeSweep {
         };
       }),
     );
-    return configs.length;
+    return due.length;
   }
 }
 
