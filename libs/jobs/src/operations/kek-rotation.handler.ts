@@ -156,6 +156,7 @@ export class KekRotationHandler implements OperationHandler {
         await this.deks.countOn(sql, tenantId, workspaceId, newVersion),
       ]);
       await withSql(this.ds, (sql) => this.operations.setProgress(sql, tenantId, operationId, done0, total));
+      await withSql(this.ds, (sql) => this.deks.ensureStatistics(sql, tenantId, workspaceId, total - done0)).catch(() => false);
       await ctx.step('rewrapping', { total });
 
       const prepare = async (after: string | null): Promise<PreparedBatch | null> => {
