@@ -69,13 +69,13 @@ export class ApiReplica {
   ) {}
 
   /** Starts dist/apps/api/src/main.js with the bench preload and --expose-gc, on a free port; waits for /readyz. */
-  static async start(paths: Paths, name: string, env: NodeJS.ProcessEnv): Promise<ApiReplica> {
+  static async start(paths: Paths, name: string, env: NodeJS.ProcessEnv, nodeFlags: string[] = []): Promise<ApiReplica> {
     const main = apiMain(paths);
     if (!existsSync(main)) throw new Error(`the API (${main}) has not landed`);
     const port = await freePort();
     const child = spawnNode(name, main, {
       env: { ...env, PORT: String(port), HOST: '127.0.0.1', BENCH_INJECT_CEILING: '1' },
-      execArgv: ['--expose-gc', '--require', join(paths.distBench, 'support', 'api-preload.js')],
+      execArgv: ['--expose-gc', ...nodeFlags, '--require', join(paths.distBench, 'support', 'api-preload.js')],
       logDir: paths.logDir,
     });
     const url = `http://127.0.0.1:${port}`;

@@ -1,4 +1,4 @@
-import { median, percentile, ratio, round } from './stats';
+import { median, percentile, ratio, round, slope } from './stats';
 
 describe('stats', () => {
   it('uses nearest-rank percentiles', () => {
@@ -35,5 +35,14 @@ describe('KEK-load minimum of an access trace', () => {
     // workspace 0 at 0, 500, 1000 (expired: reload), 1999 (fresh), 2000 (expired); workspace 1 once
     expect(minimumLoads([0, 0, 0, 1, 0, 0], [0, 500, 1000, 1200, 1999, 2000], 1000)).toBe(4);
     expect(minimumLoads([], [], 1000)).toBe(0);
+  });
+});
+
+describe('slope', () => {
+  it('fits the cost per item through noisy readings', () => {
+    expect(slope([[0, 100], [10, 120], [20, 140]])).toBeCloseTo(2);
+    // One reading that dropped (pages handed back) moves the fit much less than it moves the endpoints.
+    expect(slope([[0, 1000], [100, 1200], [200, 1400], [300, 900 + 600]])).toBeGreaterThan(0);
+    expect(slope([[5, 1], [5, 2]])).toBe(0);
   });
 });

@@ -21,3 +21,17 @@ export function round(value: number, digits = 3): number {
 export function ratio(numerator: number, denominator: number): number | null {
   return denominator > 0 && Number.isFinite(numerator) ? round(numerator / denominator, 3) : null;
 }
+
+/** Least-squares slope of y over x. */
+export function slope(points: ReadonlyArray<readonly [number, number]>): number {
+  const n = points.length;
+  const mx = points.reduce((a, [x]) => a + x, 0) / n;
+  const my = points.reduce((a, [, y]) => a + y, 0) / n;
+  let num = 0;
+  let den = 0;
+  for (const [x, y] of points) {
+    num += (x - mx) * (y - my);
+    den += (x - mx) ** 2;
+  }
+  return den === 0 ? 0 : num / den;
+}

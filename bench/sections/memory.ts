@@ -1,6 +1,6 @@
 import { mapLimit } from '../lib/http';
 import { segmentId } from '../lib/keyhold';
-import { round } from '../lib/stats';
+import { round, slope } from '../lib/stats';
 import { ApiReplica } from '../lib/stack';
 import { ENV } from '../lib/env';
 import type { BenchContext, World } from './context';
@@ -10,7 +10,10 @@ export interface MemoryResult {
   memory: {
     kek_cache_bytes_per_workspace: number;
     heap_bytes_per_workspace: number;
+    /** (last − first) / N: the naive figure, for comparison with the fitted slope. */
+    rss_endpoints_bytes_per_workspace: number;
     workspaces: number;
+    steps: number;
     rss_before_mb: number;
     rss_after_mb: number;
   };
@@ -24,7 +27,12 @@ export interface MemoryResult {
  */
 export async function memory(ctx: BenchContext, world: World): Promise<MemoryResult> {
   const n = world.scaleWorkspaces.length;
-  const api = await ApiReplica.start(ctx.paths, 'api-mem', ctx.env({ [ENV.kekCacheMaxEntries]: String(n + 1_000) }));
+  // The young generation is pinned to one size: V8 otherwise grows it under load and shrinks it when idle, which
+  // moves RSS by tens of MB between two readings and says nothing about what a cached workspace costs.
+  const api = await ApiReplica.start(ctx.paths, 'api-mem', ctx.env({ [ENV.kekCacheMaxEntries]: String(n + 1_000) }), [
+    '--min-semi-space-size=16',
+    '--max-semi-space-size=16',
+  ]);
   try {
     const { client, tokens } = await warmReplica(api, world);
     const fill = (list: string[]) =>
@@ -40,17 +48,34 @@ export async function memory(ctx: BenchContext, world: World): Promise<MemoryRes
     await fill(world.scaleWorkspaces.slice(0, firstSlice));
     await fill(world.scaleWorkspaces.slice(0, firstSlice));
     const measuredSet = world.scaleWorkspaces.slice(firstSlice);
-    const before = await api.settledMemory();
-    await fill(measuredSet);
-    const after = await api.settledMemory();
+    // RSS after a full GC moves in page-sized and arena-sized steps, and V8 may hand pages back between two
+    // readings: one before/after pair can even come out negative. Fill in steps and fit a line through all the
+    // readings (least squares); the slope is the cost of one more cached workspace.
+    const steps = 4;
+    const points: Array<{ n: number; rss: number; heap: number }> = [];
+    const read = async (n: number) => {
+      const m = await api.settledMemory();
+      points.push({ n, rss: m.rssBytes, heap: m.heapUsed + m.external });
+    };
+    await read(0);
+    for (let i = 1; i <= steps; i++) {
+      const from = Math.floor(((i - 1) * measuredSet.length) / steps);
+      const to = Math.floor((i * measuredSet.length) / steps);
+      await fill(measuredSet.slice(from, to));
+      await read(to);
+    }
     const k = measuredSet.length;
+    const first = points[0];
+    const last = points[points.length - 1];
     return {
       memory: {
-        kek_cache_bytes_per_workspace: Math.round((after.rssBytes - before.rssBytes) / k),
-        heap_bytes_per_workspace: Math.round((after.heapUsed + after.external - before.heapUsed - before.external) / k),
+        kek_cache_bytes_per_workspace: Math.round(slope(points.map((p) => [p.n, p.rss]))),
+        heap_bytes_per_workspace: Math.round(slope(points.map((p) => [p.n, p.heap]))),
+        rss_endpoints_bytes_per_workspace: Math.round((last.rss - first.rss) / k),
         workspaces: k,
-        rss_before_mb: round(before.rssBytes / 2 ** 20, 1),
-        rss_after_mb: round(after.rssBytes / 2 ** 20, 1),
+        steps,
+        rss_before_mb: round(first.rss / 2 ** 20, 1),
+        rss_after_mb: round(last.rss / 2 ** 20, 1),
       },
     };
   } finally {
