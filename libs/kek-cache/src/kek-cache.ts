@@ -92,6 +92,11 @@ export class KekCache {
     return this.lookup(id.tenantId, id.workspaceId, id.version, false) !== undefined;
   }
 
+  /** True if any KEK version of the workspace is cached (live, unexpired or not: a hint, not a guarantee). */
+  hasWorkspace(workspaceId: string): boolean {
+    return this.entries.has(workspaceId);
+  }
+
   size(): number {
     return this.count;
   }

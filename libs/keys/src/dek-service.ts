@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { generateDek, unwrapDek, wrapDek, WRAPPED_DEK_BYTES } from '@app/crypto';
 import type { DekIssuanceAggregator, IssuanceTally } from '@app/audit';
-import type { DekRow, KeyStateName, Repositories } from '@app/persistence';
+import type { DekRow, KekVersionRow, KeyStateName, Repositories } from '@app/persistence';
 import { isUuid, KEY_STATES } from '@app/persistence';
 import { DomainError, ErrorCode } from './errors';
 import type { KekResolver } from './kek-resolver';
@@ -149,15 +149,20 @@ export class DekService {
     }
     // Cold workspace: the state/scope read and the DEK row read go out together (the rows are read under the
     // token's tenant and are only used once the scope check has passed).
+    // When no KEK of the workspace is cached either, its KEK rows join that round trip: a cold fetch then reads
+    // Postgres once before the KMS call, not twice (same rule: nothing is used before the scope check).
     let a = this.cachedAccess(p, workspaceId);
     let found: DekRow[] = [];
+    let kekRows: KekVersionRow[] | undefined;
     if (!a) {
-      const [loaded, r] = await Promise.all([
+      const [loaded, r, k] = await Promise.all([
         this.loadAccess(p, workspaceId),
         missing.size ? this.repos.deks.findMany(p.tid, workspaceId, [...missing]) : Promise.resolve([] as DekRow[]),
+        this.keks.mayNeedRows(workspaceId) ? this.repos.keks.findLive(p.tid, workspaceId) : Promise.resolve(undefined),
       ]);
       a = loaded;
       found = r;
+      kekRows = k;
       this.check(a);
     } else {
       this.check(a);
@@ -167,7 +172,7 @@ export class DekService {
     if (missing.size) {
       for (const r of found) rows.set(r.segmentId, this.remember(workspaceId, r));
       const toCreate = [...missing].filter((s) => !rows.has(s));
-      if (toCreate.length) await this.create(access, workspaceId, toCreate, rows);
+      if (toCreate.length) await this.create(access, workspaceId, toCreate, rows, kekRows);
     }
 
     // One KEK use per version present in this batch (normally one).
@@ -188,7 +193,7 @@ export class DekService {
           out.set(s, { segmentId: s, dek: dek.toString('base64'), dekId: r.id, kekVersion: version });
           dek.fill(0);
         }
-      });
+      }, kekRows);
     }
     if (access.tally) access.tally.add(segmentIds.length, Date.now());
     else this.issuance?.count(access.tenantId, p.sub, workspaceId, segmentIds.length);
@@ -326,7 +331,7 @@ export class DekService {
     m.set(workspaceId, a);
   }
 
-  private async create(a: Access, workspaceId: string, segmentIds: string[], rows: Map<string, CachedDek>): Promise<void> {
+  private async create(a: Access, workspaceId: string, segmentIds: string[], rows: Map<string, CachedDek>, kekRows?: readonly KekVersionRow[]): Promise<void> {
     const version = a.currentKekVersion!;
     await this.reserveWraps(a.tenantId, workspaceId, version, segmentIds.length);
     const items = await this.keks.withKek(a.tenantId, workspaceId, version, (kek) =>
@@ -338,6 +343,7 @@ export class DekService {
           dek.fill(0);
         }
       }),
+      kekRows,
     );
     const inserted = await this.repos.deks.insertIfAbsent(a.tenantId, workspaceId, items);
     for (const r of inserted) rows.set(r.segmentId, this.remember(workspaceId, r));

@@ -1,6 +1,6 @@
 import { kcvMatches } from '@app/crypto';
 import type { KekCache } from '@app/kek-cache';
-import type { Repositories } from '@app/persistence';
+import type { KekVersionRow, Repositories } from '@app/persistence';
 import { ProviderError, WrapContext } from '@app/provider-port';
 import { DomainError, ErrorCode } from './errors';
 import type { ProviderRegistry } from './provider-registry';
@@ -41,8 +41,17 @@ export class KekResolver {
     private readonly onError: (err: unknown) => void = () => undefined,
   ) {}
 
-  withKek<T>(tenantId: string, workspaceId: string, version: number, fn: (kek: Buffer) => T): Promise<T> {
-    return this.cache.use({ tenantId, workspaceId, version }, () => this.load(tenantId, workspaceId, version), fn);
+  /**
+   * `prefetched`: KEK rows the caller already read (same tenant and workspace), so a miss can go straight to the KMS
+   * instead of reading its row first.
+   */
+  withKek<T>(tenantId: string, workspaceId: string, version: number, fn: (kek: Buffer) => T, prefetched?: readonly KekVersionRow[]): Promise<T> {
+    return this.cache.use({ tenantId, workspaceId, version }, () => this.load(tenantId, workspaceId, version, prefetched), fn);
+  }
+
+  /** Whether any KEK version of the workspace is cached: if not, a caller may prefetch the KEK rows alongside its own reads. */
+  mayNeedRows(workspaceId: string): boolean {
+    return !this.cache.hasWorkspace(workspaceId);
   }
 
   /**
@@ -53,8 +62,9 @@ export class KekResolver {
     return this.cache.peek(tenantId, workspaceId, version);
   }
 
-  private async load(tenantId: string, workspaceId: string, version: number): Promise<Buffer> {
-    const row = await this.repos.keks.find(tenantId, workspaceId, version);
+  private async load(tenantId: string, workspaceId: string, version: number, prefetched?: readonly KekVersionRow[]): Promise<Buffer> {
+    const hint = prefetched?.find((r) => r.version === version && r.tenantId === tenantId && r.workspaceId === workspaceId);
+    const row = hint ?? (await this.repos.keks.find(tenantId, workspaceId, version));
     if (!row) throw new DomainError(ErrorCode.KeyIntegrity, `KEK version ${version} of the workspace is missing`);
     const { provider, config } = await this.binding(tenantId, row.keyConfigurationId);
     const binding = this.registry.binding(provider);

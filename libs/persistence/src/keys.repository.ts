@@ -41,6 +41,14 @@ export class KekVersionRepository {
     ]);
   }
 
+  /** The versions DEKs may still be under (active and retiring). */
+  findLive(tenantId: string, workspaceId: string): Promise<KekVersionRow[]> {
+    return rows<KekVersionRow>(this.ds, `SELECT ${KEK} FROM kek_versions WHERE tenant_id = $1 AND workspace_id = $2 AND state IN ('active', 'retiring')`, [
+      tenantId,
+      workspaceId,
+    ]);
+  }
+
   findActive(tenantId: string, workspaceId: string): Promise<KekVersionRow | null> {
     return one<KekVersionRow>(this.ds, `SELECT ${KEK} FROM kek_versions WHERE tenant_id = $1 AND workspace_id = $2 AND state = 'active'`, [
       tenantId,
