@@ -10,6 +10,7 @@ import { startStack, tenantWithAdmin, type TestStack } from '../support/stack';
 import { startTestWorker } from '../support/worker';
 import { buildConsole, openBrowser, screenshot, type TestBrowser } from './browser';
 import { startConsoleFront } from './console-server';
+import { emulatorAdmin as adminClient } from '../support/emulator-admin';
 
 /**
  * The tenant admin console in a real Chromium against the real stack: API + worker in-process, the cloud
@@ -62,15 +63,7 @@ const AZURE_ROLE_OPS: Record<string, string[]> = {
 };
 
 /** Calls the emulators' admin API (stands in for the customer's own cloud console). */
-async function emulatorAdmin(method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> {
-  const res = await fetch(`${stack.emulators.adminUrl}${path}`, {
-    method,
-    headers: body === undefined ? {} : { 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  return { status: res.status, body: text ? JSON.parse(text) : undefined };
-}
+const emulatorAdmin = adminClient(() => stack.emulators.adminUrl!);
 
 beforeAll(async () => {
   consoleDir = buildConsole();

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { AZURE_EMULATOR_DEFAULTS } from '../../apps/kms-emulator/src/azure';
 import { startStack, tenantWithAdmin, TestStack } from '../support/stack';
+import { emulatorAdmin } from '../support/emulator-admin';
 
 /**
  * The whole path against Azure (real @azure/keyvault-keys + @azure/identity → Azure emulator over https, real
@@ -15,15 +16,7 @@ describe('Azure end to end', () => {
   });
   afterAll(async () => stack?.close());
 
-  const admin = async (method: string, path: string, body?: unknown) => {
-    const res = await fetch(`${stack.emulators.adminUrl}${path}`, {
-      method,
-      headers: body === undefined ? {} : { 'content-type': 'application/json' },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const text = await res.text();
-    return { status: res.status, body: text ? JSON.parse(text) : undefined };
-  };
+  const admin = emulatorAdmin(() => stack.emulators.adminUrl!);
   async function customerKey(grant = true, keyOps?: string[]) {
     const name = `k-${randomBytes(4).toString('hex')}`;
     const created = await admin('POST', '/azure/keys', { name, keyOps });

@@ -56,3 +56,29 @@ export async function waitFor<T>(what: string, fn: () => Promise<T | undefined |
     await new Promise((r) => setTimeout(r, 100));
   }
 }
+
+/**
+ * After transient faults: every workspace of the tenants still `active` but flagged `degraded`, none suspect or
+ * shredded, no definitive result counted towards a shred, no shred in the audit log.
+ */
+export async function expectDegradedNeverShredded(h: JobsHarness, tenants: ProbedTenant[], degraded: ProbedTenant[] = tenants): Promise<void> {
+  for (const t of degraded) {
+    for (const ws of t.workspaceIds) expect(await h.workspace(t.tenantId, ws)).toMatchObject({ keyState: 'active', degraded: true });
+  }
+  const ids = tenants.map((t) => t.tenantId);
+  const bad = await h.ds.query(`SELECT count(*)::int AS n FROM workspaces WHERE tenant_id = ANY($1) AND key_state IN ('shredded', 'access_suspect')`, [ids]);
+  expect(bad[0].n).toBe(0);
+  const counted = await h.ds.query(`SELECT max(consecutive_definitive)::int AS n FROM key_configuration_access WHERE tenant_id = ANY($1)`, [ids]);
+  expect(counted[0].n).toBe(0);
+  const audit = await h.ds.query(`SELECT count(*)::int AS n FROM audit_events WHERE tenant_id = ANY($1) AND action = 'workspace.shredded'`, [ids]);
+  expect(audit[0].n).toBe(0);
+}
+
+/** Faults gone: the next revocation check finds every key healthy and clears the degraded flag. */
+export async function expectRecovered(h: JobsHarness, tenants: ProbedTenant[]): Promise<void> {
+  for (const t of tenants) {
+    const op = await checkUntilDone(h, t);
+    expect(op.params.result).toMatchObject({ outcome: 'active' });
+    for (const ws of t.workspaceIds) expect(await h.workspace(t.tenantId, ws)).toMatchObject({ keyState: 'active', degraded: false });
+  }
+}

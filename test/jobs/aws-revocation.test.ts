@@ -4,7 +4,7 @@ import { OperationKind } from '@app/jobs';
 import type { RunningWorker } from '../../apps/worker/src/worker';
 import { startTestWorker } from '../support/worker';
 import { AwsTenant, JobsHarness, putKeyPolicy, startJobsHarness } from './harness';
-import { checkUntilDone, expectShredded } from './assertions';
+import { checkUntilDone, expectShredded, expectDegradedNeverShredded, expectRecovered } from './assertions';
 
 let h: JobsHarness;
 let worker: RunningWorker;
@@ -104,24 +104,10 @@ describe('transient and our-fault failures never shred', () => {
       if (i < kinds.length) expect(op.params.result).toMatchObject({ outcome: 'inconclusive' });
     }
     expect(probes).toBeGreaterThanOrEqual(kinds.length * 4);
-    for (const t of tenants) {
-      for (const ws of t.workspaceIds) expect(await h.workspace(t.tenantId, ws)).toMatchObject({ keyState: 'active', degraded: true });
-    }
-    const faulted = [...tenants, flaky].map((t) => t.tenantId);
-    const shredded = await h.ds.query(
-      `SELECT count(*)::int AS n FROM workspaces WHERE tenant_id = ANY($1) AND key_state IN ('shredded', 'access_suspect')`,
-      [faulted],
-    );
-    expect(shredded[0].n).toBe(0);
-    const counted = await h.ds.query(`SELECT max(consecutive_definitive)::int AS n FROM key_configuration_access WHERE tenant_id = ANY($1)`, [faulted]);
-    expect(counted[0].n).toBe(0);
+    await expectDegradedNeverShredded(h, [...tenants, flaky], tenants);
 
     // Faults gone: the next check clears the degraded flag.
     h.aws.faults.clear();
-    for (const t of tenants) {
-      const op = await checkUntilDone(h, t);
-      expect(op.params.result).toMatchObject({ outcome: 'active' });
-      for (const ws of t.workspaceIds) expect(await h.workspace(t.tenantId, ws)).toMatchObject({ keyState: 'active', degraded: false });
-    }
+    await expectRecovered(h, tenants);
   }, 90_000);
 });

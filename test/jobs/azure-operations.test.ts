@@ -5,7 +5,7 @@ import { startTestWorker } from '../support/worker';
 import type { AzureEmulatorHarness } from '../support/azure-emulator';
 import { AzureTenant, azureTenant } from './azure-tenant';
 import { JobsHarness, startJobsHarness } from './harness';
-import { checkUntilDone, expectShredded, reinstate } from './assertions';
+import { checkUntilDone, expectShredded, reinstate, expectDegradedNeverShredded, expectRecovered } from './assertions';
 import { whileReading } from './under-load';
 
 /**
@@ -241,26 +241,10 @@ describe('transient Azure failures never shred', () => {
       // The faults really were hit (the probe reached the vault and was answered by the fault, not by a grant check).
       expect(az.counters.total({ cloud: 'azure', outcome: `fault:${kinds[i]}` })).toBeGreaterThan(0);
     }
-    for (const t of tenants) {
-      for (const ws of t.workspaceIds) expect(await h.workspace(t.tenantId, ws)).toMatchObject({ keyState: 'active', degraded: true });
-    }
-    const ids = tenants.map((t) => t.tenantId);
-    const shredded = await h.ds.query(
-      `SELECT count(*)::int AS n FROM workspaces WHERE tenant_id = ANY($1) AND key_state IN ('shredded', 'access_suspect')`,
-      [ids],
-    );
-    expect(shredded[0].n).toBe(0);
-    const counted = await h.ds.query(`SELECT max(consecutive_definitive)::int AS n FROM key_configuration_access WHERE tenant_id = ANY($1)`, [ids]);
-    expect(counted[0].n).toBe(0);
-    const audit = await h.ds.query(`SELECT count(*)::int AS n FROM audit_events WHERE tenant_id = ANY($1) AND action = 'workspace.shredded'`, [ids]);
-    expect(audit[0].n).toBe(0);
+    await expectDegradedNeverShredded(h, tenants);
 
     // Faults gone: the next check finds the key healthy and clears the degraded flag.
     az.faults.clear();
-    for (const t of tenants) {
-      const op = await checkUntilDone(h, t);
-      expect(op.params.result).toMatchObject({ outcome: 'active' });
-      for (const ws of t.workspaceIds) expect(await h.workspace(t.tenantId, ws)).toMatchObject({ keyState: 'active', degraded: false });
-    }
+    await expectRecovered(h, tenants);
   }, 90_000);
 });

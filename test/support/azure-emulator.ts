@@ -6,6 +6,7 @@ import { FaultEngine } from '../../apps/kms-emulator/src/core/faults';
 import { loadOrCreateTls } from '../../apps/kms-emulator/src/core/tls';
 import { AzureEmulator, AZURE_EMULATOR_DEFAULTS, createAzureEmulator } from '../../apps/kms-emulator/src/azure';
 import { agentPolicy, AzureProviderSettings, createAzureAgent } from '../../libs/provider-azure/src';
+import { emulatorAdmin } from './emulator-admin';
 
 /**
  * The Azure emulator alone on an ephemeral https port, with SDK clients that trust its certificate and map its vault
@@ -51,15 +52,7 @@ export async function startAzureEmulator(): Promise<AzureEmulatorHarness> {
   });
   const cred = (clientId: string, secret: string) =>
     new ClientSecretCredential(d.customerTenantId, clientId, secret, { ...opts(), authorityHost: emulator.authorityHost(), disableInstanceDiscovery: true });
-  const adminCall = async (method: string, path: string, body?: unknown) => {
-    const res = await fetch(`${adminAt.url}${path}`, {
-      method,
-      headers: body === undefined ? {} : { 'content-type': 'application/json' },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const text = await res.text();
-    return { status: res.status, body: text ? JSON.parse(text) : undefined };
-  };
+  const adminCall = emulatorAdmin(adminAt.url);
   return {
     emulator,
     faults,

@@ -11,6 +11,7 @@ import {
   type GcpEmulator,
   type GcpEndpoints,
 } from '../../apps/kms-emulator/src/gcp';
+import { emulatorAdmin } from './emulator-admin';
 
 /** The GCP emulator alone, on ephemeral ports, with its own fault engine, counters and admin server. */
 export interface GcpEmulatorHarness {
@@ -78,15 +79,7 @@ export async function startGcpEmulator(): Promise<GcpEmulatorHarness> {
           cb(null, md);
         }),
       ),
-    async admin(method, path, body) {
-      const res = await fetch(`${adminAt.url}${path}`, {
-        method,
-        headers: body === undefined ? {} : { 'content-type': 'application/json' },
-        body: body === undefined ? undefined : JSON.stringify(body),
-      });
-      const text = await res.text();
-      return { status: res.status, body: text ? JSON.parse(text) : undefined };
-    },
+    admin: emulatorAdmin(adminAt.url),
     async close() {
       for (const c of clients) await c.close().catch(() => undefined);
       await adminServer.close();
