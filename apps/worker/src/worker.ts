@@ -49,10 +49,10 @@ export async function startWorker(config: KeyholdConfig, options: StartWorkerOpt
 
   const ds = createDataSource(config.databaseUrl, { poolSize: config.databasePoolSize, applicationName: 'keyhold-worker' });
   await ds.initialize();
-  // One connection per job that may hold a workspace lock: three rotation queues plus the probe queue (reinstate).
+  // One connection per job that may hold a workspace lock: the KEK-rotation queue, the CMK-rewrap and re-key queues
+  // (rewrap concurrency each) and the probe queue (reinstate).
   const lockDs = createDataSource(config.databaseUrl, {
-    // each running rotation holds one connection for its workspace lock and uses up to two more; a rewrap one more
-    poolSize: settings.concurrency.operations * 3 + settings.concurrency.rewraps * 2 + settings.concurrency.probes + 1,
+    poolSize: settings.concurrency.operations + settings.concurrency.rewraps * 2 + settings.concurrency.probes + 1,
     applicationName: 'keyhold-worker-locks',
   });
   await lockDs.initialize();

@@ -93,8 +93,6 @@ export class DekService {
   private readonly loading = new Map<string, Map<string, Promise<Access>>>();
   /** One flat string per workspace id, shared by every map that keys on it (see ownCopy). */
   private readonly ids = new Map<string, string>();
-  /** Bumped by forgetWorkspace: a read that started before an invalidation must not be cached after it. */
-  private readonly generation = new Map<string, number>();
 
   constructor(
     private readonly repos: Repositories,
@@ -203,7 +201,7 @@ export class DekService {
   /** Drop cached state and wrapped rows of a workspace (KEK cache invalidation listener). */
   forgetWorkspace(workspaceId: string): void {
     for (const m of this.access.values()) if (m.delete(workspaceId)) this.accessCount--;
-    this.generation.set(workspaceId, (this.generation.get(workspaceId) ?? 0) + 1);
+    // Reads in flight were started before this invalidation: dropping them from `loading` keeps them out of the cache.
     this.loading.delete(workspaceId);
     this.ids.delete(workspaceId);
     const rows = this.wrapped.get(workspaceId);
@@ -244,13 +242,19 @@ export class DekService {
     let byPrincipal = this.loading.get(workspaceId);
     const pending = byPrincipal?.get(p.sub);
     if (pending) return pending.then((a) => (a.tenantId === p.tid ? a : this.readAccess(p, workspaceId)));
-    const read = this.readAccess(p, workspaceId).finally(() => {
-      const m = this.loading.get(workspaceId);
-      if (m?.get(p.sub) === read) {
-        m.delete(p.sub);
-        if (m.size === 0) this.loading.delete(workspaceId);
-      }
-    });
+    const read: Promise<Access> = this.readAccess(p, workspaceId)
+      .then((a) => {
+        // Cached only if still registered: forgetWorkspace drops reads that started before an invalidation.
+        if (this.opts.stateCacheTtlMs > 0 && this.loading.get(workspaceId)?.get(p.sub) === read) this.store(p.sub, workspaceId, a);
+        return a;
+      })
+      .finally(() => {
+        const m = this.loading.get(workspaceId);
+        if (m?.get(p.sub) === read) {
+          m.delete(p.sub);
+          if (m.size === 0) this.loading.delete(workspaceId);
+        }
+      });
     if (!byPrincipal) {
       byPrincipal = new Map();
       this.loading.set(workspaceId, byPrincipal);
@@ -259,8 +263,8 @@ export class DekService {
     return read;
   }
 
+  /** One read of state + scope (not cached here: loadAccess decides). */
   private async readAccess(p: DekPrincipal, workspaceId: string): Promise<Access> {
-    const gen = this.generation.get(workspaceId) ?? 0;
     const w = await this.repos.workspaces.findForPrincipal(p.tid, workspaceId, p.sub);
     const ttl = this.opts.stateCacheTtlMs;
     const now = Date.now();
@@ -274,8 +278,6 @@ export class DekService {
       w?.inScope && this.issuance ? this.issuance.tally(p.tid, p.sub, workspaceId) : null,
     );
     if (w) this.observeStateVersion?.(workspaceId, Number(w.stateVersion));
-    // Invalidated while the read was in flight: answer this request with what was read, cache nothing.
-    if (ttl > 0 && (this.generation.get(workspaceId) ?? 0) === gen) this.store(p.sub, workspaceId, a);
     return a;
   }
 

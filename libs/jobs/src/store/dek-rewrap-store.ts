@@ -49,7 +49,8 @@ export class DekRewrapStore {
    * inside a transaction: the plan is pinned to an ordered scan of the (workspace_id, segment_id) index. Left to
    * itself, with statistics taken while the workspace was small (a bulk import, then a rotation), the planner reads
    * every remaining row of the workspace and sorts them for each batch: measured 600 ms per batch at 1M DEKs instead
-   * of 1 ms, which makes a rotation quadratic.
+   * of 1 ms, which makes a rotation quadratic. ensureStatistics fixes the estimate for both this read and the batch
+   * UPDATE; the pin still holds where it cannot (no right to ANALYZE, or a workspace outside the sampled common values).
    */
   async nextBatch(
     sql: Sql,
@@ -59,8 +60,7 @@ export class DekRewrapStore {
     afterSegment: string | null,
     limit: number,
   ): Promise<DekBatchRow[]> {
-    await sql.affected(`SET LOCAL enable_sort = off`);
-    await sql.affected(`SET LOCAL enable_bitmapscan = off`);
+    await sql.rows(`SELECT set_config('enable_sort', 'off', true), set_config('enable_bitmapscan', 'off', true)`);
     const rows = await sql.rows<DekBatchRow>(
       `SELECT segment_id AS "segmentId", kek_version AS "kekVersion", wrapped FROM deks
        WHERE tenant_id = $1 AND workspace_id = $2 AND kek_version <> $3 AND ($4::text IS NULL OR segment_id > $4::text)
