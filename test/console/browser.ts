@@ -1,13 +1,14 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 
 const ROOT = join(__dirname, '..', '..');
 
-/** Debian's Chromium; never a downloaded browser. */
-export const CHROMIUM = process.env.KEYHOLD_CHROMIUM ?? '/usr/bin/chromium';
+/** Debian's Chromium (scripts/ensure-chromium.js finds or installs it before `npm test`); never a downloaded browser. */
+export const CHROMIUM =
+  process.env.KEYHOLD_CHROMIUM ?? ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => existsSync(p)) ?? '/usr/bin/chromium';
 
 const ARGS = [
   '--headless',
