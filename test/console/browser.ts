@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
@@ -79,7 +79,38 @@ export async function openBrowser(): Promise<TestBrowser> {
   };
 }
 
-/** Saves a screenshot under docs/screenshots/ (the README and design reviews use them). */
+const AXE_SOURCE = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
+
+export interface AxeViolation {
+  id: string;
+  impact: string | null;
+  help: string;
+  targets: string[];
+}
+
+/**
+ * Runs axe-core (WCAG 2.0/2.1 A and AA rules) on the page as it is now and returns the violations. The script is
+ * evaluated through the DevTools protocol, which the console's strict CSP (no inline scripts) does not apply to.
+ */
+export async function accessibilityViolations(page: Page): Promise<AxeViolation[]> {
+  await page.evaluate(AXE_SOURCE);
+  // A string, not a function: the server's tsconfig has no DOM types, and this runs in the page.
+  return page.evaluate<AxeViolation[]>(`axe
+    .run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] }, resultTypes: ['violations'] })
+    .then((r) => r.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, targets: v.nodes.map((n) => n.target.join(' ')) })))`);
+}
+
+/** Fails the test when the page as it is now has any WCAG 2.1 AA violation axe-core can find. */
+export async function expectAccessible(page: Page, label: string): Promise<void> {
+  const violations = await accessibilityViolations(page);
+  if (violations.length > 0) throw new Error(`${label}: ${violations.length} accessibility violation(s): ${JSON.stringify(violations, null, 1)}`);
+}
+
+/**
+ * Saves a screenshot under docs/screenshots/ (the README and design reviews use them). Every page the README shows
+ * is also checked with axe-core first: a screenshot of an inaccessible page fails its test.
+ */
 export async function screenshot(page: Page, name: string): Promise<void> {
+  await expectAccessible(page, name);
   await page.screenshot({ path: join(ROOT, 'docs', 'screenshots', `${name}.png`), fullPage: false });
 }

@@ -8,7 +8,7 @@ import { OAuth2Client } from 'google-auth-library';
 import type { Page } from 'playwright-core';
 import { startStack, tenantWithAdmin, type TestStack } from '../support/stack';
 import { startTestWorker } from '../support/worker';
-import { buildConsole, openBrowser, screenshot, type TestBrowser } from './browser';
+import { accessibilityViolations, buildConsole, openBrowser, screenshot, type TestBrowser } from './browser';
 import { startConsoleFront } from './console-server';
 import { emulatorAdmin as adminClient } from '../support/emulator-admin';
 
@@ -212,6 +212,24 @@ describe('console', () => {
     await page.getByRole('button', { name: 'Sign in' }).click();
     await expectAlertInWords(/Sign-in failed/);
     expect(await inBrowser<string | null>(`sessionStorage.getItem('keyhold.session')`)).toBeNull();
+  });
+
+  it('the accessibility check run on every screenshotted page can fail: a planted unlabeled field and low-contrast text are found', async () => {
+    expect(await accessibilityViolations(page)).toEqual([]);
+    // through the CSSOM: the console's CSP refuses inline style attributes
+    await page.evaluate(`(() => {
+      const box = document.createElement('div');
+      box.id = 'planted-a11y-defects';
+      box.innerHTML = '<input type="text"><p>faint</p>';
+      const faint = box.querySelector('p');
+      faint.style.color = '#cccccc';
+      faint.style.background = '#ffffff';
+      document.body.appendChild(box);
+    })()`);
+    const ids = (await accessibilityViolations(page)).map((v) => v.id);
+    await page.evaluate(`document.getElementById('planted-a11y-defects').remove()`);
+    expect(ids).toEqual(expect.arrayContaining(['label', 'color-contrast']));
+    expect(await accessibilityViolations(page)).toEqual([]);
   });
 
   it('signs in and shows the identities the customer must trust, with working copy buttons', async () => {

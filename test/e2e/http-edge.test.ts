@@ -114,4 +114,33 @@ describe('console', () => {
     expect(api.status).toBe(404);
     expect(api.body.error.code).toBe('NOT_FOUND');
   });
+
+  (built ? it : it.skip)('sends the console with a strict CSP that forbids framing (its destructive buttons cannot be clickjacked)', async () => {
+    for (const path of ['/', '/workspaces/some-id']) {
+      const page = await stack.http.request('GET', path, { headers: { accept: 'text/html' } });
+      const csp = page.headers.get('content-security-policy') ?? '';
+      expect(csp).toContain("frame-ancestors 'none'");
+      expect(csp).toContain("default-src 'self'");
+      expect(csp).toContain("script-src 'self'");
+      expect(csp).not.toContain('unsafe-inline');
+      expect(csp).not.toContain('unsafe-eval');
+      expect(page.headers.get('x-frame-options')).toBe('DENY');
+      expect(page.headers.get('x-content-type-options')).toBe('nosniff');
+      expect(page.headers.get('referrer-policy')).toBe('no-referrer');
+    }
+    const index = await stack.http.request('GET', '/', { headers: { accept: 'text/html' } });
+    const asset = /src="(\/assets\/[^"]+\.js)"/.exec(index.text)?.[1];
+    expect(asset).toBeDefined();
+    const js = await stack.http.request('GET', asset!);
+    expect(js.status).toBe(200);
+    expect(js.headers.get('content-type')).toMatch(/javascript/);
+  });
+
+  (built ? it : it.skip)('never serves a file outside the built console', async () => {
+    for (const path of ['/assets/../../../package.json', '/%2e%2e/%2e%2e/package.json', '/assets/%2e%2e%2f%2e%2e%2f%2e%2e%2fpackage.json', '/..%5c..%5cpackage.json']) {
+      const res = await stack.http.request('GET', path);
+      expect(res.text).not.toContain('"name": "keyhold"');
+      expect(res.status).toBe(404);
+    }
+  });
 });

@@ -1,7 +1,5 @@
 import * as http from 'node:http';
 import 'reflect-metadata';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { extname, join, resolve } from 'node:path';
 import type { KeyholdConfig } from '@app/config';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
@@ -10,6 +8,7 @@ import type { DestinationStream, Logger } from 'pino';
 import { ApiModule } from './app.module';
 import { registerDekRoutes, registerOpsRoutes } from './http/dek-routes';
 import { registerQueueDashboard } from './http/queue-dashboard';
+import { serveConsole } from './http/console-static';
 import { ErrorFilter } from './http/error-filter';
 import { openApiDocument } from './http/openapi';
 import { createLogger } from './logger';
@@ -149,52 +148,4 @@ function clientError(err: NodeJS.ErrnoException, socket: import('node:net').Sock
   socket.end(
     `HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
   );
-}
-
-const MIME: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.mjs': 'text/javascript; charset=utf-8',
-  '.css': 'text/css; charset=utf-8',
-  '.json': 'application/json; charset=utf-8',
-  '.svg': 'image/svg+xml',
-  '.png': 'image/png',
-  '.ico': 'image/x-icon',
-  '.woff2': 'font/woff2',
-  '.map': 'application/json; charset=utf-8',
-  '.txt': 'text/plain; charset=utf-8',
-};
-
-const API_PREFIX = /^\/(v1|internal|admin|healthz|readyz|metrics|openapi\.json)(\/|$|\?)/;
-
-/**
- * Serves apps/console/dist at / with an SPA fallback (index.html for non-API GETs that accept HTML), when the
- * console has been built. Files are read once at start-up into memory (a few hundred KB): no path from a
- * request ever reaches the filesystem, so there is no traversal to get wrong. API paths keep JSON 404s.
- */
-async function serveConsole(fastify: FastifyInstance, dir: string): Promise<void> {
-  const root = resolve(dir);
-  if (!existsSync(join(root, 'index.html'))) return;
-  const files = new Map<string, { body: Buffer; type: string }>();
-  const walk = (d: string, prefix: string) => {
-    for (const entry of readdirSync(d, { withFileTypes: true })) {
-      const full = join(d, entry.name);
-      if (entry.isDirectory()) walk(full, `${prefix}${entry.name}/`);
-      else if (entry.isFile()) files.set(`/${prefix}${entry.name}`, { body: readFileSync(full), type: MIME[extname(entry.name)] ?? 'application/octet-stream' });
-    }
-  };
-  walk(root, '');
-  const index = files.get('/index.html')!;
-  // A catch-all GET route (Nest owns the not-found handler); every more specific route still wins.
-  const handler = (req: { url: string; headers: Record<string, string | string[] | undefined> }, reply: import('fastify').FastifyReply) => {
-    const path = req.url.split('?')[0];
-    if (!API_PREFIX.test(path)) {
-      const file = files.get(path === '/' ? '/index.html' : path);
-      if (file) return reply.header('content-type', file.type).send(file.body);
-      if (String(req.headers.accept ?? '').includes('text/html')) return reply.header('content-type', index.type).send(index.body);
-    }
-    return reply.status(404).header('content-type', 'application/json; charset=utf-8').send({ error: { code: 'NOT_FOUND', message: 'not found' } });
-  };
-  fastify.get('/', handler);
-  fastify.get('/*', handler);
 }
