@@ -172,6 +172,22 @@ export class OperationRepository {
     return one<OperationRecord>(this.ds, `SELECT ${OP} FROM operations WHERE tenant_id = $1 AND id = $2`, [tenantId, id]);
   }
 
+  /**
+   * Unfinished operations across all tenants, for /metrics only (counts and ages, no tenant data): per kind and
+   * state, how many, how many nobody has touched for `stalledAfterSeconds` (running jobs heartbeat their row), and the
+   * age of the oldest.
+   */
+  unfinishedStats(stalledAfterSeconds: number): Promise<Array<{ kind: string; state: string; n: number; stalled: number; oldestSeconds: number }>> {
+    return rows(
+      this.ds,
+      `SELECT kind, state, count(*)::int AS n,
+         count(*) FILTER (WHERE updated_at < now() - make_interval(secs => $1))::int AS stalled,
+         COALESCE(extract(epoch FROM now() - min(created_at)), 0)::float8 AS "oldestSeconds"
+       FROM operations WHERE state IN ('queued', 'running') GROUP BY kind, state`,
+      [stalledAfterSeconds],
+    );
+  }
+
   listUnfinished(tenantId: string, workspaceId: string): Promise<OperationRecord[]> {
     return rows<OperationRecord>(
       this.ds,

@@ -1,6 +1,9 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { KeyholdServices } from '../services';
 
+/** An unfinished operation untouched this long is stalled: well past the reconciler's re-enqueue delay. */
+export const OPERATION_STALLED_AFTER_SECONDS = 600;
+
 /**
  * Prometheus metrics of one API instance, in its own registry (several apps can live in one test process).
  * KMS calls come from the ProviderCallObserver (the one choke point every binding goes through).
@@ -92,6 +95,40 @@ export class ApiMetrics {
       async collect() {
         this.reset();
         for (const r of await s.repos.workspaces.countByState()) this.set({ state: r.keyState }, r.n);
+      },
+    });
+    // Operations, read at scrape time like the workspace states: the stuck-operation alert needs them even when
+    // every worker is down (then nothing else reports).
+    let operations: Promise<Array<{ kind: string; state: string; n: number; stalled: number; oldestSeconds: number }>> | null = null;
+    const readOperations = () => (operations ??= s.repos.operations.unfinishedStats(OPERATION_STALLED_AFTER_SECONDS).finally(() => setImmediate(() => (operations = null))));
+    new Gauge({
+      name: 'keyhold_operations_unfinished',
+      help: 'Operations queued or running, by kind and state',
+      labelNames: ['kind', 'state'],
+      registers: [this.registry],
+      async collect() {
+        this.reset();
+        for (const r of await readOperations()) this.set({ kind: r.kind, state: r.state }, r.n);
+      },
+    });
+    new Gauge({
+      name: 'keyhold_operations_stalled',
+      help: `Unfinished operations whose row nobody has touched for over ${OPERATION_STALLED_AFTER_SECONDS} s (running jobs heartbeat it), by kind`,
+      labelNames: ['kind'],
+      registers: [this.registry],
+      async collect() {
+        this.reset();
+        const byKind = new Map<string, number>();
+        for (const r of await readOperations()) byKind.set(r.kind, (byKind.get(r.kind) ?? 0) + r.stalled);
+        for (const [kind, n] of byKind) this.set({ kind }, n);
+      },
+    });
+    new Gauge({
+      name: 'keyhold_operation_oldest_unfinished_seconds',
+      help: 'Age of the oldest queued or running operation (0 when none)',
+      registers: [this.registry],
+      async collect() {
+        this.set(Math.max(0, ...(await readOperations()).map((r) => r.oldestSeconds)));
       },
     });
   }
