@@ -20,7 +20,7 @@ import {
   RegisterKeyConfiguration,
   RequestOperation,
 } from '@app/keys';
-import { createDataSource, createRepositories, ensureDatabase, runMigrations } from '@app/persistence';
+import { createDataSource, createRepositories, ensureDatabase, runMigrations, type Repositories } from '@app/persistence';
 import { Client } from 'pg';
 import { ProviderCallObserver } from '@app/provider-port';
 import { AwsEmulatorHarness, startAwsEmulator } from '../support/aws-emulator';
@@ -82,8 +82,8 @@ export interface JobsHarness {
   iam: IAMClient;
   /** A tenant with a bound AWS workspace. */
   awsTenant(opts?: { workspaces?: number; grant?: 'key-policy' | 'iam' }): Promise<AwsTenant>;
-  /** A fresh DEK service (own, cold KEK cache): what an API replica would do. */
-  dekService(): { service: DekService; cache: KekCache };
+  /** A fresh DEK service (own, cold KEK cache): what an API replica would do; over another database's repositories if given. */
+  dekService(repos?: Repositories): { service: DekService; cache: KekCache };
   fetchDeks(t: { tenantId: string; principalId: string }, workspaceId: string, segments: string[], svc?: DekService): Promise<Map<string, string>>;
   request(tenantId: string, workspaceId: string, kind: OperationKind | string): Promise<string>;
   waitForOperation(tenantId: string, operationId: string, timeoutMs?: number, until?: (op: OperationView) => boolean): Promise<OperationView>;
@@ -260,11 +260,11 @@ export async function startJobsHarness(
         addKey,
       };
     },
-    dekService() {
+    dekService(repos = deps.repos) {
       const cache = new KekCache({ ttlMs: 60_000, maxEntries: 1000 });
       caches.push(cache);
-      const resolver = new KekResolver(deps.repos, registry, cache, { onRevocationSuspected: async () => undefined }, 1);
-      const service = new DekService(deps.repos, resolver, { stateCacheTtlMs: 0, wrappedCacheEntries: 0, wrapReserveChunk: 100, batchMax: 1000 });
+      const resolver = new KekResolver(repos, registry, cache, { onRevocationSuspected: async () => undefined }, 1);
+      const service = new DekService(repos, resolver, { stateCacheTtlMs: 0, wrappedCacheEntries: 0, wrapReserveChunk: 100, batchMax: 1000 });
       return { service, cache };
     },
     async fetchDeks(t, workspaceId, segments, svc) {
