@@ -14,7 +14,7 @@ import { writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector';
 
 export const INJECTED_CEILING_PATH = '/__bench/injected-ceiling';
-/** Exactly 80 bytes, like the ceiling rows of shared/PERFORMANCE.md. */
+/** Exactly 80 bytes: the ceiling's body is the size of a typical small JSON answer. */
 export const CEILING_BODY = JSON.stringify({ ok: true, service: 'keyhold', pad: 'x'.repeat(40) });
 
 type Command =

@@ -146,7 +146,7 @@ function azureEnv(e: RunningEmulators): Record<string, string> {
     KEYHOLD_AZURE_AUTHORITY_HOST: azure.authorityHost(),
     KEYHOLD_AZURE_CLIENT_ID: AZURE_EMULATOR_DEFAULTS.vendorClientId,
     KEYHOLD_AZURE_CLIENT_SECRET: AZURE_EMULATOR_DEFAULTS.vendorClientSecret,
-    // The emulated vault host is allowed by explicit configuration only (shared/SECURITY.md: dev/test only).
+    // The emulated vault host is allowed by explicit configuration only, and never in production mode.
     KEYHOLD_AZURE_EMULATOR_HOSTS: `${AZURE_EMULATOR_DEFAULTS.vaultHost}:${e.azure.port}=127.0.0.1`,
     KEYHOLD_AZURE_CA_PEM: e.tls.caPem,
     KEYHOLD_AZURE_MAX_RETRIES: '0',

@@ -3,7 +3,8 @@ import { inspect } from 'node:util';
 /**
  * Plaintext key material in a buffer that is not from Node's shared pool (so zeroing it wipes the only copy),
  * zeroed by `zero()`, and never serialisable: JSON and util.inspect print a redaction marker, so a stray log
- * line or error object cannot carry the bytes (shared/SECURITY.md, "Key hygiene in Node.js").
+ * line or error object cannot carry the bytes. (JS strings cannot be wiped: keys become base64 only at the
+ * response edge.)
  */
 export class SecretKey {
   #bytes: Buffer;

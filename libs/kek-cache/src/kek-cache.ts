@@ -7,7 +7,7 @@ export interface KekId {
 }
 
 /**
- * One cached KEK version. Compact on purpose (shared/PERFORMANCE.md, the per-workspace memory target): the key
+ * One cached KEK version. Compact on purpose (memory per cached workspace is a benchmarked budget): the key
  * lives in a shared slab slot, versions of one workspace form a short chain off one Map slot, and recency is one
  * bit (CLOCK) instead of a Map re-insert per hit. No closures, no per-entry timers.
  */
@@ -40,7 +40,7 @@ export type InvalidationReason = 'invalidate' | 'shred' | 'poll';
 export type InvalidationListener = (tenantId: string, workspaceId: string, reason: InvalidationReason) => void;
 
 /**
- * Plaintext workspace KEKs, in process memory only (shared/README.md §2):
+ * Plaintext workspace KEKs, in process memory only:
  * - keyed by workspace + version; the tenant is stored with the key and re-checked on every read;
  * - TTL and a size bound from config (CLOCK, an LRU approximation); every key is zeroed when it leaves the cache;
  * - single flight: concurrent misses for one KEK share one load (one KMS unwrap);

@@ -1,7 +1,7 @@
 import { ErrorClass, ProviderError } from '@app/provider-port';
 
 /**
- * Maps an AWS SDK failure to the closed error-class set (shared/SECURITY.md, "Revocation vs transient").
+ * Maps an AWS SDK failure to the closed error-class set (docs/ARCHITECTURE.md, "Provider error classes").
  * Only what AWS says definitively about the customer's key or trust becomes a revocation candidate; anything
  * unrecognised is `ambiguous`, never a revocation class. Messages are built from the error *name* only:
  * SDK messages and response objects can echo request data.

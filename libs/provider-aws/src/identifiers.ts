@@ -3,7 +3,7 @@ import type { AwsKeyConfig } from '@app/provider-port';
 
 /**
  * Parsers for tenant-supplied AWS identifiers. Tenants never supply endpoints: the partition and region come
- * from the ARN and configuration decides where Keyhold connects (shared/SECURITY.md, SSRF). Every rejection
+ * from the ARN and configuration decides where Keyhold connects (no tenant-chosen endpoint, no SSRF). Every rejection
  * names the field and what is wrong.
  */
 

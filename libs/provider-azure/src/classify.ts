@@ -3,7 +3,8 @@ import { ErrorClass, ProviderError } from '@app/provider-port';
 /**
  * Maps an Azure SDK failure (Key Vault RestError, @azure/identity AuthenticationError, network, abort) to the
  * closed error-class set. Only Key Vault's definitive answers about the customer's key or grant become revocation
- * candidates; a firewall refusal or an app missing from the tenant is `ambiguous` (shared/SECURITY.md table).
+ * candidates; a firewall refusal or an app missing from the tenant is `ambiguous` (a network rule or a tenant
+ * setting of the customer's, not proof that the key was revoked).
  * Messages are built from codes only: SDK messages may echo request data.
  */
 const NETWORK = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EAI_AGAIN', 'ENOTFOUND', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'ECONNABORTED', 'REQUEST_SEND_ERROR']);

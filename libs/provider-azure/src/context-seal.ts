@@ -2,7 +2,7 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 import { canonicalContext, ProviderError, WrapContext } from '@app/provider-port';
 
 /**
- * RSA-OAEP key wrap has no AAD (shared/SECURITY.md), so the context is bound inside the wrapped payload:
+ * RSA-OAEP key wrap has no AAD (Key Vault's `aad` field is for symmetric Managed HSM keys only), so the context is bound inside the wrapped payload:
  *   payload = 0x01 ‖ KEK (32 B) ‖ HMAC-SHA256(key = KEK, canonicalContext(ctx))   (65 B, fits RSA-2048 OAEP-256)
  * After unwrap the MAC is recomputed for the expected context and compared in constant time: a wrapped KEK
  * moved to another tenant, workspace, configuration or version is refused as invalid_ciphertext.

@@ -7,8 +7,7 @@ import type { AzureProviderSettings } from './settings';
 /**
  * One keep-alive https agent for every Azure call, carrying (a) the configured TLS trust and (b) a resolver that
  * maps configured emulator hosts to their address and otherwise refuses to connect to loopback, private,
- * link-local or metadata addresses (shared/SECURITY.md: "refuse private/link-local/metadata addresses at connect
- * time"). Parsing already limits tenants to Key Vault hosts; this is the second wall, against DNS that points a
+ * link-local or metadata addresses at connect time, whatever the name resolved to. Parsing already limits tenants to Key Vault hosts; this is the second wall, against DNS that points a
  * vault-looking name at an internal address.
  */
 export function createAzureAgent(settings: Pick<AzureProviderSettings, 'tlsCaPem' | 'allowedEmulatorHosts'>): Agent {

@@ -5,7 +5,7 @@ import * as protoLoader from '@grpc/proto-loader';
 /**
  * The real Cloud KMS and IAM policy service definitions, loaded from the protos the official SDK ships, so the
  * emulator speaks exactly the wire format the SDK expects. google-gax's `exports` map hides its package.json:
- * resolve its entry point and walk up to the package root (shared/EMULATORS.md).
+ * resolve its entry point and walk up to the package root.
  */
 function protoRoots(): string[] {
   const kmsRoot = join(dirname(require.resolve('@google-cloud/kms')), '..', 'protos');

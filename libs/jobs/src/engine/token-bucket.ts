@@ -3,7 +3,7 @@ import { sleep } from './backoff';
 
 /**
  * A token bucket shared by every worker through Redis. Customer KMS quotas are shared with the customer's own
- * workloads (shared/README.md §5), so Keyhold must pace itself per provider (our account-wide quota) and per key
+ * workloads, so Keyhold must pace itself per provider (our account-wide quota) and per key
  * configuration (the customer's quota), whatever the number of worker replicas.
  *
  * One Lua script takes a token from every named bucket atomically, or from none: a call never half-consumes

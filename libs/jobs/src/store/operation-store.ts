@@ -34,7 +34,7 @@ function normalise(r: OperationRow): OperationRow {
 }
 
 /**
- * The durable record of every long operation (shared/README.md §5). BullMQ only executes; this row says what
+ * The durable record of every long operation. BullMQ only executes; this row says what
  * the operation is, how far it got (step, progress) and how it ended. Every transition is a compare-and-set on
  * the state so a late, duplicate job can never move a finished operation.
  */
