@@ -260,3 +260,27 @@ export async function tenantWithAdmin(stack: TestStack, name = `t-${randomBytes(
   if (tok.status !== 200) throw new Error(`admin token: ${tok.status} ${tok.text}`);
   return { tenant: created.body, token: tok.body.access_token as string, email, password };
 }
+
+/**
+ * A tenant with one AWS key configuration (the customer's key and role created through the SDK, exactly as the
+ * wizard tells the customer), one workspace bound to it and a service principal scoped to that workspace, with
+ * its access token. `dekPath(segment)` is the internal DEK route of the workspace.
+ */
+export async function awsBoundWorkspace(stack: TestStack) {
+  const t = await tenantWithAdmin(stack);
+  const vendor = stack.config.providerEnv.KEYHOLD_AWS_VENDOR_PRINCIPAL_ARN!;
+  const roleName = `r-${randomBytes(4).toString('hex')}`;
+  const roleArn = await stack.aws.createRole(roleName, vendor, t.tenant.aws.externalId);
+  const keyArn = await stack.aws.createKey(roleArn, roleName);
+  const base = `/v1/tenants/${t.tenant.id}`;
+  const kc = await stack.http.post(`${base}/key-configurations`, { name: 'k', provider: 'aws', aws: { keyArn, roleArn } }, t.token);
+  if (kc.body.status !== 'valid') throw new Error(`key configuration: ${kc.status} ${kc.text}`);
+  const ws = await stack.http.post(`${base}/workspaces`, { name: 'w' }, t.token);
+  const bound = await stack.http.put(`${base}/workspaces/${ws.body.id}/key-binding`, { keyConfigurationId: kc.body.id }, t.token);
+  if (bound.status !== 200) throw new Error(`bind: ${bound.status} ${bound.text}`);
+  const sp = await stack.http.post(`${base}/service-principals`, { name: 's', workspaceIds: [ws.body.id] }, t.token);
+  const tok = await stack.http.post('/v1/auth/token', { grant_type: 'client_credentials', client_id: sp.body.clientId, client_secret: sp.body.clientSecret });
+  if (tok.status !== 200) throw new Error(`service token: ${tok.status} ${tok.text}`);
+  const wsId = ws.body.id as string;
+  return { ...t, base, keyArn, roleArn, kcId: kc.body.id as string, wsId, svc: tok.body.access_token as string, dekPath: (seg: string) => `/internal/v1/workspaces/${wsId}/segments/${seg}/dek` };
+}

@@ -9,6 +9,7 @@ import { ApiModule } from './app.module';
 import { registerDekRoutes, registerOpsRoutes } from './http/dek-routes';
 import { registerQueueDashboard } from './http/queue-dashboard';
 import { serveConsole } from './http/console-static';
+import { TracingInterceptor } from './http/tracing.interceptor';
 import { ErrorFilter } from './http/error-filter';
 import { openApiDocument } from './http/openapi';
 import { createLogger } from './logger';
@@ -78,6 +79,7 @@ export async function createApiApp(config: KeyholdConfig, options: ApiAppOptions
     });
     const app = await NestFactory.create<NestFastifyApplication>(ApiModule.with(services), adapter, { logger: false, abortOnError: false });
     app.useGlobalFilters(new ErrorFilter(log));
+    app.useGlobalInterceptors(new TracingInterceptor());
     const fastify = app.getHttpAdapter().getInstance() as unknown as FastifyInstance;
     // The console's catch-all routes are registered first so they stay out of the API route list.
     await serveConsole(fastify, config.consoleDir);

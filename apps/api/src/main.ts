@@ -1,5 +1,6 @@
 import { loadConfig } from '@app/config';
 import { createDataSource, ensureDatabase, runMigrations } from '@app/persistence';
+import { startTracing } from '@app/telemetry';
 import { createApiApp } from './app';
 
 /**
@@ -8,6 +9,8 @@ import { createApiApp } from './app';
  */
 async function main(): Promise<void> {
   const config = loadConfig(process.env);
+  // Off unless OTEL_EXPORTER_OTLP_ENDPOINT (or _TRACES_ENDPOINT) is set; started before anything that makes spans.
+  const tracing = startTracing({ serviceName: 'keyhold-api' });
   if (config.mode === 'local') {
     await ensureDatabase(config.databaseUrl);
     const ds = createDataSource(config.databaseUrl, { poolSize: 1, applicationName: 'keyhold-migrate' });
@@ -32,7 +35,7 @@ async function main(): Promise<void> {
     const force = setTimeout(() => process.exit(1), 10_000);
     force.unref();
     api.close().then(
-      () => process.exit(0),
+      () => tracing.shutdown().finally(() => process.exit(0)),
       () => process.exit(1),
     );
   };

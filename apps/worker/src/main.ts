@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import { loadConfig } from '@app/config';
 import type { StepHook } from '@app/jobs';
+import { startTracing } from '@app/telemetry';
 import { startWorker } from './worker';
 
 /**
@@ -12,6 +13,8 @@ import { startWorker } from './worker';
  */
 async function main(): Promise<void> {
   const config = loadConfig(process.env);
+  // Off unless OTEL_EXPORTER_OTLP_ENDPOINT (or _TRACES_ENDPOINT) is set: one span per job, KMS calls nested under it.
+  const tracing = startTracing({ serviceName: 'keyhold-worker' });
   const worker = await startWorker(config, { stepHook: crashHook(config.mode) });
   process.stdout.write(`keyhold worker started (metrics on ${worker.metricsUrl})\n`);
 
@@ -23,7 +26,7 @@ async function main(): Promise<void> {
     const force = setTimeout(() => process.exit(1), 30_000);
     force.unref();
     worker.close().then(
-      () => process.exit(0),
+      () => tracing.shutdown().finally(() => process.exit(0)),
       (err: unknown) => {
         process.stderr.write(`unclean worker shutdown: ${(err as Error).message}\n`);
         process.exit(1);

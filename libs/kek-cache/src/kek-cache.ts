@@ -1,3 +1,4 @@
+import { inSpan } from '@app/telemetry';
 import { KeySlab, SlabKey } from '@app/crypto';
 
 export interface KekId {
@@ -169,7 +170,8 @@ export class KekCache {
     const running = this.inflight.get(k);
     if (running) return running;
     const generation = this.generations.get(id.workspaceId) ?? 0;
-    const p = (async () => {
+    // The cold path is traced (one span per shared unwrap; the KMS call nests under it); hits never reach here.
+    const p = inSpan('kek.unwrap', { 'keyhold.tenant_id': id.tenantId, 'keyhold.workspace_id': id.workspaceId, 'keyhold.kek_version': id.version }, async () => {
       this.stats.unwraps++;
       const raw = await load();
       let key: SlabKey;
@@ -182,7 +184,7 @@ export class KekCache {
       if ((this.generations.get(id.workspaceId) ?? 0) === generation) this.insert(entry);
       else setImmediate(() => this.kill(entry)); // invalidated while loading: let the waiters finish, then wipe
       return entry;
-    })();
+    });
     this.inflight.set(k, p);
     void p.finally(() => this.inflight.delete(k)).catch(() => undefined);
     return p;

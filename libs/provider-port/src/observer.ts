@@ -1,3 +1,4 @@
+import { inSpan } from '@app/telemetry';
 import type { ErrorClass } from './errors';
 import { ProviderError } from './errors';
 
@@ -34,17 +35,34 @@ export class ProviderCallObserver {
     meta: { provider: string; operation: string; target: string; tenantId?: string; workspaceId?: string },
     call: () => Promise<T>,
   ): Promise<T> {
-    const started = process.hrtime.bigint();
-    try {
-      const result = await call();
-      this.emit({ ...meta, outcome: 'ok', latencyMs: elapsedMs(started), at: new Date() });
-      return result;
-    } catch (err) {
-      const outcome: ErrorClass = err instanceof ProviderError ? err.errorClass : 'ambiguous';
-      const providerCode = err instanceof ProviderError ? err.providerCode : undefined;
-      this.emit({ ...meta, outcome, providerCode, latencyMs: elapsedMs(started), at: new Date() });
-      throw err;
-    }
+    // One span per provider call (a no-op unless tracing is configured): cloud, operation, key id, outcome class.
+    return inSpan(
+      `kms ${meta.provider}.${meta.operation}`,
+      {
+        'keyhold.cloud': meta.provider,
+        'keyhold.kms.operation': meta.operation,
+        'keyhold.kms.target': meta.target,
+        ...(meta.tenantId ? { 'keyhold.tenant_id': meta.tenantId } : {}),
+        ...(meta.workspaceId ? { 'keyhold.workspace_id': meta.workspaceId } : {}),
+      },
+      async (span) => {
+        const started = process.hrtime.bigint();
+        try {
+          const result = await call();
+          this.emit({ ...meta, outcome: 'ok', latencyMs: elapsedMs(started), at: new Date() });
+          span.setAttribute('keyhold.kms.outcome', 'ok');
+          return result;
+        } catch (err) {
+          const outcome: ErrorClass = err instanceof ProviderError ? err.errorClass : 'ambiguous';
+          const providerCode = err instanceof ProviderError ? err.providerCode : undefined;
+          this.emit({ ...meta, outcome, providerCode, latencyMs: elapsedMs(started), at: new Date() });
+          span.setAttribute('keyhold.kms.outcome', outcome);
+          if (providerCode) span.setAttribute('keyhold.kms.provider_code', providerCode);
+          throw err;
+        }
+      },
+      (err) => (err instanceof ProviderError ? err.errorClass : 'ambiguous'),
+    );
   }
 
   private emit(event: ProviderCallEvent): void {

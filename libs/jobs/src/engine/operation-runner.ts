@@ -1,3 +1,4 @@
+import { inSpan } from '@app/telemetry';
 import { DelayedError, Job, UnrecoverableError } from 'bullmq';
 import type { DataSource } from 'typeorm';
 import { ProviderError } from '@app/provider-port';
@@ -52,7 +53,17 @@ export class OperationRunner {
     private readonly shutdown: AbortSignal,
   ) {}
 
-  async process(job: Job<OperationJobData>, token: string | undefined): Promise<void> {
+  /** One span per job execution (a parked job is not an error: it will run again). */
+  process(job: Job<OperationJobData>, token: string | undefined): Promise<void> {
+    return inSpan(
+      `job ${job.name}`,
+      { 'keyhold.operation_id': job.data.operationId, 'keyhold.tenant_id': job.data.tenantId, 'keyhold.job.attempt': job.attemptsMade },
+      () => this.run(job, token),
+      (err) => (err instanceof DelayedError ? 'parked' : err instanceof Error ? err.name : 'error'),
+    );
+  }
+
+  private async run(job: Job<OperationJobData>, token: string | undefined): Promise<void> {
     const started = process.hrtime.bigint();
     const { operationId, tenantId } = job.data;
     let kind = job.name;

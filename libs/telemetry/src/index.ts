@@ -1,0 +1,2 @@
+export { startTracing, TracingHandle, TracingOptions } from './tracing';
+export { inSpan, SpanAttributes } from './spans';
