@@ -28,6 +28,6 @@ export const servicePrincipalSchemas = {
       ipAllowList: z.array(cidr).max(MAX_ALLOW_LIST_ENTRIES).optional(),
     })
     .strict()
-    .refine((b) => Object.keys(b).length > 0, 'name at least one of name, disabled, workspaceIds, ipAllowList'),
+    .refine((b) => Object.keys(b).length > 0, 'give at least one of name, disabled, workspaceIds, ipAllowList'),
   rotate: z.object({ overlapSeconds: z.number().int().min(0).max(MAX_SECRET_OVERLAP_SECONDS) }).strict(),
 };
