@@ -52,7 +52,7 @@ describe('service principal lifecycle', () => {
   const token = (clientId: string, secret: string) => stack.http.post('/v1/auth/token', { grant_type: 'client_credentials', client_id: clientId, client_secret: secret });
   const patch = (path: string, body: unknown, tok: string) => stack.http.request('PATCH', path, { token: tok, body });
 
-  it('disable refuses the issued token and new token requests at once; enable restores new tokens', async () => {
+  it('disable refuses the issued token and new token requests at once; enable restores new tokens, never the old ones', async () => {
     const s = await setup();
     const svc = (await token(s.clientId, s.secret)).body.access_token as string;
     expect((await stack.http.get(s.dekPath(s.ws[0]), svc)).status).toBe(200);
@@ -66,6 +66,8 @@ describe('service principal lifecycle', () => {
     expect((await token(s.clientId, s.secret)).status).toBe(401);
 
     expect((await patch(s.spPath, { disabled: false }, s.token)).status).toBe(200);
+    // Enabling again does not revive the tokens that were out when it was disabled.
+    expect((await stack.http.get(s.dekPath(s.ws[0]), svc)).status).toBe(401);
     const again = await token(s.clientId, s.secret);
     expect(again.status).toBe(200);
     expect((await stack.http.get(s.dekPath(s.ws[0]), again.body.access_token)).status).toBe(200);

@@ -211,6 +211,10 @@ export class ServicePrincipalRepository {
        WHERE tenant_id = $1 AND id = $2`,
       [tenantId, id, c.name ?? null, c.disabled ?? null, c.ipAllowList ?? null],
     );
+    // A disable gives every secret a new id: access tokens name the secret id they were issued for, so the tokens
+    // that were out stay dead when the principal is enabled again, while the service's secret itself keeps working.
+    if (c.disabled === true)
+      await db.query(`UPDATE service_principal_secrets SET id = gen_random_uuid() WHERE tenant_id = $1 AND service_principal_id = $2`, [tenantId, id]);
     if (c.workspaceIds) {
       await db.query(`DELETE FROM service_principal_workspaces WHERE tenant_id = $1 AND service_principal_id = $2 AND NOT (workspace_id = ANY($3::uuid[]))`, [
         tenantId,
