@@ -1,7 +1,8 @@
 /**
  * `npm run test:hardening [-- --quick]`: Keyhold's security and reliability suite at full size.
  * One in-process product (API, emulators, private database, private redis-server; the real worker as a child
- * process), then, in order: the tenant isolation matrix, hostile-input fuzzing, SSRF, token hygiene, faults with
+ * process), then, in order: the tenant isolation matrix, hostile-input fuzzing, SSRF, token hygiene,
+ * service-principal revocation across two replicas, faults with
  * nothing lost, and the key-material scan. Prints the figures, writes hardening/results/latest.json, regenerates
  * docs/HARDENING.md, and exits 1 when any goal is missed. A section that cannot run reports its figures as null
  * with the reason, and the run goes on.
@@ -17,6 +18,7 @@ import { runAtRest } from './sections/at-rest';
 import { runFaults } from './sections/faults';
 import { runFuzz } from './sections/fuzz';
 import { runIsolation } from './sections/isolation';
+import { runSpRevocation } from './sections/sp-revocation';
 import { runSsrf } from './sections/ssrf';
 import { runTokens } from './sections/tokens';
 
@@ -100,6 +102,12 @@ async function main(): Promise<number> {
       token_replay_refused_after_ms: r.replayRefusedAfterMs,
       token_brute_force_limited: r.rateLimited && r.retryAfterSeconds !== null && r.rightPasswordAlsoLimited,
       token_brute_force_attempts_before_429: r.bruteForceAttempts,
+    }));
+    await section('sp-revocation', ['revoked_sp_credential_uses', 'sp_revocation_propagation_ms'], async () => runSpRevocation(s, await seedTenant(s, 'revocation')), (r) => ({
+      revoked_sp_credential_uses: r.revokedUses,
+      revoked_sp_credential_attempts: r.attemptsAfterRevocation,
+      sp_revocation_propagation_ms: r.worstMs,
+      sp_revocation_propagation_ms_by_kind: Object.entries(r.propagationMs).map(([k, v]) => `${k}: ${v ?? 'null'}`),
     }));
     await section(
       'faults',

@@ -27,6 +27,12 @@ export interface SeededTenant {
   servicePrincipalId: string;
   clientId: string;
   clientSecret: string;
+  /**
+   * A second principal no section depends on, with its one secret: the target of the service-principal lifecycle
+   * routes in the matrix and the fuzzer (which may disable, rotate or delete it without breaking the first one).
+   */
+  spareServicePrincipalId: string;
+  spareSecretId: string;
   adminUserIds: string[];
   base: string;
   dekPath(segment: string, workspaceId?: string): string;
@@ -67,6 +73,8 @@ export async function seedTenant(stack: HardeningStack, label = 't'): Promise<Se
     await http.post('/v1/auth/token', { grant_type: 'client_credentials', client_id: sp.body.clientId, client_secret: sp.body.clientSecret }),
     200,
   );
+  const spare = expectStatus('spare service principal', await http.post(`${base}/service-principals`, { name: `spare-${suffix}`, workspaceIds: [ws.body.id] }, keyAdmin), 201);
+  const spareDetail = expectStatus('spare service principal', await http.get(`${base}/service-principals/${spare.body.id}`, keyAdmin), 200);
   const op = expectStatus('operation', await http.post(`${base}/workspaces/${ws.body.id}/operations`, { kind: 'revocation-check' }, keyAdmin), 202);
   const wsId = ws.body.id as string;
   return {
@@ -89,6 +97,8 @@ export async function seedTenant(stack: HardeningStack, label = 't'): Promise<Se
     servicePrincipalId: sp.body.id,
     clientId: sp.body.clientId,
     clientSecret: sp.body.clientSecret,
+    spareServicePrincipalId: spare.body.id,
+    spareSecretId: spareDetail.body.secrets[0].id,
     adminUserIds: [auditorUser.body.id].filter(Boolean),
     base,
     dekPath: (segment: string, workspaceId = wsId) => `/internal/v1/workspaces/${workspaceId}/segments/${encodeURIComponent(segment)}/dek`,
@@ -118,6 +128,8 @@ export function secretsOf(t: SeededTenant): string[] {
     t.unboundWorkspaceName,
     t.operationId,
     t.servicePrincipalId,
+    t.spareServicePrincipalId,
+    t.spareSecretId,
     t.clientId,
     ...t.adminUserIds,
   ].filter((s) => typeof s === 'string' && s.length >= 6);

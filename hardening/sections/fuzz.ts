@@ -134,6 +134,10 @@ function validPathValue(ep: Endpoint, name: string, t: SeededTenant): string {
       return t.operationId;
     case 'segment':
       return `fz-${randomBytes(3).toString('hex')}`;
+    case 'servicePrincipal':
+      return t.spareServicePrincipalId;
+    case 'secret':
+      return t.spareSecretId;
     default:
       return t.id;
   }
@@ -166,6 +170,10 @@ function template(ep: Endpoint, t: SeededTenant): Record<string, unknown> | null
       return { name: `fz-${n}`, workspaceIds: [t.workspaceId] };
     case 'BatchGet':
       return { segmentIds: [`fz-${n}`] };
+    case 'UpdateServicePrincipal':
+      return { name: `fz-${n}`, disabled: false, workspaceIds: [t.workspaceId], ipAllowList: ['10.0.0.0/8', '2001:db8::/32'] };
+    case 'RotateServicePrincipalSecret':
+      return { overlapSeconds: 60 };
     default:
       return ep.hasBody ? {} : null;
   }

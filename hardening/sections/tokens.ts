@@ -8,14 +8,14 @@ import { hasErrorCode } from './isolation';
  * Token and secret hygiene. Forged and stale tokens are refused on both APIs: expired, tampered payloads (tenant,
  * role, audience), tampered signatures, alg=none, other algorithms, wrong audience (a service token on the admin
  * API and the reverse, including one correctly signed with the wrong audience), garbage; a service principal's
- * token replayed after the principal was disabled; and brute force on the token endpoint meets 429 + Retry-After
+ * token replayed after the principal was disabled through the API; and brute force on the token endpoint meets 429 + Retry-After
  * (and then even the right password waits).
  */
 export interface TokenResult {
   cases: number;
   accepted: number;
   replayAfterDisable: 'refused' | 'accepted' | 'not-tested';
-  /** How long after the disable the replayed token stopped working (bound: 5 × the DEK state cache TTL). */
+  /** How long after the disable the replayed token stopped working (bound: 5 × the DEK state cache TTL; expected at once). */
   replayRefusedAfterMs: number | null;
   bruteForceAttempts: number;
   rateLimited: boolean;
@@ -92,14 +92,13 @@ export async function runTokens(stack: HardeningStack, t: SeededTenant, victim: 
   ] as const)
     if (res.status !== 200) r.details.push(`positive control ${what}: ${res.status} ${res.text.slice(0, 120)}`);
 
-  // Replay after disable. There is no API to disable a service principal yet, so the suite flips the column the
-  // product reads (service_principals.disabled) and waits out the DEK path's state cache.
+  // Replay after disable: the victim's key admin disables the principal through the API; the DEK path must refuse
+  // the already-issued token (the change is broadcast to every replica's caches) and the token endpoint a new one.
   r.cases++;
   const before = await stack.http.get(victim.dekPath('replay'), victim.tokens.service);
   if (before.status !== 200) r.details.push(`replay precondition: victim's service token got ${before.status}`);
-  await stack.api.services.ds.query(`UPDATE service_principals SET disabled = true WHERE tenant_id = $1 AND id = $2`, [victim.id, victim.servicePrincipalId]);
-  // The DEK path serves its cached state + scope for stateCacheTtlMs and then revalidates in the background
-  // (stale-while-revalidate, hard expiry at 5 × TTL): the replay must be refused within that bound.
+  const disable = await stack.http.request('PATCH', `${victim.base}/service-principals/${victim.servicePrincipalId}`, { token: victim.tokens.keyAdmin, body: { disabled: true } });
+  if (disable.status !== 200) r.details.push(`disabling the victim's service principal through the API: ${disable.status} ${disable.text.slice(0, 120)}`);
   const disabledAt = Date.now();
   const bound = stack.config.dek.stateCacheTtlMs * 5 + 1_000;
   let replay = await stack.http.get(victim.dekPath('replay'), victim.tokens.service);

@@ -8,7 +8,7 @@ import { OAuth2Client } from 'google-auth-library';
 import type { Page } from 'playwright-core';
 import { startStack, tenantWithAdmin, type TestStack } from '../support/stack';
 import { startTestWorker } from '../support/worker';
-import { accessibilityViolations, buildConsole, openBrowser, screenshot, type TestBrowser } from './browser';
+import { accessibilityViolations, buildConsole, expectAccessible, openBrowser, screenshot, type TestBrowser } from './browser';
 import { startConsoleFront } from './console-server';
 import { emulatorAdmin as adminClient } from '../support/emulator-admin';
 
@@ -48,6 +48,8 @@ const state = {
   other: {} as Record<'azure' | 'gcp', { configName: string; configId: string; workspaceName: string; workspaceId: string }>,
   /** The "ingest" service principal (scoped to the AWS workspace), kept in memory for the re-bind test's DEK checks. */
   ingest: { clientId: '', clientSecret: '' },
+  /** The "reporting" service principal (AWS and Azure workspaces): the lifecycle test rotates, re-scopes and deletes it. */
+  reporting: { clientId: '', clientSecret: '' },
 };
 
 /**
@@ -142,6 +144,24 @@ async function ingestDek(segmentId: string): Promise<{ dekId: string; sha256: st
   expect(typeof r.body.dek).toBe('string');
   return { dekId: r.body.dekId, sha256: createHash('sha256').update(String(r.body.dek)).digest('hex'), kekVersion: r.body.kekVersion };
 }
+
+/** Re-reads `read` until it equals `expected` (10 s), then asserts it. */
+async function eventually<T>(read: () => Promise<T>, expected: T): Promise<void> {
+  const until = Date.now() + 10_000;
+  let v = await read();
+  while (JSON.stringify(v) !== JSON.stringify(expected) && Date.now() < until) {
+    await new Promise((r) => setTimeout(r, 100));
+    v = await read();
+  }
+  expect(v).toEqual(expected);
+}
+
+/** The id of this tenant's service principal called `name`. */
+async function principalId(name: string): Promise<string> {
+  const listed = (await api('GET', '/service-principals')).body.servicePrincipals as Array<{ id: string; name: string }>;
+  return listed.find((x) => x.name === name)!.id;
+}
+
 
 /** Every alert shown so far is words, never the API's JSON. */
 async function expectAlertInWords(text: RegExp) {
@@ -476,6 +496,7 @@ describe('console', () => {
     await page.getByRole('heading', { name: /Copy the client secret now/ }).waitFor();
     const clientId = await page.locator('.value-row', { hasText: 'Client id' }).locator('code').innerText();
     const clientSecret = await page.locator('.value-row', { hasText: 'Client secret' }).locator('code').innerText();
+    state.reporting = { clientId, clientSecret };
     const row = table.getByRole('row', { name: /reporting/ });
     await row.waitFor();
     // Shown once: in the banner only, never in the list.
@@ -484,7 +505,7 @@ describe('console', () => {
     const listed = await api('GET', '/service-principals');
     expect(listed.status).toBe(200);
     const items = listed.body.servicePrincipals as Array<Record<string, unknown>>;
-    for (const sp of items) expect(Object.keys(sp).sort()).toEqual(['clientId', 'createdAt', 'id', 'name', 'workspaceIds']);
+    for (const sp of items) expect(Object.keys(sp).sort()).toEqual(['clientId', 'createdAt', 'disabled', 'id', 'ipAllowList', 'name', 'workspaceIds']);
     expect(JSON.stringify(listed.body)).not.toContain(clientSecret);
     const mine = items.find((sp) => sp.clientId === clientId)!;
     expect(mine).toMatchObject({ name: 'reporting' });
@@ -514,6 +535,93 @@ describe('console', () => {
     expect(theirs.status).toBe(200);
     expect(theirs.body.servicePrincipals).toEqual([]);
     await screenshot(page, '08-service-principals');
+  });
+
+  it('rotates a service principal secret (shown once, old one stopped at once), disables, re-scopes and deletes it; axe-clean', async () => {
+    const azureWs = state.other.azure;
+    const sp = state.reporting;
+    if (!sp.clientId) throw new Error('the reporting service principal was not created by the earlier test');
+    const problemsBefore = browser.problems.length;
+    const issue = (secret: string) => stack.http.post('/v1/auth/token', { grant_type: 'client_credentials', client_id: sp.clientId, client_secret: secret });
+    const dek = (token: string) => stack.http.get(`/internal/v1/workspaces/${state.workspaceId}/segments/rot-1/dek`, token);
+    const oldToken = (await issue(sp.clientSecret)).body.access_token as string;
+    expect((await dek(oldToken)).status).toBe(200);
+
+    await page.goto(`${consoleUrl}/#/service-principals`);
+    await page.reload();
+    const table = page.getByRole('table', { name: 'Existing service principals' });
+    await table.getByRole('row', { name: /reporting/ }).getByRole('button', { name: 'Manage reporting' }).click();
+    const panel = page.getByRole('region', { name: /Manage “reporting”/ });
+    await panel.waitFor();
+    await panel.locator('.badge', { hasText: 'Enabled' }).waitFor();
+    await expectAccessible(page, 'service principal panel');
+    const secretsBefore = (await api('GET', `/service-principals/${await principalId('reporting')}`)).body.secrets as Array<{ id: string }>;
+    expect(secretsBefore).toHaveLength(1);
+    await expect(panel.getByRole('table', { name: 'Live client secrets of reporting' }).getByRole('row').count()).resolves.toBe(2);
+
+    // Rotate with the old secret stopped at once: the new secret is shown once; the old secret and its token stop.
+    await panel.getByLabel('Stop it now').check();
+    await panel.getByRole('button', { name: 'Rotate secret' }).click();
+    const banner = panel.getByRole('alert').filter({ hasText: 'Copy the new client secret now' });
+    await banner.waitFor();
+    await banner.getByText('The previous secret has stopped working.').waitFor();
+    const newSecret = await banner.locator('.value-row', { hasText: 'New client secret' }).locator('code').innerText();
+    expect(newSecret).not.toBe(sp.clientSecret);
+    await expectAccessible(page, 'secret rotation banner');
+    await screenshot(page, '10-service-principal-rotation');
+    expect((await dek(oldToken)).status).toBe(401);
+    expect((await issue(sp.clientSecret)).status).toBe(401);
+    const newToken = await issue(newSecret);
+    expect(newToken.status).toBe(200);
+    expect((await dek(newToken.body.access_token)).status).toBe(200);
+    await banner.getByRole('button', { name: 'I have stored the secret' }).click();
+    await expect(page.getByText(newSecret).count()).resolves.toBe(0);
+    expect(await inBrowser<string>(`JSON.stringify({ ...sessionStorage, ...localStorage })`)).not.toContain(newSecret);
+
+    // Rotate again with a one-hour overlap: both secrets are listed, the previous one with its end.
+    await panel.getByLabel('1 hour').check();
+    await panel.getByRole('button', { name: 'Rotate secret' }).click();
+    const second = panel.getByRole('alert').filter({ hasText: 'Copy the new client secret now' });
+    await second.getByText(/The previous secret keeps working until/).waitFor();
+    const third = await second.locator('.value-row', { hasText: 'New client secret' }).locator('code').innerText();
+    await second.getByRole('button', { name: 'I have stored the secret' }).click();
+    const secretRows = panel.getByRole('table', { name: 'Live client secrets of reporting' }).getByRole('row');
+    await eventually(() => secretRows.count(), 3);
+    expect((await issue(newSecret)).status).toBe(200);
+    // Revoke the previous one now from its row.
+    const detail = (await api('GET', `/service-principals/${await principalId('reporting')}`)).body;
+    const previous = detail.secrets.find((x: { expiresAt: string | null }) => x.expiresAt !== null);
+    await panel.getByRole('button', { name: `Revoke secret ${previous.id} now` }).click();
+    await eventually(() => secretRows.count(), 2);
+    expect((await issue(newSecret)).status).toBe(401);
+    expect((await issue(third)).status).toBe(200);
+
+    // Disable: the token the service holds stops; enable again.
+    const held = (await issue(third)).body.access_token as string;
+    await panel.getByRole('button', { name: 'Disable service principal' }).click();
+    await panel.locator('.badge', { hasText: 'Disabled' }).waitFor();
+    await table.getByRole('row', { name: /reporting/ }).locator('.badge', { hasText: 'Disabled' }).waitFor();
+    expect((await dek(held)).status).toBe(401);
+    await panel.getByRole('button', { name: 'Enable service principal' }).click();
+    await panel.locator('.badge', { hasText: 'Enabled' }).waitFor();
+
+    // Narrow the scope to the AWS workspace.
+    await panel.getByRole('group', { name: 'Workspaces reporting may fetch data keys for' }).getByLabel(azureWs.workspaceName).uncheck();
+    await panel.getByRole('button', { name: 'Save scope' }).click();
+    await eventually(async () => (await api('GET', `/service-principals/${await principalId('reporting')}`)).body.workspaceIds, [state.workspaceId]);
+
+    // Delete, after a confirmation.
+    await panel.getByRole('button', { name: 'Delete service principal…' }).click();
+    const confirm = panel.getByRole('alertdialog');
+    await confirm.getByText(/This cannot be undone/).waitFor();
+    await expectAccessible(page, 'delete confirmation');
+    await confirm.getByRole('button', { name: 'Yes, delete “reporting”' }).click();
+    await panel.waitFor({ state: 'detached' });
+    await eventually(() => table.getByRole('row', { name: /reporting/ }).count(), 0);
+    expect((await issue(third)).status).toBe(401);
+    const listed = (await api('GET', '/service-principals')).body.servicePrincipals as Array<{ name: string }>;
+    expect(listed.map((x) => x.name)).toEqual(['ingest']);
+    expect(browser.problems.slice(problemsBefore)).toEqual([]);
   });
 
   it('runs a KEK rotation with a live progress bar that reaches 100%', async () => {

@@ -1,6 +1,6 @@
 import type { KeyholdConfig } from '@app/config';
 import { AuditBuffer, AuditLog, auditProviderCalls, DekIssuanceAggregator } from '@app/audit';
-import { ADMIN_AUDIENCE, INTERNAL_AUDIENCE, RateLimiter, TokenService, TokenSigner, VerifiedTokenCache } from '@app/auth';
+import { ADMIN_AUDIENCE, INTERNAL_AUDIENCE, PrincipalInvalidationBus, RateLimiter, ServicePrincipalGate, TokenService, TokenSigner, VerifiedTokenCache } from '@app/auth';
 import { OperationDispatcher } from '@app/jobs';
 import { KekCache, KekInvalidationBus } from '@app/kek-cache';
 import {
@@ -11,8 +11,10 @@ import {
   CreateWorkspace,
   DekService,
   DeleteKeyConfiguration,
+  DeleteServicePrincipal,
   GetKeyConfiguration,
   GetOperation,
+  GetServicePrincipal,
   GetTenant,
   GetWorkspace,
   KekResolver,
@@ -23,6 +25,10 @@ import {
   RegisterKeyConfiguration,
   RequestOperation,
   RequestRevocationCheck,
+  RevokeServicePrincipalSecret,
+  RotateServicePrincipalSecret,
+  ServicePrincipalDeps,
+  UpdateServicePrincipal,
   ValidateKeyConfiguration,
 } from '@app/keys';
 import { createDataSource, createRepositories, Repositories } from '@app/persistence';
@@ -57,6 +63,10 @@ export class KeyholdServices {
   readonly tokens: TokenService;
   readonly metrics: ApiMetrics;
   readonly useCases: ReturnType<typeof buildUseCases>;
+  /** Admits service tokens only while their credential is good; forgets principals on change (every replica). */
+  readonly principalGate: ServicePrincipalGate;
+  readonly principalBus: PrincipalInvalidationBus;
+  readonly principalUseCases: ReturnType<typeof buildPrincipalUseCases>;
   private readonly unsubscribers: Array<() => void> = [];
 
   private constructor(
@@ -123,6 +133,28 @@ export class KeyholdServices {
       (id, v) => this.kekBus.observe(id, v),
     );
     this.unsubscribers.push(this.kekCache.onInvalidate((_t, workspaceId) => this.deks.forgetWorkspace(workspaceId)));
+    // A changed service principal: forget its admission state, its verified tokens and its DEK scope, here and
+    // (through the bus) on every replica; the gate's generation poll catches a lost message within one interval.
+    this.principalGate = new ServicePrincipalGate(this.repos.servicePrincipals, { pollIntervalMs: PRINCIPAL_POLL_MS }, (err) =>
+      log.warn({ err: errorSummary(err) }, 'service principal invalidation poll failed'),
+    );
+    this.unsubscribers.push(
+      this.principalGate.onForget((id) => {
+        this.serviceTokens.dropSubject(id);
+        this.deks.forgetPrincipal(id);
+      }),
+    );
+    this.principalBus = new PrincipalInvalidationBus(this.redis, this.subscriber, config.redisPrefix, (id) => this.principalGate.forget(id), (err) =>
+      log.warn({ err: errorSummary(err) }, 'service principal invalidation problem'),
+    );
+    this.principalUseCases = buildPrincipalUseCases({
+      ...deps,
+      principalInvalidator: {
+        servicePrincipalChanged: (tenantId, id) =>
+          // Redis down: the change is committed and every replica's poll converges within PRINCIPAL_POLL_MS.
+          this.principalBus.servicePrincipalChanged(tenantId, id).catch((err: unknown) => log.warn({ err: errorSummary(err), tenantId, servicePrincipalId: id }, 'principal invalidation not published')),
+      },
+    });
     this.metrics = new ApiMetrics(this);
   }
 
@@ -133,6 +165,8 @@ export class KeyholdServices {
       await s.redis.connect();
       await s.subscriber.connect();
       await s.kekBus.start();
+      await s.principalBus.start();
+      s.principalGate.start();
     } catch (err) {
       await s.close().catch(() => undefined);
       throw err;
@@ -146,6 +180,8 @@ export class KeyholdServices {
     await this.auditBuffer.flush().catch(() => undefined);
     await this.audit.drain();
     await this.kekBus.close().catch(() => undefined);
+    this.principalGate.close();
+    await this.principalBus.close().catch(() => undefined);
     this.kekCache.close();
     await this.dispatcher.close().catch(() => undefined);
     await this.registry.close().catch(() => undefined);
@@ -173,6 +209,22 @@ function buildUseCases(deps: KeysDeps) {
     requestOperation: new RequestOperation(deps),
     requestRevocationCheck: new RequestRevocationCheck(deps),
     getOperation: new GetOperation(deps),
+  };
+}
+
+/**
+ * How often each replica compares the generations of the service principals it caches with Postgres: the bound
+ * on how long a change can go unnoticed when its pub/sub message was lost (kept under the 2 s propagation goal).
+ */
+const PRINCIPAL_POLL_MS = 1_000;
+
+function buildPrincipalUseCases(deps: ServicePrincipalDeps) {
+  return {
+    get: new GetServicePrincipal(deps),
+    update: new UpdateServicePrincipal(deps),
+    remove: new DeleteServicePrincipal(deps),
+    rotateSecret: new RotateServicePrincipalSecret(deps),
+    revokeSecret: new RevokeServicePrincipalSecret(deps),
   };
 }
 

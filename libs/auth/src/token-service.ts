@@ -1,5 +1,6 @@
 import type { AdminUserRepository, ServicePrincipalRepository } from '@app/persistence';
 import { isUuid } from '@app/persistence';
+import { verifyClientCredentials } from './client-credentials';
 import { AuthError } from './errors';
 import { verifyAgainstDummy, verifySecret } from './passwords';
 import type { RateLimiter } from './rate-limiter';
@@ -49,10 +50,8 @@ export class TokenService {
       if (!user || !ok) throw new AuthError('INVALID_GRANT', 'invalid tenant, username or password');
       return this.token({ tid: user.tenantId, sub: user.id, role: user.role });
     }
-    const sp = await this.principals.findByClientId(grant.client_id);
-    const ok = sp ? await verifySecret(grant.client_secret, sp.secretHash) : await verifyAgainstDummy(grant.client_secret);
-    if (!sp || !ok || sp.disabled) throw new AuthError('INVALID_CLIENT', 'invalid client credentials');
-    return this.token({ tid: sp.tenantId, sub: sp.id, role: 'service' });
+    const sp = await verifyClientCredentials(this.principals, grant.client_id, grant.client_secret, clientIp);
+    return this.token({ tid: sp.tenantId, sub: sp.id, role: 'service', sid: sp.secretId });
   }
 
   private token(c: Parameters<TokenSigner['sign']>[0]): IssuedToken {

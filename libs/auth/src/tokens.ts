@@ -22,6 +22,8 @@ export interface AccessClaims {
   readonly iat: number;
   readonly exp: number;
   readonly jti: string;
+  /** Service tokens: the id of the client secret they were issued for (they stop when it is revoked or expires). */
+  readonly sid?: string;
 }
 
 const HEADER = Buffer.from(JSON.stringify({ alg: 'HS256', typ: 'JWT' })).toString('base64url');
@@ -37,7 +39,7 @@ export class TokenSigner {
     this.key = Buffer.from(secret, 'utf8');
   }
 
-  sign(c: { tid: string; sub: string; role: Role }, now = Date.now()): { token: string; expiresIn: number; claims: AccessClaims } {
+  sign(c: { tid: string; sub: string; role: Role; sid?: string }, now = Date.now()): { token: string; expiresIn: number; claims: AccessClaims } {
     const iat = Math.floor(now / 1000);
     const claims: AccessClaims = {
       iss: ISSUER,
@@ -48,6 +50,7 @@ export class TokenSigner {
       iat,
       exp: iat + this.ttlSeconds,
       jti: randomBytes(12).toString('base64url'),
+      ...(c.sid !== undefined ? { sid: c.sid } : {}),
     };
     const payload = Buffer.from(JSON.stringify(claims)).toString('base64url');
     const sig = createHmac('sha256', this.key).update(`${HEADER}.${payload}`).digest('base64url');

@@ -212,6 +212,20 @@ export class DekService {
     for (const k of this.wrapBudget.keys()) if (k.startsWith(`${workspaceId}:`)) this.wrapBudget.delete(k);
   }
 
+  /**
+   * Drop a principal's cached scope/state for every workspace (its scope changed, it was disabled or deleted);
+   * reads in flight for it are not cached (same rule as forgetWorkspace).
+   */
+  forgetPrincipal(principalId: string): void {
+    const m = this.access.get(principalId);
+    if (m) {
+      this.accessCount -= m.size;
+      this.access.delete(principalId);
+    }
+    for (const [workspaceId, byPrincipal] of this.loading)
+      if (byPrincipal.delete(principalId) && byPrincipal.size === 0) this.loading.delete(workspaceId);
+  }
+
   /** Cached entries (tests, metrics). */
   cacheSizes(): { access: number; wrapped: number } {
     return { access: this.accessCount, wrapped: this.wrappedCount };

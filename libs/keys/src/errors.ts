@@ -12,6 +12,8 @@ export enum ErrorCode {
   WorkspaceNotFound = 'WORKSPACE_NOT_FOUND',
   KeyConfigurationNotFound = 'KEY_CONFIGURATION_NOT_FOUND',
   OperationNotFound = 'OPERATION_NOT_FOUND',
+  ServicePrincipalNotFound = 'SERVICE_PRINCIPAL_NOT_FOUND',
+  SecretNotFound = 'SECRET_NOT_FOUND',
   NameTaken = 'NAME_TAKEN',
   KeyConfigurationInUse = 'KEY_CONFIGURATION_IN_USE',
   KeyConfigurationInvalid = 'KEY_CONFIGURATION_INVALID',

@@ -6,6 +6,16 @@ export { Actor, Dispatcher, KekInvalidator, KeysDeps } from './context';
 export { workspaceView, keyConfigurationView, tenantView, operationView } from './views';
 export { CreateTenant, GetTenant, CreateAdminUser, CreateServicePrincipal } from './tenant.use-cases';
 export {
+  GetServicePrincipal,
+  UpdateServicePrincipal,
+  DeleteServicePrincipal,
+  RotateServicePrincipalSecret,
+  RevokeServicePrincipalSecret,
+  PrincipalInvalidator,
+  ServicePrincipalDeps,
+  MAX_SECRET_OVERLAP_SECONDS,
+} from './service-principal.use-cases';
+export {
   RegisterKeyConfiguration,
   RegisterKeyConfigurationInput,
   ValidateKeyConfiguration,

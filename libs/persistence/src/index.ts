@@ -9,6 +9,10 @@ export {
   ServicePrincipalRepository,
   ServicePrincipalRow,
   ServicePrincipalSummary,
+  ServicePrincipalDetail,
+  ServicePrincipalSecretHash,
+  ServicePrincipalCredentialState,
+  ServicePrincipalChange,
 } from './tenants.repository';
 export { KeyConfigurationRepository, KeyConfigurationRow, ProviderName } from './key-configurations.repository';
 export { WorkspaceRepository, WorkspaceRow, KeyStateName, KEY_STATES } from './workspaces.repository';

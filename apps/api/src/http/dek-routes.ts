@@ -18,6 +18,7 @@ export function registerDekRoutes(fastify: FastifyInstance, s: KeyholdServices):
   const counts = s.metrics.dek;
   const tokens = s.serviceTokens;
   const deks = s.deks;
+  const gate = s.principalGate;
 
   const fail = (reply: FastifyReply, err: unknown) => {
     const r = toErrorReply(err);
@@ -45,6 +46,8 @@ export function registerDekRoutes(fastify: FastifyInstance, s: KeyholdServices):
       try {
         const claims = tokens.verifyHeader(req.headers.authorization);
         const { workspaceId, segmentId } = req.params;
+        const admitted = gate.admit(claims, req.ip);
+        if (admitted !== true) return admitted.then(() => slowSingle(reply, claims, workspaceId, segmentId), (err: unknown) => fail(reply, err));
         const d = deks.getWarm(claims, workspaceId, segmentId);
         if (d === undefined) return slowSingle(reply, claims, workspaceId, segmentId);
         counts.ok++;
@@ -65,6 +68,7 @@ export function registerDekRoutes(fastify: FastifyInstance, s: KeyholdServices):
     async (req, reply) => {
       try {
         const claims = tokens.verifyHeader(req.headers.authorization);
+        await gate.admit(claims, req.ip);
         const body = req.body as { segmentIds?: unknown } | null;
         const ids = body && typeof body === 'object' && !Array.isArray(body) ? body.segmentIds : undefined;
         if (!Array.isArray(ids) || ids.length === 0 || ids.some((x) => typeof x !== 'string'))

@@ -19,6 +19,8 @@ const DOMAIN_STATUS: Record<ErrorCode, number> = {
   [ErrorCode.WorkspaceNotFound]: 404,
   [ErrorCode.KeyConfigurationNotFound]: 404,
   [ErrorCode.OperationNotFound]: 404,
+  [ErrorCode.ServicePrincipalNotFound]: 404,
+  [ErrorCode.SecretNotFound]: 404,
   [ErrorCode.NameTaken]: 409,
   [ErrorCode.KeyConfigurationInUse]: 409,
   [ErrorCode.KeyConfigurationInvalid]: 409,

@@ -2,12 +2,14 @@
  * OpenAPI 3.1 document of both APIs, kept next to the routes (the hardening suite iterates it). Every route
  * registered by the controllers and dek-routes appears here; test/e2e checks the two lists agree.
  */
-type Schema = Record<string, unknown>;
+import { servicePrincipalPaths, servicePrincipalSchemas } from './openapi-service-principals';
 
-const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
+export type Schema = Record<string, unknown>;
+
+export const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
 const json = (schema: Schema) => ({ 'application/json': { schema } });
-const uuid = { type: 'string', format: 'uuid' };
-const str = { type: 'string' };
+export const uuid = { type: 'string', format: 'uuid' };
+export const str = { type: 'string' };
 
 const errors = (...statuses: number[]) =>
   Object.fromEntries(statuses.map((s) => [String(s), { description: ERROR_TEXT[s] ?? 'error', content: json(ref('Error')) }]));
@@ -25,10 +27,10 @@ const ERROR_TEXT: Record<number, string> = {
   503: 'customer KMS unreachable and nothing cached (KMS_UNAVAILABLE, Retry-After)',
 };
 
-const pathParam = (name: string, schema: Schema = uuid) => ({ name, in: 'path', required: true, schema });
-const tenantParam = pathParam('tenantId');
+export const pathParam = (name: string, schema: Schema = uuid) => ({ name, in: 'path', required: true, schema });
+export const tenantParam = pathParam('tenantId');
 
-function op(o: {
+export function op(o: {
   id: string;
   summary: string;
   security: 'operator' | 'admin' | 'auditor' | 'service' | 'none';
@@ -53,7 +55,7 @@ function op(o: {
   };
 }
 
-const adminErrors = [400, 401, 403, 404, 415];
+export const adminErrors = [400, 401, 403, 404, 415];
 
 export function openApiDocument(serverUrl?: string): Schema {
   return {
@@ -65,6 +67,7 @@ export function openApiDocument(serverUrl?: string): Schema {
     },
     ...(serverUrl ? { servers: [{ url: serverUrl }] } : {}),
     paths: {
+      ...servicePrincipalPaths(),
       '/v1/tenants': {
         post: op({ id: 'createTenant', summary: 'Create a tenant and its first key admin (platform operator)', security: 'operator', body: ref('CreateTenant'), ok: [201, ref('Tenant')], errors: [400, 401, 413, 415] }),
       },
@@ -133,11 +136,11 @@ export function openApiDocument(serverUrl?: string): Schema {
           security: 'service',
           params: [pathParam('workspaceId'), pathParam('segmentId', { type: 'string', minLength: 1, maxLength: 256, pattern: '^[\\x21-\\x7e]+$' })],
           ok: [200, ref('Dek')],
-          errors: [400, 401, 404, 409, 410, 503],
+          errors: [400, 401, 403, 404, 409, 410, 503],
         }),
       },
       '/internal/v1/workspaces/{workspaceId}/deks:batchGet': {
-        post: op({ id: 'batchGetDeks', summary: 'Get or create up to 1000 DEKs', security: 'service', params: [pathParam('workspaceId')], body: ref('BatchGet'), ok: [200, ref('DekBatch')], errors: [400, 401, 404, 409, 410, 413, 415, 503] }),
+        post: op({ id: 'batchGetDeks', summary: 'Get or create up to 1000 DEKs', security: 'service', params: [pathParam('workspaceId')], body: ref('BatchGet'), ok: [200, ref('DekBatch')], errors: [400, 401, 403, 404, 409, 410, 413, 415, 503] }),
       },
       '/healthz': { get: op({ id: 'healthz', summary: 'Process alive', security: 'none', ok: [200, { type: 'object' }] }) },
       '/readyz': { get: op({ id: 'readyz', summary: 'Postgres and Redis reachable', security: 'none', ok: [200, { type: 'object' }], errors: [503] }) },
@@ -151,6 +154,7 @@ export function openApiDocument(serverUrl?: string): Schema {
         serviceToken: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'aud keyhold-internal; role service' },
       },
       schemas: {
+        ...servicePrincipalSchemas(),
         Error: { type: 'object', required: ['error'], properties: { error: { type: 'object', required: ['code', 'message'], properties: { code: { type: 'string', pattern: '^[A-Z_]+$' }, message: str } } } },
         CreateTenant: { type: 'object', required: ['name', 'admin'], properties: { name: { type: 'string', minLength: 1, maxLength: 200 }, admin: { type: 'object', required: ['email', 'password'], properties: { email: { type: 'string', format: 'email' }, password: { type: 'string', minLength: 12 } } } } },
         Tenant: {
@@ -235,7 +239,7 @@ export function openApiDocument(serverUrl?: string): Schema {
           type: 'object',
           required: ['id', 'name', 'clientId', 'workspaceIds', 'createdAt'],
           additionalProperties: false,
-          properties: { id: uuid, name: str, clientId: str, workspaceIds: { type: 'array', items: uuid }, createdAt: { type: 'string', format: 'date-time' } },
+          properties: { id: uuid, name: str, clientId: str, disabled: { type: 'boolean' }, workspaceIds: { type: 'array', items: uuid }, ipAllowList: { type: 'array', items: str }, createdAt: { type: 'string', format: 'date-time' } },
         },
         ServicePrincipalList: { type: 'object', required: ['servicePrincipals'], properties: { servicePrincipals: { type: 'array', items: ref('ServicePrincipal') } } },
         AuditEvent: {

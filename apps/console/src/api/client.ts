@@ -7,7 +7,10 @@ import type {
   Operation,
   OperationKind,
   RegisterKeyConfiguration,
+  RotatedSecret,
   ServicePrincipal,
+  ServicePrincipalChange,
+  ServicePrincipalDetail,
   Tenant,
   TokenResponse,
   Workspace,
@@ -101,6 +104,26 @@ export class ApiClient {
 
   createServicePrincipal(name: string, workspaceIds: string[]): Promise<CreatedServicePrincipal> {
     return this.call('POST', this.t('/service-principals'), { name, workspaceIds });
+  }
+
+  getServicePrincipal(id: string): Promise<ServicePrincipalDetail> {
+    return this.call('GET', this.t(`/service-principals/${seg(id)}`));
+  }
+
+  updateServicePrincipal(id: string, change: ServicePrincipalChange): Promise<ServicePrincipalDetail> {
+    return this.call('PATCH', this.t(`/service-principals/${seg(id)}`), change);
+  }
+
+  deleteServicePrincipal(id: string): Promise<void> {
+    return this.call('DELETE', this.t(`/service-principals/${seg(id)}`));
+  }
+
+  rotateServicePrincipalSecret(id: string, overlapSeconds: number): Promise<RotatedSecret> {
+    return this.call('POST', this.t(`/service-principals/${seg(id)}/secrets`), { overlapSeconds });
+  }
+
+  revokeServicePrincipalSecret(id: string, secretId: string): Promise<void> {
+    return this.call('DELETE', this.t(`/service-principals/${seg(id)}/secrets/${seg(secretId)}`));
   }
 
   private t(path: string): string {

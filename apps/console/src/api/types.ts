@@ -122,6 +122,29 @@ export interface ServicePrincipal {
   clientId: string;
   workspaceIds: string[];
   createdAt: string;
+  disabled: boolean;
+  ipAllowList: string[];
+}
+
+/** One principal with its live secrets (ids and lifetimes; never a secret or its hash). */
+export interface ServicePrincipalDetail extends ServicePrincipal {
+  secrets: Array<{ id: string; createdAt: string; expiresAt: string | null }>;
+}
+
+export interface ServicePrincipalChange {
+  name?: string;
+  disabled?: boolean;
+  workspaceIds?: string[];
+  ipAllowList?: string[];
+}
+
+/** A rotation's answer: the new secret, shown once, and when the previous one stops. */
+export interface RotatedSecret {
+  id: string;
+  clientId: string;
+  secretId: string;
+  clientSecret: string;
+  previousSecretsExpireAt: string | null;
 }
 
 export interface CreatedServicePrincipal {

@@ -2,6 +2,7 @@ import { useState, type FormEvent } from 'react';
 import type { CreatedServicePrincipal, ServicePrincipal, Workspace } from '../api/types';
 import { ErrorAlert } from '../components/Alert';
 import { CopyButton } from '../components/CopyButton';
+import { ServicePrincipalPanel } from '../components/ServicePrincipalPanel';
 import { TextField } from '../components/TextField';
 import { ValueRow } from '../components/ValueRow';
 import { useConsole } from '../context';
@@ -11,6 +12,7 @@ import { useAction, useLoad } from '../hooks';
  * The tenant's service principals (name, client id, the workspaces each may use, when it was created) and a form
  * to create one for the internal DEK API, scoped to chosen workspaces. The client secret is shown once, held only
  * in this component's state, and dropped when the admin dismisses it or leaves the page; the list never has it.
+ * "Manage" opens the principal's panel: disable/enable, rotate or revoke secrets, scope, networks, delete.
  */
 export function ServicePrincipalsPage() {
   const { api, canWrite } = useConsole();
@@ -19,6 +21,7 @@ export function ServicePrincipalsPage() {
   const [name, setName] = useState('');
   const [selected, setSelected] = useState<string[]>([]);
   const [created, setCreated] = useState<(CreatedServicePrincipal & { name: string }) | null>(null);
+  const [managed, setManaged] = useState<string | null>(null);
   const create = useAction(async () => {
     const sp = await api.createServicePrincipal(name.trim(), selected);
     setCreated({ ...sp, name: name.trim() });
@@ -58,8 +61,19 @@ export function ServicePrincipalsPage() {
         <ErrorAlert error={principals.error} title="Could not load service principals" />
         {principals.loading && !principals.data && <p aria-live="polite">Loading…</p>}
         {principals.data?.length === 0 && <p className="empty">No service principals yet.</p>}
-        {principals.data && principals.data.length > 0 && <PrincipalsTable principals={principals.data} workspaces={workspaces.data ?? []} />}
+        {principals.data && principals.data.length > 0 && <PrincipalsTable principals={principals.data} workspaces={workspaces.data ?? []} onManage={setManaged} />}
       </section>
+      {managed && (
+        <ServicePrincipalPanel
+          key={managed}
+          api={api}
+          principalId={managed}
+          workspaces={workspaces.data ?? []}
+          canWrite={canWrite}
+          onChanged={principals.reload}
+          onClose={() => setManaged(null)}
+        />
+      )}
       {canWrite ? (
         <form className="card inline-form" onSubmit={submit} aria-labelledby="sp-new">
           <h2 id="sp-new">New service principal</h2>
@@ -90,7 +104,7 @@ export function ServicePrincipalsPage() {
   );
 }
 
-function PrincipalsTable({ principals, workspaces }: { principals: ServicePrincipal[]; workspaces: Workspace[] }) {
+function PrincipalsTable({ principals, workspaces, onManage }: { principals: ServicePrincipal[]; workspaces: Workspace[]; onManage: (id: string) => void }) {
   const byId = new Map(workspaces.map((w) => [w.id, w.name]));
   return (
     <table className="principals">
@@ -101,6 +115,10 @@ function PrincipalsTable({ principals, workspaces }: { principals: ServicePrinci
           <th scope="col">Client id</th>
           <th scope="col">Workspaces it may access</th>
           <th scope="col">Created</th>
+          <th scope="col">Status</th>
+          <th scope="col">
+            <span className="visually-hidden">Actions</span>
+          </th>
         </tr>
       </thead>
       <tbody>
@@ -128,6 +146,14 @@ function PrincipalsTable({ principals, workspaces }: { principals: ServicePrinci
             </td>
             <td className="nowrap">
               <time dateTime={sp.createdAt}>{formatDate(sp.createdAt)}</time>
+            </td>
+            <td>
+              <span className={`badge ${sp.disabled ? 'badge-bad' : 'badge-ok'}`}>{sp.disabled ? 'Disabled' : 'Enabled'}</span>
+            </td>
+            <td>
+              <button type="button" className="btn btn-small" onClick={() => onManage(sp.id)} aria-label={`Manage ${sp.name}`}>
+                Manage
+              </button>
             </td>
           </tr>
         ))}

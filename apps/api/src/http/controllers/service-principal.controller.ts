@@ -1,0 +1,53 @@
+import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Patch, Post } from '@nestjs/common';
+import type { AccessClaims } from '@app/auth';
+import { ErrorCode } from '@app/keys';
+import { actorOf, AdminRoute, Claims, SERVICES } from '../auth';
+import type { KeyholdServices } from '../../services';
+import { servicePrincipalSchemas as schemas } from '../service-principal.schemas';
+import { parseBody, pathId } from '../validation';
+
+/**
+ * Taking a service principal's credentials back: read one, disable/enable, rename, re-scope, restrict its source
+ * addresses, delete it, rotate its secret (with an overlap the key admin chooses) and revoke one secret. Key admins
+ * change; auditors read. Path tenant = token tenant and ids are looked up by (tenant_id, id): anything else is 404.
+ */
+@Controller('v1/tenants/:tenantId/service-principals/:id')
+export class ServicePrincipalController {
+  constructor(@Inject(SERVICES) private readonly s: KeyholdServices) {}
+
+  @Get()
+  @AdminRoute('key_admin', 'auditor')
+  get(@Claims() c: AccessClaims, @Param('id') id: string) {
+    return this.s.principalUseCases.get.execute(c.tid, pathId(id, ErrorCode.ServicePrincipalNotFound));
+  }
+
+  @Patch()
+  @AdminRoute('key_admin')
+  update(@Claims() c: AccessClaims, @Param('id') id: string, @Body() body: unknown) {
+    const spId = pathId(id, ErrorCode.ServicePrincipalNotFound);
+    return this.s.principalUseCases.update.execute(actorOf(c), c.tid, spId, parseBody(schemas.update, body));
+  }
+
+  @Delete()
+  @HttpCode(204)
+  @AdminRoute('key_admin')
+  async remove(@Claims() c: AccessClaims, @Param('id') id: string) {
+    await this.s.principalUseCases.remove.execute(actorOf(c), c.tid, pathId(id, ErrorCode.ServicePrincipalNotFound));
+  }
+
+  @Post('secrets')
+  @HttpCode(201)
+  @AdminRoute('key_admin')
+  rotate(@Claims() c: AccessClaims, @Param('id') id: string, @Body() body: unknown) {
+    const spId = pathId(id, ErrorCode.ServicePrincipalNotFound);
+    return this.s.principalUseCases.rotateSecret.execute(actorOf(c), c.tid, spId, parseBody(schemas.rotate, body).overlapSeconds);
+  }
+
+  @Delete('secrets/:secretId')
+  @HttpCode(204)
+  @AdminRoute('key_admin')
+  async revokeSecret(@Claims() c: AccessClaims, @Param('id') id: string, @Param('secretId') secretId: string) {
+    const spId = pathId(id, ErrorCode.ServicePrincipalNotFound);
+    await this.s.principalUseCases.revokeSecret.execute(actorOf(c), c.tid, spId, pathId(secretId, ErrorCode.SecretNotFound));
+  }
+}
