@@ -591,7 +591,7 @@ describe('console', () => {
     // Revoke the previous one now from its row.
     const detail = (await api('GET', `/service-principals/${await principalId('reporting')}`)).body;
     const previous = detail.secrets.find((x: { expiresAt: string | null }) => x.expiresAt !== null);
-    await panel.getByRole('button', { name: `Revoke secret ${previous.id} now` }).click();
+    await panel.getByRole('button', { name: `Revoke now: secret ${previous.id}` }).click();
     await eventually(() => secretRows.count(), 2);
     expect((await issue(newSecret)).status).toBe(401);
     expect((await issue(third)).status).toBe(200);

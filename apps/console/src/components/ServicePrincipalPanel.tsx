@@ -149,7 +149,7 @@ export function ServicePrincipalPanel(props: {
                 <td className="nowrap">{s.expiresAt ? <time dateTime={s.expiresAt}>{formatDate(s.expiresAt)}</time> : 'When rotated'}</td>
                 {canWrite && (
                   <td>
-                    <button type="button" className="btn btn-small btn-danger" disabled={revoke.busy} onClick={() => void revoke.run(s.id)} aria-label={`Revoke secret ${s.id} now`}>
+                    <button type="button" className="btn btn-small btn-danger" disabled={revoke.busy} onClick={() => void revoke.run(s.id)} aria-label={`Revoke now: secret ${s.id}`}>
                       Revoke now
                     </button>
                   </td>
