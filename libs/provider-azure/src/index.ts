@@ -6,3 +6,4 @@ export { createAzureAgent, agentPolicy, isInternalAddress } from './transport';
 export { AzureKeyVaultProvider, createAzureProvider } from './provider';
 export { probeVaultChallenge, parseChallenge, VaultChallenge } from './challenge';
 export { azureProviderModule } from './module';
+export { OWNERSHIP_TAG, ownershipOf, ownershipTagCommand, Ownership } from './ownership';
