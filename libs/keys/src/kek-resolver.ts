@@ -117,6 +117,12 @@ export class KekResolver {
         this.retryAfterSeconds,
       );
     }
+    if (pe?.errorClass === 'ownership_unproven')
+      return new DomainError(
+        ErrorCode.KmsUnavailable,
+        "the customer's key no longer proves that its owner gave it to this tenant (ownership_unproven): Keyhold will not use it until the ownership tag is back",
+        this.retryAfterSeconds,
+      );
     return new DomainError(
       ErrorCode.KmsUnavailable,
       `the customer's key service could not be reached${pe ? ` (${pe.errorClass})` : ''}`,
