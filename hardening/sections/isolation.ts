@@ -1,4 +1,7 @@
 import { randomBytes } from 'node:crypto';
+import { OWNERSHIP_TAG } from '@app/provider-azure';
+import { AzureEmulator, AZURE_EMULATOR_DEFAULTS } from '../../apps/kms-emulator/src/azure';
+import { azureCustomerKeys } from '../lib/azure-customer';
 import type { HttpResult } from '../lib/http';
 import type { KeyMaterialLedger } from '../lib/key-material';
 import { Endpoint, endpointsOf, fillPath, paramKind } from '../lib/openapi';
@@ -13,7 +16,8 @@ import { secretsOf, SeededTenant } from '../lib/world';
  * the request did not itself carry. Own-tenant reads with an allowed role run as positive controls (a matrix in
  * which everything is denied would prove nothing). Cross-tenant references inside bodies (bind to the other
  * tenant's key configuration, scope a service principal to its workspace, register its role and key: the
- * confused deputy) are part of the matrix too.
+ * confused deputy) are part of the matrix too. On Azure, where one vendor application serves every tenant, the
+ * confused deputy is a key its owner granted and tagged for one tenant, registered (and bound) by the other.
  */
 export interface IsolationResult {
   endpoints: number;
@@ -25,6 +29,9 @@ export interface IsolationResult {
   leaks: number;
   confusedDeputyCases: number;
   confusedDeputySucceeded: number;
+  /** Azure: registrations or bindings of a key tagged for the other tenant that were tried / accepted (null: Azure not configured). */
+  azureConfusedDeputyCases: number;
+  azureConfusedDeputyAccepted: number | null;
   details: string[];
 }
 
@@ -53,7 +60,7 @@ export async function runIsolation(stack: HardeningStack, a: SeededTenant, b: Se
   principals.push({ label: 'garbage-token', kind: 'garbage', home: null, token: `eyJhbGciOiJIUzI1NiJ9.${randomBytes(24).toString('base64url')}.${randomBytes(32).toString('base64url')}` });
   principals.push({ label: 'operator', kind: 'operator', home: null, token: stack.config.operatorToken });
 
-  const r: IsolationResult = { endpoints: endpoints.length, principals: principals.length, cases: 0, failures: 0, positiveControls: 0, positiveControlFailures: 0, leaks: 0, confusedDeputyCases: 0, confusedDeputySucceeded: 0, details: [] };
+  const r: IsolationResult = { endpoints: endpoints.length, principals: principals.length, cases: 0, failures: 0, positiveControls: 0, positiveControlFailures: 0, leaks: 0, confusedDeputyCases: 0, confusedDeputySucceeded: 0, azureConfusedDeputyCases: 0, azureConfusedDeputyAccepted: null, details: [] };
   const fail = (what: string) => {
     r.failures++;
     if (r.details.length < 60) r.details.push(what);
@@ -126,7 +133,71 @@ export async function runIsolation(stack: HardeningStack, a: SeededTenant, b: Se
       fail(`confused deputy: tenant ${home === a ? 'A' : 'B'} registered the other tenant's role and key as valid`);
     } else if (cd.status >= 500) fail(`confused deputy registration answered ${cd.status}`);
   }
+  if (stack.configuredProviders.includes('azure')) await azureConfusedDeputy(stack, a, b, r, fail);
   return r;
+}
+
+/**
+ * Each tenant's customer grants Keyhold's application on a key and tags it with their own tenant's ExternalId, then
+ * registers it (a positive control: it must validate). The other tenant, which knows the key URL and directory id
+ * (neither is a secret), registers the same key, validates it again, and tries to bind a workspace to it: each
+ * attempt that ends `valid` or bound counts as accepted.
+ */
+async function azureConfusedDeputy(stack: HardeningStack, a: SeededTenant, b: SeededTenant, r: IsolationResult, fail: (what: string) => void): Promise<void> {
+  const d = AZURE_EMULATOR_DEFAULTS;
+  const vaultUrl = (stack.emulators.clouds.azure as AzureEmulator).vaultUrl();
+  const customer = azureCustomerKeys(stack.config.providerEnv, vaultUrl);
+  r.azureConfusedDeputyAccepted = 0;
+  try {
+    for (const [owner, intruder] of [
+      [a, b],
+      [b, a],
+    ] as const) {
+      const name = `cd-${randomBytes(6).toString('hex')}`;
+      await customer.keys.createRsaKey(name, { keySize: 2048, tags: { [OWNERSHIP_TAG]: owner.externalId } });
+      const granted = await fetch(`${stack.emulators.admin.url}/azure/grants`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ tenantId: d.customerTenantId, clientId: d.vendorClientId, key: name, ops: ['get', 'wrapKey', 'unwrapKey'] }),
+      });
+      if (granted.status !== 201) {
+        fail(`azure confused deputy: could not grant the vendor app on ${name} (${granted.status})`);
+        continue;
+      }
+      const azure = { keyId: `${vaultUrl}/keys/${name}`, tenantId: d.customerTenantId };
+      const own = await stack.http.post(`${owner.base}/key-configurations`, { name: `az-own-${name}`, provider: 'azure', azure }, owner.tokens.keyAdmin);
+      r.positiveControls++;
+      if (own.status !== 201 || own.body?.status !== 'valid') {
+        r.positiveControlFailures++;
+        fail(`azure confused deputy positive control: the owner's registration answered ${own.status} ${own.body?.status ?? own.text.slice(0, 160)}`);
+      }
+      const accepted = (what: string) => {
+        r.azureConfusedDeputyAccepted = (r.azureConfusedDeputyAccepted ?? 0) + 1;
+        fail(`azure confused deputy: ${what}`);
+      };
+      r.cases++;
+      r.azureConfusedDeputyCases++;
+      const reg = await stack.http.post(`${intruder.base}/key-configurations`, { name: `az-cd-${name}`, provider: 'azure', azure }, intruder.tokens.keyAdmin);
+      if (reg.status >= 500) fail(`azure confused deputy registration answered ${reg.status}`);
+      if (reg.status < 300 && reg.body?.status === 'valid') accepted("a tenant registered a key tagged for the other tenant as valid");
+      if (reg.text.includes(owner.externalId)) {
+        r.leaks++;
+        fail("azure confused deputy: the refusal leaks the other tenant's ExternalId");
+      }
+      if (reg.status !== 201) continue;
+      r.cases++;
+      r.azureConfusedDeputyCases++;
+      const again = await stack.http.post(`${intruder.base}/key-configurations/${reg.body.id}/validate`, {}, intruder.tokens.keyAdmin);
+      if (again.status < 300 && again.body?.status === 'valid') accepted('validating again made the intruding registration valid');
+      r.cases++;
+      r.azureConfusedDeputyCases++;
+      const bind = await stack.http.put(`${intruder.base}/workspaces/${intruder.unboundWorkspaceId}/key-binding`, { keyConfigurationId: reg.body.id }, intruder.tokens.keyAdmin);
+      if (bind.status < 300) accepted(`a tenant bound a workspace to a key tagged for the other tenant (${bind.status})`);
+      else if (bind.status >= 500 || !hasErrorCode(bind)) fail(`azure confused deputy bind answered ${bind.status} ${bind.text.slice(0, 160)}`);
+    }
+  } finally {
+    customer.close();
+  }
 }
 
 /** The statuses a denial must have, 'positive' for an allowed own-tenant read, 'skip' for an allowed mutation. */

@@ -30,5 +30,8 @@ it('denies every cross-tenant and wrong-role case, leaks nothing, and the positi
   expect(r.positiveControls).toBeGreaterThan(10);
   expect(r.confusedDeputyCases).toBe(2);
   expect(r.confusedDeputySucceeded).toBe(0);
+  // Azure: each tenant's key, tagged for it by its owner, registered by the other (register, validate again, bind).
+  expect(r.azureConfusedDeputyCases).toBeGreaterThanOrEqual(2);
+  expect(r.azureConfusedDeputyAccepted).toBe(0);
   expect(ledger.size).toBeGreaterThan(0);
 });
