@@ -1,4 +1,7 @@
 import { randomBytes } from 'node:crypto';
+import * as grpc from '@grpc/grpc-js';
+import { KeyManagementServiceClient } from '@google-cloud/kms';
+import { OAuth2Client } from 'google-auth-library';
 import { OWNERSHIP_TAG } from '@app/provider-azure';
 import { AzureEmulator, AZURE_EMULATOR_DEFAULTS } from '../../apps/kms-emulator/src/azure';
 import { azureCustomerKeys } from '../lib/azure-customer';
@@ -32,6 +35,9 @@ export interface IsolationResult {
   /** Azure: registrations or bindings of a key tagged for the other tenant that were tried / accepted (null: Azure not configured). */
   azureConfusedDeputyCases: number;
   azureConfusedDeputyAccepted: number | null;
+  /** GCP: registrations or bindings of a key granted to the other tenant's service account, tried / accepted (null: GCP not configured). */
+  gcpConfusedDeputyCases: number;
+  gcpConfusedDeputyAccepted: number | null;
   details: string[];
 }
 
@@ -60,7 +66,7 @@ export async function runIsolation(stack: HardeningStack, a: SeededTenant, b: Se
   principals.push({ label: 'garbage-token', kind: 'garbage', home: null, token: `eyJhbGciOiJIUzI1NiJ9.${randomBytes(24).toString('base64url')}.${randomBytes(32).toString('base64url')}` });
   principals.push({ label: 'operator', kind: 'operator', home: null, token: stack.config.operatorToken });
 
-  const r: IsolationResult = { endpoints: endpoints.length, principals: principals.length, cases: 0, failures: 0, positiveControls: 0, positiveControlFailures: 0, leaks: 0, confusedDeputyCases: 0, confusedDeputySucceeded: 0, azureConfusedDeputyCases: 0, azureConfusedDeputyAccepted: null, details: [] };
+  const r: IsolationResult = { endpoints: endpoints.length, principals: principals.length, cases: 0, failures: 0, positiveControls: 0, positiveControlFailures: 0, leaks: 0, confusedDeputyCases: 0, confusedDeputySucceeded: 0, azureConfusedDeputyCases: 0, azureConfusedDeputyAccepted: null, gcpConfusedDeputyCases: 0, gcpConfusedDeputyAccepted: null, details: [] };
   const fail = (what: string) => {
     r.failures++;
     if (r.details.length < 60) r.details.push(what);
@@ -134,7 +140,78 @@ export async function runIsolation(stack: HardeningStack, a: SeededTenant, b: Se
     } else if (cd.status >= 500) fail(`confused deputy registration answered ${cd.status}`);
   }
   if (stack.configuredProviders.includes('azure')) await azureConfusedDeputy(stack, a, b, r, fail);
+  if (stack.configuredProviders.includes('gcp')) await gcpConfusedDeputy(stack, a, b, r, fail);
   return r;
+}
+
+/**
+ * Each tenant's customer grants the tenant's own service account (as shown on the tenant) on a CryptoKey and
+ * registers it (positive control). The other tenant registers the same key name (Keyhold derives that tenant's own
+ * service account, whatever the request says) and tries to bind: anything valid or bound counts as accepted.
+ */
+async function gcpConfusedDeputy(stack: HardeningStack, a: SeededTenant, b: SeededTenant, r: IsolationResult, fail: (what: string) => void): Promise<void> {
+  const endpoint = stack.config.providerEnv.KEYHOLD_GCP_KMS_ENDPOINT;
+  if (!endpoint) return;
+  const [host, port] = endpoint.split(':');
+  // The customer's own Cloud KMS client: no caller identity, so the emulator treats it as the project owner.
+  const customer = new KeyManagementServiceClient({
+    apiEndpoint: host,
+    port: Number(port),
+    sslCreds: grpc.credentials.createSsl(Buffer.from(stack.emulators.tls.caPem)),
+    authClient: new OAuth2Client(),
+  });
+  type SetIamPolicyArg = Parameters<KeyManagementServiceClient['setIamPolicy']>[0];
+  r.gcpConfusedDeputyAccepted = 0;
+  try {
+    for (const [owner, intruder] of [
+      [a, b],
+      [b, a],
+    ] as const) {
+      const tenant = await stack.http.get(owner.base, owner.tokens.keyAdmin);
+      const serviceAccount = tenant.body?.gcp?.serviceAccount as string | undefined;
+      if (!serviceAccount) {
+        fail('gcp confused deputy: the tenant shows no service account');
+        continue;
+      }
+      const [ring] = await customer.createKeyRing({ parent: 'projects/customer-proj/locations/europe-west1', keyRingId: `cd-${randomBytes(5).toString('hex')}`, keyRing: {} });
+      const [key] = await customer.createCryptoKey({ parent: ring.name!, cryptoKeyId: 'kek', cryptoKey: { purpose: 'ENCRYPT_DECRYPT' } });
+      const members = [`serviceAccount:${serviceAccount}`];
+      const policy = { bindings: [{ role: 'roles/cloudkms.cryptoKeyEncrypterDecrypter', members }, { role: 'roles/cloudkms.viewer', members }] };
+      await customer.setIamPolicy({ resource: key.name!, policy } as unknown as SetIamPolicyArg);
+
+      const own = await stack.http.post(`${owner.base}/key-configurations`, { name: `gcp-own-${ring.name!.split('/').pop()}`, provider: 'gcp', gcp: { keyName: key.name, serviceAccount } }, owner.tokens.keyAdmin);
+      r.positiveControls++;
+      if (own.status !== 201 || own.body?.status !== 'valid') {
+        r.positiveControlFailures++;
+        fail(`gcp confused deputy positive control: the owner's registration answered ${own.status} ${own.body?.status ?? own.text.slice(0, 160)}`);
+      }
+      const accepted = (what: string) => {
+        r.gcpConfusedDeputyAccepted = (r.gcpConfusedDeputyAccepted ?? 0) + 1;
+        fail(`gcp confused deputy: ${what}`);
+      };
+      // The intruder names the key, and once its own service account, once the owner's (which must be refused).
+      for (const sa of [undefined, serviceAccount]) {
+        r.cases++;
+        r.gcpConfusedDeputyCases++;
+        const intruderSa = (await stack.http.get(intruder.base, intruder.tokens.keyAdmin)).body?.gcp?.serviceAccount as string | undefined;
+        const reg = await stack.http.post(
+          `${intruder.base}/key-configurations`,
+          { name: `gcp-cd-${randomBytes(4).toString('hex')}`, provider: 'gcp', gcp: { keyName: key.name, serviceAccount: sa ?? intruderSa } },
+          intruder.tokens.keyAdmin,
+        );
+        if (reg.status >= 500) fail(`gcp confused deputy registration answered ${reg.status}`);
+        if (reg.status < 300 && reg.body?.status === 'valid') accepted("a tenant registered a key granted to the other tenant's service account as valid");
+        if (reg.status !== 201) continue;
+        r.cases++;
+        r.gcpConfusedDeputyCases++;
+        const bind = await stack.http.put(`${intruder.base}/workspaces/${intruder.unboundWorkspaceId}/key-binding`, { keyConfigurationId: reg.body.id }, intruder.tokens.keyAdmin);
+        if (bind.status < 300) accepted(`a tenant bound a workspace to a key granted to the other tenant (${bind.status})`);
+        else if (bind.status >= 500 || !hasErrorCode(bind)) fail(`gcp confused deputy bind answered ${bind.status} ${bind.text.slice(0, 160)}`);
+      }
+    }
+  } finally {
+    await customer.close();
+  }
 }
 
 /**

@@ -47,7 +47,7 @@ describe('Azure end to end', () => {
     expect(kc.status).toBe(201);
     expect(kc.body.status).toBe('valid');
     expect(kc.body.validation.checks.map((c: { name: string }) => c.name)).toEqual(
-      expect.arrayContaining(['identifier', 'credentials', 'key_state', 'key_usage', 'round_trip', 'context_binding']),
+      expect.arrayContaining(['identifier', 'credentials', 'key_ownership', 'key_state', 'key_usage', 'round_trip', 'context_binding']),
     );
     const ws = await stack.http.post(`${base}/workspaces`, { name: 'azure-ws' }, t.token);
     const bound = await stack.http.put(`${base}/workspaces/${ws.body.id}/key-binding`, { keyConfigurationId: kc.body.id }, t.token);
