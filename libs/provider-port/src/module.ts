@@ -61,7 +61,7 @@ export function isConfigOf<K extends ProviderKind>(kind: K, config: KeyConfig): 
 /**
  * One cloud's binding seen through the union type, for callers that hold a configuration of any cloud (the
  * registry, the jobs). Each call checks that the configuration belongs to this cloud: a configuration handed to
- * the wrong binding is a programming error and fails before any network call.
+ * the wrong binding is a programming error and fails before any network call (as a rejection for the async calls).
  */
 export function anyCloud<K extends ProviderKind>(kind: K, b: ProviderBinding<ConfigOf<K>>): ProviderBinding<KeyConfig> {
   const own = (config: KeyConfig): ConfigOf<K> => {
@@ -74,11 +74,11 @@ export function anyCloud<K extends ProviderKind>(kind: K, b: ProviderBinding<Con
   const pin = p.pin?.bind(p);
   const provider: CloudKeyProvider<KeyConfig> = {
     kind,
-    describe: (c, scope) => p.describe(own(c), scope),
-    wrap: (c, kek, ctx) => p.wrap(own(c), kek, ctx),
-    unwrap: (c, wrapped, ctx) => p.unwrap(own(c), wrapped, ctx),
-    ...(rewrap ? { rewrap: (c: KeyConfig, ...rest: DropFirst<Parameters<typeof rewrap>>) => rewrap(own(c), ...rest) } : {}),
-    ...(extraChecks ? { extraChecks: (c: KeyConfig, ...rest: DropFirst<Parameters<typeof extraChecks>>) => extraChecks(own(c), ...rest) } : {}),
+    describe: async (c, scope) => p.describe(own(c), scope),
+    wrap: async (c, kek, ctx) => p.wrap(own(c), kek, ctx),
+    unwrap: async (c, wrapped, ctx) => p.unwrap(own(c), wrapped, ctx),
+    ...(rewrap ? { rewrap: async (c: KeyConfig, ...rest: DropFirst<Parameters<typeof rewrap>>) => rewrap(own(c), ...rest) } : {}),
+    ...(extraChecks ? { extraChecks: async (c: KeyConfig, ...rest: DropFirst<Parameters<typeof extraChecks>>) => extraChecks(own(c), ...rest) } : {}),
     ...(pin ? { pin: (c: KeyConfig, d: KeyDescription) => pin(own(c), d) } : {}),
     explain: (err, check, c) => p.explain(err, check, own(c)),
     close: () => p.close(),
