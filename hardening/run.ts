@@ -72,7 +72,7 @@ async function main(): Promise<number> {
     const a = await seedTenant(s, 'alpha');
     const b = await seedTenant(s, 'bravo');
 
-    await section('isolation', ['isolation_cases', 'isolation_failures', 'confused_deputy_succeeded'], () => runIsolation(s, a, b, ledger), (r) => ({
+    await section('isolation', ['isolation_cases', 'isolation_failures', 'confused_deputy_succeeded', 'azure_confused_deputy_accepted', 'gcp_confused_deputy_accepted'], () => runIsolation(s, a, b, ledger), (r) => ({
       isolation_cases: r.cases,
       isolation_failures: r.failures,
       isolation_positive_controls: r.positiveControls,
@@ -80,6 +80,10 @@ async function main(): Promise<number> {
       isolation_principals: r.principals,
       confused_deputy_cases: r.confusedDeputyCases,
       confused_deputy_succeeded: r.confusedDeputySucceeded,
+      azure_confused_deputy_cases: r.azureConfusedDeputyCases,
+      azure_confused_deputy_accepted: r.azureConfusedDeputyAccepted,
+      gcp_confused_deputy_cases: r.gcpConfusedDeputyCases,
+      gcp_confused_deputy_accepted: r.gcpConfusedDeputyAccepted,
     }));
     await section('fuzz', ['fuzz_inputs', 'fuzz_5xx', 'fuzz_db_changes', 'fuzz_missing_error_code', 'fuzz_timeouts', 'fuzz_prototype_intact'], () => runFuzz(s, a, ledger, { runsPerEndpoint: size.fuzzRunsPerEndpoint }), (r) => {
       fuzzSeed = r.seed;

@@ -1,4 +1,10 @@
 import { randomBytes } from 'node:crypto';
+import * as grpc from '@grpc/grpc-js';
+import { KeyManagementServiceClient } from '@google-cloud/kms';
+import { OAuth2Client } from 'google-auth-library';
+import { OWNERSHIP_TAG } from '@app/provider-azure';
+import { AzureEmulator, AZURE_EMULATOR_DEFAULTS } from '../../apps/kms-emulator/src/azure';
+import { azureCustomerKeys } from '../lib/azure-customer';
 import type { HttpResult } from '../lib/http';
 import type { KeyMaterialLedger } from '../lib/key-material';
 import { Endpoint, endpointsOf, fillPath, paramKind } from '../lib/openapi';
@@ -13,7 +19,8 @@ import { secretsOf, SeededTenant } from '../lib/world';
  * the request did not itself carry. Own-tenant reads with an allowed role run as positive controls (a matrix in
  * which everything is denied would prove nothing). Cross-tenant references inside bodies (bind to the other
  * tenant's key configuration, scope a service principal to its workspace, register its role and key: the
- * confused deputy) are part of the matrix too.
+ * confused deputy) are part of the matrix too. On Azure, where one vendor application serves every tenant, the
+ * confused deputy is a key its owner granted and tagged for one tenant, registered (and bound) by the other.
  */
 export interface IsolationResult {
   endpoints: number;
@@ -25,6 +32,12 @@ export interface IsolationResult {
   leaks: number;
   confusedDeputyCases: number;
   confusedDeputySucceeded: number;
+  /** Azure: registrations or bindings of a key tagged for the other tenant that were tried / accepted (null: Azure not configured). */
+  azureConfusedDeputyCases: number;
+  azureConfusedDeputyAccepted: number | null;
+  /** GCP: registrations or bindings of a key granted to the other tenant's service account, tried / accepted (null: GCP not configured). */
+  gcpConfusedDeputyCases: number;
+  gcpConfusedDeputyAccepted: number | null;
   details: string[];
 }
 
@@ -53,7 +66,7 @@ export async function runIsolation(stack: HardeningStack, a: SeededTenant, b: Se
   principals.push({ label: 'garbage-token', kind: 'garbage', home: null, token: `eyJhbGciOiJIUzI1NiJ9.${randomBytes(24).toString('base64url')}.${randomBytes(32).toString('base64url')}` });
   principals.push({ label: 'operator', kind: 'operator', home: null, token: stack.config.operatorToken });
 
-  const r: IsolationResult = { endpoints: endpoints.length, principals: principals.length, cases: 0, failures: 0, positiveControls: 0, positiveControlFailures: 0, leaks: 0, confusedDeputyCases: 0, confusedDeputySucceeded: 0, details: [] };
+  const r: IsolationResult = { endpoints: endpoints.length, principals: principals.length, cases: 0, failures: 0, positiveControls: 0, positiveControlFailures: 0, leaks: 0, confusedDeputyCases: 0, confusedDeputySucceeded: 0, azureConfusedDeputyCases: 0, azureConfusedDeputyAccepted: null, gcpConfusedDeputyCases: 0, gcpConfusedDeputyAccepted: null, details: [] };
   const fail = (what: string) => {
     r.failures++;
     if (r.details.length < 60) r.details.push(what);
@@ -127,7 +140,142 @@ export async function runIsolation(stack: HardeningStack, a: SeededTenant, b: Se
       fail(`confused deputy: tenant ${home === a ? 'A' : 'B'} registered the other tenant's role and key as valid`);
     } else if (cd.status >= 500) fail(`confused deputy registration answered ${cd.status}`);
   }
+  if (stack.configuredProviders.includes('azure')) await azureConfusedDeputy(stack, a, b, r, fail);
+  if (stack.configuredProviders.includes('gcp')) await gcpConfusedDeputy(stack, a, b, r, fail);
   return r;
+}
+
+/**
+ * Each tenant's customer grants the tenant's own service account (as shown on the tenant) on a CryptoKey and
+ * registers it (positive control). The other tenant registers the same key name (Keyhold derives that tenant's own
+ * service account, whatever the request says) and tries to bind: anything valid or bound counts as accepted.
+ */
+async function gcpConfusedDeputy(stack: HardeningStack, a: SeededTenant, b: SeededTenant, r: IsolationResult, fail: (what: string) => void): Promise<void> {
+  const endpoint = stack.config.providerEnv.KEYHOLD_GCP_KMS_ENDPOINT;
+  if (!endpoint) return;
+  const [host, port] = endpoint.split(':');
+  // The customer's own Cloud KMS client: no caller identity, so the emulator treats it as the project owner.
+  const customer = new KeyManagementServiceClient({
+    apiEndpoint: host,
+    port: Number(port),
+    sslCreds: grpc.credentials.createSsl(Buffer.from(stack.emulators.tls.caPem)),
+    authClient: new OAuth2Client(),
+  });
+  type SetIamPolicyArg = Parameters<KeyManagementServiceClient['setIamPolicy']>[0];
+  r.gcpConfusedDeputyAccepted = 0;
+  try {
+    for (const [owner, intruder] of [
+      [a, b],
+      [b, a],
+    ] as const) {
+      const tenant = await stack.http.get(owner.base, owner.tokens.keyAdmin);
+      const serviceAccount = tenant.body?.gcp?.serviceAccount as string | undefined;
+      if (!serviceAccount) {
+        fail('gcp confused deputy: the tenant shows no service account');
+        continue;
+      }
+      const [ring] = await customer.createKeyRing({ parent: 'projects/customer-proj/locations/europe-west1', keyRingId: `cd-${randomBytes(5).toString('hex')}`, keyRing: {} });
+      const [key] = await customer.createCryptoKey({ parent: ring.name!, cryptoKeyId: 'kek', cryptoKey: { purpose: 'ENCRYPT_DECRYPT' } });
+      const members = [`serviceAccount:${serviceAccount}`];
+      const policy = { bindings: [{ role: 'roles/cloudkms.cryptoKeyEncrypterDecrypter', members }, { role: 'roles/cloudkms.viewer', members }] };
+      await customer.setIamPolicy({ resource: key.name!, policy } as unknown as SetIamPolicyArg);
+
+      const own = await stack.http.post(`${owner.base}/key-configurations`, { name: `gcp-own-${ring.name!.split('/').pop()}`, provider: 'gcp', gcp: { keyName: key.name, serviceAccount } }, owner.tokens.keyAdmin);
+      r.positiveControls++;
+      if (own.status !== 201 || own.body?.status !== 'valid') {
+        r.positiveControlFailures++;
+        fail(`gcp confused deputy positive control: the owner's registration answered ${own.status} ${own.body?.status ?? own.text.slice(0, 160)}`);
+      }
+      const accepted = (what: string) => {
+        r.gcpConfusedDeputyAccepted = (r.gcpConfusedDeputyAccepted ?? 0) + 1;
+        fail(`gcp confused deputy: ${what}`);
+      };
+      // The intruder names the key, and once its own service account, once the owner's (which must be refused).
+      for (const sa of [undefined, serviceAccount]) {
+        r.cases++;
+        r.gcpConfusedDeputyCases++;
+        const intruderSa = (await stack.http.get(intruder.base, intruder.tokens.keyAdmin)).body?.gcp?.serviceAccount as string | undefined;
+        const reg = await stack.http.post(
+          `${intruder.base}/key-configurations`,
+          { name: `gcp-cd-${randomBytes(4).toString('hex')}`, provider: 'gcp', gcp: { keyName: key.name, serviceAccount: sa ?? intruderSa } },
+          intruder.tokens.keyAdmin,
+        );
+        if (reg.status >= 500) fail(`gcp confused deputy registration answered ${reg.status}`);
+        if (reg.status < 300 && reg.body?.status === 'valid') accepted("a tenant registered a key granted to the other tenant's service account as valid");
+        if (reg.status !== 201) continue;
+        r.cases++;
+        r.gcpConfusedDeputyCases++;
+        const bind = await stack.http.put(`${intruder.base}/workspaces/${intruder.unboundWorkspaceId}/key-binding`, { keyConfigurationId: reg.body.id }, intruder.tokens.keyAdmin);
+        if (bind.status < 300) accepted(`a tenant bound a workspace to a key granted to the other tenant (${bind.status})`);
+        else if (bind.status >= 500 || !hasErrorCode(bind)) fail(`gcp confused deputy bind answered ${bind.status} ${bind.text.slice(0, 160)}`);
+      }
+    }
+  } finally {
+    await customer.close();
+  }
+}
+
+/**
+ * Each tenant's customer grants Keyhold's application on a key and tags it with their own tenant's ExternalId, then
+ * registers it (a positive control: it must validate). The other tenant, which knows the key URL and directory id
+ * (neither is a secret), registers the same key, validates it again, and tries to bind a workspace to it: each
+ * attempt that ends `valid` or bound counts as accepted.
+ */
+async function azureConfusedDeputy(stack: HardeningStack, a: SeededTenant, b: SeededTenant, r: IsolationResult, fail: (what: string) => void): Promise<void> {
+  const d = AZURE_EMULATOR_DEFAULTS;
+  const vaultUrl = (stack.emulators.clouds.azure as AzureEmulator).vaultUrl();
+  const customer = azureCustomerKeys(stack.config.providerEnv, vaultUrl);
+  r.azureConfusedDeputyAccepted = 0;
+  try {
+    for (const [owner, intruder] of [
+      [a, b],
+      [b, a],
+    ] as const) {
+      const name = `cd-${randomBytes(6).toString('hex')}`;
+      await customer.keys.createRsaKey(name, { keySize: 2048, tags: { [OWNERSHIP_TAG]: owner.externalId } });
+      const granted = await fetch(`${stack.emulators.admin.url}/azure/grants`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ tenantId: d.customerTenantId, clientId: d.vendorClientId, key: name, ops: ['get', 'wrapKey', 'unwrapKey'] }),
+      });
+      if (granted.status !== 201) {
+        fail(`azure confused deputy: could not grant the vendor app on ${name} (${granted.status})`);
+        continue;
+      }
+      const azure = { keyId: `${vaultUrl}/keys/${name}`, tenantId: d.customerTenantId };
+      const own = await stack.http.post(`${owner.base}/key-configurations`, { name: `az-own-${name}`, provider: 'azure', azure }, owner.tokens.keyAdmin);
+      r.positiveControls++;
+      if (own.status !== 201 || own.body?.status !== 'valid') {
+        r.positiveControlFailures++;
+        fail(`azure confused deputy positive control: the owner's registration answered ${own.status} ${own.body?.status ?? own.text.slice(0, 160)}`);
+      }
+      const accepted = (what: string) => {
+        r.azureConfusedDeputyAccepted = (r.azureConfusedDeputyAccepted ?? 0) + 1;
+        fail(`azure confused deputy: ${what}`);
+      };
+      r.cases++;
+      r.azureConfusedDeputyCases++;
+      const reg = await stack.http.post(`${intruder.base}/key-configurations`, { name: `az-cd-${name}`, provider: 'azure', azure }, intruder.tokens.keyAdmin);
+      if (reg.status >= 500) fail(`azure confused deputy registration answered ${reg.status}`);
+      if (reg.status < 300 && reg.body?.status === 'valid') accepted("a tenant registered a key tagged for the other tenant as valid");
+      if (reg.text.includes(owner.externalId)) {
+        r.leaks++;
+        fail("azure confused deputy: the refusal leaks the other tenant's ExternalId");
+      }
+      if (reg.status !== 201) continue;
+      r.cases++;
+      r.azureConfusedDeputyCases++;
+      const again = await stack.http.post(`${intruder.base}/key-configurations/${reg.body.id}/validate`, {}, intruder.tokens.keyAdmin);
+      if (again.status < 300 && again.body?.status === 'valid') accepted('validating again made the intruding registration valid');
+      r.cases++;
+      r.azureConfusedDeputyCases++;
+      const bind = await stack.http.put(`${intruder.base}/workspaces/${intruder.unboundWorkspaceId}/key-binding`, { keyConfigurationId: reg.body.id }, intruder.tokens.keyAdmin);
+      if (bind.status < 300) accepted(`a tenant bound a workspace to a key tagged for the other tenant (${bind.status})`);
+      else if (bind.status >= 500 || !hasErrorCode(bind)) fail(`azure confused deputy bind answered ${bind.status} ${bind.text.slice(0, 160)}`);
+    }
+  } finally {
+    customer.close();
+  }
 }
 
 /** The statuses a denial must have, 'positive' for an allowed own-tenant read, 'skip' for an allowed mutation. */

@@ -11,6 +11,7 @@ import { startTestWorker } from '../support/worker';
 import { accessibilityViolations, buildConsole, expectAccessible, openBrowser, screenshot, type TestBrowser } from './browser';
 import { startConsoleFront } from './console-server';
 import { emulatorAdmin as adminClient } from '../support/emulator-admin';
+import { azureCustomerKeys } from '../../hardening/lib/azure-customer';
 
 /**
  * The tenant admin console in a real Chromium against the real stack: API + worker in-process, the cloud
@@ -258,7 +259,9 @@ describe('console', () => {
     await page.getByRole('heading', { level: 1, name: admin.tenant.name }).waitFor();
     const externalId = admin.tenant.aws.externalId as string;
     expect(externalId.length).toBeGreaterThanOrEqual(20);
-    await expect(page.locator('code.value', { hasText: externalId }).count()).resolves.toBe(1);
+    await expect(page.locator('code.value').filter({ hasText: new RegExp(`^${externalId}$`) }).count()).resolves.toBe(1);
+    // Azure: the ownership tag the customer sets on each key they give this tenant carries the same ExternalId.
+    await expect(page.locator('.value-row', { hasText: 'Key ownership tag' }).locator('code.value').innerText()).resolves.toBe(`keyhold-external-id=${externalId}`);
     await page.getByRole('button', { name: 'Copy ExternalId' }).click();
     await page.getByText('Copied').first().waitFor();
     expect(await inBrowser<string>(`navigator.clipboard.readText()`)).toBe(externalId);
@@ -393,6 +396,24 @@ describe('console', () => {
     if (!ops) throw new Error(`the wizard names a role this test does not know: ${role}`);
     const granted = await emulatorAdmin('POST', '/azure/grants', { tenantId: entraTenantId, clientId: assignee, key: scopedKey, ops });
     expect(granted.status).toBe(201);
+
+    // … then tag the key for this Keyhold tenant exactly as the wizard says, through the real Key Vault SDK as the
+    // key's owner. Without this step (or with another tag or value) the key's ownership check fails and so does
+    // the registration below.
+    const tagStep = await snippet('Ownership tag on your Key Vault key');
+    const tagMatch = /az keyvault key set-attributes --vault-name (\S+) --name (\S+) \\\s+--tags ([^=\s]+)=(\S+)/.exec(tagStep);
+    if (!tagMatch) throw new Error(`the wizard does not show the ownership tag step:\n${tagStep}`);
+    const [, tagVault, tagKey, tagName, tagValue] = tagMatch;
+    expect(tagVault).toBe(vault);
+    expect(tagKey).toBe(keyName);
+    // The value is this tenant's own ExternalId (the one shown on the tenant), never a placeholder.
+    expect(tagValue).toBe(admin.tenant.azure.externalId);
+    const owner = azureCustomerKeys(stack.config.providerEnv, stack.emulators.azureVaultUrl!);
+    try {
+      await owner.keys.updateKeyProperties(tagKey, { tags: { [tagName]: tagValue } });
+    } finally {
+      owner.close();
+    }
 
     const id = await registerAndExpectEveryCheckPassed(configName, 'azure');
     await expect(page.locator('[data-check="credentials"]').innerText()).resolves.toMatch(/Passed/);

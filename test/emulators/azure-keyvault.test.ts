@@ -39,6 +39,34 @@ describe('Azure Key Vault emulator through the official SDKs', () => {
     expect(gone.code).toBe('KeyNotFound');
   });
 
+  it('key tags: set at create and by updateKeyProperties (replacing the set), read back by getKey, kept on rotation, refused to the vendor app', async () => {
+    const keys = az.customerKeys();
+    const created = await keys.createRsaKey('tagged', { keySize: 2048, tags: { env: 'prod' } });
+    expect(created.properties.tags).toEqual({ env: 'prod' });
+    const untagged = await keys.createRsaKey('untagged', { keySize: 2048 });
+    expect(untagged.properties.tags ?? {}).toEqual({});
+    // Versionless update (the SDK's two-argument form) applies to the current version, like the az CLI.
+    const updated = await keys.updateKeyProperties('tagged', { tags: { 'keyhold-external-id': 'ext-123', env: 'prod' } });
+    expect(updated.properties.tags).toEqual({ 'keyhold-external-id': 'ext-123', env: 'prod' });
+    expect((await keys.getKey('tagged')).properties.tags).toEqual({ 'keyhold-external-id': 'ext-123', env: 'prod' });
+    const replaced = await keys.updateKeyProperties('tagged', created.properties.version!, { tags: { env: 'dev' } });
+    expect(replaced.properties.tags).toEqual({ env: 'dev' });
+    await keys.updateKeyProperties('tagged', { tags: { 'keyhold-external-id': 'ext-123' } });
+    const rotated = await keys.rotateKey('tagged');
+    expect(rotated.properties.tags).toEqual({ 'keyhold-external-id': 'ext-123' });
+    const tooMany = Object.fromEntries(Array.from({ length: 16 }, (_, i) => [`t${i}`, 'v']));
+    const refused = await errOf(keys.updateKeyProperties('tagged', { tags: tooMany }));
+    expect(refused.statusCode).toBe(400);
+    expect(refused.code).toBe('BadParameter');
+    // Keyhold's app holds get/wrapKey/unwrapKey only: it can read the tag but never set it.
+    await az.grantVendor('tagged');
+    const vendorKeys = az.keysAs(d.vendorClientId, d.vendorClientSecret);
+    expect((await vendorKeys.getKey('tagged')).properties.tags).toEqual({ 'keyhold-external-id': 'ext-123' });
+    const forbidden = await errOf(vendorKeys.updateKeyProperties('tagged', { tags: { 'keyhold-external-id': 'someone-else' } }));
+    expect(forbidden.statusCode).toBe(403);
+    expect((await keys.getKey('tagged')).properties.tags).toEqual({ 'keyhold-external-id': 'ext-123' });
+  });
+
   it('wraps and unwraps with RSA-OAEP-256 as the vendor app once granted; old versions keep unwrapping', async () => {
     const keys = az.customerKeys();
     const k = await keys.createRsaKey('wrapper', { keySize: 2048 });

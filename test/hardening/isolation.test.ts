@@ -30,5 +30,11 @@ it('denies every cross-tenant and wrong-role case, leaks nothing, and the positi
   expect(r.positiveControls).toBeGreaterThan(10);
   expect(r.confusedDeputyCases).toBe(2);
   expect(r.confusedDeputySucceeded).toBe(0);
+  // Azure: each tenant's key, tagged for it by its owner, registered by the other (register, validate again, bind).
+  expect(r.azureConfusedDeputyCases).toBeGreaterThanOrEqual(2);
+  expect(r.azureConfusedDeputyAccepted).toBe(0);
+  // GCP: each tenant's key, granted to its own service account, registered by the other (with either account).
+  expect(r.gcpConfusedDeputyCases).toBeGreaterThanOrEqual(4);
+  expect(r.gcpConfusedDeputyAccepted).toBe(0);
   expect(ledger.size).toBeGreaterThan(0);
 });

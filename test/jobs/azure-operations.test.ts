@@ -3,7 +3,7 @@ import { OperationKind } from '@app/jobs';
 import type { RunningWorker } from '../../apps/worker/src/worker';
 import { startTestWorker } from '../support/worker';
 import type { AzureEmulatorHarness } from '../support/azure-emulator';
-import { AzureTenant, azureTenant } from './azure-tenant';
+import { AzureTenant, azureTenant, tagAzureKey } from './azure-tenant';
 import { JobsHarness, startJobsHarness } from './harness';
 import { checkUntilDone, expectShredded, reinstate, expectDegradedNeverShredded, expectRecovered } from './assertions';
 import { whileReading } from './under-load';
@@ -23,7 +23,8 @@ beforeAll(async () => {
     probeConfirmationWindowSeconds: 2,
     probeConfirmations: 3,
     // A hung vault call gives up after 1 s (the transient-fault test waits out several of them).
-    providerEnv: { KEYHOLD_AZURE_REQUEST_TIMEOUT_MS: '1000' },
+    // A positive ownership-tag check is trusted for 300 ms here (60 s by default), so a removed tag shows quickly.
+    providerEnv: { KEYHOLD_AZURE_REQUEST_TIMEOUT_MS: '1000', KEYHOLD_AZURE_OWNERSHIP_TTL_MS: '300' },
   });
   az = h.azure!;
   // Small rotation batches so that a 2,000-DEK rotation has many progress steps to observe.
@@ -222,6 +223,32 @@ describe('revocation on Azure reaches shredded only after the confirmation windo
     expect(denied.state).toBe('failed');
     expect(denied.error).toMatch(/still cannot unwrap.*key_not_found/);
   });
+});
+
+describe('the ownership tag removed by the key owner', () => {
+  it('stops Keyhold using the key (degraded, DEKs refused on a cold read) but never shreds; the tag restored brings the same DEKs back', async () => {
+    const t = await azureTenant(h, { workspaces: 2 });
+    const [ws1, ws2] = t.workspaceIds;
+    const dek1 = await h.fetchDeks(t, ws1, ['s1', 's2']);
+    const dek2 = await h.fetchDeks(t, ws2, ['s1']);
+    await tagAzureKey(h, t.tenantId, t.keyName, false);
+
+    // Probes see the missing proof: not a revocation signal, so the window never starts counting.
+    for (let i = 0; i < 2; i++) {
+      const op = await checkUntilDone(h, t, ws1, 30_000);
+      expect(op.state).toBe('succeeded');
+      expect(op.params.result).not.toMatchObject({ outcome: 'shredded' });
+    }
+    await expectDegradedNeverShredded(h, [t]);
+    // A cold replica cannot unwrap the KEK without the proof: the DEK is refused, not served.
+    await new Promise((r) => setTimeout(r, 350));
+    await expect(h.fetchDeks(t, ws1, ['s1'])).rejects.toThrow(/ownership_unproven/);
+
+    await tagAzureKey(h, t.tenantId, t.keyName, true);
+    await expectRecovered(h, [t]);
+    expect(await h.fetchDeks(t, ws1, ['s1', 's2'])).toEqual(dek1);
+    expect(await h.fetchDeks(t, ws2, ['s1'])).toEqual(dek2);
+  }, 90_000);
 });
 
 describe('transient Azure failures never shred', () => {

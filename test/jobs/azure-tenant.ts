@@ -1,4 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto';
+import { OWNERSHIP_TAG } from '@app/provider-azure';
 import { BindWorkspace, CreateServicePrincipal, CreateTenant, CreateWorkspace, RegisterKeyConfiguration } from '@app/keys';
 import type { AzureEmulatorHarness } from '../support/azure-emulator';
 import type { JobsHarness } from './harness';
@@ -29,17 +30,19 @@ function azureOf(h: JobsHarness): AzureEmulatorHarness {
 
 /**
  * What a customer does in their own vault, then in Keyhold: create an RSA key (emulator admin API, as the vault's
- * owner), give Keyhold's multi-tenant app wrap/unwrap/get on it (stands in for the RBAC role assignment), and
+ * owner), give Keyhold's multi-tenant app wrap/unwrap/get on it (stands in for the RBAC role assignment), tag it
+ * with the Keyhold tenant's ExternalId (real SDK, as the vault's admin; `tag: false` leaves it untagged), and
  * register the versionless key URL for `tenantId`. Throws unless the registration validates. Works for any
  * tenant, including one whose workspaces are bound to another cloud (a cross-cloud re-key target).
  */
-export async function addAzureKey(h: JobsHarness, tenantId: string, opts: { grant?: boolean } = {}): Promise<AzureKey> {
+export async function addAzureKey(h: JobsHarness, tenantId: string, opts: { grant?: boolean; tag?: boolean } = {}): Promise<AzureKey> {
   const azure = azureOf(h);
   // Fixed-length random names: no name is a substring of another, so fault rules matching on the name are exact.
   const keyName = `kh-${randomBytes(8).toString('hex')}`;
   const created = await azure.admin('POST', '/azure/keys', { name: keyName });
   if (created.status !== 201) throw new Error(`could not create the customer key: ${JSON.stringify(created.body)}`);
   if (opts.grant !== false) await azure.grantVendor(keyName);
+  if (opts.tag !== false) await tagAzureKey(h, tenantId, keyName);
   const keyId = `${azure.vaultUrl}/keys/${keyName}`;
   const kc = await new RegisterKeyConfiguration(h.deps).execute('admin:test', tenantId, {
     name: `azure-${randomUUID().slice(0, 8)}`,
@@ -75,4 +78,13 @@ export async function azureTenant(h: JobsHarness, opts: { workspaces?: number } 
     principalId: sp.id,
     addKey: () => addAzureKey(h, tenant.id),
   };
+}
+
+/** Sets (or, with `present: false`, removes) the ownership tag on a key as its owner, through the real SDK. */
+export async function tagAzureKey(h: JobsHarness, tenantId: string, keyName: string, present = true): Promise<void> {
+  const tenant = await h.deps.repos.tenants.findById(tenantId);
+  if (!tenant) throw new Error(`no tenant ${tenantId}`);
+  await azureOf(h)
+    .customerKeys()
+    .updateKeyProperties(keyName, { tags: present ? { [OWNERSHIP_TAG]: tenant.externalId } : {} });
 }

@@ -1,5 +1,5 @@
 import { OperationKind } from '@app/jobs';
-import type { GcpKeyConfig, KeyProvider, WrapContext } from '@app/provider-port';
+import type { GcpKeyConfig, WrapContext } from '@app/provider-port';
 import type { RunningWorker } from '../../apps/worker/src/worker';
 import { startTestWorker } from '../support/worker';
 import { JobsHarness, startJobsHarness } from './harness';
@@ -91,8 +91,8 @@ describe('operations on GCP, executed by the worker', () => {
     // The customer disables the old version: the previous form is now useless, the current one still works, so a
     // cold replica keeps serving the same DEKs (the KEK really is wrapped under version 2).
     await setVersionState(t, 1, 'DISABLED');
-    const gcp = h.deps.registry.get('gcp') as unknown as KeyProvider<GcpKeyConfig>;
-    const cfg: GcpKeyConfig = { keyName: t.keyName, serviceAccount: t.serviceAccount } as GcpKeyConfig;
+    const gcp = h.deps.registry.get('gcp');
+    const cfg: GcpKeyConfig = { provider: 'gcp', keyName: t.keyName, serviceAccount: t.serviceAccount };
     const ctx: WrapContext = { tenantId: t.tenantId, workspaceId: ws, keyConfigurationId: t.keyConfigurationId, kekVersion: 1, purpose: 'workspace-kek' };
     await expect(gcp.unwrap(cfg, { ciphertext: rows[0].previousWrapped!, keyVersion: t.version(1) }, ctx)).rejects.toMatchObject({ errorClass: 'key_disabled' });
     const cold = await h.fetchDeks(t, ws, segments(20));

@@ -23,6 +23,7 @@ import {
 import { createDataSource, createRepositories, ensureDatabase, runMigrations, type Repositories } from '@app/persistence';
 import { Client } from 'pg';
 import { ProviderCallObserver } from '@app/provider-port';
+import { keyPolicyStatementDocument } from '@app/provider-aws';
 import { AwsEmulatorHarness, startAwsEmulator } from '../support/aws-emulator';
 import { AzureEmulatorHarness, startAzureEmulator } from '../support/azure-emulator';
 import { GcpEmulatorHarness, startGcpEmulator } from '../support/gcp-emulator';
@@ -189,7 +190,12 @@ export async function startJobsHarness(
   let seq = 0;
   const caches: KekCache[] = [];
 
-  const awsProvider = registry.get('aws') as unknown as { trustPolicy(e: string): string; keyPolicyStatement(r: string): string };
+  // What the tenant is shown: the trust policy for its ExternalId, the key policy statement for its role.
+  const awsBinding = registry.binding('aws');
+  const awsProvider = {
+    trustPolicy: (externalId: string) => String(awsBinding.identity({ id: 'harness', externalId }).trustPolicy),
+    keyPolicyStatement: (roleArn: string) => keyPolicyStatementDocument(roleArn),
+  };
   const rootStatement = () => ({ Sid: 'Root', Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${aws.customerAccountId}:root` }, Action: 'kms:*', Resource: '*' });
 
   const h: JobsHarness = {
@@ -327,11 +333,10 @@ export async function startJobsHarness(
 
 /** Re-grant helper: the key policy Keyhold shows, for putting access back after a revocation. */
 export async function putKeyPolicy(h: JobsHarness, t: AwsTenant, keyArn: string, withKeyhold: boolean): Promise<void> {
-  const awsProvider = h.deps.registry.get('aws') as unknown as { keyPolicyStatement(r: string): string };
   const statements: unknown[] = [
     { Sid: 'Root', Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${h.aws.customerAccountId}:root` }, Action: 'kms:*', Resource: '*' },
   ];
-  if (withKeyhold) statements.push(JSON.parse(awsProvider.keyPolicyStatement(t.roleArn)));
+  if (withKeyhold) statements.push(JSON.parse(keyPolicyStatementDocument(t.roleArn)));
   await h.kms.send(new PutKeyPolicyCommand({ KeyId: keyArn, PolicyName: 'default', Policy: JSON.stringify({ Version: '2012-10-17', Statement: statements }) }));
 }
 

@@ -3,7 +3,7 @@ import { createServer as createHttp, Server } from 'node:http';
 import { createServer as createHttps } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { ProviderCallObserver, ProviderError, runValidation, WrapContext } from '@app/provider-port';
-import { AzureKeyVaultProvider, createAzureProvider, parseAzureKeyConfigInput } from '@app/provider-azure';
+import { AzureKeyVaultProvider, createAzureProvider, OWNERSHIP_TAG, parseAzureKeyConfigInput } from '@app/provider-azure';
 import { AZURE_EMULATOR_DEFAULTS } from '../../apps/kms-emulator/src/azure';
 import { loadOrCreateTls } from '../../apps/kms-emulator/src/core/tls';
 import { AzureEmulatorHarness, startAzureEmulator } from '../support/azure-emulator';
@@ -17,6 +17,10 @@ describe('Azure provider binding', () => {
   observer.subscribe((e) => events.push(`${e.operation}:${e.outcome}`));
   const tenantId = AZURE_EMULATOR_DEFAULTS.customerTenantId;
   const ctx: WrapContext = { tenantId: 't-1', workspaceId: 'w-1', keyConfigurationId: 'kc-1', kekVersion: 1, purpose: 'workspace-kek' };
+  /** This Keyhold tenant's ExternalId; the customer tags their key with it. */
+  const EXTERNAL_ID = `ext-${randomBytes(12).toString('hex')}`;
+  const OTHER_EXTERNAL_ID = `ext-${randomBytes(12).toString('hex')}`;
+  const parse = (keyId: string) => parseAzureKeyConfigInput({ keyId, tenantId }, az.settings(), EXTERNAL_ID);
 
   beforeAll(async () => {
     az = await startAzureEmulator();
@@ -27,10 +31,10 @@ describe('Azure provider binding', () => {
     await az?.close();
   });
 
-  async function newKey(name: string, grant = true) {
-    const k = await az.customerKeys().createRsaKey(name, { keySize: 2048 });
+  async function newKey(name: string, grant = true, tag: string | null = EXTERNAL_ID) {
+    const k = await az.customerKeys().createRsaKey(name, { keySize: 2048, ...(tag ? { tags: { [OWNERSHIP_TAG]: tag } } : {}) });
     if (grant) await az.grantVendor(name);
-    return { config: parseAzureKeyConfigInput({ keyId: `${az.vaultUrl}/keys/${name}`, tenantId }, az.settings()), version: k.properties.version! };
+    return { config: parse(`${az.vaultUrl}/keys/${name}`), version: k.properties.version! };
   }
   const classOf = async (p: Promise<unknown>) =>
     p.then(
@@ -109,7 +113,7 @@ describe('Azure provider binding', () => {
     const good = await newKey('valid-key');
     const ok = await runValidation(provider, good.config, { tenantId: 't-1', keyConfigurationId: 'kc-v' });
     expect(ok.ok).toBe(true);
-    expect(ok.checks.map((c) => c.name)).toEqual(['identifier', 'vault_tenant', 'credentials', 'key_state', 'key_usage', 'round_trip', 'context_binding']);
+    expect(ok.checks.map((c) => c.name)).toEqual(['identifier', 'vault_tenant', 'credentials', 'key_ownership', 'key_state', 'key_usage', 'round_trip', 'context_binding']);
 
     const ungranted = await newKey('not-granted', false);
     const denied = await runValidation(provider, ungranted.config, { tenantId: 't-1', keyConfigurationId: 'kc-v' });
@@ -121,9 +125,9 @@ describe('Azure provider binding', () => {
     const disabled = await runValidation(provider, off.config, { tenantId: 't-1', keyConfigurationId: 'kc-v' });
     expect(disabled.checks.find((c) => c.name === 'key_state')?.message).toMatch(/disabled/);
 
-    const signOnly = await az.customerKeys().createRsaKey('sign-only', { keySize: 2048, keyOps: ['sign', 'verify'] });
+    const signOnly = await az.customerKeys().createRsaKey('sign-only', { keySize: 2048, keyOps: ['sign', 'verify'], tags: { [OWNERSHIP_TAG]: EXTERNAL_ID } });
     await az.grantVendor('sign-only');
-    const usage = await runValidation(provider, parseAzureKeyConfigInput({ keyId: signOnly.id!.replace(/\/[0-9a-f]{32}$/, ''), tenantId }, az.settings()), {
+    const usage = await runValidation(provider, parse(signOnly.id!.replace(/\/[0-9a-f]{32}$/, '')), {
       tenantId: 't-1',
       keyConfigurationId: 'kc-v',
     });
@@ -151,6 +155,74 @@ describe('Azure provider binding', () => {
     expect(elsewhere.ok).toBe(false);
     expect(elsewhere.checks.find((c) => c.name === 'credentials')?.ok).toBe(true);
     expect(elsewhere.checks.find((c) => c.name === 'vault_tenant')).toMatchObject({ ok: false, errorClass: 'auth_misconfigured' });
+  });
+
+  it('ownership tag: validation, describe and wrap require this tenant\'s tag; no value of another tenant is echoed', async () => {
+    const untagged = await newKey('own-untagged', true, null);
+    const r1 = await runValidation(provider, untagged.config, { tenantId: 't-1', keyConfigurationId: 'kc-o' });
+    expect(r1.ok).toBe(false);
+    const c1 = r1.checks.find((c) => c.name === 'key_ownership')!;
+    expect(c1).toMatchObject({ ok: false, errorClass: 'ownership_unproven' });
+    expect(c1.message).toContain(`az keyvault key set-attributes --vault-name ${new URL(az.vaultUrl).hostname.split('.')[0]} --name own-untagged`);
+    expect(c1.message).toContain(`--tags ${OWNERSHIP_TAG}=${EXTERNAL_ID}`);
+    // Validation stops at the failed ownership check: nothing is wrapped under a key that is not ours.
+    expect(r1.checks.map((c) => c.name)).not.toContain('round_trip');
+
+    const foreign = await newKey('own-foreign', true, OTHER_EXTERNAL_ID);
+    const r2 = await runValidation(provider, foreign.config, { tenantId: 't-1', keyConfigurationId: 'kc-o' });
+    const c2 = r2.checks.find((c) => c.name === 'key_ownership')!;
+    expect(c2.ok).toBe(false);
+    expect(c2.message).toMatch(/names another Keyhold tenant/);
+    expect(JSON.stringify(r2)).not.toContain(OTHER_EXTERNAL_ID);
+    expect(await classOf(provider.describe(foreign.config, { tenantId: 't-1' }))).toBe('ownership_unproven');
+    expect(await classOf(provider.wrap(foreign.config, randomBytes(32), ctx))).toBe('ownership_unproven');
+    // The same key is fine for the tenant it is tagged for.
+    expect(await classOf(provider.describe({ ...foreign.config, externalId: OTHER_EXTERNAL_ID }, { tenantId: 't-1' }))).toBe('ok');
+    // A different case or surrounding spaces are not the tenant's value.
+    await az.customerKeys().updateKeyProperties('own-foreign', { tags: { [OWNERSHIP_TAG]: ` ${EXTERNAL_ID.toUpperCase()}` } });
+    expect(await classOf(provider.describe(foreign.config, { tenantId: 't-1' }))).toBe('ownership_unproven');
+  });
+
+  it('ownership tag: unwrap trusts a positive check for the TTL only; a removed tag stops unwraps, a failed read is transient', async () => {
+    const short = createAzureProvider(az.settings({ ownershipTtlMs: 400 }), observer);
+    try {
+      const { config } = await newKey('own-ttl');
+      const kek = randomBytes(32);
+      const wrapped = await short.wrap(config, kek, ctx);
+      // The owner removes the tag (the only tag: an empty set).
+      await az.customerKeys().updateKeyProperties('own-ttl', { tags: {} });
+      expect((await short.unwrap(config, wrapped, ctx)).equals(kek)).toBe(true);
+      await new Promise((r) => setTimeout(r, 450));
+      const e = await short.unwrap(config, wrapped, ctx).catch((err: unknown) => err);
+      expect(e).toBeInstanceOf(ProviderError);
+      expect((e as ProviderError).errorClass).toBe('ownership_unproven');
+      expect((e as ProviderError).revocationCandidate).toBe(false);
+      expect((e as ProviderError).transient).toBe(false);
+      // Restored: served again, and the positive check is remembered.
+      await az.customerKeys().updateKeyProperties('own-ttl', { tags: { [OWNERSHIP_TAG]: EXTERNAL_ID } });
+      expect((await short.unwrap(config, wrapped, ctx)).equals(kek)).toBe(true);
+      await new Promise((r) => setTimeout(r, 450));
+      // The tag read itself fails (vault throttling getKey): the unwrap fails transiently, never as a revocation.
+      const rule = az.faults.add({ cloud: 'azure', operation: 'getKey', keyId: '/keys/own-ttl', kind: 'throttle' });
+      const t = await short.unwrap(config, wrapped, ctx).catch((err: unknown) => err);
+      az.faults.remove(rule.id);
+      expect(t).toBeInstanceOf(ProviderError);
+      expect((t as ProviderError).errorClass).toBe('throttled');
+      expect((await short.unwrap(config, wrapped, ctx)).equals(kek)).toBe(true);
+    } finally {
+      await short.close();
+    }
+    // With a TTL of 0 every unwrap reads the tag.
+    const strict = createAzureProvider(az.settings({ ownershipTtlMs: 0 }), observer);
+    try {
+      const { config } = await newKey('own-strict');
+      const kek = randomBytes(32);
+      const wrapped = await strict.wrap(config, kek, ctx);
+      await az.customerKeys().updateKeyProperties('own-strict', { tags: { [OWNERSHIP_TAG]: OTHER_EXTERNAL_ID } });
+      expect(await classOf(strict.unwrap(config, wrapped, ctx))).toBe('ownership_unproven');
+    } finally {
+      await strict.close();
+    }
   });
 
   it('rejects every hostile key URL before any connection (SSRF corpus against live listeners)', async () => {
@@ -194,7 +266,7 @@ describe('Azure provider binding', () => {
     let rejected = 0;
     for (const keyId of corpus) {
       try {
-        const config = parseAzureKeyConfigInput({ keyId, tenantId }, az.settings());
+        const config = parse(keyId);
         // If the parser ever accepted one, the provider must still not reach our listeners.
         await provider.describe(config, { tenantId: 't-1' }).catch(() => undefined);
       } catch {

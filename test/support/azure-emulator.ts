@@ -27,6 +27,8 @@ export interface AzureEmulatorHarness {
   env(): Record<string, string>;
   /** KeyClient signed in as the customer's admin app (full rights on the vault). */
   customerKeys(): KeyClient;
+  /** KeyClient signed in as any app of the customer's tenant (e.g. Keyhold's, to show what it may not do). */
+  keysAs(clientId: string, secret: string): KeyClient;
   cryptoAs(keyUrl: string, clientId: string, secret: string, maxRetries?: number): CryptographyClient;
   /** Grant or revoke the vendor app's data-plane access to a key. */
   grantVendor(key: string, ops?: string[]): Promise<void>;
@@ -83,6 +85,7 @@ export async function startAzureEmulator(): Promise<AzureEmulatorHarness> {
       KEYHOLD_AZURE_CA_PEM: tls.caPem,
     }),
     customerKeys: () => new KeyClient(emulator.vaultUrl(), cred(d.customerAdminClientId, d.customerAdminClientSecret), opts()),
+    keysAs: (clientId, secret) => new KeyClient(emulator.vaultUrl(), cred(clientId, secret), opts()),
     cryptoAs: (keyUrl, clientId, secret, maxRetries = 0) => new CryptographyClient(keyUrl, cred(clientId, secret), opts(maxRetries)),
     grantVendor: async (key, ops = ['get', 'wrapKey', 'unwrapKey']) => {
       const r = await adminCall('POST', '/azure/grants', { tenantId: d.customerTenantId, clientId: d.vendorClientId, key, ops });

@@ -5,6 +5,7 @@ const LABELS: Record<string, string> = {
   identifier: 'Key identifier is well formed',
   assume_role: 'Keyhold can assume your role with the ExternalId',
   key_access: 'Keyhold can read the key',
+  key_ownership: 'Key is tagged for this Keyhold tenant',
   key_state: 'Key is enabled',
   key_usage: 'Key can wrap keys',
   round_trip: 'Wrap and unwrap round trip',
@@ -30,6 +31,8 @@ export function checkFix(name: string, provider: Provider): string {
   if (/external_?id/i.test(name))
     return 'Your trust policy must require the ExternalId: use the policy shown above unchanged (it has the sts:ExternalId condition).';
   if (name === 'key_access' || name === 'round_trip') return `${GRANT[provider]} Then validate again.`;
+  if (name === 'key_ownership')
+    return 'Run the ownership tag command shown above (it tags the key with your tenant’s ExternalId) as someone who manages the key, then validate again.';
   if (name === 'key_state') return 'Enable the key (or cancel its scheduled deletion) in your cloud console, then validate again.';
   if (name === 'key_usage') return 'Choose a key made for symmetric encryption (AWS, GCP) or an RSA key allowed to wrap and unwrap (Azure).';
   if (name === 'context_binding') return 'This key does not enforce context binding. Use a key of a supported type.';

@@ -85,6 +85,23 @@ export function azureGrant(tenant: Tenant, keyUrl: string, entraTenantId: string
   return lines.join('\n');
 }
 
+/**
+ * The tag only the key's owner can set: it gives the key to this one Keyhold tenant. Keyhold's application can read
+ * tags but not set them, so another Keyhold tenant naming the same key URL is refused.
+ */
+export function azureOwnershipTag(tenant: Tenant, keyUrl: string): string {
+  const parts = parseAzureKeyUrl(keyUrl);
+  const vault = parts?.vault ?? '<vault-name>';
+  const key = parts?.key ?? '<key-name>';
+  const tag = tenant.azure?.ownershipTag ?? 'keyhold-external-id';
+  const value = tenant.azure?.externalId ?? tenant.aws?.externalId ?? '<your tenant ExternalId>';
+  return [
+    "# 3. Give this key to your Keyhold tenant, and only to it: tag it with your tenant's ExternalId.",
+    `az keyvault key set-attributes --${parts?.hsm ? 'hsm-name' : 'vault-name'} ${vault} --name ${key} \\`,
+    `  --tags ${tag}=${value}`,
+  ].join('\n');
+}
+
 /** `projects/p/locations/l/keyRings/r/cryptoKeys/k` → its parts, or null while incomplete. */
 export function parseGcpKeyName(name: string): { project: string; location: string; keyRing: string; key: string } | null {
   const m = /^projects\/([^/]+)\/locations\/([^/]+)\/keyRings\/([^/]+)\/cryptoKeys\/([^/]+)$/.exec(name.trim());
@@ -140,6 +157,13 @@ export function snippetsFor(provider: Provider, tenant: Tenant, input: WizardInp
           code: azureGrant(tenant, input.azureKeyId, input.azureTenantId),
           hint: 'Run in Azure Cloud Shell as someone who can assign roles on the vault.',
         },
+        {
+          title: 'Ownership tag on your Key Vault key',
+          code: azureOwnershipTag(tenant, input.azureKeyId),
+          hint:
+            'Run as someone who manages the key (e.g. Key Vault Crypto Officer). Keyhold uses the key only while this tag is on its current version; ' +
+            '--tags replaces the key\'s tags, so list any it already has too (az keyvault key show … --query tags). After creating a new key version by hand, check the tag is on it.',
+        },
       ];
     case 'gcp':
       return [
@@ -159,6 +183,7 @@ export function setupSnippets(setup: Record<string, unknown> | undefined): Snipp
     keyPolicyStatement: 'Key policy statement for your KMS key',
     trustPolicy: 'Trust policy for your IAM role',
     accessGrant: 'Role assignment on your Key Vault key',
+    ownershipTag: 'Ownership tag on your Key Vault key',
     iamBinding: 'IAM binding on your CryptoKey',
   };
   const out: Snippet[] = [];

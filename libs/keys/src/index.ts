@@ -1,5 +1,5 @@
 export { DomainError, ErrorCode, notFound } from './errors';
-export { ProviderRegistry, ProviderBinding, Binding } from './provider-registry';
+export { ProviderRegistry, PROVIDER_MODULES } from './provider-registry';
 export { KekResolver, KekResolverHooks, kekContext } from './kek-resolver';
 export { DekService, DekPrincipal, IssuedDek, DekServiceOptions } from './dek-service';
 export { Actor, Dispatcher, KekInvalidator, KeysDeps } from './context';

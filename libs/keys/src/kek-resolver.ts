@@ -1,7 +1,7 @@
 import { kcvMatches } from '@app/crypto';
 import type { KekCache } from '@app/kek-cache';
 import type { KekVersionRow, Repositories } from '@app/persistence';
-import { ProviderError, WrapContext } from '@app/provider-port';
+import { KeyConfig, ProviderError, WrapContext } from '@app/provider-port';
 import { DomainError, ErrorCode } from './errors';
 import type { ProviderRegistry } from './provider-registry';
 
@@ -30,7 +30,7 @@ export class KekResolver {
    * read (its KEK row) before the KMS call instead of two round trips. Short TTL: a configuration's content only
    * changes when it is re-validated, and a deleted one has no KEK rows left to unwrap.
    */
-  private readonly bindings = new Map<string, { provider: string; config: unknown; expiresAt: number }>();
+  private readonly bindings = new Map<string, { config: KeyConfig; expiresAt: number }>();
 
   constructor(
     private readonly repos: Repositories,
@@ -66,12 +66,12 @@ export class KekResolver {
     const hint = prefetched?.find((r) => r.version === version && r.tenantId === tenantId && r.workspaceId === workspaceId);
     const row = hint ?? (await this.repos.keks.find(tenantId, workspaceId, version));
     if (!row) throw new DomainError(ErrorCode.KeyIntegrity, `KEK version ${version} of the workspace is missing`);
-    const { provider, config } = await this.binding(tenantId, row.keyConfigurationId);
-    const binding = this.registry.binding(provider);
+    const { config } = await this.binding(tenantId, row.keyConfigurationId);
+    const binding = this.registry.binding(config.provider);
     let kek: Buffer;
     try {
       kek = await binding.provider.unwrap(
-        config as never,
+        config,
         { ciphertext: row.wrapped, keyVersion: row.providerKeyVersion },
         kekContext(tenantId, workspaceId, row.keyConfigurationId, version),
       );
@@ -86,7 +86,7 @@ export class KekResolver {
     return kek;
   }
 
-  private async binding(tenantId: string, keyConfigurationId: string): Promise<{ provider: string; config: unknown }> {
+  private async binding(tenantId: string, keyConfigurationId: string): Promise<{ config: KeyConfig }> {
     const key = [tenantId, keyConfigurationId].join('|');
     const hit = this.bindings.get(key);
     const now = Date.now();
@@ -94,9 +94,9 @@ export class KekResolver {
     // The tenant and the configuration are independent reads: one round trip.
     const [kc, tenant] = await Promise.all([this.repos.keyConfigurations.findById(tenantId, keyConfigurationId), this.repos.tenants.findById(tenantId)]);
     if (!kc || !tenant) throw new DomainError(ErrorCode.KeyIntegrity, 'the key configuration of this KEK is missing');
-    const config = this.registry.binding(kc.provider).bindTenant(kc.config as never, tenant);
+    const config = this.registry.binding(kc.provider).bindTenant(kc.config, tenant);
     if (this.bindings.size >= BINDINGS_MAX) this.bindings.delete(this.bindings.keys().next().value as string);
-    const entry = { provider: kc.provider as string, config, expiresAt: now + BINDING_TTL_MS };
+    const entry = { config, expiresAt: now + BINDING_TTL_MS };
     this.bindings.set(key, entry);
     return entry;
   }
@@ -117,6 +117,12 @@ export class KekResolver {
         this.retryAfterSeconds,
       );
     }
+    if (pe?.errorClass === 'ownership_unproven')
+      return new DomainError(
+        ErrorCode.KmsUnavailable,
+        "the customer's key no longer proves that its owner gave it to this tenant (ownership_unproven): Keyhold will not use it until the ownership tag is back",
+        this.retryAfterSeconds,
+      );
     return new DomainError(
       ErrorCode.KmsUnavailable,
       `the customer's key service could not be reached${pe ? ` (${pe.errorClass})` : ''}`,

@@ -66,14 +66,13 @@ export class RegisterKeyConfiguration {
       throw new DomainError(ErrorCode.NameTaken, `a key configuration named "${input.name}" already exists`);
 
     const id = randomUUID();
-    const report = await runValidation(binding.provider, config as never, { tenantId, keyConfigurationId: id });
-    const pinned = (report.pinned ?? config) as KeyConfig;
+    const report = await runValidation(binding.provider, config, { tenantId, keyConfigurationId: id });
+    const pinned = report.pinned ?? config;
     let row;
     try {
       row = await this.deps.repos.keyConfigurations.insert(tenantId, {
         id,
         name: input.name,
-        provider: input.provider,
         config: pinned,
         status: report.ok ? 'valid' : 'invalid',
         validation: storedValidation(report),
@@ -101,8 +100,8 @@ export class ValidateKeyConfiguration {
     if (!kc) throw new DomainError(ErrorCode.KeyConfigurationNotFound, 'key configuration not found');
     const tenant = await tenantOf(this.deps, tenantId);
     const binding = this.deps.registry.binding(kc.provider);
-    const config = binding.bindTenant(kc.config as never, tenant);
-    const report = await runValidation(binding.provider, config as never, { tenantId, keyConfigurationId: id });
+    const config = binding.bindTenant(kc.config, tenant);
+    const report = await runValidation(binding.provider, config, { tenantId, keyConfigurationId: id });
     const row = await this.deps.repos.keyConfigurations.recordValidation(tenantId, id, {
       status: report.ok ? 'valid' : 'invalid',
       validation: storedValidation(report),

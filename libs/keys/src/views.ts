@@ -16,10 +16,10 @@ export function workspaceView(w: WorkspaceRow) {
 
 export function keyConfigurationView(kc: KeyConfigurationRow, registry: ProviderRegistry, tenant: { id: string; externalId: string }) {
   // The ExternalId is the tenant's, shown on the tenant; it is not part of what the admin configured.
-  const { externalId: _omit, provider: _p, ...identifiers } = kc.config as Record<string, unknown>;
+  const identifiers = Object.fromEntries(Object.entries(kc.config).filter(([k]) => k !== 'externalId' && k !== 'provider'));
   let setup: Record<string, unknown> = {};
   try {
-    setup = registry.has(kc.provider) ? registry.binding(kc.provider).hints(kc.config as never, tenant) : {};
+    setup = registry.has(kc.provider) ? registry.binding(kc.provider).hints(kc.config, tenant) : {};
   } catch {
     setup = {};
   }

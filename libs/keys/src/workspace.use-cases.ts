@@ -70,7 +70,7 @@ export class BindWorkspace {
 
     const tenant = (await repos.tenants.findById(tenantId))!;
     const binding = this.deps.registry.binding(kc.provider);
-    const config = binding.bindTenant(kc.config as never, tenant);
+    const config = binding.bindTenant(kc.config, tenant);
     const ctx = kekContext(tenantId, workspaceId, keyConfigurationId, 1);
     const kek = generateKek();
     try {

@@ -1,15 +1,16 @@
 import type { DataSource } from 'typeorm';
+import type { KeyConfig, ProviderKind, StoredKeyConfig } from '@app/provider-port';
 import { one, Queryable, rows } from './sql';
 
-export type ProviderName = 'aws' | 'azure' | 'gcp';
+export type ProviderName = ProviderKind;
 
-export interface KeyConfigurationRow {
+/** `provider` and `config` as one discriminated pair: the column names the cloud whose configuration the JSON holds. */
+export type KeyConfigurationRow = KeyConfigurationColumns & StoredKeyConfig;
+
+interface KeyConfigurationColumns {
   id: string;
   tenantId: string;
   name: string;
-  provider: ProviderName;
-  /** Pinned, non-secret identifiers (the binding's KeyConfig). */
-  config: Record<string, unknown>;
   status: 'valid' | 'invalid';
   validation: { checks?: Array<{ name: string; ok: boolean; message: string }>; [k: string]: unknown };
   validatedAt: Date | null;
@@ -24,13 +25,13 @@ export class KeyConfigurationRepository {
 
   async insert(
     tenantId: string,
-    kc: { id: string; name: string; provider: ProviderName; config: object; status: 'valid' | 'invalid'; validation: object },
+    kc: { id: string; name: string; config: KeyConfig; status: 'valid' | 'invalid'; validation: object },
   ): Promise<KeyConfigurationRow> {
     return (await one<KeyConfigurationRow>(
       this.ds,
       `INSERT INTO key_configurations (id, tenant_id, name, provider, config, status, validation, validated_at)
        VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7::jsonb, now()) RETURNING ${COLS}`,
-      [kc.id, tenantId, kc.name, kc.provider, JSON.stringify(kc.config), kc.status, JSON.stringify(kc.validation)],
+      [kc.id, tenantId, kc.name, kc.config.provider, JSON.stringify(kc.config), kc.status, JSON.stringify(kc.validation)],
     ))!;
   }
 
@@ -54,7 +55,7 @@ export class KeyConfigurationRepository {
   async recordValidation(
     tenantId: string,
     id: string,
-    v: { status: 'valid' | 'invalid'; validation: object; config: object },
+    v: { status: 'valid' | 'invalid'; validation: object; config: KeyConfig },
   ): Promise<KeyConfigurationRow | null> {
     return one<KeyConfigurationRow>(
       this.ds,

@@ -17,3 +17,4 @@ export {
   parseVendorPrincipalArn,
 } from './identifiers';
 export { KEYHOLD_KMS_ACTIONS, trustPolicyDocument, keyPolicyStatementDocument, sessionPolicy, roleSessionName } from './policies';
+export { awsProviderModule } from './module';

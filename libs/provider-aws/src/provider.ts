@@ -261,7 +261,7 @@ export class AwsKmsProvider implements KeyProvider<AwsKeyConfig> {
   }
 
   /** Releases every SDK client (sockets). */
-  close(): void {
+  async close(): Promise<void> {
     for (const c of this.clients.values()) c.destroy();
     this.clients.clear();
     this.vendorSts?.destroy();

@@ -5,3 +5,5 @@ export { seal as sealKekWithContext, open as openKekWithContext, SEALED_LEN } fr
 export { createAzureAgent, agentPolicy, isInternalAddress } from './transport';
 export { AzureKeyVaultProvider, createAzureProvider } from './provider';
 export { probeVaultChallenge, parseChallenge, VaultChallenge } from './challenge';
+export { azureProviderModule } from './module';
+export { OWNERSHIP_TAG, ownershipOf, ownershipTagCommand, Ownership } from './ownership';

@@ -92,13 +92,19 @@ describe('parseAzureKeyConfigInput', () => {
     const cfg = parseAzureKeyConfigInput(
       { keyId: `https://contoso-kv.vault.azure.net/keys/tenant-kek/${VERSION}`, tenantId: '7D3F0C5E-1B2A-4C3D-9E8F-0A1B2C3D4E5F' },
       PROD,
+      'ext-0123456789abcdefghij',
     );
-    expect(cfg).toEqual({ provider: 'azure', keyId: 'https://contoso-kv.vault.azure.net/keys/tenant-kek', tenantId: '7d3f0c5e-1b2a-4c3d-9e8f-0a1b2c3d4e5f' });
+    expect(cfg).toEqual({
+      provider: 'azure',
+      keyId: 'https://contoso-kv.vault.azure.net/keys/tenant-kek',
+      tenantId: '7d3f0c5e-1b2a-4c3d-9e8f-0a1b2c3d4e5f',
+      externalId: 'ext-0123456789abcdefghij',
+    });
   });
 
   it.each([undefined, '', 'contoso.onmicrosoft.com', '7d3f0c5e-1b2a-4c3d-9e8f-0a1b2c3d4e5', 12])('refuses tenant id %p naming the field', (tenantId) => {
     try {
-      parseAzureKeyConfigInput({ keyId: 'https://contoso-kv.vault.azure.net/keys/k', tenantId }, PROD);
+      parseAzureKeyConfigInput({ keyId: 'https://contoso-kv.vault.azure.net/keys/k', tenantId }, PROD, 'ext-0123456789abcdefghij');
       throw new Error('accepted');
     } catch (err) {
       expect(err).toBeInstanceOf(InvalidIdentifierError);

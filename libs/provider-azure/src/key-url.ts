@@ -89,10 +89,17 @@ export function parseAzureKeyUrl(input: unknown, settings: Pick<AzureProviderSet
   };
 }
 
-/** Parses the admin's input into a configuration; the key is pinned versionless (wraps use the current version). */
-export function parseAzureKeyConfigInput(input: { keyId: unknown; tenantId: unknown }, settings: Pick<AzureProviderSettings, 'allowedEmulatorHosts'>): AzureKeyConfig {
+/**
+ * Parses the admin's input into a configuration; the key is pinned versionless (wraps use the current version).
+ * `externalId` is the Keyhold tenant's own, never the client's.
+ */
+export function parseAzureKeyConfigInput(
+  input: { keyId: unknown; tenantId: unknown },
+  settings: Pick<AzureProviderSettings, 'allowedEmulatorHosts'>,
+  externalId: string,
+): AzureKeyConfig {
   const parsed = parseAzureKeyUrl(input.keyId, settings);
   if (typeof input.tenantId !== 'string' || !GUID.test(input.tenantId))
     throw new InvalidIdentifierError('azure.tenantId', 'The Azure tenant id must be your Microsoft Entra tenant (directory) id, a GUID.');
-  return { provider: 'azure', keyId: parsed.keyId, tenantId: input.tenantId.toLowerCase() };
+  return { provider: 'azure', keyId: parsed.keyId, tenantId: input.tenantId.toLowerCase(), externalId };
 }

@@ -17,6 +17,7 @@ import { probeVaultChallenge } from './challenge';
 import { classifyAzureError } from './classify';
 import { open, seal } from './context-seal';
 import { parseAzureKeyUrl, ParsedKeyUrl } from './key-url';
+import { Ownership, OwnershipCache, ownershipOf, ownershipTagCommand, OWNERSHIP_TAG } from './ownership';
 import type { AzureProviderSettings } from './settings';
 import { agentPolicy, createAzureAgent } from './transport';
 
@@ -34,18 +35,21 @@ export class AzureKeyVaultProvider implements KeyProvider<AzureKeyConfig> {
   private readonly credentials = new Map<string, TokenCredential>();
   private readonly crypto = new Map<string, CryptographyClient>();
   private readonly keyClients = new Map<string, KeyClient>();
+  private readonly owned: OwnershipCache;
 
   constructor(
     private readonly settings: AzureProviderSettings,
     private readonly observer: ProviderCallObserver,
   ) {
     this.agent = createAzureAgent(settings);
+    this.owned = new OwnershipCache(settings.ownershipTtlMs ?? 60_000);
   }
 
   async describe(config: AzureKeyConfig, scope: CallScope): Promise<KeyDescription> {
     const url = this.parse(config);
     return this.call('describe', url.keyId, scope, async () => {
       const key = await this.keyClient(url, config.tenantId).getKey(url.keyName, { abortSignal: this.deadline() });
+      this.requireOwnership(url, config, key.properties.tags, 'describe');
       const ops = key.keyOperations ?? [];
       const kty = key.keyType ?? 'unknown';
       const bits = key.key?.n ? key.key.n.length * 8 : 0;
@@ -70,6 +74,7 @@ export class AzureKeyVaultProvider implements KeyProvider<AzureKeyConfig> {
         // the version it first fetched, so a customer's rotation would otherwise go unnoticed. Wraps are rare
         // (bind, rewrap, rotation), so the extra GET is cheap.
         const current = await this.keyClient(url, config.tenantId).getKey(url.keyName, { abortSignal: this.deadline() });
+        this.requireOwnership(url, config, current.properties.tags, 'wrap');
         const target = current.properties.version ? `${url.keyId}/${current.properties.version}` : url.keyId;
         const r = await this.cryptoClient(target, config.tenantId).wrapKey(ALG, payload, { abortSignal: this.deadline() });
         return { ciphertext: Buffer.from(r.result), keyVersion: versionOf(r.keyID) };
@@ -83,6 +88,7 @@ export class AzureKeyVaultProvider implements KeyProvider<AzureKeyConfig> {
     const url = this.parse(config);
     // Unwrap with the version that wrapped: RSA key versions are different key pairs.
     const target = wrapped.keyVersion ? `${url.keyId}/${wrapped.keyVersion}` : url.keyId;
+    await this.ensureOwnership(url, config, ctx);
     return this.call('unwrap', url.keyId, ctx, async () => {
       const r = await this.cryptoClient(target, config.tenantId).unwrapKey(ALG, wrapped.ciphertext, { abortSignal: this.deadline() });
       return open(Buffer.from(r.result), ctx);
@@ -91,7 +97,59 @@ export class AzureKeyVaultProvider implements KeyProvider<AzureKeyConfig> {
 
   async extraChecks(config: AzureKeyConfig, scope: CallScope): Promise<ValidationCheck[]> {
     const url = this.parse(config);
-    return [await this.vaultTenantCheck(url, config, scope), await this.credentialsCheck(url, config, scope)];
+    const checks = [await this.vaultTenantCheck(url, config, scope), await this.credentialsCheck(url, config, scope)];
+    if (checks.every((c) => c.ok)) checks.push(await this.ownershipCheck(url, config, scope));
+    return checks;
+  }
+
+  /** The key carries its owner's grant to this Keyhold tenant: the ownership tag with the tenant's ExternalId. */
+  private async ownershipCheck(url: ParsedKeyUrl, config: AzureKeyConfig, scope: CallScope): Promise<ValidationCheck> {
+    try {
+      await this.readOwnership(url, config, scope);
+      return { name: 'key_ownership', ok: true, message: `The key carries the tag ${OWNERSHIP_TAG} with your tenant's ExternalId: its owner gave it to this Keyhold tenant.` };
+    } catch (err) {
+      return { name: 'key_ownership', ok: false, message: this.explain(err, 'key_ownership', config), errorClass: err instanceof ProviderError ? err.errorClass : 'ambiguous' };
+    }
+  }
+
+  /** Reads the key's tags now (one getKey) and throws unless they prove ownership. */
+  private async readOwnership(url: ParsedKeyUrl, config: AzureKeyConfig, scope: CallScope | WrapContext): Promise<void> {
+    await this.call('ownership', url.keyId, scope, async () => {
+      const key = await this.keyClient(url, config.tenantId).getKey(url.keyName, { abortSignal: this.deadline() });
+      this.requireOwnership(url, config, key.properties.tags, 'ownership');
+    });
+  }
+
+  /**
+   * Before an unwrap: a recent positive check stands (short TTL); otherwise read the tags now. A read that fails
+   * transiently fails the unwrap with that transient class, never as a revocation.
+   */
+  private async ensureOwnership(url: ParsedKeyUrl, config: AzureKeyConfig, ctx: WrapContext): Promise<void> {
+    if (this.owned.fresh(this.ownershipKey(url, config))) return;
+    await this.readOwnership(url, config, ctx);
+  }
+
+  /** Checks tags just read from the vault; remembers a success, forgets at once on a failure. */
+  private requireOwnership(url: ParsedKeyUrl, config: AzureKeyConfig, tags: Record<string, string> | undefined, operation: string): void {
+    const k = this.ownershipKey(url, config);
+    const found: Ownership = ownershipOf(tags, config.externalId);
+    if (found === 'proven') {
+      this.owned.remember(k);
+      return;
+    }
+    this.owned.forget(k);
+    // Never echo the tag's value: it may be another Keyhold tenant's ExternalId.
+    throw new ProviderError(
+      'ownership_unproven',
+      'azure',
+      operation,
+      found === 'missing' ? 'OwnershipTagMissing' : 'OwnershipTagMismatch',
+      found === 'missing' ? `the key has no ${OWNERSHIP_TAG} tag` : `the key's ${OWNERSHIP_TAG} tag names another Keyhold tenant`,
+    );
+  }
+
+  private ownershipKey(url: ParsedKeyUrl, config: AzureKeyConfig): string {
+    return `${config.tenantId} ${url.keyId} ${config.externalId}`;
   }
 
   /** The vault's challenge names the Entra tenant that owns it; it must be the tenant the admin entered. */
@@ -135,6 +193,12 @@ export class AzureKeyVaultProvider implements KeyProvider<AzureKeyConfig> {
     return { ...config, keyId: this.parse(config).keyId };
   }
 
+  /** The tag the key's owner sets so this Keyhold tenant, and no other, may use the key. */
+  ownershipTagHint(config: AzureKeyConfig): string {
+    const url = this.parse(config);
+    return ownershipTagCommand(url.host.split('.')[0], url.keyName, config.externalId, url.managedHsm);
+  }
+
   /** The exact grant a customer runs so Keyhold's app can use the key (Azure RBAC). */
   accessGrantHint(config: AzureKeyConfig): string {
     const url = this.parse(config);
@@ -163,6 +227,13 @@ export class AzureKeyVaultProvider implements KeyProvider<AzureKeyConfig> {
         return 'Azure Key Vault throttled Keyhold. Nothing is wrong with the configuration; try again shortly.';
       case 'unavailable':
         return 'Azure Key Vault could not be reached or did not answer in time. Try again; if it persists, check the vault\'s network settings.';
+      case 'ownership_unproven':
+        return (
+          (e.providerCode === 'OwnershipTagMismatch'
+            ? `The key's ${OWNERSHIP_TAG} tag names another Keyhold tenant, so this tenant may not use it. `
+            : `The key has no ${OWNERSHIP_TAG} tag, so Keyhold cannot tell that its owner gave it to this tenant. `) +
+          `If the key is yours to give to this Keyhold tenant, tag it with this tenant's ExternalId (${config.externalId}), then validate again:\n${this.ownershipTagHint(config)}`
+        );
       case 'auth_misconfigured':
         return e.providerCode === 'ChallengeMismatch'
           ? `The vault belongs to another Entra tenant than ${config.tenantId}. Enter the directory (tenant) id that owns the vault.`
@@ -181,6 +252,7 @@ export class AzureKeyVaultProvider implements KeyProvider<AzureKeyConfig> {
   async close(): Promise<void> {
     this.crypto.clear();
     this.keyClients.clear();
+    this.owned.clear();
     this.credentials.clear();
     this.agent.destroy();
   }

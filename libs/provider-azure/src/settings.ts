@@ -21,12 +21,17 @@ export interface AzureProviderSettings {
   emulatorResource: string;
   maxRetries: number;
   requestTimeoutMs: number;
+  /**
+   * How long a successful ownership-tag check is trusted before an unwrap reads the key's tags again (describe
+   * and wrap read them every time). 60 s when absent; 0 checks before every unwrap.
+   */
+  ownershipTtlMs?: number;
 }
 
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** Reads and checks KEYHOLD_AZURE_*; a bad value stops start-up with a message naming the variable. */
-export function loadAzureSettings(env: NodeJS.ProcessEnv): AzureProviderSettings {
+export function loadAzureSettings(env: Readonly<Record<string, string | undefined>>): AzureProviderSettings {
   const authorityHost = (env.KEYHOLD_AZURE_AUTHORITY_HOST || 'https://login.microsoftonline.com').replace(/\/+$/, '');
   let authority: URL;
   try {
@@ -61,6 +66,7 @@ export function loadAzureSettings(env: NodeJS.ProcessEnv): AzureProviderSettings
     emulatorResource: env.KEYHOLD_AZURE_EMULATOR_RESOURCE || 'https://vault.localhost',
     maxRetries: intVar(env, 'KEYHOLD_AZURE_MAX_RETRIES', 2, 0, 10),
     requestTimeoutMs: intVar(env, 'KEYHOLD_AZURE_REQUEST_TIMEOUT_MS', 5000, 100, 120000),
+    ownershipTtlMs: intVar(env, 'KEYHOLD_AZURE_OWNERSHIP_TTL_MS', 60000, 0, 600000),
   };
 }
 
@@ -78,7 +84,7 @@ export function parseEmulatorHosts(raw: string): EmulatorHost[] {
     });
 }
 
-function intVar(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {
+function intVar(env: Readonly<Record<string, string | undefined>>, name: string, fallback: number, min: number, max: number): number {
   const raw = env[name];
   if (raw === undefined || raw === '') return fallback;
   const n = Number(raw);

@@ -4,3 +4,4 @@ export { classifyGcpError, ImpersonationError, IntegrityError } from './classify
 export { parseGcpKeyConfigInput, parseGcpKeyName, ParsedGcpKeyName } from './parse';
 export { crc32c } from './crc32c';
 export { fetchOverAgent } from './tls-fetch';
+export { gcpProviderModule } from './module';

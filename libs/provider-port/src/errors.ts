@@ -18,6 +18,9 @@ export const ERROR_CLASSES = [
   'auth_misconfigured',
   'credentials_expired',
   'ambiguous',
+  // the key does not carry the owner's proof that this Keyhold tenant may use it (Azure ownership tag):
+  // Keyhold refuses to use the key, but never shreds on it (see docs/ARCHITECTURE.md, "Azure key ownership")
+  'ownership_unproven',
 ] as const;
 
 export type ErrorClass = (typeof ERROR_CLASSES)[number];

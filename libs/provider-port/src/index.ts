@@ -25,4 +25,16 @@ export {
   ValidationReport,
 } from './port';
 export { runValidation } from './validation';
+export {
+  ProviderConfigs,
+  ConfigOf,
+  StoredKeyConfig,
+  TenantIdentity,
+  ProviderEnv,
+  CloudKeyProvider,
+  ProviderBinding,
+  ProviderModule,
+  isConfigOf,
+  anyCloud,
+} from './module';
 export { ProviderCallObserver, ProviderCallEvent, ProviderCallListener } from './observer';

@@ -164,7 +164,7 @@ export function openApiDocument(serverUrl?: string): Schema {
             id: uuid,
             name: str,
             aws: { type: 'object', properties: { externalId: str, trustedPrincipalArn: str, trustPolicy: str } },
-            azure: { type: 'object' },
+            azure: { type: 'object', properties: { clientId: str, appName: str, externalId: str, ownershipTag: { const: 'keyhold-external-id' } } },
             gcp: { type: 'object', properties: { serviceAccount: str } },
           },
         },

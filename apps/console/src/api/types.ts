@@ -30,6 +30,10 @@ export interface AzureIdentity {
   clientId: string | null;
   appName?: string;
   tenantId?: string;
+  /** The tenant's ExternalId: the value of the ownership tag on every Azure key given to this tenant. */
+  externalId?: string;
+  /** The ownership tag's name (`keyhold-external-id`). */
+  ownershipTag?: string;
 }
 export interface GcpIdentity {
   serviceAccount: string;

@@ -40,6 +40,13 @@ export function OverviewPage() {
             {t.azure ? (
               <dl>
                 <ValueRow label="Application (client) id" value={t.azure.clientId} note={`The multi-tenant app${t.azure.appName ? ` “${t.azure.appName}”` : ''} you grant access to your Key Vault key.`} />
+                {t.azure.externalId && (
+                  <ValueRow
+                    label="Key ownership tag"
+                    value={`${t.azure.ownershipTag ?? 'keyhold-external-id'}=${t.azure.externalId}`}
+                    note="Set this tag on each Key Vault key you give Keyhold: it tells Keyhold the key is yours to give to this tenant."
+                  />
+                )}
               </dl>
             ) : (
               <p className="muted">Azure is not enabled on this installation.</p>

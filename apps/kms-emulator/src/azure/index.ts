@@ -4,7 +4,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import { timingSafeEqual } from 'node:crypto';
 import type { AdminRequest, AdminResponse, CloudEmulator, EmulatorContext } from '../core/cloud';
 import { sleep } from '../core/faults';
-import { ADMIN_OPS, ALL_KEY_OPS, AzureState, isAzureState, newKeyVersion } from './state';
+import { ADMIN_OPS, ALL_KEY_OPS, AzureState, isAzureState } from './state';
 import { TokenIssuer } from './tokens';
 import { Vault, VaultError } from './vault';
 
@@ -344,7 +344,7 @@ export class AzureEmulator implements CloudEmulator {
             keys: this.state.keys.map((k) => ({
               name: k.name,
               deleted: k.deleted,
-              versions: k.versions.map((v) => ({ version: v.version, enabled: v.enabled, keyOps: v.keyOps, keySize: v.keySize })),
+              versions: k.versions.map((v) => ({ version: v.version, enabled: v.enabled, keyOps: v.keyOps, keySize: v.keySize, tags: v.tags ?? {} })),
             })),
           },
         };
@@ -358,12 +358,7 @@ export class AzureEmulator implements CloudEmulator {
       }
       const key = this.state.keys.find((k) => k.name === p[1] && !k.deleted);
       if (!key) return { status: 404, body: { error: `no key ${p[1]}` } };
-      if (req.method === 'POST' && p[2] === 'rotate') {
-        const cur = key.versions[key.versions.length - 1];
-        const v = newKeyVersion(cur.keySize, cur.keyOps);
-        key.versions.push(v);
-        return { status: 201, body: this.vault.bundle(key, v) };
-      }
+      if (req.method === 'POST' && p[2] === 'rotate') return { status: 201, body: this.vault.rotate(key.name) };
       if (req.method === 'POST' && p[2] === 'enabled') {
         if (typeof b.enabled !== 'boolean') return { status: 400, body: { error: 'enabled must be a boolean' } };
         const targets = b.allVersions === false ? [key.versions[key.versions.length - 1]] : key.versions;

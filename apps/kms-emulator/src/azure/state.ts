@@ -20,6 +20,8 @@ export interface KeyVersion {
   updated: number;
   enabled: boolean;
   keyOps: string[];
+  /** Key Vault tags (name → value) of this version, as set by create or update; absent when none were set. */
+  tags?: Record<string, string>;
 }
 
 export interface VaultKey {

@@ -38,10 +38,12 @@ export class Vault {
         recoverableDays: 90,
         exportable: false,
       },
+      // Key Vault answers `tags` only when the version has some.
+      ...(v.tags && Object.keys(v.tags).length ? { tags: { ...v.tags } } : {}),
     };
   }
 
-  create(name: string, body: { kty?: unknown; key_size?: unknown; key_ops?: unknown; attributes?: { enabled?: unknown } }): Record<string, unknown> {
+  create(name: string, body: { kty?: unknown; key_size?: unknown; key_ops?: unknown; attributes?: { enabled?: unknown }; tags?: unknown }): Record<string, unknown> {
     if (!NAME.test(name)) throw new VaultError(400, 'BadParameter', 'The key name is invalid: use 1-127 letters, digits and dashes.');
     const kty = body.kty ?? 'RSA';
     if (kty !== 'RSA' && kty !== 'RSA-HSM') throw new VaultError(400, 'BadParameter', `Key type ${String(kty)} is not supported by this emulator (RSA, RSA-HSM).`);
@@ -50,6 +52,7 @@ export class Vault {
     const ops = Array.isArray(body.key_ops) ? body.key_ops.map(String) : ALL_KEY_OPS;
     const v = newKeyVersion(size, ops);
     if (body.attributes?.enabled === false) v.enabled = false;
+    if (body.tags !== undefined) v.tags = parseTags(body.tags);
     const s = this.state();
     let key = s.keys.find((k) => k.name === name);
     if (key && key.deleted) throw new VaultError(409, 'Conflict', `Key ${name} is currently in a deleted but recoverable state.`);
@@ -83,9 +86,11 @@ export class Vault {
     };
   }
 
-  update(name: string, version: string | undefined, body: { attributes?: { enabled?: unknown }; key_ops?: unknown }): Record<string, unknown> {
+  update(name: string, version: string | undefined, body: { attributes?: { enabled?: unknown }; key_ops?: unknown; tags?: unknown }): Record<string, unknown> {
     const key = this.find(name);
     const v = this.version(key, version);
+    // Tags, when sent, replace the version's tags as a whole (as `az keyvault key set-attributes --tags` does).
+    if (body.tags !== undefined) v.tags = parseTags(body.tags);
     if (typeof body.attributes?.enabled === 'boolean') v.enabled = body.attributes.enabled;
     if (Array.isArray(body.key_ops)) v.keyOps = body.key_ops.map(String);
     v.updated = Math.floor(Date.now() / 1000);
@@ -96,6 +101,8 @@ export class Vault {
     const key = this.find(name);
     const cur = key.versions[key.versions.length - 1];
     const v = newKeyVersion(cur.keySize, cur.keyOps);
+    // A rotated version starts with the tags of the version it replaces.
+    if (cur.tags) v.tags = { ...cur.tags };
     key.versions.push(v);
     return this.bundle(key, v);
   }
@@ -171,4 +178,19 @@ function b64urlInput(value: unknown): Buffer {
   if (typeof value !== 'string' || !/^[A-Za-z0-9_-]*={0,2}$/.test(value) || value.length === 0)
     throw new VaultError(400, 'BadParameter', 'The parameter is incorrect.');
   return Buffer.from(value, 'base64url');
+}
+
+/** Key Vault's tag limits: at most 15 tags, names up to 512 characters, values up to 256, all strings. */
+export function parseTags(raw: unknown): Record<string, string> {
+  if (raw === null) return {};
+  if (typeof raw !== 'object' || Array.isArray(raw)) throw new VaultError(400, 'BadParameter', 'tags must be an object of string values.');
+  const entries = Object.entries(raw as Record<string, unknown>);
+  if (entries.length > 15) throw new VaultError(400, 'BadParameter', 'A key can have at most 15 tags.');
+  const out: Record<string, string> = {};
+  for (const [k, v] of entries) {
+    if (k.length === 0 || k.length > 512) throw new VaultError(400, 'BadParameter', 'Tag names must be 1-512 characters.');
+    if (typeof v !== 'string' || v.length > 256) throw new VaultError(400, 'BadParameter', `Tag ${k} must have a string value of at most 256 characters.`);
+    out[k] = v;
+  }
+  return out;
 }

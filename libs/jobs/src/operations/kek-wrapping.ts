@@ -66,7 +66,7 @@ export class KekWrapping {
     const provider = this.providers.get(cfg.provider);
     const scope = { provider: cfg.provider, keyConfigurationId: cfg.id };
     const ctx = kekContext(target, cfg.id);
-    const wrapped = await this.gate.call(scope, () => provider.wrap(cfg.config as KeyConfig, kek, ctx), signal);
+    const wrapped = await this.gate.call(scope, () => provider.wrap(cfg.config, kek, ctx), signal);
     await this.verify(wrapped, kcv, cfg, ctx, signal);
     return wrapped;
   }
