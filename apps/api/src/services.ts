@@ -9,7 +9,10 @@ import {
   CreateServicePrincipal,
   CreateTenant,
   CreateWorkspace,
+  DekCreationHooks,
+  DekCreationLimiter,
   DekService,
+  DestroySegment,
   DeleteKeyConfiguration,
   GetKeyConfiguration,
   GetOperation,
@@ -23,6 +26,8 @@ import {
   RegisterKeyConfiguration,
   RequestOperation,
   RequestRevocationCheck,
+  RequestWrapLimitRotation,
+  SetServicePrincipalPermissions,
   ValidateKeyConfiguration,
 } from '@app/keys';
 import { createDataSource, createRepositories, Repositories } from '@app/persistence';
@@ -57,6 +62,8 @@ export class KeyholdServices {
   readonly tokens: TokenService;
   readonly metrics: ApiMetrics;
   readonly useCases: ReturnType<typeof buildUseCases>;
+  /** Segment-level crypto-shred and the service principal permissions that allow it. */
+  readonly segments: { readonly destroy: DestroySegment; readonly setPermissions: SetServicePrincipalPermissions };
   private readonly unsubscribers: Array<() => void> = [];
 
   private constructor(
@@ -118,12 +125,28 @@ export class KeyholdServices {
         wrappedCacheEntries: config.dek.wrappedCacheEntries,
         wrapReserveChunk: config.kekRotation.wrapReserveChunk,
         batchMax: config.dek.batchMax,
+        quotaPerWorkspace: config.dek.quotaPerWorkspace,
+        softWrapLimit: config.kekRotation.maxWraps,
+        hardWrapCap: config.kekRotation.wrapHardCap,
+        retryAfterSeconds: config.dek.retryAfterSeconds,
       },
       this.issuance,
       (id, v) => this.kekBus.observe(id, v),
+      dekCreationHooks(this.useCases.requestWrapLimitRotation, new DekCreationLimiter(this.redis, config.redisPrefix, config.dek.createRatePerMinute), log),
     );
     this.unsubscribers.push(this.kekCache.onInvalidate((_t, workspaceId) => this.deks.forgetWorkspace(workspaceId)));
+    this.unsubscribers.push(this.kekBus.onSegmentDestroyed((workspaceId, segmentId) => this.deks.forgetSegment(workspaceId, segmentId)));
     this.metrics = new ApiMetrics(this);
+    this.segments = {
+      destroy: new DestroySegment(
+        this.repos,
+        this.audit,
+        this.kekBus,
+        (actor, outcome) => this.metrics.segmentDestroys.inc({ principal: actor, outcome }),
+        (err) => log.warn({ err: errorSummary(err) }, 'segment destroy invalidation not published; the fallback poll covers it'),
+      ),
+      setPermissions: new SetServicePrincipalPermissions(this.repos, this.audit),
+    };
   }
 
   static async start(config: KeyholdConfig, log: Logger): Promise<KeyholdServices> {
@@ -172,7 +195,19 @@ function buildUseCases(deps: KeysDeps) {
     bindWorkspace: new BindWorkspace(deps),
     requestOperation: new RequestOperation(deps),
     requestRevocationCheck: new RequestRevocationCheck(deps),
+    requestWrapLimitRotation: new RequestWrapLimitRotation(deps),
     getOperation: new GetOperation(deps),
+  };
+}
+
+/** DEK creation's rate limit and its immediate wrap-limit rotations (the warm fetch path never calls these). */
+function dekCreationHooks(rotation: RequestWrapLimitRotation, limiter: DekCreationLimiter, log: Logger): DekCreationHooks {
+  return {
+    chargeCreations: (principalId, n) => limiter.charge(principalId, n),
+    rotationNeeded: async (tenantId, workspaceId, why) => {
+      const operationId = await rotation.execute(tenantId, workspaceId);
+      log.warn({ tenantId, workspaceId, reason: why, operationId }, 'KEK wrap limit: rotation requested');
+    },
   };
 }
 

@@ -140,7 +140,7 @@ export class BindWorkspace {
   }
 }
 
-async function createAndDispatch(deps: KeysDeps, actor: Actor, tenantId: string, workspaceId: string, kind: OperationKind, targetKeyConfigurationId?: string) {
+export async function createAndDispatch(deps: KeysDeps, actor: Actor, tenantId: string, workspaceId: string, kind: OperationKind, targetKeyConfigurationId?: string) {
   const { operation, created } = await deps.repos.operations.createOrGetUnfinished(tenantId, {
     id: randomUUID(),
     workspaceId,

@@ -74,6 +74,7 @@ export interface ServicePrincipalSummary {
   name: string;
   clientId: string;
   workspaceIds: string[];
+  permissions: string[];
   createdAt: string;
 }
 
@@ -83,16 +84,13 @@ export class ServicePrincipalRepository {
   async insert(
     db: Queryable,
     tenantId: string,
-    sp: { id: string; name: string; clientId: string; secretHash: string },
+    sp: { id: string; name: string; clientId: string; secretHash: string; permissions?: readonly string[] },
     workspaceIds: string[],
   ): Promise<void> {
-    await db.query(`INSERT INTO service_principals (id, tenant_id, name, client_id, secret_hash) VALUES ($1, $2, $3, $4, $5)`, [
-      sp.id,
-      tenantId,
-      sp.name,
-      sp.clientId,
-      sp.secretHash,
-    ]);
+    await db.query(
+      `INSERT INTO service_principals (id, tenant_id, name, client_id, secret_hash, permissions) VALUES ($1, $2, $3, $4, $5, COALESCE($6::text[], '{dek:fetch}'))`,
+      [sp.id, tenantId, sp.name, sp.clientId, sp.secretHash, sp.permissions ?? null],
+    );
     if (workspaceIds.length)
       await db.query(
         `INSERT INTO service_principal_workspaces (tenant_id, service_principal_id, workspace_id)
@@ -129,13 +127,13 @@ export class ServicePrincipalRepository {
   async list(tenantId: string): Promise<ServicePrincipalSummary[]> {
     const r = await rows<Omit<ServicePrincipalSummary, 'createdAt'> & { createdAt: Date }>(
       this.ds,
-      `SELECT sp.id, sp.name, sp.client_id AS "clientId", sp.created_at AS "createdAt",
+      `SELECT sp.id, sp.name, sp.client_id AS "clientId", sp.created_at AS "createdAt", sp.permissions,
          COALESCE(array_agg(spw.workspace_id ORDER BY spw.workspace_id) FILTER (WHERE spw.workspace_id IS NOT NULL), '{}') AS "workspaceIds"
        FROM service_principals sp LEFT JOIN service_principal_workspaces spw
          ON spw.tenant_id = sp.tenant_id AND spw.service_principal_id = sp.id
        WHERE sp.tenant_id = $1 GROUP BY sp.id ORDER BY sp.created_at, sp.id`,
       [tenantId],
     );
-    return r.map((x) => ({ id: x.id, name: x.name, clientId: x.clientId, workspaceIds: x.workspaceIds, createdAt: new Date(x.createdAt).toISOString() }));
+    return r.map((x) => ({ id: x.id, name: x.name, clientId: x.clientId, workspaceIds: x.workspaceIds, permissions: x.permissions, createdAt: new Date(x.createdAt).toISOString() }));
   }
 }
