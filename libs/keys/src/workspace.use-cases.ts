@@ -165,7 +165,7 @@ export async function createAndDispatch(deps: KeysDeps, actor: Actor, tenantId: 
 /** Which states each requested operation may start from. */
 const ALLOWED_FROM: Record<string, readonly KeyStateName[]> = {
   [OperationKind.CmkRewrap]: ['active', 'rewrapping'],
-  [OperationKind.KekRotation]: ['active', 'kek_rotating'],
+  [OperationKind.KekRotation]: ['active', 'kek_rotating', 'access_suspect'],
   [OperationKind.RevocationCheck]: ['active', 'rewrapping', 'rekeying', 'kek_rotating', 'access_suspect', 'shredded'],
   [OperationKind.Reinstate]: ['shredded', 'access_suspect'],
 };
