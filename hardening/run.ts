@@ -17,6 +17,7 @@ import { runAtRest } from './sections/at-rest';
 import { runFaults } from './sections/faults';
 import { runFuzz } from './sections/fuzz';
 import { runIsolation } from './sections/isolation';
+import { runQuotas } from './sections/quotas';
 import { runSsrf } from './sections/ssrf';
 import { runTokens } from './sections/tokens';
 
@@ -100,6 +101,13 @@ async function main(): Promise<number> {
       token_replay_refused_after_ms: r.replayRefusedAfterMs,
       token_brute_force_limited: r.rateLimited && r.retryAfterSeconds !== null && r.rightPasswordAlsoLimited,
       token_brute_force_attempts_before_429: r.bruteForceAttempts,
+    }));
+    await section('quotas', ['quota_bypasses', 'quota_bypass_attempts'], async () => runQuotas(s, await seedTenant(s, 'quotas')), (r) => ({
+      quota_bypass_attempts: r.attempts,
+      quota_requests: r.requests,
+      quota_refusals: r.refusals,
+      quota_positive_controls: r.positiveControls,
+      quota_bypasses: r.details.length ? r.bypasses + r.details.length : r.bypasses,
     }));
     await section(
       'faults',

@@ -32,6 +32,8 @@ export const GOALS: Goal[] = [
   positive('token_cases', 'tokens: forged/stale/misdirected token cases'),
   zero('token_accepted', 'tokens: forged/stale/misdirected tokens accepted'),
   isTrue('token_brute_force_limited', 'tokens: brute force met 429 + Retry-After'),
+  positive('quota_bypass_attempts', 'quotas: attempts to pass the DEK quota, creation rate or wrap cap'),
+  zero('quota_bypasses', 'quotas: DEKs or wraps past a limit, or a destroyed segment revived'),
   positive('fault_injections', 'faults: injections'),
   zero('dek_fetch_errors_outside_window', 'faults: DEK fetch errors outside the documented 503 window'),
   zero('lost_deks', 'faults: DEKs lost or changed'),
