@@ -134,6 +134,8 @@ function validPathValue(ep: Endpoint, name: string, t: SeededTenant): string {
       return t.operationId;
     case 'segment':
       return `fz-${randomBytes(3).toString('hex')}`;
+    case 'servicePrincipal':
+      return t.servicePrincipalId;
     default:
       return t.id;
   }
@@ -166,6 +168,8 @@ function template(ep: Endpoint, t: SeededTenant): Record<string, unknown> | null
       return { name: `fz-${n}`, workspaceIds: [t.workspaceId] };
     case 'BatchGet':
       return { segmentIds: [`fz-${n}`] };
+    case 'ServicePrincipalPermissions':
+      return { permissions: ['dek:fetch'] };
     default:
       return ep.hasBody ? {} : null;
   }

@@ -65,7 +65,7 @@ export async function runIsolation(stack: HardeningStack, a: SeededTenant, b: Se
       const home = p.home ?? a;
       const foreign = other(home);
       const targets: Target[] = ep.pathParams.length === 0 ? ['own'] : ['own', 'foreign'];
-      if (ep.pathParams.some((n) => ['keyConfiguration', 'workspace', 'operation'].includes(paramKind(ep.path, n))) && ep.pathParams.includes('tenantId')) targets.push('foreign-child');
+      if (ep.pathParams.some((n) => ['keyConfiguration', 'workspace', 'operation', 'servicePrincipal'].includes(paramKind(ep.path, n))) && ep.pathParams.includes('tenantId')) targets.push('foreign-child');
       if (ep.security === 'service' && ep.pathParams.includes('workspaceId')) targets.push('out-of-scope');
       for (const target of targets) {
         const expected = expectation(ep, p, target);
@@ -170,6 +170,9 @@ function buildRequest(ep: Endpoint, home: SeededTenant, foreign: SeededTenant, t
       case 'segment':
         values[name] = `iso-${randomBytes(3).toString('hex')}`;
         break;
+      case 'servicePrincipal':
+        values[name] = owner.servicePrincipalId;
+        break;
       default:
         values[name] = owner.id;
     }
@@ -198,6 +201,8 @@ function validBody(ep: Endpoint, t: SeededTenant): unknown {
       return { name: `iso-${n}`, workspaceIds: [t.workspaceId] };
     case 'BatchGet':
       return { segmentIds: [`iso-${n}`] };
+    case 'ServicePrincipalPermissions':
+      return { permissions: ['dek:fetch'] };
     case 'TokenRequest':
       return { grant_type: 'client_credentials', client_id: t.clientId, client_secret: 'wrong-secret' };
     default:
