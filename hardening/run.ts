@@ -107,7 +107,8 @@ async function main(): Promise<number> {
       quota_requests: r.requests,
       quota_refusals: r.refusals,
       quota_positive_controls: r.positiveControls,
-      quota_bypasses: r.details.length ? r.bypasses + r.details.length : r.bypasses,
+      quota_unexpected_answers: r.unexpected,
+      quota_bypasses: r.bypasses,
     }));
     await section(
       'faults',

@@ -24,5 +24,6 @@ it('no attempt creates more DEKs than the quota, the rate or the wrap cap allow,
   expect(r.requests).toBeGreaterThan(100);
   expect(r.refusals).toBeGreaterThan(20);
   expect(r.positiveControls).toBeGreaterThanOrEqual(4);
+  expect(r.unexpected).toBe(0);
   expect(r.bypasses).toBe(0);
 });
