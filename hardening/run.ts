@@ -19,6 +19,7 @@ import { runFaults } from './sections/faults';
 import { runFuzz } from './sections/fuzz';
 import { runIsolation } from './sections/isolation';
 import { runSpRevocation } from './sections/sp-revocation';
+import { runQuotas } from './sections/quotas';
 import { runSsrf } from './sections/ssrf';
 import { runTokens } from './sections/tokens';
 
@@ -112,6 +113,14 @@ async function main(): Promise<number> {
       revoked_sp_credential_attempts: r.attemptsAfterRevocation,
       sp_revocation_propagation_ms: r.worstMs,
       sp_revocation_propagation_ms_by_kind: Object.entries(r.propagationMs).map(([k, v]) => `${k}: ${v ?? 'null'}`),
+    }));
+    await section('quotas', ['quota_bypasses', 'quota_bypass_attempts'], async () => runQuotas(s, await seedTenant(s, 'quotas')), (r) => ({
+      quota_bypass_attempts: r.attempts,
+      quota_requests: r.requests,
+      quota_refusals: r.refusals,
+      quota_positive_controls: r.positiveControls,
+      quota_unexpected_answers: r.unexpected,
+      quota_bypasses: r.bypasses,
     }));
     await section(
       'faults',

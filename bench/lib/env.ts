@@ -14,6 +14,7 @@ export const ENV = {
   providerRatePerSecond: 'KEYHOLD_PROVIDER_RATE_PER_SECOND',
   keyConfigurationRatePerSecond: 'KEYHOLD_KEY_CONFIGURATION_RATE_PER_SECOND',
   tokenRatePerPrincipalPerMinute: 'KEYHOLD_TOKEN_RATE_PER_PRINCIPAL_PER_MINUTE',
+  dekCreateRatePerMinute: 'KEYHOLD_DEK_CREATE_RATE_PER_MINUTE',
   benchCeilingRoute: 'KEYHOLD_BENCH_CEILING_ROUTE',
   workerMetricsPort: 'KEYHOLD_WORKER_METRICS_PORT',
   consoleDir: 'KEYHOLD_CONSOLE_DIR',
@@ -60,6 +61,9 @@ export function productEnv(run: RunEnv, extra: Record<string, string> = {}): Nod
     // every replica and section asks for its own service-principal token; the token endpoint's limiter is not
     // what is measured here
     [ENV.tokenRatePerPrincipalPerMinute]: '600',
+    // seeding creates up to a million DEKs through one service principal in seconds; the creation rate limit is not
+    // what is measured (every measured fetch is of an existing DEK, which never reaches the limiter)
+    [ENV.dekCreateRatePerMinute]: '100000000',
     // the console's static files are not part of any measurement; a path that does not exist keeps them off
     [ENV.consoleDir]: join(run.root, 'bench', 'no-console'),
     ...extra,

@@ -37,6 +37,8 @@ export const GOALS: Goal[] = [
   isTrue('token_brute_force_limited', 'tokens: brute force met 429 + Retry-After'),
   zero('revoked_sp_credential_uses', 'service principals: disabled/deleted/revoked credentials accepted after the refusal'),
   atMost('sp_revocation_propagation_ms', 'service principals: ms from a change to refusal on the other replica (worst kind)', 2_000),
+  positive('quota_bypass_attempts', 'quotas: attempts to pass the DEK quota, creation rate or wrap cap'),
+  zero('quota_bypasses', 'quotas: DEKs or wraps past a limit, or a destroyed segment revived'),
   positive('fault_injections', 'faults: injections'),
   zero('dek_fetch_errors_outside_window', 'faults: DEK fetch errors outside the documented 503 window'),
   zero('lost_deks', 'faults: DEKs lost or changed'),

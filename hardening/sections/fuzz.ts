@@ -174,6 +174,8 @@ function template(ep: Endpoint, t: SeededTenant): Record<string, unknown> | null
       return { name: `fz-${n}`, disabled: false, workspaceIds: [t.workspaceId], ipAllowList: ['10.0.0.0/8', '2001:db8::/32'] };
     case 'RotateServicePrincipalSecret':
       return { overlapSeconds: 60 };
+    case 'ServicePrincipalPermissions':
+      return { permissions: ['dek:fetch'] };
     default:
       return ep.hasBody ? {} : null;
   }

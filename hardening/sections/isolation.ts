@@ -357,6 +357,8 @@ function validBody(ep: Endpoint, t: SeededTenant): unknown {
       return { name: `iso-${n}`, workspaceIds: [t.workspaceId] };
     case 'RotateServicePrincipalSecret':
       return { overlapSeconds: 60 };
+    case 'ServicePrincipalPermissions':
+      return { permissions: ['dek:fetch'] };
     case 'TokenRequest':
       return { grant_type: 'client_credentials', client_id: t.clientId, client_secret: 'wrong-secret' };
     default:

@@ -4,6 +4,8 @@ import { AdminTokenStrategy, OperatorTokenStrategy, SERVICES, TenantAccessGuard 
 import { HealthController, OperatorController } from './http/controllers/operator.controller';
 import { TenantController } from './http/controllers/tenant.controller';
 import { ServicePrincipalController } from './http/controllers/service-principal.controller';
+import { SegmentAdminController, SegmentInternalController } from './http/controllers/segment.controller';
+import { ServicePrincipalPermissionsController } from './http/controllers/service-principal-permissions.controller';
 import type { KeyholdServices } from './services';
 
 /** The Nest module of the admin API; the composition root is built outside Nest and provided as a value. */
@@ -13,7 +15,15 @@ export class ApiModule {
     return {
       module: ApiModule,
       imports: [PassportModule.register({ session: false })],
-      controllers: [OperatorController, HealthController, TenantController, ServicePrincipalController],
+      controllers: [
+        OperatorController,
+        HealthController,
+        TenantController,
+        ServicePrincipalController,
+        SegmentAdminController,
+        SegmentInternalController,
+        ServicePrincipalPermissionsController,
+      ],
       providers: [{ provide: SERVICES, useValue: services }, AdminTokenStrategy, OperatorTokenStrategy, TenantAccessGuard],
     };
   }

@@ -9,7 +9,10 @@ import {
   CreateServicePrincipal,
   CreateTenant,
   CreateWorkspace,
+  DekCreationHooks,
+  DekCreationLimiter,
   DekService,
+  DestroySegment,
   DeleteKeyConfiguration,
   DeleteServicePrincipal,
   GetKeyConfiguration,
@@ -29,6 +32,8 @@ import {
   RotateServicePrincipalSecret,
   ServicePrincipalDeps,
   UpdateServicePrincipal,
+  RequestWrapLimitRotation,
+  SetServicePrincipalPermissions,
   ValidateKeyConfiguration,
 } from '@app/keys';
 import { createDataSource, createRepositories, Repositories } from '@app/persistence';
@@ -67,6 +72,8 @@ export class KeyholdServices {
   readonly principalGate: ServicePrincipalGate;
   readonly principalBus: PrincipalInvalidationBus;
   readonly principalUseCases: ReturnType<typeof buildPrincipalUseCases>;
+  /** Segment-level crypto-shred and the service principal permissions that allow it. */
+  readonly segments: { readonly destroy: DestroySegment; readonly setPermissions: SetServicePrincipalPermissions };
   private readonly unsubscribers: Array<() => void> = [];
 
   private constructor(
@@ -128,9 +135,14 @@ export class KeyholdServices {
         wrappedCacheEntries: config.dek.wrappedCacheEntries,
         wrapReserveChunk: config.kekRotation.wrapReserveChunk,
         batchMax: config.dek.batchMax,
+        quotaPerWorkspace: config.dek.quotaPerWorkspace,
+        softWrapLimit: config.kekRotation.maxWraps,
+        hardWrapCap: config.kekRotation.wrapHardCap,
+        retryAfterSeconds: config.dek.retryAfterSeconds,
       },
       this.issuance,
       (id, v) => this.kekBus.observe(id, v),
+      dekCreationHooks(this.useCases.requestWrapLimitRotation, new DekCreationLimiter(this.redis, config.redisPrefix, config.dek.createRatePerMinute), log),
     );
     this.unsubscribers.push(this.kekCache.onInvalidate((_t, workspaceId) => this.deks.forgetWorkspace(workspaceId)));
     // A changed service principal: forget its admission state, its verified tokens and its DEK scope, here and
@@ -155,7 +167,18 @@ export class KeyholdServices {
           this.principalBus.servicePrincipalChanged(tenantId, id).catch((err: unknown) => log.warn({ err: errorSummary(err), tenantId, servicePrincipalId: id }, 'principal invalidation not published')),
       },
     });
+    this.unsubscribers.push(this.kekBus.onSegmentDestroyed((workspaceId, segmentId) => this.deks.forgetSegment(workspaceId, segmentId)));
     this.metrics = new ApiMetrics(this);
+    this.segments = {
+      destroy: new DestroySegment(
+        this.repos,
+        this.audit,
+        this.kekBus,
+        (actor, outcome) => this.metrics.segmentDestroys.inc({ principal: actor, outcome }),
+        (err) => log.warn({ err: errorSummary(err) }, 'segment destroy invalidation not published; the fallback poll covers it'),
+      ),
+      setPermissions: new SetServicePrincipalPermissions(this.repos, this.audit),
+    };
   }
 
   static async start(config: KeyholdConfig, log: Logger): Promise<KeyholdServices> {
@@ -208,6 +231,7 @@ function buildUseCases(deps: KeysDeps) {
     bindWorkspace: new BindWorkspace(deps),
     requestOperation: new RequestOperation(deps),
     requestRevocationCheck: new RequestRevocationCheck(deps),
+    requestWrapLimitRotation: new RequestWrapLimitRotation(deps),
     getOperation: new GetOperation(deps),
   };
 }
@@ -225,6 +249,17 @@ function buildPrincipalUseCases(deps: ServicePrincipalDeps) {
     remove: new DeleteServicePrincipal(deps),
     rotateSecret: new RotateServicePrincipalSecret(deps),
     revokeSecret: new RevokeServicePrincipalSecret(deps),
+  };
+}
+
+/** DEK creation's rate limit and its immediate wrap-limit rotations (the warm fetch path never calls these). */
+function dekCreationHooks(rotation: RequestWrapLimitRotation, limiter: DekCreationLimiter, log: Logger): DekCreationHooks {
+  return {
+    chargeCreations: (principalId, n) => limiter.charge(principalId, n),
+    rotationNeeded: async (tenantId, workspaceId, why) => {
+      const operationId = await rotation.execute(tenantId, workspaceId);
+      log.warn({ tenantId, workspaceId, reason: why, operationId }, 'KEK wrap limit: rotation requested');
+    },
   };
 }
 

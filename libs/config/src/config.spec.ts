@@ -25,6 +25,17 @@ describe('config', () => {
     expect(() => loadConfig({ ...secrets, REDIS_URL: 'http://x' })).toThrow(ConfigError);
   });
 
+  it('DEK creation limits: defaults, and a wrap hard cap below the rotation threshold is refused', () => {
+    const c = loadConfig({ ...secrets });
+    expect(c.kekRotation).toMatchObject({ maxWraps: 2 ** 30, wrapHardCap: 2 ** 31 });
+    expect(c.dek).toMatchObject({ quotaPerWorkspace: 10_000_000, createRatePerMinute: 60_000 });
+    const d = loadConfig({ ...secrets, KEYHOLD_DEK_QUOTA_PER_WORKSPACE: '500', KEYHOLD_DEK_CREATE_RATE_PER_MINUTE: '90', KEYHOLD_KEK_WRAP_HARD_CAP: '2000', KEYHOLD_KEK_MAX_WRAPS: '1000' });
+    expect(d.dek).toMatchObject({ quotaPerWorkspace: 500, createRatePerMinute: 90 });
+    expect(d.kekRotation).toMatchObject({ maxWraps: 1000, wrapHardCap: 2000 });
+    expect(() => loadConfig({ ...secrets, KEYHOLD_KEK_WRAP_HARD_CAP: '100', KEYHOLD_KEK_MAX_WRAPS: '1000' })).toThrow(/KEYHOLD_KEK_WRAP_HARD_CAP must be at least KEYHOLD_KEK_MAX_WRAPS/);
+    expect(() => loadConfig({ ...secrets, KEYHOLD_KEK_WRAP_HARD_CAP: String(2 ** 33) })).toThrow(/KEYHOLD_KEK_WRAP_HARD_CAP/);
+  });
+
   it('is constructible from an object (tests start the app in-process)', () => {
     const c = buildConfig({ port: 0, operatorToken: 'o'.repeat(32), tokenSecret: 't'.repeat(32), redisPrefix: 'kh-test-1', providerEnv: { A: 'b' } });
     expect(c.port).toBe(0);

@@ -26,10 +26,26 @@ export interface KeyholdConfig {
   readonly tokenSecret: string;
   readonly tokenTtlSeconds: number;
   readonly kekCache: { readonly ttlSeconds: number; readonly maxEntries: number; readonly pollIntervalMs: number };
-  readonly kekRotation: { readonly maxWraps: number; readonly maxAgeSeconds: number; readonly wrapReserveChunk: number };
+  readonly kekRotation: {
+    /** Soft threshold: a KEK that has done this many wraps is rotated (scheduled check, and at once by the DEK path). */
+    readonly maxWraps: number;
+    readonly maxAgeSeconds: number;
+    readonly wrapReserveChunk: number;
+    /** Hard cap: no KEK version ever does more wraps than this; new DEKs under it are refused (503 KEK_WRAP_LIMIT). */
+    readonly wrapHardCap: number;
+  };
   readonly probe: { readonly intervalSeconds: number; readonly confirmationWindowSeconds: number; readonly confirmations: number };
   readonly rateLimit: { readonly tokenPerIpPerMinute: number; readonly tokenPerPrincipalPerMinute: number };
-  readonly dek: { readonly batchMax: number; readonly wrappedCacheEntries: number; readonly stateCacheTtlMs: number; readonly retryAfterSeconds: number };
+  readonly dek: {
+    readonly batchMax: number;
+    readonly wrappedCacheEntries: number;
+    readonly stateCacheTtlMs: number;
+    readonly retryAfterSeconds: number;
+    /** Most DEKs one workspace may hold (destroyed segments free their slot). */
+    readonly quotaPerWorkspace: number;
+    /** DEK creations per service principal per minute, shared by every replica (fetching existing DEKs is free). */
+    readonly createRatePerMinute: number;
+  };
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   /** Directory of the built console (served at / when it exists). */
   readonly consoleDir: string;
@@ -57,6 +73,7 @@ const schema = z.object({
   kekMaxWraps: int(1, 2 ** 32),
   kekMaxAgeSeconds: int(60, 10 * 365 * 86400),
   kekWrapReserveChunk: int(1, 1_000_000),
+  kekWrapHardCap: int(1, 2 ** 32),
   probeIntervalSeconds: int(1, 86400),
   probeConfirmationWindowSeconds: int(1, 7 * 86400),
   probeConfirmations: int(1, 100),
@@ -65,6 +82,8 @@ const schema = z.object({
   dekBatchMax: int(1, 10_000),
   dekWrappedCacheEntries: int(0, 10_000_000),
   dekStateCacheTtlMs: int(0, 60_000),
+  dekQuotaPerWorkspace: int(1, 2 ** 40),
+  dekCreateRatePerMinute: int(1, 100_000_000),
   retryAfterSeconds: int(1, 3600),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
   consoleDir: z.string(),
@@ -91,6 +110,7 @@ const ENV_NAMES: Record<keyof z.input<typeof schema>, string> = {
   kekMaxWraps: 'KEYHOLD_KEK_MAX_WRAPS',
   kekMaxAgeSeconds: 'KEYHOLD_KEK_MAX_AGE_SECONDS',
   kekWrapReserveChunk: 'KEYHOLD_KEK_WRAP_RESERVE_CHUNK',
+  kekWrapHardCap: 'KEYHOLD_KEK_WRAP_HARD_CAP',
   probeIntervalSeconds: 'KEYHOLD_PROBE_INTERVAL_SECONDS',
   probeConfirmationWindowSeconds: 'KEYHOLD_PROBE_CONFIRMATION_WINDOW_SECONDS',
   probeConfirmations: 'KEYHOLD_PROBE_CONFIRMATIONS',
@@ -99,6 +119,8 @@ const ENV_NAMES: Record<keyof z.input<typeof schema>, string> = {
   dekBatchMax: 'KEYHOLD_DEK_BATCH_MAX',
   dekWrappedCacheEntries: 'KEYHOLD_DEK_WRAPPED_CACHE_ENTRIES',
   dekStateCacheTtlMs: 'KEYHOLD_DEK_STATE_CACHE_TTL_MS',
+  dekQuotaPerWorkspace: 'KEYHOLD_DEK_QUOTA_PER_WORKSPACE',
+  dekCreateRatePerMinute: 'KEYHOLD_DEK_CREATE_RATE_PER_MINUTE',
   retryAfterSeconds: 'KEYHOLD_RETRY_AFTER_SECONDS',
   logLevel: 'LOG_LEVEL',
   consoleDir: 'KEYHOLD_CONSOLE_DIR',
@@ -121,6 +143,8 @@ const DEFAULTS: Partial<z.input<typeof schema>> = {
   kekMaxWraps: 2 ** 30,
   kekMaxAgeSeconds: 90 * 86400,
   kekWrapReserveChunk: 1_000,
+  // Hard stop, half the NIST bound: reached only if rotations keep failing (e.g. a workspace in access_suspect).
+  kekWrapHardCap: 2 ** 31,
   probeIntervalSeconds: 60,
   probeConfirmationWindowSeconds: 180,
   probeConfirmations: 3,
@@ -129,6 +153,8 @@ const DEFAULTS: Partial<z.input<typeof schema>> = {
   dekBatchMax: 1000,
   dekWrappedCacheEntries: 200_000,
   dekStateCacheTtlMs: 2_000,
+  dekQuotaPerWorkspace: 10_000_000,
+  dekCreateRatePerMinute: 60_000,
   retryAfterSeconds: 5,
   logLevel: 'info',
   consoleDir: 'apps/console/dist',
@@ -155,6 +181,8 @@ export function buildConfig(input: KeyholdConfigInput): KeyholdConfig {
     throw new ConfigError(`invalid configuration: ${problems.join('; ')}`);
   }
   const c = parsed.data;
+  if (c.kekWrapHardCap < c.kekMaxWraps)
+    throw new ConfigError(`invalid configuration: ${ENV_NAMES.kekWrapHardCap} must be at least ${ENV_NAMES.kekMaxWraps} (${c.kekMaxWraps})`);
   return Object.freeze({
     mode: c.mode,
     host: c.host,
@@ -167,7 +195,7 @@ export function buildConfig(input: KeyholdConfigInput): KeyholdConfig {
     tokenSecret: c.tokenSecret,
     tokenTtlSeconds: c.tokenTtlSeconds,
     kekCache: { ttlSeconds: c.kekCacheTtlSeconds, maxEntries: c.kekCacheMaxEntries, pollIntervalMs: c.kekCachePollIntervalMs },
-    kekRotation: { maxWraps: c.kekMaxWraps, maxAgeSeconds: c.kekMaxAgeSeconds, wrapReserveChunk: c.kekWrapReserveChunk },
+    kekRotation: { maxWraps: c.kekMaxWraps, maxAgeSeconds: c.kekMaxAgeSeconds, wrapReserveChunk: c.kekWrapReserveChunk, wrapHardCap: c.kekWrapHardCap },
     probe: {
       intervalSeconds: c.probeIntervalSeconds,
       confirmationWindowSeconds: c.probeConfirmationWindowSeconds,
@@ -179,6 +207,8 @@ export function buildConfig(input: KeyholdConfigInput): KeyholdConfig {
       wrappedCacheEntries: c.dekWrappedCacheEntries,
       stateCacheTtlMs: c.dekStateCacheTtlMs,
       retryAfterSeconds: c.retryAfterSeconds,
+      quotaPerWorkspace: c.dekQuotaPerWorkspace,
+      createRatePerMinute: c.dekCreateRatePerMinute,
     },
     logLevel: c.logLevel,
     consoleDir: c.consoleDir,

@@ -53,6 +53,11 @@ class CachedDek {
 
 const SEGMENT_RE = /^[\x21-\x7e]{1,256}$/;
 
+/** Whether a segment id is well-formed (1-256 printable ASCII characters without spaces). */
+export const isSegmentId = (s: unknown): s is string => typeof s === 'string' && SEGMENT_RE.test(s);
+
+const segmentDestroyed = () => new DomainError(ErrorCode.SegmentDestroyed, 'this segment was destroyed; its DEK is gone for good');
+
 /**
  * Memory per cached workspace (shared/PERFORMANCE.md budget: 2 KB): strings kept in long-lived maps must not be
  * slices of request URLs (a slice retains the whole URL) nor per-row copies of a handful of constants.
@@ -74,7 +79,28 @@ export interface DekServiceOptions {
   readonly wrappedCacheEntries: number;
   readonly wrapReserveChunk: number;
   readonly batchMax: number;
+  /** Most DEKs one workspace may hold; enforced in SQL (a reserved-slot counter). Default 10,000,000. */
+  readonly quotaPerWorkspace?: number;
+  /** A KEK version past this many wraps is rotated at once (not at the next scheduled check). Default 2^30. */
+  readonly softWrapLimit?: number;
+  /** No KEK version ever does more wraps than this: new DEKs under it are refused. Default 2^31. */
+  readonly hardWrapCap?: number;
+  /** Retry-After of KEK_WRAP_LIMIT (a rotation is running) and DEK_QUOTA_EXCEEDED. Default 5. */
+  readonly retryAfterSeconds?: number;
 }
+
+const LIMIT_DEFAULTS = { quotaPerWorkspace: 10_000_000, softWrapLimit: 2 ** 30, hardWrapCap: 2 ** 31, retryAfterSeconds: 5 };
+
+/** What DEK creation asks of the outside (rate limiting, rotations). Fetching an existing DEK never calls these. */
+export interface DekCreationHooks {
+  /** Charge `n` creations to the principal; throws DomainError DEK_CREATE_RATE_LIMITED when over its rate. */
+  chargeCreations(principalId: string, n: number): Promise<void>;
+  /** A KEK version reached the soft threshold or the hard cap: start its rotation now (de-duplicated). */
+  rotationNeeded(tenantId: string, workspaceId: string, why: string): Promise<void>;
+}
+
+/** At most one rotation request per KEK version and replica in this interval (the operations table de-duplicates too). */
+const ROTATION_REQUEST_INTERVAL_MS = 10_000;
 
 /**
  * The internal DEK API's logic (get-or-create). Warm path (`getWarm`): synchronous — the workspace state + scope,
@@ -93,6 +119,14 @@ export class DekService {
   private readonly loading = new Map<string, Map<string, Promise<Access>>>();
   /** One flat string per workspace id, shared by every map that keys on it (see ownCopy). */
   private readonly ids = new Map<string, string>();
+  /**
+   * Bumped by every forgetSegment/forgetWorkspace: rows read from Postgres before an invalidation are served to
+   * the request that read them but never cached (a destroyed segment must not come back into a cache).
+   */
+  private forgetGeneration = 0;
+  /** `workspace:version` → when a rotation was last requested from here for the wrap limit. */
+  private readonly rotationAsked = new Map<string, number>();
+  private readonly limits: typeof LIMIT_DEFAULTS;
 
   constructor(
     private readonly repos: Repositories,
@@ -100,7 +134,15 @@ export class DekService {
     private readonly opts: DekServiceOptions,
     private readonly issuance?: DekIssuanceAggregator,
     private readonly observeStateVersion?: (workspaceId: string, stateVersion: number) => void,
-  ) {}
+    private readonly hooks?: DekCreationHooks,
+  ) {
+    this.limits = {
+      quotaPerWorkspace: opts.quotaPerWorkspace ?? LIMIT_DEFAULTS.quotaPerWorkspace,
+      softWrapLimit: opts.softWrapLimit ?? LIMIT_DEFAULTS.softWrapLimit,
+      hardWrapCap: opts.hardWrapCap ?? LIMIT_DEFAULTS.hardWrapCap,
+      retryAfterSeconds: opts.retryAfterSeconds ?? LIMIT_DEFAULTS.retryAfterSeconds,
+    };
+  }
 
   /**
    * The hot path: one DEK when everything it needs is cached, else undefined (the caller falls back to
@@ -149,13 +191,16 @@ export class DekService {
     // token's tenant and are only used once the scope check has passed).
     // When no KEK of the workspace is cached either, its KEK rows join that round trip: a cold fetch then reads
     // Postgres once before the KMS call, not twice (same rule: nothing is used before the scope check).
+    // Destroyed segments come back from the same query as the rows (segment tombstones): no extra round trip.
+    const gen = this.forgetGeneration;
+    const none = { rows: [] as DekRow[], destroyed: [] as string[] };
     let a = this.cachedAccess(p, workspaceId);
-    let found: DekRow[] = [];
+    let found = none;
     let kekRows: KekVersionRow[] | undefined;
     if (!a) {
       const [loaded, r, k] = await Promise.all([
         this.loadAccess(p, workspaceId),
-        missing.size ? this.repos.deks.findMany(p.tid, workspaceId, [...missing]) : Promise.resolve([] as DekRow[]),
+        missing.size ? this.repos.segments.findDeksOrTombstones(p.tid, workspaceId, [...missing]) : Promise.resolve(none),
         this.keks.mayNeedRows(workspaceId) ? this.repos.keks.findLive(p.tid, workspaceId) : Promise.resolve(undefined),
       ]);
       a = loaded;
@@ -164,13 +209,14 @@ export class DekService {
       this.check(a);
     } else {
       this.check(a);
-      if (missing.size) found = await this.repos.deks.findMany(a.tenantId, workspaceId, [...missing]);
+      if (missing.size) found = await this.repos.segments.findDeksOrTombstones(a.tenantId, workspaceId, [...missing]);
     }
     const access = a;
     if (missing.size) {
-      for (const r of found) rows.set(r.segmentId, this.remember(workspaceId, r));
+      if (found.destroyed.length) throw segmentDestroyed();
+      for (const r of found.rows) rows.set(r.segmentId, this.remember(workspaceId, r, gen));
       const toCreate = [...missing].filter((s) => !rows.has(s));
-      if (toCreate.length) await this.create(access, workspaceId, toCreate, rows, kekRows);
+      if (toCreate.length) await this.create(p, access, workspaceId, toCreate, rows, gen, kekRows);
     }
 
     // One KEK use per version present in this batch (normally one).
@@ -198,8 +244,21 @@ export class DekService {
     return segmentIds.map((s) => out.get(s)!);
   }
 
+  /** Drop one destroyed segment's cached wrapped row (segment destroy listener, every replica). */
+  forgetSegment(workspaceId: string, segmentId: string): void {
+    this.forgetGeneration++;
+    const rows = this.wrapped.get(workspaceId);
+    if (rows?.delete(segmentId)) this.wrappedCount--;
+  }
+
+  /** Whether a segment's wrapped row is cached here (tests: a destroyed segment must not be). */
+  cachedSegment(workspaceId: string, segmentId: string): boolean {
+    return this.wrapped.get(workspaceId.toLowerCase())?.has(segmentId) ?? false;
+  }
+
   /** Drop cached state and wrapped rows of a workspace (KEK cache invalidation listener). */
   forgetWorkspace(workspaceId: string): void {
+    this.forgetGeneration++;
     for (const m of this.access.values()) if (m.delete(workspaceId)) this.accessCount--;
     // Reads in flight were started before this invalidation: dropping them from `loading` keeps them out of the cache.
     this.loading.delete(workspaceId);
@@ -210,6 +269,7 @@ export class DekService {
       this.wrapped.delete(workspaceId);
     }
     for (const k of this.wrapBudget.keys()) if (k.startsWith(`${workspaceId}:`)) this.wrapBudget.delete(k);
+    for (const k of this.rotationAsked.keys()) if (k.startsWith(`${workspaceId}:`)) this.rotationAsked.delete(k);
   }
 
   /**
@@ -291,7 +351,7 @@ export class DekService {
       now + ttl * 5,
       w?.inScope && this.issuance ? this.issuance.tally(p.tid, p.sub, workspaceId) : null,
     );
-    if (w) this.observeStateVersion?.(workspaceId, Number(w.stateVersion));
+    if (w) this.observeStateVersion?.(workspaceId, Number(w.cacheVersion));
     return a;
   }
 
@@ -309,7 +369,8 @@ export class DekService {
         const now = Date.now();
         const ttl = this.opts.stateCacheTtlMs;
         const next = new Access(principal.tid, !!w?.inScope, stateLiteral(w?.keyState), w?.currentKekVersion ?? null, now + ttl, now + ttl * 5, a.tally);
-        if (w) this.observeStateVersion?.(workspaceId, Number(w.stateVersion));
+        if (w) this.observeStateVersion?.(workspaceId, Number(w.cacheVersion));
+        if (this.access.get(principal.sub)?.get(workspaceId) !== a) return; // the read itself found a missed change
         this.store(principal.sub, workspaceId, next);
       },
       () => {
@@ -347,50 +408,122 @@ export class DekService {
     m.set(workspaceId, a);
   }
 
-  private async create(a: Access, workspaceId: string, segmentIds: string[], rows: Map<string, CachedDek>, kekRows?: readonly KekVersionRow[]): Promise<void> {
+  /**
+   * Creates DEKs for segments that have none. Limits, in order: the principal's creation rate (Redis, shared by
+   * replicas), the workspace quota (slots reserved in SQL), the KEK version's wrap cap (wraps reserved in SQL).
+   * Each grant is what the store says: fewer granted than asked means only that many DEKs are created and the
+   * request then fails with the limit's error (the created ones are served on retry, they count once).
+   */
+  private async create(
+    p: DekPrincipal,
+    a: Access,
+    workspaceId: string,
+    segmentIds: string[],
+    rows: Map<string, CachedDek>,
+    gen: number,
+    kekRows?: readonly KekVersionRow[],
+  ): Promise<void> {
     const version = a.currentKekVersion!;
-    await this.reserveWraps(a.tenantId, workspaceId, version, segmentIds.length);
-    const items = await this.keks.withKek(a.tenantId, workspaceId, version, (kek) =>
-      segmentIds.map((segmentId) => {
-        const dek = generateDek();
-        try {
-          return { id: randomUUID(), segmentId, kekVersion: version, wrapped: wrapDek(kek, dek, { tenantId: a.tenantId, workspaceId, segmentId, kekVersion: version }) };
-        } finally {
-          dek.fill(0);
+    if (this.hooks) await this.hooks.chargeCreations(p.sub, segmentIds.length);
+    let refusal: DomainError | undefined;
+    let ids = segmentIds;
+    const slots = await this.repos.segments.reserveDekSlots(a.tenantId, workspaceId, ids.length, this.limits.quotaPerWorkspace);
+    if (slots < ids.length) {
+      ids = ids.slice(0, slots);
+      refusal = new DomainError(
+        ErrorCode.DekQuotaExceeded,
+        `the workspace holds its maximum of ${this.limits.quotaPerWorkspace} DEKs; destroy segments that are no longer needed`,
+        this.limits.retryAfterSeconds,
+      );
+    }
+    let used = 0;
+    try {
+      if (ids.length) {
+        const wraps = await this.reserveWraps(a.tenantId, workspaceId, version, ids.length);
+        if (wraps < ids.length) {
+          ids = ids.slice(0, wraps);
+          refusal ??= new DomainError(
+            ErrorCode.KekWrapLimit,
+            'the workspace KEK reached its wrap limit; a KEK rotation was started, retry shortly',
+            this.limits.retryAfterSeconds,
+          );
         }
-      }),
-      kekRows,
-    );
-    const inserted = await this.repos.deks.insertIfAbsent(a.tenantId, workspaceId, items);
-    for (const r of inserted) rows.set(r.segmentId, this.remember(workspaceId, r));
-    // Losers of a concurrent create read the winner's row: one DEK per segment, whoever asked first.
-    const lost = segmentIds.filter((s) => !rows.has(s));
-    if (lost.length) for (const r of await this.repos.deks.findMany(a.tenantId, workspaceId, lost)) rows.set(r.segmentId, this.remember(workspaceId, r));
+      }
+      if (ids.length) {
+        const batch = ids;
+        const items = await this.keks.withKek(a.tenantId, workspaceId, version, (kek) =>
+          batch.map((segmentId) => {
+            const dek = generateDek();
+            try {
+              return { id: randomUUID(), segmentId, kekVersion: version, wrapped: wrapDek(kek, dek, { tenantId: a.tenantId, workspaceId, segmentId, kekVersion: version }) };
+            } finally {
+              dek.fill(0);
+            }
+          }),
+          kekRows,
+        );
+        const inserted = await this.repos.deks.insertIfAbsent(a.tenantId, workspaceId, items);
+        used = inserted.length;
+        for (const r of inserted) rows.set(r.segmentId, this.remember(workspaceId, r, gen));
+      }
+    } finally {
+      // Slots not turned into rows (lost races, destroyed ids, refused wraps) go back to the workspace.
+      await this.repos.segments.releaseDekSlots(a.tenantId, workspaceId, slots - used).catch(() => undefined);
+    }
+    // Losers of a concurrent create read the winner's row: one DEK per segment, whoever asked first. A segment
+    // destroyed meanwhile has no row but a tombstone (the insert trigger skipped it): 410, never a new DEK.
+    const lost = ids.filter((s) => !rows.has(s));
+    if (lost.length) {
+      const again = await this.repos.segments.findDeksOrTombstones(a.tenantId, workspaceId, lost);
+      if (again.destroyed.length) throw segmentDestroyed();
+      for (const r of again.rows) rows.set(r.segmentId, this.remember(workspaceId, r, gen));
+    }
+    if (refusal) throw refusal;
     if (segmentIds.some((s) => !rows.has(s))) throw new Error('DEK row vanished between insert and read');
   }
 
   /**
    * Wraps are counted per KEK version for the GCM nonce budget, reserved in chunks so the hot path does not
    * UPDATE kek_versions per DEK. A crash loses at most one chunk of headroom (over-counts, never under-counts).
+   * Returns how many of the `n` wraps may be done: the database's grant is the truth, it never passes the hard
+   * cap. Reaching the soft threshold or the cap requests a KEK rotation at once.
    */
-  private async reserveWraps(tenantId: string, workspaceId: string, version: number, n: number): Promise<void> {
+  private async reserveWraps(tenantId: string, workspaceId: string, version: number, n: number): Promise<number> {
     const key = [workspaceId, version].join(':'); // one flat string (a template literal keeps a cons chain alive in the map)
     const left = this.wrapBudget.get(key) ?? 0;
     if (left >= n) {
       this.wrapBudget.set(key, left - n);
-      return;
+      return n;
     }
-    const chunk = Math.max(this.opts.wrapReserveChunk, n);
-    await this.repos.keks.reserveWraps(tenantId, workspaceId, version, chunk);
-    this.wrapBudget.set(key, (this.wrapBudget.get(key) ?? 0) + chunk - n);
+    // Take the local leftover now (concurrent creators may change the budget while we wait on Postgres).
+    this.wrapBudget.delete(key);
+    const chunk = Math.max(this.opts.wrapReserveChunk, n - left);
+    const { granted, count } = await this.repos.keks.reserveWraps(tenantId, workspaceId, version, chunk, this.limits.hardWrapCap);
+    const have = left + granted;
+    const use = Math.min(n, have);
+    if (have > use) this.wrapBudget.set(key, (this.wrapBudget.get(key) ?? 0) + have - use);
+    if (count >= this.limits.softWrapLimit || granted < chunk)
+      this.requestRotation(tenantId, workspaceId, key, granted < chunk ? 'KEK wrap hard cap reached' : 'KEK wrap count limit reached');
+    return use;
+  }
+
+  private requestRotation(tenantId: string, workspaceId: string, key: string, why: string): void {
+    if (!this.hooks) return;
+    const now = Date.now();
+    const last = this.rotationAsked.get(key);
+    if (last !== undefined && now - last < ROTATION_REQUEST_INTERVAL_MS) return;
+    this.rotationAsked.set(key, now);
+    // Awaited by nobody: a failed request is retried by the next creation after the interval, and the scheduled
+    // rotation check covers the wrap limit in every state too.
+    void this.hooks.rotationNeeded(tenantId, workspaceId, why).catch(() => this.rotationAsked.delete(key));
   }
 
   /** Converts a row to its compact cached form and caches it (FIFO by workspace beyond the bound). */
-  private remember(workspaceId: string, r: DekRow): CachedDek {
+  private remember(workspaceId: string, r: DekRow, gen: number): CachedDek {
     if (!Buffer.isBuffer(r.wrapped) || r.wrapped.length !== WRAPPED_DEK_BYTES) throw new DomainError(ErrorCode.KeyIntegrity, 'a stored wrapped DEK has the wrong length');
     const row = new CachedDek(r.id, Number(r.kekVersion), r.wrapped.toString('latin1'));
     const max = this.opts.wrappedCacheEntries;
-    if (max <= 0) return row;
+    if (max <= 0 || gen !== this.forgetGeneration) return row;
     let m = this.wrapped.get(workspaceId);
     if (!m) {
       m = new Map();

@@ -24,6 +24,10 @@ export enum ErrorCode {
   KmsUnavailable = 'KMS_UNAVAILABLE',
   KmsRefused = 'KMS_REFUSED',
   KeyIntegrity = 'KEY_INTEGRITY_FAILURE',
+  SegmentDestroyed = 'SEGMENT_DESTROYED',
+  DekQuotaExceeded = 'DEK_QUOTA_EXCEEDED',
+  DekCreateRateLimited = 'DEK_CREATE_RATE_LIMITED',
+  KekWrapLimit = 'KEK_WRAP_LIMIT',
 }
 
 export class DomainError extends Error {
@@ -31,7 +35,7 @@ export class DomainError extends Error {
   constructor(
     readonly code: ErrorCode,
     message: string,
-    /** Seconds a client should wait before retrying (503s). */
+    /** Seconds a client should wait before retrying (429s and 503s). */
     readonly retryAfterSeconds?: number,
   ) {
     super(message);

@@ -1,7 +1,18 @@
 export { DomainError, ErrorCode, notFound } from './errors';
 export { ProviderRegistry, PROVIDER_MODULES } from './provider-registry';
 export { KekResolver, KekResolverHooks, kekContext } from './kek-resolver';
-export { DekService, DekPrincipal, IssuedDek, DekServiceOptions } from './dek-service';
+export { DekService, DekPrincipal, IssuedDek, DekServiceOptions, DekCreationHooks, isSegmentId } from './dek-service';
+export { DekCreationLimiter } from './dek-creation-limiter';
+export {
+  DestroySegment,
+  DestroyedBy,
+  SegmentInvalidator,
+  SetServicePrincipalPermissions,
+  SERVICE_PERMISSIONS,
+  ServicePermission,
+  DEFAULT_SERVICE_PERMISSIONS,
+} from './segment-shred.use-case';
+export { RequestWrapLimitRotation } from './wrap-limit-rotation.use-case';
 export { Actor, Dispatcher, KekInvalidator, KeysDeps } from './context';
 export { workspaceView, keyConfigurationView, tenantView, operationView } from './views';
 export { CreateTenant, GetTenant, CreateAdminUser, CreateServicePrincipal } from './tenant.use-cases';

@@ -3,6 +3,7 @@ import { hashSecret } from '@app/auth';
 import { newClientId, newClientSecret, newExternalId } from '@app/crypto';
 import { AdminRole, pgCode } from '@app/persistence';
 import type { Actor, KeysDeps } from './context';
+import { DEFAULT_SERVICE_PERMISSIONS, ServicePermission } from './segment-shred.use-case';
 import { DomainError, ErrorCode } from './errors';
 import { tenantView } from './views';
 
@@ -59,22 +60,23 @@ export class CreateAdminUser {
 export class CreateServicePrincipal {
   constructor(private readonly deps: KeysDeps) {}
 
-  async execute(actor: Actor, tenantId: string, input: { name: string; workspaceIds: string[] }) {
+  async execute(actor: Actor, tenantId: string, input: { name: string; workspaceIds: string[]; permissions?: readonly ServicePermission[] }) {
     const workspaceIds = [...new Set(input.workspaceIds)];
+    const permissions = [...new Set<string>([...DEFAULT_SERVICE_PERMISSIONS, ...(input.permissions ?? [])])].sort();
     if ((await this.deps.repos.workspaces.countExisting(tenantId, workspaceIds)) !== workspaceIds.length)
       throw new DomainError(ErrorCode.WorkspaceNotFound, 'one or more workspaceIds do not exist');
     const id = randomUUID();
     const clientId = newClientId();
     const clientSecret = newClientSecret();
     const secretHash = await hashSecret(clientSecret, { N: 2 ** 12 });
-    await this.deps.repos.ds.transaction((m) => this.deps.repos.servicePrincipals.insert(m, tenantId, { id, name: input.name, clientId, secretHash }, workspaceIds));
+    await this.deps.repos.ds.transaction((m) => this.deps.repos.servicePrincipals.insert(m, tenantId, { id, name: input.name, clientId, secretHash, permissions }, workspaceIds));
     await this.deps.audit.append(tenantId, {
       actor,
       action: 'service_principal.created',
       target: `service_principal:${id}`,
       outcome: 'success',
-      details: { name: input.name, clientId, workspaceIds },
+      details: { name: input.name, clientId, workspaceIds, permissions },
     });
-    return { id, name: input.name, clientId, clientSecret, workspaceIds };
+    return { id, name: input.name, clientId, clientSecret, workspaceIds, permissions };
   }
 }

@@ -140,7 +140,7 @@ export class BindWorkspace {
   }
 }
 
-async function createAndDispatch(deps: KeysDeps, actor: Actor, tenantId: string, workspaceId: string, kind: OperationKind, targetKeyConfigurationId?: string) {
+export async function createAndDispatch(deps: KeysDeps, actor: Actor, tenantId: string, workspaceId: string, kind: OperationKind, targetKeyConfigurationId?: string) {
   const { operation, created } = await deps.repos.operations.createOrGetUnfinished(tenantId, {
     id: randomUUID(),
     workspaceId,
@@ -165,7 +165,7 @@ async function createAndDispatch(deps: KeysDeps, actor: Actor, tenantId: string,
 /** Which states each requested operation may start from. */
 const ALLOWED_FROM: Record<string, readonly KeyStateName[]> = {
   [OperationKind.CmkRewrap]: ['active', 'rewrapping'],
-  [OperationKind.KekRotation]: ['active', 'kek_rotating'],
+  [OperationKind.KekRotation]: ['active', 'kek_rotating', 'access_suspect'],
   [OperationKind.RevocationCheck]: ['active', 'rewrapping', 'rekeying', 'kek_rotating', 'access_suspect', 'shredded'],
   [OperationKind.Reinstate]: ['shredded', 'access_suspect'],
 };

@@ -26,3 +26,4 @@ export {
   OperationKindName,
 } from './keys.repository';
 export { Repositories, createRepositories } from './repositories';
+export { SegmentRepository, SegmentDestroyResult } from './segments.repository';

@@ -57,18 +57,22 @@ export class KekVersionRepository {
   }
 
   /**
-   * Reserves `n` wraps on a KEK version (one UPDATE per chunk, not per DEK) and returns the count after the
-   * reservation, so the caller can tell when the version nears its GCM wrap budget.
+   * Reserves up to `n` wraps on a KEK version (one UPDATE per chunk, not per DEK) without ever taking the count
+   * past `cap`. The grant is what the database says: the row is locked and the grant computed from its latest
+   * value, so concurrent reservers on any replica can never exceed the cap together.
    */
-  async reserveWraps(tenantId: string, workspaceId: string, version: number, n: number): Promise<number> {
-    const r = await one<{ c: number }>(
+  async reserveWraps(tenantId: string, workspaceId: string, version: number, n: number, cap: number): Promise<{ granted: number; count: number }> {
+    const r = await one<{ c: number; g: number }>(
       this.ds,
-      `UPDATE kek_versions SET wrap_count = wrap_count + $4 WHERE tenant_id = $1 AND workspace_id = $2 AND version = $3
-       RETURNING wrap_count::float8 AS c`,
-      [tenantId, workspaceId, version, n],
+      `UPDATE kek_versions k SET wrap_count = k.wrap_count + g.n
+       FROM (SELECT LEAST($4::bigint, GREATEST($5::bigint - wrap_count, 0)) AS n FROM kek_versions
+             WHERE tenant_id = $1 AND workspace_id = $2 AND version = $3 FOR UPDATE) g
+       WHERE k.tenant_id = $1 AND k.workspace_id = $2 AND k.version = $3
+       RETURNING k.wrap_count::float8 AS c, g.n::float8 AS g`,
+      [tenantId, workspaceId, version, n, cap],
     );
     if (!r) throw new Error('KEK version not found while reserving wraps');
-    return Number(r.c);
+    return { granted: Number(r.g), count: Number(r.c) };
   }
 }
 

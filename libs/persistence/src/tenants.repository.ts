@@ -86,6 +86,7 @@ export interface ServicePrincipalSummary {
   disabled: boolean;
   workspaceIds: string[];
   ipAllowList: string[];
+  permissions: string[];
   createdAt: string;
 }
 
@@ -121,10 +122,16 @@ export class ServicePrincipalRepository {
   async insert(
     db: Queryable,
     tenantId: string,
-    sp: { id: string; name: string; clientId: string; secretHash: string },
+    sp: { id: string; name: string; clientId: string; secretHash: string; permissions?: readonly string[] },
     workspaceIds: string[],
   ): Promise<{ secretId: string }> {
-    await db.query(`INSERT INTO service_principals (id, tenant_id, name, client_id) VALUES ($1, $2, $3, $4)`, [sp.id, tenantId, sp.name, sp.clientId]);
+    await db.query(`INSERT INTO service_principals (id, tenant_id, name, client_id, permissions) VALUES ($1, $2, $3, $4, COALESCE($5::text[], '{dek:fetch}'))`, [
+      sp.id,
+      tenantId,
+      sp.name,
+      sp.clientId,
+      sp.permissions ?? null,
+    ]);
     const secretId = randomUUID();
     await db.query(`INSERT INTO service_principal_secrets (id, tenant_id, service_principal_id, secret_hash) VALUES ($1, $2, $3, $4)`, [
       secretId,
@@ -297,7 +304,7 @@ export class ServicePrincipalRepository {
 
 type SummaryRow = Omit<ServicePrincipalSummary, 'createdAt'> & { createdAt: Date };
 
-const SUMMARY = `SELECT sp.id, sp.name, sp.client_id AS "clientId", sp.disabled, sp.ip_allow_list AS "ipAllowList", sp.created_at AS "createdAt",
+const SUMMARY = `SELECT sp.id, sp.name, sp.client_id AS "clientId", sp.disabled, sp.ip_allow_list AS "ipAllowList", sp.permissions, sp.created_at AS "createdAt",
          COALESCE(array_agg(spw.workspace_id ORDER BY spw.workspace_id) FILTER (WHERE spw.workspace_id IS NOT NULL), '{}') AS "workspaceIds"
        FROM service_principals sp LEFT JOIN service_principal_workspaces spw
          ON spw.tenant_id = sp.tenant_id AND spw.service_principal_id = sp.id`;
@@ -310,6 +317,7 @@ function summary(x: SummaryRow): ServicePrincipalSummary {
     disabled: x.disabled,
     workspaceIds: x.workspaceIds,
     ipAllowList: x.ipAllowList,
+    permissions: x.permissions,
     createdAt: new Date(x.createdAt).toISOString(),
   };
 }

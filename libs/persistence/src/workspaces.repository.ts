@@ -53,10 +53,14 @@ export class WorkspaceRepository {
    * The DEK API's one query on a cold workspace: state plus whether the service principal is scoped to it.
    * Null when the workspace does not exist in this tenant.
    */
-  findForPrincipal(tenantId: string, workspaceId: string, servicePrincipalId: string): Promise<(WorkspaceRow & { inScope: boolean }) | null> {
+  findForPrincipal(
+    tenantId: string,
+    workspaceId: string,
+    servicePrincipalId: string,
+  ): Promise<(WorkspaceRow & { inScope: boolean; cacheVersion: number }) | null> {
     return one(
       this.ds,
-      `SELECT ${COLS}, EXISTS (
+      `SELECT ${COLS}, (state_version + segment_epoch)::float8 AS "cacheVersion", EXISTS (
          SELECT 1 FROM service_principal_workspaces spw JOIN service_principals sp
            ON sp.tenant_id = spw.tenant_id AND sp.id = spw.service_principal_id
          WHERE spw.tenant_id = w.tenant_id AND spw.workspace_id = w.id AND spw.service_principal_id = $3 AND NOT sp.disabled
@@ -135,14 +139,14 @@ export class WorkspaceRepository {
   }
 
   /**
-   * Platform housekeeping for the KEK cache's lost-message fallback: current state_version of the given
-   * workspaces (ids only, no tenant data leaves this method).
+   * Platform housekeeping for the KEK cache's lost-message fallback: current state_version + segment_epoch of
+   * the given workspaces (a segment destroy changes it too), ids only, no tenant data leaves this method.
    */
   async stateVersions(ids: string[]): Promise<Map<string, number>> {
     if (!ids.length) return new Map();
     const r = await rows<{ id: string; v: number }>(
       this.ds,
-      `SELECT id, state_version::float8 AS v FROM workspaces WHERE id = ANY($1::uuid[])`,
+      `SELECT id, (state_version + segment_epoch)::float8 AS v FROM workspaces WHERE id = ANY($1::uuid[])`,
       [ids],
     );
     return new Map(r.map((x) => [x.id, Number(x.v)]));

@@ -31,6 +31,10 @@ const DOMAIN_STATUS: Record<ErrorCode, number> = {
   [ErrorCode.KmsRefused]: 422,
   [ErrorCode.KmsUnavailable]: 503,
   [ErrorCode.KeyIntegrity]: 500,
+  [ErrorCode.SegmentDestroyed]: 410,
+  [ErrorCode.DekQuotaExceeded]: 429,
+  [ErrorCode.DekCreateRateLimited]: 429,
+  [ErrorCode.KekWrapLimit]: 503,
 };
 
 const AUTH_STATUS: Record<AuthError['code'], number> = {

@@ -23,6 +23,13 @@ export class ApiMetrics {
    * prom-client `inc` with labels costs microseconds per request (label hashing, object per call); these cost
    * an add. The exported series and names are unchanged.
    */
+  /** Segment-level crypto-shreds by principal (`service:<id>` / `admin:<id>`) and outcome. */
+  readonly segmentDestroys = new Counter({
+    name: 'keyhold_segment_destroys_total',
+    help: 'Segment DEKs destroyed, by principal and outcome',
+    labelNames: ['principal', 'outcome'],
+    registers: [this.registry],
+  });
   readonly dek = new DekCounts();
   readonly http = new HttpCounts();
 

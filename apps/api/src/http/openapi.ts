@@ -3,6 +3,7 @@
  * registered by the controllers and dek-routes appears here; test/e2e checks the two lists agree.
  */
 import { servicePrincipalPaths, servicePrincipalSchemas } from './openapi-service-principals';
+import { destroyDekOperation, segmentPaths } from './openapi-segments';
 
 export type Schema = Record<string, unknown>;
 
@@ -20,11 +21,11 @@ const ERROR_TEXT: Record<number, string> = {
   403: 'role not allowed (separation of duties)',
   404: 'not found (also: another tenant, outside scope, malformed id)',
   409: 'conflict with the current state',
-  410: 'workspace keys shredded (WORKSPACE_SHREDDED)',
+  410: 'workspace keys shredded (WORKSPACE_SHREDDED) or segment destroyed (SEGMENT_DESTROYED)',
   413: 'body too large',
   415: 'body must be application/json',
-  429: 'rate limited (Retry-After)',
-  503: 'customer KMS unreachable and nothing cached (KMS_UNAVAILABLE, Retry-After)',
+  429: 'rate limited or DEK quota reached (RATE_LIMITED, DEK_CREATE_RATE_LIMITED, DEK_QUOTA_EXCEEDED; Retry-After)',
+  503: 'customer KMS unreachable and nothing cached (KMS_UNAVAILABLE), or the KEK reached its wrap limit and is being rotated (KEK_WRAP_LIMIT); Retry-After',
 };
 
 export const pathParam = (name: string, schema: Schema = uuid) => ({ name, in: 'path', required: true, schema });
@@ -136,12 +137,14 @@ export function openApiDocument(serverUrl?: string): Schema {
           security: 'service',
           params: [pathParam('workspaceId'), pathParam('segmentId', { type: 'string', minLength: 1, maxLength: 256, pattern: '^[\\x21-\\x7e]+$' })],
           ok: [200, ref('Dek')],
-          errors: [400, 401, 403, 404, 409, 410, 503],
+          errors: [400, 401, 403, 404, 409, 410, 429, 503],
         }),
+        delete: destroyDekOperation(),
       },
       '/internal/v1/workspaces/{workspaceId}/deks:batchGet': {
-        post: op({ id: 'batchGetDeks', summary: 'Get or create up to 1000 DEKs', security: 'service', params: [pathParam('workspaceId')], body: ref('BatchGet'), ok: [200, ref('DekBatch')], errors: [400, 401, 403, 404, 409, 410, 413, 415, 503] }),
+        post: op({ id: 'batchGetDeks', summary: 'Get or create up to 1000 DEKs', security: 'service', params: [pathParam('workspaceId')], body: ref('BatchGet'), ok: [200, ref('DekBatch')], errors: [400, 401, 403, 404, 409, 410, 413, 415, 429, 503] }),
       },
+      ...segmentPaths(),
       '/healthz': { get: op({ id: 'healthz', summary: 'Process alive', security: 'none', ok: [200, { type: 'object' }] }) },
       '/readyz': { get: op({ id: 'readyz', summary: 'Postgres and Redis reachable', security: 'none', ok: [200, { type: 'object' }], errors: [503] }) },
       '/metrics': { get: op({ id: 'metrics', summary: 'Prometheus metrics', security: 'none', ok: [200, null] }) },
@@ -233,13 +236,19 @@ export function openApiDocument(serverUrl?: string): Schema {
             },
           },
         },
-        CreateServicePrincipal: { type: 'object', required: ['name', 'workspaceIds'], properties: { name: str, workspaceIds: { type: 'array', items: uuid, maxItems: 1000 } } },
-        ServicePrincipalCreated: { type: 'object', required: ['id', 'clientId', 'clientSecret'], properties: { id: uuid, clientId: str, clientSecret: str } },
+        CreateServicePrincipal: {
+          type: 'object',
+          required: ['name', 'workspaceIds'],
+          properties: { name: str, workspaceIds: { type: 'array', items: uuid, maxItems: 1000 }, permissions: ref('Permissions') },
+        },
+        Permissions: { type: 'array', items: { enum: ['dek:fetch', 'dek:destroy'] }, description: 'dek:fetch is always granted; dek:destroy allows segment-level crypto-shred' },
+        ServicePrincipalPermissions: { type: 'object', required: ['permissions'], properties: { permissions: ref('Permissions') } },
+        ServicePrincipalCreated: { type: 'object', required: ['id', 'clientId', 'clientSecret'], properties: { id: uuid, clientId: str, clientSecret: str, permissions: ref('Permissions') } },
         ServicePrincipal: {
           type: 'object',
-          required: ['id', 'name', 'clientId', 'workspaceIds', 'createdAt'],
+          required: ['id', 'name', 'clientId', 'workspaceIds', 'permissions', 'createdAt'],
           additionalProperties: false,
-          properties: { id: uuid, name: str, clientId: str, disabled: { type: 'boolean' }, workspaceIds: { type: 'array', items: uuid }, ipAllowList: { type: 'array', items: str }, createdAt: { type: 'string', format: 'date-time' } },
+          properties: { id: uuid, name: str, clientId: str, disabled: { type: 'boolean' }, workspaceIds: { type: 'array', items: uuid }, ipAllowList: { type: 'array', items: str }, permissions: ref('Permissions'), createdAt: { type: 'string', format: 'date-time' } },
         },
         ServicePrincipalList: { type: 'object', required: ['servicePrincipals'], properties: { servicePrincipals: { type: 'array', items: ref('ServicePrincipal') } } },
         AuditEvent: {

@@ -1,4 +1,4 @@
-import { DomainError, ErrorCode } from '@app/keys';
+import { DomainError, ErrorCode, SERVICE_PERMISSIONS } from '@app/keys';
 import { isUuid } from '@app/persistence';
 import { z, ZodTypeAny } from 'zod';
 
@@ -43,7 +43,8 @@ export const schemas = {
   createWorkspace: z.object({ name }),
   bind: z.object({ keyConfigurationId: z.string().uuid() }),
   operation: z.object({ kind: z.string().min(1).max(50) }),
-  servicePrincipal: z.object({ name, workspaceIds: z.array(z.string().uuid()).max(1000) }),
+  servicePrincipal: z.object({ name, workspaceIds: z.array(z.string().uuid()).max(1000), permissions: z.array(z.enum(SERVICE_PERMISSIONS)).max(10).optional() }),
+  servicePrincipalPermissions: z.object({ permissions: z.array(z.enum(SERVICE_PERMISSIONS)).max(10) }),
   adminUser: z.object({ email, password, role: z.enum(['key_admin', 'auditor']) }),
   auditQuery: z.object({ after: z.coerce.number().int().min(0).default(0), limit: z.coerce.number().int().min(1).max(1000).default(100) }),
 };

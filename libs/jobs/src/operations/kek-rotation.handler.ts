@@ -5,11 +5,14 @@ import type { AuditSink, KekCacheControl, KeyCrypto } from '../ports';
 import type { DekRewrapStore } from '../store/dek-rewrap-store';
 import type { OperationRow, OperationStore } from '../store/operation-store';
 import { inTransaction, withSql } from '../store/sql';
-import type { KekRow, KeyConfigurationRow, WorkspaceKeyStore } from '../store/workspace-key-store';
+import type { KekRow, KeyConfigurationRow, WorkspaceKeyState, WorkspaceKeyStore } from '../store/workspace-key-store';
 import { isPermanent } from './cmk-rewrap.handler';
 import type { KekWrapping } from './kek-wrapping';
 import { OperationFailure } from './operation-errors';
 import { enterWorkingState, leaveWorkingState } from './workspace-guard';
+
+/** States a KEK rotation may start from (see enterWorkingState). */
+const ROTATABLE_FROM: readonly WorkspaceKeyState[] = ['active', 'access_suspect'];
 
 /** Batches being written concurrently while the next is prepared (two cores: Postgres and Node overlap). */
 const WRITES_IN_FLIGHT = 2;
@@ -61,7 +64,13 @@ export class KekRotationHandler implements OperationHandler {
 
   async execute(ctx: OperationContext): Promise<HandlerResult> {
     const { tenantId, workspaceId } = ctx.op;
-    const ws = await enterWorkingState(this.ds, this.store, tenantId, workspaceId, 'kek_rotating');
+    // From access_suspect too: the wrap limit must hold in every state that serves DEKs. Where to return is
+    // recorded in the same transaction as the move (a re-run after a crash reads it from the operation row).
+    let returnTo: WorkspaceKeyState = ctx.op.params.returnTo === 'access_suspect' ? 'access_suspect' : 'active';
+    const ws = await enterWorkingState(this.ds, this.store, tenantId, workspaceId, 'kek_rotating', {}, ROTATABLE_FROM, async (sql, left) => {
+      returnTo = left;
+      await this.operations.recordStep(tenantId, ctx.op.id, 'entered', { returnTo: left }, sql);
+    });
     try {
       if (!ws.keyConfigurationId || ws.currentKekVersion === null) {
         throw new OperationFailure('WORKSPACE_STATE_CONFLICT', 'the workspace has no KEK to rotate');
@@ -85,7 +94,7 @@ export class KekRotationHandler implements OperationHandler {
       const rewrapMs = Number(process.hrtime.bigint() - rewrapStarted) / 1e6;
       const retired = await this.retireUnused(tenantId, workspaceId, newVersion);
       await ctx.step('retired', { retiredVersions: retired });
-      await leaveWorkingState(this.ds, this.store, tenantId, workspaceId, 'kek_rotating');
+      await leaveWorkingState(this.ds, this.store, tenantId, workspaceId, 'kek_rotating', returnTo);
       await this.cache.invalidateWorkspace(tenantId, workspaceId);
       await this.audit.append(tenantId, {
         actor: 'system:worker',
@@ -106,7 +115,8 @@ export class KekRotationHandler implements OperationHandler {
         },
       };
     } catch (err) {
-      if (isPermanent(err)) await leaveWorkingState(this.ds, this.store, tenantId, workspaceId, 'kek_rotating').catch(() => undefined);
+      // Never towards shredded: a rotation that cannot reach the customer key only gives the workspace back.
+      if (isPermanent(err)) await leaveWorkingState(this.ds, this.store, tenantId, workspaceId, 'kek_rotating', returnTo).catch(() => undefined);
       throw err;
     }
   }

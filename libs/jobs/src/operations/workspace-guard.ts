@@ -1,12 +1,13 @@
 import type { DataSource } from 'typeorm';
-import { inTransaction, withSql } from '../store/sql';
+import { inTransaction, Sql, withSql } from '../store/sql';
 import type { WorkspaceKeyRow, WorkspaceKeyState, WorkspaceKeyStore } from '../store/workspace-key-store';
 import { OperationFailure } from './operation-errors';
 
 /**
  * Enter an operation's working state (active → rewrapping | rekeying | kek_rotating) with a compare-and-set, or
- * accept that we are already in it (a re-run after a crash). Anything else is a conflict: a shredded or suspect
- * workspace is not rotated.
+ * accept that we are already in it (a re-run after a crash). Anything else is a conflict: a shredded workspace is
+ * never rotated, and only a KEK rotation may start from `access_suspect` (`from`). `onEnter` runs in the
+ * transaction of the move, with the state it left (so the operation can record where to return, atomically).
  */
 export async function enterWorkingState(
   ds: DataSource,
@@ -15,29 +16,38 @@ export async function enterWorkingState(
   workspaceId: string,
   working: WorkspaceKeyState,
   extra: { keyConfigurationId?: string } = {},
+  from: readonly WorkspaceKeyState[] = ['active'],
+  onEnter?: (sql: Sql, left: WorkspaceKeyState) => Promise<void>,
 ): Promise<WorkspaceKeyRow> {
   for (let tries = 0; tries < 3; tries++) {
     const ws = await withSql(ds, (sql) => store.workspace(sql, tenantId, workspaceId));
     if (!ws) throw new OperationFailure('WORKSPACE_NOT_FOUND', 'the workspace no longer exists');
     if (ws.keyState === working) return ws;
-    if (ws.keyState !== 'active') {
-      throw new OperationFailure('WORKSPACE_STATE_CONFLICT', `the workspace is ${ws.keyState}; this operation needs it active`);
+    if (!from.includes(ws.keyState)) {
+      throw new OperationFailure('WORKSPACE_STATE_CONFLICT', `the workspace is ${ws.keyState}; this operation needs it ${from.join(' or ')}`);
     }
-    const moved = await inTransaction(ds, (sql) =>
-      store.transition(sql, tenantId, workspaceId, ['active'], working, { ...extra, expectedStateVersion: ws.stateVersion }),
-    );
+    const left = ws.keyState;
+    const moved = await inTransaction(ds, async (sql) => {
+      const ok = await store.transition(sql, tenantId, workspaceId, [left], working, { ...extra, expectedStateVersion: ws.stateVersion });
+      if (ok && onEnter) await onEnter(sql, left);
+      return ok;
+    });
     if (moved) return { ...ws, keyState: working, stateVersion: ws.stateVersion + 1 };
   }
   throw new OperationFailure('WORKSPACE_STATE_CONFLICT', 'the workspace kept changing under the operation');
 }
 
-/** Leave a working state back to active (used on success and to undo on permanent failure). */
+/**
+ * Leave a working state (used on success and to undo on permanent failure): back to active, or to the state the
+ * operation started from (a KEK rotation started in `access_suspect` returns there: only a probe clears a suspicion).
+ */
 export async function leaveWorkingState(
   ds: DataSource,
   store: WorkspaceKeyStore,
   tenantId: string,
   workspaceId: string,
   working: WorkspaceKeyState,
+  to: WorkspaceKeyState = 'active',
 ): Promise<boolean> {
-  return inTransaction(ds, (sql) => store.transition(sql, tenantId, workspaceId, [working], 'active'));
+  return inTransaction(ds, (sql) => store.transition(sql, tenantId, workspaceId, [working], to));
 }

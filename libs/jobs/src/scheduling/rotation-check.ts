@@ -39,8 +39,11 @@ export class RotationCheck {
         `SELECT k.tenant_id AS "tenantId", k.workspace_id AS "workspaceId",
                 CASE WHEN k.wrap_count >= $1 THEN 'wrap count' ELSE 'age' END AS why
          FROM kek_versions k JOIN workspaces w ON w.tenant_id = k.tenant_id AND w.id = k.workspace_id
-         WHERE k.state = 'active' AND w.key_state = 'active'
-           AND (k.wrap_count >= $1 OR k.created_at < now() - ($2::double precision * interval '1 second'))`,
+         WHERE k.state = 'active'
+           -- The wrap limit holds wherever DEKs are still created (a workspace stuck in access_suspect too); age
+           -- is a hygiene limit and waits for an active workspace.
+           AND ((k.wrap_count >= $1 AND w.key_state IN ('active', 'access_suspect'))
+                OR (w.key_state = 'active' AND k.created_at < now() - ($2::double precision * interval '1 second')))`,
         [this.limits.kekMaxWraps, this.limits.kekMaxAgeSeconds],
       ),
     );

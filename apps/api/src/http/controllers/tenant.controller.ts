@@ -114,7 +114,11 @@ export class TenantController {
   @AdminRoute('key_admin')
   createServicePrincipal(@Claims() c: AccessClaims, @Body() body: unknown) {
     const input = parseBody(schemas.servicePrincipal, body);
-    return this.s.useCases.createServicePrincipal.execute(actorOf(c), c.tid, { name: input.name, workspaceIds: input.workspaceIds.map((w) => w.toLowerCase()) });
+    return this.s.useCases.createServicePrincipal.execute(actorOf(c), c.tid, {
+      name: input.name,
+      workspaceIds: input.workspaceIds.map((w) => w.toLowerCase()),
+      permissions: input.permissions,
+    });
   }
 
   @Get('service-principals')
