@@ -1,5 +1,5 @@
 import type { KeyholdConfig } from '@app/config';
-import { AuditBuffer, AuditLog, auditProviderCalls, DekIssuanceAggregator } from '@app/audit';
+import { AuditBuffer, AuditKeys, AuditLog, auditProviderCalls, AuditSealer, DekIssuanceAggregator } from '@app/audit';
 import { ADMIN_AUDIENCE, INTERNAL_AUDIENCE, RateLimiter, TokenService, TokenSigner, VerifiedTokenCache } from '@app/auth';
 import { OperationDispatcher } from '@app/jobs';
 import { KekCache, KekInvalidationBus } from '@app/kek-cache';
@@ -45,6 +45,8 @@ export class KeyholdServices {
   readonly registry: ProviderRegistry;
   readonly audit: AuditLog;
   readonly auditBuffer: AuditBuffer;
+  /** Signs a checkpoint per interval for every tenant whose audit log grew. */
+  readonly sealer: AuditSealer;
   readonly issuance: DekIssuanceAggregator;
   readonly kekCache: KekCache;
   readonly kekBus: KekInvalidationBus;
@@ -73,7 +75,10 @@ export class KeyholdServices {
       client.on('error', (err: Error) => log.warn({ client: name, err: { name: err.name, message: err.message } }, 'Redis connection error'));
     this.registry = ProviderRegistry.fromEnv(config.providerEnv, this.observer);
     for (const [kind, why] of this.registry.unavailable) log.warn({ provider: kind, reason: why }, 'cloud provider binding not available');
-    this.audit = new AuditLog(this.ds);
+    this.audit = new AuditLog(this.ds, new AuditKeys(config.audit), { checkpointIntervalSeconds: config.audit.checkpointIntervalSeconds });
+    this.sealer = new AuditSealer(this.audit, config.audit.checkpointIntervalSeconds * 1000, (tenantId, err) =>
+      log.error({ tenantId, err: errorSummary(err) }, 'audit checkpoint refused or failed'),
+    );
     this.auditBuffer = new AuditBuffer(this.audit, 250, (err) => log.error({ err: errorSummary(err) }, 'audit write failed'));
     this.unsubscribers.push(auditProviderCalls(this.observer, this.auditBuffer));
     this.issuance = new DekIssuanceAggregator(this.auditBuffer, 10_000);
@@ -133,6 +138,7 @@ export class KeyholdServices {
       await s.redis.connect();
       await s.subscriber.connect();
       await s.kekBus.start();
+      s.sealer.start();
     } catch (err) {
       await s.close().catch(() => undefined);
       throw err;
@@ -145,6 +151,7 @@ export class KeyholdServices {
     this.issuance.close();
     await this.auditBuffer.flush().catch(() => undefined);
     await this.audit.drain();
+    await this.sealer.stop();
     await this.kekBus.close().catch(() => undefined);
     this.kekCache.close();
     await this.dispatcher.close().catch(() => undefined);

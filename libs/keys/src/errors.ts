@@ -22,6 +22,7 @@ export enum ErrorCode {
   KmsUnavailable = 'KMS_UNAVAILABLE',
   KmsRefused = 'KMS_REFUSED',
   KeyIntegrity = 'KEY_INTEGRITY_FAILURE',
+  AuditLogTampered = 'AUDIT_LOG_TAMPERED',
 }
 
 export class DomainError extends Error {

@@ -29,6 +29,7 @@ const DOMAIN_STATUS: Record<ErrorCode, number> = {
   [ErrorCode.KmsRefused]: 422,
   [ErrorCode.KmsUnavailable]: 503,
   [ErrorCode.KeyIntegrity]: 500,
+  [ErrorCode.AuditLogTampered]: 409,
 };
 
 const AUTH_STATUS: Record<AuthError['code'], number> = {

@@ -45,5 +45,6 @@ export const schemas = {
   operation: z.object({ kind: z.string().min(1).max(50) }),
   servicePrincipal: z.object({ name, workspaceIds: z.array(z.string().uuid()).max(1000) }),
   adminUser: z.object({ email, password, role: z.enum(['key_admin', 'auditor']) }),
+  checkpointQuery: z.object({ after: z.coerce.number().int().min(0).default(0), limit: z.coerce.number().int().min(1).max(1000).default(100) }),
   auditQuery: z.object({ after: z.coerce.number().int().min(0).default(0), limit: z.coerce.number().int().min(1).max(1000).default(100) }),
 };

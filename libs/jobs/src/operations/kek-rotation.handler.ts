@@ -85,15 +85,21 @@ export class KekRotationHandler implements OperationHandler {
       const rewrapMs = Number(process.hrtime.bigint() - rewrapStarted) / 1e6;
       const retired = await this.retireUnused(tenantId, workspaceId, newVersion);
       await ctx.step('retired', { retiredVersions: retired });
-      await leaveWorkingState(this.ds, this.store, tenantId, workspaceId, 'kek_rotating');
+      const version = newVersion;
+      await leaveWorkingState(this.ds, this.store, tenantId, workspaceId, 'kek_rotating', (sql) =>
+        this.audit.append(
+          tenantId,
+          {
+            actor: 'system:worker',
+            action: 'workspace.kek_rotated',
+            target: `workspace:${workspaceId}`,
+            outcome: 'success',
+            details: { operationId: ctx.op.id, kekVersion: version, retiredVersions: retired },
+          },
+          sql,
+        ),
+      );
       await this.cache.invalidateWorkspace(tenantId, workspaceId);
-      await this.audit.append(tenantId, {
-        actor: 'system:worker',
-        action: 'workspace.kek_rotated',
-        target: `workspace:${workspaceId}`,
-        outcome: 'success',
-        details: { operationId: ctx.op.id, kekVersion: newVersion, retiredVersions: retired },
-      });
       return {
         kind: 'done',
         result: {

@@ -1,5 +1,5 @@
 import type { DataSource } from 'typeorm';
-import { inTransaction, withSql } from '../store/sql';
+import { inTransaction, Sql, withSql } from '../store/sql';
 import type { WorkspaceKeyRow, WorkspaceKeyState, WorkspaceKeyStore } from '../store/workspace-key-store';
 import { OperationFailure } from './operation-errors';
 
@@ -38,6 +38,12 @@ export async function leaveWorkingState(
   tenantId: string,
   workspaceId: string,
   working: WorkspaceKeyState,
+  /** Runs in the same transaction when the workspace did leave the state (its audit record). */
+  onLeft?: (sql: Sql) => Promise<unknown>,
 ): Promise<boolean> {
-  return inTransaction(ds, (sql) => store.transition(sql, tenantId, workspaceId, [working], 'active'));
+  return inTransaction(ds, async (sql) => {
+    const left = await store.transition(sql, tenantId, workspaceId, [working], 'active');
+    if (left && onLeft) await onLeft(sql);
+    return left;
+  });
 }
