@@ -159,7 +159,11 @@ export class AuditLog {
         graceMs: this.graceMs,
       });
       await this.walk(m, tenantId, 0, (e) => verifier.push(e));
-      return verifier.finish();
+      const verdict = verifier.finish();
+      // Every tenant's log starts with its creation: an empty log with no head was emptied.
+      if (verdict.ok && verdict.count === 0 && !(await this.head(m, tenantId)))
+        return { ok: false, count: 0, firstBadSeq: 1, reason: 'head_missing', message: 'the log and its head are missing (every tenant has at least its creation record)' } as const;
+      return verdict;
     });
   }
 
