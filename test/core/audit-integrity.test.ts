@@ -103,4 +103,38 @@ describe('audit integrity', () => {
     const rows = await ds.query(`SELECT details FROM audit_events WHERE tenant_id = $1 AND action = 'dek.issued'`, [t.tenantId]);
     expect(rows.reduce((s: number, r: { details: { count: number } }) => s + r.details.count, 0)).toBe(15);
   });
+
+  // Last in the file: a second stack in this process takes over the process-wide passport strategies.
+  it('a checkpoint is signed by the timer once the log grows, and on demand; a tampered log is not signed', async () => {
+    const fast = await startStack({ config: { auditCheckpointIntervalSeconds: 1 } });
+    try {
+      const t = await tenantWithAdmin(fast);
+      const base = `/v1/tenants/${t.tenant.id}`;
+      await fast.http.post(`${base}/workspaces`, { name: 'sealed' }, t.token);
+      const head = Number((await ds.query(`SELECT seq::int AS n FROM audit_heads WHERE tenant_id = $1`, [t.tenant.id]))[0].n);
+      const until = Date.now() + 10_000;
+      let page;
+      do {
+        await new Promise((r) => setTimeout(r, 200));
+        page = (await fast.http.get(`${base}/audit-events/checkpoints`, t.token)).body;
+      } while (page.checkpoints.at(-1)?.seq !== head && Date.now() < until);
+      expect(page.checkpoints.at(-1)).toMatchObject({ tenantId: t.tenant.id, seq: head, keyId: expect.stringMatching(/^ed25519:[0-9a-f]{16}$/) });
+      const keys = (await fast.http.get('/v1/audit/public-keys')).body.keys;
+      expect(keys).toEqual([expect.objectContaining({ keyId: page.checkpoints[0].keyId, algorithm: 'Ed25519', current: true })]);
+
+      await fast.http.post(`${base}/workspaces`, { name: 'sealed-on-demand' }, t.token);
+      const now = await fast.http.post(`${base}/audit-events/checkpoints`, {}, t.token);
+      expect(now.status).toBe(200);
+      expect(now.body.checkpoint.seq).toBe(head + 1);
+
+      await fast.http.post(`${base}/workspaces`, { name: 'tampered' }, t.token);
+      await asInsider(`UPDATE audit_events SET actor = 'admin:mallory' WHERE tenant_id = $1 AND seq = $2`, [t.tenant.id, head + 2]);
+      const refused = await fast.http.post(`${base}/audit-events/checkpoints`, {}, t.token);
+      expect(refused.status).toBe(409);
+      expect(refused.body.error.code).toBe('AUDIT_LOG_TAMPERED');
+      expect((await fast.http.get(`${base}/audit-events/checkpoints`, t.token)).body.checkpoints.at(-1).seq).toBe(head + 1);
+    } finally {
+      await fast.close();
+    }
+  });
 });
