@@ -74,7 +74,7 @@ function CheckpointStatus({ r }: { r: Extract<AuditVerification, { ok: true }> }
     <dl className="checkpoint-status" data-checkpoint="verified">
       <dt>Latest signed checkpoint</dt>
       <dd>
-        Entry #{checkpoint.seq}, sealed <time dateTime={checkpoint.at}>{new Date(checkpoint.at).toLocaleString()}</time> ({r.checkpoints} checkpoints in all)
+        Entry #{checkpoint.seq}, sealed <time dateTime={checkpoint.at}>{new Date(checkpoint.at).toLocaleString()}</time> ({r.checkpoints === 1 ? 'the only checkpoint so far' : `${r.checkpoints} checkpoints in all`})
       </dd>
       <dt>Signed by</dt>
       <dd>
