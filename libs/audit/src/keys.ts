@@ -1,4 +1,5 @@
-import { createPrivateKey, createPublicKey, KeyObject, sign } from 'node:crypto';
+import { createPublicKey, KeyObject, sign } from 'node:crypto';
+import { readSigningKey } from '@app/config';
 import { Checkpoint, checkpointMessage, keyIdOf, keyRing, parsePublicKeys, PublicKeyRing } from '@keyhold/audit-verify';
 
 /** A checkpoint public key as Keyhold publishes it (`GET /v1/audit/public-keys`). */
@@ -24,10 +25,7 @@ export class AuditKeys {
 
   constructor(config: { hmacKey: string; signingKey: string; previousPublicKeys: string }) {
     this.macKey = Buffer.from(config.hmacKey, 'base64');
-    const text = config.signingKey.trim();
-    this.signingKey = text.startsWith('-----BEGIN')
-      ? createPrivateKey(text)
-      : createPrivateKey({ key: Buffer.from(text, 'base64'), format: 'der', type: 'pkcs8' });
+    this.signingKey = readSigningKey(config.signingKey);
     if (this.signingKey.asymmetricKeyType !== 'ed25519') throw new Error('the audit signing key must be Ed25519');
     const current = createPublicKey(this.signingKey);
     this.keyId = keyIdOf(current);

@@ -17,7 +17,7 @@ export class AuditBuffer {
   private failures = 0;
 
   constructor(
-    private readonly log: AuditLog,
+    private readonly log: Pick<AuditLog, 'appendMany'>,
     private readonly flushEveryMs = 250,
     private readonly onError: (err: unknown) => void = () => undefined,
     private readonly maxPendingPerTenant = 10_000,
