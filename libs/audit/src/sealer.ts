@@ -16,10 +16,12 @@ export class AuditSealer {
     private readonly onError: (tenantId: string | null, err: unknown) => void = () => undefined,
   ) {}
 
+  /** Sweeps now (a restart after downtime must not leave logs unsealed for another interval), then every interval. */
   start(): void {
     if (this.timer) return;
     this.timer = setInterval(() => void this.sweep(), this.intervalMs);
     this.timer.unref();
+    void this.sweep();
   }
 
   /** One pass over the tenants that are due; concurrent calls share the pass in flight. */
