@@ -5,7 +5,7 @@
  * Prints a table (missed targets marked) and writes bench/results/latest.json. A section that cannot run (a part
  * of the product not landed, a failed precondition) is reported as null with the reason; the run goes on.
  */
-import { randomBytes } from 'node:crypto';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -63,6 +63,8 @@ async function main(): Promise<number> {
       redisPrefix,
       operatorToken: randomBytes(24).toString('base64url'),
       tokenSecret: randomBytes(48).toString('base64url'),
+      auditHmacKey: randomBytes(32).toString('base64'),
+      auditSigningKey: generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
       awsUrl: emulators.awsUrl,
       tlsCertFile: emulators.tlsCertFile,
     };

@@ -15,6 +15,7 @@ import { consoleTable, Figure, markdown, missedGoals, RunResults } from './lib/r
 import { HardeningStack, startHardeningStack } from './lib/stack';
 import { seedTenant } from './lib/world';
 import { runAtRest } from './sections/at-rest';
+import { runAudit } from './sections/audit';
 import { runFaults } from './sections/faults';
 import { runFuzz } from './sections/fuzz';
 import { runIsolation } from './sections/isolation';
@@ -122,9 +123,15 @@ async function main(): Promise<number> {
       quota_unexpected_answers: r.unexpected,
       quota_bypasses: r.bypasses,
     }));
+    await section('audit', ['audit_tamper_cases', 'audit_tamper_undetected'], async () => runAudit(s, await seedTenant(s, 'audit')), (r) => ({
+      audit_tamper_cases: r.cases,
+      audit_tamper_undetected: r.positiveControlFailures ? null : r.undetected,
+      audit_tamper_route_cases: r.routeCases,
+      audit_tamper_offline_cases: r.offlineCases,
+    }));
     await section(
       'faults',
-      ['fault_kinds', 'fault_injections', 'dek_fetch_errors_outside_window', 'lost_deks', 'stuck_operations', 'false_shreds', 'worker_killed_mid_rotation'],
+      ['fault_kinds', 'fault_injections', 'dek_fetch_errors_outside_window', 'lost_deks', 'stuck_operations', 'false_shreds', 'worker_killed_mid_rotation', 'audit_events_lost'],
       async () => runFaults(s, await seedTenant(s, 'faults'), ledger, size.faults),
       (r) => {
         workerLogs = r.logs;
@@ -143,6 +150,8 @@ async function main(): Promise<number> {
           failed_operations: r.failedOperations,
           false_shreds: r.falseShreds,
           false_suspicions: r.falseSuspicions,
+          audit_events_checked: r.auditEventsChecked,
+          audit_events_lost: r.auditEventsLost,
           worker_killed_mid_rotation: r.workerKilledMidRotation,
         };
       },

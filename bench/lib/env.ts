@@ -27,6 +27,8 @@ export interface RunEnv {
   redisPrefix: string;
   operatorToken: string;
   tokenSecret: string;
+  auditHmacKey: string;
+  auditSigningKey: string;
   awsUrl: string;
   tlsCertFile: string;
 }
@@ -49,6 +51,8 @@ export function productEnv(run: RunEnv, extra: Record<string, string> = {}): Nod
     KEYHOLD_REDIS_PREFIX: run.redisPrefix,
     KEYHOLD_OPERATOR_TOKEN: run.operatorToken,
     KEYHOLD_TOKEN_SECRET: run.tokenSecret,
+    KEYHOLD_AUDIT_HMAC_KEY: run.auditHmacKey,
+    KEYHOLD_AUDIT_SIGNING_KEY: run.auditSigningKey,
     KEYHOLD_AWS_KMS_ENDPOINT: run.awsUrl,
     KEYHOLD_AWS_STS_ENDPOINT: run.awsUrl,
     KEYHOLD_AZURE_CA_FILE: run.tlsCertFile,

@@ -45,6 +45,9 @@ export const GOALS: Goal[] = [
   zero('stuck_operations', 'faults: operations that never finished'),
   zero('false_shreds', 'faults: workspaces shredded with nothing revoked'),
   isTrue('worker_killed_mid_rotation', 'faults: worker SIGKILL landed mid-rotation'),
+  { key: 'audit_tamper_cases', label: 'audit: tampering cases tried (database insider + edited export)', goal: '≥ 20', met: (v) => typeof v === 'number' && v >= 20 },
+  zero('audit_tamper_undetected', 'audit: tampering not detected (route or offline verifier)'),
+  zero('audit_events_lost', 'faults: actions without their audit record'),
   positive('plaintext_keys_searched', 'at rest: plaintext keys searched for'),
   zero('plaintext_hits', 'at rest: plaintext key hits (Postgres, Redis, logs)'),
 ];

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
+import { lostAuditEvents } from '../lib/audit-accounting';
 import type { KeyMaterialLedger } from '../lib/key-material';
 import { sleep } from '../lib/redis-server';
 import type { HardeningStack } from '../lib/stack';
@@ -45,6 +46,9 @@ export interface FaultsResult {
   failedOperations: number;
   falseShreds: number;
   falseSuspicions: number;
+  /** Actions found without their audit record (every action commits with its record). */
+  auditEventsChecked: number;
+  auditEventsLost: number;
   workerKilledMidRotation: boolean;
   logs: string[];
   details: string[];
@@ -148,6 +152,8 @@ export async function runFaults(stack: HardeningStack, t: SeededTenant, ledger: 
     lostDeks: 0,
     segmentsTracked: 0,
     operations: 0,
+    auditEventsChecked: 0,
+    auditEventsLost: 0,
     stuckOperations: 0,
     failedOperations: 0,
     falseShreds: 0,
@@ -337,6 +343,10 @@ export async function runFaults(stack: HardeningStack, t: SeededTenant, ledger: 
   r.falseShreds = states.find((x) => x.s === 'shredded')?.n ?? 0;
   r.falseSuspicions = states.find((x) => x.s === 'access_suspect')?.n ?? 0;
   if (r.falseShreds) note(`${r.falseShreds} workspace(s) shredded although nothing was revoked`);
+  const audit = await lostAuditEvents(pg);
+  r.auditEventsChecked = audit.checked;
+  r.auditEventsLost = audit.lost;
+  for (const d of audit.details.slice(0, 10)) note(`audit: ${d}`);
 
   // The stream's answers.
   const inWindow = (s: Sample, kinds?: ReadonlySet<string>) => windows.some((w) => (!kinds || kinds.has(w.kind)) && s.end >= w.start && s.start <= w.end + 3_000);

@@ -811,6 +811,22 @@ describe('console', () => {
     expect(await rows.count()).toBeGreaterThan(0);
     for (const r of await rows.all()) expect((await r.innerText()) + (await r.locator('details').textContent())).toContain(state.workspaceId);
     await page.getByLabel('Text (target, details)').fill('');
+
+    // Tamper evidence: seal now, then the latest checkpoint is shown, signed by Keyhold's published current key.
+    await page.getByRole('button', { name: 'Seal now' }).click();
+    const status = page.locator('[data-checkpoint="verified"]');
+    await status.waitFor();
+    const cps = await api('GET', '/audit-events/checkpoints?limit=1000');
+    const latest = cps.body.checkpoints[cps.body.checkpoints.length - 1];
+    const keys = (await fetch(`${stack.url}/v1/audit/public-keys`).then((r) => r.json())) as { keys: Array<{ keyId: string; current: boolean }> };
+    const current = keys.keys.find((k) => k.current)!;
+    expect(latest.keyId).toBe(current.keyId);
+    const text = await status.innerText();
+    expect(text).toContain(current.keyId);
+    expect(text).toMatch(/Entry #\d+/);
+    expect(text).toContain("Keyhold's current Ed25519 key");
+    expect(text).toContain('Verified');
+    await expectAccessible(page, 'audit page with checkpoint status');
     await page.getByRole('heading', { level: 1 }).focus();
     await screenshot(page, '07-audit');
   });

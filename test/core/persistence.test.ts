@@ -1,8 +1,9 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { DataSource } from 'typeorm';
-import { AuditLog } from '../../libs/audit/src';
+import { AuditKeys, AuditLog } from '../../libs/audit/src';
+import { buildConfig } from '../../libs/config/src';
 import { createRepositories, pgCode, Repositories } from '../../libs/persistence/src';
-import { openTestDataSource } from '../support/db';
+import { openTestDataSource, TEST_DATABASE_URL } from '../support/db';
 
 /** Database-level guarantees: tenant scoping by composite FKs, CAS transitions, one DEK per segment, the audit chain under concurrency. */
 describe('persistence (real Postgres)', () => {
@@ -58,8 +59,9 @@ describe('persistence (real Postgres)', () => {
 
   it('concurrent audit appends from two logs (two "processes") form one gap-free verifiable chain', async () => {
     const a = await tenant();
-    const log1 = new AuditLog(ds);
-    const log2 = new AuditLog(ds);
+    const keys = new AuditKeys(buildConfig({ mode: 'test', databaseUrl: TEST_DATABASE_URL, operatorToken: 'o'.repeat(32), tokenSecret: 't'.repeat(32) }).audit);
+    const log1 = new AuditLog(ds, keys);
+    const log2 = new AuditLog(ds, keys);
     await Promise.all(
       Array.from({ length: 40 }, (_, i) => (i % 2 ? log1 : log2).append(a, { actor: 'test', action: 'x', target: `t${i}`, outcome: 'success', details: { i, nested: { b: 1, a: [1, 2] } } })),
     );
@@ -69,8 +71,12 @@ describe('persistence (real Postgres)', () => {
     for await (const l of log1.exportJsonLines(a)) lines.push(l);
     expect(lines).toHaveLength(40);
     expect(JSON.parse(lines[0]).seq).toBe(1);
-    // deleting the last row (truncating the tail) is detected through the head
-    await ds.query(`DELETE FROM audit_events WHERE tenant_id = $1 AND seq = 40`, [a]);
-    expect(await log1.verify(a)).toMatchObject({ ok: false, firstBadSeq: 40 });
+    // the application cannot delete it; a superuser with triggers off can, and the head gives it away
+    await expect(ds.query(`DELETE FROM audit_events WHERE tenant_id = $1 AND seq = 40`, [a])).rejects.toThrow(/append-only/);
+    await ds.transaction(async (m) => {
+      await m.query(`SET LOCAL session_replication_role = replica`);
+      await m.query(`DELETE FROM audit_events WHERE tenant_id = $1 AND seq = 40`, [a]);
+    });
+    expect(await log1.verify(a)).toMatchObject({ ok: false, firstBadSeq: 40, reason: 'truncated' });
   });
 });

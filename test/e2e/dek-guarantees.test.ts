@@ -142,9 +142,14 @@ describe('DEK API guarantees', () => {
     expect(paged.body.events.map((e: { seq: number }) => e.seq)).toEqual([2, 3]);
     expect(paged.body.next).toBe(3);
 
-    await stack.api.services.ds.query(`UPDATE audit_events SET outcome = 'failure' WHERE tenant_id = $1 AND seq = 3`, [w.tenant.id]);
+    // the application cannot change a row; a superuser with the triggers off can, and verification names the row
+    await expect(stack.api.services.ds.query(`UPDATE audit_events SET outcome = 'failure' WHERE tenant_id = $1 AND seq = 3`, [w.tenant.id])).rejects.toThrow(/append-only/);
+    await stack.api.services.ds.transaction(async (m) => {
+      await m.query(`SET LOCAL session_replication_role = replica`);
+      await m.query(`UPDATE audit_events SET outcome = 'failure' WHERE tenant_id = $1 AND seq = 3`, [w.tenant.id]);
+    });
     const broken = await stack.http.get(`${w.base}/audit-events/verification`, w.token);
-    expect(broken.body).toMatchObject({ ok: false, firstBadSeq: 3 });
+    expect(broken.body).toMatchObject({ ok: false, firstBadSeq: 3, reason: 'modified' });
   });
 
   it('no plaintext KEK or DEK bytes in any Postgres table, Redis key or log line', async () => {

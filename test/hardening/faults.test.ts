@@ -32,6 +32,9 @@ it('loses nothing under KMS, Redis, Postgres and worker faults; every operation 
   expect(r.lostDeks).toBe(0);
   expect(r.stuckOperations).toBe(0);
   expect(r.falseShreds).toBe(0);
+  // every operation and bind that happened under the faults has its audit record
+  expect(r.auditEventsChecked).toBeGreaterThan(0);
+  expect(r.auditEventsLost).toBe(0);
   expect(r.details.filter((d) => d.startsWith('DEK fetch') || d.startsWith('API logged'))).toEqual([]);
   expect(r.errorsOutsideWindow).toBe(0);
 }, 150_000);

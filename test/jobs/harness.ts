@@ -3,7 +3,7 @@ import { CreateKeyCommand, KMSClient, PutKeyPolicyCommand } from '@aws-sdk/clien
 import { CreateRoleCommand, IAMClient, PutRolePolicyCommand } from '@aws-sdk/client-iam';
 import Redis from 'ioredis';
 import type { DataSource } from 'typeorm';
-import { AuditLog } from '@app/audit';
+import { AuditKeys, AuditLog } from '@app/audit';
 import { buildConfig, KeyholdConfig, KeyholdConfigInput } from '@app/config';
 import { unwrapDek } from '@app/crypto';
 import { OperationDispatcher, OperationKind } from '@app/jobs';
@@ -181,7 +181,7 @@ export async function startJobsHarness(
   const deps: KeysDeps = {
     repos: createRepositories(ds),
     registry,
-    audit: new AuditLog(ds),
+    audit: new AuditLog(ds, new AuditKeys(config.audit)),
     dispatcher,
     kekInvalidator: { invalidateWorkspace: async () => undefined },
   };

@@ -34,6 +34,10 @@ export function workerEnv(config: KeyholdConfig, extra: Record<string, string> =
     KEYHOLD_REDIS_PREFIX: config.redisPrefix,
     KEYHOLD_OPERATOR_TOKEN: config.operatorToken,
     KEYHOLD_TOKEN_SECRET: config.tokenSecret,
+    // the same audit keys as the API: one log, one MAC key, one checkpoint signer
+    KEYHOLD_AUDIT_HMAC_KEY: config.audit.hmacKey,
+    KEYHOLD_AUDIT_SIGNING_KEY: config.audit.signingKey,
+    KEYHOLD_AUDIT_CHECKPOINT_INTERVAL_SECONDS: String(config.audit.checkpointIntervalSeconds),
     KEYHOLD_PROBE_INTERVAL_SECONDS: String(config.probe.intervalSeconds),
     KEYHOLD_PROBE_CONFIRMATION_WINDOW_SECONDS: String(config.probe.confirmationWindowSeconds),
     KEYHOLD_PROBE_CONFIRMATIONS: String(config.probe.confirmations),

@@ -6,6 +6,7 @@ import { TenantController } from './http/controllers/tenant.controller';
 import { ServicePrincipalController } from './http/controllers/service-principal.controller';
 import { SegmentAdminController, SegmentInternalController } from './http/controllers/segment.controller';
 import { ServicePrincipalPermissionsController } from './http/controllers/service-principal-permissions.controller';
+import { AuditController } from './http/controllers/audit.controller';
 import type { KeyholdServices } from './services';
 
 /** The Nest module of the admin API; the composition root is built outside Nest and provided as a value. */
@@ -23,6 +24,7 @@ export class ApiModule {
         SegmentAdminController,
         SegmentInternalController,
         ServicePrincipalPermissionsController,
+        AuditController,
       ],
       providers: [{ provide: SERVICES, useValue: services }, AdminTokenStrategy, OperatorTokenStrategy, TenantAccessGuard],
     };

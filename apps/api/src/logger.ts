@@ -30,6 +30,10 @@ export const REDACT_PATHS = [
   '*.plaintext',
   'operatorToken',
   'tokenSecret',
+  'hmacKey',
+  'signingKey',
+  '*.hmacKey',
+  '*.signingKey',
 ];
 
 export function createLogger(level: string, destination?: DestinationStream): Logger {

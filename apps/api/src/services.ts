@@ -1,5 +1,5 @@
 import type { KeyholdConfig } from '@app/config';
-import { AuditBuffer, AuditLog, auditProviderCalls, DekIssuanceAggregator } from '@app/audit';
+import { AuditBuffer, AuditKeys, AuditLog, auditProviderCalls, AuditSealer, DekIssuanceAggregator } from '@app/audit';
 import { ADMIN_AUDIENCE, INTERNAL_AUDIENCE, PrincipalInvalidationBus, RateLimiter, ServicePrincipalGate, TokenService, TokenSigner, VerifiedTokenCache } from '@app/auth';
 import { OperationDispatcher } from '@app/jobs';
 import { KekCache, KekInvalidationBus } from '@app/kek-cache';
@@ -56,6 +56,8 @@ export class KeyholdServices {
   readonly registry: ProviderRegistry;
   readonly audit: AuditLog;
   readonly auditBuffer: AuditBuffer;
+  /** Signs a checkpoint per interval for every tenant whose audit log grew. */
+  readonly sealer: AuditSealer;
   readonly issuance: DekIssuanceAggregator;
   readonly kekCache: KekCache;
   readonly kekBus: KekInvalidationBus;
@@ -90,7 +92,10 @@ export class KeyholdServices {
       client.on('error', (err: Error) => log.warn({ client: name, err: { name: err.name, message: err.message } }, 'Redis connection error'));
     this.registry = ProviderRegistry.fromEnv(config.providerEnv, this.observer);
     for (const [kind, why] of this.registry.unavailable) log.warn({ provider: kind, reason: why }, 'cloud provider binding not available');
-    this.audit = new AuditLog(this.ds);
+    this.audit = new AuditLog(this.ds, new AuditKeys(config.audit), { checkpointIntervalSeconds: config.audit.checkpointIntervalSeconds });
+    this.sealer = new AuditSealer(this.audit, config.audit.checkpointIntervalSeconds * 1000, (tenantId, err) =>
+      log.error({ tenantId, err: errorSummary(err) }, 'audit checkpoint refused or failed'),
+    );
     this.auditBuffer = new AuditBuffer(this.audit, 250, (err) => log.error({ err: errorSummary(err) }, 'audit write failed'));
     this.unsubscribers.push(auditProviderCalls(this.observer, this.auditBuffer));
     this.issuance = new DekIssuanceAggregator(this.auditBuffer, 10_000);
@@ -190,6 +195,7 @@ export class KeyholdServices {
       await s.kekBus.start();
       await s.principalBus.start();
       s.principalGate.start();
+      s.sealer.start();
     } catch (err) {
       await s.close().catch(() => undefined);
       throw err;
@@ -202,6 +208,7 @@ export class KeyholdServices {
     this.issuance.close();
     await this.auditBuffer.flush().catch(() => undefined);
     await this.audit.drain();
+    await this.sealer.stop();
     await this.kekBus.close().catch(() => undefined);
     this.principalGate.close();
     await this.principalBus.close().catch(() => undefined);

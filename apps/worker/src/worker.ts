@@ -1,7 +1,7 @@
 import Redis from 'ioredis';
 import pino from 'pino';
 import { collectDefaultMetrics, Registry } from 'prom-client';
-import { AuditBuffer, AuditLog, auditProviderCalls } from '@app/audit';
+import { AuditBuffer, AuditKeys, AuditLog, auditProviderCalls, AuditSealer } from '@app/audit';
 import type { KeyholdConfig } from '@app/config';
 import { keyCrypto } from '@app/crypto';
 import { JobMetrics, JobsRuntime, StepHook } from '@app/jobs';
@@ -60,7 +60,12 @@ export async function startWorker(config: KeyholdConfig, options: StartWorkerOpt
   const closers: Array<() => Promise<unknown>> = [() => ds.destroy(), () => lockDs.destroy(), () => redis.quit().catch(() => redis.disconnect())];
   try {
     const observer = new ProviderCallObserver();
-    const audit = new AuditLog(ds);
+    const audit = new AuditLog(ds, new AuditKeys(config.audit), { checkpointIntervalSeconds: config.audit.checkpointIntervalSeconds });
+    const sealer = new AuditSealer(audit, config.audit.checkpointIntervalSeconds * 1000, (tenantId, err) =>
+      log('error', 'audit checkpoint refused or failed', { tenantId, err: String(err) }),
+    );
+    sealer.start();
+    closers.unshift(() => sealer.stop());
     const auditBuffer = new AuditBuffer(audit, 250, (err) => log('warn', 'audit flush failed', { err: String(err) }));
     const unsubscribe = auditProviderCalls(observer, auditBuffer);
     closers.unshift(async () => {

@@ -1,10 +1,13 @@
 import { createDataSource, isUuid } from '@app/persistence';
 import { AuditLog } from './audit-log';
+import { AuditKeys } from './keys';
 
 /**
  * `node dist/libs/audit/src/cli.js verify <tenantId>` — verify a tenant's audit hash chain (exit 0 ok, 2 broken).
  * `node dist/libs/audit/src/cli.js export <tenantId>` — the log as JSON lines on stdout.
- * Reads DATABASE_URL (default the local database). The operator's offline check, next to the HTTP endpoint.
+ * Reads DATABASE_URL (default the local database) and the audit keys (KEYHOLD_AUDIT_HMAC_KEY,
+ * KEYHOLD_AUDIT_SIGNING_KEY, KEYHOLD_AUDIT_PREVIOUS_PUBLIC_KEYS). The operator's check, next to the HTTP endpoint;
+ * a customer verifies with the keyhold-audit-verify package and only Keyhold's public key.
  */
 async function main(): Promise<number> {
   const [cmd, tenantId] = process.argv.slice(2);
@@ -15,7 +18,10 @@ async function main(): Promise<number> {
   const ds = createDataSource(process.env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/keyhold', { poolSize: 1, applicationName: 'keyhold-audit-cli' });
   await ds.initialize();
   try {
-    const log = new AuditLog(ds);
+    const env = process.env;
+    if (!env.KEYHOLD_AUDIT_HMAC_KEY || !env.KEYHOLD_AUDIT_SIGNING_KEY) throw new Error('KEYHOLD_AUDIT_HMAC_KEY and KEYHOLD_AUDIT_SIGNING_KEY are required');
+    const keys = new AuditKeys({ hmacKey: env.KEYHOLD_AUDIT_HMAC_KEY, signingKey: env.KEYHOLD_AUDIT_SIGNING_KEY, previousPublicKeys: env.KEYHOLD_AUDIT_PREVIOUS_PUBLIC_KEYS ?? '' });
+    const log = new AuditLog(ds, keys);
     if (cmd === 'export') {
       for await (const line of log.exportJsonLines(tenantId)) process.stdout.write(line);
       return 0;

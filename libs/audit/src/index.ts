@@ -1,3 +1,5 @@
-export { AuditLog, AuditRecord, StoredAuditEvent, AuditVerification } from './audit-log';
-export { GENESIS_HASH, AuditEntry, canonicalJson, entryHash, verifyChain, ChainVerdict } from './chain';
+export { AuditLog, AuditLogOptions, AuditRecord, AuditTx, StoredAuditEvent, AuditVerification, AuditIntegrityError } from './audit-log';
+export { AuditKeys, PublishedKey } from './keys';
+export { AuditSealer } from './sealer';
+export { GENESIS_HASH, AuditEntry, Checkpoint, canonicalJson, entryHash, verifyLog, LogVerdict } from '@keyhold/audit-verify';
 export { AuditBuffer, auditProviderCalls, DekIssuanceAggregator, IssuanceTally } from './subscribers';

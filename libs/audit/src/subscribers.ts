@@ -4,40 +4,104 @@ import type { AuditLog, AuditRecord } from './audit-log';
 /**
  * Buffers audit records per tenant and writes them in batches, off the request path. Provider-call events and
  * DEK issuance are high-volume; one transaction per flush per tenant keeps the chain cheap.
+ *
+ * Nothing is dropped: a batch that fails to write goes back to the front of its tenant's queue and is retried with
+ * backoff. Memory stays bounded while the database is away: past `maxPendingPerTenant` records, a tenant's queue is
+ * compacted into one record per (actor, action, target, outcome) that carries how many records it stands for and
+ * the sum of their `count`s (DEK issuance), so every event is still accounted for.
  */
 export class AuditBuffer {
   private pending = new Map<string, AuditRecord[]>();
   private timer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> = Promise.resolve();
+  private failures = 0;
 
   constructor(
-    private readonly log: AuditLog,
+    private readonly log: Pick<AuditLog, 'appendMany'>,
     private readonly flushEveryMs = 250,
     private readonly onError: (err: unknown) => void = () => undefined,
+    private readonly maxPendingPerTenant = 10_000,
   ) {}
 
   push(tenantId: string, record: AuditRecord): void {
     const list = this.pending.get(tenantId);
-    if (list) list.push(record);
-    else this.pending.set(tenantId, [record]);
-    if (!this.timer) {
-      this.timer = setTimeout(() => void this.flush(), this.flushEveryMs);
-      this.timer.unref();
-    }
+    if (list) {
+      list.push(record);
+      if (list.length > this.maxPendingPerTenant) this.pending.set(tenantId, compact(list));
+    } else this.pending.set(tenantId, [record]);
+    this.schedule(this.flushEveryMs);
   }
 
+  /** Records waiting to be written (all tenants). */
+  pendingCount(): number {
+    let n = 0;
+    for (const l of this.pending.values()) n += l.length;
+    return n;
+  }
+
+  /** Writes what is pending; resolves when this attempt is over (what failed stays queued and is retried). */
   flush(): Promise<void> {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
-    const batch = this.pending;
-    this.pending = new Map();
     this.flushing = this.flushing.then(async () => {
+      const batch = this.pending;
+      this.pending = new Map();
+      let failed = false;
       await Promise.all(
-        [...batch].map(([tenantId, records]) => this.log.appendMany(tenantId, records).catch((err) => this.onError(err))),
+        [...batch].map(([tenantId, records]) =>
+          this.log.appendMany(tenantId, records).catch((err: unknown) => {
+            failed = true;
+            this.requeue(tenantId, records);
+            this.onError(err);
+          }),
+        ),
       );
+      this.failures = failed ? this.failures + 1 : 0;
+      if (failed) this.schedule(Math.min(30_000, this.flushEveryMs * 2 ** Math.min(this.failures, 7)));
     });
     return this.flushing;
   }
+
+  private requeue(tenantId: string, records: AuditRecord[]): void {
+    const newer = this.pending.get(tenantId) ?? [];
+    const all = records.concat(newer);
+    this.pending.set(tenantId, all.length > this.maxPendingPerTenant ? compact(all) : all);
+  }
+
+  private schedule(delayMs: number): void {
+    if (this.timer) return;
+    this.timer = setTimeout(() => void this.flush(), delayMs);
+    this.timer.unref();
+  }
+}
+
+/** One record per (actor, action, target, outcome), standing for every record it replaces. */
+function compact(records: AuditRecord[]): AuditRecord[] {
+  const groups = new Map<string, { first: AuditRecord; n: number; count: number; hasCount: boolean; from: number; to: number }>();
+  for (const r of records) {
+    const key = [r.actor, r.action, r.target, r.outcome].join('\u0000');
+    const n = typeof r.details?.compacted === 'number' ? r.details.compacted : 1;
+    const c = typeof r.details?.count === 'number' ? r.details.count : 0;
+    const at = (r.at ?? new Date()).getTime();
+    const from = typeof r.details?.from === 'string' ? Date.parse(r.details.from) : at;
+    const g = groups.get(key);
+    if (!g) groups.set(key, { first: r, n, count: c, hasCount: typeof r.details?.count === 'number', from, to: at });
+    else {
+      g.n += n;
+      g.count += c;
+      g.hasCount ||= typeof r.details?.count === 'number';
+      g.from = Math.min(g.from, from);
+      g.to = Math.max(g.to, at);
+    }
+  }
+  return [...groups.values()].map((g) => ({
+    actor: g.first.actor,
+    action: g.first.action,
+    target: g.first.target,
+    outcome: g.first.outcome,
+    at: new Date(g.to),
+    details: { compacted: g.n, ...(g.hasCount ? { count: g.count } : {}), from: new Date(g.from).toISOString(), to: new Date(g.to).toISOString() },
+  }));
 }
 
 /** Every provider call with a tenant in scope becomes an audit entry (operation, key, outcome, latency). */

@@ -1,6 +1,13 @@
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { buildConfig, ConfigError, loadConfig } from './config';
 
-const secrets = { KEYHOLD_OPERATOR_TOKEN: 'o'.repeat(40), KEYHOLD_TOKEN_SECRET: 's'.repeat(40) };
+const signingKey = generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+const secrets = {
+  KEYHOLD_OPERATOR_TOKEN: 'o'.repeat(40),
+  KEYHOLD_TOKEN_SECRET: 's'.repeat(40),
+  KEYHOLD_AUDIT_HMAC_KEY: randomBytes(32).toString('base64'),
+  KEYHOLD_AUDIT_SIGNING_KEY: signingKey,
+};
 
 describe('config', () => {
   it('applies the documented defaults', () => {
@@ -23,6 +30,12 @@ describe('config', () => {
     expect(() => loadConfig({ ...secrets, PORT: 'eighty' })).toThrow(/PORT/);
     expect(() => loadConfig({ ...secrets, KEYHOLD_TOKEN_SECRET: 'short' })).toThrow(/KEYHOLD_TOKEN_SECRET must be at least 32/);
     expect(() => loadConfig({ ...secrets, REDIS_URL: 'http://x' })).toThrow(ConfigError);
+    const { KEYHOLD_AUDIT_HMAC_KEY: _h, KEYHOLD_AUDIT_SIGNING_KEY: _s, ...noAudit } = secrets;
+    expect(() => loadConfig(noAudit)).toThrow(/KEYHOLD_AUDIT_HMAC_KEY is required.*KEYHOLD_AUDIT_SIGNING_KEY is required/);
+    expect(() => loadConfig({ ...secrets, KEYHOLD_AUDIT_HMAC_KEY: 'c2hvcnQ=' })).toThrow(/KEYHOLD_AUDIT_HMAC_KEY must be base64 of at least 32/);
+    const rsa = generateKeyPairSync('rsa', { modulusLength: 1024 }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+    expect(() => loadConfig({ ...secrets, KEYHOLD_AUDIT_SIGNING_KEY: rsa })).toThrow(/KEYHOLD_AUDIT_SIGNING_KEY must be an Ed25519 private key/);
+    expect(() => loadConfig({ ...secrets, KEYHOLD_AUDIT_CHECKPOINT_INTERVAL_SECONDS: '300' })).toThrow(/KEYHOLD_AUDIT_CHECKPOINT_INTERVAL_SECONDS/);
   });
 
   it('DEK creation limits: defaults, and a wrap hard cap below the rotation threshold is refused', () => {
@@ -37,9 +50,13 @@ describe('config', () => {
   });
 
   it('is constructible from an object (tests start the app in-process)', () => {
-    const c = buildConfig({ port: 0, operatorToken: 'o'.repeat(32), tokenSecret: 't'.repeat(32), redisPrefix: 'kh-test-1', providerEnv: { A: 'b' } });
+    const c = buildConfig({ port: 0, operatorToken: 'o'.repeat(32), tokenSecret: 't'.repeat(32), auditHmacKey: secrets.KEYHOLD_AUDIT_HMAC_KEY, auditSigningKey: signingKey, redisPrefix: 'kh-test-1', providerEnv: { A: 'b' } });
     expect(c.port).toBe(0);
     expect(c.providerEnv.A).toBe('b');
     expect(Object.isFrozen(c)).toBe(true);
+    // test mode: audit keys derived from the (shared) test database unless given
+    const t = buildConfig({ mode: 'test', operatorToken: 'o'.repeat(32), tokenSecret: 't'.repeat(32) });
+    expect(Buffer.from(t.audit.hmacKey, 'base64').length).toBe(32);
+    expect(buildConfig({ mode: 'test', operatorToken: 'o'.repeat(32), tokenSecret: 't'.repeat(32) }).audit).toEqual(t.audit);
   });
 });

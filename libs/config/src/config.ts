@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, createPrivateKey, generateKeyPairSync, randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
@@ -50,6 +50,20 @@ export interface KeyholdConfig {
   /** Directory of the built console (served at / when it exists). */
   readonly consoleDir: string;
   readonly bodyLimitBytes: number;
+  /**
+   * Audit tamper evidence (docs/AUDIT.md). Both keys live outside Postgres: whoever can write the database but does
+   * not hold them cannot re-seal a rewritten log. Every process that appends (API, worker) needs the same keys.
+   */
+  readonly audit: {
+    /** HMAC-SHA256 key of the per-record MACs and the head MAC (base64, at least 32 bytes). */
+    readonly hmacKey: string;
+    /** Ed25519 private key of the signed checkpoints (PKCS#8, PEM or base64 DER). */
+    readonly signingKey: string;
+    /** Retired checkpoint public keys still published so old checkpoints keep verifying (PEM blocks). */
+    readonly previousPublicKeys: string;
+    /** A checkpoint is signed at least this often for every tenant whose log grew (at most 60 s). */
+    readonly checkpointIntervalSeconds: number;
+  };
   /** The raw environment handed to the provider bindings' own settings loaders (KEYHOLD_AWS_* etc.). */
   readonly providerEnv: Readonly<Record<string, string | undefined>>;
 }
@@ -88,7 +102,25 @@ const schema = z.object({
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
   consoleDir: z.string(),
   bodyLimitBytes: int(1024, 64 * 1024 * 1024),
+  auditHmacKey: z.string().refine((v) => Buffer.from(v, 'base64').length >= 32, 'must be base64 of at least 32 random bytes'),
+  auditSigningKey: z.string().refine(isEd25519PrivateKey, 'must be an Ed25519 private key (PKCS#8, PEM or base64 DER)'),
+  auditPreviousPublicKeys: z.string(),
+  auditCheckpointIntervalSeconds: int(1, 60),
 });
+
+function isEd25519PrivateKey(v: string): boolean {
+  try {
+    return readSigningKey(v).asymmetricKeyType === 'ed25519';
+  } catch {
+    return false;
+  }
+}
+
+/** The audit signing key from its configured text: PEM, or base64 of the PKCS#8 DER bytes. */
+export function readSigningKey(v: string) {
+  const t = v.trim();
+  return t.startsWith('-----BEGIN') ? createPrivateKey(t) : createPrivateKey({ key: Buffer.from(t, 'base64'), format: 'der', type: 'pkcs8' });
+}
 
 export type KeyholdConfigInput = Partial<z.input<typeof schema>> & { providerEnv?: Record<string, string | undefined> };
 
@@ -125,6 +157,10 @@ const ENV_NAMES: Record<keyof z.input<typeof schema>, string> = {
   logLevel: 'LOG_LEVEL',
   consoleDir: 'KEYHOLD_CONSOLE_DIR',
   bodyLimitBytes: 'KEYHOLD_BODY_LIMIT_BYTES',
+  auditHmacKey: 'KEYHOLD_AUDIT_HMAC_KEY',
+  auditSigningKey: 'KEYHOLD_AUDIT_SIGNING_KEY',
+  auditPreviousPublicKeys: 'KEYHOLD_AUDIT_PREVIOUS_PUBLIC_KEYS',
+  auditCheckpointIntervalSeconds: 'KEYHOLD_AUDIT_CHECKPOINT_INTERVAL_SECONDS',
 };
 
 const DEFAULTS: Partial<z.input<typeof schema>> = {
@@ -159,6 +195,8 @@ const DEFAULTS: Partial<z.input<typeof schema>> = {
   logLevel: 'info',
   consoleDir: 'apps/console/dist',
   bodyLimitBytes: 1024 * 1024,
+  auditPreviousPublicKeys: '',
+  auditCheckpointIntervalSeconds: 60,
 };
 
 export class ConfigError extends Error {
@@ -171,6 +209,10 @@ export function buildConfig(input: KeyholdConfigInput): KeyholdConfig {
   const merged: Record<string, unknown> = { ...DEFAULTS };
   for (const [k, v] of Object.entries(fields)) if (v !== undefined && v !== '') merged[k] = v;
   if (merged.mode === 'local') Object.assign(merged, localSecrets(merged));
+  // Test stacks share one database (and one checkpoint sweep over it): their audit keys derive from its URL
+  // unless a test passes its own. Test mode only; never a way to run anything real.
+  if (merged.mode === 'test')
+    Object.assign(merged, { ...testAuditKeys(String(merged.databaseUrl)), ...definedOnly({ auditHmacKey: merged.auditHmacKey, auditSigningKey: merged.auditSigningKey }) });
   const parsed = schema.safeParse(merged);
   if (!parsed.success) {
     const problems = parsed.error.issues.map((i) => {
@@ -213,6 +255,12 @@ export function buildConfig(input: KeyholdConfigInput): KeyholdConfig {
     logLevel: c.logLevel,
     consoleDir: c.consoleDir,
     bodyLimitBytes: c.bodyLimitBytes,
+    audit: Object.freeze({
+      hmacKey: c.auditHmacKey,
+      signingKey: c.auditSigningKey,
+      previousPublicKeys: c.auditPreviousPublicKeys,
+      checkpointIntervalSeconds: c.auditCheckpointIntervalSeconds,
+    }),
     providerEnv: Object.freeze({ ...(providerEnv ?? {}) }),
   });
 }
@@ -229,21 +277,44 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
  * `.keyhold/secrets.json` (0600), so restarts keep working tokens. Never used in production mode.
  */
 function localSecrets(merged: Record<string, unknown>): Record<string, string> {
-  if (merged.operatorToken && merged.tokenSecret) return {};
+  const names = ['operatorToken', 'tokenSecret', 'auditHmacKey', 'auditSigningKey'] as const;
+  if (names.every((n) => merged[n])) return {};
   const dir = join(process.cwd(), '.keyhold');
   const file = join(dir, 'secrets.json');
-  let saved: { operatorToken?: string; tokenSecret?: string } = {};
+  let saved: Partial<Record<(typeof names)[number], string>> = {};
   if (existsSync(file)) saved = JSON.parse(readFileSync(file, 'utf8')) as typeof saved;
-  const out = {
-    operatorToken: (merged.operatorToken as string | undefined) ?? saved.operatorToken ?? randomBytes(32).toString('base64url'),
-    tokenSecret: (merged.tokenSecret as string | undefined) ?? saved.tokenSecret ?? randomBytes(48).toString('base64url'),
+  const fresh = (n: (typeof names)[number]): string => {
+    if (n === 'operatorToken') return randomBytes(32).toString('base64url');
+    if (n === 'tokenSecret') return randomBytes(48).toString('base64url');
+    return generatedAuditKeys()[n];
   };
-  if (saved.operatorToken !== out.operatorToken || saved.tokenSecret !== out.tokenSecret) {
+  const out = Object.fromEntries(names.map((n) => [n, (merged[n] as string | undefined) ?? saved[n] ?? fresh(n)])) as Record<(typeof names)[number], string>;
+  if (names.some((n) => saved[n] !== out[n])) {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     writeFileSync(file, JSON.stringify(out), { mode: 0o600 });
     chmodSync(file, 0o600);
   }
   return out;
+}
+
+/** Fresh audit keys (CSPRNG): an HMAC key and an Ed25519 signing key. */
+function generatedAuditKeys(): { auditHmacKey: string; auditSigningKey: string } {
+  const { privateKey } = generateKeyPairSync('ed25519');
+  return {
+    auditHmacKey: randomBytes(32).toString('base64'),
+    auditSigningKey: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+  };
+}
+
+function testAuditKeys(databaseUrl: string): { auditHmacKey: string; auditSigningKey: string } {
+  const derive = (label: string) => createHash('sha256').update(`keyhold-test-audit-${label}\n${databaseUrl}`).digest();
+  // PKCS#8 DER of an Ed25519 key = a fixed 16-byte prefix + the 32-byte seed (RFC 8410)
+  const pkcs8 = Buffer.concat([Buffer.from('302e020100300506032b657004220420', 'hex'), derive('signing')]);
+  return { auditHmacKey: derive('hmac').toString('base64'), auditSigningKey: pkcs8.toString('base64') };
+}
+
+function definedOnly<T extends Record<string, unknown>>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined && v !== '')) as Partial<T>;
 }
 
 export const CONFIG_ENV_NAMES = ENV_NAMES;

@@ -1,4 +1,5 @@
 import type { KeyConfig, KeyDescription, KeyProvider, ProviderKind } from '@app/provider-port';
+import type { Sql } from './store/sql';
 
 /**
  * What the jobs need from the rest of Keyhold, as the smallest interfaces they call. The worker composes them
@@ -48,7 +49,8 @@ export interface AuditRecord {
 }
 
 export interface AuditSink {
-  append(tenantId: string, record: AuditRecord): Promise<unknown>;
+  /** With `tx`, the record commits or rolls back with that transaction (the change it records and it are one). */
+  append(tenantId: string, record: AuditRecord, tx?: Sql): Promise<unknown>;
 }
 
 export type { KeyDescription };

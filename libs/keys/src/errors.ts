@@ -28,6 +28,7 @@ export enum ErrorCode {
   DekQuotaExceeded = 'DEK_QUOTA_EXCEEDED',
   DekCreateRateLimited = 'DEK_CREATE_RATE_LIMITED',
   KekWrapLimit = 'KEK_WRAP_LIMIT',
+  AuditLogTampered = 'AUDIT_LOG_TAMPERED',
 }
 
 export class DomainError extends Error {

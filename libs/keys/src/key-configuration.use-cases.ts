@@ -70,24 +70,29 @@ export class RegisterKeyConfiguration {
     const pinned = report.pinned ?? config;
     let row;
     try {
-      row = await this.deps.repos.keyConfigurations.insert(tenantId, {
-        id,
-        name: input.name,
-        config: pinned,
-        status: report.ok ? 'valid' : 'invalid',
-        validation: storedValidation(report),
+      row = await this.deps.repos.ds.transaction(async (m) => {
+        const inserted = await this.deps.repos.keyConfigurations.insert(
+          tenantId,
+          { id, name: input.name, config: pinned, status: report.ok ? 'valid' : 'invalid', validation: storedValidation(report) },
+          m,
+        );
+        await this.deps.audit.append(
+          tenantId,
+          {
+            actor,
+            action: 'key_configuration.registered',
+            target: `key_configuration:${id}`,
+            outcome: report.ok ? 'success' : 'failure',
+            details: { name: input.name, provider: input.provider, status: inserted.status, failedChecks: report.checks.filter((c) => !c.ok).map((c) => c.name) },
+          },
+          m,
+        );
+        return inserted;
       });
     } catch (err) {
       if (pgCode(err) === '23505') throw new DomainError(ErrorCode.NameTaken, `a key configuration named "${input.name}" already exists`);
       throw err;
     }
-    await this.deps.audit.append(tenantId, {
-      actor,
-      action: 'key_configuration.registered',
-      target: `key_configuration:${id}`,
-      outcome: report.ok ? 'success' : 'failure',
-      details: { name: input.name, provider: input.provider, status: row.status, failedChecks: report.checks.filter((c) => !c.ok).map((c) => c.name) },
-    });
     return keyConfigurationView(row, this.deps.registry, tenant);
   }
 }
@@ -102,18 +107,26 @@ export class ValidateKeyConfiguration {
     const binding = this.deps.registry.binding(kc.provider);
     const config = binding.bindTenant(kc.config, tenant);
     const report = await runValidation(binding.provider, config, { tenantId, keyConfigurationId: id });
-    const row = await this.deps.repos.keyConfigurations.recordValidation(tenantId, id, {
-      status: report.ok ? 'valid' : 'invalid',
-      validation: storedValidation(report),
-      config: report.pinned ?? config,
-    });
-    if (!row) throw new DomainError(ErrorCode.KeyConfigurationNotFound, 'key configuration not found');
-    await this.deps.audit.append(tenantId, {
-      actor,
-      action: 'key_configuration.validated',
-      target: `key_configuration:${id}`,
-      outcome: report.ok ? 'success' : 'failure',
-      details: { status: row.status, failedChecks: report.checks.filter((c) => !c.ok).map((c) => c.name) },
+    const row = await this.deps.repos.ds.transaction(async (m) => {
+      const updated = await this.deps.repos.keyConfigurations.recordValidation(
+        tenantId,
+        id,
+        { status: report.ok ? 'valid' : 'invalid', validation: storedValidation(report), config: report.pinned ?? config },
+        m,
+      );
+      if (!updated) throw new DomainError(ErrorCode.KeyConfigurationNotFound, 'key configuration not found');
+      await this.deps.audit.append(
+        tenantId,
+        {
+          actor,
+          action: 'key_configuration.validated',
+          target: `key_configuration:${id}`,
+          outcome: report.ok ? 'success' : 'failure',
+          details: { status: updated.status, failedChecks: report.checks.filter((c) => !c.ok).map((c) => c.name) },
+        },
+        m,
+      );
+      return updated;
     });
     return keyConfigurationView(row, this.deps.registry, tenant);
   }
@@ -155,7 +168,7 @@ export class DeleteKeyConfiguration {
         if (pgCode(err) === '23503') throw inUse();
         throw err;
       }
+      await this.deps.audit.append(tenantId, { actor, action: 'key_configuration.deleted', target: `key_configuration:${id}`, outcome: 'success' }, m);
     });
-    await this.deps.audit.append(tenantId, { actor, action: 'key_configuration.deleted', target: `key_configuration:${id}`, outcome: 'success' });
   }
 }

@@ -17,9 +17,9 @@ export class CreateTenant {
     const tenant = await this.deps.repos.ds.transaction(async (m) => {
       const t = await this.deps.repos.tenants.insert(m, { id, name: input.name, externalId: newExternalId() });
       await this.deps.repos.adminUsers.insert(m, id, { id: randomUUID(), email: input.admin.email.toLowerCase(), passwordHash, role: 'key_admin' });
+      await this.deps.audit.append(id, { actor, action: 'tenant.created', target: `tenant:${id}`, outcome: 'success', details: { name: input.name, adminEmail: input.admin.email.toLowerCase() } }, m);
       return t;
     });
-    await this.deps.audit.append(id, { actor, action: 'tenant.created', target: `tenant:${id}`, outcome: 'success', details: { name: input.name, adminEmail: input.admin.email.toLowerCase() } });
     return tenantView(tenant, this.deps.registry);
   }
 }
@@ -41,13 +41,16 @@ export class CreateAdminUser {
   async execute(actor: Actor, tenantId: string, input: { email: string; password: string; role: AdminRole }) {
     const id = randomUUID();
     const email = input.email.toLowerCase();
+    const passwordHash = await hashSecret(input.password);
     try {
-      await this.deps.repos.adminUsers.insert(this.deps.repos.ds, tenantId, { id, email, passwordHash: await hashSecret(input.password), role: input.role });
+      await this.deps.repos.ds.transaction(async (m) => {
+        await this.deps.repos.adminUsers.insert(m, tenantId, { id, email, passwordHash, role: input.role });
+        await this.deps.audit.append(tenantId, { actor, action: 'admin_user.created', target: `admin_user:${id}`, outcome: 'success', details: { email, role: input.role } }, m);
+      });
     } catch (err) {
       if (pgCode(err) === '23505') throw new DomainError(ErrorCode.NameTaken, 'a user with this email already exists');
       throw err;
     }
-    await this.deps.audit.append(tenantId, { actor, action: 'admin_user.created', target: `admin_user:${id}`, outcome: 'success', details: { email, role: input.role } });
     return { id, email, role: input.role };
   }
 }
@@ -69,13 +72,13 @@ export class CreateServicePrincipal {
     const clientId = newClientId();
     const clientSecret = newClientSecret();
     const secretHash = await hashSecret(clientSecret, { N: 2 ** 12 });
-    await this.deps.repos.ds.transaction((m) => this.deps.repos.servicePrincipals.insert(m, tenantId, { id, name: input.name, clientId, secretHash, permissions }, workspaceIds));
-    await this.deps.audit.append(tenantId, {
-      actor,
-      action: 'service_principal.created',
-      target: `service_principal:${id}`,
-      outcome: 'success',
-      details: { name: input.name, clientId, workspaceIds, permissions },
+    await this.deps.repos.ds.transaction(async (m) => {
+      await this.deps.repos.servicePrincipals.insert(m, tenantId, { id, name: input.name, clientId, secretHash, permissions }, workspaceIds);
+      await this.deps.audit.append(
+        tenantId,
+        { actor, action: 'service_principal.created', target: `service_principal:${id}`, outcome: 'success', details: { name: input.name, clientId, workspaceIds, permissions } },
+        m,
+      );
     });
     return { id, name: input.name, clientId, clientSecret, workspaceIds, permissions };
   }

@@ -12,8 +12,11 @@ export class CreateWorkspace {
   constructor(private readonly deps: KeysDeps) {}
 
   async execute(actor: Actor, tenantId: string, input: { name: string }) {
-    const w = await this.deps.repos.workspaces.insert(tenantId, { id: randomUUID(), name: input.name });
-    await this.deps.audit.append(tenantId, { actor, action: 'workspace.created', target: `workspace:${w.id}`, outcome: 'success', details: { name: input.name } });
+    const w = await this.deps.repos.ds.transaction(async (m) => {
+      const created = await this.deps.repos.workspaces.insert(tenantId, { id: randomUUID(), name: input.name }, m);
+      await this.deps.audit.append(tenantId, { actor, action: 'workspace.created', target: `workspace:${created.id}`, outcome: 'success', details: { name: input.name } }, m);
+      return created;
+    });
     return workspaceView(w);
   }
 }
@@ -98,25 +101,37 @@ export class BindWorkspace {
           degraded: false,
         });
         if (!done) throw new DomainError(ErrorCode.WorkspaceBusy, 'the workspace changed while binding; retry');
+        await this.deps.audit.append(
+          tenantId,
+          {
+            actor,
+            action: 'workspace.bound',
+            target: `workspace:${workspaceId}`,
+            outcome: 'success',
+            details: { keyConfigurationId, kekVersion: 1, from: 'unbound', to: 'active', providerKeyVersion: wrapped.keyVersion },
+          },
+          m,
+        );
         return done;
       });
       await this.deps.kekInvalidator.invalidateWorkspace(tenantId, workspaceId);
-      await this.deps.audit.append(tenantId, {
-        actor,
-        action: 'workspace.bound',
-        target: `workspace:${workspaceId}`,
-        outcome: 'success',
-        details: { keyConfigurationId, kekVersion: 1, from: 'unbound', to: 'active', providerKeyVersion: wrapped.keyVersion },
-      });
       return { kind: 'bound', workspace: workspaceView(bound) };
     } catch (err) {
-      await repos.workspaces.transition(repos.ds, tenantId, workspaceId, { from: ['provisioning'], to: 'unbound' }).catch(() => null);
-      await this.deps.audit.append(tenantId, {
-        actor,
-        action: 'workspace.bound',
-        target: `workspace:${workspaceId}`,
-        outcome: 'failure',
-        details: { keyConfigurationId, reason: err instanceof ProviderError ? err.errorClass : err instanceof DomainError ? err.code : 'error' },
+      // The return to unbound and its record commit together; if they cannot, the workspace stays provisioning
+      // (a later bind starts over after the stale period) and the database error is what the caller sees.
+      await repos.ds.transaction(async (m) => {
+        await repos.workspaces.transition(m, tenantId, workspaceId, { from: ['provisioning'], to: 'unbound' });
+        await this.deps.audit.append(
+          tenantId,
+          {
+            actor,
+            action: 'workspace.bound',
+            target: `workspace:${workspaceId}`,
+            outcome: 'failure',
+            details: { keyConfigurationId, reason: err instanceof ProviderError ? err.errorClass : err instanceof DomainError ? err.code : 'error' },
+          },
+          m,
+        );
       });
       if (err instanceof ProviderError)
         throw new DomainError(
@@ -141,24 +156,30 @@ export class BindWorkspace {
 }
 
 export async function createAndDispatch(deps: KeysDeps, actor: Actor, tenantId: string, workspaceId: string, kind: OperationKind, targetKeyConfigurationId?: string) {
-  const { operation, created } = await deps.repos.operations.createOrGetUnfinished(tenantId, {
-    id: randomUUID(),
-    workspaceId,
-    kind,
-    targetKeyConfigurationId: targetKeyConfigurationId ?? null,
-    requestedBy: actor,
+  // The operation row and its record commit together, before the job exists (a job never runs unrecorded).
+  const { operation } = await deps.repos.ds.transaction(async (m) => {
+    const r = await deps.repos.operations.createOrGetUnfinished(
+      tenantId,
+      { id: randomUUID(), workspaceId, kind, targetKeyConfigurationId: targetKeyConfigurationId ?? null, requestedBy: actor },
+      m,
+    );
+    if (r.created)
+      await deps.audit.append(
+        tenantId,
+        {
+          actor,
+          action: `operation.requested`,
+          target: `workspace:${workspaceId}`,
+          outcome: 'success',
+          details: { operationId: r.operation.id, kind, ...(targetKeyConfigurationId ? { targetKeyConfigurationId } : {}) },
+        },
+        m,
+      );
+    return r;
   });
   // Dispatch even when the operation already existed: jobId = operation id makes it idempotent, and it
   // re-enqueues an operation whose job was lost.
   await deps.dispatcher.dispatch(kind, { operationId: operation.id, tenantId });
-  if (created)
-    await deps.audit.append(tenantId, {
-      actor,
-      action: `operation.requested`,
-      target: `workspace:${workspaceId}`,
-      outcome: 'success',
-      details: { operationId: operation.id, kind, ...(targetKeyConfigurationId ? { targetKeyConfigurationId } : {}) },
-    });
   return operation;
 }
 

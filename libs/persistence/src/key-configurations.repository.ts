@@ -26,9 +26,10 @@ export class KeyConfigurationRepository {
   async insert(
     tenantId: string,
     kc: { id: string; name: string; config: KeyConfig; status: 'valid' | 'invalid'; validation: object },
+    db: Queryable = this.ds,
   ): Promise<KeyConfigurationRow> {
     return (await one<KeyConfigurationRow>(
-      this.ds,
+      db,
       `INSERT INTO key_configurations (id, tenant_id, name, provider, config, status, validation, validated_at)
        VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7::jsonb, now()) RETURNING ${COLS}`,
       [kc.id, tenantId, kc.name, kc.config.provider, JSON.stringify(kc.config), kc.status, JSON.stringify(kc.validation)],
@@ -56,9 +57,10 @@ export class KeyConfigurationRepository {
     tenantId: string,
     id: string,
     v: { status: 'valid' | 'invalid'; validation: object; config: KeyConfig },
+    db: Queryable = this.ds,
   ): Promise<KeyConfigurationRow | null> {
     return one<KeyConfigurationRow>(
-      this.ds,
+      db,
       `UPDATE key_configurations SET status = $3, validation = $4::jsonb, config = $5::jsonb, validated_at = now(), updated_at = now()
        WHERE tenant_id = $1 AND id = $2 RETURNING ${COLS}`,
       [tenantId, id, v.status, JSON.stringify(v.validation), JSON.stringify(v.config)],

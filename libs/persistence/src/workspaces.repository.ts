@@ -32,8 +32,8 @@ const COLS = `id, tenant_id AS "tenantId", name, key_state AS "keyState", key_co
 export class WorkspaceRepository {
   constructor(private readonly ds: DataSource) {}
 
-  async insert(tenantId: string, w: { id: string; name: string }): Promise<WorkspaceRow> {
-    return (await one<WorkspaceRow>(this.ds, `INSERT INTO workspaces (id, tenant_id, name) VALUES ($1, $2, $3) RETURNING ${COLS}`, [
+  async insert(tenantId: string, w: { id: string; name: string }, db: Queryable = this.ds): Promise<WorkspaceRow> {
+    return (await one<WorkspaceRow>(db, `INSERT INTO workspaces (id, tenant_id, name) VALUES ($1, $2, $3) RETURNING ${COLS}`, [
       w.id,
       tenantId,
       w.name,

@@ -35,6 +35,7 @@ const DOMAIN_STATUS: Record<ErrorCode, number> = {
   [ErrorCode.DekQuotaExceeded]: 429,
   [ErrorCode.DekCreateRateLimited]: 429,
   [ErrorCode.KekWrapLimit]: 503,
+  [ErrorCode.AuditLogTampered]: 409,
 };
 
 const AUTH_STATUS: Record<AuthError['code'], number> = {

@@ -4,6 +4,7 @@
  */
 import { servicePrincipalPaths, servicePrincipalSchemas } from './openapi-service-principals';
 import { destroyDekOperation, segmentPaths } from './openapi-segments';
+import { auditPaths } from './openapi-audit';
 
 export type Schema = Record<string, unknown>;
 
@@ -125,11 +126,12 @@ export function openApiDocument(serverUrl?: string): Schema {
         }),
       },
       '/v1/tenants/{tenantId}/audit-events/verification': {
-        get: op({ id: 'verifyAuditChain', summary: 'Verify the hash chain', security: 'auditor', params: [tenantParam], ok: [200, ref('AuditVerification')], errors: [401, 403, 404] }),
+        get: op({ id: 'verifyAuditChain', summary: 'Verify the chain, its MACs, the head and every signed checkpoint', security: 'auditor', params: [tenantParam], ok: [200, ref('AuditVerification')], errors: [401, 403, 404] }),
       },
       '/v1/tenants/{tenantId}/audit-events/export': {
-        get: { ...op({ id: 'exportAuditEvents', summary: 'Audit log as JSON lines', security: 'auditor', params: [tenantParam], ok: [200, null], errors: [401, 403, 404] }) },
+        get: { ...op({ id: 'exportAuditEvents', summary: 'Audit log as JSON lines (the input of keyhold-audit-verify)', security: 'auditor', params: [tenantParam], ok: [200, null], errors: [401, 403, 404] }) },
       },
+      ...auditPaths,
       '/internal/v1/workspaces/{workspaceId}/segments/{segmentId}/dek': {
         get: op({
           id: 'getDek',
@@ -253,10 +255,27 @@ export function openApiDocument(serverUrl?: string): Schema {
         ServicePrincipalList: { type: 'object', required: ['servicePrincipals'], properties: { servicePrincipals: { type: 'array', items: ref('ServicePrincipal') } } },
         AuditEvent: {
           type: 'object',
-          properties: { seq: { type: 'integer' }, at: { type: 'string', format: 'date-time' }, actor: str, action: str, target: str, outcome: str, details: { type: 'object' }, hash: str, prevHash: str },
+          properties: { seq: { type: 'integer' }, at: { type: 'string', format: 'date-time' }, actor: str, action: str, target: str, outcome: str, details: { type: 'object' }, hash: str, prevHash: str, mac: { type: ['string', 'null'] } },
         },
         AuditPage: { type: 'object', required: ['events'], properties: { events: { type: 'array', items: ref('AuditEvent') }, next: { type: ['integer', 'null'] } } },
-        AuditVerification: { type: 'object', required: ['ok'], properties: { ok: { type: 'boolean' }, count: { type: 'integer' }, headHash: str, firstBadSeq: { type: 'integer' } } },
+        AuditVerification: {
+          type: 'object',
+          required: ['ok', 'count'],
+          properties: {
+            ok: { type: 'boolean' },
+            count: { type: 'integer' },
+            headHash: str,
+            checkpoints: { type: 'integer' },
+            lastCheckpointSeq: { type: 'integer' },
+            uncheckpointed: { type: 'integer', description: 'records newer than the latest checkpoint' },
+            firstBadSeq: { type: 'integer' },
+            reason: {
+              enum: ['malformed', 'tenant_mismatch', 'reordered', 'gap', 'prev_mismatch', 'modified', 'mac_invalid', 'checkpoint_signature_invalid', 'forked', 'truncated', 'head_missing', 'head_mismatch', 'head_mac_invalid', 'checkpoint_missing'],
+            },
+            message: str,
+            record: { type: 'integer', description: 'position of the first bad record in the log (1-based)' },
+          },
+        },
         Dek: { type: 'object', required: ['dek', 'dekId', 'kekVersion'], properties: { dek: { type: 'string', contentEncoding: 'base64', description: '32 bytes' }, dekId: uuid, kekVersion: { type: 'integer' } } },
         BatchGet: { type: 'object', required: ['segmentIds'], properties: { segmentIds: { type: 'array', items: str, minItems: 1, maxItems: 1000 } } },
         DekBatch: { type: 'object', required: ['deks'], properties: { deks: { type: 'array', items: { allOf: [ref('Dek'), { type: 'object', properties: { segmentId: str } }] } } } },

@@ -46,5 +46,6 @@ export const schemas = {
   servicePrincipal: z.object({ name, workspaceIds: z.array(z.string().uuid()).max(1000), permissions: z.array(z.enum(SERVICE_PERMISSIONS)).max(10).optional() }),
   servicePrincipalPermissions: z.object({ permissions: z.array(z.enum(SERVICE_PERMISSIONS)).max(10) }),
   adminUser: z.object({ email, password, role: z.enum(['key_admin', 'auditor']) }),
+  checkpointQuery: z.object({ after: z.coerce.number().int().min(0).default(0), limit: z.coerce.number().int().min(1).max(1000).default(100) }),
   auditQuery: z.object({ after: z.coerce.number().int().min(0).default(0), limit: z.coerce.number().int().min(1).max(1000).default(100) }),
 };

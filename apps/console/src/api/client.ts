@@ -2,6 +2,8 @@ import { ApiError, apiErrorFrom, toApiError } from './errors';
 import type {
   AuditPage,
   AuditVerification,
+  AuditCheckpoint,
+  AuditPublicKey,
   CreatedServicePrincipal,
   KeyConfiguration,
   Operation,
@@ -96,6 +98,21 @@ export class ApiClient {
 
   verifyAuditChain(): Promise<AuditVerification> {
     return this.call('GET', this.t('/audit-events/verification'));
+  }
+
+  /** The checkpoint at `seq` (the page after seq - 1), or null. */
+  async auditCheckpointAt(seq: number): Promise<AuditCheckpoint | null> {
+    const q = new URLSearchParams({ after: String(Math.max(0, seq - 1)), limit: '1' });
+    const page = await this.call<{ checkpoints: AuditCheckpoint[] }>('GET', this.t(`/audit-events/checkpoints?${q}`));
+    return page.checkpoints[0]?.seq === seq ? page.checkpoints[0] : null;
+  }
+
+  createAuditCheckpoint(): Promise<{ checkpoint: AuditCheckpoint | null }> {
+    return this.call('POST', this.t('/audit-events/checkpoints'), {});
+  }
+
+  auditPublicKeys(): Promise<AuditPublicKey[]> {
+    return this.call<{ keys: AuditPublicKey[] }>('GET', '/v1/audit/public-keys').then((b) => b.keys);
   }
 
   listServicePrincipals(): Promise<ServicePrincipal[]> {

@@ -108,6 +108,7 @@ export interface AuditEvent {
   details: Record<string, unknown> | null;
   hash: string;
   prevHash: string;
+  mac?: string | null;
 }
 
 export interface AuditPage {
@@ -116,8 +117,25 @@ export interface AuditPage {
 }
 
 export type AuditVerification =
-  | { ok: true; count: number; headHash: string }
-  | { ok: false; count: number; firstBadSeq?: number; headHash?: string };
+  | { ok: true; count: number; headHash: string; checkpoints: number; lastCheckpointSeq: number; uncheckpointed: number }
+  | { ok: false; count: number; firstBadSeq?: number; headHash?: string; reason?: string; message?: string };
+
+/** A signed checkpoint: Ed25519 by `keyId` over (tenant, seq, head hash, time); docs/AUDIT.md. */
+export interface AuditCheckpoint {
+  tenantId: string;
+  seq: number;
+  headHash: string;
+  at: string;
+  keyId: string;
+  signature: string;
+}
+
+export interface AuditPublicKey {
+  keyId: string;
+  algorithm: 'Ed25519';
+  publicKeyPem: string;
+  current: boolean;
+}
 
 /** `GET …/service-principals` item: never the secret (it is shown once, at creation). */
 export interface ServicePrincipal {

@@ -44,7 +44,7 @@ export function AuditPage() {
   return (
     <section>
       <h1>Audit log</h1>
-      <p className="lede">Every key operation, admin change and state transition for your tenant. Each entry carries the hash of the one before it, so any change to history is detectable.</p>
+      <p className="lede">Every key operation, admin change and state transition for your tenant. Each entry carries the hash of the one before it and Keyhold's MAC, and Keyhold signs the chain's head at least every minute, so any change to history is detectable, offline too.</p>
       <AuditVerificationPanel />
 
       <form className="filters" role="search" aria-label="Filter audit events" onSubmit={(e) => e.preventDefault()}>

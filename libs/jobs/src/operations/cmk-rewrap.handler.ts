@@ -42,13 +42,19 @@ export class CmkRewrapHandler implements OperationHandler {
       const wrappedBefore = cutoff(ctx.op.params.rewrapWrappedBefore);
       const { rewrapped } = await this.rewrap.execute({ tenantId, workspaceId, target: cfg, targetKeyVersion: keyVersion, wrappedBefore, signal: ctx.signal });
       await ctx.step('rewrapped', { keyVersion, rewrappedVersions: rewrapped });
-      await leaveWorkingState(this.ds, this.store, tenantId, workspaceId, 'rewrapping');
-      await this.audit.append(tenantId, {
-        actor: 'system:worker',
-        action: 'workspace.cmk_rewrapped',
-        target: `workspace:${workspaceId}`,
-        outcome: 'success',
-        details: { operationId: ctx.op.id, keyConfigurationId: cfg.id, keyVersion, kekVersions: rewrapped },
+      await leaveWorkingState(this.ds, this.store, tenantId, workspaceId, 'rewrapping', {
+        onLeft: (sql) =>
+          this.audit.append(
+            tenantId,
+            {
+              actor: 'system:worker',
+              action: 'workspace.cmk_rewrapped',
+              target: `workspace:${workspaceId}`,
+              outcome: 'success',
+              details: { operationId: ctx.op.id, keyConfigurationId: cfg.id, keyVersion, kekVersions: rewrapped },
+            },
+            sql,
+          ),
       });
       return { kind: 'done', result: { keyVersion, kekVersions: rewrapped } };
     } catch (err) {

@@ -94,15 +94,23 @@ export class KekRotationHandler implements OperationHandler {
       const rewrapMs = Number(process.hrtime.bigint() - rewrapStarted) / 1e6;
       const retired = await this.retireUnused(tenantId, workspaceId, newVersion);
       await ctx.step('retired', { retiredVersions: retired });
-      await leaveWorkingState(this.ds, this.store, tenantId, workspaceId, 'kek_rotating', returnTo);
-      await this.cache.invalidateWorkspace(tenantId, workspaceId);
-      await this.audit.append(tenantId, {
-        actor: 'system:worker',
-        action: 'workspace.kek_rotated',
-        target: `workspace:${workspaceId}`,
-        outcome: 'success',
-        details: { operationId: ctx.op.id, kekVersion: newVersion, retiredVersions: retired },
+      const version = newVersion;
+      await leaveWorkingState(this.ds, this.store, tenantId, workspaceId, 'kek_rotating', {
+        to: returnTo,
+        onLeft: (sql) =>
+          this.audit.append(
+            tenantId,
+            {
+              actor: 'system:worker',
+              action: 'workspace.kek_rotated',
+              target: `workspace:${workspaceId}`,
+              outcome: 'success',
+              details: { operationId: ctx.op.id, kekVersion: version, retiredVersions: retired },
+            },
+            sql,
+          ),
       });
+      await this.cache.invalidateWorkspace(tenantId, workspaceId);
       return {
         kind: 'done',
         result: {
@@ -116,7 +124,7 @@ export class KekRotationHandler implements OperationHandler {
       };
     } catch (err) {
       // Never towards shredded: a rotation that cannot reach the customer key only gives the workspace back.
-      if (isPermanent(err)) await leaveWorkingState(this.ds, this.store, tenantId, workspaceId, 'kek_rotating', returnTo).catch(() => undefined);
+      if (isPermanent(err)) await leaveWorkingState(this.ds, this.store, tenantId, workspaceId, 'kek_rotating', { to: returnTo }).catch(() => undefined);
       throw err;
     }
   }

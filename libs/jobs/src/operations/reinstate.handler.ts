@@ -67,18 +67,23 @@ export class ReinstateHandler implements OperationHandler {
         degraded: false,
         expectedStateVersion: ws.stateVersion,
       });
-      if (ok) await this.access.reset(sql, tenantId, cfgId);
-      return ok;
+      if (!ok) return false;
+      await this.access.reset(sql, tenantId, cfgId);
+      await this.audit.append(
+        tenantId,
+        {
+          actor: 'system:worker',
+          action: 'workspace.reinstated',
+          target: `workspace:${workspaceId}`,
+          outcome: 'success',
+          details: { operationId: ctx.op.id, from: ws.keyState, kekVersions: keks.map((k) => k.version), keyConfigurationId: cfgId },
+        },
+        sql,
+      );
+      return true;
     });
     if (!moved) throw new OperationFailure('WORKSPACE_STATE_CONFLICT', 'the workspace changed during the reinstate; try again');
     await this.cache.invalidateWorkspace(tenantId, workspaceId);
-    await this.audit.append(tenantId, {
-      actor: 'system:worker',
-      action: 'workspace.reinstated',
-      target: `workspace:${workspaceId}`,
-      outcome: 'success',
-      details: { operationId: ctx.op.id, from: ws.keyState, kekVersions: keks.map((k) => k.version), keyConfigurationId: cfgId },
-    });
     return { kind: 'done', result: { outcome: 'active', from: ws.keyState } };
   }
 }

@@ -51,17 +51,22 @@ export class RekeyHandler implements OperationHandler {
       const switched = await inTransaction(this.ds, async (sql) => {
         const live = await this.store.liveKeks(sql, tenantId, workspaceId);
         if (live.some((k) => k.keyConfigurationId !== targetId)) return false;
-        return this.store.transition(sql, tenantId, workspaceId, ['rekeying'], 'active', { keyConfigurationId: targetId });
+        if (!(await this.store.transition(sql, tenantId, workspaceId, ['rekeying'], 'active', { keyConfigurationId: targetId }))) return false;
+        await this.audit.append(
+          tenantId,
+          {
+            actor: 'system:worker',
+            action: 'workspace.rekeyed',
+            target: `workspace:${workspaceId}`,
+            outcome: 'success',
+            details: { operationId: ctx.op.id, from: fromId, to: targetId, provider: target.provider, kekVersions: rewrapped },
+          },
+          sql,
+        );
+        return true;
       });
       if (!switched) throw new OperationFailure('WORKSPACE_STATE_CONFLICT', 'the workspace changed during the re-key; nothing was switched');
       await this.cache.invalidateWorkspace(tenantId, workspaceId);
-      await this.audit.append(tenantId, {
-        actor: 'system:worker',
-        action: 'workspace.rekeyed',
-        target: `workspace:${workspaceId}`,
-        outcome: 'success',
-        details: { operationId: ctx.op.id, from: fromId, to: targetId, provider: target.provider, kekVersions: rewrapped },
-      });
       return { kind: 'done', result: { keyConfigurationId: targetId, kekVersions: rewrapped } };
     } catch (err) {
       if (isPermanent(err)) await this.rollBack(tenantId, workspaceId, targetId);

@@ -47,7 +47,16 @@ export async function leaveWorkingState(
   tenantId: string,
   workspaceId: string,
   working: WorkspaceKeyState,
-  to: WorkspaceKeyState = 'active',
+  opts: {
+    /** Where to go: active (default), or the state the operation started from. */
+    to?: WorkspaceKeyState;
+    /** Runs in the same transaction when the workspace did leave the state (its audit record). */
+    onLeft?: (sql: Sql) => Promise<unknown>;
+  } = {},
 ): Promise<boolean> {
-  return inTransaction(ds, (sql) => store.transition(sql, tenantId, workspaceId, [working], to));
+  return inTransaction(ds, async (sql) => {
+    const left = await store.transition(sql, tenantId, workspaceId, [working], opts.to ?? 'active');
+    if (left && opts.onLeft) await opts.onLeft(sql);
+    return left;
+  });
 }

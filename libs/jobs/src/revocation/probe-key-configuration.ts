@@ -56,6 +56,19 @@ export class ProbeKeyConfiguration {
           await this.workspaces.setDegraded(sql, cfg.tenantId, ws.id, degraded);
         }
       }
+      // Every state change and its record commit together (the head lock comes last, after the state rows).
+      for (const c of changed)
+        await this.audit.append(
+          cfg.tenantId,
+          {
+            actor: 'system:worker',
+            action: c.to === 'shredded' ? 'workspace.shredded' : c.to === 'access_suspect' ? 'workspace.access_suspect' : 'workspace.access_restored',
+            target: `workspace:${c.workspaceId}`,
+            outcome: 'success',
+            details: { from: c.from, to: c.to, keyConfigurationId: cfg.id, reason: decision.reason, trigger: trigger.reason, operationId: trigger.operationId },
+          },
+          sql,
+        );
       return { decision, changed };
     });
 
@@ -63,20 +76,6 @@ export class ProbeKeyConfiguration {
     for (const c of outcome.changed) {
       if (c.to === 'shredded') await this.cache.shredWorkspace(cfg.tenantId, c.workspaceId);
       else await this.cache.invalidateWorkspace(cfg.tenantId, c.workspaceId);
-      await this.audit.append(cfg.tenantId, {
-        actor: 'system:worker',
-        action: c.to === 'shredded' ? 'workspace.shredded' : c.to === 'access_suspect' ? 'workspace.access_suspect' : 'workspace.access_restored',
-        target: `workspace:${c.workspaceId}`,
-        outcome: 'success',
-        details: {
-          from: c.from,
-          to: c.to,
-          keyConfigurationId: cfg.id,
-          reason: outcome.decision.reason,
-          trigger: trigger.reason,
-          operationId: trigger.operationId,
-        },
-      });
     }
     return outcome;
   }

@@ -27,25 +27,29 @@ export class OperationTrigger {
     /** Extra parameters for the handler (stored with the trigger reason). */
     params?: Record<string, unknown>;
   }): Promise<{ op: OperationRow; created: boolean }> {
-    const out = await inTransaction(this.ds, (sql) =>
-      this.operations.createOrFindUnfinished(sql, {
+    const out = await inTransaction(this.ds, async (sql) => {
+      const r = await this.operations.createOrFindUnfinished(sql, {
         tenantId: input.tenantId,
         workspaceId: input.workspaceId,
         kind: input.kind,
         targetKeyConfigurationId: input.targetKeyConfigurationId,
         params: { ...(input.params ?? {}), trigger: input.reason },
         requestedBy: 'system:worker',
-      }),
-    );
-    if (out.created) {
-      await this.audit.append(input.tenantId, {
-        actor: 'system:worker',
-        action: 'operation.requested',
-        target: `workspace:${input.workspaceId}`,
-        outcome: 'success',
-        details: { operationId: out.op.id, kind: input.kind, reason: input.reason },
       });
-    }
+      if (r.created)
+        await this.audit.append(
+          input.tenantId,
+          {
+            actor: 'system:worker',
+            action: 'operation.requested',
+            target: `workspace:${input.workspaceId}`,
+            outcome: 'success',
+            details: { operationId: r.op.id, kind: input.kind, reason: input.reason },
+          },
+          sql,
+        );
+      return r;
+    });
     if (!isOperationKind(out.op.kind)) throw new Error(`unknown operation kind ${out.op.kind}`);
     await this.dispatcher.dispatch(out.op.kind, { operationId: out.op.id, tenantId: out.op.tenantId });
     return out;

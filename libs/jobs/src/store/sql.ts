@@ -9,6 +9,8 @@ export interface Sql {
   rows<T>(text: string, params?: unknown[]): Promise<T[]>;
   /** Number of rows the statement changed (for UPDATE/DELETE/INSERT without RETURNING). */
   affected(text: string, params?: unknown[]): Promise<number>;
+  /** Rows of a statement, for code outside the jobs that takes any `query`-shaped executor (the audit log). */
+  query(text: string, params?: unknown[]): Promise<unknown[]>;
 }
 
 class RunnerSql implements Sql {
@@ -20,6 +22,9 @@ class RunnerSql implements Sql {
   async affected(text: string, params: unknown[] = []): Promise<number> {
     const r = await this.runner.query(text, params, true);
     return r.affected ?? (r.records ?? []).length;
+  }
+  query(text: string, params: unknown[] = []): Promise<unknown[]> {
+    return this.rows(text, params);
   }
 }
 
