@@ -140,13 +140,15 @@ export class OperationRunner {
     }
     if (err instanceof OperationFailure || err instanceof ProviderError) {
       const message = err instanceof ProviderError ? `${err.provider} ${err.operation} failed: ${err.errorClass} (${err.providerCode})` : err.message;
-      await this.operations.fail(tenantId, operationId, message);
-      this.metrics.observe(kind, 'failed', seconds());
+      // The revocation check is requested before the failure is recorded: whoever sees this operation failed with a
+      // revocation-class error also finds the check that will decide what it means.
       if (err instanceof ProviderError && err.revocationCandidate && op.kind !== 'revocation-check' && this.options.onRevocationSignal) {
-        await this.options.onRevocationSignal(op, err.errorClass).catch((e) =>
+        await this.options.onRevocationSignal(op, err.errorClass).catch((e: unknown) =>
           this.options.log('warn', 'could not request a revocation check', { operationId, err: String(e) }),
         );
       }
+      await this.operations.fail(tenantId, operationId, message);
+      this.metrics.observe(kind, 'failed', seconds());
       this.options.log('warn', 'operation failed', { operationId, tenantId, kind, code: err instanceof OperationFailure ? err.code : err.errorClass });
       throw new UnrecoverableError(message);
     }
