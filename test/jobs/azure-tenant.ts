@@ -1,5 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { BindWorkspace, CreateServicePrincipal, CreateTenant, CreateWorkspace, RegisterKeyConfiguration } from '@app/keys';
+import { BindWorkspace, CreateServicePrincipal, CreateWorkspace, RegisterKeyConfiguration } from '@app/keys';
 import type { AzureEmulatorHarness } from '../support/azure-emulator';
 import type { JobsHarness } from './harness';
 
@@ -55,10 +55,7 @@ let seq = 0;
 /** A tenant whose `workspaces` workspaces (default 1) are bound to a fresh Azure key; mirrors JobsHarness.awsTenant. */
 export async function azureTenant(h: JobsHarness, opts: { workspaces?: number } = {}): Promise<AzureTenant> {
   const n = ++seq;
-  const tenant = await new CreateTenant(h.deps).execute('operator', {
-    name: `jobs-azure-${n}-${randomUUID().slice(0, 8)}`,
-    admin: { email: `admin-${randomUUID()}@example.com`, password: 'correct horse battery staple' },
-  });
+  const tenant = await h.createTenant(`jobs-azure-${n}`);
   const first = await addAzureKey(h, tenant.id);
   const workspaceIds: string[] = [];
   for (let i = 0; i < (opts.workspaces ?? 1); i++) {

@@ -34,6 +34,16 @@ export interface KeyholdConfig {
   /** Directory of the built console (served at / when it exists). */
   readonly consoleDir: string;
   readonly bodyLimitBytes: number;
+  /**
+   * Addresses (IPs or CIDRs) of the load balancers in front of the API. Only from these is X-Forwarded-For
+   * believed when deciding a request's client address (rate limits); empty = none (the peer address is the client).
+   */
+  readonly trustedProxies: readonly string[];
+  /** Where people reach the console; one-time links in emails point here. */
+  readonly publicUrl: string;
+  readonly credentials: { readonly invitationTtlSeconds: number; readonly passwordResetTtlSeconds: number };
+  /** Production mail relay (JSON POST per message). Non-production modes use the dev mailbox instead. */
+  readonly mailWebhookUrl: string | null;
   /** The raw environment handed to the provider bindings' own settings loaders (KEYHOLD_AWS_* etc.). */
   readonly providerEnv: Readonly<Record<string, string | undefined>>;
 }
@@ -69,6 +79,13 @@ const schema = z.object({
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
   consoleDir: z.string(),
   bodyLimitBytes: int(1024, 64 * 1024 * 1024),
+  trustedProxies: z
+    .string()
+    .regex(/^[0-9A-Fa-f.:/,\s]*$/, 'must be a comma-separated list of IP addresses or CIDR ranges'),
+  publicUrl: z.string().regex(/^https?:\/\/[^\s]+[^/\s]$/, 'must be an http(s) URL without a trailing slash'),
+  invitationTtlSeconds: int(300, 30 * 86400),
+  passwordResetTtlSeconds: int(300, 7 * 86400),
+  mailWebhookUrl: z.string().regex(/^(https?:\/\/\S+)?$/, 'must be an http(s) URL').optional(),
 });
 
 export type KeyholdConfigInput = Partial<z.input<typeof schema>> & { providerEnv?: Record<string, string | undefined> };
@@ -103,6 +120,11 @@ const ENV_NAMES: Record<keyof z.input<typeof schema>, string> = {
   logLevel: 'LOG_LEVEL',
   consoleDir: 'KEYHOLD_CONSOLE_DIR',
   bodyLimitBytes: 'KEYHOLD_BODY_LIMIT_BYTES',
+  trustedProxies: 'KEYHOLD_TRUSTED_PROXIES',
+  publicUrl: 'KEYHOLD_PUBLIC_URL',
+  invitationTtlSeconds: 'KEYHOLD_INVITATION_TTL_SECONDS',
+  passwordResetTtlSeconds: 'KEYHOLD_PASSWORD_RESET_TTL_SECONDS',
+  mailWebhookUrl: 'KEYHOLD_MAIL_WEBHOOK_URL',
 };
 
 const DEFAULTS: Partial<z.input<typeof schema>> = {
@@ -133,6 +155,10 @@ const DEFAULTS: Partial<z.input<typeof schema>> = {
   logLevel: 'info',
   consoleDir: 'apps/console/dist',
   bodyLimitBytes: 1024 * 1024,
+  trustedProxies: '',
+  publicUrl: 'http://127.0.0.1:3000',
+  invitationTtlSeconds: 72 * 3600,
+  passwordResetTtlSeconds: 3600,
 };
 
 export class ConfigError extends Error {
@@ -183,6 +209,15 @@ export function buildConfig(input: KeyholdConfigInput): KeyholdConfig {
     logLevel: c.logLevel,
     consoleDir: c.consoleDir,
     bodyLimitBytes: c.bodyLimitBytes,
+    trustedProxies: Object.freeze(
+      c.trustedProxies
+        .split(',')
+        .map((x) => x.trim())
+        .filter(Boolean),
+    ),
+    publicUrl: c.publicUrl,
+    credentials: { invitationTtlSeconds: c.invitationTtlSeconds, passwordResetTtlSeconds: c.passwordResetTtlSeconds },
+    mailWebhookUrl: c.mailWebhookUrl || null,
     providerEnv: Object.freeze({ ...(providerEnv ?? {}) }),
   });
 }

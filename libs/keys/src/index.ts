@@ -4,7 +4,22 @@ export { KekResolver, KekResolverHooks, kekContext } from './kek-resolver';
 export { DekService, DekPrincipal, IssuedDek, DekServiceOptions } from './dek-service';
 export { Actor, Dispatcher, KekInvalidator, KeysDeps } from './context';
 export { workspaceView, keyConfigurationView, tenantView, operationView } from './views';
-export { CreateTenant, GetTenant, CreateAdminUser, CreateServicePrincipal } from './tenant.use-cases';
+export { CreateTenant, GetTenant, CreateServicePrincipal } from './tenant.use-cases';
+export {
+  CredentialsDeps,
+  SessionRevoker,
+  CreateInvitation,
+  ListInvitations,
+  RevokeInvitation,
+  DescribeInvitation,
+  AcceptInvitation,
+  ChangePassword,
+  RequestPasswordReset,
+  CompletePasswordReset,
+  ListAdminUsers,
+  UpdateAdminUser,
+  DeleteAdminUser,
+} from './credentials.use-cases';
 export {
   RegisterKeyConfiguration,
   RegisterKeyConfigurationInput,

@@ -22,3 +22,11 @@ export {
   OperationKindName,
 } from './keys.repository';
 export { Repositories, createRepositories } from './repositories';
+export {
+  AdminAccountRepository,
+  AdminUserSummary,
+  OneTimeLinkRepository,
+  OneTimeLinkRow,
+  OneTimeLinkKind,
+  LastKeyAdminError,
+} from './admin-accounts.repository';

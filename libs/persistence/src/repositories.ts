@@ -1,4 +1,5 @@
 import type { DataSource } from 'typeorm';
+import { AdminAccountRepository, OneTimeLinkRepository } from './admin-accounts.repository';
 import { KeyConfigurationRepository } from './key-configurations.repository';
 import { DekRepository, KekVersionRepository, OperationRepository } from './keys.repository';
 import { AdminUserRepository, ServicePrincipalRepository, TenantRepository } from './tenants.repository';
@@ -8,6 +9,8 @@ export interface Repositories {
   readonly ds: DataSource;
   readonly tenants: TenantRepository;
   readonly adminUsers: AdminUserRepository;
+  readonly adminAccounts: AdminAccountRepository;
+  readonly oneTimeLinks: OneTimeLinkRepository;
   readonly servicePrincipals: ServicePrincipalRepository;
   readonly keyConfigurations: KeyConfigurationRepository;
   readonly workspaces: WorkspaceRepository;
@@ -21,6 +24,8 @@ export function createRepositories(ds: DataSource): Repositories {
     ds,
     tenants: new TenantRepository(ds),
     adminUsers: new AdminUserRepository(ds),
+    adminAccounts: new AdminAccountRepository(ds),
+    oneTimeLinks: new OneTimeLinkRepository(ds),
     servicePrincipals: new ServicePrincipalRepository(ds),
     keyConfigurations: new KeyConfigurationRepository(ds),
     workspaces: new WorkspaceRepository(ds),

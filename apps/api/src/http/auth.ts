@@ -36,10 +36,13 @@ export class AdminTokenStrategy extends PassportStrategy(BearerStrategy, 'keyhol
     super();
   }
 
-  validate(req: { headers: Record<string, string | string[] | undefined> }): Principal {
+  async validate(req: { headers: Record<string, string | string[] | undefined> }): Promise<Principal> {
     const token = bearerToken(req.headers.authorization);
     if (!token) throw new AuthError('UNAUTHENTICATED', 'a Bearer access token is required');
-    return { kind: 'admin', ...this.s.adminTokens.verify(token) };
+    const claims = this.s.adminTokens.verify(token);
+    // A valid signature is not enough: the user must still exist, be enabled, and not have changed since.
+    await this.s.adminSessions.assertCurrent(claims);
+    return { kind: 'admin', ...claims };
   }
 }
 

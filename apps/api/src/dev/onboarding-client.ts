@@ -1,0 +1,105 @@
+import { randomBytes } from 'node:crypto';
+
+/**
+ * The one way tests, the hardening suite and the benchmarks give a tenant its admins: the operator creates the
+ * tenant (no password), the invitation travels by "email" (the dev mailbox of a non-production API), and the
+ * invitee accepts it with a password of their own. Plain fetch, so it works against an in-process API or a
+ * separate process alike. Never usable against a production API: there is no mailbox to read there.
+ */
+export interface MailboxMessage {
+  to: string;
+  kind: 'invitation' | 'password_reset';
+  subject: string;
+  link: string;
+  sentAt: string;
+}
+
+export interface OnboardedAdmin {
+  /** The tenant as the operator's answer shows it (identities of the clouds this API has bindings for). */
+  tenant: {
+    id: string;
+    name: string;
+    aws: { externalId: string; trustedPrincipalArn: string; trustPolicy: string };
+    azure: { clientId: string; [k: string]: unknown };
+    gcp: { serviceAccount: string };
+    [k: string]: unknown;
+  };
+  invitation: { id: string; email: string; role: string; expiresAt: string };
+  email: string;
+  password: string;
+  token: string;
+}
+
+async function call(baseUrl: string, method: string, path: string, body?: unknown, token?: string): Promise<{ status: number; body: any; text: string }> {
+  const headers: Record<string, string> = {};
+  if (token) headers.authorization = `Bearer ${token}`;
+  if (body !== undefined) headers['content-type'] = 'application/json';
+  const res = await fetch(`${baseUrl}${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  const text = await res.text();
+  let parsed: unknown;
+  try {
+    parsed = text ? JSON.parse(text) : undefined;
+  } catch {
+    parsed = undefined;
+  }
+  return { status: res.status, body: parsed, text };
+}
+
+function expect2xx(what: string, r: { status: number; text: string }, status: number): void {
+  if (r.status !== status) throw new Error(`${what}: expected ${status}, got ${r.status} ${r.text.slice(0, 300)}`);
+}
+
+/** The one-time token of the newest link of `kind` sent to `email` (polls briefly: delivery is asynchronous). */
+export async function mailboxToken(baseUrl: string, email: string, kind: MailboxMessage['kind'], timeoutMs = 5000): Promise<string> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const r = await call(baseUrl, 'GET', `/dev/mailbox?to=${encodeURIComponent(email)}`);
+    expect2xx('dev mailbox', r, 200);
+    const messages = (r.body.messages as MailboxMessage[]).filter((m) => m.kind === kind);
+    const last = messages.at(-1);
+    const m = last && /#\/(?:accept-invitation|reset-password)\/([A-Za-z0-9_-]+)$/.exec(last.link);
+    if (m) return m[1];
+    if (Date.now() > until) throw new Error(`no ${kind} mail for ${email}`);
+    await new Promise((r2) => setTimeout(r2, 25));
+  }
+}
+
+export const newTestPassword = () => `pw-${randomBytes(12).toString('hex')}`;
+
+export async function adminToken(baseUrl: string, tenantId: string, email: string, password: string): Promise<string> {
+  const r = await call(baseUrl, 'POST', '/v1/auth/token', { grant_type: 'password', tenant_id: tenantId, username: email, password });
+  expect2xx('admin token', r, 200);
+  return r.body.access_token as string;
+}
+
+/** Accepts the newest invitation mailed to `email` with `password`. */
+export async function acceptMailedInvitation(baseUrl: string, email: string, password: string): Promise<{ tenantId: string; userId: string; role: string }> {
+  const token = await mailboxToken(baseUrl, email, 'invitation');
+  const r = await call(baseUrl, 'POST', '/v1/invitations/accept', { token, password });
+  expect2xx('accept invitation', r, 201);
+  return r.body;
+}
+
+/** Operator creates a tenant; its first key admin accepts the mailed invitation and signs in. */
+export async function onboardTenant(baseUrl: string, operatorToken: string, opts: { name: string; email: string; password?: string }): Promise<OnboardedAdmin> {
+  const password = opts.password ?? newTestPassword();
+  const created = await call(baseUrl, 'POST', '/v1/tenants', { name: opts.name, admin: { email: opts.email } }, operatorToken);
+  expect2xx('create tenant', created, 201);
+  const { invitation, ...tenant } = created.body;
+  await acceptMailedInvitation(baseUrl, opts.email, password);
+  return { tenant, invitation, email: opts.email.toLowerCase(), password, token: await adminToken(baseUrl, tenant.id, opts.email, password) };
+}
+
+/** A key admin invites another admin or auditor, who accepts and signs in. */
+export async function inviteUser(
+  baseUrl: string,
+  keyAdminToken: string,
+  tenantId: string,
+  opts: { email: string; role: 'key_admin' | 'auditor'; password?: string },
+): Promise<{ id: string; email: string; role: string; password: string; token: string }> {
+  const password = opts.password ?? newTestPassword();
+  const inv = await call(baseUrl, 'POST', `/v1/tenants/${tenantId}/invitations`, { email: opts.email, role: opts.role }, keyAdminToken);
+  expect2xx('invite', inv, 201);
+  const accepted = await acceptMailedInvitation(baseUrl, opts.email, password);
+  return { id: accepted.userId, email: opts.email.toLowerCase(), role: opts.role, password, token: await adminToken(baseUrl, tenantId, opts.email, password) };
+}
