@@ -14,6 +14,7 @@ import { consoleTable, Figure, markdown, missedGoals, RunResults } from './lib/r
 import { HardeningStack, startHardeningStack } from './lib/stack';
 import { seedTenant } from './lib/world';
 import { runAtRest } from './sections/at-rest';
+import { runCredentials } from './sections/credentials';
 import { runFaults } from './sections/faults';
 import { runFuzz } from './sections/fuzz';
 import { runIsolation } from './sections/isolation';
@@ -100,6 +101,13 @@ async function main(): Promise<number> {
       token_replay_refused_after_ms: r.replayRefusedAfterMs,
       token_brute_force_limited: r.rateLimited && r.retryAfterSeconds !== null && r.rightPasswordAlsoLimited,
       token_brute_force_attempts_before_429: r.bruteForceAttempts,
+    }));
+    await section('credentials', ['operator_tenant_access', 'revoked_credential_uses'], async () => runCredentials(s, await seedTenant(s, 'creds')), (r) => ({
+      operator_access_attempts: r.operatorAttempts,
+      operator_tenant_access: r.operatorTenantAccess,
+      revoked_credential_cases: r.revokedCases,
+      revoked_credential_uses: r.revokedCredentialUses,
+      admin_revocation_propagation_ms: r.adminRevocationPropagationMs,
     }));
     await section(
       'faults',

@@ -54,7 +54,7 @@ export function fillPath(template: string, values: Record<string, string>, raw =
 }
 
 /** What kind of object a path parameter names, from the segment before it (`/workspaces/{id}` → workspace). */
-export function paramKind(template: string, name: string): 'tenant' | 'workspace' | 'keyConfiguration' | 'operation' | 'segment' | 'unknown' {
+export function paramKind(template: string, name: string): 'tenant' | 'workspace' | 'keyConfiguration' | 'operation' | 'segment' | 'adminUser' | 'invitation' | 'unknown' {
   if (name === 'tenantId') return 'tenant';
   if (name === 'workspaceId') return 'workspace';
   if (name === 'operationId') return 'operation';
@@ -65,5 +65,7 @@ export function paramKind(template: string, name: string): 'tenant' | 'workspace
   if (before === 'workspaces') return 'workspace';
   if (before === 'key-configurations') return 'keyConfiguration';
   if (before === 'operations') return 'operation';
+  if (before === 'admin-users') return 'adminUser';
+  if (before === 'invitations') return 'invitation';
   return 'unknown';
 }
