@@ -28,6 +28,8 @@ export interface RunEnv {
   tokenSecret: string;
   awsUrl: string;
   tlsCertFile: string;
+  /** Production mode mails through a webhook; the run's own capture server receives the invitation. */
+  mailWebhookUrl: string;
 }
 
 export function productEnv(run: RunEnv, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
@@ -48,6 +50,7 @@ export function productEnv(run: RunEnv, extra: Record<string, string> = {}): Nod
     KEYHOLD_REDIS_PREFIX: run.redisPrefix,
     KEYHOLD_OPERATOR_TOKEN: run.operatorToken,
     KEYHOLD_TOKEN_SECRET: run.tokenSecret,
+    KEYHOLD_MAIL_WEBHOOK_URL: run.mailWebhookUrl,
     KEYHOLD_AWS_KMS_ENDPOINT: run.awsUrl,
     KEYHOLD_AWS_STS_ENDPOINT: run.awsUrl,
     KEYHOLD_AZURE_CA_FILE: run.tlsCertFile,

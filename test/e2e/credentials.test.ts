@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { createApiApp, type ApiApp } from '../../apps/api/src/app';
-import { acceptMailedInvitation, adminToken, inviteUser, mailboxToken, newTestPassword, onboardTenant } from '../../apps/api/src/dev/onboarding-client';
+import { acceptMailedInvitation, adminToken, inviteUser, mailboxToken, newTestPassword, onboardTenant, WebhookMailCapture } from '../../apps/api/src/dev/onboarding-client';
 import { HttpClient, startStack, TestStack } from '../support/stack';
 
 /**
@@ -229,5 +229,26 @@ describe('credentials', () => {
     const again = await stack.http.post(`/v1/tenants/${a.tenant.id}/invitations`, { email, role: 'auditor' }, a.token);
     expect(again.status).toBe(409);
     void acceptMailedInvitation;
+  });
+});
+
+describe('credentials in production mode', () => {
+  let stack: TestStack;
+  let mail: WebhookMailCapture;
+  beforeAll(async () => {
+    mail = await WebhookMailCapture.start();
+    stack = await startStack({ config: { mode: 'production', mailWebhookUrl: mail.url } });
+  });
+  afterAll(async () => {
+    await stack?.close();
+    await mail?.close();
+  });
+
+  it('has no dev mailbox, and delivers invitations through the mail webhook only', async () => {
+    expect((await stack.http.get('/dev/mailbox')).status).toBe(404);
+    const email = `prod-${randomBytes(4).toString('hex')}@example.com`;
+    const a = await onboardTenant(stack.url, stack.operatorToken, { name: 'prod', email, mail: mail.reader });
+    expect(a.token).toMatch(/\./);
+    expect(stack.logs()).not.toContain(await mail.reader(email, 'invitation'));
   });
 });

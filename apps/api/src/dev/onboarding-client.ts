@@ -1,4 +1,6 @@
 import { randomBytes } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 
 /**
  * The one way tests, the hardening suite and the benchmarks give a tenant its admins: the operator creates the
@@ -57,10 +59,64 @@ export async function mailboxToken(baseUrl: string, email: string, kind: Mailbox
     expect2xx('dev mailbox', r, 200);
     const messages = (r.body.messages as MailboxMessage[]).filter((m) => m.kind === kind);
     const last = messages.at(-1);
-    const m = last && /#\/(?:accept-invitation|reset-password)\/([A-Za-z0-9_-]+)$/.exec(last.link);
+    const m = last && LINK_TOKEN.exec(last.link);
     if (m) return m[1];
     if (Date.now() > until) throw new Error(`no ${kind} mail for ${email}`);
     await new Promise((r2) => setTimeout(r2, 25));
+  }
+}
+
+/** Where a test reads the one-time token mailed to someone: the dev mailbox by default. */
+export type MailReader = (email: string, kind: MailboxMessage['kind']) => Promise<string>;
+
+const LINK_TOKEN = /#\/(?:accept-invitation|reset-password)\/([A-Za-z0-9_-]+)/;
+
+/**
+ * A production-mode API has no dev mailbox: it posts each message to KEYHOLD_MAIL_WEBHOOK_URL. This is such a
+ * webhook on loopback (the benchmarks run the API in production mode) that keeps what it received.
+ */
+export class WebhookMailCapture {
+  private readonly received: Array<{ to: string; text: string }> = [];
+
+  private constructor(
+    private readonly server: Server,
+    readonly url: string,
+  ) {}
+
+  static async start(): Promise<WebhookMailCapture> {
+    let capture: WebhookMailCapture | null = null;
+    const server = createServer((req, res) => {
+      let body = '';
+      req.on('data', (d: Buffer) => (body += d.toString('utf8')));
+      req.on('end', () => {
+        try {
+          const m = JSON.parse(body) as { to?: unknown; text?: unknown };
+          if (typeof m.to === 'string' && typeof m.text === 'string') capture?.received.push({ to: m.to, text: m.text });
+          res.writeHead(204).end();
+        } catch {
+          res.writeHead(400).end();
+        }
+      });
+    });
+    await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
+    capture = new WebhookMailCapture(server, `http://127.0.0.1:${(server.address() as AddressInfo).port}/mail`);
+    return capture;
+  }
+
+  readonly reader: MailReader = async (email, kind) => {
+    const until = Date.now() + 5000;
+    const want = kind === 'invitation' ? '/#/accept-invitation/' : '/#/reset-password/';
+    for (;;) {
+      const m = this.received.filter((x) => x.to === email.toLowerCase() && x.text.includes(want)).at(-1);
+      const token = m && LINK_TOKEN.exec(m.text)?.[1];
+      if (token) return token;
+      if (Date.now() > until) throw new Error(`no ${kind} mail for ${email}`);
+      await new Promise((r) => setTimeout(r, 25));
+    }
+  };
+
+  close(): Promise<void> {
+    return new Promise((ok) => this.server.close(() => ok()));
   }
 }
 
@@ -73,20 +129,20 @@ export async function adminToken(baseUrl: string, tenantId: string, email: strin
 }
 
 /** Accepts the newest invitation mailed to `email` with `password`. */
-export async function acceptMailedInvitation(baseUrl: string, email: string, password: string): Promise<{ tenantId: string; userId: string; role: string }> {
-  const token = await mailboxToken(baseUrl, email, 'invitation');
+export async function acceptMailedInvitation(baseUrl: string, email: string, password: string, mail?: MailReader): Promise<{ tenantId: string; userId: string; role: string }> {
+  const token = await (mail ?? ((e, k) => mailboxToken(baseUrl, e, k)))(email, 'invitation');
   const r = await call(baseUrl, 'POST', '/v1/invitations/accept', { token, password });
   expect2xx('accept invitation', r, 201);
   return r.body;
 }
 
 /** Operator creates a tenant; its first key admin accepts the mailed invitation and signs in. */
-export async function onboardTenant(baseUrl: string, operatorToken: string, opts: { name: string; email: string; password?: string }): Promise<OnboardedAdmin> {
+export async function onboardTenant(baseUrl: string, operatorToken: string, opts: { name: string; email: string; password?: string; mail?: MailReader }): Promise<OnboardedAdmin> {
   const password = opts.password ?? newTestPassword();
   const created = await call(baseUrl, 'POST', '/v1/tenants', { name: opts.name, admin: { email: opts.email } }, operatorToken);
   expect2xx('create tenant', created, 201);
   const { invitation, ...tenant } = created.body;
-  await acceptMailedInvitation(baseUrl, opts.email, password);
+  await acceptMailedInvitation(baseUrl, opts.email, password, opts.mail);
   return { tenant, invitation, email: opts.email.toLowerCase(), password, token: await adminToken(baseUrl, tenant.id, opts.email, password) };
 }
 
