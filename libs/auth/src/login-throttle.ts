@@ -53,13 +53,21 @@ export class LoginThrottle {
     this.knownGood = make('known', 1_000_000, 30 * 86400);
   }
 
-  /** Before any password work. Throws RATE_LIMITED with Retry-After when this attempt must wait. */
-  async before(account: string, address: string): Promise<void> {
+  /**
+   * The per-address budget alone, for the other unauthenticated credential routes (invitation lookup and
+   * acceptance, password-reset request and completion): one source cannot spray them.
+   */
+  async address(address: string): Promise<void> {
     try {
       await this.ip.consume(address);
     } catch (err) {
       throw limited(err);
     }
+  }
+
+  /** Before any password work. Throws RATE_LIMITED with Retry-After when this attempt must wait. */
+  async before(account: string, address: string): Promise<void> {
+    await this.address(address);
     const pair = `${account}|${address}`;
     const wait = await blockedMs(this.pairDelay, pair);
     if (wait > 0) throw limitedFor(wait);

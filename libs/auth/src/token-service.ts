@@ -48,7 +48,7 @@ export class TokenService {
     private readonly admins: AdminUserRepository,
     private readonly principals: ServicePrincipalRepository,
     private readonly signer: TokenSigner,
-    private readonly throttle: LoginThrottle,
+    readonly throttle: LoginThrottle,
   ) {}
 
   async issue(grant: PasswordGrant | ClientCredentialsGrant, clientIp: string): Promise<IssuedToken> {

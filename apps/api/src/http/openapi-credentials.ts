@@ -21,6 +21,7 @@ const E = {
   404: err('not found (also: another tenant, malformed id; for links: used, revoked, expired or mistyped)'),
   409: err('conflict (ACCOUNT_EXISTS, INVITATION_PENDING, LAST_KEY_ADMIN)'),
   415: err('body must be application/json'),
+  429: err('too many requests from this address (Retry-After)'),
   503: err('the invitation email could not be handed to the mail transport (MAIL_UNAVAILABLE); nothing was created'),
 };
 
@@ -69,16 +70,16 @@ export const credentialPaths = {
     post: op({ id: 'changePassword', summary: 'Change your own password (needs the current one); all your sessions end', roles: READERS, params: [tenantParam], body: ref('ChangePassword'), ok: [204, null], errors: [400, 401, 404, 415] }),
   },
   '/v1/invitations/lookup': {
-    post: op({ id: 'describeInvitation', summary: 'What a live invitation is for (tenant, email, role, expiry)', body: ref('OneTimeToken'), ok: [200, ref('InvitationDetails')], errors: [400, 404, 415] }),
+    post: op({ id: 'describeInvitation', summary: 'What a live invitation is for (tenant, email, role, expiry)', body: ref('OneTimeToken'), ok: [200, ref('InvitationDetails')], errors: [400, 404, 415, 429] }),
   },
   '/v1/invitations/accept': {
-    post: op({ id: 'acceptInvitation', summary: 'Accept an invitation: set your own password (the link is then used up)', body: ref('AcceptInvitation'), ok: [201, ref('AcceptedInvitation')], errors: [400, 404, 409, 415] }),
+    post: op({ id: 'acceptInvitation', summary: 'Accept an invitation: set your own password (the link is then used up)', body: ref('AcceptInvitation'), ok: [201, ref('AcceptedInvitation')], errors: [400, 404, 409, 415, 429] }),
   },
   '/v1/password-resets': {
-    post: op({ id: 'requestPasswordReset', summary: 'Email a one-time reset link; the same 202 whether or not the account exists', body: ref('PasswordResetRequest'), ok: [202, { type: 'object' }], errors: [400, 415] }),
+    post: op({ id: 'requestPasswordReset', summary: 'Email a one-time reset link; the same 202 whether or not the account exists', body: ref('PasswordResetRequest'), ok: [202, { type: 'object' }], errors: [400, 415, 429] }),
   },
   '/v1/password-resets/complete': {
-    post: op({ id: 'completePasswordReset', summary: 'Set a new password with a reset link; all sessions of the user end', body: ref('AcceptInvitation'), ok: [204, null], errors: [400, 404, 415] }),
+    post: op({ id: 'completePasswordReset', summary: 'Set a new password with a reset link; all sessions of the user end', body: ref('AcceptInvitation'), ok: [204, null], errors: [400, 404, 415, 429] }),
   },
 };
 

@@ -1,4 +1,4 @@
-import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Patch, Post } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Inject, Ip, Param, Patch, Post } from '@nestjs/common';
 import { PASSWORD_MAX_LENGTH, type AccessClaims } from '@app/auth';
 import { ErrorCode } from '@app/keys';
 import { z } from 'zod';
@@ -90,27 +90,31 @@ export class OneTimeLinksController {
 
   @Post('invitations/lookup')
   @HttpCode(200)
-  describe(@Body() body: unknown) {
+  async describe(@Body() body: unknown, @Ip() ip: string) {
+    await this.s.tokens.throttle.address(ip);
     return this.s.useCases.describeInvitation.execute(parseBody(credentialSchemas.describeInvitation, body).token);
   }
 
   @Post('invitations/accept')
   @HttpCode(201)
-  accept(@Body() body: unknown) {
+  async accept(@Body() body: unknown, @Ip() ip: string) {
+    await this.s.tokens.throttle.address(ip);
     return this.s.useCases.acceptInvitation.execute(parseBody(credentialSchemas.acceptInvitation, body));
   }
 
   @Post('password-resets')
   @HttpCode(202)
-  requestReset(@Body() body: unknown) {
+  async requestReset(@Body() body: unknown, @Ip() ip: string) {
     const b = parseBody(credentialSchemas.requestReset, body);
+    await this.s.tokens.throttle.address(ip);
     this.s.useCases.requestPasswordReset.execute({ tenantId: b.tenant_id, email: b.email });
     return { status: 'accepted', message: 'if this account exists, a reset link has been sent to its email address' };
   }
 
   @Post('password-resets/complete')
   @HttpCode(204)
-  async completeReset(@Body() body: unknown) {
+  async completeReset(@Body() body: unknown, @Ip() ip: string) {
+    await this.s.tokens.throttle.address(ip);
     await this.s.useCases.completePasswordReset.execute(parseBody(credentialSchemas.completeReset, body));
   }
 }
