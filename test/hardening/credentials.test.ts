@@ -25,4 +25,11 @@ it('keeps the operator out of tenants and refuses every revoked admin credential
   expect(r.revokedCredentialUses).toBe(0);
   expect(r.adminRevocationPropagationMs).not.toBeNull();
   expect(r.adminRevocationPropagationMs!).toBeLessThanOrEqual(2000);
+  // The product is unharmed afterwards (the second replica came and went): a new tenant onboards as usual.
+  try {
+    await seedTenant(stack, 'after');
+  } catch (err) {
+    const errors = stack.logs().split('\n').filter((l) => /"level":(50|40)/.test(l)).slice(-5);
+    throw new Error(`${(err as Error).message}\n${errors.join('\n')}`);
+  }
 });

@@ -82,6 +82,12 @@ export async function createApiApp(config: KeyholdConfig, options: ApiAppOptions
     const app = await NestFactory.create<NestFastifyApplication>(ApiModule.with(services), adapter, { logger: false, abortOnError: false });
     app.useGlobalFilters(new ErrorFilter(log));
     const fastify = app.getHttpAdapter().getInstance() as unknown as FastifyInstance;
+    // This app's services on each of its requests, for the passport strategies (see http/auth.ts).
+    fastify.decorateRequest('keyholdServices', undefined);
+    fastify.addHook('onRequest', (req, _reply, done) => {
+      req.keyholdServices = services;
+      done();
+    });
     // The console's catch-all routes are registered first so they stay out of the API route list.
     await serveConsole(fastify, config.consoleDir);
     const routes: Array<{ method: string; url: string }> = [];

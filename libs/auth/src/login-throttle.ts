@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type Redis from 'ioredis';
 import { RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import { AuthError } from './errors';
@@ -66,17 +67,17 @@ export class LoginThrottle {
   }
 
   /** Before any password work. Throws RATE_LIMITED with Retry-After when this attempt must wait. */
-  async before(account: string, address: string): Promise<void> {
+  async before(accountName: string, address: string): Promise<void> {
     await this.address(address);
-    const pair = `${account}|${address}`;
+    const [account, pair] = keys(accountName, address);
     const wait = await blockedMs(this.pairDelay, pair);
     if (wait > 0) throw limitedFor(wait);
     const accountWait = await blockedMs(this.accountDelay, account);
     if (accountWait > 0 && !(await this.knownGood.get(pair))) throw limitedFor(accountWait);
   }
 
-  async failed(account: string, address: string): Promise<void> {
-    const pair = `${account}|${address}`;
+  async failed(accountName: string, address: string): Promise<void> {
+    const [account, pair] = keys(accountName, address);
     const n = (await this.pairFailures.penalty(pair)).consumedPoints;
     if (n >= this.freeFailures) await this.pairDelay.block(pair, this.delay(n - this.freeFailures + 1));
     try {
@@ -88,14 +89,20 @@ export class LoginThrottle {
     }
   }
 
-  async succeeded(account: string, address: string): Promise<void> {
-    const pair = `${account}|${address}`;
+  async succeeded(accountName: string, address: string): Promise<void> {
+    const [, pair] = keys(accountName, address);
     await Promise.all([this.pairFailures.delete(pair), this.pairDelay.delete(pair), this.knownGood.set(pair, 1, 30 * 86400)]);
   }
 
   private delay(step: number): number {
     return Math.min(this.maxDelaySeconds, 2 ** Math.min(step, 20));
   }
+}
+
+/** Redis keys name accounts by digest: no email address or tenant id sits in Redis for the 30-day memory. */
+function keys(account: string, address: string): [string, string] {
+  const digest = (s: string) => createHash('sha256').update(s).digest('base64url');
+  return [digest(account), digest(`${account}\n${address}`)];
 }
 
 async function blockedMs(limiter: RateLimiterRedis, key: string): Promise<number> {
