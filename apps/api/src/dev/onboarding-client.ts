@@ -32,7 +32,7 @@ export interface OnboardedAdmin {
   token: string;
 }
 
-async function call(baseUrl: string, method: string, path: string, body?: unknown, token?: string): Promise<{ status: number; body: any; text: string }> {
+async function call<T = Record<string, unknown>>(baseUrl: string, method: string, path: string, body?: unknown, token?: string): Promise<{ status: number; body: T; text: string }> {
   const headers: Record<string, string> = {};
   if (token) headers.authorization = `Bearer ${token}`;
   if (body !== undefined) headers['content-type'] = 'application/json';
@@ -44,7 +44,7 @@ async function call(baseUrl: string, method: string, path: string, body?: unknow
   } catch {
     parsed = undefined;
   }
-  return { status: res.status, body: parsed, text };
+  return { status: res.status, body: parsed as T, text };
 }
 
 function expect2xx(what: string, r: { status: number; text: string }, status: number): void {
@@ -55,9 +55,9 @@ function expect2xx(what: string, r: { status: number; text: string }, status: nu
 export async function mailboxToken(baseUrl: string, email: string, kind: MailboxMessage['kind'], timeoutMs = 5000): Promise<string> {
   const until = Date.now() + timeoutMs;
   for (;;) {
-    const r = await call(baseUrl, 'GET', `/dev/mailbox?to=${encodeURIComponent(email)}`);
+    const r = await call<{ messages: MailboxMessage[] }>(baseUrl, 'GET', `/dev/mailbox?to=${encodeURIComponent(email)}`);
     expect2xx('dev mailbox', r, 200);
-    const messages = (r.body.messages as MailboxMessage[]).filter((m) => m.kind === kind);
+    const messages = r.body.messages.filter((m) => m.kind === kind);
     const last = messages.at(-1);
     const m = last && LINK_TOKEN.exec(last.link);
     if (m) return m[1];
@@ -123,15 +123,15 @@ export class WebhookMailCapture {
 export const newTestPassword = () => `pw-${randomBytes(12).toString('hex')}`;
 
 export async function adminToken(baseUrl: string, tenantId: string, email: string, password: string): Promise<string> {
-  const r = await call(baseUrl, 'POST', '/v1/auth/token', { grant_type: 'password', tenant_id: tenantId, username: email, password });
+  const r = await call<{ access_token: string }>(baseUrl, 'POST', '/v1/auth/token', { grant_type: 'password', tenant_id: tenantId, username: email, password });
   expect2xx('admin token', r, 200);
-  return r.body.access_token as string;
+  return r.body.access_token;
 }
 
 /** Accepts the newest invitation mailed to `email` with `password`. */
 export async function acceptMailedInvitation(baseUrl: string, email: string, password: string, mail?: MailReader): Promise<{ tenantId: string; userId: string; role: string }> {
   const token = await (mail ?? ((e, k) => mailboxToken(baseUrl, e, k)))(email, 'invitation');
-  const r = await call(baseUrl, 'POST', '/v1/invitations/accept', { token, password });
+  const r = await call<{ tenantId: string; userId: string; role: string }>(baseUrl, 'POST', '/v1/invitations/accept', { token, password });
   expect2xx('accept invitation', r, 201);
   return r.body;
 }
@@ -139,7 +139,7 @@ export async function acceptMailedInvitation(baseUrl: string, email: string, pas
 /** Operator creates a tenant; its first key admin accepts the mailed invitation and signs in. */
 export async function onboardTenant(baseUrl: string, operatorToken: string, opts: { name: string; email: string; password?: string; mail?: MailReader }): Promise<OnboardedAdmin> {
   const password = opts.password ?? newTestPassword();
-  const created = await call(baseUrl, 'POST', '/v1/tenants', { name: opts.name, admin: { email: opts.email } }, operatorToken);
+  const created = await call<OnboardedAdmin['tenant'] & { invitation: OnboardedAdmin['invitation'] }>(baseUrl, 'POST', '/v1/tenants', { name: opts.name, admin: { email: opts.email } }, operatorToken);
   expect2xx('create tenant', created, 201);
   const { invitation, ...tenant } = created.body;
   await acceptMailedInvitation(baseUrl, opts.email, password, opts.mail);
