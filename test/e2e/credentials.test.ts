@@ -191,7 +191,24 @@ describe('credentials', () => {
       stack.http.request('PATCH', `${base}/admin-users/${b.id}`, { token: a.token, body: { disabled: true } }),
       httpB.request('PATCH', `${base}/admin-users/${aId}`, { token: b.token, body: { disabled: true } }),
     ]);
-    expect([r1.status, r2.status].sort()).toEqual([200, 409]);
+    // One wins; the other is refused by the database rule (409) or, if the winner's revocation reached its replica
+    // first, because its own session just ended (401). Never both.
+    expect([r1.status, r2.status].filter((s) => s === 200)).toHaveLength(1);
+    expect([401, 409]).toContain([r1.status, r2.status].filter((s) => s !== 200)[0]);
+    const left = await stack.api.services.ds.query(`SELECT count(*)::int AS n FROM admin_users WHERE tenant_id = $1 AND role = 'key_admin' AND NOT disabled`, [a.tenant.id]);
+    expect(left[0].n).toBe(1);
+  });
+
+  it('enforces the last-key-admin rule in the database under concurrency (no session check in the way)', async () => {
+    const a = await onboard();
+    const base = `/v1/tenants/${a.tenant.id}`;
+    const users: string[] = [];
+    for (let i = 0; i < 3; i++) users.push((await inviteUser(stack.url, a.token, a.tenant.id, { email: `k${i}-${unique()}@example.com`, role: 'key_admin' })).id);
+    users.push((await stack.http.get(`${base}/admin-users`, a.token)).body.adminUsers.find((u: { email: string }) => u.email === a.email).id);
+    const repo = stack.api.services.repos.adminAccounts;
+    const results = await Promise.allSettled(users.map((id, i) => (i % 2 ? repo.update(a.tenant.id, id, { disabled: true }) : repo.delete(a.tenant.id, id))));
+    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(3);
+    expect(results.filter((r) => r.status === 'rejected').map((r) => (r as PromiseRejectedResult).reason.name)).toEqual(['LastKeyAdminError']);
     const left = await stack.api.services.ds.query(`SELECT count(*)::int AS n FROM admin_users WHERE tenant_id = $1 AND role = 'key_admin' AND NOT disabled`, [a.tenant.id]);
     expect(left[0].n).toBe(1);
   });
