@@ -67,6 +67,26 @@ describe('token endpoint', () => {
     expect(ratio).toBeLessThan(2);
   });
 
+  it('unknown tenants and emails cost what a known account with a wrong password does', async () => {
+    const a = await onboard();
+    const time = async (tenantId: string, username: string, i: number) => {
+      const t0 = process.hrtime.bigint();
+      const r = await guess(tenantId, username, `10.8.${i}.1`);
+      expect(r.status).toBe(400);
+      return Number(process.hrtime.bigint() - t0) / 1e6;
+    };
+    const known: number[] = [];
+    const unknown: number[] = [];
+    for (let i = 0; i < 8; i++) {
+      known.push(await time(a.tenant.id, a.email, i));
+      unknown.push(await time(i % 2 ? a.tenant.id : '6f1c1e0e-0000-4000-8000-000000000000', `nobody-${i}@example.com`, 100 + i));
+    }
+    const med = (x: number[]) => x.sort((p, q) => p - q)[x.length >> 1];
+    const ratio = med(unknown) / med(known);
+    expect(ratio).toBeGreaterThan(0.5);
+    expect(ratio).toBeLessThan(2);
+  });
+
   it('ignores X-Forwarded-For from an untrusted peer', async () => {
     const s2 = await startStack({ config: { tokenRatePerIpPerMinute: 3, tokenRatePerPrincipalPerMinute: 1000 } });
     try {
