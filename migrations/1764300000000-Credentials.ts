@@ -4,8 +4,8 @@ import type { MigrationInterface, QueryRunner } from 'typeorm';
  * Revocable admin credentials and onboarding without a vendor-known secret:
  *  - admin_users.disabled / session_generation: every change to a user (disable, role change, password change,
  *    delete) bumps the generation; access tokens carry the generation they were issued under and are refused once
- *    it moves on. password_hash becomes nullable only in the sense that it is set at invitation acceptance: a user
- *    row exists only once someone chose their own password.
+ *    it moves on. password_hash stays NOT NULL: a user row is created only when the invitee chooses their own
+ *    password (invitation acceptance), never by whoever invited them.
  *  - one_time_links: invitations (a new admin or auditor) and password resets. Only a SHA-256 of the emailed token
  *    is stored; a link is used at most once (consumed_at) and expires.
  */

@@ -21,8 +21,8 @@ export class CreateTenant {
     const id = randomUUID();
     const { tenant, invitation } = await this.deps.repos.ds.transaction(async (m) => {
       const t = await this.deps.repos.tenants.insert(m, { id, name: input.name, externalId: newExternalId() });
-      // The tenant row must exist before its audit chain and invitation: audit first, then the invitation (its
-      // own audit entry follows the tenant's).
+      // Tenant and invitation commit together (and only if the invitation email was handed over); the audit
+      // entries follow the commit in order: tenant.created, then invitation.created.
       return { tenant: t, invitation: await this.invite.execute(actor, id, { email: input.admin.email, role: 'key_admin' }, m, false) };
     });
     await this.deps.audit.append(id, { actor, action: 'tenant.created', target: `tenant:${id}`, outcome: 'success', details: { name: input.name, adminEmail: invitation.email } });
