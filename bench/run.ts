@@ -12,6 +12,7 @@ import { join, resolve } from 'node:path';
 import { CustomerAws } from './lib/customer-aws';
 import { EmulatorAdmin } from './lib/emulator-admin';
 import { productEnv, RunEnv } from './lib/env';
+import { WebhookMailCapture } from '../apps/api/src/dev/onboarding-client';
 import { KeyholdClient } from './lib/keyhold';
 import { parseArgs } from './lib/mode';
 import { stopAll } from './lib/procs';
@@ -53,8 +54,10 @@ async function main(): Promise<number> {
   let emulators: Emulators | null = null;
   let control: ApiReplica | null = null;
   let customer: CustomerAws | null = null;
+  let mail: WebhookMailCapture | null = null;
   try {
     emulators = await startEmulatorChild(paths, join(root, '.keyhold', 'bench-emulator-tls'));
+    mail = await WebhookMailCapture.start();
     log(`emulators up (${emulators.mode}): aws ${emulators.awsUrl}, admin ${emulators.adminUrl}`);
     const runEnv: RunEnv = {
       root,
@@ -67,6 +70,7 @@ async function main(): Promise<number> {
       auditSigningKey: generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
       awsUrl: emulators.awsUrl,
       tlsCertFile: emulators.tlsCertFile,
+      mailWebhookUrl: mail.url,
     };
     const env = (extra: Record<string, string> = {}): NodeJS.ProcessEnv => productEnv(runEnv, extra);
     await recreateDatabase(databaseUrl);
@@ -95,7 +99,7 @@ async function main(): Promise<number> {
       },
     };
     try {
-      world = await seed(ctx, runEnv.operatorToken);
+      world = await seed(ctx, runEnv.operatorToken, mail.reader);
       outcomes.seed = measured({ seconds: (Date.now() - t0) / 1000 });
     } catch (err) {
       outcomes.seed = skipped(`seeding failed: ${(err as Error).message}`);
@@ -136,6 +140,7 @@ async function main(): Promise<number> {
     outcomes.seed ??= skipped(reason);
   } finally {
     customer?.close();
+    await mail?.close();
     await control?.stop().catch(() => undefined);
     await emulators?.child.stop().catch(() => undefined);
     await stopAll();

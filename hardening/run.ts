@@ -16,6 +16,7 @@ import { HardeningStack, startHardeningStack } from './lib/stack';
 import { seedTenant } from './lib/world';
 import { runAtRest } from './sections/at-rest';
 import { runAudit } from './sections/audit';
+import { runCredentials } from './sections/credentials';
 import { runFaults } from './sections/faults';
 import { runFuzz } from './sections/fuzz';
 import { runIsolation } from './sections/isolation';
@@ -128,6 +129,13 @@ async function main(): Promise<number> {
       audit_tamper_undetected: r.positiveControlFailures ? null : r.undetected,
       audit_tamper_route_cases: r.routeCases,
       audit_tamper_offline_cases: r.offlineCases,
+    }));
+    await section('credentials', ['operator_tenant_access', 'revoked_credential_uses'], async () => runCredentials(s, await seedTenant(s, 'creds')), (r) => ({
+      operator_access_attempts: r.operatorAttempts,
+      operator_tenant_access: r.operatorTenantAccess,
+      revoked_credential_cases: r.revokedCases,
+      revoked_credential_uses: r.revokedCredentialUses,
+      admin_revocation_propagation_ms: r.adminRevocationPropagationMs,
     }));
     await section(
       'faults',

@@ -2,6 +2,7 @@ import { InitialSchema1763880000000 } from './1763880000000-InitialSchema';
 import { JobsSupport1763890000000 } from './1763890000000-JobsSupport';
 import { SegmentTombstonesAndDekQuota1764100000000 } from './1764100000000-SegmentTombstonesAndDekQuota';
 import { ServicePrincipalPermissions1764100000001 } from './1764100000001-ServicePrincipalPermissions';
+import { Credentials1764300000000 } from './1764300000000-Credentials';
 import { AuditTamperEvidence1764400000000 } from './1764400000000-AuditTamperEvidence';
 import { ServicePrincipalCredentials1764500000000 } from './1764500000000-ServicePrincipalCredentials';
 
@@ -11,6 +12,7 @@ export const MIGRATIONS = [
   JobsSupport1763890000000,
   SegmentTombstonesAndDekQuota1764100000000,
   ServicePrincipalPermissions1764100000001,
+  Credentials1764300000000,
   AuditTamperEvidence1764400000000,
   ServicePrincipalCredentials1764500000000,
 ];

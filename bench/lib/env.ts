@@ -31,6 +31,8 @@ export interface RunEnv {
   auditSigningKey: string;
   awsUrl: string;
   tlsCertFile: string;
+  /** Production mode mails through a webhook; the run's own capture server receives the invitation. */
+  mailWebhookUrl: string;
 }
 
 export function productEnv(run: RunEnv, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
@@ -53,6 +55,7 @@ export function productEnv(run: RunEnv, extra: Record<string, string> = {}): Nod
     KEYHOLD_TOKEN_SECRET: run.tokenSecret,
     KEYHOLD_AUDIT_HMAC_KEY: run.auditHmacKey,
     KEYHOLD_AUDIT_SIGNING_KEY: run.auditSigningKey,
+    KEYHOLD_MAIL_WEBHOOK_URL: run.mailWebhookUrl,
     KEYHOLD_AWS_KMS_ENDPOINT: run.awsUrl,
     KEYHOLD_AWS_STS_ENDPOINT: run.awsUrl,
     KEYHOLD_AZURE_CA_FILE: run.tlsCertFile,

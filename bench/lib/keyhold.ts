@@ -26,10 +26,6 @@ export interface DekView {
 export class KeyholdClient {
   constructor(readonly baseUrl: string) {}
 
-  createTenant(operatorToken: string, name: string, admin: { email: string; password: string }): Promise<TenantCreated> {
-    return expectJson('create tenant', `${this.baseUrl}/v1/tenants`, [201], { method: 'POST', token: operatorToken, body: { name, admin } });
-  }
-
   async adminToken(tenantId: string, username: string, password: string): Promise<string> {
     const t = await expectJson<{ access_token: string }>('admin token', `${this.baseUrl}/v1/auth/token`, [200], {
       method: 'POST',

@@ -1,4 +1,5 @@
 import { mapLimit } from '../lib/http';
+import { MailReader, onboardTenant } from '../../apps/api/src/dev/onboarding-client';
 import { KeyholdClient, segmentId } from '../lib/keyhold';
 import type { BenchContext, World } from './context';
 
@@ -27,13 +28,14 @@ export async function tokensByWorkspace(client: KeyholdClient, world: World): Pr
  * one tenant, one customer CMK + role in the AWS emulator, one valid key configuration, the workspaces bound to it,
  * one service principal scoped to all of them, and the DEKs of every segment the load generator will address.
  */
-export async function seed(ctx: BenchContext, operatorToken: string): Promise<World> {
+export async function seed(ctx: BenchContext, operatorToken: string, mail: MailReader): Promise<World> {
   const m = ctx.mode;
   const c = ctx.client;
   const started = Date.now();
-  const admin = { email: 'bench-admin@example.com', password: `bench-${Math.random().toString(36).slice(2)}-Passw0rd!` };
-  const tenant = await c.createTenant(operatorToken, 'benchmark tenant', admin);
-  const token = await c.adminToken(tenant.id, admin.email, admin.password);
+  // The operator creates the tenant; its key admin accepts the mailed invitation (dev mailbox) with their own password.
+  const onboarded = await onboardTenant(c.baseUrl, operatorToken, { name: 'benchmark tenant', email: 'bench-admin@example.com', mail });
+  const { tenant, token } = onboarded;
+  const admin = { email: onboarded.email, password: onboarded.password };
 
   const roleName = 'keyhold-bench';
   const roleArn = await ctx.customer.createVendorRole(roleName, tenant.aws.trustedPrincipalArn, tenant.aws.externalId);

@@ -54,7 +54,10 @@ export function fillPath(template: string, values: Record<string, string>, raw =
 }
 
 /** What kind of object a path parameter names, from the segment before it (`/workspaces/{id}` → workspace). */
-export function paramKind(template: string, name: string): 'tenant' | 'workspace' | 'keyConfiguration' | 'operation' | 'segment' | 'servicePrincipal' | 'secret' | 'unknown' {
+export function paramKind(
+  template: string,
+  name: string,
+): 'tenant' | 'workspace' | 'keyConfiguration' | 'operation' | 'segment' | 'servicePrincipal' | 'secret' | 'adminUser' | 'invitation' | 'unknown' {
   if (name === 'tenantId') return 'tenant';
   if (name === 'workspaceId') return 'workspace';
   if (name === 'operationId') return 'operation';
@@ -67,5 +70,7 @@ export function paramKind(template: string, name: string): 'tenant' | 'workspace
   if (before === 'operations') return 'operation';
   if (before === 'service-principals') return 'servicePrincipal';
   if (before === 'secrets') return 'secret';
+  if (before === 'admin-users') return 'adminUser';
+  if (before === 'invitations') return 'invitation';
   return 'unknown';
 }

@@ -39,6 +39,16 @@ export const GOALS: Goal[] = [
   atMost('sp_revocation_propagation_ms', 'service principals: ms from a change to refusal on the other replica (worst kind)', 2_000),
   positive('quota_bypass_attempts', 'quotas: attempts to pass the DEK quota, creation rate or wrap cap'),
   zero('quota_bypasses', 'quotas: DEKs or wraps past a limit, or a destroyed segment revived'),
+  positive('operator_access_attempts', 'credentials: operator attempts to act inside a tenant'),
+  zero('operator_tenant_access', 'credentials: operator attempts that got inside a tenant'),
+  positive('revoked_credential_cases', 'credentials: revoked admin credentials replayed'),
+  zero('revoked_credential_uses', 'credentials: revoked admin credentials accepted'),
+  {
+    key: 'admin_revocation_propagation_ms',
+    label: 'credentials: disabled admin refused by a second API replica after (ms)',
+    goal: '≤ 2000',
+    met: (v) => typeof v === 'number' && v <= 2000,
+  },
   positive('fault_injections', 'faults: injections'),
   zero('dek_fetch_errors_outside_window', 'faults: DEK fetch errors outside the documented 503 window'),
   zero('lost_deks', 'faults: DEKs lost or changed'),
@@ -106,6 +116,8 @@ export function markdown(r: RunResults): string {
   out.push('- **SSRF** — tenant-supplied Azure key URLs and Entra tenant ids, AWS ARNs and GCP names/service accounts, each aimed at local http and https canaries (random ports, all loopback addresses) in every notation that has fooled URL checks; any connection to a canary, or a configuration stored as valid, counts as accepted.');
   out.push('- **Tokens** — expired, tampered (role, tid, exp, signature), alg=none/None/HS512/RS256, wrong audience (both ways, including correctly signed), wrong issuer, operator token on tenant APIs; a service token replayed after its principal is disabled through the API; brute force on one account until 429 + Retry-After, after which the right password must wait too.');
   out.push('- **Service-principal revocation** — a second API replica over the same database and Redis prefix; per kind of change (disabled, deleted, one secret revoked, rotation with no overlap, scope narrowed, a rotation\'s overlap running out, and a disable whose pub/sub message the other replica never receives), a principal warmed up on that replica, the change made on the first one through the API, and the time from the admin\'s answer to the first refusal on the other replica measured. Afterwards the old token and the old secret are tried on both replicas: any success counts.');
+  out.push('- **Tokens** — expired, tampered (role, tid, exp, signature), alg=none/None/HS512/RS256, wrong audience (both ways, including correctly signed), wrong issuer, operator token on tenant APIs; a service token replayed after its principal is disabled (there is no API for that yet: the suite sets `service_principals.disabled`); brute force on one account until 429 + Retry-After, after which the right password must wait too.');
+  out.push('- **Credentials** — the operator creates a tenant and then, with its token and every value its answer showed (tenant id, ExternalId, invitation id and recipient, the whole JSON), tries to accept or look up the invitation, complete a password reset, sign in as the first admin, call the tenant\'s routes and create an admin with a known password; the invitee then accepts from their own mailbox (positive control). An admin\'s token, verified and cached on two API replicas, is replayed after disable, role change, password change, password reset and delete, and the old password is tried after a change; the time until the second replica refuses a disabled admin is measured.');
   out.push('- **Faults** — a steady stream of DEK fetches while the emulator admin API injects latency spikes, throttling, 5xx, hangs, connection resets and 50% flaky errors on every AWS call (KEK cache cleared so they are felt), the worker is SIGKILLed mid KEK rotation, the private Redis is SIGKILLed and restarted empty mid-rotation, the private Postgres cluster is restarted (immediate shutdown, 1 s down; when no private cluster can be started the run says so and only terminates connections), and every Postgres connection of API and worker is terminated (`pg_terminate_backend`). Documented errors: 503 `KMS_UNAVAILABLE` + Retry-After while a KMS fault is on, 503 + Retry-After while Postgres or Redis is down (each with one KMS timeout of grace). Anything else — a 500 in particular — counts.');
   out.push('- **Key material at rest** — every plaintext DEK handed out during the run, plus every workspace KEK (recovered as the customer via KMS Decrypt under Keyhold\'s encryption context), searched in hex, base64/base64url and decimal-byte forms at any offset in every Postgres row, every Redis key and value, and every captured log (API, worker, redis-server). The scanner proves itself on planted material first.');
   out.push('');

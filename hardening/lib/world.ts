@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { inviteUser, onboardTenant } from '../../apps/api/src/dev/onboarding-client';
 import { expectStatus, HttpClient } from './http';
 import type { HardeningStack } from './stack';
 
@@ -34,6 +35,10 @@ export interface SeededTenant {
   spareServicePrincipalId: string;
   spareSecretId: string;
   adminUserIds: string[];
+  /** An auditor nobody else relies on: the target of admin-user mutations in the matrix and the fuzzer. */
+  spareAdminUserId: string;
+  /** A pending invitation (its link is in the dev mailbox only). */
+  invitationId: string;
   base: string;
   dekPath(segment: string, workspaceId?: string): string;
 }
@@ -42,17 +47,19 @@ export async function seedTenant(stack: HardeningStack, label = 't'): Promise<Se
   const http = stack.http;
   const suffix = randomBytes(4).toString('hex');
   const name = `${label}-${suffix}`;
-  const adminEmail = `admin-${suffix}@${label}.example.com`;
-  const adminPassword = `pw-${randomBytes(12).toString('hex')}`;
-  const created = expectStatus('create tenant', await http.post('/v1/tenants', { name, admin: { email: adminEmail, password: adminPassword } }, stack.config.operatorToken), 201);
-  const id = created.body.id as string;
+  // Onboarding as it really happens: invitation mailed (dev mailbox), accepted with the admin's own password.
+  const onboarded = await onboardTenant(stack.url, stack.config.operatorToken, { name, email: `admin-${suffix}@${label}.example.com` });
+  const { email: adminEmail, password: adminPassword, token: keyAdmin } = onboarded;
+  const created = { body: onboarded.tenant };
+  const id = onboarded.tenant.id;
   const base = `/v1/tenants/${id}`;
-  const keyAdmin = await passwordToken(http, id, adminEmail, adminPassword);
 
-  const auditorEmail = `auditor-${suffix}@${label}.example.com`;
-  const auditorPassword = `pw-${randomBytes(12).toString('hex')}`;
-  const auditorUser = expectStatus('create auditor', await http.post(`${base}/admin-users`, { email: auditorEmail, password: auditorPassword, role: 'auditor' }, keyAdmin), 201);
-  const auditor = await passwordToken(http, id, auditorEmail, auditorPassword);
+  const auditorUser = await inviteUser(stack.url, keyAdmin, id, { email: `auditor-${suffix}@${label}.example.com`, role: 'auditor' });
+  const auditorEmail = auditorUser.email;
+  const auditor = auditorUser.token;
+  // A user the matrix and the fuzzer may re-role, disable or delete without touching the principals above.
+  const spareUser = await inviteUser(stack.url, keyAdmin, id, { email: `spare-${suffix}@${label}.example.com`, role: 'auditor' });
+  const pending = expectStatus('invitation', await http.post(`${base}/invitations`, { email: `pending-${suffix}@${label}.example.com`, role: 'auditor' }, keyAdmin), 201);
 
   const vendor = stack.config.providerEnv.KEYHOLD_AWS_VENDOR_PRINCIPAL_ARN!;
   const roleName = `role-${suffix}`;
@@ -99,7 +106,9 @@ export async function seedTenant(stack: HardeningStack, label = 't'): Promise<Se
     clientSecret: sp.body.clientSecret,
     spareServicePrincipalId: spare.body.id,
     spareSecretId: spareDetail.body.secrets[0].id,
-    adminUserIds: [auditorUser.body.id].filter(Boolean),
+    adminUserIds: [auditorUser.id, spareUser.id],
+    spareAdminUserId: spareUser.id,
+    invitationId: pending.body.id as string,
     base,
     dekPath: (segment: string, workspaceId = wsId) => `/internal/v1/workspaces/${workspaceId}/segments/${encodeURIComponent(segment)}/dek`,
   };

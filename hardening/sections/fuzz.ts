@@ -132,6 +132,10 @@ function validPathValue(ep: Endpoint, name: string, t: SeededTenant): string {
       return t.keyConfigurationId;
     case 'operation':
       return t.operationId;
+    case 'adminUser':
+      return t.spareAdminUserId;
+    case 'invitation':
+      return t.invitationId;
     case 'segment':
       return `fz-${randomBytes(3).toString('hex')}`;
     case 'servicePrincipal':
@@ -153,11 +157,22 @@ function template(ep: Endpoint, t: SeededTenant): Record<string, unknown> | null
   const n = randomBytes(3).toString('hex');
   switch (ep.bodySchemaRef) {
     case 'CreateTenant':
-      return { name: `fz-${n}`, admin: { email: `fz-${n}@example.com`, password: `pw-${randomBytes(10).toString('hex')}` } };
+      return { name: `fz-${n}`, admin: { email: `fz-${n}@example.com` } };
     case 'TokenRequest':
       return { grant_type: 'password', tenant_id: t.id, username: `nobody-${n}@example.com`, password: 'not-the-password' };
-    case 'CreateAdminUser':
-      return { email: `fz-${n}@example.com`, password: `pw-${randomBytes(10).toString('hex')}`, role: 'auditor' };
+    case 'CreateInvitation':
+      return { email: `fz-${n}@example.com`, role: 'auditor' };
+    case 'UpdateAdminUser':
+      return { role: 'auditor', disabled: false };
+    case 'ChangePassword':
+      // never the right current password: a fuzzed body must not end the key admin's own session
+      return { currentPassword: `not-it-${n}`, newPassword: `pw-${randomBytes(10).toString('hex')}` };
+    case 'OneTimeToken':
+      return { token: randomBytes(32).toString('base64url') };
+    case 'AcceptInvitation':
+      return { token: randomBytes(32).toString('base64url'), password: `pw-${randomBytes(10).toString('hex')}` };
+    case 'PasswordResetRequest':
+      return { tenant_id: t.id, email: `nobody-${n}@example.com` };
     case 'RegisterKeyConfiguration':
       return { name: `fz-${n}`, provider: 'aws', aws: { keyArn: t.keyArn, roleArn: t.roleArn }, azure: { keyId: 'https://v.vault.azure.net/keys/k', tenantId: 'x' }, gcp: { keyName: 'projects/p/locations/l/keyRings/r/cryptoKeys/k', serviceAccount: 'sa@p.iam.gserviceaccount.com' } };
     case 'CreateWorkspace':

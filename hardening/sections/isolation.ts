@@ -78,7 +78,7 @@ export async function runIsolation(stack: HardeningStack, a: SeededTenant, b: Se
       const home = p.home ?? a;
       const foreign = other(home);
       const targets: Target[] = ep.pathParams.length === 0 ? ['own'] : ['own', 'foreign'];
-      if (ep.pathParams.some((n) => ['keyConfiguration', 'workspace', 'operation', 'servicePrincipal', 'secret'].includes(paramKind(ep.path, n))) && ep.pathParams.includes('tenantId'))
+      if (ep.pathParams.some((n) => ['keyConfiguration', 'workspace', 'operation', 'servicePrincipal', 'secret', 'adminUser', 'invitation'].includes(paramKind(ep.path, n))) && ep.pathParams.includes('tenantId'))
         targets.push('foreign-child');
       if (ep.security === 'service' && ep.pathParams.includes('workspaceId')) targets.push('out-of-scope');
       for (const target of targets) {
@@ -316,6 +316,12 @@ function buildRequest(ep: Endpoint, home: SeededTenant, foreign: SeededTenant, t
       case 'operation':
         values[name] = owner.operationId;
         break;
+      case 'adminUser':
+        values[name] = owner.spareAdminUserId;
+        break;
+      case 'invitation':
+        values[name] = owner.invitationId;
+        break;
       case 'segment':
         values[name] = `iso-${randomBytes(3).toString('hex')}`;
         break;
@@ -338,9 +344,19 @@ function validBody(ep: Endpoint, t: SeededTenant): unknown {
   const n = randomBytes(3).toString('hex');
   switch (ep.bodySchemaRef) {
     case 'CreateTenant':
-      return { name: `iso-${n}`, admin: { email: `iso-${n}@example.com`, password: `pw-${randomBytes(10).toString('hex')}` } };
-    case 'CreateAdminUser':
-      return { email: `iso-${n}@example.com`, password: `pw-${randomBytes(10).toString('hex')}`, role: 'auditor' };
+      return { name: `iso-${n}`, admin: { email: `iso-${n}@example.com` } };
+    case 'CreateInvitation':
+      return { email: `iso-${n}@example.com`, role: 'auditor' };
+    case 'UpdateAdminUser':
+      return { role: 'auditor' };
+    case 'ChangePassword':
+      return { currentPassword: `not-it-${n}`, newPassword: `pw-${randomBytes(10).toString('hex')}` };
+    case 'OneTimeToken':
+      return { token: randomBytes(32).toString('base64url') };
+    case 'AcceptInvitation':
+      return { token: randomBytes(32).toString('base64url'), password: `pw-${randomBytes(10).toString('hex')}` };
+    case 'PasswordResetRequest':
+      return { tenant_id: t.id, email: `nobody-${n}@example.com` };
     case 'RegisterKeyConfiguration':
       return { name: `iso-${n}`, provider: 'aws', aws: { keyArn: t.keyArn, roleArn: t.roleArn } };
     case 'CreateWorkspace':

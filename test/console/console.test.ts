@@ -589,7 +589,7 @@ describe('console', () => {
     const newSecret = await banner.locator('.value-row', { hasText: 'New client secret' }).locator('code').innerText();
     expect(newSecret).not.toBe(sp.clientSecret);
     await expectAccessible(page, 'secret rotation banner');
-    await screenshot(page, '10-service-principal-rotation');
+    await screenshot(page, '13-service-principal-rotation');
     expect((await dek(oldToken)).status).toBe(401);
     expect((await issue(sp.clientSecret)).status).toBe(401);
     const newToken = await issue(newSecret);

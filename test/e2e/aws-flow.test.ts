@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { startStack, tenantWithAdmin, TestStack } from '../support/stack';
+import { inviteUser } from '../../apps/api/src/dev/onboarding-client';
 
 /**
  * The whole path against AWS (real SDK → AWS emulator, real Postgres, real Redis): tenant → admin token →
@@ -168,14 +169,12 @@ describe('AWS end to end', () => {
     expect([401, 403]).toContain(svcOnAdmin.status);
     // operator token is not an admin token and vice versa
     expect((await stack.http.get(`${a.base}/workspaces`, stack.operatorToken)).status).toBe(401);
-    expect((await stack.http.post('/v1/tenants', { name: 'x', admin: { email: 'x@example.com', password: 'p'.repeat(16) } }, a.token)).status).toBe(401);
-    // auditor: read-only
-    const aud = await stack.http.post(`${a.base}/admin-users`, { email: `aud-${unique()}@example.com`, password: 'auditor-password-1', role: 'auditor' }, a.token);
-    expect(aud.status).toBe(201);
-    const audTok = await stack.http.post('/v1/auth/token', { grant_type: 'password', tenant_id: a.tenant.id, username: aud.body.email, password: 'auditor-password-1' });
-    expect((await stack.http.get(`${a.base}/workspaces`, audTok.body.access_token)).status).toBe(200);
-    expect((await stack.http.get(`${a.base}/audit-events/verification`, audTok.body.access_token)).status).toBe(200);
-    const w = await stack.http.post(`${a.base}/workspaces`, { name: 'nope' }, audTok.body.access_token);
+    expect((await stack.http.post('/v1/tenants', { name: 'x', admin: { email: 'x@example.com' } }, a.token)).status).toBe(401);
+    // auditor (invited, accepted): read-only
+    const aud = await inviteUser(stack.url, a.token, a.tenant.id, { email: `aud-${unique()}@example.com`, role: 'auditor' });
+    expect((await stack.http.get(`${a.base}/workspaces`, aud.token)).status).toBe(200);
+    expect((await stack.http.get(`${a.base}/audit-events/verification`, aud.token)).status).toBe(200);
+    const w = await stack.http.post(`${a.base}/workspaces`, { name: 'nope' }, aud.token);
     expect(w.status).toBe(403);
     expect(w.body.error.code).toBe('FORBIDDEN');
     // no token at all

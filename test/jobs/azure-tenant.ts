@@ -58,10 +58,7 @@ let seq = 0;
 /** A tenant whose `workspaces` workspaces (default 1) are bound to a fresh Azure key; mirrors JobsHarness.awsTenant. */
 export async function azureTenant(h: JobsHarness, opts: { workspaces?: number } = {}): Promise<AzureTenant> {
   const n = ++seq;
-  const tenant = await new CreateTenant(h.deps).execute('operator', {
-    name: `jobs-azure-${n}-${randomUUID().slice(0, 8)}`,
-    admin: { email: `admin-${randomUUID()}@example.com`, password: 'correct horse battery staple' },
-  });
+  const tenant = await h.createTenant(`jobs-azure-${n}`);
   const first = await addAzureKey(h, tenant.id);
   const workspaceIds: string[] = [];
   for (let i = 0; i < (opts.workspaces ?? 1); i++) {

@@ -1,6 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { KeyManagementServiceClient } from '@google-cloud/kms';
-import { BindWorkspace, CreateServicePrincipal, CreateTenant, CreateWorkspace, RegisterKeyConfiguration } from '@app/keys';
+import { BindWorkspace, CreateServicePrincipal, CreateWorkspace, RegisterKeyConfiguration } from '@app/keys';
 import type { JobsHarness } from './harness';
 
 /** Where the customer keeps its keys in the emulator. */
@@ -63,10 +63,7 @@ export async function setKeyPolicy(h: JobsHarness, keyName: string, serviceAccou
  */
 export async function gcpTenant(h: JobsHarness, opts: { workspaces?: number } = {}): Promise<GcpTenant> {
   const owner = gcpOwner(h);
-  const tenant = await new CreateTenant(h.deps).execute('operator', {
-    name: `jobs-gcp-${randomUUID().slice(0, 8)}`,
-    admin: { email: `admin-${randomUUID()}@example.com`, password: 'correct horse battery staple' },
-  });
+  const tenant = await h.createTenant(`jobs-gcp`);
   const serviceAccount = (tenant as unknown as { gcp?: { serviceAccount?: string } | null }).gcp?.serviceAccount;
   if (!serviceAccount) throw new Error('the GCP binding did not give the tenant a service account');
 

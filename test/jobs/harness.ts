@@ -11,6 +11,7 @@ import { KekCache } from '@app/kek-cache';
 import {
   BindWorkspace,
   CreateServicePrincipal,
+  CreateInvitation,
   CreateTenant,
   CreateWorkspace,
   DekService,
@@ -21,6 +22,8 @@ import {
   RequestOperation,
 } from '@app/keys';
 import { createDataSource, createRepositories, ensureDatabase, runMigrations, type Repositories } from '@app/persistence';
+
+import { DevMailbox } from '@app/auth';
 import { Client } from 'pg';
 import { ProviderCallObserver } from '@app/provider-port';
 import { keyPolicyStatementDocument } from '@app/provider-aws';
@@ -81,6 +84,11 @@ export interface JobsHarness {
   dispatcher: OperationDispatcher;
   kms: KMSClient;
   iam: IAMClient;
+  /**
+   * A bare tenant, created the only way there is: the operator's CreateTenant, which mails an invitation to the
+   * first key admin (to this harness's dev mailbox). Jobs tests act through use cases, so nobody accepts it.
+   */
+  createTenant(label: string): Promise<{ id: string }>;
   /** A tenant with a bound AWS workspace. */
   awsTenant(opts?: { workspaces?: number; grant?: 'key-policy' | 'iam' }): Promise<AwsTenant>;
   /** A fresh DEK service (own, cold KEK cache): what an API replica would do; over another database's repositories if given. */
@@ -209,12 +217,21 @@ export async function startJobsHarness(
     dispatcher,
     kms,
     iam,
+    async createTenant(label: string) {
+      const invite = new CreateInvitation({
+        ...deps,
+        mail: new DevMailbox(),
+        sessions: { revoked: async () => undefined },
+        invitationTtlSeconds: 3600,
+        passwordResetTtlSeconds: 3600,
+        consoleUrl: 'http://127.0.0.1:3000',
+        onBackgroundError: () => undefined,
+      });
+      return new CreateTenant(deps, invite).execute('operator', { name: `${label}-${randomUUID().slice(0, 8)}`, admin: { email: `admin-${randomUUID()}@example.com` } });
+    },
     async awsTenant(opts = {}) {
       const n = ++seq;
-      const tenant = await new CreateTenant(deps).execute('operator', {
-        name: `jobs-${n}-${randomUUID().slice(0, 8)}`,
-        admin: { email: `admin-${randomUUID()}@example.com`, password: 'correct horse battery staple' },
-      });
+      const tenant = await h.createTenant(`jobs-${n}`);
       const externalId = (await ds.query(`SELECT external_id FROM tenants WHERE id = $1`, [tenant.id]))[0].external_id as string;
       const roleName = `keyhold-${tenant.id.slice(0, 8)}-${n}`;
       const role = await iam.send(new CreateRoleCommand({ RoleName: roleName, Path: '/keyhold/', AssumeRolePolicyDocument: awsProvider.trustPolicy(externalId) }));

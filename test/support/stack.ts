@@ -11,6 +11,7 @@ import { startAwsEmulator } from './aws-emulator';
 import { AzureEmulator, AZURE_EMULATOR_DEFAULTS } from '../../apps/kms-emulator/src/azure';
 import { GCP_EMULATOR_DEFAULTS } from '../../apps/kms-emulator/src/gcp';
 import { TEST_DATABASE_URL } from './db';
+import { onboardTenant } from '../../apps/api/src/dev/onboarding-client';
 
 /**
  * The whole product in-process for tests, benchmarks and the hardening suite: the cloud emulators (all three
@@ -250,15 +251,13 @@ export class CustomerAws {
   }
 }
 
-/** Operator creates a tenant; returns it with an admin token. */
+/**
+ * Operator creates a tenant; its first key admin accepts the mailed invitation (read from the dev mailbox) and
+ * signs in. Returns the tenant with the admin's token (the shared onboarding client, no second copy).
+ */
 export async function tenantWithAdmin(stack: TestStack, name = `t-${randomBytes(3).toString('hex')}`) {
-  const email = `${name}@example.com`;
-  const password = `pw-${randomBytes(12).toString('hex')}`;
-  const created = await stack.http.post('/v1/tenants', { name, admin: { email, password } }, stack.operatorToken);
-  if (created.status !== 201) throw new Error(`create tenant: ${created.status} ${created.text}`);
-  const tok = await stack.http.post('/v1/auth/token', { grant_type: 'password', tenant_id: created.body.id, username: email, password });
-  if (tok.status !== 200) throw new Error(`admin token: ${tok.status} ${tok.text}`);
-  return { tenant: created.body, token: tok.body.access_token as string, email, password };
+  const a = await onboardTenant(stack.url, stack.operatorToken, { name, email: `${name.toLowerCase()}-${randomBytes(3).toString('hex')}@example.com` });
+  return { tenant: a.tenant, token: a.token, email: a.email, password: a.password, invitation: a.invitation };
 }
 
 /**

@@ -7,6 +7,7 @@ import { ServicePrincipalController } from './http/controllers/service-principal
 import { SegmentAdminController, SegmentInternalController } from './http/controllers/segment.controller';
 import { ServicePrincipalPermissionsController } from './http/controllers/service-principal-permissions.controller';
 import { AuditController } from './http/controllers/audit.controller';
+import { AdminUsersController, OneTimeLinksController } from './http/controllers/credentials.controller';
 import type { KeyholdServices } from './services';
 
 /** The Nest module of the admin API; the composition root is built outside Nest and provided as a value. */
@@ -25,6 +26,8 @@ export class ApiModule {
         SegmentInternalController,
         ServicePrincipalPermissionsController,
         AuditController,
+        AdminUsersController,
+        OneTimeLinksController,
       ],
       providers: [{ provide: SERVICES, useValue: services }, AdminTokenStrategy, OperatorTokenStrategy, TenantAccessGuard],
     };

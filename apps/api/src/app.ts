@@ -10,6 +10,7 @@ import { registerDekRoutes, registerOpsRoutes } from './http/dek-routes';
 import { registerQueueDashboard } from './http/queue-dashboard';
 import { serveConsole } from './http/console-static';
 import { TracingInterceptor } from './http/tracing.interceptor';
+import { DEV_MAILBOX_PATH, registerDevMailbox } from './dev/mailbox-route';
 import { ErrorFilter } from './http/error-filter';
 import { openApiDocument } from './http/openapi';
 import { createLogger } from './logger';
@@ -62,7 +63,8 @@ export async function createApiApp(config: KeyholdConfig, options: ApiAppOptions
     const adapter = new FastifyAdapter({
       logger: false,
       bodyLimit: config.bodyLimitBytes,
-      trustProxy: false,
+      // Only the configured load balancers may name the client address (X-Forwarded-For); otherwise the peer is it.
+      trustProxy: config.trustedProxies.length ? [...config.trustedProxies] : false,
       // Reject requests whose URL is absurdly long before routing.
       routerOptions: { maxParamLength: 512 },
       return503OnClosing: true,
@@ -81,12 +83,18 @@ export async function createApiApp(config: KeyholdConfig, options: ApiAppOptions
     app.useGlobalFilters(new ErrorFilter(log));
     app.useGlobalInterceptors(new TracingInterceptor());
     const fastify = app.getHttpAdapter().getInstance() as unknown as FastifyInstance;
+    // This app's services on each of its requests, for the passport strategies (see http/auth.ts).
+    fastify.decorateRequest('keyholdServices', undefined);
+    fastify.addHook('onRequest', (req, _reply, done) => {
+      req.keyholdServices = services;
+      done();
+    });
     // The console's catch-all routes are registered first so they stay out of the API route list.
     await serveConsole(fastify, config.consoleDir);
     const routes: Array<{ method: string; url: string }> = [];
     fastify.addHook('onRoute', (r) => {
       // the operators' queue dashboard is bull-board's UI, not part of the documented API; nor is the bench route
-      if (r.url.startsWith('/admin/queues') || r.url === BENCH_CEILING_PATH) return;
+      if (r.url.startsWith('/admin/queues') || r.url.startsWith(DEV_MAILBOX_PATH) || r.url === BENCH_CEILING_PATH) return;
       for (const m of [r.method].flat()) if (m !== 'HEAD' && m !== 'OPTIONS') routes.push({ method: m, url: r.url });
     });
 
@@ -105,6 +113,7 @@ export async function createApiApp(config: KeyholdConfig, options: ApiAppOptions
     registerDekRoutes(fastify, services);
     if (options.benchCeilingRoute ?? process.env.KEYHOLD_BENCH_CEILING_ROUTE === '1') registerBenchCeiling(fastify);
     registerOpsRoutes(fastify, services);
+    if (services.devMailbox) registerDevMailbox(fastify, services.devMailbox);
     await registerQueueDashboard(fastify, services);
     const doc = openApiDocument();
     fastify.get('/openapi.json', async (_req, reply) => reply.header('cache-control', 'no-cache').send(doc));

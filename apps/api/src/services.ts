@@ -1,11 +1,36 @@
 import type { KeyholdConfig } from '@app/config';
 import { AuditBuffer, AuditKeys, AuditLog, auditProviderCalls, AuditSealer, DekIssuanceAggregator } from '@app/audit';
-import { ADMIN_AUDIENCE, INTERNAL_AUDIENCE, PrincipalInvalidationBus, RateLimiter, ServicePrincipalGate, TokenService, TokenSigner, VerifiedTokenCache } from '@app/auth';
+import {
+  ADMIN_AUDIENCE,
+  AdminSessions,
+  DevMailbox,
+  INTERNAL_AUDIENCE,
+  LoginThrottle,
+  MailSender,
+  PrincipalInvalidationBus,
+  ServicePrincipalGate,
+  TokenService,
+  TokenSigner,
+  UnconfiguredMailSender,
+  VerifiedTokenCache,
+  WebhookMailSender,
+} from '@app/auth';
 import { OperationDispatcher } from '@app/jobs';
 import { KekCache, KekInvalidationBus } from '@app/kek-cache';
 import {
+  AcceptInvitation,
   BindWorkspace,
-  CreateAdminUser,
+  ChangePassword,
+  CompletePasswordReset,
+  CreateInvitation,
+  CredentialsDeps,
+  DeleteAdminUser,
+  DescribeInvitation,
+  ListAdminUsers,
+  ListInvitations,
+  RequestPasswordReset,
+  RevokeInvitation,
+  UpdateAdminUser,
   CreateServicePrincipal,
   CreateTenant,
   CreateWorkspace,
@@ -68,6 +93,11 @@ export class KeyholdServices {
   readonly adminTokens: VerifiedTokenCache;
   readonly serviceTokens: VerifiedTokenCache;
   readonly tokens: TokenService;
+  /** Admin session revocation shared by every replica (generation per user, Redis pub/sub). */
+  readonly adminSessions: AdminSessions;
+  readonly mail: MailSender;
+  /** Non-production only: the messages the dev mail sender "sent" (served at /dev/mailbox). */
+  readonly devMailbox: DevMailbox | null;
   readonly metrics: ApiMetrics;
   readonly useCases: ReturnType<typeof buildUseCases>;
   /** Admits service tokens only while their credential is good; forgets principals on change (every replica). */
@@ -113,12 +143,38 @@ export class KeyholdServices {
     this.signer = new TokenSigner(config.tokenSecret, config.tokenTtlSeconds);
     this.adminTokens = new VerifiedTokenCache(this.signer, ADMIN_AUDIENCE);
     this.serviceTokens = new VerifiedTokenCache(this.signer, INTERNAL_AUDIENCE);
-    this.tokens = new TokenService(this.repos.adminUsers, this.repos.servicePrincipals, this.signer, new RateLimiter(this.redis, config.redisPrefix), {
-      perIpPerMinute: config.rateLimit.tokenPerIpPerMinute,
-      perPrincipalPerMinute: config.rateLimit.tokenPerPrincipalPerMinute,
-    });
+    this.tokens = new TokenService(
+      this.repos.adminUsers,
+      this.repos.servicePrincipals,
+      this.signer,
+      new LoginThrottle(this.redis, config.redisPrefix, { perIpPerMinute: config.rateLimit.tokenPerIpPerMinute, perAccountPerMinute: config.rateLimit.tokenPerPrincipalPerMinute }),
+    );
+    this.adminSessions = new AdminSessions(
+      this.redis,
+      this.subscriber,
+      config.redisPrefix,
+      (tid, sub) => this.repos.adminAccounts.currentGeneration(tid, sub),
+      (sub) => this.adminTokens.dropSubject(sub),
+    );
+    if (config.mode === 'production') {
+      this.devMailbox = null;
+      this.mail = config.mailWebhookUrl ? new WebhookMailSender(config.mailWebhookUrl) : new UnconfiguredMailSender();
+    } else {
+      // Development delivery: the link goes to the log and the dev mailbox (never to the operator's API answer).
+      this.devMailbox = new DevMailbox((m) => log.info({ mail: { to: m.to, kind: m.kind, subject: m.subject, link: m.link } }, 'dev mail sent'));
+      this.mail = this.devMailbox;
+    }
     const deps: KeysDeps = { repos: this.repos, registry: this.registry, audit: this.audit, dispatcher: this.dispatcher, kekInvalidator: this.kekBus };
-    this.useCases = buildUseCases(deps);
+    const credentials: CredentialsDeps = {
+      ...deps,
+      mail: this.mail,
+      sessions: this.adminSessions,
+      invitationTtlSeconds: config.credentials.invitationTtlSeconds,
+      passwordResetTtlSeconds: config.credentials.passwordResetTtlSeconds,
+      consoleUrl: config.publicUrl,
+      onBackgroundError: (err) => log.warn({ err: errorSummary(err) }, 'password reset request failed'),
+    };
+    this.useCases = buildUseCases(deps, credentials);
     this.kekResolver = new KekResolver(
       this.repos,
       this.registry,
@@ -196,6 +252,7 @@ export class KeyholdServices {
       await s.principalBus.start();
       s.principalGate.start();
       s.sealer.start();
+      await s.adminSessions.start();
     } catch (err) {
       await s.close().catch(() => undefined);
       throw err;
@@ -212,6 +269,7 @@ export class KeyholdServices {
     await this.kekBus.close().catch(() => undefined);
     this.principalGate.close();
     await this.principalBus.close().catch(() => undefined);
+    await this.adminSessions.close().catch(() => undefined);
     this.kekCache.close();
     await this.dispatcher.close().catch(() => undefined);
     await this.registry.close().catch(() => undefined);
@@ -221,11 +279,22 @@ export class KeyholdServices {
   }
 }
 
-function buildUseCases(deps: KeysDeps) {
+function buildUseCases(deps: KeysDeps, credentials: CredentialsDeps) {
+  const createInvitation = new CreateInvitation(credentials);
   return {
-    createTenant: new CreateTenant(deps),
+    createTenant: new CreateTenant(deps, createInvitation),
     getTenant: new GetTenant(deps),
-    createAdminUser: new CreateAdminUser(deps),
+    createInvitation,
+    listInvitations: new ListInvitations(credentials),
+    revokeInvitation: new RevokeInvitation(credentials),
+    describeInvitation: new DescribeInvitation(credentials),
+    acceptInvitation: new AcceptInvitation(credentials),
+    changePassword: new ChangePassword(credentials),
+    requestPasswordReset: new RequestPasswordReset(credentials),
+    completePasswordReset: new CompletePasswordReset(credentials),
+    listAdminUsers: new ListAdminUsers(credentials),
+    updateAdminUser: new UpdateAdminUser(credentials),
+    deleteAdminUser: new DeleteAdminUser(credentials),
     createServicePrincipal: new CreateServicePrincipal(deps),
     registerKeyConfiguration: new RegisterKeyConfiguration(deps),
     validateKeyConfiguration: new ValidateKeyConfiguration(deps),

@@ -8,10 +8,14 @@ import { KeyConfigurationsPage } from './pages/KeyConfigurationsPage';
 import { OverviewPage } from './pages/OverviewPage';
 import { RegisterKeyPage } from './pages/RegisterKeyPage';
 import { ServicePrincipalsPage } from './pages/ServicePrincipalsPage';
+import { AcceptInvitationPage } from './pages/AcceptInvitationPage';
+import { AccountPage } from './pages/AccountPage';
+import { ForgotPasswordPage, ResetPasswordPage } from './pages/PasswordResetPages';
+import { UsersPage } from './pages/UsersPage';
 import { SignInPage } from './pages/SignInPage';
 import { WorkspacePage } from './pages/WorkspacePage';
 import { WorkspacesPage } from './pages/WorkspacesPage';
-import { useRoute, type Route } from './router';
+import { navigate, useRoute, type Route } from './router';
 import { clearSession, loadSession, saveSession, type Session } from './session';
 
 /** Session gate + page switch. Signing out (or a 401) forgets the token and returns to sign-in. */
@@ -32,6 +36,12 @@ export function App() {
     return { api, session, canWrite: session.role !== 'auditor' };
   }, [session, signOut]);
 
+  // Emailed links and "forgot password" work with or without a session.
+  // keyed by token: a different link is a different page, with none of the previous one's state
+  if (route.page === 'accept-invitation') return <AcceptInvitationPage key={route.token} token={route.token} />;
+  if (route.page === 'reset-password') return <ResetPasswordPage key={route.token} token={route.token} />;
+  if (route.page === 'forgot-password') return <ForgotPasswordPage />;
+
   if (!ctx) {
     return (
       <SignInPage
@@ -47,13 +57,20 @@ export function App() {
   return (
     <Ctx.Provider value={ctx}>
       <Layout route={route} onSignOut={() => signOut('user')}>
-        <Page route={route} />
+        <Page
+          route={route}
+          onPasswordChanged={() => {
+            // every session of the user ended with the change: back to sign-in
+            signOut('user');
+            navigate('/');
+          }}
+        />
       </Layout>
     </Ctx.Provider>
   );
 }
 
-function Page({ route }: { route: Route }) {
+function Page({ route, onPasswordChanged }: { route: Route; onPasswordChanged: () => void }) {
   switch (route.page) {
     case 'overview':
       return <OverviewPage />;
@@ -71,6 +88,14 @@ function Page({ route }: { route: Route }) {
       return <AuditPage />;
     case 'service-principals':
       return <ServicePrincipalsPage />;
+    case 'users':
+      return <UsersPage />;
+    case 'account':
+      return <AccountPage onPasswordChanged={onPasswordChanged} />;
+    case 'accept-invitation':
+    case 'reset-password':
+    case 'forgot-password':
+      return null;
     case 'not-found':
       return (
         <section>

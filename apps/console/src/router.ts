@@ -13,6 +13,11 @@ export type Route =
   | { page: 'workspace'; id: string }
   | { page: 'audit' }
   | { page: 'service-principals' }
+  | { page: 'users' }
+  | { page: 'account' }
+  | { page: 'accept-invitation'; token: string }
+  | { page: 'reset-password'; token: string }
+  | { page: 'forgot-password' }
   | { page: 'not-found' };
 
 export function parseRoute(hash: string): Route {
@@ -26,6 +31,11 @@ export function parseRoute(hash: string): Route {
   if (a === 'workspaces' && b) return { page: 'workspace', id: b };
   if (a === 'audit') return { page: 'audit' };
   if (a === 'service-principals') return { page: 'service-principals' };
+  if (a === 'users') return { page: 'users' };
+  if (a === 'account') return { page: 'account' };
+  if (a === 'accept-invitation' && b) return { page: 'accept-invitation', token: b };
+  if (a === 'reset-password' && b) return { page: 'reset-password', token: b };
+  if (a === 'forgot-password') return { page: 'forgot-password' };
   return { page: 'not-found' };
 }
 

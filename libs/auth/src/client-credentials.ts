@@ -1,7 +1,7 @@
 import type { ServicePrincipalRepository } from '@app/persistence';
 import { AuthError } from './errors';
 import { IpAllowList } from './ip-allow-list';
-import { verifyAgainstDummy, verifySecret } from './passwords';
+import { CLIENT_SECRET_HASH_PARAMS, verifyAgainstDummy, verifySecret } from './passwords';
 
 /**
  * The client_credentials grant: the client id names one principal; the secret must match one of its live
@@ -18,7 +18,7 @@ export async function verifyClientCredentials(
 ): Promise<{ tenantId: string; id: string; secretId: string }> {
   const sp = await principals.findByClientId(clientId);
   let secretId: string | undefined;
-  if (!sp || sp.secrets.length === 0) await verifyAgainstDummy(clientSecret);
+  if (!sp || sp.secrets.length === 0) await verifyAgainstDummy(clientSecret, CLIENT_SECRET_HASH_PARAMS);
   else for (const s of sp.secrets) if ((await verifySecret(clientSecret, s.secretHash)) && secretId === undefined) secretId = s.id;
   if (!sp || secretId === undefined || sp.disabled || !new IpAllowList(sp.ipAllowList).allows(clientIp))
     throw new AuthError('INVALID_CLIENT', 'invalid client credentials');

@@ -1,5 +1,5 @@
 export { AuthError, AuthErrorCode } from './errors';
-export { hashSecret, verifySecret, verifyAgainstDummy } from './passwords';
+export { hashSecret, verifySecret, verifyAgainstDummy, CLIENT_SECRET_HASH_PARAMS } from './passwords';
 export {
   TokenSigner,
   AccessClaims,
@@ -10,10 +10,14 @@ export {
   operatorTokenMatches,
   bearerToken,
 } from './tokens';
-export { RateLimiter } from './rate-limiter';
-export { TokenService, PasswordGrant, ClientCredentialsGrant } from './token-service';
+export { LoginThrottle, LoginThrottleLimits } from './login-throttle';
+export { TokenService, PasswordGrant, ClientCredentialsGrant, normalizeEmail, accountKey } from './token-service';
 export { VerifiedTokenCache } from './verified-token-cache';
 export { ServicePrincipalGate, PrincipalStateSource } from './service-principal-gate';
 export { PrincipalInvalidationBus } from './principal-invalidation-bus';
 export { IpAllowList, canonicalCidr, MAX_ALLOW_LIST_ENTRIES } from './ip-allow-list';
 export { verifyClientCredentials } from './client-credentials';
+export { AdminSessions, GenerationLoader } from './admin-sessions';
+export { newOneTimeToken, hashOneTimeToken, ONE_TIME_TOKEN_RE } from './one-time-token';
+export { passwordProblem, PASSWORD_MIN_LENGTH, PASSWORD_MAX_LENGTH } from './password-policy';
+export { MailMessage, MailSender, StoredMail, DevMailbox, UnconfiguredMailSender, WebhookMailSender } from './mail';

@@ -30,14 +30,24 @@ export async function verifySecret(secret: string, stored: string): Promise<bool
   return actual.length === expected.length && timingSafeEqual(actual, expected);
 }
 
-let dummy: Promise<string> | undefined;
+/**
+ * Service-principal client secrets: 256 random bits, so memory-hardness buys nothing and every token request pays
+ * for it — lighter scrypt. Shared by the code that hashes secrets and by the dummy verification for unknown ids.
+ */
+export const CLIENT_SECRET_HASH_PARAMS = { N: 2 ** 12 } as const;
+
+const dummies = new Map<number, Promise<string>>();
 
 /**
  * Burn the same scrypt work as a real verification, for unknown users / client ids, so response timing does not
- * reveal which accounts exist.
+ * reveal which accounts exist. The dummy hash is computed with the parameters the real records of that kind use
+ * (passwords: the default; client secrets: CLIENT_SECRET_HASH_PARAMS), otherwise an unknown id costs a different
+ * amount of work than a known one and timing tells them apart.
  */
-export async function verifyAgainstDummy(secret: string): Promise<false> {
-  dummy ??= hashSecret('keyhold-dummy-password');
+export async function verifyAgainstDummy(secret: string, params: Partial<typeof DEFAULT> = {}): Promise<false> {
+  const N = params.N ?? DEFAULT.N;
+  let dummy = dummies.get(N);
+  if (!dummy) dummies.set(N, (dummy = hashSecret('keyhold-dummy-password', params)));
   await verifySecret(secret, await dummy);
   return false;
 }

@@ -2,8 +2,8 @@ import type { AdminUserRepository, ServicePrincipalRepository } from '@app/persi
 import { isUuid } from '@app/persistence';
 import { verifyClientCredentials } from './client-credentials';
 import { AuthError } from './errors';
-import { verifyAgainstDummy, verifySecret } from './passwords';
-import type { RateLimiter } from './rate-limiter';
+import type { LoginThrottle } from './login-throttle';
+import { CLIENT_SECRET_HASH_PARAMS, verifyAgainstDummy, verifySecret } from './passwords';
 import type { TokenSigner } from './tokens';
 
 export interface PasswordGrant {
@@ -25,42 +25,65 @@ export interface IssuedToken {
   expires_in: number;
 }
 
+/** Email addresses compare case-insensitively and after Unicode compatibility folding (one account, one bucket). */
+export function normalizeEmail(email: string): string {
+  return email.normalize('NFKC').trim().toLowerCase();
+}
+
 /**
- * POST /v1/auth/token. Rate limited per client IP and per account (username / client id) before any password
- * work, so neither a single source nor a distributed guesser against one account gets unbounded attempts.
- * Unknown accounts cost the same scrypt work as known ones, and every failure has one message.
+ * The throttling bucket of an account, in canonical form: a uuid's sixteen case variants (and an email's) name the
+ * same account in the database, so they must name the same bucket.
+ */
+export function accountKey(grant: PasswordGrant | ClientCredentialsGrant): string {
+  if (grant.grant_type === 'password') return `user:${grant.tenant_id.trim().toLowerCase()}:${normalizeEmail(grant.username)}`;
+  return `client:${grant.client_id.trim().toLowerCase()}`;
+}
+
+/**
+ * POST /v1/auth/token. Throttled (LoginThrottle) before any password work. Unknown accounts cost the same scrypt
+ * work as known ones of the same grant type, and every failure has one message. Admin tokens carry the user's
+ * session generation, so a later change to the user revokes them (AdminSessions).
  */
 export class TokenService {
   constructor(
     private readonly admins: AdminUserRepository,
     private readonly principals: ServicePrincipalRepository,
     private readonly signer: TokenSigner,
-    private readonly limiter: RateLimiter,
-    private readonly limits: { perIpPerMinute: number; perPrincipalPerMinute: number },
+    readonly throttle: LoginThrottle,
   ) {}
 
   async issue(grant: PasswordGrant | ClientCredentialsGrant, clientIp: string): Promise<IssuedToken> {
-    const account = grant.grant_type === 'password' ? `user:${grant.tenant_id}:${grant.username.toLowerCase()}` : `client:${grant.client_id}`;
-    await this.limit(`ip:${clientIp}`, this.limits.perIpPerMinute);
-    await this.limit(account, this.limits.perPrincipalPerMinute);
-
-    if (grant.grant_type === 'password') {
-      const user = isUuid(grant.tenant_id) ? await this.admins.findByEmail(grant.tenant_id, grant.username.toLowerCase()) : null;
-      const ok = user ? await verifySecret(grant.password, user.passwordHash) : await verifyAgainstDummy(grant.password);
-      if (!user || !ok) throw new AuthError('INVALID_GRANT', 'invalid tenant, username or password');
-      return this.token({ tid: user.tenantId, sub: user.id, role: user.role });
+    const account = accountKey(grant);
+    await this.throttle.before(account, clientIp);
+    const issued = await this.check(grant, clientIp);
+    if (!issued) {
+      await this.throttle.failed(account, clientIp);
+      throw grant.grant_type === 'password'
+        ? new AuthError('INVALID_GRANT', 'invalid tenant, username or password')
+        : new AuthError('INVALID_CLIENT', 'invalid client credentials');
     }
-    const sp = await verifyClientCredentials(this.principals, grant.client_id, grant.client_secret, clientIp);
+    await this.throttle.succeeded(account, clientIp);
+    return issued;
+  }
+
+  private async check(grant: PasswordGrant | ClientCredentialsGrant, clientIp: string): Promise<IssuedToken | null> {
+    if (grant.grant_type === 'password') {
+      const tenantId = grant.tenant_id.trim().toLowerCase();
+      const user = isUuid(tenantId) ? await this.admins.findByEmail(tenantId, normalizeEmail(grant.username)) : null;
+      const ok = user ? await verifySecret(grant.password, user.passwordHash) : await verifyAgainstDummy(grant.password);
+      if (!user || !ok || user.disabled) return null;
+      return this.token({ tid: user.tenantId, sub: user.id, role: user.role, gen: user.sessionGeneration });
+    }
+    const sp = await verifyClientCredentials(this.principals, grant.client_id, grant.client_secret, clientIp).catch((err: unknown) => {
+      if (err instanceof AuthError) return null;
+      throw err;
+    });
+    if (!sp) return null;
     return this.token({ tid: sp.tenantId, sub: sp.id, role: 'service', sid: sp.secretId });
   }
 
   private token(c: Parameters<TokenSigner['sign']>[0]): IssuedToken {
     const t = this.signer.sign(c);
     return { access_token: t.token, token_type: 'Bearer', expires_in: t.expiresIn };
-  }
-
-  private async limit(bucket: string, max: number): Promise<void> {
-    const r = await this.limiter.hit(`token:${bucket}`, max);
-    if (!r.allowed) throw new AuthError('RATE_LIMITED', 'too many token requests; retry later', r.retryAfterSeconds);
   }
 }

@@ -19,6 +19,8 @@ export interface AccessClaims {
   /** Admin user id or service principal id. */
   readonly sub: string;
   readonly role: Role;
+  /** Admin tokens: the user's session generation at issue; a later change to the user revokes the token. */
+  readonly gen?: number;
   readonly iat: number;
   readonly exp: number;
   readonly jti: string;
@@ -39,7 +41,7 @@ export class TokenSigner {
     this.key = Buffer.from(secret, 'utf8');
   }
 
-  sign(c: { tid: string; sub: string; role: Role; sid?: string }, now = Date.now()): { token: string; expiresIn: number; claims: AccessClaims } {
+  sign(c: { tid: string; sub: string; role: Role; sid?: string; gen?: number }, now = Date.now()): { token: string; expiresIn: number; claims: AccessClaims } {
     const iat = Math.floor(now / 1000);
     const claims: AccessClaims = {
       iss: ISSUER,
@@ -47,6 +49,7 @@ export class TokenSigner {
       tid: c.tid,
       sub: c.sub,
       role: c.role,
+      ...(c.gen !== undefined ? { gen: c.gen } : {}),
       iat,
       exp: iat + this.ttlSeconds,
       jti: randomBytes(12).toString('base64url'),

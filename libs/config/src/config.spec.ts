@@ -49,6 +49,17 @@ describe('config', () => {
     expect(() => loadConfig({ ...secrets, KEYHOLD_KEK_WRAP_HARD_CAP: String(2 ** 33) })).toThrow(/KEYHOLD_KEK_WRAP_HARD_CAP/);
   });
 
+  it('reads the credential settings: trusted proxies, public URL, link lifetimes, mail webhook', () => {
+    const c = loadConfig({ ...secrets, KEYHOLD_TRUSTED_PROXIES: '10.0.0.0/8, 192.168.1.7', KEYHOLD_PUBLIC_URL: 'https://keys.example.com', KEYHOLD_INVITATION_TTL_SECONDS: '3600', KEYHOLD_MAIL_WEBHOOK_URL: 'https://relay.internal/mail' });
+    expect(c.trustedProxies).toEqual(['10.0.0.0/8', '192.168.1.7']);
+    expect(c.publicUrl).toBe('https://keys.example.com');
+    expect(c.credentials).toEqual({ invitationTtlSeconds: 3600, passwordResetTtlSeconds: 3600 });
+    expect(c.mailWebhookUrl).toBe('https://relay.internal/mail');
+    expect(loadConfig({ ...secrets }).credentials.invitationTtlSeconds).toBe(72 * 3600);
+    expect(() => loadConfig({ ...secrets, KEYHOLD_TRUSTED_PROXIES: 'lb.example.com' })).toThrow(/KEYHOLD_TRUSTED_PROXIES/);
+    expect(() => loadConfig({ ...secrets, KEYHOLD_PUBLIC_URL: 'keys.example.com/' })).toThrow(/KEYHOLD_PUBLIC_URL/);
+  });
+
   it('is constructible from an object (tests start the app in-process)', () => {
     const c = buildConfig({ port: 0, operatorToken: 'o'.repeat(32), tokenSecret: 't'.repeat(32), auditHmacKey: secrets.KEYHOLD_AUDIT_HMAC_KEY, auditSigningKey: signingKey, redisPrefix: 'kh-test-1', providerEnv: { A: 'b' } });
     expect(c.port).toBe(0);

@@ -64,6 +64,16 @@ export interface KeyholdConfig {
     /** A checkpoint is signed at least this often for every tenant whose log grew (at most 60 s). */
     readonly checkpointIntervalSeconds: number;
   };
+  /**
+   * Addresses (IPs or CIDRs) of the load balancers in front of the API. Only from these is X-Forwarded-For
+   * believed when deciding a request's client address (rate limits); empty = none (the peer address is the client).
+   */
+  readonly trustedProxies: readonly string[];
+  /** Where people reach the console; one-time links in emails point here. */
+  readonly publicUrl: string;
+  readonly credentials: { readonly invitationTtlSeconds: number; readonly passwordResetTtlSeconds: number };
+  /** Production mail relay (JSON POST per message). Non-production modes use the dev mailbox instead. */
+  readonly mailWebhookUrl: string | null;
   /** The raw environment handed to the provider bindings' own settings loaders (KEYHOLD_AWS_* etc.). */
   readonly providerEnv: Readonly<Record<string, string | undefined>>;
 }
@@ -106,6 +116,13 @@ const schema = z.object({
   auditSigningKey: z.string().refine(isEd25519PrivateKey, 'must be an Ed25519 private key (PKCS#8, PEM or base64 DER)'),
   auditPreviousPublicKeys: z.string(),
   auditCheckpointIntervalSeconds: int(1, 60),
+  trustedProxies: z
+    .string()
+    .regex(/^[0-9A-Fa-f.:/,\s]*$/, 'must be a comma-separated list of IP addresses or CIDR ranges'),
+  publicUrl: z.string().regex(/^https?:\/\/[^\s]+[^/\s]$/, 'must be an http(s) URL without a trailing slash'),
+  invitationTtlSeconds: int(300, 30 * 86400),
+  passwordResetTtlSeconds: int(300, 7 * 86400),
+  mailWebhookUrl: z.string().regex(/^(https?:\/\/\S+)?$/, 'must be an http(s) URL').optional(),
 });
 
 function isEd25519PrivateKey(v: string): boolean {
@@ -161,6 +178,11 @@ const ENV_NAMES: Record<keyof z.input<typeof schema>, string> = {
   auditSigningKey: 'KEYHOLD_AUDIT_SIGNING_KEY',
   auditPreviousPublicKeys: 'KEYHOLD_AUDIT_PREVIOUS_PUBLIC_KEYS',
   auditCheckpointIntervalSeconds: 'KEYHOLD_AUDIT_CHECKPOINT_INTERVAL_SECONDS',
+  trustedProxies: 'KEYHOLD_TRUSTED_PROXIES',
+  publicUrl: 'KEYHOLD_PUBLIC_URL',
+  invitationTtlSeconds: 'KEYHOLD_INVITATION_TTL_SECONDS',
+  passwordResetTtlSeconds: 'KEYHOLD_PASSWORD_RESET_TTL_SECONDS',
+  mailWebhookUrl: 'KEYHOLD_MAIL_WEBHOOK_URL',
 };
 
 const DEFAULTS: Partial<z.input<typeof schema>> = {
@@ -197,6 +219,10 @@ const DEFAULTS: Partial<z.input<typeof schema>> = {
   bodyLimitBytes: 1024 * 1024,
   auditPreviousPublicKeys: '',
   auditCheckpointIntervalSeconds: 60,
+  trustedProxies: '',
+  publicUrl: 'http://127.0.0.1:3000',
+  invitationTtlSeconds: 72 * 3600,
+  passwordResetTtlSeconds: 3600,
 };
 
 export class ConfigError extends Error {
@@ -261,6 +287,15 @@ export function buildConfig(input: KeyholdConfigInput): KeyholdConfig {
       previousPublicKeys: c.auditPreviousPublicKeys,
       checkpointIntervalSeconds: c.auditCheckpointIntervalSeconds,
     }),
+    trustedProxies: Object.freeze(
+      c.trustedProxies
+        .split(',')
+        .map((x) => x.trim())
+        .filter(Boolean),
+    ),
+    publicUrl: c.publicUrl,
+    credentials: { invitationTtlSeconds: c.invitationTtlSeconds, passwordResetTtlSeconds: c.passwordResetTtlSeconds },
+    mailWebhookUrl: c.mailWebhookUrl || null,
     providerEnv: Object.freeze({ ...(providerEnv ?? {}) }),
   });
 }

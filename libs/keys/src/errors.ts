@@ -29,6 +29,16 @@ export enum ErrorCode {
   DekCreateRateLimited = 'DEK_CREATE_RATE_LIMITED',
   KekWrapLimit = 'KEK_WRAP_LIMIT',
   AuditLogTampered = 'AUDIT_LOG_TAMPERED',
+  PasswordNotAccepted = 'PASSWORD_NOT_ACCEPTED',
+  PasswordTooWeak = 'PASSWORD_TOO_WEAK',
+  InvalidCurrentPassword = 'INVALID_CURRENT_PASSWORD',
+  InvitationNotFound = 'INVITATION_NOT_FOUND',
+  InvitationPending = 'INVITATION_PENDING',
+  ResetLinkNotFound = 'RESET_LINK_NOT_FOUND',
+  AdminUserNotFound = 'ADMIN_USER_NOT_FOUND',
+  AccountExists = 'ACCOUNT_EXISTS',
+  LastKeyAdmin = 'LAST_KEY_ADMIN',
+  MailUnavailable = 'MAIL_UNAVAILABLE',
 }
 
 export class DomainError extends Error {

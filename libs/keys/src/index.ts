@@ -15,7 +15,22 @@ export {
 export { RequestWrapLimitRotation } from './wrap-limit-rotation.use-case';
 export { Actor, Dispatcher, KekInvalidator, KeysDeps } from './context';
 export { workspaceView, keyConfigurationView, tenantView, operationView } from './views';
-export { CreateTenant, GetTenant, CreateAdminUser, CreateServicePrincipal } from './tenant.use-cases';
+export { CreateTenant, GetTenant, CreateServicePrincipal } from './tenant.use-cases';
+export {
+  CredentialsDeps,
+  SessionRevoker,
+  CreateInvitation,
+  ListInvitations,
+  RevokeInvitation,
+  DescribeInvitation,
+  AcceptInvitation,
+  ChangePassword,
+  RequestPasswordReset,
+  CompletePasswordReset,
+  ListAdminUsers,
+  UpdateAdminUser,
+  DeleteAdminUser,
+} from './credentials.use-cases';
 export {
   GetServicePrincipal,
   UpdateServicePrincipal,

@@ -1,26 +1,39 @@
 import { randomUUID } from 'node:crypto';
-import { hashSecret } from '@app/auth';
+import { CLIENT_SECRET_HASH_PARAMS, hashSecret } from '@app/auth';
 import { newClientId, newClientSecret, newExternalId } from '@app/crypto';
-import { AdminRole, pgCode } from '@app/persistence';
 import type { Actor, KeysDeps } from './context';
 import { DEFAULT_SERVICE_PERMISSIONS, ServicePermission } from './segment-shred.use-case';
+import type { CreateInvitation } from './credentials.use-cases';
 import { DomainError, ErrorCode } from './errors';
 import { tenantView } from './views';
 
-/** Operator: a tenant with its own ExternalId (CSPRNG, never client-supplied) and its first key admin. */
+/**
+ * Operator: a tenant with its own ExternalId (CSPRNG, never client-supplied) and an invitation for its first key
+ * admin, mailed to that admin. The operator never sets or sees a password or the invitation's link: the answer
+ * names the invitation (id, recipient, expiry) only, so nothing the operator saw can act inside the tenant.
+ */
 export class CreateTenant {
-  constructor(private readonly deps: KeysDeps) {}
+  constructor(
+    private readonly deps: KeysDeps,
+    private readonly invite: CreateInvitation,
+  ) {}
 
-  async execute(actor: Actor, input: { name: string; admin: { email: string; password: string } }) {
+  async execute(actor: Actor, input: { name: string; admin: { email: string } }) {
     const id = randomUUID();
-    const passwordHash = await hashSecret(input.admin.password);
-    const tenant = await this.deps.repos.ds.transaction(async (m) => {
+    const { tenant, invitation } = await this.deps.repos.ds.transaction(async (m) => {
       const t = await this.deps.repos.tenants.insert(m, { id, name: input.name, externalId: newExternalId() });
-      await this.deps.repos.adminUsers.insert(m, id, { id: randomUUID(), email: input.admin.email.toLowerCase(), passwordHash, role: 'key_admin' });
-      await this.deps.audit.append(id, { actor, action: 'tenant.created', target: `tenant:${id}`, outcome: 'success', details: { name: input.name, adminEmail: input.admin.email.toLowerCase() } }, m);
-      return t;
+      // Tenant, invitation and their audit records commit together, and only if the invitation email was handed
+      // over: tenant.created, then invitation.created.
+      const inv = await this.invite.execute(actor, id, { email: input.admin.email, role: 'key_admin' }, m, false);
+      await this.deps.audit.append(id, { actor, action: 'tenant.created', target: `tenant:${id}`, outcome: 'success', details: { name: input.name, adminEmail: inv.email } }, m);
+      await this.deps.audit.append(
+        id,
+        { actor, action: 'invitation.created', target: `invitation:${inv.id}`, outcome: 'success', details: { email: inv.email, role: inv.role } },
+        m,
+      );
+      return { tenant: t, invitation: inv };
     });
-    return tenantView(tenant, this.deps.registry);
+    return { ...tenantView(tenant, this.deps.registry), invitation };
   }
 }
 
@@ -31,27 +44,6 @@ export class GetTenant {
     const t = await this.deps.repos.tenants.findById(tenantId);
     if (!t) throw new DomainError(ErrorCode.TenantNotFound, 'tenant not found');
     return tenantView(t, this.deps.registry);
-  }
-}
-
-/** Key admin adds another admin user (e.g. an auditor: read-only, separation of duties). */
-export class CreateAdminUser {
-  constructor(private readonly deps: KeysDeps) {}
-
-  async execute(actor: Actor, tenantId: string, input: { email: string; password: string; role: AdminRole }) {
-    const id = randomUUID();
-    const email = input.email.toLowerCase();
-    const passwordHash = await hashSecret(input.password);
-    try {
-      await this.deps.repos.ds.transaction(async (m) => {
-        await this.deps.repos.adminUsers.insert(m, tenantId, { id, email, passwordHash, role: input.role });
-        await this.deps.audit.append(tenantId, { actor, action: 'admin_user.created', target: `admin_user:${id}`, outcome: 'success', details: { email, role: input.role } }, m);
-      });
-    } catch (err) {
-      if (pgCode(err) === '23505') throw new DomainError(ErrorCode.NameTaken, 'a user with this email already exists');
-      throw err;
-    }
-    return { id, email, role: input.role };
   }
 }
 
@@ -71,7 +63,7 @@ export class CreateServicePrincipal {
     const id = randomUUID();
     const clientId = newClientId();
     const clientSecret = newClientSecret();
-    const secretHash = await hashSecret(clientSecret, { N: 2 ** 12 });
+    const secretHash = await hashSecret(clientSecret, CLIENT_SECRET_HASH_PARAMS);
     await this.deps.repos.ds.transaction(async (m) => {
       await this.deps.repos.servicePrincipals.insert(m, tenantId, { id, name: input.name, clientId, secretHash, permissions }, workspaceIds);
       await this.deps.audit.append(

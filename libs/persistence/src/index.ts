@@ -27,3 +27,11 @@ export {
 } from './keys.repository';
 export { Repositories, createRepositories } from './repositories';
 export { SegmentRepository, SegmentDestroyResult } from './segments.repository';
+export {
+  AdminAccountRepository,
+  AdminUserSummary,
+  OneTimeLinkRepository,
+  OneTimeLinkRow,
+  OneTimeLinkKind,
+  LastKeyAdminError,
+} from './admin-accounts.repository';

@@ -1,4 +1,5 @@
 import type { DataSource } from 'typeorm';
+import { AdminAccountRepository, OneTimeLinkRepository } from './admin-accounts.repository';
 import { KeyConfigurationRepository } from './key-configurations.repository';
 import { DekRepository, KekVersionRepository, OperationRepository } from './keys.repository';
 import { SegmentRepository } from './segments.repository';
@@ -9,6 +10,8 @@ export interface Repositories {
   readonly ds: DataSource;
   readonly tenants: TenantRepository;
   readonly adminUsers: AdminUserRepository;
+  readonly adminAccounts: AdminAccountRepository;
+  readonly oneTimeLinks: OneTimeLinkRepository;
   readonly servicePrincipals: ServicePrincipalRepository;
   readonly keyConfigurations: KeyConfigurationRepository;
   readonly workspaces: WorkspaceRepository;
@@ -23,6 +26,8 @@ export function createRepositories(ds: DataSource): Repositories {
     ds,
     tenants: new TenantRepository(ds),
     adminUsers: new AdminUserRepository(ds),
+    adminAccounts: new AdminAccountRepository(ds),
+    oneTimeLinks: new OneTimeLinkRepository(ds),
     servicePrincipals: new ServicePrincipalRepository(ds),
     keyConfigurations: new KeyConfigurationRepository(ds),
     workspaces: new WorkspaceRepository(ds),

@@ -17,6 +17,8 @@ export interface AdminUserRow {
   email: string;
   passwordHash: string;
   role: AdminRole;
+  disabled: boolean;
+  sessionGeneration: number;
 }
 
 const TENANT = `id, name, external_id AS "externalId", created_at AS "createdAt"`;
@@ -53,7 +55,7 @@ export class AdminUserRepository {
   findByEmail(tenantId: string, email: string): Promise<AdminUserRow | null> {
     return one<AdminUserRow>(
       this.ds,
-      `SELECT id, tenant_id AS "tenantId", email, password_hash AS "passwordHash", role FROM admin_users
+      `SELECT id, tenant_id AS "tenantId", email, password_hash AS "passwordHash", role, disabled, session_generation AS "sessionGeneration" FROM admin_users
        WHERE tenant_id = $1 AND email = $2`,
       [tenantId, email],
     );

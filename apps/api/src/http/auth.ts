@@ -9,6 +9,20 @@ import type { KeyholdServices } from '../services';
 
 export const SERVICES = Symbol('KeyholdServices');
 
+/**
+ * Passport keeps strategies in one process-wide registry by name, so with two API apps in one process (tests,
+ * benchmarks: several replicas in-process) the last app's strategy instance would verify every app's requests with
+ * its own caches and session state. Each app therefore stamps its services on its requests, and the strategies use
+ * those; the injected services are only the fallback.
+ */
+declare module 'fastify' {
+  interface FastifyRequest {
+    keyholdServices?: KeyholdServices;
+  }
+}
+
+type AuthRequest = { headers: Record<string, string | string[] | undefined>; keyholdServices?: KeyholdServices };
+
 /** Principal attached to the request by the strategies. */
 export type Principal = { kind: 'operator' } | ({ kind: 'admin' } & AccessClaims);
 
@@ -36,10 +50,14 @@ export class AdminTokenStrategy extends PassportStrategy(BearerStrategy, 'keyhol
     super();
   }
 
-  validate(req: { headers: Record<string, string | string[] | undefined> }): Principal {
+  async validate(req: AuthRequest): Promise<Principal> {
+    const s = req.keyholdServices ?? this.s;
     const token = bearerToken(req.headers.authorization);
     if (!token) throw new AuthError('UNAUTHENTICATED', 'a Bearer access token is required');
-    return { kind: 'admin', ...this.s.adminTokens.verify(token) };
+    const claims = s.adminTokens.verify(token);
+    // A valid signature is not enough: the user must still exist, be enabled, and not have changed since.
+    await s.adminSessions.assertCurrent(claims);
+    return { kind: 'admin', ...claims };
   }
 }
 
@@ -50,8 +68,8 @@ export class OperatorTokenStrategy extends PassportStrategy(BearerStrategy, 'key
     super();
   }
 
-  validate(req: { headers: Record<string, string | string[] | undefined> }): Principal {
-    if (!operatorTokenMatches(bearerToken(req.headers.authorization), this.s.config.operatorToken))
+  validate(req: AuthRequest): Principal {
+    if (!operatorTokenMatches(bearerToken(req.headers.authorization), (req.keyholdServices ?? this.s).config.operatorToken))
       throw new AuthError('UNAUTHENTICATED', 'the operator token is required');
     return { kind: 'operator' };
   }

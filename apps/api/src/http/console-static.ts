@@ -5,7 +5,7 @@ import fastifyStatic from '@fastify/static';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 
 /** Paths that belong to the API: they keep JSON 404s and never fall back to the console's index.html. */
-const API_PREFIX = /^\/(v1|internal|admin|healthz|readyz|metrics|openapi\.json)(\/|$|\?)/;
+const API_PREFIX = /^\/(v1|internal|admin|dev|healthz|readyz|metrics|openapi\.json)(\/|$|\?)/;
 
 /** Marks console routes so the API's route list (the OpenAPI coverage check) leaves them out. */
 export const CONSOLE_ROUTE = 'keyholdConsole';

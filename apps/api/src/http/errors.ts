@@ -36,6 +36,16 @@ const DOMAIN_STATUS: Record<ErrorCode, number> = {
   [ErrorCode.DekCreateRateLimited]: 429,
   [ErrorCode.KekWrapLimit]: 503,
   [ErrorCode.AuditLogTampered]: 409,
+  [ErrorCode.PasswordNotAccepted]: 400,
+  [ErrorCode.PasswordTooWeak]: 400,
+  [ErrorCode.InvalidCurrentPassword]: 400,
+  [ErrorCode.InvitationNotFound]: 404,
+  [ErrorCode.ResetLinkNotFound]: 404,
+  [ErrorCode.AdminUserNotFound]: 404,
+  [ErrorCode.InvitationPending]: 409,
+  [ErrorCode.AccountExists]: 409,
+  [ErrorCode.LastKeyAdmin]: 409,
+  [ErrorCode.MailUnavailable]: 503,
 };
 
 const AUTH_STATUS: Record<AuthError['code'], number> = {

@@ -1,3 +1,5 @@
+import { credentialPaths, credentialSchemas } from './openapi-credentials';
+
 /**
  * OpenAPI 3.1 document of both APIs, kept next to the routes (the hardening suite iterates it). Every route
  * registered by the controllers and dek-routes appears here; test/e2e checks the two lists agree.
@@ -71,7 +73,14 @@ export function openApiDocument(serverUrl?: string): Schema {
     paths: {
       ...servicePrincipalPaths(),
       '/v1/tenants': {
-        post: op({ id: 'createTenant', summary: 'Create a tenant and its first key admin (platform operator)', security: 'operator', body: ref('CreateTenant'), ok: [201, ref('Tenant')], errors: [400, 401, 413, 415] }),
+        post: op({
+          id: 'createTenant',
+          summary: "Create a tenant and email its first key admin a one-time invitation (platform operator; the answer never carries the link, a password is refused: PASSWORD_NOT_ACCEPTED)",
+          security: 'operator',
+          body: ref('CreateTenant'),
+          ok: [201, ref('TenantCreated')],
+          errors: [400, 401, 413, 415, 503],
+        }),
       },
       '/v1/auth/token': {
         post: op({ id: 'issueToken', summary: 'Issue an access token (password or client_credentials grant)', security: 'none', body: ref('TokenRequest'), ok: [200, ref('TokenResponse')], errors: [400, 401, 413, 415, 429] }),
@@ -79,9 +88,7 @@ export function openApiDocument(serverUrl?: string): Schema {
       '/v1/tenants/{tenantId}': {
         get: op({ id: 'getTenant', summary: 'Tenant with the identities a customer must trust', security: 'auditor', params: [tenantParam], ok: [200, ref('Tenant')], errors: [401, 403, 404] }),
       },
-      '/v1/tenants/{tenantId}/admin-users': {
-        post: op({ id: 'createAdminUser', summary: 'Add a key admin or auditor', security: 'admin', params: [tenantParam], body: ref('CreateAdminUser'), ok: [201, ref('AdminUser')], errors: [...adminErrors, 409] }),
-      },
+      ...credentialPaths,
       '/v1/tenants/{tenantId}/key-configurations': {
         post: op({ id: 'registerKeyConfiguration', summary: 'Register and validate a customer key', security: 'admin', params: [tenantParam], body: ref('RegisterKeyConfiguration'), ok: [201, ref('KeyConfiguration')], errors: [...adminErrors, 409] }),
         get: op({ id: 'listKeyConfigurations', summary: 'List key configurations', security: 'auditor', params: [tenantParam], ok: [200, { type: 'object', properties: { keyConfigurations: { type: 'array', items: ref('KeyConfiguration') } } }], errors: [401, 403, 404] }),
@@ -161,7 +168,13 @@ export function openApiDocument(serverUrl?: string): Schema {
       schemas: {
         ...servicePrincipalSchemas(),
         Error: { type: 'object', required: ['error'], properties: { error: { type: 'object', required: ['code', 'message'], properties: { code: { type: 'string', pattern: '^[A-Z_]+$' }, message: str } } } },
-        CreateTenant: { type: 'object', required: ['name', 'admin'], properties: { name: { type: 'string', minLength: 1, maxLength: 200 }, admin: { type: 'object', required: ['email', 'password'], properties: { email: { type: 'string', format: 'email' }, password: { type: 'string', minLength: 12 } } } } },
+        CreateTenant: {
+          type: 'object',
+          required: ['name', 'admin'],
+          properties: { name: { type: 'string', minLength: 1, maxLength: 200 }, admin: { type: 'object', required: ['email'], additionalProperties: false, properties: { email: { type: 'string', format: 'email' } } } },
+        },
+        TenantCreated: { allOf: [ref('Tenant'), { type: 'object', required: ['invitation'], properties: { invitation: ref('Invitation') } }] },
+        ...credentialSchemas,
         Tenant: {
           type: 'object',
           required: ['id', 'name'],
@@ -180,8 +193,6 @@ export function openApiDocument(serverUrl?: string): Schema {
           ],
         },
         TokenResponse: { type: 'object', required: ['access_token', 'token_type', 'expires_in'], properties: { access_token: str, token_type: { const: 'Bearer' }, expires_in: { type: 'integer' } } },
-        CreateAdminUser: { type: 'object', required: ['email', 'password', 'role'], properties: { email: str, password: str, role: { enum: ['key_admin', 'auditor'] } } },
-        AdminUser: { type: 'object', properties: { id: uuid, email: str, role: str } },
         RegisterKeyConfiguration: {
           type: 'object',
           required: ['name', 'provider'],

@@ -23,10 +23,9 @@ export function pathId(value: string, what: ErrorCode = ErrorCode.NotFound): str
 
 const name = z.string().trim().min(1).max(200);
 const email = z.string().trim().max(254).email();
-const password = z.string().min(12, 'must be at least 12 characters').max(1024);
 
 export const schemas = {
-  createTenant: z.object({ name, admin: z.object({ email, password }) }),
+  createTenant: z.object({ name, admin: z.object({ email }).strict() }),
   token: z.discriminatedUnion('grant_type', [
     z.object({ grant_type: z.literal('password'), tenant_id: z.string().max(64), username: z.string().min(1).max(254), password: z.string().min(1).max(1024) }),
     z.object({ grant_type: z.literal('client_credentials'), client_id: z.string().min(1).max(128), client_secret: z.string().min(1).max(1024) }),
@@ -45,7 +44,6 @@ export const schemas = {
   operation: z.object({ kind: z.string().min(1).max(50) }),
   servicePrincipal: z.object({ name, workspaceIds: z.array(z.string().uuid()).max(1000), permissions: z.array(z.enum(SERVICE_PERMISSIONS)).max(10).optional() }),
   servicePrincipalPermissions: z.object({ permissions: z.array(z.enum(SERVICE_PERMISSIONS)).max(10) }),
-  adminUser: z.object({ email, password, role: z.enum(['key_admin', 'auditor']) }),
   checkpointQuery: z.object({ after: z.coerce.number().int().min(0).default(0), limit: z.coerce.number().int().min(1).max(1000).default(100) }),
   auditQuery: z.object({ after: z.coerce.number().int().min(0).default(0), limit: z.coerce.number().int().min(1).max(1000).default(100) }),
 };

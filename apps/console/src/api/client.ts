@@ -1,5 +1,9 @@
 import { ApiError, apiErrorFrom, toApiError } from './errors';
 import type {
+  AdminRole,
+  AdminUser,
+  Invitation,
+  InvitationDetails,
   AuditPage,
   AuditVerification,
   AuditCheckpoint,
@@ -39,6 +43,52 @@ export class ApiClient {
       username: email,
       password,
     });
+  }
+
+  /** Public one-time-link routes: the token goes in the body, never in a URL. */
+  static describeInvitation(token: string, baseUrl = ''): Promise<InvitationDetails> {
+    return send<InvitationDetails>(baseUrl, 'POST', '/v1/invitations/lookup', undefined, { token });
+  }
+
+  static acceptInvitation(token: string, password: string, baseUrl = ''): Promise<{ tenantId: string; email: string; role: AdminRole }> {
+    return send(baseUrl, 'POST', '/v1/invitations/accept', undefined, { token, password });
+  }
+
+  static requestPasswordReset(tenantId: string, email: string, baseUrl = ''): Promise<void> {
+    return send(baseUrl, 'POST', '/v1/password-resets', undefined, { tenant_id: tenantId, email });
+  }
+
+  static completePasswordReset(token: string, password: string, baseUrl = ''): Promise<void> {
+    return send(baseUrl, 'POST', '/v1/password-resets/complete', undefined, { token, password });
+  }
+
+  listAdminUsers(): Promise<AdminUser[]> {
+    return this.call<unknown>('GET', this.t('/admin-users')).then((b) => listOf<AdminUser>(b, 'adminUsers'));
+  }
+
+  updateAdminUser(id: string, change: { role?: AdminRole; disabled?: boolean }): Promise<AdminUser> {
+    return this.call('PATCH', this.t(`/admin-users/${seg(id)}`), change);
+  }
+
+  deleteAdminUser(id: string): Promise<void> {
+    return this.call('DELETE', this.t(`/admin-users/${seg(id)}`));
+  }
+
+  listInvitations(): Promise<Invitation[]> {
+    return this.call<unknown>('GET', this.t('/invitations')).then((b) => listOf<Invitation>(b, 'invitations'));
+  }
+
+  invite(email: string, role: AdminRole): Promise<Invitation> {
+    return this.call('POST', this.t('/invitations'), { email, role });
+  }
+
+  revokeInvitation(id: string): Promise<void> {
+    return this.call('DELETE', this.t(`/invitations/${seg(id)}`));
+  }
+
+  /** Ends every session of the user, this one included (the caller signs in again with the new password). */
+  changePassword(currentPassword: string, newPassword: string): Promise<void> {
+    return this.call('POST', this.t('/me/password'), { currentPassword, newPassword });
   }
 
   getTenant(): Promise<Tenant> {

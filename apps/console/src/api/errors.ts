@@ -43,6 +43,15 @@ const SUMMARIES: Record<string, string> = {
   KMS_UNAVAILABLE: 'The cloud key service could not be reached. This is usually temporary; try again shortly.',
   KMS_REFUSED: 'The cloud key service refused the request. Check that Keyhold still has access to the key.',
   KEY_INTEGRITY_FAILURE: 'A key integrity check failed. Contact support; nothing was changed.',
+  PASSWORD_TOO_WEAK: 'Choose a stronger password: at least 12 characters, not a common one, and not containing your email address.',
+  INVALID_CURRENT_PASSWORD: 'Your current password is not right.',
+  INVITATION_NOT_FOUND: 'This invitation link cannot be used: it was already used, revoked, has expired, or was copied incompletely. Ask a key admin for a new one.',
+  RESET_LINK_NOT_FOUND: 'This reset link cannot be used: it was already used, has expired, or was copied incompletely. Ask for a new one.',
+  INVITATION_PENDING: 'An invitation to this address is already waiting. Revoke it first to send a new one.',
+  ACCOUNT_EXISTS: 'A user with this email address already exists in this tenant.',
+  ADMIN_USER_NOT_FOUND: 'That user does not exist any more.',
+  LAST_KEY_ADMIN: 'This is the last enabled key admin: the tenant must keep at least one. Invite or enable another key admin first.',
+  MAIL_UNAVAILABLE: 'The invitation email could not be sent, so nothing was created. Try again shortly.',
   NETWORK: 'The Keyhold API could not be reached. Check your connection and try again.',
 };
 

@@ -174,3 +174,31 @@ export interface CreatedServicePrincipal {
   clientId: string;
   clientSecret: string;
 }
+
+export type AdminRole = 'key_admin' | 'auditor';
+
+export interface AdminUser {
+  id: string;
+  email: string;
+  role: AdminRole;
+  disabled: boolean;
+  createdAt: string;
+}
+
+export interface Invitation {
+  id: string;
+  email: string;
+  role: AdminRole;
+  expiresAt: string;
+  createdAt?: string;
+  createdBy?: string;
+  state?: 'pending' | 'accepted' | 'revoked' | 'expired';
+}
+
+export interface InvitationDetails {
+  tenantId: string;
+  tenantName: string;
+  email: string;
+  role: AdminRole;
+  expiresAt: string;
+}

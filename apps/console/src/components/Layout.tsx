@@ -8,6 +8,8 @@ const NAV: Array<{ path: string; label: string; match: Route['page'][] }> = [
   { path: '/workspaces', label: 'Workspaces', match: ['workspaces', 'workspace'] },
   { path: '/audit', label: 'Audit log', match: ['audit'] },
   { path: '/service-principals', label: 'Service principals', match: ['service-principals'] },
+  { path: '/users', label: 'Users', match: ['users'] },
+  { path: '/account', label: 'Your account', match: ['account'] },
 ];
 
 /**
@@ -17,7 +19,7 @@ const NAV: Array<{ path: string; label: string; match: Route['page'][] }> = [
 export function Layout({ route, onSignOut, children }: { route: Route; onSignOut: () => void; children: ReactNode }) {
   const { session } = useConsole();
   const main = useRef<HTMLElement>(null);
-  const key = route.page + ('id' in route ? route.id : '');
+  const key = route.page + ('id' in route ? route.id : '') + ('token' in route ? route.token : '');
   useEffect(() => {
     const h1 = main.current?.querySelector('h1');
     if (h1) {

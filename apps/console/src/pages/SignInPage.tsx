@@ -62,6 +62,9 @@ export function SignInPage({ onSignedIn, expired }: { onSignedIn: (s: Session) =
             {signIn.busy ? 'Signing in…' : 'Sign in'}
           </button>
         </form>
+        <p>
+          <a href="#/forgot-password">Forgot your password?</a>
+        </p>
       </main>
     </div>
   );

@@ -1,4 +1,5 @@
 import { Body, Controller, Get, HttpCode, Inject, Ip, Post } from '@nestjs/common';
+import { DomainError, ErrorCode } from '@app/keys';
 import { OperatorRoute, SERVICES } from '../auth';
 import type { KeyholdServices } from '../../services';
 import { parseBody, schemas } from '../validation';
@@ -7,11 +8,17 @@ import { parseBody, schemas } from '../validation';
 export class OperatorController {
   constructor(@Inject(SERVICES) private readonly s: KeyholdServices) {}
 
-  /** Platform operator creates a tenant with its ExternalId and first key admin. */
+  /**
+   * Platform operator creates a tenant with its ExternalId and mails an invitation to its first key admin. A
+   * password in the request is refused outright: the operator must never know a tenant admin's secret.
+   */
   @Post('v1/tenants')
   @HttpCode(201)
   @OperatorRoute()
   createTenant(@Body() body: unknown) {
+    const admin = (body as { admin?: unknown } | null)?.admin;
+    if (admin && typeof admin === 'object' && 'password' in admin)
+      throw new DomainError(ErrorCode.PasswordNotAccepted, 'the operator does not choose admin passwords: the first key admin is invited by email and sets their own');
     const input = parseBody(schemas.createTenant, body);
     return this.s.useCases.createTenant.execute('operator', input);
   }

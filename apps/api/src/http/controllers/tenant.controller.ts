@@ -20,13 +20,6 @@ export class TenantController {
     return this.s.useCases.getTenant.execute(c.tid);
   }
 
-  @Post('admin-users')
-  @HttpCode(201)
-  @AdminRoute('key_admin')
-  createAdminUser(@Claims() c: AccessClaims, @Body() body: unknown) {
-    return this.s.useCases.createAdminUser.execute(actorOf(c), c.tid, parseBody(schemas.adminUser, body));
-  }
-
   // ---- key configurations
   @Post('key-configurations')
   @HttpCode(201)
