@@ -3,8 +3,7 @@ import { rmSync } from 'node:fs';
 import type { Page } from 'playwright-core';
 import { adminToken, inviteUser, mailboxToken, newTestPassword } from '../../apps/api/src/dev/onboarding-client';
 import { startStack, tenantWithAdmin, type TestStack } from '../support/stack';
-import { axeViolations } from './axe';
-import { buildConsole, openBrowser, screenshot, type TestBrowser } from './browser';
+import { accessibilityViolations, buildConsole, openBrowser, screenshot, type TestBrowser } from './browser';
 
 /**
  * The console's user management in a real Chromium against the real API: inviting someone, the invitee accepting
@@ -34,7 +33,7 @@ afterAll(async () => {
 });
 
 async function expectAccessible() {
-  expect(await axeViolations(page)).toEqual([]);
+  expect(await accessibilityViolations(page)).toEqual([]);
 }
 
 async function signIn(email: string, password: string) {

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { createApiApp, type ApiApp } from '../../apps/api/src/app';
 import { acceptMailedInvitation, adminToken, inviteUser, mailboxToken, newTestPassword, onboardTenant, WebhookMailCapture } from '../../apps/api/src/dev/onboarding-client';
 import { HttpClient, startStack, TestStack } from '../support/stack';
@@ -254,7 +254,16 @@ describe('credentials in production mode', () => {
   let mail: WebhookMailCapture;
   beforeAll(async () => {
     mail = await WebhookMailCapture.start();
-    stack = await startStack({ config: { mode: 'production', mailWebhookUrl: mail.url } });
+    // production mode requires every secret explicitly, the audit keys included
+    const { privateKey } = generateKeyPairSync('ed25519');
+    stack = await startStack({
+      config: {
+        mode: 'production',
+        mailWebhookUrl: mail.url,
+        auditHmacKey: randomBytes(32).toString('base64'),
+        auditSigningKey: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+      },
+    });
   });
   afterAll(async () => {
     await stack?.close();

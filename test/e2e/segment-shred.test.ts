@@ -3,6 +3,7 @@ import { Writable } from 'node:stream';
 import Redis from 'ioredis';
 import { createApiApp, ApiApp } from '../../apps/api/src/app';
 import { HttpClient, startStack, tenantWithAdmin, TestStack } from '../support/stack';
+import { inviteUser } from '../../apps/api/src/dev/onboarding-client';
 
 /**
  * Segment-level crypto-shred (right to be forgotten at the DEK layer): a service principal holding `dek:destroy`
@@ -158,9 +159,8 @@ describe('segment-level shred', () => {
     expect(foreign.status).toBe(404);
     const cross = await stack.http.delete(w.adminPath('adm-1'), other.token);
     expect(cross.status).toBe(404);
-    const aud = await stack.http.post(`${w.base}/admin-users`, { email: `a-${randomBytes(3).toString('hex')}@example.com`, password: 'pw-auditor-123456789', role: 'auditor' }, w.token);
-    const audTok = await stack.http.post('/v1/auth/token', { grant_type: 'password', tenant_id: w.tenant.id, username: aud.body.email, password: 'pw-auditor-123456789' });
-    expect((await stack.http.delete(w.adminPath('adm-1'), audTok.body.access_token)).status).toBe(403);
+    const aud = await inviteUser(stack.url, w.token, w.tenant.id, { email: `a-${randomBytes(3).toString('hex')}@example.com`, role: 'auditor' });
+    expect((await stack.http.delete(w.adminPath('adm-1'), aud.token)).status).toBe(403);
     expect((await stack.http.get(w.dekPath('adm-1'), reader.token)).status).toBe(200);
 
     const del = await stack.http.delete(w.adminPath('adm-1'), w.token);

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { startStack, tenantWithAdmin, TestStack } from '../support/stack';
+import { inviteUser } from '../../apps/api/src/dev/onboarding-client';
 
 /**
  * Service-principal credentials can be taken back: disable/enable, delete, rotate the secret with an overlap the
@@ -32,15 +33,12 @@ describe('service principal lifecycle', () => {
     }
     const sp = await stack.http.post(`${base}/service-principals`, { name: 'ingest', workspaceIds: ws }, t.token);
     expect(sp.status).toBe(201);
-    const auditorEmail = `aud-${randomBytes(3).toString('hex')}@example.com`;
-    const auditorPassword = `pw-${randomBytes(12).toString('hex')}`;
-    expect((await stack.http.post(`${base}/admin-users`, { email: auditorEmail, password: auditorPassword, role: 'auditor' }, t.token)).status).toBe(201);
-    const aud = await stack.http.post('/v1/auth/token', { grant_type: 'password', tenant_id: t.tenant.id, username: auditorEmail, password: auditorPassword });
+    const aud = await inviteUser(stack.url, t.token, t.tenant.id, { email: `aud-${randomBytes(3).toString('hex')}@example.com`, role: 'auditor' });
     return {
       ...t,
       base,
       ws,
-      auditor: aud.body.access_token as string,
+      auditor: aud.token,
       spId: sp.body.id as string,
       clientId: sp.body.clientId as string,
       secret: sp.body.clientSecret as string,
