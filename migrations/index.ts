@@ -1,5 +1,6 @@
 import { InitialSchema1763880000000 } from './1763880000000-InitialSchema';
 import { JobsSupport1763890000000 } from './1763890000000-JobsSupport';
+import { KekGeneration1764600000000 } from './1764600000000-KekGeneration';
 
 /** Every migration class, in order. The DataSource lists them explicitly (no glob: works under jest, swc and dist). */
-export const MIGRATIONS = [InitialSchema1763880000000, JobsSupport1763890000000];
+export const MIGRATIONS = [InitialSchema1763880000000, JobsSupport1763890000000, KekGeneration1764600000000];

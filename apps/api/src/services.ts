@@ -83,7 +83,7 @@ export class KeyholdServices {
       this.redis,
       this.subscriber,
       config.redisPrefix,
-      (ids) => this.repos.workspaces.stateVersions(ids),
+      (ids) => this.repos.workspaces.kekGenerations(ids),
       config.kekCache.pollIntervalMs,
       (err) => log.warn({ err: errorSummary(err) }, 'KEK invalidation problem'),
     );
@@ -120,7 +120,7 @@ export class KeyholdServices {
         batchMax: config.dek.batchMax,
       },
       this.issuance,
-      (id, v) => this.kekBus.observe(id, v),
+      (id, generation) => this.kekBus.observe(id, generation),
     );
     this.unsubscribers.push(this.kekCache.onInvalidate((_t, workspaceId) => this.deks.forgetWorkspace(workspaceId)));
     this.metrics = new ApiMetrics(this);

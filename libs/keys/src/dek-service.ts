@@ -67,7 +67,7 @@ const INTERN_MAX = 200_000;
 export interface DekServiceOptions {
   /**
    * How long a workspace's state + scope is served before it is re-read. Invalidations (local, pub/sub, and the
-   * KEK cache's state_version poll) drop entries at once; this is the backstop. The re-read happens off the
+   * KEK cache's generation poll) drop entries at once; this is the backstop. The re-read happens off the
    * request path (stale-while-revalidate); an entry is never served past 5× this age. 0 = no caching.
    */
   readonly stateCacheTtlMs: number;
@@ -99,7 +99,8 @@ export class DekService {
     private readonly keks: KekResolver,
     private readonly opts: DekServiceOptions,
     private readonly issuance?: DekIssuanceAggregator,
-    private readonly observeStateVersion?: (workspaceId: string, stateVersion: number) => void,
+    /** Reports the KEK generation each state read saw (the invalidation bus's baseline; see KekInvalidationBus). */
+    private readonly observeKekGeneration?: (workspaceId: string, kekGeneration: number) => void,
   ) {}
 
   /**
@@ -277,7 +278,7 @@ export class DekService {
       now + ttl * 5,
       w?.inScope && this.issuance ? this.issuance.tally(p.tid, p.sub, workspaceId) : null,
     );
-    if (w) this.observeStateVersion?.(workspaceId, Number(w.stateVersion));
+    if (w) this.observeKekGeneration?.(workspaceId, Number(w.kekGeneration));
     return a;
   }
 
@@ -295,7 +296,7 @@ export class DekService {
         const now = Date.now();
         const ttl = this.opts.stateCacheTtlMs;
         const next = new Access(principal.tid, !!w?.inScope, stateLiteral(w?.keyState), w?.currentKekVersion ?? null, now + ttl, now + ttl * 5, a.tally);
-        if (w) this.observeStateVersion?.(workspaceId, Number(w.stateVersion));
+        if (w) this.observeKekGeneration?.(workspaceId, Number(w.kekGeneration));
         this.store(principal.sub, workspaceId, next);
       },
       () => {

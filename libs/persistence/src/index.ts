@@ -11,7 +11,7 @@ export {
   ServicePrincipalSummary,
 } from './tenants.repository';
 export { KeyConfigurationRepository, KeyConfigurationRow, ProviderName } from './key-configurations.repository';
-export { WorkspaceRepository, WorkspaceRow, KeyStateName, KEY_STATES } from './workspaces.repository';
+export { WorkspaceRepository, WorkspaceRow, KeyStateName, KEY_STATES, KEK_HOLDING_STATES } from './workspaces.repository';
 export {
   KekVersionRepository,
   KekVersionRow,

@@ -22,7 +22,7 @@ export interface ProbeOutcome {
  * The provider calls run outside any transaction; the decision and its effects on workspaces commit together
  * under the configuration's access-record row lock. Shredding the in-memory KEKs of other replicas happens
  * after the commit (the state is already `shredded`, so the DEK path answers 410 even if a pub/sub message is
- * lost; kek-cache's fallback poll drops the entries).
+ * lost; kek-cache's fallback poll drops the entries, since the shredded state is outside the KEK-holding set).
  */
 export class ProbeKeyConfiguration {
   constructor(
@@ -61,8 +61,9 @@ export class ProbeKeyConfiguration {
 
     this.metrics.probes.inc({ provider: cfg.provider, verdict: outcome.decision.verdict });
     for (const c of outcome.changed) {
+      // Only a shred drops cached KEKs. active ⇄ access_suspect keeps serving with the same KEK: a suspected loss
+      // is not a revocation, and dropping the cache then would turn a KMS hiccup into a DEK outage.
       if (c.to === 'shredded') await this.cache.shredWorkspace(cfg.tenantId, c.workspaceId);
-      else await this.cache.invalidateWorkspace(cfg.tenantId, c.workspaceId);
       await this.audit.append(cfg.tenantId, {
         actor: 'system:worker',
         action: c.to === 'shredded' ? 'workspace.shredded' : c.to === 'access_suspect' ? 'workspace.access_suspect' : 'workspace.access_restored',
