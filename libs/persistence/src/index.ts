@@ -22,3 +22,4 @@ export {
   OperationKindName,
 } from './keys.repository';
 export { Repositories, createRepositories } from './repositories';
+export { VendorCanaryRepository, VendorCanaryStatus } from './vendor-canary.repository';

@@ -2,6 +2,7 @@ import type { DataSource } from 'typeorm';
 import { KeyConfigurationRepository } from './key-configurations.repository';
 import { DekRepository, KekVersionRepository, OperationRepository } from './keys.repository';
 import { AdminUserRepository, ServicePrincipalRepository, TenantRepository } from './tenants.repository';
+import { VendorCanaryRepository } from './vendor-canary.repository';
 import { WorkspaceRepository } from './workspaces.repository';
 
 export interface Repositories {
@@ -14,6 +15,7 @@ export interface Repositories {
   readonly keks: KekVersionRepository;
   readonly deks: DekRepository;
   readonly operations: OperationRepository;
+  readonly vendorCanaries: VendorCanaryRepository;
 }
 
 export function createRepositories(ds: DataSource): Repositories {
@@ -27,5 +29,6 @@ export function createRepositories(ds: DataSource): Repositories {
     keks: new KekVersionRepository(ds),
     deks: new DekRepository(ds),
     operations: new OperationRepository(ds),
+    vendorCanaries: new VendorCanaryRepository(ds),
   };
 }

@@ -1,3 +1,5 @@
+import { platformPaths } from './openapi-platform';
+
 /**
  * OpenAPI 3.1 document of both APIs, kept next to the routes (the hardening suite iterates it). Every route
  * registered by the controllers and dek-routes appears here; test/e2e checks the two lists agree.
@@ -143,6 +145,7 @@ export function openApiDocument(serverUrl?: string): Schema {
       '/readyz': { get: op({ id: 'readyz', summary: 'Postgres and Redis reachable', security: 'none', ok: [200, { type: 'object' }], errors: [503] }) },
       '/metrics': { get: op({ id: 'metrics', summary: 'Prometheus metrics', security: 'none', ok: [200, null] }) },
       '/openapi.json': { get: op({ id: 'openapi', summary: 'This document', security: 'none', ok: [200, { type: 'object' }] }) },
+      ...platformPaths,
     },
     components: {
       securitySchemes: {
