@@ -15,6 +15,7 @@ export interface Goal {
 
 const zero = (key: string, label: string): Goal => ({ key, label, goal: '= 0', met: (v) => v === 0 });
 const positive = (key: string, label: string): Goal => ({ key, label, goal: '> 0', met: (v) => typeof v === 'number' && v > 0 });
+const atMost = (key: string, label: string, max: number, unit: string): Goal => ({ key, label, goal: `≤ ${max} ${unit}`, met: (v) => typeof v === 'number' && v <= max });
 const isTrue = (key: string, label: string): Goal => ({ key, label, goal: 'yes', met: (v) => v === true });
 
 export const GOALS: Goal[] = [
@@ -38,6 +39,10 @@ export const GOALS: Goal[] = [
   zero('stuck_operations', 'faults: operations that never finished'),
   zero('false_shreds', 'faults: workspaces shredded with nothing revoked'),
   isTrue('worker_killed_mid_rotation', 'faults: worker SIGKILL landed mid-rotation'),
+  zero('vendor_side_shreds', "outage: workspaces shredded while the vendor's own IAM denied sts:AssumeRole (single customer)"),
+  zero('warm_dek_errors_during_kms_outage', 'outage: DEK fetches failed for cached workspaces during a KMS outage of 10 probe intervals'),
+  // the suite runs the lost-message poll every second (hardening/run.ts SIZES)
+  atMost('missed_shred_purge_seconds', 'outage: seconds until a replica that missed the shred message purged the KEK', 1, 's (the poll interval)'),
   positive('plaintext_keys_searched', 'at rest: plaintext keys searched for'),
   zero('plaintext_hits', 'at rest: plaintext key hits (Postgres, Redis, logs)'),
 ];
