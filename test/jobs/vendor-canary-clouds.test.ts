@@ -7,14 +7,15 @@ import { JobsHarness, startJobsHarness } from './harness';
 import { gcpOwner, GCP_CUSTOMER_LOCATION, setKeyPolicy } from './gcp-tenant';
 
 /**
- * The GCP vendor-owned canary: a Cloud KMS key the vendor owns, reached by impersonating the canary's own service
- * account (derived like every tenant's) with the vendor identity. Healthy while it works; failing when the vendor's
- * side breaks (the service account disabled in the vendor project), with the status recorded for /metrics and the
- * operator.
+ * The GCP and Azure vendor-owned canaries against the emulators. GCP: a Cloud KMS key the vendor owns, reached by
+ * impersonating the canary's own service account (derived like every tenant's) with the vendor identity; failing when
+ * the vendor's side breaks (that service account disabled in the vendor project). Azure: a key reached with the
+ * vendor app's credential; failing when the key is disabled (Key Vault's 403 KeyDisabled on GET). The status is
+ * recorded for /metrics and the operator.
  */
 let h: JobsHarness;
 beforeAll(async () => {
-  h = await startJobsHarness({ clouds: ['gcp'] });
+  h = await startJobsHarness({ clouds: ['gcp', 'azure'] });
 });
 afterAll(async () => h?.close());
 
@@ -47,4 +48,25 @@ it('probes the GCP canary through impersonation; a disabled vendor service accou
   } finally {
     await admin('POST', '/gcp/service-accounts/enable', { email: serviceAccount });
   }
+});
+
+it('probes the Azure canary with the vendor app; a disabled canary key makes it fail', async () => {
+  const az = h.azure!;
+  const name = `canary-${randomBytes(4).toString('hex')}`;
+  expect((await az.admin('POST', '/azure/keys', { name })).status).toBeLessThan(300);
+  await az.grantVendor(name);
+  const keyId = `${az.vaultUrl}/keys/${name}`;
+  const targets = canaryTargets({ ...h.config.providerEnv, KEYHOLD_AZURE_CANARY_KEY_ID: keyId, KEYHOLD_AZURE_CANARY_TENANT_ID: az.tenantId }, h.deps.registry);
+  const target = targets.find((t) => t.provider === 'azure')!;
+  expect(target.target).toBe(keyId);
+  const canary = new VendorCanary([target], h.deps.registry, h.ds, new JobMetrics(new Registry()), () => undefined);
+  expect((await canary.sweep())[0]).toMatchObject({ provider: 'azure', healthy: true });
+  expect((await az.admin('POST', `/azure/keys/${name}/enabled`, { enabled: false })).status).toBe(200);
+  expect(await canary.resultSince('azure', Date.now())).toMatchObject({ provider: 'azure', healthy: false, errorClass: 'key_disabled' });
+});
+
+it('refuses half-configured canaries at start-up, naming the variables', () => {
+  expect(() => canaryTargets({ ...h.config.providerEnv, KEYHOLD_AZURE_CANARY_KEY_ID: 'https://x.vault.azure.net/keys/k' }, h.deps.registry)).toThrow(/KEYHOLD_AZURE_CANARY_TENANT_ID/);
+  expect(() => canaryTargets({ ...h.config.providerEnv, KEYHOLD_AWS_CANARY_KEY_ARN: 'arn:aws:kms:us-east-1:111122223333:key/x' }, h.deps.registry)).toThrow(/KEYHOLD_AWS_CANARY_ROLE_ARN/);
+  expect(canaryTargets(h.config.providerEnv, h.deps.registry)).toEqual([]);
 });
