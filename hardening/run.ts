@@ -22,12 +22,22 @@ import { runFuzz } from './sections/fuzz';
 import { runIsolation } from './sections/isolation';
 import { runSpRevocation } from './sections/sp-revocation';
 import { runQuotas } from './sections/quotas';
+import { runOutage } from './sections/outage';
 import { runSsrf } from './sections/ssrf';
 import { runTokens } from './sections/tokens';
 
 const SIZES = {
-  full: { fuzzRunsPerEndpoint: 100, faults: { segments: 3_000, faultMs: 3_000, concurrency: 4, rotationBatch: 100, settleMs: 90_000 } },
-  quick: { fuzzRunsPerEndpoint: 20, faults: { segments: 600, faultMs: 1_500, concurrency: 3, rotationBatch: 25, settleMs: 45_000 } },
+  full: {
+    fuzzRunsPerEndpoint: 100,
+    faults: { segments: 3_000, faultMs: 3_000, concurrency: 4, rotationBatch: 100, settleMs: 90_000 },
+    // vendor role broken for 10 minutes; a KMS outage of 10 probe intervals (1 s each)
+    outage: { vendorSeconds: 600, outageSeconds: 10, pollMs: 1_000 },
+  },
+  quick: {
+    fuzzRunsPerEndpoint: 20,
+    faults: { segments: 600, faultMs: 1_500, concurrency: 3, rotationBatch: 25, settleMs: 45_000 },
+    outage: { vendorSeconds: 10, outageSeconds: 10, pollMs: 1_000 },
+  },
 };
 
 async function main(): Promise<number> {
@@ -163,6 +173,23 @@ async function main(): Promise<number> {
           worker_killed_mid_rotation: r.workerKilledMidRotation,
         };
       },
+    );
+    await section(
+      'outage',
+      ['vendor_side_shreds', 'warm_dek_errors_during_kms_outage', 'missed_shred_purge_seconds'],
+      () => runOutage(size.outage),
+      (r) => ({
+        vendor_side_shreds: r.vendorSideShreds,
+        vendor_side_seconds: r.vendorSideSeconds,
+        vendor_side_held_in_suspect: r.vendorSideHeldInSuspect,
+        vendor_canary_reported_unhealthy: r.vendorCanaryReportedUnhealthy,
+        vendor_side_recovered_seconds: r.vendorSideRecoveredSeconds,
+        warm_dek_errors_during_kms_outage: r.warmDekErrorsDuringKmsOutage,
+        warm_dek_fetches_during_kms_outage: r.warmDekFetchesDuringKmsOutage,
+        kms_outage_probe_intervals: r.kmsOutageSeconds / r.probeIntervalSeconds,
+        missed_shred_purge_seconds: r.missedShredPurgeSeconds,
+        kek_poll_interval_seconds: r.pollIntervalSeconds,
+      }),
     );
     // The worker logs are scanned, not stored in the results.
     if (sections.faults && typeof sections.faults === 'object') delete (sections.faults as { logs?: unknown }).logs;

@@ -5,6 +5,8 @@ import { ServicePrincipalPermissions1764100000001 } from './1764100000001-Servic
 import { Credentials1764300000000 } from './1764300000000-Credentials';
 import { AuditTamperEvidence1764400000000 } from './1764400000000-AuditTamperEvidence';
 import { ServicePrincipalCredentials1764500000000 } from './1764500000000-ServicePrincipalCredentials';
+import { KekGeneration1764600000000 } from './1764600000000-KekGeneration';
+import { VendorCanary1764600000001 } from './1764600000001-VendorCanary';
 
 /** Every migration class, in order. The DataSource lists them explicitly (no glob: works under jest, swc and dist). */
 export const MIGRATIONS = [
@@ -15,4 +17,6 @@ export const MIGRATIONS = [
   Credentials1764300000000,
   AuditTamperEvidence1764400000000,
   ServicePrincipalCredentials1764500000000,
+  KekGeneration1764600000000,
+  VendorCanary1764600000001,
 ];

@@ -15,7 +15,7 @@ export interface Goal {
 
 const zero = (key: string, label: string): Goal => ({ key, label, goal: '= 0', met: (v) => v === 0 });
 const positive = (key: string, label: string): Goal => ({ key, label, goal: '> 0', met: (v) => typeof v === 'number' && v > 0 });
-const atMost = (key: string, label: string, max: number): Goal => ({ key, label, goal: `≤ ${max}`, met: (v) => typeof v === 'number' && v <= max });
+const atMost = (key: string, label: string, max: number, unit: string): Goal => ({ key, label, goal: `≤ ${max} ${unit}`, met: (v) => typeof v === 'number' && v <= max });
 const isTrue = (key: string, label: string): Goal => ({ key, label, goal: 'yes', met: (v) => v === true });
 
 export const GOALS: Goal[] = [
@@ -36,7 +36,7 @@ export const GOALS: Goal[] = [
   zero('token_accepted', 'tokens: forged/stale/misdirected tokens accepted'),
   isTrue('token_brute_force_limited', 'tokens: brute force met 429 + Retry-After'),
   zero('revoked_sp_credential_uses', 'service principals: disabled/deleted/revoked credentials accepted after the refusal'),
-  atMost('sp_revocation_propagation_ms', 'service principals: ms from a change to refusal on the other replica (worst kind)', 2_000),
+  atMost('sp_revocation_propagation_ms', 'service principals: ms from a change to refusal on the other replica (worst kind)', 2_000, 'ms'),
   positive('quota_bypass_attempts', 'quotas: attempts to pass the DEK quota, creation rate or wrap cap'),
   zero('quota_bypasses', 'quotas: DEKs or wraps past a limit, or a destroyed segment revived'),
   positive('operator_access_attempts', 'credentials: operator attempts to act inside a tenant'),
@@ -58,6 +58,10 @@ export const GOALS: Goal[] = [
   { key: 'audit_tamper_cases', label: 'audit: tampering cases tried (database insider + edited export)', goal: '≥ 20', met: (v) => typeof v === 'number' && v >= 20 },
   zero('audit_tamper_undetected', 'audit: tampering not detected (route or offline verifier)'),
   zero('audit_events_lost', 'faults: actions without their audit record'),
+  zero('vendor_side_shreds', "outage: workspaces shredded while the vendor's own IAM denied sts:AssumeRole (single customer)"),
+  zero('warm_dek_errors_during_kms_outage', 'outage: DEK fetches failed for cached workspaces during a KMS outage of 10 probe intervals'),
+  // the suite runs the lost-message poll every second (hardening/run.ts SIZES)
+  atMost('missed_shred_purge_seconds', 'outage: seconds until a replica that missed the shred message purged the KEK', 1, 's (the poll interval)'),
   positive('plaintext_keys_searched', 'at rest: plaintext keys searched for'),
   zero('plaintext_hits', 'at rest: plaintext key hits (Postgres, Redis, logs)'),
 ];

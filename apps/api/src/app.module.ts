@@ -8,6 +8,7 @@ import { SegmentAdminController, SegmentInternalController } from './http/contro
 import { ServicePrincipalPermissionsController } from './http/controllers/service-principal-permissions.controller';
 import { AuditController } from './http/controllers/audit.controller';
 import { AdminUsersController, OneTimeLinksController } from './http/controllers/credentials.controller';
+import { PlatformController } from './http/controllers/platform.controller';
 import type { KeyholdServices } from './services';
 
 /** The Nest module of the admin API; the composition root is built outside Nest and provided as a value. */
@@ -28,6 +29,7 @@ export class ApiModule {
         AuditController,
         AdminUsersController,
         OneTimeLinksController,
+        PlatformController,
       ],
       providers: [{ provide: SERVICES, useValue: services }, AdminTokenStrategy, OperatorTokenStrategy, TenantAccessGuard],
     };

@@ -135,7 +135,7 @@ export class KeyholdServices {
       this.redis,
       this.subscriber,
       config.redisPrefix,
-      (ids) => this.repos.workspaces.stateVersions(ids),
+      (ids) => this.repos.workspaces.kekGenerations(ids),
       config.kekCache.pollIntervalMs,
       (err) => log.warn({ err: errorSummary(err) }, 'KEK invalidation problem'),
     );
@@ -202,7 +202,7 @@ export class KeyholdServices {
         retryAfterSeconds: config.dek.retryAfterSeconds,
       },
       this.issuance,
-      (id, v) => this.kekBus.observe(id, v),
+      (id, generation) => this.kekBus.observe(id, generation),
       dekCreationHooks(this.useCases.requestWrapLimitRotation, new DekCreationLimiter(this.redis, config.redisPrefix, config.dek.createRatePerMinute), log),
     );
     this.unsubscribers.push(this.kekCache.onInvalidate((_t, workspaceId) => this.deks.forgetWorkspace(workspaceId)));

@@ -6,6 +6,7 @@ import type { KeyholdConfig } from '@app/config';
 import { keyCrypto } from '@app/crypto';
 import { JobMetrics, JobsRuntime, StepHook } from '@app/jobs';
 import { KekCache, KekInvalidationBus } from '@app/kek-cache';
+import { canaryTargets } from './vendor-canaries';
 import { ProviderRegistry } from '@app/keys';
 import { createDataSource } from '@app/persistence';
 import { ProviderCallObserver } from '@app/provider-port';
@@ -94,6 +95,7 @@ export async function startWorker(config: KeyholdConfig, options: StartWorkerOpt
         cache: bus,
         audit,
         metrics,
+        canaries: canaryTargets(config.providerEnv, registry),
       },
       runtimeOptions(config, settings, { log, stepHook: options.stepHook, schedulers: options.schedulers }),
     );

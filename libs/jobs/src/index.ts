@@ -24,4 +24,5 @@ export { RedisTokenBucket, BucketSpec } from './engine/token-bucket';
 export { ProviderGate, ProviderRateLimits, DEFAULT_RATE_LIMITS } from './engine/provider-gate';
 export { ConfirmationPolicy, decide, Decision, Verdict, ProbeResult, ControlVerdict } from './revocation/confirmation-policy';
 export { OperationFailure, OperationFailureCode } from './operations/operation-errors';
+export { VendorCanary, CanaryTarget, CanaryResult } from './revocation/vendor-canary';
 export { RotationLimits } from './scheduling/rotation-check';

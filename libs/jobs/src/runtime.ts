@@ -26,6 +26,7 @@ import { ProbeSweep } from './scheduling/probe-sweep';
 import { Reconciler } from './scheduling/reconciler';
 import { RotationCheck, RotationLimits } from './scheduling/rotation-check';
 import { ScheduledProbe } from './scheduling/scheduled-probe';
+import { CanaryTarget, VendorCanary } from './revocation/vendor-canary';
 import { AccessStore } from './store/access-store';
 import { DekRewrapStore } from './store/dek-rewrap-store';
 import { OperationStore } from './store/operation-store';
@@ -76,6 +77,8 @@ export interface JobsRuntimeDeps {
   readonly cache: KekCacheControl;
   readonly audit: AuditSink;
   readonly metrics: JobMetrics;
+  /** Vendor-owned canary keys, one per cloud at most (none = the aggregate positive control alone). */
+  readonly canaries?: readonly CanaryTarget[];
 }
 
 /**
@@ -92,6 +95,8 @@ export class JobsRuntime {
   private readonly workers: Worker[] = [];
   private readonly abort = new AbortController();
   private reconcileTimer?: NodeJS.Timeout;
+  private canaryTimer?: NodeJS.Timeout;
+  readonly canary: VendorCanary;
   private readonly runner: OperationRunner;
   private readonly scheduledProbe: ScheduledProbe;
   private readonly maintenance: Queue;
@@ -114,7 +119,8 @@ export class JobsRuntime {
     const wrapping = new KekWrapping(deps.providers, gate, deps.crypto);
     const rewrap = new RewrapUnderKey(ds, store, wrapping);
     const prober = new AccessProber(ds, store, deps.providers, gate, wrapping);
-    const probe = new ProbeKeyConfiguration(ds, store, access, prober, deps.cache, deps.audit, metrics, options.policy);
+    this.canary = new VendorCanary(deps.canaries ?? [], deps.providers, ds, metrics, options.log);
+    const probe = new ProbeKeyConfiguration(ds, store, access, prober, deps.cache, deps.audit, metrics, options.policy, this.canary);
 
     this.dispatcher = new OperationDispatcher(redis, options.prefix);
     const trigger = new OperationTrigger(ds, operations, this.dispatcher, deps.audit);
@@ -204,6 +210,13 @@ export class JobsRuntime {
     // (and with it every scheduler). Each run also re-creates the schedulers.
     this.reconcileTimer = setInterval(() => void this.reconcileOnce(), o.reconcileIntervalMs);
     this.reconcileTimer.unref();
+    // The canaries on their own schedule (every worker: they are the vendor's own keys, and a worker that cannot
+    // reach them must say so on its own /metrics). Customer probes also ask for fresh results on demand.
+    if (this.canary.providersWithCanary().length) {
+      void this.canary.sweep();
+      this.canaryTimer = setInterval(() => void this.canary.sweep(), o.probeIntervalMs);
+      this.canaryTimer.unref();
+    }
     for (const w of this.workers) void w.run().catch((err) => o.log('error', 'worker loop stopped', { queue: w.name, err: String(err) }));
     await Promise.all(this.workers.map((w) => w.waitUntilReady()));
     await this.reconcileOnce();
@@ -261,6 +274,7 @@ export class JobsRuntime {
   /** Graceful stop: no new jobs, running ones finish (long loops stop at their next checkpoint). */
   async close(): Promise<void> {
     if (this.reconcileTimer) clearInterval(this.reconcileTimer);
+    if (this.canaryTimer) clearInterval(this.canaryTimer);
     this.abort.abort(new Error('worker shutting down'));
     await Promise.all(this.workers.map((w) => w.close().catch(() => undefined)));
     await this.maintenance.close().catch(() => undefined);

@@ -17,19 +17,24 @@ export type SegmentListener = (workspaceId: string, segmentId: string) => void;
 
 /**
  * Cross-replica invalidation of cached KEKs over Redis pub/sub (channel `{prefix}:kek-invalidation`), with a
- * bounded fallback for lost messages (pub/sub is at-most-once: a replica that was reconnecting misses them):
- * every `pollIntervalMs` the state_version of each workspace with cached KEKs is compared with the one seen
- * when it was cached, and changed workspaces are dropped. A missed shred therefore lingers at most one poll
- * interval, never a full TTL.
+ * bounded fallback for lost messages (pub/sub is at-most-once: a replica that was reconnecting misses them).
  *
- * A segment destroy travels on the same channel ('segment': only that segment's cached DEK row is dropped, the
- * KEK stays) and bumps the workspace's segment_epoch, which the poll's version includes: a replica that missed
- * the message drops the whole workspace's cached rows within one poll interval, like a missed shred.
+ * The fallback compares one number per workspace, its KEK generation (workspaces.kek_generation), which moves only
+ * on events that must drop plaintext KEKs (shred, destroy, re-key, rotation switch and retirement, reinstate) and
+ * never on a degraded or access_suspect flip: an outage marks workspaces degraded, and that must not flush the cache
+ * that lets them ride it out. Every `pollIntervalMs` the current generations of the workspaces cached here are read;
+ * a workspace whose generation differs from its baseline, or that is no longer in a KEK-holding state (`generations`
+ * leaves it out), is dropped. A missed shred therefore lingers at most one poll interval, never a full TTL.
+ *
+ * The baseline is the generation seen before the KEK was loaded (the DEK path reports its state read through
+ * `observe`, which runs alongside the cold KEK load) or, failing that, the first poll that sees the workspace.
+ * Reads can never advance it: a read that sees a newer generation is itself proof of a missed invalidation, and drops
+ * the workspace instead.
  */
 export class KekInvalidationBus {
   private readonly origin = randomUUID();
   private readonly channel: string;
-  private readonly seenVersions = new Map<string, number>();
+  private readonly baselines = new Map<string, number>();
   private poller: NodeJS.Timeout | undefined;
   private subscribed = false;
   private readonly segmentListeners = new Set<SegmentListener>();
@@ -39,7 +44,8 @@ export class KekInvalidationBus {
     private readonly publisher: Redis,
     private readonly subscriber: Redis,
     prefix: string,
-    private readonly stateVersions: (workspaceIds: string[]) => Promise<Map<string, number>>,
+    /** Current KEK generation of the given workspaces; a workspace left out must be purged. */
+    private readonly generations: (workspaceIds: string[]) => Promise<Map<string, number>>,
     private readonly pollIntervalMs: number,
     private readonly onError: (err: unknown) => void = () => undefined,
   ) {
@@ -48,15 +54,15 @@ export class KekInvalidationBus {
 
   async start(): Promise<void> {
     this.subscriber.on('message', (channel: string, raw: string) => {
-      if (channel !== this.channel) return;
+      if (channel !== this.channel || !this.subscribed) return;
       try {
         const m = JSON.parse(raw) as Message;
         if (typeof m.t !== 'string' || typeof m.w !== 'string') return;
         if (m.k === 'segment') {
           // A malformed segment message falls back to dropping the whole workspace (never keeps a stale row).
           if (typeof m.s === 'string' && typeof m.v === 'number') this.dropSegment(m.w, m.s, m.v);
-          else this.cache.dropWorkspace(m.t, m.w, 'invalidate');
-        } else this.cache.dropWorkspace(m.t, m.w, m.k === 'shred' ? 'shred' : 'invalidate');
+          else this.drop(m.t, m.w, 'invalidate');
+        } else this.drop(m.t, m.w, m.k === 'shred' ? 'shred' : 'invalidate');
       } catch (err) {
         this.onError(err);
       }
@@ -68,15 +74,13 @@ export class KekInvalidationBus {
   }
 
   /**
-   * Remember the version (state_version + segment_epoch) a workspace had when its state was read (baseline for
-   * the poll). A read that finds a newer version than the baseline is itself a missed invalidation: the
-   * workspace is dropped here as the poll would, before the baseline moves (else a background re-read could
-   * advance it past a missed segment destroy and the poll would never see the difference).
+   * A state read saw this KEK generation. Sets the poll's baseline if there is none; never moves it forward. A newer
+   * generation than the baseline means an invalidation was missed: drop now rather than wait for the poll.
    */
-  observe(workspaceId: string, stateVersion: number): void {
-    const seen = this.seenVersions.get(workspaceId);
-    if (seen !== undefined && stateVersion > seen) this.cache.dropWorkspace('', workspaceId, 'poll');
-    if (seen === undefined || stateVersion > seen) this.seenVersions.set(workspaceId, stateVersion);
+  observe(workspaceId: string, generation: number): void {
+    const baseline = this.baselines.get(workspaceId);
+    if (baseline === undefined) this.baselines.set(workspaceId, generation);
+    else if (generation > baseline) this.drop('', workspaceId, 'poll');
   }
 
   async invalidateWorkspace(tenantId: string, workspaceId: string): Promise<void> {
@@ -96,7 +100,7 @@ export class KekInvalidationBus {
 
   /**
    * Drop one destroyed segment's cached DEK row here and on every replica. `cacheVersion` is the workspace's
-   * state_version + segment_epoch right after the destroy.
+   * kek_generation + segment_epoch right after the destroy.
    */
   async destroySegment(tenantId: string, workspaceId: string, segmentId: string, cacheVersion: number): Promise<void> {
     this.dropSegment(workspaceId, segmentId, cacheVersion);
@@ -105,26 +109,41 @@ export class KekInvalidationBus {
   }
 
   async poll(): Promise<void> {
-    const ids = [...new Set([...this.cache.cachedWorkspaces(), ...this.seenVersions.keys()])];
+    const ids = [...new Set([...this.cache.cachedWorkspaces(), ...this.baselines.keys()])];
     if (!ids.length) return;
-    const current = await this.stateVersions(ids);
+    const current = await this.generations(ids);
+    const cached = new Set(this.cache.cachedWorkspaces());
     for (const id of ids) {
-      const seen = this.seenVersions.get(id);
+      const baseline = this.baselines.get(id);
       const now = current.get(id);
-      if (now === undefined || (seen !== undefined && now !== seen)) {
-        this.seenVersions.delete(id);
-        this.cache.dropWorkspace('', id, 'poll');
-      } else if (seen === undefined && now !== undefined) this.seenVersions.set(id, now);
+      if (now === undefined || (baseline !== undefined && now !== baseline)) this.drop('', id, 'poll');
+      else if (baseline === undefined) this.baselines.set(id, now);
+      // a baseline with nothing cached left (TTL, LRU) is kept only while a state read may still load the KEK
+      else if (!cached.has(id) && this.baselines.size > 10_000) this.baselines.delete(id);
     }
-    // forget baselines of workspaces no longer cached anywhere here
-    if (this.seenVersions.size > 100_000) this.seenVersions.clear();
+  }
+
+  /**
+   * Stop hearing pub/sub while everything else keeps running: what a replica whose subscriber connection dropped
+   * at the wrong moment experiences. For tests and the hardening suite (proves the poll alone purges in time).
+   */
+  async detachSubscription(): Promise<void> {
+    if (!this.subscribed) return;
+    this.subscribed = false;
+    await this.subscriber.unsubscribe(this.channel);
   }
 
   async close(): Promise<void> {
     if (this.poller) clearInterval(this.poller);
     if (this.subscribed) await this.subscriber.unsubscribe(this.channel).catch(() => undefined);
+    this.subscribed = false;
   }
 
+  /**
+   * A destroyed segment: its cached DEK row goes (the KEK stays). The poll compares kek_generation + segment_epoch,
+   * so the baseline moves past this destroy only if nothing else changed in between (exactly one step); otherwise
+   * the poll still sees a difference and drops the whole workspace.
+   */
   private dropSegment(workspaceId: string, segmentId: string, cacheVersion: number): void {
     for (const l of this.segmentListeners) {
       try {
@@ -133,14 +152,17 @@ export class KekInvalidationBus {
         // listeners only drop their own caches
       }
     }
-    // The poll baseline moves past this destroy only if nothing else changed in between (exactly one step):
-    // otherwise the poll still sees a difference and drops the whole workspace.
-    if (this.seenVersions.get(workspaceId) === cacheVersion - 1) this.seenVersions.set(workspaceId, cacheVersion);
+    if (this.baselines.get(workspaceId) === cacheVersion - 1) this.baselines.set(workspaceId, cacheVersion);
+  }
+
+  /** Local drop; the baseline goes with it (the next load sets a fresh one). */
+  private drop(tenantId: string, workspaceId: string, reason: 'invalidate' | 'shred' | 'poll'): void {
+    this.baselines.delete(workspaceId);
+    this.cache.dropWorkspace(tenantId, workspaceId, reason);
   }
 
   private async broadcast(tenantId: string, workspaceId: string, kind: 'invalidate' | 'shred'): Promise<void> {
-    this.seenVersions.delete(workspaceId);
-    this.cache.dropWorkspace(tenantId, workspaceId, kind);
+    this.drop(tenantId, workspaceId, kind);
     const m: Message = { t: tenantId, w: workspaceId, k: kind, o: this.origin };
     await this.publisher.publish(this.channel, JSON.stringify(m));
   }

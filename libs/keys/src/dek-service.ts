@@ -72,7 +72,7 @@ const INTERN_MAX = 200_000;
 export interface DekServiceOptions {
   /**
    * How long a workspace's state + scope is served before it is re-read. Invalidations (local, pub/sub, and the
-   * KEK cache's state_version poll) drop entries at once; this is the backstop. The re-read happens off the
+   * KEK cache's generation poll) drop entries at once; this is the backstop. The re-read happens off the
    * request path (stale-while-revalidate); an entry is never served past 5× this age. 0 = no caching.
    */
   readonly stateCacheTtlMs: number;
@@ -133,7 +133,11 @@ export class DekService {
     private readonly keks: KekResolver,
     private readonly opts: DekServiceOptions,
     private readonly issuance?: DekIssuanceAggregator,
-    private readonly observeStateVersion?: (workspaceId: string, stateVersion: number) => void,
+    /**
+     * Reports the cache generation (kek_generation + segment_epoch) each state read saw: the invalidation bus's
+     * baseline (see KekInvalidationBus), never moved forward by a read.
+     */
+    private readonly observeKekGeneration?: (workspaceId: string, generation: number) => void,
     private readonly hooks?: DekCreationHooks,
   ) {
     this.limits = {
@@ -351,7 +355,7 @@ export class DekService {
       now + ttl * 5,
       w?.inScope && this.issuance ? this.issuance.tally(p.tid, p.sub, workspaceId) : null,
     );
-    if (w) this.observeStateVersion?.(workspaceId, Number(w.cacheVersion));
+    if (w) this.observeKekGeneration?.(workspaceId, Number(w.cacheVersion));
     return a;
   }
 
@@ -369,7 +373,7 @@ export class DekService {
         const now = Date.now();
         const ttl = this.opts.stateCacheTtlMs;
         const next = new Access(principal.tid, !!w?.inScope, stateLiteral(w?.keyState), w?.currentKekVersion ?? null, now + ttl, now + ttl * 5, a.tally);
-        if (w) this.observeStateVersion?.(workspaceId, Number(w.cacheVersion));
+        if (w) this.observeKekGeneration?.(workspaceId, Number(w.cacheVersion));
         if (this.access.get(principal.sub)?.get(workspaceId) !== a) return; // the read itself found a missed change
         this.store(principal.sub, workspaceId, next);
       },

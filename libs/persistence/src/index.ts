@@ -15,7 +15,7 @@ export {
   ServicePrincipalChange,
 } from './tenants.repository';
 export { KeyConfigurationRepository, KeyConfigurationRow, ProviderName } from './key-configurations.repository';
-export { WorkspaceRepository, WorkspaceRow, KeyStateName, KEY_STATES } from './workspaces.repository';
+export { WorkspaceRepository, WorkspaceRow, KeyStateName, KEY_STATES, KEK_HOLDING_STATES } from './workspaces.repository';
 export {
   KekVersionRepository,
   KekVersionRow,
@@ -35,3 +35,4 @@ export {
   OneTimeLinkKind,
   LastKeyAdminError,
 } from './admin-accounts.repository';
+export { VendorCanaryRepository, VendorCanaryStatus } from './vendor-canary.repository';

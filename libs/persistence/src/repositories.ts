@@ -4,6 +4,7 @@ import { KeyConfigurationRepository } from './key-configurations.repository';
 import { DekRepository, KekVersionRepository, OperationRepository } from './keys.repository';
 import { SegmentRepository } from './segments.repository';
 import { AdminUserRepository, ServicePrincipalRepository, TenantRepository } from './tenants.repository';
+import { VendorCanaryRepository } from './vendor-canary.repository';
 import { WorkspaceRepository } from './workspaces.repository';
 
 export interface Repositories {
@@ -19,6 +20,7 @@ export interface Repositories {
   readonly deks: DekRepository;
   readonly operations: OperationRepository;
   readonly segments: SegmentRepository;
+  readonly vendorCanaries: VendorCanaryRepository;
 }
 
 export function createRepositories(ds: DataSource): Repositories {
@@ -35,5 +37,6 @@ export function createRepositories(ds: DataSource): Repositories {
     deks: new DekRepository(ds),
     operations: new OperationRepository(ds),
     segments: new SegmentRepository(ds),
+    vendorCanaries: new VendorCanaryRepository(ds),
   };
 }

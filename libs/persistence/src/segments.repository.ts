@@ -10,7 +10,7 @@ export interface SegmentDestroyResult {
   readonly deleted: boolean;
   /** The tombstone was written by this call (false: it already existed). */
   readonly tombstoned: boolean;
-  /** The workspace's state_version + segment_epoch after the destroy (the DEK caches' poll baseline). */
+  /** The workspace's kek_generation + segment_epoch after the destroy (the DEK caches' poll baseline). */
   readonly cacheVersion: number;
 }
 
@@ -97,7 +97,7 @@ export class SegmentRepository {
       if (d.length) await m.query(`UPDATE workspace_dek_counts SET reserved = GREATEST(reserved - $2, 0) WHERE workspace_id = $1`, [workspaceId, d.length]);
       const v = await one<{ v: number }>(
         m,
-        `UPDATE workspaces SET segment_epoch = segment_epoch + 1 WHERE tenant_id = $1 AND id = $2 RETURNING (state_version + segment_epoch)::float8 AS v`,
+        `UPDATE workspaces SET segment_epoch = segment_epoch + 1 WHERE tenant_id = $1 AND id = $2 RETURNING (kek_generation + segment_epoch)::float8 AS v`,
         [tenantId, workspaceId],
       );
       return { deleted: d.length > 0, tombstoned: t.length > 0, cacheVersion: Number(v!.v) };

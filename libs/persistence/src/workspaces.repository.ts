@@ -13,6 +13,9 @@ export const KEY_STATES = [
 ] as const;
 export type KeyStateName = (typeof KEY_STATES)[number];
 
+/** States in which a workspace's KEK may be cached and used (DEKs are served). Anything else purges the caches. */
+export const KEK_HOLDING_STATES: readonly KeyStateName[] = ['active', 'access_suspect', 'rewrapping', 'rekeying', 'kek_rotating'];
+
 export interface WorkspaceRow {
   id: string;
   tenantId: string;
@@ -23,11 +26,18 @@ export interface WorkspaceRow {
   degraded: boolean;
   /** Bumped on every change; compare-and-set token and cache-invalidation marker. */
   stateVersion: number;
+  /**
+   * Bumped only by events that must drop cached plaintext KEKs on every replica (shred, destroy, re-key, rotation
+   * switch and retirement, reinstate); never by degraded or access_suspect flips. Maintained by a trigger
+   * (migrations/1764600000000-KekGeneration.ts).
+   */
+  kekGeneration: number;
   updatedAt: Date;
 }
 
 const COLS = `id, tenant_id AS "tenantId", name, key_state AS "keyState", key_configuration_id AS "keyConfigurationId",
-  current_kek_version AS "currentKekVersion", degraded, state_version::float8 AS "stateVersion", updated_at AS "updatedAt"`;
+  current_kek_version AS "currentKekVersion", degraded, state_version::float8 AS "stateVersion",
+  kek_generation::float8 AS "kekGeneration", updated_at AS "updatedAt"`;
 
 export class WorkspaceRepository {
   constructor(private readonly ds: DataSource) {}
@@ -60,7 +70,7 @@ export class WorkspaceRepository {
   ): Promise<(WorkspaceRow & { inScope: boolean; cacheVersion: number }) | null> {
     return one(
       this.ds,
-      `SELECT ${COLS}, (state_version + segment_epoch)::float8 AS "cacheVersion", EXISTS (
+      `SELECT ${COLS}, (kek_generation + segment_epoch)::float8 AS "cacheVersion", EXISTS (
          SELECT 1 FROM service_principal_workspaces spw JOIN service_principals sp
            ON sp.tenant_id = spw.tenant_id AND sp.id = spw.service_principal_id
          WHERE spw.tenant_id = w.tenant_id AND spw.workspace_id = w.id AND spw.service_principal_id = $3 AND NOT sp.disabled
@@ -139,17 +149,21 @@ export class WorkspaceRepository {
   }
 
   /**
-   * Platform housekeeping for the KEK cache's lost-message fallback: current state_version + segment_epoch of
-   * the given workspaces (a segment destroy changes it too), ids only, no tenant data leaves this method.
+   * Platform housekeeping for the KEK cache's lost-message fallback: the cache generation (kek_generation +
+   * segment_epoch: a segment destroy must reach a replica that missed its message too) of each given workspace
+   * that may still hold a usable KEK. A workspace missing from the answer (deleted, or in a state outside the
+   * serving set: shredded, destroyed, unbound…) must be dropped from every cache however its generation compares.
+   * Ids only; no tenant data leaves this method.
    */
-  async stateVersions(ids: string[]): Promise<Map<string, number>> {
+  async kekGenerations(ids: string[]): Promise<Map<string, number>> {
     if (!ids.length) return new Map();
-    const r = await rows<{ id: string; v: number }>(
+    const r = await rows<{ id: string; g: number }>(
       this.ds,
-      `SELECT id, (state_version + segment_epoch)::float8 AS v FROM workspaces WHERE id = ANY($1::uuid[])`,
-      [ids],
+      `SELECT id, (kek_generation + segment_epoch)::float8 AS g FROM workspaces
+        WHERE id = ANY($1::uuid[]) AND key_state = ANY($2::text[])`,
+      [ids, KEK_HOLDING_STATES],
     );
-    return new Map(r.map((x) => [x.id, Number(x.v)]));
+    return new Map(r.map((x) => [x.id, Number(x.g)]));
   }
 
   async countByState(): Promise<Array<{ keyState: string; n: number }>> {

@@ -35,6 +35,12 @@ export function classifyAzureError(err: unknown, operation: string): ProviderErr
     const aad = String(e.errorResponse?.error ?? '');
     const desc = String(e.errorResponse?.errorDescription ?? message);
     if (typeof e.statusCode === 'number' && e.statusCode >= 500) return make('unavailable', `Entra${e.statusCode}`, 'Microsoft Entra is unavailable.');
+    // Entra throttles the client-credentials grant with 429 + Retry-After; `temporarily_unavailable` is OAuth's own
+    // word for a transient refusal. Neither says anything about the customer or Keyhold's credentials.
+    if (e.statusCode === 429) return make('throttled', 'Entra429', 'Microsoft Entra is throttling token requests.');
+    // MSAL surfaces the OAuth error word at the start of its message when it keeps no status code.
+    if (aad === 'temporarily_unavailable' || /^temporarily_unavailable\b/.test(message))
+      return make('unavailable', 'temporarily_unavailable', 'Microsoft Entra is temporarily unavailable.');
     if (/AADSTS700016/.test(desc) || aad === 'unauthorized_client')
       return make('ambiguous', 'AADSTS700016', "Keyhold's application has no service principal in the customer's Entra tenant.");
     if (/AADSTS7000215|AADSTS7000222/.test(desc) || aad === 'invalid_client')

@@ -48,7 +48,16 @@ export class AzureKeyVaultProvider implements KeyProvider<AzureKeyConfig> {
   async describe(config: AzureKeyConfig, scope: CallScope): Promise<KeyDescription> {
     const url = this.parse(config);
     return this.call('describe', url.keyId, scope, async () => {
-      const key = await this.keyClient(url, config.tenantId).getKey(url.keyName, { abortSignal: this.deadline() });
+      const client = this.keyClient(url, config.tenantId);
+      let key: Awaited<ReturnType<typeof client.getKey>>;
+      try {
+        key = await client.getKey(url.keyName, { abortSignal: this.deadline() });
+      } catch (err) {
+        // Key Vault refuses a GET of a disabled key (403, inner KeyDisabled) rather than answering enabled: false.
+        // That refusal is the answer "the key is disabled"; nothing else about it matters until it is enabled again.
+        if (!isKeyDisabled(err)) throw err;
+        return { keyId: url.keyId, state: 'disabled', usage: 'unknown while the key is disabled', usageOk: false, spec: 'unknown', currentVersion: null };
+      }
       this.requireOwnership(url, config, key.properties.tags, 'describe');
       const ops = key.keyOperations ?? [];
       const kty = key.keyType ?? 'unknown';
@@ -324,6 +333,12 @@ export class AzureKeyVaultProvider implements KeyProvider<AzureKeyConfig> {
 
 export function createAzureProvider(settings: AzureProviderSettings, observer: ProviderCallObserver): AzureKeyVaultProvider {
   return new AzureKeyVaultProvider(settings, observer);
+}
+
+function isKeyDisabled(err: unknown): boolean {
+  const e = err as { statusCode?: unknown; details?: { error?: { innererror?: { code?: unknown }; innerError?: { code?: unknown } } } } | null;
+  const inner = e?.details?.error?.innererror?.code ?? e?.details?.error?.innerError?.code;
+  return e?.statusCode === 403 && inner === 'KeyDisabled';
 }
 
 function versionOf(kid: string | undefined): string | null {

@@ -41,6 +41,7 @@ describe('classifyGcpError', () => {
     expect(cls(grpcError(GRPC.UNAUTHENTICATED, 'Request had invalid authentication credentials: the access token expired.'))).toBe('credentials_expired');
     expect(cls(grpcError(GRPC.UNAUTHENTICATED, 'Request had invalid authentication credentials.'))).toBe('auth_misconfigured');
     expect(cls(new ImpersonationError(403, 'PERMISSION_DENIED'))).toBe('auth_misconfigured');
+    expect(cls(new ImpersonationError(404, 'NOT_FOUND'))).toBe('auth_misconfigured'); // the vendor's service account does not exist
     expect(cls(new ImpersonationError(400, 'FAILED_PRECONDITION'))).toBe('auth_misconfigured');
     expect(cls(new ImpersonationError(401, 'UNAUTHENTICATED'))).toBe('auth_misconfigured');
     expect(cls(grpcError(GRPC.INTERNAL, 'Getting metadata from plugin failed with error: PERMISSION_DENIED: unable to impersonate: denied'))).toBe(

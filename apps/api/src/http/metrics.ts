@@ -138,6 +138,16 @@ export class ApiMetrics {
         this.set(Math.max(0, ...(await readOperations()).map((r) => r.oldestSeconds)));
       },
     });
+    new Gauge({
+      name: 'keyhold_vendor_canary_healthy',
+      help: "1 when the vendor-owned canary key answers through Keyhold's own identity path, 0 when it fails (customer revocation verdicts on that provider are held); as last recorded by a worker",
+      labelNames: ['provider'],
+      registers: [this.registry],
+      async collect() {
+        this.reset();
+        for (const c of await s.repos.vendorCanaries.list()) this.set({ provider: c.provider }, c.healthy ? 1 : 0);
+      },
+    });
   }
 }
 

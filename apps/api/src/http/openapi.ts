@@ -1,4 +1,5 @@
 import { credentialPaths, credentialSchemas } from './openapi-credentials';
+import { platformPaths } from './openapi-platform';
 
 /**
  * OpenAPI 3.1 document of both APIs, kept next to the routes (the hardening suite iterates it). Every route
@@ -158,6 +159,7 @@ export function openApiDocument(serverUrl?: string): Schema {
       '/readyz': { get: op({ id: 'readyz', summary: 'Postgres and Redis reachable', security: 'none', ok: [200, { type: 'object' }], errors: [503] }) },
       '/metrics': { get: op({ id: 'metrics', summary: 'Prometheus metrics', security: 'none', ok: [200, null] }) },
       '/openapi.json': { get: op({ id: 'openapi', summary: 'This document', security: 'none', ok: [200, { type: 'object' }] }) },
+      ...platformPaths,
     },
     components: {
       securitySchemes: {

@@ -7,6 +7,7 @@ import { handleKms, isKmsOperation, KmsError, KMS_MUTATIONS, peekKeyArn, keyMeta
 import { IAM_ACTIONS, IAM_NS, QueryError, queryError, queryResponse, QUERY_MUTATIONS, STS_ACTIONS, STS_NS } from './query';
 import { checkSkew, parseAuthorization, verifySignature } from './sigv4';
 import { AccessKey, AwsState, callerAccount, callerArn, Principal } from './state';
+import { parsePolicy } from './policy';
 
 /**
  * A local AWS on one HTTP port: KMS (JSON 1.1, `x-amz-target: TrentService.<Op>`), STS and IAM (query
@@ -151,6 +152,8 @@ class AwsEmulator implements CloudEmulator {
       roles: s.roles,
       accessKeys: [...boot, ...extra],
       sessions: s.sessions ?? [],
+      principalPolicies: s.principalPolicies ?? {},
+      scps: s.scps ?? {},
     };
   }
 
@@ -189,6 +192,76 @@ class AwsEmulator implements CloudEmulator {
       };
       this.state.accessKeys.push(key);
       return { status: 201, body: { accessKeyId: key.accessKeyId, arn: key.arn } };
+    }
+    return this.vendorAdmin(req);
+  }
+
+  /**
+   * The vendor's own side of AWS (docs/EMULATORS.md "Vendor identity"), off until used:
+   *  PUT    /principals/{accessKeyId}/status          {status: Active|Inactive|Expired}
+   *  PUT    /principals/{accessKeyId}/policies/{name} {policy}   identity policy on that key's user/root
+   *  DELETE /principals/{accessKeyId}/policies/{name}
+   *  PUT    /accounts/{accountId}/scps/{name}          {policy}   service control policy on every principal
+   *  DELETE /accounts/{accountId}/scps/{name}
+   */
+  private vendorAdmin(req: AdminRequest): AdminResponse | null {
+    const body = (req.body ?? {}) as { status?: unknown; policy?: unknown };
+    const policyText = (): string | AdminResponse => {
+      const text = typeof body.policy === 'string' ? body.policy : body.policy && typeof body.policy === 'object' ? JSON.stringify(body.policy) : undefined;
+      if (text === undefined) return { status: 400, body: { error: 'policy must be a JSON policy document (object or string)' } };
+      try {
+        parsePolicy(text, { requirePrincipal: false });
+      } catch (err) {
+        return { status: 400, body: { error: `malformed policy: ${(err as Error).message}` } };
+      }
+      return text;
+    };
+    const named = (m: RegExpExecArray, i: number): string | null => (/^[\w+=,.@-]{1,128}$/.test(m[i]) ? m[i] : null);
+
+    let m = /^\/principals\/([^/]+)\/status$/.exec(req.path);
+    if (m && req.method === 'PUT') {
+      const key = this.state.accessKeys.find((k) => k.accessKeyId === m![1]);
+      if (!key) return { status: 404, body: { error: 'no such access key' } };
+      if (body.status !== 'Active' && body.status !== 'Inactive' && body.status !== 'Expired')
+        return { status: 400, body: { error: 'status must be Active, Inactive or Expired' } };
+      key.status = body.status;
+      this.ctx.persist();
+      return { status: 200, body: { accessKeyId: key.accessKeyId, status: key.status } };
+    }
+    m = /^\/principals\/([^/]+)\/policies\/([^/]+)$/.exec(req.path);
+    if (m && (req.method === 'PUT' || req.method === 'DELETE')) {
+      const key = this.state.accessKeys.find((k) => k.accessKeyId === m![1]);
+      const name = named(m, 2);
+      if (!key) return { status: 404, body: { error: 'no such access key' } };
+      if (!name) return { status: 400, body: { error: 'policy name must be 1-128 characters of [A-Za-z0-9+=,.@_-]' } };
+      const all = (this.state.principalPolicies ??= {});
+      if (req.method === 'DELETE') {
+        if (!all[key.arn]?.[name]) return { status: 404, body: { error: 'no such policy' } };
+        delete all[key.arn][name];
+      } else {
+        const text = policyText();
+        if (typeof text !== 'string') return text;
+        (all[key.arn] ??= {})[name] = text;
+      }
+      this.ctx.persist();
+      return { status: req.method === 'PUT' ? 200 : 204 };
+    }
+    m = /^\/accounts\/(\d{12})\/scps\/([^/]+)$/.exec(req.path);
+    if (m && (req.method === 'PUT' || req.method === 'DELETE')) {
+      const account = m[1];
+      const name = named(m, 2);
+      if (!name) return { status: 400, body: { error: 'policy name must be 1-128 characters of [A-Za-z0-9+=,.@_-]' } };
+      const all = (this.state.scps ??= {});
+      if (req.method === 'DELETE') {
+        if (!all[account]?.[name]) return { status: 404, body: { error: 'no such policy' } };
+        delete all[account][name];
+      } else {
+        const text = policyText();
+        if (typeof text !== 'string') return text;
+        (all[account] ??= {})[name] = text;
+      }
+      this.ctx.persist();
+      return { status: req.method === 'PUT' ? 200 : 204 };
     }
     return null;
   }
@@ -329,6 +402,9 @@ class AwsEmulator implements CloudEmulator {
     let secret: string;
     const staticKey = this.state.accessKeys.find((k) => k.accessKeyId === auth.accessKeyId);
     if (staticKey) {
+      // IAM UpdateAccessKey Inactive: AWS answers as for an unknown key id; expired credentials: ExpiredToken.
+      if (staticKey.status === 'Inactive') return { failure: { kind: 'unknown', message: 'The security token included in the request is invalid.' } };
+      if (staticKey.status === 'Expired') return { failure: { kind: 'expired', message: 'The security token included in the request is expired' } };
       principal = { kind: 'key', key: staticKey };
       secret = staticKey.secretAccessKey;
     } else {

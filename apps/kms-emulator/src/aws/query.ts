@@ -1,6 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { evaluate, MalformedPolicyError, parsePolicy } from './policy';
-import { AwsState, callerAccount, callerArn, IamRole, identityOf, Principal } from './state';
+import { AwsState, callerAccount, callerArn, guardDeny, IamRole, identityOf, Principal } from './state';
 
 /**
  * STS and IAM over the AWS query protocol: form-encoded `Action=...&Version=...`, XML answers, errors as
@@ -111,6 +111,10 @@ function assumeRole(r: QueryRequest): Record<string, unknown> {
   const denied = (): never => {
     throw new QueryError('AccessDenied', `User: ${caller.arn} is not authorized to perform: sts:AssumeRole on resource: ${roleArn}`, 403);
   };
+  // The caller's own side first: an SCP of its account or a Deny in its identity policies refuses the call whatever
+  // the target role's trust policy says (the vendor's security team can break Keyhold's access this way).
+  const guard = guardDeny(r.state, r.principal, 'sts:AssumeRole', roleArn);
+  if (guard) throw new QueryError('AccessDenied', `User: ${caller.arn} is not authorized to perform: sts:AssumeRole on resource: ${roleArn} with an explicit deny in ${guard}`, 403);
   const role = r.state.roles.find((x) => x.arn === roleArn) ?? denied();
   const duration = durationRaw === undefined ? 3600 : Number(durationRaw);
   if (!Number.isInteger(duration) || duration < 900)

@@ -67,7 +67,14 @@ export interface AccessKey {
   accountId: string;
   userId: string;
   isRoot: boolean;
+  /**
+   * IAM UpdateAccessKey's Active/Inactive; `Expired` stands for credentials whose lifetime ended (temporary
+   * credentials of a federated or instance identity). Absent = Active.
+   */
+  status?: AccessKeyStatus;
 }
+
+export type AccessKeyStatus = 'Active' | 'Inactive' | 'Expired';
 
 export interface RoleSession {
   accessKeyId: string;
@@ -88,6 +95,14 @@ export interface AwsState {
   roles: IamRole[];
   accessKeys: AccessKey[];
   sessions: RoleSession[];
+  /**
+   * Identity-based policies attached to a static principal (IAM user or account root), by principal ARN then policy
+   * name. The emulator otherwise lets those principals do anything their own account allows; these add what a
+   * vendor's security team does to its own user (a Deny on sts:AssumeRole, kms:*, …).
+   */
+  principalPolicies?: Record<string, Record<string, string>>;
+  /** Service control policies by account id then name: guardrails on every principal of the account. */
+  scps?: Record<string, Record<string, string>>;
 }
 
 /** The authenticated caller of one request. */
@@ -165,6 +180,8 @@ export function authorizeKeyAction(state: AwsState, p: Principal, key: KmsKey, a
   } catch {
     keyPolicy = undefined;
   }
+  const guard = guardDeny(state, p, action, key.arn);
+  if (guard) return deny(`with an explicit deny in ${guard}`);
   const kp = evaluate(keyPolicy, { action, resource: key.arn, caller, context });
   if (kp === 'deny') return deny('with an explicit deny in a resource-based policy');
 
@@ -193,6 +210,8 @@ export function authorizeKeyAction(state: AwsState, p: Principal, key: KmsKey, a
 /** Account-level actions (CreateKey, ListAliases, alias management): identity and session policies decide. */
 export function authorizeAccountAction(state: AwsState, p: Principal, action: string, resource: string): Decision {
   const caller = identityOf(p);
+  const guard = guardDeny(state, p, action, resource);
+  if (guard) return { allowed: false, reason: `User: ${caller.arn} is not authorized to perform: ${action} on resource: ${resource} with an explicit deny in ${guard}` };
   const id = identityDecision(state, p, action, resource);
   let ok = id === 'allow';
   if (ok && p.kind === 'session' && p.session.policy) {
@@ -201,6 +220,21 @@ export function authorizeAccountAction(state: AwsState, p: Principal, action: st
   return ok
     ? { allowed: true }
     : { allowed: false, reason: `User: ${caller.arn} is not authorized to perform: ${action} on resource: ${resource}` };
+}
+
+/**
+ * Explicit Denies that sit above every other policy (IAM "Policy evaluation logic": an explicit deny in any
+ * applicable policy wins): the caller account's service control policies, then the static principal's own
+ * identity policies. Returns the policy type named in AWS's error message, or null.
+ */
+export function guardDeny(state: AwsState, p: Principal, action: string, resource: string): 'a service control policy' | 'an identity-based policy' | null {
+  const account = p.kind === 'key' ? p.key.accountId : p.session.accountId;
+  for (const text of Object.values(state.scps?.[account] ?? {}))
+    if (evaluate(safeParse(text), { action, resource }) === 'deny') return 'a service control policy';
+  if (p.kind === 'key')
+    for (const text of Object.values(state.principalPolicies?.[p.key.arn] ?? {}))
+      if (evaluate(safeParse(text), { action, resource }) === 'deny') return 'an identity-based policy';
+  return null;
 }
 
 function identityDecision(state: AwsState, p: Principal, action: string, resource: string): 'allow' | 'deny' | 'none' | 'gone' {

@@ -289,7 +289,7 @@ export class AzureEmulator implements CloudEmulator {
     }
     if (method === 'GET' && action === 'versions') return { op: 'listKeyVersions', grant: 'list', name, mutates: false, run: () => v.listVersions(name) };
     if (method === 'GET' && (action === undefined || action === '')) {
-      return { op: 'getKey', grant: 'get', name, mutates: false, run: () => { const k = v.find(name); return v.bundle(k, v.version(k, version)); } };
+      return { op: 'getKey', grant: 'get', name, mutates: false, run: () => v.get(name, version) };
     }
     if (method === 'PATCH' && (action === undefined || action === '')) return { op: 'updateKey', grant: 'update', name, mutates: true, run: (x) => v.update(name, version, x) };
     if (method === 'DELETE' && (action === undefined || action === '')) return { op: 'deleteKey', grant: 'delete', name, mutates: true, run: () => v.delete(name) };
@@ -312,10 +312,20 @@ export class AzureEmulator implements CloudEmulator {
       case 'throttle':
         this.ctx.counters.record('azure', op, principal, 'fault:throttle');
         res.setHeader('Retry-After', '1');
+        // Entra throttles the client-credentials grant with 429 + Retry-After and an OAuth 2.0 error body (real Entra
+        // asks for 60 s; 1 s keeps tests quick).
+        if (op === 'token') {
+          send(res, 429, { error: 'temporarily_unavailable', error_description: 'Too many token requests for this application; retry after the Retry-After interval.', timestamp: new Date().toISOString() });
+          return false;
+        }
         send(res, 429, { error: { code: 'Throttled', message: 'Request was not processed because too many requests were received. Reason: VaultRequestTypeLimitReached' } });
         return false;
       case 'error':
         this.ctx.counters.record('azure', op, principal, 'fault:error');
+        if (op === 'token') {
+          send(res, 503, { error: 'temporarily_unavailable', error_description: 'The token service is temporarily unavailable.', timestamp: new Date().toISOString() });
+          return false;
+        }
         send(res, 503, { error: { code: 'ServiceUnavailable', message: 'The service is temporarily unavailable.' } });
         return false;
       case 'hang':

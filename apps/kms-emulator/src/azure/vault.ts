@@ -78,6 +78,14 @@ export class Vault {
     return v;
   }
 
+  /** GET of a key (latest or one version). Like Key Vault, a disabled version is not returned: 403 KeyDisabled. */
+  get(name: string, version: string | undefined): Record<string, unknown> {
+    const key = this.find(name);
+    const v = this.version(key, version);
+    if (!v.enabled) throw new VaultError(403, 'Forbidden', 'Operation get is not allowed on a disabled key.', 'KeyDisabled');
+    return this.bundle(key, v);
+  }
+
   listVersions(name: string): Record<string, unknown> {
     const key = this.find(name);
     return {

@@ -120,6 +120,19 @@ export class IamCredentialsServer {
         `Permission 'iam.serviceAccounts.getAccessToken' denied on resource (or it may not exist).`,
       );
     }
+    if (this.state.strictServiceAccounts) {
+      // Real IAM: an account that does not exist is NOT_FOUND; one whose policy gives the caller no
+      // roles/iam.serviceAccountTokenCreator is PERMISSION_DENIED.
+      const creators = this.state.serviceAccounts.get(email);
+      if (!creators) {
+        done('NOT_FOUND');
+        return sendError(res, 404, 'NOT_FOUND', `Not found; Gaia id not found for email ${email}`);
+      }
+      if (!creators.has(who)) {
+        done('PERMISSION_DENIED');
+        return sendError(res, 403, 'PERMISSION_DENIED', `Permission 'iam.serviceAccounts.getAccessToken' denied on resource (or it may not exist).`);
+      }
+    }
     if (this.state.disabledServiceAccounts.has(email)) {
       done('FAILED_PRECONDITION');
       return sendError(res, 400, 'FAILED_PRECONDITION', `Service account ${email} is disabled.`);

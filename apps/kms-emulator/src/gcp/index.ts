@@ -83,6 +83,38 @@ export function createGcpEmulator(ctx: EmulatorContext, opts: Partial<GcpEmulato
         ctx.persist();
         return { status: 200, body: { email, disabled: state.disabledServiceAccounts.has(email) } };
       }
+      case 'POST /service-accounts/strict': {
+        if (typeof body.enabled !== 'boolean') return { status: 400, body: { error: 'enabled (boolean) is required' } };
+        state.strictServiceAccounts = body.enabled;
+        ctx.persist();
+        return { status: 200, body: { strict: state.strictServiceAccounts } };
+      }
+      case 'POST /service-accounts':
+      case 'DELETE /service-accounts': {
+        const email = str('email');
+        if (!email || !/^[a-z][a-z0-9-]{4,61}[a-z0-9]@[a-z][a-z0-9-]{4,28}[a-z0-9]\.iam\.gserviceaccount\.com$/.test(email))
+          return { status: 400, body: { error: 'email of a service account (name@project.iam.gserviceaccount.com) is required' } };
+        if (req.method === 'DELETE') {
+          if (!state.serviceAccounts.delete(email)) return { status: 404, body: { error: `no service account ${email}` } };
+          ctx.persist();
+          return { status: 204 };
+        }
+        // What the vendor's provisioning does: create the account and let the vendor identity mint its tokens.
+        state.serviceAccounts.set(email, new Set([vendorMember]));
+        ctx.persist();
+        return { status: 201, body: { email, tokenCreators: [vendorMember] } };
+      }
+      case 'POST /service-accounts/token-creators': {
+        const email = str('email');
+        const member = str('member');
+        const creators = email ? state.serviceAccounts.get(email) : undefined;
+        if (!creators) return { status: 404, body: { error: `no service account ${email ?? ''}` } };
+        if (!member || typeof body.granted !== 'boolean') return { status: 400, body: { error: 'member and granted (boolean) are required' } };
+        if (body.granted) creators.add(member);
+        else creators.delete(member);
+        ctx.persist();
+        return { status: 200, body: { email, tokenCreators: [...creators] } };
+      }
       case 'POST /versions/destroy-now': {
         const name = str('name');
         if (!name) return { status: 400, body: { error: 'name of a CryptoKeyVersion is required' } };

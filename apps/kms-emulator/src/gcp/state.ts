@@ -49,6 +49,8 @@ export interface GcpStateSnapshot {
   keyRings: KeyRingRecord[];
   cryptoKeys: CryptoKeyRecord[];
   disabledServiceAccounts: string[];
+  /** Strict service accounts (off by default): only these exist, each with its Token Creator members. */
+  serviceAccounts?: { strict: boolean; accounts: Array<{ email: string; tokenCreators: string[] }> };
 }
 
 export const SYMMETRIC_ALGORITHM = 'GOOGLE_SYMMETRIC_ENCRYPTION';
@@ -58,11 +60,20 @@ export class GcpState {
   readonly cryptoKeys = new Map<string, CryptoKeyRecord>();
   /** Vendor-project service accounts the admin API has disabled (impersonation of them is refused). */
   readonly disabledServiceAccounts = new Set<string>();
+  /**
+   * Strict mode (admin `POST /gcp/service-accounts/strict`): impersonation needs an account that was created
+   * (`POST /gcp/service-accounts`) and a Token Creator binding for the caller on it, as in real IAM. Off by default
+   * so the local demo can impersonate any vendor-project email without setup.
+   */
+  strictServiceAccounts = false;
+  readonly serviceAccounts = new Map<string, Set<string>>();
 
   reset(): void {
     this.keyRings.clear();
     this.cryptoKeys.clear();
     this.disabledServiceAccounts.clear();
+    this.strictServiceAccounts = false;
+    this.serviceAccounts.clear();
   }
 
   export(): GcpStateSnapshot {
@@ -70,6 +81,7 @@ export class GcpState {
       keyRings: [...this.keyRings.values()],
       cryptoKeys: [...this.cryptoKeys.values()],
       disabledServiceAccounts: [...this.disabledServiceAccounts],
+      serviceAccounts: { strict: this.strictServiceAccounts, accounts: [...this.serviceAccounts].map(([email, tc]) => ({ email, tokenCreators: [...tc] })) },
     });
   }
 
@@ -82,6 +94,8 @@ export class GcpState {
     for (const r of structuredClone(snap.keyRings)) this.keyRings.set(r.name, r);
     for (const k of structuredClone(snap.cryptoKeys)) this.cryptoKeys.set(k.name, k);
     for (const sa of snap.disabledServiceAccounts ?? []) this.disabledServiceAccounts.add(sa);
+    this.strictServiceAccounts = snap.serviceAccounts?.strict ?? false;
+    for (const a of snap.serviceAccounts?.accounts ?? []) this.serviceAccounts.set(a.email, new Set(a.tokenCreators));
   }
 
   newVersion(key: CryptoKeyRecord, now: number): VersionRecord {

@@ -14,6 +14,7 @@ export class JobMetrics {
   readonly probes: Counter<'provider' | 'verdict'>;
   readonly dekRewraps: Counter<string>;
   readonly queueDepth: Gauge<'queue' | 'state'>;
+  readonly vendorCanary: Gauge<'provider'>;
   private readonly queues = new Set<Queue>();
 
   constructor(readonly registry: Registry = new Registry()) {
@@ -39,6 +40,12 @@ export class JobMetrics {
     this.dekRewraps = new Counter({
       name: 'keyhold_dek_rewraps_total',
       help: 'DEKs rewrapped under a new KEK version by KEK rotation',
+      registers: [registry],
+    });
+    this.vendorCanary = new Gauge({
+      name: 'keyhold_vendor_canary_healthy',
+      help: "1 when the vendor-owned canary key answers through Keyhold's own identity path, 0 when it fails (customer revocation verdicts on that provider are held)",
+      labelNames: ['provider'],
       registers: [registry],
     });
     const queues = this.queues;

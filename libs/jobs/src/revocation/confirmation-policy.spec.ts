@@ -64,3 +64,16 @@ describe('revocation confirmation policy', () => {
     expect(() => decide(CLEAN_RECORD, denied, t0, { confirmations: 1, windowMs: -1 }, 'healthy')).toThrow(/window/);
   });
 });
+
+describe('a hold on the vendor canary\'s word', () => {
+  it('holds a confirmed revocation in suspect and says why; the same record shreds once the control is healthy', () => {
+    const first = decide(CLEAN_RECORD, denied, at(0), policy, 'healthy');
+    const second = decide(first.record, denied, at(30), policy, 'healthy');
+    const why = 'the vendor-owned canary on aws fails too (access_denied, AccessDenied)';
+    const held = decide(second.record, denied, at(61), policy, 'unhealthy', why);
+    expect(held.verdict).toBe('suspect');
+    expect(held.reason).toContain(why);
+    expect(held.reason).toMatch(/holding$/);
+    expect(decide(held.record, denied, at(62), policy, 'healthy').verdict).toBe('shred');
+  });
+});

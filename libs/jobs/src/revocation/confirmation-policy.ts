@@ -64,6 +64,8 @@ export function decide(
   now: Date,
   policy: ConfirmationPolicy,
   control: ControlVerdict,
+  /** Why the control is unhealthy, when a more specific witness than the aggregate said so (the vendor canary). */
+  controlReason?: string,
 ): Decision {
   validatePolicy(policy);
   if (result.kind === 'ok') {
@@ -94,7 +96,7 @@ export function decide(
     return {
       verdict: 'suspect',
       record,
-      reason: `${cls}: ${counted}, but the positive control says Keyhold's own access to this provider is failing; holding`,
+      reason: `${cls}: ${counted}, but ${controlReason ?? "the positive control says Keyhold's own access to this provider is failing"}; holding`,
     };
   }
   return { verdict: 'shred', record, reason: `${cls}: confirmed, ${counted}` };

@@ -5,7 +5,9 @@ import type { AccessStore } from '../store/access-store';
 import { inTransaction } from '../store/sql';
 import type { KeyConfigurationRow, WorkspaceKeyStore, WorkspaceKeyState } from '../store/workspace-key-store';
 import { SERVING_STATES } from '../store/workspace-key-store';
+import { isRevocationCandidate } from '@app/provider-port';
 import type { AccessProber } from './access-prober';
+import type { VendorCanary } from './vendor-canary';
 import { ConfirmationPolicy, decide, Decision } from './confirmation-policy';
 
 export interface ProbeOutcome {
@@ -22,7 +24,7 @@ export interface ProbeOutcome {
  * The provider calls run outside any transaction; the decision and its effects on workspaces commit together
  * under the configuration's access-record row lock. Shredding the in-memory KEKs of other replicas happens
  * after the commit (the state is already `shredded`, so the DEK path answers 410 even if a pub/sub message is
- * lost; kek-cache's fallback poll drops the entries).
+ * lost; kek-cache's fallback poll drops the entries, since the shredded state is outside the KEK-holding set).
  */
 export class ProbeKeyConfiguration {
   constructor(
@@ -34,14 +36,32 @@ export class ProbeKeyConfiguration {
     private readonly audit: AuditSink,
     private readonly metrics: JobMetrics,
     private readonly policy: ConfirmationPolicy,
+    private readonly canary?: VendorCanary,
   ) {}
 
   async execute(cfg: KeyConfigurationRow, trigger: { reason: string; workspaceId?: string; operationId?: string }, signal?: AbortSignal): Promise<ProbeOutcome> {
+    const startedAt = Date.now();
     const result = await this.prober.probe(cfg, trigger.workspaceId, signal);
+    // A revocation-class answer is checked against the vendor-owned canary, probed no earlier than this probe
+    // started: if Keyhold's own identity path fails on a key only the vendor controls, the customer did not revoke.
+    const canary =
+      result.kind === 'failed' && isRevocationCandidate(result.errorClass) && this.canary?.has(cfg.provider)
+        ? await this.canary.resultSince(cfg.provider, startedAt)
+        : null;
     const outcome = await inTransaction(this.ds, async (sql) => {
       const previous = await this.access.lockRecord(sql, cfg.tenantId, cfg.id, cfg.provider);
-      const control = result.kind === 'ok' ? 'healthy' : await this.access.control(sql, cfg.provider, cfg.id, this.policy.windowMs);
-      const decision = decide(previous, result, new Date(), this.policy, control);
+      const control =
+        result.kind === 'ok' ? 'healthy' : canary && !canary.healthy ? 'unhealthy' : await this.access.control(sql, cfg.provider, cfg.id, this.policy.windowMs);
+      const decision = decide(
+        previous,
+        result,
+        new Date(),
+        this.policy,
+        control,
+        canary && !canary.healthy
+          ? `the vendor-owned canary on ${cfg.provider} fails too (${canary.errorClass}${canary.providerCode ? `, ${canary.providerCode}` : ''}): Keyhold's own side is broken, not the customer's key`
+          : undefined,
+      );
       await this.access.save(sql, cfg.tenantId, cfg.id, decision.record, decision.verdict);
 
       const changed: Array<{ workspaceId: string; from: WorkspaceKeyState; to: WorkspaceKeyState }> = [];
@@ -74,8 +94,9 @@ export class ProbeKeyConfiguration {
 
     this.metrics.probes.inc({ provider: cfg.provider, verdict: outcome.decision.verdict });
     for (const c of outcome.changed) {
+      // Only a shred drops cached KEKs. active ⇄ access_suspect keeps serving with the same KEK: a suspected loss
+      // is not a revocation, and dropping the cache then would turn a KMS hiccup into a DEK outage.
       if (c.to === 'shredded') await this.cache.shredWorkspace(cfg.tenantId, c.workspaceId);
-      else await this.cache.invalidateWorkspace(cfg.tenantId, c.workspaceId);
     }
     return outcome;
   }

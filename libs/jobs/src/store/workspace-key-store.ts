@@ -111,9 +111,13 @@ export class WorkspaceKeyStore {
     return n === 1;
   }
 
+  /**
+   * The degraded flag alone. Like the API's, it bumps neither state_version nor the KEK generation: degradation is
+   * not a key change, and an outage is exactly when the replicas' KEK caches must stay warm.
+   */
   async setDegraded(sql: Sql, tenantId: string, workspaceId: string, degraded: boolean): Promise<void> {
     await sql.affected(
-      `UPDATE workspaces SET degraded = $3, updated_at = now(), state_version = state_version + 1
+      `UPDATE workspaces SET degraded = $3, updated_at = now()
        WHERE tenant_id = $1 AND id = $2 AND degraded <> $3`,
       [tenantId, workspaceId, degraded],
     );
