@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { Registry } from 'prom-client';
 import { JobMetrics, VendorCanary } from '@app/jobs';
-import { canaryTargets } from '../../apps/worker/src/vendor-canaries';
+import { OWNERSHIP_TAG } from '@app/provider-azure';
+import { CANARY_TENANT, canaryTargets } from '../../apps/worker/src/vendor-canaries';
 import { emulatorAdmin } from '../support/emulator-admin';
 import { JobsHarness, startJobsHarness } from './harness';
 import { gcpOwner, GCP_CUSTOMER_LOCATION, setKeyPolicy } from './gcp-tenant';
@@ -54,6 +55,8 @@ it('probes the Azure canary with the vendor app; a disabled canary key makes it 
   const az = h.azure!;
   const name = `canary-${randomBytes(4).toString('hex')}`;
   expect((await az.admin('POST', '/azure/keys', { name })).status).toBeLessThan(300);
+  // like every key Keyhold uses on Azure, the canary carries the ownership tag (the canary's own fixed ExternalId)
+  await az.customerKeys().updateKeyProperties(name, { tags: { [OWNERSHIP_TAG]: CANARY_TENANT.externalId } });
   await az.grantVendor(name);
   const keyId = `${az.vaultUrl}/keys/${name}`;
   const targets = canaryTargets({ ...h.config.providerEnv, KEYHOLD_AZURE_CANARY_KEY_ID: keyId, KEYHOLD_AZURE_CANARY_TENANT_ID: az.tenantId }, h.deps.registry);

@@ -36,7 +36,11 @@ export function canaryTargets(env: Record<string, string | undefined>, registry:
   return out;
 }
 
-const CANARY_TENANT = { id: 'vendor-canary', externalId: '' };
+/**
+ * The canary stands for a tenant of its own. Its ExternalId is fixed and public: it only has to match the ownership
+ * tag the vendor puts on its own Azure canary key (`keyhold-external-id=keyhold-vendor-canary`).
+ */
+export const CANARY_TENANT = { id: 'vendor-canary', externalId: 'keyhold-vendor-canary' };
 
 function bound(
   provider: 'gcp' | 'azure',

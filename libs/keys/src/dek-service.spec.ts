@@ -22,7 +22,7 @@ const KC = randomUUID();
 
 function world() {
   const kek = generateKek();
-  const ws: WorkspaceRow & { inScope: boolean } = {
+  const ws: WorkspaceRow & { inScope: boolean; cacheVersion: number } = {
     id: W,
     tenantId: T,
     name: 'w',
@@ -34,6 +34,8 @@ function world() {
     kekGeneration: 3,
     updatedAt: new Date(),
     inScope: true,
+    // kek_generation + segment_epoch: what the bus compares (no segment destroyed here)
+    cacheVersion: 3,
   };
   const kekRow: KekVersionRow = {
     tenantId: T,
@@ -73,7 +75,12 @@ function world() {
     keks: {
       find: async () => kekRow,
       findLive: async () => [kekRow],
-      reserveWraps: async () => 0,
+      reserveWraps: async (_t: string, _w: string, _v: number, n: number) => n,
+    },
+    segments: {
+      findDeksOrTombstones: async (_t: string, _w: string, ids: string[]) => ({ rows: ids.flatMap((s) => (deks.has(s) ? [deks.get(s)!] : [])), destroyed: [] }),
+      reserveDekSlots: async (_t: string, _w: string, n: number) => n,
+      releaseDekSlots: async () => undefined,
     },
     keyConfigurations: { findById: async () => ({ id: KC, provider: 'aws', config: {} }) },
     tenants: { findById: async () => ({ id: T, externalId: 'x' }) },

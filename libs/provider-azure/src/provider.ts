@@ -107,7 +107,12 @@ export class AzureKeyVaultProvider implements KeyProvider<AzureKeyConfig> {
   async extraChecks(config: AzureKeyConfig, scope: CallScope): Promise<ValidationCheck[]> {
     const url = this.parse(config);
     const checks = [await this.vaultTenantCheck(url, config, scope), await this.credentialsCheck(url, config, scope)];
-    if (checks.every((c) => c.ok)) checks.push(await this.ownershipCheck(url, config, scope));
+    if (checks.every((c) => c.ok)) {
+      const ownership = await this.ownershipCheck(url, config, scope);
+      // A disabled key hides its tags (Key Vault answers 403 KeyDisabled): the key_state check reports that, and the
+      // configuration is invalid either way; an ownership verdict cannot be read until the owner enables it.
+      if (ownership.ok || ownership.errorClass !== 'key_disabled') checks.push(ownership);
+    }
     return checks;
   }
 
