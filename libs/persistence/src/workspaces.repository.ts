@@ -10,6 +10,7 @@ export const KEY_STATES = [
   'kek_rotating',
   'access_suspect',
   'shredded',
+  'destroyed',
 ] as const;
 export type KeyStateName = (typeof KEY_STATES)[number];
 

@@ -2,7 +2,7 @@ import type { DataSource } from 'typeorm';
 import type { OperationContext, OperationHandler, HandlerResult } from '../engine/operation-handler';
 import type { AuditSink } from '../ports';
 import type { OperationRow } from '../store/operation-store';
-import { withSql } from '../store/sql';
+import { inTransaction, withSql } from '../store/sql';
 import type { WorkspaceKeyStore } from '../store/workspace-key-store';
 import type { KekWrapping } from './kek-wrapping';
 import { OperationFailure } from './operation-errors';
@@ -42,7 +42,13 @@ export class CmkRewrapHandler implements OperationHandler {
       const wrappedBefore = cutoff(ctx.op.params.rewrapWrappedBefore);
       const { rewrapped } = await this.rewrap.execute({ tenantId, workspaceId, target: cfg, targetKeyVersion: keyVersion, wrappedBefore, signal: ctx.signal });
       await ctx.step('rewrapped', { keyVersion, rewrappedVersions: rewrapped });
-      await leaveWorkingState(this.ds, this.store, tenantId, workspaceId, 'rewrapping');
+      // The forms under the CMK's older versions are deleted as the operation commits: a CMK rewrap has no rollback
+      // (the KEK bytes never change and each new form was unwrapped and KCV-checked before it was stored), and a
+      // kept form would let an old key version the customer disabled or destroyed on purpose open the KEK again
+      // the day it is re-enabled (or, for a cloud that keeps old versions usable, at once).
+      await inTransaction(this.ds, async (sql) => {
+        if (await this.store.transition(sql, tenantId, workspaceId, ['rewrapping'], 'active')) await this.store.dropPreviousForms(sql, tenantId, workspaceId);
+      });
       await this.audit.append(tenantId, {
         actor: 'system:worker',
         action: 'workspace.cmk_rewrapped',
