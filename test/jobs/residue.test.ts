@@ -1,14 +1,14 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { DisableKeyCommand } from '@aws-sdk/client-kms';
 import { OperationKind } from '@app/jobs';
-import { BindWorkspace, RegisterKeyConfiguration } from '@app/keys';
+import { BindWorkspace, DeleteKeyConfiguration, DestroyWorkspace, RegisterKeyConfiguration } from '@app/keys';
 import { AZURE_EMULATOR_DEFAULTS } from '../../apps/kms-emulator/src/azure';
 import type { RunningWorker } from '../../apps/worker/src/worker';
 import { startTestWorker } from '../support/worker';
 import { expectShredded } from './assertions';
 import { azureTenant } from './azure-tenant';
 import { GCP_CUSTOMER_LOCATION, gcpTenant, setKeyPolicy } from './gcp-tenant';
-import { JobsHarness, startJobsHarness } from './harness';
+import { AwsTenant, JobsHarness, startJobsHarness } from './harness';
 import { awsOwnerOpener, azureOwnerOpener, gcpOwnerOpener, probeResidue, ResidueOpener } from './residue-probe';
 
 /**
@@ -87,6 +87,43 @@ async function residueAfterRekeyAndShred(s: Scenario): Promise<void> {
   expect(after.tried).toBeGreaterThan(0);
   expect(after.hits).toEqual([]);
   expect(after.unwrapped).toBe(0);
+
+  await destroyedLeavesNothing(s, v, 1);
+}
+
+/** DELETE of a workspace bound to A: no KEK or DEK row left, nothing stored for it opens under A, 410 afterwards. */
+async function destroyedLeavesNothing(s: Scenario, v: string, maxKekVersion: number): Promise<void> {
+  const probeV = () => probeResidue(h.ds, s.ownerOfA, { tenantId: s.tenantId, workspaceId: v, keyConfigurationIds: [s.keyA], maxKekVersion });
+  // Positive control: V's KEK is stored under A and opens.
+  expect((await probeV()).unwrapped).toBeGreaterThan(0);
+  const name: string = (await h.ds.query(`SELECT name FROM workspaces WHERE id = $1`, [v]))[0].name;
+  await expect(new DestroyWorkspace(h.deps).execute('admin:test', s.tenantId, v, { confirm: `${name} ` })).rejects.toMatchObject({ code: 'CONFIRMATION_MISMATCH' });
+  await expect(new DestroyWorkspace(h.deps).execute('admin:test', s.tenantId, v, { confirm: undefined })).rejects.toMatchObject({ code: 'CONFIRMATION_MISMATCH' });
+  expect((await h.workspace(s.tenantId, v)).keyState).toBe('active');
+
+  const view = await new DestroyWorkspace(h.deps).execute('admin:test', s.tenantId, v, { confirm: name });
+  expect(view).toMatchObject({ id: v, keyState: 'destroyed', keyConfigurationId: null, kekVersion: null });
+  const left = await h.ds.query(
+    `SELECT (SELECT count(*)::int FROM kek_versions WHERE workspace_id = $1) AS keks, (SELECT count(*)::int FROM deks WHERE workspace_id = $1) AS deks`,
+    [v],
+  );
+  expect(left[0]).toEqual({ keks: 0, deks: 0 });
+  const report = await probeV();
+  expect(report.tried).toBeGreaterThan(0);
+  expect(report.hits).toEqual([]);
+  expect(report.unwrapped).toBe(0);
+
+  await expect(h.fetchDeks(s, v, ['v-0', 'never-seen'])).rejects.toMatchObject({ code: 'WORKSPACE_DESTROYED' });
+  await expect(h.request(s.tenantId, v, OperationKind.Reinstate)).rejects.toMatchObject({ code: 'WORKSPACE_DESTROYED' });
+  await expect(new BindWorkspace(h.deps).execute('admin:test', s.tenantId, v, s.keyA)).rejects.toMatchObject({ code: 'DESTROYED_WORKSPACE_NOT_BINDABLE' });
+  await expect(new DestroyWorkspace(h.deps).execute('admin:test', s.tenantId, v, { confirm: name })).rejects.toMatchObject({ code: 'WORKSPACE_DESTROYED' });
+  const audit = await h.ds.query(`SELECT actor, at, details FROM audit_events WHERE tenant_id = $1 AND action = 'workspace.destroyed' AND target = $2`, [
+    s.tenantId,
+    `workspace:${v}`,
+  ]);
+  expect(audit).toHaveLength(1);
+  expect(audit[0]).toMatchObject({ actor: 'admin:test', details: expect.objectContaining({ name, from: 'active', kekVersionsDeleted: maxKekVersion }) });
+  expect(audit[0].at).toBeInstanceOf(Date);
 }
 
 describe('AWS', () => {
@@ -141,4 +178,100 @@ describe('GCP', () => {
       },
     });
   }, 120_000);
+});
+
+const keyIdOf = (arn: string) => arn.split('/').pop() as string;
+
+describe('a key configuration is in use while any stored form depends on it', () => {
+  it('the database itself refuses to delete A while a KEK form under A is stored, current or previous; the API answers 409', async () => {
+    const t = await h.awsTenant();
+    const w = t.workspaceIds[0];
+    const b = await t.addKey();
+    const rawDelete = (id: string) => h.ds.query(`DELETE FROM key_configurations WHERE tenant_id = $1 AND id = $2`, [t.tenantId, id]);
+    const constraintOf = async (fn: () => Promise<unknown>) => {
+      try {
+        await fn();
+        return 'deleted';
+      } catch (err) {
+        return String((err as { driverError?: { constraint?: string }; constraint?: string }).driverError?.constraint ?? (err as { constraint?: string }).constraint);
+      }
+    };
+    // Bound to A: the binding's foreign key refuses.
+    expect(await constraintOf(() => rawDelete(t.keyConfigurationId))).toMatch(/^(workspaces|kek_versions)_key_configuration_fk$/);
+    await expect(new DeleteKeyConfiguration(h.deps).execute('admin:test', t.tenantId, t.keyConfigurationId)).rejects.toMatchObject({ code: 'KEY_CONFIGURATION_IN_USE' });
+
+    // The binding alone moved (each rollback below): the KEK form under A still holds A.
+    const inTx = (sql: string) =>
+      h.ds.transaction(async (m) => {
+        await m.query(`UPDATE workspaces SET key_configuration_id = $2 WHERE id = $1`, [w, b.keyConfigurationId]);
+        if (sql) await m.query(sql, [w, b.keyConfigurationId]);
+        await m.query(`DELETE FROM key_configurations WHERE tenant_id = $1 AND id = $2`, [t.tenantId, t.keyConfigurationId]);
+      });
+    expect(await constraintOf(() => inTx(''))).toBe('kek_versions_key_configuration_fk');
+    // Mid-re-key: the row is under B, its previous form under A (what the rollback needs while the re-key runs).
+    expect(
+      await constraintOf(() =>
+        inTx(`UPDATE kek_versions SET previous_wrapped = wrapped, previous_key_configuration_id = key_configuration_id,
+                key_configuration_id = $2 WHERE workspace_id = $1`),
+      ),
+    ).toBe('kek_versions_previous_key_configuration_fk');
+
+    // After the re-key commits, nothing depends on A any more: it can be deleted.
+    const bound = await new BindWorkspace(h.deps).execute('admin:test', t.tenantId, w, b.keyConfigurationId);
+    if (bound.kind !== 'rekey') throw new Error('expected a re-key');
+    expect(await h.waitForOperation(t.tenantId, bound.operationId)).toMatchObject({ state: 'succeeded' });
+    await new DeleteKeyConfiguration(h.deps).execute('admin:test', t.tenantId, t.keyConfigurationId);
+  });
+});
+
+describe('destroy while an operation is running', () => {
+  async function destroyMidway(t: AwsTenant, w: string, start: () => Promise<string>, slowKey: string) {
+    await h.fetchDeks(t, w, segments(50, 'd'));
+    h.aws.faults.add({ cloud: 'aws', keyId: keyIdOf(slowKey), operation: 'Encrypt', kind: 'latency', latencyMs: 1500 });
+    try {
+      const opId = await start();
+      await h.waitForOperation(t.tenantId, opId, 10_000, (o) => o.state === 'running');
+      const name: string = (await h.ds.query(`SELECT name FROM workspaces WHERE id = $1`, [w]))[0].name;
+      await new DestroyWorkspace(h.deps).execute('admin:test', t.tenantId, w, { confirm: name });
+      const op = await h.waitForOperation(t.tenantId, opId, 20_000);
+      expect(op.state).toBe('failed');
+      expect(op.error).toMatch(/WORKSPACE_STATE_CONFLICT|destroyed|changed/);
+    } finally {
+      h.aws.faults.clear();
+    }
+    expect(await h.workspace(t.tenantId, w)).toMatchObject({ keyState: 'destroyed', currentKekVersion: null, keyConfigurationId: null });
+    const left = await h.ds.query(
+      `SELECT (SELECT count(*)::int FROM kek_versions WHERE workspace_id = $1) AS keks, (SELECT count(*)::int FROM deks WHERE workspace_id = $1) AS deks`,
+      [w],
+    );
+    expect(left[0]).toEqual({ keks: 0, deks: 0 });
+    // A reinstate never brings it back; a late write of a KEK form is refused by the database.
+    await expect(h.request(t.tenantId, w, OperationKind.Reinstate)).rejects.toMatchObject({ code: 'WORKSPACE_DESTROYED' });
+    await expect(
+      h.ds.query(
+        `INSERT INTO kek_versions (tenant_id, workspace_id, version, key_configuration_id, wrapped, state, kcv) VALUES ($1, $2, 9, $3, '\\x01', 'active', $4)`,
+        [t.tenantId, w, t.keyConfigurationId, Buffer.alloc(16)],
+      ),
+    ).rejects.toThrow(/destroyed/);
+  }
+
+  it('a KEK rotation mid-flight fails its compare-and-set and resurrects nothing', async () => {
+    const t = await h.awsTenant();
+    await destroyMidway(t, t.workspaceIds[0], () => h.request(t.tenantId, t.workspaceIds[0], OperationKind.KekRotation), t.keyArn);
+  }, 60_000);
+
+  it('a re-key mid-flight fails its compare-and-set and resurrects nothing', async () => {
+    const t = await h.awsTenant();
+    const b = await t.addKey();
+    await destroyMidway(
+      t,
+      t.workspaceIds[0],
+      async () => {
+        const bound = await new BindWorkspace(h.deps).execute('admin:test', t.tenantId, t.workspaceIds[0], b.keyConfigurationId);
+        if (bound.kind !== 'rekey') throw new Error('expected a re-key');
+        return bound.operationId;
+      },
+      b.keyArn,
+    );
+  }, 60_000);
 });

@@ -3,6 +3,7 @@ import { PassportModule } from '@nestjs/passport';
 import { AdminTokenStrategy, OperatorTokenStrategy, SERVICES, TenantAccessGuard } from './http/auth';
 import { HealthController, OperatorController } from './http/controllers/operator.controller';
 import { TenantController } from './http/controllers/tenant.controller';
+import { WorkspaceDestroyController } from './http/controllers/workspace-destroy.controller';
 import type { KeyholdServices } from './services';
 
 /** The Nest module of the admin API; the composition root is built outside Nest and provided as a value. */
@@ -12,7 +13,7 @@ export class ApiModule {
     return {
       module: ApiModule,
       imports: [PassportModule.register({ session: false })],
-      controllers: [OperatorController, HealthController, TenantController],
+      controllers: [OperatorController, HealthController, TenantController, WorkspaceDestroyController],
       providers: [{ provide: SERVICES, useValue: services }, AdminTokenStrategy, OperatorTokenStrategy, TenantAccessGuard],
     };
   }

@@ -5,6 +5,7 @@ import { OperationDispatcher } from '@app/jobs';
 import { KekCache, KekInvalidationBus } from '@app/kek-cache';
 import {
   BindWorkspace,
+  DestroyWorkspace,
   CreateAdminUser,
   CreateServicePrincipal,
   CreateTenant,
@@ -170,6 +171,7 @@ function buildUseCases(deps: KeysDeps) {
     listWorkspaces: new ListWorkspaces(deps),
     getWorkspace: new GetWorkspace(deps),
     bindWorkspace: new BindWorkspace(deps),
+    destroyWorkspace: new DestroyWorkspace(deps),
     requestOperation: new RequestOperation(deps),
     requestRevocationCheck: new RequestRevocationCheck(deps),
     getOperation: new GetOperation(deps),

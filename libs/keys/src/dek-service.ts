@@ -128,6 +128,29 @@ export class DekService {
   }
 
   async getDeks(p: DekPrincipal, workspaceId: string, segmentIds: readonly string[]): Promise<IssuedDek[]> {
+    try {
+      return await this.issue(p, workspaceId, segmentIds);
+    } catch (err) {
+      throw await this.explain(p, workspaceId, err);
+    }
+  }
+
+  /**
+   * A request that read the workspace as serving just before it was destroyed finds its KEK and DEK rows gone
+   * mid-way (the KEK row's foreign key refuses a new DEK, the wrap reservation finds no row): that is the
+   * destruction, not a fault, and answers as such. Only unexpected failures pay this extra read.
+   */
+  private async explain(p: DekPrincipal, workspaceId: string, err: unknown): Promise<unknown> {
+    if (err instanceof DomainError || !isUuid(workspaceId)) return err;
+    const w = await this.repos.workspaces.findById(p.tid, workspaceId.toLowerCase()).catch(() => null);
+    if (w?.keyState === 'destroyed') {
+      this.forgetWorkspace(workspaceId.toLowerCase());
+      return new DomainError(ErrorCode.WorkspaceDestroyed, 'the workspace was destroyed');
+    }
+    return err;
+  }
+
+  private async issue(p: DekPrincipal, workspaceId: string, segmentIds: readonly string[]): Promise<IssuedDek[]> {
     if (!isUuid(workspaceId)) throw new DomainError(ErrorCode.WorkspaceNotFound, 'workspace not found');
     workspaceId = this.canonical(workspaceId.toLowerCase());
     if (segmentIds.length === 0) return [];
@@ -221,6 +244,7 @@ export class DekService {
     // Outside the principal's scope looks exactly like a workspace that does not exist.
     if (!a.inScope) throw new DomainError(ErrorCode.WorkspaceNotFound, 'workspace not found');
     if (a.keyState === 'shredded') throw new DomainError(ErrorCode.WorkspaceShredded, 'the workspace keys were shredded');
+    if (a.keyState === 'destroyed') throw new DomainError(ErrorCode.WorkspaceDestroyed, 'the workspace was destroyed');
     if (a.keyState === 'unbound' || a.keyState === 'provisioning' || a.currentKekVersion === null)
       throw new DomainError(ErrorCode.WorkspaceUnbound, 'the workspace is not bound to a key configuration yet');
   }

@@ -121,6 +121,24 @@ export class WorkspaceRepository {
   }
 
   /**
+   * Deliberate crypto-shred, in the caller's transaction (which must hold the workspace row lock, see lockById):
+   * every DEK row and every KEK version row of the workspace is deleted — not flagged — and the workspace stays as a
+   * `destroyed` tombstone with no binding and no KEK version. Returns the tombstone and what was deleted.
+   */
+  async destroy(db: Queryable, tenantId: string, id: string): Promise<{ row: WorkspaceRow; deks: number; kekVersions: number } | null> {
+    const deks = await rows(db, `DELETE FROM deks WHERE tenant_id = $1 AND workspace_id = $2 RETURNING 1`, [tenantId, id]);
+    const keks = await rows(db, `DELETE FROM kek_versions WHERE tenant_id = $1 AND workspace_id = $2 RETURNING 1`, [tenantId, id]);
+    const row = await one<WorkspaceRow>(
+      db,
+      `UPDATE workspaces SET key_state = 'destroyed', key_configuration_id = NULL, current_kek_version = NULL, degraded = false,
+         state_version = state_version + 1, updated_at = now()
+       WHERE tenant_id = $1 AND id = $2 AND key_state <> 'destroyed' RETURNING ${COLS}`,
+      [tenantId, id],
+    );
+    return row ? { row, deks: deks.length, kekVersions: keks.length } : null;
+  }
+
+  /**
    * Marks or clears "the KMS could not be reached" without touching the key state. No-op when unchanged. Does
    * not bump state_version: degradation is not a key change and must not flush the KEK caches that are
    * precisely what keeps DEKs flowing while the KMS is away.

@@ -2,10 +2,12 @@
  * OpenAPI 3.1 document of both APIs, kept next to the routes (the hardening suite iterates it). Every route
  * registered by the controllers and dek-routes appears here; test/e2e checks the two lists agree.
  */
-type Schema = Record<string, unknown>;
+import { workspaceDestroyOperations } from './openapi-workspace-destroy';
 
-const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
-const json = (schema: Schema) => ({ 'application/json': { schema } });
+export type Schema = Record<string, unknown>;
+
+export const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
+export const json = (schema: Schema) => ({ 'application/json': { schema } });
 const uuid = { type: 'string', format: 'uuid' };
 const str = { type: 'string' };
 
@@ -18,17 +20,17 @@ const ERROR_TEXT: Record<number, string> = {
   403: 'role not allowed (separation of duties)',
   404: 'not found (also: another tenant, outside scope, malformed id)',
   409: 'conflict with the current state',
-  410: 'workspace keys shredded (WORKSPACE_SHREDDED)',
+  410: 'workspace keys shredded (WORKSPACE_SHREDDED) or workspace destroyed (WORKSPACE_DESTROYED)',
   413: 'body too large',
   415: 'body must be application/json',
   429: 'rate limited (Retry-After)',
   503: 'customer KMS unreachable and nothing cached (KMS_UNAVAILABLE, Retry-After)',
 };
 
-const pathParam = (name: string, schema: Schema = uuid) => ({ name, in: 'path', required: true, schema });
-const tenantParam = pathParam('tenantId');
+export const pathParam = (name: string, schema: Schema = uuid) => ({ name, in: 'path', required: true, schema });
+export const tenantParam = pathParam('tenantId');
 
-function op(o: {
+export function op(o: {
   id: string;
   summary: string;
   security: 'operator' | 'admin' | 'auditor' | 'service' | 'none';
@@ -53,7 +55,7 @@ function op(o: {
   };
 }
 
-const adminErrors = [400, 401, 403, 404, 415];
+export const adminErrors = [400, 401, 403, 404, 415];
 
 export function openApiDocument(serverUrl?: string): Schema {
   return {
@@ -94,6 +96,7 @@ export function openApiDocument(serverUrl?: string): Schema {
       },
       '/v1/tenants/{tenantId}/workspaces/{id}': {
         get: op({ id: 'getWorkspace', summary: 'Workspace key status', security: 'auditor', params: [tenantParam, pathParam('id')], ok: [200, ref('Workspace')], errors: [401, 403, 404] }),
+        ...workspaceDestroyOperations(),
       },
       '/v1/tenants/{tenantId}/workspaces/{id}/key-binding': {
         put: {
@@ -198,13 +201,14 @@ export function openApiDocument(serverUrl?: string): Schema {
           },
         },
         CreateWorkspace: { type: 'object', required: ['name'], properties: { name: str } },
+        DestroyWorkspace: { type: 'object', required: ['confirm'], properties: { confirm: { ...str, description: "the workspace's name, typed back" } } },
         Workspace: {
           type: 'object',
           required: ['id', 'name', 'keyState'],
           properties: {
             id: uuid,
             name: str,
-            keyState: { enum: ['unbound', 'provisioning', 'active', 'rewrapping', 'rekeying', 'kek_rotating', 'access_suspect', 'shredded'] },
+            keyState: { enum: ['unbound', 'provisioning', 'active', 'rewrapping', 'rekeying', 'kek_rotating', 'access_suspect', 'shredded', 'destroyed'] },
             keyConfigurationId: { type: ['string', 'null'], format: 'uuid' },
             kekVersion: { type: ['integer', 'null'] },
             degraded: { type: 'boolean' },

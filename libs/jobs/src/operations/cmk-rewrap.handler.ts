@@ -46,8 +46,11 @@ export class CmkRewrapHandler implements OperationHandler {
       // (the KEK bytes never change and each new form was unwrapped and KCV-checked before it was stored), and a
       // kept form would let an old key version the customer disabled or destroyed on purpose open the KEK again
       // the day it is re-enabled (or, for a cloud that keeps old versions usable, at once).
+      // Dropped even if a probe moved the workspace meanwhile (the transition then does nothing): every row is on
+      // the new version already, so the old forms have no purpose left whatever the state.
       await inTransaction(this.ds, async (sql) => {
-        if (await this.store.transition(sql, tenantId, workspaceId, ['rewrapping'], 'active')) await this.store.dropPreviousForms(sql, tenantId, workspaceId);
+        await this.store.transition(sql, tenantId, workspaceId, ['rewrapping'], 'active');
+        await this.store.dropPreviousForms(sql, tenantId, workspaceId);
       });
       await this.audit.append(tenantId, {
         actor: 'system:worker',
@@ -79,7 +82,10 @@ export class CmkRewrapHandler implements OperationHandler {
   }
 
   private async undoOnPermanent(err: unknown, tenantId: string, workspaceId: string): Promise<void> {
-    if (isPermanent(err)) await leaveWorkingState(this.ds, this.store, tenantId, workspaceId, 'rewrapping').catch(() => undefined);
+    if (!isPermanent(err)) return;
+    // Rows already rewrapped stay on the new version (each was verified before it was stored): their old forms go too.
+    await withSql(this.ds, (sql) => this.store.dropPreviousForms(sql, tenantId, workspaceId)).catch(() => undefined);
+    await leaveWorkingState(this.ds, this.store, tenantId, workspaceId, 'rewrapping').catch(() => undefined);
   }
 }
 
