@@ -40,6 +40,9 @@ export const GOALS: Goal[] = [
   isTrue('worker_killed_mid_rotation', 'faults: worker SIGKILL landed mid-rotation'),
   positive('plaintext_keys_searched', 'at rest: plaintext keys searched for'),
   zero('plaintext_hits', 'at rest: plaintext key hits (Postgres, Redis, logs)'),
+  positive('residue_forms_tried', 'residue: stored values × contexts tried under a still-trusted key after re-key + shred and destroy'),
+  zero('residue_forms_unwrapped', 'residue: of those, opened by the key owner'),
+  zero('destroyed_workspaces_served', 'residue: DEK answers other than 410 for a destroyed workspace (and its rows left)'),
 ];
 
 export interface RunResults {

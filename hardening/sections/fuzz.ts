@@ -166,6 +166,9 @@ function template(ep: Endpoint, t: SeededTenant): Record<string, unknown> | null
       return { name: `fz-${n}`, workspaceIds: [t.workspaceId] };
     case 'BatchGet':
       return { segmentIds: [`fz-${n}`] };
+    case 'DestroyWorkspace':
+      // Never the workspace's name: a fuzzed DELETE must be refused (400) and change nothing.
+      return { confirm: `fz-not-the-name-${n}` };
     default:
       return ep.hasBody ? {} : null;
   }

@@ -9,7 +9,7 @@ import { expectShredded } from './assertions';
 import { azureTenant } from './azure-tenant';
 import { GCP_CUSTOMER_LOCATION, gcpTenant, setKeyPolicy } from './gcp-tenant';
 import { AwsTenant, JobsHarness, startJobsHarness } from './harness';
-import { awsOwnerOpener, azureOwnerOpener, gcpOwnerOpener, probeResidue, ResidueOpener } from './residue-probe';
+import { awsOwnerOpener, azureOwnerOpener, gcpOwnerOpener, probeResidue, ResidueOpener } from '../../hardening/lib/residue-probe';
 
 /**
  * "No wrapped form outlives its purpose", tried as an attacker would: a workspace W is bound to customer key A, its

@@ -1,9 +1,8 @@
 import { DecryptCommand, type KMSClient } from '@aws-sdk/client-kms';
 import type { KeyManagementServiceClient } from '@google-cloud/kms';
-import { canonicalContext, contextToMap, type WrapContext } from '@app/provider-port';
-import { openKekWithContext } from '@app/provider-azure';
-import type { DataSource } from 'typeorm';
-import type { AzureEmulatorHarness } from '../support/azure-emulator';
+import type { CryptographyClient, KeyClient } from '@azure/keyvault-keys';
+import { openKekWithContext } from '../../libs/provider-azure/src';
+import { canonicalContext, contextToMap, type WrapContext } from '../../libs/provider-port/src';
 
 /**
  * The residue probe: what an attacker holding a dump of Keyhold's database and the owner's rights on one customer
@@ -11,8 +10,14 @@ import type { AzureEmulatorHarness } from '../support/azure-emulator';
  * columns as they are; text and JSON strings as UTF-8 and, where they parse, as base64 and hex), then tries each
  * one as a wrapped KEK under key A, with every context Keyhold could have used (each KEK version, both purposes,
  * each key configuration the workspace was ever bound to). One cloud-specific `opener` per cloud; the scan and the
- * context list are shared, so the three clouds are held to exactly the same standard.
+ * context list are shared, so the three clouds are held to exactly the same standard (the jobs tests use it per
+ * cloud, the hardening suite on AWS).
  */
+
+/** Anything that runs a parameterised query (a TypeORM DataSource, a pg pool). */
+export interface Query {
+  query(sql: string, params?: unknown[]): Promise<unknown>;
+}
 export interface ResidueOpener {
   /** True when `bytes` opens under the owner's key with `contexts` (returns which did; plaintext is wiped). */
   open(bytes: Buffer, contexts: readonly WrapContext[]): Promise<number>;
@@ -39,18 +44,17 @@ const BASE64 = /^[A-Za-z0-9+/_-]{16,}={0,2}$/;
 const HEX = /^(\\x)?([0-9a-fA-F]{2}){8,}$/;
 
 /** Every byte value stored in a row (of any table) whose text form mentions `workspaceId`. */
-export async function storedValuesNaming(ds: DataSource, workspaceId: string): Promise<StoredValue[]> {
-  const columns: Array<{ table: string; column: string; type: string }> = await ds.query(
+export async function storedValuesNaming(ds: Query, workspaceId: string): Promise<StoredValue[]> {
+  const columns = (await ds.query(
     `SELECT table_name AS "table", column_name AS "column", data_type AS "type" FROM information_schema.columns
      WHERE table_schema = 'public' ORDER BY table_name, ordinal_position`,
-  );
+  )) as Array<{ table: string; column: string; type: string }>;
   const tables = [...new Set(columns.map((c) => c.table))];
   const out: StoredValue[] = [];
   for (const table of tables) {
-    const rows: Array<{ r: Record<string, unknown> }> = await ds.query(
-      `SELECT to_jsonb(t) AS r FROM "${table}" t WHERE to_jsonb(t)::text LIKE '%' || $1 || '%'`,
-      [workspaceId],
-    );
+    const rows = (await ds.query(`SELECT to_jsonb(t) AS r FROM "${table}" t WHERE to_jsonb(t)::text LIKE '%' || $1 || '%'`, [
+      workspaceId,
+    ])) as Array<{ r: Record<string, unknown> }>;
     for (const { r } of rows) {
       for (const c of columns.filter((x) => x.table === table)) {
         const v = r[c.column];
@@ -88,7 +92,7 @@ export function plausibleContexts(tenantId: string, workspaceId: string, keyConf
 
 /** Scan, then try every distinct value under every context with the owner's key. */
 export async function probeResidue(
-  ds: DataSource,
+  ds: Query,
   opener: ResidueOpener,
   w: { tenantId: string; workspaceId: string; keyConfigurationIds: readonly string[]; maxKekVersion: number },
 ): Promise<ResidueReport> {
@@ -153,7 +157,13 @@ export function gcpOwnerOpener(owner: KeyManagementServiceClient, keyName: strin
  * then checks Keyhold's context seal for each context. An unwrap that succeeds already hands the owner the KEK
  * (the seal only says which context it was made for), so any successful unwrap counts at least once.
  */
-export function azureOwnerOpener(azure: AzureEmulatorHarness, keyName: string, keyId: string, clientId: string, secret: string): ResidueOpener {
+export function azureOwnerOpener(
+  azure: { customerKeys(): KeyClient; cryptoAs(keyUrl: string, clientId: string, secret: string): CryptographyClient },
+  keyName: string,
+  keyId: string,
+  clientId: string,
+  secret: string,
+): ResidueOpener {
   let versions: Promise<string[]> | undefined;
   const listVersions = async () => {
     const out: string[] = [];
