@@ -65,10 +65,16 @@ describe('DELETE workspace (deliberate crypto-shred)', () => {
     }
     expect((await stack.http.get(w.dekPath('s1'), w.svc)).status).toBe(200);
 
+    expect(replica2.services.deks.cacheSizes().wrapped).toBeGreaterThan(0);
     const destroyed = await del(w.token, { confirm: w.name });
     expect(destroyed.status).toBe(200);
     expect(destroyed.body).toMatchObject({ id: w.wsId, keyState: 'destroyed', keyConfigurationId: null, kekVersion: null });
 
+    // Replica 2's caches are purged by the shred broadcast: plaintext KEK, state and wrapped DEK rows.
+    const deadline = Date.now() + 2_000;
+    while ((replica2.services.kekCache.cachedWorkspaces().includes(w.wsId) || replica2.services.deks.cacheSizes().wrapped > 0) && Date.now() < deadline)
+      await new Promise((res) => setTimeout(res, 20));
+    expect(replica2.services.deks.cacheSizes().wrapped).toBe(0);
     // Both replicas refuse at once: replica 2 had the KEK, the state and the wrapped row cached.
     for (const http of [stack.http, r2]) {
       for (const seg of ['s1', 'never-issued']) {
