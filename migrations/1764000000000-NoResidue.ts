@@ -54,12 +54,15 @@ export class NoResidue1764000000000 implements MigrationInterface {
         ADD CONSTRAINT workspaces_key_state_check CHECK (key_state IN
           ('unbound', 'provisioning', 'active', 'rewrapping', 'rekeying', 'kek_rotating', 'access_suspect', 'shredded', 'destroyed')),
         ADD CONSTRAINT workspaces_destroyed_has_no_key CHECK (key_state <> 'destroyed' OR (key_configuration_id IS NULL AND current_kek_version IS NULL))`);
-    // The workspace row is share-locked, so this check and a concurrent destroy (which locks it for update) serialize.
+    // No row lock here: a writer that passes this check while a destroy is still uncommitted either holds the KEK
+    // row the destroy must lock before it deletes (so the destroy deletes what it wrote), or inserts a row the
+    // destroy cannot see and then fails its own compare-and-set on the workspace (so its transaction rolls back).
+    // Locking the workspace row from here would invert the destroy's lock order (workspace, then KEK rows).
     await q.query(`
       CREATE FUNCTION keyhold_refuse_form_of_destroyed() RETURNS trigger LANGUAGE plpgsql AS $$
       BEGIN
         IF EXISTS (SELECT 1 FROM workspaces w WHERE w.tenant_id = NEW.tenant_id AND w.id = NEW.workspace_id
-                   AND w.key_state = 'destroyed' FOR SHARE) THEN
+                   AND w.key_state = 'destroyed') THEN
           RAISE EXCEPTION 'workspace % is destroyed: no key form may be stored for it', NEW.workspace_id USING ERRCODE = 'check_violation';
         END IF;
         RETURN NEW;
@@ -67,9 +70,27 @@ export class NoResidue1764000000000 implements MigrationInterface {
     await q.query(`
       CREATE TRIGGER kek_versions_refuse_destroyed BEFORE INSERT OR UPDATE OF wrapped, previous_wrapped ON kek_versions
         FOR EACH ROW EXECUTE FUNCTION keyhold_refuse_form_of_destroyed()`);
+    // A retired version has no wrapped form any more, so a DEK stored under it could never be read again: a replica
+    // that still believes an old version is current (until its cached state is invalidated) is refused here rather
+    // than losing data. One check per statement (the DEK path inserts a batch per statement); it runs after the
+    // foreign-key check, which waits for a concurrent retirement (that locks the KEK row) and so sees its outcome.
+    await q.query(`
+      CREATE FUNCTION keyhold_refuse_dek_under_retired() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        IF EXISTS (SELECT 1 FROM new_deks d JOIN kek_versions k ON k.workspace_id = d.workspace_id AND k.version = d.kek_version
+                   WHERE k.state = 'retired') THEN
+          RAISE EXCEPTION 'a DEK cannot be stored under a retired KEK version' USING ERRCODE = 'check_violation';
+        END IF;
+        RETURN NULL;
+      END $$`);
+    await q.query(`
+      CREATE TRIGGER deks_refuse_retired_kek AFTER INSERT ON deks REFERENCING NEW TABLE AS new_deks
+        FOR EACH STATEMENT EXECUTE FUNCTION keyhold_refuse_dek_under_retired()`);
   }
 
   async down(q: QueryRunner): Promise<void> {
+    await q.query(`DROP TRIGGER IF EXISTS deks_refuse_retired_kek ON deks`);
+    await q.query(`DROP FUNCTION IF EXISTS keyhold_refuse_dek_under_retired()`);
     await q.query(`DROP TRIGGER IF EXISTS kek_versions_refuse_destroyed ON kek_versions`);
     await q.query(`DROP FUNCTION IF EXISTS keyhold_refuse_form_of_destroyed()`);
     // Destroyed workspaces have no keys left; they come back as unbound tombstones.

@@ -109,4 +109,31 @@ describe('DELETE workspace (deliberate crypto-shred)', () => {
     expect(entry).toMatchObject({ actor: expect.stringMatching(/^admin:/), outcome: 'success' });
     expect(entry?.at).toBeTruthy();
   });
+
+  it('DEK creates racing the destroy on two replicas: every answer is 200 (before) or 410 (after), never a 5xx; no row survives', async () => {
+    const w = await boundWorkspace();
+    const r2 = new HttpClient(replica2.url);
+    const statuses: number[] = [];
+    let stop = false;
+    const load = [stack.http, r2, stack.http, r2].map(async (http, i) => {
+      for (let n = 0; !stop || n < 3; n++) {
+        const r = await http.post(`/internal/v1/workspaces/${w.wsId}/deks:batchGet`, { segmentIds: [`race-${i}-${n}`, `race-${i}-${n}-b`, 'shared'] }, w.svc);
+        statuses.push(r.status);
+        if (stop && r.status === 410) return;
+      }
+    });
+    await new Promise((res) => setTimeout(res, 150));
+    const destroyed = await stack.http.request('DELETE', `${w.base}/workspaces/${w.wsId}`, { token: w.token, body: { confirm: w.name } });
+    stop = true;
+    await Promise.all(load);
+    expect(destroyed.status).toBe(200);
+    expect(statuses.filter((s) => s === 200).length).toBeGreaterThan(0);
+    expect(statuses.filter((s) => s !== 200 && s !== 410)).toEqual([]);
+    expect(statuses[statuses.length - 1]).toBe(410);
+    const left = await stack.api.services.ds.query(
+      `SELECT (SELECT count(*)::int FROM kek_versions WHERE workspace_id = $1) + (SELECT count(*)::int FROM deks WHERE workspace_id = $1) AS n`,
+      [w.wsId],
+    );
+    expect(left[0].n).toBe(0);
+  });
 });

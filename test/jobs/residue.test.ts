@@ -1,7 +1,8 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { DisableKeyCommand } from '@aws-sdk/client-kms';
 import { OperationKind } from '@app/jobs';
-import { BindWorkspace, DeleteKeyConfiguration, DestroyWorkspace, RegisterKeyConfiguration } from '@app/keys';
+import { KekCache } from '@app/kek-cache';
+import { BindWorkspace, DeleteKeyConfiguration, DekService, DestroyWorkspace, KekResolver, RegisterKeyConfiguration } from '@app/keys';
 import { AZURE_EMULATOR_DEFAULTS } from '../../apps/kms-emulator/src/azure';
 import type { RunningWorker } from '../../apps/worker/src/worker';
 import { startTestWorker } from '../support/worker';
@@ -273,5 +274,40 @@ describe('destroy while an operation is running', () => {
       },
       b.keyArn,
     );
+  }, 60_000);
+});
+
+describe('a replica that missed a KEK rotation never loses a DEK to a retired version', () => {
+  /** An API replica's DEK service with its caches on and no invalidation wired: it will miss the rotation. */
+  function staleReplica() {
+    const cache = new KekCache({ ttlMs: 60_000, maxEntries: 1000 });
+    const resolver = new KekResolver(h.deps.repos, h.deps.registry, cache, { onRevocationSuspected: async () => undefined }, 1);
+    const service = new DekService(h.deps.repos, resolver, { stateCacheTtlMs: 60_000, wrappedCacheEntries: 1000, wrapReserveChunk: 100, batchMax: 1000 });
+    return { service, cache };
+  }
+
+  it('cached rows under the retired version, and new DEKs it would create under it, are re-read and created under the live version', async () => {
+    const t = await h.awsTenant();
+    const w = t.workspaceIds[0];
+    const p = { tid: t.tenantId, sub: t.principalId };
+    const a = staleReplica();
+    const b = staleReplica();
+    const before = new Map((await a.service.getDeks(p, w, segments(5, 's'))).map((d) => [d.segmentId, d.dek]));
+    await b.service.getDeks(p, w, segments(5, 's'));
+    await runOp(t.tenantId, w, OperationKind.KekRotation);
+    const retired = await h.ds.query(`SELECT state, wrapped IS NULL AS gone FROM kek_versions WHERE workspace_id = $1 AND version = 1`, [w]);
+    expect(retired[0]).toEqual({ state: 'retired', gone: true });
+
+    // Replica A still has the KEK of version 1 in memory: a new segment would be wrapped under it; the database
+    // refuses that row, and A answers from fresh reads instead.
+    const fresh = await a.service.getDeks(p, w, ['after-rotation', ...segments(5, 's')]);
+    expect(fresh[0].kekVersion).toBe(2);
+    for (const d of fresh.slice(1)) expect(d.dek).toBe(before.get(d.segmentId));
+    // Replica B lost its KEK (evicted) but kept the rows naming version 1: they are re-read, same DEKs.
+    b.cache.dropWorkspace(t.tenantId, w, 'invalidate');
+    const reread = await b.service.getDeks(p, w, segments(5, 's'));
+    for (const d of reread) expect(d).toMatchObject({ kekVersion: 2, dek: before.get(d.segmentId) });
+    const onRetired = await h.ds.query(`SELECT count(*)::int AS n FROM deks WHERE workspace_id = $1 AND kek_version = 1`, [w]);
+    expect(onRetired[0].n).toBe(0);
   }, 60_000);
 });

@@ -53,6 +53,13 @@ class CachedDek {
 
 const SEGMENT_RE = /^[\x21-\x7e]{1,256}$/;
 
+/** A KEK version this replica believed live is retired (see getDeks). */
+function staleKeyView(err: unknown): boolean {
+  if (err instanceof DomainError) return err.code === ErrorCode.KeyIntegrity && /KEK version \d+ of the workspace is missing/.test(err.message);
+  const e = err as { message?: string; driverError?: { message?: string } };
+  return /retired KEK version/.test(String(e?.driverError?.message ?? e?.message ?? ''));
+}
+
 /**
  * Memory per cached workspace (shared/PERFORMANCE.md budget: 2 KB): strings kept in long-lived maps must not be
  * slices of request URLs (a slice retains the whole URL) nor per-row copies of a handful of constants.
@@ -131,7 +138,16 @@ export class DekService {
     try {
       return await this.issue(p, workspaceId, segmentIds);
     } catch (err) {
-      throw await this.explain(p, workspaceId, err);
+      if (!staleKeyView(err) || !isUuid(workspaceId)) throw await this.explain(p, workspaceId, err);
+      // This replica's cached view of the workspace's keys predates a KEK rotation it has not heard of yet (a lost
+      // invalidation): a cached DEK row names a version that was retired (its form destroyed), or a new DEK was about
+      // to be created under it and the database refused. Forget the workspace and answer from fresh reads, once.
+      this.forgetWorkspace(workspaceId.toLowerCase());
+      try {
+        return await this.issue(p, workspaceId, segmentIds);
+      } catch (again) {
+        throw await this.explain(p, workspaceId, again);
+      }
     }
   }
 

@@ -126,6 +126,10 @@ export class WorkspaceRepository {
    * `destroyed` tombstone with no binding and no KEK version. Returns the tombstone and what was deleted.
    */
   async destroy(db: Queryable, tenantId: string, id: string): Promise<{ row: WorkspaceRow; deks: number; kekVersions: number } | null> {
+    // KEK rows first, for update: a DEK insert (its foreign key takes a key-share lock on its KEK row), a wrap
+    // reservation or a job's compare-and-set on a KEK row either committed before this (and its rows are deleted
+    // below) or waits, then finds the rows gone and fails; none can add a DEK between the two deletes.
+    await rows(db, `SELECT version FROM kek_versions WHERE tenant_id = $1 AND workspace_id = $2 FOR UPDATE`, [tenantId, id]);
     const deks = await rows(db, `DELETE FROM deks WHERE tenant_id = $1 AND workspace_id = $2 RETURNING 1`, [tenantId, id]);
     const keks = await rows(db, `DELETE FROM kek_versions WHERE tenant_id = $1 AND workspace_id = $2 RETURNING 1`, [tenantId, id]);
     const row = await one<WorkspaceRow>(

@@ -260,6 +260,14 @@ export class WorkspaceKeyStore {
    * that is never used again must not stay openable by a key the workspace may later leave.
    */
   async retireIfUnused(sql: Sql, tenantId: string, workspaceId: string, version: number): Promise<boolean> {
+    // Lock the row first (the caller's transaction): a DEK insert under this version in flight holds a key-share
+    // lock on it, so this waits for it, and the NOT EXISTS below (a new statement) then sees its DEK. A DEK insert
+    // arriving later waits for this transaction and is refused by the deks trigger once the version is retired.
+    await sql.rows(`SELECT 1 FROM kek_versions WHERE tenant_id = $1 AND workspace_id = $2 AND version = $3 AND state = 'retiring' FOR UPDATE`, [
+      tenantId,
+      workspaceId,
+      version,
+    ]);
     const n = await sql.affected(
       `UPDATE kek_versions k SET state = 'retired', wrapped = NULL, key_configuration_id = NULL, provider_key_version = NULL,
          previous_wrapped = NULL, previous_key_configuration_id = NULL, previous_provider_key_version = NULL, updated_at = now()
