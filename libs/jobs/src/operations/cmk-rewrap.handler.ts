@@ -7,7 +7,7 @@ import type { WorkspaceKeyStore } from '../store/workspace-key-store';
 import type { KekWrapping } from './kek-wrapping';
 import { OperationFailure } from './operation-errors';
 import type { RewrapUnderKey } from './rewrap-under-key';
-import { enterWorkingState, leaveWorkingState } from './workspace-guard';
+import { enterWorkingState, failIfDestroyed, leaveWorkingState } from './workspace-guard';
 
 /**
  * CMK rewrap: after the customer rotates their key (AWS rotation, new Azure key version, new GCP primary),
@@ -48,10 +48,12 @@ export class CmkRewrapHandler implements OperationHandler {
       // the day it is re-enabled (or, for a cloud that keeps old versions usable, at once).
       // Dropped even if a probe moved the workspace meanwhile (the transition then does nothing): every row is on
       // the new version already, so the old forms have no purpose left whatever the state.
-      await inTransaction(this.ds, async (sql) => {
-        await this.store.transition(sql, tenantId, workspaceId, ['rewrapping'], 'active');
+      const left = await inTransaction(this.ds, async (sql) => {
+        const moved = await this.store.transition(sql, tenantId, workspaceId, ['rewrapping'], 'active');
         await this.store.dropPreviousForms(sql, tenantId, workspaceId);
+        return moved;
       });
+      if (!left) await failIfDestroyed(this.ds, this.store, tenantId, workspaceId);
       await this.audit.append(tenantId, {
         actor: 'system:worker',
         action: 'workspace.cmk_rewrapped',

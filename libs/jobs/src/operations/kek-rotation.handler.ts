@@ -9,7 +9,7 @@ import type { KekRow, KeyConfigurationRow, WorkspaceKeyStore } from '../store/wo
 import { isPermanent } from './cmk-rewrap.handler';
 import type { KekWrapping } from './kek-wrapping';
 import { OperationFailure } from './operation-errors';
-import { enterWorkingState, leaveWorkingState } from './workspace-guard';
+import { enterWorkingState, failIfDestroyed, leaveWorkingState } from './workspace-guard';
 
 /** Batches being written concurrently while the next is prepared (two cores: Postgres and Node overlap). */
 const WRITES_IN_FLIGHT = 2;
@@ -85,7 +85,7 @@ export class KekRotationHandler implements OperationHandler {
       const rewrapMs = Number(process.hrtime.bigint() - rewrapStarted) / 1e6;
       const retired = await this.retireUnused(tenantId, workspaceId, newVersion);
       await ctx.step('retired', { retiredVersions: retired });
-      await leaveWorkingState(this.ds, this.store, tenantId, workspaceId, 'kek_rotating');
+      if (!(await leaveWorkingState(this.ds, this.store, tenantId, workspaceId, 'kek_rotating'))) await failIfDestroyed(this.ds, this.store, tenantId, workspaceId);
       await this.cache.invalidateWorkspace(tenantId, workspaceId);
       await this.audit.append(tenantId, {
         actor: 'system:worker',
