@@ -1,12 +1,12 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { DisableKeyCommand } from '@aws-sdk/client-kms';
+import { DisableKeyCommand, RotateKeyOnDemandCommand } from '@aws-sdk/client-kms';
 import { OperationKind } from '@app/jobs';
 import { KekCache } from '@app/kek-cache';
 import { BindWorkspace, DeleteKeyConfiguration, DekService, DestroyWorkspace, KekResolver, RegisterKeyConfiguration } from '@app/keys';
 import { AZURE_EMULATOR_DEFAULTS } from '../../apps/kms-emulator/src/azure';
 import type { RunningWorker } from '../../apps/worker/src/worker';
 import { startTestWorker } from '../support/worker';
-import { expectShredded } from './assertions';
+import { expectShredded, waitFor } from './assertions';
 import { azureTenant } from './azure-tenant';
 import { GCP_CUSTOMER_LOCATION, gcpTenant, setKeyPolicy } from './gcp-tenant';
 import { AwsTenant, JobsHarness, startJobsHarness } from './harness';
@@ -226,12 +226,14 @@ describe('a key configuration is in use while any stored form depends on it', ()
 });
 
 describe('destroy while an operation is running', () => {
-  async function destroyMidway(t: AwsTenant, w: string, start: () => Promise<string>, slowKey: string) {
+  async function destroyMidway(t: AwsTenant, w: string, start: () => Promise<string>, slowKey: string, slowOperation = 'Encrypt') {
     await h.fetchDeks(t, w, segments(50, 'd'));
-    h.aws.faults.add({ cloud: 'aws', keyId: keyIdOf(slowKey), operation: 'Encrypt', kind: 'latency', latencyMs: 1500 });
+    h.aws.faults.add({ cloud: 'aws', keyId: keyIdOf(slowKey), operation: slowOperation, kind: 'latency', latencyMs: 1500 });
     try {
       const opId = await start();
-      await h.waitForOperation(t.tenantId, opId, 10_000, (o) => o.state === 'running');
+      // Mid-flight: the operation holds its working state (and is waiting on the slowed KMS call).
+      await waitFor('the working state', async () => ['kek_rotating', 'rewrapping', 'rekeying'].includes((await h.workspace(t.tenantId, w)).keyState), 10_000);
+      await new Promise((res) => setTimeout(res, 200));
       const name: string = (await h.ds.query(`SELECT name FROM workspaces WHERE id = $1`, [w]))[0].name;
       await new DestroyWorkspace(h.deps).execute('admin:test', t.tenantId, w, { confirm: name });
       const op = await h.waitForOperation(t.tenantId, opId, 20_000);
@@ -259,6 +261,12 @@ describe('destroy while an operation is running', () => {
   it('a KEK rotation mid-flight fails its compare-and-set and resurrects nothing', async () => {
     const t = await h.awsTenant();
     await destroyMidway(t, t.workspaceIds[0], () => h.request(t.tenantId, t.workspaceIds[0], OperationKind.KekRotation), t.keyArn);
+  }, 60_000);
+
+  it('a CMK rewrap mid-flight fails and resurrects nothing', async () => {
+    const t = await h.awsTenant();
+    await h.kms.send(new RotateKeyOnDemandCommand({ KeyId: t.keyArn }));
+    await destroyMidway(t, t.workspaceIds[0], () => h.request(t.tenantId, t.workspaceIds[0], OperationKind.CmkRewrap), t.keyArn, 'ReEncrypt');
   }, 60_000);
 
   it('a re-key mid-flight fails its compare-and-set and resurrects nothing', async () => {
