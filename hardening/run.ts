@@ -23,6 +23,7 @@ import { runIsolation } from './sections/isolation';
 import { runSpRevocation } from './sections/sp-revocation';
 import { runQuotas } from './sections/quotas';
 import { runOutage } from './sections/outage';
+import { runResidue } from './sections/residue';
 import { runSsrf } from './sections/ssrf';
 import { runTokens } from './sections/tokens';
 
@@ -191,6 +192,17 @@ async function main(): Promise<number> {
         kek_poll_interval_seconds: r.pollIntervalSeconds,
       }),
     );
+    // After faults (which counts every shredded workspace as a false shred), before the at-rest scan (which then
+    // also looks for the DEKs this section was handed, the destroyed workspace's included).
+    await section('residue', ['residue_forms_tried', 'residue_forms_unwrapped', 'destroyed_workspaces_served'], async () => runResidue(s, await seedTenant(s, 'residue'), ledger), (r) => ({
+      residue_forms_tried: r.positiveControl > 0 ? r.formsTried : null,
+      residue_forms_unwrapped: r.positiveControl > 0 ? r.formsUnwrapped : null,
+      residue_values_scanned: r.valuesScanned,
+      residue_positive_control: r.positiveControl,
+      destroyed_workspaces_served: r.destroyedServed + r.destroyedRowsLeft,
+      destroyed_workspace_requests: r.destroyedRequests,
+    }));
+    if (figures.residue_forms_unwrapped === null && !reasons.residue_forms_unwrapped) reasons.residue_forms_unwrapped = 'the positive control opened nothing: the probe proves nothing';
     // The worker logs are scanned, not stored in the results.
     if (sections.faults && typeof sections.faults === 'object') delete (sections.faults as { logs?: unknown }).logs;
     await section('at-rest', ['plaintext_hits', 'plaintext_keys_searched'], () => runAtRest(s, ledger, workerLogs), (r) => ({

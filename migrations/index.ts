@@ -1,5 +1,6 @@
 import { InitialSchema1763880000000 } from './1763880000000-InitialSchema';
 import { JobsSupport1763890000000 } from './1763890000000-JobsSupport';
+import { NoResidue1764000000000 } from './1764000000000-NoResidue';
 import { SegmentTombstonesAndDekQuota1764100000000 } from './1764100000000-SegmentTombstonesAndDekQuota';
 import { ServicePrincipalPermissions1764100000001 } from './1764100000001-ServicePrincipalPermissions';
 import { Credentials1764300000000 } from './1764300000000-Credentials';
@@ -12,6 +13,7 @@ import { VendorCanary1764600000001 } from './1764600000001-VendorCanary';
 export const MIGRATIONS = [
   InitialSchema1763880000000,
   JobsSupport1763890000000,
+  NoResidue1764000000000,
   SegmentTombstonesAndDekQuota1764100000000,
   ServicePrincipalPermissions1764100000001,
   Credentials1764300000000,

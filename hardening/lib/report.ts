@@ -64,6 +64,9 @@ export const GOALS: Goal[] = [
   atMost('missed_shred_purge_seconds', 'outage: seconds until a replica that missed the shred message purged the KEK', 1, 's (the poll interval)'),
   positive('plaintext_keys_searched', 'at rest: plaintext keys searched for'),
   zero('plaintext_hits', 'at rest: plaintext key hits (Postgres, Redis, logs)'),
+  positive('residue_forms_tried', 'residue: stored values × contexts tried under a still-trusted key after re-key + shred and destroy'),
+  zero('residue_forms_unwrapped', 'residue: of those, opened by the key owner'),
+  zero('destroyed_workspaces_served', 'residue: DEK answers other than 410 for a destroyed workspace (and its rows left)'),
 ];
 
 export interface RunResults {

@@ -191,6 +191,9 @@ function template(ep: Endpoint, t: SeededTenant): Record<string, unknown> | null
       return { overlapSeconds: 60 };
     case 'ServicePrincipalPermissions':
       return { permissions: ['dek:fetch'] };
+    case 'DestroyWorkspace':
+      // Never the workspace's name: a fuzzed DELETE must be refused (400) and change nothing.
+      return { confirm: `fz-not-the-name-${n}` };
     default:
       return ep.hasBody ? {} : null;
   }

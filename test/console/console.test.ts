@@ -831,6 +831,39 @@ describe('console', () => {
     await screenshot(page, '07-audit');
   });
 
+  it('destroys a workspace behind its typed name: disabled until it matches, then every key gone and the page says so (axe-clean)', async () => {
+    const name = 'scratch-to-destroy';
+    const id = await createAndBindWorkspace(name, state.validConfigId, state.validConfigName);
+    await page.getByRole('button', { name: 'Destroy workspace…' }).click();
+    const confirm = page.getByLabel(`Type the workspace name “${name}” to confirm`);
+    const go = page.getByRole('button', { name: 'Destroy workspace for good' });
+    await confirm.fill(name.toUpperCase());
+    expect(await go.isDisabled()).toBe(true);
+    // axe itself is proven on a planted problem first (an image without a text alternative), then the page is clean.
+    await inBrowser(`document.body.insertAdjacentHTML('beforeend', '<img id="axe-canary" src="data:,">')`);
+    expect((await accessibilityViolations(page)).map((v) => v.id)).toContain('image-alt');
+    await inBrowser(`document.getElementById('axe-canary').remove()`);
+    expect(await accessibilityViolations(page)).toEqual([]);
+    await confirm.fill(name);
+    expect(await go.isEnabled()).toBe(true);
+    await go.scrollIntoViewIfNeeded();
+    await screenshot(page, '14-workspace-destroy-confirm');
+    await go.click();
+    await page.getByRole('heading', { name: 'This workspace was destroyed' }).waitFor({ timeout: 20_000 });
+    await page.locator('.facts .badge', { hasText: 'Destroyed' }).waitFor();
+    // Nothing left to operate on: no key operations, no binding form, no second destroy.
+    expect(await page.getByRole('button', { name: 'Rotate KEK' }).count()).toBe(0);
+    expect(await page.getByRole('button', { name: 'Destroy workspace…' }).count()).toBe(0);
+    expect(await accessibilityViolations(page)).toEqual([]);
+    await screenshot(page, '15-workspace-destroyed');
+    expect((await api('GET', `/workspaces/${id}`)).body).toMatchObject({ keyState: 'destroyed', keyConfigurationId: null, kekVersion: null });
+    const rows = await stack.api.services.ds.query(
+      `SELECT (SELECT count(*)::int FROM kek_versions WHERE workspace_id = $1) + (SELECT count(*)::int FROM deks WHERE workspace_id = $1) AS n`,
+      [id],
+    );
+    expect(rows[0].n).toBe(0);
+  });
+
   it('signs out: the token is forgotten and the sign-in form is back', async () => {
     await page.getByRole('button', { name: 'Sign out' }).click();
     await page.getByRole('heading', { name: 'Sign in to your tenant' }).waitFor();

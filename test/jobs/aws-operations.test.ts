@@ -79,7 +79,7 @@ describe('operations on AWS, executed by the worker', () => {
     expect(diff(roleCalls(t), calls0)).toEqual({ DescribeKey: 1, ListKeyRotations: 1, ReEncrypt: 1, Decrypt: 1 });
     const rows = await kekRows(t.tenantId, ws);
     expect(rows).toHaveLength(1);
-    expect(rows[0].hasPrevious).toBe(true);
+    expect(rows[0].hasPrevious).toBe(false);
     expect(rows[0].providerKeyVersion).toBe(current);
     expect(await materialOf(t, ws)).toBe(current);
     expect(await h.workspace(t.tenantId, ws)).toMatchObject({ keyState: 'active', currentKekVersion: 1 });
@@ -114,7 +114,7 @@ describe('operations on AWS, executed by the worker', () => {
     expect(calls.Encrypt).toBe(3);
     expect(calls.Decrypt).toBe(6);
     for (const ws of t.workspaceIds) {
-      expect((await kekRows(t.tenantId, ws))[0]).toMatchObject({ providerKeyVersion: current, hasPrevious: true });
+      expect((await kekRows(t.tenantId, ws))[0]).toMatchObject({ providerKeyVersion: current, hasPrevious: false });
       expect(await materialOf(t, ws)).toBe(current);
       expect(await h.workspace(t.tenantId, ws)).toMatchObject({ keyState: 'active', degraded: false });
       expect(await h.fetchDeks(t, ws, segments(5))).toEqual(before.get(ws));
@@ -162,6 +162,10 @@ describe('operations on AWS, executed by the worker', () => {
       [1, 'retired'],
       [2, 'active'],
     ]);
+    // The retired version's wrapped form is destroyed with it: it wraps no DEK, so nothing may open it any more.
+    expect(rows[0].keyConfigurationId).toBeNull();
+    const retiredForms = await h.ds.query(`SELECT count(*)::int AS n FROM kek_versions WHERE workspace_id = $1 AND state = 'retired' AND wrapped IS NOT NULL`, [ws]);
+    expect(retiredForms[0].n).toBe(0);
     expect(rows[1].wrapCount).toBeGreaterThanOrEqual(2_500);
     const onOld = await h.ds.query(`SELECT count(*)::int AS n FROM deks WHERE workspace_id = $1 AND kek_version <> 2`, [ws]);
     expect(onOld[0].n).toBe(0);
@@ -210,7 +214,8 @@ describe('operations on AWS, executed by the worker', () => {
     const rows = await kekRows(t.tenantId, ws);
     for (const r of rows.filter((r: { state: string }) => r.state !== 'retired')) {
       expect(r.keyConfigurationId).toBe(second.keyConfigurationId);
-      expect(r.hasPrevious).toBe(true);
+      // The form under the first configuration went with the switch.
+      expect(r.hasPrevious).toBe(false);
     }
     const after = await h.fetchDeks(t, ws, segments(50));
     for (const [seg, dek] of before) expect(after.get(seg)).toBe(dek);

@@ -94,8 +94,9 @@ describe('CMK rewrap on Azure', () => {
     expect(op.params.result).toMatchObject({ keyVersion: v2, kekVersions: [1] });
 
     const [row] = await kekRows(t.tenantId, ws);
-    expect(row).toMatchObject({ version: 1, state: 'active', keyConfigurationId: t.keyConfigurationId, providerKeyVersion: v2, previousProviderKeyVersion: v1 });
-    expect(row.previousWrapped).toEqual(initial.wrapped);
+    // The form under v1 is gone as the operation commits (no previous_* form outlives it).
+    expect(row).toMatchObject({ version: 1, state: 'active', keyConfigurationId: t.keyConfigurationId, providerKeyVersion: v2, previousProviderKeyVersion: null });
+    expect(row.previousWrapped).toBeNull();
     expect(row.wrapped.equals(initial.wrapped)).toBe(false);
     expect(await h.workspace(t.tenantId, ws)).toMatchObject({ keyState: 'active', degraded: false, currentKekVersion: 1 });
 
@@ -104,7 +105,7 @@ describe('CMK rewrap on Azure', () => {
     await az.customerKeys().updateKeyProperties(t.keyName, v1, { enabled: false });
     const d = AZURE_EMULATOR_DEFAULTS;
     await expect(
-      az.cryptoAs(`${t.keyId}/${v1}`, d.vendorClientId, d.vendorClientSecret).unwrapKey('RSA-OAEP-256', row.previousWrapped!),
+      az.cryptoAs(`${t.keyId}/${v1}`, d.vendorClientId, d.vendorClientSecret).unwrapKey('RSA-OAEP-256', initial.wrapped),
     ).rejects.toMatchObject({ statusCode: 403 });
     // ...yet a cold replica (fresh KEK cache) unwraps the rewrapped KEK under v2 and serves the very same DEKs.
     const after = await h.fetchDeks(t, ws, segments(20));

@@ -140,8 +140,8 @@ describe('cross-cloud re-key: AWS → Azure → GCP', () => {
         provider: 'azure',
         keyConfigurationId: azureKey.keyConfigurationId,
         providerKeyVersion: azureVersion,
-        previousKeyConfigurationId: t.keyConfigurationId,
-        hasPrevious: true,
+        previousKeyConfigurationId: null,
+        hasPrevious: false,
       });
     }
     // The AWS key goes away: a cold replica still serves every DEK, unchanged (it unwraps under Azure only).
@@ -160,7 +160,7 @@ describe('cross-cloud re-key: AWS → Azure → GCP', () => {
     expect(toGcp.op).toMatchObject({ kind: 'rekey', state: 'succeeded', error: null });
     expect(await h.workspace(t.tenantId, ws)).toMatchObject({ keyState: 'active', degraded: false, keyConfigurationId: gcpKey.keyConfigurationId });
     for (const r of await kekRows(t.tenantId, ws)) {
-      expect(r).toMatchObject({ provider: 'gcp', keyConfigurationId: gcpKey.keyConfigurationId, previousKeyConfigurationId: azureKey.keyConfigurationId, hasPrevious: true });
+      expect(r).toMatchObject({ provider: 'gcp', keyConfigurationId: gcpKey.keyConfigurationId, previousKeyConfigurationId: null, hasPrevious: false });
     }
     // The Azure key is disabled too (every version): DEKs still served by a cold replica, unwrapped under GCP.
     const disabled = await h.azure!.admin('POST', `/azure/keys/${azureKey.keyName}/enabled`, { enabled: false });

@@ -79,22 +79,22 @@ describe('operations on GCP, executed by the worker', () => {
     expect(op.params.result).toEqual({ keyVersion: t.version(2), kekVersions: [1] });
     const rows = await kekRows(t.tenantId, ws);
     expect(rows).toHaveLength(1);
-    expect(rows[0]).toMatchObject({ version: 1, state: 'active', providerKeyVersion: t.version(2), previousProviderKeyVersion: t.version(1) });
-    // The old wrapped form is kept, byte for byte; the new one differs.
-    expect(Buffer.compare(rows[0].previousWrapped!, initial[0].wrapped)).toBe(0);
+    expect(rows[0]).toMatchObject({ version: 1, state: 'active', providerKeyVersion: t.version(2), previousProviderKeyVersion: null });
+    // The old wrapped form is deleted as the operation commits (no previous form outlives it); the new one differs.
+    expect(rows[0].previousWrapped).toBeNull();
     expect(Buffer.compare(rows[0].wrapped, initial[0].wrapped)).not.toBe(0);
     expect(await h.workspace(t.tenantId, ws)).toMatchObject({ keyState: 'active', currentKekVersion: 1, degraded: false });
 
     const after = await h.fetchDeks(t, ws, segments(20));
     expect([...after.entries()]).toEqual([...before.entries()]);
 
-    // The customer disables the old version: the previous form is now useless, the current one still works, so a
+    // The customer disables the old version: the old form (as it was before the rewrap) is useless, the current one still works, so a
     // cold replica keeps serving the same DEKs (the KEK really is wrapped under version 2).
     await setVersionState(t, 1, 'DISABLED');
     const gcp = h.deps.registry.get('gcp');
     const cfg: GcpKeyConfig = { provider: 'gcp', keyName: t.keyName, serviceAccount: t.serviceAccount };
     const ctx: WrapContext = { tenantId: t.tenantId, workspaceId: ws, keyConfigurationId: t.keyConfigurationId, kekVersion: 1, purpose: 'workspace-kek' };
-    await expect(gcp.unwrap(cfg, { ciphertext: rows[0].previousWrapped!, keyVersion: t.version(1) }, ctx)).rejects.toMatchObject({ errorClass: 'key_disabled' });
+    await expect(gcp.unwrap(cfg, { ciphertext: initial[0].wrapped, keyVersion: t.version(1) }, ctx)).rejects.toMatchObject({ errorClass: 'key_disabled' });
     const cold = await h.fetchDeks(t, ws, segments(20));
     expect([...cold.entries()]).toEqual([...before.entries()]);
 
@@ -125,7 +125,8 @@ describe('operations on GCP, executed by the worker', () => {
 
     const rows = await kekRows(t.tenantId, ws);
     expect(rows.map((r) => [r.version, r.state, r.providerKeyVersion])).toEqual([
-      [1, 'retired', t.version(1)],
+      // A retired version keeps no wrapped form (and so names no key version).
+      [1, 'retired', null],
       [2, 'active', t.version(1)],
     ]);
     expect(await h.workspace(t.tenantId, ws)).toMatchObject({ keyState: 'active', currentKekVersion: 2 });

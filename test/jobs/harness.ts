@@ -191,7 +191,7 @@ export async function startJobsHarness(
     registry,
     audit: new AuditLog(ds, new AuditKeys(config.audit)),
     dispatcher,
-    kekInvalidator: { invalidateWorkspace: async () => undefined },
+    kekInvalidator: { invalidateWorkspace: async () => undefined, shredWorkspace: async () => undefined },
   };
   const kms = aws.customerKms();
   const iam = aws.customerIam();

@@ -9,6 +9,7 @@ import { ServicePrincipalPermissionsController } from './http/controllers/servic
 import { AuditController } from './http/controllers/audit.controller';
 import { AdminUsersController, OneTimeLinksController } from './http/controllers/credentials.controller';
 import { PlatformController } from './http/controllers/platform.controller';
+import { WorkspaceDestroyController } from './http/controllers/workspace-destroy.controller';
 import type { KeyholdServices } from './services';
 
 /** The Nest module of the admin API; the composition root is built outside Nest and provided as a value. */
@@ -30,6 +31,7 @@ export class ApiModule {
         AdminUsersController,
         OneTimeLinksController,
         PlatformController,
+        WorkspaceDestroyController,
       ],
       providers: [{ provide: SERVICES, useValue: services }, AdminTokenStrategy, OperatorTokenStrategy, TenantAccessGuard],
     };

@@ -12,6 +12,8 @@ export interface Dispatcher {
 
 export interface KekInvalidator {
   invalidateWorkspace(tenantId: string, workspaceId: string): Promise<void>;
+  /** Drop the workspace's plaintext KEKs and cached state/rows here and on every replica (pub/sub + poll). */
+  shredWorkspace(tenantId: string, workspaceId: string): Promise<void>;
 }
 
 /** What the use cases need; composed once by each process (API, worker). */

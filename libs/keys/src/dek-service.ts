@@ -57,6 +57,12 @@ const SEGMENT_RE = /^[\x21-\x7e]{1,256}$/;
 export const isSegmentId = (s: unknown): s is string => typeof s === 'string' && SEGMENT_RE.test(s);
 
 const segmentDestroyed = () => new DomainError(ErrorCode.SegmentDestroyed, 'this segment was destroyed; its DEK is gone for good');
+/** A KEK version this replica believed live is retired (see getDeks). */
+function staleKeyView(err: unknown): boolean {
+  if (err instanceof DomainError) return err.code === ErrorCode.KeyIntegrity && /KEK version \d+ of the workspace is missing/.test(err.message);
+  const e = err as { message?: string; driverError?: { message?: string } };
+  return /retired KEK version/.test(String(e?.driverError?.message ?? e?.message ?? ''));
+}
 
 /**
  * Memory per cached workspace (shared/PERFORMANCE.md budget: 2 KB): strings kept in long-lived maps must not be
@@ -174,6 +180,38 @@ export class DekService {
   }
 
   async getDeks(p: DekPrincipal, workspaceId: string, segmentIds: readonly string[]): Promise<IssuedDek[]> {
+    try {
+      return await this.issue(p, workspaceId, segmentIds);
+    } catch (err) {
+      if (!staleKeyView(err) || !isUuid(workspaceId)) throw await this.explain(p, workspaceId, err);
+      // This replica's cached view of the workspace's keys predates a KEK rotation it has not heard of yet (a lost
+      // invalidation): a cached DEK row names a version that was retired (its form destroyed), or a new DEK was about
+      // to be created under it and the database refused. Forget the workspace and answer from fresh reads, once.
+      this.forgetWorkspace(workspaceId.toLowerCase());
+      try {
+        return await this.issue(p, workspaceId, segmentIds);
+      } catch (again) {
+        throw await this.explain(p, workspaceId, again);
+      }
+    }
+  }
+
+  /**
+   * A request that read the workspace as serving just before it was destroyed finds its KEK and DEK rows gone
+   * mid-way (the KEK row's foreign key refuses a new DEK, the wrap reservation finds no row): that is the
+   * destruction, not a fault, and answers as such. Only unexpected failures pay this extra read.
+   */
+  private async explain(p: DekPrincipal, workspaceId: string, err: unknown): Promise<unknown> {
+    if (err instanceof DomainError || !isUuid(workspaceId)) return err;
+    const w = await this.repos.workspaces.findById(p.tid, workspaceId.toLowerCase()).catch(() => null);
+    if (w?.keyState === 'destroyed') {
+      this.forgetWorkspace(workspaceId.toLowerCase());
+      return new DomainError(ErrorCode.WorkspaceDestroyed, 'the workspace was destroyed');
+    }
+    return err;
+  }
+
+  private async issue(p: DekPrincipal, workspaceId: string, segmentIds: readonly string[]): Promise<IssuedDek[]> {
     if (!isUuid(workspaceId)) throw new DomainError(ErrorCode.WorkspaceNotFound, 'workspace not found');
     workspaceId = this.canonical(workspaceId.toLowerCase());
     if (segmentIds.length === 0) return [];
@@ -299,6 +337,7 @@ export class DekService {
     // Outside the principal's scope looks exactly like a workspace that does not exist.
     if (!a.inScope) throw new DomainError(ErrorCode.WorkspaceNotFound, 'workspace not found');
     if (a.keyState === 'shredded') throw new DomainError(ErrorCode.WorkspaceShredded, 'the workspace keys were shredded');
+    if (a.keyState === 'destroyed') throw new DomainError(ErrorCode.WorkspaceDestroyed, 'the workspace was destroyed');
     if (a.keyState === 'unbound' || a.keyState === 'provisioning' || a.currentKekVersion === null)
       throw new DomainError(ErrorCode.WorkspaceUnbound, 'the workspace is not bound to a key configuration yet');
   }

@@ -20,6 +20,10 @@ export enum ErrorCode {
   WorkspaceBusy = 'WORKSPACE_BUSY',
   WorkspaceUnbound = 'WORKSPACE_UNBOUND',
   WorkspaceShredded = 'WORKSPACE_SHREDDED',
+  /** Deleted on purpose (DELETE workspace): irreversible, unlike a shred. */
+  WorkspaceDestroyed = 'WORKSPACE_DESTROYED',
+  DestroyedWorkspaceNotBindable = 'DESTROYED_WORKSPACE_NOT_BINDABLE',
+  ConfirmationMismatch = 'CONFIRMATION_MISMATCH',
   OperationNotAllowed = 'OPERATION_NOT_ALLOWED',
   KmsUnavailable = 'KMS_UNAVAILABLE',
   KmsRefused = 'KMS_REFUSED',

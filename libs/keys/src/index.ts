@@ -60,3 +60,4 @@ export {
   RequestRevocationCheck,
   GetOperation,
 } from './workspace.use-cases';
+export { DestroyWorkspace, DestroyWorkspaceInput } from './workspace-destroy.use-case';

@@ -152,12 +152,20 @@ export class GetKeyConfiguration {
   }
 }
 
-/** 409 while any workspace is bound to it, a KEK version is still wrapped under it, or an operation targets it. */
+/**
+ * 409 while any workspace is bound to it, a stored KEK form (current, or previous while a re-key runs) is wrapped
+ * under it, or an operation targets it. The check answers first; the foreign keys (ON DELETE RESTRICT) make the
+ * database refuse the delete regardless, and that refusal maps to the same 409.
+ */
 export class DeleteKeyConfiguration {
   constructor(private readonly deps: KeysDeps) {}
 
   async execute(actor: Actor, tenantId: string, id: string): Promise<void> {
-    const inUse = () => new DomainError(ErrorCode.KeyConfigurationInUse, 'the key configuration is in use by a workspace; re-bind the workspace first');
+    const inUse = () =>
+      new DomainError(
+        ErrorCode.KeyConfigurationInUse,
+        'the key configuration is in use: a workspace is bound to it, a stored workspace key is wrapped under it (also while a re-key runs) or an operation targets it; re-bind or destroy those workspaces first',
+      );
     await this.deps.repos.ds.transaction(async (m) => {
       const kc = await this.deps.repos.keyConfigurations.findById(tenantId, id, m);
       if (!kc) throw new DomainError(ErrorCode.KeyConfigurationNotFound, 'key configuration not found');

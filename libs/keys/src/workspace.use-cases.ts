@@ -57,6 +57,8 @@ export class BindWorkspace {
     const { repos } = this.deps;
     const w = await repos.workspaces.findById(tenantId, workspaceId);
     if (!w) throw new DomainError(ErrorCode.WorkspaceNotFound, 'workspace not found');
+    if (w.keyState === 'destroyed')
+      throw new DomainError(ErrorCode.DestroyedWorkspaceNotBindable, 'the workspace was destroyed; a destroyed workspace can never be bound again');
     const kc = await repos.keyConfigurations.findById(tenantId, keyConfigurationId);
     if (!kc) throw new DomainError(ErrorCode.KeyConfigurationNotFound, 'key configuration not found');
     if (kc.status !== 'valid')
@@ -199,6 +201,7 @@ export class RequestOperation {
       throw new DomainError(ErrorCode.ValidationFailed, `kind must be one of ${REQUESTABLE_KINDS.join(', ')}`);
     const w = await this.deps.repos.workspaces.findById(tenantId, workspaceId);
     if (!w) throw new DomainError(ErrorCode.WorkspaceNotFound, 'workspace not found');
+    if (w.keyState === 'destroyed') throw new DomainError(ErrorCode.WorkspaceDestroyed, 'the workspace was destroyed');
     if (w.keyState === 'unbound' || w.keyState === 'provisioning')
       throw new DomainError(ErrorCode.WorkspaceUnbound, 'the workspace is not bound to a key configuration yet');
     if (!ALLOWED_FROM[kind].includes(w.keyState))

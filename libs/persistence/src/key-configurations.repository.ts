@@ -67,12 +67,17 @@ export class KeyConfigurationRepository {
     );
   }
 
-  /** True while a workspace is bound to it or any KEK version (even retiring) is wrapped under it. */
+  /**
+   * True while a workspace is bound to it, any stored KEK form (current or, during an operation, previous) is
+   * wrapped under it, or an operation targets it. The foreign keys on kek_versions and workspaces (ON DELETE
+   * RESTRICT) make the database refuse the delete anyway; this check only gives the caller the answer first.
+   */
   async isInUse(tenantId: string, id: string, db: Queryable = this.ds): Promise<boolean> {
     const r = await rows(
       db,
       `SELECT 1 FROM workspaces WHERE tenant_id = $1 AND key_configuration_id = $2
-       UNION ALL SELECT 1 FROM kek_versions WHERE tenant_id = $1 AND key_configuration_id = $2 AND state <> 'retired'
+       UNION ALL SELECT 1 FROM kek_versions WHERE tenant_id = $1 AND key_configuration_id = $2
+       UNION ALL SELECT 1 FROM kek_versions WHERE tenant_id = $1 AND previous_key_configuration_id = $2
        UNION ALL SELECT 1 FROM operations WHERE tenant_id = $1 AND target_key_configuration_id = $2 AND state IN ('queued', 'running')
        LIMIT 1`,
       [tenantId, id],

@@ -6,7 +6,7 @@ export interface KekVersionRow {
   workspaceId: string;
   version: number;
   keyConfigurationId: string;
-  /** The KEK wrapped under the customer key (opaque provider ciphertext). */
+  /** The KEK wrapped under the customer key (opaque provider ciphertext). Only live versions are read (retired ones have none). */
   wrapped: Buffer;
   providerKeyVersion: string | null;
   state: 'active' | 'retiring' | 'retired';
@@ -33,8 +33,9 @@ export class KekVersionRepository {
     );
   }
 
+  /** A live (active or retiring) version; a retired one keeps no wrapped form, so there is nothing to find. */
   find(tenantId: string, workspaceId: string, version: number, db: Queryable = this.ds): Promise<KekVersionRow | null> {
-    return one<KekVersionRow>(db, `SELECT ${KEK} FROM kek_versions WHERE tenant_id = $1 AND workspace_id = $2 AND version = $3`, [
+    return one<KekVersionRow>(db, `SELECT ${KEK} FROM kek_versions WHERE tenant_id = $1 AND workspace_id = $2 AND version = $3 AND state <> 'retired'`, [
       tenantId,
       workspaceId,
       version,

@@ -10,6 +10,7 @@ export const KEY_STATES = [
   'kek_rotating',
   'access_suspect',
   'shredded',
+  'destroyed',
 ] as const;
 export type KeyStateName = (typeof KEY_STATES)[number];
 
@@ -131,6 +132,28 @@ export class WorkspaceRepository {
         change.expectedVersion ?? null,
       ],
     );
+  }
+
+  /**
+   * Deliberate crypto-shred, in the caller's transaction (which must hold the workspace row lock, see lockById):
+   * every DEK row and every KEK version row of the workspace is deleted — not flagged — and the workspace stays as a
+   * `destroyed` tombstone with no binding and no KEK version. Returns the tombstone and what was deleted.
+   */
+  async destroy(db: Queryable, tenantId: string, id: string): Promise<{ row: WorkspaceRow; deks: number; kekVersions: number } | null> {
+    // KEK rows first, for update: a DEK insert (its foreign key takes a key-share lock on its KEK row), a wrap
+    // reservation or a job's compare-and-set on a KEK row either committed before this (and its rows are deleted
+    // below) or waits, then finds the rows gone and fails; none can add a DEK between the two deletes.
+    await rows(db, `SELECT version FROM kek_versions WHERE tenant_id = $1 AND workspace_id = $2 FOR UPDATE`, [tenantId, id]);
+    const deks = await rows(db, `DELETE FROM deks WHERE tenant_id = $1 AND workspace_id = $2 RETURNING 1`, [tenantId, id]);
+    const keks = await rows(db, `DELETE FROM kek_versions WHERE tenant_id = $1 AND workspace_id = $2 RETURNING 1`, [tenantId, id]);
+    const row = await one<WorkspaceRow>(
+      db,
+      `UPDATE workspaces SET key_state = 'destroyed', key_configuration_id = NULL, current_kek_version = NULL, degraded = false,
+         state_version = state_version + 1, updated_at = now()
+       WHERE tenant_id = $1 AND id = $2 AND key_state <> 'destroyed' RETURNING ${COLS}`,
+      [tenantId, id],
+    );
+    return row ? { row, deks: deks.length, kekVersions: keks.length } : null;
   }
 
   /**

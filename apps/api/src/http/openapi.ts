@@ -8,11 +8,12 @@ import { platformPaths } from './openapi-platform';
 import { servicePrincipalPaths, servicePrincipalSchemas } from './openapi-service-principals';
 import { destroyDekOperation, segmentPaths } from './openapi-segments';
 import { auditPaths } from './openapi-audit';
+import { workspaceDestroyOperations } from './openapi-workspace-destroy';
 
 export type Schema = Record<string, unknown>;
 
 export const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
-const json = (schema: Schema) => ({ 'application/json': { schema } });
+export const json = (schema: Schema) => ({ 'application/json': { schema } });
 export const uuid = { type: 'string', format: 'uuid' };
 export const str = { type: 'string' };
 
@@ -25,7 +26,7 @@ const ERROR_TEXT: Record<number, string> = {
   403: 'role not allowed (separation of duties)',
   404: 'not found (also: another tenant, outside scope, malformed id)',
   409: 'conflict with the current state',
-  410: 'workspace keys shredded (WORKSPACE_SHREDDED) or segment destroyed (SEGMENT_DESTROYED)',
+  410: 'workspace keys shredded (WORKSPACE_SHREDDED), workspace destroyed (WORKSPACE_DESTROYED) or segment destroyed (SEGMENT_DESTROYED)',
   413: 'body too large',
   415: 'body must be application/json',
   429: 'rate limited or DEK quota reached (RATE_LIMITED, DEK_CREATE_RATE_LIMITED, DEK_QUOTA_EXCEEDED; Retry-After)',
@@ -107,6 +108,7 @@ export function openApiDocument(serverUrl?: string): Schema {
       },
       '/v1/tenants/{tenantId}/workspaces/{id}': {
         get: op({ id: 'getWorkspace', summary: 'Workspace key status', security: 'auditor', params: [tenantParam, pathParam('id')], ok: [200, ref('Workspace')], errors: [401, 403, 404] }),
+        ...workspaceDestroyOperations(),
       },
       '/v1/tenants/{tenantId}/workspaces/{id}/key-binding': {
         put: {
@@ -220,13 +222,14 @@ export function openApiDocument(serverUrl?: string): Schema {
           },
         },
         CreateWorkspace: { type: 'object', required: ['name'], properties: { name: str } },
+        DestroyWorkspace: { type: 'object', required: ['confirm'], properties: { confirm: { ...str, description: "the workspace's name, typed back" } } },
         Workspace: {
           type: 'object',
           required: ['id', 'name', 'keyState'],
           properties: {
             id: uuid,
             name: str,
-            keyState: { enum: ['unbound', 'provisioning', 'active', 'rewrapping', 'rekeying', 'kek_rotating', 'access_suspect', 'shredded'] },
+            keyState: { enum: ['unbound', 'provisioning', 'active', 'rewrapping', 'rekeying', 'kek_rotating', 'access_suspect', 'shredded', 'destroyed'] },
             keyConfigurationId: { type: ['string', 'null'], format: 'uuid' },
             kekVersion: { type: ['integer', 'null'] },
             degraded: { type: 'boolean' },

@@ -127,6 +127,11 @@ export class ApiClient {
     return this.call('POST', this.t('/workspaces'), { name });
   }
 
+  /** Destroys the workspace for good; `confirm` is its name, typed back by the admin. */
+  destroyWorkspace(id: string, confirm: string): Promise<Workspace> {
+    return this.call('DELETE', this.t(`/workspaces/${seg(id)}`), { confirm });
+  }
+
   /** First binding answers the workspace (200); a re-bind answers `{operationId}` (202, a re-key). */
   async bindWorkspace(id: string, keyConfigurationId: string): Promise<{ workspace?: Workspace; operationId?: string }> {
     const body = await this.call<Workspace & { operationId?: string }>('PUT', this.t(`/workspaces/${seg(id)}/key-binding`), { keyConfigurationId });

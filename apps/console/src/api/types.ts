@@ -10,7 +10,8 @@ export type KeyState =
   | 'rekeying'
   | 'kek_rotating'
   | 'access_suspect'
-  | 'shredded';
+  | 'shredded'
+  | 'destroyed';
 
 export type OperationKind = 'cmk-rewrap' | 'kek-rotation' | 'revocation-check' | 'reinstate' | 'rekey';
 export type OperationState = 'queued' | 'running' | 'succeeded' | 'failed';

@@ -22,7 +22,7 @@ export function BindingForm({ workspace, configs, onBound }: { workspace: Worksp
     const r = await api.bindWorkspace(workspace.id, choice);
     onBound(r.operationId);
   });
-  if (workspace.keyState === 'shredded') return null;
+  if (workspace.keyState === 'shredded' || workspace.keyState === 'destroyed') return null;
 
   function submit(e: FormEvent) {
     e.preventDefault();

@@ -9,6 +9,7 @@ const LABELS: Record<KeyState, string> = {
   kek_rotating: 'Rotating KEK',
   access_suspect: 'Access suspect',
   shredded: 'Shredded',
+  destroyed: 'Destroyed',
 };
 
 const TONE: Record<KeyState, 'ok' | 'busy' | 'warn' | 'bad' | 'neutral'> = {
@@ -20,6 +21,7 @@ const TONE: Record<KeyState, 'ok' | 'busy' | 'warn' | 'bad' | 'neutral'> = {
   kek_rotating: 'busy',
   access_suspect: 'warn',
   shredded: 'bad',
+  destroyed: 'bad',
 };
 
 /** The workspace key state, in words (colour is never the only signal). */

@@ -8,6 +8,7 @@ import { CopyButton } from '../components/CopyButton';
 import { useConsole } from '../context';
 import { useAction, useInterval, useLoad } from '../hooks';
 import { BindingForm } from '../components/BindingForm';
+import { DestroyedBanner, DestroyWorkspace } from '../components/DestroyWorkspace';
 import { trackedOperations, trackOperation } from '../operations-store';
 
 const BUSY_STATES: KeyState[] = ['provisioning', 'rewrapping', 'rekeying', 'kek_rotating', 'access_suspect'];
@@ -36,6 +37,11 @@ export function WorkspacePage({ id }: { id: string }) {
     ws.reload();
   });
 
+  const destroy = useAction(async (confirm: string) => {
+    await api.destroyWorkspace(id, confirm);
+    ws.reload();
+  });
+
   function onBound(operationId?: string) {
     if (operationId) setOps(trackOperation(id, operationId));
     ws.reload();
@@ -57,6 +63,7 @@ export function WorkspacePage({ id }: { id: string }) {
       </p>
       <h1>{w.name}</h1>
       <KeyLossBanner workspace={w} canWrite={canWrite} busy={start.busy} onReinstate={() => void start.run('reinstate')} />
+      <DestroyedBanner workspace={w} />
       <dl className="facts">
         <div className="value-row">
           <dt>Key state</dt>
@@ -125,6 +132,7 @@ export function WorkspacePage({ id }: { id: string }) {
       {start.busy && <Notice>Requesting the operation…</Notice>}
 
       {canWrite && <BindingForm workspace={w} configs={configs.data ?? []} onBound={onBound} />}
+      {canWrite && <DestroyWorkspace workspace={w} busy={destroy.busy} error={destroy.error} onDestroy={(confirm) => void destroy.run(confirm)} />}
     </section>
   );
 }

@@ -2,12 +2,12 @@ import type { DataSource } from 'typeorm';
 import type { OperationContext, OperationHandler, HandlerResult } from '../engine/operation-handler';
 import type { AuditSink } from '../ports';
 import type { OperationRow } from '../store/operation-store';
-import { withSql } from '../store/sql';
+import { inTransaction, withSql } from '../store/sql';
 import type { WorkspaceKeyStore } from '../store/workspace-key-store';
 import type { KekWrapping } from './kek-wrapping';
 import { OperationFailure } from './operation-errors';
 import type { RewrapUnderKey } from './rewrap-under-key';
-import { enterWorkingState, leaveWorkingState } from './workspace-guard';
+import { enterWorkingState, failIfDestroyed, leaveWorkingState } from './workspace-guard';
 
 /**
  * CMK rewrap: after the customer rotates their key (AWS rotation, new Azure key version, new GCP primary),
@@ -42,9 +42,18 @@ export class CmkRewrapHandler implements OperationHandler {
       const wrappedBefore = cutoff(ctx.op.params.rewrapWrappedBefore);
       const { rewrapped } = await this.rewrap.execute({ tenantId, workspaceId, target: cfg, targetKeyVersion: keyVersion, wrappedBefore, signal: ctx.signal });
       await ctx.step('rewrapped', { keyVersion, rewrappedVersions: rewrapped });
-      await leaveWorkingState(this.ds, this.store, tenantId, workspaceId, 'rewrapping', {
-        onLeft: (sql) =>
-          this.audit.append(
+      // The forms under the CMK's older versions are deleted as the operation commits: a CMK rewrap has no rollback
+      // (the KEK bytes never change and each new form was unwrapped and KCV-checked before it was stored), and a
+      // kept form would let an old key version the customer disabled or destroyed on purpose open the KEK again
+      // the day it is re-enabled (or, for a cloud that keeps old versions usable, at once).
+      // Dropped even if a probe moved the workspace meanwhile (the transition then does nothing): every row is on
+      // the new version already, so the old forms have no purpose left whatever the state.
+      const left = await inTransaction(this.ds, async (sql) => {
+        const moved = await this.store.transition(sql, tenantId, workspaceId, ['rewrapping'], 'active');
+        await this.store.dropPreviousForms(sql, tenantId, workspaceId);
+        // the state change and its record commit together
+        if (moved)
+          await this.audit.append(
             tenantId,
             {
               actor: 'system:worker',
@@ -54,8 +63,10 @@ export class CmkRewrapHandler implements OperationHandler {
               details: { operationId: ctx.op.id, keyConfigurationId: cfg.id, keyVersion, kekVersions: rewrapped },
             },
             sql,
-          ),
+          );
+        return moved;
       });
+      if (!left) await failIfDestroyed(this.ds, this.store, tenantId, workspaceId);
       return { kind: 'done', result: { keyVersion, kekVersions: rewrapped } };
     } catch (err) {
       await this.undoOnPermanent(err, tenantId, workspaceId);
@@ -79,7 +90,10 @@ export class CmkRewrapHandler implements OperationHandler {
   }
 
   private async undoOnPermanent(err: unknown, tenantId: string, workspaceId: string): Promise<void> {
-    if (isPermanent(err)) await leaveWorkingState(this.ds, this.store, tenantId, workspaceId, 'rewrapping').catch(() => undefined);
+    if (!isPermanent(err)) return;
+    // Rows already rewrapped stay on the new version (each was verified before it was stored): their old forms go too.
+    await withSql(this.ds, (sql) => this.store.dropPreviousForms(sql, tenantId, workspaceId)).catch(() => undefined);
+    await leaveWorkingState(this.ds, this.store, tenantId, workspaceId, 'rewrapping').catch(() => undefined);
   }
 }
 

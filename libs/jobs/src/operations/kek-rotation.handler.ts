@@ -9,7 +9,7 @@ import type { KekRow, KeyConfigurationRow, WorkspaceKeyState, WorkspaceKeyStore 
 import { isPermanent } from './cmk-rewrap.handler';
 import type { KekWrapping } from './kek-wrapping';
 import { OperationFailure } from './operation-errors';
-import { enterWorkingState, leaveWorkingState } from './workspace-guard';
+import { enterWorkingState, failIfDestroyed, leaveWorkingState } from './workspace-guard';
 
 /** States a KEK rotation may start from (see enterWorkingState). */
 const ROTATABLE_FROM: readonly WorkspaceKeyState[] = ['active', 'access_suspect'];
@@ -95,7 +95,7 @@ export class KekRotationHandler implements OperationHandler {
       const retired = await this.retireUnused(tenantId, workspaceId, newVersion);
       await ctx.step('retired', { retiredVersions: retired });
       const version = newVersion;
-      await leaveWorkingState(this.ds, this.store, tenantId, workspaceId, 'kek_rotating', {
+      const left = await leaveWorkingState(this.ds, this.store, tenantId, workspaceId, 'kek_rotating', {
         to: returnTo,
         onLeft: (sql) =>
           this.audit.append(
@@ -110,6 +110,8 @@ export class KekRotationHandler implements OperationHandler {
             sql,
           ),
       });
+      // Not left: a destroy took the workspace meanwhile (the operation fails cleanly; nothing comes back).
+      if (!left) await failIfDestroyed(this.ds, this.store, tenantId, workspaceId);
       await this.cache.invalidateWorkspace(tenantId, workspaceId);
       return {
         kind: 'done',

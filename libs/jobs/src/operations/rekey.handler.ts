@@ -14,7 +14,8 @@ import { enterWorkingState, leaveWorkingState } from './workspace-guard';
  * under the old configuration, wrap under the new one, verify, compare-and-set the KEK row (each row names the
  * configuration that wraps it, so a cold unwrap on the DEK path always pairs the right key with the right
  * blob, before, during and after the move). Last, the binding switches in one compare-and-set on the
- * workspace. DEKs are served throughout. On a permanent failure, rows already moved are moved back.
+ * workspace, which also deletes every form under the old configuration (previous_*). DEKs are served throughout.
+ * On a permanent failure, rows already moved are moved back (from previous_*, which exists only while this runs).
  */
 export class RekeyHandler implements OperationHandler {
   readonly kind = 'rekey';
@@ -63,6 +64,9 @@ export class RekeyHandler implements OperationHandler {
           },
           sql,
         );
+        // The rollback was the only reader of the forms under the old configuration: they go in the transaction
+        // that commits the new binding, so no instant exists after the switch in which the old key still opens them.
+        await this.store.dropPreviousForms(sql, tenantId, workspaceId);
         return true;
       });
       if (!switched) throw new OperationFailure('WORKSPACE_STATE_CONFLICT', 'the workspace changed during the re-key; nothing was switched');

@@ -60,3 +60,12 @@ export async function leaveWorkingState(
     return left;
   });
 }
+
+/**
+ * After a compare-and-set that found nothing to move: a workspace destroyed under a running operation fails the
+ * operation (it must not report success for keys that no longer exist). Any other state is left to the caller.
+ */
+export async function failIfDestroyed(ds: DataSource, store: WorkspaceKeyStore, tenantId: string, workspaceId: string): Promise<void> {
+  const ws = await withSql(ds, (sql) => store.workspace(sql, tenantId, workspaceId));
+  if (!ws || ws.keyState === 'destroyed') throw new OperationFailure('WORKSPACE_STATE_CONFLICT', 'the workspace was destroyed while the operation ran; nothing was written');
+}

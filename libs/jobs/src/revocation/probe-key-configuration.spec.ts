@@ -20,4 +20,8 @@ describe('nextState (what a probe verdict does to a workspace)', () => {
       expect(nextState('provisioning', v)).toBeNull();
     }
   });
+
+  it('never moves a destroyed workspace, whatever the verdict', () => {
+    for (const v of ['restore', 'degraded', 'suspect', 'shred'] as const) expect(nextState('destroyed', v)).toBeNull();
+  });
 });

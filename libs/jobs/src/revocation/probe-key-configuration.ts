@@ -64,13 +64,16 @@ export class ProbeKeyConfiguration {
       );
       await this.access.save(sql, cfg.tenantId, cfg.id, decision.record, decision.verdict);
 
-      const changed: Array<{ workspaceId: string; from: WorkspaceKeyState; to: WorkspaceKeyState }> = [];
+      const changed: Array<{ workspaceId: string; from: WorkspaceKeyState; to: WorkspaceKeyState; formsDeleted: number }> = [];
       for (const ws of await this.workspaces.boundTo(sql, cfg.tenantId, cfg.id)) {
         const to = nextState(ws.keyState, decision.verdict);
         const degraded = decision.verdict === 'degraded' ? true : decision.verdict === 'restore' ? false : undefined;
         if (to && to !== ws.keyState) {
           if (await this.workspaces.transition(sql, cfg.tenantId, ws.id, [ws.keyState], to, { degraded })) {
-            changed.push({ workspaceId: ws.id, from: ws.keyState, to });
+            // Shred deletes, in the same transaction, every stored KEK form not under this (revoked) key; the forms
+            // under it stay, so the customer alone can bring the workspace back by restoring access (reinstate).
+            const formsDeleted = to === 'shredded' ? await this.workspaces.dropFormsNotUnder(sql, cfg.tenantId, ws.id, cfg.id) : 0;
+            changed.push({ workspaceId: ws.id, from: ws.keyState, to, formsDeleted });
           }
         } else if (degraded !== undefined && ws.degraded !== degraded && ws.keyState !== 'shredded') {
           await this.workspaces.setDegraded(sql, cfg.tenantId, ws.id, degraded);
@@ -85,7 +88,15 @@ export class ProbeKeyConfiguration {
             action: c.to === 'shredded' ? 'workspace.shredded' : c.to === 'access_suspect' ? 'workspace.access_suspect' : 'workspace.access_restored',
             target: `workspace:${c.workspaceId}`,
             outcome: 'success',
-            details: { from: c.from, to: c.to, keyConfigurationId: cfg.id, reason: decision.reason, trigger: trigger.reason, operationId: trigger.operationId },
+            details: {
+              from: c.from,
+              to: c.to,
+              keyConfigurationId: cfg.id,
+              reason: decision.reason,
+              trigger: trigger.reason,
+              operationId: trigger.operationId,
+              ...(c.to === 'shredded' ? { formsDeleted: c.formsDeleted } : {}),
+            },
           },
           sql,
         );
@@ -104,7 +115,7 @@ export class ProbeKeyConfiguration {
 
 /** Key state a workspace moves to under a verdict (null = unchanged). `shredded` leaves only by reinstate. */
 export function nextState(current: WorkspaceKeyState, verdict: Decision['verdict']): WorkspaceKeyState | null {
-  if (current === 'unbound' || current === 'provisioning' || current === 'shredded') return null;
+  if (current === 'unbound' || current === 'provisioning' || current === 'shredded' || current === 'destroyed') return null;
   switch (verdict) {
     case 'restore':
       return current === 'access_suspect' ? 'active' : null;

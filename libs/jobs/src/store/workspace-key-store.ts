@@ -9,7 +9,8 @@ export type WorkspaceKeyState =
   | 'rekeying'
   | 'kek_rotating'
   | 'access_suspect'
-  | 'shredded';
+  | 'shredded'
+  | 'destroyed';
 
 export interface WorkspaceKeyRow {
   readonly id: string;
@@ -157,7 +158,8 @@ export class WorkspaceKeyStore {
   }
 
   async kek(sql: Sql, tenantId: string, workspaceId: string, version: number): Promise<KekRow | null> {
-    const rows = await sql.rows<KekRow>(`SELECT ${KEK} FROM kek_versions WHERE tenant_id = $1 AND workspace_id = $2 AND version = $3`, [
+    // A retired version has no wrapped form left (see retireIfUnused): only live versions are KEK rows to work on.
+    const rows = await sql.rows<KekRow>(`SELECT ${KEK} FROM kek_versions WHERE tenant_id = $1 AND workspace_id = $2 AND version = $3 AND state <> 'retired'`, [
       tenantId,
       workspaceId,
       version,
@@ -176,7 +178,8 @@ export class WorkspaceKeyStore {
   /**
    * Swap one KEK version's wrapped form (CMK rewrap or re-key), compare-and-set on the wrapped bytes read before
    * the provider calls: if anyone else changed the row meanwhile, nothing is written. The previous wrapped form is
-   * kept (previous_*) until the next change, so a customer who re-enables the old CMK version can still recover.
+   * kept (previous_*) only while the operation runs, for a re-key's rollback; the operation's last transaction
+   * deletes it (dropPreviousForms), so no form under a key the workspace left outlives the operation.
    */
   async replaceWrapping(
     sql: Sql,
@@ -194,6 +197,38 @@ export class WorkspaceKeyStore {
   }
 
   /**
+   * Delete every previous_* form of the workspace (all versions), in the caller's transaction: the one that ends a
+   * re-key (with the binding switch) or a CMK rewrap. Returns how many forms were deleted.
+   */
+  async dropPreviousForms(sql: Sql, tenantId: string, workspaceId: string): Promise<number> {
+    return sql.affected(
+      `UPDATE kek_versions SET previous_wrapped = NULL, previous_key_configuration_id = NULL, previous_provider_key_version = NULL,
+         updated_at = now()
+       WHERE tenant_id = $1 AND workspace_id = $2 AND previous_wrapped IS NOT NULL`,
+      [tenantId, workspaceId],
+    );
+  }
+
+  /**
+   * Crypto-shred of the stored forms, in the transaction that moves the workspace to `shredded`: every KEK form that
+   * is NOT under the bound (revoked) configuration goes. A row caught mid-re-key (already under the target, its
+   * form under the bound key in previous_*) goes back to that form, so the customer alone can still reopen it by
+   * restoring their key (reinstate); then every previous_* form is deleted. Retired versions hold no form at all.
+   * Returns the number of forms deleted.
+   */
+  async dropFormsNotUnder(sql: Sql, tenantId: string, workspaceId: string, boundKeyConfigurationId: string): Promise<number> {
+    const restored = await sql.affected(
+      `UPDATE kek_versions SET wrapped = previous_wrapped, key_configuration_id = previous_key_configuration_id,
+         provider_key_version = previous_provider_key_version, previous_wrapped = NULL, previous_key_configuration_id = NULL,
+         previous_provider_key_version = NULL, updated_at = now()
+       WHERE tenant_id = $1 AND workspace_id = $2 AND state <> 'retired' AND key_configuration_id <> $3
+         AND previous_key_configuration_id = $3 AND previous_wrapped IS NOT NULL`,
+      [tenantId, workspaceId, boundKeyConfigurationId],
+    );
+    return restored + (await this.dropPreviousForms(sql, tenantId, workspaceId));
+  }
+
+  /**
    * KEK rotation's switch, in the caller's transaction: the current active version becomes retiring, the new
    * version is inserted active, and the workspace's current_kek_version moves to it (new DEKs use it from now
    * on). Compare-and-set on current_kek_version: a re-run that finds the switch done changes nothing.
@@ -205,7 +240,7 @@ export class WorkspaceKeyStore {
   ): Promise<boolean> {
     const moved = await sql.affected(
       `UPDATE workspaces SET current_kek_version = $3, state_version = state_version + 1, updated_at = now()
-       WHERE tenant_id = $1 AND id = $2 AND current_kek_version = $4`,
+       WHERE tenant_id = $1 AND id = $2 AND current_kek_version = $4 AND key_state <> 'destroyed'`,
       [row.tenantId, row.workspaceId, row.version, fromVersion],
     );
     if (moved !== 1) return false;
@@ -223,10 +258,23 @@ export class WorkspaceKeyStore {
     return true;
   }
 
-  /** Retire a version no DEK uses any more, checked in the same statement. */
+  /**
+   * Retire a version no DEK uses any more, checked in the same statement. A retired version wraps nothing, so its
+   * wrapped forms are destroyed with it (the row stays as a tombstone: version number, KCV, wrap count); a version
+   * that is never used again must not stay openable by a key the workspace may later leave.
+   */
   async retireIfUnused(sql: Sql, tenantId: string, workspaceId: string, version: number): Promise<boolean> {
+    // Lock the row first (the caller's transaction): a DEK insert under this version in flight holds a key-share
+    // lock on it, so this waits for it, and the NOT EXISTS below (a new statement) then sees its DEK. A DEK insert
+    // arriving later waits for this transaction and is refused by the deks trigger once the version is retired.
+    await sql.rows(`SELECT 1 FROM kek_versions WHERE tenant_id = $1 AND workspace_id = $2 AND version = $3 AND state = 'retiring' FOR UPDATE`, [
+      tenantId,
+      workspaceId,
+      version,
+    ]);
     const n = await sql.affected(
-      `UPDATE kek_versions k SET state = 'retired', updated_at = now()
+      `UPDATE kek_versions k SET state = 'retired', wrapped = NULL, key_configuration_id = NULL, provider_key_version = NULL,
+         previous_wrapped = NULL, previous_key_configuration_id = NULL, previous_provider_key_version = NULL, updated_at = now()
        WHERE k.tenant_id = $1 AND k.workspace_id = $2 AND k.version = $3 AND k.state = 'retiring'
          AND NOT EXISTS (SELECT 1 FROM deks d WHERE d.workspace_id = $2 AND d.kek_version = $3)`,
       [tenantId, workspaceId, version],

@@ -1,0 +1,21 @@
+import { Body, Controller, Delete, HttpCode, Inject, Param } from '@nestjs/common';
+import type { AccessClaims } from '@app/auth';
+import { ErrorCode } from '@app/keys';
+import { actorOf, AdminRoute, Claims, SERVICES } from '../auth';
+import type { KeyholdServices } from '../../services';
+import { pathId } from '../validation';
+
+/** DELETE workspace: key admins only (auditors, service principals and the operator are refused by the guard). */
+@Controller('v1/tenants/:tenantId')
+export class WorkspaceDestroyController {
+  constructor(@Inject(SERVICES) private readonly s: KeyholdServices) {}
+
+  @Delete('workspaces/:id')
+  @HttpCode(200)
+  @AdminRoute('key_admin')
+  destroy(@Claims() c: AccessClaims, @Param('id') id: string, @Body() body: unknown) {
+    // A missing or non-object body is a missing confirmation: the use case answers CONFIRMATION_MISMATCH.
+    const confirm = body !== null && typeof body === 'object' ? (body as { confirm?: unknown }).confirm : undefined;
+    return this.s.useCases.destroyWorkspace.execute(actorOf(c), c.tid, pathId(id, ErrorCode.WorkspaceNotFound), { confirm });
+  }
+}
