@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { ApiApp, createApiApp } from '../../apps/api/src/app';
 import { HttpClient, startStack, tenantWithAdmin, TestStack } from '../support/stack';
+import { inviteUser } from '../../apps/api/src/dev/onboarding-client';
 
 /**
  * DELETE /v1/tenants/{t}/workspaces/{id} over HTTP, with two API replicas sharing Postgres and Redis: only a key admin
@@ -48,8 +49,8 @@ describe('DELETE workspace (deliberate crypto-shred)', () => {
     expect((await r2.get(w.dekPath('s1'), w.svc)).body.dek).toBe(d1.body.dek);
 
     // Who may not: an auditor, a service principal, the platform operator, another tenant's key admin.
-    await stack.http.post(`${w.base}/admin-users`, { email: `aud-${w.email}`, password: w.password, role: 'auditor' }, w.token);
-    const aud = await stack.http.post('/v1/auth/token', { grant_type: 'password', tenant_id: w.tenant.id, username: `aud-${w.email}`, password: w.password });
+    const auditor = await inviteUser(stack.url, w.token, w.tenant.id, { email: `aud-${w.email}`, role: 'auditor' });
+    const aud = { body: { access_token: auditor.token } };
     const del = (token: string, body?: unknown) => stack.http.request('DELETE', `${w.base}/workspaces/${w.wsId}`, { token, body });
     expect((await del(aud.body.access_token, { confirm: w.name })).status).toBe(403);
     expect((await del(w.svc, { confirm: w.name })).status).toBe(401);

