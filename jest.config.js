@@ -7,10 +7,10 @@ swcrc.jsc.baseUrl = __dirname;
 module.exports = {
   rootDir: __dirname,
   testEnvironment: 'node',
-  testMatch: ['<rootDir>/libs/**/*.spec.ts', '<rootDir>/apps/**/*.spec.ts', '<rootDir>/bench/**/*.spec.ts', '<rootDir>/test/**/*.test.ts'],
+  testMatch: ['<rootDir>/libs/**/*.spec.ts', '<rootDir>/packages/**/*.spec.ts', '<rootDir>/apps/**/*.spec.ts', '<rootDir>/bench/**/*.spec.ts', '<rootDir>/test/**/*.test.ts'],
   // @fastify/static (queue dashboard) pulls in content-disposition, which ships ES modules only
   transformIgnorePatterns: ['/node_modules/(?!(content-disposition)/)'],
-  testPathIgnorePatterns: ['/node_modules/', '/dist/', '<rootDir>/apps/console/'],
+  testPathIgnorePatterns: ['/node_modules/', '/dist/', '<rootDir>/packages/[^/]+/dist/', '<rootDir>/apps/console/'],
   transform: { '^.+\\.(t|j)s$': ['@swc/jest', { ...swcrc, swcrc: false }] },
   moduleNameMapper: { '^@app/([^/]+)$': '<rootDir>/libs/$1/src' },
   globalSetup: '<rootDir>/test/support/global-setup.ts',
