@@ -9,6 +9,13 @@ interface Message {
   readonly o: string;
 }
 
+/** A workspace whose keys changed: `kind` is the bus message kind (`shred`, `invalidate`, or a later one). */
+export interface WorkspaceKeyEvent {
+  readonly tenantId: string;
+  readonly workspaceId: string;
+  readonly kind: string;
+}
+
 /**
  * Cross-replica invalidation of cached KEKs over Redis pub/sub (channel `{prefix}:kek-invalidation`), with a
  * bounded fallback for lost messages (pub/sub is at-most-once: a replica that was reconnecting misses them):
@@ -22,6 +29,7 @@ export class KekInvalidationBus {
   private readonly seenVersions = new Map<string, number>();
   private poller: NodeJS.Timeout | undefined;
   private subscribed = false;
+  private readonly listeners = new Set<(e: WorkspaceKeyEvent) => void>();
 
   constructor(
     private readonly cache: KekCache,
@@ -40,7 +48,10 @@ export class KekInvalidationBus {
       if (channel !== this.channel) return;
       try {
         const m = JSON.parse(raw) as Message;
-        if (typeof m.t === 'string' && typeof m.w === 'string') this.cache.dropWorkspace(m.t, m.w, m.k === 'shred' ? 'shred' : 'invalidate');
+        if (typeof m.t === 'string' && typeof m.w === 'string') {
+          this.cache.dropWorkspace(m.t, m.w, m.k === 'shred' ? 'shred' : 'invalidate');
+          if (this.listeners.size) this.notify({ tenantId: m.t, workspaceId: m.w, kind: typeof m.k === 'string' ? m.k : 'invalidate' });
+        }
       } catch (err) {
         this.onError(err);
       }
@@ -49,6 +60,24 @@ export class KekInvalidationBus {
     this.subscribed = true;
     this.poller = setInterval(() => void this.poll().catch(this.onError), this.pollIntervalMs);
     this.poller.unref();
+  }
+
+  /**
+   * Every message seen on the channel (this replica's own broadcasts included: Redis delivers them back), after
+   * the local caches were dropped. The API's event stream relays them to client caches.
+   */
+  onMessage(listener: (e: WorkspaceKeyEvent) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  private notify(e: WorkspaceKeyEvent): void {
+    for (const l of this.listeners)
+      try {
+        l(e);
+      } catch (err) {
+        this.onError(err);
+      }
   }
 
   /** Remember the state_version a workspace had when its state/KEK was loaded (baseline for the poll). */

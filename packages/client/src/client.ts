@@ -84,6 +84,8 @@ export class KeyholdClient {
   private readonly timeoutMs: number;
   private readonly frameBytes: number;
   private readyWaiters: Array<() => void> = [];
+  /** Retry waits per workspace: an event about the workspace ends them, so the next attempt sees the new state. */
+  private readonly waits = new Map<string, Set<AbortController>>();
   private closed = false;
   /** Counters for tests and dashboards. */
   readonly stats = { fetches: 0, batchFetches: 0, cacheHits: 0, tokenFetches: 0, retries: 0, reauthentications: 0, purges: 0, events: 0, streamConnects: 0 };
@@ -215,6 +217,8 @@ export class KeyholdClient {
   purgeWorkspace(workspaceId: string): void {
     this.stats.purges++;
     this.cache.purgeWorkspace(workspaceId);
+    // A request waiting to retry (say, a 503 while the key was being revoked) asks again now, not after Retry-After.
+    for (const ac of this.waits.get(workspaceId.toLowerCase()) ?? []) ac.abort();
   }
 
   async close(): Promise<void> {
@@ -306,7 +310,21 @@ export class KeyholdClient {
           res?.status,
         );
       this.stats.retries++;
-      await sleep(wait);
+      await this.waitFor(workspaceId, wait);
+    }
+  }
+
+  private async waitFor(workspaceId: string, ms: number): Promise<void> {
+    const ws = workspaceId.toLowerCase();
+    const ac = new AbortController();
+    let set = this.waits.get(ws);
+    if (!set) this.waits.set(ws, (set = new Set()));
+    set.add(ac);
+    try {
+      await sleep(ms, ac.signal);
+    } finally {
+      set.delete(ac);
+      if (set.size === 0) this.waits.delete(ws);
     }
   }
 

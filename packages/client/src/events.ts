@@ -73,7 +73,7 @@ export class EventSubscription {
       }
       if (this.stopped) return;
       const window = Math.min(this.opts.maxBackoffMs, this.opts.minBackoffMs * 2 ** Math.min(attempt++, 20));
-      await sleep(this.opts.minBackoffMs / 2 + Math.random() * window);
+      await sleep(this.opts.minBackoffMs / 2 + Math.random() * window, this.abort.signal);
     }
   }
 

@@ -27,4 +27,17 @@ export function backoffMs(policy: RetryPolicy, attempt: number, retryAfterMs: nu
   return (retryAfterMs ?? 0) + Math.floor(random() * window);
 }
 
-export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms).unref?.());
+/** A timer that does not keep the process alive, and ends early when `signal` aborts. */
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise<void>((resolve) => {
+    if (signal?.aborted) return resolve();
+    const done = () => {
+      clearTimeout(t);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    };
+    const t = setTimeout(done, ms);
+    t.unref?.();
+    signal?.addEventListener('abort', done, { once: true });
+  });
+}

@@ -2,6 +2,8 @@
  * OpenAPI 3.1 document of both APIs, kept next to the routes (the hardening suite iterates it). Every route
  * registered by the controllers and dek-routes appears here; test/e2e checks the two lists agree.
  */
+import { eventPaths } from './openapi-events';
+
 type Schema = Record<string, unknown>;
 
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
@@ -139,6 +141,7 @@ export function openApiDocument(serverUrl?: string): Schema {
       '/internal/v1/workspaces/{workspaceId}/deks:batchGet': {
         post: op({ id: 'batchGetDeks', summary: 'Get or create up to 1000 DEKs', security: 'service', params: [pathParam('workspaceId')], body: ref('BatchGet'), ok: [200, ref('DekBatch')], errors: [400, 401, 404, 409, 410, 413, 415, 503] }),
       },
+      ...eventPaths,
       '/healthz': { get: op({ id: 'healthz', summary: 'Process alive', security: 'none', ok: [200, { type: 'object' }] }) },
       '/readyz': { get: op({ id: 'readyz', summary: 'Postgres and Redis reachable', security: 'none', ok: [200, { type: 'object' }], errors: [503] }) },
       '/metrics': { get: op({ id: 'metrics', summary: 'Prometheus metrics', security: 'none', ok: [200, null] }) },
