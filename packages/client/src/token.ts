@@ -53,7 +53,9 @@ export class TokenSource {
       try {
         const start = this.now();
         const r = await this.fetchToken(this.creds);
-        const ttl = r.expiresInSeconds * 1000;
+        // The server counts lifetimes in whole seconds from its own (truncated) issue time: a token can lapse up to
+        // a second before `expires_in` says, so that second is not ours to use.
+        const ttl = Math.max(0, r.expiresInSeconds * 1000 - 1000);
         const tenantId = tenantOf(r.accessToken);
         const t: Token = { accessToken: r.accessToken, tenantId, expiresAt: start + ttl, refreshAt: start + ttl - this.refreshAheadMs(ttl) };
         this.current = t;
