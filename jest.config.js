@@ -12,7 +12,7 @@ module.exports = {
   transformIgnorePatterns: ['/node_modules/(?!(content-disposition)/)'],
   testPathIgnorePatterns: ['/node_modules/', '/dist/', '<rootDir>/packages/[^/]+/dist/', '<rootDir>/apps/console/'],
   transform: { '^.+\\.(t|j)s$': ['@swc/jest', { ...swcrc, swcrc: false }] },
-  moduleNameMapper: { '^@app/([^/]+)$': '<rootDir>/libs/$1/src' },
+  moduleNameMapper: { '^@app/([^/]+)$': '<rootDir>/libs/$1/src', '^@keyhold/client$': '<rootDir>/packages/client/src' },
   globalSetup: '<rootDir>/test/support/global-setup.ts',
   setupFiles: ['<rootDir>/test/support/env.ts'],
   testTimeout: 60000,
