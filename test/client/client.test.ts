@@ -180,6 +180,15 @@ describe('shred propagation', () => {
     }
   }, 45_000);
 
+  it('the event stream wants a service token: none, a bad one or an admin token get a 401 error body', async () => {
+    const t = await serviceTenant(stack);
+    for (const token of [undefined, 'garbage', t.token]) {
+      const r = await stack.http.get('/internal/v1/events', token);
+      expect(r.status).toBe(401);
+      expect(r.body.error.code).toBe('UNAUTHENTICATED');
+    }
+  });
+
   it('a client reconnects after the server drops its stream, and starts from an empty cache', async () => {
     const t = await serviceTenant(stack);
     const c = track(t.client({ cache: { ttlMs: 60_000 }, events: { minBackoffMs: 50, maxBackoffMs: 200 } }));
