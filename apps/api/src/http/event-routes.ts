@@ -94,19 +94,28 @@ export class KeyEventHub {
   private dispatch(e: WorkspaceKeyEvent): void {
     const kind = KIND.test(e.kind) ? e.kind : 'invalidate';
     const data = `event: ${kind}\ndata: ${JSON.stringify({ workspaceId: e.workspaceId, at: new Date().toISOString() })}\n\n`;
+    // One scope check per principal, however many of its streams are open.
+    const bySub = new Map<string, Connection[]>();
     for (const c of this.conns) {
       if (c.claims.tid !== e.tenantId) continue;
-      void this.s.repos.servicePrincipals.isInScope(e.tenantId, c.claims.sub, e.workspaceId).then(
+      const list = bySub.get(c.claims.sub);
+      if (list) list.push(c);
+      else bySub.set(c.claims.sub, [c]);
+    }
+    for (const [sub, conns] of bySub) {
+      void this.s.repos.servicePrincipals.isInScope(e.tenantId, sub, e.workspaceId).then(
         (inScope) => {
-          if (inScope && this.conns.has(c)) {
-            this.write(c, data);
-            this.stats.sent++;
-          }
+          if (!inScope) return;
+          for (const c of conns)
+            if (this.conns.has(c)) {
+              this.write(c, data);
+              this.stats.sent++;
+            }
         },
         (err: unknown) => {
-          // Scope unknown: send nothing, and end the stream so the client falls back on its TTL and reconnects.
+          // Scope unknown: send nothing, and end the streams so the clients fall back on their TTL and reconnect.
           this.s.log.warn({ err: { message: String((err as Error)?.message ?? err).slice(0, 200) } }, 'key event scope check failed');
-          this.end(c);
+          for (const c of conns) this.end(c);
         },
       );
     }
