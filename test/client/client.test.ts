@@ -1,5 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
+import { connect } from 'node:net';
 import { Readable } from 'node:stream';
+import Redis from 'ioredis';
 import { pipeline } from 'node:stream/promises';
 import type { FastifyInstance } from 'fastify';
 import { keyEventHubOf } from '../../apps/api/src/http/event-routes';
@@ -190,6 +192,41 @@ describe('shred propagation', () => {
       expect(r.body.error.code).toBe('UNAUTHENTICATED');
     }
   });
+
+  it('a client that stops reading is disconnected once 64 KiB are queued for it: memory per stream stays bounded', async () => {
+    const t = await serviceTenant(stack);
+    const token = (await stack.http.post('/v1/auth/token', { grant_type: 'client_credentials', client_id: t.clientId, client_secret: t.clientSecret })).body.access_token as string;
+    const hub = keyEventHubOf(fastify())!;
+    const before = { size: hub.size, slow: hub.stats.slowDisconnects };
+    const { hostname, port } = new URL(stack.url);
+    const sock = connect(Number(port), hostname);
+    let closed = false;
+    sock.on('close', () => (closed = true));
+    sock.on('error', () => undefined);
+    let head = '';
+    sock.on('data', (d: Buffer) => (head += d.toString('latin1').slice(0, 200)));
+    sock.write(`GET /internal/v1/events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${token}\r\n\r\n`);
+    await waitFor(() => hub.size > before.size).catch(() => {
+      throw new Error(`stream not opened: ${head}`);
+    });
+    sock.pause(); // never read again
+    const pub = new Redis(stack.config.redisUrl);
+    try {
+      const message = JSON.stringify({ t: t.tenant.id, w: t.wsId, k: 'invalidate', o: 'test' });
+      for (let sent = 0; sent < 60_000 && hub.stats.slowDisconnects === before.slow; sent += 2_000) {
+        const p = pub.pipeline();
+        for (let i = 0; i < 2_000; i++) p.publish(`${stack.config.redisPrefix}:kek-invalidation`, message);
+        await p.exec();
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      await waitFor(() => hub.stats.slowDisconnects > before.slow, 20_000);
+      await waitFor(() => closed, 5_000);
+      expect(hub.size).toBe(before.size);
+    } finally {
+      pub.disconnect();
+      sock.destroy();
+    }
+  }, 60_000);
 
   it('a client reconnects after the server drops its stream, and starts from an empty cache', async () => {
     const t = await serviceTenant(stack);

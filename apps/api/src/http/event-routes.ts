@@ -37,6 +37,11 @@ const KIND = /^[a-z][a-z-]{0,31}$/;
 export class KeyEventHub {
   private readonly conns = new Set<Connection>();
   private readonly unsubscribe: () => void;
+  /**
+   * Scope answers for one second: a burst of events (a rotation sweep) costs one query per principal and workspace,
+   * not one per event. An event names only a workspace id the principal was scoped to a second ago; no key material.
+   */
+  private readonly scopeCache = new Map<string, { inScope: Promise<boolean>; until: number }>();
   /** Counters for tests and metrics. */
   readonly stats = { sent: 0, slowDisconnects: 0, connections: 0 };
 
@@ -103,7 +108,7 @@ export class KeyEventHub {
       else bySub.set(c.claims.sub, [c]);
     }
     for (const [sub, conns] of bySub) {
-      void this.s.repos.servicePrincipals.isInScope(e.tenantId, sub, e.workspaceId).then(
+      void this.inScope(e.tenantId, sub, e.workspaceId).then(
         (inScope) => {
           if (!inScope) return;
           for (const c of conns)
@@ -119,6 +124,19 @@ export class KeyEventHub {
         },
       );
     }
+  }
+
+  private inScope(tenantId: string, sub: string, workspaceId: string): Promise<boolean> {
+    const key = `${sub}|${workspaceId}`;
+    const now = Date.now();
+    const hit = this.scopeCache.get(key);
+    if (hit && hit.until > now) return hit.inScope;
+    if (this.scopeCache.size > 10_000) this.scopeCache.clear();
+    const inScope = this.s.repos.servicePrincipals.isInScope(tenantId, sub, workspaceId);
+    this.scopeCache.set(key, { inScope, until: now + 1_000 });
+    // a failed check is not remembered
+    inScope.catch(() => this.scopeCache.delete(key));
+    return inScope;
   }
 
   private write(c: Connection, chunk: string): void {
