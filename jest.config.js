@@ -9,16 +9,20 @@ module.exports = {
   testEnvironment: 'node',
   testMatch: [
     '<rootDir>/libs/**/*.spec.ts',
-    '<rootDir>/packages/*/src/**/*.spec.ts',
+    '<rootDir>/packages/**/*.spec.ts',
     '<rootDir>/apps/**/*.spec.ts',
     '<rootDir>/bench/**/*.spec.ts',
     '<rootDir>/test/**/*.test.ts',
   ],
   // @fastify/static (queue dashboard) pulls in content-disposition, which ships ES modules only
   transformIgnorePatterns: ['/node_modules/(?!(content-disposition)/)'],
-  testPathIgnorePatterns: ['/node_modules/', '/dist/', '<rootDir>/apps/console/'],
+  testPathIgnorePatterns: ['/node_modules/', '/dist/', '<rootDir>/packages/[^/]+/dist/', '<rootDir>/apps/console/'],
   transform: { '^.+\\.(t|j)s$': ['@swc/jest', { ...swcrc, swcrc: false }] },
-  moduleNameMapper: { '^@app/([^/]+)$': '<rootDir>/libs/$1/src', '^@keyhold/audit-verify$': '<rootDir>/packages/audit-verify/src' },
+  moduleNameMapper: {
+    '^@app/([^/]+)$': '<rootDir>/libs/$1/src',
+    '^@keyhold/audit-verify$': '<rootDir>/packages/audit-verify/src',
+    '^@keyhold/client$': '<rootDir>/packages/client/src',
+  },
   globalSetup: '<rootDir>/test/support/global-setup.ts',
   setupFiles: ['<rootDir>/test/support/env.ts'],
   testTimeout: 60000,

@@ -19,6 +19,7 @@ import { stopAll } from './lib/procs';
 import { measured, renderTable, SectionOutcome, skipped } from './lib/report';
 import { ApiReplica, Emulators, migrate, Paths, recreateDatabase, startEmulatorChild } from './lib/stack';
 import type { BenchContext, World } from './sections/context';
+import { clientSection } from './sections/client';
 import { coldPath } from './sections/cold';
 import { dekFetch } from './sections/dek-fetch';
 import { economy } from './sections/economy';
@@ -29,7 +30,7 @@ import { seed } from './sections/seed';
 import { buildTargets, assemble } from './lib/results';
 import { cleanupRedis } from './lib/redis';
 
-const SECTIONS = ['dek-fetch', 'cold', 'memory', 'economy', 'rewrap', 'kek-rotation', 'revocation'] as const;
+const SECTIONS = ['dek-fetch', 'cold', 'memory', 'economy', 'rewrap', 'kek-rotation', 'revocation', 'client'] as const;
 type SectionName = (typeof SECTIONS)[number];
 
 async function main(): Promise<number> {
@@ -113,6 +114,7 @@ async function main(): Promise<number> {
       rewrap,
       'kek-rotation': kekRotation,
       revocation,
+      client: clientSection,
     };
     for (const name of SECTIONS) {
       if (only && !only.has(name)) {

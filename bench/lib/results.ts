@@ -17,6 +17,7 @@ const SKELETON = {
   kek_rotation: { deks: null, deks_per_s: null, worker_peak_rss_mb: null },
   memory: { kek_cache_bytes_per_workspace: null },
   revocation: { seconds_to_410: null, seconds_all_replicas: null },
+  client: { cached_dek_ops_per_s: null, encrypt_mb_per_s: null, raw_aes_gcm_mb_per_s: null, encrypt_ratio: null },
 } as const;
 
 /** Which top-level keys each section fills. */
@@ -28,6 +29,7 @@ const FILLS: Record<string, string[]> = {
   rewrap: ['rewrap'],
   'kek-rotation': ['kek_rotation'],
   revocation: ['revocation'],
+  client: ['client'],
 };
 
 export type Results = Record<string, unknown> & {
@@ -88,5 +90,7 @@ export function buildTargets(r: Results): Target[] {
     target('bytes per cached workspace', '≤ 2048', num(mem.kek_cache_bytes_per_workspace), (v) => v <= 2048, ' B'),
     revTarget('revocation: first 410', rev.seconds_to_410),
     revTarget('revocation: all replicas 410', rev.seconds_all_replicas),
+    target('client encrypt / raw AES-GCM (1 MiB)', '≥ 0.9', num(get(r, 'client').encrypt_ratio), (v) => v >= 0.9),
+    target('client cached DEK ops/s (info)', '—', num(get(r, 'client').cached_dek_ops_per_s), () => true),
   ];
 }

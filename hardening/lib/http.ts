@@ -30,16 +30,25 @@ function send(base: URL, method: string, path: string, headers: Record<string, s
   return new Promise((resolve, reject) => {
     const req = httpRequest({ host: base.hostname, port: base.port, method, path, headers: body === undefined ? headers : { ...headers, 'content-length': String(Buffer.byteLength(body)) }, timeout: timeoutMs }, (res) => {
       const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('error', reject);
-      res.on('end', () => {
+      const finish = () => {
         const h = new Headers();
         for (const [k, v] of Object.entries(res.headers)) if (v !== undefined) h.set(k, Array.isArray(v) ? v.join(', ') : v);
         resolve({ status: res.statusCode ?? 0, headers: h, text: Buffer.concat(chunks).toString('utf8') });
+      };
+      // An event stream (GET /internal/v1/events) never ends by itself: its first event is the answer.
+      const streaming = String(res.headers['content-type'] ?? '').startsWith('text/event-stream');
+      res.on('data', (c: Buffer) => {
+        chunks.push(c);
+        if (streaming && Buffer.concat(chunks).includes('\n\n')) {
+          finish();
+          req.destroy();
+        }
       });
+      res.on('error', (err) => (streaming ? undefined : reject(err)));
+      res.on('end', finish);
     });
     req.on('timeout', () => req.destroy(Object.assign(new Error(`no answer within ${timeoutMs} ms`), { name: 'TimeoutError' })));
-    req.on('error', reject);
+    req.on('error', (err) => (req.destroyed && (err as NodeJS.ErrnoException).code === 'ECONNRESET' ? undefined : reject(err)));
     if (body !== undefined) req.write(body);
     req.end();
   });

@@ -7,6 +7,7 @@ import type { FastifyInstance } from 'fastify';
 import type { DestinationStream, Logger } from 'pino';
 import { ApiModule } from './app.module';
 import { registerDekRoutes, registerOpsRoutes } from './http/dek-routes';
+import { registerEventRoutes } from './http/event-routes';
 import { registerQueueDashboard } from './http/queue-dashboard';
 import { serveConsole } from './http/console-static';
 import { TracingInterceptor } from './http/tracing.interceptor';
@@ -111,6 +112,7 @@ export async function createApiApp(config: KeyholdConfig, options: ApiAppOptions
     });
 
     registerDekRoutes(fastify, services);
+    registerEventRoutes(fastify, services);
     if (options.benchCeilingRoute ?? process.env.KEYHOLD_BENCH_CEILING_ROUTE === '1') registerBenchCeiling(fastify);
     registerOpsRoutes(fastify, services);
     if (services.devMailbox) registerDevMailbox(fastify, services.devMailbox);

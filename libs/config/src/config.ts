@@ -90,7 +90,7 @@ const schema = z.object({
   redisPrefix: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'must be 1-64 letters, digits, _ . or -'),
   operatorToken: z.string().min(32, 'must be at least 32 characters'),
   tokenSecret: z.string().min(32, 'must be at least 32 characters'),
-  tokenTtlSeconds: int(60, 86400),
+  tokenTtlSeconds: int(5, 86400),
   kekCacheTtlSeconds: int(1, 86400),
   kekCacheMaxEntries: int(1, 10_000_000),
   kekCachePollIntervalMs: int(100, 600_000),

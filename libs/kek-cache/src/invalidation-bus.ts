@@ -14,6 +14,12 @@ interface Message {
 
 /** Drops one segment's cached wrapped DEK row (the DEK service). */
 export type SegmentListener = (workspaceId: string, segmentId: string) => void;
+/** A workspace whose keys changed: `kind` is the bus message kind (`shred`, `invalidate`, or a later one). */
+export interface WorkspaceKeyEvent {
+  readonly tenantId: string;
+  readonly workspaceId: string;
+  readonly kind: string;
+}
 
 /**
  * Cross-replica invalidation of cached KEKs over Redis pub/sub (channel `{prefix}:kek-invalidation`), with a
@@ -38,6 +44,7 @@ export class KekInvalidationBus {
   private poller: NodeJS.Timeout | undefined;
   private subscribed = false;
   private readonly segmentListeners = new Set<SegmentListener>();
+  private readonly listeners = new Set<(e: WorkspaceKeyEvent) => void>();
 
   constructor(
     private readonly cache: KekCache,
@@ -63,6 +70,7 @@ export class KekInvalidationBus {
           if (typeof m.s === 'string' && typeof m.v === 'number') this.dropSegment(m.w, m.s, m.v);
           else this.drop(m.t, m.w, 'invalidate');
         } else this.drop(m.t, m.w, m.k === 'shred' ? 'shred' : 'invalidate');
+        if (this.listeners.size) this.notify({ tenantId: m.t, workspaceId: m.w, kind: typeof m.k === 'string' ? m.k : 'invalidate' });
       } catch (err) {
         this.onError(err);
       }
@@ -137,6 +145,24 @@ export class KekInvalidationBus {
     if (this.poller) clearInterval(this.poller);
     if (this.subscribed) await this.subscriber.unsubscribe(this.channel).catch(() => undefined);
     this.subscribed = false;
+  }
+
+  /**
+   * Every message seen on the channel (this replica's own broadcasts included: Redis delivers them back), after
+   * the local caches were dropped. The API's event stream relays them to client caches.
+   */
+  onMessage(listener: (e: WorkspaceKeyEvent) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  private notify(e: WorkspaceKeyEvent): void {
+    for (const l of this.listeners)
+      try {
+        l(e);
+      } catch (err) {
+        this.onError(err);
+      }
   }
 
   /**

@@ -9,6 +9,7 @@ import { servicePrincipalPaths, servicePrincipalSchemas } from './openapi-servic
 import { destroyDekOperation, segmentPaths } from './openapi-segments';
 import { auditPaths } from './openapi-audit';
 import { workspaceDestroyOperations } from './openapi-workspace-destroy';
+import { eventPaths } from './openapi-events';
 
 export type Schema = Record<string, unknown>;
 
@@ -157,6 +158,7 @@ export function openApiDocument(serverUrl?: string): Schema {
         post: op({ id: 'batchGetDeks', summary: 'Get or create up to 1000 DEKs', security: 'service', params: [pathParam('workspaceId')], body: ref('BatchGet'), ok: [200, ref('DekBatch')], errors: [400, 401, 403, 404, 409, 410, 413, 415, 429, 503] }),
       },
       ...segmentPaths(),
+      ...eventPaths,
       '/healthz': { get: op({ id: 'healthz', summary: 'Process alive', security: 'none', ok: [200, { type: 'object' }] }) },
       '/readyz': { get: op({ id: 'readyz', summary: 'Postgres and Redis reachable', security: 'none', ok: [200, { type: 'object' }], errors: [503] }) },
       '/metrics': { get: op({ id: 'metrics', summary: 'Prometheus metrics', security: 'none', ok: [200, null] }) },

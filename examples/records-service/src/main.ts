@@ -1,0 +1,22 @@
+import { KeyholdClient } from '@keyhold/client';
+import { startRecordsService } from './records-service';
+
+/** `node dist/examples/records-service/src/main.js` with KEYHOLD_URL, KEYHOLD_CLIENT_ID, KEYHOLD_CLIENT_SECRET, DATABASE_URL, PORT. */
+async function main(): Promise<void> {
+  const env = (k: string) => {
+    const v = process.env[k];
+    if (!v) throw new Error(`${k} is required`);
+    return v;
+  };
+  const keyhold = new KeyholdClient({ baseUrl: env('KEYHOLD_URL'), clientId: env('KEYHOLD_CLIENT_ID'), clientSecret: env('KEYHOLD_CLIENT_SECRET') });
+  const svc = await startRecordsService({ databaseUrl: env('DATABASE_URL'), keyhold, port: Number(process.env.PORT ?? 8080), host: process.env.HOST ?? '127.0.0.1' });
+  console.log(`records service on ${svc.url}`);
+  const stop = () => void svc.close().then(() => keyhold.close());
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+}
+
+main().catch((err: unknown) => {
+  console.error(err instanceof Error ? err.message : err);
+  process.exit(1);
+});
