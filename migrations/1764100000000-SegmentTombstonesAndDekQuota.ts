@@ -4,9 +4,11 @@ import type { MigrationInterface, QueryRunner } from 'typeorm';
  * Segment-level crypto-shred and the per-workspace DEK quota:
  *  - segment_tombstones: one row per destroyed segment (who, when), kept for good. The DEK row itself is deleted.
  *  - deks_refuse_destroyed: a BEFORE INSERT trigger that silently skips a DEK row whose segment has a tombstone.
- *    It takes a shared transaction-level advisory lock on (workspace, segment); a destroy takes the exclusive
- *    one before writing its tombstone and deleting the row. So a create racing a destroy either commits first
- *    (and the destroy then deletes its row) or waits and sees the tombstone: never a live DEK under a dead id.
+ *    It takes a shared transaction-level advisory lock on the workspace; a destroy takes the exclusive one
+ *    before writing its tombstone and deleting the row. So a create racing a destroy either commits first (and
+ *    the destroy then deletes its row) or waits and sees the tombstone: never a live DEK under a dead id. One lock
+ *    per workspace, not per segment: re-taking a held lock costs no lock-table slot, while one lock per row made a
+ *    large insert (or a few concurrent 1,000-DEK batches) exhaust Postgres's lock table ("out of shared memory").
  *  - workspace_dek_counts: DEK slots reserved per workspace. Creators reserve slots with one conditional
  *    upsert before inserting (the grant never takes the count past the quota, whatever runs concurrently),
  *    give back what they did not use, and a destroy frees its slot.
@@ -43,7 +45,7 @@ export class SegmentTombstonesAndDekQuota1764100000000 implements MigrationInter
     await q.query(`
       CREATE FUNCTION deks_refuse_destroyed() RETURNS trigger LANGUAGE plpgsql AS $$
       BEGIN
-        PERFORM pg_advisory_xact_lock_shared(hashtextextended(NEW.workspace_id::text || '/' || NEW.segment_id, 7411));
+        PERFORM pg_advisory_xact_lock_shared(hashtextextended(NEW.workspace_id::text, 7411));
         IF EXISTS (SELECT 1 FROM segment_tombstones t WHERE t.workspace_id = NEW.workspace_id AND t.segment_id = NEW.segment_id) THEN
           RETURN NULL;
         END IF;

@@ -1,7 +1,7 @@
 import { expectJson, requestJson, JsonResponse } from './http';
 
 /**
- * Client of the Keyhold HTTP contract (shared/API.md) — only the calls the benchmark needs. Every call names itself
+ * Client of the Keyhold HTTP contract (docs/API.md) — only the calls the benchmark needs. Every call names itself
  * in errors so a failed precondition reads as "register key configuration: HTTP 400 INVALID_KEY_ARN (…)".
  */
 export interface TenantCreated {

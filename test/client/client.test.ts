@@ -8,6 +8,7 @@ import { keyEventHubOf } from '../../apps/api/src/http/event-routes';
 import { EnvelopeError, KeyholdClient, KeyholdUnavailableError, readHeader, WorkspaceShreddedError } from '../../packages/client/src';
 import type { RunningWorker } from '../../apps/worker/src/worker';
 import { startStack, TestStack } from '../support/stack';
+import { privateDatabase } from '../support/db';
 import { startTestWorker } from '../support/worker';
 import { cleanRedis, revokeAndShred, serviceTenant, waitFor, watchShreds } from './fixture';
 
@@ -21,8 +22,12 @@ let worker: RunningWorker;
 const clients: KeyholdClient[] = [];
 const track = (c: KeyholdClient) => (clients.push(c), c);
 
+let db: Awaited<ReturnType<typeof privateDatabase>>;
+
 beforeAll(async () => {
-  stack = await startStack({ config: { probeConfirmationWindowSeconds: 2, probeConfirmations: 3, retryAfterSeconds: 1, logLevel: 'info' } });
+  // A database of its own: the worker's probes are platform-wide (see test/support/db.ts privateDatabase).
+  db = await privateDatabase();
+  stack = await startStack({ config: { databaseUrl: db.url, probeConfirmationWindowSeconds: 2, probeConfirmations: 3, retryAfterSeconds: 1, logLevel: 'info' } });
   worker = await startTestWorker({ ...stack.config, logLevel: 'silent' }, { schedulers: false, settings: { reconcileStaleMs: 3_600_000 } });
 });
 afterAll(async () => {
@@ -30,6 +35,7 @@ afterAll(async () => {
   await worker?.close();
   await stack?.close();
   if (stack) await cleanRedis(stack);
+  await db?.drop();
 });
 afterEach(() => stack.emulators.faults.clear());
 

@@ -87,8 +87,7 @@ afterAll(async () => {
 
 /**
  * The API is meant to serve the console (config.consoleDir). If it cannot boot with a console directory
- * (reported to the API owner: @fastify/static's ESM dependency under jest, and a second not-found handler
- * clashing with Nest's), serve the same build from a same-origin front that forwards API paths unchanged.
+ * (once @fastify/static's ESM-only dependency failed under jest), serve the same build from a same-origin front that forwards API paths unchanged.
  */
 async function startServing() {
   const tuning = { probeConfirmationWindowSeconds: 2, probeConfirmations: 3 };

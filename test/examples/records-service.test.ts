@@ -1,6 +1,6 @@
 import type { RunningWorker } from '../../apps/worker/src/worker';
 import { startRecordsService, RecordsService } from '../../examples/records-service/src/records-service';
-import { TEST_DATABASE_URL } from '../support/db';
+import { privateDatabase } from '../support/db';
 import { HttpClient, startStack, TestStack } from '../support/stack';
 import { startTestWorker } from '../support/worker';
 import { cleanRedis, revokeAndShred, serviceTenant, ServiceTenant, waitFor } from '../client/fixture';
@@ -19,13 +19,18 @@ let svc: RecordsService;
 let http: HttpClient;
 const schema = `records_example_${process.pid}`;
 
+let db: Awaited<ReturnType<typeof privateDatabase>>;
+
 beforeAll(async () => {
-  stack = await startStack({ config: { probeConfirmationWindowSeconds: 2, probeConfirmations: 3, logLevel: 'info' } });
+  // A database of its own: the worker's probes are platform-wide, and the positive control would count other test
+  // files' revoked keys as a mass revocation and hold this one.
+  db = await privateDatabase();
+  stack = await startStack({ config: { databaseUrl: db.url, probeConfirmationWindowSeconds: 2, probeConfirmations: 3, logLevel: 'info' } });
   worker = await startTestWorker({ ...stack.config, logLevel: 'silent' }, { schedulers: false, settings: { reconcileStaleMs: 3_600_000 } });
   t = await serviceTenant(stack, 2);
   keyhold = t.client();
   await keyhold.ready();
-  svc = await startRecordsService({ databaseUrl: TEST_DATABASE_URL, keyhold, schema });
+  svc = await startRecordsService({ databaseUrl: db.url, keyhold, schema });
   http = new HttpClient(svc.url);
 });
 afterAll(async () => {
@@ -35,6 +40,7 @@ afterAll(async () => {
   await worker?.close();
   await stack?.close();
   if (stack) await cleanRedis(stack);
+  await db?.drop();
 });
 
 it('stores records encrypted, reads them back, refuses moved ciphertext, and answers 410 once the customer revokes', async () => {

@@ -21,49 +21,17 @@ import {
   RegisterKeyConfiguration,
   RequestOperation,
 } from '@app/keys';
-import { createDataSource, createRepositories, ensureDatabase, runMigrations, type Repositories } from '@app/persistence';
+import { createDataSource, createRepositories, type Repositories } from '@app/persistence';
 
 import { DevMailbox } from '@app/auth';
-import { Client } from 'pg';
 import { ProviderCallObserver } from '@app/provider-port';
 import { keyPolicyStatementDocument } from '@app/provider-aws';
 import { AwsEmulatorHarness, startAwsEmulator } from '../support/aws-emulator';
 import { AzureEmulatorHarness, startAzureEmulator } from '../support/azure-emulator';
 import { GcpEmulatorHarness, startGcpEmulator } from '../support/gcp-emulator';
 import { GCP_EMULATOR_DEFAULTS } from '../../apps/kms-emulator/src/gcp';
-import { TEST_DATABASE_URL } from '../support/db';
+import { privateDatabase } from '../support/db';
 
-/**
- * Each jobs test file gets a database of its own: the worker's sweeps (probes, rotation check, reconciler) are
- * platform-wide by design, and must not find other test files' tenants, whose keys live in other emulators.
- */
-async function privateDatabase(): Promise<{ url: string; drop(): Promise<void> }> {
-  const url = new URL(TEST_DATABASE_URL);
-  url.pathname = `/keyhold_jobs_${randomBytes(5).toString('hex')}`;
-  await ensureDatabase(url.toString());
-  const ds = createDataSource(url.toString(), { poolSize: 1, applicationName: 'keyhold-jobs-migrate' });
-  await ds.initialize();
-  try {
-    await runMigrations(ds);
-  } finally {
-    await ds.destroy();
-  }
-  return {
-    url: url.toString(),
-    async drop() {
-      const admin = new URL(url.toString());
-      const name = admin.pathname.slice(1);
-      admin.pathname = '/postgres';
-      const c = new Client({ connectionString: admin.toString() });
-      await c.connect();
-      try {
-        await c.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
-      } finally {
-        await c.end();
-      }
-    },
-  };
-}
 
 /**
  * Everything a jobs integration test needs, real all the way down: the AWS emulator spoken to by the real SDK

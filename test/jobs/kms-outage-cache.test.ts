@@ -4,6 +4,7 @@ import { DisableKeyCommand } from '@aws-sdk/client-kms';
 import { ApiApp, createApiApp } from '../../apps/api/src/app';
 import type { RunningWorker } from '../../apps/worker/src/worker';
 import { HttpClient, startStack, tenantWithAdmin, TestStack } from '../support/stack';
+import { privateDatabase } from '../support/db';
 import { startTestWorker } from '../support/worker';
 
 /**
@@ -15,9 +16,14 @@ const POLL_MS = 1_000;
 let stack: TestStack;
 let worker: RunningWorker;
 
+let db: Awaited<ReturnType<typeof privateDatabase>>;
+
 beforeAll(async () => {
+  // A database of its own: this file's worker probes every key configuration it finds (probes are platform-wide).
+  db = await privateDatabase();
   stack = await startStack({
     config: {
+      databaseUrl: db.url,
       probeIntervalSeconds: 1,
       probeConfirmationWindowSeconds: 1,
       probeConfirmations: 2,
@@ -32,6 +38,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await worker?.close();
   await stack?.close();
+  await db?.drop();
 });
 
 async function boundWorkspace(http: HttpClient = stack.http) {

@@ -5,6 +5,7 @@ import { AWS_EMULATOR_DEFAULTS } from '../../apps/kms-emulator/src/aws';
 import type { RunningWorker } from '../../apps/worker/src/worker';
 import { emulatorAdmin, EmulatorAdmin } from '../support/emulator-admin';
 import { startStack, tenantWithAdmin, TestStack } from '../support/stack';
+import { privateDatabase } from '../support/db';
 import { startTestWorker } from '../support/worker';
 
 /**
@@ -22,8 +23,12 @@ const clients: Array<{ destroy(): void }> = [];
 let canaryEnv: Record<string, string>;
 const d = AWS_EMULATOR_DEFAULTS;
 
+let db: Awaited<ReturnType<typeof privateDatabase>>;
+
 beforeAll(async () => {
-  stack = await startStack({ config: { probeIntervalSeconds: 1, probeConfirmationWindowSeconds: 1, probeConfirmations: 2 } });
+  // A database of its own: this file's worker probes every key configuration it finds (probes are platform-wide).
+  db = await privateDatabase();
+  stack = await startStack({ config: { databaseUrl: db.url, probeIntervalSeconds: 1, probeConfirmationWindowSeconds: 1, probeConfirmations: 2 } });
   admin = emulatorAdmin(stack.emulators.adminUrl!);
   canaryEnv = await createVendorCanary();
 });
@@ -31,6 +36,7 @@ afterAll(async () => {
   for (const w of workers) await w.close();
   for (const c of clients) c.destroy();
   await stack?.close();
+  await db?.drop();
 });
 
 /** The vendor's own canary, set up with the vendor's credentials in the vendor's account (what its ops team does once). */

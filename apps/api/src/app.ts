@@ -40,7 +40,7 @@ export interface ApiAppOptions {
 }
 
 export const BENCH_CEILING_PATH = '/__bench/ceiling';
-/** Exactly 80 bytes of JSON (shared/PERFORMANCE.md's ceiling rows). */
+/** Exactly 80 bytes of JSON: the ceiling's body is the size of a typical small JSON answer. */
 const BENCH_CEILING_BODY = JSON.stringify({ ok: true, service: 'keyhold', pad: 'x'.repeat(40) });
 
 /**

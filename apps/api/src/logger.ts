@@ -2,7 +2,7 @@ import pino, { DestinationStream, Logger } from 'pino';
 
 /**
  * Structured logs with redaction configured at start-up: authorization headers, secrets, passwords, client
- * secrets and any key material are replaced before a line is written (shared/SECURITY.md, key hygiene).
+ * secrets and any key material are replaced before a line is written (a log line must never carry a key).
  */
 export const REDACT_PATHS = [
   'req.headers.authorization',

@@ -14,7 +14,7 @@ export interface ProviderResolver {
   get(kind: ProviderKind): JobProvider;
 }
 
-/** Associated data a DEK is wrapped under (shared/README.md §2): moving a DEK anywhere else fails to unwrap. */
+/** Associated data a DEK is wrapped under (docs/ARCHITECTURE.md, key hierarchy): moving a DEK anywhere else fails to unwrap. */
 export interface DekAad {
   readonly tenantId: string;
   readonly workspaceId: string;

@@ -65,7 +65,7 @@ function staleKeyView(err: unknown): boolean {
 }
 
 /**
- * Memory per cached workspace (shared/PERFORMANCE.md budget: 2 KB): strings kept in long-lived maps must not be
+ * Memory per cached workspace (a benchmarked budget of 2 KB): strings kept in long-lived maps must not be
  * slices of request URLs (a slice retains the whole URL) nor per-row copies of a handful of constants.
  */
 const STATE_LITERALS = new Map<string, KeyStateName>(KEY_STATES.map((k) => [k, k]));

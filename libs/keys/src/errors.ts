@@ -1,5 +1,5 @@
 /**
- * Domain error codes (STYLE §9): libs throw DomainError with one of these; the HTTP edge maps each code to a
+ * Domain error codes: libs throw DomainError with one of these; the HTTP edge maps each code to a
  * status and the `{"error": {"code", "message"}}` body. Messages are for humans and never carry key material.
  */
 export enum ErrorCode {

@@ -8,7 +8,7 @@ import type { ProviderRegistry } from './provider-registry';
 const BINDING_TTL_MS = 30_000;
 const BINDINGS_MAX = 10_000;
 
-/** The context a workspace KEK is wrapped under at the customer key (shared/README.md §2). */
+/** The context a workspace KEK is wrapped under at the customer key (docs/ARCHITECTURE.md, key hierarchy). */
 export function kekContext(tenantId: string, workspaceId: string, keyConfigurationId: string, kekVersion: number): WrapContext {
   return { tenantId, workspaceId, keyConfigurationId, kekVersion, purpose: 'workspace-kek' };
 }

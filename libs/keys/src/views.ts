@@ -1,7 +1,7 @@
 import type { KeyConfigurationRow, OperationRecord, TenantRow, WorkspaceRow } from '@app/persistence';
 import type { ProviderRegistry } from './provider-registry';
 
-/** Response shapes of the admin API (shared/API.md). Only non-secret fields ever leave through these. */
+/** Response shapes of the admin API (docs/API.md). Only non-secret fields ever leave through these. */
 export function workspaceView(w: WorkspaceRow) {
   return {
     id: w.id,

@@ -78,15 +78,15 @@ export class SegmentRepository {
   }
 
   /**
-   * Destroys one segment's DEK for good: exclusive advisory lock on (workspace, segment) (a concurrent create
-   * holds the shared one, see the trigger), tombstone, DELETE of the wrapped DEK row, quota slot freed, segment
+   * Destroys one segment's DEK for good: exclusive advisory lock on the workspace (a concurrent create holds the
+   * shared one, see the trigger; destroys are rare, so they may wait for the workspace's in-flight creations), tombstone, DELETE of the wrapped DEK row, quota slot freed, segment
    * epoch bumped. Null when the workspace does not exist in this tenant.
    */
   async destroy(tenantId: string, workspaceId: string, segmentId: string, destroyedBy: string): Promise<SegmentDestroyResult | null> {
     return this.ds.transaction(async (m) => {
       const ws = await one<{ id: string }>(m, `SELECT id FROM workspaces WHERE tenant_id = $1 AND id = $2`, [tenantId, workspaceId]);
       if (!ws) return null;
-      await m.query(`SELECT pg_advisory_xact_lock(hashtextextended($1::text || '/' || $2::text, ${SEGMENT_LOCK_SEED}))`, [workspaceId, segmentId]);
+      await m.query(`SELECT pg_advisory_xact_lock(hashtextextended($1::text, ${SEGMENT_LOCK_SEED}))`, [workspaceId]);
       const t = await rows(
         m,
         `INSERT INTO segment_tombstones (tenant_id, workspace_id, segment_id, destroyed_by) VALUES ($1, $2, $3, $4)

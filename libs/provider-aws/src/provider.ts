@@ -146,7 +146,7 @@ export class AwsKmsProvider implements KeyProvider<AwsKeyConfig> {
   }
 
   /**
-   * Proves the role (shared/SECURITY.md, confused deputy): AssumeRole with the tenant's ExternalId must
+   * Proves the role (the confused-deputy guard): AssumeRole with the tenant's ExternalId must
    * succeed, and without it or with a wrong one must be refused. A role that trusts Keyhold without the
    * ExternalId condition could be used by any other Keyhold tenant who learns its ARN.
    */
@@ -363,7 +363,7 @@ export class AwsKmsProvider implements KeyProvider<AwsKeyConfig> {
         DurationSeconds: SESSION_SECONDS,
         Policy: sessionPolicy(this.sessionResource(config)),
       },
-      // Both are required, or the provider falls back to the default chain / real STS (shared/EMULATORS.md).
+      // Both are required, or the provider falls back to the default chain / real STS (docs/EMULATORS.md).
       masterCredentials: this.vendorCredentials(),
       clientConfig: this.stsConfig(),
     });

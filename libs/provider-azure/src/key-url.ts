@@ -3,7 +3,7 @@ import type { AzureProviderSettings, EmulatorHost } from './settings';
 
 /**
  * Tenant-supplied Key Vault key URLs are the one place where tenant input names a network host, so they are
- * parsed strictly (shared/SECURITY.md, "SSRF"): absolute https, no userinfo/port/query/fragment, no IP literal,
+ * parsed strictly (a tenant-supplied URL must never make Keyhold call an arbitrary host): absolute https, no userinfo/port/query/fragment, no IP literal,
  * host ending (with a leading dot) in an Azure Key Vault or Managed HSM suffix; exact path `/keys/{name}[/{version}]`.
  * The only exception is a host:port listed in configuration for the local emulator (dev/test).
  */

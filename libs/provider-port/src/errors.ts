@@ -1,6 +1,6 @@
 /**
  * The closed set of provider failure classes. Every failure of a cloud KMS call maps to exactly one of them.
- * Only REVOCATION_CANDIDATES may ever feed the shred decision (shared/SECURITY.md, "Revocation vs transient").
+ * Only REVOCATION_CANDIDATES may ever feed the shred decision (docs/ARCHITECTURE.md, "Provider error classes").
  */
 export const ERROR_CLASSES = [
   // revocation candidates: the customer (or their cloud) says no, definitively

@@ -2,7 +2,7 @@ import { HttpException } from '@nestjs/common';
 import { AuthError } from '@app/auth';
 import { DomainError, ErrorCode } from '@app/keys';
 
-/** The one mapping from errors to `{"error": {"code", "message"}}` + status (STYLE §9). */
+/** The one mapping from errors to `{"error": {"code", "message"}}` + status: libs throw coded errors, the edge maps them. */
 export interface ErrorReply {
   status: number;
   body: { error: { code: string; message: string } };

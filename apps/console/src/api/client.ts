@@ -23,7 +23,7 @@ import type {
 } from './types';
 
 /**
- * The typed client for the public admin API (shared/API.md); the console talks to nothing else. Same-origin:
+ * The typed client for the public admin API (docs/API.md); the console talks to nothing else. Same-origin:
  * the API serves the console, so the bearer token never travels to another host. Every failure becomes an
  * ApiError; a 401 also tells the session so the user is sent back to sign-in.
  */

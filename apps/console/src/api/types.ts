@@ -1,4 +1,4 @@
-/** Response shapes of the public admin API (shared/API.md). Fields the console does not rely on are optional. */
+/** Response shapes of the public admin API (docs/API.md). Fields the console does not rely on are optional. */
 
 export type Provider = 'aws' | 'azure' | 'gcp';
 

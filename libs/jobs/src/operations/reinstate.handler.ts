@@ -11,7 +11,7 @@ import { OperationFailure } from './operation-errors';
 /**
  * Reinstate: after the customer restored access (re-enabled the key, cancelled deletion, re-granted the role),
  * prove that every live KEK version of the workspace unwraps again and matches its key-check value, then return
- * the workspace to `active`. The only way out of `shredded` (shared/README.md §4), always audited. If any
+ * the workspace to `active`. The only way out of `shredded` (docs/ARCHITECTURE.md, state machine), always audited. If any
  * unwrap fails, the workspace stays where it is and the operation fails with the reason.
  */
 export class ReinstateHandler implements OperationHandler {

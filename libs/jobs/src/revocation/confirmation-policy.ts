@@ -2,7 +2,7 @@ import type { ErrorClass } from '@app/provider-port';
 import { isRevocationCandidate, isTransient } from '@app/provider-port';
 
 /**
- * The shred decision, as a pure function (shared/SECURITY.md, "Revocation vs transient faults").
+ * The shred decision, as a pure function (docs/ARCHITECTURE.md, "Failure semantics").
  *
  * A workspace is shredded only when ALL of these hold:
  *  - the last `confirmations` probes of its key configuration were revocation candidates, with no success in

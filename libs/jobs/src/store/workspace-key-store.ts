@@ -63,7 +63,7 @@ export const SERVING_STATES: readonly WorkspaceKeyState[] = ['active', 'rewrappi
 
 /**
  * Workspaces, their KEK versions and key configurations as the jobs need them. Every method takes the tenant id
- * first (STYLE.md §6): a job can only touch the tenant named in its payload.
+ * first (a forgotten tenant filter is then a compile error): a job can only touch the tenant named in its payload.
  */
 export class WorkspaceKeyStore {
   /**

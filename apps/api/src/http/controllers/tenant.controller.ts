@@ -7,7 +7,7 @@ import type { KeyholdServices } from '../../services';
 import { parseBody, pathId, schemas } from '../validation';
 
 /**
- * The tenant admin API (shared/API.md). Every route: admin token, role check, path tenant = token tenant (404
+ * The tenant admin API (docs/API.md). Every route: admin token, role check, path tenant = token tenant (404
  * otherwise), ids looked up by (tenant_id, id). Controllers only parse and call one use case.
  */
 @Controller('v1/tenants/:tenantId')
