@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { DecryptCommand, DisableKeyCommand } from '@aws-sdk/client-kms';
 import Redis from 'ioredis';
 import { contextToMap } from '../../libs/provider-port/src';
-import { startStack, tenantWithAdmin, TestStack } from '../support/stack';
+import { awsBoundWorkspace, startStack, tenantWithAdmin, TestStack } from '../support/stack';
 
 /**
  * The DEK API's guarantees against the real thing: one DEK per segment under concurrency, single-flight KMS
@@ -20,22 +20,8 @@ describe('DEK API guarantees', () => {
   });
   afterAll(async () => stack?.close());
 
-  async function boundWorkspace() {
-    const t = await tenantWithAdmin(stack);
-    const vendor = stack.config.providerEnv.KEYHOLD_AWS_VENDOR_PRINCIPAL_ARN!;
-    const roleName = `r-${randomBytes(4).toString('hex')}`;
-    const roleArn = await stack.aws.createRole(roleName, vendor, t.tenant.aws.externalId);
-    const keyArn = await stack.aws.createKey(roleArn, roleName);
-    const base = `/v1/tenants/${t.tenant.id}`;
-    const kc = await stack.http.post(`${base}/key-configurations`, { name: 'k', provider: 'aws', aws: { keyArn, roleArn } }, t.token);
-    expect(kc.body.status).toBe('valid');
-    const ws = await stack.http.post(`${base}/workspaces`, { name: 'w' }, t.token);
-    expect((await stack.http.put(`${base}/workspaces/${ws.body.id}/key-binding`, { keyConfigurationId: kc.body.id }, t.token)).status).toBe(200);
-    const sp = await stack.http.post(`${base}/service-principals`, { name: 's', workspaceIds: [ws.body.id] }, t.token);
-    const tok = await stack.http.post('/v1/auth/token', { grant_type: 'client_credentials', client_id: sp.body.clientId, client_secret: sp.body.clientSecret });
-    const wsId = ws.body.id as string;
-    return { ...t, base, keyArn, kcId: kc.body.id as string, wsId, svc: tok.body.access_token as string, dekPath: (seg: string) => `/internal/v1/workspaces/${wsId}/segments/${seg}/dek` };
-  }
+  const boundWorkspace = () => awsBoundWorkspace(stack);
+
 
   const decrypts = () => stack.emulators.counters.total({ cloud: 'aws', operation: 'Decrypt' });
   const record = (dekB64: string) => issued.push(Buffer.from(dekB64, 'base64'));

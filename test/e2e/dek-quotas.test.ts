@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { createApiApp, ApiApp } from '../../apps/api/src/app';
-import { HttpClient, startStack, tenantWithAdmin, TestStack } from '../support/stack';
+import { awsBoundWorkspace, HttpClient, startStack, tenantWithAdmin, TestStack } from '../support/stack';
 
 /**
  * DEK creation limits, on two API replicas over one database and Redis prefix: the per-workspace DEK quota
@@ -120,18 +120,10 @@ describe('per-KEK wrap cap', () => {
   afterAll(async () => stack?.close());
 
   it('refuses creations past the cap with 503 KEK_WRAP_LIMIT, creates only what the database granted, and starts a rotation at once', async () => {
-    const t = await tenantWithAdmin(stack);
-    const vendor = stack.config.providerEnv.KEYHOLD_AWS_VENDOR_PRINCIPAL_ARN!;
-    const roleName = `r-${randomBytes(4).toString('hex')}`;
-    const roleArn = await stack.aws.createRole(roleName, vendor, t.tenant.aws.externalId);
-    const keyArn = await stack.aws.createKey(roleArn, roleName);
-    const base = `/v1/tenants/${t.tenant.id}`;
-    const kc = await stack.http.post(`${base}/key-configurations`, { name: 'k', provider: 'aws', aws: { keyArn, roleArn } }, t.token);
-    const ws = await stack.http.post(`${base}/workspaces`, { name: 'w' }, t.token);
-    await stack.http.put(`${base}/workspaces/${ws.body.id}/key-binding`, { keyConfigurationId: kc.body.id }, t.token);
-    const sp = await stack.http.post(`${base}/service-principals`, { name: 's', workspaceIds: [ws.body.id] }, t.token);
-    const svc = (await stack.http.post('/v1/auth/token', { grant_type: 'client_credentials', client_id: sp.body.clientId, client_secret: sp.body.clientSecret })).body.access_token;
-    const batch = `/internal/v1/workspaces/${ws.body.id}/deks:batchGet`;
+    const w = await awsBoundWorkspace(stack);
+    const ws = { body: { id: w.wsId } };
+    const svc = w.svc;
+    const batch = w.batchPath;
     const { ds } = stack.api.services;
     const ops = async () =>
       (await ds.query(`SELECT count(*)::int AS n FROM operations WHERE workspace_id = $1 AND kind = 'kek-rotation'`, [ws.body.id]))[0].n as number;

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { Writable } from 'node:stream';
 import Redis from 'ioredis';
 import { createApiApp, ApiApp } from '../../apps/api/src/app';
-import { HttpClient, startStack, tenantWithAdmin, TestStack } from '../support/stack';
+import { awsBoundWorkspace, HttpClient, startStack, tenantWithAdmin, TestStack } from '../support/stack';
 import { inviteUser } from '../../apps/api/src/dev/onboarding-client';
 
 /**
@@ -36,33 +36,10 @@ describe('segment-level shred', () => {
   });
 
   async function boundWorkspace() {
-    const t = await tenantWithAdmin(stack);
-    const vendor = stack.config.providerEnv.KEYHOLD_AWS_VENDOR_PRINCIPAL_ARN!;
-    const roleName = `r-${randomBytes(4).toString('hex')}`;
-    const roleArn = await stack.aws.createRole(roleName, vendor, t.tenant.aws.externalId);
-    const keyArn = await stack.aws.createKey(roleArn, roleName);
-    const base = `/v1/tenants/${t.tenant.id}`;
-    const kc = await stack.http.post(`${base}/key-configurations`, { name: 'k', provider: 'aws', aws: { keyArn, roleArn } }, t.token);
-    expect(kc.body.status).toBe('valid');
-    const ws = await stack.http.post(`${base}/workspaces`, { name: 'w' }, t.token);
-    expect((await stack.http.put(`${base}/workspaces/${ws.body.id}/key-binding`, { keyConfigurationId: kc.body.id }, t.token)).status).toBe(200);
-    const wsId = ws.body.id as string;
-    const principal = async (permissions?: string[]) => {
-      const sp = await stack.http.post(`${base}/service-principals`, { name: 's', workspaceIds: [wsId], ...(permissions ? { permissions } : {}) }, t.token);
-      expect(sp.status).toBe(201);
-      const tok = await stack.http.post('/v1/auth/token', { grant_type: 'client_credentials', client_id: sp.body.clientId, client_secret: sp.body.clientSecret });
-      return { id: sp.body.id as string, token: tok.body.access_token as string, permissions: sp.body.permissions as string[] };
-    };
-    return {
-      ...t,
-      base,
-      wsId,
-      principal,
-      dekPath: (seg: string) => `/internal/v1/workspaces/${wsId}/segments/${encodeURIComponent(seg)}/dek`,
-      batchPath: `/internal/v1/workspaces/${wsId}/deks:batchGet`,
-      adminPath: (seg: string) => `${base}/workspaces/${wsId}/segments/${encodeURIComponent(seg)}`,
-    };
+    const w = await awsBoundWorkspace(stack);
+    return { ...w, adminPath: (seg: string) => `${w.base}/workspaces/${w.wsId}/segments/${encodeURIComponent(seg)}` };
   }
+
 
   const wrappedOf = async (wsId: string, seg: string): Promise<Buffer | undefined> =>
     (await stack.api.services.ds.query(`SELECT wrapped FROM deks WHERE workspace_id = $1 AND segment_id = $2`, [wsId, seg]))[0]?.wrapped;

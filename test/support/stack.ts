@@ -263,7 +263,8 @@ export async function tenantWithAdmin(stack: TestStack, name = `t-${randomBytes(
 /**
  * A tenant with one AWS key configuration (the customer's key and role created through the SDK, exactly as the
  * wizard tells the customer), one workspace bound to it and a service principal scoped to that workspace, with
- * its access token. `dekPath(segment)` is the internal DEK route of the workspace.
+ * its access token. `principal(permissions)` mints another one; `dekPath(segment)` and `batchPath` are the
+ * workspace's internal DEK routes. The one place tests build this (no per-file copies).
  */
 export async function awsBoundWorkspace(stack: TestStack) {
   const t = await tenantWithAdmin(stack);
@@ -277,9 +278,25 @@ export async function awsBoundWorkspace(stack: TestStack) {
   const ws = await stack.http.post(`${base}/workspaces`, { name: 'w' }, t.token);
   const bound = await stack.http.put(`${base}/workspaces/${ws.body.id}/key-binding`, { keyConfigurationId: kc.body.id }, t.token);
   if (bound.status !== 200) throw new Error(`bind: ${bound.status} ${bound.text}`);
-  const sp = await stack.http.post(`${base}/service-principals`, { name: 's', workspaceIds: [ws.body.id] }, t.token);
-  const tok = await stack.http.post('/v1/auth/token', { grant_type: 'client_credentials', client_id: sp.body.clientId, client_secret: sp.body.clientSecret });
-  if (tok.status !== 200) throw new Error(`service token: ${tok.status} ${tok.text}`);
   const wsId = ws.body.id as string;
-  return { ...t, base, keyArn, roleArn, kcId: kc.body.id as string, wsId, svc: tok.body.access_token as string, dekPath: (seg: string) => `/internal/v1/workspaces/${wsId}/segments/${seg}/dek` };
+  const principal = async (permissions?: string[]) => {
+    const sp = await stack.http.post(`${base}/service-principals`, { name: 's', workspaceIds: [wsId], ...(permissions ? { permissions } : {}) }, t.token);
+    if (sp.status !== 201) throw new Error(`service principal: ${sp.status} ${sp.text}`);
+    const tok = await stack.http.post('/v1/auth/token', { grant_type: 'client_credentials', client_id: sp.body.clientId, client_secret: sp.body.clientSecret });
+    if (tok.status !== 200) throw new Error(`service token: ${tok.status} ${tok.text}`);
+    return { id: sp.body.id as string, token: tok.body.access_token as string, permissions: sp.body.permissions as string[] };
+  };
+  const svc = (await principal()).token;
+  return {
+    ...t,
+    base,
+    keyArn,
+    roleArn,
+    kcId: kc.body.id as string,
+    wsId,
+    svc,
+    principal,
+    dekPath: (seg: string) => `/internal/v1/workspaces/${wsId}/segments/${encodeURIComponent(seg)}/dek`,
+    batchPath: `/internal/v1/workspaces/${wsId}/deks:batchGet`,
+  };
 }

@@ -77,7 +77,9 @@ export class KekInvalidationBus {
     });
     await this.subscriber.subscribe(this.channel);
     this.subscribed = true;
-    this.poller = setInterval(() => void this.poll().catch(this.onError), this.pollIntervalMs);
+    // Polled twice per interval: the bound is "a missed invalidation lingers at most one poll interval", and a poll
+    // that starts just before the shred commits plus the poll's own query time would otherwise overrun it.
+    this.poller = setInterval(() => void this.poll().catch(this.onError), Math.max(1, Math.floor(this.pollIntervalMs / 2)));
     this.poller.unref();
   }
 
