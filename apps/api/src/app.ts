@@ -84,12 +84,8 @@ export async function createApiApp(config: KeyholdConfig, options: ApiAppOptions
     app.useGlobalFilters(new ErrorFilter(log));
     app.useGlobalInterceptors(new TracingInterceptor());
     const fastify = app.getHttpAdapter().getInstance() as unknown as FastifyInstance;
-    // This app's services on each of its requests, for the passport strategies (see http/auth.ts).
-    fastify.decorateRequest('keyholdServices', undefined);
-    fastify.addHook('onRequest', (req, _reply, done) => {
-      req.keyholdServices = services;
-      done();
-    });
+    // This app's services for the passport strategies, read through each request's server (see http/auth.ts).
+    fastify.decorate('keyholdServices', services);
     // The console's catch-all routes are registered first so they stay out of the API route list.
     await serveConsole(fastify, config.consoleDir);
     const routes: Array<{ method: string; url: string }> = [];

@@ -12,16 +12,17 @@ export const SERVICES = Symbol('KeyholdServices');
 /**
  * Passport keeps strategies in one process-wide registry by name, so with two API apps in one process (tests,
  * benchmarks: several replicas in-process) the last app's strategy instance would verify every app's requests with
- * its own caches and session state. Each app therefore stamps its services on its requests, and the strategies use
- * those; the injected services are only the fallback.
+ * its own caches and session state. Each app therefore decorates its own Fastify instance with its services, and the
+ * strategies read them from the request's server (no per-request work, so the DEK hot path pays nothing); the
+ * injected services are only the fallback.
  */
 declare module 'fastify' {
-  interface FastifyRequest {
+  interface FastifyInstance {
     keyholdServices?: KeyholdServices;
   }
 }
 
-type AuthRequest = { headers: Record<string, string | string[] | undefined>; keyholdServices?: KeyholdServices };
+type AuthRequest = { headers: Record<string, string | string[] | undefined>; server?: { keyholdServices?: KeyholdServices } };
 
 /** Principal attached to the request by the strategies. */
 export type Principal = { kind: 'operator' } | ({ kind: 'admin' } & AccessClaims);
@@ -51,7 +52,7 @@ export class AdminTokenStrategy extends PassportStrategy(BearerStrategy, 'keyhol
   }
 
   async validate(req: AuthRequest): Promise<Principal> {
-    const s = req.keyholdServices ?? this.s;
+    const s = req.server?.keyholdServices ?? this.s;
     const token = bearerToken(req.headers.authorization);
     if (!token) throw new AuthError('UNAUTHENTICATED', 'a Bearer access token is required');
     const claims = s.adminTokens.verify(token);
@@ -69,7 +70,7 @@ export class OperatorTokenStrategy extends PassportStrategy(BearerStrategy, 'key
   }
 
   validate(req: AuthRequest): Principal {
-    if (!operatorTokenMatches(bearerToken(req.headers.authorization), (req.keyholdServices ?? this.s).config.operatorToken))
+    if (!operatorTokenMatches(bearerToken(req.headers.authorization), (req.server?.keyholdServices ?? this.s).config.operatorToken))
       throw new AuthError('UNAUTHENTICATED', 'the operator token is required');
     return { kind: 'operator' };
   }
