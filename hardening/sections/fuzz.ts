@@ -1,3 +1,4 @@
+import { wellFormedBody } from '../lib/bodies';
 import { randomBytes } from 'node:crypto';
 import fc from 'fast-check';
 import { diffSnapshots, DbSnapshot } from '../lib/database';
@@ -152,50 +153,24 @@ function buildPath(ep: Endpoint, input: FuzzInput): string {
   return input.query ? `${p}?${input.query}` : p;
 }
 
-/** A well-formed body for the endpoint; mutations start from it so they reach deep validation. */
+/** A well-formed body for the endpoint (the shared table, a few bodies fuller); mutations start from it. */
 function template(ep: Endpoint, t: SeededTenant): Record<string, unknown> | null {
   const n = randomBytes(3).toString('hex');
+  const base = wellFormedBody(ep.bodySchemaRef, t, 'fz');
   switch (ep.bodySchemaRef) {
-    case 'CreateTenant':
-      return { name: `fz-${n}`, admin: { email: `fz-${n}@example.com` } };
     case 'TokenRequest':
       return { grant_type: 'password', tenant_id: t.id, username: `nobody-${n}@example.com`, password: 'not-the-password' };
-    case 'CreateInvitation':
-      return { email: `fz-${n}@example.com`, role: 'auditor' };
     case 'UpdateAdminUser':
-      return { role: 'auditor', disabled: false };
-    case 'ChangePassword':
-      // never the right current password: a fuzzed body must not end the key admin's own session
-      return { currentPassword: `not-it-${n}`, newPassword: `pw-${randomBytes(10).toString('hex')}` };
-    case 'OneTimeToken':
-      return { token: randomBytes(32).toString('base64url') };
-    case 'AcceptInvitation':
-      return { token: randomBytes(32).toString('base64url'), password: `pw-${randomBytes(10).toString('hex')}` };
-    case 'PasswordResetRequest':
-      return { tenant_id: t.id, email: `nobody-${n}@example.com` };
+      return { ...base, disabled: false };
     case 'RegisterKeyConfiguration':
-      return { name: `fz-${n}`, provider: 'aws', aws: { keyArn: t.keyArn, roleArn: t.roleArn }, azure: { keyId: 'https://v.vault.azure.net/keys/k', tenantId: 'x' }, gcp: { keyName: 'projects/p/locations/l/keyRings/r/cryptoKeys/k', serviceAccount: 'sa@p.iam.gserviceaccount.com' } };
-    case 'CreateWorkspace':
-      return { name: `fz-${n}` };
-    case 'Binding':
-      return { keyConfigurationId: t.keyConfigurationId };
-    case 'OperationRequest':
-      return { kind: 'revocation-check' };
-    case 'CreateServicePrincipal':
-      return { name: `fz-${n}`, workspaceIds: [t.workspaceId] };
-    case 'BatchGet':
-      return { segmentIds: [`fz-${n}`] };
+      return { ...base, azure: { keyId: 'https://v.vault.azure.net/keys/k', tenantId: 'x' }, gcp: { keyName: 'projects/p/locations/l/keyRings/r/cryptoKeys/k', serviceAccount: 'sa@p.iam.gserviceaccount.com' } };
     case 'UpdateServicePrincipal':
-      return { name: `fz-${n}`, disabled: false, workspaceIds: [t.workspaceId], ipAllowList: ['10.0.0.0/8', '2001:db8::/32'] };
-    case 'RotateServicePrincipalSecret':
-      return { overlapSeconds: 60 };
-    case 'ServicePrincipalPermissions':
-      return { permissions: ['dek:fetch'] };
+      return { ...base, disabled: false, ipAllowList: ['10.0.0.0/8', '2001:db8::/32'] };
     case 'DestroyWorkspace':
       // Never the workspace's name: a fuzzed DELETE must be refused (400) and change nothing.
       return { confirm: `fz-not-the-name-${n}` };
     default:
-      return ep.hasBody ? {} : null;
+      return base ?? (ep.hasBody ? {} : null);
   }
 }
 

@@ -1,3 +1,4 @@
+import { wellFormedBody } from '../lib/bodies';
 import { randomBytes } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
 import { KeyManagementServiceClient } from '@google-cloud/kms';
@@ -341,45 +342,8 @@ function buildRequest(ep: Endpoint, home: SeededTenant, foreign: SeededTenant, t
 
 /** A well-formed body, so a denial is about who is asking and not about what was sent. */
 function validBody(ep: Endpoint, t: SeededTenant): unknown {
-  const n = randomBytes(3).toString('hex');
-  switch (ep.bodySchemaRef) {
-    case 'CreateTenant':
-      return { name: `iso-${n}`, admin: { email: `iso-${n}@example.com` } };
-    case 'CreateInvitation':
-      return { email: `iso-${n}@example.com`, role: 'auditor' };
-    case 'UpdateAdminUser':
-      return { role: 'auditor' };
-    case 'ChangePassword':
-      return { currentPassword: `not-it-${n}`, newPassword: `pw-${randomBytes(10).toString('hex')}` };
-    case 'OneTimeToken':
-      return { token: randomBytes(32).toString('base64url') };
-    case 'AcceptInvitation':
-      return { token: randomBytes(32).toString('base64url'), password: `pw-${randomBytes(10).toString('hex')}` };
-    case 'PasswordResetRequest':
-      return { tenant_id: t.id, email: `nobody-${n}@example.com` };
-    case 'RegisterKeyConfiguration':
-      return { name: `iso-${n}`, provider: 'aws', aws: { keyArn: t.keyArn, roleArn: t.roleArn } };
-    case 'CreateWorkspace':
-      return { name: `iso-${n}` };
-    case 'Binding':
-      return { keyConfigurationId: t.keyConfigurationId };
-    case 'OperationRequest':
-      return { kind: 'revocation-check' };
-    case 'CreateServicePrincipal':
-      return { name: `iso-${n}`, workspaceIds: [t.workspaceId] };
-    case 'BatchGet':
-      return { segmentIds: [`iso-${n}`] };
-    case 'UpdateServicePrincipal':
-      return { name: `iso-${n}`, workspaceIds: [t.workspaceId] };
-    case 'RotateServicePrincipalSecret':
-      return { overlapSeconds: 60 };
-    case 'ServicePrincipalPermissions':
-      return { permissions: ['dek:fetch'] };
-    case 'TokenRequest':
-      return { grant_type: 'client_credentials', client_id: t.clientId, client_secret: 'wrong-secret' };
-    default:
-      return {};
-  }
+  if (ep.bodySchemaRef === 'TokenRequest') return { grant_type: 'client_credentials', client_id: t.clientId, client_secret: 'wrong-secret' };
+  return wellFormedBody(ep.bodySchemaRef, t, 'iso') ?? {};
 }
 
 export function hasErrorCode(res: HttpResult): boolean {

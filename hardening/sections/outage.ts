@@ -1,14 +1,13 @@
-import { randomBytes } from 'node:crypto';
 import { Writable } from 'node:stream';
-import { CreateKeyCommand, DisableKeyCommand, KMSClient } from '@aws-sdk/client-kms';
-import { CreateRoleCommand, IAMClient, PutRolePolicyCommand } from '@aws-sdk/client-iam';
+import { DisableKeyCommand } from '@aws-sdk/client-kms';
 import { createApiApp } from '../../apps/api/src/app';
 import { AWS_EMULATOR_DEFAULTS } from '../../apps/kms-emulator/src/aws';
 import { HttpClient } from '../lib/http';
 import { sleep } from '../lib/redis-server';
-import { HardeningStack, startHardeningStack } from '../lib/stack';
+import { startHardeningStack } from '../lib/stack';
 import { spawnWorker, WorkerChild, workerEnvironment } from '../lib/worker-process';
 import { seedTenant } from '../lib/world';
+import { createAwsVendorCanary } from '../lib/vendor-canary';
 
 /**
  * Outages that must neither cut service nor shred, on a stack of its own (probes every second, the KEK cache TTL
@@ -79,7 +78,7 @@ export async function runOutage(opts: OutageOptions): Promise<OutageResult> {
     if (res.status >= 300) throw new Error(`emulator admin ${method} ${path}: ${res.status} ${await res.text()}`);
   };
   try {
-    const canaryEnv = await createVendorCanary(stack, clients);
+    const canaryEnv = await createAwsVendorCanary(stack.emulators.aws.url, clients);
     const env = workerEnvironment(stack.config, canaryEnv);
     const startWorker = async () => {
       const w = spawnWorker(env);
@@ -190,26 +189,3 @@ export async function runOutage(opts: OutageOptions): Promise<OutageResult> {
   return r;
 }
 
-/** The vendor's canary: a key and a role in the vendor's own account, assumed by the vendor user with an ExternalId. */
-async function createVendorCanary(stack: HardeningStack, clients: Array<{ destroy(): void }>): Promise<Record<string, string>> {
-  const common = { endpoint: stack.emulators.aws.url, region: d.region, maxAttempts: 1, credentials: { accessKeyId: d.vendorAccessKeyId, secretAccessKey: d.vendorSecretAccessKey } };
-  const iam = new IAMClient(common);
-  const kms = new KMSClient(common);
-  clients.push(iam, kms);
-  const externalId = randomBytes(24).toString('base64url');
-  const roleName = `keyhold-canary-${randomBytes(3).toString('hex')}`;
-  const trust = {
-    Version: '2012-10-17',
-    Statement: [{ Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${d.vendorAccountId}:user/${d.vendorUserName}` }, Action: 'sts:AssumeRole', Condition: { StringEquals: { 'sts:ExternalId': externalId } } }],
-  };
-  const roleArn = (await iam.send(new CreateRoleCommand({ RoleName: roleName, AssumeRolePolicyDocument: JSON.stringify(trust) }))).Role!.Arn!;
-  const keyArn = (await kms.send(new CreateKeyCommand({ Description: 'keyhold vendor canary' }))).KeyMetadata!.Arn!;
-  await iam.send(
-    new PutRolePolicyCommand({
-      RoleName: roleName,
-      PolicyName: 'canary',
-      PolicyDocument: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: ['kms:Encrypt', 'kms:Decrypt', 'kms:DescribeKey'], Resource: keyArn }] }),
-    }),
-  );
-  return { KEYHOLD_AWS_CANARY_KEY_ARN: keyArn, KEYHOLD_AWS_CANARY_ROLE_ARN: roleArn, KEYHOLD_AWS_CANARY_EXTERNAL_ID: externalId };
-}

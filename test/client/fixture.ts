@@ -72,16 +72,4 @@ export async function watchShreds(stack: TestStack): Promise<{ at(workspaceId: s
 }
 
 /** Leaves nothing of this stack's prefix in the shared Redis. */
-export async function cleanRedis(stack: TestStack): Promise<void> {
-  const redis = new Redis(stack.config.redisUrl);
-  try {
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${stack.redisPrefix}:*`, 'COUNT', 1000);
-      cursor = next;
-      if (keys.length) await redis.del(...keys);
-    } while (cursor !== '0');
-  } finally {
-    redis.disconnect();
-  }
-}
+export { cleanRedisPrefix as cleanRedis } from '../support/stack';

@@ -1,8 +1,7 @@
-import { randomBytes } from 'node:crypto';
 import { DecryptCommand, DisableKeyCommand } from '@aws-sdk/client-kms';
 import Redis from 'ioredis';
 import { contextToMap } from '../../libs/provider-port/src';
-import { awsBoundWorkspace, startStack, tenantWithAdmin, TestStack } from '../support/stack';
+import { awsBoundWorkspace, startStack, TestStack } from '../support/stack';
 
 /**
  * The DEK API's guarantees against the real thing: one DEK per segment under concurrency, single-flight KMS

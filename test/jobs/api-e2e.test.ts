@@ -1,8 +1,7 @@
-import { randomBytes } from 'node:crypto';
 import { DisableKeyCommand, EnableKeyCommand } from '@aws-sdk/client-kms';
 import Redis from 'ioredis';
 import type { RunningWorker } from '../../apps/worker/src/worker';
-import { startStack, tenantWithAdmin, TestStack } from '../support/stack';
+import { awsBoundWorkspace, cleanRedisPrefix, startStack, TestStack } from '../support/stack';
 import { startTestWorker } from '../support/worker';
 
 /**
@@ -22,35 +21,10 @@ afterAll(async () => {
   await worker?.close();
   await stack?.close();
   if (!stack) return;
-  // The stack's prefix is unique to this file: leave nothing behind in the shared Redis.
-  const redis = new Redis(stack.config.redisUrl);
-  try {
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${stack.redisPrefix}:*`, 'COUNT', 1000);
-      cursor = next;
-      if (keys.length) await redis.del(...keys);
-    } while (cursor !== '0');
-  } finally {
-    redis.disconnect();
-  }
+  await cleanRedisPrefix(stack);
 });
 
-async function boundWorkspace() {
-  const t = await tenantWithAdmin(stack);
-  const vendorArn = stack.config.providerEnv.KEYHOLD_AWS_VENDOR_PRINCIPAL_ARN!;
-  const roleName = `keyhold-${randomBytes(4).toString('hex')}`;
-  const roleArn = await stack.aws.createRole(roleName, vendorArn, t.tenant.aws.externalId);
-  const keyArn = await stack.aws.createKey(roleArn, roleName);
-  const base = `/v1/tenants/${t.tenant.id}`;
-  const kc = await stack.http.post(`${base}/key-configurations`, { name: 'main', provider: 'aws', aws: { keyArn, roleArn } }, t.token);
-  expect(kc.body.status).toBe('valid');
-  const ws = await stack.http.post(`${base}/workspaces`, { name: 'ws' }, t.token);
-  await stack.http.put(`${base}/workspaces/${ws.body.id}/key-binding`, { keyConfigurationId: kc.body.id }, t.token);
-  const sp = await stack.http.post(`${base}/service-principals`, { name: 'svc', workspaceIds: [ws.body.id] }, t.token);
-  const tok = await stack.http.post('/v1/auth/token', { grant_type: 'client_credentials', client_id: sp.body.clientId, client_secret: sp.body.clientSecret });
-  return { ...t, base, keyArn, wsId: ws.body.id as string, svc: tok.body.access_token as string };
-}
+const boundWorkspace = () => awsBoundWorkspace(stack);
 
 async function poll(path: string, token: string, until: (body: any) => boolean, timeoutMs = 20_000) {
   const deadline = Date.now() + timeoutMs;

@@ -1,12 +1,12 @@
 import { randomBytes } from 'node:crypto';
-import { CreateKeyCommand, DisableKeyCommand, KMSClient } from '@aws-sdk/client-kms';
-import { CreateRoleCommand, IAMClient, PutRolePolicyCommand } from '@aws-sdk/client-iam';
+import { DisableKeyCommand } from '@aws-sdk/client-kms';
 import { AWS_EMULATOR_DEFAULTS } from '../../apps/kms-emulator/src/aws';
 import type { RunningWorker } from '../../apps/worker/src/worker';
 import { emulatorAdmin, EmulatorAdmin } from '../support/emulator-admin';
 import { startStack, tenantWithAdmin, TestStack } from '../support/stack';
 import { privateDatabase } from '../support/db';
 import { startTestWorker } from '../support/worker';
+import { createAwsVendorCanary } from '../../hardening/lib/vendor-canary';
 
 /**
  * A vendor-side failure is never a revocation. The vendor's own IAM loses sts:AssumeRole (an identity-policy Deny
@@ -30,7 +30,7 @@ beforeAll(async () => {
   db = await privateDatabase();
   stack = await startStack({ config: { databaseUrl: db.url, probeIntervalSeconds: 1, probeConfirmationWindowSeconds: 1, probeConfirmations: 2 } });
   admin = emulatorAdmin(stack.emulators.adminUrl!);
-  canaryEnv = await createVendorCanary();
+  canaryEnv = await createAwsVendorCanary(stack.emulators.awsUrl, clients);
 });
 afterAll(async () => {
   for (const w of workers) await w.close();
@@ -39,29 +39,6 @@ afterAll(async () => {
   await db?.drop();
 });
 
-/** The vendor's own canary, set up with the vendor's credentials in the vendor's account (what its ops team does once). */
-async function createVendorCanary(): Promise<Record<string, string>> {
-  const common = { endpoint: stack.emulators.awsUrl, region: d.region, maxAttempts: 1, credentials: { accessKeyId: d.vendorAccessKeyId, secretAccessKey: d.vendorSecretAccessKey } };
-  const iam = new IAMClient(common);
-  const kms = new KMSClient(common);
-  clients.push(iam, kms);
-  const externalId = randomBytes(24).toString('base64url');
-  const roleName = `keyhold-canary-${randomBytes(3).toString('hex')}`;
-  const trust = {
-    Version: '2012-10-17',
-    Statement: [{ Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${d.vendorAccountId}:user/${d.vendorUserName}` }, Action: 'sts:AssumeRole', Condition: { StringEquals: { 'sts:ExternalId': externalId } } }],
-  };
-  const roleArn = (await iam.send(new CreateRoleCommand({ RoleName: roleName, AssumeRolePolicyDocument: JSON.stringify(trust) }))).Role!.Arn!;
-  const keyArn = (await kms.send(new CreateKeyCommand({ Description: 'keyhold vendor canary' }))).KeyMetadata!.Arn!;
-  await iam.send(
-    new PutRolePolicyCommand({
-      RoleName: roleName,
-      PolicyName: 'canary',
-      PolicyDocument: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: ['kms:Encrypt', 'kms:Decrypt', 'kms:DescribeKey'], Resource: keyArn }] }),
-    }),
-  );
-  return { KEYHOLD_AWS_CANARY_KEY_ARN: keyArn, KEYHOLD_AWS_CANARY_ROLE_ARN: roleArn, KEYHOLD_AWS_CANARY_EXTERNAL_ID: externalId };
-}
 
 async function worker(): Promise<RunningWorker> {
   const w = await startTestWorker({ ...stack.config, logLevel: 'silent', providerEnv: { ...stack.config.providerEnv, ...canaryEnv } });

@@ -1,3 +1,4 @@
+import Redis from 'ioredis';
 import { randomBytes } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { CreateRoleCommand, IAMClient, PutRolePolicyCommand } from '@aws-sdk/client-iam';
@@ -299,4 +300,19 @@ export async function awsBoundWorkspace(stack: TestStack) {
     dekPath: (seg: string) => `/internal/v1/workspaces/${wsId}/segments/${encodeURIComponent(seg)}/dek`,
     batchPath: `/internal/v1/workspaces/${wsId}/deks:batchGet`,
   };
+}
+
+/** Deletes every Redis key under the stack's (unique) prefix: a test file leaves nothing behind in the shared Redis. */
+export async function cleanRedisPrefix(stack: Pick<TestStack, 'config' | 'redisPrefix'>): Promise<void> {
+  const redis = new Redis(stack.config.redisUrl);
+  try {
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${stack.redisPrefix}:*`, 'COUNT', 1000);
+      cursor = next;
+      if (keys.length) await redis.del(...keys);
+    } while (cursor !== '0');
+  } finally {
+    redis.disconnect();
+  }
 }
