@@ -23,6 +23,8 @@ export interface HardeningStack {
   api: ApiApp;
   url: string;
   config: KeyholdConfig;
+  /** The platform operator's token (the configuration holds only its hash). */
+  operatorToken: string;
   emulators: RunningEmulators;
   /** Clouds whose provider binding the API could build (others answer PROVIDER_NOT_CONFIGURED). */
   configuredProviders: string[];
@@ -86,6 +88,7 @@ export async function startHardeningStack(options: HardeningStackOptions = {}): 
       ...azureEnv(emulators),
       ...gcpEnv(emulators, tmp),
     };
+    const operatorToken = randomBytes(32).toString('base64url');
     const config = buildConfig({
       mode: 'test',
       port: 0,
@@ -94,7 +97,7 @@ export async function startHardeningStack(options: HardeningStackOptions = {}): 
       databasePoolSize: 8,
       redisUrl: redis?.url ?? process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
       redisPrefix: `khhard-${randomBytes(5).toString('hex')}`,
-      operatorToken: randomBytes(32).toString('base64url'),
+      operatorToken,
       tokenSecret: randomBytes(48).toString('base64url'),
       // The fuzzer and the matrix talk to the token endpoint from one IP: keep the per-IP limit out of their way
       // (the brute-force check exercises the per-account limit, which keeps its production default).
@@ -121,6 +124,7 @@ export async function startHardeningStack(options: HardeningStackOptions = {}): 
       api,
       url: api.url,
       config,
+      operatorToken,
       emulators,
       configuredProviders: ['aws', 'azure', 'gcp'].filter((p) => !unavailable.has(p)),
       db,

@@ -1,7 +1,7 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import type { KeyholdConfig } from '../../libs/config/src';
+import { secretEnv, type KeyholdConfig } from '../../libs/config/src';
 
 /**
  * The real worker entry point as a child process, so the suite can SIGKILL it mid-operation. From the compiled
@@ -38,8 +38,7 @@ export function workerEnvironment(config: KeyholdConfig, extra: Record<string, s
     KEYHOLD_DATABASE_POOL_SIZE: String(config.databasePoolSize),
     REDIS_URL: config.redisUrl,
     KEYHOLD_REDIS_PREFIX: config.redisPrefix,
-    KEYHOLD_OPERATOR_TOKEN: config.operatorToken,
-    KEYHOLD_TOKEN_SECRET: config.tokenSecret,
+    ...secretEnv(config),
     // the same audit keys as the API: one log, one MAC key, one checkpoint signer
     KEYHOLD_AUDIT_HMAC_KEY: config.audit.hmacKey,
     KEYHOLD_AUDIT_SIGNING_KEY: config.audit.signingKey,

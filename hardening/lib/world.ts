@@ -48,7 +48,7 @@ export async function seedTenant(stack: HardeningStack, label = 't'): Promise<Se
   const suffix = randomBytes(4).toString('hex');
   const name = `${label}-${suffix}`;
   // Onboarding as it really happens: invitation mailed (dev mailbox), accepted with the admin's own password.
-  const onboarded = await onboardTenant(stack.url, stack.config.operatorToken, { name, email: `admin-${suffix}@${label}.example.com` });
+  const onboarded = await onboardTenant(stack.url, stack.operatorToken, { name, email: `admin-${suffix}@${label}.example.com` });
   const { email: adminEmail, password: adminPassword, token: keyAdmin } = onboarded;
   const created = { body: onboarded.tenant };
   const id = onboarded.tenant.id;

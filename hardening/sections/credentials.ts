@@ -37,7 +37,7 @@ export async function runCredentials(stack: HardeningStack, t: SeededTenant): Pr
 
 async function operatorAccess(stack: HardeningStack, r: CredentialsResult): Promise<void> {
   const http = stack.http;
-  const op = stack.config.operatorToken;
+  const op = stack.operatorToken;
   const email = `first-${randomBytes(4).toString('hex')}@operator-test.example.com`;
   const created = await http.post('/v1/tenants', { name: `op-${randomBytes(3).toString('hex')}`, admin: { email } }, op);
   if (created.status !== 201) {

@@ -117,7 +117,7 @@ async function settledSnapshot(stack: HardeningStack): Promise<DbSnapshot> {
 }
 
 function tokenFor(ep: Endpoint, stack: HardeningStack, t: SeededTenant): string | undefined {
-  if (ep.security === 'operator') return stack.config.operatorToken;
+  if (ep.security === 'operator') return stack.operatorToken;
   if (ep.security === 'service') return t.tokens.service;
   if (ep.security === 'admin') return t.tokens.keyAdmin;
   return undefined;

@@ -65,7 +65,7 @@ export async function runIsolation(stack: HardeningStack, a: SeededTenant, b: Se
   }
   principals.push({ label: 'anonymous', kind: 'anonymous', home: null });
   principals.push({ label: 'garbage-token', kind: 'garbage', home: null, token: `eyJhbGciOiJIUzI1NiJ9.${randomBytes(24).toString('base64url')}.${randomBytes(32).toString('base64url')}` });
-  principals.push({ label: 'operator', kind: 'operator', home: null, token: stack.config.operatorToken });
+  principals.push({ label: 'operator', kind: 'operator', home: null, token: stack.operatorToken });
 
   const r: IsolationResult = { endpoints: endpoints.length, principals: principals.length, cases: 0, failures: 0, positiveControls: 0, positiveControlFailures: 0, leaks: 0, confusedDeputyCases: 0, confusedDeputySucceeded: 0, azureConfusedDeputyCases: 0, azureConfusedDeputyAccepted: null, gcpConfusedDeputyCases: 0, gcpConfusedDeputyAccepted: null, details: [] };
   const fail = (what: string) => {

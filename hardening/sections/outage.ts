@@ -110,7 +110,7 @@ export async function runOutage(opts: OutageOptions): Promise<OutageResult> {
       }
       r.vendorSideShreds = seen.has('shredded') || (await state(only.workspaceId)).s === 'shredded' ? 1 : 0;
       r.vendorSideHeldInSuspect = seen.has('access_suspect');
-      const canaries = await stack.http.get('/v1/platform/vendor-canaries', stack.config.operatorToken);
+      const canaries = await stack.http.get('/v1/platform/vendor-canaries', stack.operatorToken);
       r.vendorCanaryReportedUnhealthy = canaries.body?.canaries?.some((c: { provider: string; healthy: boolean }) => c.provider === 'aws' && !c.healthy) ?? false;
       await admin('DELETE', `/aws/principals/${d.vendorAccessKeyId}/policies/deny-assume`);
       const restoredAt = Date.now();

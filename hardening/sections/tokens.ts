@@ -28,7 +28,8 @@ const b64 = (o: unknown) => Buffer.from(JSON.stringify(o)).toString('base64url')
 
 export async function runTokens(stack: HardeningStack, t: SeededTenant, victim: SeededTenant): Promise<TokenResult> {
   const r: TokenResult = { cases: 0, accepted: 0, replayAfterDisable: 'not-tested', replayRefusedAfterMs: null, bruteForceAttempts: 0, rateLimited: false, retryAfterSeconds: null, rightPasswordAlsoLimited: false, details: [] };
-  const secret = stack.config.tokenSecret;
+  const secret = stack.config.tokenKeys[0].secret;
+  const signer = new TokenSigner(stack.config.tokenKeys, 60);
   const adminPath = `${t.base}/workspaces`;
   const dekPath = t.dekPath('tok-seg');
   const claims = (token: string) => JSON.parse(Buffer.from(token.split('.')[1], 'base64url').toString('utf8'));
@@ -44,8 +45,8 @@ export async function runTokens(stack: HardeningStack, t: SeededTenant, victim: 
   const flip = (s: string) => s.slice(0, -2) + (s.at(-2) === 'A' ? 'B' : 'A') + s.at(-1);
 
   const forged: Array<[string, string, 'admin' | 'service']> = [
-    ['expired admin token (signed with the real key)', new TokenSigner(secret, 60).sign({ tid: t.id, sub: admin.sub, role: 'key_admin' }, Date.now() - 3_600_000).token, 'admin'],
-    ['expired service token', new TokenSigner(secret, 60).sign({ tid: t.id, sub: svc.sub, role: 'service' }, Date.now() - 3_600_000).token, 'service'],
+    ['expired admin token (signed with the real key)', (await signer.sign({ tid: t.id, sub: admin.sub, role: 'key_admin' }, Date.now() - 3_600_000)).token, 'admin'],
+    ['expired service token', (await signer.sign({ tid: t.id, sub: svc.sub, role: 'service' }, Date.now() - 3_600_000)).token, 'service'],
     ['payload tampered: role auditor → key_admin', `${t.tokens.auditor.split('.')[0]}.${b64({ ...claims(t.tokens.auditor), role: 'key_admin' })}.${t.tokens.auditor.split('.')[2]}`, 'admin'],
     ['payload tampered: exp extended', `${t.tokens.keyAdmin.split('.')[0]}.${b64({ ...admin, exp: now + 86_400 * 365 })}.${t.tokens.keyAdmin.split('.')[2]}`, 'admin'],
     ['payload tampered: tid changed', `${t.tokens.keyAdmin.split('.')[0]}.${b64({ ...admin, tid: victim.id })}.${t.tokens.keyAdmin.split('.')[2]}`, 'admin'],
@@ -67,8 +68,8 @@ export async function runTokens(stack: HardeningStack, t: SeededTenant, victim: 
     ['correctly signed, wrong issuer', sign(hs, { ...admin, iss: 'someone-else' }), 'admin'],
     ['correctly signed, no exp', sign(hs, { ...admin, exp: undefined }), 'admin'],
     ['correctly signed, exp as string', sign(hs, { ...admin, exp: String(now + 600) }), 'admin'],
-    ['operator token on the admin API', stack.config.operatorToken, 'admin'],
-    ['operator token on the DEK API', stack.config.operatorToken, 'service'],
+    ['operator token on the admin API', stack.operatorToken, 'admin'],
+    ['operator token on the DEK API', stack.operatorToken, 'service'],
     ['empty bearer', '', 'admin'],
     ['garbage', 'not.a.token', 'admin'],
     ['oversized token (under the header limit)', `${'a'.repeat(3000)}.${'b'.repeat(3000)}.c`, 'admin'],

@@ -1,6 +1,6 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
-import type { KeyholdConfig } from '@app/config';
+import { secretEnv, type KeyholdConfig } from '@app/config';
 import { RunningWorker, StartWorkerOptions, startWorker } from '../../apps/worker/src/worker';
 import type { WorkerSettings } from '../../apps/worker/src/worker-settings';
 
@@ -32,8 +32,7 @@ export function workerEnv(config: KeyholdConfig, extra: Record<string, string> =
     KEYHOLD_DATABASE_POOL_SIZE: String(config.databasePoolSize),
     REDIS_URL: config.redisUrl,
     KEYHOLD_REDIS_PREFIX: config.redisPrefix,
-    KEYHOLD_OPERATOR_TOKEN: config.operatorToken,
-    KEYHOLD_TOKEN_SECRET: config.tokenSecret,
+    ...secretEnv(config),
     // the same audit keys as the API: one log, one MAC key, one checkpoint signer
     KEYHOLD_AUDIT_HMAC_KEY: config.audit.hmacKey,
     KEYHOLD_AUDIT_SIGNING_KEY: config.audit.signingKey,

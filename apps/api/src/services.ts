@@ -141,7 +141,7 @@ export class KeyholdServices {
       (err) => log.warn({ err: errorSummary(err) }, 'KEK invalidation problem'),
     );
     this.dispatcher = new OperationDispatcher(this.redis, config.redisPrefix);
-    this.signer = new TokenSigner(config.tokenSecret, config.tokenTtlSeconds);
+    this.signer = new TokenSigner(config.tokenKeys, config.tokenTtlSeconds);
     this.adminTokens = new VerifiedTokenCache(this.signer, ADMIN_AUDIENCE);
     this.serviceTokens = new VerifiedTokenCache(this.signer, INTERNAL_AUDIENCE);
     this.tokens = new TokenService(

@@ -7,7 +7,6 @@ export {
   ADMIN_AUDIENCE,
   INTERNAL_AUDIENCE,
   ISSUER,
-  operatorTokenMatches,
   bearerToken,
 } from './tokens';
 export { LoginThrottle, LoginThrottleLimits } from './login-throttle';

@@ -82,8 +82,8 @@ export class TokenService {
     return this.token({ tid: sp.tenantId, sub: sp.id, role: 'service', sid: sp.secretId });
   }
 
-  private token(c: Parameters<TokenSigner['sign']>[0]): IssuedToken {
-    const t = this.signer.sign(c);
+  private async token(c: Parameters<TokenSigner['sign']>[0]): Promise<IssuedToken> {
+    const t = await this.signer.sign(c);
     return { access_token: t.token, token_type: 'Bearer', expires_in: t.expiresIn };
   }
 }

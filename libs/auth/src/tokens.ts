@@ -1,8 +1,10 @@
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createSecretKey, KeyObject, randomBytes } from 'node:crypto';
+import { errors as joseErrors, jwtVerify, SignJWT, type JWTHeaderParameters, type JWTPayload } from 'jose';
+import { legacyTokenKeyId, TOKEN_KEY_MIN_BYTES, type TokenKey } from '@app/config';
 import { AuthError } from './errors';
 
 /**
- * Short-lived HS256 JWT access tokens. Two audiences keep the APIs apart: `keyhold-admin` (key admins,
+ * Short-lived HS256 JWT access tokens (`jose`). Two audiences keep the APIs apart: `keyhold-admin` (key admins,
  * auditors) and `keyhold-internal` (service principals, DEK API). A token for one is refused by the other.
  */
 export const ADMIN_AUDIENCE = 'keyhold-admin';
@@ -28,20 +30,41 @@ export interface AccessClaims {
   readonly sid?: string;
 }
 
-const HEADER = Buffer.from(JSON.stringify({ alg: 'HS256', typ: 'JWT' })).toString('base64url');
+const ALGORITHM = 'HS256';
+/** A token longer than this is refused before any parsing (nothing Keyhold signs comes close). */
+const MAX_TOKEN_LENGTH = 4096;
 
+/**
+ * Signs and verifies access tokens with `jose` over a key set (`TokenKey`): the first key signs and names itself in
+ * the header (`kid`); any key of the set verifies, so a new key can be rolled out before it signs and an old one kept
+ * until its last token has expired. Only HS256 is accepted (no `none`, no algorithm confusion).
+ */
 export class TokenSigner {
-  private readonly key: Buffer;
+  private readonly signing: { kid: string; key: KeyObject };
+  private readonly verifying: ReadonlyMap<string, KeyObject>;
+  /** The key that verifies tokens issued before tokens named their key (only a `KEYHOLD_TOKEN_SECRET` key). */
+  private readonly unnamed: KeyObject | undefined;
 
   constructor(
-    secret: string,
+    keys: readonly TokenKey[] | string,
     private readonly ttlSeconds: number,
   ) {
-    if (Buffer.byteLength(secret) < 32) throw new Error('token secret must be at least 32 bytes');
-    this.key = Buffer.from(secret, 'utf8');
+    const set = typeof keys === 'string' ? [{ kid: legacyTokenKeyId(keys), secret: keys }] : keys;
+    if (set.length === 0) throw new Error('at least one token key is required');
+    for (const k of set) if (Buffer.byteLength(k.secret) < TOKEN_KEY_MIN_BYTES) throw new Error('token secret must be at least 32 bytes');
+    const verifying = new Map(set.map((k) => [k.kid, createSecretKey(Buffer.from(k.secret, 'utf8'))]));
+    this.verifying = verifying;
+    this.signing = { kid: set[0].kid, key: verifying.get(set[0].kid) as KeyObject };
+    const legacy = set.find((k) => k.kid === legacyTokenKeyId(k.secret));
+    this.unnamed = legacy ? verifying.get(legacy.kid) : undefined;
   }
 
-  sign(c: { tid: string; sub: string; role: Role; sid?: string; gen?: number }, now = Date.now()): { token: string; expiresIn: number; claims: AccessClaims } {
+  /** The key id new tokens name. */
+  get signingKeyId(): string {
+    return this.signing.kid;
+  }
+
+  async sign(c: { tid: string; sub: string; role: Role; sid?: string; gen?: number }, now = Date.now()): Promise<{ token: string; expiresIn: number; claims: AccessClaims }> {
     const iat = Math.floor(now / 1000);
     const claims: AccessClaims = {
       iss: ISSUER,
@@ -55,42 +78,55 @@ export class TokenSigner {
       jti: randomBytes(12).toString('base64url'),
       ...(c.sid !== undefined ? { sid: c.sid } : {}),
     };
-    const payload = Buffer.from(JSON.stringify(claims)).toString('base64url');
-    const sig = createHmac('sha256', this.key).update(`${HEADER}.${payload}`).digest('base64url');
-    return { token: `${HEADER}.${payload}.${sig}`, expiresIn: this.ttlSeconds, claims };
+    const token = await new SignJWT({ ...claims }).setProtectedHeader({ alg: ALGORITHM, typ: 'JWT', kid: this.signing.kid }).sign(this.signing.key);
+    return { token, expiresIn: this.ttlSeconds, claims };
   }
 
-  /** Verifies signature (constant time), header, issuer, audience and expiry. Throws AuthError UNAUTHENTICATED. */
-  verify(token: string, audience: AccessClaims['aud'], now = Date.now()): AccessClaims {
+  /** Verifies signature, header, issuer, audience, expiry and role. Throws AuthError UNAUTHENTICATED. */
+  async verify(token: string, audience: AccessClaims['aud'], now = Date.now()): Promise<AccessClaims> {
     const bad = (why: string) => new AuthError('UNAUTHENTICATED', `invalid access token: ${why}`);
-    if (typeof token !== 'string' || token.length > 4096) throw bad('malformed');
-    const parts = token.split('.');
-    if (parts.length !== 3 || parts[0] !== HEADER) throw bad('malformed');
-    const expected = createHmac('sha256', this.key).update(`${parts[0]}.${parts[1]}`).digest();
-    const given = Buffer.from(parts[2], 'base64url');
-    if (given.length !== expected.length || !timingSafeEqual(given, expected)) throw bad('bad signature');
-    let claims: AccessClaims;
+    if (typeof token !== 'string' || token.length > MAX_TOKEN_LENGTH) throw bad('malformed');
+    let payload: JWTPayload;
     try {
-      claims = JSON.parse(Buffer.from(parts[1], 'base64url').toString('utf8')) as AccessClaims;
-    } catch {
-      throw bad('malformed');
+      ({ payload } = await jwtVerify(token, (header) => this.keyFor(header), {
+        algorithms: [ALGORITHM],
+        typ: 'JWT',
+        issuer: ISSUER,
+        audience,
+        currentDate: new Date(now),
+        requiredClaims: ['exp', 'iat', 'jti'],
+      }));
+    } catch (err) {
+      throw bad(reason(err));
     }
-    if (claims.iss !== ISSUER) throw bad('wrong issuer');
-    if (claims.aud !== audience) throw bad('wrong audience');
-    if (typeof claims.exp !== 'number' || claims.exp * 1000 <= now) throw bad('expired');
-    if (typeof claims.tid !== 'string' || typeof claims.sub !== 'string') throw bad('malformed');
+    const claims = payload as unknown as AccessClaims;
+    if (typeof claims.tid !== 'string' || typeof claims.sub !== 'string' || typeof claims.role !== 'string') throw bad('malformed');
     if (audience === INTERNAL_AUDIENCE ? claims.role !== 'service' : claims.role !== 'key_admin' && claims.role !== 'auditor')
       throw bad('wrong role for this API');
     return claims;
   }
+
+  private keyFor(header: JWTHeaderParameters): KeyObject {
+    const key = header.kid === undefined ? this.unnamed : this.verifying.get(header.kid);
+    // An unknown key id is a key that was removed (its tokens are over) or never existed.
+    if (!key) throw new KeyholdTokenError('unknown signing key');
+    return key;
+  }
 }
 
-/** Constant-time comparison of the operator bearer token (hash both sides so lengths do not leak). */
-export function operatorTokenMatches(given: string | undefined, expected: string): boolean {
-  if (!given) return false;
-  const a = createHmac('sha256', 'keyhold/operator').update(given).digest();
-  const b = createHmac('sha256', 'keyhold/operator').update(expected).digest();
-  return timingSafeEqual(a, b);
+class KeyholdTokenError extends Error {}
+
+/** A short, fixed reason for each way a token fails (never the token or the library's message verbatim). */
+function reason(err: unknown): string {
+  if (err instanceof KeyholdTokenError) return err.message;
+  if (err instanceof joseErrors.JWTExpired) return 'expired';
+  if (err instanceof joseErrors.JWSSignatureVerificationFailed) return 'bad signature';
+  if (err instanceof joseErrors.JWTClaimValidationFailed) {
+    if (err.claim === 'aud') return 'wrong audience';
+    if (err.claim === 'iss') return 'wrong issuer';
+    return 'malformed';
+  }
+  return 'malformed';
 }
 
 /** `Authorization: Bearer <token>` → token, or undefined. */

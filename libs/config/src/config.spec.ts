@@ -1,5 +1,5 @@
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
-import { buildConfig, ConfigError, loadConfig } from './config';
+import { buildConfig, ConfigError, loadConfig, secretEnv } from './config';
 
 const signingKey = generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
 const secrets = {
@@ -25,11 +25,32 @@ describe('config', () => {
     });
   });
 
+  it('token keys and operator tokens: sets win over single values; the single forms keep working', () => {
+    const single = loadConfig({ ...secrets });
+    expect(single.tokenKeys).toEqual([{ kid: expect.stringMatching(/^s-/), secret: 's'.repeat(40) }]);
+    expect(single.operatorTokens.map((t) => [t.name, t.expiresAt])).toEqual([['default', null]]);
+    const { KEYHOLD_OPERATOR_TOKEN: _o, KEYHOLD_TOKEN_SECRET: _t, ...rest } = secrets;
+    const sets = loadConfig({
+      ...rest,
+      KEYHOLD_TOKEN_KEYS: `k2=${'2'.repeat(32)},k1=${'1'.repeat(32)}`,
+      KEYHOLD_OPERATOR_TOKENS: `alice=sha256:${'ab'.repeat(32)}@2027-03-01T00:00:00Z`,
+    });
+    expect(sets.tokenKeys.map((k) => k.kid)).toEqual(['k2', 'k1']);
+    expect(sets.operatorTokens).toEqual([{ name: 'alice', sha256: Buffer.from('ab'.repeat(32), 'hex'), expiresAt: new Date('2027-03-01T00:00:00Z') }]);
+    // the configuration a child process needs round-trips (operator tokens travel as hashes only)
+    const again = loadConfig({ ...rest, ...secretEnv(single) });
+    expect(again.tokenKeys).toEqual(single.tokenKeys);
+    expect(again.operatorTokens).toEqual(single.operatorTokens);
+    expect(JSON.stringify(secretEnv(single))).not.toContain('o'.repeat(40));
+  });
+
   it('secrets have no defaults outside local mode, and errors name the variable', () => {
-    expect(() => loadConfig({})).toThrow(/KEYHOLD_OPERATOR_TOKEN is required.*KEYHOLD_TOKEN_SECRET is required/);
+    expect(() => loadConfig({})).toThrow(/KEYHOLD_OPERATOR_TOKEN \(or KEYHOLD_OPERATOR_TOKENS\) is required.*KEYHOLD_TOKEN_SECRET \(or KEYHOLD_TOKEN_KEYS\) is required/);
     expect(() => loadConfig({ ...secrets, PORT: 'eighty' })).toThrow(/PORT/);
     expect(() => loadConfig({ ...secrets, KEYHOLD_TOKEN_SECRET: 'short' })).toThrow(/KEYHOLD_TOKEN_SECRET must be at least 32/);
     expect(() => loadConfig({ ...secrets, REDIS_URL: 'http://x' })).toThrow(ConfigError);
+    expect(() => loadConfig({ ...secrets, KEYHOLD_TOKEN_KEYS: 'k1=short' })).toThrow(/KEYHOLD_TOKEN_KEYS the secret of key "k1" must be at least 32/);
+    expect(() => loadConfig({ ...secrets, KEYHOLD_OPERATOR_TOKENS: 'alice=plaintext' })).toThrow(/KEYHOLD_OPERATOR_TOKENS each entry must be/);
     const { KEYHOLD_AUDIT_HMAC_KEY: _h, KEYHOLD_AUDIT_SIGNING_KEY: _s, ...noAudit } = secrets;
     expect(() => loadConfig(noAudit)).toThrow(/KEYHOLD_AUDIT_HMAC_KEY is required.*KEYHOLD_AUDIT_SIGNING_KEY is required/);
     expect(() => loadConfig({ ...secrets, KEYHOLD_AUDIT_HMAC_KEY: 'c2hvcnQ=' })).toThrow(/KEYHOLD_AUDIT_HMAC_KEY must be base64 of at least 32/);

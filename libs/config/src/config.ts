@@ -2,6 +2,8 @@ import { createHash, createPrivateKey, generateKeyPairSync, randomBytes } from '
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
+import { OPERATOR_TOKEN_MIN_LENGTH, parseOperatorTokens, plainOperatorToken, type OperatorTokenEntry } from './operator-tokens';
+import { legacyTokenKeyId, parseTokenKeys, TOKEN_KEY_MIN_BYTES, type TokenKey } from './token-keys';
 
 /**
  * Keyhold's typed configuration. Built once at boot from the environment (`loadConfig`) or from an object
@@ -20,10 +22,16 @@ export interface KeyholdConfig {
   readonly redisUrl: string;
   /** Every Redis key, channel and BullMQ queue lives under this prefix (tests use unique ones). */
   readonly redisPrefix: string;
-  /** Bearer token of the platform operator (creates tenants). */
-  readonly operatorToken: string;
-  /** HMAC key for access tokens (HS256). At least 32 bytes of entropy. */
-  readonly tokenSecret: string;
+  /**
+   * The platform operator's bearer tokens (they create tenants and read platform health; they never act inside a
+   * tenant): named, optionally expiring, held as SHA-256 only. From KEYHOLD_OPERATOR_TOKENS and/or the single
+   * plaintext KEYHOLD_OPERATOR_TOKEN (named `default`, never expiring).
+   */
+  readonly operatorTokens: readonly OperatorTokenEntry[];
+  /** Access-token signing keys (HS256): the first signs, all verify. From KEYHOLD_TOKEN_KEYS or KEYHOLD_TOKEN_SECRET. */
+  readonly tokenKeys: readonly TokenKey[];
+  /** Local mode only: the generated operator token kept in `.keyhold/secrets.json`, so the developer can be shown it. */
+  readonly localOperatorToken: string | null;
   readonly tokenTtlSeconds: number;
   readonly kekCache: { readonly ttlSeconds: number; readonly maxEntries: number; readonly pollIntervalMs: number };
   readonly kekRotation: {
@@ -88,8 +96,10 @@ const schema = z.object({
   databasePoolSize: int(1, 200),
   redisUrl: z.string().regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL'),
   redisPrefix: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'must be 1-64 letters, digits, _ . or -'),
-  operatorToken: z.string().min(32, 'must be at least 32 characters'),
-  tokenSecret: z.string().min(32, 'must be at least 32 characters'),
+  operatorToken: z.string().min(OPERATOR_TOKEN_MIN_LENGTH, `must be at least ${OPERATOR_TOKEN_MIN_LENGTH} characters`).optional(),
+  operatorTokens: z.string().optional(),
+  tokenSecret: z.string().min(TOKEN_KEY_MIN_BYTES, `must be at least ${TOKEN_KEY_MIN_BYTES} characters`).optional(),
+  tokenKeys: z.string().optional(),
   tokenTtlSeconds: int(5, 86400),
   kekCacheTtlSeconds: int(1, 86400),
   kekCacheMaxEntries: int(1, 10_000_000),
@@ -151,7 +161,9 @@ const ENV_NAMES: Record<keyof z.input<typeof schema>, string> = {
   redisUrl: 'REDIS_URL',
   redisPrefix: 'KEYHOLD_REDIS_PREFIX',
   operatorToken: 'KEYHOLD_OPERATOR_TOKEN',
+  operatorTokens: 'KEYHOLD_OPERATOR_TOKENS',
   tokenSecret: 'KEYHOLD_TOKEN_SECRET',
+  tokenKeys: 'KEYHOLD_TOKEN_KEYS',
   tokenTtlSeconds: 'KEYHOLD_TOKEN_TTL_SECONDS',
   kekCacheTtlSeconds: 'KEYHOLD_KEK_CACHE_TTL_SECONDS',
   kekCacheMaxEntries: 'KEYHOLD_KEK_CACHE_MAX_ENTRIES',
@@ -240,14 +252,25 @@ export function buildConfig(input: KeyholdConfigInput): KeyholdConfig {
   if (merged.mode === 'test')
     Object.assign(merged, { ...testAuditKeys(String(merged.databaseUrl)), ...definedOnly({ auditHmacKey: merged.auditHmacKey, auditSigningKey: merged.auditSigningKey }) });
   const parsed = schema.safeParse(merged);
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map((i) => {
-      const field = String(i.path[0]) as keyof typeof ENV_NAMES;
-      const what = i.code === 'invalid_type' && i.received === 'undefined' ? 'is required' : i.message;
-      return `${ENV_NAMES[field] ?? field} ${what}`;
-    });
-    throw new ConfigError(`invalid configuration: ${problems.join('; ')}`);
-  }
+  const problems = parsed.success
+    ? []
+    : parsed.error.issues.map((i) => {
+        const field = String(i.path[0]) as keyof typeof ENV_NAMES;
+        const what = i.code === 'invalid_type' && i.received === 'undefined' ? 'is required' : i.message;
+        return `${ENV_NAMES[field] ?? field} ${what}`;
+      });
+  // The secret sets are parsed here, from the raw values, so one error names every bad variable.
+  const raw = (k: string) => (typeof merged[k] === 'string' ? (merged[k] as string) : undefined);
+  const operatorToken = raw('operatorToken');
+  const tokenKeys = secretSet(problems, { name: ENV_NAMES.tokenKeys, value: raw('tokenKeys'), parse: parseTokenKeys }, { name: ENV_NAMES.tokenSecret, value: raw('tokenSecret'), parse: (v) => [{ kid: legacyTokenKeyId(v), secret: v }] });
+  const operatorTokens = [
+    ...(raw('operatorTokens') ? secretSet(problems, { name: ENV_NAMES.operatorTokens, value: raw('operatorTokens'), parse: parseOperatorTokens }) : []),
+    ...(operatorToken ? [plainOperatorToken(operatorToken)] : []),
+  ];
+  if (!raw('operatorTokens') && !operatorToken) problems.unshift(`${ENV_NAMES.operatorToken} (or ${ENV_NAMES.operatorTokens}) is required`);
+  if (new Set(operatorTokens.map((t) => t.name)).size !== operatorTokens.length)
+    problems.push(`${ENV_NAMES.operatorTokens} must not name a token "default" while ${ENV_NAMES.operatorToken} is set`);
+  if (!parsed.success || problems.length) throw new ConfigError(`invalid configuration: ${[...new Set(problems)].join('; ')}`);
   const c = parsed.data;
   if (c.kekWrapHardCap < c.kekMaxWraps)
     throw new ConfigError(`invalid configuration: ${ENV_NAMES.kekWrapHardCap} must be at least ${ENV_NAMES.kekMaxWraps} (${c.kekMaxWraps})`);
@@ -259,8 +282,9 @@ export function buildConfig(input: KeyholdConfigInput): KeyholdConfig {
     databasePoolSize: c.databasePoolSize,
     redisUrl: c.redisUrl,
     redisPrefix: c.redisPrefix,
-    operatorToken: c.operatorToken,
-    tokenSecret: c.tokenSecret,
+    operatorTokens: Object.freeze(operatorTokens),
+    tokenKeys: Object.freeze(tokenKeys),
+    localOperatorToken: c.mode === 'local' ? (c.operatorToken ?? null) : null,
     tokenTtlSeconds: c.tokenTtlSeconds,
     kekCache: { ttlSeconds: c.kekCacheTtlSeconds, maxEntries: c.kekCacheMaxEntries, pollIntervalMs: c.kekCachePollIntervalMs },
     kekRotation: { maxWraps: c.kekMaxWraps, maxAgeSeconds: c.kekMaxAgeSeconds, wrapReserveChunk: c.kekWrapReserveChunk, wrapHardCap: c.kekWrapHardCap },
@@ -298,6 +322,38 @@ export function buildConfig(input: KeyholdConfigInput): KeyholdConfig {
     mailWebhookUrl: c.mailWebhookUrl || null,
     providerEnv: Object.freeze({ ...(providerEnv ?? {}) }),
   });
+}
+
+/**
+ * A secret given either as a set or as one legacy value; the set wins when both are present, so a deployment moves to
+ * the set form by adding it (the old variable may stay until the next cleanup). Problems are collected, not thrown, so
+ * one error names every bad variable.
+ */
+function secretSet<T>(problems: string[], set: { name: string; value: string | undefined; parse: (v: string) => T[] }, single?: { name: string; value: string | undefined; parse: (v: string) => T[] }): T[] {
+  const from = set.value ? set : single?.value ? single : null;
+  if (!from) {
+    problems.push(`${single ? `${single.name} (or ${set.name})` : set.name} is required`);
+    return [];
+  }
+  try {
+    return from.parse(from.value as string);
+  } catch (err) {
+    problems.push(`${from.name} ${(err as Error).message}`);
+    return [];
+  }
+}
+
+/**
+ * The secret variables a child process (a worker started by a test, the hardening suite or the benchmark) needs to
+ * load the same configuration: the token keys and the operator tokens, in their set forms (operator tokens as hashes).
+ */
+export function secretEnv(config: KeyholdConfig): Record<string, string> {
+  return {
+    KEYHOLD_TOKEN_KEYS: config.tokenKeys.map((k) => `${k.kid}=${k.secret}`).join(','),
+    KEYHOLD_OPERATOR_TOKENS: config.operatorTokens
+      .map((t) => `${t.name}=sha256:${t.sha256.toString('hex')}${t.expiresAt ? `@${t.expiresAt.toISOString()}` : ''}`)
+      .join(','),
+  };
 }
 
 /** Reads the configuration from environment variables (names in ENV_NAMES). */

@@ -1,7 +1,8 @@
 import { CanActivate, createParamDecorator, ExecutionContext, Inject, Injectable, SetMetadata, UseGuards, applyDecorators } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { AuthGuard, PassportStrategy } from '@nestjs/passport';
-import { AccessClaims, AuthError, bearerToken, operatorTokenMatches, Role } from '@app/auth';
+import { AccessClaims, AuthError, bearerToken, Role } from '@app/auth';
+import { matchOperatorToken } from '@app/config';
 import { DomainError, ErrorCode } from '@app/keys';
 import { isUuid } from '@app/persistence';
 import { Strategy } from 'passport-strategy';
@@ -25,7 +26,7 @@ declare module 'fastify' {
 type AuthRequest = { headers: Record<string, string | string[] | undefined>; server?: { keyholdServices?: KeyholdServices } };
 
 /** Principal attached to the request by the strategies. */
-export type Principal = { kind: 'operator' } | ({ kind: 'admin' } & AccessClaims);
+export type Principal = { kind: 'operator'; name: string } | ({ kind: 'admin' } & AccessClaims);
 
 type Verify = (req: { headers: Record<string, string | string[] | undefined> }, done: (err: unknown, user?: unknown) => void) => void;
 
@@ -55,14 +56,14 @@ export class AdminTokenStrategy extends PassportStrategy(BearerStrategy, 'keyhol
     const s = req.server?.keyholdServices ?? this.s;
     const token = bearerToken(req.headers.authorization);
     if (!token) throw new AuthError('UNAUTHENTICATED', 'a Bearer access token is required');
-    const claims = s.adminTokens.verify(token);
+    const claims = await s.adminTokens.verify(token);
     // A valid signature is not enough: the user must still exist, be enabled, and not have changed since.
     await s.adminSessions.assertCurrent(claims);
     return { kind: 'admin', ...claims };
   }
 }
 
-/** The platform operator's static bearer token (constant-time compare). */
+/** The platform operator's bearer tokens: named, optionally expiring, compared as hashes in constant time. */
 @Injectable()
 export class OperatorTokenStrategy extends PassportStrategy(BearerStrategy, 'keyhold-operator') {
   constructor(@Inject(SERVICES) private readonly s: KeyholdServices) {
@@ -70,9 +71,10 @@ export class OperatorTokenStrategy extends PassportStrategy(BearerStrategy, 'key
   }
 
   validate(req: AuthRequest): Principal {
-    if (!operatorTokenMatches(bearerToken(req.headers.authorization), (req.server?.keyholdServices ?? this.s).config.operatorToken))
-      throw new AuthError('UNAUTHENTICATED', 'the operator token is required');
-    return { kind: 'operator' };
+    const name = matchOperatorToken(bearerToken(req.headers.authorization), (req.server?.keyholdServices ?? this.s).config.operatorTokens);
+    // An expired token and an unknown one get the same answer: a token past its date is no token.
+    if (name === null) throw new AuthError('UNAUTHENTICATED', 'a valid operator token is required');
+    return { kind: 'operator', name };
   }
 }
 
@@ -112,6 +114,13 @@ export const Claims = createParamDecorator((_data: unknown, ctx: ExecutionContex
   const p = ctx.switchToHttp().getRequest<{ user: Principal }>().user;
   if (p.kind !== 'admin') throw new AuthError('UNAUTHENTICATED', 'admin token required');
   return p;
+});
+
+/** The name of the operator token calling (recorded as the actor `operator:<name>`). */
+export const OperatorName = createParamDecorator((_data: unknown, ctx: ExecutionContext): string => {
+  const p = ctx.switchToHttp().getRequest<{ user: Principal }>().user;
+  if (p.kind !== 'operator') throw new AuthError('UNAUTHENTICATED', 'the operator token is required');
+  return p.name;
 });
 
 export function actorOf(c: AccessClaims): string {

@@ -1,7 +1,7 @@
 import type { AccessClaims } from '@app/auth';
 import { DomainError, ErrorCode, type IssuedDek } from '@app/keys';
 import { isUuid } from '@app/persistence';
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { KeyholdServices } from '../services';
 import { toErrorReply } from './errors';
 
@@ -43,8 +43,19 @@ export function registerDekRoutes(fastify: FastifyInstance, s: KeyholdServices):
     '/internal/v1/workspaces/:workspaceId/segments/:segmentId/dek',
     // Deliberately not async: the warm path sends before returning; only a miss creates a promise.
     (req, reply) => {
+      const claims = tokens.cachedHeader(req.headers.authorization);
+      // A token not seen before is verified once (asynchronously), then served like a warm one.
+      if (claims === undefined)
+        return tokens.verifyHeader(req.headers.authorization).then(
+          (verified) => serveSingle(req, reply, verified),
+          (err: unknown) => fail(reply, err),
+        );
+      return serveSingle(req, reply, claims);
+    },
+  );
+
+  function serveSingle(req: FastifyRequest<{ Params: { workspaceId: string; segmentId: string } }>, reply: FastifyReply, claims: AccessClaims) {
       try {
-        const claims = tokens.verifyHeader(req.headers.authorization);
         const { workspaceId, segmentId } = req.params;
         const admitted = gate.admit(claims, req.ip);
         if (admitted !== true) return admitted.then(() => slowSingle(reply, claims, workspaceId, segmentId), (err: unknown) => fail(reply, err));
@@ -56,8 +67,7 @@ export function registerDekRoutes(fastify: FastifyInstance, s: KeyholdServices):
       } catch (err) {
         return fail(reply, err);
       }
-    },
-  );
+  }
 
   fastify.post<{ Params: { workspaceId: string }; Body: unknown }>(
     // '::' is Fastify's escape for a literal ':' in a path
@@ -67,7 +77,7 @@ export function registerDekRoutes(fastify: FastifyInstance, s: KeyholdServices):
     { errorHandler: (err, _req, reply) => fail(reply, err) },
     async (req, reply) => {
       try {
-        const claims = tokens.verifyHeader(req.headers.authorization);
+        const claims = await tokens.verifyHeader(req.headers.authorization);
         await gate.admit(claims, req.ip);
         const body = req.body as { segmentIds?: unknown } | null;
         const ids = body && typeof body === 'object' && !Array.isArray(body) ? body.segmentIds : undefined;

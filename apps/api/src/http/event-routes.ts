@@ -179,9 +179,9 @@ export function registerEventRoutes(fastify: FastifyInstance, s: KeyholdServices
     hub.close();
     done();
   });
-  fastify.get(EVENTS_PATH, (req, reply) => {
+  fastify.get(EVENTS_PATH, async (req, reply) => {
     try {
-      const claims = s.serviceTokens.verifyHeader(req.headers.authorization);
+      const claims = await s.serviceTokens.verifyHeader(req.headers.authorization);
       if (hub.size >= o.maxConnections) {
         return reply.status(503).header('retry-after', '5').header('cache-control', 'no-store').send({ error: { code: 'TOO_MANY_STREAMS', message: 'too many event streams open on this replica; retry later' } });
       }

@@ -1,11 +1,12 @@
 import type { FastifyInstance } from 'fastify';
-import { bearerToken, operatorTokenMatches } from '@app/auth';
+import { bearerToken } from '@app/auth';
+import { matchOperatorToken } from '@app/config';
 import { mountQueueDashboard, QueueName } from '@app/jobs';
 import type { KeyholdServices } from '../services';
 
 /**
  * The operators' queue dashboard (bull-board, read-only) at /admin/queues, behind the platform operator token
- * (constant-time compare). Tenants' tokens never open it: it shows every tenant's operation ids.
+ * (any valid one). Tenants' tokens never open it: it shows every tenant's operation ids.
  */
 export async function registerQueueDashboard(fastify: FastifyInstance, services: KeyholdServices): Promise<void> {
   const queues = Object.values(QueueName).map((name) => services.dispatcher.queue(name));
@@ -13,6 +14,6 @@ export async function registerQueueDashboard(fastify: FastifyInstance, services:
     queues,
     basePath: '/admin/queues',
     readOnly: true,
-    authorize: (req) => operatorTokenMatches(bearerToken(req.headers.authorization), services.config.operatorToken),
+    authorize: (req) => matchOperatorToken(bearerToken(req.headers.authorization), services.config.operatorTokens) !== null,
   });
 }

@@ -1,6 +1,6 @@
 import { Body, Controller, Get, HttpCode, Inject, Ip, Post } from '@nestjs/common';
 import { DomainError, ErrorCode } from '@app/keys';
-import { OperatorRoute, SERVICES } from '../auth';
+import { OperatorName, OperatorRoute, SERVICES } from '../auth';
 import type { KeyholdServices } from '../../services';
 import { parseBody, schemas } from '../validation';
 
@@ -15,12 +15,12 @@ export class OperatorController {
   @Post('v1/tenants')
   @HttpCode(201)
   @OperatorRoute()
-  createTenant(@Body() body: unknown) {
+  createTenant(@Body() body: unknown, @OperatorName() operator: string) {
     const admin = (body as { admin?: unknown } | null)?.admin;
     if (admin && typeof admin === 'object' && 'password' in admin)
       throw new DomainError(ErrorCode.PasswordNotAccepted, 'the operator does not choose admin passwords: the first key admin is invited by email and sets their own');
     const input = parseBody(schemas.createTenant, body);
-    return this.s.useCases.createTenant.execute('operator', input);
+    return this.s.useCases.createTenant.execute(`operator:${operator}`, input);
   }
 
   /** OAuth2-style token endpoint: password (admins) and client_credentials (service principals). */

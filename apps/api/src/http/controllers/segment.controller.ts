@@ -32,7 +32,7 @@ export class SegmentInternalController {
   @Delete('dek')
   @HttpCode(204)
   async destroy(@Headers('authorization') authorization: string | undefined, @Param('workspaceId') workspaceId: string, @Param('segmentId') segmentId: string): Promise<void> {
-    const claims = this.s.serviceTokens.verifyHeader(authorization);
+    const claims = await this.s.serviceTokens.verifyHeader(authorization);
     await this.s.segments.destroy.execute({ kind: 'service', id: claims.sub }, claims.tid, workspaceId, segmentId);
   }
 }
