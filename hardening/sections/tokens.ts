@@ -59,6 +59,8 @@ export async function runTokens(stack: HardeningStack, t: SeededTenant, victim: 
     ['alg=RS256 header', sign({ alg: 'RS256', typ: 'JWT' }, admin), 'admin'],
     ['kid header injection', sign({ ...hs, kid: '../../dev/null' }, admin), 'admin'],
     ['signed with another key', sign(hs, admin, randomBytes(48).toString('base64url')), 'admin'],
+    ["another key under the signing key's id", sign({ ...hs, kid: stack.config.tokenKeys[0].kid }, admin, randomBytes(48).toString('base64url')), 'admin'],
+    ['the real key under the id of a retired key', sign({ ...hs, kid: 'retired-2025' }, admin), 'admin'],
     ['signed with an empty key', sign(hs, admin, ''), 'admin'],
     ['service token on the admin API', t.tokens.service, 'admin'],
     ['admin token on the DEK API', t.tokens.keyAdmin, 'service'],

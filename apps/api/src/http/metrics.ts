@@ -86,6 +86,25 @@ export class ApiMetrics {
           this.inc(read());
         },
       });
+    // Keyhold's own secrets: when each operator token stops working, and which key signs (a rotation shows as a
+    // change of label on every replica; two labels at once for long means a rollout stopped half way).
+    const operatorTokens = s.config.operatorTokens;
+    new Gauge({
+      name: 'keyhold_operator_token_expiry_timestamp_seconds',
+      help: 'When each named operator token expires (Unix time); tokens that never expire are not listed',
+      labelNames: ['name'],
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const t of operatorTokens) if (t.expiresAt) this.set({ name: t.name }, Math.floor(t.expiresAt.getTime() / 1000));
+      },
+    });
+    new Gauge({
+      name: 'keyhold_token_signing_key_info',
+      help: 'The key id new access tokens are signed with (value 1), and how many keys verify',
+      labelNames: ['kid', 'verifying_keys'],
+      registers: [this.registry],
+    }).set({ kid: s.config.tokenKeys[0].kid, verifying_keys: String(s.config.tokenKeys.length) }, 1);
     new Gauge({
       name: 'keyhold_kek_cache_entries',
       help: 'Plaintext KEKs currently cached',

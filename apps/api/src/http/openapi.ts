@@ -167,7 +167,7 @@ export function openApiDocument(serverUrl?: string): Schema {
     },
     components: {
       securitySchemes: {
-        operatorToken: { type: 'http', scheme: 'bearer', description: 'KEYHOLD_OPERATOR_TOKEN' },
+        operatorToken: { type: 'http', scheme: 'bearer', description: 'A platform operator token (KEYHOLD_OPERATOR_TOKENS / KEYHOLD_OPERATOR_TOKEN)' },
         adminToken: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'aud keyhold-admin; roles key_admin, auditor' },
         serviceToken: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'aud keyhold-internal; role service' },
       },
