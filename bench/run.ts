@@ -6,7 +6,7 @@
  * of the product not landed, a failed precondition) is reported as null with the reason; the run goes on.
  */
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { CustomerAws } from './lib/customer-aws';
@@ -27,10 +27,12 @@ import { kekRotation, rewrap } from './sections/jobs';
 import { memory } from './sections/memory';
 import { revocation } from './sections/revocation';
 import { seed } from './sections/seed';
-import { buildTargets, assemble } from './lib/results';
+import { scaling } from './sections/scaling';
+import { onboardTenant } from '../apps/api/src/dev/onboarding-client';
+import { buildTargets, assemble, carryOver, type Results } from './lib/results';
 import { cleanupRedis } from './lib/redis';
 
-const SECTIONS = ['dek-fetch', 'cold', 'memory', 'economy', 'rewrap', 'kek-rotation', 'revocation', 'client'] as const;
+const SECTIONS = ['dek-fetch', 'cold', 'memory', 'economy', 'rewrap', 'kek-rotation', 'revocation', 'client', 'scaling'] as const;
 type SectionName = (typeof SECTIONS)[number];
 
 async function main(): Promise<number> {
@@ -92,6 +94,10 @@ async function main(): Promise<number> {
       env,
       log,
       profile,
+      async onboard(name: string) {
+        const o = await onboardTenant(client.baseUrl, runEnv.operatorToken, { name, email: `${name}@bench.example.com`, mail: mail!.reader });
+        return { tenantId: o.tenant.id, token: o.token, trustedPrincipalArn: o.tenant.aws.trustedPrincipalArn, externalId: o.tenant.aws.externalId };
+      },
       async adminToken() {
         if (!world) throw new Error('no tenant yet');
         // access tokens live 15 minutes by default; refresh well before
@@ -115,6 +121,7 @@ async function main(): Promise<number> {
       'kek-rotation': kekRotation,
       revocation,
       client: clientSection,
+      scaling,
     };
     for (const name of SECTIONS) {
       if (only && !only.has(name)) {
@@ -149,7 +156,9 @@ async function main(): Promise<number> {
     await cleanupRedis(redisUrl, redisPrefix).catch((err: unknown) => log(`redis cleanup: ${(err as Error).message}`));
   }
 
-  const results = assemble(outcomes, {
+  const file = join(paths.resultsDir, 'latest.json');
+  const prior = only && existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as Results) : null;
+  const assembled = assemble(outcomes, {
     mode: mode.name,
     started_at: startedAt.toISOString(),
     duration_s: Math.round((Date.now() - t0) / 100) / 10,
@@ -160,7 +169,7 @@ async function main(): Promise<number> {
     },
     quick_mode_settings: mode.name === 'quick' ? { revocation_probe: mode.revocationProbe, economy_ttl_s: mode.economyTtlSeconds, kek_rotation_deks: mode.kekRotationDeks, scale_workspaces: mode.scaleWorkspaces } : null,
   });
-  const file = join(paths.resultsDir, 'latest.json');
+  const results = carryOver(assembled, prior, only ? SECTIONS.filter((s) => !only.has(s)) : []);
   writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);
   console.log(`\n${renderTable(buildTargets(results))}\n`);
   for (const [name, o] of Object.entries(outcomes)) if (o && !o.ok) console.log(`${name}: not measured — ${o.reason}`);

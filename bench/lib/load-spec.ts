@@ -8,6 +8,13 @@ export type LoadTarget =
       segmentsPerWorkspace: number;
       /** When set, the child records which workspace each request hit and when, and answers `minKekLoads`. */
       kekTtlSeconds?: number;
+      /**
+       * Per-workspace tokens, aligned with `workspaceIds` (a service principal's scope holds at most 1,000 workspaces,
+       * so a larger population needs several); `token` is used where this is absent.
+       */
+      tokens?: string[];
+      /** Distinct prebuilt requests (default 1,000): a large population needs more for the load to reach all of it. */
+      prebuilt?: number;
     }
   | { kind: 'batch'; token: string; workspaceIds: string[]; segmentsPerWorkspace: number; batchSize: number };
 

@@ -31,6 +31,9 @@ export interface BenchMode {
   revocationProbe: { intervalSeconds: number; windowSeconds: number; confirmations: number } | null;
   /** Upper bound on how long the revocation measurement may wait for both replicas. */
   revocationTimeoutSeconds: number;
+  /** Populations of the scaling curve (workspaces served by one replica); sizes above scaleWorkspaces add tenants. */
+  scalingSizes: number[];
+  scalingLoadSeconds: number;
 }
 
 export const FULL: BenchMode = {
@@ -52,6 +55,8 @@ export const FULL: BenchMode = {
   kekRotationDeks: 1_000_000,
   revocationProbe: null,
   revocationTimeoutSeconds: 420,
+  scalingSizes: [1_000, 10_000, 100_000],
+  scalingLoadSeconds: 10,
 };
 
 export const QUICK: BenchMode = {
@@ -69,6 +74,8 @@ export const QUICK: BenchMode = {
   // Quick mode cannot wait out the 180 s default confirmation window; the JSON says which settings were used.
   revocationProbe: { intervalSeconds: 2, windowSeconds: 6, confirmations: 3 },
   revocationTimeoutSeconds: 60,
+  scalingSizes: [100, 600, 2_000],
+  scalingLoadSeconds: 5,
 };
 
 export function parseArgs(argv: string[]): { mode: BenchMode; only: Set<string> | null; profile: boolean } {

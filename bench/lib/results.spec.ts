@@ -55,3 +55,20 @@ describe('results', () => {
     expect(pick(bad).met).toBe(false);
   });
 });
+
+describe('carryOver (partial runs)', () => {
+  const { assemble, carryOver } = jest.requireActual('./results') as typeof import('./results');
+  const prior = assemble({ memory: { ok: true, value: { memory: { kek_cache_bytes_per_workspace: 1357 } } } } as never, { mode: 'full', started_at: '2026-12-01T00:00:00Z' });
+
+  it('keeps the previous figures of sections not selected, marked with the run they came from', () => {
+    const out = carryOver(assemble({ scaling: { ok: true, value: { scaling: { sizes: [] } } } } as never, { mode: 'full' }), prior, ['memory']);
+    expect(out.memory).toEqual({ kek_cache_bytes_per_workspace: 1357 });
+    expect(out.carried_over).toEqual({ memory: '2026-12-01T00:00:00Z' });
+  });
+
+  it('never carries figures across modes', () => {
+    const out = carryOver(assemble({} as never, { mode: 'quick' }), prior, ['memory']);
+    expect(out.memory).toEqual({ kek_cache_bytes_per_workspace: null });
+    expect(out.carried_over).toBeUndefined();
+  });
+});

@@ -18,6 +18,8 @@ const SKELETON = {
   memory: { kek_cache_bytes_per_workspace: null },
   revocation: { seconds_to_410: null, seconds_all_replicas: null },
   client: { cached_dek_ops_per_s: null, encrypt_mb_per_s: null, raw_aes_gcm_mb_per_s: null, encrypt_ratio: null },
+  scaling: { sizes: [], postgres: null, redis: null },
+  kms_calls_per_s_per_10k_workspaces: { per_api_replica: null },
 } as const;
 
 /** Which top-level keys each section fills. */
@@ -30,6 +32,7 @@ const FILLS: Record<string, string[]> = {
   'kek-rotation': ['kek_rotation'],
   revocation: ['revocation'],
   client: ['client'],
+  scaling: ['scaling', 'kms_calls_per_s_per_10k_workspaces'],
 };
 
 export type Results = Record<string, unknown> & {
@@ -92,5 +95,33 @@ export function buildTargets(r: Results): Target[] {
     revTarget('revocation: all replicas 410', rev.seconds_all_replicas),
     target('client encrypt / raw AES-GCM (1 MiB)', '≥ 0.9', num(get(r, 'client').encrypt_ratio), (v) => v >= 0.9),
     target('client cached DEK ops/s (info)', '—', num(get(r, 'client').cached_dek_ops_per_s), () => true),
+    ...scalingTargets(r),
   ];
+}
+
+/** The scaling curve: DEK fetch / ceiling at each size should not fall as the population grows (info rows). */
+function scalingTargets(r: Results): Target[] {
+  const sizes = ((r.scaling as { sizes?: Array<{ workspaces: number; ratio: number | null; heap_bytes_per_workspace: number }> } | undefined)?.sizes ?? []);
+  const rows: Target[] = sizes.map((p) => target(`scaling: DEK fetch / ceiling at ${p.workspaces} workspaces (info)`, '—', num(p.ratio), () => true));
+  const kms = num((r.kms_calls_per_s_per_10k_workspaces as Obj | undefined)?.per_api_replica);
+  rows.push(target('KMS calls/s per 10k workspaces per replica (info)', '—', kms, () => true));
+  return rows;
+}
+
+/**
+ * `--only` runs measure some sections; the others keep the figures of the previous run of the same mode, each marked
+ * with the run it came from (`carried_over`), so a partial run never silently mixes modes or hides its provenance.
+ */
+export function carryOver(out: Results, prior: Results | null, notSelected: readonly string[]): Results {
+  if (!prior || prior.mode !== out.mode) return out;
+  const from = (prior.carried_over as Record<string, string> | undefined) ?? {};
+  const carried: Record<string, string> = {};
+  for (const section of notSelected) {
+    if (section in prior.not_measured) continue;
+    for (const key of FILLS[section] ?? []) if (key in prior) out[key] = prior[key];
+    delete out.not_measured[section];
+    carried[section] = from[section] ?? String(prior.started_at);
+  }
+  if (Object.keys(carried).length) out.carried_over = carried;
+  return out;
 }

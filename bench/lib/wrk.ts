@@ -15,34 +15,52 @@ export function wrkAvailable(): boolean {
   return r.error === undefined && /wrk/.test(`${r.stdout}${r.stderr}`);
 }
 
-/** The GET paths of one load: the fixed path, or random (workspace, segment) DEK paths. */
-export function loadPaths(target: LoadTarget): string[] {
+/** The GET requests of one load (path, and its token when tokens differ per workspace): fixed, or random DEK paths. */
+export function loadRequests(target: LoadTarget): Array<{ path: string; token?: string }> {
   const pick = (n: number): number => Math.floor(Math.random() * n);
   switch (target.kind) {
     case 'fixed':
-      return Array.from({ length: PREBUILT_REQUESTS }, () => target.path);
+      return Array.from({ length: PREBUILT_REQUESTS }, () => ({ path: target.path }));
     case 'dek':
-      return Array.from({ length: Math.min(PREBUILT_REQUESTS, target.workspaceIds.length * target.segmentsPerWorkspace) }, () =>
-        dekPath(target.workspaceIds[pick(target.workspaceIds.length)], segmentId(pick(target.segmentsPerWorkspace))),
-      );
+      return Array.from({ length: Math.min(target.prebuilt ?? PREBUILT_REQUESTS, target.workspaceIds.length * target.segmentsPerWorkspace) }, () => {
+        const w = pick(target.workspaceIds.length);
+        return { path: dekPath(target.workspaceIds[w], segmentId(pick(target.segmentsPerWorkspace))), token: target.tokens?.[w] };
+      });
     case 'batch':
       throw new Error('wrk runs GET loads only (batches use autocannon)');
   }
+}
+
+/** The GET paths of one load (see loadRequests). */
+export function loadPaths(target: LoadTarget): string[] {
+  return loadRequests(target).map((r) => r.path);
 }
 
 /**
  * The Lua script: requests are formatted once in init(); request() hands out the next one. The ceiling and the DEK
  * load run the same script, so the generator's per-request cost is identical on both sides of the ratio.
  */
-function script(paths: string[], headers: Record<string, string>): string {
+function script(requests: Array<{ path: string; token?: string }>, headers: Record<string, string>): string {
   const lua = (s: string) => JSON.stringify(s); // JSON string literals are valid Lua string literals for ASCII
+  const tokens = [...new Set(requests.map((r) => r.token).filter((t): t is string => t !== undefined))];
+  const tokenIndex = new Map(tokens.map((t, i) => [t, i + 1]));
   return `
-local paths = { ${paths.map(lua).join(', ')} }
+local paths = { ${requests.map((r) => lua(r.path)).join(', ')} }
+local auth = { ${tokens.map((t) => lua(`Bearer ${t}`)).join(', ')} }
+local which = { ${requests.map((r) => (r.token ? tokenIndex.get(r.token) : 0)).join(', ')} }
 local headers = { ${Object.entries(headers).map(([k, v]) => `[${lua(k)}] = ${lua(v)}`).join(', ')} }
 local reqs = {}
 local i = 0
 function init(args)
-  for k, p in ipairs(paths) do reqs[k] = wrk.format("GET", p, headers) end
+  for k, p in ipairs(paths) do
+    local h = headers
+    if which[k] > 0 then
+      h = {}
+      for hk, hv in pairs(headers) do h[hk] = hv end
+      h["authorization"] = auth[which[k]]
+    end
+    reqs[k] = wrk.format("GET", p, h)
+  end
   i = math.random(#reqs) - 1
 end
 function request()
@@ -69,7 +87,7 @@ export async function runWrk(
   const headers: Record<string, string> = {};
   if ('token' in target && target.token) headers.authorization = `Bearer ${target.token}`;
   const file = join(logDir, `wrk-${name}.lua`);
-  writeFileSync(file, script(loadPaths(target), headers), { mode: 0o600 });
+  writeFileSync(file, script(loadRequests(target), headers), { mode: 0o600 });
   const args = ['-t1', `-c${opts.connections}`, `-d${opts.durationSeconds}s`, '--timeout', '10s', '-s', file, baseUrl];
   const child = spawn('wrk', args, { stdio: ['ignore', 'pipe', 'pipe'] });
   const log = createWriteStream(join(logDir, `load-${name}.log`));

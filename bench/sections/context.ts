@@ -50,6 +50,8 @@ export interface BenchContext {
   client: KeyholdClient;
   env(extra?: Record<string, string>): NodeJS.ProcessEnv;
   adminToken(): Promise<string>;
+  /** A new tenant whose first key admin accepted the mailed invitation (the operator never knows the password). */
+  onboard(name: string): Promise<{ tenantId: string; token: string; trustedPrincipalArn: string; externalId: string }>;
   log(message: string): void;
   profile: boolean;
 }

@@ -142,7 +142,7 @@ function medianOf(xs: Array<number | undefined>): number | null {
   return v.length ? median(v) : null;
 }
 
-async function findCeiling(baseUrl: string): Promise<string | null> {
+export async function findCeiling(baseUrl: string): Promise<string | null> {
   for (const path of [API_CEILING_PATH, INJECTED_CEILING_PATH]) {
     const res = await requestJson('ceiling probe', `${baseUrl}${path}`).catch(() => null);
     if (res?.status === 200) return path;

@@ -66,14 +66,16 @@ function requestsFor(spec: LoadSpec): { method: string; requests: AutocannonRequ
         // Prebuilt random requests instead of setupRequest: autocannon rebuilds a request buffer in JS for every
         // setupRequest call, which on this machine caps the load generator at ~12-14k req/s while the fixed
         // ceiling request is prebuilt (~18k). Both sides of the ratio must pay the same generator cost.
-        const n = Math.min(STATIC_DEK_REQUESTS, t.workspaceIds.length * t.segmentsPerWorkspace);
+        const n = Math.min(t.prebuilt ?? STATIC_DEK_REQUESTS, t.workspaceIds.length * t.segmentsPerWorkspace);
         return {
           method: 'GET',
           headers,
-          requests: Array.from({ length: n }, () => ({
-            method: 'GET',
-            path: dekPath(t.workspaceIds[pick(t.workspaceIds.length)], segmentId(pick(t.segmentsPerWorkspace))),
-          })),
+          requests: Array.from({ length: n }, () => {
+            const w = pick(t.workspaceIds.length);
+            const path = dekPath(t.workspaceIds[w], segmentId(pick(t.segmentsPerWorkspace)));
+            const token = t.tokens?.[w];
+            return token ? { method: 'GET', path, headers: { ...headers, authorization: `Bearer ${token}` } } : { method: 'GET', path };
+          }),
         };
       }
       return {
