@@ -31,11 +31,13 @@ describe('capacity model', () => {
   });
 
   it('names the KEK cache as the first limit when every replica caches a million workspaces', () => {
-    const f = fleet(measured, { tenants: 100_000, ...DEFAULT_PROFILE, deksPerWorkspace: 100 });
+    const f = fleet({ ...measured, coldFillsPerSecond: 10_000 }, { tenants: 100_000, ...DEFAULT_PROFILE, deksPerWorkspace: 100 });
     expect(f.cacheMbPerReplica).toBe(Math.round((1_000_000 * 1_400) / 2 ** 20));
     expect(f.breaksFirst).toMatch(/^KEK cache per replica \(1335 of 1024 MB\) at 130%: route workspaces to replica groups/);
     expect(fleet(measured, { tenants: 1_000, ...DEFAULT_PROFILE }).breaksFirst).toMatch(/^nothing yet \(nearest: /);
     expect(DEFAULT_SETTINGS.kekTtlSeconds).toBe(300);
+    // a replica that fills its cache slower than workspaces / TTL cannot keep a million of them warm
+    expect(fleet(measured, { tenants: 100_000, ...DEFAULT_PROFILE, deksPerWorkspace: 100 }).breaksFirst).toMatch(/^cache refills per replica .* at 167%/);
     // with ten thousand DEKs per workspace, ten billion wrapped DEKs outgrow one Postgres first
     expect(fleet(measured, { tenants: 100_000, ...DEFAULT_PROFILE }).breaksFirst).toMatch(/^Postgres size .* partition deks and audit_events by tenant/);
   });
