@@ -23,6 +23,7 @@ import { runIsolation } from './sections/isolation';
 import { runSpRevocation } from './sections/sp-revocation';
 import { runQuotas } from './sections/quotas';
 import { runOutage } from './sections/outage';
+import { runChaos } from './sections/chaos';
 import { runResidue } from './sections/residue';
 import { runSsrf } from './sections/ssrf';
 import { runTokens } from './sections/tokens';
@@ -33,11 +34,15 @@ const SIZES = {
     faults: { segments: 3_000, faultMs: 3_000, concurrency: 4, rotationBatch: 100, settleMs: 90_000 },
     // vendor role broken for 10 minutes; a KMS outage of 10 probe intervals (1 s each)
     outage: { vendorSeconds: 600, outageSeconds: 10, pollMs: 1_000 },
+    // 15 minutes of faults held 0.5-4 s, 0.5-3 s apart: ~200 injections
+    chaos: { seconds: 900, faultMs: [500, 4_000] as [number, number], gapMs: [500, 3_000] as [number, number], workspaces: 20, segmentsPerWorkspace: 200, concurrency: 4, settleMs: 120_000, seed: 0 },
   },
   quick: {
     fuzzRunsPerEndpoint: 20,
     faults: { segments: 600, faultMs: 1_500, concurrency: 3, rotationBatch: 25, settleMs: 45_000 },
     outage: { vendorSeconds: 10, outageSeconds: 10, pollMs: 1_000 },
+    // two and a half minutes of short faults: every kind, ~100 injections
+    chaos: { seconds: 150, faultMs: [300, 1_200] as [number, number], gapMs: [100, 400] as [number, number], workspaces: 6, segmentsPerWorkspace: 50, concurrency: 3, settleMs: 60_000, seed: 0 },
   },
 };
 
@@ -190,6 +195,30 @@ async function main(): Promise<number> {
         kms_outage_probe_intervals: r.kmsOutageSeconds / r.probeIntervalSeconds,
         missed_shred_purge_seconds: r.missedShredPurgeSeconds,
         kek_poll_interval_seconds: r.pollIntervalSeconds,
+      }),
+    );
+    const chaosSeed = Number(process.env.KEYHOLD_CHAOS_SEED ?? Date.now() % 1_000_000);
+    await section(
+      'chaos',
+      ['chaos_fault_injections', 'chaos_fault_kinds', 'chaos_dek_errors_outside_window', 'chaos_lost_deks', 'chaos_stuck_operations', 'chaos_false_shreds', 'chaos_revocations_missed', 'chaos_audit_events_lost'],
+      () => runChaos({ ...size.chaos, seed: chaosSeed }),
+      (r) => ({
+        chaos_balancer: [r.balancer],
+        chaos_seed: chaosSeed,
+        chaos_seconds: r.seconds,
+        chaos_fault_injections: r.faultInjections,
+        chaos_fault_kinds: r.faultKinds.length,
+        chaos_fault_kind_names: r.faultKinds,
+        chaos_dek_fetches: r.dekFetches,
+        chaos_dek_errors_in_fault_windows: r.errorsInWindows,
+        chaos_dek_errors_outside_window: r.errorsOutsideWindow,
+        chaos_lost_deks: r.lostDeks,
+        chaos_operations: r.operations,
+        chaos_stuck_operations: r.stuckOperations,
+        chaos_false_shreds: r.falseShreds,
+        chaos_revocations_missed: r.revocationsMissed,
+        chaos_revocation_seconds: r.revocationSeconds,
+        chaos_audit_events_lost: r.auditEventsLost,
       }),
     );
     // After faults (which counts every shredded workspace as a false shred), before the at-rest scan (which then
