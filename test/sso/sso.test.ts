@@ -74,7 +74,7 @@ describe('SSO configuration', () => {
     const t = await tenantWithSso('keyhold-a', clients.a);
     const got = await stack.http.get(`/v1/tenants/${t.tenant.id}/sso`, t.token);
     expect(got.status).toBe(200);
-    expect(got.body).toMatchObject({ issuer: idp.issuer, clientId: 'keyhold-a', clientSecretSet: true, redirectUri: `${apiUrl}/v1/sso/callback`, ssoRequired: false });
+    expect(got.body).toMatchObject({ configured: true, issuer: idp.issuer, clientId: 'keyhold-a', clientSecretSet: true, redirectUri: `${apiUrl}/v1/sso/callback`, ssoRequired: false });
     expect(got.text).not.toContain(clients.a);
     const row = await stack.api.services.ds.query(`SELECT client_secret_sealed FROM sso_configurations WHERE tenant_id = $1`, [t.tenant.id]);
     expect(Buffer.from(row[0].client_secret_sealed).includes(Buffer.from(clients.a))).toBe(false);
@@ -91,6 +91,7 @@ describe('SSO configuration', () => {
       const r = await stack.http.put(`/v1/tenants/${t.tenant.id}/sso`, config(issuer, 'c', 's'), t.token);
       expect([r.status, r.body.error.code, issuer]).toEqual([400, 'SSO_ISSUER_REJECTED', issuer]);
     }
+    expect((await stack.http.get(`/v1/tenants/${t.tenant.id}/sso`, t.token)).body).toEqual({ configured: false, redirectUri: `${apiUrl}/v1/sso/callback` });
     const unreachable = await stack.http.put(`/v1/tenants/${t.tenant.id}/sso`, config('http://127.0.0.1:9', 'c', 's'), t.token);
     expect(unreachable.body.error.code).toBe('SSO_ISSUER_UNREACHABLE');
     expect(await stack.api.services.ds.query(`SELECT 1 FROM sso_configurations WHERE tenant_id = $1`, [t.tenant.id])).toHaveLength(0);

@@ -44,7 +44,7 @@ const q = (name: string, required = false, schema: Schema = str) => ({ name, in:
 
 export const ssoPaths = {
   '/v1/tenants/{tenantId}/sso': {
-    get: op({ id: 'getSsoConfiguration', summary: "The tenant's SSO configuration (the client secret is never returned)", roles: ['key_admin', 'auditor'], params: [tenantParam], ok: [200, ref('SsoConfiguration')], errors: [401, 403, 404] }),
+    get: op({ id: 'getSsoConfiguration', summary: "The tenant's SSO configuration (the client secret is never returned); `configured: false` and the redirect URI when there is none", roles: ['key_admin', 'auditor'], params: [tenantParam], ok: [200, { oneOf: [ref('SsoConfiguration'), ref('SsoNotConfigured')] }], errors: [401, 403, 404] }),
     put: op({
       id: 'putSsoConfiguration',
       summary: "Create or replace the tenant's SSO configuration (issuer checked by discovery through the SSRF guard; secret stored sealed)",
@@ -97,10 +97,12 @@ export const ssoSchemas = {
       breakGlassAdminUserId: { type: ['string', 'null'], format: 'uuid', description: 'required with ssoRequired: an enabled key admin of the tenant' },
     },
   },
+  SsoNotConfigured: { type: 'object', required: ['configured', 'redirectUri'], properties: { configured: { const: false }, redirectUri: str } },
   SsoConfiguration: {
     type: 'object',
-    required: ['issuer', 'clientId', 'clientSecretSet', 'allowedEmailDomains', 'groupsClaim', 'roleMappings', 'ssoRequired', 'redirectUri', 'version'],
+    required: ['configured', 'issuer', 'clientId', 'clientSecretSet', 'allowedEmailDomains', 'groupsClaim', 'roleMappings', 'ssoRequired', 'redirectUri', 'version'],
     properties: {
+      configured: { const: true },
       issuer: str,
       clientId: str,
       clientSecretSet: { const: true },

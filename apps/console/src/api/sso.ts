@@ -3,6 +3,7 @@ import type { AdminRole } from './types';
 
 /** The tenant's SSO configuration as the API shows it (never the client secret). */
 export interface SsoConfiguration {
+  configured: true;
   issuer: string;
   clientId: string;
   clientSecretSet: true;
@@ -52,14 +53,8 @@ export class SsoApi {
     private readonly onUnauthenticated: () => void = () => undefined,
   ) {}
 
-  /** null when the tenant has no SSO configuration yet. */
-  async get(): Promise<SsoConfiguration | null> {
-    try {
-      return await this.call<SsoConfiguration>('GET');
-    } catch (err) {
-      if (err instanceof ApiError && err.code === 'SSO_NOT_CONFIGURED') return null;
-      throw err;
-    }
+  get(): Promise<SsoConfiguration | { configured: false; redirectUri: string }> {
+    return this.call('GET');
   }
 
   put(input: SsoConfigurationInput): Promise<SsoConfiguration> {

@@ -21,8 +21,8 @@ export function SsoSettingsPage() {
   const { api, session, canWrite } = useConsole();
   const sso = new SsoApi(session.token, session.tenantId);
   const loaded = useLoad(async () => {
-    const [config, users] = await Promise.all([sso.get(), canWrite ? api.listAdminUsers() : Promise.resolve([] as AdminUser[])]);
-    return { config, users };
+    const [current, users] = await Promise.all([sso.get(), canWrite ? api.listAdminUsers() : Promise.resolve([] as AdminUser[])]);
+    return { config: current.configured ? current : null, redirectUri: current.redirectUri, users };
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [session.token]);
   const config = loaded.data?.config ?? null;
@@ -79,7 +79,7 @@ export function SsoSettingsPage() {
   }
 
   if (loaded.loading && !loaded.data) return <p role="status">Loading…</p>;
-  const redirectUri = config?.redirectUri ?? `${window.location.origin}/v1/sso/callback`;
+  const redirectUri = loaded.data?.redirectUri ?? '';
   return (
     <section>
       <h1>Single sign-on</h1>

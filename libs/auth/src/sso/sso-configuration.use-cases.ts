@@ -18,6 +18,7 @@ export interface SsoConfigurationInput {
 /** What the API shows: never the client secret, only whether one is stored. */
 export function ssoView(c: SsoConfigurationRow, redirectUri: string) {
   return {
+    configured: true as const,
     issuer: c.issuer,
     clientId: c.clientId,
     clientSecretSet: true,
@@ -40,9 +41,10 @@ function requireBox(deps: SsoDeps) {
 export class GetSsoConfiguration {
   constructor(private readonly deps: SsoDeps) {}
 
+  /** Always an answer: an unconfigured tenant still needs the redirect URI to register at its IdP. */
   async execute(tenantId: string) {
     const c = await this.deps.repos.sso.find(tenantId);
-    if (!c) throw new SsoError('SSO_NOT_CONFIGURED', 'this tenant has no single sign-on configuration');
+    if (!c) return { configured: false as const, redirectUri: this.deps.redirectUri };
     return ssoView(c, this.deps.redirectUri);
   }
 }
