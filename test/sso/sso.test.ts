@@ -1,4 +1,6 @@
 import { randomBytes } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { cleanRedisPrefix, startStack, tenantWithAdmin, TestStack } from '../support/stack';
 import { CookieBrowser, collectSession, freePort, signInAtIdp, visitCallback } from './flow';
 import { Idp, startIdp } from './idp';
@@ -95,6 +97,29 @@ describe('SSO configuration', () => {
     const unreachable = await stack.http.put(`/v1/tenants/${t.tenant.id}/sso`, config('http://127.0.0.1:9', 'c', 's'), t.token);
     expect(unreachable.body.error.code).toBe('SSO_ISSUER_UNREACHABLE');
     expect(await stack.api.services.ds.query(`SELECT 1 FROM sso_configurations WHERE tenant_id = $1`, [t.tenant.id])).toHaveLength(0);
+  });
+
+  it("refuses an IdP whose discovery document names another issuer or points its endpoints at internal addresses", async () => {
+    const t = await tenantWithAdmin(stack);
+    let doc: Record<string, unknown> = {};
+    const server = createServer((_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(doc)));
+    await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
+    const issuer = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const endpoints = { authorization_endpoint: `${issuer}/auth`, token_endpoint: `${issuer}/token`, jwks_uri: `${issuer}/jwks` };
+    try {
+      for (const [d, expected] of [
+        [{ issuer: 'https://someone-else.example.com', ...endpoints }, 'SSO_ISSUER_UNREACHABLE'],
+        [{ issuer, ...endpoints, jwks_uri: 'http://169.254.169.254/latest/meta-data' }, 'SSO_ISSUER_REJECTED'],
+        [{ issuer, ...endpoints, token_endpoint: 'https://10.0.0.1/token' }, 'SSO_ISSUER_REJECTED'],
+        [{ issuer, ...endpoints, authorization_endpoint: 'javascript:alert(1)' }, 'SSO_ISSUER_REJECTED'],
+      ] as const) {
+        doc = d;
+        const r = await stack.http.put(`/v1/tenants/${t.tenant.id}/sso`, config(issuer, 'c', 's'), t.token);
+        expect([r.status < 500, r.body.error?.code]).toEqual([true, expected]);
+      }
+    } finally {
+      server.close();
+    }
   });
 
   it('is for key admins: an auditor may read it, not change it; another tenant gets 404', async () => {

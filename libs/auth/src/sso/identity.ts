@@ -12,9 +12,10 @@ export function emailFromClaims(claims: Record<string, unknown>, allowedDomains:
   if (typeof raw !== 'string' || raw.length === 0 || raw.length > 254) throw new SsoError('SSO_EMAIL_MISSING', 'the IdP did not send an email address for this user');
   if (claims.email_verified === false) throw new SsoError('SSO_EMAIL_MISSING', 'the IdP says this email address is not verified');
   const email = normalizeEmail(raw);
-  const at = email.lastIndexOf('@');
-  const domain = at > 0 ? email.slice(at + 1) : '';
-  if (!domain || !allowedDomains.includes(domain)) throw new SsoError('SSO_EMAIL_DOMAIN_NOT_ALLOWED', `email addresses at ${domain || 'this domain'} may not sign in to this tenant`);
+  const parts = email.split('@');
+  if (parts.length !== 2 || !parts[0] || !parts[1]) throw new SsoError('SSO_EMAIL_MISSING', 'the IdP sent an email claim that is not one address');
+  const domain = parts[1];
+  if (!allowedDomains.includes(domain)) throw new SsoError('SSO_EMAIL_DOMAIN_NOT_ALLOWED', `email addresses at ${domain} may not sign in to this tenant`);
   return email;
 }
 
