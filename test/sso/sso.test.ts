@@ -25,6 +25,8 @@ const users = {
   carol: { email: 'carol@acme.test', groups: ['staff'] },
   mallory: { email: 'mallory@evil.test', groups: ['kh-admins'] },
   betty: { email: 'betty@beta.test', groups: ['kh-admins'] },
+  // another IdP account claiming alice's address
+  'alice-twin': { email: 'alice@acme.test', groups: ['kh-admins'] },
 };
 
 const config = (issuer: string, clientId: string, clientSecret: string, extra: Record<string, unknown> = {}) => ({
@@ -163,6 +165,32 @@ describe('SSO sign-in', () => {
     const again = await collectSession(b2, apiUrl);
     const list = await stack.http.get(`/v1/tenants/${t.tenant.id}/admin-users`, again.body.access_token);
     expect(list.body.adminUsers.filter((u: any) => u.email === 'alice@acme.test')).toHaveLength(1);
+  });
+
+  it('follows the IdP when the mapped role changes: the old session ends, the new role applies', async () => {
+    const t = await tenantWithSso('keyhold-a', clients.a);
+    const first = new CookieBrowser();
+    expect(await visitCallback(first, await signInAtIdp(first, apiUrl, t.tenant.id, 'bob'))).toBe('sso-complete');
+    const asAuditor = await collectSession(first, apiUrl);
+    expect(asAuditor.body.role).toBe('auditor');
+    // The key admin maps bob's other group ("staff") to key admin.
+    const remap = config(idp.issuer, 'keyhold-a', clients.a, { roleMappings: [{ group: 'kh-admins', role: 'key_admin' }, { group: 'staff', role: 'key_admin' }, { group: 'kh-auditors', role: 'auditor' }] });
+    expect((await stack.http.put(`/v1/tenants/${t.tenant.id}/sso`, remap, t.token)).status).toBe(200);
+    const second = new CookieBrowser();
+    expect(await visitCallback(second, await signInAtIdp(second, apiUrl, t.tenant.id, 'bob'))).toBe('sso-complete');
+    const asKeyAdmin = await collectSession(second, apiUrl);
+    expect(asKeyAdmin.body.role).toBe('key_admin');
+    expect((await stack.http.get(`/v1/tenants/${t.tenant.id}/admin-users`, asAuditor.body.access_token)).status).toBe(401);
+    const audit = await stack.http.get(`/v1/tenants/${t.tenant.id}/audit-events`, t.token);
+    expect(audit.body.events.find((e: any) => e.action === 'admin_user.role_changed')?.details).toMatchObject({ from: 'auditor', to: 'key_admin', via: 'sso' });
+  });
+
+  it('refuses a second IdP account that claims the email of a user already linked to another (SSO_IDENTITY_MISMATCH)', async () => {
+    const t = await tenantWithSso('keyhold-a', clients.a);
+    const b = new CookieBrowser();
+    expect(await visitCallback(b, await signInAtIdp(b, apiUrl, t.tenant.id, 'alice'))).toBe('sso-complete');
+    const twin = new CookieBrowser();
+    expect(await visitCallback(twin, await signInAtIdp(twin, apiUrl, t.tenant.id, 'alice-twin'))).toBe('sso-error/SSO_IDENTITY_MISMATCH');
   });
 
   it('refuses a user none of whose groups is mapped (SSO_NO_ROLE_MAPPING), creating nobody', async () => {

@@ -36,4 +36,4 @@ export {
   LastKeyAdminError,
 } from './admin-accounts.repository';
 export { VendorCanaryRepository, VendorCanaryStatus } from './vendor-canary.repository';
-export { SsoRepository, SsoConfigurationRow, SsoConfigurationInput, SsoRoleMapping } from './sso.repository';
+export { SsoRepository, SsoConfigurationRow, SsoConfigurationInput, SsoRoleMapping, SsoUserRow } from './sso.repository';

@@ -23,6 +23,13 @@ export interface SsoConfigurationRow {
   updatedAt: Date;
 }
 
+export interface SsoUserRow {
+  id: string;
+  email: string;
+  role: AdminRole;
+  disabled: boolean;
+}
+
 export type SsoConfigurationInput = Omit<SsoConfigurationRow, 'tenantId' | 'version' | 'createdAt' | 'updatedAt'>;
 
 const COLS = `tenant_id AS "tenantId", issuer, client_id AS "clientId", client_secret_sealed AS "clientSecretSealed",
@@ -68,6 +75,29 @@ export class SsoRepository {
   async linkedSubject(db: Queryable, tenantId: string, adminUserId: string, issuer: string): Promise<string | null> {
     const r = await one<{ subject: string }>(db, `SELECT subject FROM sso_identities WHERE tenant_id = $1 AND admin_user_id = $2 AND issuer = $3`, [tenantId, adminUserId, issuer]);
     return r?.subject ?? null;
+  }
+
+  /** The fields sign-in needs of an admin user, by email or by id (inside the sign-in's transaction). */
+  userByEmail(db: Queryable, tenantId: string, email: string): Promise<SsoUserRow | null> {
+    return one<SsoUserRow>(db, `SELECT id, email, role, disabled FROM admin_users WHERE tenant_id = $1 AND email = $2`, [tenantId, email]);
+  }
+
+  userById(db: Queryable, tenantId: string, id: string): Promise<SsoUserRow | null> {
+    return one<SsoUserRow>(db, `SELECT id, email, role, disabled FROM admin_users WHERE tenant_id = $1 AND id = $2`, [tenantId, id]);
+  }
+
+  /**
+   * The IdP moved the user to another role: follow it with a new session generation. Returns the generation and
+   * whether an enabled key admin remains (the caller rolls back when not). Call under the tenant row's lock.
+   */
+  async syncRole(db: Queryable, tenantId: string, id: string, role: AdminRole): Promise<{ generation: number; keyAdminRemains: boolean }> {
+    const r = await one<{ gen: number }>(
+      db,
+      `UPDATE admin_users SET role = $3, session_generation = session_generation + 1, updated_at = now() WHERE tenant_id = $1 AND id = $2 RETURNING session_generation AS gen`,
+      [tenantId, id, role],
+    );
+    const n = await one<{ n: number }>(db, `SELECT count(*)::int AS n FROM admin_users WHERE tenant_id = $1 AND role = 'key_admin' AND NOT disabled`, [tenantId]);
+    return { generation: r!.gen, keyAdminRemains: !!n && n.n > 0 };
   }
 
   async link(db: Queryable, tenantId: string, adminUserId: string, issuer: string, subject: string): Promise<void> {

@@ -1,5 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { isUuid, one, type AdminRole, type Queryable, type SsoConfigurationRow } from '@app/persistence';
+import { isUuid, type SsoConfigurationRow } from '@app/persistence';
 import { errors as oidcErrors, generators, type BaseClient } from 'openid-client';
 import { hashSecret } from '../passwords';
 import type { SsoDeps } from './deps';
@@ -100,9 +100,9 @@ export class CompleteSsoSignIn {
       await m.query(`SELECT 1 FROM tenants WHERE id = $1 FOR UPDATE`, [tenantId]);
       const events: Array<{ action: string; target: string; details: Record<string, unknown> }> = [];
       const linked = await this.deps.repos.sso.linkedUser(m, tenantId, issuer, subject);
-      const byEmail = await userByEmail(m, tenantId, email);
+      const byEmail = await this.deps.repos.sso.userByEmail(m, tenantId, email);
       if (linked && byEmail && byEmail.id !== linked) throw new SsoError('SSO_IDENTITY_MISMATCH', 'this IdP account is linked to another Keyhold user');
-      let user = linked ? await userById(m, tenantId, linked) : byEmail;
+      let user = linked ? await this.deps.repos.sso.userById(m, tenantId, linked) : byEmail;
       if (user && !linked) {
         if (await this.deps.repos.sso.linkedSubject(m, tenantId, user.id, issuer))
           throw new SsoError('SSO_IDENTITY_MISMATCH', 'this email address belongs to a Keyhold user linked to another IdP account');
@@ -118,7 +118,9 @@ export class CompleteSsoSignIn {
       } else if (user.disabled) {
         throw new SsoError('SSO_ACCOUNT_DISABLED', 'this Keyhold user is disabled');
       } else if (user.role !== role) {
-        generation = await syncRole(m, tenantId, user.id, role);
+        const synced = await this.deps.repos.sso.syncRole(m, tenantId, user.id, role);
+        if (!synced.keyAdminRemains) throw new SsoError('SSO_LAST_KEY_ADMIN', "the IdP's groups would leave this tenant without a key admin");
+        generation = synced.generation;
         events.push({ action: 'admin_user.role_changed', target: `admin_user:${user.id}`, details: { from: user.role, to: role, via: 'sso' } });
         user = { ...user, role };
       }
@@ -198,31 +200,4 @@ function rpReason(message: string): string {
   if (/exp|iat|nbf|auth_time|timestamp/.test(message)) return 'expired or not yet valid';
   if (/signature|alg|kid|JWKS|key/i.test(message)) return 'bad signature';
   return 'validation failed';
-}
-
-interface UserRow {
-  id: string;
-  email: string;
-  role: AdminRole;
-  disabled: boolean;
-}
-
-function userByEmail(db: Queryable, tenantId: string, email: string): Promise<UserRow | null> {
-  return one<UserRow>(db, `SELECT id, email, role, disabled FROM admin_users WHERE tenant_id = $1 AND email = $2`, [tenantId, email]);
-}
-
-function userById(db: Queryable, tenantId: string, id: string): Promise<UserRow | null> {
-  return one<UserRow>(db, `SELECT id, email, role, disabled FROM admin_users WHERE tenant_id = $1 AND id = $2`, [tenantId, id]);
-}
-
-/** The IdP moved the user to another role: follow it (new session generation), never leaving no key admin. */
-async function syncRole(db: Queryable, tenantId: string, id: string, role: AdminRole): Promise<number> {
-  const r = await one<{ gen: number }>(
-    db,
-    `UPDATE admin_users SET role = $3, session_generation = session_generation + 1, updated_at = now() WHERE tenant_id = $1 AND id = $2 RETURNING session_generation AS gen`,
-    [tenantId, id, role],
-  );
-  const n = await one<{ n: number }>(db, `SELECT count(*)::int AS n FROM admin_users WHERE tenant_id = $1 AND role = 'key_admin' AND NOT disabled`, [tenantId]);
-  if (!n || n.n < 1) throw new SsoError('SSO_LAST_KEY_ADMIN', "the IdP's groups would leave this tenant without a key admin");
-  return r!.gen;
 }
