@@ -5,7 +5,7 @@
 // Users: the dev login form accepts any login; the login is looked up in `users` (email, groups). Clients marked
 // `tamper` get ID tokens rewritten after the provider issued them, re-signed with the provider's own key, so the
 // relying party sees a correctly signed token whose `aud` or `nonce` is wrong — what a confused or malicious IdP
-// would send.
+// would send (also an expired token and one naming another issuer).
 import { createPrivateKey, createSign, generateKeyPairSync, randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
 import Provider from 'oidc-provider';
@@ -67,6 +67,9 @@ provider.use(async (ctx, next) => {
   const how = tamper.get(aud);
   if (how === 'aud') ctx.body = { ...ctx.body, id_token: resign(ctx.body.id_token, { aud: 'some-other-client' }) };
   if (how === 'nonce') ctx.body = { ...ctx.body, id_token: resign(ctx.body.id_token, { nonce: 'not-the-nonce-keyhold-sent' }) };
+  const now = Math.floor(Date.now() / 1000);
+  if (how === 'exp') ctx.body = { ...ctx.body, id_token: resign(ctx.body.id_token, { iat: now - 900, exp: now - 600 }) };
+  if (how === 'iss') ctx.body = { ...ctx.body, id_token: resign(ctx.body.id_token, { iss: 'https://another-idp.example.com' }) };
 });
 
 server.on('request', provider.callback());

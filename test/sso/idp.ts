@@ -6,8 +6,8 @@ export interface IdpClient {
   client_id: string;
   client_secret: string;
   redirect_uris: string[];
-  /** Rewrite this client's ID tokens (correctly re-signed) with a wrong audience or nonce. */
-  tamper?: 'aud' | 'nonce';
+  /** Rewrite this client's ID tokens (correctly re-signed) with a wrong audience, nonce, expiry or issuer. */
+  tamper?: 'aud' | 'nonce' | 'exp' | 'iss';
 }
 
 export interface IdpUser {

@@ -13,10 +13,12 @@ import { Idp, startIdp } from './idp';
 jest.setTimeout(120_000);
 
 const secret = () => randomBytes(24).toString('base64url');
-const clients = { a: secret(), b: secret(), aud: secret(), nonce: secret() };
+const clients = { a: secret(), b: secret(), aud: secret(), nonce: secret(), exp: secret(), iss: secret(), other: secret() };
 
 let stack: TestStack;
 let idp: Idp;
+/** A second, unrelated IdP (tenant B's in the cross-tenant case). */
+let otherIdp: Idp;
 let apiUrl: string;
 
 const users = {
@@ -41,9 +43,9 @@ const config = (issuer: string, clientId: string, clientSecret: string, extra: R
   ...extra,
 });
 
-async function tenantWithSso(clientId: string, clientSecret: string, extra: Record<string, unknown> = {}) {
+async function tenantWithSso(clientId: string, clientSecret: string, extra: Record<string, unknown> = {}, issuer = idp.issuer) {
   const t = await tenantWithAdmin(stack);
-  const put = await stack.http.put(`/v1/tenants/${t.tenant.id}/sso`, config(idp.issuer, clientId, clientSecret, extra), t.token);
+  const put = await stack.http.put(`/v1/tenants/${t.tenant.id}/sso`, config(issuer, clientId, clientSecret, extra), t.token);
   expect(put.status).toBe(200);
   return t;
 }
@@ -58,9 +60,12 @@ beforeAll(async () => {
       { client_id: 'keyhold-b', client_secret: clients.b, redirect_uris: redirect },
       { client_id: 'keyhold-aud', client_secret: clients.aud, redirect_uris: redirect, tamper: 'aud' },
       { client_id: 'keyhold-nonce', client_secret: clients.nonce, redirect_uris: redirect, tamper: 'nonce' },
+      { client_id: 'keyhold-exp', client_secret: clients.exp, redirect_uris: redirect, tamper: 'exp' },
+      { client_id: 'keyhold-iss', client_secret: clients.iss, redirect_uris: redirect, tamper: 'iss' },
     ],
     users,
   );
+  otherIdp = await startIdp([{ client_id: 'keyhold-a', client_secret: clients.other, redirect_uris: redirect }], users);
   stack = await startStack({ config: { port, publicUrl: apiUrl }, providerEnv: { KEYHOLD_SSO_ALLOW_LOOPBACK_ISSUERS: '1' } });
   expect(stack.url).toBe(apiUrl);
 });
@@ -71,6 +76,7 @@ afterAll(async () => {
     await stack.close();
   }
   await idp?.close();
+  await otherIdp?.close();
 });
 
 describe('SSO configuration', () => {
@@ -223,6 +229,17 @@ describe('SSO sign-in', () => {
     expect(await visitCallback(b, await signInAtIdp(b, apiUrl, t.tenant.id, 'alice'))).toBe('sso-error/SSO_TOKEN_REJECTED');
   });
 
+  it('refuses an expired ID token and one naming another issuer, both correctly signed by the IdP', async () => {
+    for (const [clientId, clientSecret] of [
+      ['keyhold-exp', clients.exp],
+      ['keyhold-iss', clients.iss],
+    ]) {
+      const t = await tenantWithSso(clientId, clientSecret);
+      const b = new CookieBrowser();
+      expect([clientId, await visitCallback(b, await signInAtIdp(b, apiUrl, t.tenant.id, 'alice'))]).toEqual([clientId, 'sso-error/SSO_TOKEN_REJECTED']);
+    }
+  });
+
   it('refuses a replayed authorization code: the same callback again, and the code under a fresh state', async () => {
     const t = await tenantWithSso('keyhold-a', clients.a);
     const b = new CookieBrowser();
@@ -264,6 +281,26 @@ describe('SSO sign-in', () => {
     const s = await collectSession(browser, apiUrl);
     expect(s.body.tenant_id).toBe(a.tenant.id);
     expect((await stack.http.get(`/v1/tenants/${bTenant.tenant.id}/sso`, s.body.access_token)).status).toBe(404);
+    const bUsers = await stack.http.get(`/v1/tenants/${bTenant.tenant.id}/admin-users`, bTenant.token);
+    expect(bUsers.body.adminUsers.map((u: any) => u.email)).not.toContain('alice@acme.test');
+  });
+
+  it("never lets a code from tenant A's IdP sign into tenant B on another IdP, even with the same client id", async () => {
+    const a = await tenantWithSso('keyhold-a', clients.a);
+    const bTenant = await tenantWithSso('keyhold-a', clients.other, {}, otherIdp.issuer);
+    const aBrowser = new CookieBrowser();
+    const bBrowser = new CookieBrowser();
+    const aCallback = new URL(await signInAtIdp(aBrowser, apiUrl, a.tenant.id, 'alice'));
+    const bCallback = new URL(await signInAtIdp(bBrowser, apiUrl, bTenant.tenant.id, 'alice'));
+    // A's code and A's issuer (the iss response parameter) under B's state: the issuer mix-up is caught first.
+    const grafted = new URL(bCallback.href);
+    grafted.searchParams.set('code', aCallback.searchParams.get('code')!);
+    grafted.searchParams.set('iss', aCallback.searchParams.get('iss')!);
+    expect(await visitCallback(bBrowser, grafted.href)).toBe('sso-error/SSO_TOKEN_REJECTED');
+    // A's code with B's issuer parameter: B's IdP does not know the code.
+    const bCallback2 = new URL(await signInAtIdp(bBrowser, apiUrl, bTenant.tenant.id, 'alice'));
+    bCallback2.searchParams.set('code', aCallback.searchParams.get('code')!);
+    expect(await visitCallback(bBrowser, bCallback2.href)).toBe('sso-error/SSO_CODE_REJECTED');
     const bUsers = await stack.http.get(`/v1/tenants/${bTenant.tenant.id}/admin-users`, bTenant.token);
     expect(bUsers.body.adminUsers.map((u: any) => u.email)).not.toContain('alice@acme.test');
   });

@@ -71,7 +71,14 @@ export class PutSsoConfiguration {
       const u = await this.deps.repos.adminAccounts.find(tenantId, breakGlass);
       if (!u || u.disabled || u.role !== 'key_admin') throw new SsoError('SSO_BREAK_GLASS_INVALID', 'the break-glass admin must be an enabled key admin of this tenant');
     }
-    const clientSecret = input.clientSecret ?? box.open(tenantId, existing!.clientSecretSealed);
+    let clientSecret = input.clientSecret;
+    if (clientSecret === undefined) {
+      try {
+        clientSecret = box.open(tenantId, existing!.clientSecretSealed);
+      } catch {
+        throw new SsoError('SSO_CONFIG_INVALID', 'the stored client secret cannot be opened (the SSO secret key changed): enter the client secret again');
+      }
+    }
     // Discovery now, with the new settings: a typo in the issuer is reported to the admin, not to the next sign-in.
     await this.deps.clients.build({ tenantId, version: -1, issuer, clientId: input.clientId, clientSecret, redirectUri: this.deps.redirectUri });
     const saved = await this.deps.repos.ds.transaction(async (m) => {

@@ -95,7 +95,6 @@ export class CompleteSsoSignIn {
     const email = emailFromClaims(claims, config.allowedEmailDomains);
     const role = roleFromClaims(claims, config.groupsClaim, config.roleMappings);
     const subject = String(claims.sub);
-    const unusablePassword = await hashSecret(randomBytes(32).toString('base64url'));
     const r = await this.deps.repos.ds.transaction(async (m) => {
       await m.query(`SELECT 1 FROM tenants WHERE id = $1 FOR UPDATE`, [tenantId]);
       const events: Array<{ action: string; target: string; details: Record<string, unknown> }> = [];
@@ -111,7 +110,9 @@ export class CompleteSsoSignIn {
       let generation: number | null = null;
       if (!user) {
         const id = randomUUID();
-        await this.deps.repos.adminUsers.insert(m, tenantId, { id, email, passwordHash: unusablePassword, role });
+        // A password nobody knows (a real scrypt hash, so a password attempt costs the same as for anyone else).
+        const passwordHash = await hashSecret(randomBytes(32).toString('base64url'));
+        await this.deps.repos.adminUsers.insert(m, tenantId, { id, email, passwordHash, role });
         await this.deps.repos.sso.link(m, tenantId, id, issuer, subject);
         user = { id, email, role, disabled: false };
         events.push({ action: 'admin_user.provisioned', target: `admin_user:${id}`, details: { email, role, via: 'sso', issuer } });
