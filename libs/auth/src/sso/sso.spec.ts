@@ -4,6 +4,7 @@ import { emailFromClaims, roleFromClaims } from './identity';
 import { parseIssuerUrl } from './issuer-url';
 import { addressAllowed, guardedLookup } from './outbound';
 import { SecretBox } from './secret-box';
+import { loadSsoSettings } from './settings';
 
 const strict = { allowLoopback: false };
 const dev = { allowLoopback: true };
@@ -110,5 +111,24 @@ describe('SecretBox', () => {
     const flipped = Buffer.from(sealed);
     flipped[20] ^= 1;
     expect(() => box.open('tenant-a', flipped)).toThrow();
+  });
+});
+
+describe('loadSsoSettings', () => {
+  const secret = 'x'.repeat(48);
+  it('needs its own key in production (SSO off without one); derives one elsewhere', () => {
+    expect(loadSsoSettings({}, 'production', secret).secretKey).toBeNull();
+    expect(loadSsoSettings({}, 'test', secret).secretKey).toHaveLength(32);
+    expect(loadSsoSettings({}, 'test', secret).secretKey).toEqual(loadSsoSettings({}, 'local', secret).secretKey);
+    const key = randomBytes(32);
+    expect(loadSsoSettings({ KEYHOLD_SSO_SECRET_KEY: key.toString('base64') }, 'production', secret).secretKey).toEqual(key);
+    expect(() => loadSsoSettings({ KEYHOLD_SSO_SECRET_KEY: randomBytes(16).toString('base64') }, 'production', secret)).toThrow(/KEYHOLD_SSO_SECRET_KEY/);
+  });
+
+  it('refuses loopback issuers in production mode', () => {
+    expect(() => loadSsoSettings({ KEYHOLD_SSO_ALLOW_LOOPBACK_ISSUERS: '1' }, 'production', secret)).toThrow(/KEYHOLD_SSO_ALLOW_LOOPBACK_ISSUERS/);
+    expect(loadSsoSettings({ KEYHOLD_SSO_ALLOW_LOOPBACK_ISSUERS: '1' }, 'test', secret).allowLoopbackIssuers).toBe(true);
+    expect(() => loadSsoSettings({ KEYHOLD_SSO_ALLOW_LOOPBACK_ISSUERS: 'yes' }, 'test', secret)).toThrow();
+    expect(() => loadSsoSettings({ KEYHOLD_SSO_LOGIN_TTL_SECONDS: '5' }, 'test', secret)).toThrow(/KEYHOLD_SSO_LOGIN_TTL_SECONDS/);
   });
 });
