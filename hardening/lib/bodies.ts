@@ -43,6 +43,9 @@ export function wellFormedBody(ref: string | null | undefined, t: SeededTenant, 
       return { overlapSeconds: 60 };
     case 'ServicePrincipalPermissions':
       return { permissions: ['dek:fetch'] };
+    case 'SsoConfigurationInput':
+      // `.invalid` never resolves (RFC 6761): the body is well formed and the issuer's discovery fails fast (422).
+      return { issuer: `https://idp-${n}.invalid/realms/${label}`, clientId: `${label}-${n}`, clientSecret: `secret-${n}`, allowedEmailDomains: ['example.com'], roleMappings: [{ group: `${label}-admins`, role: 'key_admin' }] };
     default:
       return undefined;
   }

@@ -166,6 +166,8 @@ function template(ep: Endpoint, t: SeededTenant): Record<string, unknown> | null
       return { ...base, azure: { keyId: 'https://v.vault.azure.net/keys/k', tenantId: 'x' }, gcp: { keyName: 'projects/p/locations/l/keyRings/r/cryptoKeys/k', serviceAccount: 'sa@p.iam.gserviceaccount.com' } };
     case 'UpdateServicePrincipal':
       return { ...base, disabled: false, ipAllowList: ['10.0.0.0/8', '2001:db8::/32'] };
+    case 'SsoConfigurationInput':
+      return { ...base, groupsClaim: 'groups', ssoRequired: false, breakGlassAdminUserId: null };
     case 'DestroyWorkspace':
       // Never the workspace's name: a fuzzed DELETE must be refused (400) and change nothing.
       return { confirm: `fz-not-the-name-${n}` };

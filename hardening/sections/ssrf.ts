@@ -24,7 +24,8 @@ export interface SsrfResult {
 }
 
 interface Case {
-  provider: 'aws' | 'azure' | 'gcp';
+  /** `sso`: the issuer URL of a tenant's single sign-on configuration (PUT /v1/tenants/{id}/sso). */
+  provider: 'aws' | 'azure' | 'gcp' | 'sso';
   body: Record<string, unknown>;
   what: string;
 }
@@ -65,7 +66,12 @@ export function ssrfCorpus(httpPort: number, httpsPort: number, t: SeededTenant,
     ];
     for (const h of hosts) {
       cases.push({ provider: 'azure', what: `${scheme}://${h}/keys/k`, body: { azure: { keyId: `${scheme}://${h}/keys/k`, tenantId: tenantGuid } } });
+      // The same hosts as an SSO issuer: discovery, JWKS and token calls must never reach them.
+      cases.push({ provider: 'sso', what: `sso issuer ${scheme}://${h}`, body: { issuer: `${scheme}://${h}` } });
+      cases.push({ provider: 'sso', what: `sso issuer ${scheme}://${h}/realms/r`, body: { issuer: `${scheme}://${h}/realms/r` } });
     }
+    for (const raw of [`${scheme}://169.254.169.254/latest/meta-data`, `${scheme}://[fd00::1]:${port}`, `${scheme}://10.0.0.1:${port}`, `${scheme}://192.168.1.1:${port}`, `${scheme}://100.64.0.1:${port}`])
+      cases.push({ provider: 'sso', what: `sso issuer ${raw}`, body: { issuer: raw } });
     for (const raw of [
       `${scheme.toUpperCase()}://127.0.0.1:${port}/keys/k`,
       `${scheme}:/127.0.0.1:${port}/keys/k`,
@@ -118,6 +124,17 @@ export async function runSsrf(stack: HardeningStack, t: SeededTenant): Promise<S
       const before = canaries.count();
       r.cases++;
       r.byProvider[c.provider] = (r.byProvider[c.provider] ?? 0) + 1;
+      if (c.provider === 'sso') {
+        const res = await stack.http.put(`${t.base}/sso`, { ...c.body, clientId: 'ssrf', clientSecret: 'ssrf-secret', allowedEmailDomains: ['example.com'], roleMappings: [{ group: 'g', role: 'auditor' }] }, t.tokens.keyAdmin);
+        if (res.status === 400) r.rejectedAtParse++;
+        await new Promise((ok) => setTimeout(ok, 20));
+        const contacted = canaries.count() > before;
+        if (contacted || res.status === 200 || res.status >= 500) {
+          if (contacted || res.status === 200) r.accepted++;
+          if (r.details.length < 40) r.details.push(`sso ${c.what}: ${contacted ? 'canary contacted' : ''}${res.status === 200 ? ' stored' : ''}${res.status >= 500 ? ` answered ${res.status}` : ''}`);
+        }
+        continue;
+      }
       const res = await stack.http.post(`${t.base}/key-configurations`, { name: `ssrf-${randomBytes(4).toString('hex')}`, provider: c.provider, ...c.body }, t.tokens.keyAdmin);
       if (res.status === 201) {
         r.storedInvalid += res.body?.status === 'invalid' ? 1 : 0;

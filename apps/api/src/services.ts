@@ -3,7 +3,10 @@ import { AuditBuffer, AuditKeys, AuditLog, auditProviderCalls, AuditSealer, DekI
 import {
   ADMIN_AUDIENCE,
   AdminSessions,
+  buildSso,
   DevMailbox,
+  loadSsoSettings,
+  Sso,
   INTERNAL_AUDIENCE,
   LoginThrottle,
   MailSender,
@@ -100,6 +103,8 @@ export class KeyholdServices {
   /** Non-production only: the messages the dev mail sender "sent" (served at /dev/mailbox). */
   readonly devMailbox: DevMailbox | null;
   readonly metrics: ApiMetrics;
+  /** Single sign-on per tenant (OpenID Connect): configuration and the sign-in round trip. */
+  readonly sso: Sso;
   readonly useCases: ReturnType<typeof buildUseCases>;
   /** Admits service tokens only while their credential is good; forgets principals on change (every replica). */
   readonly principalGate: ServicePrincipalGate;
@@ -149,6 +154,7 @@ export class KeyholdServices {
       this.repos.servicePrincipals,
       this.signer,
       new LoginThrottle(this.redis, config.redisPrefix, { perIpPerMinute: config.rateLimit.tokenPerIpPerMinute, perAccountPerMinute: config.rateLimit.tokenPerPrincipalPerMinute }),
+      (tenantId, userId) => this.sso.passwordPolicy.passwordAllowed(tenantId, userId),
     );
     this.adminSessions = new AdminSessions(
       this.redis,
@@ -165,6 +171,16 @@ export class KeyholdServices {
       this.devMailbox = new DevMailbox((m) => log.info({ mail: { to: m.to, kind: m.kind, subject: m.subject, link: m.link } }, 'dev mail sent'));
       this.mail = this.devMailbox;
     }
+    this.sso = buildSso({
+      settings: loadSsoSettings(config.providerEnv, config.mode, config.tokenKeys[0].secret),
+      repos: this.repos,
+      audit: this.audit,
+      redis: this.redis,
+      redisPrefix: config.redisPrefix,
+      publicUrl: config.publicUrl,
+      signer: this.signer,
+      sessions: this.adminSessions,
+    });
     const deps: KeysDeps = { repos: this.repos, registry: this.registry, audit: this.audit, dispatcher: this.dispatcher, kekInvalidator: this.kekBus };
     const credentials: CredentialsDeps = {
       ...deps,

@@ -13,6 +13,8 @@ import { AccountPage } from './pages/AccountPage';
 import { ForgotPasswordPage, ResetPasswordPage } from './pages/PasswordResetPages';
 import { UsersPage } from './pages/UsersPage';
 import { SignInPage } from './pages/SignInPage';
+import { SsoSettingsPage } from './pages/SsoSettingsPage';
+import { SsoCompletePage, SsoErrorPage, SsoSignInPage } from './pages/SsoSignInPages';
 import { WorkspacePage } from './pages/WorkspacePage';
 import { WorkspacesPage } from './pages/WorkspacesPage';
 import { navigate, useRoute, type Route } from './router';
@@ -30,6 +32,13 @@ export function App() {
     setExpired(why === 'expired');
   }, []);
 
+  const ssoSignedIn = useCallback((s: Session) => {
+    saveSession(s);
+    setExpired(false);
+    setSession(s);
+    navigate('/');
+  }, []);
+
   const ctx = useMemo(() => {
     if (!session) return null;
     const api = new ApiClient(session.token, session.tenantId, () => signOut('expired'));
@@ -41,6 +50,10 @@ export function App() {
   if (route.page === 'accept-invitation') return <AcceptInvitationPage key={route.token} token={route.token} />;
   if (route.page === 'reset-password') return <ResetPasswordPage key={route.token} token={route.token} />;
   if (route.page === 'forgot-password') return <ForgotPasswordPage />;
+  // Single sign-on: the way in (tenant id → IdP), the way back (collect the session) and its failures.
+  if (route.page === 'sso-sign-in') return <SsoSignInPage />;
+  if (route.page === 'sso-error') return <SsoErrorPage key={route.code} code={route.code} />;
+  if (route.page === 'sso-complete') return <SsoCompletePage onSignedIn={ssoSignedIn} />;
 
   if (!ctx) {
     return (
@@ -95,7 +108,12 @@ function Page({ route, onPasswordChanged }: { route: Route; onPasswordChanged: (
     case 'accept-invitation':
     case 'reset-password':
     case 'forgot-password':
+    case 'sso-sign-in':
+    case 'sso-complete':
+    case 'sso-error':
       return null;
+    case 'sso':
+      return <SsoSettingsPage />;
     case 'not-found':
       return (
         <section>

@@ -18,6 +18,10 @@ export type Route =
   | { page: 'accept-invitation'; token: string }
   | { page: 'reset-password'; token: string }
   | { page: 'forgot-password' }
+  | { page: 'sso' }
+  | { page: 'sso-sign-in' }
+  | { page: 'sso-complete' }
+  | { page: 'sso-error'; code: string }
   | { page: 'not-found' };
 
 export function parseRoute(hash: string): Route {
@@ -36,6 +40,10 @@ export function parseRoute(hash: string): Route {
   if (a === 'accept-invitation' && b) return { page: 'accept-invitation', token: b };
   if (a === 'reset-password' && b) return { page: 'reset-password', token: b };
   if (a === 'forgot-password') return { page: 'forgot-password' };
+  if (a === 'sso' && !b) return { page: 'sso' };
+  if (a === 'sso-sign-in') return { page: 'sso-sign-in' };
+  if (a === 'sso-complete') return { page: 'sso-complete' };
+  if (a === 'sso-error') return { page: 'sso-error', code: b ?? '' };
   return { page: 'not-found' };
 }
 

@@ -4,6 +4,7 @@ import { verifyClientCredentials } from './client-credentials';
 import { AuthError } from './errors';
 import type { LoginThrottle } from './login-throttle';
 import { CLIENT_SECRET_HASH_PARAMS, verifyAgainstDummy, verifySecret } from './passwords';
+import { SsoError } from './sso/errors';
 import type { TokenSigner } from './tokens';
 
 export interface PasswordGrant {
@@ -50,6 +51,8 @@ export class TokenService {
     private readonly principals: ServicePrincipalRepository,
     private readonly signer: TokenSigner,
     readonly throttle: LoginThrottle,
+    /** Single sign-on: whether this tenant still accepts a password from this user ("SSO required" → break-glass only). */
+    private readonly passwordAllowed?: (tenantId: string, adminUserId: string) => Promise<boolean>,
   ) {}
 
   async issue(grant: PasswordGrant | ClientCredentialsGrant, clientIp: string): Promise<IssuedToken> {
@@ -72,6 +75,9 @@ export class TokenService {
       const user = isUuid(tenantId) ? await this.admins.findByEmail(tenantId, normalizeEmail(grant.username)) : null;
       const ok = user ? await verifySecret(grant.password, user.passwordHash) : await verifyAgainstDummy(grant.password);
       if (!user || !ok || user.disabled) return null;
+      // Asked only after the password proved right, so the answer tells an outsider nothing about the account.
+      if (this.passwordAllowed && !(await this.passwordAllowed(user.tenantId, user.id)))
+        throw new SsoError('SSO_REQUIRED', 'this tenant requires single sign-on; use "Sign in with SSO"');
       return this.token({ tid: user.tenantId, sub: user.id, role: user.role, gen: user.sessionGeneration });
     }
     const sp = await verifyClientCredentials(this.principals, grant.client_id, grant.client_secret, clientIp).catch((err: unknown) => {

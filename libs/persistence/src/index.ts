@@ -36,3 +36,4 @@ export {
   LastKeyAdminError,
 } from './admin-accounts.repository';
 export { VendorCanaryRepository, VendorCanaryStatus } from './vendor-canary.repository';
+export { SsoRepository, SsoConfigurationRow, SsoConfigurationInput, SsoRoleMapping, SsoUserRow } from './sso.repository';

@@ -3,6 +3,7 @@ import { AdminAccountRepository, OneTimeLinkRepository } from './admin-accounts.
 import { KeyConfigurationRepository } from './key-configurations.repository';
 import { DekRepository, KekVersionRepository, OperationRepository } from './keys.repository';
 import { SegmentRepository } from './segments.repository';
+import { SsoRepository } from './sso.repository';
 import { AdminUserRepository, ServicePrincipalRepository, TenantRepository } from './tenants.repository';
 import { VendorCanaryRepository } from './vendor-canary.repository';
 import { WorkspaceRepository } from './workspaces.repository';
@@ -21,6 +22,7 @@ export interface Repositories {
   readonly operations: OperationRepository;
   readonly segments: SegmentRepository;
   readonly vendorCanaries: VendorCanaryRepository;
+  readonly sso: SsoRepository;
 }
 
 export function createRepositories(ds: DataSource): Repositories {
@@ -38,5 +40,6 @@ export function createRepositories(ds: DataSource): Repositories {
     operations: new OperationRepository(ds),
     segments: new SegmentRepository(ds),
     vendorCanaries: new VendorCanaryRepository(ds),
+    sso: new SsoRepository(ds),
   };
 }

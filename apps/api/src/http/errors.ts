@@ -1,5 +1,5 @@
 import { HttpException } from '@nestjs/common';
-import { AuthError } from '@app/auth';
+import { AuthError, SsoError, SSO_ERROR_STATUS } from '@app/auth';
 import { DomainError, ErrorCode } from '@app/keys';
 
 /** The one mapping from errors to `{"error": {"code", "message"}}` + status: libs throw coded errors, the edge maps them. */
@@ -101,6 +101,10 @@ export function toErrorReply(err: unknown): ErrorReply & { internal: boolean } {
     if (status === 401) headers['www-authenticate'] = 'Bearer realm="keyhold"';
     if (err.retryAfterSeconds) headers['retry-after'] = String(err.retryAfterSeconds);
     return { status, body: { error: { code: err.code, message: err.message } }, headers, internal: false };
+  }
+  if (err instanceof SsoError) {
+    const status = SSO_ERROR_STATUS[err.code];
+    return { status, body: { error: { code: err.code, message: err.message } }, headers: status === 503 ? { 'retry-after': '30' } : undefined, internal: false };
   }
   const e = err as { code?: string; statusCode?: number; message?: string; name?: string };
   // Fastify's JSON parser throws a SyntaxError carrying statusCode 400.

@@ -10,6 +10,7 @@ import { destroyDekOperation, segmentPaths } from './openapi-segments';
 import { auditPaths } from './openapi-audit';
 import { workspaceDestroyOperations } from './openapi-workspace-destroy';
 import { eventPaths } from './openapi-events';
+import { ssoPaths, ssoSchemas } from './openapi-sso';
 
 export type Schema = Record<string, unknown>;
 
@@ -92,6 +93,7 @@ export function openApiDocument(serverUrl?: string): Schema {
         get: op({ id: 'getTenant', summary: 'Tenant with the identities a customer must trust', security: 'auditor', params: [tenantParam], ok: [200, ref('Tenant')], errors: [401, 403, 404] }),
       },
       ...credentialPaths,
+      ...ssoPaths,
       '/v1/tenants/{tenantId}/key-configurations': {
         post: op({ id: 'registerKeyConfiguration', summary: 'Register and validate a customer key', security: 'admin', params: [tenantParam], body: ref('RegisterKeyConfiguration'), ok: [201, ref('KeyConfiguration')], errors: [...adminErrors, 409] }),
         get: op({ id: 'listKeyConfigurations', summary: 'List key configurations', security: 'auditor', params: [tenantParam], ok: [200, { type: 'object', properties: { keyConfigurations: { type: 'array', items: ref('KeyConfiguration') } } }], errors: [401, 403, 404] }),
@@ -181,6 +183,7 @@ export function openApiDocument(serverUrl?: string): Schema {
         },
         TenantCreated: { allOf: [ref('Tenant'), { type: 'object', required: ['invitation'], properties: { invitation: ref('Invitation') } }] },
         ...credentialSchemas,
+        ...ssoSchemas,
         Tenant: {
           type: 'object',
           required: ['id', 'name'],

@@ -1,3 +1,5 @@
+import { SSO_SUMMARIES } from './sso-messages';
+
 /**
  * An API failure in words. The API answers `{"error": {"code", "message"}}`; the console never shows that JSON,
  * only `summary` (what happened, in plain language, keyed by code) and the server's own sentence as `detail`.
@@ -56,6 +58,7 @@ const SUMMARIES: Record<string, string> = {
   LAST_KEY_ADMIN: 'This is the last enabled key admin: the tenant must keep at least one. Invite or enable another key admin first.',
   MAIL_UNAVAILABLE: 'The invitation email could not be sent, so nothing was created. Try again shortly.',
   NETWORK: 'The Keyhold API could not be reached. Check your connection and try again.',
+  ...SSO_SUMMARIES,
 };
 
 function fallbackSummary(status: number): string {

@@ -9,6 +9,7 @@ const NAV: Array<{ path: string; label: string; match: Route['page'][] }> = [
   { path: '/audit', label: 'Audit log', match: ['audit'] },
   { path: '/service-principals', label: 'Service principals', match: ['service-principals'] },
   { path: '/users', label: 'Users', match: ['users'] },
+  { path: '/sso', label: 'Single sign-on', match: ['sso'] },
   { path: '/account', label: 'Your account', match: ['account'] },
 ];
 

@@ -65,6 +65,11 @@ export function SignInPage({ onSignedIn, expired }: { onSignedIn: (s: Session) =
         <p>
           <a href="#/forgot-password">Forgot your password?</a>
         </p>
+        <p>
+          <a className="btn" href="#/sso-sign-in">
+            Sign in with SSO
+          </a>
+        </p>
       </main>
     </div>
   );
