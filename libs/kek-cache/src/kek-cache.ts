@@ -17,8 +17,11 @@ class Entry {
   ref = false;
   /** False once removed from the cache; waiters of a load check it before using the key. */
   alive = true;
-  /** Plaintext DEKs unwrapped under this KEK, by segment id: they live exactly as long as this entry. */
-  deks: Map<string, CachedDek> | null = null;
+  /**
+   * Plaintext DEKs unwrapped under this KEK: they live exactly as long as this entry. One DEK is held directly, more
+   * in a map by segment id (a Map costs a few hundred bytes; most cached workspaces hold one hot DEK).
+   */
+  deks: CachedDek | Map<string, CachedDek> | null = null;
 
   constructor(
     readonly key: SlabKey,
@@ -47,6 +50,14 @@ class CachedDek {
     readonly slot: number,
     readonly length: number,
   ) {}
+}
+
+/** The DEK of `segmentId` cached under this KEK entry, if any. */
+function dekOf(e: Entry, segmentId: string): CachedDek | undefined {
+  const held = e.deks;
+  if (held === null) return undefined;
+  if (held instanceof CachedDek) return held.segmentId === segmentId ? held : undefined;
+  return held.get(segmentId);
 }
 
 /**
@@ -195,15 +206,17 @@ export class KekCache {
     if (this.maxDeks === 0 || encoded.length > DEK_SLOT_BYTES) return false;
     const e = this.lookup(tenantId, workspaceId, version, false);
     if (e === undefined || !e.alive) return false;
-    let m = e.deks;
-    if (m === null) m = e.deks = new Map();
-    const old = m.get(segmentId);
+    const old = dekOf(e, segmentId);
     if (old !== undefined) this.removeDek(old);
     while (this.dekRing.size >= this.maxDeks) this.evictDek();
+    // Eviction may have taken this KEK's other DEKs, never the KEK itself: `e` is still the live entry.
     const slot = this.dekSlab.alloc();
     const written = this.dekSlab.chunk(slot).write(encoded, this.dekSlab.offset(slot), DEK_SLOT_BYTES, 'latin1');
     const d = new CachedDek(e, segmentId, dekId, slot, written);
-    m.set(segmentId, d);
+    const held = e.deks;
+    if (held === null) e.deks = d;
+    else if (held instanceof CachedDek) e.deks = new Map([[held.segmentId, held], [segmentId, d]]);
+    else held.set(segmentId, d);
     this.dekRing.add(d);
     this.stats.dekStores++;
     return true;
@@ -212,7 +225,7 @@ export class KekCache {
   /** A destroyed segment: its cached DEK goes (under every cached KEK version of the workspace); the KEKs stay. */
   dropDek(workspaceId: string, segmentId: string): void {
     for (let e: Entry | null | undefined = this.entries.get(workspaceId); e; e = e.next) {
-      const d = e.deks?.get(segmentId);
+      const d = dekOf(e, segmentId);
       if (d !== undefined) this.removeDek(d);
     }
   }
@@ -274,8 +287,8 @@ export class KekCache {
   private dekHit(tenantId: string, workspaceId: string, version: number, segmentId: string, dekId: string, countKek: boolean): CachedDek | undefined {
     let e: Entry | null | undefined = this.entries.get(workspaceId);
     while (e && e.version !== version) e = e.next;
-    if (!e || e.deks === null) return undefined;
-    const d = e.deks.get(segmentId);
+    if (!e) return undefined;
+    const d = dekOf(e, segmentId);
     // Same checks as a KEK hit: the tenant on every read, the KEK's expiry (an expired KEK takes its DEKs with it).
     if (d === undefined || d.dekId !== dekId || e.tenantId !== tenantId) return undefined;
     if (e.expiresAt <= Date.now()) {
@@ -290,8 +303,9 @@ export class KekCache {
   }
 
   private removeDek(d: CachedDek): void {
-    const m = d.owner.deks;
-    if (m !== null && m.get(d.segmentId) === d) m.delete(d.segmentId);
+    const held = d.owner.deks;
+    if (held === d) d.owner.deks = null;
+    else if (held instanceof Map && held.get(d.segmentId) === d) held.delete(d.segmentId);
     if (this.dekRing.delete(d)) this.dekSlab.release(d.slot);
   }
 
@@ -443,10 +457,12 @@ export class KekCache {
   private kill(e: Entry): void {
     e.alive = false;
     e.key.zero();
-    const deks = e.deks;
-    if (deks !== null) {
+    const held = e.deks;
+    if (held !== null) {
       e.deks = null;
-      for (const d of deks.values()) if (this.dekRing.delete(d)) this.dekSlab.release(d.slot);
+      if (held instanceof CachedDek) {
+        if (this.dekRing.delete(held)) this.dekSlab.release(held.slot);
+      } else for (const d of held.values()) if (this.dekRing.delete(d)) this.dekSlab.release(d.slot);
     }
   }
 
