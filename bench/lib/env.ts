@@ -8,6 +8,7 @@ import { join } from 'node:path';
 export const ENV = {
   kekCacheTtlSeconds: 'KEYHOLD_KEK_CACHE_TTL_SECONDS',
   kekCacheMaxEntries: 'KEYHOLD_KEK_CACHE_MAX_ENTRIES',
+  dekCacheMaxBytes: 'KEYHOLD_DEK_CACHE_MAX_BYTES',
   probeIntervalSeconds: 'KEYHOLD_PROBE_INTERVAL_SECONDS',
   probeWindowSeconds: 'KEYHOLD_PROBE_CONFIRMATION_WINDOW_SECONDS',
   probeConfirmations: 'KEYHOLD_PROBE_CONFIRMATIONS',

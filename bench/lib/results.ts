@@ -15,9 +15,9 @@ const SKELETON = {
   cold_fetch: { ms: null, injected_ms: null, ratio: null },
   rewrap: { workspaces: null, seconds: null, bound_seconds: null, ratio: null },
   kek_rotation: { deks: null, deks_per_s: null, worker_peak_rss_mb: null },
-  memory: { kek_cache_bytes_per_workspace: null },
+  memory: { kek_cache_bytes_per_workspace: null, dek_cache_bytes_per_dek: null },
   revocation: { seconds_to_410: null, seconds_all_replicas: null },
-  client: { cached_dek_ops_per_s: null, encrypt_mb_per_s: null, raw_aes_gcm_mb_per_s: null, encrypt_ratio: null },
+  client: { cached_dek_ops_per_s: null, encrypt_mb_per_s: null, raw_aes_gcm_mb_per_s: null, encrypt_ratio: null, shred_propagation_ms: null },
   scaling: { sizes: [], postgres: null, redis: null },
   kms_calls_per_s_per_10k_workspaces: { per_api_replica: null },
 } as const;
@@ -91,10 +91,12 @@ export function buildTargets(r: Results): Target[] {
     target('KEK rotation DEKs/s', '≥ 20000', num(kr.deks_per_s), (v) => v >= 20_000),
     target('KEK rotation worker peak RSS', '≤ 300 MB', num(kr.worker_peak_rss_mb), (v) => v <= 300, ' MB'),
     target('bytes per cached workspace', '≤ 2048', num(mem.kek_cache_bytes_per_workspace), (v) => v <= 2048, ' B'),
+    target('bytes per cached plaintext DEK (info)', '—', num(mem.dek_cache_bytes_per_dek), () => true, ' B'),
     revTarget('revocation: first 410', rev.seconds_to_410),
     revTarget('revocation: all replicas 410', rev.seconds_all_replicas),
     target('client encrypt / raw AES-GCM (1 MiB)', '≥ 0.9', num(get(r, 'client').encrypt_ratio), (v) => v >= 0.9),
     target('client cached DEK ops/s (info)', '—', num(get(r, 'client').cached_dek_ops_per_s), () => true),
+    target('client shred propagation p99', '≤ 2000 ms', num(get(r, 'client').shred_propagation_ms), (v) => v <= 2_000, ' ms'),
     ...scalingTargets(r),
   ];
 }

@@ -1,8 +1,9 @@
 import { createCipheriv, randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { KeyholdClient } from '../../packages/client/src';
-import { round } from '../lib/stats';
+import { KeyholdClient, KeyholdError } from '../../packages/client/src';
+import { expectJson } from '../lib/http';
+import { percentile, round } from '../lib/stats';
 import type { BenchContext, World } from './context';
 
 export interface ClientResult {
@@ -24,6 +25,14 @@ export interface ClientResult {
     /** Stream / raw, median over paired rounds (info: the stream never joins its output into one buffer). */
     stream_ratio: number;
     payload_bytes: number;
+    /**
+     * Server shred → client refuses: a client holding a workspace's DEK in its cache (event stream connected), the
+     * workspace destroyed through the admin API; time from the server's answer until the client's next `getDek`
+     * refuses (its cache purged by the event, the server answering 410). 0 = already refusing when the answer came.
+     */
+    shred_propagation_ms: number | null;
+    shred_propagation_p50_ms: number | null;
+    shred_propagation_samples: number;
   };
 }
 
@@ -112,6 +121,7 @@ export async function clientSection(ctx: BenchContext, world: World): Promise<Cl
     const rawRate = (rounds * perRound) / rawSeconds;
     const envRate = (rounds * perRound) / envSeconds;
     key.fill(0);
+    const shred = await shredPropagation(ctx, world, ctx.mode.name === 'quick' ? 10 : 30);
     const result = {
       cached_dek_ops_per_s: Math.round(cached),
       small_encrypt_ops_per_s: Math.round(smallOps),
@@ -122,10 +132,62 @@ export async function clientSection(ctx: BenchContext, world: World): Promise<Cl
       encrypt_stream_mb_per_s: round((rounds * perRound) / streamSeconds, 1),
       stream_ratio: round(streamRatios[Math.floor(streamRatios.length / 2)], 3),
       payload_bytes: MIB,
+      shred_propagation_ms: shred.length ? round(percentile(shred, 99), 1) : null,
+      shred_propagation_p50_ms: shred.length ? round(percentile(shred, 50), 1) : null,
+      shred_propagation_samples: shred.length,
     };
     ctx.log(`client: ${JSON.stringify(result)}`);
     return { client: result };
   } finally {
     await c.close();
   }
+}
+
+/**
+ * `n` fresh workspaces bound to the seeded configuration, a principal scoped to them, a client with the event
+ * stream on and each workspace's DEK cached; then each workspace is destroyed in turn and the client asked for the
+ * DEK every millisecond until it refuses. Returns the samples (ms after the server's answer).
+ */
+async function shredPropagation(ctx: BenchContext, world: World, n: number): Promise<number[]> {
+  const admin = await ctx.adminToken();
+  const names = Array.from({ length: n }, (_, i) => `bench-shred-${Date.now().toString(36)}-${i}`);
+  const ids: string[] = [];
+  for (const name of names) {
+    const id = await ctx.client.createWorkspace(admin, world.tenantId, name);
+    await ctx.client.bindWorkspace(admin, world.tenantId, id, world.keyConfigurationId);
+    ids.push(id);
+  }
+  const sp = await ctx.client.createServicePrincipal(admin, world.tenantId, 'bench-shred', ids);
+  const c = new KeyholdClient({ baseUrl: ctx.control.url, clientId: sp.clientId, clientSecret: sp.clientSecret, cache: { ttlMs: 600_000 } });
+  const samples: number[] = [];
+  try {
+    await c.ready();
+    for (const id of ids) (await c.getDek(id, 'shred-probe')).key.fill(0);
+    for (let i = 0; i < ids.length; i++) {
+      await expectJson('destroy workspace', `${ctx.control.url}/v1/tenants/${world.tenantId}/workspaces/${ids[i]}`, [200, 202, 204], {
+        method: 'DELETE',
+        token: admin,
+        body: { confirm: names[i] },
+      });
+      const acked = performance.now();
+      const deadline = acked + 10_000;
+      let refusedAt: number | null = null;
+      while (performance.now() < deadline) {
+        try {
+          (await c.getDek(ids[i], 'shred-probe')).key.fill(0);
+        } catch (err) {
+          if (!(err instanceof KeyholdError)) throw err;
+          refusedAt = performance.now();
+          break;
+        }
+        await new Promise((r) => setTimeout(r, 1));
+      }
+      if (refusedAt === null) throw new Error(`the client still served a destroyed workspace's DEK 10 s after the server's answer`);
+      samples.push(Math.max(0, refusedAt - acked));
+    }
+  } finally {
+    await c.close();
+  }
+  ctx.log(`client: shred propagation samples (ms) ${samples.map((x) => x.toFixed(1)).join(' ')}`);
+  return samples;
 }

@@ -6,6 +6,8 @@ import { ENV } from '../lib/env';
 import type { BenchContext, World } from './context';
 import { warmReplica } from './cold';
 
+const PINNED_YOUNG_GENERATION = ['--min-semi-space-size=16', '--max-semi-space-size=16'];
+
 export interface MemoryResult {
   memory: {
     kek_cache_bytes_per_workspace: number;
@@ -19,23 +21,29 @@ export interface MemoryResult {
     steps: number;
     rss_before_mb: number;
     rss_after_mb: number;
+    /**
+     * What one more cached plaintext DEK costs: the per-DEK slope (V8 heap + external, after a full GC) of a replica
+     * caching DEKs minus that of a replica with the DEK cache off, both filled with the same DEKs through batch
+     * fetches (the wrapped rows and everything else a fetch leaves cancel out).
+     */
+    dek_cache_bytes_per_dek: number | null;
+    dek_cache_rss_bytes_per_dek: number | null;
+    dek_cache_deks: number;
   };
 }
 
 /**
  * What one cached workspace costs in the API: RSS after a full GC with N more workspaces warm minus RSS before,
  * divided by N (plus V8 heap+external as a less noisy second opinion). A warm DEK fetch keeps per workspace its
- * KEK, its state/scope entry and the wrapped DEK row, so all of it is counted. The KEK cache is sized above the
- * population so nothing is evicted while filling it.
+ * KEK, its state/scope entry, the wrapped DEK row and that DEK's plaintext (cached under the KEK), so all of it is
+ * counted. The KEK cache is sized above the population so nothing is evicted while filling it. Then what one cached
+ * plaintext DEK costs, from two more replicas (DEK cache on and off).
  */
 export async function memory(ctx: BenchContext, world: World): Promise<MemoryResult> {
   const n = world.scaleWorkspaces.length;
   // The young generation is pinned to one size: V8 otherwise grows it under load and shrinks it when idle, which
   // moves RSS by tens of MB between two readings and says nothing about what a cached workspace costs.
-  const api = await ApiReplica.start(ctx.paths, 'api-mem', ctx.env({ [ENV.kekCacheMaxEntries]: String(n + 1_000) }), [
-    '--min-semi-space-size=16',
-    '--max-semi-space-size=16',
-  ]);
+  const api = await ApiReplica.start(ctx.paths, 'api-mem', ctx.env({ [ENV.kekCacheMaxEntries]: String(n + 1_000) }), PINNED_YOUNG_GENERATION);
   try {
     const { client, tokens } = await warmReplica(api, world);
     const fill = (list: string[]) =>
@@ -68,6 +76,8 @@ export async function memory(ctx: BenchContext, world: World): Promise<MemoryRes
       await read(to);
     }
     const k = measuredSet.length;
+    await api.stop();
+    const dek = await dekCacheBytes(ctx, world);
     const rssSlope = slope(points.map((p) => [p.n, p.rss]));
     const heapSlope = slope(points.map((p) => [p.n, p.heap]));
     const first = points[0];
@@ -85,9 +95,51 @@ export async function memory(ctx: BenchContext, world: World): Promise<MemoryRes
         steps,
         rss_before_mb: round(first.rss / 2 ** 20, 1),
         rss_after_mb: round(last.rss / 2 ** 20, 1),
+        dek_cache_bytes_per_dek: dek.heap,
+        dek_cache_rss_bytes_per_dek: dek.rss,
+        dek_cache_deks: dek.deks,
       },
     };
   } finally {
     await api.stop();
   }
+}
+
+/** Slopes (bytes per DEK) of one replica filled with every seeded DEK of the fetch workspaces, in steps. */
+async function fillSlopes(ctx: BenchContext, world: World, name: string, env: Record<string, string>): Promise<{ heap: number; rss: number; deks: number }> {
+  const api = await ApiReplica.start(ctx.paths, name, ctx.env({ ...env, [ENV.kekCacheMaxEntries]: String(world.fetchWorkspaces.length + 1_000) }), PINNED_YOUNG_GENERATION);
+  try {
+    const { client, fetchToken } = await warmReplica(api, world);
+    const per = ctx.mode.segmentsPerWorkspace;
+    const segments = Array.from({ length: per }, (_, i) => segmentId(i));
+    const fill = (list: string[]) => mapLimit(list, 8, (ws) => client.batchGet(fetchToken, ws, segments));
+    // JIT and first allocations before the baseline (the first slice fetched twice, as above).
+    const first = Math.max(20, Math.floor(world.fetchWorkspaces.length / 5));
+    await fill(world.fetchWorkspaces.slice(0, first));
+    await fill(world.fetchWorkspaces.slice(0, first));
+    const rest = world.fetchWorkspaces.slice(first);
+    const points: Array<{ n: number; rss: number; heap: number }> = [];
+    const read = async (n: number) => {
+      const m = await api.settledMemory();
+      points.push({ n, rss: m.rssBytes, heap: m.heapUsed + m.external });
+    };
+    await read(0);
+    const steps = 4;
+    for (let i = 1; i <= steps; i++) {
+      const from = Math.floor(((i - 1) * rest.length) / steps);
+      const to = Math.floor((i * rest.length) / steps);
+      await fill(rest.slice(from, to));
+      await read(to * per);
+    }
+    return { heap: slope(points.map((p) => [p.n, p.heap])), rss: slope(points.map((p) => [p.n, p.rss])), deks: rest.length * per };
+  } finally {
+    await api.stop();
+  }
+}
+
+async function dekCacheBytes(ctx: BenchContext, world: World): Promise<{ heap: number | null; rss: number | null; deks: number }> {
+  const on = await fillSlopes(ctx, world, 'api-mem-deks', {});
+  const off = await fillSlopes(ctx, world, 'api-mem-nodeks', { [ENV.dekCacheMaxBytes]: '0' });
+  ctx.log(`memory: per DEK with the DEK cache ${Math.round(on.heap)} B heap / ${Math.round(on.rss)} B RSS, without ${Math.round(off.heap)} B / ${Math.round(off.rss)} B`);
+  return { heap: Math.round(on.heap - off.heap), rss: Math.round(on.rss - off.rss), deks: on.deks };
 }

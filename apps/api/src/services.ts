@@ -135,7 +135,7 @@ export class KeyholdServices {
     this.auditBuffer = new AuditBuffer(this.audit, 250, (err) => log.error({ err: errorSummary(err) }, 'audit write failed'));
     this.unsubscribers.push(auditProviderCalls(this.observer, this.auditBuffer));
     this.issuance = new DekIssuanceAggregator(this.auditBuffer, 10_000);
-    this.kekCache = new KekCache({ ttlMs: config.kekCache.ttlSeconds * 1000, maxEntries: config.kekCache.maxEntries });
+    this.kekCache = new KekCache({ ttlMs: config.kekCache.ttlSeconds * 1000, maxEntries: config.kekCache.maxEntries, dekMaxBytes: config.kekCache.dekMaxBytes });
     this.kekBus = new KekInvalidationBus(
       this.kekCache,
       this.redis,

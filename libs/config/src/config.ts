@@ -33,7 +33,13 @@ export interface KeyholdConfig {
   /** Local mode only: the generated operator token kept in `.keyhold/secrets.json`, so the developer can be shown it. */
   readonly localOperatorToken: string | null;
   readonly tokenTtlSeconds: number;
-  readonly kekCache: { readonly ttlSeconds: number; readonly maxEntries: number; readonly pollIntervalMs: number };
+  readonly kekCache: {
+    readonly ttlSeconds: number;
+    readonly maxEntries: number;
+    readonly pollIntervalMs: number;
+    /** Byte bound of the plaintext DEKs cached under their KEKs (0 = none cached: every warm fetch unwraps). */
+    readonly dekMaxBytes: number;
+  };
   readonly kekRotation: {
     /** Soft threshold: a KEK that has done this many wraps is rotated (scheduled check, and at once by the DEK path). */
     readonly maxWraps: number;
@@ -104,6 +110,7 @@ const schema = z.object({
   kekCacheTtlSeconds: int(1, 86400),
   kekCacheMaxEntries: int(1, 10_000_000),
   kekCachePollIntervalMs: int(100, 600_000),
+  dekCacheMaxBytes: int(0, 2 ** 36),
   kekMaxWraps: int(1, 2 ** 32),
   kekMaxAgeSeconds: int(60, 10 * 365 * 86400),
   kekWrapReserveChunk: int(1, 1_000_000),
@@ -168,6 +175,7 @@ const ENV_NAMES: Record<keyof z.input<typeof schema>, string> = {
   kekCacheTtlSeconds: 'KEYHOLD_KEK_CACHE_TTL_SECONDS',
   kekCacheMaxEntries: 'KEYHOLD_KEK_CACHE_MAX_ENTRIES',
   kekCachePollIntervalMs: 'KEYHOLD_KEK_CACHE_POLL_INTERVAL_MS',
+  dekCacheMaxBytes: 'KEYHOLD_DEK_CACHE_MAX_BYTES',
   kekMaxWraps: 'KEYHOLD_KEK_MAX_WRAPS',
   kekMaxAgeSeconds: 'KEYHOLD_KEK_MAX_AGE_SECONDS',
   kekWrapReserveChunk: 'KEYHOLD_KEK_WRAP_RESERVE_CHUNK',
@@ -209,6 +217,8 @@ const DEFAULTS: Partial<z.input<typeof schema>> = {
   kekCacheTtlSeconds: 300,
   kekCacheMaxEntries: 10_000,
   kekCachePollIntervalMs: 5_000,
+  // ~200k DEKs at 320 bytes charged each (the wrapped-row cache's default size)
+  dekCacheMaxBytes: 64 * 2 ** 20,
   // NIST SP 800-38D §8.3: at most 2^32 random-nonce GCM invocations per key; rotate far below it.
   kekMaxWraps: 2 ** 30,
   kekMaxAgeSeconds: 90 * 86400,
@@ -286,7 +296,7 @@ export function buildConfig(input: KeyholdConfigInput): KeyholdConfig {
     tokenKeys: Object.freeze(tokenKeys),
     localOperatorToken: c.mode === 'local' ? (c.operatorToken ?? null) : null,
     tokenTtlSeconds: c.tokenTtlSeconds,
-    kekCache: { ttlSeconds: c.kekCacheTtlSeconds, maxEntries: c.kekCacheMaxEntries, pollIntervalMs: c.kekCachePollIntervalMs },
+    kekCache: { ttlSeconds: c.kekCacheTtlSeconds, maxEntries: c.kekCacheMaxEntries, pollIntervalMs: c.kekCachePollIntervalMs, dekMaxBytes: c.dekCacheMaxBytes },
     kekRotation: { maxWraps: c.kekMaxWraps, maxAgeSeconds: c.kekMaxAgeSeconds, wrapReserveChunk: c.kekWrapReserveChunk, wrapHardCap: c.kekWrapHardCap },
     probe: {
       intervalSeconds: c.probeIntervalSeconds,

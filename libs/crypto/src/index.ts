@@ -14,3 +14,4 @@ export {
 export { newExternalId, newClientSecret, newClientId } from './random';
 export { keyCrypto } from './key-crypto';
 export { KeySlab, SlabKey } from './key-slab';
+export { SecretSlab } from './secret-slab';

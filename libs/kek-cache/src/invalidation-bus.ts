@@ -168,11 +168,13 @@ export class KekInvalidationBus {
   }
 
   /**
-   * A destroyed segment: its cached DEK row goes (the KEK stays). The poll compares kek_generation + segment_epoch,
+   * A destroyed segment: its cached plaintext DEK and DEK row go (the KEK stays). The poll compares kek_generation + segment_epoch,
    * so the baseline moves past this destroy only if nothing else changed in between (exactly one step); otherwise
    * the poll still sees a difference and drops the whole workspace.
    */
   private dropSegment(workspaceId: string, segmentId: string, cacheVersion: number): void {
+    // The segment's plaintext DEK first, in the cache that owns it (the KEK stays: other segments still use it).
+    this.cache.dropDek(workspaceId, segmentId);
     for (const l of this.segmentListeners) {
       try {
         l(workspaceId, segmentId);

@@ -3,6 +3,7 @@ import { generateKek, kcv } from '@app/crypto';
 import { KekCache } from '@app/kek-cache';
 import type { DekRow, KekVersionRow, Repositories, WorkspaceRow } from '@app/persistence';
 import { ProviderError } from '@app/provider-port';
+import { encodeDekBody } from './dek-body';
 import { DekService } from './dek-service';
 import { DomainError, ErrorCode } from './errors';
 import { KekResolver } from './kek-resolver';
@@ -20,7 +21,7 @@ const W = randomUUID();
 const SP = randomUUID();
 const KC = randomUUID();
 
-function world() {
+function world(opts: { stateCacheTtlMs?: number } = {}) {
   const kek = generateKek();
   const ws: WorkspaceRow & { inScope: boolean; cacheVersion: number } = {
     id: W,
@@ -96,10 +97,10 @@ function world() {
       },
     }),
   } as unknown as ProviderRegistry;
-  const cache = new KekCache({ ttlMs: 60_000, maxEntries: 10 });
+  const cache = new KekCache({ ttlMs: 60_000, maxEntries: 10, dekMaxBytes: 1 << 20 });
   const resolver = new KekResolver(repos, registry, cache, { onRevocationSuspected: async (_t, _w, c) => void calls.suspected.push(c) }, 7);
   const observed: number[] = [];
-  const service = new DekService(repos, resolver, { stateCacheTtlMs: 0, wrappedCacheEntries: 100, wrapReserveChunk: 10, batchMax: 100 }, undefined, (_w, g) =>
+  const service = new DekService(repos, resolver, { stateCacheTtlMs: opts.stateCacheTtlMs ?? 0, wrappedCacheEntries: 100, wrapReserveChunk: 10, batchMax: 100 }, undefined, (_w, g) =>
     observed.push(g),
   );
   return {
@@ -188,5 +189,30 @@ describe('DekService and KekResolver', () => {
     await expect(w.service.getDeks(P, W, ['a'])).rejects.toMatchObject({ code: ErrorCode.WorkspaceShredded });
     w.close();
   });
-});
 
+  it('warm path: the encoded DEK comes from the cache under its KEK, after the scope check, and goes with the KEK', async () => {
+    const w = world({ stateCacheTtlMs: 60_000 });
+    const [first] = await w.service.getDeks(P, W, ['a']);
+    expect(w.cache.snapshot()).toMatchObject({ deks: 1, dekStores: 1 });
+    const body = w.service.getWarmBody(P, W, 'a');
+    expect(body).toBe(encodeDekBody(first.dek, first.dekId, 1));
+    expect(w.cache.snapshot()).toMatchObject({ dekHits: 1, dekStores: 1 });
+    // the batch path reads the same cached DEK (no second store)
+    expect((await w.service.getDeks(P, W, ['a']))[0].dek).toBe(first.dek);
+    expect(w.cache.snapshot()).toMatchObject({ dekHits: 2, dekStores: 1 });
+    // another principal has no cached scope decision: never answered from the DEK cache
+    expect(w.service.getWarmBody({ tid: T, sub: randomUUID() }, W, 'a')).toBeUndefined();
+    // a cached refusal is still a refusal: the state check runs before the DEK cache is looked at
+    w.ws.keyState = 'shredded';
+    w.service.forgetWorkspace(W);
+    await expect(w.service.getDeks(P, W, ['a'])).rejects.toMatchObject({ code: ErrorCode.WorkspaceShredded });
+    expect(() => w.service.getWarmBody(P, W, 'a')).toThrow(expect.objectContaining({ code: ErrorCode.WorkspaceShredded }));
+    // the KEK leaves: its DEK with it, and the bytes are gone from the slab
+    w.cache.dropWorkspace(T, W, 'shred');
+    const look = w.cache.inspectPlaintext();
+    expect(look.deks(W)).toBe(0);
+    expect(look.contains(Buffer.from(first.dek, 'latin1'))).toBe(false);
+    expect(look.contains(Buffer.from(first.dek, 'base64'))).toBe(false);
+    w.close();
+  });
+});

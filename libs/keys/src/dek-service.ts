@@ -3,6 +3,7 @@ import { generateDek, unwrapDek, wrapDek, WRAPPED_DEK_BYTES } from '@app/crypto'
 import type { DekIssuanceAggregator, IssuanceTally } from '@app/audit';
 import type { DekRow, KekVersionRow, KeyStateName, Repositories } from '@app/persistence';
 import { isUuid, KEY_STATES } from '@app/persistence';
+import { DEK_B64_FROM, DEK_B64_TO, encodeDekBody } from './dek-body';
 import { DomainError, ErrorCode } from './errors';
 import type { KekResolver } from './kek-resolver';
 
@@ -110,8 +111,9 @@ const ROTATION_REQUEST_INTERVAL_MS = 10_000;
 
 /**
  * The internal DEK API's logic (get-or-create). Warm path (`getWarm`): synchronous — the workspace state + scope,
- * the wrapped DEK row and the KEK from in-memory caches, one AES-GCM unwrap — no SQL, no KMS, no promise.
- * Only *wrapped* DEK rows are cached; plaintext exists only for the request that returns it.
+ * the wrapped DEK row and the encoded plaintext DEK from in-memory caches — no SQL, no KMS, no unwrap, no promise.
+ * Plaintext DEKs are cached only inside the KEK cache, under the KEK that wraps them (KekCache: they are dropped
+ * whenever that KEK is); the wrapped rows are cached here.
  */
 export class DekService {
   /** principal id → workspace id (lower-case) → access. Nested so a lookup builds no key string. */
@@ -155,11 +157,13 @@ export class DekService {
   }
 
   /**
-   * The hot path: one DEK when everything it needs is cached, else undefined (the caller falls back to
-   * `getDeks`). Never throws for a cache miss; throws the same DomainErrors as `getDeks` for a cached refusal
-   * (out of scope, shredded, unbound), so a warm refusal costs no SQL either.
+   * The hot path: the DEK route's response body when everything it needs is cached, else undefined (the caller
+   * falls back to `getDeks`). Never throws for a cache miss; throws the same DomainErrors as `getDeks` for a cached
+   * refusal (out of scope, shredded, unbound), so a warm refusal costs no SQL either. Scope and state are checked
+   * on every request, before the DEK cache is looked at; the cached body is principal-independent (key, id, version).
+   * A DEK cache miss with the KEK cached unwraps once and caches the encoded DEK under that KEK.
    */
-  getWarm(p: DekPrincipal, workspaceId: string, segmentId: string): IssuedDek | undefined {
+  getWarmBody(p: DekPrincipal, workspaceId: string, segmentId: string): string | undefined {
     const a = this.access.get(p.sub)?.get(workspaceId);
     if (a === undefined || a.tenantId !== p.tid) return undefined;
     const now = Date.now();
@@ -170,13 +174,18 @@ export class DekService {
     this.check(a);
     const row = this.wrapped.get(workspaceId)?.get(segmentId);
     if (row === undefined) return undefined;
-    const kek = this.keks.peek(a.tenantId, workspaceId, row.kekVersion);
-    if (kek === undefined) return undefined;
-    const dek = unwrapDek(kek, Buffer.from(row.wrapped, 'latin1'), { tenantId: a.tenantId, workspaceId, segmentId, kekVersion: row.kekVersion });
-    const b64 = dek.toString('base64');
-    dek.fill(0);
+    let body = this.keks.dekBody(a.tenantId, workspaceId, row.kekVersion, segmentId, row.id);
+    if (body === undefined) {
+      const kek = this.keks.peek(a.tenantId, workspaceId, row.kekVersion);
+      if (kek === undefined) return undefined;
+      const dek = unwrapDek(kek, Buffer.from(row.wrapped, 'latin1'), { tenantId: a.tenantId, workspaceId, segmentId, kekVersion: row.kekVersion });
+      body = encodeDekBody(dek.toString('base64'), row.id, row.kekVersion);
+      dek.fill(0);
+      // Same synchronous stretch as the cache reads above: the row and the KEK are current, so the DEK is.
+      this.keks.putDek(a.tenantId, workspaceId, row.kekVersion, ownCopy(segmentId), row.id, body);
+    }
     if (a.tally) a.tally.add(1, now);
-    return { segmentId, dek: b64, dekId: row.id, kekVersion: row.kekVersion };
+    return body;
   }
 
   async getDeks(p: DekPrincipal, workspaceId: string, segmentIds: readonly string[]): Promise<IssuedDek[]> {
@@ -275,9 +284,15 @@ export class DekService {
         for (const s of segs) {
           if (out.has(s)) continue;
           const r = rows.get(s)!;
-          const dek = unwrapDek(kek, Buffer.from(r.wrapped, 'latin1'), { tenantId: access.tenantId, workspaceId, segmentId: s, kekVersion: version });
-          out.set(s, { segmentId: s, dek: dek.toString('base64'), dekId: r.id, kekVersion: version });
-          dek.fill(0);
+          let b64 = this.keks.dekPart(access.tenantId, workspaceId, version, s, r.id, DEK_B64_FROM, DEK_B64_TO);
+          if (b64 === undefined) {
+            const dek = unwrapDek(kek, Buffer.from(r.wrapped, 'latin1'), { tenantId: access.tenantId, workspaceId, segmentId: s, kekVersion: version });
+            b64 = dek.toString('base64');
+            dek.fill(0);
+            // Only rows read before no invalidation: a segment destroyed while this request ran is never cached.
+            if (gen === this.forgetGeneration) this.keks.putDek(access.tenantId, workspaceId, version, ownCopy(s), r.id, encodeDekBody(b64, r.id, version));
+          }
+          out.set(s, { segmentId: s, dek: b64, dekId: r.id, kekVersion: version });
         }
       }, kekRows);
     }

@@ -61,3 +61,4 @@ export {
   GetOperation,
 } from './workspace.use-cases';
 export { DestroyWorkspace, DestroyWorkspaceInput } from './workspace-destroy.use-case';
+export { encodeDekBody, DEK_B64_FROM, DEK_B64_TO } from './dek-body';

@@ -62,6 +62,21 @@ export class KekResolver {
     return this.cache.peek(tenantId, workspaceId, version);
   }
 
+  /** The cached encoded DEK (KekCache.dekBody): a fresh string, or undefined. */
+  dekBody(tenantId: string, workspaceId: string, version: number, segmentId: string, dekId: string): string | undefined {
+    return this.cache.dekBody(tenantId, workspaceId, version, segmentId, dekId);
+  }
+
+  /** Part of a cached encoded DEK (KekCache.dekPart). */
+  dekPart(tenantId: string, workspaceId: string, version: number, segmentId: string, dekId: string, from: number, to: number): string | undefined {
+    return this.cache.dekPart(tenantId, workspaceId, version, segmentId, dekId, from, to);
+  }
+
+  /** Cache an encoded DEK under its KEK, if that KEK is cached (KekCache.putDek). */
+  putDek(tenantId: string, workspaceId: string, version: number, segmentId: string, dekId: string, encoded: string): boolean {
+    return this.cache.putDek(tenantId, workspaceId, version, segmentId, dekId, encoded);
+  }
+
   private async load(tenantId: string, workspaceId: string, version: number, prefetched?: readonly KekVersionRow[]): Promise<Buffer> {
     const hint = prefetched?.find((r) => r.version === version && r.tenantId === tenantId && r.workspaceId === workspaceId);
     const row = hint ?? (await this.repos.keks.find(tenantId, workspaceId, version));

@@ -1,5 +1,5 @@
 import type { AccessClaims } from '@app/auth';
-import { DomainError, ErrorCode, type IssuedDek } from '@app/keys';
+import { DomainError, encodeDekBody, ErrorCode } from '@app/keys';
 import { isUuid } from '@app/persistence';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { KeyholdServices } from '../services';
@@ -10,9 +10,10 @@ const JSON_TYPE = 'application/json; charset=utf-8';
 /**
  * The internal DEK API, registered directly on Fastify: no Nest guard/pipe/interceptor machinery on the hot
  * path (measured: routing the DEK request through them cost about 3× the CPU per request). A warm single-DEK request is answered synchronously: cached
- * token verification by exact header, cached workspace state + scope, cached wrapped DEK row, the cached KEK, one
- * AES-GCM unwrap, a hand-built JSON body, integer metrics — no promise, no SQL, no per-request logging. Anything
- * not cached takes the general async path (`getDeks`), which has the same checks and errors.
+ * token verification by exact header, cached workspace state + scope (checked on every request), cached wrapped
+ * DEK row, then the encoded DEK cached under its KEK (KekCache) copied into the response — integer metrics, no
+ * promise, no SQL, no unwrap, no per-request logging. Anything not cached takes the general async path
+ * (`getDeks`), which has the same checks and errors.
  */
 export function registerDekRoutes(fastify: FastifyInstance, s: KeyholdServices): void {
   const counts = s.metrics.dek;
@@ -33,7 +34,7 @@ export function registerDekRoutes(fastify: FastifyInstance, s: KeyholdServices):
       const [d] = await deks.getDeks(claims, workspaceId, [segmentId]);
       counts.ok++;
       counts.issued++;
-      return reply.header('cache-control', 'no-store').header('content-type', JSON_TYPE).send(dekBody(d));
+      return reply.header('cache-control', 'no-store').header('content-type', JSON_TYPE).send(encodeDekBody(d.dek, d.dekId, d.kekVersion));
     } catch (err) {
       return fail(reply, err);
     }
@@ -55,18 +56,18 @@ export function registerDekRoutes(fastify: FastifyInstance, s: KeyholdServices):
   );
 
   function serveSingle(req: FastifyRequest<{ Params: { workspaceId: string; segmentId: string } }>, reply: FastifyReply, claims: AccessClaims) {
-      try {
-        const { workspaceId, segmentId } = req.params;
-        const admitted = gate.admit(claims, req.ip);
-        if (admitted !== true) return admitted.then(() => slowSingle(reply, claims, workspaceId, segmentId), (err: unknown) => fail(reply, err));
-        const d = deks.getWarm(claims, workspaceId, segmentId);
-        if (d === undefined) return slowSingle(reply, claims, workspaceId, segmentId);
-        counts.ok++;
-        counts.issued++;
-        return reply.header('cache-control', 'no-store').header('content-type', JSON_TYPE).send(dekBody(d));
-      } catch (err) {
-        return fail(reply, err);
-      }
+    try {
+      const { workspaceId, segmentId } = req.params;
+      const admitted = gate.admit(claims, req.ip);
+      if (admitted !== true) return admitted.then(() => slowSingle(reply, claims, workspaceId, segmentId), (err: unknown) => fail(reply, err));
+      const body = deks.getWarmBody(claims, workspaceId, segmentId);
+      if (body === undefined) return slowSingle(reply, claims, workspaceId, segmentId);
+      counts.ok++;
+      counts.issued++;
+      return reply.header('cache-control', 'no-store').header('content-type', JSON_TYPE).send(body);
+    } catch (err) {
+      return fail(reply, err);
+    }
   }
 
   fastify.post<{ Params: { workspaceId: string }; Body: unknown }>(
@@ -93,15 +94,6 @@ export function registerDekRoutes(fastify: FastifyInstance, s: KeyholdServices):
       }
     },
   );
-}
-
-/**
- * `{"dek":…,"dekId":…,"kekVersion":…}` without JSON.stringify: the DEK is base64, the id a UUID and the version an
- * integer, none of which ever needs escaping (the id is asserted, so a surprise can only fail closed).
- */
-function dekBody(d: IssuedDek): string {
-  if (!isUuid(d.dekId)) return JSON.stringify({ dek: d.dek, dekId: d.dekId, kekVersion: d.kekVersion });
-  return `{"dek":"${d.dek}","dekId":"${d.dekId}","kekVersion":${d.kekVersion}}`;
 }
 
 /** Operations endpoints that need no Nest machinery either. */

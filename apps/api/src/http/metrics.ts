@@ -76,6 +76,8 @@ export class ApiMetrics {
       ['keyhold_kek_cache_misses_total', 'KEK cache misses', () => cache.stats.misses],
       ['keyhold_kek_cache_unwraps_total', 'KMS unwraps performed to fill the KEK cache (single flight)', () => cache.stats.unwraps],
       ['keyhold_kek_cache_evictions_total', 'KEKs evicted (TTL or size) and zeroed', () => cache.stats.evictions],
+      ['keyhold_dek_cache_hits_total', 'DEK requests answered from the plaintext DEK cache (no unwrap)', () => cache.stats.dekHits],
+      ['keyhold_dek_cache_evictions_total', 'plaintext DEKs evicted and zeroed by the byte bound (KEYHOLD_DEK_CACHE_MAX_BYTES)', () => cache.stats.dekEvictions],
     ] as const)
       new Counter({
         name,
@@ -111,6 +113,14 @@ export class ApiMetrics {
       registers: [this.registry],
       collect() {
         this.set(cache.size());
+      },
+    });
+    new Gauge({
+      name: 'keyhold_dek_cache_bytes',
+      help: 'Bytes charged by the plaintext DEKs cached under their KEKs (bounded by KEYHOLD_DEK_CACHE_MAX_BYTES)',
+      registers: [this.registry],
+      collect() {
+        this.set(cache.snapshot().dekBytes);
       },
     });
     new Gauge({
