@@ -21,3 +21,4 @@ export { AdminSessions, GenerationLoader } from './admin-sessions';
 export { newOneTimeToken, hashOneTimeToken, ONE_TIME_TOKEN_RE } from './one-time-token';
 export { passwordProblem, PASSWORD_MIN_LENGTH, PASSWORD_MAX_LENGTH } from './password-policy';
 export { MailMessage, MailSender, StoredMail, DevMailbox, UnconfiguredMailSender, WebhookMailSender } from './mail';
+export * from './mfa';

@@ -1,8 +1,9 @@
-import type { AdminUserRepository, ServicePrincipalRepository } from '@app/persistence';
+import type { AdminUserRepository, AdminUserRow, ServicePrincipalRepository } from '@app/persistence';
 import { isUuid } from '@app/persistence';
 import { verifyClientCredentials } from './client-credentials';
 import { AuthError } from './errors';
 import type { LoginThrottle } from './login-throttle';
+import type { MfaChallengeAnswer } from './mfa/mfa.service';
 import { CLIENT_SECRET_HASH_PARAMS, verifyAgainstDummy, verifySecret } from './passwords';
 import type { TokenSigner } from './tokens';
 
@@ -24,6 +25,12 @@ export interface IssuedToken {
   token_type: 'Bearer';
   expires_in: number;
 }
+
+/**
+ * What happens after a right password (the MFA step, libs/auth/src/mfa): a session token, or a second-step
+ * challenge that is not a session. Without it, the password alone signs in.
+ */
+export type AfterPassword = (user: AdminUserRow) => Promise<IssuedToken | MfaChallengeAnswer>;
 
 /** Email addresses compare case-insensitively and after Unicode compatibility folding (one account, one bucket). */
 export function normalizeEmail(email: string): string {
@@ -50,9 +57,10 @@ export class TokenService {
     private readonly principals: ServicePrincipalRepository,
     private readonly signer: TokenSigner,
     readonly throttle: LoginThrottle,
+    private readonly afterPassword?: AfterPassword,
   ) {}
 
-  async issue(grant: PasswordGrant | ClientCredentialsGrant, clientIp: string): Promise<IssuedToken> {
+  async issue(grant: PasswordGrant | ClientCredentialsGrant, clientIp: string): Promise<IssuedToken | MfaChallengeAnswer> {
     const account = accountKey(grant);
     await this.throttle.before(account, clientIp);
     const issued = await this.check(grant, clientIp);
@@ -66,12 +74,13 @@ export class TokenService {
     return issued;
   }
 
-  private async check(grant: PasswordGrant | ClientCredentialsGrant, clientIp: string): Promise<IssuedToken | null> {
+  private async check(grant: PasswordGrant | ClientCredentialsGrant, clientIp: string): Promise<IssuedToken | MfaChallengeAnswer | null> {
     if (grant.grant_type === 'password') {
       const tenantId = grant.tenant_id.trim().toLowerCase();
       const user = isUuid(tenantId) ? await this.admins.findByEmail(tenantId, normalizeEmail(grant.username)) : null;
       const ok = user ? await verifySecret(grant.password, user.passwordHash) : await verifyAgainstDummy(grant.password);
       if (!user || !ok || user.disabled) return null;
+      if (this.afterPassword) return this.afterPassword(user);
       return this.token({ tid: user.tenantId, sub: user.id, role: user.role, gen: user.sessionGeneration });
     }
     const sp = await verifyClientCredentials(this.principals, grant.client_id, grant.client_secret, clientIp).catch((err: unknown) => {
