@@ -10,6 +10,7 @@ const NAV: Array<{ path: string; label: string; match: Route['page'][] }> = [
   { path: '/service-principals', label: 'Service principals', match: ['service-principals'] },
   { path: '/users', label: 'Users', match: ['users'] },
   { path: '/account', label: 'Your account', match: ['account'] },
+  { path: '/security', label: 'Security', match: ['security'] },
 ];
 
 /**
