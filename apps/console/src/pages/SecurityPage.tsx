@@ -28,7 +28,7 @@ export function SecurityPage() {
 
   const added = (what: string, r: { recoveryCodes?: string[] }) => {
     setNotice(`${what} was added.`);
-    if (r.recoveryCodes) setCodes(r.recoveryCodes);
+    setCodes(r.recoveryCodes ?? null);
     status.reload();
   };
   const addPasskey = useAction(async () => {
