@@ -70,4 +70,17 @@ describe('config', () => {
     expect(Buffer.from(t.audit.hmacKey, 'base64').length).toBe(32);
     expect(buildConfig({ mode: 'test', operatorToken: 'o'.repeat(32), tokenSecret: 't'.repeat(32) }).audit).toEqual(t.audit);
   });
+
+  it('derives the WebAuthn relying party from the public URL and refuses origins a browser would refuse, at boot', () => {
+    expect(loadConfig({ ...secrets }).mfa).toMatchObject({ rpId: 'localhost', origins: ['http://localhost:3000'], rpName: 'Keyhold', freshAuthSeconds: 300 });
+    expect(loadConfig({ ...secrets, KEYHOLD_PUBLIC_URL: 'https://console.example.com' }).mfa).toMatchObject({ rpId: 'console.example.com', origins: ['https://console.example.com'] });
+    const c = loadConfig({ ...secrets, KEYHOLD_WEBAUTHN_RP_ID: 'example.com', KEYHOLD_WEBAUTHN_ORIGINS: 'https://console.example.com, https://example.com' });
+    expect(c.mfa.origins).toEqual(['https://console.example.com', 'https://example.com']);
+    expect(() => loadConfig({ ...secrets, KEYHOLD_WEBAUTHN_RP_ID: '10.0.0.1' })).toThrow(/KEYHOLD_WEBAUTHN_RP_ID/);
+    expect(() => loadConfig({ ...secrets, KEYHOLD_WEBAUTHN_RP_ID: 'example.com', KEYHOLD_WEBAUTHN_ORIGINS: 'https://example.org' })).toThrow(/not on KEYHOLD_WEBAUTHN_RP_ID/);
+    expect(() => loadConfig({ ...secrets, KEYHOLD_WEBAUTHN_RP_ID: 'example.com', KEYHOLD_WEBAUTHN_ORIGINS: 'http://example.com' })).toThrow(/must use https/);
+    expect(() => loadConfig({ ...secrets, KEYHOLD_WEBAUTHN_RP_ID: 'example.com', KEYHOLD_WEBAUTHN_ORIGINS: 'https://example.com/console' })).toThrow(/bare origins/);
+    expect(() => loadConfig({ ...secrets, KEYHOLD_MFA_SECRET_KEY: 'c2hvcnQ=' })).toThrow(/KEYHOLD_MFA_SECRET_KEY/);
+    expect(loadConfig({ ...secrets, KEYHOLD_MFA_SECRET_KEY: randomBytes(32).toString('base64') }).mfa.secretKey).toHaveLength(32);
+  });
 });
