@@ -199,6 +199,8 @@ export class MfaService {
   }
 
   async confirmTotp(c: AccessClaims, factorId: string, code: string) {
+    // Not yours (another user's, another tenant's) is 404 before anything else, however old the session.
+    await this.ownFactor(c, factorId, false);
     const user = await this.fresh(c);
     return this.confirmTotpFactor(user, factorId, code, () => this.d.challenges.failedSignedIn(user.id));
   }
@@ -213,6 +215,7 @@ export class MfaService {
   }
 
   async removeFactor(c: AccessClaims, factorId: string): Promise<void> {
+    await this.ownFactor(c, factorId, true);
     const user = await this.fresh(c);
     await this.d.ds.transaction(async (m) => {
       const f = await this.d.repo.deleteFactor(m, user.tenantId, user.id, factorId);
@@ -270,6 +273,11 @@ export class MfaService {
   }
 
   // ---------------------------------------------------------------- internals
+
+  private async ownFactor(c: AccessClaims, factorId: string, confirmed: boolean): Promise<void> {
+    const f = await this.d.repo.factor(c.tid, c.sub, factorId);
+    if (!f || f.confirmed !== confirmed) throw new MfaError('MFA_FACTOR_NOT_FOUND', confirmed ? 'no factor with this id' : 'no pending TOTP set-up with this id (start again)');
+  }
 
   private async confirmed(user: Pick<MfaUser, 'tenantId' | 'id'>): Promise<FactorRow[]> {
     return (await this.d.repo.factors(user.tenantId, user.id)).filter((f) => f.confirmed);
