@@ -24,6 +24,7 @@ let authenticatorId: string;
 let consoleDir: string;
 let origin: string;
 let admin: Awaited<ReturnType<typeof tenantWithAdmin>>;
+let inviteeEmail: string;
 
 async function freePort(): Promise<number> {
   const srv = createServer();
@@ -158,6 +159,21 @@ describe('console: MFA', () => {
     await page.getByRole('button', { name: 'I saved them — continue' }).click();
     await page.getByRole('heading', { level: 1, name: admin.tenant.name }).waitFor();
     expect(await passkeyRow(invitee.email.toLowerCase())).toHaveLength(1);
+    inviteeEmail = invitee.email.toLowerCase();
+  });
+
+  it("a key admin resets another admin's factors from the Users page (lost device)", async () => {
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await passwordStep(admin.email, admin.password);
+    await page.getByRole('button', { name: 'Use your passkey' }).click();
+    await page.getByRole('heading', { level: 1, name: admin.tenant.name }).waitFor();
+    await page.getByRole('link', { name: 'Users' }).click();
+    await page.locator('tr[data-user]', { hasText: inviteeEmail }).getByRole('button', { name: `Reset MFA: ${inviteeEmail}` }).click();
+    await page.getByText(`${inviteeEmail}: 1 sign-in factor removed; signed out everywhere.`).waitFor();
+    await expectAccessible(page, 'users (MFA reset)');
+    expect(await passkeyRow(inviteeEmail)).toHaveLength(0);
+    // Not offered for oneself.
+    expect(await page.locator('tr[data-user]', { hasText: admin.email }).getByRole('button', { name: /Reset MFA/ }).count()).toBe(0);
   });
 
   it('a cloned authenticator replaying an old signature counter is refused', async () => {

@@ -96,7 +96,7 @@ function UserRow(props: { user: AdminUser; self: boolean; canWrite: boolean; bus
           </button>{' '}
           {!props.self && (
             <>
-              <button type="button" className="btn btn-small" disabled={props.busy} onClick={() => props.onChange('reset-mfa')} aria-label={`Reset the sign-in factors of ${u.email}`}>
+              <button type="button" className="btn btn-small" disabled={props.busy} onClick={() => props.onChange('reset-mfa')} aria-label={`Reset MFA: ${u.email}`}>
                 Reset MFA
               </button>{' '}
             </>
