@@ -49,7 +49,7 @@ export class MfaChallenges {
 
   async create(p: PendingSignIn): Promise<string> {
     const token = randomBytes(32).toString('base64url');
-    await this.redis.set(this.key(token), JSON.stringify({ ...p, attempts: 0 }), 'EX', this.ttlSeconds);
+    await this.redis.set(this.key(token), JSON.stringify(p), 'EX', this.ttlSeconds);
     return token;
   }
 
@@ -58,24 +58,27 @@ export class MfaChallenges {
     if (typeof token !== 'string' || !/^[A-Za-z0-9_-]{43}$/.test(token)) throw invalidChallenge();
     const raw = await this.redis.get(this.key(token));
     if (!raw) throw invalidChallenge();
-    const p = JSON.parse(raw) as PendingSignIn & { attempts: number };
+    const p = JSON.parse(raw) as PendingSignIn;
     await this.assertBudget(p.sub);
     return p;
   }
 
   /** Uses the challenge up; false if another request did first (only one session per challenge). */
   async consume(token: string): Promise<boolean> {
-    return (await this.redis.getdel(this.key(token))) !== null;
+    const key = this.key(token);
+    const [[, taken]] = (await this.redis.multi().getdel(key).del(`${key}:wrong`).exec()) as [[unknown, string | null], unknown];
+    return taken !== null;
   }
 
-  /** A wrong code: counts against the challenge (dropped after a few) and the user's budget. */
+  /**
+   * A wrong code: counts against the challenge (an atomic counter beside it, so concurrent guesses cannot exceed
+   * the allowance; dropped after a few) and against the user's budget.
+   */
   async failed(token: string, userId: string): Promise<void> {
-    const key = this.key(token);
-    const raw = token ? await this.redis.get(key) : null;
-    if (raw) {
-      const p = JSON.parse(raw) as PendingSignIn & { attempts: number };
-      if (p.attempts + 1 >= MAX_ATTEMPTS_PER_CHALLENGE) await this.redis.del(key);
-      else await this.redis.set(key, JSON.stringify({ ...p, attempts: p.attempts + 1 }), 'KEEPTTL');
+    if (token) {
+      const key = this.key(token);
+      const [[, n]] = (await this.redis.multi().incr(`${key}:wrong`).expire(`${key}:wrong`, this.ttlSeconds).exec()) as [[unknown, number], unknown];
+      if (n >= MAX_ATTEMPTS_PER_CHALLENGE) await this.redis.del(key, `${key}:wrong`);
     }
     try {
       await this.failures.consume(digest(userId));
