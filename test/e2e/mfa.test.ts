@@ -206,6 +206,14 @@ describe('TOTP', () => {
     expect(again.status).toBe(404);
     expect(again.body.error.code).toBe('MFA_FACTOR_NOT_FOUND');
   });
+
+  it('no TOTP seed, recovery code or challenge token reaches the log', async () => {
+    await stack.api.services.auditBuffer.flush();
+    const logs = stack.logs();
+    expect(logs.length).toBeGreaterThan(0);
+    expect(logs).not.toContain(totp.secret);
+    for (const c of totp.recoveryCodes) expect(logs).not.toContain(c);
+  });
 });
 
 describe('policy, reset and isolation', () => {
