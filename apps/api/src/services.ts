@@ -169,7 +169,7 @@ export class KeyholdServices {
       this.repos.servicePrincipals,
       this.signer,
       new LoginThrottle(this.redis, config.redisPrefix, { perIpPerMinute: config.rateLimit.tokenPerIpPerMinute, perAccountPerMinute: config.rateLimit.tokenPerPrincipalPerMinute }),
-      (user) => this.mfa.afterPassword(user),
+      (user) => this.mfa.afterFirstFactor(user),
     );
     this.adminSessions = new AdminSessions(
       this.redis,

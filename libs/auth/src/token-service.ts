@@ -57,7 +57,7 @@ export class TokenService {
     private readonly principals: ServicePrincipalRepository,
     private readonly signer: TokenSigner,
     readonly throttle: LoginThrottle,
-    private readonly afterPassword?: AfterPassword,
+    private readonly afterFirstFactor?: AfterPassword,
   ) {}
 
   async issue(grant: PasswordGrant | ClientCredentialsGrant, clientIp: string): Promise<IssuedToken | MfaChallengeAnswer> {
@@ -80,7 +80,7 @@ export class TokenService {
       const user = isUuid(tenantId) ? await this.admins.findByEmail(tenantId, normalizeEmail(grant.username)) : null;
       const ok = user ? await verifySecret(grant.password, user.passwordHash) : await verifyAgainstDummy(grant.password);
       if (!user || !ok || user.disabled) return null;
-      if (this.afterPassword) return this.afterPassword(user);
+      if (this.afterFirstFactor) return this.afterFirstFactor(user);
       return this.token({ tid: user.tenantId, sub: user.id, role: user.role, gen: user.sessionGeneration });
     }
     const sp = await verifyClientCredentials(this.principals, grant.client_id, grant.client_secret, clientIp).catch((err: unknown) => {

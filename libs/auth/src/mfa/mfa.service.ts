@@ -80,10 +80,11 @@ export class MfaService {
   // ---------------------------------------------------------------- sign-in
 
   /**
-   * Called by the token endpoint once the password was right. No factor and a policy that asks for none: the
+   * Called once a first factor was right (the token endpoint's password; any other sign-in that ends in an admin
+   * session must call it too, or it bypasses the tenant's policy). No factor and a policy that asks for none: the
    * session token at once (unchanged behaviour). Otherwise a single-use challenge, never a session.
    */
-  async afterPassword(user: MfaUser): Promise<SignedIn | MfaChallengeAnswer> {
+  async afterFirstFactor(user: MfaUser): Promise<SignedIn | MfaChallengeAnswer> {
     const [factors, policy, codes] = await Promise.all([this.confirmed(user), this.d.repo.policy(user.tenantId), this.d.repo.recoveryCodesLeft(user.tenantId, user.id)]);
     const plan = signInPlan(user.role, policy, factors, codes);
     if (!plan) return this.session(user);
