@@ -107,7 +107,9 @@ describe('console: MFA', () => {
     await page.getByRole('button', { name: 'Set up an authenticator app' }).click();
     const secret = await page.locator('[data-totp-secret]').getAttribute('data-totp-secret');
     expect(secret).toMatch(/^[A-Z2-7]+=*$/);
-    await expectAccessible(page, 'security (TOTP set-up)');
+    await page.getByRole('img', { name: /QR code of your authenticator key/ }).waitFor();
+    await page.getByRole('heading', { name: 'Authenticator app' }).scrollIntoViewIfNeeded();
+    await screenshot(page, '19-mfa-totp-setup');
     await page.getByLabel('6-digit code from the app').fill(await generate({ secret: secret! }));
     await page.getByRole('button', { name: 'Confirm' }).click();
     await page.getByText('The authenticator app was added.').waitFor();

@@ -1,4 +1,5 @@
-import { useState, type FormEvent } from 'react';
+import { useEffect, useState, type FormEvent } from 'react';
+import QRCode from 'qrcode';
 import { ApiClient } from '../api/client';
 import type { MfaChallenge, TokenResponse, TotpSetup } from '../api/types';
 import { ErrorAlert } from '../components/Alert';
@@ -166,12 +167,27 @@ function Enrol({ challenge, onDone, onCancel }: StepProps) {
   );
 }
 
-/** The TOTP secret for manual entry and the otpauth:// link (opens an authenticator app on the same device). */
+/**
+ * The TOTP secret as a QR code for an authenticator app to scan, for manual entry, and as an otpauth:// link (opens
+ * an app on the same device). Drawn in the browser: the secret goes nowhere else.
+ */
 export function TotpSecret({ setup }: { setup: TotpSetup }) {
+  const [qr, setQr] = useState<string | null>(null);
+  useEffect(() => {
+    let live = true;
+    QRCode.toDataURL(setup.otpauthUri, { margin: 1, width: 176, errorCorrectionLevel: 'M' }).then(
+      (url) => live && setQr(url),
+      () => live && setQr(null),
+    );
+    return () => {
+      live = false;
+    };
+  }, [setup.otpauthUri]);
   return (
     <div className="facts">
+      {qr && <img className="totp-qr" src={qr} width={176} height={176} alt="QR code of your authenticator key: scan it with your authenticator app" />}
       <p>
-        Add this key to your authenticator app (it is shown only now):{' '}
+        Or type this key into your authenticator app (it is shown only now):{' '}
         <code className="totp-secret" data-totp-secret={setup.secret}>
           {setup.secret.replace(/(.{4})/g, '$1 ').trim()}
         </code>
