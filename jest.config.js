@@ -14,8 +14,9 @@ module.exports = {
     '<rootDir>/bench/**/*.spec.ts',
     '<rootDir>/test/**/*.test.ts',
   ],
-  // @fastify/static (queue dashboard) pulls in content-disposition, which ships ES modules only
-  transformIgnorePatterns: ['/node_modules/(?!(content-disposition)/)'],
+  // @fastify/static (queue dashboard) pulls in content-disposition, which ships ES modules only; so do otplib's
+  // base32 and HMAC dependencies (@scure/base, @noble/hashes)
+  transformIgnorePatterns: ['/node_modules/(?!(content-disposition|@scure/base|@noble/hashes)/)'],
   testPathIgnorePatterns: ['/node_modules/', '/dist/', '<rootDir>/packages/[^/]+/dist/', '<rootDir>/apps/console/'],
   transform: { '^.+\\.(t|j)s$': ['@swc/jest', { ...swcrc, swcrc: false }] },
   moduleNameMapper: {

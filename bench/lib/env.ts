@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 
 /**
@@ -56,6 +57,8 @@ export function productEnv(run: RunEnv, extra: Record<string, string> = {}): Nod
     KEYHOLD_TOKEN_SECRET: run.tokenSecret,
     KEYHOLD_AUDIT_HMAC_KEY: run.auditHmacKey,
     KEYHOLD_AUDIT_SIGNING_KEY: run.auditSigningKey,
+    // derived from the audit HMAC key: a benchmark run needs a stable value per run, nothing more
+    KEYHOLD_MFA_SECRET_KEY: createHash('sha256').update(`mfa/${run.auditHmacKey}`).digest('base64'),
     KEYHOLD_MAIL_WEBHOOK_URL: run.mailWebhookUrl,
     KEYHOLD_AWS_KMS_ENDPOINT: run.awsUrl,
     KEYHOLD_AWS_STS_ENDPOINT: run.awsUrl,

@@ -46,7 +46,46 @@ export function wellFormedBody(ref: string | null | undefined, t: SeededTenant, 
     case 'SsoConfigurationInput':
       // `.invalid` never resolves (RFC 6761): the body is well formed and the issuer's discovery fails fast (422).
       return { issuer: `https://idp-${n}.invalid/realms/${label}`, clientId: `${label}-${n}`, clientSecret: `secret-${n}`, allowedEmailDomains: ['example.com'], roleMappings: [{ group: `${label}-admins`, role: 'key_admin' }] };
+    // MFA: a challenge token of the issued shape that names no sign-in (so the second-step routes reach their
+    // lookup), a code of the right shape, a credential of the browser's JSON shape that does not verify.
+    case 'MfaChallengeToken':
+      return { mfa_token: randomBytes(32).toString('base64url') };
+    case 'MfaCode':
+      return { mfa_token: randomBytes(32).toString('base64url'), code: '123456' };
+    case 'MfaEnrolTotp':
+      return { mfa_token: randomBytes(32).toString('base64url'), label: `${label}-${n}` };
+    case 'MfaConfirmTotpAtSignIn':
+      return { mfa_token: randomBytes(32).toString('base64url'), factorId: t.id, code: '123456' };
+    case 'MfaPasskeyAssertion':
+      return { mfa_token: randomBytes(32).toString('base64url'), credential: webAuthnAssertion() };
+    case 'MfaPasskeyRegistrationAtSignIn':
+      return { mfa_token: randomBytes(32).toString('base64url'), credential: webAuthnAttestation(), label: `${label}-${n}` };
+    case 'StartTotp':
+      return { label: `${label}-${n}` };
+    case 'TotpCode':
+      return { code: '123456' };
+    case 'RegisterPasskey':
+      return { credential: webAuthnAttestation(), label: `${label}-${n}` };
+    case 'Empty':
+      return {};
+    case 'MfaPolicy':
+      // never a stricter policy: a body sent by the suite must not make the seeded admins' next sign-in need a factor
+      return { policy: 'none' };
     default:
       return undefined;
   }
+}
+
+const b64u = (n: number) => randomBytes(n).toString('base64url');
+
+/** A PublicKeyCredential (registration) in @simplewebauthn/browser's JSON shape, with random content. */
+function webAuthnAttestation() {
+  const id = b64u(32);
+  return { id, rawId: id, type: 'public-key', response: { clientDataJSON: b64u(64), attestationObject: b64u(128), transports: ['internal'] }, clientExtensionResults: {} };
+}
+
+/** A PublicKeyCredential (authentication) in the same shape, with random content. */
+function webAuthnAssertion() {
+  const id = b64u(32);
+  return { id, rawId: id, type: 'public-key', response: { clientDataJSON: b64u(64), authenticatorData: b64u(37), signature: b64u(70) }, clientExtensionResults: {} };
 }

@@ -39,6 +39,11 @@ export interface SeededTenant {
   spareAdminUserId: string;
   /** A pending invitation (its link is in the dev mailbox only). */
   invitationId: string;
+  /**
+   * The key admin's pending (unconfirmed) TOTP set-up: a real factor id for the MFA routes in the matrix, which
+   * does not make the key admin's sign-in need a second factor.
+   */
+  mfaFactorId: string;
   base: string;
   dekPath(segment: string, workspaceId?: string): string;
 }
@@ -109,6 +114,7 @@ export async function seedTenant(stack: HardeningStack, label = 't'): Promise<Se
     adminUserIds: [auditorUser.id, spareUser.id],
     spareAdminUserId: spareUser.id,
     invitationId: pending.body.id as string,
+    mfaFactorId: expectStatus('totp set-up', await http.post(`${base}/me/mfa/totp`, { label: 'seeded' }, keyAdmin), 201).body.factorId as string,
     base,
     dekPath: (segment: string, workspaceId = wsId) => `/internal/v1/workspaces/${workspaceId}/segments/${encodeURIComponent(segment)}/dek`,
   };
@@ -139,6 +145,7 @@ export function secretsOf(t: SeededTenant): string[] {
     t.servicePrincipalId,
     t.spareServicePrincipalId,
     t.spareSecretId,
+    t.mfaFactorId,
     t.clientId,
     ...t.adminUserIds,
   ].filter((s) => typeof s === 'string' && s.length >= 6);

@@ -4,6 +4,7 @@ import { acceptMailedInvitation, adminToken, inviteUser, mailboxToken, newTestPa
 import { HttpClient } from '../lib/http';
 import type { HardeningStack } from '../lib/stack';
 import type { SeededTenant } from '../lib/world';
+import { generate } from 'otplib';
 
 /**
  * Who can act for a tenant.
@@ -15,7 +16,8 @@ import type { SeededTenant } from '../lib/world';
  * their mailbox (positive control: the invitation was live all along).
  *
  * Revoked credentials: an admin's token (verified and cached on two API replicas) is replayed after each of
- * disable, role change, password change, password reset and delete; the old password is tried after a change.
+ * disable, role change, password change, password reset, a key admin's reset of the admin's MFA (the token came
+ * from a password + TOTP sign-in) and delete; the old password is tried after a change.
  * Every acceptance counts in `revokedCredentialUses` (goal 0). The time until the second replica refuses a
  * disabled admin's token is `adminRevocationPropagationMs`.
  */
@@ -171,6 +173,7 @@ async function revokedCredentials(stack: HardeningStack, t: SeededTenant, r: Cre
       if (res.status !== 204) r.details.push(`password reset → ${res.status}`);
       password = next;
     });
+    await mfaReset(stack, t, user.email, password, a, b, r);
     await replayAfter('delete', async () => {
       const res = await a.delete(`${base}/admin-users/${user.id}`, t.tokens.keyAdmin);
       if (res.status !== 204) r.details.push(`delete → ${res.status}`);
@@ -180,5 +183,37 @@ async function revokedCredentials(stack: HardeningStack, t: SeededTenant, r: Cre
     });
   } finally {
     await replica.close();
+  }
+}
+
+/**
+ * The admin enrols TOTP and signs in with it; the token is warmed on both replicas; a key admin resets the admin's
+ * MFA (lost device); the token must be refused on both, and a TOTP code must not be asked for any more.
+ */
+async function mfaReset(stack: HardeningStack, t: SeededTenant, email: string, password: string, a: HttpClient, b: HttpClient, r: CredentialsResult): Promise<void> {
+  const path = `${t.base}/workspaces`;
+  const token = await adminToken(stack.url, t.id, email, password);
+  const started = await a.post(`${t.base}/me/mfa/totp`, {}, token);
+  const now = Math.floor(Date.now() / 1000);
+  const confirmed = await a.post(`${t.base}/me/mfa/totp/${started.body?.factorId}/confirm`, { code: await generate({ secret: started.body?.secret ?? '', epoch: now }) }, token);
+  const step = await a.post('/v1/auth/token', { grant_type: 'password', tenant_id: t.id, username: email, password });
+  const signedIn = await a.post('/v1/auth/mfa/totp', { mfa_token: step.body?.mfa_token, code: await generate({ secret: started.body?.secret ?? '', epoch: now + 30 }) });
+  const mfaToken = signedIn.body?.access_token as string | undefined;
+  if (confirmed.status !== 200 || !mfaToken) {
+    r.details.push(`MFA reset: precondition, TOTP enrolment ${confirmed.status} / sign-in ${signedIn.status}`);
+    return;
+  }
+  for (const h of [a, b]) if ((await h.get(path, mfaToken)).status !== 200) r.details.push('MFA reset: precondition, token refused before the change');
+  const users = await a.get(`${t.base}/admin-users`, t.tokens.keyAdmin);
+  const id = (users.body?.adminUsers as Array<{ id: string; email: string }> | undefined)?.find((u) => u.email === email.toLowerCase())?.id;
+  const reset = await a.delete(`${t.base}/admin-users/${id}/mfa`, t.tokens.keyAdmin);
+  if (reset.status !== 200) r.details.push(`MFA reset → ${reset.status}`);
+  for (const [name, h] of [['replica 1', a], ['replica 2', b]] as const) {
+    r.revokedCases++;
+    const res = await h.get(path, mfaToken);
+    if (res.status !== 401) {
+      r.revokedCredentialUses++;
+      r.details.push(`MFA reset: old token on ${name} → ${res.status}`);
+    }
   }
 }

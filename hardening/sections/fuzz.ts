@@ -137,6 +137,8 @@ function validPathValue(ep: Endpoint, name: string, t: SeededTenant): string {
       return t.spareAdminUserId;
     case 'invitation':
       return t.invitationId;
+    case 'mfaFactor':
+      return t.mfaFactorId;
     case 'segment':
       return `fz-${randomBytes(3).toString('hex')}`;
     case 'servicePrincipal':

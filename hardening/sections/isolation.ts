@@ -79,7 +79,7 @@ export async function runIsolation(stack: HardeningStack, a: SeededTenant, b: Se
       const home = p.home ?? a;
       const foreign = other(home);
       const targets: Target[] = ep.pathParams.length === 0 ? ['own'] : ['own', 'foreign'];
-      if (ep.pathParams.some((n) => ['keyConfiguration', 'workspace', 'operation', 'servicePrincipal', 'secret', 'adminUser', 'invitation'].includes(paramKind(ep.path, n))) && ep.pathParams.includes('tenantId'))
+      if (ep.pathParams.some((n) => ['keyConfiguration', 'workspace', 'operation', 'servicePrincipal', 'secret', 'adminUser', 'invitation', 'mfaFactor'].includes(paramKind(ep.path, n))) && ep.pathParams.includes('tenantId'))
         targets.push('foreign-child');
       if (ep.security === 'service' && ep.pathParams.includes('workspaceId')) targets.push('out-of-scope');
       for (const target of targets) {
@@ -322,6 +322,9 @@ function buildRequest(ep: Endpoint, home: SeededTenant, foreign: SeededTenant, t
         break;
       case 'invitation':
         values[name] = owner.invitationId;
+        break;
+      case 'mfaFactor':
+        values[name] = owner.mfaFactorId;
         break;
       case 'segment':
         values[name] = `iso-${randomBytes(3).toString('hex')}`;

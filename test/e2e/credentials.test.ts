@@ -259,6 +259,7 @@ describe('credentials in production mode', () => {
     stack = await startStack({
       config: {
         mode: 'production',
+        mfaSecretKey: randomBytes(32).toString('base64'),
         mailWebhookUrl: mail.url,
         auditHmacKey: randomBytes(32).toString('base64'),
         auditSigningKey: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),

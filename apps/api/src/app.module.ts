@@ -11,6 +11,7 @@ import { AdminUsersController, OneTimeLinksController } from './http/controllers
 import { PlatformController } from './http/controllers/platform.controller';
 import { WorkspaceDestroyController } from './http/controllers/workspace-destroy.controller';
 import { SsoConfigurationController, SsoSignInController } from './http/controllers/sso.controller';
+import { MfaController, MfaSignInController } from './http/controllers/mfa.controller';
 import type { KeyholdServices } from './services';
 
 /** The Nest module of the admin API; the composition root is built outside Nest and provided as a value. */
@@ -35,6 +36,8 @@ export class ApiModule {
         WorkspaceDestroyController,
         SsoConfigurationController,
         SsoSignInController,
+        MfaSignInController,
+        MfaController,
       ],
       providers: [{ provide: SERVICES, useValue: services }, AdminTokenStrategy, OperatorTokenStrategy, TenantAccessGuard],
     };

@@ -34,6 +34,16 @@ export const REDACT_PATHS = [
   'signingKey',
   '*.hmacKey',
   '*.signingKey',
+  'mfa_token',
+  '*.mfa_token',
+  'recoveryCodes',
+  '*.recoveryCodes',
+  'recovery_codes',
+  '*.recovery_codes',
+  'otpauthUri',
+  '*.otpauthUri',
+  'secretKey',
+  '*.secretKey',
 ];
 
 export function createLogger(level: string, destination?: DestinationStream): Logger {

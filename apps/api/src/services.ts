@@ -17,6 +17,10 @@ import {
   UnconfiguredMailSender,
   VerifiedTokenCache,
   WebhookMailSender,
+  MfaChallenges,
+  MfaRepository,
+  MfaService,
+  SecretBox,
 } from '@app/auth';
 import { OperationDispatcher } from '@app/jobs';
 import { KekCache, KekInvalidationBus } from '@app/kek-cache';
@@ -99,6 +103,8 @@ export class KeyholdServices {
   readonly tokens: TokenService;
   /** Admin session revocation shared by every replica (generation per user, Redis pub/sub). */
   readonly adminSessions: AdminSessions;
+  /** Second factors of tenant admins and the second step of their sign-in. */
+  readonly mfa: MfaService;
   readonly mail: MailSender;
   /** Non-production only: the messages the dev mail sender "sent" (served at /dev/mailbox). */
   readonly devMailbox: DevMailbox | null;
@@ -149,12 +155,27 @@ export class KeyholdServices {
     this.signer = new TokenSigner(config.tokenKeys, config.tokenTtlSeconds);
     this.adminTokens = new VerifiedTokenCache(this.signer, ADMIN_AUDIENCE);
     this.serviceTokens = new VerifiedTokenCache(this.signer, INTERNAL_AUDIENCE);
+    this.mfa = new MfaService({
+      ds: this.ds,
+      repo: new MfaRepository(this.ds),
+      findUser: async (tid, id) => {
+        const u = await this.repos.adminAccounts.find(tid, id);
+        return u ? { tenantId: tid, id: u.id, email: u.email, role: u.role, disabled: u.disabled, sessionGeneration: u.sessionGeneration } : null;
+      },
+      challenges: new MfaChallenges(this.redis, config.redisPrefix, config.mfa.challengeTtlSeconds),
+      signer: this.signer,
+      audit: this.audit,
+      sessions: { revoked: (userId, gen) => this.adminSessions.revoked(userId, gen) },
+      box: new SecretBox(config.mfa.secretKey),
+      settings: config.mfa,
+    });
     this.tokens = new TokenService(
       this.repos.adminUsers,
       this.repos.servicePrincipals,
       this.signer,
       new LoginThrottle(this.redis, config.redisPrefix, { perIpPerMinute: config.rateLimit.tokenPerIpPerMinute, perAccountPerMinute: config.rateLimit.tokenPerPrincipalPerMinute }),
       (tenantId, userId) => this.sso.passwordPolicy.passwordAllowed(tenantId, userId),
+      (user) => this.mfa.afterFirstFactor(user),
     );
     this.adminSessions = new AdminSessions(
       this.redis,

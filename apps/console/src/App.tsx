@@ -10,6 +10,7 @@ import { RegisterKeyPage } from './pages/RegisterKeyPage';
 import { ServicePrincipalsPage } from './pages/ServicePrincipalsPage';
 import { AcceptInvitationPage } from './pages/AcceptInvitationPage';
 import { AccountPage } from './pages/AccountPage';
+import { SecurityPage } from './pages/SecurityPage';
 import { ForgotPasswordPage, ResetPasswordPage } from './pages/PasswordResetPages';
 import { UsersPage } from './pages/UsersPage';
 import { SignInPage } from './pages/SignInPage';
@@ -105,6 +106,8 @@ function Page({ route, onPasswordChanged }: { route: Route; onPasswordChanged: (
       return <UsersPage />;
     case 'account':
       return <AccountPage onPasswordChanged={onPasswordChanged} />;
+    case 'security':
+      return <SecurityPage />;
     case 'accept-invitation':
     case 'reset-password':
     case 'forgot-password':

@@ -15,6 +15,7 @@ export type Route =
   | { page: 'service-principals' }
   | { page: 'users' }
   | { page: 'account' }
+  | { page: 'security' }
   | { page: 'accept-invitation'; token: string }
   | { page: 'reset-password'; token: string }
   | { page: 'forgot-password' }
@@ -37,6 +38,7 @@ export function parseRoute(hash: string): Route {
   if (a === 'service-principals') return { page: 'service-principals' };
   if (a === 'users') return { page: 'users' };
   if (a === 'account') return { page: 'account' };
+  if (a === 'security') return { page: 'security' };
   if (a === 'accept-invitation' && b) return { page: 'accept-invitation', token: b };
   if (a === 'reset-password' && b) return { page: 'reset-password', token: b };
   if (a === 'forgot-password') return { page: 'forgot-password' };

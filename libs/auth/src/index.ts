@@ -21,3 +21,4 @@ export { newOneTimeToken, hashOneTimeToken, ONE_TIME_TOKEN_RE } from './one-time
 export { passwordProblem, PASSWORD_MIN_LENGTH, PASSWORD_MAX_LENGTH } from './password-policy';
 export { MailMessage, MailSender, StoredMail, DevMailbox, UnconfiguredMailSender, WebhookMailSender } from './mail';
 export { buildSso, Sso, SsoError, SsoErrorCode, SSO_ERROR_STATUS, SSO_CALLBACK_PATH, loadSsoSettings, SsoSettings, SsoConfigurationInput, CallbackParams } from './sso';
+export * from './mfa';

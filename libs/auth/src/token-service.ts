@@ -1,8 +1,9 @@
-import type { AdminUserRepository, ServicePrincipalRepository } from '@app/persistence';
+import type { AdminUserRepository, AdminUserRow, ServicePrincipalRepository } from '@app/persistence';
 import { isUuid } from '@app/persistence';
 import { verifyClientCredentials } from './client-credentials';
 import { AuthError } from './errors';
 import type { LoginThrottle } from './login-throttle';
+import type { MfaChallengeAnswer } from './mfa/mfa.service';
 import { CLIENT_SECRET_HASH_PARAMS, verifyAgainstDummy, verifySecret } from './passwords';
 import { SsoError } from './sso/errors';
 import type { TokenSigner } from './tokens';
@@ -25,6 +26,12 @@ export interface IssuedToken {
   token_type: 'Bearer';
   expires_in: number;
 }
+
+/**
+ * What happens after a right password (the MFA step, libs/auth/src/mfa): a session token, or a second-step
+ * challenge that is not a session. Without it, the password alone signs in.
+ */
+export type AfterPassword = (user: AdminUserRow) => Promise<IssuedToken | MfaChallengeAnswer>;
 
 /** Email addresses compare case-insensitively and after Unicode compatibility folding (one account, one bucket). */
 export function normalizeEmail(email: string): string {
@@ -53,9 +60,11 @@ export class TokenService {
     readonly throttle: LoginThrottle,
     /** Single sign-on: whether this tenant still accepts a password from this user ("SSO required" → break-glass only). */
     private readonly passwordAllowed?: (tenantId: string, adminUserId: string) => Promise<boolean>,
+    /** MFA: what a right password leads to (a second-factor challenge, or the session when no factor is needed). */
+    private readonly afterFirstFactor?: AfterPassword,
   ) {}
 
-  async issue(grant: PasswordGrant | ClientCredentialsGrant, clientIp: string): Promise<IssuedToken> {
+  async issue(grant: PasswordGrant | ClientCredentialsGrant, clientIp: string): Promise<IssuedToken | MfaChallengeAnswer> {
     const account = accountKey(grant);
     await this.throttle.before(account, clientIp);
     const issued = await this.check(grant, clientIp);
@@ -69,7 +78,7 @@ export class TokenService {
     return issued;
   }
 
-  private async check(grant: PasswordGrant | ClientCredentialsGrant, clientIp: string): Promise<IssuedToken | null> {
+  private async check(grant: PasswordGrant | ClientCredentialsGrant, clientIp: string): Promise<IssuedToken | MfaChallengeAnswer | null> {
     if (grant.grant_type === 'password') {
       const tenantId = grant.tenant_id.trim().toLowerCase();
       const user = isUuid(tenantId) ? await this.admins.findByEmail(tenantId, normalizeEmail(grant.username)) : null;
@@ -78,6 +87,7 @@ export class TokenService {
       // Asked only after the password proved right, so the answer tells an outsider nothing about the account.
       if (this.passwordAllowed && !(await this.passwordAllowed(user.tenantId, user.id)))
         throw new SsoError('SSO_REQUIRED', 'this tenant requires single sign-on; use "Sign in with SSO"');
+      if (this.afterFirstFactor) return this.afterFirstFactor(user);
       return this.token({ tid: user.tenantId, sub: user.id, role: user.role, gen: user.sessionGeneration });
     }
     const sp = await verifyClientCredentials(this.principals, grant.client_id, grant.client_secret, clientIp).catch((err: unknown) => {

@@ -7,6 +7,7 @@ const secrets = {
   KEYHOLD_TOKEN_SECRET: 's'.repeat(40),
   KEYHOLD_AUDIT_HMAC_KEY: randomBytes(32).toString('base64'),
   KEYHOLD_AUDIT_SIGNING_KEY: signingKey,
+  KEYHOLD_MFA_SECRET_KEY: randomBytes(32).toString('base64'),
 };
 
 describe('config', () => {
@@ -49,6 +50,8 @@ describe('config', () => {
     expect(() => loadConfig({ ...secrets, PORT: 'eighty' })).toThrow(/PORT/);
     expect(() => loadConfig({ ...secrets, KEYHOLD_TOKEN_SECRET: 'short' })).toThrow(/KEYHOLD_TOKEN_SECRET must be at least 32/);
     expect(() => loadConfig({ ...secrets, REDIS_URL: 'http://x' })).toThrow(ConfigError);
+    const { KEYHOLD_MFA_SECRET_KEY: _m, ...noMfa } = secrets;
+    expect(() => loadConfig(noMfa)).toThrow(/KEYHOLD_MFA_SECRET_KEY is required in production/);
     expect(() => loadConfig({ ...secrets, KEYHOLD_TOKEN_KEYS: 'k1=short' })).toThrow(/KEYHOLD_TOKEN_KEYS the secret of key "k1" must be at least 32/);
     expect(() => loadConfig({ ...secrets, KEYHOLD_OPERATOR_TOKENS: 'alice=plaintext' })).toThrow(/KEYHOLD_OPERATOR_TOKENS each entry must be/);
     const { KEYHOLD_AUDIT_HMAC_KEY: _h, KEYHOLD_AUDIT_SIGNING_KEY: _s, ...noAudit } = secrets;
@@ -82,7 +85,7 @@ describe('config', () => {
   });
 
   it('is constructible from an object (tests start the app in-process)', () => {
-    const c = buildConfig({ port: 0, operatorToken: 'o'.repeat(32), tokenSecret: 't'.repeat(32), auditHmacKey: secrets.KEYHOLD_AUDIT_HMAC_KEY, auditSigningKey: signingKey, redisPrefix: 'kh-test-1', providerEnv: { A: 'b' } });
+    const c = buildConfig({ port: 0, operatorToken: 'o'.repeat(32), tokenSecret: 't'.repeat(32), auditHmacKey: secrets.KEYHOLD_AUDIT_HMAC_KEY, auditSigningKey: signingKey, mfaSecretKey: secrets.KEYHOLD_MFA_SECRET_KEY, redisPrefix: 'kh-test-1', providerEnv: { A: 'b' } });
     expect(c.port).toBe(0);
     expect(c.providerEnv.A).toBe('b');
     expect(Object.isFrozen(c)).toBe(true);
@@ -90,5 +93,18 @@ describe('config', () => {
     const t = buildConfig({ mode: 'test', operatorToken: 'o'.repeat(32), tokenSecret: 't'.repeat(32) });
     expect(Buffer.from(t.audit.hmacKey, 'base64').length).toBe(32);
     expect(buildConfig({ mode: 'test', operatorToken: 'o'.repeat(32), tokenSecret: 't'.repeat(32) }).audit).toEqual(t.audit);
+  });
+
+  it('derives the WebAuthn relying party from the public URL and refuses origins a browser would refuse, at boot', () => {
+    expect(loadConfig({ ...secrets }).mfa).toMatchObject({ rpId: 'localhost', origins: ['http://localhost:3000'], rpName: 'Keyhold', freshAuthSeconds: 300 });
+    expect(loadConfig({ ...secrets, KEYHOLD_PUBLIC_URL: 'https://console.example.com' }).mfa).toMatchObject({ rpId: 'console.example.com', origins: ['https://console.example.com'] });
+    const c = loadConfig({ ...secrets, KEYHOLD_WEBAUTHN_RP_ID: 'example.com', KEYHOLD_WEBAUTHN_ORIGINS: 'https://console.example.com, https://example.com' });
+    expect(c.mfa.origins).toEqual(['https://console.example.com', 'https://example.com']);
+    expect(() => loadConfig({ ...secrets, KEYHOLD_WEBAUTHN_RP_ID: '10.0.0.1' })).toThrow(/KEYHOLD_WEBAUTHN_RP_ID/);
+    expect(() => loadConfig({ ...secrets, KEYHOLD_WEBAUTHN_RP_ID: 'example.com', KEYHOLD_WEBAUTHN_ORIGINS: 'https://example.org' })).toThrow(/not on KEYHOLD_WEBAUTHN_RP_ID/);
+    expect(() => loadConfig({ ...secrets, KEYHOLD_WEBAUTHN_RP_ID: 'example.com', KEYHOLD_WEBAUTHN_ORIGINS: 'http://example.com' })).toThrow(/must use https/);
+    expect(() => loadConfig({ ...secrets, KEYHOLD_WEBAUTHN_RP_ID: 'example.com', KEYHOLD_WEBAUTHN_ORIGINS: 'https://example.com/console' })).toThrow(/bare origins/);
+    expect(() => loadConfig({ ...secrets, KEYHOLD_MFA_SECRET_KEY: 'c2hvcnQ=' })).toThrow(/KEYHOLD_MFA_SECRET_KEY/);
+    expect(loadConfig({ ...secrets, KEYHOLD_MFA_SECRET_KEY: randomBytes(32).toString('base64') }).mfa.secretKey).toHaveLength(32);
   });
 });

@@ -1,4 +1,4 @@
-import { createHash, createPrivateKey, generateKeyPairSync, randomBytes } from 'node:crypto';
+import { createHash, createPrivateKey, generateKeyPairSync, hkdfSync, randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
@@ -88,6 +88,21 @@ export interface KeyholdConfig {
   readonly credentials: { readonly invitationTtlSeconds: number; readonly passwordResetTtlSeconds: number };
   /** Production mail relay (JSON POST per message). Non-production modes use the dev mailbox instead. */
   readonly mailWebhookUrl: string | null;
+  /**
+   * Second factors of tenant admins. WebAuthn binds passkeys to `rpId` (a registrable domain, never an IP address)
+   * and accepts assertions only from `origins` (each on `rpId` or a subdomain of it). `secretKey` encrypts TOTP
+   * secrets at rest (derived from the token secret when not set, so rotating that secret then needs TOTP re-enrolment).
+   */
+  readonly mfa: {
+    readonly rpId: string;
+    readonly rpName: string;
+    readonly origins: readonly string[];
+    readonly secretKey: Buffer;
+    /** Enrolling or removing a factor needs a session signed in at most this long ago. */
+    readonly freshAuthSeconds: number;
+    /** Lifetime of the challenge a password sign-in returns to a user with MFA. */
+    readonly challengeTtlSeconds: number;
+  };
   /** The raw environment handed to the provider bindings' own settings loaders (KEYHOLD_AWS_* etc.). */
   readonly providerEnv: Readonly<Record<string, string | undefined>>;
 }
@@ -140,6 +155,15 @@ const schema = z.object({
   invitationTtlSeconds: int(300, 30 * 86400),
   passwordResetTtlSeconds: int(300, 7 * 86400),
   mailWebhookUrl: z.string().regex(/^(https?:\/\/\S+)?$/, 'must be an http(s) URL').optional(),
+  webauthnRpId: z.string().regex(/^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/, 'must be a lower-case domain name (not an IP address)').optional(),
+  webauthnRpName: z.string().min(1).max(64),
+  webauthnOrigins: z.string().optional(),
+  mfaSecretKey: z
+    .string()
+    .refine((v) => Buffer.from(v, 'base64').length >= 32, 'must be base64 of at least 32 random bytes')
+    .optional(),
+  mfaFreshAuthSeconds: int(30, 86400),
+  mfaChallengeTtlSeconds: int(30, 900),
 });
 
 function isEd25519PrivateKey(v: string): boolean {
@@ -203,6 +227,12 @@ const ENV_NAMES: Record<keyof z.input<typeof schema>, string> = {
   invitationTtlSeconds: 'KEYHOLD_INVITATION_TTL_SECONDS',
   passwordResetTtlSeconds: 'KEYHOLD_PASSWORD_RESET_TTL_SECONDS',
   mailWebhookUrl: 'KEYHOLD_MAIL_WEBHOOK_URL',
+  webauthnRpId: 'KEYHOLD_WEBAUTHN_RP_ID',
+  webauthnRpName: 'KEYHOLD_WEBAUTHN_RP_NAME',
+  webauthnOrigins: 'KEYHOLD_WEBAUTHN_ORIGINS',
+  mfaSecretKey: 'KEYHOLD_MFA_SECRET_KEY',
+  mfaFreshAuthSeconds: 'KEYHOLD_MFA_FRESH_AUTH_SECONDS',
+  mfaChallengeTtlSeconds: 'KEYHOLD_MFA_CHALLENGE_TTL_SECONDS',
 };
 
 const DEFAULTS: Partial<z.input<typeof schema>> = {
@@ -245,6 +275,9 @@ const DEFAULTS: Partial<z.input<typeof schema>> = {
   publicUrl: 'http://127.0.0.1:3000',
   invitationTtlSeconds: 72 * 3600,
   passwordResetTtlSeconds: 3600,
+  webauthnRpName: 'Keyhold',
+  mfaFreshAuthSeconds: 300,
+  mfaChallengeTtlSeconds: 300,
 };
 
 export class ConfigError extends Error {
@@ -280,8 +313,11 @@ export function buildConfig(input: KeyholdConfigInput): KeyholdConfig {
   if (!raw('operatorTokens') && !operatorToken) problems.unshift(`${ENV_NAMES.operatorToken} (or ${ENV_NAMES.operatorTokens}) is required`);
   if (new Set(operatorTokens.map((t) => t.name)).size !== operatorTokens.length)
     problems.push(`${ENV_NAMES.operatorTokens} must not name a token "default" while ${ENV_NAMES.operatorToken} is set`);
+  // TOTP seeds must not hang on a key that rotates (the token signing key): production names its own MFA key.
+  if (merged.mode === 'production' && !raw('mfaSecretKey')) problems.push(`${ENV_NAMES.mfaSecretKey} is required in production (it encrypts TOTP seeds; derive nothing from the token keys, which rotate)`);
   if (!parsed.success || problems.length) throw new ConfigError(`invalid configuration: ${[...new Set(problems)].join('; ')}`);
   const c = parsed.data;
+  const webauthn = webauthnSettings(c.publicUrl, c.webauthnRpId, c.webauthnOrigins);
   if (c.kekWrapHardCap < c.kekMaxWraps)
     throw new ConfigError(`invalid configuration: ${ENV_NAMES.kekWrapHardCap} must be at least ${ENV_NAMES.kekMaxWraps} (${c.kekMaxWraps})`);
   return Object.freeze({
@@ -330,6 +366,15 @@ export function buildConfig(input: KeyholdConfigInput): KeyholdConfig {
     publicUrl: c.publicUrl,
     credentials: { invitationTtlSeconds: c.invitationTtlSeconds, passwordResetTtlSeconds: c.passwordResetTtlSeconds },
     mailWebhookUrl: c.mailWebhookUrl || null,
+    mfa: Object.freeze({
+      ...webauthn,
+      rpName: c.webauthnRpName,
+      secretKey: c.mfaSecretKey
+        ? Buffer.from(c.mfaSecretKey, 'base64')
+        : Buffer.from(hkdfSync('sha256', tokenKeys[0].secret, 'keyhold', 'keyhold/mfa-secret-key', 32)),
+      freshAuthSeconds: c.mfaFreshAuthSeconds,
+      challengeTtlSeconds: c.mfaChallengeTtlSeconds,
+    }),
     providerEnv: Object.freeze({ ...(providerEnv ?? {}) }),
   });
 }
@@ -364,6 +409,39 @@ export function secretEnv(config: KeyholdConfig): Record<string, string> {
       .map((t) => `${t.name}=sha256:${t.sha256.toString('hex')}${t.expiresAt ? `@${t.expiresAt.toISOString()}` : ''}`)
       .join(','),
   };
+}
+
+/**
+ * The WebAuthn relying party, checked at boot. Without settings: the public URL's host (or `localhost` when that
+ * host is an IP address, which WebAuthn refuses as an RP ID) and the public URL as the one origin. Every origin
+ * must be http(s) on the RP ID or a subdomain of it, and https unless it is localhost: a browser would refuse
+ * anything else, so a typo fails here instead of at the first sign-in.
+ */
+function webauthnSettings(publicUrl: string, rpIdSetting: string | undefined, originsSetting: string | undefined): { rpId: string; origins: readonly string[] } {
+  const pub = new URL(publicUrl);
+  const isIp = (h: string) => /^[0-9.]+$/.test(h) || h.includes(':') || h.startsWith('[');
+  const rpId = rpIdSetting ?? (isIp(pub.hostname) ? 'localhost' : pub.hostname.toLowerCase());
+  const fallback = isIp(pub.hostname) ? `${pub.protocol}//localhost${pub.port ? `:${pub.port}` : ''}` : pub.origin;
+  const origins = (originsSetting ?? fallback)
+    .split(',')
+    .map((o) => o.trim())
+    .filter(Boolean);
+  if (!origins.length) throw new ConfigError(`invalid configuration: ${ENV_NAMES.webauthnOrigins} must list at least one origin`);
+  for (const o of origins) {
+    let u: URL;
+    try {
+      u = new URL(o);
+    } catch {
+      throw new ConfigError(`invalid configuration: ${ENV_NAMES.webauthnOrigins} has an entry that is not a URL: ${o}`);
+    }
+    const host = u.hostname.toLowerCase();
+    if (u.origin !== o.replace(/\/$/, '')) throw new ConfigError(`invalid configuration: ${ENV_NAMES.webauthnOrigins} entries must be bare origins (scheme://host[:port]): ${o}`);
+    if (host !== rpId && !host.endsWith(`.${rpId}`))
+      throw new ConfigError(`invalid configuration: ${ENV_NAMES.webauthnOrigins} entry ${o} is not on ${ENV_NAMES.webauthnRpId} ${rpId} or a subdomain of it`);
+    if (u.protocol !== 'https:' && !(u.protocol === 'http:' && (host === 'localhost' || host.endsWith('.localhost'))))
+      throw new ConfigError(`invalid configuration: ${ENV_NAMES.webauthnOrigins} entry ${o} must use https (http only for localhost)`);
+  }
+  return { rpId, origins: Object.freeze(origins.map((o) => new URL(o).origin)) };
 }
 
 /** Reads the configuration from environment variables (names in ENV_NAMES). */

@@ -1,5 +1,5 @@
 import { HttpException } from '@nestjs/common';
-import { AuthError, SsoError, SSO_ERROR_STATUS } from '@app/auth';
+import { AuthError, MfaError, SsoError, SSO_ERROR_STATUS } from '@app/auth';
 import { DomainError, ErrorCode } from '@app/keys';
 
 /** The one mapping from errors to `{"error": {"code", "message"}}` + status: libs throw coded errors, the edge maps them. */
@@ -94,6 +94,10 @@ export function toErrorReply(err: unknown): ErrorReply & { internal: boolean } {
       headers: err.retryAfterSeconds ? { 'retry-after': String(err.retryAfterSeconds) } : undefined,
       internal: status >= 500 && status !== 503,
     };
+  }
+  if (err instanceof MfaError) {
+    const headers: Record<string, string> = err.status === 401 ? { 'www-authenticate': 'Bearer realm="keyhold"' } : {};
+    return { status: err.status, body: { error: { code: err.code, message: err.message } }, headers, internal: false };
   }
   if (err instanceof AuthError) {
     const status = AUTH_STATUS[err.code];

@@ -1,5 +1,6 @@
 import { credentialPaths, credentialSchemas } from './openapi-credentials';
 import { platformPaths } from './openapi-platform';
+import { mfaPaths, mfaSchemas } from './openapi-mfa';
 
 /**
  * OpenAPI 3.1 document of both APIs, kept next to the routes (the hardening suite iterates it). Every route
@@ -94,6 +95,7 @@ export function openApiDocument(serverUrl?: string): Schema {
       },
       ...credentialPaths,
       ...ssoPaths,
+      ...mfaPaths,
       '/v1/tenants/{tenantId}/key-configurations': {
         post: op({ id: 'registerKeyConfiguration', summary: 'Register and validate a customer key', security: 'admin', params: [tenantParam], body: ref('RegisterKeyConfiguration'), ok: [201, ref('KeyConfiguration')], errors: [...adminErrors, 409] }),
         get: op({ id: 'listKeyConfigurations', summary: 'List key configurations', security: 'auditor', params: [tenantParam], ok: [200, { type: 'object', properties: { keyConfigurations: { type: 'array', items: ref('KeyConfiguration') } } }], errors: [401, 403, 404] }),
@@ -184,6 +186,7 @@ export function openApiDocument(serverUrl?: string): Schema {
         TenantCreated: { allOf: [ref('Tenant'), { type: 'object', required: ['invitation'], properties: { invitation: ref('Invitation') } }] },
         ...credentialSchemas,
         ...ssoSchemas,
+        ...mfaSchemas,
         Tenant: {
           type: 'object',
           required: ['id', 'name'],
@@ -201,7 +204,12 @@ export function openApiDocument(serverUrl?: string): Schema {
             { type: 'object', required: ['grant_type', 'client_id', 'client_secret'], properties: { grant_type: { const: 'client_credentials' }, client_id: str, client_secret: str } },
           ],
         },
-        TokenResponse: { type: 'object', required: ['access_token', 'token_type', 'expires_in'], properties: { access_token: str, token_type: { const: 'Bearer' }, expires_in: { type: 'integer' } } },
+        TokenResponse: {
+          oneOf: [
+            { type: 'object', required: ['access_token', 'token_type', 'expires_in'], properties: { access_token: str, token_type: { const: 'Bearer' }, expires_in: { type: 'integer' } } },
+            ref('MfaChallenge'),
+          ],
+        },
         RegisterKeyConfiguration: {
           type: 'object',
           required: ['name', 'provider'],

@@ -20,6 +20,11 @@ import type {
   Tenant,
   TokenResponse,
   Workspace,
+  MfaChallenge,
+  MfaFactor,
+  MfaPolicy,
+  MfaStatus,
+  TotpSetup,
 } from './types';
 
 /**
@@ -36,13 +41,18 @@ export class ApiClient {
   ) {}
 
   /** `POST /v1/auth/token` with the password grant. Static: there is no token yet. */
-  static async signIn(tenantId: string, email: string, password: string, baseUrl = ''): Promise<TokenResponse> {
-    return send<TokenResponse>(baseUrl, 'POST', '/v1/auth/token', undefined, {
+  static async signIn(tenantId: string, email: string, password: string, baseUrl = ''): Promise<TokenResponse | MfaChallenge> {
+    return send<TokenResponse | MfaChallenge>(baseUrl, 'POST', '/v1/auth/token', undefined, {
       grant_type: 'password',
       tenant_id: tenantId,
       username: email,
       password,
     });
+  }
+
+  /** The second step of sign-in (`/v1/auth/mfa/…`): the mfa_token from the password step is the only credential. */
+  static mfaStep<T = TokenResponse>(path: string, body: Record<string, unknown>, baseUrl = ''): Promise<T> {
+    return send<T>(baseUrl, 'POST', `/v1/auth/mfa/${path}`, undefined, body);
   }
 
   /** Public one-time-link routes: the token goes in the body, never in a URL. */
@@ -89,6 +99,42 @@ export class ApiClient {
   /** Ends every session of the user, this one included (the caller signs in again with the new password). */
   changePassword(currentPassword: string, newPassword: string): Promise<void> {
     return this.call('POST', this.t('/me/password'), { currentPassword, newPassword });
+  }
+
+  mfaStatus(): Promise<MfaStatus> {
+    return this.call('GET', this.t('/me/mfa'));
+  }
+
+  startTotp(label: string): Promise<TotpSetup> {
+    return this.call('POST', this.t('/me/mfa/totp'), label ? { label } : {});
+  }
+
+  confirmTotp(factorId: string, code: string): Promise<{ factor: MfaFactor; recoveryCodes?: string[] }> {
+    return this.call('POST', this.t(`/me/mfa/totp/${seg(factorId)}/confirm`), { code });
+  }
+
+  passkeyRegistrationOptions(): Promise<Record<string, unknown>> {
+    return this.call('POST', this.t('/me/mfa/passkeys/options'), {});
+  }
+
+  registerPasskey(credential: unknown, label: string): Promise<{ factor: MfaFactor; recoveryCodes?: string[] }> {
+    return this.call('POST', this.t('/me/mfa/passkeys'), label ? { credential, label } : { credential });
+  }
+
+  removeFactor(id: string): Promise<void> {
+    return this.call('DELETE', this.t(`/me/mfa/factors/${seg(id)}`));
+  }
+
+  regenerateRecoveryCodes(): Promise<{ recoveryCodes: string[] }> {
+    return this.call('POST', this.t('/me/mfa/recovery-codes'), {});
+  }
+
+  setMfaPolicy(policy: MfaPolicy): Promise<{ policy: MfaPolicy }> {
+    return this.call('PUT', this.t('/mfa-policy'), { policy });
+  }
+
+  resetAdminUserMfa(id: string): Promise<{ factorsRemoved: number }> {
+    return this.call('DELETE', this.t(`/admin-users/${seg(id)}/mfa`));
   }
 
   getTenant(): Promise<Tenant> {

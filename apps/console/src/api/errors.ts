@@ -59,6 +59,17 @@ const SUMMARIES: Record<string, string> = {
   MAIL_UNAVAILABLE: 'The invitation email could not be sent, so nothing was created. Try again shortly.',
   NETWORK: 'The Keyhold API could not be reached. Check your connection and try again.',
   ...SSO_SUMMARIES,
+  MFA_CHALLENGE_INVALID: 'This sign-in step expired or was used up. Sign in again with your password.',
+  MFA_CODE_INVALID: 'That code is not right, or it was already used. Wait for the next code and try again.',
+  PASSKEY_REQUIRED: 'Your tenant requires key admins to sign in with a passkey. Codes from an app and recovery codes are not accepted.',
+  FRESH_AUTH_REQUIRED: 'For your security, sign out and sign in again before changing your sign-in factors.',
+  MFA_METHOD_NOT_AVAILABLE: 'That sign-in method is not available for your account right now.',
+  MFA_FACTOR_NOT_FOUND: 'That factor does not exist any more.',
+  WEBAUTHN_VERIFICATION_FAILED: 'The passkey was not accepted. Try again, or use another passkey.',
+  PASSKEY_ALREADY_REGISTERED: 'This passkey is already registered.',
+  MFA_NOT_ENROLLED: 'Add an authenticator app or a passkey first; recovery codes stand in for one.',
+  MFA_RESET_SELF: 'You cannot reset your own factors here; manage them on your Security page.',
+  WEBAUTHN_CANCELLED: 'The passkey prompt was cancelled or timed out. Nothing was changed.',
 };
 
 function fallbackSummary(status: number): string {

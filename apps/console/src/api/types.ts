@@ -20,6 +20,41 @@ export interface TokenResponse {
   access_token: string;
   token_type: 'Bearer';
   expires_in: number;
+  /** Only when a first factor was enrolled during sign-in: shown once. */
+  recovery_codes?: string[];
+}
+
+export type MfaMethod = 'passkey' | 'totp' | 'recovery_code';
+
+/** The password grant's answer for an admin with MFA: not a session, only a ticket to the second step. */
+export interface MfaChallenge {
+  mfa_required: true;
+  mfa_token: string;
+  mfa_mode: 'verify' | 'enrol';
+  methods: MfaMethod[];
+  expires_in: number;
+}
+
+export type MfaPolicy = 'none' | 'mfa_required' | 'passkey_required_for_key_admins';
+
+export interface MfaFactor {
+  id: string;
+  kind: 'totp' | 'passkey';
+  label: string;
+  createdAt: string;
+  lastUsedAt: string | null;
+}
+
+export interface MfaStatus {
+  factors: MfaFactor[];
+  recoveryCodesRemaining: number;
+  policy: MfaPolicy;
+}
+
+export interface TotpSetup {
+  factorId: string;
+  secret: string;
+  otpauthUri: string;
 }
 
 export interface AwsIdentity {

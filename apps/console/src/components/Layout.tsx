@@ -11,6 +11,7 @@ const NAV: Array<{ path: string; label: string; match: Route['page'][] }> = [
   { path: '/users', label: 'Users', match: ['users'] },
   { path: '/sso', label: 'Single sign-on', match: ['sso'] },
   { path: '/account', label: 'Your account', match: ['account'] },
+  { path: '/security', label: 'Security', match: ['security'] },
 ];
 
 /**

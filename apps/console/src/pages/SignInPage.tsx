@@ -3,16 +3,17 @@ import { ApiClient } from '../api/client';
 import { ErrorAlert } from '../components/Alert';
 import { useAction } from '../hooks';
 import { roleFromToken, type Session } from '../session';
+import type { MfaChallenge, TokenResponse } from '../api/types';
+import { MfaSignInStep } from './MfaSignInStep';
 
 /** Tenant id + email + password → password grant. The password is dropped from state as soon as it is sent. */
 export function SignInPage({ onSignedIn, expired }: { onSignedIn: (s: Session) => void; expired: boolean }) {
   const [tenantId, setTenantId] = useState('');
   const [email, setEmail] = useState('');
   const [password, setPassword] = useState('');
-  const signIn = useAction(async () => {
-    const pw = password;
-    setPassword('');
-    const t = await ApiClient.signIn(tenantId.trim(), email.trim(), pw);
+  // Set when the password was right but a second factor is due (MfaSignInStep); never a session by itself.
+  const [challenge, setChallenge] = useState<MfaChallenge | null>(null);
+  const finish = (t: TokenResponse) =>
     onSignedIn({
       token: t.access_token,
       tenantId: tenantId.trim(),
@@ -21,12 +22,33 @@ export function SignInPage({ onSignedIn, expired }: { onSignedIn: (s: Session) =
       // Leave a little slack so a request is never sent with a token about to expire in flight.
       expiresAt: Date.now() + Math.max(0, t.expires_in - 5) * 1000,
     });
+  const signIn = useAction(async () => {
+    const pw = password;
+    setPassword('');
+    const t = await ApiClient.signIn(tenantId.trim(), email.trim(), pw);
+    if ('mfa_required' in t) setChallenge(t);
+    else finish(t);
   });
 
   function submit(e: FormEvent) {
     e.preventDefault();
     void signIn.run();
   }
+
+  if (challenge)
+    return (
+      <div className="signin">
+        <main className="signin-card" id="main">
+          <p className="brand">
+            <span aria-hidden="true" className="brand-mark">
+              ◆
+            </span>{' '}
+            Keyhold
+          </p>
+          <MfaSignInStep challenge={challenge} onSignedIn={finish} onCancel={() => setChallenge(null)} />
+        </main>
+      </div>
+    );
 
   return (
     <div className="signin">

@@ -17,8 +17,11 @@ export function UsersPage() {
   const users = useLoad(() => api.listAdminUsers(), [api]);
   const invitations = useLoad(() => (canWrite ? api.listInvitations() : Promise.resolve([] as Invitation[])), [api, canWrite]);
   const [notice, setNotice] = useState<string | null>(null);
-  const change = useAction(async (u: AdminUser, what: { role?: AdminRole; disabled?: boolean } | 'delete') => {
-    if (what === 'delete') {
+  const change = useAction(async (u: AdminUser, what: { role?: AdminRole; disabled?: boolean } | 'delete' | 'reset-mfa') => {
+    if (what === 'reset-mfa') {
+      const r = await api.resetAdminUserMfa(u.id);
+      setNotice(`${u.email}: ${r.factorsRemoved} sign-in factor${r.factorsRemoved === 1 ? '' : 's'} removed; signed out everywhere.`);
+    } else if (what === 'delete') {
       await api.deleteAdminUser(u.id);
       setNotice(`${u.email} was deleted and signed out everywhere.`);
     } else {
@@ -71,7 +74,7 @@ export function UsersPage() {
   );
 }
 
-function UserRow(props: { user: AdminUser; self: boolean; canWrite: boolean; busy: boolean; onChange: (what: { role?: AdminRole; disabled?: boolean } | 'delete') => void }) {
+function UserRow(props: { user: AdminUser; self: boolean; canWrite: boolean; busy: boolean; onChange: (what: { role?: AdminRole; disabled?: boolean } | 'delete' | 'reset-mfa') => void }) {
   const { user: u } = props;
   const [confirming, setConfirming] = useState(false);
   const other: AdminRole = u.role === 'key_admin' ? 'auditor' : 'key_admin';
@@ -91,6 +94,13 @@ function UserRow(props: { user: AdminUser; self: boolean; canWrite: boolean; bus
           <button type="button" className="btn btn-small" disabled={props.busy} onClick={() => props.onChange({ disabled: !u.disabled })} aria-label={`${u.disabled ? 'Enable' : 'Disable'} ${u.email}`}>
             {u.disabled ? 'Enable' : 'Disable'}
           </button>{' '}
+          {!props.self && (
+            <>
+              <button type="button" className="btn btn-small" disabled={props.busy} onClick={() => props.onChange('reset-mfa')} aria-label={`Reset MFA: ${u.email}`}>
+                Reset MFA
+              </button>{' '}
+            </>
+          )}
           {confirming ? (
             <span role="group" aria-label={`Confirm deleting ${u.email}`}>
               <button type="button" className="btn btn-small btn-danger" disabled={props.busy} onClick={() => props.onChange('delete')} autoFocus>
