@@ -173,6 +173,20 @@ describe('SSO sign-in', () => {
     expect(list.body.adminUsers.filter((u: any) => u.email === 'alice@acme.test')).toHaveLength(1);
   });
 
+  it("applies the tenant's MFA policy after the IdP: a required second factor is asked for, no session without it", async () => {
+    const t = await tenantWithSso('keyhold-a', clients.a);
+    const policy = await stack.http.put(`/v1/tenants/${t.tenant.id}/mfa-policy`, { policy: 'mfa_required' }, t.token);
+    expect(policy.status).toBe(200);
+    const b = new CookieBrowser();
+    expect(await visitCallback(b, await signInAtIdp(b, apiUrl, t.tenant.id, 'alice'))).toBe('sso-complete');
+    const s = await collectSession(b, apiUrl);
+    expect(s.status).toBe(200);
+    // the IdP vouched for the first factor only: the answer is a second-step challenge, never an access token
+    expect(s.body).toMatchObject({ mfa_required: true, mfa_mode: 'enrol', tenant_id: t.tenant.id, email: 'alice@acme.test', role: 'key_admin' });
+    expect(s.body.access_token).toBeUndefined();
+    expect(typeof s.body.mfa_token).toBe('string');
+  });
+
   it('follows the IdP when the mapped role changes: the old session ends, the new role applies', async () => {
     const t = await tenantWithSso('keyhold-a', clients.a);
     const first = new CookieBrowser();

@@ -201,6 +201,7 @@ export class KeyholdServices {
       publicUrl: config.publicUrl,
       signer: this.signer,
       sessions: this.adminSessions,
+      afterFirstFactor: (user) => this.mfa.afterFirstFactor(user),
     });
     const deps: KeysDeps = { repos: this.repos, registry: this.registry, audit: this.audit, dispatcher: this.dispatcher, kekInvalidator: this.kekBus };
     const credentials: CredentialsDeps = {

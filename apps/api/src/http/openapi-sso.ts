@@ -117,8 +117,27 @@ export const ssoSchemas = {
     },
   },
   SsoSession: {
-    type: 'object',
-    required: ['access_token', 'token_type', 'expires_in', 'tenant_id', 'email', 'role'],
-    properties: { access_token: str, token_type: { const: 'Bearer' }, expires_in: { type: 'integer' }, tenant_id: uuid, email: str, role: { enum: ['key_admin', 'auditor'] } },
+    description: "The session, or — when the tenant's MFA policy or the user's factors ask for one — the second sign-in step (continue at /v1/auth/mfa/… with mfa_token)",
+    oneOf: [
+      {
+        type: 'object',
+        required: ['access_token', 'token_type', 'expires_in', 'tenant_id', 'email', 'role'],
+        properties: { access_token: str, token_type: { const: 'Bearer' }, expires_in: { type: 'integer' }, tenant_id: uuid, email: str, role: { enum: ['key_admin', 'auditor'] } },
+      },
+      {
+        type: 'object',
+        required: ['mfa_required', 'mfa_token', 'mfa_mode', 'methods', 'expires_in', 'tenant_id', 'email', 'role'],
+        properties: {
+          mfa_required: { const: true },
+          mfa_token: str,
+          mfa_mode: { enum: ['verify', 'enrol'] },
+          methods: { type: 'array', items: str },
+          expires_in: { type: 'integer' },
+          tenant_id: uuid,
+          email: str,
+          role: { enum: ['key_admin', 'auditor'] },
+        },
+      },
+    ],
   },
 };

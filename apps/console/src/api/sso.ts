@@ -1,5 +1,5 @@
 import { ApiError, apiErrorFrom, toApiError } from './errors';
-import type { AdminRole } from './types';
+import type { AdminRole, MfaChallenge } from './types';
 
 /** The tenant's SSO configuration as the API shows it (never the client secret). */
 export interface SsoConfiguration {
@@ -28,14 +28,11 @@ export interface SsoConfigurationInput {
   breakGlassAdminUserId: string | null;
 }
 
-export interface SsoSession {
-  access_token: string;
-  token_type: 'Bearer';
-  expires_in: number;
-  tenant_id: string;
-  email: string;
-  role: AdminRole;
-}
+/** Who signed in; with the session itself, or with the second sign-in step the tenant's MFA policy asks for. */
+export type SsoSession = { tenant_id: string; email: string; role: AdminRole } & (
+  | { access_token: string; token_type: 'Bearer'; expires_in: number }
+  | MfaChallenge
+);
 
 /** Where the browser goes to start SSO: a top-level navigation (the API answers with a redirect to the IdP). */
 export function ssoLoginUrl(tenantId: string): string {

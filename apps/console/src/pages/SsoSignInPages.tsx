@@ -1,9 +1,11 @@
 import { useEffect, useState, type FormEvent } from 'react';
-import { SsoApi, ssoLoginUrl } from '../api/sso';
+import { SsoApi, ssoLoginUrl, type SsoSession } from '../api/sso';
+import type { MfaChallenge, TokenResponse } from '../api/types';
 import { SSO_SUMMARIES } from '../api/sso-messages';
 import { ErrorAlert } from '../components/Alert';
 import { PublicCard } from '../components/PublicCard';
 import type { Session } from '../session';
+import { MfaSignInStep } from './MfaSignInStep';
 
 /** "Sign in with SSO": the tenant id, then a top-level navigation to the API, which sends the browser to the IdP. */
 export function SsoSignInPage() {
@@ -33,23 +35,30 @@ export function SsoSignInPage() {
 }
 
 // The finished sign-in can be collected once: a second effect run (React development mode) must not spend it twice.
-let collecting: Promise<Session> | null = null;
+let collecting: Promise<SsoSession> | null = null;
 
-/** Back from the IdP: collect the access token (cookie-bound, single use) and enter the console. */
+const sessionOf = (who: { tenant_id: string; email: string; role: Session['role'] }, t: TokenResponse): Session => ({
+  token: t.access_token,
+  tenantId: who.tenant_id,
+  email: who.email,
+  role: who.role,
+  expiresAt: Date.now() + Math.max(0, t.expires_in - 5) * 1000,
+});
+
+/**
+ * Back from the IdP: collect the access token (cookie-bound, single use) and enter the console — or, when the tenant's
+ * MFA policy or the user's factors ask for it, the same second step as after a password (the IdP proved the first).
+ */
 export function SsoCompletePage({ onSignedIn }: { onSignedIn: (s: Session) => void }) {
   const [error, setError] = useState<unknown>(null);
+  const [second, setSecond] = useState<{ who: SsoSession; challenge: MfaChallenge } | null>(null);
   useEffect(() => {
-    collecting ??= SsoApi.collectSession().then((t) => ({
-      token: t.access_token,
-      tenantId: t.tenant_id,
-      email: t.email,
-      role: t.role,
-      expiresAt: Date.now() + Math.max(0, t.expires_in - 5) * 1000,
-    }));
+    collecting ??= SsoApi.collectSession();
     collecting.then(
-      (s) => {
+      (t) => {
         collecting = null;
-        onSignedIn(s);
+        if ('mfa_required' in t) setSecond({ who: t, challenge: t });
+        else onSignedIn(sessionOf(t, t));
       },
       (e: unknown) => {
         collecting = null;
@@ -57,6 +66,12 @@ export function SsoCompletePage({ onSignedIn }: { onSignedIn: (s: Session) => vo
       },
     );
   }, [onSignedIn]);
+  if (second)
+    return (
+      <PublicCard>
+        <MfaSignInStep challenge={second.challenge} onSignedIn={(t) => onSignedIn(sessionOf(second.who, t))} onCancel={() => window.location.assign('#/sso-sign-in')} />
+      </PublicCard>
+    );
   return (
     <PublicCard>
       <h1>Signing you in</h1>

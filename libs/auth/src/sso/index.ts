@@ -32,6 +32,7 @@ export function buildSso(c: {
   publicUrl: string;
   signer: TokenSigner;
   sessions: SsoDeps['sessions'];
+  afterFirstFactor: SsoDeps['afterFirstFactor'];
 }) {
   const policy = { allowLoopback: c.settings.allowLoopbackIssuers };
   const deps: SsoDeps = {
@@ -45,6 +46,7 @@ export function buildSso(c: {
     records: new LoginRecords(c.redis, c.redisPrefix, c.settings.loginTtlSeconds),
     signer: c.signer,
     sessions: c.sessions,
+    afterFirstFactor: c.afterFirstFactor,
   };
   return {
     redirectUri: deps.redirectUri,

@@ -148,8 +148,9 @@ export class ExchangeSsoHandoff {
     if (!f || !browserMatches(browserSecret, f.browserHash)) throw new SsoError('SSO_HANDOFF_INVALID', 'no finished single sign-on for this browser; sign in again');
     const u = await this.deps.repos.adminAccounts.find(f.tenantId, f.adminUserId);
     if (!u || u.disabled) throw new SsoError('SSO_ACCOUNT_DISABLED', 'this Keyhold user is disabled');
-    const t = await this.deps.signer.sign({ tid: f.tenantId, sub: u.id, role: u.role, gen: u.sessionGeneration });
-    return { access_token: t.token, token_type: 'Bearer' as const, expires_in: t.expiresIn, tenant_id: f.tenantId, email: u.email, role: u.role };
+    // The tenant's MFA policy applies after the IdP exactly as after a password: a session, or the second step.
+    const next = await this.deps.afterFirstFactor({ ...u, tenantId: f.tenantId });
+    return { ...next, tenant_id: f.tenantId, email: u.email, role: u.role };
   }
 }
 
