@@ -1,5 +1,5 @@
 import type { KeyConfig, KeyDescription, KeyProvider, ProviderKind } from '@app/provider-port';
-import type { Sql } from './store/sql';
+import type { Queryable } from '@app/persistence';
 
 /**
  * What the jobs need from the rest of Keyhold, as the smallest interfaces they call. The worker composes them
@@ -50,7 +50,7 @@ export interface AuditRecord {
 
 export interface AuditSink {
   /** With `tx`, the record commits or rolls back with that transaction (the change it records and it are one). */
-  append(tenantId: string, record: AuditRecord, tx?: Sql): Promise<unknown>;
+  append(tenantId: string, record: AuditRecord, tx?: Queryable): Promise<unknown>;
 }
 
 export type { KeyDescription };

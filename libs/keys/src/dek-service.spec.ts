@@ -48,6 +48,7 @@ function world() {
     wrapCount: 0,
     kcv: kcv(kek),
     createdAt: new Date(),
+    wrappedAt: new Date(),
   };
   const deks = new Map<string, DekRow>();
   const calls = { unwrap: 0, degraded: [] as boolean[], suspected: [] as string[], stateReads: 0 };

@@ -1,17 +1,12 @@
 import { kcvMatches } from '@app/crypto';
 import type { KekCache } from '@app/kek-cache';
 import type { KekVersionRow, Repositories } from '@app/persistence';
-import { KeyConfig, ProviderError, WrapContext } from '@app/provider-port';
+import { KeyConfig, kekWrapContext, ProviderError } from '@app/provider-port';
 import { DomainError, ErrorCode } from './errors';
 import type { ProviderRegistry } from './provider-registry';
 
 const BINDING_TTL_MS = 30_000;
 const BINDINGS_MAX = 10_000;
-
-/** The context a workspace KEK is wrapped under at the customer key (docs/ARCHITECTURE.md, key hierarchy). */
-export function kekContext(tenantId: string, workspaceId: string, keyConfigurationId: string, kekVersion: number): WrapContext {
-  return { tenantId, workspaceId, keyConfigurationId, kekVersion, purpose: 'workspace-kek' };
-}
 
 export interface KekResolverHooks {
   /** A revocation-class refusal on unwrap: ask for a revocation check (de-duplicated). Never shred inline. */
@@ -73,7 +68,7 @@ export class KekResolver {
       kek = await binding.provider.unwrap(
         config,
         { ciphertext: row.wrapped, keyVersion: row.providerKeyVersion },
-        kekContext(tenantId, workspaceId, row.keyConfigurationId, version),
+        kekWrapContext({ tenantId, workspaceId, keyConfigurationId: row.keyConfigurationId, kekVersion: version }),
       );
     } catch (err) {
       throw await this.failure(tenantId, workspaceId, err);
@@ -91,10 +86,9 @@ export class KekResolver {
     const hit = this.bindings.get(key);
     const now = Date.now();
     if (hit && hit.expiresAt > now) return hit;
-    // The tenant and the configuration are independent reads: one round trip.
-    const [kc, tenant] = await Promise.all([this.repos.keyConfigurations.findById(tenantId, keyConfigurationId), this.repos.tenants.findById(tenantId)]);
-    if (!kc || !tenant) throw new DomainError(ErrorCode.KeyIntegrity, 'the key configuration of this KEK is missing');
-    const config = this.registry.binding(kc.provider).bindTenant(kc.config, tenant);
+    const found = await this.repos.keyConfigurations.findWithTenant(tenantId, keyConfigurationId);
+    if (!found) throw new DomainError(ErrorCode.KeyIntegrity, 'the key configuration of this KEK is missing');
+    const config = this.registry.binding(found.row.provider).bindTenant(found.row.config, found.tenant);
     if (this.bindings.size >= BINDINGS_MAX) this.bindings.delete(this.bindings.keys().next().value as string);
     const entry = { config, expiresAt: now + BINDING_TTL_MS };
     this.bindings.set(key, entry);

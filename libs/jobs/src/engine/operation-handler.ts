@@ -1,4 +1,4 @@
-import type { OperationRow } from '../store/operation-store';
+import type { OperationRow } from '@app/persistence';
 
 /** What a handler sees of the operation it runs. */
 export interface OperationContext {
