@@ -83,8 +83,7 @@ function world() {
       reserveDekSlots: async (_t: string, _w: string, n: number) => n,
       releaseDekSlots: async () => undefined,
     },
-    keyConfigurations: { findById: async () => ({ id: KC, provider: 'aws', config: {} }) },
-    tenants: { findById: async () => ({ id: T, externalId: 'x' }) },
+    keyConfigurations: { findWithTenant: async () => ({ row: { id: KC, provider: 'aws', config: {} }, tenant: { id: T, externalId: 'x' } }) },
   } as unknown as Repositories;
   const registry = {
     binding: () => ({
