@@ -34,5 +34,10 @@ export interface OperationHandler {
   execute(ctx: OperationContext): Promise<HandlerResult>;
 }
 
+/** The lock of the operations that change a workspace's KEK forms (rotation, CMK rewrap, re-key, reinstate): one at a time per workspace. */
+export function workspaceLock(op: Pick<OperationRow, 'workspaceId'>): string {
+  return `workspace:${op.workspaceId}`;
+}
+
 /** Test seam: called after each step is recorded (e.g. a child process that SIGKILLs itself at step K). */
 export type StepHook = (kind: string, step: string, op: OperationRow) => void | Promise<void>;

@@ -1,5 +1,5 @@
-import type { OperationRow, Repositories } from '@app/persistence';
-import type { OperationContext, OperationHandler, HandlerResult } from '../engine/operation-handler';
+import type { Repositories } from '@app/persistence';
+import { workspaceLock, type OperationContext, type OperationHandler, type HandlerResult } from '../engine/operation-handler';
 import type { AuditSink } from '../ports';
 import type { KekWrapping } from './kek-wrapping';
 import type { BoundKeyConfigurations } from './key-configurations';
@@ -24,9 +24,7 @@ export class CmkRewrapHandler implements OperationHandler {
     private readonly audit: AuditSink,
   ) {}
 
-  lockKey(op: OperationRow): string {
-    return `workspace:${op.workspaceId}`;
-  }
+  readonly lockKey = workspaceLock;
 
   async execute(ctx: OperationContext): Promise<HandlerResult> {
     const { tenantId, workspaceId } = ctx.op;

@@ -1,5 +1,5 @@
-import type { KekVersionRow, KeyConfigurationRow, KeyStateName, OperationRow, Repositories } from '@app/persistence';
-import type { HandlerResult, OperationContext, OperationHandler } from '../engine/operation-handler';
+import type { KekVersionRow, KeyConfigurationRow, KeyStateName, Repositories } from '@app/persistence';
+import { workspaceLock, type HandlerResult, type OperationContext, type OperationHandler } from '../engine/operation-handler';
 import type { JobMetrics } from '../observability/job-metrics';
 import type { AuditSink, KekCacheControl, KeyCrypto } from '../ports';
 import { isPermanent } from './cmk-rewrap.handler';
@@ -53,9 +53,7 @@ export class KekRotationHandler implements OperationHandler {
     private readonly options: KekRotationOptions = { batchSize: 1000 },
   ) {}
 
-  lockKey(op: OperationRow): string {
-    return `workspace:${op.workspaceId}`;
-  }
+  readonly lockKey = workspaceLock;
 
   async execute(ctx: OperationContext): Promise<HandlerResult> {
     const { tenantId, workspaceId } = ctx.op;

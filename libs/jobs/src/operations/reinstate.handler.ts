@@ -1,5 +1,5 @@
-import type { OperationRow, Repositories } from '@app/persistence';
-import type { HandlerResult, OperationContext, OperationHandler } from '../engine/operation-handler';
+import type { Repositories } from '@app/persistence';
+import { workspaceLock, type HandlerResult, type OperationContext, type OperationHandler } from '../engine/operation-handler';
 import type { AuditSink, KekCacheControl } from '../ports';
 import type { KekWrapping } from './kek-wrapping';
 import type { BoundKeyConfigurations } from './key-configurations';
@@ -22,9 +22,7 @@ export class ReinstateHandler implements OperationHandler {
     private readonly audit: AuditSink,
   ) {}
 
-  lockKey(op: OperationRow): string {
-    return `workspace:${op.workspaceId}`;
-  }
+  readonly lockKey = workspaceLock;
 
   async execute(ctx: OperationContext): Promise<HandlerResult> {
     const { tenantId, workspaceId } = ctx.op;

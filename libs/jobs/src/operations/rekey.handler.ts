@@ -1,5 +1,5 @@
-import type { OperationRow, Repositories } from '@app/persistence';
-import type { HandlerResult, OperationContext, OperationHandler } from '../engine/operation-handler';
+import type { Repositories } from '@app/persistence';
+import { workspaceLock, type HandlerResult, type OperationContext, type OperationHandler } from '../engine/operation-handler';
 import type { AuditSink, KekCacheControl } from '../ports';
 import { isPermanent } from './cmk-rewrap.handler';
 import type { BoundKeyConfigurations } from './key-configurations';
@@ -26,9 +26,7 @@ export class RekeyHandler implements OperationHandler {
     private readonly audit: AuditSink,
   ) {}
 
-  lockKey(op: OperationRow): string {
-    return `workspace:${op.workspaceId}`;
-  }
+  readonly lockKey = workspaceLock;
 
   async execute(ctx: OperationContext): Promise<HandlerResult> {
     const { tenantId, workspaceId } = ctx.op;
