@@ -1,5 +1,5 @@
 export { createDataSource, ensureDatabase, runMigrations } from './data-source';
-export { Queryable, rows, one, affected, pgCode, isUuid, UUID_RE } from './sql';
+export { Queryable, rows, one, pgCode, isUuid, UUID_RE } from './sql';
 export { HeldLock } from './advisory-lock';
 export {
   TenantRepository,

@@ -1,5 +1,4 @@
 import type { ErrorClass } from '@app/provider-port';
-import type { DataSource } from 'typeorm';
 import { one, Queryable } from './sql';
 
 /** The revocation-confirmation record of one key configuration (what the confirmation policy counts). */
@@ -15,11 +14,10 @@ export type AccessVerdictName = 'restore' | 'degraded' | 'suspect' | 'shred';
 /**
  * Per key configuration: the revocation-confirmation record and probe bookkeeping (key_configuration_access).
  * `lock` takes a row lock for the transaction in which a probe result is applied, so two probes of one
- * configuration (scheduled + on-demand) are counted one after the other, never twice from the same state.
+ * configuration (scheduled + on-demand) are counted one after the other, never twice from the same state. Every
+ * method runs in the caller's transaction (`db`).
  */
 export class KeyConfigurationAccessRepository {
-  constructor(private readonly ds: DataSource) {}
-
   /** The record, created clean if absent, locked for the rest of `db`'s transaction. */
   async lock(db: Queryable, tenantId: string, keyConfigurationId: string, provider: string): Promise<AccessRecordRow> {
     await db.query(`INSERT INTO key_configuration_access (tenant_id, key_configuration_id, provider) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`, [

@@ -36,7 +36,7 @@ export function createRepositories(ds: DataSource): Repositories {
     oneTimeLinks: new OneTimeLinkRepository(ds),
     servicePrincipals: new ServicePrincipalRepository(ds),
     keyConfigurations: new KeyConfigurationRepository(ds),
-    keyConfigurationAccess: new KeyConfigurationAccessRepository(ds),
+    keyConfigurationAccess: new KeyConfigurationAccessRepository(),
     workspaces: new WorkspaceRepository(ds),
     keks: new KekVersionRepository(ds),
     deks: new DekRepository(ds),
