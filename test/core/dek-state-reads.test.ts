@@ -47,7 +47,7 @@ describe('DEK service: workspace state reads', () => {
 
   it('a cold fetch reads Postgres once before the KMS call (state, DEK and KEK rows together; the configuration is cached)', async () => {
     const t = await h.awsTenant({ workspaces: 2 });
-    const reads = { config: 0, tenant: 0, kek: 0, kekRows: 0, state: 0 };
+    const reads = { config: 0, kek: 0, kekRows: 0, state: 0 };
     const count = <T extends object>(repo: T, method: keyof T, key: keyof typeof reads): T => {
       const wrapped = Object.create(repo) as T;
       const original = (repo[method] as unknown as (...a: unknown[]) => unknown).bind(repo);
@@ -59,8 +59,7 @@ describe('DEK service: workspace state reads', () => {
     };
     const repos = {
       ...h.deps.repos,
-      keyConfigurations: count(h.deps.repos.keyConfigurations, 'findById', 'config'),
-      tenants: count(h.deps.repos.tenants, 'findById', 'tenant'),
+      keyConfigurations: count(h.deps.repos.keyConfigurations, 'findWithTenant', 'config'),
       keks: count(count(h.deps.repos.keks, 'find', 'kek'), 'findLive', 'kekRows'),
       workspaces: count(h.deps.repos.workspaces, 'findForPrincipal', 'state'),
     } as Repositories;
@@ -69,13 +68,13 @@ describe('DEK service: workspace state reads', () => {
     const service = new DekService(repos, resolver, { stateCacheTtlMs: 60_000, wrappedCacheEntries: 10_000, wrapReserveChunk: 100, batchMax: 1000 });
     const p = { tid: t.tenantId, sub: t.principalId };
     const expected = await h.fetchDeks(t, t.workspaceIds[1], ['x']);
-    // Cold workspace: state, DEK rows and KEK rows in one round trip, then the configuration and tenant (first
-    // time only), then the KMS call.
+    // Cold workspace: state, DEK rows and KEK rows in one round trip, then the configuration with its tenant's
+    // identity (one query, first time only), then the KMS call.
     await service.getDeks(p, t.workspaceIds[0], ['x']);
-    expect(reads).toEqual({ config: 1, tenant: 1, kek: 0, kekRows: 1, state: 1 });
+    expect(reads).toEqual({ config: 1, kek: 0, kekRows: 1, state: 1 });
     // Second workspace of the same configuration: the one round trip, then straight to the KMS.
     const [d] = await service.getDeks(p, t.workspaceIds[1], ['x']);
-    expect(reads).toEqual({ config: 1, tenant: 1, kek: 0, kekRows: 2, state: 2 });
+    expect(reads).toEqual({ config: 1, kek: 0, kekRows: 2, state: 2 });
     expect(d.dek).toBe(expected.get('x'));
     cache.close();
   });

@@ -49,6 +49,35 @@ describe('persistence (real Postgres)', () => {
     expect((r1 ?? r2)!.stateVersion).toBe(w.stateVersion + 1);
   });
 
+  it('setDegraded, the one write of the flag (API unwrap, probes), moves neither state_version nor kek_generation', async () => {
+    const a = await tenant();
+    const b = await tenant();
+    const w = await repos.workspaces.insert(a, { id: randomUUID(), name: 'w' });
+    // Another tenant cannot flip it.
+    expect(await repos.workspaces.setDegraded(b, w.id, true)).toBe(false);
+    expect(await repos.workspaces.setDegraded(a, w.id, true)).toBe(true);
+    // Unchanged: no write at all.
+    expect(await repos.workspaces.setDegraded(a, w.id, true)).toBe(false);
+    await ds.transaction((m) => repos.workspaces.setDegraded(a, w.id, false, m));
+    const after = (await repos.workspaces.findById(a, w.id))!;
+    expect(after).toMatchObject({ degraded: false, stateVersion: w.stateVersion, kekGeneration: w.kekGeneration });
+  });
+
+  it('a worker-triggered operation joins the API-requested one of the same kind (one repository for both)', async () => {
+    const a = await tenant();
+    const w = await repos.workspaces.insert(a, { id: randomUUID(), name: 'w' });
+    const requested = await repos.operations.createOrGetUnfinished(a, { id: randomUUID(), workspaceId: w.id, kind: 'kek-rotation', requestedBy: 'admin:x' });
+    const triggered = await ds.transaction((m) => repos.operations.createOrGetUnfinished(a, { workspaceId: w.id, kind: 'kek-rotation', params: { trigger: 'wrap count' } }, m));
+    expect(triggered).toMatchObject({ created: false, operation: { id: requested.operation.id, state: 'queued', attempts: 0 } });
+    const running = await repos.operations.begin(a, requested.operation.id);
+    expect(running).toMatchObject({ state: 'running', attempts: 1 });
+    expect(await repos.operations.begin(randomUUID(), requested.operation.id)).toBeNull();
+    expect(await repos.operations.succeed(a, requested.operation.id, { kekVersion: 2 })).toBe(true);
+    // A late duplicate cannot move a finished operation.
+    expect(await repos.operations.fail(a, requested.operation.id, 'late')).toBe(false);
+    expect(await repos.operations.find(a, requested.operation.id)).toMatchObject({ state: 'succeeded', result: { kekVersion: 2 }, step: 'done' });
+  });
+
   it('operations de-duplicate per (workspace, kind) while unfinished', async () => {
     const a = await tenant();
     const w = await repos.workspaces.insert(a, { id: randomUUID(), name: 'w' });

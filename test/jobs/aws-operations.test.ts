@@ -174,7 +174,8 @@ describe('operations on AWS, executed by the worker', () => {
     const after = await h.fetchDeks(t, ws, segments(2_500));
     expect(after.size).toBe(2_500);
     for (const [seg, dek] of before) expect(after.get(seg)).toBe(dek);
-    // New DEKs are created under the new version.
+    // New DEKs are created under the new version, by an API replica with a cold cache: it unwraps the form the
+    // worker's rotation wrote, so both must bind it to the same context (kekWrapContext).
     const { service } = h.dekService();
     const [fresh] = await service.getDeks({ tid: t.tenantId, sub: t.principalId }, ws, ['brand-new-segment']);
     expect(fresh.kekVersion).toBe(2);

@@ -18,7 +18,7 @@ describe('probe sweep schedule', () => {
   beforeAll(async () => {
     h = await startJobsHarness();
     queue = new Queue('keyhold-access-probe', { connection: h.redis, prefix: `kh-sweep-${randomBytes(4).toString('hex')}` });
-    sweep = new ProbeSweep(h.ds, queue, INTERVAL);
+    sweep = new ProbeSweep(h.deps.repos.keyConfigurations, queue, INTERVAL);
     const tenants = await Promise.all([h.awsTenant(), h.awsTenant(), h.awsTenant()]);
     configs = tenants.map((t) => t.keyConfigurationId);
   });

@@ -1,5 +1,3 @@
-import { DekRewrapStore } from '../../libs/jobs/src/store/dek-rewrap-store';
-import { withSql } from '../../libs/jobs/src/store/sql';
 import { JobsHarness, startJobsHarness } from './harness';
 
 /**
@@ -31,11 +29,11 @@ describe('KEK rotation planner statistics', () => {
       [big.tenantId, ws],
     );
     expect(await estimate(big.tenantId, ws)).toBeLessThan(30_000 / 4);
-    const store = new DekRewrapStore();
-    expect(await withSql(h.ds, (sql) => store.ensureStatistics(sql, big.tenantId, ws, 30_000))).toBe(true);
+    const { deks } = h.deps.repos;
+    expect(await deks.ensureStatistics(big.tenantId, ws, 30_000)).toBe(true);
     expect(await estimate(big.tenantId, ws)).toBeGreaterThan(30_000 / 4);
-    expect(await withSql(h.ds, (sql) => store.ensureStatistics(sql, big.tenantId, ws, 30_000))).toBe(false);
+    expect(await deks.ensureStatistics(big.tenantId, ws, 30_000)).toBe(false);
     // Small workspaces never pay for it.
-    expect(await withSql(h.ds, (sql) => store.ensureStatistics(sql, small.tenantId, small.workspaceIds[0], 3))).toBe(false);
+    expect(await deks.ensureStatistics(small.tenantId, small.workspaceIds[0], 3)).toBe(false);
   });
 });

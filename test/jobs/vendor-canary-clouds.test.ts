@@ -31,7 +31,7 @@ it('probes the GCP canary through impersonation; a disabled vendor service accou
   await setKeyPolicy(h, key.name!, serviceAccount, true);
 
   const metrics = new JobMetrics(new Registry());
-  const canary = new VendorCanary([target], h.deps.registry, h.ds, metrics, () => undefined);
+  const canary = new VendorCanary([target], h.deps.registry, h.deps.repos.vendorCanaries, metrics, () => undefined);
   const [ok] = await canary.sweep();
   expect(ok).toMatchObject({ provider: 'gcp', healthy: true });
 
@@ -62,7 +62,7 @@ it('probes the Azure canary with the vendor app; a disabled canary key makes it 
   const targets = canaryTargets({ ...h.config.providerEnv, KEYHOLD_AZURE_CANARY_KEY_ID: keyId, KEYHOLD_AZURE_CANARY_TENANT_ID: az.tenantId }, h.deps.registry);
   const target = targets.find((t) => t.provider === 'azure')!;
   expect(target.target).toBe(keyId);
-  const canary = new VendorCanary([target], h.deps.registry, h.ds, new JobMetrics(new Registry()), () => undefined);
+  const canary = new VendorCanary([target], h.deps.registry, h.deps.repos.vendorCanaries, new JobMetrics(new Registry()), () => undefined);
   expect((await canary.sweep())[0]).toMatchObject({ provider: 'azure', healthy: true });
   expect((await az.admin('POST', `/azure/keys/${name}/enabled`, { enabled: false })).status).toBe(200);
   expect(await canary.resultSince('azure', Date.now())).toMatchObject({ provider: 'azure', healthy: false, errorClass: 'key_disabled' });

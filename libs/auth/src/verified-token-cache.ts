@@ -4,7 +4,9 @@ import { bearerToken, type AccessClaims, type TokenSigner } from './tokens';
 /**
  * Hot-path token verification: a verified token's claims are kept until it expires, so a warm request costs
  * one Map lookup instead of an HMAC. Bounded; failures are not cached (they are cheap to recompute and must
- * not let an attacker fill the map).
+ * not let an attacker fill the map). Plain Maps evicting the oldest insertion rather than lru-cache on purpose:
+ * this sits in front of every DEK request, where a hit must cost one lookup and no recency bookkeeping, and a
+ * token evicted early only costs one HMAC.
  */
 export class VerifiedTokenCache {
   private readonly map = new Map<string, AccessClaims>();

@@ -1,4 +1,3 @@
-export { SecretKey } from './secret-key';
 export { KEY_BYTES, KCV_BYTES, generateKey, generateKek, generateDek, kcv, kcvMatches, assertKey } from './kek';
 export {
   DEK_WRAP_ALG,

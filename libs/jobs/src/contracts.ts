@@ -37,8 +37,6 @@ export enum JobName {
   AccessProbe = 'access-probe',
   /** Prove unwrap works again and reinstate a shredded workspace. */
   Reinstate = 'reinstate',
-  /** Crypto-shred a workspace after confirmed loss of access. */
-  Shred = 'shred',
   /** Scheduled: enqueue one access probe per key configuration with bound workspaces. */
   ProbeSweep = 'probe-sweep',
   /** Scheduled: CMK rewrap / KEK rotation for keys whose version, age or wrap count says so. */
@@ -50,7 +48,6 @@ export enum QueueName {
   Rekey = 'keyhold-rekey',
   KekRotation = 'keyhold-kek-rotation',
   AccessProbe = 'keyhold-access-probe',
-  Shred = 'keyhold-shred',
   /** The worker's own scheduled housekeeping (probe sweep, rotation check). */
   Maintenance = 'keyhold-maintenance',
 }
@@ -74,13 +71,6 @@ export interface OperationJobData {
 export interface ProbeJobData {
   readonly tenantId: string;
   readonly keyConfigurationId: string;
-}
-
-/** Payload of a shred job (the operation that confirmed the loss). */
-export interface ShredJobData {
-  readonly tenantId: string;
-  readonly workspaceId: string;
-  readonly operationId?: string;
 }
 
 export function isOperationKind(value: unknown): value is OperationKind {

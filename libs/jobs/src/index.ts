@@ -7,7 +7,6 @@ export {
   ROUTES,
   OperationJobData,
   ProbeJobData,
-  ShredJobData,
   isOperationKind,
 } from './contracts';
 export { OperationDispatcher } from './dispatcher';

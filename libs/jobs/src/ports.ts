@@ -1,5 +1,5 @@
 import type { KeyConfig, KeyDescription, KeyProvider, ProviderKind } from '@app/provider-port';
-import type { Sql } from './store/sql';
+import type { AuditLog } from '@app/audit';
 
 /**
  * What the jobs need from the rest of Keyhold, as the smallest interfaces they call. The worker composes them
@@ -40,17 +40,7 @@ export interface KekCacheControl {
   shredWorkspace(tenantId: string, workspaceId: string): Promise<void>;
 }
 
-export interface AuditRecord {
-  readonly actor: string;
-  readonly action: string;
-  readonly target: string;
-  readonly outcome: 'success' | 'failure' | string;
-  readonly details?: Record<string, unknown>;
-}
-
-export interface AuditSink {
-  /** With `tx`, the record commits or rolls back with that transaction (the change it records and it are one). */
-  append(tenantId: string, record: AuditRecord, tx?: Sql): Promise<unknown>;
-}
+/** The audit log as the jobs append to it: with `tx`, the record commits or rolls back with that transaction. */
+export type AuditSink = Pick<AuditLog, 'append'>;
 
 export type { KeyDescription };

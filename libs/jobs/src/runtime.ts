@@ -27,11 +27,8 @@ import { Reconciler } from './scheduling/reconciler';
 import { RotationCheck, RotationLimits } from './scheduling/rotation-check';
 import { ScheduledProbe } from './scheduling/scheduled-probe';
 import { CanaryTarget, VendorCanary } from './revocation/vendor-canary';
-import { AccessStore } from './store/access-store';
-import { DekRewrapStore } from './store/dek-rewrap-store';
-import { OperationStore } from './store/operation-store';
-import { WorkspaceKeyStore } from './store/workspace-key-store';
-import type { KeyConfig } from '@app/provider-port';
+import { BindTenant, BoundKeyConfigurations } from './operations/key-configurations';
+import { createRepositories } from '@app/persistence';
 
 export type JobsLogger = (level: 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>) => void;
 
@@ -72,7 +69,7 @@ export interface JobsRuntimeDeps {
   /** A connection for BullMQ workers and queues (maxRetriesPerRequest: null). */
   readonly redis: Redis;
   readonly providers: ProviderResolver;
-  readonly bindTenant?: (cfg: KeyConfig, tenant: { id: string; externalId: string }) => KeyConfig;
+  readonly bindTenant?: BindTenant;
   readonly crypto: KeyCrypto;
   readonly cache: KekCacheControl;
   readonly audit: AuditSink;
@@ -107,9 +104,8 @@ export class JobsRuntime {
   ) {
     validatePolicy(options.policy);
     const { ds, redis, metrics } = deps;
-    const operations = new OperationStore(ds);
-    const store = new WorkspaceKeyStore(deps.bindTenant);
-    const access = new AccessStore();
+    const repos = createRepositories(ds);
+    const configs = new BoundKeyConfigurations(repos.keyConfigurations, deps.bindTenant);
     const gate = new ProviderGate(
       new RedisTokenBucket(redis, options.prefix),
       options.rateLimits,
@@ -117,32 +113,32 @@ export class JobsRuntime {
       options.providerAttemptsInPlace ?? 4,
     );
     const wrapping = new KekWrapping(deps.providers, gate, deps.crypto);
-    const rewrap = new RewrapUnderKey(ds, store, wrapping);
-    const prober = new AccessProber(ds, store, deps.providers, gate, wrapping);
-    this.canary = new VendorCanary(deps.canaries ?? [], deps.providers, ds, metrics, options.log);
-    const probe = new ProbeKeyConfiguration(ds, store, access, prober, deps.cache, deps.audit, metrics, options.policy, this.canary);
+    const rewrap = new RewrapUnderKey(repos.keks, configs, wrapping);
+    const prober = new AccessProber(repos.keks, deps.providers, gate, wrapping);
+    this.canary = new VendorCanary(deps.canaries ?? [], deps.providers, repos.vendorCanaries, metrics, options.log);
+    const probe = new ProbeKeyConfiguration(repos, prober, deps.cache, deps.audit, metrics, options.policy, this.canary);
 
     this.dispatcher = new OperationDispatcher(redis, options.prefix);
-    const trigger = new OperationTrigger(ds, operations, this.dispatcher, deps.audit);
+    const trigger = new OperationTrigger(repos, this.dispatcher, deps.audit);
     const handlers: OperationHandler[] = [
-      new CmkRewrapHandler(ds, store, wrapping, rewrap, deps.audit),
-      new RekeyHandler(ds, store, rewrap, deps.cache, deps.audit),
-      new KekRotationHandler(ds, store, new DekRewrapStore(), operations, wrapping, deps.crypto, deps.cache, deps.audit, metrics, {
+      new CmkRewrapHandler(repos, configs, wrapping, rewrap, deps.audit),
+      new RekeyHandler(repos, configs, rewrap, deps.cache, deps.audit),
+      new KekRotationHandler(repos, configs, wrapping, deps.crypto, deps.cache, deps.audit, metrics, {
         batchSize: options.dekBatchSize,
       }),
-      new RevocationCheckHandler(ds, store, probe, {
+      new RevocationCheckHandler(repos.workspaces, configs, probe, {
         policy: options.policy,
         transientBackoff: options.transientBackoff,
         maxTransientProbes: options.maxTransientProbes,
       }),
-      new ReinstateHandler(ds, store, access, wrapping, deps.cache, deps.audit),
+      new ReinstateHandler(repos, configs, wrapping, deps.cache, deps.audit),
     ];
     this.handlers = new HandlerRegistry(handlers);
     this.handlers.assertCovers(OPERATION_KINDS);
 
     this.runner = new OperationRunner(
       deps.lockDs ?? ds,
-      operations,
+      repos.operations,
       this.handlers,
       metrics,
       {
@@ -162,10 +158,10 @@ export class JobsRuntime {
       },
       this.abort.signal,
     );
-    this.scheduledProbe = new ScheduledProbe(ds, store, probe, trigger);
-    this.reconciler = new Reconciler(operations, this.dispatcher, options.reconcileStaleMs, options.log);
-    this.probeSweep = new ProbeSweep(ds, this.dispatcher.queue(QueueName.AccessProbe), options.probeIntervalMs);
-    this.rotationCheck = new RotationCheck(ds, store, wrapping, trigger, options.rotation);
+    this.scheduledProbe = new ScheduledProbe(repos.workspaces, configs, probe, trigger);
+    this.reconciler = new Reconciler(repos.operations, this.dispatcher, options.reconcileStaleMs, options.log);
+    this.probeSweep = new ProbeSweep(repos.keyConfigurations, this.dispatcher.queue(QueueName.AccessProbe), options.probeIntervalMs);
+    this.rotationCheck = new RotationCheck(repos, configs, wrapping, trigger, options.rotation);
     this.maintenance = new Queue(QueueName.Maintenance, { connection: redis, prefix: options.prefix });
   }
 

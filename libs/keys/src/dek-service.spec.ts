@@ -49,6 +49,7 @@ function world(opts: { stateCacheTtlMs?: number } = {}) {
     wrapCount: 0,
     kcv: kcv(kek),
     createdAt: new Date(),
+    wrappedAt: new Date(),
   };
   const deks = new Map<string, DekRow>();
   const calls = { unwrap: 0, degraded: [] as boolean[], suspected: [] as string[], stateReads: 0 };
@@ -83,8 +84,7 @@ function world(opts: { stateCacheTtlMs?: number } = {}) {
       reserveDekSlots: async (_t: string, _w: string, n: number) => n,
       releaseDekSlots: async () => undefined,
     },
-    keyConfigurations: { findById: async () => ({ id: KC, provider: 'aws', config: {} }) },
-    tenants: { findById: async () => ({ id: T, externalId: 'x' }) },
+    keyConfigurations: { findWithTenant: async () => ({ row: { id: KC, provider: 'aws', config: {} }, tenant: { id: T, externalId: 'x' } }) },
   } as unknown as Repositories;
   const registry = {
     binding: () => ({

@@ -1,6 +1,6 @@
 export { DomainError, ErrorCode, notFound } from './errors';
 export { ProviderRegistry, PROVIDER_MODULES } from './provider-registry';
-export { KekResolver, KekResolverHooks, kekContext } from './kek-resolver';
+export { KekResolver, KekResolverHooks } from './kek-resolver';
 export { DekService, DekPrincipal, IssuedDek, DekServiceOptions, DekCreationHooks, isSegmentId } from './dek-service';
 export { DekCreationLimiter } from './dek-creation-limiter';
 export {

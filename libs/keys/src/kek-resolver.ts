@@ -1,17 +1,15 @@
 import { kcvMatches } from '@app/crypto';
 import type { KekCache } from '@app/kek-cache';
+import { LRUCache } from 'lru-cache';
 import type { KekVersionRow, Repositories } from '@app/persistence';
-import { KeyConfig, ProviderError, WrapContext } from '@app/provider-port';
+import { KeyConfig, kekWrapContext, ProviderError } from '@app/provider-port';
 import { DomainError, ErrorCode } from './errors';
 import type { ProviderRegistry } from './provider-registry';
 
 const BINDING_TTL_MS = 30_000;
 const BINDINGS_MAX = 10_000;
-
-/** The context a workspace KEK is wrapped under at the customer key (docs/ARCHITECTURE.md, key hierarchy). */
-export function kekContext(tenantId: string, workspaceId: string, keyConfigurationId: string, kekVersion: number): WrapContext {
-  return { tenantId, workspaceId, keyConfigurationId, kekVersion, purpose: 'workspace-kek' };
-}
+/** One revocation-check request per workspace in this window, however many unwraps the customer key refuses. */
+const REVOCATION_NOTICE_MS = 30_000;
 
 export interface KekResolverHooks {
   /** A revocation-class refusal on unwrap: ask for a revocation check (de-duplicated). Never shred inline. */
@@ -23,14 +21,14 @@ export interface KekResolverHooks {
  * by all concurrent callers, then the key-check value is verified before the KEK is trusted.
  */
 export class KekResolver {
-  private readonly revocationNotified = new Map<string, number>();
+  private readonly revocationNotified = new LRUCache<string, true>({ max: BINDINGS_MAX, ttl: REVOCATION_NOTICE_MS });
   /**
    * Bound provider configurations by tenant + key configuration id (no secrets: key and role identifiers, the
    * tenant's ExternalId / service account). Many workspaces share one configuration, so a cold KEK usually needs one
    * read (its KEK row) before the KMS call instead of two round trips. Short TTL: a configuration's content only
    * changes when it is re-validated, and a deleted one has no KEK rows left to unwrap.
    */
-  private readonly bindings = new Map<string, { config: KeyConfig; expiresAt: number }>();
+  private readonly bindings = new LRUCache<string, { config: KeyConfig }>({ max: BINDINGS_MAX, ttl: BINDING_TTL_MS });
 
   constructor(
     private readonly repos: Repositories,
@@ -88,7 +86,7 @@ export class KekResolver {
       kek = await binding.provider.unwrap(
         config,
         { ciphertext: row.wrapped, keyVersion: row.providerKeyVersion },
-        kekContext(tenantId, workspaceId, row.keyConfigurationId, version),
+        kekWrapContext({ tenantId, workspaceId, keyConfigurationId: row.keyConfigurationId, kekVersion: version }),
       );
     } catch (err) {
       throw await this.failure(tenantId, workspaceId, err);
@@ -104,14 +102,11 @@ export class KekResolver {
   private async binding(tenantId: string, keyConfigurationId: string): Promise<{ config: KeyConfig }> {
     const key = [tenantId, keyConfigurationId].join('|');
     const hit = this.bindings.get(key);
-    const now = Date.now();
-    if (hit && hit.expiresAt > now) return hit;
-    // The tenant and the configuration are independent reads: one round trip.
-    const [kc, tenant] = await Promise.all([this.repos.keyConfigurations.findById(tenantId, keyConfigurationId), this.repos.tenants.findById(tenantId)]);
-    if (!kc || !tenant) throw new DomainError(ErrorCode.KeyIntegrity, 'the key configuration of this KEK is missing');
-    const config = this.registry.binding(kc.provider).bindTenant(kc.config, tenant);
-    if (this.bindings.size >= BINDINGS_MAX) this.bindings.delete(this.bindings.keys().next().value as string);
-    const entry = { config, expiresAt: now + BINDING_TTL_MS };
+    if (hit) return hit;
+    const found = await this.repos.keyConfigurations.findWithTenant(tenantId, keyConfigurationId);
+    if (!found) throw new DomainError(ErrorCode.KeyIntegrity, 'the key configuration of this KEK is missing');
+    const config = this.registry.binding(found.row.provider).bindTenant(found.row.config, found.tenant);
+    const entry = { config };
     this.bindings.set(key, entry);
     return entry;
   }
@@ -121,9 +116,8 @@ export class KekResolver {
     // Transient or not, nothing usable is cached: serve nothing, mark degraded, tell the client when to retry.
     void this.repos.workspaces.setDegraded(tenantId, workspaceId, true).catch(this.onError);
     if (pe?.revocationCandidate) {
-      const last = this.revocationNotified.get(workspaceId) ?? 0;
-      if (Date.now() - last > 30_000) {
-        this.revocationNotified.set(workspaceId, Date.now());
+      if (!this.revocationNotified.has(workspaceId)) {
+        this.revocationNotified.set(workspaceId, true);
         await this.hooks.onRevocationSuspected(tenantId, workspaceId, pe.errorClass).catch(this.onError);
       }
       return new DomainError(

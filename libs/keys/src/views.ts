@@ -1,4 +1,4 @@
-import type { KeyConfigurationRow, OperationRecord, TenantRow, WorkspaceRow } from '@app/persistence';
+import type { KeyConfigurationRow, OperationRow, TenantRow, WorkspaceRow } from '@app/persistence';
 import type { ProviderRegistry } from './provider-registry';
 
 /** Response shapes of the admin API (docs/API.md). Only non-secret fields ever leave through these. */
@@ -49,7 +49,7 @@ export function tenantView(t: TenantRow, registry: ProviderRegistry) {
   return { id: t.id, name: t.name, createdAt: t.createdAt, ...identities };
 }
 
-export function operationView(o: OperationRecord) {
+export function operationView(o: OperationRow) {
   return {
     id: o.id,
     kind: o.kind,

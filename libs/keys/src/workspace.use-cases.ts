@@ -2,10 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { generateKek, kcv } from '@app/crypto';
 import { OperationKind, REQUESTABLE_KINDS } from '@app/jobs';
 import type { KeyStateName, WorkspaceRow } from '@app/persistence';
-import { ProviderError } from '@app/provider-port';
+import { kekWrapContext, ProviderError } from '@app/provider-port';
 import type { Actor, KeysDeps } from './context';
 import { DomainError, ErrorCode } from './errors';
-import { kekContext } from './kek-resolver';
 import { operationView, workspaceView } from './views';
 
 export class CreateWorkspace {
@@ -76,7 +75,7 @@ export class BindWorkspace {
     const tenant = (await repos.tenants.findById(tenantId))!;
     const binding = this.deps.registry.binding(kc.provider);
     const config = binding.bindTenant(kc.config, tenant);
-    const ctx = kekContext(tenantId, workspaceId, keyConfigurationId, 1);
+    const ctx = kekWrapContext({ tenantId, workspaceId, keyConfigurationId, kekVersion: 1 });
     const kek = generateKek();
     try {
       const wrapped = await binding.provider.wrap(config, kek, ctx);

@@ -1,5 +1,6 @@
 export { createDataSource, ensureDatabase, runMigrations } from './data-source';
 export { Queryable, rows, one, pgCode, isUuid, UUID_RE } from './sql';
+export { HeldLock } from './advisory-lock';
 export {
   TenantRepository,
   TenantRow,
@@ -16,15 +17,10 @@ export {
 } from './tenants.repository';
 export { KeyConfigurationRepository, KeyConfigurationRow, ProviderName } from './key-configurations.repository';
 export { WorkspaceRepository, WorkspaceRow, KeyStateName, KEY_STATES, KEK_HOLDING_STATES } from './workspaces.repository';
-export {
-  KekVersionRepository,
-  KekVersionRow,
-  DekRepository,
-  DekRow,
-  OperationRepository,
-  OperationRecord,
-  OperationKindName,
-} from './keys.repository';
+export { KekVersionRepository, KekVersionRow } from './kek-versions.repository';
+export { DekRepository, DekRow } from './deks.repository';
+export { OperationRepository, OperationRow, OperationKindName, OperationState } from './operations.repository';
+export { KeyConfigurationAccessRepository, AccessRecordRow, AccessVerdictName } from './key-configuration-access.repository';
 export { Repositories, createRepositories } from './repositories';
 export { SegmentRepository, SegmentDestroyResult } from './segments.repository';
 export {

@@ -1,6 +1,7 @@
 import type { DataSource } from 'typeorm';
-import type { KeyConfig, ProviderKind, StoredKeyConfig } from '@app/provider-port';
+import type { KeyConfig, ProviderKind, StoredKeyConfig, TenantIdentity } from '@app/provider-port';
 import { one, Queryable, rows } from './sql';
+import type { KeyStateName } from './workspaces.repository';
 
 export type ProviderName = ProviderKind;
 
@@ -38,6 +39,35 @@ export class KeyConfigurationRepository {
 
   findById(tenantId: string, id: string, db: Queryable = this.ds): Promise<KeyConfigurationRow | null> {
     return one<KeyConfigurationRow>(db, `SELECT ${COLS} FROM key_configurations WHERE tenant_id = $1 AND id = $2`, [tenantId, id]);
+  }
+
+  /**
+   * The configuration with the tenant values a binding re-applies before any call (bindTenant: the AWS ExternalId
+   * is the tenant's, never read from the stored configuration or from a client), in one round trip.
+   */
+  async findWithTenant(tenantId: string, id: string, db: Queryable = this.ds): Promise<{ row: KeyConfigurationRow; tenant: TenantIdentity } | null> {
+    const r = await one<KeyConfigurationRow & { externalId: string }>(
+      db,
+      `SELECT k.*, t.external_id AS "externalId"
+       FROM (SELECT ${COLS} FROM key_configurations WHERE tenant_id = $1 AND id = $2) k JOIN tenants t ON t.id = k."tenantId"`,
+      [tenantId, id],
+    );
+    if (!r) return null;
+    const { externalId, ...row } = r;
+    return { row, tenant: { id: tenantId, externalId } };
+  }
+
+  /**
+   * Platform housekeeping (probe sweep, rotation check): every configuration some workspace in one of `states` is
+   * bound to. Cross-tenant by design; ids only.
+   */
+  boundInStates(states: readonly KeyStateName[]): Promise<Array<{ tenantId: string; keyConfigurationId: string }>> {
+    return rows(
+      this.ds,
+      `SELECT DISTINCT tenant_id AS "tenantId", key_configuration_id AS "keyConfigurationId" FROM workspaces
+       WHERE key_configuration_id IS NOT NULL AND key_state = ANY($1::text[])`,
+      [states],
+    );
   }
 
   findByName(tenantId: string, name: string): Promise<KeyConfigurationRow | null> {

@@ -1,7 +1,10 @@
 import type { DataSource } from 'typeorm';
 import { AdminAccountRepository, OneTimeLinkRepository } from './admin-accounts.repository';
 import { KeyConfigurationRepository } from './key-configurations.repository';
-import { DekRepository, KekVersionRepository, OperationRepository } from './keys.repository';
+import { DekRepository } from './deks.repository';
+import { KekVersionRepository } from './kek-versions.repository';
+import { KeyConfigurationAccessRepository } from './key-configuration-access.repository';
+import { OperationRepository } from './operations.repository';
 import { SegmentRepository } from './segments.repository';
 import { SsoRepository } from './sso.repository';
 import { AdminUserRepository, ServicePrincipalRepository, TenantRepository } from './tenants.repository';
@@ -16,6 +19,7 @@ export interface Repositories {
   readonly oneTimeLinks: OneTimeLinkRepository;
   readonly servicePrincipals: ServicePrincipalRepository;
   readonly keyConfigurations: KeyConfigurationRepository;
+  readonly keyConfigurationAccess: KeyConfigurationAccessRepository;
   readonly workspaces: WorkspaceRepository;
   readonly keks: KekVersionRepository;
   readonly deks: DekRepository;
@@ -34,6 +38,7 @@ export function createRepositories(ds: DataSource): Repositories {
     oneTimeLinks: new OneTimeLinkRepository(ds),
     servicePrincipals: new ServicePrincipalRepository(ds),
     keyConfigurations: new KeyConfigurationRepository(ds),
+    keyConfigurationAccess: new KeyConfigurationAccessRepository(),
     workspaces: new WorkspaceRepository(ds),
     keks: new KekVersionRepository(ds),
     deks: new DekRepository(ds),

@@ -1,5 +1,5 @@
 import type { DataSource } from 'typeorm';
-import type { DekRow } from './keys.repository';
+import type { DekRow } from './deks.repository';
 import { one, rows } from './sql';
 
 /** Advisory-lock namespace shared with the deks_refuse_destroyed trigger (migration 1764100000000). */

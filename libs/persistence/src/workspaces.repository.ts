@@ -157,18 +157,27 @@ export class WorkspaceRepository {
   }
 
   /**
-   * Marks or clears "the KMS could not be reached" without touching the key state. No-op when unchanged. Does
-   * not bump state_version: degradation is not a key change and must not flush the KEK caches that are
-   * precisely what keeps DEKs flowing while the KMS is away.
+   * Marks or clears "the KMS could not be reached" (the API on a failed or a successful unwrap, a probe's
+   * degraded or restore verdict), in `db`'s transaction if given. No-op when unchanged. It moves neither the key
+   * state nor state_version, and the kek_generation trigger ignores it: degradation is not a key change, and an
+   * outage is exactly when the replicas' cached KEKs must stay warm.
    */
-  async setDegraded(tenantId: string, id: string, degraded: boolean): Promise<boolean> {
-    const r = await rows(
-      this.ds,
-      `UPDATE workspaces SET degraded = $3, updated_at = now()
-       WHERE tenant_id = $1 AND id = $2 AND degraded <> $3 RETURNING id`,
-      [tenantId, id, degraded],
-    );
+  async setDegraded(tenantId: string, id: string, degraded: boolean, db: Queryable = this.ds): Promise<boolean> {
+    const r = await rows(db, `UPDATE workspaces SET degraded = $3, updated_at = now() WHERE tenant_id = $1 AND id = $2 AND degraded <> $3 RETURNING id`, [
+      tenantId,
+      id,
+      degraded,
+    ]);
     return r.length > 0;
+  }
+
+  /** Workspaces bound to a key configuration, in any state but unbound. */
+  boundTo(tenantId: string, keyConfigurationId: string, db: Queryable = this.ds): Promise<WorkspaceRow[]> {
+    return rows<WorkspaceRow>(
+      db,
+      `SELECT ${COLS} FROM workspaces WHERE tenant_id = $1 AND key_configuration_id = $2 AND key_state <> 'unbound' ORDER BY id`,
+      [tenantId, keyConfigurationId],
+    );
   }
 
   /**

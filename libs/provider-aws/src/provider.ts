@@ -1,3 +1,4 @@
+import { LRUCache } from 'lru-cache';
 import { randomBytes } from 'node:crypto';
 import {
   DecryptCommand,
@@ -48,7 +49,8 @@ interface Meta {
  */
 export class AwsKmsProvider implements KeyProvider<AwsKeyConfig> {
   readonly kind = 'aws' as const;
-  private readonly clients = new Map<string, KMSClient>();
+  /** Per role session; the least recently used client beyond MAX_CLIENTS is destroyed (its sockets closed). */
+  private readonly clients = new LRUCache<string, KMSClient>({ max: MAX_CLIENTS, dispose: (c, _k, reason) => reason === 'evict' && c.destroy() });
   private vendorSts?: STSClient;
 
   constructor(
@@ -350,11 +352,7 @@ export class AwsKmsProvider implements KeyProvider<AwsKeyConfig> {
     const parsed = parseKmsArn(config.keyArn, this.settings.allowedPartitions);
     const cacheKey = [parsed.region, config.roleArn, config.externalId, config.keyArn, tenantId].join('\u0000');
     const hit = this.clients.get(cacheKey);
-    if (hit) {
-      this.clients.delete(cacheKey);
-      this.clients.set(cacheKey, hit);
-      return hit;
-    }
+    if (hit) return hit;
     const assumed = fromTemporaryCredentials({
       params: {
         RoleArn: config.roleArn,
@@ -378,11 +376,6 @@ export class AwsKmsProvider implements KeyProvider<AwsKeyConfig> {
       requestHandler: this.httpOptions(),
     });
     this.clients.set(cacheKey, client);
-    if (this.clients.size > MAX_CLIENTS) {
-      const oldest = this.clients.keys().next().value as string;
-      this.clients.get(oldest)?.destroy();
-      this.clients.delete(oldest);
-    }
     return client;
   }
 }

@@ -1,3 +1,5 @@
+import { LRUCache } from 'lru-cache';
+
 /**
  * Proof that a Key Vault key's owner gave it to one Keyhold tenant: the key's current version carries the tag
  * `keyhold-external-id` set to that tenant's ExternalId. Keyhold's application is granted get/wrapKey/unwrapKey
@@ -30,12 +32,15 @@ export function ownershipTagCommand(vault: string, keyName: string, externalId: 
  * finds the tag gone forgets the entry at once.
  */
 export class OwnershipCache {
-  private readonly until = new Map<string, number>();
+  /** Key → until when its success counts (epoch ms); least recently used dropped beyond `max`. */
+  private readonly until: LRUCache<string, number>;
 
   constructor(
     private readonly ttlMs: number,
-    private readonly max = 4096,
-  ) {}
+    max = 4096,
+  ) {
+    this.until = new LRUCache<string, number>({ max });
+  }
 
   fresh(key: string, now = Date.now()): boolean {
     const t = this.until.get(key);
@@ -47,8 +52,6 @@ export class OwnershipCache {
 
   remember(key: string, now = Date.now()): void {
     if (this.ttlMs <= 0) return;
-    this.until.delete(key);
-    if (this.until.size >= this.max) this.until.delete(this.until.keys().next().value as string);
     this.until.set(key, now + this.ttlMs);
   }
 

@@ -1,3 +1,4 @@
+import { LRUCache } from 'lru-cache';
 import type { Agent } from 'node:https';
 import type { TokenCredential } from '@azure/core-auth';
 import { ClientSecretCredential } from '@azure/identity';
@@ -32,9 +33,9 @@ const MAX_CLIENTS = 512;
 export class AzureKeyVaultProvider implements KeyProvider<AzureKeyConfig> {
   readonly kind = 'azure' as const;
   private readonly agent: Agent;
-  private readonly credentials = new Map<string, TokenCredential>();
-  private readonly crypto = new Map<string, CryptographyClient>();
-  private readonly keyClients = new Map<string, KeyClient>();
+  private readonly credentials = new LRUCache<string, TokenCredential>({ max: MAX_CLIENTS });
+  private readonly crypto = new LRUCache<string, CryptographyClient>({ max: MAX_CLIENTS });
+  private readonly keyClients = new LRUCache<string, KeyClient>({ max: MAX_CLIENTS });
   private readonly owned: OwnershipCache;
 
   constructor(
@@ -304,9 +305,7 @@ export class AzureKeyVaultProvider implements KeyProvider<AzureKeyConfig> {
   private cryptoClient(keyUrl: string, tenantId: string): CryptographyClient {
     const k = `${tenantId} ${keyUrl}`;
     let c = this.crypto.get(k);
-    if (c) touch(this.crypto, k, c);
-    else {
-      if (this.crypto.size >= MAX_CLIENTS) this.crypto.delete(this.crypto.keys().next().value as string);
+    if (!c) {
       c = new CryptographyClient(keyUrl, this.credential(tenantId), this.clientOptions());
       this.crypto.set(k, c);
     }
@@ -316,9 +315,7 @@ export class AzureKeyVaultProvider implements KeyProvider<AzureKeyConfig> {
   private keyClient(url: ParsedKeyUrl, tenantId: string): KeyClient {
     const k = `${tenantId} ${url.vaultUrl}`;
     let c = this.keyClients.get(k);
-    if (c) touch(this.keyClients, k, c);
-    else {
-      if (this.keyClients.size >= MAX_CLIENTS) this.keyClients.delete(this.keyClients.keys().next().value as string);
+    if (!c) {
       c = new KeyClient(url.vaultUrl, this.credential(tenantId), this.clientOptions());
       this.keyClients.set(k, c);
     }
@@ -353,7 +350,3 @@ function versionOf(kid: string | undefined): string | null {
 }
 
 /** LRU on an insertion-ordered Map: a hit moves the entry to the young end, eviction takes the oldest. */
-function touch<V>(m: Map<string, V>, k: string, v: V): void {
-  m.delete(k);
-  m.set(k, v);
-}

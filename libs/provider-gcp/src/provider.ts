@@ -1,3 +1,4 @@
+import { LRUCache } from 'lru-cache';
 import * as grpc from '@grpc/grpc-js';
 import { KeyManagementServiceClient } from '@google-cloud/kms';
 import type { Impersonated } from 'google-auth-library';
@@ -39,7 +40,11 @@ interface TenantClient {
 export class GcpKmsProvider implements KeyProvider<GcpKeyConfig> {
   readonly kind = 'gcp' as const;
   private readonly identity: GcpIdentity;
-  private readonly clients = new Map<string, Promise<TenantClient>>();
+  /** Per service account; the least recently used client beyond MAX_CLIENTS is closed. */
+  private readonly clients = new LRUCache<string, Promise<TenantClient>>({
+    max: MAX_CLIENTS,
+    dispose: (p, _k, reason) => reason === 'evict' && void p.then((c) => c.kms.close()).catch(() => undefined),
+  });
 
   constructor(
     private readonly settings: GcpProviderSettings,
@@ -244,20 +249,10 @@ export class GcpKmsProvider implements KeyProvider<GcpKeyConfig> {
 
   private client(serviceAccount: string): Promise<TenantClient> {
     const hit = this.clients.get(serviceAccount);
-    if (hit) {
-      // Refresh recency (Map iteration order is insertion order).
-      this.clients.delete(serviceAccount);
-      this.clients.set(serviceAccount, hit);
-      return hit;
-    }
+    if (hit) return hit;
     const created = this.createClient(serviceAccount);
-    created.catch(() => this.clients.delete(serviceAccount));
+    created.catch(() => this.clients.peek(serviceAccount) === created && this.clients.delete(serviceAccount));
     this.clients.set(serviceAccount, created);
-    while (this.clients.size > MAX_CLIENTS) {
-      const [oldest, p] = this.clients.entries().next().value as [string, Promise<TenantClient>];
-      this.clients.delete(oldest);
-      void p.then((c) => c.kms.close()).catch(() => undefined);
-    }
     return created;
   }
 

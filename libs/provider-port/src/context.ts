@@ -12,6 +12,23 @@ export interface WrapContext {
   readonly purpose: 'workspace-kek' | 'validation-probe';
 }
 
+/** Which stored KEK a wrapped form belongs to: the tenant, the workspace, the configuration that wraps it, the version. */
+export interface KekIdentity {
+  readonly tenantId: string;
+  readonly workspaceId: string;
+  readonly keyConfigurationId: string;
+  readonly kekVersion: number;
+}
+
+/**
+ * The context a workspace KEK is wrapped under at the customer key (docs/ARCHITECTURE.md, key hierarchy): the one
+ * definition the API's unwrap, the bind and every job's wrap, rewrap and unwrap use. Were two of them to compute it
+ * differently, every unwrap of a form written by the other would fail as if the key had been revoked.
+ */
+export function kekWrapContext(k: KekIdentity): WrapContext {
+  return { tenantId: k.tenantId, workspaceId: k.workspaceId, keyConfigurationId: k.keyConfigurationId, kekVersion: k.kekVersion, purpose: 'workspace-kek' };
+}
+
 /** String map form (AWS EncryptionContext keys, sorted for determinism). */
 export function contextToMap(ctx: WrapContext): Record<string, string> {
   return {

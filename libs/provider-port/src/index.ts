@@ -9,7 +9,7 @@ export {
   isRevocationCandidate,
   isTransient,
 } from './errors';
-export { WrapContext, contextToMap, canonicalContext } from './context';
+export { WrapContext, KekIdentity, kekWrapContext, contextToMap, canonicalContext } from './context';
 export {
   ProviderKind,
   AwsKeyConfig,
@@ -29,6 +29,7 @@ export {
   ProviderConfigs,
   ConfigOf,
   StoredKeyConfig,
+  storedConfig,
   TenantIdentity,
   ProviderEnv,
   CloudKeyProvider,

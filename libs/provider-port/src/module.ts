@@ -13,6 +13,18 @@ export type ConfigOf<K extends ProviderKind> = ProviderConfigs[K];
 /** A stored configuration as rows carry it: the kind column and the configuration it discriminates. */
 export type StoredKeyConfig = { [K in ProviderKind]: { readonly provider: K; readonly config: ConfigOf<K> } }[ProviderKind];
 
+/** A configuration paired with its kind as rows carry it (the kind read from the configuration itself). */
+export function storedConfig(config: KeyConfig): StoredKeyConfig {
+  switch (config.provider) {
+    case 'aws':
+      return { provider: 'aws', config };
+    case 'azure':
+      return { provider: 'azure', config };
+    case 'gcp':
+      return { provider: 'gcp', config };
+  }
+}
+
 /** The tenant values a binding may derive identities from (the ExternalId is generated per tenant by Keyhold). */
 export interface TenantIdentity {
   readonly id: string;

@@ -2,6 +2,7 @@ import type { ServerResponse } from 'node:http';
 import type { AccessClaims } from '@app/auth';
 import type { WorkspaceKeyEvent } from '@app/kek-cache';
 import type { FastifyInstance } from 'fastify';
+import { LRUCache } from 'lru-cache';
 import type { KeyholdServices } from '../services';
 import { toErrorReply } from './errors';
 
@@ -41,7 +42,7 @@ export class KeyEventHub {
    * Scope answers for one second: a burst of events (a rotation sweep) costs one query per principal and workspace,
    * not one per event. An event names only a workspace id the principal was scoped to a second ago; no key material.
    */
-  private readonly scopeCache = new Map<string, { inScope: Promise<boolean>; until: number }>();
+  private readonly scopeCache = new LRUCache<string, Promise<boolean>>({ max: 10_000, ttl: 1_000 });
   /** Counters for tests and metrics. */
   readonly stats = { sent: 0, slowDisconnects: 0, connections: 0 };
 
@@ -128,12 +129,10 @@ export class KeyEventHub {
 
   private inScope(tenantId: string, sub: string, workspaceId: string): Promise<boolean> {
     const key = `${sub}|${workspaceId}`;
-    const now = Date.now();
     const hit = this.scopeCache.get(key);
-    if (hit && hit.until > now) return hit.inScope;
-    if (this.scopeCache.size > 10_000) this.scopeCache.clear();
+    if (hit) return hit;
     const inScope = this.s.repos.servicePrincipals.isInScope(tenantId, sub, workspaceId);
-    this.scopeCache.set(key, { inScope, until: now + 1_000 });
+    this.scopeCache.set(key, inScope);
     // a failed check is not remembered
     inScope.catch(() => this.scopeCache.delete(key));
     return inScope;

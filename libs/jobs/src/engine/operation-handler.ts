@@ -1,4 +1,4 @@
-import type { OperationRow } from '../store/operation-store';
+import type { OperationRow } from '@app/persistence';
 
 /** What a handler sees of the operation it runs. */
 export interface OperationContext {
@@ -32,6 +32,11 @@ export interface OperationHandler {
    */
   lockKey(op: OperationRow): string | null;
   execute(ctx: OperationContext): Promise<HandlerResult>;
+}
+
+/** The lock of the operations that change a workspace's KEK forms (rotation, CMK rewrap, re-key, reinstate): one at a time per workspace. */
+export function workspaceLock(op: Pick<OperationRow, 'workspaceId'>): string {
+  return `workspace:${op.workspaceId}`;
 }
 
 /** Test seam: called after each step is recorded (e.g. a child process that SIGKILLs itself at step K). */

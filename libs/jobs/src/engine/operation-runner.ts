@@ -1,11 +1,10 @@
 import { inSpan } from '@app/telemetry';
 import { DelayedError, Job, UnrecoverableError } from 'bullmq';
 import type { DataSource } from 'typeorm';
+import { HeldLock, type OperationRepository, type OperationRow } from '@app/persistence';
 import { ProviderError } from '@app/provider-port';
 import type { JobMetrics } from '../observability/job-metrics';
 import { OperationFailure, WorkspaceBusy } from '../operations/operation-errors';
-import type { OperationRow, OperationStore } from '../store/operation-store';
-import { HeldLock } from '../store/sql';
 import { backoffDelay, BackoffPolicy } from './backoff';
 import type { HandlerRegistry } from './handler-registry';
 import type { HandlerResult, OperationContext, StepHook } from './operation-handler';
@@ -46,7 +45,7 @@ export class OperationRunner {
   constructor(
     /** Pool the workspace advisory locks are held on (one connection per running job). */
     private readonly lockDs: DataSource,
-    private readonly operations: OperationStore,
+    private readonly operations: OperationRepository,
     private readonly handlers: HandlerRegistry,
     private readonly metrics: JobMetrics,
     private readonly options: RunnerOptions,

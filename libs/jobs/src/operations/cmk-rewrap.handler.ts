@@ -1,10 +1,8 @@
-import type { DataSource } from 'typeorm';
-import type { OperationContext, OperationHandler, HandlerResult } from '../engine/operation-handler';
+import type { Repositories } from '@app/persistence';
+import { workspaceLock, type OperationContext, type OperationHandler, type HandlerResult } from '../engine/operation-handler';
 import type { AuditSink } from '../ports';
-import type { OperationRow } from '../store/operation-store';
-import { inTransaction, withSql } from '../store/sql';
-import type { WorkspaceKeyStore } from '../store/workspace-key-store';
 import type { KekWrapping } from './kek-wrapping';
+import type { BoundKeyConfigurations } from './key-configurations';
 import { OperationFailure } from './operation-errors';
 import type { RewrapUnderKey } from './rewrap-under-key';
 import { enterWorkingState, failIfDestroyed, leaveWorkingState } from './workspace-guard';
@@ -19,24 +17,22 @@ export class CmkRewrapHandler implements OperationHandler {
   readonly kind = 'cmk-rewrap';
 
   constructor(
-    private readonly ds: DataSource,
-    private readonly store: WorkspaceKeyStore,
+    private readonly repos: Repositories,
+    private readonly configs: BoundKeyConfigurations,
     private readonly wrapping: KekWrapping,
     private readonly rewrap: RewrapUnderKey,
     private readonly audit: AuditSink,
   ) {}
 
-  lockKey(op: OperationRow): string {
-    return `workspace:${op.workspaceId}`;
-  }
+  readonly lockKey = workspaceLock;
 
   async execute(ctx: OperationContext): Promise<HandlerResult> {
     const { tenantId, workspaceId } = ctx.op;
-    const ws = await enterWorkingState(this.ds, this.store, tenantId, workspaceId, 'rewrapping');
+    const ws = await enterWorkingState(this.repos.ds, this.repos.workspaces, tenantId, workspaceId, 'rewrapping');
     await ctx.step('rewrapping');
     try {
       if (!ws.keyConfigurationId) throw new OperationFailure('WORKSPACE_STATE_CONFLICT', 'the workspace has no key binding');
-      const cfg = await withSql(this.ds, (sql) => this.store.keyConfiguration(sql, tenantId, ws.keyConfigurationId as string));
+      const cfg = await this.configs.find(tenantId, ws.keyConfigurationId);
       if (!cfg) throw new OperationFailure('KEY_CONFIGURATION_NOT_FOUND', 'the bound key configuration no longer exists');
       const keyVersion = await this.wrapping.currentVersion(cfg, tenantId, ctx.signal, await this.requestedAt(tenantId, ctx.op.id));
       const wrappedBefore = cutoff(ctx.op.params.rewrapWrappedBefore);
@@ -48,9 +44,9 @@ export class CmkRewrapHandler implements OperationHandler {
       // the day it is re-enabled (or, for a cloud that keeps old versions usable, at once).
       // Dropped even if a probe moved the workspace meanwhile (the transition then does nothing): every row is on
       // the new version already, so the old forms have no purpose left whatever the state.
-      const left = await inTransaction(this.ds, async (sql) => {
-        const moved = await this.store.transition(sql, tenantId, workspaceId, ['rewrapping'], 'active');
-        await this.store.dropPreviousForms(sql, tenantId, workspaceId);
+      const left = await this.repos.ds.transaction(async (m) => {
+        const moved = (await this.repos.workspaces.transition(m, tenantId, workspaceId, { from: ['rewrapping'], to: 'active' })) !== null;
+        await this.repos.keks.dropPreviousForms(m, tenantId, workspaceId);
         // the state change and its record commit together
         if (moved)
           await this.audit.append(
@@ -62,11 +58,11 @@ export class CmkRewrapHandler implements OperationHandler {
               outcome: 'success',
               details: { operationId: ctx.op.id, keyConfigurationId: cfg.id, keyVersion, kekVersions: rewrapped },
             },
-            sql,
+            m,
           );
         return moved;
       });
-      if (!left) await failIfDestroyed(this.ds, this.store, tenantId, workspaceId);
+      if (!left) await failIfDestroyed(this.repos.workspaces, tenantId, workspaceId);
       return { kind: 'done', result: { keyVersion, kekVersions: rewrapped } };
     } catch (err) {
       await this.undoOnPermanent(err, tenantId, workspaceId);
@@ -75,25 +71,19 @@ export class CmkRewrapHandler implements OperationHandler {
   }
 
   /**
-   * When this operation was requested, on this process's clock: the operation's age is measured by Postgres
-   * (created_at and clock_timestamp() on one clock), so clock skew between the API, the database and the worker
-   * does not matter. A describe started before this instant may predate the customer's rotation.
+   * When this operation was requested, on this process's clock (its age comes from Postgres alone, so clock skew
+   * between the API, the database and the worker does not matter). A describe started before this instant may
+   * predate the customer's rotation.
    */
   private async requestedAt(tenantId: string, operationId: string): Promise<number> {
-    const rows = await withSql(this.ds, (sql) =>
-      sql.rows<{ ageMs: number }>(
-        `SELECT (extract(epoch FROM clock_timestamp() - created_at) * 1000)::float8 AS "ageMs" FROM operations WHERE tenant_id = $1 AND id = $2`,
-        [tenantId, operationId],
-      ),
-    );
-    return Date.now() - Math.max(0, Number(rows[0]?.ageMs ?? 0));
+    return Date.now() - (await this.repos.operations.ageMs(tenantId, operationId));
   }
 
   private async undoOnPermanent(err: unknown, tenantId: string, workspaceId: string): Promise<void> {
     if (!isPermanent(err)) return;
     // Rows already rewrapped stay on the new version (each was verified before it was stored): their old forms go too.
-    await withSql(this.ds, (sql) => this.store.dropPreviousForms(sql, tenantId, workspaceId)).catch(() => undefined);
-    await leaveWorkingState(this.ds, this.store, tenantId, workspaceId, 'rewrapping').catch(() => undefined);
+    await this.repos.keks.dropPreviousForms(this.repos.ds, tenantId, workspaceId).catch(() => undefined);
+    await leaveWorkingState(this.repos.ds, this.repos.workspaces, tenantId, workspaceId, 'rewrapping').catch(() => undefined);
   }
 }
 

@@ -1,18 +1,15 @@
-import type { DataSource } from 'typeorm';
-import type { HandlerResult, OperationContext, OperationHandler } from '../engine/operation-handler';
+import type { KekVersionRow, KeyConfigurationRow, KeyStateName, Repositories } from '@app/persistence';
+import { workspaceLock, type HandlerResult, type OperationContext, type OperationHandler } from '../engine/operation-handler';
 import type { JobMetrics } from '../observability/job-metrics';
 import type { AuditSink, KekCacheControl, KeyCrypto } from '../ports';
-import type { DekRewrapStore } from '../store/dek-rewrap-store';
-import type { OperationRow, OperationStore } from '../store/operation-store';
-import { inTransaction, withSql } from '../store/sql';
-import type { KekRow, KeyConfigurationRow, WorkspaceKeyState, WorkspaceKeyStore } from '../store/workspace-key-store';
 import { isPermanent } from './cmk-rewrap.handler';
 import type { KekWrapping } from './kek-wrapping';
+import type { BoundKeyConfigurations } from './key-configurations';
 import { OperationFailure } from './operation-errors';
 import { enterWorkingState, failIfDestroyed, leaveWorkingState } from './workspace-guard';
 
 /** States a KEK rotation may start from (see enterWorkingState). */
-const ROTATABLE_FROM: readonly WorkspaceKeyState[] = ['active', 'access_suspect'];
+const ROTATABLE_FROM: readonly KeyStateName[] = ['active', 'access_suspect'];
 
 /** Batches being written concurrently while the next is prepared (two cores: Postgres and Node overlap). */
 const WRITES_IN_FLIGHT = 2;
@@ -46,10 +43,8 @@ export class KekRotationHandler implements OperationHandler {
   readonly kind = 'kek-rotation';
 
   constructor(
-    private readonly ds: DataSource,
-    private readonly store: WorkspaceKeyStore,
-    private readonly deks: DekRewrapStore,
-    private readonly operations: OperationStore,
+    private readonly repos: Repositories,
+    private readonly configs: BoundKeyConfigurations,
     private readonly wrapping: KekWrapping,
     private readonly crypto: KeyCrypto,
     private readonly cache: KekCacheControl,
@@ -58,18 +53,16 @@ export class KekRotationHandler implements OperationHandler {
     private readonly options: KekRotationOptions = { batchSize: 1000 },
   ) {}
 
-  lockKey(op: OperationRow): string {
-    return `workspace:${op.workspaceId}`;
-  }
+  readonly lockKey = workspaceLock;
 
   async execute(ctx: OperationContext): Promise<HandlerResult> {
     const { tenantId, workspaceId } = ctx.op;
     // From access_suspect too: the wrap limit must hold in every state that serves DEKs. Where to return is
     // recorded in the same transaction as the move (a re-run after a crash reads it from the operation row).
-    let returnTo: WorkspaceKeyState = ctx.op.params.returnTo === 'access_suspect' ? 'access_suspect' : 'active';
-    const ws = await enterWorkingState(this.ds, this.store, tenantId, workspaceId, 'kek_rotating', {}, ROTATABLE_FROM, async (sql, left) => {
+    let returnTo: KeyStateName = ctx.op.params.returnTo === 'access_suspect' ? 'access_suspect' : 'active';
+    const ws = await enterWorkingState(this.repos.ds, this.repos.workspaces, tenantId, workspaceId, 'kek_rotating', ROTATABLE_FROM, async (m, left) => {
       returnTo = left;
-      await this.operations.recordStep(tenantId, ctx.op.id, 'entered', { returnTo: left }, sql);
+      await this.repos.operations.recordStep(tenantId, ctx.op.id, 'entered', { returnTo: left }, m);
     });
     try {
       if (!ws.keyConfigurationId || ws.currentKekVersion === null) {
@@ -77,10 +70,10 @@ export class KekRotationHandler implements OperationHandler {
       }
       let newVersion = Number(ctx.op.params.newVersion ?? 0);
       if (!newVersion) {
-        newVersion = (await withSql(this.ds, (sql) => this.store.maxKekVersion(sql, tenantId, workspaceId))) + 1;
+        newVersion = (await this.repos.keks.maxVersion(tenantId, workspaceId)) + 1;
         await ctx.step('planned', { newVersion, fromVersion: ws.currentKekVersion });
       }
-      const cfg = await withSql(this.ds, (sql) => this.store.keyConfiguration(sql, tenantId, ws.keyConfigurationId as string));
+      const cfg = await this.configs.find(tenantId, ws.keyConfigurationId);
       if (!cfg) throw new OperationFailure('KEY_CONFIGURATION_NOT_FOUND', 'the bound key configuration no longer exists');
 
       const newKek = await this.ensureNewKek(ctx, cfg, newVersion, ws.currentKekVersion);
@@ -95,9 +88,9 @@ export class KekRotationHandler implements OperationHandler {
       const retired = await this.retireUnused(tenantId, workspaceId, newVersion);
       await ctx.step('retired', { retiredVersions: retired });
       const version = newVersion;
-      const left = await leaveWorkingState(this.ds, this.store, tenantId, workspaceId, 'kek_rotating', {
+      const left = await leaveWorkingState(this.repos.ds, this.repos.workspaces, tenantId, workspaceId, 'kek_rotating', {
         to: returnTo,
-        onLeft: (sql) =>
+        onLeft: (m) =>
           this.audit.append(
             tenantId,
             {
@@ -107,11 +100,11 @@ export class KekRotationHandler implements OperationHandler {
               outcome: 'success',
               details: { operationId: ctx.op.id, kekVersion: version, retiredVersions: retired },
             },
-            sql,
+            m,
           ),
       });
       // Not left: a destroy took the workspace meanwhile (the operation fails cleanly; nothing comes back).
-      if (!left) await failIfDestroyed(this.ds, this.store, tenantId, workspaceId);
+      if (!left) await failIfDestroyed(this.repos.workspaces, tenantId, workspaceId);
       await this.cache.invalidateWorkspace(tenantId, workspaceId);
       return {
         kind: 'done',
@@ -126,7 +119,7 @@ export class KekRotationHandler implements OperationHandler {
       };
     } catch (err) {
       // Never towards shredded: a rotation that cannot reach the customer key only gives the workspace back.
-      if (isPermanent(err)) await leaveWorkingState(this.ds, this.store, tenantId, workspaceId, 'kek_rotating', { to: returnTo }).catch(() => undefined);
+      if (isPermanent(err)) await leaveWorkingState(this.repos.ds, this.repos.workspaces, tenantId, workspaceId, 'kek_rotating', { to: returnTo }).catch(() => undefined);
       throw err;
     }
   }
@@ -134,7 +127,7 @@ export class KekRotationHandler implements OperationHandler {
   /** The new version's plaintext KEK: created and switched to now, or (re-run) unwrapped from its row. */
   private async ensureNewKek(ctx: OperationContext, cfg: KeyConfigurationRow, newVersion: number, fromVersion: number): Promise<Buffer> {
     const { tenantId, workspaceId } = ctx.op;
-    const existing = await withSql(this.ds, (sql) => this.store.kek(sql, tenantId, workspaceId, newVersion));
+    const existing = await this.repos.keks.find(tenantId, workspaceId, newVersion);
     if (existing) return this.wrapping.unwrap(existing, await this.configOf(existing, cfg), ctx.signal);
     if (fromVersion >= newVersion) {
       throw new OperationFailure('WORKSPACE_STATE_CONFLICT', `the workspace is already past KEK version ${newVersion}`);
@@ -145,12 +138,9 @@ export class KekRotationHandler implements OperationHandler {
       const kcv = this.crypto.kcv(kek);
       const target = { tenantId, workspaceId, version: newVersion };
       const wrapped = await this.wrapping.wrapVerified(kek, kcv, target, cfg, ctx.signal);
-      const switched = await inTransaction(this.ds, (sql) =>
-        this.store.switchToNewKek(
-          sql,
-          { ...target, keyConfigurationId: cfg.id, wrapped: wrapped.ciphertext, providerKeyVersion: wrapped.keyVersion, kcv },
-          fromVersion,
-        ),
+      const switched = await this.repos.keks.switchToNew(
+        { ...target, keyConfigurationId: cfg.id, wrapped: wrapped.ciphertext, providerKeyVersion: wrapped.keyVersion, kcv },
+        fromVersion,
       );
       if (!switched) throw new OperationFailure('WORKSPACE_STATE_CONFLICT', 'the workspace KEK version changed under the rotation');
       // New DEKs must be created under the new version on every replica from now on.
@@ -171,17 +161,15 @@ export class KekRotationHandler implements OperationHandler {
     const { tenantId, workspaceId, id: operationId } = ctx.op;
     const oldKeks = new Map<number, Buffer>();
     try {
-      const [total, done0] = await withSql(this.ds, async (sql) => [
-        await this.deks.countAll(sql, tenantId, workspaceId),
-        await this.deks.countOn(sql, tenantId, workspaceId, newVersion),
-      ]);
-      await withSql(this.ds, (sql) => this.operations.setProgress(sql, tenantId, operationId, done0, total));
-      await withSql(this.ds, (sql) => this.deks.ensureStatistics(sql, tenantId, workspaceId, total - done0)).catch(() => false);
+      const total = await this.repos.deks.count(tenantId, workspaceId);
+      const done0 = await this.repos.deks.count(tenantId, workspaceId, newVersion);
+      await this.repos.operations.setProgress(tenantId, operationId, done0, total);
+      await this.repos.deks.ensureStatistics(tenantId, workspaceId, total - done0).catch(() => false);
       await ctx.step('rewrapping', { total });
 
       const prepare = async (after: string | null): Promise<PreparedBatch | null> => {
         if (ctx.signal.aborted) throw ctx.signal.reason ?? new Error('worker shutting down');
-        const batch = await inTransaction(this.ds, (sql) => this.deks.nextBatch(sql, tenantId, workspaceId, newVersion, after, this.options.batchSize));
+        const batch = await this.repos.deks.nextToRewrap(tenantId, workspaceId, newVersion, after, this.options.batchSize);
         if (batch.length === 0) return null;
         const rows: PreparedBatch['rows'] = [];
         for (const d of batch) {
@@ -201,13 +189,10 @@ export class KekRotationHandler implements OperationHandler {
       };
 
       const write = async (batch: PreparedBatch): Promise<number> => {
-        const moved = await inTransaction(this.ds, async (sql) => {
-          // A batch lost by a server crash is simply redone from the rows; the final retire commits
-          // synchronously and, WAL being sequential, never becomes durable ahead of a lost batch.
-          await sql.affected(`SET LOCAL synchronous_commit = off`);
-          const n = await this.deks.applyBatch(sql, tenantId, workspaceId, newVersion, batch.rows);
-          await this.deks.addWraps(sql, tenantId, workspaceId, newVersion, batch.rows.length);
-          await this.operations.addProgress(sql, tenantId, operationId, n, total, { step: 'rewrapping', lastSegment: batch.lastSegment });
+        const moved = await this.repos.ds.transaction(async (m) => {
+          const n = await this.repos.deks.rewrapBatch(m, tenantId, workspaceId, newVersion, batch.rows);
+          await this.repos.keks.countWraps(m, tenantId, workspaceId, newVersion, batch.rows.length);
+          await this.repos.operations.addProgress(m, tenantId, operationId, n, total, { step: 'rewrapping', lastSegment: batch.lastSegment });
           return n;
         });
         this.metrics.dekRewraps.inc(moved);
@@ -251,7 +236,7 @@ export class KekRotationHandler implements OperationHandler {
   private async oldKek(cache: Map<number, Buffer>, tenantId: string, workspaceId: string, version: number, signal: AbortSignal): Promise<Buffer> {
     const have = cache.get(version);
     if (have) return have;
-    const row = await withSql(this.ds, (sql) => this.store.kek(sql, tenantId, workspaceId, version));
+    const row = await this.repos.keks.find(tenantId, workspaceId, version);
     if (!row) throw new OperationFailure('UNWRAP_FAILED', `KEK version ${version} is missing`);
     const cfg = await this.configOf(row);
     const kek = await this.wrapping.unwrap(row, cfg, signal);
@@ -260,18 +245,18 @@ export class KekRotationHandler implements OperationHandler {
   }
 
   private async retireUnused(tenantId: string, workspaceId: string, newVersion: number): Promise<number[]> {
-    const live = await withSql(this.ds, (sql) => this.store.liveKeks(sql, tenantId, workspaceId));
+    const live = await this.repos.keks.findLive(tenantId, workspaceId);
     const retired: number[] = [];
     for (const k of live) {
       if (k.version === newVersion || k.state !== 'retiring') continue;
-      if (await inTransaction(this.ds, (sql) => this.store.retireIfUnused(sql, tenantId, workspaceId, k.version))) retired.push(k.version);
+      if (await this.repos.keks.retireIfUnused(tenantId, workspaceId, k.version)) retired.push(k.version);
     }
     return retired;
   }
 
-  private async configOf(row: KekRow, known?: KeyConfigurationRow): Promise<KeyConfigurationRow> {
+  private async configOf(row: KekVersionRow, known?: KeyConfigurationRow): Promise<KeyConfigurationRow> {
     if (known && known.id === row.keyConfigurationId) return known;
-    const cfg = await withSql(this.ds, (sql) => this.store.keyConfiguration(sql, row.tenantId, row.keyConfigurationId));
+    const cfg = await this.configs.find(row.tenantId, row.keyConfigurationId);
     if (!cfg) throw new OperationFailure('KEY_CONFIGURATION_NOT_FOUND', `key configuration of KEK version ${row.version} no longer exists`);
     return cfg;
   }

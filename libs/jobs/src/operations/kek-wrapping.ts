@@ -1,7 +1,8 @@
-import { RewrapNotPermittedError, type KeyConfig, type WrapContext, type WrappedKek } from '@app/provider-port';
+import type { KekVersionRow, KeyConfigurationRow } from '@app/persistence';
+import { kekWrapContext, RewrapNotPermittedError, type WrapContext, type WrappedKek } from '@app/provider-port';
+import { LRUCache } from 'lru-cache';
 import type { ProviderGate } from '../engine/provider-gate';
 import type { KeyCrypto, ProviderResolver } from '../ports';
-import type { KekRow, KeyConfigurationRow } from '../store/workspace-key-store';
 import { OperationFailure } from './operation-errors';
 
 /** How long a described customer-key version is reused across workspaces of one configuration. */
@@ -15,15 +16,13 @@ const REWRAP_REFUSED_TTL_MS = 10 * 60_000;
 /** Per configuration: does the customer's grant cover the in-KMS rewrap? `probing`: one caller is finding out. */
 type InPlaceRewrap = { kind: 'permitted' } | { kind: 'refused'; until: number } | { kind: 'probing'; done: Promise<void> };
 
-export function kekContext(row: Pick<KekRow, 'tenantId' | 'workspaceId' | 'version'>, keyConfigurationId: string): WrapContext {
-  return {
-    tenantId: row.tenantId,
-    workspaceId: row.workspaceId,
-    keyConfigurationId,
-    kekVersion: row.version,
-    purpose: 'workspace-kek',
-  };
+/** The wrap context of `row`'s KEK under the configuration `keyConfigurationId` (the one definition, provider-port). */
+function contextOf(row: Pick<KekVersionRow, 'tenantId' | 'workspaceId' | 'version'>, keyConfigurationId: string): WrapContext {
+  return kekWrapContext({ tenantId: row.tenantId, workspaceId: row.workspaceId, keyConfigurationId, kekVersion: row.version });
 }
+
+/** Per-configuration answers kept at most (configurations, not workspaces: a handful per tenant). */
+const CONFIGURATIONS_KEPT = 10_000;
 
 /**
  * Unwrap and wrap workspace KEKs under customer keys, always verified: an unwrapped KEK must match its stored
@@ -39,12 +38,12 @@ export class KekWrapping {
   ) {}
 
   /** Plaintext KEK of a stored version; caller zeroes it. */
-  async unwrap(row: KekRow, cfg: KeyConfigurationRow, signal?: AbortSignal): Promise<Buffer> {
+  async unwrap(row: KekVersionRow, cfg: KeyConfigurationRow, signal?: AbortSignal): Promise<Buffer> {
     const provider = this.providers.get(cfg.provider);
     const wrapped: WrappedKek = { ciphertext: row.wrapped, keyVersion: row.providerKeyVersion };
     const kek = await this.gate.call(
       { provider: cfg.provider, keyConfigurationId: cfg.id },
-      () => provider.unwrap(cfg.config, wrapped, kekContext(row, cfg.id)),
+      () => provider.unwrap(cfg.config, wrapped, contextOf(row, cfg.id)),
       signal,
     );
     if (!this.crypto.kcvMatches(kek, row.kcv)) {
@@ -59,13 +58,13 @@ export class KekWrapping {
   async wrapVerified(
     kek: Buffer,
     kcv: Buffer,
-    target: Pick<KekRow, 'tenantId' | 'workspaceId' | 'version'>,
+    target: Pick<KekVersionRow, 'tenantId' | 'workspaceId' | 'version'>,
     cfg: KeyConfigurationRow,
     signal?: AbortSignal,
   ): Promise<WrappedKek> {
     const provider = this.providers.get(cfg.provider);
     const scope = { provider: cfg.provider, keyConfigurationId: cfg.id };
-    const ctx = kekContext(target, cfg.id);
+    const ctx = contextOf(target, cfg.id);
     const wrapped = await this.gate.call(scope, () => provider.wrap(cfg.config, kek, ctx), signal);
     await this.verify(wrapped, kcv, cfg, ctx, signal);
     return wrapped;
@@ -83,7 +82,7 @@ export class KekWrapping {
    * configuration for REWRAP_REFUSED_TTL_MS, and while the answer is unknown one caller asks and concurrent callers
    * of the same configuration wait for it, so a wave pays it once. A real revocation shows on the fallback's unwrap.
    */
-  async rewrapVerified(row: KekRow, cfg: KeyConfigurationRow, keyVersion: string | null, signal?: AbortSignal): Promise<WrappedKek | null> {
+  async rewrapVerified(row: KekVersionRow, cfg: KeyConfigurationRow, keyVersion: string | null, signal?: AbortSignal): Promise<WrappedKek | null> {
     const provider = this.providers.get(cfg.provider);
     if (!provider.rewrap || row.keyConfigurationId !== cfg.id) return null;
     const key = `${row.tenantId}/${cfg.id}`;
@@ -97,10 +96,10 @@ export class KekWrapping {
     let probe: InPlaceRewrap | undefined;
     if (this.inPlace.get(key)?.kind !== 'permitted') {
       probe = { kind: 'probing', done: new Promise<void>((resolve) => (settle = resolve)) };
-      this.remember(key, probe);
+      this.inPlace.set(key, probe);
     }
     const scope = { provider: cfg.provider, keyConfigurationId: cfg.id };
-    const ctx = kekContext(row, cfg.id);
+    const ctx = contextOf(row, cfg.id);
     const stored: WrappedKek = { ciphertext: row.wrapped, keyVersion: row.providerKeyVersion };
     const rewrap = provider.rewrap.bind(provider);
     try {
@@ -109,14 +108,14 @@ export class KekWrapping {
         wrapped = await this.gate.call(scope, () => rewrap(cfg.config, stored, ctx, { keyVersion }), signal);
       } catch (err) {
         if (err instanceof RewrapNotPermittedError) {
-          this.remember(key, { kind: 'refused', until: Date.now() + REWRAP_REFUSED_TTL_MS });
+          this.inPlace.set(key, { kind: 'refused', until: Date.now() + REWRAP_REFUSED_TTL_MS });
           return null;
         }
         // Undecided (throttled, key disabled, ...): the next caller asks again.
         if (probe && this.inPlace.get(key) === probe) this.inPlace.delete(key);
         throw err;
       }
-      if (probe && this.inPlace.get(key) === probe) this.remember(key, { kind: 'permitted' });
+      if (probe && this.inPlace.get(key) === probe) this.inPlace.set(key, { kind: 'permitted' });
       await this.verify(wrapped, row.kcv, cfg, ctx, signal);
       return wrapped;
     } finally {
@@ -135,12 +134,6 @@ export class KekWrapping {
     } finally {
       back.fill(0);
     }
-  }
-
-  private remember(key: string, state: InPlaceRewrap): void {
-    this.inPlace.delete(key);
-    this.inPlace.set(key, state);
-    if (this.inPlace.size > 10_000) this.inPlace.delete(this.inPlace.keys().next().value as string);
   }
 
   /**
@@ -170,7 +163,6 @@ export class KekWrapping {
         // A newer describe may have been started meanwhile: never replace its entry with this older answer.
         if (this.versions.get(key) === entry) {
           this.versions.set(key, { value: d.currentVersion, until: Date.now() + VERSION_TTL_MS, startedAt: entry.startedAt });
-          if (this.versions.size > 10_000) this.versions.delete(this.versions.keys().next().value as string);
         }
         return d.currentVersion;
       })
@@ -183,6 +175,8 @@ export class KekWrapping {
     return load;
   }
 
-  private readonly versions = new Map<string, { value: string | null; until: number; startedAt: number; pending?: Promise<string | null> }>();
-  private readonly inPlace = new Map<string, InPlaceRewrap>();
+  private readonly versions = new LRUCache<string, { value: string | null; until: number; startedAt: number; pending?: Promise<string | null> }>({
+    max: CONFIGURATIONS_KEPT,
+  });
+  private readonly inPlace = new LRUCache<string, InPlaceRewrap>({ max: CONFIGURATIONS_KEPT });
 }

@@ -1,11 +1,8 @@
-import type { DataSource } from 'typeorm';
-import type { HandlerResult, OperationContext, OperationHandler } from '../engine/operation-handler';
+import type { Repositories } from '@app/persistence';
+import { workspaceLock, type HandlerResult, type OperationContext, type OperationHandler } from '../engine/operation-handler';
 import type { AuditSink, KekCacheControl } from '../ports';
-import type { AccessStore } from '../store/access-store';
-import type { OperationRow } from '../store/operation-store';
-import { inTransaction, withSql } from '../store/sql';
-import type { WorkspaceKeyStore } from '../store/workspace-key-store';
 import type { KekWrapping } from './kek-wrapping';
+import type { BoundKeyConfigurations } from './key-configurations';
 import { OperationFailure } from './operation-errors';
 
 /**
@@ -18,21 +15,18 @@ export class ReinstateHandler implements OperationHandler {
   readonly kind = 'reinstate';
 
   constructor(
-    private readonly ds: DataSource,
-    private readonly store: WorkspaceKeyStore,
-    private readonly access: AccessStore,
+    private readonly repos: Repositories,
+    private readonly configs: BoundKeyConfigurations,
     private readonly wrapping: KekWrapping,
     private readonly cache: KekCacheControl,
     private readonly audit: AuditSink,
   ) {}
 
-  lockKey(op: OperationRow): string {
-    return `workspace:${op.workspaceId}`;
-  }
+  readonly lockKey = workspaceLock;
 
   async execute(ctx: OperationContext): Promise<HandlerResult> {
     const { tenantId, workspaceId } = ctx.op;
-    const ws = await withSql(this.ds, (sql) => this.store.workspace(sql, tenantId, workspaceId));
+    const ws = await this.repos.workspaces.findById(tenantId, workspaceId);
     if (!ws) throw new OperationFailure('WORKSPACE_NOT_FOUND', 'the workspace no longer exists');
     if (ws.keyState === 'active') return { kind: 'done', result: { outcome: 'active', alreadyActive: true } };
     if (ws.keyState !== 'shredded' && ws.keyState !== 'access_suspect') {
@@ -41,10 +35,10 @@ export class ReinstateHandler implements OperationHandler {
     if (!ws.keyConfigurationId) throw new OperationFailure('WORKSPACE_STATE_CONFLICT', 'the workspace has no key binding');
     const cfgId = ws.keyConfigurationId;
 
-    const keks = await withSql(this.ds, (sql) => this.store.liveKeks(sql, tenantId, workspaceId));
+    const keks = await this.repos.keks.findLive(tenantId, workspaceId);
     if (keks.length === 0) throw new OperationFailure('UNWRAP_FAILED', 'the workspace has no KEK to prove');
     for (const row of keks) {
-      const cfg = await withSql(this.ds, (sql) => this.store.keyConfiguration(sql, tenantId, row.keyConfigurationId));
+      const cfg = await this.configs.find(tenantId, row.keyConfigurationId);
       if (!cfg) throw new OperationFailure('KEY_CONFIGURATION_NOT_FOUND', `key configuration of KEK version ${row.version} no longer exists`);
       try {
         const kek = await this.wrapping.unwrap(row, cfg, ctx.signal);
@@ -62,13 +56,15 @@ export class ReinstateHandler implements OperationHandler {
     }
     await ctx.step('proven', { kekVersions: keks.map((k) => k.version) });
 
-    const moved = await inTransaction(this.ds, async (sql) => {
-      const ok = await this.store.transition(sql, tenantId, workspaceId, [ws.keyState], 'active', {
+    const moved = await this.repos.ds.transaction(async (m) => {
+      const ok = await this.repos.workspaces.transition(m, tenantId, workspaceId, {
+        from: [ws.keyState],
+        to: 'active',
         degraded: false,
-        expectedStateVersion: ws.stateVersion,
+        expectedVersion: ws.stateVersion,
       });
       if (!ok) return false;
-      await this.access.reset(sql, tenantId, cfgId);
+      await this.repos.keyConfigurationAccess.reset(m, tenantId, cfgId);
       await this.audit.append(
         tenantId,
         {
@@ -78,7 +74,7 @@ export class ReinstateHandler implements OperationHandler {
           outcome: 'success',
           details: { operationId: ctx.op.id, from: ws.keyState, kekVersions: keks.map((k) => k.version), keyConfigurationId: cfgId },
         },
-        sql,
+        m,
       );
       return true;
     });

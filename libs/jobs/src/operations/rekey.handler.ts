@@ -1,10 +1,8 @@
-import type { DataSource } from 'typeorm';
-import type { HandlerResult, OperationContext, OperationHandler } from '../engine/operation-handler';
+import type { Repositories } from '@app/persistence';
+import { workspaceLock, type HandlerResult, type OperationContext, type OperationHandler } from '../engine/operation-handler';
 import type { AuditSink, KekCacheControl } from '../ports';
-import type { OperationRow } from '../store/operation-store';
-import { inTransaction, withSql } from '../store/sql';
-import type { WorkspaceKeyStore } from '../store/workspace-key-store';
 import { isPermanent } from './cmk-rewrap.handler';
+import type { BoundKeyConfigurations } from './key-configurations';
 import { OperationFailure } from './operation-errors';
 import type { RewrapUnderKey } from './rewrap-under-key';
 import { enterWorkingState, leaveWorkingState } from './workspace-guard';
@@ -21,38 +19,36 @@ export class RekeyHandler implements OperationHandler {
   readonly kind = 'rekey';
 
   constructor(
-    private readonly ds: DataSource,
-    private readonly store: WorkspaceKeyStore,
+    private readonly repos: Repositories,
+    private readonly configs: BoundKeyConfigurations,
     private readonly rewrap: RewrapUnderKey,
     private readonly cache: KekCacheControl,
     private readonly audit: AuditSink,
   ) {}
 
-  lockKey(op: OperationRow): string {
-    return `workspace:${op.workspaceId}`;
-  }
+  readonly lockKey = workspaceLock;
 
   async execute(ctx: OperationContext): Promise<HandlerResult> {
     const { tenantId, workspaceId } = ctx.op;
     const targetId = ctx.op.targetKeyConfigurationId ?? (ctx.op.params.targetKeyConfigurationId as string | undefined);
     if (!targetId) throw new OperationFailure('KEY_CONFIGURATION_NOT_FOUND', 'the re-key operation names no target key configuration');
-    const target = await withSql(this.ds, (sql) => this.store.keyConfiguration(sql, tenantId, targetId));
+    const target = await this.configs.find(tenantId, targetId);
     if (!target) throw new OperationFailure('KEY_CONFIGURATION_NOT_FOUND', 'the target key configuration no longer exists');
     if (target.status !== 'valid') {
       throw new OperationFailure('KEY_CONFIGURATION_INVALID', 'the target key configuration did not pass validation; validate it again first');
     }
 
-    const ws = await enterWorkingState(this.ds, this.store, tenantId, workspaceId, 'rekeying');
+    const ws = await enterWorkingState(this.repos.ds, this.repos.workspaces, tenantId, workspaceId, 'rekeying');
     const fromId = (ctx.op.params.fromKeyConfigurationId as string | undefined) ?? ws.keyConfigurationId;
     await ctx.step('rekeying', { fromKeyConfigurationId: fromId, targetKeyConfigurationId: targetId });
     try {
       const { rewrapped } = await this.rewrap.execute({ tenantId, workspaceId, target, targetKeyVersion: 'any', signal: ctx.signal });
       await ctx.step('rewrapped', { rewrappedVersions: rewrapped });
 
-      const switched = await inTransaction(this.ds, async (sql) => {
-        const live = await this.store.liveKeks(sql, tenantId, workspaceId);
+      const switched = await this.repos.ds.transaction(async (m) => {
+        const live = await this.repos.keks.findLive(tenantId, workspaceId, m);
         if (live.some((k) => k.keyConfigurationId !== targetId)) return false;
-        if (!(await this.store.transition(sql, tenantId, workspaceId, ['rekeying'], 'active', { keyConfigurationId: targetId }))) return false;
+        if (!(await this.repos.workspaces.transition(m, tenantId, workspaceId, { from: ['rekeying'], to: 'active', keyConfigurationId: targetId }))) return false;
         await this.audit.append(
           tenantId,
           {
@@ -62,11 +58,11 @@ export class RekeyHandler implements OperationHandler {
             outcome: 'success',
             details: { operationId: ctx.op.id, from: fromId, to: targetId, provider: target.provider, kekVersions: rewrapped },
           },
-          sql,
+          m,
         );
         // The rollback was the only reader of the forms under the old configuration: they go in the transaction
         // that commits the new binding, so no instant exists after the switch in which the old key still opens them.
-        await this.store.dropPreviousForms(sql, tenantId, workspaceId);
+        await this.repos.keks.dropPreviousForms(m, tenantId, workspaceId);
         return true;
       });
       if (!switched) throw new OperationFailure('WORKSPACE_STATE_CONFLICT', 'the workspace changed during the re-key; nothing was switched');
@@ -80,16 +76,7 @@ export class RekeyHandler implements OperationHandler {
 
   /** Put rows already moved to the target back on their previous wrapping, then leave rekeying. */
   private async rollBack(tenantId: string, workspaceId: string, targetId: string): Promise<void> {
-    await inTransaction(this.ds, async (sql) => {
-      await sql.affected(
-        `UPDATE kek_versions SET wrapped = previous_wrapped, key_configuration_id = previous_key_configuration_id,
-           provider_key_version = previous_provider_key_version, previous_wrapped = NULL,
-           previous_key_configuration_id = NULL, previous_provider_key_version = NULL, updated_at = now()
-         WHERE tenant_id = $1 AND workspace_id = $2 AND key_configuration_id = $3
-           AND previous_wrapped IS NOT NULL AND previous_key_configuration_id IS NOT NULL AND previous_key_configuration_id <> $3`,
-        [tenantId, workspaceId, targetId],
-      );
-    }).catch(() => undefined);
-    await leaveWorkingState(this.ds, this.store, tenantId, workspaceId, 'rekeying').catch(() => undefined);
+    await this.repos.keks.restorePreviousForms(this.repos.ds, tenantId, workspaceId, { movedTo: targetId }).catch(() => undefined);
+    await leaveWorkingState(this.repos.ds, this.repos.workspaces, tenantId, workspaceId, 'rekeying').catch(() => undefined);
   }
 }

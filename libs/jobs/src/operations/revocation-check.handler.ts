@@ -1,11 +1,9 @@
-import type { DataSource } from 'typeorm';
+import type { OperationRow, WorkspaceRepository } from '@app/persistence';
 import { backoffDelay, BackoffPolicy } from '../engine/backoff';
 import type { HandlerResult, OperationContext, OperationHandler } from '../engine/operation-handler';
 import type { ConfirmationPolicy } from '../revocation/confirmation-policy';
 import type { ProbeKeyConfiguration } from '../revocation/probe-key-configuration';
-import type { OperationRow } from '../store/operation-store';
-import { withSql } from '../store/sql';
-import type { WorkspaceKeyStore } from '../store/workspace-key-store';
+import type { BoundKeyConfigurations } from './key-configurations';
 import { OperationFailure } from './operation-errors';
 
 export interface RevocationCheckOptions {
@@ -29,8 +27,8 @@ export class RevocationCheckHandler implements OperationHandler {
   readonly kind = 'revocation-check';
 
   constructor(
-    private readonly ds: DataSource,
-    private readonly store: WorkspaceKeyStore,
+    private readonly workspaces: WorkspaceRepository,
+    private readonly configs: BoundKeyConfigurations,
     private readonly probe: ProbeKeyConfiguration,
     private readonly options: RevocationCheckOptions,
   ) {}
@@ -43,7 +41,7 @@ export class RevocationCheckHandler implements OperationHandler {
   async execute(ctx: OperationContext): Promise<HandlerResult> {
     const { tenantId, workspaceId } = ctx.op;
     const cfgId = await this.configurationId(ctx.op);
-    const cfg = await withSql(this.ds, (sql) => this.store.keyConfiguration(sql, tenantId, cfgId));
+    const cfg = await this.configs.find(tenantId, cfgId);
     if (!cfg) throw new OperationFailure('KEY_CONFIGURATION_NOT_FOUND', 'the key configuration no longer exists');
 
     const probes = Number(ctx.op.params.probes ?? 0) + 1;
@@ -79,7 +77,7 @@ export class RevocationCheckHandler implements OperationHandler {
   private async configurationId(op: OperationRow): Promise<string> {
     const explicit = op.targetKeyConfigurationId ?? (op.params.keyConfigurationId as string | undefined);
     if (explicit) return explicit;
-    const ws = await withSql(this.ds, (sql) => this.store.workspace(sql, op.tenantId, op.workspaceId));
+    const ws = await this.workspaces.findById(op.tenantId, op.workspaceId);
     if (!ws) throw new OperationFailure('WORKSPACE_NOT_FOUND', 'the workspace no longer exists');
     if (!ws.keyConfigurationId) throw new OperationFailure('WORKSPACE_STATE_CONFLICT', 'the workspace has no key binding to check');
     return ws.keyConfigurationId;

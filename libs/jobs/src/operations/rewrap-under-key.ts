@@ -1,8 +1,7 @@
+import type { KekVersionRepository, KekVersionRow, KeyConfigurationRow } from '@app/persistence';
 import type { WrappedKek } from '@app/provider-port';
-import type { DataSource } from 'typeorm';
-import { inTransaction, Sql, withSql } from '../store/sql';
-import type { KekRow, KeyConfigurationRow, WorkspaceKeyStore } from '../store/workspace-key-store';
 import type { KekWrapping } from './kek-wrapping';
+import type { BoundKeyConfigurations } from './key-configurations';
 import { OperationFailure } from './operation-errors';
 
 /**
@@ -22,8 +21,8 @@ import { OperationFailure } from './operation-errors';
  */
 export class RewrapUnderKey {
   constructor(
-    private readonly ds: DataSource,
-    private readonly store: WorkspaceKeyStore,
+    private readonly keks: KekVersionRepository,
+    private readonly configs: BoundKeyConfigurations,
     private readonly wrapping: KekWrapping,
   ) {}
 
@@ -46,34 +45,27 @@ export class RewrapUnderKey {
   }): Promise<{ rewrapped: number[] }> {
     const { tenantId, workspaceId, target } = input;
     const rewrapped: number[] = [];
-    const rows = await withSql(this.ds, (sql) => this.store.liveKeks(sql, tenantId, workspaceId));
+    const rows = await this.keks.findLive(tenantId, workspaceId);
     for (const initial of rows) {
-      let row: KekRow | null = initial;
+      let row: KekVersionRow | null = initial;
       for (let tries = 0; row && tries < 3; tries++) {
         const tooOld = input.wrappedBefore !== undefined && row.wrappedAt.getTime() < input.wrappedBefore.getTime();
         if (!tooOld && this.isOnTarget(row, input.target.id, input.targetKeyVersion)) break;
         const next = await this.rewrapped(row, target, input.targetKeyVersion, input.signal);
-        const swapped = await inTransaction(this.ds, (sql) =>
-          this.store.replaceWrapping(sql, row as KekRow, {
-            wrapped: next.ciphertext,
-            keyConfigurationId: target.id,
-            providerKeyVersion: next.keyVersion,
-          }),
-        );
+        const swapped = await this.keks.replaceWrapping(row, { wrapped: next.ciphertext, keyConfigurationId: target.id, providerKeyVersion: next.keyVersion });
         if (swapped) {
           rewrapped.push(row.version);
           break;
         }
         // Lost the compare-and-set: someone changed the row; read it again and decide afresh.
-        row = await withSql(this.ds, (sql) => this.store.kek(sql, tenantId, workspaceId, initial.version));
-        if (row && row.state === 'retired') row = null;
+        row = await this.keks.find(tenantId, workspaceId, initial.version);
       }
     }
     return { rewrapped };
   }
 
   /** The row's KEK wrapped under `target`, verified: in the KMS when the row is already under it, else unwrap + wrap. */
-  private async rewrapped(row: KekRow, target: KeyConfigurationRow, targetKeyVersion: string | null | 'any', signal?: AbortSignal): Promise<WrappedKek> {
+  private async rewrapped(row: KekVersionRow, target: KeyConfigurationRow, targetKeyVersion: string | null | 'any', signal?: AbortSignal): Promise<WrappedKek> {
     if (row.keyConfigurationId === target.id) {
       const inPlace = await this.wrapping.rewrapVerified(row, target, targetKeyVersion === 'any' ? null : targetKeyVersion, signal);
       if (inPlace) return inPlace;
@@ -87,14 +79,14 @@ export class RewrapUnderKey {
     }
   }
 
-  private isOnTarget(row: KekRow, targetId: string, targetKeyVersion: string | null | 'any'): boolean {
+  private isOnTarget(row: KekVersionRow, targetId: string, targetKeyVersion: string | null | 'any'): boolean {
     if (row.keyConfigurationId !== targetId) return false;
     if (targetKeyVersion === 'any') return true;
     return targetKeyVersion !== null && row.providerKeyVersion === targetKeyVersion;
   }
 
-  private async configOf(row: KekRow): Promise<KeyConfigurationRow> {
-    const cfg = await withSql(this.ds, (sql: Sql) => this.store.keyConfiguration(sql, row.tenantId, row.keyConfigurationId));
+  private async configOf(row: KekVersionRow): Promise<KeyConfigurationRow> {
+    const cfg = await this.configs.find(row.tenantId, row.keyConfigurationId);
     if (!cfg) throw new OperationFailure('KEY_CONFIGURATION_NOT_FOUND', `key configuration of KEK version ${row.version} no longer exists`);
     return cfg;
   }

@@ -1,6 +1,5 @@
+import type { KeyStateName, Queryable, WorkspaceRepository, WorkspaceRow } from '@app/persistence';
 import type { DataSource } from 'typeorm';
-import { inTransaction, Sql, withSql } from '../store/sql';
-import type { WorkspaceKeyRow, WorkspaceKeyState, WorkspaceKeyStore } from '../store/workspace-key-store';
 import { OperationFailure } from './operation-errors';
 
 /**
@@ -11,28 +10,27 @@ import { OperationFailure } from './operation-errors';
  */
 export async function enterWorkingState(
   ds: DataSource,
-  store: WorkspaceKeyStore,
+  workspaces: WorkspaceRepository,
   tenantId: string,
   workspaceId: string,
-  working: WorkspaceKeyState,
-  extra: { keyConfigurationId?: string } = {},
-  from: readonly WorkspaceKeyState[] = ['active'],
-  onEnter?: (sql: Sql, left: WorkspaceKeyState) => Promise<void>,
-): Promise<WorkspaceKeyRow> {
+  working: KeyStateName,
+  from: readonly KeyStateName[] = ['active'],
+  onEnter?: (db: Queryable, left: KeyStateName) => Promise<void>,
+): Promise<WorkspaceRow> {
   for (let tries = 0; tries < 3; tries++) {
-    const ws = await withSql(ds, (sql) => store.workspace(sql, tenantId, workspaceId));
+    const ws = await workspaces.findById(tenantId, workspaceId);
     if (!ws) throw new OperationFailure('WORKSPACE_NOT_FOUND', 'the workspace no longer exists');
     if (ws.keyState === working) return ws;
     if (!from.includes(ws.keyState)) {
       throw new OperationFailure('WORKSPACE_STATE_CONFLICT', `the workspace is ${ws.keyState}; this operation needs it ${from.join(' or ')}`);
     }
     const left = ws.keyState;
-    const moved = await inTransaction(ds, async (sql) => {
-      const ok = await store.transition(sql, tenantId, workspaceId, [left], working, { ...extra, expectedStateVersion: ws.stateVersion });
-      if (ok && onEnter) await onEnter(sql, left);
-      return ok;
+    const moved = await ds.transaction(async (m) => {
+      const row = await workspaces.transition(m, tenantId, workspaceId, { from: [left], to: working, expectedVersion: ws.stateVersion });
+      if (row && onEnter) await onEnter(m, left);
+      return row;
     });
-    if (moved) return { ...ws, keyState: working, stateVersion: ws.stateVersion + 1 };
+    if (moved) return moved;
   }
   throw new OperationFailure('WORKSPACE_STATE_CONFLICT', 'the workspace kept changing under the operation');
 }
@@ -43,21 +41,21 @@ export async function enterWorkingState(
  */
 export async function leaveWorkingState(
   ds: DataSource,
-  store: WorkspaceKeyStore,
+  workspaces: WorkspaceRepository,
   tenantId: string,
   workspaceId: string,
-  working: WorkspaceKeyState,
+  working: KeyStateName,
   opts: {
     /** Where to go: active (default), or the state the operation started from. */
-    to?: WorkspaceKeyState;
+    to?: KeyStateName;
     /** Runs in the same transaction when the workspace did leave the state (its audit record). */
-    onLeft?: (sql: Sql) => Promise<unknown>;
+    onLeft?: (db: Queryable) => Promise<unknown>;
   } = {},
 ): Promise<boolean> {
-  return inTransaction(ds, async (sql) => {
-    const left = await store.transition(sql, tenantId, workspaceId, [working], opts.to ?? 'active');
-    if (left && opts.onLeft) await opts.onLeft(sql);
-    return left;
+  return ds.transaction(async (m) => {
+    const left = await workspaces.transition(m, tenantId, workspaceId, { from: [working], to: opts.to ?? 'active' });
+    if (left && opts.onLeft) await opts.onLeft(m);
+    return left !== null;
   });
 }
 
@@ -65,7 +63,7 @@ export async function leaveWorkingState(
  * After a compare-and-set that found nothing to move: a workspace destroyed under a running operation fails the
  * operation (it must not report success for keys that no longer exist). Any other state is left to the caller.
  */
-export async function failIfDestroyed(ds: DataSource, store: WorkspaceKeyStore, tenantId: string, workspaceId: string): Promise<void> {
-  const ws = await withSql(ds, (sql) => store.workspace(sql, tenantId, workspaceId));
+export async function failIfDestroyed(workspaces: WorkspaceRepository, tenantId: string, workspaceId: string): Promise<void> {
+  const ws = await workspaces.findById(tenantId, workspaceId);
   if (!ws || ws.keyState === 'destroyed') throw new OperationFailure('WORKSPACE_STATE_CONFLICT', 'the workspace was destroyed while the operation ran; nothing was written');
 }

@@ -1,12 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import type { DataSource } from 'typeorm';
+import type { KekVersionRepository, KeyConfigurationRow } from '@app/persistence';
 import { ProviderError, WrapContext } from '@app/provider-port';
 import type { ProviderGate } from '../engine/provider-gate';
 import type { KekWrapping } from '../operations/kek-wrapping';
 import { OperationFailure } from '../operations/operation-errors';
 import type { ProviderResolver } from '../ports';
-import { withSql } from '../store/sql';
-import type { KekRow, KeyConfigurationRow, WorkspaceKeyStore } from '../store/workspace-key-store';
 import type { ProbeResult } from './confirmation-policy';
 
 const STATE_CLASS = {
@@ -23,8 +21,7 @@ const STATE_CLASS = {
  */
 export class AccessProber {
   constructor(
-    private readonly ds: DataSource,
-    private readonly store: WorkspaceKeyStore,
+    private readonly keks: KekVersionRepository,
     private readonly providers: ProviderResolver,
     private readonly gate: ProviderGate,
     private readonly wrapping: KekWrapping,
@@ -38,7 +35,7 @@ export class AccessProber {
       if (d.state !== 'enabled') {
         return { kind: 'failed', errorClass: d.state === 'unknown' ? 'ambiguous' : STATE_CLASS[d.state] };
       }
-      const row = await this.sampleKek(cfg, preferWorkspaceId);
+      const row = await this.keks.sampleActiveUnder(cfg.tenantId, cfg.id, preferWorkspaceId);
       if (row) {
         const kek = await this.wrapping.unwrap(row, cfg, signal);
         kek.fill(0);
@@ -52,18 +49,6 @@ export class AccessProber {
       if (err instanceof OperationFailure) return { kind: 'failed', errorClass: 'ambiguous' };
       throw err;
     }
-  }
-
-  private async sampleKek(cfg: KeyConfigurationRow, preferWorkspaceId?: string): Promise<KekRow | null> {
-    return withSql(this.ds, async (sql) => {
-      const rows = await sql.rows<{ workspaceId: string; version: number }>(
-        `SELECT workspace_id AS "workspaceId", version FROM kek_versions
-         WHERE tenant_id = $1 AND key_configuration_id = $2 AND state = 'active'
-         ORDER BY (workspace_id = $3::uuid) DESC NULLS LAST, created_at DESC LIMIT 1`,
-        [cfg.tenantId, cfg.id, preferWorkspaceId ?? null],
-      );
-      return rows[0] ? this.store.kek(sql, cfg.tenantId, rows[0].workspaceId, Number(rows[0].version)) : null;
-    });
   }
 
   private async roundTrip(cfg: KeyConfigurationRow, signal?: AbortSignal): Promise<void> {

@@ -1,19 +1,18 @@
-import type { DataSource } from 'typeorm';
+import type { KeyConfigurationRow, KeyStateName, Repositories } from '@app/persistence';
 import type { JobMetrics } from '../observability/job-metrics';
 import type { AuditSink, KekCacheControl } from '../ports';
-import type { AccessStore } from '../store/access-store';
-import { inTransaction } from '../store/sql';
-import type { KeyConfigurationRow, WorkspaceKeyStore, WorkspaceKeyState } from '../store/workspace-key-store';
-import { SERVING_STATES } from '../store/workspace-key-store';
 import { isRevocationCandidate } from '@app/provider-port';
 import type { AccessProber } from './access-prober';
 import type { VendorCanary } from './vendor-canary';
-import { ConfirmationPolicy, decide, Decision } from './confirmation-policy';
+import { ConfirmationPolicy, ControlVerdict, decide, Decision } from './confirmation-policy';
+
+/** States a suspect verdict moves to access_suspect (from which only a probe's restore or a reinstate leads back). */
+const SUSPECTABLE_STATES: readonly KeyStateName[] = ['active', 'rewrapping', 'rekeying', 'kek_rotating'];
 
 export interface ProbeOutcome {
   readonly decision: Decision;
   /** Workspaces whose key state changed, and to what. */
-  readonly changed: ReadonlyArray<{ workspaceId: string; from: WorkspaceKeyState; to: WorkspaceKeyState }>;
+  readonly changed: ReadonlyArray<{ workspaceId: string; from: KeyStateName; to: KeyStateName }>;
 }
 
 /**
@@ -28,9 +27,7 @@ export interface ProbeOutcome {
  */
 export class ProbeKeyConfiguration {
   constructor(
-    private readonly ds: DataSource,
-    private readonly workspaces: WorkspaceKeyStore,
-    private readonly access: AccessStore,
+    private readonly repos: Repositories,
     private readonly prober: AccessProber,
     private readonly cache: KekCacheControl,
     private readonly audit: AuditSink,
@@ -48,10 +45,15 @@ export class ProbeKeyConfiguration {
       result.kind === 'failed' && isRevocationCandidate(result.errorClass) && this.canary?.has(cfg.provider)
         ? await this.canary.resultSince(cfg.provider, startedAt)
         : null;
-    const outcome = await inTransaction(this.ds, async (sql) => {
-      const previous = await this.access.lockRecord(sql, cfg.tenantId, cfg.id, cfg.provider);
-      const control =
-        result.kind === 'ok' ? 'healthy' : canary && !canary.healthy ? 'unhealthy' : await this.access.control(sql, cfg.provider, cfg.id, this.policy.windowMs);
+    const { workspaces, keks, keyConfigurationAccess: access } = this.repos;
+    const outcome = await this.repos.ds.transaction(async (m) => {
+      const previous = await access.lock(m, cfg.tenantId, cfg.id, cfg.provider);
+      const control: ControlVerdict =
+        result.kind === 'ok'
+          ? 'healthy'
+          : canary && !canary.healthy
+            ? 'unhealthy'
+            : platformControl(await access.recentOnProvider(m, cfg.provider, cfg.id, this.policy.windowMs));
       const decision = decide(
         previous,
         result,
@@ -62,21 +64,21 @@ export class ProbeKeyConfiguration {
           ? `the vendor-owned canary on ${cfg.provider} fails too (${canary.errorClass}${canary.providerCode ? `, ${canary.providerCode}` : ''}): Keyhold's own side is broken, not the customer's key`
           : undefined,
       );
-      await this.access.save(sql, cfg.tenantId, cfg.id, decision.record, decision.verdict);
+      await access.save(m, cfg.tenantId, cfg.id, decision.record, decision.verdict);
 
-      const changed: Array<{ workspaceId: string; from: WorkspaceKeyState; to: WorkspaceKeyState; formsDeleted: number }> = [];
-      for (const ws of await this.workspaces.boundTo(sql, cfg.tenantId, cfg.id)) {
+      const changed: Array<{ workspaceId: string; from: KeyStateName; to: KeyStateName; formsDeleted: number }> = [];
+      for (const ws of await workspaces.boundTo(cfg.tenantId, cfg.id, m)) {
         const to = nextState(ws.keyState, decision.verdict);
         const degraded = decision.verdict === 'degraded' ? true : decision.verdict === 'restore' ? false : undefined;
         if (to && to !== ws.keyState) {
-          if (await this.workspaces.transition(sql, cfg.tenantId, ws.id, [ws.keyState], to, { degraded })) {
+          if (await workspaces.transition(m, cfg.tenantId, ws.id, { from: [ws.keyState], to, degraded })) {
             // Shred deletes, in the same transaction, every stored KEK form not under this (revoked) key; the forms
             // under it stay, so the customer alone can bring the workspace back by restoring access (reinstate).
-            const formsDeleted = to === 'shredded' ? await this.workspaces.dropFormsNotUnder(sql, cfg.tenantId, ws.id, cfg.id) : 0;
+            const formsDeleted = to === 'shredded' ? await keks.dropFormsNotUnder(m, cfg.tenantId, ws.id, cfg.id) : 0;
             changed.push({ workspaceId: ws.id, from: ws.keyState, to, formsDeleted });
           }
         } else if (degraded !== undefined && ws.degraded !== degraded && ws.keyState !== 'shredded') {
-          await this.workspaces.setDegraded(sql, cfg.tenantId, ws.id, degraded);
+          await workspaces.setDegraded(cfg.tenantId, ws.id, degraded, m);
         }
       }
       // Every state change and its record commit together (the head lock comes last, after the state rows).
@@ -98,7 +100,7 @@ export class ProbeKeyConfiguration {
               ...(c.to === 'shredded' ? { formsDeleted: c.formsDeleted } : {}),
             },
           },
-          sql,
+          m,
         );
       return { decision, changed };
     });
@@ -114,7 +116,7 @@ export class ProbeKeyConfiguration {
 }
 
 /** Key state a workspace moves to under a verdict (null = unchanged). `shredded` leaves only by reinstate. */
-export function nextState(current: WorkspaceKeyState, verdict: Decision['verdict']): WorkspaceKeyState | null {
+export function nextState(current: KeyStateName, verdict: Decision['verdict']): KeyStateName | null {
   if (current === 'unbound' || current === 'provisioning' || current === 'shredded' || current === 'destroyed') return null;
   switch (verdict) {
     case 'restore':
@@ -122,8 +124,19 @@ export function nextState(current: WorkspaceKeyState, verdict: Decision['verdict
     case 'degraded':
       return null;
     case 'suspect':
-      return SERVING_STATES.includes(current) ? 'access_suspect' : null;
+      return SUSPECTABLE_STATES.includes(current) ? 'access_suspect' : null;
     case 'shred':
       return 'shredded';
   }
+}
+
+/**
+ * The platform's own health on a provider from the other configurations' recent probes: any success means the
+ * provider and our vendor identity work; several failing at once with none succeeding means the fault is most
+ * likely ours (broken vendor credentials, a provider-wide incident).
+ */
+export function platformControl(recent: { ok: number; failing: number }): ControlVerdict {
+  if (recent.ok > 0) return 'healthy';
+  if (recent.failing >= 3) return 'unhealthy';
+  return 'unknown';
 }

@@ -1,5 +1,5 @@
 import { Registry } from 'prom-client';
-import type { DataSource } from 'typeorm';
+import type { VendorCanaryRepository } from '@app/persistence';
 import { KeyConfig, KeyDescription, ProviderError, WrappedKek } from '@app/provider-port';
 import { JobMetrics } from '../observability/job-metrics';
 import type { JobProvider, ProviderResolver } from '../ports';
@@ -27,9 +27,9 @@ function world() {
   } as unknown as JobProvider;
   const providers: ProviderResolver = { get: () => provider };
   const logs: string[] = [];
-  const ds = { createQueryRunner: () => ({ connect: async () => Promise.reject(new Error('no database in this spec')), release: async () => undefined }) } as unknown as DataSource;
+  const statuses: Pick<VendorCanaryRepository, 'record'> = { record: async () => Promise.reject(new Error('no database in this spec')) };
   const metrics = new JobMetrics(new Registry());
-  const canary = new VendorCanary([{ provider: 'aws', config: { provider: 'aws' } as unknown as KeyConfig, target: 'arn:canary' }], providers, ds, metrics, (level, msg) =>
+  const canary = new VendorCanary([{ provider: 'aws', config: { provider: 'aws' } as unknown as KeyConfig, target: 'arn:canary' }], providers, statuses, metrics, (level, msg) =>
     logs.push(`${level}: ${msg}`),
   );
   return {

@@ -1,9 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import type { DataSource } from 'typeorm';
+import type { VendorCanaryRepository } from '@app/persistence';
 import { ErrorClass, KeyConfig, ProviderError, ProviderKind, WrapContext } from '@app/provider-port';
 import type { JobMetrics } from '../observability/job-metrics';
 import type { ProviderResolver } from '../ports';
-import { withSql } from '../store/sql';
 
 /**
  * A key and identity in the vendor's OWN account, per cloud (AWS: a KMS key + a role the vendor credentials assume
@@ -56,7 +55,7 @@ export class VendorCanary {
   constructor(
     targets: readonly CanaryTarget[],
     private readonly providers: ProviderResolver,
-    private readonly ds: DataSource,
+    private readonly statuses: Pick<VendorCanaryRepository, 'record'>,
     private readonly metrics: JobMetrics,
     private readonly log: CanaryLogger,
   ) {
@@ -139,15 +138,8 @@ export class VendorCanary {
         target,
       });
     else if (r.healthy && before && !before.healthy) this.log('info', 'vendor canary healthy again', { provider: r.provider, target });
-    await withSql(this.ds, (sql) =>
-      sql.affected(
-        `INSERT INTO vendor_canary_status (provider, healthy, error_class, provider_code, target, checked_at, unhealthy_since)
-         VALUES ($1, $2, $3, $4, $5, now(), CASE WHEN $2 THEN NULL ELSE now() END)
-         ON CONFLICT (provider) DO UPDATE SET healthy = EXCLUDED.healthy, error_class = EXCLUDED.error_class,
-           provider_code = EXCLUDED.provider_code, target = EXCLUDED.target, checked_at = EXCLUDED.checked_at,
-           unhealthy_since = CASE WHEN EXCLUDED.healthy THEN NULL ELSE COALESCE(vendor_canary_status.unhealthy_since, now()) END`,
-        [r.provider, r.healthy, r.errorClass, r.providerCode, target],
-      ),
-    ).catch((err: unknown) => this.log('warn', 'vendor canary status not saved', { provider: r.provider, err: err instanceof Error ? err.message : String(err) }));
+    await this.statuses
+      .record({ provider: r.provider, healthy: r.healthy, errorClass: r.errorClass, providerCode: r.providerCode, target })
+      .catch((err: unknown) => this.log('warn', 'vendor canary status not saved', { provider: r.provider, err: err instanceof Error ? err.message : String(err) }));
   }
 }

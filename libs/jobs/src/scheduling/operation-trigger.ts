@@ -1,9 +1,7 @@
-import type { DataSource } from 'typeorm';
+import type { OperationRow, Repositories } from '@app/persistence';
 import { isOperationKind, OperationKind } from '../contracts';
 import type { OperationDispatcher } from '../dispatcher';
 import type { AuditSink } from '../ports';
-import type { OperationRow, OperationStore } from '../store/operation-store';
-import { inTransaction } from '../store/sql';
 
 /**
  * Operations the platform starts by itself (scheduled rotation, probe escalation). The row comes first
@@ -12,8 +10,7 @@ import { inTransaction } from '../store/sql';
  */
 export class OperationTrigger {
   constructor(
-    private readonly ds: DataSource,
-    private readonly operations: OperationStore,
+    private readonly repos: Repositories,
     private readonly dispatcher: OperationDispatcher,
     private readonly audit: AuditSink,
   ) {}
@@ -26,16 +23,19 @@ export class OperationTrigger {
     targetKeyConfigurationId?: string;
     /** Extra parameters for the handler (stored with the trigger reason). */
     params?: Record<string, unknown>;
-  }): Promise<{ op: OperationRow; created: boolean }> {
-    const out = await inTransaction(this.ds, async (sql) => {
-      const r = await this.operations.createOrFindUnfinished(sql, {
-        tenantId: input.tenantId,
-        workspaceId: input.workspaceId,
-        kind: input.kind,
-        targetKeyConfigurationId: input.targetKeyConfigurationId,
-        params: { ...(input.params ?? {}), trigger: input.reason },
-        requestedBy: 'system:worker',
-      });
+  }): Promise<{ operation: OperationRow; created: boolean }> {
+    const out = await this.repos.ds.transaction(async (m) => {
+      const r = await this.repos.operations.createOrGetUnfinished(
+        input.tenantId,
+        {
+          workspaceId: input.workspaceId,
+          kind: input.kind,
+          targetKeyConfigurationId: input.targetKeyConfigurationId,
+          params: { ...(input.params ?? {}), trigger: input.reason },
+          requestedBy: 'system:worker',
+        },
+        m,
+      );
       if (r.created)
         await this.audit.append(
           input.tenantId,
@@ -44,14 +44,14 @@ export class OperationTrigger {
             action: 'operation.requested',
             target: `workspace:${input.workspaceId}`,
             outcome: 'success',
-            details: { operationId: r.op.id, kind: input.kind, reason: input.reason },
+            details: { operationId: r.operation.id, kind: input.kind, reason: input.reason },
           },
-          sql,
+          m,
         );
       return r;
     });
-    if (!isOperationKind(out.op.kind)) throw new Error(`unknown operation kind ${out.op.kind}`);
-    await this.dispatcher.dispatch(out.op.kind, { operationId: out.op.id, tenantId: out.op.tenantId });
+    if (!isOperationKind(out.operation.kind)) throw new Error(`unknown operation kind ${out.operation.kind}`);
+    await this.dispatcher.dispatch(out.operation.kind, { operationId: out.operation.id, tenantId: out.operation.tenantId });
     return out;
   }
 }

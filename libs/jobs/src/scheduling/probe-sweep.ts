@@ -1,8 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Queue } from 'bullmq';
-import type { DataSource } from 'typeorm';
+import { KEK_HOLDING_STATES, type KeyConfigurationRepository } from '@app/persistence';
 import { JobName, ProbeJobData } from '../contracts';
-import { withSql } from '../store/sql';
 
 /**
  * Every probe interval: one probe job per key configuration that has live bound workspaces. The job id names the
@@ -16,7 +15,7 @@ import { withSql } from '../store/sql';
  */
 export class ProbeSweep {
   constructor(
-    private readonly ds: DataSource,
+    private readonly keyConfigurations: KeyConfigurationRepository,
     private readonly probeQueue: Queue,
     private readonly intervalMs: number,
   ) {}
@@ -27,13 +26,7 @@ export class ProbeSweep {
    * would burst every customer's KMS).
    */
   async execute(now = Date.now(), opts: { onlyAhead?: boolean } = {}): Promise<number> {
-    const configs = await withSql(this.ds, (sql) =>
-      sql.rows<{ tenantId: string; keyConfigurationId: string }>(
-        `SELECT DISTINCT tenant_id AS "tenantId", key_configuration_id AS "keyConfigurationId" FROM workspaces
-         WHERE key_configuration_id IS NOT NULL
-           AND key_state IN ('active', 'rewrapping', 'rekeying', 'kek_rotating', 'access_suspect')`,
-      ),
-    );
+    const configs = await this.keyConfigurations.boundInStates(KEK_HOLDING_STATES);
     const slot = Math.floor(now / this.intervalMs);
     const due = configs
       .map((c) => ({ c, at: slot * this.intervalMs + spreadOffset(c.keyConfigurationId, this.intervalMs) }))

@@ -1,6 +1,6 @@
 import { isOperationKind, ROUTES } from '../contracts';
 import type { OperationDispatcher } from '../dispatcher';
-import type { OperationStore } from '../store/operation-store';
+import type { OperationRepository } from '@app/persistence';
 
 /**
  * Postgres is the truth, Redis only executes. The reconciler walks unfinished operations that nobody touched for
@@ -11,7 +11,7 @@ import type { OperationStore } from '../store/operation-store';
  */
 export class Reconciler {
   constructor(
-    private readonly operations: OperationStore,
+    private readonly operations: OperationRepository,
     private readonly dispatcher: OperationDispatcher,
     private readonly staleMs: number,
     private readonly log: (level: 'info' | 'warn', msg: string, fields?: Record<string, unknown>) => void,

@@ -1,9 +1,8 @@
-import type { DataSource } from 'typeorm';
+import type { Repositories } from '@app/persistence';
 import { ProviderError } from '@app/provider-port';
 import { OperationKind } from '../contracts';
 import type { KekWrapping } from '../operations/kek-wrapping';
-import { withSql } from '../store/sql';
-import type { WorkspaceKeyStore } from '../store/workspace-key-store';
+import type { BoundKeyConfigurations } from '../operations/key-configurations';
 import type { OperationTrigger } from './operation-trigger';
 
 export interface RotationLimits {
@@ -24,8 +23,8 @@ export interface RotationLimits {
  */
 export class RotationCheck {
   constructor(
-    private readonly ds: DataSource,
-    private readonly store: WorkspaceKeyStore,
+    private readonly repos: Repositories,
+    private readonly configs: BoundKeyConfigurations,
     private readonly wrapping: KekWrapping,
     private readonly trigger: OperationTrigger,
     private readonly limits: RotationLimits,
@@ -34,19 +33,7 @@ export class RotationCheck {
   async execute(signal?: AbortSignal): Promise<{ kekRotations: number; cmkRewraps: number }> {
     let kekRotations = 0;
     let cmkRewraps = 0;
-    const due = await withSql(this.ds, (sql) =>
-      sql.rows<{ tenantId: string; workspaceId: string; why: string }>(
-        `SELECT k.tenant_id AS "tenantId", k.workspace_id AS "workspaceId",
-                CASE WHEN k.wrap_count >= $1 THEN 'wrap count' ELSE 'age' END AS why
-         FROM kek_versions k JOIN workspaces w ON w.tenant_id = k.tenant_id AND w.id = k.workspace_id
-         WHERE k.state = 'active'
-           -- The wrap limit holds wherever DEKs are still created (a workspace stuck in access_suspect too); age
-           -- is a hygiene limit and waits for an active workspace.
-           AND ((k.wrap_count >= $1 AND w.key_state IN ('active', 'access_suspect'))
-                OR (w.key_state = 'active' AND k.created_at < now() - ($2::double precision * interval '1 second')))`,
-        [this.limits.kekMaxWraps, this.limits.kekMaxAgeSeconds],
-      ),
-    );
+    const due = await this.repos.keks.dueForRotation(this.limits.kekMaxWraps, this.limits.kekMaxAgeSeconds);
     for (const d of due) {
       const { created } = await this.trigger.trigger({
         tenantId: d.tenantId,
@@ -57,15 +44,10 @@ export class RotationCheck {
       if (created) kekRotations++;
     }
 
-    const configs = await withSql(this.ds, (sql) =>
-      sql.rows<{ tenantId: string; keyConfigurationId: string }>(
-        `SELECT DISTINCT tenant_id AS "tenantId", key_configuration_id AS "keyConfigurationId"
-         FROM workspaces WHERE key_state = 'active' AND key_configuration_id IS NOT NULL`,
-      ),
-    );
+    const configs = await this.repos.keyConfigurations.boundInStates(['active']);
     for (const c of configs) {
       if (signal?.aborted) break;
-      const cfg = await withSql(this.ds, (sql) => this.store.keyConfiguration(sql, c.tenantId, c.keyConfigurationId));
+      const cfg = await this.configs.find(c.tenantId, c.keyConfigurationId);
       if (!cfg) continue;
       let current: string | null;
       try {
@@ -75,26 +57,7 @@ export class RotationCheck {
         if (err instanceof ProviderError) continue;
         throw err;
       }
-      const stale = await withSql(this.ds, (sql) =>
-        sql.rows<{ workspaceId: string; why: string; cutoff: Date }>(
-          `SELECT DISTINCT k.workspace_id AS "workspaceId",
-                  CASE WHEN $3::text IS NOT NULL AND k.provider_key_version IS DISTINCT FROM $3::text THEN 'new CMK version'
-                       ELSE 'wrapped KEK age' END AS why,
-                  now() - ($4::double precision * interval '1 second') AS cutoff
-           FROM kek_versions k JOIN workspaces w ON w.tenant_id = k.tenant_id AND w.id = k.workspace_id
-           WHERE k.tenant_id = $1 AND k.key_configuration_id = $2 AND k.state IN ('active', 'retiring')
-             AND w.key_state = 'active' AND w.key_configuration_id = $2
-             -- Churn guard: a binding that reports one version on describe and another on wrap must not cause
-             -- a rewrap on every check; one successful rewrap towards this version per day is enough.
-             AND NOT EXISTS (SELECT 1 FROM operations o
-                             WHERE o.tenant_id = k.tenant_id AND o.workspace_id = k.workspace_id AND o.kind = 'cmk-rewrap'
-                               AND o.state = 'succeeded' AND o.params->'result'->>'keyVersion' = $3::text
-                               AND o.finished_at > now() - interval '1 day')
-             AND (($3::text IS NOT NULL AND k.provider_key_version IS DISTINCT FROM $3::text)
-                  OR ($4::int > 0 AND COALESCE(k.rewrapped_at, k.created_at) < now() - ($4::double precision * interval '1 second')))`,
-          [c.tenantId, cfg.id, current, this.limits.cmkRewrapMaxAgeSeconds],
-        ),
-      );
+      const stale = await this.repos.keks.dueForCmkRewrap(c.tenantId, cfg.id, current, this.limits.cmkRewrapMaxAgeSeconds);
       for (const s of stale) {
         const { created } = await this.trigger.trigger({
           tenantId: c.tenantId,

@@ -1,8 +1,7 @@
-import type { DataSource } from 'typeorm';
+import type { WorkspaceRepository } from '@app/persistence';
 import { OperationKind } from '../contracts';
 import type { ProbeKeyConfiguration } from '../revocation/probe-key-configuration';
-import { withSql } from '../store/sql';
-import type { WorkspaceKeyStore } from '../store/workspace-key-store';
+import type { BoundKeyConfigurations } from '../operations/key-configurations';
 import type { OperationTrigger } from './operation-trigger';
 
 /**
@@ -12,17 +11,14 @@ import type { OperationTrigger } from './operation-trigger';
  */
 export class ScheduledProbe {
   constructor(
-    private readonly ds: DataSource,
-    private readonly store: WorkspaceKeyStore,
+    private readonly workspaces: WorkspaceRepository,
+    private readonly configs: BoundKeyConfigurations,
     private readonly probe: ProbeKeyConfiguration,
     private readonly trigger: OperationTrigger,
   ) {}
 
   async execute(tenantId: string, keyConfigurationId: string, signal?: AbortSignal): Promise<string> {
-    const [cfg, bound] = await withSql(this.ds, async (sql) => [
-      await this.store.keyConfiguration(sql, tenantId, keyConfigurationId),
-      await this.store.boundTo(sql, tenantId, keyConfigurationId),
-    ] as const);
+    const [cfg, bound] = await Promise.all([this.configs.find(tenantId, keyConfigurationId), this.workspaces.boundTo(tenantId, keyConfigurationId)]);
     const live = bound.filter((w) => w.keyState !== 'shredded');
     if (!cfg || live.length === 0) return 'skipped';
     const { decision } = await this.probe.execute(cfg, { reason: 'scheduled' }, signal);
