@@ -1,5 +1,6 @@
 import { CreateGrantCommand, DisableKeyCommand, PutKeyPolicyCommand, RevokeGrantCommand, ScheduleKeyDeletionCommand } from '@aws-sdk/client-kms';
 import { OperationKind } from '@app/jobs';
+import { GetKeyConfiguration } from '@app/keys';
 import { KEYHOLD_KMS_ACTIONS } from '@app/provider-aws';
 import type { RunningWorker } from '../../apps/worker/src/worker';
 import { startTestWorker } from '../support/worker';
@@ -67,6 +68,9 @@ async function expectDescribeOnlyRefusal(t: AwsTenant, before: Map<string, strin
   expect(counted[0].n).toBe(0);
   // Flagged for the admin: Keyhold can use the key but not describe it.
   expect(await probeWarning(t)).toMatchObject({ code: 'describe_denied', errorClass: 'access_denied', message: expect.stringMatching(/DescribeKey/) });
+  // What the admin API shows on the configuration.
+  const view = await new GetKeyConfiguration(h.deps).execute(t.tenantId, t.keyConfigurationId);
+  expect(view.validation).toMatchObject({ probeWarning: { code: 'describe_denied', errorClass: 'access_denied', providerCode: 'AccessDeniedException' } });
   // Audited once when it appeared, not on every probe.
   const audited = await h.ds.query(`SELECT count(*)::int AS n FROM audit_events WHERE tenant_id = $1 AND action = 'key_configuration.probe_warning'`, [t.tenantId]);
   expect(audited[0].n).toBe(1);
@@ -75,6 +79,15 @@ async function expectDescribeOnlyRefusal(t: AwsTenant, before: Map<string, strin
   const rotation = await h.waitForOperation(t.tenantId, await h.request(t.tenantId, t.workspaceIds[0], OperationKind.KekRotation));
   expect(rotation.state).toBe('succeeded');
   expect(await coldFetch(t, ['a'])).toEqual(before);
+  // A requested CMK rewrap needs the key's current version (describe): it fails with the refusal, and the workspace
+  // stays active and serving (the revocation check it sets off proves access by the unwrap).
+  const rewrap = await h.waitForOperation(t.tenantId, await h.request(t.tenantId, t.workspaceIds[0], OperationKind.CmkRewrap));
+  expect(rewrap.state).toBe('failed');
+  expect(rewrap.error).toMatch(/access_denied/);
+  expect((await checkUntilDone(h, t)).params.result).toMatchObject({ outcome: 'active' });
+  expect(await h.workspace(t.tenantId, t.workspaceIds[0])).toMatchObject({ keyState: 'active' });
+  expect(await coldFetch(t, ['a'])).toEqual(before);
+  expect(await shreds(t)).toBe(0);
   const metrics = await worker.metrics.registry.getSingleMetricAsString('keyhold_access_probe_warnings_total');
   expect(metrics).toMatch(/keyhold_access_probe_warnings_total\{provider="aws",warning="describe_denied"\} [1-9]/);
 }
