@@ -1,6 +1,6 @@
 import { CreateGrantCommand, DisableKeyCommand, PutKeyPolicyCommand, RevokeGrantCommand, ScheduleKeyDeletionCommand } from '@aws-sdk/client-kms';
 import { OperationKind } from '@app/jobs';
-import { GetKeyConfiguration } from '@app/keys';
+import { GetKeyConfiguration, ValidateKeyConfiguration } from '@app/keys';
 import { KEYHOLD_KMS_ACTIONS } from '@app/provider-aws';
 import type { RunningWorker } from '../../apps/worker/src/worker';
 import { startTestWorker } from '../support/worker';
@@ -109,6 +109,15 @@ describe('AWS: DescribeKey refused while the unwrap works is not a revocation', 
     const before = await h.fetchDeks(t, t.workspaceIds[0], ['a']);
     await putPolicy(t, cryptoOnly(t));
     await expectDescribeOnlyRefusal(t, before);
+
+    // Validation needs DescribeKey: validating again marks the configuration invalid (and replaces the warning), but
+    // the bound workspaces keep serving, and the next probe flags the configuration again.
+    const revalidated = await new ValidateKeyConfiguration(h.deps).execute('admin:test', t.tenantId, t.keyConfigurationId);
+    expect(revalidated.status).toBe('invalid');
+    expect(await coldFetch(t, ['a'])).toEqual(before);
+    expect((await checkUntilDone(h, t)).params.result).toMatchObject({ outcome: 'active', warning: 'describe_denied' });
+    expect(await probeWarning(t)).toMatchObject({ code: 'describe_denied' });
+    expect(await h.workspace(t.tenantId, t.workspaceIds[0])).toMatchObject({ keyState: 'active' });
   });
 
   it('describe and unwrap both refused (Keyhold removed from the key policy): revoked and shredded', async () => {
