@@ -5,7 +5,7 @@ import { KEYHOLD_KMS_ACTIONS } from '@app/provider-aws';
 import type { RunningWorker } from '../../apps/worker/src/worker';
 import { startTestWorker } from '../support/worker';
 import { AwsTenant, JobsHarness, startJobsHarness } from './harness';
-import { checkUntilDone, expectShredded } from './assertions';
+import { checkUntilDone, expectDegradedNeverShredded, expectShredded } from './assertions';
 
 /**
  * A customer key policy that lets Keyhold wrap and unwrap but refuses DescribeKey (and ListKeyRotations): every KMS
@@ -21,6 +21,7 @@ beforeAll(async () => {
   h = await startJobsHarness({ probeConfirmationWindowSeconds: 2, probeConfirmations: 3 });
   worker = await startTestWorker(h.config, { settings: { maxTransientProbes: 4, providerAttemptsInPlace: 2 } });
 });
+afterEach(() => h.aws.faults.clear());
 afterAll(async () => {
   await worker?.close();
   await h?.close();
@@ -119,6 +120,21 @@ describe('AWS: DescribeKey refused while the unwrap works is not a revocation', 
     expect(await probeWarning(t)).toMatchObject({ code: 'describe_denied' });
     expect(await h.workspace(t.tenantId, t.workspaceIds[0])).toMatchObject({ keyState: 'active' });
   });
+
+  it('describe refused and the unwrap failing transiently (Decrypt throttled): inconclusive and degraded, never suspect or shredded', async () => {
+    const t = await h.awsTenant({ workspaces: 2 });
+    await h.fetchDeks(t, t.workspaceIds[0], ['a']);
+    await putPolicy(t, cryptoOnly(t, t.tenantId));
+    h.aws.faults.add({ cloud: 'aws', keyId: t.keyArn.split('/').pop()!, operation: 'Decrypt', kind: 'throttle' });
+    const op = await checkUntilDone(h, t, t.workspaceIds[0], 45_000);
+    expect(op.params.result).toMatchObject({ outcome: 'inconclusive' });
+    expect(String(op.params.lastReason)).toMatch(/throttled/);
+    await expectDegradedNeverShredded(h, [t]);
+
+    h.aws.faults.clear();
+    expect((await checkUntilDone(h, t)).params.result).toMatchObject({ outcome: 'active', warning: 'describe_denied' });
+    expect(await h.workspace(t.tenantId, t.workspaceIds[0])).toMatchObject({ keyState: 'active', degraded: false });
+  }, 60_000);
 
   it('describe and unwrap both refused (Keyhold removed from the key policy): revoked and shredded', async () => {
     const t = await h.awsTenant({ workspaces: 2 });
