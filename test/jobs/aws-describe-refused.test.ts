@@ -59,6 +59,7 @@ async function expectDescribeOnlyRefusal(t: AwsTenant, before: Map<string, strin
   for (let i = 0; i < 4 || Date.now() - started < h.config.probe.confirmationWindowSeconds * 1000 + 500; i++) {
     const op = await checkUntilDone(h, t);
     expect(op.params.result).toMatchObject({ outcome: 'active', warning: 'describe_denied' });
+    expect(String(op.params.lastReason)).toMatch(/unwrap works; describe refused \(access_denied, AccessDeniedException\)/);
     for (const ws of t.workspaceIds) expect(await h.workspace(t.tenantId, ws)).toMatchObject({ keyState: 'active', degraded: false });
   }
   expect(await shreds(t)).toBe(0);

@@ -54,7 +54,7 @@ export class RevocationCheckHandler implements OperationHandler {
       probes,
       keyConfigurationId: cfg.id,
       lastVerdict: verdict,
-      lastReason: decision.reason,
+      lastReason: warning ? `probe succeeded: unwrap works; describe refused (${warning.errorClass}, ${warning.providerCode}): ${warning.code}, never a revocation` : decision.reason,
       transientProbes: verdict === 'degraded' ? transientProbes + 1 : transientProbes,
     });
 
