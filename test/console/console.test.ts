@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
-import { CreateKeyCommand, DisableKeyCommand, EnableKeyCommand, ListKeyRotationsCommand, RotateKeyOnDemandCommand } from '@aws-sdk/client-kms';
+import { CreateKeyCommand, DisableKeyCommand, EnableKeyCommand, ListKeyRotationsCommand, PutKeyPolicyCommand, RotateKeyOnDemandCommand } from '@aws-sdk/client-kms';
 import { CreateRoleCommand } from '@aws-sdk/client-iam';
 import * as grpc from '@grpc/grpc-js';
 import { KeyManagementServiceClient } from '@google-cloud/kms';
@@ -42,6 +42,8 @@ const state = {
   validConfigName: 'prod-aws',
   validConfigId: '',
   keyArn: '',
+  /** The key policy statement the wizard showed for the valid configuration's role (restored after the describe-refusal test). */
+  keyStatement: null as unknown,
   workspaceId: '',
   workspaceName: 'payments',
   segments: 40,
@@ -287,6 +289,7 @@ describe('console', () => {
       new CreateKeyCommand({ Policy: JSON.stringify({ Version: '2012-10-17', Statement: [rootStatement(), statement] }), Description: 'console test' }),
     );
     state.keyArn = key.KeyMetadata!.Arn!;
+    state.keyStatement = statement;
     await page.getByLabel('KMS key ARN').fill(state.keyArn);
     await page.getByRole('button', { name: 'Register and validate' }).click();
 
@@ -668,6 +671,47 @@ describe('console', () => {
     const text = await expectAlertInWords(/The configuration was not deleted/);
     expect(text).toMatch(/still bound to at least one workspace/);
     expect((await api('GET', `/key-configurations/${state.validConfigId}`)).status).toBe(200);
+  });
+
+  it('a key policy that refuses DescribeKey but allows the unwrap: the workspace stays active and the key page says what to grant; axe-clean', async () => {
+    const putPolicy = (...statements: unknown[]) =>
+      stack.aws.kms.send(new PutKeyPolicyCommand({ KeyId: state.keyArn, PolicyName: 'default', Policy: JSON.stringify({ Version: '2012-10-17', Statement: [rootStatement(), ...statements] }) }));
+    const keyholdStatement = state.keyStatement as { Action: string[] };
+    const check = async () => {
+      const requested = await api('POST', `/workspaces/${state.workspaceId}/operations`, { kind: 'revocation-check' });
+      expect(requested.status).toBe(202);
+      const until = Date.now() + 20_000;
+      for (;;) {
+        const op = (await api('GET', `/operations/${requested.body.operationId}`)).body;
+        if (op.state === 'succeeded' || op.state === 'failed') return op;
+        if (Date.now() > until) throw new Error(`revocation check did not finish: ${JSON.stringify(op)}`);
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    };
+    await putPolicy({ ...keyholdStatement, Action: keyholdStatement.Action.filter((a) => a !== 'kms:DescribeKey' && a !== 'kms:ListKeyRotations') });
+    const warning = page.locator('[data-probe-warning="describe_denied"]');
+    try {
+      expect((await check()).result).toMatchObject({ outcome: 'active', warning: 'describe_denied' });
+      expect((await api('GET', `/workspaces/${state.workspaceId}`)).body.keyState).toBe('active');
+
+      // The previous test left the browser on this page: reload so it reads the configuration again.
+      await page.goto(`${consoleUrl}/#/keys/${state.validConfigId}`);
+      await page.reload();
+      await warning.waitFor();
+      const words = await warning.innerText();
+      expect(words).toMatch(/cannot describe it/);
+      expect(words).toMatch(/kms:DescribeKey/);
+      expect(words).toMatch(/never shreds/);
+      await expectAccessible(page, 'key configuration with a describe warning');
+      await screenshot(page, '03b-key-describe-warning');
+    } finally {
+      // The later tests (CMK rewrap) need DescribeKey back.
+      await putPolicy(keyholdStatement);
+    }
+    expect((await check()).result).toMatchObject({ outcome: 'active' });
+    await page.reload();
+    await page.getByRole('heading', { name: 'Validation' }).waitFor();
+    expect(await warning.count()).toBe(0);
   });
 
   it('lists workspaces with their state, configuration and KEK version', async () => {

@@ -29,7 +29,9 @@ export function keyConfigurationView(kc: KeyConfigurationRow, registry: Provider
     provider: kc.provider,
     [kc.provider]: identifiers,
     status: kc.status,
-    validation: { checks: kc.validation?.checks ?? [] },
+    // probeWarning: set by the access probe when the key works but something the admin should fix was met (e.g.
+    // describe refused while unwrap works); never a revocation. Absent when there is none.
+    validation: { checks: kc.validation?.checks ?? [], ...(kc.validation?.probeWarning ? { probeWarning: kc.validation.probeWarning } : {}) },
     validatedAt: kc.validatedAt,
     createdAt: kc.createdAt,
     setup,

@@ -1,6 +1,6 @@
 import type { DataSource } from 'typeorm';
 import type { KeyConfig, ProviderKind, StoredKeyConfig, TenantIdentity } from '@app/provider-port';
-import { one, Queryable, rows } from './sql';
+import { affected, one, Queryable, rows } from './sql';
 import type { KeyStateName } from './workspaces.repository';
 
 export type ProviderName = ProviderKind;
@@ -45,6 +45,39 @@ export class KeyConfigurationRepository {
    * The configuration with the tenant values a binding re-applies before any call (bindTenant: the AWS ExternalId
    * is the tenant's, never read from the stored configuration or from a client), in one round trip.
    */
+  /**
+   * The latest access probe's warning on a configuration (a thing for the admin to fix, never a revocation), kept in
+   * its `validation` document (`validation.probeWarning`) beside the checks the admin already reads. Written only when
+   * it changes (a repeated warning keeps its first `since`); null clears it. True when the stored state changed.
+   */
+  async recordProbeWarning(
+    tenantId: string,
+    id: string,
+    warning: { code: string; errorClass: string; providerCode?: string } | null,
+    message: string,
+    db: Queryable = this.ds,
+  ): Promise<boolean> {
+    if (!warning)
+      return (
+        (await affected(
+          db,
+          `UPDATE key_configurations SET validation = validation - 'probeWarning'
+           WHERE tenant_id = $1 AND id = $2 AND validation->'probeWarning' IS NOT NULL`,
+          [tenantId, id],
+        )) > 0
+      );
+    const stored = { ...warning, message, since: new Date().toISOString() };
+    return (
+      (await affected(
+        db,
+        `UPDATE key_configurations SET validation = jsonb_set(validation, '{probeWarning}', $3::jsonb)
+         WHERE tenant_id = $1 AND id = $2
+           AND (validation->'probeWarning'->>'code', validation->'probeWarning'->>'errorClass') IS DISTINCT FROM ($4::text, $5::text)`,
+        [tenantId, id, JSON.stringify(stored), warning.code, warning.errorClass],
+      )) > 0
+    );
+  }
+
   async findWithTenant(tenantId: string, id: string, db: Queryable = this.ds): Promise<{ row: KeyConfigurationRow; tenant: TenantIdentity } | null> {
     const r = await one<KeyConfigurationRow & { externalId: string }>(
       db,

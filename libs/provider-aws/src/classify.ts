@@ -81,10 +81,15 @@ export function classifyAwsError(err: unknown, operation: string): ProviderError
     new ProviderError(cls, 'aws', operation, providerCode, `AWS ${operation} failed: ${providerCode} (${cls})`);
 
   if (name === 'KMSInvalidStateException') {
-    // KMSInvalidState covers PendingDeletion but also PendingImport and unavailable custom key stores; only the
-    // pending-deletion message (the one KMS gives for that state) is a revocation candidate.
+    // KMSInvalidState covers PendingDeletion, PendingImport and unavailable custom key stores, told apart only by
+    // the message KMS gives for the state. PendingImport means the key's imported material is gone: the customer
+    // deleted it (DeleteImportedKeyMaterial, AWS's documented way to make such a key unusable at once) or let it
+    // reach the ValidTo they set. Like a disabled key it is the customer's act and reversible (re-importing the
+    // same material), so it is key_disabled. Anything else stays ambiguous.
     const msg = typeof e.message === 'string' ? e.message : '';
-    return make(/pending (replica )?deletion/i.test(msg) ? 'key_pending_deletion' : 'ambiguous', name);
+    if (/pending (replica )?deletion/i.test(msg)) return make('key_pending_deletion', name);
+    if (/pending import/i.test(msg)) return make('key_disabled', name);
+    return make('ambiguous', name);
   }
   const byName = BY_NAME[name];
   if (byName) return make(byName, name);

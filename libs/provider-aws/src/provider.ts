@@ -242,7 +242,9 @@ export class AwsKmsProvider implements KeyProvider<AwsKeyConfig> {
       case 'key_not_found':
         return `The key ${key} was not found. Check the ARN (account, region, key id or alias) and that the key still exists.`;
       case 'key_disabled':
-        return `The key ${key} is disabled. Enable it in AWS KMS, then validate again.`;
+        return e.providerCode === 'KMSInvalidStateException'
+          ? `The key ${key} has no key material: its imported key material was deleted or expired. Import the same key material again, then validate again.`
+          : `The key ${key} is disabled. Enable it in AWS KMS, then validate again.`;
       case 'key_pending_deletion':
         return `The key ${key} is pending deletion. Cancel the deletion and enable the key in AWS KMS, then validate again.`;
       case 'invalid_key_usage':
@@ -385,6 +387,8 @@ function keyState(s: string | undefined): KeyState {
     case 'Enabled':
       return 'enabled';
     case 'Disabled':
+    // Imported key material deleted or expired: unusable until the customer re-imports it (see classify.ts).
+    case 'PendingImport':
       return 'disabled';
     case 'PendingDeletion':
     case 'PendingReplicaDeletion':

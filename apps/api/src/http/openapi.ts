@@ -230,7 +230,18 @@ export function openApiDocument(serverUrl?: string): Schema {
             name: str,
             provider: { enum: ['aws', 'azure', 'gcp'] },
             status: { enum: ['valid', 'invalid'] },
-            validation: { type: 'object', properties: { checks: { type: 'array', items: { type: 'object', required: ['name', 'ok', 'message'], properties: { name: str, ok: { type: 'boolean' }, message: str } } } } },
+            validation: {
+              type: 'object',
+              properties: {
+                checks: { type: 'array', items: { type: 'object', required: ['name', 'ok', 'message'], properties: { name: str, ok: { type: 'boolean' }, message: str } } },
+                probeWarning: {
+                  type: 'object',
+                  description: 'Set by the access probe when the key works but met a refusal to fix (describe_denied); never a revocation',
+                  required: ['code', 'errorClass', 'providerCode', 'message', 'since'],
+                  properties: { code: { enum: ['describe_denied'] }, errorClass: str, providerCode: str, message: str, since: { type: 'string', format: 'date-time' } },
+                },
+              },
+            },
             setup: { type: 'object' },
           },
         },

@@ -90,12 +90,22 @@ export interface ValidationCheck {
   message: string;
 }
 
+/** e.g. describe_denied: the key service refuses to describe the key while Keyhold's unwrap works (never a revocation). */
+export interface ProbeWarning {
+  code: string;
+  errorClass: string;
+  providerCode: string;
+  message: string;
+  since: string;
+}
+
 export interface KeyConfiguration {
   id: string;
   name: string;
   provider: Provider;
   status: 'valid' | 'invalid' | string;
-  validation: { checks: ValidationCheck[] };
+  /** probeWarning: set by the access probe (not by validation) when the key works but met a refusal to fix. */
+  validation: { checks: ValidationCheck[]; probeWarning?: ProbeWarning };
   validatedAt?: string | null;
   createdAt?: string;
   aws?: { keyArn?: string; roleArn?: string; [k: string]: unknown };

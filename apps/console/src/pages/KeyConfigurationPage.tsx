@@ -65,6 +65,14 @@ export function KeyConfigurationPage({ id }: { id: string }) {
         </div>
       </dl>
 
+      {kc.validation.probeWarning && (
+        <div className="alert alert-warn" role="status" data-probe-warning={kc.validation.probeWarning.code}>
+          <p className="alert-title">Your key works, but Keyhold cannot describe it</p>
+          <p>{kc.validation.probeWarning.message}</p>
+          <p className="alert-detail">Seen by Keyhold's access checks since {new Date(kc.validation.probeWarning.since).toLocaleString()}.</p>
+        </div>
+      )}
+
       <h2>Validation</h2>
       <ValidationSummary status={kc.status} checks={kc.validation.checks} />
       <ChecksList checks={kc.validation.checks} provider={kc.provider} />

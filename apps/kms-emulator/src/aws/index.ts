@@ -3,7 +3,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import { timingSafeEqual } from 'node:crypto';
 import type { AdminRequest, AdminResponse, CloudEmulator, EmulatorContext } from '../core/cloud';
 import { sleep } from '../core/faults';
-import { handleKms, isKmsOperation, KmsError, KMS_MUTATIONS, peekKeyArn, keyMetadata } from './kms';
+import { completeDeletion, expireImportedMaterial, handleKms, isKmsOperation, KmsError, KMS_MUTATIONS, peekKeyArn, keyMetadata, settle } from './kms';
 import { IAM_ACTIONS, IAM_NS, QueryError, queryError, queryResponse, QUERY_MUTATIONS, STS_ACTIONS, STS_NS } from './query';
 import { checkSkew, parseAuthorization, verifySignature } from './sigv4';
 import { AccessKey, AwsState, callerAccount, callerArn, Principal } from './state';
@@ -154,6 +154,8 @@ class AwsEmulator implements CloudEmulator {
       sessions: s.sessions ?? [],
       principalPolicies: s.principalPolicies ?? {},
       scps: s.scps ?? {},
+      grants: s.grants ?? [],
+      deletedKeys: s.deletedKeys ?? [],
     };
   }
 
@@ -193,7 +195,30 @@ class AwsEmulator implements CloudEmulator {
       this.state.accessKeys.push(key);
       return { status: 201, body: { accessKeyId: key.accessKeyId, arn: key.arn } };
     }
-    return this.vendorAdmin(req);
+    return this.keyAdmin(req) ?? this.vendorAdmin(req);
+  }
+
+  /**
+   * Time-driven key transitions on demand (docs/EMULATORS.md "AWS"), so tests need not wait 7 days or a ValidTo:
+   *  POST /keys/{keyArn|keyId}/complete-deletion        a PendingDeletion key reaches the end of its waiting period
+   *  POST /keys/{keyArn|keyId}/expire-key-material      imported key material reaches its ValidTo
+   * A key id alone names the key in the default region (multi-Region keys share their id: use the ARN).
+   */
+  private keyAdmin(req: AdminRequest): AdminResponse | null {
+    const m = /^\/keys\/([^/]+)\/(complete-deletion|expire-key-material)$/.exec(req.path);
+    if (!m || req.method !== 'POST') return null;
+    const id = decodeURIComponent(m[1]);
+    const key = this.state.keys.find((k) => k.arn === id) ?? this.state.keys.find((k) => k.keyId === id && k.region === this.opts.region);
+    if (!key) return { status: 404, body: { error: 'no such key' } };
+    if (m[2] === 'complete-deletion') {
+      if (key.state !== 'PendingDeletion') return { status: 409, body: { error: `key is ${key.state}, not PendingDeletion` } };
+      completeDeletion(this.state, key);
+    } else {
+      if (key.origin !== 'EXTERNAL' || key.backing.length === 0) return { status: 409, body: { error: 'key has no imported key material' } };
+      expireImportedMaterial(key);
+    }
+    this.ctx.persist();
+    return { status: 200, body: { keyArn: key.arn, keyState: m[2] === 'complete-deletion' ? 'Deleted' : key.state } };
   }
 
   /**
@@ -339,8 +364,9 @@ class AwsEmulator implements CloudEmulator {
       if (!isKmsOperation(op))
         return this.finish(res, protocol, op, principalArn, { kmsError: new KmsError('UnknownOperationException', `Operation ${op} is not supported`) });
       try {
-        const out = handleKms(op, { state: this.state, principal: p, region, body: json, now });
-        if (KMS_MUTATIONS.has(op)) this.ctx.persist();
+        const settled = settle(this.state, now);
+        const out = handleKms(op, { state: this.state, principal: p, region, body: json, now, sourceIp: req.socket.remoteAddress });
+        if (settled || KMS_MUTATIONS.has(op)) this.ctx.persist();
         return this.finish(res, protocol, op, principalArn, { json: out });
       } catch (err) {
         if (err instanceof KmsError) return this.finish(res, protocol, op, principalArn, { kmsError: err });

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { constants as cryptoConstants, createHash, generateKeyPairSync, privateDecrypt, randomBytes, randomUUID } from 'node:crypto';
 import { openBlob, readBlobHeader, sealBlob } from './ciphertext';
 import { MalformedPolicyError, parsePolicy } from './policy';
 import {
@@ -8,6 +8,8 @@ import {
   AwsState,
   callerAccount,
   defaultKeyPolicy,
+  identityOf,
+  KmsGrant,
   keyArn,
   KmsAlias,
   KmsKey,
@@ -34,6 +36,8 @@ export interface KmsRequest {
   region: string;
   body: Record<string, unknown>;
   now: number;
+  /** The client's address, for aws:SourceIp conditions. */
+  sourceIp?: string;
 }
 
 type Handler = (r: KmsRequest) => Record<string, unknown>;
@@ -102,13 +106,13 @@ export function resolveKey(state: AwsState, keyIdInput: string, account: string,
     if (m[2] !== region) notFound();
     if (!allowAlias) throw new KmsError('NotFoundException', `Invalid keyId '${keyIdInput}'`);
     const a = state.aliases.find((x) => x.region === m![2] && x.accountId === m![3] && x.name === m![4]);
-    return (a && state.keys.find((k) => k.keyId === a.targetKeyId)) ?? notFound();
+    return (a && state.keys.find((k) => k.keyId === a.targetKeyId && k.region === a.region)) ?? notFound();
   }
   if (keyIdInput.startsWith('alias/')) {
     if (!allowAlias) throw new KmsError('NotFoundException', `Invalid keyId '${keyIdInput}'`);
     const a = state.aliases.find((x) => x.region === region && x.accountId === account && x.name === keyIdInput);
     if (!a) throw new KmsError('NotFoundException', `Alias arn:aws:kms:${region}:${account}:${keyIdInput} is not found.`);
-    return state.keys.find((k) => k.keyId === a.targetKeyId) ?? notFound();
+    return state.keys.find((k) => k.keyId === a.targetKeyId && k.region === a.region) ?? notFound();
   }
   if (KEY_ID_RE.test(keyIdInput)) {
     return state.keys.find((k) => k.keyId === keyIdInput && k.accountId === account && k.region === region) ?? notFound();
@@ -129,7 +133,7 @@ export function peekKeyArn(state: AwsState, body: Record<string, unknown>, accou
     if (id) return resolveKey(state, id, account ?? '', region).arn;
     if (typeof body.CiphertextBlob === 'string') {
       const h = readBlobHeader(Buffer.from(body.CiphertextBlob, 'base64'));
-      const arn = h ? state.keys.find((k) => k.keyId === h.keyId)?.arn : undefined;
+      const arn = h ? state.keys.find((k) => k.keyId === h.keyId && k.region === region)?.arn : undefined;
       if (arn) return arn;
     }
     const dest = named('DestinationKeyId');
@@ -140,8 +144,8 @@ export function peekKeyArn(state: AwsState, body: Record<string, unknown>, accou
   return undefined;
 }
 
-function authorize(r: KmsRequest, key: KmsKey, action: string): void {
-  const d = authorizeKeyAction(r.state, r.principal, key, action);
+function authorize(r: KmsRequest, key: KmsKey, action: string, encryptionContext?: Record<string, string>, extra?: Record<string, string | string[]>): void {
+  const d = authorizeKeyAction(r.state, r.principal, key, action, { encryptionContext, sourceIp: r.sourceIp, extra });
   if (!d.allowed) throw new KmsError('AccessDeniedException', d.reason);
 }
 
@@ -154,6 +158,8 @@ function authorizeAccount(r: KmsRequest, action: string, resource: string): void
 function requireUsable(key: KmsKey): void {
   if (key.state === 'Disabled') throw new KmsError('DisabledException', `${key.arn} is disabled.`);
   if (key.state === 'PendingDeletion') throw new KmsError('KMSInvalidStateException', `${key.arn} is pending deletion.`);
+  // Imported material expired or deleted: the key stays, unusable until the same material is imported again.
+  if (key.state === 'PendingImport') throw new KmsError('KMSInvalidStateException', `${key.arn} is pending import.`);
 }
 
 function requireSymmetricEncrypt(key: KmsKey, algorithm: string | undefined): void {
@@ -182,13 +188,19 @@ function decryptBlob(r: KmsRequest, blobBuf: Buffer, ctx: Record<string, string>
   const h = readBlobHeader(blobBuf);
   if (!h) throw new KmsError('InvalidCiphertextException', 'The ciphertext is invalid.');
   const key = r.state.keys.find((k) => k.keyId === h.keyId && k.region === r.region);
-  if (!key) throw new KmsError('InvalidCiphertextException', 'The ciphertext refers to a key that does not exist.');
+  if (!key) {
+    // A key whose deletion completed is gone: KMS answers NotFound for it, whether named or read from the blob.
+    if (keyIdParam !== undefined) resolveKey(r.state, keyIdParam, callerAccount(r.principal), r.region);
+    const deleted = (r.state.deletedKeys ?? []).find((arn) => arn.endsWith(`:key/${h.keyId}`) && arn.split(':')[3] === r.region);
+    if (deleted) throw new KmsError('NotFoundException', `Key '${deleted}' does not exist`);
+    throw new KmsError('InvalidCiphertextException', 'The ciphertext refers to a key that does not exist.');
+  }
   if (keyIdParam !== undefined) {
     const named = resolveKey(r.state, keyIdParam, callerAccount(r.principal), r.region);
     if (named.keyId !== key.keyId)
       throw new KmsError('IncorrectKeyException', 'The key ID in the request does not identify a key that can decrypt the ciphertext.');
   }
-  authorize(r, key, action);
+  authorize(r, key, action, ctx);
   requireUsable(key);
   const mat = material(key, h.keyMaterialId);
   const pt = mat ? openBlob(blobBuf, h.headerLength, mat, ctx) : null;
@@ -208,7 +220,10 @@ export function keyMetadata(key: KmsKey): Record<string, unknown> {
     KeyUsage: key.keyUsage,
     KeyState: key.state,
     ...(key.deletionDate !== undefined ? { DeletionDate: key.deletionDate } : {}),
-    Origin: 'AWS_KMS',
+    Origin: key.origin ?? 'AWS_KMS',
+    ...(key.origin === 'EXTERNAL' && key.state !== 'PendingImport' && key.imported?.expirationModel
+      ? { ExpirationModel: key.imported.expirationModel, ...(key.imported.validTo !== undefined ? { ValidTo: key.imported.validTo } : {}) }
+      : {}),
     KeyManager: 'CUSTOMER',
     CustomerMasterKeySpec: key.keySpec,
     KeySpec: key.keySpec,
@@ -216,8 +231,17 @@ export function keyMetadata(key: KmsKey): Record<string, unknown> {
       ? { EncryptionAlgorithms: symmetric ? [SYMMETRIC] : ['RSAES_OAEP_SHA_1', 'RSAES_OAEP_SHA_256'] }
       : {}),
     ...(key.keyUsage === 'SIGN_VERIFY' ? { SigningAlgorithms: ['RSASSA_PSS_SHA_256', 'RSASSA_PKCS1_V1_5_SHA_256'] } : {}),
-    MultiRegion: false,
-    ...(symmetric ? { CurrentKeyMaterialId: current(key).id } : {}),
+    MultiRegion: key.multiRegion !== undefined,
+    ...(key.multiRegion
+      ? {
+          MultiRegionConfiguration: {
+            MultiRegionKeyType: key.multiRegion.type,
+            PrimaryKey: { Arn: key.multiRegion.primaryArn, Region: key.multiRegion.primaryArn.split(':')[3] },
+            ReplicaKeys: key.multiRegion.replicaRegions.map((region) => ({ Arn: withRegion(key.multiRegion!.primaryArn, region), Region: region })),
+          },
+        }
+      : {}),
+    ...(symmetric && key.backing.length > 0 ? { CurrentKeyMaterialId: current(key).id } : {}),
   };
 }
 
@@ -249,21 +273,31 @@ const handlers: Record<string, Handler> = {
       throw new KmsError('ValidationException', `KeyUsage ${keyUsage} is not compatible with KeySpec ${keySpec}`);
     const policy = str(r.body, 'Policy') ?? defaultKeyPolicy(account);
     validatePolicy(policy);
-    const keyId = newKeyId();
+    const origin = str(r.body, 'Origin') ?? 'AWS_KMS';
+    if (origin !== 'AWS_KMS' && origin !== 'EXTERNAL')
+      throw new KmsError('UnsupportedOperationException', `Origin ${origin} is not supported by this emulator.`);
+    if (origin === 'EXTERNAL' && keySpec !== SYMMETRIC)
+      throw new KmsError('UnsupportedOperationException', 'This emulator imports key material for symmetric encryption keys only.');
+    const multi = r.body.MultiRegion === true;
+    // Multi-Region keys share one key id across regions, prefixed mrk- (KMS Developer Guide, "Multi-Region keys").
+    const keyId = multi ? `mrk-${randomBytes(16).toString('hex')}` : newKeyId();
+    const arn = keyArn(r.region, account, keyId);
     const key: KmsKey = {
       keyId,
       accountId: account,
       region: r.region,
-      arn: keyArn(r.region, account, keyId),
+      arn,
       description: str(r.body, 'Description') ?? '',
       keyUsage: keyUsage as KmsKey['keyUsage'],
       keySpec,
-      state: 'Enabled',
+      state: origin === 'EXTERNAL' ? 'PendingImport' : 'Enabled',
       creationDate: r.now / 1000,
       policy,
       rotationEnabled: false,
-      backing: [newBackingKey(r.now)],
+      backing: origin === 'EXTERNAL' ? [] : [newBackingKey(r.now)],
       rotations: [],
+      ...(origin === 'EXTERNAL' ? { origin: 'EXTERNAL' as const } : {}),
+      ...(multi ? { multiRegion: { type: 'PRIMARY' as const, primaryArn: arn, replicaRegions: [] } } : {}),
     };
     r.state.keys.push(key);
     return { KeyMetadata: keyMetadata(key) };
@@ -279,10 +313,11 @@ const handlers: Record<string, Handler> = {
     const key = resolveKey(r.state, str(r.body, 'KeyId', true), callerAccount(r.principal), r.region);
     const pt = blob(r.body, 'Plaintext');
     plaintextSize(pt);
-    authorize(r, key, 'kms:Encrypt');
+    const ec = context(r.body, 'EncryptionContext');
+    authorize(r, key, 'kms:Encrypt', ec);
     requireUsable(key);
     requireSymmetricEncrypt(key, str(r.body, 'EncryptionAlgorithm'));
-    const ct = encryptUnder(key, pt, context(r.body, 'EncryptionContext'));
+    const ct = encryptUnder(key, pt, ec);
     return { CiphertextBlob: ct.toString('base64'), KeyId: key.arn, EncryptionAlgorithm: SYMMETRIC };
   },
 
@@ -308,11 +343,12 @@ const handlers: Record<string, Handler> = {
     else if (spec !== undefined) throw new KmsError('ValidationException', `KeySpec ${spec} is not valid`);
     else if (typeof nb === 'number' && Number.isInteger(nb) && nb >= 1 && nb <= 1024) size = nb;
     else throw new KmsError('ValidationException', 'Please specify either number of bytes or key spec.');
-    authorize(r, key, 'kms:GenerateDataKey');
+    const ec = context(r.body, 'EncryptionContext');
+    authorize(r, key, 'kms:GenerateDataKey', ec);
     requireUsable(key);
     requireSymmetricEncrypt(key, undefined);
     const pt = randomBytes(size);
-    const ct = encryptUnder(key, pt, context(r.body, 'EncryptionContext'));
+    const ct = encryptUnder(key, pt, ec);
     return { CiphertextBlob: ct.toString('base64'), Plaintext: pt.toString('base64'), KeyId: key.arn, KeyMaterialId: current(key).id };
   },
 
@@ -320,10 +356,11 @@ const handlers: Record<string, Handler> = {
     const dest = resolveKey(r.state, str(r.body, 'DestinationKeyId', true), callerAccount(r.principal), r.region);
     const src = decryptBlob(r, blob(r.body, 'CiphertextBlob'), context(r.body, 'SourceEncryptionContext'), str(r.body, 'SourceKeyId'), 'kms:ReEncryptFrom');
     try {
-      authorize(r, dest, 'kms:ReEncryptTo');
+      const destEc = context(r.body, 'DestinationEncryptionContext');
+      authorize(r, dest, 'kms:ReEncryptTo', destEc);
       requireUsable(dest);
       requireSymmetricEncrypt(dest, undefined);
-      const ct = encryptUnder(dest, src.plaintext, context(r.body, 'DestinationEncryptionContext'));
+      const ct = encryptUnder(dest, src.plaintext, destEc);
       return {
         CiphertextBlob: ct.toString('base64'),
         SourceKeyId: src.key.arn,
@@ -341,6 +378,7 @@ const handlers: Record<string, Handler> = {
   EnableKey(r) {
     const key = mutable(r, 'kms:EnableKey', false);
     if (key.state === 'PendingDeletion') throw new KmsError('KMSInvalidStateException', `${key.arn} is pending deletion.`);
+    if (key.state === 'PendingImport') throw new KmsError('KMSInvalidStateException', `${key.arn} is pending import.`);
     key.state = 'Enabled';
     return {};
   },
@@ -348,6 +386,7 @@ const handlers: Record<string, Handler> = {
   DisableKey(r) {
     const key = mutable(r, 'kms:DisableKey', false);
     if (key.state === 'PendingDeletion') throw new KmsError('KMSInvalidStateException', `${key.arn} is pending deletion.`);
+    if (key.state === 'PendingImport') throw new KmsError('KMSInvalidStateException', `${key.arn} is pending import.`);
     key.state = 'Disabled';
     return {};
   },
@@ -367,8 +406,8 @@ const handlers: Record<string, Handler> = {
   CancelKeyDeletion(r) {
     const key = mutable(r, 'kms:CancelKeyDeletion', false);
     if (key.state !== 'PendingDeletion') throw new KmsError('KMSInvalidStateException', `${key.arn} is not pending deletion.`);
-    // As in AWS, a key whose deletion is cancelled comes back Disabled.
-    key.state = 'Disabled';
+    // As in AWS, a key whose deletion is cancelled comes back Disabled (or PendingImport, without its material).
+    key.state = key.origin === 'EXTERNAL' && key.backing.length === 0 ? 'PendingImport' : 'Disabled';
     delete key.deletionDate;
     delete key.pendingWindowInDays;
     return { KeyId: key.arn };
@@ -398,16 +437,24 @@ const handlers: Record<string, Handler> = {
 
   RotateKeyOnDemand(r) {
     const key = mutable(r, 'kms:RotateKeyOnDemand', true);
+    if (key.multiRegion?.type === 'REPLICA')
+      throw new KmsError('UnsupportedOperationException', `${key.arn} is a multi-Region replica key: rotate its primary key.`);
+    if (key.origin === 'EXTERNAL')
+      throw new KmsError('UnsupportedOperationException', `${key.arn} has imported key material, which this emulator does not rotate.`);
     const b = newBackingKey(r.now);
-    key.backing.push(b);
-    key.rotations.push({ keyMaterialId: b.id, rotationDate: r.now / 1000, rotationType: 'ON_DEMAND' });
+    const rotation = { keyMaterialId: b.id, rotationDate: r.now / 1000, rotationType: 'ON_DEMAND' as const };
+    // Rotating a multi-Region primary gives every replica the same new material (they share key material).
+    for (const k of [key, ...replicasOf(r.state, key)]) {
+      k.backing.push({ ...b });
+      k.rotations.push({ ...rotation });
+    }
     return { KeyId: key.arn };
   },
 
   ListKeyRotations(r) {
     const key = resolveKey(r.state, str(r.body, 'KeyId', true), callerAccount(r.principal), r.region, false);
     authorize(r, key, 'kms:ListKeyRotations');
-    const cur = current(key).id;
+    const cur = key.backing.length > 0 ? current(key).id : undefined;
     return {
       Rotations: key.rotations.map((x) => ({
         KeyId: key.arn,
@@ -490,6 +537,215 @@ const handlers: Record<string, Handler> = {
     };
   },
 
+  // ---------------------------------------------------------------- grants
+
+  CreateGrant(r) {
+    const key = resolveKey(r.state, str(r.body, 'KeyId', true), callerAccount(r.principal), r.region, false);
+    const grantee = str(r.body, 'GranteePrincipal', true);
+    const retiring = str(r.body, 'RetiringPrincipal');
+    const ops = r.body.Operations;
+    if (!Array.isArray(ops) || ops.length === 0 || !ops.every((o) => typeof o === 'string' && GRANT_OPERATIONS.has(o)))
+      throw new KmsError('ValidationException', `Operations must be a non-empty list of: ${[...GRANT_OPERATIONS].join(', ')}`);
+    if (!PRINCIPAL_ARN_RE.test(grantee)) throw new KmsError('ValidationException', `GranteePrincipal ${grantee} is not a valid principal ARN`);
+    if (retiring !== undefined && !PRINCIPAL_ARN_RE.test(retiring))
+      throw new KmsError('ValidationException', `RetiringPrincipal ${retiring} is not a valid principal ARN`);
+    const constraints = grantConstraints(r.body.Constraints);
+    authorize(r, key, 'kms:CreateGrant', undefined, {
+      'kms:GranteePrincipal': grantee,
+      ...(retiring ? { 'kms:RetiringPrincipal': retiring } : {}),
+      'kms:GrantOperations': ops as string[],
+    });
+    const name = str(r.body, 'Name');
+    // CreateGrant is idempotent for the same name, grantee, operations and constraints (KMS API Reference).
+    const same = (r.state.grants ?? []).find(
+      (g) => g.keyArn === key.arn && name !== undefined && g.name === name && g.granteePrincipal === grantee &&
+        JSON.stringify([...g.operations].sort()) === JSON.stringify([...(ops as string[])].sort()) &&
+        JSON.stringify(g.constraints ?? null) === JSON.stringify(constraints ?? null),
+    );
+    if (same) return { GrantId: same.grantId, GrantToken: same.grantToken };
+    const grant: KmsGrant = {
+      grantId: randomBytes(32).toString('hex'),
+      grantToken: randomBytes(48).toString('base64url'),
+      keyArn: key.arn,
+      ...(name !== undefined ? { name } : {}),
+      granteePrincipal: grantee,
+      ...(retiring !== undefined ? { retiringPrincipal: retiring } : {}),
+      issuingAccount: `arn:aws:iam::${callerAccount(r.principal)}:root`,
+      operations: [...new Set(ops as string[])],
+      ...(constraints ? { constraints } : {}),
+      creationDate: r.now / 1000,
+    };
+    (r.state.grants ??= []).push(grant);
+    return { GrantId: grant.grantId, GrantToken: grant.grantToken };
+  },
+
+  ListGrants(r) {
+    const key = resolveKey(r.state, str(r.body, 'KeyId', true), callerAccount(r.principal), r.region, false);
+    authorize(r, key, 'kms:ListGrants');
+    const id = str(r.body, 'GrantId');
+    const grantee = str(r.body, 'GranteePrincipal');
+    const grants = (r.state.grants ?? []).filter(
+      (g) => g.keyArn === key.arn && (id === undefined || g.grantId === id) && (grantee === undefined || g.granteePrincipal === grantee),
+    );
+    return { Grants: grants.map(grantView), Truncated: false };
+  },
+
+  /**
+   * RetireGrant: by GrantToken, or KeyId + GrantId. Allowed for the grant's retiring principal, for its grantee
+   * when the grant lists RetireGrant, and for the key's account (KMS Developer Guide, "Retiring and revoking grants").
+   */
+  RetireGrant(r) {
+    const token = str(r.body, 'GrantToken');
+    const id = str(r.body, 'GrantId');
+    const keyIdIn = str(r.body, 'KeyId');
+    let grant: KmsGrant | undefined;
+    if (token !== undefined) grant = (r.state.grants ?? []).find((g) => g.grantToken === token);
+    else if (id !== undefined && keyIdIn !== undefined) {
+      const key = resolveKey(r.state, keyIdIn, callerAccount(r.principal), r.region, false);
+      grant = (r.state.grants ?? []).find((g) => g.keyArn === key.arn && g.grantId === id);
+    } else throw new KmsError('ValidationException', 'Specify a GrantToken, or a KeyId and a GrantId.');
+    if (!grant) {
+      if (token !== undefined) throw new KmsError('InvalidGrantTokenException', 'The grant token is not valid.');
+      throw new KmsError('NotFoundException', `Grant ${id} does not exist`);
+    }
+    const caller = identityOf(r.principal);
+    const names = [caller.arn, caller.roleArn].filter(Boolean);
+    const may =
+      (grant.retiringPrincipal !== undefined && names.includes(grant.retiringPrincipal)) ||
+      (names.includes(grant.granteePrincipal) && grant.operations.includes('RetireGrant')) ||
+      grant.issuingAccount === `arn:aws:iam::${caller.accountId}:root`;
+    if (!may)
+      throw new KmsError('AccessDeniedException', `User: ${caller.arn} is not authorized to perform: kms:RetireGrant on resource: ${grant.keyArn}`);
+    r.state.grants = (r.state.grants ?? []).filter((g) => g !== grant);
+    return {};
+  },
+
+  RevokeGrant(r) {
+    const key = resolveKey(r.state, str(r.body, 'KeyId', true), callerAccount(r.principal), r.region, false);
+    const id = str(r.body, 'GrantId', true);
+    authorize(r, key, 'kms:RevokeGrant');
+    const grant = (r.state.grants ?? []).find((g) => g.keyArn === key.arn && g.grantId === id);
+    if (!grant) throw new KmsError('NotFoundException', `Grant ${id} does not exist`);
+    r.state.grants = (r.state.grants ?? []).filter((g) => g !== grant);
+    return {};
+  },
+
+  // ---------------------------------------------------------------- imported key material (Origin EXTERNAL)
+
+  GetParametersForImport(r) {
+    const key = resolveKey(r.state, str(r.body, 'KeyId', true), callerAccount(r.principal), r.region, false);
+    authorize(r, key, 'kms:GetParametersForImport');
+    if (key.origin !== 'EXTERNAL') throw new KmsError('UnsupportedOperationException', `${key.arn} origin is AWS_KMS which is not valid for this operation.`);
+    if (key.state === 'PendingDeletion') throw new KmsError('KMSInvalidStateException', `${key.arn} is pending deletion.`);
+    const algorithm = str(r.body, 'WrappingAlgorithm', true);
+    const spec = str(r.body, 'WrappingKeySpec', true);
+    if (algorithm !== 'RSAES_OAEP_SHA_1' && algorithm !== 'RSAES_OAEP_SHA_256')
+      throw new KmsError('ValidationException', `WrappingAlgorithm ${algorithm} is not supported by this emulator (RSAES_OAEP_SHA_1, RSAES_OAEP_SHA_256).`);
+    const bits = { RSA_2048: 2048, RSA_3072: 3072, RSA_4096: 4096 }[spec];
+    if (!bits) throw new KmsError('ValidationException', `WrappingKeySpec ${spec} is not valid`);
+    const pair = generateKeyPairSync('rsa', { modulusLength: bits });
+    const validTo = Math.floor(r.now / 1000) + 24 * 3600;
+    const token = randomBytes(64).toString('base64');
+    const imported = (key.imported ??= { digest: '' });
+    imported.pending = { token, privateKeyPem: pair.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string, algorithm, validTo };
+    return {
+      KeyId: key.arn,
+      ImportToken: token,
+      PublicKey: (pair.publicKey.export({ type: 'spki', format: 'der' }) as Buffer).toString('base64'),
+      ParametersValidTo: validTo,
+    };
+  },
+
+  ImportKeyMaterial(r) {
+    const key = resolveKey(r.state, str(r.body, 'KeyId', true), callerAccount(r.principal), r.region, false);
+    authorize(r, key, 'kms:ImportKeyMaterial');
+    if (key.origin !== 'EXTERNAL') throw new KmsError('UnsupportedOperationException', `${key.arn} origin is AWS_KMS which is not valid for this operation.`);
+    if (key.state === 'PendingDeletion') throw new KmsError('KMSInvalidStateException', `${key.arn} is pending deletion.`);
+    const token = blob(r.body, 'ImportToken');
+    const pending = key.imported?.pending;
+    if (!pending || !pending.token || Buffer.from(pending.token, 'base64').compare(token) !== 0 || pending.validTo * 1000 <= r.now)
+      throw new KmsError('ExpiredImportTokenException', 'The import token is expired or does not belong to this key; call GetParametersForImport again.');
+    const model = str(r.body, 'ExpirationModel');
+    const validToRaw = r.body.ValidTo;
+    if (model !== undefined && model !== 'KEY_MATERIAL_EXPIRES' && model !== 'KEY_MATERIAL_DOES_NOT_EXPIRE')
+      throw new KmsError('ValidationException', `ExpirationModel ${model} is not valid`);
+    if (model === 'KEY_MATERIAL_DOES_NOT_EXPIRE' && validToRaw !== undefined)
+      throw new KmsError('ValidationException', 'ValidTo cannot be set when ExpirationModel is KEY_MATERIAL_DOES_NOT_EXPIRE.');
+    if (model === 'KEY_MATERIAL_EXPIRES' && validToRaw === undefined)
+      throw new KmsError('ValidationException', 'ValidTo is required when ExpirationModel is KEY_MATERIAL_EXPIRES.');
+    let validTo: number | undefined;
+    if (validToRaw !== undefined) {
+      if (typeof validToRaw !== 'number' || validToRaw * 1000 <= r.now || validToRaw * 1000 > r.now + 365 * 86400_000)
+        throw new KmsError('ValidationException', 'ValidTo must be a time in the future, at most 365 days away.');
+      validTo = validToRaw;
+    }
+    let material: Buffer;
+    try {
+      material = privateDecrypt(
+        { key: pending.privateKeyPem, padding: cryptoConstants.RSA_PKCS1_OAEP_PADDING, oaepHash: pending.algorithm === 'RSAES_OAEP_SHA_1' ? 'sha1' : 'sha256' },
+        blob(r.body, 'EncryptedKeyMaterial'),
+      );
+    } catch {
+      throw new KmsError('InvalidCiphertextException', 'The encrypted key material could not be decrypted with the wrapping key of this import token.');
+    }
+    if (material.length !== 32) throw new KmsError('IncorrectKeyMaterialException', 'Key material for a symmetric encryption key must be 256 bits.');
+    const digest = createHash('sha256').update(material).digest('hex');
+    // A key only ever takes the material it was first given: ciphertexts stay tied to that material.
+    if (key.imported!.digest && key.imported!.digest !== digest)
+      throw new KmsError('IncorrectKeyMaterialException', 'The key material does not match the key material previously imported into this KMS key.');
+    key.imported = { digest, expirationModel: validTo !== undefined ? 'KEY_MATERIAL_EXPIRES' : 'KEY_MATERIAL_DOES_NOT_EXPIRE', ...(validTo !== undefined ? { validTo } : {}) };
+    key.backing = [{ id: digest, material: material.toString('base64'), createdAt: r.now }];
+    material.fill(0);
+    if (key.state === 'PendingImport') key.state = 'Enabled';
+    return { KeyId: key.arn, KeyMaterialId: digest };
+  },
+
+  DeleteImportedKeyMaterial(r) {
+    const key = resolveKey(r.state, str(r.body, 'KeyId', true), callerAccount(r.principal), r.region, false);
+    authorize(r, key, 'kms:DeleteImportedKeyMaterial');
+    if (key.origin !== 'EXTERNAL') throw new KmsError('UnsupportedOperationException', `${key.arn} origin is AWS_KMS which is not valid for this operation.`);
+    if (key.state === 'PendingDeletion') throw new KmsError('KMSInvalidStateException', `${key.arn} is pending deletion.`);
+    expireImportedMaterial(key);
+    return { KeyId: key.arn };
+  },
+
+  // ---------------------------------------------------------------- multi-Region keys
+
+  /**
+   * ReplicateKey: a replica in another region with the same key id and shared key material, its own key policy
+   * and its own key state (KMS Developer Guide, "Multi-Region keys"), so ciphertext of the primary decrypts under
+   * the replica and disabling one leaves the other usable.
+   */
+  ReplicateKey(r) {
+    const key = resolveKey(r.state, str(r.body, 'KeyId', true), callerAccount(r.principal), r.region, false);
+    authorize(r, key, 'kms:ReplicateKey');
+    if (!key.multiRegion || key.multiRegion.type !== 'PRIMARY')
+      throw new KmsError('UnsupportedOperationException', `${key.arn} is not a multi-Region primary key.`);
+    const region = str(r.body, 'ReplicaRegion', true);
+    if (!/^[a-z]{2}(-[a-z]+)+-\d$/.test(region)) throw new KmsError('ValidationException', `ReplicaRegion ${region} is not valid`);
+    if (region === key.region || key.multiRegion.replicaRegions.includes(region))
+      throw new KmsError('AlreadyExistsException', `A key with id ${key.keyId} already exists in ${region}.`);
+    if (key.state === 'PendingDeletion' || key.state === 'PendingImport')
+      throw new KmsError('KMSInvalidStateException', `${key.arn} is ${key.state === 'PendingDeletion' ? 'pending deletion' : 'pending import'}.`);
+    const policy = str(r.body, 'Policy') ?? defaultKeyPolicy(key.accountId);
+    validatePolicy(policy);
+    const replica: KmsKey = {
+      ...JSON.parse(JSON.stringify(key)),
+      region,
+      arn: withRegion(key.arn, region),
+      description: str(r.body, 'Description') ?? key.description,
+      state: key.state === 'Disabled' ? 'Disabled' : 'Enabled',
+      creationDate: r.now / 1000,
+      policy,
+      multiRegion: { type: 'REPLICA', primaryArn: key.arn, replicaRegions: [] },
+    };
+    delete replica.deletionDate;
+    delete replica.pendingWindowInDays;
+    key.multiRegion.replicaRegions.push(region);
+    r.state.keys.push(replica);
+    return { ReplicaKeyMetadata: keyMetadata(replica), ReplicaPolicy: policy, ReplicaTags: [] };
+  },
+
   ListKeys(r) {
     const account = callerAccount(r.principal);
     authorizeAccount(r, 'kms:ListKeys', '*');
@@ -499,6 +755,113 @@ const handlers: Record<string, Handler> = {
     };
   },
 };
+
+/** Operations a grant may allow (KMS Developer Guide, "Grant operations"). */
+const GRANT_OPERATIONS = new Set([
+  'Decrypt',
+  'Encrypt',
+  'GenerateDataKey',
+  'GenerateDataKeyWithoutPlaintext',
+  'GenerateDataKeyPair',
+  'GenerateDataKeyPairWithoutPlaintext',
+  'ReEncryptFrom',
+  'ReEncryptTo',
+  'Sign',
+  'Verify',
+  'GetPublicKey',
+  'GenerateMac',
+  'VerifyMac',
+  'DeriveSharedSecret',
+  'DescribeKey',
+  'CreateGrant',
+  'RetireGrant',
+]);
+
+const PRINCIPAL_ARN_RE = /^arn:(aws|aws-cn|aws-us-gov):(iam::\d{12}:(root|user\/.+|role\/.+)|sts::\d{12}:(assumed-role|federated-user)\/.+)$/;
+
+function grantConstraints(v: unknown): KmsGrant['constraints'] {
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== 'object' || Array.isArray(v)) throw new KmsError('ValidationException', 'Constraints must be an object');
+  const c = v as Record<string, unknown>;
+  const out: NonNullable<KmsGrant['constraints']> = {};
+  for (const f of ['EncryptionContextEquals', 'EncryptionContextSubset'] as const) {
+    if (c[f] === undefined) continue;
+    const m = context(c, f);
+    if (m && Object.keys(m).length > 0) out[f] = m;
+  }
+  return Object.keys(out).length ? out : undefined;
+}
+
+function grantView(g: KmsGrant): Record<string, unknown> {
+  return {
+    KeyId: g.keyArn,
+    GrantId: g.grantId,
+    ...(g.name !== undefined ? { Name: g.name } : {}),
+    CreationDate: g.creationDate,
+    GranteePrincipal: g.granteePrincipal,
+    ...(g.retiringPrincipal !== undefined ? { RetiringPrincipal: g.retiringPrincipal } : {}),
+    IssuingAccount: g.issuingAccount,
+    Operations: g.operations,
+    ...(g.constraints ? { Constraints: g.constraints } : {}),
+  };
+}
+
+function withRegion(arn: string, region: string): string {
+  const parts = arn.split(':');
+  parts[3] = region;
+  return parts.join(':');
+}
+
+function replicasOf(state: AwsState, key: KmsKey): KmsKey[] {
+  if (key.multiRegion?.type !== 'PRIMARY') return [];
+  return state.keys.filter((k) => k.multiRegion?.type === 'REPLICA' && k.multiRegion.primaryArn === key.arn);
+}
+
+/** Imported material expired or deleted: the material is gone and the key waits for it again (PendingImport). */
+export function expireImportedMaterial(key: KmsKey): void {
+  for (const b of key.backing) b.material = '';
+  key.backing = [];
+  if (key.imported) {
+    delete key.imported.validTo;
+    delete key.imported.expirationModel;
+    delete key.imported.pending;
+  }
+  if (key.state !== 'PendingDeletion') key.state = 'PendingImport';
+}
+
+/**
+ * The end of a key's waiting period: the key, its aliases and its grants are gone, and its ciphertexts can never be
+ * decrypted again (KMS Developer Guide, "Deleting AWS KMS keys"). A replica leaves its primary's replica list.
+ */
+export function completeDeletion(state: AwsState, key: KmsKey): void {
+  state.keys = state.keys.filter((k) => k !== key);
+  state.aliases = state.aliases.filter((a) => !(a.targetKeyId === key.keyId && a.region === key.region && a.accountId === key.accountId));
+  state.grants = (state.grants ?? []).filter((g) => g.keyArn !== key.arn);
+  (state.deletedKeys ??= []).push(key.arn);
+  if (key.multiRegion?.type === 'REPLICA') {
+    const primary = state.keys.find((k) => k.arn === key.multiRegion!.primaryArn);
+    if (primary?.multiRegion) primary.multiRegion.replicaRegions = primary.multiRegion.replicaRegions.filter((r) => r !== key.region);
+  }
+  for (const b of key.backing) b.material = '';
+}
+
+/**
+ * Time-driven transitions, applied before each request: deletions whose waiting period ended complete, and imported
+ * material whose ValidTo passed expires. Returns whether anything changed (the host then persists).
+ */
+export function settle(state: AwsState, now: number): boolean {
+  let changed = false;
+  for (const key of [...state.keys]) {
+    if (key.state === 'PendingDeletion' && key.deletionDate !== undefined && key.deletionDate * 1000 <= now) {
+      completeDeletion(state, key);
+      changed = true;
+    } else if (key.origin === 'EXTERNAL' && key.imported?.validTo !== undefined && key.imported.validTo * 1000 <= now && key.backing.length > 0) {
+      expireImportedMaterial(key);
+      changed = true;
+    }
+  }
+  return changed;
+}
 
 function aliasName(r: KmsRequest): string {
   const name = str(r.body, 'AliasName', true);
@@ -511,7 +874,7 @@ function findAlias(r: KmsRequest, name: string, action: string): KmsAlias {
   const account = callerAccount(r.principal);
   const a = r.state.aliases.find((x) => x.accountId === account && x.region === r.region && x.name === name);
   if (!a) throw new KmsError('NotFoundException', `Alias arn:aws:kms:${r.region}:${account}:${name} is not found.`);
-  const key = r.state.keys.find((k) => k.keyId === a.targetKeyId);
+  const key = r.state.keys.find((k) => k.keyId === a.targetKeyId && k.region === a.region);
   if (key) authorize(r, key, action);
   return a;
 }
@@ -523,7 +886,10 @@ function mutable(r: KmsRequest, action: string, requireSymmetric: boolean): KmsK
   if (requireSymmetric && key.keySpec !== SYMMETRIC)
     throw new KmsError('UnsupportedOperationException', `${key.arn} key spec ${key.keySpec} does not support automatic or on-demand rotation.`);
   if (requireSymmetric && key.state !== 'Enabled')
-    throw new KmsError(key.state === 'Disabled' ? 'DisabledException' : 'KMSInvalidStateException', `${key.arn} is ${key.state === 'Disabled' ? 'disabled' : 'pending deletion'}.`);
+    throw new KmsError(
+      key.state === 'Disabled' ? 'DisabledException' : 'KMSInvalidStateException',
+      `${key.arn} is ${key.state === 'Disabled' ? 'disabled' : key.state === 'PendingImport' ? 'pending import' : 'pending deletion'}.`,
+    );
   return key;
 }
 
@@ -541,6 +907,13 @@ export const KMS_MUTATIONS = new Set([
   'CreateAlias',
   'UpdateAlias',
   'DeleteAlias',
+  'CreateGrant',
+  'RetireGrant',
+  'RevokeGrant',
+  'GetParametersForImport',
+  'ImportKeyMaterial',
+  'DeleteImportedKeyMaterial',
+  'ReplicateKey',
 ]);
 
 export function isKmsOperation(op: string): boolean {

@@ -41,9 +41,15 @@ describe('SigV4 verification', () => {
     expect(verifySignature(VANILLA, parsed.auth, SECRET)).toContain('date');
   });
 
-  it('enforces a 15-minute clock skew', () => {
+  it('enforces the 5-minute clock skew of SigV4, in the words AWS uses', () => {
     const t = Date.UTC(2015, 7, 30, 12, 36, 0);
-    expect(checkSkew('20150830T123600Z', t + 14 * 60_000)).toBeNull();
-    expect(checkSkew('20150830T123600Z', t + 16 * 60_000)).toContain('15 minutes');
+    expect(checkSkew('20150830T123600Z', t + 4 * 60_000)).toBeNull();
+    expect(checkSkew('20150830T123600Z', t - 4 * 60_000)).toBeNull();
+    expect(checkSkew('20150830T123600Z', t + 6 * 60_000)).toBe(
+      'Signature expired: 20150830T123600Z is now earlier than 20150830T123700Z (20150830T124200Z - 5 min.)',
+    );
+    expect(checkSkew('20150830T123600Z', t - 6 * 60_000)).toBe(
+      'Signature not yet current: 20150830T123600Z is still later than 20150830T123500Z (20150830T123000Z + 5 min.)',
+    );
   });
 });

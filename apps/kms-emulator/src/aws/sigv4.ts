@@ -127,11 +127,20 @@ export function verifySignature(req: SignedRequest, auth: ParsedAuthorization, s
   return null;
 }
 
-/** Signature time must be within 15 minutes of the server clock, as AWS enforces. */
+/**
+ * Signature time must be within 5 minutes of the server clock (AWS General Reference, "Signature Version 4":
+ * a signed request is valid for five minutes from its X-Amz-Date). The wording is AWS's own, which the SDK's
+ * clock-skew correction reads alongside the response's Date header.
+ */
+export const MAX_SKEW_MS = 5 * 60_000;
+
 export function checkSkew(amzDate: string | undefined, now: number): string | null {
   if (!amzDate) return null;
   const m = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/.exec(amzDate);
   if (!m) return 'X-Amz-Date header is malformed';
   const t = Date.UTC(+m[1], +m[2] - 1, +m[3], +m[4], +m[5], +m[6]);
-  return Math.abs(now - t) > 15 * 60_000 ? 'Signature expired: request time is more than 15 minutes from the server time' : null;
+  const stamp = (ms: number) => new Date(ms).toISOString().replace(/[-:]/g, '').replace(/\.\d{3}Z$/, 'Z');
+  if (now - t > MAX_SKEW_MS) return `Signature expired: ${amzDate} is now earlier than ${stamp(now - MAX_SKEW_MS)} (${stamp(now)} - 5 min.)`;
+  if (t - now > MAX_SKEW_MS) return `Signature not yet current: ${amzDate} is still later than ${stamp(now + MAX_SKEW_MS)} (${stamp(now)} + 5 min.)`;
+  return null;
 }

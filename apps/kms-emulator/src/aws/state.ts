@@ -1,9 +1,9 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { CallerIdentity, defaultKeyPolicy, evaluate, parsePolicy, PolicyDocument } from './policy';
+import { CallerIdentity, ConditionContext, defaultKeyPolicy, evaluate, parsePolicy, PolicyDocument } from './policy';
 
 /** Everything the AWS emulator keeps. Plain JSON so it can be exported, persisted and imported as is. */
 
-export type KeyState = 'Enabled' | 'Disabled' | 'PendingDeletion';
+export type KeyState = 'Enabled' | 'Disabled' | 'PendingDeletion' | 'PendingImport';
 
 export interface BackingKey {
   /** KMS KeyMaterialId: 64 hex characters. */
@@ -37,6 +37,36 @@ export interface KmsKey {
   /** Backing keys, oldest first; the last one is current. Old ones are kept so old ciphertexts decrypt. */
   backing: BackingKey[];
   rotations: RotationRecord[];
+  /** `EXTERNAL`: key material imported by the customer (absent = AWS_KMS). */
+  origin?: 'AWS_KMS' | 'EXTERNAL';
+  imported?: ImportedMaterial;
+  /** Multi-Region keys: the primary names its replicas' regions; a replica names its primary. */
+  multiRegion?: { type: 'PRIMARY' | 'REPLICA'; primaryArn: string; replicaRegions: string[] };
+}
+
+/** What KMS keeps about imported key material (KMS Developer Guide, "Importing key material"). */
+export interface ImportedMaterial {
+  /** SHA-256 of the first material imported: a key only ever accepts that same material again. */
+  digest: string;
+  expirationModel?: 'KEY_MATERIAL_EXPIRES' | 'KEY_MATERIAL_DOES_NOT_EXPIRE';
+  /** Epoch seconds after which the material is deleted and the key returns to PendingImport. */
+  validTo?: number;
+  /** The open GetParametersForImport answer: its token and wrapping private key (PEM), valid 24 hours. */
+  pending?: { token: string; privateKeyPem: string; algorithm: string; validTo: number };
+}
+
+/** A KMS grant (KMS Developer Guide, "Grants in AWS KMS"). */
+export interface KmsGrant {
+  grantId: string;
+  grantToken: string;
+  keyArn: string;
+  name?: string;
+  granteePrincipal: string;
+  retiringPrincipal?: string;
+  issuingAccount: string;
+  operations: string[];
+  constraints?: { EncryptionContextEquals?: Record<string, string>; EncryptionContextSubset?: Record<string, string> };
+  creationDate: number;
 }
 
 export interface KmsAlias {
@@ -103,6 +133,9 @@ export interface AwsState {
   principalPolicies?: Record<string, Record<string, string>>;
   /** Service control policies by account id then name: guardrails on every principal of the account. */
   scps?: Record<string, Record<string, string>>;
+  grants?: KmsGrant[];
+  /** ARNs of keys whose deletion completed: their ciphertexts now answer NotFoundException. */
+  deletedKeys?: string[];
 }
 
 /** The authenticated caller of one request. */
@@ -148,10 +181,48 @@ export { defaultKeyPolicy };
 
 export type Decision = { allowed: true } | { allowed: false; reason: string };
 
+/** What a KMS request brings to authorization beyond the caller: its encryption context, source address, grant tokens. */
+export interface KeyRequestContext {
+  encryptionContext?: Record<string, string>;
+  sourceIp?: string;
+  /** Extra condition keys of the operation (kms:GranteePrincipal, kms:GrantOperations, …). */
+  extra?: ConditionContext;
+}
+
+/** Operations whose requests carry an encryption context (grant constraints apply only to these). */
+const EC_OPERATIONS = new Set(['Encrypt', 'Decrypt', 'GenerateDataKey', 'GenerateDataKeyWithoutPlaintext', 'ReEncryptFrom', 'ReEncryptTo']);
+
 /**
- * Authorization of a KMS action on a key, as AWS decides it (KMS Developer Guide, "Key policies" and
+ * The request context KMS evaluates conditions against (KMS Developer Guide, "Condition keys for AWS KMS"; IAM
+ * "Global condition context keys"): the caller, the account, the source address, TLS (KMS endpoints answer only
+ * over TLS, so aws:SecureTransport is always true), and for cryptographic operations one
+ * `kms:EncryptionContext:<key>` per pair plus the multivalued `kms:EncryptionContextKeys`. `kms:ViaService` is
+ * present only when an AWS service calls KMS on the caller's behalf; every caller of this emulator calls directly,
+ * so the key is absent, as it is for Keyhold's own calls.
+ */
+export function requestConditionContext(caller: CallerIdentity, req: KeyRequestContext = {}, now = Date.now()): ConditionContext {
+  const ctx: ConditionContext = {
+    'aws:PrincipalArn': caller.roleArn ?? caller.arn,
+    'aws:PrincipalAccount': caller.accountId,
+    'aws:SecureTransport': 'true',
+    'aws:CurrentTime': new Date(now).toISOString(),
+    'aws:EpochTime': String(Math.floor(now / 1000)),
+    'kms:CallerAccount': caller.accountId,
+    ...(req.sourceIp ? { 'aws:SourceIp': req.sourceIp.startsWith('::ffff:') ? req.sourceIp.slice(7) : req.sourceIp } : {}),
+    ...(req.extra ?? {}),
+  };
+  const ec = req.encryptionContext;
+  if (ec && Object.keys(ec).length > 0) {
+    for (const [k, v] of Object.entries(ec)) ctx[`kms:EncryptionContext:${k}`] = v;
+    ctx['kms:EncryptionContextKeys'] = Object.keys(ec);
+  }
+  return ctx;
+}
+
+/**
+ * Authorization of a KMS action on a key, as AWS decides it (KMS Developer Guide, "Key policies", "Grants" and
  * "Determining access"; IAM "Policy evaluation logic"):
- *  1. An explicit Deny in the key policy, an identity policy of the role, or the session policy → denied.
+ *  1. An explicit Deny in an SCP, the key policy, an identity policy of the role, or the session policy → denied.
  *  2. A session policy, when present, must itself Allow the action on the key (sessions are the
  *     intersection of the role's permissions and the session policy).
  *  3. Same account: allowed if the key policy names the caller directly (user ARN, role ARN, session ARN,
@@ -161,15 +232,13 @@ export type Decision = { allowed: true } | { allowed: false; reason: string };
  *     within their own account (only roles' inline policies are modelled).
  *  4. Cross account: the key policy must allow the caller (directly or via its account) AND the caller's
  *     identity policies must allow it.
+ *  5. Otherwise a grant on the key whose grantee is the caller (its session's role, or its own ARN), listing the
+ *     operation, and whose constraints the request's encryption context satisfies, allows it.
  * A session whose role was deleted is denied: its identity no longer exists.
  */
-export function authorizeKeyAction(state: AwsState, p: Principal, key: KmsKey, action: string): Decision {
+export function authorizeKeyAction(state: AwsState, p: Principal, key: KmsKey, action: string, req: KeyRequestContext = {}): Decision {
   const caller = identityOf(p);
-  const context = {
-    'aws:PrincipalArn': caller.roleArn ?? caller.arn,
-    'aws:PrincipalAccount': caller.accountId,
-    'kms:CallerAccount': caller.accountId,
-  };
+  const context = requestConditionContext(caller, req);
   const deny = (why: string): Decision => ({
     allowed: false,
     reason: `User: ${caller.arn} is not authorized to perform: ${action} on resource: ${key.arn} ${why}`,
@@ -180,12 +249,12 @@ export function authorizeKeyAction(state: AwsState, p: Principal, key: KmsKey, a
   } catch {
     keyPolicy = undefined;
   }
-  const guard = guardDeny(state, p, action, key.arn);
+  const guard = guardDeny(state, p, action, key.arn, context);
   if (guard) return deny(`with an explicit deny in ${guard}`);
   const kp = evaluate(keyPolicy, { action, resource: key.arn, caller, context });
   if (kp === 'deny') return deny('with an explicit deny in a resource-based policy');
 
-  const id = identityDecision(state, p, action, key.arn);
+  const id = identityDecision(state, p, action, key.arn, context);
   if (id === 'deny') return deny('with an explicit deny in an identity-based policy');
   if (id === 'gone') return deny('because the role no longer exists');
 
@@ -199,12 +268,37 @@ export function authorizeKeyAction(state: AwsState, p: Principal, key: KmsKey, a
   if (sameAccount) {
     if (kp === 'allow') return { allowed: true };
     if (kp === 'account' && id === 'allow') return { allowed: true };
-    if (kp === 'none') return deny('because no resource-based policy allows the ' + action + ' action');
-    return deny('because no identity-based policy allows the ' + action + ' action');
-  }
+  } else if (kp !== 'none' && id === 'allow') return { allowed: true };
+  if (grantAllows(state, caller, key, action, req.encryptionContext)) return { allowed: true };
   if (kp === 'none') return deny('because no resource-based policy allows the ' + action + ' action');
-  if (id !== 'allow') return deny('because no identity-based policy allows the ' + action + ' action');
-  return { allowed: true };
+  return deny('because no identity-based policy allows the ' + action + ' action');
+}
+
+/** Grants on the key that name this caller as grantee (a role ARN covers every session of that role). */
+export function grantsFor(state: AwsState, caller: CallerIdentity, key: KmsKey): KmsGrant[] {
+  return (state.grants ?? []).filter(
+    (g) =>
+      g.keyArn === key.arn &&
+      (g.granteePrincipal === caller.arn ||
+        (caller.roleArn !== undefined && g.granteePrincipal === caller.roleArn) ||
+        (caller.isRoot && g.granteePrincipal === `arn:aws:iam::${caller.accountId}:root`)),
+  );
+}
+
+function grantAllows(state: AwsState, caller: CallerIdentity, key: KmsKey, action: string, ec: Record<string, string> | undefined): boolean {
+  const op = action.replace(/^kms:/i, '');
+  return grantsFor(state, caller, key).some((g) => g.operations.includes(op) && (!EC_OPERATIONS.has(op) || constraintsHold(g, ec)));
+}
+
+/** Grant constraints: keys compared case-insensitively, values exactly (KMS API Reference, "GrantConstraints"). */
+export function constraintsHold(g: KmsGrant, ec: Record<string, string> | undefined): boolean {
+  const c = g.constraints;
+  if (!c) return true;
+  const req = new Map(Object.entries(ec ?? {}).map(([k, v]) => [k.toLowerCase(), v]));
+  const subset = (want: Record<string, string>) => Object.entries(want).every(([k, v]) => req.get(k.toLowerCase()) === v);
+  if (c.EncryptionContextEquals && !(subset(c.EncryptionContextEquals) && req.size === Object.keys(c.EncryptionContextEquals).length)) return false;
+  if (c.EncryptionContextSubset && !subset(c.EncryptionContextSubset)) return false;
+  return true;
 }
 
 /** Account-level actions (CreateKey, ListAliases, alias management): identity and session policies decide. */
@@ -227,23 +321,29 @@ export function authorizeAccountAction(state: AwsState, p: Principal, action: st
  * applicable policy wins): the caller account's service control policies, then the static principal's own
  * identity policies. Returns the policy type named in AWS's error message, or null.
  */
-export function guardDeny(state: AwsState, p: Principal, action: string, resource: string): 'a service control policy' | 'an identity-based policy' | null {
+export function guardDeny(
+  state: AwsState,
+  p: Principal,
+  action: string,
+  resource: string,
+  context: ConditionContext = requestConditionContext(identityOf(p)),
+): 'a service control policy' | 'an identity-based policy' | null {
   const account = p.kind === 'key' ? p.key.accountId : p.session.accountId;
   for (const text of Object.values(state.scps?.[account] ?? {}))
-    if (evaluate(safeParse(text), { action, resource }) === 'deny') return 'a service control policy';
+    if (evaluate(safeParse(text), { action, resource, context }) === 'deny') return 'a service control policy';
   if (p.kind === 'key')
     for (const text of Object.values(state.principalPolicies?.[p.key.arn] ?? {}))
-      if (evaluate(safeParse(text), { action, resource }) === 'deny') return 'an identity-based policy';
+      if (evaluate(safeParse(text), { action, resource, context }) === 'deny') return 'an identity-based policy';
   return null;
 }
 
-function identityDecision(state: AwsState, p: Principal, action: string, resource: string): 'allow' | 'deny' | 'none' | 'gone' {
+function identityDecision(state: AwsState, p: Principal, action: string, resource: string, context?: ConditionContext): 'allow' | 'deny' | 'none' | 'gone' {
   if (p.kind === 'key') return 'allow';
   const role = state.roles.find((r) => r.arn === p.session.roleArn && r.roleId === p.session.roleId);
   if (!role) return 'gone';
   let result: 'allow' | 'none' = 'none';
   for (const text of Object.values(role.inlinePolicies)) {
-    const d = evaluate(safeParse(text), { action, resource });
+    const d = evaluate(safeParse(text), { action, resource, context });
     if (d === 'deny') return 'deny';
     if (d === 'allow') result = 'allow';
   }

@@ -12,6 +12,7 @@ export class JobMetrics {
   readonly duration: Histogram<'kind' | 'outcome'>;
   readonly outcomes: Counter<'kind' | 'outcome'>;
   readonly probes: Counter<'provider' | 'verdict'>;
+  readonly probeWarnings: Counter<'provider' | 'warning'>;
   readonly dekRewraps: Counter<string>;
   readonly queueDepth: Gauge<'queue' | 'state'>;
   readonly vendorCanary: Gauge<'provider'>;
@@ -35,6 +36,12 @@ export class JobMetrics {
       name: 'keyhold_access_probes_total',
       help: 'Access probes of key configurations by provider and verdict (restore, degraded, suspect, shred)',
       labelNames: ['provider', 'verdict'],
+      registers: [registry],
+    });
+    this.probeWarnings = new Counter({
+      name: 'keyhold_access_probe_warnings_total',
+      help: 'Access probes that proved access but met a refusal to fix (describe_denied: the key service refused to describe the key while unwrap works; never a revocation)',
+      labelNames: ['provider', 'warning'],
       registers: [registry],
     });
     this.dekRewraps = new Counter({

@@ -46,17 +46,20 @@ export class RevocationCheckHandler implements OperationHandler {
 
     const probes = Number(ctx.op.params.probes ?? 0) + 1;
     const transientProbes = Number(ctx.op.params.transientProbes ?? 0);
-    const { decision, changed } = await this.probe.execute(cfg, { reason: 'revocation-check', workspaceId, operationId: ctx.op.id }, ctx.signal);
+    const { decision, changed, warning } = await this.probe.execute(cfg, { reason: 'revocation-check', workspaceId, operationId: ctx.op.id }, ctx.signal);
     const verdict = decision.verdict;
     await ctx.step(`probe:${verdict}`, {
       probes,
       keyConfigurationId: cfg.id,
       lastVerdict: verdict,
-      lastReason: decision.reason,
+      lastReason: warning ? `probe succeeded: unwrap works; describe refused (${warning.errorClass}, ${warning.providerCode}): ${warning.code}, never a revocation` : decision.reason,
       transientProbes: verdict === 'degraded' ? transientProbes + 1 : transientProbes,
     });
 
-    if (verdict === 'restore') return { kind: 'done', result: { outcome: 'active', probes, changed: changed.length } };
+    if (verdict === 'restore') {
+      // A describe refusal with a working unwrap is `active` too; the warning tells the admin what to fix.
+      return { kind: 'done', result: { outcome: 'active', probes, changed: changed.length, ...(warning ? { warning: warning.code } : {}) } };
+    }
     if (verdict === 'shred') return { kind: 'done', result: { outcome: 'shredded', probes, reason: decision.reason } };
     if (verdict === 'suspect') {
       const { confirmations, windowMs } = this.options.policy;

@@ -1,11 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import type { KekVersionRepository, KeyConfigurationRow } from '@app/persistence';
-import { ProviderError, WrapContext } from '@app/provider-port';
+import { isRevocationCandidate, ProviderError, WrapContext } from '@app/provider-port';
 import type { ProviderGate } from '../engine/provider-gate';
 import type { KekWrapping } from '../operations/kek-wrapping';
 import { OperationFailure } from '../operations/operation-errors';
 import type { ProviderResolver } from '../ports';
 import type { ProbeResult } from './confirmation-policy';
+import type { ProbeWarning } from './probe-warning';
 
 const STATE_CLASS = {
   disabled: 'key_disabled',
@@ -13,11 +14,19 @@ const STATE_CLASS = {
   destroyed: 'key_destroyed',
 } as const;
 
+export type AccessProbeResult = { readonly kind: 'ok'; readonly warning?: ProbeWarning } | Extract<ProbeResult, { kind: 'failed' }>;
+
 /**
  * One access probe of a key configuration: describe (is the key there and enabled?) then unwrap of a bound
  * workspace's current wrapped KEK, checked against its KCV — exactly what the DEK path will need. With no bound
  * KEK to try, a wrap/unwrap round trip under a probe context. Every failure is classified by the binding; this
  * class only turns it into a ProbeResult and never decides anything.
+ *
+ * A describe refusal alone is never a revocation candidate: describe is not what serving needs, and a customer may
+ * grant Keyhold only the wrap/unwrap permissions. When describe answers a revocation class, the unwrap still runs
+ * and is the verdict: it works → `ok` with a `describe_denied` warning; it fails → its own class (a revocation
+ * candidate, a transient failure, ...) exactly as when describe had worked. A describe that answers (a key it
+ * reports disabled or pending deletion) is still believed: that is the key's state, not a refusal to tell it.
  */
 export class AccessProber {
   constructor(
@@ -27,27 +36,36 @@ export class AccessProber {
     private readonly wrapping: KekWrapping,
   ) {}
 
-  async probe(cfg: KeyConfigurationRow, preferWorkspaceId?: string, signal?: AbortSignal): Promise<ProbeResult> {
+  async probe(cfg: KeyConfigurationRow, preferWorkspaceId?: string, signal?: AbortSignal): Promise<AccessProbeResult> {
     const provider = this.providers.get(cfg.provider);
     const scope = { provider: cfg.provider, keyConfigurationId: cfg.id };
+    let refused: ProviderError | null = null;
     try {
       const d = await this.gate.call(scope, () => provider.describe(cfg.config, { tenantId: cfg.tenantId }), signal);
       if (d.state !== 'enabled') {
         return { kind: 'failed', errorClass: d.state === 'unknown' ? 'ambiguous' : STATE_CLASS[d.state] };
       }
-      const row = await this.keks.sampleActiveUnder(cfg.tenantId, cfg.id, preferWorkspaceId);
-      if (row) {
-        const kek = await this.wrapping.unwrap(row, cfg, signal);
-        kek.fill(0);
-      } else {
-        await this.roundTrip(cfg, signal);
-      }
-      return { kind: 'ok' };
     } catch (err) {
-      if (err instanceof ProviderError) return { kind: 'failed', errorClass: err.errorClass };
-      // A KCV mismatch or any other local failure is not a revocation signal.
-      if (err instanceof OperationFailure) return { kind: 'failed', errorClass: 'ambiguous' };
-      throw err;
+      // Transient and our-fault describe failures end the probe as before (nothing proven either way).
+      if (!(err instanceof ProviderError) || !isRevocationCandidate(err.errorClass)) return failed(err);
+      refused = err;
+    }
+    try {
+      await this.proveUnwrap(cfg, preferWorkspaceId, signal);
+    } catch (err) {
+      return failed(err);
+    }
+    return refused ? { kind: 'ok', warning: { code: 'describe_denied', errorClass: refused.errorClass, providerCode: refused.providerCode } } : { kind: 'ok' };
+  }
+
+  /** Unwrap one stored KEK form (or a probe round trip) and zero the plaintext at once. */
+  private async proveUnwrap(cfg: KeyConfigurationRow, preferWorkspaceId?: string, signal?: AbortSignal): Promise<void> {
+    const row = await this.keks.sampleActiveUnder(cfg.tenantId, cfg.id, preferWorkspaceId);
+    if (row) {
+      const kek = await this.wrapping.unwrap(row, cfg, signal);
+      kek.fill(0);
+    } else {
+      await this.roundTrip(cfg, signal);
     }
   }
 
@@ -66,4 +84,11 @@ export class AccessProber {
       probe.fill(0);
     }
   }
+}
+
+function failed(err: unknown): Extract<ProbeResult, { kind: 'failed' }> {
+  if (err instanceof ProviderError) return { kind: 'failed', errorClass: err.errorClass };
+  // A KCV mismatch or any other local failure is not a revocation signal.
+  if (err instanceof OperationFailure) return { kind: 'failed', errorClass: 'ambiguous' };
+  throw err;
 }

@@ -4,6 +4,7 @@ import type { AuditSink, KekCacheControl } from '../ports';
 import { isRevocationCandidate } from '@app/provider-port';
 import type { AccessProber } from './access-prober';
 import type { VendorCanary } from './vendor-canary';
+import { probeWarningMessage, type ProbeWarning } from './probe-warning';
 import { ConfirmationPolicy, ControlVerdict, decide, Decision } from './confirmation-policy';
 
 /** States a suspect verdict moves to access_suspect (from which only a probe's restore or a reinstate leads back). */
@@ -13,6 +14,8 @@ export interface ProbeOutcome {
   readonly decision: Decision;
   /** Workspaces whose key state changed, and to what. */
   readonly changed: ReadonlyArray<{ workspaceId: string; from: KeyStateName; to: KeyStateName }>;
+  /** Access proven, with something the admin should fix (e.g. describe refused); never a revocation. */
+  readonly warning?: ProbeWarning;
 }
 
 /**
@@ -111,7 +114,34 @@ export class ProbeKeyConfiguration {
       // is not a revocation, and dropping the cache then would turn a KMS hiccup into a DEK outage.
       if (c.to === 'shredded') await this.cache.shredWorkspace(cfg.tenantId, c.workspaceId);
     }
+    if (result.kind === 'ok') {
+      await this.noteWarning(cfg, result.warning ?? null);
+      if (result.warning) return { ...outcome, warning: result.warning };
+    }
     return outcome;
+  }
+
+  /**
+   * A proven access with a warning (or without one any more) is shown on the key configuration, counted, and
+   * audited when it appears or goes; a failed probe leaves it as it was (nothing was learnt about it).
+   */
+  private async noteWarning(cfg: KeyConfigurationRow, warning: ProbeWarning | null): Promise<void> {
+    if (warning) this.metrics.probeWarnings.inc({ provider: cfg.provider, warning: warning.code });
+    await this.repos.ds.transaction(async (sql) => {
+      const message = warning ? probeWarningMessage(cfg.provider, warning) : '';
+      if (!(await this.repos.keyConfigurations.recordProbeWarning(cfg.tenantId, cfg.id, warning, message, sql))) return;
+      await this.audit.append(
+        cfg.tenantId,
+        {
+          actor: 'system:worker',
+          action: warning ? 'key_configuration.probe_warning' : 'key_configuration.probe_warning_cleared',
+          target: `key_configuration:${cfg.id}`,
+          outcome: 'success',
+          details: warning ? { code: warning.code, errorClass: warning.errorClass, providerCode: warning.providerCode } : {},
+        },
+        sql,
+      );
+    });
   }
 }
 
