@@ -3,6 +3,7 @@ import { CryptographyClient, KeyClient } from '@azure/keyvault-keys';
 import { AdminServer } from '../../apps/kms-emulator/src/core/admin-server';
 import { CallCounters } from '../../apps/kms-emulator/src/core/counters';
 import { FaultEngine } from '../../apps/kms-emulator/src/core/faults';
+import { Propagation } from '../../apps/kms-emulator/src/core/propagation';
 import { loadOrCreateTls } from '../../apps/kms-emulator/src/core/tls';
 import { AzureEmulator, AZURE_EMULATOR_DEFAULTS, createAzureEmulator } from '../../apps/kms-emulator/src/azure';
 import { agentPolicy, AzureProviderSettings, createAzureAgent } from '../../libs/provider-azure/src';
@@ -40,10 +41,11 @@ export interface AzureEmulatorHarness {
 export async function startAzureEmulator(): Promise<AzureEmulatorHarness> {
   const faults = new FaultEngine();
   const counters = new CallCounters();
+  const propagation = new Propagation();
   const tls = loadOrCreateTls();
-  const emulator = createAzureEmulator({ faults, counters, tls, persist: () => undefined }, {});
+  const emulator = createAzureEmulator({ faults, counters, tls, persist: () => undefined, propagation }, {});
   const { port } = await emulator.start('127.0.0.1', 0);
-  const admin = new AdminServer(faults, counters, [emulator], () => undefined);
+  const admin = new AdminServer(faults, counters, [emulator], () => undefined, propagation);
   const adminAt = await admin.start('127.0.0.1', 0);
   const d = AZURE_EMULATOR_DEFAULTS;
   const hosts = [{ host: d.vaultHost, port, connectHost: '127.0.0.1' }];
