@@ -15,29 +15,59 @@ export class AccessStore {
        ON CONFLICT DO NOTHING`,
       [tenantId, keyConfigurationId, provider],
     );
-    const rows = await sql.rows<{ consecutive: number; first: Date | null; cls: ErrorClass | null }>(
-      `SELECT consecutive_definitive AS consecutive, first_definitive_at AS first, last_error_class AS cls
+    const rows = await sql.rows<{
+      consecutive: number;
+      first: Date | null;
+      cls: ErrorClass | null;
+      episode: Date | null;
+      denials: number;
+      allows: number;
+      run: Date | null;
+    }>(
+      `SELECT consecutive_definitive AS consecutive, first_definitive_at AS first, last_error_class AS cls,
+              episode_started_at AS episode, episode_denials AS denials, episode_allows AS allows, allow_run_since AS run
        FROM key_configuration_access WHERE tenant_id = $1 AND key_configuration_id = $2 FOR UPDATE`,
       [tenantId, keyConfigurationId],
     );
     const r = rows[0];
     if (!r) return CLEAN_RECORD;
-    return { consecutiveDefinitive: Number(r.consecutive), firstDefinitiveAt: r.first, lastErrorClass: r.cls };
+    return {
+      consecutiveDefinitive: Number(r.consecutive),
+      firstDefinitiveAt: r.first,
+      lastErrorClass: r.cls,
+      episodeStartedAt: r.episode,
+      episodeDenials: Number(r.denials),
+      episodeAllows: Number(r.allows),
+      allowRunSince: r.run,
+    };
   }
 
   async save(sql: Sql, tenantId: string, keyConfigurationId: string, record: AccessRecord, verdict: Verdict): Promise<void> {
     await sql.affected(
       `UPDATE key_configuration_access SET consecutive_definitive = $3, first_definitive_at = $4, last_error_class = $5,
-         last_verdict = $6, last_probe_at = now(), last_ok_at = CASE WHEN $6 = 'restore' THEN now() ELSE last_ok_at END
+         last_verdict = $6, last_probe_at = now(), last_ok_at = CASE WHEN $6 = 'restore' THEN now() ELSE last_ok_at END,
+         episode_started_at = $7, episode_denials = $8, episode_allows = $9, allow_run_since = $10
        WHERE tenant_id = $1 AND key_configuration_id = $2`,
-      [tenantId, keyConfigurationId, record.consecutiveDefinitive, record.firstDefinitiveAt, record.lastErrorClass, verdict],
+      [
+        tenantId,
+        keyConfigurationId,
+        record.consecutiveDefinitive,
+        record.firstDefinitiveAt,
+        record.lastErrorClass,
+        verdict,
+        record.episodeStartedAt ?? null,
+        record.episodeDenials ?? 0,
+        record.episodeAllows ?? 0,
+        record.allowRunSince ?? null,
+      ],
     );
   }
 
   async reset(sql: Sql, tenantId: string, keyConfigurationId: string): Promise<void> {
     await sql.affected(
       `UPDATE key_configuration_access SET consecutive_definitive = 0, first_definitive_at = NULL, last_error_class = NULL,
-         last_verdict = 'restore', last_probe_at = now(), last_ok_at = now()
+         last_verdict = 'restore', last_probe_at = now(), last_ok_at = now(),
+         episode_started_at = NULL, episode_denials = 0, episode_allows = 0, allow_run_since = NULL
        WHERE tenant_id = $1 AND key_configuration_id = $2`,
       [tenantId, keyConfigurationId],
     );
