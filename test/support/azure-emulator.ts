@@ -31,6 +31,8 @@ export interface AzureEmulatorHarness {
   /** KeyClient signed in as any app of the customer's tenant (e.g. Keyhold's, to show what it may not do). */
   keysAs(clientId: string, secret: string): KeyClient;
   cryptoAs(keyUrl: string, clientId: string, secret: string, maxRetries?: number): CryptographyClient;
+  /** KeyClient pinned to a Key Vault api-version (`serviceVersion`). */
+  keysAsVersion(clientId: string, secret: string, serviceVersion: string): KeyClient;
   /** Grant or revoke the vendor app's data-plane access to a key. */
   grantVendor(key: string, ops?: string[]): Promise<void>;
   revokeVendor(key: string): Promise<void>;
@@ -88,6 +90,7 @@ export async function startAzureEmulator(): Promise<AzureEmulatorHarness> {
     }),
     customerKeys: () => new KeyClient(emulator.vaultUrl(), cred(d.customerAdminClientId, d.customerAdminClientSecret), opts()),
     keysAs: (clientId, secret) => new KeyClient(emulator.vaultUrl(), cred(clientId, secret), opts()),
+    keysAsVersion: (clientId, secret, serviceVersion) => new KeyClient(emulator.vaultUrl(), cred(clientId, secret), { ...opts(), serviceVersion }),
     cryptoAs: (keyUrl, clientId, secret, maxRetries = 0) => new CryptographyClient(keyUrl, cred(clientId, secret), opts(maxRetries)),
     grantVendor: async (key, ops = ['get', 'wrapKey', 'unwrapKey']) => {
       const r = await adminCall('POST', '/azure/grants', { tenantId: d.customerTenantId, clientId: d.vendorClientId, key, ops });

@@ -268,6 +268,16 @@ export class AzureEmulator implements CloudEmulator {
         },
       });
     }
+    if (!granted) {
+      this.ctx.counters.record('azure', route.op, principal, 'ForbiddenByRbac');
+      return send(res, 403, {
+        error: {
+          code: 'Forbidden',
+          message: `Caller is not authorized to perform action on resource. If role assignments, deny assignments or role definitions were changed recently, please observe propagation time.\r\nCaller: appid=${appid};tid=${tid}\r\nAction: 'Microsoft.KeyVault/vaults/keys/${needed}/action'\r\nResource: '${route.name}'`,
+          innererror: { code: 'ForbiddenByRbac' },
+        },
+      });
+    }
     let body: Record<string, unknown> = {};
     if (raw.length) {
       try {
