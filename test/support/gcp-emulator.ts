@@ -31,7 +31,7 @@ export interface GcpEmulatorHarness {
   /** Cloud KMS client that sends `Authorization: Bearer <token>` on every call. */
   kmsWithToken(token: string): KeyManagementServiceClient;
   /** POST/GET an admin route (e.g. '/gcp/tokens/revoke'). */
-  admin(method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown): Promise<{ status: number; body: any }>;
+  admin(method: 'GET' | 'POST' | 'PUT' | 'DELETE', path: string, body?: unknown): Promise<{ status: number; body: any }>;
   close(): Promise<void>;
 }
 
