@@ -52,6 +52,9 @@ export function classifyAzureError(err: unknown, operation: string): ProviderErr
   if (/challenge resource .* does not match|not configured to acquire tokens for tenant|challenge authorization URI/i.test(message))
     return make('auth_misconfigured', 'ChallengeMismatch', "The vault's authentication challenge does not match the configured tenant or vault.");
   if (status === undefined) {
+    // The SDK's own nbf/exp check (when it holds a copy of the key's attributes) refuses before any call.
+    if (/^Key \S+ expired at /.test(message)) return make('invalid_key_usage', 'KeyExpired', 'The key has expired: it no longer wraps new keys.');
+    if (/^Key \S+ can't be used before /.test(message)) return make('invalid_key_usage', 'KeyNotYetValid', 'The key is not valid yet (nbf): it does not wrap new keys.');
     if (hasNetworkCode(err) || (code && NETWORK.has(code))) return make('unavailable', code ?? 'network', 'Azure Key Vault could not be reached.');
     if (/timeout|socket hang up/i.test(message)) return make('unavailable', 'timeout', 'The call to Azure Key Vault timed out.');
     return make('ambiguous', name, 'Azure Key Vault failed in an unrecognised way.');
@@ -68,6 +71,10 @@ export function classifyAzureError(err: unknown, operation: string): ProviderErr
       return make('access_denied', innerCode, 'Azure Key Vault denied access to the key.');
     if (innerCode === 'KeyOperationForbidden') return make('invalid_key_usage', innerCode, 'The key does not allow wrapKey/unwrapKey.');
     if (innerCode === 'ForbiddenByFirewall' || innerCode === 'ForbiddenByConnection') return make('ambiguous', innerCode, "The vault's firewall refused Keyhold's connection.");
+    // Outside the key's nbf/exp Key Vault refuses wrapKey/encrypt (403, no inner code) but still unwraps: the customer
+    // chose when the key may seal new data, which stops rotations and binds, never access to what exists.
+    if (/on an expired key/i.test(message)) return make('invalid_key_usage', 'KeyExpired', 'The key has expired: it no longer wraps new keys.');
+    if (/not yet valid/i.test(message)) return make('invalid_key_usage', 'KeyNotYetValid', 'The key is not valid yet (nbf): it does not wrap new keys.');
     return make('ambiguous', innerCode ?? code ?? 'Forbidden', 'Azure Key Vault refused the request.');
   }
   if (status === 404) {
