@@ -18,6 +18,7 @@ import { runAtRest } from './sections/at-rest';
 import { runAudit } from './sections/audit';
 import { runCredentials } from './sections/credentials';
 import { runFaults } from './sections/faults';
+import { runFlapping } from './sections/flapping';
 import { runFuzz } from './sections/fuzz';
 import { runIsolation } from './sections/isolation';
 import { runSpRevocation } from './sections/sp-revocation';
@@ -33,11 +34,14 @@ const SIZES = {
     faults: { segments: 3_000, faultMs: 3_000, concurrency: 4, rotationBatch: 100, settleMs: 90_000 },
     // vendor role broken for 10 minutes; a KMS outage of 10 probe intervals (1 s each)
     outage: { vendorSeconds: 600, outageSeconds: 10, pollMs: 1_000 },
+    // propagation flapping of 10 probe intervals (1 s each), seeded runs of each scenario
+    flapping: { runs: 3, flapSeconds: 10 },
   },
   quick: {
     fuzzRunsPerEndpoint: 20,
     faults: { segments: 600, faultMs: 1_500, concurrency: 3, rotationBatch: 25, settleMs: 45_000 },
     outage: { vendorSeconds: 10, outageSeconds: 10, pollMs: 1_000 },
+    flapping: { runs: 1, flapSeconds: 10 },
   },
 };
 
@@ -192,6 +196,13 @@ async function main(): Promise<number> {
         kek_poll_interval_seconds: r.pollIntervalSeconds,
       }),
     );
+    await section('flapping', ['revocations_missed', 'flapping_false_shreds', 'flapping_seconds_to_shred'], () => runFlapping(size.flapping), (r) => ({
+      revocations_missed: r.revocationsMissed,
+      flapping_false_shreds: r.falseShreds,
+      flapping_seconds_to_shred: r.maxSecondsToShred,
+      flapping_runs: r.runs,
+      flapping_restored_runs_with_denials: r.restoredRunsThatSawDenials,
+    }));
     // After faults (which counts every shredded workspace as a false shred), before the at-rest scan (which then
     // also looks for the DEKs this section was handed, the destroyed workspace's included).
     await section('residue', ['residue_forms_tried', 'residue_forms_unwrapped', 'destroyed_workspaces_served'], async () => runResidue(s, await seedTenant(s, 'residue'), ledger), (r) => ({
