@@ -17,10 +17,10 @@ import { isRevocationCandidate, isTransient } from '@app/provider-port';
  * and, either way, the positive control does not say Keyhold itself is unhealthy (if our own credentials or the
  * provider broke, every customer "revokes" at once: that is our outage, not their revocation).
  *
- * Bounds (docs/ARCHITECTURE.md, "Propagation flapping"): a change that is undone, with answers that flapped (a
- * success among the denials) and settled within `flapWindowMs` of the first denial, never shreds, whatever the
- * pattern; a real revocation whose propagation flaps for F shreds no later than max(`flapWindowMs`, 2F) plus one
- * probe interval after its first denial, as long as at most half the answers during the flapping are stale.
+ * Bounds (docs/ARCHITECTURE.md, "Propagation flapping"): a change undone with all its denials inside less than
+ * `windowMs` never shreds; the majority rule never shreds a change whose denials stop within `flapWindowMs` of the
+ * first; a real revocation whose propagation flaps for F shreds no later than max(`flapWindowMs`, 2F) plus one probe
+ * interval after its first denial, as long as at most half the answers during the flapping are stale.
  */
 export interface ConfirmationPolicy {
   /** Consecutive revocation-class probe results required. */
