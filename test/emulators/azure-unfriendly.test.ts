@@ -132,4 +132,28 @@ describe('Azure Key Vault emulator: documented refusals and end states', () => {
     expect(listed.body.propagation[0]).toMatchObject({ cloud: 'azure', delayMs: 300, flapMs: 1500, seed: 7 });
     expect(listed.body.propagation[0].served.old).toBeGreaterThan(0);
   });
+
+  it('token audience: a token issued for another resource is 401 AKV10022 "Invalid audience" with a fresh challenge', async () => {
+    await az.customerKeys().createRsaKey('audience');
+    const token = await az.tokenFor(d.customerAdminClientId, d.customerAdminClientSecret, 'https://management.azure.com/.default');
+    const res = await az.rawVault('GET', '/keys/audience?api-version=7.4', token);
+    expect(res.status).toBe(401);
+    expect(res.body.error.message).toMatch(/^AKV10022: Invalid audience\. Expected https:\/\/vault\.localhost, found: https:\/\/management\.azure\.com\.$/);
+    expect(res.headers['www-authenticate']).toMatch(/^Bearer authorization=".*", resource="https:\/\/vault\.localhost"/);
+    const ok = await az.rawVault('GET', '/keys/audience?api-version=7.4', await az.tokenFor(d.customerAdminClientId, d.customerAdminClientSecret, 'https://vault.localhost/.default'));
+    expect(ok.status).toBe(200);
+  });
+
+  it('a disabled vendor application: the token endpoint answers 400 unauthorized_client AADSTS7000112 (OAuth shape)', async () => {
+    expect((await az.admin('PUT', `/azure/principals/${d.vendorClientId}/enabled`, { enabled: false })).status).toBe(200);
+    try {
+      const e = await errOf(az.keysAs(d.vendorClientId, d.vendorClientSecret).getKey('anything'));
+      // @azure/identity (MSAL) surfaces the OAuth error word and the AADSTS description in its message.
+      expect(e.name).toBe('AuthenticationRequiredError');
+      expect(e.message).toMatch(/^unauthorized_client: .*AADSTS7000112: Application '[^']+'\(.*\) is disabled\./);
+    } finally {
+      await az.admin('PUT', `/azure/principals/${d.vendorClientId}/enabled`, { enabled: true });
+    }
+    expect(await az.tokenFor(d.vendorClientId, d.vendorClientSecret, 'https://vault.localhost/.default')).toMatch(/^ey/);
+  });
 });

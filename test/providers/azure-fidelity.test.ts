@@ -176,3 +176,18 @@ it('a vault firewall refusal is ambiguous and an access-policy refusal access_de
     await provider.close();
   }
 });
+
+it("a disabled vendor application (AADSTS7000112) is ambiguous, never a revocation class", async () => {
+  const provider = createAzureProvider(az.settings(), new ProviderCallObserver());
+  const config = await key('fid-disabled-app');
+  await az.admin('PUT', `/azure/principals/${AZURE_EMULATOR_DEFAULTS.vendorClientId}/enabled`, { enabled: false });
+  try {
+    const err = await provider.describe(config, { tenantId: 't' }).then(() => null, (e: unknown) => e);
+    expect(err).toBeInstanceOf(ProviderError);
+    expect((err as ProviderError).errorClass).toBe('ambiguous');
+    expect((err as ProviderError).providerCode).toBe('AADSTS7000112');
+  } finally {
+    await az.admin('PUT', `/azure/principals/${AZURE_EMULATOR_DEFAULTS.vendorClientId}/enabled`, { enabled: true });
+    await provider.close();
+  }
+});

@@ -41,6 +41,10 @@ export function classifyAzureError(err: unknown, operation: string): ProviderErr
     // MSAL surfaces the OAuth error word at the start of its message when it keeps no status code.
     if (aad === 'temporarily_unavailable' || /^temporarily_unavailable\b/.test(message))
       return make('unavailable', 'temporarily_unavailable', 'Microsoft Entra is temporarily unavailable.');
+    // Keyhold's application disabled for sign-in (its service principal in the customer's tenant, or the vendor's own
+    // registration): a tenant setting, not proof that the key was revoked. Never a revocation; the vendor canary and
+    // the operator see it.
+    if (/AADSTS7000112/.test(desc)) return make('ambiguous', 'AADSTS7000112', "Keyhold's application is disabled in the Entra tenant.");
     if (/AADSTS700016/.test(desc) || aad === 'unauthorized_client')
       return make('ambiguous', 'AADSTS700016', "Keyhold's application has no service principal in the customer's Entra tenant.");
     if (/AADSTS7000215|AADSTS7000222/.test(desc) || aad === 'invalid_client')

@@ -199,6 +199,8 @@ export class AzureEmulator implements CloudEmulator {
       const app = this.state.apps.find((a) => a.clientId === clientId);
       if (!app || !app.tenants.includes(tenant))
         return fail(400, 'unauthorized_client', `AADSTS700016: Application with identifier '${clientId}' was not found in the directory '${tenant}'.`, 700016);
+      if (app.disabledIn?.includes(tenant))
+        return fail(400, 'unauthorized_client', `AADSTS7000112: Application '${clientId}'(${app.displayName}) is disabled.`, 7000112);
       if (!secretEquals(form.get('client_secret') ?? '', app.clientSecret))
         return fail(401, 'invalid_client', `AADSTS7000215: Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '${clientId}'.`, 7000215);
       const scope = (form.get('scope') ?? '').split(' ')[0] ?? '';
@@ -226,8 +228,13 @@ export class AzureEmulator implements CloudEmulator {
       this.ctx.counters.record('azure', route.op, undefined, 'Unauthorized');
       return this.challenge(res, verified.reason === 'expired' ? 'The access token expired.' : 'The access token is invalid.');
     }
-    const { tid, appid } = verified.claims;
+    const { tid, appid, aud } = verified.claims;
     const principal = `${tid}/${appid}`;
+    // Key Vault accepts only tokens issued for its own resource (the challenge's), with or without a trailing slash.
+    if (aud.replace(/\/$/, '') !== this.o.resource.replace(/\/$/, '')) {
+      this.ctx.counters.record('azure', route.op, principal, 'Unauthorized');
+      return this.challenge(res, `AKV10022: Invalid audience. Expected ${this.o.resource}, found: ${aud}.`);
+    }
     if (!(await this.faultGate(req, res, route.op, keyId, principal))) return;
     if (tid !== this.o.customerTenantId) {
       this.ctx.counters.record('azure', route.op, principal, 'Unauthorized');
@@ -488,6 +495,16 @@ export class AzureEmulator implements CloudEmulator {
         this.state.apps.push({ clientId, clientSecret, tenants, displayName: String(b.displayName ?? clientId) });
         return { status: 201, body: { clientId, tenants } };
       }
+    }
+    if (p[0] === 'principals' && p[1] && p[2] === 'enabled' && req.method === 'PUT') {
+      // enable or disable the app's service principal in a tenant (Entra: Enterprise applications → Enabled for sign-in)
+      const app = this.state.apps.find((a) => a.clientId === p[1]);
+      if (!app) return { status: 404, body: { error: 'no such app' } };
+      if (typeof b.enabled !== 'boolean') return { status: 400, body: { error: 'enabled must be a boolean' } };
+      const tenant = String(b.tenantId ?? this.o.customerTenantId);
+      app.disabledIn = (app.disabledIn ?? []).filter((t) => t !== tenant);
+      if (!b.enabled) app.disabledIn.push(tenant);
+      return { status: 200, body: { clientId: app.clientId, tenantId: tenant, enabled: b.enabled } };
     }
     if (p[0] === 'principals' && p[1] && p[2] === 'tenants' && req.method === 'DELETE') {
       // remove the app's service principal from a tenant (customer deletes the enterprise application)

@@ -8,6 +8,8 @@ export interface AppRegistration {
   /** Entra tenants in which this (multi-tenant) app has a service principal. */
   tenants: string[];
   displayName: string;
+  /** Tenants in which an admin disabled the app's service principal (sign-in refused, AADSTS7000112). */
+  disabledIn?: string[];
 }
 
 export interface KeyVersion {
