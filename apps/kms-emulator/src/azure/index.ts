@@ -24,6 +24,10 @@ import { Vault, VaultError } from './vault';
  *   DELETE /azure/keys/{name}                    soft-delete
  *   GET|POST|DELETE /azure/grants {tenantId, clientId, key, ops}   data-plane access (stands in for Azure RBAC)
  *   GET|POST /azure/principals {clientId, clientSecret, tenants, displayName}   app registrations
+ *   PUT  /azure/principals/{clientId}/enabled {enabled, tenantId?}   sign-in enabled/disabled (AADSTS7000112)
+ *   PATCH /azure/keys/{name} {exp?, nbf?, version?}   validity window (epoch seconds; null clears)
+ *   POST /azure/deletedkeys/{name}/recover, DELETE /azure/deletedkeys/{name}   recover / purge
+ *   PUT  /azure/permission-model {model: rbac|accessPolicy}, PUT /azure/firewall {enabled}
  */
 
 export interface AzureEmulatorOptions {
