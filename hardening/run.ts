@@ -18,6 +18,7 @@ import { runAtRest } from './sections/at-rest';
 import { runAudit } from './sections/audit';
 import { runCredentials } from './sections/credentials';
 import { runFaults } from './sections/faults';
+import { runFlapping } from './sections/flapping';
 import { runFuzz } from './sections/fuzz';
 import { runIsolation } from './sections/isolation';
 import { runSpRevocation } from './sections/sp-revocation';
@@ -36,6 +37,8 @@ const SIZES = {
     outage: { vendorSeconds: 600, outageSeconds: 10, pollMs: 1_000 },
     // 15 minutes of faults held 0.5-4 s, 0.5-3 s apart: ~200 injections
     chaos: { seconds: 900, faultMs: [500, 4_000] as [number, number], gapMs: [500, 3_000] as [number, number], workspaces: 20, segmentsPerWorkspace: 200, concurrency: 4, settleMs: 120_000, seed: 0 },
+    // propagation flapping of 10 probe intervals (1 s each), seeded runs of each scenario
+    flapping: { runs: 3, flapSeconds: 10 },
   },
   quick: {
     fuzzRunsPerEndpoint: 20,
@@ -43,6 +46,7 @@ const SIZES = {
     outage: { vendorSeconds: 10, outageSeconds: 10, pollMs: 1_000 },
     // two and a half minutes of short faults: every kind, ~100 injections
     chaos: { seconds: 150, faultMs: [300, 1_200] as [number, number], gapMs: [100, 400] as [number, number], workspaces: 6, segmentsPerWorkspace: 50, concurrency: 3, settleMs: 60_000, seed: 0 },
+    flapping: { runs: 1, flapSeconds: 10 },
   },
 };
 
@@ -221,6 +225,13 @@ async function main(): Promise<number> {
         chaos_audit_events_lost: r.auditEventsLost,
       }),
     );
+    await section('flapping', ['revocations_missed', 'flapping_false_shreds', 'flapping_seconds_to_shred'], () => runFlapping(size.flapping), (r) => ({
+      revocations_missed: r.revocationsMissed,
+      flapping_false_shreds: r.falseShreds,
+      flapping_seconds_to_shred: r.maxSecondsToShred,
+      flapping_runs: r.runs,
+      flapping_restored_runs_with_denials: r.restoredRunsThatSawDenials,
+    }));
     // After faults (which counts every shredded workspace as a false shred), before the at-rest scan (which then
     // also looks for the DEKs this section was handed, the destroyed workspace's included).
     await section('residue', ['residue_forms_tried', 'residue_forms_unwrapped', 'destroyed_workspaces_served'], async () => runResidue(s, await seedTenant(s, 'residue'), ledger), (r) => ({

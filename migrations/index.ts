@@ -9,6 +9,7 @@ import { ServicePrincipalCredentials1764500000000 } from './1764500000000-Servic
 import { KekGeneration1764600000000 } from './1764600000000-KekGeneration';
 import { VendorCanary1764600000001 } from './1764600000001-VendorCanary';
 import { SsoConfigurations1764700000000 } from './1764700000000-SsoConfigurations';
+import { RevocationEpisodes1764700000000 } from './1764700000000-RevocationEpisodes';
 import { AdminMfa1764700000100 } from './1764700000100-AdminMfa';
 
 /** Every migration class, in order. The DataSource lists them explicitly (no glob: works under jest, swc and dist). */
@@ -24,5 +25,6 @@ export const MIGRATIONS = [
   KekGeneration1764600000000,
   VendorCanary1764600000001,
   SsoConfigurations1764700000000,
+  RevocationEpisodes1764700000000,
   AdminMfa1764700000100,
 ];

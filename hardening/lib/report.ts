@@ -70,6 +70,10 @@ export const GOALS: Goal[] = [
   zero('warm_dek_errors_during_kms_outage', 'outage: DEK fetches failed for cached workspaces during a KMS outage of 10 probe intervals'),
   // the suite runs the lost-message poll every second (hardening/run.ts SIZES)
   atMost('missed_shred_purge_seconds', 'outage: seconds until a replica that missed the shred message purged the KEK', 1, 's (the poll interval)'),
+  zero('revocations_missed', 'flapping: real revocations (DisableKey) under 10 probe intervals of propagation flapping that never shredded'),
+  zero('flapping_false_shreds', 'flapping: keys disabled by mistake and re-enabled (flapping shorter than the window) that were shredded'),
+  // docs/ARCHITECTURE.md "Propagation flapping": max(flapping window 12 s, 2 × 10 s of flapping) + one 1 s probe interval
+  atMost('flapping_seconds_to_shred', 'flapping: seconds from DisableKey to the shred under 10 s of flapping (slowest run)', 21, 's (the policy bound)'),
   positive('plaintext_keys_searched', 'at rest: plaintext keys searched for'),
   zero('plaintext_hits', 'at rest: plaintext key hits (Postgres, Redis, logs)'),
   positive('residue_forms_tried', 'residue: stored values × contexts tried under a still-trusted key after re-key + shred and destroy'),

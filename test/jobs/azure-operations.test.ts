@@ -214,15 +214,25 @@ describe('revocation on Azure reaches shredded only after the confirmation windo
     expect(await h.fetchDeks(t, ws, ['s1'])).toEqual(dek);
   });
 
-  it('by deleting the key', async () => {
+  it('by deleting the key (soft delete: revoked, recoverable by its owner); a purged key is gone for good', async () => {
     const t = await azureTenant(h);
-    await h.fetchDeks(t, t.workspaceIds[0], ['s1']);
+    const ws = t.workspaceIds[0];
+    const dek = await h.fetchDeks(t, ws, ['s1']);
     const deleted = await az.admin('DELETE', `/azure/keys/${t.keyName}`);
     expect(deleted.status).toBe(204);
-    await expectShredded(h, t, { reason: /key_not_found/ });
+    await expectShredded(h, t, { reason: /key_pending_deletion/ });
     const denied = await reinstate(h, t);
     expect(denied.state).toBe('failed');
     expect(denied.error).toMatch(/still cannot unwrap.*key_not_found/);
+    // The owner recovers the soft-deleted key: the workspace comes back with the same DEKs.
+    expect((await az.admin('POST', `/azure/deletedkeys/${t.keyName}/recover`)).status).toBe(200);
+    const ok = await reinstate(h, t);
+    expect(ok.state).toBe('succeeded');
+    expect(await h.fetchDeks(t, ws, ['s1'])).toEqual(dek);
+    // Deleted and purged: revoked for good.
+    await az.admin('DELETE', `/azure/keys/${t.keyName}`);
+    expect((await az.admin('DELETE', `/azure/deletedkeys/${t.keyName}`)).status).toBe(204);
+    await expectShredded(h, t, { reason: /key_not_found/ });
   });
 });
 

@@ -109,3 +109,85 @@ it('the Entra token endpoint answers faults in the OAuth shape: 429 + Retry-Afte
     }
   }
 });
+
+const classOf = (p: Promise<unknown>): Promise<string> =>
+  p.then(
+    () => 'ok',
+    (e: unknown) => (e instanceof ProviderError ? e.errorClass : `not a ProviderError: ${String(e)}`),
+  );
+
+it('a soft-deleted key is described as pending_deletion (revoked, recoverable by its owner); recovered it is enabled again; purged it is key_not_found', async () => {
+  const provider = createAzureProvider(az.settings(), new ProviderCallObserver());
+  try {
+    const config = await key('fid-softdelete');
+    const ctx = { tenantId: 't', workspaceId: 'w', keyConfigurationId: 'kc', kekVersion: 1, purpose: 'workspace-kek' as const };
+    const wrapped = await provider.wrap(config, Buffer.alloc(32, 7), ctx);
+    expect((await az.admin('DELETE', '/azure/keys/fid-softdelete')).status).toBe(204);
+    expect((await provider.describe(config, { tenantId: 't' })).state).toBe('pending_deletion');
+    expect(await classOf(provider.unwrap(config, wrapped, ctx))).toBe('key_not_found');
+    expect((await az.admin('POST', '/azure/deletedkeys/fid-softdelete/recover')).status).toBe(200);
+    expect((await provider.describe(config, { tenantId: 't' })).state).toBe('enabled');
+    expect((await provider.unwrap(config, wrapped, ctx)).equals(Buffer.alloc(32, 7))).toBe(true);
+    await az.admin('DELETE', '/azure/keys/fid-softdelete');
+    expect((await az.admin('DELETE', '/azure/deletedkeys/fid-softdelete')).status).toBe(204);
+    expect(await classOf(provider.describe(config, { tenantId: 't' }))).toBe('key_not_found');
+  } finally {
+    await provider.close();
+  }
+});
+
+it('an expired (or not yet valid) key refuses new wraps as invalid_key_usage, never a revocation class, and keeps unwrapping', async () => {
+  const provider = createAzureProvider(az.settings(), new ProviderCallObserver());
+  try {
+    const config = await key('fid-expired');
+    const ctx = { tenantId: 't', workspaceId: 'w', keyConfigurationId: 'kc', kekVersion: 1, purpose: 'workspace-kek' as const };
+    const wrapped = await provider.wrap(config, Buffer.alloc(32, 9), ctx);
+    expect((await az.admin('PATCH', '/azure/keys/fid-expired', { exp: Math.floor(Date.now() / 1000) - 60 })).status).toBe(200);
+    expect(await classOf(provider.wrap(config, Buffer.alloc(32, 1), ctx))).toBe('invalid_key_usage');
+    expect((await provider.unwrap(config, wrapped, ctx)).equals(Buffer.alloc(32, 9))).toBe(true);
+    expect((await provider.describe(config, { tenantId: 't' })).state).toBe('enabled');
+    // A Keyhold process that starts after the key expired (fresh SDK clients) must still unwrap: Key Vault documents
+    // unwrapKey as allowed outside nbf/exp, and the SDK's own local validity check must not refuse it first.
+    const restarted = createAzureProvider(az.settings(), new ProviderCallObserver());
+    try {
+      expect((await restarted.unwrap(config, wrapped, ctx)).equals(Buffer.alloc(32, 9))).toBe(true);
+    } finally {
+      await restarted.close();
+    }
+    await az.admin('PATCH', '/azure/keys/fid-expired', { exp: null, nbf: Math.floor(Date.now() / 1000) + 600 });
+    expect(await classOf(provider.wrap(config, Buffer.alloc(32, 1), ctx))).toBe('invalid_key_usage');
+  } finally {
+    await provider.close();
+  }
+});
+
+it('a vault firewall refusal is ambiguous and an access-policy refusal access_denied: only the latter is a revocation class', async () => {
+  const provider = createAzureProvider(az.settings(), new ProviderCallObserver());
+  try {
+    const config = await key('fid-network');
+    await az.admin('PUT', '/azure/firewall', { enabled: true });
+    expect(await classOf(provider.describe(config, { tenantId: 't' }))).toBe('ambiguous');
+    await az.admin('PUT', '/azure/firewall', { enabled: false });
+    await az.revokeVendor('*');
+    await az.admin('PUT', '/azure/permission-model', { model: 'accessPolicy' });
+    expect(await classOf(provider.describe(config, { tenantId: 't' }))).toBe('access_denied');
+  } finally {
+    await az.admin('PUT', '/azure/permission-model', { model: 'rbac' });
+    await provider.close();
+  }
+});
+
+it("a disabled vendor application (AADSTS7000112) is ambiguous, never a revocation class", async () => {
+  const provider = createAzureProvider(az.settings(), new ProviderCallObserver());
+  const config = await key('fid-disabled-app');
+  await az.admin('PUT', `/azure/principals/${AZURE_EMULATOR_DEFAULTS.vendorClientId}/enabled`, { enabled: false });
+  try {
+    const err = await provider.describe(config, { tenantId: 't' }).then(() => null, (e: unknown) => e);
+    expect(err).toBeInstanceOf(ProviderError);
+    expect((err as ProviderError).errorClass).toBe('ambiguous');
+    expect((err as ProviderError).providerCode).toBe('AADSTS7000112');
+  } finally {
+    await az.admin('PUT', `/azure/principals/${AZURE_EMULATOR_DEFAULTS.vendorClientId}/enabled`, { enabled: true });
+    await provider.close();
+  }
+});

@@ -165,6 +165,34 @@ describe('GCP provider against the Cloud KMS emulator', () => {
     expect((await t.p.describe(t.config, t.scope)).state).toBe('destroyed');
   });
 
+  it('a purpose mismatch (Cloud KMS FAILED_PRECONDITION "incorrect key purpose") is invalid_key_usage on wrap and unwrap, never a revocation class', async () => {
+    const good = await tenant();
+    const wrapped = await good.p.wrap(good.config, randomBytes(32), good.ctx);
+    const sign = await tenant({ purpose: 'ASYMMETRIC_SIGN' });
+    expect(await errorClassOf(sign.p.wrap(sign.config, randomBytes(32), sign.ctx))).toBe('invalid_key_usage');
+    expect(await errorClassOf(sign.p.unwrap(sign.config, { ...wrapped, keyVersion: null }, sign.ctx))).toBe('invalid_key_usage');
+  });
+
+  it('a project-level binding grants what a key binding does; a conditional binding past its request.time is access_denied', async () => {
+    const t = await tenant({ grant: false });
+    expect(await errorClassOf(t.p.wrap(t.config, randomBytes(32), t.ctx))).toBe('access_denied');
+    const project = /^projects\/([^/]+)\//.exec(t.key)![1];
+    const member = `serviceAccount:${t.sa}`;
+    expect((await h.admin('PUT', '/gcp/projects/iam', { project, bindings: [{ role: 'roles/cloudkms.cryptoKeyEncrypterDecrypter', members: [member] }, { role: 'roles/cloudkms.viewer', members: [member] }] })).status).toBe(200);
+    const wrapped = await t.p.wrap(t.config, randomBytes(32), t.ctx);
+    const until = new Date(Date.now() + 1000).toISOString();
+    const cond = { title: 'until', expression: `request.time < timestamp("${until}")` };
+    await h.admin('PUT', '/gcp/projects/iam', {
+      project,
+      version: 3,
+      bindings: [{ role: 'roles/cloudkms.cryptoKeyEncrypterDecrypter', members: [member], condition: cond }, { role: 'roles/cloudkms.viewer', members: [member], condition: cond }],
+    });
+    expect((await t.p.unwrap(t.config, wrapped, t.ctx)).length).toBe(32);
+    await new Promise((r) => setTimeout(r, 1200));
+    expect(await errorClassOf(t.p.unwrap(t.config, wrapped, t.ctx))).toBe('access_denied');
+    await h.admin('PUT', '/gcp/projects/iam', { project, bindings: [] });
+  });
+
   it('key_not_found for a key that does not exist where the service account may look', async () => {
     // Granted on the key ring: a missing key in it is NOT_FOUND (without any grant Cloud KMS says PERMISSION_DENIED).
     const t = await tenant({ grantOn: 'ring' });

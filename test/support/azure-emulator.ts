@@ -1,8 +1,10 @@
+import { request as httpsRequest } from 'node:https';
 import { ClientSecretCredential } from '@azure/identity';
 import { CryptographyClient, KeyClient } from '@azure/keyvault-keys';
 import { AdminServer } from '../../apps/kms-emulator/src/core/admin-server';
 import { CallCounters } from '../../apps/kms-emulator/src/core/counters';
 import { FaultEngine } from '../../apps/kms-emulator/src/core/faults';
+import { Propagation } from '../../apps/kms-emulator/src/core/propagation';
 import { loadOrCreateTls } from '../../apps/kms-emulator/src/core/tls';
 import { AzureEmulator, AZURE_EMULATOR_DEFAULTS, createAzureEmulator } from '../../apps/kms-emulator/src/azure';
 import { agentPolicy, AzureProviderSettings, createAzureAgent } from '../../libs/provider-azure/src';
@@ -30,6 +32,12 @@ export interface AzureEmulatorHarness {
   /** KeyClient signed in as any app of the customer's tenant (e.g. Keyhold's, to show what it may not do). */
   keysAs(clientId: string, secret: string): KeyClient;
   cryptoAs(keyUrl: string, clientId: string, secret: string, maxRetries?: number): CryptographyClient;
+  /** A client-credentials token from the emulated Entra for `scope` (raw OAuth request). */
+  tokenFor(clientId: string, secret: string, scope: string): Promise<string>;
+  /** A raw https call to the vault with a bearer token (for what the SDK never sends, e.g. a wrong audience). */
+  rawVault(method: string, pathAndQuery: string, token: string): Promise<{ status: number; body: any; headers: Record<string, string | string[] | undefined> }>;
+  /** KeyClient pinned to a Key Vault api-version (`serviceVersion`). */
+  keysAsVersion(clientId: string, secret: string, serviceVersion: string): KeyClient;
   /** Grant or revoke the vendor app's data-plane access to a key. */
   grantVendor(key: string, ops?: string[]): Promise<void>;
   revokeVendor(key: string): Promise<void>;
@@ -40,10 +48,11 @@ export interface AzureEmulatorHarness {
 export async function startAzureEmulator(): Promise<AzureEmulatorHarness> {
   const faults = new FaultEngine();
   const counters = new CallCounters();
+  const propagation = new Propagation();
   const tls = loadOrCreateTls();
-  const emulator = createAzureEmulator({ faults, counters, tls, persist: () => undefined }, {});
+  const emulator = createAzureEmulator({ faults, counters, tls, persist: () => undefined, propagation }, {});
   const { port } = await emulator.start('127.0.0.1', 0);
-  const admin = new AdminServer(faults, counters, [emulator], () => undefined);
+  const admin = new AdminServer(faults, counters, [emulator], () => undefined, propagation);
   const adminAt = await admin.start('127.0.0.1', 0);
   const d = AZURE_EMULATOR_DEFAULTS;
   const hosts = [{ host: d.vaultHost, port, connectHost: '127.0.0.1' }];
@@ -86,6 +95,15 @@ export async function startAzureEmulator(): Promise<AzureEmulatorHarness> {
     }),
     customerKeys: () => new KeyClient(emulator.vaultUrl(), cred(d.customerAdminClientId, d.customerAdminClientSecret), opts()),
     keysAs: (clientId, secret) => new KeyClient(emulator.vaultUrl(), cred(clientId, secret), opts()),
+    tokenFor: async (clientId, secret, scope) => {
+      const form = new URLSearchParams({ grant_type: 'client_credentials', client_id: clientId, client_secret: secret, scope }).toString();
+      const r = await rawHttps(new URL(`${emulator.authorityHost()}/${d.customerTenantId}/oauth2/v2.0/token`), 'POST', tls.caPem, { 'content-type': 'application/x-www-form-urlencoded' }, form);
+      if (r.status !== 200) throw new Error(`token: ${r.status} ${JSON.stringify(r.body)}`);
+      return String(r.body.access_token);
+    },
+    rawVault: (method, pathAndQuery, token) =>
+      rawHttps(new URL(`https://127.0.0.1:${port}${pathAndQuery}`), method, tls.caPem, { authorization: `Bearer ${token}`, host: `${d.vaultHost}:${port}` }),
+    keysAsVersion: (clientId, secret, serviceVersion) => new KeyClient(emulator.vaultUrl(), cred(clientId, secret), { ...opts(), serviceVersion }),
     cryptoAs: (keyUrl, clientId, secret, maxRetries = 0) => new CryptographyClient(keyUrl, cred(clientId, secret), opts(maxRetries)),
     grantVendor: async (key, ops = ['get', 'wrapKey', 'unwrapKey']) => {
       const r = await adminCall('POST', '/azure/grants', { tenantId: d.customerTenantId, clientId: d.vendorClientId, key, ops });
@@ -101,4 +119,16 @@ export async function startAzureEmulator(): Promise<AzureEmulatorHarness> {
       await emulator.close();
     },
   };
+}
+
+function rawHttps(url: URL, method: string, ca: string, headers: Record<string, string>, body?: string): Promise<{ status: number; body: any; headers: Record<string, string | string[] | undefined> }> {
+  return new Promise((resolve, reject) => {
+    const req = httpsRequest(url, { method, ca, servername: 'localhost', headers: { ...headers, ...(body ? { 'content-length': String(Buffer.byteLength(body)) } : {}) } }, (res) => {
+      let text = '';
+      res.on('data', (c: Buffer) => (text += c.toString('utf8')));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text ? JSON.parse(text) : undefined, headers: res.headers }));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
 }

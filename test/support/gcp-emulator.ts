@@ -4,6 +4,7 @@ import { OAuth2Client } from 'google-auth-library';
 import { AdminServer } from '../../apps/kms-emulator/src/core/admin-server';
 import { CallCounters } from '../../apps/kms-emulator/src/core/counters';
 import { FaultEngine } from '../../apps/kms-emulator/src/core/faults';
+import { Propagation } from '../../apps/kms-emulator/src/core/propagation';
 import { loadOrCreateTls } from '../../apps/kms-emulator/src/core/tls';
 import {
   createGcpEmulator,
@@ -30,19 +31,20 @@ export interface GcpEmulatorHarness {
   /** Cloud KMS client that sends `Authorization: Bearer <token>` on every call. */
   kmsWithToken(token: string): KeyManagementServiceClient;
   /** POST/GET an admin route (e.g. '/gcp/tokens/revoke'). */
-  admin(method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown): Promise<{ status: number; body: any }>;
+  admin(method: 'GET' | 'POST' | 'PUT' | 'DELETE', path: string, body?: unknown): Promise<{ status: number; body: any }>;
   close(): Promise<void>;
 }
 
 export async function startGcpEmulator(): Promise<GcpEmulatorHarness> {
   const faults = new FaultEngine();
   const counters = new CallCounters();
+  const propagation = new Propagation();
   const tls = loadOrCreateTls();
   let persisted = 0;
-  const emulator = createGcpEmulator({ faults, counters, tls, persist: () => void persisted++ }, {});
+  const emulator = createGcpEmulator({ faults, counters, tls, persist: () => void persisted++, propagation }, {});
   await emulator.start('127.0.0.1', 0);
   const endpoints = emulator.endpoints()!;
-  const adminServer = new AdminServer(faults, counters, [emulator], () => undefined);
+  const adminServer = new AdminServer(faults, counters, [emulator], () => undefined, propagation);
   const adminAt = await adminServer.start('127.0.0.1', 0);
   const clients: KeyManagementServiceClient[] = [];
 

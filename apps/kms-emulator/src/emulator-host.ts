@@ -4,6 +4,7 @@ import { AdminServer } from './core/admin-server';
 import type { CloudEmulator, EmulatorContext } from './core/cloud';
 import { CallCounters } from './core/counters';
 import { FaultEngine } from './core/faults';
+import { Propagation } from './core/propagation';
 import { loadOrCreateTls, TlsMaterial } from './core/tls';
 import { createAwsEmulator, AwsEmulatorOptions } from './aws';
 import { createAzureEmulator, AzureEmulatorOptions } from './azure';
@@ -33,6 +34,7 @@ export interface RunningEmulators {
   tls: TlsMaterial;
   faults: FaultEngine;
   counters: CallCounters;
+  propagation: Propagation;
   clouds: { aws: CloudEmulator; azure: CloudEmulator; gcp: CloudEmulator };
   close(): Promise<void>;
 }
@@ -48,6 +50,7 @@ export async function startEmulators(options: EmulatorHostOptions = {}): Promise
   if (options.ports?.gcp === 0 && options.ports.gcpIam === undefined) ports.gcpIam = 0;
   const faults = new FaultEngine();
   const counters = new CallCounters();
+  const propagation = new Propagation();
   const tls = loadOrCreateTls(options.tlsFile, options.tlsHosts);
 
   let timer: NodeJS.Timeout | undefined;
@@ -67,7 +70,7 @@ export async function startEmulators(options: EmulatorHostOptions = {}): Promise
       writeState();
     }, 50);
   };
-  const ctx: EmulatorContext = { faults, counters, tls, persist };
+  const ctx: EmulatorContext = { faults, counters, tls, persist, propagation };
 
   const aws = createAwsEmulator(ctx, options.aws ?? {});
   const azure = createAzureEmulator(ctx, options.azure ?? {});
@@ -79,7 +82,7 @@ export async function startEmulators(options: EmulatorHostOptions = {}): Promise
     for (const c of clouds) if (saved[c.cloud] !== undefined) c.importState(saved[c.cloud]);
   }
 
-  const admin = new AdminServer(faults, counters, clouds, persist);
+  const admin = new AdminServer(faults, counters, clouds, persist, propagation);
   const started: Array<{ close(): Promise<void> }> = [];
   try {
     const awsAt = await aws.start(host, ports.aws);
@@ -98,6 +101,7 @@ export async function startEmulators(options: EmulatorHostOptions = {}): Promise
       tls,
       faults,
       counters,
+      propagation,
       clouds: { aws, azure, gcp },
       async close() {
         if (timer) {

@@ -6,7 +6,14 @@ export interface AccessRecordRow {
   readonly consecutiveDefinitive: number;
   readonly firstDefinitiveAt: Date | null;
   readonly lastErrorClass: ErrorClass | null;
+  /** The open revocation episode (propagation flapping): its first denial, its denials and successes, the current run of successes. */
+  readonly episodeStartedAt?: Date | null;
+  readonly episodeDenials?: number;
+  readonly episodeAllows?: number;
+  readonly allowRunSince?: Date | null;
 }
+
+const CLEAN: AccessRecordRow = { consecutiveDefinitive: 0, firstDefinitiveAt: null, lastErrorClass: null, episodeStartedAt: null, episodeDenials: 0, episodeAllows: 0, allowRunSince: null };
 
 /** The probe verdicts the record keeps (`restore` also stamps the last success). */
 export type AccessVerdictName = 'restore' | 'degraded' | 'suspect' | 'shred';
@@ -27,26 +34,40 @@ export class KeyConfigurationAccessRepository {
     ]);
     const r = await one<AccessRecordRow>(
       db,
-      `SELECT consecutive_definitive AS "consecutiveDefinitive", first_definitive_at AS "firstDefinitiveAt", last_error_class AS "lastErrorClass"
+      `SELECT consecutive_definitive AS "consecutiveDefinitive", first_definitive_at AS "firstDefinitiveAt", last_error_class AS "lastErrorClass",
+              episode_started_at AS "episodeStartedAt", episode_denials AS "episodeDenials", episode_allows AS "episodeAllows",
+              allow_run_since AS "allowRunSince"
        FROM key_configuration_access WHERE tenant_id = $1 AND key_configuration_id = $2 FOR UPDATE`,
       [tenantId, keyConfigurationId],
     );
-    return r ?? { consecutiveDefinitive: 0, firstDefinitiveAt: null, lastErrorClass: null };
+    return r ? { ...r, consecutiveDefinitive: Number(r.consecutiveDefinitive), episodeDenials: Number(r.episodeDenials ?? 0), episodeAllows: Number(r.episodeAllows ?? 0) } : CLEAN;
   }
 
   /** Stores a probe's outcome; `restore` (access works) also clears the record and stamps the success. */
   async save(db: Queryable, tenantId: string, keyConfigurationId: string, record: AccessRecordRow, verdict: AccessVerdictName): Promise<void> {
     await db.query(
       `UPDATE key_configuration_access SET consecutive_definitive = $3, first_definitive_at = $4, last_error_class = $5,
-         last_verdict = $6, last_probe_at = now(), last_ok_at = CASE WHEN $6 = 'restore' THEN now() ELSE last_ok_at END
+         last_verdict = $6, last_probe_at = now(), last_ok_at = CASE WHEN $6 = 'restore' THEN now() ELSE last_ok_at END,
+         episode_started_at = $7, episode_denials = $8, episode_allows = $9, allow_run_since = $10
        WHERE tenant_id = $1 AND key_configuration_id = $2`,
-      [tenantId, keyConfigurationId, record.consecutiveDefinitive, record.firstDefinitiveAt, record.lastErrorClass, verdict],
+      [
+        tenantId,
+        keyConfigurationId,
+        record.consecutiveDefinitive,
+        record.firstDefinitiveAt,
+        record.lastErrorClass,
+        verdict,
+        record.episodeStartedAt ?? null,
+        record.episodeDenials ?? 0,
+        record.episodeAllows ?? 0,
+        record.allowRunSince ?? null,
+      ],
     );
   }
 
   /** Access proven again (reinstate): a clean record, as a successful probe leaves it. */
   reset(db: Queryable, tenantId: string, keyConfigurationId: string): Promise<void> {
-    return this.save(db, tenantId, keyConfigurationId, { consecutiveDefinitive: 0, firstDefinitiveAt: null, lastErrorClass: null }, 'restore');
+    return this.save(db, tenantId, keyConfigurationId, CLEAN, 'restore');
   }
 
   /**

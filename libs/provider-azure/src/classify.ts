@@ -41,6 +41,10 @@ export function classifyAzureError(err: unknown, operation: string): ProviderErr
     // MSAL surfaces the OAuth error word at the start of its message when it keeps no status code.
     if (aad === 'temporarily_unavailable' || /^temporarily_unavailable\b/.test(message))
       return make('unavailable', 'temporarily_unavailable', 'Microsoft Entra is temporarily unavailable.');
+    // Keyhold's application disabled for sign-in (its service principal in the customer's tenant, or the vendor's own
+    // registration): a tenant setting, not proof that the key was revoked. Never a revocation; the vendor canary and
+    // the operator see it.
+    if (/AADSTS7000112/.test(desc)) return make('ambiguous', 'AADSTS7000112', "Keyhold's application is disabled in the Entra tenant.");
     if (/AADSTS700016/.test(desc) || aad === 'unauthorized_client')
       return make('ambiguous', 'AADSTS700016', "Keyhold's application has no service principal in the customer's Entra tenant.");
     if (/AADSTS7000215|AADSTS7000222/.test(desc) || aad === 'invalid_client')
@@ -52,6 +56,9 @@ export function classifyAzureError(err: unknown, operation: string): ProviderErr
   if (/challenge resource .* does not match|not configured to acquire tokens for tenant|challenge authorization URI/i.test(message))
     return make('auth_misconfigured', 'ChallengeMismatch', "The vault's authentication challenge does not match the configured tenant or vault.");
   if (status === undefined) {
+    // The SDK's own nbf/exp check (when it holds a copy of the key's attributes) refuses before any call.
+    if (/^Key \S+ expired at /.test(message)) return make('invalid_key_usage', 'KeyExpired', 'The key has expired: it no longer wraps new keys.');
+    if (/^Key \S+ can't be used before /.test(message)) return make('invalid_key_usage', 'KeyNotYetValid', 'The key is not valid yet (nbf): it does not wrap new keys.');
     if (hasNetworkCode(err) || (code && NETWORK.has(code))) return make('unavailable', code ?? 'network', 'Azure Key Vault could not be reached.');
     if (/timeout|socket hang up/i.test(message)) return make('unavailable', 'timeout', 'The call to Azure Key Vault timed out.');
     return make('ambiguous', name, 'Azure Key Vault failed in an unrecognised way.');
@@ -68,6 +75,10 @@ export function classifyAzureError(err: unknown, operation: string): ProviderErr
       return make('access_denied', innerCode, 'Azure Key Vault denied access to the key.');
     if (innerCode === 'KeyOperationForbidden') return make('invalid_key_usage', innerCode, 'The key does not allow wrapKey/unwrapKey.');
     if (innerCode === 'ForbiddenByFirewall' || innerCode === 'ForbiddenByConnection') return make('ambiguous', innerCode, "The vault's firewall refused Keyhold's connection.");
+    // Outside the key's nbf/exp Key Vault refuses wrapKey/encrypt (403, no inner code) but still unwraps: the customer
+    // chose when the key may seal new data, which stops rotations and binds, never access to what exists.
+    if (/on an expired key/i.test(message)) return make('invalid_key_usage', 'KeyExpired', 'The key has expired: it no longer wraps new keys.');
+    if (/not yet valid/i.test(message)) return make('invalid_key_usage', 'KeyNotYetValid', 'The key is not valid yet (nbf): it does not wrap new keys.');
     return make('ambiguous', innerCode ?? code ?? 'Forbidden', 'Azure Key Vault refused the request.');
   }
   if (status === 404) {

@@ -2,7 +2,7 @@ import { LRUCache } from 'lru-cache';
 import type { Agent } from 'node:https';
 import type { TokenCredential } from '@azure/core-auth';
 import { ClientSecretCredential } from '@azure/identity';
-import { CryptographyClient, KeyClient } from '@azure/keyvault-keys';
+import { CryptographyClient, KeyClient, type KeyVaultKey } from '@azure/keyvault-keys';
 import {
   AzureKeyConfig,
   CallScope,
@@ -54,6 +54,12 @@ export class AzureKeyVaultProvider implements KeyProvider<AzureKeyConfig> {
       try {
         key = await client.getKey(url.keyName, { abortSignal: this.deadline() });
       } catch (err) {
+        // A soft-deleted key answers 404 like a purged one. If the vault still holds it as deleted (and lets Keyhold
+        // see that), the key is revoked but its owner can recover it: `pending_deletion`, the same revocation class
+        // as a key scheduled for deletion elsewhere. A purged key (or one Keyhold may not look up) stays 404.
+        if (isNotFound(err) && (await this.softDeleted(client, url.keyName))) {
+          return { keyId: url.keyId, state: 'pending_deletion', usage: 'unknown while the key is deleted', usageOk: false, spec: 'unknown', currentVersion: null };
+        }
         // Key Vault refuses a GET of a disabled key (403, inner KeyDisabled) rather than answering enabled: false.
         // That refusal is the answer "the key is disabled"; nothing else about it matters until it is enabled again.
         if (!isKeyDisabled(err)) throw err;
@@ -73,6 +79,16 @@ export class AzureKeyVaultProvider implements KeyProvider<AzureKeyConfig> {
         currentVersion: key.properties.version ?? null,
       };
     });
+  }
+
+  /** Whether the vault holds the key as soft-deleted (any failure to tell says no: the 404 then stands). */
+  private async softDeleted(client: KeyClient, name: string): Promise<boolean> {
+    try {
+      await client.getDeletedKey(name, { abortSignal: this.deadline() });
+      return true;
+    } catch {
+      return false;
+    }
   }
 
   async wrap(config: AzureKeyConfig, kek: Buffer, ctx: WrapContext): Promise<WrappedKek> {
@@ -306,7 +322,7 @@ export class AzureKeyVaultProvider implements KeyProvider<AzureKeyConfig> {
     const k = `${tenantId} ${keyUrl}`;
     let c = this.crypto.get(k);
     if (!c) {
-      c = new CryptographyClient(keyUrl, this.credential(tenantId), this.clientOptions());
+      c = new CryptographyClient(remoteOnly(keyUrl), this.credential(tenantId), this.clientOptions());
       this.crypto.set(k, c);
     }
     return c;
@@ -335,6 +351,23 @@ export class AzureKeyVaultProvider implements KeyProvider<AzureKeyConfig> {
 
 export function createAzureProvider(settings: AzureProviderSettings, observer: ProviderCallObserver): AzureKeyVaultProvider {
   return new AzureKeyVaultProvider(settings, observer);
+}
+
+/**
+ * The key, named for a CryptographyClient that only ever asks the vault. Given a bare key URL the SDK first GETs the
+ * key and then applies its own nbf/exp check to every operation, unwrapKey included — while Key Vault documents
+ * unwrapKey as allowed outside nbf/exp — and it keeps that copy of the attributes for the client's lifetime. A key
+ * given with its name and no key material or dates leaves every decision to the vault.
+ */
+function remoteOnly(keyUrl: string): KeyVaultKey {
+  const u = new URL(keyUrl);
+  const [, , name, version] = u.pathname.split('/');
+  return { id: keyUrl, name, properties: { id: keyUrl, name, vaultUrl: u.origin, ...(version ? { version } : {}) } };
+}
+
+function isNotFound(err: unknown): boolean {
+  const e = err as { statusCode?: unknown } | null;
+  return e?.statusCode === 404;
 }
 
 function isKeyDisabled(err: unknown): boolean {

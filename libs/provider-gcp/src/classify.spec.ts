@@ -23,6 +23,20 @@ describe('classifyGcpError', () => {
     expect(cls(grpcError(GRPC.FAILED_PRECONDITION, 'something else'))).toBe('ambiguous');
   });
 
+  it('reads Cloud KMS\'s purpose mismatch (FAILED_PRECONDITION "incorrect key purpose") as invalid_key_usage on wrap and unwrap, never a revocation', () => {
+    const k = 'projects/p/locations/l/keyRings/r/cryptoKeys/k';
+    const msg = `${k} has incorrect key purpose: ASYMMETRIC_SIGN; expected key purpose is: ENCRYPT_DECRYPT.`;
+    expect(cls(grpcError(GRPC.FAILED_PRECONDITION, msg), 'wrap')).toBe('invalid_key_usage');
+    expect(cls(grpcError(GRPC.FAILED_PRECONDITION, msg), 'unwrap')).toBe('invalid_key_usage');
+  });
+
+  it('takes the version state from "current state is:", not from a key name that happens to spell a state', () => {
+    const named = (id: string) => `projects/p/locations/l/keyRings/DESTROYED/cryptoKeys/${id}/cryptoKeyVersions/1`;
+    expect(cls(grpcError(GRPC.FAILED_PRECONDITION, `${named('DISABLED')} is not enabled, current state is: DESTROY_SCHEDULED.`))).toBe('key_pending_deletion');
+    expect(cls(grpcError(GRPC.FAILED_PRECONDITION, `${named('DESTROY_SCHEDULED')} is not enabled, current state is: DISABLED.`))).toBe('key_disabled');
+    expect(cls(grpcError(GRPC.FAILED_PRECONDITION, `projects/p/locations/l/keyRings/r/cryptoKeys/DISABLED has incorrect key purpose: MAC; expected key purpose is: ENCRYPT_DECRYPT.`))).toBe('invalid_key_usage');
+  });
+
   it('treats throttling, deadlines and outages as transient', () => {
     expect(cls(grpcError(GRPC.RESOURCE_EXHAUSTED, 'Quota exceeded'))).toBe('throttled');
     expect(cls(grpcError(GRPC.UNAVAILABLE, 'Connection reset'))).toBe('unavailable');

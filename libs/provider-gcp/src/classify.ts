@@ -95,7 +95,15 @@ export function classifyGcpError(err: unknown, operation: string): ProviderError
 }
 
 function classifyPrecondition(details: string, make: (c: ErrorClass, code: string, what: string) => ProviderError, code: string): ProviderError {
-  // Order matters: DESTROY_SCHEDULED contains DESTROY, and the message names the state after "current state is".
+  // Cloud KMS names the resource in the message, and a customer's key ring or key may be called "DISABLED": the
+  // version state is read from "current state is: X" and the purpose from "incorrect key purpose", never from a name.
+  if (/incorrect key purpose/i.test(details)) return make('invalid_key_usage', code, 'the key cannot be used for symmetric encryption');
+  const state = /current state is:\s*([A-Z_]+)/.exec(details)?.[1];
+  if (state === 'DESTROY_SCHEDULED') return make('key_pending_deletion', code, 'the key version is scheduled for destruction');
+  if (state === 'DESTROYED') return make('key_destroyed', code, 'the key version is destroyed');
+  if (state === 'DISABLED') return make('key_disabled', code, 'the key version is disabled');
+  if (state) return make('ambiguous', code, 'the key is not in a usable state');
+  // Order matters: DESTROY_SCHEDULED contains DESTROY.
   if (/DESTROY_SCHEDULED/.test(details)) return make('key_pending_deletion', code, 'the key version is scheduled for destruction');
   if (/DESTROYED/.test(details)) return make('key_destroyed', code, 'the key version is destroyed');
   if (/DISABLED/.test(details)) return make('key_disabled', code, 'the key version is disabled');

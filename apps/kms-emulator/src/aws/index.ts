@@ -3,6 +3,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import { timingSafeEqual } from 'node:crypto';
 import type { AdminRequest, AdminResponse, CloudEmulator, EmulatorContext } from '../core/cloud';
 import { sleep } from '../core/faults';
+import { AwsKeyPropagation } from '../common/propagation';
 import { completeDeletion, expireImportedMaterial, handleKms, isKmsOperation, KmsError, KMS_MUTATIONS, peekKeyArn, keyMetadata, settle } from './kms';
 import { IAM_ACTIONS, IAM_NS, QueryError, queryError, queryResponse, QUERY_MUTATIONS, STS_ACTIONS, STS_NS } from './query';
 import { checkSkew, parseAuthorization, verifySignature } from './sigv4';
@@ -95,12 +96,14 @@ class AwsEmulator implements CloudEmulator {
   private server?: Server;
   private readonly sockets = new Set<Socket>();
   private state: AwsState;
+  private readonly keyPropagation: AwsKeyPropagation;
 
   constructor(
     private readonly ctx: EmulatorContext,
     private readonly opts: AwsEmulatorOptions,
   ) {
     this.state = emptyState(opts);
+    this.keyPropagation = new AwsKeyPropagation(ctx.propagation);
   }
 
   async start(host: string, port: number): Promise<{ url: string; port: number }> {
@@ -365,8 +368,12 @@ class AwsEmulator implements CloudEmulator {
         return this.finish(res, protocol, op, principalArn, { kmsError: new KmsError('UnknownOperationException', `Operation ${op} is not supported`) });
       try {
         const settled = settle(this.state, now);
-        const out = handleKms(op, { state: this.state, principal: p, region, body: json, now, sourceIp: req.socket.remoteAddress });
-        if (settled || KMS_MUTATIONS.has(op)) this.ctx.persist();
+        // Propagation (off unless switched on): mutations are recorded, other calls may still see the old key facts.
+        const mutation = KMS_MUTATIONS.has(op);
+        const before = mutation ? this.keyPropagation.before(this.state) : null;
+        const out = handleKms(op, { state: mutation ? this.state : this.keyPropagation.view(this.state), principal: p, region, body: json, now, sourceIp: req.socket.remoteAddress });
+        this.keyPropagation.after(before, this.state);
+        if (settled || mutation) this.ctx.persist();
         return this.finish(res, protocol, op, principalArn, { json: out });
       } catch (err) {
         if (err instanceof KmsError) return this.finish(res, protocol, op, principalArn, { kmsError: err });

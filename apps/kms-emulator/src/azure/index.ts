@@ -24,6 +24,10 @@ import { Vault, VaultError } from './vault';
  *   DELETE /azure/keys/{name}                    soft-delete
  *   GET|POST|DELETE /azure/grants {tenantId, clientId, key, ops}   data-plane access (stands in for Azure RBAC)
  *   GET|POST /azure/principals {clientId, clientSecret, tenants, displayName}   app registrations
+ *   PUT  /azure/principals/{clientId}/enabled {enabled, tenantId?}   sign-in enabled/disabled (AADSTS7000112)
+ *   PATCH /azure/keys/{name} {exp?, nbf?, version?}   validity window (epoch seconds; null clears)
+ *   POST /azure/deletedkeys/{name}/recover, DELETE /azure/deletedkeys/{name}   recover / purge
+ *   PUT  /azure/permission-model {model: rbac|accessPolicy}, PUT /azure/firewall {enabled}
  */
 
 export interface AzureEmulatorOptions {
@@ -54,10 +58,14 @@ export const AZURE_EMULATOR_DEFAULTS: Readonly<AzureEmulatorOptions> = Object.fr
 
 const MAX_BODY = 1 << 20;
 /**
- * Key Vault data-plane versions: the classic 7.4 / 7.6-preview.2 and the dated 2025-07-01[-preview] that
- * @azure/keyvault-keys 4.10 sends (the SDK pins one per release).
+ * Key Vault data-plane api-versions the emulator answers (the service's published versions; the SDK pins one per
+ * release: @azure/keyvault-keys 4.10 sends 2025-07-01). Any other string is refused with 400 BadParameter, as the
+ * service refuses a version it does not know.
  */
-const API_VERSION = /^(\d{1,2}\.\d{1,2}(-preview(\.\d{1,2})?)?|\d{4}-\d{2}-\d{2}(-preview)?)$/;
+export const API_VERSIONS: ReadonlySet<string> = new Set([
+  '2015-06-01', '2016-10-01', '7.0', '7.1', '7.2', '7.3', '7.4', '7.5', '7.6',
+  '7.3-preview', '7.4-preview.1', '7.5-preview.1', '7.6-preview.1', '7.6-preview.2', '2025-07-01',
+]);
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export class AzureEmulator implements CloudEmulator {
@@ -77,7 +85,10 @@ export class AzureEmulator implements CloudEmulator {
     this.o = { ...AZURE_EMULATOR_DEFAULTS, ...opts };
     this.state = this.bootState();
     this.tokens = new TokenIssuer(this.o.tokenLifetimeSeconds);
-    this.vault = new Vault(() => this.state, () => this.vaultUrl());
+    this.vault = new Vault(() => this.state, () => this.vaultUrl(), {
+      changing: (subject, before) => ctx.propagation?.changing('azure', subject, before),
+      view: (subject, current) => ctx.propagation?.view('azure', subject, current) ?? current,
+    });
   }
 
   /** `https://{vaultHost}:{port}`: the vault URL customers register (key URLs are `${vaultUrl}/keys/{name}`). */
@@ -192,6 +203,8 @@ export class AzureEmulator implements CloudEmulator {
       const app = this.state.apps.find((a) => a.clientId === clientId);
       if (!app || !app.tenants.includes(tenant))
         return fail(400, 'unauthorized_client', `AADSTS700016: Application with identifier '${clientId}' was not found in the directory '${tenant}'.`, 700016);
+      if (app.disabledIn?.includes(tenant))
+        return fail(400, 'unauthorized_client', `AADSTS7000112: Application '${clientId}'(${app.displayName}) is disabled.`, 7000112);
       if (!secretEquals(form.get('client_secret') ?? '', app.clientSecret))
         return fail(401, 'invalid_client', `AADSTS7000215: Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '${clientId}'.`, 7000215);
       const scope = (form.get('scope') ?? '').split(' ')[0] ?? '';
@@ -219,23 +232,53 @@ export class AzureEmulator implements CloudEmulator {
       this.ctx.counters.record('azure', route.op, undefined, 'Unauthorized');
       return this.challenge(res, verified.reason === 'expired' ? 'The access token expired.' : 'The access token is invalid.');
     }
-    const { tid, appid } = verified.claims;
+    const { tid, appid, aud } = verified.claims;
     const principal = `${tid}/${appid}`;
+    // Key Vault accepts only tokens issued for its own resource (the challenge's), with or without a trailing slash.
+    if (aud.replace(/\/$/, '') !== this.o.resource.replace(/\/$/, '')) {
+      this.ctx.counters.record('azure', route.op, principal, 'Unauthorized');
+      return this.challenge(res, `AKV10022: Invalid audience. Expected ${this.o.resource}, found: ${aud}.`);
+    }
     if (!(await this.faultGate(req, res, route.op, keyId, principal))) return;
     if (tid !== this.o.customerTenantId) {
       this.ctx.counters.record('azure', route.op, principal, 'Unauthorized');
       return this.challenge(res, `AKV10032: Invalid issuer. Expected one of the vault's tenant, found ${tid}.`);
     }
-    if (!apiVersion || !API_VERSION.test(apiVersion)) {
+    if (!apiVersion || !API_VERSIONS.has(apiVersion)) {
       this.ctx.counters.record('azure', route.op, principal, 'BadParameter');
       return send(res, 400, {
         error: { code: 'BadParameter', message: apiVersion ? `The specified version (${apiVersion}) is not recognized. Consider using the latest supported version.` : 'The api-version query parameter is required.' },
       });
     }
+    if (this.state.firewall?.enabled) {
+      // Network rules are checked for every data-plane call of an authenticated caller (Key Vault names the caller).
+      this.ctx.counters.record('azure', route.op, principal, 'ForbiddenByFirewall');
+      return send(res, 403, {
+        error: {
+          code: 'Forbidden',
+          message: `Client address is not authorized and caller is not a trusted service.\r\nClient address: ${req.socket.remoteAddress ?? 'unknown'}\r\nCaller: appid=${appid};tid=${tid}\r\nVault: ${this.o.vaultHost.split('.')[0]};location=local`,
+          innererror: { code: 'ForbiddenByFirewall' },
+        },
+      });
+    }
     const needed = route.grant;
-    const granted = this.state.grants.some(
-      (g) => g.tenantId === tid && g.clientId === appid && (g.key === '*' || g.key === route.name) && g.ops.includes(needed),
+    // Role assignments and access policies take time to reach every front end: a read may see them as they were.
+    const grants = this.ctx.propagation?.view('azure', 'grants', this.state.grants) ?? this.state.grants;
+    const accessPolicies = this.state.permissionModel === 'accessPolicy';
+    const granted = grants.some(
+      // Access policies are vault-wide (they name no key); RBAC role assignments may be scoped to one key.
+      (g) => g.tenantId === tid && g.clientId === appid && (accessPolicies || g.key === '*' || g.key === route.name) && g.ops.includes(needed),
     );
+    if (!granted && accessPolicies) {
+      this.ctx.counters.record('azure', route.op, principal, 'AccessDenied');
+      return send(res, 403, {
+        error: {
+          code: 'Forbidden',
+          message: `The user, group or application 'appid=${appid};iss=https://sts.windows.net/${tid}/' does not have keys ${needed} permission on key vault '${this.o.vaultHost.split('.')[0]};location=local'. For help resolving this issue, please see https://go.microsoft.com/fwlink/?linkid=2125287`,
+          innererror: { code: 'AccessDenied' },
+        },
+      });
+    }
     if (!granted) {
       this.ctx.counters.record('azure', route.op, principal, 'ForbiddenByRbac');
       return send(res, 403, {
@@ -259,6 +302,10 @@ export class AzureEmulator implements CloudEmulator {
       const answer = route.run(body);
       this.ctx.counters.record('azure', route.op, principal, 'ok');
       if (route.mutates) this.ctx.persist();
+      if (answer === null) {
+        res.writeHead(route.status ?? 204).end();
+        return;
+      }
       return send(res, 200, answer);
     } catch (err) {
       if (!(err instanceof VaultError)) throw err;
@@ -268,14 +315,16 @@ export class AzureEmulator implements CloudEmulator {
   }
 
   private route(method: string, seg: string[]):
-    | { op: string; grant: string; name: string; mutates: boolean; run: (b: Record<string, unknown>) => Record<string, unknown> }
+    | { op: string; grant: string; name: string; mutates: boolean; status?: number; run: (b: Record<string, unknown>) => Record<string, unknown> | null }
     | null {
     const [root, name, a, b] = seg;
     if (!name) return null;
     const v = this.vault;
     const version = a && a !== '' && a !== 'versions' && a !== 'create' && a !== 'rotate' && a !== 'wrapkey' && a !== 'unwrapkey' && a !== 'encrypt' && a !== 'decrypt' ? a : undefined;
     const action = version ? b : a;
-    if (root === 'deletedkeys' && method === 'GET') return { op: 'getDeletedKey', grant: 'get', name, mutates: false, run: () => v.deleted(name) };
+    if (root === 'deletedkeys' && method === 'GET' && !a) return { op: 'getDeletedKey', grant: 'get', name, mutates: false, run: () => v.deleted(name) };
+    if (root === 'deletedkeys' && method === 'POST' && a === 'recover') return { op: 'recoverDeletedKey', grant: 'recover', name, mutates: true, run: () => v.recover(name) };
+    if (root === 'deletedkeys' && method === 'DELETE' && !a) return { op: 'purgeDeletedKey', grant: 'purge', name, mutates: true, status: 204, run: () => (v.purge(name), null) };
     if (root !== 'keys') return null;
     if (method === 'POST' && action === 'create') return { op: 'createKey', grant: 'create', name, mutates: true, run: (x) => v.create(name, x) };
     if (method === 'POST' && action === 'rotate') return { op: 'rotateKey', grant: 'rotate', name, mutates: true, run: () => v.rotate(name) };
@@ -372,14 +421,48 @@ export class AzureEmulator implements CloudEmulator {
       if (req.method === 'POST' && p[2] === 'enabled') {
         if (typeof b.enabled !== 'boolean') return { status: 400, body: { error: 'enabled must be a boolean' } };
         const targets = b.allVersions === false ? [key.versions[key.versions.length - 1]] : key.versions;
+        this.vault.changing(key);
         for (const v of targets) v.enabled = b.enabled;
         return { status: 200, body: { name: key.name, enabled: b.enabled, versions: targets.length } };
       }
       if (req.method === 'DELETE' && p.length === 2) {
-        key.deleted = true;
+        this.vault.delete(key.name);
         return { status: 204 };
       }
+      if (req.method === 'PATCH' && p.length === 2) {
+        // {exp?, nbf?} in epoch seconds (null clears), on every version unless {version}
+        const targets = typeof b.version === 'string' ? key.versions.filter((v) => v.version === b.version) : key.versions;
+        try {
+          for (const v of targets) this.vault.update(key.name, v.version, { attributes: { exp: b.exp, nbf: b.nbf } });
+        } catch (err) {
+          return { status: 400, body: { error: (err as Error).message } };
+        }
+        return { status: 200, body: { name: key.name, versions: targets.length } };
+      }
       return null;
+    }
+    if (p[0] === 'deletedkeys' && p[1]) {
+      try {
+        if (req.method === 'POST' && p[2] === 'recover') return { status: 200, body: this.vault.recover(p[1]) };
+        if (req.method === 'DELETE' && p.length === 2) {
+          this.vault.purge(p[1]);
+          return { status: 204 };
+        }
+      } catch (err) {
+        return { status: 404, body: { error: (err as Error).message } };
+      }
+      return null;
+    }
+    if (p[0] === 'firewall' && p.length === 1 && req.method === 'PUT') {
+      if (typeof b.enabled !== 'boolean') return { status: 400, body: { error: 'enabled must be a boolean' } };
+      this.state.firewall = { enabled: b.enabled };
+      return { status: 200, body: this.state.firewall };
+    }
+    if (p[0] === 'permission-model' && p.length === 1 && req.method === 'PUT') {
+      if (b.model !== 'rbac' && b.model !== 'accessPolicy') return { status: 400, body: { error: "model must be 'rbac' or 'accessPolicy'" } };
+      this.ctx.propagation?.changing('azure', 'grants', this.state.grants);
+      this.state.permissionModel = b.model;
+      return { status: 200, body: { model: b.model } };
     }
     if (p[0] === 'grants' && p.length === 1) {
       if (req.method === 'GET') return { status: 200, body: { grants: this.state.grants } };
@@ -391,11 +474,13 @@ export class AzureEmulator implements CloudEmulator {
         const ops = Array.isArray(b.ops) ? b.ops.map(String) : ['get', 'wrapKey', 'unwrapKey'];
         const bad = ops.filter((o) => !ADMIN_OPS.includes(o));
         if (bad.length) return { status: 400, body: { error: `unknown ops: ${bad.join(', ')}` } };
+        this.ctx.propagation?.changing('azure', 'grants', this.state.grants);
         this.state.grants.push({ tenantId, clientId, key, ops });
         return { status: 201, body: { tenantId, clientId, key, ops } };
       }
       if (req.method === 'DELETE') {
         const before = this.state.grants.length;
+        this.ctx.propagation?.changing('azure', 'grants', this.state.grants);
         this.state.grants = this.state.grants.filter((g) => !(g.tenantId === tenantId && g.clientId === clientId && (key === '*' || g.key === key)));
         return { status: 200, body: { removed: before - this.state.grants.length } };
       }
@@ -414,6 +499,16 @@ export class AzureEmulator implements CloudEmulator {
         this.state.apps.push({ clientId, clientSecret, tenants, displayName: String(b.displayName ?? clientId) });
         return { status: 201, body: { clientId, tenants } };
       }
+    }
+    if (p[0] === 'principals' && p[1] && p[2] === 'enabled' && req.method === 'PUT') {
+      // enable or disable the app's service principal in a tenant (Entra: Enterprise applications → Enabled for sign-in)
+      const app = this.state.apps.find((a) => a.clientId === p[1]);
+      if (!app) return { status: 404, body: { error: 'no such app' } };
+      if (typeof b.enabled !== 'boolean') return { status: 400, body: { error: 'enabled must be a boolean' } };
+      const tenant = String(b.tenantId ?? this.o.customerTenantId);
+      app.disabledIn = (app.disabledIn ?? []).filter((t) => t !== tenant);
+      if (!b.enabled) app.disabledIn.push(tenant);
+      return { status: 200, body: { clientId: app.clientId, tenantId: tenant, enabled: b.enabled } };
     }
     if (p[0] === 'principals' && p[1] && p[2] === 'tenants' && req.method === 'DELETE') {
       // remove the app's service principal from a tenant (customer deletes the enterprise application)

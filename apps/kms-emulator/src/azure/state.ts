@@ -8,6 +8,8 @@ export interface AppRegistration {
   /** Entra tenants in which this (multi-tenant) app has a service principal. */
   tenants: string[];
   displayName: string;
+  /** Tenants in which an admin disabled the app's service principal (sign-in refused, AADSTS7000112). */
+  disabledIn?: string[];
 }
 
 export interface KeyVersion {
@@ -22,12 +24,17 @@ export interface KeyVersion {
   keyOps: string[];
   /** Key Vault tags (name → value) of this version, as set by create or update; absent when none were set. */
   tags?: Record<string, string>;
+  /** `attributes.exp` / `attributes.nbf` (epoch seconds): wrapKey/encrypt refuse outside them, unwrapKey/decrypt do not. */
+  exp?: number;
+  nbf?: number;
 }
 
 export interface VaultKey {
   name: string;
   versions: KeyVersion[]; // oldest first; the last is current
   deleted: boolean;
+  /** When it was soft-deleted (epoch seconds); a purge removes the key from the state altogether. */
+  deletedDate?: number;
 }
 
 export interface AccessGrant {
@@ -46,10 +53,17 @@ export interface AzureState {
   apps: AppRegistration[];
   keys: VaultKey[];
   grants: AccessGrant[];
+  /**
+   * The vault's permission model: `rbac` (Azure RBAC role assignments, 403 inner `ForbiddenByRbac`) or
+   * `accessPolicy` (vault access policies: vault-wide, per identity, 403 inner `AccessDenied`). Absent = rbac.
+   */
+  permissionModel?: 'rbac' | 'accessPolicy';
+  /** The vault firewall (network rules) refuses every data-plane call: 403 inner `ForbiddenByFirewall`. */
+  firewall?: { enabled: boolean };
 }
 
 export const ALL_KEY_OPS = ['encrypt', 'decrypt', 'wrapKey', 'unwrapKey', 'sign', 'verify'];
-export const ADMIN_OPS = ['get', 'list', 'wrapKey', 'unwrapKey', 'encrypt', 'decrypt', 'create', 'update', 'delete', 'rotate'];
+export const ADMIN_OPS = ['get', 'list', 'wrapKey', 'unwrapKey', 'encrypt', 'decrypt', 'create', 'update', 'delete', 'rotate', 'recover', 'purge'];
 
 export function newKeyVersion(keySize: number, keyOps: string[], now = Math.floor(Date.now() / 1000)): KeyVersion {
   const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: keySize, publicExponent: 0x10001 });

@@ -16,12 +16,38 @@ export class VaultError extends Error {
 
 const NAME = /^[0-9a-zA-Z-]{1,127}$/;
 const VERSION = /^[0-9a-f]{32}$/;
+const RETENTION_DAYS = 90;
+
+/** What propagation delays about a key: whether it is deleted and which versions are enabled. */
+export interface KeyStateView {
+  deleted: boolean;
+  enabled: Record<string, boolean>;
+}
+
+/** Propagation hooks of the vault (the emulator's; identity when propagation is off). */
+export interface KeyStatePropagation {
+  changing(subject: string, before: KeyStateView): void;
+  view(subject: string, current: KeyStateView): KeyStateView;
+}
+
+const NO_PROPAGATION: KeyStatePropagation = { changing: () => undefined, view: (_s, c) => c };
 
 export class Vault {
   constructor(
     private readonly state: () => AzureState,
     private readonly origin: () => string,
+    private readonly propagation: KeyStatePropagation = NO_PROPAGATION,
   ) {}
+
+  /** Call before changing a key's deleted/enabled state, so that the change propagates (when switched on). */
+  changing(key: VaultKey): void {
+    this.propagation.changing(`key:${key.name}`, stateOf(key));
+  }
+
+  /** The key's deleted/enabled state as this read sees it (an older one while a change propagates). */
+  private seen(key: VaultKey): KeyStateView {
+    return this.propagation.view(`key:${key.name}`, stateOf(key));
+  }
 
   kid(name: string, v: KeyVersion): string {
     return `${this.origin()}/keys/${name}/${v.version}`;
@@ -32,10 +58,12 @@ export class Vault {
       key: { kid: this.kid(key.name, v), kty: 'RSA', key_ops: v.keyOps, n: v.n, e: v.e },
       attributes: {
         enabled: v.enabled,
+        ...(v.nbf !== undefined ? { nbf: v.nbf } : {}),
+        ...(v.exp !== undefined ? { exp: v.exp } : {}),
         created: v.created,
         updated: v.updated,
         recoveryLevel: 'Recoverable+Purgeable',
-        recoverableDays: 90,
+        recoverableDays: RETENTION_DAYS,
         exportable: false,
       },
       // Key Vault answers `tags` only when the version has some.
@@ -43,7 +71,7 @@ export class Vault {
     };
   }
 
-  create(name: string, body: { kty?: unknown; key_size?: unknown; key_ops?: unknown; attributes?: { enabled?: unknown }; tags?: unknown }): Record<string, unknown> {
+  create(name: string, body: { kty?: unknown; key_size?: unknown; key_ops?: unknown; attributes?: { enabled?: unknown; exp?: unknown; nbf?: unknown }; tags?: unknown }): Record<string, unknown> {
     if (!NAME.test(name)) throw new VaultError(400, 'BadParameter', 'The key name is invalid: use 1-127 letters, digits and dashes.');
     const kty = body.kty ?? 'RSA';
     if (kty !== 'RSA' && kty !== 'RSA-HSM') throw new VaultError(400, 'BadParameter', `Key type ${String(kty)} is not supported by this emulator (RSA, RSA-HSM).`);
@@ -52,6 +80,7 @@ export class Vault {
     const ops = Array.isArray(body.key_ops) ? body.key_ops.map(String) : ALL_KEY_OPS;
     const v = newKeyVersion(size, ops);
     if (body.attributes?.enabled === false) v.enabled = false;
+    applyValidity(v, body.attributes);
     if (body.tags !== undefined) v.tags = parseTags(body.tags);
     const s = this.state();
     let key = s.keys.find((k) => k.name === name);
@@ -65,9 +94,13 @@ export class Vault {
   }
 
   find(name: string): VaultKey {
-    const key = this.state().keys.find((k) => k.name === name && !k.deleted);
-    if (!key) throw new VaultError(404, 'KeyNotFound', `A key with (name/id) ${name} was not found in this key vault.`);
+    const key = this.state().keys.find((k) => k.name === name);
+    if (!key || this.seen(key).deleted) throw new VaultError(404, 'KeyNotFound', `A key with (name/id) ${name} was not found in this key vault.`);
     return key;
+  }
+
+  private enabled(key: VaultKey, v: KeyVersion): boolean {
+    return this.seen(key).enabled[v.version] ?? v.enabled;
   }
 
   version(key: VaultKey, version: string | undefined): KeyVersion {
@@ -82,7 +115,7 @@ export class Vault {
   get(name: string, version: string | undefined): Record<string, unknown> {
     const key = this.find(name);
     const v = this.version(key, version);
-    if (!v.enabled) throw new VaultError(403, 'Forbidden', 'Operation get is not allowed on a disabled key.', 'KeyDisabled');
+    if (!this.enabled(key, v)) throw new VaultError(403, 'Forbidden', 'Operation get is not allowed on a disabled key.', 'KeyDisabled');
     return this.bundle(key, v);
   }
 
@@ -94,9 +127,11 @@ export class Vault {
     };
   }
 
-  update(name: string, version: string | undefined, body: { attributes?: { enabled?: unknown }; key_ops?: unknown; tags?: unknown }): Record<string, unknown> {
+  update(name: string, version: string | undefined, body: { attributes?: { enabled?: unknown; exp?: unknown; nbf?: unknown }; key_ops?: unknown; tags?: unknown }): Record<string, unknown> {
     const key = this.find(name);
     const v = this.version(key, version);
+    if (typeof body.attributes?.enabled === 'boolean' && body.attributes.enabled !== v.enabled) this.changing(key);
+    applyValidity(v, body.attributes);
     // Tags, when sent, replace the version's tags as a whole (as `az keyvault key set-attributes --tags` does).
     if (body.tags !== undefined) v.tags = parseTags(body.tags);
     if (typeof body.attributes?.enabled === 'boolean') v.enabled = body.attributes.enabled;
@@ -115,26 +150,51 @@ export class Vault {
     return this.bundle(key, v);
   }
 
+  /** Soft delete (the vault's only kind): the key answers 404 until recovered, and its material is kept until purged. */
   delete(name: string): Record<string, unknown> {
     const key = this.find(name);
+    this.changing(key);
     key.deleted = true;
+    key.deletedDate = Math.floor(Date.now() / 1000);
     return this.deletedBundle(key);
+  }
+
+  private deletedKey(name: string): VaultKey {
+    const key = this.state().keys.find((k) => k.name === name && k.deleted);
+    if (!key) throw new VaultError(404, 'KeyNotFound', `Deleted Key not found: ${name}`);
+    return key;
   }
 
   deleted(name: string): Record<string, unknown> {
-    const key = this.state().keys.find((k) => k.name === name && k.deleted);
-    if (!key) throw new VaultError(404, 'KeyNotFound', `Deleted Key not found: ${name}`);
-    return this.deletedBundle(key);
+    return this.deletedBundle(this.deletedKey(name));
+  }
+
+  /** POST /deletedkeys/{name}/recover: the key comes back with every version, as it was when deleted. */
+  recover(name: string): Record<string, unknown> {
+    const key = this.deletedKey(name);
+    this.changing(key);
+    key.deleted = false;
+    delete key.deletedDate;
+    const v = key.versions[key.versions.length - 1];
+    return this.bundle(key, v);
+  }
+
+  /** DELETE /deletedkeys/{name}: the key and all its material are gone for good. */
+  purge(name: string): void {
+    const key = this.deletedKey(name);
+    const s = this.state();
+    s.keys = s.keys.filter((k) => k !== key);
+    for (const v of key.versions) v.privateKeyPem = '';
   }
 
   private deletedBundle(key: VaultKey): Record<string, unknown> {
-    const now = Math.floor(Date.now() / 1000);
+    const deletedDate = key.deletedDate ?? Math.floor(Date.now() / 1000);
     const v = key.versions[key.versions.length - 1];
     return {
       ...this.bundle(key, v),
       recoveryId: `${this.origin()}/deletedkeys/${key.name}`,
-      deletedDate: now,
-      scheduledPurgeDate: now + 90 * 86400,
+      deletedDate,
+      scheduledPurgeDate: deletedDate + RETENTION_DAYS * 86400,
     };
   }
 
@@ -170,9 +230,34 @@ export class Vault {
 
   private usable(key: VaultKey, version: string | undefined, op: string): KeyVersion {
     const v = this.version(key, version);
-    if (!v.enabled) throw new VaultError(403, 'Forbidden', `Operation ${op} is not allowed on a disabled key.`, 'KeyDisabled');
+    if (!this.enabled(key, v)) throw new VaultError(403, 'Forbidden', `Operation ${op} is not allowed on a disabled key.`, 'KeyDisabled');
     if (!v.keyOps.includes(op)) throw new VaultError(403, 'Forbidden', `Operation ${op} is not permitted for this key.`, 'KeyOperationForbidden');
+    // Key Vault's date-time controlled operations: outside nbf/exp a key refuses encrypt and wrapKey with 403, while
+    // decrypt, unwrapKey and verify keep working (so data sealed while the key was valid can still be recovered).
+    if (op === 'wrapKey' || op === 'encrypt') {
+      const now = Math.floor(Date.now() / 1000);
+      if (v.exp !== undefined && now >= v.exp) throw new VaultError(403, 'Forbidden', `Operation ${op} is not allowed on an expired key.`);
+      if (v.nbf !== undefined && now < v.nbf) throw new VaultError(403, 'Forbidden', `Operation ${op} is not allowed on a key that is not yet valid.`);
+    }
     return v;
+  }
+}
+
+function stateOf(key: VaultKey): KeyStateView {
+  return { deleted: key.deleted, enabled: Object.fromEntries(key.versions.map((v) => [v.version, v.enabled])) };
+}
+
+/** `attributes.exp` / `attributes.nbf`: epoch seconds (as Key Vault's JSON carries them); null clears. */
+function applyValidity(v: KeyVersion, attributes: { exp?: unknown; nbf?: unknown } | undefined): void {
+  for (const f of ['exp', 'nbf'] as const) {
+    const raw = attributes?.[f];
+    if (raw === undefined) continue;
+    if (raw === null) {
+      delete v[f];
+      continue;
+    }
+    if (typeof raw !== 'number' || !Number.isFinite(raw) || raw < 0) throw new VaultError(400, 'BadParameter', `attributes.${f} must be a time in seconds since the epoch.`);
+    v[f] = Math.floor(raw);
   }
 }
 

@@ -2,7 +2,8 @@ import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http
 import type { AddressInfo } from 'node:net';
 import type { CloudEmulator } from './cloud';
 import type { CallCounters } from './counters';
-import type { FaultEngine } from './faults';
+import type { Cloud, FaultEngine } from './faults';
+import type { Propagation } from './propagation';
 
 const MAX_BODY = 1 << 20;
 
@@ -18,6 +19,7 @@ export class AdminServer {
     private readonly counters: CallCounters,
     private readonly clouds: CloudEmulator[],
     private readonly onStateChange: () => void,
+    private readonly propagation?: Propagation,
   ) {}
 
   async start(host: string, port: number): Promise<{ url: string; port: number }> {
@@ -70,9 +72,20 @@ export class AdminServer {
     if (method === 'DELETE' && faultId) {
       return this.faults.remove(faultId[1]) ? send(res, 204) : send(res, 404, { error: 'no such fault' });
     }
+    if (method === 'GET' && path === '/propagation') return send(res, 200, { propagation: this.propagation?.list() ?? [] });
+    const propagationRoute = /^\/propagation\/(aws|azure|gcp)$/.exec(path);
+    if (propagationRoute && this.propagation && (method === 'PUT' || method === 'DELETE')) {
+      try {
+        const settings = this.propagation.configure(propagationRoute[1] as Cloud, method === 'DELETE' ? null : ((body ?? {}) as never));
+        return settings ? send(res, 200, { cloud: propagationRoute[1], ...settings }) : send(res, 204);
+      } catch (err) {
+        return send(res, 400, { error: (err as Error).message });
+      }
+    }
     if (method === 'POST' && path === '/reset') {
       // ?state=false keeps keys and principals; default resets everything
       this.faults.clear();
+      this.propagation?.clear();
       this.counters.reset();
       if (url.searchParams.get('state') !== 'false') {
         for (const c of this.clouds) c.resetState();

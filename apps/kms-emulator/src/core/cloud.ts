@@ -1,5 +1,6 @@
 import type { CallCounters } from './counters';
 import type { FaultEngine } from './faults';
+import type { Propagation } from './propagation';
 import type { TlsMaterial } from './tls';
 
 /** What every cloud emulator gets from the host: shared fault engine, counters, TLS material, persistence. */
@@ -9,6 +10,8 @@ export interface EmulatorContext {
   readonly tls: TlsMaterial;
   /** Ask the host to write state to disk (no-op when persistence is off). Debounced by the host. */
   readonly persist: () => void;
+  /** Propagation delay and flapping of changes (off unless the admin API switches it on). */
+  readonly propagation?: Propagation;
 }
 
 export interface AdminRequest {

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { evaluateCondition, type ConditionContext } from './conditions';
 import type { IamBinding } from './state';
 
 /** Permissions the emulator checks, named as Cloud KMS names them (they appear in PERMISSION_DENIED messages). */
@@ -31,13 +32,18 @@ export interface Caller {
   owner: boolean;
 }
 
-/** Whether any binding grants `perm` to the caller (policies of the resource and its ancestors, in order). */
-export function allowed(caller: Caller, perm: Permission, policies: ReadonlyArray<{ bindings: IamBinding[] }>): boolean {
+/**
+ * Whether any binding grants `perm` to the caller (policies of the resource and its ancestors: key, key ring,
+ * project). A conditional binding grants only while its condition holds for this request (`request`).
+ */
+export function allowed(caller: Caller, perm: Permission, policies: ReadonlyArray<{ bindings: IamBinding[] }>, request?: ConditionContext): boolean {
   if (caller.owner) return true;
   for (const p of policies) {
     for (const b of p.bindings) {
       if (!b.members.includes(caller.member)) continue;
-      if (ROLE_PERMISSIONS[b.role]?.includes(perm)) return true;
+      if (!ROLE_PERMISSIONS[b.role]?.includes(perm)) continue;
+      if (b.condition && !(request && evaluateCondition(b.condition.expression, request))) continue;
+      return true;
     }
   }
   return false;

@@ -115,6 +115,18 @@ export function createGcpEmulator(ctx: EmulatorContext, opts: Partial<GcpEmulato
         ctx.persist();
         return { status: 200, body: { email, tokenCreators: [...creators] } };
       }
+      case 'PUT /projects/iam': {
+        // Project-level IAM (what `gcloud projects add-iam-policy-binding` sets): {project, bindings, version?}
+        const project = str('project');
+        if (!project || !/^[a-z][a-z0-9-]{4,28}[a-z0-9]$/.test(project)) return { status: 400, body: { error: 'project (a project id) is required' } };
+        if (!Array.isArray(body.bindings)) return { status: 400, body: { error: 'bindings (array of {role, members, condition?}) is required' } };
+        try {
+          const p = kms.setProjectPolicy(project, body.bindings as Record<string, unknown>[], Number(body.version) || 1);
+          return { status: 200, body: { project, version: p.version, bindings: p.bindings } };
+        } catch (err) {
+          return { status: 400, body: { error: (err as Error).message } };
+        }
+      }
       case 'POST /versions/destroy-now': {
         const name = str('name');
         if (!name) return { status: 400, body: { error: 'name of a CryptoKeyVersion is required' } };

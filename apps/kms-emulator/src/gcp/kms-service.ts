@@ -4,6 +4,7 @@ import { status } from '@grpc/grpc-js';
 import type { EmulatorContext } from '../core/cloud';
 import { sleep } from '../core/faults';
 import { ciphertextVersion, openGcp, sealGcp } from './ciphertext';
+import { compileCondition } from './conditions';
 import { crc32c } from './crc32c';
 import { allowed, type Caller, PERM, type TokenRegistry } from './iam';
 import { ID_RE, KEY_RE, LOCATION_RE, parseName, RING_RE, VERSION_RE } from './names';
@@ -68,6 +69,7 @@ export class KmsService {
     const v = key?.versions.find((x) => x.number === Number(m![m!.length - 1]));
     if (!key || !v) return false;
     // Like Cloud KMS, a destroyed primary stays primary: Encrypt then fails FAILED_PRECONDITION.
+    this.changingVersions(key);
     destroyNow(v, this.now());
     this.onChange();
     return true;
@@ -244,6 +246,7 @@ export class KmsService {
       if (target !== 'ENABLED' && target !== 'DISABLED') throw invalid('crypto_key_version.state must be ENABLED or DISABLED.');
       if (version.state !== 'ENABLED' && version.state !== 'DISABLED')
         throw precondition(`${versionName(key, version)} cannot be ${target.toLowerCase()}, current state is: ${version.state}.`);
+      this.changingVersions(key);
       version.state = target;
       this.onChange();
       return versionProto(key, version);
@@ -253,6 +256,7 @@ export class KmsService {
       const { key, version } = this.version(str(req.name, 'name'), caller, PERM.admin);
       if (version.state !== 'ENABLED' && version.state !== 'DISABLED')
         throw precondition(`${versionName(key, version)} cannot be destroyed, current state is: ${version.state}.`);
+      this.changingVersions(key);
       version.state = 'DESTROY_SCHEDULED';
       version.destroyTime = this.now() + key.destroyScheduledSeconds * 1000;
       this.onChange();
@@ -263,6 +267,7 @@ export class KmsService {
       const { key, version } = this.version(str(req.name, 'name'), caller, PERM.admin);
       if (version.state !== 'DESTROY_SCHEDULED')
         throw precondition(`${versionName(key, version)} cannot be restored, current state is: ${version.state}.`);
+      this.changingVersions(key);
       version.state = 'DISABLED';
       version.destroyTime = null;
       this.onChange();
@@ -274,7 +279,7 @@ export class KmsService {
       const parsed = parseName(name);
       if (!parsed || parsed.kind === 'keyRing') throw invalid(`name must be a CryptoKey or CryptoKeyVersion, got ${describe(name)}.`);
       const key = this.key(parsed.key, caller, PERM.encrypt, name);
-      if (key.purpose !== 'ENCRYPT_DECRYPT') throw invalid(`${key.name} has purpose ${key.purpose}; Encrypt needs an ENCRYPT_DECRYPT key.`);
+      if (key.purpose !== 'ENCRYPT_DECRYPT') throw wrongPurpose(key);
       let version: VersionRecord | undefined;
       if (parsed.kind === 'version') {
         version = key.versions.find((v) => v.number === parsed.version);
@@ -291,7 +296,7 @@ export class KmsService {
       if (aad.length > MAX_DATA) throw invalid(`additional_authenticated_data is larger than ${MAX_DATA} bytes.`);
       checkCrc(req.plaintextCrc32c, plaintext, 'plaintext');
       checkCrc(req.additionalAuthenticatedDataCrc32c, aad, 'additional_authenticated_data');
-      usable(key, version);
+      this.usable(key, version);
       const ciphertext = sealGcp(Buffer.from(version.material!, 'base64'), key.name, version.number, plaintext, aad);
       return {
         name: versionName(key, version),
@@ -307,7 +312,7 @@ export class KmsService {
       const name = str(req.name, 'name');
       if (!KEY_RE.test(name)) throw invalid(`name must be a CryptoKey (no version), got ${describe(name)}.`);
       const key = this.key(name, caller, PERM.decrypt);
-      if (key.purpose !== 'ENCRYPT_DECRYPT') throw invalid(`${key.name} has purpose ${key.purpose}; Decrypt needs an ENCRYPT_DECRYPT key.`);
+      if (key.purpose !== 'ENCRYPT_DECRYPT') throw wrongPurpose(key);
       const ciphertext = bytes(req.ciphertext);
       const aad = bytes(req.additionalAuthenticatedData);
       if (ciphertext.length === 0) throw invalid('ciphertext is required.');
@@ -317,7 +322,7 @@ export class KmsService {
       const number = ciphertextVersion(ciphertext);
       const version = number === null ? undefined : key.versions.find((v) => v.number === number);
       if (!version) throw invalid('Decryption failed: the ciphertext is invalid.');
-      usable(key, version);
+      this.usable(key, version);
       const plaintext = openGcp(Buffer.from(version.material!, 'base64'), key.name, ciphertext, aad);
       if (!plaintext) throw invalid('Decryption failed: verify that the ciphertext and additional authenticated data are correct.');
       return {
@@ -338,17 +343,11 @@ export class KmsService {
       const etag = bytes(policy.etag);
       if (etag.length > 0 && !etag.equals(etagOf(holder.policy)))
         throw new GcpStatusError(status.ABORTED, 'There were concurrent policy changes. Please retry the whole read-modify-write with exponential backoff.');
-      const bindings: IamBinding[] = [];
-      for (const b of (policy.bindings ?? []) as Msg[]) {
-        const role = String(b.role ?? '');
-        if (!/^roles\/[A-Za-z0-9_.]+$/.test(role)) throw invalid(`binding role ${describe(role)} is not a role name.`);
-        if (b.condition) throw invalid('conditional role bindings are not supported by this emulator.');
-        const members = ((b.members ?? []) as unknown[]).map(String);
-        for (const m of members) if (!MEMBER_RE.test(m)) throw invalid(`binding member ${describe(m)} is not a valid IAM member.`);
-        if (members.length > 0) bindings.push({ role, members: [...new Set(members)] });
-      }
+      const version = Number(policy.version) || 1;
+      const bindings = parseBindings((policy.bindings ?? []) as Msg[], version);
+      this.ctx.propagation?.changing('gcp', `policy:${str(req.resource, 'resource')}`, holder.policy.bindings);
       holder.policy.bindings = bindings;
-      holder.policy.version = Number(policy.version) || 1;
+      holder.policy.version = bindings.some((b) => b.condition) ? 3 : version;
       holder.policy.serial++;
       this.onChange();
       return policyProto(holder.policy);
@@ -360,9 +359,47 @@ export class KmsService {
   private ring(name: string, caller: Caller, perm: string): KeyRingRecord {
     if (!RING_RE.test(name)) throw invalid(`${describe(name)} is not a KeyRing name (projects/{p}/locations/{l}/keyRings/{r}).`);
     const ring = this.state.keyRings.get(name);
-    if (!allowed(caller, perm as never, ring ? [ring.policy] : [])) throw denied(perm, name);
+    const policies = [this.seen(name, ring?.policy), this.projectPolicy(name)].filter((p): p is { bindings: IamBinding[] } => !!p);
+    if (!allowed(caller, perm as never, policies, { resourceName: name, now: this.now() })) throw denied(perm, name);
     if (!ring) throw notFound(name);
     return ring;
+  }
+
+  /** A policy's bindings as this read sees them (older ones while a change propagates, when switched on). */
+  private seen(resource: string, policy: IamPolicyState | undefined): { bindings: IamBinding[] } | undefined {
+    if (!policy) return undefined;
+    const p = this.ctx.propagation;
+    return p ? { bindings: p.view('gcp', `policy:${resource}`, policy.bindings) } : policy;
+  }
+
+  /** The project-level policy above a resource (Resource Manager's, inherited by key rings and keys). */
+  private projectPolicy(resource: string): { bindings: IamBinding[] } | undefined {
+    const project = /^projects\/([^/]+)\//.exec(resource)?.[1];
+    return project ? this.seen(`projects/${project}`, this.state.projectPolicies.get(project)) : undefined;
+  }
+
+  /** Set a project's IAM policy (admin API; Resource Manager is not emulated). Same binding rules as SetIamPolicy. */
+  setProjectPolicy(project: string, bindings: Msg[], version: number): IamPolicyState {
+    const parsed = parseBindings(bindings, version);
+    const current = this.state.projectPolicies.get(project) ?? emptyPolicy();
+    this.ctx.propagation?.changing('gcp', `policy:projects/${project}`, current.bindings);
+    current.bindings = parsed;
+    current.version = parsed.some((b) => b.condition) ? 3 : version;
+    current.serial++;
+    this.state.projectPolicies.set(project, current);
+    this.onChange();
+    return current;
+  }
+
+  private changingVersions(key: CryptoKeyRecord): void {
+    this.ctx.propagation?.changing('gcp', `versions:${key.name}`, Object.fromEntries(key.versions.map((v) => [v.number, v.state])));
+  }
+
+  /** A version may serve Encrypt/Decrypt: ENABLED (as this read sees its state) with its material. */
+  private usable(key: CryptoKeyRecord, v: VersionRecord): void {
+    const current = Object.fromEntries(key.versions.map((x) => [x.number, x.state])) as Record<number, string>;
+    const seen = this.ctx.propagation ? this.ctx.propagation.view('gcp', `versions:${key.name}`, current)[v.number] ?? v.state : v.state;
+    if (seen !== 'ENABLED' || !v.material) throw precondition(`${versionName(key, v)} is not enabled, current state is: ${seen === 'ENABLED' ? v.state : seen}.`);
   }
 
   /** A CryptoKey, after IAM (key policy, then inherited key-ring policy); `resource` names it in errors. */
@@ -371,8 +408,8 @@ export class KmsService {
     if (!m) throw invalid(`${describe(name)} is not a CryptoKey name (projects/{p}/locations/{l}/keyRings/{r}/cryptoKeys/{k}).`);
     const ring = this.state.keyRings.get(m[1]);
     const key = this.state.cryptoKeys.get(name);
-    const policies = [key?.policy, ring?.policy].filter((p): p is IamPolicyState => !!p);
-    if (!allowed(caller, perm as never, policies)) throw denied(perm, resource);
+    const policies = [this.seen(name, key?.policy), this.seen(m[1], ring?.policy), this.projectPolicy(name)].filter((p): p is { bindings: IamBinding[] } => !!p);
+    if (!allowed(caller, perm as never, policies, { resourceName: name, now: this.now() })) throw denied(perm, resource);
     if (!key) throw notFound(name);
     this.settle(key);
     return key;
@@ -414,8 +451,12 @@ export function destroyNow(v: VersionRecord, now: number): void {
   v.destroyTime = v.destroyTime !== null && v.destroyTime < now ? v.destroyTime : now;
 }
 
-function usable(key: CryptoKeyRecord, v: VersionRecord): void {
-  if (v.state !== 'ENABLED' || !v.material) throw precondition(`${versionName(key, v)} is not enabled, current state is: ${v.state}.`);
+/**
+ * Encrypt/Decrypt on a key whose purpose is not ENCRYPT_DECRYPT: Cloud KMS answers FAILED_PRECONDITION naming the
+ * key's purpose (the key exists and the caller may use it; it is in no state to serve this method).
+ */
+function wrongPurpose(key: CryptoKeyRecord): GcpStatusError {
+  return precondition(`${key.name} has incorrect key purpose: ${key.purpose}; expected key purpose is: ENCRYPT_DECRYPT.`);
 }
 
 function checkCrc(field: Msg | null | undefined, data: Buffer, label: string): void {
@@ -487,7 +528,36 @@ function etagOf(p: IamPolicyState): Buffer {
 }
 
 function policyProto(p: IamPolicyState): Msg {
-  return { version: p.version, bindings: p.bindings.map((b) => ({ role: b.role, members: [...b.members] })), etag: etagOf(p), auditConfigs: [] };
+  return {
+    version: p.version,
+    bindings: p.bindings.map((b) => ({ role: b.role, members: [...b.members], ...(b.condition ? { condition: { ...b.condition } } : {}) })),
+    etag: etagOf(p),
+    auditConfigs: [],
+  };
+}
+
+/**
+ * Bindings of a SetIamPolicy request. As in IAM, a binding with a condition needs policy version 3, and an
+ * expression the emulator cannot evaluate is refused (INVALID_ARGUMENT) rather than stored and read as false.
+ */
+export function parseBindings(raw: Msg[], version: number): IamBinding[] {
+  const bindings: IamBinding[] = [];
+  for (const b of raw) {
+    const role = String(b.role ?? '');
+    if (!/^roles\/[A-Za-z0-9_.]+$/.test(role)) throw invalid(`binding role ${describe(role)} is not a role name.`);
+    const members = ((b.members ?? []) as unknown[]).map(String);
+    for (const m of members) if (!MEMBER_RE.test(m)) throw invalid(`binding member ${describe(m)} is not a valid IAM member.`);
+    let condition: IamBinding['condition'];
+    if (b.condition && (b.condition.expression || b.condition.title)) {
+      if (version !== 3) throw invalid('Policies with conditional role bindings must specify version 3.');
+      const expression = String(b.condition.expression ?? '');
+      const compiled = compileCondition(expression);
+      if (!compiled.ok) throw invalid(`Invalid condition: ${compiled.problem}`);
+      condition = { expression, ...(b.condition.title ? { title: String(b.condition.title) } : {}), ...(b.condition.description ? { description: String(b.condition.description) } : {}) };
+    }
+    if (members.length > 0) bindings.push({ role, members: [...new Set(members)], ...(condition ? { condition } : {}) });
+  }
+  return bindings;
 }
 
 function capitalise(s: string): string {

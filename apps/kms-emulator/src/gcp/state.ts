@@ -6,6 +6,8 @@ export type VersionStateName = 'ENABLED' | 'DISABLED' | 'DESTROYED' | 'DESTROY_S
 export interface IamBinding {
   role: string;
   members: string[];
+  /** IAM Condition (policy version 3): the binding grants only while its CEL expression holds. */
+  condition?: { expression: string; title?: string; description?: string };
 }
 
 export interface IamPolicyState {
@@ -51,6 +53,8 @@ export interface GcpStateSnapshot {
   disabledServiceAccounts: string[];
   /** Strict service accounts (off by default): only these exist, each with its Token Creator members. */
   serviceAccounts?: { strict: boolean; accounts: Array<{ email: string; tokenCreators: string[] }> };
+  /** Project-level IAM policies (inherited by every key ring and key of the project). */
+  projectPolicies?: Array<{ project: string; policy: IamPolicyState }>;
 }
 
 export const SYMMETRIC_ALGORITHM = 'GOOGLE_SYMMETRIC_ENCRYPTION';
@@ -67,8 +71,11 @@ export class GcpState {
    */
   strictServiceAccounts = false;
   readonly serviceAccounts = new Map<string, Set<string>>();
+  /** Project id → the project's IAM policy (set through the admin API: Resource Manager is not emulated). */
+  readonly projectPolicies = new Map<string, IamPolicyState>();
 
   reset(): void {
+    this.projectPolicies.clear();
     this.keyRings.clear();
     this.cryptoKeys.clear();
     this.disabledServiceAccounts.clear();
@@ -82,6 +89,7 @@ export class GcpState {
       cryptoKeys: [...this.cryptoKeys.values()],
       disabledServiceAccounts: [...this.disabledServiceAccounts],
       serviceAccounts: { strict: this.strictServiceAccounts, accounts: [...this.serviceAccounts].map(([email, tc]) => ({ email, tokenCreators: [...tc] })) },
+      projectPolicies: [...this.projectPolicies].map(([project, policy]) => ({ project, policy })),
     });
   }
 
@@ -96,6 +104,7 @@ export class GcpState {
     for (const sa of snap.disabledServiceAccounts ?? []) this.disabledServiceAccounts.add(sa);
     this.strictServiceAccounts = snap.serviceAccounts?.strict ?? false;
     for (const a of snap.serviceAccounts?.accounts ?? []) this.serviceAccounts.set(a.email, new Set(a.tokenCreators));
+    for (const p of structuredClone(snap.projectPolicies ?? [])) this.projectPolicies.set(p.project, p.policy);
   }
 
   newVersion(key: CryptoKeyRecord, now: number): VersionRecord {
