@@ -1,1 +1,1 @@
-export { KeyholdConfig, KeyholdConfigInput, Mode, ConfigError, buildConfig, loadConfig, CONFIG_ENV_NAMES, readSigningKey } from './config';
+export { KeyholdConfig, KeyholdConfigInput, InternalTls, Mode, ConfigError, buildConfig, loadConfig, CONFIG_ENV_NAMES, readSigningKey } from './config';

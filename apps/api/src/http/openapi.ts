@@ -268,7 +268,7 @@ export function openApiDocument(serverUrl?: string): Schema {
           type: 'object',
           required: ['id', 'name', 'clientId', 'workspaceIds', 'permissions', 'createdAt'],
           additionalProperties: false,
-          properties: { id: uuid, name: str, clientId: str, disabled: { type: 'boolean' }, workspaceIds: { type: 'array', items: uuid }, ipAllowList: { type: 'array', items: str }, permissions: ref('Permissions'), createdAt: { type: 'string', format: 'date-time' } },
+          properties: { id: uuid, name: str, clientId: str, disabled: { type: 'boolean' }, workspaceIds: { type: 'array', items: uuid }, ipAllowList: { type: 'array', items: str }, clientCertificateSha256: { type: ['string', 'null'] }, permissions: ref('Permissions'), createdAt: { type: 'string', format: 'date-time' } },
         },
         ServicePrincipalList: { type: 'object', required: ['servicePrincipals'], properties: { servicePrincipals: { type: 'array', items: ref('ServicePrincipal') } } },
         AuditEvent: {
