@@ -1,7 +1,10 @@
 import { KeyholdClient } from '@keyhold/client';
 import { startRecordsService } from './records-service';
 
-/** `node dist/examples/records-service/src/main.js` with KEYHOLD_URL, KEYHOLD_CLIENT_ID, KEYHOLD_CLIENT_SECRET, DATABASE_URL, PORT. */
+/**
+ * `node dist/examples/records-service/src/main.js` with KEYHOLD_URL (Keyhold's internal listener, e.g.
+ * http://127.0.0.1:3001), KEYHOLD_CLIENT_ID, KEYHOLD_CLIENT_SECRET, DATABASE_URL, PORT.
+ */
 async function main(): Promise<void> {
   const env = (k: string) => {
     const v = process.env[k];

@@ -16,7 +16,7 @@ import { DecryptTransform, DEFAULT_FRAME_BYTES, EncryptTransform } from './strea
 import { Token, TokenSource } from './token';
 
 export interface KeyholdClientOptions {
-  /** The API's base URL, e.g. `https://keyhold.internal:8443` (the internal listener). */
+  /** The API's internal listener (DEK API, key events, service tokens), e.g. `http://keyhold-api-internal:3001`. */
   baseUrl: string;
   /** The service principal's client id and secret (`POST /v1/tenants/{id}/service-principals`). */
   clientId: string;
