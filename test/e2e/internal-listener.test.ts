@@ -77,6 +77,16 @@ describe('internal listener (plain HTTP)', () => {
     expect(admin.status).toBe(400);
     expect(admin.body.error.code).toBe('VALIDATION_FAILED');
     expect(admin.text).not.toContain('access_token');
+    // Found by the fuzzer on the internal listener: an account name Postgres cannot hold as text (a NUL byte) was a 500.
+    for (const http of [stack.internalHttp, stack.publicHttp])
+      for (const client_id of ['\u0000', `a\u0000b`, `${sp.body.clientId}\u0000`]) {
+        const odd = await http.post('/v1/auth/token', { grant_type: 'client_credentials', client_id, client_secret: 'x' });
+        expect([odd.status, odd.body.error.code]).toEqual([400, 'VALIDATION_FAILED']);
+      }
+    const nulUser = await stack.publicHttp.post('/v1/auth/token', { grant_type: 'password', tenant_id: w.tenant.id, username: `${w.email}\u0000`, password: 'x' });
+    expect([nulUser.status, nulUser.body.error.code]).toEqual([400, 'VALIDATION_FAILED']);
+    const surrogate = await stack.internalHttp.post('/v1/auth/token', { grant_type: 'client_credentials', client_id: '\ud800', client_secret: 'x' });
+    expect([surrogate.status, surrogate.body.error.code]).toEqual([401, 'INVALID_CLIENT']);
     const malformed = await stack.internalHttp.request('POST', '/v1/auth/token', { raw: '{', headers: { 'content-type': 'application/json' } });
     expect(malformed.status).toBe(400);
     expect(malformed.body.error.code).toBe('MALFORMED_JSON');
