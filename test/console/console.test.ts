@@ -525,7 +525,7 @@ describe('console', () => {
     const listed = await api('GET', '/service-principals');
     expect(listed.status).toBe(200);
     const items = listed.body.servicePrincipals as Array<Record<string, unknown>>;
-    for (const sp of items) expect(Object.keys(sp).sort()).toEqual(['clientId', 'createdAt', 'disabled', 'id', 'ipAllowList', 'name', 'permissions', 'workspaceIds']);
+    for (const sp of items) expect(Object.keys(sp).sort()).toEqual(['clientCertificateSha256', 'clientId', 'createdAt', 'disabled', 'id', 'ipAllowList', 'name', 'permissions', 'workspaceIds']);
     expect(JSON.stringify(listed.body)).not.toContain(clientSecret);
     const mine = items.find((sp) => sp.clientId === clientId)!;
     expect(mine).toMatchObject({ name: 'reporting' });
