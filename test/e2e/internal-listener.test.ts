@@ -1,5 +1,6 @@
 import * as https from 'node:https';
 import { buildConfig } from '../../libs/config/src';
+import { AuthenticationError, KeyholdClient } from '../../packages/client/src';
 import { awsBoundWorkspace, startStack, TestStack } from '../support/stack';
 import { makeTestPki, Pem, TestPki } from '../support/tls-certs';
 
@@ -212,5 +213,30 @@ describe('internal listener with mutual TLS', () => {
     const tok = await call('POST', '/v1/auth/token', { client: pki.clientB, body: { grant_type: 'client_credentials', client_id: fresh.body.clientId, client_secret: fresh.body.clientSecret } });
     expect(tok.status).toBe(200);
     expect((await call('GET', path, { client: pki.clientB, token: tok.body.access_token })).status).toBe(200);
+  });
+
+  it('@keyhold/client speaks mutual TLS (`tls` option): a bound principal works with its certificate, event stream included, and is refused with another', async () => {
+    const w = await awsBoundWorkspace(stack);
+    const sp = await stack.http.post(`${w.base}/service-principals`, { name: 'client-mtls', workspaceIds: [w.wsId] }, w.token);
+    await stack.http.request('PATCH', `${w.base}/service-principals/${sp.body.id}`, { token: w.token, body: { clientCertificateSha256: pki.clientA.sha256 } });
+    const make = (client: Pem, events = true) =>
+      new KeyholdClient({ baseUrl: stack.internalUrl, clientId: sp.body.clientId, clientSecret: sp.body.clientSecret, tls: { cert: client.cert, key: client.key, ca: pki.ca.cert }, events, retry: { deadlineMs: 2_000 } });
+    const good = make(pki.clientA);
+    try {
+      await good.ready();
+      const blob = await good.encrypt({ workspaceId: w.wsId, segmentId: 'client-mtls', plaintext: 'over mutual TLS' });
+      expect((await good.decrypt(blob, { expect: { workspaceId: w.wsId } })).toString()).toBe('over mutual TLS');
+      expect(good.eventsConnected).toBe(true);
+    } finally {
+      await good.close();
+    }
+    const wrong = make(pki.clientB, false);
+    try {
+      const err = await wrong.encrypt({ workspaceId: w.wsId, segmentId: 'client-mtls', plaintext: 'x' }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(AuthenticationError);
+      expect((err as AuthenticationError).code).toBe('CLIENT_CERTIFICATE_MISMATCH');
+    } finally {
+      await wrong.close();
+    }
   });
 });
