@@ -80,7 +80,7 @@ async function main(): Promise<number> {
     await migrate(paths, env());
     control = await ApiReplica.start(paths, 'api-control', env());
     customer = new CustomerAws(emulators.awsUrl);
-    const client = new KeyholdClient(control.url);
+    const client = new KeyholdClient(control.url, control.internalUrl);
     let world: World | null = null;
     let admin: { token: string; at: number } | null = null;
     const ctx: BenchContext = {

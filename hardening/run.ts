@@ -32,6 +32,8 @@ import { runTokens } from './sections/tokens';
 const SIZES = {
   full: {
     fuzzRunsPerEndpoint: 100,
+    // the bar for a full run: at least 10,000 fuzzed inputs over every route of both listeners
+    fuzzMinInputs: 10_000,
     faults: { segments: 3_000, faultMs: 3_000, concurrency: 4, rotationBatch: 100, settleMs: 90_000 },
     // vendor role broken for 10 minutes; a KMS outage of 10 probe intervals (1 s each)
     outage: { vendorSeconds: 600, outageSeconds: 10, pollMs: 1_000 },
@@ -42,6 +44,7 @@ const SIZES = {
   },
   quick: {
     fuzzRunsPerEndpoint: 20,
+    fuzzMinInputs: 0,
     faults: { segments: 600, faultMs: 1_500, concurrency: 3, rotationBatch: 25, settleMs: 45_000 },
     outage: { vendorSeconds: 10, outageSeconds: 10, pollMs: 1_000 },
     // two and a half minutes of short faults: every kind, ~100 injections
@@ -108,7 +111,7 @@ async function main(): Promise<number> {
       gcp_confused_deputy_cases: r.gcpConfusedDeputyCases,
       gcp_confused_deputy_accepted: r.gcpConfusedDeputyAccepted,
     }));
-    await section('fuzz', ['fuzz_inputs', 'fuzz_5xx', 'fuzz_db_changes', 'fuzz_missing_error_code', 'fuzz_timeouts', 'fuzz_prototype_intact'], () => runFuzz(s, a, ledger, { runsPerEndpoint: size.fuzzRunsPerEndpoint }), (r) => {
+    await section('fuzz', ['fuzz_inputs', 'fuzz_5xx', 'fuzz_db_changes', 'fuzz_missing_error_code', 'fuzz_timeouts', 'fuzz_prototype_intact', 'fuzz_internal_on_public'], () => runFuzz(s, a, ledger, { runsPerEndpoint: size.fuzzRunsPerEndpoint, minInputs: size.fuzzMinInputs }), (r) => {
       fuzzSeed = r.seed;
       return {
         fuzz_inputs: r.inputs,
@@ -119,6 +122,7 @@ async function main(): Promise<number> {
         fuzz_stack_traces: r.stackTraces,
         fuzz_timeouts: r.timeouts,
         fuzz_prototype_intact: !r.prototypePolluted,
+        fuzz_internal_on_public: r.internalOnPublic,
       };
     });
     await section('ssrf', ['ssrf_cases', 'ssrf_accepted'], () => runSsrf(s, a), (r) => ({ ssrf_cases: r.cases, ssrf_accepted: r.accepted, ssrf_canary_contacts: r.canaryContacts, ssrf_rejected_at_parse: r.rejectedAtParse }));

@@ -10,6 +10,7 @@ import { KekGeneration1764600000000 } from './1764600000000-KekGeneration';
 import { VendorCanary1764600000001 } from './1764600000001-VendorCanary';
 import { SsoConfigurations1764700000000 } from './1764700000000-SsoConfigurations';
 import { RevocationEpisodes1764700000000 } from './1764700000000-RevocationEpisodes';
+import { ServicePrincipalCertificateBinding1764700000040 } from './1764700000040-ServicePrincipalCertificateBinding';
 import { AdminMfa1764700000100 } from './1764700000100-AdminMfa';
 
 /** Every migration class, in order. The DataSource lists them explicitly (no glob: works under jest, swc and dist). */
@@ -26,5 +27,6 @@ export const MIGRATIONS = [
   VendorCanary1764600000001,
   SsoConfigurations1764700000000,
   RevocationEpisodes1764700000000,
+  ServicePrincipalCertificateBinding1764700000040,
   AdminMfa1764700000100,
 ];

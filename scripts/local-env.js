@@ -13,6 +13,10 @@ function localEnv(root, base = process.env) {
     NODE_ENV: 'development',
     PORT: '3000',
     HOST: '127.0.0.1',
+    // the internal listener (DEK API, service tokens, /metrics), loopback only; the worker's metrics move aside
+    KEYHOLD_INTERNAL_PORT: '3001',
+    KEYHOLD_INTERNAL_HOST: '127.0.0.1',
+    KEYHOLD_WORKER_METRICS_PORT: '3002',
     DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/keyhold',
     REDIS_URL: 'redis://127.0.0.1:6379',
     KEYHOLD_EMULATOR_TLS_FILE: tls,

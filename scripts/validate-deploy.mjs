@@ -15,6 +15,7 @@ import * as core from 'kubernetes-models/v1';
 import * as apps from 'kubernetes-models/apps/v1';
 import * as policy from 'kubernetes-models/policy/v1';
 import * as autoscaling from 'kubernetes-models/autoscaling/v2';
+import * as networking from 'kubernetes-models/networking.k8s.io/v1';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const MODELS = {
@@ -23,6 +24,7 @@ const MODELS = {
   'apps/v1/Deployment': apps.Deployment,
   'policy/v1/PodDisruptionBudget': policy.PodDisruptionBudget,
   'autoscaling/v2/HorizontalPodAutoscaler': autoscaling.HorizontalPodAutoscaler,
+  'networking.k8s.io/v1/NetworkPolicy': networking.NetworkPolicy,
 };
 
 const problems = [];
@@ -74,6 +76,19 @@ for (const h of byKind('HorizontalPodAutoscaler')) {
   if (!deployments.some((d) => d.metadata.name === t.name && t.kind === 'Deployment')) problems.push(`HorizontalPodAutoscaler ${h.metadata.name}: target ${t.kind}/${t.name} does not exist`);
   if ((h.spec.minReplicas ?? 1) < 2) problems.push(`HorizontalPodAutoscaler ${h.metadata.name}: fewer than 2 replicas is a single point of failure`);
 }
+// The internal listener (DEK API, service tokens, /metrics) has a ClusterIP Service of its own and is never on the public one.
+const apiDeployment = deployments.find((d) => d.metadata.name === 'keyhold-api');
+const apiPorts = apiDeployment?.spec.template.spec.containers.flatMap((c) => c.ports ?? []) ?? [];
+if (!apiPorts.some((p) => p.name === 'internal')) problems.push('Deployment keyhold-api: needs a container port named internal (KEYHOLD_INTERNAL_PORT)');
+const services = byKind('Service');
+const publicSvc = services.find((s) => s.metadata.name === 'keyhold-api');
+if (publicSvc?.spec.ports?.some((p) => p.targetPort === 'internal' || p.targetPort === 3001)) problems.push('Service keyhold-api: must not expose the internal listener');
+const internalSvc = services.find((s) => s.metadata.name === 'keyhold-api-internal');
+if (!internalSvc) problems.push('missing Service keyhold-api-internal (the internal listener)');
+else {
+  if ((internalSvc.spec.type ?? 'ClusterIP') !== 'ClusterIP') problems.push('Service keyhold-api-internal: must be ClusterIP');
+  if (!internalSvc.spec.ports?.every((p) => p.targetPort === 'internal')) problems.push('Service keyhold-api-internal: must target the internal port only');
+}
 for (const required of ['keyhold-api', 'keyhold-worker'])
   if (!deployments.some((d) => d.metadata.name === required)) problems.push(`missing Deployment ${required}`);
 
@@ -86,6 +101,9 @@ if (!/^haproxy:|^nginx:/.test(svc.lb?.image ?? '')) problems.push('docker-compos
 if (svc.api?.depends_on?.migrate?.condition !== 'service_completed_successfully') problems.push('docker-compose: the API must start after migrations complete');
 const haproxy = readFileSync(join(root, 'deploy/haproxy/haproxy.cfg'), 'utf8');
 if (!/option httpchk GET \/readyz/.test(haproxy) || !/server-template api \d+ api:3000/.test(haproxy)) problems.push('haproxy.cfg: must health-check /readyz on every api replica');
+const internalPort = String(svc.api?.environment?.KEYHOLD_INTERNAL_PORT ?? '3001');
+if (new RegExp(`api:${internalPort}\\b`).test(haproxy) || new RegExp(`bind\\s+\\S*:${internalPort}\\b`).test(haproxy)) problems.push('haproxy.cfg: the internal listener must not go through the public load balancer');
+if (svc.api?.environment?.KEYHOLD_INTERNAL_HOST !== '0.0.0.0') problems.push('docker-compose: the API replicas must listen on the internal port inside the compose network (KEYHOLD_INTERNAL_HOST 0.0.0.0)');
 console.log(`ok docker-compose.yml: lb → ${svc.api?.deploy?.replicas} API replicas, ${svc.worker?.deploy?.replicas} workers`);
 
 if (problems.length) {

@@ -24,7 +24,11 @@ export interface DekView {
 }
 
 export class KeyholdClient {
-  constructor(readonly baseUrl: string) {}
+  /** `baseUrl`: the public listener (admin API); `internalUrl`: the internal listener (DEK API). */
+  constructor(
+    readonly baseUrl: string,
+    readonly internalUrl: string = baseUrl,
+  ) {}
 
   async adminToken(tenantId: string, username: string, password: string): Promise<string> {
     const t = await expectJson<{ access_token: string }>('admin token', `${this.baseUrl}/v1/auth/token`, [200], {
@@ -101,11 +105,11 @@ export class KeyholdClient {
   }
 
   dek(token: string, workspaceId: string, segmentId: string, timeoutMs = 30_000): Promise<JsonResponse<DekView>> {
-    return requestJson<DekView>('get DEK', `${this.baseUrl}${dekPath(workspaceId, segmentId)}`, { token, timeoutMs });
+    return requestJson<DekView>('get DEK', `${this.internalUrl}${dekPath(workspaceId, segmentId)}`, { token, timeoutMs });
   }
 
   async batchGet(token: string, workspaceId: string, segmentIds: string[]): Promise<DekView[]> {
-    const res = await expectJson<{ deks: DekView[] }>('batch get DEKs', `${this.baseUrl}${batchPath(workspaceId)}`, [200], {
+    const res = await expectJson<{ deks: DekView[] }>('batch get DEKs', `${this.internalUrl}${batchPath(workspaceId)}`, [200], {
       method: 'POST',
       token,
       body: { segmentIds },

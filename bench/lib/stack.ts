@@ -65,27 +65,33 @@ export class ApiReplica {
   private nextId = 1;
   private constructor(
     readonly child: Child,
+    /** The public listener (admin API, console). */
     readonly url: string,
+    /** The internal listener (DEK API, service tokens, /metrics): every load target. */
+    readonly internalUrl: string,
   ) {}
 
-  /** Starts dist/apps/api/src/main.js with the bench preload and --expose-gc, on a free port; waits for /readyz. */
+  /** Starts dist/apps/api/src/main.js with the bench preload and --expose-gc, on free ports; waits for /readyz on both listeners. */
   static async start(paths: Paths, name: string, env: NodeJS.ProcessEnv, nodeFlags: string[] = []): Promise<ApiReplica> {
     const main = apiMain(paths);
     if (!existsSync(main)) throw new Error(`the API (${main}) has not landed`);
     const port = await freePort();
+    const internalPort = await freePort();
     const child = spawnNode(name, main, {
-      env: { ...env, PORT: String(port), HOST: '127.0.0.1', BENCH_INJECT_CEILING: '1' },
+      env: { ...env, PORT: String(port), HOST: '127.0.0.1', KEYHOLD_INTERNAL_PORT: String(internalPort), KEYHOLD_INTERNAL_HOST: '127.0.0.1', BENCH_INJECT_CEILING: '1' },
       execArgv: ['--expose-gc', ...nodeFlags, '--require', join(paths.distBench, 'support', 'api-preload.js')],
       logDir: paths.logDir,
     });
     const url = `http://127.0.0.1:${port}`;
+    const internalUrl = `http://127.0.0.1:${internalPort}`;
     try {
       await waitForHttp(`${url}/readyz`, `API replica ${name}`, child, 90_000);
+      await waitForHttp(`${internalUrl}/readyz`, `API replica ${name} (internal listener)`, child, 30_000);
     } catch (err) {
       await child.stop();
       throw err;
     }
-    return new ApiReplica(child, url);
+    return new ApiReplica(child, url, internalUrl);
   }
 
   private async command<T>(type: string, extra: object = {}): Promise<T> {

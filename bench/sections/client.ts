@@ -60,7 +60,7 @@ async function rate(ms: number, fn: () => unknown | Promise<unknown>, batch = 1)
 export async function clientSection(ctx: BenchContext, world: World): Promise<ClientResult> {
   const p = world.principals[0];
   const ws = world.fetchWorkspaces[0];
-  const c = new KeyholdClient({ baseUrl: ctx.control.url, clientId: p.clientId, clientSecret: p.clientSecret, events: false, cache: { ttlMs: 600_000 } });
+  const c = new KeyholdClient({ baseUrl: ctx.control.internalUrl, clientId: p.clientId, clientSecret: p.clientSecret, events: false, cache: { ttlMs: 600_000 } });
   try {
     const seg = 'bench-client';
     await c.encrypt({ workspaceId: ws, segmentId: seg, plaintext: 'warm' });

@@ -28,7 +28,7 @@ export interface ColdResult {
 
 /** A fresh replica's first fetch, so the assumed-role credentials and KMS client are warm before measuring. */
 export async function warmReplica(api: ApiReplica, world: World): Promise<{ client: KeyholdClient; tokens: Map<string, string>; fetchToken: string }> {
-  const client = new KeyholdClient(api.url);
+  const client = new KeyholdClient(api.url, api.internalUrl);
   const tokens = await tokensByWorkspace(client, world);
   const res = await client.dek(tokens.get(world.warmupWorkspace)!, world.warmupWorkspace, segmentId(0));
   if (res.status !== 200) throw new Error(`warm-up DEK fetch answered ${res.status}: ${JSON.stringify(res.body)}`);

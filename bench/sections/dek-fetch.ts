@@ -36,11 +36,11 @@ export async function dekFetch(ctx: BenchContext, world: World): Promise<DekFetc
   const api = await ApiReplica.start(ctx.paths, 'api-hot', ctx.env());
   try {
     const fetcher = world.principals[0];
-    const token = await new KeyholdClient(api.url).serviceToken(fetcher.clientId, fetcher.clientSecret);
-    const ceilingPath = await findCeiling(api.url);
+    const token = await new KeyholdClient(api.url, api.internalUrl).serviceToken(fetcher.clientId, fetcher.clientSecret);
+    const ceilingPath = await findCeiling(api.internalUrl);
     // Warm: every workspace's KEK and DEKs through the measured replica, then a short JIT warm-up under load.
     await mapLimit(world.fetchWorkspaces, 8, async (ws) => {
-      const res = await requestJson(`warm ${ws}`, `${api.url}/internal/v1/workspaces/${ws}/deks:batchGet`, {
+      const res = await requestJson(`warm ${ws}`, `${api.internalUrl}/internal/v1/workspaces/${ws}/deks:batchGet`, {
         method: 'POST',
         token,
         body: { segmentIds: Array.from({ length: m.segmentsPerWorkspace }, (_, i) => segmentId(i)) },
@@ -49,19 +49,19 @@ export async function dekFetch(ctx: BenchContext, world: World): Promise<DekFetc
     });
     const dekTarget = { kind: 'dek' as const, token, workspaceIds: world.fetchWorkspaces, segmentsPerWorkspace: m.segmentsPerWorkspace };
     const load = { connections: m.connections, durationSeconds: m.loadSeconds, serverPid: api.child.pid };
-    await runLoad(ctx.paths, 'warmup', api.url, dekTarget, { connections: m.connections, durationSeconds: 3 });
-    if (ceilingPath) await runLoad(ctx.paths, 'warmup-ceiling', api.url, { kind: 'fixed', method: 'GET', path: ceilingPath }, { connections: m.connections, durationSeconds: 2 });
+    await runLoad(ctx.paths, 'warmup', api.internalUrl, dekTarget, { connections: m.connections, durationSeconds: 3 });
+    if (ceilingPath) await runLoad(ctx.paths, 'warmup-ceiling', api.internalUrl, { kind: 'fixed', method: 'GET', path: ceilingPath }, { connections: m.connections, durationSeconds: 2 });
 
     const rounds = m.name === 'full' ? 3 : 1;
     const ceil: LoadResult[] = [];
     const dek: LoadResult[] = [];
     for (let r = 0; r < rounds; r++) {
       if (ceilingPath) {
-        const c = await runLoad(ctx.paths, `ceiling-${r}`, api.url, { kind: 'fixed', method: 'GET', path: ceilingPath }, load);
+        const c = await runLoad(ctx.paths, `ceiling-${r}`, api.internalUrl, { kind: 'fixed', method: 'GET', path: ceilingPath }, load);
         assertMostlyOk('ceiling route', c);
         ceil.push(c);
       }
-      const d = await runLoad(ctx.paths, `dek-${r}`, api.url, dekTarget, load);
+      const d = await runLoad(ctx.paths, `dek-${r}`, api.internalUrl, dekTarget, load);
       assertMostlyOk('DEK fetch', d);
       dek.push(d);
       const cpu = (x: LoadResult) => `server ${x.serverCpuShare} cores, ${x.serverCpuUsPerRequest} µs/req; generator ${x.generatorCpuShare} cores`;
@@ -70,7 +70,7 @@ export async function dekFetch(ctx: BenchContext, world: World): Promise<DekFetc
     const batch = await runLoad(
       ctx.paths,
       'batch',
-      api.url,
+      api.internalUrl,
       { kind: 'batch', token, workspaceIds: world.fetchWorkspaces, segmentsPerWorkspace: m.segmentsPerWorkspace, batchSize: m.batchSize },
       load,
     );
@@ -81,14 +81,14 @@ export async function dekFetch(ctx: BenchContext, world: World): Promise<DekFetc
     if (ctx.profile) {
       const file = join(ctx.paths.resultsDir, 'dek-fetch.cpuprofile');
       await api.profileStart();
-      const profiled = await runLoad(ctx.paths, 'profile', api.url, dekTarget, { connections: m.connections, durationSeconds: Math.min(10, m.loadSeconds) });
+      const profiled = await runLoad(ctx.paths, 'profile', api.internalUrl, dekTarget, { connections: m.connections, durationSeconds: Math.min(10, m.loadSeconds) });
       await api.profileStop(file);
       profile = summariseProfile(file, 30, profiled.requests);
       if (ceilingPath) {
         // The same profile of the ceiling route: what the framework and the HTTP stack cost with no DEK logic.
         const cfile = join(ctx.paths.resultsDir, 'ceiling.cpuprofile');
         await api.profileStart();
-        const cp = await runLoad(ctx.paths, 'profile-ceiling', api.url, { kind: 'fixed', method: 'GET', path: ceilingPath }, { connections: m.connections, durationSeconds: Math.min(10, m.loadSeconds) });
+        const cp = await runLoad(ctx.paths, 'profile-ceiling', api.internalUrl, { kind: 'fixed', method: 'GET', path: ceilingPath }, { connections: m.connections, durationSeconds: Math.min(10, m.loadSeconds) });
         await api.profileStop(cfile);
         ceilingProfile = summariseProfile(cfile, 30, cp.requests);
       }

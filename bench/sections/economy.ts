@@ -36,19 +36,19 @@ export async function economy(ctx: BenchContext, world: World): Promise<EconomyR
   const api = await ApiReplica.start(ctx.paths, 'api-economy', ctx.env({ [ENV.kekCacheTtlSeconds]: String(ttl) }));
   try {
     const { fetchToken: token } = await warmReplica(api, world);
-    const metricsBefore = await kekCacheMetrics(api.url);
+    const metricsBefore = await kekCacheMetrics(api.internalUrl);
     await ctx.admin.resetCounters();
     const run = await runLoad(
       ctx.paths,
       'economy',
-      api.url,
+      api.internalUrl,
       { kind: 'dek', token, workspaceIds: world.fetchWorkspaces, segmentsPerWorkspace: m.segmentsPerWorkspace, kekTtlSeconds: ttl },
       { connections: m.connections, durationSeconds: m.economySeconds },
     );
     assertMostlyOk('economy run', run);
     const decrypts = await ctx.admin.count({ cloud: 'aws', operation: 'Decrypt' });
     const allCalls = await ctx.admin.count({ cloud: 'aws' });
-    const metricsAfter = await kekCacheMetrics(api.url);
+    const metricsAfter = await kekCacheMetrics(api.internalUrl);
 
     const w = world.fetchWorkspaces.length;
     // W × TTL windows assumes every workspace is hit in every window; the exact minimum replays the requests

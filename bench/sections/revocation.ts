@@ -44,7 +44,7 @@ export async function revocation(ctx: BenchContext, world: World): Promise<Revoc
   const worker = await startWorkerChild(ctx.paths, 'worker-revocation', ctx.env({ ...probeEnv, [ENV.workerMetricsPort]: String(await freePort()) }));
   try {
     for (const name of ['api-r1', 'api-r2']) replicas.push(await ApiReplica.start(ctx.paths, name, ctx.env(probeEnv)));
-    const clients = replicas.map((r) => new KeyholdClient(r.url));
+    const clients = replicas.map((r) => new KeyholdClient(r.url, r.internalUrl));
     const tokens = await Promise.all(clients.map((c) => c.serviceToken(sp.clientId, sp.clientSecret)));
     for (let i = 0; i < clients.length; i++) {
       const res = await clients[i].dek(tokens[i], ws, segmentId(0));

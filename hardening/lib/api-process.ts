@@ -16,6 +16,8 @@ export class ApiProcess {
   constructor(
     readonly name: string,
     readonly port: number,
+    /** The internal listener (DEK API, service tokens, /metrics). */
+    readonly internalPort: number,
     private readonly env: Record<string, string>,
   ) {}
 
@@ -33,7 +35,7 @@ export class ApiProcess {
     if (!__filename.endsWith('.js') || !existsSync(main)) throw new Error(`the API has not been built (${main}); run npm run build:server`);
     const child = spawn(process.execPath, [main], {
       cwd: resolve(__dirname, '..', '..', '..'),
-      env: { ...this.env, PORT: String(this.port), HOST: '127.0.0.1', KEYHOLD_CONSOLE_DIR: join(__dirname, 'no-console') },
+      env: { ...this.env, PORT: String(this.port), HOST: '127.0.0.1', KEYHOLD_INTERNAL_PORT: String(this.internalPort), KEYHOLD_INTERNAL_HOST: '127.0.0.1', KEYHOLD_CONSOLE_DIR: join(__dirname, 'no-console') },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     child.stdout!.on('data', (c: Buffer) => (this.out += c.toString('utf8')));

@@ -55,7 +55,20 @@ function send(base: URL, method: string, path: string, headers: Record<string, s
 }
 
 export class HttpClient {
-  constructor(readonly baseUrl: string) {}
+  /**
+   * With `internalBaseUrl`, paths under /internal/ and /metrics go to the internal listener, as internal services
+   * and the scraper reach them in a deployment; everything else to the public one (`baseUrl`).
+   */
+  constructor(
+    readonly baseUrl: string,
+    readonly internalBaseUrl?: string,
+  ) {}
+
+  /** The base URL of the listener that serves `path`. */
+  baseOf(path: string): string {
+    const internal = this.internalBaseUrl !== undefined && (path.startsWith('/internal/') || path === '/metrics' || path.startsWith('/metrics?'));
+    return internal ? this.internalBaseUrl! : this.baseUrl;
+  }
 
   async request<T = any>(method: string, path: string, opts: RequestOptions = {}): Promise<HttpResult<T>> {
     const headers: Record<string, string> = { ...opts.headers };
@@ -67,7 +80,7 @@ export class HttpClient {
       headers['content-type'] ??= 'application/json';
     }
     const started = Date.now();
-    const res = await send(new URL(this.baseUrl), method, path, headers, body, opts.timeoutMs ?? 30_000);
+    const res = await send(new URL(this.baseOf(path)), method, path, headers, body, opts.timeoutMs ?? 30_000);
     const text = res.text;
     let parsed: unknown = undefined;
     try {

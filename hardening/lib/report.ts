@@ -30,6 +30,7 @@ export const GOALS: Goal[] = [
   zero('fuzz_missing_error_code', 'fuzz: 4xx answers without an error code'),
   zero('fuzz_timeouts', 'fuzz: requests with no answer'),
   isTrue('fuzz_prototype_intact', 'fuzz: Object.prototype untouched'),
+  zero('fuzz_internal_on_public', 'fuzz: internal-listener routes (DEK API, /metrics) answered by the public listener'),
   positive('ssrf_cases', 'SSRF: corpus cases'),
   zero('ssrf_accepted', 'SSRF: cases that reached a canary or were stored valid'),
   positive('token_cases', 'tokens: forged/stale/misdirected token cases'),

@@ -22,6 +22,8 @@ import { PrivateRedis } from './redis-server';
 export interface HardeningStack {
   api: ApiApp;
   url: string;
+  /** The internal listener (DEK API, service tokens, /metrics). */
+  internalUrl: string;
   config: KeyholdConfig;
   /** The platform operator's token (the configuration holds only its hash). */
   operatorToken: string;
@@ -35,7 +37,12 @@ export interface HardeningStack {
   postgres: PrivatePostgres | null;
   /** Why there is no private cluster although one was asked for. */
   postgresNote: string | null;
+  /** Both listeners: /internal/* and /metrics go to the internal one (see HttpClient). */
   http: HttpClient;
+  /** The public listener only (what the internet reaches). */
+  publicHttp: HttpClient;
+  /** The internal listener only. */
+  internalHttp: HttpClient;
   customer: CustomerAws;
   /** Everything the API logged (JSON lines). */
   logs(): string;
@@ -93,6 +100,8 @@ export async function startHardeningStack(options: HardeningStackOptions = {}): 
       mode: 'test',
       port: 0,
       host: '127.0.0.1',
+      internalPort: 0,
+      internalHost: '127.0.0.1',
       databaseUrl: db.url,
       databasePoolSize: 8,
       redisUrl: redis?.url ?? process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
@@ -123,6 +132,7 @@ export async function startHardeningStack(options: HardeningStackOptions = {}): 
     return {
       api,
       url: api.url,
+      internalUrl: api.internalUrl,
       config,
       operatorToken,
       emulators,
@@ -132,7 +142,9 @@ export async function startHardeningStack(options: HardeningStackOptions = {}): 
       redis,
       postgres,
       postgresNote,
-      http: new HttpClient(api.url),
+      http: new HttpClient(api.url, api.internalUrl),
+      publicHttp: new HttpClient(api.url),
+      internalHttp: new HttpClient(api.internalUrl),
       customer,
       logs: () => captured.join(''),
       close: cleanup,

@@ -129,13 +129,19 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosResult> {
       workers.push(w);
       await w.ready;
     };
-    for (let i = 0; i < 2; i++) apis.push(new ApiProcess(`api-${i}`, await freePort(), env));
+    for (let i = 0; i < 2; i++) apis.push(new ApiProcess(`api-${i}`, await freePort(), await freePort(), env));
     await Promise.all(apis.map((a) => a.start()));
     await startWorker();
     await startWorker();
+    // Two frontends, as deployed: the public one (console, admin API, token endpoint) and the internal one (DEK API)
+    // that only the vendor's services reach.
     const lbPort = await freePort();
-    lb = await LocalHaproxy.start([{ name: 'api', port: lbPort, backends: apis.map((a) => a.port), check: '/readyz' }]);
-    const http = new HttpClient(`http://127.0.0.1:${lbPort}`);
+    const lbInternalPort = await freePort();
+    lb = await LocalHaproxy.start([
+      { name: 'public', port: lbPort, backends: apis.map((a) => a.port), check: '/readyz' },
+      { name: 'internal', port: lbInternalPort, backends: apis.map((a) => a.internalPort), check: '/readyz' },
+    ]);
+    const http = new HttpClient(`http://127.0.0.1:${lbPort}`, `http://127.0.0.1:${lbInternalPort}`);
     pg = new Client({ connectionString: stack.db.url, application_name: 'hardening-chaos' });
     await pg.connect();
 
@@ -324,7 +330,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosResult> {
       note('the revoking customer was never shredded');
     } else {
       for (const a of apis) {
-        const res = await new HttpClient(a.url).get(revoker.dekPath('before'), revoker.tokens.service);
+        const res = await new HttpClient(a.url, `http://127.0.0.1:${a.internalPort}`).get(revoker.dekPath('before'), revoker.tokens.service);
         if (res.status !== 410) note(`${a.name} still answers ${res.status} for the revoked customer's DEK`);
       }
     }

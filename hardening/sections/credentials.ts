@@ -105,7 +105,7 @@ async function operatorAccess(stack: HardeningStack, r: CredentialsResult): Prom
 async function revokedCredentials(stack: HardeningStack, t: SeededTenant, r: CredentialsResult): Promise<void> {
   const a = stack.http;
   const replica = await createApiApp(stack.config);
-  const b = new HttpClient(replica.url);
+  const b = new HttpClient(replica.url, replica.internalUrl);
   try {
     const base = t.base;
     const path = `${base}/workspaces`;

@@ -12,7 +12,10 @@ import { hasErrorCode, recordDeks } from './isolation';
 /**
  * Hostile input: property-based fuzzing (fast-check, fixed seed so a run can be replayed) of every request body,
  * path and query parameter of every endpoint in the served OpenAPI document, sent with a valid token of the
- * right kind so the input reaches validation. Properties, for every input:
+ * right kind so the input reaches validation, to the listener that serves it (/internal/* and /metrics on the
+ * internal listener). The token endpoint is fuzzed on both listeners (the internal one takes client_credentials),
+ * and every internal route is also fuzzed on the public listener, where it must not exist (404; a parser refusal
+ * before routing is tolerated, anything else counts in `internalOnPublic`). Properties, for every input:
  *  - the answer is never a 5xx, never a stack trace, and a 4xx carries an error code;
  *  - when the request is rejected (4xx), no table changed (row count + checksum of every table, after the
  *    API's audit buffers are drained, compared with the state just before the request);
@@ -29,6 +32,8 @@ export interface FuzzResult {
   stackTraces: number;
   timeouts: number;
   prototypePolluted: boolean;
+  /** Inputs for internal routes sent to the public listener that got anything but a refusal (must be 0). */
+  internalOnPublic: number;
   perEndpoint: Record<string, { inputs: number; fiveXx: number; accepted: number; rejected: number }>;
   details: string[];
 }
@@ -42,28 +47,78 @@ interface FuzzInput {
   what: string;
 }
 
-export async function runFuzz(stack: HardeningStack, t: SeededTenant, ledger: KeyMaterialLedger, opts: { runsPerEndpoint: number; seed?: number }): Promise<FuzzResult> {
+/** Where an endpoint's inputs go: the listener that serves it, the internal one (token endpoint), or the public one (must refuse). */
+type Listener = 'serving' | 'internal' | 'public';
+type FuzzEndpoint = Endpoint & { listener: Listener };
+
+const isInternalPath = (path: string) => path.startsWith('/internal/') || path === '/metrics';
+/** Refusals that happen before routing (body parser, URL limits): an internal route answering those on the public listener still served nothing. */
+const PRE_ROUTING_REFUSALS = new Set([400, 404, 413, 414, 415, 431]);
+
+/**
+ * The endpoints fuzzed: every documented one on its own listener, the token endpoint once more on the internal
+ * listener, and every internal route once more on the public listener.
+ */
+function fuzzEndpoints(endpoints: Endpoint[]): FuzzEndpoint[] {
+  const out: FuzzEndpoint[] = endpoints.map((e) => ({ ...e, listener: 'serving' as const }));
+  for (const e of endpoints) if (e.method === 'POST' && e.path === '/v1/auth/token') out.push({ ...e, listener: 'internal' });
+  for (const e of endpoints) if (isInternalPath(e.path)) out.push({ ...e, listener: 'public' });
+  return out;
+}
+
+export async function runFuzz(
+  stack: HardeningStack,
+  t: SeededTenant,
+  ledger: KeyMaterialLedger,
+  opts: { runsPerEndpoint: number; seed?: number; /** At least this many inputs overall (more runs per endpoint if needed). */ minInputs?: number },
+): Promise<FuzzResult> {
   const seed = opts.seed ?? Number(process.env.HARDENING_FUZZ_SEED ?? 20261123);
-  const endpoints = endpointsOf((await stack.http.get('/openapi.json')).body);
+  const endpoints = fuzzEndpoints(endpointsOf((await stack.http.get('/openapi.json')).body));
+  const runs = Math.max(opts.runsPerEndpoint, Math.ceil((opts.minInputs ?? 0) / endpoints.length));
   const protoBefore = Object.getOwnPropertyNames(Object.prototype).sort().join(',');
-  const r: FuzzResult = { seed, inputs: 0, fiveXx: 0, dbChanges: 0, accepted: 0, missingErrorCode: 0, stackTraces: 0, timeouts: 0, prototypePolluted: false, perEndpoint: {}, details: [] };
+  const r: FuzzResult = { seed, inputs: 0, fiveXx: 0, dbChanges: 0, accepted: 0, missingErrorCode: 0, stackTraces: 0, timeouts: 0, prototypePolluted: false, internalOnPublic: 0, perEndpoint: {}, details: [] };
   const note = (what: string) => {
     if (r.details.length < 60) r.details.push(what);
   };
+  // The audit sealer signs checkpoints on a timer (every minute for each tenant whose log grew): a row no request
+  // caused. A full run fuzzes for minutes, so the sealer rests meanwhile; it seals what is due when it restarts.
+  await stack.api.services.sealer.stop();
+  try {
+    await fuzzEndpointsIn(stack, t, ledger, endpoints, runs, seed, r, note);
+  } finally {
+    stack.api.services.sealer.start();
+  }
+  r.prototypePolluted = Object.getOwnPropertyNames(Object.prototype).sort().join(',') !== protoBefore || ({} as Record<string, unknown>).admin !== undefined;
+  if (r.prototypePolluted) note('Object.prototype of the API process changed during fuzzing');
+  return r;
+}
+
+async function fuzzEndpointsIn(
+  stack: HardeningStack,
+  t: SeededTenant,
+  ledger: KeyMaterialLedger,
+  endpoints: FuzzEndpoint[],
+  runs: number,
+  seed: number,
+  r: FuzzResult,
+  note: (what: string) => void,
+): Promise<void> {
   let baseline = await settledSnapshot(stack);
 
   for (const [i, ep] of endpoints.entries()) {
-    const per = (r.perEndpoint[`${ep.method} ${ep.path}`] = { inputs: 0, fiveXx: 0, accepted: 0, rejected: 0 });
+    const label = `${ep.listener === 'serving' ? '' : `${ep.listener}:`}${ep.method} ${ep.path}`;
+    const per = (r.perEndpoint[label] = { inputs: 0, fiveXx: 0, accepted: 0, rejected: 0 });
+    const client = ep.listener === 'internal' ? stack.internalHttp : ep.listener === 'public' ? stack.publicHttp : stack.http;
     // Sampled inputs, then the fixed body breakers every body-taking endpoint always gets (so a small run still
     // covers each parser path of each route, whatever the sample happened to draw).
-    const inputs = [...fc.sample(inputArbitrary(ep, t), { numRuns: opts.runsPerEndpoint, seed: seed + i }), ...bodyBreakers(ep, t)];
+    const inputs = [...fc.sample(inputArbitrary(ep, t), { numRuns: runs, seed: seed + i }), ...bodyBreakers(ep, t)];
     for (const input of inputs) {
       const path = buildPath(ep, input);
       const headers: Record<string, string> = {};
       if (input.contentType !== undefined) headers['content-type'] = input.contentType;
       let res;
       try {
-        res = await stack.http.request(ep.method, path, { token: tokenFor(ep, stack, t), raw: input.body, headers, timeoutMs: 15_000 });
+        res = await client.request(ep.method, path, { token: tokenFor(ep, stack, t), raw: input.body, headers, timeoutMs: 15_000 });
       } catch (err) {
         r.inputs++;
         per.inputs++;
@@ -74,6 +129,10 @@ export async function runFuzz(stack: HardeningStack, t: SeededTenant, ledger: Ke
       }
       r.inputs++;
       per.inputs++;
+      if (ep.listener === 'public' && !PRE_ROUTING_REFUSALS.has(res.status)) {
+        r.internalOnPublic++;
+        note(`public listener served ${ep.method} ${ep.path} [${input.what}] → ${res.status} ${res.text.slice(0, 120)}`);
+      }
       const after = await settledSnapshot(stack);
       if (res.status >= 500) {
         r.fiveXx++;
@@ -102,9 +161,6 @@ export async function runFuzz(stack: HardeningStack, t: SeededTenant, ledger: Ke
       baseline = after;
     }
   }
-  r.prototypePolluted = Object.getOwnPropertyNames(Object.prototype).sort().join(',') !== protoBefore || ({} as Record<string, unknown>).admin !== undefined;
-  if (r.prototypePolluted) note('Object.prototype of the API process changed during fuzzing');
-  return r;
 }
 
 /** Drain the API's audit buffers (DEK issuance tallies, batched audit writes) and snapshot every table. */
@@ -116,7 +172,7 @@ async function settledSnapshot(stack: HardeningStack): Promise<DbSnapshot> {
   return stack.inspector.snapshot();
 }
 
-function tokenFor(ep: Endpoint, stack: HardeningStack, t: SeededTenant): string | undefined {
+function tokenFor(ep: FuzzEndpoint, stack: HardeningStack, t: SeededTenant): string | undefined {
   if (ep.security === 'operator') return stack.operatorToken;
   if (ep.security === 'service') return t.tokens.service;
   if (ep.security === 'admin') return t.tokens.keyAdmin;
@@ -156,11 +212,13 @@ function buildPath(ep: Endpoint, input: FuzzInput): string {
 }
 
 /** A well-formed body for the endpoint (the shared table, a few bodies fuller); mutations start from it. */
-function template(ep: Endpoint, t: SeededTenant): Record<string, unknown> | null {
+function template(ep: FuzzEndpoint, t: SeededTenant): Record<string, unknown> | null {
   const n = randomBytes(3).toString('hex');
   const base = wellFormedBody(ep.bodySchemaRef, t, 'fz');
   switch (ep.bodySchemaRef) {
     case 'TokenRequest':
+      // the internal listener takes only the services' grant: start from one (an unknown client)
+      if (ep.listener === 'internal') return { grant_type: 'client_credentials', client_id: `fz-client-${n}`, client_secret: 'not-the-secret' };
       return { grant_type: 'password', tenant_id: t.id, username: `nobody-${n}@example.com`, password: 'not-the-password' };
     case 'UpdateAdminUser':
       return { ...base, disabled: false };
@@ -208,7 +266,7 @@ function withExtraMember(body: Record<string, unknown>, key: string, value: unkn
   return text === '{}' ? `{${member}}` : text.replace(/^\{/, `{${member},`);
 }
 
-function bodyBreakers(ep: Endpoint, t: SeededTenant): FuzzInput[] {
+function bodyBreakers(ep: FuzzEndpoint, t: SeededTenant): FuzzInput[] {
   const tpl = template(ep, t);
   if (!tpl) return [];
   const pathValues = Object.fromEntries(ep.pathParams.map((n) => [n, validPathValue(ep, n, t)]));
@@ -228,7 +286,7 @@ function bodyBreakers(ep: Endpoint, t: SeededTenant): FuzzInput[] {
   return cases.map(([body, contentType, what]) => ({ pathValues, rawPath: false, query: '', body, contentType, what: `fixed: ${what}` }));
 }
 
-function inputArbitrary(ep: Endpoint, t: SeededTenant): fc.Arbitrary<FuzzInput> {
+function inputArbitrary(ep: FuzzEndpoint, t: SeededTenant): fc.Arbitrary<FuzzInput> {
   const tpl = template(ep, t);
   const paths = tpl ? leaves(tpl).filter((p) => p.length) : [];
   const pathValues = fc.record(

@@ -163,7 +163,7 @@ export async function runOutage(opts: OutageOptions): Promise<OutageResult> {
     {
       const replica = await createApiApp(stack.config, { logDestination: new Writable({ write: (_c, _e, cb) => cb() }) });
       try {
-        const http = new HttpClient(replica.url);
+        const http = new HttpClient(replica.url, replica.internalUrl);
         const victim = await seedTenant(stack, 'missed-shred');
         const first = await http.get(victim.dekPath('a'), victim.tokens.service);
         if (first.status !== 200 || !replica.services.kekCache.hasWorkspace(victim.workspaceId)) throw new Error('the second replica did not cache the KEK');

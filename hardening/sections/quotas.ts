@@ -47,7 +47,7 @@ export async function runQuotas(stack: HardeningStack, t: SeededTenant): Promise
   );
   try {
     for (const c of [quotaCfg, quotaCfg, capCfg, capCfg]) apps.push(await createApiApp(c));
-    const [q1, q2, c1, c2] = apps.map((a) => new HttpClient(a.url));
+    const [q1, q2, c1, c2] = apps.map((a) => new HttpClient(a.url, a.internalUrl));
     const admin = t.tokens.keyAdmin;
     const http = stack.http;
     const db = (sql: string, params: unknown[]) => stack.api.services.ds.query(sql, params) as Promise<Array<Record<string, number>>>;

@@ -37,7 +37,7 @@ export async function runSpRevocation(stack: HardeningStack, t: SeededTenant): P
   const other = await createApiApp(stack.config, { logDestination: new Writable({ write: (_c, _e, cb) => cb() }) });
   try {
     const a = stack.http;
-    const b = new HttpClient(other.url);
+    const b = new HttpClient(other.url, other.internalUrl);
     const kinds: RevocationKind[] = ['disabled', 'deleted', 'secret_revoked', 'secret_rotated_no_overlap', 'scope_narrowed', 'overlap_ended', 'disabled_message_lost'];
     for (const kind of kinds) {
       try {

@@ -33,7 +33,7 @@ export async function serviceTenant(stack: TestStack, workspaces = 1) {
     clientId: sp.body.clientId as string,
     clientSecret: sp.body.clientSecret as string,
     client(opts: Partial<KeyholdClientOptions> = {}): KeyholdClient {
-      return new KeyholdClient({ baseUrl: stack.url, clientId: sp.body.clientId, clientSecret: sp.body.clientSecret, ...opts });
+      return new KeyholdClient({ baseUrl: stack.internalUrl, clientId: sp.body.clientId, clientSecret: sp.body.clientSecret, ...opts });
     },
   };
 }

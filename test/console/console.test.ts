@@ -528,7 +528,7 @@ describe('console', () => {
     const listed = await api('GET', '/service-principals');
     expect(listed.status).toBe(200);
     const items = listed.body.servicePrincipals as Array<Record<string, unknown>>;
-    for (const sp of items) expect(Object.keys(sp).sort()).toEqual(['clientId', 'createdAt', 'disabled', 'id', 'ipAllowList', 'name', 'permissions', 'workspaceIds']);
+    for (const sp of items) expect(Object.keys(sp).sort()).toEqual(['clientCertificateSha256', 'clientId', 'createdAt', 'disabled', 'id', 'ipAllowList', 'name', 'permissions', 'workspaceIds']);
     expect(JSON.stringify(listed.body)).not.toContain(clientSecret);
     const mine = items.find((sp) => sp.clientId === clientId)!;
     expect(mine).toMatchObject({ name: 'reporting' });
@@ -632,6 +632,19 @@ describe('console', () => {
     await panel.getByRole('group', { name: 'Workspaces reporting may fetch data keys for' }).getByLabel(azureWs.workspaceName).uncheck();
     await panel.getByRole('button', { name: 'Save scope' }).click();
     await eventually(async () => (await api('GET', `/service-principals/${await principalId('reporting')}`)).body.workspaceIds, [state.workspaceId]);
+
+    // Bind it to a client certificate: its tokens are refused on a connection without that certificate; unbind.
+    const bound = (await issue(third)).body.access_token as string;
+    const fingerprint = 'ab'.repeat(32);
+    await panel.getByLabel(/SHA-256 fingerprint of the only client certificate/).fill(fingerprint.toUpperCase().match(/../g)!.join(':'));
+    await panel.getByRole('button', { name: 'Save certificate' }).click();
+    await eventually(async () => (await api('GET', `/service-principals/${await principalId('reporting')}`)).body.clientCertificateSha256, fingerprint);
+    expect((await dek(bound)).body.error.code).toBe('CLIENT_CERTIFICATE_MISMATCH');
+    await expectAccessible(page, 'service principal panel with a bound certificate');
+    await panel.getByLabel(/SHA-256 fingerprint of the only client certificate/).fill('');
+    await panel.getByRole('button', { name: 'Save certificate' }).click();
+    await eventually(async () => (await api('GET', `/service-principals/${await principalId('reporting')}`)).body.clientCertificateSha256, null);
+    expect((await dek(bound)).status).toBe(200);
 
     // Delete, after a confirmation.
     await panel.getByRole('button', { name: 'Delete service principal…' }).click();

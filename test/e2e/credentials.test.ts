@@ -15,7 +15,7 @@ describe('credentials', () => {
     stack = await startStack();
     // A second API replica on the same database, Redis prefix and token key (a load-balanced deployment).
     replicaB = await createApiApp(stack.config);
-    httpB = new HttpClient(replicaB.url);
+    httpB = new HttpClient(replicaB.url, replicaB.internalUrl);
   });
   afterAll(async () => {
     await replicaB?.close();

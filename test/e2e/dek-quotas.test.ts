@@ -18,7 +18,7 @@ describe('DEK quotas and limits', () => {
   beforeAll(async () => {
     stack = await startStack({ config: { dekQuotaPerWorkspace: QUOTA, dekCreateRatePerMinute: RATE, kekMaxWraps: 1_000, kekWrapHardCap: 2_000, kekWrapReserveChunk: 7 } });
     replica2 = await createApiApp(stack.config);
-    http2 = new HttpClient(replica2.url);
+    http2 = new HttpClient(replica2.url, replica2.internalUrl);
   });
   afterAll(async () => {
     await replica2?.close();

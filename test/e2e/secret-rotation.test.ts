@@ -34,6 +34,7 @@ class Fleet {
       mode: 'test',
       host: '127.0.0.1',
       port: 0,
+      internalPort: 0,
       databaseUrl: c.databaseUrl,
       databasePoolSize: 4,
       redisUrl: c.redisUrl,
@@ -62,13 +63,13 @@ class Fleet {
   pick(): HttpClient {
     for (let n = 0; n < this.replicas.length; n++) {
       const r = this.replicas[this.next++ % this.replicas.length];
-      if (r) return new HttpClient(r.url);
+      if (r) return new HttpClient(r.url, r.internalUrl);
     }
     throw new Error('no replica up');
   }
 
   all(): HttpClient[] {
-    return this.replicas.filter((r): r is ApiApp => r !== null).map((r) => new HttpClient(r.url));
+    return this.replicas.filter((r): r is ApiApp => r !== null).map((r) => new HttpClient(r.url, r.internalUrl));
   }
 
   async close(): Promise<void> {

@@ -28,7 +28,7 @@ describe('segment-level shred', () => {
         },
       }),
     });
-    http2 = new HttpClient(replica2.url);
+    http2 = new HttpClient(replica2.url, replica2.internalUrl);
   });
   afterAll(async () => {
     await replica2?.close();

@@ -42,7 +42,7 @@ describe('DELETE workspace (deliberate crypto-shred)', () => {
 
   it('key admin only, typed confirmation, 410 WORKSPACE_DESTROYED on every replica at once, rows gone, audited', async () => {
     const w = await boundWorkspace();
-    const r2 = new HttpClient(replica2.url);
+    const r2 = new HttpClient(replica2.url, replica2.internalUrl);
     // Both replicas serve (and cache) the DEK first.
     const d1 = await stack.http.get(w.dekPath('s1'), w.svc);
     expect(d1.status).toBe(200);
@@ -113,7 +113,7 @@ describe('DELETE workspace (deliberate crypto-shred)', () => {
 
   it('DEK creates racing the destroy on two replicas: every answer is 200 (before) or 410 (after), never a 5xx; no row survives', async () => {
     const w = await boundWorkspace();
-    const r2 = new HttpClient(replica2.url);
+    const r2 = new HttpClient(replica2.url, replica2.internalUrl);
     const statuses: number[] = [];
     let stop = false;
     const load = [stack.http, r2, stack.http, r2].map(async (http, i) => {

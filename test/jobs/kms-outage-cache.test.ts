@@ -116,7 +116,7 @@ it('a replica that missed the shred message purges the KEK within one poll inter
   const sink = new Writable({ write: (_c, _e, cb) => cb() });
   const replica: ApiApp = await createApiApp(stack.config, { logDestination: sink });
   try {
-    const http = new HttpClient(replica.url);
+    const http = new HttpClient(replica.url, replica.internalUrl);
     // `busy` keeps receiving DEK requests on the deaf replica (its state reads used to move the poll's baseline
     // forward); `quiet` receives none, so only the poll can purge it.
     const busy = await boundWorkspace();

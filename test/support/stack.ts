@@ -21,14 +21,25 @@ import { onboardTenant } from '../../apps/api/src/dev/onboarding-client';
  */
 export interface TestStack {
   api: ApiApp;
+  /** The public listener (console, admin API). */
   url: string;
+  /** The internal listener (DEK API, service tokens, /metrics). */
+  internalUrl: string;
   config: KeyholdConfig;
   redisPrefix: string;
   operatorToken: string;
   emulators: { awsUrl: string; faults: FaultEngine; counters: CallCounters; clouds: Array<'aws' | 'azure' | 'gcp'>; adminUrl?: string; azureVaultUrl?: string };
   /** Everything the API logged so far (JSON lines). */
   logs(): string;
+  /**
+   * Both listeners, as the deployment splits them: paths under /internal/ and /metrics go to the internal listener
+   * (where internal services and the metrics scraper reach them), everything else to the public one.
+   */
   http: HttpClient;
+  /** The public listener only (what the internet reaches). */
+  publicHttp: HttpClient;
+  /** The internal listener only. */
+  internalHttp: HttpClient;
   aws: CustomerAws;
   close(): Promise<void>;
 }
@@ -60,6 +71,8 @@ export async function startStack(options: StackOptions = {}): Promise<TestStack>
     mode: 'test',
     port: 0,
     host: '127.0.0.1',
+    internalPort: 0,
+    internalHost: '127.0.0.1',
     databaseUrl: TEST_DATABASE_URL,
     databasePoolSize: 8,
     redisPrefix,
@@ -88,12 +101,15 @@ export async function startStack(options: StackOptions = {}): Promise<TestStack>
   return {
     api,
     url: api.url,
+    internalUrl: api.internalUrl,
     config,
     redisPrefix,
     operatorToken,
     emulators: { awsUrl: emu.awsUrl, faults: emu.faults, counters: emu.counters, clouds: emu.clouds, adminUrl: emu.adminUrl, azureVaultUrl: emu.azureVaultUrl },
     logs: () => captured.join(''),
-    http: new HttpClient(api.url),
+    http: new HttpClient(api.url, api.internalUrl),
+    publicHttp: new HttpClient(api.url),
+    internalHttp: new HttpClient(api.internalUrl),
     aws,
     async close() {
       aws.close();
@@ -156,7 +172,17 @@ export interface HttpResult<T = any> {
 
 /** A tiny JSON client over fetch: every call returns status, headers and parsed body (never throws on 4xx/5xx). */
 export class HttpClient {
-  constructor(readonly baseUrl: string) {}
+  /** With `internalBaseUrl`, paths under /internal/ and /metrics go there (see TestStack.http). */
+  constructor(
+    readonly baseUrl: string,
+    readonly internalBaseUrl?: string,
+  ) {}
+
+  /** The listener a path is served on. */
+  urlOf(path: string): string {
+    const internal = this.internalBaseUrl !== undefined && (path.startsWith('/internal/') || path === '/metrics' || path.startsWith('/metrics?'));
+    return `${internal ? this.internalBaseUrl : this.baseUrl}${path}`;
+  }
 
   async request<T = any>(method: string, path: string, opts: { token?: string; body?: unknown; raw?: string; headers?: Record<string, string> } = {}): Promise<HttpResult<T>> {
     const headers: Record<string, string> = { ...opts.headers };
@@ -167,7 +193,7 @@ export class HttpClient {
       body = JSON.stringify(opts.body);
       headers['content-type'] ??= 'application/json';
     }
-    const res = await fetch(`${this.baseUrl}${path}`, { method, headers, body });
+    const res = await fetch(this.urlOf(path), { method, headers, body });
     const text = await res.text();
     let parsed: unknown = undefined;
     try {

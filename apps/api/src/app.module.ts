@@ -4,7 +4,7 @@ import { AdminTokenStrategy, OperatorTokenStrategy, SERVICES, TenantAccessGuard 
 import { HealthController, OperatorController } from './http/controllers/operator.controller';
 import { TenantController } from './http/controllers/tenant.controller';
 import { ServicePrincipalController } from './http/controllers/service-principal.controller';
-import { SegmentAdminController, SegmentInternalController } from './http/controllers/segment.controller';
+import { SegmentAdminController } from './http/controllers/segment.controller';
 import { ServicePrincipalPermissionsController } from './http/controllers/service-principal-permissions.controller';
 import { AuditController } from './http/controllers/audit.controller';
 import { AdminUsersController, OneTimeLinksController } from './http/controllers/credentials.controller';
@@ -27,7 +27,6 @@ export class ApiModule {
         TenantController,
         ServicePrincipalController,
         SegmentAdminController,
-        SegmentInternalController,
         ServicePrincipalPermissionsController,
         AuditController,
         AdminUsersController,

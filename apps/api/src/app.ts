@@ -6,8 +6,7 @@ import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify
 import type { FastifyInstance } from 'fastify';
 import type { DestinationStream, Logger } from 'pino';
 import { ApiModule } from './app.module';
-import { registerDekRoutes, registerOpsRoutes } from './http/dek-routes';
-import { registerEventRoutes } from './http/event-routes';
+import { createInternalListener, type InternalListener } from './http/internal-listener';
 import { registerQueueDashboard } from './http/queue-dashboard';
 import { serveConsole } from './http/console-static';
 import { TracingInterceptor } from './http/tracing.interceptor';
@@ -19,7 +18,12 @@ import { KeyholdServices } from './services';
 
 export interface ApiApp {
   app: NestFastifyApplication;
+  /** The public listener: console, admin API, admin sign-in. */
   url: string;
+  /** The internal listener (DEK API, service tokens, /metrics): http(s)://host:port, '' when not listening. */
+  internalUrl: string;
+  /** The internal listener's Fastify instance (tests: inject, or reach its event hub). */
+  internal: FastifyInstance;
   services: KeyholdServices;
   /** Every route registered (method + Fastify URL), for the OpenAPI coverage check. */
   routes: Array<{ method: string; url: string }>;
@@ -44,7 +48,7 @@ export const BENCH_CEILING_PATH = '/__bench/ceiling';
 const BENCH_CEILING_BODY = JSON.stringify({ ok: true, service: 'keyhold', pad: 'x'.repeat(40) });
 
 /**
- * The benchmark's ceiling: the same Fastify instance, hooks and HTTP stack as the DEK route, answering a fixed
+ * The benchmark's ceiling: the same Fastify instance (the internal listener), hooks and HTTP stack as the DEK route, answering a fixed
  * body with no auth and no key lookup, so `DEK req/s ÷ ceiling req/s` isolates what the DEK logic costs.
  */
 function registerBenchCeiling(fastify: FastifyInstance): void {
@@ -54,12 +58,13 @@ function registerBenchCeiling(fastify: FastifyInstance): void {
 }
 
 /**
- * Builds the API in-process: services, Nest (admin API) on Fastify, the lean DEK routes, ops endpoints, the
- * OpenAPI document and the console. Used by main.ts, tests and benchmarks (port 0 = ephemeral).
+ * Builds the API in-process: services, Nest (admin API) on Fastify with the OpenAPI document and the console (the
+ * public listener), and the internal listener with the lean DEK routes and /metrics (http/internal-listener.ts). Used by main.ts, tests and benchmarks (port 0 = ephemeral).
  */
 export async function createApiApp(config: KeyholdConfig, options: ApiAppOptions = {}): Promise<ApiApp> {
   const log = options.logger ?? createLogger(config.logLevel, options.logDestination);
   const services = await KeyholdServices.start(config, log);
+  let internal: InternalListener | undefined;
   try {
     const adapter = new FastifyAdapter({
       logger: false,
@@ -107,16 +112,22 @@ export async function createApiApp(config: KeyholdConfig, options: ApiAppOptions
       done();
     });
 
-    registerDekRoutes(fastify, services);
-    registerEventRoutes(fastify, services);
-    if (options.benchCeilingRoute ?? process.env.KEYHOLD_BENCH_CEILING_ROUTE === '1') registerBenchCeiling(fastify);
-    registerOpsRoutes(fastify, services);
+    registerReadiness(fastify, services);
     if (services.devMailbox) registerDevMailbox(fastify, services.devMailbox);
     await registerQueueDashboard(fastify, services);
     const doc = openApiDocument();
     fastify.get('/openapi.json', async (_req, reply) => reply.header('cache-control', 'no-cache').send(doc));
 
     await app.init();
+    const benchCeiling = options.benchCeilingRoute ?? process.env.KEYHOLD_BENCH_CEILING_ROUTE === '1';
+    internal = await createInternalListener(config, services, {
+      listen: options.listen !== false,
+      clientError,
+      extraRoutes: benchCeiling ? registerBenchCeiling : undefined,
+      onRoute: (method, url) => {
+        if (url !== BENCH_CEILING_PATH) routes.push({ method, url });
+      },
+    });
     let url = '';
     if (options.listen !== false) {
       await app.listen(config.port, config.host);
@@ -125,23 +136,44 @@ export async function createApiApp(config: KeyholdConfig, options: ApiAppOptions
       url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
     }
     let closed = false;
+    const listener = internal;
     return {
       app,
       url,
+      internalUrl: listener.url,
+      internal: listener.fastify,
       services,
       routes,
       async close() {
         if (closed) return;
         closed = true;
-        await app.close();
+        await Promise.all([app.close(), listener.close()]);
         await services.close();
         log.flush?.();
       },
     };
   } catch (err) {
+    await internal?.close().catch(() => undefined);
     await services.close().catch(() => undefined);
     throw err;
   }
+}
+
+/** GET /readyz on the public listener too: the load balancer's health check (the internal listener has its own). */
+function registerReadiness(fastify: FastifyInstance, s: KeyholdServices): void {
+  fastify.get('/readyz', async (_req, reply) => {
+    const [postgres, redis] = await Promise.all([
+      s.ds.query('SELECT 1').then(
+        () => true,
+        () => false,
+      ),
+      s.redis.ping().then(
+        (p) => p === 'PONG',
+        () => false,
+      ),
+    ]);
+    return reply.status(postgres && redis ? 200 : 503).send({ status: postgres && redis ? 'ready' : 'not_ready', postgres, redis });
+  });
 }
 
 /** Node's HTTP parser rejected the request (header overflow, timeout, garbage): answer in the API's error shape. */

@@ -23,9 +23,11 @@ async function main(): Promise<void> {
   }
   const api = await createApiApp(config);
   if (config.mode === 'local') {
-    process.stdout.write(`\nKeyhold API listening on ${api.url}\nOperator token (local mode, kept in .keyhold/secrets.json): ${config.localOperatorToken ?? 'as configured'}\n\n`);
+    process.stdout.write(
+      `\nKeyhold API listening on ${api.url} (internal listener: ${api.internalUrl})\nOperator token (local mode, kept in .keyhold/secrets.json): ${config.localOperatorToken ?? 'as configured'}\n\n`,
+    );
   } else {
-    process.stdout.write(`Keyhold API listening on ${api.url}\n`);
+    process.stdout.write(`Keyhold API listening on ${api.url} (internal listener: ${api.internalUrl})\n`);
   }
   let stopping = false;
   const stop = (signal: string) => {

@@ -24,6 +24,7 @@ describe('ServicePrincipalGate', () => {
     disabled: false,
     generation: 1,
     ipAllowList: [],
+    clientCertificateSha256: null,
     secrets: [{ id: 's1', expiresAt: null }],
     ...over,
   });
@@ -40,6 +41,19 @@ describe('ServicePrincipalGate', () => {
     table = new Map([['p1', state()]]);
     reads = 0;
     release = undefined;
+  });
+
+  it('a principal bound to a client certificate is admitted only over that certificate; an unbound one over any or none', async () => {
+    const g = new ServicePrincipalGate(source, { pollIntervalMs: 1000 });
+    expect(await refusal(() => g.admitCertificate(claims(), undefined))).toBe('admitted');
+    expect(g.admitCertificate(claims(), 'a'.repeat(64))).toBe(true);
+    table.set('p1', state({ generation: 2, clientCertificateSha256: 'b'.repeat(64) }));
+    g.forget('p1');
+    expect(await refusal(() => g.admitCertificate(claims(), undefined))).toBe('CLIENT_CERTIFICATE_MISMATCH');
+    expect(await refusal(() => g.admitCertificate(claims(), 'a'.repeat(64)))).toBe('CLIENT_CERTIFICATE_MISMATCH');
+    expect(await refusal(() => g.admitCertificate(claims(), 'b'.repeat(63)))).toBe('CLIENT_CERTIFICATE_MISMATCH');
+    expect(g.admitCertificate(claims(), 'b'.repeat(64))).toBe(true);
+    expect(reads).toBe(2);
   });
 
   it('reads a principal once, then admits from memory', async () => {

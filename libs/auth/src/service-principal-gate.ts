@@ -1,3 +1,4 @@
+import { timingSafeEqual } from 'node:crypto';
 import type { ServicePrincipalCredentialState } from '@app/persistence';
 import { AuthError } from './errors';
 import { IpAllowList } from './ip-allow-list';
@@ -18,11 +19,16 @@ class Admission {
     /** secret id → instant (ms) it stops; Infinity = until rotated away. */
     readonly secrets: ReadonlyMap<string, number>,
     readonly allow: IpAllowList,
+    /** SHA-256 fingerprint (lowercase hex) of the only client certificate its tokens may arrive over; null = any. */
+    readonly certificate: string | null,
   ) {}
 }
 
 /** A principal that no longer exists (deleted): remembered so a replayed token costs no SQL either. */
 const GONE = 'gone' as const;
+
+const certificateMismatch = () =>
+  new AuthError('CLIENT_CERTIFICATE_MISMATCH', 'this service principal is bound to a client certificate the connection did not present');
 
 const revoked = () => new AuthError('UNAUTHENTICATED', 'invalid access token: its credential was disabled, deleted or revoked');
 
@@ -77,6 +83,19 @@ export class ServicePrincipalGate {
     });
   }
 
+  /**
+   * The internal listener's certificate binding: `true` when the principal is not bound to a client certificate or
+   * `fingerprint` (SHA-256 of the connection's client certificate, lowercase hex; undefined = none) is the bound
+   * one; throws AuthError CLIENT_CERTIFICATE_MISMATCH otherwise. Same cache as `admit` (a promise on a miss).
+   */
+  admitCertificate(claims: AccessClaims, fingerprint: string | undefined): true | Promise<void> {
+    const hit = this.cache.get(claims.sub);
+    if (hit !== undefined) return this.checkCertificate(hit, fingerprint);
+    return this.load(claims.sub).then((a) => {
+      this.checkCertificate(a, fingerprint);
+    });
+  }
+
   /** Forget a principal here (and what the listeners cache for it); reads in flight are not cached. */
   forget(principalId: string): void {
     this.cache.delete(principalId);
@@ -109,6 +128,13 @@ export class ServicePrincipalGate {
     return true;
   }
 
+  private checkCertificate(a: Admission | typeof GONE, fingerprint: string | undefined): true {
+    // a gone principal is refused by `admit` with its own code; nothing to add here
+    if (a === GONE || a.certificate === null) return true;
+    if (fingerprint === undefined || !equalHex(a.certificate, fingerprint)) throw certificateMismatch();
+    return true;
+  }
+
   private load(id: string): Promise<Admission | typeof GONE> {
     const pending = this.loading.get(id);
     if (pending) return pending;
@@ -136,5 +162,10 @@ export class ServicePrincipalGate {
 
 function admission(s: ServicePrincipalCredentialState): Admission {
   const secrets = new Map(s.secrets.map((x) => [x.id, x.expiresAt === null ? Infinity : x.expiresAt.getTime()]));
-  return new Admission(s.tenantId, s.disabled, s.generation, secrets, new IpAllowList(s.ipAllowList));
+  return new Admission(s.tenantId, s.disabled, s.generation, secrets, new IpAllowList(s.ipAllowList), s.clientCertificateSha256 ?? null);
+}
+
+/** Fingerprints are public, but compare them in constant time anyway: nothing here should leak by timing. */
+function equalHex(a: string, b: string): boolean {
+  return a.length === b.length && timingSafeEqual(Buffer.from(a), Buffer.from(b));
 }

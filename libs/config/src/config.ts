@@ -1,4 +1,4 @@
-import { createHash, createPrivateKey, generateKeyPairSync, hkdfSync, randomBytes } from 'node:crypto';
+import { createHash, createPrivateKey, generateKeyPairSync, hkdfSync, randomBytes, X509Certificate } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
@@ -17,6 +17,15 @@ export interface KeyholdConfig {
   readonly mode: Mode;
   readonly host: string;
   readonly port: number;
+  /**
+   * The internal listener: the DEK API (`/internal/v1/...`), the service principals' token endpoint and `/metrics`,
+   * never reachable through the public listener. Optional TLS; with a CA, mutual TLS (client certificates required).
+   */
+  readonly internal: {
+    readonly host: string;
+    readonly port: number;
+    readonly tls: InternalTls | null;
+  };
   readonly databaseUrl: string;
   readonly databasePoolSize: number;
   readonly redisUrl: string;
@@ -107,12 +116,24 @@ export interface KeyholdConfig {
   readonly providerEnv: Readonly<Record<string, string | undefined>>;
 }
 
+/** PEM text of the internal listener's certificate chain and key, and (mutual TLS) of the CA its clients' certificates must chain to. */
+export interface InternalTls {
+  readonly cert: string;
+  readonly key: string;
+  readonly ca: string | null;
+}
+
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 
 const schema = z.object({
   mode: z.enum(['local', 'production', 'test']),
   host: z.string().min(1),
   port: int(0, 65535),
+  internalHost: z.string().min(1),
+  internalPort: int(0, 65535),
+  internalTlsCert: z.string().optional(),
+  internalTlsKey: z.string().optional(),
+  internalTlsCa: z.string().optional(),
   databaseUrl: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL'),
   databasePoolSize: int(1, 200),
   redisUrl: z.string().regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL'),
@@ -187,6 +208,11 @@ const ENV_NAMES: Record<keyof z.input<typeof schema>, string> = {
   mode: 'KEYHOLD_MODE',
   host: 'HOST',
   port: 'PORT',
+  internalHost: 'KEYHOLD_INTERNAL_HOST',
+  internalPort: 'KEYHOLD_INTERNAL_PORT',
+  internalTlsCert: 'KEYHOLD_INTERNAL_TLS_CERT',
+  internalTlsKey: 'KEYHOLD_INTERNAL_TLS_KEY',
+  internalTlsCa: 'KEYHOLD_INTERNAL_TLS_CA',
   databaseUrl: 'DATABASE_URL',
   databasePoolSize: 'KEYHOLD_DATABASE_POOL_SIZE',
   redisUrl: 'REDIS_URL',
@@ -239,6 +265,8 @@ const DEFAULTS: Partial<z.input<typeof schema>> = {
   mode: 'production',
   host: '127.0.0.1',
   port: 3000,
+  internalHost: '127.0.0.1',
+  internalPort: 3001,
   databaseUrl: 'postgres://postgres@127.0.0.1:5432/keyhold',
   databasePoolSize: 10,
   redisUrl: 'redis://127.0.0.1:6379',
@@ -320,10 +348,14 @@ export function buildConfig(input: KeyholdConfigInput): KeyholdConfig {
   const webauthn = webauthnSettings(c.publicUrl, c.webauthnRpId, c.webauthnOrigins);
   if (c.kekWrapHardCap < c.kekMaxWraps)
     throw new ConfigError(`invalid configuration: ${ENV_NAMES.kekWrapHardCap} must be at least ${ENV_NAMES.kekMaxWraps} (${c.kekMaxWraps})`);
+  if (c.port !== 0 && c.port === c.internalPort)
+    throw new ConfigError(`invalid configuration: ${ENV_NAMES.internalPort} must differ from ${ENV_NAMES.port} (the internal API never shares the public listener)`);
+  const internalTls = readInternalTls(c);
   return Object.freeze({
     mode: c.mode,
     host: c.host,
     port: c.port,
+    internal: Object.freeze({ host: c.internalHost, port: c.internalPort, tls: internalTls }),
     databaseUrl: c.databaseUrl,
     databasePoolSize: c.databasePoolSize,
     redisUrl: c.redisUrl,
@@ -442,6 +474,50 @@ function webauthnSettings(publicUrl: string, rpIdSetting: string | undefined, or
       throw new ConfigError(`invalid configuration: ${ENV_NAMES.webauthnOrigins} entry ${o} must use https (http only for localhost)`);
   }
   return { rpId, origins: Object.freeze(origins.map((o) => new URL(o).origin)) };
+}
+
+/**
+ * The internal listener's TLS material: each of KEYHOLD_INTERNAL_TLS_CERT / _KEY / _CA is PEM text or the path of a
+ * PEM file (read once, here, so a wrong path stops the boot rather than the first connection). Certificate and key
+ * come together; a CA without them is refused (client certificates cannot be asked for over plain HTTP). The pair
+ * is checked to match, so a mismatched deployment fails at boot with the variable's name.
+ */
+function readInternalTls(c: { internalTlsCert?: string; internalTlsKey?: string; internalTlsCa?: string }): InternalTls | null {
+  const { internalTlsCert: certIn, internalTlsKey: keyIn, internalTlsCa: caIn } = c;
+  if (!certIn && !keyIn) {
+    if (caIn) throw new ConfigError(`invalid configuration: ${ENV_NAMES.internalTlsCa} needs ${ENV_NAMES.internalTlsCert} and ${ENV_NAMES.internalTlsKey}`);
+    return null;
+  }
+  if (!certIn || !keyIn) throw new ConfigError(`invalid configuration: ${ENV_NAMES.internalTlsCert} and ${ENV_NAMES.internalTlsKey} must be set together`);
+  const cert = pemOrFile(certIn, 'internalTlsCert', 'CERTIFICATE');
+  const key = pemOrFile(keyIn, 'internalTlsKey', 'PRIVATE KEY');
+  const ca = caIn ? pemOrFile(caIn, 'internalTlsCa', 'CERTIFICATE') : null;
+  try {
+    const x509 = new X509Certificate(cert);
+    if (!x509.checkPrivateKey(createPrivateKey(key))) throw new Error('mismatch');
+  } catch {
+    throw new ConfigError(`invalid configuration: ${ENV_NAMES.internalTlsKey} is not the private key of ${ENV_NAMES.internalTlsCert}`);
+  }
+  if (ca)
+    try {
+      new X509Certificate(ca);
+    } catch {
+      throw new ConfigError(`invalid configuration: ${ENV_NAMES.internalTlsCa} is not a PEM certificate`);
+    }
+  return Object.freeze({ cert, key, ca });
+}
+
+function pemOrFile(v: string, field: keyof typeof ENV_NAMES, label: string): string {
+  let text = v.trim();
+  if (!text.startsWith('-----BEGIN')) {
+    try {
+      text = readFileSync(text, 'utf8');
+    } catch {
+      throw new ConfigError(`invalid configuration: ${ENV_NAMES[field]} must be PEM text or the path of a readable PEM file`);
+    }
+  }
+  if (!text.includes(`-----BEGIN`) || !text.includes(label)) throw new ConfigError(`invalid configuration: ${ENV_NAMES[field]} must contain a PEM ${label}`);
+  return text;
 }
 
 /** Reads the configuration from environment variables (names in ENV_NAMES). */

@@ -36,8 +36,8 @@ export class GetServicePrincipal {
 }
 
 /**
- * Disable/enable, rename, change the workspace scope (every id must be a workspace of the tenant) or the source
- * address allow-list. Any change is broadcast: narrowing the scope or disabling takes effect on every replica.
+ * Disable/enable, rename, change the workspace scope (every id must be a workspace of the tenant), the source
+ * address allow-list or the client certificate the principal is bound to (a fingerprint: public, audited as is). Any change is broadcast: narrowing the scope or disabling takes effect on every replica.
  */
 export class UpdateServicePrincipal {
   constructor(private readonly deps: ServicePrincipalDeps) {}
@@ -69,7 +69,7 @@ export class UpdateServicePrincipal {
 /** Only what changed, as before → after (names, flags, ids and CIDRs: nothing secret). */
 function changes(before: ServicePrincipalSummary, after: ServicePrincipalSummary): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const k of ['name', 'disabled', 'workspaceIds', 'ipAllowList'] as const)
+  for (const k of ['name', 'disabled', 'workspaceIds', 'ipAllowList', 'clientCertificateSha256'] as const)
     if (JSON.stringify(before[k]) !== JSON.stringify(after[k])) out[k] = { from: before[k], to: after[k] };
   return out;
 }

@@ -88,6 +88,8 @@ export interface ServicePrincipalSummary {
   disabled: boolean;
   workspaceIds: string[];
   ipAllowList: string[];
+  /** SHA-256 fingerprint (lowercase hex) of the client certificate the principal is bound to, or null. */
+  clientCertificateSha256: string | null;
   permissions: string[];
   createdAt: string;
 }
@@ -106,6 +108,7 @@ export interface ServicePrincipalCredentialState {
   disabled: boolean;
   generation: number;
   ipAllowList: string[];
+  clientCertificateSha256: string | null;
   secrets: Array<{ id: string; expiresAt: Date | null }>;
 }
 
@@ -114,6 +117,8 @@ export interface ServicePrincipalChange {
   disabled?: boolean;
   workspaceIds?: string[];
   ipAllowList?: string[];
+  /** null unbinds. */
+  clientCertificateSha256?: string | null;
 }
 
 const LIVE_SECRET = `(expires_at IS NULL OR expires_at > now())`;
@@ -220,6 +225,8 @@ export class ServicePrincipalRepository {
        WHERE tenant_id = $1 AND id = $2`,
       [tenantId, id, c.name ?? null, c.disabled ?? null, c.ipAllowList ?? null],
     );
+    if (c.clientCertificateSha256 !== undefined)
+      await db.query(`UPDATE service_principals SET client_cert_sha256 = $3 WHERE tenant_id = $1 AND id = $2`, [tenantId, id, c.clientCertificateSha256]);
     // A disable gives every secret a new id: access tokens name the secret id they were issued for, so the tokens
     // that were out stay dead when the principal is enabled again, while the service's secret itself keeps working.
     if (c.disabled === true)
@@ -279,9 +286,16 @@ export class ServicePrincipalRepository {
 
   /** The state an API replica caches to admit this principal's tokens (see ServicePrincipalCredentialState). */
   async credentialState(id: string): Promise<ServicePrincipalCredentialState | null> {
-    const r = await one<{ tenantId: string; disabled: boolean; generation: string; ipAllowList: string[]; secrets: Array<{ id: string; expiresAt: string | null }> }>(
+    const r = await one<{
+      tenantId: string;
+      disabled: boolean;
+      generation: string;
+      ipAllowList: string[];
+      clientCertificateSha256: string | null;
+      secrets: Array<{ id: string; expiresAt: string | null }>;
+    }>(
       this.ds,
-      `SELECT sp.tenant_id AS "tenantId", sp.disabled, sp.generation, sp.ip_allow_list AS "ipAllowList",
+      `SELECT sp.tenant_id AS "tenantId", sp.disabled, sp.generation, sp.ip_allow_list AS "ipAllowList", sp.client_cert_sha256 AS "clientCertificateSha256",
          COALESCE((SELECT json_agg(json_build_object('id', s.id, 'expiresAt', s.expires_at))
            FROM service_principal_secrets s WHERE s.tenant_id = sp.tenant_id AND s.service_principal_id = sp.id AND ${LIVE_SECRET}), '[]') AS secrets
        FROM service_principals sp WHERE sp.id = $1`,
@@ -293,6 +307,7 @@ export class ServicePrincipalRepository {
       disabled: r.disabled,
       generation: Number(r.generation),
       ipAllowList: r.ipAllowList,
+      clientCertificateSha256: r.clientCertificateSha256,
       secrets: r.secrets.map((s) => ({ id: s.id, expiresAt: s.expiresAt === null ? null : new Date(s.expiresAt) })),
     };
   }
@@ -306,7 +321,7 @@ export class ServicePrincipalRepository {
 
 type SummaryRow = Omit<ServicePrincipalSummary, 'createdAt'> & { createdAt: Date };
 
-const SUMMARY = `SELECT sp.id, sp.name, sp.client_id AS "clientId", sp.disabled, sp.ip_allow_list AS "ipAllowList", sp.permissions, sp.created_at AS "createdAt",
+const SUMMARY = `SELECT sp.id, sp.name, sp.client_id AS "clientId", sp.disabled, sp.ip_allow_list AS "ipAllowList", sp.client_cert_sha256 AS "clientCertificateSha256", sp.permissions, sp.created_at AS "createdAt",
          COALESCE(array_agg(spw.workspace_id ORDER BY spw.workspace_id) FILTER (WHERE spw.workspace_id IS NOT NULL), '{}') AS "workspaceIds"
        FROM service_principals sp LEFT JOIN service_principal_workspaces spw
          ON spw.tenant_id = sp.tenant_id AND spw.service_principal_id = sp.id`;
@@ -319,6 +334,7 @@ function summary(x: SummaryRow): ServicePrincipalSummary {
     disabled: x.disabled,
     workspaceIds: x.workspaceIds,
     ipAllowList: x.ipAllowList,
+    clientCertificateSha256: x.clientCertificateSha256,
     permissions: x.permissions,
     createdAt: new Date(x.createdAt).toISOString(),
   };

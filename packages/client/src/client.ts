@@ -1,4 +1,5 @@
 import type { Transform } from 'node:stream';
+import { Agent } from 'undici';
 import { DekCache, DekCacheOptions } from './dek-cache';
 import { assertSegmentId, checkAadPresence, checkExpectation, DekMaterial, EnvelopeExpectation, EnvelopeHeader, open, readHeader, seal } from './envelope';
 import {
@@ -16,8 +17,14 @@ import { DecryptTransform, DEFAULT_FRAME_BYTES, EncryptTransform } from './strea
 import { Token, TokenSource } from './token';
 
 export interface KeyholdClientOptions {
-  /** The API's base URL, e.g. `https://keyhold.internal:8443` (the internal listener). */
+  /** The API's internal listener (DEK API, key events, service tokens), e.g. `http://keyhold-api-internal:3001`. */
   baseUrl: string;
+  /**
+   * Mutual TLS to the internal listener (when it runs with KEYHOLD_INTERNAL_TLS_CA): this service's client
+   * certificate and key, and the CA of the listener's own certificate (PEM). A key admin may bind the service
+   * principal to this certificate, so its secret and tokens are useless without the key.
+   */
+  tls?: { cert: string | Buffer; key: string | Buffer; ca?: string | Buffer };
   /** The service principal's client id and secret (`POST /v1/tenants/{id}/service-principals`). */
   clientId: string;
   clientSecret: string;
@@ -83,6 +90,8 @@ export class KeyholdClient {
   private readonly events: EventSubscription | undefined;
   private readonly timeoutMs: number;
   private readonly frameBytes: number;
+  /** Connections with the client certificate (`tls`); undefined = the platform's default fetch. */
+  private readonly dispatcher: Agent | undefined;
   private readyWaiters: Array<() => void> = [];
   /** Retry waits per workspace: an event about the workspace ends them, so the next attempt sees the new state. */
   private readonly waits = new Map<string, Set<AbortController>>();
@@ -97,6 +106,7 @@ export class KeyholdClient {
     this.timeoutMs = opts.requestTimeoutMs ?? 5_000;
     this.frameBytes = opts.frameBytes ?? DEFAULT_FRAME_BYTES;
     this.cache = new DekCache(opts.cache);
+    this.dispatcher = opts.tls ? new Agent({ connect: { cert: opts.tls.cert, key: opts.tls.key, ...(opts.tls.ca ? { ca: opts.tls.ca } : {}) } }) : undefined;
     const ahead = opts.refreshAheadMs;
     this.tokens = new TokenSource(
       { clientId: opts.clientId, clientSecret: opts.clientSecret },
@@ -226,6 +236,13 @@ export class KeyholdClient {
     this.closed = true;
     await this.events?.stop();
     this.cache.clear();
+    await this.dispatcher?.close();
+  }
+
+  /** fetch over this client's connections (with its client certificate when `tls` is set). */
+  private fetch(url: string, init: RequestInit): Promise<Response> {
+    // Node's fetch takes an undici dispatcher (non-standard member of its RequestInit).
+    return fetch(url, this.dispatcher ? ({ ...init, dispatcher: this.dispatcher } as RequestInit) : init);
   }
 
   private async keyFor(header: EnvelopeHeader, expect: DecryptOptions['expect']): Promise<Buffer> {
@@ -276,7 +293,7 @@ export class KeyholdClient {
       let res: Response | undefined;
       let failure: unknown;
       try {
-        res = await fetch(this.base + path, {
+        res = await this.fetch(this.base + path, {
           method,
           headers: { authorization: `Bearer ${token.accessToken}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
           body: body === undefined ? undefined : JSON.stringify(body),
@@ -335,7 +352,7 @@ export class KeyholdClient {
       let failure: unknown;
       try {
         this.stats.tokenFetches++;
-        res = await fetch(`${this.base}/v1/auth/token`, {
+        res = await this.fetch(`${this.base}/v1/auth/token`, {
           method: 'POST',
           headers: { 'content-type': 'application/json' },
           body: JSON.stringify({ grant_type: 'client_credentials', client_id: clientId, client_secret: clientSecret }),
@@ -362,12 +379,12 @@ export class KeyholdClient {
 
   private async openEvents(signal: AbortSignal): Promise<Response> {
     let token: Token = await this.tokens.get();
-    let res = await fetch(`${this.base}/internal/v1/events`, { headers: { authorization: `Bearer ${token.accessToken}`, accept: 'text/event-stream' }, signal });
+    let res = await this.fetch(`${this.base}/internal/v1/events`, { headers: { authorization: `Bearer ${token.accessToken}`, accept: 'text/event-stream' }, signal });
     if (res.status === 401) {
       await res.body?.cancel().catch(() => undefined);
       this.tokens.invalidate(token.accessToken);
       token = await this.tokens.get();
-      res = await fetch(`${this.base}/internal/v1/events`, { headers: { authorization: `Bearer ${token.accessToken}`, accept: 'text/event-stream' }, signal });
+      res = await this.fetch(`${this.base}/internal/v1/events`, { headers: { authorization: `Bearer ${token.accessToken}`, accept: 'text/event-stream' }, signal });
     }
     return res;
   }

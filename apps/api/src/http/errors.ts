@@ -57,6 +57,7 @@ const AUTH_STATUS: Record<AuthError['code'], number> = {
   INVALID_CLIENT: 401,
   FORBIDDEN: 403,
   RATE_LIMITED: 429,
+  CLIENT_CERTIFICATE_MISMATCH: 401,
 };
 
 /** Fastify's own request errors (parsing, limits) by their error code. */

@@ -49,6 +49,7 @@ export function servicePrincipalSchemas(): Schema {
     disabled: { type: 'boolean' },
     workspaceIds: { type: 'array', items: uuid },
     ipAllowList: { type: 'array', items: str, description: 'CIDRs the principal may call from; empty = anywhere' },
+    clientCertificateSha256: { type: ['string', 'null'], pattern: '^[0-9a-f]{64}$', description: 'SHA-256 fingerprint of the client certificate its tokens must arrive over (internal listener, mutual TLS); null = not bound' },
     createdAt: { type: 'string', format: 'date-time' },
   };
   return {
@@ -78,6 +79,11 @@ export function servicePrincipalSchemas(): Schema {
         disabled: { type: 'boolean' },
         workspaceIds: { type: 'array', items: uuid, maxItems: 1000, description: 'replaces the scope; every id must be a workspace of the tenant' },
         ipAllowList: { type: 'array', items: { type: 'string', description: 'CIDR, no host bits set' }, maxItems: MAX_ALLOW_LIST_ENTRIES },
+        clientCertificateSha256: {
+          type: ['string', 'null'],
+          maxLength: 95,
+          description: "binds the principal to one client certificate (SHA-256 fingerprint, 64 hex digits, colons allowed); null unbinds",
+        },
       },
     },
     RotateServicePrincipalSecret: {

@@ -72,7 +72,8 @@ export function openApiDocument(serverUrl?: string): Schema {
     info: {
       title: 'Keyhold',
       version: '1.0.0',
-      description: 'Customer-managed keys control plane: tenant admin API (/v1) and internal DEK API (/internal/v1).',
+      description:
+        'Customer-managed keys control plane: tenant admin API (/v1, public listener) and internal DEK API (/internal/v1, the internal listener KEYHOLD_INTERNAL_PORT, which also serves POST /v1/auth/token for client_credentials and /metrics; the public listener answers 404 for /internal/* and /metrics).',
     },
     ...(serverUrl ? { servers: [{ url: serverUrl }] } : {}),
     paths: {
@@ -88,7 +89,7 @@ export function openApiDocument(serverUrl?: string): Schema {
         }),
       },
       '/v1/auth/token': {
-        post: op({ id: 'issueToken', summary: 'Issue an access token (password or client_credentials grant)', security: 'none', body: ref('TokenRequest'), ok: [200, ref('TokenResponse')], errors: [400, 401, 413, 415, 429] }),
+        post: op({ id: 'issueToken', summary: 'Issue an access token (password or client_credentials grant; on the internal listener client_credentials only)', security: 'none', body: ref('TokenRequest'), ok: [200, ref('TokenResponse')], errors: [400, 401, 413, 415, 429] }),
       },
       '/v1/tenants/{tenantId}': {
         get: op({ id: 'getTenant', summary: 'Tenant with the identities a customer must trust', security: 'auditor', params: [tenantParam], ok: [200, ref('Tenant')], errors: [401, 403, 404] }),
@@ -165,7 +166,7 @@ export function openApiDocument(serverUrl?: string): Schema {
       ...eventPaths,
       '/healthz': { get: op({ id: 'healthz', summary: 'Process alive', security: 'none', ok: [200, { type: 'object' }] }) },
       '/readyz': { get: op({ id: 'readyz', summary: 'Postgres and Redis reachable', security: 'none', ok: [200, { type: 'object' }], errors: [503] }) },
-      '/metrics': { get: op({ id: 'metrics', summary: 'Prometheus metrics', security: 'none', ok: [200, null] }) },
+      '/metrics': { get: op({ id: 'metrics', summary: 'Prometheus metrics (internal listener only)', security: 'none', ok: [200, null] }) },
       '/openapi.json': { get: op({ id: 'openapi', summary: 'This document', security: 'none', ok: [200, { type: 'object' }] }) },
       ...platformPaths,
     },
@@ -290,7 +291,7 @@ export function openApiDocument(serverUrl?: string): Schema {
           type: 'object',
           required: ['id', 'name', 'clientId', 'workspaceIds', 'permissions', 'createdAt'],
           additionalProperties: false,
-          properties: { id: uuid, name: str, clientId: str, disabled: { type: 'boolean' }, workspaceIds: { type: 'array', items: uuid }, ipAllowList: { type: 'array', items: str }, permissions: ref('Permissions'), createdAt: { type: 'string', format: 'date-time' } },
+          properties: { id: uuid, name: str, clientId: str, disabled: { type: 'boolean' }, workspaceIds: { type: 'array', items: uuid }, ipAllowList: { type: 'array', items: str }, clientCertificateSha256: { type: ['string', 'null'] }, permissions: ref('Permissions'), createdAt: { type: 'string', format: 'date-time' } },
         },
         ServicePrincipalList: { type: 'object', required: ['servicePrincipals'], properties: { servicePrincipals: { type: 'array', items: ref('ServicePrincipal') } } },
         AuditEvent: {

@@ -15,6 +15,19 @@ const cidr = z
     return c;
   });
 
+/** A SHA-256 certificate fingerprint: 64 hex digits, with or without the colons openssl prints; kept lowercase, bare. */
+const fingerprint = z
+  .string()
+  .max(95)
+  .transform((v, ctx) => {
+    const hex = v.trim().replace(/:/g, '').toLowerCase();
+    if (!/^[0-9a-f]{64}$/.test(hex)) {
+      ctx.addIssue({ code: z.ZodIssueCode.custom, message: 'must be a SHA-256 certificate fingerprint (64 hex digits, colons allowed)' });
+      return z.NEVER;
+    }
+    return hex;
+  });
+
 export const servicePrincipalSchemas = {
   update: z
     .object({
@@ -26,8 +39,9 @@ export const servicePrincipalSchemas = {
         .transform((ids) => ids.map((w) => w.toLowerCase()))
         .optional(),
       ipAllowList: z.array(cidr).max(MAX_ALLOW_LIST_ENTRIES).optional(),
+      clientCertificateSha256: fingerprint.nullable().optional(),
     })
     .strict()
-    .refine((b) => Object.keys(b).length > 0, 'give at least one of name, disabled, workspaceIds, ipAllowList'),
+    .refine((b) => Object.keys(b).length > 0, 'give at least one of name, disabled, workspaceIds, ipAllowList, clientCertificateSha256'),
   rotate: z.object({ overlapSeconds: z.number().int().min(0).max(MAX_SECRET_OVERLAP_SECONDS) }).strict(),
 };

@@ -22,13 +22,20 @@ export function pathId(value: string, what: ErrorCode = ErrorCode.NotFound): str
 }
 
 const name = z.string().trim().min(1).max(200);
+/** An account name looked up in Postgres, which cannot hold a NUL character in text (the query would fail: a 500). */
+const lookupKey = (max: number) =>
+  z
+    .string()
+    .min(1)
+    .max(max)
+    .refine((v) => !v.includes('\u0000'), 'must not contain NUL characters');
 const email = z.string().trim().max(254).email();
 
 export const schemas = {
   createTenant: z.object({ name, admin: z.object({ email }).strict() }),
   token: z.discriminatedUnion('grant_type', [
-    z.object({ grant_type: z.literal('password'), tenant_id: z.string().max(64), username: z.string().min(1).max(254), password: z.string().min(1).max(1024) }),
-    z.object({ grant_type: z.literal('client_credentials'), client_id: z.string().min(1).max(128), client_secret: z.string().min(1).max(1024) }),
+    z.object({ grant_type: z.literal('password'), tenant_id: z.string().max(64), username: lookupKey(254), password: z.string().min(1).max(1024) }),
+    z.object({ grant_type: z.literal('client_credentials'), client_id: lookupKey(128), client_secret: z.string().min(1).max(1024) }),
   ]),
   registerKeyConfiguration: z
     .object({

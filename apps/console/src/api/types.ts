@@ -192,6 +192,8 @@ export interface ServicePrincipal {
   createdAt: string;
   disabled: boolean;
   ipAllowList: string[];
+  /** SHA-256 fingerprint of the client certificate its tokens must arrive over (internal listener, mutual TLS). */
+  clientCertificateSha256?: string | null;
 }
 
 /** One principal with its live secrets (ids and lifetimes; never a secret or its hash). */
@@ -204,6 +206,7 @@ export interface ServicePrincipalChange {
   disabled?: boolean;
   workspaceIds?: string[];
   ipAllowList?: string[];
+  clientCertificateSha256?: string | null;
 }
 
 /** A rotation's answer: the new secret, shown once, and when the previous one stops. */

@@ -16,7 +16,8 @@ const OVERLAPS: Array<{ seconds: number; label: string }> = [
 /**
  * Everything a key admin can do to take a service principal's access back: disable/enable, rotate the secret
  * (the new one is shown once, with the overlap the admin chose for the old one), revoke one secret, change the
- * workspace scope and the allowed source networks, delete (after a confirmation). Auditors see the same facts
+ * workspace scope, the allowed source networks and the client certificate it is bound to, delete (after a
+ * confirmation). Auditors see the same facts
  * without the controls. Every change takes effect on every API replica within seconds, including on tokens the
  * service already holds.
  */
@@ -34,12 +35,14 @@ export function ServicePrincipalPanel(props: {
   const [overlap, setOverlap] = useState(3_600);
   const [scope, setScope] = useState<string[]>([]);
   const [networks, setNetworks] = useState('');
+  const [certificate, setCertificate] = useState('');
   const [confirmDelete, setConfirmDelete] = useState(false);
   const d = sp.data;
   useEffect(() => {
     if (!d) return;
     setScope(d.workspaceIds);
     setNetworks(d.ipAllowList.join('\n'));
+    setCertificate(d.clientCertificateSha256 ?? '');
   }, [d]);
 
   const changed = () => {
@@ -75,6 +78,10 @@ export function ServicePrincipalPanel(props: {
   const submitNetworks = (e: FormEvent) => {
     e.preventDefault();
     void update.run({ ipAllowList: networks.split(/[\s,]+/).filter(Boolean) });
+  };
+  const submitCertificate = (e: FormEvent) => {
+    e.preventDefault();
+    void update.run({ clientCertificateSha256: certificate.trim() ? certificate.trim() : null });
   };
   const toggle = (id: string) => setScope((s) => (s.includes(id) ? s.filter((x) => x !== id) : [...s, id]));
 
@@ -217,6 +224,25 @@ export function ServicePrincipalPanel(props: {
         </form>
       ) : (
         <p>{d.ipAllowList.length ? d.ipAllowList.join(', ') : 'Anywhere'}</p>
+      )}
+
+      <h3>Client certificate</h3>
+      {canWrite ? (
+        <form onSubmit={submitCertificate}>
+          <div className="field">
+            <label htmlFor="sp-certificate">SHA-256 fingerprint of the only client certificate it may use (empty = any)</label>
+            <input id="sp-certificate" className="mono" value={certificate} spellCheck={false} aria-describedby="sp-certificate-help" onChange={(e) => setCertificate(e.target.value)} />
+            <p id="sp-certificate-help" className="help">
+              With mutual TLS on Keyhold&apos;s internal listener, the service&apos;s tokens are refused over any other certificate. Colons are allowed
+              (openssl x509 -noout -fingerprint -sha256).
+            </p>
+          </div>
+          <button type="submit" className="btn" disabled={update.busy}>
+            Save certificate
+          </button>
+        </form>
+      ) : (
+        <p>{d.clientCertificateSha256 ? <code className="value">{d.clientCertificateSha256}</code> : 'Any (not bound)'}</p>
       )}
 
       {canWrite && (

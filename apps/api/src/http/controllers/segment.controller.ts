@@ -1,4 +1,4 @@
-import { Controller, Delete, Headers, HttpCode, Inject, Param } from '@nestjs/common';
+import { Controller, Delete, HttpCode, Inject, Param } from '@nestjs/common';
 import type { AccessClaims } from '@app/auth';
 import { ErrorCode } from '@app/keys';
 import { AdminRoute, Claims, SERVICES } from '../auth';
@@ -7,7 +7,8 @@ import { pathId } from '../validation';
 
 /**
  * Segment-level crypto-shred, for the key admin: destroys one segment's DEK for good (the row is deleted, a
- * tombstone keeps the id from ever being issued again; 410 SEGMENT_DESTROYED afterwards on every replica).
+ * tombstone keeps the id from ever being issued again; 410 SEGMENT_DESTROYED afterwards on every replica). Internal
+ * services do the same on the internal listener (http/internal-segment-routes.ts).
  */
 @Controller('v1/tenants/:tenantId/workspaces/:id/segments')
 export class SegmentAdminController {
@@ -18,21 +19,5 @@ export class SegmentAdminController {
   @AdminRoute('key_admin')
   async destroy(@Claims() c: AccessClaims, @Param('id') id: string, @Param('segmentId') segmentId: string): Promise<void> {
     await this.s.segments.destroy.execute({ kind: 'admin', id: c.sub }, c.tid, pathId(id, ErrorCode.WorkspaceNotFound), segmentId);
-  }
-}
-
-/**
- * The same for internal services: a service principal token with the `dek:destroy` permission (granted by the
- * key admin) and the workspace in its scope. Same path as the DEK fetch, method DELETE.
- */
-@Controller('internal/v1/workspaces/:workspaceId/segments/:segmentId')
-export class SegmentInternalController {
-  constructor(@Inject(SERVICES) private readonly s: KeyholdServices) {}
-
-  @Delete('dek')
-  @HttpCode(204)
-  async destroy(@Headers('authorization') authorization: string | undefined, @Param('workspaceId') workspaceId: string, @Param('segmentId') segmentId: string): Promise<void> {
-    const claims = await this.s.serviceTokens.verifyHeader(authorization);
-    await this.s.segments.destroy.execute({ kind: 'service', id: claims.sub }, claims.tid, workspaceId, segmentId);
   }
 }
