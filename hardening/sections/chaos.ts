@@ -211,6 +211,13 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosResult> {
         await sleep(ms);
         await admin('DELETE', `/aws/principals/${AWS_EMULATOR_DEFAULTS.vendorAccessKeyId}/policies/deny-assume`);
       }],
+      // AWS KMS is eventually consistent: while on, a key state or policy change (the revocation half way, if it
+      // lands then) is seen old or new at random by each read for a while
+      ['kms-propagation-flapping', async (ms) => {
+        await admin('PUT', '/propagation/aws', { delayMs: 100, flapMs: Math.max(500, ms * 2), newRate: 0.5, seed: Math.floor(random() * 1e9) });
+        await sleep(ms);
+        await admin('DELETE', '/propagation/aws');
+      }],
       ['api-replica-sigkill', (ms) => pick(apis).crashAndRestart('SIGKILL', ms)],
       ['api-replica-restart', (ms) => pick(apis).crashAndRestart('SIGTERM', ms)],
       ['worker-sigkill', async (ms) => {
