@@ -72,7 +72,7 @@ const purged: Buffer[][] = [];
 async function warm(w: Bound, segments: string[]): Promise<Map<string, Buffer[]>> {
   const keys = new Map<string, Buffer[]>();
   for (const app of replicas()) {
-    const http = new HttpClient(app.url);
+    const http = new HttpClient(app.url, app.internalUrl);
     for (const s of segments.slice(1)) {
       for (let i = 0; i < 2; i++) {
         const r = await http.get(w.dekPath(s), w.svc);
@@ -136,7 +136,7 @@ it('segment destroy: both replicas drop that DEK only', async () => {
     expect(look.contains(keys.get('seg-1')![1])).toBe(true);
   }
   purged.push(keys.get('seg-2')!);
-  expect((await new HttpClient(replica.url).get(w.dekPath('seg-2'), w.svc)).status).toBe(410);
+  expect((await new HttpClient(replica.url, replica.internalUrl).get(w.dekPath('seg-2'), w.svc)).status).toBe(410);
 }, 60_000);
 
 it('KEK rotation: the retired version takes every DEK cached under it', async () => {
