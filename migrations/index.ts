@@ -8,6 +8,7 @@ import { AuditTamperEvidence1764400000000 } from './1764400000000-AuditTamperEvi
 import { ServicePrincipalCredentials1764500000000 } from './1764500000000-ServicePrincipalCredentials';
 import { KekGeneration1764600000000 } from './1764600000000-KekGeneration';
 import { VendorCanary1764600000001 } from './1764600000001-VendorCanary';
+import { SiemDestinations1764700000000 } from './1764700000000-SiemDestinations';
 
 /** Every migration class, in order. The DataSource lists them explicitly (no glob: works under jest, swc and dist). */
 export const MIGRATIONS = [
@@ -21,4 +22,5 @@ export const MIGRATIONS = [
   ServicePrincipalCredentials1764500000000,
   KekGeneration1764600000000,
   VendorCanary1764600000001,
+  SiemDestinations1764700000000,
 ];

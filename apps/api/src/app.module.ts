@@ -10,6 +10,7 @@ import { AuditController } from './http/controllers/audit.controller';
 import { AdminUsersController, OneTimeLinksController } from './http/controllers/credentials.controller';
 import { PlatformController } from './http/controllers/platform.controller';
 import { WorkspaceDestroyController } from './http/controllers/workspace-destroy.controller';
+import { SiemController } from './http/controllers/siem.controller';
 import type { KeyholdServices } from './services';
 
 /** The Nest module of the admin API; the composition root is built outside Nest and provided as a value. */
@@ -32,6 +33,7 @@ export class ApiModule {
         OneTimeLinksController,
         PlatformController,
         WorkspaceDestroyController,
+        SiemController,
       ],
       providers: [{ provide: SERVICES, useValue: services }, AdminTokenStrategy, OperatorTokenStrategy, TenantAccessGuard],
     };

@@ -68,6 +68,7 @@ import Redis from 'ioredis';
 import type { Logger } from 'pino';
 import type { DataSource } from 'typeorm';
 import { ApiMetrics } from './http/metrics';
+import { loadSiemSettings, SiemDestinations } from '@app/siem';
 
 /**
  * The API process's composition root: every long-lived object built once, in dependency order, and torn down
@@ -107,6 +108,8 @@ export class KeyholdServices {
   readonly principalUseCases: ReturnType<typeof buildPrincipalUseCases>;
   /** Segment-level crypto-shred and the service principal permissions that allow it. */
   readonly segments: { readonly destroy: DestroySegment; readonly setPermissions: SetServicePrincipalPermissions };
+  /** The tenants' SIEM destinations (the worker delivers; docs/AUDIT.md). */
+  readonly siem: SiemDestinations;
   private readonly unsubscribers: Array<() => void> = [];
 
   private constructor(
@@ -241,6 +244,7 @@ export class KeyholdServices {
       ),
       setPermissions: new SetServicePrincipalPermissions(this.repos, this.audit),
     };
+    this.siem = new SiemDestinations(this.ds, this.audit, loadSiemSettings(config.providerEnv, config.mode), config.audit.hmacKey);
   }
 
   static async start(config: KeyholdConfig, log: Logger): Promise<KeyholdServices> {

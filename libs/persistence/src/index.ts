@@ -36,3 +36,12 @@ export {
   LastKeyAdminError,
 } from './admin-accounts.repository';
 export { VendorCanaryRepository, VendorCanaryStatus } from './vendor-canary.repository';
+export {
+  SiemDestinationRepository,
+  SiemDestinationRow,
+  SiemDeliveryTarget,
+  SiemAuditEvent,
+  SiemKind,
+  SiemFormat,
+  SiemState,
+} from './siem-destinations.repository';

@@ -8,6 +8,7 @@ import { platformPaths } from './openapi-platform';
 import { servicePrincipalPaths, servicePrincipalSchemas } from './openapi-service-principals';
 import { destroyDekOperation, segmentPaths } from './openapi-segments';
 import { auditPaths } from './openapi-audit';
+import { siemPaths } from './openapi-siem';
 import { workspaceDestroyOperations } from './openapi-workspace-destroy';
 import { eventPaths } from './openapi-events';
 
@@ -143,6 +144,7 @@ export function openApiDocument(serverUrl?: string): Schema {
         get: { ...op({ id: 'exportAuditEvents', summary: 'Audit log as JSON lines (the input of keyhold-audit-verify)', security: 'auditor', params: [tenantParam], ok: [200, null], errors: [401, 403, 404] }) },
       },
       ...auditPaths,
+      ...siemPaths,
       '/internal/v1/workspaces/{workspaceId}/segments/{segmentId}/dek': {
         get: op({
           id: 'getDek',
