@@ -20,6 +20,10 @@ import type {
   Tenant,
   TokenResponse,
   Workspace,
+  SiemDestination,
+  SiemDestinationWithSecret,
+  SiemFormat,
+  SiemKind,
 } from './types';
 
 /**
@@ -196,6 +200,26 @@ export class ApiClient {
 
   revokeServicePrincipalSecret(id: string, secretId: string): Promise<void> {
     return this.call('DELETE', this.t(`/service-principals/${seg(id)}/secrets/${seg(secretId)}`));
+  }
+
+  listSiemDestinations(): Promise<SiemDestination[]> {
+    return this.call<{ destinations: SiemDestination[] }>('GET', this.t('/siem-destinations')).then((b) => b.destinations);
+  }
+
+  createSiemDestination(input: { name: string; kind: SiemKind; format: SiemFormat; url: string; token?: string }): Promise<SiemDestinationWithSecret> {
+    return this.call('POST', this.t('/siem-destinations'), input);
+  }
+
+  rotateSiemSecret(id: string, token?: string): Promise<SiemDestinationWithSecret> {
+    return this.call('POST', this.t(`/siem-destinations/${seg(id)}/secret`), token ? { token } : {});
+  }
+
+  retrySiemDestination(id: string): Promise<{ destination: SiemDestination }> {
+    return this.call('POST', this.t(`/siem-destinations/${seg(id)}/retry`), {});
+  }
+
+  deleteSiemDestination(id: string): Promise<void> {
+    return this.call('DELETE', this.t(`/siem-destinations/${seg(id)}`));
   }
 
   private t(path: string): string {
