@@ -25,6 +25,7 @@ import { runQuotas } from './sections/quotas';
 import { runOutage } from './sections/outage';
 import { runResidue } from './sections/residue';
 import { runSsrf } from './sections/ssrf';
+import { runSiem } from './sections/siem';
 import { runTokens } from './sections/tokens';
 
 const SIZES = {
@@ -33,11 +34,13 @@ const SIZES = {
     faults: { segments: 3_000, faultMs: 3_000, concurrency: 4, rotationBatch: 100, settleMs: 90_000 },
     // vendor role broken for 10 minutes; a KMS outage of 10 probe intervals (1 s each)
     outage: { vendorSeconds: 600, outageSeconds: 10, pollMs: 1_000 },
+    siem: { events: 20_000, outageMs: 5_000 },
   },
   quick: {
     fuzzRunsPerEndpoint: 20,
     faults: { segments: 600, faultMs: 1_500, concurrency: 3, rotationBatch: 25, settleMs: 45_000 },
     outage: { vendorSeconds: 10, outageSeconds: 10, pollMs: 1_000 },
+    siem: { events: 3_000, outageMs: 2_000 },
   },
 };
 
@@ -192,6 +195,15 @@ async function main(): Promise<number> {
         kek_poll_interval_seconds: r.pollIntervalSeconds,
       }),
     );
+    await section('siem', ['siem_events_lost', 'siem_out_of_order', 'siem_worker_killed_mid_delivery'], async () => runSiem(s, await seedTenant(s, 'siem'), size.siem), (r) => ({
+      siem_events_expected: r.eventsExpected,
+      siem_events_lost: r.eventsExpected > 0 ? r.eventsLost : null,
+      siem_out_of_order: r.outOfOrder,
+      siem_duplicates: r.duplicates,
+      siem_bad_signatures: r.badSignatures,
+      siem_receiver_outage_ms: r.receiverOutageMs,
+      siem_worker_killed_mid_delivery: r.workerKilledMidDelivery,
+    }));
     // After faults (which counts every shredded workspace as a false shred), before the at-rest scan (which then
     // also looks for the DEKs this section was handed, the destroyed workspace's included).
     await section('residue', ['residue_forms_tried', 'residue_forms_unwrapped', 'destroyed_workspaces_served'], async () => runResidue(s, await seedTenant(s, 'residue'), ledger), (r) => ({

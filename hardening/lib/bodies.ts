@@ -43,6 +43,11 @@ export function wellFormedBody(ref: string | null | undefined, t: SeededTenant, 
       return { overlapSeconds: 60 };
     case 'ServicePrincipalPermissions':
       return { permissions: ['dek:fetch'] };
+    case 'CreateSiemDestination':
+      // .invalid never resolves (RFC 2606): nothing is ever sent anywhere.
+      return { name: `${label}-${n}`, kind: 'webhook', format: 'ocsf', url: `https://${label}-${n}.siem.invalid/keyhold` };
+    case 'RotateSiemSecret':
+      return {};
     default:
       return undefined;
   }

@@ -58,6 +58,9 @@ export const GOALS: Goal[] = [
   { key: 'audit_tamper_cases', label: 'audit: tampering cases tried (database insider + edited export)', goal: '≥ 20', met: (v) => typeof v === 'number' && v >= 20 },
   zero('audit_tamper_undetected', 'audit: tampering not detected (route or offline verifier)'),
   zero('audit_events_lost', 'faults: actions without their audit record'),
+  zero('siem_events_lost', 'siem: audit records a SIEM receiver never got (receiver outage + worker SIGKILL mid-delivery)'),
+  zero('siem_out_of_order', 'siem: records first delivered after a later one'),
+  isTrue('siem_worker_killed_mid_delivery', 'siem: worker SIGKILL landed with a batch on the wire'),
   zero('vendor_side_shreds', "outage: workspaces shredded while the vendor's own IAM denied sts:AssumeRole (single customer)"),
   zero('warm_dek_errors_during_kms_outage', 'outage: DEK fetches failed for cached workspaces during a KMS outage of 10 probe intervals'),
   // the suite runs the lost-message poll every second (hardening/run.ts SIZES)

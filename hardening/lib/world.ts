@@ -39,6 +39,8 @@ export interface SeededTenant {
   spareAdminUserId: string;
   /** A pending invitation (its link is in the dev mailbox only). */
   invitationId: string;
+  /** A SIEM destination (to a name that never resolves) the matrix and the fuzzer may rotate, retry or delete. */
+  spareSiemDestinationId: string;
   base: string;
   dekPath(segment: string, workspaceId?: string): string;
 }
@@ -60,6 +62,7 @@ export async function seedTenant(stack: HardeningStack, label = 't'): Promise<Se
   // A user the matrix and the fuzzer may re-role, disable or delete without touching the principals above.
   const spareUser = await inviteUser(stack.url, keyAdmin, id, { email: `spare-${suffix}@${label}.example.com`, role: 'auditor' });
   const pending = expectStatus('invitation', await http.post(`${base}/invitations`, { email: `pending-${suffix}@${label}.example.com`, role: 'auditor' }, keyAdmin), 201);
+  const siem = expectStatus('siem destination', await http.post(`${base}/siem-destinations`, { name: `siem-${suffix}`, kind: 'webhook', url: `https://siem-${suffix}.siem.invalid/keyhold` }, keyAdmin), 201);
 
   const vendor = stack.config.providerEnv.KEYHOLD_AWS_VENDOR_PRINCIPAL_ARN!;
   const roleName = `role-${suffix}`;
@@ -109,6 +112,7 @@ export async function seedTenant(stack: HardeningStack, label = 't'): Promise<Se
     adminUserIds: [auditorUser.id, spareUser.id],
     spareAdminUserId: spareUser.id,
     invitationId: pending.body.id as string,
+    spareSiemDestinationId: siem.body.destination.id as string,
     base,
     dekPath: (segment: string, workspaceId = wsId) => `/internal/v1/workspaces/${workspaceId}/segments/${encodeURIComponent(segment)}/dek`,
   };
@@ -139,6 +143,7 @@ export function secretsOf(t: SeededTenant): string[] {
     t.servicePrincipalId,
     t.spareServicePrincipalId,
     t.spareSecretId,
+    t.spareSiemDestinationId,
     t.clientId,
     ...t.adminUserIds,
   ].filter((s) => typeof s === 'string' && s.length >= 6);

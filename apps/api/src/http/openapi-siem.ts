@@ -51,6 +51,27 @@ const withSecret = {
   },
 };
 
+/** Request bodies, named so clients (and the hardening suite's body table) can refer to them. */
+export const siemSchemas = {
+  CreateSiemDestination: {
+    type: 'object',
+    required: ['name', 'kind', 'url'],
+    additionalProperties: false,
+    properties: {
+      name: { type: 'string', minLength: 1, maxLength: 100 },
+      kind,
+      format: { ...format, default: 'native' },
+      url: { type: 'string', maxLength: 2048, description: 'https; no internal addresses (checked when saved and at every connection)' },
+      token: { type: 'string', maxLength: 256, description: 'Splunk HEC only: the HEC token (never returned)' },
+    },
+  },
+  RotateSiemSecret: {
+    type: 'object',
+    additionalProperties: false,
+    properties: { token: { type: 'string', maxLength: 256, description: 'Splunk HEC only: the new HEC token' } },
+  },
+};
+
 export const siemPaths = {
   '/v1/tenants/{tenantId}/siem-destinations': {
     get: {
@@ -65,21 +86,7 @@ export const siemPaths = {
       summary: 'Stream the audit log to a SIEM (webhook with HMAC signature, Splunk HEC or JSON lines; native, CEF or OCSF fields)',
       ...admins,
       parameters: [tenantParam],
-      requestBody: {
-        required: true,
-        content: json({
-          type: 'object',
-          required: ['name', 'kind', 'url'],
-          additionalProperties: false,
-          properties: {
-            name: { type: 'string', minLength: 1, maxLength: 100 },
-            kind,
-            format: { ...format, default: 'native' },
-            url: { type: 'string', maxLength: 2048, description: 'https; no internal addresses (checked when saved and at every connection)' },
-            token: { type: 'string', maxLength: 256, description: 'Splunk HEC only: the HEC token (never returned)' },
-          },
-        }),
-      },
+      requestBody: { required: true, content: json({ $ref: '#/components/schemas/CreateSiemDestination' }) },
       responses: { '201': { description: 'created', content: json(withSecret) }, ...errors(400, 401, 403, 404, 409, 415) },
     },
   },
@@ -105,7 +112,7 @@ export const siemPaths = {
       summary: 'New signing secret (shown once), or a new Splunk HEC token in the body; used from the next delivery',
       ...admins,
       parameters: [tenantParam, idParam],
-      requestBody: { required: false, content: json({ type: 'object', additionalProperties: false, properties: { token: { type: 'string', maxLength: 256 } } }) },
+      requestBody: { required: false, content: json({ $ref: '#/components/schemas/RotateSiemSecret' }) },
       responses: { '200': { description: 'rotated', content: json(withSecret) }, ...errors(400, 401, 403, 404, 415) },
     },
   },

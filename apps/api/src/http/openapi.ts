@@ -8,7 +8,7 @@ import { platformPaths } from './openapi-platform';
 import { servicePrincipalPaths, servicePrincipalSchemas } from './openapi-service-principals';
 import { destroyDekOperation, segmentPaths } from './openapi-segments';
 import { auditPaths } from './openapi-audit';
-import { siemPaths } from './openapi-siem';
+import { siemPaths, siemSchemas } from './openapi-siem';
 import { workspaceDestroyOperations } from './openapi-workspace-destroy';
 import { eventPaths } from './openapi-events';
 
@@ -175,6 +175,7 @@ export function openApiDocument(serverUrl?: string): Schema {
       },
       schemas: {
         ...servicePrincipalSchemas(),
+        ...siemSchemas,
         Error: { type: 'object', required: ['error'], properties: { error: { type: 'object', required: ['code', 'message'], properties: { code: { type: 'string', pattern: '^[A-Z_]+$' }, message: str } } } },
         CreateTenant: {
           type: 'object',
