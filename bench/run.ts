@@ -27,10 +27,11 @@ import { kekRotation, rewrap } from './sections/jobs';
 import { memory } from './sections/memory';
 import { revocation } from './sections/revocation';
 import { seed } from './sections/seed';
+import { siem } from './sections/siem';
 import { buildTargets, assemble } from './lib/results';
 import { cleanupRedis } from './lib/redis';
 
-const SECTIONS = ['dek-fetch', 'cold', 'memory', 'economy', 'rewrap', 'kek-rotation', 'revocation', 'client'] as const;
+const SECTIONS = ['dek-fetch', 'cold', 'memory', 'economy', 'rewrap', 'kek-rotation', 'revocation', 'client', 'siem'] as const;
 type SectionName = (typeof SECTIONS)[number];
 
 async function main(): Promise<number> {
@@ -115,6 +116,7 @@ async function main(): Promise<number> {
       'kek-rotation': kekRotation,
       revocation,
       client: clientSection,
+      siem,
     };
     for (const name of SECTIONS) {
       if (only && !only.has(name)) {

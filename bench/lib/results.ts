@@ -18,6 +18,7 @@ const SKELETON = {
   memory: { kek_cache_bytes_per_workspace: null },
   revocation: { seconds_to_410: null, seconds_all_replicas: null },
   client: { cached_dek_ops_per_s: null, encrypt_mb_per_s: null, raw_aes_gcm_mb_per_s: null, encrypt_ratio: null },
+  siem: { events: null, events_per_s: null, worker_peak_rss_mb: null },
 } as const;
 
 /** Which top-level keys each section fills. */
@@ -30,6 +31,7 @@ const FILLS: Record<string, string[]> = {
   'kek-rotation': ['kek_rotation'],
   revocation: ['revocation'],
   client: ['client'],
+  siem: ['siem'],
 };
 
 export type Results = Record<string, unknown> & {
