@@ -9,6 +9,7 @@ import { ServicePrincipalCredentials1764500000000 } from './1764500000000-Servic
 import { KekGeneration1764600000000 } from './1764600000000-KekGeneration';
 import { VendorCanary1764600000001 } from './1764600000001-VendorCanary';
 import { SiemDestinations1764700000000 } from './1764700000000-SiemDestinations';
+import { OperationsHistoryIndex1764700000001 } from './1764700000001-OperationsHistoryIndex';
 
 /** Every migration class, in order. The DataSource lists them explicitly (no glob: works under jest, swc and dist). */
 export const MIGRATIONS = [
@@ -23,4 +24,5 @@ export const MIGRATIONS = [
   KekGeneration1764600000000,
   VendorCanary1764600000001,
   SiemDestinations1764700000000,
+  OperationsHistoryIndex1764700000001,
 ];

@@ -11,6 +11,7 @@ import { AdminUsersController, OneTimeLinksController } from './http/controllers
 import { PlatformController } from './http/controllers/platform.controller';
 import { WorkspaceDestroyController } from './http/controllers/workspace-destroy.controller';
 import { SiemController } from './http/controllers/siem.controller';
+import { OperationsHistoryController } from './http/controllers/operations-history.controller';
 import type { KeyholdServices } from './services';
 
 /** The Nest module of the admin API; the composition root is built outside Nest and provided as a value. */
@@ -34,6 +35,7 @@ export class ApiModule {
         PlatformController,
         WorkspaceDestroyController,
         SiemController,
+        OperationsHistoryController,
       ],
       providers: [{ provide: SERVICES, useValue: services }, AdminTokenStrategy, OperatorTokenStrategy, TenantAccessGuard],
     };

@@ -58,6 +58,7 @@ import {
   RotateServicePrincipalSecret,
   ServicePrincipalDeps,
   UpdateServicePrincipal,
+  ListOperations,
   RequestWrapLimitRotation,
   SetServicePrincipalPermissions,
   ValidateKeyConfiguration,
@@ -110,6 +111,8 @@ export class KeyholdServices {
   readonly segments: { readonly destroy: DestroySegment; readonly setPermissions: SetServicePrincipalPermissions };
   /** The tenants' SIEM destinations (the worker delivers; docs/AUDIT.md). */
   readonly siem: SiemDestinations;
+  /** The server-side operations history (GET …/operations). */
+  readonly operationsHistory: ListOperations;
   private readonly unsubscribers: Array<() => void> = [];
 
   private constructor(
@@ -244,6 +247,7 @@ export class KeyholdServices {
       ),
       setPermissions: new SetServicePrincipalPermissions(this.repos, this.audit),
     };
+    this.operationsHistory = new ListOperations(deps, this.ds);
     this.siem = new SiemDestinations(this.ds, this.audit, loadSiemSettings(config.providerEnv, config.mode), config.audit.hmacKey);
   }
 

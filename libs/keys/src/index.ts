@@ -61,3 +61,4 @@ export {
   GetOperation,
 } from './workspace.use-cases';
 export { DestroyWorkspace, DestroyWorkspaceInput } from './workspace-destroy.use-case';
+export { ListOperations, OperationHistoryInput, OPERATION_STATES, HISTORY_KINDS, historyView } from './operations-history.use-case';

@@ -45,3 +45,4 @@ export {
   SiemFormat,
   SiemState,
 } from './siem-destinations.repository';
+export { OperationHistoryRepository, OperationHistoryRow, OperationHistoryQuery, OperationStateName } from './operation-history.repository';
