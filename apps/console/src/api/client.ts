@@ -24,6 +24,7 @@ import type {
   SiemDestinationWithSecret,
   SiemFormat,
   SiemKind,
+  OperationHistoryPage,
 } from './types';
 
 /**
@@ -200,6 +201,16 @@ export class ApiClient {
 
   revokeServicePrincipalSecret(id: string, secretId: string): Promise<void> {
     return this.call('DELETE', this.t(`/service-principals/${seg(id)}/secrets/${seg(secretId)}`));
+  }
+
+  /** The workspace's operations, newest first; `filter` narrows by kind and state, `cursor` continues a page. */
+  listWorkspaceOperations(workspaceId: string, filter: { kind?: string; state?: string; cursor?: string | null; limit?: number } = {}): Promise<OperationHistoryPage> {
+    const q = new URLSearchParams();
+    if (filter.kind) q.set('kind', filter.kind);
+    if (filter.state) q.set('state', filter.state);
+    if (filter.cursor) q.set('cursor', filter.cursor);
+    q.set('limit', String(filter.limit ?? 10));
+    return this.call('GET', this.t(`/workspaces/${seg(workspaceId)}/operations?${q.toString()}`));
   }
 
   listSiemDestinations(): Promise<SiemDestination[]> {

@@ -232,3 +232,13 @@ export interface SiemDestinationWithSecret {
   /** Webhook / JSON-lines signing secret: in this answer only. */
   secret?: string;
 }
+
+/** One page of the server-side operations history (newest first). */
+export interface OperationHistoryEntry extends Operation {
+  requestedBy: string | null;
+  startedAt: string | null;
+}
+export interface OperationHistoryPage {
+  operations: OperationHistoryEntry[];
+  next: string | null;
+}
