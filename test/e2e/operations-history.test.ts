@@ -28,7 +28,7 @@ describe('operations history', () => {
     let cursor: string | null = null;
     let pages = 0;
     do {
-      const r = await stack.http.get(`${t.base}/operations?limit=4${cursor ? `&cursor=${cursor}` : ''}`, t.token);
+      const r: { status: number; body: { operations: Array<{ id: string }>; next: string | null } } = await stack.http.get(`${t.base}/operations?limit=4${cursor ? `&cursor=${cursor}` : ''}`, t.token);
       expect(r.status).toBe(200);
       seen.push(...r.body.operations.map((o: { id: string }) => o.id));
       cursor = r.body.next;
