@@ -53,7 +53,14 @@ export async function siem(ctx: BenchContext, world: World): Promise<SiemResult>
     const expected = head - destination.cursorSeq;
     const port = await freePort();
     const t0 = performance.now();
-    const worker = await startWorkerChild(ctx.paths, 'worker-siem', ctx.env({ [ENV.workerMetricsPort]: String(port), KEYHOLD_SIEM_ALLOW_LOOPBACK: 'true', KEYHOLD_SIEM_POLL_MS: '100' }));
+    const worker = await startWorkerChild(ctx.paths, 'worker-siem', ctx.env({
+        [ENV.workerMetricsPort]: String(port),
+        // The receiver can only be on this machine, and every local address is internal: this one worker runs in test
+        // mode, the only mode that accepts the loopback setting (production refuses it at start-up).
+        KEYHOLD_MODE: 'test',
+        KEYHOLD_SIEM_ALLOW_LOOPBACK: 'true',
+        KEYHOLD_SIEM_POLL_MS: '100',
+      }));
     try {
       for (;;) {
         const c = Number((await ds.query(`SELECT cursor_seq FROM siem_destinations WHERE id = $1`, [destination.id]))[0].cursor_seq);
