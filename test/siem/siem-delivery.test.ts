@@ -234,7 +234,7 @@ describe('SIEM streaming', () => {
     await b.receiver.close();
   });
 
-  it('refuses internal and metadata addresses, plain http to the internet, and user info; auditors cannot create', async () => {
+  it('refuses internal and metadata addresses, plain http to the internet, user info, and tokens where they do not belong', async () => {
     const t = await tenantWithAdmin(stack);
     for (const url of [
       'https://169.254.169.254/latest/meta-data',
