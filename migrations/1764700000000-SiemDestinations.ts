@@ -22,6 +22,9 @@ export class SiemDestinations1764700000000 implements MigrationInterface {
         url text NOT NULL,
         sealed_secret text NOT NULL,
         secret_rotated_at timestamptz NOT NULL DEFAULT now(),
+        -- after a rotation with an overlap: the previous secret also signs until it expires
+        previous_sealed_secret text,
+        previous_secret_expires_at timestamptz,
         cursor_seq bigint NOT NULL DEFAULT 0 CHECK (cursor_seq >= 0),
         state text NOT NULL DEFAULT 'active' CHECK (state IN ('active', 'dead_letter')),
         failures integer NOT NULL DEFAULT 0,

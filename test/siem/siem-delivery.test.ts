@@ -93,23 +93,36 @@ describe('SIEM streaming', () => {
     await receiver.close();
   });
 
-  it('rotates the signing secret: the new one signs the next deliveries, the old one no longer verifies', async () => {
+  it('rotates the signing secret: with an overlap both sign, then the old one stops; without, the new one alone signs at once', async () => {
     const { t, receiver, id, secret } = await destination();
     await until('creation delivered', () => receiver.requests.length > 0);
-    const rotated = await stack.http.post(`${base(t.tenant.id)}/${id}/secret`, {}, t.token);
-    expect(rotated.status).toBe(200);
-    const fresh = rotated.body.secret as string;
-    expect(fresh).not.toBe(secret);
-    const n = receiver.requests.length;
-    await append(t.tenant.id, 3);
-    const head = await headSeq(t.tenant.id);
-    await until('after rotation', () => seqs(receiver.records()).includes(head));
-    const after = receiver.requests.slice(n);
-    for (const r of after) {
-      expect(verifySignature(fresh, r.headers['keyhold-signature'] as string, r.body)).toBe(true);
-      expect(verifySignature(secret!, r.headers['keyhold-signature'] as string, r.body)).toBe(false);
+    const deliveredAfter = async (n: number) => {
+      await append(t.tenant.id, 3);
+      const head = await headSeq(t.tenant.id);
+      await until('after rotation', () => seqs(receiver.records()).includes(head));
+      return receiver.requests.slice(n).map((r) => ({ header: r.headers['keyhold-signature'] as string, body: r.body }));
+    };
+    const overlapping = await stack.http.post(`${base(t.tenant.id)}/${id}/secret`, { overlapSeconds: 3600 }, t.token);
+    expect(overlapping.status).toBe(200);
+    expect(overlapping.body.destination.previousSecretExpiresAt).toEqual(expect.any(String));
+    const second = overlapping.body.secret as string;
+    expect(second).not.toBe(secret);
+    for (const r of await deliveredAfter(receiver.requests.length)) {
+      expect(r.header).toMatch(/^t=\d+,v1=[0-9a-f]{64},v1=[0-9a-f]{64}$/);
+      expect(verifySignature(second, r.header, r.body)).toBe(true);
+      expect(verifySignature(secret!, r.header, r.body)).toBe(true);
     }
-    expect(stack.logs()).not.toContain(fresh);
+    const rotated = await stack.http.post(`${base(t.tenant.id)}/${id}/secret`, {}, t.token);
+    expect(rotated.body.destination.previousSecretExpiresAt).toBeNull();
+    const third = rotated.body.secret as string;
+    for (const r of await deliveredAfter(receiver.requests.length)) {
+      expect(verifySignature(third, r.header, r.body)).toBe(true);
+      expect(verifySignature(second, r.header, r.body)).toBe(false);
+      expect(verifySignature(secret!, r.header, r.body)).toBe(false);
+    }
+    expect((await stack.http.post(`${base(t.tenant.id)}/${id}/secret`, { overlapSeconds: 8 * 86_400 }, t.token)).status).toBe(400);
+    expect(stack.logs()).not.toContain(second);
+    expect(stack.logs()).not.toContain(third);
     await receiver.close();
   });
 
@@ -254,5 +267,8 @@ describe('SIEM streaming', () => {
     expect(bad.status).toBe(400);
     const noToken = await stack.http.post(base(t.tenant.id), { name: 'x', kind: 'splunk-hec', url: 'https://siem.example.com/' }, t.token);
     expect(noToken.body.error.code).toBe('VALIDATION_FAILED');
+    const hec = await stack.http.post(base(t.tenant.id), { name: 'hec', kind: 'splunk-hec', url: 'https://siem.example.com/', token: 'hec-token-123456' }, t.token);
+    const overlap = await stack.http.post(`${base(t.tenant.id)}/${hec.body.destination.id}/secret`, { token: 'hec-token-654321', overlapSeconds: 60 }, t.token);
+    expect([overlap.status, overlap.body.error.code]).toEqual([400, 'VALIDATION_FAILED']);
   });
 });

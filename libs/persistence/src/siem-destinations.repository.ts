@@ -26,6 +26,8 @@ export interface SiemDestinationRow {
   deadLetteredAt: Date | null;
   deliveredCount: number;
   secretRotatedAt: Date;
+  /** Until when the previous signing secret also signs (after a rotation with an overlap); null otherwise. */
+  previousSecretExpiresAt: Date | null;
   createdAt: Date;
   /** Seconds since the oldest event not yet acknowledged was written (0 when caught up). */
   lagSeconds: number;
@@ -41,6 +43,8 @@ export interface SiemDeliveryTarget {
   state: SiemState;
   cursorSeq: number;
   sealedSecret: string;
+  /** The previous secret while its overlap lasts. */
+  previousSealedSecret: string | null;
 }
 
 /** One audit record as the worker streams it (the columns of audit_events it forwards). */
@@ -61,6 +65,7 @@ const VIEW = `
          d.last_error AS "lastError", d.last_attempt_at AS "lastAttemptAt", d.last_delivered_at AS "lastDeliveredAt",
          d.dead_lettered_at AS "deadLetteredAt", d.delivered_count::float8 AS "deliveredCount",
          d.secret_rotated_at AS "secretRotatedAt", d.created_at AS "createdAt",
+         CASE WHEN d.previous_secret_expires_at > now() THEN d.previous_secret_expires_at END AS "previousSecretExpiresAt",
          COALESCE(GREATEST(0, extract(epoch FROM now() - (SELECT e.at FROM audit_events e WHERE e.tenant_id = d.tenant_id AND e.seq = d.cursor_seq + 1))), 0)::float8 AS "lagSeconds"
     FROM siem_destinations d LEFT JOIN audit_heads h ON h.tenant_id = d.tenant_id`;
 
@@ -92,8 +97,17 @@ export class SiemDestinationRepository {
     return one<SiemDestinationRow>(db, `${VIEW} WHERE d.tenant_id = $1 AND d.id = $2`, [tenantId, id]);
   }
 
-  async replaceSecret(db: Queryable, tenantId: string, id: string, sealedSecret: string): Promise<boolean> {
-    const r = await rows(db, `UPDATE siem_destinations SET sealed_secret = $3, secret_rotated_at = now() WHERE tenant_id = $1 AND id = $2 RETURNING id`, [tenantId, id, sealedSecret]);
+  /** The new secret signs from now on; with `overlapSeconds` > 0 the current one keeps signing too until then. */
+  async replaceSecret(db: Queryable, tenantId: string, id: string, sealedSecret: string, overlapSeconds = 0): Promise<boolean> {
+    const r = await rows(
+      db,
+      `UPDATE siem_destinations
+          SET previous_sealed_secret = CASE WHEN $4::int > 0 THEN sealed_secret END,
+              previous_secret_expires_at = CASE WHEN $4::int > 0 THEN now() + make_interval(secs => $4::int) END,
+              sealed_secret = $3, secret_rotated_at = now()
+        WHERE tenant_id = $1 AND id = $2 RETURNING id`,
+      [tenantId, id, sealedSecret, overlapSeconds],
+    );
     return r.length === 1;
   }
 
@@ -127,7 +141,8 @@ export class SiemDestinationRepository {
   target(id: string): Promise<SiemDeliveryTarget | null> {
     return one<SiemDeliveryTarget>(
       this.ds,
-      `SELECT id, tenant_id AS "tenantId", kind, format, url, state, cursor_seq::float8 AS "cursorSeq", sealed_secret AS "sealedSecret"
+      `SELECT id, tenant_id AS "tenantId", kind, format, url, state, cursor_seq::float8 AS "cursorSeq", sealed_secret AS "sealedSecret",
+              CASE WHEN previous_secret_expires_at > now() THEN previous_sealed_secret END AS "previousSealedSecret"
          FROM siem_destinations WHERE id = $1`,
       [id],
     );

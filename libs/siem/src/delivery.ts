@@ -40,6 +40,7 @@ export class SiemDelivery {
     const d = await this.repo.target(destinationId);
     if (!d || d.state !== 'active') return { delivered: 0, outcome: 'gone' };
     const secret = this.box.open(d.tenantId, d.id, d.sealedSecret);
+    const signers = d.previousSealedSecret ? [secret, this.box.open(d.tenantId, d.id, d.previousSealedSecret)] : [secret];
     const until = Date.now() + this.settings.runBudgetMs;
     let cursor = Number(d.cursorSeq);
     let delivered = 0;
@@ -55,7 +56,7 @@ export class SiemDelivery {
         'keyhold-last-seq': String(batch.lastSeq),
       };
       if (d.kind === 'splunk-hec') headers.authorization = `Splunk ${secret}`;
-      else headers[SIGNATURE_HEADER] = signBody(secret, batch.body);
+      else headers[SIGNATURE_HEADER] = signBody(signers, batch.body);
       try {
         await this.transport.post(d.url, headers, batch.body, this.settings.timeoutMs);
       } catch (err) {

@@ -29,6 +29,8 @@ export interface SiemDestinationView {
   deadLetteredAt: string | null;
   deliveredCount: number;
   secretRotatedAt: string;
+  /** Until when the previous signing secret still signs too (rotation with an overlap); null otherwise. */
+  previousSecretExpiresAt: string | null;
   createdAt: string;
 }
 
@@ -62,6 +64,7 @@ export function viewOf(r: SiemDestinationRow): SiemDestinationView {
     deadLetteredAt: iso(r.deadLetteredAt),
     deliveredCount: Number(r.deliveredCount),
     secretRotatedAt: iso(r.secretRotatedAt)!,
+    previousSecretExpiresAt: iso(r.previousSecretExpiresAt),
     createdAt: iso(r.createdAt)!,
   };
 }
@@ -115,14 +118,24 @@ export class SiemDestinations {
     return { destination: await this.get(tenantId, id), ...(input.kind === 'splunk-hec' ? {} : { secret }) };
   }
 
-  /** A new signing secret (answered once) or, for Splunk HEC, the customer's new token. Takes effect on the next POST. */
-  async rotateSecret(actor: string, tenantId: string, id: string, token?: string): Promise<{ destination: SiemDestinationView; secret?: string }> {
+  /**
+   * A new signing secret (answered once) or, for Splunk HEC, the customer's new token; used from the next POST. With
+   * `overlapSeconds` (signed destinations only) the previous secret signs too until then, so the receiver can switch
+   * without refusing a delivery.
+   */
+  async rotateSecret(actor: string, tenantId: string, id: string, token?: string, overlapSeconds = 0): Promise<{ destination: SiemDestinationView; secret?: string }> {
     const current = await this.repo.get(tenantId, id);
     if (!current) throw notFound();
+    if (overlapSeconds > 0 && current.kind === 'splunk-hec')
+      throw new DomainError(ErrorCode.ValidationFailed, 'overlapSeconds: a Splunk HEC destination sends one token; rotate it in Splunk first, then here');
     const secret = this.secretFor(current.kind, token);
     await this.ds.transaction(async (m) => {
-      if (!(await this.repo.replaceSecret(m, tenantId, id, this.box.seal(tenantId, id, secret)))) throw notFound();
-      await this.audit.append(tenantId, { actor, action: 'siem_destination.secret_rotated', target: `siem_destination:${id}`, outcome: 'success', details: { name: current.name } }, m);
+      if (!(await this.repo.replaceSecret(m, tenantId, id, this.box.seal(tenantId, id, secret), overlapSeconds))) throw notFound();
+      await this.audit.append(
+        tenantId,
+        { actor, action: 'siem_destination.secret_rotated', target: `siem_destination:${id}`, outcome: 'success', details: { name: current.name, overlapSeconds } },
+        m,
+      );
     });
     return { destination: await this.get(tenantId, id), ...(current.kind === 'splunk-hec' ? {} : { secret }) };
   }

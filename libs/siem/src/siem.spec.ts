@@ -84,6 +84,11 @@ describe('signatures, sealing and mappings', () => {
     expect(verifySignature('other', h, '{"a":1}', 300, now)).toBe(false);
     expect(verifySignature('s3cret', h, '{"a":1}', 300, now + 301)).toBe(false);
     expect(verifySignature('s3cret', h.replace('t=1800000000', 't=1800000001'), '{"a":1}', 300, now)).toBe(false);
+    const both = signBody(['new', 'old'], '{"a":1}', now);
+    expect(both.split(',v1=')).toHaveLength(3);
+    expect(verifySignature('new', both, '{"a":1}', 300, now)).toBe(true);
+    expect(verifySignature('old', both, '{"a":1}', 300, now)).toBe(true);
+    expect(verifySignature('other', both, '{"a":1}', 300, now)).toBe(false);
   });
 
   it('seals secrets bound to their tenant and destination', () => {

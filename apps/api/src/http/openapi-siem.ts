@@ -38,6 +38,7 @@ const destination = {
     deadLetteredAt: nullable(dateTime),
     deliveredCount: { type: 'integer' },
     secretRotatedAt: dateTime,
+    previousSecretExpiresAt: nullable(dateTime),
     createdAt: dateTime,
   },
 };
@@ -68,7 +69,10 @@ export const siemSchemas = {
   RotateSiemSecret: {
     type: 'object',
     additionalProperties: false,
-    properties: { token: { type: 'string', maxLength: 256, description: 'Splunk HEC only: the new HEC token' } },
+    properties: {
+      token: { type: 'string', maxLength: 256, description: 'Splunk HEC only: the new HEC token' },
+      overlapSeconds: { type: 'integer', minimum: 0, maximum: 604800, default: 0, description: 'signed destinations: the previous secret also signs (a second v1=) for this long' },
+    },
   },
 };
 

@@ -225,6 +225,7 @@ export interface SiemDestination {
   deadLetteredAt: string | null;
   deliveredCount: number;
   secretRotatedAt: string;
+  previousSecretExpiresAt?: string | null;
   createdAt: string;
 }
 export interface SiemDestinationWithSecret {

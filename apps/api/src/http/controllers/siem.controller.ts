@@ -16,7 +16,7 @@ const schemas = {
       token: z.string().max(256).optional(),
     })
     .strict(),
-  rotate: z.object({ token: z.string().max(256).optional() }).strict(),
+  rotate: z.object({ token: z.string().max(256).optional(), overlapSeconds: z.number().int().min(0).max(7 * 86_400).default(0) }).strict(),
 };
 
 /**
@@ -59,7 +59,8 @@ export class SiemController {
   @AdminRoute('key_admin')
   rotate(@Claims() c: AccessClaims, @Param('id') id: string, @Body() body: unknown) {
     const destinationId = pathId(id);
-    return this.s.siem.rotateSecret(actorOf(c), c.tid, destinationId, parseBody(schemas.rotate, body ?? {}).token);
+    const b = parseBody(schemas.rotate, body ?? {});
+    return this.s.siem.rotateSecret(actorOf(c), c.tid, destinationId, b.token, b.overlapSeconds);
   }
 
   @Post(':id/retry')
