@@ -87,7 +87,7 @@ describe('console: SIEM streaming', () => {
     await expectAccessible(page, 'siem after retry');
   });
 
-  it('creates a webhook destination from the form and shows its signing secret once', async () => {
+  it('creates a destination from the form and shows its signing secret once; rotating keeps the old one signing for a day if asked', async () => {
     await page.getByLabel('Name').fill('archive-jsonl');
     await page.getByLabel('Type').selectOption('jsonl');
     await page.getByLabel('Fields').selectOption('native');
@@ -101,6 +101,16 @@ describe('console: SIEM streaming', () => {
     await page.getByRole('button', { name: 'I have stored the secret' }).click();
     await page.locator('tr', { hasText: 'archive-jsonl' }).waitFor();
     expect(await page.locator('body').innerText()).not.toContain(secret);
+    // Rotating asks whether the current secret keeps signing for a day; the new one is shown once.
+    page.once('dialog', (d) => void d.accept());
+    await page.getByRole('button', { name: 'Rotate secret of archive-jsonl' }).click();
+    const rotated = page.getByRole('alert').filter({ hasText: 'Copy the signing secret of “archive-jsonl”' });
+    const fresh = (await rotated.locator('code.value').first().innerText()).trim();
+    expect(fresh).toMatch(/^khsiem_/);
+    expect(fresh).not.toBe(secret);
+    const listed = (await stack.http.get(base(), admin.token)).body.destinations.find((d: { name: string }) => d.name === 'archive-jsonl');
+    expect(listed.previousSecretExpiresAt).toEqual(expect.any(String));
+    await page.getByRole('button', { name: 'I have stored the secret' }).click();
     // A URL to an internal address is refused in words.
     await page.getByLabel('Name').fill('metadata');
     await page.getByLabel('URL').fill('https://169.254.169.254/latest');

@@ -221,8 +221,8 @@ export class ApiClient {
     return this.call('POST', this.t('/siem-destinations'), input);
   }
 
-  rotateSiemSecret(id: string, token?: string): Promise<SiemDestinationWithSecret> {
-    return this.call('POST', this.t(`/siem-destinations/${seg(id)}/secret`), token ? { token } : {});
+  rotateSiemSecret(id: string, change: { token?: string; overlapSeconds?: number } = {}): Promise<SiemDestinationWithSecret> {
+    return this.call('POST', this.t(`/siem-destinations/${seg(id)}/secret`), change);
   }
 
   retrySiemDestination(id: string): Promise<{ destination: SiemDestination }> {

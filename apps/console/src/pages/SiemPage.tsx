@@ -39,12 +39,16 @@ export function SiemPage() {
       await api.deleteSiemDestination(d.id);
     }
     if (what === 'rotate') {
-      let newToken: string | undefined;
+      let change: { token?: string; overlapSeconds?: number } = {};
       if (d.kind === 'splunk-hec') {
-        newToken = window.prompt(`New Splunk HEC token for “${d.name}”`) ?? undefined;
-        if (!newToken) return;
+        const token = window.prompt(`New Splunk HEC token for “${d.name}”`);
+        if (!token) return;
+        change = { token };
+      } else {
+        // Both secrets sign for a day, so the receiver can be switched without refusing a delivery.
+        change = { overlapSeconds: window.confirm(`Keep the current secret of “${d.name}” signing too for 24 hours while you update your receiver?`) ? 86_400 : 0 };
       }
-      const r = await api.rotateSiemSecret(d.id, newToken);
+      const r = await api.rotateSiemSecret(d.id, change);
       if (r.secret) setShown({ name: d.name, secret: r.secret });
     }
     list.reload();
