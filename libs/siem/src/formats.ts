@@ -80,7 +80,7 @@ const API_ACTIVITY: Array<[RegExp, number, string]> = [
   [/\.(created|registered|requested|issued)$/, 1, 'Create'],
   [/^kms\.[a-z]+\.(decrypt|describe|get|unwrap|unwrapkey|getkey|describekey)/i, 2, 'Read'],
   [/\.(deleted|destroyed|shredded)$/, 4, 'Delete'],
-  [/\.(updated|bound|rekeyed|kek_rotated|cmk_rewrapped|reinstated|validated|changed)$/, 3, 'Update'],
+  [/\.(updated|bound|rekeyed|kek_rotated|cmk_rewrapped|reinstated|validated|changed|secret_rotated|retried)$/, 3, 'Update'],
 ];
 
 function activity(table: Array<[RegExp, number, string]>, action: string): [number, string] {

@@ -113,6 +113,7 @@ describe('signatures, sealing and mappings', () => {
     expect(toOcsf(T, ev(3, 'workspace.destroyed'))).toMatchObject({ class_uid: 6003, activity_id: 4, resources: [{ uid: 'w1', type: 'workspace' }] });
     expect(toOcsf(T, ev(4, 'kms.aws.decrypt', { outcome: 'failure' }))).toMatchObject({ class_uid: 6003, activity_id: 2, status_id: 2, severity_id: 3 });
     expect(toOcsf(T, ev(5, 'workspace.kek_rotated'))).toMatchObject({ activity_id: 3, metadata: { uid: `${T}:5`, sequence: 5 } });
+    expect(toOcsf(T, ev(6, 'siem_destination.secret_rotated'))).toMatchObject({ class_uid: 6003, activity_id: 3 });
   });
 
   it('bounds a batch by bytes (at least one event always goes)', () => {
