@@ -53,6 +53,8 @@ export enum QueueName {
   Shred = 'keyhold-shred',
   /** The worker's own scheduled housekeeping (probe sweep, rotation check). */
   Maintenance = 'keyhold-maintenance',
+  /** SIEM streaming: one job per destination with undelivered audit records (libs/jobs/src/siem). */
+  SiemDelivery = 'keyhold-siem-delivery',
 }
 
 /** Where each operation kind is executed. */

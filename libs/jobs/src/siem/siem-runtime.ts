@@ -4,10 +4,11 @@ import { Counter, Gauge, Registry } from 'prom-client';
 import type { DataSource } from 'typeorm';
 import { SiemDestinationRepository } from '@app/persistence';
 import { SiemDelivery, SiemSettings, SiemTransport } from '@app/siem';
+import { QueueName } from '../contracts';
 import type { JobsLogger } from '../runtime';
 
 /** BullMQ queue of SIEM deliveries (a name persisted in Redis: add, never rename). */
-export const SIEM_QUEUE = 'keyhold-siem-delivery';
+export const SIEM_QUEUE = QueueName.SiemDelivery;
 export const SIEM_JOB = 'siem-deliver';
 
 export interface SiemJobData {
