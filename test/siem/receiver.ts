@@ -6,6 +6,8 @@ export interface ReceivedRequest {
   headers: IncomingMessage['headers'];
   body: Buffer;
   at: number;
+  /** What the receiver answered: only a 2xx acknowledges the batch. */
+  status: number;
 }
 
 /**
@@ -25,9 +27,9 @@ export class TestReceiver {
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', () => {
-        this.requests.push({ path: req.url ?? '', headers: req.headers, body: Buffer.concat(chunks), at: Date.now() });
-        this.inFlight++;
         const status = this.status;
+        this.requests.push({ path: req.url ?? '', headers: req.headers, body: Buffer.concat(chunks), at: Date.now(), status });
+        this.inFlight++;
         setTimeout(() => {
           this.inFlight--;
           res.writeHead(status, { 'content-type': 'application/json' });
@@ -41,9 +43,9 @@ export class TestReceiver {
     return this;
   }
 
-  /** Events of every accepted (2xx) webhook/jsonl/splunk request, in arrival order, as their parsed records. */
+  /** Events of every acknowledged (2xx) request, in arrival order, as their parsed records: what was delivered. */
   records(parse: (r: ReceivedRequest) => unknown[] = webhookEvents): unknown[] {
-    return this.requests.flatMap(parse);
+    return this.requests.filter((r) => r.status >= 200 && r.status < 300).flatMap(parse);
   }
 
   async close(): Promise<void> {
