@@ -28,11 +28,12 @@ import { memory } from './sections/memory';
 import { revocation } from './sections/revocation';
 import { seed } from './sections/seed';
 import { scaling } from './sections/scaling';
+import { siem } from './sections/siem';
 import { onboardTenant } from '../apps/api/src/dev/onboarding-client';
 import { buildTargets, assemble, carryOver, type Results } from './lib/results';
 import { cleanupRedis } from './lib/redis';
 
-const SECTIONS = ['dek-fetch', 'cold', 'memory', 'economy', 'rewrap', 'kek-rotation', 'revocation', 'client', 'scaling'] as const;
+const SECTIONS = ['dek-fetch', 'cold', 'memory', 'economy', 'rewrap', 'kek-rotation', 'revocation', 'client', 'siem', 'scaling'] as const;
 type SectionName = (typeof SECTIONS)[number];
 
 async function main(): Promise<number> {
@@ -122,6 +123,7 @@ async function main(): Promise<number> {
       revocation,
       client: clientSection,
       scaling,
+      siem,
     };
     for (const name of SECTIONS) {
       if (only && !only.has(name)) {

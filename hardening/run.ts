@@ -27,6 +27,7 @@ import { runOutage } from './sections/outage';
 import { runChaos } from './sections/chaos';
 import { runResidue } from './sections/residue';
 import { runSsrf } from './sections/ssrf';
+import { runSiem } from './sections/siem';
 import { runTokens } from './sections/tokens';
 
 const SIZES = {
@@ -41,6 +42,7 @@ const SIZES = {
     chaos: { seconds: 900, faultMs: [500, 4_000] as [number, number], gapMs: [500, 3_000] as [number, number], workspaces: 20, segmentsPerWorkspace: 200, concurrency: 4, settleMs: 120_000, seed: 0 },
     // propagation flapping of 10 probe intervals (1 s each), seeded runs of each scenario
     flapping: { runs: 3, flapSeconds: 10 },
+    siem: { events: 20_000, outageMs: 5_000 },
   },
   quick: {
     fuzzRunsPerEndpoint: 20,
@@ -50,6 +52,7 @@ const SIZES = {
     // two and a half minutes of short faults: every kind, ~100 injections
     chaos: { seconds: 150, faultMs: [300, 1_200] as [number, number], gapMs: [100, 400] as [number, number], workspaces: 6, segmentsPerWorkspace: 50, concurrency: 3, settleMs: 60_000, seed: 0 },
     flapping: { runs: 1, flapSeconds: 10 },
+    siem: { events: 3_000, outageMs: 2_000 },
   },
 };
 
@@ -235,6 +238,15 @@ async function main(): Promise<number> {
       flapping_seconds_to_shred: r.maxSecondsToShred,
       flapping_runs: r.runs,
       flapping_restored_runs_with_denials: r.restoredRunsThatSawDenials,
+    }));
+    await section('siem', ['siem_events_lost', 'siem_out_of_order', 'siem_worker_killed_mid_delivery'], async () => runSiem(s, await seedTenant(s, 'siem'), size.siem), (r) => ({
+      siem_events_expected: r.eventsExpected,
+      siem_events_lost: r.eventsExpected > 0 ? r.eventsLost : null,
+      siem_out_of_order: r.outOfOrder,
+      siem_duplicates: r.duplicates,
+      siem_bad_signatures: r.badSignatures,
+      siem_receiver_outage_ms: r.receiverOutageMs,
+      siem_worker_killed_mid_delivery: r.workerKilledMidDelivery,
     }));
     // After faults (which counts every shredded workspace as a false shred), before the at-rest scan (which then
     // also looks for the DEKs this section was handed, the destroyed workspace's included).

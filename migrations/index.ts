@@ -12,6 +12,8 @@ import { SsoConfigurations1764700000000 } from './1764700000000-SsoConfiguration
 import { RevocationEpisodes1764700000000 } from './1764700000000-RevocationEpisodes';
 import { ServicePrincipalCertificateBinding1764700000040 } from './1764700000040-ServicePrincipalCertificateBinding';
 import { AdminMfa1764700000100 } from './1764700000100-AdminMfa';
+import { SiemDestinations1764700000000 } from './1764700000000-SiemDestinations';
+import { OperationsHistoryIndex1764700000001 } from './1764700000001-OperationsHistoryIndex';
 
 /** Every migration class, in order. The DataSource lists them explicitly (no glob: works under jest, swc and dist). */
 export const MIGRATIONS = [
@@ -29,4 +31,6 @@ export const MIGRATIONS = [
   RevocationEpisodes1764700000000,
   ServicePrincipalCertificateBinding1764700000040,
   AdminMfa1764700000100,
+  SiemDestinations1764700000000,
+  OperationsHistoryIndex1764700000001,
 ];

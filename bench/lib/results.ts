@@ -20,6 +20,7 @@ const SKELETON = {
   client: { cached_dek_ops_per_s: null, encrypt_mb_per_s: null, raw_aes_gcm_mb_per_s: null, encrypt_ratio: null, shred_propagation_ms: null },
   scaling: { sizes: [], postgres: null, redis: null },
   kms_calls_per_s_per_10k_workspaces: { per_api_replica: null },
+  siem: { events: null, events_per_s: null, worker_peak_rss_mb: null },
 } as const;
 
 /** Which top-level keys each section fills. */
@@ -33,6 +34,7 @@ const FILLS: Record<string, string[]> = {
   revocation: ['revocation'],
   client: ['client'],
   scaling: ['scaling', 'kms_calls_per_s_per_10k_workspaces'],
+  siem: ['siem'],
 };
 
 export type Results = Record<string, unknown> & {

@@ -71,6 +71,11 @@ export function wellFormedBody(ref: string | null | undefined, t: SeededTenant, 
     case 'MfaPolicy':
       // never a stricter policy: a body sent by the suite must not make the seeded admins' next sign-in need a factor
       return { policy: 'none' };
+    case 'CreateSiemDestination':
+      // .invalid never resolves (RFC 2606): nothing is ever sent anywhere.
+      return { name: `${label}-${n}`, kind: 'webhook', format: 'ocsf', url: `https://${label}-${n}.siem.invalid/keyhold` };
+    case 'RotateSiemSecret':
+      return {};
     default:
       return undefined;
   }

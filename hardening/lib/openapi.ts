@@ -57,7 +57,7 @@ export function fillPath(template: string, values: Record<string, string>, raw =
 export function paramKind(
   template: string,
   name: string,
-): 'tenant' | 'workspace' | 'keyConfiguration' | 'operation' | 'segment' | 'servicePrincipal' | 'secret' | 'adminUser' | 'invitation' | 'mfaFactor' | 'unknown' {
+): 'tenant' | 'workspace' | 'keyConfiguration' | 'operation' | 'segment' | 'servicePrincipal' | 'secret' | 'adminUser' | 'invitation' | 'mfaFactor' | 'siemDestination' | 'unknown' {
   if (name === 'tenantId') return 'tenant';
   if (name === 'workspaceId') return 'workspace';
   if (name === 'operationId') return 'operation';
@@ -73,5 +73,6 @@ export function paramKind(
   if (before === 'admin-users') return 'adminUser';
   if (before === 'invitations') return 'invitation';
   if (name === 'factorId') return 'mfaFactor';
+  if (before === 'siem-destinations') return 'siemDestination';
   return 'unknown';
 }

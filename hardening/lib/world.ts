@@ -44,6 +44,8 @@ export interface SeededTenant {
    * does not make the key admin's sign-in need a second factor.
    */
   mfaFactorId: string;
+  /** A SIEM destination (to a name that never resolves) the matrix and the fuzzer may rotate, retry or delete. */
+  spareSiemDestinationId: string;
   base: string;
   dekPath(segment: string, workspaceId?: string): string;
 }
@@ -65,6 +67,7 @@ export async function seedTenant(stack: HardeningStack, label = 't'): Promise<Se
   // A user the matrix and the fuzzer may re-role, disable or delete without touching the principals above.
   const spareUser = await inviteUser(stack.url, keyAdmin, id, { email: `spare-${suffix}@${label}.example.com`, role: 'auditor' });
   const pending = expectStatus('invitation', await http.post(`${base}/invitations`, { email: `pending-${suffix}@${label}.example.com`, role: 'auditor' }, keyAdmin), 201);
+  const siem = expectStatus('siem destination', await http.post(`${base}/siem-destinations`, { name: `siem-${suffix}`, kind: 'webhook', url: `https://siem-${suffix}.siem.invalid/keyhold` }, keyAdmin), 201);
 
   const vendor = stack.config.providerEnv.KEYHOLD_AWS_VENDOR_PRINCIPAL_ARN!;
   const roleName = `role-${suffix}`;
@@ -115,6 +118,7 @@ export async function seedTenant(stack: HardeningStack, label = 't'): Promise<Se
     spareAdminUserId: spareUser.id,
     invitationId: pending.body.id as string,
     mfaFactorId: expectStatus('totp set-up', await http.post(`${base}/me/mfa/totp`, { label: 'seeded' }, keyAdmin), 201).body.factorId as string,
+    spareSiemDestinationId: siem.body.destination.id as string,
     base,
     dekPath: (segment: string, workspaceId = wsId) => `/internal/v1/workspaces/${workspaceId}/segments/${encodeURIComponent(segment)}/dek`,
   };
@@ -146,6 +150,7 @@ export function secretsOf(t: SeededTenant): string[] {
     t.spareServicePrincipalId,
     t.spareSecretId,
     t.mfaFactorId,
+    t.spareSiemDestinationId,
     t.clientId,
     ...t.adminUserIds,
   ].filter((s) => typeof s === 'string' && s.length >= 6);

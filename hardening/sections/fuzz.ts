@@ -201,6 +201,8 @@ function validPathValue(ep: Endpoint, name: string, t: SeededTenant): string {
       return t.spareServicePrincipalId;
     case 'secret':
       return t.spareSecretId;
+    case 'siemDestination':
+      return t.spareSiemDestinationId;
     default:
       return t.id;
   }

@@ -335,6 +335,9 @@ function buildRequest(ep: Endpoint, home: SeededTenant, foreign: SeededTenant, t
       case 'secret':
         values[name] = owner.spareSecretId;
         break;
+      case 'siemDestination':
+        values[name] = owner.spareSiemDestinationId;
+        break;
       default:
         values[name] = owner.id;
     }

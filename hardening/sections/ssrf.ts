@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { AZURE_EMULATOR_DEFAULTS } from '../../apps/kms-emulator/src/azure';
 import { Canaries } from '../lib/canary';
+import { SiemTransport } from '../../libs/siem/src';
 import type { HardeningStack } from '../lib/stack';
 import type { SeededTenant } from '../lib/world';
 
@@ -18,6 +19,8 @@ export interface SsrfResult {
   canaryContacts: number;
   rejectedAtParse: number;
   storedInvalid: number;
+  /** SIEM URLs naming a host (not an address): stored, then refused by the connect-time check. */
+  siemStoredNames: number;
   byProvider: Record<string, number>;
   providersConfigured: string[];
   details: string[];
@@ -25,7 +28,7 @@ export interface SsrfResult {
 
 interface Case {
   /** `sso`: the issuer URL of a tenant's single sign-on configuration (PUT /v1/tenants/{id}/sso). */
-  provider: 'aws' | 'azure' | 'gcp' | 'sso';
+  provider: 'aws' | 'azure' | 'gcp' | 'sso' | 'siem';
   body: Record<string, unknown>;
   what: string;
 }
@@ -66,10 +69,15 @@ export function ssrfCorpus(httpPort: number, httpsPort: number, t: SeededTenant,
     ];
     for (const h of hosts) {
       cases.push({ provider: 'azure', what: `${scheme}://${h}/keys/k`, body: { azure: { keyId: `${scheme}://${h}/keys/k`, tenantId: tenantGuid } } });
+      // SIEM destination URLs name a host by design: every loopback notation must be refused (this API has no
+      // loopback setting), and anything stored would be contacted by the next worker.
+      cases.push({ provider: 'siem', what: `siem ${scheme}://${h}/hook`, body: { kind: 'webhook', url: `${scheme}://${h}/hook` } });
       // The same hosts as an SSO issuer: discovery, JWKS and token calls must never reach them.
       cases.push({ provider: 'sso', what: `sso issuer ${scheme}://${h}`, body: { issuer: `${scheme}://${h}` } });
       cases.push({ provider: 'sso', what: `sso issuer ${scheme}://${h}/realms/r`, body: { issuer: `${scheme}://${h}/realms/r` } });
     }
+    for (const url of [`${scheme}://169.254.169.254:${port}/latest/meta-data`, `${scheme}://[fd00::1]:${port}/`, `${scheme}://10.0.0.1:${port}/`, `${scheme}://[::ffff:a9fe:a9fe]:${port}/`])
+      cases.push({ provider: 'siem', what: `siem ${url}`, body: { kind: 'splunk-hec', url, token: 'hardening-hec-token' } });
     for (const raw of [`${scheme}://169.254.169.254/latest/meta-data`, `${scheme}://[fd00::1]:${port}`, `${scheme}://10.0.0.1:${port}`, `${scheme}://192.168.1.1:${port}`, `${scheme}://100.64.0.1:${port}`])
       cases.push({ provider: 'sso', what: `sso issuer ${raw}`, body: { issuer: raw } });
     for (const raw of [
@@ -116,7 +124,8 @@ export function ssrfCorpus(httpPort: number, httpsPort: number, t: SeededTenant,
 
 export async function runSsrf(stack: HardeningStack, t: SeededTenant): Promise<SsrfResult> {
   const canaries = await Canaries.start(stack.emulators.tls);
-  const r: SsrfResult = { cases: 0, accepted: 0, canaryContacts: 0, rejectedAtParse: 0, storedInvalid: 0, byProvider: {}, providersConfigured: stack.configuredProviders, details: [] };
+  const siemTransport = new SiemTransport({ allowLoopback: false, caPem: stack.emulators.tls.caPem });
+  const r: SsrfResult = { cases: 0, accepted: 0, canaryContacts: 0, rejectedAtParse: 0, storedInvalid: 0, siemStoredNames: 0, byProvider: {}, providersConfigured: stack.configuredProviders, details: [] };
   try {
     const vault = new URL((stack.emulators.clouds.azure as unknown as { vaultUrl(): string }).vaultUrl());
     const corpus = ssrfCorpus(canaries.httpPort, canaries.httpsPort, t, { host: vault.hostname, port: Number(vault.port) });
@@ -124,6 +133,29 @@ export async function runSsrf(stack: HardeningStack, t: SeededTenant): Promise<S
       const before = canaries.count();
       r.cases++;
       r.byProvider[c.provider] = (r.byProvider[c.provider] ?? 0) + 1;
+      if (c.provider === 'siem') {
+        const res = await stack.http.post(`${t.base}/siem-destinations`, { name: `ssrf-${randomBytes(4).toString('hex')}`, ...c.body }, t.tokens.keyAdmin);
+        if (res.status === 400) r.rejectedAtParse++;
+        else if (res.status !== 201) {
+          r.accepted++;
+          if (r.details.length < 40) r.details.push(`${c.what}: answered ${res.status}`);
+        } else {
+          // A host name passes the parse (it is resolved later, like any SIEM's name): the connection the worker
+          // would open must then be refused at connect time, before any byte reaches the canary.
+          r.siemStoredNames++;
+          const before = canaries.count();
+          const sent = await siemTransport.post(res.body.destination.url, { 'content-type': 'application/json' }, Buffer.from('{"events":[]}'), 2_000).then(
+            () => true,
+            () => false,
+          );
+          await stack.http.delete(`${t.base}/siem-destinations/${res.body.destination.id}`, t.tokens.keyAdmin);
+          if (sent || canaries.count() > before) {
+            r.accepted++;
+            if (r.details.length < 40) r.details.push(`${c.what}: reached at connect time`);
+          }
+        }
+        continue;
+      }
       if (c.provider === 'sso') {
         const res = await stack.http.put(`${t.base}/sso`, { ...c.body, clientId: 'ssrf', clientSecret: 'ssrf-secret', allowedEmailDomains: ['example.com'], roleMappings: [{ group: 'g', role: 'auditor' }] }, t.tokens.keyAdmin);
         if (res.status === 400) r.rejectedAtParse++;
@@ -158,6 +190,7 @@ export async function runSsrf(stack: HardeningStack, t: SeededTenant): Promise<S
       r.details.push(`a canary was contacted late: ${canaries.contacts.map((x) => x.request ?? x.listener).join('; ')}`);
     }
   } finally {
+    siemTransport.close();
     await canaries.close();
   }
   return r;

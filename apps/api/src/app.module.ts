@@ -12,6 +12,8 @@ import { PlatformController } from './http/controllers/platform.controller';
 import { WorkspaceDestroyController } from './http/controllers/workspace-destroy.controller';
 import { SsoConfigurationController, SsoSignInController } from './http/controllers/sso.controller';
 import { MfaController, MfaSignInController } from './http/controllers/mfa.controller';
+import { SiemController } from './http/controllers/siem.controller';
+import { OperationsHistoryController } from './http/controllers/operations-history.controller';
 import type { KeyholdServices } from './services';
 
 /** The Nest module of the admin API; the composition root is built outside Nest and provided as a value. */
@@ -37,6 +39,8 @@ export class ApiModule {
         SsoSignInController,
         MfaSignInController,
         MfaController,
+        SiemController,
+        OperationsHistoryController,
       ],
       providers: [{ provide: SERVICES, useValue: services }, AdminTokenStrategy, OperatorTokenStrategy, TenantAccessGuard],
     };

@@ -65,6 +65,7 @@ import {
   RotateServicePrincipalSecret,
   ServicePrincipalDeps,
   UpdateServicePrincipal,
+  ListOperations,
   RequestWrapLimitRotation,
   SetServicePrincipalPermissions,
   ValidateKeyConfiguration,
@@ -75,6 +76,7 @@ import Redis from 'ioredis';
 import type { Logger } from 'pino';
 import type { DataSource } from 'typeorm';
 import { ApiMetrics } from './http/metrics';
+import { loadSiemSettings, SiemDestinations } from '@app/siem';
 
 /**
  * The API process's composition root: every long-lived object built once, in dependency order, and torn down
@@ -118,6 +120,10 @@ export class KeyholdServices {
   readonly principalUseCases: ReturnType<typeof buildPrincipalUseCases>;
   /** Segment-level crypto-shred and the service principal permissions that allow it. */
   readonly segments: { readonly destroy: DestroySegment; readonly setPermissions: SetServicePrincipalPermissions };
+  /** The tenants' SIEM destinations (the worker delivers; docs/AUDIT.md). */
+  readonly siem: SiemDestinations;
+  /** The server-side operations history (GET …/operations). */
+  readonly operationsHistory: ListOperations;
   private readonly unsubscribers: Array<() => void> = [];
 
   private constructor(
@@ -279,6 +285,8 @@ export class KeyholdServices {
       ),
       setPermissions: new SetServicePrincipalPermissions(this.repos, this.audit),
     };
+    this.operationsHistory = new ListOperations(deps);
+    this.siem = new SiemDestinations(this.ds, this.audit, loadSiemSettings(config.providerEnv, config.mode), config.audit.hmacKey);
   }
 
   static async start(config: KeyholdConfig, log: Logger): Promise<KeyholdServices> {

@@ -8,6 +8,7 @@ import { KeyConfigurationsPage } from './pages/KeyConfigurationsPage';
 import { OverviewPage } from './pages/OverviewPage';
 import { RegisterKeyPage } from './pages/RegisterKeyPage';
 import { ServicePrincipalsPage } from './pages/ServicePrincipalsPage';
+import { SiemPage } from './pages/SiemPage';
 import { AcceptInvitationPage } from './pages/AcceptInvitationPage';
 import { AccountPage } from './pages/AccountPage';
 import { SecurityPage } from './pages/SecurityPage';
@@ -102,6 +103,8 @@ function Page({ route, onPasswordChanged }: { route: Route; onPasswordChanged: (
       return <AuditPage />;
     case 'service-principals':
       return <ServicePrincipalsPage />;
+    case 'siem':
+      return <SiemPage />;
     case 'users':
       return <UsersPage />;
     case 'account':

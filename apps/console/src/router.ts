@@ -13,6 +13,7 @@ export type Route =
   | { page: 'workspace'; id: string }
   | { page: 'audit' }
   | { page: 'service-principals' }
+  | { page: 'siem' }
   | { page: 'users' }
   | { page: 'account' }
   | { page: 'security' }
@@ -36,6 +37,7 @@ export function parseRoute(hash: string): Route {
   if (a === 'workspaces' && b) return { page: 'workspace', id: b };
   if (a === 'audit') return { page: 'audit' };
   if (a === 'service-principals') return { page: 'service-principals' };
+  if (a === 'siem') return { page: 'siem' };
   if (a === 'users') return { page: 'users' };
   if (a === 'account') return { page: 'account' };
   if (a === 'security') return { page: 'security' };

@@ -4,7 +4,8 @@ import { collectDefaultMetrics, Registry } from 'prom-client';
 import { AuditBuffer, AuditKeys, AuditLog, auditProviderCalls, AuditSealer } from '@app/audit';
 import type { KeyholdConfig } from '@app/config';
 import { keyCrypto } from '@app/crypto';
-import { JobMetrics, JobsRuntime, StepHook } from '@app/jobs';
+import { JobMetrics, JobsRuntime, SiemRuntime, StepHook } from '@app/jobs';
+import { loadSiemSettings, SiemSettings } from '@app/siem';
 import { KekCache, KekInvalidationBus } from '@app/kek-cache';
 import { canaryTargets } from './vendor-canaries';
 import { ProviderRegistry } from '@app/keys';
@@ -23,10 +24,13 @@ export interface StartWorkerOptions {
   readonly stepHook?: StepHook;
   /** Run the schedulers from this worker (default true). */
   readonly schedulers?: boolean;
+  /** Overrides of the SIEM delivery settings otherwise read from KEYHOLD_SIEM_* (tests: short backoff). */
+  readonly siem?: Partial<SiemSettings>;
 }
 
 export interface RunningWorker {
   readonly runtime: JobsRuntime;
+  readonly siem: SiemRuntime;
   readonly metricsUrl: string;
   readonly metrics: JobMetrics;
   /** Graceful: stop taking jobs, let running ones reach a checkpoint, close connections. */
@@ -102,6 +106,15 @@ export async function startWorker(config: KeyholdConfig, options: StartWorkerOpt
     closers.unshift(() => runtime.close());
     await runtime.start();
 
+    // SIEM streaming: the tenants' audit logs to their destinations (docs/ARCHITECTURE.md "SIEM streaming").
+    const siem = new SiemRuntime(
+      { ds, redis, prefix: config.redisPrefix, sealingRootKey: config.audit.hmacKey, registry: promRegistry, log },
+      loadSiemSettings(options.env ?? config.providerEnv, config.mode, options.siem),
+      { lockDurationMs: settings.lockDurationMs, stalledIntervalMs: settings.stalledIntervalMs },
+    );
+    closers.unshift(() => siem.close());
+    await siem.start();
+
     const server = await startMetricsServer(promRegistry, settings.metricsHost, settings.metricsPort, async () => {
       await ds.query('SELECT 1');
       return (await redis.ping()) === 'PONG';
@@ -112,6 +125,7 @@ export async function startWorker(config: KeyholdConfig, options: StartWorkerOpt
     let closed = false;
     return {
       runtime,
+      siem,
       metrics,
       metricsUrl: server.url,
       async close() {

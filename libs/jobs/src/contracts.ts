@@ -50,6 +50,8 @@ export enum QueueName {
   AccessProbe = 'keyhold-access-probe',
   /** The worker's own scheduled housekeeping (probe sweep, rotation check). */
   Maintenance = 'keyhold-maintenance',
+  /** SIEM streaming: one job per destination with undelivered audit records (libs/jobs/src/siem). */
+  SiemDelivery = 'keyhold-siem-delivery',
 }
 
 /** Where each operation kind is executed. */

@@ -25,3 +25,4 @@ export { ConfirmationPolicy, decide, Decision, Verdict, ProbeResult, ControlVerd
 export { OperationFailure, OperationFailureCode } from './operations/operation-errors';
 export { VendorCanary, CanaryTarget, CanaryResult } from './revocation/vendor-canary';
 export { RotationLimits } from './scheduling/rotation-check';
+export { SiemRuntime, SIEM_QUEUE, SiemJobData } from './siem/siem-runtime';

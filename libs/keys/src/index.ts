@@ -62,3 +62,4 @@ export {
 } from './workspace.use-cases';
 export { DestroyWorkspace, DestroyWorkspaceInput } from './workspace-destroy.use-case';
 export { encodeDekBody, DEK_B64_FROM, DEK_B64_TO } from './dek-body';
+export { ListOperations, OperationHistoryInput, OPERATION_STATES, HISTORY_KINDS, historyView } from './operations-history.use-case';

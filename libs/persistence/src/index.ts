@@ -19,7 +19,7 @@ export { KeyConfigurationRepository, KeyConfigurationRow, ProviderName } from '.
 export { WorkspaceRepository, WorkspaceRow, KeyStateName, KEY_STATES, KEK_HOLDING_STATES } from './workspaces.repository';
 export { KekVersionRepository, KekVersionRow } from './kek-versions.repository';
 export { DekRepository, DekRow } from './deks.repository';
-export { OperationRepository, OperationRow, OperationKindName, OperationState } from './operations.repository';
+export { OperationRepository, OperationRow, OperationKindName, OperationState, OperationHistoryRow, OperationHistoryQuery } from './operations.repository';
 export { KeyConfigurationAccessRepository, AccessRecordRow, AccessVerdictName } from './key-configuration-access.repository';
 export { Repositories, createRepositories } from './repositories';
 export { SegmentRepository, SegmentDestroyResult } from './segments.repository';
@@ -33,3 +33,12 @@ export {
 } from './admin-accounts.repository';
 export { VendorCanaryRepository, VendorCanaryStatus } from './vendor-canary.repository';
 export { SsoRepository, SsoConfigurationRow, SsoConfigurationInput, SsoRoleMapping, SsoUserRow } from './sso.repository';
+export {
+  SiemDestinationRepository,
+  SiemDestinationRow,
+  SiemDeliveryTarget,
+  SiemAuditEvent,
+  SiemKind,
+  SiemFormat,
+  SiemState,
+} from './siem-destinations.repository';

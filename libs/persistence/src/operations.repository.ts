@@ -35,6 +35,23 @@ const OP = `id, tenant_id AS "tenantId", workspace_id AS "workspaceId", kind, st
 
 const UNFINISHED = `state IN ('queued', 'running')`;
 
+/** An operation as its history lists it: who asked, when it started, and the keyset of the next page. */
+export interface OperationHistoryRow extends OperationRow {
+  requestedBy: string | null;
+  startedAt: Date | null;
+  /** created_at at full precision (microseconds) and the id: the keyset of the next page. */
+  cursorKey: string;
+}
+
+export interface OperationHistoryQuery {
+  workspaceId?: string;
+  kinds?: readonly OperationKindName[];
+  states?: readonly OperationState[];
+  /** Continue after this row (newest first): what `next` of the previous page carried. */
+  after?: { createdAt: string; id: string };
+  limit: number;
+}
+
 /**
  * The durable record of every long operation. BullMQ only executes; this row says what the operation is, how far
  * it got (step, progress) and how it ended. Every transition is a compare-and-set on the state, so a late,
@@ -201,6 +218,36 @@ export class OperationRepository {
         `UPDATE operations SET state = 'failed', error = $3, updated_at = now(), finished_at = now() WHERE tenant_id = $1 AND id = $2 AND ${UNFINISHED}`,
         [tenantId, id, error.slice(0, 2000)],
       )) === 1
+    );
+  }
+
+  /**
+   * The server-side history of a tenant's operations (rotations, re-keys, probes, reinstates), newest first, paged by
+   * keyset on (created_at, id) so a page costs the same at any depth (index operations_tenant_history_idx). Always
+   * scoped by tenant.
+   */
+  async history(tenantId: string, q: OperationHistoryQuery): Promise<OperationHistoryRow[]> {
+    const where = ['tenant_id = $1'];
+    const params: unknown[] = [tenantId];
+    const add = (sql: string, v: unknown) => {
+      params.push(v);
+      where.push(sql.replace('?', `$${params.length}`));
+    };
+    if (q.workspaceId) add('workspace_id = ?', q.workspaceId);
+    if (q.kinds?.length) add('kind = ANY(?::text[])', q.kinds);
+    if (q.states?.length) add('state = ANY(?::text[])', q.states);
+    if (q.after) {
+      params.push(q.after.createdAt, q.after.id);
+      where.push(`(created_at, id) < ($${params.length - 1}::timestamptz, $${params.length}::uuid)`);
+    }
+    params.push(q.limit);
+    return rows<OperationHistoryRow>(
+      this.ds,
+      `SELECT ${OP}, requested_by AS "requestedBy", started_at AS "startedAt",
+              to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS "cursorKey"
+         FROM operations WHERE ${where.join(' AND ')}
+        ORDER BY created_at DESC, id DESC LIMIT $${params.length}`,
+      params,
     );
   }
 }

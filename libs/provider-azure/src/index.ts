@@ -2,7 +2,7 @@ export { AzureProviderSettings, EmulatorHost, loadAzureSettings, parseEmulatorHo
 export { parseAzureKeyUrl, parseAzureKeyConfigInput, ParsedKeyUrl, KEY_VAULT_SUFFIXES } from './key-url';
 export { classifyAzureError } from './classify';
 export { seal as sealKekWithContext, open as openKekWithContext, SEALED_LEN } from './context-seal';
-export { createAzureAgent, agentPolicy, isInternalAddress } from './transport';
+export { createAzureAgent, agentPolicy, isInternalAddress, guardedLookup, blockedAddressError } from './transport';
 export { AzureKeyVaultProvider, createAzureProvider } from './provider';
 export { probeVaultChallenge, parseChallenge, VaultChallenge } from './challenge';
 export { azureProviderModule } from './module';

@@ -12,7 +12,17 @@ import type { AzureProviderSettings } from './settings';
  */
 export function createAzureAgent(settings: Pick<AzureProviderSettings, 'tlsCaPem' | 'allowedEmulatorHosts'>): Agent {
   const mapped = new Map(settings.allowedEmulatorHosts.map((e) => [e.host, e.connectHost]));
-  const lookup = (hostname: string, options: unknown, callback: unknown): void => {
+  return new Agent({ keepAlive: true, maxSockets: 64, ca: settings.tlsCaPem ? [settings.tlsCaPem] : undefined, lookup: guardedLookup(mapped) as never });
+}
+
+/**
+ * The connect-time address check, as an agent `lookup`: names in `mapped` go to their configured address; every
+ * other name is resolved and refused (EKEYHOLD_BLOCKED_ADDRESS) when any address it resolves to is internal,
+ * unless `allowAddress` lets that address through (an explicit dev/test setting, never production). Every
+ * outbound call that a tenant can aim (Azure key URLs, SIEM destinations) goes through this one function.
+ */
+export function guardedLookup(mapped: ReadonlyMap<string, string> = new Map(), allowAddress?: (address: string) => boolean) {
+  return (hostname: string, options: unknown, callback: unknown): void => {
     const cb = (typeof options === 'function' ? options : callback) as (err: Error | null, address?: string | LookupAddress[], family?: number) => void;
     const opts = (typeof options === 'function' ? {} : options ?? {}) as { all?: boolean; family?: number };
     const target = mapped.get(hostname.toLowerCase());
@@ -22,11 +32,8 @@ export function createAzureAgent(settings: Pick<AzureProviderSettings, 'tlsCaPem
     }
     dnsLookup(hostname, { ...opts, all: true }, (err, addrs) => {
       if (err) return cb(err);
-      const blocked = addrs.find((a) => isInternalAddress(a.address));
-      if (blocked) {
-        const e = Object.assign(new Error(`refusing to connect to ${hostname}: it resolves to an internal address`), { code: 'EKEYHOLD_BLOCKED_ADDRESS' });
-        return cb(e);
-      }
+      const blocked = addrs.find((a) => isInternalAddress(a.address) && !allowAddress?.(a.address));
+      if (blocked) return cb(blockedAddressError(hostname));
       finish(null, addrs);
     });
     function finish(err: Error | null, addrs: LookupAddress[]): void {
@@ -35,7 +42,10 @@ export function createAzureAgent(settings: Pick<AzureProviderSettings, 'tlsCaPem
       cb(null, addrs[0]?.address, addrs[0]?.family);
     }
   };
-  return new Agent({ keepAlive: true, maxSockets: 64, ca: settings.tlsCaPem ? [settings.tlsCaPem] : undefined, lookup: lookup as never });
+}
+
+export function blockedAddressError(hostname: string): Error {
+  return Object.assign(new Error(`refusing to connect to ${hostname}: it resolves to an internal address`), { code: 'EKEYHOLD_BLOCKED_ADDRESS' });
 }
 
 /** A pipeline policy putting our agent on every request of an Azure SDK client (vault clients and credentials). */

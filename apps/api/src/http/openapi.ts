@@ -9,6 +9,8 @@ import { mfaPaths, mfaSchemas } from './openapi-mfa';
 import { servicePrincipalPaths, servicePrincipalSchemas } from './openapi-service-principals';
 import { destroyDekOperation, segmentPaths } from './openapi-segments';
 import { auditPaths } from './openapi-audit';
+import { siemPaths, siemSchemas } from './openapi-siem';
+import { operationHistoryGet, operationHistorySchemas } from './openapi-operations';
 import { workspaceDestroyOperations } from './openapi-workspace-destroy';
 import { eventPaths } from './openapi-events';
 import { ssoPaths, ssoSchemas } from './openapi-sso';
@@ -123,7 +125,9 @@ export function openApiDocument(serverUrl?: string): Schema {
       },
       '/v1/tenants/{tenantId}/workspaces/{id}/operations': {
         post: op({ id: 'requestOperation', summary: 'Request cmk-rewrap, kek-rotation, revocation-check or reinstate', security: 'admin', params: [tenantParam, pathParam('id')], body: ref('OperationRequest'), ok: [202, ref('OperationAccepted')], errors: [...adminErrors, 409] }),
+        get: operationHistoryGet(true),
       },
+      '/v1/tenants/{tenantId}/operations': { get: operationHistoryGet(false) },
       '/v1/tenants/{tenantId}/operations/{operationId}': {
         get: op({ id: 'getOperation', summary: 'Operation state and progress', security: 'auditor', params: [tenantParam, pathParam('operationId')], ok: [200, ref('Operation')], errors: [401, 403, 404] }),
       },
@@ -148,6 +152,7 @@ export function openApiDocument(serverUrl?: string): Schema {
         get: { ...op({ id: 'exportAuditEvents', summary: 'Audit log as JSON lines (the input of keyhold-audit-verify)', security: 'auditor', params: [tenantParam], ok: [200, null], errors: [401, 403, 404] }) },
       },
       ...auditPaths,
+      ...siemPaths,
       '/internal/v1/workspaces/{workspaceId}/segments/{segmentId}/dek': {
         get: op({
           id: 'getDek',
@@ -178,6 +183,8 @@ export function openApiDocument(serverUrl?: string): Schema {
       },
       schemas: {
         ...servicePrincipalSchemas(),
+        ...siemSchemas,
+        ...operationHistorySchemas,
         Error: { type: 'object', required: ['error'], properties: { error: { type: 'object', required: ['code', 'message'], properties: { code: { type: 'string', pattern: '^[A-Z_]+$' }, message: str } } } },
         CreateTenant: {
           type: 'object',

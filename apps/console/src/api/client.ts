@@ -25,6 +25,11 @@ import type {
   MfaPolicy,
   MfaStatus,
   TotpSetup,
+  SiemDestination,
+  SiemDestinationWithSecret,
+  SiemFormat,
+  SiemKind,
+  OperationHistoryPage,
 } from './types';
 
 /**
@@ -242,6 +247,36 @@ export class ApiClient {
 
   revokeServicePrincipalSecret(id: string, secretId: string): Promise<void> {
     return this.call('DELETE', this.t(`/service-principals/${seg(id)}/secrets/${seg(secretId)}`));
+  }
+
+  /** The workspace's operations, newest first; `filter` narrows by kind and state, `cursor` continues a page. */
+  listWorkspaceOperations(workspaceId: string, filter: { kind?: string; state?: string; cursor?: string | null; limit?: number } = {}): Promise<OperationHistoryPage> {
+    const q = new URLSearchParams();
+    if (filter.kind) q.set('kind', filter.kind);
+    if (filter.state) q.set('state', filter.state);
+    if (filter.cursor) q.set('cursor', filter.cursor);
+    q.set('limit', String(filter.limit ?? 10));
+    return this.call('GET', this.t(`/workspaces/${seg(workspaceId)}/operations?${q.toString()}`));
+  }
+
+  listSiemDestinations(): Promise<SiemDestination[]> {
+    return this.call<{ destinations: SiemDestination[] }>('GET', this.t('/siem-destinations')).then((b) => b.destinations);
+  }
+
+  createSiemDestination(input: { name: string; kind: SiemKind; format: SiemFormat; url: string; token?: string }): Promise<SiemDestinationWithSecret> {
+    return this.call('POST', this.t('/siem-destinations'), input);
+  }
+
+  rotateSiemSecret(id: string, change: { token?: string; overlapSeconds?: number } = {}): Promise<SiemDestinationWithSecret> {
+    return this.call('POST', this.t(`/siem-destinations/${seg(id)}/secret`), change);
+  }
+
+  retrySiemDestination(id: string): Promise<{ destination: SiemDestination }> {
+    return this.call('POST', this.t(`/siem-destinations/${seg(id)}/retry`), {});
+  }
+
+  deleteSiemDestination(id: string): Promise<void> {
+    return this.call('DELETE', this.t(`/siem-destinations/${seg(id)}`));
   }
 
   private t(path: string): string {

@@ -251,3 +251,43 @@ export interface InvitationDetails {
   role: AdminRole;
   expiresAt: string;
 }
+
+/** A SIEM destination with its delivery status (docs/AUDIT.md "Streaming to a SIEM"); never its secret. */
+export type SiemKind = 'webhook' | 'splunk-hec' | 'jsonl';
+export type SiemFormat = 'native' | 'cef' | 'ocsf';
+export interface SiemDestination {
+  id: string;
+  name: string;
+  kind: SiemKind;
+  format: SiemFormat;
+  url: string;
+  state: 'active' | 'dead_letter';
+  cursorSeq: number;
+  headSeq: number;
+  pendingEvents: number;
+  lagSeconds: number;
+  failures: number;
+  lastError: string | null;
+  lastAttemptAt: string | null;
+  lastDeliveredAt: string | null;
+  deadLetteredAt: string | null;
+  deliveredCount: number;
+  secretRotatedAt: string;
+  previousSecretExpiresAt?: string | null;
+  createdAt: string;
+}
+export interface SiemDestinationWithSecret {
+  destination: SiemDestination;
+  /** Webhook / JSON-lines signing secret: in this answer only. */
+  secret?: string;
+}
+
+/** One page of the server-side operations history (newest first). */
+export interface OperationHistoryEntry extends Operation {
+  requestedBy: string | null;
+  startedAt: string | null;
+}
+export interface OperationHistoryPage {
+  operations: OperationHistoryEntry[];
+  next: string | null;
+}

@@ -7,6 +7,7 @@ const NAV: Array<{ path: string; label: string; match: Route['page'][] }> = [
   { path: '/keys', label: 'Key configurations', match: ['keys', 'key', 'key-new'] },
   { path: '/workspaces', label: 'Workspaces', match: ['workspaces', 'workspace'] },
   { path: '/audit', label: 'Audit log', match: ['audit'] },
+  { path: '/siem', label: 'SIEM streaming', match: ['siem'] },
   { path: '/service-principals', label: 'Service principals', match: ['service-principals'] },
   { path: '/users', label: 'Users', match: ['users'] },
   { path: '/sso', label: 'Single sign-on', match: ['sso'] },

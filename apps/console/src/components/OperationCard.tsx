@@ -85,7 +85,7 @@ export function OperationCard({
 }
 
 /** What a succeeded operation did, in words; nothing when the API reported no result. */
-function OperationResult({ op, configName }: { op: Operation; configName: (id: string) => string | undefined }) {
+export function OperationResult({ op, configName }: { op: Operation; configName: (id: string) => string | undefined }) {
   const r = op.result;
   if (!r || typeof r !== 'object') return null;
   const versions = numbers(r.kekVersions);
@@ -138,7 +138,7 @@ function numbers(v: unknown): number[] {
   return Array.isArray(v) ? v.filter((x): x is number => typeof x === 'number') : [];
 }
 
-function describeError(e: Operation['error']): string {
+export function describeError(e: Operation['error']): string {
   if (!e) return 'The operation failed without a reason.';
   if (typeof e === 'string') return e;
   return e.message ?? e.code ?? 'The operation failed.';

@@ -2,6 +2,7 @@ import { useEffect, useState } from 'react';
 import type { KeyState, Operation, OperationKind } from '../api/types';
 import { ErrorAlert, Notice } from '../components/Alert';
 import { OperationCard } from '../components/OperationCard';
+import { OperationHistory } from '../components/OperationHistory';
 import { KeyLossBanner } from '../components/ShreddedBanner';
 import { StateBadge } from '../components/StateBadge';
 import { CopyButton } from '../components/CopyButton';
@@ -47,8 +48,11 @@ export function WorkspacePage({ id }: { id: string }) {
     ws.reload();
   }
 
+  // Bumped when an operation starts or finishes: the history reloads its first page.
+  const [historyKey, setHistoryKey] = useState(0);
   function onFinished(_op: Operation) {
     ws.reload();
+    setHistoryKey((k) => k + 1);
   }
 
   if (ws.error && !w) return <ErrorAlert error={ws.error} title="Could not load this workspace" />;
@@ -108,7 +112,7 @@ export function WorkspacePage({ id }: { id: string }) {
               <OperationCard key={opId} api={api} operationId={opId} onFinished={onFinished} configName={(cid) => configs.data?.find((c) => c.id === cid)?.name} />
             ))}
           </ul>
-          <p className="muted small">The latest operations started from this browser session.</p>
+          <p className="muted small">Live progress of the operations started from this browser session; the full history is below.</p>
         </section>
       )}
 
@@ -130,6 +134,8 @@ export function WorkspacePage({ id }: { id: string }) {
       )}
       {keyLost && <ErrorAlert error={start.error} title="The operation was not started" />}
       {start.busy && <Notice>Requesting the operation…</Notice>}
+
+      <OperationHistory api={api} workspaceId={id} refreshKey={`${historyKey}-${ops.length}`} configName={(cid) => configs.data?.find((c) => c.id === cid)?.name} />
 
       {canWrite && <BindingForm workspace={w} configs={configs.data ?? []} onBound={onBound} />}
       {canWrite && <DestroyWorkspace workspace={w} busy={destroy.busy} error={destroy.error} onDestroy={(confirm) => void destroy.run(confirm)} />}
