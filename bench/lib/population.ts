@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { mapLimit } from './http';
 import type { BenchContext, World } from '../sections/context';
 import { tokensByWorkspace } from '../sections/seed';
@@ -20,6 +21,7 @@ export interface Population {
  */
 export class PopulationBuilder {
   private readonly extra: Population = { workspaceIds: [], principals: [] };
+  private tenants = 0;
 
   constructor(
     private readonly ctx: BenchContext,
@@ -54,7 +56,8 @@ export class PopulationBuilder {
   private async addTenant(size: number): Promise<void> {
     const { ctx } = this;
     const c = ctx.client;
-    const label = `scale-${this.extra.principals.length}-${Date.now().toString(36)}`;
+    // unique even when several tenants are added at once (the mail reader finds an invitation by its recipient)
+    const label = `scale-${(this.tenants += 1)}-${randomBytes(3).toString('hex')}`;
     const t = await ctx.onboard(label);
     const roleName = `keyhold-${label}`;
     const roleArn = await ctx.customer.createVendorRole(roleName, t.trustedPrincipalArn, t.externalId);

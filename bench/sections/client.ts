@@ -158,7 +158,7 @@ async function shredPropagation(ctx: BenchContext, world: World, n: number): Pro
     ids.push(id);
   }
   const sp = await ctx.client.createServicePrincipal(admin, world.tenantId, 'bench-shred', ids);
-  const c = new KeyholdClient({ baseUrl: ctx.control.url, clientId: sp.clientId, clientSecret: sp.clientSecret, cache: { ttlMs: 600_000 } });
+  const c = new KeyholdClient({ baseUrl: ctx.control.internalUrl, clientId: sp.clientId, clientSecret: sp.clientSecret, cache: { ttlMs: 600_000 } });
   const samples: number[] = [];
   try {
     await c.ready();

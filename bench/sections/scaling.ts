@@ -57,13 +57,14 @@ export async function scaling(ctx: BenchContext, world: World): Promise<ScalingR
   const m = ctx.mode;
   const builder = new PopulationBuilder(ctx, world);
   const largest = Math.max(...m.scalingSizes);
-  await builder.grow(largest);
   const points: ScalingPoint[] = [];
   for (const size of m.scalingSizes) {
+    // the population grows as the sizes do (extra tenants only for sizes beyond the seeded world)
+    await builder.grow(size);
     const pop = await builder.take(size);
     const api = await ApiReplica.start(ctx.paths, `api-scale-${size}`, ctx.env({ [ENV.kekCacheMaxEntries]: String(size + 1_000) }), ['--min-semi-space-size=16', '--max-semi-space-size=16']);
     try {
-      const client = new KeyholdClient(api.url);
+      const client = new KeyholdClient(api.url, api.internalUrl);
       const tokens = await populationTokens(client, pop);
       const before = await api.settledMemory();
       await ctx.admin.resetCounters();
@@ -75,12 +76,12 @@ export async function scaling(ctx: BenchContext, world: World): Promise<ScalingR
       const warmSeconds = (Date.now() - t0) / 1000;
       const decrypts = await ctx.admin.count({ cloud: 'aws', operation: 'Decrypt' });
       const after = await api.settledMemory();
-      const ceilingPath = await findCeiling(api.url);
+      const ceilingPath = await findCeiling(api.internalUrl);
       const load = { connections: m.connections, durationSeconds: m.scalingLoadSeconds, serverPid: api.child.pid };
       const target = { kind: 'dek' as const, token: tokens[0], tokens, workspaceIds: pop.workspaceIds, segmentsPerWorkspace: 1, prebuilt: Math.min(size, 20_000) };
-      await runLoad(ctx.paths, `scale-${size}-warmup`, api.url, target, { connections: m.connections, durationSeconds: 2 });
-      const ceil = ceilingPath ? await runLoad(ctx.paths, `scale-${size}-ceiling`, api.url, { kind: 'fixed', method: 'GET', path: ceilingPath }, load) : null;
-      const dek = await runLoad(ctx.paths, `scale-${size}-dek`, api.url, target, load);
+      await runLoad(ctx.paths, `scale-${size}-warmup`, api.internalUrl, target, { connections: m.connections, durationSeconds: 2 });
+      const ceil = ceilingPath ? await runLoad(ctx.paths, `scale-${size}-ceiling`, api.internalUrl, { kind: 'fixed', method: 'GET', path: ceilingPath }, load) : null;
+      const dek = await runLoad(ctx.paths, `scale-${size}-dek`, api.internalUrl, target, load);
       assertMostlyOk(`DEK fetch over ${size} workspaces`, dek);
       points.push({
         workspaces: size,
