@@ -24,6 +24,13 @@ describe('capacity model', () => {
     expect(fleet(measured, { tenants: 100_000, ...DEFAULT_PROFILE }).apiReplicas).toBe(50);
   });
 
+  it('sizes replicas with the rate measured at the population they serve', () => {
+    const curve = { ...measured, dekRpsBySize: [{ workspaces: 1_000, rps: 20_000 }, { workspaces: 100_000, rps: 5_000 }] };
+    // 10,000 tenants × 5 req/s = 50k req/s over 2.5k planned per replica at 100,000 workspaces
+    expect(fleet(curve, { tenants: 10_000, ...DEFAULT_PROFILE }).apiReplicas).toBe(20);
+    expect(fleet(measured, { tenants: 10_000, ...DEFAULT_PROFILE }).apiReplicas).toBe(5);
+  });
+
   it('counts KMS refills per replica and probes per configuration', () => {
     const f = fleet(measured, { tenants: 1_000, ...DEFAULT_PROFILE });
     // 2 replicas × 10,000 workspaces / 300 s, and 1,200 configurations × 2 calls / 60 s

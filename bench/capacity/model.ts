@@ -8,6 +8,11 @@ export interface Measured {
   /** Warm DEK fetches per second of one API replica (full benchmark, 50 connections). */
   dekRpsPerReplica: number;
   dekP99Ms: number;
+  /**
+   * Warm DEK fetches per second of one replica serving a population of each size (the scaling curve): random access
+   * over more workspaces costs more per request (state re-reads, CPU caches), so the fleet is sized at its own size.
+   */
+  dekRpsBySize?: ReadonlyArray<{ workspaces: number; rps: number }>;
   /** Heap of one cached workspace in an API replica (KEK, state/scope entry, DEK rows). */
   bytesPerCachedWorkspace: number;
   /** Cold fills per second of one replica (KMS unwrap included), from the scaling curve's largest size. */
@@ -88,7 +93,7 @@ export function fleet(m: Measured, p: Profile, s: Settings = DEFAULT_SETTINGS): 
   const workspaces = p.tenants * p.workspacesPerTenant;
   const configurations = p.tenants * p.configurationsPerTenant;
   const peakRps = p.tenants * p.peakDekRpsPerTenant;
-  const apiReplicas = Math.max(s.minReplicas, Math.ceil(peakRps / (m.dekRpsPerReplica * s.headroom)));
+  const apiReplicas = Math.max(s.minReplicas, Math.ceil(peakRps / (rpsAt(m, workspaces) * s.headroom)));
   const cacheBytes = workspaces * m.bytesPerCachedWorkspace;
   const refillsPerReplica = (workspaces * m.unwrapsPerWorkspacePerTtl) / s.kekTtlSeconds;
   const cacheRefills = apiReplicas * refillsPerReplica;
@@ -128,6 +133,13 @@ export function fleet(m: Measured, p: Profile, s: Settings = DEFAULT_SETTINGS): 
   };
 }
 
+/** Per-replica rate at a population: the measured size at or above it (beyond the largest: the largest's). */
+export function rpsAt(m: Measured, workspaces: number): number {
+  const curve = [...(m.dekRpsBySize ?? [])].sort((a, b) => a.workspaces - b.workspaces);
+  if (!curve.length) return m.dekRpsPerReplica;
+  return (curve.find((p) => p.workspaces >= workspaces) ?? curve[curve.length - 1]).rps;
+}
+
 const mb = (b: number) => Math.round(b / 2 ** 20);
 const gb = (b: number) => Math.round((b / 2 ** 30) * 10) / 10;
 const round1 = (x: number) => Math.round(x * 10) / 10;
@@ -142,7 +154,7 @@ const need = (o: unknown, what: string, ...path: string[]): number => {
 
 /** The measured figures, read from a full benchmark run's JSON. */
 export function measuredFrom(results: unknown): Measured {
-  const sizes = (at(results, 'scaling', 'sizes') ?? []) as Array<{ workspaces: number; warmup_workspaces_per_s: number }>;
+  const sizes = (at(results, 'scaling', 'sizes') ?? []) as Array<{ workspaces: number; warmup_workspaces_per_s: number; dek_rps: number }>;
   if (!sizes.length) throw new Error('bench results lack the scaling curve (scaling.sizes)');
   const largest = sizes.reduce((a, b) => (b.workspaces > a.workspaces ? b : a));
   const tables = at(results, 'scaling', 'postgres', 'tables') as Record<string, { rows: number; bytes: number }> | undefined;
@@ -152,6 +164,7 @@ export function measuredFrom(results: unknown): Measured {
   return {
     dekRpsPerReplica: need(results, 'DEK fetch req/s', 'dek_fetch', 'rps'),
     dekP99Ms: need(results, 'DEK fetch p99', 'dek_fetch', 'p99_ms'),
+    dekRpsBySize: sizes.map((p) => ({ workspaces: p.workspaces, rps: p.dek_rps })),
     bytesPerCachedWorkspace: need(results, 'bytes per cached workspace', 'memory', 'kek_cache_bytes_per_workspace'),
     coldFillsPerSecond: largest.warmup_workspaces_per_s,
     unwrapsPerWorkspacePerTtl: need(results, 'unwraps per workspace per TTL', 'kms_calls_per_s_per_10k_workspaces', 'measured_unwraps_per_workspace_per_ttl'),

@@ -20,7 +20,7 @@ export function renderCapacity(results: unknown): string {
   const lines: string[] = [];
   lines.push(`Source: a ${r.mode ?? '?'} benchmark run started ${r.started_at ?? '?'}${r.carried_over ? ` (sections carried over from earlier runs: ${Object.entries(r.carried_over).map(([k, v]) => `${k} ${v}`).join(', ')})` : ''}.`, '');
   lines.push('### Measured', '', '| figure | value |', '|---|---|');
-  lines.push(`| warm DEK fetches per API replica | ${n(m.dekRpsPerReplica)} req/s (p99 ${m.dekP99Ms} ms) |`);
+  lines.push(`| warm DEK fetches per API replica (1,000 hot workspaces) | ${n(m.dekRpsPerReplica)} req/s (p99 ${m.dekP99Ms} ms); the fleet is sized with the scaling curve's rate at its own population |`);
   lines.push(`| heap per cached workspace | ${n(m.bytesPerCachedWorkspace)} B |`);
   lines.push(`| cold fills per replica (KMS unwrap included) | ${n(m.coldFillsPerSecond)} workspaces/s |`);
   lines.push(`| KMS unwraps per workspace per replica per KEK TTL | ${m.unwrapsPerWorkspacePerTtl} |`);
