@@ -3,6 +3,7 @@ import { DisableKeyCommand } from '@aws-sdk/client-kms';
 import Redis from 'ioredis';
 import { Client } from 'pg';
 import { AWS_EMULATOR_DEFAULTS } from '../../apps/kms-emulator/src/aws';
+import { mulberry32 } from '../../apps/kms-emulator/src/core/propagation';
 import { lostAuditEvents } from '../lib/audit-accounting';
 import { ApiProcess } from '../lib/api-process';
 import { haproxyVersion, LocalHaproxy } from '../lib/haproxy';
@@ -67,18 +68,6 @@ interface Window {
 const GRACE_MS = 5_000;
 const DENY_ASSUME = { Version: '2012-10-17', Statement: [{ Effect: 'Deny', Action: 'sts:AssumeRole', Resource: '*' }] };
 
-/** Mulberry32: a small seeded generator, so a schedule can be replayed from the seed in the results. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 export async function runChaos(opts: ChaosOptions): Promise<ChaosResult> {
   const version = haproxyVersion();
   if (!version) throw new Error('haproxy is not installed (Debian: apt-get install haproxy); the fleet run needs a real load balancer');
@@ -109,7 +98,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosResult> {
     details: [],
   };
   const note = (s: string) => r.details.length < 60 && r.details.push(s);
-  const random = seeded(opts.seed);
+  const random = mulberry32(opts.seed);
   const between = ([lo, hi]: [number, number]) => lo + Math.floor(random() * (hi - lo));
   const clients: Array<{ destroy(): void }> = [];
   const apis: ApiProcess[] = [];
