@@ -65,7 +65,22 @@ describe('deploy/prometheus and deploy/grafana', () => {
       const exported = new Set<string>();
       for (const m of (await stack.http.get('/metrics')).text.matchAll(/^# TYPE (keyhold_[a-z0-9_]+)/gm)) exported.add(m[1]);
       const worker = new JobMetrics();
-      for (const m of (await worker.registry.metrics()).matchAll(/^# TYPE (keyhold_[a-z0-9_]+)/gm)) exported.add(m[1]);
+      // The SIEM delivery runtime registers its metrics in the worker's registry when the worker builds it.
+      const { SiemRuntime } = await import('../../libs/jobs/src');
+      const { SIEM_DEFAULTS } = await import('../../libs/siem/src');
+      const { default: IORedis } = await import('ioredis');
+      const redis = new IORedis(stack.config.redisUrl, { maxRetriesPerRequest: null });
+      const siem = new SiemRuntime(
+        { ds: stack.api.services.ds, redis, prefix: stack.config.redisPrefix, sealingRootKey: stack.config.audit.hmacKey, registry: worker.registry, log: { info() {}, warn() {}, error() {} } as never },
+        SIEM_DEFAULTS,
+        { lockDurationMs: 30_000, stalledIntervalMs: 30_000 },
+      );
+      try {
+        for (const m of (await worker.registry.metrics()).matchAll(/^# TYPE (keyhold_[a-z0-9_]+)/gm)) exported.add(m[1]);
+      } finally {
+        await siem.close();
+        redis.disconnect();
+      }
       expect(referenced.size).toBeGreaterThan(10);
       expect([...referenced].filter((n) => !exported.has(n)).sort()).toEqual([]);
     } finally {
