@@ -2,17 +2,9 @@
  * OpenAPI paths and schemas of the credential routes (invitations, admin users, passwords), spread into the
  * document by openapi.ts.
  */
-type Schema = Record<string, unknown>;
+import { type Schema, err, idParam, json, operations, ref, str, tenantParam, uuid } from './openapi-kit';
 
-const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
-const json = (schema: Schema) => ({ 'application/json': { schema } });
-const uuid = { type: 'string', format: 'uuid' };
-const str = { type: 'string' };
 const role = { enum: ['key_admin', 'auditor'] };
-const err = (description: string) => ({ description, content: json(ref('Error')) });
-const tenantParam = { name: 'tenantId', in: 'path', required: true, schema: uuid };
-const idParam = { name: 'id', in: 'path', required: true, schema: uuid };
-const adminToken = [{ adminToken: [] }];
 
 const E = {
   400: err('malformed or invalid request (code names the problem, e.g. PASSWORD_TOO_WEAK)'),
@@ -25,20 +17,7 @@ const E = {
   503: err('the invitation email could not be handed to the mail transport (MAIL_UNAVAILABLE); nothing was created'),
 };
 
-function op(o: { id: string; summary: string; roles?: string[]; params?: unknown[]; body?: Schema; ok: [number, Schema | null, string?]; errors: Array<keyof typeof E> }) {
-  return {
-    operationId: o.id,
-    summary: o.summary,
-    ...(o.roles ? { 'x-keyhold-roles': o.roles } : {}),
-    security: o.roles ? adminToken : [],
-    parameters: o.params ?? [],
-    ...(o.body ? { requestBody: { required: true, content: json(o.body) } } : {}),
-    responses: {
-      [String(o.ok[0])]: { description: o.ok[2] ?? 'success', ...(o.ok[1] ? { content: json(o.ok[1]) } : {}) },
-      ...Object.fromEntries(o.errors.map((s) => [String(s), E[s]])),
-    },
-  };
-}
+const op = operations(E);
 
 const KEY_ADMIN = ['key_admin'];
 const READERS = ['key_admin', 'auditor'];

@@ -2,17 +2,9 @@
  * OpenAPI paths and schemas of the MFA routes (second step of sign-in, own factors, a key admin's reset, the
  * tenant's policy), spread into the document by openapi.ts.
  */
-type Schema = Record<string, unknown>;
+import { type Schema, err, idParam, json, operations, ref, str, tenantParam, uuid } from './openapi-kit';
 
-const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
-const json = (schema: Schema) => ({ 'application/json': { schema } });
-const uuid = { type: 'string', format: 'uuid' };
-const str = { type: 'string' };
-const err = (description: string) => ({ description, content: json(ref('Error')) });
-const tenantParam = { name: 'tenantId', in: 'path', required: true, schema: uuid };
 const factorParam = { name: 'factorId', in: 'path', required: true, schema: uuid };
-const idParam = { name: 'id', in: 'path', required: true, schema: uuid };
-const adminToken = [{ adminToken: [] }];
 
 const E = {
   400: err('malformed or invalid request (VALIDATION_FAILED, WEBAUTHN_VERIFICATION_FAILED)'),
@@ -24,20 +16,7 @@ const E = {
   429: err('too many requests from this address, or too many wrong codes for this user (RATE_LIMITED, Retry-After)'),
 };
 
-function op(o: { id: string; summary: string; roles?: string[]; params?: unknown[]; body?: Schema; ok: [number, Schema | null, string?]; errors: Array<keyof typeof E> }) {
-  return {
-    operationId: o.id,
-    summary: o.summary,
-    ...(o.roles ? { 'x-keyhold-roles': o.roles } : {}),
-    security: o.roles ? adminToken : [],
-    parameters: o.params ?? [],
-    ...(o.body ? { requestBody: { required: true, content: json(o.body) } } : {}),
-    responses: {
-      [String(o.ok[0])]: { description: o.ok[2] ?? 'success', ...(o.ok[1] ? { content: json(o.ok[1]) } : {}) },
-      ...Object.fromEntries(o.errors.map((s) => [String(s), E[s]])),
-    },
-  };
-}
+const op = operations(E);
 
 const KEY_ADMIN = ['key_admin'];
 const READERS = ['key_admin', 'auditor'];

@@ -2,16 +2,7 @@
  * OpenAPI paths and schemas of single sign-on (per-tenant OpenID Connect), spread into the document by openapi.ts.
  * The request schema mirrors `ssoSchemas.configuration` (http/sso.schemas.ts).
  */
-type Schema = Record<string, unknown>;
-
-const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
-const json = (schema: Schema) => ({ 'application/json': { schema } });
-const uuid = { type: 'string', format: 'uuid' };
-const str = { type: 'string' };
-const err = (description: string) => ({ description, content: json(ref('Error')) });
-const tenantParam = { name: 'tenantId', in: 'path', required: true, schema: uuid };
-const adminToken = [{ adminToken: [] }];
-const redirect = (to: string) => ({ description: `redirect: ${to}`, headers: { location: { schema: str } } });
+import { type Schema, err, json, operations, ref, str, tenantParam, uuid } from './openapi-kit';
 
 const E = {
   400: err('invalid configuration (VALIDATION_FAILED, SSO_ISSUER_REJECTED, SSO_CONFIG_INVALID, SSO_BREAK_GLASS_INVALID)'),
@@ -24,21 +15,7 @@ const E = {
   503: err('single sign-on is not enabled on this installation (SSO_UNAVAILABLE)'),
 };
 
-function op(o: { id: string; summary: string; roles?: string[]; params?: unknown[]; body?: Schema; ok: [number, Schema | null, string?] | [number, 'redirect', string]; errors: Array<keyof typeof E> }) {
-  const [status, schema, text] = o.ok;
-  return {
-    operationId: o.id,
-    summary: o.summary,
-    ...(o.roles ? { 'x-keyhold-roles': o.roles } : {}),
-    security: o.roles ? adminToken : [],
-    parameters: o.params ?? [],
-    ...(o.body ? { requestBody: { required: true, content: json(o.body) } } : {}),
-    responses: {
-      [String(status)]: schema === 'redirect' ? redirect(text!) : { description: text ?? 'success', ...(schema ? { content: json(schema) } : {}) },
-      ...Object.fromEntries(o.errors.map((s) => [String(s), E[s]])),
-    },
-  };
-}
+const op = operations(E);
 
 const q = (name: string, required = false, schema: Schema = str) => ({ name, in: 'query', required, schema });
 
