@@ -22,6 +22,7 @@ import type { BenchContext, World } from './sections/context';
 import { clientSection } from './sections/client';
 import { coldPath } from './sections/cold';
 import { dekFetch } from './sections/dek-fetch';
+import { accessReasons } from './sections/access-reasons';
 import { economy } from './sections/economy';
 import { kekRotation, rewrap } from './sections/jobs';
 import { memory } from './sections/memory';
@@ -33,7 +34,7 @@ import { onboardTenant } from '../apps/api/src/dev/onboarding-client';
 import { buildTargets, assemble, carryOver, type Results } from './lib/results';
 import { cleanupRedis } from './lib/redis';
 
-const SECTIONS = ['dek-fetch', 'cold', 'memory', 'economy', 'rewrap', 'kek-rotation', 'revocation', 'client', 'siem', 'scaling'] as const;
+const SECTIONS = ['dek-fetch', 'access-reasons', 'cold', 'memory', 'economy', 'rewrap', 'kek-rotation', 'revocation', 'client', 'siem', 'scaling'] as const;
 type SectionName = (typeof SECTIONS)[number];
 
 async function main(): Promise<number> {
@@ -115,6 +116,7 @@ async function main(): Promise<number> {
     }
     const runners: Record<SectionName, (c: BenchContext, w: World) => Promise<unknown>> = {
       'dek-fetch': dekFetch,
+      'access-reasons': accessReasons,
       cold: coldPath,
       memory,
       economy,

@@ -15,6 +15,8 @@ export type LoadTarget =
       tokens?: string[];
       /** Distinct prebuilt requests (default 1,000): a large population needs more for the load to reach all of it. */
       prebuilt?: number;
+      /** Extra request headers (e.g. a Keyhold-Access-Reason), the same on every request. */
+      headers?: Record<string, string>;
     }
   | { kind: 'batch'; token: string; workspaceIds: string[]; segmentsPerWorkspace: number; batchSize: number };
 

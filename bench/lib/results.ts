@@ -8,6 +8,7 @@ import { target } from './report';
 const SKELETON = {
   dek_fetch: { rps: null, ceiling_rps: null, ratio: null, p50_ms: null, p99_ms: null },
   batch: { deks_per_s: null },
+  dek_reason: { with_reason_rps: null, without_reason_rps: null, with_reason_ratio: null, reason_handling_ns_per_request: null },
   single_flight: { concurrent: null, kms_calls: null },
   kms_calls_per_million_dek_fetches: null,
   kms_calls_analytic_min_per_million: null,
@@ -26,6 +27,7 @@ const SKELETON = {
 /** Which top-level keys each section fills. */
 const FILLS: Record<string, string[]> = {
   'dek-fetch': ['dek_fetch', 'batch', 'profile'],
+  'access-reasons': ['dek_reason'],
   cold: ['single_flight', 'cold_fetch'],
   economy: ['kms_calls_per_million_dek_fetches', 'kms_calls_analytic_min_per_million', 'cache_hit_ratio', 'economy'],
   memory: ['memory'],
@@ -80,6 +82,8 @@ export function buildTargets(r: Results): Target[] {
   };
   return [
     target('DEK fetch / ceiling (50 conns)', '≥ 0.8', num(dek.ratio), (v) => v >= 0.8),
+    target('DEK fetch with reason / without (same run)', '≥ 0.97', num(get(r, 'dek_reason').with_reason_ratio), (v) => v >= 0.97),
+    target('reason handling per warm request', '≤ 1000 ns', num(get(r, 'dek_reason').reason_handling_ns_per_request), (v) => v <= 1000, ' ns'),
     target('DEK fetch p99', '≤ 10 ms', num(dek.p99_ms), (v) => v <= 10, ' ms'),
     target('DEK fetch req/s (info)', '—', num(dek.rps), () => true),
     target('ceiling req/s (info)', '—', num(dek.ceiling_rps), () => true),

@@ -86,6 +86,7 @@ export async function runWrk(
   mkdirSync(logDir, { recursive: true });
   const headers: Record<string, string> = {};
   if ('token' in target && target.token) headers.authorization = `Bearer ${target.token}`;
+  if (target.kind === 'dek' && target.headers) Object.assign(headers, target.headers);
   const file = join(logDir, `wrk-${name}.lua`);
   writeFileSync(file, script(loadRequests(target), headers), { mode: 0o600 });
   const args = ['-t1', `-c${opts.connections}`, `-d${opts.durationSeconds}s`, '--timeout', '10s', '-s', file, baseUrl];

@@ -56,6 +56,7 @@ function requestsFor(spec: LoadSpec): { method: string; requests: AutocannonRequ
   const t = spec.target;
   const headers: Record<string, string> = {};
   if ('token' in t && t.token) headers.authorization = `Bearer ${t.token}`;
+  if (t.kind === 'dek' && t.headers) Object.assign(headers, t.headers);
   const pick = (n: number): number => Math.floor(Math.random() * n);
   switch (t.kind) {
     case 'fixed':

@@ -1,5 +1,5 @@
 import type { KeyholdConfig } from '@app/config';
-import { AuditBuffer, AuditKeys, AuditLog, auditProviderCalls, AuditSealer, DekIssuanceAggregator } from '@app/audit';
+import { AuditBuffer, AuditKeys, AuditLog, auditProviderCalls, AuditSealer, DekIssuanceAggregator, KeyUseReport } from '@app/audit';
 import {
   ADMIN_AUDIENCE,
   AdminSessions,
@@ -25,6 +25,9 @@ import {
 import { OperationDispatcher } from '@app/jobs';
 import { KekCache, KekInvalidationBus } from '@app/kek-cache';
 import {
+  accessReasonUseCases,
+  AccessReasonUseCases,
+  REASON_SLOT_NAMES,
   AcceptInvitation,
   BindWorkspace,
   ChangePassword,
@@ -124,6 +127,8 @@ export class KeyholdServices {
   readonly siem: SiemDestinations;
   /** The server-side operations history (GET …/operations). */
   readonly operationsHistory: ListOperations;
+  /** Key access justifications: reason policies and key use by reason (libs/keys access-reason-policy.use-cases.ts). */
+  readonly accessReasons: AccessReasonUseCases;
   private readonly unsubscribers: Array<() => void> = [];
 
   private constructor(
@@ -146,7 +151,7 @@ export class KeyholdServices {
     );
     this.auditBuffer = new AuditBuffer(this.audit, 250, (err) => log.error({ err: errorSummary(err) }, 'audit write failed'));
     this.unsubscribers.push(auditProviderCalls(this.observer, this.auditBuffer));
-    this.issuance = new DekIssuanceAggregator(this.auditBuffer, 10_000);
+    this.issuance = new DekIssuanceAggregator(this.auditBuffer, 10_000, REASON_SLOT_NAMES);
     this.kekCache = new KekCache({ ttlMs: config.kekCache.ttlSeconds * 1000, maxEntries: config.kekCache.maxEntries, dekMaxBytes: config.kekCache.dekMaxBytes });
     this.kekBus = new KekInvalidationBus(
       this.kekCache,
@@ -265,14 +270,16 @@ export class KeyholdServices {
     this.principalBus = new PrincipalInvalidationBus(this.redis, this.subscriber, config.redisPrefix, (id) => this.principalGate.forget(id), (err) =>
       log.warn({ err: errorSummary(err) }, 'service principal invalidation problem'),
     );
-    this.principalUseCases = buildPrincipalUseCases({
+    const principalDeps: ServicePrincipalDeps = {
       ...deps,
       principalInvalidator: {
         servicePrincipalChanged: (tenantId, id) =>
           // Redis down: the change is committed and every replica's poll converges within PRINCIPAL_POLL_MS.
           this.principalBus.servicePrincipalChanged(tenantId, id).catch((err: unknown) => log.warn({ err: errorSummary(err), tenantId, servicePrincipalId: id }, 'principal invalidation not published')),
       },
-    });
+    };
+    this.principalUseCases = buildPrincipalUseCases(principalDeps);
+    this.accessReasons = accessReasonUseCases(principalDeps, new KeyUseReport(this.ds));
     this.unsubscribers.push(this.kekBus.onSegmentDestroyed((workspaceId, segmentId) => this.deks.forgetSegment(workspaceId, segmentId)));
     this.metrics = new ApiMetrics(this);
     this.segments = {

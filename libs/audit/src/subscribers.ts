@@ -7,7 +7,7 @@ import type { AuditLog, AuditRecord } from './audit-log';
  *
  * Nothing is dropped: a batch that fails to write goes back to the front of its tenant's queue and is retried with
  * backoff. Memory stays bounded while the database is away: past `maxPendingPerTenant` records, a tenant's queue is
- * compacted into one record per (actor, action, target, outcome) that carries how many records it stands for and
+ * compacted into one record per (actor, action, target, outcome, reason, refusal code) that carries how many records it stands for and
  * the sum of their `count`s (DEK issuance), so every event is still accounted for.
  */
 export class AuditBuffer {
@@ -75,17 +75,19 @@ export class AuditBuffer {
   }
 }
 
-/** One record per (actor, action, target, outcome), standing for every record it replaces. */
+/** One record per (actor, action, target, outcome, reason, code), standing for every record it replaces. */
 function compact(records: AuditRecord[]): AuditRecord[] {
-  const groups = new Map<string, { first: AuditRecord; n: number; count: number; hasCount: boolean; from: number; to: number }>();
+  const groups = new Map<string, { first: AuditRecord; n: number; count: number; hasCount: boolean; from: number; to: number; reason: string; code: string }>();
   for (const r of records) {
-    const key = [r.actor, r.action, r.target, r.outcome].join('\u0000');
+    const reason = typeof r.details?.reason === 'string' ? r.details.reason : '';
+    const code = typeof r.details?.code === 'string' ? r.details.code : '';
+    const key = [r.actor, r.action, r.target, r.outcome, reason, code].join('\u0000');
     const n = typeof r.details?.compacted === 'number' ? r.details.compacted : 1;
     const c = typeof r.details?.count === 'number' ? r.details.count : 0;
     const at = (r.at ?? new Date()).getTime();
     const from = typeof r.details?.from === 'string' ? Date.parse(r.details.from) : at;
     const g = groups.get(key);
-    if (!g) groups.set(key, { first: r, n, count: c, hasCount: typeof r.details?.count === 'number', from, to: at });
+    if (!g) groups.set(key, { first: r, n, count: c, hasCount: typeof r.details?.count === 'number', from, to: at, reason, code });
     else {
       g.n += n;
       g.count += c;
@@ -100,7 +102,15 @@ function compact(records: AuditRecord[]): AuditRecord[] {
     target: g.first.target,
     outcome: g.first.outcome,
     at: new Date(g.to),
-    details: { compacted: g.n, ...(g.hasCount ? { count: g.count } : {}), from: new Date(g.from).toISOString(), to: new Date(g.to).toISOString() },
+    details: {
+      compacted: g.n,
+      ...(g.hasCount ? { count: g.count } : {}),
+      // key use by reason stays countable after compaction (the report reads reason and code)
+      ...(g.reason ? { reason: g.reason } : {}),
+      ...(g.code ? { code: g.code } : {}),
+      from: new Date(g.from).toISOString(),
+      to: new Date(g.to).toISOString(),
+    },
   }));
 }
 
@@ -124,13 +134,37 @@ export function auditProviderCalls(observer: ProviderCallObserver, buffer: Audit
   });
 }
 
+/** Distinct ticket references kept per (tally, reason, minute); more are counted, not listed. */
+const MAX_TICKETS = 16;
+
+/** Ticket references seen in one minute for one reason (allocated only when a request carries one). */
+class TicketSet {
+  readonly ids = new Set<string>();
+  omitted = 0;
+  note(ticket: string): void {
+    if (this.ids.has(ticket)) return;
+    if (this.ids.size < MAX_TICKETS) this.ids.add(ticket);
+    else this.omitted++;
+  }
+}
+
 /**
  * A per-(tenant, principal, workspace) DEK counter the hot path keeps a handle to: counting a DEK is an integer
- * add, with no key string built and no Map touched per request. The aggregator turns tallies into audit entries.
+ * add into a per-reason slot, with no key string built and no Map touched per request. The aggregator turns
+ * tallies into audit entries, one per (reason, minute) for issued DEKs and one per (reason, minute) for refusals.
  */
 export class IssuanceTally {
-  /** DEKs counted in `minute` and not yet flushed. */
+  /** DEKs counted in `minute` and not yet flushed (all reasons). */
   n = 0;
+  /** Requests refused in `minute` and not yet flushed (all reasons). */
+  refused = 0;
+  /** Per reason slot (0 = no reason given): DEKs issued in `minute`. */
+  readonly issued: number[];
+  /** Per reason slot: requests refused in `minute`, and the refusal's code. */
+  readonly denied: number[];
+  readonly deniedCode: string[];
+  /** Ticket references by slot (issued) and slot + 64 (refused); null while no request carried one. */
+  tickets: Map<number, TicketSet> | null = null;
   /** Minute (epoch ms / 60 000) the pending count belongs to. */
   minute = 0;
   /** @internal registered with the aggregator for the pending minute */
@@ -142,19 +176,46 @@ export class IssuanceTally {
     readonly tenantId: string,
     readonly principal: string,
     readonly workspaceId: string,
-  ) {}
+    slots: number,
+  ) {
+    this.issued = new Array<number>(slots).fill(0);
+    this.denied = new Array<number>(slots).fill(0);
+    this.deniedCode = new Array<string>(slots).fill('');
+  }
 
-  /** Counts `k` DEKs issued at `nowMs`. */
-  add(k: number, nowMs: number): void {
+  /** Counts `k` DEKs issued at `nowMs` for the reason in `slot` (0: none given), with the request's ticket. */
+  add(k: number, nowMs: number, slot = 0, ticket?: string): void {
     const minute = Math.floor(nowMs / 60_000);
     if (minute !== this.minute || !this.registered) this.owner.roll(this, minute);
     this.n += k;
+    this.issued[slot] += k;
+    if (ticket !== undefined) this.note(slot, ticket);
+  }
+
+  /** Counts one refused request (its reason's slot and the refusal's code). */
+  deny(slot: number, nowMs: number, code: string, ticket?: string): void {
+    const minute = Math.floor(nowMs / 60_000);
+    if (minute !== this.minute || !this.registered) this.owner.roll(this, minute);
+    this.refused++;
+    this.denied[slot]++;
+    this.deniedCode[slot] = code;
+    if (ticket !== undefined) this.note(slot + 64, ticket);
+  }
+
+  private note(key: number, ticket: string): void {
+    this.tickets ??= new Map();
+    let t = this.tickets.get(key);
+    if (!t) {
+      t = new TicketSet();
+      this.tickets.set(key, t);
+    }
+    t.note(ticket);
   }
 }
 
 /**
- * DEK issuance aggregated per (tenant, principal, workspace, minute): integers in memory, one audit entry per
- * key per minute, flushed periodically and on close.
+ * DEK issuance aggregated per (tenant, principal, workspace, reason, minute): integers in memory, one audit entry
+ * per key per minute (`dek.issued`, and `dek.access_denied` for refused reasons), flushed periodically and on close.
  */
 export class DekIssuanceAggregator {
   /** Tallies with a pending count, in registration order. */
@@ -166,6 +227,8 @@ export class DekIssuanceAggregator {
   constructor(
     private readonly buffer: AuditBuffer,
     flushEveryMs = 10_000,
+    /** The name of each reason slot as recorded (`details.reason`); slot 0 is "no reason given". */
+    private readonly reasonNames: readonly string[] = ['NONE'],
   ) {
     this.timer = setInterval(() => this.flush(false), flushEveryMs);
     this.timer.unref();
@@ -177,20 +240,19 @@ export class DekIssuanceAggregator {
     const key = [tenantId, principal, workspaceId].join('\u0000');
     let t = this.handles.get(key);
     if (!t) {
-      t = new IssuanceTally(this, tenantId, principal, workspaceId);
+      t = new IssuanceTally(this, tenantId, principal, workspaceId, this.reasonNames.length);
       this.handles.set(key, t);
     }
     return t;
   }
 
-  count(tenantId: string, principal: string, workspaceId: string, n: number): void {
-    this.tally(tenantId, principal, workspaceId).add(n, Date.now());
+  count(tenantId: string, principal: string, workspaceId: string, n: number, slot = 0, ticket?: string): void {
+    this.tally(tenantId, principal, workspaceId).add(n, Date.now(), slot, ticket);
   }
 
   /** @internal a tally moves to a new minute: its previous minute's count becomes an audit entry. */
   roll(t: IssuanceTally, minute: number): void {
-    if (t.registered && t.n > 0) this.emit(t);
-    t.n = 0;
+    if (t.registered) this.emit(t);
     t.minute = minute;
     if (!t.registered) {
       t.registered = true;
@@ -203,8 +265,7 @@ export class DekIssuanceAggregator {
     const now = Math.floor(Date.now() / 60_000);
     for (const t of this.active) {
       if (!all && t.minute >= now) continue;
-      if (t.n > 0) this.emit(t);
-      t.n = 0;
+      this.emit(t);
       // Idle tallies leave the active set and the handle index (a holder re-registers on its next add).
       t.registered = false;
       this.active.delete(t);
@@ -218,13 +279,38 @@ export class DekIssuanceAggregator {
     this.flush(true);
   }
 
+  /** One record per reason with a pending count (issued, then refused); resets the tally's counters. */
   private emit(t: IssuanceTally): void {
-    this.buffer.push(t.tenantId, {
-      actor: `service:${t.principal}`,
-      action: 'dek.issued',
-      target: `workspace:${t.workspaceId}`,
-      outcome: 'success',
-      details: { count: t.n, minute: new Date(t.minute * 60_000).toISOString() },
-    });
+    if (t.n === 0 && t.refused === 0) return;
+    const minute = new Date(t.minute * 60_000).toISOString();
+    for (let slot = 0; slot < t.issued.length; slot++) {
+      if (t.issued[slot] > 0)
+        this.buffer.push(t.tenantId, {
+          actor: `service:${t.principal}`,
+          action: 'dek.issued',
+          target: `workspace:${t.workspaceId}`,
+          outcome: 'success',
+          details: { count: t.issued[slot], minute, reason: this.reasonNames[slot] ?? String(slot), ...tickets(t, slot) },
+        });
+      if (t.denied[slot] > 0)
+        this.buffer.push(t.tenantId, {
+          actor: `service:${t.principal}`,
+          action: 'dek.access_denied',
+          target: `workspace:${t.workspaceId}`,
+          outcome: 'failure',
+          details: { count: t.denied[slot], minute, reason: this.reasonNames[slot] ?? String(slot), code: t.deniedCode[slot], ...tickets(t, slot + 64) },
+        });
+      t.issued[slot] = 0;
+      t.denied[slot] = 0;
+    }
+    t.n = 0;
+    t.refused = 0;
+    t.tickets = null;
   }
+}
+
+function tickets(t: IssuanceTally, key: number): { tickets?: string[]; ticketsOmitted?: number } {
+  const s = t.tickets?.get(key);
+  if (!s) return {};
+  return { tickets: [...s.ids].sort(), ...(s.omitted ? { ticketsOmitted: s.omitted } : {}) };
 }

@@ -3,6 +3,7 @@ import { generateDek, unwrapDek, wrapDek, WRAPPED_DEK_BYTES } from '@app/crypto'
 import type { DekIssuanceAggregator, IssuanceTally } from '@app/audit';
 import type { DekRow, KekVersionRow, KeyStateName, Repositories } from '@app/persistence';
 import { isUuid, KEY_STATES } from '@app/persistence';
+import { admitReason, reasonMask } from './access-reasons';
 import { DEK_B64_FROM, DEK_B64_TO, encodeDekBody } from './dek-body';
 import { DomainError, ErrorCode } from './errors';
 import type { KekResolver } from './kek-resolver';
@@ -40,6 +41,8 @@ class Access {
     /** After this instant the entry is not served at all (the background re-reads kept failing). */
     readonly expiresAt: number,
     readonly tally: IssuanceTally | null,
+    /** The (principal, workspace) access-reason policy as a bit mask (see access-reasons.ts). */
+    readonly reasons: number,
   ) {}
 }
 
@@ -163,7 +166,7 @@ export class DekService {
    * on every request, before the DEK cache is looked at; the cached body is principal-independent (key, id, version).
    * A DEK cache miss with the KEK cached unwraps once and caches the encoded DEK under that KEK.
    */
-  getWarmBody(p: DekPrincipal, workspaceId: string, segmentId: string): string | undefined {
+  getWarmBody(p: DekPrincipal, workspaceId: string, segmentId: string, reason = 0, ticket?: string): string | undefined {
     const a = this.access.get(p.sub)?.get(workspaceId);
     if (a === undefined || a.tenantId !== p.tid) return undefined;
     const now = Date.now();
@@ -172,6 +175,7 @@ export class DekService {
       this.revalidate(p, workspaceId, a);
     }
     this.check(a);
+    admitReason(a.reasons, reason, a.tally, now, ticket);
     const row = this.wrapped.get(workspaceId)?.get(segmentId);
     if (row === undefined) return undefined;
     let body = this.keks.dekBody(a.tenantId, workspaceId, row.kekVersion, segmentId, row.id);
@@ -184,13 +188,14 @@ export class DekService {
       // Same synchronous stretch as the cache reads above: the row and the KEK are current, so the DEK is.
       this.keks.putDek(a.tenantId, workspaceId, row.kekVersion, ownCopy(segmentId), row.id, body);
     }
-    if (a.tally) a.tally.add(1, now);
+    if (a.tally) a.tally.add(1, now, reason, ticket);
     return body;
   }
 
-  async getDeks(p: DekPrincipal, workspaceId: string, segmentIds: readonly string[]): Promise<IssuedDek[]> {
+  /** `reason` is the request's access-reason slot (0: none given) and `ticket` its ticket reference (access-reasons.ts). */
+  async getDeks(p: DekPrincipal, workspaceId: string, segmentIds: readonly string[], reason = 0, ticket?: string): Promise<IssuedDek[]> {
     try {
-      return await this.issue(p, workspaceId, segmentIds);
+      return await this.issue(p, workspaceId, segmentIds, reason, ticket);
     } catch (err) {
       if (!staleKeyView(err) || !isUuid(workspaceId)) throw await this.explain(p, workspaceId, err);
       // This replica's cached view of the workspace's keys predates a KEK rotation it has not heard of yet (a lost
@@ -198,7 +203,7 @@ export class DekService {
       // to be created under it and the database refused. Forget the workspace and answer from fresh reads, once.
       this.forgetWorkspace(workspaceId.toLowerCase());
       try {
-        return await this.issue(p, workspaceId, segmentIds);
+        return await this.issue(p, workspaceId, segmentIds, reason, ticket);
       } catch (again) {
         throw await this.explain(p, workspaceId, again);
       }
@@ -220,7 +225,7 @@ export class DekService {
     return err;
   }
 
-  private async issue(p: DekPrincipal, workspaceId: string, segmentIds: readonly string[]): Promise<IssuedDek[]> {
+  private async issue(p: DekPrincipal, workspaceId: string, segmentIds: readonly string[], reason: number, ticket: string | undefined): Promise<IssuedDek[]> {
     if (!isUuid(workspaceId)) throw new DomainError(ErrorCode.WorkspaceNotFound, 'workspace not found');
     workspaceId = this.canonical(workspaceId.toLowerCase());
     if (segmentIds.length === 0) return [];
@@ -263,6 +268,7 @@ export class DekService {
       if (missing.size) found = await this.repos.segments.findDeksOrTombstones(a.tenantId, workspaceId, [...missing]);
     }
     const access = a;
+    admitReason(access.reasons, reason, access.tally, Date.now(), ticket);
     if (missing.size) {
       if (found.destroyed.length) throw segmentDestroyed();
       for (const r of found.rows) rows.set(r.segmentId, this.remember(workspaceId, r, gen));
@@ -296,8 +302,8 @@ export class DekService {
         }
       }, kekRows);
     }
-    if (access.tally) access.tally.add(segmentIds.length, Date.now());
-    else this.issuance?.count(access.tenantId, p.sub, workspaceId, segmentIds.length);
+    if (access.tally) access.tally.add(segmentIds.length, Date.now(), reason, ticket);
+    else this.issuance?.count(access.tenantId, p.sub, workspaceId, segmentIds.length, reason, ticket);
     return segmentIds.map((s) => out.get(s)!);
   }
 
@@ -408,6 +414,7 @@ export class DekService {
       now + ttl,
       now + ttl * 5,
       w?.inScope && this.issuance ? this.issuance.tally(p.tid, p.sub, workspaceId) : null,
+      reasonMask(w),
     );
     if (w) this.observeKekGeneration?.(workspaceId, Number(w.cacheVersion));
     return a;
@@ -426,7 +433,7 @@ export class DekService {
         if (this.access.get(principal.sub)?.get(workspaceId) !== a) return;
         const now = Date.now();
         const ttl = this.opts.stateCacheTtlMs;
-        const next = new Access(principal.tid, !!w?.inScope, stateLiteral(w?.keyState), w?.currentKekVersion ?? null, now + ttl, now + ttl * 5, a.tally);
+        const next = new Access(principal.tid, !!w?.inScope, stateLiteral(w?.keyState), w?.currentKekVersion ?? null, now + ttl, now + ttl * 5, a.tally, reasonMask(w));
         if (w) this.observeKekGeneration?.(workspaceId, Number(w.cacheVersion));
         if (this.access.get(principal.sub)?.get(workspaceId) !== a) return; // the read itself found a missed change
         this.store(principal.sub, workspaceId, next);

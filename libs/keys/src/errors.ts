@@ -43,6 +43,13 @@ export enum ErrorCode {
   AccountExists = 'ACCOUNT_EXISTS',
   LastKeyAdmin = 'LAST_KEY_ADMIN',
   MailUnavailable = 'MAIL_UNAVAILABLE',
+  /** Keyhold-Access-Reason is not one of the closed set (docs/ARCHITECTURE.md, key access justifications). */
+  InvalidAccessReason = 'INVALID_ACCESS_REASON',
+  InvalidAccessTicket = 'INVALID_ACCESS_TICKET',
+  /** The principal may not give this reason, or the workspace's policy refuses it. */
+  ReasonDenied = 'REASON_DENIED',
+  /** The workspace's policy requires a reason and the request gave none. */
+  ReasonRequired = 'REASON_REQUIRED',
 }
 
 export class DomainError extends Error {

@@ -63,3 +63,27 @@ export {
 export { DestroyWorkspace, DestroyWorkspaceInput } from './workspace-destroy.use-case';
 export { encodeDekBody, DEK_B64_FROM, DEK_B64_TO } from './dek-body';
 export { ListOperations, OperationHistoryInput, OPERATION_STATES, HISTORY_KINDS, historyView } from './operations-history.use-case';
+export {
+  ACCESS_REASONS,
+  AccessReason,
+  DEFAULT_PRINCIPAL_REASONS,
+  NO_REASON,
+  REASON_SLOT_NAMES,
+  isAccessReason,
+  reasonSlot,
+  accessTicket,
+  admitReason,
+  reasonMask,
+} from './access-reasons';
+export {
+  accessReasonUseCases,
+  AccessReasonUseCases,
+  GetWorkspaceReasonPolicy,
+  SetWorkspaceReasonPolicy,
+  GetPrincipalReasons,
+  SetPrincipalReasons,
+  GetKeyUseByReason,
+  KeyUseByReasonView,
+  WorkspaceReasonPolicyView,
+  PrincipalReasonsView,
+} from './access-reason-policy.use-cases';

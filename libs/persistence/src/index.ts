@@ -16,7 +16,7 @@ export {
   ServicePrincipalChange,
 } from './tenants.repository';
 export { KeyConfigurationRepository, KeyConfigurationRow, ProviderName } from './key-configurations.repository';
-export { WorkspaceRepository, WorkspaceRow, KeyStateName, KEY_STATES, KEK_HOLDING_STATES } from './workspaces.repository';
+export { WorkspaceRepository, WorkspaceRow, KeyStateName, KEY_STATES, KEK_HOLDING_STATES, AccessReasonPolicyRow } from './workspaces.repository';
 export { KekVersionRepository, KekVersionRow } from './kek-versions.repository';
 export { DekRepository, DekRow } from './deks.repository';
 export { OperationRepository, OperationRow, OperationKindName, OperationState, OperationHistoryRow, OperationHistoryQuery } from './operations.repository';
@@ -42,3 +42,4 @@ export {
   SiemFormat,
   SiemState,
 } from './siem-destinations.repository';
+export { AccessReasonRepository, WorkspaceReasonPolicy } from './access-reasons.repository';

@@ -40,6 +40,14 @@ const COLS = `id, tenant_id AS "tenantId", name, key_state AS "keyState", key_co
   current_kek_version AS "currentKekVersion", degraded, state_version::float8 AS "stateVersion",
   kek_generation::float8 AS "kekGeneration", updated_at AS "updatedAt"`;
 
+/** A (principal, workspace) pair's access-reason policy, read with the DEK path's state + scope row. */
+export interface AccessReasonPolicyRow {
+  /** The principal's allowed reasons (null when the principal does not exist). */
+  readonly principalReasons: string[] | null;
+  readonly deniedReasons: string[];
+  readonly reasonRequired: boolean;
+}
+
 export class WorkspaceRepository {
   constructor(private readonly ds: DataSource) {}
 
@@ -68,10 +76,14 @@ export class WorkspaceRepository {
     tenantId: string,
     workspaceId: string,
     servicePrincipalId: string,
-  ): Promise<(WorkspaceRow & { inScope: boolean; cacheVersion: number }) | null> {
+  ): Promise<(WorkspaceRow & { inScope: boolean; cacheVersion: number } & AccessReasonPolicyRow) | null> {
     return one(
       this.ds,
-      `SELECT ${COLS}, (kek_generation + segment_epoch)::float8 AS "cacheVersion", EXISTS (
+      // The access-reason policy of the pair rides on the same row (key access justifications).
+      `SELECT ${COLS}, (kek_generation + segment_epoch)::float8 AS "cacheVersion",
+         w.denied_access_reasons AS "deniedReasons", w.access_reason_required AS "reasonRequired",
+         (SELECT sp.allowed_access_reasons FROM service_principals sp WHERE sp.tenant_id = w.tenant_id AND sp.id = $3) AS "principalReasons",
+         EXISTS (
          SELECT 1 FROM service_principal_workspaces spw JOIN service_principals sp
            ON sp.tenant_id = spw.tenant_id AND sp.id = spw.service_principal_id
          WHERE spw.tenant_id = w.tenant_id AND spw.workspace_id = w.id AND spw.service_principal_id = $3 AND NOT sp.disabled

@@ -1,11 +1,14 @@
 import type { AccessClaims } from '@app/auth';
-import { DomainError, encodeDekBody, ErrorCode } from '@app/keys';
+import { accessTicket, DomainError, encodeDekBody, ErrorCode, reasonSlot } from '@app/keys';
 import { isUuid } from '@app/persistence';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { KeyholdServices } from '../services';
 import { toErrorReply } from './errors';
 
 const JSON_TYPE = 'application/json; charset=utf-8';
+/** Request headers of key access justifications (Node lower-cases header names). */
+const REASON_HEADER = 'keyhold-access-reason';
+const TICKET_HEADER = 'keyhold-access-ticket';
 
 /**
  * The internal DEK API, registered directly on Fastify: no Nest guard/pipe/interceptor machinery on the hot
@@ -29,9 +32,9 @@ export function registerDekRoutes(fastify: FastifyInstance, s: KeyholdServices):
     return reply.status(r.status).header('cache-control', 'no-store').send(r.body);
   };
 
-  const slowSingle = async (reply: FastifyReply, claims: AccessClaims, workspaceId: string, segmentId: string) => {
+  const slowSingle = async (reply: FastifyReply, claims: AccessClaims, workspaceId: string, segmentId: string, reason: number, ticket: string | undefined) => {
     try {
-      const [d] = await deks.getDeks(claims, workspaceId, [segmentId]);
+      const [d] = await deks.getDeks(claims, workspaceId, [segmentId], reason, ticket);
       counts.ok++;
       counts.issued++;
       return reply.header('cache-control', 'no-store').header('content-type', JSON_TYPE).send(encodeDekBody(d.dek, d.dekId, d.kekVersion));
@@ -58,10 +61,14 @@ export function registerDekRoutes(fastify: FastifyInstance, s: KeyholdServices):
   function serveSingle(req: FastifyRequest<{ Params: { workspaceId: string; segmentId: string } }>, reply: FastifyReply, claims: AccessClaims) {
     try {
       const { workspaceId, segmentId } = req.params;
+      // Key access justification (libs/keys access-reasons.ts): a slot number and, rarely, a ticket reference.
+      // Read before admission starts: a rejected admission promise must always have its handler attached.
+      const reason = reasonSlot(req.headers[REASON_HEADER]);
+      const ticket = accessTicket(req.headers[TICKET_HEADER], reason);
       const admitted = gate.admit(claims, req.ip);
-      if (admitted !== true) return admitted.then(() => slowSingle(reply, claims, workspaceId, segmentId), (err: unknown) => fail(reply, err));
-      const body = deks.getWarmBody(claims, workspaceId, segmentId);
-      if (body === undefined) return slowSingle(reply, claims, workspaceId, segmentId);
+      if (admitted !== true) return admitted.then(() => slowSingle(reply, claims, workspaceId, segmentId, reason, ticket), (err: unknown) => fail(reply, err));
+      const body = deks.getWarmBody(claims, workspaceId, segmentId, reason, ticket);
+      if (body === undefined) return slowSingle(reply, claims, workspaceId, segmentId, reason, ticket);
       counts.ok++;
       counts.issued++;
       return reply.header('cache-control', 'no-store').header('content-type', JSON_TYPE).send(body);
@@ -80,12 +87,14 @@ export function registerDekRoutes(fastify: FastifyInstance, s: KeyholdServices):
       try {
         const claims = await tokens.verifyHeader(req.headers.authorization);
         await gate.admit(claims, req.ip);
+        const reason = reasonSlot(req.headers[REASON_HEADER]);
+        const ticket = accessTicket(req.headers[TICKET_HEADER], reason);
         const body = req.body as { segmentIds?: unknown } | null;
         const ids = body && typeof body === 'object' && !Array.isArray(body) ? body.segmentIds : undefined;
         if (!Array.isArray(ids) || ids.length === 0 || ids.some((x) => typeof x !== 'string'))
           throw new DomainError(ErrorCode.ValidationFailed, 'segmentIds must be a non-empty array of strings');
         if (!isUuid(req.params.workspaceId)) throw new DomainError(ErrorCode.WorkspaceNotFound, 'workspace not found');
-        const deks = await s.deks.getDeks(claims, req.params.workspaceId, ids as string[]);
+        const deks = await s.deks.getDeks(claims, req.params.workspaceId, ids as string[], reason, ticket);
         counts.ok++;
         counts.issued += deks.length;
         return reply.header('cache-control', 'no-store').send({ deks });

@@ -49,6 +49,10 @@ const DOMAIN_STATUS: Record<ErrorCode, number> = {
   [ErrorCode.AccountExists]: 409,
   [ErrorCode.LastKeyAdmin]: 409,
   [ErrorCode.MailUnavailable]: 503,
+  [ErrorCode.InvalidAccessReason]: 400,
+  [ErrorCode.InvalidAccessTicket]: 400,
+  [ErrorCode.ReasonDenied]: 403,
+  [ErrorCode.ReasonRequired]: 403,
 };
 
 const AUTH_STATUS: Record<AuthError['code'], number> = {

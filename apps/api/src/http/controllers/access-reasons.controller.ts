@@ -1,0 +1,54 @@
+import { Body, Controller, Get, Inject, Param, Put, Query } from '@nestjs/common';
+import type { AccessClaims } from '@app/auth';
+import { ErrorCode } from '@app/keys';
+import { actorOf, AdminRoute, Claims, SERVICES } from '../auth';
+import type { KeyholdServices } from '../../services';
+import { accessReasonSchemas as schemas } from '../access-reasons.schemas';
+import { parseBody, pathId } from '../validation';
+
+/**
+ * Key access justifications: a workspace's reason policy, a service principal's allowed reasons (key admins set,
+ * auditors read), and key use by reason over time.
+ */
+@Controller('v1/tenants/:tenantId')
+export class AccessReasonsController {
+  constructor(@Inject(SERVICES) private readonly s: KeyholdServices) {}
+
+  @Get('workspaces/:id/access-reason-policy')
+  @AdminRoute('key_admin', 'auditor')
+  getPolicy(@Claims() c: AccessClaims, @Param('id') id: string) {
+    return this.s.accessReasons.getWorkspacePolicy.execute(c.tid, pathId(id, ErrorCode.WorkspaceNotFound));
+  }
+
+  @Put('workspaces/:id/access-reason-policy')
+  @AdminRoute('key_admin')
+  setPolicy(@Claims() c: AccessClaims, @Param('id') id: string, @Body() body: unknown) {
+    const p = parseBody(schemas.workspacePolicy, body);
+    return this.s.accessReasons.setWorkspacePolicy.execute(actorOf(c), c.tid, pathId(id, ErrorCode.WorkspaceNotFound), p);
+  }
+
+  @Get('service-principals/:id/access-reasons')
+  @AdminRoute('key_admin', 'auditor')
+  getPrincipal(@Claims() c: AccessClaims, @Param('id') id: string) {
+    return this.s.accessReasons.getPrincipalReasons.execute(c.tid, pathId(id, ErrorCode.ServicePrincipalNotFound));
+  }
+
+  @Put('service-principals/:id/access-reasons')
+  @AdminRoute('key_admin')
+  setPrincipal(@Claims() c: AccessClaims, @Param('id') id: string, @Body() body: unknown) {
+    const p = parseBody(schemas.principalReasons, body);
+    return this.s.accessReasons.setPrincipalReasons.execute(actorOf(c), c.tid, pathId(id, ErrorCode.ServicePrincipalNotFound), p.allowedReasons);
+  }
+
+  @Get('key-use')
+  @AdminRoute('key_admin', 'auditor')
+  keyUse(@Claims() c: AccessClaims, @Query() q: Record<string, unknown>) {
+    const p = parseBody(schemas.keyUseQuery, { ...q });
+    return this.s.accessReasons.keyUse.execute(c.tid, {
+      workspaceId: p.workspaceId?.toLowerCase(),
+      from: p.from ? new Date(p.from) : undefined,
+      to: p.to ? new Date(p.to) : undefined,
+      bucket: p.bucket,
+    });
+  }
+}
