@@ -15,6 +15,7 @@ import { DEFAULT_EVENT_STREAM, EventStreamOptions, EventSubscription, KeyEvent }
 import { backoffMs, DEFAULT_RETRY, parseRetryAfter, RetryPolicy, sleep } from './retry';
 import { DecryptTransform, DEFAULT_FRAME_BYTES, EncryptTransform } from './stream';
 import { Token, TokenSource } from './token';
+import { AccessJustification, checkJustification, justificationHeaders, sameJustification } from './justification';
 
 export interface KeyholdClientOptions {
   /** The API's internal listener (DEK API, key events, service tokens), e.g. `http://keyhold-api-internal:3001`. */
@@ -44,6 +45,12 @@ export interface KeyholdClientOptions {
   onEvent?: (e: KeyEvent) => void;
   /** The clock used for token lifetimes (tests). */
   now?: () => number;
+  /**
+   * The key access justification sent with every DEK request of this client (`Keyhold-Access-Reason` and
+   * `-Ticket`), e.g. `{ reason: 'CUSTOMER_INITIATED' }`. A call may give another one; such a call always asks the
+   * server (so the tenant's policy and audit see it) and neither reads nor fills the local DEK cache.
+   */
+  justification?: AccessJustification;
 }
 
 export interface EncryptInput {
@@ -52,18 +59,24 @@ export interface EncryptInput {
   plaintext: Buffer | Uint8Array | string;
   /** Extra data bound to the ciphertext (not stored in it): decrypt needs the same bytes. */
   aad?: Buffer | Uint8Array | string;
+  /** This call's key access justification (see KeyholdClientOptions.justification). */
+  justification?: AccessJustification;
 }
 
 export interface DecryptOptions {
   aad?: Buffer | Uint8Array | string;
   /** Refuse an envelope that is not bound to these ids (recommended: pass what the record claims to be). */
   expect?: Omit<EnvelopeExpectation, 'tenantId'>;
+  /** This call's key access justification (see KeyholdClientOptions.justification). */
+  justification?: AccessJustification;
 }
 
 export interface StreamInput {
   workspaceId: string;
   segmentId: string;
   aad?: Buffer | Uint8Array | string;
+  /** This call's key access justification (see KeyholdClientOptions.justification). */
+  justification?: AccessJustification;
 }
 
 interface DekWire {
@@ -101,6 +114,7 @@ export class KeyholdClient {
 
   constructor(private readonly opts: KeyholdClientOptions) {
     if (!opts.baseUrl || !opts.clientId || !opts.clientSecret) throw new KeyholdError('baseUrl, clientId and clientSecret are required', 'INVALID_ARGUMENT');
+    checkJustification(opts.justification);
     this.base = opts.baseUrl.replace(/\/+$/, '');
     this.retry = { ...DEFAULT_RETRY, ...opts.retry };
     this.timeoutMs = opts.requestTimeoutMs ?? 5_000;
@@ -160,12 +174,19 @@ export class KeyholdClient {
   }
 
   /** A copy of a segment's DEK (the caller owns it and should zero it when done). */
-  async getDek(workspaceId: string, segmentId: string): Promise<DekMaterial> {
+  async getDek(workspaceId: string, segmentId: string, justification?: AccessJustification): Promise<DekMaterial> {
+    if (this.ownJustification(justification)) {
+      const d = await this.fetchDek(workspaceId, segmentId, justification);
+      return { key: Buffer.from(d.key), dekId: d.dekId, kekVersion: d.kekVersion };
+    }
     const d = this.cache.get(workspaceId, segmentId) ?? (await this.fetchDek(workspaceId, segmentId));
     return { key: Buffer.from(d.key), dekId: d.dekId, kekVersion: d.kekVersion };
   }
 
-  /** Loads many segments' DEKs in batch requests (up to 1000 each), skipping those already cached. */
+  /**
+   * Loads many segments' DEKs in batch requests (up to 1000 each), skipping those already cached. The cache serves
+   * the client's own justification, so a prefetch is made under it (KeyholdClientOptions.justification).
+   */
   async prefetch(workspaceId: string, segmentIds: readonly string[]): Promise<void> {
     const missing = [...new Set(segmentIds)].filter((s) => !this.cache.get(workspaceId, s));
     for (const s of missing) assertSegmentId(s);
@@ -173,7 +194,7 @@ export class KeyholdClient {
       const ids = missing.slice(i, i + BATCH_MAX);
       const epoch = this.cache.epoch(workspaceId);
       this.stats.batchFetches++;
-      const body = await this.call<{ deks: DekWire[] }>('POST', `/internal/v1/workspaces/${encodeURIComponent(workspaceId)}/deks:batchGet`, workspaceId, undefined, { segmentIds: ids });
+      const body = await this.call<{ deks: DekWire[] }>('POST', `/internal/v1/workspaces/${encodeURIComponent(workspaceId)}/deks:batchGet`, workspaceId, undefined, { segmentIds: ids }, this.opts.justification);
       for (const d of body.deks) if (typeof d.segmentId === 'string') this.cache.set(workspaceId, d.segmentId, material(d), epoch);
     }
   }
@@ -186,6 +207,10 @@ export class KeyholdClient {
     if (!plaintext) throw new KeyholdError('plaintext is required', 'INVALID_ARGUMENT');
     const aad = toBuf(input.aad);
     const tenantId = (await this.tokens.get()).tenantId;
+    if (this.ownJustification(input.justification)) {
+      const d = await this.fetchDek(workspaceId, segmentId, input.justification);
+      return seal({ tenantId, workspaceId, segmentId }, d, plaintext, aad);
+    }
     // The cached key is used synchronously right after the lookup: nothing can evict (and zero) it in between.
     const hit = this.cache.get(workspaceId, segmentId);
     if (hit) {
@@ -201,7 +226,7 @@ export class KeyholdClient {
     const { header, length } = readHeader(blob);
     const aad = toBuf(options.aad);
     checkAadPresence(header, aad);
-    const key = await this.keyFor(header, options.expect);
+    const key = await this.keyFor(header, options.expect, options.justification);
     return open(blob, header, length, key, aad);
   }
 
@@ -212,7 +237,7 @@ export class KeyholdClient {
     return new EncryptTransform(
       { workspaceId: input.workspaceId, segmentId: input.segmentId },
       // getDek hands out a private copy, which the stream zeroes when it ends
-      async () => ({ tenantId: (await this.tokens.get()).tenantId, dek: await this.getDek(input.workspaceId, input.segmentId) }),
+      async () => ({ tenantId: (await this.tokens.get()).tenantId, dek: await this.getDek(input.workspaceId, input.segmentId, input.justification) }),
       aad,
       this.frameBytes,
     );
@@ -220,7 +245,7 @@ export class KeyholdClient {
 
   /** A decrypting Transform: pipe a framed envelope in, get verified plaintext out (errors on any tampering). */
   decryptStream(options: DecryptOptions = {}): Transform {
-    return new DecryptTransform(async (h) => Buffer.from(await this.keyFor(h, options.expect)), toBuf(options.aad));
+    return new DecryptTransform(async (h) => Buffer.from(await this.keyFor(h, options.expect, options.justification)), toBuf(options.aad));
   }
 
   /** Drops (and zeroes) every cached DEK of a workspace. */
@@ -245,9 +270,14 @@ export class KeyholdClient {
     return fetch(url, this.dispatcher ? ({ ...init, dispatcher: this.dispatcher } as RequestInit) : init);
   }
 
-  private async keyFor(header: EnvelopeHeader, expect: DecryptOptions['expect']): Promise<Buffer> {
+  private async keyFor(header: EnvelopeHeader, expect: DecryptOptions['expect'], justification?: AccessJustification): Promise<Buffer> {
     const token = await this.tokens.get();
     checkExpectation(header, { ...expect, tenantId: token.tenantId });
+    if (this.ownJustification(justification)) {
+      const d = await this.fetchDek(header.workspaceId, header.segmentId, justification);
+      if (d.dekId !== header.dekId) throw new EnvelopeError('the envelope names another DEK than the segment has', 'ENVELOPE_DEK_MISMATCH');
+      return d.key;
+    }
     const hit = this.cache.get(header.workspaceId, header.segmentId);
     const d = hit ?? (await this.fetchDek(header.workspaceId, header.segmentId));
     if (hit) this.stats.cacheHits++;
@@ -255,9 +285,28 @@ export class KeyholdClient {
     return d.key;
   }
 
-  /** Single flight per (workspace, segment): concurrent misses share one request. */
-  private fetchDek(workspaceId: string, segmentId: string): Promise<DekMaterial> {
+  /**
+   * Whether a call's justification differs from the client's: then the DEK comes from the server under that
+   * justification and bypasses the cache (a DEK cached for one reason must never serve another: the tenant's policy
+   * and audit would not see the use). Checks the justification.
+   */
+  private ownJustification(j: AccessJustification | undefined): j is AccessJustification {
+    if (j === undefined || sameJustification(j, this.opts.justification)) return false;
+    checkJustification(j);
+    return true;
+  }
+
+  /**
+   * Single flight per (workspace, segment): concurrent misses share one request. With its own justification, one
+   * uncached request (no sharing across reasons).
+   */
+  private fetchDek(workspaceId: string, segmentId: string, own?: AccessJustification): Promise<DekMaterial> {
     assertSegmentId(segmentId);
+    if (own) {
+      this.stats.fetches++;
+      const path = `/internal/v1/workspaces/${encodeURIComponent(workspaceId)}/segments/${encodeURIComponent(segmentId)}/dek`;
+      return this.call<DekWire>('GET', path, workspaceId, segmentId, undefined, own).then(material);
+    }
     const k = DekCache.key(workspaceId, segmentId);
     let p = this.inflight.get(k);
     if (!p) {
@@ -270,6 +319,8 @@ export class KeyholdClient {
             `/internal/v1/workspaces/${encodeURIComponent(workspaceId)}/segments/${encodeURIComponent(segmentId)}/dek`,
             workspaceId,
             segmentId,
+            undefined,
+            this.opts.justification,
           );
           const d = material(w);
           // The cache owns a copy (zeroed when it leaves); waiters keep the fetched buffer, never zeroed under them.
@@ -285,7 +336,8 @@ export class KeyholdClient {
   }
 
   /** One authenticated JSON call with the retry, re-authentication and 410 rules. */
-  private async call<T>(method: string, path: string, workspaceId: string, segmentId?: string, body?: unknown): Promise<T> {
+  private async call<T>(method: string, path: string, workspaceId: string, segmentId?: string, body?: unknown, justification?: AccessJustification): Promise<T> {
+    const extra = justificationHeaders(justification);
     const deadline = Date.now() + this.retry.deadlineMs;
     let reauthenticated = false;
     for (let attempt = 0; ; attempt++) {
@@ -295,7 +347,7 @@ export class KeyholdClient {
       try {
         res = await this.fetch(this.base + path, {
           method,
-          headers: { authorization: `Bearer ${token.accessToken}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+          headers: { authorization: `Bearer ${token.accessToken}`, ...extra, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
           body: body === undefined ? undefined : JSON.stringify(body),
           signal: AbortSignal.timeout(Math.max(1, Math.min(this.timeoutMs, deadline - Date.now()))),
         });

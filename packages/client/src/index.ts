@@ -16,3 +16,5 @@ export type { RetryPolicy } from './retry';
 export { Alg, decodeHeader, encodeHeader, seal, open, readHeader, FORMAT_VERSION, MAGIC } from './envelope';
 export type { EnvelopeHeader, EnvelopeExpectation, DekMaterial } from './envelope';
 export { EncryptTransform, DecryptTransform, DEFAULT_FRAME_BYTES } from './stream';
+export { ACCESS_REASONS } from './justification';
+export type { AccessReason, AccessJustification } from './justification';

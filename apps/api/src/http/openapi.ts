@@ -14,6 +14,7 @@ import { operationHistoryGet, operationHistorySchemas } from './openapi-operatio
 import { workspaceDestroyOperations } from './openapi-workspace-destroy';
 import { eventPaths } from './openapi-events';
 import { ssoPaths, ssoSchemas } from './openapi-sso';
+import { accessReasonPaths, accessReasonSchemas, reasonHeaderParams } from './openapi-access-reasons';
 
 export type Schema = Record<string, unknown>;
 
@@ -28,7 +29,7 @@ const errors = (...statuses: number[]) =>
 const ERROR_TEXT: Record<number, string> = {
   400: 'malformed or invalid request (code names the problem)',
   401: 'missing or invalid token',
-  403: 'role not allowed (separation of duties)',
+  403: 'role or permission not allowed (separation of duties); on DEK requests also a refused access reason (REASON_DENIED, REASON_REQUIRED)',
   404: 'not found (also: another tenant, outside scope, malformed id)',
   409: 'conflict with the current state',
   410: 'workspace keys shredded (WORKSPACE_SHREDDED), workspace destroyed (WORKSPACE_DESTROYED) or segment destroyed (SEGMENT_DESTROYED)',
@@ -158,16 +159,17 @@ export function openApiDocument(serverUrl?: string): Schema {
           id: 'getDek',
           summary: "Get or create a segment's DEK",
           security: 'service',
-          params: [pathParam('workspaceId'), pathParam('segmentId', { type: 'string', minLength: 1, maxLength: 256, pattern: '^[\\x21-\\x7e]+$' })],
+          params: [pathParam('workspaceId'), pathParam('segmentId', { type: 'string', minLength: 1, maxLength: 256, pattern: '^[\\x21-\\x7e]+$' }), ...reasonHeaderParams()],
           ok: [200, ref('Dek')],
           errors: [400, 401, 403, 404, 409, 410, 429, 503],
         }),
         delete: destroyDekOperation(),
       },
       '/internal/v1/workspaces/{workspaceId}/deks:batchGet': {
-        post: op({ id: 'batchGetDeks', summary: 'Get or create up to 1000 DEKs', security: 'service', params: [pathParam('workspaceId')], body: ref('BatchGet'), ok: [200, ref('DekBatch')], errors: [400, 401, 403, 404, 409, 410, 413, 415, 429, 503] }),
+        post: op({ id: 'batchGetDeks', summary: 'Get or create up to 1000 DEKs', security: 'service', params: [pathParam('workspaceId'), ...reasonHeaderParams()], body: ref('BatchGet'), ok: [200, ref('DekBatch')], errors: [400, 401, 403, 404, 409, 410, 413, 415, 429, 503] }),
       },
       ...segmentPaths(),
+      ...accessReasonPaths(),
       ...eventPaths,
       '/healthz': { get: op({ id: 'healthz', summary: 'Process alive', security: 'none', ok: [200, { type: 'object' }] }) },
       '/readyz': { get: op({ id: 'readyz', summary: 'Postgres and Redis reachable', security: 'none', ok: [200, { type: 'object' }], errors: [503] }) },
@@ -185,6 +187,7 @@ export function openApiDocument(serverUrl?: string): Schema {
         ...servicePrincipalSchemas(),
         ...siemSchemas,
         ...operationHistorySchemas,
+        ...accessReasonSchemas(),
         Error: { type: 'object', required: ['error'], properties: { error: { type: 'object', required: ['code', 'message'], properties: { code: { type: 'string', pattern: '^[A-Z_]+$' }, message: str } } } },
         CreateTenant: {
           type: 'object',
