@@ -30,6 +30,11 @@ import type {
   SiemFormat,
   SiemKind,
   OperationHistoryPage,
+  AccessReason,
+  KeyUseBucket,
+  KeyUseByReason,
+  PrincipalReasons,
+  WorkspaceReasonPolicy,
 } from './types';
 
 /**
@@ -277,6 +282,31 @@ export class ApiClient {
 
   deleteSiemDestination(id: string): Promise<void> {
     return this.call('DELETE', this.t(`/siem-destinations/${seg(id)}`));
+  }
+
+  /** Key use by reason over time, for the tenant or one workspace. */
+  getKeyUse(q: { workspaceId?: string; bucket: KeyUseBucket; from?: string; to?: string }): Promise<KeyUseByReason> {
+    const p = new URLSearchParams({ bucket: q.bucket });
+    if (q.workspaceId) p.set('workspaceId', q.workspaceId);
+    if (q.from) p.set('from', q.from);
+    if (q.to) p.set('to', q.to);
+    return this.call('GET', this.t(`/key-use?${p.toString()}`));
+  }
+
+  getWorkspaceReasonPolicy(workspaceId: string): Promise<WorkspaceReasonPolicy> {
+    return this.call('GET', this.t(`/workspaces/${seg(workspaceId)}/access-reason-policy`));
+  }
+
+  setWorkspaceReasonPolicy(workspaceId: string, policy: { deniedReasons: AccessReason[]; requireReason: boolean }): Promise<WorkspaceReasonPolicy> {
+    return this.call('PUT', this.t(`/workspaces/${seg(workspaceId)}/access-reason-policy`), policy);
+  }
+
+  getPrincipalReasons(id: string): Promise<PrincipalReasons> {
+    return this.call('GET', this.t(`/service-principals/${seg(id)}/access-reasons`));
+  }
+
+  setPrincipalReasons(id: string, allowedReasons: AccessReason[]): Promise<PrincipalReasons> {
+    return this.call('PUT', this.t(`/service-principals/${seg(id)}/access-reasons`), { allowedReasons });
   }
 
   private t(path: string): string {

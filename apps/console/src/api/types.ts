@@ -291,3 +291,30 @@ export interface OperationHistoryPage {
   operations: OperationHistoryEntry[];
   next: string | null;
 }
+
+/** Key access justifications (docs/ARCHITECTURE.md). */
+export type AccessReason = 'CUSTOMER_INITIATED' | 'SCHEDULED_JOB' | 'BACKUP' | 'MIGRATION' | 'VENDOR_SUPPORT' | 'EMERGENCY';
+export const ACCESS_REASONS: readonly AccessReason[] = ['CUSTOMER_INITIATED', 'SCHEDULED_JOB', 'BACKUP', 'MIGRATION', 'VENDOR_SUPPORT', 'EMERGENCY'];
+
+export interface WorkspaceReasonPolicy {
+  workspaceId: string;
+  deniedReasons: AccessReason[];
+  requireReason: boolean;
+}
+
+export interface PrincipalReasons {
+  id: string;
+  allowedReasons: AccessReason[];
+}
+
+export type KeyUseBucket = 'minute' | 'hour' | 'day';
+
+export interface KeyUseByReason {
+  workspaceId: string | null;
+  bucket: KeyUseBucket;
+  from: string;
+  to: string;
+  /** NONE (no reason given), then every reason. */
+  reasons: string[];
+  points: Array<{ at: string; reason: string; issued: number; denied: number }>;
+}

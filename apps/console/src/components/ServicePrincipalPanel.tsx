@@ -4,6 +4,7 @@ import type { RotatedSecret, Workspace } from '../api/types';
 import { ErrorAlert } from './Alert';
 import { ValueRow } from './ValueRow';
 import { useAction, useLoad } from '../hooks';
+import { PrincipalReasonsField } from './ReasonPolicyPanel';
 
 /** How long the previous secret may keep working after a rotation (the API allows 0 to 7 days). */
 const OVERLAPS: Array<{ seconds: number; label: string }> = [
@@ -207,6 +208,8 @@ export function ServicePrincipalPanel(props: {
       ) : (
         <p>{d.workspaceIds.length} workspace(s).</p>
       )}
+
+      <PrincipalReasonsField api={api} principalId={principalId} name={d.name} canWrite={canWrite} />
 
       <h3>Allowed networks</h3>
       {canWrite ? (

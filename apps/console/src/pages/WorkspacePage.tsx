@@ -3,6 +3,8 @@ import type { KeyState, Operation, OperationKind } from '../api/types';
 import { ErrorAlert, Notice } from '../components/Alert';
 import { OperationCard } from '../components/OperationCard';
 import { OperationHistory } from '../components/OperationHistory';
+import { KeyUseChart } from '../components/KeyUseChart';
+import { ReasonPolicyPanel } from '../components/ReasonPolicyPanel';
 import { KeyLossBanner } from '../components/ShreddedBanner';
 import { StateBadge } from '../components/StateBadge';
 import { CopyButton } from '../components/CopyButton';
@@ -136,6 +138,8 @@ export function WorkspacePage({ id }: { id: string }) {
       {start.busy && <Notice>Requesting the operation…</Notice>}
 
       <OperationHistory api={api} workspaceId={id} refreshKey={`${historyKey}-${ops.length}`} configName={(cid) => configs.data?.find((c) => c.id === cid)?.name} />
+      <KeyUseChart api={api} workspaceId={id} />
+      <ReasonPolicyPanel api={api} workspaceId={id} canWrite={canWrite} />
 
       {canWrite && <BindingForm workspace={w} configs={configs.data ?? []} onBound={onBound} />}
       {canWrite && <DestroyWorkspace workspace={w} busy={destroy.busy} error={destroy.error} onDestroy={(confirm) => void destroy.run(confirm)} />}
