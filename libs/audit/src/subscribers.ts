@@ -158,11 +158,14 @@ export class IssuanceTally {
   n = 0;
   /** Requests refused in `minute` and not yet flushed (all reasons). */
   refused = 0;
-  /** Per reason slot (0 = no reason given): DEKs issued in `minute`. */
-  readonly issued: number[];
-  /** Per reason slot: requests refused in `minute`, and the refusal's code. */
-  readonly denied: number[];
-  readonly deniedCode: string[];
+  /**
+   * Per reason slot: DEKs issued with that reason (indexes 1..width-1; slot 0, no reason, is `n` minus the rest), then
+   * requests refused per slot (indexes width..2·width-1). Allocated at the first request that gives a reason or is
+   * refused, then reused: a tally that only ever counts requests without a reason costs what it did before reasons.
+   */
+  slots: number[] | null = null;
+  /** The refusal's code per slot (allocated at the first refusal). */
+  deniedCode: string[] | null = null;
   /** Ticket references by slot (issued) and slot + 64 (refused); null while no request carried one. */
   tickets: Map<number, TicketSet> | null = null;
   /** Minute (epoch ms / 60 000) the pending count belongs to. */
@@ -176,19 +179,16 @@ export class IssuanceTally {
     readonly tenantId: string,
     readonly principal: string,
     readonly workspaceId: string,
-    slots: number,
-  ) {
-    this.issued = new Array<number>(slots).fill(0);
-    this.denied = new Array<number>(slots).fill(0);
-    this.deniedCode = new Array<string>(slots).fill('');
-  }
+    /** How many reason slots there are (slot 0 = no reason given). */
+    readonly width: number,
+  ) {}
 
   /** Counts `k` DEKs issued at `nowMs` for the reason in `slot` (0: none given), with the request's ticket. */
   add(k: number, nowMs: number, slot = 0, ticket?: string): void {
     const minute = Math.floor(nowMs / 60_000);
     if (minute !== this.minute || !this.registered) this.owner.roll(this, minute);
     this.n += k;
-    this.issued[slot] += k;
+    if (slot !== 0) (this.slots ??= new Array<number>(2 * this.width).fill(0))[slot] += k;
     if (ticket !== undefined) this.note(slot, ticket);
   }
 
@@ -197,9 +197,32 @@ export class IssuanceTally {
     const minute = Math.floor(nowMs / 60_000);
     if (minute !== this.minute || !this.registered) this.owner.roll(this, minute);
     this.refused++;
-    this.denied[slot]++;
-    this.deniedCode[slot] = code;
+    (this.slots ??= new Array<number>(2 * this.width).fill(0))[this.width + slot]++;
+    (this.deniedCode ??= new Array<string>(this.width).fill(''))[slot] = code;
     if (ticket !== undefined) this.note(slot + 64, ticket);
+  }
+
+  /** DEKs issued with the reason in `slot` in the pending minute. */
+  issuedFor(slot: number): number {
+    const s = this.slots;
+    if (s === null) return slot === 0 ? this.n : 0;
+    if (slot !== 0) return s[slot];
+    let rest = 0;
+    for (let i = 1; i < this.width; i++) rest += s[i];
+    return this.n - rest;
+  }
+
+  /** Requests refused with the reason in `slot` in the pending minute. */
+  refusedFor(slot: number): number {
+    return this.slots === null ? 0 : this.slots[this.width + slot];
+  }
+
+  /** @internal the pending minute was emitted */
+  reset(): void {
+    this.n = 0;
+    this.refused = 0;
+    this.slots?.fill(0);
+    this.tickets = null;
   }
 
   private note(key: number, ticket: string): void {
@@ -283,29 +306,27 @@ export class DekIssuanceAggregator {
   private emit(t: IssuanceTally): void {
     if (t.n === 0 && t.refused === 0) return;
     const minute = new Date(t.minute * 60_000).toISOString();
-    for (let slot = 0; slot < t.issued.length; slot++) {
-      if (t.issued[slot] > 0)
+    for (let slot = 0; slot < t.width; slot++) {
+      const issued = t.issuedFor(slot);
+      const refused = t.refusedFor(slot);
+      if (issued > 0)
         this.buffer.push(t.tenantId, {
           actor: `service:${t.principal}`,
           action: 'dek.issued',
           target: `workspace:${t.workspaceId}`,
           outcome: 'success',
-          details: { count: t.issued[slot], minute, reason: this.reasonNames[slot] ?? String(slot), ...tickets(t, slot) },
+          details: { count: issued, minute, reason: this.reasonNames[slot] ?? String(slot), ...tickets(t, slot) },
         });
-      if (t.denied[slot] > 0)
+      if (refused > 0)
         this.buffer.push(t.tenantId, {
           actor: `service:${t.principal}`,
           action: 'dek.access_denied',
           target: `workspace:${t.workspaceId}`,
           outcome: 'failure',
-          details: { count: t.denied[slot], minute, reason: this.reasonNames[slot] ?? String(slot), code: t.deniedCode[slot], ...tickets(t, slot + 64) },
+          details: { count: refused, minute, reason: this.reasonNames[slot] ?? String(slot), code: t.deniedCode?.[slot] ?? '', ...tickets(t, slot + 64) },
         });
-      t.issued[slot] = 0;
-      t.denied[slot] = 0;
     }
-    t.n = 0;
-    t.refused = 0;
-    t.tickets = null;
+    t.reset();
   }
 }
 
