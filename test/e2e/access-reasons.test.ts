@@ -153,25 +153,33 @@ describe('key access justifications', () => {
     }
   });
 
-  it('commits a policy change and its audit record together: an audit write that fails leaves the policy unchanged', async () => {
+  it('commits a policy change and its audit record together: an audit write that fails leaves the policy and the allowed reasons unchanged', async () => {
     const w = await awsBoundWorkspace(stack);
+    const sp = await w.principal();
     const ds = stack.api.services.ds;
     const fn = `fail_reason_audit_${w.tenant.id.replace(/-/g, '')}`;
     await ds.query(`CREATE FUNCTION ${fn}() RETURNS trigger LANGUAGE plpgsql AS $$
       BEGIN
-        IF NEW.tenant_id = '${w.tenant.id}' AND NEW.action = 'workspace.access_reason_policy_changed' THEN RAISE EXCEPTION 'injected audit failure'; END IF;
+        IF NEW.tenant_id = '${w.tenant.id}' AND NEW.action IN ('workspace.access_reason_policy_changed', 'service_principal.access_reasons_changed') THEN
+          RAISE EXCEPTION 'injected audit failure';
+        END IF;
         RETURN NEW;
       END $$`);
     await ds.query(`CREATE TRIGGER ${fn} BEFORE INSERT ON audit_events FOR EACH ROW EXECUTE FUNCTION ${fn}()`);
     try {
       const r = await stack.http.put(`${w.base}/workspaces/${w.wsId}/access-reason-policy`, { deniedReasons: ['BACKUP'], requireReason: true }, w.token);
       expect(r.status).toBeGreaterThanOrEqual(500);
+      const p = await stack.http.put(`${w.base}/service-principals/${sp.id}/access-reasons`, { allowedReasons: ['EMERGENCY'] }, w.token);
+      expect(p.status).toBeGreaterThanOrEqual(500);
     } finally {
       await ds.query(`DROP TRIGGER ${fn} ON audit_events`);
       await ds.query(`DROP FUNCTION ${fn}()`);
     }
     expect((await stack.http.get(`${w.base}/workspaces/${w.wsId}/access-reason-policy`, w.token)).body).toEqual({ workspaceId: w.wsId, deniedReasons: [], requireReason: false });
     expect((await fetchDek(stack.http, w.dekPath('t1'), w.svc, 'BACKUP')).status).toBe(200);
+    expect((await stack.http.get(`${w.base}/service-principals/${sp.id}/access-reasons`, w.token)).body.allowedReasons).toEqual(['CUSTOMER_INITIATED', 'SCHEDULED_JOB', 'BACKUP', 'MIGRATION']);
+    expect((await fetchDek(stack.http, w.dekPath('t1'), sp.token, 'EMERGENCY')).body.error.code).toBe('REASON_DENIED');
+    expect((await fetchDek(stack.http, w.dekPath('t1'), sp.token, 'BACKUP')).status).toBe(200);
   });
 
   it('aggregates use and refusals per (principal, workspace, reason, minute) into the audit log and reports key use by reason', async () => {
