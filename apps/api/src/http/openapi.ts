@@ -15,16 +15,7 @@ export type Schema = Record<string, unknown>;
  * suite iterates it, and the console's types are generated from it (npm run gen:api).
  */
 export function openApiDocument(serverUrl?: string): Schema {
-  const registry = new OpenAPIRegistry();
-  registry.registerComponent('securitySchemes', 'operatorToken', {
-    type: 'http',
-    scheme: 'bearer',
-    description: 'A platform operator token (KEYHOLD_OPERATOR_TOKENS / KEYHOLD_OPERATOR_TOKEN)',
-  });
-  registry.registerComponent('securitySchemes', 'adminToken', { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'aud keyhold-admin; roles key_admin, auditor' });
-  registry.registerComponent('securitySchemes', 'serviceToken', { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'aud keyhold-internal; role service' });
-  for (const add of [tenantRoutes, credentialsRoutes, ssoRoutes, mfaRoutes, servicePrincipalsRoutes, auditRoutes, siemRoutes]) add(registry);
-  const doc = new OpenApiGeneratorV31(registry.definitions).generateDocument({
+  const doc = new OpenApiGeneratorV31(contractRegistry().definitions).generateDocument({
     openapi: '3.1.0',
     info: {
       title: 'Keyhold',
@@ -35,4 +26,18 @@ export function openApiDocument(serverUrl?: string): Schema {
     ...(serverUrl ? { servers: [{ url: serverUrl }] } : {}),
   });
   return doc as unknown as Schema;
+}
+
+/** Every route with its zod schemas (the contract test checks real answers against them). */
+export function contractRegistry(): OpenAPIRegistry {
+  const registry = new OpenAPIRegistry();
+  registry.registerComponent('securitySchemes', 'operatorToken', {
+    type: 'http',
+    scheme: 'bearer',
+    description: 'A platform operator token (KEYHOLD_OPERATOR_TOKENS / KEYHOLD_OPERATOR_TOKEN)',
+  });
+  registry.registerComponent('securitySchemes', 'adminToken', { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'aud keyhold-admin; roles key_admin, auditor' });
+  registry.registerComponent('securitySchemes', 'serviceToken', { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'aud keyhold-internal; role service' });
+  for (const add of [tenantRoutes, credentialsRoutes, ssoRoutes, mfaRoutes, servicePrincipalsRoutes, auditRoutes, siemRoutes]) add(registry);
+  return registry;
 }

@@ -1143,21 +1143,24 @@ export interface components {
             /** Format: uuid */
             id: string;
             name: string;
+            /** Format: date-time */
+            createdAt?: string;
             aws?: {
-                externalId?: string;
-                trustedPrincipalArn?: string;
+                externalId: string;
+                trustedPrincipalArn: string;
                 trustPolicy?: string;
-            };
+            } | null;
             azure?: {
-                clientId?: string;
+                clientId: string | null;
                 appName?: string;
+                /** @description the tenant's ExternalId: the value of the ownership tag on every Azure key given to this tenant */
                 externalId?: string;
                 /** @enum {string} */
                 ownershipTag?: "keyhold-external-id";
-            };
+            } | null;
             gcp?: {
-                serviceAccount?: string;
-            };
+                serviceAccount: string;
+            } | null;
         };
         TenantCreated: components["schemas"]["Tenant"] & {
             invitation: components["schemas"]["Invitation"];
@@ -1206,13 +1209,13 @@ export interface components {
         KeyConfiguration: {
             /** Format: uuid */
             id: string;
-            name?: string;
+            name: string;
             /** @enum {string} */
             provider: "aws" | "azure" | "gcp";
             /** @enum {string} */
             status: "valid" | "invalid";
             validation: {
-                checks?: {
+                checks: {
                     name: string;
                     ok: boolean;
                     message: string;
@@ -1228,7 +1231,22 @@ export interface components {
                     since: string;
                 };
             };
-            setup?: {
+            /** Format: date-time */
+            validatedAt?: string | null;
+            /** Format: date-time */
+            createdAt?: string;
+            /** @description the identifiers given, under the provider's name (aws {keyArn, roleArn}, azure {keyId, tenantId}, gcp {keyName, serviceAccount}) */
+            aws?: {
+                [key: string]: unknown;
+            };
+            azure?: {
+                [key: string]: unknown;
+            };
+            gcp?: {
+                [key: string]: unknown;
+            };
+            /** @description what to grant or paste on the cloud side for this configuration */
+            setup: {
                 [key: string]: unknown;
             };
         };
@@ -1254,9 +1272,11 @@ export interface components {
             /** @enum {string} */
             keyState: "unbound" | "provisioning" | "active" | "rewrapping" | "rekeying" | "kek_rotating" | "access_suspect" | "shredded" | "destroyed";
             /** Format: uuid */
-            keyConfigurationId?: string | null;
-            kekVersion?: number | null;
-            degraded?: boolean;
+            keyConfigurationId: string | null;
+            kekVersion: number | null;
+            degraded: boolean;
+            /** Format: date-time */
+            updatedAt?: string;
         };
         CreateWorkspace: {
             name: string;
@@ -1282,15 +1302,24 @@ export interface components {
             workspaceId: string;
             /** @enum {string} */
             state: "queued" | "running" | "succeeded" | "failed";
+            step: string | null;
             progress: {
-                done?: number;
-                total?: number;
+                done: number;
+                total: number;
             };
-            error?: string | null;
+            error: string | null;
+            /** Format: uuid */
+            targetKeyConfigurationId?: string | null;
             /** @description When succeeded, what the operation did, e.g. cmk-rewrap {keyVersion, kekVersions}, rekey {keyConfigurationId, kekVersions} */
-            result?: {
+            result: {
                 [key: string]: unknown;
             } | null;
+            /** Format: date-time */
+            createdAt: string;
+            /** Format: date-time */
+            updatedAt?: string;
+            /** Format: date-time */
+            finishedAt: string | null;
         };
         /** @description dek:fetch is always granted; dek:destroy allows segment-level crypto-shred */
         Permissions: ("dek:fetch" | "dek:destroy")[];
@@ -1311,9 +1340,9 @@ export interface components {
             id: string;
             name: string;
             clientId: string;
-            disabled?: boolean;
+            disabled: boolean;
             workspaceIds: string[];
-            ipAllowList?: string[];
+            ipAllowList: string[];
             clientCertificateSha256?: string | null;
             permissions: components["schemas"]["Permissions"];
             /** Format: date-time */
@@ -1323,36 +1352,41 @@ export interface components {
             servicePrincipals: components["schemas"]["ServicePrincipal"][];
         };
         AuditEvent: {
-            seq?: number;
+            seq: number;
             /** Format: date-time */
-            at?: string;
-            actor?: string;
-            action?: string;
-            target?: string;
-            outcome?: string;
-            details?: {
+            at: string;
+            actor: string;
+            action: string;
+            target: string;
+            outcome: string;
+            details: {
                 [key: string]: unknown;
             };
-            hash?: string;
-            prevHash?: string;
-            mac?: string | null;
+            hash: string;
+            prevHash: string;
+            mac: string | null;
         };
         AuditPage: {
             events: components["schemas"]["AuditEvent"][];
-            next?: number | null;
+            next: number | null;
         };
         AuditVerification: {
-            ok: boolean;
+            /** @enum {boolean} */
+            ok: true;
             count: number;
-            headHash?: string;
-            checkpoints?: number;
-            lastCheckpointSeq?: number;
+            headHash: string;
+            checkpoints: number;
+            lastCheckpointSeq: number;
             /** @description records newer than the latest checkpoint */
-            uncheckpointed?: number;
-            firstBadSeq?: number;
+            uncheckpointed: number;
+        } | {
+            /** @enum {boolean} */
+            ok: false;
+            count: number;
+            firstBadSeq: number;
             /** @enum {string} */
-            reason?: "malformed" | "tenant_mismatch" | "reordered" | "gap" | "prev_mismatch" | "modified" | "mac_invalid" | "checkpoint_signature_invalid" | "forked" | "truncated" | "head_missing" | "head_mismatch" | "head_mac_invalid" | "checkpoint_missing";
-            message?: string;
+            reason: "malformed" | "tenant_mismatch" | "reordered" | "gap" | "prev_mismatch" | "modified" | "mac_invalid" | "checkpoint_signature_invalid" | "forked" | "truncated" | "head_missing" | "head_mismatch" | "head_mac_invalid" | "checkpoint_missing";
+            message: string;
             /** @description position of the first bad record in the log (1-based) */
             record?: number;
         };
@@ -1377,9 +1411,9 @@ export interface components {
         };
         OperationHistoryPage: {
             operations: (components["schemas"]["Operation"] & {
-                requestedBy?: string | null;
+                requestedBy: string | null;
                 /** Format: date-time */
-                startedAt?: string | null;
+                startedAt: string | null;
             })[];
             /** @description cursor of the next page; null on the last */
             next: string | null;
@@ -1410,7 +1444,7 @@ export interface components {
             role: "key_admin" | "auditor";
             disabled: boolean;
             /** Format: date-time */
-            createdAt?: string;
+            createdAt: string;
         };
         AdminUserList: {
             adminUsers: components["schemas"]["AdminUser"][];
@@ -1427,20 +1461,13 @@ export interface components {
             role: "key_admin" | "auditor";
         };
         InvitationList: {
-            invitations: {
-                /** Format: uuid */
-                id?: string;
-                email?: string;
-                /** @enum {string} */
-                role?: "key_admin" | "auditor";
+            invitations: (components["schemas"]["Invitation"] & {
                 /** Format: date-time */
-                expiresAt?: string;
-                /** Format: date-time */
-                createdAt?: string;
+                createdAt: string;
                 createdBy?: string;
                 /** @enum {string} */
-                state?: "pending" | "accepted" | "revoked" | "expired";
-            }[];
+                state: "pending" | "accepted" | "revoked" | "expired";
+            })[];
         };
         ChangePassword: {
             currentPassword: string;
@@ -1448,25 +1475,25 @@ export interface components {
         };
         InvitationDetails: {
             /** Format: uuid */
-            tenantId?: string;
-            tenantName?: string;
-            email?: string;
+            tenantId: string;
+            tenantName: string;
+            email: string;
             /** @enum {string} */
-            role?: "key_admin" | "auditor";
+            role: "key_admin" | "auditor";
             /** Format: date-time */
-            expiresAt?: string;
+            expiresAt: string;
         };
         OneTimeToken: {
             token: string;
         };
         AcceptedInvitation: {
             /** Format: uuid */
-            tenantId?: string;
+            tenantId: string;
             /** Format: uuid */
-            userId?: string;
-            email?: string;
+            userId: string;
+            email: string;
             /** @enum {string} */
-            role?: "key_admin" | "auditor";
+            role: "key_admin" | "auditor";
         };
         /** @description password: at least 12 characters, not common, not containing the email */
         AcceptInvitation: {
@@ -1542,7 +1569,7 @@ export interface components {
             mfa_token: string;
             /** @enum {string} */
             mfa_mode: "verify" | "enrol";
-            methods: string[];
+            methods: ("passkey" | "totp" | "recovery_code")[];
             expires_in: number;
             /** Format: uuid */
             tenant_id: string;
@@ -1726,6 +1753,7 @@ export interface components {
             ipAllowList: string[];
             /** @description SHA-256 fingerprint of the client certificate its tokens must arrive over (internal listener, mutual TLS); null = not bound */
             clientCertificateSha256?: string | null;
+            permissions: components["schemas"]["Permissions"];
             /** Format: date-time */
             createdAt: string;
             secrets: {

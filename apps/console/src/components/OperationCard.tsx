@@ -139,7 +139,5 @@ function numbers(v: unknown): number[] {
 }
 
 export function describeError(e: Operation['error']): string {
-  if (!e) return 'The operation failed without a reason.';
-  if (typeof e === 'string') return e;
-  return e.message ?? e.code ?? 'The operation failed.';
+  return e || 'The operation failed without a reason.';
 }

@@ -1,5 +1,5 @@
 import { useState, type FormEvent } from 'react';
-import type { AdminRole, AdminUser, Invitation } from '../api/types';
+import type { AdminRole, AdminUser, Invitation, InvitationSent } from '../api/types';
 import { ErrorAlert, Notice } from '../components/Alert';
 import { TextField } from '../components/TextField';
 import { useConsole } from '../context';
@@ -125,7 +125,7 @@ function Invitations({ invitations }: { invitations: ReturnType<typeof useLoad<I
   const { api } = useConsole();
   const [email, setEmail] = useState('');
   const [role, setRole] = useState<AdminRole>('auditor');
-  const [sent, setSent] = useState<Invitation | null>(null);
+  const [sent, setSent] = useState<InvitationSent | null>(null);
   const invite = useAction(async () => {
     setSent(await api.invite(email.trim(), role));
     setEmail('');
