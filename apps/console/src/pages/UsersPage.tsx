@@ -3,7 +3,8 @@ import type { AdminRole, AdminUser, Invitation, InvitationSent } from '../api/ty
 import { ErrorAlert, Notice } from '../components/Alert';
 import { TextField } from '../components/TextField';
 import { useConsole } from '../context';
-import { useAction, useLoad } from '../hooks';
+import { useAction } from '../hooks';
+import { useAdminUsers, useInvitations, type Loaded } from '../api/queries';
 
 const ROLE_NAME: Record<AdminRole, string> = { key_admin: 'Key admin', auditor: 'Auditor' };
 
@@ -14,8 +15,8 @@ const ROLE_NAME: Record<AdminRole, string> = { key_admin: 'Key admin', auditor: 
  */
 export function UsersPage() {
   const { api, canWrite, session } = useConsole();
-  const users = useLoad(() => api.listAdminUsers(), [api]);
-  const invitations = useLoad(() => (canWrite ? api.listInvitations() : Promise.resolve([] as Invitation[])), [api, canWrite]);
+  const users = useAdminUsers();
+  const invitations = useInvitations(canWrite);
   const [notice, setNotice] = useState<string | null>(null);
   const change = useAction(async (u: AdminUser, what: { role?: AdminRole; disabled?: boolean } | 'delete' | 'reset-mfa') => {
     if (what === 'reset-mfa') {
@@ -121,7 +122,7 @@ function UserRow(props: { user: AdminUser; self: boolean; canWrite: boolean; bus
   );
 }
 
-function Invitations({ invitations }: { invitations: ReturnType<typeof useLoad<Invitation[]>> }) {
+function Invitations({ invitations }: { invitations: Loaded<Invitation[]> }) {
   const { api } = useConsole();
   const [email, setEmail] = useState('');
   const [role, setRole] = useState<AdminRole>('auditor');
