@@ -31,8 +31,7 @@ export function SiemPage() {
     setName('');
     setUrl('');
     setToken('');
-    list.reload();
-  });
+  }, [['siem-destinations']]);
   const act = useAction(async (what: 'retry' | 'rotate' | 'delete', d: SiemDestination) => {
     if (what === 'retry') await api.retrySiemDestination(d.id);
     if (what === 'delete') {
@@ -52,8 +51,7 @@ export function SiemPage() {
       const r = await api.rotateSiemSecret(d.id, change);
       if (r.secret) setShown({ name: d.name, secret: r.secret });
     }
-    list.reload();
-  });
+  }, [['siem-destinations']]);
 
   function submit(e: FormEvent) {
     e.preventDefault();

@@ -65,13 +65,11 @@ export function SsoSettingsPage() {
       breakGlassAdminUserId: breakGlass || null,
     });
     setSaved(r);
-    loaded.reload();
-  });
+  }, [['sso']]);
   const remove = useAction(async () => {
     await sso.remove();
     setSaved(null);
-    loaded.reload();
-  });
+  }, [['sso']]);
 
   function submit(e: FormEvent) {
     e.preventDefault();

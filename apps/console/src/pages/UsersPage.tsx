@@ -35,8 +35,7 @@ export function UsersPage() {
             : `${u.email} is now ${ROLE_NAME[what.role!]} and was signed out everywhere.`,
       );
     }
-    users.reload();
-  });
+  }, [['admin-users']]);
 
   return (
     <section>
@@ -130,12 +129,10 @@ function Invitations({ invitations }: { invitations: Loaded<Invitation[]> }) {
   const invite = useAction(async () => {
     setSent(await api.invite(email.trim(), role));
     setEmail('');
-    invitations.reload();
-  });
+  }, [['invitations']]);
   const revoke = useAction(async (id: string) => {
     await api.revokeInvitation(id);
-    invitations.reload();
-  });
+  }, [['invitations']]);
   function submit(e: FormEvent) {
     e.preventDefault();
     void invite.run();
