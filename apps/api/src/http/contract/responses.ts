@@ -1,15 +1,25 @@
+import { MFA_POLICIES } from '@app/auth';
+import { HISTORY_KINDS, OPERATION_STATES, SERVICE_PERMISSIONS } from '@app/keys';
+import { KEY_STATES } from '@app/persistence';
+import { SIEM_FORMATS, SIEM_KINDS } from '@app/siem';
 import { z } from 'zod';
 import './kit';
 
-export const Permissions = z.array(z.enum(['dek:fetch', 'dek:destroy'])).describe('dek:fetch is always granted; dek:destroy allows segment-level crypto-shred').openapi('Permissions');
+/**
+ * The answers of the API as zod schemas (the document's response schemas; test/e2e/contract.test.ts parses real
+ * answers with them). Enumerations come from the domain's own constants, so a new state or kind cannot be missing.
+ */
+const oneOf = <T extends string>(values: readonly T[]) => z.enum(values as [T, ...T[]]);
+
+export const Permissions = z.array(z.enum(SERVICE_PERMISSIONS)).describe('dek:fetch is always granted; dek:destroy allows segment-level crypto-shred').openapi('Permissions');
 export const ServicePrincipalDetail = z.object({ id: z.string().uuid(), name: z.string(), clientId: z.string(), disabled: z.boolean(), workspaceIds: z.array(z.string().uuid()), ipAllowList: z.array(z.string()).describe('CIDRs the principal may call from; empty = anywhere'), clientCertificateSha256: z.string().regex(/^[0-9a-f]{64}$/).nullable().describe('SHA-256 fingerprint of the client certificate its tokens must arrive over (internal listener, mutual TLS); null = not bound').optional(), permissions: Permissions, createdAt: z.string().datetime(), secrets: z.array(z.object({ id: z.string().uuid(), createdAt: z.string().datetime(), expiresAt: z.string().datetime().nullable() }).strict()) }).strict().openapi('ServicePrincipalDetail');
 export const ServicePrincipalSecretCreated = z.object({ id: z.string().uuid(), clientId: z.string(), secretId: z.string().uuid(), clientSecret: z.string().describe('shown once'), previousSecretsExpireAt: z.string().datetime().nullable() }).openapi('ServicePrincipalSecretCreated');
 export const Operation = z
   .object({
     id: z.string().uuid(),
-    kind: z.enum(['cmk-rewrap', 'rekey', 'kek-rotation', 'revocation-check', 'reinstate']),
+    kind: oneOf(HISTORY_KINDS),
     workspaceId: z.string().uuid(),
-    state: z.enum(['queued', 'running', 'succeeded', 'failed']),
+    state: oneOf(OPERATION_STATES),
     step: z.string().nullable(),
     progress: z.object({ done: z.number().int(), total: z.number().int() }),
     error: z.string().nullable(),
@@ -59,7 +69,7 @@ export const TotpSetup = z.object({ factorId: z.string().uuid(), secret: z.strin
 export const Factor = z.object({ id: z.string().uuid(), kind: z.enum(['totp', 'passkey']), label: z.string(), createdAt: z.string().datetime(), lastUsedAt: z.string().datetime().nullable().optional() }).openapi('Factor');
 export const FactorAdded = z.object({ factor: Factor, recoveryCodes: z.array(z.string()).describe('only with your first factor; shown once').optional() }).openapi('FactorAdded');
 export const RecoveryCodes = z.object({ recoveryCodes: z.array(z.string()) }).openapi('RecoveryCodes');
-export const MfaStatus = z.object({ factors: z.array(Factor), recoveryCodesRemaining: z.number().int(), policy: z.enum(['none', 'mfa_required', 'passkey_required_for_key_admins']) }).openapi('MfaStatus');
+export const MfaStatus = z.object({ factors: z.array(Factor), recoveryCodesRemaining: z.number().int(), policy: oneOf(MFA_POLICIES) }).openapi('MfaStatus');
 export const MfaReset = z.object({ factorsRemoved: z.number().int() }).openapi('MfaReset');
 export const TokenResponse = z.union([z.object({ access_token: z.string(), token_type: z.literal('Bearer'), expires_in: z.number().int() }), MfaChallenge]).openapi('TokenResponse');
 const section = z.record(z.unknown());
@@ -88,7 +98,7 @@ export const Workspace = z
   .object({
     id: z.string().uuid(),
     name: z.string(),
-    keyState: z.enum(['unbound', 'provisioning', 'active', 'rewrapping', 'rekeying', 'kek_rotating', 'access_suspect', 'shredded', 'destroyed']),
+    keyState: z.enum(KEY_STATES),
     keyConfigurationId: z.string().uuid().nullable(),
     kekVersion: z.number().int().nullable(),
     degraded: z.boolean(),
@@ -137,5 +147,5 @@ export const AuditVerification = z
 export const Dek = z.object({ dek: z.string().describe('base64, 32 bytes'), dekId: z.string().uuid(), kekVersion: z.number().int() }).openapi('Dek');
 export const DekBatch = z.object({ deks: z.array(Dek.extend({ segmentId: z.string().optional() })) }).openapi('DekBatch');
 export const AuditCheckpoint = z.object({ tenantId: z.string().uuid(), seq: z.number().int().min(1), headHash: z.string().regex(/^[0-9a-f]{64}$/), at: z.string().datetime(), keyId: z.string(), signature: z.string().describe('base64') }).describe('Ed25519 signature over "keyhold-audit-checkpoint/v1\\n{tenantId}\\n{seq}\\n{headHash}\\n{at}" (UTF-8)').openapi('AuditCheckpoint');
-export const SiemDestination = z.object({ id: z.string().uuid(), name: z.string(), kind: z.enum(['webhook', 'splunk-hec', 'jsonl']), format: z.enum(['native', 'cef', 'ocsf']), url: z.string(), state: z.enum(['active', 'dead_letter']), cursorSeq: z.number().int().describe('last audit sequence the receiver acknowledged with a 2xx'), headSeq: z.number().int().describe('the tenant\'s newest audit sequence'), pendingEvents: z.number().int(), lagSeconds: z.number().describe('age of the oldest event not yet acknowledged (0 when caught up)'), failures: z.number().int().describe('consecutive failed attempts'), lastError: z.string().nullable().optional(), lastAttemptAt: z.string().datetime().nullable().optional(), lastDeliveredAt: z.string().datetime().nullable().optional(), deadLetteredAt: z.string().datetime().nullable().optional(), deliveredCount: z.number().int(), secretRotatedAt: z.string().datetime().optional(), previousSecretExpiresAt: z.string().datetime().nullable().optional(), createdAt: z.string().datetime() }).describe('A SIEM destination with its delivery status (never its secret or token)').openapi('SiemDestination');
+export const SiemDestination = z.object({ id: z.string().uuid(), name: z.string(), kind: oneOf(SIEM_KINDS), format: oneOf(SIEM_FORMATS), url: z.string(), state: z.enum(['active', 'dead_letter']), cursorSeq: z.number().int().describe('last audit sequence the receiver acknowledged with a 2xx'), headSeq: z.number().int().describe('the tenant\'s newest audit sequence'), pendingEvents: z.number().int(), lagSeconds: z.number().describe('age of the oldest event not yet acknowledged (0 when caught up)'), failures: z.number().int().describe('consecutive failed attempts'), lastError: z.string().nullable().optional(), lastAttemptAt: z.string().datetime().nullable().optional(), lastDeliveredAt: z.string().datetime().nullable().optional(), deadLetteredAt: z.string().datetime().nullable().optional(), deliveredCount: z.number().int(), secretRotatedAt: z.string().datetime().optional(), previousSecretExpiresAt: z.string().datetime().nullable().optional(), createdAt: z.string().datetime() }).describe('A SIEM destination with its delivery status (never its secret or token)').openapi('SiemDestination');
 export const VendorCanary = z.object({ provider: z.enum(['aws', 'azure', 'gcp']), healthy: z.boolean(), errorClass: z.string().nullable().describe('provider error class of the last failure'), providerCode: z.string().nullable().describe('the cloud\'s own error code of the last failure'), target: z.string().describe('the vendor-owned canary key'), checkedAt: z.string().datetime(), unhealthySince: z.string().datetime().nullable() }).openapi('VendorCanary');
