@@ -22,6 +22,7 @@ export function wellFormedBody(ref: string | null | undefined, t: SeededTenant, 
     case 'OneTimeToken':
       return { token: randomBytes(32).toString('base64url') };
     case 'AcceptInvitation':
+    case 'CompletePasswordReset':
       return { token: randomBytes(32).toString('base64url'), password: `pw-${randomBytes(10).toString('hex')}` };
     case 'PasswordResetRequest':
       return { tenant_id: t.id, email: `nobody-${n}@example.com` };
@@ -51,6 +52,7 @@ export function wellFormedBody(ref: string | null | undefined, t: SeededTenant, 
     case 'MfaChallengeToken':
       return { mfa_token: randomBytes(32).toString('base64url') };
     case 'MfaCode':
+    case 'MfaRecoveryCode':
       return { mfa_token: randomBytes(32).toString('base64url'), code: '123456' };
     case 'MfaEnrolTotp':
       return { mfa_token: randomBytes(32).toString('base64url'), label: `${label}-${n}` };

@@ -1,3 +1,4 @@
+import { useQueryClient } from '@tanstack/react-query';
 import { useCallback, useMemo, useState } from 'react';
 import { ApiClient } from './api/client';
 import { Ctx } from './context';
@@ -28,11 +29,13 @@ export function App() {
   const [expired, setExpired] = useState(false);
   const route = useRoute();
 
+  const queries = useQueryClient();
   const signOut = useCallback((why: 'user' | 'expired') => {
     clearSession();
+    queries.clear(); // nothing of this session's tenant outlives it
     setSession(null);
     setExpired(why === 'expired');
-  }, []);
+  }, [queries]);
 
   const ssoSignedIn = useCallback((s: Session) => {
     saveSession(s);

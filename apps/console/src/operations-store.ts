@@ -1,6 +1,8 @@
 /**
- * The API has no "list operations" call, so the console remembers the operations it started, per workspace, in
- * sessionStorage (ids only), so progress survives a reload of the page. Newest first, capped.
+ * Which operations this tab started, per workspace (ids only, in sessionStorage, newest first, capped): the
+ * workspace page shows a live card for each, and the cards survive a reload of the page. This is the tab's own
+ * memory, not server state: each card's operation is read (and polled) through TanStack Query, and the server's
+ * record of every operation is the workspace's operations history.
  */
 const KEY = 'keyhold.operations';
 const MAX_PER_WORKSPACE = 10;

@@ -1,35 +1,39 @@
-import { ApiError, apiErrorFrom, toApiError } from './errors';
+import createClient, { type Client } from 'openapi-fetch';
+import { ApiError, apiErrorOf, toApiError } from './errors';
+import type { paths } from './schema.gen';
 import type {
   AdminRole,
   AdminUser,
+  AuditCheckpoint,
+  AuditPage,
+  AuditPublicKey,
+  AuditVerification,
+  CreatedServicePrincipal,
   Invitation,
   InvitationDetails,
-  AuditPage,
-  AuditVerification,
-  AuditCheckpoint,
-  AuditPublicKey,
-  CreatedServicePrincipal,
+  InvitationSent,
+  AcceptedInvitation,
   KeyConfiguration,
+  MfaChallenge,
+  MfaFactor,
+  MfaPolicy,
+  MfaStatus,
   Operation,
+  OperationHistoryPage,
   OperationKind,
   RegisterKeyConfiguration,
   RotatedSecret,
   ServicePrincipal,
   ServicePrincipalChange,
   ServicePrincipalDetail,
-  Tenant,
-  TokenResponse,
-  Workspace,
-  MfaChallenge,
-  MfaFactor,
-  MfaPolicy,
-  MfaStatus,
-  TotpSetup,
   SiemDestination,
   SiemDestinationWithSecret,
   SiemFormat,
   SiemKind,
-  OperationHistoryPage,
+  Tenant,
+  TokenResponse,
+  TotpSetup,
+  Workspace,
   AccessReason,
   KeyUseBucket,
   KeyUseByReason,
@@ -37,285 +41,316 @@ import type {
   WorkspaceReasonPolicy,
 } from './types';
 
+/** openapi-fetch over the generated paths: every path, parameter, body and answer is checked against the contract. */
+export type Api = Client<paths>;
+
 /**
- * The typed client for the public admin API (docs/API.md); the console talks to nothing else. Same-origin:
- * the API serves the console, so the bearer token never travels to another host. Every failure becomes an
- * ApiError; a 401 also tells the session so the user is sent back to sign-in.
+ * A client for the API. Same-origin (the API serves the console), so the bearer token never travels to another
+ * host; no cookies unless asked for (`credentials`), no cache, redirects are errors. Path parameters are
+ * URL-encoded by openapi-fetch, so a crafted id cannot change the path.
+ */
+export function apiFetch(token?: string, baseUrl = '', credentials: RequestCredentials = 'omit'): Api {
+  return createClient<paths>({
+    baseUrl,
+    credentials,
+    cache: 'no-store',
+    redirect: 'error',
+    headers: token ? { accept: 'application/json', authorization: `Bearer ${token}` } : { accept: 'application/json' },
+  });
+}
+
+/** The answer's body; a failure becomes an ApiError (the API's code and sentence; NETWORK when nothing answered). */
+export async function answer<T>(call: Promise<{ data?: T; error?: unknown; response: Response }>): Promise<T> {
+  let r: { data?: T; error?: unknown; response: Response };
+  try {
+    r = await call;
+  } catch (err) {
+    throw toApiError(err);
+  }
+  if (!r.response.ok) throw apiErrorOf(r.response, r.error);
+  return r.data as T;
+}
+
+const done = (): void => undefined;
+
+/** The steps of the second sign-in step (`/v1/auth/mfa/<step>`), with their bodies and answers from the contract. */
+export type MfaStep = keyof paths extends infer K ? (K extends `/v1/auth/mfa/${infer S}` ? S : never) : never;
+type MfaStepBody<S extends MfaStep> = paths[`/v1/auth/mfa/${S}`] extends { post: { requestBody?: { content: { 'application/json': infer B } } } } ? B : never;
+type MfaStepAnswer<S extends MfaStep> = paths[`/v1/auth/mfa/${S}`] extends { post: { responses: { 200: { content: { 'application/json': infer A } } } } } ? A : never;
+
+/**
+ * The typed client for the public admin API (docs/API.md); the console talks to nothing else. Every failure
+ * becomes an ApiError; a 401 also tells the session so the user is sent back to sign-in.
  */
 export class ApiClient {
+  private readonly api: Api;
+  private readonly tenant: { params: { path: { tenantId: string } } };
+
   constructor(
-    private readonly token: string,
+    token: string,
     readonly tenantId: string,
     private readonly onUnauthenticated: () => void = () => undefined,
-    private readonly baseUrl = '',
-  ) {}
-
-  /** `POST /v1/auth/token` with the password grant. Static: there is no token yet. */
-  static async signIn(tenantId: string, email: string, password: string, baseUrl = ''): Promise<TokenResponse | MfaChallenge> {
-    return send<TokenResponse | MfaChallenge>(baseUrl, 'POST', '/v1/auth/token', undefined, {
-      grant_type: 'password',
-      tenant_id: tenantId,
-      username: email,
-      password,
-    });
+    baseUrl = '',
+  ) {
+    this.api = apiFetch(token, baseUrl);
+    this.tenant = { params: { path: { tenantId } } };
   }
 
-  /** The second step of sign-in (`/v1/auth/mfa/…`): the mfa_token from the password step is the only credential. */
-  static mfaStep<T = TokenResponse>(path: string, body: Record<string, unknown>, baseUrl = ''): Promise<T> {
-    return send<T>(baseUrl, 'POST', `/v1/auth/mfa/${path}`, undefined, body);
+  /** `POST /v1/auth/token` with the password grant. Static: there is no token yet. */
+  static signIn(tenantId: string, email: string, password: string, baseUrl = ''): Promise<TokenResponse | MfaChallenge> {
+    return answer(apiFetch(undefined, baseUrl).POST('/v1/auth/token', { body: { grant_type: 'password', tenant_id: tenantId, username: email, password } }));
+  }
+
+  /** The second step of sign-in: the mfa_token from the password step is the only credential. */
+  static mfaStep<S extends MfaStep>(step: S, body: MfaStepBody<S>, baseUrl = ''): Promise<MfaStepAnswer<S>> {
+    // openapi-fetch checks one literal path at a time; the step's own body and answer types are enforced above.
+    const post = apiFetch(undefined, baseUrl).POST as unknown as (path: string, init: { body: unknown }) => Promise<{ data?: MfaStepAnswer<S>; error?: unknown; response: Response }>;
+    return answer(post(`/v1/auth/mfa/${step}`, { body }));
   }
 
   /** Public one-time-link routes: the token goes in the body, never in a URL. */
   static describeInvitation(token: string, baseUrl = ''): Promise<InvitationDetails> {
-    return send<InvitationDetails>(baseUrl, 'POST', '/v1/invitations/lookup', undefined, { token });
+    return answer(apiFetch(undefined, baseUrl).POST('/v1/invitations/lookup', { body: { token } }));
   }
 
-  static acceptInvitation(token: string, password: string, baseUrl = ''): Promise<{ tenantId: string; email: string; role: AdminRole }> {
-    return send(baseUrl, 'POST', '/v1/invitations/accept', undefined, { token, password });
+  static async acceptInvitation(token: string, password: string, baseUrl = ''): Promise<AcceptedInvitation> {
+    return answer(apiFetch(undefined, baseUrl).POST('/v1/invitations/accept', { body: { token, password } }));
   }
 
   static requestPasswordReset(tenantId: string, email: string, baseUrl = ''): Promise<void> {
-    return send(baseUrl, 'POST', '/v1/password-resets', undefined, { tenant_id: tenantId, email });
+    return answer(apiFetch(undefined, baseUrl).POST('/v1/password-resets', { body: { tenant_id: tenantId, email } })).then(done);
   }
 
   static completePasswordReset(token: string, password: string, baseUrl = ''): Promise<void> {
-    return send(baseUrl, 'POST', '/v1/password-resets/complete', undefined, { token, password });
+    return answer(apiFetch(undefined, baseUrl).POST('/v1/password-resets/complete', { body: { token, password } })).then(done);
+  }
+
+  private path<E extends Record<string, string>>(extra: E): { params: { path: { tenantId: string } & E } } {
+    return { params: { path: { tenantId: this.tenantId, ...extra } } };
   }
 
   listAdminUsers(): Promise<AdminUser[]> {
-    return this.call<unknown>('GET', this.t('/admin-users')).then((b) => listOf<AdminUser>(b, 'adminUsers'));
+    return this.call(this.api.GET('/v1/tenants/{tenantId}/admin-users', this.tenant)).then((b) => b.adminUsers);
   }
 
   updateAdminUser(id: string, change: { role?: AdminRole; disabled?: boolean }): Promise<AdminUser> {
-    return this.call('PATCH', this.t(`/admin-users/${seg(id)}`), change);
+    return this.call(this.api.PATCH('/v1/tenants/{tenantId}/admin-users/{id}', { ...this.path({ id }), body: change }));
   }
 
   deleteAdminUser(id: string): Promise<void> {
-    return this.call('DELETE', this.t(`/admin-users/${seg(id)}`));
+    return this.call(this.api.DELETE('/v1/tenants/{tenantId}/admin-users/{id}', this.path({ id }))).then(done);
   }
 
   listInvitations(): Promise<Invitation[]> {
-    return this.call<unknown>('GET', this.t('/invitations')).then((b) => listOf<Invitation>(b, 'invitations'));
+    return this.call(this.api.GET('/v1/tenants/{tenantId}/invitations', this.tenant)).then((b) => b.invitations);
   }
 
-  invite(email: string, role: AdminRole): Promise<Invitation> {
-    return this.call('POST', this.t('/invitations'), { email, role });
+  invite(email: string, role: AdminRole): Promise<InvitationSent> {
+    return this.call(this.api.POST('/v1/tenants/{tenantId}/invitations', { ...this.tenant, body: { email, role } }));
   }
 
   revokeInvitation(id: string): Promise<void> {
-    return this.call('DELETE', this.t(`/invitations/${seg(id)}`));
+    return this.call(this.api.DELETE('/v1/tenants/{tenantId}/invitations/{id}', this.path({ id }))).then(done);
   }
 
   /** Ends every session of the user, this one included (the caller signs in again with the new password). */
   changePassword(currentPassword: string, newPassword: string): Promise<void> {
-    return this.call('POST', this.t('/me/password'), { currentPassword, newPassword });
+    return this.call(this.api.POST('/v1/tenants/{tenantId}/me/password', { ...this.tenant, body: { currentPassword, newPassword } })).then(done);
   }
 
   mfaStatus(): Promise<MfaStatus> {
-    return this.call('GET', this.t('/me/mfa'));
+    return this.call(this.api.GET('/v1/tenants/{tenantId}/me/mfa', this.tenant));
   }
 
   startTotp(label: string): Promise<TotpSetup> {
-    return this.call('POST', this.t('/me/mfa/totp'), label ? { label } : {});
+    return this.call(this.api.POST('/v1/tenants/{tenantId}/me/mfa/totp', { ...this.tenant, body: label ? { label } : {} }));
   }
 
   confirmTotp(factorId: string, code: string): Promise<{ factor: MfaFactor; recoveryCodes?: string[] }> {
-    return this.call('POST', this.t(`/me/mfa/totp/${seg(factorId)}/confirm`), { code });
+    return this.call(this.api.POST('/v1/tenants/{tenantId}/me/mfa/totp/{factorId}/confirm', { ...this.path({ factorId }), body: { code } }));
   }
 
   passkeyRegistrationOptions(): Promise<Record<string, unknown>> {
-    return this.call('POST', this.t('/me/mfa/passkeys/options'), {});
+    return this.call(this.api.POST('/v1/tenants/{tenantId}/me/mfa/passkeys/options', { ...this.tenant, body: {} }));
   }
 
-  registerPasskey(credential: unknown, label: string): Promise<{ factor: MfaFactor; recoveryCodes?: string[] }> {
-    return this.call('POST', this.t('/me/mfa/passkeys'), label ? { credential, label } : { credential });
+  registerPasskey(credential: RegisterPasskeyCredential, label: string): Promise<{ factor: MfaFactor; recoveryCodes?: string[] }> {
+    return this.call(this.api.POST('/v1/tenants/{tenantId}/me/mfa/passkeys', { ...this.tenant, body: label ? { credential, label } : { credential } }));
   }
 
-  removeFactor(id: string): Promise<void> {
-    return this.call('DELETE', this.t(`/me/mfa/factors/${seg(id)}`));
+  removeFactor(factorId: string): Promise<void> {
+    return this.call(this.api.DELETE('/v1/tenants/{tenantId}/me/mfa/factors/{factorId}', this.path({ factorId }))).then(done);
   }
 
   regenerateRecoveryCodes(): Promise<{ recoveryCodes: string[] }> {
-    return this.call('POST', this.t('/me/mfa/recovery-codes'), {});
+    return this.call(this.api.POST('/v1/tenants/{tenantId}/me/mfa/recovery-codes', { ...this.tenant, body: {} }));
   }
 
   setMfaPolicy(policy: MfaPolicy): Promise<{ policy: MfaPolicy }> {
-    return this.call('PUT', this.t('/mfa-policy'), { policy });
+    return this.call(this.api.PUT('/v1/tenants/{tenantId}/mfa-policy', { ...this.tenant, body: { policy } }));
   }
 
   resetAdminUserMfa(id: string): Promise<{ factorsRemoved: number }> {
-    return this.call('DELETE', this.t(`/admin-users/${seg(id)}/mfa`));
+    return this.call(this.api.DELETE('/v1/tenants/{tenantId}/admin-users/{id}/mfa', this.path({ id })));
   }
 
   getTenant(): Promise<Tenant> {
-    return this.call('GET', this.t(''));
+    return this.call(this.api.GET('/v1/tenants/{tenantId}', this.tenant));
   }
 
   listKeyConfigurations(): Promise<KeyConfiguration[]> {
-    return this.call<unknown>('GET', this.t('/key-configurations')).then((b) => listOf<KeyConfiguration>(b, 'keyConfigurations'));
+    return this.call(this.api.GET('/v1/tenants/{tenantId}/key-configurations', this.tenant)).then((b) => b.keyConfigurations);
   }
 
   getKeyConfiguration(id: string): Promise<KeyConfiguration> {
-    return this.call('GET', this.t(`/key-configurations/${seg(id)}`));
+    return this.call(this.api.GET('/v1/tenants/{tenantId}/key-configurations/{id}', this.path({ id })));
   }
 
   registerKeyConfiguration(input: RegisterKeyConfiguration): Promise<KeyConfiguration> {
-    return this.call('POST', this.t('/key-configurations'), input);
+    return this.call(this.api.POST('/v1/tenants/{tenantId}/key-configurations', { ...this.tenant, body: input }));
   }
 
   validateKeyConfiguration(id: string): Promise<KeyConfiguration> {
-    return this.call('POST', this.t(`/key-configurations/${seg(id)}/validate`), {});
+    return this.call(this.api.POST('/v1/tenants/{tenantId}/key-configurations/{id}/validate', this.path({ id })));
   }
 
   deleteKeyConfiguration(id: string): Promise<void> {
-    return this.call('DELETE', this.t(`/key-configurations/${seg(id)}`));
+    return this.call(this.api.DELETE('/v1/tenants/{tenantId}/key-configurations/{id}', this.path({ id }))).then(done);
   }
 
   listWorkspaces(): Promise<Workspace[]> {
-    return this.call<unknown>('GET', this.t('/workspaces')).then((b) => listOf<Workspace>(b, 'workspaces'));
+    return this.call(this.api.GET('/v1/tenants/{tenantId}/workspaces', this.tenant)).then((b) => b.workspaces);
   }
 
   getWorkspace(id: string): Promise<Workspace> {
-    return this.call('GET', this.t(`/workspaces/${seg(id)}`));
+    return this.call(this.api.GET('/v1/tenants/{tenantId}/workspaces/{id}', this.path({ id })));
   }
 
   createWorkspace(name: string): Promise<Workspace> {
-    return this.call('POST', this.t('/workspaces'), { name });
+    return this.call(this.api.POST('/v1/tenants/{tenantId}/workspaces', { ...this.tenant, body: { name } }));
   }
 
   /** Destroys the workspace for good; `confirm` is its name, typed back by the admin. */
   destroyWorkspace(id: string, confirm: string): Promise<Workspace> {
-    return this.call('DELETE', this.t(`/workspaces/${seg(id)}`), { confirm });
+    return this.call(this.api.DELETE('/v1/tenants/{tenantId}/workspaces/{id}', { ...this.path({ id }), body: { confirm } }));
   }
 
   /** First binding answers the workspace (200); a re-bind answers `{operationId}` (202, a re-key). */
   async bindWorkspace(id: string, keyConfigurationId: string): Promise<{ workspace?: Workspace; operationId?: string }> {
-    const body = await this.call<Workspace & { operationId?: string }>('PUT', this.t(`/workspaces/${seg(id)}/key-binding`), { keyConfigurationId });
-    return body && typeof body.operationId === 'string' ? { operationId: body.operationId } : { workspace: body };
+    const body: Workspace | { operationId?: unknown } = await this.call(this.api.PUT('/v1/tenants/{tenantId}/workspaces/{id}/key-binding', { ...this.path({ id }), body: { keyConfigurationId } }));
+    return 'operationId' in body && typeof body.operationId === 'string' ? { operationId: body.operationId } : { workspace: body as Workspace };
   }
 
-  startOperation(workspaceId: string, kind: OperationKind): Promise<{ operationId: string }> {
-    return this.call('POST', this.t(`/workspaces/${seg(workspaceId)}/operations`), { kind });
+  startOperation(id: string, kind: OperationKind): Promise<{ operationId: string }> {
+    return this.call(this.api.POST('/v1/tenants/{tenantId}/workspaces/{id}/operations', { ...this.path({ id }), body: { kind } }));
   }
 
-  getOperation(id: string): Promise<Operation> {
-    return this.call('GET', this.t(`/operations/${seg(id)}`));
+  getOperation(operationId: string): Promise<Operation> {
+    return this.call(this.api.GET('/v1/tenants/{tenantId}/operations/{operationId}', this.path({ operationId })));
   }
 
   listAuditEvents(after = 0, limit = 50): Promise<AuditPage> {
-    const q = new URLSearchParams({ after: String(after), limit: String(limit) });
-    return this.call('GET', this.t(`/audit-events?${q}`));
+    return this.call(this.api.GET('/v1/tenants/{tenantId}/audit-events', { params: { path: { tenantId: this.tenantId }, query: { after, limit } } }));
   }
 
   verifyAuditChain(): Promise<AuditVerification> {
-    return this.call('GET', this.t('/audit-events/verification'));
+    return this.call(this.api.GET('/v1/tenants/{tenantId}/audit-events/verification', this.tenant));
   }
 
   /** The checkpoint at `seq` (the page after seq - 1), or null. */
   async auditCheckpointAt(seq: number): Promise<AuditCheckpoint | null> {
-    const q = new URLSearchParams({ after: String(Math.max(0, seq - 1)), limit: '1' });
-    const page = await this.call<{ checkpoints: AuditCheckpoint[] }>('GET', this.t(`/audit-events/checkpoints?${q}`));
+    const page = await this.call(
+      this.api.GET('/v1/tenants/{tenantId}/audit-events/checkpoints', { params: { path: { tenantId: this.tenantId }, query: { after: Math.max(0, seq - 1), limit: 1 } } }),
+    );
     return page.checkpoints[0]?.seq === seq ? page.checkpoints[0] : null;
   }
 
   createAuditCheckpoint(): Promise<{ checkpoint: AuditCheckpoint | null }> {
-    return this.call('POST', this.t('/audit-events/checkpoints'), {});
+    return this.call(this.api.POST('/v1/tenants/{tenantId}/audit-events/checkpoints', this.tenant));
   }
 
   auditPublicKeys(): Promise<AuditPublicKey[]> {
-    return this.call<{ keys: AuditPublicKey[] }>('GET', '/v1/audit/public-keys').then((b) => b.keys);
+    return this.call(this.api.GET('/v1/audit/public-keys')).then((b) => b.keys);
   }
 
   listServicePrincipals(): Promise<ServicePrincipal[]> {
-    return this.call<unknown>('GET', this.t('/service-principals')).then((b) => listOf<ServicePrincipal>(b, 'servicePrincipals'));
+    return this.call(this.api.GET('/v1/tenants/{tenantId}/service-principals', this.tenant)).then((b) => b.servicePrincipals);
   }
 
   createServicePrincipal(name: string, workspaceIds: string[]): Promise<CreatedServicePrincipal> {
-    return this.call('POST', this.t('/service-principals'), { name, workspaceIds });
+    return this.call(this.api.POST('/v1/tenants/{tenantId}/service-principals', { ...this.tenant, body: { name, workspaceIds } }));
   }
 
   getServicePrincipal(id: string): Promise<ServicePrincipalDetail> {
-    return this.call('GET', this.t(`/service-principals/${seg(id)}`));
+    return this.call(this.api.GET('/v1/tenants/{tenantId}/service-principals/{id}', this.path({ id })));
   }
 
   updateServicePrincipal(id: string, change: ServicePrincipalChange): Promise<ServicePrincipalDetail> {
-    return this.call('PATCH', this.t(`/service-principals/${seg(id)}`), change);
+    return this.call(this.api.PATCH('/v1/tenants/{tenantId}/service-principals/{id}', { ...this.path({ id }), body: change }));
   }
 
   deleteServicePrincipal(id: string): Promise<void> {
-    return this.call('DELETE', this.t(`/service-principals/${seg(id)}`));
+    return this.call(this.api.DELETE('/v1/tenants/{tenantId}/service-principals/{id}', this.path({ id }))).then(done);
   }
 
   rotateServicePrincipalSecret(id: string, overlapSeconds: number): Promise<RotatedSecret> {
-    return this.call('POST', this.t(`/service-principals/${seg(id)}/secrets`), { overlapSeconds });
+    return this.call(this.api.POST('/v1/tenants/{tenantId}/service-principals/{id}/secrets', { ...this.path({ id }), body: { overlapSeconds } }));
   }
 
   revokeServicePrincipalSecret(id: string, secretId: string): Promise<void> {
-    return this.call('DELETE', this.t(`/service-principals/${seg(id)}/secrets/${seg(secretId)}`));
+    return this.call(this.api.DELETE('/v1/tenants/{tenantId}/service-principals/{id}/secrets/{secretId}', this.path({ id, secretId }))).then(done);
   }
 
   /** The workspace's operations, newest first; `filter` narrows by kind and state, `cursor` continues a page. */
-  listWorkspaceOperations(workspaceId: string, filter: { kind?: string; state?: string; cursor?: string | null; limit?: number } = {}): Promise<OperationHistoryPage> {
-    const q = new URLSearchParams();
-    if (filter.kind) q.set('kind', filter.kind);
-    if (filter.state) q.set('state', filter.state);
-    if (filter.cursor) q.set('cursor', filter.cursor);
-    q.set('limit', String(filter.limit ?? 10));
-    return this.call('GET', this.t(`/workspaces/${seg(workspaceId)}/operations?${q.toString()}`));
+  listWorkspaceOperations(id: string, filter: { kind?: string; state?: string; cursor?: string | null; limit?: number } = {}): Promise<OperationHistoryPage> {
+    const query = { limit: filter.limit ?? 10, ...(filter.kind ? { kind: filter.kind } : {}), ...(filter.state ? { state: filter.state } : {}), ...(filter.cursor ? { cursor: filter.cursor } : {}) };
+    return this.call(this.api.GET('/v1/tenants/{tenantId}/workspaces/{id}/operations', { params: { path: { tenantId: this.tenantId, id }, query } }));
   }
 
   listSiemDestinations(): Promise<SiemDestination[]> {
-    return this.call<{ destinations: SiemDestination[] }>('GET', this.t('/siem-destinations')).then((b) => b.destinations);
+    return this.call(this.api.GET('/v1/tenants/{tenantId}/siem-destinations', this.tenant)).then((b) => b.destinations);
   }
 
   createSiemDestination(input: { name: string; kind: SiemKind; format: SiemFormat; url: string; token?: string }): Promise<SiemDestinationWithSecret> {
-    return this.call('POST', this.t('/siem-destinations'), input);
+    return this.call(this.api.POST('/v1/tenants/{tenantId}/siem-destinations', { ...this.tenant, body: input }));
   }
 
   rotateSiemSecret(id: string, change: { token?: string; overlapSeconds?: number } = {}): Promise<SiemDestinationWithSecret> {
-    return this.call('POST', this.t(`/siem-destinations/${seg(id)}/secret`), change);
+    return this.call(this.api.POST('/v1/tenants/{tenantId}/siem-destinations/{id}/secret', { ...this.path({ id }), body: { overlapSeconds: change.overlapSeconds ?? 0, ...(change.token === undefined ? {} : { token: change.token }) } }));
   }
 
   retrySiemDestination(id: string): Promise<{ destination: SiemDestination }> {
-    return this.call('POST', this.t(`/siem-destinations/${seg(id)}/retry`), {});
+    return this.call(this.api.POST('/v1/tenants/{tenantId}/siem-destinations/{id}/retry', this.path({ id })));
   }
 
   deleteSiemDestination(id: string): Promise<void> {
-    return this.call('DELETE', this.t(`/siem-destinations/${seg(id)}`));
+    return this.call(this.api.DELETE('/v1/tenants/{tenantId}/siem-destinations/{id}', this.path({ id }))).then(done);
   }
 
   /** Key use by reason over time, for the tenant or one workspace. */
   getKeyUse(q: { workspaceId?: string; bucket: KeyUseBucket; from?: string; to?: string }): Promise<KeyUseByReason> {
-    const p = new URLSearchParams({ bucket: q.bucket });
-    if (q.workspaceId) p.set('workspaceId', q.workspaceId);
-    if (q.from) p.set('from', q.from);
-    if (q.to) p.set('to', q.to);
-    return this.call('GET', this.t(`/key-use?${p.toString()}`));
+    return this.call(this.api.GET('/v1/tenants/{tenantId}/key-use', { params: { path: { tenantId: this.tenantId }, query: q } }));
   }
 
   getWorkspaceReasonPolicy(workspaceId: string): Promise<WorkspaceReasonPolicy> {
-    return this.call('GET', this.t(`/workspaces/${seg(workspaceId)}/access-reason-policy`));
+    return this.call(this.api.GET('/v1/tenants/{tenantId}/workspaces/{id}/access-reason-policy', this.path({ id: workspaceId })));
   }
 
   setWorkspaceReasonPolicy(workspaceId: string, policy: { deniedReasons: AccessReason[]; requireReason: boolean }): Promise<WorkspaceReasonPolicy> {
-    return this.call('PUT', this.t(`/workspaces/${seg(workspaceId)}/access-reason-policy`), policy);
+    return this.call(this.api.PUT('/v1/tenants/{tenantId}/workspaces/{id}/access-reason-policy', { ...this.path({ id: workspaceId }), body: policy }));
   }
 
   getPrincipalReasons(id: string): Promise<PrincipalReasons> {
-    return this.call('GET', this.t(`/service-principals/${seg(id)}/access-reasons`));
+    return this.call(this.api.GET('/v1/tenants/{tenantId}/service-principals/{id}/access-reasons', this.path({ id })));
   }
 
   setPrincipalReasons(id: string, allowedReasons: AccessReason[]): Promise<PrincipalReasons> {
-    return this.call('PUT', this.t(`/service-principals/${seg(id)}/access-reasons`), { allowedReasons });
+    return this.call(this.api.PUT('/v1/tenants/{tenantId}/service-principals/{id}/access-reasons', { ...this.path({ id }), body: { allowedReasons } }));
   }
 
-  private t(path: string): string {
-    return `/v1/tenants/${seg(this.tenantId)}${path}`;
-  }
-
-  private async call<T>(method: string, path: string, body?: unknown): Promise<T> {
+  private async call<T>(request: Promise<{ data?: T; error?: unknown; response: Response }>): Promise<T> {
     try {
-      return await send<T>(this.baseUrl, method, path, this.token, body);
+      return await answer(request);
     } catch (err) {
       if (err instanceof ApiError && err.status === 401) this.onUnauthenticated();
       throw err;
@@ -323,40 +358,5 @@ export class ApiClient {
   }
 }
 
-async function send<T>(baseUrl: string, method: string, path: string, token: string | undefined, body?: unknown): Promise<T> {
-  const headers: Record<string, string> = { accept: 'application/json' };
-  if (token) headers.authorization = `Bearer ${token}`;
-  if (body !== undefined) headers['content-type'] = 'application/json';
-  let res: Response;
-  try {
-    res = await fetch(`${baseUrl}${path}`, {
-      method,
-      headers,
-      body: body === undefined ? undefined : JSON.stringify(body),
-      credentials: 'omit',
-      cache: 'no-store',
-      redirect: 'error',
-    });
-  } catch (err) {
-    throw toApiError(err);
-  }
-  if (!res.ok) throw await apiErrorFrom(res);
-  if (res.status === 204) return undefined as T;
-  const text = await res.text();
-  return (text ? JSON.parse(text) : undefined) as T;
-}
-
-/** Lists may come bare or wrapped (`{items}` / `{workspaces}`): accept both so a wrapper change does not blank a page. */
-function listOf<T>(body: unknown, key: string): T[] {
-  if (Array.isArray(body)) return body as T[];
-  if (body && typeof body === 'object') {
-    const o = body as Record<string, unknown>;
-    for (const k of [key, 'items', 'data']) if (Array.isArray(o[k])) return o[k] as T[];
-  }
-  return [];
-}
-
-/** Ids go into paths: encode them so a crafted id cannot change the path. */
-function seg(id: string): string {
-  return encodeURIComponent(id);
-}
+/** The browser's registration credential as JSON (@simplewebauthn/browser), as the API's schema describes it. */
+export type RegisterPasskeyCredential = paths['/v1/tenants/{tenantId}/me/mfa/passkeys']['post']['requestBody'] extends { content: { 'application/json': { credential: infer C } } } | undefined ? C : never;

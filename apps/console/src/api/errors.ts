@@ -79,18 +79,17 @@ function fallbackSummary(status: number): string {
   return 'The request was not accepted.';
 }
 
-/** Reads an error body defensively: a proxy or a crash may answer with HTML or nothing. */
-export async function apiErrorFrom(res: Response): Promise<ApiError> {
+/**
+ * The API's `{"error": {"code", "message"}}` of a failed answer (already read), or its status line: a proxy or a
+ * crash may answer with HTML or nothing.
+ */
+export function apiErrorOf(res: Response, body: unknown): ApiError {
   let code = `HTTP_${res.status}`;
   let detail = res.statusText || `HTTP ${res.status}`;
-  try {
-    const body = (await res.json()) as { error?: { code?: unknown; message?: unknown } };
-    if (body && typeof body.error === 'object' && body.error) {
-      if (typeof body.error.code === 'string') code = body.error.code;
-      if (typeof body.error.message === 'string') detail = body.error.message;
-    }
-  } catch {
-    // Not JSON: keep the status line.
+  const error = body && typeof body === 'object' ? (body as { error?: { code?: unknown; message?: unknown } }).error : undefined;
+  if (error && typeof error === 'object') {
+    if (typeof error.code === 'string') code = error.code;
+    if (typeof error.message === 'string') detail = error.message;
   }
   return new ApiError(res.status, code, detail);
 }

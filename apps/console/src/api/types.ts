@@ -1,320 +1,87 @@
-/** Response shapes of the public admin API (docs/API.md). Fields the console does not rely on are optional. */
+/**
+ * Shapes of the public admin API, named for the console. Every one is derived from the types openapi-typescript
+ * generates from the API's OpenAPI document (schema.gen.ts, `npm run gen:api`), which the API builds from its zod
+ * schemas: when the server's contract changes, the console stops compiling where it relied on the old one.
+ */
+import type { components, operations } from './schema.gen';
 
-export type Provider = 'aws' | 'azure' | 'gcp';
+type S = components['schemas'];
+/** The JSON body of an operation's success answer. */
+export type Answer<O extends keyof operations, Status extends number = 200> = operations[O]['responses'] extends Record<Status, { content: { 'application/json': infer B } }> ? B : never;
 
-export type KeyState =
-  | 'unbound'
-  | 'provisioning'
-  | 'active'
-  | 'rewrapping'
-  | 'rekeying'
-  | 'kek_rotating'
-  | 'access_suspect'
-  | 'shredded'
-  | 'destroyed';
+export type Provider = S['KeyConfiguration']['provider'];
+export type KeyState = S['Workspace']['keyState'];
+export type OperationKind = S['Operation']['kind'];
+export type OperationState = S['Operation']['state'];
 
-export type OperationKind = 'cmk-rewrap' | 'kek-rotation' | 'revocation-check' | 'reinstate' | 'rekey';
-export type OperationState = 'queued' | 'running' | 'succeeded' | 'failed';
-
-export interface TokenResponse {
-  access_token: string;
-  token_type: 'Bearer';
-  expires_in: number;
-  /** Only when a first factor was enrolled during sign-in: shown once. */
-  recovery_codes?: string[];
-}
-
-export type MfaMethod = 'passkey' | 'totp' | 'recovery_code';
-
+/** A session: the `recovery_codes` only when a first factor was enrolled during sign-in (shown once). */
+export type TokenResponse = S['MfaSignedIn'];
 /** The password grant's answer for an admin with MFA: not a session, only a ticket to the second step. */
-export interface MfaChallenge {
-  mfa_required: true;
-  mfa_token: string;
-  mfa_mode: 'verify' | 'enrol';
-  methods: MfaMethod[];
-  expires_in: number;
-}
+export type MfaChallenge = S['MfaChallenge'];
+export type MfaMethod = MfaChallenge['methods'][number];
+export type MfaPolicy = S['MfaPolicy']['policy'];
+export type MfaFactor = S['Factor'];
+export type MfaStatus = S['MfaStatus'];
+export type TotpSetup = S['TotpSetup'];
 
-export type MfaPolicy = 'none' | 'mfa_required' | 'passkey_required_for_key_admins';
+export type Tenant = S['Tenant'];
+export type AwsIdentity = NonNullable<Tenant['aws']>;
+export type AzureIdentity = NonNullable<Tenant['azure']>;
+export type GcpIdentity = NonNullable<Tenant['gcp']>;
 
-export interface MfaFactor {
-  id: string;
-  kind: 'totp' | 'passkey';
-  label: string;
-  createdAt: string;
-  lastUsedAt: string | null;
-}
-
-export interface MfaStatus {
-  factors: MfaFactor[];
-  recoveryCodesRemaining: number;
-  policy: MfaPolicy;
-}
-
-export interface TotpSetup {
-  factorId: string;
-  secret: string;
-  otpauthUri: string;
-}
-
-export interface AwsIdentity {
-  externalId: string;
-  trustedPrincipalArn: string;
-  trustPolicy?: string;
-}
-export interface AzureIdentity {
-  clientId: string | null;
-  appName?: string;
-  tenantId?: string;
-  /** The tenant's ExternalId: the value of the ownership tag on every Azure key given to this tenant. */
-  externalId?: string;
-  /** The ownership tag's name (`keyhold-external-id`). */
-  ownershipTag?: string;
-}
-export interface GcpIdentity {
-  serviceAccount: string;
-}
-
-export interface Tenant {
-  id: string;
-  name: string;
-  createdAt?: string;
-  aws?: AwsIdentity | null;
-  azure?: AzureIdentity | null;
-  gcp?: GcpIdentity | null;
-}
-
-export interface ValidationCheck {
-  name: string;
-  ok: boolean;
-  message: string;
-}
-
+export type KeyConfiguration = S['KeyConfiguration'];
+export type ValidationCheck = KeyConfiguration['validation']['checks'][number];
 /** e.g. describe_denied: the key service refuses to describe the key while Keyhold's unwrap works (never a revocation). */
-export interface ProbeWarning {
-  code: string;
-  errorClass: string;
-  providerCode: string;
-  message: string;
-  since: string;
-}
+export type ProbeWarning = NonNullable<KeyConfiguration['validation']['probeWarning']>;
 
-export interface KeyConfiguration {
-  id: string;
-  name: string;
-  provider: Provider;
-  status: 'valid' | 'invalid' | string;
-  /** probeWarning: set by the access probe (not by validation) when the key works but met a refusal to fix. */
-  validation: { checks: ValidationCheck[]; probeWarning?: ProbeWarning };
-  validatedAt?: string | null;
-  createdAt?: string;
-  aws?: { keyArn?: string; roleArn?: string; [k: string]: unknown };
-  azure?: { keyId?: string; tenantId?: string; [k: string]: unknown };
-  gcp?: { keyName?: string; serviceAccount?: string; [k: string]: unknown };
-  /** Setup instructions the API composed for this configuration (policies / grants to paste), when it has them. */
-  setup?: Record<string, unknown>;
-}
+/** What the registration form sends: the API takes any section and the provider module parses the one named. */
+export type RegisterKeyConfiguration = S['RegisterKeyConfiguration'] &
+  (
+    | { provider: 'aws'; aws: { keyArn: string; roleArn: string } }
+    | { provider: 'azure'; azure: { keyId: string; tenantId: string } }
+    | { provider: 'gcp'; gcp: { keyName: string; serviceAccount: string } }
+  );
 
-export type RegisterKeyConfiguration =
-  | { name: string; provider: 'aws'; aws: { keyArn: string; roleArn: string } }
-  | { name: string; provider: 'azure'; azure: { keyId: string; tenantId: string } }
-  | { name: string; provider: 'gcp'; gcp: { keyName: string; serviceAccount: string } };
+export type Workspace = S['Workspace'];
+export type Operation = S['Operation'];
+export type OperationHistoryPage = S['OperationHistoryPage'];
+export type OperationHistoryEntry = OperationHistoryPage['operations'][number];
 
-export interface Workspace {
-  id: string;
-  name: string;
-  keyState: KeyState;
-  keyConfigurationId: string | null;
-  kekVersion: number | null;
-  degraded: boolean;
-  updatedAt?: string;
-}
-
-export interface Operation {
-  id: string;
-  kind: OperationKind | string;
-  workspaceId: string;
-  state: OperationState;
-  step?: string | null;
-  progress: { done: number; total: number };
-  error: string | { code?: string; message?: string } | null;
-  /** When succeeded: what it did, per kind (e.g. cmk-rewrap `{keyVersion, kekVersions}`, rekey `{keyConfigurationId, kekVersions}`). */
-  result?: Record<string, unknown> | null;
-  createdAt?: string;
-  finishedAt?: string | null;
-}
-
-export interface AuditEvent {
-  seq: number;
-  at: string;
-  actor: string;
-  action: string;
-  target: string;
-  outcome: string;
-  details: Record<string, unknown> | null;
-  hash: string;
-  prevHash: string;
-  mac?: string | null;
-}
-
-export interface AuditPage {
-  events: AuditEvent[];
-  next: number | null;
-}
-
-export type AuditVerification =
-  | { ok: true; count: number; headHash: string; checkpoints: number; lastCheckpointSeq: number; uncheckpointed: number }
-  | { ok: false; count: number; firstBadSeq?: number; headHash?: string; reason?: string; message?: string };
-
+export type AuditEvent = S['AuditEvent'];
+export type AuditPage = S['AuditPage'];
+export type AuditVerification = S['AuditVerification'];
 /** A signed checkpoint: Ed25519 by `keyId` over (tenant, seq, head hash, time); docs/AUDIT.md. */
-export interface AuditCheckpoint {
-  tenantId: string;
-  seq: number;
-  headHash: string;
-  at: string;
-  keyId: string;
-  signature: string;
-}
-
-export interface AuditPublicKey {
-  keyId: string;
-  algorithm: 'Ed25519';
-  publicKeyPem: string;
-  current: boolean;
-}
+export type AuditCheckpoint = S['AuditCheckpoint'];
+export type AuditPublicKey = Answer<'listAuditPublicKeys'>['keys'][number];
 
 /** `GET …/service-principals` item: never the secret (it is shown once, at creation). */
-export interface ServicePrincipal {
-  id: string;
-  name: string;
-  clientId: string;
-  workspaceIds: string[];
-  createdAt: string;
-  disabled: boolean;
-  ipAllowList: string[];
-  /** SHA-256 fingerprint of the client certificate its tokens must arrive over (internal listener, mutual TLS). */
-  clientCertificateSha256?: string | null;
-}
-
+export type ServicePrincipal = S['ServicePrincipal'];
 /** One principal with its live secrets (ids and lifetimes; never a secret or its hash). */
-export interface ServicePrincipalDetail extends ServicePrincipal {
-  secrets: Array<{ id: string; createdAt: string; expiresAt: string | null }>;
-}
-
-export interface ServicePrincipalChange {
-  name?: string;
-  disabled?: boolean;
-  workspaceIds?: string[];
-  ipAllowList?: string[];
-  clientCertificateSha256?: string | null;
-}
-
+export type ServicePrincipalDetail = S['ServicePrincipalDetail'];
+export type ServicePrincipalChange = S['UpdateServicePrincipal'];
 /** A rotation's answer: the new secret, shown once, and when the previous one stops. */
-export interface RotatedSecret {
-  id: string;
-  clientId: string;
-  secretId: string;
-  clientSecret: string;
-  previousSecretsExpireAt: string | null;
-}
+export type RotatedSecret = S['ServicePrincipalSecretCreated'];
+export type CreatedServicePrincipal = S['ServicePrincipalCreated'];
 
-export interface CreatedServicePrincipal {
-  id: string;
-  clientId: string;
-  clientSecret: string;
-}
-
-export type AdminRole = 'key_admin' | 'auditor';
-
-export interface AdminUser {
-  id: string;
-  email: string;
-  role: AdminRole;
-  disabled: boolean;
-  createdAt: string;
-}
-
-export interface Invitation {
-  id: string;
-  email: string;
-  role: AdminRole;
-  expiresAt: string;
-  createdAt?: string;
-  createdBy?: string;
-  state?: 'pending' | 'accepted' | 'revoked' | 'expired';
-}
-
-export interface InvitationDetails {
-  tenantId: string;
-  tenantName: string;
-  email: string;
-  role: AdminRole;
-  expiresAt: string;
-}
+export type AdminRole = S['AdminUser']['role'];
+export type AdminUser = S['AdminUser'];
+export type Invitation = S['InvitationList']['invitations'][number];
+export type InvitationDetails = S['InvitationDetails'];
+/** An invitation just sent (its link went by email, never into this answer). */
+export type InvitationSent = S['Invitation'];
+export type AcceptedInvitation = S['AcceptedInvitation'];
 
 /** A SIEM destination with its delivery status (docs/AUDIT.md "Streaming to a SIEM"); never its secret. */
-export type SiemKind = 'webhook' | 'splunk-hec' | 'jsonl';
-export type SiemFormat = 'native' | 'cef' | 'ocsf';
-export interface SiemDestination {
-  id: string;
-  name: string;
-  kind: SiemKind;
-  format: SiemFormat;
-  url: string;
-  state: 'active' | 'dead_letter';
-  cursorSeq: number;
-  headSeq: number;
-  pendingEvents: number;
-  lagSeconds: number;
-  failures: number;
-  lastError: string | null;
-  lastAttemptAt: string | null;
-  lastDeliveredAt: string | null;
-  deadLetteredAt: string | null;
-  deliveredCount: number;
-  secretRotatedAt: string;
-  previousSecretExpiresAt?: string | null;
-  createdAt: string;
-}
-export interface SiemDestinationWithSecret {
-  destination: SiemDestination;
-  /** Webhook / JSON-lines signing secret: in this answer only. */
-  secret?: string;
-}
-
-/** One page of the server-side operations history (newest first). */
-export interface OperationHistoryEntry extends Operation {
-  requestedBy: string | null;
-  startedAt: string | null;
-}
-export interface OperationHistoryPage {
-  operations: OperationHistoryEntry[];
-  next: string | null;
-}
+export type SiemDestination = S['SiemDestination'];
+export type SiemKind = SiemDestination['kind'];
+export type SiemFormat = SiemDestination['format'];
+/** Create and rotate answers: the signing secret is in this answer only. */
+export type SiemDestinationWithSecret = Answer<'createSiemDestination', 201>;
 
 /** Key access justifications (docs/ARCHITECTURE.md). */
-export type AccessReason = 'CUSTOMER_INITIATED' | 'SCHEDULED_JOB' | 'BACKUP' | 'MIGRATION' | 'VENDOR_SUPPORT' | 'EMERGENCY';
+export type WorkspaceReasonPolicy = S['WorkspaceAccessReasonPolicy'];
+export type PrincipalReasons = S['ServicePrincipalAccessReasons'];
+export type KeyUseByReason = S['KeyUseByReason'];
+export type KeyUseBucket = KeyUseByReason['bucket'];
+export type AccessReason = WorkspaceReasonPolicy['deniedReasons'][number];
 export const ACCESS_REASONS: readonly AccessReason[] = ['CUSTOMER_INITIATED', 'SCHEDULED_JOB', 'BACKUP', 'MIGRATION', 'VENDOR_SUPPORT', 'EMERGENCY'];
-
-export interface WorkspaceReasonPolicy {
-  workspaceId: string;
-  deniedReasons: AccessReason[];
-  requireReason: boolean;
-}
-
-export interface PrincipalReasons {
-  id: string;
-  allowedReasons: AccessReason[];
-}
-
-export type KeyUseBucket = 'minute' | 'hour' | 'day';
-
-export interface KeyUseByReason {
-  workspaceId: string | null;
-  bucket: KeyUseBucket;
-  from: string;
-  to: string;
-  /** NONE (no reason given), then every reason. */
-  reasons: string[];
-  points: Array<{ at: string; reason: string; issued: number; denied: number }>;
-}

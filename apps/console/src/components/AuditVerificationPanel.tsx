@@ -1,7 +1,8 @@
 import type { AuditVerification } from '../api/types';
 import { useConsole } from '../context';
-import { useAction, useLoad } from '../hooks';
+import { useAction } from '../hooks';
 import { ErrorAlert } from './Alert';
+import { useAuditVerification, useTenantQuery } from '../api/queries';
 
 /**
  * The audit log's verification (GET …/audit-events/verification) and its signed checkpoints, in words: whether
@@ -10,11 +11,8 @@ import { ErrorAlert } from './Alert';
  */
 export function AuditVerificationPanel() {
   const { api } = useConsole();
-  const v = useLoad(() => api.verifyAuditChain(), [api]);
-  const seal = useAction(async () => {
-    await api.createAuditCheckpoint();
-    v.reload();
-  });
+  const v = useAuditVerification();
+  const seal = useAction(() => api.createAuditCheckpoint(), [['audit']]);
   return (
     <section className="card verification" aria-labelledby="verify-title">
       <div className="page-head">
@@ -57,10 +55,10 @@ function Result({ r }: { r: AuditVerification }) {
 
 function CheckpointStatus({ r }: { r: Extract<AuditVerification, { ok: true }> }) {
   const { api } = useConsole();
-  const latest = useLoad(async () => {
+  const latest = useTenantQuery(['audit', 'checkpoints', r.lastCheckpointSeq], async (api) => {
     const [checkpoint, keys] = await Promise.all([r.lastCheckpointSeq > 0 ? api.auditCheckpointAt(r.lastCheckpointSeq) : Promise.resolve(null), api.auditPublicKeys()]);
     return { checkpoint, key: checkpoint ? keys.find((k) => k.keyId === checkpoint.keyId) : undefined };
-  }, [api, r.lastCheckpointSeq]);
+  });
   if (!latest.data) return <ErrorAlert error={latest.error} title="Could not load the latest checkpoint" />;
   const { checkpoint, key } = latest.data;
   const pending = r.uncheckpointed > 0 ? ` ${r.uncheckpointed} newer ${r.uncheckpointed === 1 ? 'entry is' : 'entries are'} sealed by the next checkpoint (within a minute).` : '';

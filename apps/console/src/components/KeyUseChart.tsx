@@ -1,7 +1,7 @@
 import { useId, useState } from 'react';
 import type { ApiClient } from '../api/client';
 import type { KeyUseBucket, KeyUseByReason } from '../api/types';
-import { useLoad } from '../hooks';
+import { useTenantQuery } from '../api/queries';
 import { ErrorAlert } from './Alert';
 import { REASON_LABELS } from './access-reasons';
 
@@ -25,7 +25,7 @@ const PAD = { left: 44, right: 8, top: 10, bottom: 26 };
 export function KeyUseChart({ api, workspaceId }: { api: ApiClient; workspaceId?: string }) {
   const [bucket, setBucket] = useState<KeyUseBucket>('hour');
   const period = PERIODS.find((p) => p.bucket === bucket)!;
-  const use = useLoad(() => api.getKeyUse({ workspaceId, bucket }), [api, workspaceId, bucket]);
+  const use = useTenantQuery(['key-use', workspaceId ?? null, bucket], () => api.getKeyUse({ workspaceId, bucket }));
   const id = useId();
   return (
     <section aria-labelledby={`${id}-title`} className="key-use">

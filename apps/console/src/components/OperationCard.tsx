@@ -1,9 +1,9 @@
-import { useEffect, useState, type ReactNode } from 'react';
+import { useQuery } from '@tanstack/react-query';
+import { useEffect, useRef, type ReactNode } from 'react';
 import type { ApiClient } from '../api/client';
 import type { Operation } from '../api/types';
 import { ErrorAlert } from './Alert';
 import { ProgressBar } from './ProgressBar';
-import { useInterval } from '../hooks';
 
 export const OPERATION_LABELS: Record<string, string> = {
   'cmk-rewrap': 'CMK rewrap',
@@ -37,24 +37,22 @@ export function OperationCard({
   onFinished: (op: Operation) => void;
   configName?: (id: string) => string | undefined;
 }) {
-  const [op, setOp] = useState<Operation | null>(null);
-  const [error, setError] = useState<unknown>(null);
-  const finished = op?.state === 'succeeded' || op?.state === 'failed';
-
-  const poll = () =>
-    api.getOperation(operationId).then(
-      (o) => {
-        setOp(o);
-        setError(null);
-        if (o.state === 'succeeded' || o.state === 'failed') onFinished(o);
-      },
-      (e: unknown) => setError(e),
-    );
+  // Polled until it finishes; the page hears of the end once.
+  const q = useQuery({
+    queryKey: ['tenant', api.tenantId, 'operations', operationId],
+    queryFn: () => api.getOperation(operationId),
+    refetchInterval: (query) => (isFinished(query.state.data) ? false : POLL_MS),
+  });
+  const op = q.data ?? null;
+  const error = q.error;
+  const reported = useRef(false);
   useEffect(() => {
-    void poll();
+    if (op && isFinished(op) && !reported.current) {
+      reported.current = true;
+      onFinished(op);
+    }
     // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [operationId]);
-  useInterval(() => void poll(), POLL_MS, !finished);
+  }, [op]);
 
   const label = OPERATION_LABELS[op?.kind ?? ''] ?? op?.kind ?? 'Operation';
   const done = op?.progress?.done ?? 0;
@@ -138,8 +136,8 @@ function numbers(v: unknown): number[] {
   return Array.isArray(v) ? v.filter((x): x is number => typeof x === 'number') : [];
 }
 
+const isFinished = (op: Operation | undefined): boolean => op?.state === 'succeeded' || op?.state === 'failed';
+
 export function describeError(e: Operation['error']): string {
-  if (!e) return 'The operation failed without a reason.';
-  if (typeof e === 'string') return e;
-  return e.message ?? e.code ?? 'The operation failed.';
+  return e || 'The operation failed without a reason.';
 }

@@ -1,4 +1,5 @@
-import { useEffect, useState } from 'react';
+import { useInfiniteQuery } from '@tanstack/react-query';
+import { useMemo, useState } from 'react';
 import type { ApiClient } from '../api/client';
 import type { OperationHistoryEntry } from '../api/types';
 import { ErrorAlert } from './Alert';
@@ -19,27 +20,15 @@ const STATE_BADGE: Record<string, [string, string]> = {
 export function OperationHistory({ api, workspaceId, refreshKey, configName }: { api: ApiClient; workspaceId: string; refreshKey: unknown; configName: (id: string) => string | undefined }) {
   const [kind, setKind] = useState('');
   const [state, setState] = useState('');
-  const [rows, setRows] = useState<OperationHistoryEntry[]>([]);
-  const [next, setNext] = useState<string | null>(null);
-  const [error, setError] = useState<unknown>(null);
-  const [loading, setLoading] = useState(true);
-
-  const load = (cursor: string | null) => {
-    setLoading(true);
-    api.listWorkspaceOperations(workspaceId, { kind, state, cursor }).then(
-      (page) => {
-        setRows((r) => (cursor ? [...r, ...page.operations] : page.operations));
-        setNext(page.next);
-        setError(null);
-        setLoading(false);
-      },
-      (e: unknown) => {
-        setError(e);
-        setLoading(false);
-      },
-    );
-  };
-  useEffect(() => load(null), [api, workspaceId, kind, state, refreshKey]); // eslint-disable-line react-hooks/exhaustive-deps
+  const history = useInfiniteQuery({
+    queryKey: ['tenant', api.tenantId, 'workspaces', workspaceId, 'operations', kind, state, String(refreshKey)],
+    queryFn: ({ pageParam }) => api.listWorkspaceOperations(workspaceId, { kind, state, cursor: pageParam }),
+    initialPageParam: null as string | null,
+    getNextPageParam: (page) => page.next,
+  });
+  const rows: OperationHistoryEntry[] = useMemo(() => history.data?.pages.flatMap((p) => p.operations) ?? [], [history.data]);
+  const loading = history.isFetching;
+  const error = history.error;
 
   return (
     <section aria-labelledby="history-title">
@@ -110,8 +99,8 @@ export function OperationHistory({ api, workspaceId, refreshKey, configName }: {
         </table>
       )}
       {loading && <p aria-live="polite">Loading…</p>}
-      {next && !loading && (
-        <button type="button" className="btn" onClick={() => load(next)}>
+      {history.hasNextPage && !loading && (
+        <button type="button" className="btn" onClick={() => void history.fetchNextPage()}>
           Show older operations
         </button>
       )}

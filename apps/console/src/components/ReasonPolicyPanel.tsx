@@ -1,7 +1,8 @@
 import { useEffect, useId, useState, type FormEvent } from 'react';
 import type { ApiClient } from '../api/client';
 import { ACCESS_REASONS, type AccessReason } from '../api/types';
-import { useAction, useLoad } from '../hooks';
+import { useTenantQuery } from '../api/queries';
+import { useAction } from '../hooks';
 import { ErrorAlert } from './Alert';
 import { REASON_HELP, REASON_LABELS } from './access-reasons';
 
@@ -11,7 +12,7 @@ import { REASON_HELP, REASON_LABELS } from './access-reasons';
  * auditors read it.
  */
 export function ReasonPolicyPanel({ api, workspaceId, canWrite }: { api: ApiClient; workspaceId: string; canWrite: boolean }) {
-  const policy = useLoad(() => api.getWorkspaceReasonPolicy(workspaceId), [api, workspaceId]);
+  const policy = useTenantQuery(['workspaces', workspaceId, 'access-reason-policy'], () => api.getWorkspaceReasonPolicy(workspaceId));
   const [denied, setDenied] = useState<AccessReason[]>([]);
   const [required, setRequired] = useState(false);
   const [saved, setSaved] = useState(false);
@@ -81,7 +82,7 @@ export function ReasonPolicyPanel({ api, workspaceId, canWrite }: { api: ApiClie
  * access, which a key admin grants explicitly). Shown in the service principal panel.
  */
 export function PrincipalReasonsField({ api, principalId, name, canWrite }: { api: ApiClient; principalId: string; name: string; canWrite: boolean }) {
-  const reasons = useLoad(() => api.getPrincipalReasons(principalId), [api, principalId]);
+  const reasons = useTenantQuery(['service-principals', principalId, 'access-reasons'], () => api.getPrincipalReasons(principalId));
   const [allowed, setAllowed] = useState<AccessReason[]>([]);
   useEffect(() => {
     if (reasons.data) setAllowed(reasons.data.allowedReasons);

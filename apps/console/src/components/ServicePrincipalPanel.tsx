@@ -3,7 +3,8 @@ import type { ApiClient } from '../api/client';
 import type { RotatedSecret, Workspace } from '../api/types';
 import { ErrorAlert } from './Alert';
 import { ValueRow } from './ValueRow';
-import { useAction, useLoad } from '../hooks';
+import { useAction } from '../hooks';
+import { useInvalidate, useServicePrincipal } from '../api/queries';
 import { PrincipalReasonsField } from './ReasonPolicyPanel';
 
 /** How long the previous secret may keep working after a rotation (the API allows 0 to 7 days). */
@@ -31,7 +32,8 @@ export function ServicePrincipalPanel(props: {
   onClose: () => void;
 }) {
   const { api, principalId, workspaces, canWrite, onChanged } = props;
-  const sp = useLoad(() => api.getServicePrincipal(principalId), [api, principalId]);
+  const sp = useServicePrincipal(principalId);
+  const invalidate = useInvalidate();
   const [rotated, setRotated] = useState<RotatedSecret | null>(null);
   const [overlap, setOverlap] = useState(3_600);
   const [scope, setScope] = useState<string[]>([]);
@@ -47,7 +49,7 @@ export function ServicePrincipalPanel(props: {
   }, [d]);
 
   const changed = () => {
-    sp.reload();
+    void invalidate(['service-principals']);
     onChanged();
   };
   const update = useAction(async (change: Parameters<ApiClient['updateServicePrincipal']>[1]) => {

@@ -3,14 +3,15 @@ import { ApiClient } from '../api/client';
 import { ErrorAlert, Notice } from '../components/Alert';
 import { NewPasswordFields } from '../components/NewPasswordFields';
 import { PublicCard } from '../components/PublicCard';
-import { useAction, useLoad } from '../hooks';
+import { useAction } from '../hooks';
+import { useInvitationDetails } from '../api/queries';
 
 /**
  * Reached from the emailed invitation link (`#/accept-invitation/<token>`; the fragment never reaches a server).
  * Shows what the invitation is for, then the invitee chooses their own password; the link is used up.
  */
 export function AcceptInvitationPage({ token }: { token: string }) {
-  const details = useLoad(() => ApiClient.describeInvitation(token), [token]);
+  const details = useInvitationDetails(token);
   const [password, setPassword] = useState('');
   const [repeat, setRepeat] = useState('');
   const [done, setDone] = useState<{ tenantId: string; email: string } | null>(null);

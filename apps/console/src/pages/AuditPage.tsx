@@ -1,9 +1,9 @@
+import { useInfiniteQuery } from '@tanstack/react-query';
 import { useMemo, useState } from 'react';
 import type { AuditEvent } from '../api/types';
 import { ErrorAlert } from '../components/Alert';
 import { AuditVerificationPanel } from '../components/AuditVerificationPanel';
 import { useConsole } from '../context';
-import { useAction, useLoad } from '../hooks';
 
 const PAGE = 100;
 
@@ -20,21 +20,14 @@ interface Filters {
  */
 export function AuditPage() {
   const { api } = useConsole();
-  const [events, setEvents] = useState<AuditEvent[]>([]);
-  const [next, setNext] = useState<number | null>(null);
   const [filters, setFilters] = useState<Filters>({ action: '', actor: '', outcome: '', text: '' });
-  const first = useLoad(async () => {
-    const p = await api.listAuditEvents(0, PAGE);
-    setEvents(p.events);
-    setNext(p.next);
-    return p;
-  }, [api]);
-  const more = useAction(async () => {
-    if (next === null) return;
-    const p = await api.listAuditEvents(next, PAGE);
-    setEvents((e) => [...e, ...p.events]);
-    setNext(p.next);
+  const log = useInfiniteQuery({
+    queryKey: ['tenant', api.tenantId, 'audit', 'events'],
+    queryFn: ({ pageParam }) => api.listAuditEvents(pageParam, PAGE),
+    initialPageParam: 0,
+    getNextPageParam: (page) => page.next ?? undefined,
   });
+  const events: AuditEvent[] = useMemo(() => log.data?.pages.flatMap((p) => p.events) ?? [], [log.data]);
 
   const actions = useMemo(() => [...new Set(events.map((e) => e.action))].sort(), [events]);
   const outcomes = useMemo(() => [...new Set(events.map((e) => e.outcome))].sort(), [events]);
@@ -76,9 +69,9 @@ export function AuditPage() {
         </div>
       </form>
 
-      <ErrorAlert error={first.error ?? more.error} title="Could not load audit events" />
+      <ErrorAlert error={log.error} title="Could not load audit events" />
       <p aria-live="polite" className="muted">
-        {first.loading ? 'Loading…' : `Showing ${shown.length} of ${events.length} loaded events, newest first${next !== null ? '; more are available' : ''}.`}
+        {log.isPending ? 'Loading…' : `Showing ${shown.length} of ${events.length} loaded events, newest first${log.hasNextPage ? '; more are available' : ''}.`}
       </p>
       {shown.length > 0 && (
         <table className="audit">
@@ -126,9 +119,9 @@ export function AuditPage() {
           </tbody>
         </table>
       )}
-      {next !== null && (
-        <button type="button" className="btn" onClick={() => void more.run()} disabled={more.busy}>
-          {more.busy ? 'Loading…' : 'Load older events'}
+      {log.hasNextPage && (
+        <button type="button" className="btn" onClick={() => void log.fetchNextPage()} disabled={log.isFetchingNextPage}>
+          {log.isFetchingNextPage ? 'Loading…' : 'Load older events'}
         </button>
       )}
     </section>

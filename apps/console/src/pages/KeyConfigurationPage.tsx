@@ -6,14 +6,17 @@ import { CodeBlock } from '../components/CodeBlock';
 import { keyIdentifier, PROVIDER_NAMES } from '../components/ProviderName';
 import { ValueRow } from '../components/ValueRow';
 import { useConsole } from '../context';
-import { useAction, useLoad } from '../hooks';
+import { useAction } from '../hooks';
 import { navigate } from '../router';
 import { setupSnippets, snippetsFor } from '../snippets';
+import { useKeyConfiguration, useTenant } from '../api/queries';
 
 /** One configuration: what it points at, what to paste, its last validation; validate again; delete. */
 export function KeyConfigurationPage({ id }: { id: string }) {
   const { api, canWrite } = useConsole();
-  const loaded = useLoad(() => Promise.all([api.getKeyConfiguration(id), api.getTenant()]), [api, id]);
+  const config = useKeyConfiguration(id);
+  const tenantQuery = useTenant();
+  const loaded = { data: config.data && tenantQuery.data ? ([config.data, tenantQuery.data] as const) : undefined, error: config.error ?? tenantQuery.error };
   const [fresh, setFresh] = useState<KeyConfiguration | null>(null);
   const [confirming, setConfirming] = useState(false);
   const kc = fresh ?? loaded.data?.[0];

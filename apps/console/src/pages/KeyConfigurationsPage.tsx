@@ -2,11 +2,11 @@ import { ErrorAlert } from '../components/Alert';
 import { keyIdentifier, PROVIDER_NAMES } from '../components/ProviderName';
 import { StatusBadge } from '../components/StateBadge';
 import { useConsole } from '../context';
-import { useLoad } from '../hooks';
+import { useKeyConfigurations } from '../api/queries';
 
 export function KeyConfigurationsPage() {
   const { api, canWrite } = useConsole();
-  const list = useLoad(() => api.listKeyConfigurations(), [api]);
+  const list = useKeyConfigurations();
   return (
     <section>
       <div className="page-head">

@@ -36,7 +36,7 @@ function Verify({ challenge, onDone, onCancel }: StepProps) {
   const [code, setCode] = useState('');
   const [recovery, setRecovery] = useState('');
   const passkey = useAction(async () => {
-    const options = await ApiClient.mfaStep<Record<string, unknown>>('passkey/options', { mfa_token: token });
+    const options = await ApiClient.mfaStep('passkey/options', { mfa_token: token });
     onDone(await ApiClient.mfaStep('passkey', { mfa_token: token, credential: await signWithPasskey(options) }));
   });
   const totp = useAction(async () => {
@@ -108,10 +108,10 @@ function Enrol({ challenge, onDone, onCancel }: StepProps) {
   const [setup, setSetup] = useState<TotpSetup | null>(null);
   const [code, setCode] = useState('');
   const passkey = useAction(async () => {
-    const options = await ApiClient.mfaStep<Record<string, unknown>>('enrol/passkey/options', { mfa_token: token });
+    const options = await ApiClient.mfaStep('enrol/passkey/options', { mfa_token: token });
     onDone(await ApiClient.mfaStep('enrol/passkey', { mfa_token: token, credential: await createPasskey(options), label: 'Passkey' }));
   });
-  const start = useAction(async () => setSetup(await ApiClient.mfaStep<TotpSetup>('enrol/totp', { mfa_token: token })));
+  const start = useAction(async () => setSetup(await ApiClient.mfaStep('enrol/totp', { mfa_token: token })));
   const confirm = useAction(async () => {
     const c = code.replace(/\s/g, '');
     setCode('');

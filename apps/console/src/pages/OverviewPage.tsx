@@ -2,13 +2,14 @@ import { CodeBlock } from '../components/CodeBlock';
 import { ErrorAlert } from '../components/Alert';
 import { ValueRow } from '../components/ValueRow';
 import { useConsole } from '../context';
-import { useLoad } from '../hooks';
+
 import { awsTrustPolicy } from '../snippets';
+import { useTenant } from '../api/queries';
 
 /** The identities the customer must trust, per cloud, with copy buttons. */
 export function OverviewPage() {
   const { api } = useConsole();
-  const tenant = useLoad(() => api.getTenant(), [api]);
+  const tenant = useTenant();
   const t = tenant.data;
   return (
     <section>

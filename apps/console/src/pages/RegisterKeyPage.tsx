@@ -6,8 +6,9 @@ import { CodeBlock } from '../components/CodeBlock';
 import { PROVIDER_NAMES } from '../components/ProviderName';
 import { TextField } from '../components/TextField';
 import { useConsole } from '../context';
-import { useAction, useLoad } from '../hooks';
+import { useAction } from '../hooks';
 import { snippetsFor, type WizardInput } from '../snippets';
+import { useTenant } from '../api/queries';
 
 const EMPTY: WizardInput = { keyArn: '', roleArn: '', azureKeyId: '', azureTenantId: '', gcpKeyName: '', gcpServiceAccount: '' };
 
@@ -18,7 +19,7 @@ const EMPTY: WizardInput = { keyArn: '', roleArn: '', azureKeyId: '', azureTenan
  */
 export function RegisterKeyPage() {
   const { api } = useConsole();
-  const tenant = useLoad(() => api.getTenant(), [api]);
+  const tenant = useTenant();
   const [provider, setProvider] = useState<Provider>('aws');
   const [name, setName] = useState('');
   const [input, setInput] = useState<WizardInput>(EMPTY);

@@ -4,8 +4,9 @@ import { ErrorAlert, Notice } from '../components/Alert';
 import { RecoveryCodes } from '../components/RecoveryCodes';
 import { createPasskey } from '../components/webauthn';
 import { useConsole } from '../context';
-import { useAction, useLoad } from '../hooks';
+import { useAction } from '../hooks';
 import { TotpSecret } from './MfaSignInStep';
+import { useMfaStatus } from '../api/queries';
 
 const POLICY_TEXT: Record<MfaPolicy, string> = {
   none: 'Optional: each admin decides whether to add a second factor',
@@ -19,7 +20,7 @@ const POLICY_TEXT: Record<MfaPolicy, string> = {
  */
 export function SecurityPage() {
   const { api, session } = useConsole();
-  const status = useLoad(() => api.mfaStatus(), [api]);
+  const status = useMfaStatus();
   const [codes, setCodes] = useState<string[] | null>(null);
   const [notice, setNotice] = useState<string | null>(null);
   const [passkeyLabel, setPasskeyLabel] = useState('');

@@ -6,7 +6,8 @@ import { ServicePrincipalPanel } from '../components/ServicePrincipalPanel';
 import { TextField } from '../components/TextField';
 import { ValueRow } from '../components/ValueRow';
 import { useConsole } from '../context';
-import { useAction, useLoad } from '../hooks';
+import { useAction } from '../hooks';
+import { useServicePrincipals, useWorkspaces } from '../api/queries';
 
 /**
  * The tenant's service principals (name, client id, the workspaces each may use, when it was created) and a form
@@ -16,8 +17,8 @@ import { useAction, useLoad } from '../hooks';
  */
 export function ServicePrincipalsPage() {
   const { api, canWrite } = useConsole();
-  const workspaces = useLoad(() => api.listWorkspaces(), [api]);
-  const principals = useLoad(() => api.listServicePrincipals(), [api]);
+  const workspaces = useWorkspaces();
+  const principals = useServicePrincipals();
   const [name, setName] = useState('');
   const [selected, setSelected] = useState<string[]>([]);
   const [created, setCreated] = useState<(CreatedServicePrincipal & { name: string }) | null>(null);

@@ -4,7 +4,8 @@ import { ErrorAlert } from '../components/Alert';
 import { TextField } from '../components/TextField';
 import { ValueRow } from '../components/ValueRow';
 import { useConsole } from '../context';
-import { useAction, useInterval, useLoad } from '../hooks';
+import { useAction } from '../hooks';
+import { useTenantQuery } from '../api/queries';
 
 const KIND_LABEL: Record<SiemKind, string> = { webhook: 'HTTPS webhook (signed)', 'splunk-hec': 'Splunk HEC', jsonl: 'JSON lines (signed)' };
 const FORMAT_LABEL: Record<SiemFormat, string> = { native: 'Keyhold (native)', cef: 'CEF', ocsf: 'OCSF 1.1' };
@@ -16,8 +17,8 @@ const FORMAT_LABEL: Record<SiemFormat, string> = { native: 'Keyhold (native)', c
  */
 export function SiemPage() {
   const { api, canWrite } = useConsole();
-  const list = useLoad(() => api.listSiemDestinations(), [api]);
-  useInterval(() => list.reload(), 5_000, true);
+  // Delivery lag and dead letters change on their own: poll while the page is open.
+  const list = useTenantQuery(['siem-destinations'], (a) => a.listSiemDestinations(), { refetchInterval: () => 5_000 });
   const [name, setName] = useState('');
   const [kind, setKind] = useState<SiemKind>('webhook');
   const [format, setFormat] = useState<SiemFormat>('native');
@@ -30,8 +31,7 @@ export function SiemPage() {
     setName('');
     setUrl('');
     setToken('');
-    list.reload();
-  });
+  }, [['siem-destinations']]);
   const act = useAction(async (what: 'retry' | 'rotate' | 'delete', d: SiemDestination) => {
     if (what === 'retry') await api.retrySiemDestination(d.id);
     if (what === 'delete') {
@@ -51,8 +51,7 @@ export function SiemPage() {
       const r = await api.rotateSiemSecret(d.id, change);
       if (r.secret) setShown({ name: d.name, secret: r.secret });
     }
-    list.reload();
-  });
+  }, [['siem-destinations']]);
 
   function submit(e: FormEvent) {
     e.preventDefault();

@@ -4,7 +4,8 @@ import type { AdminUser } from '../api/types';
 import { ErrorAlert, Notice } from '../components/Alert';
 import { TextField } from '../components/TextField';
 import { useConsole } from '../context';
-import { useAction, useLoad } from '../hooks';
+import { useAction } from '../hooks';
+import { useTenantQuery } from '../api/queries';
 
 const list = (v: string) =>
   v
@@ -20,11 +21,10 @@ const list = (v: string) =>
 export function SsoSettingsPage() {
   const { api, session, canWrite } = useConsole();
   const sso = new SsoApi(session.token, session.tenantId);
-  const loaded = useLoad(async () => {
+  const loaded = useTenantQuery(['sso', canWrite], async () => {
     const [current, users] = await Promise.all([sso.get(), canWrite ? api.listAdminUsers() : Promise.resolve([] as AdminUser[])]);
     return { config: current.configured ? current : null, redirectUri: current.redirectUri, users };
-    // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [session.token]);
+  });
   const config = loaded.data?.config ?? null;
   const keyAdmins = (loaded.data?.users ?? []).filter((u) => u.role === 'key_admin' && !u.disabled);
 
@@ -65,13 +65,11 @@ export function SsoSettingsPage() {
       breakGlassAdminUserId: breakGlass || null,
     });
     setSaved(r);
-    loaded.reload();
-  });
+  }, [['sso']]);
   const remove = useAction(async () => {
     await sso.remove();
     setSaved(null);
-    loaded.reload();
-  });
+  }, [['sso']]);
 
   function submit(e: FormEvent) {
     e.preventDefault();

@@ -1,9 +1,10 @@
 import { useState, type FormEvent } from 'react';
-import type { AdminRole, AdminUser, Invitation } from '../api/types';
+import type { AdminRole, AdminUser, Invitation, InvitationSent } from '../api/types';
 import { ErrorAlert, Notice } from '../components/Alert';
 import { TextField } from '../components/TextField';
 import { useConsole } from '../context';
-import { useAction, useLoad } from '../hooks';
+import { useAction } from '../hooks';
+import { useAdminUsers, useInvitations, type Loaded } from '../api/queries';
 
 const ROLE_NAME: Record<AdminRole, string> = { key_admin: 'Key admin', auditor: 'Auditor' };
 
@@ -14,8 +15,8 @@ const ROLE_NAME: Record<AdminRole, string> = { key_admin: 'Key admin', auditor: 
  */
 export function UsersPage() {
   const { api, canWrite, session } = useConsole();
-  const users = useLoad(() => api.listAdminUsers(), [api]);
-  const invitations = useLoad(() => (canWrite ? api.listInvitations() : Promise.resolve([] as Invitation[])), [api, canWrite]);
+  const users = useAdminUsers();
+  const invitations = useInvitations(canWrite);
   const [notice, setNotice] = useState<string | null>(null);
   const change = useAction(async (u: AdminUser, what: { role?: AdminRole; disabled?: boolean } | 'delete' | 'reset-mfa') => {
     if (what === 'reset-mfa') {
@@ -34,8 +35,7 @@ export function UsersPage() {
             : `${u.email} is now ${ROLE_NAME[what.role!]} and was signed out everywhere.`,
       );
     }
-    users.reload();
-  });
+  }, [['admin-users']]);
 
   return (
     <section>
@@ -121,20 +121,18 @@ function UserRow(props: { user: AdminUser; self: boolean; canWrite: boolean; bus
   );
 }
 
-function Invitations({ invitations }: { invitations: ReturnType<typeof useLoad<Invitation[]>> }) {
+function Invitations({ invitations }: { invitations: Loaded<Invitation[]> }) {
   const { api } = useConsole();
   const [email, setEmail] = useState('');
   const [role, setRole] = useState<AdminRole>('auditor');
-  const [sent, setSent] = useState<Invitation | null>(null);
+  const [sent, setSent] = useState<InvitationSent | null>(null);
   const invite = useAction(async () => {
     setSent(await api.invite(email.trim(), role));
     setEmail('');
-    invitations.reload();
-  });
+  }, [['invitations']]);
   const revoke = useAction(async (id: string) => {
     await api.revokeInvitation(id);
-    invitations.reload();
-  });
+  }, [['invitations']]);
   function submit(e: FormEvent) {
     e.preventDefault();
     void invite.run();

@@ -9,7 +9,8 @@ import { KeyLossBanner } from '../components/ShreddedBanner';
 import { StateBadge } from '../components/StateBadge';
 import { CopyButton } from '../components/CopyButton';
 import { useConsole } from '../context';
-import { useAction, useInterval, useLoad } from '../hooks';
+import { useAction } from '../hooks';
+import { useKeyConfigurations, useTenantQuery } from '../api/queries';
 import { BindingForm } from '../components/BindingForm';
 import { DestroyedBanner, DestroyWorkspace } from '../components/DestroyWorkspace';
 import { trackedOperations, trackOperation } from '../operations-store';
@@ -25,14 +26,13 @@ const ACTIONS: Array<{ kind: OperationKind; label: string; help: string }> = [
 /** One workspace: state, binding, operations with live progress, and the key-loss banner when it applies. */
 export function WorkspacePage({ id }: { id: string }) {
   const { api, canWrite } = useConsole();
-  const ws = useLoad(() => api.getWorkspace(id), [api, id]);
-  const configs = useLoad(() => api.listKeyConfigurations(), [api]);
+  // Kept current while something is in flight (ours or the scheduler's).
+  const ws = useTenantQuery(['workspaces', id], (a) => a.getWorkspace(id), { refetchInterval: (w) => (w && BUSY_STATES.includes(w.keyState) ? 2000 : false) });
+  const configs = useKeyConfigurations();
   const [ops, setOps] = useState<string[]>(() => trackedOperations(id));
   useEffect(() => setOps(trackedOperations(id)), [id]);
 
   const w = ws.data;
-  // Keep the state current while something is in flight (ours or the scheduler's).
-  useInterval(ws.reload, 2000, !!w && BUSY_STATES.includes(w.keyState));
 
   const start = useAction(async (kind: OperationKind) => {
     const { operationId } = await api.startOperation(id, kind);

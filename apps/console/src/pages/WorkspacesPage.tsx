@@ -3,12 +3,13 @@ import { ErrorAlert, Notice } from '../components/Alert';
 import { StateBadge } from '../components/StateBadge';
 import { TextField } from '../components/TextField';
 import { useConsole } from '../context';
-import { useAction, useLoad } from '../hooks';
+import { useAction } from '../hooks';
 import { navigate } from '../router';
+import { useTenantQuery } from '../api/queries';
 
 export function WorkspacesPage() {
   const { api, canWrite } = useConsole();
-  const loaded = useLoad(() => Promise.all([api.listWorkspaces(), api.listKeyConfigurations()]), [api]);
+  const loaded = useTenantQuery(['workspaces', 'with-key-configurations'], (a) => Promise.all([a.listWorkspaces(), a.listKeyConfigurations()]));
   const [name, setName] = useState('');
   const create = useAction(async () => {
     const w = await api.createWorkspace(name.trim());

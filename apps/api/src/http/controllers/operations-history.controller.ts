@@ -22,7 +22,7 @@ const list = <T extends string>(values: readonly T[]) =>
       return items as T[];
     });
 
-const query = z
+export const query = z
   .object({
     kind: list(HISTORY_KINDS),
     state: list(OPERATION_STATES),

@@ -6,7 +6,7 @@ import { actorOf, AdminRoute, Claims, SERVICES } from '../auth';
 import type { KeyholdServices } from '../../services';
 import { parseBody, pathId } from '../validation';
 
-const schemas = {
+export const schemas = {
   create: z
     .object({
       name: z.string().trim().min(1).max(100).regex(/^[\w .:-]+$/, 'letters, digits, space, _ . : - only'),
