@@ -63,6 +63,9 @@ export class ApiProcess {
   get port(): number {
     return this.options.port;
   }
+  get internalPort(): number {
+    return this.options.internalPort;
+  }
   get url(): string {
     return `http://127.0.0.1:${this.options.port}`;
   }
