@@ -51,12 +51,6 @@ export class ApiProcess {
 
   constructor(readonly options: ApiProcessOptions) {}
 
-  static async start(options: ApiProcessOptions, timeoutMs?: number): Promise<ApiProcess> {
-    const api = new ApiProcess(options);
-    await api.start(timeoutMs);
-    return api;
-  }
-
   get name(): string {
     return this.options.name;
   }

@@ -37,25 +37,13 @@ export async function startEmulatorChild(paths: Paths, tlsFile: string): Promise
   return { child, awsUrl: ready.awsUrl, adminUrl: ready.adminUrl, tlsCertFile: ready.tlsCertFile };
 }
 
-export class ApiReplica {
+/** An API replica with the bench preload: its commands (full GC, CPU profile) over IPC. */
+export class ApiReplica extends ApiProcess {
   private nextId = 1;
-  private constructor(private readonly api: ApiProcess) {}
-
-  /** The public listener (admin API, console). */
-  get url(): string {
-    return this.api.url;
-  }
-  /** The internal listener (DEK API, service tokens, /metrics): every load target. */
-  get internalUrl(): string {
-    return this.api.internalUrl;
-  }
-  get child(): NodeChild {
-    return this.api.child;
-  }
 
   /** apps/api/src/main with the bench preload and --expose-gc, on free ports; waits for /readyz on both listeners. */
   static async start(paths: Paths, name: string, env: NodeJS.ProcessEnv, nodeFlags: string[] = []): Promise<ApiReplica> {
-    const api = await ApiProcess.start({
+    const api = new ApiReplica({
       name,
       env: { ...env, BENCH_INJECT_CEILING: '1' },
       port: await freePort(),
@@ -64,7 +52,8 @@ export class ApiReplica {
       logDir: paths.logDir,
       ipc: true,
     });
-    return new ApiReplica(api);
+    await api.start();
+    return api;
   }
 
   private async command<T>(type: string, extra: object = {}): Promise<T> {
@@ -89,10 +78,6 @@ export class ApiReplica {
 
   profileStop(file: string): Promise<unknown> {
     return this.command('profile-stop', { file });
-  }
-
-  stop(): Promise<void> {
-    return this.api.stop();
   }
 }
 
