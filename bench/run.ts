@@ -9,15 +9,14 @@ import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
-import { CustomerAws } from './lib/customer-aws';
+import { cleanRedisPrefix, CustomerAws, recreateDatabase, stopAll } from '../stack';
 import { EmulatorAdmin } from './lib/emulator-admin';
 import { productEnv, RunEnv } from './lib/env';
 import { WebhookMailCapture } from '../apps/api/src/dev/onboarding-client';
 import { KeyholdClient } from './lib/keyhold';
 import { parseArgs } from './lib/mode';
-import { stopAll } from './lib/procs';
 import { measured, renderTable, SectionOutcome, skipped } from './lib/report';
-import { ApiReplica, Emulators, migrate, Paths, recreateDatabase, startEmulatorChild } from './lib/stack';
+import { ApiReplica, Emulators, Paths, startEmulatorChild } from './lib/stack';
 import type { BenchContext, World } from './sections/context';
 import { clientSection } from './sections/client';
 import { coldPath } from './sections/cold';
@@ -32,7 +31,6 @@ import { scaling } from './sections/scaling';
 import { siem } from './sections/siem';
 import { onboardTenant } from '../apps/api/src/dev/onboarding-client';
 import { buildTargets, assemble, carryOver, type Results } from './lib/results';
-import { cleanupRedis } from './lib/redis';
 
 const SECTIONS = ['dek-fetch', 'access-reasons', 'cold', 'memory', 'economy', 'rewrap', 'kek-rotation', 'revocation', 'client', 'siem', 'scaling'] as const;
 type SectionName = (typeof SECTIONS)[number];
@@ -63,7 +61,7 @@ async function main(): Promise<number> {
   try {
     emulators = await startEmulatorChild(paths, join(root, '.keyhold', 'bench-emulator-tls'));
     mail = await WebhookMailCapture.start();
-    log(`emulators up (${emulators.mode}): aws ${emulators.awsUrl}, admin ${emulators.adminUrl}`);
+    log(`emulators up: aws ${emulators.awsUrl}, admin ${emulators.adminUrl}`);
     const runEnv: RunEnv = {
       root,
       databaseUrl,
@@ -79,7 +77,6 @@ async function main(): Promise<number> {
     };
     const env = (extra: Record<string, string> = {}): NodeJS.ProcessEnv => productEnv(runEnv, extra);
     await recreateDatabase(databaseUrl);
-    await migrate(paths, env());
     control = await ApiReplica.start(paths, 'api-control', env());
     customer = new CustomerAws(emulators.awsUrl);
     const client = new KeyholdClient(control.url, control.internalUrl);
@@ -157,7 +154,7 @@ async function main(): Promise<number> {
     await control?.stop().catch(() => undefined);
     await emulators?.child.stop().catch(() => undefined);
     await stopAll();
-    await cleanupRedis(redisUrl, redisPrefix).catch((err: unknown) => log(`redis cleanup: ${(err as Error).message}`));
+    await cleanRedisPrefix(redisUrl, redisPrefix).catch((err: unknown) => log(`redis cleanup: ${(err as Error).message}`));
   }
 
   const file = join(paths.resultsDir, 'latest.json');

@@ -1,5 +1,6 @@
 /**
- * `npm run test:hardening [-- --quick]`: Keyhold's security and reliability suite at full size.
+ * `npm run test:hardening [-- --quick] [-- --only=<section,…>]`: Keyhold's security and reliability suite at full size
+ * (--only: just the named sections, e.g. isolation,faults; nothing is written).
  * One in-process product (API, emulators, private database, private redis-server; the real worker as a child
  * process), then, in order: the tenant isolation matrix, hostile-input fuzzing, SSRF, token hygiene,
  * service-principal revocation across two replicas, faults with
@@ -58,7 +59,11 @@ const SIZES = {
 
 async function main(): Promise<number> {
   const args = process.argv.slice(2);
-  for (const a of args) if (a !== '--quick') throw new Error(`unknown argument "${a}" (only --quick is understood)`);
+  let only: Set<string> | null = null;
+  for (const a of args) {
+    if (a.startsWith('--only=')) only = new Set(a.slice('--only='.length).split(',').filter(Boolean));
+    else if (a !== '--quick') throw new Error(`unknown argument "${a}" (--quick and --only=<section,…> are understood)`);
+  }
   const mode = args.includes('--quick') ? 'quick' : 'full';
   const size = SIZES[mode];
   const root = resolve(__dirname, '..', '..');
@@ -74,6 +79,7 @@ async function main(): Promise<number> {
 
   /** Runs one section; on failure its figures become null with the reason. */
   const section = async <T>(name: string, keys: string[], fn: () => Promise<T>, fill: (r: T) => Record<string, Figure>): Promise<T | null> => {
+    if (only && !only.has(name)) return null;
     log(`${name}…`);
     try {
       const r = await fn();
@@ -291,15 +297,18 @@ async function main(): Promise<number> {
       fuzzSeed,
     },
   };
-  const resultsDir = join(root, 'hardening', 'results');
-  mkdirSync(resultsDir, { recursive: true });
-  writeFileSync(join(resultsDir, 'latest.json'), `${JSON.stringify({ ...figures, reasons, meta: results.meta, sections }, null, 2)}\n`);
-  mkdirSync(join(root, 'docs'), { recursive: true });
-  writeFileSync(join(root, 'docs', 'HARDENING.md'), markdown(results));
-  process.stdout.write(`\n${consoleTable(results)}\n\n`);
-  const missed = missedGoals(results);
+  // A partial run (--only) reports its sections and writes nothing: the results and docs/HARDENING.md are of full runs.
+  if (!only) {
+    const resultsDir = join(root, 'hardening', 'results');
+    mkdirSync(resultsDir, { recursive: true });
+    writeFileSync(join(resultsDir, 'latest.json'), `${JSON.stringify({ ...figures, reasons, meta: results.meta, sections }, null, 2)}\n`);
+    mkdirSync(join(root, 'docs'), { recursive: true });
+    writeFileSync(join(root, 'docs', 'HARDENING.md'), markdown(results));
+  }
+  process.stdout.write(`\n${consoleTable(results, !!only)}\n\n`);
+  const missed = missedGoals(results, !!only);
   log(missed.length ? `${missed.length} goal(s) missed: ${missed.map((g) => g.key).join(', ')}` : 'every goal met');
-  log('wrote hardening/results/latest.json and docs/HARDENING.md');
+  if (!only) log('wrote hardening/results/latest.json and docs/HARDENING.md');
   return missed.length ? 1 : 0;
 }
 

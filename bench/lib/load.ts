@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import type { LoadFailure, LoadResult, LoadSpec, LoadTarget } from './load-spec';
-import { readProcCpuSeconds, spawnNode } from './procs';
+import { spawnNode } from '../../stack';
+import { readProcCpuSeconds } from './procs';
 import { runWrk, wrkAvailable } from './wrk';
 
 let wrkChecked: boolean | undefined;
@@ -23,6 +24,7 @@ export async function runLoad(
   const child = spawnNode(`load-${name}`, join(paths.distBench, 'support', 'load-child.js'), {
     env: { ...process.env },
     logDir: paths.logDir,
+    ipc: true,
   });
   try {
     const spec: LoadSpec = { type: 'load', baseUrl, connections: opts.connections, durationSeconds: opts.durationSeconds, target };

@@ -3,6 +3,7 @@ import { mapLimit } from './http';
 import type { BenchContext, World } from '../sections/context';
 import { tokensByWorkspace } from '../sections/seed';
 import type { KeyholdClient } from './keyhold';
+import { BENCH_KEY_ACTIONS } from './stack';
 
 /** The API's limit on the workspaces of one service principal. */
 const SCOPE_LIMIT = 1000;
@@ -60,8 +61,8 @@ export class PopulationBuilder {
     const label = `scale-${(this.tenants += 1)}-${randomBytes(3).toString('hex')}`;
     const t = await ctx.onboard(label);
     const roleName = `keyhold-${label}`;
-    const roleArn = await ctx.customer.createVendorRole(roleName, t.trustedPrincipalArn, t.externalId);
-    const keyArn = await ctx.customer.createKeyFor(roleArn, roleName, `keyhold benchmark CMK (${label})`);
+    const roleArn = await ctx.customer.createRole(roleName, t.trustedPrincipalArn, t.externalId);
+    const keyArn = await ctx.customer.createKey(roleArn, roleName, { description: `keyhold benchmark CMK (${label})`, extraActions: BENCH_KEY_ACTIONS });
     const kc = await c.registerAwsKeyConfiguration(t.token, t.tenantId, label, keyArn, roleArn);
     const ids = await mapLimit(Array.from({ length: size }, (_, i) => i), 16, async (i) => {
       const id = await c.createWorkspace(t.token, t.tenantId, `${label}-ws-${i}`);

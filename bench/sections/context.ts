@@ -1,5 +1,5 @@
 import type { BenchMode } from '../lib/mode';
-import type { CustomerAws } from '../lib/customer-aws';
+import type { CustomerAws } from '../../stack';
 import type { EmulatorAdmin } from '../lib/emulator-admin';
 import type { KeyholdClient } from '../lib/keyhold';
 import type { ApiReplica, Emulators, Paths } from '../lib/stack';

@@ -1,9 +1,9 @@
 import { performance } from 'node:perf_hooks';
 import { ENV } from '../lib/env';
 import { KeyholdClient, segmentId } from '../lib/keyhold';
-import { freePort, sleep } from '../lib/procs';
+import { freePort, sleep } from '../../stack';
 import { round } from '../lib/stats';
-import { ApiReplica, startWorkerChild } from '../lib/stack';
+import { ApiReplica, BENCH_KEY_ACTIONS, startWorkerChild } from '../lib/stack';
 import type { BenchContext, World } from './context';
 
 /** The product defaults (libs/config): probe every 60 s, confirm over 180 s with 3 consecutive definitive failures. */
@@ -34,7 +34,7 @@ export async function revocation(ctx: BenchContext, world: World): Promise<Revoc
     [ENV.probeConfirmations]: String(probe.confirmations),
   };
   const token = await ctx.adminToken();
-  const keyArn = await ctx.customer.createKeyFor(world.roleArn, world.roleName, 'keyhold benchmark revocable CMK');
+  const keyArn = await ctx.customer.createKey(world.roleArn, world.roleName, { description: 'keyhold benchmark revocable CMK', extraActions: BENCH_KEY_ACTIONS });
   const kc = await ctx.client.registerAwsKeyConfiguration(token, world.tenantId, 'bench-aws-revocable', keyArn, world.roleArn);
   const ws = await ctx.client.createWorkspace(token, world.tenantId, 'bench-revocation');
   await ctx.client.bindWorkspace(token, world.tenantId, ws, kc);

@@ -1,6 +1,7 @@
 import { mapLimit } from '../lib/http';
 import { MailReader, onboardTenant } from '../../apps/api/src/dev/onboarding-client';
 import { KeyholdClient, segmentId } from '../lib/keyhold';
+import { BENCH_KEY_ACTIONS } from '../lib/stack';
 import type { BenchContext, World } from './context';
 
 /** The API's limit on the workspaces of one service principal (POST …/service-principals). */
@@ -38,8 +39,8 @@ export async function seed(ctx: BenchContext, operatorToken: string, mail: MailR
   const admin = { email: onboarded.email, password: onboarded.password };
 
   const roleName = 'keyhold-bench';
-  const roleArn = await ctx.customer.createVendorRole(roleName, tenant.aws.trustedPrincipalArn, tenant.aws.externalId);
-  const keyArn = await ctx.customer.createKeyFor(roleArn, roleName, 'keyhold benchmark CMK');
+  const roleArn = await ctx.customer.createRole(roleName, tenant.aws.trustedPrincipalArn, tenant.aws.externalId);
+  const keyArn = await ctx.customer.createKey(roleArn, roleName, { description: 'keyhold benchmark CMK', extraActions: BENCH_KEY_ACTIONS });
   const keyConfigurationId = await c.registerAwsKeyConfiguration(token, tenant.id, 'bench-aws', keyArn, roleArn);
   ctx.log(`seed: tenant, CMK and key configuration ready (${Date.now() - started} ms)`);
 

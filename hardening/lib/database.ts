@@ -1,53 +1,7 @@
-import { randomBytes } from 'node:crypto';
-import { Client } from 'pg';
-import { createDataSource, runMigrations } from '../../libs/persistence/src';
-
 /**
- * The suite's own database: created fresh and migrated for one run, dropped afterwards. "The database is unchanged
- * by rejected requests" can only be asserted when nothing else writes to it, so the suite never shares one.
+ * What the suite reads of its private database (stack/database.ts creates it): a snapshot of every table, to
+ * prove rejected requests changed nothing, and every row's text, for the key-material scan.
  */
-export interface PrivateDatabase {
-  url: string;
-  name: string;
-  drop(): Promise<void>;
-}
-
-export const SERVER_URL = process.env.KEYHOLD_HARDENING_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-
-export async function createPrivateDatabase(prefix = 'keyhold_hardening', serverUrl: string = SERVER_URL): Promise<PrivateDatabase> {
-  const name = `${prefix}_${randomBytes(4).toString('hex')}`;
-  if (!/^[a-z_][a-z0-9_]{0,62}$/.test(name)) throw new Error(`database name "${name}" must be a plain identifier`);
-  const admin = new Client({ connectionString: serverUrl });
-  await admin.connect();
-  try {
-    await admin.query(`CREATE DATABASE ${name}`);
-  } finally {
-    await admin.end();
-  }
-  const url = new URL(serverUrl);
-  url.pathname = `/${name}`;
-  const ds = createDataSource(url.toString(), { poolSize: 1, applicationName: 'keyhold-hardening-migrate' });
-  await ds.initialize();
-  try {
-    await runMigrations(ds);
-  } finally {
-    await ds.destroy();
-  }
-  return {
-    url: url.toString(),
-    name,
-    async drop() {
-      const c = new Client({ connectionString: serverUrl });
-      await c.connect();
-      try {
-        await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      } finally {
-        await c.end();
-      }
-    },
-  };
-}
-
 /** Row count and an order-independent checksum of every table in the public schema. */
 export type DbSnapshot = Record<string, { rows: number; checksum: string }>;
 

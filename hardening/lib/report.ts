@@ -92,14 +92,19 @@ export interface RunResults {
   meta: { startedAt: string; finishedAt: string; durationSeconds: number; mode: string; commit: string | null; node: string; fuzzSeed: number | null };
 }
 
-export function missedGoals(r: RunResults): Goal[] {
-  return GOALS.filter((g) => !g.met(r.figures[g.key] ?? null));
+/** The goals missed; with `only`, among the goals whose figure was measured or has a reason (the sections run). */
+export function missedGoals(r: RunResults, only = false): Goal[] {
+  return goalsOf(r, only).filter((g) => !g.met(r.figures[g.key] ?? null));
+}
+
+function goalsOf(r: RunResults, only: boolean): Goal[] {
+  return only ? GOALS.filter((g) => g.key in r.figures || g.key in r.reasons) : GOALS;
 }
 
 const show = (v: Figure): string => (v === null || v === undefined ? 'null' : Array.isArray(v) ? v.join(', ') : String(v));
 
-export function consoleTable(r: RunResults): string {
-  const rows = GOALS.map((g) => {
+export function consoleTable(r: RunResults, only = false): string {
+  const rows = goalsOf(r, only).map((g) => {
     const v = r.figures[g.key] ?? null;
     return [g.met(v) ? 'ok  ' : 'MISS', g.label, show(v), g.goal, v === null ? (r.reasons[g.key] ?? '') : ''];
   });

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { inviteUser, onboardTenant } from '../../apps/api/src/dev/onboarding-client';
-import { expectStatus, HttpClient } from './http';
+import { expectStatus, HttpClient } from '../../stack';
 import type { HardeningStack } from './stack';
 
 /**
@@ -71,8 +71,8 @@ export async function seedTenant(stack: HardeningStack, label = 't'): Promise<Se
 
   const vendor = stack.config.providerEnv.KEYHOLD_AWS_VENDOR_PRINCIPAL_ARN!;
   const roleName = `role-${suffix}`;
-  const roleArn = await stack.customer.createRole(roleName, vendor, created.body.aws.externalId);
-  const keyArn = await stack.customer.createKey(roleArn, roleName);
+  const roleArn = await stack.aws.createRole(roleName, vendor, created.body.aws.externalId);
+  const keyArn = await stack.aws.createKey(roleArn, roleName);
   const keyConfigurationName = `kc-${suffix}`;
   const kc = expectStatus('register key', await http.post(`${base}/key-configurations`, { name: keyConfigurationName, provider: 'aws', aws: { keyArn, roleArn } }, keyAdmin), 201);
   if (kc.body.status !== 'valid') throw new Error(`seed key configuration is not valid: ${JSON.stringify(kc.body.validation)}`);

@@ -110,7 +110,7 @@ async function recoverAwsKeks(stack: HardeningStack, ledger: KeyMaterialLedger):
     const keyArn = typeof row.config?.keyArn === 'string' ? row.config.keyArn : undefined;
     if (!keyArn) continue;
     try {
-      const out = await stack.customer.kms.send(
+      const out = await stack.aws.kms.send(
         new DecryptCommand({
           KeyId: keyArn,
           CiphertextBlob: row.wrapped,

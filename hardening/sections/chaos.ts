@@ -5,13 +5,10 @@ import { Client } from 'pg';
 import { AWS_EMULATOR_DEFAULTS } from '../../apps/kms-emulator/src/aws';
 import { mulberry32 } from '../../apps/kms-emulator/src/core/propagation';
 import { lostAuditEvents } from '../lib/audit-accounting';
-import { ApiProcess } from '../lib/api-process';
+import { ApiProcess, configEnv, freePort, HttpClient, sleep, spawnWorker, WorkerProcess } from '../../stack';
 import { haproxyVersion, LocalHaproxy } from '../lib/haproxy';
-import { HttpClient } from '../lib/http';
-import { freePort, sleep } from '../lib/redis-server';
 import { startHardeningStack } from '../lib/stack';
 import { createAwsVendorCanary } from '../lib/vendor-canary';
-import { spawnWorker, type WorkerChild, workerEnvironment } from '../lib/worker-process';
 import { seedTenant } from '../lib/world';
 
 /**
@@ -102,12 +99,12 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosResult> {
   const between = ([lo, hi]: [number, number]) => lo + Math.floor(random() * (hi - lo));
   const clients: Array<{ destroy(): void }> = [];
   const apis: ApiProcess[] = [];
-  const workers: WorkerChild[] = [];
+  const workers: WorkerProcess[] = [];
   let lb: LocalHaproxy | null = null;
   let pg: Client | null = null;
   try {
     const canaryEnv = await createAwsVendorCanary(stack.emulators.aws.url, clients);
-    const env = workerEnvironment(stack.config, {
+    const env = configEnv(stack.config, {
       ...canaryEnv,
       KEYHOLD_TOKEN_RATE_PER_IP_PER_MINUTE: '100000',
       KEYHOLD_KEK_CACHE_POLL_INTERVAL_MS: '1000',
@@ -118,7 +115,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosResult> {
       workers.push(w);
       await w.ready;
     };
-    for (let i = 0; i < 2; i++) apis.push(new ApiProcess(`api-${i}`, await freePort(), await freePort(), env));
+    for (let i = 0; i < 2; i++) apis.push(new ApiProcess({ name: `api-${i}`, port: await freePort(), internalPort: await freePort(), env }));
     await Promise.all(apis.map((a) => a.start()));
     await startWorker();
     await startWorker();
@@ -288,7 +285,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosResult> {
     let revokedAt: number | null = null;
     while (Date.now() < deadline) {
       if (revokedAt === null && Date.now() - t0 > (opts.seconds * 1000) / 2) {
-        await stack.customer.kms.send(new DisableKeyCommand({ KeyId: revoker.keyArn }));
+        await stack.aws.kms.send(new DisableKeyCommand({ KeyId: revoker.keyArn }));
         revokedAt = Date.now();
       }
       const [kind, inject] = firstPass.shift() ?? pick(faults);
@@ -306,7 +303,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosResult> {
     running = false;
     await Promise.all([...traffic, operations]);
     if (revokedAt === null) {
-      await stack.customer.kms.send(new DisableKeyCommand({ KeyId: revoker.keyArn }));
+      await stack.aws.kms.send(new DisableKeyCommand({ KeyId: revoker.keyArn }));
       revokedAt = Date.now();
     }
 

@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { createApiApp } from '../../apps/api/src/app';
 import { acceptMailedInvitation, adminToken, inviteUser, mailboxToken, newTestPassword } from '../../apps/api/src/dev/onboarding-client';
-import { HttpClient } from '../lib/http';
+import { HttpClient, startApi } from '../../stack';
 import type { HardeningStack } from '../lib/stack';
 import type { SeededTenant } from '../lib/world';
 import { generate } from 'otplib';
@@ -104,7 +103,7 @@ async function operatorAccess(stack: HardeningStack, r: CredentialsResult): Prom
 
 async function revokedCredentials(stack: HardeningStack, t: SeededTenant, r: CredentialsResult): Promise<void> {
   const a = stack.http;
-  const replica = await createApiApp(stack.config);
+  const replica = await startApi(stack.config);
   const b = new HttpClient(replica.url, replica.internalUrl);
   try {
     const base = t.base;

@@ -2,9 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
 import { lostAuditEvents } from '../lib/audit-accounting';
 import type { KeyMaterialLedger } from '../lib/key-material';
-import { sleep } from '../lib/redis-server';
+import { configEnv, sleep, spawnWorker, WorkerProcess } from '../../stack';
 import type { HardeningStack } from '../lib/stack';
-import { spawnWorker, WorkerChild, workerEnvironment } from '../lib/worker-process';
 import type { SeededTenant } from '../lib/world';
 
 /**
@@ -173,8 +172,8 @@ export async function runFaults(stack: HardeningStack, t: SeededTenant, ledger: 
     return c;
   };
   let pg = await connectAdmin();
-  const workers: WorkerChild[] = [];
-  const env = workerEnvironment(stack.config, { KEYHOLD_KEK_ROTATION_BATCH: String(opts.rotationBatch) });
+  const workers: WorkerProcess[] = [];
+  const env = configEnv(stack.config, { KEYHOLD_KEK_ROTATION_BATCH: String(opts.rotationBatch) });
   const startWorker = async () => {
     const w = spawnWorker(env);
     workers.push(w);

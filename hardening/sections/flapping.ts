@@ -1,7 +1,6 @@
 import { DisableKeyCommand, EnableKeyCommand } from '@aws-sdk/client-kms';
-import { sleep } from '../lib/redis-server';
+import { configEnv, sleep, spawnWorker, WorkerProcess } from '../../stack';
 import { startHardeningStack } from '../lib/stack';
-import { spawnWorker, WorkerChild, workerEnvironment } from '../lib/worker-process';
 import { seedTenant } from '../lib/world';
 
 /**
@@ -66,9 +65,9 @@ export async function runFlapping(opts: FlappingOptions): Promise<FlappingResult
     if (res.status >= 300) throw new Error(`emulator admin ${method} ${path}: ${res.status} ${await res.text()}`);
   };
   const state = async (wsId: string) => ((await stack.api.services.ds.query(`SELECT key_state AS s FROM workspaces WHERE id = $1`, [wsId]))[0] as { s: string }).s;
-  let worker: WorkerChild | null = null;
+  let worker: WorkerProcess | null = null;
   try {
-    worker = spawnWorker(workerEnvironment(stack.config));
+    worker = spawnWorker(configEnv(stack.config));
     await worker.ready;
     for (let run = 0; run < opts.runs; run++) {
       // 1. Disabled by mistake, enabled again 0.5 s later; each change flaps for 2 s (< the 3 s window).
@@ -76,9 +75,9 @@ export async function runFlapping(opts: FlappingOptions): Promise<FlappingResult
         const t = await seedTenant(stack, `flap-restored-${run}`);
         if ((await stack.http.get(t.dekPath('a'), t.tokens.service)).status !== 200) throw new Error('warming the restored tenant failed');
         await admin('PUT', '/propagation/aws', { delayMs: 0, flapMs: r.restoredFlapSeconds * 1000, seed: 1000 + run });
-        await stack.customer.kms.send(new DisableKeyCommand({ KeyId: t.keyArn }));
+        await stack.aws.kms.send(new DisableKeyCommand({ KeyId: t.keyArn }));
         await sleep(500);
-        await stack.customer.kms.send(new EnableKeyCommand({ KeyId: t.keyArn }));
+        await stack.aws.kms.send(new EnableKeyCommand({ KeyId: t.keyArn }));
         const seen = new Set<string>();
         const until = Date.now() + (flapWindow + 2 * WINDOW_S) * 1000;
         while (Date.now() < until) {
@@ -98,7 +97,7 @@ export async function runFlapping(opts: FlappingOptions): Promise<FlappingResult
         if ((await stack.http.get(t.dekPath('a'), t.tokens.service)).status !== 200) throw new Error('warming the revoked tenant failed');
         await admin('PUT', '/propagation/aws', { delayMs: 0, flapMs: opts.flapSeconds * 1000, seed: 2000 + run });
         const revokedAt = Date.now();
-        await stack.customer.kms.send(new DisableKeyCommand({ KeyId: t.keyArn }));
+        await stack.aws.kms.send(new DisableKeyCommand({ KeyId: t.keyArn }));
         const deadline = revokedAt + (r.boundSeconds + 30) * 1000;
         let shredded = false;
         while (Date.now() < deadline) {

@@ -6,7 +6,7 @@ import { OAuth2Client } from 'google-auth-library';
 import { OWNERSHIP_TAG } from '@app/provider-azure';
 import { AzureEmulator, AZURE_EMULATOR_DEFAULTS } from '../../apps/kms-emulator/src/azure';
 import { azureCustomerKeys } from '../lib/azure-customer';
-import type { HttpResult } from '../lib/http';
+import { HttpResult } from '../../stack';
 import type { KeyMaterialLedger } from '../lib/key-material';
 import { Endpoint, endpointsOf, fillPath, paramKind } from '../lib/openapi';
 import type { HardeningStack } from '../lib/stack';

@@ -1,11 +1,7 @@
-import { Writable } from 'node:stream';
 import { DisableKeyCommand } from '@aws-sdk/client-kms';
-import { createApiApp } from '../../apps/api/src/app';
 import { AWS_EMULATOR_DEFAULTS } from '../../apps/kms-emulator/src/aws';
-import { HttpClient } from '../lib/http';
-import { sleep } from '../lib/redis-server';
+import { configEnv, discardLogs, HttpClient, sleep, spawnWorker, startApi, WorkerProcess } from '../../stack';
 import { startHardeningStack } from '../lib/stack';
-import { spawnWorker, WorkerChild, workerEnvironment } from '../lib/worker-process';
 import { seedTenant } from '../lib/world';
 import { createAwsVendorCanary } from '../lib/vendor-canary';
 
@@ -67,7 +63,7 @@ export async function runOutage(opts: OutageOptions): Promise<OutageResult> {
     details: [],
   };
   const note = (s: string) => r.details.length < 40 && r.details.push(s);
-  const workers: WorkerChild[] = [];
+  const workers: WorkerProcess[] = [];
   const clients: Array<{ destroy(): void }> = [];
   const admin = async (method: string, path: string, body?: unknown) => {
     const res = await fetch(`${stack.emulators.admin.url}${path}`, {
@@ -79,7 +75,7 @@ export async function runOutage(opts: OutageOptions): Promise<OutageResult> {
   };
   try {
     const canaryEnv = await createAwsVendorCanary(stack.emulators.aws.url, clients);
-    const env = workerEnvironment(stack.config, canaryEnv);
+    const env = configEnv(stack.config, canaryEnv);
     const startWorker = async () => {
       const w = spawnWorker(env);
       workers.push(w);
@@ -161,14 +157,14 @@ export async function runOutage(opts: OutageOptions): Promise<OutageResult> {
 
     // 3. A replica that misses the shred message.
     {
-      const replica = await createApiApp(stack.config, { logDestination: new Writable({ write: (_c, _e, cb) => cb() }) });
+      const replica = await startApi(stack.config, { logDestination: discardLogs() });
       try {
         const http = new HttpClient(replica.url, replica.internalUrl);
         const victim = await seedTenant(stack, 'missed-shred');
         const first = await http.get(victim.dekPath('a'), victim.tokens.service);
         if (first.status !== 200 || !replica.services.kekCache.hasWorkspace(victim.workspaceId)) throw new Error('the second replica did not cache the KEK');
         await replica.services.kekBus.detachSubscription();
-        await stack.customer.kms.send(new DisableKeyCommand({ KeyId: victim.keyArn }));
+        await stack.aws.kms.send(new DisableKeyCommand({ KeyId: victim.keyArn }));
         await stack.http.post(`${victim.base}/workspaces/${victim.workspaceId}/operations`, { kind: 'revocation-check' }, victim.tokens.keyAdmin);
         const deadline = Date.now() + 60_000;
         while ((await state(victim.workspaceId)).s !== 'shredded' && Date.now() < deadline) await sleep(20);

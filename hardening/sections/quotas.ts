@@ -1,6 +1,6 @@
 import type { KeyholdConfig } from '../../libs/config/src';
-import { createApiApp, ApiApp } from '../../apps/api/src/app';
-import { HttpClient, HttpResult } from '../lib/http';
+import { ApiApp } from '../../apps/api/src/app';
+import { HttpClient, HttpResult, startApi } from '../../stack';
 import type { HardeningStack } from '../lib/stack';
 import type { SeededTenant } from '../lib/world';
 
@@ -46,7 +46,7 @@ export async function runQuotas(stack: HardeningStack, t: SeededTenant): Promise
     { maxWraps: LIMITS.softWraps, wrapHardCap: LIMITS.hardWrapCap, wrapReserveChunk: 4 },
   );
   try {
-    for (const c of [quotaCfg, quotaCfg, capCfg, capCfg]) apps.push(await createApiApp(c));
+    for (const c of [quotaCfg, quotaCfg, capCfg, capCfg]) apps.push(await startApi(c));
     const [q1, q2, c1, c2] = apps.map((a) => new HttpClient(a.url, a.internalUrl));
     const admin = t.tokens.keyAdmin;
     const http = stack.http;

@@ -1,10 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { DisableKeyCommand } from '@aws-sdk/client-kms';
-import { expectStatus } from '../lib/http';
+import { configEnv, expectStatus, spawnWorker } from '../../stack';
 import type { KeyMaterialLedger } from '../lib/key-material';
 import { awsOwnerOpener, probeResidue } from '../lib/residue-probe';
 import type { HardeningStack } from '../lib/stack';
-import { spawnWorker, workerEnvironment } from '../lib/worker-process';
 import type { SeededTenant } from '../lib/world';
 
 /**
@@ -37,7 +36,7 @@ export async function runResidue(stack: HardeningStack, t: SeededTenant, ledger:
   const admin = t.tokens.keyAdmin;
   const ds = stack.api.services.ds;
   // A short confirmation window for this worker only: the section is about what remains after a shred, not its timing.
-  const worker = spawnWorker(workerEnvironment(stack.config, { KEYHOLD_PROBE_CONFIRMATION_WINDOW_SECONDS: '2' }));
+  const worker = spawnWorker(configEnv(stack.config, { KEYHOLD_PROBE_CONFIRMATION_WINDOW_SECONDS: '2' }));
   try {
     await worker.ready;
     const waitOp = async (id: string) => {
@@ -72,17 +71,17 @@ export async function runResidue(stack: HardeningStack, t: SeededTenant, ledger:
       if (op.state !== 'succeeded') throw new Error(`KEK rotation failed: ${op.error}`);
     }
 
-    const opener = awsOwnerOpener(stack.customer.kms, t.keyArn);
+    const opener = awsOwnerOpener(stack.aws.kms, t.keyArn);
     r.positiveControl = (await probeResidue(ds, opener, { tenantId: t.id, workspaceId: w, keyConfigurationIds: [t.keyConfigurationId], maxKekVersion: 3 })).unwrapped;
 
     // Re-key W to B, then the customer disables B: W is shredded by the worker's confirmed revocation.
     const roleName = t.roleArn.split('/').pop() as string;
-    const keyB = await stack.customer.createKey(t.roleArn, roleName);
+    const keyB = await stack.aws.createKey(t.roleArn, roleName);
     const kcB = expectStatus('register B', await http.post(`${t.base}/key-configurations`, { name: `residue-b-${randomBytes(3).toString('hex')}`, provider: 'aws', aws: { keyArn: keyB, roleArn: t.roleArn } }, admin), 201);
     const rekey = expectStatus('re-key', await http.put(`${t.base}/workspaces/${w}/key-binding`, { keyConfigurationId: kcB.body.id }, admin), 202);
     const moved = await waitOp(rekey.body.operationId);
     if (moved.state !== 'succeeded') throw new Error(`re-key failed: ${moved.error}`);
-    await stack.customer.kms.send(new DisableKeyCommand({ KeyId: keyB }));
+    await stack.aws.kms.send(new DisableKeyCommand({ KeyId: keyB }));
     const check = await requestOp(w, 'revocation-check');
     const state = (await http.get(`${t.base}/workspaces/${w}`, admin)).body.keyState;
     if (state !== 'shredded') throw new Error(`W is ${state} after the revocation check (${JSON.stringify(check).slice(0, 200)})`);

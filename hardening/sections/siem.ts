@@ -4,7 +4,7 @@ import { AuditKeys, AuditLog } from '../../libs/audit/src';
 import { createDataSource } from '../../libs/persistence/src';
 import { SiemDestinations, verifySignature } from '../../libs/siem/src';
 import type { HardeningStack } from '../lib/stack';
-import { spawnWorker, WorkerChild, workerEnvironment } from '../lib/worker-process';
+import { configEnv, spawnWorker, WorkerProcess } from '../../stack';
 import type { SeededTenant } from '../lib/world';
 
 export interface SiemResult {
@@ -51,8 +51,8 @@ export async function runSiem(stack: HardeningStack, t: SeededTenant, opts: { ev
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/keyhold`;
-  const workers: WorkerChild[] = [];
-  const env = workerEnvironment(stack.config, {
+  const workers: WorkerProcess[] = [];
+  const env = configEnv(stack.config, {
     LOG_LEVEL: 'warn',
     KEYHOLD_SIEM_ALLOW_LOOPBACK: 'true',
     KEYHOLD_SIEM_POLL_MS: '100',

@@ -1,6 +1,5 @@
-import { Writable } from 'node:stream';
-import { createApiApp, ApiApp } from '../../apps/api/src/app';
-import { expectStatus, HttpClient, HttpResult } from '../lib/http';
+import { ApiApp } from '../../apps/api/src/app';
+import { discardLogs, expectStatus, HttpClient, HttpResult, startApi } from '../../stack';
 import type { HardeningStack } from '../lib/stack';
 import type { SeededTenant } from '../lib/world';
 
@@ -34,7 +33,7 @@ const BOUND_MS = 5_000;
 
 export async function runSpRevocation(stack: HardeningStack, t: SeededTenant): Promise<SpRevocationResult> {
   const r: SpRevocationResult = { replicas: 2, propagationMs: {}, worstMs: null, attemptsAfterRevocation: 0, revokedUses: 0, details: [] };
-  const other = await createApiApp(stack.config, { logDestination: new Writable({ write: (_c, _e, cb) => cb() }) });
+  const other = await startApi(stack.config, { logDestination: discardLogs() });
   try {
     const a = stack.http;
     const b = new HttpClient(other.url, other.internalUrl);

@@ -68,7 +68,7 @@ const AZURE_ROLE_OPS: Record<string, string[]> = {
 };
 
 /** Calls the emulators' admin API (stands in for the customer's own cloud console). */
-const emulatorAdmin = adminClient(() => stack.emulators.adminUrl!);
+const emulatorAdmin = adminClient(() => stack.emulators.admin.url);
 
 beforeAll(async () => {
   consoleDir = buildConsole();

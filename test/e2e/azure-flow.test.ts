@@ -26,7 +26,7 @@ describe('Azure end to end', () => {
   let customer: ReturnType<typeof azureCustomerKeys> | undefined;
   /** The customer's own KeyClient (real SDK), for what they do in their vault: tag, untag. */
   const vault = () => (customer ??= azureCustomerKeys(stack.config.providerEnv, stack.emulators.azureVaultUrl!)).keys;
-  const admin = emulatorAdmin(() => stack.emulators.adminUrl!);
+  const admin = emulatorAdmin(() => stack.emulators.admin.url);
   /** A customer key granted to Keyhold's app and, when `ownerExternalId` is given, tagged for that Keyhold tenant. */
   async function customerKey(grant = true, keyOps?: string[], ownerExternalId?: string) {
     const name = `k-${randomBytes(4).toString('hex')}`;
@@ -38,7 +38,7 @@ describe('Azure end to end', () => {
   }
 
   it('registers, binds and serves DEKs; another tenant gets 404', async () => {
-    expect(stack.emulators.clouds).toContain('azure');
+    expect(Object.keys(stack.emulators.clouds)).toContain('azure');
     const t = await tenantWithAdmin(stack);
     const base = `/v1/tenants/${t.tenant.id}`;
     expect(t.tenant.azure).toMatchObject({ clientId: d.vendorClientId });

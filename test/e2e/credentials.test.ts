@@ -1,5 +1,6 @@
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
-import { createApiApp, type ApiApp } from '../../apps/api/src/app';
+import { type ApiApp } from '../../apps/api/src/app';
+import { startApi } from '../../stack';
 import { acceptMailedInvitation, adminToken, inviteUser, mailboxToken, newTestPassword, onboardTenant, WebhookMailCapture } from '../../apps/api/src/dev/onboarding-client';
 import { HttpClient, startStack, TestStack } from '../support/stack';
 
@@ -14,7 +15,7 @@ describe('credentials', () => {
   beforeAll(async () => {
     stack = await startStack();
     // A second API replica on the same database, Redis prefix and token key (a load-balanced deployment).
-    replicaB = await createApiApp(stack.config);
+    replicaB = await startApi(stack.config);
     httpB = new HttpClient(replicaB.url, replicaB.internalUrl);
   });
   afterAll(async () => {

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { createApiApp, ApiApp } from '../../apps/api/src/app';
+import { ApiApp } from '../../apps/api/src/app';
+import { startApi } from '../../stack';
 import { awsBoundWorkspace, HttpClient, startStack, tenantWithAdmin, TestStack } from '../support/stack';
 
 /**
@@ -17,7 +18,7 @@ describe('DEK quotas and limits', () => {
 
   beforeAll(async () => {
     stack = await startStack({ config: { dekQuotaPerWorkspace: QUOTA, dekCreateRatePerMinute: RATE, kekMaxWraps: 1_000, kekWrapHardCap: 2_000, kekWrapReserveChunk: 7 } });
-    replica2 = await createApiApp(stack.config);
+    replica2 = await startApi(stack.config);
     http2 = new HttpClient(replica2.url, replica2.internalUrl);
   });
   afterAll(async () => {

@@ -45,7 +45,7 @@ describe('GCP end to end', () => {
   }
 
   it('registers, binds and serves DEKs; another tenant gets 404; the audit chain verifies', async () => {
-    expect(stack.emulators.clouds).toContain('gcp');
+    expect(Object.keys(stack.emulators.clouds)).toContain('gcp');
     const t = await tenantWithAdmin(stack);
     const base = `/v1/tenants/${t.tenant.id}`;
     const sa: string = t.tenant.gcp.serviceAccount;

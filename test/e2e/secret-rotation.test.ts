@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { buildConfig, operatorTokenEntryLine } from '@app/config';
-import { createApiApp, type ApiApp } from '../../apps/api/src/app';
+import { type ApiApp } from '../../apps/api/src/app';
+import { startApi } from '../../stack';
 import { awsBoundWorkspace, cleanRedisPrefix, HttpClient, startStack, type TestStack } from '../support/stack';
 
 /**
@@ -46,7 +47,7 @@ class Fleet {
       consoleDir: '/nonexistent',
       providerEnv: { ...c.providerEnv },
     });
-    this.replicas[i] = await createApiApp(config);
+    this.replicas[i] = await startApi(config);
   }
 
   /** Rolling restart of replica i: out of the pool, stopped, started with the new settings, back in. */

@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { Writable } from 'node:stream';
 import Redis from 'ioredis';
-import { createApiApp, ApiApp } from '../../apps/api/src/app';
+import { ApiApp } from '../../apps/api/src/app';
+import { startApi } from '../../stack';
 import { awsBoundWorkspace, HttpClient, startStack, tenantWithAdmin, TestStack } from '../support/stack';
 import { inviteUser } from '../../apps/api/src/dev/onboarding-client';
 
@@ -20,7 +21,7 @@ describe('segment-level shred', () => {
   beforeAll(async () => {
     stack = await startStack();
     // A second API replica over the same database, Redis prefix, token secret and emulators.
-    replica2 = await createApiApp(stack.config, {
+    replica2 = await startApi(stack.config, {
       logDestination: new Writable({
         write(chunk, _enc, cb) {
           logs2.push(String(chunk));

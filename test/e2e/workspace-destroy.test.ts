@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { Writable } from 'node:stream';
-import { ApiApp, createApiApp } from '../../apps/api/src/app';
+import { ApiApp } from '../../apps/api/src/app';
+import { discardLogs, startApi } from '../../stack';
 import { HttpClient, startStack, tenantWithAdmin, TestStack } from '../support/stack';
 import { inviteUser } from '../../apps/api/src/dev/onboarding-client';
 
@@ -16,7 +16,7 @@ describe('DELETE workspace (deliberate crypto-shred)', () => {
 
   beforeAll(async () => {
     stack = await startStack();
-    replica2 = await createApiApp(stack.config, { logDestination: new Writable({ write: (_c, _e, cb) => cb() }) });
+    replica2 = await startApi(stack.config, { logDestination: discardLogs() });
   });
   afterAll(async () => {
     await replica2?.close();

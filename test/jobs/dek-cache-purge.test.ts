@@ -2,10 +2,10 @@ import { createReadStream, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { Writable } from 'node:stream';
 import { writeHeapSnapshot } from 'node:v8';
 import { DisableKeyCommand } from '@aws-sdk/client-kms';
-import { ApiApp, createApiApp } from '../../apps/api/src/app';
+import { ApiApp } from '../../apps/api/src/app';
+import { discardLogs, startApi } from '../../stack';
 import type { RunningWorker } from '../../apps/worker/src/worker';
 import { awsBoundWorkspace, cleanRedisPrefix, HttpClient, startStack, TestStack } from '../support/stack';
 import { privateDatabase } from '../support/db';
@@ -31,7 +31,7 @@ beforeAll(async () => {
   stack = await startStack({
     config: { databaseUrl: db.url, probeIntervalSeconds: 1, probeConfirmationWindowSeconds: 1, probeConfirmations: 2, kekCachePollIntervalMs: POLL_MS },
   });
-  replica = await createApiApp(stack.config, { logDestination: new Writable({ write: (_c, _e, cb) => cb() }) });
+  replica = await startApi(stack.config, { logDestination: discardLogs() });
   worker = await startTestWorker({ ...stack.config, logLevel: 'silent' });
 }, 60_000);
 afterAll(async () => {

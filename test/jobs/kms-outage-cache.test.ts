@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { Writable } from 'node:stream';
 import { DisableKeyCommand } from '@aws-sdk/client-kms';
-import { ApiApp, createApiApp } from '../../apps/api/src/app';
+import { ApiApp } from '../../apps/api/src/app';
+import { discardLogs, startApi } from '../../stack';
 import type { RunningWorker } from '../../apps/worker/src/worker';
 import { HttpClient, startStack, tenantWithAdmin, TestStack } from '../support/stack';
 import { privateDatabase } from '../support/db';
@@ -113,8 +113,8 @@ it('a KMS outage of many probe intervals: every workspace whose KEK was cached k
 }, 60_000);
 
 it('a replica that missed the shred message purges the KEK within one poll interval, with or without DEK traffic', async () => {
-  const sink = new Writable({ write: (_c, _e, cb) => cb() });
-  const replica: ApiApp = await createApiApp(stack.config, { logDestination: sink });
+  const sink = discardLogs();
+  const replica: ApiApp = await startApi(stack.config, { logDestination: sink });
   try {
     const http = new HttpClient(replica.url, replica.internalUrl);
     // `busy` keeps receiving DEK requests on the deaf replica (its state reads used to move the poll's baseline

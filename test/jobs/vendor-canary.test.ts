@@ -29,8 +29,8 @@ beforeAll(async () => {
   // A database of its own: this file's worker probes every key configuration it finds (probes are platform-wide).
   db = await privateDatabase();
   stack = await startStack({ config: { databaseUrl: db.url, probeIntervalSeconds: 1, probeConfirmationWindowSeconds: 1, probeConfirmations: 2 } });
-  admin = emulatorAdmin(stack.emulators.adminUrl!);
-  canaryEnv = await createAwsVendorCanary(stack.emulators.awsUrl, clients);
+  admin = emulatorAdmin(stack.emulators.admin.url);
+  canaryEnv = await createAwsVendorCanary(stack.emulators.aws.url, clients);
 });
 afterAll(async () => {
   for (const w of workers) await w.close();

@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
-import { freePort, sleep } from './redis-server';
+import { freePort, sleep } from './processes';
 
 /**
  * A private PostgreSQL cluster (initdb + pg_ctl) on a random loopback port, so the suite can restart Postgres

@@ -1,9 +1,9 @@
 import { ChildProcess, spawn } from 'node:child_process';
-import { createServer } from 'node:net';
 import Redis from 'ioredis';
+import { freePort, sleep } from './processes';
 
 /**
- * A private `redis-server` on a random loopback port with no persistence, so the suite can kill and restart
+ * A private `redis-server` on a random loopback port with no persistence, so a suite can kill and restart
  * Redis under the product without touching the machine's shared Redis. A restart loses every key, which is the
  * harsher of the two realistic outcomes (a restart with AOF keeps them).
  */
@@ -74,19 +74,4 @@ export class PrivateRedis {
     await this.kill();
     this.child = null;
   }
-}
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-export function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
 }

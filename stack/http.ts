@@ -1,8 +1,8 @@
 import { request as httpRequest } from 'node:http';
 
 /**
- * A small HTTP client for the hardening suite: every call returns status, headers, raw text and parsed JSON,
- * never throws on 4xx/5xx, and can send a raw body or an arbitrary (already encoded) path, which the fuzzer needs.
+ * The harnesses' HTTP client: every call returns status, headers, raw text and parsed JSON, never throws on
+ * 4xx/5xx, and can send a raw body or an arbitrary (already encoded) path, which the hardening fuzzer needs.
  */
 export interface HttpResult<T = any> {
   status: number;
@@ -70,25 +70,8 @@ export class HttpClient {
     return internal ? this.internalBaseUrl! : this.baseUrl;
   }
 
-  async request<T = any>(method: string, path: string, opts: RequestOptions = {}): Promise<HttpResult<T>> {
-    const headers: Record<string, string> = { ...opts.headers };
-    if (opts.token !== undefined) headers.authorization = `Bearer ${opts.token}`;
-    let body: string | undefined;
-    if (opts.raw !== undefined) body = opts.raw;
-    else if (opts.body !== undefined) {
-      body = JSON.stringify(opts.body);
-      headers['content-type'] ??= 'application/json';
-    }
-    const started = Date.now();
-    const res = await send(new URL(this.baseOf(path)), method, path, headers, body, opts.timeoutMs ?? 30_000);
-    const text = res.text;
-    let parsed: unknown = undefined;
-    try {
-      parsed = text ? JSON.parse(text) : undefined;
-    } catch {
-      parsed = undefined;
-    }
-    return { status: res.status, headers: res.headers, body: parsed as T, text, ms: Date.now() - started };
+  request<T = any>(method: string, path: string, opts: RequestOptions = {}): Promise<HttpResult<T>> {
+    return requestUrl<T>(method, new URL(this.baseOf(path)), path, opts);
   }
 
   get<T = any>(path: string, token?: string) {
@@ -103,6 +86,27 @@ export class HttpClient {
   delete<T = any>(path: string, token?: string) {
     return this.request<T>('DELETE', path, { token });
   }
+}
+
+/** One exchange with `base`'s host and port for `path` (already encoded, sent as it is). */
+export async function requestUrl<T = any>(method: string, base: URL, path: string, opts: RequestOptions = {}): Promise<HttpResult<T>> {
+  const headers: Record<string, string> = { ...opts.headers };
+  if (opts.token !== undefined) headers.authorization = `Bearer ${opts.token}`;
+  let body: string | undefined;
+  if (opts.raw !== undefined) body = opts.raw;
+  else if (opts.body !== undefined) {
+    body = JSON.stringify(opts.body);
+    headers['content-type'] ??= 'application/json';
+  }
+  const started = Date.now();
+  const res = await send(base, method, path, headers, body, opts.timeoutMs ?? 30_000);
+  let parsed: unknown = undefined;
+  try {
+    parsed = res.text ? JSON.parse(res.text) : undefined;
+  } catch {
+    parsed = undefined;
+  }
+  return { status: res.status, headers: res.headers, body: parsed as T, text: res.text, ms: Date.now() - started };
 }
 
 /** Expect a status or throw an error naming the call (seeding steps must not fail silently). */
