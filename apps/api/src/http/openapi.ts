@@ -225,9 +225,49 @@ export function openApiDocument(serverUrl?: string): Schema {
           properties: {
             name: str,
             provider: { enum: ['aws', 'azure', 'gcp'] },
-            aws: { type: 'object', required: ['keyArn', 'roleArn'], properties: { keyArn: str, roleArn: str } },
-            azure: { type: 'object', required: ['keyId', 'tenantId'], properties: { keyId: { type: 'string', format: 'uri' }, tenantId: str } },
-            gcp: { type: 'object', required: ['keyName', 'serviceAccount'], properties: { keyName: str, serviceAccount: str } },
+            aws: {
+              type: 'object',
+              required: ['keyArn', 'roleArn'],
+              properties: {
+                keyArn: str,
+                roleArn: str,
+                replica: {
+                  type: 'object',
+                  required: ['keyArn'],
+                  description:
+                    'Optional: a multi-Region replica of the same key (same mrk- key id and account) in another region; both ARNs must be key ARNs. The KEK is wrapped under both, cold unwraps fail over to it on transient errors of the primary region, and revoking either key revokes Keyhold.',
+                  properties: { keyArn: str },
+                },
+              },
+            },
+            azure: {
+              type: 'object',
+              required: ['keyId', 'tenantId'],
+              properties: {
+                keyId: { type: 'string', format: 'uri' },
+                tenantId: str,
+                replica: {
+                  type: 'object',
+                  required: ['keyId'],
+                  description: 'Optional: a key in a paired vault of the same Entra tenant (tagged like the primary); the KEK is wrapped under it independently.',
+                  properties: { keyId: { type: 'string', format: 'uri' } },
+                },
+              },
+            },
+            gcp: {
+              type: 'object',
+              required: ['keyName', 'serviceAccount'],
+              properties: {
+                keyName: str,
+                serviceAccount: str,
+                replica: {
+                  type: 'object',
+                  required: ['keyName'],
+                  description: 'Optional: a key in another location, granted to the same service account; the KEK is wrapped under it independently.',
+                  properties: { keyName: str },
+                },
+              },
+            },
           },
         },
         KeyConfiguration: {

@@ -116,9 +116,9 @@ export interface KeyConfiguration {
 }
 
 export type RegisterKeyConfiguration =
-  | { name: string; provider: 'aws'; aws: { keyArn: string; roleArn: string } }
-  | { name: string; provider: 'azure'; azure: { keyId: string; tenantId: string } }
-  | { name: string; provider: 'gcp'; gcp: { keyName: string; serviceAccount: string } };
+  | { name: string; provider: 'aws'; aws: { keyArn: string; roleArn: string; replica?: { keyArn: string } } }
+  | { name: string; provider: 'azure'; azure: { keyId: string; tenantId: string; replica?: { keyId: string } } }
+  | { name: string; provider: 'gcp'; gcp: { keyName: string; serviceAccount: string; replica?: { keyName: string } } };
 
 export interface Workspace {
   id: string;
