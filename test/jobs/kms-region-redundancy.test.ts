@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { CreateKeyCommand, DecryptCommand, DisableKeyCommand, KMSClient, PutKeyPolicyCommand, ReplicateKeyCommand } from '@aws-sdk/client-kms';
 import { CreateRoleCommand } from '@aws-sdk/client-iam';
+import { OperationKind } from '@app/jobs';
 import { BindWorkspace, CreateServicePrincipal, CreateWorkspace, DekService, KekResolver, ProviderRegistry, RegisterKeyConfiguration } from '@app/keys';
 import { KekCache } from '@app/kek-cache';
 import { contextToMap, decodeForms, FailoverEvent, kekWrapContext, ProviderCallObserver } from '@app/provider-port';
@@ -204,6 +205,31 @@ describe('revocation across both regions', () => {
     for (const row of await storedForms(t)) expect(decodeForms(row.wrapped)).toEqual({});
     const audit = await h.ds.query(`SELECT details FROM audit_events WHERE tenant_id = $1 AND action = 'workspace.shredded'`, [t.tenantId]);
     expect(audit[0].details).toMatchObject({ revokedSides: ['primary'] });
+  });
+});
+
+describe('operations', () => {
+  it('a CMK rewrap and a KEK rotation rewrite both forms (each opens in its own region), and DEKs keep their bytes', async () => {
+    const t = await mrkTenant();
+    const before = await deks(t, ['a', 'b']);
+    const [first] = await storedForms(t);
+    for (const kind of [OperationKind.CmkRewrap, OperationKind.KekRotation]) {
+      const op = await h.waitForOperation(t.tenantId, await h.request(t.tenantId, t.workspaceIds[0], kind), 30_000);
+      expect(op.state).toBe('succeeded');
+    }
+    const rows = await storedForms(t);
+    expect(rows.length).toBeGreaterThanOrEqual(1);
+    for (const row of rows) {
+      expect(row.wrapped.equals(first.wrapped)).toBe(false);
+      const forms = decodeForms(row.wrapped);
+      const ctx = contextToMap(kekWrapContext({ tenantId: t.tenantId, workspaceId: t.workspaceIds[0], keyConfigurationId: t.keyConfigurationId, kekVersion: row.version }));
+      await kmsIn(h.aws.region).send(new DecryptCommand({ KeyId: t.primaryArn, CiphertextBlob: forms.primary!.ciphertext, EncryptionContext: ctx }));
+      await kmsIn(REPLICA_REGION).send(new DecryptCommand({ KeyId: t.replicaArn, CiphertextBlob: forms.replica!.ciphertext, EncryptionContext: ctx }));
+    }
+    expect(await deks(t, ['a', 'b'])).toEqual(before);
+    // And the new forms fail over like the first ones.
+    h.aws.faults.add({ cloud: 'aws', region: h.aws.region, kind: 'error' });
+    expect(await deks(t, ['a', 'b'])).toEqual(before);
   });
 });
 

@@ -299,6 +299,18 @@ export function withReplicas(p: CloudKeyProvider<KeyConfig>, observer: ProviderC
               rewrap(primaryConfig(config), forms.primary, ctx, opts),
               rewrap(replica, forms.replica, ctx).catch((e: unknown) => Promise.reject(onReplica(e))),
             ]);
+            // The caller verifies the primary's new form (unwrap + KCV); the replica's must open to the same KEK.
+            const [a, b] = await Promise.all([
+              p.unwrap(primaryConfig(config), primary, ctx),
+              p.unwrap(replica, second, ctx).catch((e: unknown) => Promise.reject(onReplica(e))),
+            ]);
+            try {
+              if (a.length !== b.length || !timingSafeEqual(a, b))
+                throw new ProviderError('ambiguous', p.kind, 'rewrap', 'ReplicaMismatch', 'the replica key unwrapped the rewrapped KEK to different bytes');
+            } finally {
+              a.fill(0);
+              b.fill(0);
+            }
             return { ciphertext: encodeForms({ primary, replica: second }), keyVersion: primary.keyVersion };
           },
         }
