@@ -159,6 +159,37 @@ describe('failover', () => {
     expect(failovers[0]).toMatchObject({ provider: 'aws', operation: 'unwrap', fromClass: kind === 'throttle' ? 'throttled' : 'unavailable', tenantId: t.tenantId });
   });
 
+  it('primary region hanging: every cold DEK fetch is served after the failover delay (about one request timeout)', async () => {
+    const t = await mrkTenant();
+    const before = await deks(t, ['a']);
+    // An API replica whose AWS calls give up after 300 ms (3 attempts): the failover delay is what a hang costs.
+    const observer = new ProviderCallObserver();
+    let failed = 0;
+    observer.onFailover(() => failed++);
+    const quick = ProviderRegistry.fromEnv({ ...h.config.providerEnv, KEYHOLD_AWS_REQUEST_TIMEOUT_MS: '300' }, observer);
+    try {
+      h.aws.faults.add({ cloud: 'aws', region: h.aws.region, kind: 'hang' });
+      const delays: number[] = [];
+      for (let i = 0; i < 5; i++) {
+        const cache = new KekCache({ ttlMs: 60_000, maxEntries: 1000 });
+        const svc = new DekService(h.deps.repos, new KekResolver(h.deps.repos, quick, cache, { onRevocationSuspected: async () => undefined }, 1), {
+          stateCacheTtlMs: 0,
+          wrappedCacheEntries: 0,
+          wrapReserveChunk: 100,
+          batchMax: 1000,
+        });
+        const started = Date.now();
+        expect(await deks(t, ['a'], svc)).toEqual(before);
+        delays.push(Date.now() - started);
+      }
+      expect(failed).toBe(5);
+      // About one request timeout (measured 330-500 ms at 300 ms); never an error.
+      expect(Math.max(...delays)).toBeLessThan(4 * 300 + 1_000);
+    } finally {
+      await quick.close();
+    }
+  });
+
   it('a permanent refusal of the primary is never failed over: the disabled primary refuses although the replica works', async () => {
     const t = await mrkTenant();
     await deks(t, ['a']);
