@@ -217,51 +217,59 @@ export function withReplicas(p: CloudKeyProvider<KeyConfig>, observer: ProviderC
   const extraChecks = p.extraChecks?.bind(p);
   const pin = p.pin?.bind(p);
   const failover = (ctx: { tenantId?: string; workspaceId?: string }, operation: string, err: ProviderError) =>
-    observer.failover({ provider: p.kind, operation, fromClass: err.errorClass, providerCode: err.providerCode, tenantId: ctx.tenantId, workspaceId: ctx.workspaceId, at: new Date() });
+    observer.failover({
+      provider: p.kind,
+      operation,
+      fromClass: err.errorClass,
+      providerCode: err.providerCode,
+      tenantId: ctx.tenantId,
+      workspaceId: ctx.workspaceId,
+      at: new Date(),
+    });
 
   async function wrap(config: KeyConfig, kek: Buffer, ctx: WrapContext): Promise<WrappedKek> {
     const replica = replicaConfig(config);
-      if (!replica) return p.wrap(config, kek, ctx);
-      const [primary, second] = await Promise.all([
-        p.wrap(primaryConfig(config), kek, ctx),
-        p.wrap(replica, kek, ctx).catch((e: unknown) => {
-          throw onReplica(e);
-        }),
-      ]);
-      const back = await p.unwrap(replica, second, ctx).catch((e: unknown) => {
+    if (!replica) return p.wrap(config, kek, ctx);
+    const [primary, second] = await Promise.all([
+      p.wrap(primaryConfig(config), kek, ctx),
+      p.wrap(replica, kek, ctx).catch((e: unknown) => {
         throw onReplica(e);
-      });
-      try {
-        if (back.length !== kek.length || !timingSafeEqual(back, kek))
-          throw new ProviderError('ambiguous', p.kind, 'wrap', 'ReplicaMismatch', 'the replica key unwrapped the KEK to different bytes');
-      } finally {
-        back.fill(0);
-      }
-      return { ciphertext: encodeForms({ primary, replica: second }), keyVersion: primary.keyVersion };
+      }),
+    ]);
+    const back = await p.unwrap(replica, second, ctx).catch((e: unknown) => {
+      throw onReplica(e);
+    });
+    try {
+      if (back.length !== kek.length || !timingSafeEqual(back, kek))
+        throw new ProviderError('ambiguous', p.kind, 'wrap', 'ReplicaMismatch', 'the replica key unwrapped the KEK to different bytes');
+    } finally {
+      back.fill(0);
     }
+    return { ciphertext: encodeForms({ primary, replica: second }), keyVersion: primary.keyVersion };
+  }
 
   async function unwrap(config: KeyConfig, wrapped: WrappedKek, ctx: WrapContext): Promise<Buffer> {
-      const replica = replicaConfig(config);
-      if (!replica) return p.unwrap(config, wrapped, ctx);
-      const forms = decodeForms(wrapped.ciphertext, wrapped.keyVersion);
-      if (!forms.primary) {
-        if (forms.replica) return p.unwrap(replica, forms.replica, ctx).catch((e: unknown) => Promise.reject(onReplica(e)));
-        throw new ProviderError(
-          'invalid_ciphertext',
-          p.kind,
-          'unwrap',
-          'NoWrappedForm',
-          'no wrapped form of this KEK is left: the shred deleted every form a key that was not revoked could open',
-        );
-      }
-      try {
-        return await p.unwrap(primaryConfig(config), forms.primary, ctx);
-      } catch (err) {
-        if (!forms.replica || !(err instanceof ProviderError) || !isTransient(err.errorClass)) throw err;
-        failover(ctx, 'unwrap', err);
-        return p.unwrap(replica, forms.replica, ctx).catch((e: unknown) => Promise.reject(onReplica(e)));
-      }
+    const replica = replicaConfig(config);
+    if (!replica) return p.unwrap(config, wrapped, ctx);
+    const forms = decodeForms(wrapped.ciphertext, wrapped.keyVersion);
+    if (!forms.primary) {
+      if (forms.replica) return p.unwrap(replica, forms.replica, ctx).catch((e: unknown) => Promise.reject(onReplica(e)));
+      throw new ProviderError(
+        'invalid_ciphertext',
+        p.kind,
+        'unwrap',
+        'NoWrappedForm',
+        'no wrapped form of this KEK is left: the shred deleted every form a key that was not revoked could open',
+      );
     }
+    try {
+      return await p.unwrap(primaryConfig(config), forms.primary, ctx);
+    } catch (err) {
+      if (!forms.replica || !(err instanceof ProviderError) || !isTransient(err.errorClass)) throw err;
+      failover(ctx, 'unwrap', err);
+      return p.unwrap(replica, forms.replica, ctx).catch((e: unknown) => Promise.reject(onReplica(e)));
+    }
+  }
 
   return {
     kind: p.kind,
@@ -300,10 +308,16 @@ export function withReplicas(p: CloudKeyProvider<KeyConfig>, observer: ProviderC
               rewrap(replica, forms.replica, ctx).catch((e: unknown) => Promise.reject(onReplica(e))),
             ]);
             // The caller verifies the primary's new form (unwrap + KCV); the replica's must open to the same KEK.
-            const [a, b] = await Promise.all([
+            const settled = await Promise.allSettled([
               p.unwrap(primaryConfig(config), primary, ctx),
               p.unwrap(replica, second, ctx).catch((e: unknown) => Promise.reject(onReplica(e))),
             ]);
+            const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+            if (failed) {
+              for (const r of settled) if (r.status === 'fulfilled') r.value.fill(0);
+              throw failed.reason;
+            }
+            const [a, b] = settled.map((r) => (r as PromiseFulfilledResult<Buffer>).value);
             try {
               if (a.length !== b.length || !timingSafeEqual(a, b))
                 throw new ProviderError('ambiguous', p.kind, 'rewrap', 'ReplicaMismatch', 'the replica key unwrapped the rewrapped KEK to different bytes');
