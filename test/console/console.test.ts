@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
-import { CreateKeyCommand, DisableKeyCommand, EnableKeyCommand, ListKeyRotationsCommand, PutKeyPolicyCommand, RotateKeyOnDemandCommand } from '@aws-sdk/client-kms';
+import { CreateKeyCommand, DisableKeyCommand, EnableKeyCommand, ListKeyRotationsCommand, PutKeyPolicyCommand, ReplicateKeyCommand, RotateKeyOnDemandCommand } from '@aws-sdk/client-kms';
 import { CreateRoleCommand } from '@aws-sdk/client-iam';
 import * as grpc from '@grpc/grpc-js';
 import { KeyManagementServiceClient } from '@google-cloud/kms';
@@ -305,6 +305,24 @@ describe('console', () => {
     const kc = items.find((c: { name: string }) => c.name === state.validConfigName);
     expect(kc).toMatchObject({ provider: 'aws', status: 'valid' });
     state.validConfigId = kc.id;
+  });
+
+  it('registers an AWS configuration with a multi-Region replica (optional field): the replica check passes and the key page names the replica; axe-clean', async () => {
+    const name = `replica-${Date.now().toString(36)}`;
+    await openWizard('AWS KMS', name);
+    const role = await stack.aws.iam.send(new CreateRoleCommand({ RoleName: `keyhold-replica-${Date.now().toString(36)}`, AssumeRolePolicyDocument: await snippet('Trust policy for your IAM role') }));
+    await page.getByLabel('IAM role ARN').fill(role.Role!.Arn!);
+    const policy = JSON.stringify({ Version: '2012-10-17', Statement: [rootStatement(), JSON.parse(await snippet('Key policy statement for your KMS key'))] });
+    const primary = (await stack.aws.kms.send(new CreateKeyCommand({ Policy: policy, MultiRegion: true }))).KeyMetadata!.Arn!;
+    const replica = (await stack.aws.kms.send(new ReplicateKeyCommand({ KeyId: primary, ReplicaRegion: 'eu-west-1', Policy: policy }))).ReplicaKeyMetadata!.Arn!;
+    await page.getByLabel('KMS key ARN').fill(primary);
+    await page.getByLabel('Replica key ARN (optional)').fill(replica);
+    await expectAccessible(page, 'register wizard with a replica key');
+    const id = await registerAndExpectEveryCheckPassed(name, 'aws');
+    await expect(page.locator('[data-check="replica_key"]').innerText()).resolves.toMatch(/^Passed|✓/m);
+    await page.goto(`${consoleUrl}/#/keys/${encodeURIComponent(id)}`);
+    await page.getByText(replica).first().waitFor();
+    await expectAccessible(page, 'key configuration with a replica key');
   });
 
   it('an AWS role that does not require the ExternalId is reported as a failed check with its fix; re-validation runs again', async () => {

@@ -151,6 +151,11 @@ export class KeyholdServices {
     );
     this.auditBuffer = new AuditBuffer(this.audit, 250, (err) => log.error({ err: errorSummary(err) }, 'audit write failed'));
     this.unsubscribers.push(auditProviderCalls(this.observer, this.auditBuffer));
+    this.unsubscribers.push(
+      this.observer.onFailover((e) =>
+        log.warn({ provider: e.provider, operation: e.operation, from: e.fromClass, providerCode: e.providerCode, tenantId: e.tenantId, workspaceId: e.workspaceId }, 'KMS call failed over to the replica key'),
+      ),
+    );
     this.issuance = new DekIssuanceAggregator(this.auditBuffer, 10_000, REASON_SLOT_NAMES);
     this.kekCache = new KekCache({ ttlMs: config.kekCache.ttlSeconds * 1000, maxEntries: config.kekCache.maxEntries, dekMaxBytes: config.kekCache.dekMaxBytes });
     this.kekBus = new KekInvalidationBus(

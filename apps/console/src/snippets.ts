@@ -132,6 +132,8 @@ export interface WizardInput {
   azureTenantId: string;
   gcpKeyName: string;
   gcpServiceAccount: string;
+  /** Optional replica key (AWS multi-Region replica ARN, GCP key in a second location, Azure key in a paired vault). */
+  replicaKey?: string;
 }
 
 /** The snippets for the provider being registered, in the order the customer applies them. */

@@ -87,6 +87,11 @@ export async function startWorker(config: KeyholdConfig, options: StartWorkerOpt
     const promRegistry = new Registry();
     collectDefaultMetrics({ register: promRegistry, prefix: 'keyhold_worker_' });
     const metrics = new JobMetrics(promRegistry);
+    const stopFailovers = observer.onFailover((e) => {
+      metrics.kmsFailovers.inc({ provider: e.provider, operation: e.operation, from: e.fromClass });
+      log('warn', 'KMS call failed over to the replica key', { provider: e.provider, operation: e.operation, from: e.fromClass, providerCode: e.providerCode, tenantId: e.tenantId, workspaceId: e.workspaceId });
+    });
+    closers.unshift(async () => stopFailovers());
 
     const runtime = new JobsRuntime(
       {

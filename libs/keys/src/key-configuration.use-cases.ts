@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { pgCode, ProviderName } from '@app/persistence';
-import { InvalidIdentifierError, runValidation } from '@app/provider-port';
-import type { KeyConfig } from '@app/provider-port';
+import { attachReplica, InvalidIdentifierError, runValidation } from '@app/provider-port';
+import type { KeyConfig, ProviderBinding, TenantIdentity } from '@app/provider-port';
 import type { Actor, KeysDeps } from './context';
 import { DomainError, ErrorCode } from './errors';
 import { keyConfigurationView } from './views';
@@ -40,6 +40,20 @@ function storedValidation(report: Awaited<ReturnType<typeof runValidation>>) {
 }
 
 /**
+ * The cloud section, with an optional `replica` object naming the replica key by the same field as the primary
+ * (`keyArn`, `keyName`, `keyId`): both are parsed by the binding (the replica with the primary's identity fields),
+ * then checked as a pair (attachReplica: same multi-Region key in another region, another location, a paired vault).
+ */
+function parseWithReplica(binding: ProviderBinding<KeyConfig>, section: object, tenant: TenantIdentity): KeyConfig {
+  const { replica, ...rest } = section as Record<string, unknown>;
+  const primary = binding.parse(rest, tenant);
+  if (replica === undefined || replica === null) return primary;
+  if (typeof replica !== 'object' || Array.isArray(replica))
+    throw new InvalidIdentifierError('replica', 'replica must be an object naming the replica key (aws: keyArn, gcp: keyName, azure: keyId)');
+  return attachReplica(primary, binding.parse({ ...rest, ...replica }, tenant));
+}
+
+/**
  * Parse (400 with the reason), validate for real against the customer's cloud (describe, policies, wrap/unwrap
  * round trip with context), store the pinned identifiers and the report. An invalid configuration is stored
  * too (status "invalid") so the admin can fix the cloud side and validate again.
@@ -57,7 +71,7 @@ export class RegisterKeyConfiguration {
       throw new DomainError(ErrorCode.ValidationFailed, `"${input.provider}" object with the key identifiers is required for provider ${input.provider}`);
     let config: KeyConfig;
     try {
-      config = binding.parse(section, tenant);
+      config = parseWithReplica(binding, section, tenant);
     } catch (err) {
       if (err instanceof InvalidIdentifierError) throw new DomainError(ErrorCode.InvalidIdentifier, err.message);
       throw err;
@@ -83,7 +97,13 @@ export class RegisterKeyConfiguration {
             action: 'key_configuration.registered',
             target: `key_configuration:${id}`,
             outcome: report.ok ? 'success' : 'failure',
-            details: { name: input.name, provider: input.provider, status: inserted.status, failedChecks: report.checks.filter((c) => !c.ok).map((c) => c.name) },
+            details: {
+              name: input.name,
+              provider: input.provider,
+              status: inserted.status,
+              failedChecks: report.checks.filter((c) => !c.ok).map((c) => c.name),
+              ...(pinned.replica ? { replica: pinned.replica } : {}),
+            },
           },
           m,
         );

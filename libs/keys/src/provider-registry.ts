@@ -1,4 +1,4 @@
-import { anyCloud } from '@app/provider-port';
+import { anyCloud, withReplicas } from '@app/provider-port';
 import type { CloudKeyProvider, KeyConfig, ProviderBinding, ProviderCallObserver, ProviderEnv, ProviderKind, ProviderModule } from '@app/provider-port';
 import { awsProviderModule } from '@app/provider-aws';
 import { azureProviderModule } from '@app/provider-azure';
@@ -28,7 +28,9 @@ export class ProviderRegistry {
     const unavailable = new Map<ProviderKind, string>();
     const attempt = <K extends ProviderKind>(m: ProviderModule<K>) => {
       try {
-        bindings.set(m.kind, anyCloud(m.kind, m.create(env, observer)));
+        const b = anyCloud(m.kind, m.create(env, observer));
+        // Configurations naming a replica key wrap under both and fail over on transient errors (provider-port replica.ts).
+        bindings.set(m.kind, { ...b, provider: withReplicas(b.provider, observer) });
       } catch (err) {
         unavailable.set(m.kind, err instanceof Error ? err.message : String(err));
       }

@@ -185,6 +185,20 @@ export class KekVersionRepository {
   }
 
   /**
+   * Shred of a configuration with a replica key: a live version's stored value (the envelope of both forms) replaced
+   * by what may stay (the forms only revoked keys open), in the caller's transaction; compare-and-set on the bytes.
+   */
+  async replaceStoredForms(db: Queryable, tenantId: string, workspaceId: string, version: number, from: Buffer, to: Buffer): Promise<boolean> {
+    const n = await affected(
+      db,
+      `UPDATE kek_versions SET wrapped = $5, updated_at = now()
+       WHERE tenant_id = $1 AND workspace_id = $2 AND version = $3 AND wrapped = $4 AND state IN ('active', 'retiring')`,
+      [tenantId, workspaceId, version, from, to],
+    );
+    return n === 1;
+  }
+
+  /**
    * KEK rotation's switch, in one transaction: the current active version becomes retiring, the new version is
    * inserted active, and the workspace's current_kek_version moves to it (new DEKs use it from now on).
    * Compare-and-set on current_kek_version: a re-run that finds the switch done changes nothing.

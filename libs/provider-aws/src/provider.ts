@@ -365,7 +365,9 @@ export class AwsKmsProvider implements KeyProvider<AwsKeyConfig> {
       },
       // Both are required, or the provider falls back to the default chain / real STS (docs/EMULATORS.md).
       masterCredentials: this.vendorCredentials(),
-      clientConfig: this.stsConfig(),
+      // STS in the key's own region (regional endpoints, as the SDK uses by default): a replica key in another
+      // region gets its role session there, so one region's outage does not take the other's credentials with it.
+      clientConfig: { ...this.stsConfig(), region: parsed.region },
     });
     // Measured here, where the SDK actually asks for fresh credentials (its memoisation sits in front).
     const credentials: typeof assumed = (props) =>

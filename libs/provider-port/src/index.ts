@@ -38,4 +38,21 @@ export {
   isConfigOf,
   anyCloud,
 } from './module';
-export { ProviderCallObserver, ProviderCallEvent, ProviderCallListener } from './observer';
+export { ProviderCallObserver, ProviderCallEvent, ProviderCallListener, FailoverEvent, FailoverListener } from './observer';
+export {
+  KeySide,
+  KEY_SIDES,
+  Forms,
+  replicaConfig,
+  primaryConfig,
+  sideConfig,
+  sidesOf,
+  sharesKeyMaterial,
+  attachReplica,
+  encodeForms,
+  decodeForms,
+  formsOf,
+  keepForms,
+  sidesToKeep,
+  withReplicas,
+} from './replica';

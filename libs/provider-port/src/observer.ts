@@ -19,16 +19,48 @@ export interface ProviderCallEvent {
 
 export type ProviderCallListener = (event: ProviderCallEvent) => void;
 
+/** A call answered by the replica key because the primary's region answered a transient error (replica.ts). */
+export interface FailoverEvent {
+  readonly provider: string;
+  /** unwrap (the DEK path's cold unwraps, jobs) or describe. */
+  readonly operation: string;
+  /** The primary's transient class: throttled or unavailable (5xx, timeout, unreachable). */
+  readonly fromClass: ErrorClass;
+  readonly providerCode?: string;
+  readonly tenantId?: string;
+  readonly workspaceId?: string;
+  readonly at: Date;
+}
+
+export type FailoverListener = (event: FailoverEvent) => void;
+
 /**
  * Every provider call is measured here (latency, outcome class) and fanned out to subscribers: metrics and
  * audit subscribe; bindings never talk to them directly.
  */
 export class ProviderCallObserver {
   private readonly listeners = new Set<ProviderCallListener>();
+  private readonly failoverListeners = new Set<FailoverListener>();
 
   subscribe(listener: ProviderCallListener): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
+  }
+
+  /** Failovers to a replica key: metrics and logs subscribe. */
+  onFailover(listener: FailoverListener): () => void {
+    this.failoverListeners.add(listener);
+    return () => this.failoverListeners.delete(listener);
+  }
+
+  failover(event: FailoverEvent): void {
+    for (const l of this.failoverListeners) {
+      try {
+        l(event);
+      } catch {
+        // a failing subscriber must never break a KMS call
+      }
+    }
   }
 
   async measure<T>(

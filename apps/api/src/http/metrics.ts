@@ -66,6 +66,13 @@ export class ApiMetrics {
         http.forEach((method, route, status, n) => this.inc({ method, route, status: String(status) }, n));
       },
     });
+    const failovers = new Counter({
+      name: 'keyhold_kms_failovers_total',
+      help: 'Customer KMS calls answered by the replica key because the primary region answered a transient error (from = its class)',
+      labelNames: ['provider', 'operation', 'from'],
+      registers: [this.registry],
+    });
+    s.observer.onFailover((e) => failovers.inc({ provider: e.provider, operation: e.operation, from: e.fromClass }));
     s.observer.subscribe((e) => {
       this.kmsCalls.inc({ provider: e.provider, operation: e.operation, outcome: e.outcome });
       this.kmsLatency.observe({ provider: e.provider, operation: e.operation }, e.latencyMs / 1000);

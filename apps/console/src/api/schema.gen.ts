@@ -1303,7 +1303,7 @@ export interface components {
                 [key: string]: unknown;
             };
         };
-        /** @description Exactly the section named by provider is used (aws {keyArn, roleArn}, azure {keyId, tenantId}, gcp {keyName, serviceAccount}); the provider module parses it. An externalId anywhere is refused (400). */
+        /** @description Exactly the section named by provider is used (aws {keyArn, roleArn, replica?: {keyArn}}, azure {keyId, tenantId, replica?: {keyId}}, gcp {keyName, serviceAccount, replica?: {keyName}}); the provider module parses it. An externalId anywhere is refused (400). The optional replica names a second key in another region (AWS: a multi-Region replica of the same mrk- key; Azure: a key in a paired vault of the same Entra tenant; GCP: a key in another location granted to the same service account): the KEK is wrapped under both, cold unwraps fail over to it on transient errors of the primary, and revoking either key revokes Keyhold. */
         RegisterKeyConfiguration: {
             name: string;
             /** @enum {string} */

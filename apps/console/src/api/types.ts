@@ -37,9 +37,9 @@ export type ProbeWarning = NonNullable<KeyConfiguration['validation']['probeWarn
 /** What the registration form sends: the API takes any section and the provider module parses the one named. */
 export type RegisterKeyConfiguration = S['RegisterKeyConfiguration'] &
   (
-    | { provider: 'aws'; aws: { keyArn: string; roleArn: string } }
-    | { provider: 'azure'; azure: { keyId: string; tenantId: string } }
-    | { provider: 'gcp'; gcp: { keyName: string; serviceAccount: string } }
+    | { provider: 'aws'; aws: { keyArn: string; roleArn: string; replica?: { keyArn: string } } }
+    | { provider: 'azure'; azure: { keyId: string; tenantId: string; replica?: { keyId: string } } }
+    | { provider: 'gcp'; gcp: { keyName: string; serviceAccount: string; replica?: { keyName: string } } }
   );
 
 export type Workspace = S['Workspace'];

@@ -62,6 +62,7 @@ export function KeyConfigurationPage({ id }: { id: string }) {
         {kc.provider === 'aws' && <ValueRow label="Role" value={String(kc.aws?.roleArn ?? '')} />}
         {kc.provider === 'azure' && <ValueRow label="Entra tenant" value={String(kc.azure?.tenantId ?? '')} />}
         {kc.provider === 'gcp' && <ValueRow label="Service account" value={String(kc.gcp?.serviceAccount ?? '')} />}
+        {replicaKey(kc) && <ValueRow label="Replica key" value={replicaKey(kc)} />}
         <div className="value-row">
           <dt>Last validated</dt>
           <dd>{kc.validatedAt ? new Date(kc.validatedAt).toLocaleString() : 'Never'}</dd>
@@ -117,4 +118,12 @@ export function KeyConfigurationPage({ id }: { id: string }) {
       )}
     </section>
   );
+}
+
+/** The replica key the configuration names (AWS multi-Region replica, GCP second location, Azure paired vault), or ''. */
+function replicaKey(kc: KeyConfiguration): string {
+  const r = (kc.aws ?? kc.azure ?? kc.gcp)?.replica;
+  if (!r || typeof r !== 'object') return '';
+  const v = Object.values(r as Record<string, unknown>)[0];
+  return typeof v === 'string' ? v : '';
 }

@@ -10,7 +10,7 @@ import { useAction } from '../hooks';
 import { snippetsFor, type WizardInput } from '../snippets';
 import { useTenant } from '../api/queries';
 
-const EMPTY: WizardInput = { keyArn: '', roleArn: '', azureKeyId: '', azureTenantId: '', gcpKeyName: '', gcpServiceAccount: '' };
+const EMPTY: WizardInput = { keyArn: '', roleArn: '', azureKeyId: '', azureTenantId: '', gcpKeyName: '', gcpServiceAccount: '', replicaKey: '' };
 
 /**
  * The register wizard: 1 choose the cloud, 2 name the key and identity, 3 paste what is shown into your cloud,
@@ -78,18 +78,21 @@ export function RegisterKeyPage() {
             <>
               <TextField id="aws-key" label="KMS key ARN (or alias ARN)" value={input.keyArn} onChange={set('keyArn')} required mono placeholder="arn:aws:kms:eu-west-1:111122223333:key/…" help="An alias is resolved to its key and pinned when you register." />
               <TextField id="aws-role" label="IAM role ARN" value={input.roleArn} onChange={set('roleArn')} required mono placeholder="arn:aws:iam::111122223333:role/KeyholdAccess" help="The role Keyhold assumes with your ExternalId." />
+              <TextField id="aws-replica" label="Replica key ARN (optional)" value={input.replicaKey ?? ''} onChange={set('replicaKey')} mono placeholder="arn:aws:kms:eu-central-1:111122223333:key/mrk-…" help="A multi-Region replica of the same key in another region, with the same key policy statement. Keyhold wraps under both and uses the replica when the key’s region is down; revoking either key revokes Keyhold." />
             </>
           )}
           {provider === 'azure' && (
             <>
               <TextField id="az-key" label="Key identifier URL" value={input.azureKeyId} onChange={set('azureKeyId')} required mono placeholder="https://my-vault.vault.azure.net/keys/keyhold" help="A Key Vault or Managed HSM key; the version is optional (without it Keyhold follows the current version)." />
               <TextField id="az-tenant" label="Microsoft Entra tenant id" value={input.azureTenantId} onChange={set('azureTenantId')} required mono placeholder="00000000-0000-0000-0000-000000000000" help="The directory your vault belongs to." />
+              <TextField id="az-replica" label="Replica key URL in a paired vault (optional)" value={input.replicaKey ?? ''} onChange={set('replicaKey')} mono placeholder="https://my-vault-paired.vault.azure.net/keys/keyhold" help="A key in another vault of the same directory, tagged and granted like the first. Keyhold wraps under both; revoking either key revokes Keyhold." />
             </>
           )}
           {provider === 'gcp' && (
             <>
               <TextField id="gcp-key" label="CryptoKey resource name" value={input.gcpKeyName} onChange={set('gcpKeyName')} required mono placeholder="projects/my-project/locations/europe-west1/keyRings/keyhold/cryptoKeys/kek" />
               <TextField id="gcp-sa" label="Service account" value={input.gcpServiceAccount} onChange={set('gcpServiceAccount')} required mono help="Prefilled with the service account Keyhold dedicates to your tenant." />
+              <TextField id="gcp-replica" label="Replica CryptoKey in a second location (optional)" value={input.replicaKey ?? ''} onChange={set('replicaKey')} mono placeholder="projects/my-project/locations/us-central1/keyRings/keyhold/cryptoKeys/kek" help="Granted to the same service account. Keyhold wraps under both; revoking either key revokes Keyhold." />
             </>
           )}
         </fieldset>
@@ -143,12 +146,13 @@ export function RegisterKeyPage() {
 }
 
 function requestFor(provider: Provider, name: string, i: WizardInput): RegisterKeyConfiguration {
+  const replica = (i.replicaKey ?? '').trim();
   switch (provider) {
     case 'aws':
-      return { name, provider, aws: { keyArn: i.keyArn.trim(), roleArn: i.roleArn.trim() } };
+      return { name, provider, aws: { keyArn: i.keyArn.trim(), roleArn: i.roleArn.trim(), ...(replica ? { replica: { keyArn: replica } } : {}) } };
     case 'azure':
-      return { name, provider, azure: { keyId: i.azureKeyId.trim(), tenantId: i.azureTenantId.trim() } };
+      return { name, provider, azure: { keyId: i.azureKeyId.trim(), tenantId: i.azureTenantId.trim(), ...(replica ? { replica: { keyId: replica } } : {}) } };
     case 'gcp':
-      return { name, provider, gcp: { keyName: i.gcpKeyName.trim(), serviceAccount: i.gcpServiceAccount.trim() } };
+      return { name, provider, gcp: { keyName: i.gcpKeyName.trim(), serviceAccount: i.gcpServiceAccount.trim(), ...(replica ? { replica: { keyName: replica } } : {}) } };
   }
 }

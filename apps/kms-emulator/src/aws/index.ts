@@ -329,7 +329,7 @@ class AwsEmulator implements CloudEmulator {
     const principalArn = principal ? callerArn(principal) : undefined;
     const keyArn = protocol === 'kms' ? peekKeyArn(this.state, json, principal ? callerAccount(principal) : undefined, region) : undefined;
 
-    const decision = this.ctx.faults.decide({ cloud: 'aws', operation: op, keyId: keyArn, principal: principalArn });
+    const decision = this.ctx.faults.decide({ cloud: 'aws', operation: op, keyId: keyArn, principal: principalArn, region });
     await sleep(decision.delayMs);
     switch (decision.fault) {
       case 'hang':

@@ -353,7 +353,9 @@ export class AzureEmulator implements CloudEmulator {
 
   /** Applies injected latency and faults; false when the request was answered (or swallowed) by a fault. */
   private async faultGate(req: IncomingMessage, res: ServerResponse, op: string, keyId: string | undefined, principal: string): Promise<boolean> {
-    const d = this.ctx.faults.decide({ cloud: 'azure', operation: op, keyId, principal });
+    // The vault (host name without port) is the Azure "region" a fault may target: a paired vault answers while one is down.
+    const region = (req.headers.host ?? '').replace(/:\d+$/, '').toLowerCase() || undefined;
+    const d = this.ctx.faults.decide({ cloud: 'azure', operation: op, keyId, principal, region });
     await sleep(d.delayMs);
     switch (d.fault) {
       case null:

@@ -21,6 +21,11 @@ export interface FaultRuleInput {
   keyId?: string;
   /** Matches the calling principal exactly. */
   principal?: string;
+  /**
+   * Matches the call's region exactly (case-insensitive): AWS the region of the request's SigV4 scope (a key's
+   * regional endpoint), GCP the location in the resource name, Azure the vault host name. A regional outage.
+   */
+  region?: string;
   kind: FaultKind;
   /** Probability in [0,1] that a matching call is affected; default 1. */
   rate?: number;
@@ -41,6 +46,7 @@ export interface CallInfo {
   operation: string;
   keyId?: string;
   principal?: string;
+  region?: string;
 }
 
 export interface FaultDecision {
@@ -100,6 +106,7 @@ function matches(rule: FaultRule, call: CallInfo): boolean {
   if (rule.operation && rule.operation.toLowerCase() !== call.operation.toLowerCase()) return false;
   if (rule.keyId && !(call.keyId ?? '').includes(rule.keyId)) return false;
   if (rule.principal && rule.principal !== call.principal) return false;
+  if (rule.region && rule.region.toLowerCase() !== (call.region ?? '').toLowerCase()) return false;
   return true;
 }
 
@@ -107,6 +114,7 @@ function validateRule(input: FaultRuleInput): string | null {
   if (!input || typeof input !== 'object') return 'fault rule must be an object';
   if (!KINDS.has(input.kind)) return `kind must be one of ${[...KINDS].join(', ')}`;
   if (input.cloud !== undefined && !CLOUDS.has(input.cloud)) return 'cloud must be aws, azure or gcp';
+  if (input.region !== undefined && (typeof input.region !== 'string' || input.region === '')) return 'region must be a non-empty string';
   if (input.rate !== undefined && !(typeof input.rate === 'number' && input.rate >= 0 && input.rate <= 1))
     return 'rate must be a number in [0, 1]';
   for (const f of ['latencyMs', 'jitterMs', 'count'] as const) {

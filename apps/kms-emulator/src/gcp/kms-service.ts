@@ -90,7 +90,9 @@ export class KmsService {
   private async serve(op: string, handler: Handler | undefined, call: grpc.ServerUnaryCall<Msg, Msg>, callback: grpc.sendUnaryData<Msg>): Promise<void> {
     const who = this.identify(call.metadata);
     const principal = who.caller?.member;
-    const decision = this.ctx.faults.decide({ cloud: 'gcp', operation: op, keyId: resourceOf(call.request), principal });
+    const resource = resourceOf(call.request);
+    const region = resource ? /\/locations\/([^/]+)/.exec(resource)?.[1] : undefined;
+    const decision = this.ctx.faults.decide({ cloud: 'gcp', operation: op, keyId: resource, principal, region });
     await sleep(decision.delayMs);
     const record = (outcome: string) => this.ctx.counters.record('gcp', op, principal, outcome);
     const fail = (code: status, details: string) => {

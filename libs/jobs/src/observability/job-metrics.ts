@@ -16,6 +16,7 @@ export class JobMetrics {
   readonly dekRewraps: Counter<string>;
   readonly queueDepth: Gauge<'queue' | 'state'>;
   readonly vendorCanary: Gauge<'provider'>;
+  readonly kmsFailovers: Counter<'provider' | 'operation' | 'from'>;
   private readonly queues = new Set<Queue>();
 
   constructor(readonly registry: Registry = new Registry()) {
@@ -30,6 +31,12 @@ export class JobMetrics {
       name: 'keyhold_jobs_total',
       help: 'Job executions by operation kind and outcome (parked = delayed by backoff, never failed)',
       labelNames: ['kind', 'outcome'],
+      registers: [registry],
+    });
+    this.kmsFailovers = new Counter({
+      name: 'keyhold_kms_failovers_total',
+      help: 'Customer KMS calls answered by the replica key because the primary region answered a transient error (from = its class)',
+      labelNames: ['provider', 'operation', 'from'],
       registers: [registry],
     });
     this.probes = new Counter({

@@ -1,5 +1,5 @@
 import type { KekVersionRow, KeyConfigurationRow } from '@app/persistence';
-import { kekWrapContext, RewrapNotPermittedError, type WrapContext, type WrappedKek } from '@app/provider-port';
+import { kekWrapContext, RewrapNotPermittedError, type KeyConfig, type WrapContext, type WrappedKek } from '@app/provider-port';
 import { LRUCache } from 'lru-cache';
 import type { ProviderGate } from '../engine/provider-gate';
 import type { KeyCrypto, ProviderResolver } from '../ports';
@@ -38,14 +38,17 @@ export class KekWrapping {
   ) {}
 
   /** Plaintext KEK of a stored version; caller zeroes it. */
-  async unwrap(row: KekVersionRow, cfg: KeyConfigurationRow, signal?: AbortSignal): Promise<Buffer> {
+  unwrap(row: KekVersionRow, cfg: KeyConfigurationRow, signal?: AbortSignal): Promise<Buffer> {
+    return this.unwrapForm(row, cfg, cfg.config, { ciphertext: row.wrapped, keyVersion: row.providerKeyVersion }, signal);
+  }
+
+  /**
+   * One form of a stored version under one key: the probe unwraps the primary's and the replica's forms each under
+   * its own key (`config` is that side's configuration, provider-port replica.ts), so a revocation of either shows.
+   */
+  async unwrapForm(row: KekVersionRow, cfg: KeyConfigurationRow, config: KeyConfig, wrapped: WrappedKek, signal?: AbortSignal): Promise<Buffer> {
     const provider = this.providers.get(cfg.provider);
-    const wrapped: WrappedKek = { ciphertext: row.wrapped, keyVersion: row.providerKeyVersion };
-    const kek = await this.gate.call(
-      { provider: cfg.provider, keyConfigurationId: cfg.id },
-      () => provider.unwrap(cfg.config, wrapped, contextOf(row, cfg.id)),
-      signal,
-    );
+    const kek = await this.gate.call({ provider: cfg.provider, keyConfigurationId: cfg.id }, () => provider.unwrap(config, wrapped, contextOf(row, cfg.id)), signal);
     if (!this.crypto.kcvMatches(kek, row.kcv)) {
       kek.fill(0);
       // Not a revocation signal: the provider answered, with the wrong bytes. Stop and let a human look.

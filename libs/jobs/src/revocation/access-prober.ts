@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { KekVersionRepository, KeyConfigurationRow } from '@app/persistence';
-import { isRevocationCandidate, ProviderError, WrapContext } from '@app/provider-port';
+import { formsOf, isRevocationCandidate, KeyConfig, KeySide, ProviderError, sideConfig, sidesOf, WrapContext } from '@app/provider-port';
 import type { ProviderGate } from '../engine/provider-gate';
 import type { KekWrapping } from '../operations/kek-wrapping';
 import { OperationFailure } from '../operations/operation-errors';
@@ -14,7 +14,12 @@ const STATE_CLASS = {
   destroyed: 'key_destroyed',
 } as const;
 
-export type AccessProbeResult = { readonly kind: 'ok'; readonly warning?: ProbeWarning } | Extract<ProbeResult, { kind: 'failed' }>;
+export type AccessProbeResult =
+  | { readonly kind: 'ok'; readonly warning?: ProbeWarning }
+  | (Extract<ProbeResult, { kind: 'failed' }> & {
+      /** With a replica key: the sides whose key answered a revocation class (what a shred may keep depends on it). */
+      readonly revokedSides?: readonly KeySide[];
+    });
 
 /**
  * One access probe of a key configuration: describe (is the key there and enabled?) then unwrap of a bound
@@ -36,12 +41,32 @@ export class AccessProber {
     private readonly wrapping: KekWrapping,
   ) {}
 
+  /**
+   * With a replica key (provider-port replica.ts) each side is probed on its own, describe and the unwrap of its own
+   * form, and the verdict is decided across both: a revocation-class answer from EITHER key is the probe's answer
+   * (revoking the replica alone must not leave the primary serving, and the reverse), while a transient failure of
+   * one side with the other proven is a success (a regional outage never starts a revocation). Only when no side is
+   * proven and none refused is the probe a failure of the primary's class.
+   */
   async probe(cfg: KeyConfigurationRow, preferWorkspaceId?: string, signal?: AbortSignal): Promise<AccessProbeResult> {
+    const sides = sidesOf(cfg.config);
+    if (sides.length === 1) return this.probeSide(cfg, cfg.config, 'primary', preferWorkspaceId, signal);
+    const results = await Promise.all(sides.map((side) => this.probeSide(cfg, sideConfig(cfg.config, side) ?? cfg.config, side, preferWorkspaceId, signal)));
+    const revokedSides = sides.filter((_, i) => {
+      const r = results[i];
+      return r.kind === 'failed' && isRevocationCandidate(r.errorClass);
+    });
+    const first = results.find((r) => r.kind === 'failed' && isRevocationCandidate(r.errorClass));
+    if (first && first.kind === 'failed') return { kind: 'failed', errorClass: first.errorClass, revokedSides };
+    return results.find((r) => r.kind === 'ok') ?? results[0];
+  }
+
+  private async probeSide(cfg: KeyConfigurationRow, config: KeyConfig, side: KeySide, preferWorkspaceId?: string, signal?: AbortSignal): Promise<AccessProbeResult> {
     const provider = this.providers.get(cfg.provider);
     const scope = { provider: cfg.provider, keyConfigurationId: cfg.id };
     let refused: ProviderError | null = null;
     try {
-      const d = await this.gate.call(scope, () => provider.describe(cfg.config, { tenantId: cfg.tenantId }), signal);
+      const d = await this.gate.call(scope, () => provider.describe(config, { tenantId: cfg.tenantId }), signal);
       if (d.state !== 'enabled') {
         return { kind: 'failed', errorClass: d.state === 'unknown' ? 'ambiguous' : STATE_CLASS[d.state] };
       }
@@ -51,7 +76,7 @@ export class AccessProber {
       refused = err;
     }
     try {
-      await this.proveUnwrap(cfg, preferWorkspaceId, signal);
+      await this.proveUnwrap(cfg, config, side, preferWorkspaceId, signal);
     } catch (err) {
       return failed(err);
     }
@@ -59,24 +84,25 @@ export class AccessProber {
   }
 
   /** Unwrap one stored KEK form (or a probe round trip) and zero the plaintext at once. */
-  private async proveUnwrap(cfg: KeyConfigurationRow, preferWorkspaceId?: string, signal?: AbortSignal): Promise<void> {
+  private async proveUnwrap(cfg: KeyConfigurationRow, config: KeyConfig, side: KeySide, preferWorkspaceId?: string, signal?: AbortSignal): Promise<void> {
     const row = await this.keks.sampleActiveUnder(cfg.tenantId, cfg.id, preferWorkspaceId);
-    if (row) {
-      const kek = await this.wrapping.unwrap(row, cfg, signal);
+    const form = row ? formsOf(cfg.config, { ciphertext: row.wrapped, keyVersion: row.providerKeyVersion })[side] : undefined;
+    if (row && form) {
+      const kek = await this.wrapping.unwrapForm(row, cfg, config, form, signal);
       kek.fill(0);
     } else {
-      await this.roundTrip(cfg, signal);
+      await this.roundTrip(cfg, config, signal);
     }
   }
 
-  private async roundTrip(cfg: KeyConfigurationRow, signal?: AbortSignal): Promise<void> {
+  private async roundTrip(cfg: KeyConfigurationRow, config: KeyConfig, signal?: AbortSignal): Promise<void> {
     const provider = this.providers.get(cfg.provider);
     const scope = { provider: cfg.provider, keyConfigurationId: cfg.id };
     const ctx: WrapContext = { tenantId: cfg.tenantId, workspaceId: 'probe', keyConfigurationId: cfg.id, kekVersion: 0, purpose: 'validation-probe' };
     const probe = randomBytes(32);
     try {
-      const wrapped = await this.gate.call(scope, () => provider.wrap(cfg.config, probe, ctx), signal);
-      const back = await this.gate.call(scope, () => provider.unwrap(cfg.config, wrapped, ctx), signal);
+      const wrapped = await this.gate.call(scope, () => provider.wrap(config, probe, ctx), signal);
+      const back = await this.gate.call(scope, () => provider.unwrap(config, wrapped, ctx), signal);
       const same = back.equals(probe);
       back.fill(0);
       if (!same) throw new ProviderError('ambiguous', cfg.provider, 'unwrap', 'Mismatch', 'probe round trip returned different bytes');

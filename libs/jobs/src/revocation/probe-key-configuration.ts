@@ -1,7 +1,8 @@
 import type { KeyConfigurationRow, KeyStateName, Repositories } from '@app/persistence';
 import type { JobMetrics } from '../observability/job-metrics';
 import type { AuditSink, KekCacheControl } from '../ports';
-import { isRevocationCandidate } from '@app/provider-port';
+import { decodeForms, isRevocationCandidate, KEY_SIDES, keepForms, sidesToKeep } from '@app/provider-port';
+import type { Queryable } from '@app/persistence';
 import type { AccessProber } from './access-prober';
 import type { VendorCanary } from './vendor-canary';
 import { probeWarningMessage, type ProbeWarning } from './probe-warning';
@@ -77,7 +78,11 @@ export class ProbeKeyConfiguration {
           if (await workspaces.transition(m, cfg.tenantId, ws.id, { from: [ws.keyState], to, degraded })) {
             // Shred deletes, in the same transaction, every stored KEK form not under this (revoked) key; the forms
             // under it stay, so the customer alone can bring the workspace back by restoring access (reinstate).
-            const formsDeleted = to === 'shredded' ? await keks.dropFormsNotUnder(m, cfg.tenantId, ws.id, cfg.id) : 0;
+            const formsDeleted =
+              to === 'shredded'
+                ? (await keks.dropFormsNotUnder(m, cfg.tenantId, ws.id, cfg.id)) +
+                  (await this.keepRevokedForms(m, cfg, ws.id, result.kind === 'failed' ? (result.revokedSides ?? []) : []))
+                : 0;
             changed.push({ workspaceId: ws.id, from: ws.keyState, to, formsDeleted });
           }
         } else if (degraded !== undefined && ws.degraded !== degraded && ws.keyState !== 'shredded') {
@@ -101,6 +106,7 @@ export class ProbeKeyConfiguration {
               trigger: trigger.reason,
               operationId: trigger.operationId,
               ...(c.to === 'shredded' ? { formsDeleted: c.formsDeleted } : {}),
+              ...(c.to === 'shredded' && cfg.config.replica && result.kind === 'failed' ? { revokedSides: result.revokedSides ?? [] } : {}),
             },
           },
           m,
@@ -119,6 +125,28 @@ export class ProbeKeyConfiguration {
       if (result.warning) return { ...outcome, warning: result.warning };
     }
     return outcome;
+  }
+
+  /**
+   * With a replica key, the shred keeps of each live KEK only the forms that revoked keys alone open (provider-port
+   * sidesToKeep): revoking the replica deletes the primary's form (GCP, Azure: a different key that still trusts
+   * Keyhold), revoking one region of an AWS multi-Region key deletes both (each opens under the other region's key
+   * too). What stays, the customer alone can reopen by restoring access; a KEK left with no form cannot be
+   * reinstated. Returns the number of forms deleted.
+   */
+  private async keepRevokedForms(m: Queryable, cfg: KeyConfigurationRow, workspaceId: string, revoked: readonly ('primary' | 'replica')[]): Promise<number> {
+    if (!cfg.config.replica) return 0;
+    const keep = sidesToKeep(cfg.config, revoked);
+    let deleted = 0;
+    for (const row of await this.repos.keks.findLive(cfg.tenantId, workspaceId, m)) {
+      if (row.keyConfigurationId !== cfg.id) continue;
+      const before = decodeForms(row.wrapped);
+      const next = keepForms(cfg.config, row.wrapped, keep);
+      if (next.equals(row.wrapped)) continue;
+      if (await this.repos.keks.replaceStoredForms(m, cfg.tenantId, workspaceId, row.version, row.wrapped, next))
+        deleted += KEY_SIDES.filter((s) => before[s] && !keep.includes(s)).length;
+    }
+    return deleted;
   }
 
   /**

@@ -16,7 +16,7 @@ export const CreateTenant = schemas.createTenant.openapi('CreateTenant');
 export const TokenRequest = schemas.token.openapi('TokenRequest');
 export const RegisterKeyConfiguration = schemas.registerKeyConfiguration.openapi('RegisterKeyConfiguration', {
   description:
-    'Exactly the section named by provider is used (aws {keyArn, roleArn}, azure {keyId, tenantId}, gcp {keyName, serviceAccount}); the provider module parses it. An externalId anywhere is refused (400).',
+    'Exactly the section named by provider is used (aws {keyArn, roleArn, replica?: {keyArn}}, azure {keyId, tenantId, replica?: {keyId}}, gcp {keyName, serviceAccount, replica?: {keyName}}); the provider module parses it. An externalId anywhere is refused (400). The optional replica names a second key in another region (AWS: a multi-Region replica of the same mrk- key; Azure: a key in a paired vault of the same Entra tenant; GCP: a key in another location granted to the same service account): the KEK is wrapped under both, cold unwraps fail over to it on transient errors of the primary, and revoking either key revokes Keyhold.',
 });
 export const CreateWorkspace = schemas.createWorkspace.openapi('CreateWorkspace');
 export const Binding = schemas.bind.openapi('Binding');
