@@ -14,6 +14,7 @@ import { SsoConfigurationController, SsoSignInController } from './http/controll
 import { MfaController, MfaSignInController } from './http/controllers/mfa.controller';
 import { SiemController } from './http/controllers/siem.controller';
 import { OperationsHistoryController } from './http/controllers/operations-history.controller';
+import { BulkOperationsController } from './http/controllers/bulk-operations.controller';
 import type { KeyholdServices } from './services';
 
 /** The Nest module of the admin API; the composition root is built outside Nest and provided as a value. */
@@ -41,6 +42,7 @@ export class ApiModule {
         MfaController,
         SiemController,
         OperationsHistoryController,
+        BulkOperationsController,
       ],
       providers: [{ provide: SERVICES, useValue: services }, AdminTokenStrategy, OperatorTokenStrategy, TenantAccessGuard],
     };

@@ -43,6 +43,11 @@ export enum ErrorCode {
   AccountExists = 'ACCOUNT_EXISTS',
   LastKeyAdmin = 'LAST_KEY_ADMIN',
   MailUnavailable = 'MAIL_UNAVAILABLE',
+  /** A list cursor that was altered, or replayed with another tenant, list, sort or filters. */
+  InvalidCursor = 'INVALID_CURSOR',
+  /** A bulk action over more workspaces than one operation may carry. */
+  BulkSelectionTooLarge = 'BULK_SELECTION_TOO_LARGE',
+  BulkOperationNotFound = 'BULK_OPERATION_NOT_FOUND',
 }
 
 export class DomainError extends Error {

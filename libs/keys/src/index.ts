@@ -45,14 +45,12 @@ export {
   RegisterKeyConfiguration,
   RegisterKeyConfigurationInput,
   ValidateKeyConfiguration,
-  ListKeyConfigurations,
   GetKeyConfiguration,
   DeleteKeyConfiguration,
   carriesExternalId,
 } from './key-configuration.use-cases';
 export {
   CreateWorkspace,
-  ListWorkspaces,
   GetWorkspace,
   BindWorkspace,
   BindResult,
@@ -63,3 +61,14 @@ export {
 export { DestroyWorkspace, DestroyWorkspaceInput } from './workspace-destroy.use-case';
 export { encodeDekBody, DEK_B64_FROM, DEK_B64_TO } from './dek-body';
 export { ListOperations, OperationHistoryInput, OPERATION_STATES, HISTORY_KINDS, historyView } from './operations-history.use-case';
+export { ListCursors, CursorScope, CursorKeys, pageOf } from './list-cursor';
+export {
+  ListWorkspaces,
+  ListKeyConfigurations,
+  ListServicePrincipals,
+  PageRequest,
+  WorkspaceFilters,
+  KeyConfigurationFilters,
+  ServicePrincipalFilters,
+} from './lists.use-cases';
+export { StartBulkAction, GetBulkOperation, BulkRequest, BULK_MAX_WORKSPACES, bulkView } from './bulk-actions.use-cases';

@@ -1,4 +1,5 @@
 import type { DataSource } from 'typeorm';
+import { BulkOperationRepository } from './bulk-operations.repository';
 import { AdminAccountRepository, OneTimeLinkRepository } from './admin-accounts.repository';
 import { KeyConfigurationRepository } from './key-configurations.repository';
 import { DekRepository } from './deks.repository';
@@ -27,6 +28,7 @@ export interface Repositories {
   readonly segments: SegmentRepository;
   readonly vendorCanaries: VendorCanaryRepository;
   readonly sso: SsoRepository;
+  readonly bulkOperations: BulkOperationRepository;
 }
 
 export function createRepositories(ds: DataSource): Repositories {
@@ -46,5 +48,6 @@ export function createRepositories(ds: DataSource): Repositories {
     segments: new SegmentRepository(ds),
     vendorCanaries: new VendorCanaryRepository(ds),
     sso: new SsoRepository(ds),
+    bulkOperations: new BulkOperationRepository(ds),
   };
 }
