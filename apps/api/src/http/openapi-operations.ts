@@ -1,4 +1,5 @@
 import { op, pathParam, ref, tenantParam } from './openapi';
+import { pagingParams } from './openapi-lists';
 
 /**
  * OpenAPI of the operations history (GET …/operations, GET …/workspaces/{id}/operations). The helpers of openapi.ts
@@ -7,8 +8,7 @@ import { op, pathParam, ref, tenantParam } from './openapi';
 const filters = [
   { name: 'kind', in: 'query', description: 'comma-separated kinds', schema: { type: 'string', examples: ['kek-rotation,cmk-rewrap'] } },
   { name: 'state', in: 'query', description: 'comma-separated states (queued, running, succeeded, failed)', schema: { type: 'string' } },
-  { name: 'cursor', in: 'query', description: 'the `next` of the previous page', schema: { type: 'string', maxLength: 200 } },
-  { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 200, default: 50 } },
+  ...pagingParams([], 'desc'),
 ];
 
 export function operationHistoryGet(workspace: boolean) {

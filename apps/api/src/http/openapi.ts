@@ -11,6 +11,7 @@ import { destroyDekOperation, segmentPaths } from './openapi-segments';
 import { auditPaths } from './openapi-audit';
 import { siemPaths, siemSchemas } from './openapi-siem';
 import { operationHistoryGet, operationHistorySchemas } from './openapi-operations';
+import { bulkPaths, listPaths, listSchemas } from './openapi-lists';
 import { workspaceDestroyOperations } from './openapi-workspace-destroy';
 import { eventPaths } from './openapi-events';
 import { ssoPaths, ssoSchemas } from './openapi-sso';
@@ -101,7 +102,7 @@ export function openApiDocument(serverUrl?: string): Schema {
       ...mfaPaths,
       '/v1/tenants/{tenantId}/key-configurations': {
         post: op({ id: 'registerKeyConfiguration', summary: 'Register and validate a customer key', security: 'admin', params: [tenantParam], body: ref('RegisterKeyConfiguration'), ok: [201, ref('KeyConfiguration')], errors: [...adminErrors, 409] }),
-        get: op({ id: 'listKeyConfigurations', summary: 'List key configurations', security: 'auditor', params: [tenantParam], ok: [200, { type: 'object', properties: { keyConfigurations: { type: 'array', items: ref('KeyConfiguration') } } }], errors: [401, 403, 404] }),
+        get: listPaths().keyConfigurations,
       },
       '/v1/tenants/{tenantId}/key-configurations/{id}': {
         get: op({ id: 'getKeyConfiguration', summary: 'One key configuration', security: 'auditor', params: [tenantParam, pathParam('id')], ok: [200, ref('KeyConfiguration')], errors: [401, 403, 404] }),
@@ -112,7 +113,7 @@ export function openApiDocument(serverUrl?: string): Schema {
       },
       '/v1/tenants/{tenantId}/workspaces': {
         post: op({ id: 'createWorkspace', summary: 'Create a workspace (unbound)', security: 'admin', params: [tenantParam], body: ref('CreateWorkspace'), ok: [201, ref('Workspace')], errors: adminErrors }),
-        get: op({ id: 'listWorkspaces', summary: 'List workspaces', security: 'auditor', params: [tenantParam], ok: [200, { type: 'object', properties: { workspaces: { type: 'array', items: ref('Workspace') } } }], errors: [401, 403, 404] }),
+        get: listPaths().workspaces,
       },
       '/v1/tenants/{tenantId}/workspaces/{id}': {
         get: op({ id: 'getWorkspace', summary: 'Workspace key status', security: 'auditor', params: [tenantParam, pathParam('id')], ok: [200, ref('Workspace')], errors: [401, 403, 404] }),
@@ -128,12 +129,13 @@ export function openApiDocument(serverUrl?: string): Schema {
         get: operationHistoryGet(true),
       },
       '/v1/tenants/{tenantId}/operations': { get: operationHistoryGet(false) },
+      ...bulkPaths(),
       '/v1/tenants/{tenantId}/operations/{operationId}': {
         get: op({ id: 'getOperation', summary: 'Operation state and progress', security: 'auditor', params: [tenantParam, pathParam('operationId')], ok: [200, ref('Operation')], errors: [401, 403, 404] }),
       },
       '/v1/tenants/{tenantId}/service-principals': {
         post: op({ id: 'createServicePrincipal', summary: 'Create a service principal (secret shown once)', security: 'admin', params: [tenantParam], body: ref('CreateServicePrincipal'), ok: [201, ref('ServicePrincipalCreated')], errors: adminErrors }),
-        get: op({ id: 'listServicePrincipals', summary: 'List service principals with their workspace scope (never a secret or its hash)', security: 'auditor', params: [tenantParam], ok: [200, ref('ServicePrincipalList')], errors: [401, 403, 404] }),
+        get: listPaths().servicePrincipals,
       },
       '/v1/tenants/{tenantId}/audit-events': {
         get: op({
@@ -185,6 +187,7 @@ export function openApiDocument(serverUrl?: string): Schema {
         ...servicePrincipalSchemas(),
         ...siemSchemas,
         ...operationHistorySchemas,
+        ...listSchemas(),
         Error: { type: 'object', required: ['error'], properties: { error: { type: 'object', required: ['code', 'message'], properties: { code: { type: 'string', pattern: '^[A-Z_]+$' }, message: str } } } },
         CreateTenant: {
           type: 'object',
@@ -300,7 +303,6 @@ export function openApiDocument(serverUrl?: string): Schema {
           additionalProperties: false,
           properties: { id: uuid, name: str, clientId: str, disabled: { type: 'boolean' }, workspaceIds: { type: 'array', items: uuid }, ipAllowList: { type: 'array', items: str }, clientCertificateSha256: { type: ['string', 'null'] }, permissions: ref('Permissions'), createdAt: { type: 'string', format: 'date-time' } },
         },
-        ServicePrincipalList: { type: 'object', required: ['servicePrincipals'], properties: { servicePrincipals: { type: 'array', items: ref('ServicePrincipal') } } },
         AuditEvent: {
           type: 'object',
           properties: { seq: { type: 'integer' }, at: { type: 'string', format: 'date-time' }, actor: str, action: str, target: str, outcome: str, details: { type: 'object' }, hash: str, prevHash: str, mac: { type: ['string', 'null'] } },
