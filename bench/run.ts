@@ -29,11 +29,12 @@ import { revocation } from './sections/revocation';
 import { seed } from './sections/seed';
 import { scaling } from './sections/scaling';
 import { siem } from './sections/siem';
+import { lists } from './sections/lists';
 import { onboardTenant } from '../apps/api/src/dev/onboarding-client';
 import { buildTargets, assemble, carryOver, type Results } from './lib/results';
 import { cleanupRedis } from './lib/redis';
 
-const SECTIONS = ['dek-fetch', 'cold', 'memory', 'economy', 'rewrap', 'kek-rotation', 'revocation', 'client', 'siem', 'scaling'] as const;
+const SECTIONS = ['dek-fetch', 'cold', 'memory', 'economy', 'rewrap', 'kek-rotation', 'revocation', 'client', 'siem', 'lists', 'scaling'] as const;
 type SectionName = (typeof SECTIONS)[number];
 
 async function main(): Promise<number> {
@@ -124,6 +125,7 @@ async function main(): Promise<number> {
       client: clientSection,
       scaling,
       siem,
+      lists,
     };
     for (const name of SECTIONS) {
       if (only && !only.has(name)) {

@@ -1,0 +1,92 @@
+import { Client } from 'pg';
+import { seedWorkspaces } from '../../apps/api/src/dev/seed-workspaces';
+import { assertMostlyOk, runLoad } from '../lib/load';
+import { ApiReplica } from '../lib/stack';
+import { ratio, round } from '../lib/stats';
+import type { BenchContext, World } from './context';
+
+/** The workspace list queries the console makes: first page, by name, a name search, state + configuration filters. */
+type QueryName = 'first_page' | 'by_name' | 'newest' | 'search' | 'filtered' | 'degraded';
+const QUERIES: Record<QueryName, (keyConfigurationId: string) => string> = {
+  first_page: () => 'limit=50',
+  by_name: () => 'sort=name&limit=50',
+  newest: () => 'sort=createdAt&order=desc&limit=50',
+  search: () => 'q=billing&sort=name&limit=50',
+  filtered: (kc) => `keyState=active&keyConfigurationId=${kc}&limit=50`,
+  degraded: () => 'degraded=true&limit=50',
+};
+
+export interface ListsPoint {
+  workspaces: number;
+  p99_ms: Record<QueryName, number>;
+  rps: Record<QueryName, number>;
+}
+
+export interface ListsResult {
+  lists: {
+    small: ListsPoint;
+    large: ListsPoint;
+    /** Worst p99 of the large tenant over the small one across the queries (1 = the tenant's size costs nothing). */
+    p99_ratio: number | null;
+    p99_ratio_by_query: Record<QueryName, number | null>;
+    seed_seconds: number;
+  };
+}
+
+/**
+ * `GET …/workspaces` at 10 and at 100,000 workspaces (20,000 in quick mode, where seeding 100k and loading it would
+ * take most of the three-minute budget) in two tenants of the same database, each with its own customer key and
+ * configuration. The workspaces are seeded by SQL (the API would take hours to create 100,000); each list query is
+ * loaded on a fresh replica, and the report is the p99 of the large tenant over that of the small one, per query.
+ */
+export async function lists(ctx: BenchContext, world: World): Promise<ListsResult> {
+  void world;
+  const large = ctx.mode.name === 'quick' ? 20_000 : 100_000;
+  const sizes = [10, large];
+  const env = ctx.env();
+  const db = new Client({ connectionString: String(env.DATABASE_URL) });
+  await db.connect();
+  const tenants: Array<{ tenantId: string; token: string; kc: string; n: number }> = [];
+  const seedStart = Date.now();
+  try {
+    for (const n of sizes) {
+      const o = await ctx.onboard(`bench-lists-${n}-${Date.now()}`);
+      const roleName = `keyhold-bench-lists-${n}`;
+      const roleArn = await ctx.customer.createVendorRole(roleName, o.trustedPrincipalArn, o.externalId);
+      const keyArn = await ctx.customer.createKeyFor(roleArn, roleName, 'keyhold benchmark lists');
+      const kc = await ctx.client.registerAwsKeyConfiguration(o.token, o.tenantId, `bench-lists-${n}`, keyArn, roleArn);
+      await seedWorkspaces(db, o.tenantId, n, { prefix: 'bench', keyConfigurationId: kc });
+      tenants.push({ tenantId: o.tenantId, token: o.token, kc, n });
+    }
+  } finally {
+    await db.end();
+  }
+  const seedSeconds = round((Date.now() - seedStart) / 1000, 1);
+  ctx.log(`lists: seeded ${sizes.join(' and ')} workspaces in ${seedSeconds}s`);
+
+  const api = await ApiReplica.start(ctx.paths, 'api-lists', env);
+  const points: ListsPoint[] = [];
+  try {
+    const duration = ctx.mode.name === 'quick' ? 3 : 10;
+    const load = { connections: 8, durationSeconds: duration, serverPid: api.child.pid };
+    for (const t of tenants) {
+      const point: ListsPoint = { workspaces: t.n, p99_ms: {} as Record<QueryName, number>, rps: {} as Record<QueryName, number> };
+      for (const name of Object.keys(QUERIES) as QueryName[]) {
+        const path = `/v1/tenants/${t.tenantId}/workspaces?${QUERIES[name](t.kc)}`;
+        await runLoad(ctx.paths, `lists-warm-${t.n}-${name}`, api.url, { kind: 'fixed', method: 'GET', path, token: t.token }, { connections: 4, durationSeconds: 1 });
+        const r = await runLoad(ctx.paths, `lists-${t.n}-${name}`, api.url, { kind: 'fixed', method: 'GET', path, token: t.token }, load);
+        assertMostlyOk(`lists ${t.n} ${name}`, r);
+        point.p99_ms[name] = r.p99Ms;
+        point.rps[name] = Math.round(r.rps);
+      }
+      points.push(point);
+      ctx.log(`lists: ${t.n} workspaces: p99 ${JSON.stringify(point.p99_ms)}`);
+    }
+  } finally {
+    await api.stop();
+  }
+  const [small, big] = points;
+  const byQuery = Object.fromEntries((Object.keys(QUERIES) as QueryName[]).map((q) => [q, ratio(big.p99_ms[q], small.p99_ms[q])])) as Record<QueryName, number | null>;
+  const worst = Object.values(byQuery).filter((v): v is number => v !== null);
+  return { lists: { small, large: big, p99_ratio: worst.length ? Math.max(...worst) : null, p99_ratio_by_query: byQuery, seed_seconds: seedSeconds } };
+}
