@@ -5,15 +5,18 @@ import { ApiReplica } from '../lib/stack';
 import { ratio, round } from '../lib/stats';
 import type { BenchContext, World } from './context';
 
-/** The workspace list queries the console makes: first page, by name, a name search, state + configuration filters. */
+/**
+ * The workspace list queries the console makes: first page, by name, newest first, a name search, state + configuration
+ * filters, degraded. Pages of 10, so the small tenant's unfiltered pages are full too and both sizes answer as many rows.
+ */
 type QueryName = 'first_page' | 'by_name' | 'newest' | 'search' | 'filtered' | 'degraded';
 const QUERIES: Record<QueryName, (keyConfigurationId: string) => string> = {
-  first_page: () => 'limit=50',
-  by_name: () => 'sort=name&limit=50',
-  newest: () => 'sort=createdAt&order=desc&limit=50',
-  search: () => 'q=billing&sort=name&limit=50',
-  filtered: (kc) => `keyState=active&keyConfigurationId=${kc}&limit=50`,
-  degraded: () => 'degraded=true&limit=50',
+  first_page: () => 'limit=10',
+  by_name: () => 'sort=name&limit=10',
+  newest: () => 'sort=createdAt&order=desc&limit=10',
+  search: () => 'q=billing&sort=name&limit=10',
+  filtered: (kc) => `keyState=active&keyConfigurationId=${kc}&limit=10`,
+  degraded: () => 'degraded=true&limit=10',
 };
 
 export interface ListsPoint {

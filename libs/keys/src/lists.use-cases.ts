@@ -25,6 +25,8 @@ export interface WorkspaceFilters {
   keyStates?: KeyStateName[];
   keyConfigurationId?: string;
   degraded?: boolean;
+  /** Only these workspaces (the console resolving names of a principal's scope). */
+  ids?: string[];
 }
 
 const sorted = <T extends string>(v?: readonly T[]) => (v?.length ? [...new Set(v)].sort() : undefined);
@@ -43,7 +45,7 @@ export class ListWorkspaces {
     // A filter naming a configuration of another tenant, or none, is a 404: an empty page would hide the mistake.
     if (f.keyConfigurationId && !(await this.deps.repos.keyConfigurations.findById(tenantId, f.keyConfigurationId)))
       throw new DomainError(ErrorCode.KeyConfigurationNotFound, 'key configuration not found');
-    const filters = { search: f.search || undefined, keyStates: sorted(f.keyStates), keyConfigurationId: f.keyConfigurationId, degraded: f.degraded };
+    const filters = { search: f.search || undefined, keyStates: sorted(f.keyStates), keyConfigurationId: f.keyConfigurationId, degraded: f.degraded, ids: sorted(f.ids) };
     const scope = { tenantId, list: 'workspaces', sort: `${p.sort}:${p.order}`, filters };
     const page = await this.deps.repos.workspaces.page(tenantId, {
       ...filters,

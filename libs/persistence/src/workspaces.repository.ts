@@ -51,6 +51,7 @@ export interface WorkspaceListQuery {
   keyStates?: readonly KeyStateName[];
   keyConfigurationId?: string;
   degraded?: boolean;
+  ids?: readonly string[];
   sort: WorkspaceSort;
   direction: SortDirection;
   after?: { value: string; id: string };
@@ -111,6 +112,7 @@ export class WorkspaceRepository {
     if (q.keyStates?.length) w.add('key_state = ANY(?::text[])', q.keyStates);
     if (q.keyConfigurationId) w.add('key_configuration_id = ?::uuid', q.keyConfigurationId);
     if (q.degraded !== undefined) w.add('degraded = ?::boolean', q.degraded);
+    if (q.ids?.length) w.add('id = ANY(?::uuid[])', q.ids);
     if (q.after) w.after(sort, 'id', q.direction, q.after);
     return keysetPage<WorkspaceRow>(
       this.ds,

@@ -11,7 +11,8 @@ export interface SqlRunner {
 export const SEED_TEAMS = ['orders', 'billing', 'search', 'analytics', 'payments'] as const;
 
 /**
- * `n` workspaces named `<team>-<prefix>-<000123>` (team = SEED_TEAMS[i % 5]). Without a configuration they are all
+ * `n` workspaces named `<prefix>-<000123>-<team>` (team = SEED_TEAMS[i % 5], so every team is spread over the whole
+ * name order, as real names are). Without a configuration they are all
  * unbound; with one, i % 10 decides the state: 0-5 active, 6 unbound, 7 shredded, 8 access_suspect, 9 rekeying, and
  * every 13th active one is degraded. Creation times are one millisecond apart, in index order.
  */
@@ -22,7 +23,7 @@ export async function seedWorkspaces(db: SqlRunner, tenantId: string, n: number,
     await db.query(
       `INSERT INTO workspaces (id, tenant_id, name, key_state, key_configuration_id, degraded, created_at, updated_at)
        SELECT gen_random_uuid(), $1::uuid,
-              ($4::text[])[1 + g % 5] || '-' || $2 || '-' || lpad(g::text, 6, '0'),
+              $2 || '-' || lpad(g::text, 6, '0') || '-' || ($4::text[])[1 + g % 5],
               CASE WHEN $5::uuid IS NULL THEN 'unbound'
                    ELSE (ARRAY['active','active','active','active','active','active','unbound','shredded','access_suspect','rekeying'])[1 + g % 10] END,
               CASE WHEN $5::uuid IS NULL OR g % 10 = 6 THEN NULL ELSE $5::uuid END,
@@ -32,5 +33,6 @@ export async function seedWorkspaces(db: SqlRunner, tenantId: string, n: number,
       [tenantId, prefix, n, [...SEED_TEAMS], opts.keyConfigurationId ?? null, from, to],
     );
   }
-  await db.query(`ANALYZE workspaces`);
+  // Visibility map and statistics, as autovacuum would have them for rows that old.
+  await db.query(`VACUUM (ANALYZE) workspaces`);
 }

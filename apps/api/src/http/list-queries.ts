@@ -1,6 +1,6 @@
 import { KEY_STATES } from '@app/persistence';
 import { z } from 'zod';
-import { listOf, listQuery, queryBoolean, search } from './list-query';
+import { listOf, listQuery, queryBoolean, search, uuidList } from './list-query';
 
 /** The query strings of the list routes: filters, sort keys and paging (unknown parameters are a 400). */
 export const listQueries = {
@@ -9,6 +9,7 @@ export const listQueries = {
     keyState: listOf(KEY_STATES),
     keyConfigurationId: z.string().uuid().optional(),
     degraded: queryBoolean,
+    id: uuidList(200),
   }),
   keyConfigurations: listQuery(['createdAt', 'name'], 'createdAt', 'asc', {
     q: search,

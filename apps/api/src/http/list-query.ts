@@ -19,6 +19,21 @@ export const listOf = <T extends string>(values: readonly T[]) =>
       return items as T[];
     });
 
+/** `id=a,b` or `id=a&id=b`: up to `max` UUIDs (lower-cased). */
+export const uuidList = (max: number) =>
+  z
+    .union([z.string(), z.array(z.string())])
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined) return undefined;
+      const items = (Array.isArray(v) ? v : [v]).flatMap((x) => x.split(',')).filter(Boolean);
+      if (items.length > max || items.some((i) => !z.string().uuid().safeParse(i).success)) {
+        ctx.addIssue({ code: z.ZodIssueCode.custom, message: `at most ${max} workspace ids (UUIDs)` });
+        return z.NEVER;
+      }
+      return items.map((i) => i.toLowerCase());
+    });
+
 /** `true` / `false` only (a query string has no booleans; `1`, `yes` or an empty value are refused). */
 export const queryBoolean = z.enum(['true', 'false']).optional().transform((v) => (v === undefined ? undefined : v === 'true'));
 

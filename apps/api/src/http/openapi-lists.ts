@@ -38,6 +38,7 @@ export function listPaths() {
         q('keyState', 'comma-separated key states'),
         q('keyConfigurationId', 'only workspaces bound to this configuration (404 if it is not the tenant’s)', { type: 'string', format: 'uuid' }),
         q('degraded', 'true or false', { type: 'string', enum: ['true', 'false'] }),
+        q('id', 'only these workspaces: comma-separated ids, at most 200'),
         ...pagingParams(['createdAt', 'name']),
       ],
       ok: [200, ref('WorkspacePage')],

@@ -30,6 +30,12 @@ import type {
   SiemFormat,
   SiemKind,
   OperationHistoryPage,
+  Page,
+  WorkspaceQuery,
+  KeyConfigurationQuery,
+  ServicePrincipalQuery,
+  BulkRequest,
+  BulkOperation,
 } from './types';
 
 /**
@@ -146,8 +152,14 @@ export class ApiClient {
     return this.call('GET', this.t(''));
   }
 
+  /** Every key configuration of the tenant (a tenant has few; the list route pages, this follows every page). */
   listKeyConfigurations(): Promise<KeyConfiguration[]> {
-    return this.call<unknown>('GET', this.t('/key-configurations')).then((b) => listOf<KeyConfiguration>(b, 'keyConfigurations'));
+    return this.allPages((cursor) => this.pageKeyConfigurations({ sort: 'name', limit: 200 }, cursor));
+  }
+
+  /** One page of key configurations, searched and filtered by the server. */
+  pageKeyConfigurations(query: KeyConfigurationQuery, cursor?: string | null): Promise<Page<KeyConfiguration>> {
+    return this.page('/key-configurations', 'keyConfigurations', { ...query }, cursor);
   }
 
   getKeyConfiguration(id: string): Promise<KeyConfiguration> {
@@ -166,8 +178,18 @@ export class ApiClient {
     return this.call('DELETE', this.t(`/key-configurations/${seg(id)}`));
   }
 
-  listWorkspaces(): Promise<Workspace[]> {
-    return this.call<unknown>('GET', this.t('/workspaces')).then((b) => listOf<Workspace>(b, 'workspaces'));
+  /** One page of workspaces, searched, filtered and sorted by the server. */
+  pageWorkspaces(query: WorkspaceQuery, cursor?: string | null): Promise<Page<Workspace>> {
+    return this.page('/workspaces', 'workspaces', { ...query }, cursor);
+  }
+
+  /** Bind, re-key or rewrap many workspaces as one tracked operation (202 with its first state). */
+  startBulkOperation(request: BulkRequest): Promise<BulkOperation> {
+    return this.call('POST', this.t('/bulk-operations'), request);
+  }
+
+  getBulkOperation(id: string): Promise<BulkOperation> {
+    return this.call('GET', this.t(`/bulk-operations/${seg(id)}`));
   }
 
   getWorkspace(id: string): Promise<Workspace> {
@@ -221,8 +243,32 @@ export class ApiClient {
     return this.call<{ keys: AuditPublicKey[] }>('GET', '/v1/audit/public-keys').then((b) => b.keys);
   }
 
-  listServicePrincipals(): Promise<ServicePrincipal[]> {
-    return this.call<unknown>('GET', this.t('/service-principals')).then((b) => listOf<ServicePrincipal>(b, 'servicePrincipals'));
+  /** One page of service principals, searched and filtered by the server. */
+  pageServicePrincipals(query: ServicePrincipalQuery, cursor?: string | null): Promise<Page<ServicePrincipal>> {
+    return this.page('/service-principals', 'servicePrincipals', { ...query }, cursor);
+  }
+
+  /** GET a list route with its query (arrays comma-joined, empty values left out) and the cursor of the page. */
+  private async page<T>(path: string, key: string, query: Record<string, unknown>, cursor?: string | null): Promise<Page<T>> {
+    const q = new URLSearchParams();
+    for (const [k, v] of Object.entries(query)) {
+      if (v === undefined || v === null || v === '' || (Array.isArray(v) && v.length === 0)) continue;
+      q.set(k, Array.isArray(v) ? v.join(',') : String(v));
+    }
+    if (cursor) q.set('cursor', cursor);
+    const body = await this.call<Record<string, unknown>>('GET', this.t(`${path}${q.size ? `?${q}` : ''}`));
+    return { items: listOf<T>(body, key), next: typeof body?.next === 'string' ? body.next : null };
+  }
+
+  private async allPages<T>(page: (cursor: string | null) => Promise<Page<T>>): Promise<T[]> {
+    const out: T[] = [];
+    let cursor: string | null = null;
+    do {
+      const p: Page<T> = await page(cursor);
+      out.push(...p.items);
+      cursor = p.next;
+    } while (cursor);
+    return out;
   }
 
   createServicePrincipal(name: string, workspaceIds: string[]): Promise<CreatedServicePrincipal> {

@@ -291,3 +291,60 @@ export interface OperationHistoryPage {
   operations: OperationHistoryEntry[];
   next: string | null;
 }
+
+/** One page of a list route: the items and the opaque cursor of the next page (null on the last). */
+export interface Page<T> {
+  items: T[];
+  next: string | null;
+}
+
+export type SortOrder = 'asc' | 'desc';
+
+export interface WorkspaceQuery {
+  q?: string;
+  keyState?: KeyState[];
+  keyConfigurationId?: string;
+  degraded?: boolean;
+  id?: string[];
+  sort?: 'createdAt' | 'name';
+  order?: SortOrder;
+  limit?: number;
+}
+
+export interface KeyConfigurationQuery {
+  q?: string;
+  provider?: Array<'aws' | 'azure' | 'gcp'>;
+  status?: Array<'valid' | 'invalid'>;
+  sort?: 'createdAt' | 'name';
+  order?: SortOrder;
+  limit?: number;
+}
+
+export interface ServicePrincipalQuery {
+  q?: string;
+  disabled?: boolean;
+  sort?: 'createdAt' | 'name';
+  order?: SortOrder;
+  limit?: number;
+}
+
+export type BulkRequest = { action: 'bind' | 'rekey'; keyConfigurationId: string; workspaceIds: string[] } | { action: 'rewrap'; keyConfigurationId: string };
+
+export interface BulkItem {
+  workspaceId: string;
+  workspaceName: string | null;
+  state: 'pending' | 'running' | 'succeeded' | 'failed';
+  operationId: string | null;
+  error: { code: string; message: string } | null;
+}
+
+export interface BulkOperation {
+  id: string;
+  kind: 'bulk';
+  action: 'bind' | 'rekey' | 'rewrap';
+  keyConfigurationId: string;
+  state: 'running' | 'succeeded' | 'failed';
+  progress: { done: number; total: number };
+  counts: { pending: number; running: number; succeeded: number; failed: number };
+  items: BulkItem[];
+}

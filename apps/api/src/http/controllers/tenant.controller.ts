@@ -67,8 +67,8 @@ export class TenantController {
   @Get('workspaces')
   @AdminRoute('key_admin', 'auditor')
   listWorkspaces(@Claims() c: AccessClaims, @Query() query: Record<string, unknown>) {
-    const { q, keyState, keyConfigurationId, degraded, ...page } = parseBody(listQueries.workspaces, { ...query });
-    return this.s.lists.workspaces.execute(c.tid, { search: q, keyStates: keyState, keyConfigurationId: keyConfigurationId?.toLowerCase(), degraded }, page);
+    const { q, keyState, keyConfigurationId, degraded, id, ...page } = parseBody(listQueries.workspaces, { ...query });
+    return this.s.lists.workspaces.execute(c.tid, { search: q, keyStates: keyState, keyConfigurationId: keyConfigurationId?.toLowerCase(), degraded, ids: id }, page);
   }
 
   @Get('workspaces/:id')
