@@ -1,4 +1,5 @@
 import { useQuery } from '@tanstack/react-query';
+import { useEffect } from 'react';
 import type { ApiClient } from '../api/client';
 import type { BulkItem, BulkOperation } from '../api/types';
 import { ErrorAlert } from './Alert';
@@ -14,7 +15,7 @@ function itemInWords(i: BulkItem, action: BulkOperation['action']): string {
 }
 
 /** A bulk operation's progress and each workspace's outcome, polled until every workspace has ended. */
-export function BulkResult({ api, initial, onDismiss }: { api: ApiClient; initial: BulkOperation; onDismiss: () => void }) {
+export function BulkResult({ api, initial, onDismiss, onFinished }: { api: ApiClient; initial: BulkOperation; onDismiss: () => void; onFinished?: () => void }) {
   const q = useQuery({
     queryKey: ['bulk-operation', api.tenantId, initial.id],
     queryFn: () => api.getBulkOperation(initial.id),
@@ -22,6 +23,11 @@ export function BulkResult({ api, initial, onDismiss }: { api: ApiClient; initia
     refetchInterval: (query) => (query.state.data?.state === 'running' ? 1000 : false),
   });
   const b = q.data;
+  const finished = b.state !== 'running';
+  useEffect(() => {
+    if (finished) onFinished?.();
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [finished]);
   const { counts } = b;
   return (
     <section className="card bulk-result" aria-labelledby={`bulk-${b.id}`}>

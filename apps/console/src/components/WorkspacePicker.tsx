@@ -40,7 +40,7 @@ export function WorkspacePicker(props: { api: ApiClient; idPrefix: string; legen
         </ul>
       )}
       <div className="field">
-        <label htmlFor={`${idPrefix}-search`}>Find workspaces by name</label>
+        <label htmlFor={`${idPrefix}-search`}>Find workspaces</label>
         <input id={`${idPrefix}-search`} type="search" value={search} onChange={(e) => setSearch(e.target.value)} maxLength={100} spellCheck={false} />
       </div>
       {found.data && shown.length === 0 && <p className="muted">No other workspace matches.</p>}

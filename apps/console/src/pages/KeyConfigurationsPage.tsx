@@ -37,7 +37,7 @@ export function KeyConfigurationsPage() {
       <p className="lede">A key configuration points Keyhold at one of your cloud keys and the identity it uses to reach it.</p>
       <form className="filters" role="search" aria-label="Search and filter key configurations" onSubmit={(e) => e.preventDefault()}>
         <div className="field grow">
-          <label htmlFor="kc-search">Name contains</label>
+          <label htmlFor="kc-search">Find key configurations</label>
           <input id="kc-search" type="search" value={search} onChange={(e) => setSearch(e.target.value)} maxLength={100} spellCheck={false} />
         </div>
         <div className="field">

@@ -70,7 +70,7 @@ export function ServicePrincipalsPage() {
         <h2 id="sp-list">Existing service principals</h2>
         <form className="filters" role="search" aria-label="Search and filter service principals" onSubmit={(e) => e.preventDefault()}>
           <div className="field grow">
-            <label htmlFor="sp-search">Name contains</label>
+            <label htmlFor="sp-search">Find service principals</label>
             <input id="sp-search" type="search" value={search} onChange={(e) => setSearch(e.target.value)} maxLength={100} spellCheck={false} />
           </div>
           <div className="field">

@@ -108,7 +108,7 @@ export function WorkspacesPage() {
       )}
       <form className="filters" role="search" aria-label="Search and filter workspaces" onSubmit={(e) => e.preventDefault()}>
         <div className="field grow">
-          <label htmlFor="ws-search">Name contains</label>
+          <label htmlFor="ws-search">Find workspaces</label>
           <input id="ws-search" type="search" value={search} onChange={(e) => setSearch(e.target.value)} maxLength={100} spellCheck={false} />
         </div>
         <div className="field">
@@ -236,10 +236,8 @@ export function WorkspacesPage() {
           key={bulk.id}
           api={api}
           initial={bulk}
-          onDismiss={() => {
-            setBulk(null);
-            list.refetch();
-          }}
+          onFinished={list.refetch}
+          onDismiss={() => setBulk(null)}
         />
       )}
       {canWrite && (
