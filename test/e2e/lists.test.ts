@@ -118,6 +118,18 @@ describe('lists that scale', () => {
     expect((await stack.http.get(`/v1/tenants/${other.tenant.id}/workspaces?keyConfigurationId=${t.kcId}`, other.token)).status).toBe(404);
   });
 
+  it('resolves given ids (names for the console), never another tenant\'s', async () => {
+    const some = (await get('/workspaces?limit=3')).body.workspaces.map((w) => w.id);
+    const other = await tenantWithAdmin(stack);
+    const theirs = (await stack.http.post(`/v1/tenants/${other.tenant.id}/workspaces`, { name: 'theirs-secret-name' }, other.token)).body.id;
+    const r = await get(`/workspaces?id=${[...some, theirs].join(',')}&limit=200`);
+    expect(r.body.workspaces.map((w) => w.id).sort()).toEqual([...some].sort());
+    expect(JSON.stringify(r.body)).not.toContain('theirs-secret-name');
+    const many = Array.from({ length: 201 }, () => some[0]).join(',');
+    expect((await get(`/workspaces?id=${many}`)).status).toBe(400);
+    expect((await get('/workspaces?id=not-a-uuid')).status).toBe(400);
+  });
+
   it('answers 400 with a code for bad parameters', async () => {
     for (const bad of ['limit=0', 'limit=201', 'limit=x', 'sort=updated', 'order=up', 'keyState=gone', 'degraded=yes', 'keyConfigurationId=nope', 'other=1', `q=${'x'.repeat(101)}`, 'q=%00'])
       expect([bad, (await get(`/workspaces?${bad}`)).status, (await get(`/workspaces?${bad}`)).body.error?.code]).toEqual([bad, 400, 'VALIDATION_FAILED']);
