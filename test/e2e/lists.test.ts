@@ -183,5 +183,11 @@ describe('lists that scale', () => {
       expect(text).not.toContain('"Node Type":"Sort"');
       expect(text).not.toContain('Seq Scan');
     }
+    // A rare search term is found through the trigram index, not by walking the tenant (the repository's statement).
+    const [rare] = await sql(
+      `EXPLAIN (FORMAT JSON) SELECT id FROM workspaces WHERE tenant_id = $1 AND name ILIKE $2 ORDER BY name ASC, id ASC LIMIT 51`,
+      [big.tenant.id, '%nothing-like-this%'],
+    );
+    expect(JSON.stringify(rare['QUERY PLAN'])).toContain('workspaces_name_trgm_idx');
   });
 });
