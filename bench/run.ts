@@ -29,10 +29,11 @@ import { revocation } from './sections/revocation';
 import { seed } from './sections/seed';
 import { scaling } from './sections/scaling';
 import { siem } from './sections/siem';
+import { lists } from './sections/lists';
 import { onboardTenant } from '../apps/api/src/dev/onboarding-client';
 import { buildTargets, assemble, carryOver, type Results } from './lib/results';
 
-const SECTIONS = ['dek-fetch', 'access-reasons', 'cold', 'memory', 'economy', 'rewrap', 'kek-rotation', 'revocation', 'client', 'siem', 'scaling'] as const;
+const SECTIONS = ['dek-fetch', 'access-reasons', 'cold', 'memory', 'economy', 'rewrap', 'kek-rotation', 'revocation', 'client', 'siem', 'lists', 'scaling'] as const;
 type SectionName = (typeof SECTIONS)[number];
 
 async function main(): Promise<number> {
@@ -123,6 +124,7 @@ async function main(): Promise<number> {
       client: clientSection,
       scaling,
       siem,
+      lists,
     };
     for (const name of SECTIONS) {
       if (only && !only.has(name)) {

@@ -14,6 +14,7 @@ import { ServicePrincipalCertificateBinding1764700000040 } from './1764700000040
 import { AdminMfa1764700000100 } from './1764700000100-AdminMfa';
 import { SiemDestinations1764700000000 } from './1764700000000-SiemDestinations';
 import { OperationsHistoryIndex1764700000001 } from './1764700000001-OperationsHistoryIndex';
+import { ListsAndBulkOperations1764800000000 } from './1764800000000-ListsAndBulkOperations';
 import { AccessJustifications1764800000070 } from './1764800000070-AccessJustifications';
 
 /** Every migration class, in order. The DataSource lists them explicitly (no glob: works under jest, swc and dist). */
@@ -34,5 +35,6 @@ export const MIGRATIONS = [
   AdminMfa1764700000100,
   SiemDestinations1764700000000,
   OperationsHistoryIndex1764700000001,
+  ListsAndBulkOperations1764800000000,
   AccessJustifications1764800000070,
 ];

@@ -22,6 +22,7 @@ const SKELETON = {
   scaling: { sizes: [], postgres: null, redis: null },
   kms_calls_per_s_per_10k_workspaces: { per_api_replica: null },
   siem: { events: null, events_per_s: null, worker_peak_rss_mb: null },
+  lists: { small: null, large: null, p99_ratio: null },
 } as const;
 
 /** Which top-level keys each section fills. */
@@ -37,6 +38,7 @@ const FILLS: Record<string, string[]> = {
   client: ['client'],
   scaling: ['scaling', 'kms_calls_per_s_per_10k_workspaces'],
   siem: ['siem'],
+  lists: ['lists'],
 };
 
 export type Results = Record<string, unknown> & {
@@ -104,6 +106,18 @@ export function buildTargets(r: Results): Target[] {
     target('client cached DEK ops/s (info)', '—', num(get(r, 'client').cached_dek_ops_per_s), () => true),
     target('client shred propagation p99', '≤ 2000 ms', num(get(r, 'client').shred_propagation_ms), (v) => v <= 2_000, ' ms'),
     ...scalingTargets(r),
+    ...listsTargets(r),
+  ];
+}
+
+/** The workspace list: a tenant of 100,000 workspaces browses as fast as one of 10 (p99, worst list query). */
+function listsTargets(r: Results): Target[] {
+  const l = (r.lists ?? {}) as { p99_ratio?: number | null; p50_ratio?: number | null; large?: { workspaces: number; p99_ms: Record<string, number> } | null };
+  const n = l.large?.workspaces ?? 100_000;
+  return [
+    target(`workspace list p99: ${n} / 10 workspaces (worst query)`, '≤ 2', num(l.p99_ratio), (v) => v <= 2),
+    target(`workspace list p50: ${n} / 10 workspaces, worst query (info)`, '—', num(l.p50_ratio), () => true),
+    target(`workspace list p99 at ${n} workspaces, by name (info)`, '—', num(l.large?.p99_ms.by_name), () => true, ' ms'),
   ];
 }
 

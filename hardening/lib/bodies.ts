@@ -28,6 +28,9 @@ export function wellFormedBody(ref: string | null | undefined, t: SeededTenant, 
       return { tenant_id: t.id, email: `nobody-${n}@example.com` };
     case 'RegisterKeyConfiguration':
       return { name: `${label}-${n}`, provider: 'aws', aws: { keyArn: t.keyArn, roleArn: t.roleArn } };
+    case 'BulkOperationRequest':
+      // a re-key of the unbound workspace: accepted, and that one item fails without changing anything
+      return { action: 'rekey', keyConfigurationId: t.keyConfigurationId, workspaceIds: [t.unboundWorkspaceId] };
     case 'CreateWorkspace':
       return { name: `${label}-${n}` };
     case 'Binding':

@@ -57,7 +57,7 @@ export function fillPath(template: string, values: Record<string, string>, raw =
 export function paramKind(
   template: string,
   name: string,
-): 'tenant' | 'workspace' | 'keyConfiguration' | 'operation' | 'segment' | 'servicePrincipal' | 'secret' | 'adminUser' | 'invitation' | 'mfaFactor' | 'siemDestination' | 'unknown' {
+): 'tenant' | 'workspace' | 'keyConfiguration' | 'operation' | 'segment' | 'servicePrincipal' | 'secret' | 'adminUser' | 'invitation' | 'mfaFactor' | 'siemDestination' | 'bulkOperation' | 'unknown' {
   if (name === 'tenantId') return 'tenant';
   if (name === 'workspaceId') return 'workspace';
   if (name === 'operationId') return 'operation';
@@ -74,5 +74,6 @@ export function paramKind(
   if (before === 'invitations') return 'invitation';
   if (name === 'factorId') return 'mfaFactor';
   if (before === 'siem-destinations') return 'siemDestination';
+  if (before === 'bulk-operations') return 'bulkOperation';
   return 'unknown';
 }

@@ -46,6 +46,8 @@ export interface SeededTenant {
   mfaFactorId: string;
   /** A SIEM destination (to a name that never resolves) the matrix and the fuzzer may rotate, retry or delete. */
   spareSiemDestinationId: string;
+  /** A bulk operation (a re-key of the unbound workspace, which fails for that one item and changes nothing). */
+  bulkOperationId: string;
   base: string;
   dekPath(segment: string, workspaceId?: string): string;
 }
@@ -92,6 +94,7 @@ export async function seedTenant(stack: HardeningStack, label = 't'): Promise<Se
   const spareDetail = expectStatus('spare service principal', await http.get(`${base}/service-principals/${spare.body.id}`, keyAdmin), 200);
   const op = expectStatus('operation', await http.post(`${base}/workspaces/${ws.body.id}/operations`, { kind: 'revocation-check' }, keyAdmin), 202);
   const wsId = ws.body.id as string;
+  const bulk = expectStatus('bulk operation', await http.post(`${base}/bulk-operations`, { action: 'rekey', keyConfigurationId: kc.body.id, workspaceIds: [ws2.body.id] }, keyAdmin), 202);
   return {
     id,
     name,
@@ -119,6 +122,7 @@ export async function seedTenant(stack: HardeningStack, label = 't'): Promise<Se
     invitationId: pending.body.id as string,
     mfaFactorId: expectStatus('totp set-up', await http.post(`${base}/me/mfa/totp`, { label: 'seeded' }, keyAdmin), 201).body.factorId as string,
     spareSiemDestinationId: siem.body.destination.id as string,
+    bulkOperationId: bulk.body.id as string,
     base,
     dekPath: (segment: string, workspaceId = wsId) => `/internal/v1/workspaces/${workspaceId}/segments/${encodeURIComponent(segment)}/dek`,
   };
@@ -151,6 +155,7 @@ export function secretsOf(t: SeededTenant): string[] {
     t.spareSecretId,
     t.mfaFactorId,
     t.spareSiemDestinationId,
+    t.bulkOperationId,
     t.clientId,
     ...t.adminUserIds,
   ].filter((s) => typeof s === 'string' && s.length >= 6);

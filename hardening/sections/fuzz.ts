@@ -203,6 +203,8 @@ function validPathValue(ep: Endpoint, name: string, t: SeededTenant): string {
       return t.spareSecretId;
     case 'siemDestination':
       return t.spareSiemDestinationId;
+    case 'bulkOperation':
+      return t.bulkOperationId;
     default:
       return t.id;
   }

@@ -79,7 +79,7 @@ export async function runIsolation(stack: HardeningStack, a: SeededTenant, b: Se
       const home = p.home ?? a;
       const foreign = other(home);
       const targets: Target[] = ep.pathParams.length === 0 ? ['own'] : ['own', 'foreign'];
-      if (ep.pathParams.some((n) => ['keyConfiguration', 'workspace', 'operation', 'servicePrincipal', 'secret', 'adminUser', 'invitation', 'mfaFactor'].includes(paramKind(ep.path, n))) && ep.pathParams.includes('tenantId'))
+      if (ep.pathParams.some((n) => ['keyConfiguration', 'workspace', 'operation', 'servicePrincipal', 'secret', 'adminUser', 'invitation', 'mfaFactor', 'bulkOperation'].includes(paramKind(ep.path, n))) && ep.pathParams.includes('tenantId'))
         targets.push('foreign-child');
       if (ep.security === 'service' && ep.pathParams.includes('workspaceId')) targets.push('out-of-scope');
       for (const target of targets) {
@@ -119,6 +119,8 @@ export async function runIsolation(stack: HardeningStack, a: SeededTenant, b: Se
     const cases: Array<{ what: string; method: string; path: string; body: unknown }> = [
       { what: "bind own workspace to the other tenant's key configuration", method: 'PUT', path: `${home.base}/workspaces/${home.unboundWorkspaceId}/key-binding`, body: { keyConfigurationId: foreign.keyConfigurationId } },
       { what: "re-bind own bound workspace to the other tenant's key configuration", method: 'PUT', path: `${home.base}/workspaces/${home.workspaceId}/key-binding`, body: { keyConfigurationId: foreign.keyConfigurationId } },
+      { what: "bulk bind of own workspace to the other tenant's key configuration", method: 'POST', path: `${home.base}/bulk-operations`, body: { action: 'bind', keyConfigurationId: foreign.keyConfigurationId, workspaceIds: [home.unboundWorkspaceId] } },
+      { what: "bulk rewrap of the other tenant's key configuration", method: 'POST', path: `${home.base}/bulk-operations`, body: { action: 'rewrap', keyConfigurationId: foreign.keyConfigurationId } },
       { what: "service principal scoped to the other tenant's workspace", method: 'POST', path: `${home.base}/service-principals`, body: { name: `x-${randomBytes(3).toString('hex')}`, workspaceIds: [foreign.workspaceId] } },
       { what: "service principal scoped to own and the other tenant's workspace", method: 'POST', path: `${home.base}/service-principals`, body: { name: `y-${randomBytes(3).toString('hex')}`, workspaceIds: [home.workspaceId, foreign.workspaceId] } },
     ];
@@ -337,6 +339,9 @@ function buildRequest(ep: Endpoint, home: SeededTenant, foreign: SeededTenant, t
         break;
       case 'siemDestination':
         values[name] = owner.spareSiemDestinationId;
+        break;
+      case 'bulkOperation':
+        values[name] = owner.bulkOperationId;
         break;
       default:
         values[name] = owner.id;

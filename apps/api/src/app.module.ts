@@ -15,6 +15,7 @@ import { MfaController, MfaSignInController } from './http/controllers/mfa.contr
 import { SiemController } from './http/controllers/siem.controller';
 import { OperationsHistoryController } from './http/controllers/operations-history.controller';
 import { AccessReasonsController } from './http/controllers/access-reasons.controller';
+import { BulkOperationsController } from './http/controllers/bulk-operations.controller';
 import type { KeyholdServices } from './services';
 
 /** The Nest module of the admin API; the composition root is built outside Nest and provided as a value. */
@@ -43,6 +44,7 @@ export class ApiModule {
         SiemController,
         OperationsHistoryController,
         AccessReasonsController,
+        BulkOperationsController,
       ],
       providers: [{ provide: SERVICES, useValue: services }, AdminTokenStrategy, OperatorTokenStrategy, TenantAccessGuard],
     };

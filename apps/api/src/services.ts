@@ -69,6 +69,10 @@ import {
   ServicePrincipalDeps,
   UpdateServicePrincipal,
   ListOperations,
+  ListCursors,
+  ListServicePrincipals,
+  StartBulkAction,
+  GetBulkOperation,
   RequestWrapLimitRotation,
   SetServicePrincipalPermissions,
   ValidateKeyConfiguration,
@@ -129,6 +133,8 @@ export class KeyholdServices {
   readonly operationsHistory: ListOperations;
   /** Key access justifications: reason policies and key use by reason (libs/keys access-reason-policy.use-cases.ts). */
   readonly accessReasons: AccessReasonUseCases;
+  /** The paged lists of the admin API and the bulk actions over their selections. */
+  readonly lists: ReturnType<typeof buildLists>;
   private readonly unsubscribers: Array<() => void> = [];
 
   private constructor(
@@ -297,7 +303,9 @@ export class KeyholdServices {
       ),
       setPermissions: new SetServicePrincipalPermissions(this.repos, this.audit),
     };
-    this.operationsHistory = new ListOperations(deps);
+    const cursors = new ListCursors(config.tokenKeys.map((k) => k.secret));
+    this.operationsHistory = new ListOperations(deps, cursors);
+    this.lists = buildLists(deps, cursors, this.useCases, (err) => log.error({ err: errorSummary(err) }, 'bulk operation item failed unexpectedly'));
     this.siem = new SiemDestinations(this.ds, this.audit, loadSiemSettings(config.providerEnv, config.mode), config.audit.hmacKey);
   }
 
@@ -338,6 +346,16 @@ export class KeyholdServices {
   }
 }
 
+function buildLists(deps: KeysDeps, cursors: ListCursors, useCases: ReturnType<typeof buildUseCases>, onBackgroundError: (err: unknown) => void) {
+  return {
+    workspaces: new ListWorkspaces(deps, cursors),
+    keyConfigurations: new ListKeyConfigurations(deps, cursors),
+    servicePrincipals: new ListServicePrincipals(deps, cursors),
+    bulk: new StartBulkAction(deps, useCases.bindWorkspace, useCases.requestOperation, onBackgroundError),
+    getBulk: new GetBulkOperation(deps),
+  };
+}
+
 function buildUseCases(deps: KeysDeps, credentials: CredentialsDeps) {
   const createInvitation = new CreateInvitation(credentials);
   return {
@@ -357,11 +375,9 @@ function buildUseCases(deps: KeysDeps, credentials: CredentialsDeps) {
     createServicePrincipal: new CreateServicePrincipal(deps),
     registerKeyConfiguration: new RegisterKeyConfiguration(deps),
     validateKeyConfiguration: new ValidateKeyConfiguration(deps),
-    listKeyConfigurations: new ListKeyConfigurations(deps),
     getKeyConfiguration: new GetKeyConfiguration(deps),
     deleteKeyConfiguration: new DeleteKeyConfiguration(deps),
     createWorkspace: new CreateWorkspace(deps),
-    listWorkspaces: new ListWorkspaces(deps),
     getWorkspace: new GetWorkspace(deps),
     bindWorkspace: new BindWorkspace(deps),
     destroyWorkspace: new DestroyWorkspace(deps),

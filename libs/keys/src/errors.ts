@@ -50,6 +50,11 @@ export enum ErrorCode {
   ReasonDenied = 'REASON_DENIED',
   /** The workspace's policy requires a reason and the request gave none. */
   ReasonRequired = 'REASON_REQUIRED',
+  /** A list cursor that was altered, or replayed with another tenant, list, sort or filters. */
+  InvalidCursor = 'INVALID_CURSOR',
+  /** A bulk action over more workspaces than one operation may carry. */
+  BulkSelectionTooLarge = 'BULK_SELECTION_TOO_LARGE',
+  BulkOperationNotFound = 'BULK_OPERATION_NOT_FOUND',
 }
 
 export class DomainError extends Error {

@@ -45,14 +45,12 @@ export {
   RegisterKeyConfiguration,
   RegisterKeyConfigurationInput,
   ValidateKeyConfiguration,
-  ListKeyConfigurations,
   GetKeyConfiguration,
   DeleteKeyConfiguration,
   carriesExternalId,
 } from './key-configuration.use-cases';
 export {
   CreateWorkspace,
-  ListWorkspaces,
   GetWorkspace,
   BindWorkspace,
   BindResult,
@@ -87,3 +85,14 @@ export {
   WorkspaceReasonPolicyView,
   PrincipalReasonsView,
 } from './access-reason-policy.use-cases';
+export { ListCursors, CursorScope, CursorKeys, pageOf } from './list-cursor';
+export {
+  ListWorkspaces,
+  ListKeyConfigurations,
+  ListServicePrincipals,
+  PageRequest,
+  WorkspaceFilters,
+  KeyConfigurationFilters,
+  ServicePrincipalFilters,
+} from './lists.use-cases';
+export { StartBulkAction, GetBulkOperation, BulkRequest, BULK_MAX_WORKSPACES, bulkView } from './bulk-actions.use-cases';

@@ -24,7 +24,7 @@ export function carriesExternalId(value: unknown, depth = 0): boolean {
   return false;
 }
 
-async function tenantOf(deps: KeysDeps, tenantId: string) {
+export async function tenantOf(deps: KeysDeps, tenantId: string) {
   const t = await deps.repos.tenants.findById(tenantId);
   if (!t) throw new DomainError(ErrorCode.TenantNotFound, 'tenant not found');
   return t;
@@ -149,16 +149,6 @@ export class ValidateKeyConfiguration {
       return updated;
     });
     return keyConfigurationView(row, this.deps.registry, tenant);
-  }
-}
-
-export class ListKeyConfigurations {
-  constructor(private readonly deps: KeysDeps) {}
-
-  async execute(tenantId: string) {
-    const tenant = await tenantOf(this.deps, tenantId);
-    const rows = await this.deps.repos.keyConfigurations.list(tenantId);
-    return rows.map((r) => keyConfigurationView(r, this.deps.registry, tenant));
   }
 }
 

@@ -20,14 +20,6 @@ export class CreateWorkspace {
   }
 }
 
-export class ListWorkspaces {
-  constructor(private readonly deps: KeysDeps) {}
-
-  async execute(tenantId: string) {
-    return (await this.deps.repos.workspaces.list(tenantId)).map(workspaceView);
-  }
-}
-
 export class GetWorkspace {
   constructor(private readonly deps: KeysDeps) {}
 

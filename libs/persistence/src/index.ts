@@ -1,5 +1,6 @@
 export { createDataSource, ensureDatabase, runMigrations } from './data-source';
 export { Queryable, rows, one, pgCode, isUuid, UUID_RE } from './sql';
+export { SortDirection, KeysetPage } from './keyset';
 export { HeldLock } from './advisory-lock';
 export {
   TenantRepository,
@@ -14,9 +15,12 @@ export {
   ServicePrincipalSecretHash,
   ServicePrincipalCredentialState,
   ServicePrincipalChange,
+  SERVICE_PRINCIPAL_SORTS,
+  ServicePrincipalSort,
+  ServicePrincipalListQuery,
 } from './tenants.repository';
-export { KeyConfigurationRepository, KeyConfigurationRow, ProviderName } from './key-configurations.repository';
-export { WorkspaceRepository, WorkspaceRow, KeyStateName, KEY_STATES, KEK_HOLDING_STATES, AccessReasonPolicyRow } from './workspaces.repository';
+export { KeyConfigurationRepository, KeyConfigurationRow, ProviderName, KEY_CONFIGURATION_SORTS, KeyConfigurationSort, KeyConfigurationListQuery } from './key-configurations.repository';
+export { WorkspaceRepository, WorkspaceRow, KeyStateName, KEY_STATES, KEK_HOLDING_STATES, WORKSPACE_SORTS, WorkspaceSort, WorkspaceListQuery, AccessReasonPolicyRow } from './workspaces.repository';
 export { KekVersionRepository, KekVersionRow } from './kek-versions.repository';
 export { DekRepository, DekRow } from './deks.repository';
 export { OperationRepository, OperationRow, OperationKindName, OperationState, OperationHistoryRow, OperationHistoryQuery } from './operations.repository';
@@ -43,3 +47,4 @@ export {
   SiemState,
 } from './siem-destinations.repository';
 export { AccessReasonRepository, WorkspaceReasonPolicy } from './access-reasons.repository';
+export { BulkOperationRepository, BulkOperationRow, BulkItemRow, BulkAction, BulkItemOutcome } from './bulk-operations.repository';

@@ -1,5 +1,6 @@
 import type { DataSource } from 'typeorm';
 import type { KeyConfig, ProviderKind, StoredKeyConfig, TenantIdentity } from '@app/provider-port';
+import { cursorText, keysetPage, KeysetPage, likeContains, orderBy, SortColumn, SortDirection, Where } from './keyset';
 import { affected, one, Queryable, rows } from './sql';
 import type { KeyStateName } from './workspaces.repository';
 
@@ -20,6 +21,19 @@ interface KeyConfigurationColumns {
 
 const COLS = `id, tenant_id AS "tenantId", name, provider, config, status, validation, validated_at AS "validatedAt",
   created_at AS "createdAt"`;
+
+export const KEY_CONFIGURATION_SORTS = { name: { sql: 'name', type: 'text' }, createdAt: { sql: 'created_at', type: 'timestamptz' } } as const satisfies Record<string, SortColumn>;
+export type KeyConfigurationSort = keyof typeof KEY_CONFIGURATION_SORTS;
+
+export interface KeyConfigurationListQuery {
+  search?: string;
+  providers?: readonly ProviderName[];
+  statuses?: readonly string[];
+  sort: KeyConfigurationSort;
+  direction: SortDirection;
+  after?: { value: string; id: string };
+  limit: number;
+}
 
 export class KeyConfigurationRepository {
   constructor(private readonly ds: DataSource) {}
@@ -108,6 +122,22 @@ export class KeyConfigurationRepository {
       tenantId,
       name,
     ]);
+  }
+
+  /** One page of the tenant's key configurations, filtered and sorted, by keyset (see keyset.ts). */
+  page(tenantId: string, q: KeyConfigurationListQuery): Promise<KeysetPage<KeyConfigurationRow>> {
+    const sort = KEY_CONFIGURATION_SORTS[q.sort];
+    const w = new Where().add('tenant_id = ?', tenantId);
+    if (q.search) w.add('name ILIKE ?', likeContains(q.search));
+    if (q.providers?.length) w.add('provider = ANY(?::text[])', q.providers);
+    if (q.statuses?.length) w.add('status = ANY(?::text[])', q.statuses);
+    if (q.after) w.after(sort, 'id', q.direction, q.after);
+    return keysetPage<KeyConfigurationRow>(
+      this.ds,
+      w,
+      q.limit,
+      (where, limit) => `SELECT ${COLS}, ${cursorText(sort)} AS "cursorValue" FROM key_configurations WHERE ${where} ${orderBy(sort, 'id', q.direction)} LIMIT ${limit}`,
+    );
   }
 
   list(tenantId: string): Promise<KeyConfigurationRow[]> {

@@ -1,6 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import type { DataSource } from 'typeorm';
+import { cursorText, keysetPage, KeysetPage, orderBy, SortColumn, Where } from './keyset';
 import { affected, one, Queryable, rows } from './sql';
+
+const HISTORY_SORT: SortColumn = { sql: 'created_at', type: 'timestamptz' };
 
 export type OperationKindName = 'cmk-rewrap' | 'rekey' | 'kek-rotation' | 'revocation-check' | 'reinstate';
 export type OperationState = 'queued' | 'running' | 'succeeded' | 'failed';
@@ -39,8 +42,6 @@ const UNFINISHED = `state IN ('queued', 'running')`;
 export interface OperationHistoryRow extends OperationRow {
   requestedBy: string | null;
   startedAt: Date | null;
-  /** created_at at full precision (microseconds) and the id: the keyset of the next page. */
-  cursorKey: string;
 }
 
 export interface OperationHistoryQuery {
@@ -48,7 +49,7 @@ export interface OperationHistoryQuery {
   kinds?: readonly OperationKindName[];
   states?: readonly OperationState[];
   /** Continue after this row (newest first): what `next` of the previous page carried. */
-  after?: { createdAt: string; id: string };
+  after?: { value: string; id: string };
   limit: number;
 }
 
@@ -226,28 +227,19 @@ export class OperationRepository {
    * keyset on (created_at, id) so a page costs the same at any depth (index operations_tenant_history_idx). Always
    * scoped by tenant.
    */
-  async history(tenantId: string, q: OperationHistoryQuery): Promise<OperationHistoryRow[]> {
-    const where = ['tenant_id = $1'];
-    const params: unknown[] = [tenantId];
-    const add = (sql: string, v: unknown) => {
-      params.push(v);
-      where.push(sql.replace('?', `$${params.length}`));
-    };
-    if (q.workspaceId) add('workspace_id = ?', q.workspaceId);
-    if (q.kinds?.length) add('kind = ANY(?::text[])', q.kinds);
-    if (q.states?.length) add('state = ANY(?::text[])', q.states);
-    if (q.after) {
-      params.push(q.after.createdAt, q.after.id);
-      where.push(`(created_at, id) < ($${params.length - 1}::timestamptz, $${params.length}::uuid)`);
-    }
-    params.push(q.limit);
-    return rows<OperationHistoryRow>(
+  async history(tenantId: string, q: OperationHistoryQuery): Promise<KeysetPage<OperationHistoryRow>> {
+    const w = new Where().add('tenant_id = ?', tenantId);
+    if (q.workspaceId) w.add('workspace_id = ?', q.workspaceId);
+    if (q.kinds?.length) w.add('kind = ANY(?::text[])', q.kinds);
+    if (q.states?.length) w.add('state = ANY(?::text[])', q.states);
+    if (q.after) w.after(HISTORY_SORT, 'id', 'desc', q.after);
+    return keysetPage<OperationHistoryRow>(
       this.ds,
-      `SELECT ${OP}, requested_by AS "requestedBy", started_at AS "startedAt",
-              to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS "cursorKey"
-         FROM operations WHERE ${where.join(' AND ')}
-        ORDER BY created_at DESC, id DESC LIMIT $${params.length}`,
-      params,
+      w,
+      q.limit,
+      (where, limit) => `SELECT ${OP}, requested_by AS "requestedBy", started_at AS "startedAt", ${cursorText(HISTORY_SORT)} AS "cursorValue"
+         FROM operations WHERE ${where} ${orderBy(HISTORY_SORT, 'id', 'desc')} LIMIT ${limit}`,
     );
   }
+
 }

@@ -1,5 +1,6 @@
 import type { DataSource } from 'typeorm';
 import { AccessReasonRepository } from './access-reasons.repository';
+import { BulkOperationRepository } from './bulk-operations.repository';
 import { AdminAccountRepository, OneTimeLinkRepository } from './admin-accounts.repository';
 import { KeyConfigurationRepository } from './key-configurations.repository';
 import { DekRepository } from './deks.repository';
@@ -29,6 +30,7 @@ export interface Repositories {
   readonly vendorCanaries: VendorCanaryRepository;
   readonly sso: SsoRepository;
   readonly accessReasons: AccessReasonRepository;
+  readonly bulkOperations: BulkOperationRepository;
 }
 
 export function createRepositories(ds: DataSource): Repositories {
@@ -49,5 +51,6 @@ export function createRepositories(ds: DataSource): Repositories {
     vendorCanaries: new VendorCanaryRepository(ds),
     sso: new SsoRepository(ds),
     accessReasons: new AccessReasonRepository(ds),
+    bulkOperations: new BulkOperationRepository(ds),
   };
 }

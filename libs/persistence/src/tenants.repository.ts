@@ -1,3 +1,4 @@
+import { cursorText, keysetPage, KeysetPage, likeContains, orderBy, SortColumn, SortDirection, Where } from './keyset';
 import { randomUUID } from 'node:crypto';
 import type { DataSource } from 'typeorm';
 import { one, Queryable, rows } from './sql';
@@ -123,6 +124,21 @@ export interface ServicePrincipalChange {
 
 const LIVE_SECRET = `(expires_at IS NULL OR expires_at > now())`;
 
+export const SERVICE_PRINCIPAL_SORTS = { name: { sql: 'sp.name', type: 'text' }, createdAt: { sql: 'sp.created_at', type: 'timestamptz' } } as const satisfies Record<
+  string,
+  SortColumn
+>;
+export type ServicePrincipalSort = keyof typeof SERVICE_PRINCIPAL_SORTS;
+
+export interface ServicePrincipalListQuery {
+  search?: string;
+  disabled?: boolean;
+  sort: ServicePrincipalSort;
+  direction: SortDirection;
+  after?: { value: string; id: string };
+  limit: number;
+}
+
 export class ServicePrincipalRepository {
   constructor(private readonly ds: DataSource) {}
 
@@ -187,6 +203,27 @@ export class ServicePrincipalRepository {
   async list(tenantId: string): Promise<ServicePrincipalSummary[]> {
     const r = await rows<SummaryRow>(this.ds, `${SUMMARY} WHERE sp.tenant_id = $1 GROUP BY sp.id ORDER BY sp.created_at, sp.id`, [tenantId]);
     return r.map(summary);
+  }
+
+  /** One page of the tenant's principals (name search, disabled filter), by keyset (see keyset.ts). */
+  async page(tenantId: string, q: ServicePrincipalListQuery): Promise<KeysetPage<ServicePrincipalSummary>> {
+    const sort = SERVICE_PRINCIPAL_SORTS[q.sort];
+    const w = new Where().add('sp.tenant_id = ?', tenantId);
+    if (q.search) w.add('sp.name ILIKE ?', likeContains(q.search));
+    if (q.disabled !== undefined) w.add('sp.disabled = ?::boolean', q.disabled);
+    if (q.after) w.after(sort, 'sp.id', q.direction, q.after);
+    const page = await keysetPage<SummaryRow>(
+      this.ds,
+      w,
+      q.limit,
+      (where, limit) => `SELECT sp.id, sp.name, sp.client_id AS "clientId", sp.disabled, sp.ip_allow_list AS "ipAllowList",
+           sp.client_cert_sha256 AS "clientCertificateSha256", sp.permissions, sp.created_at AS "createdAt",
+           COALESCE((SELECT array_agg(spw.workspace_id ORDER BY spw.workspace_id) FROM service_principal_workspaces spw
+             WHERE spw.tenant_id = sp.tenant_id AND spw.service_principal_id = sp.id), '{}') AS "workspaceIds",
+           ${cursorText(sort)} AS "cursorValue"
+         FROM service_principals sp WHERE ${where} ${orderBy(sort, 'sp.id', q.direction)} LIMIT ${limit}`,
+    );
+    return { items: page.items.map(summary), last: page.last };
   }
 
   /** One principal of the tenant with its live secrets (ids and lifetimes only), or null. */

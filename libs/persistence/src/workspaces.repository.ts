@@ -1,4 +1,5 @@
 import type { DataSource } from 'typeorm';
+import { cursorText, keysetPage, KeysetPage, likeContains, orderBy, SortColumn, SortDirection, Where } from './keyset';
 import { one, Queryable, rows } from './sql';
 
 export const KEY_STATES = [
@@ -48,6 +49,23 @@ export interface AccessReasonPolicyRow {
   readonly reasonRequired: boolean;
 }
 
+/** Sort keys of the workspace list; each has an index on (tenant_id, key, id) (migration 1764800000000-ListIndexes). */
+export const WORKSPACE_SORTS = { name: { sql: 'name', type: 'text' }, createdAt: { sql: 'created_at', type: 'timestamptz' } } as const satisfies Record<string, SortColumn>;
+export type WorkspaceSort = keyof typeof WORKSPACE_SORTS;
+
+export interface WorkspaceListQuery {
+  /** Case-insensitive substring of the name. */
+  search?: string;
+  keyStates?: readonly KeyStateName[];
+  keyConfigurationId?: string;
+  degraded?: boolean;
+  ids?: readonly string[];
+  sort: WorkspaceSort;
+  direction: SortDirection;
+  after?: { value: string; id: string };
+  limit: number;
+}
+
 export class WorkspaceRepository {
   constructor(private readonly ds: DataSource) {}
 
@@ -93,8 +111,32 @@ export class WorkspaceRepository {
     );
   }
 
+  /** Every workspace of the tenant, in creation order. Internal callers only: the admin API pages with `page`. */
   list(tenantId: string): Promise<WorkspaceRow[]> {
     return rows<WorkspaceRow>(this.ds, `SELECT ${COLS} FROM workspaces WHERE tenant_id = $1 ORDER BY created_at, id`, [tenantId]);
+  }
+
+  /** One page of the tenant's workspaces, filtered and sorted, by keyset (see keyset.ts). */
+  page(tenantId: string, q: WorkspaceListQuery): Promise<KeysetPage<WorkspaceRow>> {
+    const sort = WORKSPACE_SORTS[q.sort];
+    const w = new Where().add('tenant_id = ?', tenantId);
+    if (q.search) w.add(`name ILIKE ?`, likeContains(q.search));
+    if (q.keyStates?.length) w.add('key_state = ANY(?::text[])', q.keyStates);
+    if (q.keyConfigurationId) w.add('key_configuration_id = ?::uuid', q.keyConfigurationId);
+    if (q.degraded !== undefined) w.add('degraded = ?::boolean', q.degraded);
+    if (q.ids?.length) w.add('id = ANY(?::uuid[])', q.ids);
+    if (q.after) w.after(sort, 'id', q.direction, q.after);
+    return keysetPage<WorkspaceRow>(
+      this.ds,
+      w,
+      q.limit,
+      (where, limit) => `SELECT ${COLS}, ${cursorText(sort)} AS "cursorValue" FROM workspaces WHERE ${where} ${orderBy(sort, 'id', q.direction)} LIMIT ${limit}`,
+    );
+  }
+
+  /** The given workspaces of the tenant (ids of another tenant are simply absent). */
+  findMany(tenantId: string, ids: readonly string[]): Promise<WorkspaceRow[]> {
+    return rows<WorkspaceRow>(this.ds, `SELECT ${COLS} FROM workspaces WHERE tenant_id = $1 AND id = ANY($2::uuid[]) ORDER BY id`, [tenantId, ids]);
   }
 
   async countExisting(tenantId: string, ids: string[]): Promise<number> {

@@ -11,6 +11,9 @@ export interface ErrorReply {
 
 const DOMAIN_STATUS: Record<ErrorCode, number> = {
   [ErrorCode.ValidationFailed]: 400,
+  [ErrorCode.InvalidCursor]: 400,
+  [ErrorCode.BulkSelectionTooLarge]: 400,
+  [ErrorCode.BulkOperationNotFound]: 404,
   [ErrorCode.InvalidIdentifier]: 400,
   [ErrorCode.ExternalIdNotAccepted]: 400,
   [ErrorCode.ProviderNotConfigured]: 400,

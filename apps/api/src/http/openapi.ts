@@ -1,5 +1,6 @@
 import { OpenApiGeneratorV31, OpenAPIRegistry } from '@asteasolutions/zod-to-openapi';
 import { accessReasonRoutes } from './contract/routes-access-reasons';
+import { listRoutes } from './contract/routes-lists';
 import { auditRoutes } from './contract/routes-audit';
 import { credentialsRoutes } from './contract/routes-credentials';
 import { mfaRoutes } from './contract/routes-mfa';
@@ -39,6 +40,6 @@ export function contractRegistry(): OpenAPIRegistry {
   });
   registry.registerComponent('securitySchemes', 'adminToken', { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'aud keyhold-admin; roles key_admin, auditor' });
   registry.registerComponent('securitySchemes', 'serviceToken', { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'aud keyhold-internal; role service' });
-  for (const add of [tenantRoutes, credentialsRoutes, ssoRoutes, mfaRoutes, servicePrincipalsRoutes, auditRoutes, siemRoutes, accessReasonRoutes]) add(registry);
+  for (const add of [tenantRoutes, credentialsRoutes, ssoRoutes, mfaRoutes, servicePrincipalsRoutes, auditRoutes, siemRoutes, accessReasonRoutes, listRoutes]) add(registry);
   return registry;
 }

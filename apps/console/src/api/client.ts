@@ -39,6 +39,12 @@ import type {
   KeyUseByReason,
   PrincipalReasons,
   WorkspaceReasonPolicy,
+  Page,
+  WorkspaceQuery,
+  KeyConfigurationQuery,
+  ServicePrincipalQuery,
+  BulkRequest,
+  BulkOperation,
 } from './types';
 
 /** openapi-fetch over the generated paths: every path, parameter, body and answer is checked against the contract. */
@@ -198,8 +204,14 @@ export class ApiClient {
     return this.call(this.api.GET('/v1/tenants/{tenantId}', this.tenant));
   }
 
+  /** Every key configuration of the tenant (a tenant has few; the list route pages, this follows every page). */
   listKeyConfigurations(): Promise<KeyConfiguration[]> {
-    return this.call(this.api.GET('/v1/tenants/{tenantId}/key-configurations', this.tenant)).then((b) => b.keyConfigurations);
+    return this.allPages((cursor) => this.pageKeyConfigurations({ sort: 'name', limit: 200 }, cursor));
+  }
+
+  /** One page of key configurations, searched and filtered by the server. */
+  pageKeyConfigurations(query: KeyConfigurationQuery, cursor?: string | null): Promise<Page<KeyConfiguration>> {
+    return this.call(this.api.GET('/v1/tenants/{tenantId}/key-configurations', { params: { path: { tenantId: this.tenantId }, query: { ...wire(query), cursor: cursor ?? undefined } } })).then((b) => ({ items: b.keyConfigurations, next: b.next }));
   }
 
   getKeyConfiguration(id: string): Promise<KeyConfiguration> {
@@ -218,8 +230,18 @@ export class ApiClient {
     return this.call(this.api.DELETE('/v1/tenants/{tenantId}/key-configurations/{id}', this.path({ id }))).then(done);
   }
 
-  listWorkspaces(): Promise<Workspace[]> {
-    return this.call(this.api.GET('/v1/tenants/{tenantId}/workspaces', this.tenant)).then((b) => b.workspaces);
+  /** One page of workspaces, searched, filtered and sorted by the server. */
+  pageWorkspaces(query: WorkspaceQuery, cursor?: string | null): Promise<Page<Workspace>> {
+    return this.call(this.api.GET('/v1/tenants/{tenantId}/workspaces', { params: { path: { tenantId: this.tenantId }, query: { ...wire(query), cursor: cursor ?? undefined } } })).then((b) => ({ items: b.workspaces, next: b.next }));
+  }
+
+  /** Bind, re-key or rewrap many workspaces as one tracked operation (202 with its first state). */
+  startBulkOperation(request: BulkRequest): Promise<BulkOperation> {
+    return this.call(this.api.POST('/v1/tenants/{tenantId}/bulk-operations', { ...this.tenant, body: request }));
+  }
+
+  getBulkOperation(id: string): Promise<BulkOperation> {
+    return this.call(this.api.GET('/v1/tenants/{tenantId}/bulk-operations/{id}', this.path({ id })));
   }
 
   getWorkspace(id: string): Promise<Workspace> {
@@ -273,8 +295,20 @@ export class ApiClient {
     return this.call(this.api.GET('/v1/audit/public-keys')).then((b) => b.keys);
   }
 
-  listServicePrincipals(): Promise<ServicePrincipal[]> {
-    return this.call(this.api.GET('/v1/tenants/{tenantId}/service-principals', this.tenant)).then((b) => b.servicePrincipals);
+  /** One page of service principals, searched and filtered by the server. */
+  pageServicePrincipals(query: ServicePrincipalQuery, cursor?: string | null): Promise<Page<ServicePrincipal>> {
+    return this.call(this.api.GET('/v1/tenants/{tenantId}/service-principals', { params: { path: { tenantId: this.tenantId }, query: { ...wire(query), cursor: cursor ?? undefined } } })).then((b) => ({ items: b.servicePrincipals, next: b.next }));
+  }
+
+  private async allPages<T>(page: (cursor: string | null) => Promise<Page<T>>): Promise<T[]> {
+    const out: T[] = [];
+    let cursor: string | null = null;
+    do {
+      const p: Page<T> = await page(cursor);
+      out.push(...p.items);
+      cursor = p.next;
+    } while (cursor);
+    return out;
   }
 
   createServicePrincipal(name: string, workspaceIds: string[]): Promise<CreatedServicePrincipal> {
@@ -360,3 +394,18 @@ export class ApiClient {
 
 /** The browser's registration credential as JSON (@simplewebauthn/browser), as the API's schema describes it. */
 export type RegisterPasskeyCredential = paths['/v1/tenants/{tenantId}/me/mfa/passkeys']['post']['requestBody'] extends { content: { 'application/json': { credential: infer C } } } | undefined ? C : never;
+
+/**
+ * A list query as the wire takes it: several values comma-joined, booleans as true/false (the server's list
+ * validators parse both forms).
+ */
+type Wire<Q> = { [K in keyof Q]: NonNullable<Q[K]> extends readonly unknown[] ? string : NonNullable<Q[K]> extends boolean ? 'true' | 'false' : Q[K] };
+
+function wire<Q extends object>(query: Q): Wire<Q> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(query) as Array<[string, unknown]>) {
+    if (v === undefined || v === null || v === '' || (Array.isArray(v) && v.length === 0)) continue;
+    out[k] = Array.isArray(v) ? v.join(',') : typeof v === 'boolean' ? String(v) : v;
+  }
+  return out as Wire<Q>;
+}

@@ -71,10 +71,8 @@ export function useInvitationDetails(token: string): Loaded<InvitationDetails> {
 }
 
 export const useTenant = () => useTenantQuery(['tenant'], (api) => api.getTenant());
-export const useWorkspaces = () => useTenantQuery(['workspaces'], (api) => api.listWorkspaces());
 export const useKeyConfigurations = () => useTenantQuery(['key-configurations'], (api) => api.listKeyConfigurations());
 export const useKeyConfiguration = (id: string) => useTenantQuery(['key-configurations', id], (api) => api.getKeyConfiguration(id));
-export const useServicePrincipals = () => useTenantQuery(['service-principals'], (api) => api.listServicePrincipals());
 export const useServicePrincipal = (id: string) => useTenantQuery(['service-principals', id], (api) => api.getServicePrincipal(id));
 export const useAdminUsers = () => useTenantQuery(['admin-users'], (api) => api.listAdminUsers());
 export const useInvitations = (enabled: boolean) => useTenantQuery(['invitations'], (api) => api.listInvitations(), { enabled });

@@ -59,7 +59,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List key configurations */
+        /** One page of key configurations: search by name, filter by provider and status */
         get: operations["listKeyConfigurations"];
         put?: never;
         /** Register and validate a customer key */
@@ -112,7 +112,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List workspaces */
+        /** One page of workspaces: search by name, filter by key state, key configuration and degraded, sort by creation or name */
         get: operations["listWorkspaces"];
         put?: never;
         /** Create a workspace (unbound) */
@@ -200,7 +200,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List service principals with their workspace scope (never a secret or its hash) */
+        /** One page of service principals with their workspace scope (never a secret or its hash): search by name, filter by disabled */
         get: operations["listServicePrincipals"];
         put?: never;
         /** Create a service principal (secret shown once) */
@@ -1179,6 +1179,40 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/tenants/{tenantId}/bulk-operations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Bind or re-key a selection of workspaces, or rewrap every workspace of a configuration, as one tracked operation (at most 1000 workspaces: 400 BULK_SELECTION_TOO_LARGE) */
+        post: operations["startBulkOperation"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/tenants/{tenantId}/bulk-operations/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A bulk operation's progress and each workspace's outcome */
+        get: operations["getBulkOperation"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -1387,22 +1421,6 @@ export interface components {
             name: string;
             workspaceIds: string[];
             permissions?: ("dek:fetch" | "dek:destroy")[];
-        };
-        ServicePrincipal: {
-            /** Format: uuid */
-            id: string;
-            name: string;
-            clientId: string;
-            disabled: boolean;
-            workspaceIds: string[];
-            ipAllowList: string[];
-            clientCertificateSha256?: string | null;
-            permissions: components["schemas"]["Permissions"];
-            /** Format: date-time */
-            createdAt: string;
-        };
-        ServicePrincipalList: {
-            servicePrincipals: components["schemas"]["ServicePrincipal"][];
         };
         AuditEvent: {
             seq: number;
@@ -1930,6 +1948,91 @@ export interface components {
                 denied: number;
             }[];
         };
+        WorkspacePage: {
+            workspaces: components["schemas"]["Workspace"][];
+            /** @description cursor of the next page; null on the last */
+            next: string | null;
+        };
+        KeyConfigurationPage: {
+            keyConfigurations: components["schemas"]["KeyConfiguration"][];
+            /** @description cursor of the next page; null on the last */
+            next: string | null;
+        };
+        ServicePrincipal: {
+            /** Format: uuid */
+            id: string;
+            name: string;
+            clientId: string;
+            disabled: boolean;
+            workspaceIds: string[];
+            ipAllowList: string[];
+            clientCertificateSha256?: string | null;
+            permissions: components["schemas"]["Permissions"];
+            /** Format: date-time */
+            createdAt: string;
+        };
+        ServicePrincipalList: {
+            servicePrincipals: components["schemas"]["ServicePrincipal"][];
+            /** @description cursor of the next page; null on the last */
+            next: string | null;
+        };
+        BulkOperation: {
+            /** Format: uuid */
+            id: string;
+            /** @enum {string} */
+            kind: "bulk";
+            /** @enum {string} */
+            action: "bind" | "rekey" | "rewrap";
+            /** Format: uuid */
+            keyConfigurationId: string;
+            requestedBy: string;
+            /** Format: date-time */
+            createdAt: string;
+            /**
+             * @description failed once every item ended and at least one failed
+             * @enum {string}
+             */
+            state: "running" | "succeeded" | "failed";
+            progress: {
+                done: number;
+                total: number;
+            };
+            counts: {
+                pending: number;
+                running: number;
+                succeeded: number;
+                failed: number;
+            };
+            items: {
+                /** Format: uuid */
+                workspaceId: string;
+                workspaceName: string | null;
+                /** @enum {string} */
+                state: "pending" | "running" | "succeeded" | "failed";
+                /**
+                 * Format: uuid
+                 * @description the re-key or CMK rewrap operation this workspace became
+                 */
+                operationId: string | null;
+                error: {
+                    code: string;
+                    message: string;
+                } | null;
+            }[];
+        };
+        /** @description bind or rekey a listed selection (at most 1000), or rewrap every workspace of a configuration */
+        BulkOperationRequest: {
+            /** @enum {string} */
+            action: "bind" | "rekey";
+            /** Format: uuid */
+            keyConfigurationId: string;
+            workspaceIds: string[];
+        } | {
+            /** @enum {string} */
+            action: "rewrap";
+            /** Format: uuid */
+            keyConfigurationId: string;
+        };
     };
     responses: never;
     parameters: never;
@@ -2128,7 +2231,15 @@ export interface operations {
     };
     listKeyConfigurations: {
         parameters: {
-            query?: never;
+            query?: {
+                q?: string;
+                provider?: string | string[];
+                status?: string | string[];
+                sort?: "createdAt" | "name";
+                order?: "asc" | "desc";
+                cursor?: string;
+                limit?: number;
+            };
             header?: never;
             path: {
                 tenantId: string;
@@ -2143,9 +2254,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        keyConfigurations: components["schemas"]["KeyConfiguration"][];
-                    };
+                    "application/json": components["schemas"]["KeyConfigurationPage"];
+                };
+            };
+            /** @description malformed or invalid request (code names the problem: VALIDATION_FAILED, INVALID_CURSOR, BULK_SELECTION_TOO_LARGE) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description missing or invalid token */
@@ -2157,7 +2275,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description role or permission not allowed (separation of duties); on DEK requests also a refused access reason (REASON_DENIED, REASON_REQUIRED) */
+            /** @description role not allowed (separation of duties) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2166,7 +2284,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description not found (also: another tenant, outside scope, malformed id) */
+            /** @description not found (also: another tenant, a key configuration of another tenant) */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -2416,7 +2534,17 @@ export interface operations {
     };
     listWorkspaces: {
         parameters: {
-            query?: never;
+            query?: {
+                q?: string;
+                keyState?: string | string[];
+                keyConfigurationId?: string;
+                degraded?: "true" | "false";
+                id?: string | string[];
+                sort?: "createdAt" | "name";
+                order?: "asc" | "desc";
+                cursor?: string;
+                limit?: number;
+            };
             header?: never;
             path: {
                 tenantId: string;
@@ -2431,9 +2559,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        workspaces: components["schemas"]["Workspace"][];
-                    };
+                    "application/json": components["schemas"]["WorkspacePage"];
+                };
+            };
+            /** @description malformed or invalid request (code names the problem: VALIDATION_FAILED, INVALID_CURSOR, BULK_SELECTION_TOO_LARGE) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description missing or invalid token */
@@ -2445,7 +2580,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description role or permission not allowed (separation of duties); on DEK requests also a refused access reason (REASON_DENIED, REASON_REQUIRED) */
+            /** @description role not allowed (separation of duties) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2454,7 +2589,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description not found (also: another tenant, outside scope, malformed id) */
+            /** @description not found (also: another tenant, a key configuration of another tenant) */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -2963,7 +3098,14 @@ export interface operations {
     };
     listServicePrincipals: {
         parameters: {
-            query?: never;
+            query?: {
+                q?: string;
+                disabled?: "true" | "false";
+                sort?: "createdAt" | "name";
+                order?: "asc" | "desc";
+                cursor?: string;
+                limit?: number;
+            };
             header?: never;
             path: {
                 tenantId: string;
@@ -2981,6 +3123,15 @@ export interface operations {
                     "application/json": components["schemas"]["ServicePrincipalList"];
                 };
             };
+            /** @description malformed or invalid request (code names the problem: VALIDATION_FAILED, INVALID_CURSOR, BULK_SELECTION_TOO_LARGE) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description missing or invalid token */
             401: {
                 headers: {
@@ -2990,7 +3141,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description role or permission not allowed (separation of duties); on DEK requests also a refused access reason (REASON_DENIED, REASON_REQUIRED) */
+            /** @description role not allowed (separation of duties) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2999,7 +3150,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description not found (also: another tenant, outside scope, malformed id) */
+            /** @description not found (also: another tenant, a key configuration of another tenant) */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -7281,6 +7432,136 @@ export interface operations {
                 };
             };
             /** @description not found (also: another tenant, outside scope, malformed id) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    startBulkOperation: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                tenantId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["BulkOperationRequest"];
+            };
+        };
+        responses: {
+            /** @description success */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BulkOperation"];
+                };
+            };
+            /** @description malformed or invalid request (code names the problem: VALIDATION_FAILED, INVALID_CURSOR, BULK_SELECTION_TOO_LARGE) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description missing or invalid token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description role not allowed (separation of duties) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description not found (also: another tenant, a key configuration of another tenant) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description content type not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getBulkOperation: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                tenantId: string;
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BulkOperation"];
+                };
+            };
+            /** @description missing or invalid token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description role not allowed (separation of duties) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description not found (also: another tenant, a key configuration of another tenant) */
             404: {
                 headers: {
                     [name: string]: unknown;

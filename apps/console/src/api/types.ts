@@ -85,3 +85,43 @@ export type KeyUseByReason = S['KeyUseByReason'];
 export type KeyUseBucket = KeyUseByReason['bucket'];
 export type AccessReason = WorkspaceReasonPolicy['deniedReasons'][number];
 export const ACCESS_REASONS: readonly AccessReason[] = ['CUSTOMER_INITIATED', 'SCHEDULED_JOB', 'BACKUP', 'MIGRATION', 'VENDOR_SUPPORT', 'EMERGENCY'];
+
+/** One page of a list route: the items and the opaque cursor of the next page (null on the last). */
+export interface Page<T> {
+  items: T[];
+  next: string | null;
+}
+
+export type SortOrder = 'asc' | 'desc';
+
+export interface WorkspaceQuery {
+  q?: string;
+  keyState?: KeyState[];
+  keyConfigurationId?: string;
+  degraded?: boolean;
+  id?: string[];
+  sort?: 'createdAt' | 'name';
+  order?: SortOrder;
+  limit?: number;
+}
+
+export interface KeyConfigurationQuery {
+  q?: string;
+  provider?: Array<'aws' | 'azure' | 'gcp'>;
+  status?: Array<'valid' | 'invalid'>;
+  sort?: 'createdAt' | 'name';
+  order?: SortOrder;
+  limit?: number;
+}
+
+export interface ServicePrincipalQuery {
+  q?: string;
+  disabled?: boolean;
+  sort?: 'createdAt' | 'name';
+  order?: SortOrder;
+  limit?: number;
+}
+
+export type BulkRequest = S['BulkOperationRequest'];
+export type BulkOperation = S['BulkOperation'];
+export type BulkItem = BulkOperation['items'][number];

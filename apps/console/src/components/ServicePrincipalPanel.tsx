@@ -1,6 +1,7 @@
 import { useEffect, useState, type FormEvent } from 'react';
 import type { ApiClient } from '../api/client';
-import type { RotatedSecret, Workspace } from '../api/types';
+import type { RotatedSecret } from '../api/types';
+import { WorkspacePicker } from './WorkspacePicker';
 import { ErrorAlert } from './Alert';
 import { ValueRow } from './ValueRow';
 import { useAction } from '../hooks';
@@ -26,12 +27,11 @@ const OVERLAPS: Array<{ seconds: number; label: string }> = [
 export function ServicePrincipalPanel(props: {
   api: ApiClient;
   principalId: string;
-  workspaces: Workspace[];
   canWrite: boolean;
   onChanged: () => void;
   onClose: () => void;
 }) {
-  const { api, principalId, workspaces, canWrite, onChanged } = props;
+  const { api, principalId, canWrite, onChanged } = props;
   const sp = useServicePrincipal(principalId);
   const invalidate = useInvalidate();
   const [rotated, setRotated] = useState<RotatedSecret | null>(null);
@@ -190,19 +190,8 @@ export function ServicePrincipalPanel(props: {
 
       <h3>Workspace scope</h3>
       {canWrite ? (
-        <form onSubmit={submitScope} aria-labelledby="scope-title">
-          <fieldset>
-            <legend id="scope-title">Workspaces {d.name} may fetch data keys for</legend>
-            <ul className="checklist">
-              {workspaces.map((w) => (
-                <li key={w.id}>
-                  <label>
-                    <input type="checkbox" checked={scope.includes(w.id)} onChange={() => toggle(w.id)} /> {w.name}
-                  </label>
-                </li>
-              ))}
-            </ul>
-          </fieldset>
+        <form onSubmit={submitScope} aria-label={`Workspace scope of ${d.name}`}>
+          <WorkspacePicker api={api} idPrefix="sp-scope" legend={`Workspaces ${d.name} may fetch data keys for`} selected={scope} onToggle={toggle} />
           <button type="submit" className="btn" disabled={update.busy}>
             Save scope
           </button>

@@ -1,6 +1,6 @@
 import type { KeyState } from '../api/types';
 
-const LABELS: Record<KeyState, string> = {
+export const KEY_STATE_LABELS: Record<KeyState, string> = {
   unbound: 'Unbound',
   provisioning: 'Provisioning',
   active: 'Active',
@@ -26,7 +26,7 @@ const TONE: Record<KeyState, 'ok' | 'busy' | 'warn' | 'bad' | 'neutral'> = {
 
 /** The workspace key state, in words (colour is never the only signal). */
 export function StateBadge({ state }: { state: KeyState }) {
-  return <span className={`badge badge-${TONE[state] ?? 'neutral'}`}>{LABELS[state] ?? state}</span>;
+  return <span className={`badge badge-${TONE[state] ?? 'neutral'}`}>{KEY_STATE_LABELS[state] ?? state}</span>;
 }
 
 export function StatusBadge({ ok, yes, no }: { ok: boolean; yes: string; no: string }) {

@@ -1,5 +1,10 @@
 import { useState, type FormEvent } from 'react';
-import type { CreatedServicePrincipal, ServicePrincipal, Workspace } from '../api/types';
+import { useQueryClient } from '@tanstack/react-query';
+import type { ApiClient } from '../api/client';
+import type { CreatedServicePrincipal, ServicePrincipal, ServicePrincipalQuery } from '../api/types';
+import { Pager } from '../components/Pager';
+import { useWorkspaceNames, WorkspacePicker } from '../components/WorkspacePicker';
+import { useDebounced, usePagedList } from '../paged-list';
 import { ErrorAlert } from '../components/Alert';
 import { CopyButton } from '../components/CopyButton';
 import { ServicePrincipalPanel } from '../components/ServicePrincipalPanel';
@@ -7,7 +12,6 @@ import { TextField } from '../components/TextField';
 import { ValueRow } from '../components/ValueRow';
 import { useConsole } from '../context';
 import { useAction } from '../hooks';
-import { useServicePrincipals, useWorkspaces } from '../api/queries';
 
 /**
  * The tenant's service principals (name, client id, the workspaces each may use, when it was created) and a form
@@ -17,8 +21,13 @@ import { useServicePrincipals, useWorkspaces } from '../api/queries';
  */
 export function ServicePrincipalsPage() {
   const { api, canWrite } = useConsole();
-  const workspaces = useWorkspaces();
-  const principals = useServicePrincipals();
+  const [search, setSearch] = useState('');
+  const [status, setStatus] = useState<'' | 'enabled' | 'disabled'>('');
+  const q = useDebounced(search.trim(), 300);
+  const query: ServicePrincipalQuery = { q: q || undefined, disabled: status === '' ? undefined : status === 'disabled', sort: 'name', limit: 25 };
+  const principals = usePagedList('service-principals', api.tenantId, query, (qq, cursor) => api.pageServicePrincipals(qq, cursor));
+  const queryClient = useQueryClient();
+  const reload = () => void queryClient.invalidateQueries({ queryKey: ['tenant', api.tenantId, 'service-principals'] });
   const [name, setName] = useState('');
   const [selected, setSelected] = useState<string[]>([]);
   const [created, setCreated] = useState<(CreatedServicePrincipal & { name: string }) | null>(null);
@@ -28,7 +37,7 @@ export function ServicePrincipalsPage() {
     setCreated({ ...sp, name: name.trim() });
     setName('');
     setSelected([]);
-    principals.reload();
+    reload();
   });
   const toggle = (id: string) => setSelected((s) => (s.includes(id) ? s.filter((x) => x !== id) : [...s, id]));
 
@@ -59,19 +68,43 @@ export function ServicePrincipalsPage() {
       )}
       <section aria-labelledby="sp-list">
         <h2 id="sp-list">Existing service principals</h2>
+        <form className="filters" role="search" aria-label="Search and filter service principals" onSubmit={(e) => e.preventDefault()}>
+          <div className="field grow">
+            <label htmlFor="sp-search">Find service principals</label>
+            <input id="sp-search" type="search" value={search} onChange={(e) => setSearch(e.target.value)} maxLength={100} spellCheck={false} />
+          </div>
+          <div className="field">
+            <label htmlFor="sp-status">Status</label>
+            <select id="sp-status" value={status} onChange={(e) => setStatus(e.target.value as '' | 'enabled' | 'disabled')}>
+              <option value="">Any</option>
+              <option value="enabled">Enabled</option>
+              <option value="disabled">Disabled</option>
+            </select>
+          </div>
+        </form>
         <ErrorAlert error={principals.error} title="Could not load service principals" />
-        {principals.loading && !principals.data && <p aria-live="polite">Loading…</p>}
-        {principals.data?.length === 0 && <p className="empty">No service principals yet.</p>}
-        {principals.data && principals.data.length > 0 && <PrincipalsTable principals={principals.data} workspaces={workspaces.data ?? []} onManage={setManaged} />}
+        {principals.loading && <p aria-live="polite">Loading…</p>}
+        {principals.items?.length === 0 && <p className="empty">{q || status ? 'No service principal matches.' : 'No service principals yet.'}</p>}
+        {principals.items && principals.items.length > 0 && <PrincipalsTable api={api} principals={principals.items} onManage={setManaged} />}
+        {(principals.hasPrevious || principals.hasNext) && (
+          <Pager
+            label="Service principals"
+            pageNumber={principals.pageNumber}
+            hasPrevious={principals.hasPrevious}
+            hasNext={principals.hasNext}
+            busy={principals.fetching}
+            onPrevious={principals.previous}
+            onNext={principals.next}
+          />
+        )}
       </section>
       {managed && (
         <ServicePrincipalPanel
           key={managed}
           api={api}
           principalId={managed}
-          workspaces={workspaces.data ?? []}
           canWrite={canWrite}
-          onChanged={principals.reload}
+          onChanged={reload}
           onClose={() => setManaged(null)}
         />
       )}
@@ -79,20 +112,7 @@ export function ServicePrincipalsPage() {
         <form className="card inline-form" onSubmit={submit} aria-labelledby="sp-new">
           <h2 id="sp-new">New service principal</h2>
           <TextField id="sp-name" label="Name" value={name} onChange={setName} required help="For example the service that will use it: “ingest-eu”." />
-          <fieldset>
-            <legend>Workspaces it may fetch data keys for</legend>
-            <ErrorAlert error={workspaces.error} title="Could not load workspaces" />
-            {workspaces.data?.length === 0 && <p className="muted">No workspaces yet.</p>}
-            <ul className="checklist">
-              {workspaces.data?.map((w) => (
-                <li key={w.id}>
-                  <label>
-                    <input type="checkbox" checked={selected.includes(w.id)} onChange={() => toggle(w.id)} /> {w.name}
-                  </label>
-                </li>
-              ))}
-            </ul>
-          </fieldset>
+          <WorkspacePicker api={api} idPrefix="sp-new" legend="Workspaces it may fetch data keys for" selected={selected} onToggle={toggle} />
           <ErrorAlert error={create.error} title="The service principal was not created" />
           <button className="btn btn-primary" type="submit" disabled={create.busy || !name.trim() || selected.length === 0}>
             {create.busy ? 'Creating…' : 'Create service principal'}
@@ -105,8 +125,14 @@ export function ServicePrincipalsPage() {
   );
 }
 
-function PrincipalsTable({ principals, workspaces, onManage }: { principals: ServicePrincipal[]; workspaces: Workspace[]; onManage: (id: string) => void }) {
-  const byId = new Map(workspaces.map((w) => [w.id, w.name]));
+/** Names shown per principal; the rest is counted (a principal may be scoped to a thousand workspaces). */
+const SHOWN_PER_PRINCIPAL = 8;
+
+function PrincipalsTable({ api, principals, onManage }: { api: ApiClient; principals: ServicePrincipal[]; onManage: (id: string) => void }) {
+  const byId = useWorkspaceNames(
+    api,
+    principals.flatMap((p) => p.workspaceIds.slice(0, SHOWN_PER_PRINCIPAL)),
+  );
   return (
     <table className="principals">
       <caption className="visually-hidden">Existing service principals</caption>
@@ -135,6 +161,7 @@ function PrincipalsTable({ principals, workspaces, onManage }: { principals: Ser
               ) : (
                 <ul className="inline-list" aria-label={`Workspaces ${sp.name} may access`}>
                   {sp.workspaceIds
+                    .slice(0, SHOWN_PER_PRINCIPAL)
                     .map((id) => ({ id, name: byId.get(id) ?? id }))
                     .sort((a, b) => a.name.localeCompare(b.name))
                     .map((w) => (
@@ -142,6 +169,7 @@ function PrincipalsTable({ principals, workspaces, onManage }: { principals: Ser
                         <a href={`#/workspaces/${encodeURIComponent(w.id)}`}>{w.name}</a>
                       </li>
                     ))}
+                  {sp.workspaceIds.length > SHOWN_PER_PRINCIPAL && <li>and {sp.workspaceIds.length - SHOWN_PER_PRINCIPAL} more</li>}
                 </ul>
               )}
             </td>

@@ -108,7 +108,7 @@ export const Workspace = z
 export const OperationAccepted = z.object({ operationId: z.string().uuid() }).openapi('OperationAccepted');
 export const ServicePrincipalCreated = z.object({ id: z.string().uuid(), clientId: z.string(), clientSecret: z.string(), permissions: Permissions.optional() }).openapi('ServicePrincipalCreated');
 export const ServicePrincipal = z.object({ id: z.string().uuid(), name: z.string(), clientId: z.string(), disabled: z.boolean(), workspaceIds: z.array(z.string().uuid()), ipAllowList: z.array(z.string()), clientCertificateSha256: z.string().nullable().optional(), permissions: Permissions, createdAt: z.string().datetime() }).strict().openapi('ServicePrincipal');
-export const ServicePrincipalList = z.object({ servicePrincipals: z.array(ServicePrincipal) }).openapi('ServicePrincipalList');
+export const ServicePrincipalList = z.object({ servicePrincipals: z.array(ServicePrincipal), next: z.string().nullable().describe('cursor of the next page; null on the last') }).openapi('ServicePrincipalList');
 export const AuditEvent = z
   .object({
     seq: z.number().int(),

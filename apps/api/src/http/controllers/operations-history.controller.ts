@@ -4,30 +4,15 @@ import { ErrorCode, HISTORY_KINDS, OPERATION_STATES } from '@app/keys';
 import { z } from 'zod';
 import { AdminRoute, Claims, SERVICES } from '../auth';
 import type { KeyholdServices } from '../../services';
+import { listOf, MAX_PAGE } from '../list-query';
 import { parseBody, pathId } from '../validation';
-
-/** `kind=a,b` or `kind=a&kind=b`: every value must be known. */
-const list = <T extends string>(values: readonly T[]) =>
-  z
-    .union([z.string(), z.array(z.string())])
-    .optional()
-    .transform((v, ctx) => {
-      if (v === undefined) return undefined;
-      const items = (Array.isArray(v) ? v : [v]).flatMap((x) => x.split(',')).filter(Boolean);
-      for (const i of items)
-        if (!(values as readonly string[]).includes(i)) {
-          ctx.addIssue({ code: z.ZodIssueCode.custom, message: `must be one of ${values.join(', ')}` });
-          return z.NEVER;
-        }
-      return items as T[];
-    });
 
 export const query = z
   .object({
-    kind: list(HISTORY_KINDS),
-    state: list(OPERATION_STATES),
-    cursor: z.string().max(200).optional(),
-    limit: z.coerce.number().int().min(1).max(200).default(50),
+    kind: listOf(HISTORY_KINDS),
+    state: listOf(OPERATION_STATES),
+    cursor: z.string().min(1).max(1024).optional(),
+    limit: z.coerce.number().int().min(1).max(MAX_PAGE).default(50),
   })
   .strict();
 

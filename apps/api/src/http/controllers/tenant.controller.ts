@@ -4,6 +4,7 @@ import { ErrorCode } from '@app/keys';
 import type { FastifyReply } from 'fastify';
 import { actorOf, AdminRoute, Claims, SERVICES } from '../auth';
 import type { KeyholdServices } from '../../services';
+import { listQueries } from '../list-queries';
 import { parseBody, pathId, schemas } from '../validation';
 
 /**
@@ -30,8 +31,9 @@ export class TenantController {
 
   @Get('key-configurations')
   @AdminRoute('key_admin', 'auditor')
-  async listKeyConfigurations(@Claims() c: AccessClaims) {
-    return { keyConfigurations: await this.s.useCases.listKeyConfigurations.execute(c.tid) };
+  listKeyConfigurations(@Claims() c: AccessClaims, @Query() query: Record<string, unknown>) {
+    const { q, provider, status, ...page } = parseBody(listQueries.keyConfigurations, { ...query });
+    return this.s.lists.keyConfigurations.execute(c.tid, { search: q, providers: provider, statuses: status }, page);
   }
 
   @Get('key-configurations/:id')
@@ -64,8 +66,9 @@ export class TenantController {
 
   @Get('workspaces')
   @AdminRoute('key_admin', 'auditor')
-  async listWorkspaces(@Claims() c: AccessClaims) {
-    return { workspaces: await this.s.useCases.listWorkspaces.execute(c.tid) };
+  listWorkspaces(@Claims() c: AccessClaims, @Query() query: Record<string, unknown>) {
+    const { q, keyState, keyConfigurationId, degraded, id, ...page } = parseBody(listQueries.workspaces, { ...query });
+    return this.s.lists.workspaces.execute(c.tid, { search: q, keyStates: keyState, keyConfigurationId: keyConfigurationId?.toLowerCase(), degraded, ids: id }, page);
   }
 
   @Get('workspaces/:id')
@@ -116,8 +119,9 @@ export class TenantController {
 
   @Get('service-principals')
   @AdminRoute('key_admin', 'auditor')
-  async listServicePrincipals(@Claims() c: AccessClaims) {
-    return { servicePrincipals: await this.s.repos.servicePrincipals.list(c.tid) };
+  listServicePrincipals(@Claims() c: AccessClaims, @Query() query: Record<string, unknown>) {
+    const { q, disabled, ...page } = parseBody(listQueries.servicePrincipals, { ...query });
+    return this.s.lists.servicePrincipals.execute(c.tid, { search: q, disabled }, page);
   }
 
   // ---- audit

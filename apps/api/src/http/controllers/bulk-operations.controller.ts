@@ -1,0 +1,43 @@
+import { Body, Controller, Get, HttpCode, Inject, Param, Post } from '@nestjs/common';
+import type { AccessClaims } from '@app/auth';
+import { BULK_MAX_WORKSPACES, DomainError, ErrorCode } from '@app/keys';
+import { z } from 'zod';
+import { actorOf, AdminRoute, Claims, SERVICES } from '../auth';
+import type { KeyholdServices } from '../../services';
+import { parseBody, pathId } from '../validation';
+
+const uuid = z.string().uuid().transform((v) => v.toLowerCase());
+
+/**
+ * The bulk action body. The selection is bounded twice: by the schema for a listed selection (a clear 400 before any
+ * work), and by the use case for "every workspace of a configuration" (BULK_SELECTION_TOO_LARGE).
+ */
+export const bulkBody = z.discriminatedUnion('action', [
+  z.object({ action: z.enum(['bind', 'rekey']), keyConfigurationId: uuid, workspaceIds: z.array(uuid).min(1) }).strict(),
+  z.object({ action: z.literal('rewrap'), keyConfigurationId: uuid }).strict(),
+]);
+
+/** Bulk actions over many workspaces as one tracked operation (key admins start, auditors read). */
+@Controller('v1/tenants/:tenantId/bulk-operations')
+export class BulkOperationsController {
+  constructor(@Inject(SERVICES) private readonly s: KeyholdServices) {}
+
+  @Post()
+  @HttpCode(202)
+  @AdminRoute('key_admin')
+  start(@Claims() c: AccessClaims, @Body() body: unknown) {
+    const raw = body as { workspaceIds?: unknown } | null;
+    if (raw && Array.isArray(raw.workspaceIds) && raw.workspaceIds.length > BULK_MAX_WORKSPACES)
+      throw new DomainError(
+        ErrorCode.BulkSelectionTooLarge,
+        `a bulk operation carries at most ${BULK_MAX_WORKSPACES} workspaces; ${raw.workspaceIds.length} were selected`,
+      );
+    return this.s.lists.bulk.execute(actorOf(c), c.tid, parseBody(bulkBody, body));
+  }
+
+  @Get(':id')
+  @AdminRoute('key_admin', 'auditor')
+  get(@Claims() c: AccessClaims, @Param('id') id: string) {
+    return this.s.lists.getBulk.execute(c.tid, pathId(id, ErrorCode.BulkOperationNotFound));
+  }
+}
