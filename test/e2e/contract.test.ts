@@ -21,9 +21,11 @@ describe('contract: real answers match the documented schemas', () => {
     const op = await stack.http.post(`${w.base}/workspaces/${w.wsId}/operations`, { kind: 'revocation-check' }, w.token);
     expect(op.status).toBe(202);
     const users = (await stack.http.get(`${w.base}/admin-users`, w.token)).body.adminUsers;
+    const bulk = await stack.http.post(`${w.base}/bulk-operations`, { action: 'rewrap', keyConfigurationId: w.kcId }, w.token);
+    expect(bulk.status).toBe(202);
     const values = (template: string, name: string): string => {
       const kind = paramKind(template, name);
-      const byKind: Record<string, string> = { tenant: w.tenant.id, workspace: w.wsId, keyConfiguration: w.kcId, operation: op.body.operationId, servicePrincipal: sp.id, adminUser: users[0].id };
+      const byKind: Record<string, string> = { tenant: w.tenant.id, workspace: w.wsId, keyConfiguration: w.kcId, operation: op.body.operationId, servicePrincipal: sp.id, adminUser: users[0].id, bulkOperation: bulk.body.id };
       if (!byKind[kind]) throw new Error(`no value for ${name} of ${template}`);
       return byKind[kind];
     };
