@@ -3,3 +3,4 @@ export { AuditKeys, PublishedKey } from './keys';
 export { AuditSealer } from './sealer';
 export { GENESIS_HASH, AuditEntry, Checkpoint, canonicalJson, entryHash, verifyLog, LogVerdict } from '@keyhold/audit-verify';
 export { AuditBuffer, auditProviderCalls, DekIssuanceAggregator, IssuanceTally } from './subscribers';
+export { AuditModule } from './audit.module';

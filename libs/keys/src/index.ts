@@ -13,7 +13,7 @@ export {
   DEFAULT_SERVICE_PERMISSIONS,
 } from './segment-shred.use-case';
 export { RequestWrapLimitRotation } from './wrap-limit-rotation.use-case';
-export { Actor, Dispatcher, KekInvalidator, KeysDeps } from './context';
+export { Actor, Dispatcher, DISPATCHER, KekInvalidator, KeysDeps } from './context';
 export { workspaceView, keyConfigurationView, tenantView, operationView } from './views';
 export { CreateTenant, GetTenant, CreateServicePrincipal } from './tenant.use-cases';
 export {
@@ -63,3 +63,6 @@ export {
 export { DestroyWorkspace, DestroyWorkspaceInput } from './workspace-destroy.use-case';
 export { encodeDekBody, DEK_B64_FROM, DEK_B64_TO } from './dek-body';
 export { ListOperations, OperationHistoryInput, OPERATION_STATES, HISTORY_KINDS, historyView } from './operations-history.use-case';
+export { ListServicePrincipals, ListServicePrincipalsCommand, ListVendorCanaries } from './listings.use-cases';
+export { ProvidersModule } from './providers.module';
+export { KeysModule, KEYS_DEPS, CREDENTIALS_DEPS, PRINCIPAL_DEPS, SegmentDestroyMetric } from './keys.module';

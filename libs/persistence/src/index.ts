@@ -42,3 +42,5 @@ export {
   SiemFormat,
   SiemState,
 } from './siem-destinations.repository';
+export { dataSourceOptions, migrateDatabase } from './data-source';
+export { PersistenceModule, PersistenceOptions, REPOSITORIES, REDIS, REDIS_SUBSCRIBER, LOCKS_DATA_SOURCE } from './persistence.module';

@@ -1,0 +1,52 @@
+import { BeforeApplicationShutdown, Injectable, Module, OnModuleDestroy } from '@nestjs/common';
+import { AuditBuffer, AuditModule, auditProviderCalls } from '@app/audit';
+import { KEYHOLD_CONFIG, type KeyholdConfig } from '@app/config';
+import { ProviderCallObserver } from '@app/provider-port';
+import { LOGGER } from '@app/telemetry';
+import type { Logger } from 'pino';
+import { ProviderRegistry } from './provider-registry';
+
+/** Every provider call is audited (through the buffer) for as long as the application runs. */
+@Injectable()
+class ProvidersLifecycle implements OnModuleDestroy, BeforeApplicationShutdown {
+  private readonly unsubscribe: () => void;
+
+  constructor(
+    observer: ProviderCallObserver,
+    buffer: AuditBuffer,
+    private readonly registry: ProviderRegistry,
+  ) {
+    this.unsubscribe = auditProviderCalls(observer, buffer);
+  }
+
+  onModuleDestroy(): void {
+    this.unsubscribe();
+  }
+
+  async beforeApplicationShutdown(): Promise<void> {
+    await this.registry.close().catch(() => undefined);
+  }
+}
+
+/**
+ * The customers' clouds: each provider lib's binding built once from the environment (ProviderRegistry), and the
+ * one observer every call goes through (audit, metrics, traces).
+ */
+@Module({
+  imports: [AuditModule],
+  providers: [
+    { provide: ProviderCallObserver, useFactory: () => new ProviderCallObserver() },
+    {
+      provide: ProviderRegistry,
+      inject: [KEYHOLD_CONFIG, ProviderCallObserver, LOGGER],
+      useFactory: (config: KeyholdConfig, observer: ProviderCallObserver, log: Logger) => {
+        const registry = ProviderRegistry.fromEnv(config.providerEnv, observer);
+        for (const [kind, why] of registry.unavailable) log.warn({ provider: kind, reason: why }, 'cloud provider binding not available');
+        return registry;
+      },
+    },
+    ProvidersLifecycle,
+  ],
+  exports: [ProviderCallObserver, ProviderRegistry],
+})
+export class ProvidersModule {}
