@@ -1,4 +1,4 @@
-import { BeforeApplicationShutdown, Injectable, Module, OnModuleDestroy } from '@nestjs/common';
+import { BeforeApplicationShutdown, Injectable, Module } from '@nestjs/common';
 import { AuditBuffer, AuditModule, auditProviderCalls } from '@app/audit';
 import { KEYHOLD_CONFIG, type KeyholdConfig } from '@app/config';
 import { ProviderCallObserver } from '@app/provider-port';
@@ -6,9 +6,12 @@ import { LOGGER } from '@app/telemetry';
 import type { Logger } from 'pino';
 import { ProviderRegistry } from './provider-registry';
 
-/** Every provider call is audited (through the buffer) for as long as the application runs. */
+/**
+ * Every provider call is audited (through the buffer) for as long as the application runs: the subscription ends
+ * only after every producer has stopped (their onModuleDestroy), before the bindings close.
+ */
 @Injectable()
-class ProvidersLifecycle implements OnModuleDestroy, BeforeApplicationShutdown {
+class ProvidersLifecycle implements BeforeApplicationShutdown {
   private readonly unsubscribe: () => void;
 
   constructor(
@@ -19,11 +22,8 @@ class ProvidersLifecycle implements OnModuleDestroy, BeforeApplicationShutdown {
     this.unsubscribe = auditProviderCalls(observer, buffer);
   }
 
-  onModuleDestroy(): void {
-    this.unsubscribe();
-  }
-
   async beforeApplicationShutdown(): Promise<void> {
+    this.unsubscribe();
     await this.registry.close().catch(() => undefined);
   }
 }

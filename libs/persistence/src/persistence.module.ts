@@ -79,7 +79,11 @@ export class PersistenceModule {
           ...retry,
           name: LOCKS_DATA_SOURCE,
           inject: [KEYHOLD_CONFIG],
-          useFactory: (config: KeyholdConfig) => dataSourceOptions(config.databaseUrl, { poolSize: lockPoolSize, applicationName: `${options.applicationName}-locks` }),
+          // The name again in the options: TypeOrmModule finds this DataSource by it at shutdown.
+          useFactory: (config: KeyholdConfig) => ({
+            ...dataSourceOptions(config.databaseUrl, { poolSize: lockPoolSize, applicationName: `${options.applicationName}-locks` }),
+            name: LOCKS_DATA_SOURCE,
+          }),
         }),
       );
     return {

@@ -9,8 +9,8 @@ const schemas = {
   create: z
     .object({
       name: z.string().trim().min(1).max(100).regex(/^[\w .:-]+$/, 'letters, digits, space, _ . : - only'),
-      kind: z.enum(SIEM_KINDS as [string, ...string[]]),
-      format: z.enum(SIEM_FORMATS as [string, ...string[]]).default('native'),
+      kind: z.enum(SIEM_KINDS),
+      format: z.enum(SIEM_FORMATS).default('native'),
       url: z.string().max(2048),
       token: z.string().max(256).optional(),
     })
@@ -39,7 +39,7 @@ export class SiemController {
   @AdminRoute('key_admin')
   create(@Claims() c: AccessClaims, @Body() body: unknown) {
     const b = parseBody(schemas.create, body);
-    return this.siem.create(actorOf(c), c.tid, { name: b.name, kind: b.kind as never, format: b.format as never, url: b.url, token: b.token });
+    return this.siem.create(actorOf(c), c.tid, { name: b.name, kind: b.kind, format: b.format, url: b.url, token: b.token });
   }
 
   @Get(':id')
