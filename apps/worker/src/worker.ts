@@ -1,4 +1,5 @@
 import 'reflect-metadata';
+import type { INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { KeyholdConfig } from '@app/config';
 import type { JobMetrics, JobsRuntime, SiemRuntime, StepHook } from '@app/jobs';
@@ -24,6 +25,8 @@ export interface RunningWorker {
   readonly siem: SiemRuntime;
   readonly metricsUrl: string;
   readonly metrics: JobMetrics;
+  /** The worker's Nest application context (tests inspect its module graph). */
+  readonly app: INestApplicationContext;
   /** Graceful: stop taking jobs, let running ones reach a checkpoint, close connections. */
   close(): Promise<void>;
 }
@@ -52,6 +55,7 @@ export async function startWorker(config: KeyholdConfig, options: StartWorkerOpt
     siem: worker.siem,
     metrics: worker.metrics,
     metricsUrl: worker.metricsUrl,
+    app,
     async close() {
       if (closed) return;
       closed = true;

@@ -1,7 +1,6 @@
 import { BeforeApplicationShutdown, Global, Injectable, Module } from '@nestjs/common';
 import { KEYHOLD_CONFIG, type KeyholdConfig } from '@app/config';
-import { DISPATCHER } from '@app/keys';
-import { REDIS } from '@app/persistence';
+import { DISPATCHER, REDIS } from '@app/persistence';
 import type Redis from 'ioredis';
 import { OperationDispatcher } from './dispatcher';
 
@@ -17,7 +16,7 @@ class DispatcherLifecycle implements BeforeApplicationShutdown {
 /**
  * The durable operations' queues as the API sees them: the dispatcher that hands an operation row to BullMQ (and
  * the queues the operators' dashboard shows), also bound to the keys' Dispatcher port. Global, because libs/keys
- * cannot import this lib at load time (this lib loads libs/keys). The worker's runtime (the queues' consumers) is
+ * cannot import this lib at load time (this lib loads libs/keys); the token lives in libs/persistence, below both. The worker's runtime (the queues' consumers) is
  * built by the worker root.
  */
 @Global()

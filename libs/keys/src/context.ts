@@ -17,9 +17,6 @@ export interface KekInvalidator {
 }
 
 /** What the use cases need; composed once by each process (API, worker). */
-/** The injection token of the Dispatcher port (bound to the OperationDispatcher by the global JobsModule). */
-export const DISPATCHER = 'keyhold:dispatcher';
-
 export interface KeysDeps {
   readonly repos: Repositories;
   readonly registry: ProviderRegistry;

@@ -13,7 +13,7 @@ export {
   DEFAULT_SERVICE_PERMISSIONS,
 } from './segment-shred.use-case';
 export { RequestWrapLimitRotation } from './wrap-limit-rotation.use-case';
-export { Actor, Dispatcher, DISPATCHER, KekInvalidator, KeysDeps } from './context';
+export { Actor, Dispatcher, KekInvalidator, KeysDeps } from './context';
 export { workspaceView, keyConfigurationView, tenantView, operationView } from './views';
 export { CreateTenant, GetTenant, CreateServicePrincipal } from './tenant.use-cases';
 export {

@@ -3,12 +3,12 @@ import { AuditBuffer, AuditLog, AuditModule, DekIssuanceAggregator } from '@app/
 import { AdminSessions, AuthModule, MAIL_SENDER, type MailSender, PrincipalInvalidationBus, ServicePrincipalGate } from '@app/auth';
 import { KEYHOLD_CONFIG, type KeyholdConfig } from '@app/config';
 import { KekCache, KekCacheModule, KekInvalidationBus } from '@app/kek-cache';
-import { REDIS, REPOSITORIES, type Repositories } from '@app/persistence';
+import { DISPATCHER, REDIS, REPOSITORIES, type Repositories } from '@app/persistence';
 import { errorSummary, LOGGER } from '@app/telemetry';
 import type Redis from 'ioredis';
 import type { Logger } from 'pino';
 import { Counter } from 'prom-client';
-import { DISPATCHER, type Dispatcher, type KeysDeps } from './context';
+import type { Dispatcher, KeysDeps } from './context';
 import {
   AcceptInvitation,
   ChangePassword,

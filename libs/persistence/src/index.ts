@@ -43,4 +43,4 @@ export {
   SiemState,
 } from './siem-destinations.repository';
 export { dataSourceOptions, migrateDatabase } from './data-source';
-export { PersistenceModule, PersistenceOptions, REPOSITORIES, REDIS, REDIS_SUBSCRIBER, LOCKS_DATA_SOURCE } from './persistence.module';
+export { PersistenceModule, PersistenceOptions, REPOSITORIES, REDIS, REDIS_SUBSCRIBER, LOCKS_DATA_SOURCE, DISPATCHER } from './persistence.module';

@@ -14,6 +14,12 @@ export const REPOSITORIES = 'keyhold:repositories';
 export const REDIS = 'keyhold:redis';
 /** The subscriber connection (pub/sub puts a connection in subscriber mode; the API's buses need one). */
 export const REDIS_SUBSCRIBER = 'keyhold:redis-subscriber';
+/**
+ * The token of the operation dispatcher (the keys' Dispatcher port, provided by the global JobsModule). Defined
+ * here, below both libs, because libs/jobs and libs/keys load each other: neither can name the other's exports
+ * while its module decorators run.
+ */
+export const DISPATCHER = 'keyhold:dispatcher';
 /** The worker's second pool: one connection per job that may hold a workspace advisory lock. */
 export const LOCKS_DATA_SOURCE = 'locks';
 
