@@ -71,7 +71,7 @@ function registerBenchCeiling(fastify: FastifyInstance): void {
 }
 
 /**
- * Builds the API in-process: services, Nest (admin API) on Fastify with the OpenAPI document and the console (the
+ * Builds the API in-process: the Nest container (ApiModule: admin API) on Fastify with the OpenAPI document and the console (the
  * public listener), and the internal listener with the lean DEK routes and /metrics (http/internal-listener.ts). Used by main.ts, tests and benchmarks (port 0 = ephemeral).
  */
 export async function createApiApp(config: KeyholdConfig, options: ApiAppOptions = {}): Promise<ApiApp> {
