@@ -1,6 +1,15 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { PassportModule } from '@nestjs/passport';
-import { AdminTokenStrategy, OperatorTokenStrategy, SERVICES, TenantAccessGuard } from './http/auth';
+import { AuditModule } from '@app/audit';
+import { AuthModule } from '@app/auth';
+import { ConfigModule, type KeyholdConfig } from '@app/config';
+import { JobsModule } from '@app/jobs';
+import { KekCacheModule } from '@app/kek-cache';
+import { KeysModule, ProvidersModule } from '@app/keys';
+import { PersistenceModule } from '@app/persistence';
+import { SiemModule } from '@app/siem';
+import { LoggerModule, type LoggerModuleOptions } from '@app/telemetry';
+import { AdminTokenStrategy, AppAuthContext, OperatorTokenStrategy, TenantAccessGuard } from './http/auth';
 import { HealthController, OperatorController } from './http/controllers/operator.controller';
 import { TenantController } from './http/controllers/tenant.controller';
 import { ServicePrincipalController } from './http/controllers/service-principal.controller';
@@ -16,37 +25,51 @@ import { SiemController } from './http/controllers/siem.controller';
 import { OperationsHistoryController } from './http/controllers/operations-history.controller';
 import { AccessReasonsController } from './http/controllers/access-reasons.controller';
 import { BulkOperationsController } from './http/controllers/bulk-operations.controller';
-import type { KeyholdServices } from './services';
+import { ApiMetrics } from './http/metrics';
 
-/** The Nest module of the admin API; the composition root is built outside Nest and provided as a value. */
+/** The feature modules the API serves (the worker root imports the shared ones: audit, providers). */
+export const API_FEATURE_MODULES = [AuditModule, ProvidersModule, KekCacheModule, AuthModule, JobsModule, KeysModule, SiemModule] as const;
+
+export const API_CONTROLLERS = [
+  OperatorController,
+  HealthController,
+  TenantController,
+  ServicePrincipalController,
+  SegmentAdminController,
+  ServicePrincipalPermissionsController,
+  AuditController,
+  AdminUsersController,
+  OneTimeLinksController,
+  PlatformController,
+  WorkspaceDestroyController,
+  SsoConfigurationController,
+  SsoSignInController,
+  MfaSignInController,
+  MfaController,
+  SiemController,
+  OperationsHistoryController,
+  AccessReasonsController,
+  BulkOperationsController,
+];
+
+/**
+ * The API's root module: the process-wide modules (configuration, logger, stores) with the API's settings, the
+ * feature modules, the admin API's controllers, and the API's own metrics and passport strategies.
+ */
 @Module({})
 export class ApiModule {
-  static with(services: KeyholdServices): DynamicModule {
+  static forRoot(config: KeyholdConfig, logger: Omit<LoggerModuleOptions, 'name' | 'level'> = {}): DynamicModule {
     return {
       module: ApiModule,
-      imports: [PassportModule.register({ session: false })],
-      controllers: [
-        OperatorController,
-        HealthController,
-        TenantController,
-        ServicePrincipalController,
-        SegmentAdminController,
-        ServicePrincipalPermissionsController,
-        AuditController,
-        AdminUsersController,
-        OneTimeLinksController,
-        PlatformController,
-        WorkspaceDestroyController,
-        SsoConfigurationController,
-        SsoSignInController,
-        MfaSignInController,
-        MfaController,
-        SiemController,
-        OperationsHistoryController,
-        AccessReasonsController,
-        BulkOperationsController,
+      imports: [
+        ConfigModule.forRoot(config),
+        LoggerModule.forRoot({ name: 'keyhold-api', level: config.logLevel, ...logger }),
+        PersistenceModule.forRoot({ applicationName: 'keyhold-api', redis: 'api' }),
+        ...API_FEATURE_MODULES,
+        PassportModule.register({ session: false }),
       ],
-      providers: [{ provide: SERVICES, useValue: services }, AdminTokenStrategy, OperatorTokenStrategy, TenantAccessGuard],
+      controllers: API_CONTROLLERS,
+      providers: [ApiMetrics, AppAuthContext, AdminTokenStrategy, OperatorTokenStrategy, TenantAccessGuard],
     };
   }
 }

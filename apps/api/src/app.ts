@@ -13,8 +13,9 @@ import { TracingInterceptor } from './http/tracing.interceptor';
 import { DEV_MAILBOX_PATH, registerDevMailbox } from './dev/mailbox-route';
 import { ErrorFilter } from './http/error-filter';
 import { openApiDocument } from './http/openapi';
-import { createLogger } from './logger';
-import { KeyholdServices } from './services';
+import { AppAuthContext, type AuthContext } from './http/auth';
+import { sendFrameworkError } from './http/framework-errors';
+import { apiHandles, type ApiHandles } from './handles';
 
 export interface ApiApp {
   app: NestFastifyApplication;
@@ -24,7 +25,8 @@ export interface ApiApp {
   internalUrl: string;
   /** The internal listener's Fastify instance (tests: inject, or reach its event hub). */
   internal: FastifyInstance;
-  services: KeyholdServices;
+  /** Handles on the container's singletons (tests and benchmarks inspect them; controllers never see them). */
+  services: ApiHandles;
   /** Every route registered (method + Fastify URL), for the OpenAPI coverage check. */
   routes: Array<{ method: string; url: string }>;
   close(): Promise<void>;
@@ -43,6 +45,17 @@ export interface ApiAppOptions {
   benchCeilingRoute?: boolean;
 }
 
+/** `frameworkErrors` of the server options FastifyAdapter takes (its own copy of Fastify's types). */
+type FrameworkErrorsOf<T> = T extends { frameworkErrors?: infer F } ? ('frameworkErrors' extends keyof T ? F : never) : never;
+type AdapterFrameworkErrors = NonNullable<FrameworkErrorsOf<FastifyAdapterOptions>>;
+type FastifyAdapterOptions = Extract<ConstructorParameters<typeof FastifyAdapter>[0], { https?: unknown }>;
+
+const adapterFrameworkErrors: AdapterFrameworkErrors = (err, _req, reply) => {
+  // the reply type of the Fastify copy @nestjs/platform-fastify ships, at its default type parameters
+  const r: Parameters<AdapterFrameworkErrors>[2] = reply;
+  sendFrameworkError(err.code, r);
+};
+
 export const BENCH_CEILING_PATH = '/__bench/ceiling';
 /** Exactly 80 bytes of JSON: the ceiling's body is the size of a typical small JSON answer. */
 const BENCH_CEILING_BODY = JSON.stringify({ ok: true, service: 'keyhold', pad: 'x'.repeat(40) });
@@ -58,13 +71,12 @@ function registerBenchCeiling(fastify: FastifyInstance): void {
 }
 
 /**
- * Builds the API in-process: services, Nest (admin API) on Fastify with the OpenAPI document and the console (the
+ * Builds the API in-process: the Nest container (ApiModule: admin API) on Fastify with the OpenAPI document and the console (the
  * public listener), and the internal listener with the lean DEK routes and /metrics (http/internal-listener.ts). Used by main.ts, tests and benchmarks (port 0 = ephemeral).
  */
 export async function createApiApp(config: KeyholdConfig, options: ApiAppOptions = {}): Promise<ApiApp> {
-  const log = options.logger ?? createLogger(config.logLevel, options.logDestination);
-  const services = await KeyholdServices.start(config, log);
   let internal: InternalListener | undefined;
+  let app: NestFastifyApplication | undefined;
   try {
     const adapter = new FastifyAdapter({
       logger: false,
@@ -76,21 +88,23 @@ export async function createApiApp(config: KeyholdConfig, options: ApiAppOptions
       return503OnClosing: true,
       // Errors Fastify raises before routing (over-long path parameters, malformed URLs) and errors Node's HTTP
       // parser raises (oversized headers, timeouts) get the same {"error": {code, message}} body as everything else.
-      frameworkErrors: ((err: { code?: string }, _req: unknown, reply: import('fastify').FastifyReply) => {
-        const tooLong = err.code === 'FST_ERR_MAX_PARAM_LENGTH';
-        void reply
-          .status(tooLong ? 414 : 400)
-          .header('cache-control', 'no-store')
-          .send({ error: { code: tooLong ? 'URI_TOO_LONG' : 'BAD_REQUEST', message: tooLong ? 'a path parameter is too long' : 'the request URL is malformed' } });
-      }) as never,
+      frameworkErrors: adapterFrameworkErrors,
       clientErrorHandler: clientError,
     });
-    const app = await NestFactory.create<NestFastifyApplication>(ApiModule.with(services), adapter, { logger: false, abortOnError: false });
+    app = await NestFactory.create<NestFastifyApplication>(
+      ApiModule.forRoot(config, { logger: options.logger, destination: options.logDestination }),
+      adapter,
+      { logger: false, abortOnError: false },
+    );
+    // The container's singletons the raw-Fastify parts need, resolved once (the DEK hot path never asks Nest).
+    const services = apiHandles(app);
+    const log = services.log;
     app.useGlobalFilters(new ErrorFilter(log));
     app.useGlobalInterceptors(new TracingInterceptor());
     const fastify = app.getHttpAdapter().getInstance() as unknown as FastifyInstance;
-    // This app's services for the passport strategies, read through each request's server (see http/auth.ts).
-    fastify.decorate('keyholdServices', services);
+    // This app's token state for the passport strategies, read through each request's server (see http/auth.ts).
+    const authContext: AuthContext = app.get(AppAuthContext);
+    fastify.decorate('keyholdAuth', authContext);
     // The console's catch-all routes are registered first so they stay out of the API route list.
     await serveConsole(fastify, config.consoleDir);
     const routes: Array<{ method: string; url: string }> = [];
@@ -137,6 +151,7 @@ export async function createApiApp(config: KeyholdConfig, options: ApiAppOptions
     }
     let closed = false;
     const listener = internal;
+    const nest = app;
     return {
       app,
       url,
@@ -147,20 +162,21 @@ export async function createApiApp(config: KeyholdConfig, options: ApiAppOptions
       async close() {
         if (closed) return;
         closed = true;
-        await Promise.all([app.close(), listener.close()]);
-        await services.close();
-        log.flush?.();
+        // Both listeners stop taking requests first; then the container stops its modules (producers, then the
+        // audit flush, then the stores: see the lifecycle hooks of each module).
+        await Promise.all([fastify.close(), listener.close()]);
+        await nest.close();
       },
     };
   } catch (err) {
     await internal?.close().catch(() => undefined);
-    await services.close().catch(() => undefined);
+    await app?.close().catch(() => undefined);
     throw err;
   }
 }
 
 /** GET /readyz on the public listener too: the load balancer's health check (the internal listener has its own). */
-function registerReadiness(fastify: FastifyInstance, s: KeyholdServices): void {
+function registerReadiness(fastify: FastifyInstance, s: Pick<ApiHandles, 'ds' | 'redis'>): void {
   fastify.get('/readyz', async (_req, reply) => {
     const [postgres, redis] = await Promise.all([
       s.ds.query('SELECT 1').then(

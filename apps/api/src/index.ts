@@ -1,3 +1,4 @@
 export { createApiApp, ApiApp, ApiAppOptions } from './app';
-export { KeyholdServices } from './services';
+export { ApiHandles } from './handles';
+export { ApiModule } from './app.module';
 export { openApiDocument } from './http/openapi';

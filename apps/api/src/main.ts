@@ -1,5 +1,5 @@
 import { loadConfig } from '@app/config';
-import { createDataSource, ensureDatabase, runMigrations } from '@app/persistence';
+import { migrateDatabase } from '@app/persistence';
 import { startTracing } from '@app/telemetry';
 import { createApiApp } from './app';
 
@@ -11,16 +11,7 @@ async function main(): Promise<void> {
   const config = loadConfig(process.env);
   // Off unless OTEL_EXPORTER_OTLP_ENDPOINT (or _TRACES_ENDPOINT) is set; started before anything that makes spans.
   const tracing = startTracing({ serviceName: 'keyhold-api' });
-  if (config.mode === 'local') {
-    await ensureDatabase(config.databaseUrl);
-    const ds = createDataSource(config.databaseUrl, { poolSize: 1, applicationName: 'keyhold-migrate' });
-    await ds.initialize();
-    try {
-      await runMigrations(ds);
-    } finally {
-      await ds.destroy();
-    }
-  }
+  if (config.mode === 'local') await migrateDatabase(config.databaseUrl);
   const api = await createApiApp(config);
   if (config.mode === 'local') {
     process.stdout.write(

@@ -4,3 +4,4 @@ export { AuditSealer } from './sealer';
 export { GENESIS_HASH, AuditEntry, Checkpoint, canonicalJson, entryHash, verifyLog, LogVerdict } from '@keyhold/audit-verify';
 export { AuditBuffer, auditProviderCalls, DekIssuanceAggregator, IssuanceTally } from './subscribers';
 export { KeyUseReport, KeyUseBucket, KeyUsePoint, KeyUseQuery } from './key-use';
+export { AuditModule } from './audit.module';

@@ -22,3 +22,4 @@ export { passwordProblem, PASSWORD_MIN_LENGTH, PASSWORD_MAX_LENGTH } from './pas
 export { MailMessage, MailSender, StoredMail, DevMailbox, UnconfiguredMailSender, WebhookMailSender } from './mail';
 export { buildSso, Sso, SsoError, SsoErrorCode, SSO_ERROR_STATUS, SSO_CALLBACK_PATH, loadSsoSettings, SsoSettings, SsoConfigurationInput, CallbackParams } from './sso';
 export * from './mfa';
+export { AuthModule, ADMIN_TOKENS, SERVICE_TOKENS, MAIL_SENDER, DEV_MAILBOX, SSO, PRINCIPAL_POLL_MS } from './auth.module';

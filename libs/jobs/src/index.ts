@@ -26,3 +26,4 @@ export { OperationFailure, OperationFailureCode } from './operations/operation-e
 export { VendorCanary, CanaryTarget, CanaryResult } from './revocation/vendor-canary';
 export { RotationLimits } from './scheduling/rotation-check';
 export { SiemRuntime, SIEM_QUEUE, SiemJobData } from './siem/siem-runtime';
+export { JobsModule } from './jobs.module';

@@ -96,3 +96,6 @@ export {
   ServicePrincipalFilters,
 } from './lists.use-cases';
 export { StartBulkAction, GetBulkOperation, BulkRequest, BULK_MAX_WORKSPACES, bulkView } from './bulk-actions.use-cases';
+export { ListVendorCanaries } from './listings.use-cases';
+export { ProvidersModule } from './providers.module';
+export { KeysModule, KEYS_DEPS, CREDENTIALS_DEPS, PRINCIPAL_DEPS, SegmentDestroyMetric } from './keys.module';

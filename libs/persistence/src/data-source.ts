@@ -1,5 +1,5 @@
 import { Client } from 'pg';
-import { DataSource } from 'typeorm';
+import { DataSource, type DataSourceOptions } from 'typeorm';
 import { MIGRATIONS } from '../../../migrations';
 
 /**
@@ -7,7 +7,12 @@ import { MIGRATIONS } from '../../../migrations';
  * the reviewed migration classes in migrations/ (synchronize: false, migrationsRun: false).
  */
 export function createDataSource(url: string, options: { poolSize?: number; applicationName?: string } = {}): DataSource {
-  return new DataSource({
+  return new DataSource(dataSourceOptions(url, options));
+}
+
+/** The settings of every Keyhold DataSource (the Nest roots hand them to TypeOrmModule; the CLI and tests use createDataSource). */
+export function dataSourceOptions(url: string, options: { poolSize?: number; applicationName?: string } = {}): DataSourceOptions {
+  return {
     type: 'postgres',
     url,
     synchronize: false,
@@ -16,7 +21,19 @@ export function createDataSource(url: string, options: { poolSize?: number; appl
     migrationsTableName: 'keyhold_migrations',
     logging: false,
     extra: { max: options.poolSize ?? 10, application_name: options.applicationName ?? 'keyhold' },
-  });
+  };
+}
+
+/** Creates the database if needed and applies pending migrations over a one-connection DataSource (local mode, CLI). */
+export async function migrateDatabase(url: string): Promise<string[]> {
+  await ensureDatabase(url);
+  const ds = createDataSource(url, { poolSize: 1, applicationName: 'keyhold-migrate' });
+  await ds.initialize();
+  try {
+    return await runMigrations(ds);
+  } finally {
+    await ds.destroy();
+  }
 }
 
 /** Creates the database named in `url` if it does not exist (connects to the `postgres` maintenance database). */

@@ -48,3 +48,5 @@ export {
 } from './siem-destinations.repository';
 export { AccessReasonRepository, WorkspaceReasonPolicy } from './access-reasons.repository';
 export { BulkOperationRepository, BulkOperationRow, BulkItemRow, BulkAction, BulkItemOutcome } from './bulk-operations.repository';
+export { dataSourceOptions, migrateDatabase } from './data-source';
+export { PersistenceModule, PersistenceOptions, REPOSITORIES, REDIS, REDIS_SUBSCRIBER, LOCKS_DATA_SOURCE, DISPATCHER } from './persistence.module';

@@ -1,6 +1,6 @@
 import { lookup as dnsLookup, LookupAddress } from 'node:dns';
 import { Agent } from 'node:https';
-import { isIP } from 'node:net';
+import { isIP, type LookupFunction } from 'node:net';
 import type { PipelinePolicy } from '@azure/core-rest-pipeline';
 import type { AzureProviderSettings } from './settings';
 
@@ -12,7 +12,7 @@ import type { AzureProviderSettings } from './settings';
  */
 export function createAzureAgent(settings: Pick<AzureProviderSettings, 'tlsCaPem' | 'allowedEmulatorHosts'>): Agent {
   const mapped = new Map(settings.allowedEmulatorHosts.map((e) => [e.host, e.connectHost]));
-  return new Agent({ keepAlive: true, maxSockets: 64, ca: settings.tlsCaPem ? [settings.tlsCaPem] : undefined, lookup: guardedLookup(mapped) as never });
+  return new Agent({ keepAlive: true, maxSockets: 64, ca: settings.tlsCaPem ? [settings.tlsCaPem] : undefined, lookup: guardedLookup(mapped) });
 }
 
 /**
@@ -21,25 +21,27 @@ export function createAzureAgent(settings: Pick<AzureProviderSettings, 'tlsCaPem
  * unless `allowAddress` lets that address through (an explicit dev/test setting, never production). Every
  * outbound call that a tenant can aim (Azure key URLs, SIEM destinations) goes through this one function.
  */
-export function guardedLookup(mapped: ReadonlyMap<string, string> = new Map(), allowAddress?: (address: string) => boolean) {
-  return (hostname: string, options: unknown, callback: unknown): void => {
-    const cb = (typeof options === 'function' ? options : callback) as (err: Error | null, address?: string | LookupAddress[], family?: number) => void;
-    const opts = (typeof options === 'function' ? {} : options ?? {}) as { all?: boolean; family?: number };
+export function guardedLookup(mapped: ReadonlyMap<string, string> = new Map(), allowAddress?: (address: string) => boolean): LookupFunction {
+  return (hostname, options, cb) => {
+    const opts = { family: options.family, hints: options.hints };
+    const all = options.all === true;
     const target = mapped.get(hostname.toLowerCase());
     if (target) {
       dnsLookup(target, { ...opts, all: true }, (err, addrs) => finish(err, addrs));
       return;
     }
     dnsLookup(hostname, { ...opts, all: true }, (err, addrs) => {
-      if (err) return cb(err);
+      if (err) return cb(err, []);
       const blocked = addrs.find((a) => isInternalAddress(a.address) && !allowAddress?.(a.address));
-      if (blocked) return cb(blockedAddressError(hostname));
+      if (blocked) return cb(blockedAddressError(hostname), []);
       finish(null, addrs);
     });
-    function finish(err: Error | null, addrs: LookupAddress[]): void {
-      if (err) return cb(err);
-      if (opts.all) return cb(null, addrs);
-      cb(null, addrs[0]?.address, addrs[0]?.family);
+    function finish(err: NodeJS.ErrnoException | null, addrs: LookupAddress[]): void {
+      if (err) return cb(err, []);
+      if (all) return cb(null, addrs);
+      const first = addrs[0];
+      if (!first) return cb(Object.assign(new Error(`no address for ${hostname}`), { code: 'ENOTFOUND' }), []);
+      cb(null, first.address, first.family);
     }
   };
 }

@@ -7,8 +7,8 @@ import { parseDestinationUrl } from './destination-url';
 import { newSigningSecret, SecretBox } from './secret-box';
 import type { SiemSettings } from './settings';
 
-export const SIEM_KINDS: readonly SiemKind[] = ['webhook', 'splunk-hec', 'jsonl'];
-export const SIEM_FORMATS: readonly SiemFormat[] = ['native', 'cef', 'ocsf'];
+export const SIEM_KINDS = ['webhook', 'splunk-hec', 'jsonl'] as const satisfies readonly SiemKind[];
+export const SIEM_FORMATS = ['native', 'cef', 'ocsf'] as const satisfies readonly SiemFormat[];
 
 /** A destination as the API answers it: status and lag, never the secret. */
 export interface SiemDestinationView {

@@ -7,3 +7,4 @@ export { encodeBatch, EncodedBatch } from './encode';
 export { SiemTransport, SiemDeliveryError, describeFailure } from './transport';
 export { SiemDestinations, SiemDestinationView, CreateDestinationInput, SIEM_KINDS, SIEM_FORMATS, viewOf } from './destinations';
 export { SiemDelivery, SiemDeliveryResult } from './delivery';
+export { SiemModule } from './siem.module';

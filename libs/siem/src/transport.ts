@@ -27,7 +27,7 @@ export class SiemTransport {
 
   constructor(opts: { allowLoopback: boolean; maxSockets?: number; caPem?: string }) {
     this.allow = opts.allowLoopback ? isLoopbackAddress : undefined;
-    const lookup = guardedLookup(new Map(), this.allow) as never;
+    const lookup = guardedLookup(new Map(), this.allow);
     this.https = new HttpsAgent({ keepAlive: true, maxSockets: opts.maxSockets ?? 32, lookup, ca: opts.caPem ? [opts.caPem] : undefined });
     this.http = new HttpAgent({ keepAlive: true, maxSockets: opts.maxSockets ?? 32, lookup });
   }

@@ -1,29 +1,46 @@
 import { CanActivate, createParamDecorator, ExecutionContext, Inject, Injectable, SetMetadata, UseGuards, applyDecorators } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { AuthGuard, PassportStrategy } from '@nestjs/passport';
-import { AccessClaims, AuthError, bearerToken, Role } from '@app/auth';
-import { matchOperatorToken } from '@app/config';
+import { AccessClaims, ADMIN_TOKENS, AdminSessions, AuthError, bearerToken, Role, type VerifiedTokenCache } from '@app/auth';
+import { KEYHOLD_CONFIG, type KeyholdConfig, matchOperatorToken, type OperatorTokenEntry } from '@app/config';
 import { DomainError, ErrorCode } from '@app/keys';
 import { isUuid } from '@app/persistence';
 import { Strategy } from 'passport-strategy';
-import type { KeyholdServices } from '../services';
 
-export const SERVICES = Symbol('KeyholdServices');
+/** What the strategies verify a request against: one app's token cache, session state and operator tokens. */
+export interface AuthContext {
+  readonly adminTokens: VerifiedTokenCache;
+  readonly adminSessions: AdminSessions;
+  readonly operatorTokens: readonly OperatorTokenEntry[];
+}
 
 /**
  * Passport keeps strategies in one process-wide registry by name, so with two API apps in one process (tests,
  * benchmarks: several replicas in-process) the last app's strategy instance would verify every app's requests with
- * its own caches and session state. Each app therefore decorates its own Fastify instance with its services, and the
- * strategies read them from the request's server (no per-request work, so the DEK hot path pays nothing); the
- * injected services are only the fallback.
+ * its own caches and session state. Each app therefore decorates its own Fastify instance with its AuthContext, and
+ * the strategies read it from the request's server (no per-request work); the injected one is only the fallback.
  */
 declare module 'fastify' {
   interface FastifyInstance {
-    keyholdServices?: KeyholdServices;
+    keyholdAuth?: AuthContext;
   }
 }
 
-type AuthRequest = { headers: Record<string, string | string[] | undefined>; server?: { keyholdServices?: KeyholdServices } };
+type AuthRequest = { headers: Record<string, string | string[] | undefined>; server?: { keyholdAuth?: AuthContext } };
+
+/** The AuthContext of this app's container (also decorated onto its Fastify instance by createApiApp). */
+@Injectable()
+export class AppAuthContext implements AuthContext {
+  readonly operatorTokens: readonly OperatorTokenEntry[];
+
+  constructor(
+    @Inject(ADMIN_TOKENS) readonly adminTokens: VerifiedTokenCache,
+    readonly adminSessions: AdminSessions,
+    @Inject(KEYHOLD_CONFIG) config: KeyholdConfig,
+  ) {
+    this.operatorTokens = config.operatorTokens;
+  }
+}
 
 /** Principal attached to the request by the strategies. */
 export type Principal = { kind: 'operator'; name: string } | ({ kind: 'admin' } & AccessClaims);
@@ -48,12 +65,12 @@ class BearerStrategy extends Strategy {
 /** Admin API tokens: HS256, audience keyhold-admin, role key_admin or auditor. */
 @Injectable()
 export class AdminTokenStrategy extends PassportStrategy(BearerStrategy, 'keyhold-admin') {
-  constructor(@Inject(SERVICES) private readonly s: KeyholdServices) {
+  constructor(private readonly auth: AppAuthContext) {
     super();
   }
 
   async validate(req: AuthRequest): Promise<Principal> {
-    const s = req.server?.keyholdServices ?? this.s;
+    const s = req.server?.keyholdAuth ?? this.auth;
     const token = bearerToken(req.headers.authorization);
     if (!token) throw new AuthError('UNAUTHENTICATED', 'a Bearer access token is required');
     const claims = await s.adminTokens.verify(token);
@@ -66,12 +83,12 @@ export class AdminTokenStrategy extends PassportStrategy(BearerStrategy, 'keyhol
 /** The platform operator's bearer tokens: named, optionally expiring, compared as hashes in constant time. */
 @Injectable()
 export class OperatorTokenStrategy extends PassportStrategy(BearerStrategy, 'keyhold-operator') {
-  constructor(@Inject(SERVICES) private readonly s: KeyholdServices) {
+  constructor(private readonly auth: AppAuthContext) {
     super();
   }
 
   validate(req: AuthRequest): Principal {
-    const name = matchOperatorToken(bearerToken(req.headers.authorization), (req.server?.keyholdServices ?? this.s).config.operatorTokens);
+    const name = matchOperatorToken(bearerToken(req.headers.authorization), (req.server?.keyholdAuth ?? this.auth).operatorTokens);
     // An expired token and an unknown one get the same answer: a token past its date is no token.
     if (name === null) throw new AuthError('UNAUTHENTICATED', 'a valid operator token is required');
     return { kind: 'operator', name };

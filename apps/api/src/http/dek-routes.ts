@@ -2,7 +2,7 @@ import type { AccessClaims } from '@app/auth';
 import { accessTicket, DomainError, encodeDekBody, ErrorCode, reasonSlot } from '@app/keys';
 import { isUuid } from '@app/persistence';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { KeyholdServices } from '../services';
+import type { ApiHandles } from '../handles';
 import { toErrorReply } from './errors';
 
 const JSON_TYPE = 'application/json; charset=utf-8';
@@ -18,7 +18,7 @@ const TICKET_HEADER = 'keyhold-access-ticket';
  * promise, no SQL, no unwrap, no per-request logging. Anything not cached takes the general async path
  * (`getDeks`), which has the same checks and errors.
  */
-export function registerDekRoutes(fastify: FastifyInstance, s: KeyholdServices): void {
+export function registerDekRoutes(fastify: FastifyInstance, s: Pick<ApiHandles, 'metrics' | 'serviceTokens' | 'deks' | 'principalGate' | 'log'>): void {
   const counts = s.metrics.dek;
   const tokens = s.serviceTokens;
   const deks = s.deks;
@@ -106,7 +106,7 @@ export function registerDekRoutes(fastify: FastifyInstance, s: KeyholdServices):
 }
 
 /** Operations endpoints that need no Nest machinery either. */
-export function registerOpsRoutes(fastify: FastifyInstance, s: KeyholdServices): void {
+export function registerOpsRoutes(fastify: FastifyInstance, s: Pick<ApiHandles, 'ds' | 'redis' | 'metrics'>): void {
   fastify.get('/readyz', async (_req, reply) => {
     const checks = await Promise.all([
       s.ds.query('SELECT 1').then(

@@ -1,7 +1,7 @@
 import { ArgumentsHost, Catch, ExceptionFilter } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
 import type { Logger } from 'pino';
-import { errorSummary } from '../services';
+import { errorSummary } from '@app/telemetry';
 import { toErrorReply } from './errors';
 
 /** The single exception filter: every error leaves as `{"error": {"code", "message"}}`, never a stack trace. */

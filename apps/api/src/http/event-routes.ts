@@ -3,7 +3,10 @@ import type { AccessClaims } from '@app/auth';
 import type { WorkspaceKeyEvent } from '@app/kek-cache';
 import type { FastifyInstance } from 'fastify';
 import { LRUCache } from 'lru-cache';
-import type { KeyholdServices } from '../services';
+import type { ApiHandles } from '../handles';
+
+/** What the key-event relay needs from the container. */
+export type EventRouteDeps = Pick<ApiHandles, 'kekBus' | 'repos' | 'log' | 'serviceTokens'>;
 import { toErrorReply } from './errors';
 
 export const EVENTS_PATH = '/internal/v1/events';
@@ -47,7 +50,7 @@ export class KeyEventHub {
   readonly stats = { sent: 0, slowDisconnects: 0, connections: 0 };
 
   constructor(
-    private readonly s: KeyholdServices,
+    private readonly s: EventRouteDeps,
     private readonly opts: EventStreamOptions,
   ) {
     this.unsubscribe = s.kekBus.onMessage((e) => this.dispatch(e));
@@ -169,7 +172,7 @@ export function keyEventHubOf(fastify: FastifyInstance): KeyEventHub | undefined
 }
 
 /** `GET /internal/v1/events`: server-sent key events for the calling service principal's workspaces. */
-export function registerEventRoutes(fastify: FastifyInstance, s: KeyholdServices, opts: Partial<EventStreamOptions> = {}): void {
+export function registerEventRoutes(fastify: FastifyInstance, s: EventRouteDeps, opts: Partial<EventStreamOptions> = {}): void {
   const o = { ...DEFAULT_EVENT_STREAM, ...opts };
   const hub = new KeyEventHub(s, o);
   hubs.set(fastify, hub);

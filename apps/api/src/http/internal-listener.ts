@@ -4,9 +4,10 @@ import type { AccessClaims } from '@app/auth';
 import type { KeyholdConfig } from '@app/config';
 import { DomainError, ErrorCode } from '@app/keys';
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
-import type { KeyholdServices } from '../services';
+import type { ApiHandles } from '../handles';
 import { registerDekRoutes, registerOpsRoutes } from './dek-routes';
 import { toErrorReply } from './errors';
+import { sendFrameworkError } from './framework-errors';
 import { registerEventRoutes } from './event-routes';
 import { registerInternalSegmentRoutes } from './internal-segment-routes';
 import { parseBody, schemas } from './validation';
@@ -39,7 +40,7 @@ export interface InternalListenerOptions {
 
 const JSON_TYPE = 'application/json; charset=utf-8';
 
-export async function createInternalListener(config: KeyholdConfig, s: KeyholdServices, opts: InternalListenerOptions): Promise<InternalListener> {
+export async function createInternalListener(config: KeyholdConfig, s: ApiHandles, opts: InternalListenerOptions): Promise<InternalListener> {
   const tls = config.internal.tls;
   const fastify = Fastify({
     logger: false,
@@ -58,13 +59,10 @@ export async function createInternalListener(config: KeyholdConfig, s: KeyholdSe
           },
         }
       : {}),
-    frameworkErrors: ((err: { code?: string }, _req: unknown, reply: FastifyReply) => {
-      const tooLong = err.code === 'FST_ERR_MAX_PARAM_LENGTH';
-      void reply
-        .status(tooLong ? 414 : 400)
-        .header('cache-control', 'no-store')
-        .send({ error: { code: tooLong ? 'URI_TOO_LONG' : 'BAD_REQUEST', message: tooLong ? 'a path parameter is too long' : 'the request URL is malformed' } });
-    }) as never,
+    frameworkErrors: (err, _req, reply) => {
+      const r: FastifyReply = reply;
+      sendFrameworkError(err.code, r);
+    },
     clientErrorHandler: opts.clientError,
   }) as unknown as FastifyInstance;
 
@@ -134,7 +132,7 @@ export function clientCertificateSha256(socket: Socket): string | undefined {
  * request whose token does not verify passes through untouched (the route answers 401 for it as always), so the
  * cost on the warm path is the header cache lookup and one Map read in the principal gate.
  */
-function addCertificateBinding(fastify: FastifyInstance, s: KeyholdServices, sendError: (reply: FastifyReply, err: unknown) => unknown): void {
+function addCertificateBinding(fastify: FastifyInstance, s: Pick<ApiHandles, 'serviceTokens' | 'principalGate'>, sendError: (reply: FastifyReply, err: unknown) => unknown): void {
   const tokens = s.serviceTokens;
   const gate = s.principalGate;
   fastify.addHook('onRequest', (req, reply, done) => {
@@ -173,7 +171,7 @@ function addCertificateBinding(fastify: FastifyInstance, s: KeyholdServices, sen
  * POST /v1/auth/token on the internal listener: the client_credentials grant only, so a service needs nothing
  * but this listener. Admins sign in on the public listener; their password grant is refused here.
  */
-function registerServiceTokenRoute(fastify: FastifyInstance, s: KeyholdServices): void {
+function registerServiceTokenRoute(fastify: FastifyInstance, s: Pick<ApiHandles, 'tokens'>): void {
   fastify.post('/v1/auth/token', async (req, reply) => {
     const grant = parseBody(schemas.token, req.body);
     if (grant.grant_type !== 'client_credentials')

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import type { KeyholdServices } from '../services';
+import type { ApiHandles } from '../handles';
 
 /**
  * Segment-level crypto-shred for internal services, on the internal listener: a service principal token with the
@@ -7,12 +7,12 @@ import type { KeyholdServices } from '../services';
  * method DELETE; the key admin's route is on the public listener (SegmentAdminController). Errors reach the
  * listener's error handler (one mapping for everything).
  */
-export function registerInternalSegmentRoutes(fastify: FastifyInstance, s: KeyholdServices): void {
+export function registerInternalSegmentRoutes(fastify: FastifyInstance, s: Pick<ApiHandles, 'serviceTokens' | 'principalGate' | 'destroySegment'>): void {
   fastify.delete<{ Params: { workspaceId: string; segmentId: string } }>('/internal/v1/workspaces/:workspaceId/segments/:segmentId/dek', async (req, reply) => {
     const claims = await s.serviceTokens.verifyHeader(req.headers.authorization);
     // a disabled, deleted or rotated-away credential, or an address off the allow-list, destroys nothing
     await s.principalGate.admit(claims, req.ip);
-    await s.segments.destroy.execute({ kind: 'service', id: claims.sub }, claims.tid, req.params.workspaceId, req.params.segmentId);
+    await s.destroySegment.execute({ kind: 'service', id: claims.sub }, claims.tid, req.params.workspaceId, req.params.segmentId);
     return reply.status(204).header('cache-control', 'no-store').send();
   });
 }

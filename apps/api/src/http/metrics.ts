@@ -1,5 +1,10 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { KEYHOLD_CONFIG, type KeyholdConfig } from '@app/config';
+import { KekCache } from '@app/kek-cache';
+import { SegmentDestroyMetric } from '@app/keys';
+import { REPOSITORIES, type Repositories } from '@app/persistence';
+import { ProviderCallObserver } from '@app/provider-port';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { KeyholdServices } from '../services';
 
 /** An unfinished operation untouched this long is stalled: well past the reconciler's re-enqueue delay. */
 export const OPERATION_STALLED_AFTER_SECONDS = 600;
@@ -8,6 +13,7 @@ export const OPERATION_STALLED_AFTER_SECONDS = 600;
  * Prometheus metrics of one API instance, in its own registry (several apps can live in one test process).
  * KMS calls come from the ProviderCallObserver (the one choke point every binding goes through).
  */
+@Injectable()
 export class ApiMetrics {
   readonly registry = new Registry();
   readonly kmsCalls = new Counter({ name: 'keyhold_kms_calls_total', help: 'Customer KMS calls by provider, operation and outcome', labelNames: ['provider', 'operation', 'outcome'], registers: [this.registry] });
@@ -24,16 +30,20 @@ export class ApiMetrics {
    * an add. The exported series and names are unchanged.
    */
   /** Segment-level crypto-shreds by principal (`service:<id>` / `admin:<id>`) and outcome. */
-  readonly segmentDestroys = new Counter({
-    name: 'keyhold_segment_destroys_total',
-    help: 'Segment DEKs destroyed, by principal and outcome',
-    labelNames: ['principal', 'outcome'],
-    registers: [this.registry],
-  });
+  readonly segmentDestroys: Counter;
   readonly dek = new DekCounts();
   readonly http = new HttpCounts();
 
-  constructor(s: KeyholdServices) {
+  constructor(
+    observer: ProviderCallObserver,
+    cache: KekCache,
+    segmentDestroys: SegmentDestroyMetric,
+    @Inject(KEYHOLD_CONFIG) config: KeyholdConfig,
+    @Inject(REPOSITORIES) repos: Repositories,
+  ) {
+    // Counted by the DestroySegment use case (KeysModule), exported here.
+    this.segmentDestroys = segmentDestroys.counter;
+    this.registry.registerMetric(this.segmentDestroys);
     const dek = this.dek;
     const http = this.http;
     new Counter({
@@ -72,12 +82,11 @@ export class ApiMetrics {
       labelNames: ['provider', 'operation', 'from'],
       registers: [this.registry],
     });
-    s.observer.onFailover((e) => failovers.inc({ provider: e.provider, operation: e.operation, from: e.fromClass }));
-    s.observer.subscribe((e) => {
+    observer.onFailover((e) => failovers.inc({ provider: e.provider, operation: e.operation, from: e.fromClass }));
+    observer.subscribe((e) => {
       this.kmsCalls.inc({ provider: e.provider, operation: e.operation, outcome: e.outcome });
       this.kmsLatency.observe({ provider: e.provider, operation: e.operation }, e.latencyMs / 1000);
     });
-    const cache = s.kekCache;
     for (const [name, help, read] of [
       ['keyhold_kek_cache_hits_total', 'KEK cache hits', () => cache.stats.hits],
       ['keyhold_kek_cache_misses_total', 'KEK cache misses', () => cache.stats.misses],
@@ -97,7 +106,7 @@ export class ApiMetrics {
       });
     // Keyhold's own secrets: when each operator token stops working, and which key signs (a rotation shows as a
     // change of label on every replica; two labels at once for long means a rollout stopped half way).
-    const operatorTokens = s.config.operatorTokens;
+    const operatorTokens = config.operatorTokens;
     new Gauge({
       name: 'keyhold_operator_token_expiry_timestamp_seconds',
       help: 'When each named operator token expires (Unix time); tokens that never expire are not listed',
@@ -113,7 +122,7 @@ export class ApiMetrics {
       help: 'The key id new access tokens are signed with (value 1), and how many keys verify',
       labelNames: ['kid', 'verifying_keys'],
       registers: [this.registry],
-    }).set({ kid: s.config.tokenKeys[0].kid, verifying_keys: String(s.config.tokenKeys.length) }, 1);
+    }).set({ kid: config.tokenKeys[0].kid, verifying_keys: String(config.tokenKeys.length) }, 1);
     new Gauge({
       name: 'keyhold_kek_cache_entries',
       help: 'Plaintext KEKs currently cached',
@@ -137,13 +146,13 @@ export class ApiMetrics {
       registers: [this.registry],
       async collect() {
         this.reset();
-        for (const r of await s.repos.workspaces.countByState()) this.set({ state: r.keyState }, r.n);
+        for (const r of await repos.workspaces.countByState()) this.set({ state: r.keyState }, r.n);
       },
     });
     // Operations, read at scrape time like the workspace states: the stuck-operation alert needs them even when
     // every worker is down (then nothing else reports).
     let operations: Promise<Array<{ kind: string; state: string; n: number; stalled: number; oldestSeconds: number }>> | null = null;
-    const readOperations = () => (operations ??= s.repos.operations.unfinishedStats(OPERATION_STALLED_AFTER_SECONDS).finally(() => setImmediate(() => (operations = null))));
+    const readOperations = () => (operations ??= repos.operations.unfinishedStats(OPERATION_STALLED_AFTER_SECONDS).finally(() => setImmediate(() => (operations = null))));
     new Gauge({
       name: 'keyhold_operations_unfinished',
       help: 'Operations queued or running, by kind and state',
@@ -181,7 +190,7 @@ export class ApiMetrics {
       registers: [this.registry],
       async collect() {
         this.reset();
-        for (const c of await s.repos.vendorCanaries.list()) this.set({ provider: c.provider }, c.healthy ? 1 : 0);
+        for (const c of await repos.vendorCanaries.list()) this.set({ provider: c.provider }, c.healthy ? 1 : 0);
       },
     });
   }

@@ -4,6 +4,40 @@ import type { CloudEmulator } from './cloud';
 import type { CallCounters } from './counters';
 import type { Cloud, FaultEngine } from './faults';
 import type { Propagation } from './propagation';
+import { z } from 'zod';
+
+/** A fault rule's shape as posted; the engine then checks its values (ranges, latency needs latencyMs). */
+const faultRuleInput = z.object(
+  {
+    cloud: z.enum(['aws', 'azure', 'gcp'], { message: 'cloud must be aws, azure or gcp' }).optional(),
+    operation: z.string().optional(),
+    keyId: z.string().optional(),
+    principal: z.string().optional(),
+    kind: z.enum(['latency', 'throttle', 'error', 'hang', 'reset'], { message: 'kind must be one of latency, throttle, error, hang, reset' }),
+    rate: z.number({ message: 'rate must be a number in [0, 1]' }).optional(),
+    latencyMs: z.number({ message: 'latencyMs must be a non-negative number' }).optional(),
+    jitterMs: z.number({ message: 'jitterMs must be a non-negative number' }).optional(),
+    count: z.number({ message: 'count must be a non-negative number' }).optional(),
+  },
+  { message: 'fault rule must be an object' },
+);
+
+/** A propagation setting as posted; Propagation.configure checks the ranges. */
+const propagationInput = z
+  .object({
+    delayMs: z.number({ message: 'delayMs must be a non-negative number' }).optional(),
+    flapMs: z.number({ message: 'flapMs must be a non-negative number' }).optional(),
+    newRate: z.number({ message: 'newRate must be a number in [0, 1]' }).optional(),
+    seed: z.number({ message: 'seed must be a non-negative number' }).optional(),
+  })
+  .nullish();
+
+/** Parses a posted body, or throws with the first problem's message (answered 400). */
+function parsed<T>(schema: z.ZodType<T, z.ZodTypeDef, unknown>, body: unknown): T {
+  const r = schema.safeParse(body);
+  if (!r.success) throw new Error(r.error.issues[0]?.message ?? 'invalid body');
+  return r.data;
+}
 
 const MAX_BODY = 1 << 20;
 
@@ -59,7 +93,7 @@ export class AdminServer {
     if (method === 'GET' && path === '/faults') return send(res, 200, { faults: this.faults.list() });
     if (method === 'POST' && path === '/faults') {
       try {
-        return send(res, 201, this.faults.add(body as never));
+        return send(res, 201, this.faults.add(parsed(faultRuleInput, body)));
       } catch (err) {
         return send(res, 400, { error: (err as Error).message });
       }
@@ -76,7 +110,7 @@ export class AdminServer {
     const propagationRoute = /^\/propagation\/(aws|azure|gcp)$/.exec(path);
     if (propagationRoute && this.propagation && (method === 'PUT' || method === 'DELETE')) {
       try {
-        const settings = this.propagation.configure(propagationRoute[1] as Cloud, method === 'DELETE' ? null : ((body ?? {}) as never));
+        const settings = this.propagation.configure(propagationRoute[1] as Cloud, method === 'DELETE' ? null : (parsed(propagationInput, body) ?? {}));
         return settings ? send(res, 200, { cloud: propagationRoute[1], ...settings }) : send(res, 204);
       } catch (err) {
         return send(res, 400, { error: (err as Error).message });

@@ -6,7 +6,7 @@ import { sleep } from '../core/faults';
 import { ciphertextVersion, openGcp, sealGcp } from './ciphertext';
 import { compileCondition } from './conditions';
 import { crc32c } from './crc32c';
-import { allowed, type Caller, PERM, type TokenRegistry } from './iam';
+import { allowed, type Caller, PERM, type Permission, type TokenRegistry } from './iam';
 import { ID_RE, KEY_RE, LOCATION_RE, parseName, RING_RE, VERSION_RE } from './names';
 import {
   type CryptoKeyRecord,
@@ -358,11 +358,11 @@ export class KmsService {
 
   // ------------------------------------------------------------------ resolution + IAM
 
-  private ring(name: string, caller: Caller, perm: string): KeyRingRecord {
+  private ring(name: string, caller: Caller, perm: Permission): KeyRingRecord {
     if (!RING_RE.test(name)) throw invalid(`${describe(name)} is not a KeyRing name (projects/{p}/locations/{l}/keyRings/{r}).`);
     const ring = this.state.keyRings.get(name);
     const policies = [this.seen(name, ring?.policy), this.projectPolicy(name)].filter((p): p is { bindings: IamBinding[] } => !!p);
-    if (!allowed(caller, perm as never, policies, { resourceName: name, now: this.now() })) throw denied(perm, name);
+    if (!allowed(caller, perm, policies, { resourceName: name, now: this.now() })) throw denied(perm, name);
     if (!ring) throw notFound(name);
     return ring;
   }
@@ -405,19 +405,19 @@ export class KmsService {
   }
 
   /** A CryptoKey, after IAM (key policy, then inherited key-ring policy); `resource` names it in errors. */
-  private key(name: string, caller: Caller, perm: string, resource = name): CryptoKeyRecord {
+  private key(name: string, caller: Caller, perm: Permission, resource = name): CryptoKeyRecord {
     const m = KEY_RE.exec(name);
     if (!m) throw invalid(`${describe(name)} is not a CryptoKey name (projects/{p}/locations/{l}/keyRings/{r}/cryptoKeys/{k}).`);
     const ring = this.state.keyRings.get(m[1]);
     const key = this.state.cryptoKeys.get(name);
     const policies = [this.seen(name, key?.policy), this.seen(m[1], ring?.policy), this.projectPolicy(name)].filter((p): p is { bindings: IamBinding[] } => !!p);
-    if (!allowed(caller, perm as never, policies, { resourceName: name, now: this.now() })) throw denied(perm, resource);
+    if (!allowed(caller, perm, policies, { resourceName: name, now: this.now() })) throw denied(perm, resource);
     if (!key) throw notFound(name);
     this.settle(key);
     return key;
   }
 
-  private version(name: string, caller: Caller, perm: string): { key: CryptoKeyRecord; version: VersionRecord } {
+  private version(name: string, caller: Caller, perm: Permission): { key: CryptoKeyRecord; version: VersionRecord } {
     const m = VERSION_RE.exec(name);
     if (!m) throw invalid(`${describe(name)} is not a CryptoKeyVersion name.`);
     const key = this.key(m[1], caller, perm, name);
@@ -426,7 +426,7 @@ export class KmsService {
     return { key, version };
   }
 
-  private policyHolder(resource: string, caller: Caller, perm: string): { policy: IamPolicyState } {
+  private policyHolder(resource: string, caller: Caller, perm: Permission): { policy: IamPolicyState } {
     if (RING_RE.test(resource)) return this.ring(resource, caller, perm);
     if (KEY_RE.test(resource)) return this.key(resource, caller, perm);
     throw invalid(`resource must be a KeyRing or CryptoKey name, got ${describe(resource)}.`);

@@ -1,8 +1,7 @@
-import { Body, Controller, Get, Inject, Param, Put, Query } from '@nestjs/common';
+import { Body, Controller, Get, Param, Put, Query } from '@nestjs/common';
 import type { AccessClaims } from '@app/auth';
-import { ErrorCode } from '@app/keys';
-import { actorOf, AdminRoute, Claims, SERVICES } from '../auth';
-import type { KeyholdServices } from '../../services';
+import { ErrorCode, GetKeyUseByReason, GetPrincipalReasons, GetWorkspaceReasonPolicy, SetPrincipalReasons, SetWorkspaceReasonPolicy } from '@app/keys';
+import { actorOf, AdminRoute, Claims } from '../auth';
 import { accessReasonSchemas as schemas } from '../access-reasons.schemas';
 import { parseBody, pathId } from '../validation';
 
@@ -12,39 +11,45 @@ import { parseBody, pathId } from '../validation';
  */
 @Controller('v1/tenants/:tenantId')
 export class AccessReasonsController {
-  constructor(@Inject(SERVICES) private readonly s: KeyholdServices) {}
+  constructor(
+    private readonly getWorkspacePolicyUseCase: GetWorkspaceReasonPolicy,
+    private readonly setWorkspacePolicyUseCase: SetWorkspaceReasonPolicy,
+    private readonly getPrincipalReasonsUseCase: GetPrincipalReasons,
+    private readonly setPrincipalReasonsUseCase: SetPrincipalReasons,
+    private readonly keyUseUseCase: GetKeyUseByReason,
+  ) {}
 
   @Get('workspaces/:id/access-reason-policy')
   @AdminRoute('key_admin', 'auditor')
   getPolicy(@Claims() c: AccessClaims, @Param('id') id: string) {
-    return this.s.accessReasons.getWorkspacePolicy.execute(c.tid, pathId(id, ErrorCode.WorkspaceNotFound));
+    return this.getWorkspacePolicyUseCase.execute(c.tid, pathId(id, ErrorCode.WorkspaceNotFound));
   }
 
   @Put('workspaces/:id/access-reason-policy')
   @AdminRoute('key_admin')
   setPolicy(@Claims() c: AccessClaims, @Param('id') id: string, @Body() body: unknown) {
     const p = parseBody(schemas.workspacePolicy, body);
-    return this.s.accessReasons.setWorkspacePolicy.execute(actorOf(c), c.tid, pathId(id, ErrorCode.WorkspaceNotFound), p);
+    return this.setWorkspacePolicyUseCase.execute(actorOf(c), c.tid, pathId(id, ErrorCode.WorkspaceNotFound), p);
   }
 
   @Get('service-principals/:id/access-reasons')
   @AdminRoute('key_admin', 'auditor')
   getPrincipal(@Claims() c: AccessClaims, @Param('id') id: string) {
-    return this.s.accessReasons.getPrincipalReasons.execute(c.tid, pathId(id, ErrorCode.ServicePrincipalNotFound));
+    return this.getPrincipalReasonsUseCase.execute(c.tid, pathId(id, ErrorCode.ServicePrincipalNotFound));
   }
 
   @Put('service-principals/:id/access-reasons')
   @AdminRoute('key_admin')
   setPrincipal(@Claims() c: AccessClaims, @Param('id') id: string, @Body() body: unknown) {
     const p = parseBody(schemas.principalReasons, body);
-    return this.s.accessReasons.setPrincipalReasons.execute(actorOf(c), c.tid, pathId(id, ErrorCode.ServicePrincipalNotFound), p.allowedReasons);
+    return this.setPrincipalReasonsUseCase.execute(actorOf(c), c.tid, pathId(id, ErrorCode.ServicePrincipalNotFound), p.allowedReasons);
   }
 
   @Get('key-use')
   @AdminRoute('key_admin', 'auditor')
   keyUse(@Claims() c: AccessClaims, @Query() q: Record<string, unknown>) {
     const p = parseBody(schemas.keyUseQuery, { ...q });
-    return this.s.accessReasons.keyUse.execute(c.tid, {
+    return this.keyUseUseCase.execute(c.tid, {
       workspaceId: p.workspaceId?.toLowerCase(),
       from: p.from ? new Date(p.from) : undefined,
       to: p.to ? new Date(p.to) : undefined,

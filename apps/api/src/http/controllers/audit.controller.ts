@@ -1,9 +1,8 @@
-import { Controller, Get, HttpCode, Inject, Post, Query } from '@nestjs/common';
-import { AuditIntegrityError } from '@app/audit';
+import { Controller, Get, HttpCode, Post, Query } from '@nestjs/common';
+import { AuditIntegrityError, AuditBuffer, AuditLog } from '@app/audit';
 import type { AccessClaims } from '@app/auth';
 import { DomainError, ErrorCode } from '@app/keys';
-import { AdminRoute, Claims, SERVICES } from '../auth';
-import type { KeyholdServices } from '../../services';
+import { AdminRoute, Claims } from '../auth';
 import { parseBody, schemas } from '../validation';
 
 /**
@@ -12,18 +11,21 @@ import { parseBody, schemas } from '../validation';
  */
 @Controller()
 export class AuditController {
-  constructor(@Inject(SERVICES) private readonly s: KeyholdServices) {}
+  constructor(
+    private readonly audit: AuditLog,
+    private readonly auditBuffer: AuditBuffer,
+  ) {}
 
   @Get('v1/audit/public-keys')
   publicKeys() {
-    return { keys: this.s.audit.keys.published };
+    return { keys: this.audit.keys.published };
   }
 
   @Get('v1/tenants/:tenantId/audit-events/checkpoints')
   @AdminRoute('key_admin', 'auditor')
   async listCheckpoints(@Claims() c: AccessClaims, @Query() query: Record<string, string>) {
     const q = parseBody(schemas.checkpointQuery, { ...query });
-    return this.s.audit.listCheckpoints(c.tid, q.after, q.limit);
+    return this.audit.listCheckpoints(c.tid, q.after, q.limit);
   }
 
   /** Seals what is written now (buffered provider-call records first). 409 when the log no longer verifies. */
@@ -31,9 +33,9 @@ export class AuditController {
   @HttpCode(200)
   @AdminRoute('key_admin', 'auditor')
   async createCheckpoint(@Claims() c: AccessClaims) {
-    await this.s.auditBuffer.flush();
+    await this.auditBuffer.flush();
     try {
-      return { checkpoint: await this.s.audit.checkpoint(c.tid) };
+      return { checkpoint: await this.audit.checkpoint(c.tid) };
     } catch (err) {
       if (err instanceof AuditIntegrityError)
         throw new DomainError(ErrorCode.AuditLogTampered, `the audit log does not verify (${err.verdict.reason} at seq ${err.verdict.firstBadSeq}); Keyhold will not sign it`);

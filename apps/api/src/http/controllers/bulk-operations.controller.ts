@@ -1,9 +1,8 @@
-import { Body, Controller, Get, HttpCode, Inject, Param, Post } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Param, Post } from '@nestjs/common';
 import type { AccessClaims } from '@app/auth';
-import { BULK_MAX_WORKSPACES, DomainError, ErrorCode } from '@app/keys';
+import { BULK_MAX_WORKSPACES, DomainError, ErrorCode, GetBulkOperation, StartBulkAction } from '@app/keys';
 import { z } from 'zod';
-import { actorOf, AdminRoute, Claims, SERVICES } from '../auth';
-import type { KeyholdServices } from '../../services';
+import { actorOf, AdminRoute, Claims } from '../auth';
 import { parseBody, pathId } from '../validation';
 
 const uuid = z.string().uuid().transform((v) => v.toLowerCase());
@@ -20,7 +19,10 @@ export const bulkBody = z.discriminatedUnion('action', [
 /** Bulk actions over many workspaces as one tracked operation (key admins start, auditors read). */
 @Controller('v1/tenants/:tenantId/bulk-operations')
 export class BulkOperationsController {
-  constructor(@Inject(SERVICES) private readonly s: KeyholdServices) {}
+  constructor(
+    private readonly startBulkActionUseCase: StartBulkAction,
+    private readonly getBulkOperationUseCase: GetBulkOperation,
+  ) {}
 
   @Post()
   @HttpCode(202)
@@ -32,12 +34,12 @@ export class BulkOperationsController {
         ErrorCode.BulkSelectionTooLarge,
         `a bulk operation carries at most ${BULK_MAX_WORKSPACES} workspaces; ${raw.workspaceIds.length} were selected`,
       );
-    return this.s.lists.bulk.execute(actorOf(c), c.tid, parseBody(bulkBody, body));
+    return this.startBulkActionUseCase.execute(actorOf(c), c.tid, parseBody(bulkBody, body));
   }
 
   @Get(':id')
   @AdminRoute('key_admin', 'auditor')
   get(@Claims() c: AccessClaims, @Param('id') id: string) {
-    return this.s.lists.getBulk.execute(c.tid, pathId(id, ErrorCode.BulkOperationNotFound));
+    return this.getBulkOperationUseCase.execute(c.tid, pathId(id, ErrorCode.BulkOperationNotFound));
   }
 }

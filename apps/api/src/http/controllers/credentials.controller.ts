@@ -1,9 +1,8 @@
-import { Body, Controller, Delete, Get, HttpCode, Inject, Ip, Param, Patch, Post } from '@nestjs/common';
-import { PASSWORD_MAX_LENGTH, type AccessClaims } from '@app/auth';
-import { ErrorCode } from '@app/keys';
+import { Body, Controller, Delete, Get, HttpCode, Ip, Param, Patch, Post } from '@nestjs/common';
+import { PASSWORD_MAX_LENGTH, type AccessClaims, TokenService } from '@app/auth';
+import { ErrorCode, AcceptInvitation, ChangePassword, CompletePasswordReset, CreateInvitation, DeleteAdminUser, DescribeInvitation, ListAdminUsers, ListInvitations, RequestPasswordReset, RevokeInvitation, UpdateAdminUser } from '@app/keys';
 import { z } from 'zod';
-import { actorOf, AdminRoute, Claims, SERVICES } from '../auth';
-import type { KeyholdServices } from '../../services';
+import { actorOf, AdminRoute, Claims } from '../auth';
 import { parseBody, pathId } from '../validation';
 
 const email = z.string().trim().max(254).email();
@@ -31,52 +30,60 @@ export const credentialSchemas = {
  */
 @Controller('v1/tenants/:tenantId')
 export class AdminUsersController {
-  constructor(@Inject(SERVICES) private readonly s: KeyholdServices) {}
+  constructor(
+    private readonly listAdminUsersUseCase: ListAdminUsers,
+    private readonly updateAdminUserUseCase: UpdateAdminUser,
+    private readonly deleteAdminUserUseCase: DeleteAdminUser,
+    private readonly createInvitationUseCase: CreateInvitation,
+    private readonly listInvitationsUseCase: ListInvitations,
+    private readonly revokeInvitationUseCase: RevokeInvitation,
+    private readonly changePasswordUseCase: ChangePassword,
+  ) {}
 
   @Get('admin-users')
   @AdminRoute('key_admin', 'auditor')
   async list(@Claims() c: AccessClaims) {
-    return { adminUsers: await this.s.useCases.listAdminUsers.execute(c.tid) };
+    return { adminUsers: await this.listAdminUsersUseCase.execute(c.tid) };
   }
 
   @Patch('admin-users/:id')
   @AdminRoute('key_admin')
   update(@Claims() c: AccessClaims, @Param('id') id: string, @Body() body: unknown) {
-    return this.s.useCases.updateAdminUser.execute(actorOf(c), c.tid, pathId(id, ErrorCode.AdminUserNotFound), parseBody(credentialSchemas.updateAdminUser, body));
+    return this.updateAdminUserUseCase.execute(actorOf(c), c.tid, pathId(id, ErrorCode.AdminUserNotFound), parseBody(credentialSchemas.updateAdminUser, body));
   }
 
   @Delete('admin-users/:id')
   @HttpCode(204)
   @AdminRoute('key_admin')
   async remove(@Claims() c: AccessClaims, @Param('id') id: string) {
-    await this.s.useCases.deleteAdminUser.execute(actorOf(c), c.tid, pathId(id, ErrorCode.AdminUserNotFound));
+    await this.deleteAdminUserUseCase.execute(actorOf(c), c.tid, pathId(id, ErrorCode.AdminUserNotFound));
   }
 
   @Post('invitations')
   @HttpCode(201)
   @AdminRoute('key_admin')
   invite(@Claims() c: AccessClaims, @Body() body: unknown) {
-    return this.s.useCases.createInvitation.execute(actorOf(c), c.tid, parseBody(credentialSchemas.invitation, body));
+    return this.createInvitationUseCase.execute(actorOf(c), c.tid, parseBody(credentialSchemas.invitation, body));
   }
 
   @Get('invitations')
   @AdminRoute('key_admin')
   async invitations(@Claims() c: AccessClaims) {
-    return { invitations: await this.s.useCases.listInvitations.execute(c.tid) };
+    return { invitations: await this.listInvitationsUseCase.execute(c.tid) };
   }
 
   @Delete('invitations/:id')
   @HttpCode(204)
   @AdminRoute('key_admin')
   async revokeInvitation(@Claims() c: AccessClaims, @Param('id') id: string) {
-    await this.s.useCases.revokeInvitation.execute(actorOf(c), c.tid, pathId(id, ErrorCode.InvitationNotFound));
+    await this.revokeInvitationUseCase.execute(actorOf(c), c.tid, pathId(id, ErrorCode.InvitationNotFound));
   }
 
   @Post('me/password')
   @HttpCode(204)
   @AdminRoute('key_admin', 'auditor')
   async changePassword(@Claims() c: AccessClaims, @Body() body: unknown) {
-    await this.s.useCases.changePassword.execute(c.tid, c.sub, parseBody(credentialSchemas.changePassword, body));
+    await this.changePasswordUseCase.execute(c.tid, c.sub, parseBody(credentialSchemas.changePassword, body));
   }
 }
 
@@ -86,35 +93,41 @@ export class AdminUsersController {
  */
 @Controller('v1')
 export class OneTimeLinksController {
-  constructor(@Inject(SERVICES) private readonly s: KeyholdServices) {}
+  constructor(
+    private readonly describeInvitationUseCase: DescribeInvitation,
+    private readonly acceptInvitationUseCase: AcceptInvitation,
+    private readonly requestPasswordResetUseCase: RequestPasswordReset,
+    private readonly completePasswordResetUseCase: CompletePasswordReset,
+    private readonly tokens: TokenService,
+  ) {}
 
   @Post('invitations/lookup')
   @HttpCode(200)
   async describe(@Body() body: unknown, @Ip() ip: string) {
-    await this.s.tokens.throttle.address(ip);
-    return this.s.useCases.describeInvitation.execute(parseBody(credentialSchemas.describeInvitation, body).token);
+    await this.tokens.throttle.address(ip);
+    return this.describeInvitationUseCase.execute(parseBody(credentialSchemas.describeInvitation, body).token);
   }
 
   @Post('invitations/accept')
   @HttpCode(201)
   async accept(@Body() body: unknown, @Ip() ip: string) {
-    await this.s.tokens.throttle.address(ip);
-    return this.s.useCases.acceptInvitation.execute(parseBody(credentialSchemas.acceptInvitation, body));
+    await this.tokens.throttle.address(ip);
+    return this.acceptInvitationUseCase.execute(parseBody(credentialSchemas.acceptInvitation, body));
   }
 
   @Post('password-resets')
   @HttpCode(202)
   async requestReset(@Body() body: unknown, @Ip() ip: string) {
     const b = parseBody(credentialSchemas.requestReset, body);
-    await this.s.tokens.throttle.address(ip);
-    this.s.useCases.requestPasswordReset.execute({ tenantId: b.tenant_id, email: b.email });
+    await this.tokens.throttle.address(ip);
+    this.requestPasswordResetUseCase.execute({ tenantId: b.tenant_id, email: b.email });
     return { status: 'accepted', message: 'if this account exists, a reset link has been sent to its email address' };
   }
 
   @Post('password-resets/complete')
   @HttpCode(204)
   async completeReset(@Body() body: unknown, @Ip() ip: string) {
-    await this.s.tokens.throttle.address(ip);
-    await this.s.useCases.completePasswordReset.execute(parseBody(credentialSchemas.completeReset, body));
+    await this.tokens.throttle.address(ip);
+    await this.completePasswordResetUseCase.execute(parseBody(credentialSchemas.completeReset, body));
   }
 }

@@ -1,10 +1,9 @@
-import { Body, Controller, Delete, Get, HttpCode, Inject, Ip, Param, Post, Put } from '@nestjs/common';
-import { MFA_POLICIES, MfaError, type AccessClaims, type MfaPolicy } from '@app/auth';
+import { Body, Controller, Delete, Get, HttpCode, Ip, Param, Post, Put } from '@nestjs/common';
+import { MFA_POLICIES, MfaError, type AccessClaims, type MfaPolicy, MfaService, TokenService } from '@app/auth';
 import { isUuid } from '@app/persistence';
 import type { AuthenticationResponseJSON, RegistrationResponseJSON } from '@simplewebauthn/server';
 import { z } from 'zod';
-import { AdminRoute, Claims, SERVICES } from '../auth';
-import type { KeyholdServices } from '../../services';
+import { AdminRoute, Claims } from '../auth';
 import { parseBody } from '../validation';
 
 const mfaToken = z.string().min(1).max(128);
@@ -69,68 +68,71 @@ function factorId(id: string): string {
  */
 @Controller('v1/auth/mfa')
 export class MfaSignInController {
-  constructor(@Inject(SERVICES) private readonly s: KeyholdServices) {}
+  constructor(
+    private readonly tokens: TokenService,
+    private readonly mfa: MfaService,
+  ) {}
 
   @Post('totp')
   @HttpCode(200)
   async totp(@Body() body: unknown, @Ip() ip: string) {
-    await this.s.tokens.throttle.address(ip);
+    await this.tokens.throttle.address(ip);
     const b = parseBody(mfaSchemas.signInCode, body);
-    return this.s.mfa.verifyTotp(b.mfa_token, b.code);
+    return this.mfa.verifyTotp(b.mfa_token, b.code);
   }
 
   @Post('recovery-code')
   @HttpCode(200)
   async recoveryCode(@Body() body: unknown, @Ip() ip: string) {
-    await this.s.tokens.throttle.address(ip);
+    await this.tokens.throttle.address(ip);
     const b = parseBody(mfaSchemas.signInRecoveryCode, body);
-    return this.s.mfa.verifyRecoveryCode(b.mfa_token, b.code);
+    return this.mfa.verifyRecoveryCode(b.mfa_token, b.code);
   }
 
   @Post('passkey/options')
   @HttpCode(200)
   async passkeyOptions(@Body() body: unknown, @Ip() ip: string) {
-    await this.s.tokens.throttle.address(ip);
-    return this.s.mfa.passkeySignInOptions(parseBody(mfaSchemas.challenge, body).mfa_token);
+    await this.tokens.throttle.address(ip);
+    return this.mfa.passkeySignInOptions(parseBody(mfaSchemas.challenge, body).mfa_token);
   }
 
   @Post('passkey')
   @HttpCode(200)
   async passkey(@Body() body: unknown, @Ip() ip: string) {
-    await this.s.tokens.throttle.address(ip);
+    await this.tokens.throttle.address(ip);
     const b = parseBody(mfaSchemas.signInPasskey, body);
-    return this.s.mfa.verifyPasskey(b.mfa_token, b.credential as unknown as AuthenticationResponseJSON);
+    return this.mfa.verifyPasskey(b.mfa_token, b.credential as unknown as AuthenticationResponseJSON);
   }
 
   @Post('enrol/totp')
   @HttpCode(200)
   async enrolTotp(@Body() body: unknown, @Ip() ip: string) {
-    await this.s.tokens.throttle.address(ip);
+    await this.tokens.throttle.address(ip);
     const b = parseBody(mfaSchemas.signInEnrolTotp, body);
-    return this.s.mfa.startTotpAtSignIn(b.mfa_token, b.label);
+    return this.mfa.startTotpAtSignIn(b.mfa_token, b.label);
   }
 
   @Post('enrol/totp/confirm')
   @HttpCode(200)
   async enrolTotpConfirm(@Body() body: unknown, @Ip() ip: string) {
-    await this.s.tokens.throttle.address(ip);
+    await this.tokens.throttle.address(ip);
     const b = parseBody(mfaSchemas.signInConfirmTotp, body);
-    return this.s.mfa.confirmTotpAtSignIn(b.mfa_token, b.factorId.toLowerCase(), b.code);
+    return this.mfa.confirmTotpAtSignIn(b.mfa_token, b.factorId.toLowerCase(), b.code);
   }
 
   @Post('enrol/passkey/options')
   @HttpCode(200)
   async enrolPasskeyOptions(@Body() body: unknown, @Ip() ip: string) {
-    await this.s.tokens.throttle.address(ip);
-    return this.s.mfa.passkeyRegistrationOptionsAtSignIn(parseBody(mfaSchemas.challenge, body).mfa_token);
+    await this.tokens.throttle.address(ip);
+    return this.mfa.passkeyRegistrationOptionsAtSignIn(parseBody(mfaSchemas.challenge, body).mfa_token);
   }
 
   @Post('enrol/passkey')
   @HttpCode(200)
   async enrolPasskey(@Body() body: unknown, @Ip() ip: string) {
-    await this.s.tokens.throttle.address(ip);
+    await this.tokens.throttle.address(ip);
     const b = parseBody(mfaSchemas.signInEnrolPasskey, body);
-    return this.s.mfa.registerPasskeyAtSignIn(b.mfa_token, b.credential as unknown as RegistrationResponseJSON, b.label);
+    return this.mfa.registerPasskeyAtSignIn(b.mfa_token, b.credential as unknown as RegistrationResponseJSON, b.label);
   }
 }
 
@@ -141,19 +143,21 @@ export class MfaSignInController {
  */
 @Controller('v1/tenants/:tenantId')
 export class MfaController {
-  constructor(@Inject(SERVICES) private readonly s: KeyholdServices) {}
+  constructor(
+    private readonly mfa: MfaService,
+  ) {}
 
   @Get('me/mfa')
   @AdminRoute('key_admin', 'auditor')
   status(@Claims() c: AccessClaims) {
-    return this.s.mfa.status(c);
+    return this.mfa.status(c);
   }
 
   @Post('me/mfa/totp')
   @HttpCode(201)
   @AdminRoute('key_admin', 'auditor')
   startTotp(@Claims() c: AccessClaims, @Body() body: unknown) {
-    return this.s.mfa.startTotp(c, parseBody(mfaSchemas.startTotp, body).label);
+    return this.mfa.startTotp(c, parseBody(mfaSchemas.startTotp, body).label);
   }
 
   @Post('me/mfa/totp/:factorId/confirm')
@@ -161,7 +165,7 @@ export class MfaController {
   @AdminRoute('key_admin', 'auditor')
   confirmTotp(@Claims() c: AccessClaims, @Param('factorId') id: string, @Body() body: unknown) {
     const fid = factorId(id);
-    return this.s.mfa.confirmTotp(c, fid, parseBody(mfaSchemas.confirmTotp, body).code);
+    return this.mfa.confirmTotp(c, fid, parseBody(mfaSchemas.confirmTotp, body).code);
   }
 
   @Post('me/mfa/passkeys/options')
@@ -169,7 +173,7 @@ export class MfaController {
   @AdminRoute('key_admin', 'auditor')
   passkeyOptions(@Claims() c: AccessClaims, @Body() body: unknown) {
     parseBody(mfaSchemas.empty, body);
-    return this.s.mfa.passkeyRegistrationOptions(c);
+    return this.mfa.passkeyRegistrationOptions(c);
   }
 
   @Post('me/mfa/passkeys')
@@ -177,14 +181,14 @@ export class MfaController {
   @AdminRoute('key_admin', 'auditor')
   registerPasskey(@Claims() c: AccessClaims, @Body() body: unknown) {
     const b = parseBody(mfaSchemas.registerPasskey, body);
-    return this.s.mfa.registerPasskey(c, b.credential as unknown as RegistrationResponseJSON, b.label);
+    return this.mfa.registerPasskey(c, b.credential as unknown as RegistrationResponseJSON, b.label);
   }
 
   @Delete('me/mfa/factors/:factorId')
   @HttpCode(204)
   @AdminRoute('key_admin', 'auditor')
   async removeFactor(@Claims() c: AccessClaims, @Param('factorId') id: string) {
-    await this.s.mfa.removeFactor(c, factorId(id));
+    await this.mfa.removeFactor(c, factorId(id));
   }
 
   @Post('me/mfa/recovery-codes')
@@ -192,7 +196,7 @@ export class MfaController {
   @AdminRoute('key_admin', 'auditor')
   recoveryCodes(@Claims() c: AccessClaims, @Body() body: unknown) {
     parseBody(mfaSchemas.empty, body);
-    return this.s.mfa.regenerateRecoveryCodes(c);
+    return this.mfa.regenerateRecoveryCodes(c);
   }
 
   @Delete('admin-users/:id/mfa')
@@ -200,18 +204,18 @@ export class MfaController {
   @AdminRoute('key_admin')
   resetUser(@Claims() c: AccessClaims, @Param('id') id: string) {
     if (!isUuid(id)) throw new MfaError('ADMIN_USER_NOT_FOUND', 'admin user not found');
-    return this.s.mfa.resetUser(c, id.toLowerCase());
+    return this.mfa.resetUser(c, id.toLowerCase());
   }
 
   @Get('mfa-policy')
   @AdminRoute('key_admin', 'auditor')
   policy(@Claims() c: AccessClaims) {
-    return this.s.mfa.policy(c.tid);
+    return this.mfa.policy(c.tid);
   }
 
   @Put('mfa-policy')
   @AdminRoute('key_admin')
   setPolicy(@Claims() c: AccessClaims, @Body() body: unknown) {
-    return this.s.mfa.setPolicy(c, parseBody(mfaSchemas.policy, body).policy);
+    return this.mfa.setPolicy(c, parseBody(mfaSchemas.policy, body).policy);
   }
 }

@@ -1,9 +1,8 @@
-import { Controller, Get, Inject, Param, Query } from '@nestjs/common';
+import { Controller, Get, Param, Query } from '@nestjs/common';
 import type { AccessClaims } from '@app/auth';
-import { ErrorCode, HISTORY_KINDS, OPERATION_STATES } from '@app/keys';
+import { ErrorCode, HISTORY_KINDS, OPERATION_STATES, ListOperations } from '@app/keys';
 import { z } from 'zod';
-import { AdminRoute, Claims, SERVICES } from '../auth';
-import type { KeyholdServices } from '../../services';
+import { AdminRoute, Claims } from '../auth';
 import { listOf, MAX_PAGE } from '../list-query';
 import { parseBody, pathId } from '../validation';
 
@@ -19,13 +18,15 @@ export const query = z
 /** The server-side operations history, tenant-wide and per workspace (key admins and auditors read). */
 @Controller('v1/tenants/:tenantId')
 export class OperationsHistoryController {
-  constructor(@Inject(SERVICES) private readonly s: KeyholdServices) {}
+  constructor(
+    private readonly listOperationsUseCase: ListOperations,
+  ) {}
 
   @Get('operations')
   @AdminRoute('key_admin', 'auditor')
   list(@Claims() c: AccessClaims, @Query() q: Record<string, unknown>) {
     const p = parseBody(query, { ...q });
-    return this.s.operationsHistory.execute(c.tid, { kinds: p.kind, states: p.state, cursor: p.cursor, limit: p.limit });
+    return this.listOperationsUseCase.execute(c.tid, { kinds: p.kind, states: p.state, cursor: p.cursor, limit: p.limit });
   }
 
   @Get('workspaces/:id/operations')
@@ -33,6 +34,6 @@ export class OperationsHistoryController {
   listForWorkspace(@Claims() c: AccessClaims, @Param('id') id: string, @Query() q: Record<string, unknown>) {
     const workspaceId = pathId(id, ErrorCode.WorkspaceNotFound);
     const p = parseBody(query, { ...q });
-    return this.s.operationsHistory.execute(c.tid, { workspaceId, kinds: p.kind, states: p.state, cursor: p.cursor, limit: p.limit });
+    return this.listOperationsUseCase.execute(c.tid, { workspaceId, kinds: p.kind, states: p.state, cursor: p.cursor, limit: p.limit });
   }
 }

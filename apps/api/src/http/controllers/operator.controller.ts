@@ -1,12 +1,15 @@
-import { Body, Controller, Get, HttpCode, Inject, Ip, Post } from '@nestjs/common';
-import { DomainError, ErrorCode } from '@app/keys';
-import { OperatorName, OperatorRoute, SERVICES } from '../auth';
-import type { KeyholdServices } from '../../services';
+import { Body, Controller, Get, HttpCode, Ip, Post } from '@nestjs/common';
+import { TokenService } from '@app/auth';
+import { DomainError, ErrorCode, CreateTenant } from '@app/keys';
+import { OperatorName, OperatorRoute } from '../auth';
 import { parseBody, schemas } from '../validation';
 
 @Controller()
 export class OperatorController {
-  constructor(@Inject(SERVICES) private readonly s: KeyholdServices) {}
+  constructor(
+    private readonly createTenantUseCase: CreateTenant,
+    private readonly tokens: TokenService,
+  ) {}
 
   /**
    * Platform operator creates a tenant with its ExternalId and mails an invitation to its first key admin. A
@@ -20,7 +23,7 @@ export class OperatorController {
     if (admin && typeof admin === 'object' && 'password' in admin)
       throw new DomainError(ErrorCode.PasswordNotAccepted, 'the operator does not choose admin passwords: the first key admin is invited by email and sets their own');
     const input = parseBody(schemas.createTenant, body);
-    return this.s.useCases.createTenant.execute(`operator:${operator}`, input);
+    return this.createTenantUseCase.execute(`operator:${operator}`, input);
   }
 
   /** OAuth2-style token endpoint: password (admins) and client_credentials (service principals). */
@@ -28,14 +31,12 @@ export class OperatorController {
   @HttpCode(200)
   token(@Body() body: unknown, @Ip() ip: string) {
     const grant = parseBody(schemas.token, body);
-    return this.s.tokens.issue(grant, ip);
+    return this.tokens.issue(grant, ip);
   }
 }
 
 @Controller()
 export class HealthController {
-  constructor(@Inject(SERVICES) private readonly s: KeyholdServices) {}
-
   @Get('healthz')
   healthz() {
     return { status: 'ok' };

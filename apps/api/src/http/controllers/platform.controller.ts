@@ -1,11 +1,13 @@
 import { Controller, Get, Inject } from '@nestjs/common';
-import { OperatorRoute, SERVICES } from '../auth';
-import type { KeyholdServices } from '../../services';
+import { ListVendorCanaries } from '@app/keys';
+import { OperatorRoute } from '../auth';
 
 /** What the platform operator needs to know about Keyhold's own side of the clouds. */
 @Controller()
 export class PlatformController {
-  constructor(@Inject(SERVICES) private readonly s: KeyholdServices) {}
+  constructor(
+    private readonly listVendorCanariesUseCase: ListVendorCanaries,
+  ) {}
 
   /**
    * The vendor-owned canaries: while one fails, Keyhold's own identity path to that cloud is broken (its IAM/SCP,
@@ -14,7 +16,7 @@ export class PlatformController {
   @Get('v1/platform/vendor-canaries')
   @OperatorRoute()
   async vendorCanaries() {
-    const rows = await this.s.repos.vendorCanaries.list();
+    const rows = await this.listVendorCanariesUseCase.execute();
     return {
       canaries: rows.map((c) => ({
         provider: c.provider,

@@ -1,8 +1,7 @@
-import { Controller, Delete, HttpCode, Inject, Param } from '@nestjs/common';
+import { Controller, Delete, HttpCode, Param } from '@nestjs/common';
 import type { AccessClaims } from '@app/auth';
-import { ErrorCode } from '@app/keys';
-import { AdminRoute, Claims, SERVICES } from '../auth';
-import type { KeyholdServices } from '../../services';
+import { ErrorCode, DestroySegment } from '@app/keys';
+import { AdminRoute, Claims } from '../auth';
 import { pathId } from '../validation';
 
 /**
@@ -12,12 +11,14 @@ import { pathId } from '../validation';
  */
 @Controller('v1/tenants/:tenantId/workspaces/:id/segments')
 export class SegmentAdminController {
-  constructor(@Inject(SERVICES) private readonly s: KeyholdServices) {}
+  constructor(
+    private readonly destroySegmentUseCase: DestroySegment,
+  ) {}
 
   @Delete(':segmentId')
   @HttpCode(204)
   @AdminRoute('key_admin')
   async destroy(@Claims() c: AccessClaims, @Param('id') id: string, @Param('segmentId') segmentId: string): Promise<void> {
-    await this.s.segments.destroy.execute({ kind: 'admin', id: c.sub }, c.tid, pathId(id, ErrorCode.WorkspaceNotFound), segmentId);
+    await this.destroySegmentUseCase.execute({ kind: 'admin', id: c.sub }, c.tid, pathId(id, ErrorCode.WorkspaceNotFound), segmentId);
   }
 }

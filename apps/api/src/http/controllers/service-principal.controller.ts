@@ -1,8 +1,7 @@
-import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Patch, Post } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post } from '@nestjs/common';
 import type { AccessClaims } from '@app/auth';
-import { ErrorCode } from '@app/keys';
-import { actorOf, AdminRoute, Claims, SERVICES } from '../auth';
-import type { KeyholdServices } from '../../services';
+import { ErrorCode, DeleteServicePrincipal, GetServicePrincipal, RevokeServicePrincipalSecret, RotateServicePrincipalSecret, UpdateServicePrincipal } from '@app/keys';
+import { actorOf, AdminRoute, Claims } from '../auth';
 import { servicePrincipalSchemas as schemas } from '../service-principal.schemas';
 import { parseBody, pathId } from '../validation';
 
@@ -13,26 +12,32 @@ import { parseBody, pathId } from '../validation';
  */
 @Controller('v1/tenants/:tenantId/service-principals/:id')
 export class ServicePrincipalController {
-  constructor(@Inject(SERVICES) private readonly s: KeyholdServices) {}
+  constructor(
+    private readonly getServicePrincipalUseCase: GetServicePrincipal,
+    private readonly updateServicePrincipalUseCase: UpdateServicePrincipal,
+    private readonly deleteServicePrincipalUseCase: DeleteServicePrincipal,
+    private readonly rotateServicePrincipalSecretUseCase: RotateServicePrincipalSecret,
+    private readonly revokeServicePrincipalSecretUseCase: RevokeServicePrincipalSecret,
+  ) {}
 
   @Get()
   @AdminRoute('key_admin', 'auditor')
   get(@Claims() c: AccessClaims, @Param('id') id: string) {
-    return this.s.principalUseCases.get.execute(c.tid, pathId(id, ErrorCode.ServicePrincipalNotFound));
+    return this.getServicePrincipalUseCase.execute(c.tid, pathId(id, ErrorCode.ServicePrincipalNotFound));
   }
 
   @Patch()
   @AdminRoute('key_admin')
   update(@Claims() c: AccessClaims, @Param('id') id: string, @Body() body: unknown) {
     const spId = pathId(id, ErrorCode.ServicePrincipalNotFound);
-    return this.s.principalUseCases.update.execute(actorOf(c), c.tid, spId, parseBody(schemas.update, body));
+    return this.updateServicePrincipalUseCase.execute(actorOf(c), c.tid, spId, parseBody(schemas.update, body));
   }
 
   @Delete()
   @HttpCode(204)
   @AdminRoute('key_admin')
   async remove(@Claims() c: AccessClaims, @Param('id') id: string) {
-    await this.s.principalUseCases.remove.execute(actorOf(c), c.tid, pathId(id, ErrorCode.ServicePrincipalNotFound));
+    await this.deleteServicePrincipalUseCase.execute(actorOf(c), c.tid, pathId(id, ErrorCode.ServicePrincipalNotFound));
   }
 
   @Post('secrets')
@@ -40,7 +45,7 @@ export class ServicePrincipalController {
   @AdminRoute('key_admin')
   rotate(@Claims() c: AccessClaims, @Param('id') id: string, @Body() body: unknown) {
     const spId = pathId(id, ErrorCode.ServicePrincipalNotFound);
-    return this.s.principalUseCases.rotateSecret.execute(actorOf(c), c.tid, spId, parseBody(schemas.rotate, body).overlapSeconds);
+    return this.rotateServicePrincipalSecretUseCase.execute(actorOf(c), c.tid, spId, parseBody(schemas.rotate, body).overlapSeconds);
   }
 
   @Delete('secrets/:secretId')
@@ -48,6 +53,6 @@ export class ServicePrincipalController {
   @AdminRoute('key_admin')
   async revokeSecret(@Claims() c: AccessClaims, @Param('id') id: string, @Param('secretId') secretId: string) {
     const spId = pathId(id, ErrorCode.ServicePrincipalNotFound);
-    await this.s.principalUseCases.revokeSecret.execute(actorOf(c), c.tid, spId, pathId(secretId, ErrorCode.SecretNotFound));
+    await this.revokeServicePrincipalSecretUseCase.execute(actorOf(c), c.tid, spId, pathId(secretId, ErrorCode.SecretNotFound));
   }
 }

@@ -1,17 +1,16 @@
-import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Post } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, Post } from '@nestjs/common';
 import type { AccessClaims } from '@app/auth';
-import { SIEM_FORMATS, SIEM_KINDS } from '@app/siem';
+import { SIEM_FORMATS, SIEM_KINDS, SiemDestinations } from '@app/siem';
 import { z } from 'zod';
-import { actorOf, AdminRoute, Claims, SERVICES } from '../auth';
-import type { KeyholdServices } from '../../services';
+import { actorOf, AdminRoute, Claims } from '../auth';
 import { parseBody, pathId } from '../validation';
 
 export const schemas = {
   create: z
     .object({
       name: z.string().trim().min(1).max(100).regex(/^[\w .:-]+$/, 'letters, digits, space, _ . : - only'),
-      kind: z.enum(SIEM_KINDS as [string, ...string[]]),
-      format: z.enum(SIEM_FORMATS as [string, ...string[]]).default('native'),
+      kind: z.enum(SIEM_KINDS),
+      format: z.enum(SIEM_FORMATS).default('native'),
       url: z.string().max(2048),
       token: z.string().max(256).optional(),
     })
@@ -25,12 +24,14 @@ export const schemas = {
  */
 @Controller('v1/tenants/:tenantId/siem-destinations')
 export class SiemController {
-  constructor(@Inject(SERVICES) private readonly s: KeyholdServices) {}
+  constructor(
+    private readonly siem: SiemDestinations,
+  ) {}
 
   @Get()
   @AdminRoute('key_admin', 'auditor')
   async list(@Claims() c: AccessClaims) {
-    return { destinations: await this.s.siem.list(c.tid) };
+    return { destinations: await this.siem.list(c.tid) };
   }
 
   @Post()
@@ -38,20 +39,20 @@ export class SiemController {
   @AdminRoute('key_admin')
   create(@Claims() c: AccessClaims, @Body() body: unknown) {
     const b = parseBody(schemas.create, body);
-    return this.s.siem.create(actorOf(c), c.tid, { name: b.name, kind: b.kind as never, format: b.format as never, url: b.url, token: b.token });
+    return this.siem.create(actorOf(c), c.tid, { name: b.name, kind: b.kind, format: b.format, url: b.url, token: b.token });
   }
 
   @Get(':id')
   @AdminRoute('key_admin', 'auditor')
   get(@Claims() c: AccessClaims, @Param('id') id: string) {
-    return this.s.siem.get(c.tid, pathId(id));
+    return this.siem.get(c.tid, pathId(id));
   }
 
   @Delete(':id')
   @HttpCode(204)
   @AdminRoute('key_admin')
   async remove(@Claims() c: AccessClaims, @Param('id') id: string) {
-    await this.s.siem.remove(actorOf(c), c.tid, pathId(id));
+    await this.siem.remove(actorOf(c), c.tid, pathId(id));
   }
 
   @Post(':id/secret')
@@ -60,13 +61,13 @@ export class SiemController {
   rotate(@Claims() c: AccessClaims, @Param('id') id: string, @Body() body: unknown) {
     const destinationId = pathId(id);
     const b = parseBody(schemas.rotate, body ?? {});
-    return this.s.siem.rotateSecret(actorOf(c), c.tid, destinationId, b.token, b.overlapSeconds);
+    return this.siem.rotateSecret(actorOf(c), c.tid, destinationId, b.token, b.overlapSeconds);
   }
 
   @Post(':id/retry')
   @HttpCode(200)
   @AdminRoute('key_admin')
   async retry(@Claims() c: AccessClaims, @Param('id') id: string) {
-    return { destination: await this.s.siem.retry(actorOf(c), c.tid, pathId(id)) };
+    return { destination: await this.siem.retry(actorOf(c), c.tid, pathId(id)) };
   }
 }

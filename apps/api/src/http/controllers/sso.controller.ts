@@ -1,34 +1,35 @@
 import { Body, Controller, Delete, Get, Headers, HttpCode, Inject, Ip, Post, Put, Query, Res } from '@nestjs/common';
-import { SsoError, type AccessClaims } from '@app/auth';
+import { SsoError, type AccessClaims, SSO, Sso, TokenService } from '@app/auth';
 import { DomainError } from '@app/keys';
 import type { FastifyReply } from 'fastify';
-import { actorOf, AdminRoute, Claims, SERVICES } from '../auth';
-import type { KeyholdServices } from '../../services';
+import { actorOf, AdminRoute, Claims } from '../auth';
 import { ssoSchemas } from '../sso.schemas';
 import { parseBody } from '../validation';
 
 /** The tenant's SSO configuration: key admins change it, auditors may read it; the client secret never leaves. */
 @Controller('v1/tenants/:tenantId/sso')
 export class SsoConfigurationController {
-  constructor(@Inject(SERVICES) private readonly s: KeyholdServices) {}
+  constructor(
+    @Inject(SSO) private readonly sso: Sso,
+  ) {}
 
   @Get()
   @AdminRoute('key_admin', 'auditor')
   get(@Claims() c: AccessClaims) {
-    return this.s.sso.getConfiguration.execute(c.tid);
+    return this.sso.getConfiguration.execute(c.tid);
   }
 
   @Put()
   @AdminRoute('key_admin')
   put(@Claims() c: AccessClaims, @Body() body: unknown) {
-    return this.s.sso.putConfiguration.execute(actorOf(c), c.tid, parseBody(ssoSchemas.configuration, body));
+    return this.sso.putConfiguration.execute(actorOf(c), c.tid, parseBody(ssoSchemas.configuration, body));
   }
 
   @Delete()
   @HttpCode(204)
   @AdminRoute('key_admin')
   async remove(@Claims() c: AccessClaims) {
-    await this.s.sso.deleteConfiguration.execute(actorOf(c), c.tid);
+    await this.sso.deleteConfiguration.execute(actorOf(c), c.tid);
   }
 }
 
@@ -45,14 +46,17 @@ const LOGIN_COOKIE_MAX_AGE = 3600;
  */
 @Controller('v1/sso')
 export class SsoSignInController {
-  constructor(@Inject(SERVICES) private readonly s: KeyholdServices) {}
+  constructor(
+    @Inject(SSO) private readonly sso: Sso,
+    private readonly tokens: TokenService,
+  ) {}
 
   @Get('login')
   async login(@Query() query: Record<string, unknown>, @Ip() ip: string, @Res() reply: FastifyReply) {
-    await this.s.tokens.throttle.address(ip);
+    await this.tokens.throttle.address(ip);
     try {
       const { tenant_id } = parseBody(ssoSchemas.login, { ...query });
-      const r = await this.s.sso.start.execute(tenant_id);
+      const r = await this.sso.start.execute(tenant_id);
       this.noStore(reply).header('set-cookie', this.cookie(LOGIN_COOKIE, r.browserSecret, LOGIN_COOKIE_MAX_AGE)).redirect(r.authorizationUrl, 302);
     } catch (err) {
       this.failed(reply, err);
@@ -61,11 +65,11 @@ export class SsoSignInController {
 
   @Get('callback')
   async callback(@Query() query: Record<string, unknown>, @Headers('cookie') cookie: string | undefined, @Ip() ip: string, @Res() reply: FastifyReply) {
-    await this.s.tokens.throttle.address(ip);
+    await this.tokens.throttle.address(ip);
     try {
       const params = parseBody(ssoSchemas.callback, { ...query });
-      const r = await this.s.sso.complete.execute(params, readCookie(cookie, LOGIN_COOKIE));
-      this.noStore(reply).header('set-cookie', this.cookie(HANDOFF_COOKIE, r.handoff, 60)).redirect(`${this.s.sso.consoleUrl}/#/sso-complete`, 302);
+      const r = await this.sso.complete.execute(params, readCookie(cookie, LOGIN_COOKIE));
+      this.noStore(reply).header('set-cookie', this.cookie(HANDOFF_COOKIE, r.handoff, 60)).redirect(`${this.sso.consoleUrl}/#/sso-complete`, 302);
     } catch (err) {
       this.failed(reply, err);
     }
@@ -74,8 +78,8 @@ export class SsoSignInController {
   @Post('session')
   @HttpCode(200)
   async session(@Headers('cookie') cookie: string | undefined, @Ip() ip: string, @Res({ passthrough: true }) reply: FastifyReply) {
-    await this.s.tokens.throttle.address(ip);
-    const r = await this.s.sso.exchange.execute(readCookie(cookie, HANDOFF_COOKIE), readCookie(cookie, LOGIN_COOKIE));
+    await this.tokens.throttle.address(ip);
+    const r = await this.sso.exchange.execute(readCookie(cookie, HANDOFF_COOKIE), readCookie(cookie, LOGIN_COOKIE));
     this.noStore(reply).header('set-cookie', [this.cookie(LOGIN_COOKIE, '', 0), this.cookie(HANDOFF_COOKIE, '', 0)]);
     return r;
   }
@@ -86,7 +90,7 @@ export class SsoSignInController {
   }
 
   private cookie(name: string, value: string, maxAgeSeconds: number): string {
-    const secure = this.s.sso.consoleUrl.startsWith('https:') ? '; Secure' : '';
+    const secure = this.sso.consoleUrl.startsWith('https:') ? '; Secure' : '';
     // Lax: the IdP's redirect back is a cross-site top-level GET, which Strict would strip the cookie from.
     return `${name}=${value}; Path=/v1/sso; HttpOnly; SameSite=Lax; Max-Age=${maxAgeSeconds}${secure}`;
   }
@@ -94,7 +98,7 @@ export class SsoSignInController {
   private failed(reply: FastifyReply, err: unknown): void {
     const code = err instanceof SsoError ? err.code : err instanceof DomainError ? err.code : null;
     if (!code) throw err;
-    this.noStore(reply).redirect(`${this.s.sso.consoleUrl}/#/sso-error/${code}`, 302);
+    this.noStore(reply).redirect(`${this.sso.consoleUrl}/#/sso-error/${code}`, 302);
   }
 }
 

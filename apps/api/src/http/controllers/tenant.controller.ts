@@ -1,9 +1,9 @@
-import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Post, Put, Query, Res } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, Post, Put, Query, Res } from '@nestjs/common';
+import { AuditBuffer, AuditLog } from '@app/audit';
 import type { AccessClaims } from '@app/auth';
-import { ErrorCode } from '@app/keys';
+import { ErrorCode, BindWorkspace, CreateServicePrincipal, CreateWorkspace, DeleteKeyConfiguration, GetKeyConfiguration, GetOperation, GetTenant, GetWorkspace, ListKeyConfigurations, ListServicePrincipals, ListWorkspaces, RegisterKeyConfiguration, RequestOperation, ValidateKeyConfiguration } from '@app/keys';
 import type { FastifyReply } from 'fastify';
-import { actorOf, AdminRoute, Claims, SERVICES } from '../auth';
-import type { KeyholdServices } from '../../services';
+import { actorOf, AdminRoute, Claims } from '../auth';
 import { listQueries } from '../list-queries';
 import { parseBody, pathId, schemas } from '../validation';
 
@@ -13,12 +13,29 @@ import { parseBody, pathId, schemas } from '../validation';
  */
 @Controller('v1/tenants/:tenantId')
 export class TenantController {
-  constructor(@Inject(SERVICES) private readonly s: KeyholdServices) {}
+  constructor(
+    private readonly getTenantUseCase: GetTenant,
+    private readonly registerKeyConfigurationUseCase: RegisterKeyConfiguration,
+    private readonly listKeyConfigurationsUseCase: ListKeyConfigurations,
+    private readonly getKeyConfigurationUseCase: GetKeyConfiguration,
+    private readonly validateKeyConfigurationUseCase: ValidateKeyConfiguration,
+    private readonly deleteKeyConfigurationUseCase: DeleteKeyConfiguration,
+    private readonly createWorkspaceUseCase: CreateWorkspace,
+    private readonly listWorkspacesUseCase: ListWorkspaces,
+    private readonly getWorkspaceUseCase: GetWorkspace,
+    private readonly bindWorkspaceUseCase: BindWorkspace,
+    private readonly requestOperationUseCase: RequestOperation,
+    private readonly getOperationUseCase: GetOperation,
+    private readonly createServicePrincipalUseCase: CreateServicePrincipal,
+    private readonly listServicePrincipalsUseCase: ListServicePrincipals,
+    private readonly auditBuffer: AuditBuffer,
+    private readonly audit: AuditLog,
+  ) {}
 
   @Get()
   @AdminRoute('key_admin', 'auditor')
   getTenant(@Claims() c: AccessClaims) {
-    return this.s.useCases.getTenant.execute(c.tid);
+    return this.getTenantUseCase.execute(c.tid);
   }
 
   // ---- key configurations
@@ -26,34 +43,34 @@ export class TenantController {
   @HttpCode(201)
   @AdminRoute('key_admin')
   registerKeyConfiguration(@Claims() c: AccessClaims, @Body() body: unknown) {
-    return this.s.useCases.registerKeyConfiguration.execute(actorOf(c), c.tid, parseBody(schemas.registerKeyConfiguration, body));
+    return this.registerKeyConfigurationUseCase.execute(actorOf(c), c.tid, parseBody(schemas.registerKeyConfiguration, body));
   }
 
   @Get('key-configurations')
   @AdminRoute('key_admin', 'auditor')
   listKeyConfigurations(@Claims() c: AccessClaims, @Query() query: Record<string, unknown>) {
     const { q, provider, status, ...page } = parseBody(listQueries.keyConfigurations, { ...query });
-    return this.s.lists.keyConfigurations.execute(c.tid, { search: q, providers: provider, statuses: status }, page);
+    return this.listKeyConfigurationsUseCase.execute(c.tid, { search: q, providers: provider, statuses: status }, page);
   }
 
   @Get('key-configurations/:id')
   @AdminRoute('key_admin', 'auditor')
   getKeyConfiguration(@Claims() c: AccessClaims, @Param('id') id: string) {
-    return this.s.useCases.getKeyConfiguration.execute(c.tid, pathId(id, ErrorCode.KeyConfigurationNotFound));
+    return this.getKeyConfigurationUseCase.execute(c.tid, pathId(id, ErrorCode.KeyConfigurationNotFound));
   }
 
   @Post('key-configurations/:id/validate')
   @HttpCode(200)
   @AdminRoute('key_admin')
   validateKeyConfiguration(@Claims() c: AccessClaims, @Param('id') id: string) {
-    return this.s.useCases.validateKeyConfiguration.execute(actorOf(c), c.tid, pathId(id, ErrorCode.KeyConfigurationNotFound));
+    return this.validateKeyConfigurationUseCase.execute(actorOf(c), c.tid, pathId(id, ErrorCode.KeyConfigurationNotFound));
   }
 
   @Delete('key-configurations/:id')
   @HttpCode(204)
   @AdminRoute('key_admin')
   async deleteKeyConfiguration(@Claims() c: AccessClaims, @Param('id') id: string) {
-    await this.s.useCases.deleteKeyConfiguration.execute(actorOf(c), c.tid, pathId(id, ErrorCode.KeyConfigurationNotFound));
+    await this.deleteKeyConfigurationUseCase.execute(actorOf(c), c.tid, pathId(id, ErrorCode.KeyConfigurationNotFound));
   }
 
   // ---- workspaces
@@ -61,27 +78,27 @@ export class TenantController {
   @HttpCode(201)
   @AdminRoute('key_admin')
   createWorkspace(@Claims() c: AccessClaims, @Body() body: unknown) {
-    return this.s.useCases.createWorkspace.execute(actorOf(c), c.tid, parseBody(schemas.createWorkspace, body));
+    return this.createWorkspaceUseCase.execute(actorOf(c), c.tid, parseBody(schemas.createWorkspace, body));
   }
 
   @Get('workspaces')
   @AdminRoute('key_admin', 'auditor')
   listWorkspaces(@Claims() c: AccessClaims, @Query() query: Record<string, unknown>) {
     const { q, keyState, keyConfigurationId, degraded, id, ...page } = parseBody(listQueries.workspaces, { ...query });
-    return this.s.lists.workspaces.execute(c.tid, { search: q, keyStates: keyState, keyConfigurationId: keyConfigurationId?.toLowerCase(), degraded, ids: id }, page);
+    return this.listWorkspacesUseCase.execute(c.tid, { search: q, keyStates: keyState, keyConfigurationId: keyConfigurationId?.toLowerCase(), degraded, ids: id }, page);
   }
 
   @Get('workspaces/:id')
   @AdminRoute('key_admin', 'auditor')
   getWorkspace(@Claims() c: AccessClaims, @Param('id') id: string) {
-    return this.s.useCases.getWorkspace.execute(c.tid, pathId(id, ErrorCode.WorkspaceNotFound));
+    return this.getWorkspaceUseCase.execute(c.tid, pathId(id, ErrorCode.WorkspaceNotFound));
   }
 
   @Put('workspaces/:id/key-binding')
   @AdminRoute('key_admin')
   async bind(@Claims() c: AccessClaims, @Param('id') id: string, @Body() body: unknown, @Res({ passthrough: true }) reply: FastifyReply) {
     const { keyConfigurationId } = parseBody(schemas.bind, body);
-    const r = await this.s.useCases.bindWorkspace.execute(actorOf(c), c.tid, pathId(id, ErrorCode.WorkspaceNotFound), keyConfigurationId.toLowerCase());
+    const r = await this.bindWorkspaceUseCase.execute(actorOf(c), c.tid, pathId(id, ErrorCode.WorkspaceNotFound), keyConfigurationId.toLowerCase());
     if (r.kind === 'rekey') {
       reply.status(202);
       return { operationId: r.operationId };
@@ -95,13 +112,13 @@ export class TenantController {
   @AdminRoute('key_admin')
   requestOperation(@Claims() c: AccessClaims, @Param('id') id: string, @Body() body: unknown) {
     const { kind } = parseBody(schemas.operation, body);
-    return this.s.useCases.requestOperation.execute(actorOf(c), c.tid, pathId(id, ErrorCode.WorkspaceNotFound), kind);
+    return this.requestOperationUseCase.execute(actorOf(c), c.tid, pathId(id, ErrorCode.WorkspaceNotFound), kind);
   }
 
   @Get('operations/:operationId')
   @AdminRoute('key_admin', 'auditor')
   getOperation(@Claims() c: AccessClaims, @Param('operationId') id: string) {
-    return this.s.useCases.getOperation.execute(c.tid, pathId(id, ErrorCode.OperationNotFound));
+    return this.getOperationUseCase.execute(c.tid, pathId(id, ErrorCode.OperationNotFound));
   }
 
   // ---- service principals
@@ -110,7 +127,7 @@ export class TenantController {
   @AdminRoute('key_admin')
   createServicePrincipal(@Claims() c: AccessClaims, @Body() body: unknown) {
     const input = parseBody(schemas.servicePrincipal, body);
-    return this.s.useCases.createServicePrincipal.execute(actorOf(c), c.tid, {
+    return this.createServicePrincipalUseCase.execute(actorOf(c), c.tid, {
       name: input.name,
       workspaceIds: input.workspaceIds.map((w) => w.toLowerCase()),
       permissions: input.permissions,
@@ -121,7 +138,7 @@ export class TenantController {
   @AdminRoute('key_admin', 'auditor')
   listServicePrincipals(@Claims() c: AccessClaims, @Query() query: Record<string, unknown>) {
     const { q, disabled, ...page } = parseBody(listQueries.servicePrincipals, { ...query });
-    return this.s.lists.servicePrincipals.execute(c.tid, { search: q, disabled }, page);
+    return this.listServicePrincipalsUseCase.execute(c.tid, { search: q, disabled }, page);
   }
 
   // ---- audit
@@ -129,23 +146,23 @@ export class TenantController {
   @AdminRoute('key_admin', 'auditor')
   async auditEvents(@Claims() c: AccessClaims, @Query() query: Record<string, string>) {
     const q = parseBody(schemas.auditQuery, { ...query });
-    await this.s.auditBuffer.flush();
-    return this.s.audit.list(c.tid, q.after, q.limit);
+    await this.auditBuffer.flush();
+    return this.audit.list(c.tid, q.after, q.limit);
   }
 
   @Get('audit-events/verification')
   @AdminRoute('key_admin', 'auditor')
   async verifyAudit(@Claims() c: AccessClaims) {
-    await this.s.auditBuffer.flush();
-    return this.s.audit.verify(c.tid);
+    await this.auditBuffer.flush();
+    return this.audit.verify(c.tid);
   }
 
   @Get('audit-events/export')
   @AdminRoute('key_admin', 'auditor')
   async exportAudit(@Claims() c: AccessClaims, @Res() reply: FastifyReply) {
-    await this.s.auditBuffer.flush();
+    await this.auditBuffer.flush();
     const lines: string[] = [];
-    for await (const line of this.s.audit.exportJsonLines(c.tid)) lines.push(line);
+    for await (const line of this.audit.exportJsonLines(c.tid)) lines.push(line);
     reply.header('content-type', 'application/x-ndjson; charset=utf-8').header('cache-control', 'no-store').send(lines.join(''));
   }
 }

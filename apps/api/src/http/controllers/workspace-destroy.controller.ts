@@ -1,14 +1,15 @@
-import { Body, Controller, Delete, HttpCode, Inject, Param } from '@nestjs/common';
+import { Body, Controller, Delete, HttpCode, Param } from '@nestjs/common';
 import type { AccessClaims } from '@app/auth';
-import { ErrorCode } from '@app/keys';
-import { actorOf, AdminRoute, Claims, SERVICES } from '../auth';
-import type { KeyholdServices } from '../../services';
+import { ErrorCode, DestroyWorkspace } from '@app/keys';
+import { actorOf, AdminRoute, Claims } from '../auth';
 import { pathId } from '../validation';
 
 /** DELETE workspace: key admins only (auditors, service principals and the operator are refused by the guard). */
 @Controller('v1/tenants/:tenantId')
 export class WorkspaceDestroyController {
-  constructor(@Inject(SERVICES) private readonly s: KeyholdServices) {}
+  constructor(
+    private readonly destroyWorkspaceUseCase: DestroyWorkspace,
+  ) {}
 
   @Delete('workspaces/:id')
   @HttpCode(200)
@@ -16,6 +17,6 @@ export class WorkspaceDestroyController {
   destroy(@Claims() c: AccessClaims, @Param('id') id: string, @Body() body: unknown) {
     // A missing or non-object body is a missing confirmation: the use case answers CONFIRMATION_MISMATCH.
     const confirm = body !== null && typeof body === 'object' ? (body as { confirm?: unknown }).confirm : undefined;
-    return this.s.useCases.destroyWorkspace.execute(actorOf(c), c.tid, pathId(id, ErrorCode.WorkspaceNotFound), { confirm });
+    return this.destroyWorkspaceUseCase.execute(actorOf(c), c.tid, pathId(id, ErrorCode.WorkspaceNotFound), { confirm });
   }
 }
