@@ -131,7 +131,7 @@ async function main(): Promise<number> {
         continue;
       }
       if (!world) {
-        outcomes[name] = skipped(outcomes.seed?.ok === false ? outcomes.seed.reason : 'no seeded population');
+        outcomes[name] = skipped(!(outcomes.seed?.ok) ? outcomes.seed.reason : 'no seeded population');
         continue;
       }
       const started = Date.now();

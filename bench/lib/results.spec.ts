@@ -67,7 +67,7 @@ describe('carryOver (partial runs)', () => {
   });
 
   it('never carries figures across modes', () => {
-    const out = carryOver(assemble({} as never, { mode: 'quick' }), prior, ['memory']);
+    const out = carryOver(assemble({}, { mode: 'quick' }), prior, ['memory']);
     expect(out.memory).toEqual({ kek_cache_bytes_per_workspace: null, dek_cache_bytes_per_dek: null });
     expect(out.carried_over).toBeUndefined();
   });

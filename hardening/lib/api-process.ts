@@ -38,8 +38,8 @@ export class ApiProcess {
       env: { ...this.env, PORT: String(this.port), HOST: '127.0.0.1', KEYHOLD_INTERNAL_PORT: String(this.internalPort), KEYHOLD_INTERNAL_HOST: '127.0.0.1', KEYHOLD_CONSOLE_DIR: join(__dirname, 'no-console') },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
-    child.stdout!.on('data', (c: Buffer) => (this.out += c.toString('utf8')));
-    child.stderr!.on('data', (c: Buffer) => (this.out += c.toString('utf8')));
+    child.stdout.on('data', (c: Buffer) => (this.out += c.toString('utf8')));
+    child.stderr.on('data', (c: Buffer) => (this.out += c.toString('utf8')));
     this.child = child;
     const deadline = Date.now() + timeoutMs;
     while (Date.now() < deadline) {

@@ -7,6 +7,7 @@ import { buildConfig, KeyholdConfig, KeyholdConfigInput } from '../../libs/confi
 import { createApiApp, ApiApp } from '../../apps/api/src/app';
 import { AWS_EMULATOR_DEFAULTS } from '../../apps/kms-emulator/src/aws';
 import { AZURE_EMULATOR_DEFAULTS } from '../../apps/kms-emulator/src/azure';
+import { GCP_EMULATOR_DEFAULTS } from '../../apps/kms-emulator/src/gcp';
 import { startEmulators, RunningEmulators } from '../../apps/kms-emulator/src/emulator-host';
 import { CustomerAws } from './customer';
 import { createPrivateDatabase, DbInspector, PrivateDatabase } from './database';
@@ -170,20 +171,14 @@ function azureEnv(e: RunningEmulators): Record<string, string> {
   };
 }
 
-/** The GCP binding's settings, when the GCP emulator exposes its endpoints (it is landing in parallel). */
+/** The GCP binding's settings, from the endpoints the GCP emulator exposes (none when it exposes none). */
 function gcpEnv(e: RunningEmulators, tmp: string): Record<string, string> {
   const gcp = e.clouds.gcp as unknown as { endpoints?: () => { kms: { host: string; port: number }; iamCredentials?: string } | null };
   const ep = typeof gcp.endpoints === 'function' ? gcp.endpoints() : null;
   if (!ep) return {};
   const caFile = join(tmp, 'gcp-ca.pem');
   writeFileSync(caFile, e.tls.caPem);
-  let defaults: { vendorProject?: string; vendorToken?: string } = {};
-  try {
-    // eslint-disable-next-line @typescript-eslint/no-var-requires
-    defaults = (require('../../apps/kms-emulator/src/gcp') as { GCP_EMULATOR_DEFAULTS?: typeof defaults }).GCP_EMULATOR_DEFAULTS ?? {};
-  } catch {
-    /* not landed */
-  }
+  const defaults: { vendorProject?: string; vendorToken?: string } = GCP_EMULATOR_DEFAULTS;
   const env: Record<string, string> = {
     KEYHOLD_GCP_KMS_ENDPOINT: `${ep.kms.host}:${ep.kms.port}`,
     KEYHOLD_GCP_CA_FILE: caFile,

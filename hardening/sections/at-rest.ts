@@ -40,7 +40,7 @@ export async function runAtRest(stack: HardeningStack, ledger: KeyMaterialLedger
     `x${probe.toString('hex')}y`,
     `"${probe.toString('hex').toUpperCase()}"`,
     `{"k":"${probe.toString('base64')}"}`,
-    `${probe.toString('base64url')}`,
+    probe.toString('base64url'),
     `\\x00ff${probe.toString('hex')}`,
     `Uint8Array(32) [ ${[...probe].join(', ')} ]`,
     Buffer.concat([Buffer.from([1, 2]), probe, Buffer.from([3])]).toString('base64'),
@@ -68,7 +68,7 @@ export async function runAtRest(stack: HardeningStack, ledger: KeyMaterialLedger
         const type = await redis.type(name);
         if (type === 'string') values.push((await redis.getBuffer(name)) ?? Buffer.alloc(0));
         else if (type === 'hash') {
-          const h = (await redis.hgetallBuffer(name)) as unknown as Record<string, Buffer>;
+          const h = await redis.hgetallBuffer(name);
           for (const [f, v] of Object.entries(h)) values.push(Buffer.from(f), v);
         }
         else if (type === 'list') values.push(...(await redis.lrangeBuffer(name, 0, -1)));

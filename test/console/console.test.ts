@@ -98,7 +98,6 @@ async function startServing() {
     consoleUrl = stack.url;
     return;
   } catch (err) {
-    // eslint-disable-next-line no-console
     console.warn(`API could not serve the console (${String((err as Error).message).split('\n')[0]}); using a same-origin file front`);
   }
   stack = await startStack({ config: tuning });
@@ -258,7 +257,7 @@ describe('console', () => {
     await page.getByLabel('Password').fill(admin.password);
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.getByRole('heading', { level: 1, name: admin.tenant.name }).waitFor();
-    const externalId = admin.tenant.aws.externalId as string;
+    const externalId = admin.tenant.aws.externalId;
     expect(externalId.length).toBeGreaterThanOrEqual(20);
     await expect(page.locator('code.value').filter({ hasText: new RegExp(`^${externalId}$`) }).count()).resolves.toBe(1);
     // Azure: the ownership tag the customer sets on each key they give this tenant carries the same ExternalId.
@@ -439,7 +438,7 @@ describe('console', () => {
       const configName = 'cloudkms-gcp';
       await openWizard('Google Cloud KMS', configName);
       await page.getByLabel('CryptoKey resource name').fill(key.name!);
-      const sa = admin.tenant.gcp.serviceAccount as string;
+      const sa = admin.tenant.gcp.serviceAccount;
       await page.getByText(`serviceAccount:${sa}`).first().waitFor();
       await expect(page.getByLabel('Service account').inputValue()).resolves.toBe(sa);
       const text = await snippet('IAM bindings on your CryptoKey');

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { startStack, tenantWithAdmin, TestStack } from '../support/stack';
 
 /** The HTTP edge: bad input is a 4xx with a code (never a 500 or a stack trace), ops endpoints, OpenAPI, rate limits. */
@@ -97,7 +98,7 @@ describe('HTTP edge', () => {
 describe('console', () => {
   let stack: TestStack;
   const dir = `${__dirname}/../../apps/console/dist`;
-  const built = require('node:fs').existsSync(`${dir}/index.html`);
+  const built = existsSync(`${dir}/index.html`);
   beforeAll(async () => {
     if (built) stack = await startStack({ config: { consoleDir: dir } });
   });

@@ -74,7 +74,7 @@ describe('GCP Cloud KMS emulator: IAM inheritance, conditions, purpose, propagat
     await bind(`request.time < timestamp("${new Date(Date.now() + 1500).toISOString()}")`);
     const [policy] = await owner.getIamPolicy({ resource: ring } as never);
     expect(policy.version).toBe(3);
-    expect(policy.bindings![0].condition!.expression).toMatch(/^request\.time </);
+    expect(policy.bindings[0].condition!.expression).toMatch(/^request\.time </);
     expect((await code(sa.encrypt({ name: key, plaintext }))).code).toBe(-1);
     await new Promise((r) => setTimeout(r, 1700));
     expect((await code(sa.encrypt({ name: key, plaintext }))).code).toBe(7);

@@ -50,7 +50,7 @@ export async function addAzureKey(h: JobsHarness, tenantId: string, opts: { gran
     azure: { keyId, tenantId: azure.tenantId },
   });
   if (kc.status !== 'valid') throw new Error(`test Azure key configuration did not validate: ${JSON.stringify(kc.validation)}`);
-  return { keyName, keyId, keyConfigurationId: kc.id as string };
+  return { keyName, keyId, keyConfigurationId: kc.id };
 }
 
 let seq = 0;

@@ -228,7 +228,7 @@ export async function startJobsHarness(
           aws: { keyArn, roleArn },
         });
         if (kc.status !== 'valid') throw new Error(`test key configuration did not validate: ${JSON.stringify(kc.validation)}`);
-        return { keyArn, keyConfigurationId: kc.id as string };
+        return { keyArn, keyConfigurationId: kc.id };
       };
       const first = await addKey();
       const workspaceIds: string[] = [];
@@ -310,7 +310,7 @@ export async function startJobsHarness(
       await azure?.close();
       await gcp?.close();
       await db.drop();
-      void caches;
+      caches;
     },
   };
   return h;

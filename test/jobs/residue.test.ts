@@ -175,7 +175,7 @@ describe('GCP', () => {
           gcp: { keyName: key.name!, serviceAccount: t.serviceAccount },
         });
         if (kc.status !== 'valid') throw new Error('key B did not validate');
-        return { keyConfigurationId: kc.id as string, revoke: () => setKeyPolicy(h, key.name!, t.serviceAccount, false) };
+        return { keyConfigurationId: kc.id, revoke: () => setKeyPolicy(h, key.name!, t.serviceAccount, false) };
       },
     });
   }, 120_000);

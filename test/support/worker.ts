@@ -89,8 +89,8 @@ export function spawnWorker(env: Record<string, string>): WorkerProcess {
     const m = /keyhold worker started \(metrics on (http:\/\/[^)\s]+)\)/.exec(out);
     if (m) resolveReady(m[1]);
   };
-  child.stdout!.on('data', onData);
-  child.stderr!.on('data', onData);
+  child.stdout.on('data', onData);
+  child.stderr.on('data', onData);
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
     child.on('exit', (code, signal) => {
       rejectReady(new Error(`worker exited before it was ready (code ${code}, signal ${signal}): ${out.slice(-2000)}`));

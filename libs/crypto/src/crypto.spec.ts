@@ -1,3 +1,4 @@
+import { createHmac } from 'node:crypto';
 import { DekUnwrapError, generateDek, generateKek, kcv, kcvMatches, unwrapDek, wrapDek, WRAPPED_DEK_BYTES } from './index';
 
 const aad = { tenantId: 't1', workspaceId: 'w1', segmentId: 's1', kekVersion: 1 };
@@ -53,7 +54,7 @@ describe('key-check value', () => {
 
   it('is HMAC-SHA256(KEK, "keyhold/kcv/v1") truncated (spec vector)', () => {
     const kek = Buffer.alloc(32, 0x01);
-    const expected = require('node:crypto').createHmac('sha256', kek).update('keyhold/kcv/v1').digest().subarray(0, 16);
+    const expected = createHmac('sha256', kek).update('keyhold/kcv/v1').digest().subarray(0, 16);
     expect(kcv(kek).equals(expected)).toBe(true);
   });
 });

@@ -19,12 +19,12 @@ export const PROVIDER_MODULES: readonly [ProviderModule<'aws'>, ProviderModule<'
  */
 export class ProviderRegistry {
   private constructor(
-    private readonly bindings: Map<ProviderKind, ProviderBinding<KeyConfig>>,
+    private readonly bindings: Map<ProviderKind, ProviderBinding>,
     readonly unavailable: ReadonlyMap<ProviderKind, string>,
   ) {}
 
   static fromEnv(env: ProviderEnv, observer: ProviderCallObserver): ProviderRegistry {
-    const bindings = new Map<ProviderKind, ProviderBinding<KeyConfig>>();
+    const bindings = new Map<ProviderKind, ProviderBinding>();
     const unavailable = new Map<ProviderKind, string>();
     const attempt = <K extends ProviderKind>(m: ProviderModule<K>) => {
       try {
@@ -45,7 +45,7 @@ export class ProviderRegistry {
     return [...this.bindings.keys()];
   }
 
-  binding(kind: ProviderKind): ProviderBinding<KeyConfig> {
+  binding(kind: ProviderKind): ProviderBinding {
     const b = this.bindings.get(kind);
     if (!b) {
       const why = this.unavailable.get(kind);
@@ -55,7 +55,7 @@ export class ProviderRegistry {
   }
 
   /** The port for a kind (the jobs' ProviderResolver). */
-  get(kind: ProviderKind): CloudKeyProvider<KeyConfig> {
+  get(kind: ProviderKind): CloudKeyProvider {
     return this.binding(kind).provider;
   }
 

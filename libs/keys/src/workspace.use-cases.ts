@@ -216,7 +216,7 @@ export class RequestRevocationCheck {
 
   async execute(tenantId: string, workspaceId: string, errorClass: string): Promise<string> {
     const op = await createAndDispatch(this.deps, 'keyhold', tenantId, workspaceId, OperationKind.RevocationCheck);
-    void errorClass;
+    errorClass;
     return op.id;
   }
 }

@@ -12,7 +12,7 @@ import type { AzureProviderSettings } from './settings';
  */
 export function createAzureAgent(settings: Pick<AzureProviderSettings, 'tlsCaPem' | 'allowedEmulatorHosts'>): Agent {
   const mapped = new Map(settings.allowedEmulatorHosts.map((e) => [e.host, e.connectHost]));
-  return new Agent({ keepAlive: true, maxSockets: 64, ca: settings.tlsCaPem ? [settings.tlsCaPem] : undefined, lookup: guardedLookup(mapped) as never });
+  return new Agent({ keepAlive: true, maxSockets: 64, ca: settings.tlsCaPem ? [settings.tlsCaPem] : undefined, lookup: guardedLookup(mapped) });
 }
 
 /**

@@ -242,7 +242,7 @@ export class KeyholdClient {
   /** fetch over this client's connections (with its client certificate when `tls` is set). */
   private fetch(url: string, init: RequestInit): Promise<Response> {
     // Node's fetch takes an undici dispatcher (non-standard member of its RequestInit).
-    return fetch(url, this.dispatcher ? ({ ...init, dispatcher: this.dispatcher } as RequestInit) : init);
+    return fetch(url, this.dispatcher ? ({ ...init, dispatcher: this.dispatcher }) : init);
   }
 
   private async keyFor(header: EnvelopeHeader, expect: DecryptOptions['expect']): Promise<Buffer> {

@@ -64,7 +64,7 @@ export async function createInternalListener(config: KeyholdConfig, s: KeyholdSe
         .status(tooLong ? 414 : 400)
         .header('cache-control', 'no-store')
         .send({ error: { code: tooLong ? 'URI_TOO_LONG' : 'BAD_REQUEST', message: tooLong ? 'a path parameter is too long' : 'the request URL is malformed' } });
-    }) as never,
+    }),
     clientErrorHandler: opts.clientError,
   }) as unknown as FastifyInstance;
 

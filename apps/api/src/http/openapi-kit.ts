@@ -34,7 +34,7 @@ export function operations<E extends Record<number, ReturnType<typeof err>>>(err
       parameters: o.params ?? [],
       ...(o.body ? { requestBody: { required: true, content: json(o.body) } } : {}),
       responses: {
-        [String(status)]: schema === 'redirect' ? redirect(text as string) : { description: text ?? 'success', ...(schema ? { content: json(schema) } : {}) },
+        [String(status)]: schema === 'redirect' ? redirect(text) : { description: text ?? 'success', ...(schema ? { content: json(schema) } : {}) },
         ...Object.fromEntries(o.errors.map((s) => [String(s), errors[s]])),
       },
     };

@@ -23,7 +23,6 @@ export function SsoSettingsPage() {
   const loaded = useLoad(async () => {
     const [current, users] = await Promise.all([sso.get(), canWrite ? api.listAdminUsers() : Promise.resolve([] as AdminUser[])]);
     return { config: current.configured ? current : null, redirectUri: current.redirectUri, users };
-    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [session.token]);
   const config = loaded.data?.config ?? null;
   const keyAdmins = (loaded.data?.users ?? []).filter((u) => u.role === 'key_admin' && !u.disabled);

@@ -76,7 +76,7 @@ export class AdminServer {
     const propagationRoute = /^\/propagation\/(aws|azure|gcp)$/.exec(path);
     if (propagationRoute && this.propagation && (method === 'PUT' || method === 'DELETE')) {
       try {
-        const settings = this.propagation.configure(propagationRoute[1] as Cloud, method === 'DELETE' ? null : ((body ?? {}) as never));
+        const settings = this.propagation.configure(propagationRoute[1] as Cloud, method === 'DELETE' ? null : ((body ?? {})));
         return settings ? send(res, 200, { cloud: propagationRoute[1], ...settings }) : send(res, 204);
       } catch (err) {
         return send(res, 400, { error: (err as Error).message });

@@ -88,7 +88,7 @@ export class PutSsoConfiguration {
         clientSecretSealed: input.clientSecret === undefined ? existing!.clientSecretSealed : box.seal(tenantId, input.clientSecret),
         allowedEmailDomains: domains,
         groupsClaim: input.groupsClaim ?? 'groups',
-        roleMappings: input.roleMappings.map((r) => ({ group: r.group, role: r.role as AdminRole })),
+        roleMappings: input.roleMappings.map((r) => ({ group: r.group, role: r.role })),
         ssoRequired,
         breakGlassAdminUserId: breakGlass,
       });

@@ -20,11 +20,11 @@ export async function mountQueueDashboard(fastify: FastifyInstance, options: Que
   const basePath = normaliseBasePath(options.basePath);
   // Loaded on first use: bull-board pulls in @fastify/static and view engines that processes without a dashboard
   // (the worker, most tests) have no reason to load.
-  /* eslint-disable @typescript-eslint/no-var-requires */
-  const { createBullBoard } = require('@bull-board/api') as typeof import('@bull-board/api');
-  const { BullMQAdapter } = require('@bull-board/api/bullMQAdapter') as typeof import('@bull-board/api/bullMQAdapter');
-  const { FastifyAdapter } = require('@bull-board/fastify') as typeof import('@bull-board/fastify');
-  /* eslint-enable @typescript-eslint/no-var-requires */
+  const [{ createBullBoard }, { BullMQAdapter }, { FastifyAdapter }] = await Promise.all([
+    import('@bull-board/api'),
+    import('@bull-board/api/bullMQAdapter'),
+    import('@bull-board/fastify'),
+  ]);
   const adapter = new FastifyAdapter();
   adapter.setBasePath(basePath);
   createBullBoard({

@@ -99,7 +99,7 @@ export class MfaSignInController {
   async passkey(@Body() body: unknown, @Ip() ip: string) {
     await this.s.tokens.throttle.address(ip);
     const b = parseBody(mfaSchemas.signInPasskey, body);
-    return this.s.mfa.verifyPasskey(b.mfa_token, b.credential as unknown as AuthenticationResponseJSON);
+    return this.s.mfa.verifyPasskey(b.mfa_token, b.credential);
   }
 
   @Post('enrol/totp')
