@@ -78,7 +78,7 @@ export async function runTokens(stack: HardeningStack, t: SeededTenant, victim: 
   ];
   for (const [what, token, api] of forged) {
     r.cases++;
-    const res = await (api === 'admin' ? stack.http.get(adminPath, token) : stack.http.get(dekPath, token)).catch((err: Error) => ({ status: 0, text: err.message, body: undefined, headers: new Headers(), ms: 0 }));
+    const res = await (api === 'admin' ? stack.http.get(adminPath, token) : stack.http.get(dekPath, token)).catch((err: unknown) => ({ status: 0, text: (err as Error).message, body: undefined, headers: new Headers(), ms: 0 }));
     if (res.status === 0) {
       r.details.push(`${what}: no answer (${res.text})`);
       continue;

@@ -127,7 +127,7 @@ async function diagnose(): Promise<string> {
 /** The workspace page's card of the (single) tracked operation labelled `label`, once it has finished; fails unless it succeeded. */
 async function finishedOperationCard(label: string) {
   const card = page.locator('li.op', { has: page.locator('.op-head strong', { hasText: label }) });
-  await card.locator('.op-state', { hasText: /^(Succeeded|Failed)/ }).waitFor({ timeout: 30_000 }).catch(async (err) => {
+  await card.locator('.op-state', { hasText: /^(Succeeded|Failed)/ }).waitFor({ timeout: 30_000 }).catch(async (err: unknown) => {
     throw new Error(`${(err as Error).message}\n${await diagnose()}`);
   });
   expect(await card.count()).toBe(1);
@@ -746,7 +746,7 @@ describe('console', () => {
     await page.goto(`${consoleUrl}/#/workspaces/${state.workspaceId}`);
     await page.getByRole('button', { name: 'Check access now' }).click();
     const banner = page.getByRole('heading', { name: /This workspace is shredded/ });
-    await banner.waitFor({ timeout: 30_000 }).catch(async (err) => {
+    await banner.waitFor({ timeout: 30_000 }).catch(async (err: unknown) => {
       throw new Error(`${(err as Error).message}\n${await diagnose()}`);
     });
     const bannerText = await page.locator('.banner-bad').innerText();
@@ -857,7 +857,7 @@ describe('console', () => {
     else expect(shown).toMatch(/Head hash [0-9a-f]{64}/);
 
     const rows = page.locator('table.audit tbody tr');
-    await rows.first().waitFor().catch(async (err) => {
+    await rows.first().waitFor().catch(async (err: unknown) => {
       throw new Error(`${(err as Error).message}\n${await diagnose()}`);
     });
     const all = await rows.count();

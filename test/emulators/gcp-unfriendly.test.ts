@@ -17,7 +17,7 @@ afterAll(async () => h.close());
 
 type SetIamPolicyArg = Parameters<KeyManagementServiceClient['setIamPolicy']>[0];
 const code = (p: Promise<unknown>): Promise<{ code: number; details: string }> =>
-  p.then(() => ({ code: -1, details: '' }), (e: { code?: number; details?: string }) => ({ code: e.code ?? -2, details: e.details ?? '' }));
+  p.then(() => ({ code: -1, details: '' }), (e: unknown) => ({ code: (e as { code?: number }).code ?? -2, details: (e as { details?: string }).details ?? '' }));
 
 let seq = 0;
 async function newKey(purpose: 'ENCRYPT_DECRYPT' | 'ASYMMETRIC_SIGN' = 'ENCRYPT_DECRYPT') {

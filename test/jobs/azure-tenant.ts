@@ -1,6 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { OWNERSHIP_TAG } from '@app/provider-azure';
-import { BindWorkspace, CreateServicePrincipal, CreateTenant, CreateWorkspace, RegisterKeyConfiguration } from '@app/keys';
+import { BindWorkspace, CreateServicePrincipal, CreateWorkspace, RegisterKeyConfiguration } from '@app/keys';
 import type { AzureEmulatorHarness } from '../support/azure-emulator';
 import type { JobsHarness } from './harness';
 

@@ -131,7 +131,7 @@ export async function startWorker(config: KeyholdConfig, options: StartWorkerOpt
       async close() {
         if (closed) return;
         closed = true;
-        for (const c of closers) await c().catch((err) => log('warn', 'shutdown step failed', { err: String(err) }));
+        for (const c of closers) await c().catch((err: unknown) => log('warn', 'shutdown step failed', { err: String(err) }));
       },
     };
   } catch (err) {

@@ -1,5 +1,5 @@
 import { anyCloud } from '@app/provider-port';
-import type { CloudKeyProvider, KeyConfig, ProviderBinding, ProviderCallObserver, ProviderEnv, ProviderKind, ProviderModule } from '@app/provider-port';
+import type { CloudKeyProvider, ProviderBinding, ProviderCallObserver, ProviderEnv, ProviderKind, ProviderModule } from '@app/provider-port';
 import { awsProviderModule } from '@app/provider-aws';
 import { azureProviderModule } from '@app/provider-azure';
 import { gcpProviderModule } from '@app/provider-gcp';

@@ -1,4 +1,4 @@
-import { parseVendorPrincipalArn, PARTITIONS, Partition } from './identifiers';
+import { parseVendorPrincipalArn, PARTITIONS } from './identifiers';
 
 /** How Keyhold reaches AWS. Validated once at boot; never holds tenant input. */
 export interface AwsProviderSettings {

@@ -2,7 +2,7 @@
  * OpenAPI paths and schemas of the credential routes (invitations, admin users, passwords), spread into the
  * document by openapi.ts.
  */
-import { type Schema, err, idParam, json, operations, ref, str, tenantParam, uuid } from './openapi-kit';
+import { type Schema, err, idParam, operations, ref, str, tenantParam, uuid } from './openapi-kit';
 
 const role = { enum: ['key_admin', 'auditor'] };
 

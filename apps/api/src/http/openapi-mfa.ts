@@ -2,7 +2,7 @@
  * OpenAPI paths and schemas of the MFA routes (second step of sign-in, own factors, a key admin's reset, the
  * tenant's policy), spread into the document by openapi.ts.
  */
-import { type Schema, err, idParam, json, operations, ref, str, tenantParam, uuid } from './openapi-kit';
+import { type Schema, err, idParam, operations, ref, str, tenantParam, uuid } from './openapi-kit';
 
 const factorParam = { name: 'factorId', in: 'path', required: true, schema: uuid };
 

@@ -2,7 +2,7 @@
  * OpenAPI paths and schemas of single sign-on (per-tenant OpenID Connect), spread into the document by openapi.ts.
  * The request schema mirrors `ssoSchemas.configuration` (http/sso.schemas.ts).
  */
-import { type Schema, err, json, operations, ref, str, tenantParam, uuid } from './openapi-kit';
+import { type Schema, err, operations, ref, str, tenantParam, uuid } from './openapi-kit';
 
 const E = {
   400: err('invalid configuration (VALIDATION_FAILED, SSO_ISSUER_REJECTED, SSO_CONFIG_INVALID, SSO_BREAK_GLASS_INVALID)'),

@@ -1,4 +1,4 @@
-import { useEffect, useState, type FormEvent } from 'react';
+import { useEffect, useState, type SubmitEvent } from 'react';
 import type { KeyConfiguration, Workspace } from '../api/types';
 import { useConsole } from '../context';
 import { useAction } from '../hooks';
@@ -24,7 +24,7 @@ export function BindingForm({ workspace, configs, onBound }: { workspace: Worksp
   });
   if (workspace.keyState === 'shredded' || workspace.keyState === 'destroyed') return null;
 
-  function submit(e: FormEvent) {
+  function submit(e: SubmitEvent) {
     e.preventDefault();
     void bind.run();
   }

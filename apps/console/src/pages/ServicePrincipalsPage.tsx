@@ -1,4 +1,4 @@
-import { useState, type FormEvent } from 'react';
+import { useState, type SubmitEvent } from 'react';
 import type { CreatedServicePrincipal, ServicePrincipal, Workspace } from '../api/types';
 import { ErrorAlert } from '../components/Alert';
 import { CopyButton } from '../components/CopyButton';
@@ -31,7 +31,7 @@ export function ServicePrincipalsPage() {
   });
   const toggle = (id: string) => setSelected((s) => (s.includes(id) ? s.filter((x) => x !== id) : [...s, id]));
 
-  function submit(e: FormEvent) {
+  function submit(e: SubmitEvent) {
     e.preventDefault();
     void create.run();
   }

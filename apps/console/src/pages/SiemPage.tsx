@@ -1,4 +1,4 @@
-import { useState, type FormEvent } from 'react';
+import { useState, type SubmitEvent } from 'react';
 import type { SiemDestination, SiemFormat, SiemKind } from '../api/types';
 import { ErrorAlert } from '../components/Alert';
 import { TextField } from '../components/TextField';
@@ -54,7 +54,7 @@ export function SiemPage() {
     list.reload();
   });
 
-  function submit(e: FormEvent) {
+  function submit(e: SubmitEvent) {
     e.preventDefault();
     void create.run();
   }

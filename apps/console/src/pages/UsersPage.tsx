@@ -1,4 +1,4 @@
-import { useState, type FormEvent } from 'react';
+import { useState, type SubmitEvent } from 'react';
 import type { AdminRole, AdminUser, Invitation } from '../api/types';
 import { ErrorAlert, Notice } from '../components/Alert';
 import { TextField } from '../components/TextField';
@@ -135,7 +135,7 @@ function Invitations({ invitations }: { invitations: ReturnType<typeof useLoad<I
     await api.revokeInvitation(id);
     invitations.reload();
   });
-  function submit(e: FormEvent) {
+  function submit(e: SubmitEvent) {
     e.preventDefault();
     void invite.run();
   }

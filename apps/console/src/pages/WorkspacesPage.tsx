@@ -1,4 +1,4 @@
-import { useState, type FormEvent } from 'react';
+import { useState, type SubmitEvent } from 'react';
 import { ErrorAlert, Notice } from '../components/Alert';
 import { StateBadge } from '../components/StateBadge';
 import { TextField } from '../components/TextField';
@@ -19,7 +19,7 @@ export function WorkspacesPage() {
   const configName = (id: string | null) => (id ? (configs.find((c) => c.id === id)?.name ?? id) : '—');
   const troubled = workspaces?.filter((w) => w.keyState === 'shredded' || w.keyState === 'access_suspect') ?? [];
 
-  function submit(e: FormEvent) {
+  function submit(e: SubmitEvent) {
     e.preventDefault();
     void create.run();
   }

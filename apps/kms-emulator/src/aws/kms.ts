@@ -1,4 +1,4 @@
-import { constants as cryptoConstants, createHash, generateKeyPairSync, privateDecrypt, randomBytes, randomUUID } from 'node:crypto';
+import { constants as cryptoConstants, createHash, generateKeyPairSync, privateDecrypt, randomBytes } from 'node:crypto';
 import { openBlob, readBlobHeader, sealBlob } from './ciphertext';
 import { MalformedPolicyError, parsePolicy } from './policy';
 import {

@@ -1,4 +1,4 @@
-import type { AdminRole, SsoConfigurationRow, SsoRoleMapping } from '@app/persistence';
+import type { SsoConfigurationRow, SsoRoleMapping } from '@app/persistence';
 import type { SsoDeps } from './deps';
 import { SsoError } from './errors';
 import { parseIssuerUrl } from './issuer-url';

@@ -1,7 +1,7 @@
 import { Body, Controller, Delete, Get, HttpCode, Inject, Ip, Param, Post, Put } from '@nestjs/common';
 import { MFA_POLICIES, MfaError, type AccessClaims, type MfaPolicy } from '@app/auth';
 import { isUuid } from '@app/persistence';
-import type { AuthenticationResponseJSON, RegistrationResponseJSON } from '@simplewebauthn/server';
+import type { RegistrationResponseJSON } from '@simplewebauthn/server';
 import { z } from 'zod';
 import { AdminRoute, Claims, SERVICES } from '../auth';
 import type { KeyholdServices } from '../../services';
