@@ -23,6 +23,10 @@ export default tseslint.config(
     files: ['**/*.{js,cjs,mjs}'],
     extends: [js.configs.recommended],
     languageOptions: { globals: { ...globals.node }, sourceType: 'commonjs', ecmaVersion: 2022 },
+    rules: {
+      // A leading underscore marks a deliberately unused binding (an omitted field of a rest destructuring).
+      'no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', ignoreRestSiblings: true }],
+    },
   },
   {
     files: ['**/*.mjs'],
@@ -34,7 +38,7 @@ export default tseslint.config(
     languageOptions: {
       parserOptions: {
         // vite.config.ts is in neither tsconfig (the console's covers src/ only): linted with the default program.
-        projectService: { allowDefaultProject: ['apps/console/vite.config.ts'] },
+        projectService: { allowDefaultProject: ['apps/console/vite.config.ts'], defaultProject: 'apps/console/tsconfig.json' },
         tsconfigRootDir: import.meta.dirname,
       },
     },
@@ -55,6 +59,10 @@ export default tseslint.config(
       '@typescript-eslint/no-unsafe-class-instance-assignment': 'off',
       // `'valid' | 'invalid' | string` names the known values of an open set (wire values newer servers may extend).
       '@typescript-eslint/no-redundant-type-constituents': 'off',
+      // Nest modules are decorated classes by design.
+      '@typescript-eslint/no-extraneous-class': ['error', { allowWithDecorator: true }],
+      // Wire values (BullMQ job names, envelope header bytes) are compared with the enum members that name them.
+      '@typescript-eslint/no-unsafe-enum-comparison': 'off',
       // A leading underscore marks a deliberately unused binding (a parameter a signature needs, an omitted field).
       '@typescript-eslint/no-unused-vars': [
         'error',
@@ -65,6 +73,8 @@ export default tseslint.config(
   {
     files: ['test/**/*.ts', 'hardening/**/*.ts', 'bench/**/*.ts', '**/*.spec.ts'],
     rules: {
+      // `expect(obj.method)` passes the method to jest to inspect, never to call.
+      '@typescript-eslint/unbound-method': 'off',
       // Tests read JSON bodies as untyped values and assert their shape: a wrong guess fails the assertion.
       ...Object.fromEntries(
         ['no-explicit-any', 'no-unsafe-member-access', 'no-unsafe-assignment', 'no-unsafe-argument', 'no-unsafe-call', 'no-unsafe-return'].map(
@@ -92,6 +102,15 @@ export default tseslint.config(
   {
     files: ['apps/console/src/**/*.{ts,tsx}'],
     extends: [reactHooks.configs.flat.recommended],
+    rules: {
+      // The console is not compiled by the React Compiler: a ref set during render (the latest-callback pattern), a
+      // state reset in an effect and Date.now() in render are correct without it.
+      'react-hooks/refs': 'off',
+      // (see react-hooks/refs)
+      'react-hooks/set-state-in-effect': 'off',
+      // (see react-hooks/refs)
+      'react-hooks/purity': 'off',
+    },
   },
   prettier,
 );

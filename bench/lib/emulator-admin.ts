@@ -22,7 +22,7 @@ export class EmulatorAdmin {
     for (const k of ['cloud', 'operation', 'principal'] as const) if (filter[k]) q.set(k, filter[k]);
     const body = await expectJson<{ calls: Array<{ outcome: string; count: number }>; total: number }>(
       'emulator counters',
-      `${this.baseUrl}/counters?${q}`,
+      `${this.baseUrl}/counters?${q.toString()}`,
       [200],
     );
     if (!filter.outcome) return body.total;

@@ -57,7 +57,7 @@ describe('results', () => {
 });
 
 describe('carryOver (partial runs)', () => {
-  const { assemble, carryOver } = jest.requireActual('./results') as typeof import('./results');
+  const { assemble, carryOver } = jest.requireActual<typeof import('./results')>('./results');
   const prior = assemble({ memory: { ok: true, value: { memory: { kek_cache_bytes_per_workspace: 1357 } } } } as never, { mode: 'full', started_at: '2026-12-01T00:00:00Z' });
 
   it('keeps the previous figures of sections not selected, marked with the run they came from', () => {

@@ -45,7 +45,8 @@ async function main(): Promise<void> {
   }
   process.send?.(ready);
   const stop = (): void => {
-    close().finally(() => process.exit(0));
+    // the process exits however close() ends: nothing awaits it
+    void close().finally(() => process.exit(0));
   };
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);

@@ -100,11 +100,11 @@ export async function runAtRest(stack: HardeningStack, ledger: KeyMaterialLedger
  * binds (tenant, workspace, key configuration, KEK version, purpose). They join the DEKs in the search.
  */
 async function recoverAwsKeks(stack: HardeningStack, ledger: KeyMaterialLedger): Promise<number> {
-  const rows = (await stack.api.services.ds.query(
+  const rows = await stack.api.services.ds.query<Array<{ tenantId: string; workspaceId: string; kcId: string; version: number; wrapped: Buffer; config: Record<string, unknown> }>>(
     `SELECT k.tenant_id AS "tenantId", k.workspace_id AS "workspaceId", k.key_configuration_id AS "kcId", k.version, k.wrapped, c.config
        FROM kek_versions k JOIN key_configurations c ON c.tenant_id = k.tenant_id AND c.id = k.key_configuration_id
       WHERE c.provider = 'aws'`,
-  )) as Array<{ tenantId: string; workspaceId: string; kcId: string; version: number; wrapped: Buffer; config: Record<string, unknown> }>;
+  );
   let n = 0;
   for (const row of rows) {
     const keyArn = typeof row.config?.keyArn === 'string' ? row.config.keyArn : undefined;

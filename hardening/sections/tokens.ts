@@ -42,7 +42,7 @@ export async function runTokens(stack: HardeningStack, t: SeededTenant, victim: 
   };
   const hs = { alg: 'HS256', typ: 'JWT' };
   const now = Math.floor(Date.now() / 1000);
-  const flip = (s: string) => s.slice(0, -2) + (s.at(-2) === 'A' ? 'B' : 'A') + s.at(-1);
+  const flip = (s: string) => s.slice(0, -2) + (s.at(-2) === 'A' ? 'B' : 'A') + (s.at(-1) ?? '');
 
   const forged: Array<[string, string, 'admin' | 'service']> = [
     ['expired admin token (signed with the real key)', (await signer.sign({ tid: t.id, sub: admin.sub, role: 'key_admin' }, Date.now() - 3_600_000)).token, 'admin'],

@@ -112,7 +112,7 @@ const api = (method: string, path: string, body?: unknown) =>
 const snippet = (title: string) => page.locator('figure', { has: page.getByText(title, { exact: true }) }).locator('pre').innerText();
 
 /** Evaluates an expression in the page (a string: the root tsconfig has no DOM types). */
-const inBrowser = <T>(expression: string) => page.evaluate(expression) as Promise<T>;
+const inBrowser = <T>(expression: string) => page.evaluate<T>(expression);
 
 /** What the page and the API say, for a failure message. */
 async function diagnose(): Promise<string> {
@@ -868,7 +868,7 @@ describe('console', () => {
     await page.getByLabel('Action').selectOption('');
     await page.getByLabel('Text (target, details)').fill(state.workspaceId);
     expect(await rows.count()).toBeGreaterThan(0);
-    for (const r of await rows.all()) expect((await r.innerText()) + (await r.locator('details').textContent())).toContain(state.workspaceId);
+    for (const r of await rows.all()) expect((await r.innerText()) + ((await r.locator('details').textContent()) ?? '')).toContain(state.workspaceId);
     await page.getByLabel('Text (target, details)').fill('');
 
     // Tamper evidence: seal now, then the latest checkpoint is shown, signed by Keyhold's published current key.

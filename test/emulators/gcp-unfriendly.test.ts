@@ -38,7 +38,7 @@ async function saClient(): Promise<KeyManagementServiceClient> {
   const token = await new Promise<string>((resolve, reject) => {
     const req = httpsRequest(url, { method: 'POST', ca: h.caPem, headers: { authorization: `Bearer ${h.vendorToken}`, 'content-type': 'application/json' } }, (res) => {
       let text = '';
-      res.on('data', (c) => (text += c));
+      res.on('data', (c: Buffer) => (text += c.toString()));
       res.on('end', () => (res.statusCode === 200 ? resolve(JSON.parse(text).accessToken) : reject(new Error(text))));
     });
     req.on('error', reject);

@@ -164,7 +164,6 @@ export async function startJobsHarness(
   const kms = aws.customerKms();
   const iam = aws.customerIam();
   let seq = 0;
-  const caches: KekCache[] = [];
 
   // What the tenant is shown: the trust policy for its ExternalId, the key policy statement for its role.
   const awsBinding = registry.binding('aws');
@@ -253,7 +252,6 @@ export async function startJobsHarness(
     },
     dekService(repos = deps.repos) {
       const cache = new KekCache({ ttlMs: 60_000, maxEntries: 1000 });
-      caches.push(cache);
       const resolver = new KekResolver(repos, registry, cache, { onRevocationSuspected: async () => undefined }, 1);
       const service = new DekService(repos, resolver, { stateCacheTtlMs: 0, wrappedCacheEntries: 0, wrapReserveChunk: 100, batchMax: 1000 });
       return { service, cache };
@@ -310,7 +308,6 @@ export async function startJobsHarness(
       await azure?.close();
       await gcp?.close();
       await db.drop();
-      caches;
     },
   };
   return h;

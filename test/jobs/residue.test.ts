@@ -136,7 +136,7 @@ describe('AWS', () => {
       ownerOfA: awsOwnerOpener(h.kms, t.keyArn),
       async addKeyB() {
         const b = await t.addKey();
-        return { keyConfigurationId: b.keyConfigurationId, revoke: async () => void (await h.kms.send(new DisableKeyCommand({ KeyId: b.keyArn }))) };
+        return { keyConfigurationId: b.keyConfigurationId, revoke: async () => { await h.kms.send(new DisableKeyCommand({ KeyId: b.keyArn })); } };
       },
     });
   }, 120_000);

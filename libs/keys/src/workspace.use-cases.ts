@@ -214,9 +214,8 @@ export class RequestOperation {
 export class RequestRevocationCheck {
   constructor(private readonly deps: KeysDeps) {}
 
-  async execute(tenantId: string, workspaceId: string, errorClass: string): Promise<string> {
+  async execute(tenantId: string, workspaceId: string, _errorClass: string): Promise<string> {
     const op = await createAndDispatch(this.deps, 'keyhold', tenantId, workspaceId, OperationKind.RevocationCheck);
-    errorClass;
     return op.id;
   }
 }

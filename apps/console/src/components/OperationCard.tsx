@@ -52,7 +52,7 @@ export function OperationCard({
     );
   useEffect(() => {
     void poll();
-    // eslint-disable-next-line react-hooks/exhaustive-deps
+    // eslint-disable-next-line react-hooks/exhaustive-deps -- polls again only when the operation changes, not on each render's new poll()
   }, [operationId]);
   useInterval(() => void poll(), POLL_MS, !finished);
 

@@ -39,7 +39,7 @@ export function OperationHistory({ api, workspaceId, refreshKey, configName }: {
       },
     );
   };
-  useEffect(() => load(null), [api, workspaceId, kind, state, refreshKey]); // eslint-disable-line react-hooks/exhaustive-deps
+  useEffect(() => load(null), [api, workspaceId, kind, state, refreshKey]); // eslint-disable-line react-hooks/exhaustive-deps -- load is rebuilt each render; these are what it reads
 
   return (
     <section aria-labelledby="history-title">

@@ -730,7 +730,7 @@ const handlers: Record<string, Handler> = {
     const policy = str(r.body, 'Policy') ?? defaultKeyPolicy(key.accountId);
     validatePolicy(policy);
     const replica: KmsKey = {
-      ...JSON.parse(JSON.stringify(key)),
+      ...(JSON.parse(JSON.stringify(key)) as KmsKey),
       region,
       arn: withRegion(key.arn, region),
       description: str(r.body, 'Description') ?? key.description,
