@@ -5,11 +5,11 @@ const meta = { mode: 'quick', machine: { cpus: 2, node: 'v20' } };
 
 describe('results', () => {
   it('keeps every required field, null with a reason when a section could not run', () => {
-    const r = assemble({ 'dek-fetch': skipped('the API has not landed'), seed: measured({}) }, meta);
+    const r = assemble({ 'dek-fetch': skipped('the API is not built'), seed: measured({}) }, meta);
     expect(r.dek_fetch).toEqual({ rps: null, ceiling_rps: null, ratio: null, p50_ms: null, p99_ms: null });
     expect(r.revocation).toEqual({ seconds_to_410: null, seconds_all_replicas: null });
     expect(r.kms_calls_per_million_dek_fetches).toBeNull();
-    expect(r.not_measured['dek-fetch']).toBe('the API has not landed');
+    expect(r.not_measured['dek-fetch']).toBe('the API is not built');
     expect(r.mode).toBe('quick');
   });
 

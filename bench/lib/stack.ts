@@ -37,7 +37,7 @@ export async function recreateDatabase(databaseUrl: string): Promise<void> {
 
 export async function migrate(paths: Paths, env: NodeJS.ProcessEnv): Promise<void> {
   const cli = migrateCli(paths);
-  if (!existsSync(cli)) throw new Error(`the persistence CLI (${cli}) has not landed: cannot migrate the benchmark database`);
+  if (!existsSync(cli)) throw new Error(`the persistence CLI (${cli}) is not built: cannot migrate the benchmark database`);
   const child = spawnNode('migrate', cli, { env, args: ['migrate'], logDir: paths.logDir });
   const code = await new Promise<number | null>((resolve) => child.proc.once('exit', (c) => resolve(c)));
   if (code !== 0) throw new Error(`migrations failed (exit ${code}); see ${child.logFile}`);
@@ -74,7 +74,7 @@ export class ApiReplica {
   /** Starts dist/apps/api/src/main.js with the bench preload and --expose-gc, on free ports; waits for /readyz on both listeners. */
   static async start(paths: Paths, name: string, env: NodeJS.ProcessEnv, nodeFlags: string[] = []): Promise<ApiReplica> {
     const main = apiMain(paths);
-    if (!existsSync(main)) throw new Error(`the API (${main}) has not landed`);
+    if (!existsSync(main)) throw new Error(`the API (${main}) is not built`);
     const port = await freePort();
     const internalPort = await freePort();
     const child = spawnNode(name, main, {
@@ -125,7 +125,7 @@ export class ApiReplica {
 
 export async function startWorkerChild(paths: Paths, name: string, env: NodeJS.ProcessEnv): Promise<Child> {
   const main = workerMain(paths);
-  if (!existsSync(main)) throw new Error(`the worker (${main}) has not landed`);
+  if (!existsSync(main)) throw new Error(`the worker (${main}) is not built`);
   const child = spawnNode(name, main, { env, logDir: paths.logDir });
   // The worker's only HTTP surface is its metrics port: when it answers, the worker has booted. A worker without
   // one gets a fixed grace period instead; either way it must still be alive afterwards.

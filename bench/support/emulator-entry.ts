@@ -1,6 +1,6 @@
 /**
  * Child-process entry: the cloud emulators on ephemeral loopback ports, reported to the parent over IPC.
- * The benchmark drives AWS only, so when the Azure/GCP emulators have not landed yet (their placeholders throw) it
+ * The benchmark drives AWS only, so when starting all three emulators fails (Azure or GCP throws at start) it
  * starts the AWS emulator alone with the shared core pieces and the admin API.
  */
 import { AdminServer } from '../../apps/kms-emulator/src/core/admin-server';
