@@ -37,8 +37,11 @@ export default tseslint.config(
     extends: [tseslint.configs.strictTypeChecked],
     languageOptions: {
       parserOptions: {
-        // vite.config.ts is in neither tsconfig (the console's covers src/ only): linted with the default program.
-        projectService: { allowDefaultProject: ['apps/console/vite.config.ts'], defaultProject: 'apps/console/tsconfig.json' },
+        // vite.config.ts is in neither tsconfig (the console's covers src/ only): linted with the console's options.
+        projectService: {
+          allowDefaultProject: ['apps/console/vite.config.ts'],
+          defaultProject: 'apps/console/tsconfig.json',
+        },
         tsconfigRootDir: import.meta.dirname,
       },
     },
@@ -77,9 +80,14 @@ export default tseslint.config(
       '@typescript-eslint/unbound-method': 'off',
       // Tests read JSON bodies as untyped values and assert their shape: a wrong guess fails the assertion.
       ...Object.fromEntries(
-        ['no-explicit-any', 'no-unsafe-member-access', 'no-unsafe-assignment', 'no-unsafe-argument', 'no-unsafe-call', 'no-unsafe-return'].map(
-          (rule) => [`@typescript-eslint/${rule}`, 'off'],
-        ),
+        [
+          'no-explicit-any',
+          'no-unsafe-member-access',
+          'no-unsafe-assignment',
+          'no-unsafe-argument',
+          'no-unsafe-call',
+          'no-unsafe-return',
+        ].map((rule) => [`@typescript-eslint/${rule}`, 'off']),
       ),
     },
   },
@@ -102,7 +110,12 @@ export default tseslint.config(
   {
     files: ['apps/kms-emulator/src/gcp/kms-service.ts'],
     // @grpc/proto-loader decodes requests to untyped objects (its `Msg`); each field is checked where it is read.
-    rules: Object.fromEntries(['no-unsafe-member-access', 'no-unsafe-assignment', 'no-unsafe-argument'].map((rule) => [`@typescript-eslint/${rule}`, 'off'])),
+    rules: Object.fromEntries(
+      ['no-unsafe-member-access', 'no-unsafe-assignment', 'no-unsafe-argument'].map((rule) => [
+        `@typescript-eslint/${rule}`,
+        'off',
+      ]),
+    ),
   },
   {
     files: ['apps/console/src/**/*.{ts,tsx}'],
