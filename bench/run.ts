@@ -3,7 +3,7 @@
  * Every server runs in its own child process (emulators, API replicas with a bench preload, worker) and load comes
  * from autocannon in yet another, so the harness never shares an event loop with what it measures.
  * Prints a table (missed targets marked) and writes bench/results/latest.json. A section that cannot run (a part
- * of the product not landed, a failed precondition) is reported as null with the reason; the run goes on.
+ * of the product not built, a failed precondition) is reported as null with the reason; the run goes on.
  */
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -132,7 +132,7 @@ async function main(): Promise<number> {
         continue;
       }
       if (!world) {
-        outcomes[name] = skipped(outcomes.seed?.ok === false ? outcomes.seed.reason : 'no seeded population');
+        outcomes[name] = skipped(!(outcomes.seed?.ok) ? outcomes.seed.reason : 'no seeded population');
         continue;
       }
       const started = Date.now();

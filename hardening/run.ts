@@ -327,7 +327,7 @@ process.env.AWS_SDK_LOAD_CONFIG = '0';
 main().then(
   (code) => process.exit(code),
   (err: unknown) => {
-    process.stderr.write(`hardening run failed: ${(err as Error)?.stack ?? err}\n`);
+    process.stderr.write(`hardening run failed: ${(err as Error)?.stack ?? String(err)}\n`);
     process.exit(2);
   },
 );

@@ -67,7 +67,7 @@ export class HttpClient {
   /** The base URL of the listener that serves `path`. */
   baseOf(path: string): string {
     const internal = this.internalBaseUrl !== undefined && (path.startsWith('/internal/') || path === '/metrics' || path.startsWith('/metrics?'));
-    return internal ? this.internalBaseUrl! : this.baseUrl;
+    return internal ? this.internalBaseUrl : this.baseUrl;
   }
 
   request<T = any>(method: string, path: string, opts: RequestOptions = {}): Promise<HttpResult<T>> {

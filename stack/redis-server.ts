@@ -33,8 +33,8 @@ export class PrivateRedis {
     const child = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--maxmemory-policy', 'noeviction'], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
-    child.stdout!.on('data', (c: Buffer) => (this.output += c.toString('utf8')));
-    child.stderr!.on('data', (c: Buffer) => (this.output += c.toString('utf8')));
+    child.stdout.on('data', (c: Buffer) => (this.output += c.toString('utf8')));
+    child.stderr.on('data', (c: Buffer) => (this.output += c.toString('utf8')));
     this.child = child;
     const deadline = Date.now() + 10_000;
     for (;;) {

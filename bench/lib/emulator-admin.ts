@@ -19,10 +19,10 @@ export class EmulatorAdmin {
   /** Calls the emulator saw, optionally filtered; `outcome: 'ok'` counts only successful calls. */
   async count(filter: { cloud?: string; operation?: string; principal?: string; outcome?: string } = {}): Promise<number> {
     const q = new URLSearchParams();
-    for (const k of ['cloud', 'operation', 'principal'] as const) if (filter[k]) q.set(k, filter[k]!);
+    for (const k of ['cloud', 'operation', 'principal'] as const) if (filter[k]) q.set(k, filter[k]);
     const body = await expectJson<{ calls: Array<{ outcome: string; count: number }>; total: number }>(
       'emulator counters',
-      `${this.baseUrl}/counters?${q}`,
+      `${this.baseUrl}/counters?${q.toString()}`,
       [200],
     );
     if (!filter.outcome) return body.total;

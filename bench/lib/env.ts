@@ -38,7 +38,7 @@ export interface RunEnv {
 }
 
 export function productEnv(run: RunEnv, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  // eslint-disable-next-line @typescript-eslint/no-var-requires
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- a JavaScript file of the checkout under test, found at run time
   const { localEnv } = require(join(run.root, 'scripts', 'local-env.js')) as {
     localEnv: (root: string, base: NodeJS.ProcessEnv) => NodeJS.ProcessEnv;
   };

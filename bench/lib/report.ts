@@ -1,6 +1,6 @@
 /**
  * What a benchmark section hands back: either measured values or `null` with the reason it could not run (a part of
- * the product not landed yet, a failed precondition). The runner never crashes on one section.
+ * the product not built, a failed precondition). The runner never crashes on one section.
  */
 export type SectionOutcome<T> = { ok: true; value: T; notes?: string[] } | { ok: false; reason: string };
 

@@ -5,11 +5,11 @@ const meta = { mode: 'quick', machine: { cpus: 2, node: 'v20' } };
 
 describe('results', () => {
   it('keeps every required field, null with a reason when a section could not run', () => {
-    const r = assemble({ 'dek-fetch': skipped('the API has not landed'), seed: measured({}) }, meta);
+    const r = assemble({ 'dek-fetch': skipped('the API is not built'), seed: measured({}) }, meta);
     expect(r.dek_fetch).toEqual({ rps: null, ceiling_rps: null, ratio: null, p50_ms: null, p99_ms: null });
     expect(r.revocation).toEqual({ seconds_to_410: null, seconds_all_replicas: null });
     expect(r.kms_calls_per_million_dek_fetches).toBeNull();
-    expect(r.not_measured['dek-fetch']).toBe('the API has not landed');
+    expect(r.not_measured['dek-fetch']).toBe('the API is not built');
     expect(r.mode).toBe('quick');
   });
 
@@ -57,7 +57,7 @@ describe('results', () => {
 });
 
 describe('carryOver (partial runs)', () => {
-  const { assemble, carryOver } = jest.requireActual('./results') as typeof import('./results');
+  const { assemble, carryOver } = jest.requireActual<typeof import('./results')>('./results');
   const prior = assemble({ memory: { ok: true, value: { memory: { kek_cache_bytes_per_workspace: 1357 } } } } as never, { mode: 'full', started_at: '2026-12-01T00:00:00Z' });
 
   it('keeps the previous figures of sections not selected, marked with the run they came from', () => {
@@ -67,7 +67,7 @@ describe('carryOver (partial runs)', () => {
   });
 
   it('never carries figures across modes', () => {
-    const out = carryOver(assemble({} as never, { mode: 'quick' }), prior, ['memory']);
+    const out = carryOver(assemble({}, { mode: 'quick' }), prior, ['memory']);
     expect(out.memory).toEqual({ kek_cache_bytes_per_workspace: null, dek_cache_bytes_per_dek: null });
     expect(out.carried_over).toBeUndefined();
   });

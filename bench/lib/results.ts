@@ -47,7 +47,7 @@ export type Results = Record<string, unknown> & {
 };
 
 export function assemble(outcomes: Partial<Record<string, SectionOutcome<unknown>>>, meta: Record<string, unknown>): Results {
-  const out: Results = { ...meta, mode: String(meta.mode), ...structuredClone(SKELETON), not_measured: {} } as Results;
+  const out: Results = { ...meta, mode: String(meta.mode), ...structuredClone(SKELETON), not_measured: {} };
   for (const [section, outcome] of Object.entries(outcomes)) {
     if (!outcome) continue;
     if (!outcome.ok) {

@@ -25,7 +25,7 @@ export class Canaries {
     const c = new Canaries();
     const onRequest = (listener: 'http' | 'https') => (req: { method?: string; url?: string; headers: Record<string, unknown> }, res: { writeHead(s: number): { end(): void } }) => {
       const last = [...c.contacts].reverse().find((x) => x.listener === listener && !x.request);
-      const what = `${req.method} ${req.headers.host ?? ''}${req.url ?? ''}`.slice(0, 300);
+      const what = `${req.method} ${String(req.headers.host ?? '')}${req.url ?? ''}`.slice(0, 300);
       if (last) last.request = what;
       else c.contacts.push({ listener, at: Date.now(), from: 'request', request: what });
       res.writeHead(418).end();

@@ -65,8 +65,8 @@ export class LocalHaproxy {
     if (check.status !== 0) throw new Error(`haproxy refused its configuration: ${check.stderr}${check.stdout}`);
     const out = { text: '' };
     const child = spawn('haproxy', ['-db', '-f', file], { stdio: ['ignore', 'pipe', 'pipe'] });
-    child.stdout!.on('data', (c: Buffer) => (out.text += c.toString('utf8')));
-    child.stderr!.on('data', (c: Buffer) => (out.text += c.toString('utf8')));
+    child.stdout.on('data', (c: Buffer) => (out.text += c.toString('utf8')));
+    child.stderr.on('data', (c: Buffer) => (out.text += c.toString('utf8')));
     const lb = new LocalHaproxy(child, dir, out);
     const deadline = Date.now() + 10_000;
     for (const f of frontends) {

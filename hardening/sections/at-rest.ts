@@ -40,7 +40,7 @@ export async function runAtRest(stack: HardeningStack, ledger: KeyMaterialLedger
     `x${probe.toString('hex')}y`,
     `"${probe.toString('hex').toUpperCase()}"`,
     `{"k":"${probe.toString('base64')}"}`,
-    `${probe.toString('base64url')}`,
+    probe.toString('base64url'),
     `\\x00ff${probe.toString('hex')}`,
     `Uint8Array(32) [ ${[...probe].join(', ')} ]`,
     Buffer.concat([Buffer.from([1, 2]), probe, Buffer.from([3])]).toString('base64'),
@@ -68,7 +68,7 @@ export async function runAtRest(stack: HardeningStack, ledger: KeyMaterialLedger
         const type = await redis.type(name);
         if (type === 'string') values.push((await redis.getBuffer(name)) ?? Buffer.alloc(0));
         else if (type === 'hash') {
-          const h = (await redis.hgetallBuffer(name)) as unknown as Record<string, Buffer>;
+          const h = await redis.hgetallBuffer(name);
           for (const [f, v] of Object.entries(h)) values.push(Buffer.from(f), v);
         }
         else if (type === 'list') values.push(...(await redis.lrangeBuffer(name, 0, -1)));
@@ -100,11 +100,11 @@ export async function runAtRest(stack: HardeningStack, ledger: KeyMaterialLedger
  * binds (tenant, workspace, key configuration, KEK version, purpose). They join the DEKs in the search.
  */
 async function recoverAwsKeks(stack: HardeningStack, ledger: KeyMaterialLedger): Promise<number> {
-  const rows = (await stack.api.services.ds.query(
+  const rows = await stack.api.services.ds.query<Array<{ tenantId: string; workspaceId: string; kcId: string; version: number; wrapped: Buffer; config: Record<string, unknown> }>>(
     `SELECT k.tenant_id AS "tenantId", k.workspace_id AS "workspaceId", k.key_configuration_id AS "kcId", k.version, k.wrapped, c.config
        FROM kek_versions k JOIN key_configurations c ON c.tenant_id = k.tenant_id AND c.id = k.key_configuration_id
       WHERE c.provider = 'aws'`,
-  )) as Array<{ tenantId: string; workspaceId: string; kcId: string; version: number; wrapped: Buffer; config: Record<string, unknown> }>;
+  );
   let n = 0;
   for (const row of rows) {
     const keyArn = typeof row.config?.keyArn === 'string' ? row.config.keyArn : undefined;

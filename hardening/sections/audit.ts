@@ -64,7 +64,7 @@ export async function runAudit(stack: HardeningStack, t: SeededTenant): Promise<
     const verify = async () => (await http.get(`${t.base}/audit-events/verification`, token)).body as { ok: boolean; reason?: string; firstBadSeq?: number };
     // The verifier must name the tampering, not fail for an unrelated reason: the untouched log verifies first.
     const before = await verify();
-    if (before.ok !== true) throw new Error(`the log did not verify before tampering: ${JSON.stringify(before)}`);
+    if (!before.ok) throw new Error(`the log did not verify before tampering: ${JSON.stringify(before)}`);
 
     // ---- route cases (database insider)
     const snapshot = await snapshotOf(pg, t.id);
@@ -162,14 +162,14 @@ export async function runAudit(stack: HardeningStack, t: SeededTenant): Promise<
       await tamper();
       const v = await verify();
       r.verdicts[`route: ${name}`] = v.ok ? 'ok' : `${v.reason} @${v.firstBadSeq}`;
-      if (v.ok !== false) {
+      if (v.ok) {
         r.undetected++;
         r.details.push(`route: "${name}" not detected`);
       }
       await restore(pg, t.id, snapshot);
       r.positiveControls++;
       const back = await verify();
-      if (back.ok !== true) {
+      if (!back.ok) {
         r.positiveControlFailures++;
         r.details.push(`route: log did not verify after restoring "${name}": ${JSON.stringify(back)}`);
       }
@@ -242,7 +242,7 @@ export async function runAudit(stack: HardeningStack, t: SeededTenant): Promise<
       try {
         const v = JSON.parse(run.stdout) as { ok: boolean; firstBadSeq?: number; reason?: string };
         r.verdicts[`offline: ${name}`] = v.ok ? 'ok' : `${v.reason} @${v.firstBadSeq}`;
-        named = v.ok === false && typeof v.firstBadSeq === 'number';
+        named = !v.ok && typeof v.firstBadSeq === 'number';
       } catch {
         named = false;
       }

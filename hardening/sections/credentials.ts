@@ -176,9 +176,9 @@ async function revokedCredentials(stack: HardeningStack, t: SeededTenant, r: Cre
     await replayAfter('delete', async () => {
       const res = await a.delete(`${base}/admin-users/${user.id}`, t.tokens.keyAdmin);
       if (res.status !== 204) r.details.push(`delete → ${res.status}`);
-    }).catch((err: Error) => {
+    }).catch((err: unknown) => {
       // after a delete no fresh token can be had: replay the last one instead
-      r.details.push(`delete case could not run: ${err.message.slice(0, 120)}`);
+      r.details.push(`delete case could not run: ${(err as Error).message.slice(0, 120)}`);
     });
   } finally {
     await replica.close();

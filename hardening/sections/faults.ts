@@ -350,7 +350,7 @@ export async function runFaults(stack: HardeningStack, t: SeededTenant, ledger: 
   // The stream's answers.
   const inWindow = (s: Sample, kinds?: ReadonlySet<string>) => windows.some((w) => (!kinds || kinds.has(w.kind)) && s.end >= w.start && s.start <= w.end + 3_000);
   const undocumented = new Map<string, number>();
-  for (const s of stream!.samples) {
+  for (const s of stream.samples) {
     r.dekFetches++;
     if (s.status === 200) continue;
     r.dekFetchErrors++;
@@ -379,11 +379,11 @@ export async function runFaults(stack: HardeningStack, t: SeededTenant, ledger: 
     }
     for (const why of reasons) note(`API logged: ${why}`);
   }
-  r.dekMismatches = stream!.mismatches;
+  r.dekMismatches = stream.mismatches;
   if (r.dekMismatches) note(`${r.dekMismatches} fetches returned a different DEK for a known segment`);
 
   // Nothing lost: every DEK ever handed out comes back, identical, after all of it.
-  const all = [...stream!.known.entries()];
+  const all = [...stream.known.entries()];
   r.segmentsTracked = all.length;
   for (let i = 0; i < all.length; i += 500) {
     const chunk = all.slice(i, i + 500);

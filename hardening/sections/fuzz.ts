@@ -299,7 +299,7 @@ function inputArbitrary(ep: FuzzEndpoint, t: SeededTenant): fc.Arbitrary<FuzzInp
         name,
         fc.oneof({ arbitrary: fc.constant(validPathValue(ep, name, t)), weight: 2 }, { arbitrary: hostileString, weight: 1 }),
       ]),
-    ) as Record<string, fc.Arbitrary<string>>,
+    ),
   );
   const query = fc.oneof(
     { arbitrary: fc.constant(''), weight: 3 },

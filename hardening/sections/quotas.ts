@@ -50,7 +50,7 @@ export async function runQuotas(stack: HardeningStack, t: SeededTenant): Promise
     const [q1, q2, c1, c2] = apps.map((a) => new HttpClient(a.url, a.internalUrl));
     const admin = t.tokens.keyAdmin;
     const http = stack.http;
-    const db = (sql: string, params: unknown[]) => stack.api.services.ds.query(sql, params) as Promise<Array<Record<string, number>>>;
+    const db = (sql: string, params: unknown[]) => stack.api.services.ds.query<Array<Record<string, number>>>(sql, params);
     const count = async (wsIds: string[]) => (await db(`SELECT count(*)::int AS n FROM deks WHERE workspace_id = ANY($1::uuid[])`, [wsIds]))[0].n;
 
     const workspace = async (): Promise<string> => {

@@ -99,7 +99,7 @@ export async function runResidue(stack: HardeningStack, t: SeededTenant, ledger:
       r.valuesScanned += rep.values;
       for (const h of rep.hits) note(`${workspaceId === w ? 'shredded W' : 'destroyed V'}: a value in ${h} opens under A`);
     }
-    const left = (await ds.query(`SELECT (SELECT count(*)::int FROM kek_versions WHERE workspace_id = $1) + (SELECT count(*)::int FROM deks WHERE workspace_id = $1) AS n`, [v])) as Array<{ n: number }>;
+    const left = await ds.query<Array<{ n: number }>>(`SELECT (SELECT count(*)::int FROM kek_versions WHERE workspace_id = $1) + (SELECT count(*)::int FROM deks WHERE workspace_id = $1) AS n`, [v]);
     r.destroyedRowsLeft = left[0].n;
     if (left[0].n !== 0) note(`destroyed V still has ${left[0].n} KEK/DEK row(s)`);
 

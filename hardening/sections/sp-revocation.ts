@@ -50,7 +50,7 @@ export async function runSpRevocation(stack: HardeningStack, t: SeededTenant): P
     await other.close();
   }
   const all = Object.values(r.propagationMs);
-  r.worstMs = all.length && all.every((v) => typeof v === 'number') ? Math.max(...(all as number[])) : null;
+  r.worstMs = all.length && all.every((v) => typeof v === 'number') ? Math.max(...(all)) : null;
   return r;
 }
 

@@ -42,7 +42,7 @@ export async function runTokens(stack: HardeningStack, t: SeededTenant, victim: 
   };
   const hs = { alg: 'HS256', typ: 'JWT' };
   const now = Math.floor(Date.now() / 1000);
-  const flip = (s: string) => s.slice(0, -2) + (s.at(-2) === 'A' ? 'B' : 'A') + s.at(-1);
+  const flip = (s: string) => s.slice(0, -2) + (s.at(-2) === 'A' ? 'B' : 'A') + (s.at(-1) ?? '');
 
   const forged: Array<[string, string, 'admin' | 'service']> = [
     ['expired admin token (signed with the real key)', (await signer.sign({ tid: t.id, sub: admin.sub, role: 'key_admin' }, Date.now() - 3_600_000)).token, 'admin'],
@@ -78,7 +78,7 @@ export async function runTokens(stack: HardeningStack, t: SeededTenant, victim: 
   ];
   for (const [what, token, api] of forged) {
     r.cases++;
-    const res = await (api === 'admin' ? stack.http.get(adminPath, token) : stack.http.get(dekPath, token)).catch((err: Error) => ({ status: 0, text: err.message, body: undefined, headers: new Headers(), ms: 0 }));
+    const res = await (api === 'admin' ? stack.http.get(adminPath, token) : stack.http.get(dekPath, token)).catch((err: unknown) => ({ status: 0, text: (err as Error).message, body: undefined, headers: new Headers(), ms: 0 }));
     if (res.status === 0) {
       r.details.push(`${what}: no answer (${res.text})`);
       continue;

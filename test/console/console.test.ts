@@ -98,7 +98,6 @@ async function startServing() {
     consoleUrl = stack.url;
     return;
   } catch (err) {
-    // eslint-disable-next-line no-console
     console.warn(`API could not serve the console (${String((err as Error).message).split('\n')[0]}); using a same-origin file front`);
   }
   stack = await startStack({ config: tuning });
@@ -113,7 +112,7 @@ const api = (method: string, path: string, body?: unknown) =>
 const snippet = (title: string) => page.locator('figure', { has: page.getByText(title, { exact: true }) }).locator('pre').innerText();
 
 /** Evaluates an expression in the page (a string: the root tsconfig has no DOM types). */
-const inBrowser = <T>(expression: string) => page.evaluate(expression) as Promise<T>;
+const inBrowser = <T>(expression: string) => page.evaluate<T>(expression);
 
 /** What the page and the API say, for a failure message. */
 async function diagnose(): Promise<string> {
@@ -128,7 +127,7 @@ async function diagnose(): Promise<string> {
 /** The workspace page's card of the (single) tracked operation labelled `label`, once it has finished; fails unless it succeeded. */
 async function finishedOperationCard(label: string) {
   const card = page.locator('li.op', { has: page.locator('.op-head strong', { hasText: label }) });
-  await card.locator('.op-state', { hasText: /^(Succeeded|Failed)/ }).waitFor({ timeout: 30_000 }).catch(async (err) => {
+  await card.locator('.op-state', { hasText: /^(Succeeded|Failed)/ }).waitFor({ timeout: 30_000 }).catch(async (err: unknown) => {
     throw new Error(`${(err as Error).message}\n${await diagnose()}`);
   });
   expect(await card.count()).toBe(1);
@@ -258,7 +257,7 @@ describe('console', () => {
     await page.getByLabel('Password').fill(admin.password);
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.getByRole('heading', { level: 1, name: admin.tenant.name }).waitFor();
-    const externalId = admin.tenant.aws.externalId as string;
+    const externalId = admin.tenant.aws.externalId;
     expect(externalId.length).toBeGreaterThanOrEqual(20);
     await expect(page.locator('code.value').filter({ hasText: new RegExp(`^${externalId}$`) }).count()).resolves.toBe(1);
     // Azure: the ownership tag the customer sets on each key they give this tenant carries the same ExternalId.
@@ -457,7 +456,7 @@ describe('console', () => {
       const configName = 'cloudkms-gcp';
       await openWizard('Google Cloud KMS', configName);
       await page.getByLabel('CryptoKey resource name').fill(key.name!);
-      const sa = admin.tenant.gcp.serviceAccount as string;
+      const sa = admin.tenant.gcp.serviceAccount;
       await page.getByText(`serviceAccount:${sa}`).first().waitFor();
       await expect(page.getByLabel('Service account').inputValue()).resolves.toBe(sa);
       const text = await snippet('IAM bindings on your CryptoKey');
@@ -765,7 +764,7 @@ describe('console', () => {
     await page.goto(`${consoleUrl}/#/workspaces/${state.workspaceId}`);
     await page.getByRole('button', { name: 'Check access now' }).click();
     const banner = page.getByRole('heading', { name: /This workspace is shredded/ });
-    await banner.waitFor({ timeout: 30_000 }).catch(async (err) => {
+    await banner.waitFor({ timeout: 30_000 }).catch(async (err: unknown) => {
       throw new Error(`${(err as Error).message}\n${await diagnose()}`);
     });
     const bannerText = await page.locator('.banner-bad').innerText();
@@ -876,7 +875,7 @@ describe('console', () => {
     else expect(shown).toMatch(/Head hash [0-9a-f]{64}/);
 
     const rows = page.locator('table.audit tbody tr');
-    await rows.first().waitFor().catch(async (err) => {
+    await rows.first().waitFor().catch(async (err: unknown) => {
       throw new Error(`${(err as Error).message}\n${await diagnose()}`);
     });
     const all = await rows.count();
@@ -887,7 +886,7 @@ describe('console', () => {
     await page.getByLabel('Action').selectOption('');
     await page.getByLabel('Text (target, details)').fill(state.workspaceId);
     expect(await rows.count()).toBeGreaterThan(0);
-    for (const r of await rows.all()) expect((await r.innerText()) + (await r.locator('details').textContent())).toContain(state.workspaceId);
+    for (const r of await rows.all()) expect((await r.innerText()) + ((await r.locator('details').textContent()) ?? '')).toContain(state.workspaceId);
     await page.getByLabel('Text (target, details)').fill('');
 
     // Tamper evidence: seal now, then the latest checkpoint is shown, signed by Keyhold's published current key.

@@ -29,7 +29,7 @@ describe('audit integrity', () => {
     const t = await tenantWithAdmin(stack);
     const base = `/v1/tenants/${t.tenant.id}`;
     for (let i = 0; i < n; i++) expect((await stack.http.post(`${base}/workspaces`, { name: `w${i}` }, t.token)).status).toBe(201);
-    return { ...t, base, tenantId: t.tenant.id as string };
+    return { ...t, base, tenantId: t.tenant.id };
   }
 
   const verification = async (t: { base: string; token: string }) => (await stack.http.get(`${t.base}/audit-events/verification`, t.token)).body;

@@ -140,7 +140,7 @@ describe('AWS end to end', () => {
     const a = await boundWorkspace();
     const b = await tenantWithAdmin(stack);
     // tenant B's admin on tenant A's paths
-    for (const path of [`${a.base}`, `${a.base}/workspaces`, `${a.base}/workspaces/${a.wsId}`, `${a.base}/key-configurations/${a.kcId}`]) {
+    for (const path of [a.base, `${a.base}/workspaces`, `${a.base}/workspaces/${a.wsId}`, `${a.base}/key-configurations/${a.kcId}`]) {
       const r = await stack.http.get(path, b.token);
       expect(r.status).toBe(404);
     }

@@ -116,7 +116,7 @@ describe('service principal lifecycle', () => {
     expect((await token(s.clientId, s.secret)).status).toBe(200);
     const newTok = (await token(s.clientId, rot.body.clientSecret)).body.access_token as string;
     expect((await stack.http.get(s.dekPath(s.ws[0]), oldTok)).status).toBe(200);
-    expect((await stack.http.get(`${s.spPath}`, s.token)).body.secrets).toHaveLength(2);
+    expect((await stack.http.get(s.spPath, s.token)).body.secrets).toHaveLength(2);
     const endsAt = Date.parse(rot.body.previousSecretsExpireAt);
     expect(endsAt - Date.now()).toBeLessThanOrEqual(3_000);
     await new Promise((r) => setTimeout(r, Math.max(0, endsAt - Date.now()) + 50));

@@ -1,5 +1,5 @@
 import { CreateKeyCommand, EncryptCommand, KMSClient } from '@aws-sdk/client-kms';
-import { CreateRoleCommand, IAMClient, PutRolePolicyCommand } from '@aws-sdk/client-iam';
+import { CreateRoleCommand, PutRolePolicyCommand } from '@aws-sdk/client-iam';
 import { AssumeRoleCommand, GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { fromTemporaryCredentials } from '@aws-sdk/credential-providers';
 import { AwsEmulatorHarness, startAwsEmulator } from '../support/aws-emulator';

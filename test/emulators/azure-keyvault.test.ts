@@ -15,7 +15,7 @@ describe('Azure Key Vault emulator through the official SDKs', () => {
   });
   afterAll(async () => az?.close());
 
-  const errOf = async (p: Promise<unknown>): Promise<any> => p.then(() => { throw new Error('expected a failure'); }, (e) => e);
+  const errOf = async (p: Promise<unknown>): Promise<any> => p.then(() => { throw new Error('expected a failure'); }, (e: unknown) => e);
 
   it('key lifecycle: create, get, versions, disable, rotate, delete', async () => {
     const keys = az.customerKeys();

@@ -19,7 +19,7 @@ describe('Azure Key Vault emulator: documented refusals and end states', () => {
     await az.admin('DELETE', '/propagation/azure');
   });
 
-  const errOf = async (p: Promise<unknown>): Promise<any> => p.then(() => { throw new Error('expected a failure'); }, (e) => e);
+  const errOf = async (p: Promise<unknown>): Promise<any> => p.then(() => { throw new Error('expected a failure'); }, (e: unknown) => e);
   const vendorCrypto = (keyUrl: string) => az.cryptoAs(keyUrl, d.vendorClientId, d.vendorClientSecret);
 
   it('soft delete, then recover (beginRecoverDeletedKey): the key answers 404 KeyNotFound while deleted and comes back with its versions', async () => {
@@ -119,7 +119,7 @@ describe('Azure Key Vault emulator: documented refusals and end states', () => {
     expect(set.status).toBe(200);
     await az.revokeVendor('propagating');
     const c = vendorCrypto(k.id!);
-    const outcome = async () => c.unwrapKey('RSA-OAEP-256', wrapped).then(() => 'ok', (e) => String(e.details?.error?.innerError?.code ?? e.code));
+    const outcome = async () => c.unwrapKey('RSA-OAEP-256', wrapped).then(() => 'ok', (e: unknown) => { const f = e as { code?: string; details?: { error?: { innerError?: { code?: string } } } }; return String(f.details?.error?.innerError?.code ?? f.code); });
     expect(await outcome()).toBe('ok'); // within the delay: the old assignment still answers
     await new Promise((r) => setTimeout(r, 350));
     const seen = new Set<string>();

@@ -78,7 +78,7 @@ function getPolicy(resource: string) {
 function code(p: Promise<unknown>): Promise<number> {
   return p.then(
     () => -1,
-    (e: { code?: number }) => e.code ?? -2,
+    (e: unknown) => (e as { code?: number }).code ?? -2,
   );
 }
 

@@ -17,7 +17,7 @@ afterAll(async () => h.close());
 
 type SetIamPolicyArg = Parameters<KeyManagementServiceClient['setIamPolicy']>[0];
 const code = (p: Promise<unknown>): Promise<{ code: number; details: string }> =>
-  p.then(() => ({ code: -1, details: '' }), (e: { code?: number; details?: string }) => ({ code: e.code ?? -2, details: e.details ?? '' }));
+  p.then(() => ({ code: -1, details: '' }), (e: unknown) => ({ code: (e as { code?: number }).code ?? -2, details: (e as { details?: string }).details ?? '' }));
 
 let seq = 0;
 async function newKey(purpose: 'ENCRYPT_DECRYPT' | 'ASYMMETRIC_SIGN' = 'ENCRYPT_DECRYPT') {
@@ -38,7 +38,7 @@ async function saClient(): Promise<KeyManagementServiceClient> {
   const token = await new Promise<string>((resolve, reject) => {
     const req = httpsRequest(url, { method: 'POST', ca: h.caPem, headers: { authorization: `Bearer ${h.vendorToken}`, 'content-type': 'application/json' } }, (res) => {
       let text = '';
-      res.on('data', (c) => (text += c));
+      res.on('data', (c: Buffer) => (text += c.toString()));
       res.on('end', () => (res.statusCode === 200 ? resolve(JSON.parse(text).accessToken) : reject(new Error(text))));
     });
     req.on('error', reject);
@@ -74,7 +74,7 @@ describe('GCP Cloud KMS emulator: IAM inheritance, conditions, purpose, propagat
     await bind(`request.time < timestamp("${new Date(Date.now() + 1500).toISOString()}")`);
     const [policy] = await owner.getIamPolicy({ resource: ring } as never);
     expect(policy.version).toBe(3);
-    expect(policy.bindings![0].condition!.expression).toMatch(/^request\.time </);
+    expect(policy.bindings[0].condition!.expression).toMatch(/^request\.time </);
     expect((await code(sa.encrypt({ name: key, plaintext }))).code).toBe(-1);
     await new Promise((r) => setTimeout(r, 1700));
     expect((await code(sa.encrypt({ name: key, plaintext }))).code).toBe(7);

@@ -256,7 +256,6 @@ describe('operations on AWS, executed by the worker', () => {
     expect(op.state).toBe('succeeded');
     const result = op.params.result as { rewrapped: number; rewrapMs: number; deksPerSecond: number };
     expect(result.rewrapped).toBe(20_000);
-    // eslint-disable-next-line no-console
     console.log(`KEK rotation: ${result.rewrapped} DEKs in ${result.rewrapMs} ms = ${result.deksPerSecond} DEKs/s`);
     expect(result.deksPerSecond).toBeGreaterThan(0);
   }, 90_000);

@@ -1,6 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { OWNERSHIP_TAG } from '@app/provider-azure';
-import { BindWorkspace, CreateServicePrincipal, CreateTenant, CreateWorkspace, RegisterKeyConfiguration } from '@app/keys';
+import { BindWorkspace, CreateServicePrincipal, CreateWorkspace, RegisterKeyConfiguration } from '@app/keys';
 import type { AzureEmulatorHarness } from '../support/azure-emulator';
 import type { JobsHarness } from './harness';
 
@@ -50,7 +50,7 @@ export async function addAzureKey(h: JobsHarness, tenantId: string, opts: { gran
     azure: { keyId, tenantId: azure.tenantId },
   });
   if (kc.status !== 'valid') throw new Error(`test Azure key configuration did not validate: ${JSON.stringify(kc.validation)}`);
-  return { keyName, keyId, keyConfigurationId: kc.id as string };
+  return { keyName, keyId, keyConfigurationId: kc.id };
 }
 
 let seq = 0;

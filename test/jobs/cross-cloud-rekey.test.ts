@@ -53,7 +53,7 @@ async function addGcpKey(tenantId: string): Promise<{ keyName: string; keyConfig
     gcp: { keyName: key.name!, serviceAccount },
   });
   if (kc.status !== 'valid') throw new Error(`test GCP key configuration did not validate: ${JSON.stringify(kc.validation)}`);
-  return { keyName: key.name!, keyConfigurationId: kc.id as string };
+  return { keyName: key.name!, keyConfigurationId: kc.id };
 }
 
 async function kekRows(tenantId: string, workspaceId: string) {

@@ -82,7 +82,7 @@ export async function gcpTenant(h: JobsHarness, opts: { workspaces?: number } = 
   const workspaceIds: string[] = [];
   for (let i = 0; i < (opts.workspaces ?? 1); i++) {
     const ws = await new CreateWorkspace(h.deps).execute('admin:test', tenant.id, { name: `gcp-ws-${i}` });
-    const bound = await new BindWorkspace(h.deps).execute('admin:test', tenant.id, ws.id, kc.id as string);
+    const bound = await new BindWorkspace(h.deps).execute('admin:test', tenant.id, ws.id, kc.id);
     if (bound.kind !== 'bound') throw new Error('expected a first binding');
     workspaceIds.push(ws.id);
   }
@@ -91,7 +91,7 @@ export async function gcpTenant(h: JobsHarness, opts: { workspaces?: number } = 
     tenantId: tenant.id,
     keyName,
     serviceAccount,
-    keyConfigurationId: kc.id as string,
+    keyConfigurationId: kc.id,
     workspaceIds,
     principalId: sp.id,
     owner,

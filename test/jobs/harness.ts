@@ -164,7 +164,6 @@ export async function startJobsHarness(
   const kms = aws.customerKms();
   const iam = aws.customerIam();
   let seq = 0;
-  const caches: KekCache[] = [];
 
   // What the tenant is shown: the trust policy for its ExternalId, the key policy statement for its role.
   const awsBinding = registry.binding('aws');
@@ -228,7 +227,7 @@ export async function startJobsHarness(
           aws: { keyArn, roleArn },
         });
         if (kc.status !== 'valid') throw new Error(`test key configuration did not validate: ${JSON.stringify(kc.validation)}`);
-        return { keyArn, keyConfigurationId: kc.id as string };
+        return { keyArn, keyConfigurationId: kc.id };
       };
       const first = await addKey();
       const workspaceIds: string[] = [];
@@ -253,7 +252,6 @@ export async function startJobsHarness(
     },
     dekService(repos = deps.repos) {
       const cache = new KekCache({ ttlMs: 60_000, maxEntries: 1000 });
-      caches.push(cache);
       const resolver = new KekResolver(repos, registry, cache, { onRevocationSuspected: async () => undefined }, 1);
       const service = new DekService(repos, resolver, { stateCacheTtlMs: 0, wrappedCacheEntries: 0, wrapReserveChunk: 100, batchMax: 1000 });
       return { service, cache };
@@ -310,7 +308,6 @@ export async function startJobsHarness(
       await azure?.close();
       await gcp?.close();
       await db.drop();
-      void caches;
     },
   };
   return h;

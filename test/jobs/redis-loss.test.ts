@@ -24,7 +24,7 @@ const segments = (n: number) => Array.from({ length: n }, (_, i) => `seg-${Strin
 
 async function flush() {
   // Belt and braces: never FLUSHDB anything but the dedicated database.
-  const info = (await h.redis.client('INFO')) as string;
+  const info = (await h.redis.client('INFO'));
   if (!new RegExp(`\\bdb=${REDIS_DB}\\b`).test(info)) throw new Error(`refusing to flush: connection is not on db ${REDIS_DB}`);
   await h.redis.flushdb();
 }

@@ -136,7 +136,7 @@ describe('AWS', () => {
       ownerOfA: awsOwnerOpener(h.kms, t.keyArn),
       async addKeyB() {
         const b = await t.addKey();
-        return { keyConfigurationId: b.keyConfigurationId, revoke: async () => void (await h.kms.send(new DisableKeyCommand({ KeyId: b.keyArn }))) };
+        return { keyConfigurationId: b.keyConfigurationId, revoke: async () => { await h.kms.send(new DisableKeyCommand({ KeyId: b.keyArn })); } };
       },
     });
   }, 120_000);
@@ -175,7 +175,7 @@ describe('GCP', () => {
           gcp: { keyName: key.name!, serviceAccount: t.serviceAccount },
         });
         if (kc.status !== 'valid') throw new Error('key B did not validate');
-        return { keyConfigurationId: kc.id as string, revoke: () => setKeyPolicy(h, key.name!, t.serviceAccount, false) };
+        return { keyConfigurationId: kc.id, revoke: () => setKeyPolicy(h, key.name!, t.serviceAccount, false) };
       },
     });
   }, 120_000);

@@ -24,10 +24,10 @@ afterAll(async () => {
 const segments = (n: number) => Array.from({ length: n }, (_, i) => `seg-${String(i).padStart(6, '0')}`);
 
 async function operations(tenantId: string) {
-  return h.ds.query(
+  return h.ds.query<Array<{ id: string; kind: string; state: string; params: Record<string, unknown>; requestedBy: string }>>(
     `SELECT id, kind, state, params, requested_by AS "requestedBy" FROM operations WHERE tenant_id = $1 ORDER BY created_at`,
     [tenantId],
-  ) as Promise<Array<{ id: string; kind: string; state: string; params: Record<string, unknown>; requestedBy: string }>>;
+  );
 }
 
 describe('scheduled work', () => {

@@ -30,11 +30,7 @@ async function suspect(tenantId: string, workspaceId: string) {
 }
 
 async function rotations(tenantId: string) {
-  return (await h.ds.query(`SELECT id, state, error FROM operations WHERE tenant_id = $1 AND kind = 'kek-rotation' ORDER BY created_at`, [tenantId])) as Array<{
-    id: string;
-    state: string;
-    error: string | null;
-  }>;
+  return await h.ds.query<Array<{ id: string; state: string; error: string | null }>>(`SELECT id, state, error FROM operations WHERE tenant_id = $1 AND kind = 'kek-rotation' ORDER BY created_at`, [tenantId]);
 }
 
 describe('wrap-limit rotation from access_suspect', () => {

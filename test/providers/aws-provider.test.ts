@@ -39,7 +39,7 @@ beforeAll(async () => {
   iam = aws.customerIam();
 });
 afterAll(async () => {
-  for (const p of providers) p.close();
+  await Promise.all(providers.map((p) => p.close()));
   await aws.close();
 });
 afterEach(() => aws.faults.clear());

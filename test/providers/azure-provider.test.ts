@@ -39,7 +39,7 @@ describe('Azure provider binding', () => {
   const classOf = async (p: Promise<unknown>) =>
     p.then(
       () => 'ok',
-      (e) => (e instanceof ProviderError ? e.errorClass : `unclassified:${(e as Error).name}`),
+      (e: unknown) => (e instanceof ProviderError ? e.errorClass : `unclassified:${(e as Error).name}`),
     );
 
   it('wraps and unwraps a KEK with the context bound; a swapped context is invalid_ciphertext', async () => {

@@ -336,7 +336,7 @@ describe('SSO required', () => {
     // A second password user (invited) who must now use SSO.
     const invite = await stack.http.post(`/v1/tenants/${t.tenant.id}/invitations`, { email: 'dave@acme.test', role: 'key_admin' }, t.token);
     expect(invite.status).toBe(201);
-    const token = /accept-invitation\/([A-Za-z0-9_-]+)/.exec(stack.api.services.devMailbox!.list("dave@acme.test")[0].link!)![1];
+    const token = /accept-invitation\/([A-Za-z0-9_-]+)/.exec(stack.api.services.devMailbox!.list("dave@acme.test")[0].link)![1];
     const davePassword = `Pw-${secret()}`;
     expect((await stack.http.post('/v1/invitations/accept', { token, password: davePassword })).status).toBe(201);
 

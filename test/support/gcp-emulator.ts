@@ -41,7 +41,7 @@ export async function startGcpEmulator(): Promise<GcpEmulatorHarness> {
   const propagation = new Propagation();
   const tls = loadOrCreateTls();
   let persisted = 0;
-  const emulator = createGcpEmulator({ faults, counters, tls, persist: () => void persisted++, propagation }, {});
+  const emulator = createGcpEmulator({ faults, counters, tls, persist: () => { persisted++; }, propagation }, {});
   await emulator.start('127.0.0.1', 0);
   const endpoints = emulator.endpoints()!;
   const adminServer = new AdminServer(faults, counters, [emulator], () => undefined, propagation);

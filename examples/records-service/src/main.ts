@@ -13,7 +13,7 @@ async function main(): Promise<void> {
     if (!v) throw new Error(`${k} is required`);
     return v;
   };
-  const file = (k: string) => (process.env[k] ? readFileSync(process.env[k] as string) : undefined);
+  const file = (k: string) => (process.env[k] ? readFileSync(process.env[k]) : undefined);
   const cert = file('KEYHOLD_CLIENT_CERT_FILE');
   const key = file('KEYHOLD_CLIENT_KEY_FILE');
   const tls = cert && key ? { cert, key, ca: file('KEYHOLD_CA_FILE') } : undefined;

@@ -121,5 +121,5 @@ async function readJson(req: IncomingMessage): Promise<{ data?: unknown } | null
     chunks.push(c);
   }
   const v: unknown = JSON.parse(Buffer.concat(chunks).toString('utf8'));
-  return v && typeof v === 'object' && !Array.isArray(v) ? (v as { data?: unknown }) : null;
+  return v && typeof v === 'object' && !Array.isArray(v) ? (v) : null;
 }

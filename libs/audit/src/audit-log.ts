@@ -205,10 +205,10 @@ export class AuditLog {
 
   /** Tenants whose log grew since their latest checkpoint. */
   async tenantsDue(): Promise<string[]> {
-    const r = (await this.ds.query(
+    const r = await this.ds.query<Array<{ tenantId: string }>>(
       `SELECT h.tenant_id AS "tenantId" FROM audit_heads h
        WHERE h.seq > COALESCE((SELECT max(c.seq) FROM audit_checkpoints c WHERE c.tenant_id = h.tenant_id), 0)`,
-    )) as Array<{ tenantId: string }>;
+    );
     return r.map((x) => x.tenantId);
   }
 

@@ -58,7 +58,7 @@ function addressBytes(addr: string, family: number): Uint8Array {
   const expand = (g: string[]) => g.flatMap((x) => (x.includes('.') ? ipv4Groups(x) : [parseInt(x, 16)]));
   const h = expand(groups(head));
   const t = expand(groups(tail));
-  const all = tail === undefined ? h : [...h, ...Array(8 - h.length - t.length).fill(0), ...t];
+  const all = tail === undefined ? h : [...h, ...Array<number>(8 - h.length - t.length).fill(0), ...t];
   const out = new Uint8Array(16);
   all.forEach((g, i) => {
     out[i * 2] = g >> 8;

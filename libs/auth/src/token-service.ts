@@ -4,7 +4,7 @@ import { verifyClientCredentials } from './client-credentials';
 import { AuthError } from './errors';
 import type { LoginThrottle } from './login-throttle';
 import type { MfaChallengeAnswer } from './mfa/mfa.service';
-import { CLIENT_SECRET_HASH_PARAMS, verifyAgainstDummy, verifySecret } from './passwords';
+import { verifyAgainstDummy, verifySecret } from './passwords';
 import { SsoError } from './sso/errors';
 import type { TokenSigner } from './tokens';
 

@@ -331,7 +331,7 @@ export function buildConfig(input: KeyholdConfigInput): KeyholdConfig {
         return `${ENV_NAMES[field] ?? field} ${what}`;
       });
   // The secret sets are parsed here, from the raw values, so one error names every bad variable.
-  const raw = (k: string) => (typeof merged[k] === 'string' ? (merged[k] as string) : undefined);
+  const raw = (k: string) => (typeof merged[k] === 'string' ? (merged[k]) : undefined);
   const operatorToken = raw('operatorToken');
   const tokenKeys = secretSet(problems, { name: ENV_NAMES.tokenKeys, value: raw('tokenKeys'), parse: parseTokenKeys }, { name: ENV_NAMES.tokenSecret, value: raw('tokenSecret'), parse: (v) => [{ kid: legacyTokenKeyId(v), secret: v }] });
   const operatorTokens = [

@@ -19,7 +19,7 @@ function main(argv: string[]): void {
   const expiresAt = days === 0 ? null : new Date(Date.now() + days * 86_400_000);
   process.stdout.write(
     `token (shown once): ${token}\n` +
-      `KEYHOLD_OPERATOR_TOKENS entry:   ${operatorTokenEntryLine(name as string, token, expiresAt)}\n` +
+      `KEYHOLD_OPERATOR_TOKENS entry:   ${operatorTokenEntryLine(name, token, expiresAt)}\n` +
       `${expiresAt ? `expires: ${expiresAt.toISOString()}` : 'never expires'}\n`,
   );
 }

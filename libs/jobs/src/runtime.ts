@@ -213,7 +213,7 @@ export class JobsRuntime {
       this.canaryTimer = setInterval(() => void this.canary.sweep(), o.probeIntervalMs);
       this.canaryTimer.unref();
     }
-    for (const w of this.workers) void w.run().catch((err) => o.log('error', 'worker loop stopped', { queue: w.name, err: String(err) }));
+    for (const w of this.workers) void w.run().catch((err: unknown) => o.log('error', 'worker loop stopped', { queue: w.name, err: String(err) }));
     await Promise.all(this.workers.map((w) => w.waitUntilReady()));
     await this.reconcileOnce();
   }

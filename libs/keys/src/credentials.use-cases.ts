@@ -192,11 +192,11 @@ export class RequestPasswordReset {
     if (!user || user.disabled) return;
     const { token, hash } = newOneTimeToken();
     const sent = await this.deps.repos.ds.transaction(async (m) => {
-      const recent = await m.query(
+      const recent: unknown[] = await m.query(
         `SELECT 1 FROM one_time_links WHERE tenant_id = $1 AND admin_user_id = $2 AND kind = 'password_reset' AND created_at > now() - interval '60 seconds'`,
         [tenantId, user.id],
       );
-      if ((recent as unknown[]).length) return null;
+      if (recent.length) return null;
       await this.deps.repos.oneTimeLinks.revokeResets(m, tenantId, user.id);
       const link = await this.deps.repos.oneTimeLinks.insert(m, {
         id: randomUUID(),

@@ -70,7 +70,7 @@ function world(opts: { stateCacheTtlMs?: number } = {}) {
       findMany: async (_t: string, _w: string, ids: string[]) => ids.flatMap((s) => (deks.has(s) ? [deks.get(s)!] : [])),
       insertIfAbsent: async (_t: string, _w: string, items: Array<{ id: string; segmentId: string; kekVersion: number; wrapped: Buffer }>) => {
         const out: DekRow[] = [];
-        for (const i of items) if (!deks.has(i.segmentId)) deks.set(i.segmentId, i), out.push(i);
+        for (const i of items) if (!deks.has(i.segmentId)) { deks.set(i.segmentId, i); out.push(i); }
         return out;
       },
     },

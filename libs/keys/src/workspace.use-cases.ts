@@ -176,6 +176,9 @@ export async function createAndDispatch(deps: KeysDeps, actor: Actor, tenantId: 
   return operation;
 }
 
+/** Narrows a requested kind to the operation kinds an admin may request. */
+const isRequestable = (kind: string): kind is (typeof REQUESTABLE_KINDS)[number] => (REQUESTABLE_KINDS as readonly string[]).includes(kind);
+
 /** Which states each requested operation may start from. */
 const ALLOWED_FROM: Record<string, readonly KeyStateName[]> = {
   [OperationKind.CmkRewrap]: ['active', 'rewrapping'],
@@ -188,7 +191,7 @@ export class RequestOperation {
   constructor(private readonly deps: KeysDeps) {}
 
   async execute(actor: Actor, tenantId: string, workspaceId: string, kind: string) {
-    if (!(REQUESTABLE_KINDS as readonly string[]).includes(kind))
+    if (!isRequestable(kind))
       throw new DomainError(ErrorCode.ValidationFailed, `kind must be one of ${REQUESTABLE_KINDS.join(', ')}`);
     const w = await this.deps.repos.workspaces.findById(tenantId, workspaceId);
     if (!w) throw new DomainError(ErrorCode.WorkspaceNotFound, 'workspace not found');
@@ -197,7 +200,7 @@ export class RequestOperation {
       throw new DomainError(ErrorCode.WorkspaceUnbound, 'the workspace is not bound to a key configuration yet');
     if (!ALLOWED_FROM[kind].includes(w.keyState))
       throw new DomainError(ErrorCode.OperationNotAllowed, `${kind} is not possible while the workspace is ${w.keyState}`);
-    const op = await createAndDispatch(this.deps, actor, tenantId, workspaceId, kind as OperationKind);
+    const op = await createAndDispatch(this.deps, actor, tenantId, workspaceId, kind);
     return { operationId: op.id };
   }
 }
@@ -206,9 +209,8 @@ export class RequestOperation {
 export class RequestRevocationCheck {
   constructor(private readonly deps: KeysDeps) {}
 
-  async execute(tenantId: string, workspaceId: string, errorClass: string): Promise<string> {
+  async execute(tenantId: string, workspaceId: string, _errorClass: string): Promise<string> {
     const op = await createAndDispatch(this.deps, 'keyhold', tenantId, workspaceId, OperationKind.RevocationCheck);
-    void errorClass;
     return op.id;
   }
 }

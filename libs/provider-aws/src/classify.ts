@@ -68,7 +68,7 @@ interface SdkErrorShape {
 }
 
 function shape(err: unknown): SdkErrorShape {
-  return err && typeof err === 'object' ? (err as SdkErrorShape) : {};
+  return err && typeof err === 'object' ? (err) : {};
 }
 
 export function classifyAwsError(err: unknown, operation: string): ProviderError {

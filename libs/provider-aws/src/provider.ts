@@ -66,6 +66,7 @@ export class AwsKmsProvider implements KeyProvider<AwsKeyConfig> {
     const out = await this.call({ ...meta, operation: 'describe' }, () => client.send(new DescribeKeyCommand({ KeyId: config.keyArn })));
     const km: KeyMetadata | undefined = out.KeyMetadata;
     if (!km?.Arn) throw new ProviderError('ambiguous', 'aws', 'describe', 'EmptyResponse', 'AWS describe returned no key metadata');
+    // eslint-disable-next-line @typescript-eslint/no-deprecated -- AWS-compatible services may still send only the older field
     const symmetric = km.KeyUsage === 'ENCRYPT_DECRYPT' && (km.KeySpec ?? km.CustomerMasterKeySpec) === 'SYMMETRIC_DEFAULT';
     // Same source as wrap()'s keyVersion (ListKeyRotations), so "is this KEK wrapped under the current
     // material?" compares like with like. DescribeKey's CurrentKeyMaterialId also names the original
@@ -76,6 +77,7 @@ export class AwsKmsProvider implements KeyProvider<AwsKeyConfig> {
       state: keyState(km.KeyState),
       usage: km.KeyUsage ?? 'unknown',
       usageOk: symmetric,
+      // eslint-disable-next-line @typescript-eslint/no-deprecated -- (as above)
       spec: km.KeySpec ?? km.CustomerMasterKeySpec ?? 'unknown',
       currentVersion,
     };

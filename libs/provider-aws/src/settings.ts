@@ -1,4 +1,4 @@
-import { parseVendorPrincipalArn, PARTITIONS, Partition } from './identifiers';
+import { parseVendorPrincipalArn, PARTITIONS } from './identifiers';
 
 /** How Keyhold reaches AWS. Validated once at boot; never holds tenant input. */
 export interface AwsProviderSettings {
@@ -73,7 +73,7 @@ export function loadAwsSettings(env: NodeJS.ProcessEnv): AwsProviderSettings {
   const vendorRaw = env.KEYHOLD_AWS_VENDOR_PRINCIPAL_ARN;
   if (!vendorRaw) throw new Error('KEYHOLD_AWS_VENDOR_PRINCIPAL_ARN is required: the IAM principal tenants trust (e.g. arn:aws:iam::111122223333:role/keyhold)');
   try {
-    parseVendorPrincipalArn(vendorRaw, allowedPartitions as Partition[]);
+    parseVendorPrincipalArn(vendorRaw, allowedPartitions);
   } catch (err) {
     throw new Error(`KEYHOLD_AWS_VENDOR_PRINCIPAL_ARN is invalid: ${(err as Error).message}`);
   }

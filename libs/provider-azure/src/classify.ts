@@ -32,8 +32,8 @@ export function classifyAzureError(err: unknown, operation: string): ProviderErr
 
   if (name === 'AbortError' || /aborted/i.test(message)) return make('unavailable', 'AbortError', 'The call to Azure Key Vault timed out.');
   if (/^(Authentication(Required)?Error|CredentialUnavailableError)$/.test(name) || e.errorResponse) {
-    const aad = String(e.errorResponse?.error ?? '');
-    const desc = String(e.errorResponse?.errorDescription ?? message);
+    const aad = typeof e.errorResponse?.error === 'string' ? e.errorResponse.error : '';
+    const desc = typeof e.errorResponse?.errorDescription === 'string' ? e.errorResponse.errorDescription : message;
     if (typeof e.statusCode === 'number' && e.statusCode >= 500) return make('unavailable', `Entra${e.statusCode}`, 'Microsoft Entra is unavailable.');
     // Entra throttles the client-credentials grant with 429 + Retry-After; `temporarily_unavailable` is OAuth's own
     // word for a transient refusal. Neither says anything about the customer or Keyhold's credentials.

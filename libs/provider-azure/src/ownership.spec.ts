@@ -13,7 +13,7 @@ describe('ownershipOf', () => {
     [{ [OWNERSHIP_TAG]: 'someone-else' }, 'other_tenant'],
     [{ [OWNERSHIP_TAG.toUpperCase()]: ext }, 'missing'],
   ])('%p → %s', (tags, expected) => {
-    expect(ownershipOf(tags as Record<string, string> | undefined, ext)).toBe(expected);
+    expect(ownershipOf(tags, ext)).toBe(expected);
   });
 });
 

@@ -262,7 +262,7 @@ export class GcpKmsProvider implements KeyProvider<GcpKeyConfig> {
     // grpc-js reads headers as a plain object; google-auth-library 10 returns a Headers instance: adapt it.
     const callCreds = grpc.credentials.createFromGoogleCredential({
       getRequestHeaders: async (url?: string) => Object.fromEntries((await identity.getRequestHeaders(url)).entries()),
-    } as unknown as Parameters<typeof grpc.credentials.createFromGoogleCredential>[0]);
+    });
     const kms = new KeyManagementServiceClient({
       apiEndpoint: this.settings.kmsEndpoint?.host,
       port: this.settings.kmsEndpoint?.port,

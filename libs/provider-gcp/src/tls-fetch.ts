@@ -39,5 +39,5 @@ export function fetchOverAgent(agent: Agent): typeof fetch {
       req.on('error', reject);
       req.end(body);
     });
-  }) as typeof fetch;
+  });
 }

@@ -75,7 +75,7 @@ export function isConfigOf<K extends ProviderKind>(kind: K, config: KeyConfig): 
  * registry, the jobs). Each call checks that the configuration belongs to this cloud: a configuration handed to
  * the wrong binding is a programming error and fails before any network call (as a rejection for the async calls).
  */
-export function anyCloud<K extends ProviderKind>(kind: K, b: ProviderBinding<ConfigOf<K>>): ProviderBinding<KeyConfig> {
+export function anyCloud<K extends ProviderKind>(kind: K, b: ProviderBinding<ConfigOf<K>>): ProviderBinding {
   const own = (config: KeyConfig): ConfigOf<K> => {
     if (isConfigOf(kind, config)) return config;
     throw new Error(`a ${config.provider} key configuration was handed to the ${kind} binding`);
@@ -84,7 +84,7 @@ export function anyCloud<K extends ProviderKind>(kind: K, b: ProviderBinding<Con
   const rewrap = p.rewrap?.bind(p);
   const extraChecks = p.extraChecks?.bind(p);
   const pin = p.pin?.bind(p);
-  const provider: CloudKeyProvider<KeyConfig> = {
+  const provider: CloudKeyProvider = {
     kind,
     describe: async (c, scope) => p.describe(own(c), scope),
     wrap: async (c, kek, ctx) => p.wrap(own(c), kek, ctx),

@@ -112,7 +112,7 @@ export class KeyholdClient {
   /** Counters for tests and dashboards. */
   readonly stats = { fetches: 0, batchFetches: 0, cacheHits: 0, tokenFetches: 0, retries: 0, reauthentications: 0, purges: 0, events: 0, streamConnects: 0 };
 
-  constructor(private readonly opts: KeyholdClientOptions) {
+  constructor(opts: KeyholdClientOptions) {
     if (!opts.baseUrl || !opts.clientId || !opts.clientSecret) throw new KeyholdError('baseUrl, clientId and clientSecret are required', 'INVALID_ARGUMENT');
     checkJustification(opts.justification);
     this.base = opts.baseUrl.replace(/\/+$/, '');
@@ -267,7 +267,7 @@ export class KeyholdClient {
   /** fetch over this client's connections (with its client certificate when `tls` is set). */
   private fetch(url: string, init: RequestInit): Promise<Response> {
     // Node's fetch takes an undici dispatcher (non-standard member of its RequestInit).
-    return fetch(url, this.dispatcher ? ({ ...init, dispatcher: this.dispatcher } as RequestInit) : init);
+    return fetch(url, this.dispatcher ? ({ ...init, dispatcher: this.dispatcher }) : init);
   }
 
   private async keyFor(header: EnvelopeHeader, expect: DecryptOptions['expect'], justification?: AccessJustification): Promise<Buffer> {

@@ -57,7 +57,9 @@ export async function serveConsole(fastify: FastifyInstance, dir: string): Promi
       cacheControl: true,
       immutable: false,
       // Vite names assets by content hash; index.html must always be revalidated so a new build is picked up.
-      setHeaders: (reply, path) => reply.header('cache-control', path.endsWith('index.html') ? 'no-cache' : 'public, max-age=31536000, immutable'),
+      setHeaders: (reply, path) => {
+        reply.header('cache-control', path.endsWith('index.html') ? 'no-cache' : 'public, max-age=31536000, immutable');
+      },
     });
     const fallback = (req: FastifyRequest, reply: FastifyReply) => {
       const path = req.url.split('?')[0];

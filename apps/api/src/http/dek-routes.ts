@@ -82,6 +82,7 @@ export function registerDekRoutes(fastify: FastifyInstance, s: Pick<ApiHandles, 
     '/internal/v1/workspaces/:workspaceId/deks::batchGet',
     // Body parsing fails before the handler runs (bad JSON, wrong content type, too large, __proto__ members):
     // those errors take the same {"error": {code, message}} path as everything else.
+    // eslint-disable-next-line @typescript-eslint/no-misused-promises -- returns the reply it sent (a thenable), as Fastify expects
     { errorHandler: (err, _req, reply) => fail(reply, err) },
     async (req, reply) => {
       try {

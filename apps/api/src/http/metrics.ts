@@ -218,9 +218,9 @@ export class HttpCounts {
 
   record(method: string, route: string, status: number): void {
     let methods = this.byRoute.get(route);
-    if (methods === undefined) this.byRoute.set(route, (methods = new Map()));
+    if (methods === undefined) this.byRoute.set(route, (methods = new Map<string, Map<number, number>>()));
     let statuses = methods.get(method);
-    if (statuses === undefined) methods.set(method, (statuses = new Map()));
+    if (statuses === undefined) methods.set(method, (statuses = new Map<number, number>()));
     statuses.set(status, (statuses.get(status) ?? 0) + 1);
   }
 

@@ -1,9 +1,9 @@
 import { DomainError, ErrorCode, SERVICE_PERMISSIONS } from '@app/keys';
 import { isUuid } from '@app/persistence';
-import { z, ZodTypeAny } from 'zod';
+import { z } from 'zod';
 
 /** Parses a body with zod; failures are 400 VALIDATION_FAILED naming the field. */
-export function parseBody<S extends ZodTypeAny>(schema: S, body: unknown): z.infer<S> {
+export function parseBody<T>(schema: z.ZodType<T, z.ZodTypeDef, unknown>, body: unknown): T {
   if (body === undefined || body === null || typeof body !== 'object' || Array.isArray(body))
     throw new DomainError(ErrorCode.ValidationFailed, 'the request body must be a JSON object');
   const r = schema.safeParse(body);

@@ -1,4 +1,4 @@
-import { useEffect, useState, type FormEvent } from 'react';
+import { useEffect, useState, type SubmitEvent } from 'react';
 import type { KeyConfiguration, Workspace } from '../api/types';
 import { useConsole } from '../context';
 import { useAction } from '../hooks';
@@ -15,7 +15,7 @@ export function BindingForm({ workspace, configs, onBound }: { workspace: Worksp
   const [choice, setChoice] = useState('');
   useEffect(() => {
     if (!choices.some((c) => c.id === choice)) setChoice(choices.find((c) => c.status === 'valid')?.id ?? choices[0]?.id ?? '');
-    // eslint-disable-next-line react-hooks/exhaustive-deps
+    // eslint-disable-next-line react-hooks/exhaustive-deps -- re-chooses when the list or the binding changes, not on each pick
   }, [configs, workspace.keyConfigurationId]);
   const rebind = !!workspace.keyConfigurationId;
   const bind = useAction(async () => {
@@ -24,7 +24,7 @@ export function BindingForm({ workspace, configs, onBound }: { workspace: Worksp
   });
   if (workspace.keyState === 'shredded' || workspace.keyState === 'destroyed') return null;
 
-  function submit(e: FormEvent) {
+  function submit(e: SubmitEvent) {
     e.preventDefault();
     void bind.run();
   }

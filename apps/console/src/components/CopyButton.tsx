@@ -23,7 +23,7 @@ export function CopyButton({ value, label }: { value: string; label: string }) {
 
   return (
     <span className="copy">
-      <button type="button" className="btn btn-small" onClick={copy} aria-label={`Copy ${label}`}>
+      <button type="button" className="btn btn-small" onClick={() => void copy()} aria-label={`Copy ${label}`}>
         Copy
       </button>
       <span className="copy-status" aria-live="polite">
@@ -42,6 +42,7 @@ function legacyCopy(value: string): boolean {
   document.body.appendChild(ta);
   ta.select();
   try {
+    // eslint-disable-next-line @typescript-eslint/no-deprecated -- the fallback where the Clipboard API is refused (plain http)
     return document.execCommand('copy');
   } catch {
     return false;

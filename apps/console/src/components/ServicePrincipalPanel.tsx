@@ -1,4 +1,4 @@
-import { useEffect, useState, type FormEvent } from 'react';
+import { useEffect, useState, type SubmitEvent } from 'react';
 import type { ApiClient } from '../api/client';
 import type { RotatedSecret } from '../api/types';
 import { WorkspacePicker } from './WorkspacePicker';
@@ -70,19 +70,19 @@ export function ServicePrincipalPanel(props: {
     props.onClose();
   });
 
-  const submitRotate = (e: FormEvent) => {
+  const submitRotate = (e: SubmitEvent) => {
     e.preventDefault();
     void rotate.run();
   };
-  const submitScope = (e: FormEvent) => {
+  const submitScope = (e: SubmitEvent) => {
     e.preventDefault();
     void update.run({ workspaceIds: scope });
   };
-  const submitNetworks = (e: FormEvent) => {
+  const submitNetworks = (e: SubmitEvent) => {
     e.preventDefault();
     void update.run({ ipAllowList: networks.split(/[\s,]+/).filter(Boolean) });
   };
-  const submitCertificate = (e: FormEvent) => {
+  const submitCertificate = (e: SubmitEvent) => {
     e.preventDefault();
     void update.run({ clientCertificateSha256: certificate.trim() ? certificate.trim() : null });
   };

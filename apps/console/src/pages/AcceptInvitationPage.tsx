@@ -1,4 +1,4 @@
-import { useState, type FormEvent } from 'react';
+import { useState, type SubmitEvent } from 'react';
 import { ApiClient } from '../api/client';
 import { ErrorAlert, Notice } from '../components/Alert';
 import { NewPasswordFields } from '../components/NewPasswordFields';
@@ -21,7 +21,7 @@ export function AcceptInvitationPage({ token }: { token: string }) {
     setRepeat('');
     setDone({ tenantId: r.tenantId, email: r.email });
   });
-  function submit(e: FormEvent) {
+  function submit(e: SubmitEvent) {
     e.preventDefault();
     void accept.run();
   }

@@ -1,4 +1,4 @@
-import { useState, type FormEvent } from 'react';
+import { useState, type SubmitEvent } from 'react';
 import { ErrorAlert } from '../components/Alert';
 import { NewPasswordFields } from '../components/NewPasswordFields';
 import { useConsole } from '../context';
@@ -18,7 +18,7 @@ export function AccountPage({ onPasswordChanged }: { onPasswordChanged: () => vo
     setRepeat('');
     onPasswordChanged();
   });
-  function submit(e: FormEvent) {
+  function submit(e: SubmitEvent) {
     e.preventDefault();
     void change.run();
   }

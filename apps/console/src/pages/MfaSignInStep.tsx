@@ -1,4 +1,4 @@
-import { useEffect, useState, type FormEvent } from 'react';
+import { useEffect, useState, type SubmitEvent } from 'react';
 import QRCode from 'qrcode';
 import { ApiClient } from '../api/client';
 import type { MfaChallenge, TokenResponse, TotpSetup } from '../api/types';
@@ -49,7 +49,7 @@ function Verify({ challenge, onDone, onCancel }: StepProps) {
     setRecovery('');
     onDone(await ApiClient.mfaStep('recovery-code', { mfa_token: token, code: c }));
   });
-  const submit = (run: () => Promise<unknown>) => (e: FormEvent) => {
+  const submit = (run: () => Promise<unknown>) => (e: SubmitEvent) => {
     e.preventDefault();
     void run();
   };

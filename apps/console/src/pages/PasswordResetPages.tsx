@@ -1,4 +1,4 @@
-import { useState, type FormEvent } from 'react';
+import { useState, type SubmitEvent } from 'react';
 import { ApiClient } from '../api/client';
 import { ErrorAlert, Notice } from '../components/Alert';
 import { NewPasswordFields } from '../components/NewPasswordFields';
@@ -14,7 +14,7 @@ export function ForgotPasswordPage() {
     await ApiClient.requestPasswordReset(tenantId.trim(), email.trim());
     setSent(true);
   });
-  function submit(e: FormEvent) {
+  function submit(e: SubmitEvent) {
     e.preventDefault();
     void request.run();
   }
@@ -57,7 +57,7 @@ export function ResetPasswordPage({ token }: { token: string }) {
     setRepeat('');
     setDone(true);
   });
-  function submit(e: FormEvent) {
+  function submit(e: SubmitEvent) {
     e.preventDefault();
     void reset.run();
   }

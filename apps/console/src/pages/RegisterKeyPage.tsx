@@ -1,4 +1,4 @@
-import { useEffect, useState, type FormEvent } from 'react';
+import { useEffect, useState, type SubmitEvent } from 'react';
 import type { KeyConfiguration, Provider, RegisterKeyConfiguration } from '../api/types';
 import { ErrorAlert } from '../components/Alert';
 import { ChecksList, ValidationSummary } from '../components/ChecksList';
@@ -40,7 +40,7 @@ export function RegisterKeyPage() {
     if (result) setResult(await api.validateKeyConfiguration(result.id));
   });
 
-  function submit(e: FormEvent) {
+  function submit(e: SubmitEvent) {
     e.preventDefault();
     void register.run();
   }

@@ -1,4 +1,4 @@
-import { useState, type FormEvent } from 'react';
+import { useState, type SubmitEvent } from 'react';
 import type { MfaFactor, MfaPolicy, TotpSetup } from '../api/types';
 import { ErrorAlert, Notice } from '../components/Alert';
 import { RecoveryCodes } from '../components/RecoveryCodes';
@@ -111,7 +111,7 @@ export function SecurityPage() {
       <form
         className="card inline-form"
         aria-labelledby="passkey-title"
-        onSubmit={(e: FormEvent) => {
+        onSubmit={(e: SubmitEvent) => {
           e.preventDefault();
           void addPasskey.run();
         }}

@@ -1,4 +1,4 @@
-import { useState, type FormEvent } from 'react';
+import { useState, type SubmitEvent } from 'react';
 import type { SiemDestination, SiemFormat, SiemKind } from '../api/types';
 import { ErrorAlert } from '../components/Alert';
 import { TextField } from '../components/TextField';
@@ -53,7 +53,7 @@ export function SiemPage() {
     }
   }, [['siem-destinations']]);
 
-  function submit(e: FormEvent) {
+  function submit(e: SubmitEvent) {
     e.preventDefault();
     void create.run();
   }

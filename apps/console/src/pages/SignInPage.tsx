@@ -1,4 +1,4 @@
-import { useState, type FormEvent } from 'react';
+import { useState, type SubmitEvent } from 'react';
 import { ApiClient } from '../api/client';
 import { ErrorAlert } from '../components/Alert';
 import { useAction } from '../hooks';
@@ -30,7 +30,7 @@ export function SignInPage({ onSignedIn, expired }: { onSignedIn: (s: Session) =
     else finish(t);
   });
 
-  function submit(e: FormEvent) {
+  function submit(e: SubmitEvent) {
     e.preventDefault();
     void signIn.run();
   }

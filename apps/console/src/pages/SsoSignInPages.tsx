@@ -1,4 +1,4 @@
-import { useEffect, useState, type FormEvent } from 'react';
+import { useEffect, useState, type SubmitEvent } from 'react';
 import { SsoApi, ssoLoginUrl, type SsoSession } from '../api/sso';
 import type { MfaChallenge, TokenResponse } from '../api/types';
 import { SSO_SUMMARIES } from '../api/sso-messages';
@@ -10,7 +10,7 @@ import { MfaSignInStep } from './MfaSignInStep';
 /** "Sign in with SSO": the tenant id, then a top-level navigation to the API, which sends the browser to the IdP. */
 export function SsoSignInPage() {
   const [tenantId, setTenantId] = useState('');
-  function submit(e: FormEvent) {
+  function submit(e: SubmitEvent) {
     e.preventDefault();
     window.location.assign(ssoLoginUrl(tenantId.trim()));
   }

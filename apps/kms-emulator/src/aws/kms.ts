@@ -1,4 +1,4 @@
-import { constants as cryptoConstants, createHash, generateKeyPairSync, privateDecrypt, randomBytes, randomUUID } from 'node:crypto';
+import { constants as cryptoConstants, createHash, generateKeyPairSync, privateDecrypt, randomBytes } from 'node:crypto';
 import { openBlob, readBlobHeader, sealBlob } from './ciphertext';
 import { MalformedPolicyError, parsePolicy } from './policy';
 import {
@@ -105,7 +105,7 @@ export function resolveKey(state: AwsState, keyIdInput: string, account: string,
   if (m) {
     if (m[2] !== region) notFound();
     if (!allowAlias) throw new KmsError('NotFoundException', `Invalid keyId '${keyIdInput}'`);
-    const a = state.aliases.find((x) => x.region === m![2] && x.accountId === m![3] && x.name === m![4]);
+    const a = state.aliases.find((x) => x.region === m[2] && x.accountId === m[3] && x.name === m[4]);
     return (a && state.keys.find((k) => k.keyId === a.targetKeyId && k.region === a.region)) ?? notFound();
   }
   if (keyIdInput.startsWith('alias/')) {
@@ -126,7 +126,7 @@ function describeInput(input: string, account: string, region: string): string {
 
 /** Best-effort resolution for fault matching and counters; never throws. */
 export function peekKeyArn(state: AwsState, body: Record<string, unknown>, account: string | undefined, region: string): string | undefined {
-  const named = (f: string) => (typeof body[f] === 'string' ? (body[f] as string) : undefined);
+  const named = (f: string) => (typeof body[f] === 'string' ? (body[f]) : undefined);
   // ReEncrypt names no KeyId: its source key (SourceKeyId, else the ciphertext's key), else its destination.
   const id = named('KeyId') ?? named('TargetKeyId') ?? named('SourceKeyId');
   try {
@@ -730,7 +730,7 @@ const handlers: Record<string, Handler> = {
     const policy = str(r.body, 'Policy') ?? defaultKeyPolicy(key.accountId);
     validatePolicy(policy);
     const replica: KmsKey = {
-      ...JSON.parse(JSON.stringify(key)),
+      ...(JSON.parse(JSON.stringify(key)) as KmsKey),
       region,
       arn: withRegion(key.arn, region),
       description: str(r.body, 'Description') ?? key.description,

@@ -45,7 +45,7 @@ export class AwsKeyPropagation {
       const seen = this.propagation!.view<KeyFacts>('aws', `key:${k.keyId}`, { state: k.state, policy: k.policy });
       if (seen.state === k.state && seen.policy === k.policy) return k;
       changed = true;
-      return { ...k, state: seen.state, policy: seen.policy } as K;
+      return { ...k, state: seen.state, policy: seen.policy };
     });
     return changed ? { ...state, keys } : state;
   }

@@ -61,7 +61,7 @@ export function createGcpEmulator(ctx: EmulatorContext, opts: Partial<GcpEmulato
 
   async function admin(req: AdminRequest): Promise<AdminResponse | null> {
     const body = (req.body ?? {}) as Record<string, unknown>;
-    const str = (k: string) => (typeof body[k] === 'string' ? (body[k] as string) : undefined);
+    const str = (k: string) => (typeof body[k] === 'string' ? (body[k]) : undefined);
     switch (`${req.method} ${req.path}`) {
       case 'GET /endpoints':
         return endpoints ? { status: 200, body: endpoints } : { status: 503, body: { error: 'gcp emulator not started' } };

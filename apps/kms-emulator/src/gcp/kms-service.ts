@@ -21,7 +21,7 @@ import {
 import { denied, exists, GcpStatusError, invalid, notFound, precondition, statusName } from './status';
 
 /** Request/response objects as @grpc/proto-loader decodes them (camelCase, enums as strings, int64 as strings). */
-type Msg = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+type Msg = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any -- proto-loader decodes to untyped objects
 
 const MAX_DATA = 64 * 1024;
 const DEFAULT_DESTROY_SCHEDULED_SECONDS = 30 * 24 * 3600;

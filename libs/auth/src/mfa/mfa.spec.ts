@@ -7,7 +7,7 @@ import { SecretBox } from './secret-box';
 import { newTotpSecret, totpStep } from './totp';
 
 const factor = (kind: FactorRow['kind']): FactorRow =>
-  ({ id: 'f', kind, label: kind, createdAt: '', lastUsedAt: null, confirmed: true, totpSecret: null, lastUsedStep: null, credentialId: null, publicKey: null, signCount: null, transports: null }) as FactorRow;
+  ({ id: 'f', kind, label: kind, createdAt: '', lastUsedAt: null, confirmed: true, totpSecret: null, lastUsedStep: null, credentialId: null, publicKey: null, signCount: null, transports: null });
 
 describe('recovery codes', () => {
   it('are 80-bit Crockford base32 codes that survive the usual misreadings and never collide in a set', () => {

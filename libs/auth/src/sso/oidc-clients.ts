@@ -51,7 +51,7 @@ export class OidcClients {
   async build(c: ClientConfig): Promise<BaseClient> {
     // Issuer.discover is static: the hook goes on the class, which only SSO uses in this process.
     (Issuer as unknown as Record<symbol, unknown>)[custom.http_options] = this.hook;
-    let issuer: Issuer<BaseClient>;
+    let issuer: Issuer;
     try {
       issuer = await Issuer.discover(`${c.issuer}/.well-known/openid-configuration`);
     } catch (err) {

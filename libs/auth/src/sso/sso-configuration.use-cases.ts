@@ -1,4 +1,4 @@
-import type { AdminRole, SsoConfigurationRow, SsoRoleMapping } from '@app/persistence';
+import type { SsoConfigurationRow, SsoRoleMapping } from '@app/persistence';
 import type { SsoDeps } from './deps';
 import { SsoError } from './errors';
 import { parseIssuerUrl } from './issuer-url';
@@ -88,7 +88,7 @@ export class PutSsoConfiguration {
         clientSecretSealed: input.clientSecret === undefined ? existing!.clientSecretSealed : box.seal(tenantId, input.clientSecret),
         allowedEmailDomains: domains,
         groupsClaim: input.groupsClaim ?? 'groups',
-        roleMappings: input.roleMappings.map((r) => ({ group: r.group, role: r.role as AdminRole })),
+        roleMappings: input.roleMappings.map((r) => ({ group: r.group, role: r.role })),
         ssoRequired,
         breakGlassAdminUserId: breakGlass,
       });

@@ -128,7 +128,7 @@ export class CompleteSsoSignIn {
       events.push({ action: 'sso.sign_in', target: `admin_user:${user.id}`, details: { email, role, issuer } });
       await this.deps.audit.appendMany(
         tenantId,
-        events.map((e) => ({ actor: `sso:${user!.id}`, outcome: 'success', ...e })),
+        events.map((e) => ({ actor: `sso:${user.id}`, outcome: 'success', ...e })),
         m,
       );
       return { user, generation };
@@ -177,7 +177,7 @@ async function redeem(client: BaseClient, redirectUri: string, params: CallbackP
   try {
     const tokens = await client.callback(redirectUri, callbackParams, { state: params.state, nonce, code_verifier: codeVerifier, response_type: 'code' });
     if (!tokens.id_token) throw new SsoError('SSO_TOKEN_REJECTED', 'the IdP returned no ID token');
-    claims = tokens.claims() as Record<string, unknown>;
+    claims = tokens.claims();
   } catch (err) {
     if (err instanceof SsoError) throw err;
     if (err instanceof oidcErrors.OPError) {

@@ -31,9 +31,11 @@ export function backoffDelay(attempt: number, policy: BackoffPolicy = DEFAULT_BA
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   if (ms <= 0) return Promise.resolve();
   return new Promise((resolve, reject) => {
+    // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- rejects with the abort reason, as AbortSignal-aware APIs do
     if (signal?.aborted) return reject(signal.reason ?? new Error('aborted'));
     const onAbort = (): void => {
       clearTimeout(timer);
+      // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- (as above)
       reject(signal?.reason ?? new Error('aborted'));
     };
     const timer = setTimeout(() => {

@@ -13,7 +13,7 @@ export class JobMetrics {
   readonly outcomes: Counter<'kind' | 'outcome'>;
   readonly probes: Counter<'provider' | 'verdict'>;
   readonly probeWarnings: Counter<'provider' | 'warning'>;
-  readonly dekRewraps: Counter<string>;
+  readonly dekRewraps: Counter;
   readonly queueDepth: Gauge<'queue' | 'state'>;
   readonly vendorCanary: Gauge<'provider'>;
   readonly kmsFailovers: Counter<'provider' | 'operation' | 'from'>;

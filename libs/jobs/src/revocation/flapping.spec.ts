@@ -64,7 +64,6 @@ describe('propagation flapping (confirmation policy)', () => {
       const r = simulate(seed, 600_000, [{ at: 0, granted: false }, { at: 120_000, granted: true }], 60 * 60_000);
       if (r.shredAt !== null) shreds++;
     }
-    // eslint-disable-next-line no-console
     console.log(`restored grant under 10 min of flapping, probes every 60 s: ${shreds}/${SEEDS.length} shredded by a clean run of stale denials`);
     expect(shreds).toBeLessThan(SEEDS.length * 0.05);
   });
@@ -83,7 +82,6 @@ describe('propagation flapping (confirmation policy)', () => {
     expect(max).toBeLessThanOrEqual(bound);
     // Never before the flapping window when answers were mixed, never before the confirmation window otherwise.
     expect(Math.min(...times)).toBeGreaterThanOrEqual(policy.windowMs);
-    // eslint-disable-next-line no-console
     console.log(`real revocation under 10 min of flapping: shred after median ${median / 1000} s, max ${max / 1000} s (bound ${bound / 1000} s)`);
   });
 

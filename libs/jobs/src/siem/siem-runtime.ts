@@ -88,7 +88,7 @@ export class SiemRuntime {
       },
     });
     this.worker.on('error', (err) => this.deps.log('warn', 'siem worker error', { err: err.message }));
-    void this.worker.run().catch((err) => this.deps.log('error', 'siem worker loop stopped', { err: String(err) }));
+    void this.worker.run().catch((err: unknown) => this.deps.log('error', 'siem worker loop stopped', { err: String(err) }));
     await this.worker.waitUntilReady();
     this.timer = setInterval(() => void this.sweep(), s.pollMs);
     this.timer.unref();
