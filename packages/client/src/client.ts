@@ -112,7 +112,7 @@ export class KeyholdClient {
   /** Counters for tests and dashboards. */
   readonly stats = { fetches: 0, batchFetches: 0, cacheHits: 0, tokenFetches: 0, retries: 0, reauthentications: 0, purges: 0, events: 0, streamConnects: 0 };
 
-  constructor(opts: KeyholdClientOptions) {
+  constructor(private readonly opts: KeyholdClientOptions) {
     if (!opts.baseUrl || !opts.clientId || !opts.clientSecret) throw new KeyholdError('baseUrl, clientId and clientSecret are required', 'INVALID_ARGUMENT');
     checkJustification(opts.justification);
     this.base = opts.baseUrl.replace(/\/+$/, '');
