@@ -213,25 +213,16 @@ export function sealParts(ids: SealIds, dek: DekMaterial, plaintext: Buffer, aad
 }
 
 /**
- * Plaintext is encrypted in pieces of this size straight into the one output buffer. Node 20's `cipher.update` cannot
- * write into a caller's buffer, so joining header and ciphertext costs a copy either way; copying small pieces while
- * they are still in the CPU cache, instead of one fresh 1 MiB ciphertext buffer, measured 15-30 % faster at 1 MiB.
+ * One-shot AES-256-GCM: header ‖ ciphertext ‖ tag in one Buffer, with header ‖ aad as the additional data. Node 20's
+ * `cipher.update` cannot write into a caller's buffer, so joining costs one more buffer and a copy of the ciphertext
+ * (`sealParts` avoids both).
  */
-const SEAL_PIECE_BYTES = 16 * 1024;
-
-/** One-shot AES-256-GCM: header ‖ ciphertext ‖ tag in one Buffer, with header ‖ aad as the additional data. */
 export function seal(ids: SealIds, dek: DekMaterial, plaintext: Buffer, aad?: Buffer): Buffer {
-  const { header, cipher } = startSeal(ids, dek, aad);
-  const out = Buffer.allocUnsafe(header.length + plaintext.length + TAG_BYTES);
+  const { header, body, tag } = sealParts(ids, dek, plaintext, aad);
+  const out = Buffer.allocUnsafe(header.length + body.length + TAG_BYTES);
   header.copy(out, 0);
-  let at = header.length;
-  for (let i = 0; i < plaintext.length; i += SEAL_PIECE_BYTES) {
-    const piece = cipher.update(plaintext.subarray(i, Math.min(plaintext.length, i + SEAL_PIECE_BYTES)));
-    at += piece.copy(out, at);
-  }
-  const fin = cipher.final();
-  if (fin.length || at !== out.length - TAG_BYTES) throw new EnvelopeError('the cipher returned an unexpected length', 'INTERNAL');
-  cipher.getAuthTag().copy(out, at);
+  body.copy(out, header.length);
+  tag.copy(out, header.length + body.length);
   return out;
 }
 
