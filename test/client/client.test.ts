@@ -61,6 +61,18 @@ describe('envelope encryption through the client', () => {
     await expect(cold.decrypt(blob, { aad: 'record-1', expect: { workspaceId: randomUUID() } })).rejects.toThrow(/another workspace/);
   });
 
+  it('encryptParts: header, ciphertext and tag that, written out together, decrypt like encrypt\'s envelope', async () => {
+    const t = await serviceTenant(stack);
+    const c = track(t.client({ events: false }));
+    const plaintext = Buffer.alloc(300_000, 7);
+    const parts = await c.encryptParts({ workspaceId: t.wsId, segmentId: 'parts', plaintext, aad: 'r' });
+    expect(parts.body.length).toBe(plaintext.length);
+    const blob = Buffer.concat([parts.header, parts.body, parts.tag]);
+    expect(readHeader(blob).header).toMatchObject({ tenantId: t.tenant.id, workspaceId: t.wsId, segmentId: 'parts' });
+    expect(await track(t.client({ events: false })).decrypt(blob, { aad: 'r', expect: { workspaceId: t.wsId, segmentId: 'parts' } })).toEqual(plaintext);
+    await expect(c.decrypt(blob, { aad: 'x' })).rejects.toThrow(EnvelopeError);
+  });
+
   it('another tenant cannot open the envelope, even knowing every id in it', async () => {
     const a = await serviceTenant(stack);
     const b = await serviceTenant(stack);

@@ -16,12 +16,16 @@ describe('DEK service: workspace state reads', () => {
 
   /** A DEK service (own KEK cache, state cache on) whose workspace repository counts its state reads. */
   function countingService(stateCacheTtlMs = 60_000) {
-    const reads = { n: 0, gate: null as Promise<void> | null };
+    const reads = { n: 0, gate: null as Promise<void> | null, batched: [] as number[] };
     const workspaces = Object.create(h.deps.repos.workspaces) as Repositories['workspaces'];
     workspaces.findForPrincipal = async (...args) => {
       reads.n++;
       if (reads.gate) await reads.gate;
       return h.deps.repos.workspaces.findForPrincipal(...args);
+    };
+    workspaces.findManyForPrincipal = async (tenantId, ids, sub) => {
+      reads.batched.push(ids.length);
+      return h.deps.repos.workspaces.findManyForPrincipal(tenantId, ids, sub);
     };
     const repos = { ...h.deps.repos, workspaces } as Repositories;
     const cache = new KekCache({ ttlMs: 60_000, maxEntries: 100 });
@@ -76,6 +80,33 @@ describe('DEK service: workspace state reads', () => {
     const [d] = await service.getDeks(p, t.workspaceIds[1], ['x']);
     expect(reads).toEqual({ config: 1, kek: 0, kekRows: 2, state: 2 });
     expect(d.dek).toBe(expected.get('x'));
+    cache.close();
+  });
+
+  it('background re-reads that fall due together share one query, and what they read is enforced', async () => {
+    const t = await h.awsTenant({ workspaces: 3 });
+    const { service, reads, cache } = countingService(400);
+    const p = { tid: t.tenantId, sub: t.principalId };
+    for (const ws of t.workspaceIds) await service.getDeks(p, ws, ['a']);
+    expect(reads.n).toBe(3);
+    for (const ws of t.workspaceIds) expect(service.getWarmBody(p, ws, 'a')).toEqual(expect.any(String));
+    // The principal loses its scope on one workspace; past the state TTL the warm path still answers from the stale
+    // entry once per workspace (stale-while-revalidate) and asks for the re-reads, which go out as one query.
+    await h.ds.query('DELETE FROM service_principal_workspaces WHERE tenant_id = $1 AND service_principal_id = $2 AND workspace_id = $3', [
+      t.tenantId,
+      t.principalId,
+      t.workspaceIds[0],
+    ]);
+    await new Promise((r) => setTimeout(r, 450));
+    for (const ws of t.workspaceIds) expect(service.getWarmBody(p, ws, 'a')).toEqual(expect.any(String));
+    const until = Date.now() + 5_000;
+    while (reads.batched.length === 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 5));
+    await new Promise((r) => setTimeout(r, 50));
+    expect(reads.batched).toEqual([3]);
+    expect(reads.n).toBe(3);
+    expect(() => service.getWarmBody(p, t.workspaceIds[0], 'a')).toThrow(expect.objectContaining({ code: 'WORKSPACE_NOT_FOUND' }));
+    expect(service.getWarmBody(p, t.workspaceIds[1], 'a')).toEqual(expect.any(String));
+    expect(service.getWarmBody(p, t.workspaceIds[2], 'a')).toEqual(expect.any(String));
     cache.close();
   });
 

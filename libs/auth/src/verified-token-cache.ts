@@ -12,6 +12,12 @@ export class VerifiedTokenCache {
   private readonly map = new Map<string, AccessClaims>();
   /** Exact `Authorization` header values already verified (only well-formed ones get here). */
   private readonly byHeader = new Map<string, AccessClaims>();
+  /**
+   * The header a connection last presented and its claims (see cachedHeaderOn). `generation` is bumped by every
+   * dropSubject, so a memo written before a drop is never used after it.
+   */
+  private readonly byConnection = new WeakMap<object, ConnectionMemo>();
+  private generation = 0;
 
   constructor(
     private readonly signer: TokenSigner,
@@ -44,6 +50,30 @@ export class VerifiedTokenCache {
   }
 
   /**
+   * cachedHeader for a request that arrived on `connection` (its socket). A keep-alive connection normally presents
+   * the same header on every request: the header is compared with the one the connection presented last (an exact
+   * string comparison) instead of being looked up in the map, which hashes the whole ~400-character value on each
+   * request (measured: ~0.7 µs of the DEK route's server CPU). Same answers as cachedHeader: expiry is checked on
+   * every call, and dropSubject voids every memo.
+   */
+  cachedHeaderOn(connection: object, header: string | string[] | undefined): AccessClaims | undefined {
+    if (typeof header !== 'string') return undefined;
+    const memo = this.byConnection.get(connection);
+    if (memo !== undefined && memo.generation === this.generation && memo.header === header) {
+      if (memo.claims.exp * 1000 > Date.now()) return memo.claims;
+    }
+    const hit = this.cachedHeader(header);
+    if (hit === undefined) return undefined;
+    if (memo === undefined) this.byConnection.set(connection, new ConnectionMemo(header, hit, this.generation));
+    else {
+      memo.header = header;
+      memo.claims = hit;
+      memo.generation = this.generation;
+    }
+    return hit;
+  }
+
+  /**
    * Verifies an `Authorization` header value (`Bearer <token>`): the cached claims when it was seen before, otherwise
    * full verification. Throws AuthError UNAUTHENTICATED when the header is missing, malformed or invalid.
    */
@@ -60,7 +90,17 @@ export class VerifiedTokenCache {
 
   /** Forget every cached token of a principal (e.g. disabled service principal). */
   dropSubject(sub: string): void {
+    this.generation++;
     for (const [k, c] of this.map) if (c.sub === sub) this.map.delete(k);
     for (const [k, c] of this.byHeader) if (c.sub === sub) this.byHeader.delete(k);
   }
+}
+
+/** What one connection presented last (VerifiedTokenCache.cachedHeaderOn). */
+class ConnectionMemo {
+  constructor(
+    public header: string,
+    public claims: AccessClaims,
+    public generation: number,
+  ) {}
 }

@@ -111,6 +111,31 @@ export class WorkspaceRepository {
     );
   }
 
+  /**
+   * findForPrincipal for many workspaces of one tenant at once (the DEK path's batched background re-reads): one
+   * row per workspace that exists in the tenant, with its id; absent ids do not exist there.
+   */
+  findManyForPrincipal(
+    tenantId: string,
+    workspaceIds: readonly string[],
+    servicePrincipalId: string,
+  ): Promise<Array<WorkspaceRow & { inScope: boolean; cacheVersion: number } & AccessReasonPolicyRow>> {
+    return rows(
+      this.ds,
+      // The same columns as findForPrincipal, the access-reason policy included.
+      `SELECT ${COLS}, (kek_generation + segment_epoch)::float8 AS "cacheVersion",
+         w.denied_access_reasons AS "deniedReasons", w.access_reason_required AS "reasonRequired",
+         (SELECT sp.allowed_access_reasons FROM service_principals sp WHERE sp.tenant_id = w.tenant_id AND sp.id = $3) AS "principalReasons",
+         EXISTS (
+         SELECT 1 FROM service_principal_workspaces spw JOIN service_principals sp
+           ON sp.tenant_id = spw.tenant_id AND sp.id = spw.service_principal_id
+         WHERE spw.tenant_id = w.tenant_id AND spw.workspace_id = w.id AND spw.service_principal_id = $3 AND NOT sp.disabled
+       ) AS "inScope"
+       FROM workspaces w WHERE w.tenant_id = $1 AND w.id = ANY($2::uuid[])`,
+      [tenantId, workspaceIds, servicePrincipalId],
+    );
+  }
+
   /** Every workspace of the tenant, in creation order. Internal callers only: the admin API pages with `page`. */
   list(tenantId: string): Promise<WorkspaceRow[]> {
     return rows<WorkspaceRow>(this.ds, `SELECT ${COLS} FROM workspaces WHERE tenant_id = $1 ORDER BY created_at, id`, [tenantId]);

@@ -1,7 +1,20 @@
 import type { Transform } from 'node:stream';
 import { Agent } from 'undici';
 import { DekCache, DekCacheOptions } from './dek-cache';
-import { assertSegmentId, checkAadPresence, checkExpectation, DekMaterial, EnvelopeExpectation, EnvelopeHeader, open, readHeader, seal } from './envelope';
+import {
+  assertSegmentId,
+  checkAadPresence,
+  checkExpectation,
+  DekMaterial,
+  EnvelopeExpectation,
+  EnvelopeHeader,
+  EnvelopeParts,
+  open,
+  readHeader,
+  seal,
+  sealParts,
+  SealIds,
+} from './envelope';
 import {
   AuthenticationError,
   EnvelopeError,
@@ -201,6 +214,19 @@ export class KeyholdClient {
 
   /** Seals `plaintext` for (workspace, segment): one self-describing Buffer (docs/ENVELOPE.md). */
   async encrypt(input: EncryptInput): Promise<Buffer> {
+    return this.sealWith(input, seal);
+  }
+
+  /**
+   * `encrypt` as its parts, header, ciphertext and tag, for a caller that writes them out (a socket, a file, a driver
+   * taking several buffers) and so needs no joined copy: `Buffer.concat([header, body, tag])` is what `encrypt` returns.
+   */
+  async encryptParts(input: EncryptInput): Promise<EnvelopeParts> {
+    return this.sealWith(input, sealParts);
+  }
+
+  /** Seals with `sealer`, the DEK from the cache or the server. */
+  private async sealWith<T>(input: EncryptInput, sealer: (ids: SealIds, dek: DekMaterial, plaintext: Buffer, aad?: Buffer) => T): Promise<T> {
     const { workspaceId, segmentId } = input;
     assertSegmentId(segmentId);
     const plaintext = toBuf(input.plaintext);
@@ -215,10 +241,10 @@ export class KeyholdClient {
     const hit = this.cache.get(workspaceId, segmentId);
     if (hit) {
       this.stats.cacheHits++;
-      return seal({ tenantId, workspaceId, segmentId }, hit, plaintext, aad);
+      return sealer({ tenantId, workspaceId, segmentId }, hit, plaintext, aad);
     }
     const d = await this.fetchDek(workspaceId, segmentId);
-    return seal({ tenantId, workspaceId, segmentId }, d, plaintext, aad);
+    return sealer({ tenantId, workspaceId, segmentId }, d, plaintext, aad);
   }
 
   /** Opens an envelope: ids from its header, the DEK from the cache or the server, AES-GCM verified. */

@@ -1,7 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { Alg, decodeHeader, DekMaterial, EnvelopeHeader, MAGIC, open, readHeader, seal } from './envelope';
+import { Alg, decodeHeader, DekMaterial, EnvelopeHeader, MAGIC, open, readHeader, seal, sealParts } from './envelope';
 import { EnvelopeError } from './errors';
 import { DecryptTransform, EncryptTransform } from './stream';
 
@@ -29,6 +29,33 @@ describe('one-shot envelope', () => {
     expect(length).toBe(41 + ids.segmentId.length + 32);
     expect(blob.length).toBe(length + plaintext.length + 16);
     expect(blob.subarray(0, 4)).toEqual(MAGIC);
+  });
+
+  it('seals every size whole, from empty to over 1 MiB', () => {
+    for (const n of [0, 1, 16_383, 16_384, 16_385, 3 * 16_384, (1 << 20) + 3]) {
+      const p = randomBytes(n);
+      const b = seal(ids, dek, p, aad);
+      expect(b.length).toBe(length + n + 16);
+      expect(openWith(b, { aad })).toEqual(p);
+      expect(() => openWith(b.subarray(0, b.length - 1), { aad })).toThrow(EnvelopeError);
+    }
+  });
+
+  it('as parts: header, ciphertext and tag that, joined, are an envelope like any other (same checks)', () => {
+    for (const n of [0, 100, (1 << 20) + 3]) {
+      const p = randomBytes(n);
+      const parts = sealParts(ids, dek, p, aad);
+      expect(parts.body.length).toBe(n);
+      expect(parts.tag.length).toBe(16);
+      const joined = Buffer.concat([parts.header, parts.body, parts.tag]);
+      expect(readHeader(joined)).toEqual({ header: expect.objectContaining({ ...ids, dekId: dek.dekId, kekVersion: 7, flags: 1 }), length });
+      expect(openWith(joined, { aad })).toEqual(p);
+      expect(() => openWith(joined)).toThrow(EnvelopeError);
+      const flipped = Buffer.from(joined);
+      flipped[joined.length - 17] ^= 1;
+      expect(() => openWith(flipped, { aad })).toThrow(EnvelopeError);
+    }
+    expect(() => sealParts(ids, { ...dek, key: Buffer.alloc(32) }, plaintext)).toThrow(expect.objectContaining({ code: 'INVALID_KEY' }));
   });
 
   it('uses a fresh nonce each time', () => {

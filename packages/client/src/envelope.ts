@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, randomBytes, type CipherGCM } from 'node:crypto';
 import { EnvelopeError } from './errors';
 
 /**
@@ -173,8 +173,18 @@ export function assertUsableKey(key: Buffer): void {
   if (or === 0) throw new EnvelopeError('refusing to use a wiped DEK', 'INVALID_KEY');
 }
 
-/** One-shot AES-256-GCM: header ‖ ciphertext ‖ tag, with header ‖ aad as the additional data. */
-export function seal(ids: SealIds, dek: DekMaterial, plaintext: Buffer, aad?: Buffer): Buffer {
+/**
+ * A one-shot envelope as its three parts, in order: `Buffer.concat([header, body, tag])` is byte for byte what
+ * `seal` returns. For callers that write the envelope out (a socket, a file, a database driver taking several
+ * buffers): the ciphertext is the buffer the cipher produced, never copied.
+ */
+export interface EnvelopeParts {
+  readonly header: Buffer;
+  readonly body: Buffer;
+  readonly tag: Buffer;
+}
+
+function startSeal(ids: SealIds, dek: DekMaterial, aad: Buffer | undefined): { header: Buffer; cipher: CipherGCM } {
   assertUsableKey(dek.key);
   const nonce = randomBytes(NONCE_BYTES);
   const header = encodeHeader({
@@ -188,16 +198,31 @@ export function seal(ids: SealIds, dek: DekMaterial, plaintext: Buffer, aad?: Bu
     kekVersion: dek.kekVersion,
     nonce,
   });
-  const c = createCipheriv('aes-256-gcm', dek.key, nonce);
-  c.setAAD(header);
-  if (aad && aad.length) c.setAAD(aad);
-  const body = c.update(plaintext);
-  const fin = c.final();
-  const out = Buffer.allocUnsafe(header.length + body.length + fin.length + TAG_BYTES);
+  const cipher = createCipheriv('aes-256-gcm', dek.key, nonce);
+  cipher.setAAD(header);
+  if (aad && aad.length) cipher.setAAD(aad);
+  return { header, cipher };
+}
+
+/** One-shot AES-256-GCM as parts (see EnvelopeParts): header, ciphertext, tag; header ‖ aad is the additional data. */
+export function sealParts(ids: SealIds, dek: DekMaterial, plaintext: Buffer, aad?: Buffer): EnvelopeParts {
+  const { header, cipher } = startSeal(ids, dek, aad);
+  const body = cipher.update(plaintext);
+  const fin = cipher.final(); // GCM is a stream mode: always empty, joined anyway should that ever change
+  return { header, body: fin.length ? Buffer.concat([body, fin]) : body, tag: cipher.getAuthTag() };
+}
+
+/**
+ * One-shot AES-256-GCM: header ‖ ciphertext ‖ tag in one Buffer, with header ‖ aad as the additional data. Node 20's
+ * `cipher.update` cannot write into a caller's buffer, so joining costs one more buffer and a copy of the ciphertext
+ * (`sealParts` avoids both).
+ */
+export function seal(ids: SealIds, dek: DekMaterial, plaintext: Buffer, aad?: Buffer): Buffer {
+  const { header, body, tag } = sealParts(ids, dek, plaintext, aad);
+  const out = Buffer.allocUnsafe(header.length + body.length + TAG_BYTES);
   header.copy(out, 0);
   body.copy(out, header.length);
-  fin.copy(out, header.length + body.length);
-  c.getAuthTag().copy(out, out.length - TAG_BYTES);
+  tag.copy(out, header.length + body.length);
   return out;
 }
 

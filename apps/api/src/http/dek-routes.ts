@@ -47,7 +47,8 @@ export function registerDekRoutes(fastify: FastifyInstance, s: Pick<ApiHandles, 
     '/internal/v1/workspaces/:workspaceId/segments/:segmentId/dek',
     // Deliberately not async: the warm path sends before returning; only a miss creates a promise.
     (req, reply) => {
-      const claims = tokens.cachedHeader(req.headers.authorization);
+      // verified (and its certificate binding admitted) by the listener's onRequest hook for this very request
+      const claims = req.keyholdClaims ?? tokens.cachedHeader(req.headers.authorization);
       // A token not seen before is verified once (asynchronously), then served like a warm one.
       if (claims === undefined)
         return tokens.verifyHeader(req.headers.authorization).then(

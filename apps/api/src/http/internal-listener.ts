@@ -40,6 +40,17 @@ export interface InternalListenerOptions {
 
 const JSON_TYPE = 'application/json; charset=utf-8';
 
+declare module 'fastify' {
+  interface FastifyRequest {
+    /**
+     * The claims of this request's `Authorization` header as the internal listener's onRequest hook verified them
+     * (and admitted its certificate binding); null when it had none or it did not verify. Saves the DEK route a
+     * second lookup of the whole header (measured on the hot path); the route still runs every other check.
+     */
+    keyholdClaims: AccessClaims | null;
+  }
+}
+
 export async function createInternalListener(config: KeyholdConfig, s: ApiHandles, opts: InternalListenerOptions): Promise<InternalListener> {
   const tls = config.internal.tls;
   const fastify = Fastify({
@@ -135,6 +146,7 @@ export function clientCertificateSha256(socket: Socket): string | undefined {
 function addCertificateBinding(fastify: FastifyInstance, s: Pick<ApiHandles, 'serviceTokens' | 'principalGate'>, sendError: (reply: FastifyReply, err: unknown) => unknown): void {
   const tokens = s.serviceTokens;
   const gate = s.principalGate;
+  fastify.decorateRequest('keyholdClaims', null);
   fastify.addHook('onRequest', (req, reply, done) => {
     const header = req.headers.authorization;
     if (header === undefined) return done();
@@ -149,9 +161,15 @@ function addCertificateBinding(fastify: FastifyInstance, s: Pick<ApiHandles, 'se
         }
         return done();
       }
-      if (admitted === true) return done();
+      if (admitted === true) {
+        req.keyholdClaims = claims;
+        return done();
+      }
       admitted.then(
-        () => done(),
+        () => {
+          req.keyholdClaims = claims;
+          done();
+        },
         (err: unknown) => {
           if ((err as { code?: string })?.code === 'CLIENT_CERTIFICATE_MISMATCH') sendError(reply, err);
           // the principal could not be read: the route's own admission says what is wrong
@@ -159,7 +177,7 @@ function addCertificateBinding(fastify: FastifyInstance, s: Pick<ApiHandles, 'se
         },
       );
     };
-    const cached = tokens.cachedHeader(header);
+    const cached = tokens.cachedHeaderOn(req.raw.socket, header);
     if (cached !== undefined) return check(cached);
     // a token not seen before: verified once here (the route then finds it cached); an invalid one passes through
     // untouched and the route answers 401 for it
