@@ -235,7 +235,7 @@ export class KeyholdClient {
     const tenantId = (await this.tokens.get()).tenantId;
     if (this.ownJustification(input.justification)) {
       const d = await this.fetchDek(workspaceId, segmentId, input.justification);
-      return seal({ tenantId, workspaceId, segmentId }, d, plaintext, aad);
+      return sealer({ tenantId, workspaceId, segmentId }, d, plaintext, aad);
     }
     // The cached key is used synchronously right after the lookup: nothing can evict (and zero) it in between.
     const hit = this.cache.get(workspaceId, segmentId);
