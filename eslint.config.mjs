@@ -74,7 +74,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['test/**/*.ts', 'hardening/**/*.ts', 'bench/**/*.ts', '**/*.spec.ts'],
+    files: ['test/**/*.ts', 'hardening/**/*.ts', 'bench/**/*.ts', 'stack/**/*.ts', '**/*.spec.ts'],
     rules: {
       // `expect(obj.method)` passes the method to jest to inspect, never to call.
       '@typescript-eslint/unbound-method': 'off',

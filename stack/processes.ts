@@ -131,7 +131,10 @@ export function spawnNode(name: string, script: string, opts: SpawnOptions): Nod
       if (child.running()) proc.kill(signal);
     },
     async stop(timeoutMs = 5_000, signal: NodeJS.Signals = 'SIGTERM') {
-      if (!child.running()) return void (await exited);
+      if (!child.running()) {
+        await exited;
+        return;
+      }
       proc.kill(signal);
       const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
       await exited;

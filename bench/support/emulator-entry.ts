@@ -15,7 +15,7 @@ async function main(): Promise<void> {
   const ready: EmulatorsReady = { type: 'emulators-ready', awsUrl: all.aws.url, adminUrl: all.admin.url, tlsCertFile: `${tlsFile}.cert.pem` };
   process.send?.(ready);
   const stop = (): void => {
-    all.close().finally(() => process.exit(0));
+    void all.close().finally(() => process.exit(0));
   };
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);

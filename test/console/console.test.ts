@@ -409,7 +409,7 @@ describe('console', () => {
     if (!m) throw new Error(`unexpected Azure grant snippet:\n${grant}`);
     const [, role, assignee, vault, scopedKey] = m;
     expect(assignee).toBe(appId);
-    expect(vault).toBe(new URL(stack.emulators.azureVaultUrl!).hostname.split('.')[0]);
+    expect(vault).toBe(new URL(stack.emulators.azureVaultUrl).hostname.split('.')[0]);
     expect(scopedKey).toBe(keyName);
     const ops = AZURE_ROLE_OPS[role];
     if (!ops) throw new Error(`the wizard names a role this test does not know: ${role}`);
@@ -427,7 +427,7 @@ describe('console', () => {
     expect(tagKey).toBe(keyName);
     // The value is this tenant's own ExternalId (the one shown on the tenant), never a placeholder.
     expect(tagValue).toBe(admin.tenant.azure.externalId);
-    const owner = azureCustomerKeys(stack.config.providerEnv, stack.emulators.azureVaultUrl!);
+    const owner = azureCustomerKeys(stack.config.providerEnv, stack.emulators.azureVaultUrl);
     try {
       await owner.keys.updateKeyProperties(tagKey, { tags: { [tagName]: tagValue } });
     } finally {

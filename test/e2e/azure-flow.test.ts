@@ -25,7 +25,7 @@ describe('Azure end to end', () => {
 
   let customer: ReturnType<typeof azureCustomerKeys> | undefined;
   /** The customer's own KeyClient (real SDK), for what they do in their vault: tag, untag. */
-  const vault = () => (customer ??= azureCustomerKeys(stack.config.providerEnv, stack.emulators.azureVaultUrl!)).keys;
+  const vault = () => (customer ??= azureCustomerKeys(stack.config.providerEnv, stack.emulators.azureVaultUrl)).keys;
   const admin = emulatorAdmin(() => stack.emulators.admin.url);
   /** A customer key granted to Keyhold's app and, when `ownerExternalId` is given, tagged for that Keyhold tenant. */
   async function customerKey(grant = true, keyOps?: string[], ownerExternalId?: string) {

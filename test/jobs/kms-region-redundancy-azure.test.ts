@@ -66,13 +66,13 @@ async function pairedTenant() {
   });
   if (kc.status !== 'valid') throw new Error(JSON.stringify(kc.validation));
   const ws = await new CreateWorkspace(deps).execute('admin:test', tenant.id, { name: 'ws' });
-  expect((await new BindWorkspace(deps).execute('admin:test', tenant.id, ws.id, kc.id as string)).kind).toBe('bound');
+  expect((await new BindWorkspace(deps).execute('admin:test', tenant.id, ws.id, kc.id)).kind).toBe('bound');
   const sp = await new CreateServicePrincipal(deps).execute('admin:test', tenant.id, { name: 'region', workspaceIds: [ws.id] });
   return { tenantId: tenant.id, principalId: sp.id, workspaceIds: [ws.id], primary, replica };
 }
 
 const keptSides = async (t: { tenantId: string; workspaceIds: string[] }) =>
-  ((await h.ds.query(`SELECT wrapped FROM kek_versions WHERE tenant_id = $1 AND workspace_id = $2 AND state <> 'retired'`, [t.tenantId, t.workspaceIds[0]])) as Array<{ wrapped: Buffer }>).map(
+  ((await h.ds.query<Array<{ wrapped: Buffer }>>(`SELECT wrapped FROM kek_versions WHERE tenant_id = $1 AND workspace_id = $2 AND state <> 'retired'`, [t.tenantId, t.workspaceIds[0]]))).map(
     (r) => Object.keys(decodeForms(r.wrapped)).sort(),
   );
 

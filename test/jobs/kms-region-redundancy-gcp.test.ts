@@ -70,16 +70,16 @@ async function replicaTenant(): Promise<Tenant> {
   });
   expect(kc.status).toBe('valid');
   const ws = await new CreateWorkspace(h.deps).execute('admin:test', tenant.id, { name: 'ws' });
-  expect((await new BindWorkspace(h.deps).execute('admin:test', tenant.id, ws.id, kc.id as string)).kind).toBe('bound');
+  expect((await new BindWorkspace(h.deps).execute('admin:test', tenant.id, ws.id, kc.id)).kind).toBe('bound');
   const sp = await new CreateServicePrincipal(h.deps).execute('admin:test', tenant.id, { name: 'region', workspaceIds: [ws.id] });
   return { tenantId: tenant.id, principalId: sp.id, workspaceIds: [ws.id], serviceAccount, primary, replica };
 }
 
 const deks = (t: Tenant, segments: string[]) => h.fetchDeks(t, t.workspaceIds[0], segments, coldService());
 const keptSides = async (t: Tenant) => {
-  const rows = (await h.ds.query(`SELECT wrapped FROM kek_versions WHERE tenant_id = $1 AND workspace_id = $2 AND state <> 'retired'`, [t.tenantId, t.workspaceIds[0]])) as Array<{
+  const rows = (await h.ds.query<Array<{
     wrapped: Buffer;
-  }>;
+  }>>(`SELECT wrapped FROM kek_versions WHERE tenant_id = $1 AND workspace_id = $2 AND state <> 'retired'`, [t.tenantId, t.workspaceIds[0]]));
   return rows.map((r) => Object.keys(decodeForms(r.wrapped)).sort());
 };
 

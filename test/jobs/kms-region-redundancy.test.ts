@@ -88,18 +88,18 @@ async function mrkTenant(): Promise<MrkTenant> {
   expect(kc.status).toBe('valid');
   expect(kc.validation.checks).toEqual(expect.arrayContaining([expect.objectContaining({ name: 'replica_key', ok: true })]));
   const ws = await new CreateWorkspace(h.deps).execute('admin:test', tenant.id, { name: 'ws' });
-  const bound = await new BindWorkspace(h.deps).execute('admin:test', tenant.id, ws.id, kc.id as string);
+  const bound = await new BindWorkspace(h.deps).execute('admin:test', tenant.id, ws.id, kc.id);
   expect(bound.kind).toBe('bound');
   const sp = await new CreateServicePrincipal(h.deps).execute('admin:test', tenant.id, { name: 'region', workspaceIds: [ws.id] });
-  return { tenantId: tenant.id, principalId: sp.id, workspaceIds: [ws.id], roleArn, primaryArn, replicaArn, keyConfigurationId: kc.id as string };
+  return { tenantId: tenant.id, principalId: sp.id, workspaceIds: [ws.id], roleArn, primaryArn, replicaArn, keyConfigurationId: kc.id };
 }
 
 const deks = (t: MrkTenant, segments: string[], svc: DekService = coldService()) => h.fetchDeks(t, t.workspaceIds[0], segments, svc);
 const storedForms = async (t: MrkTenant) =>
-  (await h.ds.query(`SELECT version, wrapped FROM kek_versions WHERE tenant_id = $1 AND workspace_id = $2 AND state <> 'retired'`, [t.tenantId, t.workspaceIds[0]])) as Array<{
+  (await h.ds.query<Array<{
     version: number;
     wrapped: Buffer;
-  }>;
+  }>>(`SELECT version, wrapped FROM kek_versions WHERE tenant_id = $1 AND workspace_id = $2 AND state <> 'retired'`, [t.tenantId, t.workspaceIds[0]]));
 const shreds = async (t: MrkTenant) =>
   (await h.ds.query(`SELECT count(*)::int AS n FROM audit_events WHERE tenant_id = $1 AND action = 'workspace.shredded'`, [t.tenantId]))[0].n as number;
 
@@ -271,17 +271,17 @@ describe('residue', () => {
     const [old] = await storedForms(t);
     const plain = (await h.kms.send(new CreateKeyCommand({ Policy: policy(t.roleArn) }))).KeyMetadata!.Arn!;
     const target = await new RegisterKeyConfiguration(h.deps).execute('admin:test', t.tenantId, { name: `plain-${randomUUID().slice(0, 8)}`, provider: 'aws', aws: { keyArn: plain, roleArn: t.roleArn } });
-    const bound = await new BindWorkspace(h.deps).execute('admin:test', t.tenantId, t.workspaceIds[0], target.id as string);
+    const bound = await new BindWorkspace(h.deps).execute('admin:test', t.tenantId, t.workspaceIds[0], target.id);
     if (bound.kind !== 'rekey') throw new Error(`expected a re-key, got ${bound.kind}`);
     expect((await h.waitForOperation(t.tenantId, bound.operationId, 30_000)).state).toBe('succeeded');
     expect(await deks(t, ['a'])).toEqual(before);
 
     // Every byte value any KEK row of the workspace holds (and each form inside an envelope), tried as the customer
     // under the old keys in both regions with every plausible context: none opens.
-    const stored = (await h.ds.query(`SELECT version, wrapped, previous_wrapped FROM kek_versions WHERE tenant_id = $1 AND workspace_id = $2`, [
+    const stored = (await h.ds.query<Array<{ version: number; wrapped: Buffer | null; previous_wrapped: Buffer | null }>>(`SELECT version, wrapped, previous_wrapped FROM kek_versions WHERE tenant_id = $1 AND workspace_id = $2`, [
       t.tenantId,
       t.workspaceIds[0],
-    ])) as Array<{ version: number; wrapped: Buffer | null; previous_wrapped: Buffer | null }>;
+    ]));
     expect(stored.every((r) => r.previous_wrapped === null)).toBe(true);
     const candidates: Buffer[] = [];
     for (const r of stored)
@@ -297,7 +297,7 @@ describe('residue', () => {
         [h.aws.region, t.primaryArn],
         [REPLICA_REGION, t.replicaArn],
       ])
-        for (const cfgId of [t.keyConfigurationId, target.id as string]) {
+        for (const cfgId of [t.keyConfigurationId, target.id]) {
           const ctx = contextToMap(kekWrapContext({ tenantId: t.tenantId, workspaceId: t.workspaceIds[0], keyConfigurationId: cfgId, kekVersion: old.version }));
           try {
             await kmsIn(region).send(new DecryptCommand({ KeyId: keyId, CiphertextBlob: c, EncryptionContext: ctx }));

@@ -43,7 +43,7 @@ describe('access reasons', () => {
     expect(admit('VENDOR_SUPPORT')).toBeUndefined();
     expect(admit('MIGRATION')).toBe('REASON_DENIED'); // the workspace refuses it
     expect(admit('EMERGENCY')).toBe('REASON_DENIED'); // the principal may not give it
-    const required = reasonMask({ principalReasons: DEFAULT_PRINCIPAL_REASONS as string[], deniedReasons: [], reasonRequired: true });
+    const required = reasonMask({ principalReasons: DEFAULT_PRINCIPAL_REASONS, deniedReasons: [], reasonRequired: true });
     expect(codeOf(() => admitReason(required, NO_REASON, tally, now, undefined))).toBe('REASON_REQUIRED');
     expect(codeOf(() => admitReason(required, reasonSlot('BACKUP'), tally, now, undefined))).toBeUndefined();
     // a principal row that does not exist admits nothing

@@ -44,7 +44,7 @@ function storedValidation(report: Awaited<ReturnType<typeof runValidation>>) {
  * (`keyArn`, `keyName`, `keyId`): both are parsed by the binding (the replica with the primary's identity fields),
  * then checked as a pair (attachReplica: same multi-Region key in another region, another location, a paired vault).
  */
-function parseWithReplica(binding: ProviderBinding<KeyConfig>, section: object, tenant: TenantIdentity): KeyConfig {
+function parseWithReplica(binding: ProviderBinding, section: object, tenant: TenantIdentity): KeyConfig {
   const { replica, ...rest } = section as Record<string, unknown>;
   const primary = binding.parse(rest, tenant);
   if (replica === undefined || replica === null) return primary;

@@ -1,5 +1,5 @@
 import { anyCloud, withReplicas } from '@app/provider-port';
-import type { CloudKeyProvider, KeyConfig, ProviderBinding, ProviderCallObserver, ProviderEnv, ProviderKind, ProviderModule } from '@app/provider-port';
+import type { CloudKeyProvider, ProviderBinding, ProviderCallObserver, ProviderEnv, ProviderKind, ProviderModule } from '@app/provider-port';
 import { awsProviderModule } from '@app/provider-aws';
 import { azureProviderModule } from '@app/provider-azure';
 import { gcpProviderModule } from '@app/provider-gcp';
@@ -19,12 +19,12 @@ export const PROVIDER_MODULES: readonly [ProviderModule<'aws'>, ProviderModule<'
  */
 export class ProviderRegistry {
   private constructor(
-    private readonly bindings: Map<ProviderKind, ProviderBinding<KeyConfig>>,
+    private readonly bindings: Map<ProviderKind, ProviderBinding>,
     readonly unavailable: ReadonlyMap<ProviderKind, string>,
   ) {}
 
   static fromEnv(env: ProviderEnv, observer: ProviderCallObserver): ProviderRegistry {
-    const bindings = new Map<ProviderKind, ProviderBinding<KeyConfig>>();
+    const bindings = new Map<ProviderKind, ProviderBinding>();
     const unavailable = new Map<ProviderKind, string>();
     const attempt = <K extends ProviderKind>(m: ProviderModule<K>) => {
       try {
@@ -47,7 +47,7 @@ export class ProviderRegistry {
     return [...this.bindings.keys()];
   }
 
-  binding(kind: ProviderKind): ProviderBinding<KeyConfig> {
+  binding(kind: ProviderKind): ProviderBinding {
     const b = this.bindings.get(kind);
     if (!b) {
       const why = this.unavailable.get(kind);
@@ -57,7 +57,7 @@ export class ProviderRegistry {
   }
 
   /** The port for a kind (the jobs' ProviderResolver). */
-  get(kind: ProviderKind): CloudKeyProvider<KeyConfig> {
+  get(kind: ProviderKind): CloudKeyProvider {
     return this.binding(kind).provider;
   }
 

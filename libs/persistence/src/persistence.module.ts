@@ -1,5 +1,5 @@
 import { DynamicModule, Inject, Injectable, Module, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
-import { getDataSourceToken, TypeOrmModule } from '@nestjs/typeorm';
+import { TypeOrmModule } from '@nestjs/typeorm';
 import { KEYHOLD_CONFIG, type KeyholdConfig } from '@app/config';
 import { LOGGER } from '@app/telemetry';
 import Redis from 'ioredis';
@@ -88,6 +88,7 @@ export class PersistenceModule {
           // The name again in the options: TypeOrmModule finds this DataSource by it at shutdown.
           useFactory: (config: KeyholdConfig) => ({
             ...dataSourceOptions(config.databaseUrl, { poolSize: lockPoolSize, applicationName: `${options.applicationName}-locks` }),
+            // eslint-disable-next-line @typescript-eslint/no-deprecated -- @nestjs/typeorm 11 still keys a second DataSource by this option
             name: LOCKS_DATA_SOURCE,
           }),
         }),

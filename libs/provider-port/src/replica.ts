@@ -195,10 +195,10 @@ export function sidesToKeep(config: KeyConfig, revoked: readonly KeySide[]): Key
 }
 
 /** Tags an error with the side it came from (the replica's messages say so). */
-function onReplica(err: unknown): unknown {
+function onReplica(err: unknown): Error {
   if (err instanceof ProviderError)
     return new ProviderError(err.errorClass, err.provider, err.operation, err.providerCode, `replica key: ${err.message}`);
-  return err;
+  return err instanceof Error ? err : new Error(String(err));
 }
 
 /**
@@ -212,7 +212,7 @@ function onReplica(err: unknown): unknown {
  *   its own, see AccessProber);
  * - rewrap (AWS): each form in its own region; validation adds the replica's checks.
  */
-export function withReplicas(p: CloudKeyProvider<KeyConfig>, observer: ProviderCallObserver): CloudKeyProvider<KeyConfig> {
+export function withReplicas(p: CloudKeyProvider, observer: ProviderCallObserver): CloudKeyProvider {
   const rewrap = p.rewrap?.bind(p);
   const extraChecks = p.extraChecks?.bind(p);
   const pin = p.pin?.bind(p);
@@ -348,7 +348,7 @@ export function withReplicas(p: CloudKeyProvider<KeyConfig>, observer: ProviderC
  * Validation of the replica key itself: it is enabled and can wrap, and (AWS) it decrypts what the primary encrypted
  * under Keyhold's context, which only a replica of the same multi-Region key can: the proof of same key material.
  */
-async function replicaCheck(p: CloudKeyProvider<KeyConfig>, primary: KeyConfig, replica: KeyConfig, scope: CallScope & { keyConfigurationId?: string }): Promise<ValidationCheck> {
+async function replicaCheck(p: CloudKeyProvider, primary: KeyConfig, replica: KeyConfig, scope: CallScope & { keyConfigurationId?: string }): Promise<ValidationCheck> {
   try {
     const d = await p.describe(replica, scope);
     if (d.state !== 'enabled' || !d.usageOk)

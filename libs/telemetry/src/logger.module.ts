@@ -97,8 +97,8 @@ export class LoggerModule {
 export function errorSummary(err: unknown): { name: string; message: string; code?: string } {
   const e = typeof err === 'object' && err !== null ? (err as { name?: unknown; message?: unknown; code?: unknown }) : {};
   return {
-    name: String(e.name ?? 'Error'),
+    name: typeof e.name === 'string' ? e.name : 'Error',
     message: String(e.message ?? err).slice(0, 500),
-    ...(e.code ? { code: String(e.code) } : {}),
+    ...(typeof e.code === 'string' || typeof e.code === 'number' ? { code: String(e.code) } : {}),
   };
 }

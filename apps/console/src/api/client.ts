@@ -260,7 +260,7 @@ export class ApiClient {
   /** First binding answers the workspace (200); a re-bind answers `{operationId}` (202, a re-key). */
   async bindWorkspace(id: string, keyConfigurationId: string): Promise<{ workspace?: Workspace; operationId?: string }> {
     const body: Workspace | { operationId?: unknown } = await this.call(this.api.PUT('/v1/tenants/{tenantId}/workspaces/{id}/key-binding', { ...this.path({ id }), body: { keyConfigurationId } }));
-    return 'operationId' in body && typeof body.operationId === 'string' ? { operationId: body.operationId } : { workspace: body as Workspace };
+    return 'operationId' in body && typeof body.operationId === 'string' ? { operationId: body.operationId } : { workspace: body };
   }
 
   startOperation(id: string, kind: OperationKind): Promise<{ operationId: string }> {

@@ -54,7 +54,6 @@ function Result({ r }: { r: AuditVerification }) {
 }
 
 function CheckpointStatus({ r }: { r: Extract<AuditVerification, { ok: true }> }) {
-  const { api } = useConsole();
   const latest = useTenantQuery(['audit', 'checkpoints', r.lastCheckpointSeq], async (api) => {
     const [checkpoint, keys] = await Promise.all([r.lastCheckpointSeq > 0 ? api.auditCheckpointAt(r.lastCheckpointSeq) : Promise.resolve(null), api.auditPublicKeys()]);
     return { checkpoint, key: checkpoint ? keys.find((k) => k.keyId === checkpoint.keyId) : undefined };

@@ -1,4 +1,4 @@
-import { useEffect, useId, useState, type FormEvent } from 'react';
+import { useEffect, useId, useState, type SubmitEvent } from 'react';
 import type { ApiClient } from '../api/client';
 import { ACCESS_REASONS, type AccessReason } from '../api/types';
 import { useTenantQuery } from '../api/queries';
@@ -27,7 +27,7 @@ export function ReasonPolicyPanel({ api, workspaceId, canWrite }: { api: ApiClie
     setSaved(true);
     policy.reload();
   });
-  const submit = (e: FormEvent) => {
+  const submit = (e: SubmitEvent) => {
     e.preventDefault();
     setSaved(false);
     void save.run();
@@ -91,7 +91,7 @@ export function PrincipalReasonsField({ api, principalId, name, canWrite }: { ap
     await api.setPrincipalReasons(principalId, allowed);
     reasons.reload();
   });
-  const submit = (e: FormEvent) => {
+  const submit = (e: SubmitEvent) => {
     e.preventDefault();
     void save.run();
   };

@@ -3,7 +3,7 @@ import type { KeyConfiguration } from '../api/types';
 import { ErrorAlert } from '../components/Alert';
 import { ChecksList, ValidationSummary } from '../components/ChecksList';
 import { CodeBlock } from '../components/CodeBlock';
-import { keyIdentifier, PROVIDER_NAMES } from '../components/ProviderName';
+import { keyIdentifier, PROVIDER_NAMES, text } from '../components/ProviderName';
 import { ValueRow } from '../components/ValueRow';
 import { useConsole } from '../context';
 import { useAction } from '../hooks';
@@ -36,12 +36,12 @@ export function KeyConfigurationPage({ id }: { id: string }) {
     fromApi.length > 0
       ? fromApi
       : snippetsFor(kc.provider, tenant, {
-          keyArn: String(kc.aws?.keyArn ?? ''),
-          roleArn: String(kc.aws?.roleArn ?? ''),
-          azureKeyId: String(kc.azure?.keyId ?? ''),
-          azureTenantId: String(kc.azure?.tenantId ?? ''),
-          gcpKeyName: String(kc.gcp?.keyName ?? ''),
-          gcpServiceAccount: String(kc.gcp?.serviceAccount ?? ''),
+          keyArn: text(kc.aws?.keyArn),
+          roleArn: text(kc.aws?.roleArn),
+          azureKeyId: text(kc.azure?.keyId),
+          azureTenantId: text(kc.azure?.tenantId),
+          gcpKeyName: text(kc.gcp?.keyName),
+          gcpServiceAccount: text(kc.gcp?.serviceAccount),
         });
   // The AWS trust policy lives on the tenant; show it here too, since a failed assume_role points at it.
   if (kc.provider === 'aws' && !snippets.some((s) => /trust policy/i.test(s.title)))
@@ -59,9 +59,9 @@ export function KeyConfigurationPage({ id }: { id: string }) {
           <dd>{PROVIDER_NAMES[kc.provider] ?? kc.provider}</dd>
         </div>
         <ValueRow label="Key" value={keyIdentifier(kc)} />
-        {kc.provider === 'aws' && <ValueRow label="Role" value={String(kc.aws?.roleArn ?? '')} />}
-        {kc.provider === 'azure' && <ValueRow label="Entra tenant" value={String(kc.azure?.tenantId ?? '')} />}
-        {kc.provider === 'gcp' && <ValueRow label="Service account" value={String(kc.gcp?.serviceAccount ?? '')} />}
+        {kc.provider === 'aws' && <ValueRow label="Role" value={text(kc.aws?.roleArn)} />}
+        {kc.provider === 'azure' && <ValueRow label="Entra tenant" value={text(kc.azure?.tenantId)} />}
+        {kc.provider === 'gcp' && <ValueRow label="Service account" value={text(kc.gcp?.serviceAccount)} />}
         {replicaKey(kc) && <ValueRow label="Replica key" value={replicaKey(kc)} />}
         <div className="value-row">
           <dt>Last validated</dt>

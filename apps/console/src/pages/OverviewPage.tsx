@@ -1,14 +1,12 @@
 import { CodeBlock } from '../components/CodeBlock';
 import { ErrorAlert } from '../components/Alert';
 import { ValueRow } from '../components/ValueRow';
-import { useConsole } from '../context';
 
 import { awsTrustPolicy } from '../snippets';
 import { useTenant } from '../api/queries';
 
 /** The identities the customer must trust, per cloud, with copy buttons. */
 export function OverviewPage() {
-  const { api } = useConsole();
   const tenant = useTenant();
   const t = tenant.data;
   return (

@@ -1,4 +1,4 @@
-import { useState, type FormEvent } from 'react';
+import { useState, type SubmitEvent } from 'react';
 import { useQueryClient } from '@tanstack/react-query';
 import type { ApiClient } from '../api/client';
 import type { CreatedServicePrincipal, ServicePrincipal, ServicePrincipalQuery } from '../api/types';
@@ -41,7 +41,7 @@ export function ServicePrincipalsPage() {
   });
   const toggle = (id: string) => setSelected((s) => (s.includes(id) ? s.filter((x) => x !== id) : [...s, id]));
 
-  function submit(e: FormEvent) {
+  function submit(e: SubmitEvent) {
     e.preventDefault();
     void create.run();
   }

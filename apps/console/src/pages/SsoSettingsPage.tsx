@@ -1,4 +1,4 @@
-import { useEffect, useState, type FormEvent } from 'react';
+import { useEffect, useState, type SubmitEvent } from 'react';
 import { SsoApi, type SsoConfiguration } from '../api/sso';
 import type { AdminUser } from '../api/types';
 import { ErrorAlert, Notice } from '../components/Alert';
@@ -71,7 +71,7 @@ export function SsoSettingsPage() {
     setSaved(null);
   }, [['sso']]);
 
-  function submit(e: FormEvent) {
+  function submit(e: SubmitEvent) {
     e.preventDefault();
     void save.run();
   }

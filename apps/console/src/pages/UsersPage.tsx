@@ -1,4 +1,4 @@
-import { useState, type FormEvent } from 'react';
+import { useState, type SubmitEvent } from 'react';
 import type { AdminRole, AdminUser, Invitation, InvitationSent } from '../api/types';
 import { ErrorAlert, Notice } from '../components/Alert';
 import { TextField } from '../components/TextField';
@@ -133,7 +133,7 @@ function Invitations({ invitations }: { invitations: Loaded<Invitation[]> }) {
   const revoke = useAction(async (id: string) => {
     await api.revokeInvitation(id);
   }, [['invitations']]);
-  function submit(e: FormEvent) {
+  function submit(e: SubmitEvent) {
     e.preventDefault();
     void invite.run();
   }

@@ -1,5 +1,5 @@
 import { useQuery } from '@tanstack/react-query';
-import { useState, type FormEvent } from 'react';
+import { useState, type SubmitEvent } from 'react';
 import type { BulkOperation, KeyState, Workspace, WorkspaceQuery } from '../api/types';
 import { ErrorAlert, Notice } from '../components/Alert';
 import { BulkResult } from '../components/BulkResult';
@@ -80,11 +80,11 @@ export function WorkspacesPage() {
     });
   const filtered = !!(q || keyState || config || health);
 
-  function submit(e: FormEvent) {
+  function submit(e: SubmitEvent) {
     e.preventDefault();
     void create.run();
   }
-  function submitBulk(e: FormEvent) {
+  function submitBulk(e: SubmitEvent) {
     e.preventDefault();
     void startBulk.run();
   }

@@ -1,7 +1,7 @@
 import { Body, Controller, Delete, Get, HttpCode, Ip, Param, Post, Put } from '@nestjs/common';
 import { MFA_POLICIES, MfaError, type AccessClaims, type MfaPolicy, MfaService, TokenService } from '@app/auth';
 import { isUuid } from '@app/persistence';
-import type { AuthenticationResponseJSON, RegistrationResponseJSON } from '@simplewebauthn/server';
+import type { RegistrationResponseJSON } from '@simplewebauthn/server';
 import { z } from 'zod';
 import { AdminRoute, Claims } from '../auth';
 import { parseBody } from '../validation';
@@ -101,7 +101,7 @@ export class MfaSignInController {
   async passkey(@Body() body: unknown, @Ip() ip: string) {
     await this.tokens.throttle.address(ip);
     const b = parseBody(mfaSchemas.signInPasskey, body);
-    return this.mfa.verifyPasskey(b.mfa_token, b.credential as unknown as AuthenticationResponseJSON);
+    return this.mfa.verifyPasskey(b.mfa_token, b.credential);
   }
 
   @Post('enrol/totp')

@@ -1,4 +1,4 @@
-import { Controller, Get, Inject } from '@nestjs/common';
+import { Controller, Get } from '@nestjs/common';
 import { ListVendorCanaries } from '@app/keys';
 import { OperatorRoute } from '../auth';
 
