@@ -33,12 +33,28 @@ import { lists } from './sections/lists';
 import { onboardTenant } from '../apps/api/src/dev/onboarding-client';
 import { buildTargets, assemble, carryOver, type Results } from './lib/results';
 
-const SECTIONS = ['dek-fetch', 'access-reasons', 'cold', 'memory', 'economy', 'rewrap', 'kek-rotation', 'revocation', 'client', 'siem', 'lists', 'scaling'] as const;
+const SECTIONS = [
+  'dek-fetch',
+  'access-reasons',
+  'cold',
+  'memory',
+  'economy',
+  'rewrap',
+  'kek-rotation',
+  'revocation',
+  'client',
+  'siem',
+  'lists',
+  'scaling',
+] as const;
 type SectionName = (typeof SECTIONS)[number];
 
 async function main(): Promise<number> {
   const { mode, only, profile } = parseArgs(process.argv.slice(2));
-  if (only) for (const s of only) if (!(SECTIONS as readonly string[]).includes(s)) throw new Error(`--only: unknown section "${s}" (sections: ${SECTIONS.join(', ')})`);
+  if (only)
+    for (const s of only)
+      if (!(SECTIONS as readonly string[]).includes(s))
+        throw new Error(`--only: unknown section "${s}" (sections: ${SECTIONS.join(', ')})`);
   const distBench = __dirname;
   const root = resolve(distBench, '..', '..');
   const resultsDir = join(root, 'bench', 'results');
@@ -47,7 +63,8 @@ async function main(): Promise<number> {
   const startedAt = new Date();
   const loadStart = loadavg().map((x) => Math.round(x * 100) / 100);
   const t0 = Date.now();
-  const log = (msg: string): void => console.log(`[bench ${((Date.now() - t0) / 1000).toFixed(1).padStart(6)}s] ${msg}`);
+  const log = (msg: string): void =>
+    console.log(`[bench ${((Date.now() - t0) / 1000).toFixed(1).padStart(6)}s] ${msg}`);
   log(`mode ${mode.name}; logs in ${paths.logDir}`);
 
   const outcomes: Partial<Record<SectionName | 'seed', SectionOutcome<unknown>>> = {};
@@ -95,13 +112,26 @@ async function main(): Promise<number> {
       log,
       profile,
       async onboard(name: string) {
-        const o = await onboardTenant(client.baseUrl, runEnv.operatorToken, { name, email: `${name}@bench.example.com`, mail: mail!.reader });
-        return { tenantId: o.tenant.id, token: o.token, trustedPrincipalArn: o.tenant.aws.trustedPrincipalArn, externalId: o.tenant.aws.externalId };
+        const o = await onboardTenant(client.baseUrl, runEnv.operatorToken, {
+          name,
+          email: `${name}@bench.example.com`,
+          mail: mail!.reader,
+        });
+        return {
+          tenantId: o.tenant.id,
+          token: o.token,
+          trustedPrincipalArn: o.tenant.aws.trustedPrincipalArn,
+          externalId: o.tenant.aws.externalId,
+        };
       },
       async adminToken() {
         if (!world) throw new Error('no tenant yet');
         // access tokens live 15 minutes by default; refresh well before
-        if (!admin || Date.now() - admin.at > 5 * 60_000) admin = { token: await client.adminToken(world.tenantId, world.admin.email, world.admin.password), at: Date.now() };
+        if (!admin || Date.now() - admin.at > 5 * 60_000)
+          admin = {
+            token: await client.adminToken(world.tenantId, world.admin.email, world.admin.password),
+            at: Date.now(),
+          };
         return admin.token;
       },
     };
@@ -132,7 +162,7 @@ async function main(): Promise<number> {
         continue;
       }
       if (!world) {
-        outcomes[name] = skipped(!(outcomes.seed?.ok) ? outcomes.seed.reason : 'no seeded population');
+        outcomes[name] = skipped(!outcomes.seed?.ok ? outcomes.seed.reason : 'no seeded population');
         continue;
       }
       const started = Date.now();
@@ -156,7 +186,9 @@ async function main(): Promise<number> {
     await control?.stop().catch(() => undefined);
     await emulators?.child.stop().catch(() => undefined);
     await stopAll();
-    await cleanRedisPrefix(redisUrl, redisPrefix).catch((err: unknown) => log(`redis cleanup: ${(err as Error).message}`));
+    await cleanRedisPrefix(redisUrl, redisPrefix).catch((err: unknown) =>
+      log(`redis cleanup: ${(err as Error).message}`),
+    );
   }
 
   const file = join(paths.resultsDir, 'latest.json');
@@ -165,12 +197,25 @@ async function main(): Promise<number> {
     mode: mode.name,
     started_at: startedAt.toISOString(),
     duration_s: Math.round((Date.now() - t0) / 100) / 10,
-    machine: { cpus: cpus().length, cpu_model: cpus()[0]?.model ?? 'unknown', node: process.version, platform: `${process.platform}-${process.arch}`, total_mem_mb: Math.round(totalmem() / 2 ** 20),
+    machine: {
+      cpus: cpus().length,
+      cpu_model: cpus()[0]?.model ?? 'unknown',
+      node: process.version,
+      platform: `${process.platform}-${process.arch}`,
+      total_mem_mb: Math.round(totalmem() / 2 ** 20),
       // other work on the machine distorts absolute numbers (ratios taken in the same run much less)
       loadavg_start: loadStart,
       loadavg_end: loadavg().map((x) => Math.round(x * 100) / 100),
     },
-    quick_mode_settings: mode.name === 'quick' ? { revocation_probe: mode.revocationProbe, economy_ttl_s: mode.economyTtlSeconds, kek_rotation_deks: mode.kekRotationDeks, scale_workspaces: mode.scaleWorkspaces } : null,
+    quick_mode_settings:
+      mode.name === 'quick'
+        ? {
+            revocation_probe: mode.revocationProbe,
+            economy_ttl_s: mode.economyTtlSeconds,
+            kek_rotation_deks: mode.kekRotationDeks,
+            scale_workspaces: mode.scaleWorkspaces,
+          }
+        : null,
   });
   const results = carryOver(assembled, prior, only ? SECTIONS.filter((s) => !only.has(s)) : []);
   writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);

@@ -150,7 +150,9 @@ export class InitialSchema1763880000000 implements MigrationInterface {
         FOREIGN KEY (tenant_id, target_key_configuration_id) REFERENCES key_configurations(tenant_id, id)
       )`);
     await q.query(`CREATE INDEX operations_workspace_idx ON operations (tenant_id, workspace_id, created_at)`);
-    await q.query(`CREATE INDEX operations_unfinished_idx ON operations (updated_at) WHERE state IN ('queued', 'running')`);
+    await q.query(
+      `CREATE INDEX operations_unfinished_idx ON operations (updated_at) WHERE state IN ('queued', 'running')`,
+    );
     // De-duplication of automatically triggered operations: one unfinished operation per (workspace, kind).
     await q.query(
       `CREATE UNIQUE INDEX operations_one_unfinished ON operations (workspace_id, kind) WHERE state IN ('queued', 'running')`,

@@ -34,7 +34,9 @@ export class JobsSupport1763890000000 implements MigrationInterface {
         FOREIGN KEY (tenant_id, key_configuration_id) REFERENCES key_configurations(tenant_id, id) ON DELETE CASCADE
       )`);
     // Positive control: "did any other configuration of this provider answer recently?"
-    await q.query(`CREATE INDEX key_configuration_access_provider_ok_idx ON key_configuration_access (provider, last_ok_at)`);
+    await q.query(
+      `CREATE INDEX key_configuration_access_provider_ok_idx ON key_configuration_access (provider, last_ok_at)`,
+    );
   }
 
   async down(q: QueryRunner): Promise<void> {

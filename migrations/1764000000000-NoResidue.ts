@@ -23,7 +23,9 @@ export class NoResidue1764000000000 implements MigrationInterface {
                           AND o.kind IN ('rekey', 'cmk-rewrap') AND o.state IN ('queued', 'running'))
              OR previous_wrapped IS NULL OR previous_key_configuration_id IS NULL
              OR NOT EXISTS (SELECT 1 FROM key_configurations c WHERE c.tenant_id = k.tenant_id AND c.id = k.previous_key_configuration_id))`);
-    await q.query(`ALTER TABLE kek_versions ALTER COLUMN wrapped DROP NOT NULL, ALTER COLUMN key_configuration_id DROP NOT NULL`);
+    await q.query(
+      `ALTER TABLE kek_versions ALTER COLUMN wrapped DROP NOT NULL, ALTER COLUMN key_configuration_id DROP NOT NULL`,
+    );
     await q.query(`
       UPDATE kek_versions SET wrapped = NULL, key_configuration_id = NULL, provider_key_version = NULL
       WHERE state = 'retired'`);
@@ -95,7 +97,9 @@ export class NoResidue1764000000000 implements MigrationInterface {
     await q.query(`DROP FUNCTION IF EXISTS keyhold_refuse_form_of_destroyed()`);
     // Destroyed workspaces have no keys left; they come back as unbound tombstones.
     await q.query(`UPDATE workspaces SET key_state = 'unbound' WHERE key_state = 'destroyed'`);
-    await q.query(`ALTER TABLE workspaces DROP CONSTRAINT workspaces_destroyed_has_no_key, DROP CONSTRAINT workspaces_key_state_check`);
+    await q.query(
+      `ALTER TABLE workspaces DROP CONSTRAINT workspaces_destroyed_has_no_key, DROP CONSTRAINT workspaces_key_state_check`,
+    );
     await q.query(`
       ALTER TABLE workspaces ADD CONSTRAINT workspaces_key_state_check CHECK (key_state IN
         ('unbound', 'provisioning', 'active', 'rewrapping', 'rekeying', 'kek_rotating', 'access_suspect', 'shredded'))`);
@@ -104,7 +108,9 @@ export class NoResidue1764000000000 implements MigrationInterface {
       ALTER TABLE workspaces ADD CONSTRAINT workspaces_tenant_id_key_configuration_id_fkey FOREIGN KEY (tenant_id, key_configuration_id)
         REFERENCES key_configurations (tenant_id, id)`);
     await q.query(`DROP INDEX IF EXISTS kek_versions_previous_config_idx`);
-    await q.query(`ALTER TABLE kek_versions DROP CONSTRAINT kek_versions_previous_key_configuration_fk, DROP CONSTRAINT kek_versions_key_configuration_fk`);
+    await q.query(
+      `ALTER TABLE kek_versions DROP CONSTRAINT kek_versions_previous_key_configuration_fk, DROP CONSTRAINT kek_versions_key_configuration_fk`,
+    );
     await q.query(`
       ALTER TABLE kek_versions ADD CONSTRAINT kek_versions_tenant_id_key_configuration_id_fkey FOREIGN KEY (tenant_id, key_configuration_id)
         REFERENCES key_configurations (tenant_id, id)`);
@@ -113,6 +119,8 @@ export class NoResidue1764000000000 implements MigrationInterface {
         DROP CONSTRAINT kek_versions_previous_names_its_key, DROP CONSTRAINT kek_versions_previous_only_while_live`);
     // Retired versions have no form to restore (it was destroyed on purpose): they cannot return to NOT NULL.
     await q.query(`DELETE FROM kek_versions WHERE wrapped IS NULL`);
-    await q.query(`ALTER TABLE kek_versions ALTER COLUMN wrapped SET NOT NULL, ALTER COLUMN key_configuration_id SET NOT NULL`);
+    await q.query(
+      `ALTER TABLE kek_versions ALTER COLUMN wrapped SET NOT NULL, ALTER COLUMN key_configuration_id SET NOT NULL`,
+    );
   }
 }

@@ -51,7 +51,9 @@ export class SegmentTombstonesAndDekQuota1764100000000 implements MigrationInter
         END IF;
         RETURN NEW;
       END $$`);
-    await q.query(`CREATE TRIGGER deks_refuse_destroyed BEFORE INSERT ON deks FOR EACH ROW EXECUTE FUNCTION deks_refuse_destroyed()`);
+    await q.query(
+      `CREATE TRIGGER deks_refuse_destroyed BEFORE INSERT ON deks FOR EACH ROW EXECUTE FUNCTION deks_refuse_destroyed()`,
+    );
   }
 
   async down(q: QueryRunner): Promise<void> {

@@ -41,6 +41,8 @@ export class Credentials1764300000000 implements MigrationInterface {
 
   async down(q: QueryRunner): Promise<void> {
     await q.query(`DROP TABLE IF EXISTS one_time_links`);
-    await q.query(`ALTER TABLE admin_users DROP COLUMN IF EXISTS disabled, DROP COLUMN IF EXISTS session_generation, DROP COLUMN IF EXISTS updated_at`);
+    await q.query(
+      `ALTER TABLE admin_users DROP COLUMN IF EXISTS disabled, DROP COLUMN IF EXISTS session_generation, DROP COLUMN IF EXISTS updated_at`,
+    );
   }
 }

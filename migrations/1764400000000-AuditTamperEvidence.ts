@@ -41,8 +41,12 @@ export class AuditTamperEvidence1764400000000 implements MigrationInterface {
           USING ERRCODE = 'insufficient_privilege';
       END $$`);
     for (const t of ['audit_events', 'audit_heads', 'audit_checkpoints']) {
-      await q.query(`CREATE TRIGGER ${t}_append_only BEFORE UPDATE OR DELETE ON ${t} FOR EACH ROW EXECUTE FUNCTION keyhold_audit_append_only()`);
-      await q.query(`CREATE TRIGGER ${t}_no_truncate BEFORE TRUNCATE ON ${t} FOR EACH STATEMENT EXECUTE FUNCTION keyhold_audit_append_only()`);
+      await q.query(
+        `CREATE TRIGGER ${t}_append_only BEFORE UPDATE OR DELETE ON ${t} FOR EACH ROW EXECUTE FUNCTION keyhold_audit_append_only()`,
+      );
+      await q.query(
+        `CREATE TRIGGER ${t}_no_truncate BEFORE TRUNCATE ON ${t} FOR EACH STATEMENT EXECUTE FUNCTION keyhold_audit_append_only()`,
+      );
     }
   }
 

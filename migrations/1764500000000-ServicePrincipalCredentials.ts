@@ -47,7 +47,9 @@ export class ServicePrincipalCredentials1764500000000 implements MigrationInterf
       WHERE s.service_principal_id = sp.id`);
     // A principal left without any secret cannot authenticate: keep it that way (disabled, unusable hash).
     await q.query(`UPDATE service_principals SET disabled = true, secret_hash = '!' WHERE secret_hash IS NULL`);
-    await q.query(`ALTER TABLE service_principals ALTER COLUMN secret_hash SET NOT NULL, DROP COLUMN generation, DROP COLUMN ip_allow_list, DROP COLUMN updated_at`);
+    await q.query(
+      `ALTER TABLE service_principals ALTER COLUMN secret_hash SET NOT NULL, DROP COLUMN generation, DROP COLUMN ip_allow_list, DROP COLUMN updated_at`,
+    );
     await q.query(`DROP TABLE service_principal_secrets`);
   }
 }

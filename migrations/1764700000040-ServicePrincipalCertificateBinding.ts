@@ -9,7 +9,9 @@ export class ServicePrincipalCertificateBinding1764700000040 implements Migratio
   name = 'ServicePrincipalCertificateBinding1764700000040';
 
   async up(q: QueryRunner): Promise<void> {
-    await q.query(`ALTER TABLE service_principals ADD COLUMN client_cert_sha256 text CHECK (client_cert_sha256 ~ '^[0-9a-f]{64}$')`);
+    await q.query(
+      `ALTER TABLE service_principals ADD COLUMN client_cert_sha256 text CHECK (client_cert_sha256 ~ '^[0-9a-f]{64}$')`,
+    );
   }
 
   async down(q: QueryRunner): Promise<void> {

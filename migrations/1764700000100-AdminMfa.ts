@@ -33,7 +33,9 @@ export class AdminMfa1764700000100 implements MigrationInterface {
       )`);
     await q.query(`CREATE INDEX admin_mfa_factors_user ON admin_mfa_factors (tenant_id, admin_user_id)`);
     // A passkey credential id names one authenticator key pair: never registered twice, in any tenant.
-    await q.query(`CREATE UNIQUE INDEX admin_mfa_factors_credential ON admin_mfa_factors (credential_id) WHERE credential_id IS NOT NULL`);
+    await q.query(
+      `CREATE UNIQUE INDEX admin_mfa_factors_credential ON admin_mfa_factors (credential_id) WHERE credential_id IS NOT NULL`,
+    );
     await q.query(`
       CREATE TABLE admin_recovery_codes (
         tenant_id uuid NOT NULL,

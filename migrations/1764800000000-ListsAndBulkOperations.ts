@@ -21,13 +21,19 @@ export class ListsAndBulkOperations1764800000000 implements MigrationInterface {
     await q.query(`DROP INDEX IF EXISTS workspaces_key_configuration_idx`);
     await q.query(`CREATE INDEX workspaces_tenant_created_idx ON workspaces (tenant_id, created_at, id)`);
     await q.query(`CREATE INDEX workspaces_tenant_name_idx ON workspaces (tenant_id, name, id)`);
-    await q.query(`CREATE INDEX workspaces_key_configuration_idx ON workspaces (tenant_id, key_configuration_id, created_at, id)`);
+    await q.query(
+      `CREATE INDEX workspaces_key_configuration_idx ON workspaces (tenant_id, key_configuration_id, created_at, id)`,
+    );
     await q.query(`CREATE INDEX workspaces_tenant_state_idx ON workspaces (tenant_id, key_state, created_at, id)`);
     await q.query(`CREATE INDEX workspaces_degraded_idx ON workspaces (tenant_id, created_at, id) WHERE degraded`);
     await q.query(`CREATE INDEX workspaces_name_trgm_idx ON workspaces USING gin (name gin_trgm_ops)`);
-    await q.query(`CREATE INDEX key_configurations_tenant_created_idx ON key_configurations (tenant_id, created_at, id)`);
+    await q.query(
+      `CREATE INDEX key_configurations_tenant_created_idx ON key_configurations (tenant_id, created_at, id)`,
+    );
     await q.query(`CREATE INDEX key_configurations_tenant_name_idx ON key_configurations (tenant_id, name, id)`);
-    await q.query(`CREATE INDEX service_principals_tenant_created_idx ON service_principals (tenant_id, created_at, id)`);
+    await q.query(
+      `CREATE INDEX service_principals_tenant_created_idx ON service_principals (tenant_id, created_at, id)`,
+    );
     await q.query(`CREATE INDEX service_principals_tenant_name_idx ON service_principals (tenant_id, name, id)`);
 
     await q.query(`

@@ -28,7 +28,9 @@ export class AccessJustifications1764800000070 implements MigrationInterface {
 
   async down(q: QueryRunner): Promise<void> {
     await q.query(`DROP INDEX IF EXISTS audit_events_key_use`);
-    await q.query(`ALTER TABLE workspaces DROP COLUMN IF EXISTS denied_access_reasons, DROP COLUMN IF EXISTS access_reason_required`);
+    await q.query(
+      `ALTER TABLE workspaces DROP COLUMN IF EXISTS denied_access_reasons, DROP COLUMN IF EXISTS access_reason_required`,
+    );
     await q.query(`ALTER TABLE service_principals DROP COLUMN IF EXISTS allowed_access_reasons`);
   }
 }

@@ -22,7 +22,9 @@ function found() {
 }
 
 function canApt() {
-  return typeof process.getuid === 'function' && process.getuid() === 0 && spawnSync('apt-get', ['--version']).status === 0;
+  return (
+    typeof process.getuid === 'function' && process.getuid() === 0 && spawnSync('apt-get', ['--version']).status === 0
+  );
 }
 
 let path = found();

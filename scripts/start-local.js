@@ -69,7 +69,8 @@ process.on('SIGTERM', () => stop(0));
   await waitFor('http://127.0.0.1:4569/health', 'the emulators');
   run('api', 'dist/apps/api/src/main.js', '36');
   await waitFor(`http://127.0.0.1:${env.PORT}/readyz`, 'the API');
-  if (!env.KEYHOLD_INTERNAL_TLS_CERT) await waitFor(`http://127.0.0.1:${env.KEYHOLD_INTERNAL_PORT}/readyz`, 'the internal API listener');
+  if (!env.KEYHOLD_INTERNAL_TLS_CERT)
+    await waitFor(`http://127.0.0.1:${env.KEYHOLD_INTERNAL_PORT}/readyz`, 'the internal API listener');
   run('worker', 'dist/apps/worker/src/main.js', '33');
   console.log(`\nKeyhold is up: console and API on http://127.0.0.1:${env.PORT}  (OpenAPI: /openapi.json)`);
   const internal = `${env.KEYHOLD_INTERNAL_TLS_CERT ? 'https' : 'http'}://${env.KEYHOLD_INTERNAL_HOST}:${env.KEYHOLD_INTERNAL_PORT}`;
@@ -77,7 +78,9 @@ process.on('SIGTERM', () => stop(0));
   console.log('Emulator admin API on http://127.0.0.1:4569. Ctrl-C stops everything.');
   console.log(`Create a tenant with the operator token (printed above) and its first key admin's email — no password:`);
   console.log(`  POST /v1/tenants {"name": "Acme", "admin": {"email": "kim@acme.example"}}`);
-  console.log(`The invitation link is "emailed": locally it appears in this log ("dev mail sent") and at http://127.0.0.1:${env.PORT}/dev/mailbox.\n`);
+  console.log(
+    `The invitation link is "emailed": locally it appears in this log ("dev mail sent") and at http://127.0.0.1:${env.PORT}/dev/mailbox.\n`,
+  );
 })().catch((err) => {
   console.error(err.message);
   stop(1);

@@ -81,7 +81,13 @@ export class ApiProcess {
     if (this.current) this.previousOutput += this.current.output();
     const { script, execArgv } = entryPoint('apps/api/src/main');
     const child = spawnNode(o.name, script, {
-      env: { ...o.env, PORT: String(o.port), HOST: '127.0.0.1', KEYHOLD_INTERNAL_PORT: String(o.internalPort), KEYHOLD_INTERNAL_HOST: '127.0.0.1' },
+      env: {
+        ...o.env,
+        PORT: String(o.port),
+        HOST: '127.0.0.1',
+        KEYHOLD_INTERNAL_PORT: String(o.internalPort),
+        KEYHOLD_INTERNAL_HOST: '127.0.0.1',
+      },
       execArgv: [...execArgv, ...(o.execArgv ?? [])],
       logDir: o.logDir,
       ipc: o.ipc,

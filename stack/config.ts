@@ -6,7 +6,10 @@ import type { WorkerSettings } from '../apps/worker/src/worker-settings';
  * The product's configuration for a harness run: test mode, both listeners on ephemeral loopback ports, fresh
  * secrets, the given database, Redis and provider settings. `input` wins over every default.
  */
-export function stackConfig(base: { databaseUrl: string; redisUrl: string; redisPrefix: string; providerEnv: Record<string, string> }, input: KeyholdConfigInput = {}): { config: KeyholdConfig; operatorToken: string } {
+export function stackConfig(
+  base: { databaseUrl: string; redisUrl: string; redisPrefix: string; providerEnv: Record<string, string> },
+  input: KeyholdConfigInput = {},
+): { config: KeyholdConfig; operatorToken: string } {
   const operatorToken = randomBytes(32).toString('base64url');
   const config = buildConfig({
     mode: 'test',

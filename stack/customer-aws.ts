@@ -15,7 +15,12 @@ export class CustomerAws {
 
   constructor(endpoint: string) {
     // The SDK tags the credentials object it is given: each client gets its own copy, never the frozen constant.
-    const common = () => ({ endpoint, region: AWS_EMULATOR_DEFAULTS.region, credentials: { ...AWS_CUSTOMER_ROOT_CREDENTIALS }, maxAttempts: 1 });
+    const common = () => ({
+      endpoint,
+      region: AWS_EMULATOR_DEFAULTS.region,
+      credentials: { ...AWS_CUSTOMER_ROOT_CREDENTIALS },
+      maxAttempts: 1,
+    });
     this.kms = new KMSClient(common());
     this.iam = new IAMClient(common());
   }
@@ -33,7 +38,9 @@ export class CustomerAws {
         },
       ],
     };
-    const out = await this.iam.send(new CreateRoleCommand({ RoleName: name, AssumeRolePolicyDocument: JSON.stringify(trust) }));
+    const out = await this.iam.send(
+      new CreateRoleCommand({ RoleName: name, AssumeRolePolicyDocument: JSON.stringify(trust) }),
+    );
     if (!out.Role?.Arn) throw new Error(`CreateRole ${name} returned no ARN`);
     return out.Role.Arn;
   }
@@ -42,10 +49,34 @@ export class CustomerAws {
    * A key the role may use (key policy and identity policy saying the same), or one of another usage, or one the
    * role is not granted. `extraActions` adds to Encrypt/Decrypt/DescribeKey/ListKeyRotations (e.g. kms:ReEncrypt*).
    */
-  async createKey(roleArn: string, roleName: string, opts: { usage?: 'ENCRYPT_DECRYPT' | 'SIGN_VERIFY'; grant?: boolean; description?: string; extraActions?: string[] } = {}): Promise<string> {
-    const actions = ['kms:Encrypt', 'kms:Decrypt', 'kms:DescribeKey', 'kms:ListKeyRotations', ...(opts.extraActions ?? [])];
-    const statements: object[] = [{ Sid: 'root', Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${this.accountId}:root` }, Action: 'kms:*', Resource: '*' }];
-    if (opts.grant !== false) statements.push({ Sid: 'keyhold', Effect: 'Allow', Principal: { AWS: roleArn }, Action: actions, Resource: '*' });
+  async createKey(
+    roleArn: string,
+    roleName: string,
+    opts: {
+      usage?: 'ENCRYPT_DECRYPT' | 'SIGN_VERIFY';
+      grant?: boolean;
+      description?: string;
+      extraActions?: string[];
+    } = {},
+  ): Promise<string> {
+    const actions = [
+      'kms:Encrypt',
+      'kms:Decrypt',
+      'kms:DescribeKey',
+      'kms:ListKeyRotations',
+      ...(opts.extraActions ?? []),
+    ];
+    const statements: object[] = [
+      {
+        Sid: 'root',
+        Effect: 'Allow',
+        Principal: { AWS: `arn:aws:iam::${this.accountId}:root` },
+        Action: 'kms:*',
+        Resource: '*',
+      },
+    ];
+    if (opts.grant !== false)
+      statements.push({ Sid: 'keyhold', Effect: 'Allow', Principal: { AWS: roleArn }, Action: actions, Resource: '*' });
     const sign = opts.usage === 'SIGN_VERIFY';
     const out = await this.kms.send(
       new CreateKeyCommand({
@@ -62,7 +93,10 @@ export class CustomerAws {
         new PutRolePolicyCommand({
           RoleName: roleName,
           PolicyName: `keyhold-${out.KeyMetadata!.KeyId}`,
-          PolicyDocument: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: actions, Resource: arn }] }),
+          PolicyDocument: JSON.stringify({
+            Version: '2012-10-17',
+            Statement: [{ Effect: 'Allow', Action: actions, Resource: arn }],
+          }),
         }),
       );
     return arn;
@@ -74,11 +108,15 @@ export class CustomerAws {
    */
   async directDecryptMs(keyArn: string, samples: number): Promise<number[]> {
     const context = { purpose: 'bench-baseline' };
-    const enc = await this.kms.send(new EncryptCommand({ KeyId: keyArn, Plaintext: randomBytes(32), EncryptionContext: context }));
+    const enc = await this.kms.send(
+      new EncryptCommand({ KeyId: keyArn, Plaintext: randomBytes(32), EncryptionContext: context }),
+    );
     const out: number[] = [];
     for (let i = 0; i < samples; i++) {
       const t0 = performance.now();
-      await this.kms.send(new DecryptCommand({ KeyId: keyArn, CiphertextBlob: enc.CiphertextBlob, EncryptionContext: context }));
+      await this.kms.send(
+        new DecryptCommand({ KeyId: keyArn, CiphertextBlob: enc.CiphertextBlob, EncryptionContext: context }),
+      );
       out.push(performance.now() - t0);
     }
     return out;

@@ -7,7 +7,11 @@ import { GCP_EMULATOR_DEFAULTS } from '../apps/kms-emulator/src/gcp';
 export type StackEmulators = RunningEmulators & { azureVaultUrl: string };
 
 export async function startStackEmulators(options: { tlsFile?: string } = {}): Promise<StackEmulators> {
-  const all = await startEmulators({ host: '127.0.0.1', ports: { aws: 0, azure: 0, gcp: 0, admin: 0, gcpIam: 0 }, ...options });
+  const all = await startEmulators({
+    host: '127.0.0.1',
+    ports: { aws: 0, azure: 0, gcp: 0, admin: 0, gcpIam: 0 },
+    ...options,
+  });
   return Object.assign(all, { azureVaultUrl: (all.clouds.azure as AzureEmulator).vaultUrl() });
 }
 

@@ -26,29 +26,51 @@ export interface RequestOptions {
  * node:http rather than fetch: fetch refuses a body on GET and normalises paths, and the fuzzer needs to send
  * exactly what a hostile client would.
  */
-function send(base: URL, method: string, path: string, headers: Record<string, string>, body: string | undefined, timeoutMs: number): Promise<{ status: number; headers: Headers; text: string }> {
+function send(
+  base: URL,
+  method: string,
+  path: string,
+  headers: Record<string, string>,
+  body: string | undefined,
+  timeoutMs: number,
+): Promise<{ status: number; headers: Headers; text: string }> {
   return new Promise((resolve, reject) => {
-    const req = httpRequest({ host: base.hostname, port: base.port, method, path, headers: body === undefined ? headers : { ...headers, 'content-length': String(Buffer.byteLength(body)) }, timeout: timeoutMs }, (res) => {
-      const chunks: Buffer[] = [];
-      const finish = () => {
-        const h = new Headers();
-        for (const [k, v] of Object.entries(res.headers)) if (v !== undefined) h.set(k, Array.isArray(v) ? v.join(', ') : v);
-        resolve({ status: res.statusCode ?? 0, headers: h, text: Buffer.concat(chunks).toString('utf8') });
-      };
-      // An event stream (GET /internal/v1/events) never ends by itself: its first event is the answer.
-      const streaming = String(res.headers['content-type'] ?? '').startsWith('text/event-stream');
-      res.on('data', (c: Buffer) => {
-        chunks.push(c);
-        if (streaming && Buffer.concat(chunks).includes('\n\n')) {
-          finish();
-          req.destroy();
-        }
-      });
-      res.on('error', (err) => (streaming ? undefined : reject(err)));
-      res.on('end', finish);
-    });
-    req.on('timeout', () => req.destroy(Object.assign(new Error(`no answer within ${timeoutMs} ms`), { name: 'TimeoutError' })));
-    req.on('error', (err) => (req.destroyed && (err as NodeJS.ErrnoException).code === 'ECONNRESET' ? undefined : reject(err)));
+    const req = httpRequest(
+      {
+        host: base.hostname,
+        port: base.port,
+        method,
+        path,
+        headers: body === undefined ? headers : { ...headers, 'content-length': String(Buffer.byteLength(body)) },
+        timeout: timeoutMs,
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        const finish = () => {
+          const h = new Headers();
+          for (const [k, v] of Object.entries(res.headers))
+            if (v !== undefined) h.set(k, Array.isArray(v) ? v.join(', ') : v);
+          resolve({ status: res.statusCode ?? 0, headers: h, text: Buffer.concat(chunks).toString('utf8') });
+        };
+        // An event stream (GET /internal/v1/events) never ends by itself: its first event is the answer.
+        const streaming = String(res.headers['content-type'] ?? '').startsWith('text/event-stream');
+        res.on('data', (c: Buffer) => {
+          chunks.push(c);
+          if (streaming && Buffer.concat(chunks).includes('\n\n')) {
+            finish();
+            req.destroy();
+          }
+        });
+        res.on('error', (err) => (streaming ? undefined : reject(err)));
+        res.on('end', finish);
+      },
+    );
+    req.on('timeout', () =>
+      req.destroy(Object.assign(new Error(`no answer within ${timeoutMs} ms`), { name: 'TimeoutError' })),
+    );
+    req.on('error', (err) =>
+      req.destroyed && (err as NodeJS.ErrnoException).code === 'ECONNRESET' ? undefined : reject(err),
+    );
     if (body !== undefined) req.write(body);
     req.end();
   });
@@ -66,7 +88,9 @@ export class HttpClient {
 
   /** The base URL of the listener that serves `path`. */
   baseOf(path: string): string {
-    const internal = this.internalBaseUrl !== undefined && (path.startsWith('/internal/') || path === '/metrics' || path.startsWith('/metrics?'));
+    const internal =
+      this.internalBaseUrl !== undefined &&
+      (path.startsWith('/internal/') || path === '/metrics' || path.startsWith('/metrics?'));
     return internal ? this.internalBaseUrl : this.baseUrl;
   }
 
@@ -89,7 +113,12 @@ export class HttpClient {
 }
 
 /** One exchange with `base`'s host and port for `path` (already encoded, sent as it is). */
-export async function requestUrl<T = any>(method: string, base: URL, path: string, opts: RequestOptions = {}): Promise<HttpResult<T>> {
+export async function requestUrl<T = any>(
+  method: string,
+  base: URL,
+  path: string,
+  opts: RequestOptions = {},
+): Promise<HttpResult<T>> {
   const headers: Record<string, string> = { ...opts.headers };
   if (opts.token !== undefined) headers.authorization = `Bearer ${opts.token}`;
   let body: string | undefined;
@@ -111,6 +140,7 @@ export async function requestUrl<T = any>(method: string, base: URL, path: strin
 
 /** Expect a status or throw an error naming the call (seeding steps must not fail silently). */
 export function expectStatus<T>(what: string, r: HttpResult<T>, ...statuses: number[]): HttpResult<T> {
-  if (!statuses.includes(r.status)) throw new Error(`${what}: expected ${statuses.join('/')}, got ${r.status} ${r.text.slice(0, 500)}`);
+  if (!statuses.includes(r.status))
+    throw new Error(`${what}: expected ${statuses.join('/')}, got ${r.status} ${r.text.slice(0, 500)}`);
   return r;
 }

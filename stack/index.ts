@@ -76,7 +76,10 @@ export interface StackOptions {
 export async function startStack(options: StackOptions): Promise<Stack> {
   const cleanups: Array<() => unknown> = [];
   const cleanup = async (): Promise<void> => {
-    for (const c of cleanups.reverse()) await Promise.resolve().then(c).catch(() => undefined);
+    for (const c of cleanups.reverse())
+      await Promise.resolve()
+        .then(c)
+        .catch(() => undefined);
   };
   try {
     let postgres: PrivatePostgres | null = null;
@@ -87,7 +90,10 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       postgresNote = started.reason ?? null;
       if (postgres) cleanups.push(() => postgres!.stop());
     }
-    const db = options.privateDatabase || postgres ? await createDatabase(postgres?.url ?? options.databaseUrl, options.privateDatabase ?? 'keyhold_stack') : null;
+    const db =
+      options.privateDatabase || postgres
+        ? await createDatabase(postgres?.url ?? options.databaseUrl, options.privateDatabase ?? 'keyhold_stack')
+        : null;
     if (db) cleanups.push(() => db.drop());
     const redis = options.privateRedis ? await PrivateRedis.start() : null;
     if (redis) cleanups.push(() => redis.stop());

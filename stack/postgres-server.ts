@@ -33,7 +33,10 @@ export class PrivatePostgres {
       return { pg };
     } catch (err) {
       rmSync(dir, { recursive: true, force: true });
-      return { pg: null, reason: `a private cluster could not be started: ${String((err as Error).message).slice(0, 200)}` };
+      return {
+        pg: null,
+        reason: `a private cluster could not be started: ${String((err as Error).message).slice(0, 200)}`,
+      };
     }
   }
 
@@ -61,21 +64,35 @@ export class PrivatePostgres {
 
   private ctl(action: 'start' | 'stop', extra: string[] = []): void {
     const opts = `-p ${this.port} -k ${this.dir} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200`;
-    this.run('pg_ctl', ['-D', join(this.dir, 'data'), '-l', join(this.dir, 'server.log'), '-w', '-t', '30', ...extra, ...(action === 'start' ? ['-o', opts] : []), action]);
+    this.run('pg_ctl', [
+      '-D',
+      join(this.dir, 'data'),
+      '-l',
+      join(this.dir, 'server.log'),
+      '-w',
+      '-t',
+      '30',
+      ...extra,
+      ...(action === 'start' ? ['-o', opts] : []),
+      action,
+    ]);
   }
 
   private run(tool: string, args: string[]): void {
     const exe = join(this.bin, tool);
-    if (this.asUser) execFileSync('runuser', ['-u', this.asUser, '--', exe, ...args], { stdio: 'pipe', timeout: 60_000 });
+    if (this.asUser)
+      execFileSync('runuser', ['-u', this.asUser, '--', exe, ...args], { stdio: 'pipe', timeout: 60_000 });
     else execFileSync(exe, args, { stdio: 'pipe', timeout: 60_000 });
   }
 }
 
 function findBin(): string | null {
-  for (const dir of (process.env.PATH ?? '').split(':')) if (dir && existsSync(join(dir, 'initdb')) && existsSync(join(dir, 'pg_ctl'))) return dir;
+  for (const dir of (process.env.PATH ?? '').split(':'))
+    if (dir && existsSync(join(dir, 'initdb')) && existsSync(join(dir, 'pg_ctl'))) return dir;
   const base = '/usr/lib/postgresql';
   if (existsSync(base))
-    for (const v of readdirSync(base).sort().reverse()) if (existsSync(join(base, v, 'bin', 'initdb'))) return join(base, v, 'bin');
+    for (const v of readdirSync(base).sort().reverse())
+      if (existsSync(join(base, v, 'bin', 'initdb'))) return join(base, v, 'bin');
   return null;
 }
 

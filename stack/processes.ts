@@ -165,10 +165,18 @@ export function freePort(): Promise<number> {
 }
 
 /** Polls `url` until it answers 2xx; fails early when `child` exits. */
-export async function waitForHttp(url: string, what: string, child: NodeChild | null, timeoutMs = 60_000): Promise<void> {
+export async function waitForHttp(
+  url: string,
+  what: string,
+  child: NodeChild | null,
+  timeoutMs = 60_000,
+): Promise<void> {
   const until = Date.now() + timeoutMs;
   while (Date.now() < until) {
-    if (child && !child.running()) throw new Error(`${what} exited during start-up; ${child.logFile ? `see ${child.logFile}` : child.output().slice(-1500)}`);
+    if (child && !child.running())
+      throw new Error(
+        `${what} exited during start-up; ${child.logFile ? `see ${child.logFile}` : child.output().slice(-1500)}`,
+      );
     try {
       const res = await fetch(url, { signal: AbortSignal.timeout(2_000) });
       await res.arrayBuffer();
@@ -178,7 +186,9 @@ export async function waitForHttp(url: string, what: string, child: NodeChild | 
     }
     await sleep(100);
   }
-  throw new Error(`${what} did not become ready at ${url} within ${timeoutMs / 1000}s${child ? `; ${child.logFile ? `see ${child.logFile}` : child.output().slice(-1500)}` : ''}`);
+  throw new Error(
+    `${what} did not become ready at ${url} within ${timeoutMs / 1000}s${child ? `; ${child.logFile ? `see ${child.logFile}` : child.output().slice(-1500)}` : ''}`,
+  );
 }
 
 export function sleep(ms: number): Promise<void> {

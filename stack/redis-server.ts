@@ -30,15 +30,31 @@ export class PrivateRedis {
   }
 
   private async spawn(): Promise<void> {
-    const child = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--maxmemory-policy', 'noeviction'], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      'redis-server',
+      [
+        '--port',
+        String(this.port),
+        '--bind',
+        '127.0.0.1',
+        '--save',
+        '',
+        '--appendonly',
+        'no',
+        '--maxmemory-policy',
+        'noeviction',
+      ],
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     child.stdout.on('data', (c: Buffer) => (this.output += c.toString('utf8')));
     child.stderr.on('data', (c: Buffer) => (this.output += c.toString('utf8')));
     this.child = child;
     const deadline = Date.now() + 10_000;
     for (;;) {
-      if (child.exitCode !== null) throw new Error(`redis-server exited with ${child.exitCode}: ${this.output.slice(-500)}`);
+      if (child.exitCode !== null)
+        throw new Error(`redis-server exited with ${child.exitCode}: ${this.output.slice(-500)}`);
       const probe = new Redis(this.url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
       probe.on('error', () => undefined); // refused while the server boots: expected, and retried below
       try {

@@ -24,7 +24,11 @@ export function spawnWorker(env: NodeJS.ProcessEnv, options: { name?: string; lo
     };
     child.proc.stdout!.on('data', onData);
     child.proc.stderr!.on('data', onData);
-    void child.exited.then(({ code, signal }) => reject(new Error(`worker exited before it was ready (code ${code}, signal ${signal}): ${child.output().slice(-2000)}`)));
+    void child.exited.then(({ code, signal }) =>
+      reject(
+        new Error(`worker exited before it was ready (code ${code}, signal ${signal}): ${child.output().slice(-2000)}`),
+      ),
+    );
   });
   ready.catch(() => undefined);
   return Object.assign(child, { ready });

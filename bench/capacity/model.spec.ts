@@ -25,7 +25,13 @@ describe('capacity model', () => {
   });
 
   it('sizes replicas with the rate measured at the population they serve', () => {
-    const curve = { ...measured, dekRpsBySize: [{ workspaces: 1_000, rps: 20_000 }, { workspaces: 100_000, rps: 5_000 }] };
+    const curve = {
+      ...measured,
+      dekRpsBySize: [
+        { workspaces: 1_000, rps: 20_000 },
+        { workspaces: 100_000, rps: 5_000 },
+      ],
+    };
     // 10,000 tenants × 5 req/s = 50k req/s over 2.5k planned per replica at 100,000 workspaces
     expect(fleet(curve, { tenants: 10_000, ...DEFAULT_PROFILE }).apiReplicas).toBe(20);
     expect(fleet(measured, { tenants: 10_000, ...DEFAULT_PROFILE }).apiReplicas).toBe(5);
@@ -38,15 +44,24 @@ describe('capacity model', () => {
   });
 
   it('names the KEK cache as the first limit when every replica caches a million workspaces', () => {
-    const f = fleet({ ...measured, coldFillsPerSecond: 10_000 }, { tenants: 100_000, ...DEFAULT_PROFILE, deksPerWorkspace: 100 });
+    const f = fleet(
+      { ...measured, coldFillsPerSecond: 10_000 },
+      { tenants: 100_000, ...DEFAULT_PROFILE, deksPerWorkspace: 100 },
+    );
     expect(f.cacheMbPerReplica).toBe(Math.round((1_000_000 * 1_400) / 2 ** 20));
-    expect(f.breaksFirst).toMatch(/^KEK cache per replica \(1335 of 1024 MB\) at 130%: route workspaces to replica groups/);
+    expect(f.breaksFirst).toMatch(
+      /^KEK cache per replica \(1335 of 1024 MB\) at 130%: route workspaces to replica groups/,
+    );
     expect(fleet(measured, { tenants: 1_000, ...DEFAULT_PROFILE }).breaksFirst).toMatch(/^nothing yet \(nearest: /);
     expect(DEFAULT_SETTINGS.kekTtlSeconds).toBe(300);
     // a replica that fills its cache slower than workspaces / TTL cannot keep a million of them warm
-    expect(fleet(measured, { tenants: 100_000, ...DEFAULT_PROFILE, deksPerWorkspace: 100 }).breaksFirst).toMatch(/^cache refills per replica .* at 167%/);
+    expect(fleet(measured, { tenants: 100_000, ...DEFAULT_PROFILE, deksPerWorkspace: 100 }).breaksFirst).toMatch(
+      /^cache refills per replica .* at 167%/,
+    );
     // with ten thousand DEKs per workspace, ten billion wrapped DEKs outgrow one Postgres first
-    expect(fleet(measured, { tenants: 100_000, ...DEFAULT_PROFILE }).breaksFirst).toMatch(/^Postgres size .* partition deks and audit_events by tenant/);
+    expect(fleet(measured, { tenants: 100_000, ...DEFAULT_PROFILE }).breaksFirst).toMatch(
+      /^Postgres size .* partition deks and audit_events by tenant/,
+    );
   });
 
   it('the generated part of docs/CAPACITY.md is current with bench/results/latest.json', () => {

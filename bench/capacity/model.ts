@@ -99,7 +99,10 @@ export function fleet(m: Measured, p: Profile, s: Settings = DEFAULT_SETTINGS): 
   const cacheRefills = apiReplicas * refillsPerReplica;
   const probes = (configurations / s.probeIntervalSeconds) * m.callsPerProbe;
   const deks = workspaces * p.deksPerWorkspace;
-  const pgBytes = workspaces * m.pgBytesPerWorkspace + deks * m.pgBytesPerDek + workspaces * p.auditEventsPerWorkspace * m.pgBytesPerAuditEvent;
+  const pgBytes =
+    workspaces * m.pgBytesPerWorkspace +
+    deks * m.pgBytesPerDek +
+    workspaces * p.auditEventsPerWorkspace * m.pgBytesPerAuditEvent;
   // Every KEK rotates at least every kekMaxAgeDays: its DEKs are rewrapped once per period.
   const rotationDeksPerSecond = deks / (s.kekMaxAgeDays * 86_400);
   const workers = Math.max(2, Math.ceil(rotationDeksPerSecond / (m.rotationDeksPerSecond * s.headroom)));
@@ -112,10 +115,14 @@ export function fleet(m: Measured, p: Profile, s: Settings = DEFAULT_SETTINGS): 
     },
     {
       load: coldShare,
-      what: "cache refills per replica against its measured cold-fill rate",
+      what: 'cache refills per replica against its measured cold-fill rate',
       remedy: 'lengthen KEYHOLD_KEK_CACHE_TTL_SECONDS or route workspaces to replica groups',
     },
-    { load: pgBytes / (2 * 2 ** 40), what: `Postgres size (${gb(pgBytes)} GB of 2 TiB)`, remedy: 'partition deks and audit_events by tenant' },
+    {
+      load: pgBytes / (2 * 2 ** 40),
+      what: `Postgres size (${gb(pgBytes)} GB of 2 TiB)`,
+      remedy: 'partition deks and audit_events by tenant',
+    },
   ];
   const worst = limits.reduce((a, b) => (b.load > a.load ? b : a));
   const pct = `${Math.round(worst.load * 100)}%`;
@@ -124,12 +131,17 @@ export function fleet(m: Measured, p: Profile, s: Settings = DEFAULT_SETTINGS): 
     workspaces,
     apiReplicas,
     cacheMbPerReplica: mb(cacheBytes),
-    kmsCallsPerSecond: { cacheRefills: round1(cacheRefills), probes: round1(probes), total: round1(cacheRefills + probes) },
+    kmsCallsPerSecond: {
+      cacheRefills: round1(cacheRefills),
+      probes: round1(probes),
+      total: round1(cacheRefills + probes),
+    },
     coldFillShareOfReplica: Math.round(coldShare * 1000) / 1000,
     postgresGb: gb(pgBytes),
-    redisMb: Math.max(1, Math.round((workspaces / 10_000) * m.redisBytesPer10kWorkspaces / 2 ** 20)),
+    redisMb: Math.max(1, Math.round(((workspaces / 10_000) * m.redisBytesPer10kWorkspaces) / 2 ** 20)),
     workers,
-    breaksFirst: worst.load >= 1 ? `${worst.what} at ${pct}: ${worst.remedy}` : `nothing yet (nearest: ${worst.what} at ${pct})`,
+    breaksFirst:
+      worst.load >= 1 ? `${worst.what} at ${pct}: ${worst.remedy}` : `nothing yet (nearest: ${worst.what} at ${pct})`,
   };
 }
 
@@ -145,7 +157,8 @@ const gb = (b: number) => Math.round((b / 2 ** 30) * 10) / 10;
 const round1 = (x: number) => Math.round(x * 10) / 10;
 
 type Json = Record<string, unknown>;
-const at = (o: unknown, ...path: string[]): unknown => path.reduce<unknown>((v, k) => (v && typeof v === 'object' ? (v as Json)[k] : undefined), o);
+const at = (o: unknown, ...path: string[]): unknown =>
+  path.reduce<unknown>((v, k) => (v && typeof v === 'object' ? (v as Json)[k] : undefined), o);
 const need = (o: unknown, what: string, ...path: string[]): number => {
   const v = at(o, ...path);
   if (typeof v !== 'number' || !Number.isFinite(v)) throw new Error(`bench results lack ${what} (${path.join('.')})`);
@@ -154,10 +167,15 @@ const need = (o: unknown, what: string, ...path: string[]): number => {
 
 /** The measured figures, read from a full benchmark run's JSON. */
 export function measuredFrom(results: unknown): Measured {
-  const sizes = (at(results, 'scaling', 'sizes') ?? []) as Array<{ workspaces: number; warmup_workspaces_per_s: number; dek_rps: number }>;
+  const sizes = (at(results, 'scaling', 'sizes') ?? []) as Array<{
+    workspaces: number;
+    warmup_workspaces_per_s: number;
+    dek_rps: number;
+  }>;
   if (!sizes.length) throw new Error('bench results lack the scaling curve (scaling.sizes)');
   const largest = sizes.reduce((a, b) => (b.workspaces > a.workspaces ? b : a));
-  const tables = at(results, 'scaling', 'postgres', 'tables') as Record<string, { rows: number; bytes: number }> | undefined;
+  const tables = at(results, 'scaling', 'postgres', 'tables') as
+    Record<string, { rows: number; bytes: number }> | undefined;
   const audit = tables?.audit_events;
   const rewrapByOp = (at(results, 'rewrap', 'kms_calls_by_operation') ?? {}) as Record<string, number>;
   const describes = rewrapByOp.DescribeKey ?? 0;
@@ -167,11 +185,22 @@ export function measuredFrom(results: unknown): Measured {
     dekRpsBySize: sizes.map((p) => ({ workspaces: p.workspaces, rps: p.dek_rps })),
     bytesPerCachedWorkspace: need(results, 'bytes per cached workspace', 'memory', 'kek_cache_bytes_per_workspace'),
     coldFillsPerSecond: largest.warmup_workspaces_per_s,
-    unwrapsPerWorkspacePerTtl: need(results, 'unwraps per workspace per TTL', 'kms_calls_per_s_per_10k_workspaces', 'measured_unwraps_per_workspace_per_ttl'),
+    unwrapsPerWorkspacePerTtl: need(
+      results,
+      'unwraps per workspace per TTL',
+      'kms_calls_per_s_per_10k_workspaces',
+      'measured_unwraps_per_workspace_per_ttl',
+    ),
     pgBytesPerWorkspace: need(results, 'Postgres bytes per workspace', 'scaling', 'postgres', 'bytes_per_workspace'),
     pgBytesPerDek: need(results, 'Postgres bytes per DEK', 'scaling', 'postgres', 'bytes_per_dek'),
     pgBytesPerAuditEvent: audit && audit.rows ? Math.round(audit.bytes / audit.rows) : 0,
-    redisBytesPer10kWorkspaces: need(results, 'Redis bytes per 10k workspaces', 'scaling', 'redis', 'bytes_per_10k_workspaces'),
+    redisBytesPer10kWorkspaces: need(
+      results,
+      'Redis bytes per 10k workspaces',
+      'scaling',
+      'redis',
+      'bytes_per_10k_workspaces',
+    ),
     rotationDeksPerSecond: need(results, 'KEK rotation DEKs/s', 'kek_rotation', 'deks_per_s'),
     // A describe is DescribeKey + ListKeyRotations on AWS: the rewrap run counts both per describe.
     callsPerProbe: describes ? Math.round(((describes + (rewrapByOp.ListKeyRotations ?? 0)) / describes) * 10) / 10 : 2,

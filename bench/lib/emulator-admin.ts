@@ -17,7 +17,9 @@ export class EmulatorAdmin {
   constructor(private readonly baseUrl: string) {}
 
   /** Calls the emulator saw, optionally filtered; `outcome: 'ok'` counts only successful calls. */
-  async count(filter: { cloud?: string; operation?: string; principal?: string; outcome?: string } = {}): Promise<number> {
+  async count(
+    filter: { cloud?: string; operation?: string; principal?: string; outcome?: string } = {},
+  ): Promise<number> {
     const q = new URLSearchParams();
     for (const k of ['cloud', 'operation', 'principal'] as const) if (filter[k]) q.set(k, filter[k]);
     const body = await expectJson<{ calls: Array<{ outcome: string; count: number }>; total: number }>(
@@ -31,7 +33,11 @@ export class EmulatorAdmin {
 
   /** Calls per operation (all outcomes), e.g. {Decrypt: 300, Encrypt: 300, AssumeRole: 1}. */
   async byOperation(cloud: string): Promise<Record<string, number>> {
-    const body = await expectJson<{ calls: Array<{ operation: string; count: number }> }>('emulator counters', `${this.baseUrl}/counters?cloud=${cloud}`, [200]);
+    const body = await expectJson<{ calls: Array<{ operation: string; count: number }> }>(
+      'emulator counters',
+      `${this.baseUrl}/counters?cloud=${cloud}`,
+      [200],
+    );
     const out: Record<string, number> = {};
     for (const c of body.calls) out[c.operation] = (out[c.operation] ?? 0) + c.count;
     return out;
@@ -42,7 +48,10 @@ export class EmulatorAdmin {
   }
 
   async addFault(rule: FaultRule): Promise<string> {
-    const created = await expectJson<{ id: string }>('add emulator fault', `${this.baseUrl}/faults`, [201], { method: 'POST', body: rule });
+    const created = await expectJson<{ id: string }>('add emulator fault', `${this.baseUrl}/faults`, [201], {
+      method: 'POST',
+      body: rule,
+    });
     return created.id;
   }
 

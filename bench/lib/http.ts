@@ -53,13 +53,22 @@ export async function expectJson<T>(
   const res = await requestJson<T>(what, url, init);
   if (!expect.includes(res.status)) {
     const err = (res.body as { error?: { code?: string; message?: string } } | undefined)?.error;
-    throw new HttpError(what, res.status, err?.code ?? null, err?.message ?? (typeof res.body === 'string' ? res.body.slice(0, 200) : ''));
+    throw new HttpError(
+      what,
+      res.status,
+      err?.code ?? null,
+      err?.message ?? (typeof res.body === 'string' ? res.body.slice(0, 200) : ''),
+    );
   }
   return res.body;
 }
 
 /** Runs `fn` over `items` with at most `limit` in flight; results in input order. */
-export async function mapLimit<I, O>(items: readonly I[], limit: number, fn: (item: I, index: number) => Promise<O>): Promise<O[]> {
+export async function mapLimit<I, O>(
+  items: readonly I[],
+  limit: number,
+  fn: (item: I, index: number) => Promise<O>,
+): Promise<O[]> {
   const out = new Array<O>(items.length);
   let next = 0;
   const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {

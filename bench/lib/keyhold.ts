@@ -39,49 +39,86 @@ export class KeyholdClient {
   }
 
   async serviceToken(clientId: string, clientSecret: string): Promise<string> {
-    const t = await expectJson<{ access_token: string }>('service-principal token', `${this.baseUrl}/v1/auth/token`, [200], {
-      method: 'POST',
-      body: { grant_type: 'client_credentials', client_id: clientId, client_secret: clientSecret },
-    });
+    const t = await expectJson<{ access_token: string }>(
+      'service-principal token',
+      `${this.baseUrl}/v1/auth/token`,
+      [200],
+      {
+        method: 'POST',
+        body: { grant_type: 'client_credentials', client_id: clientId, client_secret: clientSecret },
+      },
+    );
     return t.access_token;
   }
 
-  async registerAwsKeyConfiguration(token: string, tenantId: string, name: string, keyArn: string, roleArn: string): Promise<string> {
-    const kc = await expectJson<{ id: string; status: string; validation?: { checks?: Array<{ name: string; ok: boolean; message: string }> } }>(
-      'register key configuration',
-      `${this.baseUrl}/v1/tenants/${tenantId}/key-configurations`,
-      [201],
-      { method: 'POST', token, body: { name, provider: 'aws', aws: { keyArn, roleArn } } },
-    );
+  async registerAwsKeyConfiguration(
+    token: string,
+    tenantId: string,
+    name: string,
+    keyArn: string,
+    roleArn: string,
+  ): Promise<string> {
+    const kc = await expectJson<{
+      id: string;
+      status: string;
+      validation?: { checks?: Array<{ name: string; ok: boolean; message: string }> };
+    }>('register key configuration', `${this.baseUrl}/v1/tenants/${tenantId}/key-configurations`, [201], {
+      method: 'POST',
+      token,
+      body: { name, provider: 'aws', aws: { keyArn, roleArn } },
+    });
     if (kc.status !== 'valid') {
       const failed = (kc.validation?.checks ?? []).filter((c) => !c.ok).map((c) => `${c.name}: ${c.message}`);
-      throw new Error(`key configuration "${name}" is ${kc.status}: ${failed.join('; ') || 'no failed check reported'}`);
+      throw new Error(
+        `key configuration "${name}" is ${kc.status}: ${failed.join('; ') || 'no failed check reported'}`,
+      );
     }
     return kc.id;
   }
 
   async createWorkspace(token: string, tenantId: string, name: string): Promise<string> {
-    const ws = await expectJson<{ id: string }>('create workspace', `${this.baseUrl}/v1/tenants/${tenantId}/workspaces`, [201], {
-      method: 'POST',
-      token,
-      body: { name },
-    });
+    const ws = await expectJson<{ id: string }>(
+      'create workspace',
+      `${this.baseUrl}/v1/tenants/${tenantId}/workspaces`,
+      [201],
+      {
+        method: 'POST',
+        token,
+        body: { name },
+      },
+    );
     return ws.id;
   }
 
   async bindWorkspace(token: string, tenantId: string, workspaceId: string, keyConfigurationId: string): Promise<void> {
-    await expectJson('bind workspace', `${this.baseUrl}/v1/tenants/${tenantId}/workspaces/${workspaceId}/key-binding`, [200], {
-      method: 'PUT',
+    await expectJson(
+      'bind workspace',
+      `${this.baseUrl}/v1/tenants/${tenantId}/workspaces/${workspaceId}/key-binding`,
+      [200],
+      {
+        method: 'PUT',
+        token,
+        body: { keyConfigurationId },
+      },
+    );
+  }
+
+  workspace(
+    token: string,
+    tenantId: string,
+    workspaceId: string,
+  ): Promise<{ id: string; keyState: string; kekVersion: number | null }> {
+    return expectJson('get workspace', `${this.baseUrl}/v1/tenants/${tenantId}/workspaces/${workspaceId}`, [200], {
       token,
-      body: { keyConfigurationId },
     });
   }
 
-  workspace(token: string, tenantId: string, workspaceId: string): Promise<{ id: string; keyState: string; kekVersion: number | null }> {
-    return expectJson('get workspace', `${this.baseUrl}/v1/tenants/${tenantId}/workspaces/${workspaceId}`, [200], { token });
-  }
-
-  createServicePrincipal(token: string, tenantId: string, name: string, workspaceIds: string[]): Promise<{ id: string; clientId: string; clientSecret: string }> {
+  createServicePrincipal(
+    token: string,
+    tenantId: string,
+    name: string,
+    workspaceIds: string[],
+  ): Promise<{ id: string; clientId: string; clientSecret: string }> {
     return expectJson('create service principal', `${this.baseUrl}/v1/tenants/${tenantId}/service-principals`, [201], {
       method: 'POST',
       token,
@@ -101,21 +138,32 @@ export class KeyholdClient {
   }
 
   operation(token: string, tenantId: string, operationId: string): Promise<OperationView> {
-    return expectJson('get operation', `${this.baseUrl}/v1/tenants/${tenantId}/operations/${operationId}`, [200], { token });
+    return expectJson('get operation', `${this.baseUrl}/v1/tenants/${tenantId}/operations/${operationId}`, [200], {
+      token,
+    });
   }
 
   dek(token: string, workspaceId: string, segmentId: string, timeoutMs = 30_000): Promise<JsonResponse<DekView>> {
-    return requestJson<DekView>('get DEK', `${this.internalUrl}${dekPath(workspaceId, segmentId)}`, { token, timeoutMs });
+    return requestJson<DekView>('get DEK', `${this.internalUrl}${dekPath(workspaceId, segmentId)}`, {
+      token,
+      timeoutMs,
+    });
   }
 
   async batchGet(token: string, workspaceId: string, segmentIds: string[]): Promise<DekView[]> {
-    const res = await expectJson<{ deks: DekView[] }>('batch get DEKs', `${this.internalUrl}${batchPath(workspaceId)}`, [200], {
-      method: 'POST',
-      token,
-      body: { segmentIds },
-      timeoutMs: 120_000,
-    });
-    if (res.deks.length !== segmentIds.length) throw new Error(`batch get DEKs returned ${res.deks.length} of ${segmentIds.length} DEKs`);
+    const res = await expectJson<{ deks: DekView[] }>(
+      'batch get DEKs',
+      `${this.internalUrl}${batchPath(workspaceId)}`,
+      [200],
+      {
+        method: 'POST',
+        token,
+        body: { segmentIds },
+        timeoutMs: 120_000,
+      },
+    );
+    if (res.deks.length !== segmentIds.length)
+      throw new Error(`batch get DEKs returned ${res.deks.length} of ${segmentIds.length} DEKs`);
     return res.deks;
   }
 }

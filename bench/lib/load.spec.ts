@@ -22,7 +22,9 @@ describe('assertMostlyOk', () => {
   });
 
   it('refuses a run that measured the error path', () => {
-    expect(() => assertMostlyOk('DEK fetch', result({ non2xx: 500, statusCodes: { '200': 9_500, '401': 500 } }))).toThrow(/DEK fetch: 500 of 10000 requests failed.*401/);
+    expect(() =>
+      assertMostlyOk('DEK fetch', result({ non2xx: 500, statusCodes: { '200': 9_500, '401': 500 } })),
+    ).toThrow(/DEK fetch: 500 of 10000 requests failed.*401/);
     expect(() => assertMostlyOk('x', result({ errors: 200 }))).toThrow('failed');
   });
 

@@ -27,12 +27,23 @@ export async function runLoad(
     ipc: true,
   });
   try {
-    const spec: LoadSpec = { type: 'load', baseUrl, connections: opts.connections, durationSeconds: opts.durationSeconds, target };
+    const spec: LoadSpec = {
+      type: 'load',
+      baseUrl,
+      connections: opts.connections,
+      durationSeconds: opts.durationSeconds,
+      target,
+    };
     // CPU of the server and of the generator over the run: which side was saturated decides what the rate means.
-    const cpu0 = { server: opts.serverPid ? readProcCpuSeconds(opts.serverPid) : 0, gen: readProcCpuSeconds(child.pid), at: Date.now() };
+    const cpu0 = {
+      server: opts.serverPid ? readProcCpuSeconds(opts.serverPid) : 0,
+      gen: readProcCpuSeconds(child.pid),
+      at: Date.now(),
+    };
     child.proc.send(spec);
     const answer = await child.message(
-      (m): m is LoadResult | LoadFailure => !!m && typeof m === 'object' && ['load-result', 'load-error'].includes((m as { type: string }).type),
+      (m): m is LoadResult | LoadFailure =>
+        !!m && typeof m === 'object' && ['load-result', 'load-error'].includes((m as { type: string }).type),
       (opts.durationSeconds + 60) * 1000,
     );
     if (answer.type === 'load-error') throw new Error(`load generator (${name}): ${answer.error}`);
@@ -44,7 +55,11 @@ export async function runLoad(
       generator: 'autocannon',
       generatorCpuShare: Math.round((genCpu / wall) * 100) / 100,
       ...(serverCpu !== undefined
-        ? { serverCpuShare: Math.round((serverCpu / wall) * 100) / 100, serverCpuUsPerRequest: answer.requests > 0 ? Math.round((serverCpu * 1e6) / answer.requests * 10) / 10 : undefined }
+        ? {
+            serverCpuShare: Math.round((serverCpu / wall) * 100) / 100,
+            serverCpuUsPerRequest:
+              answer.requests > 0 ? Math.round(((serverCpu * 1e6) / answer.requests) * 10) / 10 : undefined,
+          }
         : {}),
     };
   } finally {
@@ -56,6 +71,8 @@ export async function runLoad(
 export function assertMostlyOk(name: string, r: LoadResult): void {
   const bad = r.non2xx + r.errors + r.timeouts;
   if (!(r.requests > 0) || bad / r.requests > 0.01) {
-    throw new Error(`${name}: ${bad} of ${r.requests} requests failed (status codes ${JSON.stringify(r.statusCodes)}, errors ${r.errors}, timeouts ${r.timeouts})`);
+    throw new Error(
+      `${name}: ${bad} of ${r.requests} requests failed (status codes ${JSON.stringify(r.statusCodes)}, errors ${r.errors}, timeouts ${r.timeouts})`,
+    );
   }
 }

@@ -34,15 +34,26 @@ export class PopulationBuilder {
     if (n <= base.length) {
       const ids = base.slice(0, n);
       const set = new Set(ids);
-      return { workspaceIds: ids, principals: this.world.principals.map((p) => ({ ...p, workspaceIds: p.workspaceIds.filter((w) => set.has(w)) })).filter((p) => p.workspaceIds.length) };
+      return {
+        workspaceIds: ids,
+        principals: this.world.principals
+          .map((p) => ({ ...p, workspaceIds: p.workspaceIds.filter((w) => set.has(w)) }))
+          .filter((p) => p.workspaceIds.length),
+      };
     }
-    while (base.length + this.extra.workspaceIds.length < n) await this.addTenant(Math.min(PER_TENANT, n - base.length - this.extra.workspaceIds.length));
+    while (base.length + this.extra.workspaceIds.length < n)
+      await this.addTenant(Math.min(PER_TENANT, n - base.length - this.extra.workspaceIds.length));
     const all = await this.take(base.length);
     const extraIds = this.extra.workspaceIds.slice(0, n - base.length);
     const extraSet = new Set(extraIds);
     return {
       workspaceIds: [...all.workspaceIds, ...extraIds],
-      principals: [...all.principals, ...this.extra.principals.map((p) => ({ ...p, workspaceIds: p.workspaceIds.filter((w) => extraSet.has(w)) })).filter((p) => p.workspaceIds.length)],
+      principals: [
+        ...all.principals,
+        ...this.extra.principals
+          .map((p) => ({ ...p, workspaceIds: p.workspaceIds.filter((w) => extraSet.has(w)) }))
+          .filter((p) => p.workspaceIds.length),
+      ],
     };
   }
 
@@ -50,7 +61,9 @@ export class PopulationBuilder {
   async grow(n: number, parallelTenants = 6): Promise<void> {
     const missing = n - this.world.scaleWorkspaces.length - this.extra.workspaceIds.length;
     if (missing <= 0) return;
-    const sizes = Array.from({ length: Math.ceil(missing / PER_TENANT) }, (_, i) => Math.min(PER_TENANT, missing - i * PER_TENANT));
+    const sizes = Array.from({ length: Math.ceil(missing / PER_TENANT) }, (_, i) =>
+      Math.min(PER_TENANT, missing - i * PER_TENANT),
+    );
     await mapLimit(sizes, parallelTenants, (size) => this.addTenant(size));
   }
 
@@ -62,20 +75,29 @@ export class PopulationBuilder {
     const t = await ctx.onboard(label);
     const roleName = `keyhold-${label}`;
     const roleArn = await ctx.customer.createRole(roleName, t.trustedPrincipalArn, t.externalId);
-    const keyArn = await ctx.customer.createKey(roleArn, roleName, { description: `keyhold benchmark CMK (${label})`, extraActions: BENCH_KEY_ACTIONS });
-    const kc = await c.registerAwsKeyConfiguration(t.token, t.tenantId, label, keyArn, roleArn);
-    const ids = await mapLimit(Array.from({ length: size }, (_, i) => i), 16, async (i) => {
-      const id = await c.createWorkspace(t.token, t.tenantId, `${label}-ws-${i}`);
-      await c.bindWorkspace(t.token, t.tenantId, id, kc);
-      return id;
+    const keyArn = await ctx.customer.createKey(roleArn, roleName, {
+      description: `keyhold benchmark CMK (${label})`,
+      extraActions: BENCH_KEY_ACTIONS,
     });
+    const kc = await c.registerAwsKeyConfiguration(t.token, t.tenantId, label, keyArn, roleArn);
+    const ids = await mapLimit(
+      Array.from({ length: size }, (_, i) => i),
+      16,
+      async (i) => {
+        const id = await c.createWorkspace(t.token, t.tenantId, `${label}-ws-${i}`);
+        await c.bindWorkspace(t.token, t.tenantId, id, kc);
+        return id;
+      },
+    );
     for (let i = 0; i < ids.length; i += SCOPE_LIMIT) {
       const workspaceIds = ids.slice(i, i + SCOPE_LIMIT);
       const sp = await c.createServicePrincipal(t.token, t.tenantId, `${label}-svc-${i / SCOPE_LIMIT}`, workspaceIds);
       this.extra.principals.push({ clientId: sp.clientId, clientSecret: sp.clientSecret, workspaceIds });
     }
     this.extra.workspaceIds.push(...ids);
-    ctx.log(`scaling: tenant ${label} with ${size} workspaces (population ${this.world.scaleWorkspaces.length + this.extra.workspaceIds.length})`);
+    ctx.log(
+      `scaling: tenant ${label} with ${size} workspaces (population ${this.world.scaleWorkspaces.length + this.extra.workspaceIds.length})`,
+    );
   }
 }
 

@@ -5,7 +5,9 @@ import { ownerOf, summariseProfile } from './profile';
 
 describe('profile summary', () => {
   it('attributes code to its owner, innermost node_modules package first', () => {
-    expect(ownerOf('file:///w/node_modules/@nestjs/platform-fastify/node_modules/fastify/lib/route.js', 'x')).toBe('pkg:fastify');
+    expect(ownerOf('file:///w/node_modules/@nestjs/platform-fastify/node_modules/fastify/lib/route.js', 'x')).toBe(
+      'pkg:fastify',
+    );
     expect(ownerOf('file:///w/node_modules/pino/lib/proto.js', 'x')).toBe('pkg:pino');
     expect(ownerOf('file:///w/dist/libs/auth/src/token.js', 'verify')).toBe('ours:libs/auth');
     expect(ownerOf('file:///w/dist/apps/api/src/dek-route.js', 'handler')).toBe('ours:apps/api');
@@ -17,11 +19,19 @@ describe('profile summary', () => {
   it('sums self time from the sample deltas and leaves idle out', () => {
     const dir = mkdtempSync(join(tmpdir(), 'bench-profile-'));
     const file = join(dir, 'p.cpuprofile');
-    const node = (id: number, functionName: string, url: string) => ({ id, callFrame: { functionName, url, lineNumber: 0, columnNumber: 0, scriptId: '0' } });
+    const node = (id: number, functionName: string, url: string) => ({
+      id,
+      callFrame: { functionName, url, lineNumber: 0, columnNumber: 0, scriptId: '0' },
+    });
     writeFileSync(
       file,
       JSON.stringify({
-        nodes: [node(1, '(root)', ''), node(2, '(idle)', ''), node(3, 'verifyToken', 'file:///w/dist/libs/auth/src/jwt.js'), node(4, 'route', 'file:///w/node_modules/find-my-way/index.js')],
+        nodes: [
+          node(1, '(root)', ''),
+          node(2, '(idle)', ''),
+          node(3, 'verifyToken', 'file:///w/dist/libs/auth/src/jwt.js'),
+          node(4, 'route', 'file:///w/node_modules/find-my-way/index.js'),
+        ],
         startTime: 0,
         endTime: 10_000,
         samples: [3, 3, 4, 2, 3],

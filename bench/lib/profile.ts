@@ -58,7 +58,9 @@ export function summariseProfile(file: string, topN = 25, requests: number | nul
     if (functionName === '(idle)') continue;
     busyUs += us;
     const fn = functionName || '(anonymous)';
-    const where = url ? `${url.replace(/^file:\/\//, '').replace(/^.*?\/(dist|node_modules)\//, '$1/')}:${lineNumber + 1}` : '';
+    const where = url
+      ? `${url.replace(/^file:\/\//, '').replace(/^.*?\/(dist|node_modules)\//, '$1/')}:${lineNumber + 1}`
+      : '';
     const key = `${fn}@${where}`;
     const entry = perFn.get(key) ?? { fn, where, us: 0 };
     entry.us += us;
@@ -67,7 +69,8 @@ export function summariseProfile(file: string, topN = 25, requests: number | nul
     perOwner.set(owner, (perOwner.get(owner) ?? 0) + us);
   }
   const pct = (us: number): number => Math.round((1000 * us) / Math.max(1, busyUs)) / 10;
-  const perReq = (us: number): number | null => (requests && requests > 0 ? Math.round((10 * us) / requests) / 10 : null);
+  const perReq = (us: number): number | null =>
+    requests && requests > 0 ? Math.round((10 * us) / requests) / 10 : null;
   return {
     file,
     totalMs: Math.round(busyUs / 1000),
@@ -76,7 +79,13 @@ export function summariseProfile(file: string, topN = 25, requests: number | nul
     top: [...perFn.values()]
       .sort((a, b) => b.us - a.us)
       .slice(0, topN)
-      .map((e) => ({ fn: e.fn, where: e.where, selfMs: Math.round(e.us / 1000), pct: pct(e.us), usPerRequest: perReq(e.us) })),
+      .map((e) => ({
+        fn: e.fn,
+        where: e.where,
+        selfMs: Math.round(e.us / 1000),
+        pct: pct(e.us),
+        usPerRequest: perReq(e.us),
+      })),
     byOwner: [...perOwner.entries()]
       .sort((a, b) => b[1] - a[1])
       .map(([owner, us]) => ({ owner, selfMs: Math.round(us / 1000), pct: pct(us), usPerRequest: perReq(us) })),

@@ -20,8 +20,15 @@ export interface Target {
   met: boolean | null;
 }
 
-export function target(name: string, goal: string, actual: number | null | undefined, met: (v: number) => boolean, unit = ''): Target {
-  if (actual === null || actual === undefined || !Number.isFinite(actual)) return { name, goal, actual: 'n/a', met: null };
+export function target(
+  name: string,
+  goal: string,
+  actual: number | null | undefined,
+  met: (v: number) => boolean,
+  unit = '',
+): Target {
+  if (actual === null || actual === undefined || !Number.isFinite(actual))
+    return { name, goal, actual: 'n/a', met: null };
   return { name, goal, actual: `${actual}${unit}`, met: met(actual) };
 }
 

@@ -20,7 +20,14 @@ describe('results', () => {
           dek_fetch: { rps: 9000, ceiling_rps: 30000, ratio: 0.3, p50_ms: 4, p99_ms: 12 },
           batch: { deks_per_s: 100000 },
         }),
-        cold: measured({ single_flight: { concurrent: 1000, kms_calls: 1, multi: { workspaces: 100, per_workspace: 10, kms_calls: 100 } }, cold_fetch: { ms: 22, injected_ms: 20, ratio: 1.1 } }),
+        cold: measured({
+          single_flight: {
+            concurrent: 1000,
+            kms_calls: 1,
+            multi: { workspaces: 100, per_workspace: 10, kms_calls: 100 },
+          },
+          cold_fetch: { ms: 22, injected_ms: 20, ratio: 1.1 },
+        }),
       },
       meta,
     );
@@ -48,9 +55,16 @@ describe('results', () => {
   });
 
   it('compares the KMS economy to its analytic minimum', () => {
-    const ok = assemble({ economy: measured({ kms_calls_per_million_dek_fetches: 105, kms_calls_analytic_min_per_million: 100 }) }, meta);
-    const bad = assemble({ economy: measured({ kms_calls_per_million_dek_fetches: 250, kms_calls_analytic_min_per_million: 100 }) }, meta);
-    const pick = (r: ReturnType<typeof assemble>) => buildTargets(r).find((t) => t.name.startsWith('KMS calls per 1M'))!;
+    const ok = assemble(
+      { economy: measured({ kms_calls_per_million_dek_fetches: 105, kms_calls_analytic_min_per_million: 100 }) },
+      meta,
+    );
+    const bad = assemble(
+      { economy: measured({ kms_calls_per_million_dek_fetches: 250, kms_calls_analytic_min_per_million: 100 }) },
+      meta,
+    );
+    const pick = (r: ReturnType<typeof assemble>) =>
+      buildTargets(r).find((t) => t.name.startsWith('KMS calls per 1M'))!;
     expect(pick(ok).met).toBe(true);
     expect(pick(bad).met).toBe(false);
   });
@@ -58,10 +72,17 @@ describe('results', () => {
 
 describe('carryOver (partial runs)', () => {
   const { assemble, carryOver } = jest.requireActual<typeof import('./results')>('./results');
-  const prior = assemble({ memory: { ok: true, value: { memory: { kek_cache_bytes_per_workspace: 1357 } } } } as never, { mode: 'full', started_at: '2026-12-01T00:00:00Z' });
+  const prior = assemble(
+    { memory: { ok: true, value: { memory: { kek_cache_bytes_per_workspace: 1357 } } } } as never,
+    { mode: 'full', started_at: '2026-12-01T00:00:00Z' },
+  );
 
   it('keeps the previous figures of sections not selected, marked with the run they came from', () => {
-    const out = carryOver(assemble({ scaling: { ok: true, value: { scaling: { sizes: [] } } } } as never, { mode: 'full' }), prior, ['memory']);
+    const out = carryOver(
+      assemble({ scaling: { ok: true, value: { scaling: { sizes: [] } } } } as never, { mode: 'full' }),
+      prior,
+      ['memory'],
+    );
     expect(out.memory).toEqual({ kek_cache_bytes_per_workspace: 1357 });
     expect(out.carried_over).toEqual({ memory: '2026-12-01T00:00:00Z' });
   });

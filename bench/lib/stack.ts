@@ -42,7 +42,12 @@ export class ApiReplica extends ApiProcess {
   private nextId = 1;
 
   /** apps/api/src/main with the bench preload and --expose-gc, on free ports; waits for /readyz on both listeners. */
-  static async start(paths: Paths, name: string, env: NodeJS.ProcessEnv, nodeFlags: string[] = []): Promise<ApiReplica> {
+  static async start(
+    paths: Paths,
+    name: string,
+    env: NodeJS.ProcessEnv,
+    nodeFlags: string[] = [],
+  ): Promise<ApiReplica> {
     const api = new ApiReplica({
       name,
       env: { ...env, BENCH_INJECT_CEILING: '1' },
@@ -59,7 +64,10 @@ export class ApiReplica extends ApiProcess {
   private async command<T>(type: string, extra: object = {}): Promise<T> {
     const id = this.nextId++;
     type Reply = { type: 'bench-reply'; id: number; ok: boolean; result?: T; error?: string };
-    const answer = this.child.message((m): m is Reply => (m as Reply)?.type === 'bench-reply' && (m as Reply).id === id, 60_000);
+    const answer = this.child.message(
+      (m): m is Reply => (m as Reply)?.type === 'bench-reply' && (m as Reply).id === id,
+      60_000,
+    );
     this.child.proc.send({ type, id, ...extra });
     const reply = await answer;
     if (!reply.ok) throw new Error(`API replica ${this.child.name}: ${type} failed: ${reply.error}`);
@@ -69,7 +77,12 @@ export class ApiReplica extends ApiProcess {
   /** Full GC in the child, then its memory: RSS from /proc plus V8's own accounting. */
   async settledMemory(): Promise<{ rssBytes: number; heapUsed: number; external: number; arrayBuffers: number }> {
     const usage = await this.command<NodeJS.MemoryUsage>('gc');
-    return { rssBytes: readProcMemory(this.child.pid).rssBytes, heapUsed: usage.heapUsed, external: usage.external, arrayBuffers: usage.arrayBuffers };
+    return {
+      rssBytes: readProcMemory(this.child.pid).rssBytes,
+      heapUsed: usage.heapUsed,
+      external: usage.external,
+      arrayBuffers: usage.arrayBuffers,
+    };
   }
 
   profileStart(): Promise<unknown> {
@@ -84,7 +97,12 @@ export class ApiReplica extends ApiProcess {
 /** The worker (apps/worker/src/main) in a child process, once it has logged that it started. */
 export async function startWorkerChild(paths: Paths, name: string, env: NodeJS.ProcessEnv): Promise<NodeChild> {
   const worker = spawnWorker(env, { name, logDir: paths.logDir });
-  await Promise.race([worker.ready, new Promise((_, reject) => setTimeout(() => reject(new Error(`worker ${name} did not start within 30s; see ${worker.logFile}`)), 30_000))]).catch(async (err: unknown) => {
+  await Promise.race([
+    worker.ready,
+    new Promise((_, reject) =>
+      setTimeout(() => reject(new Error(`worker ${name} did not start within 30s; see ${worker.logFile}`)), 30_000),
+    ),
+  ]).catch(async (err: unknown) => {
     await worker.stop();
     throw err;
   });

@@ -40,9 +40,27 @@ describe('KEK-load minimum of an access trace', () => {
 
 describe('slope', () => {
   it('fits the cost per item through noisy readings', () => {
-    expect(slope([[0, 100], [10, 120], [20, 140]])).toBeCloseTo(2);
+    expect(
+      slope([
+        [0, 100],
+        [10, 120],
+        [20, 140],
+      ]),
+    ).toBeCloseTo(2);
     // One reading that dropped (pages handed back) moves the fit much less than it moves the endpoints.
-    expect(slope([[0, 1000], [100, 1200], [200, 1400], [300, 900 + 600]])).toBeGreaterThan(0);
-    expect(slope([[5, 1], [5, 2]])).toBe(0);
+    expect(
+      slope([
+        [0, 1000],
+        [100, 1200],
+        [200, 1400],
+        [300, 900 + 600],
+      ]),
+    ).toBeGreaterThan(0);
+    expect(
+      slope([
+        [5, 1],
+        [5, 2],
+      ]),
+    ).toBe(0);
   });
 });

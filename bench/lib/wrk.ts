@@ -22,10 +22,21 @@ export function loadRequests(target: LoadTarget): Array<{ path: string; token?: 
     case 'fixed':
       return Array.from({ length: PREBUILT_REQUESTS }, () => ({ path: target.path }));
     case 'dek':
-      return Array.from({ length: Math.min(target.prebuilt ?? PREBUILT_REQUESTS, target.workspaceIds.length * target.segmentsPerWorkspace) }, () => {
-        const w = pick(target.workspaceIds.length);
-        return { path: dekPath(target.workspaceIds[w], segmentId(pick(target.segmentsPerWorkspace))), token: target.tokens?.[w] };
-      });
+      return Array.from(
+        {
+          length: Math.min(
+            target.prebuilt ?? PREBUILT_REQUESTS,
+            target.workspaceIds.length * target.segmentsPerWorkspace,
+          ),
+        },
+        () => {
+          const w = pick(target.workspaceIds.length);
+          return {
+            path: dekPath(target.workspaceIds[w], segmentId(pick(target.segmentsPerWorkspace))),
+            token: target.tokens?.[w],
+          };
+        },
+      );
     case 'batch':
       throw new Error('wrk runs GET loads only (batches use autocannon)');
   }
@@ -48,7 +59,9 @@ function script(requests: Array<{ path: string; token?: string }>, headers: Reco
 local paths = { ${requests.map((r) => lua(r.path)).join(', ')} }
 local auth = { ${tokens.map((t) => lua(`Bearer ${t}`)).join(', ')} }
 local which = { ${requests.map((r) => (r.token ? tokenIndex.get(r.token) : 0)).join(', ')} }
-local headers = { ${Object.entries(headers).map(([k, v]) => `[${lua(k)}] = ${lua(v)}`).join(', ')} }
+local headers = { ${Object.entries(headers)
+    .map(([k, v]) => `[${lua(k)}] = ${lua(v)}`)
+    .join(', ')} }
 local reqs = {}
 local i = 0
 function init(args)
@@ -115,7 +128,17 @@ export async function runWrk(
   const serverCpu = opts.serverPid ? readProcCpuSeconds(opts.serverPid) - cpu0.server : undefined;
   const m = /WRK-JSON (\{.*\})/.exec(out);
   if (code !== 0 || !m) throw new Error(`wrk (${name}) exited ${code} without a summary; see load-${name}.log`);
-  const s = JSON.parse(m[1]) as { requests: number; duration_us: number; connect: number; read: number; write: number; status: number; timeout: number; p50_us: number; p99_us: number };
+  const s = JSON.parse(m[1]) as {
+    requests: number;
+    duration_us: number;
+    connect: number;
+    read: number;
+    write: number;
+    status: number;
+    timeout: number;
+    p50_us: number;
+    p99_us: number;
+  };
   const seconds = s.duration_us / 1e6;
   const errors = s.connect + s.read + s.write;
   const ok = s.requests - s.status;
@@ -134,7 +157,10 @@ export async function runWrk(
     // The last sample (200 ms cadence) before wrk exited: a slight undercount, the same for every load.
     generatorCpuShare: Math.round((genCpu / wall) * 100) / 100,
     ...(serverCpu !== undefined
-      ? { serverCpuShare: Math.round((serverCpu / wall) * 100) / 100, serverCpuUsPerRequest: s.requests > 0 ? Math.round(((serverCpu * 1e6) / s.requests) * 10) / 10 : undefined }
+      ? {
+          serverCpuShare: Math.round((serverCpu / wall) * 100) / 100,
+          serverCpuUsPerRequest: s.requests > 0 ? Math.round(((serverCpu * 1e6) / s.requests) * 10) / 10 : undefined,
+        }
       : {}),
     generator: 'wrk',
   };

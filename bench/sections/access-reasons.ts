@@ -41,7 +41,10 @@ export async function accessReasons(ctx: BenchContext, world: World): Promise<Ac
   const api = await ApiReplica.start(ctx.paths, 'api-reason', ctx.env());
   try {
     const fetcher = world.principals[0];
-    const token = await new KeyholdClient(api.url, api.internalUrl).serviceToken(fetcher.clientId, fetcher.clientSecret);
+    const token = await new KeyholdClient(api.url, api.internalUrl).serviceToken(
+      fetcher.clientId,
+      fetcher.clientSecret,
+    );
     await mapLimit(world.fetchWorkspaces, 8, async (ws) => {
       const res = await requestJson(`warm ${ws}`, `${api.internalUrl}/internal/v1/workspaces/${ws}/deks:batchGet`, {
         method: 'POST',
@@ -50,11 +53,22 @@ export async function accessReasons(ctx: BenchContext, world: World): Promise<Ac
       });
       if (res.status !== 200) throw new Error(`warm-up batch for ${ws} answered ${res.status}`);
     });
-    const base = { kind: 'dek' as const, token, workspaceIds: world.fetchWorkspaces, segmentsPerWorkspace: m.segmentsPerWorkspace };
+    const base = {
+      kind: 'dek' as const,
+      token,
+      workspaceIds: world.fetchWorkspaces,
+      segmentsPerWorkspace: m.segmentsPerWorkspace,
+    };
     const withReason = { ...base, headers: { 'keyhold-access-reason': 'CUSTOMER_INITIATED' } };
     const load = { connections: m.connections, durationSeconds: m.loadSeconds, serverPid: api.child.pid };
-    await runLoad(ctx.paths, 'reason-warmup', api.internalUrl, withReason, { connections: m.connections, durationSeconds: 3 });
-    await runLoad(ctx.paths, 'no-reason-warmup', api.internalUrl, base, { connections: m.connections, durationSeconds: 2 });
+    await runLoad(ctx.paths, 'reason-warmup', api.internalUrl, withReason, {
+      connections: m.connections,
+      durationSeconds: 3,
+    });
+    await runLoad(ctx.paths, 'no-reason-warmup', api.internalUrl, base, {
+      connections: m.connections,
+      durationSeconds: 2,
+    });
 
     const rounds = m.name === 'full' ? 5 : 3;
     const without: LoadResult[] = [];
@@ -63,11 +77,19 @@ export async function accessReasons(ctx: BenchContext, world: World): Promise<Ac
       // alternate which side goes first, so a drift of the machine's load does not favour one side
       const order = r % 2 === 0 ? (['without', 'with'] as const) : (['with', 'without'] as const);
       for (const side of order) {
-        const res = await runLoad(ctx.paths, `${side}-reason-${r}`, api.internalUrl, side === 'with' ? withReason : base, load);
+        const res = await runLoad(
+          ctx.paths,
+          `${side}-reason-${r}`,
+          api.internalUrl,
+          side === 'with' ? withReason : base,
+          load,
+        );
         assertMostlyOk(`DEK fetch ${side} reason`, res);
         (side === 'with' ? withR : without).push(res);
       }
-      ctx.log(`access-reasons round ${r + 1}/${rounds}: without ${Math.round(without[r].rps)} rps (${without[r].serverCpuUsPerRequest} µs/req); with ${Math.round(withR[r].rps)} rps (${withR[r].serverCpuUsPerRequest} µs/req)`);
+      ctx.log(
+        `access-reasons round ${r + 1}/${rounds}: without ${Math.round(without[r].rps)} rps (${without[r].serverCpuUsPerRequest} µs/req); with ${Math.round(withR[r].rps)} rps (${withR[r].serverCpuUsPerRequest} µs/req)`,
+      );
     }
     const w = median(withR.map((x) => x.rps));
     const wo = median(without.map((x) => x.rps));
@@ -100,7 +122,11 @@ function reasonHandlingNs(): number {
   const buffer = new AuditBuffer({ appendMany: async (_t, records) => records.map((_, i) => i) }, 3_600_000);
   const agg = new DekIssuanceAggregator(buffer, 3_600_000, REASON_SLOT_NAMES);
   const tally = agg.tally('t', 'p', 'w');
-  const mask = reasonMask({ principalReasons: ['CUSTOMER_INITIATED', 'BACKUP'], deniedReasons: ['EMERGENCY'], reasonRequired: false });
+  const mask = reasonMask({
+    principalReasons: ['CUSTOMER_INITIATED', 'BACKUP'],
+    deniedReasons: ['EMERGENCY'],
+    reasonRequired: false,
+  });
   const headers: Record<string, string> = { 'keyhold-access-reason': 'CUSTOMER_INITIATED' };
   const once = (n: number) => {
     const now = Date.now();

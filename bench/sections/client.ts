@@ -67,7 +67,13 @@ async function rate(ms: number, fn: () => unknown | Promise<unknown>, batch = 1)
 export async function clientSection(ctx: BenchContext, world: World): Promise<ClientResult> {
   const p = world.principals[0];
   const ws = world.fetchWorkspaces[0];
-  const c = new KeyholdClient({ baseUrl: ctx.control.internalUrl, clientId: p.clientId, clientSecret: p.clientSecret, events: false, cache: { ttlMs: 600_000 } });
+  const c = new KeyholdClient({
+    baseUrl: ctx.control.internalUrl,
+    clientId: p.clientId,
+    clientSecret: p.clientSecret,
+    events: false,
+    cache: { ttlMs: 600_000 },
+  });
   try {
     const seg = 'bench-client';
     await c.encrypt({ workspaceId: ws, segmentId: seg, plaintext: 'warm' });
@@ -114,7 +120,9 @@ export async function clientSection(ctx: BenchContext, world: World): Promise<Cl
     };
     for (let r = 0; r < rounds; r++) {
       const s = { raw: 0, env: 0, joined: 0 };
-      const order: Array<keyof typeof s> = (['raw', 'env', 'joined'] as const).map((_, i, all) => all[(i + r) % all.length]);
+      const order: Array<keyof typeof s> = (['raw', 'env', 'joined'] as const).map(
+        (_, i, all) => all[(i + r) % all.length],
+      );
       for (const which of order) s[which] = await timed(which === 'raw' ? raw : which === 'env' ? env : joined);
       rawSeconds += s.raw;
       envSeconds += s.env;
@@ -179,17 +187,27 @@ async function shredPropagation(ctx: BenchContext, world: World, n: number): Pro
     ids.push(id);
   }
   const sp = await ctx.client.createServicePrincipal(admin, world.tenantId, 'bench-shred', ids);
-  const c = new KeyholdClient({ baseUrl: ctx.control.internalUrl, clientId: sp.clientId, clientSecret: sp.clientSecret, cache: { ttlMs: 600_000 } });
+  const c = new KeyholdClient({
+    baseUrl: ctx.control.internalUrl,
+    clientId: sp.clientId,
+    clientSecret: sp.clientSecret,
+    cache: { ttlMs: 600_000 },
+  });
   const samples: number[] = [];
   try {
     await c.ready();
     for (const id of ids) (await c.getDek(id, 'shred-probe')).key.fill(0);
     for (let i = 0; i < ids.length; i++) {
-      await expectJson('destroy workspace', `${ctx.control.url}/v1/tenants/${world.tenantId}/workspaces/${ids[i]}`, [200, 202, 204], {
-        method: 'DELETE',
-        token: admin,
-        body: { confirm: names[i] },
-      });
+      await expectJson(
+        'destroy workspace',
+        `${ctx.control.url}/v1/tenants/${world.tenantId}/workspaces/${ids[i]}`,
+        [200, 202, 204],
+        {
+          method: 'DELETE',
+          token: admin,
+          body: { confirm: names[i] },
+        },
+      );
       const acked = performance.now();
       const deadline = acked + 10_000;
       let refusedAt: number | null = null;
@@ -203,7 +221,8 @@ async function shredPropagation(ctx: BenchContext, world: World, n: number): Pro
         }
         await new Promise((r) => setTimeout(r, 1));
       }
-      if (refusedAt === null) throw new Error(`the client still served a destroyed workspace's DEK 10 s after the server's answer`);
+      if (refusedAt === null)
+        throw new Error(`the client still served a destroyed workspace's DEK 10 s after the server's answer`);
       samples.push(Math.max(0, refusedAt - acked));
     }
   } finally {

@@ -27,7 +27,10 @@ export interface ColdResult {
 }
 
 /** A fresh replica's first fetch, so the assumed-role credentials and KMS client are warm before measuring. */
-export async function warmReplica(api: ApiReplica, world: World): Promise<{ client: KeyholdClient; tokens: Map<string, string>; fetchToken: string }> {
+export async function warmReplica(
+  api: ApiReplica,
+  world: World,
+): Promise<{ client: KeyholdClient; tokens: Map<string, string>; fetchToken: string }> {
   const client = new KeyholdClient(api.url, api.internalUrl);
   const tokens = await tokensByWorkspace(client, world);
   const res = await client.dek(tokens.get(world.warmupWorkspace)!, world.warmupWorkspace, segmentId(0));
@@ -52,13 +55,17 @@ export async function coldPath(ctx: BenchContext, world: World): Promise<ColdRes
     await ctx.admin.addFault({ cloud: 'aws', kind: 'latency', latencyMs: injected });
     await ctx.admin.resetCounters();
     const one = await Promise.all(
-      Array.from({ length: m.singleFlightConcurrent }, (_, i) => client.dek(token(world.singleFlightWorkspace), world.singleFlightWorkspace, segmentId(i), 60_000)),
+      Array.from({ length: m.singleFlightConcurrent }, (_, i) =>
+        client.dek(token(world.singleFlightWorkspace), world.singleFlightWorkspace, segmentId(i), 60_000),
+      ),
     );
     const oneCalls = await ctx.admin.count({ cloud: 'aws', operation: 'Decrypt' });
 
     await ctx.admin.resetCounters();
     const multi = await Promise.all(
-      world.multiColdWorkspaces.flatMap((ws) => Array.from({ length: m.multiColdPerWorkspace }, (_, i) => client.dek(token(ws), ws, segmentId(i), 60_000))),
+      world.multiColdWorkspaces.flatMap((ws) =>
+        Array.from({ length: m.multiColdPerWorkspace }, (_, i) => client.dek(token(ws), ws, segmentId(i), 60_000)),
+      ),
     );
     const multiCalls = await ctx.admin.count({ cloud: 'aws', operation: 'Decrypt' });
 
@@ -69,7 +76,8 @@ export async function coldPath(ctx: BenchContext, world: World): Promise<ColdRes
       const t0 = performance.now();
       const res = await client.dek(token(ws), ws, segmentId(0));
       const ms = performance.now() - t0;
-      if (res.status !== 200) throw new Error(`cold fetch of ${ws} answered ${res.status}: ${JSON.stringify(res.body)}`);
+      if (res.status !== 200)
+        throw new Error(`cold fetch of ${ws} answered ${res.status}: ${JSON.stringify(res.body)}`);
       coldMs.push(ms);
     }
     const coldCalls = await ctx.admin.count({ cloud: 'aws' });

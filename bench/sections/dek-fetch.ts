@@ -14,13 +14,27 @@ export const INJECTED_CEILING_PATH = '/__bench/injected-ceiling';
 
 export interface DekFetchResult {
   dek_fetch: {
-    rps: number; ceiling_rps: number; ratio: number | null; p50_ms: number; p99_ms: number; ceiling_p50_ms: number; ceiling_p99_ms: number;
-    connections: number; seconds: number; rounds: number; workspaces: number; segments: number; ceiling_route: string;
+    rps: number;
+    ceiling_rps: number;
+    ratio: number | null;
+    p50_ms: number;
+    p99_ms: number;
+    ceiling_p50_ms: number;
+    ceiling_p99_ms: number;
+    connections: number;
+    seconds: number;
+    rounds: number;
+    workspaces: number;
+    segments: number;
+    ceiling_route: string;
     /** Load generator used for both sides of the ratio. */
     generator: string;
     /** Server CPU per request (µs, from /proc) on each side, and their ratio: what the DEK logic costs, independent of the generator. */
-    server_cpu_us_per_request: number | null; ceiling_server_cpu_us_per_request: number | null; cpu_ratio: number | null;
-    server_cpu_cores: number | null; ceiling_server_cpu_cores: number | null;
+    server_cpu_us_per_request: number | null;
+    ceiling_server_cpu_us_per_request: number | null;
+    cpu_ratio: number | null;
+    server_cpu_cores: number | null;
+    ceiling_server_cpu_cores: number | null;
   };
   batch: { deks_per_s: number; requests_per_s: number; batch_size: number; p50_ms: number; p99_ms: number };
   profile: ProfileSummary | null;
@@ -36,7 +50,10 @@ export async function dekFetch(ctx: BenchContext, world: World): Promise<DekFetc
   const api = await ApiReplica.start(ctx.paths, 'api-hot', ctx.env());
   try {
     const fetcher = world.principals[0];
-    const token = await new KeyholdClient(api.url, api.internalUrl).serviceToken(fetcher.clientId, fetcher.clientSecret);
+    const token = await new KeyholdClient(api.url, api.internalUrl).serviceToken(
+      fetcher.clientId,
+      fetcher.clientSecret,
+    );
     const ceilingPath = await findCeiling(api.internalUrl);
     // Warm: every workspace's KEK and DEKs through the measured replica, then a short JIT warm-up under load.
     await mapLimit(world.fetchWorkspaces, 8, async (ws) => {
@@ -47,31 +64,58 @@ export async function dekFetch(ctx: BenchContext, world: World): Promise<DekFetc
       });
       if (res.status !== 200) throw new Error(`warm-up batch for ${ws} answered ${res.status}`);
     });
-    const dekTarget = { kind: 'dek' as const, token, workspaceIds: world.fetchWorkspaces, segmentsPerWorkspace: m.segmentsPerWorkspace };
+    const dekTarget = {
+      kind: 'dek' as const,
+      token,
+      workspaceIds: world.fetchWorkspaces,
+      segmentsPerWorkspace: m.segmentsPerWorkspace,
+    };
     const load = { connections: m.connections, durationSeconds: m.loadSeconds, serverPid: api.child.pid };
     await runLoad(ctx.paths, 'warmup', api.internalUrl, dekTarget, { connections: m.connections, durationSeconds: 3 });
-    if (ceilingPath) await runLoad(ctx.paths, 'warmup-ceiling', api.internalUrl, { kind: 'fixed', method: 'GET', path: ceilingPath }, { connections: m.connections, durationSeconds: 2 });
+    if (ceilingPath)
+      await runLoad(
+        ctx.paths,
+        'warmup-ceiling',
+        api.internalUrl,
+        { kind: 'fixed', method: 'GET', path: ceilingPath },
+        { connections: m.connections, durationSeconds: 2 },
+      );
 
     const rounds = m.name === 'full' ? 3 : 1;
     const ceil: LoadResult[] = [];
     const dek: LoadResult[] = [];
     for (let r = 0; r < rounds; r++) {
       if (ceilingPath) {
-        const c = await runLoad(ctx.paths, `ceiling-${r}`, api.internalUrl, { kind: 'fixed', method: 'GET', path: ceilingPath }, load);
+        const c = await runLoad(
+          ctx.paths,
+          `ceiling-${r}`,
+          api.internalUrl,
+          { kind: 'fixed', method: 'GET', path: ceilingPath },
+          load,
+        );
         assertMostlyOk('ceiling route', c);
         ceil.push(c);
       }
       const d = await runLoad(ctx.paths, `dek-${r}`, api.internalUrl, dekTarget, load);
       assertMostlyOk('DEK fetch', d);
       dek.push(d);
-      const cpu = (x: LoadResult) => `server ${x.serverCpuShare} cores, ${x.serverCpuUsPerRequest} µs/req; generator ${x.generatorCpuShare} cores`;
-      ctx.log(`dek-fetch round ${r + 1}/${rounds}: dek ${Math.round(d.rps)} rps p99 ${d.p99Ms} ms (${cpu(d)})${ceil[r] ? `; ceiling ${Math.round(ceil[r].rps)} rps (${cpu(ceil[r])})` : ''}`);
+      const cpu = (x: LoadResult) =>
+        `server ${x.serverCpuShare} cores, ${x.serverCpuUsPerRequest} µs/req; generator ${x.generatorCpuShare} cores`;
+      ctx.log(
+        `dek-fetch round ${r + 1}/${rounds}: dek ${Math.round(d.rps)} rps p99 ${d.p99Ms} ms (${cpu(d)})${ceil[r] ? `; ceiling ${Math.round(ceil[r].rps)} rps (${cpu(ceil[r])})` : ''}`,
+      );
     }
     const batch = await runLoad(
       ctx.paths,
       'batch',
       api.internalUrl,
-      { kind: 'batch', token, workspaceIds: world.fetchWorkspaces, segmentsPerWorkspace: m.segmentsPerWorkspace, batchSize: m.batchSize },
+      {
+        kind: 'batch',
+        token,
+        workspaceIds: world.fetchWorkspaces,
+        segmentsPerWorkspace: m.segmentsPerWorkspace,
+        batchSize: m.batchSize,
+      },
       load,
     );
     assertMostlyOk('batch DEK fetch', batch);
@@ -81,14 +125,23 @@ export async function dekFetch(ctx: BenchContext, world: World): Promise<DekFetc
     if (ctx.profile) {
       const file = join(ctx.paths.resultsDir, 'dek-fetch.cpuprofile');
       await api.profileStart();
-      const profiled = await runLoad(ctx.paths, 'profile', api.internalUrl, dekTarget, { connections: m.connections, durationSeconds: Math.min(10, m.loadSeconds) });
+      const profiled = await runLoad(ctx.paths, 'profile', api.internalUrl, dekTarget, {
+        connections: m.connections,
+        durationSeconds: Math.min(10, m.loadSeconds),
+      });
       await api.profileStop(file);
       profile = summariseProfile(file, 30, profiled.requests);
       if (ceilingPath) {
         // The same profile of the ceiling route: what the framework and the HTTP stack cost with no DEK logic.
         const cfile = join(ctx.paths.resultsDir, 'ceiling.cpuprofile');
         await api.profileStart();
-        const cp = await runLoad(ctx.paths, 'profile-ceiling', api.internalUrl, { kind: 'fixed', method: 'GET', path: ceilingPath }, { connections: m.connections, durationSeconds: Math.min(10, m.loadSeconds) });
+        const cp = await runLoad(
+          ctx.paths,
+          'profile-ceiling',
+          api.internalUrl,
+          { kind: 'fixed', method: 'GET', path: ceilingPath },
+          { connections: m.connections, durationSeconds: Math.min(10, m.loadSeconds) },
+        );
         await api.profileStop(cfile);
         ceilingProfile = summariseProfile(cfile, 30, cp.requests);
       }

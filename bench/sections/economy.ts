@@ -42,7 +42,13 @@ export async function economy(ctx: BenchContext, world: World): Promise<EconomyR
       ctx.paths,
       'economy',
       api.internalUrl,
-      { kind: 'dek', token, workspaceIds: world.fetchWorkspaces, segmentsPerWorkspace: m.segmentsPerWorkspace, kekTtlSeconds: ttl },
+      {
+        kind: 'dek',
+        token,
+        workspaceIds: world.fetchWorkspaces,
+        segmentsPerWorkspace: m.segmentsPerWorkspace,
+        kekTtlSeconds: ttl,
+      },
       { connections: m.connections, durationSeconds: m.economySeconds },
     );
     assertMostlyOk('economy run', run);
@@ -58,7 +64,11 @@ export async function economy(ctx: BenchContext, world: World): Promise<EconomyR
     const perMillion = (calls: number): number => round((calls / Math.max(1, run.ok2xx)) * 1e6, 1);
     let hitRatio: number | null;
     let source: string;
-    if (metricsBefore && metricsAfter && metricsAfter.hits + metricsAfter.misses > metricsBefore.hits + metricsBefore.misses) {
+    if (
+      metricsBefore &&
+      metricsAfter &&
+      metricsAfter.hits + metricsAfter.misses > metricsBefore.hits + metricsBefore.misses
+    ) {
       const hits = metricsAfter.hits - metricsBefore.hits;
       const misses = metricsAfter.misses - metricsBefore.misses;
       hitRatio = round(hits / (hits + misses), 5);
@@ -79,7 +89,10 @@ export async function economy(ctx: BenchContext, world: World): Promise<EconomyR
         kms_decrypt_calls: decrypts,
         kms_calls_all_ops: allCalls,
         analytic_min_calls: minCalls,
-        analytic_min_source: run.minKekLoads !== undefined ? 'perfect TTL cache replayed over the requests sent' : 'workspaces × TTL windows',
+        analytic_min_source:
+          run.minKekLoads !== undefined
+            ? 'perfect TTL cache replayed over the requests sent'
+            : 'workspaces × TTL windows',
         ttl_window_calls: windowCalls,
         ratio_to_min: ratio(decrypts, minCalls),
         cache_hit_ratio_source: source,

@@ -26,18 +26,32 @@ export interface RewrapResult {
 }
 
 export interface KekRotationResult {
-  kek_rotation: { deks: number; seconds: number; deks_per_s: number; worker_peak_rss_mb: number; kek_version_before: number | null; kek_version_after: number | null; sample_deks_unchanged: boolean };
+  kek_rotation: {
+    deks: number;
+    seconds: number;
+    deks_per_s: number;
+    worker_peak_rss_mb: number;
+    kek_version_before: number | null;
+    kek_version_after: number | null;
+    sample_deks_unchanged: boolean;
+  };
 }
 
 /** Polls operations until every one is finished; returns when the last finished and how many failed. */
-async function awaitOperations(ctx: BenchContext, tenantId: string, ids: string[], timeoutMs: number): Promise<{ endedAt: number; failed: number; lastError: unknown }> {
+async function awaitOperations(
+  ctx: BenchContext,
+  tenantId: string,
+  ids: string[],
+  timeoutMs: number,
+): Promise<{ endedAt: number; failed: number; lastError: unknown }> {
   const until = Date.now() + timeoutMs;
   let failed = 0;
   let lastError: unknown = null;
   let token = await ctx.adminToken();
   // Operations finish roughly in order: advance a cursor over finished ones, re-checking the first unfinished.
-  for (let i = 0; i < ids.length; ) {
-    if (Date.now() > until) throw new Error(`${ids.length - i} of ${ids.length} operations still unfinished after ${timeoutMs / 1000}s`);
+  for (let i = 0; i < ids.length;) {
+    if (Date.now() > until)
+      throw new Error(`${ids.length - i} of ${ids.length} operations still unfinished after ${timeoutMs / 1000}s`);
     const op = await ctx.client.operation(token, tenantId, ids[i]);
     if (op.state === 'succeeded' || op.state === 'failed') {
       if (op.state === 'failed') {
@@ -65,20 +79,27 @@ function workerEnv(ctx: BenchContext, extra: Record<string, string>): Promise<No
 export async function rewrap(ctx: BenchContext, world: World): Promise<RewrapResult> {
   const m = ctx.mode;
   const r = m.rewrapRate;
-  const worker = await startWorkerChild(ctx.paths, 'worker-rewrap', await workerEnv(ctx, { [ENV.providerRatePerSecond]: String(r), [ENV.keyConfigurationRatePerSecond]: String(r) }));
+  const worker = await startWorkerChild(
+    ctx.paths,
+    'worker-rewrap',
+    await workerEnv(ctx, { [ENV.providerRatePerSecond]: String(r), [ENV.keyConfigurationRatePerSecond]: String(r) }),
+  );
   try {
     await ctx.admin.clearFaults();
     await ctx.admin.addFault({ cloud: 'aws', kind: 'latency', latencyMs: m.injectedLatencyMs });
     await ctx.admin.resetCounters();
     const token = await ctx.adminToken();
     const t0 = performance.now();
-    const ids = await mapLimit(world.scaleWorkspaces, 16, (ws) => ctx.client.requestOperation(token, world.tenantId, ws, 'cmk-rewrap'));
+    const ids = await mapLimit(world.scaleWorkspaces, 16, (ws) =>
+      ctx.client.requestOperation(token, world.tenantId, ws, 'cmk-rewrap'),
+    );
     const bound = (2 * ids.length) / r;
     const done = await awaitOperations(ctx, world.tenantId, ids, Math.max(120_000, bound * 5_000));
     const seconds = (done.endedAt - t0) / 1000;
     const calls = await ctx.admin.count({ cloud: 'aws' });
     const byOperation = await ctx.admin.byOperation('aws');
-    if (done.failed > 0) ctx.log(`rewrap: ${done.failed} operations failed, last error ${JSON.stringify(done.lastError)}`);
+    if (done.failed > 0)
+      ctx.log(`rewrap: ${done.failed} operations failed, last error ${JSON.stringify(done.lastError)}`);
     return {
       rewrap: {
         workspaces: ids.length,

@@ -71,7 +71,12 @@ export async function lists(ctx: BenchContext, _world: World): Promise<ListsResu
   ctx.log(`lists: seeded ${sizes.join(' and ')} workspaces in ${seedSeconds}s`);
 
   const api = await ApiReplica.start(ctx.paths, 'api-lists', env);
-  const points: ListsPoint[] = tenants.map((t) => ({ workspaces: t.n, p99_ms: {} as Record<QueryName, number>, p50_ms: {} as Record<QueryName, number>, rps: {} as Record<QueryName, number> }));
+  const points: ListsPoint[] = tenants.map((t) => ({
+    workspaces: t.n,
+    p99_ms: {} as Record<QueryName, number>,
+    p50_ms: {} as Record<QueryName, number>,
+    rps: {} as Record<QueryName, number>,
+  }));
   try {
     // Interleaved rounds (small, large, small, large…) per query, median of the rounds: drift of a shared machine
     // over the run then falls on both sizes alike instead of on whichever was measured later.
@@ -81,12 +86,24 @@ export async function lists(ctx: BenchContext, _world: World): Promise<ListsResu
       const samples = tenants.map(() => ({ p99: [] as number[], p50: [] as number[], rps: [] as number[] }));
       for (const t of tenants) {
         const path = `/v1/tenants/${t.tenantId}/workspaces?${QUERIES[name](t.kc)}`;
-        await runLoad(ctx.paths, `lists-warm-${t.n}-${name}`, api.url, { kind: 'fixed', method: 'GET', path, token: t.token }, { connections: 4, durationSeconds: 1 });
+        await runLoad(
+          ctx.paths,
+          `lists-warm-${t.n}-${name}`,
+          api.url,
+          { kind: 'fixed', method: 'GET', path, token: t.token },
+          { connections: 4, durationSeconds: 1 },
+        );
       }
       for (let r = 0; r < rounds; r++)
         for (const [i, t] of tenants.entries()) {
           const path = `/v1/tenants/${t.tenantId}/workspaces?${QUERIES[name](t.kc)}`;
-          const res = await runLoad(ctx.paths, `lists-${t.n}-${name}-${r}`, api.url, { kind: 'fixed', method: 'GET', path, token: t.token }, load);
+          const res = await runLoad(
+            ctx.paths,
+            `lists-${t.n}-${name}-${r}`,
+            api.url,
+            { kind: 'fixed', method: 'GET', path, token: t.token },
+            load,
+          );
           assertMostlyOk(`lists ${t.n} ${name}`, res);
           samples[i].p99.push(res.p99Ms);
           samples[i].p50.push(res.p50Ms);
@@ -103,9 +120,13 @@ export async function lists(ctx: BenchContext, _world: World): Promise<ListsResu
     await api.stop();
   }
   const [small, big] = points;
-  const byQuery = Object.fromEntries((Object.keys(QUERIES) as QueryName[]).map((q) => [q, ratio(big.p99_ms[q], small.p99_ms[q])])) as Record<QueryName, number | null>;
+  const byQuery = Object.fromEntries(
+    (Object.keys(QUERIES) as QueryName[]).map((q) => [q, ratio(big.p99_ms[q], small.p99_ms[q])]),
+  ) as Record<QueryName, number | null>;
   const worst = Object.values(byQuery).filter((v): v is number => v !== null);
-  const p50 = (Object.keys(QUERIES) as QueryName[]).map((q) => ratio(big.p50_ms[q], small.p50_ms[q])).filter((v): v is number => v !== null);
+  const p50 = (Object.keys(QUERIES) as QueryName[])
+    .map((q) => ratio(big.p50_ms[q], small.p50_ms[q]))
+    .filter((v): v is number => v !== null);
   return {
     lists: {
       small,

@@ -43,7 +43,12 @@ export async function memory(ctx: BenchContext, world: World): Promise<MemoryRes
   const n = world.scaleWorkspaces.length;
   // The young generation is pinned to one size: V8 otherwise grows it under load and shrinks it when idle, which
   // moves RSS by tens of MB between two readings and says nothing about what a cached workspace costs.
-  const api = await ApiReplica.start(ctx.paths, 'api-mem', ctx.env({ [ENV.kekCacheMaxEntries]: String(n + 1_000) }), PINNED_YOUNG_GENERATION);
+  const api = await ApiReplica.start(
+    ctx.paths,
+    'api-mem',
+    ctx.env({ [ENV.kekCacheMaxEntries]: String(n + 1_000) }),
+    PINNED_YOUNG_GENERATION,
+  );
   try {
     const { client, tokens } = await warmReplica(api, world);
     const fill = (list: string[]) =>
@@ -106,8 +111,18 @@ export async function memory(ctx: BenchContext, world: World): Promise<MemoryRes
 }
 
 /** Slopes (bytes per DEK) of one replica filled with every seeded DEK of the fetch workspaces, in steps. */
-async function fillSlopes(ctx: BenchContext, world: World, name: string, env: Record<string, string>): Promise<{ heap: number; rss: number; deks: number }> {
-  const api = await ApiReplica.start(ctx.paths, name, ctx.env({ ...env, [ENV.kekCacheMaxEntries]: String(world.fetchWorkspaces.length + 1_000) }), PINNED_YOUNG_GENERATION);
+async function fillSlopes(
+  ctx: BenchContext,
+  world: World,
+  name: string,
+  env: Record<string, string>,
+): Promise<{ heap: number; rss: number; deks: number }> {
+  const api = await ApiReplica.start(
+    ctx.paths,
+    name,
+    ctx.env({ ...env, [ENV.kekCacheMaxEntries]: String(world.fetchWorkspaces.length + 1_000) }),
+    PINNED_YOUNG_GENERATION,
+  );
   try {
     const { client, fetchToken } = await warmReplica(api, world);
     const per = ctx.mode.segmentsPerWorkspace;
@@ -131,15 +146,24 @@ async function fillSlopes(ctx: BenchContext, world: World, name: string, env: Re
       await fill(rest.slice(from, to));
       await read(to * per);
     }
-    return { heap: slope(points.map((p) => [p.n, p.heap])), rss: slope(points.map((p) => [p.n, p.rss])), deks: rest.length * per };
+    return {
+      heap: slope(points.map((p) => [p.n, p.heap])),
+      rss: slope(points.map((p) => [p.n, p.rss])),
+      deks: rest.length * per,
+    };
   } finally {
     await api.stop();
   }
 }
 
-async function dekCacheBytes(ctx: BenchContext, world: World): Promise<{ heap: number | null; rss: number | null; deks: number }> {
+async function dekCacheBytes(
+  ctx: BenchContext,
+  world: World,
+): Promise<{ heap: number | null; rss: number | null; deks: number }> {
   const on = await fillSlopes(ctx, world, 'api-mem-deks', {});
   const off = await fillSlopes(ctx, world, 'api-mem-nodeks', { [ENV.dekCacheMaxBytes]: '0' });
-  ctx.log(`memory: per DEK with the DEK cache ${Math.round(on.heap)} B heap / ${Math.round(on.rss)} B RSS, without ${Math.round(off.heap)} B / ${Math.round(off.rss)} B`);
+  ctx.log(
+    `memory: per DEK with the DEK cache ${Math.round(on.heap)} B heap / ${Math.round(on.rss)} B RSS, without ${Math.round(off.heap)} B / ${Math.round(off.rss)} B`,
+  );
   return { heap: Math.round(on.heap - off.heap), rss: Math.round(on.rss - off.rss), deks: on.deks };
 }

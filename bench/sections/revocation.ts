@@ -34,21 +34,35 @@ export async function revocation(ctx: BenchContext, world: World): Promise<Revoc
     [ENV.probeConfirmations]: String(probe.confirmations),
   };
   const token = await ctx.adminToken();
-  const keyArn = await ctx.customer.createKey(world.roleArn, world.roleName, { description: 'keyhold benchmark revocable CMK', extraActions: BENCH_KEY_ACTIONS });
-  const kc = await ctx.client.registerAwsKeyConfiguration(token, world.tenantId, 'bench-aws-revocable', keyArn, world.roleArn);
+  const keyArn = await ctx.customer.createKey(world.roleArn, world.roleName, {
+    description: 'keyhold benchmark revocable CMK',
+    extraActions: BENCH_KEY_ACTIONS,
+  });
+  const kc = await ctx.client.registerAwsKeyConfiguration(
+    token,
+    world.tenantId,
+    'bench-aws-revocable',
+    keyArn,
+    world.roleArn,
+  );
   const ws = await ctx.client.createWorkspace(token, world.tenantId, 'bench-revocation');
   await ctx.client.bindWorkspace(token, world.tenantId, ws, kc);
   const sp = await ctx.client.createServicePrincipal(token, world.tenantId, 'bench-revocation', [ws]);
 
   const replicas: ApiReplica[] = [];
-  const worker = await startWorkerChild(ctx.paths, 'worker-revocation', ctx.env({ ...probeEnv, [ENV.workerMetricsPort]: String(await freePort()) }));
+  const worker = await startWorkerChild(
+    ctx.paths,
+    'worker-revocation',
+    ctx.env({ ...probeEnv, [ENV.workerMetricsPort]: String(await freePort()) }),
+  );
   try {
     for (const name of ['api-r1', 'api-r2']) replicas.push(await ApiReplica.start(ctx.paths, name, ctx.env(probeEnv)));
     const clients = replicas.map((r) => new KeyholdClient(r.url, r.internalUrl));
     const tokens = await Promise.all(clients.map((c) => c.serviceToken(sp.clientId, sp.clientSecret)));
     for (let i = 0; i < clients.length; i++) {
       const res = await clients[i].dek(tokens[i], ws, segmentId(0));
-      if (res.status !== 200) throw new Error(`replica ${i + 1} could not fetch the DEK before revocation (${res.status})`);
+      if (res.status !== 200)
+        throw new Error(`replica ${i + 1} could not fetch the DEK before revocation (${res.status})`);
     }
 
     await ctx.customer.disableKey(keyArn);

@@ -29,7 +29,13 @@ export interface ScalingPoint {
 export interface ScalingResult {
   scaling: {
     sizes: ScalingPoint[];
-    postgres: { bytes_per_workspace: number | null; bytes_per_dek: number | null; deks: number; workspaces: number; tables: Record<string, { rows: number; bytes: number }> };
+    postgres: {
+      bytes_per_workspace: number | null;
+      bytes_per_dek: number | null;
+      deks: number;
+      workspaces: number;
+      tables: Record<string, { rows: number; bytes: number }>;
+    };
     redis: { bytes: number; keys: number; workspaces: number; bytes_per_10k_workspaces: number };
   };
   kms_calls_per_s_per_10k_workspaces: {
@@ -62,7 +68,12 @@ export async function scaling(ctx: BenchContext, world: World): Promise<ScalingR
     // the population grows as the sizes do (extra tenants only for sizes beyond the seeded world)
     await builder.grow(size);
     const pop = await builder.take(size);
-    const api = await ApiReplica.start(ctx.paths, `api-scale-${size}`, ctx.env({ [ENV.kekCacheMaxEntries]: String(size + 1_000) }), ['--min-semi-space-size=16', '--max-semi-space-size=16']);
+    const api = await ApiReplica.start(
+      ctx.paths,
+      `api-scale-${size}`,
+      ctx.env({ [ENV.kekCacheMaxEntries]: String(size + 1_000) }),
+      ['--min-semi-space-size=16', '--max-semi-space-size=16'],
+    );
     try {
       const client = new KeyholdClient(api.url, api.internalUrl);
       const tokens = await populationTokens(client, pop);
@@ -78,9 +89,27 @@ export async function scaling(ctx: BenchContext, world: World): Promise<ScalingR
       const after = await api.settledMemory();
       const ceilingPath = await findCeiling(api.internalUrl);
       const load = { connections: m.connections, durationSeconds: m.scalingLoadSeconds, serverPid: api.child.pid };
-      const target = { kind: 'dek' as const, token: tokens[0], tokens, workspaceIds: pop.workspaceIds, segmentsPerWorkspace: 1, prebuilt: Math.min(size, 20_000) };
-      await runLoad(ctx.paths, `scale-${size}-warmup`, api.internalUrl, target, { connections: m.connections, durationSeconds: 2 });
-      const ceil = ceilingPath ? await runLoad(ctx.paths, `scale-${size}-ceiling`, api.internalUrl, { kind: 'fixed', method: 'GET', path: ceilingPath }, load) : null;
+      const target = {
+        kind: 'dek' as const,
+        token: tokens[0],
+        tokens,
+        workspaceIds: pop.workspaceIds,
+        segmentsPerWorkspace: 1,
+        prebuilt: Math.min(size, 20_000),
+      };
+      await runLoad(ctx.paths, `scale-${size}-warmup`, api.internalUrl, target, {
+        connections: m.connections,
+        durationSeconds: 2,
+      });
+      const ceil = ceilingPath
+        ? await runLoad(
+            ctx.paths,
+            `scale-${size}-ceiling`,
+            api.internalUrl,
+            { kind: 'fixed', method: 'GET', path: ceilingPath },
+            load,
+          )
+        : null;
       const dek = await runLoad(ctx.paths, `scale-${size}-dek`, api.internalUrl, target, load);
       assertMostlyOk(`DEK fetch over ${size} workspaces`, dek);
       points.push({
@@ -92,7 +121,9 @@ export async function scaling(ctx: BenchContext, world: World): Promise<ScalingR
         server_cpu_us_per_request: dek.serverCpuUsPerRequest ?? null,
         warmup_workspaces_per_s: Math.round(size / warmSeconds),
         kms_decrypts_per_workspace: round(decrypts / size, 3),
-        heap_bytes_per_workspace: Math.round((after.heapUsed + after.external - before.heapUsed - before.external) / size),
+        heap_bytes_per_workspace: Math.round(
+          (after.heapUsed + after.external - before.heapUsed - before.external) / size,
+        ),
         rss_mb: round(after.rssBytes / 2 ** 20, 1),
       });
       ctx.log(`scaling ${size}: ${JSON.stringify(points.at(-1))}`);
@@ -120,12 +151,26 @@ async function postgresFootprint(ctx: BenchContext): Promise<ScalingResult['scal
   try {
     await db.query('VACUUM ANALYZE');
     const tables: Record<string, { rows: number; bytes: number }> = {};
-    for (const t of ['workspaces', 'kek_versions', 'deks', 'workspace_dek_counts', 'service_principal_workspaces', 'audit_events', 'operations']) {
-      const { rows } = await db.query<{ n: string; bytes: string }>(`SELECT count(*)::bigint AS n, pg_total_relation_size($1::regclass)::bigint AS bytes FROM ${t}`, [t]);
+    for (const t of [
+      'workspaces',
+      'kek_versions',
+      'deks',
+      'workspace_dek_counts',
+      'service_principal_workspaces',
+      'audit_events',
+      'operations',
+    ]) {
+      const { rows } = await db.query<{ n: string; bytes: string }>(
+        `SELECT count(*)::bigint AS n, pg_total_relation_size($1::regclass)::bigint AS bytes FROM ${t}`,
+        [t],
+      );
       tables[t] = { rows: Number(rows[0].n), bytes: Number(rows[0].bytes) };
     }
     const ws = tables.workspaces.rows;
-    const perWorkspace = ['workspaces', 'kek_versions', 'workspace_dek_counts', 'service_principal_workspaces'].reduce((s, t) => s + tables[t].bytes, 0);
+    const perWorkspace = ['workspaces', 'kek_versions', 'workspace_dek_counts', 'service_principal_workspaces'].reduce(
+      (s, t) => s + tables[t].bytes,
+      0,
+    );
     return {
       bytes_per_workspace: ws ? Math.round(perWorkspace / ws) : null,
       bytes_per_dek: tables.deks.rows ? Math.round(tables.deks.bytes / tables.deks.rows) : null,
@@ -155,7 +200,12 @@ async function redisFootprint(ctx: BenchContext, workspaces: number): Promise<Sc
         keys++;
       }
     } while (cursor !== '0');
-    return { bytes, keys, workspaces, bytes_per_10k_workspaces: Math.round((bytes / Math.max(1, workspaces)) * 10_000) };
+    return {
+      bytes,
+      keys,
+      workspaces,
+      bytes_per_10k_workspaces: Math.round((bytes / Math.max(1, workspaces)) * 10_000),
+    };
   } finally {
     redis.disconnect();
   }

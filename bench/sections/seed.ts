@@ -34,22 +34,33 @@ export async function seed(ctx: BenchContext, operatorToken: string, mail: MailR
   const c = ctx.client;
   const started = Date.now();
   // The operator creates the tenant; its key admin accepts the mailed invitation (dev mailbox) with their own password.
-  const onboarded = await onboardTenant(c.baseUrl, operatorToken, { name: 'benchmark tenant', email: 'bench-admin@example.com', mail });
+  const onboarded = await onboardTenant(c.baseUrl, operatorToken, {
+    name: 'benchmark tenant',
+    email: 'bench-admin@example.com',
+    mail,
+  });
   const { tenant, token } = onboarded;
   const admin = { email: onboarded.email, password: onboarded.password };
 
   const roleName = 'keyhold-bench';
   const roleArn = await ctx.customer.createRole(roleName, tenant.aws.trustedPrincipalArn, tenant.aws.externalId);
-  const keyArn = await ctx.customer.createKey(roleArn, roleName, { description: 'keyhold benchmark CMK', extraActions: BENCH_KEY_ACTIONS });
+  const keyArn = await ctx.customer.createKey(roleArn, roleName, {
+    description: 'keyhold benchmark CMK',
+    extraActions: BENCH_KEY_ACTIONS,
+  });
   const keyConfigurationId = await c.registerAwsKeyConfiguration(token, tenant.id, 'bench-aws', keyArn, roleArn);
   ctx.log(`seed: tenant, CMK and key configuration ready (${Date.now() - started} ms)`);
 
   const count = m.scaleWorkspaces + 1 + m.multiColdWorkspaces + m.coldSamples + 2;
-  const ids = await mapLimit(Array.from({ length: count }, (_, i) => i), 16, async (i) => {
-    const id = await c.createWorkspace(token, tenant.id, `bench-ws-${i}`);
-    await c.bindWorkspace(token, tenant.id, id, keyConfigurationId);
-    return id;
-  });
+  const ids = await mapLimit(
+    Array.from({ length: count }, (_, i) => i),
+    16,
+    async (i) => {
+      const id = await c.createWorkspace(token, tenant.id, `bench-ws-${i}`);
+      await c.bindWorkspace(token, tenant.id, id, keyConfigurationId);
+      return id;
+    },
+  );
   ctx.log(`seed: ${count} workspaces created and bound (${Date.now() - started} ms)`);
   let at = 0;
   const take = (n: number): string[] => ids.slice(at, (at += n));
@@ -74,7 +85,13 @@ export async function seed(ctx: BenchContext, operatorToken: string, mail: MailR
   };
   // Scopes: the fetch population alone first, then everything else in chunks of the API's 1,000-workspace limit.
   const fetchSet = new Set(world.fetchWorkspaces);
-  const scopes = [world.fetchWorkspaces, ...chunk(ids.filter((id) => !fetchSet.has(id)), SCOPE_LIMIT)];
+  const scopes = [
+    world.fetchWorkspaces,
+    ...chunk(
+      ids.filter((id) => !fetchSet.has(id)),
+      SCOPE_LIMIT,
+    ),
+  ];
   for (const [i, workspaceIds] of scopes.entries()) {
     const sp = await c.createServicePrincipal(token, tenant.id, `bench-service-${i}`, workspaceIds);
     world.principals.push({ clientId: sp.clientId, clientSecret: sp.clientSecret, workspaceIds });
@@ -93,7 +110,11 @@ export async function seed(ctx: BenchContext, operatorToken: string, mail: MailR
   plan(world.rotationWorkspace, m.kekRotationDeks, 1000);
   let done = 0;
   await mapLimit(jobs, 4, async (j) => {
-    await c.batchGet(tokens.get(j.ws)!, j.ws, Array.from({ length: j.n }, (_, i) => segmentId(j.from + i)));
+    await c.batchGet(
+      tokens.get(j.ws)!,
+      j.ws,
+      Array.from({ length: j.n }, (_, i) => segmentId(j.from + i)),
+    );
     done += j.n;
   });
   ctx.log(`seed: ${done} DEKs created (${Date.now() - started} ms)`);

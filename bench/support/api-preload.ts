@@ -96,10 +96,17 @@ if (process.env.BENCH_INJECT_CEILING === '1') installCeilingRoute();
 if (process.send) {
   process.on('message', (raw: unknown) => {
     const cmd = raw as Command;
-    if (!cmd || typeof cmd !== 'object' || typeof cmd.id !== 'number' || !String(cmd.type).match(/^(gc|profile-start|profile-stop)$/)) return;
+    if (
+      !cmd ||
+      typeof cmd !== 'object' ||
+      typeof cmd.id !== 'number' ||
+      !String(cmd.type).match(/^(gc|profile-start|profile-stop)$/)
+    )
+      return;
     handle(cmd).then(
       (result) => process.send?.({ type: 'bench-reply', id: cmd.id, ok: true, result }),
-      (err: unknown) => process.send?.({ type: 'bench-reply', id: cmd.id, ok: false, error: String((err as Error)?.message ?? err) }),
+      (err: unknown) =>
+        process.send?.({ type: 'bench-reply', id: cmd.id, ok: false, error: String((err as Error)?.message ?? err) }),
     );
   });
   process.on('disconnect', () => process.exit(0));

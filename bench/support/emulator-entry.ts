@@ -12,7 +12,12 @@ async function main(): Promise<void> {
   const tlsFile = process.env.BENCH_EMULATOR_TLS_FILE;
   if (!tlsFile) throw new Error('BENCH_EMULATOR_TLS_FILE must name where the emulator TLS material is kept');
   const all = await startStackEmulators({ tlsFile });
-  const ready: EmulatorsReady = { type: 'emulators-ready', awsUrl: all.aws.url, adminUrl: all.admin.url, tlsCertFile: `${tlsFile}.cert.pem` };
+  const ready: EmulatorsReady = {
+    type: 'emulators-ready',
+    awsUrl: all.aws.url,
+    adminUrl: all.admin.url,
+    tlsCertFile: `${tlsFile}.cert.pem`,
+  };
   process.send?.(ready);
   const stop = (): void => {
     void all.close().finally(() => process.exit(0));

@@ -27,7 +27,10 @@ interface AutocannonResult {
   duration: number;
 }
 // eslint-disable-next-line @typescript-eslint/no-require-imports -- autocannon ships no typings; the cast states the part used
-const autocannon = require('autocannon') as (opts: object, cb: (err: Error | null, res: AutocannonResult) => void) => { stop(): void };
+const autocannon = require('autocannon') as (
+  opts: object,
+  cb: (err: Error | null, res: AutocannonResult) => void,
+) => { stop(): void };
 
 /**
  * Random (workspace, segment) requests prebuilt per DEK load; every connection builds and cycles through all of
@@ -52,7 +55,11 @@ export function minimumLoads(ws: readonly number[], at: readonly number[], ttlMs
   return loads;
 }
 
-function requestsFor(spec: LoadSpec): { method: string; requests: AutocannonRequest[]; headers: Record<string, string> } {
+function requestsFor(spec: LoadSpec): {
+  method: string;
+  requests: AutocannonRequest[];
+  headers: Record<string, string>;
+} {
   const t = spec.target;
   const headers: Record<string, string> = {};
   if ('token' in t && t.token) headers.authorization = `Bearer ${t.token}`;
@@ -75,7 +82,9 @@ function requestsFor(spec: LoadSpec): { method: string; requests: AutocannonRequ
             const w = pick(t.workspaceIds.length);
             const path = dekPath(t.workspaceIds[w], segmentId(pick(t.segmentsPerWorkspace)));
             const token = t.tokens?.[w];
-            return token ? { method: 'GET', path, headers: { ...headers, authorization: `Bearer ${token}` } } : { method: 'GET', path };
+            return token
+              ? { method: 'GET', path, headers: { ...headers, authorization: `Bearer ${token}` } }
+              : { method: 'GET', path };
           }),
         };
       }
@@ -163,15 +172,20 @@ function run(spec: LoadSpec): Promise<LoadResult> {
   });
 }
 
-if (require.main === module) process.once('message', (raw: unknown) => {
-  const spec = raw as LoadSpec;
-  if (!spec || spec.type !== 'load') {
-    process.send?.({ type: 'load-error', error: 'expected a load spec' } satisfies LoadFailure);
-    return;
-  }
-  run(spec).then(
-    (result) => process.send?.(result, () => process.exit(0)),
-    (err: unknown) => process.send?.({ type: 'load-error', error: String((err as Error)?.message ?? err) } satisfies LoadFailure, () => process.exit(1)),
-  );
-});
+if (require.main === module)
+  process.once('message', (raw: unknown) => {
+    const spec = raw as LoadSpec;
+    if (!spec || spec.type !== 'load') {
+      process.send?.({ type: 'load-error', error: 'expected a load spec' } satisfies LoadFailure);
+      return;
+    }
+    run(spec).then(
+      (result) => process.send?.(result, () => process.exit(0)),
+      (err: unknown) =>
+        process.send?.(
+          { type: 'load-error', error: String((err as Error)?.message ?? err) } satisfies LoadFailure,
+          () => process.exit(1),
+        ),
+    );
+  });
 if (require.main === module) process.on('disconnect', () => process.exit(0));

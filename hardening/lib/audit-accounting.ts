@@ -12,7 +12,10 @@ const DONE_ACTION: Record<string, string> = {
   reinstate: 'workspace.reinstated',
 };
 
-export async function lostAuditEvents(pg: Pick<Client, 'query'>, tenantIds?: string[]): Promise<{ checked: number; lost: number; details: string[] }> {
+export async function lostAuditEvents(
+  pg: Pick<Client, 'query'>,
+  tenantIds?: string[],
+): Promise<{ checked: number; lost: number; details: string[] }> {
   const scope = tenantIds ? `AND o.tenant_id = ANY($1)` : '';
   const params = tenantIds ? [tenantIds] : [];
   const ops = (
@@ -41,7 +44,8 @@ export async function lostAuditEvents(pg: Pick<Client, 'query'>, tenantIds?: str
     const done = DONE_ACTION[o.kind];
     if (done && o.state === 'succeeded') {
       checked++;
-      if (!(o.actions ?? []).includes(done)) details.push(`operation ${o.kind} ${o.id} succeeded with no ${done} record`);
+      if (!(o.actions ?? []).includes(done))
+        details.push(`operation ${o.kind} ${o.id} succeeded with no ${done} record`);
     }
   }
   for (const w of bound) if (!w.audited) details.push(`workspace ${w.id} is bound with no workspace.bound record`);

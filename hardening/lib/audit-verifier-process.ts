@@ -16,7 +16,11 @@ function entry(): string[] {
     if (!existsSync(cli)) throw new Error(`the verifier has not been built (${cli}); run npm run build:server`);
     return [cli];
   }
-  return ['-r', join(ROOT, 'test', 'support', 'swc-register.js'), join(ROOT, 'packages', 'audit-verify', 'src', 'cli.ts')];
+  return [
+    '-r',
+    join(ROOT, 'test', 'support', 'swc-register.js'),
+    join(ROOT, 'packages', 'audit-verify', 'src', 'cli.ts'),
+  ];
 }
 
 export interface VerifierRun {
@@ -27,9 +31,18 @@ export interface VerifierRun {
 
 export function runOfflineVerifier(args: string[]): Promise<VerifierRun> {
   return new Promise((res) => {
-    execFile(process.execPath, [...entry(), ...args], { cwd: ROOT, timeout: 60_000, env: { PATH: process.env.PATH ?? '' } }, (err, stdout, stderr) => {
-      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? ((err as { code: number }).code) : null) : 0;
-      res({ code, stdout, stderr });
-    });
+    execFile(
+      process.execPath,
+      [...entry(), ...args],
+      { cwd: ROOT, timeout: 60_000, env: { PATH: process.env.PATH ?? '' } },
+      (err, stdout, stderr) => {
+        const code = err
+          ? typeof (err as { code?: unknown }).code === 'number'
+            ? (err as { code: number }).code
+            : null
+          : 0;
+        res({ code, stdout, stderr });
+      },
+    );
   });
 }

@@ -7,7 +7,11 @@ import type { SeededTenant } from './world';
  * not what was sent; the fuzzer mutates it so mutations reach deep validation. Each section overrides the few
  * schemas it needs differently (the token grant, the fuzzer's fuller bodies).
  */
-export function wellFormedBody(ref: string | null | undefined, t: SeededTenant, label: string): Record<string, unknown> | undefined {
+export function wellFormedBody(
+  ref: string | null | undefined,
+  t: SeededTenant,
+  label: string,
+): Record<string, unknown> | undefined {
   const n = randomBytes(3).toString('hex');
   switch (ref) {
     case 'CreateTenant':
@@ -49,7 +53,13 @@ export function wellFormedBody(ref: string | null | undefined, t: SeededTenant, 
       return { permissions: ['dek:fetch'] };
     case 'SsoConfigurationInput':
       // `.invalid` never resolves (RFC 6761): the body is well formed and the issuer's discovery fails fast (422).
-      return { issuer: `https://idp-${n}.invalid/realms/${label}`, clientId: `${label}-${n}`, clientSecret: `secret-${n}`, allowedEmailDomains: ['example.com'], roleMappings: [{ group: `${label}-admins`, role: 'key_admin' }] };
+      return {
+        issuer: `https://idp-${n}.invalid/realms/${label}`,
+        clientId: `${label}-${n}`,
+        clientSecret: `secret-${n}`,
+        allowedEmailDomains: ['example.com'],
+        roleMappings: [{ group: `${label}-admins`, role: 'key_admin' }],
+      };
     // MFA: a challenge token of the issued shape that names no sign-in (so the second-step routes reach their
     // lookup), a code of the right shape, a credential of the browser's JSON shape that does not verify.
     case 'MfaChallengeToken':
@@ -64,7 +74,11 @@ export function wellFormedBody(ref: string | null | undefined, t: SeededTenant, 
     case 'MfaPasskeyAssertion':
       return { mfa_token: randomBytes(32).toString('base64url'), credential: webAuthnAssertion() };
     case 'MfaPasskeyRegistrationAtSignIn':
-      return { mfa_token: randomBytes(32).toString('base64url'), credential: webAuthnAttestation(), label: `${label}-${n}` };
+      return {
+        mfa_token: randomBytes(32).toString('base64url'),
+        credential: webAuthnAttestation(),
+        label: `${label}-${n}`,
+      };
     case 'StartTotp':
       return { label: `${label}-${n}` };
     case 'TotpCode':
@@ -78,7 +92,12 @@ export function wellFormedBody(ref: string | null | undefined, t: SeededTenant, 
       return { policy: 'none' };
     case 'CreateSiemDestination':
       // .invalid never resolves (RFC 2606): nothing is ever sent anywhere.
-      return { name: `${label}-${n}`, kind: 'webhook', format: 'ocsf', url: `https://${label}-${n}.siem.invalid/keyhold` };
+      return {
+        name: `${label}-${n}`,
+        kind: 'webhook',
+        format: 'ocsf',
+        url: `https://${label}-${n}.siem.invalid/keyhold`,
+      };
     case 'RotateSiemSecret':
       return {};
     default:
@@ -91,11 +110,23 @@ const b64u = (n: number) => randomBytes(n).toString('base64url');
 /** A PublicKeyCredential (registration) in @simplewebauthn/browser's JSON shape, with random content. */
 function webAuthnAttestation() {
   const id = b64u(32);
-  return { id, rawId: id, type: 'public-key', response: { clientDataJSON: b64u(64), attestationObject: b64u(128), transports: ['internal'] }, clientExtensionResults: {} };
+  return {
+    id,
+    rawId: id,
+    type: 'public-key',
+    response: { clientDataJSON: b64u(64), attestationObject: b64u(128), transports: ['internal'] },
+    clientExtensionResults: {},
+  };
 }
 
 /** A PublicKeyCredential (authentication) in the same shape, with random content. */
 function webAuthnAssertion() {
   const id = b64u(32);
-  return { id, rawId: id, type: 'public-key', response: { clientDataJSON: b64u(64), authenticatorData: b64u(37), signature: b64u(70) }, clientExtensionResults: {} };
+  return {
+    id,
+    rawId: id,
+    type: 'public-key',
+    response: { clientDataJSON: b64u(64), authenticatorData: b64u(37), signature: b64u(70) },
+    clientExtensionResults: {},
+  };
 }

@@ -23,20 +23,27 @@ export class Canaries {
 
   static async start(tls: { key: string; cert: string }): Promise<Canaries> {
     const c = new Canaries();
-    const onRequest = (listener: 'http' | 'https') => (req: { method?: string; url?: string; headers: Record<string, unknown> }, res: { writeHead(s: number): { end(): void } }) => {
-      const last = [...c.contacts].reverse().find((x) => x.listener === listener && !x.request);
-      const what = `${req.method} ${String(req.headers.host ?? '')}${req.url ?? ''}`.slice(0, 300);
-      if (last) last.request = what;
-      else c.contacts.push({ listener, at: Date.now(), from: 'request', request: what });
-      res.writeHead(418).end();
-    };
+    const onRequest =
+      (listener: 'http' | 'https') =>
+      (
+        req: { method?: string; url?: string; headers: Record<string, unknown> },
+        res: { writeHead(s: number): { end(): void } },
+      ) => {
+        const last = [...c.contacts].reverse().find((x) => x.listener === listener && !x.request);
+        const what = `${req.method} ${String(req.headers.host ?? '')}${req.url ?? ''}`.slice(0, 300);
+        if (last) last.request = what;
+        else c.contacts.push({ listener, at: Date.now(), from: 'request', request: what });
+        res.writeHead(418).end();
+      };
     const http = createHttpServer(onRequest('http'));
     const https = createHttpsServer({ key: tls.key, cert: tls.cert }, onRequest('https'));
     for (const [name, server] of [
       ['http', http],
       ['https', https],
     ] as const) {
-      server.on('connection', (s: Socket) => c.contacts.push({ listener: name, at: Date.now(), from: `${s.remoteAddress}:${s.remotePort}` }));
+      server.on('connection', (s: Socket) =>
+        c.contacts.push({ listener: name, at: Date.now(), from: `${s.remoteAddress}:${s.remotePort}` }),
+      );
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
         server.listen({ port: 0, host: '::', ipv6Only: false }, () => resolve());

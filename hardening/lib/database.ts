@@ -13,7 +13,9 @@ export class DbInspector {
   async tableNames(): Promise<string[]> {
     if (!this.tables) {
       const rows = await this.query(`SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY tablename`);
-      this.tables = rows.map((r: { tablename: string }) => r.tablename).filter((t: string) => /^[a-z_][a-z0-9_]*$/.test(t));
+      this.tables = rows
+        .map((r: { tablename: string }) => r.tablename)
+        .filter((t: string) => /^[a-z_][a-z0-9_]*$/.test(t));
     }
     return this.tables;
   }
@@ -22,10 +24,15 @@ export class DbInspector {
   async snapshot(): Promise<DbSnapshot> {
     const tables = await this.tableNames();
     const sql = tables
-      .map((t) => `SELECT '${t}' AS t, count(*)::int AS n, coalesce(md5(string_agg(x.r, '|' ORDER BY x.r)), '') AS h FROM (SELECT t0::text AS r FROM "${t}" t0) x`)
+      .map(
+        (t) =>
+          `SELECT '${t}' AS t, count(*)::int AS n, coalesce(md5(string_agg(x.r, '|' ORDER BY x.r)), '') AS h FROM (SELECT t0::text AS r FROM "${t}" t0) x`,
+      )
       .join(' UNION ALL ');
     const rows = await this.query(sql);
-    return Object.fromEntries(rows.map((r: { t: string; n: number; h: string }) => [r.t, { rows: r.n, checksum: r.h }]));
+    return Object.fromEntries(
+      rows.map((r: { t: string; n: number; h: string }) => [r.t, { rows: r.n, checksum: r.h }]),
+    );
   }
 
   /** Every row of every table as text (for the key-material scan). */
@@ -44,7 +51,8 @@ export function diffSnapshots(a: DbSnapshot, b: DbSnapshot): string[] {
   for (const n of names) {
     const x = a[n];
     const y = b[n];
-    if (!x || !y || x.rows !== y.rows || x.checksum !== y.checksum) changed.push(`${n} (${x?.rows ?? '-'} → ${y?.rows ?? '-'} rows)`);
+    if (!x || !y || x.rows !== y.rows || x.checksum !== y.checksum)
+      changed.push(`${n} (${x?.rows ?? '-'} → ${y?.rows ?? '-'} rows)`);
   }
   return changed;
 }

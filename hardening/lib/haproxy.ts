@@ -75,7 +75,8 @@ export class LocalHaproxy {
           await fetch(`http://127.0.0.1:${f.port}${f.check}`, { signal: AbortSignal.timeout(500) });
           break;
         } catch {
-          if (Date.now() > deadline || child.exitCode !== null) throw new Error(`haproxy did not start: ${out.text.slice(-800)}`);
+          if (Date.now() > deadline || child.exitCode !== null)
+            throw new Error(`haproxy did not start: ${out.text.slice(-800)}`);
           await sleep(100);
         }
       }

@@ -8,17 +8,36 @@ import fc from 'fast-check';
 export const SQL_INJECTION = [
   "' OR '1'='1",
   "'; DROP TABLE tenants; --",
-  "1; SELECT pg_sleep(5)--",
+  '1; SELECT pg_sleep(5)--',
   "' UNION SELECT password_hash FROM admin_users--",
   '"; DELETE FROM workspaces; --',
-  "$$; TRUNCATE deks; $$",
+  '$$; TRUNCATE deks; $$',
   '\\x27 OR 1=1',
   "00000000-0000-0000-0000-000000000000' OR 'x'='x",
 ];
 
-export const JSON_INJECTION = ['{"$ne":null}', '","role":"key_admin","x":"', '{"__proto__":{"admin":true}}', '[]', '{}', 'null', 'true', '1e309', '-0', 'NaN'];
+export const JSON_INJECTION = [
+  '{"$ne":null}',
+  '","role":"key_admin","x":"',
+  '{"__proto__":{"admin":true}}',
+  '[]',
+  '{}',
+  'null',
+  'true',
+  '1e309',
+  '-0',
+  'NaN',
+];
 
-export const PROTO_KEYS = ['__proto__', 'constructor', 'prototype', 'toString', 'hasOwnProperty', 'valueOf', '__defineGetter__'];
+export const PROTO_KEYS = [
+  '__proto__',
+  'constructor',
+  'prototype',
+  'toString',
+  'hasOwnProperty',
+  'valueOf',
+  '__defineGetter__',
+];
 
 export const UNICODE_TRICKS = [
   'admin\u202Egnp.exe', // right-to-left override
@@ -35,7 +54,16 @@ export const UNICODE_TRICKS = [
   '\r\nX-Injected: 1',
 ];
 
-export const BAD_BASE64 = ['===', 'YWJj$', `${'A'.repeat(43)}!`, 'Zm9v\nYmFy', '%%%%', 'YQ', '-_-_', `${'A'.repeat(44)}==`];
+export const BAD_BASE64 = [
+  '===',
+  'YWJj$',
+  `${'A'.repeat(43)}!`,
+  'Zm9v\nYmFy',
+  '%%%%',
+  'YQ',
+  '-_-_',
+  `${'A'.repeat(44)}==`,
+];
 
 export const BAD_IDENTIFIERS = [
   'arn:aws:kms:us-east-1:000000000000:key/',
@@ -63,13 +91,38 @@ export const BAD_IDENTIFIERS = [
   'sa@p.iam.gserviceaccount.com/../../x',
 ];
 
-export const PATH_TRICKS = ['..', '../..', '%2e%2e%2f', '..%2f..%2fetc%2fpasswd', '%00', '%', '%zz', '.', ';', '*', '?x=1', '#frag', '00000000-0000-0000-0000-000000000000'];
+export const PATH_TRICKS = [
+  '..',
+  '../..',
+  '%2e%2e%2f',
+  '..%2f..%2fetc%2fpasswd',
+  '%00',
+  '%',
+  '%zz',
+  '.',
+  ';',
+  '*',
+  '?x=1',
+  '#frag',
+  '00000000-0000-0000-0000-000000000000',
+];
 
 export const OVERSIZED = ['A'.repeat(257), 'A'.repeat(4097), 'x'.repeat(100_000)];
 
 /** One hostile string. */
 export const hostileString: fc.Arbitrary<string> = fc.oneof(
-  { arbitrary: fc.constantFrom(...SQL_INJECTION, ...JSON_INJECTION, ...PROTO_KEYS, ...UNICODE_TRICKS, ...BAD_BASE64, ...BAD_IDENTIFIERS, ...PATH_TRICKS), weight: 6 },
+  {
+    arbitrary: fc.constantFrom(
+      ...SQL_INJECTION,
+      ...JSON_INJECTION,
+      ...PROTO_KEYS,
+      ...UNICODE_TRICKS,
+      ...BAD_BASE64,
+      ...BAD_IDENTIFIERS,
+      ...PATH_TRICKS,
+    ),
+    weight: 6,
+  },
   { arbitrary: fc.constantFrom(...OVERSIZED), weight: 1 },
   { arbitrary: fc.string({ unit: 'binary', maxLength: 40 }), weight: 2 },
   { arbitrary: fc.string({ maxLength: 60 }), weight: 2 },
@@ -79,7 +132,23 @@ export const hostileString: fc.Arbitrary<string> = fc.oneof(
 /** A value of the wrong type (or a hostile string). */
 export const hostileValue: fc.Arbitrary<unknown> = fc.oneof(
   { arbitrary: hostileString, weight: 5 },
-  { arbitrary: fc.constantFrom<unknown>(null, true, false, 0, -1, 1e308, Number.MAX_SAFE_INTEGER + 2, 0.5, [], {}, [null], { $ne: null }), weight: 2 },
+  {
+    arbitrary: fc.constantFrom<unknown>(
+      null,
+      true,
+      false,
+      0,
+      -1,
+      1e308,
+      Number.MAX_SAFE_INTEGER + 2,
+      0.5,
+      [],
+      {},
+      [null],
+      { $ne: null },
+    ),
+    weight: 2,
+  },
   { arbitrary: fc.integer(), weight: 1 },
   { arbitrary: fc.jsonValue({ maxDepth: 3 }), weight: 2 },
   { arbitrary: fc.array(hostileStringShort(), { maxLength: 5 }), weight: 1 },

@@ -25,7 +25,14 @@ export function endpointsOf(doc: any): Endpoint[] {
       if (!['get', 'post', 'put', 'delete', 'patch'].includes(method)) continue;
       const sec = (op.security ?? []) as Array<Record<string, unknown>>;
       const scheme = sec.length ? Object.keys(sec[0])[0] : null;
-      const security: Security = scheme === null ? 'none' : scheme === 'operatorToken' ? 'operator' : scheme === 'serviceToken' ? 'service' : 'admin';
+      const security: Security =
+        scheme === null
+          ? 'none'
+          : scheme === 'operatorToken'
+            ? 'operator'
+            : scheme === 'serviceToken'
+              ? 'service'
+              : 'admin';
       const params = (op.parameters ?? []) as Array<{ name: string; in: string }>;
       const schema = op.requestBody?.content?.['application/json']?.schema;
       out.push({
@@ -57,7 +64,20 @@ export function fillPath(template: string, values: Record<string, string>, raw =
 export function paramKind(
   template: string,
   name: string,
-): 'tenant' | 'workspace' | 'keyConfiguration' | 'operation' | 'segment' | 'servicePrincipal' | 'secret' | 'adminUser' | 'invitation' | 'mfaFactor' | 'siemDestination' | 'bulkOperation' | 'unknown' {
+):
+  | 'tenant'
+  | 'workspace'
+  | 'keyConfiguration'
+  | 'operation'
+  | 'segment'
+  | 'servicePrincipal'
+  | 'secret'
+  | 'adminUser'
+  | 'invitation'
+  | 'mfaFactor'
+  | 'siemDestination'
+  | 'bulkOperation'
+  | 'unknown' {
   if (name === 'tenantId') return 'tenant';
   if (name === 'workspaceId') return 'workspace';
   if (name === 'operationId') return 'operation';

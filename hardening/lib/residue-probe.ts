@@ -52,14 +52,16 @@ export async function storedValuesNaming(ds: Query, workspaceId: string): Promis
   const tables = [...new Set(columns.map((c) => c.table))];
   const out: StoredValue[] = [];
   for (const table of tables) {
-    const rows = (await ds.query(`SELECT to_jsonb(t) AS r FROM "${table}" t WHERE to_jsonb(t)::text LIKE '%' || $1 || '%'`, [
-      workspaceId,
-    ])) as Array<{ r: Record<string, unknown> }>;
+    const rows = (await ds.query(
+      `SELECT to_jsonb(t) AS r FROM "${table}" t WHERE to_jsonb(t)::text LIKE '%' || $1 || '%'`,
+      [workspaceId],
+    )) as Array<{ r: Record<string, unknown> }>;
     for (const { r } of rows) {
       for (const c of columns.filter((x) => x.table === table)) {
         const v = r[c.column];
         if (v === null || v === undefined) continue;
-        if (c.type === 'bytea' && typeof v === 'string') out.push({ table, column: c.column, bytes: Buffer.from(v.replace(/^\\x/, ''), 'hex') });
+        if (c.type === 'bytea' && typeof v === 'string')
+          out.push({ table, column: c.column, bytes: Buffer.from(v.replace(/^\\x/, ''), 'hex') });
         else for (const s of strings(v)) for (const b of decodings(s)) out.push({ table, column: c.column, bytes: b });
       }
     }
@@ -82,11 +84,17 @@ function decodings(s: string): Buffer[] {
 }
 
 /** Every context Keyhold could have wrapped a KEK of this workspace under. */
-export function plausibleContexts(tenantId: string, workspaceId: string, keyConfigurationIds: readonly string[], maxKekVersion: number): WrapContext[] {
+export function plausibleContexts(
+  tenantId: string,
+  workspaceId: string,
+  keyConfigurationIds: readonly string[],
+  maxKekVersion: number,
+): WrapContext[] {
   const out: WrapContext[] = [];
   for (let kekVersion = 0; kekVersion <= maxKekVersion + 1; kekVersion++)
     for (const keyConfigurationId of keyConfigurationIds)
-      for (const purpose of ['workspace-kek', 'validation-probe'] as const) out.push({ tenantId, workspaceId, keyConfigurationId, kekVersion, purpose });
+      for (const purpose of ['workspace-kek', 'validation-probe'] as const)
+        out.push({ tenantId, workspaceId, keyConfigurationId, kekVersion, purpose });
   return out;
 }
 
@@ -121,7 +129,9 @@ export function awsOwnerOpener(kms: KMSClient, keyArn: string): ResidueOpener {
       let n = 0;
       for (const ctx of contexts) {
         try {
-          const r = await kms.send(new DecryptCommand({ KeyId: keyArn, CiphertextBlob: bytes, EncryptionContext: contextToMap(ctx) }));
+          const r = await kms.send(
+            new DecryptCommand({ KeyId: keyArn, CiphertextBlob: bytes, EncryptionContext: contextToMap(ctx) }),
+          );
           r.Plaintext?.fill(0);
           n++;
         } catch {
@@ -140,7 +150,11 @@ export function gcpOwnerOpener(owner: KeyManagementServiceClient, keyName: strin
       let n = 0;
       for (const ctx of contexts) {
         try {
-          const [r] = await owner.decrypt({ name: keyName, ciphertext: bytes, additionalAuthenticatedData: canonicalContext(ctx) });
+          const [r] = await owner.decrypt({
+            name: keyName,
+            ciphertext: bytes,
+            additionalAuthenticatedData: canonicalContext(ctx),
+          });
           if (r.plaintext) Buffer.from(r.plaintext as Uint8Array).fill(0);
           n++;
         } catch {

@@ -23,9 +23,22 @@ export interface AtRestResult {
   scannerSelfTest: boolean;
 }
 
-export async function runAtRest(stack: HardeningStack, ledger: KeyMaterialLedger, extraLogs: string[] = []): Promise<AtRestResult> {
+export async function runAtRest(
+  stack: HardeningStack,
+  ledger: KeyMaterialLedger,
+  extraLogs: string[] = [],
+): Promise<AtRestResult> {
   const keksRecovered = await recoverAwsKeks(stack, ledger);
-  const r: AtRestResult = { keysLookedFor: ledger.size, keksRecovered, rowsScanned: 0, redisKeysScanned: 0, logBytesScanned: 0, plaintextHits: 0, where: [], scannerSelfTest: false };
+  const r: AtRestResult = {
+    keysLookedFor: ledger.size,
+    keksRecovered,
+    rowsScanned: 0,
+    redisKeysScanned: 0,
+    logBytesScanned: 0,
+    plaintextHits: 0,
+    where: [],
+    scannerSelfTest: false,
+  };
   const hit = (where: string, n: number) => {
     if (n <= 0) return;
     r.plaintextHits += n;
@@ -45,7 +58,10 @@ export async function runAtRest(stack: HardeningStack, ledger: KeyMaterialLedger
     `Uint8Array(32) [ ${[...probe].join(', ')} ]`,
     Buffer.concat([Buffer.from([1, 2]), probe, Buffer.from([3])]).toString('base64'),
   ];
-  r.scannerSelfTest = forms.every((f) => planted.scan(f).hits === 1) && planted.scanBytes(Buffer.concat([Buffer.from('abc'), probe])) >= 1 && planted.scan('nothing here').hits === 0;
+  r.scannerSelfTest =
+    forms.every((f) => planted.scan(f).hits === 1) &&
+    planted.scanBytes(Buffer.concat([Buffer.from('abc'), probe])) >= 1 &&
+    planted.scan('nothing here').hits === 0;
 
   for await (const row of stack.inspector.rowTexts()) {
     r.rowsScanned++;
@@ -70,8 +86,7 @@ export async function runAtRest(stack: HardeningStack, ledger: KeyMaterialLedger
         else if (type === 'hash') {
           const h = await redis.hgetallBuffer(name);
           for (const [f, v] of Object.entries(h)) values.push(Buffer.from(f), v);
-        }
-        else if (type === 'list') values.push(...(await redis.lrangeBuffer(name, 0, -1)));
+        } else if (type === 'list') values.push(...(await redis.lrangeBuffer(name, 0, -1)));
         else if (type === 'set') values.push(...(await redis.smembersBuffer(name)));
         else if (type === 'zset') values.push(...(await redis.zrangeBuffer(name, 0, -1)));
         else if (type === 'stream') {
@@ -85,7 +100,10 @@ export async function runAtRest(stack: HardeningStack, ledger: KeyMaterialLedger
     redis.disconnect();
   }
 
-  const logs: Array<[string, string]> = [['api log', stack.logs()], ...extraLogs.map((l, i) => [`worker log ${i + 1}`, l] as [string, string])];
+  const logs: Array<[string, string]> = [
+    ['api log', stack.logs()],
+    ...extraLogs.map((l, i) => [`worker log ${i + 1}`, l] as [string, string]),
+  ];
   if (stack.redis) logs.push(['redis-server log', stack.redis.log()]);
   for (const [name, text] of logs) {
     r.logBytesScanned += Buffer.byteLength(text);
@@ -100,7 +118,16 @@ export async function runAtRest(stack: HardeningStack, ledger: KeyMaterialLedger
  * binds (tenant, workspace, key configuration, KEK version, purpose). They join the DEKs in the search.
  */
 async function recoverAwsKeks(stack: HardeningStack, ledger: KeyMaterialLedger): Promise<number> {
-  const rows = await stack.api.services.ds.query<Array<{ tenantId: string; workspaceId: string; kcId: string; version: number; wrapped: Buffer; config: Record<string, unknown> }>>(
+  const rows = await stack.api.services.ds.query<
+    Array<{
+      tenantId: string;
+      workspaceId: string;
+      kcId: string;
+      version: number;
+      wrapped: Buffer;
+      config: Record<string, unknown>;
+    }>
+  >(
     `SELECT k.tenant_id AS "tenantId", k.workspace_id AS "workspaceId", k.key_configuration_id AS "kcId", k.version, k.wrapped, c.config
        FROM kek_versions k JOIN key_configurations c ON c.tenant_id = k.tenant_id AND c.id = k.key_configuration_id
       WHERE c.provider = 'aws'`,
@@ -114,7 +141,13 @@ async function recoverAwsKeks(stack: HardeningStack, ledger: KeyMaterialLedger):
         new DecryptCommand({
           KeyId: keyArn,
           CiphertextBlob: row.wrapped,
-          EncryptionContext: contextToMap({ tenantId: row.tenantId, workspaceId: row.workspaceId, keyConfigurationId: row.kcId, kekVersion: row.version, purpose: 'workspace-kek' }),
+          EncryptionContext: contextToMap({
+            tenantId: row.tenantId,
+            workspaceId: row.workspaceId,
+            keyConfigurationId: row.kcId,
+            kekVersion: row.version,
+            purpose: 'workspace-kek',
+          }),
         }),
       );
       if (out.Plaintext?.length === 32) {

@@ -40,7 +40,16 @@ interface Exported {
 type Row = Record<string, unknown>;
 
 export async function runAudit(stack: HardeningStack, t: SeededTenant): Promise<AuditResult> {
-  const r: AuditResult = { cases: 0, undetected: 0, routeCases: 0, offlineCases: 0, positiveControls: 0, positiveControlFailures: 0, verdicts: {}, details: [] };
+  const r: AuditResult = {
+    cases: 0,
+    undetected: 0,
+    routeCases: 0,
+    offlineCases: 0,
+    positiveControls: 0,
+    positiveControlFailures: 0,
+    verdicts: {},
+    details: [],
+  };
   const http = stack.http;
   const token = t.tokens.keyAdmin;
   const pg = new Client({ connectionString: stack.db.url, application_name: 'hardening-audit' });
@@ -59,9 +68,15 @@ export async function runAudit(stack: HardeningStack, t: SeededTenant): Promise<
 
     async function checkpoint() {
       const res = await http.post(`${t.base}/audit-events/checkpoints`, {}, token);
-      if (res.status !== 200 || !res.body.checkpoint) throw new Error(`checkpoint: ${res.status} ${res.text.slice(0, 200)}`);
+      if (res.status !== 200 || !res.body.checkpoint)
+        throw new Error(`checkpoint: ${res.status} ${res.text.slice(0, 200)}`);
     }
-    const verify = async () => (await http.get(`${t.base}/audit-events/verification`, token)).body as { ok: boolean; reason?: string; firstBadSeq?: number };
+    const verify = async () =>
+      (await http.get(`${t.base}/audit-events/verification`, token)).body as {
+        ok: boolean;
+        reason?: string;
+        firstBadSeq?: number;
+      };
     // The verifier must name the tampering, not fail for an unrelated reason: the untouched log verifies first.
     const before = await verify();
     if (!before.ok) throw new Error(`the log did not verify before tampering: ${JSON.stringify(before)}`);
@@ -87,7 +102,16 @@ export async function runAudit(stack: HardeningStack, t: SeededTenant): Promise<
         .update(prev)
         .update('\n')
         .update(
-          canonicalJson({ tenantId: t.id, seq, at: new Date(e.at as string).toISOString(), actor: e.actor, action: e.action, target: e.target, outcome: e.outcome, details: e.details }),
+          canonicalJson({
+            tenantId: t.id,
+            seq,
+            at: new Date(e.at as string).toISOString(),
+            actor: e.actor,
+            action: e.action,
+            target: e.target,
+            outcome: e.outcome,
+            details: e.details,
+          }),
         )
         .digest('hex');
     /** Rewrites the public chain from `from` on the way an insider can (SHA-256 is public; the MAC key is not). */
@@ -96,65 +120,148 @@ export async function runAudit(stack: HardeningStack, t: SeededTenant): Promise<
       for (let seq = from; seq <= last; seq++) {
         const e = seq === from ? mutate({ ...snapshot.events[seq - 1] }) : snapshot.events[seq - 1];
         const h = sha(prev, e, seq);
-        await asInsider(`UPDATE audit_events SET actor = $3, details = $4::jsonb, prev_hash = $5, hash = $6 WHERE tenant_id = $1 AND seq = $2`, [
-          t.id,
-          seq,
-          e.actor,
-          JSON.stringify(e.details),
-          prev,
-          h,
-        ]);
+        await asInsider(
+          `UPDATE audit_events SET actor = $3, details = $4::jsonb, prev_hash = $5, hash = $6 WHERE tenant_id = $1 AND seq = $2`,
+          [t.id, seq, e.actor, JSON.stringify(e.details), prev, h],
+        );
         prev = h;
       }
       await asInsider(`UPDATE audit_heads SET hash = $2 WHERE tenant_id = $1`, [t.id, prev]);
     };
 
     const routeCases: Array<[string, () => Promise<void>]> = [
-      ['change an outcome', () => asInsider(`UPDATE audit_events SET outcome = 'failure' WHERE tenant_id = $1 AND seq = 2`, [t.id])],
-      ['change nested details', () => asInsider(`UPDATE audit_events SET details = details || '{"name":"other"}' WHERE tenant_id = $1 AND seq = $2`, [t.id, last - 1])],
-      ['move a timestamp', () => asInsider(`UPDATE audit_events SET at = at - interval '1 hour' WHERE tenant_id = $1 AND seq = 3`, [t.id])],
-      ['delete a record in the middle', () => asInsider(`DELETE FROM audit_events WHERE tenant_id = $1 AND seq = 4`, [t.id])],
+      [
+        'change an outcome',
+        () => asInsider(`UPDATE audit_events SET outcome = 'failure' WHERE tenant_id = $1 AND seq = 2`, [t.id]),
+      ],
+      [
+        'change nested details',
+        () =>
+          asInsider(
+            `UPDATE audit_events SET details = details || '{"name":"other"}' WHERE tenant_id = $1 AND seq = $2`,
+            [t.id, last - 1],
+          ),
+      ],
+      [
+        'move a timestamp',
+        () => asInsider(`UPDATE audit_events SET at = at - interval '1 hour' WHERE tenant_id = $1 AND seq = 3`, [t.id]),
+      ],
+      [
+        'delete a record in the middle',
+        () => asInsider(`DELETE FROM audit_events WHERE tenant_id = $1 AND seq = 4`, [t.id]),
+      ],
       ['delete the first record', () => asInsider(`DELETE FROM audit_events WHERE tenant_id = $1 AND seq = 1`, [t.id])],
-      ['swap two records (reorder)', async () => {
-        const a = snapshot.events[2];
-        const b = snapshot.events[3];
-        await asInsider(`UPDATE audit_events SET action = $3, target = $4, details = $5::jsonb WHERE tenant_id = $1 AND seq = $2`, [t.id, 3, b.action, b.target, JSON.stringify(b.details)]);
-        await asInsider(`UPDATE audit_events SET action = $3, target = $4, details = $5::jsonb WHERE tenant_id = $1 AND seq = $2`, [t.id, 4, a.action, a.target, JSON.stringify(a.details)]);
-      }],
-      ['delete the last two records and rewind the head', async () => {
-        await asInsider(`DELETE FROM audit_events WHERE tenant_id = $1 AND seq > $2`, [t.id, last - 2]);
-        await asInsider(`UPDATE audit_heads SET seq = $2, hash = $3 WHERE tenant_id = $1`, [t.id, last - 2, snapshot.events[last - 3].hash]);
-      }],
+      [
+        'swap two records (reorder)',
+        async () => {
+          const a = snapshot.events[2];
+          const b = snapshot.events[3];
+          await asInsider(
+            `UPDATE audit_events SET action = $3, target = $4, details = $5::jsonb WHERE tenant_id = $1 AND seq = $2`,
+            [t.id, 3, b.action, b.target, JSON.stringify(b.details)],
+          );
+          await asInsider(
+            `UPDATE audit_events SET action = $3, target = $4, details = $5::jsonb WHERE tenant_id = $1 AND seq = $2`,
+            [t.id, 4, a.action, a.target, JSON.stringify(a.details)],
+          );
+        },
+      ],
+      [
+        'delete the last two records and rewind the head',
+        async () => {
+          await asInsider(`DELETE FROM audit_events WHERE tenant_id = $1 AND seq > $2`, [t.id, last - 2]);
+          await asInsider(`UPDATE audit_heads SET seq = $2, hash = $3 WHERE tenant_id = $1`, [
+            t.id,
+            last - 2,
+            snapshot.events[last - 3].hash,
+          ]);
+        },
+      ],
       ['delete the head row', () => asInsider(`DELETE FROM audit_heads WHERE tenant_id = $1`, [t.id])],
-      ['delete every record and the head', async () => {
-        await asInsider(`DELETE FROM audit_events WHERE tenant_id = $1`, [t.id]);
-        await asInsider(`DELETE FROM audit_heads WHERE tenant_id = $1`, [t.id]);
-      }],
-      ['delete every audit row of the tenant, checkpoints included', async () => {
-        for (const table of ['audit_events', 'audit_heads', 'audit_checkpoints']) await asInsider(`DELETE FROM ${table} WHERE tenant_id = $1`, [t.id]);
-      }],
-      ['truncate past the latest checkpoint with a consistent head (copied MAC)', async () => {
-        const keep = cpSeqs[0];
-        await asInsider(`DELETE FROM audit_events WHERE tenant_id = $1 AND seq > $2`, [t.id, keep]);
-        await asInsider(`UPDATE audit_heads SET seq = $2, hash = $3, mac = $4 WHERE tenant_id = $1`, [t.id, keep, snapshot.events[keep - 1].hash, snapshot.events[keep - 1].mac]);
-      }],
-      ['re-hash the chain after a change (fork without the MAC key)', () => rehashFrom(3, (e) => ({ ...e, actor: 'admin:mallory' }))],
-      ['re-hash the tail after the latest checkpoint', () => rehashFrom(cpSeqs[cpSeqs.length - 1] + 1, (e) => ({ ...e, details: { forged: true } }))],
-      ['copy a record MAC onto a forged head', () => asInsider(`UPDATE audit_heads SET mac = $2 WHERE tenant_id = $1`, [t.id, snapshot.events[last - 1].mac])],
-      ['advance the head past the log', () => asInsider(`UPDATE audit_heads SET seq = seq + 5 WHERE tenant_id = $1`, [t.id])],
-      ['insert a forged checkpoint (bad signature)', () =>
-        asInsider(`INSERT INTO audit_checkpoints (tenant_id, seq, head_hash, at, key_id, signature) VALUES ($1, $2, $3, now(), $4, $5)`, [t.id, last, String(head.hash), snapshot.checkpoints[0].key_id, Buffer.alloc(64).toString('base64')])],
-      ['alter a checkpoint head hash', () => asInsider(`UPDATE audit_checkpoints SET head_hash = $3 WHERE tenant_id = $1 AND seq = $2`, [t.id, cpSeqs[0], 'a'.repeat(64)])],
-      ['truncate the events table of the tenant (TRUNCATE-like wipe, head kept)', () => asInsider(`DELETE FROM audit_events WHERE tenant_id = $1`, [t.id])],
-      ['append a forged record without the MAC key', async () => {
-        const prev = String(head.hash);
-        const e = { at: new Date().toISOString(), actor: 'admin:mallory', action: 'workspace.created', target: 'workspace:forged', outcome: 'success', details: {} };
-        const h = sha(prev, e, last + 1);
-        await asInsider(`INSERT INTO audit_events (tenant_id, seq, at, actor, action, target, outcome, details, prev_hash, hash, mac) VALUES ($1, $2, $3, $4, $5, $6, $7, '{}'::jsonb, $8, $9, $10)`, [
-          t.id, last + 1, e.at, e.actor, e.action, e.target, e.outcome, prev, h, 'f'.repeat(64),
-        ]);
-        await asInsider(`UPDATE audit_heads SET seq = $2, hash = $3 WHERE tenant_id = $1`, [t.id, last + 1, h]);
-      }],
+      [
+        'delete every record and the head',
+        async () => {
+          await asInsider(`DELETE FROM audit_events WHERE tenant_id = $1`, [t.id]);
+          await asInsider(`DELETE FROM audit_heads WHERE tenant_id = $1`, [t.id]);
+        },
+      ],
+      [
+        'delete every audit row of the tenant, checkpoints included',
+        async () => {
+          for (const table of ['audit_events', 'audit_heads', 'audit_checkpoints'])
+            await asInsider(`DELETE FROM ${table} WHERE tenant_id = $1`, [t.id]);
+        },
+      ],
+      [
+        'truncate past the latest checkpoint with a consistent head (copied MAC)',
+        async () => {
+          const keep = cpSeqs[0];
+          await asInsider(`DELETE FROM audit_events WHERE tenant_id = $1 AND seq > $2`, [t.id, keep]);
+          await asInsider(`UPDATE audit_heads SET seq = $2, hash = $3, mac = $4 WHERE tenant_id = $1`, [
+            t.id,
+            keep,
+            snapshot.events[keep - 1].hash,
+            snapshot.events[keep - 1].mac,
+          ]);
+        },
+      ],
+      [
+        're-hash the chain after a change (fork without the MAC key)',
+        () => rehashFrom(3, (e) => ({ ...e, actor: 'admin:mallory' })),
+      ],
+      [
+        're-hash the tail after the latest checkpoint',
+        () => rehashFrom(cpSeqs[cpSeqs.length - 1] + 1, (e) => ({ ...e, details: { forged: true } })),
+      ],
+      [
+        'copy a record MAC onto a forged head',
+        () => asInsider(`UPDATE audit_heads SET mac = $2 WHERE tenant_id = $1`, [t.id, snapshot.events[last - 1].mac]),
+      ],
+      [
+        'advance the head past the log',
+        () => asInsider(`UPDATE audit_heads SET seq = seq + 5 WHERE tenant_id = $1`, [t.id]),
+      ],
+      [
+        'insert a forged checkpoint (bad signature)',
+        () =>
+          asInsider(
+            `INSERT INTO audit_checkpoints (tenant_id, seq, head_hash, at, key_id, signature) VALUES ($1, $2, $3, now(), $4, $5)`,
+            [t.id, last, String(head.hash), snapshot.checkpoints[0].key_id, Buffer.alloc(64).toString('base64')],
+          ),
+      ],
+      [
+        'alter a checkpoint head hash',
+        () =>
+          asInsider(`UPDATE audit_checkpoints SET head_hash = $3 WHERE tenant_id = $1 AND seq = $2`, [
+            t.id,
+            cpSeqs[0],
+            'a'.repeat(64),
+          ]),
+      ],
+      [
+        'truncate the events table of the tenant (TRUNCATE-like wipe, head kept)',
+        () => asInsider(`DELETE FROM audit_events WHERE tenant_id = $1`, [t.id]),
+      ],
+      [
+        'append a forged record without the MAC key',
+        async () => {
+          const prev = String(head.hash);
+          const e = {
+            at: new Date().toISOString(),
+            actor: 'admin:mallory',
+            action: 'workspace.created',
+            target: 'workspace:forged',
+            outcome: 'success',
+            details: {},
+          };
+          const h = sha(prev, e, last + 1);
+          await asInsider(
+            `INSERT INTO audit_events (tenant_id, seq, at, actor, action, target, outcome, details, prev_hash, hash, mac) VALUES ($1, $2, $3, $4, $5, $6, $7, '{}'::jsonb, $8, $9, $10)`,
+            [t.id, last + 1, e.at, e.actor, e.action, e.target, e.outcome, prev, h, 'f'.repeat(64)],
+          );
+          await asInsider(`UPDATE audit_heads SET seq = $2, hash = $3 WHERE tenant_id = $1`, [t.id, last + 1, h]);
+        },
+      ],
     ];
     for (const [name, tamper] of routeCases) {
       r.cases++;
@@ -193,7 +300,8 @@ export async function runAudit(stack: HardeningStack, t: SeededTenant): Promise<
     const L = exported.lines;
     const cps = exported.checkpoints;
     const lastCp = Number(cps[cps.length - 1].seq);
-    const edit = (i: number, f: (o: Row) => Row) => L.map((l, j) => (j === i ? JSON.stringify(f(JSON.parse(l) as Row)) : l));
+    const edit = (i: number, f: (o: Row) => Row) =>
+      L.map((l, j) => (j === i ? JSON.stringify(f(JSON.parse(l) as Row)) : l));
     const rehashed = (from: number, f: (o: Row) => Row, source: Row[] = L.map((l) => JSON.parse(l) as Row)) => {
       const out = source;
       let prev = from === 0 ? '0'.repeat(64) : String(out[from - 1].hash);
@@ -209,13 +317,26 @@ export async function runAudit(stack: HardeningStack, t: SeededTenant): Promise<
     const signWith = (c: Row, key = other.privateKey, pub = other.publicKey) => ({
       ...c,
       keyId: keyIdOf(pub),
-      signature: sign(null, checkpointMessage({ tenantId: String(c.tenantId), seq: Number(c.seq), headHash: String(c.headHash), at: String(c.at) }), key).toString('base64'),
+      signature: sign(
+        null,
+        checkpointMessage({
+          tenantId: String(c.tenantId),
+          seq: Number(c.seq),
+          headHash: String(c.headHash),
+          at: String(c.at),
+        }),
+        key,
+      ).toString('base64'),
     });
     const offlineCases: Array<[string, string[], unknown[], string?]> = [
       ['change an outcome', edit(1, (o) => ({ ...o, outcome: 'failure' })), cps],
       ['change an actor', edit(0, (o) => ({ ...o, actor: 'admin:someone-else' })), cps],
       ['change nested details', edit(2, (o) => ({ ...o, details: { ...(o.details as Row), injected: 1 } })), cps],
-      ['move a timestamp', edit(3, (o) => ({ ...o, at: new Date(Date.parse(String(o.at)) - 3_600_000).toISOString() })), cps],
+      [
+        'move a timestamp',
+        edit(3, (o) => ({ ...o, at: new Date(Date.parse(String(o.at)) - 3_600_000).toISOString() })),
+        cps,
+      ],
       ['delete a record in the middle', L.filter((_, i) => i !== 3), cps],
       ['delete the first record', L.slice(1), cps],
       ['swap two records', L.map((l, i) => (i === 2 ? L[3] : i === 3 ? L[2] : l)), cps],
@@ -225,13 +346,35 @@ export async function runAudit(stack: HardeningStack, t: SeededTenant): Promise<
       ['re-hash after a change (fork)', rehashed(2, (o) => ({ ...o, actor: 'admin:mallory' })), cps],
       [
         'delete a record, renumber and re-hash',
-        rehashed(3, (o) => o, L.map((l) => JSON.parse(l) as Row).filter((_, i) => i !== 3).map((o, i) => ({ ...o, seq: i + 1 }))),
+        rehashed(
+          3,
+          (o) => o,
+          L.map((l) => JSON.parse(l) as Row)
+            .filter((_, i) => i !== 3)
+            .map((o, i) => ({ ...o, seq: i + 1 })),
+        ),
         cps,
       ],
-      ['a checkpoint whose head hash was changed', L, cps.map((c, i) => (i === 0 ? { ...c, headHash: 'b'.repeat(64) } : c))],
-      ['a checkpoint signed by another key', L, cps.map((c, i) => (i === cps.length - 1 ? signWith({ ...c, headHash: 'c'.repeat(64) }) : c))],
-      ['an extra checkpoint for a forked head, signed by a key Keyhold does not publish', L, [...cps, signWith({ ...cps[0], headHash: 'd'.repeat(64) })]],
-      ['records of another tenant spliced in', edit(4, (o) => ({ ...o, tenantId: '00000000-0000-4000-8000-000000000000' })), cps],
+      [
+        'a checkpoint whose head hash was changed',
+        L,
+        cps.map((c, i) => (i === 0 ? { ...c, headHash: 'b'.repeat(64) } : c)),
+      ],
+      [
+        'a checkpoint signed by another key',
+        L,
+        cps.map((c, i) => (i === cps.length - 1 ? signWith({ ...c, headHash: 'c'.repeat(64) }) : c)),
+      ],
+      [
+        'an extra checkpoint for a forked head, signed by a key Keyhold does not publish',
+        L,
+        [...cps, signWith({ ...cps[0], headHash: 'd'.repeat(64) })],
+      ],
+      [
+        'records of another tenant spliced in',
+        edit(4, (o) => ({ ...o, tenantId: '00000000-0000-4000-8000-000000000000' })),
+        cps,
+      ],
       ['a malformed line', L.map((l, i) => (i === 2 ? l.slice(0, -3) : l)), cps],
     ];
     for (const [name, lines, checkpoints, key] of offlineCases) {
@@ -248,7 +391,9 @@ export async function runAudit(stack: HardeningStack, t: SeededTenant): Promise<
       }
       if (run.code !== 1 || !named) {
         r.undetected++;
-        r.details.push(`offline: "${name}" not detected (exit ${run.code}): ${run.stdout.slice(0, 200)}${run.stderr.slice(0, 200)}`);
+        r.details.push(
+          `offline: "${name}" not detected (exit ${run.code}): ${run.stdout.slice(0, 200)}${run.stderr.slice(0, 200)}`,
+        );
       }
     }
     return r;
@@ -265,10 +410,13 @@ interface Snapshot {
 }
 
 async function snapshotOf(pg: Client, tenantId: string): Promise<Snapshot> {
-  const events = (await pg.query(`SELECT * FROM audit_events WHERE tenant_id = $1 ORDER BY seq`, [tenantId])).rows as Row[];
+  const events = (await pg.query(`SELECT * FROM audit_events WHERE tenant_id = $1 ORDER BY seq`, [tenantId]))
+    .rows as Row[];
   for (const e of events) e.at = (e.at as Date).toISOString();
-  const head = ((await pg.query(`SELECT * FROM audit_heads WHERE tenant_id = $1`, [tenantId])).rows[0] as Row | undefined) ?? null;
-  const checkpoints = (await pg.query(`SELECT * FROM audit_checkpoints WHERE tenant_id = $1 ORDER BY seq`, [tenantId])).rows as Row[];
+  const head =
+    ((await pg.query(`SELECT * FROM audit_heads WHERE tenant_id = $1`, [tenantId])).rows[0] as Row | undefined) ?? null;
+  const checkpoints = (await pg.query(`SELECT * FROM audit_checkpoints WHERE tenant_id = $1 ORDER BY seq`, [tenantId]))
+    .rows as Row[];
   return { events, head, checkpoints };
 }
 
@@ -277,22 +425,37 @@ async function restore(pg: Client, tenantId: string, s: Snapshot): Promise<void>
   await pg.query('BEGIN');
   try {
     await pg.query(`SET LOCAL session_replication_role = replica`);
-    for (const table of ['audit_events', 'audit_heads', 'audit_checkpoints']) await pg.query(`DELETE FROM ${table} WHERE tenant_id = $1`, [tenantId]);
+    for (const table of ['audit_events', 'audit_heads', 'audit_checkpoints'])
+      await pg.query(`DELETE FROM ${table} WHERE tenant_id = $1`, [tenantId]);
     for (const e of s.events)
       await pg.query(
         `INSERT INTO audit_events (tenant_id, seq, at, actor, action, target, outcome, details, prev_hash, hash, mac) VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9, $10, $11)`,
-        [tenantId, e.seq, e.at, e.actor, e.action, e.target, e.outcome, JSON.stringify(e.details), e.prev_hash, e.hash, e.mac],
+        [
+          tenantId,
+          e.seq,
+          e.at,
+          e.actor,
+          e.action,
+          e.target,
+          e.outcome,
+          JSON.stringify(e.details),
+          e.prev_hash,
+          e.hash,
+          e.mac,
+        ],
       );
-    if (s.head) await pg.query(`INSERT INTO audit_heads (tenant_id, seq, hash, mac) VALUES ($1, $2, $3, $4)`, [tenantId, s.head.seq, s.head.hash, s.head.mac]);
-    for (const c of s.checkpoints)
-      await pg.query(`INSERT INTO audit_checkpoints (tenant_id, seq, head_hash, at, key_id, signature) VALUES ($1, $2, $3, $4, $5, $6)`, [
+    if (s.head)
+      await pg.query(`INSERT INTO audit_heads (tenant_id, seq, hash, mac) VALUES ($1, $2, $3, $4)`, [
         tenantId,
-        c.seq,
-        c.head_hash,
-        c.at,
-        c.key_id,
-        c.signature,
+        s.head.seq,
+        s.head.hash,
+        s.head.mac,
       ]);
+    for (const c of s.checkpoints)
+      await pg.query(
+        `INSERT INTO audit_checkpoints (tenant_id, seq, head_hash, at, key_id, signature) VALUES ($1, $2, $3, $4, $5, $6)`,
+        [tenantId, c.seq, c.head_hash, c.at, c.key_id, c.signature],
+      );
     await pg.query('COMMIT');
   } catch (err) {
     await pg.query('ROLLBACK');
@@ -306,7 +469,7 @@ async function exportOf(stack: HardeningStack, t: SeededTenant): Promise<Exporte
   const ex = await http.get(`${t.base}/audit-events/export`, t.tokens.auditor);
   if (ex.status !== 200) throw new Error(`export: ${ex.status}`);
   const checkpoints: Array<Record<string, unknown>> = [];
-  for (let after = 0; ; ) {
+  for (let after = 0; ;) {
     const page = await http.get(`${t.base}/audit-events/checkpoints?after=${after}&limit=1000`, t.tokens.auditor);
     checkpoints.push(...(page.body.checkpoints as Array<Record<string, unknown>>));
     if (page.body.next === null) break;

@@ -67,11 +67,19 @@ const DENY_ASSUME = { Version: '2012-10-17', Statement: [{ Effect: 'Deny', Actio
 
 export async function runChaos(opts: ChaosOptions): Promise<ChaosResult> {
   const version = haproxyVersion();
-  if (!version) throw new Error('haproxy is not installed (Debian: apt-get install haproxy); the fleet run needs a real load balancer');
+  if (!version)
+    throw new Error(
+      'haproxy is not installed (Debian: apt-get install haproxy); the fleet run needs a real load balancer',
+    );
   const stack = await startHardeningStack({
     privateRedis: true,
     privatePostgres: true,
-    config: { probeIntervalSeconds: 2, probeConfirmationWindowSeconds: 8, probeConfirmations: 3, kekCachePollIntervalMs: 1_000 },
+    config: {
+      probeIntervalSeconds: 2,
+      probeConfirmationWindowSeconds: 8,
+      probeConfirmations: 3,
+      kekCachePollIntervalMs: 1_000,
+    },
   });
   const r: ChaosResult = {
     balancer: `haproxy ${version}`,
@@ -115,7 +123,8 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosResult> {
       workers.push(w);
       await w.ready;
     };
-    for (let i = 0; i < 2; i++) apis.push(new ApiProcess({ name: `api-${i}`, port: await freePort(), internalPort: await freePort(), env }));
+    for (let i = 0; i < 2; i++)
+      apis.push(new ApiProcess({ name: `api-${i}`, port: await freePort(), internalPort: await freePort(), env }));
     await Promise.all(apis.map((a) => a.start()));
     await startWorker();
     await startWorker();
@@ -136,16 +145,28 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosResult> {
     const workspaceIds = [t.workspaceId];
     for (let i = 1; i < opts.workspaces; i++) {
       const ws = await stack.http.post(`${t.base}/workspaces`, { name: `chaos-${i}` }, t.tokens.keyAdmin);
-      const bound = await stack.http.put(`${t.base}/workspaces/${ws.body.id}/key-binding`, { keyConfigurationId: t.keyConfigurationId }, t.tokens.keyAdmin);
+      const bound = await stack.http.put(
+        `${t.base}/workspaces/${ws.body.id}/key-binding`,
+        { keyConfigurationId: t.keyConfigurationId },
+        t.tokens.keyAdmin,
+      );
       if (bound.status !== 200) throw new Error(`binding chaos workspace: ${bound.status} ${bound.text.slice(0, 200)}`);
       workspaceIds.push(ws.body.id as string);
     }
-    const sp = await stack.http.post(`${t.base}/service-principals`, { name: 'chaos-traffic', workspaceIds }, t.tokens.keyAdmin);
+    const sp = await stack.http.post(
+      `${t.base}/service-principals`,
+      { name: 'chaos-traffic', workspaceIds },
+      t.tokens.keyAdmin,
+    );
     if (sp.status !== 201) throw new Error(`chaos service principal: ${sp.status} ${sp.text.slice(0, 200)}`);
     const token = { value: '', at: 0 };
     const refreshToken = async () => {
       for (let i = 0; i < 50; i++) {
-        const res = await http.post('/v1/auth/token', { grant_type: 'client_credentials', client_id: sp.body.clientId, client_secret: sp.body.clientSecret });
+        const res = await http.post('/v1/auth/token', {
+          grant_type: 'client_credentials',
+          client_id: sp.body.clientId,
+          client_secret: sp.body.clientSecret,
+        });
         if (res.status === 200) {
           token.value = res.body.access_token as string;
           token.at = Date.now();
@@ -160,19 +181,25 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosResult> {
     const revokerDek = await http.get(revoker.dekPath('before'), revoker.tokens.service);
     if (revokerDek.status !== 200) throw new Error(`warming the revoking tenant: ${revokerDek.status}`);
 
-    const dekPath = (ws: string, seg: string) => `/internal/v1/workspaces/${ws}/segments/${encodeURIComponent(seg)}/dek`;
+    const dekPath = (ws: string, seg: string) =>
+      `/internal/v1/workspaces/${ws}/segments/${encodeURIComponent(seg)}/dek`;
     const known = new Map<string, string>();
     for (const ws of workspaceIds) {
       const segs = Array.from({ length: opts.segmentsPerWorkspace }, (_, i) => `c-${i}`);
       const res = await http.post(`/internal/v1/workspaces/${ws}/deks:batchGet`, { segmentIds: segs }, token.value);
       if (res.status !== 200) throw new Error(`seeding chaos DEKs: ${res.status} ${res.text.slice(0, 200)}`);
-      for (const d of res.body.deks as Array<{ segmentId: string; dek: string }>) known.set(`${ws}/${d.segmentId}`, d.dek);
+      for (const d of res.body.deks as Array<{ segmentId: string; dek: string }>)
+        known.set(`${ws}/${d.segmentId}`, d.dek);
     }
 
     // Faults. Each returns when it has been lifted.
     const adminUrl = stack.emulators.admin.url;
     const admin = async (method: string, path: string, body?: unknown) => {
-      const res = await fetch(`${adminUrl}${path}`, { method, headers: body === undefined ? {} : { 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
+      const res = await fetch(`${adminUrl}${path}`, {
+        method,
+        headers: body === undefined ? {} : { 'content-type': 'application/json' },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
       if (res.status >= 300) throw new Error(`emulator admin ${method} ${path}: ${res.status} ${await res.text()}`);
       return res;
     };
@@ -192,57 +219,88 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosResult> {
       ['kms-flaky-errors', kms({ cloud: 'aws', kind: 'error', rate: 0.5 })],
       ['kms-decrypt-throttled', kms({ cloud: 'aws', operation: 'Decrypt', kind: 'throttle' })],
       ['sts-assume-role-5xx', kms({ cloud: 'aws', operation: 'AssumeRole', kind: 'error' })],
-      ['vendor-iam-deny', async (ms) => {
-        await admin('PUT', `/aws/principals/${AWS_EMULATOR_DEFAULTS.vendorAccessKeyId}/policies/deny-assume`, { policy: DENY_ASSUME });
-        await sleep(ms);
-        await admin('DELETE', `/aws/principals/${AWS_EMULATOR_DEFAULTS.vendorAccessKeyId}/policies/deny-assume`);
-      }],
+      [
+        'vendor-iam-deny',
+        async (ms) => {
+          await admin('PUT', `/aws/principals/${AWS_EMULATOR_DEFAULTS.vendorAccessKeyId}/policies/deny-assume`, {
+            policy: DENY_ASSUME,
+          });
+          await sleep(ms);
+          await admin('DELETE', `/aws/principals/${AWS_EMULATOR_DEFAULTS.vendorAccessKeyId}/policies/deny-assume`);
+        },
+      ],
       // AWS KMS is eventually consistent: while on, a key state or policy change (the revocation half way, if it
       // lands then) is seen old or new at random by each read for a while
-      ['kms-propagation-flapping', async (ms) => {
-        await admin('PUT', '/propagation/aws', { delayMs: 100, flapMs: Math.max(500, ms * 2), newRate: 0.5, seed: Math.floor(random() * 1e9) });
-        await sleep(ms);
-        await admin('DELETE', '/propagation/aws');
-      }],
+      [
+        'kms-propagation-flapping',
+        async (ms) => {
+          await admin('PUT', '/propagation/aws', {
+            delayMs: 100,
+            flapMs: Math.max(500, ms * 2),
+            newRate: 0.5,
+            seed: Math.floor(random() * 1e9),
+          });
+          await sleep(ms);
+          await admin('DELETE', '/propagation/aws');
+        },
+      ],
       ['api-replica-sigkill', (ms) => pick(apis).crashAndRestart('SIGKILL', ms)],
       ['api-replica-restart', (ms) => pick(apis).crashAndRestart('SIGTERM', ms)],
-      ['worker-sigkill', async (ms) => {
-        const w = workers.splice(Math.floor(random() * workers.length), 1)[0];
-        w.kill('SIGKILL');
-        await w.exited;
-        await sleep(ms);
-        await startWorker();
-      }],
-      ['worker-restart', async (ms) => {
-        const w = workers.splice(Math.floor(random() * workers.length), 1)[0];
-        w.kill('SIGTERM');
-        if (!(await Promise.race([w.exited, sleep(10_000).then(() => null)]))) w.kill('SIGKILL');
-        await sleep(ms);
-        await startWorker();
-      }],
+      [
+        'worker-sigkill',
+        async (ms) => {
+          const w = workers.splice(Math.floor(random() * workers.length), 1)[0];
+          w.kill('SIGKILL');
+          await w.exited;
+          await sleep(ms);
+          await startWorker();
+        },
+      ],
+      [
+        'worker-restart',
+        async (ms) => {
+          const w = workers.splice(Math.floor(random() * workers.length), 1)[0];
+          w.kill('SIGTERM');
+          if (!(await Promise.race([w.exited, sleep(10_000).then(() => null)]))) w.kill('SIGKILL');
+          await sleep(ms);
+          await startWorker();
+        },
+      ],
       ['redis-restart-empty', (ms) => stack.redis!.restart(ms)],
-      ['redis-pubsub-dropped', async (ms) => {
-        const redis = new Redis(stack.redis!.url, { lazyConnect: true, maxRetriesPerRequest: 1 });
-        await redis.connect();
-        try {
-          await redis.client('KILL', 'TYPE', 'pubsub');
-        } finally {
-          redis.disconnect();
-        }
-        await sleep(ms);
-      }],
-      ['postgres-connections-terminated', async (ms) => {
-        await pg!.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid() AND application_name LIKE 'keyhold-%'`, [stack.db.name]);
-        await sleep(ms);
-      }],
+      [
+        'redis-pubsub-dropped',
+        async (ms) => {
+          const redis = new Redis(stack.redis!.url, { lazyConnect: true, maxRetriesPerRequest: 1 });
+          await redis.connect();
+          try {
+            await redis.client('KILL', 'TYPE', 'pubsub');
+          } finally {
+            redis.disconnect();
+          }
+          await sleep(ms);
+        },
+      ],
+      [
+        'postgres-connections-terminated',
+        async (ms) => {
+          await pg!.query(
+            `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid() AND application_name LIKE 'keyhold-%'`,
+            [stack.db.name],
+          );
+          await sleep(ms);
+        },
+      ],
     ];
     if (stack.postgres)
-      faults.push(['postgres-restart', async (ms) => {
-        await pg!.end().catch(() => undefined);
-        await stack.postgres!.restart(ms);
-        pg = new Client({ connectionString: stack.db.url, application_name: 'hardening-chaos' });
-        await pg.connect();
-      }]);
+      faults.push([
+        'postgres-restart',
+        async (ms) => {
+          await pg!.end().catch(() => undefined);
+          await stack.postgres!.restart(ms);
+          pg = new Client({ connectionString: stack.db.url, application_name: 'hardening-chaos' });
+          await pg.connect();
+        },
+      ]);
     else note(`postgres-restart not in the schedule: ${stack.postgresNote ?? 'no private cluster'}`);
 
     // Traffic: DEK fetches of known and new segments through the load balancer; KEK rotations requested now and then.
@@ -253,12 +311,17 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosResult> {
     const order = [...known.keys()];
     const traffic = Array.from({ length: opts.concurrency }, async () => {
       while (running) {
-        if (Date.now() - token.at > 5 * 60_000) await refreshToken().catch((err: unknown) => note(`token refresh: ${(err as Error).message}`));
+        if (Date.now() - token.at > 5 * 60_000)
+          await refreshToken().catch((err: unknown) => note(`token refresh: ${(err as Error).message}`));
         const fresh = Math.random() < 0.2;
-        const key = fresh ? `${pick(workspaceIds)}/n-${randomBytes(5).toString('hex')}` : order[Math.floor(Math.random() * order.length)];
+        const key = fresh
+          ? `${pick(workspaceIds)}/n-${randomBytes(5).toString('hex')}`
+          : order[Math.floor(Math.random() * order.length)];
         const [ws, seg] = key.split('/');
         const start = Date.now();
-        const res = await http.request('GET', dekPath(ws, seg), { token: token.value, timeoutMs: 15_000 }).catch(() => null);
+        const res = await http
+          .request('GET', dekPath(ws, seg), { token: token.value, timeoutMs: 15_000 })
+          .catch(() => null);
         samples.push({ start, end: Date.now(), status: res?.status ?? 0, code: res?.body?.error?.code });
         if (res?.status === 200) {
           const seen = known.get(key);
@@ -274,7 +337,9 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosResult> {
       while (running) {
         await sleep(between([2_000, 5_000]));
         if (!running) break;
-        await http.post(`${t.base}/workspaces/${pick(workspaceIds)}/operations`, { kind: 'kek-rotation' }, t.tokens.keyAdmin).catch(() => null);
+        await http
+          .post(`${t.base}/workspaces/${pick(workspaceIds)}/operations`, { kind: 'kek-rotation' }, t.tokens.keyAdmin)
+          .catch(() => null);
       }
     })();
 
@@ -310,9 +375,16 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosResult> {
     // Settle: every operation finishes, the revoked customer's workspace is shredded.
     const settleBy = Date.now() + opts.settleMs;
     const count = async (sql: string, params: unknown[] = []) => Number((await pg!.query(sql, params)).rows[0].n);
-    while (Date.now() < settleBy && (await count(`SELECT count(*) AS n FROM operations WHERE state IN ('queued', 'running')`)) > 0) await sleep(250);
+    while (
+      Date.now() < settleBy &&
+      (await count(`SELECT count(*) AS n FROM operations WHERE state IN ('queued', 'running')`)) > 0
+    )
+      await sleep(250);
     while (Date.now() < settleBy) {
-      if ((await pg.query(`SELECT key_state FROM workspaces WHERE id = $1`, [revoker.workspaceId])).rows[0]?.key_state === 'shredded') {
+      if (
+        (await pg.query(`SELECT key_state FROM workspaces WHERE id = $1`, [revoker.workspaceId])).rows[0]?.key_state ===
+        'shredded'
+      ) {
         r.revocationSeconds = Math.round((Date.now() - revokedAt) / 100) / 10;
         break;
       }
@@ -323,7 +395,10 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosResult> {
       note('the revoking customer was never shredded');
     } else {
       for (const a of apis) {
-        const res = await new HttpClient(a.url, `http://127.0.0.1:${a.internalPort}`).get(revoker.dekPath('before'), revoker.tokens.service);
+        const res = await new HttpClient(a.url, `http://127.0.0.1:${a.internalPort}`).get(
+          revoker.dekPath('before'),
+          revoker.tokens.service,
+        );
         if (res.status !== 410) note(`${a.name} still answers ${res.status} for the revoked customer's DEK`);
       }
     }
@@ -331,12 +406,16 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosResult> {
     const ops = (await pg.query(`SELECT kind, state FROM operations`)).rows as Array<{ kind: string; state: string }>;
     r.operations = ops.length;
     r.stuckOperations = ops.filter((o) => o.state === 'queued' || o.state === 'running').length;
-    r.falseShreds = await count(`SELECT count(*) AS n FROM workspaces w JOIN tenants t ON t.id = w.tenant_id WHERE w.key_state = 'shredded' AND w.tenant_id <> $1`, [revoker.id]);
+    r.falseShreds = await count(
+      `SELECT count(*) AS n FROM workspaces w JOIN tenants t ON t.id = w.tenant_id WHERE w.key_state = 'shredded' AND w.tenant_id <> $1`,
+      [revoker.id],
+    );
     if (r.falseShreds) note(`${r.falseShreds} workspace(s) shredded although their customer revoked nothing`);
     const audit = await lostAuditEvents(pg);
     r.auditEventsLost = audit.lost;
 
-    const inWindow = (s: { start: number; end: number }) => windows.some((w) => s.end >= w.start && s.start <= w.end + GRACE_MS);
+    const inWindow = (s: { start: number; end: number }) =>
+      windows.some((w) => s.end >= w.start && s.start <= w.end + GRACE_MS);
     const outside = new Map<string, number>();
     for (const s of samples) {
       r.dekFetches++;
@@ -361,13 +440,19 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosResult> {
     for (const [ws, entries] of byWs) {
       for (let i = 0; i < entries.length; i += 500) {
         const chunk = entries.slice(i, i + 500);
-        const res = await http.post(`/internal/v1/workspaces/${ws}/deks:batchGet`, { segmentIds: chunk.map(([s]) => s) }, token.value);
+        const res = await http.post(
+          `/internal/v1/workspaces/${ws}/deks:batchGet`,
+          { segmentIds: chunk.map(([s]) => s) },
+          token.value,
+        );
         if (res.status !== 200) {
           r.lostDeks += chunk.length;
           note(`final read: ${res.status} ${res.text.slice(0, 160)}`);
           continue;
         }
-        const got = new Map((res.body.deks as Array<{ segmentId: string; dek: string }>).map((d) => [d.segmentId, d.dek]));
+        const got = new Map(
+          (res.body.deks as Array<{ segmentId: string; dek: string }>).map((d) => [d.segmentId, d.dek]),
+        );
         for (const [s, d] of chunk) if (got.get(s) !== d) r.lostDeks++;
       }
     }

@@ -1,5 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import { acceptMailedInvitation, adminToken, inviteUser, mailboxToken, newTestPassword } from '../../apps/api/src/dev/onboarding-client';
+import {
+  acceptMailedInvitation,
+  adminToken,
+  inviteUser,
+  mailboxToken,
+  newTestPassword,
+} from '../../apps/api/src/dev/onboarding-client';
 import { HttpClient, startApi } from '../../stack';
 import type { HardeningStack } from '../lib/stack';
 import type { SeededTenant } from '../lib/world';
@@ -30,7 +36,14 @@ export interface CredentialsResult {
 }
 
 export async function runCredentials(stack: HardeningStack, t: SeededTenant): Promise<CredentialsResult> {
-  const r: CredentialsResult = { operatorAttempts: 0, operatorTenantAccess: 0, revokedCases: 0, revokedCredentialUses: 0, adminRevocationPropagationMs: null, details: [] };
+  const r: CredentialsResult = {
+    operatorAttempts: 0,
+    operatorTenantAccess: 0,
+    revokedCases: 0,
+    revokedCredentialUses: 0,
+    adminRevocationPropagationMs: null,
+    details: [],
+  };
   await operatorAccess(stack, r);
   await revokedCredentials(stack, t, r);
   return r;
@@ -40,7 +53,11 @@ async function operatorAccess(stack: HardeningStack, r: CredentialsResult): Prom
   const http = stack.http;
   const op = stack.operatorToken;
   const email = `first-${randomBytes(4).toString('hex')}@operator-test.example.com`;
-  const created = await http.post('/v1/tenants', { name: `op-${randomBytes(3).toString('hex')}`, admin: { email } }, op);
+  const created = await http.post(
+    '/v1/tenants',
+    { name: `op-${randomBytes(3).toString('hex')}`, admin: { email } },
+    op,
+  );
   if (created.status !== 201) {
     r.details.push(`operator could not create a tenant: ${created.status}`);
     return;
@@ -54,7 +71,11 @@ async function operatorAccess(stack: HardeningStack, r: CredentialsResult): Prom
     else if (v && typeof v === 'object') for (const x of Object.values(v)) walk(x);
   };
   walk(created.body);
-  const attempt = async (what: string, ok: (status: number) => boolean, send: () => Promise<{ status: number; text: string }>) => {
+  const attempt = async (
+    what: string,
+    ok: (status: number) => boolean,
+    send: () => Promise<{ status: number; text: string }>,
+  ) => {
     r.operatorAttempts++;
     const res = await send();
     if (ok(res.status)) {
@@ -65,23 +86,36 @@ async function operatorAccess(stack: HardeningStack, r: CredentialsResult): Prom
   const success = (s: number) => s >= 200 && s < 300;
   for (const guess of seen) {
     const g = guess.slice(0, 4000);
-    await attempt('accept invitation', success, () => http.post('/v1/invitations/accept', { token: g, password: newTestPassword() }));
+    await attempt('accept invitation', success, () =>
+      http.post('/v1/invitations/accept', { token: g, password: newTestPassword() }),
+    );
     await attempt('look up invitation', success, () => http.post('/v1/invitations/lookup', { token: g }));
-    await attempt('complete a password reset', success, () => http.post('/v1/password-resets/complete', { token: g, password: newTestPassword() }));
-    await attempt('sign in as the first admin', success, () => http.post('/v1/auth/token', { grant_type: 'password', tenant_id: tenantId, username: email, password: g }));
-    if (/^[\x21-\x7e]+$/.test(g)) await attempt('admin route with a seen value as bearer', success, () => http.get(`${base}/workspaces`, g));
+    await attempt('complete a password reset', success, () =>
+      http.post('/v1/password-resets/complete', { token: g, password: newTestPassword() }),
+    );
+    await attempt('sign in as the first admin', success, () =>
+      http.post('/v1/auth/token', { grant_type: 'password', tenant_id: tenantId, username: email, password: g }),
+    );
+    if (/^[\x21-\x7e]+$/.test(g))
+      await attempt('admin route with a seen value as bearer', success, () => http.get(`${base}/workspaces`, g));
   }
   // The operator's own token on every kind of tenant route.
   for (const [m, p, body] of [
     ['GET', base, undefined],
     ['GET', `${base}/admin-users`, undefined],
     ['POST', `${base}/invitations`, { email: 'operator@vendor.example.com', role: 'key_admin' }],
-    ['POST', `${base}/admin-users`, { email: 'operator@vendor.example.com', password: newTestPassword(), role: 'key_admin' }],
+    [
+      'POST',
+      `${base}/admin-users`,
+      { email: 'operator@vendor.example.com', password: newTestPassword(), role: 'key_admin' },
+    ],
     ['POST', `${base}/workspaces`, { name: 'vendor' }],
     ['POST', `${base}/service-principals`, { name: 'vendor', workspaceIds: [] }],
     ['POST', `${base}/me/password`, { currentPassword: op, newPassword: newTestPassword() }],
   ] as const)
-    await attempt(`${m} ${p.replace(tenantId, '{tenant}')} with the operator token`, success, () => http.request(m, p, { token: op, body }));
+    await attempt(`${m} ${p.replace(tenantId, '{tenant}')} with the operator token`, success, () =>
+      http.request(m, p, { token: op, body }),
+    );
   // A password reset the operator requests is mailed to the admin, not to the operator: 202 is expected, the link
   // never reaches the operator's answer.
   const reset = await http.post('/v1/password-resets', { tenant_id: tenantId, email });
@@ -91,7 +125,19 @@ async function operatorAccess(stack: HardeningStack, r: CredentialsResult): Prom
     r.details.push(`password reset request answered ${reset.status} ${reset.text.slice(0, 100)}`);
   }
   // No operator-chosen password anywhere.
-  await attempt('create a tenant with a known admin password', (s) => s !== 400, () => http.post('/v1/tenants', { name: 'known-pw', admin: { email: `k-${randomBytes(3).toString('hex')}@example.com`, password: newTestPassword() } }, op));
+  await attempt(
+    'create a tenant with a known admin password',
+    (s) => s !== 400,
+    () =>
+      http.post(
+        '/v1/tenants',
+        {
+          name: 'known-pw',
+          admin: { email: `k-${randomBytes(3).toString('hex')}@example.com`, password: newTestPassword() },
+        },
+        op,
+      ),
+  );
   // Positive control: the invitee accepts from their own mailbox (the invitation was live all along). Signing in
   // is not tried: the guesses above have put this (account, address) pair into its backoff.
   try {
@@ -108,13 +154,18 @@ async function revokedCredentials(stack: HardeningStack, t: SeededTenant, r: Cre
   try {
     const base = t.base;
     const path = `${base}/workspaces`;
-    const user = await inviteUser(stack.url, t.tokens.keyAdmin, t.id, { email: `rev-${randomBytes(4).toString('hex')}@example.com`, role: 'key_admin' });
+    const user = await inviteUser(stack.url, t.tokens.keyAdmin, t.id, {
+      email: `rev-${randomBytes(4).toString('hex')}@example.com`,
+      role: 'key_admin',
+    });
     let password = user.password;
     const fresh = () => adminToken(stack.url, t.id, user.email, password);
     /** Warm the token on both replicas, apply the change, then replay the old token on both. */
     const replayAfter = async (what: string, change: () => Promise<void>, measure = false) => {
       const token = await fresh();
-      for (const h of [a, b]) if ((await h.get(path, token)).status !== 200) r.details.push(`${what}: precondition, token refused before the change`);
+      for (const h of [a, b])
+        if ((await h.get(path, token)).status !== 200)
+          r.details.push(`${what}: precondition, token refused before the change`);
       const t0 = Date.now();
       await change();
       if (measure) {
@@ -127,7 +178,10 @@ async function revokedCredentials(stack: HardeningStack, t: SeededTenant, r: Cre
         }
         r.adminRevocationPropagationMs = refusedAt === null ? null : refusedAt - t0;
       }
-      for (const [name, h] of [['replica 1', a], ['replica 2', b]] as const) {
+      for (const [name, h] of [
+        ['replica 1', a],
+        ['replica 2', b],
+      ] as const) {
         r.revokedCases++;
         const res = await h.get(path, token);
         if (res.status !== 401) {
@@ -142,7 +196,12 @@ async function revokedCredentials(stack: HardeningStack, t: SeededTenant, r: Cre
     };
     await replayAfter('disable', patch({ disabled: true }), true);
     r.revokedCases++;
-    const whileDisabled = await a.post('/v1/auth/token', { grant_type: 'password', tenant_id: t.id, username: user.email, password });
+    const whileDisabled = await a.post('/v1/auth/token', {
+      grant_type: 'password',
+      tenant_id: t.id,
+      username: user.email,
+      password,
+    });
     if (whileDisabled.status === 200) {
       r.revokedCredentialUses++;
       r.details.push('a disabled admin signed in');
@@ -159,7 +218,12 @@ async function revokedCredentials(stack: HardeningStack, t: SeededTenant, r: Cre
       password = next;
     });
     r.revokedCases++;
-    const oldPassword = await a.post('/v1/auth/token', { grant_type: 'password', tenant_id: t.id, username: user.email, password: old });
+    const oldPassword = await a.post('/v1/auth/token', {
+      grant_type: 'password',
+      tenant_id: t.id,
+      username: user.email,
+      password: old,
+    });
     if (oldPassword.status === 200) {
       r.revokedCredentialUses++;
       r.details.push('the old password still signs in after a change');
@@ -189,25 +253,47 @@ async function revokedCredentials(stack: HardeningStack, t: SeededTenant, r: Cre
  * The admin enrols TOTP and signs in with it; the token is warmed on both replicas; a key admin resets the admin's
  * MFA (lost device); the token must be refused on both, and a TOTP code must not be asked for any more.
  */
-async function mfaReset(stack: HardeningStack, t: SeededTenant, email: string, password: string, a: HttpClient, b: HttpClient, r: CredentialsResult): Promise<void> {
+async function mfaReset(
+  stack: HardeningStack,
+  t: SeededTenant,
+  email: string,
+  password: string,
+  a: HttpClient,
+  b: HttpClient,
+  r: CredentialsResult,
+): Promise<void> {
   const path = `${t.base}/workspaces`;
   const token = await adminToken(stack.url, t.id, email, password);
   const started = await a.post(`${t.base}/me/mfa/totp`, {}, token);
   const now = Math.floor(Date.now() / 1000);
-  const confirmed = await a.post(`${t.base}/me/mfa/totp/${started.body?.factorId}/confirm`, { code: await generate({ secret: started.body?.secret ?? '', epoch: now }) }, token);
+  const confirmed = await a.post(
+    `${t.base}/me/mfa/totp/${started.body?.factorId}/confirm`,
+    { code: await generate({ secret: started.body?.secret ?? '', epoch: now }) },
+    token,
+  );
   const step = await a.post('/v1/auth/token', { grant_type: 'password', tenant_id: t.id, username: email, password });
-  const signedIn = await a.post('/v1/auth/mfa/totp', { mfa_token: step.body?.mfa_token, code: await generate({ secret: started.body?.secret ?? '', epoch: now + 30 }) });
+  const signedIn = await a.post('/v1/auth/mfa/totp', {
+    mfa_token: step.body?.mfa_token,
+    code: await generate({ secret: started.body?.secret ?? '', epoch: now + 30 }),
+  });
   const mfaToken = signedIn.body?.access_token as string | undefined;
   if (confirmed.status !== 200 || !mfaToken) {
     r.details.push(`MFA reset: precondition, TOTP enrolment ${confirmed.status} / sign-in ${signedIn.status}`);
     return;
   }
-  for (const h of [a, b]) if ((await h.get(path, mfaToken)).status !== 200) r.details.push('MFA reset: precondition, token refused before the change');
+  for (const h of [a, b])
+    if ((await h.get(path, mfaToken)).status !== 200)
+      r.details.push('MFA reset: precondition, token refused before the change');
   const users = await a.get(`${t.base}/admin-users`, t.tokens.keyAdmin);
-  const id = (users.body?.adminUsers as Array<{ id: string; email: string }> | undefined)?.find((u) => u.email === email.toLowerCase())?.id;
+  const id = (users.body?.adminUsers as Array<{ id: string; email: string }> | undefined)?.find(
+    (u) => u.email === email.toLowerCase(),
+  )?.id;
   const reset = await a.delete(`${t.base}/admin-users/${id}/mfa`, t.tokens.keyAdmin);
   if (reset.status !== 200) r.details.push(`MFA reset → ${reset.status}`);
-  for (const [name, h] of [['replica 1', a], ['replica 2', b]] as const) {
+  for (const [name, h] of [
+    ['replica 1', a],
+    ['replica 2', b],
+  ] as const) {
     r.revokedCases++;
     const res = await h.get(path, mfaToken);
     if (res.status !== 401) {

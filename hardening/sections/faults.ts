@@ -107,13 +107,18 @@ class DekStream {
   private async loop(): Promise<void> {
     while (this.running) {
       const fresh = Math.random() < 0.2 || this.order.length === 0;
-      const segment = fresh ? `stream-${randomBytes(6).toString('hex')}` : this.order[Math.floor(Math.random() * this.order.length)];
+      const segment = fresh
+        ? `stream-${randomBytes(6).toString('hex')}`
+        : this.order[Math.floor(Math.random() * this.order.length)];
       const start = Date.now();
       let status = 0;
       let code: string | undefined;
       let retryAfter = false;
       try {
-        const res = await this.stack.http.request('GET', this.t.dekPath(segment), { token: this.t.tokens.service, timeoutMs: 15_000 });
+        const res = await this.stack.http.request('GET', this.t.dekPath(segment), {
+          token: this.t.tokens.service,
+          timeoutMs: 15_000,
+        });
         status = res.status;
         code = res.body?.error?.code;
         retryAfter = Number(res.headers.get('retry-after')) > 0;
@@ -135,7 +140,12 @@ class DekStream {
   }
 }
 
-export async function runFaults(stack: HardeningStack, t: SeededTenant, ledger: KeyMaterialLedger, opts: FaultsOptions): Promise<FaultsResult> {
+export async function runFaults(
+  stack: HardeningStack,
+  t: SeededTenant,
+  ledger: KeyMaterialLedger,
+  opts: FaultsOptions,
+): Promise<FaultsResult> {
   if (!stack.redis) throw new Error('the fault section needs the stack started with privateRedis: true');
   const r: FaultsResult = {
     faultKinds: [],
@@ -182,17 +192,32 @@ export async function runFaults(stack: HardeningStack, t: SeededTenant, ledger: 
   };
   const adminUrl = stack.emulators.admin.url;
   const addFault = async (rule: Record<string, unknown>): Promise<string> => {
-    const res = await fetch(`${adminUrl}/faults`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(rule) });
-    if (res.status !== 201) throw new Error(`emulator admin refused fault ${JSON.stringify(rule)}: ${res.status} ${await res.text()}`);
+    const res = await fetch(`${adminUrl}/faults`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(rule),
+    });
+    if (res.status !== 201)
+      throw new Error(`emulator admin refused fault ${JSON.stringify(rule)}: ${res.status} ${await res.text()}`);
     return ((await res.json()) as { id: string }).id;
   };
   const removeFault = async (id: string) => {
     await fetch(`${adminUrl}/faults/${id}`, { method: 'DELETE' });
   };
-  const opRow = async (id: string) => (await pg.query(`SELECT state, progress_done::int AS done, progress_total::int AS total FROM operations WHERE id = $1`, [id])).rows[0] as { state: string; done: number; total: number } | undefined;
+  const opRow = async (id: string) =>
+    (
+      await pg.query(
+        `SELECT state, progress_done::int AS done, progress_total::int AS total FROM operations WHERE id = $1`,
+        [id],
+      )
+    ).rows[0] as { state: string; done: number; total: number } | undefined;
   const requestRotation = async (): Promise<string> => {
     for (let i = 0; i < 100; i++) {
-      const res = await stack.http.post(`${t.base}/workspaces/${t.workspaceId}/operations`, { kind: 'kek-rotation' }, t.tokens.keyAdmin);
+      const res = await stack.http.post(
+        `${t.base}/workspaces/${t.workspaceId}/operations`,
+        { kind: 'kek-rotation' },
+        t.tokens.keyAdmin,
+      );
       if (res.status === 202) return res.body.operationId as string;
       if (res.status !== 409) throw new Error(`kek-rotation request: ${res.status} ${res.text}`);
       await sleep(200); // the workspace is busy with another operation: wait for it
@@ -213,7 +238,11 @@ export async function runFaults(stack: HardeningStack, t: SeededTenant, ledger: 
   const initial = new Map<string, string>();
   const segs = Array.from({ length: opts.segments }, (_, i) => `seg-${String(i).padStart(6, '0')}`);
   for (let i = 0; i < segs.length; i += 500) {
-    const res = await stack.http.post(`/internal/v1/workspaces/${t.workspaceId}/deks:batchGet`, { segmentIds: segs.slice(i, i + 500) }, t.tokens.service);
+    const res = await stack.http.post(
+      `/internal/v1/workspaces/${t.workspaceId}/deks:batchGet`,
+      { segmentIds: segs.slice(i, i + 500) },
+      t.tokens.service,
+    );
     if (res.status !== 200) throw new Error(`seeding DEKs: ${res.status} ${res.text.slice(0, 200)}`);
     for (const d of res.body.deks) {
       initial.set(d.segmentId, d.dek);
@@ -233,14 +262,22 @@ export async function runFaults(stack: HardeningStack, t: SeededTenant, ledger: 
       const victim = workers[workers.length - 1];
       const op = await requestRotation();
       const start = Date.now();
-      const caught = await waitFor('rotation progress before the kill', async () => {
-        const row = await opRow(op);
-        return !!row && row.state === 'running' && row.done > 0 && row.done < row.total;
-      }, 20_000, 5);
+      const caught = await waitFor(
+        'rotation progress before the kill',
+        async () => {
+          const row = await opRow(op);
+          return !!row && row.state === 'running' && row.done > 0 && row.done < row.total;
+        },
+        20_000,
+        5,
+      );
       victim.kill('SIGKILL');
       const exit = await victim.exited;
       r.workerKilledMidRotation = caught && exit.signal === 'SIGKILL' && (await opRow(op))?.state === 'running';
-      if (!r.workerKilledMidRotation) note(`worker kill did not land mid-rotation (caught ${caught}, exit ${JSON.stringify(exit)}, op ${JSON.stringify(await opRow(op))})`);
+      if (!r.workerKilledMidRotation)
+        note(
+          `worker kill did not land mid-rotation (caught ${caught}, exit ${JSON.stringify(exit)}, op ${JSON.stringify(await opRow(op))})`,
+        );
       kinds.add('worker-sigkill-mid-rotation');
       r.faultInjections++;
       await startWorker();
@@ -275,7 +312,12 @@ export async function runFaults(stack: HardeningStack, t: SeededTenant, ledger: 
     {
       const op = await requestRotation();
       const start = Date.now();
-      await waitFor('second rotation to start', async () => ((await opRow(op))?.state ?? 'queued') !== 'queued', 20_000, 5);
+      await waitFor(
+        'second rotation to start',
+        async () => ((await opRow(op))?.state ?? 'queued') !== 'queued',
+        20_000,
+        5,
+      );
       await stack.redis.restart(1_000);
       r.faultInjections++;
       kinds.add('redis-restart-empty');
@@ -317,11 +359,18 @@ export async function runFaults(stack: HardeningStack, t: SeededTenant, ledger: 
   // Every operation must finish (the reconciler re-enqueues what Redis lost; a new worker takes over stalled jobs).
   await waitFor(
     'every operation to finish',
-    async () => (await pg.query(`SELECT count(*)::int AS n FROM operations WHERE state IN ('queued', 'running')`)).rows[0].n === 0,
+    async () =>
+      (await pg.query(`SELECT count(*)::int AS n FROM operations WHERE state IN ('queued', 'running')`)).rows[0].n ===
+      0,
     opts.settleMs,
     200,
   );
-  const ops = (await pg.query(`SELECT id, kind, state, error FROM operations`)).rows as Array<{ id: string; kind: string; state: string; error: string | null }>;
+  const ops = (await pg.query(`SELECT id, kind, state, error FROM operations`)).rows as Array<{
+    id: string;
+    kind: string;
+    state: string;
+    error: string | null;
+  }>;
   r.operations = ops.length;
   for (const o of ops) {
     if (o.state === 'queued' || o.state === 'running') {
@@ -335,10 +384,13 @@ export async function runFaults(stack: HardeningStack, t: SeededTenant, ledger: 
   const stuck = ops.filter((o) => o.state === 'queued' || o.state === 'running').map((o) => o.id);
   for (const id of stuck) {
     // The workers' last words about it (ids, states and error messages only: the worker logs no key material).
-    const lines = workers.flatMap((w) => w.output().split('\n')).filter((l) => l.includes(id) || /"level":(40|50)/.test(l));
+    const lines = workers
+      .flatMap((w) => w.output().split('\n'))
+      .filter((l) => l.includes(id) || /"level":(40|50)/.test(l));
     for (const l of lines.slice(-8)) note(`worker log: ${l.slice(0, 300)}`);
   }
-  const states = (await pg.query(`SELECT key_state AS s, count(*)::int AS n FROM workspaces GROUP BY key_state`)).rows as Array<{ s: string; n: number }>;
+  const states = (await pg.query(`SELECT key_state AS s, count(*)::int AS n FROM workspaces GROUP BY key_state`))
+    .rows as Array<{ s: string; n: number }>;
   r.falseShreds = states.find((x) => x.s === 'shredded')?.n ?? 0;
   r.falseSuspicions = states.find((x) => x.s === 'access_suspect')?.n ?? 0;
   if (r.falseShreds) note(`${r.falseShreds} workspace(s) shredded although nothing was revoked`);
@@ -348,13 +400,15 @@ export async function runFaults(stack: HardeningStack, t: SeededTenant, ledger: 
   for (const d of audit.details.slice(0, 10)) note(`audit: ${d}`);
 
   // The stream's answers.
-  const inWindow = (s: Sample, kinds?: ReadonlySet<string>) => windows.some((w) => (!kinds || kinds.has(w.kind)) && s.end >= w.start && s.start <= w.end + 3_000);
+  const inWindow = (s: Sample, kinds?: ReadonlySet<string>) =>
+    windows.some((w) => (!kinds || kinds.has(w.kind)) && s.end >= w.start && s.start <= w.end + 3_000);
   const undocumented = new Map<string, number>();
   for (const s of stream.samples) {
     r.dekFetches++;
     if (s.status === 200) continue;
     r.dekFetchErrors++;
-    const documented = s.status === 503 && s.retryAfter && (s.code === 'KMS_UNAVAILABLE' ? inWindow(s) : inWindow(s, STORE_FAULTS));
+    const documented =
+      s.status === 503 && s.retryAfter && (s.code === 'KMS_UNAVAILABLE' ? inWindow(s) : inWindow(s, STORE_FAULTS));
     if (documented) {
       r.documentedErrors++;
       continue;
@@ -387,13 +441,19 @@ export async function runFaults(stack: HardeningStack, t: SeededTenant, ledger: 
   r.segmentsTracked = all.length;
   for (let i = 0; i < all.length; i += 500) {
     const chunk = all.slice(i, i + 500);
-    const res = await stack.http.post(`/internal/v1/workspaces/${t.workspaceId}/deks:batchGet`, { segmentIds: chunk.map(([s]) => s) }, t.tokens.service);
+    const res = await stack.http.post(
+      `/internal/v1/workspaces/${t.workspaceId}/deks:batchGet`,
+      { segmentIds: chunk.map(([s]) => s) },
+      t.tokens.service,
+    );
     if (res.status !== 200) {
       r.lostDeks += chunk.length;
       note(`final read of ${chunk.length} DEKs: ${res.status} ${res.text.slice(0, 160)}`);
       continue;
     }
-    const got = new Map<string, string>(res.body.deks.map((d: { segmentId: string; dek: string }) => [d.segmentId, d.dek]));
+    const got = new Map<string, string>(
+      res.body.deks.map((d: { segmentId: string; dek: string }) => [d.segmentId, d.dek]),
+    );
     for (const [s, d] of chunk) if (got.get(s) !== d) r.lostDeks++;
   }
   r.lostDeks += r.dekMismatches;

@@ -38,7 +38,9 @@ export interface FlappingResult {
 const WINDOW_S = 3;
 
 export async function runFlapping(opts: FlappingOptions): Promise<FlappingResult> {
-  const stack = await startHardeningStack({ config: { probeIntervalSeconds: 1, probeConfirmationWindowSeconds: WINDOW_S, probeConfirmations: 3 } });
+  const stack = await startHardeningStack({
+    config: { probeIntervalSeconds: 1, probeConfirmationWindowSeconds: WINDOW_S, probeConfirmations: 3 },
+  });
   const flapWindow = 4 * WINDOW_S;
   const r: FlappingResult = {
     runs: opts.runs,
@@ -64,7 +66,12 @@ export async function runFlapping(opts: FlappingOptions): Promise<FlappingResult
     });
     if (res.status >= 300) throw new Error(`emulator admin ${method} ${path}: ${res.status} ${await res.text()}`);
   };
-  const state = async (wsId: string) => ((await stack.api.services.ds.query(`SELECT key_state AS s FROM workspaces WHERE id = $1`, [wsId]))[0] as { s: string }).s;
+  const state = async (wsId: string) =>
+    (
+      (await stack.api.services.ds.query(`SELECT key_state AS s FROM workspaces WHERE id = $1`, [wsId]))[0] as {
+        s: string;
+      }
+    ).s;
   let worker: WorkerProcess | null = null;
   try {
     worker = spawnWorker(configEnv(stack.config));
@@ -73,7 +80,8 @@ export async function runFlapping(opts: FlappingOptions): Promise<FlappingResult
       // 1. Disabled by mistake, enabled again 0.5 s later; each change flaps for 2 s (< the 3 s window).
       {
         const t = await seedTenant(stack, `flap-restored-${run}`);
-        if ((await stack.http.get(t.dekPath('a'), t.tokens.service)).status !== 200) throw new Error('warming the restored tenant failed');
+        if ((await stack.http.get(t.dekPath('a'), t.tokens.service)).status !== 200)
+          throw new Error('warming the restored tenant failed');
         await admin('PUT', '/propagation/aws', { delayMs: 0, flapMs: r.restoredFlapSeconds * 1000, seed: 1000 + run });
         await stack.aws.kms.send(new DisableKeyCommand({ KeyId: t.keyArn }));
         await sleep(500);
@@ -94,7 +102,8 @@ export async function runFlapping(opts: FlappingOptions): Promise<FlappingResult
       // 2. A real revocation under flapping of `flapSeconds`.
       {
         const t = await seedTenant(stack, `flap-revoked-${run}`);
-        if ((await stack.http.get(t.dekPath('a'), t.tokens.service)).status !== 200) throw new Error('warming the revoked tenant failed');
+        if ((await stack.http.get(t.dekPath('a'), t.tokens.service)).status !== 200)
+          throw new Error('warming the revoked tenant failed');
         await admin('PUT', '/propagation/aws', { delayMs: 0, flapMs: opts.flapSeconds * 1000, seed: 2000 + run });
         const revokedAt = Date.now();
         await stack.aws.kms.send(new DisableKeyCommand({ KeyId: t.keyArn }));
@@ -110,7 +119,9 @@ export async function runFlapping(opts: FlappingOptions): Promise<FlappingResult
         if (shredded) r.secondsToShred.push(Math.round((Date.now() - revokedAt) / 100) / 10);
         else {
           r.revocationsMissed++;
-          note(`run ${run}: a real revocation under ${opts.flapSeconds} s of flapping was not shredded within ${r.boundSeconds + 30} s`);
+          note(
+            `run ${run}: a real revocation under ${opts.flapSeconds} s of flapping was not shredded within ${r.boundSeconds + 30} s`,
+          );
         }
         await admin('DELETE', '/propagation/aws');
       }

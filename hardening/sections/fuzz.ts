@@ -61,7 +61,8 @@ const PRE_ROUTING_REFUSALS = new Set([400, 404, 413, 414, 415, 431]);
  */
 function fuzzEndpoints(endpoints: Endpoint[]): FuzzEndpoint[] {
   const out: FuzzEndpoint[] = endpoints.map((e) => ({ ...e, listener: 'serving' as const }));
-  for (const e of endpoints) if (e.method === 'POST' && e.path === '/v1/auth/token') out.push({ ...e, listener: 'internal' });
+  for (const e of endpoints)
+    if (e.method === 'POST' && e.path === '/v1/auth/token') out.push({ ...e, listener: 'internal' });
   for (const e of endpoints) if (isInternalPath(e.path)) out.push({ ...e, listener: 'public' });
   return out;
 }
@@ -70,13 +71,30 @@ export async function runFuzz(
   stack: HardeningStack,
   t: SeededTenant,
   ledger: KeyMaterialLedger,
-  opts: { runsPerEndpoint: number; seed?: number; /** At least this many inputs overall (more runs per endpoint if needed). */ minInputs?: number },
+  opts: {
+    runsPerEndpoint: number;
+    seed?: number;
+    /** At least this many inputs overall (more runs per endpoint if needed). */ minInputs?: number;
+  },
 ): Promise<FuzzResult> {
   const seed = opts.seed ?? Number(process.env.HARDENING_FUZZ_SEED ?? 20261123);
   const endpoints = fuzzEndpoints(endpointsOf((await stack.http.get('/openapi.json')).body));
   const runs = Math.max(opts.runsPerEndpoint, Math.ceil((opts.minInputs ?? 0) / endpoints.length));
   const protoBefore = Object.getOwnPropertyNames(Object.prototype).sort().join(',');
-  const r: FuzzResult = { seed, inputs: 0, fiveXx: 0, dbChanges: 0, accepted: 0, missingErrorCode: 0, stackTraces: 0, timeouts: 0, prototypePolluted: false, internalOnPublic: 0, perEndpoint: {}, details: [] };
+  const r: FuzzResult = {
+    seed,
+    inputs: 0,
+    fiveXx: 0,
+    dbChanges: 0,
+    accepted: 0,
+    missingErrorCode: 0,
+    stackTraces: 0,
+    timeouts: 0,
+    prototypePolluted: false,
+    internalOnPublic: 0,
+    perEndpoint: {},
+    details: [],
+  };
   const note = (what: string) => {
     if (r.details.length < 60) r.details.push(what);
   };
@@ -88,7 +106,9 @@ export async function runFuzz(
   } finally {
     stack.api.services.sealer.start();
   }
-  r.prototypePolluted = Object.getOwnPropertyNames(Object.prototype).sort().join(',') !== protoBefore || ({} as Record<string, unknown>).admin !== undefined;
+  r.prototypePolluted =
+    Object.getOwnPropertyNames(Object.prototype).sort().join(',') !== protoBefore ||
+    ({} as Record<string, unknown>).admin !== undefined;
   if (r.prototypePolluted) note('Object.prototype of the API process changed during fuzzing');
   return r;
 }
@@ -108,7 +128,8 @@ async function fuzzEndpointsIn(
   for (const [i, ep] of endpoints.entries()) {
     const label = `${ep.listener === 'serving' ? '' : `${ep.listener}:`}${ep.method} ${ep.path}`;
     const per = (r.perEndpoint[label] = { inputs: 0, fiveXx: 0, accepted: 0, rejected: 0 });
-    const client = ep.listener === 'internal' ? stack.internalHttp : ep.listener === 'public' ? stack.publicHttp : stack.http;
+    const client =
+      ep.listener === 'internal' ? stack.internalHttp : ep.listener === 'public' ? stack.publicHttp : stack.http;
     // Sampled inputs, then the fixed body breakers every body-taking endpoint always gets (so a small run still
     // covers each parser path of each route, whatever the sample happened to draw).
     const inputs = [...fc.sample(inputArbitrary(ep, t), { numRuns: runs, seed: seed + i }), ...bodyBreakers(ep, t)];
@@ -118,7 +139,12 @@ async function fuzzEndpointsIn(
       if (input.contentType !== undefined) headers['content-type'] = input.contentType;
       let res;
       try {
-        res = await client.request(ep.method, path, { token: tokenFor(ep, stack, t), raw: input.body, headers, timeoutMs: 15_000 });
+        res = await client.request(ep.method, path, {
+          token: tokenFor(ep, stack, t),
+          raw: input.body,
+          headers,
+          timeoutMs: 15_000,
+        });
       } catch (err) {
         r.inputs++;
         per.inputs++;
@@ -131,13 +157,17 @@ async function fuzzEndpointsIn(
       per.inputs++;
       if (ep.listener === 'public' && !PRE_ROUTING_REFUSALS.has(res.status)) {
         r.internalOnPublic++;
-        note(`public listener served ${ep.method} ${ep.path} [${input.what}] → ${res.status} ${res.text.slice(0, 120)}`);
+        note(
+          `public listener served ${ep.method} ${ep.path} [${input.what}] → ${res.status} ${res.text.slice(0, 120)}`,
+        );
       }
       const after = await settledSnapshot(stack);
       if (res.status >= 500) {
         r.fiveXx++;
         per.fiveXx++;
-        note(`${ep.method} ${ep.path} [${input.what}] → ${res.status} ${res.text.slice(0, 200)} (path ${path.slice(0, 120)})`);
+        note(
+          `${ep.method} ${ep.path} [${input.what}] → ${res.status} ${res.text.slice(0, 200)} (path ${path.slice(0, 120)})`,
+        );
       } else if (res.status >= 200 && res.status < 300) {
         r.accepted++;
         per.accepted++;
@@ -146,7 +176,9 @@ async function fuzzEndpointsIn(
         per.rejected++;
         if (!hasErrorCode(res)) {
           r.missingErrorCode++;
-          note(`${ep.method} ${ep.path} [${input.what}] → ${res.status} without an error code: ${res.text.slice(0, 120)}`);
+          note(
+            `${ep.method} ${ep.path} [${input.what}] → ${res.status} without an error code: ${res.text.slice(0, 120)}`,
+          );
         }
         const changed = diffSnapshots(baseline, after);
         if (changed.length) {
@@ -211,7 +243,9 @@ function validPathValue(ep: Endpoint, name: string, t: SeededTenant): string {
 }
 
 function buildPath(ep: Endpoint, input: FuzzInput): string {
-  const p = ep.path.replace(/\{([^}]+)\}/g, (_m, name: string) => (input.rawPath ? input.pathValues[name] : encodeSegment(input.pathValues[name])));
+  const p = ep.path.replace(/\{([^}]+)\}/g, (_m, name: string) =>
+    input.rawPath ? input.pathValues[name] : encodeSegment(input.pathValues[name]),
+  );
   return input.query ? `${p}?${input.query}` : p;
 }
 
@@ -222,12 +256,25 @@ function template(ep: FuzzEndpoint, t: SeededTenant): Record<string, unknown> | 
   switch (ep.bodySchemaRef) {
     case 'TokenRequest':
       // the internal listener takes only the services' grant: start from one (an unknown client)
-      if (ep.listener === 'internal') return { grant_type: 'client_credentials', client_id: `fz-client-${n}`, client_secret: 'not-the-secret' };
-      return { grant_type: 'password', tenant_id: t.id, username: `nobody-${n}@example.com`, password: 'not-the-password' };
+      if (ep.listener === 'internal')
+        return { grant_type: 'client_credentials', client_id: `fz-client-${n}`, client_secret: 'not-the-secret' };
+      return {
+        grant_type: 'password',
+        tenant_id: t.id,
+        username: `nobody-${n}@example.com`,
+        password: 'not-the-password',
+      };
     case 'UpdateAdminUser':
       return { ...base, disabled: false };
     case 'RegisterKeyConfiguration':
-      return { ...base, azure: { keyId: 'https://v.vault.azure.net/keys/k', tenantId: 'x' }, gcp: { keyName: 'projects/p/locations/l/keyRings/r/cryptoKeys/k', serviceAccount: 'sa@p.iam.gserviceaccount.com' } };
+      return {
+        ...base,
+        azure: { keyId: 'https://v.vault.azure.net/keys/k', tenantId: 'x' },
+        gcp: {
+          keyName: 'projects/p/locations/l/keyRings/r/cryptoKeys/k',
+          serviceAccount: 'sa@p.iam.gserviceaccount.com',
+        },
+      };
     case 'UpdateServicePrincipal':
       return { ...base, disabled: false, ipAllowList: ['10.0.0.0/8', '2001:db8::/32'] };
     case 'SsoConfigurationInput':
@@ -265,7 +312,11 @@ function withExtraMember(body: Record<string, unknown>, key: string, value: unkn
   const text = JSON.stringify(body);
   if (nested) {
     const firstObj = Object.entries(body).find(([, v]) => v && typeof v === 'object' && !Array.isArray(v));
-    if (firstObj) return JSON.stringify({ ...body, [firstObj[0]]: '__X__' }).replace('"__X__"', JSON.stringify(firstObj[1]).replace(/^\{/, `{${member}${Object.keys(firstObj[1] as object).length ? ',' : ''}`));
+    if (firstObj)
+      return JSON.stringify({ ...body, [firstObj[0]]: '__X__' }).replace(
+        '"__X__"',
+        JSON.stringify(firstObj[1]).replace(/^\{/, `{${member}${Object.keys(firstObj[1] as object).length ? ',' : ''}`),
+      );
   }
   return text === '{}' ? `{${member}}` : text.replace(/^\{/, `{${member},`);
 }
@@ -287,7 +338,14 @@ function bodyBreakers(ep: FuzzEndpoint, t: SeededTenant): FuzzInput[] {
     ['[]', json, 'array body'],
     ['null', json, 'null body'],
   ];
-  return cases.map(([body, contentType, what]) => ({ pathValues, rawPath: false, query: '', body, contentType, what: `fixed: ${what}` }));
+  return cases.map(([body, contentType, what]) => ({
+    pathValues,
+    rawPath: false,
+    query: '',
+    body,
+    contentType,
+    what: `fixed: ${what}`,
+  }));
 }
 
 function inputArbitrary(ep: FuzzEndpoint, t: SeededTenant): fc.Arbitrary<FuzzInput> {
@@ -297,7 +355,10 @@ function inputArbitrary(ep: FuzzEndpoint, t: SeededTenant): fc.Arbitrary<FuzzInp
     Object.fromEntries(
       ep.pathParams.map((name) => [
         name,
-        fc.oneof({ arbitrary: fc.constant(validPathValue(ep, name, t)), weight: 2 }, { arbitrary: hostileString, weight: 1 }),
+        fc.oneof(
+          { arbitrary: fc.constant(validPathValue(ep, name, t)), weight: 2 },
+          { arbitrary: hostileString, weight: 1 },
+        ),
       ]),
     ),
   );
@@ -305,7 +366,15 @@ function inputArbitrary(ep: FuzzEndpoint, t: SeededTenant): fc.Arbitrary<FuzzInp
     { arbitrary: fc.constant(''), weight: 3 },
     {
       arbitrary: fc
-        .tuple(fc.constantFrom(...(ep.queryParams.length ? ep.queryParams : ['x']), ...PROTO_KEYS.map((k) => `${k}[polluted]`), 'limit[]', 'after[$ne]'), hostileString)
+        .tuple(
+          fc.constantFrom(
+            ...(ep.queryParams.length ? ep.queryParams : ['x']),
+            ...PROTO_KEYS.map((k) => `${k}[polluted]`),
+            'limit[]',
+            'after[$ne]',
+          ),
+          hostileString,
+        )
         .map(([k, v]) => `${encodeSegment(k)}=${encodeSegment(v)}`),
       weight: ep.queryParams.length ? 3 : 1,
     },
@@ -315,14 +384,35 @@ function inputArbitrary(ep: FuzzEndpoint, t: SeededTenant): fc.Arbitrary<FuzzInp
   if (tpl) {
     const json = (body: string, what: string): Body => ({ body, contentType: 'application/json', what });
     if (paths.length) {
-      bodies.push({ arbitrary: fc.tuple(fc.constantFrom(...paths), hostileValue).map(([p, v]) => json(JSON.stringify(setAt(tpl, p, v)), `${p.join('.')}=hostile`)), weight: 8 });
-      bodies.push({ arbitrary: fc.constantFrom(...paths).map((p) => json(JSON.stringify(setAt(tpl, p, undefined, true)), `${p.join('.')} missing`)), weight: 2 });
+      bodies.push({
+        arbitrary: fc
+          .tuple(fc.constantFrom(...paths), hostileValue)
+          .map(([p, v]) => json(JSON.stringify(setAt(tpl, p, v)), `${p.join('.')}=hostile`)),
+        weight: 8,
+      });
+      bodies.push({
+        arbitrary: fc
+          .constantFrom(...paths)
+          .map((p) => json(JSON.stringify(setAt(tpl, p, undefined, true)), `${p.join('.')} missing`)),
+        weight: 2,
+      });
     }
     bodies.push({
-      arbitrary: fc.tuple(fc.oneof(fc.constantFrom(...PROTO_KEYS, 'externalId', 'ExternalId', 'tenantId', 'role', 'id'), hostileString), hostileValue, fc.boolean()).map(([k, v, nested]) => json(withExtraMember(tpl, k, v, nested), `extra member ${JSON.stringify(k).slice(0, 30)}`)),
+      arbitrary: fc
+        .tuple(
+          fc.oneof(fc.constantFrom(...PROTO_KEYS, 'externalId', 'ExternalId', 'tenantId', 'role', 'id'), hostileString),
+          hostileValue,
+          fc.boolean(),
+        )
+        .map(([k, v, nested]) =>
+          json(withExtraMember(tpl, k, v, nested), `extra member ${JSON.stringify(k).slice(0, 30)}`),
+        ),
       weight: 3,
     });
-    bodies.push({ arbitrary: fc.jsonValue({ maxDepth: 4 }).map((v) => json(JSON.stringify(v) ?? 'null', 'arbitrary JSON')), weight: 2 });
+    bodies.push({
+      arbitrary: fc.jsonValue({ maxDepth: 4 }).map((v) => json(JSON.stringify(v) ?? 'null', 'arbitrary JSON')),
+      weight: 2,
+    });
     bodies.push({
       arbitrary: fc.constantFrom(
         json('{"name":', 'truncated JSON'),
@@ -340,12 +430,34 @@ function inputArbitrary(ep: FuzzEndpoint, t: SeededTenant): fc.Arbitrary<FuzzInp
       weight: 2,
     });
   } else {
-    bodies.push({ arbitrary: fc.constant<Body>({ body: undefined, contentType: undefined, what: 'no body' }), weight: 4 });
-    bodies.push({ arbitrary: fc.jsonValue({ maxDepth: 2 }).map((v) => ({ body: JSON.stringify(v) ?? 'null', contentType: 'application/json', what: 'unexpected body' })), weight: 1 });
+    bodies.push({
+      arbitrary: fc.constant<Body>({ body: undefined, contentType: undefined, what: 'no body' }),
+      weight: 4,
+    });
+    bodies.push({
+      arbitrary: fc
+        .jsonValue({ maxDepth: 2 })
+        .map((v) => ({ body: JSON.stringify(v) ?? 'null', contentType: 'application/json', what: 'unexpected body' })),
+      weight: 1,
+    });
   }
-  return fc.record({ pathValues, rawPath: fc.boolean().map((b) => b && ep.pathParams.length > 0), query, body: fc.oneof(...bodies) }).map(({ pathValues, rawPath, query, body }) => {
-    // a raw (unencoded) path value only when it cannot break the URL syntax itself
-    const raw = rawPath && Object.values(pathValues).every((v) => /^[\x21-\x7e]*$/.test(v) && !/[?#%]/.test(v));
-    return { pathValues, rawPath: raw, query, body: body.body, contentType: body.contentType, what: `${body.what}${query ? ` ?${query.slice(0, 40)}` : ''}${raw ? ' raw-path' : ''}` };
-  });
+  return fc
+    .record({
+      pathValues,
+      rawPath: fc.boolean().map((b) => b && ep.pathParams.length > 0),
+      query,
+      body: fc.oneof(...bodies),
+    })
+    .map(({ pathValues, rawPath, query, body }) => {
+      // a raw (unencoded) path value only when it cannot break the URL syntax itself
+      const raw = rawPath && Object.values(pathValues).every((v) => /^[\x21-\x7e]*$/.test(v) && !/[?#%]/.test(v));
+      return {
+        pathValues,
+        rawPath: raw,
+        query,
+        body: body.body,
+        contentType: body.contentType,
+        what: `${body.what}${query ? ` ?${query.slice(0, 40)}` : ''}${raw ? ' raw-path' : ''}`,
+      };
+    });
 }

@@ -54,7 +54,12 @@ interface Principal {
 
 type Target = 'own' | 'foreign' | 'foreign-child' | 'out-of-scope';
 
-export async function runIsolation(stack: HardeningStack, a: SeededTenant, b: SeededTenant, ledger: KeyMaterialLedger): Promise<IsolationResult> {
+export async function runIsolation(
+  stack: HardeningStack,
+  a: SeededTenant,
+  b: SeededTenant,
+  ledger: KeyMaterialLedger,
+): Promise<IsolationResult> {
   const doc = (await stack.http.get('/openapi.json')).body;
   const endpoints = endpointsOf(doc);
   const principals: Principal[] = [];
@@ -64,10 +69,30 @@ export async function runIsolation(stack: HardeningStack, a: SeededTenant, b: Se
     principals.push({ label: `${t === a ? 'A' : 'B'}.service`, kind: 'service', home: t, token: t.tokens.service });
   }
   principals.push({ label: 'anonymous', kind: 'anonymous', home: null });
-  principals.push({ label: 'garbage-token', kind: 'garbage', home: null, token: `eyJhbGciOiJIUzI1NiJ9.${randomBytes(24).toString('base64url')}.${randomBytes(32).toString('base64url')}` });
+  principals.push({
+    label: 'garbage-token',
+    kind: 'garbage',
+    home: null,
+    token: `eyJhbGciOiJIUzI1NiJ9.${randomBytes(24).toString('base64url')}.${randomBytes(32).toString('base64url')}`,
+  });
   principals.push({ label: 'operator', kind: 'operator', home: null, token: stack.operatorToken });
 
-  const r: IsolationResult = { endpoints: endpoints.length, principals: principals.length, cases: 0, failures: 0, positiveControls: 0, positiveControlFailures: 0, leaks: 0, confusedDeputyCases: 0, confusedDeputySucceeded: 0, azureConfusedDeputyCases: 0, azureConfusedDeputyAccepted: null, gcpConfusedDeputyCases: 0, gcpConfusedDeputyAccepted: null, details: [] };
+  const r: IsolationResult = {
+    endpoints: endpoints.length,
+    principals: principals.length,
+    cases: 0,
+    failures: 0,
+    positiveControls: 0,
+    positiveControlFailures: 0,
+    leaks: 0,
+    confusedDeputyCases: 0,
+    confusedDeputySucceeded: 0,
+    azureConfusedDeputyCases: 0,
+    azureConfusedDeputyAccepted: null,
+    gcpConfusedDeputyCases: 0,
+    gcpConfusedDeputyAccepted: null,
+    details: [],
+  };
   const fail = (what: string) => {
     r.failures++;
     if (r.details.length < 60) r.details.push(what);
@@ -79,7 +104,22 @@ export async function runIsolation(stack: HardeningStack, a: SeededTenant, b: Se
       const home = p.home ?? a;
       const foreign = other(home);
       const targets: Target[] = ep.pathParams.length === 0 ? ['own'] : ['own', 'foreign'];
-      if (ep.pathParams.some((n) => ['keyConfiguration', 'workspace', 'operation', 'servicePrincipal', 'secret', 'adminUser', 'invitation', 'mfaFactor', 'bulkOperation'].includes(paramKind(ep.path, n))) && ep.pathParams.includes('tenantId'))
+      if (
+        ep.pathParams.some((n) =>
+          [
+            'keyConfiguration',
+            'workspace',
+            'operation',
+            'servicePrincipal',
+            'secret',
+            'adminUser',
+            'invitation',
+            'mfaFactor',
+            'bulkOperation',
+          ].includes(paramKind(ep.path, n)),
+        ) &&
+        ep.pathParams.includes('tenantId')
+      )
         targets.push('foreign-child');
       if (ep.security === 'service' && ep.pathParams.includes('workspaceId')) targets.push('out-of-scope');
       for (const target of targets) {
@@ -92,7 +132,9 @@ export async function runIsolation(stack: HardeningStack, a: SeededTenant, b: Se
         const leaked = outsiders.flatMap(secretsOf).filter((s) => !sent.includes(s) && res.text.includes(s));
         if (leaked.length) {
           r.leaks++;
-          fail(`${ep.method} ${ep.path} as ${p.label} (${target}): answer leaks ${leaked.length} foreign name(s)/id(s)`);
+          fail(
+            `${ep.method} ${ep.path} as ${p.label} (${target}): answer leaks ${leaked.length} foreign name(s)/id(s)`,
+          );
         }
         if (expected === 'skip') continue;
         if (expected === 'positive') {
@@ -105,7 +147,10 @@ export async function runIsolation(stack: HardeningStack, a: SeededTenant, b: Se
           continue;
         }
         r.cases++;
-        if (!expected.includes(res.status) || !hasErrorCode(res)) fail(`${ep.method} ${ep.path} as ${p.label} (${target}): expected ${expected.join('/')}, got ${res.status} ${res.text.slice(0, 160)}`);
+        if (!expected.includes(res.status) || !hasErrorCode(res))
+          fail(
+            `${ep.method} ${ep.path} as ${p.label} (${target}): expected ${expected.join('/')}, got ${res.status} ${res.text.slice(0, 160)}`,
+          );
       }
     }
   }
@@ -117,18 +162,55 @@ export async function runIsolation(stack: HardeningStack, a: SeededTenant, b: Se
   ] as const) {
     const token = home.tokens.keyAdmin;
     const cases: Array<{ what: string; method: string; path: string; body: unknown }> = [
-      { what: "bind own workspace to the other tenant's key configuration", method: 'PUT', path: `${home.base}/workspaces/${home.unboundWorkspaceId}/key-binding`, body: { keyConfigurationId: foreign.keyConfigurationId } },
-      { what: "re-bind own bound workspace to the other tenant's key configuration", method: 'PUT', path: `${home.base}/workspaces/${home.workspaceId}/key-binding`, body: { keyConfigurationId: foreign.keyConfigurationId } },
-      { what: "bulk bind of own workspace to the other tenant's key configuration", method: 'POST', path: `${home.base}/bulk-operations`, body: { action: 'bind', keyConfigurationId: foreign.keyConfigurationId, workspaceIds: [home.unboundWorkspaceId] } },
-      { what: "bulk rewrap of the other tenant's key configuration", method: 'POST', path: `${home.base}/bulk-operations`, body: { action: 'rewrap', keyConfigurationId: foreign.keyConfigurationId } },
-      { what: "service principal scoped to the other tenant's workspace", method: 'POST', path: `${home.base}/service-principals`, body: { name: `x-${randomBytes(3).toString('hex')}`, workspaceIds: [foreign.workspaceId] } },
-      { what: "service principal scoped to own and the other tenant's workspace", method: 'POST', path: `${home.base}/service-principals`, body: { name: `y-${randomBytes(3).toString('hex')}`, workspaceIds: [home.workspaceId, foreign.workspaceId] } },
+      {
+        what: "bind own workspace to the other tenant's key configuration",
+        method: 'PUT',
+        path: `${home.base}/workspaces/${home.unboundWorkspaceId}/key-binding`,
+        body: { keyConfigurationId: foreign.keyConfigurationId },
+      },
+      {
+        what: "re-bind own bound workspace to the other tenant's key configuration",
+        method: 'PUT',
+        path: `${home.base}/workspaces/${home.workspaceId}/key-binding`,
+        body: { keyConfigurationId: foreign.keyConfigurationId },
+      },
+      {
+        what: "bulk bind of own workspace to the other tenant's key configuration",
+        method: 'POST',
+        path: `${home.base}/bulk-operations`,
+        body: {
+          action: 'bind',
+          keyConfigurationId: foreign.keyConfigurationId,
+          workspaceIds: [home.unboundWorkspaceId],
+        },
+      },
+      {
+        what: "bulk rewrap of the other tenant's key configuration",
+        method: 'POST',
+        path: `${home.base}/bulk-operations`,
+        body: { action: 'rewrap', keyConfigurationId: foreign.keyConfigurationId },
+      },
+      {
+        what: "service principal scoped to the other tenant's workspace",
+        method: 'POST',
+        path: `${home.base}/service-principals`,
+        body: { name: `x-${randomBytes(3).toString('hex')}`, workspaceIds: [foreign.workspaceId] },
+      },
+      {
+        what: "service principal scoped to own and the other tenant's workspace",
+        method: 'POST',
+        path: `${home.base}/service-principals`,
+        body: { name: `y-${randomBytes(3).toString('hex')}`, workspaceIds: [home.workspaceId, foreign.workspaceId] },
+      },
     ];
     for (const c of cases) {
       r.cases++;
       const res = await stack.http.request(c.method, c.path, { token, body: c.body });
-      if (res.status < 400 || res.status >= 500 || !hasErrorCode(res)) fail(`${c.what}: expected a 4xx, got ${res.status} ${res.text.slice(0, 160)}`);
-      const leaked = secretsOf(foreign).filter((s) => !JSON.stringify(c.body).includes(s) && !c.path.includes(s) && res.text.includes(s));
+      if (res.status < 400 || res.status >= 500 || !hasErrorCode(res))
+        fail(`${c.what}: expected a 4xx, got ${res.status} ${res.text.slice(0, 160)}`);
+      const leaked = secretsOf(foreign).filter(
+        (s) => !JSON.stringify(c.body).includes(s) && !c.path.includes(s) && res.text.includes(s),
+      );
       if (leaked.length) {
         r.leaks++;
         fail(`${c.what}: answer leaks ${leaked.length} foreign name(s)/id(s)`);
@@ -137,7 +219,15 @@ export async function runIsolation(stack: HardeningStack, a: SeededTenant, b: Se
     // Confused deputy: the other tenant's role (which trusts only its own ExternalId) and key, registered here.
     r.confusedDeputyCases++;
     r.cases++;
-    const cd = await stack.http.post(`${home.base}/key-configurations`, { name: `cd-${randomBytes(3).toString('hex')}`, provider: 'aws', aws: { keyArn: foreign.keyArn, roleArn: foreign.roleArn } }, token);
+    const cd = await stack.http.post(
+      `${home.base}/key-configurations`,
+      {
+        name: `cd-${randomBytes(3).toString('hex')}`,
+        provider: 'aws',
+        aws: { keyArn: foreign.keyArn, roleArn: foreign.roleArn },
+      },
+      token,
+    );
     if (cd.status < 500 && cd.body?.status === 'valid') {
       r.confusedDeputySucceeded++;
       fail(`confused deputy: tenant ${home === a ? 'A' : 'B'} registered the other tenant's role and key as valid`);
@@ -153,7 +243,13 @@ export async function runIsolation(stack: HardeningStack, a: SeededTenant, b: Se
  * registers it (positive control). The other tenant registers the same key name (Keyhold derives that tenant's own
  * service account, whatever the request says) and tries to bind: anything valid or bound counts as accepted.
  */
-async function gcpConfusedDeputy(stack: HardeningStack, a: SeededTenant, b: SeededTenant, r: IsolationResult, fail: (what: string) => void): Promise<void> {
+async function gcpConfusedDeputy(
+  stack: HardeningStack,
+  a: SeededTenant,
+  b: SeededTenant,
+  r: IsolationResult,
+  fail: (what: string) => void,
+): Promise<void> {
   const endpoint = stack.config.providerEnv.KEYHOLD_GCP_KMS_ENDPOINT;
   if (!endpoint) return;
   const [host, port] = endpoint.split(':');
@@ -177,17 +273,36 @@ async function gcpConfusedDeputy(stack: HardeningStack, a: SeededTenant, b: Seed
         fail('gcp confused deputy: the tenant shows no service account');
         continue;
       }
-      const [ring] = await customer.createKeyRing({ parent: 'projects/customer-proj/locations/europe-west1', keyRingId: `cd-${randomBytes(5).toString('hex')}`, keyRing: {} });
-      const [key] = await customer.createCryptoKey({ parent: ring.name!, cryptoKeyId: 'kek', cryptoKey: { purpose: 'ENCRYPT_DECRYPT' } });
+      const [ring] = await customer.createKeyRing({
+        parent: 'projects/customer-proj/locations/europe-west1',
+        keyRingId: `cd-${randomBytes(5).toString('hex')}`,
+        keyRing: {},
+      });
+      const [key] = await customer.createCryptoKey({
+        parent: ring.name!,
+        cryptoKeyId: 'kek',
+        cryptoKey: { purpose: 'ENCRYPT_DECRYPT' },
+      });
       const members = [`serviceAccount:${serviceAccount}`];
-      const policy = { bindings: [{ role: 'roles/cloudkms.cryptoKeyEncrypterDecrypter', members }, { role: 'roles/cloudkms.viewer', members }] };
+      const policy = {
+        bindings: [
+          { role: 'roles/cloudkms.cryptoKeyEncrypterDecrypter', members },
+          { role: 'roles/cloudkms.viewer', members },
+        ],
+      };
       await customer.setIamPolicy({ resource: key.name!, policy } as unknown as SetIamPolicyArg);
 
-      const own = await stack.http.post(`${owner.base}/key-configurations`, { name: `gcp-own-${ring.name!.split('/').pop()}`, provider: 'gcp', gcp: { keyName: key.name, serviceAccount } }, owner.tokens.keyAdmin);
+      const own = await stack.http.post(
+        `${owner.base}/key-configurations`,
+        { name: `gcp-own-${ring.name!.split('/').pop()}`, provider: 'gcp', gcp: { keyName: key.name, serviceAccount } },
+        owner.tokens.keyAdmin,
+      );
       r.positiveControls++;
       if (own.status !== 201 || own.body?.status !== 'valid') {
         r.positiveControlFailures++;
-        fail(`gcp confused deputy positive control: the owner's registration answered ${own.status} ${own.body?.status ?? own.text.slice(0, 160)}`);
+        fail(
+          `gcp confused deputy positive control: the owner's registration answered ${own.status} ${own.body?.status ?? own.text.slice(0, 160)}`,
+        );
       }
       const accepted = (what: string) => {
         r.gcpConfusedDeputyAccepted = (r.gcpConfusedDeputyAccepted ?? 0) + 1;
@@ -197,20 +312,32 @@ async function gcpConfusedDeputy(stack: HardeningStack, a: SeededTenant, b: Seed
       for (const sa of [undefined, serviceAccount]) {
         r.cases++;
         r.gcpConfusedDeputyCases++;
-        const intruderSa = (await stack.http.get(intruder.base, intruder.tokens.keyAdmin)).body?.gcp?.serviceAccount as string | undefined;
+        const intruderSa = (await stack.http.get(intruder.base, intruder.tokens.keyAdmin)).body?.gcp?.serviceAccount as
+          string | undefined;
         const reg = await stack.http.post(
           `${intruder.base}/key-configurations`,
-          { name: `gcp-cd-${randomBytes(4).toString('hex')}`, provider: 'gcp', gcp: { keyName: key.name, serviceAccount: sa ?? intruderSa } },
+          {
+            name: `gcp-cd-${randomBytes(4).toString('hex')}`,
+            provider: 'gcp',
+            gcp: { keyName: key.name, serviceAccount: sa ?? intruderSa },
+          },
           intruder.tokens.keyAdmin,
         );
         if (reg.status >= 500) fail(`gcp confused deputy registration answered ${reg.status}`);
-        if (reg.status < 300 && reg.body?.status === 'valid') accepted("a tenant registered a key granted to the other tenant's service account as valid");
+        if (reg.status < 300 && reg.body?.status === 'valid')
+          accepted("a tenant registered a key granted to the other tenant's service account as valid");
         if (reg.status !== 201) continue;
         r.cases++;
         r.gcpConfusedDeputyCases++;
-        const bind = await stack.http.put(`${intruder.base}/workspaces/${intruder.unboundWorkspaceId}/key-binding`, { keyConfigurationId: reg.body.id }, intruder.tokens.keyAdmin);
-        if (bind.status < 300) accepted(`a tenant bound a workspace to a key granted to the other tenant (${bind.status})`);
-        else if (bind.status >= 500 || !hasErrorCode(bind)) fail(`gcp confused deputy bind answered ${bind.status} ${bind.text.slice(0, 160)}`);
+        const bind = await stack.http.put(
+          `${intruder.base}/workspaces/${intruder.unboundWorkspaceId}/key-binding`,
+          { keyConfigurationId: reg.body.id },
+          intruder.tokens.keyAdmin,
+        );
+        if (bind.status < 300)
+          accepted(`a tenant bound a workspace to a key granted to the other tenant (${bind.status})`);
+        else if (bind.status >= 500 || !hasErrorCode(bind))
+          fail(`gcp confused deputy bind answered ${bind.status} ${bind.text.slice(0, 160)}`);
       }
     }
   } finally {
@@ -224,7 +351,13 @@ async function gcpConfusedDeputy(stack: HardeningStack, a: SeededTenant, b: Seed
  * (neither is a secret), registers the same key, validates it again, and tries to bind a workspace to it: each
  * attempt that ends `valid` or bound counts as accepted.
  */
-async function azureConfusedDeputy(stack: HardeningStack, a: SeededTenant, b: SeededTenant, r: IsolationResult, fail: (what: string) => void): Promise<void> {
+async function azureConfusedDeputy(
+  stack: HardeningStack,
+  a: SeededTenant,
+  b: SeededTenant,
+  r: IsolationResult,
+  fail: (what: string) => void,
+): Promise<void> {
   const d = AZURE_EMULATOR_DEFAULTS;
   const vaultUrl = (stack.emulators.clouds.azure as AzureEmulator).vaultUrl();
   const customer = azureCustomerKeys(stack.config.providerEnv, vaultUrl);
@@ -239,18 +372,29 @@ async function azureConfusedDeputy(stack: HardeningStack, a: SeededTenant, b: Se
       const granted = await fetch(`${stack.emulators.admin.url}/azure/grants`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ tenantId: d.customerTenantId, clientId: d.vendorClientId, key: name, ops: ['get', 'wrapKey', 'unwrapKey'] }),
+        body: JSON.stringify({
+          tenantId: d.customerTenantId,
+          clientId: d.vendorClientId,
+          key: name,
+          ops: ['get', 'wrapKey', 'unwrapKey'],
+        }),
       });
       if (granted.status !== 201) {
         fail(`azure confused deputy: could not grant the vendor app on ${name} (${granted.status})`);
         continue;
       }
       const azure = { keyId: `${vaultUrl}/keys/${name}`, tenantId: d.customerTenantId };
-      const own = await stack.http.post(`${owner.base}/key-configurations`, { name: `az-own-${name}`, provider: 'azure', azure }, owner.tokens.keyAdmin);
+      const own = await stack.http.post(
+        `${owner.base}/key-configurations`,
+        { name: `az-own-${name}`, provider: 'azure', azure },
+        owner.tokens.keyAdmin,
+      );
       r.positiveControls++;
       if (own.status !== 201 || own.body?.status !== 'valid') {
         r.positiveControlFailures++;
-        fail(`azure confused deputy positive control: the owner's registration answered ${own.status} ${own.body?.status ?? own.text.slice(0, 160)}`);
+        fail(
+          `azure confused deputy positive control: the owner's registration answered ${own.status} ${own.body?.status ?? own.text.slice(0, 160)}`,
+        );
       }
       const accepted = (what: string) => {
         r.azureConfusedDeputyAccepted = (r.azureConfusedDeputyAccepted ?? 0) + 1;
@@ -258,9 +402,14 @@ async function azureConfusedDeputy(stack: HardeningStack, a: SeededTenant, b: Se
       };
       r.cases++;
       r.azureConfusedDeputyCases++;
-      const reg = await stack.http.post(`${intruder.base}/key-configurations`, { name: `az-cd-${name}`, provider: 'azure', azure }, intruder.tokens.keyAdmin);
+      const reg = await stack.http.post(
+        `${intruder.base}/key-configurations`,
+        { name: `az-cd-${name}`, provider: 'azure', azure },
+        intruder.tokens.keyAdmin,
+      );
       if (reg.status >= 500) fail(`azure confused deputy registration answered ${reg.status}`);
-      if (reg.status < 300 && reg.body?.status === 'valid') accepted("a tenant registered a key tagged for the other tenant as valid");
+      if (reg.status < 300 && reg.body?.status === 'valid')
+        accepted('a tenant registered a key tagged for the other tenant as valid');
       if (reg.text.includes(owner.externalId)) {
         r.leaks++;
         fail("azure confused deputy: the refusal leaks the other tenant's ExternalId");
@@ -268,13 +417,24 @@ async function azureConfusedDeputy(stack: HardeningStack, a: SeededTenant, b: Se
       if (reg.status !== 201) continue;
       r.cases++;
       r.azureConfusedDeputyCases++;
-      const again = await stack.http.post(`${intruder.base}/key-configurations/${reg.body.id}/validate`, {}, intruder.tokens.keyAdmin);
-      if (again.status < 300 && again.body?.status === 'valid') accepted('validating again made the intruding registration valid');
+      const again = await stack.http.post(
+        `${intruder.base}/key-configurations/${reg.body.id}/validate`,
+        {},
+        intruder.tokens.keyAdmin,
+      );
+      if (again.status < 300 && again.body?.status === 'valid')
+        accepted('validating again made the intruding registration valid');
       r.cases++;
       r.azureConfusedDeputyCases++;
-      const bind = await stack.http.put(`${intruder.base}/workspaces/${intruder.unboundWorkspaceId}/key-binding`, { keyConfigurationId: reg.body.id }, intruder.tokens.keyAdmin);
-      if (bind.status < 300) accepted(`a tenant bound a workspace to a key tagged for the other tenant (${bind.status})`);
-      else if (bind.status >= 500 || !hasErrorCode(bind)) fail(`azure confused deputy bind answered ${bind.status} ${bind.text.slice(0, 160)}`);
+      const bind = await stack.http.put(
+        `${intruder.base}/workspaces/${intruder.unboundWorkspaceId}/key-binding`,
+        { keyConfigurationId: reg.body.id },
+        intruder.tokens.keyAdmin,
+      );
+      if (bind.status < 300)
+        accepted(`a tenant bound a workspace to a key tagged for the other tenant (${bind.status})`);
+      else if (bind.status >= 500 || !hasErrorCode(bind))
+        fail(`azure confused deputy bind answered ${bind.status} ${bind.text.slice(0, 160)}`);
     }
   } finally {
     customer.close();
@@ -301,7 +461,12 @@ function expectation(ep: Endpoint, p: Principal, target: Target): number[] | 'po
   return ep.method === 'GET' ? 'positive' : 'skip';
 }
 
-function buildRequest(ep: Endpoint, home: SeededTenant, foreign: SeededTenant, target: Target): { path: string; body: unknown } {
+function buildRequest(
+  ep: Endpoint,
+  home: SeededTenant,
+  foreign: SeededTenant,
+  target: Target,
+): { path: string; body: unknown } {
   const values: Record<string, string> = {};
   for (const name of ep.pathParams) {
     const kind = paramKind(ep.path, name);
@@ -353,7 +518,8 @@ function buildRequest(ep: Endpoint, home: SeededTenant, foreign: SeededTenant, t
 
 /** A well-formed body, so a denial is about who is asking and not about what was sent. */
 function validBody(ep: Endpoint, t: SeededTenant): unknown {
-  if (ep.bodySchemaRef === 'TokenRequest') return { grant_type: 'client_credentials', client_id: t.clientId, client_secret: 'wrong-secret' };
+  if (ep.bodySchemaRef === 'TokenRequest')
+    return { grant_type: 'client_credentials', client_id: t.clientId, client_secret: 'wrong-secret' };
   return wellFormedBody(ep.bodySchemaRef, t, 'iso') ?? {};
 }
 

@@ -45,7 +45,12 @@ const DENY_ASSUME = { Version: '2012-10-17', Statement: [{ Effect: 'Deny', Actio
 
 export async function runOutage(opts: OutageOptions): Promise<OutageResult> {
   const stack = await startHardeningStack({
-    config: { probeIntervalSeconds: 1, probeConfirmationWindowSeconds: 2, probeConfirmations: 2, kekCachePollIntervalMs: opts.pollMs },
+    config: {
+      probeIntervalSeconds: 1,
+      probeConfirmationWindowSeconds: 2,
+      probeConfirmations: 2,
+      kekCachePollIntervalMs: opts.pollMs,
+    },
   });
   const r: OutageResult = {
     probeIntervalSeconds: 1,
@@ -89,7 +94,9 @@ export async function runOutage(opts: OutageOptions): Promise<OutageResult> {
       }
     };
     const state = async (wsId: string) =>
-      (await stack.api.services.ds.query(`SELECT key_state AS s, degraded FROM workspaces WHERE id = $1`, [wsId]))[0] as { s: string; degraded: boolean };
+      (
+        await stack.api.services.ds.query(`SELECT key_state AS s, degraded FROM workspaces WHERE id = $1`, [wsId])
+      )[0] as { s: string; degraded: boolean };
 
     // 1. The vendor's own IAM breaks, with one customer on the installation.
     {
@@ -107,7 +114,10 @@ export async function runOutage(opts: OutageOptions): Promise<OutageResult> {
       r.vendorSideShreds = seen.has('shredded') || (await state(only.workspaceId)).s === 'shredded' ? 1 : 0;
       r.vendorSideHeldInSuspect = seen.has('access_suspect');
       const canaries = await stack.http.get('/v1/platform/vendor-canaries', stack.operatorToken);
-      r.vendorCanaryReportedUnhealthy = canaries.body?.canaries?.some((c: { provider: string; healthy: boolean }) => c.provider === 'aws' && !c.healthy) ?? false;
+      r.vendorCanaryReportedUnhealthy =
+        canaries.body?.canaries?.some(
+          (c: { provider: string; healthy: boolean }) => c.provider === 'aws' && !c.healthy,
+        ) ?? false;
       await admin('DELETE', `/aws/principals/${d.vendorAccessKeyId}/policies/deny-assume`);
       const restoredAt = Date.now();
       while (Date.now() - restoredAt < 30_000) {
@@ -117,7 +127,8 @@ export async function runOutage(opts: OutageOptions): Promise<OutageResult> {
         }
         await sleep(100);
       }
-      if (r.vendorSideRecoveredSeconds === null) note(`vendor side: not active 30 s after the Deny was removed (${(await state(only.workspaceId)).s})`);
+      if (r.vendorSideRecoveredSeconds === null)
+        note(`vendor side: not active 30 s after the Deny was removed (${(await state(only.workspaceId)).s})`);
     }
 
     // 2. A KMS outage of many probe intervals.
@@ -142,7 +153,8 @@ export async function runOutage(opts: OutageOptions): Promise<OutageResult> {
           }
           await sleep(100);
         }
-        if (!(await state(busy.workspaceId)).degraded) note('the KMS outage was not felt by the probes (workspace never degraded)');
+        if (!(await state(busy.workspaceId)).degraded)
+          note('the KMS outage was not felt by the probes (workspace never degraded)');
         const late = await stack.http.get(idle.dekPath('idle'), idle.tokens.service);
         r.idleWorkspaceServedAfterOutage = late.status === 200 && late.body.dek === idleKnown.body.dek;
         r.warmDekFetchesDuringKmsOutage++;
@@ -162,15 +174,22 @@ export async function runOutage(opts: OutageOptions): Promise<OutageResult> {
         const http = new HttpClient(replica.url, replica.internalUrl);
         const victim = await seedTenant(stack, 'missed-shred');
         const first = await http.get(victim.dekPath('a'), victim.tokens.service);
-        if (first.status !== 200 || !replica.services.kekCache.hasWorkspace(victim.workspaceId)) throw new Error('the second replica did not cache the KEK');
+        if (first.status !== 200 || !replica.services.kekCache.hasWorkspace(victim.workspaceId))
+          throw new Error('the second replica did not cache the KEK');
         await replica.services.kekBus.detachSubscription();
         await stack.aws.kms.send(new DisableKeyCommand({ KeyId: victim.keyArn }));
-        await stack.http.post(`${victim.base}/workspaces/${victim.workspaceId}/operations`, { kind: 'revocation-check' }, victim.tokens.keyAdmin);
+        await stack.http.post(
+          `${victim.base}/workspaces/${victim.workspaceId}/operations`,
+          { kind: 'revocation-check' },
+          victim.tokens.keyAdmin,
+        );
         const deadline = Date.now() + 60_000;
         while ((await state(victim.workspaceId)).s !== 'shredded' && Date.now() < deadline) await sleep(20);
         const shreddedAt = Date.now();
-        while (replica.services.kekCache.hasWorkspace(victim.workspaceId) && Date.now() - shreddedAt < opts.pollMs * 10) await sleep(20);
-        if (replica.services.kekCache.hasWorkspace(victim.workspaceId)) note('the deaf replica still held the shredded KEK after 10 poll intervals');
+        while (replica.services.kekCache.hasWorkspace(victim.workspaceId) && Date.now() - shreddedAt < opts.pollMs * 10)
+          await sleep(20);
+        if (replica.services.kekCache.hasWorkspace(victim.workspaceId))
+          note('the deaf replica still held the shredded KEK after 10 poll intervals');
         else r.missedShredPurgeSeconds = (Date.now() - shreddedAt) / 1000;
       } finally {
         await replica.close();
@@ -184,4 +203,3 @@ export async function runOutage(opts: OutageOptions): Promise<OutageResult> {
   }
   return r;
 }
-

@@ -30,7 +30,11 @@ export interface SiemResult {
  * receiver, signed, first deliveries in order. The destination is created through the product's use case with the
  * loopback setting the suite's API does not have (the API's own URL checks are the SSRF section's business).
  */
-export async function runSiem(stack: HardeningStack, t: SeededTenant, opts: { events: number; outageMs: number }): Promise<SiemResult> {
+export async function runSiem(
+  stack: HardeningStack,
+  t: SeededTenant,
+  opts: { events: number; outageMs: number },
+): Promise<SiemResult> {
   const ds = createDataSource(stack.config.databaseUrl, { poolSize: 2, applicationName: 'hardening-siem' });
   await ds.initialize();
   const received: Array<{ body: Buffer; signature: string; status: number }> = [];
@@ -41,7 +45,11 @@ export async function runSiem(stack: HardeningStack, t: SeededTenant, opts: { ev
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       const answer = status;
-      received.push({ body: Buffer.concat(chunks), signature: String(req.headers['keyhold-signature'] ?? ''), status: answer });
+      received.push({
+        body: Buffer.concat(chunks),
+        signature: String(req.headers['keyhold-signature'] ?? ''),
+        status: answer,
+      });
       inFlight++;
       setTimeout(() => {
         inFlight--;
@@ -64,13 +72,27 @@ export async function runSiem(stack: HardeningStack, t: SeededTenant, opts: { ev
   try {
     const audit = new AuditLog(ds, new AuditKeys(stack.config.audit));
     const siem = new SiemDestinations(ds, audit, { allowLoopback: true }, stack.config.audit.hmacKey);
-    const { destination, secret } = await siem.create('hardening', t.id, { name: `siem-${Date.now()}`, kind: 'webhook', format: 'native', url });
+    const { destination, secret } = await siem.create('hardening', t.id, {
+      name: `siem-${Date.now()}`,
+      kind: 'webhook',
+      format: 'native',
+      url,
+    });
     const start = destination.cursorSeq;
-    const cursor = async () => Number((await ds.query(`SELECT cursor_seq FROM siem_destinations WHERE id = $1`, [destination.id]))[0].cursor_seq);
+    const cursor = async () =>
+      Number(
+        (await ds.query(`SELECT cursor_seq FROM siem_destinations WHERE id = $1`, [destination.id]))[0].cursor_seq,
+      );
     const append = (n: number) =>
       audit.appendMany(
         t.id,
-        Array.from({ length: n }, (_, i) => ({ actor: 'hardening', action: 'hardening.siem', target: `n:${i}`, outcome: 'success', details: { i } })),
+        Array.from({ length: n }, (_, i) => ({
+          actor: 'hardening',
+          action: 'hardening.siem',
+          target: `n:${i}`,
+          outcome: 'success',
+          details: { i },
+        })),
       );
     const third = Math.ceil(opts.events / 3);
     await append(third);
@@ -105,7 +127,8 @@ export async function runSiem(stack: HardeningStack, t: SeededTenant, opts: { ev
       if (!verifySignature(secret!, r.signature, r.body)) badSignatures++;
       // What the receiver refused (503) was not delivered: only acknowledged batches count, duplicates included.
       if (r.status !== 200) continue;
-      for (const e of (JSON.parse(r.body.toString('utf8')) as { events: Array<{ seq: number }> }).events) seqs.push(e.seq);
+      for (const e of (JSON.parse(r.body.toString('utf8')) as { events: Array<{ seq: number }> }).events)
+        seqs.push(e.seq);
     }
     const seen = new Set<number>();
     let outOfOrder = 0;

@@ -15,7 +15,14 @@ import type { SeededTenant } from '../lib/world';
  * After each refusal the old credential is tried again on both replicas (DEK requests with the old token, token
  * requests with the old secret): every success counts as a revoked credential used.
  */
-export type RevocationKind = 'disabled' | 'deleted' | 'secret_revoked' | 'secret_rotated_no_overlap' | 'scope_narrowed' | 'overlap_ended' | 'disabled_message_lost';
+export type RevocationKind =
+  | 'disabled'
+  | 'deleted'
+  | 'secret_revoked'
+  | 'secret_rotated_no_overlap'
+  | 'scope_narrowed'
+  | 'overlap_ended'
+  | 'disabled_message_lost';
 
 export interface SpRevocationResult {
   replicas: number;
@@ -32,12 +39,27 @@ export interface SpRevocationResult {
 const BOUND_MS = 5_000;
 
 export async function runSpRevocation(stack: HardeningStack, t: SeededTenant): Promise<SpRevocationResult> {
-  const r: SpRevocationResult = { replicas: 2, propagationMs: {}, worstMs: null, attemptsAfterRevocation: 0, revokedUses: 0, details: [] };
+  const r: SpRevocationResult = {
+    replicas: 2,
+    propagationMs: {},
+    worstMs: null,
+    attemptsAfterRevocation: 0,
+    revokedUses: 0,
+    details: [],
+  };
   const other = await startApi(stack.config, { logDestination: discardLogs() });
   try {
     const a = stack.http;
     const b = new HttpClient(other.url, other.internalUrl);
-    const kinds: RevocationKind[] = ['disabled', 'deleted', 'secret_revoked', 'secret_rotated_no_overlap', 'scope_narrowed', 'overlap_ended', 'disabled_message_lost'];
+    const kinds: RevocationKind[] = [
+      'disabled',
+      'deleted',
+      'secret_revoked',
+      'secret_rotated_no_overlap',
+      'scope_narrowed',
+      'overlap_ended',
+      'disabled_message_lost',
+    ];
     for (const kind of kinds) {
       try {
         await oneKind(kind, a, b, other, t, r);
@@ -50,16 +72,28 @@ export async function runSpRevocation(stack: HardeningStack, t: SeededTenant): P
     await other.close();
   }
   const all = Object.values(r.propagationMs);
-  r.worstMs = all.length && all.every((v) => typeof v === 'number') ? Math.max(...(all)) : null;
+  r.worstMs = all.length && all.every((v) => typeof v === 'number') ? Math.max(...all) : null;
   return r;
 }
 
-async function oneKind(kind: RevocationKind, a: HttpClient, b: HttpClient, other: ApiApp, t: SeededTenant, r: SpRevocationResult): Promise<void> {
+async function oneKind(
+  kind: RevocationKind,
+  a: HttpClient,
+  b: HttpClient,
+  other: ApiApp,
+  t: SeededTenant,
+  r: SpRevocationResult,
+): Promise<void> {
   const admin = t.tokens.keyAdmin;
-  const sp = expectStatus('create principal', await a.post(`${t.base}/service-principals`, { name: `rev-${kind}`, workspaceIds: [t.workspaceId] }, admin), 201);
+  const sp = expectStatus(
+    'create principal',
+    await a.post(`${t.base}/service-principals`, { name: `rev-${kind}`, workspaceIds: [t.workspaceId] }, admin),
+    201,
+  );
   const spPath = `${t.base}/service-principals/${sp.body.id}`;
   const secret = sp.body.clientSecret as string;
-  const issue = (http: HttpClient, s: string) => http.post('/v1/auth/token', { grant_type: 'client_credentials', client_id: sp.body.clientId, client_secret: s });
+  const issue = (http: HttpClient, s: string) =>
+    http.post('/v1/auth/token', { grant_type: 'client_credentials', client_id: sp.body.clientId, client_secret: s });
   // Warm the other replica: token issued and verified there, credential state, scope and KEK cached.
   const svc = expectStatus('service token', await issue(b, secret), 200).body.access_token as string;
   const dek = (http: HttpClient) => http.get(t.dekPath(`rev-${kind}`), svc);
@@ -115,7 +149,8 @@ async function oneKind(kind: RevocationKind, a: HttpClient, b: HttpClient, other
     r.details.push(`${kind}: the other replica still served the old credential ${BOUND_MS} ms after the change`);
   } else r.propagationMs[kind] = ms;
   const expected = kind === 'scope_narrowed' ? 404 : 401;
-  if (last.status !== 200 && last.status !== expected) r.details.push(`${kind}: refused with ${last.status}, expected ${expected}`);
+  if (last.status !== 200 && last.status !== expected)
+    r.details.push(`${kind}: refused with ${last.status}, expected ${expected}`);
 
   // The old credential, tried again on both replicas.
   const tries: Array<Promise<HttpResult>> = [dek(a), dek(b), dek(a), dek(b)];

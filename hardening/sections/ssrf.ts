@@ -33,7 +33,12 @@ interface Case {
   what: string;
 }
 
-export function ssrfCorpus(httpPort: number, httpsPort: number, t: SeededTenant, emulatorVault: { host: string; port: number }): Case[] {
+export function ssrfCorpus(
+  httpPort: number,
+  httpsPort: number,
+  t: SeededTenant,
+  emulatorVault: { host: string; port: number },
+): Case[] {
   const cases: Case[] = [];
   const tenantGuid = AZURE_EMULATOR_DEFAULTS.customerTenantId;
   for (const [scheme, port] of [
@@ -68,17 +73,44 @@ export function ssrfCorpus(httpPort: number, httpsPort: number, t: SeededTenant,
       `${emulatorVault.host}.:${port}`,
     ];
     for (const h of hosts) {
-      cases.push({ provider: 'azure', what: `${scheme}://${h}/keys/k`, body: { azure: { keyId: `${scheme}://${h}/keys/k`, tenantId: tenantGuid } } });
+      cases.push({
+        provider: 'azure',
+        what: `${scheme}://${h}/keys/k`,
+        body: { azure: { keyId: `${scheme}://${h}/keys/k`, tenantId: tenantGuid } },
+      });
       // SIEM destination URLs name a host by design: every loopback notation must be refused (this API has no
       // loopback setting), and anything stored would be contacted by the next worker.
-      cases.push({ provider: 'siem', what: `siem ${scheme}://${h}/hook`, body: { kind: 'webhook', url: `${scheme}://${h}/hook` } });
+      cases.push({
+        provider: 'siem',
+        what: `siem ${scheme}://${h}/hook`,
+        body: { kind: 'webhook', url: `${scheme}://${h}/hook` },
+      });
       // The same hosts as an SSO issuer: discovery, JWKS and token calls must never reach them.
       cases.push({ provider: 'sso', what: `sso issuer ${scheme}://${h}`, body: { issuer: `${scheme}://${h}` } });
-      cases.push({ provider: 'sso', what: `sso issuer ${scheme}://${h}/realms/r`, body: { issuer: `${scheme}://${h}/realms/r` } });
+      cases.push({
+        provider: 'sso',
+        what: `sso issuer ${scheme}://${h}/realms/r`,
+        body: { issuer: `${scheme}://${h}/realms/r` },
+      });
     }
-    for (const url of [`${scheme}://169.254.169.254:${port}/latest/meta-data`, `${scheme}://[fd00::1]:${port}/`, `${scheme}://10.0.0.1:${port}/`, `${scheme}://[::ffff:a9fe:a9fe]:${port}/`])
-      cases.push({ provider: 'siem', what: `siem ${url}`, body: { kind: 'splunk-hec', url, token: 'hardening-hec-token' } });
-    for (const raw of [`${scheme}://169.254.169.254/latest/meta-data`, `${scheme}://[fd00::1]:${port}`, `${scheme}://10.0.0.1:${port}`, `${scheme}://192.168.1.1:${port}`, `${scheme}://100.64.0.1:${port}`])
+    for (const url of [
+      `${scheme}://169.254.169.254:${port}/latest/meta-data`,
+      `${scheme}://[fd00::1]:${port}/`,
+      `${scheme}://10.0.0.1:${port}/`,
+      `${scheme}://[::ffff:a9fe:a9fe]:${port}/`,
+    ])
+      cases.push({
+        provider: 'siem',
+        what: `siem ${url}`,
+        body: { kind: 'splunk-hec', url, token: 'hardening-hec-token' },
+      });
+    for (const raw of [
+      `${scheme}://169.254.169.254/latest/meta-data`,
+      `${scheme}://[fd00::1]:${port}`,
+      `${scheme}://10.0.0.1:${port}`,
+      `${scheme}://192.168.1.1:${port}`,
+      `${scheme}://100.64.0.1:${port}`,
+    ])
       cases.push({ provider: 'sso', what: `sso issuer ${raw}`, body: { issuer: raw } });
     for (const raw of [
       `${scheme.toUpperCase()}://127.0.0.1:${port}/keys/k`,
@@ -93,8 +125,19 @@ export function ssrfCorpus(httpPort: number, httpsPort: number, t: SeededTenant,
       cases.push({ provider: 'azure', what: raw, body: { azure: { keyId: raw, tenantId: tenantGuid } } });
     // The Entra tenant id ends up in the token URL: it must not be able to move the authority.
     const validEmulatorKey = `https://${emulatorVault.host}:${emulatorVault.port}/keys/ssrf-${randomBytes(3).toString('hex')}`;
-    for (const tid of [`@127.0.0.1:${port}`, `../../127.0.0.1:${port}`, `//127.0.0.1:${port}/x`, `127.0.0.1:${port}`, `${tenantGuid}@127.0.0.1:${port}`, `x/../../..//localhost:${port}`])
-      cases.push({ provider: 'azure', what: `azure.tenantId ${tid}`, body: { azure: { keyId: validEmulatorKey, tenantId: tid } } });
+    for (const tid of [
+      `@127.0.0.1:${port}`,
+      `../../127.0.0.1:${port}`,
+      `//127.0.0.1:${port}/x`,
+      `127.0.0.1:${port}`,
+      `${tenantGuid}@127.0.0.1:${port}`,
+      `x/../../..//localhost:${port}`,
+    ])
+      cases.push({
+        provider: 'azure',
+        what: `azure.tenantId ${tid}`,
+        body: { azure: { keyId: validEmulatorKey, tenantId: tid } },
+      });
     // AWS: endpoints come from configuration; an ARN must not be able to name a host.
     const keyUuid = '1234abcd-12ab-34cd-56ef-1234567890ab';
     for (const [keyArn, roleArn] of [
@@ -109,15 +152,34 @@ export function ssrfCorpus(httpPort: number, httpsPort: number, t: SeededTenant,
       cases.push({ provider: 'aws', what: `aws ${keyArn} / ${roleArn}`, body: { aws: { keyArn, roleArn } } });
     // GCP: the KMS endpoint comes from configuration; names and service accounts must not be able to name a host.
     for (const [keyName, serviceAccount] of [
-      [`//127.0.0.1:${port}/projects/p/locations/global/keyRings/r/cryptoKeys/k`, 'sa@proj-123456.iam.gserviceaccount.com'],
-      [`${scheme}://127.0.0.1:${port}/v1/projects/p/locations/global/keyRings/r/cryptoKeys/k`, 'sa@proj-123456.iam.gserviceaccount.com'],
-      [`projects/p@127.0.0.1:${port}/locations/global/keyRings/r/cryptoKeys/k`, 'sa@proj-123456.iam.gserviceaccount.com'],
+      [
+        `//127.0.0.1:${port}/projects/p/locations/global/keyRings/r/cryptoKeys/k`,
+        'sa@proj-123456.iam.gserviceaccount.com',
+      ],
+      [
+        `${scheme}://127.0.0.1:${port}/v1/projects/p/locations/global/keyRings/r/cryptoKeys/k`,
+        'sa@proj-123456.iam.gserviceaccount.com',
+      ],
+      [
+        `projects/p@127.0.0.1:${port}/locations/global/keyRings/r/cryptoKeys/k`,
+        'sa@proj-123456.iam.gserviceaccount.com',
+      ],
       ['projects/proj-123456/locations/global/keyRings/r/cryptoKeys/k', `sa@127.0.0.1:${port}`],
-      ['projects/proj-123456/locations/global/keyRings/r/cryptoKeys/k', `sa@proj-123456.iam.gserviceaccount.com@127.0.0.1:${port}`],
-      ['projects/proj-123456/locations/global/keyRings/r/cryptoKeys/k', `sa@proj-123456.iam.gserviceaccount.com/../../..//127.0.0.1:${port}`],
+      [
+        'projects/proj-123456/locations/global/keyRings/r/cryptoKeys/k',
+        `sa@proj-123456.iam.gserviceaccount.com@127.0.0.1:${port}`,
+      ],
+      [
+        'projects/proj-123456/locations/global/keyRings/r/cryptoKeys/k',
+        `sa@proj-123456.iam.gserviceaccount.com/../../..//127.0.0.1:${port}`,
+      ],
       ['projects/proj-123456/locations/global/keyRings/r/cryptoKeys/k', `${scheme}://127.0.0.1:${port}/`],
     ])
-      cases.push({ provider: 'gcp', what: `gcp ${keyName} / ${serviceAccount}`, body: { gcp: { keyName, serviceAccount } } });
+      cases.push({
+        provider: 'gcp',
+        what: `gcp ${keyName} / ${serviceAccount}`,
+        body: { gcp: { keyName, serviceAccount } },
+      });
   }
   return cases;
 }
@@ -125,16 +187,33 @@ export function ssrfCorpus(httpPort: number, httpsPort: number, t: SeededTenant,
 export async function runSsrf(stack: HardeningStack, t: SeededTenant): Promise<SsrfResult> {
   const canaries = await Canaries.start(stack.emulators.tls);
   const siemTransport = new SiemTransport({ allowLoopback: false, caPem: stack.emulators.tls.caPem });
-  const r: SsrfResult = { cases: 0, accepted: 0, canaryContacts: 0, rejectedAtParse: 0, storedInvalid: 0, siemStoredNames: 0, byProvider: {}, providersConfigured: stack.configuredProviders, details: [] };
+  const r: SsrfResult = {
+    cases: 0,
+    accepted: 0,
+    canaryContacts: 0,
+    rejectedAtParse: 0,
+    storedInvalid: 0,
+    siemStoredNames: 0,
+    byProvider: {},
+    providersConfigured: stack.configuredProviders,
+    details: [],
+  };
   try {
     const vault = new URL((stack.emulators.clouds.azure as unknown as { vaultUrl(): string }).vaultUrl());
-    const corpus = ssrfCorpus(canaries.httpPort, canaries.httpsPort, t, { host: vault.hostname, port: Number(vault.port) });
+    const corpus = ssrfCorpus(canaries.httpPort, canaries.httpsPort, t, {
+      host: vault.hostname,
+      port: Number(vault.port),
+    });
     for (const c of corpus) {
       const before = canaries.count();
       r.cases++;
       r.byProvider[c.provider] = (r.byProvider[c.provider] ?? 0) + 1;
       if (c.provider === 'siem') {
-        const res = await stack.http.post(`${t.base}/siem-destinations`, { name: `ssrf-${randomBytes(4).toString('hex')}`, ...c.body }, t.tokens.keyAdmin);
+        const res = await stack.http.post(
+          `${t.base}/siem-destinations`,
+          { name: `ssrf-${randomBytes(4).toString('hex')}`, ...c.body },
+          t.tokens.keyAdmin,
+        );
         if (res.status === 400) r.rejectedAtParse++;
         else if (res.status !== 201) {
           r.accepted++;
@@ -144,10 +223,12 @@ export async function runSsrf(stack: HardeningStack, t: SeededTenant): Promise<S
           // would open must then be refused at connect time, before any byte reaches the canary.
           r.siemStoredNames++;
           const before = canaries.count();
-          const sent = await siemTransport.post(res.body.destination.url, { 'content-type': 'application/json' }, Buffer.from('{"events":[]}'), 2_000).then(
-            () => true,
-            () => false,
-          );
+          const sent = await siemTransport
+            .post(res.body.destination.url, { 'content-type': 'application/json' }, Buffer.from('{"events":[]}'), 2_000)
+            .then(
+              () => true,
+              () => false,
+            );
           await stack.http.delete(`${t.base}/siem-destinations/${res.body.destination.id}`, t.tokens.keyAdmin);
           if (sent || canaries.count() > before) {
             r.accepted++;
@@ -157,17 +238,34 @@ export async function runSsrf(stack: HardeningStack, t: SeededTenant): Promise<S
         continue;
       }
       if (c.provider === 'sso') {
-        const res = await stack.http.put(`${t.base}/sso`, { ...c.body, clientId: 'ssrf', clientSecret: 'ssrf-secret', allowedEmailDomains: ['example.com'], roleMappings: [{ group: 'g', role: 'auditor' }] }, t.tokens.keyAdmin);
+        const res = await stack.http.put(
+          `${t.base}/sso`,
+          {
+            ...c.body,
+            clientId: 'ssrf',
+            clientSecret: 'ssrf-secret',
+            allowedEmailDomains: ['example.com'],
+            roleMappings: [{ group: 'g', role: 'auditor' }],
+          },
+          t.tokens.keyAdmin,
+        );
         if (res.status === 400) r.rejectedAtParse++;
         await new Promise((ok) => setTimeout(ok, 20));
         const contacted = canaries.count() > before;
         if (contacted || res.status === 200 || res.status >= 500) {
           if (contacted || res.status === 200) r.accepted++;
-          if (r.details.length < 40) r.details.push(`sso ${c.what}: ${contacted ? 'canary contacted' : ''}${res.status === 200 ? ' stored' : ''}${res.status >= 500 ? ` answered ${res.status}` : ''}`);
+          if (r.details.length < 40)
+            r.details.push(
+              `sso ${c.what}: ${contacted ? 'canary contacted' : ''}${res.status === 200 ? ' stored' : ''}${res.status >= 500 ? ` answered ${res.status}` : ''}`,
+            );
         }
         continue;
       }
-      const res = await stack.http.post(`${t.base}/key-configurations`, { name: `ssrf-${randomBytes(4).toString('hex')}`, provider: c.provider, ...c.body }, t.tokens.keyAdmin);
+      const res = await stack.http.post(
+        `${t.base}/key-configurations`,
+        { name: `ssrf-${randomBytes(4).toString('hex')}`, provider: c.provider, ...c.body },
+        t.tokens.keyAdmin,
+      );
       if (res.status === 201) {
         r.storedInvalid += res.body?.status === 'invalid' ? 1 : 0;
         // validate again: a second, separate path to the network
@@ -180,14 +278,25 @@ export async function runSsrf(stack: HardeningStack, t: SeededTenant): Promise<S
       if (contacted || valid || res.status >= 500) {
         if (contacted || valid) r.accepted++;
         if (r.details.length < 40)
-          r.details.push(`${c.provider} ${c.what}: ${contacted ? `canary contacted (${canaries.contacts.slice(before).map((x) => x.request ?? x.listener).join('; ')})` : ''}${valid ? ' stored as valid' : ''}${res.status >= 500 ? ` answered ${res.status}` : ''}`);
+          r.details.push(
+            `${c.provider} ${c.what}: ${
+              contacted
+                ? `canary contacted (${canaries.contacts
+                    .slice(before)
+                    .map((x) => x.request ?? x.listener)
+                    .join('; ')})`
+                : ''
+            }${valid ? ' stored as valid' : ''}${res.status >= 500 ? ` answered ${res.status}` : ''}`,
+          );
       }
     }
     await new Promise((ok) => setTimeout(ok, 500));
     r.canaryContacts = canaries.count();
     if (r.canaryContacts && r.accepted === 0) {
       r.accepted = 1;
-      r.details.push(`a canary was contacted late: ${canaries.contacts.map((x) => x.request ?? x.listener).join('; ')}`);
+      r.details.push(
+        `a canary was contacted late: ${canaries.contacts.map((x) => x.request ?? x.listener).join('; ')}`,
+      );
     }
   } finally {
     siemTransport.close();

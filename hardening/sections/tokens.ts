@@ -27,7 +27,17 @@ export interface TokenResult {
 const b64 = (o: unknown) => Buffer.from(JSON.stringify(o)).toString('base64url');
 
 export async function runTokens(stack: HardeningStack, t: SeededTenant, victim: SeededTenant): Promise<TokenResult> {
-  const r: TokenResult = { cases: 0, accepted: 0, replayAfterDisable: 'not-tested', replayRefusedAfterMs: null, bruteForceAttempts: 0, rateLimited: false, retryAfterSeconds: null, rightPasswordAlsoLimited: false, details: [] };
+  const r: TokenResult = {
+    cases: 0,
+    accepted: 0,
+    replayAfterDisable: 'not-tested',
+    replayRefusedAfterMs: null,
+    bruteForceAttempts: 0,
+    rateLimited: false,
+    retryAfterSeconds: null,
+    rightPasswordAlsoLimited: false,
+    details: [],
+  };
   const secret = stack.config.tokenKeys[0].secret;
   const signer = new TokenSigner(stack.config.tokenKeys, 60);
   const adminPath = `${t.base}/workspaces`;
@@ -45,11 +55,31 @@ export async function runTokens(stack: HardeningStack, t: SeededTenant, victim: 
   const flip = (s: string) => s.slice(0, -2) + (s.at(-2) === 'A' ? 'B' : 'A') + (s.at(-1) ?? '');
 
   const forged: Array<[string, string, 'admin' | 'service']> = [
-    ['expired admin token (signed with the real key)', (await signer.sign({ tid: t.id, sub: admin.sub, role: 'key_admin' }, Date.now() - 3_600_000)).token, 'admin'],
-    ['expired service token', (await signer.sign({ tid: t.id, sub: svc.sub, role: 'service' }, Date.now() - 3_600_000)).token, 'service'],
-    ['payload tampered: role auditor → key_admin', `${t.tokens.auditor.split('.')[0]}.${b64({ ...claims(t.tokens.auditor), role: 'key_admin' })}.${t.tokens.auditor.split('.')[2]}`, 'admin'],
-    ['payload tampered: exp extended', `${t.tokens.keyAdmin.split('.')[0]}.${b64({ ...admin, exp: now + 86_400 * 365 })}.${t.tokens.keyAdmin.split('.')[2]}`, 'admin'],
-    ['payload tampered: tid changed', `${t.tokens.keyAdmin.split('.')[0]}.${b64({ ...admin, tid: victim.id })}.${t.tokens.keyAdmin.split('.')[2]}`, 'admin'],
+    [
+      'expired admin token (signed with the real key)',
+      (await signer.sign({ tid: t.id, sub: admin.sub, role: 'key_admin' }, Date.now() - 3_600_000)).token,
+      'admin',
+    ],
+    [
+      'expired service token',
+      (await signer.sign({ tid: t.id, sub: svc.sub, role: 'service' }, Date.now() - 3_600_000)).token,
+      'service',
+    ],
+    [
+      'payload tampered: role auditor → key_admin',
+      `${t.tokens.auditor.split('.')[0]}.${b64({ ...claims(t.tokens.auditor), role: 'key_admin' })}.${t.tokens.auditor.split('.')[2]}`,
+      'admin',
+    ],
+    [
+      'payload tampered: exp extended',
+      `${t.tokens.keyAdmin.split('.')[0]}.${b64({ ...admin, exp: now + 86_400 * 365 })}.${t.tokens.keyAdmin.split('.')[2]}`,
+      'admin',
+    ],
+    [
+      'payload tampered: tid changed',
+      `${t.tokens.keyAdmin.split('.')[0]}.${b64({ ...admin, tid: victim.id })}.${t.tokens.keyAdmin.split('.')[2]}`,
+      'admin',
+    ],
     ['signature tampered', flip(t.tokens.keyAdmin), 'admin'],
     ['signature stripped', t.tokens.keyAdmin.split('.').slice(0, 2).join('.') + '.', 'admin'],
     ['alg=none', `${b64({ alg: 'none', typ: 'JWT' })}.${b64(admin)}.`, 'admin'],
@@ -59,14 +89,22 @@ export async function runTokens(stack: HardeningStack, t: SeededTenant, victim: 
     ['alg=RS256 header', sign({ alg: 'RS256', typ: 'JWT' }, admin), 'admin'],
     ['kid header injection', sign({ ...hs, kid: '../../dev/null' }, admin), 'admin'],
     ['signed with another key', sign(hs, admin, randomBytes(48).toString('base64url')), 'admin'],
-    ["another key under the signing key's id", sign({ ...hs, kid: stack.config.tokenKeys[0].kid }, admin, randomBytes(48).toString('base64url')), 'admin'],
+    [
+      "another key under the signing key's id",
+      sign({ ...hs, kid: stack.config.tokenKeys[0].kid }, admin, randomBytes(48).toString('base64url')),
+      'admin',
+    ],
     ['the real key under the id of a retired key', sign({ ...hs, kid: 'retired-2025' }, admin), 'admin'],
     ['signed with an empty key', sign(hs, admin, ''), 'admin'],
     ['service token on the admin API', t.tokens.service, 'admin'],
     ['admin token on the DEK API', t.tokens.keyAdmin, 'service'],
     ['auditor token on the DEK API', t.tokens.auditor, 'service'],
     ['correctly signed, admin audience with role service', sign(hs, { ...svc, aud: 'keyhold-admin' }), 'admin'],
-    ['correctly signed, internal audience with role key_admin', sign(hs, { ...admin, aud: 'keyhold-internal' }), 'service'],
+    [
+      'correctly signed, internal audience with role key_admin',
+      sign(hs, { ...admin, aud: 'keyhold-internal' }),
+      'service',
+    ],
     ['correctly signed, wrong issuer', sign(hs, { ...admin, iss: 'someone-else' }), 'admin'],
     ['correctly signed, no exp', sign(hs, { ...admin, exp: undefined }), 'admin'],
     ['correctly signed, exp as string', sign(hs, { ...admin, exp: String(now + 600) }), 'admin'],
@@ -78,7 +116,9 @@ export async function runTokens(stack: HardeningStack, t: SeededTenant, victim: 
   ];
   for (const [what, token, api] of forged) {
     r.cases++;
-    const res = await (api === 'admin' ? stack.http.get(adminPath, token) : stack.http.get(dekPath, token)).catch((err: unknown) => ({ status: 0, text: (err as Error).message, body: undefined, headers: new Headers(), ms: 0 }));
+    const res = await (api === 'admin' ? stack.http.get(adminPath, token) : stack.http.get(dekPath, token)).catch(
+      (err: unknown) => ({ status: 0, text: (err as Error).message, body: undefined, headers: new Headers(), ms: 0 }),
+    );
     if (res.status === 0) {
       r.details.push(`${what}: no answer (${res.text})`);
       continue;
@@ -100,8 +140,14 @@ export async function runTokens(stack: HardeningStack, t: SeededTenant, victim: 
   r.cases++;
   const before = await stack.http.get(victim.dekPath('replay'), victim.tokens.service);
   if (before.status !== 200) r.details.push(`replay precondition: victim's service token got ${before.status}`);
-  const disable = await stack.http.request('PATCH', `${victim.base}/service-principals/${victim.servicePrincipalId}`, { token: victim.tokens.keyAdmin, body: { disabled: true } });
-  if (disable.status !== 200) r.details.push(`disabling the victim's service principal through the API: ${disable.status} ${disable.text.slice(0, 120)}`);
+  const disable = await stack.http.request('PATCH', `${victim.base}/service-principals/${victim.servicePrincipalId}`, {
+    token: victim.tokens.keyAdmin,
+    body: { disabled: true },
+  });
+  if (disable.status !== 200)
+    r.details.push(
+      `disabling the victim's service principal through the API: ${disable.status} ${disable.text.slice(0, 120)}`,
+    );
   const disabledAt = Date.now();
   const bound = stack.config.dek.stateCacheTtlMs * 5 + 1_000;
   let replay = await stack.http.get(victim.dekPath('replay'), victim.tokens.service);
@@ -110,8 +156,13 @@ export async function runTokens(stack: HardeningStack, t: SeededTenant, victim: 
     replay = await stack.http.get(victim.dekPath('replay'), victim.tokens.service);
   }
   r.replayRefusedAfterMs = replay.status === 200 ? null : Date.now() - disabledAt;
-  const newToken = await stack.http.post('/v1/auth/token', { grant_type: 'client_credentials', client_id: victim.clientId, client_secret: victim.clientSecret });
-  r.replayAfterDisable = replay.status === 401 || replay.status === 403 || replay.status === 404 ? 'refused' : 'accepted';
+  const newToken = await stack.http.post('/v1/auth/token', {
+    grant_type: 'client_credentials',
+    client_id: victim.clientId,
+    client_secret: victim.clientSecret,
+  });
+  r.replayAfterDisable =
+    replay.status === 401 || replay.status === 403 || replay.status === 404 ? 'refused' : 'accepted';
   if (r.replayAfterDisable === 'accepted') {
     r.accepted++;
     r.details.push(`token still accepted ${bound} ms after its service principal was disabled: ${replay.status}`);
@@ -128,7 +179,12 @@ export async function runTokens(stack: HardeningStack, t: SeededTenant, victim: 
   const limit = stack.config.rateLimit.tokenPerPrincipalPerMinute;
   for (let i = 0; i < 2 * limit + 1 && !r.rateLimited; i++) {
     r.bruteForceAttempts++;
-    const res = await stack.http.post('/v1/auth/token', { grant_type: 'password', tenant_id: victim.id, username: victim.adminEmail, password: `guess-${i}-${randomBytes(4).toString('hex')}` });
+    const res = await stack.http.post('/v1/auth/token', {
+      grant_type: 'password',
+      tenant_id: victim.id,
+      username: victim.adminEmail,
+      password: `guess-${i}-${randomBytes(4).toString('hex')}`,
+    });
     if (res.status === 429) {
       r.rateLimited = true;
       const ra = Number(res.headers.get('retry-after'));
@@ -138,8 +194,16 @@ export async function runTokens(stack: HardeningStack, t: SeededTenant, victim: 
   }
   if (!r.rateLimited) r.details.push(`no 429 after ${r.bruteForceAttempts} wrong passwords (limit ${limit}/min)`);
   else if (r.retryAfterSeconds === null) r.details.push('429 without a usable Retry-After');
-  const right = await stack.http.post('/v1/auth/token', { grant_type: 'password', tenant_id: victim.id, username: victim.adminEmail, password: victim.adminPassword });
+  const right = await stack.http.post('/v1/auth/token', {
+    grant_type: 'password',
+    tenant_id: victim.id,
+    username: victim.adminEmail,
+    password: victim.adminPassword,
+  });
   r.rightPasswordAlsoLimited = right.status === 429;
-  if (!r.rightPasswordAlsoLimited) r.details.push(`after the lockout the right password got ${right.status}, not 429 (the limiter would leak which guess was right)`);
+  if (!r.rightPasswordAlsoLimited)
+    r.details.push(
+      `after the lockout the right password got ${right.status}, not 429 (the limiter would leak which guess was right)`,
+    );
   return r;
 }

@@ -5,7 +5,13 @@ import Redis from 'ioredis';
 import { pipeline } from 'node:stream/promises';
 import type { FastifyInstance } from 'fastify';
 import { keyEventHubOf } from '../../apps/api/src/http/event-routes';
-import { EnvelopeError, KeyholdClient, KeyholdUnavailableError, readHeader, WorkspaceShreddedError } from '../../packages/client/src';
+import {
+  EnvelopeError,
+  KeyholdClient,
+  KeyholdUnavailableError,
+  readHeader,
+  WorkspaceShreddedError,
+} from '../../packages/client/src';
 import type { RunningWorker } from '../../apps/worker/src/worker';
 import { startStack, TestStack } from '../support/stack';
 import { privateDatabase } from '../support/db';
@@ -27,8 +33,19 @@ let db: Awaited<ReturnType<typeof privateDatabase>>;
 beforeAll(async () => {
   // A database of its own: the worker's probes are platform-wide (see test/support/db.ts privateDatabase).
   db = await privateDatabase();
-  stack = await startStack({ config: { databaseUrl: db.url, probeConfirmationWindowSeconds: 2, probeConfirmations: 3, retryAfterSeconds: 1, logLevel: 'info' } });
-  worker = await startTestWorker({ ...stack.config, logLevel: 'silent' }, { schedulers: false, settings: { reconcileStaleMs: 3_600_000 } });
+  stack = await startStack({
+    config: {
+      databaseUrl: db.url,
+      probeConfirmationWindowSeconds: 2,
+      probeConfirmations: 3,
+      retryAfterSeconds: 1,
+      logLevel: 'info',
+    },
+  });
+  worker = await startTestWorker(
+    { ...stack.config, logLevel: 'silent' },
+    { schedulers: false, settings: { reconcileStaleMs: 3_600_000 } },
+  );
 });
 afterAll(async () => {
   await Promise.all(clients.map((c) => c.close()));
@@ -49,19 +66,40 @@ describe('envelope encryption through the client', () => {
     const plaintext = Buffer.from('card 4111 1111 1111 1111');
     const blob = await c.encrypt({ workspaceId: t.wsId, segmentId: 'cards', plaintext, aad: 'record-1' });
     const { header } = readHeader(blob);
-    const dek = await stack.http.get(`/internal/v1/workspaces/${t.wsId}/segments/cards/dek`, (await stack.http.post('/v1/auth/token', { grant_type: 'client_credentials', client_id: t.clientId, client_secret: t.clientSecret })).body.access_token);
-    expect(header).toMatchObject({ tenantId: t.tenant.id, workspaceId: t.wsId, segmentId: 'cards', dekId: dek.body.dekId, kekVersion: dek.body.kekVersion });
+    const dek = await stack.http.get(
+      `/internal/v1/workspaces/${t.wsId}/segments/cards/dek`,
+      (
+        await stack.http.post('/v1/auth/token', {
+          grant_type: 'client_credentials',
+          client_id: t.clientId,
+          client_secret: t.clientSecret,
+        })
+      ).body.access_token,
+    );
+    expect(header).toMatchObject({
+      tenantId: t.tenant.id,
+      workspaceId: t.wsId,
+      segmentId: 'cards',
+      dekId: dek.body.dekId,
+      kekVersion: dek.body.kekVersion,
+    });
     expect(blob.includes(plaintext)).toBe(false);
-    expect(await c.decrypt(blob, { aad: 'record-1', expect: { workspaceId: t.wsId, segmentId: 'cards' } })).toEqual(plaintext);
+    expect(await c.decrypt(blob, { aad: 'record-1', expect: { workspaceId: t.wsId, segmentId: 'cards' } })).toEqual(
+      plaintext,
+    );
     // a fresh client (cold cache) reads it from the header alone
     const cold = track(t.client({ events: false }));
     expect(await cold.decrypt(blob, { aad: 'record-1' })).toEqual(plaintext);
     await expect(cold.decrypt(blob, { aad: 'record-2' })).rejects.toThrow(EnvelopeError);
-    await expect(cold.decrypt(blob, { aad: 'record-1', expect: { segmentId: 'other' } })).rejects.toThrow(/another segment/);
-    await expect(cold.decrypt(blob, { aad: 'record-1', expect: { workspaceId: randomUUID() } })).rejects.toThrow(/another workspace/);
+    await expect(cold.decrypt(blob, { aad: 'record-1', expect: { segmentId: 'other' } })).rejects.toThrow(
+      /another segment/,
+    );
+    await expect(cold.decrypt(blob, { aad: 'record-1', expect: { workspaceId: randomUUID() } })).rejects.toThrow(
+      /another workspace/,
+    );
   });
 
-  it('encryptParts: header, ciphertext and tag that, written out together, decrypt like encrypt\'s envelope', async () => {
+  it("encryptParts: header, ciphertext and tag that, written out together, decrypt like encrypt's envelope", async () => {
     const t = await serviceTenant(stack);
     const c = track(t.client({ events: false }));
     const plaintext = Buffer.alloc(300_000, 7);
@@ -69,14 +107,23 @@ describe('envelope encryption through the client', () => {
     expect(parts.body.length).toBe(plaintext.length);
     const blob = Buffer.concat([parts.header, parts.body, parts.tag]);
     expect(readHeader(blob).header).toMatchObject({ tenantId: t.tenant.id, workspaceId: t.wsId, segmentId: 'parts' });
-    expect(await track(t.client({ events: false })).decrypt(blob, { aad: 'r', expect: { workspaceId: t.wsId, segmentId: 'parts' } })).toEqual(plaintext);
+    expect(
+      await track(t.client({ events: false })).decrypt(blob, {
+        aad: 'r',
+        expect: { workspaceId: t.wsId, segmentId: 'parts' },
+      }),
+    ).toEqual(plaintext);
     await expect(c.decrypt(blob, { aad: 'x' })).rejects.toThrow(EnvelopeError);
   });
 
   it('another tenant cannot open the envelope, even knowing every id in it', async () => {
     const a = await serviceTenant(stack);
     const b = await serviceTenant(stack);
-    const blob = await track(a.client({ events: false })).encrypt({ workspaceId: a.wsId, segmentId: 's', plaintext: 'x' });
+    const blob = await track(a.client({ events: false })).encrypt({
+      workspaceId: a.wsId,
+      segmentId: 's',
+      plaintext: 'x',
+    });
     await expect(track(b.client({ events: false })).decrypt(blob)).rejects.toThrow(/another tenant/);
   });
 
@@ -96,7 +143,9 @@ describe('envelope encryption through the client', () => {
     expect(Buffer.concat(back).equals(data)).toBe(true);
     const cut = c.decryptStream({ aad: 'file-9' });
     cut.resume();
-    await expect(pipeline(Readable.from([blob.subarray(0, blob.length - 70_000)]), cut)).rejects.toThrow(/no final frame/);
+    await expect(pipeline(Readable.from([blob.subarray(0, blob.length - 70_000)]), cut)).rejects.toThrow(
+      /no final frame/,
+    );
   });
 });
 
@@ -110,7 +159,9 @@ describe('DEK cache', () => {
     expect(c.cacheSize().entries).toBe(1500);
     for (const s of segs.slice(0, 200)) await c.encrypt({ workspaceId: t.wsId, segmentId: s, plaintext: 'v' });
     expect(c.stats.fetches).toBe(0);
-    await Promise.all(Array.from({ length: 25 }, () => c.encrypt({ workspaceId: t.wsId, segmentId: 'fresh', plaintext: 'v' })));
+    await Promise.all(
+      Array.from({ length: 25 }, () => c.encrypt({ workspaceId: t.wsId, segmentId: 'fresh', plaintext: 'v' })),
+    );
     expect(c.stats.fetches).toBe(1);
   });
 });
@@ -169,7 +220,9 @@ describe('shred propagation', () => {
   it('with the stream dropped server-side (and kept down), the cache TTL bounds how long a shred goes unnoticed', async () => {
     const t = await serviceTenant(stack);
     const ttlMs = 1_500;
-    const c = track(t.client({ cache: { ttlMs }, retry: { capMs: 200 }, events: { minBackoffMs: 120_000, maxBackoffMs: 120_000 } }));
+    const c = track(
+      t.client({ cache: { ttlMs }, retry: { capMs: 200 }, events: { minBackoffMs: 120_000, maxBackoffMs: 120_000 } }),
+    );
     await c.ready();
     await c.encrypt({ workspaceId: t.wsId, segmentId: 'r', plaintext: 'x' });
     keyEventHubOf(fastify())!.disconnectAll();
@@ -194,7 +247,9 @@ describe('shred propagation', () => {
       await prober;
       const shreddedAt = watch.at(t.wsId)!;
       expect(c.stats.events).toBe(0);
-      console.log(`stream down: client refused ${refusedAt - shreddedAt} ms after the shred (TTL ${ttlMs} ms, ${c.stats.retries} retries)`);
+      console.log(
+        `stream down: client refused ${refusedAt - shreddedAt} ms after the shred (TTL ${ttlMs} ms, ${c.stats.retries} retries)`,
+      );
       // The bound without events: one TTL, plus one retry wait if a refetch met a 503 while the key was being
       // revoked (Retry-After 1 s here, jitter ≤ 200 ms), plus scheduling slack.
       expect(refusedAt - shreddedAt).toBeLessThanOrEqual(ttlMs + 1_000 + 200 + 500);
@@ -214,7 +269,13 @@ describe('shred propagation', () => {
 
   it('a client that stops reading is disconnected once 64 KiB are queued for it: memory per stream stays bounded', async () => {
     const t = await serviceTenant(stack);
-    const token = (await stack.http.post('/v1/auth/token', { grant_type: 'client_credentials', client_id: t.clientId, client_secret: t.clientSecret })).body.access_token as string;
+    const token = (
+      await stack.http.post('/v1/auth/token', {
+        grant_type: 'client_credentials',
+        client_id: t.clientId,
+        client_secret: t.clientSecret,
+      })
+    ).body.access_token as string;
     const hub = keyEventHubOf(fastify())!;
     const before = { size: hub.size, slow: hub.stats.slowDisconnects };
     const { hostname, port } = new URL(stack.internalUrl);
@@ -293,7 +354,12 @@ describe('faults', () => {
 
   it('wrong credentials fail at once with AuthenticationError', async () => {
     const t = await serviceTenant(stack);
-    const c = track(new KeyholdClient({ baseUrl: stack.internalUrl, clientId: t.clientId, clientSecret: 'wrong', events: false }));
-    await expect(c.encrypt({ workspaceId: t.wsId, segmentId: 's', plaintext: 'x' })).rejects.toMatchObject({ name: 'AuthenticationError', status: 401 });
+    const c = track(
+      new KeyholdClient({ baseUrl: stack.internalUrl, clientId: t.clientId, clientSecret: 'wrong', events: false }),
+    );
+    await expect(c.encrypt({ workspaceId: t.wsId, segmentId: 's', plaintext: 'x' })).rejects.toMatchObject({
+      name: 'AuthenticationError',
+      status: 401,
+    });
   });
 });

@@ -25,7 +25,9 @@ describe('@keyhold/client: key access justifications', () => {
       expect(client.stats.fetches).toBe(1);
       expect(client.stats.cacheHits).toBe(1);
       // the DEK is cached, but VENDOR_SUPPORT is not this principal's to give: the server answers, and refuses
-      const refused = await client.decrypt(blob, { justification: { reason: 'VENDOR_SUPPORT', ticket: 'SUP-9' } }).catch((e: unknown) => e);
+      const refused = await client
+        .decrypt(blob, { justification: { reason: 'VENDOR_SUPPORT', ticket: 'SUP-9' } })
+        .catch((e: unknown) => e);
       expect(refused).toBeInstanceOf(KeyholdError);
       expect((refused as KeyholdError).code).toBe('REASON_DENIED');
       expect(client.stats.fetches).toBe(2);
@@ -33,21 +35,33 @@ describe('@keyhold/client: key access justifications', () => {
       const backup = await client.getDek(t.wsId, 'orders/1', { reason: 'BACKUP' });
       expect(backup.key.length).toBe(32);
       expect(client.stats.fetches).toBe(3);
-      await expect(client.getDek(t.wsId, 'orders/1', { reason: 'NOPE' as 'BACKUP' })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
-      await expect(client.getDek(t.wsId, 'orders/1', { reason: 'BACKUP', ticket: 'bad ticket' })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+      await expect(client.getDek(t.wsId, 'orders/1', { reason: 'NOPE' as 'BACKUP' })).rejects.toMatchObject({
+        code: 'INVALID_ARGUMENT',
+      });
+      await expect(client.getDek(t.wsId, 'orders/1', { reason: 'BACKUP', ticket: 'bad ticket' })).rejects.toMatchObject(
+        { code: 'INVALID_ARGUMENT' },
+      );
 
       stack.api.services.issuance.flush(true);
       await stack.api.services.auditBuffer.flush();
       const audit = await stack.http.get(`${t.base}/audit-events?limit=1000`, t.token);
-      const uses = (audit.body.events as Array<{ action: string; details: { reason?: string; count?: number; tickets?: string[]; code?: string } }>).filter((e) =>
-        ['dek.issued', 'dek.access_denied'].includes(e.action),
-      );
-      const issued = (reason: string) => uses.filter((e) => e.action === 'dek.issued' && e.details.reason === reason).reduce((s, e) => s + Number(e.details.count), 0);
+      const uses = (
+        audit.body.events as Array<{
+          action: string;
+          details: { reason?: string; count?: number; tickets?: string[]; code?: string };
+        }>
+      ).filter((e) => ['dek.issued', 'dek.access_denied'].includes(e.action));
+      const issued = (reason: string) =>
+        uses
+          .filter((e) => e.action === 'dek.issued' && e.details.reason === reason)
+          .reduce((s, e) => s + Number(e.details.count), 0);
       expect(issued('CUSTOMER_INITIATED')).toBe(1);
       expect(issued('BACKUP')).toBe(1);
       expect(issued('NONE')).toBe(0);
       const denied = uses.filter((e) => e.action === 'dek.access_denied');
-      expect(denied.map((e) => [e.details.reason, e.details.count, e.details.code, e.details.tickets])).toEqual([['VENDOR_SUPPORT', 1, 'REASON_DENIED', ['SUP-9']]]);
+      expect(denied.map((e) => [e.details.reason, e.details.count, e.details.code, e.details.tickets])).toEqual([
+        ['VENDOR_SUPPORT', 1, 'REASON_DENIED', ['SUP-9']],
+      ]);
       expect(uses.find((e) => e.details.reason === 'CUSTOMER_INITIATED')?.details.tickets).toEqual(['REQ-1']);
     } finally {
       await client.close();

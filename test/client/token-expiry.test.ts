@@ -22,7 +22,9 @@ it('renews the token ahead of expiry while requests keep flowing; single flight 
     const until = Date.now() + 11_500;
     let ops = 0;
     while (Date.now() < until) {
-      await Promise.all(Array.from({ length: 10 }, (_, i) => c.encrypt({ workspaceId: t.wsId, segmentId: `s${i}`, plaintext: 'x' })));
+      await Promise.all(
+        Array.from({ length: 10 }, (_, i) => c.encrypt({ workspaceId: t.wsId, segmentId: `s${i}`, plaintext: 'x' })),
+      );
       ops += 10;
       await new Promise((r) => setTimeout(r, 50));
     }

@@ -8,7 +8,9 @@ const ROOT = join(__dirname, '..', '..');
 
 /** Debian's Chromium (scripts/ensure-chromium.js finds or installs it before `npm test`); never a downloaded browser. */
 export const CHROMIUM =
-  process.env.KEYHOLD_CHROMIUM ?? ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => existsSync(p)) ?? '/usr/bin/chromium';
+  process.env.KEYHOLD_CHROMIUM ??
+  ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => existsSync(p)) ??
+  '/usr/bin/chromium';
 
 const ARGS = [
   '--headless',
@@ -27,12 +29,26 @@ const ARGS = [
  */
 export function buildConsole(): string {
   const outDir = mkdtempSync(join(tmpdir(), 'keyhold-console-'));
-  execFileSync(process.execPath, [join(ROOT, 'node_modules/vite/bin/vite.js'), 'build', '--config', 'apps/console/vite.config.ts', '--outDir', outDir, '--emptyOutDir', '--logLevel', 'warn'], {
-    cwd: ROOT,
-    stdio: ['ignore', 'ignore', 'pipe'],
-    env: { ...process.env, VITE_CONFIG_NATIVE_IGNORE_WARNING: 'true' },
-    timeout: 60_000,
-  });
+  execFileSync(
+    process.execPath,
+    [
+      join(ROOT, 'node_modules/vite/bin/vite.js'),
+      'build',
+      '--config',
+      'apps/console/vite.config.ts',
+      '--outDir',
+      outDir,
+      '--emptyOutDir',
+      '--logLevel',
+      'warn',
+    ],
+    {
+      cwd: ROOT,
+      stdio: ['ignore', 'ignore', 'pipe'],
+      env: { ...process.env, VITE_CONFIG_NATIVE_IGNORE_WARNING: 'true' },
+      timeout: 60_000,
+    },
+  );
   return outDir;
 }
 
@@ -103,7 +119,10 @@ export async function accessibilityViolations(page: Page): Promise<AxeViolation[
 /** Fails the test when the page as it is now has any WCAG 2.1 AA violation axe-core can find. */
 export async function expectAccessible(page: Page, label: string): Promise<void> {
   const violations = await accessibilityViolations(page);
-  if (violations.length > 0) throw new Error(`${label}: ${violations.length} accessibility violation(s): ${JSON.stringify(violations, null, 1)}`);
+  if (violations.length > 0)
+    throw new Error(
+      `${label}: ${violations.length} accessibility violation(s): ${JSON.stringify(violations, null, 1)}`,
+    );
 }
 
 /**

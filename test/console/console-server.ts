@@ -39,7 +39,13 @@ export async function startConsoleFront(dir: string, apiUrl: string): Promise<{ 
 
 function forward(req: IncomingMessage, res: ServerResponse, api: URL) {
   const upstream = request(
-    { host: api.hostname, port: api.port, method: req.method, path: req.url, headers: { ...req.headers, host: api.host } },
+    {
+      host: api.hostname,
+      port: api.port,
+      method: req.method,
+      path: req.url,
+      headers: { ...req.headers, host: api.host },
+    },
     (up) => {
       res.writeHead(up.statusCode ?? 502, up.headers);
       up.pipe(res);
@@ -63,6 +69,9 @@ async function serveFile(root: string, req: IncomingMessage, res: ServerResponse
     file = join(root, 'index.html');
     body = await readFile(file);
   }
-  res.writeHead(200, { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream', 'cache-control': 'no-store' });
+  res.writeHead(200, {
+    'content-type': TYPES[extname(file)] ?? 'application/octet-stream',
+    'cache-control': 'no-store',
+  });
   res.end(body);
 }

@@ -1,6 +1,14 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
-import { CreateKeyCommand, DisableKeyCommand, EnableKeyCommand, ListKeyRotationsCommand, PutKeyPolicyCommand, ReplicateKeyCommand, RotateKeyOnDemandCommand } from '@aws-sdk/client-kms';
+import {
+  CreateKeyCommand,
+  DisableKeyCommand,
+  EnableKeyCommand,
+  ListKeyRotationsCommand,
+  PutKeyPolicyCommand,
+  ReplicateKeyCommand,
+  RotateKeyOnDemandCommand,
+} from '@aws-sdk/client-kms';
 import { CreateRoleCommand } from '@aws-sdk/client-iam';
 import * as grpc from '@grpc/grpc-js';
 import { KeyManagementServiceClient } from '@google-cloud/kms';
@@ -8,7 +16,14 @@ import { OAuth2Client } from 'google-auth-library';
 import type { Page } from 'playwright-core';
 import { startStack, tenantWithAdmin, type TestStack } from '../support/stack';
 import { startTestWorker } from '../support/worker';
-import { accessibilityViolations, buildConsole, expectAccessible, openBrowser, screenshot, type TestBrowser } from './browser';
+import {
+  accessibilityViolations,
+  buildConsole,
+  expectAccessible,
+  openBrowser,
+  screenshot,
+  type TestBrowser,
+} from './browser';
 import { startConsoleFront } from './console-server';
 import { emulatorAdmin as adminClient } from '../support/emulator-admin';
 import { azureCustomerKeys } from '../../hardening/lib/azure-customer';
@@ -35,7 +50,13 @@ let consoleUrl: string;
 let front: { close(): Promise<void> } | undefined;
 
 const vendorArn = () => String(stack.config.providerEnv.KEYHOLD_AWS_VENDOR_PRINCIPAL_ARN);
-const rootStatement = () => ({ Sid: 'Root', Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${stack.aws.accountId}:root` }, Action: 'kms:*', Resource: '*' });
+const rootStatement = () => ({
+  Sid: 'Root',
+  Effect: 'Allow',
+  Principal: { AWS: `arn:aws:iam::${stack.aws.accountId}:root` },
+  Action: 'kms:*',
+  Resource: '*',
+});
 
 /** Shared across the journey. */
 const state = {
@@ -48,7 +69,10 @@ const state = {
   workspaceName: 'payments',
   segments: 40,
   /** The Azure and GCP configurations registered through the wizard, and the workspaces bound to them. */
-  other: {} as Record<'azure' | 'gcp', { configName: string; configId: string; workspaceName: string; workspaceId: string }>,
+  other: {} as Record<
+    'azure' | 'gcp',
+    { configName: string; configId: string; workspaceName: string; workspaceId: string }
+  >,
   /** The "ingest" service principal (scoped to the AWS workspace), kept in memory for the re-bind test's DEK checks. */
   ingest: { clientId: '', clientSecret: '' },
   /** The "reporting" service principal (AWS and Azure workspaces): the lifecycle test rotates, re-scopes and deletes it. */
@@ -98,7 +122,9 @@ async function startServing() {
     consoleUrl = stack.url;
     return;
   } catch (err) {
-    console.warn(`API could not serve the console (${String((err as Error).message).split('\n')[0]}); using a same-origin file front`);
+    console.warn(
+      `API could not serve the console (${String((err as Error).message).split('\n')[0]}); using a same-origin file front`,
+    );
   }
   stack = await startStack({ config: tuning });
   front = await startConsoleFront(consoleDir, stack.url);
@@ -109,7 +135,11 @@ const api = (method: string, path: string, body?: unknown) =>
   stack.http.request(method, `/v1/tenants/${admin.tenant.id}${path}`, { token: admin.token, body });
 
 /** The text of the snippet whose caption is `title`. */
-const snippet = (title: string) => page.locator('figure', { has: page.getByText(title, { exact: true }) }).locator('pre').innerText();
+const snippet = (title: string) =>
+  page
+    .locator('figure', { has: page.getByText(title, { exact: true }) })
+    .locator('pre')
+    .innerText();
 
 /** Evaluates an expression in the page (a string: the root tsconfig has no DOM types). */
 const inBrowser = <T>(expression: string) => page.evaluate<T>(expression);
@@ -119,7 +149,8 @@ async function diagnose(): Promise<string> {
   const ws = state.workspaceId ? (await api('GET', `/workspaces/${state.workspaceId}`)).body : null;
   const ops = await inBrowser<string | null>(`sessionStorage.getItem('keyhold.operations')`);
   const opViews = [];
-  for (const id of (JSON.parse(ops ?? '{}')[state.workspaceId] ?? []) as string[]) opViews.push((await api('GET', `/operations/${id}`)).body);
+  for (const id of (JSON.parse(ops ?? '{}')[state.workspaceId] ?? []) as string[])
+    opViews.push((await api('GET', `/operations/${id}`)).body);
   const text = (await page.locator('body').innerText()).slice(0, 1500);
   return `workspace: ${JSON.stringify(ws)}\noperations: ${JSON.stringify(opViews)}\npage: ${text}\nbrowser: ${browser.problems.join(' | ')}`;
 }
@@ -127,23 +158,38 @@ async function diagnose(): Promise<string> {
 /** The workspace page's card of the (single) tracked operation labelled `label`, once it has finished; fails unless it succeeded. */
 async function finishedOperationCard(label: string) {
   const card = page.locator('li.op', { has: page.locator('.op-head strong', { hasText: label }) });
-  await card.locator('.op-state', { hasText: /^(Succeeded|Failed)/ }).waitFor({ timeout: 30_000 }).catch(async (err: unknown) => {
-    throw new Error(`${(err as Error).message}\n${await diagnose()}`);
-  });
+  await card
+    .locator('.op-state', { hasText: /^(Succeeded|Failed)/ })
+    .waitFor({ timeout: 30_000 })
+    .catch(async (err: unknown) => {
+      throw new Error(`${(err as Error).message}\n${await diagnose()}`);
+    });
   expect(await card.count()).toBe(1);
   const words = await card.innerText();
-  if (!/Succeeded/.test(await card.locator('.op-state').innerText())) throw new Error(`${label} did not succeed: ${words}\n${await diagnose()}`);
+  if (!/Succeeded/.test(await card.locator('.op-state').innerText()))
+    throw new Error(`${label} did not succeed: ${words}\n${await diagnose()}`);
   return { card, words, operationId: String(await card.getAttribute('data-operation-id')) };
 }
 
 /** A segment's DEK fetched as the "ingest" service principal, as a digest (the key itself is never printed). */
 async function ingestDek(segmentId: string): Promise<{ dekId: string; sha256: string; kekVersion: number }> {
-  const tok = await stack.http.post('/v1/auth/token', { grant_type: 'client_credentials', client_id: state.ingest.clientId, client_secret: state.ingest.clientSecret });
+  const tok = await stack.http.post('/v1/auth/token', {
+    grant_type: 'client_credentials',
+    client_id: state.ingest.clientId,
+    client_secret: state.ingest.clientSecret,
+  });
   expect(tok.status).toBe(200);
-  const r = await stack.http.get(`/internal/v1/workspaces/${state.workspaceId}/segments/${segmentId}/dek`, tok.body.access_token);
+  const r = await stack.http.get(
+    `/internal/v1/workspaces/${state.workspaceId}/segments/${segmentId}/dek`,
+    tok.body.access_token,
+  );
   expect(r.status).toBe(200);
   expect(typeof r.body.dek).toBe('string');
-  return { dekId: r.body.dekId, sha256: createHash('sha256').update(String(r.body.dek)).digest('hex'), kekVersion: r.body.kekVersion };
+  return {
+    dekId: r.body.dekId,
+    sha256: createHash('sha256').update(String(r.body.dek)).digest('hex'),
+    kekVersion: r.body.kekVersion,
+  };
 }
 
 /** Re-reads `read` until it equals `expected` (10 s), then asserts it. */
@@ -159,10 +205,12 @@ async function eventually<T>(read: () => Promise<T>, expected: T): Promise<void>
 
 /** The id of this tenant's service principal called `name`. */
 async function principalId(name: string): Promise<string> {
-  const listed = (await api('GET', '/service-principals')).body.servicePrincipals as Array<{ id: string; name: string }>;
+  const listed = (await api('GET', '/service-principals')).body.servicePrincipals as Array<{
+    id: string;
+    name: string;
+  }>;
   return listed.find((x) => x.name === name)!.id;
 }
-
 
 /** Every alert shown so far is words, never the API's JSON. */
 async function expectAlertInWords(text: RegExp) {
@@ -193,7 +241,9 @@ async function registerAndExpectEveryCheckPassed(name: string, provider: 'aws' |
     names.push(await item.getAttribute('data-check'));
     expect(await item.innerText()).toMatch(/Passed/);
   }
-  expect(names).toEqual(expect.arrayContaining(['identifier', 'key_state', 'key_usage', 'round_trip', 'context_binding']));
+  expect(names).toEqual(
+    expect.arrayContaining(['identifier', 'key_state', 'key_usage', 'round_trip', 'context_binding']),
+  );
   const listed = await api('GET', '/key-configurations');
   const items = Array.isArray(listed.body) ? listed.body : (listed.body.items ?? listed.body.keyConfigurations);
   const kc = items.find((c: { name: string }) => c.name === name);
@@ -259,9 +309,16 @@ describe('console', () => {
     await page.getByRole('heading', { level: 1, name: admin.tenant.name }).waitFor();
     const externalId = admin.tenant.aws.externalId;
     expect(externalId.length).toBeGreaterThanOrEqual(20);
-    await expect(page.locator('code.value').filter({ hasText: new RegExp(`^${externalId}$`) }).count()).resolves.toBe(1);
+    await expect(
+      page
+        .locator('code.value')
+        .filter({ hasText: new RegExp(`^${externalId}$`) })
+        .count(),
+    ).resolves.toBe(1);
     // Azure: the ownership tag the customer sets on each key they give this tenant carries the same ExternalId.
-    await expect(page.locator('.value-row', { hasText: 'Key ownership tag' }).locator('code.value').innerText()).resolves.toBe(`keyhold-external-id=${externalId}`);
+    await expect(
+      page.locator('.value-row', { hasText: 'Key ownership tag' }).locator('code.value').innerText(),
+    ).resolves.toBe(`keyhold-external-id=${externalId}`);
     await page.getByRole('button', { name: 'Copy ExternalId' }).click();
     await page.getByText('Copied').first().waitFor();
     expect(await inBrowser<string>(`navigator.clipboard.readText()`)).toBe(externalId);
@@ -279,13 +336,21 @@ describe('console', () => {
     await openWizard('AWS KMS', state.validConfigName);
     // The customer pastes the trust policy as shown into a new role …
     const roleName = `keyhold-console-${Date.now().toString(36)}`;
-    const role = await stack.aws.iam.send(new CreateRoleCommand({ RoleName: roleName, AssumeRolePolicyDocument: await snippet('Trust policy for your IAM role') }));
+    const role = await stack.aws.iam.send(
+      new CreateRoleCommand({
+        RoleName: roleName,
+        AssumeRolePolicyDocument: await snippet('Trust policy for your IAM role'),
+      }),
+    );
     await page.getByLabel('IAM role ARN').fill(role.Role!.Arn!);
     // … and the key policy statement as shown (it updates with the role ARN) into their key's policy.
     const statement = JSON.parse(await snippet('Key policy statement for your KMS key'));
     expect(statement.Principal.AWS).toBe(role.Role!.Arn);
     const key = await stack.aws.kms.send(
-      new CreateKeyCommand({ Policy: JSON.stringify({ Version: '2012-10-17', Statement: [rootStatement(), statement] }), Description: 'console test' }),
+      new CreateKeyCommand({
+        Policy: JSON.stringify({ Version: '2012-10-17', Statement: [rootStatement(), statement] }),
+        Description: 'console test',
+      }),
     );
     state.keyArn = key.KeyMetadata!.Arn!;
     state.keyStatement = statement;
@@ -297,7 +362,8 @@ describe('console', () => {
     const checks = page.getByRole('list', { name: 'Validation checks' }).getByRole('listitem');
     expect(await checks.count()).toBeGreaterThanOrEqual(5);
     expect(await page.locator('.check-fail').count()).toBe(0);
-    for (const name of ['assume_role', 'key_state', 'round_trip']) await expect(page.locator(`[data-check="${name}"]`).innerText()).resolves.toMatch(/^Passed|✓/m);
+    for (const name of ['assume_role', 'key_state', 'round_trip'])
+      await expect(page.locator(`[data-check="${name}"]`).innerText()).resolves.toMatch(/^Passed|✓/m);
 
     const listed = await api('GET', '/key-configurations');
     const items = Array.isArray(listed.body) ? listed.body : (listed.body.items ?? listed.body.keyConfigurations);
@@ -309,11 +375,22 @@ describe('console', () => {
   it('registers an AWS configuration with a multi-Region replica (optional field): the replica check passes and the key page names the replica; axe-clean', async () => {
     const name = `replica-${Date.now().toString(36)}`;
     await openWizard('AWS KMS', name);
-    const role = await stack.aws.iam.send(new CreateRoleCommand({ RoleName: `keyhold-replica-${Date.now().toString(36)}`, AssumeRolePolicyDocument: await snippet('Trust policy for your IAM role') }));
+    const role = await stack.aws.iam.send(
+      new CreateRoleCommand({
+        RoleName: `keyhold-replica-${Date.now().toString(36)}`,
+        AssumeRolePolicyDocument: await snippet('Trust policy for your IAM role'),
+      }),
+    );
     await page.getByLabel('IAM role ARN').fill(role.Role!.Arn!);
-    const policy = JSON.stringify({ Version: '2012-10-17', Statement: [rootStatement(), JSON.parse(await snippet('Key policy statement for your KMS key'))] });
-    const primary = (await stack.aws.kms.send(new CreateKeyCommand({ Policy: policy, MultiRegion: true }))).KeyMetadata!.Arn!;
-    const replica = (await stack.aws.kms.send(new ReplicateKeyCommand({ KeyId: primary, ReplicaRegion: 'eu-west-1', Policy: policy }))).ReplicaKeyMetadata!.Arn!;
+    const policy = JSON.stringify({
+      Version: '2012-10-17',
+      Statement: [rootStatement(), JSON.parse(await snippet('Key policy statement for your KMS key'))],
+    });
+    const primary = (await stack.aws.kms.send(new CreateKeyCommand({ Policy: policy, MultiRegion: true }))).KeyMetadata!
+      .Arn!;
+    const replica = (
+      await stack.aws.kms.send(new ReplicateKeyCommand({ KeyId: primary, ReplicaRegion: 'eu-west-1', Policy: policy }))
+    ).ReplicaKeyMetadata!.Arn!;
     await page.getByLabel('KMS key ARN').fill(primary);
     await page.getByLabel('Replica key ARN (optional)').fill(replica);
     await expectAccessible(page, 'register wizard with a replica key');
@@ -330,7 +407,11 @@ describe('console', () => {
     const roleArn = await stack.aws.createRole(roleName, vendorArn(), null);
     await page.getByLabel('IAM role ARN').fill(roleArn);
     const statement = JSON.parse(await snippet('Key policy statement for your KMS key'));
-    const key = await stack.aws.kms.send(new CreateKeyCommand({ Policy: JSON.stringify({ Version: '2012-10-17', Statement: [rootStatement(), statement] }) }));
+    const key = await stack.aws.kms.send(
+      new CreateKeyCommand({
+        Policy: JSON.stringify({ Version: '2012-10-17', Statement: [rootStatement(), statement] }),
+      }),
+    );
     await page.getByLabel('KMS key ARN').fill(key.KeyMetadata!.Arn!);
     await page.getByRole('button', { name: 'Register and validate' }).click();
 
@@ -362,26 +443,44 @@ describe('console', () => {
   });
 
   it.each([
-    ['azure', 'Azure Key Vault', async (): Promise<string> => {
-      await page.getByLabel('Key identifier URL').fill('https://169.254.169.254/keys/k');
-      await page.getByLabel('Microsoft Entra tenant id').fill('11111111-2222-3333-4444-555555555555');
-      return 'Role assignment on your Key Vault key';
-    }],
-    ['gcp', 'Google Cloud KMS', async (): Promise<string> => {
-      await page.getByLabel('CryptoKey resource name').fill('projects/p/keyRings/missing-location');
-      return 'IAM bindings on your CryptoKey';
-    }],
-  ] as const)('%s: the wizard shows what to grant and explains a refused registration in words', async (provider, label, fill) => {
-    await openWizard(label, `bad-${provider}`);
-    const snippetTitle = await fill();
-    const identity = admin.tenant[provider];
-    if (provider === 'gcp' && identity) await expect(page.getByLabel('Service account').inputValue()).resolves.toBe(identity.serviceAccount);
-    expect(await snippet(snippetTitle)).toMatch(provider === 'azure' ? /az role assignment create|az keyvault role assignment/ : /gcloud kms keys add-iam-policy-binding/);
-    await page.getByRole('button', { name: 'Register and validate' }).click();
-    const text = await expectAlertInWords(/The configuration was not registered/);
-    // With the cloud configured the identifier is refused; without it, the installation says so.
-    expect(text).toMatch(identity ? /not in the expected format|not valid/ : /not enabled on this Keyhold installation/);
-  });
+    [
+      'azure',
+      'Azure Key Vault',
+      async (): Promise<string> => {
+        await page.getByLabel('Key identifier URL').fill('https://169.254.169.254/keys/k');
+        await page.getByLabel('Microsoft Entra tenant id').fill('11111111-2222-3333-4444-555555555555');
+        return 'Role assignment on your Key Vault key';
+      },
+    ],
+    [
+      'gcp',
+      'Google Cloud KMS',
+      async (): Promise<string> => {
+        await page.getByLabel('CryptoKey resource name').fill('projects/p/keyRings/missing-location');
+        return 'IAM bindings on your CryptoKey';
+      },
+    ],
+  ] as const)(
+    '%s: the wizard shows what to grant and explains a refused registration in words',
+    async (provider, label, fill) => {
+      await openWizard(label, `bad-${provider}`);
+      const snippetTitle = await fill();
+      const identity = admin.tenant[provider];
+      if (provider === 'gcp' && identity)
+        await expect(page.getByLabel('Service account').inputValue()).resolves.toBe(identity.serviceAccount);
+      expect(await snippet(snippetTitle)).toMatch(
+        provider === 'azure'
+          ? /az role assignment create|az keyvault role assignment/
+          : /gcloud kms keys add-iam-policy-binding/,
+      );
+      await page.getByRole('button', { name: 'Register and validate' }).click();
+      const text = await expectAlertInWords(/The configuration was not registered/);
+      // With the cloud configured the identifier is refused; without it, the installation says so.
+      expect(text).toMatch(
+        identity ? /not in the expected format|not valid/ : /not enabled on this Keyhold installation/,
+      );
+    },
+  );
 
   it('azure: a key granted exactly what the wizard shows registers with every check passed', async () => {
     const endpoints = (await emulatorAdmin('GET', '/azure/endpoints')).body;
@@ -402,10 +501,16 @@ describe('console', () => {
     // … let Keyhold's application in (`az ad sp create`: the emulator's vendor app is consented in that tenant) …
     const appId = /az ad sp create --id (\S+)/.exec(grant)?.[1];
     expect(appId).toBe(admin.tenant.azure.clientId);
-    const apps = (await emulatorAdmin('GET', '/azure/principals')).body.principals as Array<{ clientId: string; tenants: string[] }>;
+    const apps = (await emulatorAdmin('GET', '/azure/principals')).body.principals as Array<{
+      clientId: string;
+      tenants: string[];
+    }>;
     expect(apps.find((a) => a.clientId === appId)?.tenants).toContain(entraTenantId);
     // … and assign the role the snippet names, to the assignee it names, on exactly the key it names.
-    const m = /az role assignment create --role "([^"]+)" \\\s+--assignee (\S+) \\\s+--scope "\$\(az keyvault show --name (\S+) --query id -o tsv\)\/keys\/([^"]+)"/.exec(grant);
+    const m =
+      /az role assignment create --role "([^"]+)" \\\s+--assignee (\S+) \\\s+--scope "\$\(az keyvault show --name (\S+) --query id -o tsv\)\/keys\/([^"]+)"/.exec(
+        grant,
+      );
     if (!m) throw new Error(`unexpected Azure grant snippet:\n${grant}`);
     const [, role, assignee, vault, scopedKey] = m;
     expect(assignee).toBe(appId);
@@ -413,14 +518,21 @@ describe('console', () => {
     expect(scopedKey).toBe(keyName);
     const ops = AZURE_ROLE_OPS[role];
     if (!ops) throw new Error(`the wizard names a role this test does not know: ${role}`);
-    const granted = await emulatorAdmin('POST', '/azure/grants', { tenantId: entraTenantId, clientId: assignee, key: scopedKey, ops });
+    const granted = await emulatorAdmin('POST', '/azure/grants', {
+      tenantId: entraTenantId,
+      clientId: assignee,
+      key: scopedKey,
+      ops,
+    });
     expect(granted.status).toBe(201);
 
     // … then tag the key for this Keyhold tenant exactly as the wizard says, through the real Key Vault SDK as the
     // key's owner. Without this step (or with another tag or value) the key's ownership check fails and so does
     // the registration below.
     const tagStep = await snippet('Ownership tag on your Key Vault key');
-    const tagMatch = /az keyvault key set-attributes --vault-name (\S+) --name (\S+) \\\s+--tags ([^=\s]+)=(\S+)/.exec(tagStep);
+    const tagMatch = /az keyvault key set-attributes --vault-name (\S+) --name (\S+) \\\s+--tags ([^=\s]+)=(\S+)/.exec(
+      tagStep,
+    );
     if (!tagMatch) throw new Error(`the wizard does not show the ownership tag step:\n${tagStep}`);
     const [, tagVault, tagKey, tagName, tagValue] = tagMatch;
     expect(tagVault).toBe(vault);
@@ -450,8 +562,16 @@ describe('console', () => {
       authClient: new OAuth2Client(),
     });
     try {
-      const [ring] = await customer.createKeyRing({ parent: 'projects/customer-proj/locations/europe-west1', keyRingId: `console-${randomBytes(4).toString('hex')}`, keyRing: {} });
-      const [key] = await customer.createCryptoKey({ parent: ring.name!, cryptoKeyId: 'kek', cryptoKey: { purpose: 'ENCRYPT_DECRYPT' } });
+      const [ring] = await customer.createKeyRing({
+        parent: 'projects/customer-proj/locations/europe-west1',
+        keyRingId: `console-${randomBytes(4).toString('hex')}`,
+        keyRing: {},
+      });
+      const [key] = await customer.createCryptoKey({
+        parent: ring.name!,
+        cryptoKeyId: 'kek',
+        cryptoKey: { purpose: 'ENCRYPT_DECRYPT' },
+      });
 
       const configName = 'cloudkms-gcp';
       await openWizard('Google Cloud KMS', configName);
@@ -462,7 +582,8 @@ describe('console', () => {
       const text = await snippet('IAM bindings on your CryptoKey');
 
       // Apply each `gcloud kms keys add-iam-policy-binding` as gcloud does: read the policy, add the binding, write it.
-      const re = /gcloud kms keys add-iam-policy-binding (\S+) --project (\S+) --location (\S+) --keyring (\S+) \\\s+--member (\S+) --role (\S+)/g;
+      const re =
+        /gcloud kms keys add-iam-policy-binding (\S+) --project (\S+) --location (\S+) --keyring (\S+) \\\s+--member (\S+) --role (\S+)/g;
       const commands = [...text.matchAll(re)];
       expect(commands.length).toBeGreaterThanOrEqual(1);
       type SetIamPolicyArg = Parameters<KeyManagementServiceClient['setIamPolicy']>[0];
@@ -476,7 +597,10 @@ describe('console', () => {
         const existing = bindings.find((b) => b.role === role);
         if (existing) existing.members.push(member);
         else bindings.push({ role, members: [member] });
-        await customer.setIamPolicy({ resource, policy: { bindings, etag: policy.etag } } as unknown as SetIamPolicyArg);
+        await customer.setIamPolicy({
+          resource,
+          policy: { bindings, etag: policy.etag },
+        } as unknown as SetIamPolicyArg);
       }
 
       const id = await registerAndExpectEveryCheckPassed(configName, 'gcp');
@@ -491,11 +615,14 @@ describe('console', () => {
     state.workspaceId = await createAndBindWorkspace(state.workspaceName, state.validConfigId, state.validConfigName);
   });
 
-  it.each(['azure', 'gcp'] as const)('%s: binds a workspace; its page shows the bound configuration and KEK version 1', async (provider) => {
-    const o = state.other[provider];
-    if (!o?.configId) throw new Error(`the ${provider} configuration was not registered by the earlier test`);
-    o.workspaceId = await createAndBindWorkspace(o.workspaceName, o.configId, o.configName);
-  });
+  it.each(['azure', 'gcp'] as const)(
+    '%s: binds a workspace; its page shows the bound configuration and KEK version 1',
+    async (provider) => {
+      const o = state.other[provider];
+      if (!o?.configId) throw new Error(`the ${provider} configuration was not registered by the earlier test`);
+      o.workspaceId = await createAndBindWorkspace(o.workspaceName, o.configId, o.configName);
+    },
+  );
 
   it('creates a service principal whose secret is shown once and works on the internal DEK API', async () => {
     await page.goto(`${consoleUrl}/#/service-principals`);
@@ -505,11 +632,19 @@ describe('console', () => {
     await page.getByRole('heading', { name: /Copy the client secret now/ }).waitFor();
     const clientId = await page.locator('.value-row', { hasText: 'Client id' }).locator('code').innerText();
     const clientSecret = await page.locator('.value-row', { hasText: 'Client secret' }).locator('code').innerText();
-    const tok = await stack.http.post('/v1/auth/token', { grant_type: 'client_credentials', client_id: clientId, client_secret: clientSecret });
+    const tok = await stack.http.post('/v1/auth/token', {
+      grant_type: 'client_credentials',
+      client_id: clientId,
+      client_secret: clientSecret,
+    });
     expect(tok.status).toBe(200);
     state.ingest = { clientId, clientSecret };
     const segmentIds = Array.from({ length: state.segments }, (_, i) => `seg-${i}`);
-    const deks = await stack.http.post(`/internal/v1/workspaces/${state.workspaceId}/deks:batchGet`, { segmentIds }, tok.body.access_token);
+    const deks = await stack.http.post(
+      `/internal/v1/workspaces/${state.workspaceId}/deks:batchGet`,
+      { segmentIds },
+      tok.body.access_token,
+    );
     expect(deks.status).toBe(200);
     expect(deks.body.deks).toHaveLength(state.segments);
     // Dismissed, the secret is gone from the page (and was never stored in the browser).
@@ -545,7 +680,18 @@ describe('console', () => {
     const listed = await api('GET', '/service-principals');
     expect(listed.status).toBe(200);
     const items = listed.body.servicePrincipals as Array<Record<string, unknown>>;
-    for (const sp of items) expect(Object.keys(sp).sort()).toEqual(['clientCertificateSha256', 'clientId', 'createdAt', 'disabled', 'id', 'ipAllowList', 'name', 'permissions', 'workspaceIds']);
+    for (const sp of items)
+      expect(Object.keys(sp).sort()).toEqual([
+        'clientCertificateSha256',
+        'clientId',
+        'createdAt',
+        'disabled',
+        'id',
+        'ipAllowList',
+        'name',
+        'permissions',
+        'workspaceIds',
+      ]);
     expect(JSON.stringify(listed.body)).not.toContain(clientSecret);
     const mine = items.find((sp) => sp.clientId === clientId)!;
     expect(mine).toMatchObject({ name: 'reporting' });
@@ -559,7 +705,11 @@ describe('console', () => {
     expect(await links.first().getAttribute('href')).toMatch(/^#\/workspaces\/[0-9a-f-]{36}$/);
     await expect(row.locator('time').getAttribute('datetime')).resolves.toBe(mine.createdAt);
     const words = (d: string) => d.replace(/\s+/g, ' ');
-    const expected = new Date(String(mine.createdAt)).toLocaleString('en-US', { dateStyle: 'medium', timeStyle: 'short', timeZone: 'UTC' });
+    const expected = new Date(String(mine.createdAt)).toLocaleString('en-US', {
+      dateStyle: 'medium',
+      timeStyle: 'short',
+      timeZone: 'UTC',
+    });
     expect(words(await row.locator('time').innerText())).toBe(words(expected));
     await page.getByRole('button', { name: 'I have stored the secret' }).click();
     await expect(page.getByText(clientSecret).count()).resolves.toBe(0);
@@ -582,22 +732,34 @@ describe('console', () => {
     const sp = state.reporting;
     if (!sp.clientId) throw new Error('the reporting service principal was not created by the earlier test');
     const problemsBefore = browser.problems.length;
-    const issue = (secret: string) => stack.http.post('/v1/auth/token', { grant_type: 'client_credentials', client_id: sp.clientId, client_secret: secret });
-    const dek = (token: string) => stack.http.get(`/internal/v1/workspaces/${state.workspaceId}/segments/rot-1/dek`, token);
+    const issue = (secret: string) =>
+      stack.http.post('/v1/auth/token', {
+        grant_type: 'client_credentials',
+        client_id: sp.clientId,
+        client_secret: secret,
+      });
+    const dek = (token: string) =>
+      stack.http.get(`/internal/v1/workspaces/${state.workspaceId}/segments/rot-1/dek`, token);
     const oldToken = (await issue(sp.clientSecret)).body.access_token as string;
     expect((await dek(oldToken)).status).toBe(200);
 
     await page.goto(`${consoleUrl}/#/service-principals`);
     await page.reload();
     const table = page.getByRole('table', { name: 'Existing service principals' });
-    await table.getByRole('row', { name: /reporting/ }).getByRole('button', { name: 'Manage reporting' }).click();
+    await table
+      .getByRole('row', { name: /reporting/ })
+      .getByRole('button', { name: 'Manage reporting' })
+      .click();
     const panel = page.getByRole('region', { name: /Manage “reporting”/ });
     await panel.waitFor();
     await panel.locator('.badge', { hasText: 'Enabled' }).waitFor();
     await expectAccessible(page, 'service principal panel');
-    const secretsBefore = (await api('GET', `/service-principals/${await principalId('reporting')}`)).body.secrets as Array<{ id: string }>;
+    const secretsBefore = (await api('GET', `/service-principals/${await principalId('reporting')}`)).body
+      .secrets as Array<{ id: string }>;
     expect(secretsBefore).toHaveLength(1);
-    await expect(panel.getByRole('table', { name: 'Live client secrets of reporting' }).getByRole('row').count()).resolves.toBe(2);
+    await expect(
+      panel.getByRole('table', { name: 'Live client secrets of reporting' }).getByRole('row').count(),
+    ).resolves.toBe(2);
 
     // Rotate with the old secret stopped at once: the new secret is shown once; the old secret and its token stop.
     await panel.getByLabel('Stop it now').check();
@@ -640,22 +802,37 @@ describe('console', () => {
     const held = (await issue(third)).body.access_token as string;
     await panel.getByRole('button', { name: 'Disable service principal' }).click();
     await panel.locator('.badge', { hasText: 'Disabled' }).waitFor();
-    await table.getByRole('row', { name: /reporting/ }).locator('.badge', { hasText: 'Disabled' }).waitFor();
+    await table
+      .getByRole('row', { name: /reporting/ })
+      .locator('.badge', { hasText: 'Disabled' })
+      .waitFor();
     expect((await dek(held)).status).toBe(401);
     await panel.getByRole('button', { name: 'Enable service principal' }).click();
     await panel.locator('.badge', { hasText: 'Enabled' }).waitFor();
 
     // Narrow the scope to the AWS workspace.
-    await panel.getByRole('group', { name: 'Workspaces reporting may fetch data keys for' }).getByLabel(azureWs.workspaceName).uncheck();
+    await panel
+      .getByRole('group', { name: 'Workspaces reporting may fetch data keys for' })
+      .getByLabel(azureWs.workspaceName)
+      .uncheck();
     await panel.getByRole('button', { name: 'Save scope' }).click();
-    await eventually(async () => (await api('GET', `/service-principals/${await principalId('reporting')}`)).body.workspaceIds, [state.workspaceId]);
+    await eventually(
+      async () => (await api('GET', `/service-principals/${await principalId('reporting')}`)).body.workspaceIds,
+      [state.workspaceId],
+    );
 
     // Bind it to a client certificate: its tokens are refused on a connection without that certificate; unbind.
     const bound = (await issue(third)).body.access_token as string;
     const fingerprint = 'ab'.repeat(32);
-    await panel.getByLabel(/SHA-256 fingerprint of the only client certificate/).fill(fingerprint.toUpperCase().match(/../g)!.join(':'));
+    await panel
+      .getByLabel(/SHA-256 fingerprint of the only client certificate/)
+      .fill(fingerprint.toUpperCase().match(/../g)!.join(':'));
     await panel.getByRole('button', { name: 'Save certificate' }).click();
-    await eventually(async () => (await api('GET', `/service-principals/${await principalId('reporting')}`)).body.clientCertificateSha256, fingerprint);
+    await eventually(
+      async () =>
+        (await api('GET', `/service-principals/${await principalId('reporting')}`)).body.clientCertificateSha256,
+      fingerprint,
+    );
     expect((await dek(bound)).body.error.code).toBe('CLIENT_CERTIFICATE_MISMATCH');
     await expectAccessible(page, 'service principal panel with a bound certificate');
     // the panel re-reads the principal after a save and refills the field from it (in the server's form: lower case,
@@ -664,7 +841,11 @@ describe('console', () => {
     await eventually(() => certField.inputValue(), fingerprint);
     await certField.fill('');
     await panel.getByRole('button', { name: 'Save certificate' }).click();
-    await eventually(async () => (await api('GET', `/service-principals/${await principalId('reporting')}`)).body.clientCertificateSha256, null);
+    await eventually(
+      async () =>
+        (await api('GET', `/service-principals/${await principalId('reporting')}`)).body.clientCertificateSha256,
+      null,
+    );
     expect((await dek(bound)).status).toBe(200);
 
     // Delete, after a confirmation.
@@ -689,12 +870,18 @@ describe('console', () => {
     await page.locator('.op-succeeded, .op-failed').waitFor({ timeout: 30_000 });
     expect(await page.locator('.op').first().innerText()).toMatch(/Succeeded/);
     expect(await bar.getAttribute('aria-valuenow')).toBe('100');
-    const [done, total] = (await page.locator('.op-succeeded .progress-text').innerText()).split('·')[1].split('/').map((s) => Number(s.trim()));
+    const [done, total] = (await page.locator('.op-succeeded .progress-text').innerText())
+      .split('·')[1]
+      .split('/')
+      .map((s) => Number(s.trim()));
     expect(total).toBeGreaterThanOrEqual(state.segments);
     expect(done).toBe(total);
     await page.locator('.value-row', { hasText: 'KEK version' }).locator('dd', { hasText: '2' }).waitFor();
     await page.getByRole('heading', { level: 2, name: 'Operations', exact: true }).scrollIntoViewIfNeeded();
-    expect((await api('GET', `/workspaces/${state.workspaceId}`)).body).toMatchObject({ keyState: 'active', kekVersion: 2 });
+    expect((await api('GET', `/workspaces/${state.workspaceId}`)).body).toMatchObject({
+      keyState: 'active',
+      kekVersion: 2,
+    });
     await screenshot(page, '05-workspace-detail-progress');
   });
 
@@ -709,7 +896,13 @@ describe('console', () => {
 
   it('a key policy that refuses DescribeKey but allows the unwrap: the workspace stays active and the key page says what to grant; axe-clean', async () => {
     const putPolicy = (...statements: unknown[]) =>
-      stack.aws.kms.send(new PutKeyPolicyCommand({ KeyId: state.keyArn, PolicyName: 'default', Policy: JSON.stringify({ Version: '2012-10-17', Statement: [rootStatement(), ...statements] }) }));
+      stack.aws.kms.send(
+        new PutKeyPolicyCommand({
+          KeyId: state.keyArn,
+          PolicyName: 'default',
+          Policy: JSON.stringify({ Version: '2012-10-17', Statement: [rootStatement(), ...statements] }),
+        }),
+      );
     const keyholdStatement = state.keyStatement as { Action: string[] };
     const check = async () => {
       const requested = await api('POST', `/workspaces/${state.workspaceId}/operations`, { kind: 'revocation-check' });
@@ -722,7 +915,10 @@ describe('console', () => {
         await new Promise((r) => setTimeout(r, 200));
       }
     };
-    await putPolicy({ ...keyholdStatement, Action: keyholdStatement.Action.filter((a) => a !== 'kms:DescribeKey' && a !== 'kms:ListKeyRotations') });
+    await putPolicy({
+      ...keyholdStatement,
+      Action: keyholdStatement.Action.filter((a) => a !== 'kms:DescribeKey' && a !== 'kms:ListKeyRotations'),
+    });
     const warning = page.locator('[data-probe-warning="describe_denied"]');
     try {
       expect((await check()).result).toMatchObject({ outcome: 'active', warning: 'describe_denied' });
@@ -786,7 +982,9 @@ describe('console', () => {
   it('after the customer rotates the AWS key, "Rewrap under current CMK" rewraps the KEK under the new key material', async () => {
     // The customer rotates their key on demand (AWS KMS RotateKeyOnDemand, as the key's account root).
     const listCurrent = async () =>
-      ((await stack.aws.kms.send(new ListKeyRotationsCommand({ KeyId: state.keyArn }))).Rotations ?? []).find((r) => r.KeyMaterialState === 'CURRENT')?.KeyMaterialId;
+      ((await stack.aws.kms.send(new ListKeyRotationsCommand({ KeyId: state.keyArn }))).Rotations ?? []).find(
+        (r) => r.KeyMaterialState === 'CURRENT',
+      )?.KeyMaterialId;
     const before = await listCurrent();
     await stack.aws.kms.send(new RotateKeyOnDemandCommand({ KeyId: state.keyArn }));
     const rotatedTo = await listCurrent();
@@ -802,12 +1000,19 @@ describe('console', () => {
     // The API's account of the operation: every live KEK version (at least the current one) now under the new material.
     const ws = (await api('GET', `/workspaces/${state.workspaceId}`)).body;
     const op = await api('GET', `/operations/${operationId}`);
-    expect(op.body).toMatchObject({ kind: 'cmk-rewrap', workspaceId: state.workspaceId, state: 'succeeded', result: { keyVersion: rotatedTo } });
+    expect(op.body).toMatchObject({
+      kind: 'cmk-rewrap',
+      workspaceId: state.workspaceId,
+      state: 'succeeded',
+      result: { keyVersion: rotatedTo },
+    });
     const versions = op.body.result.kekVersions as number[];
     expect(versions).toContain(ws.kekVersion);
     // … and the card says the same in words.
     const list = `KEK version${versions.length === 1 ? '' : 's'} ${versions.join(', ')}`;
-    expect(await card.locator('.op-result').innerText()).toBe(`Rewrapped ${list} under customer key version ${rotatedTo}.`);
+    expect(await card.locator('.op-result').innerText()).toBe(
+      `Rewrapped ${list} under customer key version ${rotatedTo}.`,
+    );
     expect(words).not.toMatch(/[{}]/);
     await expect(card.getByRole('progressbar').getAttribute('aria-valuenow')).resolves.toBe('100');
     await page.locator('.facts .badge', { hasText: 'Active' }).waitFor();
@@ -822,7 +1027,9 @@ describe('console', () => {
     const wsBefore = (await api('GET', `/workspaces/${state.workspaceId}`)).body;
 
     await page.goto(`${consoleUrl}/#/workspaces/${state.workspaceId}`);
-    const form = page.locator('form', { has: page.getByRole('heading', { level: 2, name: 'Move to another key configuration' }) });
+    const form = page.locator('form', {
+      has: page.getByRole('heading', { level: 2, name: 'Move to another key configuration' }),
+    });
     await form.waitFor();
     // The bound configuration is not offered; the Azure one is, by name and cloud.
     const select = form.getByLabel('Key configuration', { exact: true });
@@ -839,14 +1046,25 @@ describe('console', () => {
     await bound.filter({ hasText: azure.configName }).waitFor();
     expect(await bound.getAttribute('href')).toBe(`#/keys/${encodeURIComponent(azure.configId)}`);
     await page.locator('.facts .badge', { hasText: 'Active' }).waitFor();
-    await expect(page.locator('.value-row', { hasText: 'KEK version' }).locator('dd').innerText()).resolves.toBe(String(wsBefore.kekVersion));
+    await expect(page.locator('.value-row', { hasText: 'KEK version' }).locator('dd').innerText()).resolves.toBe(
+      String(wsBefore.kekVersion),
+    );
 
     // The API agrees: the binding moved, the KEK version did not, and the operation says which KEK versions moved.
     const ws = (await api('GET', `/workspaces/${state.workspaceId}`)).body;
-    expect(ws).toMatchObject({ keyState: 'active', keyConfigurationId: azure.configId, kekVersion: wsBefore.kekVersion });
+    expect(ws).toMatchObject({
+      keyState: 'active',
+      keyConfigurationId: azure.configId,
+      kekVersion: wsBefore.kekVersion,
+    });
     expect(wsBefore.keyConfigurationId).toBe(state.validConfigId);
     const op = (await api('GET', `/operations/${operationId}`)).body;
-    expect(op).toMatchObject({ kind: 'rekey', state: 'succeeded', targetKeyConfigurationId: azure.configId, result: { keyConfigurationId: azure.configId } });
+    expect(op).toMatchObject({
+      kind: 'rekey',
+      state: 'succeeded',
+      targetKeyConfigurationId: azure.configId,
+      result: { keyConfigurationId: azure.configId },
+    });
     const versions = op.result.kekVersions as number[];
     expect(versions).toContain(ws.kekVersion);
     const list = `KEK version${versions.length === 1 ? '' : 's'} ${versions.join(', ')}`;
@@ -875,9 +1093,12 @@ describe('console', () => {
     else expect(shown).toMatch(/Head hash [0-9a-f]{64}/);
 
     const rows = page.locator('table.audit tbody tr');
-    await rows.first().waitFor().catch(async (err: unknown) => {
-      throw new Error(`${(err as Error).message}\n${await diagnose()}`);
-    });
+    await rows
+      .first()
+      .waitFor()
+      .catch(async (err: unknown) => {
+        throw new Error(`${(err as Error).message}\n${await diagnose()}`);
+      });
     const all = await rows.count();
     expect(all).toBeGreaterThan(5);
     await page.getByLabel('Action').selectOption('workspace.created');
@@ -886,7 +1107,8 @@ describe('console', () => {
     await page.getByLabel('Action').selectOption('');
     await page.getByLabel('Text (target, details)').fill(state.workspaceId);
     expect(await rows.count()).toBeGreaterThan(0);
-    for (const r of await rows.all()) expect((await r.innerText()) + ((await r.locator('details').textContent()) ?? '')).toContain(state.workspaceId);
+    for (const r of await rows.all())
+      expect((await r.innerText()) + ((await r.locator('details').textContent()) ?? '')).toContain(state.workspaceId);
     await page.getByLabel('Text (target, details)').fill('');
 
     // Tamper evidence: seal now, then the latest checkpoint is shown, signed by Keyhold's published current key.
@@ -895,7 +1117,9 @@ describe('console', () => {
     await status.waitFor();
     const cps = await api('GET', '/audit-events/checkpoints?limit=1000');
     const latest = cps.body.checkpoints[cps.body.checkpoints.length - 1];
-    const keys = (await fetch(`${stack.url}/v1/audit/public-keys`).then((r) => r.json())) as { keys: Array<{ keyId: string; current: boolean }> };
+    const keys = (await fetch(`${stack.url}/v1/audit/public-keys`).then((r) => r.json())) as {
+      keys: Array<{ keyId: string; current: boolean }>;
+    };
     const current = keys.keys.find((k) => k.current)!;
     expect(latest.keyId).toBe(current.keyId);
     const text = await status.innerText();
@@ -933,7 +1157,11 @@ describe('console', () => {
     expect(await page.getByRole('button', { name: 'Destroy workspace…' }).count()).toBe(0);
     expect(await accessibilityViolations(page)).toEqual([]);
     await screenshot(page, '15-workspace-destroyed');
-    expect((await api('GET', `/workspaces/${id}`)).body).toMatchObject({ keyState: 'destroyed', keyConfigurationId: null, kekVersion: null });
+    expect((await api('GET', `/workspaces/${id}`)).body).toMatchObject({
+      keyState: 'destroyed',
+      keyConfigurationId: null,
+      kekVersion: null,
+    });
     const rows = await stack.api.services.ds.query(
       `SELECT (SELECT count(*)::int FROM kek_versions WHERE workspace_id = $1) + (SELECT count(*)::int FROM deks WHERE workspace_id = $1) AS n`,
       [id],
@@ -946,6 +1174,8 @@ describe('console', () => {
     await page.getByRole('heading', { name: 'Sign in to your tenant' }).waitFor();
     expect(await inBrowser<string | null>(`sessionStorage.getItem('keyhold.session')`)).toBeNull();
     // Apart from the 4xx answers the tests provoked on purpose, the page never crashed, logged an error, or got a 5xx.
-    expect(browser.problems.filter((p) => !/Failed to load resource: the server responded with a status of 4\d\d/.test(p))).toEqual([]);
+    expect(
+      browser.problems.filter((p) => !/Failed to load resource: the server responded with a status of 4\d\d/.test(p)),
+    ).toEqual([]);
   });
 });

@@ -93,7 +93,10 @@ describe('console: users and invitations', () => {
   });
 
   it('disabling a user signs them out at once; the last key admin is protected', async () => {
-    const victim = await inviteUser(stack.url, admin.token, admin.tenant.id, { email: `eve-${randomBytes(3).toString('hex')}@globex.example.com`, role: 'auditor' });
+    const victim = await inviteUser(stack.url, admin.token, admin.tenant.id, {
+      email: `eve-${randomBytes(3).toString('hex')}@globex.example.com`,
+      role: 'auditor',
+    });
     expect((await stack.http.get(`/v1/tenants/${admin.tenant.id}/workspaces`, victim.token)).status).toBe(200);
     await signIn(admin.email, admin.password);
     await page.getByRole('link', { name: 'Users' }).click();
@@ -106,9 +109,15 @@ describe('console: users and invitations', () => {
     await screenshot(page, '10-users');
     // The admin's own row: demoting it would leave... no, the invitee above is a key admin too. Disable that one
     // and then try to disable yourself: refused in words.
-    await page.locator('tr[data-user]', { hasText: invitee }).getByRole('button', { name: `Disable ${invitee}` }).click();
+    await page
+      .locator('tr[data-user]', { hasText: invitee })
+      .getByRole('button', { name: `Disable ${invitee}` })
+      .click();
     await page.getByText(`${invitee} was disabled`).waitFor();
-    await page.locator('tr[data-user]', { hasText: admin.email }).getByRole('button', { name: `Disable ${admin.email}` }).click();
+    await page
+      .locator('tr[data-user]', { hasText: admin.email })
+      .getByRole('button', { name: `Disable ${admin.email}` })
+      .click();
     await page.getByRole('alert').getByText('This is the last enabled key admin').waitFor();
   });
 

@@ -32,7 +32,10 @@ afterAll(async () => {
 it('charts key use by reason with a data table, counts refusals, and sets the reason policies', async () => {
   const t = await awsBoundWorkspace(stack);
   const get = (seg: string, reason?: string) =>
-    stack.http.request('GET', t.dekPath(seg), { token: t.svc, headers: reason ? { 'keyhold-access-reason': reason } : {} });
+    stack.http.request('GET', t.dekPath(seg), {
+      token: t.svc,
+      headers: reason ? { 'keyhold-access-reason': reason } : {},
+    });
   for (let i = 0; i < 6; i++) expect((await get(`s${i % 3}`, 'CUSTOMER_INITIATED')).status).toBe(200);
   for (let i = 0; i < 3; i++) expect((await get('s0', 'BACKUP')).status).toBe(200);
   for (let i = 0; i < 2; i++) expect((await get('s1', 'SCHEDULED_JOB')).status).toBe(200);
@@ -68,7 +71,9 @@ it('charts key use by reason with a data table, counts refusals, and sets the re
   await use.getByLabel('Period').selectOption('minute');
   const summary = use.locator('[data-key-use-summary]');
   await summary.getByText(`${12 + history} data keys issued`, { exact: false }).waitFor();
-  expect(await summary.innerText()).toMatch(/^\d+ data keys issued: No reason given 1, Customer initiated \d+, Scheduled job \d+, Backup \d+, Migration \d+\./);
+  expect(await summary.innerText()).toMatch(
+    /^\d+ data keys issued: No reason given 1, Customer initiated \d+, Scheduled job \d+, Backup \d+, Migration \d+\./,
+  );
   expect(await summary.innerText()).toMatch(/4 requests refused: Vendor's support staff 4/);
   const chart = use.getByRole('img', { name: /Key use by reason, last hour, by minute/ });
   await chart.waitFor();
@@ -76,8 +81,17 @@ it('charts key use by reason with a data table, counts refusals, and sets the re
   await use.getByText('Show the numbers as a table').click();
   const table = use.getByRole('table', { name: /Data keys issued by reason/ });
   const headers = await table.locator('thead th').allInnerTexts();
-  expect(headers).toEqual(['Period starting', 'No reason given', 'Customer initiated', 'Scheduled job', 'Backup', 'Migration']);
-  const cells = await table.locator('tbody tr').evaluateAll((rows) => rows.map((r) => [...r.querySelectorAll('td')].map((c) => Number(c.textContent))));
+  expect(headers).toEqual([
+    'Period starting',
+    'No reason given',
+    'Customer initiated',
+    'Scheduled job',
+    'Backup',
+    'Migration',
+  ]);
+  const cells = await table
+    .locator('tbody tr')
+    .evaluateAll((rows) => rows.map((r) => [...r.querySelectorAll('td')].map((c) => Number(c.textContent))));
   // eleven earlier minutes, then this test's use through the DEK API (one minute, or two if it crossed a boundary)
   expect(cells.length).toBeGreaterThanOrEqual(12);
   expect(cells.slice(11).reduce((acc, row) => acc.map((v, i) => v + row[i]), [0, 0, 0, 0, 0])).toEqual([1, 6, 2, 3, 0]);
@@ -91,22 +105,38 @@ it('charts key use by reason with a data table, counts refusals, and sets the re
   await policy.getByLabel('Require a reason on every data key request').check();
   await policy.getByRole('button', { name: 'Save access-reason policy' }).click();
   await policy.getByRole('status').getByText(/Saved/).waitFor();
-  expect((await stack.http.get(`${t.base}/workspaces/${t.wsId}/access-reason-policy`, t.token)).body).toEqual({ workspaceId: t.wsId, deniedReasons: ['MIGRATION'], requireReason: true });
+  expect((await stack.http.get(`${t.base}/workspaces/${t.wsId}/access-reason-policy`, t.token)).body).toEqual({
+    workspaceId: t.wsId,
+    deniedReasons: ['MIGRATION'],
+    requireReason: true,
+  });
   expect((await get('s0')).body.error.code).toBe('REASON_REQUIRED');
   expect((await get('s0', 'MIGRATION')).body.error.code).toBe('REASON_DENIED');
   await expectAccessible(page, 'workspace access-reason policy');
 
   // a service principal's allowed reasons, in its panel
   await page.goto(`${stack.url}/#/service-principals`);
-  await page.getByRole('button', { name: /Manage/ }).first().click();
+  await page
+    .getByRole('button', { name: /Manage/ })
+    .first()
+    .click();
   const allowed = page.getByRole('group', { name: /may give for a data key/ });
   await allowed.getByLabel("Vendor's support staff").check();
-  const reread = page.waitForResponse((r) => r.url().includes('/access-reasons') && r.request().method() === 'GET' && r.status() === 200);
+  const reread = page.waitForResponse(
+    (r) => r.url().includes('/access-reasons') && r.request().method() === 'GET' && r.status() === 200,
+  );
   await page.getByRole('button', { name: 'Save allowed reasons' }).click();
   await reread;
-  const sps = (await stack.http.get(`${t.base}/service-principals`, t.token)).body as Array<{ id: string }> | { servicePrincipals: Array<{ id: string }> };
+  const sps = (await stack.http.get(`${t.base}/service-principals`, t.token)).body as
+    Array<{ id: string }> | { servicePrincipals: Array<{ id: string }> };
   const ids = Array.isArray(sps) ? sps.map((x) => x.id) : sps.servicePrincipals.map((x) => x.id);
-  const reasons = await Promise.all(ids.map(async (id) => (await stack.http.get(`${t.base}/service-principals/${id}/access-reasons`, t.token)).body.allowedReasons as string[]));
+  const reasons = await Promise.all(
+    ids.map(
+      async (id) =>
+        (await stack.http.get(`${t.base}/service-principals/${id}/access-reasons`, t.token)).body
+          .allowedReasons as string[],
+    ),
+  );
   expect(reasons.some((r) => r.includes('VENDOR_SUPPORT'))).toBe(true);
   await expectAccessible(page, 'service principal allowed reasons');
 });

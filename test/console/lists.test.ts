@@ -24,7 +24,8 @@ beforeAll(async () => {
   stack = await startStack({ config: { consoleDir } });
   t = await awsBoundWorkspace(stack);
   await seedWorkspaces(stack.api.services.ds, t.tenant.id, SEEDED, { prefix: 'acme', keyConfigurationId: t.kcId });
-  for (const name of ['bulk-target-1', 'bulk-target-2', 'bulk-target-3']) await stack.http.post(`${t.base}/workspaces`, { name }, t.token);
+  for (const name of ['bulk-target-1', 'bulk-target-2', 'bulk-target-3'])
+    await stack.http.post(`${t.base}/workspaces`, { name }, t.token);
   browser = await openBrowser();
   page = browser.page;
 }, 240_000);
@@ -40,7 +41,9 @@ const rows = () => page.getByRole('table', { name: /^Workspaces/ }).locator('tbo
 const names = () => rows().locator('td a').allInnerTexts();
 
 it('searches, filters and pages 10,000 workspaces on the server, and bulk-binds a selection with per-workspace results', async () => {
-  const [{ n }] = await stack.api.services.ds.query(`SELECT count(*)::int AS n FROM workspaces WHERE tenant_id = $1`, [t.tenant.id]);
+  const [{ n }] = await stack.api.services.ds.query(`SELECT count(*)::int AS n FROM workspaces WHERE tenant_id = $1`, [
+    t.tenant.id,
+  ]);
   expect(n).toBeGreaterThanOrEqual(SEEDED);
   const requests: string[] = [];
   page.on('request', (r) => {
@@ -74,25 +77,43 @@ it('searches, filters and pages 10,000 workspaces on the server, and bulk-binds 
   await page.getByLabel('Find workspaces').fill('analytics');
   await page.getByLabel('Key state').selectOption('access_suspect');
   // the server answers the search and the filter together (the search is sent once the typing pauses)
-  await until('both sent', async () => requests.some((u) => u.includes('q=analytics') && u.includes('keyState=access_suspect')), 10_000);
-  await until('filtered', async () => {
-    const shown = await names();
-    return shown.length > 0 && shown.every((x) => x.endsWith('-analytics'));
-  }, 10_000);
+  await until(
+    'both sent',
+    async () => requests.some((u) => u.includes('q=analytics') && u.includes('keyState=access_suspect')),
+    10_000,
+  );
+  await until(
+    'filtered',
+    async () => {
+      const shown = await names();
+      return shown.length > 0 && shown.every((x) => x.endsWith('-analytics'));
+    },
+    10_000,
+  );
   const states = await rows().locator('td:nth-child(3)').allInnerTexts();
   expect(states.every((s) => s === 'Access suspect')).toBe(true);
   await page.getByLabel('Sort by').selectOption('name');
-  await until('sorted by name', async () => {
-    const shown = await names();
-    return shown.length > 1 && shown.join() === [...shown].sort().join();
-  }, 10_000);
+  await until(
+    'sorted by name',
+    async () => {
+      const shown = await names();
+      return shown.length > 1 && shown.join() === [...shown].sort().join();
+    },
+    10_000,
+  );
   await page.evaluate('window.scrollTo(0, 0)');
   await screenshot(page, '33-workspaces-filtered');
 
   await page.getByLabel('Health').selectOption('degraded');
   await page.getByText('No workspace matches these filters.').waitFor(); // degraded ones are active, never suspect
   await page.getByLabel('Key state').selectOption('');
-  await until('degraded only', async () => (await rows().locator('td:nth-child(6)').allInnerTexts()).every((h) => h === 'Degraded') && (await rows().count()) > 0, 10_000);
+  await until(
+    'degraded only',
+    async () =>
+      (await rows().locator('td:nth-child(6)').allInnerTexts()).every((h) => h === 'Degraded') &&
+      (await rows().count()) > 0,
+    10_000,
+  );
   await page.getByLabel('Health').selectOption('');
 
   // Select the three unbound targets (keyboard: Space on the select-all box) and bind them in one operation.
@@ -110,7 +131,11 @@ it('searches, filters and pages 10,000 workspaces on the server, and bulk-binds 
   expect(await result.locator('tbody tr[data-state="succeeded"]').count()).toBe(3);
   await result.getByText('3 succeeded, 0 failed, 0 in progress.').waitFor();
   // the table is read again once the operation has ended
-  await until('bound', async () => (await rows().locator('td:nth-child(3)').allInnerTexts()).every((s) => s === 'Active'), 10_000);
+  await until(
+    'bound',
+    async () => (await rows().locator('td:nth-child(3)').allInnerTexts()).every((s) => s === 'Active'),
+    10_000,
+  );
   await expectAccessible(page, 'bulk result');
   await screenshot(page, '34-workspaces-bulk-bind');
   await result.getByRole('button', { name: 'Close results' }).click();
@@ -135,6 +160,9 @@ it('searches key configurations and service principals on the server; axe-clean'
   await sps.getByRole('row', { name: /ingest-eu/ }).waitFor();
   // the scope picker finds workspaces among 10,000 by name, on the server
   await page.getByLabel('Find workspaces').fill('acme-000042');
-  await page.getByLabel(/acme-000042-/).first().waitFor();
+  await page
+    .getByLabel(/acme-000042-/)
+    .first()
+    .waitFor();
   await expectAccessible(page, 'service principals searched');
 });

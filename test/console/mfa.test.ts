@@ -46,7 +46,14 @@ beforeAll(async () => {
   await cdp.send('WebAuthn.enable', { enableUI: false });
   authenticatorId = (
     await cdp.send('WebAuthn.addVirtualAuthenticator', {
-      options: { protocol: 'ctap2', transport: 'internal', hasResidentKey: true, hasUserVerification: true, isUserVerified: true, automaticPresenceSimulation: true },
+      options: {
+        protocol: 'ctap2',
+        transport: 'internal',
+        hasResidentKey: true,
+        hasUserVerification: true,
+        isUserVerified: true,
+        automaticPresenceSimulation: true,
+      },
     })
   ).authenticatorId;
 }, 120_000);
@@ -142,13 +149,25 @@ describe('console: MFA', () => {
     await page.getByText('The policy was saved.').waitFor();
     await expectAccessible(page, 'security (policy)');
 
-    const token = (await stack.http.post('/v1/auth/token', { grant_type: 'password', tenant_id: admin.tenant.id, username: admin.email, password: admin.password })).body;
+    const token = (
+      await stack.http.post('/v1/auth/token', {
+        grant_type: 'password',
+        tenant_id: admin.tenant.id,
+        username: admin.email,
+        password: admin.password,
+      })
+    ).body;
     expect(token.methods).toEqual(['passkey']);
     // A key admin in a hurry cannot fall back to the authenticator app: refused in words.
-    expect((await stack.http.post('/v1/auth/mfa/totp', { mfa_token: token.mfa_token, code: '123456' })).body.error.code).toBe('PASSKEY_REQUIRED');
+    expect(
+      (await stack.http.post('/v1/auth/mfa/totp', { mfa_token: token.mfa_token, code: '123456' })).body.error.code,
+    ).toBe('PASSKEY_REQUIRED');
 
     // The first admin's password-only session from onboarding is still live (enrolling a factor ends no session).
-    const invitee = await inviteUser(stack.url, admin.token, admin.tenant.id, { email: `ka-${randomBytes(3).toString('hex')}@initech.example.com`, role: 'key_admin' });
+    const invitee = await inviteUser(stack.url, admin.token, admin.tenant.id, {
+      email: `ka-${randomBytes(3).toString('hex')}@initech.example.com`,
+      role: 'key_admin',
+    });
     await passwordStep(invitee.email, invitee.password);
     await page.getByRole('heading', { level: 1, name: 'Set up a second factor' }).waitFor();
     await page.getByText('requires key admins to sign in with a passkey').waitFor();
@@ -170,24 +189,42 @@ describe('console: MFA', () => {
     await page.getByRole('button', { name: 'Use your passkey' }).click();
     await page.getByRole('heading', { level: 1, name: admin.tenant.name }).waitFor();
     await page.getByRole('link', { name: 'Users' }).click();
-    await page.locator('tr[data-user]', { hasText: inviteeEmail }).getByRole('button', { name: `Reset MFA: ${inviteeEmail}` }).click();
+    await page
+      .locator('tr[data-user]', { hasText: inviteeEmail })
+      .getByRole('button', { name: `Reset MFA: ${inviteeEmail}` })
+      .click();
     await page.getByText(`${inviteeEmail}: 1 sign-in factor removed; signed out everywhere.`).waitFor();
     await expectAccessible(page, 'users (MFA reset)');
     expect(await passkeyRow(inviteeEmail)).toHaveLength(0);
     // Not offered for oneself.
-    expect(await page.locator('tr[data-user]', { hasText: admin.email }).getByRole('button', { name: /Reset MFA/ }).count()).toBe(0);
+    expect(
+      await page
+        .locator('tr[data-user]', { hasText: admin.email })
+        .getByRole('button', { name: /Reset MFA/ })
+        .count(),
+    ).toBe(0);
   });
 
   it('a cloned authenticator replaying an old signature counter is refused', async () => {
     const { credentials } = await cdp.send('WebAuthn.getCredentials', { authenticatorId });
-    const userHandle = Buffer.from((await stack.api.services.adminTokens.verify(admin.token)).sub.replace(/-/g, ''), 'hex').toString('base64');
+    const userHandle = Buffer.from(
+      (await stack.api.services.adminTokens.verify(admin.token)).sub.replace(/-/g, ''),
+      'hex',
+    ).toString('base64');
     const mine = credentials.find((c) => c.signCount > 0 && c.userHandle === userHandle);
     expect(mine).toBeDefined();
     // The same key pair in a fresh authenticator whose counter starts again at 0: what a copied key looks like.
     await cdp.send('WebAuthn.removeVirtualAuthenticator', { authenticatorId });
     authenticatorId = (
       await cdp.send('WebAuthn.addVirtualAuthenticator', {
-        options: { protocol: 'ctap2', transport: 'internal', hasResidentKey: true, hasUserVerification: true, isUserVerified: true, automaticPresenceSimulation: true },
+        options: {
+          protocol: 'ctap2',
+          transport: 'internal',
+          hasResidentKey: true,
+          hasUserVerification: true,
+          isUserVerified: true,
+          automaticPresenceSimulation: true,
+        },
       })
     ).authenticatorId;
     await cdp.send('WebAuthn.addCredential', { authenticatorId, credential: { ...mine!, signCount: 0 } });

@@ -44,7 +44,15 @@ it('lists the operations the server ran on a workspace, newest first, with resul
   const run = async (kind: string) => {
     const r = await stack.http.post(`${t.base}/workspaces/${t.wsId}/operations`, { kind }, t.token);
     expect(r.status).toBe(202);
-    await until(`${kind} finished`, async () => ['succeeded', 'failed'].includes((await stack.http.get(`${t.base}/operations/${r.body.operationId}`, t.token)).body.state), 60_000, 200);
+    await until(
+      `${kind} finished`,
+      async () =>
+        ['succeeded', 'failed'].includes(
+          (await stack.http.get(`${t.base}/operations/${r.body.operationId}`, t.token)).body.state,
+        ),
+      60_000,
+      200,
+    );
     return r.body.operationId as string;
   };
   const rotation = await run('kek-rotation');
@@ -61,10 +69,21 @@ it('lists the operations the server ran on a workspace, newest first, with resul
   await page.getByRole('heading', { level: 1, name: t.tenant.name }).waitFor();
   await page.goto(`${stack.url}/#/workspaces/${t.wsId}`);
   const history = page.getByRole('region', { name: 'Operations history' });
-  await history.locator(`tr[data-history-id="${rotation}"]`).getByText('KEK version 2 is current; retired KEK version 1.').waitFor();
-  await history.locator(`tr[data-history-id="${check}"]`).getByText('Keyhold can use the customer key: access confirmed.').waitFor();
-  await history.locator(`tr[data-history-id="${rewrap}"]`).getByText(/Rewrapped KEK version/).waitFor();
-  const order = await history.locator('tbody tr').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-history-id')));
+  await history
+    .locator(`tr[data-history-id="${rotation}"]`)
+    .getByText('KEK version 2 is current; retired KEK version 1.')
+    .waitFor();
+  await history
+    .locator(`tr[data-history-id="${check}"]`)
+    .getByText('Keyhold can use the customer key: access confirmed.')
+    .waitFor();
+  await history
+    .locator(`tr[data-history-id="${rewrap}"]`)
+    .getByText(/Rewrapped KEK version/)
+    .waitFor();
+  const order = await history
+    .locator('tbody tr')
+    .evaluateAll((rows) => rows.map((r) => r.getAttribute('data-history-id')));
   expect(order.slice(0, 3)).toEqual([rewrap, check, rotation]);
   expect(await history.locator('tbody tr').first().innerText()).toMatch(/requested by a key admin/);
   await history.scrollIntoViewIfNeeded();

@@ -27,8 +27,14 @@ const failing = new TestReceiver();
 beforeAll(async () => {
   consoleDir = buildConsole();
   db = await privateDatabase();
-  stack = await startStack({ config: { consoleDir, databaseUrl: db.url }, providerEnv: { KEYHOLD_SIEM_ALLOW_LOOPBACK: 'true' } });
-  worker = await startTestWorker({ ...stack.config, logLevel: 'silent' }, { schedulers: false, siem: { pollMs: 100, backoffBaseMs: 100, backoffCapMs: 200, maxFailures: 3 } });
+  stack = await startStack({
+    config: { consoleDir, databaseUrl: db.url },
+    providerEnv: { KEYHOLD_SIEM_ALLOW_LOOPBACK: 'true' },
+  });
+  worker = await startTestWorker(
+    { ...stack.config, logLevel: 'silent' },
+    { schedulers: false, siem: { pollMs: 100, backoffBaseMs: 100, backoffCapMs: 200, maxFailures: 3 } },
+  );
   await healthy.start();
   await failing.start();
   failing.status = 503;
@@ -63,12 +69,27 @@ async function signIn() {
 
 describe('console: SIEM streaming', () => {
   it('lists destinations with their status; a dead-lettered one is shown with its error and comes back with Retry', async () => {
-    const ok = await stack.http.post(base(), { name: 'soc-webhook', kind: 'webhook', format: 'ocsf', url: `${healthy.url}/keyhold` }, admin.token);
-    const bad = await stack.http.post(base(), { name: 'splunk-eu', kind: 'splunk-hec', format: 'cef', url: failing.url, token: 'hec-token-0123456789' }, admin.token);
+    const ok = await stack.http.post(
+      base(),
+      { name: 'soc-webhook', kind: 'webhook', format: 'ocsf', url: `${healthy.url}/keyhold` },
+      admin.token,
+    );
+    const bad = await stack.http.post(
+      base(),
+      { name: 'splunk-eu', kind: 'splunk-hec', format: 'cef', url: failing.url, token: 'hec-token-0123456789' },
+      admin.token,
+    );
     expect([ok.status, bad.status]).toEqual([201, 201]);
     await stack.http.post(`/v1/tenants/${admin.tenant.id}/workspaces`, { name: 'payments' }, admin.token);
-    await until('dead letter', async () => (await stack.http.get(`${base()}/${bad.body.destination.id}`, admin.token)).body.state === 'dead_letter');
-    await until('healthy caught up', async () => (await stack.http.get(`${base()}/${ok.body.destination.id}`, admin.token)).body.pendingEvents === 0);
+    await until(
+      'dead letter',
+      async () =>
+        (await stack.http.get(`${base()}/${bad.body.destination.id}`, admin.token)).body.state === 'dead_letter',
+    );
+    await until(
+      'healthy caught up',
+      async () => (await stack.http.get(`${base()}/${ok.body.destination.id}`, admin.token)).body.pendingEvents === 0,
+    );
 
     await signIn();
     await page.getByRole('link', { name: 'SIEM streaming' }).click();
@@ -83,7 +104,11 @@ describe('console: SIEM streaming', () => {
     failing.status = 200;
     await deadRow.getByRole('button', { name: 'Retry splunk-eu' }).click();
     await deadRow.getByText(/Delivering/).waitFor({ timeout: 20_000 });
-    await until('delivered after retry', () => failing.requests.some((r) => r.headers.authorization === 'Splunk hec-token-0123456789' && r.body.toString().includes('CEF:0|Keyhold')));
+    await until('delivered after retry', () =>
+      failing.requests.some(
+        (r) => r.headers.authorization === 'Splunk hec-token-0123456789' && r.body.toString().includes('CEF:0|Keyhold'),
+      ),
+    );
     await expectAccessible(page, 'siem after retry');
   });
 
@@ -108,7 +133,9 @@ describe('console: SIEM streaming', () => {
     const fresh = (await rotated.locator('code.value').first().innerText()).trim();
     expect(fresh).toMatch(/^khsiem_/);
     expect(fresh).not.toBe(secret);
-    const listed = (await stack.http.get(base(), admin.token)).body.destinations.find((d: { name: string }) => d.name === 'archive-jsonl');
+    const listed = (await stack.http.get(base(), admin.token)).body.destinations.find(
+      (d: { name: string }) => d.name === 'archive-jsonl',
+    );
     expect(listed.previousSecretExpiresAt).toEqual(expect.any(String));
     await page.getByRole('button', { name: 'I have stored the secret' }).click();
     // A URL to an internal address is refused in words.

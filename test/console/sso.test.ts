@@ -25,11 +25,17 @@ beforeAll(async () => {
   consoleDir = buildConsole();
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
-  idp = await startIdp([{ client_id: 'keyhold-console', client_secret: clientSecret, redirect_uris: [`${url}/v1/sso/callback`] }], {
-    'alice@initech.example': { email: 'alice@initech.example', groups: ['keyhold-admins'] },
-    'carol@initech.example': { email: 'carol@initech.example', groups: ['everyone'] },
+  idp = await startIdp(
+    [{ client_id: 'keyhold-console', client_secret: clientSecret, redirect_uris: [`${url}/v1/sso/callback`] }],
+    {
+      'alice@initech.example': { email: 'alice@initech.example', groups: ['keyhold-admins'] },
+      'carol@initech.example': { email: 'carol@initech.example', groups: ['everyone'] },
+    },
+  );
+  stack = await startStack({
+    config: { consoleDir, port, publicUrl: url },
+    providerEnv: { KEYHOLD_SSO_ALLOW_LOOPBACK_ISSUERS: '1' },
   });
-  stack = await startStack({ config: { consoleDir, port, publicUrl: url }, providerEnv: { KEYHOLD_SSO_ALLOW_LOOPBACK_ISSUERS: '1' } });
   admin = await tenantWithAdmin(stack, `Initech-${Date.now().toString(36)}`);
   browser = await openBrowser();
   page = browser.page;

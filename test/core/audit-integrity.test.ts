@@ -28,16 +28,20 @@ describe('audit integrity', () => {
   async function tenantWithEvents(n = 4) {
     const t = await tenantWithAdmin(stack);
     const base = `/v1/tenants/${t.tenant.id}`;
-    for (let i = 0; i < n; i++) expect((await stack.http.post(`${base}/workspaces`, { name: `w${i}` }, t.token)).status).toBe(201);
+    for (let i = 0; i < n; i++)
+      expect((await stack.http.post(`${base}/workspaces`, { name: `w${i}` }, t.token)).status).toBe(201);
     return { ...t, base, tenantId: t.tenant.id };
   }
 
-  const verification = async (t: { base: string; token: string }) => (await stack.http.get(`${t.base}/audit-events/verification`, t.token)).body;
+  const verification = async (t: { base: string; token: string }) =>
+    (await stack.http.get(`${t.base}/audit-events/verification`, t.token)).body;
 
   it('deleting the last events and rewinding the head is detected', async () => {
     const t = await tenantWithEvents();
     await stack.http.post(`${t.base}/audit-events/checkpoints`, {}, t.token);
-    const last = Number((await ds.query(`SELECT max(seq)::int AS n FROM audit_events WHERE tenant_id = $1`, [t.tenantId]))[0].n);
+    const last = Number(
+      (await ds.query(`SELECT max(seq)::int AS n FROM audit_events WHERE tenant_id = $1`, [t.tenantId]))[0].n,
+    );
     await asInsider(`DELETE FROM audit_events WHERE tenant_id = $1 AND seq > $2`, [t.tenantId, last - 2]);
     await asInsider(
       `UPDATE audit_heads h SET seq = e.seq, hash = e.hash FROM audit_events e WHERE h.tenant_id = $1 AND e.tenant_id = $1 AND e.seq = $2`,
@@ -54,10 +58,16 @@ describe('audit integrity', () => {
 
   it("the application's connection cannot update, delete or truncate audit rows", async () => {
     const t = await tenantWithEvents(1);
-    await expect(ds.query(`UPDATE audit_events SET outcome = 'failure' WHERE tenant_id = $1`, [t.tenantId])).rejects.toThrow(/append-only/);
-    await expect(ds.query(`DELETE FROM audit_events WHERE tenant_id = $1`, [t.tenantId])).rejects.toThrow(/append-only/);
+    await expect(
+      ds.query(`UPDATE audit_events SET outcome = 'failure' WHERE tenant_id = $1`, [t.tenantId]),
+    ).rejects.toThrow(/append-only/);
+    await expect(ds.query(`DELETE FROM audit_events WHERE tenant_id = $1`, [t.tenantId])).rejects.toThrow(
+      /append-only/,
+    );
     await expect(ds.query(`DELETE FROM audit_heads WHERE tenant_id = $1`, [t.tenantId])).rejects.toThrow(/append-only/);
-    await expect(ds.query(`UPDATE audit_heads SET seq = 1 WHERE tenant_id = $1`, [t.tenantId])).rejects.toThrow(/append-only/);
+    await expect(ds.query(`UPDATE audit_heads SET seq = 1 WHERE tenant_id = $1`, [t.tenantId])).rejects.toThrow(
+      /append-only/,
+    );
     await expect(ds.query(`TRUNCATE audit_events`)).rejects.toThrow(/append-only/);
     expect(await verification(t)).toMatchObject({ ok: true });
   });
@@ -77,7 +87,9 @@ describe('audit integrity', () => {
       await ds.query(`DROP FUNCTION ${fn}()`);
     }
     expect(res.status).toBe(500);
-    const ws = await ds.query(`SELECT count(*)::int AS n FROM workspaces WHERE tenant_id = $1 AND name = 'unaudited'`, [t.tenantId]);
+    const ws = await ds.query(`SELECT count(*)::int AS n FROM workspaces WHERE tenant_id = $1 AND name = 'unaudited'`, [
+      t.tenantId,
+    ]);
     expect(ws[0].n).toBe(0);
     expect(await verification(t)).toMatchObject({ ok: true });
   });
@@ -100,7 +112,9 @@ describe('audit integrity', () => {
       await ds.query(`DROP FUNCTION ${fn}()`);
     }
     await auditBuffer.flush();
-    const rows = await ds.query(`SELECT details FROM audit_events WHERE tenant_id = $1 AND action = 'dek.issued'`, [t.tenantId]);
+    const rows = await ds.query(`SELECT details FROM audit_events WHERE tenant_id = $1 AND action = 'dek.issued'`, [
+      t.tenantId,
+    ]);
     expect(rows.reduce((s: number, r: { details: { count: number } }) => s + r.details.count, 0)).toBe(15);
   });
 
@@ -111,16 +125,24 @@ describe('audit integrity', () => {
       const t = await tenantWithAdmin(fast);
       const base = `/v1/tenants/${t.tenant.id}`;
       await fast.http.post(`${base}/workspaces`, { name: 'sealed' }, t.token);
-      const head = Number((await ds.query(`SELECT seq::int AS n FROM audit_heads WHERE tenant_id = $1`, [t.tenant.id]))[0].n);
+      const head = Number(
+        (await ds.query(`SELECT seq::int AS n FROM audit_heads WHERE tenant_id = $1`, [t.tenant.id]))[0].n,
+      );
       const until = Date.now() + 10_000;
       let page;
       do {
         await new Promise((r) => setTimeout(r, 200));
         page = (await fast.http.get(`${base}/audit-events/checkpoints`, t.token)).body;
       } while (page.checkpoints.at(-1)?.seq !== head && Date.now() < until);
-      expect(page.checkpoints.at(-1)).toMatchObject({ tenantId: t.tenant.id, seq: head, keyId: expect.stringMatching(/^ed25519:[0-9a-f]{16}$/) });
+      expect(page.checkpoints.at(-1)).toMatchObject({
+        tenantId: t.tenant.id,
+        seq: head,
+        keyId: expect.stringMatching(/^ed25519:[0-9a-f]{16}$/),
+      });
       const keys = (await fast.http.get('/v1/audit/public-keys')).body.keys;
-      expect(keys).toEqual([expect.objectContaining({ keyId: page.checkpoints[0].keyId, algorithm: 'Ed25519', current: true })]);
+      expect(keys).toEqual([
+        expect.objectContaining({ keyId: page.checkpoints[0].keyId, algorithm: 'Ed25519', current: true }),
+      ]);
 
       await fast.http.post(`${base}/workspaces`, { name: 'sealed-on-demand' }, t.token);
       const now = await fast.http.post(`${base}/audit-events/checkpoints`, {}, t.token);
@@ -128,11 +150,16 @@ describe('audit integrity', () => {
       expect(now.body.checkpoint.seq).toBe(head + 1);
 
       await fast.http.post(`${base}/workspaces`, { name: 'tampered' }, t.token);
-      await asInsider(`UPDATE audit_events SET actor = 'admin:mallory' WHERE tenant_id = $1 AND seq = $2`, [t.tenant.id, head + 2]);
+      await asInsider(`UPDATE audit_events SET actor = 'admin:mallory' WHERE tenant_id = $1 AND seq = $2`, [
+        t.tenant.id,
+        head + 2,
+      ]);
       const refused = await fast.http.post(`${base}/audit-events/checkpoints`, {}, t.token);
       expect(refused.status).toBe(409);
       expect(refused.body.error.code).toBe('AUDIT_LOG_TAMPERED');
-      expect((await fast.http.get(`${base}/audit-events/checkpoints`, t.token)).body.checkpoints.at(-1).seq).toBe(head + 1);
+      expect((await fast.http.get(`${base}/audit-events/checkpoints`, t.token)).body.checkpoints.at(-1).seq).toBe(
+        head + 1,
+      );
     } finally {
       await fast.close();
     }

@@ -29,8 +29,19 @@ describe('DEK service: workspace state reads', () => {
     };
     const repos = { ...h.deps.repos, workspaces } as Repositories;
     const cache = new KekCache({ ttlMs: 60_000, maxEntries: 100 });
-    const resolver = new KekResolver(repos, h.deps.registry, cache, { onRevocationSuspected: async () => undefined }, 1);
-    const service = new DekService(repos, resolver, { stateCacheTtlMs, wrappedCacheEntries: 10_000, wrapReserveChunk: 100, batchMax: 1000 });
+    const resolver = new KekResolver(
+      repos,
+      h.deps.registry,
+      cache,
+      { onRevocationSuspected: async () => undefined },
+      1,
+    );
+    const service = new DekService(repos, resolver, {
+      stateCacheTtlMs,
+      wrappedCacheEntries: 10_000,
+      wrapReserveChunk: 100,
+      batchMax: 1000,
+    });
     return { service, reads, cache };
   }
 
@@ -40,7 +51,9 @@ describe('DEK service: workspace state reads', () => {
     const expected = await h.fetchDeks(t, ws, ['a', 'b', 'c']);
     const { service, reads, cache } = countingService();
     const p = { tid: t.tenantId, sub: t.principalId };
-    const results = await Promise.all(Array.from({ length: 200 }, (_, i) => service.getDeks(p, ws, [['a', 'b', 'c'][i % 3]])));
+    const results = await Promise.all(
+      Array.from({ length: 200 }, (_, i) => service.getDeks(p, ws, [['a', 'b', 'c'][i % 3]])),
+    );
     expect(reads.n).toBe(1);
     for (const [d] of results) expect(d.dek).toBe(expected.get(d.segmentId));
     // Warm now: no further read while the entry is fresh.
@@ -68,8 +81,19 @@ describe('DEK service: workspace state reads', () => {
       workspaces: count(h.deps.repos.workspaces, 'findForPrincipal', 'state'),
     } as Repositories;
     const cache = new KekCache({ ttlMs: 60_000, maxEntries: 100 });
-    const resolver = new KekResolver(repos, h.deps.registry, cache, { onRevocationSuspected: async () => undefined }, 1);
-    const service = new DekService(repos, resolver, { stateCacheTtlMs: 60_000, wrappedCacheEntries: 10_000, wrapReserveChunk: 100, batchMax: 1000 });
+    const resolver = new KekResolver(
+      repos,
+      h.deps.registry,
+      cache,
+      { onRevocationSuspected: async () => undefined },
+      1,
+    );
+    const service = new DekService(repos, resolver, {
+      stateCacheTtlMs: 60_000,
+      wrappedCacheEntries: 10_000,
+      wrapReserveChunk: 100,
+      batchMax: 1000,
+    });
     const p = { tid: t.tenantId, sub: t.principalId };
     const expected = await h.fetchDeks(t, t.workspaceIds[1], ['x']);
     // Cold workspace: state, DEK rows and KEK rows in one round trip, then the configuration with its tenant's
@@ -92,11 +116,10 @@ describe('DEK service: workspace state reads', () => {
     for (const ws of t.workspaceIds) expect(service.getWarmBody(p, ws, 'a')).toEqual(expect.any(String));
     // The principal loses its scope on one workspace; past the state TTL the warm path still answers from the stale
     // entry once per workspace (stale-while-revalidate) and asks for the re-reads, which go out as one query.
-    await h.ds.query('DELETE FROM service_principal_workspaces WHERE tenant_id = $1 AND service_principal_id = $2 AND workspace_id = $3', [
-      t.tenantId,
-      t.principalId,
-      t.workspaceIds[0],
-    ]);
+    await h.ds.query(
+      'DELETE FROM service_principal_workspaces WHERE tenant_id = $1 AND service_principal_id = $2 AND workspace_id = $3',
+      [t.tenantId, t.principalId, t.workspaceIds[0]],
+    );
     await new Promise((r) => setTimeout(r, 450));
     for (const ws of t.workspaceIds) expect(service.getWarmBody(p, ws, 'a')).toEqual(expect.any(String));
     const until = Date.now() + 5_000;
@@ -104,7 +127,9 @@ describe('DEK service: workspace state reads', () => {
     await new Promise((r) => setTimeout(r, 50));
     expect(reads.batched).toEqual([3]);
     expect(reads.n).toBe(3);
-    expect(() => service.getWarmBody(p, t.workspaceIds[0], 'a')).toThrow(expect.objectContaining({ code: 'WORKSPACE_NOT_FOUND' }));
+    expect(() => service.getWarmBody(p, t.workspaceIds[0], 'a')).toThrow(
+      expect.objectContaining({ code: 'WORKSPACE_NOT_FOUND' }),
+    );
     expect(service.getWarmBody(p, t.workspaceIds[1], 'a')).toEqual(expect.any(String));
     expect(service.getWarmBody(p, t.workspaceIds[2], 'a')).toEqual(expect.any(String));
     cache.close();

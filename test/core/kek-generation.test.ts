@@ -41,7 +41,8 @@ it('moves on shred, reinstate, rotation switch and retirement, and re-key', asyn
     expect({ set, moved: next > g }).toEqual({ set, moved: true });
     g = next;
   };
-  const stays = async (set: string) => expect({ set, generation: await update(id, set) }).toEqual({ set, generation: g });
+  const stays = async (set: string) =>
+    expect({ set, generation: await update(id, set) }).toEqual({ set, generation: g });
   await stays(`key_state = 'access_suspect'`);
   await bumps(`key_state = 'shredded'`);
   await bumps(`key_state = 'active'`); // reinstate

@@ -17,8 +17,18 @@ describe('KEK cache invalidation across replicas', () => {
     const sub = new Redis(url);
     conns.push(pub, sub);
     const cache = new KekCache({ ttlMs: 60_000, maxEntries: 100 });
-    const bus = new KekInvalidationBus(cache, pub, sub, prefix, async (ids) => new Map(ids.filter((i) => versions.has(i)).map((i) => [i, versions.get(i)!])), pollMs);
-    closers.push(() => bus.close(), () => cache.close());
+    const bus = new KekInvalidationBus(
+      cache,
+      pub,
+      sub,
+      prefix,
+      async (ids) => new Map(ids.filter((i) => versions.has(i)).map((i) => [i, versions.get(i)!])),
+      pollMs,
+    );
+    closers.push(
+      () => bus.close(),
+      () => cache.close(),
+    );
     return { cache, bus };
   }
 

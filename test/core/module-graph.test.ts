@@ -43,7 +43,21 @@ function declarations(app: INestApplicationContext): Map<string, Token[]> {
   for (const m of app.get(ModulesContainer).values()) {
     const own: Token[] = [];
     for (const token of m.providers.keys()) {
-      const ours = typeof token === 'string' ? token.startsWith('keyhold:') : typeof token === 'function' && token !== m.metatype && !token.name.startsWith('ModuleRef') && !['ApplicationConfig', 'Reflector', 'HttpAdapterHost', 'LazyModuleLoader', 'ExternalContextCreator', 'ModulesContainer', 'SerializedGraph'].includes(token.name);
+      const ours =
+        typeof token === 'string'
+          ? token.startsWith('keyhold:')
+          : typeof token === 'function' &&
+            token !== m.metatype &&
+            !token.name.startsWith('ModuleRef') &&
+            ![
+              'ApplicationConfig',
+              'Reflector',
+              'HttpAdapterHost',
+              'LazyModuleLoader',
+              'ExternalContextCreator',
+              'ModulesContainer',
+              'SerializedGraph',
+            ].includes(token.name);
       if (ours && !(typeof token === 'function' && token.name.startsWith('TypeOrm'))) own.push(token as Token);
     }
     out.set(m.metatype.name, [...(out.get(m.metatype.name) ?? []), ...own]);
@@ -51,7 +65,8 @@ function declarations(app: INestApplicationContext): Map<string, Token[]> {
   return out;
 }
 
-const moduleNames = (app: INestApplicationContext) => new Set([...app.get(ModulesContainer).values()].map((m) => m.metatype));
+const moduleNames = (app: INestApplicationContext) =>
+  new Set([...app.get(ModulesContainer).values()].map((m) => m.metatype));
 
 describe('one module graph, two roots', () => {
   it('the API and the worker import the same shared modules', () => {
@@ -74,8 +89,11 @@ describe('one module graph, two roots', () => {
   ])('%s: every provider of ours is declared by exactly one module', (_name, appOf) => {
     const app = appOf();
     const declaredBy = new Map<Token, string[]>();
-    for (const [mod, tokens] of declarations(app)) for (const t of tokens) declaredBy.set(t, [...(declaredBy.get(t) ?? []), mod]);
-    const twice = [...declaredBy].filter(([, mods]) => mods.length > 1).map(([t, mods]) => `${String(typeof t === 'function' ? t.name : t)} in ${mods.join(', ')}`);
+    for (const [mod, tokens] of declarations(app))
+      for (const t of tokens) declaredBy.set(t, [...(declaredBy.get(t) ?? []), mod]);
+    const twice = [...declaredBy]
+      .filter(([, mods]) => mods.length > 1)
+      .map(([t, mods]) => `${String(typeof t === 'function' ? t.name : t)} in ${mods.join(', ')}`);
     expect(twice).toEqual([]);
     expect(declaredBy.size).toBeGreaterThan(5); // positive control: the scan sees our providers
   });
@@ -101,7 +119,8 @@ describe('one module graph, two roots', () => {
     }
     for (const app of [stack.api.app, worker.app])
       for (const m of app.get(ModulesContainer).values())
-        for (const token of m.providers.keys()) expect(typeof token === 'symbol' ? token.description : '').not.toMatch(/KeyholdServices/);
+        for (const token of m.providers.keys())
+          expect(typeof token === 'symbol' ? token.description : '').not.toMatch(/KeyholdServices/);
   });
 
   it('one redaction list and one logger factory: no pino instance is built outside libs/telemetry', () => {
@@ -112,7 +131,12 @@ describe('one module graph, two roots', () => {
         const p = join(dir, e);
         if (statSync(p).isDirectory()) {
           if (e !== 'node_modules' && e !== 'console') walk(p);
-        } else if (p.endsWith('.ts') && !p.includes(join('libs', 'telemetry')) && /\bpino\(|redact:/.test(readFileSync(p, 'utf8'))) offenders.push(p.slice(root.length + 1));
+        } else if (
+          p.endsWith('.ts') &&
+          !p.includes(join('libs', 'telemetry')) &&
+          /\bpino\(|redact:/.test(readFileSync(p, 'utf8'))
+        )
+          offenders.push(p.slice(root.length + 1));
       }
     };
     walk(join(root, 'apps'));

@@ -22,10 +22,17 @@ describe('key access justifications', () => {
   const fetchDek = (http: HttpClient, path: string, token: string, reason?: string, ticket?: string) =>
     http.request('GET', path, {
       token,
-      headers: { ...(reason !== undefined ? { 'keyhold-access-reason': reason } : {}), ...(ticket !== undefined ? { 'keyhold-access-ticket': ticket } : {}) },
+      headers: {
+        ...(reason !== undefined ? { 'keyhold-access-reason': reason } : {}),
+        ...(ticket !== undefined ? { 'keyhold-access-ticket': ticket } : {}),
+      },
     });
   const batch = (http: HttpClient, path: string, token: string, segmentIds: string[], reason?: string) =>
-    http.request('POST', path, { token, body: { segmentIds }, headers: reason ? { 'keyhold-access-reason': reason } : {} });
+    http.request('POST', path, {
+      token,
+      body: { segmentIds },
+      headers: reason ? { 'keyhold-access-reason': reason } : {},
+    });
 
   /** Writes what the DEK path counted so far into the audit log (the aggregator flushes every 10 s otherwise). */
   async function flushUsage() {
@@ -33,7 +40,12 @@ describe('key access justifications', () => {
     await stack.api.services.auditBuffer.flush();
   }
 
-  async function auditEvents(base: string, token: string): Promise<Array<{ action: string; actor: string; target: string; outcome: string; details: Record<string, unknown> }>> {
+  async function auditEvents(
+    base: string,
+    token: string,
+  ): Promise<
+    Array<{ action: string; actor: string; target: string; outcome: string; details: Record<string, unknown> }>
+  > {
     const r = await stack.http.get(`${base}/audit-events?limit=1000`, token);
     expect(r.status).toBe(200);
     return r.body.events;
@@ -66,7 +78,10 @@ describe('key access justifications', () => {
 
   it("refuses reasons outside the principal's allowance (by default the vendor's support staff and emergency), warm and cold, until a key admin allows them", async () => {
     const w = await awsBoundWorkspace(stack);
-    const allowed = await stack.http.get(`${w.base}/service-principals/${(await w.principal()).id}/access-reasons`, w.token);
+    const allowed = await stack.http.get(
+      `${w.base}/service-principals/${(await w.principal()).id}/access-reasons`,
+      w.token,
+    );
     expect(allowed.status).toBe(200);
     expect(allowed.body.allowedReasons).toEqual(['CUSTOMER_INITIATED', 'SCHEDULED_JOB', 'BACKUP', 'MIGRATION']);
 
@@ -77,7 +92,10 @@ describe('key access justifications', () => {
     expect(cold.body.error.code).toBe('REASON_DENIED');
     expect(cold.body.error.message).toMatch(/service principal may not give the reason VENDOR_SUPPORT/);
     // nothing was created for the refused request
-    const rows = await stack.api.services.ds.query(`SELECT count(*)::int AS n FROM deks WHERE workspace_id = $1 AND segment_id = 'c1'`, [w.wsId]);
+    const rows = await stack.api.services.ds.query(
+      `SELECT count(*)::int AS n FROM deks WHERE workspace_id = $1 AND segment_id = 'c1'`,
+      [w.wsId],
+    );
     expect(rows[0].n).toBe(0);
     // warm: the DEK is cached; the refusal still holds
     expect((await fetchDek(stack.http, w.dekPath('c1'), sp.token, 'SCHEDULED_JOB')).status).toBe(200);
@@ -91,23 +109,49 @@ describe('key access justifications', () => {
     expect(b.body.error.code).toBe('REASON_DENIED');
 
     // the key admin allows VENDOR_SUPPORT (an auditor cannot); effective at once
-    const auditor = await inviteUser(stack.url, w.token, w.tenant.id, { email: `aud-${Date.now()}@example.com`, role: 'auditor' });
-    expect((await stack.http.put(`${w.base}/service-principals/${sp.id}/access-reasons`, { allowedReasons: ['VENDOR_SUPPORT'] }, auditor.token)).status).toBe(403);
-    expect((await stack.http.get(`${w.base}/service-principals/${sp.id}/access-reasons`, auditor.token)).status).toBe(200);
-    const bad = await stack.http.put(`${w.base}/service-principals/${sp.id}/access-reasons`, { allowedReasons: ['ANYTHING'] }, w.token);
+    const auditor = await inviteUser(stack.url, w.token, w.tenant.id, {
+      email: `aud-${Date.now()}@example.com`,
+      role: 'auditor',
+    });
+    expect(
+      (
+        await stack.http.put(
+          `${w.base}/service-principals/${sp.id}/access-reasons`,
+          { allowedReasons: ['VENDOR_SUPPORT'] },
+          auditor.token,
+        )
+      ).status,
+    ).toBe(403);
+    expect((await stack.http.get(`${w.base}/service-principals/${sp.id}/access-reasons`, auditor.token)).status).toBe(
+      200,
+    );
+    const bad = await stack.http.put(
+      `${w.base}/service-principals/${sp.id}/access-reasons`,
+      { allowedReasons: ['ANYTHING'] },
+      w.token,
+    );
     expect(bad.status).toBe(400);
     expect(bad.body.error.code).toBe('VALIDATION_FAILED');
-    const set = await stack.http.put(`${w.base}/service-principals/${sp.id}/access-reasons`, { allowedReasons: ['VENDOR_SUPPORT', 'CUSTOMER_INITIATED', 'VENDOR_SUPPORT'] }, w.token);
+    const set = await stack.http.put(
+      `${w.base}/service-principals/${sp.id}/access-reasons`,
+      { allowedReasons: ['VENDOR_SUPPORT', 'CUSTOMER_INITIATED', 'VENDOR_SUPPORT'] },
+      w.token,
+    );
     expect(set.status).toBe(200);
     expect(set.body.allowedReasons).toEqual(['CUSTOMER_INITIATED', 'VENDOR_SUPPORT']);
     expect((await fetchDek(stack.http, w.dekPath('c1'), sp.token, 'VENDOR_SUPPORT', 'SUP-77')).status).toBe(200);
     // and the reasons it no longer has are refused
-    expect((await fetchDek(stack.http, w.dekPath('c1'), sp.token, 'SCHEDULED_JOB')).body.error.code).toBe('REASON_DENIED');
+    expect((await fetchDek(stack.http, w.dekPath('c1'), sp.token, 'SCHEDULED_JOB')).body.error.code).toBe(
+      'REASON_DENIED',
+    );
 
     const events = await auditEvents(w.base, w.token);
     const changed = events.filter((e) => e.action === 'service_principal.access_reasons_changed');
     expect(changed).toHaveLength(1);
-    expect(changed[0].details).toEqual({ from: ['CUSTOMER_INITIATED', 'SCHEDULED_JOB', 'BACKUP', 'MIGRATION'], to: ['CUSTOMER_INITIATED', 'VENDOR_SUPPORT'] });
+    expect(changed[0].details).toEqual({
+      from: ['CUSTOMER_INITIATED', 'SCHEDULED_JOB', 'BACKUP', 'MIGRATION'],
+      to: ['CUSTOMER_INITIATED', 'VENDOR_SUPPORT'],
+    });
     expect(changed[0].actor).toMatch(/^admin:/);
   });
 
@@ -117,7 +161,11 @@ describe('key access justifications', () => {
     const http2 = new HttpClient(replica2.url, replica2.internalUrl);
     try {
       const path = `${w.base}/workspaces/${w.wsId}/access-reason-policy`;
-      expect((await stack.http.get(path, w.token)).body).toEqual({ workspaceId: w.wsId, deniedReasons: [], requireReason: false });
+      expect((await stack.http.get(path, w.token)).body).toEqual({
+        workspaceId: w.wsId,
+        deniedReasons: [],
+        requireReason: false,
+      });
       // both replicas serve warm, with and without a reason
       for (const h of [stack.http, http2]) {
         expect((await fetchDek(h, w.dekPath('p1'), w.svc)).status).toBe(200);
@@ -147,7 +195,10 @@ describe('key access justifications', () => {
       const changed = events.filter((e) => e.action === 'workspace.access_reason_policy_changed');
       expect(changed).toHaveLength(1);
       expect(changed[0].target).toBe(`workspace:${w.wsId}`);
-      expect(changed[0].details).toEqual({ from: { deniedReasons: [], requireReason: false }, to: { deniedReasons: ['MIGRATION'], requireReason: true } });
+      expect(changed[0].details).toEqual({
+        from: { deniedReasons: [], requireReason: false },
+        to: { deniedReasons: ['MIGRATION'], requireReason: true },
+      });
     } finally {
       await replica2.close();
     }
@@ -167,17 +218,31 @@ describe('key access justifications', () => {
       END $$`);
     await ds.query(`CREATE TRIGGER ${fn} BEFORE INSERT ON audit_events FOR EACH ROW EXECUTE FUNCTION ${fn}()`);
     try {
-      const r = await stack.http.put(`${w.base}/workspaces/${w.wsId}/access-reason-policy`, { deniedReasons: ['BACKUP'], requireReason: true }, w.token);
+      const r = await stack.http.put(
+        `${w.base}/workspaces/${w.wsId}/access-reason-policy`,
+        { deniedReasons: ['BACKUP'], requireReason: true },
+        w.token,
+      );
       expect(r.status).toBeGreaterThanOrEqual(500);
-      const p = await stack.http.put(`${w.base}/service-principals/${sp.id}/access-reasons`, { allowedReasons: ['EMERGENCY'] }, w.token);
+      const p = await stack.http.put(
+        `${w.base}/service-principals/${sp.id}/access-reasons`,
+        { allowedReasons: ['EMERGENCY'] },
+        w.token,
+      );
       expect(p.status).toBeGreaterThanOrEqual(500);
     } finally {
       await ds.query(`DROP TRIGGER ${fn} ON audit_events`);
       await ds.query(`DROP FUNCTION ${fn}()`);
     }
-    expect((await stack.http.get(`${w.base}/workspaces/${w.wsId}/access-reason-policy`, w.token)).body).toEqual({ workspaceId: w.wsId, deniedReasons: [], requireReason: false });
+    expect((await stack.http.get(`${w.base}/workspaces/${w.wsId}/access-reason-policy`, w.token)).body).toEqual({
+      workspaceId: w.wsId,
+      deniedReasons: [],
+      requireReason: false,
+    });
     expect((await fetchDek(stack.http, w.dekPath('t1'), w.svc, 'BACKUP')).status).toBe(200);
-    expect((await stack.http.get(`${w.base}/service-principals/${sp.id}/access-reasons`, w.token)).body.allowedReasons).toEqual(['CUSTOMER_INITIATED', 'SCHEDULED_JOB', 'BACKUP', 'MIGRATION']);
+    expect(
+      (await stack.http.get(`${w.base}/service-principals/${sp.id}/access-reasons`, w.token)).body.allowedReasons,
+    ).toEqual(['CUSTOMER_INITIATED', 'SCHEDULED_JOB', 'BACKUP', 'MIGRATION']);
     expect((await fetchDek(stack.http, w.dekPath('t1'), sp.token, 'EMERGENCY')).body.error.code).toBe('REASON_DENIED');
     expect((await fetchDek(stack.http, w.dekPath('t1'), sp.token, 'BACKUP')).status).toBe(200);
   });
@@ -185,31 +250,49 @@ describe('key access justifications', () => {
   it('aggregates use and refusals per (principal, workspace, reason, minute) into the audit log and reports key use by reason', async () => {
     const w = await awsBoundWorkspace(stack);
     const other = await w.principal();
-    await stack.http.put(`${w.base}/workspaces/${w.wsId}/access-reason-policy`, { deniedReasons: ['EMERGENCY'], requireReason: false }, w.token);
-    for (let i = 0; i < 5; i++) expect((await fetchDek(stack.http, w.dekPath(`a${i % 2}`), w.svc, 'CUSTOMER_INITIATED', `INC-${i % 2}`)).status).toBe(200);
+    await stack.http.put(
+      `${w.base}/workspaces/${w.wsId}/access-reason-policy`,
+      { deniedReasons: ['EMERGENCY'], requireReason: false },
+      w.token,
+    );
+    for (let i = 0; i < 5; i++)
+      expect(
+        (await fetchDek(stack.http, w.dekPath(`a${i % 2}`), w.svc, 'CUSTOMER_INITIATED', `INC-${i % 2}`)).status,
+      ).toBe(200);
     for (let i = 0; i < 3; i++) expect((await fetchDek(stack.http, w.dekPath('a0'), w.svc)).status).toBe(200);
     expect((await batch(stack.http, w.batchPath, other.token, ['b1', 'b2', 'b3', 'b4'], 'BACKUP')).status).toBe(200);
     // a flood of refused requests: one record per reason and minute, not one per request
-    for (let i = 0; i < 200; i++) expect((await fetchDek(stack.http, w.dekPath('a0'), w.svc, 'EMERGENCY')).status).toBe(403);
+    for (let i = 0; i < 200; i++)
+      expect((await fetchDek(stack.http, w.dekPath('a0'), w.svc, 'EMERGENCY')).status).toBe(403);
     // a workspace outside the principal's scope answers 404 as before (no reason is checked, nothing is audited)
     const w2 = await awsBoundWorkspace(stack);
     const foreign = await fetchDek(stack.http, `/internal/v1/workspaces/${w2.wsId}/segments/x/dek`, w.svc, 'EMERGENCY');
     expect(foreign.status).toBe(404);
     await flushUsage();
 
-    const events = (await auditEvents(w.base, w.token)).filter((e) => e.action === 'dek.issued' || e.action === 'dek.access_denied');
+    const events = (await auditEvents(w.base, w.token)).filter(
+      (e) => e.action === 'dek.issued' || e.action === 'dek.access_denied',
+    );
     const minutes = new Set(events.map((e) => e.details.minute));
-    const summary = (action: string, reason: string) => events.filter((e) => e.action === action && e.details.reason === reason);
-    const total = (action: string, reason: string) => summary(action, reason).reduce((s, e) => s + Number(e.details.count), 0);
+    const summary = (action: string, reason: string) =>
+      events.filter((e) => e.action === action && e.details.reason === reason);
+    const total = (action: string, reason: string) =>
+      summary(action, reason).reduce((s, e) => s + Number(e.details.count), 0);
     expect(total('dek.issued', 'CUSTOMER_INITIATED')).toBe(5);
     expect(total('dek.issued', 'NONE')).toBe(3);
     expect(total('dek.issued', 'BACKUP')).toBe(4);
     expect(total('dek.access_denied', 'EMERGENCY')).toBe(200);
     // at most one record per (principal, reason, minute): the 200 refusals are one or two records (a minute boundary)
     expect(summary('dek.access_denied', 'EMERGENCY').length).toBeLessThanOrEqual(minutes.size);
-    expect(summary('dek.access_denied', 'EMERGENCY').every((e) => e.details.code === 'REASON_DENIED' && e.outcome === 'failure')).toBe(true);
+    expect(
+      summary('dek.access_denied', 'EMERGENCY').every(
+        (e) => e.details.code === 'REASON_DENIED' && e.outcome === 'failure',
+      ),
+    ).toBe(true);
     expect(summary('dek.issued', 'BACKUP').every((e) => e.actor === `service:${other.id}`)).toBe(true);
-    expect([...new Set(summary('dek.issued', 'CUSTOMER_INITIATED').flatMap((e) => e.details.tickets as string[]))].sort()).toEqual(['INC-0', 'INC-1']);
+    expect(
+      [...new Set(summary('dek.issued', 'CUSTOMER_INITIATED').flatMap((e) => e.details.tickets as string[]))].sort(),
+    ).toEqual(['INC-0', 'INC-1']);
     // the other workspace's log has nothing of this
     const w2Events = await auditEvents(w2.base, w2.token);
     expect(w2Events.filter((e) => e.action === 'dek.access_denied')).toHaveLength(0);
@@ -219,22 +302,41 @@ describe('key access justifications', () => {
     // the report: key use by reason for the workspace, by minute
     const report = await stack.http.get(`${w.base}/key-use?workspaceId=${w.wsId}&bucket=minute`, w.token);
     expect(report.status).toBe(200);
-    expect(report.body.reasons).toEqual(['NONE', 'CUSTOMER_INITIATED', 'SCHEDULED_JOB', 'BACKUP', 'MIGRATION', 'VENDOR_SUPPORT', 'EMERGENCY']);
+    expect(report.body.reasons).toEqual([
+      'NONE',
+      'CUSTOMER_INITIATED',
+      'SCHEDULED_JOB',
+      'BACKUP',
+      'MIGRATION',
+      'VENDOR_SUPPORT',
+      'EMERGENCY',
+    ]);
     const sum = (reason: string, k: 'issued' | 'denied') =>
-      (report.body.points as Array<{ reason: string; issued: number; denied: number }>).filter((p) => p.reason === reason).reduce((s, p) => s + p[k], 0);
+      (report.body.points as Array<{ reason: string; issued: number; denied: number }>)
+        .filter((p) => p.reason === reason)
+        .reduce((s, p) => s + p[k], 0);
     expect(sum('CUSTOMER_INITIATED', 'issued')).toBe(5);
     expect(sum('NONE', 'issued')).toBe(3);
     expect(sum('BACKUP', 'issued')).toBe(4);
     expect(sum('EMERGENCY', 'denied')).toBe(200);
     for (const p of report.body.points) expect(p.at).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:00Z$/);
     // tenant-wide, by hour (an auditor may read it)
-    const auditor = await inviteUser(stack.url, w.token, w.tenant.id, { email: `aud2-${Date.now()}@example.com`, role: 'auditor' });
+    const auditor = await inviteUser(stack.url, w.token, w.tenant.id, {
+      email: `aud2-${Date.now()}@example.com`,
+      role: 'auditor',
+    });
     const tenantWide = await stack.http.get(`${w.base}/key-use`, auditor.token);
     expect(tenantWide.status).toBe(200);
     expect(tenantWide.body.bucket).toBe('hour');
     expect((tenantWide.body.points as Array<{ issued: number }>).reduce((s, p) => s + p.issued, 0)).toBe(12);
     // bad queries are 400s; another tenant's workspace is 404
-    for (const q of ['bucket=week', 'from=yesterday', `from=${new Date().toISOString()}&to=${new Date(Date.now() - 1000).toISOString()}`, `bucket=minute&from=${new Date(Date.now() - 3 * 86_400_000).toISOString()}`, 'limit=5']) {
+    for (const q of [
+      'bucket=week',
+      'from=yesterday',
+      `from=${new Date().toISOString()}&to=${new Date(Date.now() - 1000).toISOString()}`,
+      `bucket=minute&from=${new Date(Date.now() - 3 * 86_400_000).toISOString()}`,
+      'limit=5',
+    ]) {
       const r = await stack.http.get(`${w.base}/key-use?${q}`, w.token);
       expect(r.status).toBe(400);
       expect(r.body.error.code).toBe('VALIDATION_FAILED');

@@ -18,14 +18,30 @@ describe('contract: real answers match the documented schemas', () => {
   it('every admin GET answers what /openapi.json documents', async () => {
     const w = await awsBoundWorkspace(stack);
     const sp = (await stack.http.get(`${w.base}/service-principals`, w.token)).body.servicePrincipals[0];
-    const op = await stack.http.post(`${w.base}/workspaces/${w.wsId}/operations`, { kind: 'revocation-check' }, w.token);
+    const op = await stack.http.post(
+      `${w.base}/workspaces/${w.wsId}/operations`,
+      { kind: 'revocation-check' },
+      w.token,
+    );
     expect(op.status).toBe(202);
     const users = (await stack.http.get(`${w.base}/admin-users`, w.token)).body.adminUsers;
-    const bulk = await stack.http.post(`${w.base}/bulk-operations`, { action: 'rewrap', keyConfigurationId: w.kcId }, w.token);
+    const bulk = await stack.http.post(
+      `${w.base}/bulk-operations`,
+      { action: 'rewrap', keyConfigurationId: w.kcId },
+      w.token,
+    );
     expect(bulk.status).toBe(202);
     const values = (template: string, name: string): string => {
       const kind = paramKind(template, name);
-      const byKind: Record<string, string> = { tenant: w.tenant.id, workspace: w.wsId, keyConfiguration: w.kcId, operation: op.body.operationId, servicePrincipal: sp.id, adminUser: users[0].id, bulkOperation: bulk.body.id };
+      const byKind: Record<string, string> = {
+        tenant: w.tenant.id,
+        workspace: w.wsId,
+        keyConfiguration: w.kcId,
+        operation: op.body.operationId,
+        servicePrincipal: sp.id,
+        adminUser: users[0].id,
+        bulkOperation: bulk.body.id,
+      };
       if (!byKind[kind]) throw new Error(`no value for ${name} of ${template}`);
       return byKind[kind];
     };
@@ -42,10 +58,14 @@ describe('contract: real answers match the documented schemas', () => {
       const schema = ok?.content?.['application/json']?.schema;
       if (!schema) continue; // not JSON (the audit export is JSON lines)
       const url = path.replace(/\{(\w+)\}/g, (_m, n: string) => `{${n}}`);
-      const filled = fillPath(url, Object.fromEntries([...url.matchAll(/\{(\w+)\}/g)].map((m) => [m[1], values(path, m[1])])));
+      const filled = fillPath(
+        url,
+        Object.fromEntries([...url.matchAll(/\{(\w+)\}/g)].map((m) => [m[1], values(path, m[1])])),
+      );
       const r = await stack.http.get(filled, w.token);
       const parsed = schema.safeParse(r.body);
-      if (r.status !== 200 || !parsed.success) wrong.push({ path, status: r.status, issues: parsed.success ? [] : parsed.error.issues });
+      if (r.status !== 200 || !parsed.success)
+        wrong.push({ path, status: r.status, issues: parsed.success ? [] : parsed.error.issues });
       checked.push(path);
     }
     expect(wrong).toEqual([]);

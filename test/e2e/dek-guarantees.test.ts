@@ -21,17 +21,20 @@ describe('DEK API guarantees', () => {
 
   const boundWorkspace = () => awsBoundWorkspace(stack);
 
-
   const decrypts = () => stack.emulators.counters.total({ cloud: 'aws', operation: 'Decrypt' });
   const record = (dekB64: string) => issued.push(Buffer.from(dekB64, 'base64'));
 
   it('50 parallel creates of one segment produce exactly one DEK', async () => {
     const w = await boundWorkspace();
-    const results = await Promise.all(Array.from({ length: 50 }, () => stack.http.get(w.dekPath('hot-segment'), w.svc)));
+    const results = await Promise.all(
+      Array.from({ length: 50 }, () => stack.http.get(w.dekPath('hot-segment'), w.svc)),
+    );
     expect(results.every((r) => r.status === 200)).toBe(true);
     expect(new Set(results.map((r) => r.body.dek)).size).toBe(1);
     expect(new Set(results.map((r) => r.body.dekId)).size).toBe(1);
-    const rows = await stack.api.services.ds.query(`SELECT count(*)::int AS n FROM deks WHERE workspace_id = $1`, [w.wsId]);
+    const rows = await stack.api.services.ds.query(`SELECT count(*)::int AS n FROM deks WHERE workspace_id = $1`, [
+      w.wsId,
+    ]);
     expect(rows[0].n).toBe(1);
     record(results[0].body.dek);
   });
@@ -54,20 +57,29 @@ describe('DEK API guarantees', () => {
     const ok = await stack.http.get(w.dekPath('a'), w.svc);
     record(ok.body.dek);
     stack.api.services.kekCache.clear();
-    const rule = stack.emulators.faults.add({ cloud: 'aws', operation: 'Decrypt', keyId: w.keyArn.split('/')[1], kind: 'error' });
+    const rule = stack.emulators.faults.add({
+      cloud: 'aws',
+      operation: 'Decrypt',
+      keyId: w.keyArn.split('/')[1],
+      kind: 'error',
+    });
     try {
       const r = await stack.http.get(w.dekPath('a'), w.svc);
       expect(r.status).toBe(503);
       expect(r.body.error.code).toBe('KMS_UNAVAILABLE');
       expect(Number(r.headers.get('retry-after'))).toBeGreaterThan(0);
-      await waitFor(async () => (await stack.http.get(`${w.base}/workspaces/${w.wsId}`, w.token)).body.degraded === true);
+      await waitFor(
+        async () => (await stack.http.get(`${w.base}/workspaces/${w.wsId}`, w.token)).body.degraded === true,
+      );
     } finally {
       stack.emulators.faults.remove(rule.id);
     }
     const back = await stack.http.get(w.dekPath('a'), w.svc);
     expect(back.status).toBe(200);
     expect(back.body.dek).toBe(ok.body.dek);
-    await waitFor(async () => (await stack.http.get(`${w.base}/workspaces/${w.wsId}`, w.token)).body.degraded === false);
+    await waitFor(
+      async () => (await stack.http.get(`${w.base}/workspaces/${w.wsId}`, w.token)).body.degraded === false,
+    );
   });
 
   it('a cached KEK keeps DEKs flowing while the KMS is down', async () => {
@@ -89,13 +101,18 @@ describe('DEK API guarantees', () => {
     await stack.aws.kms.send(new DisableKeyCommand({ KeyId: w.keyArn }));
     const r = await stack.http.get(w.dekPath('x'), w.svc);
     expect(r.status).toBe(503);
-    const ops = await stack.api.services.ds.query(`SELECT kind, state FROM operations WHERE workspace_id = $1`, [w.wsId]);
+    const ops = await stack.api.services.ds.query(`SELECT kind, state FROM operations WHERE workspace_id = $1`, [
+      w.wsId,
+    ]);
     expect(ops).toEqual([{ kind: 'revocation-check', state: 'queued' }]);
     const ws = await stack.http.get(`${w.base}/workspaces/${w.wsId}`, w.token);
     expect(ws.body.keyState).toBe('active');
     // de-duplicated: a second failure does not pile up operations
     await stack.http.get(w.dekPath('y'), w.svc);
-    const again = await stack.api.services.ds.query(`SELECT count(*)::int AS n FROM operations WHERE workspace_id = $1`, [w.wsId]);
+    const again = await stack.api.services.ds.query(
+      `SELECT count(*)::int AS n FROM operations WHERE workspace_id = $1`,
+      [w.wsId],
+    );
     expect(again[0].n).toBe(1);
   });
 
@@ -103,12 +120,19 @@ describe('DEK API guarantees', () => {
     const w = await boundWorkspace();
     record((await stack.http.get(w.dekPath('before'), w.svc)).body.dek);
     // what the worker does on confirmed loss: the state change, then the cross-replica drop
-    await stack.api.services.ds.query(`UPDATE workspaces SET key_state = 'shredded', state_version = state_version + 1 WHERE id = $1`, [w.wsId]);
+    await stack.api.services.ds.query(
+      `UPDATE workspaces SET key_state = 'shredded', state_version = state_version + 1 WHERE id = $1`,
+      [w.wsId],
+    );
     await stack.api.services.kekBus.shredWorkspace(w.tenant.id, w.wsId);
     const r = await stack.http.get(w.dekPath('before'), w.svc);
     expect(r.status).toBe(410);
     expect(r.body.error.code).toBe('WORKSPACE_SHREDDED');
-    const b = await stack.http.post(`/internal/v1/workspaces/${w.wsId}/deks:batchGet`, { segmentIds: ['before', 'new'] }, w.svc);
+    const b = await stack.http.post(
+      `/internal/v1/workspaces/${w.wsId}/deks:batchGet`,
+      { segmentIds: ['before', 'new'] },
+      w.svc,
+    );
     expect(b.status).toBe(410);
   });
 
@@ -120,7 +144,16 @@ describe('DEK API guarantees', () => {
     expect(v.body).toMatchObject({ ok: true, headHash: expect.stringMatching(/^[0-9a-f]{64}$/) });
     const page = await stack.http.get(`${w.base}/audit-events?limit=1000`, w.token);
     const actions = page.body.events.map((e: { action: string }) => e.action);
-    expect(actions).toEqual(expect.arrayContaining(['tenant.created', 'key_configuration.registered', 'workspace.created', 'workspace.bound', 'service_principal.created', 'dek.issued']));
+    expect(actions).toEqual(
+      expect.arrayContaining([
+        'tenant.created',
+        'key_configuration.registered',
+        'workspace.created',
+        'workspace.bound',
+        'service_principal.created',
+        'dek.issued',
+      ]),
+    );
     expect(actions.some((a: string) => a.startsWith('kms.aws.'))).toBe(true);
     expect(page.body.events.length).toBe(v.body.count);
     const paged = await stack.http.get(`${w.base}/audit-events?after=1&limit=2`, w.token);
@@ -128,7 +161,11 @@ describe('DEK API guarantees', () => {
     expect(paged.body.next).toBe(3);
 
     // the application cannot change a row; a superuser with the triggers off can, and verification names the row
-    await expect(stack.api.services.ds.query(`UPDATE audit_events SET outcome = 'failure' WHERE tenant_id = $1 AND seq = 3`, [w.tenant.id])).rejects.toThrow(/append-only/);
+    await expect(
+      stack.api.services.ds.query(`UPDATE audit_events SET outcome = 'failure' WHERE tenant_id = $1 AND seq = 3`, [
+        w.tenant.id,
+      ]),
+    ).rejects.toThrow(/append-only/);
     await stack.api.services.ds.transaction(async (m) => {
       await m.query(`SET LOCAL session_replication_role = replica`);
       await m.query(`UPDATE audit_events SET outcome = 'failure' WHERE tenant_id = $1 AND seq = 3`, [w.tenant.id]);
@@ -140,9 +177,17 @@ describe('DEK API guarantees', () => {
   it('no plaintext KEK or DEK bytes in any Postgres table, Redis key or log line', async () => {
     const { ds } = stack.api.services;
     // Recover every KEK the flow created, independently: the customer (key owner) decrypts the wrapped KEKs.
-    const rows = await ds.query(`SELECT tenant_id, workspace_id, version, key_configuration_id, wrapped FROM kek_versions`);
+    const rows = await ds.query(
+      `SELECT tenant_id, workspace_id, version, key_configuration_id, wrapped FROM kek_versions`,
+    );
     for (const r of rows) {
-      const ctx = contextToMap({ tenantId: r.tenant_id, workspaceId: r.workspace_id, keyConfigurationId: r.key_configuration_id, kekVersion: r.version, purpose: 'workspace-kek' });
+      const ctx = contextToMap({
+        tenantId: r.tenant_id,
+        workspaceId: r.workspace_id,
+        keyConfigurationId: r.key_configuration_id,
+        kekVersion: r.version,
+        purpose: 'workspace-kek',
+      });
       try {
         const out = await stack.aws.kms.send(new DecryptCommand({ CiphertextBlob: r.wrapped, EncryptionContext: ctx }));
         keks.push(Buffer.from(out.Plaintext!));
@@ -152,11 +197,17 @@ describe('DEK API guarantees', () => {
     }
     expect(keks.length).toBeGreaterThan(3);
     expect(issued.length).toBeGreaterThan(20);
-    const needles = [...keks, ...issued].flatMap((k) => [k.toString('hex'), k.toString('base64'), k.toString('base64url')]);
+    const needles = [...keks, ...issued].flatMap((k) => [
+      k.toString('hex'),
+      k.toString('base64'),
+      k.toString('base64url'),
+    ]);
     const rawNeedles = [...keks, ...issued];
 
     // Postgres: every column of every table, as text (bytea as hex) and raw bytes
-    const tables = (await ds.query(`SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'`)).map((t: { table_name: string }) => t.table_name);
+    const tables = (
+      await ds.query(`SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'`)
+    ).map((t: { table_name: string }) => t.table_name);
     let pgText = '';
     const pgBytes: Buffer[] = [];
     for (const t of tables) {
@@ -182,13 +233,19 @@ describe('DEK API guarantees', () => {
       for (const k of keys) {
         const type = await redis.type(k);
         const v =
-          type === 'string' ? await redis.getBuffer(k)
-          : type === 'hash' ? await redis.hgetall(k)
-          : type === 'list' ? await redis.lrange(k, 0, -1)
-          : type === 'set' ? await redis.smembers(k)
-          : type === 'zset' ? await redis.zrange(k, 0, -1)
-          : type === 'stream' ? await redis.xrange(k, '-', '+')
-          : null;
+          type === 'string'
+            ? await redis.getBuffer(k)
+            : type === 'hash'
+              ? await redis.hgetall(k)
+              : type === 'list'
+                ? await redis.lrange(k, 0, -1)
+                : type === 'set'
+                  ? await redis.smembers(k)
+                  : type === 'zset'
+                    ? await redis.zrange(k, 0, -1)
+                    : type === 'stream'
+                      ? await redis.xrange(k, '-', '+')
+                      : null;
         redisDump += `${k} ${Buffer.isBuffer(v) ? v.toString('latin1') : JSON.stringify(v)}\n`;
       }
     } finally {

@@ -17,7 +17,15 @@ describe('DEK quotas and limits', () => {
   const RATE = 60;
 
   beforeAll(async () => {
-    stack = await startStack({ config: { dekQuotaPerWorkspace: QUOTA, dekCreateRatePerMinute: RATE, kekMaxWraps: 1_000, kekWrapHardCap: 2_000, kekWrapReserveChunk: 7 } });
+    stack = await startStack({
+      config: {
+        dekQuotaPerWorkspace: QUOTA,
+        dekCreateRatePerMinute: RATE,
+        kekMaxWraps: 1_000,
+        kekWrapHardCap: 2_000,
+        kekWrapReserveChunk: 7,
+      },
+    });
     replica2 = await startApi(stack.config);
     http2 = new HttpClient(replica2.url, replica2.internalUrl);
   });
@@ -33,27 +41,50 @@ describe('DEK quotas and limits', () => {
     const roleArn = await s.aws.createRole(roleName, vendor, t.tenant.aws.externalId);
     const keyArn = await s.aws.createKey(roleArn, roleName);
     const base = `/v1/tenants/${t.tenant.id}`;
-    const kc = await s.http.post(`${base}/key-configurations`, { name: 'k', provider: 'aws', aws: { keyArn, roleArn } }, t.token);
+    const kc = await s.http.post(
+      `${base}/key-configurations`,
+      { name: 'k', provider: 'aws', aws: { keyArn, roleArn } },
+      t.token,
+    );
     const ws = await s.http.post(`${base}/workspaces`, { name: 'w' }, t.token);
-    expect((await s.http.put(`${base}/workspaces/${ws.body.id}/key-binding`, { keyConfigurationId: kc.body.id }, t.token)).status).toBe(200);
+    expect(
+      (await s.http.put(`${base}/workspaces/${ws.body.id}/key-binding`, { keyConfigurationId: kc.body.id }, t.token))
+        .status,
+    ).toBe(200);
     const wsId = ws.body.id as string;
     const principal = async () => {
       const sp = await s.http.post(`${base}/service-principals`, { name: 's', workspaceIds: [wsId] }, t.token);
-      const tok = await s.http.post('/v1/auth/token', { grant_type: 'client_credentials', client_id: sp.body.clientId, client_secret: sp.body.clientSecret });
+      const tok = await s.http.post('/v1/auth/token', {
+        grant_type: 'client_credentials',
+        client_id: sp.body.clientId,
+        client_secret: sp.body.clientSecret,
+      });
       return tok.body.access_token as string;
     };
-    return { ...t, base, wsId, principal, dekPath: (seg: string) => `/internal/v1/workspaces/${wsId}/segments/${encodeURIComponent(seg)}/dek`, batchPath: `/internal/v1/workspaces/${wsId}/deks:batchGet` };
+    return {
+      ...t,
+      base,
+      wsId,
+      principal,
+      dekPath: (seg: string) => `/internal/v1/workspaces/${wsId}/segments/${encodeURIComponent(seg)}/dek`,
+      batchPath: `/internal/v1/workspaces/${wsId}/deks:batchGet`,
+    };
   }
 
   const count = async (s: TestStack, wsId: string) =>
-    (await s.api.services.ds.query(`SELECT count(*)::int AS n FROM deks WHERE workspace_id = $1`, [wsId]))[0].n as number;
+    (await s.api.services.ds.query(`SELECT count(*)::int AS n FROM deks WHERE workspace_id = $1`, [wsId]))[0]
+      .n as number;
 
   it('per-workspace quota: a batch past it creates only what fits and answers 429 DEK_QUOTA_EXCEEDED', async () => {
     const w = await boundWorkspace();
     const a = await w.principal();
     const first = await stack.http.post(w.batchPath, { segmentIds: Array.from({ length: 20 }, (_, i) => `q-${i}`) }, a);
     expect(first.status).toBe(200);
-    const over = await stack.http.post(w.batchPath, { segmentIds: Array.from({ length: 20 }, (_, i) => `q-more-${i}`) }, await w.principal());
+    const over = await stack.http.post(
+      w.batchPath,
+      { segmentIds: Array.from({ length: 20 }, (_, i) => `q-more-${i}`) },
+      await w.principal(),
+    );
     expect(over.status).toBe(429);
     expect(over.body.error.code).toBe('DEK_QUOTA_EXCEEDED');
     expect(Number(over.headers.get('retry-after'))).toBeGreaterThan(0);
@@ -79,7 +110,9 @@ describe('DEK quotas and limits', () => {
           : h.get(w.dekPath(`c-${i}`), tokens[i % 4]);
       }),
     );
-    expect(results.every((r) => r.status === 200 || (r.status === 429 && r.body.error.code === 'DEK_QUOTA_EXCEEDED'))).toBe(true);
+    expect(
+      results.every((r) => r.status === 200 || (r.status === 429 && r.body.error.code === 'DEK_QUOTA_EXCEEDED')),
+    ).toBe(true);
     expect(results.some((r) => r.status === 429)).toBe(true);
     expect(await count(stack, w.wsId)).toBe(QUOTA);
   });
@@ -91,7 +124,11 @@ describe('DEK quotas and limits', () => {
     const ok = await stack.http.post(w.batchPath, { segmentIds: Array.from({ length: 25 }, (_, i) => `r-${i}`) }, p);
     expect(ok.status).toBe(200);
     // fetching the same DEKs many times costs no creation budget
-    for (let i = 0; i < 5; i++) expect((await http2.post(w.batchPath, { segmentIds: ok.body.deks.map((d: { segmentId: string }) => d.segmentId) }, p)).status).toBe(200);
+    for (let i = 0; i < 5; i++)
+      expect(
+        (await http2.post(w.batchPath, { segmentIds: ok.body.deks.map((d: { segmentId: string }) => d.segmentId) }, p))
+          .status,
+      ).toBe(200);
     for (let i = 0; i < 40; i++) expect((await stack.http.get(w.dekPath(`r-${i % 25}`), p)).status).toBe(200);
     const more = await http2.post(w.batchPath, { segmentIds: Array.from({ length: 25 }, (_, i) => `r2-${i}`) }, p);
     expect(more.status).toBe(429); // 50 creations fit the rate (60) but not the workspace quota (30)
@@ -99,9 +136,17 @@ describe('DEK quotas and limits', () => {
     // A fresh workspace (quota untouched): the principal of w is still limited there if in scope; another
     // principal is not. Use w2's principals to show the limit is per principal.
     const q = await w2.principal();
-    const burst = await stack.http.post(w2.batchPath, { segmentIds: Array.from({ length: 25 }, (_, i) => `b-${i}`) }, q);
+    const burst = await stack.http.post(
+      w2.batchPath,
+      { segmentIds: Array.from({ length: 25 }, (_, i) => `b-${i}`) },
+      q,
+    );
     expect(burst.status).toBe(200);
-    const again = await http2.post(w2.batchPath, { segmentIds: Array.from({ length: RATE - 25 + 1 }, (_, i) => `b2-${i}`) }, q);
+    const again = await http2.post(
+      w2.batchPath,
+      { segmentIds: Array.from({ length: RATE - 25 + 1 }, (_, i) => `b2-${i}`) },
+      q,
+    );
     expect(again.status).toBe(429);
     expect(again.body.error.code).toBe('DEK_CREATE_RATE_LIMITED');
     expect(Number(again.headers.get('retry-after'))).toBeGreaterThan(0);
@@ -127,7 +172,11 @@ describe('per-KEK wrap cap', () => {
     const batch = w.batchPath;
     const { ds } = stack.api.services;
     const ops = async () =>
-      (await ds.query(`SELECT count(*)::int AS n FROM operations WHERE workspace_id = $1 AND kind = 'kek-rotation'`, [ws.body.id]))[0].n as number;
+      (
+        await ds.query(`SELECT count(*)::int AS n FROM operations WHERE workspace_id = $1 AND kind = 'kek-rotation'`, [
+          ws.body.id,
+        ])
+      )[0].n as number;
 
     const a = await stack.http.post(batch, { segmentIds: Array.from({ length: 22 }, (_, i) => `k-${i}`) }, svc);
     expect(a.status).toBe(200);

@@ -34,11 +34,24 @@ describe('GCP end to end', () => {
 
   /** A key in the customer's project, granted to `serviceAccount` the way Keyhold's hint says (unless grant is false). */
   async function customerKey(serviceAccount: string, grant = true) {
-    const [ring] = await customer.createKeyRing({ parent: LOCATION, keyRingId: `ring-${randomBytes(4).toString('hex')}`, keyRing: {} });
-    const [key] = await customer.createCryptoKey({ parent: ring.name!, cryptoKeyId: 'kek', cryptoKey: { purpose: 'ENCRYPT_DECRYPT' } });
+    const [ring] = await customer.createKeyRing({
+      parent: LOCATION,
+      keyRingId: `ring-${randomBytes(4).toString('hex')}`,
+      keyRing: {},
+    });
+    const [key] = await customer.createCryptoKey({
+      parent: ring.name!,
+      cryptoKeyId: 'kek',
+      cryptoKey: { purpose: 'ENCRYPT_DECRYPT' },
+    });
     if (grant) {
       const members = [`serviceAccount:${serviceAccount}`];
-      const policy = { bindings: [{ role: 'roles/cloudkms.cryptoKeyEncrypterDecrypter', members }, { role: 'roles/cloudkms.viewer', members }] };
+      const policy = {
+        bindings: [
+          { role: 'roles/cloudkms.cryptoKeyEncrypterDecrypter', members },
+          { role: 'roles/cloudkms.viewer', members },
+        ],
+      };
       await customer.setIamPolicy({ resource: key.name!, policy } as unknown as SetIamPolicyArg);
     }
     return key.name!;
@@ -52,40 +65,80 @@ describe('GCP end to end', () => {
     expect(sa).toMatch(/^keyhold-t-[0-9a-f]{20}@keyhold-vendor\.iam\.gserviceaccount\.com$/);
     const keyName = await customerKey(sa);
 
-    const kc = await stack.http.post(`${base}/key-configurations`, { name: 'cloudkms', provider: 'gcp', gcp: { keyName, serviceAccount: sa } }, t.token);
+    const kc = await stack.http.post(
+      `${base}/key-configurations`,
+      { name: 'cloudkms', provider: 'gcp', gcp: { keyName, serviceAccount: sa } },
+      t.token,
+    );
     expect(kc.status).toBe(201);
     expect(kc.body).toMatchObject({ provider: 'gcp', status: 'valid' });
     expect(kc.body.validation.checks.map((c: { name: string }) => c.name)).toEqual(
-      expect.arrayContaining(['identifier', 'impersonation', 'key_state', 'key_usage', 'round_trip', 'context_binding']),
+      expect.arrayContaining([
+        'identifier',
+        'impersonation',
+        'key_state',
+        'key_usage',
+        'round_trip',
+        'context_binding',
+      ]),
     );
 
     const ws = await stack.http.post(`${base}/workspaces`, { name: 'gcp-ws' }, t.token);
-    const bound = await stack.http.put(`${base}/workspaces/${ws.body.id}/key-binding`, { keyConfigurationId: kc.body.id }, t.token);
+    const bound = await stack.http.put(
+      `${base}/workspaces/${ws.body.id}/key-binding`,
+      { keyConfigurationId: kc.body.id },
+      t.token,
+    );
     expect(bound.status).toBe(200);
     expect(bound.body).toMatchObject({ keyState: 'active', kekVersion: 1, degraded: false });
 
-    const sp = await stack.http.post(`${base}/service-principals`, { name: 'svc', workspaceIds: [ws.body.id] }, t.token);
-    const tok = await stack.http.post('/v1/auth/token', { grant_type: 'client_credentials', client_id: sp.body.clientId, client_secret: sp.body.clientSecret });
+    const sp = await stack.http.post(
+      `${base}/service-principals`,
+      { name: 'svc', workspaceIds: [ws.body.id] },
+      t.token,
+    );
+    const tok = await stack.http.post('/v1/auth/token', {
+      grant_type: 'client_credentials',
+      client_id: sp.body.clientId,
+      client_secret: sp.body.clientSecret,
+    });
     const svc = tok.body.access_token as string;
     const dek = await stack.http.get(`/internal/v1/workspaces/${ws.body.id}/segments/s-1/dek`, svc);
     expect(dek.status).toBe(200);
     expect(Buffer.from(dek.body.dek, 'base64')).toHaveLength(32);
-    expect((await stack.http.get(`/internal/v1/workspaces/${ws.body.id}/segments/s-1/dek`, svc)).body).toEqual(dek.body);
-    const batch = await stack.http.post(`/internal/v1/workspaces/${ws.body.id}/deks:batchGet`, { segmentIds: ['s-1', 's-2', 's-3'] }, svc);
+    expect((await stack.http.get(`/internal/v1/workspaces/${ws.body.id}/segments/s-1/dek`, svc)).body).toEqual(
+      dek.body,
+    );
+    const batch = await stack.http.post(
+      `/internal/v1/workspaces/${ws.body.id}/deks:batchGet`,
+      { segmentIds: ['s-1', 's-2', 's-3'] },
+      svc,
+    );
     expect(batch.status).toBe(200);
     expect(batch.body.deks[0]).toMatchObject({ segmentId: 's-1', dek: dek.body.dek });
     expect(new Set(batch.body.deks.map((d: { dek: string }) => d.dek)).size).toBe(3);
 
     // The KEK really is wrapped by Cloud KMS as this tenant's service account.
-    expect(stack.emulators.counters.total({ cloud: 'gcp', operation: 'Encrypt', principal: `serviceAccount:${sa}`, outcome: 'ok' })).toBeGreaterThanOrEqual(2);
+    expect(
+      stack.emulators.counters.total({
+        cloud: 'gcp',
+        operation: 'Encrypt',
+        principal: `serviceAccount:${sa}`,
+        outcome: 'ok',
+      }),
+    ).toBeGreaterThanOrEqual(2);
 
     const other = await tenantWithAdmin(stack);
     expect(other.tenant.gcp.serviceAccount).not.toBe(sa);
     for (const path of [`${base}/workspaces/${ws.body.id}`, `${base}/key-configurations/${kc.body.id}`]) {
       expect((await stack.http.get(path, other.token)).status).toBe(404);
     }
-    expect((await stack.http.get(`/v1/tenants/${other.tenant.id}/workspaces/${ws.body.id}`, other.token)).status).toBe(404);
-    expect((await stack.http.get(`/v1/tenants/${other.tenant.id}/key-configurations/${kc.body.id}`, other.token)).status).toBe(404);
+    expect((await stack.http.get(`/v1/tenants/${other.tenant.id}/workspaces/${ws.body.id}`, other.token)).status).toBe(
+      404,
+    );
+    expect(
+      (await stack.http.get(`/v1/tenants/${other.tenant.id}/key-configurations/${kc.body.id}`, other.token)).status,
+    ).toBe(404);
 
     const audit = await stack.http.get(`${base}/audit-events/verification`, t.token);
     expect(audit.status).toBe(200);
@@ -97,7 +150,8 @@ describe('GCP end to end', () => {
     const t = await tenantWithAdmin(stack);
     const base = `/v1/tenants/${t.tenant.id}`;
     const sa: string = t.tenant.gcp.serviceAccount;
-    const reg = (name: string, gcp: object) => stack.http.post(`${base}/key-configurations`, { name, provider: 'gcp', gcp }, t.token);
+    const reg = (name: string, gcp: object) =>
+      stack.http.post(`${base}/key-configurations`, { name, provider: 'gcp', gcp }, t.token);
 
     // No IAM binding: invalid, with the exact gcloud command to fix it.
     const ungranted = await customerKey(sa, false);
@@ -109,10 +163,16 @@ describe('GCP end to end', () => {
 
     // Primary version disabled: invalid, naming the state.
     const disabled = await customerKey(sa);
-    await customer.updateCryptoKeyVersion({ cryptoKeyVersion: { name: `${disabled}/cryptoKeyVersions/1`, state: 'DISABLED' }, updateMask: { paths: ['state'] } });
+    await customer.updateCryptoKeyVersion({
+      cryptoKeyVersion: { name: `${disabled}/cryptoKeyVersions/1`, state: 'DISABLED' },
+      updateMask: { paths: ['state'] },
+    });
     const r2 = await reg('disabled', { keyName: disabled, serviceAccount: sa });
     expect(r2.body.status).toBe('invalid');
-    expect(r2.body.validation.checks.find((c: { name: string }) => c.name === 'key_state')).toMatchObject({ ok: false, message: expect.stringMatching(/disabled/) });
+    expect(r2.body.validation.checks.find((c: { name: string }) => c.name === 'key_state')).toMatchObject({
+      ok: false,
+      message: expect.stringMatching(/disabled/),
+    });
 
     // Another tenant's service account (granted on the key, even): a confused deputy, refused before any cloud call.
     const other = await tenantWithAdmin(stack);
@@ -133,7 +193,11 @@ describe('GCP end to end', () => {
 
     // An invalid configuration cannot be bound.
     const ws = await stack.http.post(`${base}/workspaces`, { name: 'w' }, t.token);
-    const b = await stack.http.put(`${base}/workspaces/${ws.body.id}/key-binding`, { keyConfigurationId: r1.body.id }, t.token);
+    const b = await stack.http.put(
+      `${base}/workspaces/${ws.body.id}/key-binding`,
+      { keyConfigurationId: r1.body.id },
+      t.token,
+    );
     expect(b.status).toBe(409);
     expect(b.body.error.code).toBe('KEY_CONFIGURATION_INVALID');
 

@@ -66,29 +66,62 @@ describe('internal listener (plain HTTP)', () => {
 
   it('issues service tokens (client_credentials) but refuses the admins’ password grant', async () => {
     const w = await awsBoundWorkspace(stack);
-    const sp = await stack.http.post(`${w.base}/service-principals`, { name: 'direct', workspaceIds: [w.wsId] }, w.token);
-    const tok = await stack.internalHttp.post('/v1/auth/token', { grant_type: 'client_credentials', client_id: sp.body.clientId, client_secret: sp.body.clientSecret });
+    const sp = await stack.http.post(
+      `${w.base}/service-principals`,
+      { name: 'direct', workspaceIds: [w.wsId] },
+      w.token,
+    );
+    const tok = await stack.internalHttp.post('/v1/auth/token', {
+      grant_type: 'client_credentials',
+      client_id: sp.body.clientId,
+      client_secret: sp.body.clientSecret,
+    });
     expect(tok.status).toBe(200);
     expect(tok.headers.get('cache-control')).toBe('no-store');
     expect((await stack.internalHttp.get(w.dekPath('s'), tok.body.access_token)).status).toBe(200);
-    const wrong = await stack.internalHttp.post('/v1/auth/token', { grant_type: 'client_credentials', client_id: sp.body.clientId, client_secret: 'wrong' });
+    const wrong = await stack.internalHttp.post('/v1/auth/token', {
+      grant_type: 'client_credentials',
+      client_id: sp.body.clientId,
+      client_secret: 'wrong',
+    });
     expect(wrong.status).toBe(401);
     expect(wrong.body.error.code).toBe('INVALID_CLIENT');
-    const admin = await stack.internalHttp.post('/v1/auth/token', { grant_type: 'password', tenant_id: w.tenant.id, username: w.email, password: w.password });
+    const admin = await stack.internalHttp.post('/v1/auth/token', {
+      grant_type: 'password',
+      tenant_id: w.tenant.id,
+      username: w.email,
+      password: w.password,
+    });
     expect(admin.status).toBe(400);
     expect(admin.body.error.code).toBe('VALIDATION_FAILED');
     expect(admin.text).not.toContain('access_token');
     // Found by the fuzzer on the internal listener: an account name Postgres cannot hold as text (a NUL byte) was a 500.
     for (const http of [stack.internalHttp, stack.publicHttp])
       for (const client_id of ['\u0000', `a\u0000b`, `${sp.body.clientId}\u0000`]) {
-        const odd = await http.post('/v1/auth/token', { grant_type: 'client_credentials', client_id, client_secret: 'x' });
+        const odd = await http.post('/v1/auth/token', {
+          grant_type: 'client_credentials',
+          client_id,
+          client_secret: 'x',
+        });
         expect([odd.status, odd.body.error.code]).toEqual([400, 'VALIDATION_FAILED']);
       }
-    const nulUser = await stack.publicHttp.post('/v1/auth/token', { grant_type: 'password', tenant_id: w.tenant.id, username: `${w.email}\u0000`, password: 'x' });
+    const nulUser = await stack.publicHttp.post('/v1/auth/token', {
+      grant_type: 'password',
+      tenant_id: w.tenant.id,
+      username: `${w.email}\u0000`,
+      password: 'x',
+    });
     expect([nulUser.status, nulUser.body.error.code]).toEqual([400, 'VALIDATION_FAILED']);
-    const surrogate = await stack.internalHttp.post('/v1/auth/token', { grant_type: 'client_credentials', client_id: '\ud800', client_secret: 'x' });
+    const surrogate = await stack.internalHttp.post('/v1/auth/token', {
+      grant_type: 'client_credentials',
+      client_id: '\ud800',
+      client_secret: 'x',
+    });
     expect([surrogate.status, surrogate.body.error.code]).toEqual([401, 'INVALID_CLIENT']);
-    const malformed = await stack.internalHttp.request('POST', '/v1/auth/token', { raw: '{', headers: { 'content-type': 'application/json' } });
+    const malformed = await stack.internalHttp.request('POST', '/v1/auth/token', {
+      raw: '{',
+      headers: { 'content-type': 'application/json' },
+    });
     expect(malformed.status).toBe(400);
     expect(malformed.body.error.code).toBe('MALFORMED_JSON');
   });
@@ -98,22 +131,35 @@ describe('internal listener (plain HTTP)', () => {
     const sp = await w.principal();
     const fp = 'ab'.repeat(32);
     const colons = fp.toUpperCase().match(/../g)!.join(':');
-    const bad = await stack.http.request('PATCH', `${w.base}/service-principals/${sp.id}`, { token: w.token, body: { clientCertificateSha256: 'not-a-fingerprint' } });
+    const bad = await stack.http.request('PATCH', `${w.base}/service-principals/${sp.id}`, {
+      token: w.token,
+      body: { clientCertificateSha256: 'not-a-fingerprint' },
+    });
     expect(bad.status).toBe(400);
     expect((await stack.internalHttp.get(w.dekPath('a'), sp.token)).status).toBe(200);
-    const bound = await stack.http.request('PATCH', `${w.base}/service-principals/${sp.id}`, { token: w.token, body: { clientCertificateSha256: colons } });
+    const bound = await stack.http.request('PATCH', `${w.base}/service-principals/${sp.id}`, {
+      token: w.token,
+      body: { clientCertificateSha256: colons },
+    });
     expect(bound.status).toBe(200);
     expect(bound.body.clientCertificateSha256).toBe(fp);
     const refused = await stack.internalHttp.get(w.dekPath('a'), sp.token);
     expect(refused.status).toBe(401);
     expect(refused.body.error.code).toBe('CLIENT_CERTIFICATE_MISMATCH');
-    expect((await stack.internalHttp.post(w.batchPath, { segmentIds: ['a'] }, sp.token)).body.error.code).toBe('CLIENT_CERTIFICATE_MISMATCH');
-    expect((await stack.internalHttp.get('/internal/v1/events', sp.token)).body.error.code).toBe('CLIENT_CERTIFICATE_MISMATCH');
+    expect((await stack.internalHttp.post(w.batchPath, { segmentIds: ['a'] }, sp.token)).body.error.code).toBe(
+      'CLIENT_CERTIFICATE_MISMATCH',
+    );
+    expect((await stack.internalHttp.get('/internal/v1/events', sp.token)).body.error.code).toBe(
+      'CLIENT_CERTIFICATE_MISMATCH',
+    );
     // an unbound principal of the same workspace is not affected; unbinding restores the bound one
     expect((await stack.internalHttp.get(w.dekPath('a'), w.svc)).status).toBe(200);
     const audit = await stack.http.get(`${w.base}/audit-events?limit=1000`, w.token);
     expect(JSON.stringify(audit.body)).toContain(fp);
-    const unbound = await stack.http.request('PATCH', `${w.base}/service-principals/${sp.id}`, { token: w.token, body: { clientCertificateSha256: null } });
+    const unbound = await stack.http.request('PATCH', `${w.base}/service-principals/${sp.id}`, {
+      token: w.token,
+      body: { clientCertificateSha256: null },
+    });
     expect(unbound.body.clientCertificateSha256).toBeNull();
     expect((await stack.internalHttp.get(w.dekPath('a'), sp.token)).status).toBe(200);
   });
@@ -129,12 +175,23 @@ describe('internal listener configuration', () => {
   it('defaults to 127.0.0.1:3001 without TLS; TLS material is PEM text or a file, checked at boot', () => {
     const c = buildConfig(base);
     expect(c.internal).toEqual({ host: '127.0.0.1', port: 3001, tls: null });
-    const tls = buildConfig({ ...base, internalTlsCert: pki.server.cert, internalTlsKey: pki.server.key, internalTlsCa: pki.ca.cert });
+    const tls = buildConfig({
+      ...base,
+      internalTlsCert: pki.server.cert,
+      internalTlsKey: pki.server.key,
+      internalTlsCa: pki.ca.cert,
+    });
     expect(tls.internal.tls?.ca).toContain('BEGIN CERTIFICATE');
-    expect(() => buildConfig({ ...base, internalTlsCert: pki.server.cert })).toThrow(/KEYHOLD_INTERNAL_TLS_CERT and KEYHOLD_INTERNAL_TLS_KEY must be set together/);
+    expect(() => buildConfig({ ...base, internalTlsCert: pki.server.cert })).toThrow(
+      /KEYHOLD_INTERNAL_TLS_CERT and KEYHOLD_INTERNAL_TLS_KEY must be set together/,
+    );
     expect(() => buildConfig({ ...base, internalTlsCa: pki.ca.cert })).toThrow(/KEYHOLD_INTERNAL_TLS_CA needs/);
-    expect(() => buildConfig({ ...base, internalTlsCert: pki.server.cert, internalTlsKey: pki.clientA.key })).toThrow(/KEYHOLD_INTERNAL_TLS_KEY is not the private key/);
-    expect(() => buildConfig({ ...base, internalTlsCert: '/nonexistent/cert.pem', internalTlsKey: pki.server.key })).toThrow(/KEYHOLD_INTERNAL_TLS_CERT must be PEM text or the path/);
+    expect(() => buildConfig({ ...base, internalTlsCert: pki.server.cert, internalTlsKey: pki.clientA.key })).toThrow(
+      /KEYHOLD_INTERNAL_TLS_KEY is not the private key/,
+    );
+    expect(() =>
+      buildConfig({ ...base, internalTlsCert: '/nonexistent/cert.pem', internalTlsKey: pki.server.key }),
+    ).toThrow(/KEYHOLD_INTERNAL_TLS_CERT must be PEM text or the path/);
     expect(() => buildConfig({ ...base, port: 3001 })).toThrow(/KEYHOLD_INTERNAL_PORT must differ from PORT/);
   });
 });
@@ -146,7 +203,9 @@ describe('internal listener with mutual TLS', () => {
   let port: number;
   beforeAll(async () => {
     pki = makeTestPki();
-    stack = await startStack({ config: { internalTlsCert: pki.server.cert, internalTlsKey: pki.server.key, internalTlsCa: pki.ca.cert } });
+    stack = await startStack({
+      config: { internalTlsCert: pki.server.cert, internalTlsKey: pki.server.key, internalTlsCa: pki.ca.cert },
+    });
     const u = new URL(stack.internalUrl);
     host = u.hostname;
     port = Number(u.port);
@@ -166,7 +225,10 @@ describe('internal listener with mutual TLS', () => {
           ca: pki.ca.cert,
           ...(opts.client ? { cert: opts.client.cert, key: opts.client.key } : {}),
           agent: false,
-          headers: { ...(opts.token ? { authorization: `Bearer ${opts.token}` } : {}), ...(payload ? { 'content-type': 'application/json' } : {}) },
+          headers: {
+            ...(opts.token ? { authorization: `Bearer ${opts.token}` } : {}),
+            ...(payload ? { 'content-type': 'application/json' } : {}),
+          },
         },
         (res) => {
           let text = '';
@@ -196,31 +258,66 @@ describe('internal listener with mutual TLS', () => {
     const sp = await w.principal();
     const path = w.dekPath('mtls-1');
     expect((await call('GET', path, { client: pki.clientB, token: sp.token })).status).toBe(200);
-    const bind = await stack.http.request('PATCH', `${w.base}/service-principals/${sp.id}`, { token: w.token, body: { clientCertificateSha256: pki.clientA.sha256 } });
+    const bind = await stack.http.request('PATCH', `${w.base}/service-principals/${sp.id}`, {
+      token: w.token,
+      body: { clientCertificateSha256: pki.clientA.sha256 },
+    });
     expect(bind.status).toBe(200);
     const overA = await call('GET', path, { client: pki.clientA, token: sp.token });
     expect(overA.status).toBe(200);
     const overB = await call('GET', path, { client: pki.clientB, token: sp.token });
     expect(overB.status).toBe(401);
     expect(overB.body.error.code).toBe('CLIENT_CERTIFICATE_MISMATCH');
-    const batchB = await call('POST', w.batchPath, { client: pki.clientB, token: sp.token, body: { segmentIds: ['mtls-1'] } });
+    const batchB = await call('POST', w.batchPath, {
+      client: pki.clientB,
+      token: sp.token,
+      body: { segmentIds: ['mtls-1'] },
+    });
     expect(batchB.body.error.code).toBe('CLIENT_CERTIFICATE_MISMATCH');
-    expect((await call('POST', w.batchPath, { client: pki.clientA, token: sp.token, body: { segmentIds: ['mtls-1'] } })).body.deks[0].dekId).toBe(overA.body.dekId);
+    expect(
+      (await call('POST', w.batchPath, { client: pki.clientA, token: sp.token, body: { segmentIds: ['mtls-1'] } })).body
+        .deks[0].dekId,
+    ).toBe(overA.body.dekId);
     // the unbound principal of the same workspace still works over B
     expect((await call('GET', path, { client: pki.clientB, token: w.svc })).status).toBe(200);
     // the token endpoint is on this listener too, over the same mutual TLS
-    const fresh = await stack.http.post(`${w.base}/service-principals`, { name: 'via-mtls', workspaceIds: [w.wsId] }, w.token);
-    const tok = await call('POST', '/v1/auth/token', { client: pki.clientB, body: { grant_type: 'client_credentials', client_id: fresh.body.clientId, client_secret: fresh.body.clientSecret } });
+    const fresh = await stack.http.post(
+      `${w.base}/service-principals`,
+      { name: 'via-mtls', workspaceIds: [w.wsId] },
+      w.token,
+    );
+    const tok = await call('POST', '/v1/auth/token', {
+      client: pki.clientB,
+      body: {
+        grant_type: 'client_credentials',
+        client_id: fresh.body.clientId,
+        client_secret: fresh.body.clientSecret,
+      },
+    });
     expect(tok.status).toBe(200);
     expect((await call('GET', path, { client: pki.clientB, token: tok.body.access_token })).status).toBe(200);
   });
 
   it('@keyhold/client speaks mutual TLS (`tls` option): a bound principal works with its certificate, event stream included, and is refused with another', async () => {
     const w = await awsBoundWorkspace(stack);
-    const sp = await stack.http.post(`${w.base}/service-principals`, { name: 'client-mtls', workspaceIds: [w.wsId] }, w.token);
-    await stack.http.request('PATCH', `${w.base}/service-principals/${sp.body.id}`, { token: w.token, body: { clientCertificateSha256: pki.clientA.sha256 } });
+    const sp = await stack.http.post(
+      `${w.base}/service-principals`,
+      { name: 'client-mtls', workspaceIds: [w.wsId] },
+      w.token,
+    );
+    await stack.http.request('PATCH', `${w.base}/service-principals/${sp.body.id}`, {
+      token: w.token,
+      body: { clientCertificateSha256: pki.clientA.sha256 },
+    });
     const make = (client: Pem, events = true) =>
-      new KeyholdClient({ baseUrl: stack.internalUrl, clientId: sp.body.clientId, clientSecret: sp.body.clientSecret, tls: { cert: client.cert, key: client.key, ca: pki.ca.cert }, events, retry: { deadlineMs: 2_000 } });
+      new KeyholdClient({
+        baseUrl: stack.internalUrl,
+        clientId: sp.body.clientId,
+        clientSecret: sp.body.clientSecret,
+        tls: { cert: client.cert, key: client.key, ca: pki.ca.cert },
+        events,
+        retry: { deadlineMs: 2_000 },
+      });
     const good = make(pki.clientA);
     try {
       await good.ready();
@@ -232,7 +329,9 @@ describe('internal listener with mutual TLS', () => {
     }
     const wrong = make(pki.clientB, false);
     try {
-      const err = await wrong.encrypt({ workspaceId: w.wsId, segmentId: 'client-mtls', plaintext: 'x' }).catch((e: unknown) => e);
+      const err = await wrong
+        .encrypt({ workspaceId: w.wsId, segmentId: 'client-mtls', plaintext: 'x' })
+        .catch((e: unknown) => e);
       expect(err).toBeInstanceOf(AuthenticationError);
       expect((err as AuthenticationError).code).toBe('CLIENT_CERTIFICATE_MISMATCH');
     } finally {

@@ -74,7 +74,10 @@ describe('lists that scale', () => {
     expect(degraded.every((w) => w.degraded && w.keyState === 'active')).toBe(true);
     const both = await all('q=orders&keyState=active&degraded=false');
     expect(both.every((w) => w.name.endsWith('-orders') && w.keyState === 'active' && !w.degraded)).toBe(true);
-    const [{ n }] = await sql(`SELECT count(*)::int AS n FROM workspaces WHERE tenant_id = $1 AND name LIKE '%-orders' AND key_state = 'active' AND NOT degraded`, [t.tenant.id]);
+    const [{ n }] = await sql(
+      `SELECT count(*)::int AS n FROM workspaces WHERE tenant_id = $1 AND name LIKE '%-orders' AND key_state = 'active' AND NOT degraded`,
+      [t.tenant.id],
+    );
     expect(both.length).toBe(n);
     expect(n).toBeGreaterThan(20);
     // LIKE wildcards are searched literally
@@ -103,25 +106,36 @@ describe('lists that scale', () => {
       expect([why, r.status, r.body.error?.code]).toEqual([why, 400, 'INVALID_CURSOR']);
     }
     // another list's cursor
-    const ops = await stack.http.get(`${t.base}/key-configurations?sort=name&keyState=active&cursor=${cursor}`, t.token);
+    const ops = await stack.http.get(
+      `${t.base}/key-configurations?sort=name&keyState=active&cursor=${cursor}`,
+      t.token,
+    );
     expect(ops.status).toBe(400);
     // another tenant replaying the cursor on its own list: refused, not a page of anything
     const other = await tenantWithAdmin(stack);
     await seedWorkspaces(stack.api.services.ds, other.tenant.id, 10, { prefix: 'other' });
-    const theirs = await stack.http.get(`/v1/tenants/${other.tenant.id}/workspaces?sort=name&keyState=active&cursor=${cursor}`, other.token);
+    const theirs = await stack.http.get(
+      `/v1/tenants/${other.tenant.id}/workspaces?sort=name&keyState=active&cursor=${cursor}`,
+      other.token,
+    );
     expect([theirs.status, theirs.body.error?.code]).toEqual([400, 'INVALID_CURSOR']);
     // and their list never shows this tenant's workspaces, nor ours theirs
     const theirList = await stack.http.get(`/v1/tenants/${other.tenant.id}/workspaces?limit=200`, other.token);
     expect(theirList.body.workspaces.map((w: Ws) => w.name).every((n: string) => n.startsWith('other-'))).toBe(true);
     expect((await all('q=other-0')).length).toBe(0);
     // a configuration of another tenant as a filter: 404, never an empty page that hides the mistake
-    expect((await stack.http.get(`/v1/tenants/${other.tenant.id}/workspaces?keyConfigurationId=${t.kcId}`, other.token)).status).toBe(404);
+    expect(
+      (await stack.http.get(`/v1/tenants/${other.tenant.id}/workspaces?keyConfigurationId=${t.kcId}`, other.token))
+        .status,
+    ).toBe(404);
   });
 
-  it('resolves given ids (names for the console), never another tenant\'s', async () => {
+  it("resolves given ids (names for the console), never another tenant's", async () => {
     const some = (await get('/workspaces?limit=3')).body.workspaces.map((w) => w.id);
     const other = await tenantWithAdmin(stack);
-    const theirs = (await stack.http.post(`/v1/tenants/${other.tenant.id}/workspaces`, { name: 'theirs-secret-name' }, other.token)).body.id;
+    const theirs = (
+      await stack.http.post(`/v1/tenants/${other.tenant.id}/workspaces`, { name: 'theirs-secret-name' }, other.token)
+    ).body.id;
     const r = await get(`/workspaces?id=${[...some, theirs].join(',')}&limit=200`);
     expect(r.body.workspaces.map((w) => w.id).sort()).toEqual([...some].sort());
     expect(JSON.stringify(r.body)).not.toContain('theirs-secret-name');
@@ -131,8 +145,24 @@ describe('lists that scale', () => {
   });
 
   it('answers 400 with a code for bad parameters', async () => {
-    for (const bad of ['limit=0', 'limit=201', 'limit=x', 'sort=updated', 'order=up', 'keyState=gone', 'degraded=yes', 'keyConfigurationId=nope', 'other=1', `q=${'x'.repeat(101)}`, 'q=%00'])
-      expect([bad, (await get(`/workspaces?${bad}`)).status, (await get(`/workspaces?${bad}`)).body.error?.code]).toEqual([bad, 400, 'VALIDATION_FAILED']);
+    for (const bad of [
+      'limit=0',
+      'limit=201',
+      'limit=x',
+      'sort=updated',
+      'order=up',
+      'keyState=gone',
+      'degraded=yes',
+      'keyConfigurationId=nope',
+      'other=1',
+      `q=${'x'.repeat(101)}`,
+      'q=%00',
+    ])
+      expect([
+        bad,
+        (await get(`/workspaces?${bad}`)).status,
+        (await get(`/workspaces?${bad}`)).body.error?.code,
+      ]).toEqual([bad, 400, 'VALIDATION_FAILED']);
     const r = await get('/workspaces?limit=200');
     expect(r.body.workspaces).toHaveLength(200);
     expect(r.body.next).not.toBeNull();
@@ -145,19 +175,32 @@ describe('lists that scale', () => {
     expect(kcs.body.keyConfigurations.map((k: { id: string }) => k.id)).toEqual([t.kcId]);
     expect(kcs.body.next).toBeNull();
     expect((await stack.http.get(`${t.base}/key-configurations?provider=ibm`, t.token)).status).toBe(400);
-    expect((await stack.http.get(`${t.base}/key-configurations?q=zzz`, t.token)).body).toEqual({ keyConfigurations: [], next: null });
+    expect((await stack.http.get(`${t.base}/key-configurations?q=zzz`, t.token)).body).toEqual({
+      keyConfigurations: [],
+      next: null,
+    });
 
     for (const name of ['sp-a', 'sp-b', 'sp-c', 'other-d'])
-      expect((await stack.http.post(`${t.base}/service-principals`, { name, workspaceIds: [t.wsId] }, t.token)).status).toBe(201);
+      expect(
+        (await stack.http.post(`${t.base}/service-principals`, { name, workspaceIds: [t.wsId] }, t.token)).status,
+      ).toBe(201);
     const p1 = await stack.http.get(`${t.base}/service-principals?q=sp-&sort=name&limit=2`, t.token);
     expect(p1.body.servicePrincipals.map((p: { name: string }) => p.name)).toEqual(['sp-a', 'sp-b']);
     expect(p1.body.servicePrincipals[0].workspaceIds).toEqual([t.wsId]);
     expect(JSON.stringify(p1.body)).not.toMatch(/secret|hash/i);
-    const p2 = await stack.http.get(`${t.base}/service-principals?q=sp-&sort=name&limit=2&cursor=${p1.body.next}`, t.token);
+    const p2 = await stack.http.get(
+      `${t.base}/service-principals?q=sp-&sort=name&limit=2&cursor=${p1.body.next}`,
+      t.token,
+    );
     expect(p2.body.servicePrincipals.map((p: { name: string }) => p.name)).toEqual(['sp-c']);
     expect(p2.body.next).toBeNull();
-    expect((await stack.http.get(`${t.base}/service-principals?disabled=true`, t.token)).body.servicePrincipals).toEqual([]);
-    expect((await stack.http.get(`${t.base}/service-principals?q=sp-&sort=createdAt&cursor=${p1.body.next}`, t.token)).status).toBe(400);
+    expect(
+      (await stack.http.get(`${t.base}/service-principals?disabled=true`, t.token)).body.servicePrincipals,
+    ).toEqual([]);
+    expect(
+      (await stack.http.get(`${t.base}/service-principals?q=sp-&sort=createdAt&cursor=${p1.body.next}`, t.token))
+        .status,
+    ).toBe(400);
   });
 
   it('serves a deep page by an index range scan, without sorting the tenant (EXPLAIN)', async () => {
@@ -165,8 +208,14 @@ describe('lists that scale', () => {
     await seedWorkspaces(stack.api.services.ds, big.tenant.id, 20_000, { prefix: 'big' });
     const r = await stack.http.get(`/v1/tenants/${big.tenant.id}/workspaces?sort=name&limit=50`, big.token);
     let cursor = r.body.next as string;
-    for (let i = 0; i < 3; i++) cursor = (await stack.http.get(`/v1/tenants/${big.tenant.id}/workspaces?sort=name&limit=50&cursor=${cursor}`, big.token)).body.next;
-    const deep = await stack.http.get(`/v1/tenants/${big.tenant.id}/workspaces?sort=name&limit=50&cursor=${cursor}`, big.token);
+    for (let i = 0; i < 3; i++)
+      cursor = (
+        await stack.http.get(`/v1/tenants/${big.tenant.id}/workspaces?sort=name&limit=50&cursor=${cursor}`, big.token)
+      ).body.next;
+    const deep = await stack.http.get(
+      `/v1/tenants/${big.tenant.id}/workspaces?sort=name&limit=50&cursor=${cursor}`,
+      big.token,
+    );
     const last = deep.body.workspaces[49] as Ws;
     // The statement the repository runs for that page (libs/persistence/src/workspaces.repository.ts `page`).
     for (const [order, index] of [

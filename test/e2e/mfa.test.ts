@@ -28,9 +28,20 @@ const nowSec = () => Math.floor(Date.now() / 1000);
 const codeAt = (secret: string, k = 0) => generate({ secret, epoch: nowSec() + 30 * k });
 
 async function passwordStep(a: Pick<Admin, 'tenantId' | 'email' | 'password'>) {
-  const r = await stack.http.post('/v1/auth/token', { grant_type: 'password', tenant_id: a.tenantId, username: a.email, password: a.password });
+  const r = await stack.http.post('/v1/auth/token', {
+    grant_type: 'password',
+    tenant_id: a.tenantId,
+    username: a.email,
+    password: a.password,
+  });
   expect(r.status).toBe(200);
-  return r.body as { access_token?: string; mfa_required?: boolean; mfa_token?: string; mfa_mode?: string; methods?: string[] };
+  return r.body as {
+    access_token?: string;
+    mfa_required?: boolean;
+    mfa_token?: string;
+    mfa_mode?: string;
+    methods?: string[];
+  };
 }
 
 async function enrolTotp(a: Admin): Promise<{ secret: string; factorId: string; recoveryCodes: string[] }> {
@@ -38,9 +49,17 @@ async function enrolTotp(a: Admin): Promise<{ secret: string; factorId: string; 
   const started = await stack.http.post(`${base}/totp`, { label: 'phone' }, a.token);
   expect(started.status).toBe(201);
   expect(started.body.otpauthUri).toMatch(/^otpauth:\/\/totp\//);
-  const confirmed = await stack.http.post(`${base}/totp/${started.body.factorId}/confirm`, { code: await codeAt(started.body.secret) }, a.token);
+  const confirmed = await stack.http.post(
+    `${base}/totp/${started.body.factorId}/confirm`,
+    { code: await codeAt(started.body.secret) },
+    a.token,
+  );
   expect(confirmed.status).toBe(200);
-  return { secret: started.body.secret, factorId: started.body.factorId, recoveryCodes: confirmed.body.recoveryCodes ?? [] };
+  return {
+    secret: started.body.secret,
+    factorId: started.body.factorId,
+    recoveryCodes: confirmed.body.recoveryCodes ?? [],
+  };
 }
 
 async function newTenant(): Promise<Admin> {
@@ -48,7 +67,10 @@ async function newTenant(): Promise<Admin> {
   return { tenantId: t.tenant.id, email: t.email, password: t.password, token: t.token };
 }
 
-async function auditActions(a: Admin, token = a.token): Promise<Array<{ action: string; actor: string; target: string; details: Record<string, unknown> }>> {
+async function auditActions(
+  a: Admin,
+  token = a.token,
+): Promise<Array<{ action: string; actor: string; target: string; details: Record<string, unknown> }>> {
   const r = await stack.http.get(`/v1/tenants/${a.tenantId}/audit-events?limit=1000`, token);
   expect(r.status).toBe(200);
   return r.body.events;
@@ -72,7 +94,11 @@ describe('TOTP', () => {
     const base = `/v1/tenants/${admin.tenantId}/me/mfa`;
     const started = await stack.http.post(`${base}/totp`, {}, admin.token);
     expect(started.status).toBe(201);
-    const wrong = await stack.http.post(`${base}/totp/${started.body.factorId}/confirm`, { code: '000000' === (await codeAt(started.body.secret)) ? '111111' : '000000' }, admin.token);
+    const wrong = await stack.http.post(
+      `${base}/totp/${started.body.factorId}/confirm`,
+      { code: '000000' === (await codeAt(started.body.secret)) ? '111111' : '000000' },
+      admin.token,
+    );
     expect(wrong.status).toBe(401);
     expect(wrong.body.error.code).toBe('MFA_CODE_INVALID');
     // An unconfirmed set-up is not a factor: the password alone still signs in.
@@ -84,26 +110,44 @@ describe('TOTP', () => {
     for (const c of totp.recoveryCodes) expect(c).toMatch(/^[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}$/);
 
     const status = await stack.http.get(base, admin.token);
-    expect(status.body).toEqual({ factors: [expect.objectContaining({ id: totp.factorId, kind: 'totp', label: 'phone' })], recoveryCodesRemaining: 10, policy: 'none' });
+    expect(status.body).toEqual({
+      factors: [expect.objectContaining({ id: totp.factorId, kind: 'totp', label: 'phone' })],
+      recoveryCodesRemaining: 10,
+      policy: 'none',
+    });
     expect(JSON.stringify(status.body)).not.toContain(totp.secret);
 
-    const rows = await stack.api.services.ds.query(`SELECT totp_secret FROM admin_mfa_factors WHERE id = $1`, [totp.factorId]);
+    const rows = await stack.api.services.ds.query(`SELECT totp_secret FROM admin_mfa_factors WHERE id = $1`, [
+      totp.factorId,
+    ]);
     expect(Buffer.from(rows[0].totp_secret).toString('latin1')).not.toContain(totp.secret);
-    const codes = await stack.api.services.ds.query(`SELECT encode(code_hash, 'hex') AS h FROM admin_recovery_codes WHERE tenant_id = $1`, [admin.tenantId]);
+    const codes = await stack.api.services.ds.query(
+      `SELECT encode(code_hash, 'hex') AS h FROM admin_recovery_codes WHERE tenant_id = $1`,
+      [admin.tenantId],
+    );
     expect(codes).toHaveLength(10);
     const dump = JSON.stringify(codes);
     for (const c of totp.recoveryCodes) expect(dump).not.toContain(c.replace(/-/g, ''));
 
     const events = await auditActions(admin);
     expect(events.find((e) => e.action === 'admin_user.mfa_factor_added')).toEqual(
-      expect.objectContaining({ target: expect.stringMatching(/^admin_user:/), details: expect.objectContaining({ kind: 'totp', factorId: totp.factorId, recoveryCodesIssued: 10 }) }),
+      expect.objectContaining({
+        target: expect.stringMatching(/^admin_user:/),
+        details: expect.objectContaining({ kind: 'totp', factorId: totp.factorId, recoveryCodesIssued: 10 }),
+      }),
     );
   });
 
   it('the password alone now yields a single-use challenge, not a session; the code completes the sign-in once', async () => {
     const step = await passwordStep(admin);
     expect(step.access_token).toBeUndefined();
-    expect(step).toEqual({ mfa_required: true, mfa_token: expect.any(String), mfa_mode: 'verify', methods: ['totp', 'recovery_code'], expires_in: 300 });
+    expect(step).toEqual({
+      mfa_required: true,
+      mfa_token: expect.any(String),
+      mfa_mode: 'verify',
+      methods: ['totp', 'recovery_code'],
+      expires_in: 300,
+    });
     // The challenge is no bearer token.
     expect((await stack.http.get(`/v1/tenants/${admin.tenantId}/workspaces`, step.mfa_token)).status).toBe(401);
 
@@ -134,8 +178,14 @@ describe('TOTP', () => {
 
   it('a challenge is dropped after five wrong codes', async () => {
     const step = await passwordStep(admin);
-    for (let i = 0; i < 5; i++) expect((await stack.http.post('/v1/auth/mfa/totp', { mfa_token: step.mfa_token, code: '999999' })).body.error.code).toMatch(/MFA_CODE_INVALID|MFA_CHALLENGE_INVALID/);
-    const r = await stack.http.post('/v1/auth/mfa/totp', { mfa_token: step.mfa_token, code: await codeAt(totp.secret, 1) });
+    for (let i = 0; i < 5; i++)
+      expect(
+        (await stack.http.post('/v1/auth/mfa/totp', { mfa_token: step.mfa_token, code: '999999' })).body.error.code,
+      ).toMatch(/MFA_CODE_INVALID|MFA_CHALLENGE_INVALID/);
+    const r = await stack.http.post('/v1/auth/mfa/totp', {
+      mfa_token: step.mfa_token,
+      code: await codeAt(totp.secret, 1),
+    });
     expect(r.status).toBe(401);
     expect(r.body.error.code).toBe('MFA_CHALLENGE_INVALID');
   });
@@ -144,7 +194,10 @@ describe('TOTP', () => {
     // the previous test spent 5 of the user's 10 wrong codes: a success resets the budget
     const [first, second] = totp.recoveryCodes;
     const step = await passwordStep(admin);
-    const ok = await stack.http.post('/v1/auth/mfa/recovery-code', { mfa_token: step.mfa_token, code: first.toLowerCase() });
+    const ok = await stack.http.post('/v1/auth/mfa/recovery-code', {
+      mfa_token: step.mfa_token,
+      code: first.toLowerCase(),
+    });
     expect(ok.status).toBe(200);
     expect(ok.body.recovery_codes_remaining).toBe(9);
     admin.token = ok.body.access_token;
@@ -159,14 +212,20 @@ describe('TOTP', () => {
     expect(regenerated.body.recoveryCodes).toHaveLength(10);
     const old = await stack.http.post('/v1/auth/mfa/recovery-code', { mfa_token: step2.mfa_token, code: second });
     expect(old.status).toBe(401);
-    const fresh = await stack.http.post('/v1/auth/mfa/recovery-code', { mfa_token: step2.mfa_token, code: regenerated.body.recoveryCodes[0] });
+    const fresh = await stack.http.post('/v1/auth/mfa/recovery-code', {
+      mfa_token: step2.mfa_token,
+      code: regenerated.body.recoveryCodes[0],
+    });
     expect(fresh.status).toBe(200);
     admin.token = fresh.body.access_token;
     totp.recoveryCodes = regenerated.body.recoveryCodes.slice(1);
   });
 
   it('wrong codes spend a per-user budget across challenges (429 with Retry-After)', async () => {
-    const user = await inviteUser(stack.url, admin.token, admin.tenantId, { email: `budget-${unique()}@example.com`, role: 'auditor' });
+    const user = await inviteUser(stack.url, admin.token, admin.tenantId, {
+      email: `budget-${unique()}@example.com`,
+      role: 'auditor',
+    });
     const u: Admin = { tenantId: admin.tenantId, email: user.email, password: user.password, token: user.token };
     const t = await enrolTotp(u);
     let limited: { status: number; headers: Headers; body: any } | undefined;
@@ -180,13 +239,21 @@ describe('TOTP', () => {
     expect(Number(limited?.headers.get('retry-after'))).toBeGreaterThan(0);
     // Even the right code waits now.
     const step = await passwordStep(u);
-    expect((await stack.http.post('/v1/auth/mfa/totp', { mfa_token: step.mfa_token, code: await codeAt(t.secret, 1) })).status).toBe(429);
+    expect(
+      (await stack.http.post('/v1/auth/mfa/totp', { mfa_token: step.mfa_token, code: await codeAt(t.secret, 1) }))
+        .status,
+    ).toBe(429);
   });
 
   it('enrolling and removing factors need a recent sign-in; removing the last factor removes the recovery codes', async () => {
     const s = stack.api.services;
     const claims = await s.adminTokens.verify(admin.token);
-    const stale = (await s.signer.sign({ tid: claims.tid, sub: claims.sub, role: claims.role, gen: claims.gen }, Date.now() - 10 * 60_000)).token;
+    const stale = (
+      await s.signer.sign(
+        { tid: claims.tid, sub: claims.sub, role: claims.role, gen: claims.gen },
+        Date.now() - 10 * 60_000,
+      )
+    ).token;
     expect((await stack.http.get(`/v1/tenants/${admin.tenantId}/me/mfa`, stale)).status).toBe(200);
     for (const [method, path, body] of [
       ['POST', '/me/mfa/totp', {}],
@@ -197,11 +264,20 @@ describe('TOTP', () => {
       const r = await stack.http.request(method, `/v1/tenants/${admin.tenantId}${path}`, { token: stale, body });
       expect([path, r.status, r.body?.error?.code]).toEqual([path, 403, 'FRESH_AUTH_REQUIRED']);
     }
-    const removed = await stack.http.delete(`/v1/tenants/${admin.tenantId}/me/mfa/factors/${totp.factorId}`, admin.token);
+    const removed = await stack.http.delete(
+      `/v1/tenants/${admin.tenantId}/me/mfa/factors/${totp.factorId}`,
+      admin.token,
+    );
     expect(removed.status).toBe(204);
-    expect((await stack.http.get(`/v1/tenants/${admin.tenantId}/me/mfa`, admin.token)).body).toEqual({ factors: [], recoveryCodesRemaining: 0, policy: 'none' });
+    expect((await stack.http.get(`/v1/tenants/${admin.tenantId}/me/mfa`, admin.token)).body).toEqual({
+      factors: [],
+      recoveryCodesRemaining: 0,
+      policy: 'none',
+    });
     expect((await passwordStep(admin)).access_token).toBeDefined();
-    expect((await auditActions(admin)).find((e) => e.action === 'admin_user.mfa_factor_removed')?.details).toEqual(expect.objectContaining({ factorId: totp.factorId, factorsLeft: 0 }));
+    expect((await auditActions(admin)).find((e) => e.action === 'admin_user.mfa_factor_removed')?.details).toEqual(
+      expect.objectContaining({ factorId: totp.factorId, factorsLeft: 0 }),
+    );
     const again = await stack.http.delete(`/v1/tenants/${admin.tenantId}/me/mfa/factors/${totp.factorId}`, admin.token);
     expect(again.status).toBe(404);
     expect(again.body.error.code).toBe('MFA_FACTOR_NOT_FOUND');
@@ -228,7 +304,10 @@ describe('policy, reset and isolation', () => {
   beforeAll(async () => {
     a = await newTenant();
     b = await newTenant();
-    const u = await inviteUser(stack.url, a.token, a.tenantId, { email: `aud-${unique()}@example.com`, role: 'auditor' });
+    const u = await inviteUser(stack.url, a.token, a.tenantId, {
+      email: `aud-${unique()}@example.com`,
+      role: 'auditor',
+    });
     auditor = { tenantId: a.tenantId, id: u.id, email: u.email, password: u.password, token: u.token };
   });
 
@@ -242,19 +321,31 @@ describe('policy, reset and isolation', () => {
     const set = await stack.http.put(path, { policy: 'mfa_required' }, a.token);
     expect(set.status).toBe(200);
     expect(set.body).toEqual({ policy: 'mfa_required' });
-    expect((await auditActions(a)).find((e) => e.action === 'tenant.mfa_policy_changed')?.details).toEqual({ before: 'none', after: 'mfa_required' });
+    expect((await auditActions(a)).find((e) => e.action === 'tenant.mfa_policy_changed')?.details).toEqual({
+      before: 'none',
+      after: 'mfa_required',
+    });
   });
 
   it('mfa_required: a user without a factor must enrol one during sign-in before getting a session', async () => {
     const step = await passwordStep(auditor);
-    expect(step).toEqual(expect.objectContaining({ mfa_required: true, mfa_mode: 'enrol', methods: ['passkey', 'totp'] }));
+    expect(step).toEqual(
+      expect.objectContaining({ mfa_required: true, mfa_mode: 'enrol', methods: ['passkey', 'totp'] }),
+    );
     // Nothing to verify yet.
     const verify = await stack.http.post('/v1/auth/mfa/totp', { mfa_token: step.mfa_token, code: '123456' });
     expect(verify.status).toBe(409);
     expect(verify.body.error.code).toBe('MFA_METHOD_NOT_AVAILABLE');
-    const started = await stack.http.post('/v1/auth/mfa/enrol/totp', { mfa_token: step.mfa_token, label: 'auditor phone' });
+    const started = await stack.http.post('/v1/auth/mfa/enrol/totp', {
+      mfa_token: step.mfa_token,
+      label: 'auditor phone',
+    });
     expect(started.status).toBe(200);
-    const done = await stack.http.post('/v1/auth/mfa/enrol/totp/confirm', { mfa_token: step.mfa_token, factorId: started.body.factorId, code: await codeAt(started.body.secret) });
+    const done = await stack.http.post('/v1/auth/mfa/enrol/totp/confirm', {
+      mfa_token: step.mfa_token,
+      factorId: started.body.factorId,
+      code: await codeAt(started.body.secret),
+    });
     expect(done.status).toBe(200);
     expect(done.body.recovery_codes).toHaveLength(10);
     expect((await stack.http.get(`/v1/tenants/${a.tenantId}/workspaces`, done.body.access_token)).status).toBe(200);
@@ -268,12 +359,24 @@ describe('policy, reset and isolation', () => {
     const step0 = await passwordStep(a);
     expect(step0.mfa_mode).toBe('enrol');
     const started = await stack.http.post('/v1/auth/mfa/enrol/totp', { mfa_token: step0.mfa_token });
-    const done = await stack.http.post('/v1/auth/mfa/enrol/totp/confirm', { mfa_token: step0.mfa_token, factorId: started.body.factorId, code: await codeAt(started.body.secret) });
+    const done = await stack.http.post('/v1/auth/mfa/enrol/totp/confirm', {
+      mfa_token: step0.mfa_token,
+      factorId: started.body.factorId,
+      code: await codeAt(started.body.secret),
+    });
     expect(done.status).toBe(200);
     a.token = done.body.access_token;
     aTotp = { secret: started.body.secret, factorId: started.body.factorId, recoveryCodes: done.body.recovery_codes };
 
-    expect((await stack.http.put(`/v1/tenants/${a.tenantId}/mfa-policy`, { policy: 'passkey_required_for_key_admins' }, a.token)).status).toBe(200);
+    expect(
+      (
+        await stack.http.put(
+          `/v1/tenants/${a.tenantId}/mfa-policy`,
+          { policy: 'passkey_required_for_key_admins' },
+          a.token,
+        )
+      ).status,
+    ).toBe(200);
     const step = await passwordStep(a);
     expect(step).toEqual(expect.objectContaining({ mfa_mode: 'enrol', methods: ['passkey'] }));
     for (const [path, code] of [
@@ -291,8 +394,17 @@ describe('policy, reset and isolation', () => {
     expect(options.status).toBe(200);
     expect(options.body.rp).toEqual({ name: 'Keyhold', id: 'localhost' });
     expect(options.body.authenticatorSelection).toEqual(expect.objectContaining({ userVerification: 'required' }));
-    const junk = { id: 'AAAA', rawId: 'AAAA', type: 'public-key', response: { clientDataJSON: 'e30', attestationObject: 'AAAA' }, clientExtensionResults: {} };
-    const refused = await stack.http.post('/v1/auth/mfa/enrol/passkey', { mfa_token: step.mfa_token, credential: junk });
+    const junk = {
+      id: 'AAAA',
+      rawId: 'AAAA',
+      type: 'public-key',
+      response: { clientDataJSON: 'e30', attestationObject: 'AAAA' },
+      clientExtensionResults: {},
+    };
+    const refused = await stack.http.post('/v1/auth/mfa/enrol/passkey', {
+      mfa_token: step.mfa_token,
+      credential: junk,
+    });
     expect(refused.status).toBe(400);
     expect(refused.body.error.code).toBe('WEBAUTHN_VERIFICATION_FAILED');
     // The challenge was single-use: the same options cannot be answered twice.
@@ -307,9 +419,14 @@ describe('policy, reset and isolation', () => {
 
   it("a key admin resets another admin's MFA: factors gone, their sessions end, audited; never their own, never as an auditor", async () => {
     // The key admin cannot sign in under the passkey policy without a passkey: relax it for this test.
-    await stack.api.services.ds.query(`UPDATE tenant_mfa_policies SET policy = 'mfa_required' WHERE tenant_id = $1`, [a.tenantId]);
+    await stack.api.services.ds.query(`UPDATE tenant_mfa_policies SET policy = 'mfa_required' WHERE tenant_id = $1`, [
+      a.tenantId,
+    ]);
     const step = await passwordStep(a);
-    const signedIn = await stack.http.post('/v1/auth/mfa/totp', { mfa_token: step.mfa_token, code: await nextCode(aTotp.secret) });
+    const signedIn = await stack.http.post('/v1/auth/mfa/totp', {
+      mfa_token: step.mfa_token,
+      code: await nextCode(aTotp.secret),
+    });
     expect(signedIn.status).toBe(200);
     a.token = signedIn.body.access_token;
     const claims = await stack.api.services.adminTokens.verify(a.token);
@@ -346,14 +463,25 @@ describe('policy, reset and isolation', () => {
       expect([method, path, r.status]).toEqual([method, path, 404]);
       expect(r.text).not.toContain(a.email);
     }
-    const row = await stack.api.services.ds.query(`SELECT count(*)::int AS n FROM admin_mfa_factors WHERE id = $1`, [aTotp.factorId]);
+    const row = await stack.api.services.ds.query(`SELECT count(*)::int AS n FROM admin_mfa_factors WHERE id = $1`, [
+      aTotp.factorId,
+    ]);
     expect(row[0].n).toBe(1);
-    expect((await stack.http.get(`/v1/tenants/${a.tenantId}/mfa-policy`, a.token)).body).toEqual({ policy: 'mfa_required' });
-    expect((await stack.http.get(`/v1/tenants/${b.tenantId}/me/mfa`, b.token)).body).toEqual({ factors: [], recoveryCodesRemaining: 0, policy: 'none' });
+    expect((await stack.http.get(`/v1/tenants/${a.tenantId}/mfa-policy`, a.token)).body).toEqual({
+      policy: 'mfa_required',
+    });
+    expect((await stack.http.get(`/v1/tenants/${b.tenantId}/me/mfa`, b.token)).body).toEqual({
+      factors: [],
+      recoveryCodesRemaining: 0,
+      policy: 'none',
+    });
     expect(bClaims.tid).toBe(b.tenantId);
     // One tenant's challenge token is no use with another tenant's codes.
     const step = await passwordStep(a);
-    const r = await stack.http.post('/v1/auth/mfa/recovery-code', { mfa_token: step.mfa_token, code: 'AAAA-BBBB-CCCC-DDDD' });
+    const r = await stack.http.post('/v1/auth/mfa/recovery-code', {
+      mfa_token: step.mfa_token,
+      code: 'AAAA-BBBB-CCCC-DDDD',
+    });
     expect(r.status).toBe(401);
   });
 });

@@ -28,7 +28,8 @@ describe('operations history', () => {
     let cursor: string | null = null;
     let pages = 0;
     do {
-      const r: { status: number; body: { operations: Array<{ id: string }>; next: string | null } } = await stack.http.get(`${t.base}/operations?limit=4${cursor ? `&cursor=${cursor}` : ''}`, t.token);
+      const r: { status: number; body: { operations: Array<{ id: string }>; next: string | null } } =
+        await stack.http.get(`${t.base}/operations?limit=4${cursor ? `&cursor=${cursor}` : ''}`, t.token);
       expect(r.status).toBe(200);
       seen.push(...r.body.operations.map((o: { id: string }) => o.id));
       cursor = r.body.next;
@@ -41,17 +42,31 @@ describe('operations history', () => {
 
     const rotations = await stack.http.get(`${t.base}/operations?kind=kek-rotation&state=queued,running`, t.token);
     expect(rotations.body.operations).toHaveLength(3);
-    expect(rotations.body.operations.every((o: { kind: string; requestedBy: string }) => o.kind === 'kek-rotation' && /^admin:/.test(o.requestedBy))).toBe(true);
+    expect(
+      rotations.body.operations.every(
+        (o: { kind: string; requestedBy: string }) => o.kind === 'kek-rotation' && /^admin:/.test(o.requestedBy),
+      ),
+    ).toBe(true);
     const ws = await stack.http.get(`${t.base}/workspaces/${workspaces[1]}/operations`, t.token);
-    expect(ws.body.operations.map((o: { workspaceId: string }) => o.workspaceId)).toEqual([workspaces[1], workspaces[1]]);
-    expect((await stack.http.get(`${t.base}/operations?state=succeeded`, t.token)).body).toEqual({ operations: [], next: null });
+    expect(ws.body.operations.map((o: { workspaceId: string }) => o.workspaceId)).toEqual([
+      workspaces[1],
+      workspaces[1],
+    ]);
+    expect((await stack.http.get(`${t.base}/operations?state=succeeded`, t.token)).body).toEqual({
+      operations: [],
+      next: null,
+    });
 
     for (const bad of ['kind=shred', 'state=done', 'limit=0', 'limit=500', 'cursor=%%%', 'cursor=bm9wZQ', 'other=1'])
       expect([bad, (await stack.http.get(`${t.base}/operations?${bad}`, t.token)).status]).toEqual([bad, 400]);
 
     const other = await tenantWithAdmin(stack);
-    expect((await stack.http.get(`/v1/tenants/${other.tenant.id}/workspaces/${t.wsId}/operations`, other.token)).status).toBe(404);
+    expect(
+      (await stack.http.get(`/v1/tenants/${other.tenant.id}/workspaces/${t.wsId}/operations`, other.token)).status,
+    ).toBe(404);
     expect((await stack.http.get(`${t.base}/workspaces/${t.wsId}/operations`, other.token)).status).toBe(404);
-    expect((await stack.http.get(`/v1/tenants/${other.tenant.id}/operations`, other.token)).body.operations).toEqual([]);
+    expect((await stack.http.get(`/v1/tenants/${other.tenant.id}/operations`, other.token)).body.operations).toEqual(
+      [],
+    );
   });
 });

@@ -15,7 +15,8 @@ jest.setTimeout(180_000);
 const TOKEN_TTL_SECONDS = 6;
 const key = (kid: string) => ({ kid, secret: randomBytes(32).toString('base64url') });
 const keysText = (keys: Array<{ kid: string; secret: string }>) => keys.map((k) => `${k.kid}=${k.secret}`).join(',');
-const kidOf = (token: string) => (JSON.parse(Buffer.from(token.split('.')[0], 'base64url').toString('utf8')) as { kid?: string }).kid;
+const kidOf = (token: string) =>
+  (JSON.parse(Buffer.from(token.split('.')[0], 'base64url').toString('utf8')) as { kid?: string }).kid;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 interface Settings {
@@ -83,14 +84,28 @@ class Fleet {
  * DEKs, a key admin refreshing (password grant) and reading, the operator reading platform status with whichever
  * operator token it currently holds. Every non-200 answer is a failure.
  */
-async function underLoad(fleet: Fleet, who: Awaited<ReturnType<typeof identities>>, operator: { token: string }, roll: () => Promise<void>) {
+async function underLoad(
+  fleet: Fleet,
+  who: Awaited<ReturnType<typeof identities>>,
+  operator: { token: string },
+  roll: () => Promise<void>,
+) {
   const failures: string[] = [];
   let requests = 0;
   let running = true;
   const tokens = { svc: '', admin: '' };
   const refresh = async () => {
-    const s = await fleet.pick().post('/v1/auth/token', { grant_type: 'client_credentials', client_id: who.clientId, client_secret: who.clientSecret });
-    const a = await fleet.pick().post('/v1/auth/token', { grant_type: 'password', tenant_id: who.tenantId, username: who.email, password: who.password });
+    const s = await fleet.pick().post('/v1/auth/token', {
+      grant_type: 'client_credentials',
+      client_id: who.clientId,
+      client_secret: who.clientSecret,
+    });
+    const a = await fleet.pick().post('/v1/auth/token', {
+      grant_type: 'password',
+      tenant_id: who.tenantId,
+      username: who.email,
+      password: who.password,
+    });
     if (s.status !== 200 || a.status !== 200) failures.push(`token endpoint ${s.status}/${a.status}`);
     else Object.assign(tokens, { svc: s.body.access_token, admin: a.body.access_token });
   };
@@ -104,7 +119,9 @@ async function underLoad(fleet: Fleet, who: Awaited<ReturnType<typeof identities
     })(),
     ...[0, 1, 2].map(async (n) => {
       while (running) {
-        const r = await fleet.pick().get(`/internal/v1/workspaces/${who.wsId}/segments/seg-${n}-${requests % 5}/dek`, tokens.svc);
+        const r = await fleet
+          .pick()
+          .get(`/internal/v1/workspaces/${who.wsId}/segments/seg-${n}-${requests % 5}/dek`, tokens.svc);
         requests++;
         if (r.status !== 200) failures.push(`dek ${r.status} ${r.text.slice(0, 120)}`);
       }
@@ -132,9 +149,21 @@ async function underLoad(fleet: Fleet, who: Awaited<ReturnType<typeof identities
 
 async function identities(stack: TestStack) {
   const w = await awsBoundWorkspace(stack);
-  const sp = await stack.http.post(`${w.base}/service-principals`, { name: 'rotation-load', workspaceIds: [w.wsId] }, w.token);
+  const sp = await stack.http.post(
+    `${w.base}/service-principals`,
+    { name: 'rotation-load', workspaceIds: [w.wsId] },
+    w.token,
+  );
   if (sp.status !== 201) throw new Error(`service principal: ${sp.status} ${sp.text}`);
-  return { tenantId: w.tenant.id, base: w.base, wsId: w.wsId, email: w.email, password: w.password, clientId: sp.body.clientId as string, clientSecret: sp.body.clientSecret as string };
+  return {
+    tenantId: w.tenant.id,
+    base: w.base,
+    wsId: w.wsId,
+    email: w.email,
+    password: w.password,
+    clientId: sp.body.clientId as string,
+    clientSecret: sp.body.clientSecret as string,
+  };
 }
 
 describe("rotation of Keyhold's own secrets under load", () => {
@@ -143,7 +172,8 @@ describe("rotation of Keyhold's own secrets under load", () => {
   const opOld = { name: 'ops-2026', token: randomBytes(32).toString('base64url') };
   const opNew = { name: 'ops-2027', token: randomBytes(32).toString('base64url') };
   const far = new Date(Date.now() + 86_400_000);
-  const ops = (...t: Array<{ name: string; token: string }>) => t.map((o) => operatorTokenEntryLine(o.name, o.token, far)).join(',');
+  const ops = (...t: Array<{ name: string; token: string }>) =>
+    t.map((o) => operatorTokenEntryLine(o.name, o.token, far)).join(',');
   let stack: TestStack;
   let who: Awaited<ReturnType<typeof identities>>;
 
@@ -191,7 +221,13 @@ describe("rotation of Keyhold's own secrets under load", () => {
       expect(kidOf(result.tokens.admin)).toBe('k2');
 
       // The old key and the old operator token are gone on every replica.
-      const stale = (await stack.http.post('/v1/auth/token', { grant_type: 'client_credentials', client_id: who.clientId, client_secret: who.clientSecret })).body.access_token as string;
+      const stale = (
+        await stack.http.post('/v1/auth/token', {
+          grant_type: 'client_credentials',
+          client_id: who.clientId,
+          client_secret: who.clientSecret,
+        })
+      ).body.access_token as string;
       expect(kidOf(stale)).toBe('k1');
       for (const replica of fleet.all()) {
         const r = await replica.get(`/internal/v1/workspaces/${who.wsId}/segments/seg-0-0/dek`, stale);
@@ -227,14 +263,27 @@ describe("rotation of Keyhold's own secrets under load", () => {
     const fleet = new Fleet(stack);
     const expired = { name: 'temp-contractor', token: randomBytes(32).toString('base64url') };
     try {
-      await fleet.start(0, { tokenKeys: keysText([k2]), operatorTokens: `${ops(opNew)},${operatorTokenEntryLine(expired.name, expired.token, new Date(Date.now() - 1000))}` });
+      await fleet.start(0, {
+        tokenKeys: keysText([k2]),
+        operatorTokens: `${ops(opNew)},${operatorTokenEntryLine(expired.name, expired.token, new Date(Date.now() - 1000))}`,
+      });
       const [api] = fleet.all();
       const refused = await api.get('/v1/platform/vendor-canaries', expired.token);
       expect(refused.status).toBe(401);
       expect(refused.body.error.code).toBe('UNAUTHENTICATED');
-      const created = await api.post('/v1/tenants', { name: `t-${randomBytes(3).toString('hex')}`, admin: { email: `a-${randomBytes(3).toString('hex')}@example.com` } }, opNew.token);
+      const created = await api.post(
+        '/v1/tenants',
+        {
+          name: `t-${randomBytes(3).toString('hex')}`,
+          admin: { email: `a-${randomBytes(3).toString('hex')}@example.com` },
+        },
+        opNew.token,
+      );
       expect(created.status).toBe(201);
-      const [row] = await stack.api.services.ds.query(`SELECT actor FROM audit_events WHERE tenant_id = $1 ORDER BY seq LIMIT 1`, [created.body.id]);
+      const [row] = await stack.api.services.ds.query(
+        `SELECT actor FROM audit_events WHERE tenant_id = $1 ORDER BY seq LIMIT 1`,
+        [created.body.id],
+      );
       expect(row.actor).toBe(`operator:${opNew.name}`);
     } finally {
       await fleet.close();

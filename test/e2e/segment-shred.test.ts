@@ -41,9 +41,13 @@ describe('segment-level shred', () => {
     return { ...w, adminPath: (seg: string) => `${w.base}/workspaces/${w.wsId}/segments/${encodeURIComponent(seg)}` };
   }
 
-
   const wrappedOf = async (wsId: string, seg: string): Promise<Buffer | undefined> =>
-    (await stack.api.services.ds.query(`SELECT wrapped FROM deks WHERE workspace_id = $1 AND segment_id = $2`, [wsId, seg]))[0]?.wrapped;
+    (
+      await stack.api.services.ds.query(`SELECT wrapped FROM deks WHERE workspace_id = $1 AND segment_id = $2`, [
+        wsId,
+        seg,
+      ])
+    )[0]?.wrapped;
 
   async function until410(http: HttpClient, path: string, token: string, timeoutMs = 3_000): Promise<number> {
     const started = Date.now();
@@ -69,10 +73,18 @@ describe('segment-level shred', () => {
     expect((await stack.http.get(w.dekPath('p1'), plain.token)).status).toBe(200);
 
     // the key admin grants it afterwards (its own route); an auditor cannot
-    const grant = await stack.http.put(`${w.base}/service-principals/${plain.id}/permissions`, { permissions: ['dek:fetch', 'dek:destroy'] }, w.token);
+    const grant = await stack.http.put(
+      `${w.base}/service-principals/${plain.id}/permissions`,
+      { permissions: ['dek:fetch', 'dek:destroy'] },
+      w.token,
+    );
     expect(grant.status).toBe(200);
     expect(grant.body.permissions).toEqual(['dek:destroy', 'dek:fetch']);
-    const bad = await stack.http.put(`${w.base}/service-principals/${plain.id}/permissions`, { permissions: ['dek:everything'] }, w.token);
+    const bad = await stack.http.put(
+      `${w.base}/service-principals/${plain.id}/permissions`,
+      { permissions: ['dek:everything'] },
+      w.token,
+    );
     expect(bad.status).toBe(400);
     expect((await stack.http.delete(w.dekPath('p1'), plain.token)).status).toBe(204);
     expect((await stack.http.get(w.dekPath('p1'), plain.token)).status).toBe(410);
@@ -105,9 +117,15 @@ describe('segment-level shred', () => {
     }
     // a second destroy is idempotent (still gone), and the id stays dead on both replicas
     expect((await http2.delete(w.dekPath(seg), destroyer.token)).status).toBe(204);
-    const rows = await stack.api.services.ds.query(`SELECT count(*)::int AS n FROM deks WHERE workspace_id = $1 AND segment_id = $2`, [w.wsId, seg]);
+    const rows = await stack.api.services.ds.query(
+      `SELECT count(*)::int AS n FROM deks WHERE workspace_id = $1 AND segment_id = $2`,
+      [w.wsId, seg],
+    );
     expect(rows[0].n).toBe(0);
-    const tomb = await stack.api.services.ds.query(`SELECT segment_id, destroyed_by, destroyed_at FROM segment_tombstones WHERE workspace_id = $1`, [w.wsId]);
+    const tomb = await stack.api.services.ds.query(
+      `SELECT segment_id, destroyed_by, destroyed_at FROM segment_tombstones WHERE workspace_id = $1`,
+      [w.wsId],
+    );
     expect(tomb).toHaveLength(1);
     expect(tomb[0].destroyed_by).toBe(`service:${destroyer.id}`);
     // neither replica's cache holds the wrapped row any more
@@ -124,7 +142,9 @@ describe('segment-level shred', () => {
     expect(ev[0].details).toEqual({ segmentId: seg, dekDeleted: true, firstDestroy: true });
     expect(ev[1].details).toEqual({ segmentId: seg, dekDeleted: false, firstDestroy: false });
     const metrics = await stack.http.get('/metrics');
-    expect(metrics.text).toContain(`keyhold_segment_destroys_total{principal="service:${destroyer.id}",outcome="destroyed"} 1`);
+    expect(metrics.text).toContain(
+      `keyhold_segment_destroys_total{principal="service:${destroyer.id}",outcome="destroyed"} 1`,
+    );
   });
 
   it('the key admin route destroys a segment; auditors and other tenants cannot', async () => {
@@ -133,11 +153,17 @@ describe('segment-level shred', () => {
     expect((await stack.http.get(w.dekPath('adm-1'), reader.token)).status).toBe(200);
     expect((await http2.get(w.dekPath('adm-1'), reader.token)).status).toBe(200);
     const other = await tenantWithAdmin(stack);
-    const foreign = await stack.http.delete(`/v1/tenants/${other.tenant.id}/workspaces/${w.wsId}/segments/adm-1`, other.token);
+    const foreign = await stack.http.delete(
+      `/v1/tenants/${other.tenant.id}/workspaces/${w.wsId}/segments/adm-1`,
+      other.token,
+    );
     expect(foreign.status).toBe(404);
     const cross = await stack.http.delete(w.adminPath('adm-1'), other.token);
     expect(cross.status).toBe(404);
-    const aud = await inviteUser(stack.url, w.token, w.tenant.id, { email: `a-${randomBytes(3).toString('hex')}@example.com`, role: 'auditor' });
+    const aud = await inviteUser(stack.url, w.token, w.tenant.id, {
+      email: `a-${randomBytes(3).toString('hex')}@example.com`,
+      role: 'auditor',
+    });
     expect((await stack.http.delete(w.adminPath('adm-1'), aud.token)).status).toBe(403);
     expect((await stack.http.get(w.dekPath('adm-1'), reader.token)).status).toBe(200);
 
@@ -148,7 +174,10 @@ describe('segment-level shred', () => {
     // an unknown segment can be destroyed ahead of time: its id is then never issued
     expect((await stack.http.delete(w.adminPath('never-issued'), w.token)).status).toBe(204);
     expect((await http2.get(w.dekPath('never-issued'), reader.token)).status).toBe(410);
-    const bad = await stack.http.delete(`${w.base}/workspaces/${w.wsId}/segments/${encodeURIComponent('has space')}`, w.token);
+    const bad = await stack.http.delete(
+      `${w.base}/workspaces/${w.wsId}/segments/${encodeURIComponent('has space')}`,
+      w.token,
+    );
     expect(bad.status).toBe(400);
   });
 
@@ -204,7 +233,9 @@ describe('segment-level shred', () => {
     }
     const needles = secrets.flatMap((k) => [k.toString('hex'), k.toString('base64'), k.toString('base64url')]);
     const { ds } = stack.api.services;
-    const tables = (await ds.query(`SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'`)).map((t: { table_name: string }) => t.table_name);
+    const tables = (
+      await ds.query(`SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'`)
+    ).map((t: { table_name: string }) => t.table_name);
     let pgText = '';
     const pgBytes: Buffer[] = [];
     for (const t of tables)
@@ -225,12 +256,17 @@ describe('segment-level shred', () => {
       for (const k of await redis.keys(`${stack.redisPrefix}*`)) {
         const type = await redis.type(k);
         const v =
-          type === 'string' ? await redis.getBuffer(k)
-          : type === 'hash' ? await redis.hgetall(k)
-          : type === 'list' ? await redis.lrange(k, 0, -1)
-          : type === 'set' ? await redis.smembers(k)
-          : type === 'zset' ? await redis.zrange(k, 0, -1)
-          : null;
+          type === 'string'
+            ? await redis.getBuffer(k)
+            : type === 'hash'
+              ? await redis.hgetall(k)
+              : type === 'list'
+                ? await redis.lrange(k, 0, -1)
+                : type === 'set'
+                  ? await redis.smembers(k)
+                  : type === 'zset'
+                    ? await redis.zrange(k, 0, -1)
+                    : null;
         dump += `${k} ${Buffer.isBuffer(v) ? v.toString('latin1') : JSON.stringify(v)}\n`;
       }
     } finally {

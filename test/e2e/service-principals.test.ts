@@ -23,17 +23,32 @@ describe('service principal lifecycle', () => {
     const roleArn = await stack.aws.createRole(roleName, vendor, t.tenant.aws.externalId);
     const keyArn = await stack.aws.createKey(roleArn, roleName);
     const base = `/v1/tenants/${t.tenant.id}`;
-    const kc = await stack.http.post(`${base}/key-configurations`, { name: 'k', provider: 'aws', aws: { keyArn, roleArn } }, t.token);
+    const kc = await stack.http.post(
+      `${base}/key-configurations`,
+      { name: 'k', provider: 'aws', aws: { keyArn, roleArn } },
+      t.token,
+    );
     expect(kc.body.status).toBe('valid');
     const ws: string[] = [];
     for (const name of ['w1', 'w2']) {
       const w = await stack.http.post(`${base}/workspaces`, { name }, t.token);
-      expect((await stack.http.put(`${base}/workspaces/${w.body.id}/key-binding`, { keyConfigurationId: kc.body.id }, t.token)).status).toBe(200);
+      expect(
+        (
+          await stack.http.put(
+            `${base}/workspaces/${w.body.id}/key-binding`,
+            { keyConfigurationId: kc.body.id },
+            t.token,
+          )
+        ).status,
+      ).toBe(200);
       ws.push(w.body.id);
     }
     const sp = await stack.http.post(`${base}/service-principals`, { name: 'ingest', workspaceIds: ws }, t.token);
     expect(sp.status).toBe(201);
-    const aud = await inviteUser(stack.url, t.token, t.tenant.id, { email: `aud-${randomBytes(3).toString('hex')}@example.com`, role: 'auditor' });
+    const aud = await inviteUser(stack.url, t.token, t.tenant.id, {
+      email: `aud-${randomBytes(3).toString('hex')}@example.com`,
+      role: 'auditor',
+    });
     return {
       ...t,
       base,
@@ -47,7 +62,8 @@ describe('service principal lifecycle', () => {
     };
   }
 
-  const token = (clientId: string, secret: string) => stack.http.post('/v1/auth/token', { grant_type: 'client_credentials', client_id: clientId, client_secret: secret });
+  const token = (clientId: string, secret: string) =>
+    stack.http.post('/v1/auth/token', { grant_type: 'client_credentials', client_id: clientId, client_secret: secret });
   const patch = (path: string, body: unknown, tok: string) => stack.http.request('PATCH', path, { token: tok, body });
 
   it('disable refuses the issued token and new token requests at once; enable restores new tokens, never the old ones', async () => {
@@ -76,7 +92,13 @@ describe('service principal lifecycle', () => {
     const other = await tenantWithAdmin(stack);
     const got = await stack.http.get(s.spPath, s.auditor);
     expect(got.status).toBe(200);
-    expect(got.body).toMatchObject({ id: s.spId, name: 'ingest', clientId: s.clientId, disabled: false, ipAllowList: [] });
+    expect(got.body).toMatchObject({
+      id: s.spId,
+      name: 'ingest',
+      clientId: s.clientId,
+      disabled: false,
+      ipAllowList: [],
+    });
     expect([...got.body.workspaceIds].sort()).toEqual([...s.ws].sort());
     expect(got.body.secrets).toHaveLength(1);
     expect(Object.keys(got.body.secrets[0]).sort()).toEqual(['createdAt', 'expiresAt', 'id']);
@@ -192,11 +214,25 @@ describe('service principal lifecycle', () => {
     const s = await setup();
     for (const body of [{}, { disabled: 'yes' }, { name: '' }, { workspaceIds: ['x'] }, { extra: 1 }]) {
       const r = await patch(s.spPath, body, s.token);
-      expect([JSON.stringify(body), r.status, r.body?.error?.code]).toEqual([JSON.stringify(body), 400, 'VALIDATION_FAILED']);
+      expect([JSON.stringify(body), r.status, r.body?.error?.code]).toEqual([
+        JSON.stringify(body),
+        400,
+        'VALIDATION_FAILED',
+      ]);
     }
-    for (const body of [{}, { overlapSeconds: -1 }, { overlapSeconds: 7 * 86_400 + 1 }, { overlapSeconds: 1.5 }, { overlapSeconds: '60' }]) {
+    for (const body of [
+      {},
+      { overlapSeconds: -1 },
+      { overlapSeconds: 7 * 86_400 + 1 },
+      { overlapSeconds: 1.5 },
+      { overlapSeconds: '60' },
+    ]) {
       const r = await stack.http.post(`${s.spPath}/secrets`, body, s.token);
-      expect([JSON.stringify(body), r.status, r.body?.error?.code]).toEqual([JSON.stringify(body), 400, 'VALIDATION_FAILED']);
+      expect([JSON.stringify(body), r.status, r.body?.error?.code]).toEqual([
+        JSON.stringify(body),
+        400,
+        'VALIDATION_FAILED',
+      ]);
     }
     expect((await stack.http.get(`${s.base}/service-principals/not-a-uuid`, s.token)).status).toBe(404);
     expect((await stack.http.delete(`${s.spPath}/secrets/not-a-uuid`, s.token)).status).toBe(404);
@@ -211,7 +247,11 @@ describe('service principal lifecycle', () => {
     const rot = await stack.http.post(`${s.spPath}/secrets`, { overlapSeconds: 60 }, s.token);
     await stack.http.delete(`${s.spPath}/secrets/${rot.body.secretId}`, s.token);
     await stack.http.delete(s.spPath, s.token);
-    const events = (await stack.http.get(`${s.base}/audit-events?limit=1000`, s.token)).body.events as Array<{ action: string; actor: string; target: string }>;
+    const events = (await stack.http.get(`${s.base}/audit-events?limit=1000`, s.token)).body.events as Array<{
+      action: string;
+      actor: string;
+      target: string;
+    }>;
     const mine = events.filter((e) => e.target === `service_principal:${s.spId}`);
     expect(mine.map((e) => e.action)).toEqual([
       'service_principal.created',

@@ -6,19 +6,34 @@ import { startStack, TestStack } from '../support/stack';
 describe('token endpoint', () => {
   let stack: TestStack;
   beforeAll(async () => {
-    stack = await startStack({ config: { tokenRatePerIpPerMinute: 1000, tokenRatePerPrincipalPerMinute: 40, trustedProxies: '127.0.0.1' } });
+    stack = await startStack({
+      config: { tokenRatePerIpPerMinute: 1000, tokenRatePerPrincipalPerMinute: 40, trustedProxies: '127.0.0.1' },
+    });
   });
   afterAll(async () => stack?.close());
 
-  const onboard = () => onboardTenant(stack.url, stack.operatorToken, { name: `t-${randomBytes(3).toString('hex')}`, email: `a-${randomBytes(4).toString('hex')}@example.com` });
-  const guess = (tenantId: string, username: string, ip: string, password = `guess-${randomBytes(4).toString('hex')}`) =>
-    stack.http.request('POST', '/v1/auth/token', { body: { grant_type: 'password', tenant_id: tenantId, username, password }, headers: { 'x-forwarded-for': ip } });
+  const onboard = () =>
+    onboardTenant(stack.url, stack.operatorToken, {
+      name: `t-${randomBytes(3).toString('hex')}`,
+      email: `a-${randomBytes(4).toString('hex')}@example.com`,
+    });
+  const guess = (
+    tenantId: string,
+    username: string,
+    ip: string,
+    password = `guess-${randomBytes(4).toString('hex')}`,
+  ) =>
+    stack.http.request('POST', '/v1/auth/token', {
+      body: { grant_type: 'password', tenant_id: tenantId, username, password },
+      headers: { 'x-forwarded-for': ip },
+    });
 
   it('case variants of a tenant id share one bucket', async () => {
     const a = await onboard();
     const variants = [a.tenant.id, a.tenant.id.toUpperCase()];
     let limited = false;
-    for (let i = 0; i < 12 && !limited; i++) limited = (await guess(variants[i % 2], a.email, '203.0.113.7')).status === 429;
+    for (let i = 0; i < 12 && !limited; i++)
+      limited = (await guess(variants[i % 2], a.email, '203.0.113.7')).status === 429;
     expect(limited).toBe(true);
     // ... and an upper-case variant does not open a fresh bucket either.
     expect((await guess(a.tenant.id.toUpperCase(), a.email.toUpperCase(), '203.0.113.7')).status).toBe(429);
@@ -30,7 +45,8 @@ describe('token endpoint', () => {
     expect((await guess(a.tenant.id, a.email, '198.51.100.1', a.password)).status).toBe(200);
     // An attacker hammers from many addresses until they are delayed.
     let attacker429 = 0;
-    for (let i = 0; i < 80; i++) if ((await guess(a.tenant.id, a.email, `192.0.2.${(i % 8) + 1}`)).status === 429) attacker429++;
+    for (let i = 0; i < 80; i++)
+      if ((await guess(a.tenant.id, a.email, `192.0.2.${(i % 8) + 1}`)).status === 429) attacker429++;
     expect(attacker429).toBeGreaterThan(0);
     // The owner, from their own address with the right password, still gets in.
     expect((await guess(a.tenant.id, a.email, '198.51.100.1', a.password)).status).toBe(200);
@@ -49,10 +65,17 @@ describe('token endpoint', () => {
   it('unknown client ids cost what known ones do', async () => {
     const a = await onboard();
     const ws = await stack.http.post(`/v1/tenants/${a.tenant.id}/workspaces`, { name: 'w' }, a.token);
-    const sp = await stack.http.post(`/v1/tenants/${a.tenant.id}/service-principals`, { name: 's', workspaceIds: [ws.body.id] }, a.token);
+    const sp = await stack.http.post(
+      `/v1/tenants/${a.tenant.id}/service-principals`,
+      { name: 's', workspaceIds: [ws.body.id] },
+      a.token,
+    );
     const time = async (clientId: string, i: number) => {
       const t0 = process.hrtime.bigint();
-      const r = await stack.http.request('POST', '/v1/auth/token', { body: { grant_type: 'client_credentials', client_id: clientId, client_secret: 'wrong' }, headers: { 'x-forwarded-for': `10.9.${i}.1` } });
+      const r = await stack.http.request('POST', '/v1/auth/token', {
+        body: { grant_type: 'client_credentials', client_id: clientId, client_secret: 'wrong' },
+        headers: { 'x-forwarded-for': `10.9.${i}.1` },
+      });
       expect(r.status).toBe(401);
       return Number(process.hrtime.bigint() - t0) / 1e6;
     };
@@ -80,7 +103,9 @@ describe('token endpoint', () => {
     const unknown: number[] = [];
     for (let i = 0; i < 8; i++) {
       known.push(await time(a.tenant.id, a.email, i));
-      unknown.push(await time(i % 2 ? a.tenant.id : '6f1c1e0e-0000-4000-8000-000000000000', `nobody-${i}@example.com`, 100 + i));
+      unknown.push(
+        await time(i % 2 ? a.tenant.id : '6f1c1e0e-0000-4000-8000-000000000000', `nobody-${i}@example.com`, 100 + i),
+      );
     }
     const med = (x: number[]) => x.sort((p, q) => p - q)[x.length >> 1];
     const ratio = med(unknown) / med(known);
@@ -93,7 +118,13 @@ describe('token endpoint', () => {
     try {
       let limited = false;
       for (let i = 0; i < 6 && !limited; i++)
-        limited = (await s2.http.request('POST', '/v1/auth/token', { body: { grant_type: 'client_credentials', client_id: `c${i}`, client_secret: 'x' }, headers: { 'x-forwarded-for': `10.0.0.${i}` } })).status === 429;
+        limited =
+          (
+            await s2.http.request('POST', '/v1/auth/token', {
+              body: { grant_type: 'client_credentials', client_id: `c${i}`, client_secret: 'x' },
+              headers: { 'x-forwarded-for': `10.0.0.${i}` },
+            })
+          ).status === 429;
       expect(limited).toBe(true);
     } finally {
       await s2.close();

@@ -26,18 +26,46 @@ describe('DELETE workspace (deliberate crypto-shred)', () => {
   async function boundWorkspace() {
     const t = await tenantWithAdmin(stack);
     const roleName = `r-${randomBytes(4).toString('hex')}`;
-    const roleArn = await stack.aws.createRole(roleName, stack.config.providerEnv.KEYHOLD_AWS_VENDOR_PRINCIPAL_ARN!, t.tenant.aws.externalId);
+    const roleArn = await stack.aws.createRole(
+      roleName,
+      stack.config.providerEnv.KEYHOLD_AWS_VENDOR_PRINCIPAL_ARN!,
+      t.tenant.aws.externalId,
+    );
     const keyArn = await stack.aws.createKey(roleArn, roleName);
     const base = `/v1/tenants/${t.tenant.id}`;
-    const kc = await stack.http.post(`${base}/key-configurations`, { name: 'k', provider: 'aws', aws: { keyArn, roleArn } }, t.token);
+    const kc = await stack.http.post(
+      `${base}/key-configurations`,
+      { name: 'k', provider: 'aws', aws: { keyArn, roleArn } },
+      t.token,
+    );
     expect(kc.body.status).toBe('valid');
     const name = `payroll-${randomBytes(3).toString('hex')}`;
     const ws = await stack.http.post(`${base}/workspaces`, { name }, t.token);
-    expect((await stack.http.put(`${base}/workspaces/${ws.body.id}/key-binding`, { keyConfigurationId: kc.body.id }, t.token)).status).toBe(200);
+    expect(
+      (
+        await stack.http.put(
+          `${base}/workspaces/${ws.body.id}/key-binding`,
+          { keyConfigurationId: kc.body.id },
+          t.token,
+        )
+      ).status,
+    ).toBe(200);
     const sp = await stack.http.post(`${base}/service-principals`, { name: 's', workspaceIds: [ws.body.id] }, t.token);
-    const tok = await stack.http.post('/v1/auth/token', { grant_type: 'client_credentials', client_id: sp.body.clientId, client_secret: sp.body.clientSecret });
+    const tok = await stack.http.post('/v1/auth/token', {
+      grant_type: 'client_credentials',
+      client_id: sp.body.clientId,
+      client_secret: sp.body.clientSecret,
+    });
     const wsId = ws.body.id as string;
-    return { ...t, base, name, kcId: kc.body.id as string, wsId, svc: tok.body.access_token as string, dekPath: (seg: string) => `/internal/v1/workspaces/${wsId}/segments/${seg}/dek` };
+    return {
+      ...t,
+      base,
+      name,
+      kcId: kc.body.id as string,
+      wsId,
+      svc: tok.body.access_token as string,
+      dekPath: (seg: string) => `/internal/v1/workspaces/${wsId}/segments/${seg}/dek`,
+    };
   }
 
   it('key admin only, typed confirmation, 410 WORKSPACE_DESTROYED on every replica at once, rows gone, audited', async () => {
@@ -51,7 +79,8 @@ describe('DELETE workspace (deliberate crypto-shred)', () => {
     // Who may not: an auditor, a service principal, the platform operator, another tenant's key admin.
     const auditor = await inviteUser(stack.url, w.token, w.tenant.id, { email: `aud-${w.email}`, role: 'auditor' });
     const aud = { body: { access_token: auditor.token } };
-    const del = (token: string, body?: unknown) => stack.http.request('DELETE', `${w.base}/workspaces/${w.wsId}`, { token, body });
+    const del = (token: string, body?: unknown) =>
+      stack.http.request('DELETE', `${w.base}/workspaces/${w.wsId}`, { token, body });
     expect((await del(aud.body.access_token, { confirm: w.name })).status).toBe(403);
     expect((await del(w.svc, { confirm: w.name })).status).toBe(401);
     expect((await del(stack.operatorToken, { confirm: w.name })).status).toBe(401);
@@ -69,11 +98,20 @@ describe('DELETE workspace (deliberate crypto-shred)', () => {
     expect(replica2.services.deks.cacheSizes().wrapped).toBeGreaterThan(0);
     const destroyed = await del(w.token, { confirm: w.name });
     expect(destroyed.status).toBe(200);
-    expect(destroyed.body).toMatchObject({ id: w.wsId, keyState: 'destroyed', keyConfigurationId: null, kekVersion: null });
+    expect(destroyed.body).toMatchObject({
+      id: w.wsId,
+      keyState: 'destroyed',
+      keyConfigurationId: null,
+      kekVersion: null,
+    });
 
     // Replica 2's caches are purged by the shred broadcast: plaintext KEK, state and wrapped DEK rows.
     const deadline = Date.now() + 2_000;
-    while ((replica2.services.kekCache.cachedWorkspaces().includes(w.wsId) || replica2.services.deks.cacheSizes().wrapped > 0) && Date.now() < deadline)
+    while (
+      (replica2.services.kekCache.cachedWorkspaces().includes(w.wsId) ||
+        replica2.services.deks.cacheSizes().wrapped > 0) &&
+      Date.now() < deadline
+    )
       await new Promise((res) => setTimeout(res, 20));
     expect(replica2.services.deks.cacheSizes().wrapped).toBe(0);
     // Both replicas refuse at once: replica 2 had the KEK, the state and the wrapped row cached.
@@ -83,7 +121,11 @@ describe('DELETE workspace (deliberate crypto-shred)', () => {
         expect(r.status).toBe(410);
         expect(r.body.error.code).toBe('WORKSPACE_DESTROYED');
       }
-      const b = await http.post(`/internal/v1/workspaces/${w.wsId}/deks:batchGet`, { segmentIds: ['s1', 'new'] }, w.svc);
+      const b = await http.post(
+        `/internal/v1/workspaces/${w.wsId}/deks:batchGet`,
+        { segmentIds: ['s1', 'new'] },
+        w.svc,
+      );
       expect(b.status).toBe(410);
     }
     expect(replica2.services.kekCache.cachedWorkspaces()).not.toContain(w.wsId);
@@ -96,16 +138,29 @@ describe('DELETE workspace (deliberate crypto-shred)', () => {
     expect(left[0]).toEqual({ keks: 0, deks: 0 });
     // Irreversible: again → 410; re-bind → 409; reinstate → 410; the key configuration is free to delete.
     expect((await del(w.token, { confirm: w.name })).body.error.code).toBe('WORKSPACE_DESTROYED');
-    const rebind = await stack.http.put(`${w.base}/workspaces/${w.wsId}/key-binding`, { keyConfigurationId: w.kcId }, w.token);
+    const rebind = await stack.http.put(
+      `${w.base}/workspaces/${w.wsId}/key-binding`,
+      { keyConfigurationId: w.kcId },
+      w.token,
+    );
     expect(rebind.status).toBe(409);
     expect(rebind.body.error.code).toBe('DESTROYED_WORKSPACE_NOT_BINDABLE');
-    const reinstate = await stack.http.post(`${w.base}/workspaces/${w.wsId}/operations`, { kind: 'reinstate' }, w.token);
+    const reinstate = await stack.http.post(
+      `${w.base}/workspaces/${w.wsId}/operations`,
+      { kind: 'reinstate' },
+      w.token,
+    );
     expect(reinstate.status).toBe(410);
     expect((await stack.http.delete(`${w.base}/key-configurations/${w.kcId}`, w.token)).status).toBe(204);
 
     await stack.api.services.audit.drain();
     const audit = await stack.http.get(`${w.base}/audit-events?limit=100`, w.token);
-    const events = (audit.body.events ?? audit.body.items ?? []) as Array<{ action: string; actor: string; at: string; outcome: string }>;
+    const events = (audit.body.events ?? audit.body.items ?? []) as Array<{
+      action: string;
+      actor: string;
+      at: string;
+      outcome: string;
+    }>;
     const entry = events.find((e) => e.action === 'workspace.destroyed');
     expect(entry).toMatchObject({ actor: expect.stringMatching(/^admin:/), outcome: 'success' });
     expect(entry?.at).toBeTruthy();
@@ -118,13 +173,20 @@ describe('DELETE workspace (deliberate crypto-shred)', () => {
     let stop = false;
     const load = [stack.http, r2, stack.http, r2].map(async (http, i) => {
       for (let n = 0; !stop || n < 3; n++) {
-        const r = await http.post(`/internal/v1/workspaces/${w.wsId}/deks:batchGet`, { segmentIds: [`race-${i}-${n}`, `race-${i}-${n}-b`, 'shared'] }, w.svc);
+        const r = await http.post(
+          `/internal/v1/workspaces/${w.wsId}/deks:batchGet`,
+          { segmentIds: [`race-${i}-${n}`, `race-${i}-${n}-b`, 'shared'] },
+          w.svc,
+        );
         statuses.push(r.status);
         if (stop && r.status === 410) return;
       }
     });
     await new Promise((res) => setTimeout(res, 150));
-    const destroyed = await stack.http.request('DELETE', `${w.base}/workspaces/${w.wsId}`, { token: w.token, body: { confirm: w.name } });
+    const destroyed = await stack.http.request('DELETE', `${w.base}/workspaces/${w.wsId}`, {
+      token: w.token,
+      body: { confirm: w.name },
+    });
     stop = true;
     await Promise.all(load);
     expect(destroyed.status).toBe(200);

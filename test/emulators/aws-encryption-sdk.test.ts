@@ -24,7 +24,9 @@ describe('AWS Encryption SDK through the emulator', () => {
     const key = await aws.customerKms().send(new CreateKeyCommand({}));
     const arn = key.KeyMetadata!.Arn!;
     const context = { tenant: 't-1', purpose: 'esdk-test' };
-    const { result } = await encrypt(keyring(arn), Buffer.from('hello through the emulator'), { encryptionContext: context });
+    const { result } = await encrypt(keyring(arn), Buffer.from('hello through the emulator'), {
+      encryptionContext: context,
+    });
     expect(result.includes(Buffer.from('hello'))).toBe(false);
     const { plaintext, messageHeader } = await decrypt(keyring(arn), result);
     expect(plaintext.toString()).toBe('hello through the emulator');

@@ -58,8 +58,15 @@ let seq = 0;
 /** A customer role the vendor user may assume, and a KMS client acting as that role's session. */
 async function roleSession(region = aws.region): Promise<{ roleArn: string; kms: KMSClient }> {
   const name = `fidelity-${++seq}`;
-  const trust = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { AWS: aws.vendor.arn }, Action: 'sts:AssumeRole' }] };
-  const roleArn = (await aws.customerIam().send(new CreateRoleCommand({ RoleName: name, AssumeRolePolicyDocument: JSON.stringify(trust) }))).Role!.Arn!;
+  const trust = {
+    Version: '2012-10-17',
+    Statement: [{ Effect: 'Allow', Principal: { AWS: aws.vendor.arn }, Action: 'sts:AssumeRole' }],
+  };
+  const roleArn = (
+    await aws
+      .customerIam()
+      .send(new CreateRoleCommand({ RoleName: name, AssumeRolePolicyDocument: JSON.stringify(trust) }))
+  ).Role!.Arn!;
   const client = track(
     new KMSClient({
       endpoint: aws.url,
@@ -75,12 +82,22 @@ async function roleSession(region = aws.region): Promise<{ roleArn: string; kms:
   return { roleArn, kms: client };
 }
 
-const ROOT_STATEMENT = () => ({ Sid: 'Root', Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${aws.customerAccountId}:root` }, Action: 'kms:*', Resource: '*' });
-const policy = (...statements: unknown[]) => JSON.stringify({ Version: '2012-10-17', Statement: [ROOT_STATEMENT(), ...statements] });
+const ROOT_STATEMENT = () => ({
+  Sid: 'Root',
+  Effect: 'Allow',
+  Principal: { AWS: `arn:aws:iam::${aws.customerAccountId}:root` },
+  Action: 'kms:*',
+  Resource: '*',
+});
+const policy = (...statements: unknown[]) =>
+  JSON.stringify({ Version: '2012-10-17', Statement: [ROOT_STATEMENT(), ...statements] });
 const newKey = async (p?: string, extra: Record<string, unknown> = {}) =>
-  (await kms.send(new CreateKeyCommand({ Description: 'fidelity', ...(p ? { Policy: p } : {}), ...extra }))).KeyMetadata!;
+  (await kms.send(new CreateKeyCommand({ Description: 'fidelity', ...(p ? { Policy: p } : {}), ...extra })))
+    .KeyMetadata!;
 const encrypt = (c: KMSClient, keyId: string, ctx?: Record<string, string>) =>
-  c.send(new EncryptCommand({ KeyId: keyId, Plaintext: Buffer.from('kek'), ...(ctx ? { EncryptionContext: ctx } : {}) }));
+  c.send(
+    new EncryptCommand({ KeyId: keyId, Plaintext: Buffer.from('kek'), ...(ctx ? { EncryptionContext: ctx } : {}) }),
+  );
 
 describe('condition keys of KMS requests', () => {
   it('kms:EncryptionContext:<key> scopes an Allow to requests carrying that pair; DescribeKey, which has no context, is not covered by it', async () => {
@@ -96,12 +113,18 @@ describe('condition keys of KMS requests', () => {
     );
     const ok = await encrypt(asRole, key.Arn!, { 'keyhold:tenant': 't-1', 'keyhold:workspace': 'w-1' });
     const back = await asRole.send(
-      new DecryptCommand({ KeyId: key.Arn!, CiphertextBlob: ok.CiphertextBlob, EncryptionContext: { 'keyhold:workspace': 'w-1', 'keyhold:tenant': 't-1' } }),
+      new DecryptCommand({
+        KeyId: key.Arn!,
+        CiphertextBlob: ok.CiphertextBlob,
+        EncryptionContext: { 'keyhold:workspace': 'w-1', 'keyhold:tenant': 't-1' },
+      }),
     );
     expect(Buffer.from(back.Plaintext!).toString()).toBe('kek');
     expect((await errorOf(encrypt(asRole, key.Arn!, { 'keyhold:tenant': 't-2' }))).name).toBe('AccessDeniedException');
     expect((await errorOf(encrypt(asRole, key.Arn!))).name).toBe('AccessDeniedException');
-    expect((await errorOf(asRole.send(new DescribeKeyCommand({ KeyId: key.Arn! }))))).toMatchObject({ name: 'AccessDeniedException' });
+    expect(await errorOf(asRole.send(new DescribeKeyCommand({ KeyId: key.Arn! })))).toMatchObject({
+      name: 'AccessDeniedException',
+    });
   });
 
   it('kms:EncryptionContextKeys with ForAllValues/ForAnyValue tests the set of context keys', async () => {
@@ -125,49 +148,94 @@ describe('condition keys of KMS requests', () => {
       ),
     );
     await encrypt(asRole, key.Arn!, { 'keyhold:tenant': 't' });
-    expect((await errorOf(encrypt(asRole, key.Arn!, { 'keyhold:tenant': 't', other: 'x' }))).message).toContain('explicit deny in a resource-based policy');
+    expect((await errorOf(encrypt(asRole, key.Arn!, { 'keyhold:tenant': 't', other: 'x' }))).message).toContain(
+      'explicit deny in a resource-based policy',
+    );
     expect((await errorOf(encrypt(asRole, key.Arn!, { 'keyhold:workspace': 'w' }))).name).toBe('AccessDeniedException');
   });
 
   it('kms:ViaService is absent on direct calls: an Allow requiring it refuses, a Deny unless it matches applies; kms:CallerAccount is the caller account', async () => {
     const { roleArn, kms: asRole } = await roleSession();
     const via = await newKey(
-      policy({ Effect: 'Allow', Principal: { AWS: roleArn }, Action: 'kms:Encrypt', Resource: '*', Condition: { StringEquals: { 'kms:ViaService': `s3.${aws.region}.amazonaws.com` } } }),
+      policy({
+        Effect: 'Allow',
+        Principal: { AWS: roleArn },
+        Action: 'kms:Encrypt',
+        Resource: '*',
+        Condition: { StringEquals: { 'kms:ViaService': `s3.${aws.region}.amazonaws.com` } },
+      }),
     );
     expect((await errorOf(encrypt(asRole, via.Arn!))).name).toBe('AccessDeniedException');
     const denyDirect = await newKey(
       policy(
         { Effect: 'Allow', Principal: { AWS: roleArn }, Action: 'kms:Encrypt', Resource: '*' },
-        { Effect: 'Deny', Principal: '*', Action: 'kms:Encrypt', Resource: '*', Condition: { StringNotEquals: { 'kms:ViaService': `s3.${aws.region}.amazonaws.com` } } },
+        {
+          Effect: 'Deny',
+          Principal: '*',
+          Action: 'kms:Encrypt',
+          Resource: '*',
+          Condition: { StringNotEquals: { 'kms:ViaService': `s3.${aws.region}.amazonaws.com` } },
+        },
       ),
     );
     expect((await errorOf(encrypt(asRole, denyDirect.Arn!))).message).toContain('explicit deny');
     const byAccount = await newKey(
-      policy({ Effect: 'Allow', Principal: '*', Action: 'kms:Encrypt', Resource: '*', Condition: { StringEquals: { 'kms:CallerAccount': aws.customerAccountId } } }),
+      policy({
+        Effect: 'Allow',
+        Principal: '*',
+        Action: 'kms:Encrypt',
+        Resource: '*',
+        Condition: { StringEquals: { 'kms:CallerAccount': aws.customerAccountId } },
+      }),
     );
     await encrypt(asRole, byAccount.Arn!);
   });
 
   it('Bool aws:SecureTransport, Null, IpAddress aws:SourceIp and DateLessThan aws:CurrentTime are evaluated', async () => {
     const { roleArn, kms: asRole } = await roleSession();
-    const allow = (Condition: unknown) => policy({ Effect: 'Allow', Principal: { AWS: roleArn }, Action: 'kms:Encrypt', Resource: '*', Condition });
-    await encrypt(asRole, (await newKey(allow({ Bool: { 'aws:SecureTransport': 'true' }, IpAddress: { 'aws:SourceIp': '127.0.0.0/8' } }))).Arn!);
-    expect((await errorOf(encrypt(asRole, (await newKey(allow({ IpAddress: { 'aws:SourceIp': '203.0.113.0/24' } }))).Arn!))).name).toBe('AccessDeniedException');
-    expect((await errorOf(encrypt(asRole, (await newKey(allow({ Null: { 'kms:EncryptionContextKeys': 'false' } }))).Arn!))).name).toBe('AccessDeniedException');
-    expect((await errorOf(encrypt(asRole, (await newKey(allow({ DateLessThan: { 'aws:CurrentTime': '2020-01-01T00:00:00Z' } }))).Arn!))).name).toBe(
-      'AccessDeniedException',
+    const allow = (Condition: unknown) =>
+      policy({ Effect: 'Allow', Principal: { AWS: roleArn }, Action: 'kms:Encrypt', Resource: '*', Condition });
+    await encrypt(
+      asRole,
+      (await newKey(allow({ Bool: { 'aws:SecureTransport': 'true' }, IpAddress: { 'aws:SourceIp': '127.0.0.0/8' } })))
+        .Arn!,
     );
+    expect(
+      (await errorOf(encrypt(asRole, (await newKey(allow({ IpAddress: { 'aws:SourceIp': '203.0.113.0/24' } }))).Arn!)))
+        .name,
+    ).toBe('AccessDeniedException');
+    expect(
+      (await errorOf(encrypt(asRole, (await newKey(allow({ Null: { 'kms:EncryptionContextKeys': 'false' } }))).Arn!)))
+        .name,
+    ).toBe('AccessDeniedException');
+    expect(
+      (
+        await errorOf(
+          encrypt(asRole, (await newKey(allow({ DateLessThan: { 'aws:CurrentTime': '2020-01-01T00:00:00Z' } }))).Arn!),
+        )
+      ).name,
+    ).toBe('AccessDeniedException');
   });
 });
 
 describe('policy grammar', () => {
   it('an unknown condition operator is refused at PutKeyPolicy and CreateKey with MalformedPolicyDocumentException, never evaluated to false', async () => {
     const key = await newKey();
-    const bad = policy({ Effect: 'Deny', Principal: '*', Action: 'kms:*', Resource: '*', Condition: { ArnNotLikeIfMissing: { 'aws:PrincipalArn': 'x' } } });
-    const put = await errorOf(kms.send(new PutKeyPolicyCommand({ KeyId: key.Arn!, PolicyName: 'default', Policy: bad })));
+    const bad = policy({
+      Effect: 'Deny',
+      Principal: '*',
+      Action: 'kms:*',
+      Resource: '*',
+      Condition: { ArnNotLikeIfMissing: { 'aws:PrincipalArn': 'x' } },
+    });
+    const put = await errorOf(
+      kms.send(new PutKeyPolicyCommand({ KeyId: key.Arn!, PolicyName: 'default', Policy: bad })),
+    );
     expect(put.name).toBe('MalformedPolicyDocumentException');
     expect(put.message).toContain('ArnNotLikeIfMissing');
-    expect((await errorOf(kms.send(new CreateKeyCommand({ Policy: bad })))).name).toBe('MalformedPolicyDocumentException');
+    expect((await errorOf(kms.send(new CreateKeyCommand({ Policy: bad })))).name).toBe(
+      'MalformedPolicyDocumentException',
+    );
   });
 
   it('a Deny with ArnNotLike on aws:PrincipalArn refuses every principal it does not exempt', async () => {
@@ -180,7 +248,14 @@ describe('policy grammar', () => {
           Principal: '*',
           Action: 'kms:*',
           Resource: '*',
-          Condition: { ArnNotLike: { 'aws:PrincipalArn': [`arn:aws:iam::${aws.customerAccountId}:root`, `arn:aws:iam::${aws.customerAccountId}:role/admins/*`] } },
+          Condition: {
+            ArnNotLike: {
+              'aws:PrincipalArn': [
+                `arn:aws:iam::${aws.customerAccountId}:root`,
+                `arn:aws:iam::${aws.customerAccountId}:role/admins/*`,
+              ],
+            },
+          },
         },
       ),
     );
@@ -192,7 +267,8 @@ describe('policy grammar', () => {
   it('NotPrincipal with Deny refuses everyone but the session, role and account it names; NotAction covers every other action', async () => {
     const a = await roleSession();
     const b = await roleSession();
-    const sessionArn = (arn: string) => arn.replace(':iam::', ':sts::').replace(':role/', ':assumed-role/') + '/fidelity';
+    const sessionArn = (arn: string) =>
+      arn.replace(':iam::', ':sts::').replace(':role/', ':assumed-role/') + '/fidelity';
     const key = await newKey(
       policy(
         { Effect: 'Allow', Principal: { AWS: [a.roleArn, b.roleArn] }, Action: 'kms:*', Resource: '*' },
@@ -224,25 +300,44 @@ describe('grants', () => {
       }),
     );
     const ct = await encrypt(asRole, key.Arn!, { 'keyhold:tenant': 't-1', 'keyhold:workspace': 'w' });
-    await asRole.send(new DecryptCommand({ KeyId: key.Arn!, CiphertextBlob: ct.CiphertextBlob, EncryptionContext: { 'keyhold:tenant': 't-1', 'keyhold:workspace': 'w' } }));
+    await asRole.send(
+      new DecryptCommand({
+        KeyId: key.Arn!,
+        CiphertextBlob: ct.CiphertextBlob,
+        EncryptionContext: { 'keyhold:tenant': 't-1', 'keyhold:workspace': 'w' },
+      }),
+    );
     // The constraint applies to cryptographic operations only; DescribeKey carries no context and is allowed.
     await asRole.send(new DescribeKeyCommand({ KeyId: key.Arn! }));
     expect((await errorOf(encrypt(asRole, key.Arn!, { 'keyhold:tenant': 't-2' }))).name).toBe('AccessDeniedException');
-    expect((await errorOf(asRole.send(new ScheduleKeyDeletionCommand({ KeyId: key.Arn!, PendingWindowInDays: 7 })))).name).toBe('AccessDeniedException');
+    expect(
+      (await errorOf(asRole.send(new ScheduleKeyDeletionCommand({ KeyId: key.Arn!, PendingWindowInDays: 7 })))).name,
+    ).toBe('AccessDeniedException');
 
     const listed = await kms.send(new ListGrantsCommand({ KeyId: key.Arn! }));
     expect(listed.Grants).toEqual([
-      expect.objectContaining({ GrantId: g.GrantId, GranteePrincipal: roleArn, Operations: ['Encrypt', 'Decrypt', 'DescribeKey'], Constraints: { EncryptionContextSubset: { 'keyhold:tenant': 't-1' } } }),
+      expect.objectContaining({
+        GrantId: g.GrantId,
+        GranteePrincipal: roleArn,
+        Operations: ['Encrypt', 'Decrypt', 'DescribeKey'],
+        Constraints: { EncryptionContextSubset: { 'keyhold:tenant': 't-1' } },
+      }),
     ]);
     await kms.send(new RevokeGrantCommand({ KeyId: key.Arn!, GrantId: g.GrantId! }));
-    expect((await errorOf(asRole.send(new DescribeKeyCommand({ KeyId: key.Arn! })))).name).toBe('AccessDeniedException');
+    expect((await errorOf(asRole.send(new DescribeKeyCommand({ KeyId: key.Arn! })))).name).toBe(
+      'AccessDeniedException',
+    );
     expect((await kms.send(new ListGrantsCommand({ KeyId: key.Arn! }))).Grants).toEqual([]);
-    expect((await errorOf(kms.send(new RevokeGrantCommand({ KeyId: key.Arn!, GrantId: g.GrantId! })))).name).toBe('NotFoundException');
+    expect((await errorOf(kms.send(new RevokeGrantCommand({ KeyId: key.Arn!, GrantId: g.GrantId! })))).name).toBe(
+      'NotFoundException',
+    );
   });
 
   it('RetireGrant by token for the retiring principal; EncryptionContextEquals needs the exact context; an explicit Deny beats a grant', async () => {
     const { roleArn, kms: asRole } = await roleSession();
-    const key = await newKey(policy({ Effect: 'Deny', Principal: { AWS: roleArn }, Action: 'kms:Decrypt', Resource: '*' }));
+    const key = await newKey(
+      policy({ Effect: 'Deny', Principal: { AWS: roleArn }, Action: 'kms:Decrypt', Resource: '*' }),
+    );
     const g = await kms.send(
       new CreateGrantCommand({
         KeyId: key.Arn!,
@@ -254,7 +349,13 @@ describe('grants', () => {
     );
     const ct = await encrypt(asRole, key.Arn!, { A: '1' }); // grant constraint keys are case-insensitive
     expect((await errorOf(encrypt(asRole, key.Arn!, { a: '1', b: '2' }))).name).toBe('AccessDeniedException');
-    expect((await errorOf(asRole.send(new DecryptCommand({ CiphertextBlob: ct.CiphertextBlob, EncryptionContext: { A: '1' } })))).message).toContain('explicit deny');
+    expect(
+      (
+        await errorOf(
+          asRole.send(new DecryptCommand({ CiphertextBlob: ct.CiphertextBlob, EncryptionContext: { A: '1' } })),
+        )
+      ).message,
+    ).toContain('explicit deny');
     await asRole.send(new RetireGrantCommand({ GrantToken: g.GrantToken! }));
     expect((await errorOf(encrypt(asRole, key.Arn!, { a: '1' }))).name).toBe('AccessDeniedException');
   });
@@ -266,12 +367,24 @@ describe('end states', () => {
     const ct = await encrypt(kms, key.Arn!, { c: '1' });
     expect((await admin('POST', `/aws/keys/${encodeURIComponent(key.Arn!)}/complete-deletion`)).status).toBe(409);
     await kms.send(new ScheduleKeyDeletionCommand({ KeyId: key.Arn!, PendingWindowInDays: 7 }));
-    expect((await errorOf(kms.send(new DecryptCommand({ CiphertextBlob: ct.CiphertextBlob, EncryptionContext: { c: '1' } })))).name).toBe('KMSInvalidStateException');
+    expect(
+      (
+        await errorOf(
+          kms.send(new DecryptCommand({ CiphertextBlob: ct.CiphertextBlob, EncryptionContext: { c: '1' } })),
+        )
+      ).name,
+    ).toBe('KMSInvalidStateException');
     expect((await admin('POST', `/aws/keys/${encodeURIComponent(key.Arn!)}/complete-deletion`)).status).toBe(200);
     expect((await errorOf(kms.send(new DescribeKeyCommand({ KeyId: key.Arn! })))).name).toBe('NotFoundException');
     for (const withKeyId of [true, false]) {
       const err = await errorOf(
-        kms.send(new DecryptCommand({ CiphertextBlob: ct.CiphertextBlob, EncryptionContext: { c: '1' }, ...(withKeyId ? { KeyId: key.Arn! } : {}) })),
+        kms.send(
+          new DecryptCommand({
+            CiphertextBlob: ct.CiphertextBlob,
+            EncryptionContext: { c: '1' },
+            ...(withKeyId ? { KeyId: key.Arn! } : {}),
+          }),
+        ),
       );
       expect(err.name).toBe('NotFoundException');
     }
@@ -283,9 +396,19 @@ describe('end states', () => {
     expect((await errorOf(encrypt(kms, key.Arn!))).name).toBe('KMSInvalidStateException');
     const material = randomBytes(32);
     const importWith = async (m: Buffer, validTo?: Date) => {
-      const params = await kms.send(new GetParametersForImportCommand({ KeyId: key.Arn!, WrappingAlgorithm: 'RSAES_OAEP_SHA_256', WrappingKeySpec: 'RSA_2048' }));
+      const params = await kms.send(
+        new GetParametersForImportCommand({
+          KeyId: key.Arn!,
+          WrappingAlgorithm: 'RSAES_OAEP_SHA_256',
+          WrappingKeySpec: 'RSA_2048',
+        }),
+      );
       const wrapped = publicEncrypt(
-        { key: createPublicKey({ key: Buffer.from(params.PublicKey!), format: 'der', type: 'spki' }), padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha256' },
+        {
+          key: createPublicKey({ key: Buffer.from(params.PublicKey!), format: 'der', type: 'spki' }),
+          padding: constants.RSA_PKCS1_OAEP_PADDING,
+          oaepHash: 'sha256',
+        },
         m,
       );
       return kms.send(
@@ -293,12 +416,17 @@ describe('end states', () => {
           KeyId: key.Arn!,
           ImportToken: params.ImportToken,
           EncryptedKeyMaterial: wrapped,
-          ...(validTo ? { ExpirationModel: 'KEY_MATERIAL_EXPIRES', ValidTo: validTo } : { ExpirationModel: 'KEY_MATERIAL_DOES_NOT_EXPIRE' }),
+          ...(validTo
+            ? { ExpirationModel: 'KEY_MATERIAL_EXPIRES', ValidTo: validTo }
+            : { ExpirationModel: 'KEY_MATERIAL_DOES_NOT_EXPIRE' }),
         }),
       );
     };
     await importWith(material, new Date(Date.now() + 3600_000));
-    expect((await kms.send(new DescribeKeyCommand({ KeyId: key.Arn! }))).KeyMetadata).toMatchObject({ KeyState: 'Enabled', ExpirationModel: 'KEY_MATERIAL_EXPIRES' });
+    expect((await kms.send(new DescribeKeyCommand({ KeyId: key.Arn! }))).KeyMetadata).toMatchObject({
+      KeyState: 'Enabled',
+      ExpirationModel: 'KEY_MATERIAL_EXPIRES',
+    });
     const ct = await encrypt(kms, key.Arn!);
 
     expect((await admin('POST', `/aws/keys/${encodeURIComponent(key.Arn!)}/expire-key-material`)).status).toBe(200);
@@ -309,7 +437,11 @@ describe('end states', () => {
 
     expect((await errorOf(importWith(randomBytes(32)))).name).toBe('IncorrectKeyMaterialException');
     await importWith(material);
-    expect(Buffer.from((await kms.send(new DecryptCommand({ KeyId: key.Arn!, CiphertextBlob: ct.CiphertextBlob }))).Plaintext!).toString()).toBe('kek');
+    expect(
+      Buffer.from(
+        (await kms.send(new DecryptCommand({ KeyId: key.Arn!, CiphertextBlob: ct.CiphertextBlob }))).Plaintext!,
+      ).toString(),
+    ).toBe('kek');
 
     // ValidTo passing on its own has the same effect; so does DeleteImportedKeyMaterial.
     await importWith(material, new Date(Date.now() + 1500));
@@ -327,11 +459,23 @@ describe('end states', () => {
     const rep = await kms.send(new ReplicateKeyCommand({ KeyId: primary.Arn!, ReplicaRegion: 'eu-west-1' }));
     const replicaArn = rep.ReplicaKeyMetadata!.Arn!;
     expect(replicaArn).toBe(primary.Arn!.replace(`:${aws.region}:`, ':eu-west-1:'));
-    expect(rep.ReplicaKeyMetadata).toMatchObject({ KeyId: primary.KeyId, MultiRegionConfiguration: { MultiRegionKeyType: 'REPLICA', PrimaryKey: { Arn: primary.Arn } } });
-    const eu = track(new KMSClient({ endpoint: aws.url, region: 'eu-west-1', maxAttempts: 1, credentials: { accessKeyId: 'test', secretAccessKey: 'test' } }));
+    expect(rep.ReplicaKeyMetadata).toMatchObject({
+      KeyId: primary.KeyId,
+      MultiRegionConfiguration: { MultiRegionKeyType: 'REPLICA', PrimaryKey: { Arn: primary.Arn } },
+    });
+    const eu = track(
+      new KMSClient({
+        endpoint: aws.url,
+        region: 'eu-west-1',
+        maxAttempts: 1,
+        credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+      }),
+    );
 
     const ct = await encrypt(kms, primary.Arn!, { r: 'x' });
-    const out = await eu.send(new DecryptCommand({ KeyId: replicaArn, CiphertextBlob: ct.CiphertextBlob, EncryptionContext: { r: 'x' } }));
+    const out = await eu.send(
+      new DecryptCommand({ KeyId: replicaArn, CiphertextBlob: ct.CiphertextBlob, EncryptionContext: { r: 'x' } }),
+    );
     expect(Buffer.from(out.Plaintext!).toString()).toBe('kek');
     expect(out.KeyId).toBe(replicaArn);
     // A regional endpoint knows only its own region's keys.
@@ -340,16 +484,28 @@ describe('end states', () => {
     await kms.send(new DisableKeyCommand({ KeyId: primary.Arn! }));
     expect((await errorOf(encrypt(kms, primary.Arn!))).name).toBe('DisabledException');
     await eu.send(new DecryptCommand({ CiphertextBlob: ct.CiphertextBlob, EncryptionContext: { r: 'x' } }));
-    expect((await errorOf(kms.send(new ReplicateKeyCommand({ KeyId: primary.Arn!, ReplicaRegion: 'eu-west-1' })))).name).toBe('AlreadyExistsException');
+    expect(
+      (await errorOf(kms.send(new ReplicateKeyCommand({ KeyId: primary.Arn!, ReplicaRegion: 'eu-west-1' })))).name,
+    ).toBe('AlreadyExistsException');
   });
 });
 
 describe('SigV4 request time', () => {
   it('a request signed more than 5 minutes off the server clock is refused: KMS InvalidSignatureException, STS SignatureDoesNotMatch, "Signature expired"', async () => {
-    const skewed = { endpoint: aws.url, region: aws.region, maxAttempts: 1, systemClockOffset: -6 * 60_000, credentials: { accessKeyId: 'test', secretAccessKey: 'test' } };
-    const k = await errorOf(track(new KMSClient(skewed)).send(new DescribeKeyCommand({ KeyId: (await newKey()).Arn! })));
+    const skewed = {
+      endpoint: aws.url,
+      region: aws.region,
+      maxAttempts: 1,
+      systemClockOffset: -6 * 60_000,
+      credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+    };
+    const k = await errorOf(
+      track(new KMSClient(skewed)).send(new DescribeKeyCommand({ KeyId: (await newKey()).Arn! })),
+    );
     expect(k.name).toBe('InvalidSignatureException');
-    expect(k.message).toMatch(/^Signature expired: \d{8}T\d{6}Z is now earlier than \d{8}T\d{6}Z \(\d{8}T\d{6}Z - 5 min\.\)$/);
+    expect(k.message).toMatch(
+      /^Signature expired: \d{8}T\d{6}Z is now earlier than \d{8}T\d{6}Z \(\d{8}T\d{6}Z - 5 min\.\)$/,
+    );
     const s = await errorOf(track(new STSClient(skewed)).send(new GetCallerIdentityCommand({})));
     expect(s.name).toBe('SignatureDoesNotMatch');
     expect(s.$metadata?.httpStatusCode).toBe(403);

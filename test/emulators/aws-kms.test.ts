@@ -52,7 +52,9 @@ async function newKey(policy?: string): Promise<string> {
   return out.KeyMetadata!.Arn!;
 }
 
-async function errorOf(p: Promise<unknown>): Promise<Error & { $metadata?: { attempts?: number; httpStatusCode?: number } }> {
+async function errorOf(
+  p: Promise<unknown>,
+): Promise<Error & { $metadata?: { attempts?: number; httpStatusCode?: number } }> {
   try {
     await p;
   } catch (err) {
@@ -77,7 +79,9 @@ async function vendorRole(name: string, externalId: string | null, identityPolic
       },
     ],
   };
-  const out = await iam.send(new CreateRoleCommand({ RoleName: name, AssumeRolePolicyDocument: JSON.stringify(trust) }));
+  const out = await iam.send(
+    new CreateRoleCommand({ RoleName: name, AssumeRolePolicyDocument: JSON.stringify(trust) }),
+  );
   if (identityPolicyFor) {
     await iam.send(
       new PutRolePolicyCommand({
@@ -85,7 +89,9 @@ async function vendorRole(name: string, externalId: string | null, identityPolic
         PolicyName: 'kms',
         PolicyDocument: JSON.stringify({
           Version: '2012-10-17',
-          Statement: [{ Effect: 'Allow', Action: ['kms:Encrypt', 'kms:Decrypt', 'kms:DescribeKey'], Resource: identityPolicyFor }],
+          Statement: [
+            { Effect: 'Allow', Action: ['kms:Encrypt', 'kms:Decrypt', 'kms:DescribeKey'], Resource: identityPolicyFor },
+          ],
         }),
       }),
     );
@@ -100,7 +106,12 @@ function kmsAs(roleArn: string, externalId?: string, extraParams: Record<string,
       region: aws.region,
       maxAttempts: 1,
       credentials: fromTemporaryCredentials({
-        params: { RoleArn: roleArn, RoleSessionName: 'test-session', ...(externalId ? { ExternalId: externalId } : {}), ...extraParams },
+        params: {
+          RoleArn: roleArn,
+          RoleSessionName: 'test-session',
+          ...(externalId ? { ExternalId: externalId } : {}),
+          ...extraParams,
+        },
         masterCredentials: { accessKeyId: aws.vendor.accessKeyId, secretAccessKey: aws.vendor.secretAccessKey },
         clientConfig: { endpoint: aws.url, region: aws.region, maxAttempts: 1 },
       }),
@@ -114,7 +125,13 @@ describe('AWS KMS emulator through the real SDK', () => {
     const arn = await newKey();
     expect(aws.persistCalls()).toBe(persistedBefore + 1);
     const d = await kms.send(new DescribeKeyCommand({ KeyId: arn }));
-    expect(d.KeyMetadata).toMatchObject({ Arn: arn, KeyState: 'Enabled', Enabled: true, KeyUsage: 'ENCRYPT_DECRYPT', KeySpec: 'SYMMETRIC_DEFAULT' });
+    expect(d.KeyMetadata).toMatchObject({
+      Arn: arn,
+      KeyState: 'Enabled',
+      Enabled: true,
+      KeyUsage: 'ENCRYPT_DECRYPT',
+      KeySpec: 'SYMMETRIC_DEFAULT',
+    });
     expect(d.KeyMetadata!.CreationDate).toBeInstanceOf(Date);
     expect(Math.abs(d.KeyMetadata!.CreationDate!.getTime() - Date.now())).toBeLessThan(10_000);
 
@@ -135,7 +152,9 @@ describe('AWS KMS emulator through the real SDK', () => {
 
   it('exports state that a fresh emulator imports (keys keep decrypting), and resets to boot defaults', async () => {
     const arn = await newKey();
-    const enc = await kms.send(new EncryptCommand({ KeyId: arn, Plaintext: Buffer.from('persisted'), EncryptionContext: ctx }));
+    const enc = await kms.send(
+      new EncryptCommand({ KeyId: arn, Plaintext: Buffer.from('persisted'), EncryptionContext: ctx }),
+    );
     const saved = JSON.parse(JSON.stringify(aws.emulator.exportState()));
     aws.emulator.resetState();
     expect((await errorOf(kms.send(new DescribeKeyCommand({ KeyId: arn })))).name).toBe('NotFoundException');
@@ -149,15 +168,26 @@ describe('AWS KMS emulator through the real SDK', () => {
     const arn = await newKey();
     const keyId = arn.split('/')[1];
     await kms.send(new CreateAliasCommand({ AliasName: 'alias/round-trip', TargetKeyId: keyId }));
-    const enc = await kms.send(new EncryptCommand({ KeyId: 'alias/round-trip', Plaintext: Buffer.from('kek bytes'), EncryptionContext: ctx }));
+    const enc = await kms.send(
+      new EncryptCommand({ KeyId: 'alias/round-trip', Plaintext: Buffer.from('kek bytes'), EncryptionContext: ctx }),
+    );
     expect(enc.KeyId).toBe(arn);
-    const a = await kms.send(new DecryptCommand({ CiphertextBlob: enc.CiphertextBlob, EncryptionContext: { workspace: 'w-1', tenant: 't-1' } }));
+    const a = await kms.send(
+      new DecryptCommand({
+        CiphertextBlob: enc.CiphertextBlob,
+        EncryptionContext: { workspace: 'w-1', tenant: 't-1' },
+      }),
+    );
     expect(Buffer.from(a.Plaintext!).toString()).toBe('kek bytes');
     expect(a.KeyId).toBe(arn);
-    const b = await kms.send(new DecryptCommand({ CiphertextBlob: enc.CiphertextBlob, EncryptionContext: ctx, KeyId: keyId }));
+    const b = await kms.send(
+      new DecryptCommand({ CiphertextBlob: enc.CiphertextBlob, EncryptionContext: ctx, KeyId: keyId }),
+    );
     expect(Buffer.from(b.Plaintext!).toString()).toBe('kek bytes');
     const aliases = await kms.send(new ListAliasesCommand({ KeyId: keyId }));
-    expect(aliases.Aliases!.map((x) => x.AliasArn)).toEqual([`arn:aws:kms:${aws.region}:${aws.customerAccountId}:alias/round-trip`]);
+    expect(aliases.Aliases!.map((x) => x.AliasArn)).toEqual([
+      `arn:aws:kms:${aws.region}:${aws.customerAccountId}:alias/round-trip`,
+    ]);
     const dk = await kms.send(new GenerateDataKeyCommand({ KeyId: arn, KeySpec: 'AES_256', EncryptionContext: ctx }));
     expect(dk.Plaintext!.length).toBe(32);
     const back = await kms.send(new DecryptCommand({ CiphertextBlob: dk.CiphertextBlob, EncryptionContext: ctx }));
@@ -168,12 +198,30 @@ describe('AWS KMS emulator through the real SDK', () => {
     const arn = await newKey();
     const other = await newKey();
     const enc = await kms.send(new EncryptCommand({ KeyId: arn, Plaintext: Buffer.from('x'), EncryptionContext: ctx }));
-    expect((await errorOf(kms.send(new DecryptCommand({ CiphertextBlob: enc.CiphertextBlob, EncryptionContext: { ...ctx, workspace: 'w-2' } })))).name).toBe('InvalidCiphertextException');
-    expect((await errorOf(kms.send(new DecryptCommand({ CiphertextBlob: enc.CiphertextBlob })))).name).toBe('InvalidCiphertextException');
+    expect(
+      (
+        await errorOf(
+          kms.send(
+            new DecryptCommand({ CiphertextBlob: enc.CiphertextBlob, EncryptionContext: { ...ctx, workspace: 'w-2' } }),
+          ),
+        )
+      ).name,
+    ).toBe('InvalidCiphertextException');
+    expect((await errorOf(kms.send(new DecryptCommand({ CiphertextBlob: enc.CiphertextBlob })))).name).toBe(
+      'InvalidCiphertextException',
+    );
     const tampered = Buffer.from(enc.CiphertextBlob!);
     tampered[tampered.length - 1] ^= 1;
-    expect((await errorOf(kms.send(new DecryptCommand({ CiphertextBlob: tampered, EncryptionContext: ctx })))).name).toBe('InvalidCiphertextException');
-    expect((await errorOf(kms.send(new DecryptCommand({ CiphertextBlob: enc.CiphertextBlob, EncryptionContext: ctx, KeyId: other })))).name).toBe('IncorrectKeyException');
+    expect(
+      (await errorOf(kms.send(new DecryptCommand({ CiphertextBlob: tampered, EncryptionContext: ctx })))).name,
+    ).toBe('InvalidCiphertextException');
+    expect(
+      (
+        await errorOf(
+          kms.send(new DecryptCommand({ CiphertextBlob: enc.CiphertextBlob, EncryptionContext: ctx, KeyId: other })),
+        )
+      ).name,
+    ).toBe('IncorrectKeyException');
   });
 
   it('answers DisabledException, KMSInvalidStateException, NotFoundException and InvalidKeyUsageException', async () => {
@@ -185,18 +233,24 @@ describe('AWS KMS emulator through the real SDK', () => {
     expect(disabled.$metadata!.httpStatusCode).toBe(400);
     await kms.send(new EnableKeyCommand({ KeyId: arn }));
     await kms.send(new ScheduleKeyDeletionCommand({ KeyId: arn, PendingWindowInDays: 7 }));
-    expect((await errorOf(kms.send(new EncryptCommand({ KeyId: arn, Plaintext: Buffer.from('x') })))).name).toBe('KMSInvalidStateException');
+    expect((await errorOf(kms.send(new EncryptCommand({ KeyId: arn, Plaintext: Buffer.from('x') })))).name).toBe(
+      'KMSInvalidStateException',
+    );
     const unknown = arn.replace(/key\/.*/, 'key/00000000-0000-0000-0000-000000000000');
     expect((await errorOf(kms.send(new DescribeKeyCommand({ KeyId: unknown })))).name).toBe('NotFoundException');
     expect((await errorOf(kms.send(new DescribeKeyCommand({ KeyId: 'alias/nope' })))).name).toBe('NotFoundException');
     const sign = await kms.send(new CreateKeyCommand({ KeyUsage: 'SIGN_VERIFY', KeySpec: 'RSA_2048' }));
     expect(sign.KeyMetadata).toMatchObject({ KeyUsage: 'SIGN_VERIFY', KeySpec: 'RSA_2048' });
-    expect((await errorOf(kms.send(new EncryptCommand({ KeyId: sign.KeyMetadata!.Arn, Plaintext: Buffer.from('x') })))).name).toBe('InvalidKeyUsageException');
+    expect(
+      (await errorOf(kms.send(new EncryptCommand({ KeyId: sign.KeyMetadata!.Arn, Plaintext: Buffer.from('x') })))).name,
+    ).toBe('InvalidKeyUsageException');
   });
 
   it('rotation adds key material and keeps old ciphertexts decryptable; ReEncrypt moves to the new material', async () => {
     const arn = await newKey();
-    const before = await kms.send(new EncryptCommand({ KeyId: arn, Plaintext: Buffer.from('old'), EncryptionContext: ctx }));
+    const before = await kms.send(
+      new EncryptCommand({ KeyId: arn, Plaintext: Buffer.from('old'), EncryptionContext: ctx }),
+    );
     const m0 = (await kms.send(new DescribeKeyCommand({ KeyId: arn }))).KeyMetadata!.CurrentKeyMaterialId;
     await kms.send(new RotateKeyOnDemandCommand({ KeyId: arn }));
     const rotations = await kms.send(new ListKeyRotationsCommand({ KeyId: arn }));
@@ -208,7 +262,14 @@ describe('AWS KMS emulator through the real SDK', () => {
     const old = await kms.send(new DecryptCommand({ CiphertextBlob: before.CiphertextBlob, EncryptionContext: ctx }));
     expect(Buffer.from(old.Plaintext!).toString()).toBe('old');
     expect(old.KeyMaterialId).toBe(m0);
-    const re = await kms.send(new ReEncryptCommand({ CiphertextBlob: before.CiphertextBlob, SourceEncryptionContext: ctx, DestinationKeyId: arn, DestinationEncryptionContext: ctx }));
+    const re = await kms.send(
+      new ReEncryptCommand({
+        CiphertextBlob: before.CiphertextBlob,
+        SourceEncryptionContext: ctx,
+        DestinationKeyId: arn,
+        DestinationEncryptionContext: ctx,
+      }),
+    );
     const now = await kms.send(new DecryptCommand({ CiphertextBlob: re.CiphertextBlob, EncryptionContext: ctx }));
     expect(now.KeyMaterialId).toBe(m1);
   });
@@ -217,7 +278,12 @@ describe('AWS KMS emulator through the real SDK', () => {
     const policy = JSON.stringify({
       Version: '2012-10-17',
       Statement: [
-        { Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${aws.customerAccountId}:root` }, Action: ['kms:DescribeKey', 'kms:PutKeyPolicy', 'kms:GetKeyPolicy'], Resource: '*' },
+        {
+          Effect: 'Allow',
+          Principal: { AWS: `arn:aws:iam::${aws.customerAccountId}:root` },
+          Action: ['kms:DescribeKey', 'kms:PutKeyPolicy', 'kms:GetKeyPolicy'],
+          Resource: '*',
+        },
       ],
     });
     const arn = await newKey(policy);
@@ -229,41 +295,92 @@ describe('AWS KMS emulator through the real SDK', () => {
       Version: '2012-10-17',
       Statement: [
         { Effect: 'Allow', Principal: { AWS: '*' }, Action: 'kms:*', Resource: '*' },
-        { Effect: 'Deny', Principal: { AWS: `arn:aws:iam::${aws.customerAccountId}:root` }, Action: 'kms:Encrypt', Resource: '*' },
+        {
+          Effect: 'Deny',
+          Principal: { AWS: `arn:aws:iam::${aws.customerAccountId}:root` },
+          Action: 'kms:Encrypt',
+          Resource: '*',
+        },
       ],
     });
     await kms.send(new PutKeyPolicyCommand({ KeyId: arn, PolicyName: 'default', Policy: withDeny }));
-    expect((await errorOf(kms.send(new EncryptCommand({ KeyId: arn, Plaintext: Buffer.from('x') })))).name).toBe('AccessDeniedException');
+    expect((await errorOf(kms.send(new EncryptCommand({ KeyId: arn, Plaintext: Buffer.from('x') })))).name).toBe(
+      'AccessDeniedException',
+    );
     expect((await kms.send(new DescribeKeyCommand({ KeyId: arn }))).KeyMetadata!.Arn).toBe(arn);
-    expect((await errorOf(kms.send(new PutKeyPolicyCommand({ KeyId: arn, PolicyName: 'default', Policy: '{"Statement":[{"Effect":"Maybe"}]}' })))).name).toBe('MalformedPolicyDocumentException');
+    expect(
+      (
+        await errorOf(
+          kms.send(
+            new PutKeyPolicyCommand({
+              KeyId: arn,
+              PolicyName: 'default',
+              Policy: '{"Statement":[{"Effect":"Maybe"}]}',
+            }),
+          ),
+        )
+      ).name,
+    ).toBe('MalformedPolicyDocumentException');
   });
 
   it('STS: AssumeRole enforces the trust policy ExternalId; the session acts as the role through IAM and key policy', async () => {
     const keyArn = await newKey();
     const roleArn = await vendorRole('vendor-role-a', 'ext-123456', keyArn);
-    const sts = client(new STSClient({ endpoint: aws.url, region: aws.region, maxAttempts: 1, credentials: { accessKeyId: aws.vendor.accessKeyId, secretAccessKey: aws.vendor.secretAccessKey } }));
+    const sts = client(
+      new STSClient({
+        endpoint: aws.url,
+        region: aws.region,
+        maxAttempts: 1,
+        credentials: { accessKeyId: aws.vendor.accessKeyId, secretAccessKey: aws.vendor.secretAccessKey },
+      }),
+    );
     const me = await sts.send(new GetCallerIdentityCommand({}));
     expect(me).toMatchObject({ Arn: aws.vendor.arn, Account: aws.vendor.accountId });
-    const wrong = await errorOf(sts.send(new AssumeRoleCommand({ RoleArn: roleArn, RoleSessionName: 's1', ExternalId: 'ext-wrong' })));
+    const wrong = await errorOf(
+      sts.send(new AssumeRoleCommand({ RoleArn: roleArn, RoleSessionName: 's1', ExternalId: 'ext-wrong' })),
+    );
     expect(wrong.name).toBe('AccessDenied');
     expect(wrong.$metadata!.httpStatusCode).toBe(403);
-    expect((await errorOf(sts.send(new AssumeRoleCommand({ RoleArn: roleArn, RoleSessionName: 's1' })))).name).toBe('AccessDenied');
-    const ok = await sts.send(new AssumeRoleCommand({ RoleArn: roleArn, RoleSessionName: 's1', ExternalId: 'ext-123456', DurationSeconds: 900 }));
+    expect((await errorOf(sts.send(new AssumeRoleCommand({ RoleArn: roleArn, RoleSessionName: 's1' })))).name).toBe(
+      'AccessDenied',
+    );
+    const ok = await sts.send(
+      new AssumeRoleCommand({
+        RoleArn: roleArn,
+        RoleSessionName: 's1',
+        ExternalId: 'ext-123456',
+        DurationSeconds: 900,
+      }),
+    );
     expect(ok.Credentials!.AccessKeyId).toMatch(/^ASIA/);
     expect(ok.Credentials!.Expiration!.getTime() - Date.now()).toBeGreaterThan(880_000);
     expect(ok.AssumedRoleUser!.Arn).toBe(`arn:aws:sts::${aws.customerAccountId}:assumed-role/vendor-role-a/s1`);
 
     const roleKms = kmsAs(roleArn, 'ext-123456');
-    const enc = await roleKms.send(new EncryptCommand({ KeyId: keyArn, Plaintext: Buffer.from('x'), EncryptionContext: ctx }));
-    await roleKms.send(new DecryptCommand({ CiphertextBlob: enc.CiphertextBlob, EncryptionContext: ctx, KeyId: keyArn }));
+    const enc = await roleKms.send(
+      new EncryptCommand({ KeyId: keyArn, Plaintext: Buffer.from('x'), EncryptionContext: ctx }),
+    );
+    await roleKms.send(
+      new DecryptCommand({ CiphertextBlob: enc.CiphertextBlob, EncryptionContext: ctx, KeyId: keyArn }),
+    );
     const viaWrongExt = await errorOf(kmsAs(roleArn, 'ext-bad').send(new DescribeKeyCommand({ KeyId: keyArn })));
     expect(viaWrongExt.name).toBe('AccessDenied');
 
     // Revocation through IAM: the default key policy delegates to IAM; without the role's policy, denied.
     await aws.customerIam().send(new DeleteRolePolicyCommand({ RoleName: 'vendor-role-a', PolicyName: 'kms' }));
-    expect((await errorOf(roleKms.send(new DecryptCommand({ CiphertextBlob: enc.CiphertextBlob, EncryptionContext: ctx, KeyId: keyArn })))).name).toBe('AccessDeniedException');
+    expect(
+      (
+        await errorOf(
+          roleKms.send(
+            new DecryptCommand({ CiphertextBlob: enc.CiphertextBlob, EncryptionContext: ctx, KeyId: keyArn }),
+          ),
+        )
+      ).name,
+    ).toBe('AccessDeniedException');
     await aws.customerIam().send(new DeleteRoleCommand({ RoleName: 'vendor-role-a' }));
-    expect((await errorOf(aws.customerIam().send(new GetRoleCommand({ RoleName: 'vendor-role-a' })))).name).toBe('NoSuchEntityException');
+    expect((await errorOf(aws.customerIam().send(new GetRoleCommand({ RoleName: 'vendor-role-a' })))).name).toBe(
+      'NoSuchEntityException',
+    );
   });
 
   it('a session policy narrows the session; a key policy naming the role needs no IAM policy', async () => {
@@ -272,28 +389,65 @@ describe('AWS KMS emulator through the real SDK', () => {
       JSON.stringify({
         Version: '2012-10-17',
         Statement: [
-          { Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${aws.customerAccountId}:root` }, Action: 'kms:*', Resource: '*' },
-          { Effect: 'Allow', Principal: { AWS: roleArn }, Action: ['kms:Encrypt', 'kms:Decrypt', 'kms:DescribeKey'], Resource: '*' },
+          {
+            Effect: 'Allow',
+            Principal: { AWS: `arn:aws:iam::${aws.customerAccountId}:root` },
+            Action: 'kms:*',
+            Resource: '*',
+          },
+          {
+            Effect: 'Allow',
+            Principal: { AWS: roleArn },
+            Action: ['kms:Encrypt', 'kms:Decrypt', 'kms:DescribeKey'],
+            Resource: '*',
+          },
         ],
       }),
     );
     const plain = kmsAs(roleArn, 'ext-abcdef');
     await plain.send(new EncryptCommand({ KeyId: keyArn, Plaintext: Buffer.from('x') }));
     const narrowed = kmsAs(roleArn, 'ext-abcdef', {
-      Policy: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'kms:DescribeKey', Resource: keyArn }] }),
+      Policy: JSON.stringify({
+        Version: '2012-10-17',
+        Statement: [{ Effect: 'Allow', Action: 'kms:DescribeKey', Resource: keyArn }],
+      }),
     });
     await narrowed.send(new DescribeKeyCommand({ KeyId: keyArn }));
     const denied = await errorOf(narrowed.send(new EncryptCommand({ KeyId: keyArn, Plaintext: Buffer.from('x') })));
     expect(denied.name).toBe('AccessDeniedException');
     expect(denied.message).toContain('session policy');
     // Remove the role from the key policy: denied (no IAM policy to fall back on).
-    await kms.send(new PutKeyPolicyCommand({ KeyId: keyArn, PolicyName: 'default', Policy: JSON.stringify({ Statement: [{ Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${aws.customerAccountId}:root` }, Action: 'kms:*', Resource: '*' }] }) }));
-    expect((await errorOf(plain.send(new EncryptCommand({ KeyId: keyArn, Plaintext: Buffer.from('x') })))).name).toBe('AccessDeniedException');
+    await kms.send(
+      new PutKeyPolicyCommand({
+        KeyId: keyArn,
+        PolicyName: 'default',
+        Policy: JSON.stringify({
+          Statement: [
+            {
+              Effect: 'Allow',
+              Principal: { AWS: `arn:aws:iam::${aws.customerAccountId}:root` },
+              Action: 'kms:*',
+              Resource: '*',
+            },
+          ],
+        }),
+      }),
+    );
+    expect((await errorOf(plain.send(new EncryptCommand({ KeyId: keyArn, Plaintext: Buffer.from('x') })))).name).toBe(
+      'AccessDeniedException',
+    );
   });
 
   it('surfaces throttling and 5xx faults as the SDK retryable errors after its retries', async () => {
     const arn = await newKey();
-    const retrying = client(new KMSClient({ endpoint: aws.url, region: aws.region, maxAttempts: 2, credentials: { accessKeyId: 'test', secretAccessKey: 'test' } }));
+    const retrying = client(
+      new KMSClient({
+        endpoint: aws.url,
+        region: aws.region,
+        maxAttempts: 2,
+        credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+      }),
+    );
     aws.counters.reset();
     aws.faults.add({ cloud: 'aws', operation: 'DescribeKey', kind: 'throttle' });
     const t = await errorOf(retrying.send(new DescribeKeyCommand({ KeyId: arn })));
@@ -334,31 +488,106 @@ describe('AWS KMS emulator through the real SDK', () => {
   });
 
   it('refuses a bad signature, an unknown access key and a session key without its token', async () => {
-    const bad = client(new KMSClient({ endpoint: aws.url, region: aws.region, maxAttempts: 1, credentials: { accessKeyId: 'test', secretAccessKey: 'not-test' } }));
+    const bad = client(
+      new KMSClient({
+        endpoint: aws.url,
+        region: aws.region,
+        maxAttempts: 1,
+        credentials: { accessKeyId: 'test', secretAccessKey: 'not-test' },
+      }),
+    );
     expect((await errorOf(bad.send(new ListAliasesCommand({})))).name).toBe('InvalidSignatureException');
-    const unknown = client(new KMSClient({ endpoint: aws.url, region: aws.region, maxAttempts: 1, credentials: { accessKeyId: 'AKIAUNKNOWN000000000', secretAccessKey: 'x' } }));
+    const unknown = client(
+      new KMSClient({
+        endpoint: aws.url,
+        region: aws.region,
+        maxAttempts: 1,
+        credentials: { accessKeyId: 'AKIAUNKNOWN000000000', secretAccessKey: 'x' },
+      }),
+    );
     expect((await errorOf(unknown.send(new ListAliasesCommand({})))).name).toBe('UnrecognizedClientException');
-    const badSts = client(new STSClient({ endpoint: aws.url, region: aws.region, maxAttempts: 1, credentials: { accessKeyId: aws.vendor.accessKeyId, secretAccessKey: 'wrong' } }));
+    const badSts = client(
+      new STSClient({
+        endpoint: aws.url,
+        region: aws.region,
+        maxAttempts: 1,
+        credentials: { accessKeyId: aws.vendor.accessKeyId, secretAccessKey: 'wrong' },
+      }),
+    );
     expect((await errorOf(badSts.send(new GetCallerIdentityCommand({})))).name).toBe('SignatureDoesNotMatch');
     const roleArn = await vendorRole('vendor-role-c', 'ext-zzzzzz');
-    const sts = client(new STSClient({ endpoint: aws.url, region: aws.region, maxAttempts: 1, credentials: { accessKeyId: aws.vendor.accessKeyId, secretAccessKey: aws.vendor.secretAccessKey } }));
-    const creds = (await sts.send(new AssumeRoleCommand({ RoleArn: roleArn, RoleSessionName: 'session', ExternalId: 'ext-zzzzzz' }))).Credentials!;
-    const noToken = client(new KMSClient({ endpoint: aws.url, region: aws.region, maxAttempts: 1, credentials: { accessKeyId: creds.AccessKeyId!, secretAccessKey: creds.SecretAccessKey! } }));
+    const sts = client(
+      new STSClient({
+        endpoint: aws.url,
+        region: aws.region,
+        maxAttempts: 1,
+        credentials: { accessKeyId: aws.vendor.accessKeyId, secretAccessKey: aws.vendor.secretAccessKey },
+      }),
+    );
+    const creds = (
+      await sts.send(new AssumeRoleCommand({ RoleArn: roleArn, RoleSessionName: 'session', ExternalId: 'ext-zzzzzz' }))
+    ).Credentials!;
+    const noToken = client(
+      new KMSClient({
+        endpoint: aws.url,
+        region: aws.region,
+        maxAttempts: 1,
+        credentials: { accessKeyId: creds.AccessKeyId!, secretAccessKey: creds.SecretAccessKey! },
+      }),
+    );
     expect((await errorOf(noToken.send(new ListAliasesCommand({})))).name).toBe('UnrecognizedClientException');
-    const wrongToken = client(new KMSClient({ endpoint: aws.url, region: aws.region, maxAttempts: 1, credentials: { accessKeyId: creds.AccessKeyId!, secretAccessKey: creds.SecretAccessKey!, sessionToken: 'AAAA' } }));
+    const wrongToken = client(
+      new KMSClient({
+        endpoint: aws.url,
+        region: aws.region,
+        maxAttempts: 1,
+        credentials: { accessKeyId: creds.AccessKeyId!, secretAccessKey: creds.SecretAccessKey!, sessionToken: 'AAAA' },
+      }),
+    );
     expect((await errorOf(wrongToken.send(new ListAliasesCommand({})))).name).toBe('UnrecognizedClientException');
   });
 
   it('answers ExpiredTokenException for an expired session, and exports/imports state', async () => {
     const roleArn = await vendorRole('vendor-role-d', 'ext-yyyyyy');
-    const sts = client(new STSClient({ endpoint: aws.url, region: aws.region, maxAttempts: 1, credentials: { accessKeyId: aws.vendor.accessKeyId, secretAccessKey: aws.vendor.secretAccessKey } }));
-    const creds = (await sts.send(new AssumeRoleCommand({ RoleArn: roleArn, RoleSessionName: 'session', ExternalId: 'ext-yyyyyy' }))).Credentials!;
+    const sts = client(
+      new STSClient({
+        endpoint: aws.url,
+        region: aws.region,
+        maxAttempts: 1,
+        credentials: { accessKeyId: aws.vendor.accessKeyId, secretAccessKey: aws.vendor.secretAccessKey },
+      }),
+    );
+    const creds = (
+      await sts.send(new AssumeRoleCommand({ RoleArn: roleArn, RoleSessionName: 'session', ExternalId: 'ext-yyyyyy' }))
+    ).Credentials!;
     const state = aws.emulator.exportState() as { sessions: Array<{ accessKeyId: string; expiresAt: number }> };
     state.sessions.find((s) => s.accessKeyId === creds.AccessKeyId)!.expiresAt = Date.now() - 1000;
     aws.emulator.importState(state);
-    const expired = client(new KMSClient({ endpoint: aws.url, region: aws.region, maxAttempts: 1, credentials: { accessKeyId: creds.AccessKeyId!, secretAccessKey: creds.SecretAccessKey!, sessionToken: creds.SessionToken! } }));
+    const expired = client(
+      new KMSClient({
+        endpoint: aws.url,
+        region: aws.region,
+        maxAttempts: 1,
+        credentials: {
+          accessKeyId: creds.AccessKeyId!,
+          secretAccessKey: creds.SecretAccessKey!,
+          sessionToken: creds.SessionToken!,
+        },
+      }),
+    );
     expect((await errorOf(expired.send(new ListAliasesCommand({})))).name).toBe('ExpiredTokenException');
-    const expiredSts = client(new STSClient({ endpoint: aws.url, region: aws.region, maxAttempts: 1, credentials: { accessKeyId: creds.AccessKeyId!, secretAccessKey: creds.SecretAccessKey!, sessionToken: creds.SessionToken! } }));
+    const expiredSts = client(
+      new STSClient({
+        endpoint: aws.url,
+        region: aws.region,
+        maxAttempts: 1,
+        credentials: {
+          accessKeyId: creds.AccessKeyId!,
+          secretAccessKey: creds.SecretAccessKey!,
+          sessionToken: creds.SessionToken!,
+        },
+      }),
+    );
     expect((await errorOf(expiredSts.send(new GetCallerIdentityCommand({})))).name).toBe('ExpiredToken');
     expect((await aws.customerIam().send(new GetRoleCommand({ RoleName: 'vendor-role-d' }))).Role!.Arn).toBe(roleArn);
   });
@@ -376,9 +605,18 @@ describe('AWS KMS emulator regions', () => {
   it('a regional endpoint knows only its own keys and ciphertexts', async () => {
     const arn = await newKey();
     const enc = await kms.send(new EncryptCommand({ KeyId: arn, Plaintext: Buffer.from('x') }));
-    const euKms = client(new KMSClient({ endpoint: aws.url, region: 'eu-west-1', maxAttempts: 1, credentials: { accessKeyId: 'test', secretAccessKey: 'test' } }));
+    const euKms = client(
+      new KMSClient({
+        endpoint: aws.url,
+        region: 'eu-west-1',
+        maxAttempts: 1,
+        credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+      }),
+    );
     expect((await errorOf(euKms.send(new DescribeKeyCommand({ KeyId: arn })))).name).toBe('NotFoundException');
-    expect((await errorOf(euKms.send(new DecryptCommand({ CiphertextBlob: enc.CiphertextBlob })))).name).toBe('InvalidCiphertextException');
+    expect((await errorOf(euKms.send(new DecryptCommand({ CiphertextBlob: enc.CiphertextBlob })))).name).toBe(
+      'InvalidCiphertextException',
+    );
     const euKey = await euKms.send(new CreateKeyCommand({}));
     expect(euKey.KeyMetadata!.Arn).toMatch(/^arn:aws:kms:eu-west-1:000000000000:key\//);
   });

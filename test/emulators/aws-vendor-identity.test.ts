@@ -31,8 +31,10 @@ afterAll(async () => {
 });
 
 const vendorCreds = () => ({ accessKeyId: aws.vendor.accessKeyId, secretAccessKey: aws.vendor.secretAccessKey });
-const vendorSts = () => track(new STSClient({ endpoint: aws.url, region: aws.region, maxAttempts: 1, credentials: vendorCreds() }));
-const vendorKms = () => track(new KMSClient({ endpoint: aws.url, region: aws.region, maxAttempts: 1, credentials: vendorCreds() }));
+const vendorSts = () =>
+  track(new STSClient({ endpoint: aws.url, region: aws.region, maxAttempts: 1, credentials: vendorCreds() }));
+const vendorKms = () =>
+  track(new KMSClient({ endpoint: aws.url, region: aws.region, maxAttempts: 1, credentials: vendorCreds() }));
 
 async function errorOf(p: Promise<unknown>): Promise<Error & { $metadata?: { httpStatusCode?: number } }> {
   try {
@@ -48,14 +50,22 @@ let seq = 0;
 async function customerRoleAndKey(): Promise<{ roleArn: string; keyArn: string }> {
   const name = `vendor-side-${++seq}`;
   const iam = aws.customerIam();
-  const trust = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { AWS: aws.vendor.arn }, Action: 'sts:AssumeRole' }] };
-  const roleArn = (await iam.send(new CreateRoleCommand({ RoleName: name, AssumeRolePolicyDocument: JSON.stringify(trust) }))).Role!.Arn!;
+  const trust = {
+    Version: '2012-10-17',
+    Statement: [{ Effect: 'Allow', Principal: { AWS: aws.vendor.arn }, Action: 'sts:AssumeRole' }],
+  };
+  const roleArn = (
+    await iam.send(new CreateRoleCommand({ RoleName: name, AssumeRolePolicyDocument: JSON.stringify(trust) }))
+  ).Role!.Arn!;
   const keyArn = (await aws.customerKms().send(new CreateKeyCommand({ Description: name }))).KeyMetadata!.Arn!;
   await iam.send(
     new PutRolePolicyCommand({
       RoleName: name,
       PolicyName: 'kms',
-      PolicyDocument: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'kms:*', Resource: keyArn }] }),
+      PolicyDocument: JSON.stringify({
+        Version: '2012-10-17',
+        Statement: [{ Effect: 'Allow', Action: 'kms:*', Resource: keyArn }],
+      }),
     }),
   );
   return { roleArn, keyArn };
@@ -68,24 +78,33 @@ it('an identity-policy Deny on sts:AssumeRole refuses the vendor user with 403 A
   const { roleArn } = await customerRoleAndKey();
   const sts = vendorSts();
   await sts.send(new AssumeRoleCommand({ RoleArn: roleArn, RoleSessionName: 'before' }));
-  expect((await admin('PUT', `/aws/principals/${aws.vendor.accessKeyId}/policies/deny-assume`, { policy: DENY_ASSUME })).status).toBe(200);
+  expect(
+    (await admin('PUT', `/aws/principals/${aws.vendor.accessKeyId}/policies/deny-assume`, { policy: DENY_ASSUME }))
+      .status,
+  ).toBe(200);
   const err = await errorOf(sts.send(new AssumeRoleCommand({ RoleArn: roleArn, RoleSessionName: 'during' })));
   expect(err.name).toBe('AccessDenied');
   expect(err.$metadata?.httpStatusCode).toBe(403);
-  expect(err.message).toBe(`User: ${aws.vendor.arn} is not authorized to perform: sts:AssumeRole on resource: ${roleArn} with an explicit deny in an identity-based policy`);
+  expect(err.message).toBe(
+    `User: ${aws.vendor.arn} is not authorized to perform: sts:AssumeRole on resource: ${roleArn} with an explicit deny in an identity-based policy`,
+  );
   // Authentication still works: only authorization changed.
   expect((await sts.send(new GetCallerIdentityCommand({}))).Arn).toBe(aws.vendor.arn);
   expect((await admin('DELETE', `/aws/principals/${aws.vendor.accessKeyId}/policies/deny-assume`)).status).toBe(204);
   await sts.send(new AssumeRoleCommand({ RoleArn: roleArn, RoleSessionName: 'after' }));
 });
 
-it('a service control policy on the vendor account denies AssumeRole and the vendor account\'s own KMS calls', async () => {
+it("a service control policy on the vendor account denies AssumeRole and the vendor account's own KMS calls", async () => {
   const { roleArn } = await customerRoleAndKey();
   // A key in the vendor's own account, used directly by the vendor user (a canary's shape).
   const ownKey = (await vendorKms().send(new CreateKeyCommand({ Description: 'vendor canary' }))).KeyMetadata!.Arn!;
   await vendorKms().send(new EncryptCommand({ KeyId: ownKey, Plaintext: Buffer.from('x') }));
-  expect((await admin('PUT', `/aws/accounts/${aws.vendor.accountId}/scps/deny-kms`, { policy: DENY_KMS })).status).toBe(200);
-  expect((await admin('PUT', `/aws/accounts/${aws.vendor.accountId}/scps/deny-assume`, { policy: DENY_ASSUME })).status).toBe(200);
+  expect((await admin('PUT', `/aws/accounts/${aws.vendor.accountId}/scps/deny-kms`, { policy: DENY_KMS })).status).toBe(
+    200,
+  );
+  expect(
+    (await admin('PUT', `/aws/accounts/${aws.vendor.accountId}/scps/deny-assume`, { policy: DENY_ASSUME })).status,
+  ).toBe(200);
   try {
     const kmsErr = await errorOf(vendorKms().send(new EncryptCommand({ KeyId: ownKey, Plaintext: Buffer.from('x') })));
     expect(kmsErr.name).toBe('AccessDeniedException');
@@ -101,7 +120,7 @@ it('a service control policy on the vendor account denies AssumeRole and the ven
   await vendorKms().send(new EncryptCommand({ KeyId: ownKey, Plaintext: Buffer.from('x') }));
 });
 
-it('a customer role session is not affected by the vendor account\'s SCP (the session belongs to the customer account)', async () => {
+it("a customer role session is not affected by the vendor account's SCP (the session belongs to the customer account)", async () => {
   const { roleArn, keyArn } = await customerRoleAndKey();
   const kms = track(
     new KMSClient({
@@ -116,7 +135,9 @@ it('a customer role session is not affected by the vendor account\'s SCP (the se
     }),
   );
   await kms.send(new EncryptCommand({ KeyId: keyArn, Plaintext: Buffer.from('x') })); // session obtained first
-  expect((await admin('PUT', `/aws/accounts/${aws.vendor.accountId}/scps/deny-kms`, { policy: DENY_KMS })).status).toBe(200);
+  expect((await admin('PUT', `/aws/accounts/${aws.vendor.accountId}/scps/deny-kms`, { policy: DENY_KMS })).status).toBe(
+    200,
+  );
   try {
     await kms.send(new EncryptCommand({ KeyId: keyArn, Plaintext: Buffer.from('y') }));
   } finally {
@@ -129,7 +150,9 @@ it('an Inactive vendor access key: STS InvalidClientTokenId (403), KMS Unrecogni
   const status = (s: string) => admin('PUT', `/aws/principals/${aws.vendor.accessKeyId}/status`, { status: s });
   expect((await status('Inactive')).status).toBe(200);
   try {
-    const sts = await errorOf(vendorSts().send(new AssumeRoleCommand({ RoleArn: roleArn, RoleSessionName: 'inactive' })));
+    const sts = await errorOf(
+      vendorSts().send(new AssumeRoleCommand({ RoleArn: roleArn, RoleSessionName: 'inactive' })),
+    );
     expect(sts.name).toBe('InvalidClientTokenId');
     expect(sts.$metadata?.httpStatusCode).toBe(403);
     expect(sts.message).toBe('The security token included in the request is invalid.');
@@ -146,9 +169,14 @@ it('an Inactive vendor access key: STS InvalidClientTokenId (403), KMS Unrecogni
 });
 
 it('refuses malformed admin input with 400 and unknown principals with 404', async () => {
-  expect((await admin('PUT', `/aws/principals/${aws.vendor.accessKeyId}/status`, { status: 'Deleted' })).status).toBe(400);
+  expect((await admin('PUT', `/aws/principals/${aws.vendor.accessKeyId}/status`, { status: 'Deleted' })).status).toBe(
+    400,
+  );
   expect((await admin('PUT', `/aws/principals/AKIANOSUCHKEY0000000/status`, { status: 'Inactive' })).status).toBe(404);
-  expect((await admin('PUT', `/aws/principals/${aws.vendor.accessKeyId}/policies/p`, { policy: { Statement: 'nope' } })).status).toBe(400);
+  expect(
+    (await admin('PUT', `/aws/principals/${aws.vendor.accessKeyId}/policies/p`, { policy: { Statement: 'nope' } }))
+      .status,
+  ).toBe(400);
   expect((await admin('PUT', `/aws/accounts/${aws.vendor.accountId}/scps/p`, {})).status).toBe(400);
   expect((await admin('DELETE', `/aws/accounts/${aws.vendor.accountId}/scps/never-attached`)).status).toBe(404);
 });

@@ -15,7 +15,13 @@ describe('Azure Key Vault emulator through the official SDKs', () => {
   });
   afterAll(async () => az?.close());
 
-  const errOf = async (p: Promise<unknown>): Promise<any> => p.then(() => { throw new Error('expected a failure'); }, (e: unknown) => e);
+  const errOf = async (p: Promise<unknown>): Promise<any> =>
+    p.then(
+      () => {
+        throw new Error('expected a failure');
+      },
+      (e: unknown) => e,
+    );
 
   it('key lifecycle: create, get, versions, disable, rotate, delete', async () => {
     const keys = az.customerKeys();
@@ -46,7 +52,9 @@ describe('Azure Key Vault emulator through the official SDKs', () => {
     const untagged = await keys.createRsaKey('untagged', { keySize: 2048 });
     expect(untagged.properties.tags ?? {}).toEqual({});
     // Versionless update (the SDK's two-argument form) applies to the current version, like the az CLI.
-    const updated = await keys.updateKeyProperties('tagged', { tags: { 'keyhold-external-id': 'ext-123', env: 'prod' } });
+    const updated = await keys.updateKeyProperties('tagged', {
+      tags: { 'keyhold-external-id': 'ext-123', env: 'prod' },
+    });
     expect(updated.properties.tags).toEqual({ 'keyhold-external-id': 'ext-123', env: 'prod' });
     expect((await keys.getKey('tagged')).properties.tags).toEqual({ 'keyhold-external-id': 'ext-123', env: 'prod' });
     const replaced = await keys.updateKeyProperties('tagged', created.properties.version!, { tags: { env: 'dev' } });
@@ -62,7 +70,9 @@ describe('Azure Key Vault emulator through the official SDKs', () => {
     await az.grantVendor('tagged');
     const vendorKeys = az.keysAs(d.vendorClientId, d.vendorClientSecret);
     expect((await vendorKeys.getKey('tagged')).properties.tags).toEqual({ 'keyhold-external-id': 'ext-123' });
-    const forbidden = await errOf(vendorKeys.updateKeyProperties('tagged', { tags: { 'keyhold-external-id': 'someone-else' } }));
+    const forbidden = await errOf(
+      vendorKeys.updateKeyProperties('tagged', { tags: { 'keyhold-external-id': 'someone-else' } }),
+    );
     expect(forbidden.statusCode).toBe(403);
     expect((await keys.getKey('tagged')).properties.tags).toEqual({ 'keyhold-external-id': 'ext-123' });
   });
@@ -78,7 +88,9 @@ describe('Azure Key Vault emulator through the official SDKs', () => {
     const back = await vendor.unwrapKey('RSA-OAEP-256', wrapped.result);
     expect(Buffer.from(back.result).equals(secret)).toBe(true);
     await keys.rotateKey('wrapper');
-    const again = await az.cryptoAs(k.id!, d.vendorClientId, d.vendorClientSecret).unwrapKey('RSA-OAEP-256', wrapped.result);
+    const again = await az
+      .cryptoAs(k.id!, d.vendorClientId, d.vendorClientSecret)
+      .unwrapKey('RSA-OAEP-256', wrapped.result);
     expect(Buffer.from(again.result).equals(secret)).toBe(true);
     // a tampered ciphertext is 400 BadParameter, as in Key Vault
     const tampered = Buffer.from(wrapped.result);
@@ -97,7 +109,9 @@ describe('Azure Key Vault emulator through the official SDKs', () => {
     expect(denied.details?.error?.innererror?.code ?? denied.details?.error?.innerError?.code).toBe('ForbiddenByRbac');
     await az.grantVendor('guarded');
     await keys.updateKeyProperties('guarded', k.properties.version!, { enabled: false });
-    const disabled = await errOf(az.cryptoAs(k.id!, d.vendorClientId, d.vendorClientSecret).wrapKey('RSA-OAEP-256', randomBytes(32)));
+    const disabled = await errOf(
+      az.cryptoAs(k.id!, d.vendorClientId, d.vendorClientSecret).wrapKey('RSA-OAEP-256', randomBytes(32)),
+    );
     expect(disabled.statusCode).toBe(403);
     expect(JSON.stringify(disabled.details)).toContain('KeyDisabled');
   });
@@ -105,7 +119,9 @@ describe('Azure Key Vault emulator through the official SDKs', () => {
   it('refuses a wrong client secret at the token endpoint (invalid_client)', async () => {
     const k = await az.customerKeys().createRsaKey('secretive', { keySize: 2048 });
     await az.grantVendor('secretive');
-    const err = await errOf(az.cryptoAs(k.id!, d.vendorClientId, 'not-the-secret').wrapKey('RSA-OAEP-256', randomBytes(32)));
+    const err = await errOf(
+      az.cryptoAs(k.id!, d.vendorClientId, 'not-the-secret').wrapKey('RSA-OAEP-256', randomBytes(32)),
+    );
     expect(err.name).toMatch(/^Authentication(Required)?Error$/);
     expect(String(err.message)).toMatch(/invalid_client/);
     expect(String(err.message)).toMatch(/AADSTS7000215/);
@@ -120,7 +136,10 @@ describe('Azure Key Vault emulator through the official SDKs', () => {
       disableInstanceDiscovery: true,
       additionalPolicies: [{ policy: agentPolicy(agent), position: 'perCall' }],
     });
-    const byIp = new KeyClient(`https://127.0.0.1:${port}`, cred, { additionalPolicies: [{ policy: agentPolicy(agent), position: 'perCall' }], retryOptions: { maxRetries: 0 } });
+    const byIp = new KeyClient(`https://127.0.0.1:${port}`, cred, {
+      additionalPolicies: [{ policy: agentPolicy(agent), position: 'perCall' }],
+      retryOptions: { maxRetries: 0 },
+    });
     const err = await errOf(byIp.getKey('anything'));
     expect(String(err.message)).toMatch(/challenge resource/);
     agent.destroy();
@@ -148,15 +167,33 @@ describe('Azure Key Vault emulator through the official SDKs', () => {
     expect(Date.now() - started).toBeGreaterThanOrEqual(140);
     az.faults.clear();
     const vendorPrincipal = `${d.customerTenantId}/${d.vendorClientId}`;
-    expect(az.counters.total({ cloud: 'azure', operation: 'wrapKey', principal: vendorPrincipal, outcome: 'ok' })).toBe(2);
-    expect(az.counters.total({ cloud: 'azure', operation: 'unwrapKey', principal: vendorPrincipal, outcome: 'ok' })).toBe(1);
+    expect(az.counters.total({ cloud: 'azure', operation: 'wrapKey', principal: vendorPrincipal, outcome: 'ok' })).toBe(
+      2,
+    );
+    expect(
+      az.counters.total({ cloud: 'azure', operation: 'unwrapKey', principal: vendorPrincipal, outcome: 'ok' }),
+    ).toBe(1);
   });
   it('speaks Key Vault on the wire: api-version (also percent-encoded) required, Throttled with Retry-After, tampered tokens refused', async () => {
-    const agent = createAzureAgent({ tlsCaPem: az.caPem, allowedEmulatorHosts: [{ host: d.vaultHost, port: Number(new URL(az.vaultUrl).port), connectHost: '127.0.0.1' }] });
+    const agent = createAzureAgent({
+      tlsCaPem: az.caPem,
+      allowedEmulatorHosts: [{ host: d.vaultHost, port: Number(new URL(az.vaultUrl).port), connectHost: '127.0.0.1' }],
+    });
     try {
-      const token = await raw(agent, 'POST', `${az.authorityHost}/${d.customerTenantId}/oauth2/v2.0/token`, {
-        'content-type': 'application/x-www-form-urlencoded',
-      }, new URLSearchParams({ grant_type: 'client_credentials', client_id: d.vendorClientId, client_secret: d.vendorClientSecret, scope: `${d.resource}/.default` }).toString());
+      const token = await raw(
+        agent,
+        'POST',
+        `${az.authorityHost}/${d.customerTenantId}/oauth2/v2.0/token`,
+        {
+          'content-type': 'application/x-www-form-urlencoded',
+        },
+        new URLSearchParams({
+          grant_type: 'client_credentials',
+          client_id: d.vendorClientId,
+          client_secret: d.vendorClientSecret,
+          scope: `${d.resource}/.default`,
+        }).toString(),
+      );
       expect(token.status).toBe(200);
       const auth = { authorization: `Bearer ${JSON.parse(token.body).access_token}` };
       const missing = await raw(agent, 'GET', `${az.vaultUrl}/keys/nope/`, auth);
@@ -175,7 +212,9 @@ describe('Azure Key Vault emulator through the official SDKs', () => {
       const [h, p] = JSON.parse(token.body).access_token.split('.');
       const claims = JSON.parse(Buffer.from(p, 'base64url').toString());
       const forged = `${h}.${Buffer.from(JSON.stringify({ ...claims, exp: 1 })).toString('base64url')}.x`;
-      const bad = await raw(agent, 'GET', `${az.vaultUrl}/keys/nope/?api-version=7.5`, { authorization: `Bearer ${forged}` });
+      const bad = await raw(agent, 'GET', `${az.vaultUrl}/keys/nope/?api-version=7.5`, {
+        authorization: `Bearer ${forged}`,
+      });
       expect(bad.status).toBe(401);
       expect(bad.headers['www-authenticate']).toContain(`authorization="${az.authorityHost}/${d.customerTenantId}"`);
       expect(JSON.parse(bad.body).error).toEqual({ code: 'Unauthorized', message: 'The access token is invalid.' });
@@ -185,12 +224,20 @@ describe('Azure Key Vault emulator through the official SDKs', () => {
   });
 });
 
-function raw(agent: Agent, method: string, url: string, headers: Record<string, string>, body?: string): Promise<{ status: number; headers: Record<string, unknown>; body: string }> {
+function raw(
+  agent: Agent,
+  method: string,
+  url: string,
+  headers: Record<string, string>,
+  body?: string,
+): Promise<{ status: number; headers: Record<string, unknown>; body: string }> {
   return new Promise((resolve, reject) => {
     const req = httpsRequest(url, { method, agent, headers, timeout: 5000 }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }));
+      res.on('end', () =>
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }),
+      );
     });
     req.on('error', reject);
     req.end(body);

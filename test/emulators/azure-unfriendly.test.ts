@@ -19,7 +19,13 @@ describe('Azure Key Vault emulator: documented refusals and end states', () => {
     await az.admin('DELETE', '/propagation/azure');
   });
 
-  const errOf = async (p: Promise<unknown>): Promise<any> => p.then(() => { throw new Error('expected a failure'); }, (e: unknown) => e);
+  const errOf = async (p: Promise<unknown>): Promise<any> =>
+    p.then(
+      () => {
+        throw new Error('expected a failure');
+      },
+      (e: unknown) => e,
+    );
   const vendorCrypto = (keyUrl: string) => az.cryptoAs(keyUrl, d.vendorClientId, d.vendorClientSecret);
 
   it('soft delete, then recover (beginRecoverDeletedKey): the key answers 404 KeyNotFound while deleted and comes back with its versions', async () => {
@@ -63,19 +69,26 @@ describe('Azure Key Vault emulator: documented refusals and end states', () => {
     // Without `get` the SDK cannot fetch the public key to wrap locally: every wrap goes to the vault.
     await az.grantVendor('expiring', ['wrapKey', 'unwrapKey']);
     const wrapped = await vendorCrypto(k.id!).wrapKey('RSA-OAEP-256', randomBytes(32));
-    const expired = await keys.updateKeyProperties('expiring', k.properties.version!, { expiresOn: new Date(Date.now() - 60_000) });
+    const expired = await keys.updateKeyProperties('expiring', k.properties.version!, {
+      expiresOn: new Date(Date.now() - 60_000),
+    });
     expect(expired.properties.expiresOn!.getTime()).toBeLessThan(Date.now());
     const refused = await errOf(vendorCrypto(k.id!).wrapKey('RSA-OAEP-256', randomBytes(32)));
     expect(refused.statusCode).toBe(403);
     expect(refused.code).toBe('Forbidden');
     expect(refused.message).toMatch(/expired key/);
     expect((await vendorCrypto(k.id!).unwrapKey('RSA-OAEP-256', wrapped.result)).result.length).toBe(32);
-    await keys.updateKeyProperties('expiring', k.properties.version!, { expiresOn: new Date(Date.now() + 3600_000), notBefore: new Date(Date.now() + 600_000) });
-    expect((await errOf(vendorCrypto(k.id!).wrapKey('RSA-OAEP-256', randomBytes(32)))).message).toMatch(/not yet valid/);
+    await keys.updateKeyProperties('expiring', k.properties.version!, {
+      expiresOn: new Date(Date.now() + 3600_000),
+      notBefore: new Date(Date.now() + 600_000),
+    });
+    expect((await errOf(vendorCrypto(k.id!).wrapKey('RSA-OAEP-256', randomBytes(32)))).message).toMatch(
+      /not yet valid/,
+    );
     expect((await vendorCrypto(k.id!).unwrapKey('RSA-OAEP-256', wrapped.result)).result.length).toBe(32);
   });
 
-  it('api-version allow-list: an unknown version is 400 BadParameter in Key Vault error shape; the SDK\'s own versions work', async () => {
+  it("api-version allow-list: an unknown version is 400 BadParameter in Key Vault error shape; the SDK's own versions work", async () => {
     await az.customerKeys().createRsaKey('versioned');
     // Through the SDK, pinned to a version the service never published:
     const pinned = az.keysAsVersion(d.customerAdminClientId, d.customerAdminClientSecret, '9.9');
@@ -83,7 +96,9 @@ describe('Azure Key Vault emulator: documented refusals and end states', () => {
     expect(e.statusCode).toBe(400);
     expect(e.code).toBe('BadParameter');
     expect(e.message).toMatch(/The specified version \(9\.9\) is not recognized/);
-    expect((await az.keysAsVersion(d.customerAdminClientId, d.customerAdminClientSecret, '7.4').getKey('versioned')).name).toBe('versioned');
+    expect(
+      (await az.keysAsVersion(d.customerAdminClientId, d.customerAdminClientSecret, '7.4').getKey('versioned')).name,
+    ).toBe('versioned');
   });
 
   it('access-policy vault: an identity without the permission gets 403 Forbidden, inner AccessDenied, naming the permission', async () => {
@@ -119,7 +134,14 @@ describe('Azure Key Vault emulator: documented refusals and end states', () => {
     expect(set.status).toBe(200);
     await az.revokeVendor('propagating');
     const c = vendorCrypto(k.id!);
-    const outcome = async () => c.unwrapKey('RSA-OAEP-256', wrapped).then(() => 'ok', (e: unknown) => { const f = e as { code?: string; details?: { error?: { innerError?: { code?: string } } } }; return String(f.details?.error?.innerError?.code ?? f.code); });
+    const outcome = async () =>
+      c.unwrapKey('RSA-OAEP-256', wrapped).then(
+        () => 'ok',
+        (e: unknown) => {
+          const f = e as { code?: string; details?: { error?: { innerError?: { code?: string } } } };
+          return String(f.details?.error?.innerError?.code ?? f.code);
+        },
+      );
     expect(await outcome()).toBe('ok'); // within the delay: the old assignment still answers
     await new Promise((r) => setTimeout(r, 350));
     const seen = new Set<string>();
@@ -135,17 +157,31 @@ describe('Azure Key Vault emulator: documented refusals and end states', () => {
 
   it('token audience: a token issued for another resource is 401 AKV10022 "Invalid audience" with a fresh challenge', async () => {
     await az.customerKeys().createRsaKey('audience');
-    const token = await az.tokenFor(d.customerAdminClientId, d.customerAdminClientSecret, 'https://management.azure.com/.default');
+    const token = await az.tokenFor(
+      d.customerAdminClientId,
+      d.customerAdminClientSecret,
+      'https://management.azure.com/.default',
+    );
     const res = await az.rawVault('GET', '/keys/audience?api-version=7.4', token);
     expect(res.status).toBe(401);
-    expect(res.body.error.message).toMatch(/^AKV10022: Invalid audience\. Expected https:\/\/vault\.localhost, found: https:\/\/management\.azure\.com\.$/);
-    expect(res.headers['www-authenticate']).toMatch(/^Bearer authorization=".*", resource="https:\/\/vault\.localhost"/);
-    const ok = await az.rawVault('GET', '/keys/audience?api-version=7.4', await az.tokenFor(d.customerAdminClientId, d.customerAdminClientSecret, 'https://vault.localhost/.default'));
+    expect(res.body.error.message).toMatch(
+      /^AKV10022: Invalid audience\. Expected https:\/\/vault\.localhost, found: https:\/\/management\.azure\.com\.$/,
+    );
+    expect(res.headers['www-authenticate']).toMatch(
+      /^Bearer authorization=".*", resource="https:\/\/vault\.localhost"/,
+    );
+    const ok = await az.rawVault(
+      'GET',
+      '/keys/audience?api-version=7.4',
+      await az.tokenFor(d.customerAdminClientId, d.customerAdminClientSecret, 'https://vault.localhost/.default'),
+    );
     expect(ok.status).toBe(200);
   });
 
   it('a disabled vendor application: the token endpoint answers 400 unauthorized_client AADSTS7000112 (OAuth shape)', async () => {
-    expect((await az.admin('PUT', `/azure/principals/${d.vendorClientId}/enabled`, { enabled: false })).status).toBe(200);
+    expect((await az.admin('PUT', `/azure/principals/${d.vendorClientId}/enabled`, { enabled: false })).status).toBe(
+      200,
+    );
     try {
       const e = await errOf(az.keysAs(d.vendorClientId, d.vendorClientSecret).getKey('anything'));
       // @azure/identity (MSAL) surfaces the OAuth error word and the AADSTS description in its message.
@@ -154,6 +190,8 @@ describe('Azure Key Vault emulator: documented refusals and end states', () => {
     } finally {
       await az.admin('PUT', `/azure/principals/${d.vendorClientId}/enabled`, { enabled: true });
     }
-    expect(await az.tokenFor(d.vendorClientId, d.vendorClientSecret, 'https://vault.localhost/.default')).toMatch(/^ey/);
+    expect(await az.tokenFor(d.vendorClientId, d.vendorClientSecret, 'https://vault.localhost/.default')).toMatch(
+      /^ey/,
+    );
   });
 });

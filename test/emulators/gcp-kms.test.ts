@@ -6,7 +6,20 @@ import { crc32c } from '../../apps/kms-emulator/src/gcp/crc32c';
 import { startGcpEmulator, type GcpEmulatorHarness } from '../support/gcp-emulator';
 
 // Calls that should fail fast: no gax retries, short deadline.
-const NO_RETRY = { retry: { retryCodes: [] as number[], backoffSettings: { initialRetryDelayMillis: 10, retryDelayMultiplier: 1, maxRetryDelayMillis: 10, initialRpcTimeoutMillis: 3000, rpcTimeoutMultiplier: 1, maxRpcTimeoutMillis: 3000, totalTimeoutMillis: 3000 } } };
+const NO_RETRY = {
+  retry: {
+    retryCodes: [] as number[],
+    backoffSettings: {
+      initialRetryDelayMillis: 10,
+      retryDelayMultiplier: 1,
+      maxRetryDelayMillis: 10,
+      initialRpcTimeoutMillis: 3000,
+      rpcTimeoutMultiplier: 1,
+      maxRpcTimeoutMillis: 3000,
+      totalTimeoutMillis: 3000,
+    },
+  },
+};
 
 const PROJECT = 'customer-proj';
 const LOCATION = `projects/${PROJECT}/locations/europe-west1`;
@@ -144,7 +157,12 @@ describe('GCP Cloud KMS emulator through @google-cloud/kms', () => {
     // After a primary switch, the old ciphertext still decrypts (the ciphertext identifies its version).
     await owner.createCryptoKeyVersion({ parent: key, cryptoKeyVersion: {} });
     await owner.updateCryptoKeyPrimaryVersion({ name: key, cryptoKeyVersionId: '2' });
-    const [dec] = await owner.decrypt({ name: key, ciphertext: ct, additionalAuthenticatedData: aad, ciphertextCrc32c: { value: crc32c(ct) } });
+    const [dec] = await owner.decrypt({
+      name: key,
+      ciphertext: ct,
+      additionalAuthenticatedData: aad,
+      ciphertextCrc32c: { value: crc32c(ct) },
+    });
     expect(Buffer.from(dec.plaintext as Uint8Array).equals(plaintext)).toBe(true);
     expect(Number(dec.plaintextCrc32c?.value)).toBe(crc32c(plaintext));
     expect(dec.usedPrimary).toBe(false);
@@ -155,17 +173,36 @@ describe('GCP Cloud KMS emulator through @google-cloud/kms', () => {
 
   it('rejects a wrong AAD, a corrupted ciphertext and a bad request checksum with INVALID_ARGUMENT', async () => {
     const { key } = await newKey();
-    const [enc] = await owner.encrypt({ name: key, plaintext: Buffer.from('secret'), additionalAuthenticatedData: Buffer.from('ctx-a') });
+    const [enc] = await owner.encrypt({
+      name: key,
+      plaintext: Buffer.from('secret'),
+      additionalAuthenticatedData: Buffer.from('ctx-a'),
+    });
     const ct = Buffer.from(enc.ciphertext as Uint8Array);
-    const wrongAad = owner.decrypt({ name: key, ciphertext: ct, additionalAuthenticatedData: Buffer.from('ctx-b') }, NO_RETRY);
+    const wrongAad = owner.decrypt(
+      { name: key, ciphertext: ct, additionalAuthenticatedData: Buffer.from('ctx-b') },
+      NO_RETRY,
+    );
     await expect(wrongAad).rejects.toMatchObject({ code: 3, details: expect.stringContaining('Decryption failed') });
     const flipped = Buffer.from(ct);
     flipped[flipped.length - 1] ^= 1;
-    expect(await code(owner.decrypt({ name: key, ciphertext: flipped, additionalAuthenticatedData: Buffer.from('ctx-a') }, NO_RETRY))).toBe(3);
-    expect(await code(owner.encrypt({ name: key, plaintext: Buffer.from('x'), plaintextCrc32c: { value: 12345 } }, NO_RETRY))).toBe(3);
+    expect(
+      await code(
+        owner.decrypt({ name: key, ciphertext: flipped, additionalAuthenticatedData: Buffer.from('ctx-a') }, NO_RETRY),
+      ),
+    ).toBe(3);
+    expect(
+      await code(
+        owner.encrypt({ name: key, plaintext: Buffer.from('x'), plaintextCrc32c: { value: 12345 } }, NO_RETRY),
+      ),
+    ).toBe(3);
     // Another key's ciphertext does not decrypt under this key.
     const other = await newKey();
-    expect(await code(owner.decrypt({ name: other.key, ciphertext: ct, additionalAuthenticatedData: Buffer.from('ctx-a') }, NO_RETRY))).toBe(3);
+    expect(
+      await code(
+        owner.decrypt({ name: other.key, ciphertext: ct, additionalAuthenticatedData: Buffer.from('ctx-a') }, NO_RETRY),
+      ),
+    ).toBe(3);
   });
 
   it('answers FAILED_PRECONDITION for disabled, scheduled-for-destruction and destroyed versions', async () => {
@@ -173,13 +210,28 @@ describe('GCP Cloud KMS emulator through @google-cloud/kms', () => {
     const v1 = `${key}/cryptoKeyVersions/1`;
     const [enc] = await owner.encrypt({ name: key, plaintext: Buffer.from('p') });
     const ct = Buffer.from(enc.ciphertext as Uint8Array);
-    await owner.updateCryptoKeyVersion({ cryptoKeyVersion: { name: v1, state: 'DISABLED' }, updateMask: { paths: ['state'] } });
-    await expect(owner.encrypt({ name: key, plaintext: Buffer.from('p') }, NO_RETRY)).rejects.toMatchObject({ code: 9, details: expect.stringContaining('DISABLED') });
-    await expect(owner.decrypt({ name: key, ciphertext: ct }, NO_RETRY)).rejects.toMatchObject({ code: 9, details: expect.stringContaining('DISABLED') });
+    await owner.updateCryptoKeyVersion({
+      cryptoKeyVersion: { name: v1, state: 'DISABLED' },
+      updateMask: { paths: ['state'] },
+    });
+    await expect(owner.encrypt({ name: key, plaintext: Buffer.from('p') }, NO_RETRY)).rejects.toMatchObject({
+      code: 9,
+      details: expect.stringContaining('DISABLED'),
+    });
+    await expect(owner.decrypt({ name: key, ciphertext: ct }, NO_RETRY)).rejects.toMatchObject({
+      code: 9,
+      details: expect.stringContaining('DISABLED'),
+    });
     await owner.destroyCryptoKeyVersion({ name: v1 });
-    await expect(owner.decrypt({ name: key, ciphertext: ct }, NO_RETRY)).rejects.toMatchObject({ code: 9, details: expect.stringContaining('DESTROY_SCHEDULED') });
+    await expect(owner.decrypt({ name: key, ciphertext: ct }, NO_RETRY)).rejects.toMatchObject({
+      code: 9,
+      details: expect.stringContaining('DESTROY_SCHEDULED'),
+    });
     expect((await h.admin('POST', '/gcp/versions/destroy-now', { name: v1 })).status).toBe(200);
-    await expect(owner.decrypt({ name: key, ciphertext: ct }, NO_RETRY)).rejects.toMatchObject({ code: 9, details: expect.stringContaining('DESTROYED') });
+    await expect(owner.decrypt({ name: key, ciphertext: ct }, NO_RETRY)).rejects.toMatchObject({
+      code: 9,
+      details: expect.stringContaining('DESTROYED'),
+    });
     expect(await code(owner.restoreCryptoKeyVersion({ name: v1 }, NO_RETRY))).toBe(9);
   });
 
@@ -195,7 +247,9 @@ describe('GCP Cloud KMS emulator through @google-cloud/kms', () => {
     const tenant = h.kmsWithToken(token);
 
     // No binding yet: PERMISSION_DENIED for the impersonated SA.
-    await expect(tenant.encrypt({ name: key, plaintext: Buffer.from('p') }, NO_RETRY)).rejects.toMatchObject({ code: 7 });
+    await expect(tenant.encrypt({ name: key, plaintext: Buffer.from('p') }, NO_RETRY)).rejects.toMatchObject({
+      code: 7,
+    });
     await expect(tenant.getCryptoKey({ name: key }, NO_RETRY)).rejects.toMatchObject({ code: 7 });
 
     // Encrypter only: encrypt works, decrypt is refused.
@@ -214,7 +268,10 @@ describe('GCP Cloud KMS emulator through @google-cloud/kms', () => {
     const [k] = await tenant.getCryptoKey({ name: key });
     expect(k.name).toBe(key);
     const [policy] = await getPolicy(ring);
-    expect(policy.bindings?.map((b) => b.role).sort()).toEqual(['roles/cloudkms.cryptoKeyEncrypterDecrypter', 'roles/cloudkms.viewer']);
+    expect(policy.bindings?.map((b) => b.role).sort()).toEqual([
+      'roles/cloudkms.cryptoKeyEncrypterDecrypter',
+      'roles/cloudkms.viewer',
+    ]);
     // The tenant SA may not administer the key.
     expect(await code(tenant.createCryptoKeyVersion({ parent: key, cryptoKeyVersion: {} }, NO_RETRY))).toBe(7);
 
@@ -238,7 +295,15 @@ describe('GCP Cloud KMS emulator through @google-cloud/kms', () => {
     const bounded = {
       retry: {
         retryCodes: [14],
-        backoffSettings: { initialRetryDelayMillis: 20, retryDelayMultiplier: 1, maxRetryDelayMillis: 20, initialRpcTimeoutMillis: 500, rpcTimeoutMultiplier: 1, maxRpcTimeoutMillis: 500, totalTimeoutMillis: 400 },
+        backoffSettings: {
+          initialRetryDelayMillis: 20,
+          retryDelayMultiplier: 1,
+          maxRetryDelayMillis: 20,
+          initialRpcTimeoutMillis: 500,
+          rpcTimeoutMultiplier: 1,
+          maxRpcTimeoutMillis: 500,
+          totalTimeoutMillis: 400,
+        },
       },
     };
     const started = Date.now();
@@ -261,7 +326,9 @@ describe('GCP Cloud KMS emulator through @google-cloud/kms', () => {
     h.faults.clear();
     h.faults.add({ cloud: 'gcp', operation: 'Decrypt', kind: 'hang', count: 1 });
     t = Date.now();
-    expect(await code(owner.decrypt({ name: key, ciphertext: Buffer.alloc(40) }, { timeout: 300, retry: NO_RETRY.retry }))).toBe(4);
+    expect(
+      await code(owner.decrypt({ name: key, ciphertext: Buffer.alloc(40) }, { timeout: 300, retry: NO_RETRY.retry })),
+    ).toBe(4);
     expect(Date.now() - t).toBeLessThan(2500);
   });
 

@@ -17,7 +17,10 @@ afterAll(async () => h.close());
 
 type SetIamPolicyArg = Parameters<KeyManagementServiceClient['setIamPolicy']>[0];
 const code = (p: Promise<unknown>): Promise<{ code: number; details: string }> =>
-  p.then(() => ({ code: -1, details: '' }), (e: unknown) => ({ code: (e as { code?: number }).code ?? -2, details: (e as { details?: string }).details ?? '' }));
+  p.then(
+    () => ({ code: -1, details: '' }),
+    (e: unknown) => ({ code: (e as { code?: number }).code ?? -2, details: (e as { details?: string }).details ?? '' }),
+  );
 
 let seq = 0;
 async function newKey(purpose: 'ENCRYPT_DECRYPT' | 'ASYMMETRIC_SIGN' = 'ENCRYPT_DECRYPT') {
@@ -25,7 +28,10 @@ async function newKey(purpose: 'ENCRYPT_DECRYPT' | 'ASYMMETRIC_SIGN' = 'ENCRYPT_
   const [key] = await owner.createCryptoKey({
     parent: ring.name!,
     cryptoKeyId: 'k',
-    cryptoKey: { purpose, versionTemplate: purpose === 'ASYMMETRIC_SIGN' ? { algorithm: 'EC_SIGN_P256_SHA256' } : undefined },
+    cryptoKey: {
+      purpose,
+      versionTemplate: purpose === 'ASYMMETRIC_SIGN' ? { algorithm: 'EC_SIGN_P256_SHA256' } : undefined,
+    },
   });
   return { ring: ring.name!, key: key.name! };
 }
@@ -36,11 +42,19 @@ async function saClient(): Promise<KeyManagementServiceClient> {
   const url = new URL(`${h.endpoints.iamCredentials}/v1/projects/-/serviceAccounts/${email}:generateAccessToken`);
   const body = JSON.stringify({ scope: ['https://www.googleapis.com/auth/cloudkms'], lifetime: '600s' });
   const token = await new Promise<string>((resolve, reject) => {
-    const req = httpsRequest(url, { method: 'POST', ca: h.caPem, headers: { authorization: `Bearer ${h.vendorToken}`, 'content-type': 'application/json' } }, (res) => {
-      let text = '';
-      res.on('data', (c: Buffer) => (text += c.toString()));
-      res.on('end', () => (res.statusCode === 200 ? resolve(JSON.parse(text).accessToken) : reject(new Error(text))));
-    });
+    const req = httpsRequest(
+      url,
+      {
+        method: 'POST',
+        ca: h.caPem,
+        headers: { authorization: `Bearer ${h.vendorToken}`, 'content-type': 'application/json' },
+      },
+      (res) => {
+        let text = '';
+        res.on('data', (c: Buffer) => (text += c.toString()));
+        res.on('end', () => (res.statusCode === 200 ? resolve(JSON.parse(text).accessToken) : reject(new Error(text))));
+      },
+    );
     req.on('error', reject);
     req.end(body);
   });
@@ -53,7 +67,10 @@ describe('GCP Cloud KMS emulator: IAM inheritance, conditions, purpose, propagat
     const sa = await saClient();
     const plaintext = Buffer.from('hello');
     expect((await code(sa.encrypt({ name: key, plaintext }))).code).toBe(7); // PERMISSION_DENIED
-    const set = await h.admin('PUT', '/gcp/projects/iam', { project: PROJECT, bindings: [{ role: 'roles/cloudkms.cryptoKeyEncrypterDecrypter', members: [SA] }] });
+    const set = await h.admin('PUT', '/gcp/projects/iam', {
+      project: PROJECT,
+      bindings: [{ role: 'roles/cloudkms.cryptoKeyEncrypterDecrypter', members: [SA] }],
+    });
     expect(set.status).toBe(200);
     const [enc] = await sa.encrypt({ name: key, plaintext });
     expect(enc.ciphertext).toBeTruthy();
@@ -67,7 +84,19 @@ describe('GCP Cloud KMS emulator: IAM inheritance, conditions, purpose, propagat
     const sa = await saClient();
     const plaintext = Buffer.from('x');
     const bind = (expression: string, version = 3) =>
-      owner.setIamPolicy({ resource: ring, policy: { version, bindings: [{ role: 'roles/cloudkms.cryptoKeyEncrypterDecrypter', members: [SA], condition: { title: 't', expression } }] } } as unknown as SetIamPolicyArg);
+      owner.setIamPolicy({
+        resource: ring,
+        policy: {
+          version,
+          bindings: [
+            {
+              role: 'roles/cloudkms.cryptoKeyEncrypterDecrypter',
+              members: [SA],
+              condition: { title: 't', expression },
+            },
+          ],
+        },
+      } as unknown as SetIamPolicyArg);
     // Conditions need policy version 3 (INVALID_ARGUMENT otherwise); an expression the emulator cannot read is refused.
     expect((await code(bind(`request.time < timestamp("2999-01-01T00:00:00Z")`, 1))).code).toBe(3);
     expect((await code(bind(`request.time.getHours("Europe/Paris") < 18`))).code).toBe(3);
@@ -97,7 +126,10 @@ describe('GCP Cloud KMS emulator: IAM inheritance, conditions, purpose, propagat
 
   it('propagation: a removed binding keeps granting during the delay, then answers old or new at random, then denies', async () => {
     const { key } = await newKey();
-    await owner.setIamPolicy({ resource: key, policy: { bindings: [{ role: 'roles/cloudkms.cryptoKeyEncrypterDecrypter', members: [SA] }] } } as unknown as SetIamPolicyArg);
+    await owner.setIamPolicy({
+      resource: key,
+      policy: { bindings: [{ role: 'roles/cloudkms.cryptoKeyEncrypterDecrypter', members: [SA] }] },
+    } as unknown as SetIamPolicyArg);
     const sa = await saClient();
     expect((await h.admin('PUT', '/propagation/gcp', { delayMs: 200, flapMs: 1200, seed: 3 })).status).toBe(200);
     await owner.setIamPolicy({ resource: key, policy: { bindings: [] } } as unknown as SetIamPolicyArg);

@@ -59,13 +59,19 @@ it('strict: a never-created account is 404 NOT_FOUND; a created one works; witho
   try {
     const missing = await failure(impersonate(email('never-created-2')));
     expect(missing.status).toBe(404);
-    expect(missing.text).toMatch(/Gaia id not found for email never-created-2@keyhold-vendor\.iam\.gserviceaccount\.com/);
+    expect(missing.text).toMatch(
+      /Gaia id not found for email never-created-2@keyhold-vendor\.iam\.gserviceaccount\.com/,
+    );
 
     const sa = email('keyhold-canary-sa');
     expect((await admin('POST', '/gcp/service-accounts', { email: sa })).status).toBe(201);
     expect(await impersonate(sa)).toBeTruthy();
 
-    const revoked = await admin('POST', '/gcp/service-accounts/token-creators', { email: sa, member: `serviceAccount:${GCP_EMULATOR_DEFAULTS.vendorServiceAccount}`, granted: false });
+    const revoked = await admin('POST', '/gcp/service-accounts/token-creators', {
+      email: sa,
+      member: `serviceAccount:${GCP_EMULATOR_DEFAULTS.vendorServiceAccount}`,
+      granted: false,
+    });
     expect(revoked.status).toBe(200);
     const denied = await failure(impersonate(sa));
     expect(denied.status).toBe(403);
@@ -81,5 +87,13 @@ it('strict: a never-created account is 404 NOT_FOUND; a created one works; witho
 it('refuses malformed admin input with 400', async () => {
   expect((await admin('POST', '/gcp/service-accounts/strict', { enabled: 'yes' })).status).toBe(400);
   expect((await admin('POST', '/gcp/service-accounts', { email: 'not-an-account' })).status).toBe(400);
-  expect((await admin('POST', '/gcp/service-accounts/token-creators', { email: email('nobody-here'), member: 'x', granted: true })).status).toBe(404);
+  expect(
+    (
+      await admin('POST', '/gcp/service-accounts/token-creators', {
+        email: email('nobody-here'),
+        member: 'x',
+        granted: true,
+      })
+    ).status,
+  ).toBe(404);
 });

@@ -25,8 +25,13 @@ beforeAll(async () => {
   // A database of its own: the worker's probes are platform-wide, and the positive control would count other test
   // files' revoked keys as a mass revocation and hold this one.
   db = await privateDatabase();
-  stack = await startStack({ config: { databaseUrl: db.url, probeConfirmationWindowSeconds: 2, probeConfirmations: 3, logLevel: 'info' } });
-  worker = await startTestWorker({ ...stack.config, logLevel: 'silent' }, { schedulers: false, settings: { reconcileStaleMs: 3_600_000 } });
+  stack = await startStack({
+    config: { databaseUrl: db.url, probeConfirmationWindowSeconds: 2, probeConfirmations: 3, logLevel: 'info' },
+  });
+  worker = await startTestWorker(
+    { ...stack.config, logLevel: 'silent' },
+    { schedulers: false, settings: { reconcileStaleMs: 3_600_000 } },
+  );
   t = await serviceTenant(stack, 2);
   keyhold = t.client();
   await keyhold.ready();
@@ -48,15 +53,23 @@ it('stores records encrypted, reads them back, refuses moved ciphertext, and ans
   const created = await http.post(`/workspaces/${t.wsId}/records`, { data: secret });
   expect(created.status).toBe(201);
   const second = await http.post(`/workspaces/${t.wsId}/records`, { data: 'another' });
-  expect((await http.get(`/workspaces/${t.wsId}/records/${created.body.id}`)).body).toEqual({ id: created.body.id, data: secret });
+  expect((await http.get(`/workspaces/${t.wsId}/records/${created.body.id}`)).body).toEqual({
+    id: created.body.id,
+    data: secret,
+  });
 
   // Postgres holds only the envelope
-  const row = await svc.pool.query<{ ciphertext: Buffer }>(`SELECT ciphertext FROM ${schema}.records WHERE id = $1`, [created.body.id]);
+  const row = await svc.pool.query<{ ciphertext: Buffer }>(`SELECT ciphertext FROM ${schema}.records WHERE id = $1`, [
+    created.body.id,
+  ]);
   expect(row.rows[0].ciphertext.subarray(0, 4).toString('ascii')).toBe('KHEV');
   expect(row.rows[0].ciphertext.includes(Buffer.from('penicillin'))).toBe(false);
 
   // a ciphertext copied into another row does not open there (the AAD names the row)
-  await svc.pool.query(`UPDATE ${schema}.records SET ciphertext = $1 WHERE id = $2`, [row.rows[0].ciphertext, second.body.id]);
+  await svc.pool.query(`UPDATE ${schema}.records SET ciphertext = $1 WHERE id = $2`, [
+    row.rows[0].ciphertext,
+    second.body.id,
+  ]);
   const moved = await http.get(`/workspaces/${t.wsId}/records/${second.body.id}`);
   expect(moved.status).toBe(422);
   expect(moved.body.error.code).toBe('RECORD_CORRUPT');

@@ -29,7 +29,11 @@ it('keeps the operator out of tenants and refuses every revoked admin credential
   try {
     await seedTenant(stack, 'after');
   } catch (err) {
-    const errors = stack.logs().split('\n').filter((l) => /"level":(50|40)/.test(l)).slice(-5);
+    const errors = stack
+      .logs()
+      .split('\n')
+      .filter((l) => /"level":(50|40)/.test(l))
+      .slice(-5);
     throw new Error(`${(err as Error).message}\n${errors.join('\n')}`);
   }
 });

@@ -22,7 +22,13 @@ beforeAll(async () => {
 afterAll(async () => stack?.close());
 
 it('loses nothing under KMS, Redis, Postgres and worker faults; every operation finishes; nothing is shredded', async () => {
-  const r = await runFaults(stack, t, ledger, { segments: 600, faultMs: 1_500, concurrency: 3, rotationBatch: 25, settleMs: 45_000 });
+  const r = await runFaults(stack, t, ledger, {
+    segments: 600,
+    faultMs: 1_500,
+    concurrency: 3,
+    rotationBatch: 25,
+    settleMs: 45_000,
+  });
   faults = r;
   process.stdout.write(`faults: ${JSON.stringify({ ...r, logs: r.logs.length })}\n`);
   expect(r.faultKinds.length).toBeGreaterThanOrEqual(8);

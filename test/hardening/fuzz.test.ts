@@ -31,7 +31,11 @@ it('no 5xx, an error code on every rejection, no table changed by a rejected req
   // both listeners: the token endpoint on the internal one too, and every internal route refused by the public one
   expect(r.internalOnPublic).toBe(0);
   expect(r.perEndpoint['internal:POST /v1/auth/token'].inputs).toBeGreaterThan(0);
-  for (const path of ['/internal/v1/workspaces/{workspaceId}/segments/{segmentId}/dek', '/internal/v1/events', '/metrics'])
+  for (const path of [
+    '/internal/v1/workspaces/{workspaceId}/segments/{segmentId}/dek',
+    '/internal/v1/events',
+    '/metrics',
+  ])
     expect(r.perEndpoint[`public:GET ${path}`]?.inputs).toBeGreaterThan(0);
   // the fuzzer must reach past validation sometimes, or it only ever tested the parser's front door
   expect(Object.values(r.perEndpoint).some((e) => e.accepted > 0)).toBe(true);

@@ -18,12 +18,23 @@ afterAll(async () => stack?.close());
 
 it('disable, delete, secret revocation, rotation, scope narrowing and overlap end reach the other replica within 2 s', async () => {
   const r = await runSpRevocation(stack, t);
-  process.stdout.write(`sp_revocation_propagation_ms (other replica, per kind): ${JSON.stringify(r.propagationMs)}; revoked_sp_credential_uses: ${r.revokedUses}/${r.attemptsAfterRevocation}\n`);
+  process.stdout.write(
+    `sp_revocation_propagation_ms (other replica, per kind): ${JSON.stringify(r.propagationMs)}; revoked_sp_credential_uses: ${r.revokedUses}/${r.attemptsAfterRevocation}\n`,
+  );
   expect(r.details).toEqual([]);
   expect(Object.keys(r.propagationMs).sort()).toEqual(
-    ['deleted', 'disabled', 'disabled_message_lost', 'overlap_ended', 'scope_narrowed', 'secret_revoked', 'secret_rotated_no_overlap'].sort(),
+    [
+      'deleted',
+      'disabled',
+      'disabled_message_lost',
+      'overlap_ended',
+      'scope_narrowed',
+      'secret_revoked',
+      'secret_rotated_no_overlap',
+    ].sort(),
   );
-  for (const [kind, ms] of Object.entries(r.propagationMs)) expect([kind, typeof ms === 'number' && ms <= 2_000]).toEqual([kind, true]);
+  for (const [kind, ms] of Object.entries(r.propagationMs))
+    expect([kind, typeof ms === 'number' && ms <= 2_000]).toEqual([kind, true]);
   expect(r.worstMs).toBeLessThanOrEqual(2_000);
   expect(r.attemptsAfterRevocation).toBeGreaterThanOrEqual(30);
   expect(r.revokedUses).toBe(0);

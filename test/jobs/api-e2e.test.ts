@@ -15,7 +15,10 @@ let worker: RunningWorker;
 
 beforeAll(async () => {
   stack = await startStack({ config: { probeConfirmationWindowSeconds: 2, probeConfirmations: 3, logLevel: 'info' } });
-  worker = await startTestWorker({ ...stack.config, logLevel: 'silent' }, { schedulers: false, settings: { reconcileStaleMs: 3_600_000 } });
+  worker = await startTestWorker(
+    { ...stack.config, logLevel: 'silent' },
+    { schedulers: false, settings: { reconcileStaleMs: 3_600_000 } },
+  );
 });
 afterAll(async () => {
   await worker?.close();
@@ -43,7 +46,11 @@ describe('operations requested through the API, executed by the worker', () => {
     const segs = Array.from({ length: 3_000 }, (_, i) => `s-${i}`);
     const before = new Map<string, string>();
     for (let i = 0; i < segs.length; i += 1000) {
-      const r = await stack.http.post(`/internal/v1/workspaces/${t.wsId}/deks:batchGet`, { segmentIds: segs.slice(i, i + 1000) }, t.svc);
+      const r = await stack.http.post(
+        `/internal/v1/workspaces/${t.wsId}/deks:batchGet`,
+        { segmentIds: segs.slice(i, i + 1000) },
+        t.svc,
+      );
       expect(r.status).toBe(200);
       for (const d of r.body.deks) before.set(d.segmentId, d.dek);
     }
@@ -55,7 +62,10 @@ describe('operations requested through the API, executed by the worker', () => {
     const statuses: number[] = [];
     const fetcher = (async () => {
       for (let i = 0; !done; i++) {
-        const r = await stack.http.get(`/internal/v1/workspaces/${t.wsId}/segments/${segs[(i * 37) % segs.length]}/dek`, t.svc);
+        const r = await stack.http.get(
+          `/internal/v1/workspaces/${t.wsId}/segments/${segs[(i * 37) % segs.length]}/dek`,
+          t.svc,
+        );
         statuses.push(r.status);
         if (r.status === 200) expect(r.body.dek).toBe(before.get(segs[(i * 37) % segs.length]));
       }
@@ -77,13 +87,26 @@ describe('operations requested through the API, executed by the worker', () => {
     const first = await stack.http.get(`/internal/v1/workspaces/${t.wsId}/segments/a/dek`, t.svc);
     expect(first.status).toBe(200);
     await stack.aws.kms.send(new DisableKeyCommand({ KeyId: t.keyArn }));
-    const req = await stack.http.post(`${t.base}/workspaces/${t.wsId}/operations`, { kind: 'revocation-check' }, t.token);
+    const req = await stack.http.post(
+      `${t.base}/workspaces/${t.wsId}/operations`,
+      { kind: 'revocation-check' },
+      t.token,
+    );
     expect(req.status).toBe(202);
-    const op = await poll(`${t.base}/operations/${req.body.operationId}`, t.token, (b) => b.state === 'succeeded' || b.state === 'failed');
+    const op = await poll(
+      `${t.base}/operations/${req.body.operationId}`,
+      t.token,
+      (b) => b.state === 'succeeded' || b.state === 'failed',
+    );
     expect(op.state).toBe('succeeded');
     expect((await stack.http.get(`${t.base}/workspaces/${t.wsId}`, t.token)).body.keyState).toBe('shredded');
     // The API replica had the KEK cached: the worker's shred reached it (pub/sub), so even a cached DEK is refused.
-    const gone = await poll(`/internal/v1/workspaces/${t.wsId}/segments/a/dek`, t.svc, (b) => b?.error?.code === 'WORKSPACE_SHREDDED', 5_000);
+    const gone = await poll(
+      `/internal/v1/workspaces/${t.wsId}/segments/a/dek`,
+      t.svc,
+      (b) => b?.error?.code === 'WORKSPACE_SHREDDED',
+      5_000,
+    );
     expect(gone.error.code).toBe('WORKSPACE_SHREDDED');
     const status = await stack.http.get(`/internal/v1/workspaces/${t.wsId}/segments/a/dek`, t.svc);
     expect(status.status).toBe(410);
@@ -91,9 +114,18 @@ describe('operations requested through the API, executed by the worker', () => {
     await stack.aws.kms.send(new EnableKeyCommand({ KeyId: t.keyArn }));
     const re = await stack.http.post(`${t.base}/workspaces/${t.wsId}/operations`, { kind: 'reinstate' }, t.token);
     expect(re.status).toBe(202);
-    const reOp = await poll(`${t.base}/operations/${re.body.operationId}`, t.token, (b) => b.state === 'succeeded' || b.state === 'failed');
+    const reOp = await poll(
+      `${t.base}/operations/${re.body.operationId}`,
+      t.token,
+      (b) => b.state === 'succeeded' || b.state === 'failed',
+    );
     expect(reOp.state).toBe('succeeded');
-    const back = await poll(`/internal/v1/workspaces/${t.wsId}/segments/a/dek`, t.svc, (b) => typeof b?.dek === 'string', 5_000);
+    const back = await poll(
+      `/internal/v1/workspaces/${t.wsId}/segments/a/dek`,
+      t.svc,
+      (b) => typeof b?.dek === 'string',
+      5_000,
+    );
     expect(back.dek).toBe(first.body.dek);
 
     // Nothing secret in what the API logged meanwhile.
@@ -119,16 +151,23 @@ describe('operations requested through the API, executed by the worker', () => {
       for (const key of keys) {
         const type = await redis.type(key);
         const dump =
-          type === 'hash' ? JSON.stringify(await redis.hgetall(key))
-          : type === 'string' ? String(await redis.get(key))
-          : type === 'list' ? JSON.stringify(await redis.lrange(key, 0, -1))
-          : type === 'zset' ? JSON.stringify(await redis.zrange(key, 0, -1))
-          : type === 'set' ? JSON.stringify(await redis.smembers(key))
-          : '';
+          type === 'hash'
+            ? JSON.stringify(await redis.hgetall(key))
+            : type === 'string'
+              ? String(await redis.get(key))
+              : type === 'list'
+                ? JSON.stringify(await redis.lrange(key, 0, -1))
+                : type === 'zset'
+                  ? JSON.stringify(await redis.zrange(key, 0, -1))
+                  : type === 'set'
+                    ? JSON.stringify(await redis.smembers(key))
+                    : '';
         for (const n of needles) expect(dump).not.toContain(n);
         if (type === 'hash') {
           const data = await redis.hget(key, 'data');
-          if (data) for (const field of Object.keys(JSON.parse(data))) expect(['operationId', 'tenantId', 'keyConfigurationId', 'parks']).toContain(field);
+          if (data)
+            for (const field of Object.keys(JSON.parse(data)))
+              expect(['operationId', 'tenantId', 'keyConfigurationId', 'parks']).toContain(field);
         }
       }
     } finally {

@@ -9,13 +9,22 @@ export interface ProbedTenant {
 }
 
 /** Requests a revocation check for one workspace and waits for it to finish. */
-export async function checkUntilDone(h: JobsHarness, t: ProbedTenant, workspaceId = t.workspaceIds[0], timeoutMs = 20_000): Promise<OperationView> {
+export async function checkUntilDone(
+  h: JobsHarness,
+  t: ProbedTenant,
+  workspaceId = t.workspaceIds[0],
+  timeoutMs = 20_000,
+): Promise<OperationView> {
   const opId = await h.request(t.tenantId, workspaceId, OperationKind.RevocationCheck);
   return h.waitForOperation(t.tenantId, opId, timeoutMs);
 }
 
 /** Requests a reinstate and waits for it to finish (succeeded or failed). */
-export async function reinstate(h: JobsHarness, t: ProbedTenant, workspaceId = t.workspaceIds[0]): Promise<OperationView> {
+export async function reinstate(
+  h: JobsHarness,
+  t: ProbedTenant,
+  workspaceId = t.workspaceIds[0],
+): Promise<OperationView> {
   return h.waitForOperation(t.tenantId, await h.request(t.tenantId, workspaceId, OperationKind.Reinstate));
 }
 
@@ -24,11 +33,20 @@ export async function reinstate(h: JobsHarness, t: ProbedTenant, workspaceId = t
  * workspace), `shredded` only after the confirmation window and at least the configured number of probes, then DEK
  * requests refused with WORKSPACE_SHREDDED and both transitions in the tenant's audit log.
  */
-export async function expectShredded(h: JobsHarness, t: ProbedTenant, opts: { reason?: RegExp; observeSuspect?: boolean } = {}): Promise<OperationView> {
+export async function expectShredded(
+  h: JobsHarness,
+  t: ProbedTenant,
+  opts: { reason?: RegExp; observeSuspect?: boolean } = {},
+): Promise<OperationView> {
   const started = Date.now();
   const opId = await h.request(t.tenantId, t.workspaceIds[0], OperationKind.RevocationCheck);
   if (opts.observeSuspect ?? true) {
-    const suspect = await h.waitForOperation(t.tenantId, opId, 10_000, (o) => o.state === 'running' && String(o.step).startsWith('probe:'));
+    const suspect = await h.waitForOperation(
+      t.tenantId,
+      opId,
+      10_000,
+      (o) => o.state === 'running' && String(o.step).startsWith('probe:'),
+    );
     expect(suspect.step).toBe('probe:suspect');
     for (const ws of t.workspaceIds) expect((await h.workspace(t.tenantId, ws)).keyState).toBe('access_suspect');
   }
@@ -40,14 +58,25 @@ export async function expectShredded(h: JobsHarness, t: ProbedTenant, opts: { re
   expect(Date.now() - started).toBeGreaterThanOrEqual(h.config.probe.confirmationWindowSeconds * 1000);
   expect(Number(op.params.probes)).toBeGreaterThanOrEqual(h.config.probe.confirmations);
   for (const ws of t.workspaceIds) expect((await h.workspace(t.tenantId, ws)).keyState).toBe('shredded');
-  await expect(h.fetchDeks(t, t.workspaceIds[0], ['after-shred'])).rejects.toMatchObject({ code: 'WORKSPACE_SHREDDED' });
-  const audit = await h.ds.query(`SELECT action FROM audit_events WHERE tenant_id = $1 AND action LIKE 'workspace.%' ORDER BY seq`, [t.tenantId]);
-  expect(audit.map((a: { action: string }) => a.action)).toEqual(expect.arrayContaining(['workspace.access_suspect', 'workspace.shredded']));
+  await expect(h.fetchDeks(t, t.workspaceIds[0], ['after-shred'])).rejects.toMatchObject({
+    code: 'WORKSPACE_SHREDDED',
+  });
+  const audit = await h.ds.query(
+    `SELECT action FROM audit_events WHERE tenant_id = $1 AND action LIKE 'workspace.%' ORDER BY seq`,
+    [t.tenantId],
+  );
+  expect(audit.map((a: { action: string }) => a.action)).toEqual(
+    expect.arrayContaining(['workspace.access_suspect', 'workspace.shredded']),
+  );
   return op;
 }
 
 /** Polls `fn` until it returns something truthy (100 ms apart), or throws after `timeoutMs`. */
-export async function waitFor<T>(what: string, fn: () => Promise<T | undefined | null | false>, timeoutMs = 20_000): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  fn: () => Promise<T | undefined | null | false>,
+  timeoutMs = 20_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const v = await fn();
@@ -61,16 +90,30 @@ export async function waitFor<T>(what: string, fn: () => Promise<T | undefined |
  * After transient faults: every workspace of the tenants still `active` but flagged `degraded`, none suspect or
  * shredded, no definitive result counted towards a shred, no shred in the audit log.
  */
-export async function expectDegradedNeverShredded(h: JobsHarness, tenants: ProbedTenant[], degraded: ProbedTenant[] = tenants): Promise<void> {
+export async function expectDegradedNeverShredded(
+  h: JobsHarness,
+  tenants: ProbedTenant[],
+  degraded: ProbedTenant[] = tenants,
+): Promise<void> {
   for (const t of degraded) {
-    for (const ws of t.workspaceIds) expect(await h.workspace(t.tenantId, ws)).toMatchObject({ keyState: 'active', degraded: true });
+    for (const ws of t.workspaceIds)
+      expect(await h.workspace(t.tenantId, ws)).toMatchObject({ keyState: 'active', degraded: true });
   }
   const ids = tenants.map((t) => t.tenantId);
-  const bad = await h.ds.query(`SELECT count(*)::int AS n FROM workspaces WHERE tenant_id = ANY($1) AND key_state IN ('shredded', 'access_suspect')`, [ids]);
+  const bad = await h.ds.query(
+    `SELECT count(*)::int AS n FROM workspaces WHERE tenant_id = ANY($1) AND key_state IN ('shredded', 'access_suspect')`,
+    [ids],
+  );
   expect(bad[0].n).toBe(0);
-  const counted = await h.ds.query(`SELECT max(consecutive_definitive)::int AS n FROM key_configuration_access WHERE tenant_id = ANY($1)`, [ids]);
+  const counted = await h.ds.query(
+    `SELECT max(consecutive_definitive)::int AS n FROM key_configuration_access WHERE tenant_id = ANY($1)`,
+    [ids],
+  );
   expect(counted[0].n).toBe(0);
-  const audit = await h.ds.query(`SELECT count(*)::int AS n FROM audit_events WHERE tenant_id = ANY($1) AND action = 'workspace.shredded'`, [ids]);
+  const audit = await h.ds.query(
+    `SELECT count(*)::int AS n FROM audit_events WHERE tenant_id = ANY($1) AND action = 'workspace.shredded'`,
+    [ids],
+  );
   expect(audit[0].n).toBe(0);
 }
 
@@ -79,6 +122,7 @@ export async function expectRecovered(h: JobsHarness, tenants: ProbedTenant[]): 
   for (const t of tenants) {
     const op = await checkUntilDone(h, t);
     expect(op.params.result).toMatchObject({ outcome: 'active' });
-    for (const ws of t.workspaceIds) expect(await h.workspace(t.tenantId, ws)).toMatchObject({ keyState: 'active', degraded: false });
+    for (const ws of t.workspaceIds)
+      expect(await h.workspace(t.tenantId, ws)).toMatchObject({ keyState: 'active', degraded: false });
   }
 }

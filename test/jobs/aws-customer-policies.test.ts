@@ -1,4 +1,9 @@
-import { CreateGrantCommand, PutKeyPolicyCommand, RevokeGrantCommand, ScheduleKeyDeletionCommand } from '@aws-sdk/client-kms';
+import {
+  CreateGrantCommand,
+  PutKeyPolicyCommand,
+  RevokeGrantCommand,
+  ScheduleKeyDeletionCommand,
+} from '@aws-sdk/client-kms';
 import { OperationKind } from '@app/jobs';
 import { keyPolicyStatementDocument } from '@app/provider-aws';
 import type { RunningWorker } from '../../apps/worker/src/worker';
@@ -25,12 +30,25 @@ afterAll(async () => {
   await h?.close();
 });
 
-const root = () => ({ Sid: 'Root', Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${h.aws.customerAccountId}:root` }, Action: 'kms:*', Resource: '*' });
+const root = () => ({
+  Sid: 'Root',
+  Effect: 'Allow',
+  Principal: { AWS: `arn:aws:iam::${h.aws.customerAccountId}:root` },
+  Action: 'kms:*',
+  Resource: '*',
+});
 const putPolicy = (t: AwsTenant, ...statements: unknown[]) =>
-  h.kms.send(new PutKeyPolicyCommand({ KeyId: t.keyArn, PolicyName: 'default', Policy: JSON.stringify({ Version: '2012-10-17', Statement: [root(), ...statements] }) }));
+  h.kms.send(
+    new PutKeyPolicyCommand({
+      KeyId: t.keyArn,
+      PolicyName: 'default',
+      Policy: JSON.stringify({ Version: '2012-10-17', Statement: [root(), ...statements] }),
+    }),
+  );
 
 /** DEKs through a fresh DEK service (cold KEK cache), so the KEK really is unwrapped by KMS under the new policy. */
-const coldFetch = (t: AwsTenant, segments: string[]) => h.fetchDeks(t, t.workspaceIds[0], segments, h.dekService().service);
+const coldFetch = (t: AwsTenant, segments: string[]) =>
+  h.fetchDeks(t, t.workspaceIds[0], segments, h.dekService().service);
 
 describe('AWS customer policies and the revocation decision', () => {
   it('a key policy scoping Keyhold by kms:EncryptionContext:keyhold:tenant is not a revocation: DEKs, rotation and probes keep working', async () => {
@@ -38,7 +56,10 @@ describe('AWS customer policies and the revocation decision', () => {
     const before = await h.fetchDeks(t, t.workspaceIds[0], ['a']);
     await putPolicy(t, ...tenantScopedStatements(t.roleArn, t.tenantId));
     expect(await coldFetch(t, ['a'])).toEqual(before);
-    const rotation = await h.waitForOperation(t.tenantId, await h.request(t.tenantId, t.workspaceIds[0], OperationKind.KekRotation));
+    const rotation = await h.waitForOperation(
+      t.tenantId,
+      await h.request(t.tenantId, t.workspaceIds[0], OperationKind.KekRotation),
+    );
     expect(rotation.state).toBe('succeeded');
     const op = await checkUntilDone(h, t);
     expect(op.params.result).toMatchObject({ outcome: 'active' });
@@ -59,7 +80,11 @@ describe('AWS customer policies and the revocation decision', () => {
     const t = await h.awsTenant();
     const before = await h.fetchDeks(t, t.workspaceIds[0], ['a']);
     const grant = await h.kms.send(
-      new CreateGrantCommand({ KeyId: t.keyArn, GranteePrincipal: t.roleArn, Operations: ['Encrypt', 'Decrypt', 'DescribeKey', 'ReEncryptFrom', 'ReEncryptTo'] }),
+      new CreateGrantCommand({
+        KeyId: t.keyArn,
+        GranteePrincipal: t.roleArn,
+        Operations: ['Encrypt', 'Decrypt', 'DescribeKey', 'ReEncryptFrom', 'ReEncryptTo'],
+      }),
     );
     await putPolicy(t); // the key policy no longer names Keyhold: the grant is its only way in
     expect(await coldFetch(t, ['a'])).toEqual(before);
@@ -82,7 +107,10 @@ describe('AWS customer policies and the revocation decision', () => {
     const t = await h.awsTenant();
     await h.fetchDeks(t, t.workspaceIds[0], ['a']);
     await h.kms.send(new ScheduleKeyDeletionCommand({ KeyId: t.keyArn, PendingWindowInDays: 7 }));
-    expect((await emulatorAdmin(h.aws.adminUrl)('POST', `/aws/keys/${encodeURIComponent(t.keyArn)}/complete-deletion`)).status).toBe(200);
+    expect(
+      (await emulatorAdmin(h.aws.adminUrl)('POST', `/aws/keys/${encodeURIComponent(t.keyArn)}/complete-deletion`))
+        .status,
+    ).toBe(200);
     const op = await expectShredded(h, t);
     expect(String(op.params.lastReason)).toMatch(/key_not_found/);
   });

@@ -1,4 +1,10 @@
-import { CreateGrantCommand, DisableKeyCommand, PutKeyPolicyCommand, RevokeGrantCommand, ScheduleKeyDeletionCommand } from '@aws-sdk/client-kms';
+import {
+  CreateGrantCommand,
+  DisableKeyCommand,
+  PutKeyPolicyCommand,
+  RevokeGrantCommand,
+  ScheduleKeyDeletionCommand,
+} from '@aws-sdk/client-kms';
 import { OperationKind } from '@app/jobs';
 import { GetKeyConfiguration, ValidateKeyConfiguration } from '@app/keys';
 import { KEYHOLD_KMS_ACTIONS } from '@app/provider-aws';
@@ -28,9 +34,21 @@ afterAll(async () => {
 });
 
 const CRYPTO_ONLY = KEYHOLD_KMS_ACTIONS.filter((a) => a !== 'kms:DescribeKey' && a !== 'kms:ListKeyRotations');
-const root = () => ({ Sid: 'Root', Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${h.aws.customerAccountId}:root` }, Action: 'kms:*', Resource: '*' });
+const root = () => ({
+  Sid: 'Root',
+  Effect: 'Allow',
+  Principal: { AWS: `arn:aws:iam::${h.aws.customerAccountId}:root` },
+  Action: 'kms:*',
+  Resource: '*',
+});
 const putPolicy = (t: AwsTenant, ...statements: unknown[]) =>
-  h.kms.send(new PutKeyPolicyCommand({ KeyId: t.keyArn, PolicyName: 'default', Policy: JSON.stringify({ Version: '2012-10-17', Statement: [root(), ...statements] }) }));
+  h.kms.send(
+    new PutKeyPolicyCommand({
+      KeyId: t.keyArn,
+      PolicyName: 'default',
+      Policy: JSON.stringify({ Version: '2012-10-17', Statement: [root(), ...statements] }),
+    }),
+  );
 /** Encrypt/Decrypt/ReEncrypt* for Keyhold's role, optionally only for one tenant's encryption context; no DescribeKey. */
 const cryptoOnly = (t: AwsTenant, tenant?: string) => ({
   Sid: 'KeyholdCryptoOnly',
@@ -42,15 +60,24 @@ const cryptoOnly = (t: AwsTenant, tenant?: string) => ({
 });
 
 /** DEKs through a fresh DEK service (cold KEK cache), so the KEK really is unwrapped by KMS under the new policy. */
-const coldFetch = (t: AwsTenant, segments: string[]) => h.fetchDeks(t, t.workspaceIds[0], segments, h.dekService().service);
+const coldFetch = (t: AwsTenant, segments: string[]) =>
+  h.fetchDeks(t, t.workspaceIds[0], segments, h.dekService().service);
 
 const probeWarning = async (t: AwsTenant) =>
-  (await h.ds.query(`SELECT validation->'probeWarning' AS w FROM key_configurations WHERE tenant_id = $1 AND id = $2`, [t.tenantId, t.keyConfigurationId]))[0].w as
-    | { code: string; errorClass: string; message: string }
-    | null;
+  (
+    await h.ds.query(
+      `SELECT validation->'probeWarning' AS w FROM key_configurations WHERE tenant_id = $1 AND id = $2`,
+      [t.tenantId, t.keyConfigurationId],
+    )
+  )[0].w as { code: string; errorClass: string; message: string } | null;
 
 const shreds = async (t: AwsTenant) =>
-  (await h.ds.query(`SELECT count(*)::int AS n FROM audit_events WHERE tenant_id = $1 AND action = 'workspace.shredded'`, [t.tenantId]))[0].n as number;
+  (
+    await h.ds.query(
+      `SELECT count(*)::int AS n FROM audit_events WHERE tenant_id = $1 AND action = 'workspace.shredded'`,
+      [t.tenantId],
+    )
+  )[0].n as number;
 
 async function expectDescribeOnlyRefusal(t: AwsTenant, before: Map<string, string>): Promise<void> {
   expect(await coldFetch(t, ['a'])).toEqual(before);
@@ -59,31 +86,49 @@ async function expectDescribeOnlyRefusal(t: AwsTenant, before: Map<string, strin
   for (let i = 0; i < 4 || Date.now() - started < h.config.probe.confirmationWindowSeconds * 1000 + 500; i++) {
     const op = await checkUntilDone(h, t);
     expect(op.params.result).toMatchObject({ outcome: 'active', warning: 'describe_denied' });
-    expect(String(op.params.lastReason)).toMatch(/unwrap works; describe refused \(access_denied, AccessDeniedException\)/);
-    for (const ws of t.workspaceIds) expect(await h.workspace(t.tenantId, ws)).toMatchObject({ keyState: 'active', degraded: false });
+    expect(String(op.params.lastReason)).toMatch(
+      /unwrap works; describe refused \(access_denied, AccessDeniedException\)/,
+    );
+    for (const ws of t.workspaceIds)
+      expect(await h.workspace(t.tenantId, ws)).toMatchObject({ keyState: 'active', degraded: false });
   }
   expect(await shreds(t)).toBe(0);
-  const counted = await h.ds.query(`SELECT consecutive_definitive AS n FROM key_configuration_access WHERE tenant_id = $1 AND key_configuration_id = $2`, [
-    t.tenantId,
-    t.keyConfigurationId,
-  ]);
+  const counted = await h.ds.query(
+    `SELECT consecutive_definitive AS n FROM key_configuration_access WHERE tenant_id = $1 AND key_configuration_id = $2`,
+    [t.tenantId, t.keyConfigurationId],
+  );
   expect(counted[0].n).toBe(0);
   // Flagged for the admin: Keyhold can use the key but not describe it.
-  expect(await probeWarning(t)).toMatchObject({ code: 'describe_denied', errorClass: 'access_denied', message: expect.stringMatching(/DescribeKey/) });
+  expect(await probeWarning(t)).toMatchObject({
+    code: 'describe_denied',
+    errorClass: 'access_denied',
+    message: expect.stringMatching(/DescribeKey/),
+  });
   // What the admin API shows on the configuration.
   const view = await new GetKeyConfiguration(h.deps).execute(t.tenantId, t.keyConfigurationId);
-  expect(view.validation).toMatchObject({ probeWarning: { code: 'describe_denied', errorClass: 'access_denied', providerCode: 'AccessDeniedException' } });
+  expect(view.validation).toMatchObject({
+    probeWarning: { code: 'describe_denied', errorClass: 'access_denied', providerCode: 'AccessDeniedException' },
+  });
   // Audited once when it appeared, not on every probe.
-  const audited = await h.ds.query(`SELECT count(*)::int AS n FROM audit_events WHERE tenant_id = $1 AND action = 'key_configuration.probe_warning'`, [t.tenantId]);
+  const audited = await h.ds.query(
+    `SELECT count(*)::int AS n FROM audit_events WHERE tenant_id = $1 AND action = 'key_configuration.probe_warning'`,
+    [t.tenantId],
+  );
   expect(audited[0].n).toBe(1);
   // The DEK path and a KEK rotation (wrap + verify, no describe needed) keep working.
   expect(await coldFetch(t, ['a'])).toEqual(before);
-  const rotation = await h.waitForOperation(t.tenantId, await h.request(t.tenantId, t.workspaceIds[0], OperationKind.KekRotation));
+  const rotation = await h.waitForOperation(
+    t.tenantId,
+    await h.request(t.tenantId, t.workspaceIds[0], OperationKind.KekRotation),
+  );
   expect(rotation.state).toBe('succeeded');
   expect(await coldFetch(t, ['a'])).toEqual(before);
   // A requested CMK rewrap needs the key's current version (describe): it fails with the refusal, and the workspace
   // stays active and serving (the revocation check it sets off proves access by the unwrap).
-  const rewrap = await h.waitForOperation(t.tenantId, await h.request(t.tenantId, t.workspaceIds[0], OperationKind.CmkRewrap));
+  const rewrap = await h.waitForOperation(
+    t.tenantId,
+    await h.request(t.tenantId, t.workspaceIds[0], OperationKind.CmkRewrap),
+  );
   expect(rewrap.state).toBe('failed');
   expect(rewrap.error).toMatch(/access_denied/);
   expect((await checkUntilDone(h, t)).params.result).toMatchObject({ outcome: 'active' });
@@ -101,7 +146,13 @@ describe('AWS: DescribeKey refused while the unwrap works is not a revocation', 
     await putPolicy(t, cryptoOnly(t, t.tenantId));
     await expectDescribeOnlyRefusal(t, before);
 
-    await putPolicy(t, cryptoOnly(t, t.tenantId), { Sid: 'Describe', Effect: 'Allow', Principal: { AWS: t.roleArn }, Action: ['kms:DescribeKey', 'kms:ListKeyRotations'], Resource: '*' });
+    await putPolicy(t, cryptoOnly(t, t.tenantId), {
+      Sid: 'Describe',
+      Effect: 'Allow',
+      Principal: { AWS: t.roleArn },
+      Action: ['kms:DescribeKey', 'kms:ListKeyRotations'],
+      Resource: '*',
+    });
     expect((await checkUntilDone(h, t)).params.result).toMatchObject({ outcome: 'active' });
     expect(await probeWarning(t)).toBeNull();
   });
@@ -114,7 +165,11 @@ describe('AWS: DescribeKey refused while the unwrap works is not a revocation', 
 
     // Validation needs DescribeKey: validating again marks the configuration invalid (and replaces the warning), but
     // the bound workspaces keep serving, and the next probe flags the configuration again.
-    const revalidated = await new ValidateKeyConfiguration(h.deps).execute('admin:test', t.tenantId, t.keyConfigurationId);
+    const revalidated = await new ValidateKeyConfiguration(h.deps).execute(
+      'admin:test',
+      t.tenantId,
+      t.keyConfigurationId,
+    );
     expect(revalidated.status).toBe('invalid');
     expect(await coldFetch(t, ['a'])).toEqual(before);
     expect((await checkUntilDone(h, t)).params.result).toMatchObject({ outcome: 'active', warning: 'describe_denied' });
@@ -174,7 +229,9 @@ describe('AWS: DescribeKey refused while the unwrap works is not a revocation', 
   it('a grant of Encrypt/Decrypt only (no DescribeKey): working and flagged while it exists, shredded after RevokeGrant', async () => {
     const t = await h.awsTenant();
     const before = await h.fetchDeks(t, t.workspaceIds[0], ['a']);
-    const grant = await h.kms.send(new CreateGrantCommand({ KeyId: t.keyArn, GranteePrincipal: t.roleArn, Operations: ['Encrypt', 'Decrypt'] }));
+    const grant = await h.kms.send(
+      new CreateGrantCommand({ KeyId: t.keyArn, GranteePrincipal: t.roleArn, Operations: ['Encrypt', 'Decrypt'] }),
+    );
     await putPolicy(t);
     expect(await coldFetch(t, ['a'])).toEqual(before);
     expect((await checkUntilDone(h, t)).params.result).toMatchObject({ outcome: 'active' });

@@ -1,4 +1,11 @@
-import { DecryptCommand, DescribeKeyCommand, DisableKeyCommand, EnableKeyCommand, PutKeyPolicyCommand, RotateKeyOnDemandCommand } from '@aws-sdk/client-kms';
+import {
+  DecryptCommand,
+  DescribeKeyCommand,
+  DisableKeyCommand,
+  EnableKeyCommand,
+  PutKeyPolicyCommand,
+  RotateKeyOnDemandCommand,
+} from '@aws-sdk/client-kms';
 import { OperationKind } from '@app/jobs';
 import { BindWorkspace } from '@app/keys';
 import { contextToMap } from '@app/provider-port';
@@ -21,7 +28,8 @@ afterAll(async () => {
 });
 afterEach(() => h.aws.faults.clear());
 
-const segments = (n: number, prefix = 'seg') => Array.from({ length: n }, (_, i) => `${prefix}-${String(i).padStart(6, '0')}`);
+const segments = (n: number, prefix = 'seg') =>
+  Array.from({ length: n }, (_, i) => `${prefix}-${String(i).padStart(6, '0')}`);
 
 async function kekRows(tenantId: string, workspaceId: string) {
   return h.ds.query(
@@ -51,13 +59,20 @@ function diff(after: Record<string, number>, before: Record<string, number>): Re
 
 /** Which key material sealed the row's current wrapped form, as KMS reports it to the key's owner. */
 async function materialOf(t: AwsTenant, ws: string, version = 1): Promise<string | undefined> {
-  const [row] = await h.ds.query(`SELECT wrapped, key_configuration_id AS "cfg" FROM kek_versions WHERE tenant_id = $1 AND workspace_id = $2 AND version = $3`, [
-    t.tenantId,
-    ws,
-    version,
-  ]);
-  const ctx = contextToMap({ tenantId: t.tenantId, workspaceId: ws, keyConfigurationId: row.cfg, kekVersion: version, purpose: 'workspace-kek' });
-  return (await h.kms.send(new DecryptCommand({ KeyId: t.keyArn, CiphertextBlob: row.wrapped, EncryptionContext: ctx }))).KeyMaterialId;
+  const [row] = await h.ds.query(
+    `SELECT wrapped, key_configuration_id AS "cfg" FROM kek_versions WHERE tenant_id = $1 AND workspace_id = $2 AND version = $3`,
+    [t.tenantId, ws, version],
+  );
+  const ctx = contextToMap({
+    tenantId: t.tenantId,
+    workspaceId: ws,
+    keyConfigurationId: row.cfg,
+    kekVersion: version,
+    purpose: 'workspace-kek',
+  });
+  return (
+    await h.kms.send(new DecryptCommand({ KeyId: t.keyArn, CiphertextBlob: row.wrapped, EncryptionContext: ctx }))
+  ).KeyMaterialId;
 }
 
 describe('operations on AWS, executed by the worker', () => {
@@ -66,7 +81,8 @@ describe('operations on AWS, executed by the worker', () => {
     const ws = t.workspaceIds[0];
     const before = await h.fetchDeks(t, ws, segments(20));
     await h.kms.send(new RotateKeyOnDemandCommand({ KeyId: t.keyArn }));
-    const current = (await h.kms.send(new DescribeKeyCommand({ KeyId: t.keyArn }))).KeyMetadata!.CurrentKeyMaterialId ?? null;
+    const current =
+      (await h.kms.send(new DescribeKeyCommand({ KeyId: t.keyArn }))).KeyMetadata!.CurrentKeyMaterialId ?? null;
     expect(current).not.toBeNull();
     expect(await materialOf(t, ws)).not.toBe(current);
 
@@ -105,7 +121,8 @@ describe('operations on AWS, executed by the worker', () => {
     const calls0 = roleCalls(t);
     const ids = [];
     for (const ws of t.workspaceIds) ids.push(await h.request(t.tenantId, ws, OperationKind.CmkRewrap));
-    for (const id of ids) expect(await h.waitForOperation(t.tenantId, id)).toMatchObject({ state: 'succeeded', error: null });
+    for (const id of ids)
+      expect(await h.waitForOperation(t.tenantId, id)).toMatchObject({ state: 'succeeded', error: null });
     const calls = diff(roleCalls(t), calls0);
     // The refusal is paid once for the configuration (concurrent workspaces wait for the first answer, later ones
     // remember it); every KEK then goes Decrypt, ListKeyRotations + Encrypt, verifying Decrypt.
@@ -120,7 +137,9 @@ describe('operations on AWS, executed by the worker', () => {
       expect(await h.fetchDeks(t, ws, segments(5))).toEqual(before.get(ws));
     }
     // The refusal of ReEncrypt is not a revocation signal: nothing asked for a revocation check.
-    const checks = await h.ds.query(`SELECT id FROM operations WHERE tenant_id = $1 AND kind = 'revocation-check'`, [t.tenantId]);
+    const checks = await h.ds.query(`SELECT id FROM operations WHERE tenant_id = $1 AND kind = 'revocation-check'`, [
+      t.tenantId,
+    ]);
     expect(checks).toHaveLength(0);
   });
 
@@ -129,9 +148,27 @@ describe('operations on AWS, executed by the worker', () => {
     const ws = t.workspaceIds[0];
     await h.kms.send(new RotateKeyOnDemandCommand({ KeyId: t.keyArn }));
     // Keyhold may still describe the key (so the rewrap gets as far as ReEncrypt), but no longer use it.
-    const root = { Sid: 'Root', Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${h.aws.customerAccountId}:root` }, Action: 'kms:*', Resource: '*' };
-    const readOnly = { Sid: 'KeyholdReadOnly', Effect: 'Allow', Principal: { AWS: t.roleArn }, Action: ['kms:DescribeKey', 'kms:ListKeyRotations'], Resource: '*' };
-    await h.kms.send(new PutKeyPolicyCommand({ KeyId: t.keyArn, PolicyName: 'default', Policy: JSON.stringify({ Version: '2012-10-17', Statement: [root, readOnly] }) }));
+    const root = {
+      Sid: 'Root',
+      Effect: 'Allow',
+      Principal: { AWS: `arn:aws:iam::${h.aws.customerAccountId}:root` },
+      Action: 'kms:*',
+      Resource: '*',
+    };
+    const readOnly = {
+      Sid: 'KeyholdReadOnly',
+      Effect: 'Allow',
+      Principal: { AWS: t.roleArn },
+      Action: ['kms:DescribeKey', 'kms:ListKeyRotations'],
+      Resource: '*',
+    };
+    await h.kms.send(
+      new PutKeyPolicyCommand({
+        KeyId: t.keyArn,
+        PolicyName: 'default',
+        Policy: JSON.stringify({ Version: '2012-10-17', Statement: [root, readOnly] }),
+      }),
+    );
 
     const calls0 = roleCalls(t);
     const op = await h.waitForOperation(t.tenantId, await h.request(t.tenantId, ws, OperationKind.CmkRewrap));
@@ -142,7 +179,10 @@ describe('operations on AWS, executed by the worker', () => {
     expect(calls['ReEncrypt:AccessDeniedException']).toBe(1);
     expect(calls['Decrypt:AccessDeniedException']).toBeGreaterThanOrEqual(1);
     expect(op.error).toMatch(/aws unwrap failed: access_denied/);
-    const checks = await h.ds.query(`SELECT id, params FROM operations WHERE tenant_id = $1 AND kind = 'revocation-check'`, [t.tenantId]);
+    const checks = await h.ds.query(
+      `SELECT id, params FROM operations WHERE tenant_id = $1 AND kind = 'revocation-check'`,
+      [t.tenantId],
+    );
     expect(checks).toHaveLength(1);
     expect(String(checks[0].params.trigger)).toMatch(/cmk-rewrap failed with access_denied/);
     await putKeyPolicy(h, t, t.keyArn, true);
@@ -164,10 +204,15 @@ describe('operations on AWS, executed by the worker', () => {
     ]);
     // The retired version's wrapped form is destroyed with it: it wraps no DEK, so nothing may open it any more.
     expect(rows[0].keyConfigurationId).toBeNull();
-    const retiredForms = await h.ds.query(`SELECT count(*)::int AS n FROM kek_versions WHERE workspace_id = $1 AND state = 'retired' AND wrapped IS NOT NULL`, [ws]);
+    const retiredForms = await h.ds.query(
+      `SELECT count(*)::int AS n FROM kek_versions WHERE workspace_id = $1 AND state = 'retired' AND wrapped IS NOT NULL`,
+      [ws],
+    );
     expect(retiredForms[0].n).toBe(0);
     expect(rows[1].wrapCount).toBeGreaterThanOrEqual(2_500);
-    const onOld = await h.ds.query(`SELECT count(*)::int AS n FROM deks WHERE workspace_id = $1 AND kek_version <> 2`, [ws]);
+    const onOld = await h.ds.query(`SELECT count(*)::int AS n FROM deks WHERE workspace_id = $1 AND kek_version <> 2`, [
+      ws,
+    ]);
     expect(onOld[0].n).toBe(0);
     expect(await h.workspace(t.tenantId, ws)).toMatchObject({ keyState: 'active', currentKekVersion: 2 });
 
@@ -211,7 +256,10 @@ describe('operations on AWS, executed by the worker', () => {
     if (bound.kind !== 'rekey') throw new Error('expected a re-key operation');
     const op = await h.waitForOperation(t.tenantId, bound.operationId);
     expect(op).toMatchObject({ state: 'succeeded', kind: 'rekey' });
-    expect(await h.workspace(t.tenantId, ws)).toMatchObject({ keyState: 'active', keyConfigurationId: second.keyConfigurationId });
+    expect(await h.workspace(t.tenantId, ws)).toMatchObject({
+      keyState: 'active',
+      keyConfigurationId: second.keyConfigurationId,
+    });
     const rows = await kekRows(t.tenantId, ws);
     for (const r of rows.filter((r: { state: string }) => r.state !== 'retired')) {
       expect(r.keyConfigurationId).toBe(second.keyConfigurationId);
@@ -233,7 +281,11 @@ describe('operations on AWS, executed by the worker', () => {
     const before = await h.fetchDeks(t, ws, all);
     const opId = await h.request(t.tenantId, ws, OperationKind.KekRotation);
 
-    const { op, failures, rounds, sawMidwayProgress } = await whileReading(h, t, ws, opId, before, { readers: 3, perRound: 200, timeoutMs: 60_000 });
+    const { op, failures, rounds, sawMidwayProgress } = await whileReading(h, t, ws, opId, before, {
+      readers: 3,
+      perRound: 200,
+      timeoutMs: 60_000,
+    });
     expect(failures).toEqual([]);
     expect(rounds).toBeGreaterThan(3);
     expect(op.state).toBe('succeeded');
@@ -241,7 +293,9 @@ describe('operations on AWS, executed by the worker', () => {
     expect(sawMidwayProgress).toBe(true);
     const after = await h.fetchDeks(t, ws, all);
     for (const [seg, dek] of before) expect(after.get(seg)).toBe(dek);
-    const stray = await h.ds.query(`SELECT count(*)::int AS n FROM deks WHERE workspace_id = $1 AND kek_version <> 2`, [ws]);
+    const stray = await h.ds.query(`SELECT count(*)::int AS n FROM deks WHERE workspace_id = $1 AND kek_version <> 2`, [
+      ws,
+    ]);
     expect(stray[0].n).toBe(0);
   }, 90_000);
 

@@ -1,4 +1,9 @@
-import { CancelKeyDeletionCommand, DisableKeyCommand, EnableKeyCommand, ScheduleKeyDeletionCommand } from '@aws-sdk/client-kms';
+import {
+  CancelKeyDeletionCommand,
+  DisableKeyCommand,
+  EnableKeyCommand,
+  ScheduleKeyDeletionCommand,
+} from '@aws-sdk/client-kms';
 import { DeleteRolePolicyCommand } from '@aws-sdk/client-iam';
 import { OperationKind } from '@app/jobs';
 import type { RunningWorker } from '../../apps/worker/src/worker';
@@ -45,7 +50,10 @@ describe('revocation reaches shredded within the window, whichever way the custo
     expect(String(op.params.lastReason)).toMatch(/key_pending_deletion/);
     await h.kms.send(new CancelKeyDeletionCommand({ KeyId: t.keyArn }));
     await h.kms.send(new EnableKeyCommand({ KeyId: t.keyArn }));
-    const reinstated = await h.waitForOperation(t.tenantId, await h.request(t.tenantId, t.workspaceIds[0], OperationKind.Reinstate));
+    const reinstated = await h.waitForOperation(
+      t.tenantId,
+      await h.request(t.tenantId, t.workspaceIds[0], OperationKind.Reinstate),
+    );
     expect(reinstated.state).toBe('succeeded');
     expect(await h.fetchDeks(t, t.workspaceIds[0], ['a'])).toEqual(dek);
   });
@@ -89,7 +97,12 @@ describe('transient and our-fault failures never shred', () => {
     const kinds = ['throttle', 'error', 'reset', 'hang'] as const;
     const tenants = await Promise.all(kinds.map(() => h.awsTenant({ workspaces: 2 })));
     kinds.forEach((kind, i) =>
-      h.aws.faults.add({ cloud: 'aws', keyId: keyIdOf(tenants[i]), kind, ...(kind === 'hang' ? { operation: 'Decrypt' } : {}) }),
+      h.aws.faults.add({
+        cloud: 'aws',
+        keyId: keyIdOf(tenants[i]),
+        kind,
+        ...(kind === 'hang' ? { operation: 'Decrypt' } : {}),
+      }),
     );
     // Flaky, not down: half the calls fail with 5xx.
     const flaky = await h.awsTenant();

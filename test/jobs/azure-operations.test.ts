@@ -28,7 +28,9 @@ beforeAll(async () => {
   });
   az = h.azure!;
   // Small rotation batches so that a 2,000-DEK rotation has many progress steps to observe.
-  worker = await startTestWorker(h.config, { settings: { maxTransientProbes: 4, providerAttemptsInPlace: 2, dekBatchSize: 100 } });
+  worker = await startTestWorker(h.config, {
+    settings: { maxTransientProbes: 4, providerAttemptsInPlace: 2, dekBatchSize: 100 },
+  });
 });
 afterAll(async () => {
   await worker?.close();
@@ -36,7 +38,8 @@ afterAll(async () => {
 });
 afterEach(() => az.faults.clear());
 
-const segments = (n: number, prefix = 'seg') => Array.from({ length: n }, (_, i) => `${prefix}-${String(i).padStart(6, '0')}`);
+const segments = (n: number, prefix = 'seg') =>
+  Array.from({ length: n }, (_, i) => `${prefix}-${String(i).padStart(6, '0')}`);
 
 interface KekRowView {
   version: number;
@@ -95,17 +98,29 @@ describe('CMK rewrap on Azure', () => {
 
     const [row] = await kekRows(t.tenantId, ws);
     // The form under v1 is gone as the operation commits (no previous_* form outlives it).
-    expect(row).toMatchObject({ version: 1, state: 'active', keyConfigurationId: t.keyConfigurationId, providerKeyVersion: v2, previousProviderKeyVersion: null });
+    expect(row).toMatchObject({
+      version: 1,
+      state: 'active',
+      keyConfigurationId: t.keyConfigurationId,
+      providerKeyVersion: v2,
+      previousProviderKeyVersion: null,
+    });
     expect(row.previousWrapped).toBeNull();
     expect(row.wrapped.equals(initial.wrapped)).toBe(false);
-    expect(await h.workspace(t.tenantId, ws)).toMatchObject({ keyState: 'active', degraded: false, currentKekVersion: 1 });
+    expect(await h.workspace(t.tenantId, ws)).toMatchObject({
+      keyState: 'active',
+      degraded: false,
+      currentKekVersion: 1,
+    });
 
     // The customer disables ONLY the old version (customer-side SDK: updateKeyProperties on that version). The
     // vendor can no longer unwrap anything under it...
     await az.customerKeys().updateKeyProperties(t.keyName, v1, { enabled: false });
     const d = AZURE_EMULATOR_DEFAULTS;
     await expect(
-      az.cryptoAs(`${t.keyId}/${v1}`, d.vendorClientId, d.vendorClientSecret).unwrapKey('RSA-OAEP-256', initial.wrapped),
+      az
+        .cryptoAs(`${t.keyId}/${v1}`, d.vendorClientId, d.vendorClientSecret)
+        .unwrapKey('RSA-OAEP-256', initial.wrapped),
     ).rejects.toMatchObject({ statusCode: 403 });
     // ...yet a cold replica (fresh KEK cache) unwraps the rewrapped KEK under v2 and serves the very same DEKs.
     const after = await h.fetchDeks(t, ws, segments(20));
@@ -136,7 +151,8 @@ describe('CMK rewrap on Azure', () => {
     expect(row.wrapped).toEqual(initial.wrapped);
     expect(row.previousWrapped).toBeNull();
     expect(row.providerKeyVersion).toBe(initial.providerKeyVersion);
-    for (const ws of [ws1, ws2]) expect(await h.workspace(t.tenantId, ws)).toMatchObject({ keyState: 'active', degraded: false });
+    for (const ws of [ws1, ws2])
+      expect(await h.workspace(t.tenantId, ws)).toMatchObject({ keyState: 'active', degraded: false });
     expect(await h.fetchDeks(t, ws1, segments(5))).toEqual(before);
   });
 });
@@ -149,7 +165,11 @@ describe('KEK rotation on Azure', () => {
     const before = await h.fetchDeks(t, ws, all);
     const opId = await h.request(t.tenantId, ws, OperationKind.KekRotation);
 
-    const { op, failures, sawMidwayProgress } = await whileReading(h, t, ws, opId, before, { readers: 2, timeoutMs: 30_000, minRounds: 3 });
+    const { op, failures, sawMidwayProgress } = await whileReading(h, t, ws, opId, before, {
+      readers: 2,
+      timeoutMs: 30_000,
+      minRounds: 3,
+    });
     expect(failures).toEqual([]);
     expect(op).toMatchObject({ state: 'succeeded', progressTotal: op.progressDone });
     // All 2,000 plus the DEKs the readers created before the switch to version 2.
@@ -162,8 +182,13 @@ describe('KEK rotation on Azure', () => {
       [2, 'active'],
     ]);
     // The new KEK is wrapped by the customer's Azure key, at its current version.
-    expect(rows[1]).toMatchObject({ keyConfigurationId: t.keyConfigurationId, providerKeyVersion: await currentVersion(t) });
-    const stray = await h.ds.query(`SELECT count(*)::int AS n FROM deks WHERE workspace_id = $1 AND kek_version <> 2`, [ws]);
+    expect(rows[1]).toMatchObject({
+      keyConfigurationId: t.keyConfigurationId,
+      providerKeyVersion: await currentVersion(t),
+    });
+    const stray = await h.ds.query(`SELECT count(*)::int AS n FROM deks WHERE workspace_id = $1 AND kek_version <> 2`, [
+      ws,
+    ]);
     expect(stray[0].n).toBe(0);
     expect(await h.workspace(t.tenantId, ws)).toMatchObject({ keyState: 'active', currentKekVersion: 2 });
 
@@ -268,7 +293,12 @@ describe('transient Azure failures never shred', () => {
     const tenants = await Promise.all(kinds.map(() => azureTenant(h, { workspaces: 2 })));
     // The emulator matches a rule's keyId against the key URL it was called on (versionless: `${vault}/keys/${name}`).
     kinds.forEach((kind, i) =>
-      az.faults.add({ cloud: 'azure', keyId: tenants[i].keyId, kind, ...(kind === 'hang' ? { operation: 'unwrapKey' } : {}) }),
+      az.faults.add({
+        cloud: 'azure',
+        keyId: tenants[i].keyId,
+        kind,
+        ...(kind === 'hang' ? { operation: 'unwrapKey' } : {}),
+      }),
     );
 
     const ops = await Promise.all(tenants.map((t) => checkUntilDone(h, t, t.workspaceIds[0], 45_000)));

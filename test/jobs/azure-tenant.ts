@@ -35,7 +35,11 @@ function azureOf(h: JobsHarness): AzureEmulatorHarness {
  * register the versionless key URL for `tenantId`. Throws unless the registration validates. Works for any
  * tenant, including one whose workspaces are bound to another cloud (a cross-cloud re-key target).
  */
-export async function addAzureKey(h: JobsHarness, tenantId: string, opts: { grant?: boolean; tag?: boolean } = {}): Promise<AzureKey> {
+export async function addAzureKey(
+  h: JobsHarness,
+  tenantId: string,
+  opts: { grant?: boolean; tag?: boolean } = {},
+): Promise<AzureKey> {
   const azure = azureOf(h);
   // Fixed-length random names: no name is a substring of another, so fault rules matching on the name are exact.
   const keyName = `kh-${randomBytes(8).toString('hex')}`;
@@ -49,7 +53,8 @@ export async function addAzureKey(h: JobsHarness, tenantId: string, opts: { gran
     provider: 'azure',
     azure: { keyId, tenantId: azure.tenantId },
   });
-  if (kc.status !== 'valid') throw new Error(`test Azure key configuration did not validate: ${JSON.stringify(kc.validation)}`);
+  if (kc.status !== 'valid')
+    throw new Error(`test Azure key configuration did not validate: ${JSON.stringify(kc.validation)}`);
   return { keyName, keyId, keyConfigurationId: kc.id };
 }
 
@@ -67,7 +72,10 @@ export async function azureTenant(h: JobsHarness, opts: { workspaces?: number } 
     if (bound.kind !== 'bound') throw new Error('expected a first binding');
     workspaceIds.push(ws.id);
   }
-  const sp = await new CreateServicePrincipal(h.deps).execute('admin:test', tenant.id, { name: 'jobs-test', workspaceIds });
+  const sp = await new CreateServicePrincipal(h.deps).execute('admin:test', tenant.id, {
+    name: 'jobs-test',
+    workspaceIds,
+  });
   return {
     tenantId: tenant.id,
     ...first,

@@ -30,22 +30,30 @@ describe('at-least-once delivery, duplicates and pacing', () => {
     // A duplicate delivery of the same operation under another job id (what a reconciler race or a manual
     // retry could produce): both workers run it at the same time.
     const route = ROUTES[OperationKind.KekRotation];
-    await h.dispatcher.queue(route.queue).add(route.job, { operationId: opId, tenantId: t.tenantId }, { jobId: `${opId}-dup` });
+    await h.dispatcher
+      .queue(route.queue)
+      .add(route.job, { operationId: opId, tenantId: t.tenantId }, { jobId: `${opId}-dup` });
 
     const op = await h.waitForOperation(t.tenantId, opId, 30_000);
     expect(op).toMatchObject({ state: 'succeeded', progressDone: 2_000 });
-    const keks = await h.ds.query(`SELECT version, state FROM kek_versions WHERE workspace_id = $1 ORDER BY version`, [ws]);
+    const keks = await h.ds.query(`SELECT version, state FROM kek_versions WHERE workspace_id = $1 ORDER BY version`, [
+      ws,
+    ]);
     expect(keks).toEqual([
       { version: 1, state: 'retired' },
       { version: 2, state: 'active' },
     ]);
-    const wraps = await h.ds.query(`SELECT wrap_count::int AS n FROM kek_versions WHERE workspace_id = $1 AND version = 2`, [ws]);
+    const wraps = await h.ds.query(
+      `SELECT wrap_count::int AS n FROM kek_versions WHERE workspace_id = $1 AND version = 2`,
+      [ws],
+    );
     expect(wraps[0].n).toBe(2_000);
     const after = await h.fetchDeks(t, ws, segments(2_000));
     for (const [s, d] of before) expect(after.get(s)).toBe(d);
     // The duplicate job ends without doing anything.
     const dup = await h.dispatcher.queue(route.queue).getJob(`${opId}-dup`);
-    for (let i = 0; i < 50 && (await dup!.getState()) !== 'completed'; i++) await new Promise((r) => setTimeout(r, 100));
+    for (let i = 0; i < 50 && (await dup!.getState()) !== 'completed'; i++)
+      await new Promise((r) => setTimeout(r, 100));
     expect(await dup!.getState()).toBe('completed');
     while (workers.length) await workers.pop()!.close();
   });

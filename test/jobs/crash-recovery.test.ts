@@ -37,7 +37,10 @@ async function crashThenRecover(t: AwsTenant, operationId: string, crashAt: stri
   const exit = await Promise.race([
     child.exited,
     new Promise<never>((_, rej) => {
-      timer = setTimeout(() => rej(new Error(`worker did not crash at ${crashAt}: ${child.output().slice(-1500)}`)), 30_000);
+      timer = setTimeout(
+        () => rej(new Error(`worker did not crash at ${crashAt}: ${child.output().slice(-1500)}`)),
+        30_000,
+      );
     }),
   ]).finally(() => clearTimeout(timer));
   expect(exit.signal).toBe('SIGKILL');
@@ -54,9 +57,16 @@ async function crashThenRecover(t: AwsTenant, operationId: string, crashAt: stri
 }
 
 async function assertConsistent(t: AwsTenant, ws: string, before: Map<string, string>, expectVersion: number) {
-  const keks = await h.ds.query(`SELECT version, state FROM kek_versions WHERE workspace_id = $1 ORDER BY version`, [ws]);
-  expect(keks.filter((k: { state: string }) => k.state === 'active').map((k: { version: number }) => k.version)).toEqual([expectVersion]);
-  const stray = await h.ds.query(`SELECT count(*)::int AS n FROM deks WHERE workspace_id = $1 AND kek_version <> $2`, [ws, expectVersion]);
+  const keks = await h.ds.query(`SELECT version, state FROM kek_versions WHERE workspace_id = $1 ORDER BY version`, [
+    ws,
+  ]);
+  expect(
+    keks.filter((k: { state: string }) => k.state === 'active').map((k: { version: number }) => k.version),
+  ).toEqual([expectVersion]);
+  const stray = await h.ds.query(`SELECT count(*)::int AS n FROM deks WHERE workspace_id = $1 AND kek_version <> $2`, [
+    ws,
+    expectVersion,
+  ]);
   expect(stray[0].n).toBe(0);
   expect((await h.workspace(t.tenantId, ws)).keyState).toBe('active');
   const after = await h.fetchDeks(t, ws, [...before.keys()]);
@@ -64,18 +74,24 @@ async function assertConsistent(t: AwsTenant, ws: string, before: Map<string, st
 }
 
 describe('SIGKILL at every step, then recovery', () => {
-  it.each(['planned', 'switched', 'rewrapping:1', 'rewrapping:3', 'retired'])('KEK rotation killed at %s', async (step) => {
-    const t = await h.awsTenant();
-    const ws = t.workspaceIds[0];
-    const before = await h.fetchDeks(t, ws, segments(1_500));
-    const opId = await h.request(t.tenantId, ws, OperationKind.KekRotation);
-    const op = await crashThenRecover(t, opId, `kek-rotation:${step}`);
-    expect(op).toMatchObject({ state: 'succeeded', progressDone: 1_500, progressTotal: 1_500 });
-    expect(op.attempts).toBeGreaterThanOrEqual(2);
-    await assertConsistent(t, ws, before, 2);
-    const wraps = await h.ds.query(`SELECT wrap_count::int AS n FROM kek_versions WHERE workspace_id = $1 AND version = 2`, [ws]);
-    expect(wraps[0].n).toBeGreaterThanOrEqual(1_500);
-  });
+  it.each(['planned', 'switched', 'rewrapping:1', 'rewrapping:3', 'retired'])(
+    'KEK rotation killed at %s',
+    async (step) => {
+      const t = await h.awsTenant();
+      const ws = t.workspaceIds[0];
+      const before = await h.fetchDeks(t, ws, segments(1_500));
+      const opId = await h.request(t.tenantId, ws, OperationKind.KekRotation);
+      const op = await crashThenRecover(t, opId, `kek-rotation:${step}`);
+      expect(op).toMatchObject({ state: 'succeeded', progressDone: 1_500, progressTotal: 1_500 });
+      expect(op.attempts).toBeGreaterThanOrEqual(2);
+      await assertConsistent(t, ws, before, 2);
+      const wraps = await h.ds.query(
+        `SELECT wrap_count::int AS n FROM kek_versions WHERE workspace_id = $1 AND version = 2`,
+        [ws],
+      );
+      expect(wraps[0].n).toBeGreaterThanOrEqual(1_500);
+    },
+  );
 
   it.each(['rewrapping', 'rewrapped'])('CMK rewrap killed at %s', async (step) => {
     const t = await h.awsTenant();

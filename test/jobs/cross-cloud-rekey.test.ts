@@ -27,7 +27,8 @@ afterAll(async () => {
   await h?.close();
 });
 
-const segments = (n: number, prefix = 'seg') => Array.from({ length: n }, (_, i) => `${prefix}-${String(i).padStart(4, '0')}`);
+const segments = (n: number, prefix = 'seg') =>
+  Array.from({ length: n }, (_, i) => `${prefix}-${String(i).padStart(4, '0')}`);
 
 /**
  * The customer's Cloud KMS key for an existing Keyhold tenant (as the project owner: key ring, key, and an IAM
@@ -43,16 +44,26 @@ async function addGcpKey(tenantId: string): Promise<{ keyName: string; keyConfig
     keyRingId: `ring-${randomBytes(6).toString('hex')}`,
     keyRing: {},
   });
-  const [key] = await gcpOwner.createCryptoKey({ parent: ring.name!, cryptoKeyId: 'kek', cryptoKey: { purpose: 'ENCRYPT_DECRYPT' } });
+  const [key] = await gcpOwner.createCryptoKey({
+    parent: ring.name!,
+    cryptoKeyId: 'kek',
+    cryptoKey: { purpose: 'ENCRYPT_DECRYPT' },
+  });
   const members = [`serviceAccount:${serviceAccount}`];
-  const policy = { bindings: [{ role: 'roles/cloudkms.cryptoKeyEncrypterDecrypter', members }, { role: 'roles/cloudkms.viewer', members }] };
+  const policy = {
+    bindings: [
+      { role: 'roles/cloudkms.cryptoKeyEncrypterDecrypter', members },
+      { role: 'roles/cloudkms.viewer', members },
+    ],
+  };
   await gcpOwner.setIamPolicy({ resource: key.name!, policy } as unknown as SetIamPolicyArg);
   const kc = await new RegisterKeyConfiguration(h.deps).execute('admin:test', tenantId, {
     name: `gcp-${randomUUID().slice(0, 8)}`,
     provider: 'gcp',
     gcp: { keyName: key.name!, serviceAccount },
   });
-  if (kc.status !== 'valid') throw new Error(`test GCP key configuration did not validate: ${JSON.stringify(kc.validation)}`);
+  if (kc.status !== 'valid')
+    throw new Error(`test GCP key configuration did not validate: ${JSON.stringify(kc.validation)}`);
   return { keyName: key.name!, keyConfigurationId: kc.id };
 }
 
@@ -72,7 +83,13 @@ async function kekRows(tenantId: string, workspaceId: string) {
  * so every round unwraps the KEK under whichever customer key the row names at that moment). Returns the
  * finished operation, the rounds the readers did and every failure they saw.
  */
-async function rekeyUnderLoad(t: AwsTenant, ws: string, known: Map<string, string>, targetKeyConfigurationId: string, slowTargetWrap: () => void) {
+async function rekeyUnderLoad(
+  t: AwsTenant,
+  ws: string,
+  known: Map<string, string>,
+  targetKeyConfigurationId: string,
+  slowTargetWrap: () => void,
+) {
   const seg = [...known.keys()];
   let finished = false;
   let duringRekey = 0;
@@ -88,8 +105,12 @@ async function rekeyUnderLoad(t: AwsTenant, ws: string, known: Map<string, strin
       const rekeying = (await h.workspace(t.tenantId, ws)).keyState === 'rekeying';
       const pick = Array.from({ length: 10 }, (_, i) => seg[(round * 7 + i * 3 + r) % seg.length]);
       try {
-        const got = await service.getDeks({ tid: t.tenantId, sub: t.principalId }, ws, [...new Set(pick), `new-${targetKeyConfigurationId.slice(0, 8)}-${r}-${round}`]);
-        for (const d of got) if (known.has(d.segmentId) && known.get(d.segmentId) !== d.dek) failures.push(`changed ${d.segmentId}`);
+        const got = await service.getDeks({ tid: t.tenantId, sub: t.principalId }, ws, [
+          ...new Set(pick),
+          `new-${targetKeyConfigurationId.slice(0, 8)}-${r}-${round}`,
+        ]);
+        for (const d of got)
+          if (known.has(d.segmentId) && known.get(d.segmentId) !== d.dek) failures.push(`changed ${d.segmentId}`);
         if (rekeying) duringRekey++;
       } catch (err) {
         failures.push(err);
@@ -126,14 +147,27 @@ describe('cross-cloud re-key: AWS → Azure → GCP', () => {
     // ---- AWS → Azure (a key configuration added to this existing tenant).
     const azureKey = await addAzureKey(h, t.tenantId);
     const toAzure = await rekeyUnderLoad(t, ws, before, azureKey.keyConfigurationId, () =>
-      h.azure!.faults.add({ cloud: 'azure', operation: 'wrapKey', keyId: azureKey.keyId, kind: 'latency', latencyMs: 600 }),
+      h.azure!.faults.add({
+        cloud: 'azure',
+        operation: 'wrapKey',
+        keyId: azureKey.keyId,
+        kind: 'latency',
+        latencyMs: 600,
+      }),
     );
     expect(toAzure.failures).toEqual([]);
     expect(toAzure.rounds).toBeGreaterThanOrEqual(6);
     expect(toAzure.duringRekey).toBeGreaterThan(0);
     expect(toAzure.op).toMatchObject({ kind: 'rekey', state: 'succeeded', error: null });
-    expect(toAzure.op.params.result).toMatchObject({ keyConfigurationId: azureKey.keyConfigurationId, kekVersions: [1] });
-    expect(await h.workspace(t.tenantId, ws)).toMatchObject({ keyState: 'active', degraded: false, keyConfigurationId: azureKey.keyConfigurationId });
+    expect(toAzure.op.params.result).toMatchObject({
+      keyConfigurationId: azureKey.keyConfigurationId,
+      kekVersions: [1],
+    });
+    expect(await h.workspace(t.tenantId, ws)).toMatchObject({
+      keyState: 'active',
+      degraded: false,
+      keyConfigurationId: azureKey.keyConfigurationId,
+    });
     const azureVersion = (await h.azure!.customerKeys().getKey(azureKey.keyName)).properties.version;
     for (const r of await kekRows(t.tenantId, ws)) {
       expect(r).toMatchObject({
@@ -158,9 +192,18 @@ describe('cross-cloud re-key: AWS → Azure → GCP', () => {
     expect(toGcp.rounds).toBeGreaterThanOrEqual(6);
     expect(toGcp.duringRekey).toBeGreaterThan(0);
     expect(toGcp.op).toMatchObject({ kind: 'rekey', state: 'succeeded', error: null });
-    expect(await h.workspace(t.tenantId, ws)).toMatchObject({ keyState: 'active', degraded: false, keyConfigurationId: gcpKey.keyConfigurationId });
+    expect(await h.workspace(t.tenantId, ws)).toMatchObject({
+      keyState: 'active',
+      degraded: false,
+      keyConfigurationId: gcpKey.keyConfigurationId,
+    });
     for (const r of await kekRows(t.tenantId, ws)) {
-      expect(r).toMatchObject({ provider: 'gcp', keyConfigurationId: gcpKey.keyConfigurationId, previousKeyConfigurationId: null, hasPrevious: false });
+      expect(r).toMatchObject({
+        provider: 'gcp',
+        keyConfigurationId: gcpKey.keyConfigurationId,
+        previousKeyConfigurationId: null,
+        hasPrevious: false,
+      });
     }
     // The Azure key is disabled too (every version): DEKs still served by a cold replica, unwrapped under GCP.
     const disabled = await h.azure!.admin('POST', `/azure/keys/${azureKey.keyName}/enabled`, { enabled: false });
@@ -168,7 +211,10 @@ describe('cross-cloud re-key: AWS → Azure → GCP', () => {
     const afterGcp = await h.fetchDeks(t, ws, all);
     expect([...afterGcp.entries()]).toEqual([...before.entries()]);
     // And DEKs the readers created during the moves are there too, under the same KEK.
-    const created = await h.ds.query(`SELECT count(*)::int AS n FROM deks WHERE workspace_id = $1 AND segment_id LIKE 'new-%'`, [ws]);
+    const created = await h.ds.query(
+      `SELECT count(*)::int AS n FROM deks WHERE workspace_id = $1 AND segment_id LIKE 'new-%'`,
+      [ws],
+    );
     expect(created[0].n).toBeGreaterThan(0);
 
     // With both earlier keys disabled, the only customer key in use is GCP's: a revocation check finds it healthy.

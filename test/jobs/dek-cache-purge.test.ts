@@ -29,7 +29,13 @@ let db: Awaited<ReturnType<typeof privateDatabase>>;
 beforeAll(async () => {
   db = await privateDatabase();
   stack = await startStack({
-    config: { databaseUrl: db.url, probeIntervalSeconds: 1, probeConfirmationWindowSeconds: 1, probeConfirmations: 2, kekCachePollIntervalMs: POLL_MS },
+    config: {
+      databaseUrl: db.url,
+      probeIntervalSeconds: 1,
+      probeConfirmationWindowSeconds: 1,
+      probeConfirmations: 2,
+      kekCachePollIntervalMs: POLL_MS,
+    },
   });
   replica = await startApi(stack.config, { logDestination: discardLogs() });
   worker = await startTestWorker({ ...stack.config, logLevel: 'silent' });
@@ -59,7 +65,12 @@ const deksOf = (app: ApiApp, wsId: string) => app.services.kekCache.inspectPlain
 /** Every form a leaked key could take in memory: raw bytes, and the base64, base64url and hex texts of them. */
 function forms(b64: string): Buffer[] {
   const raw = Buffer.from(b64, 'base64');
-  return [raw, Buffer.from(b64, 'latin1'), Buffer.from(raw.toString('base64url'), 'latin1'), Buffer.from(raw.toString('hex'), 'latin1')];
+  return [
+    raw,
+    Buffer.from(b64, 'latin1'),
+    Buffer.from(raw.toString('base64url'), 'latin1'),
+    Buffer.from(raw.toString('hex'), 'latin1'),
+  ];
 }
 
 /** Purged keys, held only as Buffers (their contents are outside the V8 heap, so they cannot hide in the snapshot). */
@@ -94,7 +105,8 @@ async function warm(w: Bound, segments: string[]): Promise<Map<string, Buffer[]>
 async function expectPurged(w: Bound, keys: Iterable<Buffer[]>, within = 5_000): Promise<void> {
   for (const app of replicas()) await waitUntil(`no cached DEK of ${w.wsId}`, () => deksOf(app, w.wsId) === 0, within);
   for (const f of keys) {
-    for (const app of replicas()) for (const form of f) expect(app.services.kekCache.inspectPlaintext().contains(form)).toBe(false);
+    for (const app of replicas())
+      for (const form of f) expect(app.services.kekCache.inspectPlaintext().contains(form)).toBe(false);
     purged.push(f);
   }
 }
@@ -103,7 +115,11 @@ async function shredByRevocation(w: Bound, via = stack.http): Promise<void> {
   await stack.aws.kms.send(new DisableKeyCommand({ KeyId: w.keyArn }));
   const req = await via.post(`${w.base}/workspaces/${w.wsId}/operations`, { kind: 'revocation-check' }, w.token);
   expect(req.status).toBe(202);
-  await waitUntil('shredded', async () => (await via.get(`${w.base}/workspaces/${w.wsId}`, w.token)).body?.keyState === 'shredded', 30_000);
+  await waitUntil(
+    'shredded',
+    async () => (await via.get(`${w.base}/workspaces/${w.wsId}`, w.token)).body?.keyState === 'shredded',
+    30_000,
+  );
 }
 
 const segs = (p: string) => [`${p}-1`, `${p}-2`, `${p}-3`];
@@ -119,7 +135,10 @@ it('shred: both replicas drop the workspace plaintext DEKs', async () => {
 it('workspace destroy: both replicas drop the workspace plaintext DEKs', async () => {
   const w = await awsBoundWorkspace(stack);
   const keys = await warm(w, segs('destroy'));
-  const del = await stack.http.request('DELETE', `${w.base}/workspaces/${w.wsId}`, { token: w.token, body: { confirm: 'w' } });
+  const del = await stack.http.request('DELETE', `${w.base}/workspaces/${w.wsId}`, {
+    token: w.token,
+    body: { confirm: 'w' },
+  });
   expect(del.status).toBeLessThan(300);
   await expectPurged(w, keys.values());
 }, 60_000);
@@ -150,8 +169,11 @@ it('KEK rotation: the retired version takes every DEK cached under it', async ()
     async () => (await stack.http.get(`${w.base}/operations/${opId}`, w.token)).body?.state === 'succeeded',
     30_000,
   );
-  for (const app of replicas()) await waitUntil('DEKs under the retired KEK dropped', () => deksOf(app, w.wsId) === 0, 5_000);
-  for (const app of replicas()) for (const f of keys.values()) for (const form of f) expect(app.services.kekCache.inspectPlaintext().contains(form)).toBe(false);
+  for (const app of replicas())
+    await waitUntil('DEKs under the retired KEK dropped', () => deksOf(app, w.wsId) === 0, 5_000);
+  for (const app of replicas())
+    for (const f of keys.values())
+      for (const form of f) expect(app.services.kekCache.inspectPlaintext().contains(form)).toBe(false);
   // Rotation keeps the DEKs themselves (re-wrapped under version 2): not purged for good, so not in the snapshot scan.
   const again = await stack.http.get(w.dekPath('rot-1'), w.svc);
   expect(again.status).toBe(200);

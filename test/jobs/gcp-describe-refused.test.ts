@@ -45,10 +45,18 @@ describe('GCP: cloudkms.cryptoKeys.get refused while useToDecrypt works is not a
     for (let i = 0; i < 4 || Date.now() - started < h.config.probe.confirmationWindowSeconds * 1000 + 500; i++) {
       const op = await checkUntilDone(h, t);
       expect(op.params.result).toMatchObject({ outcome: 'active', warning: 'describe_denied' });
-      for (const ws of t.workspaceIds) expect(await h.workspace(t.tenantId, ws)).toMatchObject({ keyState: 'active', degraded: false });
+      for (const ws of t.workspaceIds)
+        expect(await h.workspace(t.tenantId, ws)).toMatchObject({ keyState: 'active', degraded: false });
     }
-    const kc = await h.ds.query(`SELECT validation->'probeWarning' AS w FROM key_configurations WHERE tenant_id = $1 AND id = $2`, [t.tenantId, t.keyConfigurationId]);
-    expect(kc[0].w).toMatchObject({ code: 'describe_denied', errorClass: 'access_denied', message: expect.stringMatching(/cloudkms\.cryptoKeys\.get/) });
+    const kc = await h.ds.query(
+      `SELECT validation->'probeWarning' AS w FROM key_configurations WHERE tenant_id = $1 AND id = $2`,
+      [t.tenantId, t.keyConfigurationId],
+    );
+    expect(kc[0].w).toMatchObject({
+      code: 'describe_denied',
+      errorClass: 'access_denied',
+      message: expect.stringMatching(/cloudkms\.cryptoKeys\.get/),
+    });
     expect(await h.fetchDeks(t, t.workspaceIds[0], ['a'], h.dekService().service)).toEqual(before);
 
     await t.revoke();

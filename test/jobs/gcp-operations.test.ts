@@ -24,7 +24,9 @@ beforeAll(async () => {
     // A hung call costs this much per attempt: keep the "hang" probes short.
     providerEnv: { KEYHOLD_GCP_TIMEOUT_MS: '1500' },
   });
-  worker = await startTestWorker(h.config, { settings: { maxTransientProbes: 4, providerAttemptsInPlace: 2, dekBatchSize: 200 } });
+  worker = await startTestWorker(h.config, {
+    settings: { maxTransientProbes: 4, providerAttemptsInPlace: 2, dekBatchSize: 200 },
+  });
 });
 afterAll(async () => {
   await worker?.close();
@@ -32,7 +34,8 @@ afterAll(async () => {
 });
 afterEach(() => h.gcp!.faults.clear());
 
-const segments = (n: number, prefix = 'seg') => Array.from({ length: n }, (_, i) => `${prefix}-${String(i).padStart(6, '0')}`);
+const segments = (n: number, prefix = 'seg') =>
+  Array.from({ length: n }, (_, i) => `${prefix}-${String(i).padStart(6, '0')}`);
 
 interface KekRowView {
   version: number;
@@ -56,7 +59,10 @@ async function kekRows(tenantId: string, workspaceId: string): Promise<KekRowVie
 }
 
 async function setVersionState(t: GcpTenant, n: number, state: 'ENABLED' | 'DISABLED') {
-  await t.owner.updateCryptoKeyVersion({ cryptoKeyVersion: { name: t.version(n), state }, updateMask: { paths: ['state'] } });
+  await t.owner.updateCryptoKeyVersion({
+    cryptoKeyVersion: { name: t.version(n), state },
+    updateMask: { paths: ['state'] },
+  });
 }
 
 describe('operations on GCP, executed by the worker', () => {
@@ -79,11 +85,20 @@ describe('operations on GCP, executed by the worker', () => {
     expect(op.params.result).toEqual({ keyVersion: t.version(2), kekVersions: [1] });
     const rows = await kekRows(t.tenantId, ws);
     expect(rows).toHaveLength(1);
-    expect(rows[0]).toMatchObject({ version: 1, state: 'active', providerKeyVersion: t.version(2), previousProviderKeyVersion: null });
+    expect(rows[0]).toMatchObject({
+      version: 1,
+      state: 'active',
+      providerKeyVersion: t.version(2),
+      previousProviderKeyVersion: null,
+    });
     // The old wrapped form is deleted as the operation commits (no previous form outlives it); the new one differs.
     expect(rows[0].previousWrapped).toBeNull();
     expect(Buffer.compare(rows[0].wrapped, initial[0].wrapped)).not.toBe(0);
-    expect(await h.workspace(t.tenantId, ws)).toMatchObject({ keyState: 'active', currentKekVersion: 1, degraded: false });
+    expect(await h.workspace(t.tenantId, ws)).toMatchObject({
+      keyState: 'active',
+      currentKekVersion: 1,
+      degraded: false,
+    });
 
     const after = await h.fetchDeks(t, ws, segments(20));
     expect([...after.entries()]).toEqual([...before.entries()]);
@@ -93,8 +108,16 @@ describe('operations on GCP, executed by the worker', () => {
     await setVersionState(t, 1, 'DISABLED');
     const gcp = h.deps.registry.get('gcp');
     const cfg: GcpKeyConfig = { provider: 'gcp', keyName: t.keyName, serviceAccount: t.serviceAccount };
-    const ctx: WrapContext = { tenantId: t.tenantId, workspaceId: ws, keyConfigurationId: t.keyConfigurationId, kekVersion: 1, purpose: 'workspace-kek' };
-    await expect(gcp.unwrap(cfg, { ciphertext: initial[0].wrapped, keyVersion: t.version(1) }, ctx)).rejects.toMatchObject({ errorClass: 'key_disabled' });
+    const ctx: WrapContext = {
+      tenantId: t.tenantId,
+      workspaceId: ws,
+      keyConfigurationId: t.keyConfigurationId,
+      kekVersion: 1,
+      purpose: 'workspace-kek',
+    };
+    await expect(
+      gcp.unwrap(cfg, { ciphertext: initial[0].wrapped, keyVersion: t.version(1) }, ctx),
+    ).rejects.toMatchObject({ errorClass: 'key_disabled' });
     const cold = await h.fetchDeks(t, ws, segments(20));
     expect([...cold.entries()]).toEqual([...before.entries()]);
 
@@ -115,7 +138,10 @@ describe('operations on GCP, executed by the worker', () => {
     const before = await h.fetchDeks(t, ws, all);
     const opId = await h.request(t.tenantId, ws, OperationKind.KekRotation);
 
-    const { op, failures, rounds, sawMidwayProgress } = await whileReading(h, t, ws, opId, before, { readers: 3, timeoutMs: 45_000 });
+    const { op, failures, rounds, sawMidwayProgress } = await whileReading(h, t, ws, opId, before, {
+      readers: 3,
+      timeoutMs: 45_000,
+    });
     expect(failures).toEqual([]);
     expect(rounds).toBeGreaterThan(3);
     expect(op.state).toBe('succeeded');
@@ -132,7 +158,9 @@ describe('operations on GCP, executed by the worker', () => {
     expect(await h.workspace(t.tenantId, ws)).toMatchObject({ keyState: 'active', currentKekVersion: 2 });
     const after = await h.fetchDeks(t, ws, all);
     for (const [seg, dek] of before) expect(after.get(seg)).toBe(dek);
-    const stray = await h.ds.query(`SELECT count(*)::int AS n FROM deks WHERE workspace_id = $1 AND kek_version <> 2`, [ws]);
+    const stray = await h.ds.query(`SELECT count(*)::int AS n FROM deks WHERE workspace_id = $1 AND kek_version <> 2`, [
+      ws,
+    ]);
     expect(stray[0].n).toBe(0);
   }, 60_000);
 });
@@ -217,17 +245,20 @@ describe('revocation on GCP reaches shredded only after the window, whichever wa
       expect(op.params.result).toMatchObject({ outcome: 'inconclusive' });
       expect(String(op.params.lastReason)).toMatch(/auth_misconfigured/);
       expect(Number(op.params.probes)).toBeGreaterThanOrEqual(4);
-      for (const ws of t.workspaceIds) expect(await h.workspace(t.tenantId, ws)).toMatchObject({ keyState: 'active', degraded: true });
-      const acc = await h.ds.query(`SELECT consecutive_definitive::int AS n, last_error_class AS cls FROM key_configuration_access WHERE key_configuration_id = $1`, [
-        t.keyConfigurationId,
-      ]);
+      for (const ws of t.workspaceIds)
+        expect(await h.workspace(t.tenantId, ws)).toMatchObject({ keyState: 'active', degraded: true });
+      const acc = await h.ds.query(
+        `SELECT consecutive_definitive::int AS n, last_error_class AS cls FROM key_configuration_access WHERE key_configuration_id = $1`,
+        [t.keyConfigurationId],
+      );
       expect(acc[0]).toEqual({ n: 0, cls: 'auth_misconfigured' });
     } finally {
       await h.gcp!.admin('POST', '/gcp/service-accounts/enable', { email: t.serviceAccount });
     }
     const op = await checkUntilDone(h, t);
     expect(op.params.result).toMatchObject({ outcome: 'active' });
-    for (const ws of t.workspaceIds) expect(await h.workspace(t.tenantId, ws)).toMatchObject({ keyState: 'active', degraded: false });
+    for (const ws of t.workspaceIds)
+      expect(await h.workspace(t.tenantId, ws)).toMatchObject({ keyState: 'active', degraded: false });
   });
 });
 
@@ -237,7 +268,12 @@ describe('transient failures on GCP never shred', () => {
     const tenants = await Promise.all(kinds.map(() => gcpTenant(h, { workspaces: 2 })));
     // The GCP emulator reports the request's resource name (the CryptoKey name for Get/Encrypt/Decrypt) as keyId.
     kinds.forEach((kind, i) =>
-      h.gcp!.faults.add({ cloud: 'gcp', keyId: tenants[i].keyName, kind, ...(kind === 'hang' ? { operation: 'Decrypt' } : {}) }),
+      h.gcp!.faults.add({
+        cloud: 'gcp',
+        keyId: tenants[i].keyName,
+        kind,
+        ...(kind === 'hang' ? { operation: 'Decrypt' } : {}),
+      }),
     );
     const flaky = await gcpTenant(h);
     h.gcp!.faults.add({ cloud: 'gcp', keyId: flaky.keyName, kind: 'error', rate: 0.5 });

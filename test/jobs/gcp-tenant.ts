@@ -32,7 +32,7 @@ const owners = new WeakMap<JobsHarness, KeyManagementServiceClient>();
 
 /** One customer-side client per harness (the harness closes it with the emulator). */
 export function gcpOwner(h: JobsHarness): KeyManagementServiceClient {
-  if (!h.gcp) throw new Error('start the jobs harness with clouds: [\'gcp\']');
+  if (!h.gcp) throw new Error("start the jobs harness with clouds: ['gcp']");
   let c = owners.get(h);
   if (!c) {
     c = h.gcp.ownerKms();
@@ -42,7 +42,12 @@ export function gcpOwner(h: JobsHarness): KeyManagementServiceClient {
 }
 
 /** The customer's IAM policy on its key, with or without Keyhold's service account (what Keyhold's hint asks for). */
-export async function setKeyPolicy(h: JobsHarness, keyName: string, serviceAccount: string, withKeyhold: boolean): Promise<void> {
+export async function setKeyPolicy(
+  h: JobsHarness,
+  keyName: string,
+  serviceAccount: string,
+  withKeyhold: boolean,
+): Promise<void> {
   const members = withKeyhold ? [`serviceAccount:${serviceAccount}`] : [];
   const bindings = [
     { role: 'roles/cloudkms.admin', members: [h.gcp!.ownerMember] },
@@ -67,8 +72,16 @@ export async function gcpTenant(h: JobsHarness, opts: { workspaces?: number } = 
   const serviceAccount = (tenant as unknown as { gcp?: { serviceAccount?: string } | null }).gcp?.serviceAccount;
   if (!serviceAccount) throw new Error('the GCP binding did not give the tenant a service account');
 
-  const [ring] = await owner.createKeyRing({ parent: GCP_CUSTOMER_LOCATION, keyRingId: `ring-${randomBytes(5).toString('hex')}`, keyRing: {} });
-  const [key] = await owner.createCryptoKey({ parent: ring.name!, cryptoKeyId: 'kek', cryptoKey: { purpose: 'ENCRYPT_DECRYPT' } });
+  const [ring] = await owner.createKeyRing({
+    parent: GCP_CUSTOMER_LOCATION,
+    keyRingId: `ring-${randomBytes(5).toString('hex')}`,
+    keyRing: {},
+  });
+  const [key] = await owner.createCryptoKey({
+    parent: ring.name!,
+    cryptoKeyId: 'kek',
+    cryptoKey: { purpose: 'ENCRYPT_DECRYPT' },
+  });
   const keyName = key.name!;
   await setKeyPolicy(h, keyName, serviceAccount, true);
 
@@ -77,7 +90,8 @@ export async function gcpTenant(h: JobsHarness, opts: { workspaces?: number } = 
     provider: 'gcp',
     gcp: { keyName, serviceAccount },
   });
-  if (kc.status !== 'valid') throw new Error(`test GCP key configuration did not validate: ${JSON.stringify(kc.validation)}`);
+  if (kc.status !== 'valid')
+    throw new Error(`test GCP key configuration did not validate: ${JSON.stringify(kc.validation)}`);
 
   const workspaceIds: string[] = [];
   for (let i = 0; i < (opts.workspaces ?? 1); i++) {
@@ -86,7 +100,10 @@ export async function gcpTenant(h: JobsHarness, opts: { workspaces?: number } = 
     if (bound.kind !== 'bound') throw new Error('expected a first binding');
     workspaceIds.push(ws.id);
   }
-  const sp = await new CreateServicePrincipal(h.deps).execute('admin:test', tenant.id, { name: 'jobs-gcp-test', workspaceIds });
+  const sp = await new CreateServicePrincipal(h.deps).execute('admin:test', tenant.id, {
+    name: 'jobs-gcp-test',
+    workspaceIds,
+  });
   return {
     tenantId: tenant.id,
     keyName,

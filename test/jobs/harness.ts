@@ -32,7 +32,6 @@ import { GcpEmulatorHarness, startGcpEmulator } from '../support/gcp-emulator';
 import { GCP_EMULATOR_DEFAULTS } from '../../apps/kms-emulator/src/gcp';
 import { privateDatabase } from '../support/db';
 
-
 /**
  * Everything a jobs integration test needs, real all the way down: the AWS emulator spoken to by the real SDK
  * (customer side: create keys, roles, policies; vendor side: Keyhold's provider binding), the migrated test
@@ -61,10 +60,23 @@ export interface JobsHarness {
   awsTenant(opts?: { workspaces?: number; grant?: 'key-policy' | 'iam' }): Promise<AwsTenant>;
   /** A fresh DEK service (own, cold KEK cache): what an API replica would do; over another database's repositories if given. */
   dekService(repos?: Repositories): { service: DekService; cache: KekCache };
-  fetchDeks(t: { tenantId: string; principalId: string }, workspaceId: string, segments: string[], svc?: DekService): Promise<Map<string, string>>;
+  fetchDeks(
+    t: { tenantId: string; principalId: string },
+    workspaceId: string,
+    segments: string[],
+    svc?: DekService,
+  ): Promise<Map<string, string>>;
   request(tenantId: string, workspaceId: string, kind: OperationKind | string): Promise<string>;
-  waitForOperation(tenantId: string, operationId: string, timeoutMs?: number, until?: (op: OperationView) => boolean): Promise<OperationView>;
-  workspace(tenantId: string, workspaceId: string): Promise<{ keyState: string; degraded: boolean; currentKekVersion: number; keyConfigurationId: string }>;
+  waitForOperation(
+    tenantId: string,
+    operationId: string,
+    timeoutMs?: number,
+    until?: (op: OperationView) => boolean,
+  ): Promise<OperationView>;
+  workspace(
+    tenantId: string,
+    workspaceId: string,
+  ): Promise<{ keyState: string; degraded: boolean; currentKekVersion: number; keyConfigurationId: string }>;
   close(): Promise<void>;
 }
 
@@ -171,7 +183,13 @@ export async function startJobsHarness(
     trustPolicy: (externalId: string) => String(awsBinding.identity({ id: 'harness', externalId }).trustPolicy),
     keyPolicyStatement: (roleArn: string) => keyPolicyStatementDocument(roleArn),
   };
-  const rootStatement = () => ({ Sid: 'Root', Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${aws.customerAccountId}:root` }, Action: 'kms:*', Resource: '*' });
+  const rootStatement = () => ({
+    Sid: 'Root',
+    Effect: 'Allow',
+    Principal: { AWS: `arn:aws:iam::${aws.customerAccountId}:root` },
+    Action: 'kms:*',
+    Resource: '*',
+  });
 
   const h: JobsHarness = {
     aws,
@@ -194,19 +212,33 @@ export async function startJobsHarness(
         consoleUrl: 'http://127.0.0.1:3000',
         onBackgroundError: () => undefined,
       });
-      return new CreateTenant(deps, invite).execute('operator', { name: `${label}-${randomUUID().slice(0, 8)}`, admin: { email: `admin-${randomUUID()}@example.com` } });
+      return new CreateTenant(deps, invite).execute('operator', {
+        name: `${label}-${randomUUID().slice(0, 8)}`,
+        admin: { email: `admin-${randomUUID()}@example.com` },
+      });
     },
     async awsTenant(opts = {}) {
       const n = ++seq;
       const tenant = await h.createTenant(`jobs-${n}`);
-      const externalId = (await ds.query(`SELECT external_id FROM tenants WHERE id = $1`, [tenant.id]))[0].external_id as string;
+      const externalId = (await ds.query(`SELECT external_id FROM tenants WHERE id = $1`, [tenant.id]))[0]
+        .external_id as string;
       const roleName = `keyhold-${tenant.id.slice(0, 8)}-${n}`;
-      const role = await iam.send(new CreateRoleCommand({ RoleName: roleName, Path: '/keyhold/', AssumeRolePolicyDocument: awsProvider.trustPolicy(externalId) }));
+      const role = await iam.send(
+        new CreateRoleCommand({
+          RoleName: roleName,
+          Path: '/keyhold/',
+          AssumeRolePolicyDocument: awsProvider.trustPolicy(externalId),
+        }),
+      );
       const roleArn = role.Role!.Arn!;
       const viaIam = opts.grant === 'iam';
       const addKey = async () => {
-        const statements = viaIam ? [rootStatement()] : [rootStatement(), JSON.parse(awsProvider.keyPolicyStatement(roleArn))];
-        const key = await kms.send(new CreateKeyCommand({ Policy: JSON.stringify({ Version: '2012-10-17', Statement: statements }) }));
+        const statements = viaIam
+          ? [rootStatement()]
+          : [rootStatement(), JSON.parse(awsProvider.keyPolicyStatement(roleArn))];
+        const key = await kms.send(
+          new CreateKeyCommand({ Policy: JSON.stringify({ Version: '2012-10-17', Statement: statements }) }),
+        );
         const keyArn = key.KeyMetadata!.Arn!;
         if (viaIam) {
           // The customer grants through IAM instead: default key policy (root) + an inline policy on the role.
@@ -216,7 +248,13 @@ export async function startJobsHarness(
               PolicyName: `keyhold-kms-${keyArn.split('/').pop()}`,
               PolicyDocument: JSON.stringify({
                 Version: '2012-10-17',
-                Statement: [{ Effect: 'Allow', Action: ['kms:Encrypt', 'kms:Decrypt', 'kms:DescribeKey', 'kms:ListKeyRotations'], Resource: keyArn }],
+                Statement: [
+                  {
+                    Effect: 'Allow',
+                    Action: ['kms:Encrypt', 'kms:Decrypt', 'kms:DescribeKey', 'kms:ListKeyRotations'],
+                    Resource: keyArn,
+                  },
+                ],
               }),
             }),
           );
@@ -226,7 +264,8 @@ export async function startJobsHarness(
           provider: 'aws',
           aws: { keyArn, roleArn },
         });
-        if (kc.status !== 'valid') throw new Error(`test key configuration did not validate: ${JSON.stringify(kc.validation)}`);
+        if (kc.status !== 'valid')
+          throw new Error(`test key configuration did not validate: ${JSON.stringify(kc.validation)}`);
         return { keyArn, keyConfigurationId: kc.id };
       };
       const first = await addKey();
@@ -237,7 +276,10 @@ export async function startJobsHarness(
         if (bound.kind !== 'bound') throw new Error('expected a first binding');
         workspaceIds.push(ws.id);
       }
-      const sp = await new CreateServicePrincipal(deps).execute('admin:test', tenant.id, { name: 'jobs-test', workspaceIds });
+      const sp = await new CreateServicePrincipal(deps).execute('admin:test', tenant.id, {
+        name: 'jobs-test',
+        workspaceIds,
+      });
       return {
         tenantId: tenant.id,
         externalId,
@@ -253,14 +295,23 @@ export async function startJobsHarness(
     dekService(repos = deps.repos) {
       const cache = new KekCache({ ttlMs: 60_000, maxEntries: 1000 });
       const resolver = new KekResolver(repos, registry, cache, { onRevocationSuspected: async () => undefined }, 1);
-      const service = new DekService(repos, resolver, { stateCacheTtlMs: 0, wrappedCacheEntries: 0, wrapReserveChunk: 100, batchMax: 1000 });
+      const service = new DekService(repos, resolver, {
+        stateCacheTtlMs: 0,
+        wrappedCacheEntries: 0,
+        wrapReserveChunk: 100,
+        batchMax: 1000,
+      });
       return { service, cache };
     },
     async fetchDeks(t, workspaceId, segments, svc) {
       const service = svc ?? h.dekService().service;
       const out = new Map<string, string>();
       for (let i = 0; i < segments.length; i += 1000) {
-        const issued = await service.getDeks({ tid: t.tenantId, sub: t.principalId }, workspaceId, segments.slice(i, i + 1000));
+        const issued = await service.getDeks(
+          { tid: t.tenantId, sub: t.principalId },
+          workspaceId,
+          segments.slice(i, i + 1000),
+        );
         for (const d of issued) out.set(d.segmentId, d.dek);
       }
       return out;
@@ -269,7 +320,12 @@ export async function startJobsHarness(
       const { operationId } = await new RequestOperation(deps).execute('admin:test', tenantId, workspaceId, kind);
       return operationId;
     },
-    async waitForOperation(tenantId, operationId, timeoutMs = 20_000, until = (op) => op.state === 'succeeded' || op.state === 'failed') {
+    async waitForOperation(
+      tenantId,
+      operationId,
+      timeoutMs = 20_000,
+      until = (op) => op.state === 'succeeded' || op.state === 'failed',
+    ) {
       const deadline = Date.now() + timeoutMs;
       let last: OperationView | undefined;
       while (Date.now() < deadline) {
@@ -282,7 +338,9 @@ export async function startJobsHarness(
         if (last && until(last)) return last;
         await new Promise((r) => setTimeout(r, 50));
       }
-      throw new Error(`operation ${operationId} did not reach the expected state in ${timeoutMs} ms; last: ${JSON.stringify(last)}`);
+      throw new Error(
+        `operation ${operationId} did not reach the expected state in ${timeoutMs} ms; last: ${JSON.stringify(last)}`,
+      );
     },
     async workspace(tenantId, workspaceId) {
       const rows = await ds.query(
@@ -316,10 +374,22 @@ export async function startJobsHarness(
 /** Re-grant helper: the key policy Keyhold shows, for putting access back after a revocation. */
 export async function putKeyPolicy(h: JobsHarness, t: AwsTenant, keyArn: string, withKeyhold: boolean): Promise<void> {
   const statements: unknown[] = [
-    { Sid: 'Root', Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${h.aws.customerAccountId}:root` }, Action: 'kms:*', Resource: '*' },
+    {
+      Sid: 'Root',
+      Effect: 'Allow',
+      Principal: { AWS: `arn:aws:iam::${h.aws.customerAccountId}:root` },
+      Action: 'kms:*',
+      Resource: '*',
+    },
   ];
   if (withKeyhold) statements.push(JSON.parse(keyPolicyStatementDocument(t.roleArn)));
-  await h.kms.send(new PutKeyPolicyCommand({ KeyId: keyArn, PolicyName: 'default', Policy: JSON.stringify({ Version: '2012-10-17', Statement: statements }) }));
+  await h.kms.send(
+    new PutKeyPolicyCommand({
+      KeyId: keyArn,
+      PolicyName: 'default',
+      Policy: JSON.stringify({ Version: '2012-10-17', Statement: statements }),
+    }),
+  );
 }
 
 export { unwrapDek };

@@ -48,24 +48,47 @@ async function boundWorkspace(http: HttpClient = stack.http) {
   const roleArn = await stack.aws.createRole(roleName, vendorArn, t.tenant.aws.externalId);
   const keyArn = await stack.aws.createKey(roleArn, roleName);
   const base = `/v1/tenants/${t.tenant.id}`;
-  const kc = await http.post(`${base}/key-configurations`, { name: 'main', provider: 'aws', aws: { keyArn, roleArn } }, t.token);
+  const kc = await http.post(
+    `${base}/key-configurations`,
+    { name: 'main', provider: 'aws', aws: { keyArn, roleArn } },
+    t.token,
+  );
   expect(kc.body.status).toBe('valid');
   const ws = await http.post(`${base}/workspaces`, { name: 'ws' }, t.token);
   await http.put(`${base}/workspaces/${ws.body.id}/key-binding`, { keyConfigurationId: kc.body.id }, t.token);
   const sp = await http.post(`${base}/service-principals`, { name: 'svc', workspaceIds: [ws.body.id] }, t.token);
-  const tok = await http.post('/v1/auth/token', { grant_type: 'client_credentials', client_id: sp.body.clientId, client_secret: sp.body.clientSecret });
-  return { ...t, base, keyArn, kcId: kc.body.id as string, wsId: ws.body.id as string, svc: tok.body.access_token as string };
+  const tok = await http.post('/v1/auth/token', {
+    grant_type: 'client_credentials',
+    client_id: sp.body.clientId,
+    client_secret: sp.body.clientSecret,
+  });
+  return {
+    ...t,
+    base,
+    keyArn,
+    kcId: kc.body.id as string,
+    wsId: ws.body.id as string,
+    svc: tok.body.access_token as string,
+  };
 }
 
 const dekPath = (wsId: string, segment: string) => `/internal/v1/workspaces/${wsId}/segments/${segment}/dek`;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function dbWorkspace(wsId: string): Promise<{ keyState: string; degraded: boolean }> {
-  const [row] = await stack.api.services.ds.query(`SELECT key_state AS "keyState", degraded FROM workspaces WHERE id = $1`, [wsId]);
+  const [row] = await stack.api.services.ds.query(
+    `SELECT key_state AS "keyState", degraded FROM workspaces WHERE id = $1`,
+    [wsId],
+  );
   return row;
 }
 
-async function waitUntil(what: string, cond: () => Promise<boolean> | boolean, timeoutMs: number, every = 25): Promise<number> {
+async function waitUntil(
+  what: string,
+  cond: () => Promise<boolean> | boolean,
+  timeoutMs: number,
+  every = 25,
+): Promise<number> {
   const start = Date.now();
   while (Date.now() - start < timeoutMs) {
     if (await cond()) return Date.now() - start;
@@ -139,12 +162,19 @@ it('a replica that missed the shred message purges the KEK within one poll inter
     await Promise.all(
       [busy, quiet].map(async (w, i) => {
         await stack.aws.kms.send(new DisableKeyCommand({ KeyId: w.keyArn }));
-        const req = await stack.http.post(`${w.base}/workspaces/${w.wsId}/operations`, { kind: 'revocation-check' }, w.token);
+        const req = await stack.http.post(
+          `${w.base}/workspaces/${w.wsId}/operations`,
+          { kind: 'revocation-check' },
+          w.token,
+        );
         expect(req.status).toBe(202);
         await waitUntil('shredded', async () => (await dbWorkspace(w.wsId)).keyState === 'shredded', 30_000, 20);
-        purged[i ? 'quiet' : 'busy'] = await waitUntil('purge on the deaf replica', () => !replica.services.kekCache.hasWorkspace(w.wsId), POLL_MS * 5, 20).catch(
-          () => Infinity,
-        );
+        purged[i ? 'quiet' : 'busy'] = await waitUntil(
+          'purge on the deaf replica',
+          () => !replica.services.kekCache.hasWorkspace(w.wsId),
+          POLL_MS * 5,
+          20,
+        ).catch(() => Infinity);
       }),
     );
     running = false;

@@ -1,5 +1,14 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { BindWorkspace, CreateServicePrincipal, CreateWorkspace, DekService, KekResolver, KeysDeps, ProviderRegistry, RegisterKeyConfiguration } from '@app/keys';
+import {
+  BindWorkspace,
+  CreateServicePrincipal,
+  CreateWorkspace,
+  DekService,
+  KekResolver,
+  KeysDeps,
+  ProviderRegistry,
+  RegisterKeyConfiguration,
+} from '@app/keys';
 import { KekCache } from '@app/kek-cache';
 import { decodeForms, FailoverEvent, ProviderCallObserver } from '@app/provider-port';
 import type { RunningWorker } from '../../apps/worker/src/worker';
@@ -26,12 +35,18 @@ beforeAll(async () => {
   const vault = new URL(h.azure!.vaultUrl);
   primaryHost = vault.hostname;
   // The paired vault's host name is mapped to the emulator like the first one (dev/test only).
-  const providerEnv = { ...h.config.providerEnv, KEYHOLD_AZURE_EMULATOR_HOSTS: `${vault.hostname}:${vault.port}=127.0.0.1,${PAIRED_HOST}:${vault.port}=127.0.0.1` };
+  const providerEnv = {
+    ...h.config.providerEnv,
+    KEYHOLD_AZURE_EMULATOR_HOSTS: `${vault.hostname}:${vault.port}=127.0.0.1,${PAIRED_HOST}:${vault.port}=127.0.0.1`,
+  };
   const observer = new ProviderCallObserver();
   observer.onFailover((e) => failovers.push(e));
   registry = ProviderRegistry.fromEnv(providerEnv, observer);
   deps = { ...h.deps, registry };
-  worker = await startTestWorker({ ...h.config, providerEnv }, { settings: { maxTransientProbes: 4, providerAttemptsInPlace: 2 } });
+  worker = await startTestWorker(
+    { ...h.config, providerEnv },
+    { settings: { maxTransientProbes: 4, providerAttemptsInPlace: 2 } },
+  );
 });
 afterEach(() => h.azure!.faults.clear());
 afterAll(async () => {
@@ -43,7 +58,12 @@ afterAll(async () => {
 function coldService(): DekService {
   const cache = new KekCache({ ttlMs: 60_000, maxEntries: 1000 });
   const resolver = new KekResolver(h.deps.repos, registry, cache, { onRevocationSuspected: async () => undefined }, 1);
-  return new DekService(h.deps.repos, resolver, { stateCacheTtlMs: 0, wrappedCacheEntries: 0, wrapReserveChunk: 100, batchMax: 1000 });
+  return new DekService(h.deps.repos, resolver, {
+    stateCacheTtlMs: 0,
+    wrappedCacheEntries: 0,
+    wrapReserveChunk: 100,
+    batchMax: 1000,
+  });
 }
 
 async function customerKey(tenantId: string): Promise<string> {
@@ -62,19 +82,29 @@ async function pairedTenant() {
   const kc = await new RegisterKeyConfiguration(deps).execute('admin:test', tenant.id, {
     name: `az-${randomUUID().slice(0, 8)}`,
     provider: 'azure',
-    azure: { keyId: `${h.azure!.vaultUrl}/keys/${primary}`, tenantId: h.azure!.tenantId, replica: { keyId: `https://${PAIRED_HOST}:${vault.port}/keys/${replica}` } },
+    azure: {
+      keyId: `${h.azure!.vaultUrl}/keys/${primary}`,
+      tenantId: h.azure!.tenantId,
+      replica: { keyId: `https://${PAIRED_HOST}:${vault.port}/keys/${replica}` },
+    },
   });
   if (kc.status !== 'valid') throw new Error(JSON.stringify(kc.validation));
   const ws = await new CreateWorkspace(deps).execute('admin:test', tenant.id, { name: 'ws' });
   expect((await new BindWorkspace(deps).execute('admin:test', tenant.id, ws.id, kc.id)).kind).toBe('bound');
-  const sp = await new CreateServicePrincipal(deps).execute('admin:test', tenant.id, { name: 'region', workspaceIds: [ws.id] });
+  const sp = await new CreateServicePrincipal(deps).execute('admin:test', tenant.id, {
+    name: 'region',
+    workspaceIds: [ws.id],
+  });
   return { tenantId: tenant.id, principalId: sp.id, workspaceIds: [ws.id], primary, replica };
 }
 
 const keptSides = async (t: { tenantId: string; workspaceIds: string[] }) =>
-  ((await h.ds.query<Array<{ wrapped: Buffer }>>(`SELECT wrapped FROM kek_versions WHERE tenant_id = $1 AND workspace_id = $2 AND state <> 'retired'`, [t.tenantId, t.workspaceIds[0]]))).map(
-    (r) => Object.keys(decodeForms(r.wrapped)).sort(),
-  );
+  (
+    await h.ds.query<Array<{ wrapped: Buffer }>>(
+      `SELECT wrapped FROM kek_versions WHERE tenant_id = $1 AND workspace_id = $2 AND state <> 'retired'`,
+      [t.tenantId, t.workspaceIds[0]],
+    )
+  ).map((r) => Object.keys(decodeForms(r.wrapped)).sort());
 
 it('the primary vault down: cold DEKs are served through the paired vault', async () => {
   const t = await pairedTenant();

@@ -1,5 +1,13 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { BindWorkspace, CreateServicePrincipal, CreateWorkspace, DekService, KekResolver, ProviderRegistry, RegisterKeyConfiguration } from '@app/keys';
+import {
+  BindWorkspace,
+  CreateServicePrincipal,
+  CreateWorkspace,
+  DekService,
+  KekResolver,
+  ProviderRegistry,
+  RegisterKeyConfiguration,
+} from '@app/keys';
 import { KekCache } from '@app/kek-cache';
 import { decodeForms, FailoverEvent, ProviderCallObserver } from '@app/provider-port';
 import type { RunningWorker } from '../../apps/worker/src/worker';
@@ -36,7 +44,12 @@ afterAll(async () => {
 function coldService(): DekService {
   const cache = new KekCache({ ttlMs: 60_000, maxEntries: 1000 });
   const resolver = new KekResolver(h.deps.repos, registry, cache, { onRevocationSuspected: async () => undefined }, 1);
-  return new DekService(h.deps.repos, resolver, { stateCacheTtlMs: 0, wrappedCacheEntries: 0, wrapReserveChunk: 100, batchMax: 1000 });
+  return new DekService(h.deps.repos, resolver, {
+    stateCacheTtlMs: 0,
+    wrappedCacheEntries: 0,
+    wrapReserveChunk: 100,
+    batchMax: 1000,
+  });
 }
 
 interface Tenant {
@@ -50,8 +63,16 @@ interface Tenant {
 
 async function keyIn(location: string): Promise<string> {
   const owner = gcpOwner(h);
-  const [ring] = await owner.createKeyRing({ parent: location, keyRingId: `ring-${randomBytes(5).toString('hex')}`, keyRing: {} });
-  const [key] = await owner.createCryptoKey({ parent: ring.name!, cryptoKeyId: 'kek', cryptoKey: { purpose: 'ENCRYPT_DECRYPT' } });
+  const [ring] = await owner.createKeyRing({
+    parent: location,
+    keyRingId: `ring-${randomBytes(5).toString('hex')}`,
+    keyRing: {},
+  });
+  const [key] = await owner.createCryptoKey({
+    parent: ring.name!,
+    cryptoKeyId: 'kek',
+    cryptoKey: { purpose: 'ENCRYPT_DECRYPT' },
+  });
   return key.name!;
 }
 
@@ -71,15 +92,23 @@ async function replicaTenant(): Promise<Tenant> {
   expect(kc.status).toBe('valid');
   const ws = await new CreateWorkspace(h.deps).execute('admin:test', tenant.id, { name: 'ws' });
   expect((await new BindWorkspace(h.deps).execute('admin:test', tenant.id, ws.id, kc.id)).kind).toBe('bound');
-  const sp = await new CreateServicePrincipal(h.deps).execute('admin:test', tenant.id, { name: 'region', workspaceIds: [ws.id] });
+  const sp = await new CreateServicePrincipal(h.deps).execute('admin:test', tenant.id, {
+    name: 'region',
+    workspaceIds: [ws.id],
+  });
   return { tenantId: tenant.id, principalId: sp.id, workspaceIds: [ws.id], serviceAccount, primary, replica };
 }
 
 const deks = (t: Tenant, segments: string[]) => h.fetchDeks(t, t.workspaceIds[0], segments, coldService());
 const keptSides = async (t: Tenant) => {
-  const rows = (await h.ds.query<Array<{
-    wrapped: Buffer;
-  }>>(`SELECT wrapped FROM kek_versions WHERE tenant_id = $1 AND workspace_id = $2 AND state <> 'retired'`, [t.tenantId, t.workspaceIds[0]]));
+  const rows = await h.ds.query<
+    Array<{
+      wrapped: Buffer;
+    }>
+  >(`SELECT wrapped FROM kek_versions WHERE tenant_id = $1 AND workspace_id = $2 AND state <> 'retired'`, [
+    t.tenantId,
+    t.workspaceIds[0],
+  ]);
   return rows.map((r) => Object.keys(decodeForms(r.wrapped)).sort());
 };
 

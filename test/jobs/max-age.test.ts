@@ -21,7 +21,9 @@ const CMK_REWRAP_MAX_AGE_SECONDS = 3_600;
 
 beforeAll(async () => {
   h = await startJobsHarness({ kekMaxAgeSeconds: 60, clouds: ['gcp'] });
-  worker = await startTestWorker(h.config, { settings: { rotationCheckIntervalMs: 1_000, cmkRewrapMaxAgeSeconds: CMK_REWRAP_MAX_AGE_SECONDS } });
+  worker = await startTestWorker(h.config, {
+    settings: { rotationCheckIntervalMs: 1_000, cmkRewrapMaxAgeSeconds: CMK_REWRAP_MAX_AGE_SECONDS },
+  });
 });
 afterAll(async () => {
   await worker?.close();
@@ -52,7 +54,15 @@ async function kekRow(workspaceId: string, version: number) {
      FROM kek_versions WHERE workspace_id = $1 AND version = $2`,
     [workspaceId, version],
   );
-  return rows[0] as { state: string; wrapped: Buffer; previousWrapped: Buffer | null; providerKeyVersion: string | null; rewrappedAt: Date; createdAt: Date; dbNow: Date };
+  return rows[0] as {
+    state: string;
+    wrapped: Buffer;
+    previousWrapped: Buffer | null;
+    providerKeyVersion: string | null;
+    rewrappedAt: Date;
+    createdAt: Date;
+    dbNow: Date;
+  };
 }
 
 describe('age limits start rotations by themselves', () => {
@@ -72,7 +82,10 @@ describe('age limits start rotations by themselves', () => {
     expect(gBefore.providerKeyVersion).toBe(gStale.version(1));
 
     // KEK max age compares kek_versions.created_at; CMK-rewrap max age compares COALESCE(rewrapped_at, created_at).
-    await h.ds.query(`UPDATE kek_versions SET created_at = now() - interval '2 minutes' WHERE workspace_id = $1 AND version = 1`, [oldWs]);
+    await h.ds.query(
+      `UPDATE kek_versions SET created_at = now() - interval '2 minutes' WHERE workspace_id = $1 AND version = 1`,
+      [oldWs],
+    );
     await h.ds.query(
       `UPDATE kek_versions SET rewrapped_at = now() - ($2::int * interval '1 second') - interval '1 hour' WHERE workspace_id = ANY($1) AND version = 1`,
       [[staleWs, gWs], CMK_REWRAP_MAX_AGE_SECONDS],
@@ -80,9 +93,15 @@ describe('age limits start rotations by themselves', () => {
 
     // 1. The old KEK: an automatic rotation, to version 2, DEKs unchanged.
     const rotation = await waitFor('an automatic kek-rotation', async () =>
-      (await operations(old.tenantId)).find((o) => o.kind === 'kek-rotation' && (o.state === 'succeeded' || o.state === 'failed')),
+      (await operations(old.tenantId)).find(
+        (o) => o.kind === 'kek-rotation' && (o.state === 'succeeded' || o.state === 'failed'),
+      ),
     );
-    expect(rotation).toMatchObject({ state: 'succeeded', requestedBy: 'system:worker', params: expect.objectContaining({ trigger: 'KEK age limit reached' }) });
+    expect(rotation).toMatchObject({
+      state: 'succeeded',
+      requestedBy: 'system:worker',
+      params: expect.objectContaining({ trigger: 'KEK age limit reached' }),
+    });
     expect(await h.workspace(old.tenantId, oldWs)).toMatchObject({ keyState: 'active', currentKekVersion: 2 });
     expect((await kekRow(oldWs, 1)).state).toBe('retired');
     expect((await kekRow(oldWs, 2)).state).toBe('active');
@@ -91,25 +110,39 @@ describe('age limits start rotations by themselves', () => {
 
     // 2. The old wrapped form: an automatic CMK rewrap that really rewraps (same key version, new wrapped form).
     const rewrap = await waitFor('an automatic cmk-rewrap', async () =>
-      (await operations(stale.tenantId)).find((o) => o.kind === 'cmk-rewrap' && (o.state === 'succeeded' || o.state === 'failed')),
+      (await operations(stale.tenantId)).find(
+        (o) => o.kind === 'cmk-rewrap' && (o.state === 'succeeded' || o.state === 'failed'),
+      ),
     );
-    expect(rewrap).toMatchObject({ state: 'succeeded', requestedBy: 'system:worker', params: expect.objectContaining({ trigger: 'wrapped KEK age' }) });
+    expect(rewrap).toMatchObject({
+      state: 'succeeded',
+      requestedBy: 'system:worker',
+      params: expect.objectContaining({ trigger: 'wrapped KEK age' }),
+    });
     expect((rewrap.params.result as { kekVersions: number[] }).kekVersions).toEqual([1]);
     const staleAfter = await kekRow(staleWs, 1);
     expect(staleAfter.state).toBe('active');
     expect(staleAfter.providerKeyVersion).toBe(staleBefore.providerKeyVersion);
     expect(Buffer.compare(staleAfter.wrapped, staleBefore.wrapped)).not.toBe(0);
     expect(staleAfter.previousWrapped).toBeNull();
-    expect(staleAfter.dbNow.getTime() - staleAfter.rewrappedAt.getTime()).toBeLessThan(CMK_REWRAP_MAX_AGE_SECONDS * 1000);
+    expect(staleAfter.dbNow.getTime() - staleAfter.rewrappedAt.getTime()).toBeLessThan(
+      CMK_REWRAP_MAX_AGE_SECONDS * 1000,
+    );
     expect(await h.workspace(stale.tenantId, staleWs)).toMatchObject({ keyState: 'active', currentKekVersion: 1 });
     const staleDeksAfter = await h.fetchDeks(stale, staleWs, segments(50));
     expect([...staleDeksAfter.entries()]).toEqual([...staleDeks.entries()]);
 
     // 3. The same on GCP, where the KEK already is on the primary version: the age alone asks for the rewrap.
     const gRewrap = await waitFor('an automatic cmk-rewrap on GCP', async () =>
-      (await operations(gStale.tenantId)).find((o) => o.kind === 'cmk-rewrap' && (o.state === 'succeeded' || o.state === 'failed')),
+      (await operations(gStale.tenantId)).find(
+        (o) => o.kind === 'cmk-rewrap' && (o.state === 'succeeded' || o.state === 'failed'),
+      ),
     );
-    expect(gRewrap).toMatchObject({ state: 'succeeded', requestedBy: 'system:worker', params: expect.objectContaining({ trigger: 'wrapped KEK age' }) });
+    expect(gRewrap).toMatchObject({
+      state: 'succeeded',
+      requestedBy: 'system:worker',
+      params: expect.objectContaining({ trigger: 'wrapped KEK age' }),
+    });
     expect(gRewrap.params.result).toEqual({ keyVersion: gStale.version(1), kekVersions: [1] });
     const gAfter = await kekRow(gWs, 1);
     expect(gAfter.providerKeyVersion).toBe(gStale.version(1));

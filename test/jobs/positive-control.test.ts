@@ -24,7 +24,9 @@ afterAll(async () => {
 it('holds a mass "revocation" in access_suspect, and shreds once another key proves the provider healthy', async () => {
   const tenants = await Promise.all(Array.from({ length: 4 }, () => h.awsTenant()));
   for (const t of tenants) await h.kms.send(new DisableKeyCommand({ KeyId: t.keyArn }));
-  const ops = await Promise.all(tenants.map((t) => h.request(t.tenantId, t.workspaceIds[0], OperationKind.RevocationCheck)));
+  const ops = await Promise.all(
+    tenants.map((t) => h.request(t.tenantId, t.workspaceIds[0], OperationKind.RevocationCheck)),
+  );
 
   // Well past the window and the confirmations: everything suspect, nothing shredded, the checks keep going.
   await new Promise((r) => setTimeout(r, 4_000));

@@ -17,7 +17,10 @@ describe('probe sweep schedule', () => {
 
   beforeAll(async () => {
     h = await startJobsHarness();
-    queue = new Queue('keyhold-access-probe', { connection: h.redis, prefix: `kh-sweep-${randomBytes(4).toString('hex')}` });
+    queue = new Queue('keyhold-access-probe', {
+      connection: h.redis,
+      prefix: `kh-sweep-${randomBytes(4).toString('hex')}`,
+    });
     sweep = new ProbeSweep(h.deps.repos.keyConfigurations, queue, INTERVAL);
     const tenants = await Promise.all([h.awsTenant(), h.awsTenant(), h.awsTenant()]);
     configs = tenants.map((t) => t.keyConfigurationId);
@@ -31,7 +34,12 @@ describe('probe sweep schedule', () => {
 
   const delays = async () => {
     const jobs = await queue.getJobs(['delayed', 'waiting']);
-    return new Map(jobs.map((j) => [(j.data as { keyConfigurationId: string }).keyConfigurationId, { id: j.id, delay: j.opts.delay ?? 0 }]));
+    return new Map(
+      jobs.map((j) => [
+        (j.data as { keyConfigurationId: string }).keyConfigurationId,
+        { id: j.id, delay: j.opts.delay ?? 0 },
+      ]),
+    );
   };
 
   it('a late sweep keeps each configuration at its phase: the probe runs at slot start + offset, not sweep time + offset', async () => {

@@ -17,11 +17,15 @@ beforeAll(async () => {
   const q = new Queue(QueueName.KekRotation, { connection: redis, prefix });
   await q.add(JobName.KekRotation, { operationId: 'op-1', tenantId: 't-1' }, { jobId: 'op-1', delay: 60_000 });
   await q.close();
-  child = spawn(process.execPath, ['-r', join(ROOT, 'test/support/swc-register.js'), join(__dirname, 'fixtures/dashboard-server.ts')], {
-    cwd: ROOT,
-    env: { PATH: process.env.PATH ?? '', OPERATOR_TOKEN: token, PREFIX: prefix, REDIS_URL: 'redis://127.0.0.1:6379' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  child = spawn(
+    process.execPath,
+    ['-r', join(ROOT, 'test/support/swc-register.js'), join(__dirname, 'fixtures/dashboard-server.ts')],
+    {
+      cwd: ROOT,
+      env: { PATH: process.env.PATH ?? '', OPERATOR_TOKEN: token, PREFIX: prefix, REDIS_URL: 'redis://127.0.0.1:6379' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   url = await new Promise<string>((resolve, reject) => {
     let out = '';
     const timer = setTimeout(() => reject(new Error(`dashboard fixture did not start: ${out}`)), 30_000);
@@ -54,7 +58,9 @@ describe('queue dashboard (mountQueueDashboard)', () => {
     for (const path of ['/admin/queues', '/admin/queues/api/queues', '/admin/queues/static/']) {
       const res = await fetch(`${url}${path}`);
       expect(res.status).toBe(401);
-      expect(await res.json()).toEqual({ error: { code: 'UNAUTHORIZED', message: 'operator authentication required' } });
+      expect(await res.json()).toEqual({
+        error: { code: 'UNAUTHORIZED', message: 'operator authentication required' },
+      });
     }
     const wrong = await fetch(`${url}/admin/queues`, { headers: { authorization: `Bearer ${token.slice(1)}x` } });
     expect(wrong.status).toBe(401);
@@ -65,9 +71,14 @@ describe('queue dashboard (mountQueueDashboard)', () => {
     const page = await fetch(`${url}/admin/queues`, { headers: auth });
     expect(page.status).toBe(200);
     expect(await page.text()).toMatch(/<html/i);
-    const api = await fetch(`${url}/admin/queues/api/queues?activeQueue=${QueueName.KekRotation}&status=delayed&page=1`, { headers: auth });
+    const api = await fetch(
+      `${url}/admin/queues/api/queues?activeQueue=${QueueName.KekRotation}&status=delayed&page=1`,
+      { headers: auth },
+    );
     expect(api.status).toBe(200);
-    const body = (await api.json()) as { queues: Array<{ name: string; readOnlyMode: boolean; jobs: Array<{ id: string; data: unknown }> }> };
+    const body = (await api.json()) as {
+      queues: Array<{ name: string; readOnlyMode: boolean; jobs: Array<{ id: string; data: unknown }> }>;
+    };
     expect(body.queues.map((q) => q.name).sort()).toEqual([QueueName.AccessProbe, QueueName.KekRotation].sort());
     const kek = body.queues.find((q) => q.name === QueueName.KekRotation)!;
     expect(kek.readOnlyMode).toBe(true);

@@ -24,8 +24,9 @@ const segments = (n: number) => Array.from({ length: n }, (_, i) => `seg-${Strin
 
 async function flush() {
   // Belt and braces: never FLUSHDB anything but the dedicated database.
-  const info = (await h.redis.client('INFO'));
-  if (!new RegExp(`\\bdb=${REDIS_DB}\\b`).test(info)) throw new Error(`refusing to flush: connection is not on db ${REDIS_DB}`);
+  const info = await h.redis.client('INFO');
+  if (!new RegExp(`\\bdb=${REDIS_DB}\\b`).test(info))
+    throw new Error(`refusing to flush: connection is not on db ${REDIS_DB}`);
   await h.redis.flushdb();
 }
 
@@ -76,7 +77,10 @@ describe('Redis loses its data', () => {
       expect(op).toMatchObject({ state: 'succeeded', progressDone: 2_000, progressTotal: 2_000 });
       const after = await h.fetchDeks(t, ws, segments(2_000));
       for (const [s, d] of before) expect(after.get(s)).toBe(d);
-      const stray = await h.ds.query(`SELECT count(*)::int AS n FROM deks WHERE workspace_id = $1 AND kek_version <> 2`, [ws]);
+      const stray = await h.ds.query(
+        `SELECT count(*)::int AS n FROM deks WHERE workspace_id = $1 AND kek_version <> 2`,
+        [ws],
+      );
       expect(stray[0].n).toBe(0);
 
       // The reconciler also re-created the job schedulers the flush erased.

@@ -2,7 +2,14 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { DisableKeyCommand, RotateKeyOnDemandCommand } from '@aws-sdk/client-kms';
 import { OperationKind } from '@app/jobs';
 import { KekCache } from '@app/kek-cache';
-import { BindWorkspace, DeleteKeyConfiguration, DekService, DestroyWorkspace, KekResolver, RegisterKeyConfiguration } from '@app/keys';
+import {
+  BindWorkspace,
+  DeleteKeyConfiguration,
+  DekService,
+  DestroyWorkspace,
+  KekResolver,
+  RegisterKeyConfiguration,
+} from '@app/keys';
 import { AZURE_EMULATOR_DEFAULTS } from '../../apps/kms-emulator/src/azure';
 import type { RunningWorker } from '../../apps/worker/src/worker';
 import { startTestWorker } from '../support/worker';
@@ -10,7 +17,13 @@ import { expectShredded, waitFor } from './assertions';
 import { azureTenant } from './azure-tenant';
 import { GCP_CUSTOMER_LOCATION, gcpTenant, setKeyPolicy } from './gcp-tenant';
 import { AwsTenant, JobsHarness, startJobsHarness } from './harness';
-import { awsOwnerOpener, azureOwnerOpener, gcpOwnerOpener, probeResidue, ResidueOpener } from '../../hardening/lib/residue-probe';
+import {
+  awsOwnerOpener,
+  azureOwnerOpener,
+  gcpOwnerOpener,
+  probeResidue,
+  ResidueOpener,
+} from '../../hardening/lib/residue-probe';
 
 /**
  * "No wrapped form outlives its purpose", tried as an attacker would: a workspace W is bound to customer key A, its
@@ -60,7 +73,12 @@ async function residueAfterRekeyAndShred(s: Scenario): Promise<void> {
   expect((await h.workspace(s.tenantId, w)).currentKekVersion).toBe(3);
 
   // Positive control: while W is on A, the probe does open W's stored KEK forms under A (it can find what it seeks).
-  const before = await probeResidue(h.ds, s.ownerOfA, { tenantId: s.tenantId, workspaceId: w, keyConfigurationIds: [s.keyA], maxKekVersion: 3 });
+  const before = await probeResidue(h.ds, s.ownerOfA, {
+    tenantId: s.tenantId,
+    workspaceId: w,
+    keyConfigurationIds: [s.keyA],
+    maxKekVersion: 3,
+  });
   expect(before.unwrapped).toBeGreaterThan(0);
 
   const b = await s.addKeyB();
@@ -94,12 +112,22 @@ async function residueAfterRekeyAndShred(s: Scenario): Promise<void> {
 
 /** DELETE of a workspace bound to A: no KEK or DEK row left, nothing stored for it opens under A, 410 afterwards. */
 async function destroyedLeavesNothing(s: Scenario, v: string, maxKekVersion: number): Promise<void> {
-  const probeV = () => probeResidue(h.ds, s.ownerOfA, { tenantId: s.tenantId, workspaceId: v, keyConfigurationIds: [s.keyA], maxKekVersion });
+  const probeV = () =>
+    probeResidue(h.ds, s.ownerOfA, {
+      tenantId: s.tenantId,
+      workspaceId: v,
+      keyConfigurationIds: [s.keyA],
+      maxKekVersion,
+    });
   // Positive control: V's KEK is stored under A and opens.
   expect((await probeV()).unwrapped).toBeGreaterThan(0);
   const name: string = (await h.ds.query(`SELECT name FROM workspaces WHERE id = $1`, [v]))[0].name;
-  await expect(new DestroyWorkspace(h.deps).execute('admin:test', s.tenantId, v, { confirm: `${name} ` })).rejects.toMatchObject({ code: 'CONFIRMATION_MISMATCH' });
-  await expect(new DestroyWorkspace(h.deps).execute('admin:test', s.tenantId, v, { confirm: undefined })).rejects.toMatchObject({ code: 'CONFIRMATION_MISMATCH' });
+  await expect(
+    new DestroyWorkspace(h.deps).execute('admin:test', s.tenantId, v, { confirm: `${name} ` }),
+  ).rejects.toMatchObject({ code: 'CONFIRMATION_MISMATCH' });
+  await expect(
+    new DestroyWorkspace(h.deps).execute('admin:test', s.tenantId, v, { confirm: undefined }),
+  ).rejects.toMatchObject({ code: 'CONFIRMATION_MISMATCH' });
   expect((await h.workspace(s.tenantId, v)).keyState).toBe('active');
 
   const view = await new DestroyWorkspace(h.deps).execute('admin:test', s.tenantId, v, { confirm: name });
@@ -115,15 +143,24 @@ async function destroyedLeavesNothing(s: Scenario, v: string, maxKekVersion: num
   expect(report.unwrapped).toBe(0);
 
   await expect(h.fetchDeks(s, v, ['v-0', 'never-seen'])).rejects.toMatchObject({ code: 'WORKSPACE_DESTROYED' });
-  await expect(h.request(s.tenantId, v, OperationKind.Reinstate)).rejects.toMatchObject({ code: 'WORKSPACE_DESTROYED' });
-  await expect(new BindWorkspace(h.deps).execute('admin:test', s.tenantId, v, s.keyA)).rejects.toMatchObject({ code: 'DESTROYED_WORKSPACE_NOT_BINDABLE' });
-  await expect(new DestroyWorkspace(h.deps).execute('admin:test', s.tenantId, v, { confirm: name })).rejects.toMatchObject({ code: 'WORKSPACE_DESTROYED' });
-  const audit = await h.ds.query(`SELECT actor, at, details FROM audit_events WHERE tenant_id = $1 AND action = 'workspace.destroyed' AND target = $2`, [
-    s.tenantId,
-    `workspace:${v}`,
-  ]);
+  await expect(h.request(s.tenantId, v, OperationKind.Reinstate)).rejects.toMatchObject({
+    code: 'WORKSPACE_DESTROYED',
+  });
+  await expect(new BindWorkspace(h.deps).execute('admin:test', s.tenantId, v, s.keyA)).rejects.toMatchObject({
+    code: 'DESTROYED_WORKSPACE_NOT_BINDABLE',
+  });
+  await expect(
+    new DestroyWorkspace(h.deps).execute('admin:test', s.tenantId, v, { confirm: name }),
+  ).rejects.toMatchObject({ code: 'WORKSPACE_DESTROYED' });
+  const audit = await h.ds.query(
+    `SELECT actor, at, details FROM audit_events WHERE tenant_id = $1 AND action = 'workspace.destroyed' AND target = $2`,
+    [s.tenantId, `workspace:${v}`],
+  );
   expect(audit).toHaveLength(1);
-  expect(audit[0]).toMatchObject({ actor: 'admin:test', details: expect.objectContaining({ name, from: 'active', kekVersionsDeleted: maxKekVersion }) });
+  expect(audit[0]).toMatchObject({
+    actor: 'admin:test',
+    details: expect.objectContaining({ name, from: 'active', kekVersionsDeleted: maxKekVersion }),
+  });
   expect(audit[0].at).toBeInstanceOf(Date);
 }
 
@@ -136,7 +173,12 @@ describe('AWS', () => {
       ownerOfA: awsOwnerOpener(h.kms, t.keyArn),
       async addKeyB() {
         const b = await t.addKey();
-        return { keyConfigurationId: b.keyConfigurationId, revoke: async () => { await h.kms.send(new DisableKeyCommand({ KeyId: b.keyArn })); } };
+        return {
+          keyConfigurationId: b.keyConfigurationId,
+          revoke: async () => {
+            await h.kms.send(new DisableKeyCommand({ KeyId: b.keyArn }));
+          },
+        };
       },
     });
   }, 120_000);
@@ -166,8 +208,16 @@ describe('GCP', () => {
       keyA: t.keyConfigurationId,
       ownerOfA: gcpOwnerOpener(t.owner, t.keyName),
       async addKeyB() {
-        const [ring] = await t.owner.createKeyRing({ parent: GCP_CUSTOMER_LOCATION, keyRingId: `ring-${randomBytes(5).toString('hex')}`, keyRing: {} });
-        const [key] = await t.owner.createCryptoKey({ parent: ring.name!, cryptoKeyId: 'kek', cryptoKey: { purpose: 'ENCRYPT_DECRYPT' } });
+        const [ring] = await t.owner.createKeyRing({
+          parent: GCP_CUSTOMER_LOCATION,
+          keyRingId: `ring-${randomBytes(5).toString('hex')}`,
+          keyRing: {},
+        });
+        const [key] = await t.owner.createCryptoKey({
+          parent: ring.name!,
+          cryptoKeyId: 'kek',
+          cryptoKey: { purpose: 'ENCRYPT_DECRYPT' },
+        });
         await setKeyPolicy(h, key.name!, t.serviceAccount, true);
         const kc = await new RegisterKeyConfiguration(h.deps).execute('admin:test', t.tenantId, {
           name: `gcp-b-${randomUUID().slice(0, 8)}`,
@@ -188,25 +238,36 @@ describe('a key configuration is in use while any stored form depends on it', ()
     const t = await h.awsTenant();
     const w = t.workspaceIds[0];
     const b = await t.addKey();
-    const rawDelete = (id: string) => h.ds.query(`DELETE FROM key_configurations WHERE tenant_id = $1 AND id = $2`, [t.tenantId, id]);
+    const rawDelete = (id: string) =>
+      h.ds.query(`DELETE FROM key_configurations WHERE tenant_id = $1 AND id = $2`, [t.tenantId, id]);
     const constraintOf = async (fn: () => Promise<unknown>) => {
       try {
         await fn();
         return 'deleted';
       } catch (err) {
-        return String((err as { driverError?: { constraint?: string }; constraint?: string }).driverError?.constraint ?? (err as { constraint?: string }).constraint);
+        return String(
+          (err as { driverError?: { constraint?: string }; constraint?: string }).driverError?.constraint ??
+            (err as { constraint?: string }).constraint,
+        );
       }
     };
     // Bound to A: the binding's foreign key refuses.
-    expect(await constraintOf(() => rawDelete(t.keyConfigurationId))).toMatch(/^(workspaces|kek_versions)_key_configuration_fk$/);
-    await expect(new DeleteKeyConfiguration(h.deps).execute('admin:test', t.tenantId, t.keyConfigurationId)).rejects.toMatchObject({ code: 'KEY_CONFIGURATION_IN_USE' });
+    expect(await constraintOf(() => rawDelete(t.keyConfigurationId))).toMatch(
+      /^(workspaces|kek_versions)_key_configuration_fk$/,
+    );
+    await expect(
+      new DeleteKeyConfiguration(h.deps).execute('admin:test', t.tenantId, t.keyConfigurationId),
+    ).rejects.toMatchObject({ code: 'KEY_CONFIGURATION_IN_USE' });
 
     // The binding alone moved (each rollback below): the KEK form under A still holds A.
     const inTx = (sql: string) =>
       h.ds.transaction(async (m) => {
         await m.query(`UPDATE workspaces SET key_configuration_id = $2 WHERE id = $1`, [w, b.keyConfigurationId]);
         if (sql) await m.query(sql, [w, b.keyConfigurationId]);
-        await m.query(`DELETE FROM key_configurations WHERE tenant_id = $1 AND id = $2`, [t.tenantId, t.keyConfigurationId]);
+        await m.query(`DELETE FROM key_configurations WHERE tenant_id = $1 AND id = $2`, [
+          t.tenantId,
+          t.keyConfigurationId,
+        ]);
       });
     expect(await constraintOf(() => inTx(''))).toBe('kek_versions_key_configuration_fk');
     // Mid-re-key: the row is under B, its previous form under A (what the rollback needs while the re-key runs).
@@ -226,13 +287,29 @@ describe('a key configuration is in use while any stored form depends on it', ()
 });
 
 describe('destroy while an operation is running', () => {
-  async function destroyMidway(t: AwsTenant, w: string, start: () => Promise<string>, slowKey: string, slowOperation = 'Encrypt') {
+  async function destroyMidway(
+    t: AwsTenant,
+    w: string,
+    start: () => Promise<string>,
+    slowKey: string,
+    slowOperation = 'Encrypt',
+  ) {
     await h.fetchDeks(t, w, segments(50, 'd'));
-    h.aws.faults.add({ cloud: 'aws', keyId: keyIdOf(slowKey), operation: slowOperation, kind: 'latency', latencyMs: 1500 });
+    h.aws.faults.add({
+      cloud: 'aws',
+      keyId: keyIdOf(slowKey),
+      operation: slowOperation,
+      kind: 'latency',
+      latencyMs: 1500,
+    });
     try {
       const opId = await start();
       // Mid-flight: the operation holds its working state (and is waiting on the slowed KMS call).
-      await waitFor('the working state', async () => ['kek_rotating', 'rewrapping', 'rekeying'].includes((await h.workspace(t.tenantId, w)).keyState), 10_000);
+      await waitFor(
+        'the working state',
+        async () => ['kek_rotating', 'rewrapping', 'rekeying'].includes((await h.workspace(t.tenantId, w)).keyState),
+        10_000,
+      );
       await new Promise((res) => setTimeout(res, 200));
       const name: string = (await h.ds.query(`SELECT name FROM workspaces WHERE id = $1`, [w]))[0].name;
       await new DestroyWorkspace(h.deps).execute('admin:test', t.tenantId, w, { confirm: name });
@@ -242,14 +319,20 @@ describe('destroy while an operation is running', () => {
     } finally {
       h.aws.faults.clear();
     }
-    expect(await h.workspace(t.tenantId, w)).toMatchObject({ keyState: 'destroyed', currentKekVersion: null, keyConfigurationId: null });
+    expect(await h.workspace(t.tenantId, w)).toMatchObject({
+      keyState: 'destroyed',
+      currentKekVersion: null,
+      keyConfigurationId: null,
+    });
     const left = await h.ds.query(
       `SELECT (SELECT count(*)::int FROM kek_versions WHERE workspace_id = $1) AS keks, (SELECT count(*)::int FROM deks WHERE workspace_id = $1) AS deks`,
       [w],
     );
     expect(left[0]).toEqual({ keks: 0, deks: 0 });
     // A reinstate never brings it back; a late write of a KEK form is refused by the database.
-    await expect(h.request(t.tenantId, w, OperationKind.Reinstate)).rejects.toMatchObject({ code: 'WORKSPACE_DESTROYED' });
+    await expect(h.request(t.tenantId, w, OperationKind.Reinstate)).rejects.toMatchObject({
+      code: 'WORKSPACE_DESTROYED',
+    });
     await expect(
       h.ds.query(
         `INSERT INTO kek_versions (tenant_id, workspace_id, version, key_configuration_id, wrapped, state, kcv) VALUES ($1, $2, 9, $3, '\\x01', 'active', $4)`,
@@ -260,13 +343,24 @@ describe('destroy while an operation is running', () => {
 
   it('a KEK rotation mid-flight fails its compare-and-set and resurrects nothing', async () => {
     const t = await h.awsTenant();
-    await destroyMidway(t, t.workspaceIds[0], () => h.request(t.tenantId, t.workspaceIds[0], OperationKind.KekRotation), t.keyArn);
+    await destroyMidway(
+      t,
+      t.workspaceIds[0],
+      () => h.request(t.tenantId, t.workspaceIds[0], OperationKind.KekRotation),
+      t.keyArn,
+    );
   }, 60_000);
 
   it('a CMK rewrap mid-flight fails and resurrects nothing', async () => {
     const t = await h.awsTenant();
     await h.kms.send(new RotateKeyOnDemandCommand({ KeyId: t.keyArn }));
-    await destroyMidway(t, t.workspaceIds[0], () => h.request(t.tenantId, t.workspaceIds[0], OperationKind.CmkRewrap), t.keyArn, 'ReEncrypt');
+    await destroyMidway(
+      t,
+      t.workspaceIds[0],
+      () => h.request(t.tenantId, t.workspaceIds[0], OperationKind.CmkRewrap),
+      t.keyArn,
+      'ReEncrypt',
+    );
   }, 60_000);
 
   it('a re-key mid-flight fails its compare-and-set and resurrects nothing', async () => {
@@ -276,7 +370,12 @@ describe('destroy while an operation is running', () => {
       t,
       t.workspaceIds[0],
       async () => {
-        const bound = await new BindWorkspace(h.deps).execute('admin:test', t.tenantId, t.workspaceIds[0], b.keyConfigurationId);
+        const bound = await new BindWorkspace(h.deps).execute(
+          'admin:test',
+          t.tenantId,
+          t.workspaceIds[0],
+          b.keyConfigurationId,
+        );
         if (bound.kind !== 'rekey') throw new Error('expected a re-key');
         return bound.operationId;
       },
@@ -289,8 +388,19 @@ describe('a replica that missed a KEK rotation never loses a DEK to a retired ve
   /** An API replica's DEK service with its caches on and no invalidation wired: it will miss the rotation. */
   function staleReplica() {
     const cache = new KekCache({ ttlMs: 60_000, maxEntries: 1000 });
-    const resolver = new KekResolver(h.deps.repos, h.deps.registry, cache, { onRevocationSuspected: async () => undefined }, 1);
-    const service = new DekService(h.deps.repos, resolver, { stateCacheTtlMs: 60_000, wrappedCacheEntries: 1000, wrapReserveChunk: 100, batchMax: 1000 });
+    const resolver = new KekResolver(
+      h.deps.repos,
+      h.deps.registry,
+      cache,
+      { onRevocationSuspected: async () => undefined },
+      1,
+    );
+    const service = new DekService(h.deps.repos, resolver, {
+      stateCacheTtlMs: 60_000,
+      wrappedCacheEntries: 1000,
+      wrapReserveChunk: 100,
+      batchMax: 1000,
+    });
     return { service, cache };
   }
 
@@ -303,7 +413,10 @@ describe('a replica that missed a KEK rotation never loses a DEK to a retired ve
     const before = new Map((await a.service.getDeks(p, w, segments(5, 's'))).map((d) => [d.segmentId, d.dek]));
     await b.service.getDeks(p, w, segments(5, 's'));
     await runOp(t.tenantId, w, OperationKind.KekRotation);
-    const retired = await h.ds.query(`SELECT state, wrapped IS NULL AS gone FROM kek_versions WHERE workspace_id = $1 AND version = 1`, [w]);
+    const retired = await h.ds.query(
+      `SELECT state, wrapped IS NULL AS gone FROM kek_versions WHERE workspace_id = $1 AND version = 1`,
+      [w],
+    );
     expect(retired[0]).toEqual({ state: 'retired', gone: true });
 
     // Replica A still has the KEK of version 1 in memory: a new segment would be wrapped under it; the database
@@ -315,7 +428,10 @@ describe('a replica that missed a KEK rotation never loses a DEK to a retired ve
     b.cache.dropWorkspace(t.tenantId, w, 'invalidate');
     const reread = await b.service.getDeks(p, w, segments(5, 's'));
     for (const d of reread) expect(d).toMatchObject({ kekVersion: 2, dek: before.get(d.segmentId) });
-    const onRetired = await h.ds.query(`SELECT count(*)::int AS n FROM deks WHERE workspace_id = $1 AND kek_version = 1`, [w]);
+    const onRetired = await h.ds.query(
+      `SELECT count(*)::int AS n FROM deks WHERE workspace_id = $1 AND kek_version = 1`,
+      [w],
+    );
     expect(onRetired[0].n).toBe(0);
   }, 60_000);
 });

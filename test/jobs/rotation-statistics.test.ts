@@ -12,7 +12,10 @@ describe('KEK rotation planner statistics', () => {
   afterAll(async () => h?.close());
 
   const estimate = async (tenantId: string, workspaceId: string) => {
-    const plan = await h.ds.query(`EXPLAIN (FORMAT JSON) SELECT 1 FROM deks WHERE tenant_id = $1 AND workspace_id = $2`, [tenantId, workspaceId]);
+    const plan = await h.ds.query(
+      `EXPLAIN (FORMAT JSON) SELECT 1 FROM deks WHERE tenant_id = $1 AND workspace_id = $2`,
+      [tenantId, workspaceId],
+    );
     return Number(plan[0]['QUERY PLAN'][0].Plan['Plan Rows']);
   };
 

@@ -13,7 +13,12 @@ let h: JobsHarness;
 let worker: RunningWorker;
 
 beforeAll(async () => {
-  h = await startJobsHarness({ probeIntervalSeconds: 2, probeConfirmationWindowSeconds: 2, probeConfirmations: 3, kekMaxWraps: 3_000 });
+  h = await startJobsHarness({
+    probeIntervalSeconds: 2,
+    probeConfirmationWindowSeconds: 2,
+    probeConfirmations: 3,
+    kekMaxWraps: 3_000,
+  });
   worker = await startTestWorker(h.config, { settings: { rotationCheckIntervalMs: 1_000 } });
 });
 afterAll(async () => {
@@ -24,7 +29,9 @@ afterAll(async () => {
 const segments = (n: number) => Array.from({ length: n }, (_, i) => `seg-${String(i).padStart(6, '0')}`);
 
 async function operations(tenantId: string) {
-  return h.ds.query<Array<{ id: string; kind: string; state: string; params: Record<string, unknown>; requestedBy: string }>>(
+  return h.ds.query<
+    Array<{ id: string; kind: string; state: string; params: Record<string, unknown>; requestedBy: string }>
+  >(
     `SELECT id, kind, state, params, requested_by AS "requestedBy" FROM operations WHERE tenant_id = $1 ORDER BY created_at`,
     [tenantId],
   );
@@ -65,9 +72,13 @@ describe('scheduled work', () => {
   it('a new CMK version (customer rotated the key) starts a CMK rewrap by itself', async () => {
     const t = await h.awsTenant();
     await h.kms.send(new RotateKeyOnDemandCommand({ KeyId: t.keyArn }));
-    const op = await waitFor('an automatic cmk-rewrap', async () => (await operations(t.tenantId)).find((o) => o.kind === 'cmk-rewrap' && o.state === 'succeeded'));
+    const op = await waitFor('an automatic cmk-rewrap', async () =>
+      (await operations(t.tenantId)).find((o) => o.kind === 'cmk-rewrap' && o.state === 'succeeded'),
+    );
     expect(op.params.trigger).toBe('new CMK version');
-    const rows = await h.ds.query(`SELECT provider_key_version AS v FROM kek_versions WHERE workspace_id = $1`, [t.workspaceIds[0]]);
+    const rows = await h.ds.query(`SELECT provider_key_version AS v FROM kek_versions WHERE workspace_id = $1`, [
+      t.workspaceIds[0],
+    ]);
     expect(rows[0].v).not.toBeNull();
     // Once rewrapped, the check finds nothing more to do.
     await new Promise((r) => setTimeout(r, 2_500));
@@ -78,7 +89,9 @@ describe('scheduled work', () => {
     const t = await h.awsTenant();
     const ws = t.workspaceIds[0];
     const before = await h.fetchDeks(t, ws, segments(3_100));
-    const op = await waitFor('an automatic kek-rotation', async () => (await operations(t.tenantId)).find((o) => o.kind === 'kek-rotation' && o.state === 'succeeded'));
+    const op = await waitFor('an automatic kek-rotation', async () =>
+      (await operations(t.tenantId)).find((o) => o.kind === 'kek-rotation' && o.state === 'succeeded'),
+    );
     expect(op.params.trigger).toBe('KEK wrap count limit reached');
     expect((await h.workspace(t.tenantId, ws)).currentKekVersion).toBe(2);
     const after = await h.fetchDeks(t, ws, segments(3_100));

@@ -40,8 +40,12 @@ export async function whileReading(
     while (!finished || round < (opts.minRounds ?? 1)) {
       const pick = Array.from({ length: perRound }, (_, i) => all[(round * 997 + i * 31 + r * 13) % all.length]);
       try {
-        const got = await service.getDeks({ tid: t.tenantId, sub: t.principalId }, workspaceId, [...new Set(pick), `new-${r}-${round}`]);
-        for (const d of got) if (before.has(d.segmentId) && before.get(d.segmentId) !== d.dek) failures.push(`changed ${d.segmentId}`);
+        const got = await service.getDeks({ tid: t.tenantId, sub: t.principalId }, workspaceId, [
+          ...new Set(pick),
+          `new-${r}-${round}`,
+        ]);
+        for (const d of got)
+          if (before.has(d.segmentId) && before.get(d.segmentId) !== d.dek) failures.push(`changed ${d.segmentId}`);
       } catch (err) {
         failures.push(err);
       }

@@ -22,8 +22,16 @@ afterAll(async () => h?.close());
 
 it('probes the GCP canary through impersonation; a disabled vendor service account makes it fail (never a customer verdict)', async () => {
   const owner = gcpOwner(h);
-  const [ring] = await owner.createKeyRing({ parent: GCP_CUSTOMER_LOCATION, keyRingId: `canary-${randomBytes(4).toString('hex')}`, keyRing: {} });
-  const [key] = await owner.createCryptoKey({ parent: ring.name!, cryptoKeyId: 'canary', cryptoKey: { purpose: 'ENCRYPT_DECRYPT' } });
+  const [ring] = await owner.createKeyRing({
+    parent: GCP_CUSTOMER_LOCATION,
+    keyRingId: `canary-${randomBytes(4).toString('hex')}`,
+    keyRing: {},
+  });
+  const [key] = await owner.createCryptoKey({
+    parent: ring.name!,
+    cryptoKeyId: 'canary',
+    cryptoKey: { purpose: 'ENCRYPT_DECRYPT' },
+  });
   const [target] = canaryTargets({ ...h.config.providerEnv, KEYHOLD_GCP_CANARY_KEY: key.name! }, h.deps.registry);
   expect(target.provider).toBe('gcp');
   const serviceAccount = (target.config as unknown as { serviceAccount: string }).serviceAccount;
@@ -45,7 +53,9 @@ it('probes the GCP canary through impersonation; a disabled vendor service accou
     const [row] = await h.deps.repos.vendorCanaries.list().then((rows) => rows.filter((r) => r.provider === 'gcp'));
     expect(row).toMatchObject({ healthy: false, target: `${key.name} as ${serviceAccount}` });
     expect(row.unhealthySince).toBeInstanceOf(Date);
-    expect(await metrics.registry.getSingleMetricAsString('keyhold_vendor_canary_healthy')).toMatch(/provider="gcp"\} 0/);
+    expect(await metrics.registry.getSingleMetricAsString('keyhold_vendor_canary_healthy')).toMatch(
+      /provider="gcp"\} 0/,
+    );
   } finally {
     await admin('POST', '/gcp/service-accounts/enable', { email: serviceAccount });
   }
@@ -59,17 +69,40 @@ it('probes the Azure canary with the vendor app; a disabled canary key makes it 
   await az.customerKeys().updateKeyProperties(name, { tags: { [OWNERSHIP_TAG]: CANARY_TENANT.externalId } });
   await az.grantVendor(name);
   const keyId = `${az.vaultUrl}/keys/${name}`;
-  const targets = canaryTargets({ ...h.config.providerEnv, KEYHOLD_AZURE_CANARY_KEY_ID: keyId, KEYHOLD_AZURE_CANARY_TENANT_ID: az.tenantId }, h.deps.registry);
+  const targets = canaryTargets(
+    { ...h.config.providerEnv, KEYHOLD_AZURE_CANARY_KEY_ID: keyId, KEYHOLD_AZURE_CANARY_TENANT_ID: az.tenantId },
+    h.deps.registry,
+  );
   const target = targets.find((t) => t.provider === 'azure')!;
   expect(target.target).toBe(keyId);
-  const canary = new VendorCanary([target], h.deps.registry, h.deps.repos.vendorCanaries, new JobMetrics(new Registry()), () => undefined);
+  const canary = new VendorCanary(
+    [target],
+    h.deps.registry,
+    h.deps.repos.vendorCanaries,
+    new JobMetrics(new Registry()),
+    () => undefined,
+  );
   expect((await canary.sweep())[0]).toMatchObject({ provider: 'azure', healthy: true });
   expect((await az.admin('POST', `/azure/keys/${name}/enabled`, { enabled: false })).status).toBe(200);
-  expect(await canary.resultSince('azure', Date.now())).toMatchObject({ provider: 'azure', healthy: false, errorClass: 'key_disabled' });
+  expect(await canary.resultSince('azure', Date.now())).toMatchObject({
+    provider: 'azure',
+    healthy: false,
+    errorClass: 'key_disabled',
+  });
 });
 
 it('refuses half-configured canaries at start-up, naming the variables', () => {
-  expect(() => canaryTargets({ ...h.config.providerEnv, KEYHOLD_AZURE_CANARY_KEY_ID: 'https://x.vault.azure.net/keys/k' }, h.deps.registry)).toThrow(/KEYHOLD_AZURE_CANARY_TENANT_ID/);
-  expect(() => canaryTargets({ ...h.config.providerEnv, KEYHOLD_AWS_CANARY_KEY_ARN: 'arn:aws:kms:us-east-1:111122223333:key/x' }, h.deps.registry)).toThrow(/KEYHOLD_AWS_CANARY_ROLE_ARN/);
+  expect(() =>
+    canaryTargets(
+      { ...h.config.providerEnv, KEYHOLD_AZURE_CANARY_KEY_ID: 'https://x.vault.azure.net/keys/k' },
+      h.deps.registry,
+    ),
+  ).toThrow(/KEYHOLD_AZURE_CANARY_TENANT_ID/);
+  expect(() =>
+    canaryTargets(
+      { ...h.config.providerEnv, KEYHOLD_AWS_CANARY_KEY_ARN: 'arn:aws:kms:us-east-1:111122223333:key/x' },
+      h.deps.registry,
+    ),
+  ).toThrow(/KEYHOLD_AWS_CANARY_ROLE_ARN/);
   expect(canaryTargets(h.config.providerEnv, h.deps.registry)).toEqual([]);
 });

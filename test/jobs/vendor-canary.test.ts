@@ -28,7 +28,9 @@ let db: Awaited<ReturnType<typeof privateDatabase>>;
 beforeAll(async () => {
   // A database of its own: this file's worker probes every key configuration it finds (probes are platform-wide).
   db = await privateDatabase();
-  stack = await startStack({ config: { databaseUrl: db.url, probeIntervalSeconds: 1, probeConfirmationWindowSeconds: 1, probeConfirmations: 2 } });
+  stack = await startStack({
+    config: { databaseUrl: db.url, probeIntervalSeconds: 1, probeConfirmationWindowSeconds: 1, probeConfirmations: 2 },
+  });
   admin = emulatorAdmin(stack.emulators.admin.url);
   canaryEnv = await createAwsVendorCanary(stack.emulators.aws.url, clients);
 });
@@ -39,9 +41,12 @@ afterAll(async () => {
   await db?.drop();
 });
 
-
 async function worker(): Promise<RunningWorker> {
-  const w = await startTestWorker({ ...stack.config, logLevel: 'silent', providerEnv: { ...stack.config.providerEnv, ...canaryEnv } });
+  const w = await startTestWorker({
+    ...stack.config,
+    logLevel: 'silent',
+    providerEnv: { ...stack.config.providerEnv, ...canaryEnv },
+  });
   workers.push(w);
   return w;
 }
@@ -57,12 +62,20 @@ async function boundWorkspace() {
   const roleArn = await stack.aws.createRole(roleName, vendorArn, t.tenant.aws.externalId);
   const keyArn = await stack.aws.createKey(roleArn, roleName);
   const base = `/v1/tenants/${t.tenant.id}`;
-  const kc = await stack.http.post(`${base}/key-configurations`, { name: 'main', provider: 'aws', aws: { keyArn, roleArn } }, t.token);
+  const kc = await stack.http.post(
+    `${base}/key-configurations`,
+    { name: 'main', provider: 'aws', aws: { keyArn, roleArn } },
+    t.token,
+  );
   expect(kc.body.status).toBe('valid');
   const ws = await stack.http.post(`${base}/workspaces`, { name: 'ws' }, t.token);
   await stack.http.put(`${base}/workspaces/${ws.body.id}/key-binding`, { keyConfigurationId: kc.body.id }, t.token);
   const sp = await stack.http.post(`${base}/service-principals`, { name: 'svc', workspaceIds: [ws.body.id] }, t.token);
-  const tok = await stack.http.post('/v1/auth/token', { grant_type: 'client_credentials', client_id: sp.body.clientId, client_secret: sp.body.clientSecret });
+  const tok = await stack.http.post('/v1/auth/token', {
+    grant_type: 'client_credentials',
+    client_id: sp.body.clientId,
+    client_secret: sp.body.clientSecret,
+  });
   return { ...t, base, keyArn, wsId: ws.body.id as string, svc: tok.body.access_token as string };
 }
 
@@ -88,7 +101,12 @@ const DENY_ASSUME = { Version: '2012-10-17', Statement: [{ Effect: 'Deny', Actio
 it('the vendor user loses sts:AssumeRole with a single customer: held in access_suspect for many probe intervals, served from cache, 0 shreds; restored → active', async () => {
   // The canary answers through the vendor's identity path before anything breaks.
   const first = await worker();
-  await waitFor('canary healthy', () => canaryGauge(first.metricsUrl), (v) => v === '1', 10_000);
+  await waitFor(
+    'canary healthy',
+    () => canaryGauge(first.metricsUrl),
+    (v) => v === '1',
+    10_000,
+  );
   await stop(first);
 
   const c = await boundWorkspace();
@@ -96,7 +114,9 @@ it('the vendor user loses sts:AssumeRole with a single customer: held in access_
   expect(warm.status).toBe(200);
   // The vendor's security team attaches a Deny to the vendor user (role sessions already issued stay valid in AWS,
   // so the next worker, which has none cached, is the one that meets it).
-  expect((await admin('PUT', `/aws/principals/${d.vendorAccessKeyId}/policies/deny-assume`, { policy: DENY_ASSUME })).status).toBe(200);
+  expect(
+    (await admin('PUT', `/aws/principals/${d.vendorAccessKeyId}/policies/deny-assume`, { policy: DENY_ASSUME })).status,
+  ).toBe(200);
   const w = await worker();
   try {
     const states = new Set<string>();
@@ -114,32 +134,67 @@ it('the vendor user loses sts:AssumeRole with a single customer: held in access_
     expect(served.filter((s) => s !== 200)).toEqual([]);
     expect(await canaryGauge(w.metricsUrl)).toBe('0');
     // The operator sees it on the API too (/metrics and the platform route), without any tenant data.
-    const metrics = await stack.http.request('GET', '/metrics', { headers: { authorization: `Bearer ${stack.operatorToken}` } });
+    const metrics = await stack.http.request('GET', '/metrics', {
+      headers: { authorization: `Bearer ${stack.operatorToken}` },
+    });
     expect(metrics.text).toMatch(/keyhold_vendor_canary_healthy\{provider="aws"\} 0/);
     const status = await stack.http.get('/v1/platform/vendor-canaries', stack.operatorToken);
     expect(status.status).toBe(200);
     expect(status.body.canaries).toEqual([
-      expect.objectContaining({ provider: 'aws', healthy: false, errorClass: 'access_denied', target: canaryEnv.KEYHOLD_AWS_CANARY_KEY_ARN }),
+      expect.objectContaining({
+        provider: 'aws',
+        healthy: false,
+        errorClass: 'access_denied',
+        target: canaryEnv.KEYHOLD_AWS_CANARY_KEY_ARN,
+      }),
     ]);
     // The revocation check says why it holds.
-    const ops = await stack.api.services.ds.query(`SELECT params FROM operations WHERE workspace_id = $1 AND kind = 'revocation-check' ORDER BY created_at DESC LIMIT 1`, [c.wsId]);
+    const ops = await stack.api.services.ds.query(
+      `SELECT params FROM operations WHERE workspace_id = $1 AND kind = 'revocation-check' ORDER BY created_at DESC LIMIT 1`,
+      [c.wsId],
+    );
     expect(String(ops[0]?.params?.lastReason)).toMatch(/vendor-owned canary/);
   } finally {
     await admin('DELETE', `/aws/principals/${d.vendorAccessKeyId}/policies/deny-assume`);
   }
-  await waitFor('active again', () => keyState(c.wsId), (s) => s === 'active', 20_000);
-  await waitFor('canary healthy again', () => canaryGauge(w.metricsUrl), (v) => v === '1', 10_000);
+  await waitFor(
+    'active again',
+    () => keyState(c.wsId),
+    (s) => s === 'active',
+    20_000,
+  );
+  await waitFor(
+    'canary healthy again',
+    () => canaryGauge(w.metricsUrl),
+    (v) => v === '1',
+    10_000,
+  );
   expect((await stack.http.get(dekPath(c.wsId, 'seg'), c.svc)).status).toBe(200);
 }, 90_000);
 
 it('with a healthy canary, a real customer revocation still shreds', async () => {
   const w = workers[0] ?? (await worker());
-  await waitFor('canary healthy', () => canaryGauge(w.metricsUrl), (v) => v === '1', 10_000);
+  await waitFor(
+    'canary healthy',
+    () => canaryGauge(w.metricsUrl),
+    (v) => v === '1',
+    10_000,
+  );
   const c = await boundWorkspace();
   expect((await stack.http.get(dekPath(c.wsId, 'seg'), c.svc)).status).toBe(200);
   await stack.aws.kms.send(new DisableKeyCommand({ KeyId: c.keyArn }));
   const req = await stack.http.post(`${c.base}/workspaces/${c.wsId}/operations`, { kind: 'revocation-check' }, c.token);
   expect(req.status).toBe(202);
-  await waitFor('shredded', () => keyState(c.wsId), (s) => s === 'shredded', 30_000);
-  await waitFor('410', async () => (await stack.http.get(dekPath(c.wsId, 'seg'), c.svc)).status, (s) => s === 410, 10_000);
+  await waitFor(
+    'shredded',
+    () => keyState(c.wsId),
+    (s) => s === 'shredded',
+    30_000,
+  );
+  await waitFor(
+    '410',
+    async () => (await stack.http.get(dekPath(c.wsId, 'seg'), c.svc)).status,
+    (s) => s === 410,
+    10_000,
+  );
 }, 60_000);

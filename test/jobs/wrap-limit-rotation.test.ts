@@ -26,11 +26,17 @@ afterAll(async () => {
 const segments = (n: number) => Array.from({ length: n }, (_, i) => `seg-${String(i).padStart(4, '0')}`);
 
 async function suspect(tenantId: string, workspaceId: string) {
-  await h.ds.query(`UPDATE workspaces SET key_state = 'access_suspect', state_version = state_version + 1 WHERE tenant_id = $1 AND id = $2`, [tenantId, workspaceId]);
+  await h.ds.query(
+    `UPDATE workspaces SET key_state = 'access_suspect', state_version = state_version + 1 WHERE tenant_id = $1 AND id = $2`,
+    [tenantId, workspaceId],
+  );
 }
 
 async function rotations(tenantId: string) {
-  return await h.ds.query<Array<{ id: string; state: string; error: string | null }>>(`SELECT id, state, error FROM operations WHERE tenant_id = $1 AND kind = 'kek-rotation' ORDER BY created_at`, [tenantId]);
+  return await h.ds.query<Array<{ id: string; state: string; error: string | null }>>(
+    `SELECT id, state, error FROM operations WHERE tenant_id = $1 AND kind = 'kek-rotation' ORDER BY created_at`,
+    [tenantId],
+  );
 }
 
 describe('wrap-limit rotation from access_suspect', () => {
@@ -39,7 +45,9 @@ describe('wrap-limit rotation from access_suspect', () => {
     const ws = t.workspaceIds[0];
     await suspect(t.tenantId, ws);
     const before = await h.fetchDeks(t, ws, segments(60));
-    const op = await waitFor('a kek-rotation to succeed', async () => (await rotations(t.tenantId)).find((o) => o.state === 'succeeded'));
+    const op = await waitFor('a kek-rotation to succeed', async () =>
+      (await rotations(t.tenantId)).find((o) => o.state === 'succeeded'),
+    );
     expect(op).toBeDefined();
     const w = await h.workspace(t.tenantId, ws);
     expect(w.currentKekVersion).toBe(2);
@@ -53,16 +61,35 @@ describe('wrap-limit rotation from access_suspect', () => {
     const ws = t.workspaceIds[0];
     await suspect(t.tenantId, ws);
     const before = await h.fetchDeks(t, ws, segments(60));
-    const rowsBefore = await h.ds.query(`SELECT segment_id, kek_version, wrapped FROM deks WHERE workspace_id = $1 ORDER BY segment_id`, [ws]);
-    const keksBefore = await h.ds.query(`SELECT version, state, wrapped FROM kek_versions WHERE workspace_id = $1 ORDER BY version`, [ws]);
+    const rowsBefore = await h.ds.query(
+      `SELECT segment_id, kek_version, wrapped FROM deks WHERE workspace_id = $1 ORDER BY segment_id`,
+      [ws],
+    );
+    const keksBefore = await h.ds.query(
+      `SELECT version, state, wrapped FROM kek_versions WHERE workspace_id = $1 ORDER BY version`,
+      [ws],
+    );
     await h.kms.send(new DisableKeyCommand({ KeyId: t.keyArn }));
-    const failed = await waitFor('a kek-rotation to fail', async () => (await rotations(t.tenantId)).find((o) => o.state === 'failed'), 30_000);
+    const failed = await waitFor(
+      'a kek-rotation to fail',
+      async () => (await rotations(t.tenantId)).find((o) => o.state === 'failed'),
+      30_000,
+    );
     expect(failed.error).toBeTruthy();
     const w = await h.workspace(t.tenantId, ws);
     expect(w.keyState).toBe('access_suspect');
     expect(w.currentKekVersion).toBe(1);
-    expect(await h.ds.query(`SELECT segment_id, kek_version, wrapped FROM deks WHERE workspace_id = $1 ORDER BY segment_id`, [ws])).toEqual(rowsBefore);
-    expect(await h.ds.query(`SELECT version, state, wrapped FROM kek_versions WHERE workspace_id = $1 ORDER BY version`, [ws])).toEqual(keksBefore);
+    expect(
+      await h.ds.query(
+        `SELECT segment_id, kek_version, wrapped FROM deks WHERE workspace_id = $1 ORDER BY segment_id`,
+        [ws],
+      ),
+    ).toEqual(rowsBefore);
+    expect(
+      await h.ds.query(`SELECT version, state, wrapped FROM kek_versions WHERE workspace_id = $1 ORDER BY version`, [
+        ws,
+      ]),
+    ).toEqual(keksBefore);
     // the customer restores the key: every DEK is still there
     await h.kms.send(new EnableKeyCommand({ KeyId: t.keyArn }));
     const after = await h.fetchDeks(t, ws, segments(60));

@@ -39,11 +39,22 @@ describe('operation metrics on /metrics', () => {
     await insert('kek-rotation', 'running', 3600);
     await insert('cmk-rewrap', 'queued', 5);
     const after = (await stack.http.get('/metrics')).text;
-    expect(sample(after, 'keyhold_operations_stalled{kind="kek-rotation"}') - sample(before, 'keyhold_operations_stalled{kind="kek-rotation"}')).toBe(1);
-    expect(sample(after, 'keyhold_operations_stalled{kind="cmk-rewrap"}') - sample(before, 'keyhold_operations_stalled{kind="cmk-rewrap"}')).toBe(0);
-    expect(sample(after, 'keyhold_operations_unfinished{kind="cmk-rewrap",state="queued"}') - sample(before, 'keyhold_operations_unfinished{kind="cmk-rewrap",state="queued"}')).toBe(1);
+    expect(
+      sample(after, 'keyhold_operations_stalled{kind="kek-rotation"}') -
+        sample(before, 'keyhold_operations_stalled{kind="kek-rotation"}'),
+    ).toBe(1);
+    expect(
+      sample(after, 'keyhold_operations_stalled{kind="cmk-rewrap"}') -
+        sample(before, 'keyhold_operations_stalled{kind="cmk-rewrap"}'),
+    ).toBe(0);
+    expect(
+      sample(after, 'keyhold_operations_unfinished{kind="cmk-rewrap",state="queued"}') -
+        sample(before, 'keyhold_operations_unfinished{kind="cmk-rewrap",state="queued"}'),
+    ).toBe(1);
     expect(sample(after, 'keyhold_operation_oldest_unfinished_seconds')).toBeGreaterThanOrEqual(3600);
-    await pg.query(`UPDATE operations SET state = 'failed', finished_at = now() WHERE tenant_id = $1`, [admin.tenant.id]);
+    await pg.query(`UPDATE operations SET state = 'failed', finished_at = now() WHERE tenant_id = $1`, [
+      admin.tenant.id,
+    ]);
   });
 });
 
@@ -59,11 +70,13 @@ describe('deploy/prometheus and deploy/grafana', () => {
     const root = join(__dirname, '..', '..');
     const referenced = new Set<string>();
     for (const file of ['deploy/prometheus/alerts.yml', 'deploy/grafana/keyhold.json'])
-      for (const m of readFileSync(join(root, file), 'utf8').matchAll(/\bkeyhold_[a-z0-9_]+/g)) referenced.add(m[0].replace(/_(bucket|sum|count)$/, ''));
+      for (const m of readFileSync(join(root, file), 'utf8').matchAll(/\bkeyhold_[a-z0-9_]+/g))
+        referenced.add(m[0].replace(/_(bucket|sum|count)$/, ''));
     const stack = await startStack();
     try {
       const exported = new Set<string>();
-      for (const m of (await stack.http.get('/metrics')).text.matchAll(/^# TYPE (keyhold_[a-z0-9_]+)/gm)) exported.add(m[1]);
+      for (const m of (await stack.http.get('/metrics')).text.matchAll(/^# TYPE (keyhold_[a-z0-9_]+)/gm))
+        exported.add(m[1]);
       const worker = new JobMetrics();
       // The SIEM delivery runtime registers its metrics in the worker's registry when the worker builds it.
       const { SiemRuntime } = await import('../../libs/jobs/src');
@@ -71,12 +84,20 @@ describe('deploy/prometheus and deploy/grafana', () => {
       const { default: IORedis } = await import('ioredis');
       const redis = new IORedis(stack.config.redisUrl, { maxRetriesPerRequest: null });
       const siem = new SiemRuntime(
-        { ds: stack.api.services.ds, redis, prefix: stack.config.redisPrefix, sealingRootKey: stack.config.audit.hmacKey, registry: worker.registry, log: { info() {}, warn() {}, error() {} } as never },
+        {
+          ds: stack.api.services.ds,
+          redis,
+          prefix: stack.config.redisPrefix,
+          sealingRootKey: stack.config.audit.hmacKey,
+          registry: worker.registry,
+          log: { info() {}, warn() {}, error() {} } as never,
+        },
         SIEM_DEFAULTS,
         { lockDurationMs: 30_000, stalledIntervalMs: 30_000 },
       );
       try {
-        for (const m of (await worker.registry.metrics()).matchAll(/^# TYPE (keyhold_[a-z0-9_]+)/gm)) exported.add(m[1]);
+        for (const m of (await worker.registry.metrics()).matchAll(/^# TYPE (keyhold_[a-z0-9_]+)/gm))
+          exported.add(m[1]);
       } finally {
         await siem.close();
         redis.disconnect();

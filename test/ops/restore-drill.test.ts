@@ -39,7 +39,8 @@ afterAll(async () => {
   await worker?.close();
   const admin = adminClient();
   await admin.connect();
-  for (const r of restored) await admin.query(`DROP DATABASE IF EXISTS "${r.name}" WITH (FORCE)`).catch(() => undefined);
+  for (const r of restored)
+    await admin.query(`DROP DATABASE IF EXISTS "${r.name}" WITH (FORCE)`).catch(() => undefined);
   await admin.end();
   await h?.close();
   rmSync(dir, { recursive: true, force: true });
@@ -53,7 +54,9 @@ function adminClient(): Client {
 
 function dump(label: string): string {
   const file = join(dir, `${label}.dump`);
-  execFileSync('pg_dump', ['--format=custom', '--no-owner', '--file', file, h.config.databaseUrl], { stdio: ['ignore', 'ignore', 'pipe'] });
+  execFileSync('pg_dump', ['--format=custom', '--no-owner', '--file', file, h.config.databaseUrl], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   return file;
 }
 
@@ -66,7 +69,9 @@ async function restore(file: string) {
   await admin.end();
   const url = new URL(h.config.databaseUrl);
   url.pathname = `/${name}`;
-  execFileSync('pg_restore', ['--no-owner', '--exit-on-error', '--dbname', url.toString(), file], { stdio: ['ignore', 'ignore', 'pipe'] });
+  execFileSync('pg_restore', ['--no-owner', '--exit-on-error', '--dbname', url.toString(), file], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   const ds = createDataSource(url.toString(), { poolSize: 2, applicationName: 'keyhold-restore-drill' });
   await ds.initialize();
   restored.push({ ds, name });
@@ -113,10 +118,14 @@ it('restores dumps taken before a KEK rotation, a CMK rewrap, a re-key and a shr
 
   // The dump from just before the shred (workspace active, KEK wrapped under the revoked key) serves nothing.
   const preShred = await restore(dumps.beforeShred);
-  await expect(h.fetchDeks(t, ws, segments.slice(0, 1), preShred)).rejects.toMatchObject({ code: expect.stringMatching(/^KMS_(REFUSED|UNAVAILABLE)$/) });
+  await expect(h.fetchDeks(t, ws, segments.slice(0, 1), preShred)).rejects.toMatchObject({
+    code: expect.stringMatching(/^KMS_(REFUSED|UNAVAILABLE)$/),
+  });
 
   // A dump from before the re-key holds the KEK under the first key: it opens only while that key works.
   await h.kms.send(new DisableKeyCommand({ KeyId: t.keyArn }));
   const preRekey = await restore(dumps.beforeRekey);
-  await expect(h.fetchDeks(t, ws, segments.slice(0, 1), preRekey)).rejects.toMatchObject({ code: expect.stringMatching(/^KMS_(REFUSED|UNAVAILABLE)$/) });
+  await expect(h.fetchDeks(t, ws, segments.slice(0, 1), preRekey)).rejects.toMatchObject({
+    code: expect.stringMatching(/^KMS_(REFUSED|UNAVAILABLE)$/),
+  });
 });

@@ -57,7 +57,12 @@ describe('tracing', () => {
     // A failing KMS call records its error class, never the SDK's message.
     stack.api.services.kekCache.clear();
     exporter.reset();
-    const rule = stack.emulators.faults.add({ cloud: 'aws', operation: 'Decrypt', keyId: w.keyArn.split('/')[1], kind: 'error' });
+    const rule = stack.emulators.faults.add({
+      cloud: 'aws',
+      operation: 'Decrypt',
+      keyId: w.keyArn.split('/')[1],
+      kind: 'error',
+    });
     try {
       expect((await stack.http.get(w.dekPath('traced'), w.svc)).status).toBe(503);
     } finally {
@@ -68,7 +73,12 @@ describe('tracing', () => {
     expect(failed[0].status.message).toMatch(/^[a-z_]+$/);
 
     const dek = cold.body.dek as string;
-    const everything = JSON.stringify(exporter.getFinishedSpans().concat(admin, bindCalls).map((s) => ({ n: s.name, a: s.attributes, e: s.events, st: s.status })));
+    const everything = JSON.stringify(
+      exporter
+        .getFinishedSpans()
+        .concat(admin, bindCalls)
+        .map((s) => ({ n: s.name, a: s.attributes, e: s.events, st: s.status })),
+    );
     expect(everything).not.toContain(dek);
     expect(everything).not.toContain(Buffer.from(dek, 'base64').toString('hex'));
     expect(everything).not.toContain(w.svc);
@@ -96,9 +106,21 @@ describe('tracing in the worker', () => {
     const t = await h.awsTenant({ workspaces: 1 });
     const opId = await h.request(t.tenantId, t.workspaceIds[0], OperationKind.KekRotation);
     expect((await h.waitForOperation(t.tenantId, opId)).state).toBe('succeeded');
-    const job = exporter.getFinishedSpans().filter((s) => s.name === 'job kek-rotation' && (s.attributes['keyhold.operation_id'] as string) === opId);
-    if (job.length === 0) throw new Error(`no job span; spans: ${exporter.getFinishedSpans().map((s) => s.name).join(', ') || 'none'} (${randomUUID()})`);
-    const kms = exporter.getFinishedSpans().filter((s) => /^kms aws\./.test(s.name) && s.spanContext().traceId === job[0].spanContext().traceId);
+    const job = exporter
+      .getFinishedSpans()
+      .filter((s) => s.name === 'job kek-rotation' && (s.attributes['keyhold.operation_id'] as string) === opId);
+    if (job.length === 0)
+      throw new Error(
+        `no job span; spans: ${
+          exporter
+            .getFinishedSpans()
+            .map((s) => s.name)
+            .join(', ') || 'none'
+        } (${randomUUID()})`,
+      );
+    const kms = exporter
+      .getFinishedSpans()
+      .filter((s) => /^kms aws\./.test(s.name) && s.spanContext().traceId === job[0].spanContext().traceId);
     expect(kms.length).toBeGreaterThan(0);
   });
 });

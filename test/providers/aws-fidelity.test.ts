@@ -13,7 +13,14 @@ import {
   ScheduleKeyDeletionCommand,
 } from '@aws-sdk/client-kms';
 import { CreateRoleCommand, IAMClient } from '@aws-sdk/client-iam';
-import { AwsKeyConfig, contextToMap, ProviderCallObserver, ProviderError, runValidation, WrapContext } from '@app/provider-port';
+import {
+  AwsKeyConfig,
+  contextToMap,
+  ProviderCallObserver,
+  ProviderError,
+  runValidation,
+  WrapContext,
+} from '@app/provider-port';
 import { AwsKmsProvider, createAwsProvider, parseAwsKeyConfigInput } from '@app/provider-aws';
 import { arnNotLikeDeny, tenantScopedStatements } from '../support/aws-customer-policies';
 import { AwsEmulatorHarness, startAwsEmulator } from '../support/aws-emulator';
@@ -61,22 +68,41 @@ function provider(): AwsKmsProvider {
 }
 
 let seq = 0;
-const root = () => ({ Sid: 'Root', Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${aws.customerAccountId}:root` }, Action: 'kms:*', Resource: '*' });
-const keyPolicy = (...statements: unknown[]) => JSON.stringify({ Version: '2012-10-17', Statement: [root(), ...statements] });
+const root = () => ({
+  Sid: 'Root',
+  Effect: 'Allow',
+  Principal: { AWS: `arn:aws:iam::${aws.customerAccountId}:root` },
+  Action: 'kms:*',
+  Resource: '*',
+});
+const keyPolicy = (...statements: unknown[]) =>
+  JSON.stringify({ Version: '2012-10-17', Statement: [root(), ...statements] });
 
 /** A tenant's role trusting Keyhold with its ExternalId, and a key created by `makeKey` (given the role ARN). */
 async function tenant(makeKey: (roleArn: string, p: AwsKmsProvider) => Promise<string>) {
   const p = provider();
   const externalId = randomBytes(24).toString('base64url');
   const tenantId = `tenant-fidelity-${++seq}`;
-  const role = await iam.send(new CreateRoleCommand({ RoleName: `keyhold-fidelity-${seq}`, Path: '/keyhold/', AssumeRolePolicyDocument: p.trustPolicy(externalId) }));
+  const role = await iam.send(
+    new CreateRoleCommand({
+      RoleName: `keyhold-fidelity-${seq}`,
+      Path: '/keyhold/',
+      AssumeRolePolicyDocument: p.trustPolicy(externalId),
+    }),
+  );
   const roleArn = role.Role!.Arn!;
   const keyArn = await makeKey(roleArn, p);
   const config: AwsKeyConfig = parseAwsKeyConfigInput({ keyArn, roleArn }, externalId, { allowedPartitions: ['aws'] });
   return { p, config, keyArn, roleArn, tenantId };
 }
 
-const ctxFor = (tenantId: string): WrapContext => ({ tenantId, workspaceId: 'ws-1', keyConfigurationId: 'kc-1', kekVersion: 1, purpose: 'workspace-kek' });
+const ctxFor = (tenantId: string): WrapContext => ({
+  tenantId,
+  workspaceId: 'ws-1',
+  keyConfigurationId: 'kc-1',
+  kekVersion: 1,
+  purpose: 'workspace-kek',
+});
 const createKey = async (policy?: string, extra: Record<string, unknown> = {}) =>
   (await kms.send(new CreateKeyCommand({ ...(policy ? { Policy: policy } : {}), ...extra }))).KeyMetadata!.Arn!;
 
@@ -102,7 +128,9 @@ describe('AWS provider on the unfriendly emulator', () => {
   });
 
   it('a key policy scoping Keyhold by kms:EncryptionContext:keyhold:tenant validates, wraps, unwraps and rewraps; another tenant context is refused', async () => {
-    const t = await tenant(async (roleArn) => createKey(keyPolicy(...tenantScopedStatements(roleArn, `tenant-fidelity-${seq}`))));
+    const t = await tenant(async (roleArn) =>
+      createKey(keyPolicy(...tenantScopedStatements(roleArn, `tenant-fidelity-${seq}`))),
+    );
     const report = await runValidation(t.p, t.config, { tenantId: t.tenantId, keyConfigurationId: 'kc-1' });
     expect(report.checks.filter((c) => !c.ok)).toEqual([]);
     const wrapped = await t.p.wrap(t.config, Buffer.alloc(32, 7), ctxFor(t.tenantId));
@@ -110,7 +138,9 @@ describe('AWS provider on the unfriendly emulator', () => {
     await t.p.rewrap(t.config, wrapped, ctxFor(t.tenantId));
     expect((await t.p.describe(t.config, { tenantId: t.tenantId })).state).toBe('enabled');
     // The same role used under another tenant's context (a confused deputy) is refused by the customer's policy.
-    expect((await classOf(t.p.wrap(t.config, Buffer.alloc(32, 7), ctxFor('someone-else')))).errorClass).toBe('access_denied');
+    expect((await classOf(t.p.wrap(t.config, Buffer.alloc(32, 7), ctxFor('someone-else')))).errorClass).toBe(
+      'access_denied',
+    );
   });
 
   it('a customer Deny with ArnNotLike on aws:PrincipalArn is a revocation: access_denied on describe and unwrap', async () => {
@@ -123,8 +153,15 @@ describe('AWS provider on the unfriendly emulator', () => {
         Policy: keyPolicy(JSON.parse(t.p.keyPolicyStatement(t.roleArn)), arnNotLikeDeny(aws.customerAccountId)),
       }),
     );
-    for (const e of [await classOf(t.p.describe(t.config, { tenantId: t.tenantId })), await classOf(t.p.unwrap(t.config, wrapped, ctxFor(t.tenantId)))])
-      expect([e.errorClass, e.providerCode, e.revocationCandidate]).toEqual(['access_denied', 'AccessDeniedException', true]);
+    for (const e of [
+      await classOf(t.p.describe(t.config, { tenantId: t.tenantId })),
+      await classOf(t.p.unwrap(t.config, wrapped, ctxFor(t.tenantId))),
+    ])
+      expect([e.errorClass, e.providerCode, e.revocationCandidate]).toEqual([
+        'access_denied',
+        'AccessDeniedException',
+        true,
+      ]);
   });
 
   it('access through a KMS grant validates and works; RevokeGrant is a revocation (access_denied)', async () => {
@@ -133,7 +170,11 @@ describe('AWS provider on the unfriendly emulator', () => {
       const arn = await createKey(); // default key policy: the account only
       grantId = (
         await kms.send(
-          new CreateGrantCommand({ KeyId: arn, GranteePrincipal: roleArn, Operations: ['Encrypt', 'Decrypt', 'DescribeKey', 'ReEncryptFrom', 'ReEncryptTo'] }),
+          new CreateGrantCommand({
+            KeyId: arn,
+            GranteePrincipal: roleArn,
+            Operations: ['Encrypt', 'Decrypt', 'DescribeKey', 'ReEncryptFrom', 'ReEncryptTo'],
+          }),
         )
       ).GrantId!;
       return arn;
@@ -153,20 +194,36 @@ describe('AWS provider on the unfriendly emulator', () => {
     await kms.send(new ScheduleKeyDeletionCommand({ KeyId: t.keyArn, PendingWindowInDays: 7 }));
     expect((await t.p.describe(t.config, { tenantId: t.tenantId })).state).toBe('pending_deletion');
     expect((await admin('POST', `/aws/keys/${encodeURIComponent(t.keyArn)}/complete-deletion`)).status).toBe(200);
-    for (const e of [await classOf(t.p.describe(t.config, { tenantId: t.tenantId })), await classOf(t.p.unwrap(t.config, wrapped, ctxFor(t.tenantId)))])
-      expect([e.errorClass, e.providerCode, e.revocationCandidate]).toEqual(['key_not_found', 'NotFoundException', true]);
+    for (const e of [
+      await classOf(t.p.describe(t.config, { tenantId: t.tenantId })),
+      await classOf(t.p.unwrap(t.config, wrapped, ctxFor(t.tenantId))),
+    ])
+      expect([e.errorClass, e.providerCode, e.revocationCandidate]).toEqual([
+        'key_not_found',
+        'NotFoundException',
+        true,
+      ]);
   });
 
   it('imported key material deleted or expired (PendingImport) is key_disabled, a revocation candidate; re-importing the same material restores', async () => {
     const material = randomBytes(32);
     const importMaterial = async (arn: string) => {
-      const params = await kms.send(new GetParametersForImportCommand({ KeyId: arn, WrappingAlgorithm: 'RSAES_OAEP_SHA_256', WrappingKeySpec: 'RSA_2048' }));
+      const params = await kms.send(
+        new GetParametersForImportCommand({
+          KeyId: arn,
+          WrappingAlgorithm: 'RSAES_OAEP_SHA_256',
+          WrappingKeySpec: 'RSA_2048',
+        }),
+      );
       const pub = createPublicKey({ key: Buffer.from(params.PublicKey!), format: 'der', type: 'spki' });
       await kms.send(
         new ImportKeyMaterialCommand({
           KeyId: arn,
           ImportToken: params.ImportToken,
-          EncryptedKeyMaterial: publicEncrypt({ key: pub, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha256' }, material),
+          EncryptedKeyMaterial: publicEncrypt(
+            { key: pub, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha256' },
+            material,
+          ),
           ExpirationModel: 'KEY_MATERIAL_EXPIRES',
           ValidTo: new Date(Date.now() + 3600_000),
         }),
@@ -182,7 +239,11 @@ describe('AWS provider on the unfriendly emulator', () => {
     expect((await admin('POST', `/aws/keys/${encodeURIComponent(t.keyArn)}/expire-key-material`)).status).toBe(200);
     expect((await t.p.describe(t.config, { tenantId: t.tenantId })).state).toBe('disabled');
     const e = await classOf(t.p.unwrap(t.config, wrapped, ctxFor(t.tenantId)));
-    expect([e.errorClass, e.providerCode, e.revocationCandidate]).toEqual(['key_disabled', 'KMSInvalidStateException', true]);
+    expect([e.errorClass, e.providerCode, e.revocationCandidate]).toEqual([
+      'key_disabled',
+      'KMSInvalidStateException',
+      true,
+    ]);
     expect(t.p.explain(e, 'round_trip', t.config)).toContain('imported key material');
 
     await importMaterial(t.keyArn);
@@ -195,14 +256,26 @@ describe('AWS provider on the unfriendly emulator', () => {
     let replicaArn = '';
     const t = await tenant(async (roleArn, p) => {
       const arn = await createKey(keyPolicy(JSON.parse(p.keyPolicyStatement(roleArn))), { MultiRegion: true });
-      replicaArn = (await kms.send(new ReplicateKeyCommand({ KeyId: arn, ReplicaRegion: 'eu-west-1', Policy: keyPolicy(JSON.parse(p.keyPolicyStatement(roleArn))) })))
-        .ReplicaKeyMetadata!.Arn!;
+      replicaArn = (
+        await kms.send(
+          new ReplicateKeyCommand({
+            KeyId: arn,
+            ReplicaRegion: 'eu-west-1',
+            Policy: keyPolicy(JSON.parse(p.keyPolicyStatement(roleArn))),
+          }),
+        )
+      ).ReplicaKeyMetadata!.Arn!;
       return arn;
     });
     const replica: AwsKeyConfig = { ...t.config, keyArn: replicaArn };
     const wrapped = await t.p.wrap(t.config, Buffer.alloc(32, 12), ctxFor(t.tenantId));
     expect((await t.p.unwrap(replica, wrapped, ctxFor(t.tenantId))).equals(Buffer.alloc(32, 12))).toBe(true);
-    const eu = new KMSClient({ endpoint: aws.url, region: 'eu-west-1', maxAttempts: 1, credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
+    const eu = new KMSClient({
+      endpoint: aws.url,
+      region: 'eu-west-1',
+      maxAttempts: 1,
+      credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+    });
     try {
       await eu.send(new DisableKeyCommand({ KeyId: replicaArn }));
     } finally {

@@ -11,7 +11,13 @@ import {
   ScheduleKeyDeletionCommand,
   UpdateAliasCommand,
 } from '@aws-sdk/client-kms';
-import { CreateRoleCommand, DeleteRoleCommand, DeleteRolePolicyCommand, IAMClient, PutRolePolicyCommand } from '@aws-sdk/client-iam';
+import {
+  CreateRoleCommand,
+  DeleteRoleCommand,
+  DeleteRolePolicyCommand,
+  IAMClient,
+  PutRolePolicyCommand,
+} from '@aws-sdk/client-iam';
 import {
   AwsKeyConfig,
   ProviderCallEvent,
@@ -66,7 +72,13 @@ function provider(over: Partial<AwsProviderSettings> = {}): AwsKmsProvider {
 
 const newExternalId = () => randomBytes(24).toString('base64url');
 let seq = 0;
-const rootPolicyStatement = () => ({ Sid: 'Root', Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${aws.customerAccountId}:root` }, Action: 'kms:*', Resource: '*' });
+const rootPolicyStatement = () => ({
+  Sid: 'Root',
+  Effect: 'Allow',
+  Principal: { AWS: `arn:aws:iam::${aws.customerAccountId}:root` },
+  Action: 'kms:*',
+  Resource: '*',
+});
 
 /**
  * A tenant set up as the console tells them: a role trusting Keyhold with the ExternalId, and a key whose
@@ -78,22 +90,43 @@ async function tenant(opts: { grant?: 'key-policy' | 'iam'; externalIdCondition?
   const externalId = newExternalId();
   const p = provider();
   const roleName = `keyhold-access-${++seq}`;
-  const trust = opts.externalIdCondition === false
-    ? JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { AWS: aws.vendor.arn }, Action: 'sts:AssumeRole' }] })
-    : p.trustPolicy(externalId);
-  const role = await iam.send(new CreateRoleCommand({ RoleName: roleName, Path: '/keyhold/', AssumeRolePolicyDocument: trust }));
+  const trust =
+    opts.externalIdCondition === false
+      ? JSON.stringify({
+          Version: '2012-10-17',
+          Statement: [{ Effect: 'Allow', Principal: { AWS: aws.vendor.arn }, Action: 'sts:AssumeRole' }],
+        })
+      : p.trustPolicy(externalId);
+  const role = await iam.send(
+    new CreateRoleCommand({ RoleName: roleName, Path: '/keyhold/', AssumeRolePolicyDocument: trust }),
+  );
   const roleArn = role.Role!.Arn!;
-  const policy = grant === 'key-policy'
-    ? JSON.stringify({ Version: '2012-10-17', Statement: [rootPolicyStatement(), JSON.parse(p.keyPolicyStatement(roleArn))] })
-    : undefined;
+  const policy =
+    grant === 'key-policy'
+      ? JSON.stringify({
+          Version: '2012-10-17',
+          Statement: [rootPolicyStatement(), JSON.parse(p.keyPolicyStatement(roleArn))],
+        })
+      : undefined;
   const key = await kms.send(new CreateKeyCommand({ ...(policy ? { Policy: policy } : {}) }));
   const keyArn = key.KeyMetadata!.Arn!;
   if (grant === 'iam') {
-    await iam.send(new PutRolePolicyCommand({
-      RoleName: roleName,
-      PolicyName: 'keyhold-kms',
-      PolicyDocument: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: ['kms:Encrypt', 'kms:Decrypt', 'kms:DescribeKey', 'kms:ListKeyRotations'], Resource: keyArn }] }),
-    }));
+    await iam.send(
+      new PutRolePolicyCommand({
+        RoleName: roleName,
+        PolicyName: 'keyhold-kms',
+        PolicyDocument: JSON.stringify({
+          Version: '2012-10-17',
+          Statement: [
+            {
+              Effect: 'Allow',
+              Action: ['kms:Encrypt', 'kms:Decrypt', 'kms:DescribeKey', 'kms:ListKeyRotations'],
+              Resource: keyArn,
+            },
+          ],
+        }),
+      }),
+    );
   }
   const config = parseAwsKeyConfigInput({ keyArn, roleArn }, externalId, { allowedPartitions: ['aws'] });
   return { p, config, keyArn, roleArn, roleName, externalId, tenantId: `tenant-${seq}` };
@@ -129,17 +162,38 @@ describe('AWS provider against the emulator', () => {
     expect(swapped.message).not.toContain(kek.toString('base64'));
     await t.p.unwrap(t.config, wrapped, ctxFor(t.tenantId));
     expect(aws.counters.total({ operation: 'AssumeRole', outcome: 'ok' })).toBe(1);
-    expect(aws.counters.list({ operation: 'Decrypt' }).every((r) => r.principal === `arn:aws:sts::${aws.customerAccountId}:assumed-role/${t.roleName}/keyhold-${t.tenantId}`)).toBe(true);
+    expect(
+      aws.counters
+        .list({ operation: 'Decrypt' })
+        .every(
+          (r) =>
+            r.principal === `arn:aws:sts::${aws.customerAccountId}:assumed-role/${t.roleName}/keyhold-${t.tenantId}`,
+        ),
+    ).toBe(true);
 
     const measured = events.filter((e) => e.tenantId === t.tenantId).map((e) => `${e.operation}:${e.outcome}`);
-    expect(measured).toEqual(expect.arrayContaining(['assume_role:ok', 'list_versions:ok', 'wrap:ok', 'unwrap:ok', 'unwrap:invalid_ciphertext']));
+    expect(measured).toEqual(
+      expect.arrayContaining([
+        'assume_role:ok',
+        'list_versions:ok',
+        'wrap:ok',
+        'unwrap:ok',
+        'unwrap:invalid_ciphertext',
+      ]),
+    );
   });
 
   it('reports the rotated key material as keyVersion/currentVersion and still unwraps older KEKs', async () => {
     const t = await tenant({ grant: 'iam' });
     const before = await t.p.wrap(t.config, Buffer.alloc(32, 1), ctxFor(t.tenantId));
     const d0 = await t.p.describe(t.config, { tenantId: t.tenantId });
-    expect(d0).toMatchObject({ keyId: t.keyArn, state: 'enabled', usage: 'ENCRYPT_DECRYPT', usageOk: true, spec: 'SYMMETRIC_DEFAULT' });
+    expect(d0).toMatchObject({
+      keyId: t.keyArn,
+      state: 'enabled',
+      usage: 'ENCRYPT_DECRYPT',
+      usageOk: true,
+      spec: 'SYMMETRIC_DEFAULT',
+    });
     expect(d0.currentVersion).toBeNull();
     expect(before.keyVersion).toBeNull();
     await kms.send(new RotateKeyOnDemandCommand({ KeyId: t.keyArn }));
@@ -171,7 +225,11 @@ describe('AWS provider against the emulator', () => {
     expect((await t.p.unwrap(t.config, w0, ctx)).equals(kek)).toBe(true);
     // Which material sealed each form, as KMS reports it to the key's owner.
     const materialOf = async (w: { ciphertext: Buffer }) =>
-      (await kms.send(new DecryptCommand({ KeyId: t.keyArn, CiphertextBlob: w.ciphertext, EncryptionContext: contextToMap(ctx) }))).KeyMaterialId;
+      (
+        await kms.send(
+          new DecryptCommand({ KeyId: t.keyArn, CiphertextBlob: w.ciphertext, EncryptionContext: contextToMap(ctx) }),
+        )
+      ).KeyMaterialId;
     expect(await materialOf(w1)).toBe(current);
     expect(await materialOf(w0)).not.toBe(current);
 
@@ -183,7 +241,10 @@ describe('AWS provider against the emulator', () => {
     expect(w2.keyVersion).toMatch(/^[0-9a-f]{64}$/);
     expect(w2.keyVersion).not.toBe(current);
     expect(await materialOf(w2)).toBe(w2.keyVersion);
-    expect(events.filter((e) => e.tenantId === t.tenantId && e.operation === 'rewrap').map((e) => e.outcome)).toEqual(['ok', 'ok']);
+    expect(events.filter((e) => e.tenantId === t.tenantId && e.operation === 'rewrap').map((e) => e.outcome)).toEqual([
+      'ok',
+      'ok',
+    ]);
   });
 
   it('rewrap refuses a wrong context or another key as invalid_ciphertext, and a disabled or deleting key like Decrypt does', async () => {
@@ -191,15 +252,25 @@ describe('AWS provider against the emulator', () => {
     const ctx = ctxFor(t.tenantId);
     const w0 = await t.p.wrap(t.config, Buffer.alloc(32, 7), ctx);
     const swapped = await classOf(t.p.rewrap(t.config, w0, ctxFor(t.tenantId, 'ws-2'), { keyVersion: null }));
-    expect([swapped.errorClass, swapped.operation, swapped.revocationCandidate]).toEqual(['invalid_ciphertext', 'rewrap', false]);
+    expect([swapped.errorClass, swapped.operation, swapped.revocationCandidate]).toEqual([
+      'invalid_ciphertext',
+      'rewrap',
+      false,
+    ]);
     const other = await tenant();
     const foreign = await other.p.wrap(other.config, Buffer.alloc(32, 8), ctxFor(other.tenantId));
     // The other tenant's ciphertext, presented under this configuration: KMS refuses it (SourceKeyId is pinned).
-    expect((await classOf(t.p.rewrap(t.config, foreign, ctx, { keyVersion: null }))).errorClass).toBe('invalid_ciphertext');
+    expect((await classOf(t.p.rewrap(t.config, foreign, ctx, { keyVersion: null }))).errorClass).toBe(
+      'invalid_ciphertext',
+    );
 
     await kms.send(new DisableKeyCommand({ KeyId: t.keyArn }));
     const disabled = await classOf(t.p.rewrap(t.config, w0, ctx, { keyVersion: null }));
-    expect([disabled.errorClass, disabled.providerCode, disabled.revocationCandidate]).toEqual(['key_disabled', 'DisabledException', true]);
+    expect([disabled.errorClass, disabled.providerCode, disabled.revocationCandidate]).toEqual([
+      'key_disabled',
+      'DisabledException',
+      true,
+    ]);
     await kms.send(new EnableKeyCommand({ KeyId: t.keyArn }));
     await kms.send(new ScheduleKeyDeletionCommand({ KeyId: t.keyArn, PendingWindowInDays: 7 }));
     const pending = await classOf(t.p.rewrap(t.config, w0, ctx, { keyVersion: null }));
@@ -222,7 +293,9 @@ describe('AWS provider against the emulator', () => {
     expect(aws.counters.total({ operation: 'ReEncrypt', outcome: 'AccessDeniedException' })).toBe(1);
     expect((await t.p.unwrap(t.config, w0, ctx)).equals(kek)).toBe(true);
     // The audit/metrics event still says what KMS answered.
-    expect(events.filter((e) => e.tenantId === t.tenantId && e.operation === 'rewrap').map((e) => e.outcome)).toEqual(['access_denied']);
+    expect(events.filter((e) => e.tenantId === t.tenantId && e.operation === 'rewrap').map((e) => e.outcome)).toEqual([
+      'access_denied',
+    ]);
   });
 
   it('validates a good configuration and pins an alias to its key; repointing the alias later changes nothing', async () => {
@@ -230,7 +303,9 @@ describe('AWS provider against the emulator', () => {
     const aliasName = `alias/keyhold-${seq}`;
     await kms.send(new CreateAliasCommand({ AliasName: aliasName, TargetKeyId: t.keyArn }));
     const aliasArn = `arn:aws:kms:${aws.region}:${aws.customerAccountId}:${aliasName}`;
-    const config = parseAwsKeyConfigInput({ keyArn: aliasArn, roleArn: t.roleArn }, t.externalId, { allowedPartitions: ['aws'] });
+    const config = parseAwsKeyConfigInput({ keyArn: aliasArn, roleArn: t.roleArn }, t.externalId, {
+      allowedPartitions: ['aws'],
+    });
     expect(config.aliasArn).toBe(aliasArn);
     const report = await runValidation(t.p, config, { tenantId: t.tenantId, keyConfigurationId: 'kc-alias' });
     expect(report.checks.map((c) => [c.name, c.ok])).toEqual([
@@ -251,7 +326,18 @@ describe('AWS provider against the emulator', () => {
     const other = await kms.send(new CreateKeyCommand({}));
     await kms.send(new UpdateAliasCommand({ AliasName: aliasName, TargetKeyId: other.KeyMetadata!.KeyId }));
     const wrapped = await t.p.wrap(pinned, Buffer.alloc(32, 7), ctxFor(t.tenantId));
-    const seen = await kms.send(new DecryptCommand({ CiphertextBlob: wrapped.ciphertext, EncryptionContext: { 'keyhold:kek-version': '1', 'keyhold:key-configuration': 'kc-1', 'keyhold:purpose': 'workspace-kek', 'keyhold:tenant': t.tenantId, 'keyhold:workspace': 'ws-1' } }));
+    const seen = await kms.send(
+      new DecryptCommand({
+        CiphertextBlob: wrapped.ciphertext,
+        EncryptionContext: {
+          'keyhold:kek-version': '1',
+          'keyhold:key-configuration': 'kc-1',
+          'keyhold:purpose': 'workspace-kek',
+          'keyhold:tenant': t.tenantId,
+          'keyhold:workspace': 'ws-1',
+        },
+      }),
+    );
     expect(seen.KeyId).toBe(t.keyArn);
   });
 
@@ -274,26 +360,53 @@ describe('AWS provider against the emulator', () => {
     const wrapped = await t.p.wrap(t.config, Buffer.alloc(32, 3), ctxFor(t.tenantId));
     await kms.send(new DisableKeyCommand({ KeyId: t.keyArn }));
     const disabled = await classOf(t.p.unwrap(t.config, wrapped, ctxFor(t.tenantId)));
-    expect([disabled.errorClass, disabled.providerCode, disabled.revocationCandidate]).toEqual(['key_disabled', 'DisabledException', true]);
+    expect([disabled.errorClass, disabled.providerCode, disabled.revocationCandidate]).toEqual([
+      'key_disabled',
+      'DisabledException',
+      true,
+    ]);
     const r1 = await runValidation(t.p, t.config, { tenantId: t.tenantId, keyConfigurationId: 'kc' });
-    expect(r1.checks.find((c) => c.name === 'key_state')).toMatchObject({ ok: false, message: expect.stringContaining('disabled') });
+    expect(r1.checks.find((c) => c.name === 'key_state')).toMatchObject({
+      ok: false,
+      message: expect.stringContaining('disabled'),
+    });
     await kms.send(new EnableKeyCommand({ KeyId: t.keyArn }));
     await kms.send(new ScheduleKeyDeletionCommand({ KeyId: t.keyArn, PendingWindowInDays: 7 }));
     const pending = await classOf(t.p.unwrap(t.config, wrapped, ctxFor(t.tenantId)));
     expect([pending.errorClass, pending.providerCode]).toEqual(['key_pending_deletion', 'KMSInvalidStateException']);
     expect(t.p.explain(pending, 'round_trip', t.config)).toContain('pending deletion');
     const r2 = await runValidation(t.p, t.config, { tenantId: t.tenantId, keyConfigurationId: 'kc' });
-    expect(r2.checks.find((c) => c.name === 'key_state')).toMatchObject({ ok: false, message: expect.stringContaining('pending deletion') });
+    expect(r2.checks.find((c) => c.name === 'key_state')).toMatchObject({
+      ok: false,
+      message: expect.stringContaining('pending deletion'),
+    });
   });
 
   it('classifies revocation by key policy, by IAM policy and by deleting the role as access_denied', async () => {
     const byKeyPolicy = await tenant();
     const w1 = await byKeyPolicy.p.wrap(byKeyPolicy.config, Buffer.alloc(32, 4), ctxFor(byKeyPolicy.tenantId));
-    await kms.send(new PutKeyPolicyCommand({ KeyId: byKeyPolicy.keyArn, PolicyName: 'default', Policy: JSON.stringify({ Version: '2012-10-17', Statement: [rootPolicyStatement()] }) }));
+    await kms.send(
+      new PutKeyPolicyCommand({
+        KeyId: byKeyPolicy.keyArn,
+        PolicyName: 'default',
+        Policy: JSON.stringify({ Version: '2012-10-17', Statement: [rootPolicyStatement()] }),
+      }),
+    );
     const e1 = await classOf(byKeyPolicy.p.unwrap(byKeyPolicy.config, w1, ctxFor(byKeyPolicy.tenantId)));
-    expect([e1.errorClass, e1.providerCode, e1.operation]).toEqual(['access_denied', 'AccessDeniedException', 'unwrap']);
-    const r1 = await runValidation(byKeyPolicy.p, byKeyPolicy.config, { tenantId: byKeyPolicy.tenantId, keyConfigurationId: 'kc' });
-    expect(r1.checks.find((c) => c.name === 'key_access')).toMatchObject({ ok: false, errorClass: 'access_denied', message: expect.stringContaining('is not allowed to use the key') });
+    expect([e1.errorClass, e1.providerCode, e1.operation]).toEqual([
+      'access_denied',
+      'AccessDeniedException',
+      'unwrap',
+    ]);
+    const r1 = await runValidation(byKeyPolicy.p, byKeyPolicy.config, {
+      tenantId: byKeyPolicy.tenantId,
+      keyConfigurationId: 'kc',
+    });
+    expect(r1.checks.find((c) => c.name === 'key_access')).toMatchObject({
+      ok: false,
+      errorClass: 'access_denied',
+      message: expect.stringContaining('is not allowed to use the key'),
+    });
 
     const byIam = await tenant({ grant: 'iam' });
     const w2 = await byIam.p.wrap(byIam.config, Buffer.alloc(32, 5), ctxFor(byIam.tenantId));
@@ -307,7 +420,11 @@ describe('AWS provider against the emulator', () => {
     const e3 = await classOf(fresh.unwrap(byIam.config, w2, ctxFor(byIam.tenantId)));
     expect([e3.errorClass, e3.providerCode, e3.operation]).toEqual(['access_denied', 'AccessDenied', 'assume_role']);
     const r3 = await runValidation(fresh, byIam.config, { tenantId: byIam.tenantId, keyConfigurationId: 'kc' });
-    expect(r3.checks.find((c) => c.name === 'assume_role')).toMatchObject({ ok: false, errorClass: 'access_denied', message: expect.stringContaining('trust policy') });
+    expect(r3.checks.find((c) => c.name === 'assume_role')).toMatchObject({
+      ok: false,
+      errorClass: 'access_denied',
+      message: expect.stringContaining('trust policy'),
+    });
   });
 
   it('classifies unknown keys and non-encryption keys; validation explains both', async () => {
@@ -318,10 +435,19 @@ describe('AWS provider against the emulator', () => {
     const r = await runValidation(t.p, missing, { tenantId: t.tenantId, keyConfigurationId: 'kc' });
     expect(r.checks.find((c) => c.name === 'key_access')!.message).toContain('was not found');
 
-    const sign = await kms.send(new CreateKeyCommand({ KeyUsage: 'SIGN_VERIFY', KeySpec: 'RSA_2048', Policy: JSON.stringify({ Statement: [rootPolicyStatement(), JSON.parse(t.p.keyPolicyStatement(t.roleArn))] }) }));
+    const sign = await kms.send(
+      new CreateKeyCommand({
+        KeyUsage: 'SIGN_VERIFY',
+        KeySpec: 'RSA_2048',
+        Policy: JSON.stringify({ Statement: [rootPolicyStatement(), JSON.parse(t.p.keyPolicyStatement(t.roleArn))] }),
+      }),
+    );
     const signConfig = { ...t.config, keyArn: sign.KeyMetadata!.Arn! };
     const r2 = await runValidation(t.p, signConfig, { tenantId: t.tenantId, keyConfigurationId: 'kc' });
-    expect(r2.checks.find((c) => c.name === 'key_usage')).toMatchObject({ ok: false, message: expect.stringContaining('SIGN_VERIFY') });
+    expect(r2.checks.find((c) => c.name === 'key_usage')).toMatchObject({
+      ok: false,
+      message: expect.stringContaining('SIGN_VERIFY'),
+    });
     const e2 = await classOf(t.p.wrap(signConfig, Buffer.alloc(32), ctxFor(t.tenantId)));
     expect(e2.errorClass).toBe('invalid_key_usage');
   });
@@ -347,7 +473,9 @@ describe('AWS provider against the emulator', () => {
     await fast.describe(t.config, { tenantId: t.tenantId });
     aws.faults.add({ cloud: 'aws', operation: 'Decrypt', kind: 'hang' });
     const started = Date.now();
-    const hung = await classOf(fast.unwrap(t.config, { ciphertext: Buffer.alloc(64, 1), keyVersion: null }, ctxFor(t.tenantId)));
+    const hung = await classOf(
+      fast.unwrap(t.config, { ciphertext: Buffer.alloc(64, 1), keyVersion: null }, ctxFor(t.tenantId)),
+    );
     expect(hung.errorClass).toBe('unavailable');
     expect(Date.now() - started).toBeLessThan(2000);
 
@@ -359,13 +487,25 @@ describe('AWS provider against the emulator', () => {
 
   it('classifies bad vendor credentials as auth_misconfigured, never a revocation', async () => {
     const t = await tenant();
-    const bad = provider({ vendorCredentials: { accessKeyId: aws.vendor.accessKeyId, secretAccessKey: 'wrong-secret' } });
+    const bad = provider({
+      vendorCredentials: { accessKeyId: aws.vendor.accessKeyId, secretAccessKey: 'wrong-secret' },
+    });
     const e = await classOf(bad.wrap(t.config, Buffer.alloc(32), ctxFor(t.tenantId)));
-    expect([e.errorClass, e.providerCode, e.revocationCandidate]).toEqual(['auth_misconfigured', 'SignatureDoesNotMatch', false]);
+    expect([e.errorClass, e.providerCode, e.revocationCandidate]).toEqual([
+      'auth_misconfigured',
+      'SignatureDoesNotMatch',
+      false,
+    ]);
     const unknown = provider({ vendorCredentials: { accessKeyId: 'AKIANOTAREALKEY00000', secretAccessKey: 'x' } });
-    expect((await classOf(unknown.wrap(t.config, Buffer.alloc(32), ctxFor(t.tenantId)))).providerCode).toBe('InvalidClientTokenId');
+    expect((await classOf(unknown.wrap(t.config, Buffer.alloc(32), ctxFor(t.tenantId)))).providerCode).toBe(
+      'InvalidClientTokenId',
+    );
     const r = await runValidation(bad, t.config, { tenantId: t.tenantId, keyConfigurationId: 'kc' });
-    expect(r.checks.find((c) => c.name === 'assume_role')).toMatchObject({ ok: false, errorClass: 'auth_misconfigured', message: expect.stringContaining('Keyhold configuration problem') });
+    expect(r.checks.find((c) => c.name === 'assume_role')).toMatchObject({
+      ok: false,
+      errorClass: 'auth_misconfigured',
+      message: expect.stringContaining('Keyhold configuration problem'),
+    });
   });
 
   it('shows the exact trust policy and key policy statement to paste', () => {
@@ -382,7 +522,14 @@ describe('AWS provider against the emulator', () => {
     expect(stmt).toMatchObject({
       Effect: 'Allow',
       Principal: { AWS: 'arn:aws:iam::000000000000:role/r' },
-      Action: ['kms:Encrypt', 'kms:Decrypt', 'kms:ReEncryptFrom', 'kms:ReEncryptTo', 'kms:DescribeKey', 'kms:ListKeyRotations'],
+      Action: [
+        'kms:Encrypt',
+        'kms:Decrypt',
+        'kms:ReEncryptFrom',
+        'kms:ReEncryptTo',
+        'kms:DescribeKey',
+        'kms:ListKeyRotations',
+      ],
     });
   });
 });

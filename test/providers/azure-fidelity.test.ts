@@ -33,13 +33,32 @@ async function key(name: string) {
 
 function tokenRequest(): Promise<{ status: number; body: Record<string, unknown>; retryAfter: string | undefined }> {
   const url = new URL(`${az.authorityHost}/${tenantId}/oauth2/v2.0/token`);
-  const form = new URLSearchParams({ grant_type: 'client_credentials', client_id: 'x', client_secret: 'y', scope: 'https://vault.azure.net/.default' }).toString();
+  const form = new URLSearchParams({
+    grant_type: 'client_credentials',
+    client_id: 'x',
+    client_secret: 'y',
+    scope: 'https://vault.azure.net/.default',
+  }).toString();
   return new Promise((resolve, reject) => {
-    const req = request(url, { method: 'POST', ca: az.caPem, headers: { 'content-type': 'application/x-www-form-urlencoded', 'content-length': Buffer.byteLength(form) } }, (res) => {
-      let text = '';
-      res.on('data', (c: Buffer) => (text += c.toString('utf8')));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(text || '{}'), retryAfter: res.headers['retry-after'] }));
-    });
+    const req = request(
+      url,
+      {
+        method: 'POST',
+        ca: az.caPem,
+        headers: { 'content-type': 'application/x-www-form-urlencoded', 'content-length': Buffer.byteLength(form) },
+      },
+      (res) => {
+        let text = '';
+        res.on('data', (c: Buffer) => (text += c.toString('utf8')));
+        res.on('end', () =>
+          resolve({
+            status: res.statusCode ?? 0,
+            body: JSON.parse(text || '{}'),
+            retryAfter: res.headers['retry-after'],
+          }),
+        );
+      },
+    );
     req.on('error', reject);
     req.end(form);
   });
@@ -48,7 +67,13 @@ function tokenRequest(): Promise<{ status: number; body: Record<string, unknown>
 it('GET of a disabled key is 403 Forbidden / KeyDisabled through the SDK; its versions still list', async () => {
   await key('fid-disabled');
   expect((await az.admin('POST', '/azure/keys/fid-disabled/enabled', { enabled: false })).status).toBe(200);
-  const err = (await az.customerKeys().getKey('fid-disabled').then(() => null, (e: unknown) => e)) as {
+  const err = (await az
+    .customerKeys()
+    .getKey('fid-disabled')
+    .then(
+      () => null,
+      (e: unknown) => e,
+    )) as {
     statusCode?: number;
     code?: string;
     message?: string;
@@ -64,7 +89,7 @@ it('GET of a disabled key is 403 Forbidden / KeyDisabled through the SDK; its ve
   expect(versions.map((v) => v.enabled)).toEqual([false]);
 });
 
-it("Keyhold describes a disabled key as disabled (what the probe turns into key_disabled), and an enabled one as enabled", async () => {
+it('Keyhold describes a disabled key as disabled (what the probe turns into key_disabled), and an enabled one as enabled', async () => {
   const provider = createAzureProvider(az.settings(), new ProviderCallObserver());
   try {
     const config = await key('fid-describe');
@@ -89,7 +114,9 @@ it('the Entra token endpoint answers faults in the OAuth shape: 429 + Retry-Afte
     const res = await tokenRequest();
     az.faults.clear();
     expect(res.status).toBe(status);
-    expect(res.body).toEqual(expect.objectContaining({ error: 'temporarily_unavailable', error_description: expect.any(String) }));
+    expect(res.body).toEqual(
+      expect.objectContaining({ error: 'temporarily_unavailable', error_description: expect.any(String) }),
+    );
     expect(res.body).not.toHaveProperty('error.code'); // not Key Vault's {error: {code, message}}
     if (status === 429) expect(Number(res.retryAfter)).toBeGreaterThan(0);
   }
@@ -98,11 +125,17 @@ it('the Entra token endpoint answers faults in the OAuth shape: 429 + Retry-Afte
     try {
       const config = await key(`fid-entra-${kind}`);
       az.faults.add({ cloud: 'azure', operation: 'token', kind });
-      const err = await provider.describe(config, { tenantId: 't' }).then(() => null, (e: unknown) => e);
+      const err = await provider.describe(config, { tenantId: 't' }).then(
+        () => null,
+        (e: unknown) => e,
+      );
       expect(err).toBeInstanceOf(ProviderError);
       // Transient either way (MSAL keeps no status code, and replays a 429 from its own throttling cache): never
       // "misconfigured", never a revocation.
-      expect({ kind, transient: ['throttled', 'unavailable'].includes((err as ProviderError).errorClass) }).toEqual({ kind, transient: true });
+      expect({ kind, transient: ['throttled', 'unavailable'].includes((err as ProviderError).errorClass) }).toEqual({
+        kind,
+        transient: true,
+      });
     } finally {
       az.faults.clear();
       await provider.close();
@@ -120,7 +153,13 @@ it('a soft-deleted key is described as pending_deletion (revoked, recoverable by
   const provider = createAzureProvider(az.settings(), new ProviderCallObserver());
   try {
     const config = await key('fid-softdelete');
-    const ctx = { tenantId: 't', workspaceId: 'w', keyConfigurationId: 'kc', kekVersion: 1, purpose: 'workspace-kek' as const };
+    const ctx = {
+      tenantId: 't',
+      workspaceId: 'w',
+      keyConfigurationId: 'kc',
+      kekVersion: 1,
+      purpose: 'workspace-kek' as const,
+    };
     const wrapped = await provider.wrap(config, Buffer.alloc(32, 7), ctx);
     expect((await az.admin('DELETE', '/azure/keys/fid-softdelete')).status).toBe(204);
     expect((await provider.describe(config, { tenantId: 't' })).state).toBe('pending_deletion');
@@ -140,9 +179,17 @@ it('an expired (or not yet valid) key refuses new wraps as invalid_key_usage, ne
   const provider = createAzureProvider(az.settings(), new ProviderCallObserver());
   try {
     const config = await key('fid-expired');
-    const ctx = { tenantId: 't', workspaceId: 'w', keyConfigurationId: 'kc', kekVersion: 1, purpose: 'workspace-kek' as const };
+    const ctx = {
+      tenantId: 't',
+      workspaceId: 'w',
+      keyConfigurationId: 'kc',
+      kekVersion: 1,
+      purpose: 'workspace-kek' as const,
+    };
     const wrapped = await provider.wrap(config, Buffer.alloc(32, 9), ctx);
-    expect((await az.admin('PATCH', '/azure/keys/fid-expired', { exp: Math.floor(Date.now() / 1000) - 60 })).status).toBe(200);
+    expect(
+      (await az.admin('PATCH', '/azure/keys/fid-expired', { exp: Math.floor(Date.now() / 1000) - 60 })).status,
+    ).toBe(200);
     expect(await classOf(provider.wrap(config, Buffer.alloc(32, 1), ctx))).toBe('invalid_key_usage');
     expect((await provider.unwrap(config, wrapped, ctx)).equals(Buffer.alloc(32, 9))).toBe(true);
     expect((await provider.describe(config, { tenantId: 't' })).state).toBe('enabled');
@@ -177,12 +224,15 @@ it('a vault firewall refusal is ambiguous and an access-policy refusal access_de
   }
 });
 
-it("a disabled vendor application (AADSTS7000112) is ambiguous, never a revocation class", async () => {
+it('a disabled vendor application (AADSTS7000112) is ambiguous, never a revocation class', async () => {
   const provider = createAzureProvider(az.settings(), new ProviderCallObserver());
   const config = await key('fid-disabled-app');
   await az.admin('PUT', `/azure/principals/${AZURE_EMULATOR_DEFAULTS.vendorClientId}/enabled`, { enabled: false });
   try {
-    const err = await provider.describe(config, { tenantId: 't' }).then(() => null, (e: unknown) => e);
+    const err = await provider.describe(config, { tenantId: 't' }).then(
+      () => null,
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(ProviderError);
     expect((err as ProviderError).errorClass).toBe('ambiguous');
     expect((err as ProviderError).providerCode).toBe('AADSTS7000112');

@@ -3,7 +3,12 @@ import { createServer as createHttp, Server } from 'node:http';
 import { createServer as createHttps } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { ProviderCallObserver, ProviderError, runValidation, WrapContext } from '@app/provider-port';
-import { AzureKeyVaultProvider, createAzureProvider, OWNERSHIP_TAG, parseAzureKeyConfigInput } from '@app/provider-azure';
+import {
+  AzureKeyVaultProvider,
+  createAzureProvider,
+  OWNERSHIP_TAG,
+  parseAzureKeyConfigInput,
+} from '@app/provider-azure';
 import { AZURE_EMULATOR_DEFAULTS } from '../../apps/kms-emulator/src/azure';
 import { loadOrCreateTls } from '../../apps/kms-emulator/src/core/tls';
 import { AzureEmulatorHarness, startAzureEmulator } from '../support/azure-emulator';
@@ -16,7 +21,13 @@ describe('Azure provider binding', () => {
   const events: string[] = [];
   observer.subscribe((e) => events.push(`${e.operation}:${e.outcome}`));
   const tenantId = AZURE_EMULATOR_DEFAULTS.customerTenantId;
-  const ctx: WrapContext = { tenantId: 't-1', workspaceId: 'w-1', keyConfigurationId: 'kc-1', kekVersion: 1, purpose: 'workspace-kek' };
+  const ctx: WrapContext = {
+    tenantId: 't-1',
+    workspaceId: 'w-1',
+    keyConfigurationId: 'kc-1',
+    kekVersion: 1,
+    purpose: 'workspace-kek',
+  };
   /** This Keyhold tenant's ExternalId; the customer tags their key with it. */
   const EXTERNAL_ID = `ext-${randomBytes(12).toString('hex')}`;
   const OTHER_EXTERNAL_ID = `ext-${randomBytes(12).toString('hex')}`;
@@ -32,7 +43,9 @@ describe('Azure provider binding', () => {
   });
 
   async function newKey(name: string, grant = true, tag: string | null = EXTERNAL_ID) {
-    const k = await az.customerKeys().createRsaKey(name, { keySize: 2048, ...(tag ? { tags: { [OWNERSHIP_TAG]: tag } } : {}) });
+    const k = await az
+      .customerKeys()
+      .createRsaKey(name, { keySize: 2048, ...(tag ? { tags: { [OWNERSHIP_TAG]: tag } } : {}) });
     if (grant) await az.grantVendor(name);
     return { config: parse(`${az.vaultUrl}/keys/${name}`), version: k.properties.version! };
   }
@@ -50,7 +63,12 @@ describe('Azure provider binding', () => {
     expect(wrapped.ciphertext.includes(kek)).toBe(false);
     const back = await provider.unwrap(config, wrapped, ctx);
     expect(back.equals(kek)).toBe(true);
-    for (const other of [{ ...ctx, workspaceId: 'w-2' }, { ...ctx, tenantId: 't-2' }, { ...ctx, kekVersion: 2 }, { ...ctx, keyConfigurationId: 'kc-2' }])
+    for (const other of [
+      { ...ctx, workspaceId: 'w-2' },
+      { ...ctx, tenantId: 't-2' },
+      { ...ctx, kekVersion: 2 },
+      { ...ctx, keyConfigurationId: 'kc-2' },
+    ])
       expect(await classOf(provider.unwrap(config, wrapped, other))).toBe('invalid_ciphertext');
     expect(events).toEqual(expect.arrayContaining(['wrap:ok', 'unwrap:ok', 'unwrap:invalid_ciphertext']));
   });
@@ -88,8 +106,13 @@ describe('Azure provider binding', () => {
     // throttled / unavailable / hang / reset
     const flaky = await newKey('flaky');
     const wf = await provider.wrap(flaky.config, randomBytes(32), ctx);
-    const rule = (kind: 'throttle' | 'error' | 'hang' | 'reset') => az.faults.add({ cloud: 'azure', operation: 'unwrapKey', keyId: '/keys/flaky', kind });
-    for (const [kind, expected] of [['throttle', 'throttled'], ['error', 'unavailable'], ['reset', 'unavailable']] as const) {
+    const rule = (kind: 'throttle' | 'error' | 'hang' | 'reset') =>
+      az.faults.add({ cloud: 'azure', operation: 'unwrapKey', keyId: '/keys/flaky', kind });
+    for (const [kind, expected] of [
+      ['throttle', 'throttled'],
+      ['error', 'unavailable'],
+      ['reset', 'unavailable'],
+    ] as const) {
       const r = rule(kind);
       expect(await classOf(provider.unwrap(flaky.config, wf, ctx))).toBe(expected);
       az.faults.remove(r.id);
@@ -104,7 +127,10 @@ describe('Azure provider binding', () => {
     expect(await classOf(wrongSecret.unwrap(flaky.config, wf, ctx))).toBe('auth_misconfigured');
     await wrongSecret.close();
     // ambiguous: the vendor app has no service principal in the tenant (AADSTS700016)
-    const stranger = createAzureProvider(az.settings({ vendorClientId: '0f0f0f0f-0000-4000-8000-000000000000', vendorClientSecret: 'whatever-secret' }), observer);
+    const stranger = createAzureProvider(
+      az.settings({ vendorClientId: '0f0f0f0f-0000-4000-8000-000000000000', vendorClientSecret: 'whatever-secret' }),
+      observer,
+    );
     expect(await classOf(stranger.unwrap(flaky.config, wf, ctx))).toBe('ambiguous');
     await stranger.close();
   });
@@ -113,7 +139,16 @@ describe('Azure provider binding', () => {
     const good = await newKey('valid-key');
     const ok = await runValidation(provider, good.config, { tenantId: 't-1', keyConfigurationId: 'kc-v' });
     expect(ok.ok).toBe(true);
-    expect(ok.checks.map((c) => c.name)).toEqual(['identifier', 'vault_tenant', 'credentials', 'key_ownership', 'key_state', 'key_usage', 'round_trip', 'context_binding']);
+    expect(ok.checks.map((c) => c.name)).toEqual([
+      'identifier',
+      'vault_tenant',
+      'credentials',
+      'key_ownership',
+      'key_state',
+      'key_usage',
+      'round_trip',
+      'context_binding',
+    ]);
 
     const ungranted = await newKey('not-granted', false);
     const denied = await runValidation(provider, ungranted.config, { tenantId: 't-1', keyConfigurationId: 'kc-v' });
@@ -125,7 +160,9 @@ describe('Azure provider binding', () => {
     const disabled = await runValidation(provider, off.config, { tenantId: 't-1', keyConfigurationId: 'kc-v' });
     expect(disabled.checks.find((c) => c.name === 'key_state')?.message).toMatch(/disabled/);
 
-    const signOnly = await az.customerKeys().createRsaKey('sign-only', { keySize: 2048, keyOps: ['sign', 'verify'], tags: { [OWNERSHIP_TAG]: EXTERNAL_ID } });
+    const signOnly = await az
+      .customerKeys()
+      .createRsaKey('sign-only', { keySize: 2048, keyOps: ['sign', 'verify'], tags: { [OWNERSHIP_TAG]: EXTERNAL_ID } });
     await az.grantVendor('sign-only');
     const usage = await runValidation(provider, parse(signOnly.id!.replace(/\/[0-9a-f]{32}$/, '')), {
       tenantId: 't-1',
@@ -151,19 +188,28 @@ describe('Azure provider binding', () => {
       displayName: 'Keyhold (vendor)',
     });
     expect(reg.status).toBe(201);
-    const elsewhere = await runValidation(provider, { ...good.config, tenantId: otherTenant }, { tenantId: 't-1', keyConfigurationId: 'kc-v' });
+    const elsewhere = await runValidation(
+      provider,
+      { ...good.config, tenantId: otherTenant },
+      { tenantId: 't-1', keyConfigurationId: 'kc-v' },
+    );
     expect(elsewhere.ok).toBe(false);
     expect(elsewhere.checks.find((c) => c.name === 'credentials')?.ok).toBe(true);
-    expect(elsewhere.checks.find((c) => c.name === 'vault_tenant')).toMatchObject({ ok: false, errorClass: 'auth_misconfigured' });
+    expect(elsewhere.checks.find((c) => c.name === 'vault_tenant')).toMatchObject({
+      ok: false,
+      errorClass: 'auth_misconfigured',
+    });
   });
 
-  it('ownership tag: validation, describe and wrap require this tenant\'s tag; no value of another tenant is echoed', async () => {
+  it("ownership tag: validation, describe and wrap require this tenant's tag; no value of another tenant is echoed", async () => {
     const untagged = await newKey('own-untagged', true, null);
     const r1 = await runValidation(provider, untagged.config, { tenantId: 't-1', keyConfigurationId: 'kc-o' });
     expect(r1.ok).toBe(false);
     const c1 = r1.checks.find((c) => c.name === 'key_ownership')!;
     expect(c1).toMatchObject({ ok: false, errorClass: 'ownership_unproven' });
-    expect(c1.message).toContain(`az keyvault key set-attributes --vault-name ${new URL(az.vaultUrl).hostname.split('.')[0]} --name own-untagged`);
+    expect(c1.message).toContain(
+      `az keyvault key set-attributes --vault-name ${new URL(az.vaultUrl).hostname.split('.')[0]} --name own-untagged`,
+    );
     expect(c1.message).toContain(`--tags ${OWNERSHIP_TAG}=${EXTERNAL_ID}`);
     // Validation stops at the failed ownership check: nothing is wrapped under a key that is not ours.
     expect(r1.checks.map((c) => c.name)).not.toContain('round_trip');
@@ -177,9 +223,13 @@ describe('Azure provider binding', () => {
     expect(await classOf(provider.describe(foreign.config, { tenantId: 't-1' }))).toBe('ownership_unproven');
     expect(await classOf(provider.wrap(foreign.config, randomBytes(32), ctx))).toBe('ownership_unproven');
     // The same key is fine for the tenant it is tagged for.
-    expect(await classOf(provider.describe({ ...foreign.config, externalId: OTHER_EXTERNAL_ID }, { tenantId: 't-1' }))).toBe('ok');
+    expect(
+      await classOf(provider.describe({ ...foreign.config, externalId: OTHER_EXTERNAL_ID }, { tenantId: 't-1' })),
+    ).toBe('ok');
     // A different case or surrounding spaces are not the tenant's value.
-    await az.customerKeys().updateKeyProperties('own-foreign', { tags: { [OWNERSHIP_TAG]: ` ${EXTERNAL_ID.toUpperCase()}` } });
+    await az
+      .customerKeys()
+      .updateKeyProperties('own-foreign', { tags: { [OWNERSHIP_TAG]: ` ${EXTERNAL_ID.toUpperCase()}` } });
     expect(await classOf(provider.describe(foreign.config, { tenantId: 't-1' }))).toBe('ownership_unproven');
   });
 
@@ -228,7 +278,10 @@ describe('Azure provider binding', () => {
   it('rejects every hostile key URL before any connection (SSRF corpus against live listeners)', async () => {
     let contacted = 0;
     const tls = loadOrCreateTls();
-    const servers: Server[] = [createHttp(() => contacted++), createHttps({ key: tls.key, cert: tls.cert }, () => contacted++)];
+    const servers: Server[] = [
+      createHttp(() => contacted++),
+      createHttps({ key: tls.key, cert: tls.cert }, () => contacted++),
+    ];
     for (const s of servers) {
       s.on('connection', () => contacted++);
       await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));

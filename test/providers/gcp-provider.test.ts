@@ -72,15 +72,24 @@ let seq = 0;
  * A tenant set up the way Keyhold's hint tells them: a key in the customer's project, the tenant's vendor service
  * account granted Encrypter/Decrypter and Viewer on the key (or on the key ring with `grantOn: 'ring'`).
  */
-async function tenant(opts: { grant?: boolean; grantOn?: 'key' | 'ring'; purpose?: 'ENCRYPT_DECRYPT' | 'ASYMMETRIC_SIGN' } = {}) {
+async function tenant(
+  opts: { grant?: boolean; grantOn?: 'key' | 'ring'; purpose?: 'ENCRYPT_DECRYPT' | 'ASYMMETRIC_SIGN' } = {},
+) {
   const tenantId = `tenant-${randomBytes(6).toString('hex')}`;
   const sa = serviceAccountForTenant(settings(), tenantId);
-  const [ring] = await owner.createKeyRing({ parent: LOCATION, keyRingId: `ring-${++seq}-${randomBytes(3).toString('hex')}`, keyRing: {} });
+  const [ring] = await owner.createKeyRing({
+    parent: LOCATION,
+    keyRingId: `ring-${++seq}-${randomBytes(3).toString('hex')}`,
+    keyRing: {},
+  });
   const purpose = opts.purpose ?? 'ENCRYPT_DECRYPT';
   const [key] = await owner.createCryptoKey({
     parent: ring.name!,
     cryptoKeyId: 'kek',
-    cryptoKey: { purpose, versionTemplate: purpose === 'ASYMMETRIC_SIGN' ? { algorithm: 'EC_SIGN_P256_SHA256' } : undefined },
+    cryptoKey: {
+      purpose,
+      versionTemplate: purpose === 'ASYMMETRIC_SIGN' ? { algorithm: 'EC_SIGN_P256_SHA256' } : undefined,
+    },
   });
   const bindings = [
     { role: 'roles/cloudkms.cryptoKeyEncrypterDecrypter', members: [`serviceAccount:${sa}`] },
@@ -88,8 +97,23 @@ async function tenant(opts: { grant?: boolean; grantOn?: 'key' | 'ring'; purpose
   ];
   if (opts.grant !== false) await setPolicy(opts.grantOn === 'ring' ? ring.name! : key.name!, bindings);
   const config = parseGcpKeyConfigInput({ keyName: key.name, serviceAccount: sa }, sa);
-  const ctx: WrapContext = { tenantId, workspaceId: 'ws-1', keyConfigurationId: 'kc-1', kekVersion: 1, purpose: 'workspace-kek' };
-  return { tenantId, sa, ring: ring.name!, key: key.name!, config, ctx, p: provider(), scope: { tenantId, keyConfigurationId: 'kc-1' } };
+  const ctx: WrapContext = {
+    tenantId,
+    workspaceId: 'ws-1',
+    keyConfigurationId: 'kc-1',
+    kekVersion: 1,
+    purpose: 'workspace-kek',
+  };
+  return {
+    tenantId,
+    sa,
+    ring: ring.name!,
+    key: key.name!,
+    config,
+    ctx,
+    p: provider(),
+    scope: { tenantId, keyConfigurationId: 'kc-1' },
+  };
 }
 
 async function errorClassOf(p: Promise<unknown>): Promise<string> {
@@ -103,7 +127,10 @@ async function errorClassOf(p: Promise<unknown>): Promise<string> {
 }
 
 const disable = (version: string) =>
-  owner.updateCryptoKeyVersion({ cryptoKeyVersion: { name: version, state: 'DISABLED' }, updateMask: { paths: ['state'] } });
+  owner.updateCryptoKeyVersion({
+    cryptoKeyVersion: { name: version, state: 'DISABLED' },
+    updateMask: { paths: ['state'] },
+  });
 
 describe('GCP provider against the Cloud KMS emulator', () => {
   it('wraps and unwraps with the bound context, reporting the version used; CRC32C checked both ways', async () => {
@@ -116,21 +143,33 @@ describe('GCP provider against the Cloud KMS emulator', () => {
     expect(back.equals(kek)).toBe(true);
 
     const d = await t.p.describe(t.config, t.scope);
-    expect(d).toMatchObject({ keyId: t.key, state: 'enabled', usage: 'ENCRYPT_DECRYPT', usageOk: true, currentVersion: `${t.key}/cryptoKeyVersions/1` });
+    expect(d).toMatchObject({
+      keyId: t.key,
+      state: 'enabled',
+      usage: 'ENCRYPT_DECRYPT',
+      usageOk: true,
+      currentVersion: `${t.key}/cryptoKeyVersions/1`,
+    });
 
     // Every call went through the observer, named by operation and key, never carrying key bytes.
     const mine = events.filter((e) => e.tenantId === t.tenantId);
     expect(mine.map((e) => `${e.operation}:${e.outcome}`)).toEqual(['wrap:ok', 'unwrap:ok', 'describe:ok']);
     expect(JSON.stringify(mine)).not.toContain(kek.toString('base64'));
     // The calls reached the emulator as the tenant's service account (impersonated), not as the vendor.
-    expect(h.counters.total({ cloud: 'gcp', operation: 'Encrypt', principal: `serviceAccount:${t.sa}`, outcome: 'ok' })).toBe(1);
+    expect(
+      h.counters.total({ cloud: 'gcp', operation: 'Encrypt', principal: `serviceAccount:${t.sa}`, outcome: 'ok' }),
+    ).toBe(1);
   });
 
   it('refuses to unwrap under another context (invalid_ciphertext), and a corrupted ciphertext likewise', async () => {
     const t = await tenant();
     const wrapped = await t.p.wrap(t.config, randomBytes(32), t.ctx);
-    expect(await errorClassOf(t.p.unwrap(t.config, wrapped, { ...t.ctx, workspaceId: 'ws-2' }))).toBe('invalid_ciphertext');
-    expect(await errorClassOf(t.p.unwrap(t.config, wrapped, { ...t.ctx, tenantId: 'someone-else' }))).toBe('invalid_ciphertext');
+    expect(await errorClassOf(t.p.unwrap(t.config, wrapped, { ...t.ctx, workspaceId: 'ws-2' }))).toBe(
+      'invalid_ciphertext',
+    );
+    expect(await errorClassOf(t.p.unwrap(t.config, wrapped, { ...t.ctx, tenantId: 'someone-else' }))).toBe(
+      'invalid_ciphertext',
+    );
     const bad = Buffer.from(wrapped.ciphertext);
     bad[bad.length - 1] ^= 1;
     expect(await errorClassOf(t.p.unwrap(t.config, { ...wrapped, ciphertext: bad }, t.ctx))).toBe('invalid_ciphertext');
@@ -170,7 +209,9 @@ describe('GCP provider against the Cloud KMS emulator', () => {
     const wrapped = await good.p.wrap(good.config, randomBytes(32), good.ctx);
     const sign = await tenant({ purpose: 'ASYMMETRIC_SIGN' });
     expect(await errorClassOf(sign.p.wrap(sign.config, randomBytes(32), sign.ctx))).toBe('invalid_key_usage');
-    expect(await errorClassOf(sign.p.unwrap(sign.config, { ...wrapped, keyVersion: null }, sign.ctx))).toBe('invalid_key_usage');
+    expect(await errorClassOf(sign.p.unwrap(sign.config, { ...wrapped, keyVersion: null }, sign.ctx))).toBe(
+      'invalid_key_usage',
+    );
   });
 
   it('a project-level binding grants what a key binding does; a conditional binding past its request.time is access_denied', async () => {
@@ -178,14 +219,27 @@ describe('GCP provider against the Cloud KMS emulator', () => {
     expect(await errorClassOf(t.p.wrap(t.config, randomBytes(32), t.ctx))).toBe('access_denied');
     const project = /^projects\/([^/]+)\//.exec(t.key)![1];
     const member = `serviceAccount:${t.sa}`;
-    expect((await h.admin('PUT', '/gcp/projects/iam', { project, bindings: [{ role: 'roles/cloudkms.cryptoKeyEncrypterDecrypter', members: [member] }, { role: 'roles/cloudkms.viewer', members: [member] }] })).status).toBe(200);
+    expect(
+      (
+        await h.admin('PUT', '/gcp/projects/iam', {
+          project,
+          bindings: [
+            { role: 'roles/cloudkms.cryptoKeyEncrypterDecrypter', members: [member] },
+            { role: 'roles/cloudkms.viewer', members: [member] },
+          ],
+        })
+      ).status,
+    ).toBe(200);
     const wrapped = await t.p.wrap(t.config, randomBytes(32), t.ctx);
     const until = new Date(Date.now() + 1000).toISOString();
     const cond = { title: 'until', expression: `request.time < timestamp("${until}")` };
     await h.admin('PUT', '/gcp/projects/iam', {
       project,
       version: 3,
-      bindings: [{ role: 'roles/cloudkms.cryptoKeyEncrypterDecrypter', members: [member], condition: cond }, { role: 'roles/cloudkms.viewer', members: [member], condition: cond }],
+      bindings: [
+        { role: 'roles/cloudkms.cryptoKeyEncrypterDecrypter', members: [member], condition: cond },
+        { role: 'roles/cloudkms.viewer', members: [member], condition: cond },
+      ],
     });
     expect((await t.p.unwrap(t.config, wrapped, t.ctx)).length).toBe(32);
     await new Promise((r) => setTimeout(r, 1200));
@@ -248,7 +302,9 @@ describe('GCP provider against the Cloud KMS emulator', () => {
     h.faults.clear();
     h.faults.add({ cloud: 'gcp', operation: 'generateAccessToken', kind: 'hang' });
     started = Date.now();
-    expect(await errorClassOf(provider({ requestTimeoutMs: 400, maxRetries: 0 }).wrap(t.config, randomBytes(32), t.ctx))).toBe('unavailable');
+    expect(
+      await errorClassOf(provider({ requestTimeoutMs: 400, maxRetries: 0 }).wrap(t.config, randomBytes(32), t.ctx)),
+    ).toBe('unavailable');
     expect(Date.now() - started).toBeLessThan(1500);
     h.faults.clear();
     // Once the API answers again, the same provider recovers.
@@ -291,9 +347,17 @@ describe('GCP provider against the Cloud KMS emulator', () => {
     expect(mine).not.toBe(theirs);
     const keyName = `${LOCATION}/keyRings/r/cryptoKeys/k`;
     expect(() => parseGcpKeyConfigInput({ keyName, serviceAccount: theirs }, mine)).toThrow(InvalidIdentifierError);
-    expect(() => parseGcpKeyConfigInput({ keyName, serviceAccount: theirs }, mine)).toThrow(/this tenant's Keyhold service account/);
-    expect(() => parseGcpKeyConfigInput({ keyName: `${keyName}/cryptoKeyVersions/1`, serviceAccount: mine }, mine)).toThrow(/not a CryptoKeyVersion/);
-    expect(parseGcpKeyConfigInput({ keyName, serviceAccount: mine }, mine)).toEqual({ provider: 'gcp', keyName, serviceAccount: mine });
+    expect(() => parseGcpKeyConfigInput({ keyName, serviceAccount: theirs }, mine)).toThrow(
+      /this tenant's Keyhold service account/,
+    );
+    expect(() =>
+      parseGcpKeyConfigInput({ keyName: `${keyName}/cryptoKeyVersions/1`, serviceAccount: mine }, mine),
+    ).toThrow(/not a CryptoKeyVersion/);
+    expect(parseGcpKeyConfigInput({ keyName, serviceAccount: mine }, mine)).toEqual({
+      provider: 'gcp',
+      keyName,
+      serviceAccount: mine,
+    });
   });
 
   describe('runValidation', () => {
@@ -304,7 +368,14 @@ describe('GCP provider against the Cloud KMS emulator', () => {
       const t = await tenant();
       const report = await runValidation(t.p, t.config, t.scope);
       expect(report.ok).toBe(true);
-      expect(report.checks.map((c) => c.name)).toEqual(['identifier', 'impersonation', 'key_state', 'key_usage', 'round_trip', 'context_binding']);
+      expect(report.checks.map((c) => c.name)).toEqual([
+        'identifier',
+        'impersonation',
+        'key_state',
+        'key_usage',
+        'round_trip',
+        'context_binding',
+      ]);
       expect(report.pinned).toEqual(t.config);
     });
 
@@ -325,7 +396,10 @@ describe('GCP provider against the Cloud KMS emulator', () => {
       const d = await tenant();
       await disable(`${d.key}/cryptoKeyVersions/1`);
       let c = byName((await runValidation(d.p, d.config, d.scope)).checks).key_state;
-      expect(c).toMatchObject({ ok: false, message: 'The key is disabled. Enable it in your key management service, then validate again.' });
+      expect(c).toMatchObject({
+        ok: false,
+        message: 'The key is disabled. Enable it in your key management service, then validate again.',
+      });
 
       const s = await tenant();
       await owner.destroyCryptoKeyVersion({ name: `${s.key}/cryptoKeyVersions/1` });
@@ -344,7 +418,9 @@ describe('GCP provider against the Cloud KMS emulator', () => {
       const missing: GcpKeyConfig = { ...t.config, keyName: `${t.ring}/cryptoKeys/nope` };
       const c = byName((await runValidation(t.p, missing, t.scope)).checks).key_access;
       expect(c).toMatchObject({ ok: false, errorClass: 'key_not_found' });
-      expect(c.message).toBe(`The key ${missing.keyName} was not found. Check the project, location, key ring and key name.`);
+      expect(c.message).toBe(
+        `The key ${missing.keyName} was not found. Check the project, location, key ring and key name.`,
+      );
 
       const u = await tenant();
       await h.admin('POST', '/gcp/service-accounts/disable', { email: u.sa });

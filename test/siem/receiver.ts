@@ -28,7 +28,13 @@ export class TestReceiver {
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', () => {
         const status = this.status;
-        this.requests.push({ path: req.url ?? '', headers: req.headers, body: Buffer.concat(chunks), at: Date.now(), status });
+        this.requests.push({
+          path: req.url ?? '',
+          headers: req.headers,
+          body: Buffer.concat(chunks),
+          at: Date.now(),
+          status,
+        });
         this.inFlight++;
         setTimeout(() => {
           this.inFlight--;
@@ -54,7 +60,8 @@ export class TestReceiver {
   }
 }
 
-export const webhookEvents = (r: ReceivedRequest): unknown[] => (JSON.parse(r.body.toString('utf8')) as { events: unknown[] }).events;
+export const webhookEvents = (r: ReceivedRequest): unknown[] =>
+  (JSON.parse(r.body.toString('utf8')) as { events: unknown[] }).events;
 export const jsonLines = (r: ReceivedRequest): unknown[] =>
   r.body
     .toString('utf8')
@@ -62,9 +69,19 @@ export const jsonLines = (r: ReceivedRequest): unknown[] =>
     .filter(Boolean)
     .map((l) => JSON.parse(l));
 /** Splunk HEC batches: JSON objects one after another. */
-export const hecEvents = (r: ReceivedRequest): unknown[] => r.body.toString('utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
+export const hecEvents = (r: ReceivedRequest): unknown[] =>
+  r.body
+    .toString('utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l));
 
-export async function until<T>(what: string, fn: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 30_000, everyMs = 100): Promise<T> {
+export async function until<T>(
+  what: string,
+  fn: () => Promise<T | undefined | false> | T | undefined | false,
+  timeoutMs = 30_000,
+  everyMs = 100,
+): Promise<T> {
   const end = Date.now() + timeoutMs;
   for (;;) {
     const v = await fn();

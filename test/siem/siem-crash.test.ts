@@ -23,7 +23,10 @@ describe('SIEM delivery across a worker SIGKILL', () => {
 
   beforeAll(async () => {
     db = await privateDatabase();
-    stack = await startStack({ config: { databaseUrl: db.url, logLevel: 'silent' }, providerEnv: { KEYHOLD_SIEM_ALLOW_LOOPBACK: 'true' } });
+    stack = await startStack({
+      config: { databaseUrl: db.url, logLevel: 'silent' },
+      providerEnv: { KEYHOLD_SIEM_ALLOW_LOOPBACK: 'true' },
+    });
     ds = createDataSource(db.url, { poolSize: 2, applicationName: 'siem-crash-test' });
     await ds.initialize();
   });
@@ -41,7 +44,11 @@ describe('SIEM delivery across a worker SIGKILL', () => {
     const t = await tenantWithAdmin(stack);
     const receiver = await new TestReceiver().start();
     receiver.delayMs = 250;
-    const created = await stack.http.post(`/v1/tenants/${t.tenant.id}/siem-destinations`, { name: 'crash', kind: 'webhook', url: `${receiver.url}/in` }, t.token);
+    const created = await stack.http.post(
+      `/v1/tenants/${t.tenant.id}/siem-destinations`,
+      { name: 'crash', kind: 'webhook', url: `${receiver.url}/in` },
+      t.token,
+    );
     expect(created.status).toBe(201);
     const secret = created.body.secret as string;
     const audit = new AuditLog(ds, new AuditKeys(stack.config.audit));
@@ -49,7 +56,13 @@ describe('SIEM delivery across a worker SIGKILL', () => {
     for (let i = 0; i < total; i += 1_000)
       await audit.appendMany(
         t.tenant.id,
-        Array.from({ length: 1_000 }, (_, j) => ({ actor: 'test', action: 'test.bulk', target: `n:${i + j}`, outcome: 'success', details: { pad: 'p'.repeat(2_000) } })),
+        Array.from({ length: 1_000 }, (_, j) => ({
+          actor: 'test',
+          action: 'test.bulk',
+          target: `n:${i + j}`,
+          outcome: 'success',
+          details: { pad: 'p'.repeat(2_000) },
+        })),
       );
     const head = Number((await ds.query(`SELECT seq FROM audit_heads WHERE tenant_id = $1`, [t.tenant.id]))[0].seq);
     const env = workerEnv(stack.config, {
@@ -64,10 +77,18 @@ describe('SIEM delivery across a worker SIGKILL', () => {
     const first = spawnWorker(env);
     workers.push(first);
     await first.ready;
-    await until('a batch on the wire after some acknowledged', () => receiver.requests.length >= 3 && receiver.inFlight > 0, 60_000, 10);
+    await until(
+      'a batch on the wire after some acknowledged',
+      () => receiver.requests.length >= 3 && receiver.inFlight > 0,
+      60_000,
+      10,
+    );
     first.kill('SIGKILL');
     expect((await first.exited).signal).toBe('SIGKILL');
-    const cursorAtKill = Number((await ds.query(`SELECT cursor_seq FROM siem_destinations WHERE id = $1`, [created.body.destination.id]))[0].cursor_seq);
+    const cursorAtKill = Number(
+      (await ds.query(`SELECT cursor_seq FROM siem_destinations WHERE id = $1`, [created.body.destination.id]))[0]
+        .cursor_seq,
+    );
     expect(cursorAtKill).toBeLessThan(head);
 
     receiver.delayMs = 60;
@@ -78,11 +99,20 @@ describe('SIEM delivery across a worker SIGKILL', () => {
     await second.ready;
     // Memory once the delivery is under way (code loaded, pools and sockets open, first batches through), then its
     // peak over the rest of the backlog: a worker that held the backlog would grow with it.
-    const cursor = async () => Number((await ds.query(`SELECT cursor_seq FROM siem_destinations WHERE id = $1`, [created.body.destination.id]))[0].cursor_seq);
-    const startCursor = await until('second worker delivering', async () => {
-      const c = await cursor();
-      return c > cursorAtKill + 1_000 ? c : undefined;
-    }, 60_000, 50);
+    const cursor = async () =>
+      Number(
+        (await ds.query(`SELECT cursor_seq FROM siem_destinations WHERE id = $1`, [created.body.destination.id]))[0]
+          .cursor_seq,
+      );
+    const startCursor = await until(
+      'second worker delivering',
+      async () => {
+        const c = await cursor();
+        return c > cursorAtKill + 1_000 ? c : undefined;
+      },
+      60_000,
+      50,
+    );
     const baseline = rssMb(second.pid);
     const mid = startCursor + (head - startCursor) / 2;
     const peaks = [baseline, baseline]; // over the first and the second half of the remaining backlog
@@ -95,10 +125,21 @@ describe('SIEM delivery across a worker SIGKILL', () => {
         /* exited */
       }
     }, 50);
-    const tracker = setInterval(() => void cursor().then((c) => (lastCursor = c), () => undefined), 100);
+    const tracker = setInterval(
+      () =>
+        void cursor().then(
+          (c) => (lastCursor = c),
+          () => undefined,
+        ),
+      100,
+    );
     await until(
       'caught up after the kill',
-      async () => Number((await ds.query(`SELECT cursor_seq FROM siem_destinations WHERE id = $1`, [created.body.destination.id]))[0].cursor_seq) === head,
+      async () =>
+        Number(
+          (await ds.query(`SELECT cursor_seq FROM siem_destinations WHERE id = $1`, [created.body.destination.id]))[0]
+            .cursor_seq,
+        ) === head,
       180_000,
       200,
     );
@@ -113,7 +154,8 @@ describe('SIEM delivery across a worker SIGKILL', () => {
     const duplicates = seqs.length - firstSeen.length;
     expect(duplicates).toBeGreaterThan(0); // the batch in flight was sent again...
     expect(duplicates).toBeLessThanOrEqual(200); // ...and only that batch
-    for (const r of receiver.requests) expect(verifySignature(secret, r.headers['keyhold-signature'] as string, r.body)).toBe(true);
+    for (const r of receiver.requests)
+      expect(verifySignature(secret, r.headers['keyhold-signature'] as string, r.body)).toBe(true);
     const backlogMb = ((head - startCursor) * 2_100) / 1024 / 1024;
     const growth = peak - baseline;
     process.stdout.write(

@@ -25,7 +25,17 @@ describe('SIEM streaming', () => {
     stack = await startStack({ config: { databaseUrl: db.url }, providerEnv: { KEYHOLD_SIEM_ALLOW_LOOPBACK: 'true' } });
     worker = await startTestWorker(
       { ...stack.config, logLevel: 'silent' },
-      { schedulers: false, siem: { pollMs: 100, backoffBaseMs: 100, backoffCapMs: 400, maxFailures: 6, batchEvents: 100, timeoutMs: 3_000 } },
+      {
+        schedulers: false,
+        siem: {
+          pollMs: 100,
+          backoffBaseMs: 100,
+          backoffCapMs: 400,
+          maxFailures: 6,
+          batchEvents: 100,
+          timeoutMs: 3_000,
+        },
+      },
     );
     ds = createDataSource(db.url, { poolSize: 2, applicationName: 'siem-test' });
     await ds.initialize();
@@ -44,16 +54,33 @@ describe('SIEM streaming', () => {
   const append = (tenantId: string, n: number, pad = 0) =>
     audit.appendMany(
       tenantId,
-      Array.from({ length: n }, (_, i) => ({ actor: 'test', action: 'test.event', target: `thing:${i}`, outcome: 'success', details: { i, pad: 'x'.repeat(pad) } })),
+      Array.from({ length: n }, (_, i) => ({
+        actor: 'test',
+        action: 'test.event',
+        target: `thing:${i}`,
+        outcome: 'success',
+        details: { i, pad: 'x'.repeat(pad) },
+      })),
     );
-  const headSeq = async (tenantId: string) => Number((await ds.query(`SELECT seq FROM audit_heads WHERE tenant_id = $1`, [tenantId]))[0].seq);
+  const headSeq = async (tenantId: string) =>
+    Number((await ds.query(`SELECT seq FROM audit_heads WHERE tenant_id = $1`, [tenantId]))[0].seq);
 
   async function destination(kind = 'webhook', format = 'native', extra: Record<string, unknown> = {}) {
     const t = await tenantWithAdmin(stack);
     const receiver = await new TestReceiver().start();
-    const created = await stack.http.post(base(t.tenant.id), { name: `d-${randomBytes(2).toString('hex')}`, kind, format, url: `${receiver.url}/hook`, ...extra }, t.token);
+    const created = await stack.http.post(
+      base(t.tenant.id),
+      { name: `d-${randomBytes(2).toString('hex')}`, kind, format, url: `${receiver.url}/hook`, ...extra },
+      t.token,
+    );
     expect(created.status).toBe(201);
-    return { t, receiver, id: created.body.destination.id as string, secret: created.body.secret as string | undefined, created };
+    return {
+      t,
+      receiver,
+      id: created.body.destination.id as string,
+      secret: created.body.secret as string | undefined,
+      created,
+    };
   }
 
   /** Sequence numbers the receiver saw, in arrival order (duplicates included). */
@@ -69,7 +96,9 @@ describe('SIEM streaming', () => {
     for (const r of receiver.requests) {
       expect(verifySignature(secret!, r.headers['keyhold-signature'] as string, r.body)).toBe(true);
       expect(verifySignature('another-secret', r.headers['keyhold-signature'] as string, r.body)).toBe(false);
-      expect(verifySignature(secret!, r.headers['keyhold-signature'] as string, Buffer.concat([r.body, Buffer.from(' ')]))).toBe(false);
+      expect(
+        verifySignature(secret!, r.headers['keyhold-signature'] as string, Buffer.concat([r.body, Buffer.from(' ')])),
+      ).toBe(false);
     }
     const got = seqs(receiver.records());
     expect(got).toEqual([...got].sort((a, b) => a - b));
@@ -100,7 +129,9 @@ describe('SIEM streaming', () => {
       await append(t.tenant.id, 3);
       const head = await headSeq(t.tenant.id);
       await until('after rotation', () => seqs(receiver.records()).includes(head));
-      return receiver.requests.slice(n).map((r) => ({ header: r.headers['keyhold-signature'] as string, body: r.body }));
+      return receiver.requests
+        .slice(n)
+        .map((r) => ({ header: r.headers['keyhold-signature'] as string, body: r.body }));
     };
     const overlapping = await stack.http.post(`${base(t.tenant.id)}/${id}/secret`, { overlapSeconds: 3600 }, t.token);
     expect(overlapping.status).toBe(200);
@@ -120,7 +151,9 @@ describe('SIEM streaming', () => {
       expect(verifySignature(second, r.header, r.body)).toBe(false);
       expect(verifySignature(secret!, r.header, r.body)).toBe(false);
     }
-    expect((await stack.http.post(`${base(t.tenant.id)}/${id}/secret`, { overlapSeconds: 8 * 86_400 }, t.token)).status).toBe(400);
+    expect(
+      (await stack.http.post(`${base(t.tenant.id)}/${id}/secret`, { overlapSeconds: 8 * 86_400 }, t.token)).status,
+    ).toBe(400);
     expect(stack.logs()).not.toContain(second);
     expect(stack.logs()).not.toContain(third);
     await receiver.close();
@@ -130,25 +163,50 @@ describe('SIEM streaming', () => {
     const t = await tenantWithAdmin(stack);
     const receiver = await new TestReceiver().start();
     const token = `hec-${randomBytes(8).toString('hex')}`;
-    const created = await stack.http.post(base(t.tenant.id), { name: 'splunk', kind: 'splunk-hec', format: 'ocsf', url: receiver.url, token }, t.token);
+    const created = await stack.http.post(
+      base(t.tenant.id),
+      { name: 'splunk', kind: 'splunk-hec', format: 'ocsf', url: receiver.url, token },
+      t.token,
+    );
     expect(created.status).toBe(201);
     expect(created.body.secret).toBeUndefined();
     expect(created.body.destination.url).toBe(`${receiver.url}/services/collector/event`);
     expect(created.text).not.toContain(token);
     await stack.http.post(`/v1/tenants/${t.tenant.id}/workspaces`, { name: 'w1' }, t.token);
     const head = await headSeq(t.tenant.id);
-    await until('HEC events', () => hecEvents.length && receiver.requests.flatMap(hecEvents).some((e) => (e as { event: { metadata: { sequence: number } } }).event.metadata.sequence === head));
+    await until(
+      'HEC events',
+      () =>
+        hecEvents.length &&
+        receiver.requests
+          .flatMap(hecEvents)
+          .some((e) => (e as { event: { metadata: { sequence: number } } }).event.metadata.sequence === head),
+    );
     for (const r of receiver.requests) {
       expect(r.path).toBe('/services/collector/event');
       expect(r.headers.authorization).toBe(`Splunk ${token}`);
     }
-    const events = receiver.requests.flatMap(hecEvents) as Array<{ sourcetype: string; fields: { keyhold_id: string }; event: Record<string, any> }>;
+    const events = receiver.requests.flatMap(hecEvents) as Array<{
+      sourcetype: string;
+      fields: { keyhold_id: string };
+      event: Record<string, any>;
+    }>;
     const created0 = events.find((e) => e.event.message === 'siem_destination.created')!;
     expect(created0.sourcetype).toBe('ocsf');
-    expect(created0.event).toMatchObject({ class_uid: 6003, activity_id: 1, type_uid: 600301, status_id: 1, metadata: { version: '1.1.0', tenant_uid: t.tenant.id } });
+    expect(created0.event).toMatchObject({
+      class_uid: 6003,
+      activity_id: 1,
+      type_uid: 600301,
+      status_id: 1,
+      metadata: { version: '1.1.0', tenant_uid: t.tenant.id },
+    });
     expect(created0.fields.keyhold_id).toBe(created0.event.metadata.uid);
     const ws = events.find((e) => e.event.message === 'workspace.created')!;
-    expect(ws.event).toMatchObject({ class_uid: 6003, activity_name: 'Create', api: { operation: 'workspace.created' } });
+    expect(ws.event).toMatchObject({
+      class_uid: 6003,
+      activity_name: 'Create',
+      api: { operation: 'workspace.created' },
+    });
     expect(stack.logs()).not.toContain(token);
     await receiver.close();
   });
@@ -157,9 +215,12 @@ describe('SIEM streaming', () => {
     const { t, receiver } = await destination('jsonl', 'cef');
     await append(t.tenant.id, 5);
     const head = await headSeq(t.tenant.id);
-    await until('CEF lines', () => receiver.records(jsonLines).some((l) => String(l).includes(`externalId=${t.tenant.id}:${head} `)));
+    await until('CEF lines', () =>
+      receiver.records(jsonLines).some((l) => String(l).includes(`externalId=${t.tenant.id}:${head} `)),
+    );
     expect(receiver.requests[0].headers['content-type']).toBe('application/x-ndjson');
-    for (const line of receiver.records(jsonLines)) expect(String(line)).toMatch(/^CEF:0\|Keyhold\|Keyhold\|1\|[^|]+\|[^|]+\|\d\|externalId=/);
+    for (const line of receiver.records(jsonLines))
+      expect(String(line)).toMatch(/^CEF:0\|Keyhold\|Keyhold\|1\|[^|]+\|[^|]+\|\d\|externalId=/);
     await receiver.close();
   });
 
@@ -168,13 +229,19 @@ describe('SIEM streaming', () => {
     await until('creation delivered', () => receiver.requests.length > 0);
     receiver.status = 503;
     await append(t.tenant.id, 120);
-    await until('a failure recorded', async () => (await stack.http.get(`${base(t.tenant.id)}/${id}`, t.token)).body.failures > 0);
+    await until(
+      'a failure recorded',
+      async () => (await stack.http.get(`${base(t.tenant.id)}/${id}`, t.token)).body.failures > 0,
+    );
     const during = (await stack.http.get(`${base(t.tenant.id)}/${id}`, t.token)).body;
     expect(during.lastError).toBe('receiver answered HTTP 503');
     expect(during.pendingEvents).toBeGreaterThan(0);
     receiver.status = 200;
     const head = await headSeq(t.tenant.id);
-    await until('caught up', async () => (await stack.http.get(`${base(t.tenant.id)}/${id}`, t.token)).body.cursorSeq === head);
+    await until(
+      'caught up',
+      async () => (await stack.http.get(`${base(t.tenant.id)}/${id}`, t.token)).body.cursorSeq === head,
+    );
     const accepted = seqs(receiver.records());
     const firstSeen = accepted.filter((s, i) => accepted.indexOf(s) === i);
     expect(firstSeen).toEqual([...firstSeen].sort((a, b) => a - b));
@@ -235,14 +302,23 @@ describe('SIEM streaming', () => {
       const r = await stack.http.request(method, path, { token: b.t.token, body: method === 'POST' ? {} : undefined });
       expect([path, r.status]).toEqual([path, 404]);
     }
-    expect((await stack.http.get(base(b.t.tenant.id), b.t.token)).body.destinations.map((d: { id: string }) => d.id)).toEqual([b.id]);
+    expect(
+      (await stack.http.get(base(b.t.tenant.id), b.t.token)).body.destinations.map((d: { id: string }) => d.id),
+    ).toEqual([b.id]);
     await append(b.t.tenant.id, 20);
     await append(a.t.tenant.id, 1);
     const headA = await headSeq(a.t.tenant.id);
     const headB = await headSeq(b.t.tenant.id);
-    await until('both delivered', () => seqs(a.receiver.records()).includes(headA) && seqs(b.receiver.records()).includes(headB));
-    expect(new Set(a.receiver.records().map((e) => (e as { tenantId: string }).tenantId))).toEqual(new Set([a.t.tenant.id]));
-    expect(new Set(b.receiver.records().map((e) => (e as { tenantId: string }).tenantId))).toEqual(new Set([b.t.tenant.id]));
+    await until(
+      'both delivered',
+      () => seqs(a.receiver.records()).includes(headA) && seqs(b.receiver.records()).includes(headB),
+    );
+    expect(new Set(a.receiver.records().map((e) => (e as { tenantId: string }).tenantId))).toEqual(
+      new Set([a.t.tenant.id]),
+    );
+    expect(new Set(b.receiver.records().map((e) => (e as { tenantId: string }).tenantId))).toEqual(
+      new Set([b.t.tenant.id]),
+    );
     await a.receiver.close();
     await b.receiver.close();
   });
@@ -263,12 +339,28 @@ describe('SIEM streaming', () => {
       const r = await stack.http.post(base(t.tenant.id), { name: 'bad', kind: 'webhook', url }, t.token);
       expect([url, r.status, r.body.error.code]).toEqual([url, 400, 'INVALID_IDENTIFIER']);
     }
-    const bad = await stack.http.post(base(t.tenant.id), { name: 'x', kind: 'webhook', url: 'https://siem.example.com/', token: 'abcdefghij' }, t.token);
+    const bad = await stack.http.post(
+      base(t.tenant.id),
+      { name: 'x', kind: 'webhook', url: 'https://siem.example.com/', token: 'abcdefghij' },
+      t.token,
+    );
     expect(bad.status).toBe(400);
-    const noToken = await stack.http.post(base(t.tenant.id), { name: 'x', kind: 'splunk-hec', url: 'https://siem.example.com/' }, t.token);
+    const noToken = await stack.http.post(
+      base(t.tenant.id),
+      { name: 'x', kind: 'splunk-hec', url: 'https://siem.example.com/' },
+      t.token,
+    );
     expect(noToken.body.error.code).toBe('VALIDATION_FAILED');
-    const hec = await stack.http.post(base(t.tenant.id), { name: 'hec', kind: 'splunk-hec', url: 'https://siem.example.com/', token: 'hec-token-123456' }, t.token);
-    const overlap = await stack.http.post(`${base(t.tenant.id)}/${hec.body.destination.id}/secret`, { token: 'hec-token-654321', overlapSeconds: 60 }, t.token);
+    const hec = await stack.http.post(
+      base(t.tenant.id),
+      { name: 'hec', kind: 'splunk-hec', url: 'https://siem.example.com/', token: 'hec-token-123456' },
+      t.token,
+    );
+    const overlap = await stack.http.post(
+      `${base(t.tenant.id)}/${hec.body.destination.id}/secret`,
+      { token: 'hec-token-654321', overlapSeconds: 60 },
+      t.token,
+    );
     expect([overlap.status, overlap.body.error.code]).toEqual([400, 'VALIDATION_FAILED']);
   });
 });

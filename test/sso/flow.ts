@@ -8,13 +8,20 @@ import { createServer } from 'node:net';
 export class CookieBrowser {
   private readonly jar = new Map<string, Map<string, string>>();
 
-  async request(method: 'GET' | 'POST', url: string, form?: Record<string, string>): Promise<{ status: number; location: string | null; text: string }> {
+  async request(
+    method: 'GET' | 'POST',
+    url: string,
+    form?: Record<string, string>,
+  ): Promise<{ status: number; location: string | null; text: string }> {
     const u = new URL(url);
     const cookies = [...(this.jar.get(u.origin) ?? new Map()).entries()].map(([k, v]) => `${k}=${v}`).join('; ');
     const res = await fetch(url, {
       method,
       redirect: 'manual',
-      headers: { ...(cookies ? { cookie: cookies } : {}), ...(form ? { 'content-type': 'application/x-www-form-urlencoded' } : {}) },
+      headers: {
+        ...(cookies ? { cookie: cookies } : {}),
+        ...(form ? { 'content-type': 'application/x-www-form-urlencoded' } : {}),
+      },
       body: form ? new URLSearchParams(form).toString() : undefined,
     });
     const jar = this.jar.get(u.origin) ?? new Map<string, string>();
@@ -31,7 +38,10 @@ export class CookieBrowser {
   }
 
   /** Follows redirects on the given origin only; returns the first response elsewhere or without a redirect. */
-  async follow(url: string, origin: string): Promise<{ url: string; status: number; location: string | null; text: string }> {
+  async follow(
+    url: string,
+    origin: string,
+  ): Promise<{ url: string; status: number; location: string | null; text: string }> {
     let current = url;
     for (let i = 0; i < 10; i++) {
       const r = await this.request('GET', current);
@@ -46,7 +56,12 @@ export class CookieBrowser {
  * Starts an SSO sign-in at the API and logs in at the IdP as `login`: returns the callback URL the IdP sent the
  * browser to (code, state, iss) without visiting it, so a test can replay or alter it.
  */
-export async function signInAtIdp(browser: CookieBrowser, apiUrl: string, tenantId: string, login: string): Promise<string> {
+export async function signInAtIdp(
+  browser: CookieBrowser,
+  apiUrl: string,
+  tenantId: string,
+  login: string,
+): Promise<string> {
   const start = await browser.request('GET', `${apiUrl}/v1/sso/login?tenant_id=${encodeURIComponent(tenantId)}`);
   if (start.status !== 302 || !start.location) throw new Error(`login start: ${start.status} ${start.text}`);
   if (start.location.startsWith(apiUrl)) throw new Error(`login start redirected to the console: ${start.location}`);
@@ -56,11 +71,16 @@ export async function signInAtIdp(browser: CookieBrowser, apiUrl: string, tenant
   if (page.location?.startsWith(`${apiUrl}/v1/sso/callback`)) return page.location;
   const action = /action="([^"]+)"/.exec(page.text)?.[1];
   if (!action) throw new Error(`no login form at the IdP: ${page.status} ${page.text.slice(0, 200)}`);
-  const submitted = await browser.request('POST', new URL(action, page.url).href, { prompt: 'login', login, password: 'any' });
+  const submitted = await browser.request('POST', new URL(action, page.url).href, {
+    prompt: 'login',
+    login,
+    password: 'any',
+  });
   if (!submitted.location) throw new Error(`IdP login: ${submitted.status} ${submitted.text.slice(0, 200)}`);
   const back = await browser.follow(submitted.location, idpOrigin);
   const callback = back.location ?? '';
-  if (!callback.startsWith(`${apiUrl}/v1/sso/callback`)) throw new Error(`IdP did not redirect to the callback: ${back.status} ${callback} ${back.text.slice(0, 200)}`);
+  if (!callback.startsWith(`${apiUrl}/v1/sso/callback`))
+    throw new Error(`IdP did not redirect to the callback: ${back.status} ${callback} ${back.text.slice(0, 200)}`);
   return callback;
 }
 

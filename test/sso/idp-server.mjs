@@ -36,13 +36,25 @@ const provider = new Provider(issuer, {
   findAccount: async (_ctx, id) => {
     const u = users[id];
     if (!u) return undefined;
-    return { accountId: id, claims: async () => ({ sub: id, email: u.email, email_verified: u.emailVerified ?? true, groups: u.groups ?? [], name: id }) };
+    return {
+      accountId: id,
+      claims: async () => ({
+        sub: id,
+        email: u.email,
+        email_verified: u.emailVerified ?? true,
+        groups: u.groups ?? [],
+        name: id,
+      }),
+    };
   },
   // No consent screen: every client here is first-party for the test.
   loadExistingGrant: async (ctx) => {
     const existing = ctx.oidc.session.grantIdFor(ctx.oidc.client.clientId);
     if (existing) return ctx.oidc.provider.Grant.find(existing);
-    const grant = new ctx.oidc.provider.Grant({ clientId: ctx.oidc.client.clientId, accountId: ctx.oidc.session.accountId });
+    const grant = new ctx.oidc.provider.Grant({
+      clientId: ctx.oidc.client.clientId,
+      accountId: ctx.oidc.session.accountId,
+    });
     grant.addOIDCScope('openid email profile');
     await grant.save();
     return grant;
@@ -56,20 +68,27 @@ function resign(idToken, change) {
   const claims = { ...JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')), ...change };
   const head = Buffer.from(JSON.stringify({ alg: 'RS256', typ: 'JWT', kid: jwk.kid })).toString('base64url');
   const body = Buffer.from(JSON.stringify(claims)).toString('base64url');
-  const sig = createSign('RSA-SHA256').update(`${head}.${body}`).sign(createPrivateKey({ key: jwk, format: 'jwk' })).toString('base64url');
+  const sig = createSign('RSA-SHA256')
+    .update(`${head}.${body}`)
+    .sign(createPrivateKey({ key: jwk, format: 'jwk' }))
+    .toString('base64url');
   return `${head}.${body}.${sig}`;
 }
 
 provider.use(async (ctx, next) => {
   await next();
-  if (ctx.path !== '/token' || ctx.status !== 200 || !ctx.body || typeof ctx.body !== 'object' || !ctx.body.id_token) return;
+  if (ctx.path !== '/token' || ctx.status !== 200 || !ctx.body || typeof ctx.body !== 'object' || !ctx.body.id_token)
+    return;
   const aud = JSON.parse(Buffer.from(ctx.body.id_token.split('.')[1], 'base64url').toString('utf8')).aud;
   const how = tamper.get(aud);
   if (how === 'aud') ctx.body = { ...ctx.body, id_token: resign(ctx.body.id_token, { aud: 'some-other-client' }) };
-  if (how === 'nonce') ctx.body = { ...ctx.body, id_token: resign(ctx.body.id_token, { nonce: 'not-the-nonce-keyhold-sent' }) };
+  if (how === 'nonce')
+    ctx.body = { ...ctx.body, id_token: resign(ctx.body.id_token, { nonce: 'not-the-nonce-keyhold-sent' }) };
   const now = Math.floor(Date.now() / 1000);
-  if (how === 'exp') ctx.body = { ...ctx.body, id_token: resign(ctx.body.id_token, { iat: now - 900, exp: now - 600 }) };
-  if (how === 'iss') ctx.body = { ...ctx.body, id_token: resign(ctx.body.id_token, { iss: 'https://another-idp.example.com' }) };
+  if (how === 'exp')
+    ctx.body = { ...ctx.body, id_token: resign(ctx.body.id_token, { iat: now - 900, exp: now - 600 }) };
+  if (how === 'iss')
+    ctx.body = { ...ctx.body, id_token: resign(ctx.body.id_token, { iss: 'https://another-idp.example.com' }) };
 });
 
 server.on('request', provider.callback());

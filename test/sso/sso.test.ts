@@ -13,7 +13,15 @@ import { Idp, startIdp } from './idp';
 jest.setTimeout(120_000);
 
 const secret = () => randomBytes(24).toString('base64url');
-const clients = { a: secret(), b: secret(), aud: secret(), nonce: secret(), exp: secret(), iss: secret(), other: secret() };
+const clients = {
+  a: secret(),
+  b: secret(),
+  aud: secret(),
+  nonce: secret(),
+  exp: secret(),
+  iss: secret(),
+  other: secret(),
+};
 
 let stack: TestStack;
 let idp: Idp;
@@ -43,9 +51,18 @@ const config = (issuer: string, clientId: string, clientSecret: string, extra: R
   ...extra,
 });
 
-async function tenantWithSso(clientId: string, clientSecret: string, extra: Record<string, unknown> = {}, issuer = idp.issuer) {
+async function tenantWithSso(
+  clientId: string,
+  clientSecret: string,
+  extra: Record<string, unknown> = {},
+  issuer = idp.issuer,
+) {
   const t = await tenantWithAdmin(stack);
-  const put = await stack.http.put(`/v1/tenants/${t.tenant.id}/sso`, config(issuer, clientId, clientSecret, extra), t.token);
+  const put = await stack.http.put(
+    `/v1/tenants/${t.tenant.id}/sso`,
+    config(issuer, clientId, clientSecret, extra),
+    t.token,
+  );
   expect(put.status).toBe(200);
   return t;
 }
@@ -66,7 +83,10 @@ beforeAll(async () => {
     users,
   );
   otherIdp = await startIdp([{ client_id: 'keyhold-a', client_secret: clients.other, redirect_uris: redirect }], users);
-  stack = await startStack({ config: { port, publicUrl: apiUrl }, providerEnv: { KEYHOLD_SSO_ALLOW_LOOPBACK_ISSUERS: '1' } });
+  stack = await startStack({
+    config: { port, publicUrl: apiUrl },
+    providerEnv: { KEYHOLD_SSO_ALLOW_LOOPBACK_ISSUERS: '1' },
+  });
   expect(stack.url).toBe(apiUrl);
 });
 
@@ -84,9 +104,19 @@ describe('SSO configuration', () => {
     const t = await tenantWithSso('keyhold-a', clients.a);
     const got = await stack.http.get(`/v1/tenants/${t.tenant.id}/sso`, t.token);
     expect(got.status).toBe(200);
-    expect(got.body).toMatchObject({ configured: true, issuer: idp.issuer, clientId: 'keyhold-a', clientSecretSet: true, redirectUri: `${apiUrl}/v1/sso/callback`, ssoRequired: false });
+    expect(got.body).toMatchObject({
+      configured: true,
+      issuer: idp.issuer,
+      clientId: 'keyhold-a',
+      clientSecretSet: true,
+      redirectUri: `${apiUrl}/v1/sso/callback`,
+      ssoRequired: false,
+    });
     expect(got.text).not.toContain(clients.a);
-    const row = await stack.api.services.ds.query(`SELECT client_secret_sealed FROM sso_configurations WHERE tenant_id = $1`, [t.tenant.id]);
+    const row = await stack.api.services.ds.query(
+      `SELECT client_secret_sealed FROM sso_configurations WHERE tenant_id = $1`,
+      [t.tenant.id],
+    );
     expect(Buffer.from(row[0].client_secret_sealed).includes(Buffer.from(clients.a))).toBe(false);
     const audit = await stack.http.get(`/v1/tenants/${t.tenant.id}/audit-events`, t.token);
     const ev = audit.body.events.find((e: any) => e.action === 'sso.configuration_created');
@@ -97,23 +127,45 @@ describe('SSO configuration', () => {
 
   it('refuses issuers that are not https or point at internal addresses (SSRF), with codes', async () => {
     const t = await tenantWithAdmin(stack);
-    for (const issuer of ['http://example.com', 'https://169.254.169.254/latest', 'https://10.0.0.1', 'https://user:pw@idp.example.com', 'https://idp.example.com/?x=1', 'ftp://idp.example.com']) {
+    for (const issuer of [
+      'http://example.com',
+      'https://169.254.169.254/latest',
+      'https://10.0.0.1',
+      'https://user:pw@idp.example.com',
+      'https://idp.example.com/?x=1',
+      'ftp://idp.example.com',
+    ]) {
       const r = await stack.http.put(`/v1/tenants/${t.tenant.id}/sso`, config(issuer, 'c', 's'), t.token);
       expect([r.status, r.body.error.code, issuer]).toEqual([400, 'SSO_ISSUER_REJECTED', issuer]);
     }
-    expect((await stack.http.get(`/v1/tenants/${t.tenant.id}/sso`, t.token)).body).toEqual({ configured: false, redirectUri: `${apiUrl}/v1/sso/callback` });
-    const unreachable = await stack.http.put(`/v1/tenants/${t.tenant.id}/sso`, config('http://127.0.0.1:9', 'c', 's'), t.token);
+    expect((await stack.http.get(`/v1/tenants/${t.tenant.id}/sso`, t.token)).body).toEqual({
+      configured: false,
+      redirectUri: `${apiUrl}/v1/sso/callback`,
+    });
+    const unreachable = await stack.http.put(
+      `/v1/tenants/${t.tenant.id}/sso`,
+      config('http://127.0.0.1:9', 'c', 's'),
+      t.token,
+    );
     expect(unreachable.body.error.code).toBe('SSO_ISSUER_UNREACHABLE');
-    expect(await stack.api.services.ds.query(`SELECT 1 FROM sso_configurations WHERE tenant_id = $1`, [t.tenant.id])).toHaveLength(0);
+    expect(
+      await stack.api.services.ds.query(`SELECT 1 FROM sso_configurations WHERE tenant_id = $1`, [t.tenant.id]),
+    ).toHaveLength(0);
   });
 
-  it("refuses an IdP whose discovery document names another issuer or points its endpoints at internal addresses", async () => {
+  it('refuses an IdP whose discovery document names another issuer or points its endpoints at internal addresses', async () => {
     const t = await tenantWithAdmin(stack);
     let doc: Record<string, unknown> = {};
-    const server = createServer((_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(doc)));
+    const server = createServer((_req, res) =>
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(doc)),
+    );
     await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
     const issuer = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    const endpoints = { authorization_endpoint: `${issuer}/auth`, token_endpoint: `${issuer}/token`, jwks_uri: `${issuer}/jwks` };
+    const endpoints = {
+      authorization_endpoint: `${issuer}/auth`,
+      token_endpoint: `${issuer}/token`,
+      jwks_uri: `${issuer}/jwks`,
+    };
     try {
       for (const [d, expected] of [
         [{ issuer: 'https://someone-else.example.com', ...endpoints }, 'SSO_ISSUER_UNREACHABLE'],
@@ -134,14 +186,21 @@ describe('SSO configuration', () => {
     const t = await tenantWithSso('keyhold-a', clients.a);
     const other = await tenantWithAdmin(stack);
     expect((await stack.http.get(`/v1/tenants/${t.tenant.id}/sso`, other.token)).status).toBe(404);
-    expect((await stack.http.put(`/v1/tenants/${t.tenant.id}/sso`, config(idp.issuer, 'keyhold-b', clients.b), other.token)).status).toBe(404);
+    expect(
+      (await stack.http.put(`/v1/tenants/${t.tenant.id}/sso`, config(idp.issuer, 'keyhold-b', clients.b), other.token))
+        .status,
+    ).toBe(404);
     expect((await stack.http.delete(`/v1/tenants/${t.tenant.id}/sso`, other.token)).status).toBe(404);
     const b = new CookieBrowser();
     expect(await visitCallback(b, await signInAtIdp(b, apiUrl, t.tenant.id, 'bob'))).toBe('sso-complete');
     const auditor = await collectSession(b, apiUrl);
     expect(auditor.body.role).toBe('auditor');
     expect((await stack.http.get(`/v1/tenants/${t.tenant.id}/sso`, auditor.body.access_token)).status).toBe(200);
-    const put = await stack.http.put(`/v1/tenants/${t.tenant.id}/sso`, config(idp.issuer, 'keyhold-a', clients.a), auditor.body.access_token);
+    const put = await stack.http.put(
+      `/v1/tenants/${t.tenant.id}/sso`,
+      config(idp.issuer, 'keyhold-a', clients.a),
+      auditor.body.access_token,
+    );
     expect(put.status).toBe(403);
   });
 });
@@ -155,11 +214,19 @@ describe('SSO sign-in', () => {
     expect(await visitCallback(b, callback)).toBe('sso-complete');
     const s = await collectSession(b, apiUrl);
     expect(s.status).toBe(200);
-    expect(s.body).toMatchObject({ token_type: 'Bearer', tenant_id: t.tenant.id, email: 'alice@acme.test', role: 'key_admin' });
+    expect(s.body).toMatchObject({
+      token_type: 'Bearer',
+      tenant_id: t.tenant.id,
+      email: 'alice@acme.test',
+      role: 'key_admin',
+    });
     // The token works on the admin API, as a key admin of this tenant.
     const users = await stack.http.get(`/v1/tenants/${t.tenant.id}/admin-users`, s.body.access_token);
     expect(users.status).toBe(200);
-    expect(users.body.adminUsers.find((u: any) => u.email === 'alice@acme.test')).toMatchObject({ role: 'key_admin', disabled: false });
+    expect(users.body.adminUsers.find((u: any) => u.email === 'alice@acme.test')).toMatchObject({
+      role: 'key_admin',
+      disabled: false,
+    });
     // The handoff is single use.
     expect((await collectSession(b, apiUrl)).body.error.code).toBe('SSO_HANDOFF_INVALID');
     const audit = await stack.http.get(`/v1/tenants/${t.tenant.id}/audit-events`, t.token);
@@ -182,7 +249,13 @@ describe('SSO sign-in', () => {
     const s = await collectSession(b, apiUrl);
     expect(s.status).toBe(200);
     // the IdP vouched for the first factor only: the answer is a second-step challenge, never an access token
-    expect(s.body).toMatchObject({ mfa_required: true, mfa_mode: 'enrol', tenant_id: t.tenant.id, email: 'alice@acme.test', role: 'key_admin' });
+    expect(s.body).toMatchObject({
+      mfa_required: true,
+      mfa_mode: 'enrol',
+      tenant_id: t.tenant.id,
+      email: 'alice@acme.test',
+      role: 'key_admin',
+    });
     expect(s.body.access_token).toBeUndefined();
     expect(typeof s.body.mfa_token).toBe('string');
   });
@@ -194,15 +267,27 @@ describe('SSO sign-in', () => {
     const asAuditor = await collectSession(first, apiUrl);
     expect(asAuditor.body.role).toBe('auditor');
     // The key admin maps bob's other group ("staff") to key admin.
-    const remap = config(idp.issuer, 'keyhold-a', clients.a, { roleMappings: [{ group: 'kh-admins', role: 'key_admin' }, { group: 'staff', role: 'key_admin' }, { group: 'kh-auditors', role: 'auditor' }] });
+    const remap = config(idp.issuer, 'keyhold-a', clients.a, {
+      roleMappings: [
+        { group: 'kh-admins', role: 'key_admin' },
+        { group: 'staff', role: 'key_admin' },
+        { group: 'kh-auditors', role: 'auditor' },
+      ],
+    });
     expect((await stack.http.put(`/v1/tenants/${t.tenant.id}/sso`, remap, t.token)).status).toBe(200);
     const second = new CookieBrowser();
     expect(await visitCallback(second, await signInAtIdp(second, apiUrl, t.tenant.id, 'bob'))).toBe('sso-complete');
     const asKeyAdmin = await collectSession(second, apiUrl);
     expect(asKeyAdmin.body.role).toBe('key_admin');
-    expect((await stack.http.get(`/v1/tenants/${t.tenant.id}/admin-users`, asAuditor.body.access_token)).status).toBe(401);
+    expect((await stack.http.get(`/v1/tenants/${t.tenant.id}/admin-users`, asAuditor.body.access_token)).status).toBe(
+      401,
+    );
     const audit = await stack.http.get(`/v1/tenants/${t.tenant.id}/audit-events`, t.token);
-    expect(audit.body.events.find((e: any) => e.action === 'admin_user.role_changed')?.details).toMatchObject({ from: 'auditor', to: 'key_admin', via: 'sso' });
+    expect(audit.body.events.find((e: any) => e.action === 'admin_user.role_changed')?.details).toMatchObject({
+      from: 'auditor',
+      to: 'key_admin',
+      via: 'sso',
+    });
   });
 
   it('refuses a second IdP account that claims the email of a user already linked to another (SSO_IDENTITY_MISMATCH)', async () => {
@@ -210,13 +295,17 @@ describe('SSO sign-in', () => {
     const b = new CookieBrowser();
     expect(await visitCallback(b, await signInAtIdp(b, apiUrl, t.tenant.id, 'alice'))).toBe('sso-complete');
     const twin = new CookieBrowser();
-    expect(await visitCallback(twin, await signInAtIdp(twin, apiUrl, t.tenant.id, 'alice-twin'))).toBe('sso-error/SSO_IDENTITY_MISMATCH');
+    expect(await visitCallback(twin, await signInAtIdp(twin, apiUrl, t.tenant.id, 'alice-twin'))).toBe(
+      'sso-error/SSO_IDENTITY_MISMATCH',
+    );
   });
 
   it('refuses a user none of whose groups is mapped (SSO_NO_ROLE_MAPPING), creating nobody', async () => {
     const t = await tenantWithSso('keyhold-a', clients.a);
     const b = new CookieBrowser();
-    expect(await visitCallback(b, await signInAtIdp(b, apiUrl, t.tenant.id, 'carol'))).toBe('sso-error/SSO_NO_ROLE_MAPPING');
+    expect(await visitCallback(b, await signInAtIdp(b, apiUrl, t.tenant.id, 'carol'))).toBe(
+      'sso-error/SSO_NO_ROLE_MAPPING',
+    );
     const users = await stack.http.get(`/v1/tenants/${t.tenant.id}/admin-users`, t.token);
     expect(users.body.adminUsers.map((u: any) => u.email)).not.toContain('carol@acme.test');
     expect((await collectSession(b, apiUrl)).status).toBe(401);
@@ -225,22 +314,30 @@ describe('SSO sign-in', () => {
   it('refuses an email outside the allowed domains (SSO_EMAIL_DOMAIN_NOT_ALLOWED)', async () => {
     const t = await tenantWithSso('keyhold-a', clients.a);
     const b = new CookieBrowser();
-    expect(await visitCallback(b, await signInAtIdp(b, apiUrl, t.tenant.id, 'mallory'))).toBe('sso-error/SSO_EMAIL_DOMAIN_NOT_ALLOWED');
+    expect(await visitCallback(b, await signInAtIdp(b, apiUrl, t.tenant.id, 'mallory'))).toBe(
+      'sso-error/SSO_EMAIL_DOMAIN_NOT_ALLOWED',
+    );
     const audit = await stack.http.get(`/v1/tenants/${t.tenant.id}/audit-events`, t.token);
-    expect(audit.body.events.find((e: any) => e.action === 'sso.sign_in' && e.outcome === 'failure')?.details).toEqual({ code: 'SSO_EMAIL_DOMAIN_NOT_ALLOWED' });
+    expect(audit.body.events.find((e: any) => e.action === 'sso.sign_in' && e.outcome === 'failure')?.details).toEqual({
+      code: 'SSO_EMAIL_DOMAIN_NOT_ALLOWED',
+    });
   });
 
   it('refuses an ID token issued for another audience, correctly signed by the IdP (SSO_TOKEN_REJECTED)', async () => {
     const t = await tenantWithSso('keyhold-aud', clients.aud);
     const b = new CookieBrowser();
-    expect(await visitCallback(b, await signInAtIdp(b, apiUrl, t.tenant.id, 'alice'))).toBe('sso-error/SSO_TOKEN_REJECTED');
+    expect(await visitCallback(b, await signInAtIdp(b, apiUrl, t.tenant.id, 'alice'))).toBe(
+      'sso-error/SSO_TOKEN_REJECTED',
+    );
     expect((await collectSession(b, apiUrl)).status).toBe(401);
   });
 
   it('refuses an ID token whose nonce is not the one this sign-in sent (SSO_TOKEN_REJECTED)', async () => {
     const t = await tenantWithSso('keyhold-nonce', clients.nonce);
     const b = new CookieBrowser();
-    expect(await visitCallback(b, await signInAtIdp(b, apiUrl, t.tenant.id, 'alice'))).toBe('sso-error/SSO_TOKEN_REJECTED');
+    expect(await visitCallback(b, await signInAtIdp(b, apiUrl, t.tenant.id, 'alice'))).toBe(
+      'sso-error/SSO_TOKEN_REJECTED',
+    );
   });
 
   it('refuses an expired ID token and one naming another issuer, both correctly signed by the IdP', async () => {
@@ -250,7 +347,10 @@ describe('SSO sign-in', () => {
     ]) {
       const t = await tenantWithSso(clientId, clientSecret);
       const b = new CookieBrowser();
-      expect([clientId, await visitCallback(b, await signInAtIdp(b, apiUrl, t.tenant.id, 'alice'))]).toEqual([clientId, 'sso-error/SSO_TOKEN_REJECTED']);
+      expect([clientId, await visitCallback(b, await signInAtIdp(b, apiUrl, t.tenant.id, 'alice'))]).toEqual([
+        clientId,
+        'sso-error/SSO_TOKEN_REJECTED',
+      ]);
     }
   });
 
@@ -332,28 +432,75 @@ describe('SSO sign-in', () => {
 describe('SSO required', () => {
   it('refuses password sign-in for everyone but the break-glass key admin', async () => {
     const t = await tenantWithAdmin(stack);
-    const breakGlass = (await stack.http.get(`/v1/tenants/${t.tenant.id}/admin-users`, t.token)).body.adminUsers[0].id as string;
+    const breakGlass = (await stack.http.get(`/v1/tenants/${t.tenant.id}/admin-users`, t.token)).body.adminUsers[0]
+      .id as string;
     // A second password user (invited) who must now use SSO.
-    const invite = await stack.http.post(`/v1/tenants/${t.tenant.id}/invitations`, { email: 'dave@acme.test', role: 'key_admin' }, t.token);
+    const invite = await stack.http.post(
+      `/v1/tenants/${t.tenant.id}/invitations`,
+      { email: 'dave@acme.test', role: 'key_admin' },
+      t.token,
+    );
     expect(invite.status).toBe(201);
-    const token = /accept-invitation\/([A-Za-z0-9_-]+)/.exec(stack.api.services.devMailbox!.list("dave@acme.test")[0].link)![1];
+    const token = /accept-invitation\/([A-Za-z0-9_-]+)/.exec(
+      stack.api.services.devMailbox!.list('dave@acme.test')[0].link,
+    )![1];
     const davePassword = `Pw-${secret()}`;
     expect((await stack.http.post('/v1/invitations/accept', { token, password: davePassword })).status).toBe(201);
 
-    const noBreakGlass = await stack.http.put(`/v1/tenants/${t.tenant.id}/sso`, config(idp.issuer, 'keyhold-a', clients.a, { ssoRequired: true }), t.token);
+    const noBreakGlass = await stack.http.put(
+      `/v1/tenants/${t.tenant.id}/sso`,
+      config(idp.issuer, 'keyhold-a', clients.a, { ssoRequired: true }),
+      t.token,
+    );
     expect(noBreakGlass.body.error.code).toBe('SSO_BREAK_GLASS_INVALID');
-    const put = await stack.http.put(`/v1/tenants/${t.tenant.id}/sso`, config(idp.issuer, 'keyhold-a', clients.a, { ssoRequired: true, breakGlassAdminUserId: breakGlass }), t.token);
+    const put = await stack.http.put(
+      `/v1/tenants/${t.tenant.id}/sso`,
+      config(idp.issuer, 'keyhold-a', clients.a, { ssoRequired: true, breakGlassAdminUserId: breakGlass }),
+      t.token,
+    );
     expect(put.status).toBe(200);
 
-    const dave = await stack.http.post('/v1/auth/token', { grant_type: 'password', tenant_id: t.tenant.id, username: 'dave@acme.test', password: davePassword });
+    const dave = await stack.http.post('/v1/auth/token', {
+      grant_type: 'password',
+      tenant_id: t.tenant.id,
+      username: 'dave@acme.test',
+      password: davePassword,
+    });
     expect([dave.status, dave.body.error.code]).toEqual([403, 'SSO_REQUIRED']);
     // A wrong password stays the generic answer: SSO_REQUIRED is only said to someone who knew the password.
-    const wrong = await stack.http.post('/v1/auth/token', { grant_type: 'password', tenant_id: t.tenant.id, username: 'dave@acme.test', password: 'wrong-password-123' });
+    const wrong = await stack.http.post('/v1/auth/token', {
+      grant_type: 'password',
+      tenant_id: t.tenant.id,
+      username: 'dave@acme.test',
+      password: 'wrong-password-123',
+    });
     expect([wrong.status, wrong.body.error.code]).toEqual([400, 'INVALID_GRANT']);
-    const glass = await stack.http.post('/v1/auth/token', { grant_type: 'password', tenant_id: t.tenant.id, username: t.email, password: t.password });
+    const glass = await stack.http.post('/v1/auth/token', {
+      grant_type: 'password',
+      tenant_id: t.tenant.id,
+      username: t.email,
+      password: t.password,
+    });
     expect(glass.status).toBe(200);
     // Turning it off restores password sign-in.
-    expect((await stack.http.put(`/v1/tenants/${t.tenant.id}/sso`, config(idp.issuer, 'keyhold-a', clients.a), glass.body.access_token)).status).toBe(200);
-    expect((await stack.http.post('/v1/auth/token', { grant_type: 'password', tenant_id: t.tenant.id, username: 'dave@acme.test', password: davePassword })).status).toBe(200);
+    expect(
+      (
+        await stack.http.put(
+          `/v1/tenants/${t.tenant.id}/sso`,
+          config(idp.issuer, 'keyhold-a', clients.a),
+          glass.body.access_token,
+        )
+      ).status,
+    ).toBe(200);
+    expect(
+      (
+        await stack.http.post('/v1/auth/token', {
+          grant_type: 'password',
+          tenant_id: t.tenant.id,
+          username: 'dave@acme.test',
+          password: davePassword,
+        })
+      ).status,
+    ).toBe(200);
   });
 });

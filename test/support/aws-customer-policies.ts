@@ -9,7 +9,13 @@ import { KEYHOLD_KMS_ACTIONS } from '@app/provider-aws';
 export function tenantScopedStatements(roleArn: string, tenantId: string): unknown[] {
   const crypto = KEYHOLD_KMS_ACTIONS.filter((a) => a !== 'kms:DescribeKey' && a !== 'kms:ListKeyRotations');
   return [
-    { Sid: 'KeyholdDescribe', Effect: 'Allow', Principal: { AWS: roleArn }, Action: ['kms:DescribeKey', 'kms:ListKeyRotations'], Resource: '*' },
+    {
+      Sid: 'KeyholdDescribe',
+      Effect: 'Allow',
+      Principal: { AWS: roleArn },
+      Action: ['kms:DescribeKey', 'kms:ListKeyRotations'],
+      Resource: '*',
+    },
     {
       Sid: 'KeyholdWrapForThisTenantOnly',
       Effect: 'Allow',
@@ -29,6 +35,8 @@ export function arnNotLikeDeny(accountId: string): unknown {
     Principal: '*',
     Action: 'kms:*',
     Resource: '*',
-    Condition: { ArnNotLike: { 'aws:PrincipalArn': [`arn:aws:iam::${accountId}:root`, `arn:aws:iam::${accountId}:role/admins/*`] } },
+    Condition: {
+      ArnNotLike: { 'aws:PrincipalArn': [`arn:aws:iam::${accountId}:root`, `arn:aws:iam::${accountId}:role/admins/*`] },
+    },
   };
 }

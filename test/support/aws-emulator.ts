@@ -36,7 +36,17 @@ export async function startAwsEmulator(): Promise<AwsEmulatorHarness> {
   const counters = new CallCounters();
   const tls = loadOrCreateTls();
   let persisted = 0;
-  const emulator = createAwsEmulator({ faults, counters, tls, persist: () => { persisted++; } }, {});
+  const emulator = createAwsEmulator(
+    {
+      faults,
+      counters,
+      tls,
+      persist: () => {
+        persisted++;
+      },
+    },
+    {},
+  );
   const { url } = await emulator.start('127.0.0.1', 0);
   const admin = new AdminServer(faults, counters, [emulator], () => undefined);
   const adminAt = await admin.start('127.0.0.1', 0);

@@ -35,7 +35,11 @@ export interface AzureEmulatorHarness {
   /** A client-credentials token from the emulated Entra for `scope` (raw OAuth request). */
   tokenFor(clientId: string, secret: string, scope: string): Promise<string>;
   /** A raw https call to the vault with a bearer token (for what the SDK never sends, e.g. a wrong audience). */
-  rawVault(method: string, pathAndQuery: string, token: string): Promise<{ status: number; body: any; headers: Record<string, string | string[] | undefined> }>;
+  rawVault(
+    method: string,
+    pathAndQuery: string,
+    token: string,
+  ): Promise<{ status: number; body: any; headers: Record<string, string | string[] | undefined> }>;
   /** KeyClient pinned to a Key Vault api-version (`serviceVersion`). */
   keysAsVersion(clientId: string, secret: string, serviceVersion: string): KeyClient;
   /** Grant or revoke the vendor app's data-plane access to a key. */
@@ -62,7 +66,11 @@ export async function startAzureEmulator(): Promise<AzureEmulatorHarness> {
     retryOptions: { maxRetries, retryDelayInMs: 50, maxRetryDelayInMs: 200 },
   });
   const cred = (clientId: string, secret: string) =>
-    new ClientSecretCredential(d.customerTenantId, clientId, secret, { ...opts(), authorityHost: emulator.authorityHost(), disableInstanceDiscovery: true });
+    new ClientSecretCredential(d.customerTenantId, clientId, secret, {
+      ...opts(),
+      authorityHost: emulator.authorityHost(),
+      disableInstanceDiscovery: true,
+    });
   const adminCall = emulatorAdmin(adminAt.url);
   return {
     emulator,
@@ -93,20 +101,42 @@ export async function startAzureEmulator(): Promise<AzureEmulatorHarness> {
       KEYHOLD_AZURE_REQUEST_TIMEOUT_MS: '3000',
       KEYHOLD_AZURE_CA_PEM: tls.caPem,
     }),
-    customerKeys: () => new KeyClient(emulator.vaultUrl(), cred(d.customerAdminClientId, d.customerAdminClientSecret), opts()),
+    customerKeys: () =>
+      new KeyClient(emulator.vaultUrl(), cred(d.customerAdminClientId, d.customerAdminClientSecret), opts()),
     keysAs: (clientId, secret) => new KeyClient(emulator.vaultUrl(), cred(clientId, secret), opts()),
     tokenFor: async (clientId, secret, scope) => {
-      const form = new URLSearchParams({ grant_type: 'client_credentials', client_id: clientId, client_secret: secret, scope }).toString();
-      const r = await rawHttps(new URL(`${emulator.authorityHost()}/${d.customerTenantId}/oauth2/v2.0/token`), 'POST', tls.caPem, { 'content-type': 'application/x-www-form-urlencoded' }, form);
+      const form = new URLSearchParams({
+        grant_type: 'client_credentials',
+        client_id: clientId,
+        client_secret: secret,
+        scope,
+      }).toString();
+      const r = await rawHttps(
+        new URL(`${emulator.authorityHost()}/${d.customerTenantId}/oauth2/v2.0/token`),
+        'POST',
+        tls.caPem,
+        { 'content-type': 'application/x-www-form-urlencoded' },
+        form,
+      );
       if (r.status !== 200) throw new Error(`token: ${r.status} ${JSON.stringify(r.body)}`);
       return String(r.body.access_token);
     },
     rawVault: (method, pathAndQuery, token) =>
-      rawHttps(new URL(`https://127.0.0.1:${port}${pathAndQuery}`), method, tls.caPem, { authorization: `Bearer ${token}`, host: `${d.vaultHost}:${port}` }),
-    keysAsVersion: (clientId, secret, serviceVersion) => new KeyClient(emulator.vaultUrl(), cred(clientId, secret), { ...opts(), serviceVersion }),
-    cryptoAs: (keyUrl, clientId, secret, maxRetries = 0) => new CryptographyClient(keyUrl, cred(clientId, secret), opts(maxRetries)),
+      rawHttps(new URL(`https://127.0.0.1:${port}${pathAndQuery}`), method, tls.caPem, {
+        authorization: `Bearer ${token}`,
+        host: `${d.vaultHost}:${port}`,
+      }),
+    keysAsVersion: (clientId, secret, serviceVersion) =>
+      new KeyClient(emulator.vaultUrl(), cred(clientId, secret), { ...opts(), serviceVersion }),
+    cryptoAs: (keyUrl, clientId, secret, maxRetries = 0) =>
+      new CryptographyClient(keyUrl, cred(clientId, secret), opts(maxRetries)),
     grantVendor: async (key, ops = ['get', 'wrapKey', 'unwrapKey']) => {
-      const r = await adminCall('POST', '/azure/grants', { tenantId: d.customerTenantId, clientId: d.vendorClientId, key, ops });
+      const r = await adminCall('POST', '/azure/grants', {
+        tenantId: d.customerTenantId,
+        clientId: d.vendorClientId,
+        key,
+        ops,
+      });
       if (r.status !== 201) throw new Error(`grant failed: ${JSON.stringify(r.body)}`);
     },
     revokeVendor: async (key) => {
@@ -121,13 +151,30 @@ export async function startAzureEmulator(): Promise<AzureEmulatorHarness> {
   };
 }
 
-function rawHttps(url: URL, method: string, ca: string, headers: Record<string, string>, body?: string): Promise<{ status: number; body: any; headers: Record<string, string | string[] | undefined> }> {
+function rawHttps(
+  url: URL,
+  method: string,
+  ca: string,
+  headers: Record<string, string>,
+  body?: string,
+): Promise<{ status: number; body: any; headers: Record<string, string | string[] | undefined> }> {
   return new Promise((resolve, reject) => {
-    const req = httpsRequest(url, { method, ca, servername: 'localhost', headers: { ...headers, ...(body ? { 'content-length': String(Buffer.byteLength(body)) } : {}) } }, (res) => {
-      let text = '';
-      res.on('data', (c: Buffer) => (text += c.toString('utf8')));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text ? JSON.parse(text) : undefined, headers: res.headers }));
-    });
+    const req = httpsRequest(
+      url,
+      {
+        method,
+        ca,
+        servername: 'localhost',
+        headers: { ...headers, ...(body ? { 'content-length': String(Buffer.byteLength(body)) } : {}) },
+      },
+      (res) => {
+        let text = '';
+        res.on('data', (c: Buffer) => (text += c.toString('utf8')));
+        res.on('end', () =>
+          resolve({ status: res.statusCode ?? 0, body: text ? JSON.parse(text) : undefined, headers: res.headers }),
+        );
+      },
+    );
     req.on('error', reject);
     req.end(body);
   });

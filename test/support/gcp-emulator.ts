@@ -31,7 +31,11 @@ export interface GcpEmulatorHarness {
   /** Cloud KMS client that sends `Authorization: Bearer <token>` on every call. */
   kmsWithToken(token: string): KeyManagementServiceClient;
   /** POST/GET an admin route (e.g. '/gcp/tokens/revoke'). */
-  admin(method: 'GET' | 'POST' | 'PUT' | 'DELETE', path: string, body?: unknown): Promise<{ status: number; body: any }>;
+  admin(
+    method: 'GET' | 'POST' | 'PUT' | 'DELETE',
+    path: string,
+    body?: unknown,
+  ): Promise<{ status: number; body: any }>;
   close(): Promise<void>;
 }
 
@@ -41,7 +45,18 @@ export async function startGcpEmulator(): Promise<GcpEmulatorHarness> {
   const propagation = new Propagation();
   const tls = loadOrCreateTls();
   let persisted = 0;
-  const emulator = createGcpEmulator({ faults, counters, tls, persist: () => { persisted++; }, propagation }, {});
+  const emulator = createGcpEmulator(
+    {
+      faults,
+      counters,
+      tls,
+      persist: () => {
+        persisted++;
+      },
+      propagation,
+    },
+    {},
+  );
   await emulator.start('127.0.0.1', 0);
   const endpoints = emulator.endpoints()!;
   const adminServer = new AdminServer(faults, counters, [emulator], () => undefined, propagation);

@@ -28,7 +28,10 @@ export function startStack(options: StackOptions = {}): Promise<TestStack> {
  * signs in. Returns the tenant with the admin's token (the shared onboarding client, no second copy).
  */
 export async function tenantWithAdmin(stack: TestStack, name = `t-${randomBytes(3).toString('hex')}`) {
-  const a = await onboardTenant(stack.url, stack.operatorToken, { name, email: `${name.toLowerCase()}-${randomBytes(3).toString('hex')}@example.com` });
+  const a = await onboardTenant(stack.url, stack.operatorToken, {
+    name,
+    email: `${name.toLowerCase()}-${randomBytes(3).toString('hex')}@example.com`,
+  });
   return { tenant: a.tenant, token: a.token, email: a.email, password: a.password, invitation: a.invitation };
 }
 
@@ -45,18 +48,38 @@ export async function awsBoundWorkspace(stack: TestStack) {
   const roleArn = await stack.aws.createRole(roleName, vendor, t.tenant.aws.externalId);
   const keyArn = await stack.aws.createKey(roleArn, roleName);
   const base = `/v1/tenants/${t.tenant.id}`;
-  const kc = await stack.http.post(`${base}/key-configurations`, { name: 'k', provider: 'aws', aws: { keyArn, roleArn } }, t.token);
+  const kc = await stack.http.post(
+    `${base}/key-configurations`,
+    { name: 'k', provider: 'aws', aws: { keyArn, roleArn } },
+    t.token,
+  );
   if (kc.body.status !== 'valid') throw new Error(`key configuration: ${kc.status} ${kc.text}`);
   const ws = await stack.http.post(`${base}/workspaces`, { name: 'w' }, t.token);
-  const bound = await stack.http.put(`${base}/workspaces/${ws.body.id}/key-binding`, { keyConfigurationId: kc.body.id }, t.token);
+  const bound = await stack.http.put(
+    `${base}/workspaces/${ws.body.id}/key-binding`,
+    { keyConfigurationId: kc.body.id },
+    t.token,
+  );
   if (bound.status !== 200) throw new Error(`bind: ${bound.status} ${bound.text}`);
   const wsId = ws.body.id as string;
   const principal = async (permissions?: string[]) => {
-    const sp = await stack.http.post(`${base}/service-principals`, { name: 's', workspaceIds: [wsId], ...(permissions ? { permissions } : {}) }, t.token);
+    const sp = await stack.http.post(
+      `${base}/service-principals`,
+      { name: 's', workspaceIds: [wsId], ...(permissions ? { permissions } : {}) },
+      t.token,
+    );
     if (sp.status !== 201) throw new Error(`service principal: ${sp.status} ${sp.text}`);
-    const tok = await stack.http.post('/v1/auth/token', { grant_type: 'client_credentials', client_id: sp.body.clientId, client_secret: sp.body.clientSecret });
+    const tok = await stack.http.post('/v1/auth/token', {
+      grant_type: 'client_credentials',
+      client_id: sp.body.clientId,
+      client_secret: sp.body.clientSecret,
+    });
     if (tok.status !== 200) throw new Error(`service token: ${tok.status} ${tok.text}`);
-    return { id: sp.body.id as string, token: tok.body.access_token as string, permissions: sp.body.permissions as string[] };
+    return {
+      id: sp.body.id as string,
+      token: tok.body.access_token as string,
+      permissions: sp.body.permissions as string[],
+    };
   };
   const svc = (await principal()).token;
   return {

@@ -14,7 +14,7 @@ const swcrc = JSON.parse(fs.readFileSync(path.join(root, '.swcrc'), 'utf8'));
 delete swcrc.$schema;
 swcrc.jsc.baseUrl = root;
 
-addHook(
-  (code, filename) => transformSync(code, { ...swcrc, swcrc: false, filename, sourceMaps: 'inline' }).code,
-  { exts: ['.ts'], ignoreNodeModules: true },
-);
+addHook((code, filename) => transformSync(code, { ...swcrc, swcrc: false, filename, sourceMaps: 'inline' }).code, {
+  exts: ['.ts'],
+  ignoreNodeModules: true,
+});

@@ -28,7 +28,15 @@ import { BulkOperationsController } from './http/controllers/bulk-operations.con
 import { ApiMetrics } from './http/metrics';
 
 /** The feature modules the API serves (the worker root imports the shared ones: audit, providers). */
-export const API_FEATURE_MODULES = [AuditModule, ProvidersModule, KekCacheModule, AuthModule, JobsModule, KeysModule, SiemModule] as const;
+export const API_FEATURE_MODULES = [
+  AuditModule,
+  ProvidersModule,
+  KekCacheModule,
+  AuthModule,
+  JobsModule,
+  KeysModule,
+  SiemModule,
+] as const;
 
 export const API_CONTROLLERS = [
   OperatorController,

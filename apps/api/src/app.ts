@@ -46,7 +46,11 @@ export interface ApiAppOptions {
 }
 
 /** `frameworkErrors` of the server options FastifyAdapter takes (its own copy of Fastify's types). */
-type FrameworkErrorsOf<T> = T extends { frameworkErrors?: infer F } ? ('frameworkErrors' extends keyof T ? F : never) : never;
+type FrameworkErrorsOf<T> = T extends { frameworkErrors?: infer F }
+  ? 'frameworkErrors' extends keyof T
+    ? F
+    : never
+  : never;
 type AdapterFrameworkErrors = NonNullable<FrameworkErrorsOf<FastifyAdapterOptions>>;
 type FastifyAdapterOptions = Extract<ConstructorParameters<typeof FastifyAdapter>[0], { https?: unknown }>;
 
@@ -110,7 +114,8 @@ export async function createApiApp(config: KeyholdConfig, options: ApiAppOptions
     const routes: Array<{ method: string; url: string }> = [];
     fastify.addHook('onRoute', (r) => {
       // the operators' queue dashboard is bull-board's UI, not part of the documented API; nor is the bench route
-      if (r.url.startsWith('/admin/queues') || r.url.startsWith(DEV_MAILBOX_PATH) || r.url === BENCH_CEILING_PATH) return;
+      if (r.url.startsWith('/admin/queues') || r.url.startsWith(DEV_MAILBOX_PATH) || r.url === BENCH_CEILING_PATH)
+        return;
       for (const m of [r.method].flat()) if (m !== 'HEAD' && m !== 'OPTIONS') routes.push({ method: m, url: r.url });
     });
 
@@ -188,7 +193,9 @@ function registerReadiness(fastify: FastifyInstance, s: Pick<ApiHandles, 'ds' | 
         () => false,
       ),
     ]);
-    return reply.status(postgres && redis ? 200 : 503).send({ status: postgres && redis ? 'ready' : 'not_ready', postgres, redis });
+    return reply
+      .status(postgres && redis ? 200 : 503)
+      .send({ status: postgres && redis ? 'ready' : 'not_ready', postgres, redis });
   });
 }
 

@@ -30,12 +30,15 @@ export function App() {
   const route = useRoute();
 
   const queries = useQueryClient();
-  const signOut = useCallback((why: 'user' | 'expired') => {
-    clearSession();
-    queries.clear(); // nothing of this session's tenant outlives it
-    setSession(null);
-    setExpired(why === 'expired');
-  }, [queries]);
+  const signOut = useCallback(
+    (why: 'user' | 'expired') => {
+      clearSession();
+      queries.clear(); // nothing of this session's tenant outlives it
+      setSession(null);
+      setExpired(why === 'expired');
+    },
+    [queries],
+  );
 
   const ssoSignedIn = useCallback((s: Session) => {
     saveSession(s);

@@ -27,14 +27,17 @@ const GRANT: Record<Provider, string> = {
 
 /** A concrete next step for a failed check. The server's message says what is wrong; this says where to fix it. */
 export function checkFix(name: string, provider: Provider): string {
-  if (name === 'assume_role') return 'Paste the trust policy shown above into the role’s trust relationships, then validate again.';
+  if (name === 'assume_role')
+    return 'Paste the trust policy shown above into the role’s trust relationships, then validate again.';
   if (/external_?id/i.test(name))
     return 'Your trust policy must require the ExternalId: use the policy shown above unchanged (it has the sts:ExternalId condition).';
   if (name === 'key_access' || name === 'round_trip') return `${GRANT[provider]} Then validate again.`;
   if (name === 'key_ownership')
     return 'Run the ownership tag command shown above (it tags the key with your tenant’s ExternalId) as someone who manages the key, then validate again.';
-  if (name === 'key_state') return 'Enable the key (or cancel its scheduled deletion) in your cloud console, then validate again.';
-  if (name === 'key_usage') return 'Choose a key made for symmetric encryption (AWS, GCP) or an RSA key allowed to wrap and unwrap (Azure).';
+  if (name === 'key_state')
+    return 'Enable the key (or cancel its scheduled deletion) in your cloud console, then validate again.';
+  if (name === 'key_usage')
+    return 'Choose a key made for symmetric encryption (AWS, GCP) or an RSA key allowed to wrap and unwrap (Azure).';
   if (name === 'context_binding') return 'This key does not enforce context binding. Use a key of a supported type.';
   return 'Correct the setting named above, then validate again.';
 }

@@ -23,7 +23,10 @@ export function trackedOperations(workspaceId: string): string[] {
 
 export function trackOperation(workspaceId: string, operationId: string): string[] {
   const all = read();
-  const ids = [operationId, ...trackedOperations(workspaceId).filter((x) => x !== operationId)].slice(0, MAX_PER_WORKSPACE);
+  const ids = [operationId, ...trackedOperations(workspaceId).filter((x) => x !== operationId)].slice(
+    0,
+    MAX_PER_WORKSPACE,
+  );
   all[workspaceId] = ids;
   sessionStorage.setItem(KEY, JSON.stringify(all));
   return ids;

@@ -7,7 +7,12 @@ import type { Page } from './api/types';
  * page stays on screen while the next one loads, and changing the query starts again from the first page (a cursor is
  * only valid for the query it came from). Going back is a stack of the cursors already followed.
  */
-export function usePagedList<T, Q>(name: string, tenantId: string, query: Q, load: (query: Q, cursor: string | null) => Promise<Page<T>>) {
+export function usePagedList<T, Q>(
+  name: string,
+  tenantId: string,
+  query: Q,
+  load: (query: Q, cursor: string | null) => Promise<Page<T>>,
+) {
   const queryKey = JSON.stringify(query);
   const [cursors, setCursors] = useState<Array<string | null>>([null]);
   useEffect(() => setCursors([null]), [queryKey]);

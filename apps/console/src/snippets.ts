@@ -17,7 +17,14 @@ export interface Snippet {
  * The least Keyhold needs on an AWS key: wrap/unwrap KEKs, rewrap them inside KMS after a rotation, validate, learn
  * the current key material (the same list as libs/provider-aws KEYHOLD_KMS_ACTIONS).
  */
-const AWS_ACTIONS = ['kms:Encrypt', 'kms:Decrypt', 'kms:ReEncryptFrom', 'kms:ReEncryptTo', 'kms:DescribeKey', 'kms:ListKeyRotations'];
+const AWS_ACTIONS = [
+  'kms:Encrypt',
+  'kms:Decrypt',
+  'kms:ReEncryptFrom',
+  'kms:ReEncryptTo',
+  'kms:DescribeKey',
+  'kms:ListKeyRotations',
+];
 
 export function awsTrustPolicy(tenant: Tenant): string {
   if (tenant.aws?.trustPolicy) return tenant.aws.trustPolicy;
@@ -41,7 +48,13 @@ export function awsTrustPolicy(tenant: Tenant): string {
 
 export function awsKeyPolicyStatement(roleArn: string): string {
   return JSON.stringify(
-    { Sid: 'AllowKeyholdUseOfTheKey', Effect: 'Allow', Principal: { AWS: roleArn || '<your role ARN>' }, Action: AWS_ACTIONS, Resource: '*' },
+    {
+      Sid: 'AllowKeyholdUseOfTheKey',
+      Effect: 'Allow',
+      Principal: { AWS: roleArn || '<your role ARN>' },
+      Action: AWS_ACTIONS,
+      Resource: '*',
+    },
     null,
     2,
   );
@@ -52,7 +65,10 @@ export function awsKeyPolicyStatement(roleArn: string): string {
  * is tolerated (private endpoints, the local emulator) so the grant still names the vault and key.
  */
 export function parseAzureKeyUrl(url: string): { vault: string; key: string; hsm: boolean } | null {
-  const m = /^https:\/\/([a-z0-9-]+)\.(vault|managedhsm)\.[a-z.]+(?::\d{1,5})?\/keys\/([A-Za-z0-9-]+)(?:\/[A-Za-z0-9]+)?\/?$/.exec(url.trim());
+  const m =
+    /^https:\/\/([a-z0-9-]+)\.(vault|managedhsm)\.[a-z.]+(?::\d{1,5})?\/keys\/([A-Za-z0-9-]+)(?:\/[A-Za-z0-9]+)?\/?$/.exec(
+      url.trim(),
+    );
   return m ? { vault: m[1], hsm: m[2] === 'managedhsm', key: m[3] } : null;
 }
 
@@ -62,7 +78,7 @@ export function azureGrant(tenant: Tenant, keyUrl: string, entraTenantId: string
   const vault = parts?.vault ?? '<vault-name>';
   const key = parts?.key ?? '<key-name>';
   const lines = [
-    '# 1. Let Keyhold\'s multi-tenant application into your Entra tenant (once per tenant).',
+    "# 1. Let Keyhold's multi-tenant application into your Entra tenant (once per tenant).",
     `az login --tenant ${entraTenantId || '<your Entra tenant id>'}`,
     `az ad sp create --id ${clientId}`,
     '',
@@ -103,7 +119,9 @@ export function azureOwnershipTag(tenant: Tenant, keyUrl: string): string {
 }
 
 /** `projects/p/locations/l/keyRings/r/cryptoKeys/k` → its parts, or null while incomplete. */
-export function parseGcpKeyName(name: string): { project: string; location: string; keyRing: string; key: string } | null {
+export function parseGcpKeyName(
+  name: string,
+): { project: string; location: string; keyRing: string; key: string } | null {
   const m = /^projects\/([^/]+)\/locations\/([^/]+)\/keyRings\/([^/]+)\/cryptoKeys\/([^/]+)$/.exec(name.trim());
   return m ? { project: m[1], location: m[2], keyRing: m[3], key: m[4] } : null;
 }
@@ -115,11 +133,11 @@ export function gcpBinding(keyName: string, serviceAccount: string): string {
     ? `${p.key} --project ${p.project} --location ${p.location} --keyring ${p.keyRing}`
     : '<key> --project <project> --location <location> --keyring <key-ring>';
   return [
-    '# Encrypt/decrypt with the key (wrap and unwrap Keyhold\'s KEKs).',
+    "# Encrypt/decrypt with the key (wrap and unwrap Keyhold's KEKs).",
     `gcloud kms keys add-iam-policy-binding ${args} \\`,
     `  --member serviceAccount:${sa} --role roles/cloudkms.cryptoKeyEncrypterDecrypter`,
     '',
-    '# Read the key\'s metadata (state, purpose, primary version) for validation and health checks.',
+    "# Read the key's metadata (state, purpose, primary version) for validation and health checks.",
     `gcloud kms keys add-iam-policy-binding ${args} \\`,
     `  --member serviceAccount:${sa} --role roles/cloudkms.viewer`,
   ].join('\n');
@@ -144,7 +162,7 @@ export function snippetsFor(provider: Provider, tenant: Tenant, input: WizardInp
         {
           title: 'Trust policy for your IAM role',
           code: awsTrustPolicy(tenant),
-          hint: 'IAM → Roles → your role → Trust relationships → Edit. Only Keyhold, and only with your tenant\'s ExternalId, may assume the role.',
+          hint: "IAM → Roles → your role → Trust relationships → Edit. Only Keyhold, and only with your tenant's ExternalId, may assume the role.",
         },
         {
           title: 'Key policy statement for your KMS key',
@@ -164,7 +182,7 @@ export function snippetsFor(provider: Provider, tenant: Tenant, input: WizardInp
           code: azureOwnershipTag(tenant, input.azureKeyId),
           hint:
             'Run as someone who manages the key (e.g. Key Vault Crypto Officer). Keyhold uses the key only while this tag is on its current version; ' +
-            '--tags replaces the key\'s tags, so list any it already has too (az keyvault key show … --query tags). After creating a new key version by hand, check the tag is on it.',
+            "--tags replaces the key's tags, so list any it already has too (az keyvault key show … --query tags). After creating a new key version by hand, check the tag is on it.",
         },
       ];
     case 'gcp':

@@ -23,10 +23,15 @@ async function main(): Promise<void> {
     },
     stateFile: process.env.KEYHOLD_EMULATOR_STATE_FILE || undefined,
     tlsFile: process.env.KEYHOLD_EMULATOR_TLS_FILE || '.keyhold/emulator-tls',
-    tlsHosts: (process.env.KEYHOLD_EMULATOR_TLS_HOSTS ?? '').split(',').map((h) => h.trim()).filter(Boolean),
+    tlsHosts: (process.env.KEYHOLD_EMULATOR_TLS_HOSTS ?? '')
+      .split(',')
+      .map((h) => h.trim())
+      .filter(Boolean),
   });
   console.log(`aws    KMS/STS/IAM   ${running.aws.url}`);
-  console.log(`azure  Key Vault     ${running.azure.url}  (Entra token endpoint at https://127.0.0.1:${running.azure.port}; trust ${process.env.KEYHOLD_EMULATOR_TLS_FILE || '.keyhold/emulator-tls'}.cert.pem)`);
+  console.log(
+    `azure  Key Vault     ${running.azure.url}  (Entra token endpoint at https://127.0.0.1:${running.azure.port}; trust ${process.env.KEYHOLD_EMULATOR_TLS_FILE || '.keyhold/emulator-tls'}.cert.pem)`,
+  );
   console.log(`gcp    Cloud KMS     ${running.gcp.host}:${running.gcp.port}  (gRPC over TLS)`);
   console.log(`gcp    IAM Credentials ${running.gcp.iamCredentials}  (generateAccessToken for impersonation)`);
   console.log(`admin  emulator API  ${running.admin.url}`);

@@ -45,10 +45,12 @@ async function main(): Promise<void> {
 function crashHook(mode: string): StepHook | undefined {
   const spec = process.env.KEYHOLD_WORKER_CRASH_AT;
   if (!spec) return undefined;
-  if (mode === 'production') throw new Error('KEYHOLD_WORKER_CRASH_AT is a test seam and is refused in production mode');
+  if (mode === 'production')
+    throw new Error('KEYHOLD_WORKER_CRASH_AT is a test seam and is refused in production mode');
   const [kind, step, nth] = spec.split(':');
   const at = Number(nth ?? 1);
-  if (!kind || !step || !Number.isInteger(at) || at < 1) throw new Error('KEYHOLD_WORKER_CRASH_AT must be <kind>:<step>[:<n>]');
+  if (!kind || !step || !Number.isInteger(at) || at < 1)
+    throw new Error('KEYHOLD_WORKER_CRASH_AT must be <kind>:<step>[:<n>]');
   let seen = 0;
   return (k, s) => {
     if (k === kind && s === step && ++seen === at) process.kill(process.pid, 'SIGKILL');

@@ -18,11 +18,13 @@ export async function startMetricsServer(
       res.writeHead(status, { 'content-type': type, 'cache-control': 'no-store' });
       res.end(body);
     };
-    if (req.method !== 'GET') return reply(405, 'application/json', '{"error":{"code":"METHOD_NOT_ALLOWED","message":"GET only"}}');
+    if (req.method !== 'GET')
+      return reply(405, 'application/json', '{"error":{"code":"METHOD_NOT_ALLOWED","message":"GET only"}}');
     if (path === '/metrics') {
       registry.metrics().then(
         (text) => reply(200, registry.contentType, text),
-        () => reply(500, 'application/json', '{"error":{"code":"METRICS_FAILED","message":"metrics collection failed"}}'),
+        () =>
+          reply(500, 'application/json', '{"error":{"code":"METRICS_FAILED","message":"metrics collection failed"}}'),
       );
       return;
     }

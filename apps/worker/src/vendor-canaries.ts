@@ -12,7 +12,8 @@ export function canaryTargets(env: Record<string, string | undefined>, registry:
   const aws = ['KEYHOLD_AWS_CANARY_KEY_ARN', 'KEYHOLD_AWS_CANARY_ROLE_ARN', 'KEYHOLD_AWS_CANARY_EXTERNAL_ID'] as const;
   const [keyArn, roleArn, externalId] = aws.map((n) => env[n]?.trim() || undefined);
   if (keyArn || roleArn || externalId) {
-    if (!keyArn || !roleArn || !externalId) throw new Error(`${aws.join(', ')} must be set together (the vendor-owned AWS canary)`);
+    if (!keyArn || !roleArn || !externalId)
+      throw new Error(`${aws.join(', ')} must be set together (the vendor-owned AWS canary)`);
     if (!registry.has('aws')) throw new Error(`${aws[0]} is set but the AWS provider is not configured`);
     const b = registry.binding('aws');
     const tenant = { id: 'vendor-canary', externalId };
@@ -25,13 +26,27 @@ export function canaryTargets(env: Record<string, string | undefined>, registry:
   // GCP: the canary's service account is derived from a fixed pseudo-tenant exactly as each tenant's is, and is
   // impersonated by the vendor identity like theirs; only the key is configured.
   const gcpKey = env.KEYHOLD_GCP_CANARY_KEY?.trim();
-  if (gcpKey) out.push(bound('gcp', 'KEYHOLD_GCP_CANARY_KEY', registry, (sa) => ({ keyName: gcpKey, serviceAccount: sa }), gcpKey));
+  if (gcpKey)
+    out.push(
+      bound('gcp', 'KEYHOLD_GCP_CANARY_KEY', registry, (sa) => ({ keyName: gcpKey, serviceAccount: sa }), gcpKey),
+    );
   // Azure: a key in a vault of the vendor's own Entra tenant, reached with the vendor app's credential.
   const azureKey = env.KEYHOLD_AZURE_CANARY_KEY_ID?.trim();
   const azureTenant = env.KEYHOLD_AZURE_CANARY_TENANT_ID?.trim();
   if (azureKey || azureTenant) {
-    if (!azureKey || !azureTenant) throw new Error('KEYHOLD_AZURE_CANARY_KEY_ID and KEYHOLD_AZURE_CANARY_TENANT_ID must be set together (the vendor-owned Azure canary)');
-    out.push(bound('azure', 'KEYHOLD_AZURE_CANARY_KEY_ID', registry, () => ({ keyId: azureKey, tenantId: azureTenant }), azureKey));
+    if (!azureKey || !azureTenant)
+      throw new Error(
+        'KEYHOLD_AZURE_CANARY_KEY_ID and KEYHOLD_AZURE_CANARY_TENANT_ID must be set together (the vendor-owned Azure canary)',
+      );
+    out.push(
+      bound(
+        'azure',
+        'KEYHOLD_AZURE_CANARY_KEY_ID',
+        registry,
+        () => ({ keyId: azureKey, tenantId: azureTenant }),
+        azureKey,
+      ),
+    );
   }
   return out;
 }
@@ -54,7 +69,11 @@ function bound(
   const identity = b.identity(CANARY_TENANT) as { serviceAccount?: unknown };
   const sa = typeof identity.serviceAccount === 'string' ? identity.serviceAccount : undefined;
   try {
-    return { provider, config: b.bindTenant(b.parse(input(sa), CANARY_TENANT), CANARY_TENANT), target: sa ? `${target} as ${sa}` : target };
+    return {
+      provider,
+      config: b.bindTenant(b.parse(input(sa), CANARY_TENANT), CANARY_TENANT),
+      target: sa ? `${target} as ${sa}` : target,
+    };
   } catch (err) {
     throw new Error(`${variable}: ${err instanceof Error ? err.message : String(err)}`);
   }

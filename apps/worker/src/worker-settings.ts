@@ -51,16 +51,22 @@ const ENV = {
   backoffCapMs: ['KEYHOLD_JOB_BACKOFF_CAP_MS', int(1, 3_600_000), 300_000],
 } as const;
 
-export function loadWorkerSettings(env: Record<string, string | undefined>, overrides: Partial<WorkerSettings> = {}): WorkerSettings {
+export function loadWorkerSettings(
+  env: Record<string, string | undefined>,
+  overrides: Partial<WorkerSettings> = {},
+): WorkerSettings {
   const v: Record<string, unknown> = {};
   for (const [key, [name, schema, fallback]] of Object.entries(ENV)) {
     const raw = env[name];
     const parsed = (schema as z.ZodTypeAny).safeParse(raw === undefined || raw === '' ? fallback : raw);
-    if (!parsed.success) throw new Error(`invalid worker configuration: ${name} ${parsed.error.issues[0]?.message ?? 'is invalid'}`);
+    if (!parsed.success)
+      throw new Error(`invalid worker configuration: ${name} ${parsed.error.issues[0]?.message ?? 'is invalid'}`);
     v[key] = parsed.data;
   }
   if ((v.backoffBaseMs as number) > (v.backoffCapMs as number)) {
-    throw new Error('invalid worker configuration: KEYHOLD_JOB_BACKOFF_BASE_MS must not exceed KEYHOLD_JOB_BACKOFF_CAP_MS');
+    throw new Error(
+      'invalid worker configuration: KEYHOLD_JOB_BACKOFF_BASE_MS must not exceed KEYHOLD_JOB_BACKOFF_CAP_MS',
+    );
   }
   return {
     metricsPort: v.metricsPort as number,
@@ -99,7 +105,10 @@ export function runtimeOptions(
     probeIntervalMs: config.probe.intervalSeconds * 1000,
     rotationCheckIntervalMs: s.rotationCheckIntervalMs,
     policy: { confirmations: config.probe.confirmations, windowMs: config.probe.confirmationWindowSeconds * 1000 },
-    rateLimits: { perProviderPerSec: s.providerRatePerSecond, perKeyConfigurationPerSec: s.keyConfigurationRatePerSecond },
+    rateLimits: {
+      perProviderPerSec: s.providerRatePerSecond,
+      perKeyConfigurationPerSec: s.keyConfigurationRatePerSecond,
+    },
     transientBackoff: { ...s.transientBackoff, floorMs: Math.min(100, s.transientBackoff.baseMs) },
     maxTransientProbes: s.maxTransientProbes,
     providerAttemptsInPlace: s.providerAttemptsInPlace,

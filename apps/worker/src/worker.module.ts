@@ -60,10 +60,15 @@ export class WorkerLifecycle implements OnModuleInit, OnModuleDestroy {
     await this.runtime.start();
     // SIEM streaming: the tenants' audit logs to their destinations (docs/ARCHITECTURE.md "SIEM streaming").
     await this.siem.start();
-    this.server = await startMetricsServer(this.registry, this.settings.metricsHost, this.settings.metricsPort, async () => {
-      await this.ds.query('SELECT 1');
-      return (await this.redis.ping()) === 'PONG';
-    });
+    this.server = await startMetricsServer(
+      this.registry,
+      this.settings.metricsHost,
+      this.settings.metricsPort,
+      async () => {
+        await this.ds.query('SELECT 1');
+        return (await this.redis.ping()) === 'PONG';
+      },
+    );
     this.log.info({ metrics: this.server.url, queues: this.runtime.queues().map((q) => q.name) }, 'worker started');
   }
 
@@ -94,7 +99,8 @@ export class WorkerModule {
           redis: 'worker',
           // One connection per job that may hold a workspace lock: the KEK-rotation queue, the CMK-rewrap and re-key
           // queues (rewrap concurrency each) and the probe queue (reinstate).
-          lockPoolSize: settings.concurrency.operations + settings.concurrency.rewraps * 2 + settings.concurrency.probes + 1,
+          lockPoolSize:
+            settings.concurrency.operations + settings.concurrency.rewraps * 2 + settings.concurrency.probes + 1,
         }),
         AuditModule,
         ProvidersModule,
@@ -117,13 +123,25 @@ export class WorkerModule {
           useFactory: (registry: Registry, observer: ProviderCallObserver) => {
             const metrics = new JobMetrics(registry);
             // Lives as long as the observer (the application): cold unwraps answered by a replica key.
-            observer.onFailover((e) => metrics.kmsFailovers.inc({ provider: e.provider, operation: e.operation, from: e.fromClass }));
+            observer.onFailover((e) =>
+              metrics.kmsFailovers.inc({ provider: e.provider, operation: e.operation, from: e.fromClass }),
+            );
             return metrics;
           },
         },
         {
           provide: JobsRuntime,
-          inject: [DataSource, getDataSourceToken(LOCKS_DATA_SOURCE), REDIS, ProviderRegistry, AuditLog, KekInvalidationBus, JobMetrics, KEYHOLD_CONFIG, LOGGER],
+          inject: [
+            DataSource,
+            getDataSourceToken(LOCKS_DATA_SOURCE),
+            REDIS,
+            ProviderRegistry,
+            AuditLog,
+            KekInvalidationBus,
+            JobMetrics,
+            KEYHOLD_CONFIG,
+            LOGGER,
+          ],
           useFactory: (
             ds: DataSource,
             lockDs: DataSource,
@@ -141,14 +159,19 @@ export class WorkerModule {
                 lockDs,
                 redis,
                 providers: { get: (kind) => registry.get(kind) },
-                bindTenant: (c: KeyConfig, tenant) => (registry.has(c.provider) ? registry.binding(c.provider).bindTenant(c, tenant) : c),
+                bindTenant: (c: KeyConfig, tenant) =>
+                  registry.has(c.provider) ? registry.binding(c.provider).bindTenant(c, tenant) : c,
                 crypto: keyCrypto,
                 cache: bus,
                 audit,
                 metrics,
                 canaries: canaryTargets(cfg.providerEnv, registry),
               },
-              runtimeOptions(cfg, settings, { log: jobsLog(logger), stepHook: options.stepHook, schedulers: options.schedulers }),
+              runtimeOptions(cfg, settings, {
+                log: jobsLog(logger),
+                stepHook: options.stepHook,
+                schedulers: options.schedulers,
+              }),
             ),
         },
         {

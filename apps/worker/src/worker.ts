@@ -39,7 +39,12 @@ export interface RunningWorker {
 export async function startWorker(config: KeyholdConfig, options: StartWorkerOptions = {}): Promise<RunningWorker> {
   const settings = loadWorkerSettings(options.env ?? config.providerEnv, options.settings);
   const app = await NestFactory.createApplicationContext(
-    WorkerModule.forRoot(config, settings, { env: options.env, stepHook: options.stepHook, schedulers: options.schedulers, siem: options.siem }),
+    WorkerModule.forRoot(config, settings, {
+      env: options.env,
+      stepHook: options.stepHook,
+      schedulers: options.schedulers,
+      siem: options.siem,
+    }),
     { logger: false, abortOnError: false },
   );
   try {

@@ -17,8 +17,18 @@ async function main(): Promise<void> {
   const cert = file('KEYHOLD_CLIENT_CERT_FILE');
   const key = file('KEYHOLD_CLIENT_KEY_FILE');
   const tls = cert && key ? { cert, key, ca: file('KEYHOLD_CA_FILE') } : undefined;
-  const keyhold = new KeyholdClient({ baseUrl: env('KEYHOLD_URL'), clientId: env('KEYHOLD_CLIENT_ID'), clientSecret: env('KEYHOLD_CLIENT_SECRET'), tls });
-  const svc = await startRecordsService({ databaseUrl: env('DATABASE_URL'), keyhold, port: Number(process.env.PORT ?? 8080), host: process.env.HOST ?? '127.0.0.1' });
+  const keyhold = new KeyholdClient({
+    baseUrl: env('KEYHOLD_URL'),
+    clientId: env('KEYHOLD_CLIENT_ID'),
+    clientSecret: env('KEYHOLD_CLIENT_SECRET'),
+    tls,
+  });
+  const svc = await startRecordsService({
+    databaseUrl: env('DATABASE_URL'),
+    keyhold,
+    port: Number(process.env.PORT ?? 8080),
+    host: process.env.HOST ?? '127.0.0.1',
+  });
   console.log(`records service on ${svc.url}`);
   const stop = () => void svc.close().then(() => keyhold.close());
   process.on('SIGINT', stop);

@@ -1,7 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { EnvelopeError, KeyholdClient, KeyholdError, KeyholdUnavailableError, WorkspaceShreddedError } from '@keyhold/client';
+import {
+  EnvelopeError,
+  KeyholdClient,
+  KeyholdError,
+  KeyholdUnavailableError,
+  WorkspaceShreddedError,
+} from '@keyhold/client';
 import { Pool } from 'pg';
 
 /**
@@ -51,22 +57,39 @@ export async function startRecordsService(o: RecordsServiceOptions): Promise<Rec
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://x');
     const m = /^\/workspaces\/([^/]+)\/records(?:\/([^/]+))?$/.exec(url.pathname);
-    if (!m || !UUID.test(m[1]) || (m[2] !== undefined && !UUID.test(m[2]))) return send(res, 404, { error: { code: 'NOT_FOUND', message: 'no such route or record' } });
+    if (!m || !UUID.test(m[1]) || (m[2] !== undefined && !UUID.test(m[2])))
+      return send(res, 404, { error: { code: 'NOT_FOUND', message: 'no such route or record' } });
     const workspaceId = m[1].toLowerCase();
     if (req.method === 'POST' && m[2] === undefined) {
       const body = await readJson(req);
-      if (!body || typeof body.data !== 'string') return send(res, 400, { error: { code: 'VALIDATION_FAILED', message: 'body must be {"data": string}' } });
+      if (!body || typeof body.data !== 'string')
+        return send(res, 400, { error: { code: 'VALIDATION_FAILED', message: 'body must be {"data": string}' } });
       const id = randomUUID();
-      const blob = await o.keyhold.encrypt({ workspaceId, segmentId: segmentFor(new Date()), plaintext: body.data, aad: aadFor(workspaceId, id) });
-      await pool.query(`INSERT INTO ${table} (id, workspace_id, ciphertext) VALUES ($1, $2, $3)`, [id, workspaceId, blob]);
+      const blob = await o.keyhold.encrypt({
+        workspaceId,
+        segmentId: segmentFor(new Date()),
+        plaintext: body.data,
+        aad: aadFor(workspaceId, id),
+      });
+      await pool.query(`INSERT INTO ${table} (id, workspace_id, ciphertext) VALUES ($1, $2, $3)`, [
+        id,
+        workspaceId,
+        blob,
+      ]);
       return send(res, 201, { id });
     }
     if (req.method === 'GET' && m[2] !== undefined) {
       const id = m[2].toLowerCase();
-      const r = await pool.query<{ ciphertext: Buffer }>(`SELECT ciphertext FROM ${table} WHERE id = $1 AND workspace_id = $2`, [id, workspaceId]);
+      const r = await pool.query<{ ciphertext: Buffer }>(
+        `SELECT ciphertext FROM ${table} WHERE id = $1 AND workspace_id = $2`,
+        [id, workspaceId],
+      );
       if (!r.rows.length) return send(res, 404, { error: { code: 'NOT_FOUND', message: 'no such record' } });
       // The row's own ids are the AAD and the expectation: a ciphertext copied into another row does not open.
-      const plain = await o.keyhold.decrypt(r.rows[0].ciphertext, { aad: aadFor(workspaceId, id), expect: { workspaceId } });
+      const plain = await o.keyhold.decrypt(r.rows[0].ciphertext, {
+        aad: aadFor(workspaceId, id),
+        expect: { workspaceId },
+      });
       return send(res, 200, { id, data: plain.toString('utf8') });
     }
     return send(res, 405, { error: { code: 'METHOD_NOT_ALLOWED', message: 'POST …/records or GET …/records/{id}' } });
@@ -97,18 +120,37 @@ function aadFor(workspaceId: string, id: string): string {
 
 function errorReply(err: unknown): [number, object] {
   if (err instanceof WorkspaceShreddedError)
-    return [410, { error: { code: 'RECORD_UNREADABLE', message: `this record can no longer be decrypted: ${err.message} (${err.code})` } }];
-  if (err instanceof EnvelopeError) return [422, { error: { code: 'RECORD_CORRUPT', message: `the stored record failed verification: ${err.message}` } }];
-  if (err instanceof KeyholdUnavailableError) return [503, { error: { code: 'KEYS_UNAVAILABLE', message: 'the key service is unavailable; retry later' } }];
-  if (err instanceof KeyholdError && err.status === 404) return [404, { error: { code: 'NOT_FOUND', message: 'no such workspace' } }];
-  if (err instanceof SyntaxError) return [400, { error: { code: 'MALFORMED_JSON', message: 'the body is not valid JSON' } }];
+    return [
+      410,
+      {
+        error: {
+          code: 'RECORD_UNREADABLE',
+          message: `this record can no longer be decrypted: ${err.message} (${err.code})`,
+        },
+      },
+    ];
+  if (err instanceof EnvelopeError)
+    return [
+      422,
+      { error: { code: 'RECORD_CORRUPT', message: `the stored record failed verification: ${err.message}` } },
+    ];
+  if (err instanceof KeyholdUnavailableError)
+    return [503, { error: { code: 'KEYS_UNAVAILABLE', message: 'the key service is unavailable; retry later' } }];
+  if (err instanceof KeyholdError && err.status === 404)
+    return [404, { error: { code: 'NOT_FOUND', message: 'no such workspace' } }];
+  if (err instanceof SyntaxError)
+    return [400, { error: { code: 'MALFORMED_JSON', message: 'the body is not valid JSON' } }];
   return [500, { error: { code: 'INTERNAL', message: 'internal error' } }];
 }
 
 function send(res: ServerResponse, status: number, body: object): void {
   if (res.headersSent) return void res.end();
   const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store' });
+  res.writeHead(status, {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(text),
+    'cache-control': 'no-store',
+  });
   res.end(text);
 }
 
@@ -121,5 +163,5 @@ async function readJson(req: IncomingMessage): Promise<{ data?: unknown } | null
     chunks.push(c);
   }
   const v: unknown = JSON.parse(Buffer.concat(chunks).toString('utf8'));
-  return v && typeof v === 'object' && !Array.isArray(v) ? (v) : null;
+  return v && typeof v === 'object' && !Array.isArray(v) ? v : null;
 }

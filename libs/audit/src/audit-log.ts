@@ -1,5 +1,16 @@
 import type { DataSource } from 'typeorm';
-import { AuditEntry, ChainedRecord, Checkpoint, checkpointSignatureValid, entryHash, entryMac, GENESIS_HASH, headMac, LogVerdict, LogVerifier } from '@keyhold/audit-verify';
+import {
+  AuditEntry,
+  ChainedRecord,
+  Checkpoint,
+  checkpointSignatureValid,
+  entryHash,
+  entryMac,
+  GENESIS_HASH,
+  headMac,
+  LogVerdict,
+  LogVerifier,
+} from '@keyhold/audit-verify';
 import type { AuditKeys } from './keys';
 
 export interface AuditRecord {
@@ -88,12 +99,13 @@ export class AuditLog {
   }
 
   private async write(m: AuditTx, tenantId: string, records: AuditRecord[]): Promise<number[]> {
-    await m.query(`INSERT INTO audit_heads (tenant_id, seq, hash, mac) VALUES ($1, 0, $2, $3) ON CONFLICT (tenant_id) DO NOTHING`, [
-      tenantId,
-      GENESIS_HASH,
-      headMac(this.keys.macKey, tenantId, 0, GENESIS_HASH),
-    ]);
-    const head = (await m.query(`SELECT seq::float8 AS seq, hash FROM audit_heads WHERE tenant_id = $1 FOR UPDATE`, [tenantId]))[0] as {
+    await m.query(
+      `INSERT INTO audit_heads (tenant_id, seq, hash, mac) VALUES ($1, 0, $2, $3) ON CONFLICT (tenant_id) DO NOTHING`,
+      [tenantId, GENESIS_HASH, headMac(this.keys.macKey, tenantId, 0, GENESIS_HASH)],
+    );
+    const head = (
+      await m.query(`SELECT seq::float8 AS seq, hash FROM audit_heads WHERE tenant_id = $1 FOR UPDATE`, [tenantId])
+    )[0] as {
       seq: number;
       hash: string;
     };
@@ -117,7 +129,18 @@ export class AuditLog {
       };
       const hash = entryHash(prevHash, entry);
       const mac = entryMac(this.keys.macKey, tenantId, seq, hash);
-      const row = [seq, at.toISOString(), entry.actor, entry.action, entry.target, entry.outcome, JSON.stringify(entry.details), prevHash, hash, mac];
+      const row = [
+        seq,
+        at.toISOString(),
+        entry.actor,
+        entry.action,
+        entry.target,
+        entry.outcome,
+        JSON.stringify(entry.details),
+        prevHash,
+        hash,
+        mac,
+      ];
       row.forEach((v, i) => cols[i].push(v));
       seqs.push(seq);
       prevHash = hash;
@@ -129,7 +152,12 @@ export class AuditLog {
          AS x(s, a, ac, act, t, o, d, p, h, mc)`,
       [tenantId, ...cols],
     );
-    await m.query(`UPDATE audit_heads SET seq = $2, hash = $3, mac = $4 WHERE tenant_id = $1`, [tenantId, seq, prevHash, headMac(this.keys.macKey, tenantId, seq, prevHash)]);
+    await m.query(`UPDATE audit_heads SET seq = $2, hash = $3, mac = $4 WHERE tenant_id = $1`, [
+      tenantId,
+      seq,
+      prevHash,
+      headMac(this.keys.macKey, tenantId, seq, prevHash),
+    ]);
     return seqs;
   }
 
@@ -162,7 +190,13 @@ export class AuditLog {
       const verdict = verifier.finish();
       // Every tenant's log starts with its creation: an empty log with no head was emptied.
       if (verdict.ok && verdict.count === 0 && !(await this.head(m, tenantId)))
-        return { ok: false, count: 0, firstBadSeq: 1, reason: 'head_missing', message: 'the log and its head are missing (every tenant has at least its creation record)' } as const;
+        return {
+          ok: false,
+          count: 0,
+          firstBadSeq: 1,
+          reason: 'head_missing',
+          message: 'the log and its head are missing (every tenant has at least its creation record)',
+        } as const;
       return verdict;
     });
   }
@@ -178,7 +212,13 @@ export class AuditLog {
       const head = await this.head(m, tenantId);
       if (!head || head.seq === 0 || (last && head.seq <= last.seq)) return null;
       if (last && !checkpointSignatureValid(last, this.keys.ring))
-        throw new AuditIntegrityError({ ok: false, count: 0, firstBadSeq: last.seq, reason: 'checkpoint_signature_invalid', message: `the stored checkpoint at seq ${last.seq} is not signed by Keyhold` });
+        throw new AuditIntegrityError({
+          ok: false,
+          count: 0,
+          firstBadSeq: last.seq,
+          reason: 'checkpoint_signature_invalid',
+          message: `the stored checkpoint at seq ${last.seq} is not signed by Keyhold`,
+        });
       const verifier = new LogVerifier({
         tenantId,
         checkpoints: [],
@@ -213,8 +253,16 @@ export class AuditLog {
   }
 
   /** Checkpoints with seq > after, oldest first, paged like the events. */
-  async listCheckpoints(tenantId: string, after = 0, limit = 100): Promise<{ checkpoints: Checkpoint[]; next: number | null }> {
-    const rows = await this.queryCheckpoints(this.ds, `WHERE tenant_id = $1 AND seq > $2 ORDER BY seq LIMIT $3`, [tenantId, after, limit + 1]);
+  async listCheckpoints(
+    tenantId: string,
+    after = 0,
+    limit = 100,
+  ): Promise<{ checkpoints: Checkpoint[]; next: number | null }> {
+    const rows = await this.queryCheckpoints(this.ds, `WHERE tenant_id = $1 AND seq > $2 ORDER BY seq LIMIT $3`, [
+      tenantId,
+      after,
+      limit + 1,
+    ]);
     const more = rows.length > limit;
     const page = more ? rows.slice(0, limit) : rows;
     return { checkpoints: page, next: more ? page[page.length - 1].seq : null };
@@ -245,14 +293,19 @@ export class AuditLog {
   }
 
   private async head(db: AuditTx, tenantId: string): Promise<{ seq: number; hash: string; mac: string } | null> {
-    const r = (await db.query(`SELECT seq::float8 AS seq, hash, mac FROM audit_heads WHERE tenant_id = $1`, [tenantId]))[0] as
-      | { seq: number; hash: string; mac: string | null }
-      | undefined;
+    const r = (
+      await db.query(`SELECT seq::float8 AS seq, hash, mac FROM audit_heads WHERE tenant_id = $1`, [tenantId])
+    )[0] as { seq: number; hash: string; mac: string | null } | undefined;
     return r ? { seq: Number(r.seq), hash: r.hash, mac: r.mac ?? '' } : null;
   }
 
   /** Feeds the events after `after` to `visit` in seq order, a page at a time; stops when `visit` answers false. */
-  private async walk(db: AuditTx, tenantId: string, after: number, visit: (e: ChainedRecord) => boolean): Promise<void> {
+  private async walk(
+    db: AuditTx,
+    tenantId: string,
+    after: number,
+    visit: (e: ChainedRecord) => boolean,
+  ): Promise<void> {
     const pageSize = 5000;
     for (;;) {
       const page = await this.read(tenantId, after, pageSize, db);
@@ -267,10 +320,22 @@ export class AuditLog {
       `SELECT tenant_id AS "tenantId", seq::float8 AS seq, head_hash AS "headHash", at, key_id AS "keyId", signature FROM audit_checkpoints ${where}`,
       params,
     )) as Array<Omit<Checkpoint, 'at'> & { at: Date }>;
-    return r.map((c) => ({ tenantId: c.tenantId, seq: Number(c.seq), headHash: c.headHash, at: new Date(c.at).toISOString(), keyId: c.keyId, signature: c.signature }));
+    return r.map((c) => ({
+      tenantId: c.tenantId,
+      seq: Number(c.seq),
+      headHash: c.headHash,
+      at: new Date(c.at).toISOString(),
+      keyId: c.keyId,
+      signature: c.signature,
+    }));
   }
 
-  private async read(tenantId: string, after: number, limit: number, db: AuditTx = this.ds): Promise<StoredAuditEvent[]> {
+  private async read(
+    tenantId: string,
+    after: number,
+    limit: number,
+    db: AuditTx = this.ds,
+  ): Promise<StoredAuditEvent[]> {
     const r = (await db.query(
       `SELECT seq::float8 AS seq, at, actor, action, target, outcome, details, prev_hash AS "prevHash", hash, mac
        FROM audit_events WHERE tenant_id = $1 AND seq > $2 ORDER BY seq LIMIT $3`,

@@ -38,7 +38,9 @@ class AuditLifecycle implements OnModuleInit, BeforeApplicationShutdown {
       provide: AuditLog,
       inject: [DataSource, KEYHOLD_CONFIG],
       useFactory: (ds: DataSource, config: KeyholdConfig) =>
-        new AuditLog(ds, new AuditKeys(config.audit), { checkpointIntervalSeconds: config.audit.checkpointIntervalSeconds }),
+        new AuditLog(ds, new AuditKeys(config.audit), {
+          checkpointIntervalSeconds: config.audit.checkpointIntervalSeconds,
+        }),
     },
     {
       provide: AuditSealer,
@@ -51,7 +53,8 @@ class AuditLifecycle implements OnModuleInit, BeforeApplicationShutdown {
     {
       provide: AuditBuffer,
       inject: [AuditLog, LOGGER],
-      useFactory: (audit: AuditLog, log: Logger) => new AuditBuffer(audit, 250, (err) => log.error({ err: errorSummary(err) }, 'audit write failed')),
+      useFactory: (audit: AuditLog, log: Logger) =>
+        new AuditBuffer(audit, 250, (err) => log.error({ err: errorSummary(err) }, 'audit write failed')),
     },
     AuditLifecycle,
   ],

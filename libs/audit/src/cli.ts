@@ -15,12 +15,20 @@ async function main(): Promise<number> {
     process.stderr.write('usage: cli.js verify|export <tenantId (uuid)>\n');
     return 64;
   }
-  const ds = createDataSource(process.env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/keyhold', { poolSize: 1, applicationName: 'keyhold-audit-cli' });
+  const ds = createDataSource(process.env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/keyhold', {
+    poolSize: 1,
+    applicationName: 'keyhold-audit-cli',
+  });
   await ds.initialize();
   try {
     const env = process.env;
-    if (!env.KEYHOLD_AUDIT_HMAC_KEY || !env.KEYHOLD_AUDIT_SIGNING_KEY) throw new Error('KEYHOLD_AUDIT_HMAC_KEY and KEYHOLD_AUDIT_SIGNING_KEY are required');
-    const keys = new AuditKeys({ hmacKey: env.KEYHOLD_AUDIT_HMAC_KEY, signingKey: env.KEYHOLD_AUDIT_SIGNING_KEY, previousPublicKeys: env.KEYHOLD_AUDIT_PREVIOUS_PUBLIC_KEYS ?? '' });
+    if (!env.KEYHOLD_AUDIT_HMAC_KEY || !env.KEYHOLD_AUDIT_SIGNING_KEY)
+      throw new Error('KEYHOLD_AUDIT_HMAC_KEY and KEYHOLD_AUDIT_SIGNING_KEY are required');
+    const keys = new AuditKeys({
+      hmacKey: env.KEYHOLD_AUDIT_HMAC_KEY,
+      signingKey: env.KEYHOLD_AUDIT_SIGNING_KEY,
+      previousPublicKeys: env.KEYHOLD_AUDIT_PREVIOUS_PUBLIC_KEYS ?? '',
+    });
     const log = new AuditLog(ds, keys);
     if (cmd === 'export') {
       for await (const line of log.exportJsonLines(tenantId)) process.stdout.write(line);

@@ -1,7 +1,23 @@
-export { AuditLog, AuditLogOptions, AuditRecord, AuditTx, StoredAuditEvent, AuditVerification, AuditIntegrityError } from './audit-log';
+export {
+  AuditLog,
+  AuditLogOptions,
+  AuditRecord,
+  AuditTx,
+  StoredAuditEvent,
+  AuditVerification,
+  AuditIntegrityError,
+} from './audit-log';
 export { AuditKeys, PublishedKey } from './keys';
 export { AuditSealer } from './sealer';
-export { GENESIS_HASH, AuditEntry, Checkpoint, canonicalJson, entryHash, verifyLog, LogVerdict } from '@keyhold/audit-verify';
+export {
+  GENESIS_HASH,
+  AuditEntry,
+  Checkpoint,
+  canonicalJson,
+  entryHash,
+  verifyLog,
+  LogVerdict,
+} from '@keyhold/audit-verify';
 export { AuditBuffer, auditProviderCalls, DekIssuanceAggregator, IssuanceTally } from './subscribers';
 export { KeyUseReport, KeyUseBucket, KeyUsePoint, KeyUseQuery } from './key-use';
 export { AuditModule } from './audit.module';

@@ -35,7 +35,7 @@ export class KeyUseReport {
   constructor(private readonly ds: DataSource) {}
 
   async byReason(tenantId: string, q: KeyUseQuery): Promise<KeyUsePoint[]> {
-    const r = (await this.ds.query<Array<{ at: string; reason: string; issued: number | null; denied: number | null }>>(
+    const r = await this.ds.query<Array<{ at: string; reason: string; issued: number | null; denied: number | null }>>(
       `WITH e AS (
          SELECT action, COALESCE(details->>'reason', 'NONE') AS reason, COALESCE((details->>'count')::bigint, 0) AS n,
                 COALESCE(details->>'minute', details->>'from', to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'))::timestamptz AS minute
@@ -50,7 +50,7 @@ export class KeyUseReport {
          FROM e WHERE minute >= $2 AND minute < $3
         GROUP BY 1, 2 ORDER BY 1, 2`,
       [tenantId, q.from.toISOString(), q.to.toISOString(), q.bucket, q.workspaceId ?? null],
-    ));
+    );
     return r.map((x) => ({ at: x.at, reason: x.reason, issued: Number(x.issued ?? 0), denied: Number(x.denied ?? 0) }));
   }
 }

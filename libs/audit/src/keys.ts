@@ -42,5 +42,4 @@ export class AuditKeys {
   sign(c: Pick<Checkpoint, 'tenantId' | 'seq' | 'headHash' | 'at'>): Checkpoint {
     return { ...c, keyId: this.keyId, signature: sign(null, checkpointMessage(c), this.signingKey).toString('base64') };
   }
-
 }

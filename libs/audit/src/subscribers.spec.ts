@@ -12,8 +12,20 @@ class FlakyLog {
   }
 }
 
-const issued = (n: number): AuditRecord => ({ actor: 'service:p', action: 'dek.issued', target: 'workspace:w', outcome: 'success', details: { count: n } });
-const kms = (i: number): AuditRecord => ({ actor: 'keyhold', action: 'kms.aws.decrypt', target: `arn:${i % 3}`, outcome: 'success', details: { latencyMs: 1 } });
+const issued = (n: number): AuditRecord => ({
+  actor: 'service:p',
+  action: 'dek.issued',
+  target: 'workspace:w',
+  outcome: 'success',
+  details: { count: n },
+});
+const kms = (i: number): AuditRecord => ({
+  actor: 'keyhold',
+  action: 'kms.aws.decrypt',
+  target: `arn:${i % 3}`,
+  outcome: 'success',
+  details: { latencyMs: 1 },
+});
 
 describe('AuditBuffer', () => {
   it('keeps a failed batch and writes it once the database is back, in order', async () => {
@@ -84,7 +96,9 @@ describe('DekIssuanceAggregator: key use by reason', () => {
     expect((first[2].details?.tickets as string[]).length).toBe(16);
     expect(first[2].details?.ticketsOmitted).toBe(4);
     const second = records.filter((r) => r.details?.minute === new Date(minute + 60_000).toISOString());
-    expect(second.map((r) => [r.action, r.details?.reason, r.details?.count])).toEqual([['dek.issued', 'SCHEDULED_JOB', 4]]);
+    expect(second.map((r) => [r.action, r.details?.reason, r.details?.count])).toEqual([
+      ['dek.issued', 'SCHEDULED_JOB', 4],
+    ]);
   });
 
   it('keeps reasons and refusal codes apart when an outage compacts the queue', async () => {
@@ -105,10 +119,13 @@ describe('DekIssuanceAggregator: key use by reason', () => {
     log.down = false;
     await buffer.flush();
     const records = log.written.flatMap((w) => w.records);
-    const sum = (reason: string) => records.filter((r) => r.details?.reason === reason).reduce((s, r) => s + Number(r.details?.count), 0);
+    const sum = (reason: string) =>
+      records.filter((r) => r.details?.reason === reason).reduce((s, r) => s + Number(r.details?.count), 0);
     expect(sum('BACKUP')).toBe(600);
     expect(sum('MIGRATION')).toBe(600);
     expect(sum('EMERGENCY')).toBe(600);
-    expect(records.filter((r) => r.details?.reason === 'EMERGENCY').every((r) => r.details?.code === 'REASON_DENIED')).toBe(true);
+    expect(
+      records.filter((r) => r.details?.reason === 'EMERGENCY').every((r) => r.details?.code === 'REASON_DENIED'),
+    ).toBe(true);
   });
 });

@@ -77,7 +77,19 @@ export class AuditBuffer {
 
 /** One record per (actor, action, target, outcome, reason, code), standing for every record it replaces. */
 function compact(records: AuditRecord[]): AuditRecord[] {
-  const groups = new Map<string, { first: AuditRecord; n: number; count: number; hasCount: boolean; from: number; to: number; reason: string; code: string }>();
+  const groups = new Map<
+    string,
+    {
+      first: AuditRecord;
+      n: number;
+      count: number;
+      hasCount: boolean;
+      from: number;
+      to: number;
+      reason: string;
+      code: string;
+    }
+  >();
   for (const r of records) {
     const reason = typeof r.details?.reason === 'string' ? r.details.reason : '';
     const code = typeof r.details?.code === 'string' ? r.details.code : '';
@@ -87,7 +99,17 @@ function compact(records: AuditRecord[]): AuditRecord[] {
     const at = (r.at ?? new Date()).getTime();
     const from = typeof r.details?.from === 'string' ? Date.parse(r.details.from) : at;
     const g = groups.get(key);
-    if (!g) groups.set(key, { first: r, n, count: c, hasCount: typeof r.details?.count === 'number', from, to: at, reason, code });
+    if (!g)
+      groups.set(key, {
+        first: r,
+        n,
+        count: c,
+        hasCount: typeof r.details?.count === 'number',
+        from,
+        to: at,
+        reason,
+        code,
+      });
     else {
       g.n += n;
       g.count += c;
@@ -323,7 +345,13 @@ export class DekIssuanceAggregator {
           action: 'dek.access_denied',
           target: `workspace:${t.workspaceId}`,
           outcome: 'failure',
-          details: { count: refused, minute, reason: this.reasonNames[slot] ?? String(slot), code: t.deniedCode?.[slot] ?? '', ...tickets(t, slot + 64) },
+          details: {
+            count: refused,
+            minute,
+            reason: this.reasonNames[slot] ?? String(slot),
+            code: t.deniedCode?.[slot] ?? '',
+            ...tickets(t, slot + 64),
+          },
         });
     }
     t.reset();

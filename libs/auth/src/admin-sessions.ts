@@ -64,7 +64,8 @@ export class AdminSessions {
       const gen = await this.load(claims.tid, claims.sub);
       k = this.remember(claims.sub, gen);
     }
-    if (k.gen === null || claims.gen !== k.gen) throw new AuthError('UNAUTHENTICATED', 'invalid access token: the session was revoked');
+    if (k.gen === null || claims.gen !== k.gen)
+      throw new AuthError('UNAUTHENTICATED', 'invalid access token: the session was revoked');
   }
 
   /** After the database change committed: this replica at once, the others through the channel. */

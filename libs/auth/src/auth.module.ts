@@ -69,13 +69,31 @@ class AuthLifecycle implements OnModuleInit, OnModuleDestroy {
 @Module({
   imports: [AuditModule],
   providers: [
-    { provide: TokenSigner, inject: [KEYHOLD_CONFIG], useFactory: (config: KeyholdConfig) => new TokenSigner(config.tokenKeys, config.tokenTtlSeconds) },
-    { provide: ADMIN_TOKENS, inject: [TokenSigner], useFactory: (signer: TokenSigner) => new VerifiedTokenCache(signer, ADMIN_AUDIENCE) },
-    { provide: SERVICE_TOKENS, inject: [TokenSigner], useFactory: (signer: TokenSigner) => new VerifiedTokenCache(signer, INTERNAL_AUDIENCE) },
+    {
+      provide: TokenSigner,
+      inject: [KEYHOLD_CONFIG],
+      useFactory: (config: KeyholdConfig) => new TokenSigner(config.tokenKeys, config.tokenTtlSeconds),
+    },
+    {
+      provide: ADMIN_TOKENS,
+      inject: [TokenSigner],
+      useFactory: (signer: TokenSigner) => new VerifiedTokenCache(signer, ADMIN_AUDIENCE),
+    },
+    {
+      provide: SERVICE_TOKENS,
+      inject: [TokenSigner],
+      useFactory: (signer: TokenSigner) => new VerifiedTokenCache(signer, INTERNAL_AUDIENCE),
+    },
     {
       provide: AdminSessions,
       inject: [REDIS, REDIS_SUBSCRIBER, KEYHOLD_CONFIG, REPOSITORIES, ADMIN_TOKENS],
-      useFactory: (redis: Redis, subscriber: Redis, config: KeyholdConfig, repos: Repositories, adminTokens: VerifiedTokenCache) =>
+      useFactory: (
+        redis: Redis,
+        subscriber: Redis,
+        config: KeyholdConfig,
+        repos: Repositories,
+        adminTokens: VerifiedTokenCache,
+      ) =>
         new AdminSessions(
           redis,
           subscriber,
@@ -87,13 +105,30 @@ class AuthLifecycle implements OnModuleInit, OnModuleDestroy {
     {
       provide: MfaService,
       inject: [DataSource, REPOSITORIES, REDIS, KEYHOLD_CONFIG, TokenSigner, AuditLog, AdminSessions],
-      useFactory: (ds: DataSource, repos: Repositories, redis: Redis, config: KeyholdConfig, signer: TokenSigner, audit: AuditLog, sessions: AdminSessions) =>
+      useFactory: (
+        ds: DataSource,
+        repos: Repositories,
+        redis: Redis,
+        config: KeyholdConfig,
+        signer: TokenSigner,
+        audit: AuditLog,
+        sessions: AdminSessions,
+      ) =>
         new MfaService({
           ds,
           repo: new MfaRepository(ds),
           findUser: async (tid, id) => {
             const u = await repos.adminAccounts.find(tid, id);
-            return u ? { tenantId: tid, id: u.id, email: u.email, role: u.role, disabled: u.disabled, sessionGeneration: u.sessionGeneration } : null;
+            return u
+              ? {
+                  tenantId: tid,
+                  id: u.id,
+                  email: u.email,
+                  role: u.role,
+                  disabled: u.disabled,
+                  sessionGeneration: u.sessionGeneration,
+                }
+              : null;
           },
           challenges: new MfaChallenges(redis, config.redisPrefix, config.mfa.challengeTtlSeconds),
           signer,
@@ -106,7 +141,15 @@ class AuthLifecycle implements OnModuleInit, OnModuleDestroy {
     {
       provide: SSO,
       inject: [KEYHOLD_CONFIG, REPOSITORIES, AuditLog, REDIS, TokenSigner, AdminSessions, MfaService],
-      useFactory: (config: KeyholdConfig, repos: Repositories, audit: AuditLog, redis: Redis, signer: TokenSigner, sessions: AdminSessions, mfa: MfaService): Sso =>
+      useFactory: (
+        config: KeyholdConfig,
+        repos: Repositories,
+        audit: AuditLog,
+        redis: Redis,
+        signer: TokenSigner,
+        sessions: AdminSessions,
+        mfa: MfaService,
+      ): Sso =>
         buildSso({
           settings: loadSsoSettings(config.providerEnv, config.mode, config.tokenKeys[0].secret),
           repos,
@@ -122,12 +165,22 @@ class AuthLifecycle implements OnModuleInit, OnModuleDestroy {
     {
       provide: TokenService,
       inject: [REPOSITORIES, TokenSigner, REDIS, KEYHOLD_CONFIG, SSO, MfaService],
-      useFactory: (repos: Repositories, signer: TokenSigner, redis: Redis, config: KeyholdConfig, sso: Sso, mfa: MfaService) =>
+      useFactory: (
+        repos: Repositories,
+        signer: TokenSigner,
+        redis: Redis,
+        config: KeyholdConfig,
+        sso: Sso,
+        mfa: MfaService,
+      ) =>
         new TokenService(
           repos.adminUsers,
           repos.servicePrincipals,
           signer,
-          new LoginThrottle(redis, config.redisPrefix, { perIpPerMinute: config.rateLimit.tokenPerIpPerMinute, perAccountPerMinute: config.rateLimit.tokenPerPrincipalPerMinute }),
+          new LoginThrottle(redis, config.redisPrefix, {
+            perIpPerMinute: config.rateLimit.tokenPerIpPerMinute,
+            perAccountPerMinute: config.rateLimit.tokenPerPrincipalPerMinute,
+          }),
           (tenantId, userId) => sso.passwordPolicy.passwordAllowed(tenantId, userId),
           (user) => mfa.afterFirstFactor(user),
         ),
@@ -139,13 +192,16 @@ class AuthLifecycle implements OnModuleInit, OnModuleDestroy {
         config.mode === 'production'
           ? null
           : // Development delivery: the link goes to the log and the dev mailbox (never to the operator's API answer).
-            new DevMailbox((m) => log.info({ mail: { to: m.to, kind: m.kind, subject: m.subject, link: m.link } }, 'dev mail sent')),
+            new DevMailbox((m) =>
+              log.info({ mail: { to: m.to, kind: m.kind, subject: m.subject, link: m.link } }, 'dev mail sent'),
+            ),
     },
     {
       provide: MAIL_SENDER,
       inject: [KEYHOLD_CONFIG, DEV_MAILBOX],
       useFactory: (config: KeyholdConfig, devMailbox: DevMailbox | null): MailSender =>
-        devMailbox ?? (config.mailWebhookUrl ? new WebhookMailSender(config.mailWebhookUrl) : new UnconfiguredMailSender()),
+        devMailbox ??
+        (config.mailWebhookUrl ? new WebhookMailSender(config.mailWebhookUrl) : new UnconfiguredMailSender()),
     },
     {
       provide: ServicePrincipalGate,
@@ -169,6 +225,18 @@ class AuthLifecycle implements OnModuleInit, OnModuleDestroy {
     },
     AuthLifecycle,
   ],
-  exports: [TokenSigner, ADMIN_TOKENS, SERVICE_TOKENS, AdminSessions, MfaService, SSO, TokenService, DEV_MAILBOX, MAIL_SENDER, ServicePrincipalGate, PrincipalInvalidationBus],
+  exports: [
+    TokenSigner,
+    ADMIN_TOKENS,
+    SERVICE_TOKENS,
+    AdminSessions,
+    MfaService,
+    SSO,
+    TokenService,
+    DEV_MAILBOX,
+    MAIL_SENDER,
+    ServicePrincipalGate,
+    PrincipalInvalidationBus,
+  ],
 })
 export class AuthModule {}

@@ -19,7 +19,9 @@ export async function verifyClientCredentials(
   const sp = await principals.findByClientId(clientId);
   let secretId: string | undefined;
   if (!sp || sp.secrets.length === 0) await verifyAgainstDummy(clientSecret, CLIENT_SECRET_HASH_PARAMS);
-  else for (const s of sp.secrets) if ((await verifySecret(clientSecret, s.secretHash)) && secretId === undefined) secretId = s.id;
+  else
+    for (const s of sp.secrets)
+      if ((await verifySecret(clientSecret, s.secretHash)) && secretId === undefined) secretId = s.id;
   if (!sp || secretId === undefined || sp.disabled || !new IpAllowList(sp.ipAllowList).allows(clientIp))
     throw new AuthError('INVALID_CLIENT', 'invalid client credentials');
   return { tenantId: sp.tenantId, id: sp.id, secretId };

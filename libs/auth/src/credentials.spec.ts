@@ -27,8 +27,24 @@ describe('token endpoint account keys', () => {
   it('are canonical: case variants of a tenant id, email or client id share one bucket', () => {
     const id = '0f8fad5b-d9cb-469f-a165-70867728950e';
     const a = accountKey({ grant_type: 'password', tenant_id: id, username: 'Kim@Acme.example', password: 'x' });
-    expect(accountKey({ grant_type: 'password', tenant_id: id.toUpperCase(), username: ' kim@acme.EXAMPLE ', password: 'y' })).toBe(a);
-    expect(accountKey({ grant_type: 'password', tenant_id: 'F'.repeat(0) + id.replace(/a/g, 'A'), username: 'ｋｉｍ@acme.example', password: 'y' })).toBe(a);
-    expect(accountKey({ grant_type: 'client_credentials', client_id: 'KH_ABC', client_secret: 's' })).toBe(accountKey({ grant_type: 'client_credentials', client_id: 'kh_abc', client_secret: 't' }));
+    expect(
+      accountKey({
+        grant_type: 'password',
+        tenant_id: id.toUpperCase(),
+        username: ' kim@acme.EXAMPLE ',
+        password: 'y',
+      }),
+    ).toBe(a);
+    expect(
+      accountKey({
+        grant_type: 'password',
+        tenant_id: 'F'.repeat(0) + id.replace(/a/g, 'A'),
+        username: 'ｋｉｍ@acme.example',
+        password: 'y',
+      }),
+    ).toBe(a);
+    expect(accountKey({ grant_type: 'client_credentials', client_id: 'KH_ABC', client_secret: 's' })).toBe(
+      accountKey({ grant_type: 'client_credentials', client_id: 'kh_abc', client_secret: 't' }),
+    );
   });
 });

@@ -1,14 +1,6 @@
 export { AuthError, AuthErrorCode } from './errors';
 export { hashSecret, verifySecret, verifyAgainstDummy, CLIENT_SECRET_HASH_PARAMS } from './passwords';
-export {
-  TokenSigner,
-  AccessClaims,
-  Role,
-  ADMIN_AUDIENCE,
-  INTERNAL_AUDIENCE,
-  ISSUER,
-  bearerToken,
-} from './tokens';
+export { TokenSigner, AccessClaims, Role, ADMIN_AUDIENCE, INTERNAL_AUDIENCE, ISSUER, bearerToken } from './tokens';
 export { LoginThrottle, LoginThrottleLimits } from './login-throttle';
 export { TokenService, PasswordGrant, ClientCredentialsGrant, normalizeEmail, accountKey } from './token-service';
 export { VerifiedTokenCache } from './verified-token-cache';
@@ -20,6 +12,25 @@ export { AdminSessions, GenerationLoader } from './admin-sessions';
 export { newOneTimeToken, hashOneTimeToken, ONE_TIME_TOKEN_RE } from './one-time-token';
 export { passwordProblem, PASSWORD_MIN_LENGTH, PASSWORD_MAX_LENGTH } from './password-policy';
 export { MailMessage, MailSender, StoredMail, DevMailbox, UnconfiguredMailSender, WebhookMailSender } from './mail';
-export { buildSso, Sso, SsoError, SsoErrorCode, SSO_ERROR_STATUS, SSO_CALLBACK_PATH, loadSsoSettings, SsoSettings, SsoConfigurationInput, CallbackParams } from './sso';
+export {
+  buildSso,
+  Sso,
+  SsoError,
+  SsoErrorCode,
+  SSO_ERROR_STATUS,
+  SSO_CALLBACK_PATH,
+  loadSsoSettings,
+  SsoSettings,
+  SsoConfigurationInput,
+  CallbackParams,
+} from './sso';
 export * from './mfa';
-export { AuthModule, ADMIN_TOKENS, SERVICE_TOKENS, MAIL_SENDER, DEV_MAILBOX, SSO, PRINCIPAL_POLL_MS } from './auth.module';
+export {
+  AuthModule,
+  ADMIN_TOKENS,
+  SERVICE_TOKENS,
+  MAIL_SENDER,
+  DEV_MAILBOX,
+  SSO,
+  PRINCIPAL_POLL_MS,
+} from './auth.module';

@@ -10,10 +10,18 @@ describe('canonicalCidr', () => {
     ['::ffff:10.0.0.0/104', '::ffff:10.0.0.0/104'],
   ])('accepts %s', (text, canonical) => expect(canonicalCidr(text)).toBe(canonical));
 
-  it.each(['10.0.0.1/8', '10.0.0.0/33', '10.0.0.0', '2001:db8::1/32', '::/129', 'not-an-ip/8', '10.0.0.0/-1', '10.0.0.0/08x', '256.0.0.0/8', ''])(
-    'refuses %s',
-    (text) => expect(canonicalCidr(text)).toBeUndefined(),
-  );
+  it.each([
+    '10.0.0.1/8',
+    '10.0.0.0/33',
+    '10.0.0.0',
+    '2001:db8::1/32',
+    '::/129',
+    'not-an-ip/8',
+    '10.0.0.0/-1',
+    '10.0.0.0/08x',
+    '256.0.0.0/8',
+    '',
+  ])('refuses %s', (text) => expect(canonicalCidr(text)).toBeUndefined());
 });
 
 describe('IpAllowList', () => {

@@ -42,7 +42,8 @@ export class LoginThrottle {
   private readonly maxDelaySeconds: number;
 
   constructor(redis: Redis, prefix: string, limits: LoginThrottleLimits) {
-    const make = (name: string, points: number, duration: number) => new RateLimiterRedis({ storeClient: redis, keyPrefix: `${prefix}:login:${name}`, points, duration });
+    const make = (name: string, points: number, duration: number) =>
+      new RateLimiterRedis({ storeClient: redis, keyPrefix: `${prefix}:login:${name}`, points, duration });
     this.freeFailures = limits.freeFailures ?? 5;
     this.maxDelaySeconds = limits.maxDelaySeconds ?? 900;
     this.ip = make('ip', limits.perIpPerMinute, 60);
@@ -91,7 +92,11 @@ export class LoginThrottle {
 
   async succeeded(accountName: string, address: string): Promise<void> {
     const [, pair] = keys(accountName, address);
-    await Promise.all([this.pairFailures.delete(pair), this.pairDelay.delete(pair), this.knownGood.set(pair, 1, 30 * 86400)]);
+    await Promise.all([
+      this.pairFailures.delete(pair),
+      this.pairDelay.delete(pair),
+      this.knownGood.set(pair, 1, 30 * 86400),
+    ]);
   }
 
   private delay(step: number): number {

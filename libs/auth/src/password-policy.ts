@@ -7,13 +7,24 @@ export const PASSWORD_MIN_LENGTH = 12;
 export const PASSWORD_MAX_LENGTH = 1024;
 
 const COMMON = new Set([
-  'password1234', 'passwordpassword', '123456789012', 'qwertyuiopas', 'iloveyou1234', 'letmeinletmein', 'administrator',
-  'correcthorsebatterystaple', 'keyholdkeyhold', 'changemechangeme', 'welcome12345', 'trustno1trustno1',
+  'password1234',
+  'passwordpassword',
+  '123456789012',
+  'qwertyuiopas',
+  'iloveyou1234',
+  'letmeinletmein',
+  'administrator',
+  'correcthorsebatterystaple',
+  'keyholdkeyhold',
+  'changemechangeme',
+  'welcome12345',
+  'trustno1trustno1',
 ]);
 
 /** Null when acceptable, otherwise why not (safe to show: never echoes the password). */
 export function passwordProblem(password: string, email: string): string | null {
-  if (typeof password !== 'string' || password.length < PASSWORD_MIN_LENGTH) return `the password must be at least ${PASSWORD_MIN_LENGTH} characters`;
+  if (typeof password !== 'string' || password.length < PASSWORD_MIN_LENGTH)
+    return `the password must be at least ${PASSWORD_MIN_LENGTH} characters`;
   if (password.length > PASSWORD_MAX_LENGTH) return `the password must be at most ${PASSWORD_MAX_LENGTH} characters`;
   const folded = password.normalize('NFKC').toLowerCase();
   if (new Set(folded).size < 5) return 'the password repeats too few different characters';

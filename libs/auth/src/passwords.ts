@@ -8,7 +8,9 @@ const DEFAULT = { N: 2 ** 15, r: 8, p: 1, keyLen: 32 };
 
 function derive(secret: string, salt: Buffer, N: number, r: number, p: number, keyLen: number): Promise<Buffer> {
   const opts: ScryptOptions = { N, r, p, maxmem: 256 * N * r };
-  return new Promise((resolve, reject) => scrypt(secret.normalize('NFKC'), salt, keyLen, opts, (err, key) => (err ? reject(err) : resolve(key))));
+  return new Promise((resolve, reject) =>
+    scrypt(secret.normalize('NFKC'), salt, keyLen, opts, (err, key) => (err ? reject(err) : resolve(key))),
+  );
 }
 
 export async function hashSecret(secret: string, params: Partial<typeof DEFAULT> = {}): Promise<string> {

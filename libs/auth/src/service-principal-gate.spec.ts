@@ -5,7 +5,18 @@ import type { AccessClaims } from './tokens';
 
 /** The gate's caching rules with an in-memory principal table standing in for Postgres (its SQL is tested end to end). */
 describe('ServicePrincipalGate', () => {
-  const claims = (over: Partial<AccessClaims> = {}): AccessClaims => ({ iss: 'keyhold', aud: 'keyhold-internal', tid: 't1', sub: 'p1', role: 'service', iat: 0, exp: 2e9, jti: 'j', sid: 's1', ...over });
+  const claims = (over: Partial<AccessClaims> = {}): AccessClaims => ({
+    iss: 'keyhold',
+    aud: 'keyhold-internal',
+    tid: 't1',
+    sub: 'p1',
+    role: 'service',
+    iat: 0,
+    exp: 2e9,
+    jti: 'j',
+    sid: 's1',
+    ...over,
+  });
   let table: Map<string, ServicePrincipalCredentialState>;
   let reads: number;
   let release: (() => void) | undefined;
@@ -17,7 +28,8 @@ describe('ServicePrincipalGate', () => {
       await new Promise<void>((ok) => (release = ok));
       return snapshot ? { ...snapshot } : null;
     },
-    generations: async (ids: string[]) => new Map(ids.filter((i) => table.has(i)).map((i) => [i, table.get(i)!.generation])),
+    generations: async (ids: string[]) =>
+      new Map(ids.filter((i) => table.has(i)).map((i) => [i, table.get(i)!.generation])),
   };
   const state = (over: Partial<ServicePrincipalCredentialState> = {}): ServicePrincipalCredentialState => ({
     tenantId: 't1',

@@ -28,9 +28,13 @@ class Admission {
 const GONE = 'gone' as const;
 
 const certificateMismatch = () =>
-  new AuthError('CLIENT_CERTIFICATE_MISMATCH', 'this service principal is bound to a client certificate the connection did not present');
+  new AuthError(
+    'CLIENT_CERTIFICATE_MISMATCH',
+    'this service principal is bound to a client certificate the connection did not present',
+  );
 
-const revoked = () => new AuthError('UNAUTHENTICATED', 'invalid access token: its credential was disabled, deleted or revoked');
+const revoked = () =>
+  new AuthError('UNAUTHENTICATED', 'invalid access token: its credential was disabled, deleted or revoked');
 
 /**
  * Admits a verified service token only while its credential is still good: the principal exists and is enabled,
@@ -124,7 +128,8 @@ export class ServicePrincipalGate {
     if (a === GONE || a.disabled || a.tenantId !== claims.tid || claims.sid === undefined) throw revoked();
     const until = a.secrets.get(claims.sid);
     if (until === undefined || until <= Date.now()) throw revoked();
-    if (!a.allow.allows(ip)) throw new AuthError('FORBIDDEN', 'this service principal may not be used from this address');
+    if (!a.allow.allows(ip))
+      throw new AuthError('FORBIDDEN', 'this service principal may not be used from this address');
     return true;
   }
 
@@ -162,7 +167,14 @@ export class ServicePrincipalGate {
 
 function admission(s: ServicePrincipalCredentialState): Admission {
   const secrets = new Map(s.secrets.map((x) => [x.id, x.expiresAt === null ? Infinity : x.expiresAt.getTime()]));
-  return new Admission(s.tenantId, s.disabled, s.generation, secrets, new IpAllowList(s.ipAllowList), s.clientCertificateSha256 ?? null);
+  return new Admission(
+    s.tenantId,
+    s.disabled,
+    s.generation,
+    secrets,
+    new IpAllowList(s.ipAllowList),
+    s.clientCertificateSha256 ?? null,
+  );
 }
 
 /** Fingerprints are public, but compare them in constant time anyway: nothing here should leak by timing. */

@@ -43,7 +43,8 @@ export function normalizeEmail(email: string): string {
  * same account in the database, so they must name the same bucket.
  */
 export function accountKey(grant: PasswordGrant | ClientCredentialsGrant): string {
-  if (grant.grant_type === 'password') return `user:${grant.tenant_id.trim().toLowerCase()}:${normalizeEmail(grant.username)}`;
+  if (grant.grant_type === 'password')
+    return `user:${grant.tenant_id.trim().toLowerCase()}:${normalizeEmail(grant.username)}`;
   return `client:${grant.client_id.trim().toLowerCase()}`;
 }
 
@@ -64,7 +65,10 @@ export class TokenService {
     private readonly afterFirstFactor?: AfterPassword,
   ) {}
 
-  async issue(grant: PasswordGrant | ClientCredentialsGrant, clientIp: string): Promise<IssuedToken | MfaChallengeAnswer> {
+  async issue(
+    grant: PasswordGrant | ClientCredentialsGrant,
+    clientIp: string,
+  ): Promise<IssuedToken | MfaChallengeAnswer> {
     const account = accountKey(grant);
     await this.throttle.before(account, clientIp);
     const issued = await this.check(grant, clientIp);
@@ -78,11 +82,16 @@ export class TokenService {
     return issued;
   }
 
-  private async check(grant: PasswordGrant | ClientCredentialsGrant, clientIp: string): Promise<IssuedToken | MfaChallengeAnswer | null> {
+  private async check(
+    grant: PasswordGrant | ClientCredentialsGrant,
+    clientIp: string,
+  ): Promise<IssuedToken | MfaChallengeAnswer | null> {
     if (grant.grant_type === 'password') {
       const tenantId = grant.tenant_id.trim().toLowerCase();
       const user = isUuid(tenantId) ? await this.admins.findByEmail(tenantId, normalizeEmail(grant.username)) : null;
-      const ok = user ? await verifySecret(grant.password, user.passwordHash) : await verifyAgainstDummy(grant.password);
+      const ok = user
+        ? await verifySecret(grant.password, user.passwordHash)
+        : await verifyAgainstDummy(grant.password);
       if (!user || !ok || user.disabled) return null;
       // Asked only after the password proved right, so the answer tells an outsider nothing about the account.
       if (this.passwordAllowed && !(await this.passwordAllowed(user.tenantId, user.id)))
@@ -90,10 +99,12 @@ export class TokenService {
       if (this.afterFirstFactor) return this.afterFirstFactor(user);
       return this.token({ tid: user.tenantId, sub: user.id, role: user.role, gen: user.sessionGeneration });
     }
-    const sp = await verifyClientCredentials(this.principals, grant.client_id, grant.client_secret, clientIp).catch((err: unknown) => {
-      if (err instanceof AuthError) return null;
-      throw err;
-    });
+    const sp = await verifyClientCredentials(this.principals, grant.client_id, grant.client_secret, clientIp).catch(
+      (err: unknown) => {
+        if (err instanceof AuthError) return null;
+        throw err;
+      },
+    );
     if (!sp) return null;
     return this.token({ tid: sp.tenantId, sub: sp.id, role: 'service', sid: sp.secretId });
   }

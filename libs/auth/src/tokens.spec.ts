@@ -11,7 +11,12 @@ describe('access tokens (HS256 with jose)', () => {
   it('round-trips claims for the right audience', async () => {
     const { token, claims } = await signer.sign({ tid: 't1', sub: 'u1', role: 'key_admin' });
     expect(claims.aud).toBe(ADMIN_AUDIENCE);
-    expect(await signer.verify(token, ADMIN_AUDIENCE)).toMatchObject({ tid: 't1', sub: 'u1', role: 'key_admin', exp: claims.iat + 900 });
+    expect(await signer.verify(token, ADMIN_AUDIENCE)).toMatchObject({
+      tid: 't1',
+      sub: 'u1',
+      role: 'key_admin',
+      exp: claims.iat + 900,
+    });
   });
 
   it('keeps the two APIs apart by audience', async () => {
@@ -26,13 +31,20 @@ describe('access tokens (HS256 with jose)', () => {
     await expect(signer.verify(t, ADMIN_AUDIENCE)).rejects.toThrow('expired');
     const good = (await signer.sign({ tid: 't', sub: 'u', role: 'auditor' })).token;
     const [h, p, s] = good.split('.');
-    const forged = Buffer.from(JSON.stringify({ ...JSON.parse(Buffer.from(p, 'base64url').toString()), tid: 'other' })).toString('base64url');
+    const forged = Buffer.from(
+      JSON.stringify({ ...JSON.parse(Buffer.from(p, 'base64url').toString()), tid: 'other' }),
+    ).toString('base64url');
     await expect(signer.verify(`${h}.${forged}.${s}`, ADMIN_AUDIENCE)).rejects.toThrow(AuthError);
     // same key id, other secret: the signature is what decides
-    const impostor = new TokenSigner([{ kid: JSON.parse(Buffer.from(h, 'base64url').toString()).kid, secret: 'y'.repeat(40) }], 900);
+    const impostor = new TokenSigner(
+      [{ kid: JSON.parse(Buffer.from(h, 'base64url').toString()).kid, secret: 'y'.repeat(40) }],
+      900,
+    );
     await expect(impostor.verify(good, ADMIN_AUDIENCE)).rejects.toThrow('bad signature');
     await expect(signer.verify(`eyJhbGciOiJub25lIn0.${p}.`, ADMIN_AUDIENCE)).rejects.toThrow('malformed');
-    const hs512 = Buffer.from(JSON.stringify({ alg: 'HS512', typ: 'JWT', kid: JSON.parse(Buffer.from(h, 'base64url').toString()).kid })).toString('base64url');
+    const hs512 = Buffer.from(
+      JSON.stringify({ alg: 'HS512', typ: 'JWT', kid: JSON.parse(Buffer.from(h, 'base64url').toString()).kid }),
+    ).toString('base64url');
     await expect(signer.verify(`${hs512}.${p}.${s}`, ADMIN_AUDIENCE)).rejects.toThrow(AuthError);
   });
 
@@ -52,7 +64,11 @@ describe('signing key rotation', () => {
     const switched = new TokenSigner([k2, k1], 900);
     const old = (await before.sign({ tid: 't', sub: 'u', role: 'key_admin' })).token;
     const fresh = (await switched.sign({ tid: 't', sub: 'u', role: 'key_admin' })).token;
-    expect(JSON.parse(Buffer.from(old.split('.')[0], 'base64url').toString())).toEqual({ alg: 'HS256', typ: 'JWT', kid: 'k1' });
+    expect(JSON.parse(Buffer.from(old.split('.')[0], 'base64url').toString())).toEqual({
+      alg: 'HS256',
+      typ: 'JWT',
+      kid: 'k1',
+    });
     expect(JSON.parse(Buffer.from(fresh.split('.')[0], 'base64url').toString()).kid).toBe('k2');
     // step 1 (k2 added, not signing) verifies what step 2 signs; step 2 still verifies step 0's tokens
     await expect(adding.verify(fresh, ADMIN_AUDIENCE)).resolves.toMatchObject({ sub: 'u' });
@@ -86,5 +102,4 @@ describe('secrets', () => {
     expect(await verifySecret('wrong horse', h)).toBe(false);
     expect(await verifySecret('x', 'garbage')).toBe(false);
   });
-
 });

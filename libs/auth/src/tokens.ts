@@ -51,7 +51,8 @@ export class TokenSigner {
   ) {
     const set = typeof keys === 'string' ? [{ kid: legacyTokenKeyId(keys), secret: keys }] : keys;
     if (set.length === 0) throw new Error('at least one token key is required');
-    for (const k of set) if (Buffer.byteLength(k.secret) < TOKEN_KEY_MIN_BYTES) throw new Error('token secret must be at least 32 bytes');
+    for (const k of set)
+      if (Buffer.byteLength(k.secret) < TOKEN_KEY_MIN_BYTES) throw new Error('token secret must be at least 32 bytes');
     const verifying = new Map(set.map((k) => [k.kid, createSecretKey(Buffer.from(k.secret, 'utf8'))]));
     this.verifying = verifying;
     this.signing = { kid: set[0].kid, key: verifying.get(set[0].kid) as KeyObject };
@@ -64,7 +65,10 @@ export class TokenSigner {
     return this.signing.kid;
   }
 
-  async sign(c: { tid: string; sub: string; role: Role; sid?: string; gen?: number }, now = Date.now()): Promise<{ token: string; expiresIn: number; claims: AccessClaims }> {
+  async sign(
+    c: { tid: string; sub: string; role: Role; sid?: string; gen?: number },
+    now = Date.now(),
+  ): Promise<{ token: string; expiresIn: number; claims: AccessClaims }> {
     const iat = Math.floor(now / 1000);
     const claims: AccessClaims = {
       iss: ISSUER,
@@ -78,7 +82,9 @@ export class TokenSigner {
       jti: randomBytes(12).toString('base64url'),
       ...(c.sid !== undefined ? { sid: c.sid } : {}),
     };
-    const token = await new SignJWT({ ...claims }).setProtectedHeader({ alg: ALGORITHM, typ: 'JWT', kid: this.signing.kid }).sign(this.signing.key);
+    const token = await new SignJWT({ ...claims })
+      .setProtectedHeader({ alg: ALGORITHM, typ: 'JWT', kid: this.signing.kid })
+      .sign(this.signing.key);
     return { token, expiresIn: this.ttlSeconds, claims };
   }
 
@@ -100,8 +106,13 @@ export class TokenSigner {
       throw bad(reason(err));
     }
     const claims = payload as unknown as AccessClaims;
-    if (typeof claims.tid !== 'string' || typeof claims.sub !== 'string' || typeof claims.role !== 'string') throw bad('malformed');
-    if (audience === INTERNAL_AUDIENCE ? claims.role !== 'service' : claims.role !== 'key_admin' && claims.role !== 'auditor')
+    if (typeof claims.tid !== 'string' || typeof claims.sub !== 'string' || typeof claims.role !== 'string')
+      throw bad('malformed');
+    if (
+      audience === INTERNAL_AUDIENCE
+        ? claims.role !== 'service'
+        : claims.role !== 'key_admin' && claims.role !== 'auditor'
+    )
       throw bad('wrong role for this API');
     return claims;
   }

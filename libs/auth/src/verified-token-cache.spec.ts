@@ -7,7 +7,8 @@ import { VerifiedTokenCache } from './verified-token-cache';
  */
 describe('VerifiedTokenCache.cachedHeaderOn', () => {
   const signer = new TokenSigner('x'.repeat(40), 900);
-  const header = async (sub: string, now = Date.now()) => `Bearer ${(await signer.sign({ tid: 't', sub, role: 'service', sid: 's' }, now)).token}`;
+  const header = async (sub: string, now = Date.now()) =>
+    `Bearer ${(await signer.sign({ tid: 't', sub, role: 'service', sid: 's' }, now)).token}`;
 
   it('answers only for headers verified before, with their own claims, per connection', async () => {
     const cache = new VerifiedTokenCache(signer, INTERNAL_AUDIENCE);

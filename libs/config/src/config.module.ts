@@ -14,6 +14,11 @@ export const InjectConfig = (): ParameterDecorator => Inject(KEYHOLD_CONFIG);
 @Module({})
 export class ConfigModule {
   static forRoot(config: KeyholdConfig): DynamicModule {
-    return { module: ConfigModule, global: true, providers: [{ provide: KEYHOLD_CONFIG, useValue: config }], exports: [KEYHOLD_CONFIG] };
+    return {
+      module: ConfigModule,
+      global: true,
+      providers: [{ provide: KEYHOLD_CONFIG, useValue: config }],
+      exports: [KEYHOLD_CONFIG],
+    };
   }
 }

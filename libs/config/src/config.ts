@@ -2,7 +2,12 @@ import { createHash, createPrivateKey, generateKeyPairSync, hkdfSync, randomByte
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { OPERATOR_TOKEN_MIN_LENGTH, parseOperatorTokens, plainOperatorToken, type OperatorTokenEntry } from './operator-tokens';
+import {
+  OPERATOR_TOKEN_MIN_LENGTH,
+  parseOperatorTokens,
+  plainOperatorToken,
+  type OperatorTokenEntry,
+} from './operator-tokens';
 import { legacyTokenKeyId, parseTokenKeys, TOKEN_KEY_MIN_BYTES, type TokenKey } from './token-keys';
 
 /**
@@ -57,7 +62,11 @@ export interface KeyholdConfig {
     /** Hard cap: no KEK version ever does more wraps than this; new DEKs under it are refused (503 KEK_WRAP_LIMIT). */
     readonly wrapHardCap: number;
   };
-  readonly probe: { readonly intervalSeconds: number; readonly confirmationWindowSeconds: number; readonly confirmations: number };
+  readonly probe: {
+    readonly intervalSeconds: number;
+    readonly confirmationWindowSeconds: number;
+    readonly confirmations: number;
+  };
   readonly rateLimit: { readonly tokenPerIpPerMinute: number; readonly tokenPerPrincipalPerMinute: number };
   readonly dek: {
     readonly batchMax: number;
@@ -138,7 +147,10 @@ const schema = z.object({
   databasePoolSize: int(1, 200),
   redisUrl: z.string().regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL'),
   redisPrefix: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'must be 1-64 letters, digits, _ . or -'),
-  operatorToken: z.string().min(OPERATOR_TOKEN_MIN_LENGTH, `must be at least ${OPERATOR_TOKEN_MIN_LENGTH} characters`).optional(),
+  operatorToken: z
+    .string()
+    .min(OPERATOR_TOKEN_MIN_LENGTH, `must be at least ${OPERATOR_TOKEN_MIN_LENGTH} characters`)
+    .optional(),
   operatorTokens: z.string().optional(),
   tokenSecret: z.string().min(TOKEN_KEY_MIN_BYTES, `must be at least ${TOKEN_KEY_MIN_BYTES} characters`).optional(),
   tokenKeys: z.string().optional(),
@@ -165,7 +177,9 @@ const schema = z.object({
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
   consoleDir: z.string(),
   bodyLimitBytes: int(1024, 64 * 1024 * 1024),
-  auditHmacKey: z.string().refine((v) => Buffer.from(v, 'base64').length >= 32, 'must be base64 of at least 32 random bytes'),
+  auditHmacKey: z
+    .string()
+    .refine((v) => Buffer.from(v, 'base64').length >= 32, 'must be base64 of at least 32 random bytes'),
   auditSigningKey: z.string().refine(isEd25519PrivateKey, 'must be an Ed25519 private key (PKCS#8, PEM or base64 DER)'),
   auditPreviousPublicKeys: z.string(),
   auditCheckpointIntervalSeconds: int(1, 60),
@@ -175,8 +189,17 @@ const schema = z.object({
   publicUrl: z.string().regex(/^https?:\/\/[^\s]+[^/\s]$/, 'must be an http(s) URL without a trailing slash'),
   invitationTtlSeconds: int(300, 30 * 86400),
   passwordResetTtlSeconds: int(300, 7 * 86400),
-  mailWebhookUrl: z.string().regex(/^(https?:\/\/\S+)?$/, 'must be an http(s) URL').optional(),
-  webauthnRpId: z.string().regex(/^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/, 'must be a lower-case domain name (not an IP address)').optional(),
+  mailWebhookUrl: z
+    .string()
+    .regex(/^(https?:\/\/\S+)?$/, 'must be an http(s) URL')
+    .optional(),
+  webauthnRpId: z
+    .string()
+    .regex(
+      /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/,
+      'must be a lower-case domain name (not an IP address)',
+    )
+    .optional(),
   webauthnRpName: z.string().min(1).max(64),
   webauthnOrigins: z.string().optional(),
   mfaSecretKey: z
@@ -198,7 +221,9 @@ function isEd25519PrivateKey(v: string): boolean {
 /** The audit signing key from its configured text: PEM, or base64 of the PKCS#8 DER bytes. */
 export function readSigningKey(v: string) {
   const t = v.trim();
-  return t.startsWith('-----BEGIN') ? createPrivateKey(t) : createPrivateKey({ key: Buffer.from(t, 'base64'), format: 'der', type: 'pkcs8' });
+  return t.startsWith('-----BEGIN')
+    ? createPrivateKey(t)
+    : createPrivateKey({ key: Buffer.from(t, 'base64'), format: 'der', type: 'pkcs8' });
 }
 
 export type KeyholdConfigInput = Partial<z.input<typeof schema>> & { providerEnv?: Record<string, string | undefined> };
@@ -321,7 +346,10 @@ export function buildConfig(input: KeyholdConfigInput): KeyholdConfig {
   // Test stacks share one database (and one checkpoint sweep over it): their audit keys derive from its URL
   // unless a test passes its own. Test mode only; never a way to run anything real.
   if (merged.mode === 'test')
-    Object.assign(merged, { ...testAuditKeys(String(merged.databaseUrl)), ...definedOnly({ auditHmacKey: merged.auditHmacKey, auditSigningKey: merged.auditSigningKey }) });
+    Object.assign(merged, {
+      ...testAuditKeys(String(merged.databaseUrl)),
+      ...definedOnly({ auditHmacKey: merged.auditHmacKey, auditSigningKey: merged.auditSigningKey }),
+    });
   const parsed = schema.safeParse(merged);
   const problems = parsed.success
     ? []
@@ -331,25 +359,46 @@ export function buildConfig(input: KeyholdConfigInput): KeyholdConfig {
         return `${ENV_NAMES[field] ?? field} ${what}`;
       });
   // The secret sets are parsed here, from the raw values, so one error names every bad variable.
-  const raw = (k: string) => (typeof merged[k] === 'string' ? (merged[k]) : undefined);
+  const raw = (k: string) => (typeof merged[k] === 'string' ? merged[k] : undefined);
   const operatorToken = raw('operatorToken');
-  const tokenKeys = secretSet(problems, { name: ENV_NAMES.tokenKeys, value: raw('tokenKeys'), parse: parseTokenKeys }, { name: ENV_NAMES.tokenSecret, value: raw('tokenSecret'), parse: (v) => [{ kid: legacyTokenKeyId(v), secret: v }] });
+  const tokenKeys = secretSet(
+    problems,
+    { name: ENV_NAMES.tokenKeys, value: raw('tokenKeys'), parse: parseTokenKeys },
+    { name: ENV_NAMES.tokenSecret, value: raw('tokenSecret'), parse: (v) => [{ kid: legacyTokenKeyId(v), secret: v }] },
+  );
   const operatorTokens = [
-    ...(raw('operatorTokens') ? secretSet(problems, { name: ENV_NAMES.operatorTokens, value: raw('operatorTokens'), parse: parseOperatorTokens }) : []),
+    ...(raw('operatorTokens')
+      ? secretSet(problems, {
+          name: ENV_NAMES.operatorTokens,
+          value: raw('operatorTokens'),
+          parse: parseOperatorTokens,
+        })
+      : []),
     ...(operatorToken ? [plainOperatorToken(operatorToken)] : []),
   ];
-  if (!raw('operatorTokens') && !operatorToken) problems.unshift(`${ENV_NAMES.operatorToken} (or ${ENV_NAMES.operatorTokens}) is required`);
+  if (!raw('operatorTokens') && !operatorToken)
+    problems.unshift(`${ENV_NAMES.operatorToken} (or ${ENV_NAMES.operatorTokens}) is required`);
   if (new Set(operatorTokens.map((t) => t.name)).size !== operatorTokens.length)
-    problems.push(`${ENV_NAMES.operatorTokens} must not name a token "default" while ${ENV_NAMES.operatorToken} is set`);
+    problems.push(
+      `${ENV_NAMES.operatorTokens} must not name a token "default" while ${ENV_NAMES.operatorToken} is set`,
+    );
   // TOTP seeds must not hang on a key that rotates (the token signing key): production names its own MFA key.
-  if (merged.mode === 'production' && !raw('mfaSecretKey')) problems.push(`${ENV_NAMES.mfaSecretKey} is required in production (it encrypts TOTP seeds; derive nothing from the token keys, which rotate)`);
-  if (!parsed.success || problems.length) throw new ConfigError(`invalid configuration: ${[...new Set(problems)].join('; ')}`);
+  if (merged.mode === 'production' && !raw('mfaSecretKey'))
+    problems.push(
+      `${ENV_NAMES.mfaSecretKey} is required in production (it encrypts TOTP seeds; derive nothing from the token keys, which rotate)`,
+    );
+  if (!parsed.success || problems.length)
+    throw new ConfigError(`invalid configuration: ${[...new Set(problems)].join('; ')}`);
   const c = parsed.data;
   const webauthn = webauthnSettings(c.publicUrl, c.webauthnRpId, c.webauthnOrigins);
   if (c.kekWrapHardCap < c.kekMaxWraps)
-    throw new ConfigError(`invalid configuration: ${ENV_NAMES.kekWrapHardCap} must be at least ${ENV_NAMES.kekMaxWraps} (${c.kekMaxWraps})`);
+    throw new ConfigError(
+      `invalid configuration: ${ENV_NAMES.kekWrapHardCap} must be at least ${ENV_NAMES.kekMaxWraps} (${c.kekMaxWraps})`,
+    );
   if (c.port !== 0 && c.port === c.internalPort)
-    throw new ConfigError(`invalid configuration: ${ENV_NAMES.internalPort} must differ from ${ENV_NAMES.port} (the internal API never shares the public listener)`);
+    throw new ConfigError(
+      `invalid configuration: ${ENV_NAMES.internalPort} must differ from ${ENV_NAMES.port} (the internal API never shares the public listener)`,
+    );
   const internalTls = readInternalTls(c);
   return Object.freeze({
     mode: c.mode,
@@ -364,14 +413,27 @@ export function buildConfig(input: KeyholdConfigInput): KeyholdConfig {
     tokenKeys: Object.freeze(tokenKeys),
     localOperatorToken: c.mode === 'local' ? (c.operatorToken ?? null) : null,
     tokenTtlSeconds: c.tokenTtlSeconds,
-    kekCache: { ttlSeconds: c.kekCacheTtlSeconds, maxEntries: c.kekCacheMaxEntries, pollIntervalMs: c.kekCachePollIntervalMs, dekMaxBytes: c.dekCacheMaxBytes },
-    kekRotation: { maxWraps: c.kekMaxWraps, maxAgeSeconds: c.kekMaxAgeSeconds, wrapReserveChunk: c.kekWrapReserveChunk, wrapHardCap: c.kekWrapHardCap },
+    kekCache: {
+      ttlSeconds: c.kekCacheTtlSeconds,
+      maxEntries: c.kekCacheMaxEntries,
+      pollIntervalMs: c.kekCachePollIntervalMs,
+      dekMaxBytes: c.dekCacheMaxBytes,
+    },
+    kekRotation: {
+      maxWraps: c.kekMaxWraps,
+      maxAgeSeconds: c.kekMaxAgeSeconds,
+      wrapReserveChunk: c.kekWrapReserveChunk,
+      wrapHardCap: c.kekWrapHardCap,
+    },
     probe: {
       intervalSeconds: c.probeIntervalSeconds,
       confirmationWindowSeconds: c.probeConfirmationWindowSeconds,
       confirmations: c.probeConfirmations,
     },
-    rateLimit: { tokenPerIpPerMinute: c.tokenRatePerIpPerMinute, tokenPerPrincipalPerMinute: c.tokenRatePerPrincipalPerMinute },
+    rateLimit: {
+      tokenPerIpPerMinute: c.tokenRatePerIpPerMinute,
+      tokenPerPrincipalPerMinute: c.tokenRatePerPrincipalPerMinute,
+    },
     dek: {
       batchMax: c.dekBatchMax,
       wrappedCacheEntries: c.dekWrappedCacheEntries,
@@ -416,7 +478,11 @@ export function buildConfig(input: KeyholdConfigInput): KeyholdConfig {
  * the set form by adding it (the old variable may stay until the next cleanup). Problems are collected, not thrown, so
  * one error names every bad variable.
  */
-function secretSet<T>(problems: string[], set: { name: string; value: string | undefined; parse: (v: string) => T[] }, single?: { name: string; value: string | undefined; parse: (v: string) => T[] }): T[] {
+function secretSet<T>(
+  problems: string[],
+  set: { name: string; value: string | undefined; parse: (v: string) => T[] },
+  single?: { name: string; value: string | undefined; parse: (v: string) => T[] },
+): T[] {
   const from = set.value ? set : single?.value ? single : null;
   if (!from) {
     problems.push(`${single ? `${single.name} (or ${set.name})` : set.name} is required`);
@@ -449,7 +515,11 @@ export function secretEnv(config: KeyholdConfig): Record<string, string> {
  * must be http(s) on the RP ID or a subdomain of it, and https unless it is localhost: a browser would refuse
  * anything else, so a typo fails here instead of at the first sign-in.
  */
-function webauthnSettings(publicUrl: string, rpIdSetting: string | undefined, originsSetting: string | undefined): { rpId: string; origins: readonly string[] } {
+function webauthnSettings(
+  publicUrl: string,
+  rpIdSetting: string | undefined,
+  originsSetting: string | undefined,
+): { rpId: string; origins: readonly string[] } {
   const pub = new URL(publicUrl);
   const isIp = (h: string) => /^[0-9.]+$/.test(h) || h.includes(':') || h.startsWith('[');
   const rpId = rpIdSetting ?? (isIp(pub.hostname) ? 'localhost' : pub.hostname.toLowerCase());
@@ -458,7 +528,8 @@ function webauthnSettings(publicUrl: string, rpIdSetting: string | undefined, or
     .split(',')
     .map((o) => o.trim())
     .filter(Boolean);
-  if (!origins.length) throw new ConfigError(`invalid configuration: ${ENV_NAMES.webauthnOrigins} must list at least one origin`);
+  if (!origins.length)
+    throw new ConfigError(`invalid configuration: ${ENV_NAMES.webauthnOrigins} must list at least one origin`);
   for (const o of origins) {
     let u: URL;
     try {
@@ -467,11 +538,18 @@ function webauthnSettings(publicUrl: string, rpIdSetting: string | undefined, or
       throw new ConfigError(`invalid configuration: ${ENV_NAMES.webauthnOrigins} has an entry that is not a URL: ${o}`);
     }
     const host = u.hostname.toLowerCase();
-    if (u.origin !== o.replace(/\/$/, '')) throw new ConfigError(`invalid configuration: ${ENV_NAMES.webauthnOrigins} entries must be bare origins (scheme://host[:port]): ${o}`);
+    if (u.origin !== o.replace(/\/$/, ''))
+      throw new ConfigError(
+        `invalid configuration: ${ENV_NAMES.webauthnOrigins} entries must be bare origins (scheme://host[:port]): ${o}`,
+      );
     if (host !== rpId && !host.endsWith(`.${rpId}`))
-      throw new ConfigError(`invalid configuration: ${ENV_NAMES.webauthnOrigins} entry ${o} is not on ${ENV_NAMES.webauthnRpId} ${rpId} or a subdomain of it`);
+      throw new ConfigError(
+        `invalid configuration: ${ENV_NAMES.webauthnOrigins} entry ${o} is not on ${ENV_NAMES.webauthnRpId} ${rpId} or a subdomain of it`,
+      );
     if (u.protocol !== 'https:' && !(u.protocol === 'http:' && (host === 'localhost' || host.endsWith('.localhost'))))
-      throw new ConfigError(`invalid configuration: ${ENV_NAMES.webauthnOrigins} entry ${o} must use https (http only for localhost)`);
+      throw new ConfigError(
+        `invalid configuration: ${ENV_NAMES.webauthnOrigins} entry ${o} must use https (http only for localhost)`,
+      );
   }
   return { rpId, origins: Object.freeze(origins.map((o) => new URL(o).origin)) };
 }
@@ -482,13 +560,23 @@ function webauthnSettings(publicUrl: string, rpIdSetting: string | undefined, or
  * come together; a CA without them is refused (client certificates cannot be asked for over plain HTTP). The pair
  * is checked to match, so a mismatched deployment fails at boot with the variable's name.
  */
-function readInternalTls(c: { internalTlsCert?: string; internalTlsKey?: string; internalTlsCa?: string }): InternalTls | null {
+function readInternalTls(c: {
+  internalTlsCert?: string;
+  internalTlsKey?: string;
+  internalTlsCa?: string;
+}): InternalTls | null {
   const { internalTlsCert: certIn, internalTlsKey: keyIn, internalTlsCa: caIn } = c;
   if (!certIn && !keyIn) {
-    if (caIn) throw new ConfigError(`invalid configuration: ${ENV_NAMES.internalTlsCa} needs ${ENV_NAMES.internalTlsCert} and ${ENV_NAMES.internalTlsKey}`);
+    if (caIn)
+      throw new ConfigError(
+        `invalid configuration: ${ENV_NAMES.internalTlsCa} needs ${ENV_NAMES.internalTlsCert} and ${ENV_NAMES.internalTlsKey}`,
+      );
     return null;
   }
-  if (!certIn || !keyIn) throw new ConfigError(`invalid configuration: ${ENV_NAMES.internalTlsCert} and ${ENV_NAMES.internalTlsKey} must be set together`);
+  if (!certIn || !keyIn)
+    throw new ConfigError(
+      `invalid configuration: ${ENV_NAMES.internalTlsCert} and ${ENV_NAMES.internalTlsKey} must be set together`,
+    );
   const cert = pemOrFile(certIn, 'internalTlsCert', 'CERTIFICATE');
   const key = pemOrFile(keyIn, 'internalTlsKey', 'PRIVATE KEY');
   const ca = caIn ? pemOrFile(caIn, 'internalTlsCa', 'CERTIFICATE') : null;
@@ -496,7 +584,9 @@ function readInternalTls(c: { internalTlsCert?: string; internalTlsKey?: string;
     const x509 = new X509Certificate(cert);
     if (!x509.checkPrivateKey(createPrivateKey(key))) throw new Error('mismatch');
   } catch {
-    throw new ConfigError(`invalid configuration: ${ENV_NAMES.internalTlsKey} is not the private key of ${ENV_NAMES.internalTlsCert}`);
+    throw new ConfigError(
+      `invalid configuration: ${ENV_NAMES.internalTlsKey} is not the private key of ${ENV_NAMES.internalTlsCert}`,
+    );
   }
   if (ca)
     try {
@@ -513,17 +603,21 @@ function pemOrFile(v: string, field: keyof typeof ENV_NAMES, label: string): str
     try {
       text = readFileSync(text, 'utf8');
     } catch {
-      throw new ConfigError(`invalid configuration: ${ENV_NAMES[field]} must be PEM text or the path of a readable PEM file`);
+      throw new ConfigError(
+        `invalid configuration: ${ENV_NAMES[field]} must be PEM text or the path of a readable PEM file`,
+      );
     }
   }
-  if (!text.includes(`-----BEGIN`) || !text.includes(label)) throw new ConfigError(`invalid configuration: ${ENV_NAMES[field]} must contain a PEM ${label}`);
+  if (!text.includes(`-----BEGIN`) || !text.includes(label))
+    throw new ConfigError(`invalid configuration: ${ENV_NAMES[field]} must contain a PEM ${label}`);
   return text;
 }
 
 /** Reads the configuration from environment variables (names in ENV_NAMES). */
 export function loadConfig(env: Record<string, string | undefined> = process.env): KeyholdConfig {
   const input: Record<string, unknown> = {};
-  for (const [field, name] of Object.entries(ENV_NAMES)) if (env[name] !== undefined && env[name] !== '') input[field] = env[name];
+  for (const [field, name] of Object.entries(ENV_NAMES))
+    if (env[name] !== undefined && env[name] !== '') input[field] = env[name];
   return buildConfig({ ...(input as KeyholdConfigInput), providerEnv: { ...env } });
 }
 
@@ -543,7 +637,9 @@ function localSecrets(merged: Record<string, unknown>): Record<string, string> {
     if (n === 'tokenSecret') return randomBytes(48).toString('base64url');
     return generatedAuditKeys()[n];
   };
-  const out = Object.fromEntries(names.map((n) => [n, (merged[n] as string | undefined) ?? saved[n] ?? fresh(n)])) as Record<(typeof names)[number], string>;
+  const out = Object.fromEntries(
+    names.map((n) => [n, (merged[n] as string | undefined) ?? saved[n] ?? fresh(n)]),
+  ) as Record<(typeof names)[number], string>;
   if (names.some((n) => saved[n] !== out[n])) {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     writeFileSync(file, JSON.stringify(out), { mode: 0o600 });

@@ -14,7 +14,8 @@ function main(argv: string[]): void {
   const name = arg('--name');
   const days = arg('--days') === undefined ? 90 : Number(arg('--days'));
   if (!name || !OPERATOR_TOKEN_NAME_RE.test(name)) fail('--name is required: 1-64 letters, digits, _ . or -');
-  if (!Number.isInteger(days) || days < 0 || days > 3650) fail('--days must be an integer from 0 (never expires) to 3650');
+  if (!Number.isInteger(days) || days < 0 || days > 3650)
+    fail('--days must be an integer from 0 (never expires) to 3650');
   const token = randomBytes(32).toString('base64url');
   const expiresAt = days === 0 ? null : new Date(Date.now() + days * 86_400_000);
   process.stdout.write(

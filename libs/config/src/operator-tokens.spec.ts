@@ -1,4 +1,10 @@
-import { hashOperatorToken, matchOperatorToken, operatorTokenEntryLine, parseOperatorTokens, plainOperatorToken } from './operator-tokens';
+import {
+  hashOperatorToken,
+  matchOperatorToken,
+  operatorTokenEntryLine,
+  parseOperatorTokens,
+  plainOperatorToken,
+} from './operator-tokens';
 import { legacyTokenKeyId, parseTokenKeys } from './token-keys';
 
 const alice = 'a'.repeat(40);
@@ -6,7 +12,9 @@ const ci = 'c'.repeat(40);
 
 describe('operator tokens', () => {
   it('parses named, hashed, optionally expiring entries', () => {
-    const [a, c] = parseOperatorTokens(`${operatorTokenEntryLine('alice', alice, new Date('2027-03-01T00:00:00Z'))}, ${operatorTokenEntryLine('ci', ci, null)}`);
+    const [a, c] = parseOperatorTokens(
+      `${operatorTokenEntryLine('alice', alice, new Date('2027-03-01T00:00:00Z'))}, ${operatorTokenEntryLine('ci', ci, null)}`,
+    );
     expect(a).toEqual({ name: 'alice', sha256: hashOperatorToken(alice), expiresAt: new Date('2027-03-01T00:00:00Z') });
     expect(c.expiresAt).toBeNull();
   });
@@ -25,7 +33,9 @@ describe('operator tokens', () => {
   it('matches the right name, never an expired or unknown token', () => {
     const now = Date.parse('2027-01-01T00:00:00Z');
     const entries = [
-      ...parseOperatorTokens(`${operatorTokenEntryLine('alice', alice, new Date(now + 1000))},${operatorTokenEntryLine('old', 'o'.repeat(40), new Date(now - 1))}`),
+      ...parseOperatorTokens(
+        `${operatorTokenEntryLine('alice', alice, new Date(now + 1000))},${operatorTokenEntryLine('old', 'o'.repeat(40), new Date(now - 1))}`,
+      ),
       plainOperatorToken(ci),
     ];
     expect(matchOperatorToken(alice, entries, now)).toBe('alice');

@@ -39,11 +39,13 @@ export function parseOperatorTokens(text: string): OperatorTokenEntry[] {
       const m = /^([^=]+)=sha256:([0-9a-fA-F]{64})(?:@(.+))?$/.exec(e);
       if (!m) throw new Error('each entry must be name=sha256:<64 hex digits>[@<ISO 8601 expiry>]');
       const [, name, hex, expiry] = m;
-      if (!OPERATOR_TOKEN_NAME_RE.test(name)) throw new Error(`token name "${name.slice(0, 40)}" must be 1-64 letters, digits, _ . or -`);
+      if (!OPERATOR_TOKEN_NAME_RE.test(name))
+        throw new Error(`token name "${name.slice(0, 40)}" must be 1-64 letters, digits, _ . or -`);
       let expiresAt: Date | null = null;
       if (expiry !== undefined) {
         expiresAt = new Date(expiry);
-        if (!/^\d{4}-\d{2}-\d{2}/.test(expiry) || Number.isNaN(expiresAt.getTime())) throw new Error(`the expiry of token "${name}" must be an ISO 8601 date`);
+        if (!/^\d{4}-\d{2}-\d{2}/.test(expiry) || Number.isNaN(expiresAt.getTime()))
+          throw new Error(`the expiry of token "${name}" must be an ISO 8601 date`);
       }
       return { name, sha256: Buffer.from(hex, 'hex'), expiresAt };
     });
@@ -56,7 +58,11 @@ export function parseOperatorTokens(text: string): OperatorTokenEntry[] {
  * The name of the operator token presented, or null. Every configured entry is compared (constant time, on hashes of
  * equal length), so neither which entry matched nor how many exist shows in the timing; an expired entry never matches.
  */
-export function matchOperatorToken(given: string | undefined, entries: readonly OperatorTokenEntry[], now = Date.now()): string | null {
+export function matchOperatorToken(
+  given: string | undefined,
+  entries: readonly OperatorTokenEntry[],
+  now = Date.now(),
+): string | null {
   if (!given || given.length > 4096) return null;
   const h = hashOperatorToken(given);
   let found: string | null = null;

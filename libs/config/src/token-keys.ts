@@ -27,8 +27,10 @@ export function parseTokenKeys(text: string): TokenKey[] {
     if (at <= 0) throw new Error('each entry must be kid=secret');
     const kid = e.slice(0, at);
     const secret = e.slice(at + 1);
-    if (!TOKEN_KEY_ID_RE.test(kid)) throw new Error(`key id "${kid.slice(0, 40)}" must be 1-32 letters, digits, _ or -`);
-    if (Buffer.byteLength(secret) < TOKEN_KEY_MIN_BYTES) throw new Error(`the secret of key "${kid}" must be at least ${TOKEN_KEY_MIN_BYTES} bytes`);
+    if (!TOKEN_KEY_ID_RE.test(kid))
+      throw new Error(`key id "${kid.slice(0, 40)}" must be 1-32 letters, digits, _ or -`);
+    if (Buffer.byteLength(secret) < TOKEN_KEY_MIN_BYTES)
+      throw new Error(`the secret of key "${kid}" must be at least ${TOKEN_KEY_MIN_BYTES} bytes`);
     return { kid, secret };
   });
   const kids = new Set(keys.map((k) => k.kid));

@@ -1,5 +1,14 @@
 import { createHmac } from 'node:crypto';
-import { DekUnwrapError, generateDek, generateKek, kcv, kcvMatches, unwrapDek, wrapDek, WRAPPED_DEK_BYTES } from './index';
+import {
+  DekUnwrapError,
+  generateDek,
+  generateKek,
+  kcv,
+  kcvMatches,
+  unwrapDek,
+  wrapDek,
+  WRAPPED_DEK_BYTES,
+} from './index';
 
 const aad = { tenantId: 't1', workspaceId: 'w1', segmentId: 's1', kekVersion: 1 };
 

@@ -23,8 +23,12 @@ export interface DekAad {
 
 /** Canonical AAD: a JSON array in fixed order, so no two distinct tuples can serialise alike. */
 export function dekAad(aad: DekAad): Buffer {
-  if (!Number.isSafeInteger(aad.kekVersion) || aad.kekVersion < 1) throw new Error('kekVersion must be a positive integer');
-  return Buffer.from(JSON.stringify([DEK_WRAP_ALG, aad.tenantId, aad.workspaceId, aad.segmentId, aad.kekVersion]), 'utf8');
+  if (!Number.isSafeInteger(aad.kekVersion) || aad.kekVersion < 1)
+    throw new Error('kekVersion must be a positive integer');
+  return Buffer.from(
+    JSON.stringify([DEK_WRAP_ALG, aad.tenantId, aad.workspaceId, aad.segmentId, aad.kekVersion]),
+    'utf8',
+  );
 }
 
 export function wrapDek(kek: Buffer, dek: Buffer, aad: DekAad): Buffer {
@@ -49,7 +53,8 @@ export class DekUnwrapError extends Error {
 /** Unwraps into an unpooled buffer the caller zeroes. Throws DekUnwrapError on any mismatch (never partial output). */
 export function unwrapDek(kek: Buffer, wrapped: Buffer, aad: DekAad): Buffer {
   assertKey(kek, 'KEK');
-  if (!Buffer.isBuffer(wrapped) || wrapped.length !== WRAPPED_DEK_BYTES) throw new DekUnwrapError('wrapped DEK has the wrong length');
+  if (!Buffer.isBuffer(wrapped) || wrapped.length !== WRAPPED_DEK_BYTES)
+    throw new DekUnwrapError('wrapped DEK has the wrong length');
   const decipher = createDecipheriv('aes-256-gcm', kek, wrapped.subarray(0, NONCE_BYTES), { authTagLength: TAG_BYTES });
   decipher.setAAD(dekAad(aad));
   decipher.setAuthTag(wrapped.subarray(NONCE_BYTES + KEY_BYTES));
@@ -59,7 +64,9 @@ export function unwrapDek(kek: Buffer, wrapped: Buffer, aad: DekAad): Buffer {
     decipher.final();
   } catch {
     dek.fill(0);
-    throw new DekUnwrapError('wrapped DEK failed authentication (wrong KEK, or moved to another segment, workspace or version)');
+    throw new DekUnwrapError(
+      'wrapped DEK failed authentication (wrong KEK, or moved to another segment, workspace or version)',
+    );
   }
   return dek;
 }

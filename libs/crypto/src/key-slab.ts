@@ -15,12 +15,14 @@ export class KeySlab {
   private readonly free: Buffer[] = [];
 
   constructor(private readonly slotsPerChunk = 256) {
-    if (!Number.isSafeInteger(slotsPerChunk) || slotsPerChunk < 1) throw new Error('slotsPerChunk must be a positive integer');
+    if (!Number.isSafeInteger(slotsPerChunk) || slotsPerChunk < 1)
+      throw new Error('slotsPerChunk must be a positive integer');
   }
 
   /** Copies `source` (32 bytes) into a free slot; the caller remains responsible for zeroing `source`. */
   copyOf(source: Buffer): SlabKey {
-    if (!Buffer.isBuffer(source) || source.length !== KEY_BYTES) throw new Error(`a slab key must be ${KEY_BYTES} bytes`);
+    if (!Buffer.isBuffer(source) || source.length !== KEY_BYTES)
+      throw new Error(`a slab key must be ${KEY_BYTES} bytes`);
     let view = this.free.pop();
     if (!view) {
       this.grow();
@@ -51,7 +53,8 @@ export class KeySlab {
     chunk.fill(0);
     this.chunks.push(chunk);
     // Pushed in reverse so slots are handed out in address order (not required, just tidy for debugging).
-    for (let i = this.slotsPerChunk - 1; i >= 0; i--) this.free.push(chunk.subarray(i * KEY_BYTES, (i + 1) * KEY_BYTES));
+    for (let i = this.slotsPerChunk - 1; i >= 0; i--)
+      this.free.push(chunk.subarray(i * KEY_BYTES, (i + 1) * KEY_BYTES));
   }
 }
 

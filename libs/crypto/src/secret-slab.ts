@@ -17,7 +17,8 @@ export class SecretSlab {
     slotsPerChunkLog2 = 9,
   ) {
     if (!Number.isSafeInteger(slotBytes) || slotBytes < 1) throw new Error('slotBytes must be a positive integer');
-    if (!Number.isInteger(slotsPerChunkLog2) || slotsPerChunkLog2 < 0 || slotsPerChunkLog2 > 16) throw new Error('slotsPerChunkLog2 must be 0..16');
+    if (!Number.isInteger(slotsPerChunkLog2) || slotsPerChunkLog2 < 0 || slotsPerChunkLog2 > 16)
+      throw new Error('slotsPerChunkLog2 must be 0..16');
     this.shift = slotsPerChunkLog2;
     this.mask = (1 << slotsPerChunkLog2) - 1;
   }

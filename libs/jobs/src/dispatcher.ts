@@ -17,13 +17,17 @@ export class OperationDispatcher {
 
   async dispatch(kind: OperationKind, data: OperationJobData): Promise<void> {
     const route = ROUTES[kind];
-    await this.queue(route.queue).add(route.job, { operationId: data.operationId, tenantId: data.tenantId }, {
-      jobId: data.operationId,
-      attempts: 8,
-      backoff: { type: 'exponential', delay: 2_000 },
-      removeOnComplete: { age: 24 * 3600, count: 10_000 },
-      removeOnFail: { age: 7 * 24 * 3600 },
-    });
+    await this.queue(route.queue).add(
+      route.job,
+      { operationId: data.operationId, tenantId: data.tenantId },
+      {
+        jobId: data.operationId,
+        attempts: 8,
+        backoff: { type: 'exponential', delay: 2_000 },
+        removeOnComplete: { age: 24 * 3600, count: 10_000 },
+        removeOnFail: { age: 7 * 24 * 3600 },
+      },
+    );
   }
 
   queue(name: QueueName): Queue {

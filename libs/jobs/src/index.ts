@@ -21,7 +21,14 @@ export { HandlerRegistry, MissingHandlersError } from './engine/handler-registry
 export { backoffDelay, BackoffPolicy } from './engine/backoff';
 export { RedisTokenBucket, BucketSpec } from './engine/token-bucket';
 export { ProviderGate, ProviderRateLimits, DEFAULT_RATE_LIMITS } from './engine/provider-gate';
-export { ConfirmationPolicy, decide, Decision, Verdict, ProbeResult, ControlVerdict } from './revocation/confirmation-policy';
+export {
+  ConfirmationPolicy,
+  decide,
+  Decision,
+  Verdict,
+  ProbeResult,
+  ControlVerdict,
+} from './revocation/confirmation-policy';
 export { OperationFailure, OperationFailureCode } from './operations/operation-errors';
 export { VendorCanary, CanaryTarget, CanaryResult } from './revocation/vendor-canary';
 export { RotationLimits } from './scheduling/rotation-check';

@@ -22,7 +22,11 @@ class DispatcherLifecycle implements BeforeApplicationShutdown {
 @Global()
 @Module({
   providers: [
-    { provide: OperationDispatcher, inject: [REDIS, KEYHOLD_CONFIG], useFactory: (redis: Redis, config: KeyholdConfig) => new OperationDispatcher(redis, config.redisPrefix) },
+    {
+      provide: OperationDispatcher,
+      inject: [REDIS, KEYHOLD_CONFIG],
+      useFactory: (redis: Redis, config: KeyholdConfig) => new OperationDispatcher(redis, config.redisPrefix),
+    },
     { provide: DISPATCHER, useExisting: OperationDispatcher },
     DispatcherLifecycle,
   ],

@@ -1,7 +1,15 @@
 import { Job, Queue, Worker } from 'bullmq';
 import type Redis from 'ioredis';
 import type { DataSource } from 'typeorm';
-import { JobName, OPERATION_KINDS, OperationJobData, OperationKind, ProbeJobData, QueueName, ROUTES } from './contracts';
+import {
+  JobName,
+  OPERATION_KINDS,
+  OperationJobData,
+  OperationKind,
+  ProbeJobData,
+  QueueName,
+  ROUTES,
+} from './contracts';
 import { OperationDispatcher } from './dispatcher';
 import { BackoffPolicy } from './engine/backoff';
 import { HandlerRegistry } from './engine/handler-registry';
@@ -116,7 +124,15 @@ export class JobsRuntime {
     const rewrap = new RewrapUnderKey(repos.keks, configs, wrapping);
     const prober = new AccessProber(repos.keks, deps.providers, gate, wrapping);
     this.canary = new VendorCanary(deps.canaries ?? [], deps.providers, repos.vendorCanaries, metrics, options.log);
-    const probe = new ProbeKeyConfiguration(repos, prober, deps.cache, deps.audit, metrics, options.policy, this.canary);
+    const probe = new ProbeKeyConfiguration(
+      repos,
+      prober,
+      deps.cache,
+      deps.audit,
+      metrics,
+      options.policy,
+      this.canary,
+    );
 
     this.dispatcher = new OperationDispatcher(redis, options.prefix);
     const trigger = new OperationTrigger(repos, this.dispatcher, deps.audit);
@@ -160,7 +176,11 @@ export class JobsRuntime {
     );
     this.scheduledProbe = new ScheduledProbe(repos.workspaces, configs, probe, trigger);
     this.reconciler = new Reconciler(repos.operations, this.dispatcher, options.reconcileStaleMs, options.log);
-    this.probeSweep = new ProbeSweep(repos.keyConfigurations, this.dispatcher.queue(QueueName.AccessProbe), options.probeIntervalMs);
+    this.probeSweep = new ProbeSweep(
+      repos.keyConfigurations,
+      this.dispatcher.queue(QueueName.AccessProbe),
+      options.probeIntervalMs,
+    );
     this.rotationCheck = new RotationCheck(repos, configs, wrapping, trigger, options.rotation);
     this.maintenance = new Queue(QueueName.Maintenance, { connection: redis, prefix: options.prefix });
   }
@@ -187,12 +207,23 @@ export class JobsRuntime {
       const probes = name === QueueName.AccessProbe;
       const worker = new Worker(
         name,
-        (job: Job, token?: string) => (probes ? this.processProbeQueue(job, token) : this.runner.process(job as Job<OperationJobData>, token)),
-        { ...common, concurrency: probes ? o.concurrency.probes : rewraps(name) ? (o.concurrency.rewraps ?? o.concurrency.operations) : o.concurrency.operations },
+        (job: Job, token?: string) =>
+          probes ? this.processProbeQueue(job, token) : this.runner.process(job as Job<OperationJobData>, token),
+        {
+          ...common,
+          concurrency: probes
+            ? o.concurrency.probes
+            : rewraps(name)
+              ? (o.concurrency.rewraps ?? o.concurrency.operations)
+              : o.concurrency.operations,
+        },
       );
       this.attach(worker);
     }
-    const maintenance = new Worker(QueueName.Maintenance, (job: Job) => this.processMaintenance(job), { ...common, concurrency: 1 });
+    const maintenance = new Worker(QueueName.Maintenance, (job: Job) => this.processMaintenance(job), {
+      ...common,
+      concurrency: 1,
+    });
     this.attach(maintenance);
     for (const q of this.queues()) this.deps.metrics.watchQueue(q);
 
@@ -200,7 +231,11 @@ export class JobsRuntime {
       await this.ensureSchedulers();
       // The scheduler's first sweep comes at the next interval boundary; add the current slot's probes that are still
       // ahead now, so after a (re)start every configuration is probed within one interval (job ids de-duplicate).
-      await this.probeSweep.execute(Date.now(), { onlyAhead: true }).catch((err: unknown) => o.log('warn', 'startup probe sweep failed', { err: err instanceof Error ? err.message : String(err) }));
+      await this.probeSweep
+        .execute(Date.now(), { onlyAhead: true })
+        .catch((err: unknown) =>
+          o.log('warn', 'startup probe sweep failed', { err: err instanceof Error ? err.message : String(err) }),
+        );
     }
     // The reconciler runs on a plain timer, not as a BullMQ job: it must work precisely when Redis lost its data
     // (and with it every scheduler). Each run also re-creates the schedulers.
@@ -213,7 +248,8 @@ export class JobsRuntime {
       this.canaryTimer = setInterval(() => void this.canary.sweep(), o.probeIntervalMs);
       this.canaryTimer.unref();
     }
-    for (const w of this.workers) void w.run().catch((err: unknown) => o.log('error', 'worker loop stopped', { queue: w.name, err: String(err) }));
+    for (const w of this.workers)
+      void w.run().catch((err: unknown) => o.log('error', 'worker loop stopped', { queue: w.name, err: String(err) }));
     await Promise.all(this.workers.map((w) => w.waitUntilReady()));
     await this.reconcileOnce();
   }
@@ -238,7 +274,11 @@ export class JobsRuntime {
     await this.maintenance.upsertJobScheduler(
       'rotation-check',
       { every: this.options.rotationCheckIntervalMs },
-      { name: JobName.RotationCheck, data: {}, opts: { removeOnComplete: { count: 100 }, removeOnFail: { count: 100 } } },
+      {
+        name: JobName.RotationCheck,
+        data: {},
+        opts: { removeOnComplete: { count: 100 }, removeOnFail: { count: 100 } },
+      },
     );
   }
 

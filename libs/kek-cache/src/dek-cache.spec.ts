@@ -95,7 +95,11 @@ describe('KekCache: plaintext DEKs under their KEK', () => {
   it('a KEK load that raced with an invalidation is never cached, so no DEK can be cached under it', async () => {
     make();
     let release!: () => void;
-    const slow = cache.use(id('w'), () => new Promise<Buffer>((r) => (release = () => r(Buffer.alloc(32, 4)))), () => put('w', 's', 'race'));
+    const slow = cache.use(
+      id('w'),
+      () => new Promise<Buffer>((r) => (release = () => r(Buffer.alloc(32, 4)))),
+      () => put('w', 's', 'race'),
+    );
     cache.dropWorkspace(T, 'w', 'invalidate');
     release();
     expect(await slow).toBe(false);

@@ -35,11 +35,15 @@ describe('KekInvalidationBus', () => {
       3_600_000,
     );
     await bus.start();
-    closers.push(() => bus.close(), () => cache.close());
+    closers.push(
+      () => bus.close(),
+      () => cache.close(),
+    );
     return { cache, bus, asked, prefix };
   }
   const load = async () => Buffer.alloc(32, 7);
-  const cacheW1 = (cache: KekCache) => cache.use({ tenantId: 't', workspaceId: 'w1', version: 1 }, load, () => undefined);
+  const cacheW1 = (cache: KekCache) =>
+    cache.use({ tenantId: 't', workspaceId: 'w1', version: 1 }, load, () => undefined);
   const has = (cache: KekCache) => cache.has({ tenantId: 't', workspaceId: 'w1', version: 1 });
 
   it('keeps the KEK while the generation does not move, however often the poll runs', async () => {

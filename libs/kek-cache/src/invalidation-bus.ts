@@ -70,7 +70,8 @@ export class KekInvalidationBus {
           if (typeof m.s === 'string' && typeof m.v === 'number') this.dropSegment(m.w, m.s, m.v);
           else this.drop(m.t, m.w, 'invalidate');
         } else this.drop(m.t, m.w, m.k === 'shred' ? 'shred' : 'invalidate');
-        if (this.listeners.size) this.notify({ tenantId: m.t, workspaceId: m.w, kind: typeof m.k === 'string' ? m.k : 'invalidate' });
+        if (this.listeners.size)
+          this.notify({ tenantId: m.t, workspaceId: m.w, kind: typeof m.k === 'string' ? m.k : 'invalidate' });
       } catch (err) {
         this.onError(err);
       }
@@ -79,7 +80,10 @@ export class KekInvalidationBus {
     this.subscribed = true;
     // Polled twice per interval: the bound is "a missed invalidation lingers at most one poll interval", and a poll
     // that starts just before the shred commits plus the poll's own query time would otherwise overrun it.
-    this.poller = setInterval(() => void this.poll().catch(this.onError), Math.max(1, Math.floor(this.pollIntervalMs / 2)));
+    this.poller = setInterval(
+      () => void this.poll().catch(this.onError),
+      Math.max(1, Math.floor(this.pollIntervalMs / 2)),
+    );
     this.poller.unref();
   }
 

@@ -35,12 +35,23 @@ class KekCacheLifecycle implements OnModuleInit, OnModuleDestroy {
       provide: KekCache,
       inject: [KEYHOLD_CONFIG],
       useFactory: (config: KeyholdConfig) =>
-        new KekCache({ ttlMs: config.kekCache.ttlSeconds * 1000, maxEntries: config.kekCache.maxEntries, dekMaxBytes: config.kekCache.dekMaxBytes }),
+        new KekCache({
+          ttlMs: config.kekCache.ttlSeconds * 1000,
+          maxEntries: config.kekCache.maxEntries,
+          dekMaxBytes: config.kekCache.dekMaxBytes,
+        }),
     },
     {
       provide: KekInvalidationBus,
       inject: [KekCache, REDIS, REDIS_SUBSCRIBER, REPOSITORIES, KEYHOLD_CONFIG, LOGGER],
-      useFactory: (cache: KekCache, redis: Redis, subscriber: Redis, repos: Repositories, config: KeyholdConfig, log: Logger) =>
+      useFactory: (
+        cache: KekCache,
+        redis: Redis,
+        subscriber: Redis,
+        repos: Repositories,
+        config: KeyholdConfig,
+        log: Logger,
+      ) =>
         new KekInvalidationBus(
           cache,
           redis,
@@ -67,10 +78,16 @@ export class KekCacheModule {}
       provide: KekInvalidationBus,
       inject: [REDIS, KEYHOLD_CONFIG],
       useFactory: (redis: Redis, config: KeyholdConfig) =>
-        new KekInvalidationBus(new KekCache({ ttlMs: 1_000, maxEntries: 1 }), redis, redis, config.redisPrefix, async () => new Map(), 60_000),
+        new KekInvalidationBus(
+          new KekCache({ ttlMs: 1_000, maxEntries: 1 }),
+          redis,
+          redis,
+          config.redisPrefix,
+          async () => new Map(),
+          60_000,
+        ),
     },
   ],
   exports: [KekInvalidationBus],
 })
 export class KekPublisherModule {}
-

@@ -27,10 +27,22 @@ describe('KekCache', () => {
     cache = new KekCache({ ttlMs: 10_000, maxEntries: 2 });
     const raw = key(1);
     let held: Buffer | undefined;
-    await cache.use(id('a'), async () => raw, (k) => (held = k));
+    await cache.use(
+      id('a'),
+      async () => raw,
+      (k) => (held = k),
+    );
     expect(raw.every((b) => b === 0)).toBe(true);
-    await cache.use(id('b'), async () => key(2), () => undefined);
-    await cache.use(id('c'), async () => key(3), () => undefined);
+    await cache.use(
+      id('b'),
+      async () => key(2),
+      () => undefined,
+    );
+    await cache.use(
+      id('c'),
+      async () => key(3),
+      () => undefined,
+    );
     expect(cache.has(id('a'))).toBe(false);
     expect(held!.every((b) => b === 0)).toBe(true);
     expect(cache.size()).toBe(2);
@@ -38,19 +50,35 @@ describe('KekCache', () => {
 
   it('expires after the TTL', async () => {
     cache = new KekCache({ ttlMs: 30, maxEntries: 10 });
-    await cache.use(id('a'), async () => key(1), () => undefined);
+    await cache.use(
+      id('a'),
+      async () => key(1),
+      () => undefined,
+    );
     await new Promise((r) => setTimeout(r, 50));
     expect(cache.has(id('a'))).toBe(false);
   });
 
   it('drops every version of a workspace and does not cache a load that raced with the drop', async () => {
     cache = new KekCache({ ttlMs: 10_000, maxEntries: 10 });
-    await cache.use(id('a', 1), async () => key(1), () => undefined);
-    await cache.use(id('a', 2), async () => key(2), () => undefined);
+    await cache.use(
+      id('a', 1),
+      async () => key(1),
+      () => undefined,
+    );
+    await cache.use(
+      id('a', 2),
+      async () => key(2),
+      () => undefined,
+    );
     const seen: string[] = [];
     cache.onInvalidate((_t, w, r) => seen.push(`${w}:${r}`));
     let release!: () => void;
-    const slow = cache.use(id('a', 3), () => new Promise<Buffer>((r) => (release = () => r(key(3)))), (k) => k[0]);
+    const slow = cache.use(
+      id('a', 3),
+      () => new Promise<Buffer>((r) => (release = () => r(key(3)))),
+      (k) => k[0],
+    );
     cache.dropWorkspace('t', 'a', 'shred');
     release();
     expect(await slow).toBe(3);
@@ -60,7 +88,19 @@ describe('KekCache', () => {
 
   it('a failed load is not cached and is retried by the next caller', async () => {
     cache = new KekCache({ ttlMs: 10_000, maxEntries: 10 });
-    await expect(cache.use(id('a'), async () => Promise.reject(new Error('kms down')), () => 1)).rejects.toThrow('kms down');
-    expect(await cache.use(id('a'), async () => key(5), (k) => k[0])).toBe(5);
+    await expect(
+      cache.use(
+        id('a'),
+        async () => Promise.reject(new Error('kms down')),
+        () => 1,
+      ),
+    ).rejects.toThrow('kms down');
+    expect(
+      await cache.use(
+        id('a'),
+        async () => key(5),
+        (k) => k[0],
+      ),
+    ).toBe(5);
   });
 });

@@ -118,17 +118,33 @@ export class KekCache {
   private readonly generations = new Map<string, number>();
   private readonly listeners = new Set<InvalidationListener>();
   private readonly sweeper: NodeJS.Timeout;
-  readonly stats: Omit<KekCacheStats, 'size' | 'deks' | 'dekBytes'> = { hits: 0, misses: 0, unwraps: 0, evictions: 0, dekHits: 0, dekStores: 0, dekEvictions: 0 };
+  readonly stats: Omit<KekCacheStats, 'size' | 'deks' | 'dekBytes'> = {
+    hits: 0,
+    misses: 0,
+    unwraps: 0,
+    evictions: 0,
+    dekHits: 0,
+    dekStores: 0,
+    dekEvictions: 0,
+  };
   private readonly dekSlab = new SecretSlab(DEK_SLOT_BYTES);
   /** Every cached DEK in insertion order: the CLOCK circle of the byte bound. */
   private readonly dekRing = new Set<CachedDek>();
   private readonly maxDeks: number;
 
-  constructor(private readonly opts: { ttlMs: number; maxEntries: number; /** Byte bound of the plaintext DEK cache; 0 = no DEK caching. Default 0. */ dekMaxBytes?: number }) {
+  constructor(
+    private readonly opts: {
+      ttlMs: number;
+      maxEntries: number;
+      /** Byte bound of the plaintext DEK cache; 0 = no DEK caching. Default 0. */ dekMaxBytes?: number;
+    },
+  ) {
     if (!(opts.ttlMs > 0)) throw new Error('KEK cache ttlMs must be positive');
-    if (!Number.isSafeInteger(opts.maxEntries) || opts.maxEntries < 1) throw new Error('KEK cache maxEntries must be a positive integer');
+    if (!Number.isSafeInteger(opts.maxEntries) || opts.maxEntries < 1)
+      throw new Error('KEK cache maxEntries must be a positive integer');
     const dekMaxBytes = opts.dekMaxBytes ?? 0;
-    if (!Number.isSafeInteger(dekMaxBytes) || dekMaxBytes < 0) throw new Error('KEK cache dekMaxBytes must be a non-negative integer');
+    if (!Number.isSafeInteger(dekMaxBytes) || dekMaxBytes < 0)
+      throw new Error('KEK cache dekMaxBytes must be a non-negative integer');
     this.maxDeks = Math.floor(dekMaxBytes / DEK_ENTRY_BYTES);
     this.sweeper = setInterval(() => this.sweep(), Math.min(Math.max(opts.ttlMs / 2, 250), 30_000));
     this.sweeper.unref();
@@ -181,7 +197,13 @@ export class KekCache {
    * reused as soon as the caller yields); nothing else about the request is decided here: scope and state are the
    * caller's checks, on every request.
    */
-  dekBody(tenantId: string, workspaceId: string, version: number, segmentId: string, dekId: string): string | undefined {
+  dekBody(
+    tenantId: string,
+    workspaceId: string,
+    version: number,
+    segmentId: string,
+    dekId: string,
+  ): string | undefined {
     const d = this.dekHit(tenantId, workspaceId, version, segmentId, dekId, true);
     if (d === undefined) return undefined;
     const off = this.dekSlab.offset(d.slot);
@@ -189,7 +211,15 @@ export class KekCache {
   }
 
   /** Bytes [from, to) of a cached encoded DEK (e.g. the base64 key inside the body), as a fresh string; see dekBody. */
-  dekPart(tenantId: string, workspaceId: string, version: number, segmentId: string, dekId: string, from: number, to: number): string | undefined {
+  dekPart(
+    tenantId: string,
+    workspaceId: string,
+    version: number,
+    segmentId: string,
+    dekId: string,
+    from: number,
+    to: number,
+  ): string | undefined {
     // Not counted as a KEK hit: the batch path reads its DEKs while it already holds the KEK (counted once).
     const d = this.dekHit(tenantId, workspaceId, version, segmentId, dekId, false);
     if (d === undefined || to > d.length || from < 0 || from > to) return undefined;
@@ -202,7 +232,14 @@ export class KekCache {
    * (else nothing: a DEK never outlives its KEK, so it cannot be cached without it). The caller decides that the
    * DEK is current (its row was not forgotten while it was read). Returns whether it was cached.
    */
-  putDek(tenantId: string, workspaceId: string, version: number, segmentId: string, dekId: string, encoded: string): boolean {
+  putDek(
+    tenantId: string,
+    workspaceId: string,
+    version: number,
+    segmentId: string,
+    dekId: string,
+    encoded: string,
+  ): boolean {
     if (this.maxDeks === 0 || encoded.length > DEK_SLOT_BYTES) return false;
     const e = this.lookup(tenantId, workspaceId, version, false);
     if (e === undefined || !e.alive) return false;
@@ -215,7 +252,11 @@ export class KekCache {
     const d = new CachedDek(e, segmentId, dekId, slot, written);
     const held = e.deks;
     if (held === null) e.deks = d;
-    else if (held instanceof CachedDek) e.deks = new Map([[held.segmentId, held], [segmentId, d]]);
+    else if (held instanceof CachedDek)
+      e.deks = new Map([
+        [held.segmentId, held],
+        [segmentId, d],
+      ]);
     else held.set(segmentId, d);
     this.dekRing.add(d);
     this.stats.dekStores++;
@@ -284,7 +325,14 @@ export class KekCache {
     this.dekSlab.wipe();
   }
 
-  private dekHit(tenantId: string, workspaceId: string, version: number, segmentId: string, dekId: string, countKek: boolean): CachedDek | undefined {
+  private dekHit(
+    tenantId: string,
+    workspaceId: string,
+    version: number,
+    segmentId: string,
+    dekId: string,
+    countKek: boolean,
+  ): CachedDek | undefined {
     let e: Entry | null | undefined = this.entries.get(workspaceId);
     while (e && e.version !== version) e = e.next;
     if (!e) return undefined;
@@ -357,20 +405,24 @@ export class KekCache {
     if (running) return running;
     const generation = this.generations.get(id.workspaceId) ?? 0;
     // The cold path is traced (one span per shared unwrap; the KMS call nests under it); hits never reach here.
-    const p = inSpan('kek.unwrap', { 'keyhold.tenant_id': id.tenantId, 'keyhold.workspace_id': id.workspaceId, 'keyhold.kek_version': id.version }, async () => {
-      this.stats.unwraps++;
-      const raw = await load();
-      let key: SlabKey;
-      try {
-        key = this.slab.copyOf(raw);
-      } finally {
-        raw.fill(0);
-      }
-      const entry = new Entry(key, id.tenantId, id.workspaceId, id.version, Date.now() + this.opts.ttlMs, null);
-      if ((this.generations.get(id.workspaceId) ?? 0) === generation) this.insert(entry);
-      else setImmediate(() => this.kill(entry)); // invalidated while loading: let the waiters finish, then wipe
-      return entry;
-    });
+    const p = inSpan(
+      'kek.unwrap',
+      { 'keyhold.tenant_id': id.tenantId, 'keyhold.workspace_id': id.workspaceId, 'keyhold.kek_version': id.version },
+      async () => {
+        this.stats.unwraps++;
+        const raw = await load();
+        let key: SlabKey;
+        try {
+          key = this.slab.copyOf(raw);
+        } finally {
+          raw.fill(0);
+        }
+        const entry = new Entry(key, id.tenantId, id.workspaceId, id.version, Date.now() + this.opts.ttlMs, null);
+        if ((this.generations.get(id.workspaceId) ?? 0) === generation) this.insert(entry);
+        else setImmediate(() => this.kill(entry)); // invalidated while loading: let the waiters finish, then wipe
+        return entry;
+      },
+    );
     this.inflight.set(k, p);
     void p.finally(() => this.inflight.delete(k)).catch(() => undefined);
     return p;
@@ -469,7 +521,8 @@ export class KekCache {
   private sweep(): void {
     const now = Date.now();
     const expired: Entry[] = [];
-    for (const head of this.entries.values()) for (let e: Entry | null = head; e; e = e.next) if (e.expiresAt <= now) expired.push(e);
+    for (const head of this.entries.values())
+      for (let e: Entry | null = head; e; e = e.next) if (e.expiresAt <= now) expired.push(e);
     for (const e of expired) this.unlink(e);
   }
 }

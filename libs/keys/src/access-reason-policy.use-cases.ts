@@ -5,7 +5,8 @@ import { DomainError, ErrorCode } from './errors';
 import type { ServicePrincipalDeps } from './service-principal.use-cases';
 
 /** The reasons in their canonical order, without duplicates (stored and audited that way). */
-const canonical = (reasons: readonly AccessReason[]): AccessReason[] => ACCESS_REASONS.filter((r) => reasons.includes(r));
+const canonical = (reasons: readonly AccessReason[]): AccessReason[] =>
+  ACCESS_REASONS.filter((r) => reasons.includes(r));
 
 export interface WorkspaceReasonPolicyView {
   readonly workspaceId: string;
@@ -13,7 +14,11 @@ export interface WorkspaceReasonPolicyView {
   readonly requireReason: boolean;
 }
 
-const policyView = (p: { workspaceId: string; deniedReasons: string[]; requireReason: boolean }): WorkspaceReasonPolicyView => ({
+const policyView = (p: {
+  workspaceId: string;
+  deniedReasons: string[];
+  requireReason: boolean;
+}): WorkspaceReasonPolicyView => ({
   workspaceId: p.workspaceId,
   deniedReasons: canonical(p.deniedReasons as AccessReason[]),
   requireReason: p.requireReason,
@@ -48,7 +53,12 @@ export class GetWorkspaceReasonPolicy {
 export class SetWorkspaceReasonPolicy {
   constructor(private readonly deps: ServicePrincipalDeps) {}
 
-  async execute(actor: Actor, tenantId: string, workspaceId: string, input: { deniedReasons: readonly AccessReason[]; requireReason: boolean }) {
+  async execute(
+    actor: Actor,
+    tenantId: string,
+    workspaceId: string,
+    input: { deniedReasons: readonly AccessReason[]; requireReason: boolean },
+  ) {
     const denied = canonical(input.deniedReasons);
     const { repos, audit } = this.deps;
     const { after, principals } = await repos.ds.transaction(async (m) => {
@@ -56,7 +66,11 @@ export class SetWorkspaceReasonPolicy {
       if (!before) throw workspaceNotFound();
       await repos.accessReasons.setWorkspacePolicy(m, tenantId, workspaceId, denied, input.requireReason);
       const touched = await repos.accessReasons.touchScopedPrincipals(m, tenantId, workspaceId);
-      const next = policyView({ workspaceId: before.workspaceId, deniedReasons: denied, requireReason: input.requireReason });
+      const next = policyView({
+        workspaceId: before.workspaceId,
+        deniedReasons: denied,
+        requireReason: input.requireReason,
+      });
       const was = policyView(before);
       await audit.append(
         tenantId,
@@ -65,7 +79,10 @@ export class SetWorkspaceReasonPolicy {
           action: 'workspace.access_reason_policy_changed',
           target: `workspace:${before.workspaceId}`,
           outcome: 'success',
-          details: { from: { deniedReasons: was.deniedReasons, requireReason: was.requireReason }, to: { deniedReasons: next.deniedReasons, requireReason: next.requireReason } },
+          details: {
+            from: { deniedReasons: was.deniedReasons, requireReason: was.requireReason },
+            to: { deniedReasons: next.deniedReasons, requireReason: next.requireReason },
+          },
         },
         m,
       );
@@ -95,12 +112,19 @@ export class GetPrincipalReasons {
 export class SetPrincipalReasons {
   constructor(private readonly deps: ServicePrincipalDeps) {}
 
-  async execute(actor: Actor, tenantId: string, principalId: string, allowed: readonly AccessReason[]): Promise<PrincipalReasonsView> {
+  async execute(
+    actor: Actor,
+    tenantId: string,
+    principalId: string,
+    allowed: readonly AccessReason[],
+  ): Promise<PrincipalReasonsView> {
     const reasons = canonical(allowed);
     const { repos, audit } = this.deps;
     await repos.ds.transaction(async (m) => {
       if (!(await repos.servicePrincipals.lockForChange(m, tenantId, principalId))) throw principalNotFound();
-      const before = canonical(((await repos.accessReasons.principalReasons(m, tenantId, principalId)) ?? []) as AccessReason[]);
+      const before = canonical(
+        ((await repos.accessReasons.principalReasons(m, tenantId, principalId)) ?? []) as AccessReason[],
+      );
       await repos.accessReasons.setPrincipalReasons(m, tenantId, principalId, reasons);
       await audit.append(
         tenantId,
@@ -120,7 +144,11 @@ export class SetPrincipalReasons {
 }
 
 /** Longest period each bucket size may cover (bounds the answer: at most about 1,500 buckets × 7 reasons). */
-const MAX_SPAN_MS: Record<KeyUseBucket, number> = { minute: 24 * 3_600_000, hour: 62 * 86_400_000, day: 366 * 86_400_000 };
+const MAX_SPAN_MS: Record<KeyUseBucket, number> = {
+  minute: 24 * 3_600_000,
+  hour: 62 * 86_400_000,
+  day: 366 * 86_400_000,
+};
 
 export interface KeyUseByReasonView {
   readonly workspaceId: string | null;
@@ -138,15 +166,31 @@ export class GetKeyUseByReason {
     private readonly report: KeyUseReport,
   ) {}
 
-  async execute(tenantId: string, q: { workspaceId?: string; from?: Date; to?: Date; bucket: KeyUseBucket }): Promise<KeyUseByReasonView> {
+  async execute(
+    tenantId: string,
+    q: { workspaceId?: string; from?: Date; to?: Date; bucket: KeyUseBucket },
+  ): Promise<KeyUseByReasonView> {
     const to = q.to ?? new Date();
-    const from = q.from ?? new Date(to.getTime() - (q.bucket === 'minute' ? 3_600_000 : q.bucket === 'hour' ? 86_400_000 : 30 * 86_400_000));
+    const from =
+      q.from ??
+      new Date(to.getTime() - (q.bucket === 'minute' ? 3_600_000 : q.bucket === 'hour' ? 86_400_000 : 30 * 86_400_000));
     if (!(from.getTime() < to.getTime())) throw new DomainError(ErrorCode.ValidationFailed, 'from must be before to');
     if (to.getTime() - from.getTime() > MAX_SPAN_MS[q.bucket])
-      throw new DomainError(ErrorCode.ValidationFailed, `a ${q.bucket} bucket covers at most ${MAX_SPAN_MS[q.bucket] / 86_400_000} days; choose a larger bucket`);
-    if (q.workspaceId && !(await this.deps.repos.accessReasons.workspacePolicy(tenantId, q.workspaceId))) throw workspaceNotFound();
+      throw new DomainError(
+        ErrorCode.ValidationFailed,
+        `a ${q.bucket} bucket covers at most ${MAX_SPAN_MS[q.bucket] / 86_400_000} days; choose a larger bucket`,
+      );
+    if (q.workspaceId && !(await this.deps.repos.accessReasons.workspacePolicy(tenantId, q.workspaceId)))
+      throw workspaceNotFound();
     const points = await this.report.byReason(tenantId, { workspaceId: q.workspaceId, from, to, bucket: q.bucket });
-    return { workspaceId: q.workspaceId ?? null, bucket: q.bucket, from: from.toISOString(), to: to.toISOString(), reasons: REASON_SLOT_NAMES, points };
+    return {
+      workspaceId: q.workspaceId ?? null,
+      bucket: q.bucket,
+      from: from.toISOString(),
+      to: to.toISOString(),
+      reasons: REASON_SLOT_NAMES,
+      points,
+    };
   }
 }
 

@@ -13,21 +13,34 @@ import { DomainError, ErrorCode } from './errors';
  * purpose: the budget is 1 µs per request (bench `dek_fetch.with_reason_ratio`), which rules out a schema
  * validator per request.
  */
-export const ACCESS_REASONS = ['CUSTOMER_INITIATED', 'SCHEDULED_JOB', 'BACKUP', 'MIGRATION', 'VENDOR_SUPPORT', 'EMERGENCY'] as const;
+export const ACCESS_REASONS = [
+  'CUSTOMER_INITIATED',
+  'SCHEDULED_JOB',
+  'BACKUP',
+  'MIGRATION',
+  'VENDOR_SUPPORT',
+  'EMERGENCY',
+] as const;
 export type AccessReason = (typeof ACCESS_REASONS)[number];
 
 /**
  * What a new service principal may give. The vendor's support staff and emergency (break-glass) access are uses
  * a customer must agree to: a key admin adds them to a principal explicitly.
  */
-export const DEFAULT_PRINCIPAL_REASONS: readonly AccessReason[] = ['CUSTOMER_INITIATED', 'SCHEDULED_JOB', 'BACKUP', 'MIGRATION'];
+export const DEFAULT_PRINCIPAL_REASONS: readonly AccessReason[] = [
+  'CUSTOMER_INITIATED',
+  'SCHEDULED_JOB',
+  'BACKUP',
+  'MIGRATION',
+];
 
 /** The slot of a request that gave no reason; reason `ACCESS_REASONS[i]` is slot i + 1. */
 export const NO_REASON = 0;
 /** How a slot is named in audit records and reports ("NONE" for no reason given). */
 export const REASON_SLOT_NAMES: readonly string[] = ['NONE', ...ACCESS_REASONS];
 
-export const isAccessReason = (s: unknown): s is AccessReason => typeof s === 'string' && (ACCESS_REASONS as readonly string[]).includes(s);
+export const isAccessReason = (s: unknown): s is AccessReason =>
+  typeof s === 'string' && (ACCESS_REASONS as readonly string[]).includes(s);
 
 const SLOTS = new Map<string, number>(ACCESS_REASONS.map((r, i) => [r, i + 1]));
 /** Bounded length and charset: a ticket id from the caller's ticketing system, never free text. */
@@ -38,15 +51,22 @@ export function reasonSlot(header: string | string[] | undefined): number {
   if (header === undefined) return NO_REASON;
   const slot = typeof header === 'string' ? SLOTS.get(header) : undefined;
   if (slot !== undefined) return slot;
-  throw new DomainError(ErrorCode.InvalidAccessReason, `Keyhold-Access-Reason must be one of ${ACCESS_REASONS.join(', ')}`);
+  throw new DomainError(
+    ErrorCode.InvalidAccessReason,
+    `Keyhold-Access-Reason must be one of ${ACCESS_REASONS.join(', ')}`,
+  );
 }
 
 /** The request's ticket reference (undefined when none): 1-64 characters `A-Z a-z 0-9 . _ : # / -`, with a reason. */
 export function accessTicket(header: string | string[] | undefined, slot: number): string | undefined {
   if (header === undefined) return undefined;
   if (typeof header !== 'string' || !TICKET_RE.test(header))
-    throw new DomainError(ErrorCode.InvalidAccessTicket, 'Keyhold-Access-Ticket must be 1-64 characters (letters, digits, . _ : # / -), starting with a letter or digit');
-  if (slot === NO_REASON) throw new DomainError(ErrorCode.InvalidAccessTicket, 'Keyhold-Access-Ticket needs a Keyhold-Access-Reason');
+    throw new DomainError(
+      ErrorCode.InvalidAccessTicket,
+      'Keyhold-Access-Ticket must be 1-64 characters (letters, digits, . _ : # / -), starting with a letter or digit',
+    );
+  if (slot === NO_REASON)
+    throw new DomainError(ErrorCode.InvalidAccessTicket, 'Keyhold-Access-Ticket needs a Keyhold-Access-Reason');
   return header;
 }
 
@@ -78,12 +98,19 @@ export function reasonMask(row: ReasonPolicyRow | null | undefined): number {
  * and throws 403 REASON_REQUIRED / REASON_DENIED. Call after the scope check: a workspace outside the principal's
  * scope answers 404 as before, and is not audited for it.
  */
-export function admitReason(mask: number, slot: number, tally: IssuanceTally | null, nowMs: number, ticket: string | undefined): void {
+export function admitReason(
+  mask: number,
+  slot: number,
+  tally: IssuanceTally | null,
+  nowMs: number,
+  ticket: string | undefined,
+): void {
   if (((mask >>> slot) & (mask >>> (slot + WORKSPACE_SHIFT)) & 1) === 1) return;
   const required = slot === NO_REASON;
   const code = required ? ErrorCode.ReasonRequired : ErrorCode.ReasonDenied;
   tally?.deny(slot, nowMs, code, ticket);
-  if (required) throw new DomainError(code, "this workspace's policy requires a Keyhold-Access-Reason on every DEK request");
+  if (required)
+    throw new DomainError(code, "this workspace's policy requires a Keyhold-Access-Reason on every DEK request");
   const byPrincipal = ((mask >>> slot) & 1) === 0;
   throw new DomainError(
     code,

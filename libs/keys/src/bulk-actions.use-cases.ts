@@ -11,7 +11,9 @@ const CONCURRENCY = 4;
 /** A pending item nobody touched for this long was left by a replica that stopped mid-way. */
 const INTERRUPTED_AFTER_MS = 10 * 60_000;
 
-export type BulkRequest = { action: 'bind' | 'rekey'; keyConfigurationId: string; workspaceIds: string[] } | { action: 'rewrap'; keyConfigurationId: string };
+export type BulkRequest =
+  | { action: 'bind' | 'rekey'; keyConfigurationId: string; workspaceIds: string[] }
+  | { action: 'rewrap'; keyConfigurationId: string };
 
 export type BulkItemState = 'pending' | 'running' | 'succeeded' | 'failed';
 
@@ -22,7 +24,12 @@ export function bulkView(b: BulkOperationRow, items: BulkItemRow[], now = Date.n
     let error: { code: string; message: string } | null = null;
     if (i.outcome === 'pending') {
       state = now - new Date(i.updatedAt).getTime() > INTERRUPTED_AFTER_MS ? 'failed' : 'pending';
-      if (state === 'failed') error = { code: 'INTERRUPTED', message: 'the replica handling this bulk operation stopped before this workspace; run the action again for it' };
+      if (state === 'failed')
+        error = {
+          code: 'INTERRUPTED',
+          message:
+            'the replica handling this bulk operation stopped before this workspace; run the action again for it',
+        };
     } else if (i.outcome === 'bound') state = 'succeeded';
     else if (i.outcome === 'failed') {
       state = 'failed';
@@ -35,7 +42,12 @@ export function bulkView(b: BulkOperationRow, items: BulkItemRow[], now = Date.n
     return { workspaceId: i.workspaceId, workspaceName: i.workspaceName, state, operationId: i.operationId, error };
   });
   const count = (s: BulkItemState) => out.filter((i) => i.state === s).length;
-  const counts = { pending: count('pending'), running: count('running'), succeeded: count('succeeded'), failed: count('failed') };
+  const counts = {
+    pending: count('pending'),
+    running: count('running'),
+    succeeded: count('succeeded'),
+    failed: count('failed'),
+  };
   const done = counts.succeeded + counts.failed;
   return {
     id: b.id,
@@ -78,11 +90,20 @@ export class StartBulkAction {
     if (!kc) throw new DomainError(ErrorCode.KeyConfigurationNotFound, 'key configuration not found');
     let workspaceIds: string[];
     if (req.action === 'rewrap') {
-      workspaceIds = (await repos.workspaces.boundTo(tenantId, kc.id)).filter((w) => w.keyState !== 'destroyed').map((w) => w.id);
-      if (!workspaceIds.length) throw new DomainError(ErrorCode.ValidationFailed, 'no workspace uses this key configuration: there is nothing to rewrap');
+      workspaceIds = (await repos.workspaces.boundTo(tenantId, kc.id))
+        .filter((w) => w.keyState !== 'destroyed')
+        .map((w) => w.id);
+      if (!workspaceIds.length)
+        throw new DomainError(
+          ErrorCode.ValidationFailed,
+          'no workspace uses this key configuration: there is nothing to rewrap',
+        );
     } else {
       if (kc.status !== 'valid')
-        throw new DomainError(ErrorCode.KeyConfigurationInvalid, 'the key configuration did not pass validation; fix it and validate again before binding');
+        throw new DomainError(
+          ErrorCode.KeyConfigurationInvalid,
+          'the key configuration did not pass validation; fix it and validate again before binding',
+        );
       workspaceIds = [...new Set(req.workspaceIds.map((w) => w.toLowerCase()))];
     }
     if (workspaceIds.length > BULK_MAX_WORKSPACES)
@@ -92,7 +113,12 @@ export class StartBulkAction {
       );
     const id = randomUUID();
     await repos.ds.transaction(async (m) => {
-      await repos.bulkOperations.create(m, tenantId, { id, action: req.action, keyConfigurationId: kc.id, requestedBy: actor }, workspaceIds);
+      await repos.bulkOperations.create(
+        m,
+        tenantId,
+        { id, action: req.action, keyConfigurationId: kc.id, requestedBy: actor },
+        workspaceIds,
+      );
       await this.deps.audit.append(
         tenantId,
         {
@@ -110,7 +136,14 @@ export class StartBulkAction {
     return bulkView(b!, await repos.bulkOperations.items(tenantId, id));
   }
 
-  private async run(actor: Actor, tenantId: string, bulkId: string, action: BulkAction, keyConfigurationId: string, ids: string[]) {
+  private async run(
+    actor: Actor,
+    tenantId: string,
+    bulkId: string,
+    action: BulkAction,
+    keyConfigurationId: string,
+    ids: string[],
+  ) {
     let next = 0;
     const worker = async () => {
       while (next < ids.length) {
@@ -121,8 +154,20 @@ export class StartBulkAction {
     await Promise.all(Array.from({ length: Math.min(CONCURRENCY, ids.length) }, worker));
   }
 
-  private async one(actor: Actor, tenantId: string, bulkId: string, action: BulkAction, keyConfigurationId: string, workspaceId: string) {
-    const record = this.deps.repos.bulkOperations.recordItem.bind(this.deps.repos.bulkOperations, tenantId, bulkId, workspaceId);
+  private async one(
+    actor: Actor,
+    tenantId: string,
+    bulkId: string,
+    action: BulkAction,
+    keyConfigurationId: string,
+    workspaceId: string,
+  ) {
+    const record = this.deps.repos.bulkOperations.recordItem.bind(
+      this.deps.repos.bulkOperations,
+      tenantId,
+      bulkId,
+      workspaceId,
+    );
     try {
       if (action === 'rewrap') {
         const r = await this.requestOperation.execute(actor, tenantId, workspaceId, 'cmk-rewrap');
@@ -131,7 +176,11 @@ export class StartBulkAction {
       if (action === 'rekey') {
         const w = await this.deps.repos.workspaces.findById(tenantId, workspaceId);
         if (w && (w.keyState === 'unbound' || w.keyState === 'provisioning'))
-          return await record({ outcome: 'failed', errorCode: ErrorCode.WorkspaceUnbound, error: 'the workspace is not bound yet: bind it instead of re-keying' });
+          return await record({
+            outcome: 'failed',
+            errorCode: ErrorCode.WorkspaceUnbound,
+            error: 'the workspace is not bound yet: bind it instead of re-keying',
+          });
       }
       const r = await this.bind.execute(actor, tenantId, workspaceId, keyConfigurationId);
       await record(r.kind === 'rekey' ? { outcome: 'dispatched', operationId: r.operationId } : { outcome: 'bound' });

@@ -1,5 +1,14 @@
 import { randomUUID } from 'node:crypto';
-import { hashOneTimeToken, hashSecret, MailSender, newOneTimeToken, normalizeEmail, ONE_TIME_TOKEN_RE, passwordProblem, verifySecret } from '@app/auth';
+import {
+  hashOneTimeToken,
+  hashSecret,
+  MailSender,
+  newOneTimeToken,
+  normalizeEmail,
+  ONE_TIME_TOKEN_RE,
+  passwordProblem,
+  verifySecret,
+} from '@app/auth';
 import { AdminRole, isUuid, LastKeyAdminError, OneTimeLinkRow, pgCode, Queryable } from '@app/persistence';
 import type { Actor, KeysDeps } from './context';
 import { DomainError, ErrorCode } from './errors';
@@ -20,7 +29,12 @@ export interface CredentialsDeps extends KeysDeps {
   readonly onBackgroundError: (err: unknown) => void;
 }
 
-const invitationView = (l: OneTimeLinkRow) => ({ id: l.id, email: l.email, role: l.role as AdminRole, expiresAt: new Date(l.expiresAt).toISOString() });
+const invitationView = (l: OneTimeLinkRow) => ({
+  id: l.id,
+  email: l.email,
+  role: l.role as AdminRole,
+  expiresAt: new Date(l.expiresAt).toISOString(),
+});
 
 function linkState(l: OneTimeLinkRow): 'pending' | 'accepted' | 'revoked' | 'expired' {
   if (l.consumedAt) return 'accepted';
@@ -35,7 +49,8 @@ function assertStrong(password: string, email: string): void {
 
 /** A token that is not of the issued shape names no link: the same 404 as a used, revoked or expired one. */
 function tokenHash(token: string, missing: ErrorCode): Buffer {
-  if (typeof token !== 'string' || !ONE_TIME_TOKEN_RE.test(token)) throw new DomainError(missing, 'this link is not valid (used, revoked, expired or mistyped)');
+  if (typeof token !== 'string' || !ONE_TIME_TOKEN_RE.test(token))
+    throw new DomainError(missing, 'this link is not valid (used, revoked, expired or mistyped)');
   return hashOneTimeToken(token);
 }
 
@@ -46,12 +61,22 @@ function tokenHash(token: string, missing: ErrorCode): Buffer {
 export class CreateInvitation {
   constructor(private readonly deps: CredentialsDeps) {}
 
-  async execute(actor: Actor, tenantId: string, input: { email: string; role: AdminRole }, db?: Queryable, audit = true) {
+  async execute(
+    actor: Actor,
+    tenantId: string,
+    input: { email: string; role: AdminRole },
+    db?: Queryable,
+    audit = true,
+  ) {
     const email = normalizeEmail(input.email);
     const run = async (m: Queryable) => {
-      if (await this.deps.repos.adminAccounts.emailExists(m, tenantId, email)) throw new DomainError(ErrorCode.AccountExists, 'an admin user with this email already exists');
+      if (await this.deps.repos.adminAccounts.emailExists(m, tenantId, email))
+        throw new DomainError(ErrorCode.AccountExists, 'an admin user with this email already exists');
       if (await this.deps.repos.oneTimeLinks.pendingInvitationExists(m, tenantId, email))
-        throw new DomainError(ErrorCode.InvitationPending, 'an invitation to this email is already pending; revoke it to send a new one');
+        throw new DomainError(
+          ErrorCode.InvitationPending,
+          'an invitation to this email is already pending; revoke it to send a new one',
+        );
       const { token, hash } = newOneTimeToken();
       const link = await this.deps.repos.oneTimeLinks.insert(m, {
         id: randomUUID(),
@@ -86,7 +111,13 @@ export class CreateInvitation {
 
   /** Separate so tenant creation can record the tenant first and the invitation second, after its commit. */
   async audit(actor: Actor, tenantId: string, v: { id: string; email: string; role: AdminRole }): Promise<void> {
-    await this.deps.audit.append(tenantId, { actor, action: 'invitation.created', target: `invitation:${v.id}`, outcome: 'success', details: { email: v.email, role: v.role } });
+    await this.deps.audit.append(tenantId, {
+      actor,
+      action: 'invitation.created',
+      target: `invitation:${v.id}`,
+      outcome: 'success',
+      details: { email: v.email, role: v.role },
+    });
   }
 }
 
@@ -95,7 +126,12 @@ export class ListInvitations {
 
   async execute(tenantId: string) {
     const list = await this.deps.repos.oneTimeLinks.listInvitations(tenantId);
-    return list.map((l) => ({ ...invitationView(l), createdAt: new Date(l.createdAt).toISOString(), createdBy: l.createdBy, state: linkState(l) }));
+    return list.map((l) => ({
+      ...invitationView(l),
+      createdAt: new Date(l.createdAt).toISOString(),
+      createdBy: l.createdBy,
+      state: linkState(l),
+    }));
   }
 }
 
@@ -105,7 +141,13 @@ export class RevokeInvitation {
   async execute(actor: Actor, tenantId: string, id: string) {
     const l = await this.deps.repos.oneTimeLinks.revokeInvitation(tenantId, id);
     if (!l) throw new DomainError(ErrorCode.InvitationNotFound, 'no pending invitation with this id');
-    await this.deps.audit.append(tenantId, { actor, action: 'invitation.revoked', target: `invitation:${id}`, outcome: 'success', details: { email: l.email } });
+    await this.deps.audit.append(tenantId, {
+      actor,
+      action: 'invitation.revoked',
+      target: `invitation:${id}`,
+      outcome: 'success',
+      details: { email: l.email },
+    });
   }
 }
 
@@ -115,9 +157,19 @@ export class DescribeInvitation {
 
   async execute(token: string) {
     const l = await this.deps.repos.oneTimeLinks.findLive(tokenHash(token, ErrorCode.InvitationNotFound), 'invitation');
-    if (!l) throw new DomainError(ErrorCode.InvitationNotFound, 'this invitation is not valid (used, revoked, expired or mistyped)');
+    if (!l)
+      throw new DomainError(
+        ErrorCode.InvitationNotFound,
+        'this invitation is not valid (used, revoked, expired or mistyped)',
+      );
     const t = await this.deps.repos.tenants.findById(l.tenantId);
-    return { tenantId: l.tenantId, tenantName: t?.name ?? '', email: l.email, role: l.role as AdminRole, expiresAt: new Date(l.expiresAt).toISOString() };
+    return {
+      tenantId: l.tenantId,
+      tenantName: t?.name ?? '',
+      email: l.email,
+      role: l.role as AdminRole,
+      expiresAt: new Date(l.expiresAt).toISOString(),
+    };
   }
 }
 
@@ -128,17 +180,31 @@ export class AcceptInvitation {
   async execute(input: { token: string; password: string }) {
     const hash = tokenHash(input.token, ErrorCode.InvitationNotFound);
     const live = await this.deps.repos.oneTimeLinks.findLive(hash, 'invitation');
-    if (!live) throw new DomainError(ErrorCode.InvitationNotFound, 'this invitation is not valid (used, revoked, expired or mistyped)');
+    if (!live)
+      throw new DomainError(
+        ErrorCode.InvitationNotFound,
+        'this invitation is not valid (used, revoked, expired or mistyped)',
+      );
     assertStrong(input.password, live.email);
     const passwordHash = await hashSecret(input.password);
     const userId = randomUUID();
     const link = await this.deps.repos.ds.transaction(async (m) => {
       const l = await this.deps.repos.oneTimeLinks.consume(m, hash, 'invitation');
-      if (!l) throw new DomainError(ErrorCode.InvitationNotFound, 'this invitation is not valid (used, revoked, expired or mistyped)');
+      if (!l)
+        throw new DomainError(
+          ErrorCode.InvitationNotFound,
+          'this invitation is not valid (used, revoked, expired or mistyped)',
+        );
       try {
-        await this.deps.repos.adminAccounts.insert(m, l.tenantId, { id: userId, email: l.email, passwordHash, role: l.role as AdminRole });
+        await this.deps.repos.adminAccounts.insert(m, l.tenantId, {
+          id: userId,
+          email: l.email,
+          passwordHash,
+          role: l.role as AdminRole,
+        });
       } catch (err) {
-        if (pgCode(err) === '23505') throw new DomainError(ErrorCode.AccountExists, 'an admin user with this email already exists');
+        if (pgCode(err) === '23505')
+          throw new DomainError(ErrorCode.AccountExists, 'an admin user with this email already exists');
         throw err;
       }
       return l;
@@ -161,15 +227,27 @@ export class ChangePassword {
   async execute(tenantId: string, userId: string, input: { currentPassword: string; newPassword: string }) {
     const u = await this.deps.repos.adminAccounts.find(tenantId, userId);
     if (!u || u.disabled) throw new DomainError(ErrorCode.AdminUserNotFound, 'admin user not found');
-    if (!(await verifySecret(input.currentPassword, u.passwordHash))) throw new DomainError(ErrorCode.InvalidCurrentPassword, 'the current password is not right');
+    if (!(await verifySecret(input.currentPassword, u.passwordHash)))
+      throw new DomainError(ErrorCode.InvalidCurrentPassword, 'the current password is not right');
     assertStrong(input.newPassword, u.email);
     const gen = await this.deps.repos.ds.transaction(async (m) => {
-      const g = await this.deps.repos.adminAccounts.setPassword(m, tenantId, userId, await hashSecret(input.newPassword));
+      const g = await this.deps.repos.adminAccounts.setPassword(
+        m,
+        tenantId,
+        userId,
+        await hashSecret(input.newPassword),
+      );
       await this.deps.repos.oneTimeLinks.revokeResets(m, tenantId, userId);
       return g;
     });
     await this.deps.sessions.revoked(userId, gen);
-    await this.deps.audit.append(tenantId, { actor: `admin:${userId}`, action: 'admin_user.password_changed', target: `admin_user:${userId}`, outcome: 'success', details: {} });
+    await this.deps.audit.append(tenantId, {
+      actor: `admin:${userId}`,
+      action: 'admin_user.password_changed',
+      target: `admin_user:${userId}`,
+      outcome: 'success',
+      details: {},
+    });
   }
 }
 
@@ -219,7 +297,14 @@ export class RequestPasswordReset {
       });
       return link;
     });
-    if (sent) await this.deps.audit.append(tenantId, { actor: 'self-service', action: 'admin_user.password_reset_requested', target: `admin_user:${user.id}`, outcome: 'success', details: {} });
+    if (sent)
+      await this.deps.audit.append(tenantId, {
+        actor: 'self-service',
+        action: 'admin_user.password_reset_requested',
+        target: `admin_user:${user.id}`,
+        outcome: 'success',
+        details: {},
+      });
   }
 }
 
@@ -230,18 +315,33 @@ export class CompletePasswordReset {
   async execute(input: { token: string; password: string }) {
     const hash = tokenHash(input.token, ErrorCode.ResetLinkNotFound);
     const live = await this.deps.repos.oneTimeLinks.findLive(hash, 'password_reset');
-    if (!live || !live.adminUserId) throw new DomainError(ErrorCode.ResetLinkNotFound, 'this link is not valid (used, revoked, expired or mistyped)');
+    if (!live || !live.adminUserId)
+      throw new DomainError(ErrorCode.ResetLinkNotFound, 'this link is not valid (used, revoked, expired or mistyped)');
     assertStrong(input.password, live.email);
     const passwordHash = await hashSecret(input.password);
     const { link, gen } = await this.deps.repos.ds.transaction(async (m) => {
       const l = await this.deps.repos.oneTimeLinks.consume(m, hash, 'password_reset');
-      if (!l || !l.adminUserId) throw new DomainError(ErrorCode.ResetLinkNotFound, 'this link is not valid (used, revoked, expired or mistyped)');
+      if (!l || !l.adminUserId)
+        throw new DomainError(
+          ErrorCode.ResetLinkNotFound,
+          'this link is not valid (used, revoked, expired or mistyped)',
+        );
       const g = await this.deps.repos.adminAccounts.setPassword(m, l.tenantId, l.adminUserId, passwordHash);
-      if (g === null) throw new DomainError(ErrorCode.ResetLinkNotFound, 'this link is not valid (used, revoked, expired or mistyped)');
+      if (g === null)
+        throw new DomainError(
+          ErrorCode.ResetLinkNotFound,
+          'this link is not valid (used, revoked, expired or mistyped)',
+        );
       return { link: l, gen: g };
     });
     await this.deps.sessions.revoked(link.adminUserId!, gen);
-    await this.deps.audit.append(link.tenantId, { actor: `admin:${link.adminUserId}`, action: 'admin_user.password_reset', target: `admin_user:${link.adminUserId}`, outcome: 'success', details: {} });
+    await this.deps.audit.append(link.tenantId, {
+      actor: `admin:${link.adminUserId}`,
+      action: 'admin_user.password_reset',
+      target: `admin_user:${link.adminUserId}`,
+      outcome: 'success',
+      details: {},
+    });
   }
 }
 
@@ -262,15 +362,24 @@ export class UpdateAdminUser {
     try {
       r = await this.deps.repos.adminAccounts.update(tenantId, id, change);
     } catch (err) {
-      if (err instanceof LastKeyAdminError) throw new DomainError(ErrorCode.LastKeyAdmin, 'the tenant must keep at least one enabled key admin');
+      if (err instanceof LastKeyAdminError)
+        throw new DomainError(ErrorCode.LastKeyAdmin, 'the tenant must keep at least one enabled key admin');
       throw err;
     }
     if (!r) throw new DomainError(ErrorCode.AdminUserNotFound, 'admin user not found');
     await this.deps.sessions.revoked(id, r.disabled ? null : r.generation);
     const audit = (action: string, details: Record<string, unknown>) =>
-      this.deps.audit.append(tenantId, { actor, action, target: `admin_user:${id}`, outcome: 'success', details: { email: r.email, ...details } });
-    if (change.role !== undefined && change.role !== r.before.role) await audit('admin_user.role_changed', { from: r.before.role, to: r.role });
-    if (change.disabled !== undefined && change.disabled !== r.before.disabled) await audit(r.disabled ? 'admin_user.disabled' : 'admin_user.enabled', {});
+      this.deps.audit.append(tenantId, {
+        actor,
+        action,
+        target: `admin_user:${id}`,
+        outcome: 'success',
+        details: { email: r.email, ...details },
+      });
+    if (change.role !== undefined && change.role !== r.before.role)
+      await audit('admin_user.role_changed', { from: r.before.role, to: r.role });
+    if (change.disabled !== undefined && change.disabled !== r.before.disabled)
+      await audit(r.disabled ? 'admin_user.disabled' : 'admin_user.enabled', {});
     return { id: r.id, email: r.email, role: r.role, disabled: r.disabled, createdAt: r.createdAt };
   }
 }
@@ -283,11 +392,18 @@ export class DeleteAdminUser {
     try {
       r = await this.deps.repos.adminAccounts.delete(tenantId, id);
     } catch (err) {
-      if (err instanceof LastKeyAdminError) throw new DomainError(ErrorCode.LastKeyAdmin, 'the tenant must keep at least one enabled key admin');
+      if (err instanceof LastKeyAdminError)
+        throw new DomainError(ErrorCode.LastKeyAdmin, 'the tenant must keep at least one enabled key admin');
       throw err;
     }
     if (!r) throw new DomainError(ErrorCode.AdminUserNotFound, 'admin user not found');
     await this.deps.sessions.revoked(id, null);
-    await this.deps.audit.append(tenantId, { actor, action: 'admin_user.deleted', target: `admin_user:${id}`, outcome: 'success', details: { email: r.email, role: r.role } });
+    await this.deps.audit.append(tenantId, {
+      actor,
+      action: 'admin_user.deleted',
+      target: `admin_user:${id}`,
+      outcome: 'success',
+      details: { email: r.email, role: r.role },
+    });
   }
 }

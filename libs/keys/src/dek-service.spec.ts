@@ -67,10 +67,19 @@ function world(opts: { stateCacheTtlMs?: number } = {}) {
       },
     },
     deks: {
-      findMany: async (_t: string, _w: string, ids: string[]) => ids.flatMap((s) => (deks.has(s) ? [deks.get(s)!] : [])),
-      insertIfAbsent: async (_t: string, _w: string, items: Array<{ id: string; segmentId: string; kekVersion: number; wrapped: Buffer }>) => {
+      findMany: async (_t: string, _w: string, ids: string[]) =>
+        ids.flatMap((s) => (deks.has(s) ? [deks.get(s)!] : [])),
+      insertIfAbsent: async (
+        _t: string,
+        _w: string,
+        items: Array<{ id: string; segmentId: string; kekVersion: number; wrapped: Buffer }>,
+      ) => {
         const out: DekRow[] = [];
-        for (const i of items) if (!deks.has(i.segmentId)) { deks.set(i.segmentId, i); out.push(i); }
+        for (const i of items)
+          if (!deks.has(i.segmentId)) {
+            deks.set(i.segmentId, i);
+            out.push(i);
+          }
         return out;
       },
     },
@@ -80,11 +89,19 @@ function world(opts: { stateCacheTtlMs?: number } = {}) {
       reserveWraps: async (_t: string, _w: string, _v: number, n: number) => n,
     },
     segments: {
-      findDeksOrTombstones: async (_t: string, _w: string, ids: string[]) => ({ rows: ids.flatMap((s) => (deks.has(s) ? [deks.get(s)!] : [])), destroyed: [] }),
+      findDeksOrTombstones: async (_t: string, _w: string, ids: string[]) => ({
+        rows: ids.flatMap((s) => (deks.has(s) ? [deks.get(s)!] : [])),
+        destroyed: [],
+      }),
       reserveDekSlots: async (_t: string, _w: string, n: number) => n,
       releaseDekSlots: async () => undefined,
     },
-    keyConfigurations: { findWithTenant: async () => ({ row: { id: KC, provider: 'aws', config: {} }, tenant: { id: T, externalId: 'x' } }) },
+    keyConfigurations: {
+      findWithTenant: async () => ({
+        row: { id: KC, provider: 'aws', config: {} },
+        tenant: { id: T, externalId: 'x' },
+      }),
+    },
   } as unknown as Repositories;
   const registry = {
     binding: () => ({
@@ -98,10 +115,20 @@ function world(opts: { stateCacheTtlMs?: number } = {}) {
     }),
   } as unknown as ProviderRegistry;
   const cache = new KekCache({ ttlMs: 60_000, maxEntries: 10, dekMaxBytes: 1 << 20 });
-  const resolver = new KekResolver(repos, registry, cache, { onRevocationSuspected: async (_t, _w, c) => void calls.suspected.push(c) }, 7);
+  const resolver = new KekResolver(
+    repos,
+    registry,
+    cache,
+    { onRevocationSuspected: async (_t, _w, c) => void calls.suspected.push(c) },
+    7,
+  );
   const observed: number[] = [];
-  const service = new DekService(repos, resolver, { stateCacheTtlMs: opts.stateCacheTtlMs ?? 0, wrappedCacheEntries: 100, wrapReserveChunk: 10, batchMax: 100 }, undefined, (_w, g) =>
-    observed.push(g),
+  const service = new DekService(
+    repos,
+    resolver,
+    { stateCacheTtlMs: opts.stateCacheTtlMs ?? 0, wrappedCacheEntries: 100, wrapReserveChunk: 10, batchMax: 100 },
+    undefined,
+    (_w, g) => observed.push(g),
   );
   return {
     kek,
@@ -166,7 +193,10 @@ describe('DekService and KekResolver', () => {
   it('a revocation-class refusal asks for a revocation check once per 30 s, never shreds inline', async () => {
     const w = world();
     w.kmsAnswers(denied);
-    for (let i = 0; i < 3; i++) await expect(w.resolver.withKek(T, W, 1, () => undefined)).rejects.toMatchObject({ code: ErrorCode.KmsUnavailable });
+    for (let i = 0; i < 3; i++)
+      await expect(w.resolver.withKek(T, W, 1, () => undefined)).rejects.toMatchObject({
+        code: ErrorCode.KmsUnavailable,
+      });
     expect(w.calls.suspected).toEqual(['access_denied']);
     w.close();
   });
@@ -206,7 +236,9 @@ describe('DekService and KekResolver', () => {
     w.ws.keyState = 'shredded';
     w.service.forgetWorkspace(W);
     await expect(w.service.getDeks(P, W, ['a'])).rejects.toMatchObject({ code: ErrorCode.WorkspaceShredded });
-    expect(() => w.service.getWarmBody(P, W, 'a')).toThrow(expect.objectContaining({ code: ErrorCode.WorkspaceShredded }));
+    expect(() => w.service.getWarmBody(P, W, 'a')).toThrow(
+      expect.objectContaining({ code: ErrorCode.WorkspaceShredded }),
+    );
     // the KEK leaves: its DEK with it, and the bytes are gone from the slab
     w.cache.dropWorkspace(T, W, 'shred');
     const look = w.cache.inspectPlaintext();

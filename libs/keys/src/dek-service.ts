@@ -60,10 +60,12 @@ const SEGMENT_RE = /^[\x21-\x7e]{1,256}$/;
 /** Whether a segment id is well-formed (1-256 printable ASCII characters without spaces). */
 export const isSegmentId = (s: unknown): s is string => typeof s === 'string' && SEGMENT_RE.test(s);
 
-const segmentDestroyed = () => new DomainError(ErrorCode.SegmentDestroyed, 'this segment was destroyed; its DEK is gone for good');
+const segmentDestroyed = () =>
+  new DomainError(ErrorCode.SegmentDestroyed, 'this segment was destroyed; its DEK is gone for good');
 /** A KEK version this replica believed live is retired (see getDeks). */
 function staleKeyView(err: unknown): boolean {
-  if (err instanceof DomainError) return err.code === ErrorCode.KeyIntegrity && /KEK version \d+ of the workspace is missing/.test(err.message);
+  if (err instanceof DomainError)
+    return err.code === ErrorCode.KeyIntegrity && /KEK version \d+ of the workspace is missing/.test(err.message);
   const e = err as { message?: string; driverError?: { message?: string } };
   return /retired KEK version/.test(String(e?.driverError?.message ?? e?.message ?? ''));
 }
@@ -73,7 +75,8 @@ function staleKeyView(err: unknown): boolean {
  * slices of request URLs (a slice retains the whole URL) nor per-row copies of a handful of constants.
  */
 const STATE_LITERALS = new Map<string, KeyStateName>(KEY_STATES.map((k) => [k, k]));
-const stateLiteral = (s: KeyStateName | undefined): KeyStateName => (s === undefined ? 'unbound' : (STATE_LITERALS.get(s) ?? s));
+const stateLiteral = (s: KeyStateName | undefined): KeyStateName =>
+  s === undefined ? 'unbound' : (STATE_LITERALS.get(s) ?? s);
 /** A flat copy of an ASCII id (route parameters are slices of the request URL). */
 const ownCopy = (id: string): string => Buffer.from(id, 'latin1').toString('latin1');
 /** Bound of the id intern table; past it the table restarts (only sharing is lost, never correctness). */
@@ -103,7 +106,12 @@ export interface DekServiceOptions {
   readonly retryAfterSeconds?: number;
 }
 
-const LIMIT_DEFAULTS = { quotaPerWorkspace: 10_000_000, softWrapLimit: 2 ** 30, hardWrapCap: 2 ** 31, retryAfterSeconds: 5 };
+const LIMIT_DEFAULTS = {
+  quotaPerWorkspace: 10_000_000,
+  softWrapLimit: 2 ** 30,
+  hardWrapCap: 2 ** 31,
+  retryAfterSeconds: 5,
+};
 
 /** What DEK creation asks of the outside (rate limiting, rotations). Fetching an existing DEK never calls these. */
 export interface DekCreationHooks {
@@ -173,7 +181,13 @@ export class DekService {
    * on every request, before the DEK cache is looked at; the cached body is principal-independent (key, id, version).
    * A DEK cache miss with the KEK cached unwraps once and caches the encoded DEK under that KEK.
    */
-  getWarmBody(p: DekPrincipal, workspaceId: string, segmentId: string, reason = 0, ticket?: string): string | undefined {
+  getWarmBody(
+    p: DekPrincipal,
+    workspaceId: string,
+    segmentId: string,
+    reason = 0,
+    ticket?: string,
+  ): string | undefined {
     const a = this.access.get(p.sub)?.get(workspaceId);
     if (a === undefined || a.tenantId !== p.tid) return undefined;
     const now = Date.now();
@@ -189,7 +203,12 @@ export class DekService {
     if (body === undefined) {
       const kek = this.keks.peek(a.tenantId, workspaceId, row.kekVersion);
       if (kek === undefined) return undefined;
-      const dek = unwrapDek(kek, Buffer.from(row.wrapped, 'latin1'), { tenantId: a.tenantId, workspaceId, segmentId, kekVersion: row.kekVersion });
+      const dek = unwrapDek(kek, Buffer.from(row.wrapped, 'latin1'), {
+        tenantId: a.tenantId,
+        workspaceId,
+        segmentId,
+        kekVersion: row.kekVersion,
+      });
       body = encodeDekBody(dek.toString('base64'), row.id, row.kekVersion);
       dek.fill(0);
       // Same synchronous stretch as the cache reads above: the row and the KEK are current, so the DEK is.
@@ -200,7 +219,13 @@ export class DekService {
   }
 
   /** `reason` is the request's access-reason slot (0: none given) and `ticket` its ticket reference (access-reasons.ts). */
-  async getDeks(p: DekPrincipal, workspaceId: string, segmentIds: readonly string[], reason = 0, ticket?: string): Promise<IssuedDek[]> {
+  async getDeks(
+    p: DekPrincipal,
+    workspaceId: string,
+    segmentIds: readonly string[],
+    reason = 0,
+    ticket?: string,
+  ): Promise<IssuedDek[]> {
     try {
       return await this.issue(p, workspaceId, segmentIds, reason, ticket);
     } catch (err) {
@@ -232,7 +257,13 @@ export class DekService {
     return err;
   }
 
-  private async issue(p: DekPrincipal, workspaceId: string, segmentIds: readonly string[], reason: number, ticket: string | undefined): Promise<IssuedDek[]> {
+  private async issue(
+    p: DekPrincipal,
+    workspaceId: string,
+    segmentIds: readonly string[],
+    reason: number,
+    ticket: string | undefined,
+  ): Promise<IssuedDek[]> {
     if (!isUuid(workspaceId)) throw new DomainError(ErrorCode.WorkspaceNotFound, 'workspace not found');
     workspaceId = this.canonical(workspaceId.toLowerCase());
     if (segmentIds.length === 0) return [];
@@ -240,7 +271,10 @@ export class DekService {
       throw new DomainError(ErrorCode.ValidationFailed, `at most ${this.opts.batchMax} segmentIds per request`);
     for (const s of segmentIds)
       if (typeof s !== 'string' || !SEGMENT_RE.test(s))
-        throw new DomainError(ErrorCode.ValidationFailed, 'segment ids are 1-256 printable ASCII characters without spaces');
+        throw new DomainError(
+          ErrorCode.ValidationFailed,
+          'segment ids are 1-256 printable ASCII characters without spaces',
+        );
 
     const cachedRows = this.wrapped.get(workspaceId);
     const rows = new Map<string, CachedDek>();
@@ -263,7 +297,9 @@ export class DekService {
     if (!a) {
       const [loaded, r, k] = await Promise.all([
         this.loadAccess(p, workspaceId),
-        missing.size ? this.repos.segments.findDeksOrTombstones(p.tid, workspaceId, [...missing]) : Promise.resolve(none),
+        missing.size
+          ? this.repos.segments.findDeksOrTombstones(p.tid, workspaceId, [...missing])
+          : Promise.resolve(none),
         this.keks.mayNeedRows(workspaceId) ? this.repos.keks.findLive(p.tid, workspaceId) : Promise.resolve(undefined),
       ]);
       a = loaded;
@@ -293,21 +329,40 @@ export class DekService {
     }
     const out = new Map<string, IssuedDek>();
     for (const [version, segs] of byVersion) {
-      await this.keks.withKek(access.tenantId, workspaceId, version, (kek) => {
-        for (const s of segs) {
-          if (out.has(s)) continue;
-          const r = rows.get(s)!;
-          let b64 = this.keks.dekPart(access.tenantId, workspaceId, version, s, r.id, DEK_B64_FROM, DEK_B64_TO);
-          if (b64 === undefined) {
-            const dek = unwrapDek(kek, Buffer.from(r.wrapped, 'latin1'), { tenantId: access.tenantId, workspaceId, segmentId: s, kekVersion: version });
-            b64 = dek.toString('base64');
-            dek.fill(0);
-            // Only rows read before no invalidation: a segment destroyed while this request ran is never cached.
-            if (gen === this.forgetGeneration) this.keks.putDek(access.tenantId, workspaceId, version, ownCopy(s), r.id, encodeDekBody(b64, r.id, version));
+      await this.keks.withKek(
+        access.tenantId,
+        workspaceId,
+        version,
+        (kek) => {
+          for (const s of segs) {
+            if (out.has(s)) continue;
+            const r = rows.get(s)!;
+            let b64 = this.keks.dekPart(access.tenantId, workspaceId, version, s, r.id, DEK_B64_FROM, DEK_B64_TO);
+            if (b64 === undefined) {
+              const dek = unwrapDek(kek, Buffer.from(r.wrapped, 'latin1'), {
+                tenantId: access.tenantId,
+                workspaceId,
+                segmentId: s,
+                kekVersion: version,
+              });
+              b64 = dek.toString('base64');
+              dek.fill(0);
+              // Only rows read before no invalidation: a segment destroyed while this request ran is never cached.
+              if (gen === this.forgetGeneration)
+                this.keks.putDek(
+                  access.tenantId,
+                  workspaceId,
+                  version,
+                  ownCopy(s),
+                  r.id,
+                  encodeDekBody(b64, r.id, version),
+                );
+            }
+            out.set(s, { segmentId: s, dek: b64, dekId: r.id, kekVersion: version });
           }
-          out.set(s, { segmentId: s, dek: b64, dekId: r.id, kekVersion: version });
-        }
-      }, kekRows);
+        },
+        kekRows,
+      );
     }
     if (access.tally) access.tally.add(segmentIds.length, Date.now(), reason, ticket);
     else this.issuance?.count(access.tenantId, p.sub, workspaceId, segmentIds.length, reason, ticket);
@@ -364,7 +419,8 @@ export class DekService {
   private check(a: Access): void {
     // Outside the principal's scope looks exactly like a workspace that does not exist.
     if (!a.inScope) throw new DomainError(ErrorCode.WorkspaceNotFound, 'workspace not found');
-    if (a.keyState === 'shredded') throw new DomainError(ErrorCode.WorkspaceShredded, 'the workspace keys were shredded');
+    if (a.keyState === 'shredded')
+      throw new DomainError(ErrorCode.WorkspaceShredded, 'the workspace keys were shredded');
     if (a.keyState === 'destroyed') throw new DomainError(ErrorCode.WorkspaceDestroyed, 'the workspace was destroyed');
     if (a.keyState === 'unbound' || a.keyState === 'provisioning' || a.currentKekVersion === null)
       throw new DomainError(ErrorCode.WorkspaceUnbound, 'the workspace is not bound to a key configuration yet');
@@ -390,7 +446,8 @@ export class DekService {
     const read: Promise<Access> = this.readAccess(p, workspaceId)
       .then((a) => {
         // Cached only if still registered: forgetWorkspace drops reads that started before an invalidation.
-        if (this.opts.stateCacheTtlMs > 0 && this.loading.get(workspaceId)?.get(p.sub) === read) this.store(p.sub, workspaceId, a);
+        if (this.opts.stateCacheTtlMs > 0 && this.loading.get(workspaceId)?.get(p.sub) === read)
+          this.store(p.sub, workspaceId, a);
         return a;
       })
       .finally(() => {
@@ -457,31 +514,47 @@ export class DekService {
     this.due.clear();
     for (const g of groups) {
       const all = [...g.entries];
-      for (let i = 0; i < all.length; i += REVALIDATE_BATCH_MAX) this.revalidateSome(g.tid, g.sub, all.slice(i, i + REVALIDATE_BATCH_MAX));
+      for (let i = 0; i < all.length; i += REVALIDATE_BATCH_MAX)
+        this.revalidateSome(g.tid, g.sub, all.slice(i, i + REVALIDATE_BATCH_MAX));
     }
   }
 
   private revalidateSome(tid: string, sub: string, entries: Array<[string, Access]>): void {
-    void this.repos.workspaces.findManyForPrincipal(tid, entries.map(([w]) => w), sub).then(
-      (found) => {
-        const byId = new Map(found.map((w) => [w.id, w]));
-        const now = Date.now();
-        const ttl = this.opts.stateCacheTtlMs;
-        for (const [workspaceId, a] of entries) {
-          if (this.access.get(sub)?.get(workspaceId) !== a) continue;
-          // absent: the workspace does not exist in this tenant (any more): out of scope, like a single read
-          const w = byId.get(workspaceId);
-          const next = new Access(tid, !!w?.inScope, stateLiteral(w?.keyState), w?.currentKekVersion ?? null, now + ttl, now + ttl * 5, a.tally, reasonMask(w));
-          if (w) this.observeKekGeneration?.(workspaceId, Number(w.cacheVersion));
-          if (this.access.get(sub)?.get(workspaceId) !== a) continue; // the read itself found a missed change
-          this.store(sub, workspaceId, next);
-        }
-      },
-      () => {
-        // keep serving until expiresAt; the next request after a pause retries
-        for (const [, a] of entries) a.refreshing = false;
-      },
-    );
+    void this.repos.workspaces
+      .findManyForPrincipal(
+        tid,
+        entries.map(([w]) => w),
+        sub,
+      )
+      .then(
+        (found) => {
+          const byId = new Map(found.map((w) => [w.id, w]));
+          const now = Date.now();
+          const ttl = this.opts.stateCacheTtlMs;
+          for (const [workspaceId, a] of entries) {
+            if (this.access.get(sub)?.get(workspaceId) !== a) continue;
+            // absent: the workspace does not exist in this tenant (any more): out of scope, like a single read
+            const w = byId.get(workspaceId);
+            const next = new Access(
+              tid,
+              !!w?.inScope,
+              stateLiteral(w?.keyState),
+              w?.currentKekVersion ?? null,
+              now + ttl,
+              now + ttl * 5,
+              a.tally,
+              reasonMask(w),
+            );
+            if (w) this.observeKekGeneration?.(workspaceId, Number(w.cacheVersion));
+            if (this.access.get(sub)?.get(workspaceId) !== a) continue; // the read itself found a missed change
+            this.store(sub, workspaceId, next);
+          }
+        },
+        () => {
+          // keep serving until expiresAt; the next request after a pause retries
+          for (const [, a] of entries) a.refreshing = false;
+        },
+      );
   }
 
   /** The shared copy of a (validated, lower-case) workspace id. */
@@ -531,7 +604,12 @@ export class DekService {
     if (this.hooks) await this.hooks.chargeCreations(p.sub, segmentIds.length);
     let refusal: DomainError | undefined;
     let ids = segmentIds;
-    const slots = await this.repos.segments.reserveDekSlots(a.tenantId, workspaceId, ids.length, this.limits.quotaPerWorkspace);
+    const slots = await this.repos.segments.reserveDekSlots(
+      a.tenantId,
+      workspaceId,
+      ids.length,
+      this.limits.quotaPerWorkspace,
+    );
     if (slots < ids.length) {
       ids = ids.slice(0, slots);
       refusal = new DomainError(
@@ -555,15 +633,24 @@ export class DekService {
       }
       if (ids.length) {
         const batch = ids;
-        const items = await this.keks.withKek(a.tenantId, workspaceId, version, (kek) =>
-          batch.map((segmentId) => {
-            const dek = generateDek();
-            try {
-              return { id: randomUUID(), segmentId, kekVersion: version, wrapped: wrapDek(kek, dek, { tenantId: a.tenantId, workspaceId, segmentId, kekVersion: version }) };
-            } finally {
-              dek.fill(0);
-            }
-          }),
+        const items = await this.keks.withKek(
+          a.tenantId,
+          workspaceId,
+          version,
+          (kek) =>
+            batch.map((segmentId) => {
+              const dek = generateDek();
+              try {
+                return {
+                  id: randomUUID(),
+                  segmentId,
+                  kekVersion: version,
+                  wrapped: wrapDek(kek, dek, { tenantId: a.tenantId, workspaceId, segmentId, kekVersion: version }),
+                };
+              } finally {
+                dek.fill(0);
+              }
+            }),
           kekRows,
         );
         const inserted = await this.repos.deks.insertIfAbsent(a.tenantId, workspaceId, items);
@@ -602,12 +689,23 @@ export class DekService {
     // Take the local leftover now (concurrent creators may change the budget while we wait on Postgres).
     this.wrapBudget.delete(key);
     const chunk = Math.max(this.opts.wrapReserveChunk, n - left);
-    const { granted, count } = await this.repos.keks.reserveWraps(tenantId, workspaceId, version, chunk, this.limits.hardWrapCap);
+    const { granted, count } = await this.repos.keks.reserveWraps(
+      tenantId,
+      workspaceId,
+      version,
+      chunk,
+      this.limits.hardWrapCap,
+    );
     const have = left + granted;
     const use = Math.min(n, have);
     if (have > use) this.wrapBudget.set(key, (this.wrapBudget.get(key) ?? 0) + have - use);
     if (count >= this.limits.softWrapLimit || granted < chunk)
-      this.requestRotation(tenantId, workspaceId, key, granted < chunk ? 'KEK wrap hard cap reached' : 'KEK wrap count limit reached');
+      this.requestRotation(
+        tenantId,
+        workspaceId,
+        key,
+        granted < chunk ? 'KEK wrap hard cap reached' : 'KEK wrap count limit reached',
+      );
     return use;
   }
 
@@ -624,7 +722,8 @@ export class DekService {
 
   /** Converts a row to its compact cached form and caches it (FIFO by workspace beyond the bound). */
   private remember(workspaceId: string, r: DekRow, gen: number): CachedDek {
-    if (!Buffer.isBuffer(r.wrapped) || r.wrapped.length !== WRAPPED_DEK_BYTES) throw new DomainError(ErrorCode.KeyIntegrity, 'a stored wrapped DEK has the wrong length');
+    if (!Buffer.isBuffer(r.wrapped) || r.wrapped.length !== WRAPPED_DEK_BYTES)
+      throw new DomainError(ErrorCode.KeyIntegrity, 'a stored wrapped DEK has the wrong length');
     const row = new CachedDek(r.id, Number(r.kekVersion), r.wrapped.toString('latin1'));
     const max = this.opts.wrappedCacheEntries;
     if (max <= 0 || gen !== this.forgetGeneration) return row;

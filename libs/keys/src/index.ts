@@ -60,7 +60,13 @@ export {
 } from './workspace.use-cases';
 export { DestroyWorkspace, DestroyWorkspaceInput } from './workspace-destroy.use-case';
 export { encodeDekBody, DEK_B64_FROM, DEK_B64_TO } from './dek-body';
-export { ListOperations, OperationHistoryInput, OPERATION_STATES, HISTORY_KINDS, historyView } from './operations-history.use-case';
+export {
+  ListOperations,
+  OperationHistoryInput,
+  OPERATION_STATES,
+  HISTORY_KINDS,
+  historyView,
+} from './operations-history.use-case';
 export {
   ACCESS_REASONS,
   AccessReason,
@@ -95,7 +101,13 @@ export {
   KeyConfigurationFilters,
   ServicePrincipalFilters,
 } from './lists.use-cases';
-export { StartBulkAction, GetBulkOperation, BulkRequest, BULK_MAX_WORKSPACES, bulkView } from './bulk-actions.use-cases';
+export {
+  StartBulkAction,
+  GetBulkOperation,
+  BulkRequest,
+  BULK_MAX_WORKSPACES,
+  bulkView,
+} from './bulk-actions.use-cases';
 export { ListVendorCanaries } from './listings.use-cases';
 export { ProvidersModule } from './providers.module';
 export { KeysModule, KEYS_DEPS, CREDENTIALS_DEPS, PRINCIPAL_DEPS, SegmentDestroyMetric } from './keys.module';

@@ -43,8 +43,18 @@ export class KekResolver {
    * `prefetched`: KEK rows the caller already read (same tenant and workspace), so a miss can go straight to the KMS
    * instead of reading its row first.
    */
-  withKek<T>(tenantId: string, workspaceId: string, version: number, fn: (kek: Buffer) => T, prefetched?: readonly KekVersionRow[]): Promise<T> {
-    return this.cache.use({ tenantId, workspaceId, version }, () => this.load(tenantId, workspaceId, version, prefetched), fn);
+  withKek<T>(
+    tenantId: string,
+    workspaceId: string,
+    version: number,
+    fn: (kek: Buffer) => T,
+    prefetched?: readonly KekVersionRow[],
+  ): Promise<T> {
+    return this.cache.use(
+      { tenantId, workspaceId, version },
+      () => this.load(tenantId, workspaceId, version, prefetched),
+      fn,
+    );
   }
 
   /** Whether any KEK version of the workspace is cached: if not, a caller may prefetch the KEK rows alongside its own reads. */
@@ -61,22 +71,50 @@ export class KekResolver {
   }
 
   /** The cached encoded DEK (KekCache.dekBody): a fresh string, or undefined. */
-  dekBody(tenantId: string, workspaceId: string, version: number, segmentId: string, dekId: string): string | undefined {
+  dekBody(
+    tenantId: string,
+    workspaceId: string,
+    version: number,
+    segmentId: string,
+    dekId: string,
+  ): string | undefined {
     return this.cache.dekBody(tenantId, workspaceId, version, segmentId, dekId);
   }
 
   /** Part of a cached encoded DEK (KekCache.dekPart). */
-  dekPart(tenantId: string, workspaceId: string, version: number, segmentId: string, dekId: string, from: number, to: number): string | undefined {
+  dekPart(
+    tenantId: string,
+    workspaceId: string,
+    version: number,
+    segmentId: string,
+    dekId: string,
+    from: number,
+    to: number,
+  ): string | undefined {
     return this.cache.dekPart(tenantId, workspaceId, version, segmentId, dekId, from, to);
   }
 
   /** Cache an encoded DEK under its KEK, if that KEK is cached (KekCache.putDek). */
-  putDek(tenantId: string, workspaceId: string, version: number, segmentId: string, dekId: string, encoded: string): boolean {
+  putDek(
+    tenantId: string,
+    workspaceId: string,
+    version: number,
+    segmentId: string,
+    dekId: string,
+    encoded: string,
+  ): boolean {
     return this.cache.putDek(tenantId, workspaceId, version, segmentId, dekId, encoded);
   }
 
-  private async load(tenantId: string, workspaceId: string, version: number, prefetched?: readonly KekVersionRow[]): Promise<Buffer> {
-    const hint = prefetched?.find((r) => r.version === version && r.tenantId === tenantId && r.workspaceId === workspaceId);
+  private async load(
+    tenantId: string,
+    workspaceId: string,
+    version: number,
+    prefetched?: readonly KekVersionRow[],
+  ): Promise<Buffer> {
+    const hint = prefetched?.find(
+      (r) => r.version === version && r.tenantId === tenantId && r.workspaceId === workspaceId,
+    );
     const row = hint ?? (await this.repos.keks.find(tenantId, workspaceId, version));
     if (!row) throw new DomainError(ErrorCode.KeyIntegrity, `KEK version ${version} of the workspace is missing`);
     const { config } = await this.binding(tenantId, row.keyConfigurationId);

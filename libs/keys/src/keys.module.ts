@@ -1,6 +1,13 @@
 import { Injectable, Module, OnModuleDestroy, OnModuleInit, type Provider } from '@nestjs/common';
 import { AuditBuffer, AuditLog, AuditModule, DekIssuanceAggregator, KeyUseReport } from '@app/audit';
-import { AdminSessions, AuthModule, MAIL_SENDER, type MailSender, PrincipalInvalidationBus, ServicePrincipalGate } from '@app/auth';
+import {
+  AdminSessions,
+  AuthModule,
+  MAIL_SENDER,
+  type MailSender,
+  PrincipalInvalidationBus,
+  ServicePrincipalGate,
+} from '@app/auth';
 import { KEYHOLD_CONFIG, type KeyholdConfig } from '@app/config';
 import { KekCache, KekCacheModule, KekInvalidationBus } from '@app/kek-cache';
 import { DISPATCHER, REDIS, REPOSITORIES, type Repositories } from '@app/persistence';
@@ -27,8 +34,19 @@ import {
 import { DekCreationLimiter } from './dek-creation-limiter';
 import { DekService } from './dek-service';
 import { KekResolver } from './kek-resolver';
-import { DeleteKeyConfiguration, GetKeyConfiguration, RegisterKeyConfiguration, ValidateKeyConfiguration } from './key-configuration.use-cases';
-import { GetKeyUseByReason, GetPrincipalReasons, GetWorkspaceReasonPolicy, SetPrincipalReasons, SetWorkspaceReasonPolicy } from './access-reason-policy.use-cases';
+import {
+  DeleteKeyConfiguration,
+  GetKeyConfiguration,
+  RegisterKeyConfiguration,
+  ValidateKeyConfiguration,
+} from './key-configuration.use-cases';
+import {
+  GetKeyUseByReason,
+  GetPrincipalReasons,
+  GetWorkspaceReasonPolicy,
+  SetPrincipalReasons,
+  SetWorkspaceReasonPolicy,
+} from './access-reason-policy.use-cases';
 import { REASON_SLOT_NAMES } from './access-reasons';
 import { GetBulkOperation, StartBulkAction } from './bulk-actions.use-cases';
 import { ListCursors } from './list-cursor';
@@ -48,7 +66,14 @@ import {
 } from './service-principal.use-cases';
 import { CreateServicePrincipal, CreateTenant, GetTenant } from './tenant.use-cases';
 import { DestroyWorkspace } from './workspace-destroy.use-case';
-import { BindWorkspace, CreateWorkspace, GetOperation, GetWorkspace, RequestOperation, RequestRevocationCheck } from './workspace.use-cases';
+import {
+  BindWorkspace,
+  CreateWorkspace,
+  GetOperation,
+  GetWorkspace,
+  RequestOperation,
+  RequestRevocationCheck,
+} from './workspace.use-cases';
 import { RequestWrapLimitRotation } from './wrap-limit-rotation.use-case';
 
 /** The dependencies every key use case shares (repositories, providers, audit, dispatcher, KEK invalidation). */
@@ -60,7 +85,12 @@ export const PRINCIPAL_DEPS = 'keyhold:principal-deps';
 
 /** Segment-level crypto-shreds by principal and outcome; the API registers it in its Prometheus registry. */
 export class SegmentDestroyMetric {
-  readonly counter = new Counter({ name: 'keyhold_segment_destroys_total', help: 'Segment DEKs destroyed, by principal and outcome', labelNames: ['principal', 'outcome'], registers: [] });
+  readonly counter = new Counter({
+    name: 'keyhold_segment_destroys_total',
+    help: 'Segment DEKs destroyed, by principal and outcome',
+    labelNames: ['principal', 'outcome'],
+    registers: [],
+  });
 }
 
 /** A use case class whose only constructor parameter is one of the shared dependency sets. */
@@ -92,7 +122,12 @@ const KEYS_USE_CASES: ReadonlyArray<UseCaseClass<KeysDeps>> = [
 ];
 
 /** The paged lists: their cursors are sealed under keys derived from the token keys (ListCursors). */
-const LIST_USE_CASES: ReadonlyArray<new (deps: KeysDeps, cursors: ListCursors) => object> = [ListWorkspaces, ListKeyConfigurations, ListServicePrincipals, ListOperations];
+const LIST_USE_CASES: ReadonlyArray<new (deps: KeysDeps, cursors: ListCursors) => object> = [
+  ListWorkspaces,
+  ListKeyConfigurations,
+  ListServicePrincipals,
+  ListOperations,
+];
 
 const CREDENTIALS_USE_CASES: ReadonlyArray<UseCaseClass<CredentialsDeps>> = [
   CreateInvitation,
@@ -161,7 +196,13 @@ class KeysLifecycle implements OnModuleInit, OnModuleDestroy {
     {
       provide: KEYS_DEPS,
       inject: [REPOSITORIES, ProviderRegistry, AuditLog, DISPATCHER, KekInvalidationBus],
-      useFactory: (repos: Repositories, registry: ProviderRegistry, audit: AuditLog, dispatcher: Dispatcher, kekInvalidator: KekInvalidationBus): KeysDeps => ({
+      useFactory: (
+        repos: Repositories,
+        registry: ProviderRegistry,
+        audit: AuditLog,
+        dispatcher: Dispatcher,
+        kekInvalidator: KekInvalidationBus,
+      ): KeysDeps => ({
         repos,
         registry,
         audit,
@@ -172,7 +213,13 @@ class KeysLifecycle implements OnModuleInit, OnModuleDestroy {
     {
       provide: CREDENTIALS_DEPS,
       inject: [KEYS_DEPS, MAIL_SENDER, AdminSessions, KEYHOLD_CONFIG, LOGGER],
-      useFactory: (deps: KeysDeps, mail: MailSender, sessions: AdminSessions, config: KeyholdConfig, log: Logger): CredentialsDeps => ({
+      useFactory: (
+        deps: KeysDeps,
+        mail: MailSender,
+        sessions: AdminSessions,
+        config: KeyholdConfig,
+        log: Logger,
+      ): CredentialsDeps => ({
         ...deps,
         mail,
         sessions,
@@ -192,46 +239,90 @@ class KeysLifecycle implements OnModuleInit, OnModuleDestroy {
             // Redis down: the change is committed and every replica's poll converges within PRINCIPAL_POLL_MS.
             bus
               .servicePrincipalChanged(tenantId, id)
-              .catch((err: unknown) => log.warn({ err: errorSummary(err), tenantId, servicePrincipalId: id }, 'principal invalidation not published')),
+              .catch((err: unknown) =>
+                log.warn(
+                  { err: errorSummary(err), tenantId, servicePrincipalId: id },
+                  'principal invalidation not published',
+                ),
+              ),
         },
       }),
     },
     ...useCases(KEYS_DEPS, KEYS_USE_CASES),
     ...useCases(CREDENTIALS_DEPS, CREDENTIALS_USE_CASES),
     ...useCases(PRINCIPAL_DEPS, PRINCIPAL_USE_CASES),
-    { provide: ListCursors, inject: [KEYHOLD_CONFIG], useFactory: (config: KeyholdConfig) => new ListCursors(config.tokenKeys.map((k) => k.secret)) },
-    ...LIST_USE_CASES.map((type) => ({ provide: type, inject: [KEYS_DEPS, ListCursors], useFactory: (deps: KeysDeps, cursors: ListCursors) => new type(deps, cursors) })),
+    {
+      provide: ListCursors,
+      inject: [KEYHOLD_CONFIG],
+      useFactory: (config: KeyholdConfig) => new ListCursors(config.tokenKeys.map((k) => k.secret)),
+    },
+    ...LIST_USE_CASES.map((type) => ({
+      provide: type,
+      inject: [KEYS_DEPS, ListCursors],
+      useFactory: (deps: KeysDeps, cursors: ListCursors) => new type(deps, cursors),
+    })),
     {
       provide: StartBulkAction,
       inject: [KEYS_DEPS, BindWorkspace, RequestOperation, LOGGER],
       useFactory: (deps: KeysDeps, bind: BindWorkspace, request: RequestOperation, log: Logger) =>
-        new StartBulkAction(deps, bind, request, (err) => log.error({ err: errorSummary(err) }, 'bulk operation item failed unexpectedly')),
+        new StartBulkAction(deps, bind, request, (err) =>
+          log.error({ err: errorSummary(err) }, 'bulk operation item failed unexpectedly'),
+        ),
     },
     {
       provide: GetKeyUseByReason,
       inject: [PRINCIPAL_DEPS, DataSource],
       useFactory: (deps: ServicePrincipalDeps, ds: DataSource) => new GetKeyUseByReason(deps, new KeyUseReport(ds)),
     },
-    { provide: CreateTenant, inject: [KEYS_DEPS, CreateInvitation], useFactory: (deps: KeysDeps, invite: CreateInvitation) => new CreateTenant(deps, invite) },
-    { provide: SetServicePrincipalPermissions, inject: [REPOSITORIES, AuditLog], useFactory: (repos: Repositories, audit: AuditLog) => new SetServicePrincipalPermissions(repos, audit) },
+    {
+      provide: CreateTenant,
+      inject: [KEYS_DEPS, CreateInvitation],
+      useFactory: (deps: KeysDeps, invite: CreateInvitation) => new CreateTenant(deps, invite),
+    },
+    {
+      provide: SetServicePrincipalPermissions,
+      inject: [REPOSITORIES, AuditLog],
+      useFactory: (repos: Repositories, audit: AuditLog) => new SetServicePrincipalPermissions(repos, audit),
+    },
     { provide: SegmentDestroyMetric, useFactory: () => new SegmentDestroyMetric() },
     {
       provide: DestroySegment,
       inject: [REPOSITORIES, AuditLog, KekInvalidationBus, SegmentDestroyMetric, LOGGER],
-      useFactory: (repos: Repositories, audit: AuditLog, bus: KekInvalidationBus, metric: SegmentDestroyMetric, log: Logger) =>
+      useFactory: (
+        repos: Repositories,
+        audit: AuditLog,
+        bus: KekInvalidationBus,
+        metric: SegmentDestroyMetric,
+        log: Logger,
+      ) =>
         new DestroySegment(
           repos,
           audit,
           bus,
           (actor, outcome) => metric.counter.inc({ principal: actor, outcome }),
-          (err) => log.warn({ err: errorSummary(err) }, 'segment destroy invalidation not published; the fallback poll covers it'),
+          (err) =>
+            log.warn(
+              { err: errorSummary(err) },
+              'segment destroy invalidation not published; the fallback poll covers it',
+            ),
         ),
     },
-    { provide: DekIssuanceAggregator, inject: [AuditBuffer], useFactory: (buffer: AuditBuffer) => new DekIssuanceAggregator(buffer, 10_000, REASON_SLOT_NAMES) },
+    {
+      provide: DekIssuanceAggregator,
+      inject: [AuditBuffer],
+      useFactory: (buffer: AuditBuffer) => new DekIssuanceAggregator(buffer, 10_000, REASON_SLOT_NAMES),
+    },
     {
       provide: KekResolver,
       inject: [REPOSITORIES, ProviderRegistry, KekCache, RequestRevocationCheck, KEYHOLD_CONFIG, LOGGER],
-      useFactory: (repos: Repositories, registry: ProviderRegistry, cache: KekCache, revocationCheck: RequestRevocationCheck, config: KeyholdConfig, log: Logger) =>
+      useFactory: (
+        repos: Repositories,
+        registry: ProviderRegistry,
+        cache: KekCache,
+        revocationCheck: RequestRevocationCheck,
+        config: KeyholdConfig,
+        log: Logger,
+      ) =>
         new KekResolver(
           repos,
           registry,
@@ -239,7 +330,10 @@ class KeysLifecycle implements OnModuleInit, OnModuleDestroy {
           {
             onRevocationSuspected: async (tenantId, workspaceId, errorClass) => {
               const id = await revocationCheck.execute(tenantId, workspaceId, errorClass);
-              log.warn({ tenantId, workspaceId, errorClass, operationId: id }, 'customer key refused unwrap; revocation check requested');
+              log.warn(
+                { tenantId, workspaceId, errorClass, operationId: id },
+                'customer key refused unwrap; revocation check requested',
+              );
             },
           },
           config.dek.retryAfterSeconds,
@@ -248,7 +342,16 @@ class KeysLifecycle implements OnModuleInit, OnModuleDestroy {
     },
     {
       provide: DekService,
-      inject: [REPOSITORIES, KekResolver, DekIssuanceAggregator, KekInvalidationBus, RequestWrapLimitRotation, REDIS, KEYHOLD_CONFIG, LOGGER],
+      inject: [
+        REPOSITORIES,
+        KekResolver,
+        DekIssuanceAggregator,
+        KekInvalidationBus,
+        RequestWrapLimitRotation,
+        REDIS,
+        KEYHOLD_CONFIG,
+        LOGGER,
+      ],
       useFactory: (
         repos: Repositories,
         resolver: KekResolver,

@@ -40,7 +40,8 @@ describe('ListCursors', () => {
       bent[i] ^= 1;
       expect(code(() => c.decode(scope, bent.toString('base64url')))).toBe(ErrorCode.InvalidCursor);
     }
-    for (const junk of ['', '!!!', 'bm9wZQ', 'x'.repeat(2000)]) expect(code(() => c.decode(scope, junk))).toBe(ErrorCode.InvalidCursor);
+    for (const junk of ['', '!!!', 'bm9wZQ', 'x'.repeat(2000)])
+      expect(code(() => c.decode(scope, junk))).toBe(ErrorCode.InvalidCursor);
   });
 
   it('keeps cursors of the previous signing key readable during a token key rotation, and only while it is configured', () => {

@@ -61,7 +61,11 @@ export class ListCursors {
 
   /** The keyset the cursor carries; 400 INVALID_CURSOR when it was not minted by Keyhold for exactly this scope. */
   decode(scope: CursorScope, cursor: string): CursorKeys {
-    const bad = () => new DomainError(ErrorCode.InvalidCursor, 'cursor: not a cursor this API returned for this list, sort and filters; start again without it');
+    const bad = () =>
+      new DomainError(
+        ErrorCode.InvalidCursor,
+        'cursor: not a cursor this API returned for this list, sort and filters; start again without it',
+      );
     if (cursor.length > MAX_CURSOR_CHARS || !/^[A-Za-z0-9_-]+$/.test(cursor)) throw bad();
     const raw = Buffer.from(cursor, 'base64url');
     if (raw.length < NONCE + TAG + 1) throw bad();
@@ -73,7 +77,12 @@ export class ListCursors {
         d.setAuthTag(raw.subarray(raw.length - TAG));
         const text = Buffer.concat([d.update(raw.subarray(NONCE, raw.length - TAG)), d.final()]).toString('utf8');
         const parsed: unknown = JSON.parse(text);
-        if (Array.isArray(parsed) && parsed.length === 2 && typeof parsed[0] === 'string' && typeof parsed[1] === 'string')
+        if (
+          Array.isArray(parsed) &&
+          parsed.length === 2 &&
+          typeof parsed[0] === 'string' &&
+          typeof parsed[1] === 'string'
+        )
           return { value: parsed[0], id: parsed[1] };
         throw bad();
       } catch (err) {
@@ -86,7 +95,11 @@ export class ListCursors {
 }
 
 /** A page as every list route answers it: the items under the list's own name, and `next` (null on the last page). */
-export function pageOf<K extends string, T>(name: K, items: T[], next: string | null): Record<K, T[]> & { next: string | null } {
+export function pageOf<K extends string, T>(
+  name: K,
+  items: T[],
+  next: string | null,
+): Record<K, T[]> & { next: string | null } {
   const out = { [name]: items } as Record<K, T[]>;
   return Object.assign(out, { next });
 }

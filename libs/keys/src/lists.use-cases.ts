@@ -45,7 +45,13 @@ export class ListWorkspaces {
     // A filter naming a configuration of another tenant, or none, is a 404: an empty page would hide the mistake.
     if (f.keyConfigurationId && !(await this.deps.repos.keyConfigurations.findById(tenantId, f.keyConfigurationId)))
       throw new DomainError(ErrorCode.KeyConfigurationNotFound, 'key configuration not found');
-    const filters = { search: f.search || undefined, keyStates: sorted(f.keyStates), keyConfigurationId: f.keyConfigurationId, degraded: f.degraded, ids: sorted(f.ids) };
+    const filters = {
+      search: f.search || undefined,
+      keyStates: sorted(f.keyStates),
+      keyConfigurationId: f.keyConfigurationId,
+      degraded: f.degraded,
+      ids: sorted(f.ids),
+    };
     const scope = { tenantId, list: 'workspaces', sort: `${p.sort}:${p.order}`, filters };
     const page = await this.deps.repos.workspaces.page(tenantId, {
       ...filters,
@@ -115,4 +121,3 @@ export class ListServicePrincipals {
     return pageOf('servicePrincipals', page.items, page.last && this.cursors.encode(scope, page.last));
   }
 }
-

@@ -5,7 +5,13 @@ import { ListCursors, pageOf } from './list-cursor';
 import { operationView } from './views';
 
 export const OPERATION_STATES: readonly OperationState[] = ['queued', 'running', 'succeeded', 'failed'];
-export const HISTORY_KINDS: readonly OperationKindName[] = ['cmk-rewrap', 'rekey', 'kek-rotation', 'revocation-check', 'reinstate'];
+export const HISTORY_KINDS: readonly OperationKindName[] = [
+  'cmk-rewrap',
+  'rekey',
+  'kek-rotation',
+  'revocation-check',
+  'reinstate',
+];
 
 export interface OperationHistoryInput {
   workspaceId?: string;
@@ -35,8 +41,16 @@ export class ListOperations {
     if (input.workspaceId && !(await this.deps.repos.workspaces.findById(tenantId, input.workspaceId)))
       throw new DomainError(ErrorCode.WorkspaceNotFound, 'workspace not found');
     const limit = input.limit ?? 50;
-    const filters = { kinds: input.kinds?.length ? [...new Set(input.kinds)].sort() : undefined, states: input.states?.length ? [...new Set(input.states)].sort() : undefined };
-    const scope = { tenantId, list: input.workspaceId ? `operations:${input.workspaceId}` : 'operations', sort: 'createdAt:desc', filters };
+    const filters = {
+      kinds: input.kinds?.length ? [...new Set(input.kinds)].sort() : undefined,
+      states: input.states?.length ? [...new Set(input.states)].sort() : undefined,
+    };
+    const scope = {
+      tenantId,
+      list: input.workspaceId ? `operations:${input.workspaceId}` : 'operations',
+      sort: 'createdAt:desc',
+      filters,
+    };
     const page = await this.deps.repos.operations.history(tenantId, {
       workspaceId: input.workspaceId,
       ...filters,

@@ -1,5 +1,12 @@
 import { anyCloud, withReplicas } from '@app/provider-port';
-import type { CloudKeyProvider, ProviderBinding, ProviderCallObserver, ProviderEnv, ProviderKind, ProviderModule } from '@app/provider-port';
+import type {
+  CloudKeyProvider,
+  ProviderBinding,
+  ProviderCallObserver,
+  ProviderEnv,
+  ProviderKind,
+  ProviderModule,
+} from '@app/provider-port';
 import { awsProviderModule } from '@app/provider-aws';
 import { azureProviderModule } from '@app/provider-azure';
 import { gcpProviderModule } from '@app/provider-gcp';
@@ -51,7 +58,10 @@ export class ProviderRegistry {
     const b = this.bindings.get(kind);
     if (!b) {
       const why = this.unavailable.get(kind);
-      throw new DomainError(ErrorCode.ProviderNotConfigured, `provider "${kind}" is not configured on this Keyhold installation${why ? ` (${why})` : ''}`);
+      throw new DomainError(
+        ErrorCode.ProviderNotConfigured,
+        `provider "${kind}" is not configured on this Keyhold installation${why ? ` (${why})` : ''}`,
+      );
     }
     return b;
   }

@@ -24,7 +24,17 @@ class ProvidersLifecycle implements BeforeApplicationShutdown {
       auditProviderCalls(observer, buffer),
       // A cold unwrap answered by the replica key because the primary region answered a transient error.
       observer.onFailover((e) =>
-        log.warn({ provider: e.provider, operation: e.operation, from: e.fromClass, providerCode: e.providerCode, tenantId: e.tenantId, workspaceId: e.workspaceId }, 'KMS call failed over to the replica key'),
+        log.warn(
+          {
+            provider: e.provider,
+            operation: e.operation,
+            from: e.fromClass,
+            providerCode: e.providerCode,
+            tenantId: e.tenantId,
+            workspaceId: e.workspaceId,
+          },
+          'KMS call failed over to the replica key',
+        ),
       ),
     ];
   }
@@ -48,7 +58,8 @@ class ProvidersLifecycle implements BeforeApplicationShutdown {
       inject: [KEYHOLD_CONFIG, ProviderCallObserver, LOGGER],
       useFactory: (config: KeyholdConfig, observer: ProviderCallObserver, log: Logger) => {
         const registry = ProviderRegistry.fromEnv(config.providerEnv, observer);
-        for (const [kind, why] of registry.unavailable) log.warn({ provider: kind, reason: why }, 'cloud provider binding not available');
+        for (const [kind, why] of registry.unavailable)
+          log.warn({ provider: kind, reason: why }, 'cloud provider binding not available');
         return registry;
       },
     },

@@ -36,18 +36,25 @@ export class DestroySegment {
   async execute(by: DestroyedBy, tenantId: string, workspaceId: string, segmentId: string): Promise<void> {
     if (!isUuid(workspaceId)) throw new DomainError(ErrorCode.WorkspaceNotFound, 'workspace not found');
     workspaceId = workspaceId.toLowerCase();
-    if (!isSegmentId(segmentId)) throw new DomainError(ErrorCode.ValidationFailed, 'segment ids are 1-256 printable ASCII characters without spaces');
+    if (!isSegmentId(segmentId))
+      throw new DomainError(
+        ErrorCode.ValidationFailed,
+        'segment ids are 1-256 printable ASCII characters without spaces',
+      );
     const actor: Actor = `${by.kind}:${by.id}`;
     if (by.kind === 'service') {
       const rights = await this.repos.segments.principalRights(tenantId, by.id, workspaceId);
       // Outside the principal's scope looks exactly like a workspace that does not exist (as on the fetch path).
       if (!rights?.inScope) throw new DomainError(ErrorCode.WorkspaceNotFound, 'workspace not found');
-      if (!rights.permissions.includes('dek:destroy')) throw new AuthError('FORBIDDEN', 'this service principal lacks the dek:destroy permission');
+      if (!rights.permissions.includes('dek:destroy'))
+        throw new AuthError('FORBIDDEN', 'this service principal lacks the dek:destroy permission');
     }
     const r = await this.repos.segments.destroy(tenantId, workspaceId, segmentId, actor);
     if (!r) throw new DomainError(ErrorCode.WorkspaceNotFound, 'workspace not found');
     // The row is gone already; a failed publish is covered by the fallback poll (segment_epoch moved).
-    await this.invalidator.destroySegment(tenantId, workspaceId, segmentId, r.cacheVersion).catch(this.onInvalidationError);
+    await this.invalidator
+      .destroySegment(tenantId, workspaceId, segmentId, r.cacheVersion)
+      .catch(this.onInvalidationError);
     await this.audit.append(tenantId, {
       actor,
       action: 'segment.destroyed',
@@ -66,7 +73,12 @@ export class SetServicePrincipalPermissions {
     private readonly audit: AuditLog,
   ) {}
 
-  async execute(actor: Actor, tenantId: string, servicePrincipalId: string, permissions: readonly ServicePermission[]): Promise<{ id: string; permissions: string[] }> {
+  async execute(
+    actor: Actor,
+    tenantId: string,
+    servicePrincipalId: string,
+    permissions: readonly ServicePermission[],
+  ): Promise<{ id: string; permissions: string[] }> {
     const wanted = [...new Set<string>([...DEFAULT_SERVICE_PERMISSIONS, ...permissions])].sort();
     const stored = await this.repos.segments.setPermissions(tenantId, servicePrincipalId, wanted);
     if (!stored) throw new DomainError(ErrorCode.NotFound, 'service principal not found');

@@ -43,7 +43,9 @@ export class UpdateServicePrincipal {
   constructor(private readonly deps: ServicePrincipalDeps) {}
 
   async execute(actor: Actor, tenantId: string, id: string, change: ServicePrincipalChange) {
-    const c: ServicePrincipalChange = change.workspaceIds ? { ...change, workspaceIds: [...new Set(change.workspaceIds)] } : change;
+    const c: ServicePrincipalChange = change.workspaceIds
+      ? { ...change, workspaceIds: [...new Set(change.workspaceIds)] }
+      : change;
     const { repos } = this.deps;
     const before = await repos.servicePrincipals.get(tenantId, id);
     if (!before) throw notFound();
@@ -101,7 +103,10 @@ export class RotateServicePrincipalSecret {
 
   async execute(actor: Actor, tenantId: string, id: string, overlapSeconds: number) {
     if (!Number.isInteger(overlapSeconds) || overlapSeconds < 0 || overlapSeconds > MAX_SECRET_OVERLAP_SECONDS)
-      throw new DomainError(ErrorCode.ValidationFailed, `overlapSeconds must be an integer from 0 to ${MAX_SECRET_OVERLAP_SECONDS}`);
+      throw new DomainError(
+        ErrorCode.ValidationFailed,
+        `overlapSeconds must be an integer from 0 to ${MAX_SECRET_OVERLAP_SECONDS}`,
+      );
     const { repos } = this.deps;
     const sp = await repos.servicePrincipals.get(tenantId, id);
     if (!sp) throw notFound();
@@ -132,7 +137,8 @@ export class RevokeServicePrincipalSecret {
     const { repos } = this.deps;
     await repos.ds.transaction(async (m) => {
       if (!(await repos.servicePrincipals.lockForChange(m, tenantId, id))) throw notFound();
-      if (!(await repos.servicePrincipals.deleteSecret(m, tenantId, id, secretId))) throw new DomainError(ErrorCode.SecretNotFound, 'secret not found');
+      if (!(await repos.servicePrincipals.deleteSecret(m, tenantId, id, secretId)))
+        throw new DomainError(ErrorCode.SecretNotFound, 'secret not found');
     });
     await this.deps.principalInvalidator.servicePrincipalChanged(tenantId, id);
     await this.deps.audit.append(tenantId, {

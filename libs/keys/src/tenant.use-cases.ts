@@ -25,10 +25,26 @@ export class CreateTenant {
       // Tenant, invitation and their audit records commit together, and only if the invitation email was handed
       // over: tenant.created, then invitation.created.
       const inv = await this.invite.execute(actor, id, { email: input.admin.email, role: 'key_admin' }, m, false);
-      await this.deps.audit.append(id, { actor, action: 'tenant.created', target: `tenant:${id}`, outcome: 'success', details: { name: input.name, adminEmail: inv.email } }, m);
       await this.deps.audit.append(
         id,
-        { actor, action: 'invitation.created', target: `invitation:${inv.id}`, outcome: 'success', details: { email: inv.email, role: inv.role } },
+        {
+          actor,
+          action: 'tenant.created',
+          target: `tenant:${id}`,
+          outcome: 'success',
+          details: { name: input.name, adminEmail: inv.email },
+        },
+        m,
+      );
+      await this.deps.audit.append(
+        id,
+        {
+          actor,
+          action: 'invitation.created',
+          target: `invitation:${inv.id}`,
+          outcome: 'success',
+          details: { email: inv.email, role: inv.role },
+        },
         m,
       );
       return { tenant: t, invitation: inv };
@@ -55,7 +71,11 @@ export class GetTenant {
 export class CreateServicePrincipal {
   constructor(private readonly deps: KeysDeps) {}
 
-  async execute(actor: Actor, tenantId: string, input: { name: string; workspaceIds: string[]; permissions?: readonly ServicePermission[] }) {
+  async execute(
+    actor: Actor,
+    tenantId: string,
+    input: { name: string; workspaceIds: string[]; permissions?: readonly ServicePermission[] },
+  ) {
     const workspaceIds = [...new Set(input.workspaceIds)];
     const permissions = [...new Set<string>([...DEFAULT_SERVICE_PERMISSIONS, ...(input.permissions ?? [])])].sort();
     if ((await this.deps.repos.workspaces.countExisting(tenantId, workspaceIds)) !== workspaceIds.length)
@@ -65,10 +85,21 @@ export class CreateServicePrincipal {
     const clientSecret = newClientSecret();
     const secretHash = await hashSecret(clientSecret, CLIENT_SECRET_HASH_PARAMS);
     await this.deps.repos.ds.transaction(async (m) => {
-      await this.deps.repos.servicePrincipals.insert(m, tenantId, { id, name: input.name, clientId, secretHash, permissions }, workspaceIds);
+      await this.deps.repos.servicePrincipals.insert(
+        m,
+        tenantId,
+        { id, name: input.name, clientId, secretHash, permissions },
+        workspaceIds,
+      );
       await this.deps.audit.append(
         tenantId,
-        { actor, action: 'service_principal.created', target: `service_principal:${id}`, outcome: 'success', details: { name: input.name, clientId, workspaceIds, permissions } },
+        {
+          actor,
+          action: 'service_principal.created',
+          target: `service_principal:${id}`,
+          outcome: 'success',
+          details: { name: input.name, clientId, workspaceIds, permissions },
+        },
         m,
       );
     });

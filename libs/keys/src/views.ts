@@ -14,9 +14,15 @@ export function workspaceView(w: WorkspaceRow) {
   };
 }
 
-export function keyConfigurationView(kc: KeyConfigurationRow, registry: ProviderRegistry, tenant: { id: string; externalId: string }) {
+export function keyConfigurationView(
+  kc: KeyConfigurationRow,
+  registry: ProviderRegistry,
+  tenant: { id: string; externalId: string },
+) {
   // The ExternalId is the tenant's, shown on the tenant; it is not part of what the admin configured.
-  const identifiers = Object.fromEntries(Object.entries(kc.config).filter(([k]) => k !== 'externalId' && k !== 'provider'));
+  const identifiers = Object.fromEntries(
+    Object.entries(kc.config).filter(([k]) => k !== 'externalId' && k !== 'provider'),
+  );
   let setup: Record<string, unknown> = {};
   try {
     setup = registry.has(kc.provider) ? registry.binding(kc.provider).hints(kc.config, tenant) : {};
@@ -31,7 +37,10 @@ export function keyConfigurationView(kc: KeyConfigurationRow, registry: Provider
     status: kc.status,
     // probeWarning: set by the access probe when the key works but something the admin should fix was met (e.g.
     // describe refused while unwrap works); never a revocation. Absent when there is none.
-    validation: { checks: kc.validation?.checks ?? [], ...(kc.validation?.probeWarning ? { probeWarning: kc.validation.probeWarning } : {}) },
+    validation: {
+      checks: kc.validation?.checks ?? [],
+      ...(kc.validation?.probeWarning ? { probeWarning: kc.validation.probeWarning } : {}),
+    },
     validatedAt: kc.validatedAt,
     createdAt: kc.createdAt,
     setup,

@@ -26,9 +26,13 @@ export class DestroyWorkspace {
     const destroyed = await repos.ds.transaction(async (m) => {
       const w = await repos.workspaces.lockById(m, tenantId, workspaceId);
       if (!w) throw new DomainError(ErrorCode.WorkspaceNotFound, 'workspace not found');
-      if (w.keyState === 'destroyed') throw new DomainError(ErrorCode.WorkspaceDestroyed, 'the workspace was already destroyed');
+      if (w.keyState === 'destroyed')
+        throw new DomainError(ErrorCode.WorkspaceDestroyed, 'the workspace was already destroyed');
       if (typeof input.confirm !== 'string' || input.confirm !== w.name)
-        throw new DomainError(ErrorCode.ConfirmationMismatch, 'type the workspace name exactly in "confirm" to destroy it; nothing was changed');
+        throw new DomainError(
+          ErrorCode.ConfirmationMismatch,
+          'type the workspace name exactly in "confirm" to destroy it; nothing was changed',
+        );
       const r = await repos.workspaces.destroy(m, tenantId, workspaceId);
       if (!r) throw new DomainError(ErrorCode.WorkspaceDestroyed, 'the workspace was already destroyed');
       return { ...r, from: w.keyState, name: w.name };
@@ -45,7 +49,13 @@ export class DestroyWorkspace {
       action: 'workspace.destroyed',
       target: `workspace:${workspaceId}`,
       outcome: 'success',
-      details: { name: destroyed.name, from: destroyed.from, kekVersionsDeleted: destroyed.kekVersions, deksDeleted: destroyed.deks, broadcast },
+      details: {
+        name: destroyed.name,
+        from: destroyed.from,
+        kekVersionsDeleted: destroyed.kekVersions,
+        deksDeleted: destroyed.deks,
+        broadcast,
+      },
     });
     return workspaceView(destroyed.row);
   }

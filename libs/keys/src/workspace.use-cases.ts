@@ -13,7 +13,17 @@ export class CreateWorkspace {
   async execute(actor: Actor, tenantId: string, input: { name: string }) {
     const w = await this.deps.repos.ds.transaction(async (m) => {
       const created = await this.deps.repos.workspaces.insert(tenantId, { id: randomUUID(), name: input.name }, m);
-      await this.deps.audit.append(tenantId, { actor, action: 'workspace.created', target: `workspace:${created.id}`, outcome: 'success', details: { name: input.name } }, m);
+      await this.deps.audit.append(
+        tenantId,
+        {
+          actor,
+          action: 'workspace.created',
+          target: `workspace:${created.id}`,
+          outcome: 'success',
+          details: { name: input.name },
+        },
+        m,
+      );
       return created;
     });
     return workspaceView(w);
@@ -32,7 +42,8 @@ export class GetWorkspace {
 
 const STALE_PROVISIONING_MS = 120_000;
 
-export type BindResult = { kind: 'bound'; workspace: ReturnType<typeof workspaceView> } | { kind: 'rekey'; operationId: string };
+export type BindResult =
+  { kind: 'bound'; workspace: ReturnType<typeof workspaceView> } | { kind: 'rekey'; operationId: string };
 
 /**
  * PUT key-binding.
@@ -49,11 +60,17 @@ export class BindWorkspace {
     const w = await repos.workspaces.findById(tenantId, workspaceId);
     if (!w) throw new DomainError(ErrorCode.WorkspaceNotFound, 'workspace not found');
     if (w.keyState === 'destroyed')
-      throw new DomainError(ErrorCode.DestroyedWorkspaceNotBindable, 'the workspace was destroyed; a destroyed workspace can never be bound again');
+      throw new DomainError(
+        ErrorCode.DestroyedWorkspaceNotBindable,
+        'the workspace was destroyed; a destroyed workspace can never be bound again',
+      );
     const kc = await repos.keyConfigurations.findById(tenantId, keyConfigurationId);
     if (!kc) throw new DomainError(ErrorCode.KeyConfigurationNotFound, 'key configuration not found');
     if (kc.status !== 'valid')
-      throw new DomainError(ErrorCode.KeyConfigurationInvalid, 'the key configuration did not pass validation; fix it and validate again before binding');
+      throw new DomainError(
+        ErrorCode.KeyConfigurationInvalid,
+        'the key configuration did not pass validation; fix it and validate again before binding',
+      );
 
     // A bind that died mid-way (process crash) leaves `provisioning` behind with no KEK stored: after a grace
     // period longer than any bind takes, it may start over. The KEK PK (workspace, version 1) still prevents
@@ -61,7 +78,11 @@ export class BindWorkspace {
     const stale = w.keyState === 'provisioning' && Date.now() - new Date(w.updatedAt).getTime() > STALE_PROVISIONING_MS;
     if (w.keyState !== 'unbound' && !stale) return this.rebind(actor, w, keyConfigurationId);
 
-    const provisioning = await repos.workspaces.transition(repos.ds, tenantId, workspaceId, { from: [w.keyState], to: 'provisioning', expectedVersion: w.stateVersion });
+    const provisioning = await repos.workspaces.transition(repos.ds, tenantId, workspaceId, {
+      from: [w.keyState],
+      to: 'provisioning',
+      expectedVersion: w.stateVersion,
+    });
     if (!provisioning) throw new DomainError(ErrorCode.WorkspaceBusy, 'the workspace changed while binding; retry');
 
     const tenant = (await repos.tenants.findById(tenantId))!;
@@ -74,7 +95,11 @@ export class BindWorkspace {
       const back = await binding.provider.unwrap(config, wrapped, ctx);
       const same = back.equals(kek);
       back.fill(0);
-      if (!same) throw new DomainError(ErrorCode.KeyIntegrity, 'the customer key returned a different KEK on unwrap; binding aborted');
+      if (!same)
+        throw new DomainError(
+          ErrorCode.KeyIntegrity,
+          'the customer key returned a different KEK on unwrap; binding aborted',
+        );
       const check = kcv(kek);
       const bound = await repos.ds.transaction(async (m) => {
         await repos.keks.insert(m, tenantId, {
@@ -101,7 +126,13 @@ export class BindWorkspace {
             action: 'workspace.bound',
             target: `workspace:${workspaceId}`,
             outcome: 'success',
-            details: { keyConfigurationId, kekVersion: 1, from: 'unbound', to: 'active', providerKeyVersion: wrapped.keyVersion },
+            details: {
+              keyConfigurationId,
+              kekVersion: 1,
+              from: 'unbound',
+              to: 'active',
+              providerKeyVersion: wrapped.keyVersion,
+            },
           },
           m,
         );
@@ -121,7 +152,10 @@ export class BindWorkspace {
             action: 'workspace.bound',
             target: `workspace:${workspaceId}`,
             outcome: 'failure',
-            details: { keyConfigurationId, reason: err instanceof ProviderError ? err.errorClass : err instanceof DomainError ? err.code : 'error' },
+            details: {
+              keyConfigurationId,
+              reason: err instanceof ProviderError ? err.errorClass : err instanceof DomainError ? err.code : 'error',
+            },
           },
           m,
         );
@@ -139,21 +173,38 @@ export class BindWorkspace {
   }
 
   private async rebind(actor: Actor, w: WorkspaceRow, keyConfigurationId: string): Promise<BindResult> {
-    if (w.keyState === 'active' && w.keyConfigurationId === keyConfigurationId) return { kind: 'bound', workspace: workspaceView(w) };
+    if (w.keyState === 'active' && w.keyConfigurationId === keyConfigurationId)
+      return { kind: 'bound', workspace: workspaceView(w) };
     const allowed: KeyStateName[] = ['active', 'rekeying'];
     if (!allowed.includes(w.keyState))
-      throw new DomainError(ErrorCode.WorkspaceBusy, `the workspace is ${w.keyState}; re-binding is possible once it is active`);
+      throw new DomainError(
+        ErrorCode.WorkspaceBusy,
+        `the workspace is ${w.keyState}; re-binding is possible once it is active`,
+      );
     const op = await createAndDispatch(this.deps, actor, w.tenantId, w.id, OperationKind.Rekey, keyConfigurationId);
     return { kind: 'rekey', operationId: op.id };
   }
 }
 
-export async function createAndDispatch(deps: KeysDeps, actor: Actor, tenantId: string, workspaceId: string, kind: OperationKind, targetKeyConfigurationId?: string) {
+export async function createAndDispatch(
+  deps: KeysDeps,
+  actor: Actor,
+  tenantId: string,
+  workspaceId: string,
+  kind: OperationKind,
+  targetKeyConfigurationId?: string,
+) {
   // The operation row and its record commit together, before the job exists (a job never runs unrecorded).
   const { operation } = await deps.repos.ds.transaction(async (m) => {
     const r = await deps.repos.operations.createOrGetUnfinished(
       tenantId,
-      { id: randomUUID(), workspaceId, kind, targetKeyConfigurationId: targetKeyConfigurationId ?? null, requestedBy: actor },
+      {
+        id: randomUUID(),
+        workspaceId,
+        kind,
+        targetKeyConfigurationId: targetKeyConfigurationId ?? null,
+        requestedBy: actor,
+      },
       m,
     );
     if (r.created)
@@ -164,7 +215,11 @@ export async function createAndDispatch(deps: KeysDeps, actor: Actor, tenantId: 
           action: `operation.requested`,
           target: `workspace:${workspaceId}`,
           outcome: 'success',
-          details: { operationId: r.operation.id, kind, ...(targetKeyConfigurationId ? { targetKeyConfigurationId } : {}) },
+          details: {
+            operationId: r.operation.id,
+            kind,
+            ...(targetKeyConfigurationId ? { targetKeyConfigurationId } : {}),
+          },
         },
         m,
       );
@@ -177,7 +232,8 @@ export async function createAndDispatch(deps: KeysDeps, actor: Actor, tenantId: 
 }
 
 /** Narrows a requested kind to the operation kinds an admin may request. */
-const isRequestable = (kind: string): kind is (typeof REQUESTABLE_KINDS)[number] => (REQUESTABLE_KINDS as readonly string[]).includes(kind);
+const isRequestable = (kind: string): kind is (typeof REQUESTABLE_KINDS)[number] =>
+  (REQUESTABLE_KINDS as readonly string[]).includes(kind);
 
 /** Which states each requested operation may start from. */
 const ALLOWED_FROM: Record<string, readonly KeyStateName[]> = {
@@ -199,7 +255,10 @@ export class RequestOperation {
     if (w.keyState === 'unbound' || w.keyState === 'provisioning')
       throw new DomainError(ErrorCode.WorkspaceUnbound, 'the workspace is not bound to a key configuration yet');
     if (!ALLOWED_FROM[kind].includes(w.keyState))
-      throw new DomainError(ErrorCode.OperationNotAllowed, `${kind} is not possible while the workspace is ${w.keyState}`);
+      throw new DomainError(
+        ErrorCode.OperationNotAllowed,
+        `${kind} is not possible while the workspace is ${w.keyState}`,
+      );
     const op = await createAndDispatch(this.deps, actor, tenantId, workspaceId, kind);
     return { operationId: op.id };
   }

@@ -35,13 +35,17 @@ export class AccessReasonRepository {
     );
   }
 
-  async setWorkspacePolicy(db: Queryable, tenantId: string, workspaceId: string, deniedReasons: readonly string[], requireReason: boolean): Promise<void> {
-    await db.query(`UPDATE workspaces SET denied_access_reasons = $3::text[], access_reason_required = $4 WHERE tenant_id = $1 AND id = $2`, [
-      tenantId,
-      workspaceId,
-      deniedReasons,
-      requireReason,
-    ]);
+  async setWorkspacePolicy(
+    db: Queryable,
+    tenantId: string,
+    workspaceId: string,
+    deniedReasons: readonly string[],
+    requireReason: boolean,
+  ): Promise<void> {
+    await db.query(
+      `UPDATE workspaces SET denied_access_reasons = $3::text[], access_reason_required = $4 WHERE tenant_id = $1 AND id = $2`,
+      [tenantId, workspaceId, deniedReasons, requireReason],
+    );
   }
 
   /**
@@ -61,14 +65,23 @@ export class AccessReasonRepository {
 
   /** A principal's allowed reasons (null: no such principal in the tenant). */
   async principalReasons(db: Queryable, tenantId: string, principalId: string): Promise<string[] | null> {
-    const r = await one<{ reasons: string[] }>(db, `SELECT allowed_access_reasons AS reasons FROM service_principals WHERE tenant_id = $1 AND id = $2`, [
-      tenantId,
-      principalId,
-    ]);
+    const r = await one<{ reasons: string[] }>(
+      db,
+      `SELECT allowed_access_reasons AS reasons FROM service_principals WHERE tenant_id = $1 AND id = $2`,
+      [tenantId, principalId],
+    );
     return r ? r.reasons : null;
   }
 
-  async setPrincipalReasons(db: Queryable, tenantId: string, principalId: string, reasons: readonly string[]): Promise<void> {
-    await db.query(`UPDATE service_principals SET allowed_access_reasons = $3::text[] WHERE tenant_id = $1 AND id = $2`, [tenantId, principalId, reasons]);
+  async setPrincipalReasons(
+    db: Queryable,
+    tenantId: string,
+    principalId: string,
+    reasons: readonly string[],
+  ): Promise<void> {
+    await db.query(
+      `UPDATE service_principals SET allowed_access_reasons = $3::text[] WHERE tenant_id = $1 AND id = $2`,
+      [tenantId, principalId, reasons],
+    );
   }
 }

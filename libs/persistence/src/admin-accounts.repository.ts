@@ -36,7 +36,10 @@ const USER = `id, email, role, disabled, created_at AS "createdAt"`;
 const LINK = `id, tenant_id AS "tenantId", kind, email, role, admin_user_id AS "adminUserId", created_by AS "createdBy",
   created_at AS "createdAt", expires_at AS "expiresAt", consumed_at AS "consumedAt", revoked_at AS "revokedAt"`;
 
-const summary = (r: Omit<AdminUserSummary, 'createdAt'> & { createdAt: Date }): AdminUserSummary => ({ ...r, createdAt: new Date(r.createdAt).toISOString() });
+const summary = (r: Omit<AdminUserSummary, 'createdAt'> & { createdAt: Date }): AdminUserSummary => ({
+  ...r,
+  createdAt: new Date(r.createdAt).toISOString(),
+});
 
 /**
  * Admin users' lifecycle. Every change that affects what a user may do bumps `session_generation` in the same
@@ -56,8 +59,13 @@ export class AdminAccountRepository {
     return r.map(summary);
   }
 
-  async find(tenantId: string, id: string): Promise<(AdminUserSummary & { passwordHash: string; sessionGeneration: number }) | null> {
-    const r = await one<Omit<AdminUserSummary, 'createdAt'> & { createdAt: Date; passwordHash: string; sessionGeneration: number }>(
+  async find(
+    tenantId: string,
+    id: string,
+  ): Promise<(AdminUserSummary & { passwordHash: string; sessionGeneration: number }) | null> {
+    const r = await one<
+      Omit<AdminUserSummary, 'createdAt'> & { createdAt: Date; passwordHash: string; sessionGeneration: number }
+    >(
       this.ds,
       `SELECT ${USER}, password_hash AS "passwordHash", session_generation AS "sessionGeneration" FROM admin_users WHERE tenant_id = $1 AND id = $2`,
       [tenantId, id],
@@ -67,26 +75,50 @@ export class AdminAccountRepository {
 
   /** The generation an access token must carry now; null when the user is disabled or gone. */
   async currentGeneration(tenantId: string, id: string): Promise<number | null> {
-    const r = await one<{ gen: number; disabled: boolean }>(this.ds, `SELECT session_generation AS gen, disabled FROM admin_users WHERE tenant_id = $1 AND id = $2`, [tenantId, id]);
+    const r = await one<{ gen: number; disabled: boolean }>(
+      this.ds,
+      `SELECT session_generation AS gen, disabled FROM admin_users WHERE tenant_id = $1 AND id = $2`,
+      [tenantId, id],
+    );
     return r && !r.disabled ? r.gen : null;
   }
 
   async emailExists(db: Queryable, tenantId: string, email: string): Promise<boolean> {
-    return (await rows(db, `SELECT 1 FROM admin_users WHERE tenant_id = $1 AND email = $2`, [tenantId, email])).length > 0;
+    return (
+      (await rows(db, `SELECT 1 FROM admin_users WHERE tenant_id = $1 AND email = $2`, [tenantId, email])).length > 0
+    );
   }
 
-  async insert(db: Queryable, tenantId: string, u: { id: string; email: string; passwordHash: string; role: AdminRole }): Promise<void> {
-    await db.query(`INSERT INTO admin_users (id, tenant_id, email, password_hash, role) VALUES ($1, $2, $3, $4, $5)`, [u.id, tenantId, u.email, u.passwordHash, u.role]);
+  async insert(
+    db: Queryable,
+    tenantId: string,
+    u: { id: string; email: string; passwordHash: string; role: AdminRole },
+  ): Promise<void> {
+    await db.query(`INSERT INTO admin_users (id, tenant_id, email, password_hash, role) VALUES ($1, $2, $3, $4, $5)`, [
+      u.id,
+      tenantId,
+      u.email,
+      u.passwordHash,
+      u.role,
+    ]);
   }
 
   /**
    * Applies a role and/or disabled change and bumps the generation; throws LastKeyAdminError (rolled back) if no
    * enabled key admin would remain. Null when the user does not exist in this tenant.
    */
-  async update(tenantId: string, id: string, change: { role?: AdminRole; disabled?: boolean }): Promise<(AdminUserSummary & { generation: number; before: { role: AdminRole; disabled: boolean } }) | null> {
+  async update(
+    tenantId: string,
+    id: string,
+    change: { role?: AdminRole; disabled?: boolean },
+  ): Promise<(AdminUserSummary & { generation: number; before: { role: AdminRole; disabled: boolean } }) | null> {
     return this.ds.transaction(async (m) => {
       await m.query(`SELECT 1 FROM tenants WHERE id = $1 FOR UPDATE`, [tenantId]);
-      const before = await one<{ role: AdminRole; disabled: boolean }>(m, `SELECT role, disabled FROM admin_users WHERE tenant_id = $1 AND id = $2`, [tenantId, id]);
+      const before = await one<{ role: AdminRole; disabled: boolean }>(
+        m,
+        `SELECT role, disabled FROM admin_users WHERE tenant_id = $1 AND id = $2`,
+        [tenantId, id],
+      );
       if (!before) return null;
       const r = await one<Omit<AdminUserSummary, 'createdAt'> & { createdAt: Date; generation: number }>(
         m,
@@ -103,7 +135,11 @@ export class AdminAccountRepository {
   async delete(tenantId: string, id: string): Promise<{ email: string; role: AdminRole } | null> {
     return this.ds.transaction(async (m) => {
       await m.query(`SELECT 1 FROM tenants WHERE id = $1 FOR UPDATE`, [tenantId]);
-      const r = await one<{ email: string; role: AdminRole }>(m, `DELETE FROM admin_users WHERE tenant_id = $1 AND id = $2 RETURNING email, role`, [tenantId, id]);
+      const r = await one<{ email: string; role: AdminRole }>(
+        m,
+        `DELETE FROM admin_users WHERE tenant_id = $1 AND id = $2 RETURNING email, role`,
+        [tenantId, id],
+      );
       if (!r) return null;
       await this.assertKeyAdminRemains(m, tenantId);
       return r;
@@ -122,7 +158,11 @@ export class AdminAccountRepository {
   }
 
   private async assertKeyAdminRemains(db: Queryable, tenantId: string): Promise<void> {
-    const r = await one<{ n: number }>(db, `SELECT count(*)::int AS n FROM admin_users WHERE tenant_id = $1 AND role = 'key_admin' AND NOT disabled`, [tenantId]);
+    const r = await one<{ n: number }>(
+      db,
+      `SELECT count(*)::int AS n FROM admin_users WHERE tenant_id = $1 AND role = 'key_admin' AND NOT disabled`,
+      [tenantId],
+    );
     if (!r || r.n < 1) throw new LastKeyAdminError('a tenant must keep at least one enabled key admin');
   }
 }
@@ -133,7 +173,17 @@ export class OneTimeLinkRepository {
 
   async insert(
     db: Queryable,
-    l: { id: string; tenantId: string; kind: OneTimeLinkKind; email: string; role: AdminRole | null; adminUserId: string | null; tokenHash: Buffer; createdBy: string; expiresAt: Date },
+    l: {
+      id: string;
+      tenantId: string;
+      kind: OneTimeLinkKind;
+      email: string;
+      role: AdminRole | null;
+      adminUserId: string | null;
+      tokenHash: Buffer;
+      createdBy: string;
+      expiresAt: Date;
+    },
   ): Promise<OneTimeLinkRow> {
     return (await one<OneTimeLinkRow>(
       db,
@@ -144,7 +194,11 @@ export class OneTimeLinkRepository {
   }
 
   listInvitations(tenantId: string): Promise<OneTimeLinkRow[]> {
-    return rows<OneTimeLinkRow>(this.ds, `SELECT ${LINK} FROM one_time_links WHERE tenant_id = $1 AND kind = 'invitation' ORDER BY created_at DESC, id LIMIT 500`, [tenantId]);
+    return rows<OneTimeLinkRow>(
+      this.ds,
+      `SELECT ${LINK} FROM one_time_links WHERE tenant_id = $1 AND kind = 'invitation' ORDER BY created_at DESC, id LIMIT 500`,
+      [tenantId],
+    );
   }
 
   /** Live (unused, unrevoked, unexpired) link by token hash, without consuming it. */
@@ -178,12 +232,21 @@ export class OneTimeLinkRepository {
   /** Pending invitations to the same address (a second one would race the first for one account). */
   async pendingInvitationExists(db: Queryable, tenantId: string, email: string): Promise<boolean> {
     return (
-      await rows(db, `SELECT 1 FROM one_time_links WHERE tenant_id = $1 AND kind = 'invitation' AND email = $2 AND consumed_at IS NULL AND revoked_at IS NULL AND expires_at > now()`, [tenantId, email])
-    ).length > 0;
+      (
+        await rows(
+          db,
+          `SELECT 1 FROM one_time_links WHERE tenant_id = $1 AND kind = 'invitation' AND email = $2 AND consumed_at IS NULL AND revoked_at IS NULL AND expires_at > now()`,
+          [tenantId, email],
+        )
+      ).length > 0
+    );
   }
 
   /** Earlier unused reset links of a user stop working when a new one is sent or a password is set. */
   async revokeResets(db: Queryable, tenantId: string, adminUserId: string): Promise<void> {
-    await db.query(`UPDATE one_time_links SET revoked_at = now() WHERE tenant_id = $1 AND admin_user_id = $2 AND kind = 'password_reset' AND consumed_at IS NULL AND revoked_at IS NULL`, [tenantId, adminUserId]);
+    await db.query(
+      `UPDATE one_time_links SET revoked_at = now() WHERE tenant_id = $1 AND admin_user_id = $2 AND kind = 'password_reset' AND consumed_at IS NULL AND revoked_at IS NULL`,
+      [tenantId, adminUserId],
+    );
   }
 }

@@ -15,7 +15,9 @@ export class HeldLock {
     const runner = ds.createQueryRunner();
     await runner.connect();
     try {
-      const r = (await runner.query(`SELECT pg_try_advisory_lock(hashtext('keyhold:jobs'), hashtext($1)) AS ok`, [key])) as Array<{ ok: boolean }>;
+      const r = (await runner.query(`SELECT pg_try_advisory_lock(hashtext('keyhold:jobs'), hashtext($1)) AS ok`, [
+        key,
+      ])) as Array<{ ok: boolean }>;
       if (r[0]?.ok) return new HeldLock(runner, key);
     } catch (err) {
       await runner.release();

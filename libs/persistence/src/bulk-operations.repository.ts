@@ -35,14 +35,16 @@ export class BulkOperationRepository {
   constructor(private readonly ds: DataSource) {}
 
   /** The parent and its pending items, in the caller's transaction (with its audit record). */
-  async create(db: Queryable, tenantId: string, b: { id: string; action: BulkAction; keyConfigurationId: string; requestedBy: string }, workspaceIds: readonly string[]) {
-    await db.query(`INSERT INTO bulk_operations (id, tenant_id, action, key_configuration_id, requested_by) VALUES ($1, $2, $3, $4, $5)`, [
-      b.id,
-      tenantId,
-      b.action,
-      b.keyConfigurationId,
-      b.requestedBy,
-    ]);
+  async create(
+    db: Queryable,
+    tenantId: string,
+    b: { id: string; action: BulkAction; keyConfigurationId: string; requestedBy: string },
+    workspaceIds: readonly string[],
+  ) {
+    await db.query(
+      `INSERT INTO bulk_operations (id, tenant_id, action, key_configuration_id, requested_by) VALUES ($1, $2, $3, $4, $5)`,
+      [b.id, tenantId, b.action, b.keyConfigurationId, b.requestedBy],
+    );
     await db.query(
       `INSERT INTO bulk_operation_items (tenant_id, bulk_operation_id, workspace_id, position)
        SELECT $1, $2, w, p::int FROM unnest($3::uuid[]) WITH ORDINALITY AS t(w, p)`,
@@ -50,11 +52,24 @@ export class BulkOperationRepository {
     );
   }
 
-  async recordItem(tenantId: string, bulkId: string, workspaceId: string, r: { outcome: Exclude<BulkItemOutcome, 'pending'>; operationId?: string; errorCode?: string; error?: string }) {
+  async recordItem(
+    tenantId: string,
+    bulkId: string,
+    workspaceId: string,
+    r: { outcome: Exclude<BulkItemOutcome, 'pending'>; operationId?: string; errorCode?: string; error?: string },
+  ) {
     await this.ds.query(
       `UPDATE bulk_operation_items SET outcome = $4, operation_id = $5, error_code = $6, error = $7, updated_at = now()
        WHERE tenant_id = $1 AND bulk_operation_id = $2 AND workspace_id = $3 AND outcome = 'pending'`,
-      [tenantId, bulkId, workspaceId, r.outcome, r.operationId ?? null, r.errorCode ?? null, r.error?.slice(0, 1000) ?? null],
+      [
+        tenantId,
+        bulkId,
+        workspaceId,
+        r.outcome,
+        r.operationId ?? null,
+        r.errorCode ?? null,
+        r.error?.slice(0, 1000) ?? null,
+      ],
     );
   }
 

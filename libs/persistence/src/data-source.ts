@@ -6,12 +6,18 @@ import { MIGRATIONS } from '../../../migrations';
  * The one DataSource definition (API, worker, CLI, tests). No entities are synchronised: the schema is owned by
  * the reviewed migration classes in migrations/ (synchronize: false, migrationsRun: false).
  */
-export function createDataSource(url: string, options: { poolSize?: number; applicationName?: string } = {}): DataSource {
+export function createDataSource(
+  url: string,
+  options: { poolSize?: number; applicationName?: string } = {},
+): DataSource {
   return new DataSource(dataSourceOptions(url, options));
 }
 
 /** The settings of every Keyhold DataSource (the Nest roots hand them to TypeOrmModule; the CLI and tests use createDataSource). */
-export function dataSourceOptions(url: string, options: { poolSize?: number; applicationName?: string } = {}): DataSourceOptions {
+export function dataSourceOptions(
+  url: string,
+  options: { poolSize?: number; applicationName?: string } = {},
+): DataSourceOptions {
   return {
     type: 'postgres',
     url,
@@ -40,7 +46,8 @@ export async function migrateDatabase(url: string): Promise<string[]> {
 export async function ensureDatabase(url: string): Promise<boolean> {
   const target = new URL(url);
   const name = decodeURIComponent(target.pathname.replace(/^\//, ''));
-  if (!/^[A-Za-z_][A-Za-z0-9_]{0,62}$/.test(name)) throw new Error(`DATABASE_URL names database "${name}", which is not a plain identifier`);
+  if (!/^[A-Za-z_][A-Za-z0-9_]{0,62}$/.test(name))
+    throw new Error(`DATABASE_URL names database "${name}", which is not a plain identifier`);
   target.pathname = '/postgres';
   const client = new Client({ connectionString: target.toString() });
   await client.connect();

@@ -42,7 +42,14 @@ export class DekRepository {
        SELECT i, $1, $2, s, v, w FROM unnest($3::uuid[], $4::text[], $5::int[], $6::bytea[]) AS t(i, s, v, w)
        ON CONFLICT (workspace_id, segment_id) DO NOTHING
        RETURNING id, segment_id AS "segmentId", kek_version AS "kekVersion", wrapped`,
-      [tenantId, workspaceId, items.map((i) => i.id), items.map((i) => i.segmentId), items.map((i) => i.kekVersion), items.map((i) => i.wrapped)],
+      [
+        tenantId,
+        workspaceId,
+        items.map((i) => i.id),
+        items.map((i) => i.segmentId),
+        items.map((i) => i.kekVersion),
+        items.map((i) => i.wrapped),
+      ],
     );
   }
 
@@ -85,7 +92,13 @@ export class DekRepository {
    * read and the batch UPDATE; the pin still holds where it cannot (no right to ANALYZE, or a workspace outside the
    * sampled common values).
    */
-  nextToRewrap(tenantId: string, workspaceId: string, newVersion: number, afterSegment: string | null, limit: number): Promise<DekRow[]> {
+  nextToRewrap(
+    tenantId: string,
+    workspaceId: string,
+    newVersion: number,
+    afterSegment: string | null,
+    limit: number,
+  ): Promise<DekRow[]> {
     return this.ds.transaction(async (m) => {
       await m.query(`SELECT set_config('enable_sort', 'off', true), set_config('enable_bitmapscan', 'off', true)`);
       return rows<DekRow>(
@@ -119,7 +132,14 @@ export class DekRepository {
       `UPDATE deks AS d SET wrapped = v.wrapped, kek_version = $3, updated_at = now()
        FROM unnest($4::text[], $5::int[], $6::bytea[]) AS v(segment_id, from_version, wrapped)
        WHERE d.tenant_id = $1 AND d.workspace_id = $2 AND d.segment_id = v.segment_id AND d.kek_version = v.from_version`,
-      [tenantId, workspaceId, newVersion, batch.map((r) => r.segmentId), batch.map((r) => r.fromVersion), batch.map((r) => r.wrapped)],
+      [
+        tenantId,
+        workspaceId,
+        newVersion,
+        batch.map((r) => r.segmentId),
+        batch.map((r) => r.fromVersion),
+        batch.map((r) => r.wrapped),
+      ],
     );
   }
 }

@@ -32,7 +32,15 @@ export class KekVersionRepository {
   async insert(
     db: Queryable,
     tenantId: string,
-    k: { workspaceId: string; version: number; keyConfigurationId: string; wrapped: Buffer; providerKeyVersion: string | null; kcv: Buffer; state: 'active' | 'retiring' },
+    k: {
+      workspaceId: string;
+      version: number;
+      keyConfigurationId: string;
+      wrapped: Buffer;
+      providerKeyVersion: string | null;
+      kcv: Buffer;
+      state: 'active' | 'retiring';
+    },
   ): Promise<void> {
     await db.query(
       `INSERT INTO kek_versions (tenant_id, workspace_id, version, key_configuration_id, wrapped, provider_key_version, state, kcv)
@@ -43,11 +51,11 @@ export class KekVersionRepository {
 
   /** A live (active or retiring) version; a retired one keeps no wrapped form, so there is nothing to find. */
   find(tenantId: string, workspaceId: string, version: number, db: Queryable = this.ds): Promise<KekVersionRow | null> {
-    return one<KekVersionRow>(db, `SELECT ${KEK} FROM kek_versions WHERE tenant_id = $1 AND workspace_id = $2 AND version = $3 AND state <> 'retired'`, [
-      tenantId,
-      workspaceId,
-      version,
-    ]);
+    return one<KekVersionRow>(
+      db,
+      `SELECT ${KEK} FROM kek_versions WHERE tenant_id = $1 AND workspace_id = $2 AND version = $3 AND state <> 'retired'`,
+      [tenantId, workspaceId, version],
+    );
   }
 
   /** The versions DEKs may still be under (active and retiring), oldest first. */
@@ -60,17 +68,22 @@ export class KekVersionRepository {
   }
 
   findActive(tenantId: string, workspaceId: string): Promise<KekVersionRow | null> {
-    return one<KekVersionRow>(this.ds, `SELECT ${KEK} FROM kek_versions WHERE tenant_id = $1 AND workspace_id = $2 AND state = 'active'`, [
-      tenantId,
-      workspaceId,
-    ]);
+    return one<KekVersionRow>(
+      this.ds,
+      `SELECT ${KEK} FROM kek_versions WHERE tenant_id = $1 AND workspace_id = $2 AND state = 'active'`,
+      [tenantId, workspaceId],
+    );
   }
 
   /**
    * The active KEK of one workspace under a configuration, the given workspace's if it has one (the probe then
    * tries exactly what that workspace's DEK path needs), else the newest.
    */
-  sampleActiveUnder(tenantId: string, keyConfigurationId: string, preferWorkspaceId?: string): Promise<KekVersionRow | null> {
+  sampleActiveUnder(
+    tenantId: string,
+    keyConfigurationId: string,
+    preferWorkspaceId?: string,
+  ): Promise<KekVersionRow | null> {
     return one<KekVersionRow>(
       this.ds,
       `SELECT ${KEK} FROM kek_versions WHERE tenant_id = $1 AND key_configuration_id = $2 AND state = 'active'
@@ -81,10 +94,11 @@ export class KekVersionRepository {
 
   /** Highest version number the workspace ever had (retired tombstones included): a new version is above it. */
   async maxVersion(tenantId: string, workspaceId: string): Promise<number> {
-    const r = await one<{ v: number | null }>(this.ds, `SELECT max(version) AS v FROM kek_versions WHERE tenant_id = $1 AND workspace_id = $2`, [
-      tenantId,
-      workspaceId,
-    ]);
+    const r = await one<{ v: number | null }>(
+      this.ds,
+      `SELECT max(version) AS v FROM kek_versions WHERE tenant_id = $1 AND workspace_id = $2`,
+      [tenantId, workspaceId],
+    );
     return Number(r?.v ?? 0);
   }
 
@@ -93,7 +107,13 @@ export class KekVersionRepository {
    * past `cap`. The grant is what the database says: the row is locked and the grant computed from its latest
    * value, so concurrent reservers on any replica can never exceed the cap together.
    */
-  async reserveWraps(tenantId: string, workspaceId: string, version: number, n: number, cap: number): Promise<{ granted: number; count: number }> {
+  async reserveWraps(
+    tenantId: string,
+    workspaceId: string,
+    version: number,
+    n: number,
+    cap: number,
+  ): Promise<{ granted: number; count: number }> {
     const r = await one<{ c: number; g: number }>(
       this.ds,
       `UPDATE kek_versions k SET wrap_count = k.wrap_count + g.n
@@ -109,12 +129,10 @@ export class KekVersionRepository {
 
   /** Wraps a KEK rotation did (each GCM encryption counts toward the KEK's nonce budget, NIST SP 800-38D §8.3). */
   async countWraps(db: Queryable, tenantId: string, workspaceId: string, version: number, n: number): Promise<void> {
-    await db.query(`UPDATE kek_versions SET wrap_count = wrap_count + $4 WHERE tenant_id = $1 AND workspace_id = $2 AND version = $3`, [
-      tenantId,
-      workspaceId,
-      version,
-      n,
-    ]);
+    await db.query(
+      `UPDATE kek_versions SET wrap_count = wrap_count + $4 WHERE tenant_id = $1 AND workspace_id = $2 AND version = $3`,
+      [tenantId, workspaceId, version, n],
+    );
   }
 
   /**
@@ -133,7 +151,15 @@ export class KekVersionRepository {
          previous_wrapped = wrapped, previous_key_configuration_id = key_configuration_id,
          previous_provider_key_version = provider_key_version, rewrapped_at = now(), updated_at = now()
        WHERE tenant_id = $1 AND workspace_id = $2 AND version = $3 AND wrapped = $7 AND state IN ('active', 'retiring')`,
-      [row.tenantId, row.workspaceId, row.version, next.wrapped, next.keyConfigurationId, next.providerKeyVersion, row.wrapped],
+      [
+        row.tenantId,
+        row.workspaceId,
+        row.version,
+        next.wrapped,
+        next.keyConfigurationId,
+        next.providerKeyVersion,
+        row.wrapped,
+      ],
     );
     return n === 1;
   }
@@ -157,7 +183,12 @@ export class KekVersionRepository {
    * `movedTo` a re-key's target (its rollback), or every row not under `stayUnder` whose previous form is (a shred
    * caught mid-re-key: the form under the revoked key is the one the customer alone can reopen). Returns the count.
    */
-  restorePreviousForms(db: Queryable, tenantId: string, workspaceId: string, which: { movedTo: string } | { stayUnder: string }): Promise<number> {
+  restorePreviousForms(
+    db: Queryable,
+    tenantId: string,
+    workspaceId: string,
+    which: { movedTo: string } | { stayUnder: string },
+  ): Promise<number> {
     const [moved, cfg] = 'movedTo' in which ? [true, which.movedTo] : [false, which.stayUnder];
     return affected(
       db,
@@ -179,7 +210,12 @@ export class KekVersionRepository {
    * restoring their key (reinstate); then every previous_* form is deleted. Retired versions hold no form at all.
    * Returns the number of forms deleted.
    */
-  async dropFormsNotUnder(db: Queryable, tenantId: string, workspaceId: string, boundKeyConfigurationId: string): Promise<number> {
+  async dropFormsNotUnder(
+    db: Queryable,
+    tenantId: string,
+    workspaceId: string,
+    boundKeyConfigurationId: string,
+  ): Promise<number> {
     const restored = await this.restorePreviousForms(db, tenantId, workspaceId, { stayUnder: boundKeyConfigurationId });
     return restored + (await this.dropPreviousForms(db, tenantId, workspaceId));
   }
@@ -188,7 +224,14 @@ export class KekVersionRepository {
    * Shred of a configuration with a replica key: a live version's stored value (the envelope of both forms) replaced
    * by what may stay (the forms only revoked keys open), in the caller's transaction; compare-and-set on the bytes.
    */
-  async replaceStoredForms(db: Queryable, tenantId: string, workspaceId: string, version: number, from: Buffer, to: Buffer): Promise<boolean> {
+  async replaceStoredForms(
+    db: Queryable,
+    tenantId: string,
+    workspaceId: string,
+    version: number,
+    from: Buffer,
+    to: Buffer,
+  ): Promise<boolean> {
     const n = await affected(
       db,
       `UPDATE kek_versions SET wrapped = $5, updated_at = now()
@@ -204,7 +247,10 @@ export class KekVersionRepository {
    * Compare-and-set on current_kek_version: a re-run that finds the switch done changes nothing.
    */
   switchToNew(
-    row: Pick<KekVersionRow, 'tenantId' | 'workspaceId' | 'version' | 'keyConfigurationId' | 'wrapped' | 'providerKeyVersion' | 'kcv'>,
+    row: Pick<
+      KekVersionRow,
+      'tenantId' | 'workspaceId' | 'version' | 'keyConfigurationId' | 'wrapped' | 'providerKeyVersion' | 'kcv'
+    >,
     fromVersion: number,
   ): Promise<boolean> {
     return this.ds.transaction(async (m) => {
@@ -215,15 +261,23 @@ export class KekVersionRepository {
         [row.tenantId, row.workspaceId, row.version, fromVersion],
       );
       if (moved !== 1) return false;
-      await m.query(`UPDATE kek_versions SET state = 'retiring', updated_at = now() WHERE tenant_id = $1 AND workspace_id = $2 AND state = 'active'`, [
-        row.tenantId,
-        row.workspaceId,
-      ]);
+      await m.query(
+        `UPDATE kek_versions SET state = 'retiring', updated_at = now() WHERE tenant_id = $1 AND workspace_id = $2 AND state = 'active'`,
+        [row.tenantId, row.workspaceId],
+      );
       await m.query(
         `INSERT INTO kek_versions (tenant_id, workspace_id, version, key_configuration_id, wrapped, provider_key_version,
            state, wrap_count, kcv, created_at, updated_at, rewrapped_at)
          VALUES ($1, $2, $3, $4, $5, $6, 'active', 0, $7, now(), now(), now())`,
-        [row.tenantId, row.workspaceId, row.version, row.keyConfigurationId, row.wrapped, row.providerKeyVersion, row.kcv],
+        [
+          row.tenantId,
+          row.workspaceId,
+          row.version,
+          row.keyConfigurationId,
+          row.wrapped,
+          row.providerKeyVersion,
+          row.kcv,
+        ],
       );
       return true;
     });
@@ -239,11 +293,10 @@ export class KekVersionRepository {
       // Lock the row first: a DEK insert under this version in flight holds a key-share lock on it, so this waits
       // for it, and the NOT EXISTS below (a new statement) then sees its DEK. A DEK insert arriving later waits for
       // this transaction and is refused by the deks trigger once the version is retired.
-      await m.query(`SELECT 1 FROM kek_versions WHERE tenant_id = $1 AND workspace_id = $2 AND version = $3 AND state = 'retiring' FOR UPDATE`, [
-        tenantId,
-        workspaceId,
-        version,
-      ]);
+      await m.query(
+        `SELECT 1 FROM kek_versions WHERE tenant_id = $1 AND workspace_id = $2 AND version = $3 AND state = 'retiring' FOR UPDATE`,
+        [tenantId, workspaceId, version],
+      );
       const n = await affected(
         m,
         `UPDATE kek_versions k SET state = 'retired', wrapped = NULL, key_configuration_id = NULL, provider_key_version = NULL,
@@ -261,7 +314,10 @@ export class KekVersionRepository {
    * (wherever DEKs are still created: a workspace stuck in access_suspect too) or the age limit (a hygiene limit,
    * which waits for an active workspace). Cross-tenant by design; ids only.
    */
-  dueForRotation(maxWraps: number, maxAgeSeconds: number): Promise<Array<{ tenantId: string; workspaceId: string; why: string }>> {
+  dueForRotation(
+    maxWraps: number,
+    maxAgeSeconds: number,
+  ): Promise<Array<{ tenantId: string; workspaceId: string; why: string }>> {
     return rows(
       this.ds,
       `SELECT k.tenant_id AS "tenantId", k.workspace_id AS "workspaceId",

@@ -13,7 +13,15 @@ export interface AccessRecordRow {
   readonly allowRunSince?: Date | null;
 }
 
-const CLEAN: AccessRecordRow = { consecutiveDefinitive: 0, firstDefinitiveAt: null, lastErrorClass: null, episodeStartedAt: null, episodeDenials: 0, episodeAllows: 0, allowRunSince: null };
+const CLEAN: AccessRecordRow = {
+  consecutiveDefinitive: 0,
+  firstDefinitiveAt: null,
+  lastErrorClass: null,
+  episodeStartedAt: null,
+  episodeDenials: 0,
+  episodeAllows: 0,
+  allowRunSince: null,
+};
 
 /** The probe verdicts the record keeps (`restore` also stamps the last success). */
 export type AccessVerdictName = 'restore' | 'degraded' | 'suspect' | 'shred';
@@ -27,11 +35,10 @@ export type AccessVerdictName = 'restore' | 'degraded' | 'suspect' | 'shred';
 export class KeyConfigurationAccessRepository {
   /** The record, created clean if absent, locked for the rest of `db`'s transaction. */
   async lock(db: Queryable, tenantId: string, keyConfigurationId: string, provider: string): Promise<AccessRecordRow> {
-    await db.query(`INSERT INTO key_configuration_access (tenant_id, key_configuration_id, provider) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`, [
-      tenantId,
-      keyConfigurationId,
-      provider,
-    ]);
+    await db.query(
+      `INSERT INTO key_configuration_access (tenant_id, key_configuration_id, provider) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`,
+      [tenantId, keyConfigurationId, provider],
+    );
     const r = await one<AccessRecordRow>(
       db,
       `SELECT consecutive_definitive AS "consecutiveDefinitive", first_definitive_at AS "firstDefinitiveAt", last_error_class AS "lastErrorClass",
@@ -40,11 +47,24 @@ export class KeyConfigurationAccessRepository {
        FROM key_configuration_access WHERE tenant_id = $1 AND key_configuration_id = $2 FOR UPDATE`,
       [tenantId, keyConfigurationId],
     );
-    return r ? { ...r, consecutiveDefinitive: Number(r.consecutiveDefinitive), episodeDenials: Number(r.episodeDenials ?? 0), episodeAllows: Number(r.episodeAllows ?? 0) } : CLEAN;
+    return r
+      ? {
+          ...r,
+          consecutiveDefinitive: Number(r.consecutiveDefinitive),
+          episodeDenials: Number(r.episodeDenials ?? 0),
+          episodeAllows: Number(r.episodeAllows ?? 0),
+        }
+      : CLEAN;
   }
 
   /** Stores a probe's outcome; `restore` (access works) also clears the record and stamps the success. */
-  async save(db: Queryable, tenantId: string, keyConfigurationId: string, record: AccessRecordRow, verdict: AccessVerdictName): Promise<void> {
+  async save(
+    db: Queryable,
+    tenantId: string,
+    keyConfigurationId: string,
+    record: AccessRecordRow,
+    verdict: AccessVerdictName,
+  ): Promise<void> {
     await db.query(
       `UPDATE key_configuration_access SET consecutive_definitive = $3, first_definitive_at = $4, last_error_class = $5,
          last_verdict = $6, last_probe_at = now(), last_ok_at = CASE WHEN $6 = 'restore' THEN now() ELSE last_ok_at END,
@@ -75,7 +95,12 @@ export class KeyConfigurationAccessRepository {
    * OTHER configurations on the same provider answered successfully, and how many were failing (suspect or shred).
    * Aggregates across tenants, never reveals any tenant's data.
    */
-  async recentOnProvider(db: Queryable, provider: string, exceptKeyConfigurationId: string, windowMs: number): Promise<{ ok: number; failing: number }> {
+  async recentOnProvider(
+    db: Queryable,
+    provider: string,
+    exceptKeyConfigurationId: string,
+    windowMs: number,
+  ): Promise<{ ok: number; failing: number }> {
     const r = await one<{ ok: number; failing: number }>(
       db,
       `SELECT count(*) FILTER (WHERE last_ok_at > now() - ($3::double precision * interval '1 millisecond'))::int AS ok,

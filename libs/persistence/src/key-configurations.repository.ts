@@ -22,7 +22,10 @@ interface KeyConfigurationColumns {
 const COLS = `id, tenant_id AS "tenantId", name, provider, config, status, validation, validated_at AS "validatedAt",
   created_at AS "createdAt"`;
 
-export const KEY_CONFIGURATION_SORTS = { name: { sql: 'name', type: 'text' }, createdAt: { sql: 'created_at', type: 'timestamptz' } } as const satisfies Record<string, SortColumn>;
+export const KEY_CONFIGURATION_SORTS = {
+  name: { sql: 'name', type: 'text' },
+  createdAt: { sql: 'created_at', type: 'timestamptz' },
+} as const satisfies Record<string, SortColumn>;
 export type KeyConfigurationSort = keyof typeof KEY_CONFIGURATION_SORTS;
 
 export interface KeyConfigurationListQuery {
@@ -47,12 +50,23 @@ export class KeyConfigurationRepository {
       db,
       `INSERT INTO key_configurations (id, tenant_id, name, provider, config, status, validation, validated_at)
        VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7::jsonb, now()) RETURNING ${COLS}`,
-      [kc.id, tenantId, kc.name, kc.config.provider, JSON.stringify(kc.config), kc.status, JSON.stringify(kc.validation)],
+      [
+        kc.id,
+        tenantId,
+        kc.name,
+        kc.config.provider,
+        JSON.stringify(kc.config),
+        kc.status,
+        JSON.stringify(kc.validation),
+      ],
     ))!;
   }
 
   findById(tenantId: string, id: string, db: Queryable = this.ds): Promise<KeyConfigurationRow | null> {
-    return one<KeyConfigurationRow>(db, `SELECT ${COLS} FROM key_configurations WHERE tenant_id = $1 AND id = $2`, [tenantId, id]);
+    return one<KeyConfigurationRow>(db, `SELECT ${COLS} FROM key_configurations WHERE tenant_id = $1 AND id = $2`, [
+      tenantId,
+      id,
+    ]);
   }
 
   /**
@@ -92,7 +106,11 @@ export class KeyConfigurationRepository {
     );
   }
 
-  async findWithTenant(tenantId: string, id: string, db: Queryable = this.ds): Promise<{ row: KeyConfigurationRow; tenant: TenantIdentity } | null> {
+  async findWithTenant(
+    tenantId: string,
+    id: string,
+    db: Queryable = this.ds,
+  ): Promise<{ row: KeyConfigurationRow; tenant: TenantIdentity } | null> {
     const r = await one<KeyConfigurationRow & { externalId: string }>(
       db,
       `SELECT k.*, t.external_id AS "externalId"
@@ -118,10 +136,11 @@ export class KeyConfigurationRepository {
   }
 
   findByName(tenantId: string, name: string): Promise<KeyConfigurationRow | null> {
-    return one<KeyConfigurationRow>(this.ds, `SELECT ${COLS} FROM key_configurations WHERE tenant_id = $1 AND name = $2`, [
-      tenantId,
-      name,
-    ]);
+    return one<KeyConfigurationRow>(
+      this.ds,
+      `SELECT ${COLS} FROM key_configurations WHERE tenant_id = $1 AND name = $2`,
+      [tenantId, name],
+    );
   }
 
   /** One page of the tenant's key configurations, filtered and sorted, by keyset (see keyset.ts). */
@@ -136,14 +155,17 @@ export class KeyConfigurationRepository {
       this.ds,
       w,
       q.limit,
-      (where, limit) => `SELECT ${COLS}, ${cursorText(sort)} AS "cursorValue" FROM key_configurations WHERE ${where} ${orderBy(sort, 'id', q.direction)} LIMIT ${limit}`,
+      (where, limit) =>
+        `SELECT ${COLS}, ${cursorText(sort)} AS "cursorValue" FROM key_configurations WHERE ${where} ${orderBy(sort, 'id', q.direction)} LIMIT ${limit}`,
     );
   }
 
   list(tenantId: string): Promise<KeyConfigurationRow[]> {
-    return rows<KeyConfigurationRow>(this.ds, `SELECT ${COLS} FROM key_configurations WHERE tenant_id = $1 ORDER BY created_at, id`, [
-      tenantId,
-    ]);
+    return rows<KeyConfigurationRow>(
+      this.ds,
+      `SELECT ${COLS} FROM key_configurations WHERE tenant_id = $1 ORDER BY created_at, id`,
+      [tenantId],
+    );
   }
 
   async recordValidation(
@@ -179,7 +201,10 @@ export class KeyConfigurationRepository {
   }
 
   async delete(tenantId: string, id: string, db: Queryable = this.ds): Promise<boolean> {
-    const r = await rows(db, `DELETE FROM key_configurations WHERE tenant_id = $1 AND id = $2 RETURNING id`, [tenantId, id]);
+    const r = await rows(db, `DELETE FROM key_configurations WHERE tenant_id = $1 AND id = $2 RETURNING id`, [
+      tenantId,
+      id,
+    ]);
     return r.length > 0;
   }
 }

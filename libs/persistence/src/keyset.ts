@@ -19,7 +19,9 @@ export interface SortColumn {
 
 /** Column values of the cursor as text: timestamps at full precision, so no row is skipped or repeated. */
 export const cursorText = (c: SortColumn) =>
-  c.type === 'timestamptz' ? `to_char((${c.sql}) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')` : `(${c.sql})::text`;
+  c.type === 'timestamptz'
+    ? `to_char((${c.sql}) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`
+    : `(${c.sql})::text`;
 
 /** Builds the WHERE clause and its parameters in one place, so every value is a bind parameter. */
 export class Where {
@@ -42,7 +44,9 @@ export class Where {
   after(sort: SortColumn, idSql: string, direction: SortDirection, keys: { value: string; id: string }): this {
     this.params.push(keys.value, keys.id);
     const n = this.params.length;
-    this.parts.push(`(${sort.sql}, ${idSql}) ${direction === 'asc' ? '>' : '<'} ($${n - 1}::${sort.type}, $${n}::uuid)`);
+    this.parts.push(
+      `(${sort.sql}, ${idSql}) ${direction === 'asc' ? '>' : '<'} ($${n - 1}::${sort.type}, $${n}::uuid)`,
+    );
     return this;
   }
 

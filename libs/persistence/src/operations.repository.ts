@@ -67,7 +67,14 @@ export class OperationRepository {
    */
   async createOrGetUnfinished(
     tenantId: string,
-    o: { id?: string; workspaceId: string; kind: OperationKindName; targetKeyConfigurationId?: string | null; params?: object; requestedBy?: string },
+    o: {
+      id?: string;
+      workspaceId: string;
+      kind: OperationKindName;
+      targetKeyConfigurationId?: string | null;
+      params?: object;
+      requestedBy?: string;
+    },
     db: Queryable = this.ds,
   ): Promise<{ operation: OperationRow; created: boolean }> {
     const inserted = await one<OperationRow>(
@@ -76,7 +83,15 @@ export class OperationRepository {
        VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7)
        ON CONFLICT (workspace_id, kind) WHERE ${UNFINISHED} DO NOTHING
        RETURNING ${OP}`,
-      [o.id ?? randomUUID(), tenantId, o.workspaceId, o.kind, o.targetKeyConfigurationId ?? null, JSON.stringify(o.params ?? {}), o.requestedBy ?? null],
+      [
+        o.id ?? randomUUID(),
+        tenantId,
+        o.workspaceId,
+        o.kind,
+        o.targetKeyConfigurationId ?? null,
+        JSON.stringify(o.params ?? {}),
+        o.requestedBy ?? null,
+      ],
     );
     if (inserted) return { operation: inserted, created: true };
     const existing = await one<OperationRow>(
@@ -93,10 +108,11 @@ export class OperationRepository {
   }
 
   listUnfinished(tenantId: string, workspaceId: string): Promise<OperationRow[]> {
-    return rows<OperationRow>(this.ds, `SELECT ${OP} FROM operations WHERE tenant_id = $1 AND workspace_id = $2 AND ${UNFINISHED} ORDER BY created_at`, [
-      tenantId,
-      workspaceId,
-    ]);
+    return rows<OperationRow>(
+      this.ds,
+      `SELECT ${OP} FROM operations WHERE tenant_id = $1 AND workspace_id = $2 AND ${UNFINISHED} ORDER BY created_at`,
+      [tenantId, workspaceId],
+    );
   }
 
   /**
@@ -104,7 +120,9 @@ export class OperationRepository {
    * state, how many, how many nobody has touched for `stalledAfterSeconds` (running jobs heartbeat their row), and the
    * age of the oldest.
    */
-  unfinishedStats(stalledAfterSeconds: number): Promise<Array<{ kind: string; state: string; n: number; stalled: number; oldestSeconds: number }>> {
+  unfinishedStats(
+    stalledAfterSeconds: number,
+  ): Promise<Array<{ kind: string; state: string; n: number; stalled: number; oldestSeconds: number }>> {
     return rows(
       this.ds,
       `SELECT kind, state, count(*)::int AS n,
@@ -155,7 +173,13 @@ export class OperationRepository {
   }
 
   /** Record the step reached (checkpoint for operators and for re-runs), merging `params`; in `db`'s transaction if given. */
-  async recordStep(tenantId: string, id: string, step: string, params: Record<string, unknown> = {}, db: Queryable = this.ds): Promise<void> {
+  async recordStep(
+    tenantId: string,
+    id: string,
+    step: string,
+    params: Record<string, unknown> = {},
+    db: Queryable = this.ds,
+  ): Promise<void> {
     await db.query(
       `UPDATE operations SET step = $3, params = params || $4::jsonb, updated_at = now()
        WHERE tenant_id = $1 AND id = $2 AND state = 'running'`,
@@ -175,7 +199,14 @@ export class OperationRepository {
    * Adds `n` to the progress in the caller's transaction (concurrent batch transactions commit in any order; an
    * increment never goes backwards), the total growing if DEKs were created meanwhile, with the step reached.
    */
-  async addProgress(db: Queryable, tenantId: string, id: string, n: number, total: number, checkpoint: { step: string } & Record<string, unknown>): Promise<void> {
+  async addProgress(
+    db: Queryable,
+    tenantId: string,
+    id: string,
+    n: number,
+    total: number,
+    checkpoint: { step: string } & Record<string, unknown>,
+  ): Promise<void> {
     const { step, ...params } = checkpoint;
     await db.query(
       `UPDATE operations SET progress_done = progress_done + $3,
@@ -188,16 +219,18 @@ export class OperationRepository {
 
   /** Transient trouble: keep the operation running, say why it is waiting. */
   async noteWaiting(tenantId: string, id: string, reason: string): Promise<void> {
-    await this.ds.query(`UPDATE operations SET error = $3, updated_at = now() WHERE tenant_id = $1 AND id = $2 AND state = 'running'`, [
-      tenantId,
-      id,
-      reason.slice(0, 1000),
-    ]);
+    await this.ds.query(
+      `UPDATE operations SET error = $3, updated_at = now() WHERE tenant_id = $1 AND id = $2 AND state = 'running'`,
+      [tenantId, id, reason.slice(0, 1000)],
+    );
   }
 
   /** Keep the row fresh while a long job runs, so the reconciler can tell "slow" from "lost". */
   async touch(tenantId: string, id: string): Promise<void> {
-    await this.ds.query(`UPDATE operations SET updated_at = now() WHERE tenant_id = $1 AND id = $2 AND state = 'running'`, [tenantId, id]);
+    await this.ds.query(
+      `UPDATE operations SET updated_at = now() WHERE tenant_id = $1 AND id = $2 AND state = 'running'`,
+      [tenantId, id],
+    );
   }
 
   async succeed(tenantId: string, id: string, result: Record<string, unknown> = {}): Promise<boolean> {
@@ -237,9 +270,11 @@ export class OperationRepository {
       this.ds,
       w,
       q.limit,
-      (where, limit) => `SELECT ${OP}, requested_by AS "requestedBy", started_at AS "startedAt", ${cursorText(HISTORY_SORT)} AS "cursorValue"
+      (
+        where,
+        limit,
+      ) => `SELECT ${OP}, requested_by AS "requestedBy", started_at AS "startedAt", ${cursorText(HISTORY_SORT)} AS "cursorValue"
          FROM operations WHERE ${where} ${orderBy(HISTORY_SORT, 'id', 'desc')} LIMIT ${limit}`,
     );
   }
-
 }

@@ -57,9 +57,15 @@ function redisClient(url: string, role: 'commands' | 'subscriber' | 'worker', lo
   const client =
     role === 'worker'
       ? new Redis(url, { maxRetriesPerRequest: null, enableReadyCheck: true, lazyConnect: true })
-      : new Redis(url, { lazyConnect: true, maxRetriesPerRequest: role === 'subscriber' ? null : 3, enableOfflineQueue: true });
+      : new Redis(url, {
+          lazyConnect: true,
+          maxRetriesPerRequest: role === 'subscriber' ? null : 3,
+          enableOfflineQueue: true,
+        });
   // ioredis reconnects by itself; without a listener an outage is printed as an "Unhandled error event".
-  client.on('error', (err: Error) => log.warn({ client: role, err: { name: err.name, message: err.message } }, 'Redis connection error'));
+  client.on('error', (err: Error) =>
+    log.warn({ client: role, err: { name: err.name, message: err.message } }, 'Redis connection error'),
+  );
   return client;
 }
 
@@ -75,7 +81,11 @@ export class PersistenceModule {
       TypeOrmModule.forRootAsync({
         ...retry,
         inject: [KEYHOLD_CONFIG],
-        useFactory: (config: KeyholdConfig) => dataSourceOptions(config.databaseUrl, { poolSize: config.databasePoolSize, applicationName: options.applicationName }),
+        useFactory: (config: KeyholdConfig) =>
+          dataSourceOptions(config.databaseUrl, {
+            poolSize: config.databasePoolSize,
+            applicationName: options.applicationName,
+          }),
       }),
     ];
     const lockPoolSize = options.lockPoolSize;
@@ -87,7 +97,10 @@ export class PersistenceModule {
           inject: [KEYHOLD_CONFIG],
           // The name again in the options: TypeOrmModule finds this DataSource by it at shutdown.
           useFactory: (config: KeyholdConfig) => ({
-            ...dataSourceOptions(config.databaseUrl, { poolSize: lockPoolSize, applicationName: `${options.applicationName}-locks` }),
+            ...dataSourceOptions(config.databaseUrl, {
+              poolSize: lockPoolSize,
+              applicationName: `${options.applicationName}-locks`,
+            }),
             // eslint-disable-next-line @typescript-eslint/no-deprecated -- @nestjs/typeorm 11 still keys a second DataSource by this option
             name: LOCKS_DATA_SOURCE,
           }),
@@ -98,16 +111,22 @@ export class PersistenceModule {
       global: true,
       imports: typeorm,
       providers: [
-        { provide: REPOSITORIES, inject: [DataSource], useFactory: (ds: DataSource): Repositories => createRepositories(ds) },
+        {
+          provide: REPOSITORIES,
+          inject: [DataSource],
+          useFactory: (ds: DataSource): Repositories => createRepositories(ds),
+        },
         {
           provide: REDIS,
           inject: [KEYHOLD_CONFIG, LOGGER],
-          useFactory: (config: KeyholdConfig, log: Logger) => redisClient(config.redisUrl, options.redis === 'worker' ? 'worker' : 'commands', log),
+          useFactory: (config: KeyholdConfig, log: Logger) =>
+            redisClient(config.redisUrl, options.redis === 'worker' ? 'worker' : 'commands', log),
         },
         {
           provide: REDIS_SUBSCRIBER,
           inject: [KEYHOLD_CONFIG, LOGGER, REDIS],
-          useFactory: (config: KeyholdConfig, log: Logger, redis: Redis) => (options.redis === 'worker' ? redis : redisClient(config.redisUrl, 'subscriber', log)),
+          useFactory: (config: KeyholdConfig, log: Logger, redis: Redis) =>
+            options.redis === 'worker' ? redis : redisClient(config.redisUrl, 'subscriber', log),
         },
         RedisLifecycle,
       ],
@@ -115,4 +134,3 @@ export class PersistenceModule {
     };
   }
 }
-

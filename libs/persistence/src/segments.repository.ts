@@ -25,7 +25,11 @@ export class SegmentRepository {
    * The DEK rows of the given segments and, in the same round trip, which of them are destroyed. Only the cold
    * path calls this (a cached row is never looked up again).
    */
-  async findDeksOrTombstones(tenantId: string, workspaceId: string, segmentIds: string[]): Promise<{ rows: DekRow[]; destroyed: string[] }> {
+  async findDeksOrTombstones(
+    tenantId: string,
+    workspaceId: string,
+    segmentIds: string[],
+  ): Promise<{ rows: DekRow[]; destroyed: string[] }> {
     const r = await rows<DekRow & { tomb: boolean }>(
       this.ds,
       `SELECT id, segment_id AS "segmentId", kek_version AS "kekVersion", wrapped, false AS tomb FROM deks
@@ -48,7 +52,11 @@ export class SegmentRepository {
    * What a service principal may do with one workspace: its permissions and whether the workspace is in its
    * scope. Null when the principal does not exist in this tenant or is disabled.
    */
-  principalRights(tenantId: string, servicePrincipalId: string, workspaceId: string): Promise<{ permissions: string[]; inScope: boolean } | null> {
+  principalRights(
+    tenantId: string,
+    servicePrincipalId: string,
+    workspaceId: string,
+  ): Promise<{ permissions: string[]; inScope: boolean } | null> {
     return one(
       this.ds,
       `SELECT sp.permissions, EXISTS (SELECT 1 FROM service_principal_workspaces spw
@@ -82,9 +90,17 @@ export class SegmentRepository {
    * shared one, see the trigger; destroys are rare, so they may wait for the workspace's in-flight creations), tombstone, DELETE of the wrapped DEK row, quota slot freed, segment
    * epoch bumped. Null when the workspace does not exist in this tenant.
    */
-  async destroy(tenantId: string, workspaceId: string, segmentId: string, destroyedBy: string): Promise<SegmentDestroyResult | null> {
+  async destroy(
+    tenantId: string,
+    workspaceId: string,
+    segmentId: string,
+    destroyedBy: string,
+  ): Promise<SegmentDestroyResult | null> {
     return this.ds.transaction(async (m) => {
-      const ws = await one<{ id: string }>(m, `SELECT id FROM workspaces WHERE tenant_id = $1 AND id = $2`, [tenantId, workspaceId]);
+      const ws = await one<{ id: string }>(m, `SELECT id FROM workspaces WHERE tenant_id = $1 AND id = $2`, [
+        tenantId,
+        workspaceId,
+      ]);
       if (!ws) return null;
       await m.query(`SELECT pg_advisory_xact_lock(hashtextextended($1::text, ${SEGMENT_LOCK_SEED}))`, [workspaceId]);
       const t = await rows(
@@ -93,8 +109,16 @@ export class SegmentRepository {
          ON CONFLICT (workspace_id, segment_id) DO NOTHING RETURNING segment_id`,
         [tenantId, workspaceId, segmentId, destroyedBy],
       );
-      const d = await rows(m, `DELETE FROM deks WHERE tenant_id = $1 AND workspace_id = $2 AND segment_id = $3 RETURNING id`, [tenantId, workspaceId, segmentId]);
-      if (d.length) await m.query(`UPDATE workspace_dek_counts SET reserved = GREATEST(reserved - $2, 0) WHERE workspace_id = $1`, [workspaceId, d.length]);
+      const d = await rows(
+        m,
+        `DELETE FROM deks WHERE tenant_id = $1 AND workspace_id = $2 AND segment_id = $3 RETURNING id`,
+        [tenantId, workspaceId, segmentId],
+      );
+      if (d.length)
+        await m.query(`UPDATE workspace_dek_counts SET reserved = GREATEST(reserved - $2, 0) WHERE workspace_id = $1`, [
+          workspaceId,
+          d.length,
+        ]);
       const v = await one<{ v: number }>(
         m,
         `UPDATE workspaces SET segment_epoch = segment_epoch + 1 WHERE tenant_id = $1 AND id = $2 RETURNING (kek_generation + segment_epoch)::float8 AS v`,
@@ -127,10 +151,9 @@ export class SegmentRepository {
   /** Gives back slots reserved but not used (the segment existed already, or was destroyed). */
   async releaseDekSlots(tenantId: string, workspaceId: string, n: number): Promise<void> {
     if (n <= 0) return;
-    await this.ds.query(`UPDATE workspace_dek_counts SET reserved = GREATEST(reserved - $3, 0) WHERE tenant_id = $1 AND workspace_id = $2`, [
-      tenantId,
-      workspaceId,
-      n,
-    ]);
+    await this.ds.query(
+      `UPDATE workspace_dek_counts SET reserved = GREATEST(reserved - $3, 0) WHERE tenant_id = $1 AND workspace_id = $2`,
+      [tenantId, workspaceId, n],
+    );
   }
 }

@@ -79,7 +79,15 @@ export class SiemDestinationRepository {
 
   async insert(
     db: Queryable,
-    d: { id: string; tenantId: string; name: string; kind: SiemKind; format: SiemFormat; url: string; sealedSecret: string },
+    d: {
+      id: string;
+      tenantId: string;
+      name: string;
+      kind: SiemKind;
+      format: SiemFormat;
+      url: string;
+      sealedSecret: string;
+    },
   ): Promise<void> {
     // Delivery starts with the tenant's next event (this destination's own creation record included).
     await db.query(
@@ -98,7 +106,13 @@ export class SiemDestinationRepository {
   }
 
   /** The new secret signs from now on; with `overlapSeconds` > 0 the current one keeps signing too until then. */
-  async replaceSecret(db: Queryable, tenantId: string, id: string, sealedSecret: string, overlapSeconds = 0): Promise<boolean> {
+  async replaceSecret(
+    db: Queryable,
+    tenantId: string,
+    id: string,
+    sealedSecret: string,
+    overlapSeconds = 0,
+  ): Promise<boolean> {
     const r = await rows(
       db,
       `UPDATE siem_destinations
@@ -112,7 +126,10 @@ export class SiemDestinationRepository {
   }
 
   async remove(db: Queryable, tenantId: string, id: string): Promise<boolean> {
-    const r = await rows(db, `DELETE FROM siem_destinations WHERE tenant_id = $1 AND id = $2 RETURNING id`, [tenantId, id]);
+    const r = await rows(db, `DELETE FROM siem_destinations WHERE tenant_id = $1 AND id = $2 RETURNING id`, [
+      tenantId,
+      id,
+    ]);
     return r.length === 1;
   }
 
@@ -171,7 +188,11 @@ export class SiemDestinationRepository {
   }
 
   /** One more consecutive failure; past `maxFailures` the destination is dead-lettered. Returns the new state. */
-  async recordFailure(id: string, error: string, maxFailures: number): Promise<{ failures: number; state: SiemState } | null> {
+  async recordFailure(
+    id: string,
+    error: string,
+    maxFailures: number,
+  ): Promise<{ failures: number; state: SiemState } | null> {
     return one(
       this.ds,
       `UPDATE siem_destinations SET failures = failures + 1, last_error = $2, last_attempt_at = now(),

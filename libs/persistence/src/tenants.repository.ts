@@ -28,11 +28,11 @@ export class TenantRepository {
   constructor(private readonly ds: DataSource) {}
 
   async insert(db: Queryable, t: { id: string; name: string; externalId: string }): Promise<TenantRow> {
-    return (await one<TenantRow>(db, `INSERT INTO tenants (id, name, external_id) VALUES ($1, $2, $3) RETURNING ${TENANT}`, [
-      t.id,
-      t.name,
-      t.externalId,
-    ]))!;
+    return (await one<TenantRow>(
+      db,
+      `INSERT INTO tenants (id, name, external_id) VALUES ($1, $2, $3) RETURNING ${TENANT}`,
+      [t.id, t.name, t.externalId],
+    ))!;
   }
 
   findById(tenantId: string): Promise<TenantRow | null> {
@@ -43,7 +43,11 @@ export class TenantRepository {
 export class AdminUserRepository {
   constructor(private readonly ds: DataSource) {}
 
-  async insert(db: Queryable, tenantId: string, u: { id: string; email: string; passwordHash: string; role: AdminRole }): Promise<void> {
+  async insert(
+    db: Queryable,
+    tenantId: string,
+    u: { id: string; email: string; passwordHash: string; role: AdminRole },
+  ): Promise<void> {
     await db.query(`INSERT INTO admin_users (id, tenant_id, email, password_hash, role) VALUES ($1, $2, $3, $4, $5)`, [
       u.id,
       tenantId,
@@ -124,10 +128,10 @@ export interface ServicePrincipalChange {
 
 const LIVE_SECRET = `(expires_at IS NULL OR expires_at > now())`;
 
-export const SERVICE_PRINCIPAL_SORTS = { name: { sql: 'sp.name', type: 'text' }, createdAt: { sql: 'sp.created_at', type: 'timestamptz' } } as const satisfies Record<
-  string,
-  SortColumn
->;
+export const SERVICE_PRINCIPAL_SORTS = {
+  name: { sql: 'sp.name', type: 'text' },
+  createdAt: { sql: 'sp.created_at', type: 'timestamptz' },
+} as const satisfies Record<string, SortColumn>;
 export type ServicePrincipalSort = keyof typeof SERVICE_PRINCIPAL_SORTS;
 
 export interface ServicePrincipalListQuery {
@@ -148,20 +152,15 @@ export class ServicePrincipalRepository {
     sp: { id: string; name: string; clientId: string; secretHash: string; permissions?: readonly string[] },
     workspaceIds: string[],
   ): Promise<{ secretId: string }> {
-    await db.query(`INSERT INTO service_principals (id, tenant_id, name, client_id, permissions) VALUES ($1, $2, $3, $4, COALESCE($5::text[], '{dek:fetch}'))`, [
-      sp.id,
-      tenantId,
-      sp.name,
-      sp.clientId,
-      sp.permissions ?? null,
-    ]);
+    await db.query(
+      `INSERT INTO service_principals (id, tenant_id, name, client_id, permissions) VALUES ($1, $2, $3, $4, COALESCE($5::text[], '{dek:fetch}'))`,
+      [sp.id, tenantId, sp.name, sp.clientId, sp.permissions ?? null],
+    );
     const secretId = randomUUID();
-    await db.query(`INSERT INTO service_principal_secrets (id, tenant_id, service_principal_id, secret_hash) VALUES ($1, $2, $3, $4)`, [
-      secretId,
-      tenantId,
-      sp.id,
-      sp.secretHash,
-    ]);
+    await db.query(
+      `INSERT INTO service_principal_secrets (id, tenant_id, service_principal_id, secret_hash) VALUES ($1, $2, $3, $4)`,
+      [secretId, tenantId, sp.id, sp.secretHash],
+    );
     if (workspaceIds.length)
       await db.query(
         `INSERT INTO service_principal_workspaces (tenant_id, service_principal_id, workspace_id)
@@ -173,7 +172,11 @@ export class ServicePrincipalRepository {
 
   /** Login lookup: the client id is globally unique and is how a service principal names itself. */
   async findByClientId(clientId: string): Promise<ServicePrincipalRow | null> {
-    const r = await one<Omit<ServicePrincipalRow, 'secrets'> & { secrets: Array<{ id: string; secretHash: string; expiresAt: string | null }> }>(
+    const r = await one<
+      Omit<ServicePrincipalRow, 'secrets'> & {
+        secrets: Array<{ id: string; secretHash: string; expiresAt: string | null }>;
+      }
+    >(
       this.ds,
       `SELECT sp.id, sp.tenant_id AS "tenantId", sp.name, sp.client_id AS "clientId", sp.disabled, sp.ip_allow_list AS "ipAllowList",
          COALESCE((SELECT json_agg(json_build_object('id', s.id, 'secretHash', s.secret_hash, 'expiresAt', s.expires_at) ORDER BY s.created_at DESC)
@@ -182,7 +185,14 @@ export class ServicePrincipalRepository {
       [clientId],
     );
     if (!r) return null;
-    return { ...r, secrets: r.secrets.map((x) => ({ id: x.id, secretHash: x.secretHash, expiresAt: x.expiresAt === null ? null : new Date(x.expiresAt) })) };
+    return {
+      ...r,
+      secrets: r.secrets.map((x) => ({
+        id: x.id,
+        secretHash: x.secretHash,
+        expiresAt: x.expiresAt === null ? null : new Date(x.expiresAt),
+      })),
+    };
   }
 
   async isInScope(tenantId: string, servicePrincipalId: string, workspaceId: string): Promise<boolean> {
@@ -201,7 +211,11 @@ export class ServicePrincipalRepository {
    * secret or its hash: this feeds a read route open to auditors.
    */
   async list(tenantId: string): Promise<ServicePrincipalSummary[]> {
-    const r = await rows<SummaryRow>(this.ds, `${SUMMARY} WHERE sp.tenant_id = $1 GROUP BY sp.id ORDER BY sp.created_at, sp.id`, [tenantId]);
+    const r = await rows<SummaryRow>(
+      this.ds,
+      `${SUMMARY} WHERE sp.tenant_id = $1 GROUP BY sp.id ORDER BY sp.created_at, sp.id`,
+      [tenantId],
+    );
     return r.map(summary);
   }
 
@@ -216,7 +230,10 @@ export class ServicePrincipalRepository {
       this.ds,
       w,
       q.limit,
-      (where, limit) => `SELECT sp.id, sp.name, sp.client_id AS "clientId", sp.disabled, sp.ip_allow_list AS "ipAllowList",
+      (
+        where,
+        limit,
+      ) => `SELECT sp.id, sp.name, sp.client_id AS "clientId", sp.disabled, sp.ip_allow_list AS "ipAllowList",
            sp.client_cert_sha256 AS "clientCertificateSha256", sp.permissions, sp.created_at AS "createdAt",
            COALESCE((SELECT array_agg(spw.workspace_id ORDER BY spw.workspace_id) FROM service_principal_workspaces spw
              WHERE spw.tenant_id = sp.tenant_id AND spw.service_principal_id = sp.id), '{}') AS "workspaceIds",
@@ -228,7 +245,10 @@ export class ServicePrincipalRepository {
 
   /** One principal of the tenant with its live secrets (ids and lifetimes only), or null. */
   async get(tenantId: string, id: string): Promise<ServicePrincipalDetail | null> {
-    const r = await one<SummaryRow>(this.ds, `${SUMMARY} WHERE sp.tenant_id = $1 AND sp.id = $2 GROUP BY sp.id`, [tenantId, id]);
+    const r = await one<SummaryRow>(this.ds, `${SUMMARY} WHERE sp.tenant_id = $1 AND sp.id = $2 GROUP BY sp.id`, [
+      tenantId,
+      id,
+    ]);
     if (!r) return null;
     const secrets = await rows<{ id: string; createdAt: Date; expiresAt: Date | null }>(
       this.ds,
@@ -238,7 +258,11 @@ export class ServicePrincipalRepository {
     );
     return {
       ...summary(r),
-      secrets: secrets.map((s) => ({ id: s.id, createdAt: new Date(s.createdAt).toISOString(), expiresAt: s.expiresAt ? new Date(s.expiresAt).toISOString() : null })),
+      secrets: secrets.map((s) => ({
+        id: s.id,
+        createdAt: new Date(s.createdAt).toISOString(),
+        expiresAt: s.expiresAt ? new Date(s.expiresAt).toISOString() : null,
+      })),
     };
   }
 
@@ -263,17 +287,23 @@ export class ServicePrincipalRepository {
       [tenantId, id, c.name ?? null, c.disabled ?? null, c.ipAllowList ?? null],
     );
     if (c.clientCertificateSha256 !== undefined)
-      await db.query(`UPDATE service_principals SET client_cert_sha256 = $3 WHERE tenant_id = $1 AND id = $2`, [tenantId, id, c.clientCertificateSha256]);
+      await db.query(`UPDATE service_principals SET client_cert_sha256 = $3 WHERE tenant_id = $1 AND id = $2`, [
+        tenantId,
+        id,
+        c.clientCertificateSha256,
+      ]);
     // A disable gives every secret a new id: access tokens name the secret id they were issued for, so the tokens
     // that were out stay dead when the principal is enabled again, while the service's secret itself keeps working.
     if (c.disabled === true)
-      await db.query(`UPDATE service_principal_secrets SET id = gen_random_uuid() WHERE tenant_id = $1 AND service_principal_id = $2`, [tenantId, id]);
+      await db.query(
+        `UPDATE service_principal_secrets SET id = gen_random_uuid() WHERE tenant_id = $1 AND service_principal_id = $2`,
+        [tenantId, id],
+      );
     if (c.workspaceIds) {
-      await db.query(`DELETE FROM service_principal_workspaces WHERE tenant_id = $1 AND service_principal_id = $2 AND NOT (workspace_id = ANY($3::uuid[]))`, [
-        tenantId,
-        id,
-        c.workspaceIds,
-      ]);
+      await db.query(
+        `DELETE FROM service_principal_workspaces WHERE tenant_id = $1 AND service_principal_id = $2 AND NOT (workspace_id = ANY($3::uuid[]))`,
+        [tenantId, id, c.workspaceIds],
+      );
       await db.query(
         `INSERT INTO service_principal_workspaces (tenant_id, service_principal_id, workspace_id)
          SELECT $1, $2, w FROM unnest($3::uuid[]) AS w ON CONFLICT DO NOTHING`,
@@ -283,7 +313,10 @@ export class ServicePrincipalRepository {
   }
 
   async delete(db: Queryable, tenantId: string, id: string): Promise<boolean> {
-    return (await rows(db, `DELETE FROM service_principals WHERE tenant_id = $1 AND id = $2 RETURNING id`, [tenantId, id])).length > 0;
+    return (
+      (await rows(db, `DELETE FROM service_principals WHERE tenant_id = $1 AND id = $2 RETURNING id`, [tenantId, id]))
+        .length > 0
+    );
   }
 
   /**
@@ -291,7 +324,13 @@ export class ServicePrincipalRepository {
    * rotation end now, and the current one(s) end after `overlapSeconds` (0 = now). So at most two secrets are
    * ever live. Returns when the previous secrets stop (null when there were none).
    */
-  async rotateSecret(db: Queryable, tenantId: string, id: string, secret: { id: string; hash: string }, overlapSeconds: number): Promise<Date | null> {
+  async rotateSecret(
+    db: Queryable,
+    tenantId: string,
+    id: string,
+    secret: { id: string; hash: string },
+    overlapSeconds: number,
+  ): Promise<Date | null> {
     await db.query(
       `DELETE FROM service_principal_secrets WHERE tenant_id = $1 AND service_principal_id = $2 AND (expires_at IS NOT NULL OR $3::int = 0)`,
       [tenantId, id, overlapSeconds],
@@ -302,12 +341,10 @@ export class ServicePrincipalRepository {
        WHERE tenant_id = $1 AND service_principal_id = $2 RETURNING expires_at AS "expiresAt"`,
       [tenantId, id, overlapSeconds],
     );
-    await db.query(`INSERT INTO service_principal_secrets (id, tenant_id, service_principal_id, secret_hash) VALUES ($1, $2, $3, $4)`, [
-      secret.id,
-      tenantId,
-      id,
-      secret.hash,
-    ]);
+    await db.query(
+      `INSERT INTO service_principal_secrets (id, tenant_id, service_principal_id, secret_hash) VALUES ($1, $2, $3, $4)`,
+      [secret.id, tenantId, id, secret.hash],
+    );
     return ended.length ? new Date(ended[0].expiresAt) : overlapSeconds === 0 ? new Date() : null;
   }
 
@@ -351,7 +388,11 @@ export class ServicePrincipalRepository {
 
   /** Current generation of each principal that still exists (the replicas' missed-invalidation poll). */
   async generations(ids: string[]): Promise<Map<string, number>> {
-    const r = await rows<{ id: string; generation: string }>(this.ds, `SELECT id, generation FROM service_principals WHERE id = ANY($1::uuid[])`, [ids]);
+    const r = await rows<{ id: string; generation: string }>(
+      this.ds,
+      `SELECT id, generation FROM service_principals WHERE id = ANY($1::uuid[])`,
+      [ids],
+    );
     return new Map(r.map((x) => [x.id, Number(x.generation)]));
   }
 }

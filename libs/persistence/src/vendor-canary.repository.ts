@@ -28,7 +28,13 @@ export class VendorCanaryRepository {
   }
 
   /** One canary result; `unhealthySince` keeps the start of an unbroken failing run. */
-  async record(r: { provider: string; healthy: boolean; errorClass: string | null; providerCode: string | null; target: string }): Promise<void> {
+  async record(r: {
+    provider: string;
+    healthy: boolean;
+    errorClass: string | null;
+    providerCode: string | null;
+    target: string;
+  }): Promise<void> {
     await this.ds.query(
       `INSERT INTO vendor_canary_status (provider, healthy, error_class, provider_code, target, checked_at, unhealthy_since)
        VALUES ($1, $2, $3, $4, $5, now(), CASE WHEN $2 THEN NULL ELSE now() END)

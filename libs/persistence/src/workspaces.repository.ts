@@ -16,7 +16,13 @@ export const KEY_STATES = [
 export type KeyStateName = (typeof KEY_STATES)[number];
 
 /** States in which a workspace's KEK may be cached and used (DEKs are served). Anything else purges the caches. */
-export const KEK_HOLDING_STATES: readonly KeyStateName[] = ['active', 'access_suspect', 'rewrapping', 'rekeying', 'kek_rotating'];
+export const KEK_HOLDING_STATES: readonly KeyStateName[] = [
+  'active',
+  'access_suspect',
+  'rewrapping',
+  'rekeying',
+  'kek_rotating',
+];
 
 export interface WorkspaceRow {
   id: string;
@@ -50,7 +56,10 @@ export interface AccessReasonPolicyRow {
 }
 
 /** Sort keys of the workspace list; each has an index on (tenant_id, key, id) (migration 1764800000000-ListIndexes). */
-export const WORKSPACE_SORTS = { name: { sql: 'name', type: 'text' }, createdAt: { sql: 'created_at', type: 'timestamptz' } } as const satisfies Record<string, SortColumn>;
+export const WORKSPACE_SORTS = {
+  name: { sql: 'name', type: 'text' },
+  createdAt: { sql: 'created_at', type: 'timestamptz' },
+} as const satisfies Record<string, SortColumn>;
 export type WorkspaceSort = keyof typeof WORKSPACE_SORTS;
 
 export interface WorkspaceListQuery {
@@ -70,11 +79,11 @@ export class WorkspaceRepository {
   constructor(private readonly ds: DataSource) {}
 
   async insert(tenantId: string, w: { id: string; name: string }, db: Queryable = this.ds): Promise<WorkspaceRow> {
-    return (await one<WorkspaceRow>(db, `INSERT INTO workspaces (id, tenant_id, name) VALUES ($1, $2, $3) RETURNING ${COLS}`, [
-      w.id,
-      tenantId,
-      w.name,
-    ]))!;
+    return (await one<WorkspaceRow>(
+      db,
+      `INSERT INTO workspaces (id, tenant_id, name) VALUES ($1, $2, $3) RETURNING ${COLS}`,
+      [w.id, tenantId, w.name],
+    ))!;
   }
 
   findById(tenantId: string, id: string, db: Queryable = this.ds): Promise<WorkspaceRow | null> {
@@ -83,7 +92,10 @@ export class WorkspaceRepository {
 
   /** Row lock for the rest of the transaction `db` belongs to. */
   lockById(db: Queryable, tenantId: string, id: string): Promise<WorkspaceRow | null> {
-    return one<WorkspaceRow>(db, `SELECT ${COLS} FROM workspaces WHERE tenant_id = $1 AND id = $2 FOR UPDATE`, [tenantId, id]);
+    return one<WorkspaceRow>(db, `SELECT ${COLS} FROM workspaces WHERE tenant_id = $1 AND id = $2 FOR UPDATE`, [
+      tenantId,
+      id,
+    ]);
   }
 
   /**
@@ -138,7 +150,9 @@ export class WorkspaceRepository {
 
   /** Every workspace of the tenant, in creation order. Internal callers only: the admin API pages with `page`. */
   list(tenantId: string): Promise<WorkspaceRow[]> {
-    return rows<WorkspaceRow>(this.ds, `SELECT ${COLS} FROM workspaces WHERE tenant_id = $1 ORDER BY created_at, id`, [tenantId]);
+    return rows<WorkspaceRow>(this.ds, `SELECT ${COLS} FROM workspaces WHERE tenant_id = $1 ORDER BY created_at, id`, [
+      tenantId,
+    ]);
   }
 
   /** One page of the tenant's workspaces, filtered and sorted, by keyset (see keyset.ts). */
@@ -155,20 +169,26 @@ export class WorkspaceRepository {
       this.ds,
       w,
       q.limit,
-      (where, limit) => `SELECT ${COLS}, ${cursorText(sort)} AS "cursorValue" FROM workspaces WHERE ${where} ${orderBy(sort, 'id', q.direction)} LIMIT ${limit}`,
+      (where, limit) =>
+        `SELECT ${COLS}, ${cursorText(sort)} AS "cursorValue" FROM workspaces WHERE ${where} ${orderBy(sort, 'id', q.direction)} LIMIT ${limit}`,
     );
   }
 
   /** The given workspaces of the tenant (ids of another tenant are simply absent). */
   findMany(tenantId: string, ids: readonly string[]): Promise<WorkspaceRow[]> {
-    return rows<WorkspaceRow>(this.ds, `SELECT ${COLS} FROM workspaces WHERE tenant_id = $1 AND id = ANY($2::uuid[]) ORDER BY id`, [tenantId, ids]);
+    return rows<WorkspaceRow>(
+      this.ds,
+      `SELECT ${COLS} FROM workspaces WHERE tenant_id = $1 AND id = ANY($2::uuid[]) ORDER BY id`,
+      [tenantId, ids],
+    );
   }
 
   async countExisting(tenantId: string, ids: string[]): Promise<number> {
-    const r = await one<{ n: number }>(this.ds, `SELECT count(*)::int AS n FROM workspaces WHERE tenant_id = $1 AND id = ANY($2::uuid[])`, [
-      tenantId,
-      ids,
-    ]);
+    const r = await one<{ n: number }>(
+      this.ds,
+      `SELECT count(*)::int AS n FROM workspaces WHERE tenant_id = $1 AND id = ANY($2::uuid[])`,
+      [tenantId, ids],
+    );
     return r?.n ?? 0;
   }
 
@@ -218,13 +238,26 @@ export class WorkspaceRepository {
    * every DEK row and every KEK version row of the workspace is deleted — not flagged — and the workspace stays as a
    * `destroyed` tombstone with no binding and no KEK version. Returns the tombstone and what was deleted.
    */
-  async destroy(db: Queryable, tenantId: string, id: string): Promise<{ row: WorkspaceRow; deks: number; kekVersions: number } | null> {
+  async destroy(
+    db: Queryable,
+    tenantId: string,
+    id: string,
+  ): Promise<{ row: WorkspaceRow; deks: number; kekVersions: number } | null> {
     // KEK rows first, for update: a DEK insert (its foreign key takes a key-share lock on its KEK row), a wrap
     // reservation or a job's compare-and-set on a KEK row either committed before this (and its rows are deleted
     // below) or waits, then finds the rows gone and fails; none can add a DEK between the two deletes.
-    await rows(db, `SELECT version FROM kek_versions WHERE tenant_id = $1 AND workspace_id = $2 FOR UPDATE`, [tenantId, id]);
-    const deks = await rows(db, `DELETE FROM deks WHERE tenant_id = $1 AND workspace_id = $2 RETURNING 1`, [tenantId, id]);
-    const keks = await rows(db, `DELETE FROM kek_versions WHERE tenant_id = $1 AND workspace_id = $2 RETURNING 1`, [tenantId, id]);
+    await rows(db, `SELECT version FROM kek_versions WHERE tenant_id = $1 AND workspace_id = $2 FOR UPDATE`, [
+      tenantId,
+      id,
+    ]);
+    const deks = await rows(db, `DELETE FROM deks WHERE tenant_id = $1 AND workspace_id = $2 RETURNING 1`, [
+      tenantId,
+      id,
+    ]);
+    const keks = await rows(db, `DELETE FROM kek_versions WHERE tenant_id = $1 AND workspace_id = $2 RETURNING 1`, [
+      tenantId,
+      id,
+    ]);
     const row = await one<WorkspaceRow>(
       db,
       `UPDATE workspaces SET key_state = 'destroyed', key_configuration_id = NULL, current_kek_version = NULL, degraded = false,
@@ -242,11 +275,11 @@ export class WorkspaceRepository {
    * outage is exactly when the replicas' cached KEKs must stay warm.
    */
   async setDegraded(tenantId: string, id: string, degraded: boolean, db: Queryable = this.ds): Promise<boolean> {
-    const r = await rows(db, `UPDATE workspaces SET degraded = $3, updated_at = now() WHERE tenant_id = $1 AND id = $2 AND degraded <> $3 RETURNING id`, [
-      tenantId,
-      id,
-      degraded,
-    ]);
+    const r = await rows(
+      db,
+      `UPDATE workspaces SET degraded = $3, updated_at = now() WHERE tenant_id = $1 AND id = $2 AND degraded <> $3 RETURNING id`,
+      [tenantId, id, degraded],
+    );
     return r.length > 0;
   }
 

@@ -11,10 +11,20 @@ describe('classifyAwsError', () => {
     [sdkError('AccessDeniedException', 400), 'access_denied'],
     [sdkError('AccessDenied', 403), 'access_denied'],
     [sdkError('DisabledException', 400), 'key_disabled'],
-    [sdkError('KMSInvalidStateException', 400, 'arn:aws:kms:us-east-1:1:key/k is pending deletion.'), 'key_pending_deletion'],
+    [
+      sdkError('KMSInvalidStateException', 400, 'arn:aws:kms:us-east-1:1:key/k is pending deletion.'),
+      'key_pending_deletion',
+    ],
     [sdkError('KMSInvalidStateException', 400, 'arn:aws:kms:us-east-1:1:key/k is pending import.'), 'key_disabled'],
     [sdkError('KMSInvalidStateException', 400, 'arn:aws:kms:us-east-1:1:key/k is unavailable.'), 'ambiguous'],
-    [sdkError('InvalidSignatureException', 400, 'Signature expired: 20261204T100000Z is now earlier than 20261204T100100Z (20261204T100600Z - 5 min.)'), 'auth_misconfigured'],
+    [
+      sdkError(
+        'InvalidSignatureException',
+        400,
+        'Signature expired: 20261204T100000Z is now earlier than 20261204T100100Z (20261204T100600Z - 5 min.)',
+      ),
+      'auth_misconfigured',
+    ],
     [sdkError('NotFoundException', 400), 'key_not_found'],
     [sdkError('ThrottlingException', 400), 'throttled'],
     [sdkError('SomethingNew', 429), 'throttled'],

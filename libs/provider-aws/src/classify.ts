@@ -68,7 +68,7 @@ interface SdkErrorShape {
 }
 
 function shape(err: unknown): SdkErrorShape {
-  return err && typeof err === 'object' ? (err) : {};
+  return err && typeof err === 'object' ? err : {};
 }
 
 export function classifyAwsError(err: unknown, operation: string): ProviderError {
@@ -96,7 +96,8 @@ export function classifyAwsError(err: unknown, operation: string): ProviderError
   // The SDK's retry layer turns a thrown value that is not an Error of its own realm (e.g. a socket error
   // raised across a VM context boundary) into `new Error("AWS SDK error wrapper for <Name>: <text>")`,
   // losing name and code: recover the name, and network codes, from that wrapper's text.
-  const wrapped = typeof e.message === 'string' ? /^AWS SDK error wrapper for (\w+)(?::\s*(.*))?$/.exec(e.message) : null;
+  const wrapped =
+    typeof e.message === 'string' ? /^AWS SDK error wrapper for (\w+)(?::\s*(.*))?$/.exec(e.message) : null;
   if (wrapped) {
     const inner = BY_NAME[wrapped[1]];
     if (inner) return make(inner, wrapped[1]);

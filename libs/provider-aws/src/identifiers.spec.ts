@@ -59,7 +59,9 @@ describe('parseKmsArn', () => {
   });
 
   it('rejects partitions this deployment does not serve', () => {
-    const r = reason(() => parseKmsArn('arn:aws-cn:kms:cn-north-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab', ['aws']));
+    const r = reason(() =>
+      parseKmsArn('arn:aws-cn:kms:cn-north-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab', ['aws']),
+    );
     expect(r!.message).toContain('does not serve');
   });
 });
@@ -67,7 +69,11 @@ describe('parseKmsArn', () => {
 describe('parseRoleArn', () => {
   it.each([
     [ROLE, '/', 'keyhold-access'],
-    ['arn:aws:iam::123456789012:role/service/keyhold/Keyhold+Access=1,x.y@z', '/service/keyhold/', 'Keyhold+Access=1,x.y@z'],
+    [
+      'arn:aws:iam::123456789012:role/service/keyhold/Keyhold+Access=1,x.y@z',
+      '/service/keyhold/',
+      'Keyhold+Access=1,x.y@z',
+    ],
   ])('accepts %s', (arn, path, name) => {
     expect(parseRoleArn(arn, ALL)).toMatchObject({ arn, path, name, accountId: '123456789012' });
   });
@@ -99,13 +105,25 @@ describe('parseAwsKeyConfigInput', () => {
       externalId: EXT,
     });
     const alias = 'arn:aws:kms:eu-west-1:123456789012:alias/keyhold';
-    expect(parseAwsKeyConfigInput({ keyArn: alias, roleArn: ROLE }, EXT, { allowedPartitions: ['aws'] })).toMatchObject({ keyArn: alias, aliasArn: alias });
+    expect(parseAwsKeyConfigInput({ keyArn: alias, roleArn: ROLE }, EXT, { allowedPartitions: ['aws'] })).toMatchObject(
+      { keyArn: alias, aliasArn: alias },
+    );
   });
 
   it('refuses a key and a role in different partitions, and a weak ExternalId', () => {
     const cnRole = 'arn:aws-cn:iam::123456789012:role/x';
-    expect(reason(() => parseAwsKeyConfigInput({ keyArn: KEY, roleArn: cnRole }, EXT, { allowedPartitions: ALL }))).toMatchObject({ field: 'roleArn' });
-    expect(reason(() => parseAwsKeyConfigInput({ keyArn: KEY, roleArn: ROLE }, 'short', { allowedPartitions: ALL }))).toMatchObject({ field: 'externalId' });
-    expect(reason(() => parseAwsKeyConfigInput({ keyArn: KEY, roleArn: ROLE }, 'has spaces in it, which STS refuses', { allowedPartitions: ALL }))).toMatchObject({ field: 'externalId' });
+    expect(
+      reason(() => parseAwsKeyConfigInput({ keyArn: KEY, roleArn: cnRole }, EXT, { allowedPartitions: ALL })),
+    ).toMatchObject({ field: 'roleArn' });
+    expect(
+      reason(() => parseAwsKeyConfigInput({ keyArn: KEY, roleArn: ROLE }, 'short', { allowedPartitions: ALL })),
+    ).toMatchObject({ field: 'externalId' });
+    expect(
+      reason(() =>
+        parseAwsKeyConfigInput({ keyArn: KEY, roleArn: ROLE }, 'has spaces in it, which STS refuses', {
+          allowedPartitions: ALL,
+        }),
+      ),
+    ).toMatchObject({ field: 'externalId' });
   });
 });

@@ -54,34 +54,46 @@ function checkPartition(field: string, partition: string, allowed: readonly stri
   if (!(PARTITIONS as readonly string[]).includes(partition))
     fail(field, `${field} names partition "${partition}"; expected one of ${PARTITIONS.join(', ')}.`);
   if (!allowed.includes(partition))
-    fail(field, `${field} is in partition "${partition}", which this Keyhold deployment does not serve (allowed: ${allowed.join(', ')}).`);
+    fail(
+      field,
+      `${field} is in partition "${partition}", which this Keyhold deployment does not serve (allowed: ${allowed.join(', ')}).`,
+    );
   return partition as Partition;
 }
 
 export function parseRegion(field: string, region: string, partition: Partition): string {
-  if (!REGION_RE.test(region)) fail(field, `${field} has region "${region}", which is not an AWS region name (e.g. eu-west-1).`);
+  if (!REGION_RE.test(region))
+    fail(field, `${field} has region "${region}", which is not an AWS region name (e.g. eu-west-1).`);
   const cn = region.startsWith('cn-');
   const gov = region.startsWith('us-gov-');
   if (partition === 'aws-cn' && !cn) fail(field, `${field}: region ${region} is not in the aws-cn partition.`);
   if (partition === 'aws-us-gov' && !gov) fail(field, `${field}: region ${region} is not in the aws-us-gov partition.`);
-  if (partition === 'aws' && (cn || gov)) fail(field, `${field}: region ${region} belongs to another partition than aws.`);
+  if (partition === 'aws' && (cn || gov))
+    fail(field, `${field}: region ${region} belongs to another partition than aws.`);
   return region;
 }
 
 export function parseAccountId(field: string, account: string): string {
-  if (!ACCOUNT_RE.test(account)) fail(field, `${field} has account "${account}"; an AWS account id is exactly 12 digits.`);
+  if (!ACCOUNT_RE.test(account))
+    fail(field, `${field} has account "${account}"; an AWS account id is exactly 12 digits.`);
   return account;
 }
 
 export function parseKeyId(field: string, keyId: string): string {
   if (!KEY_ID_RE.test(keyId))
-    fail(field, `${field} has key id "${keyId}"; expected a lower-case UUID (1234abcd-12ab-34cd-56ef-1234567890ab) or a multi-Region key id (mrk-…32 hex).`);
+    fail(
+      field,
+      `${field} has key id "${keyId}"; expected a lower-case UUID (1234abcd-12ab-34cd-56ef-1234567890ab) or a multi-Region key id (mrk-…32 hex).`,
+    );
   return keyId;
 }
 
 export function parseAliasName(field: string, alias: string): string {
   if (!ALIAS_RE.test(alias))
-    fail(field, `${field} has alias "${alias}"; an alias is "alias/" followed by 1-250 letters, digits, "/", "_" or "-".`);
+    fail(
+      field,
+      `${field} has alias "${alias}"; an alias is "alias/" followed by 1-250 letters, digits, "/", "_" or "-".`,
+    );
   if (alias.startsWith('alias/aws/'))
     fail(field, `${field} names an AWS managed key alias (alias/aws/…); use a customer managed key.`);
   return alias;
@@ -92,7 +104,10 @@ export function parseKmsArn(value: unknown, allowedPartitions: readonly string[]
   const arn = checkString(field, value, 'a KMS key ARN or alias ARN');
   const parts = arn.split(':');
   if (parts.length !== 6 || parts[0] !== 'arn')
-    fail(field, `${field} must be an ARN of the form arn:aws:kms:<region>:<account>:key/<key-id> or …:alias/<name>; key ids, alias names and URLs are not accepted.`);
+    fail(
+      field,
+      `${field} must be an ARN of the form arn:aws:kms:<region>:<account>:key/<key-id> or …:alias/<name>; key ids, alias names and URLs are not accepted.`,
+    );
   const [, partitionRaw, service, regionRaw, accountRaw, resource] = parts;
   const partition = checkPartition(field, partitionRaw, allowedPartitions);
   if (service !== 'kms') fail(field, `${field} is an ARN for service "${service}", not kms.`);
@@ -104,7 +119,10 @@ export function parseKmsArn(value: unknown, allowedPartitions: readonly string[]
   if (resource.startsWith('alias/')) {
     return { arn, partition, region, accountId, kind: 'alias', aliasName: parseAliasName(field, resource) };
   }
-  return fail(field, `${field} must name a key (key/<key-id>) or an alias (alias/<name>), not "${resource.split('/')[0]}".`);
+  return fail(
+    field,
+    `${field} must name a key (key/<key-id>) or an alias (alias/<name>), not "${resource.split('/')[0]}".`,
+  );
 }
 
 /** An IAM role ARN: `arn:<partition>:iam::<account>:role[/path/]<name>`. */
@@ -116,9 +134,11 @@ export function parseRoleArn(value: unknown, allowedPartitions: readonly string[
   const [, partitionRaw, service, region, accountRaw, resource] = parts;
   const partition = checkPartition(field, partitionRaw, allowedPartitions);
   if (service !== 'iam') fail(field, `${field} is an ARN for service "${service}", not iam.`);
-  if (region !== '') fail(field, `${field} must not name a region: IAM is global (arn:aws:iam::<account>:role/<name>).`);
+  if (region !== '')
+    fail(field, `${field} must not name a region: IAM is global (arn:aws:iam::<account>:role/<name>).`);
   const accountId = parseAccountId(field, accountRaw);
-  if (!resource.startsWith('role/')) fail(field, `${field} must name a role (role/<name>), not "${resource.split('/')[0]}".`);
+  if (!resource.startsWith('role/'))
+    fail(field, `${field} must name a role (role/<name>), not "${resource.split('/')[0]}".`);
   const rest = resource.slice(5);
   const slash = rest.lastIndexOf('/');
   const name = rest.slice(slash + 1);
@@ -132,7 +152,10 @@ export function parseRoleArn(value: unknown, allowedPartitions: readonly string[
 
 /** Keyhold's own principal (user, role or account root) as configured by the operator. */
 export function parseVendorPrincipalArn(value: string, allowedPartitions: readonly string[]): string {
-  const m = /^arn:([a-z-]+):(iam|sts)::(\d{12}):(root|user\/[\u0021-\u007e]+|role\/[\u0021-\u007e]+|assumed-role\/[\u0021-\u007e]+)$/.exec(value);
+  const m =
+    /^arn:([a-z-]+):(iam|sts)::(\d{12}):(root|user\/[\u0021-\u007e]+|role\/[\u0021-\u007e]+|assumed-role\/[\u0021-\u007e]+)$/.exec(
+      value,
+    );
   if (!m) throw new Error('expected arn:<partition>:iam::<12-digit account>:(root|user/<name>|role/<name>)');
   if (!allowedPartitions.includes(m[1])) throw new Error(`partition ${m[1]} is not among the allowed partitions`);
   return value;
@@ -141,7 +164,10 @@ export function parseVendorPrincipalArn(value: string, allowedPartitions: readon
 /** Keyhold's ExternalId: generated server-side (≥ 128 bits); checked here so a wrong caller fails loudly. */
 export function parseExternalId(value: string): string {
   if (!EXTERNAL_ID_RE.test(value) || value.length < 22)
-    fail('externalId', 'externalId must be a Keyhold-generated value of at least 22 characters from [A-Za-z0-9+=,.@:/_-].');
+    fail(
+      'externalId',
+      'externalId must be a Keyhold-generated value of at least 22 characters from [A-Za-z0-9+=,.@:/_-].',
+    );
   return value;
 }
 
@@ -158,7 +184,10 @@ export function parseAwsKeyConfigInput(
   const key = parseKmsArn(input.keyArn, settings.allowedPartitions, 'keyArn');
   const role = parseRoleArn(input.roleArn, settings.allowedPartitions, 'roleArn');
   if (key.partition !== role.partition)
-    fail('roleArn', `roleArn is in partition ${role.partition} but keyArn is in ${key.partition}; both must be in the same partition.`);
+    fail(
+      'roleArn',
+      `roleArn is in partition ${role.partition} but keyArn is in ${key.partition}; both must be in the same partition.`,
+    );
   return {
     provider: 'aws',
     keyArn: key.arn,

@@ -16,5 +16,11 @@ export {
   parseExternalId,
   parseVendorPrincipalArn,
 } from './identifiers';
-export { KEYHOLD_KMS_ACTIONS, trustPolicyDocument, keyPolicyStatementDocument, sessionPolicy, roleSessionName } from './policies';
+export {
+  KEYHOLD_KMS_ACTIONS,
+  trustPolicyDocument,
+  keyPolicyStatementDocument,
+  sessionPolicy,
+  roleSessionName,
+} from './policies';
 export { awsProviderModule } from './module';

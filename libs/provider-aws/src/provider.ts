@@ -28,7 +28,13 @@ import {
 } from '@app/provider-port';
 import { classifyAwsError } from './classify';
 import { parseKmsArn } from './identifiers';
-import { KEYHOLD_KMS_ACTIONS, keyPolicyStatementDocument, roleSessionName, sessionPolicy, trustPolicyDocument } from './policies';
+import {
+  KEYHOLD_KMS_ACTIONS,
+  keyPolicyStatementDocument,
+  roleSessionName,
+  sessionPolicy,
+  trustPolicyDocument,
+} from './policies';
 import type { AwsProviderSettings } from './settings';
 
 const MAX_CLIENTS = 256;
@@ -50,7 +56,10 @@ interface Meta {
 export class AwsKmsProvider implements KeyProvider<AwsKeyConfig> {
   readonly kind = 'aws' as const;
   /** Per role session; the least recently used client beyond MAX_CLIENTS is destroyed (its sockets closed). */
-  private readonly clients = new LRUCache<string, KMSClient>({ max: MAX_CLIENTS, dispose: (c, _k, reason) => reason === 'evict' && c.destroy() });
+  private readonly clients = new LRUCache<string, KMSClient>({
+    max: MAX_CLIENTS,
+    dispose: (c, _k, reason) => reason === 'evict' && c.destroy(),
+  });
   private vendorSts?: STSClient;
 
   constructor(
@@ -63,11 +72,16 @@ export class AwsKmsProvider implements KeyProvider<AwsKeyConfig> {
   async describe(config: AwsKeyConfig, scope: CallScope): Promise<KeyDescription> {
     const client = this.client(config, scope.tenantId);
     const meta = { target: config.keyArn, tenantId: scope.tenantId, workspaceId: scope.workspaceId };
-    const out = await this.call({ ...meta, operation: 'describe' }, () => client.send(new DescribeKeyCommand({ KeyId: config.keyArn })));
+    const out = await this.call({ ...meta, operation: 'describe' }, () =>
+      client.send(new DescribeKeyCommand({ KeyId: config.keyArn })),
+    );
     const km: KeyMetadata | undefined = out.KeyMetadata;
-    if (!km?.Arn) throw new ProviderError('ambiguous', 'aws', 'describe', 'EmptyResponse', 'AWS describe returned no key metadata');
-    // eslint-disable-next-line @typescript-eslint/no-deprecated -- AWS-compatible services may still send only the older field
-    const symmetric = km.KeyUsage === 'ENCRYPT_DECRYPT' && (km.KeySpec ?? km.CustomerMasterKeySpec) === 'SYMMETRIC_DEFAULT';
+    if (!km?.Arn)
+      throw new ProviderError('ambiguous', 'aws', 'describe', 'EmptyResponse', 'AWS describe returned no key metadata');
+    const symmetric =
+      km.KeyUsage === 'ENCRYPT_DECRYPT' &&
+      // eslint-disable-next-line @typescript-eslint/no-deprecated -- AWS-compatible services may still send only the older field
+      (km.KeySpec ?? km.CustomerMasterKeySpec) === 'SYMMETRIC_DEFAULT';
     // Same source as wrap()'s keyVersion (ListKeyRotations), so "is this KEK wrapped under the current
     // material?" compares like with like. DescribeKey's CurrentKeyMaterialId also names the original
     // material, which ListKeyRotations never lists: mixing the two would make every unrotated key look stale.
@@ -92,7 +106,8 @@ export class AwsKmsProvider implements KeyProvider<AwsKeyConfig> {
     const out = await this.call({ ...meta, operation: 'wrap' }, () =>
       client.send(new EncryptCommand({ KeyId: config.keyArn, Plaintext: kek, EncryptionContext: contextToMap(ctx) })),
     );
-    if (!out.CiphertextBlob) throw new ProviderError('ambiguous', 'aws', 'wrap', 'EmptyResponse', 'AWS wrap returned no ciphertext');
+    if (!out.CiphertextBlob)
+      throw new ProviderError('ambiguous', 'aws', 'wrap', 'EmptyResponse', 'AWS wrap returned no ciphertext');
     return { ciphertext: Buffer.from(out.CiphertextBlob), keyVersion: version };
   }
 
@@ -101,9 +116,17 @@ export class AwsKmsProvider implements KeyProvider<AwsKeyConfig> {
     const out = await this.call(
       { operation: 'unwrap', target: config.keyArn, tenantId: ctx.tenantId, workspaceId: ctx.workspaceId },
       // KeyId is always passed: KMS then refuses a ciphertext produced under any other key (IncorrectKey).
-      () => client.send(new DecryptCommand({ KeyId: config.keyArn, CiphertextBlob: wrapped.ciphertext, EncryptionContext: contextToMap(ctx) })),
+      () =>
+        client.send(
+          new DecryptCommand({
+            KeyId: config.keyArn,
+            CiphertextBlob: wrapped.ciphertext,
+            EncryptionContext: contextToMap(ctx),
+          }),
+        ),
     );
-    if (!out.Plaintext) throw new ProviderError('ambiguous', 'aws', 'unwrap', 'EmptyResponse', 'AWS unwrap returned no plaintext');
+    if (!out.Plaintext)
+      throw new ProviderError('ambiguous', 'aws', 'unwrap', 'EmptyResponse', 'AWS unwrap returned no plaintext');
     const plain = Buffer.alloc(out.Plaintext.length);
     plain.set(out.Plaintext);
     out.Plaintext.fill(0);
@@ -123,10 +146,16 @@ export class AwsKmsProvider implements KeyProvider<AwsKeyConfig> {
    * before Keyhold asked for kms:ReEncryptFrom/kms:ReEncryptTo grant only Encrypt/Decrypt. The caller falls back
    * to unwrap + wrap, whose Decrypt classifies a real revocation (AccessDenied there means access is gone).
    */
-  async rewrap(config: AwsKeyConfig, wrapped: WrappedKek, ctx: WrapContext, opts: { keyVersion?: string | null } = {}): Promise<WrappedKek> {
+  async rewrap(
+    config: AwsKeyConfig,
+    wrapped: WrappedKek,
+    ctx: WrapContext,
+    opts: { keyVersion?: string | null } = {},
+  ): Promise<WrappedKek> {
     const client = this.client(config, ctx.tenantId);
     const meta = { target: config.keyArn, tenantId: ctx.tenantId, workspaceId: ctx.workspaceId };
-    const version = opts.keyVersion !== undefined ? opts.keyVersion : await this.latestKeyMaterial(client, config.keyArn, meta);
+    const version =
+      opts.keyVersion !== undefined ? opts.keyVersion : await this.latestKeyMaterial(client, config.keyArn, meta);
     const context = contextToMap(ctx);
     let out;
     try {
@@ -142,10 +171,12 @@ export class AwsKmsProvider implements KeyProvider<AwsKeyConfig> {
         ),
       );
     } catch (err) {
-      if (err instanceof ProviderError && err.errorClass === 'access_denied') throw new RewrapNotPermittedError('aws', err.providerCode);
+      if (err instanceof ProviderError && err.errorClass === 'access_denied')
+        throw new RewrapNotPermittedError('aws', err.providerCode);
       throw err;
     }
-    if (!out.CiphertextBlob) throw new ProviderError('ambiguous', 'aws', 'rewrap', 'EmptyResponse', 'AWS rewrap returned no ciphertext');
+    if (!out.CiphertextBlob)
+      throw new ProviderError('ambiguous', 'aws', 'rewrap', 'EmptyResponse', 'AWS rewrap returned no ciphertext');
     return { ciphertext: Buffer.from(out.CiphertextBlob), keyVersion: version };
   }
 
@@ -172,7 +203,11 @@ export class AwsKmsProvider implements KeyProvider<AwsKeyConfig> {
 
     try {
       await attempt(config.externalId, 'assume_role');
-      checks.push({ name: 'assume_role', ok: true, message: `Keyhold assumed ${config.roleArn} with this tenant's ExternalId.` });
+      checks.push({
+        name: 'assume_role',
+        ok: true,
+        message: `Keyhold assumed ${config.roleArn} with this tenant's ExternalId.`,
+      });
     } catch (err) {
       checks.push(failedCheck('assume_role', this.explain(err, 'assume_role', config), err));
       return checks;
@@ -183,7 +218,10 @@ export class AwsKmsProvider implements KeyProvider<AwsKeyConfig> {
       ['external_id_enforced', `keyhold-probe-${randomBytes(16).toString('hex')}`, 'with a wrong ExternalId'],
     ] as const) {
       try {
-        await attempt(externalId, name === 'external_id_required' ? 'assume_role_without_external_id' : 'assume_role_wrong_external_id');
+        await attempt(
+          externalId,
+          name === 'external_id_required' ? 'assume_role_without_external_id' : 'assume_role_wrong_external_id',
+        );
         checks.push({
           name,
           ok: false,
@@ -215,8 +253,15 @@ export class AwsKmsProvider implements KeyProvider<AwsKeyConfig> {
     const supplied = parseKmsArn(config.keyArn, this.settings.allowedPartitions);
     const resolved = parseKmsArn(description.keyId, this.settings.allowedPartitions);
     if (resolved.kind !== 'key' || resolved.region !== supplied.region || resolved.accountId !== supplied.accountId)
-      throw new InvalidIdentifierError('keyArn', 'The alias resolved to a key in another account or region; refusing to pin it.');
-    return { ...config, keyArn: resolved.arn, aliasArn: config.aliasArn ?? (supplied.kind === 'alias' ? supplied.arn : undefined) };
+      throw new InvalidIdentifierError(
+        'keyArn',
+        'The alias resolved to a key in another account or region; refusing to pin it.',
+      );
+    return {
+      ...config,
+      keyArn: resolved.arn,
+      aliasArn: config.aliasArn ?? (supplied.kind === 'alias' ? supplied.arn : undefined),
+    };
   }
 
   /** The trust policy the tenant pastes into their role. */
@@ -288,13 +333,19 @@ export class AwsKmsProvider implements KeyProvider<AwsKeyConfig> {
   }
 
   /** Current key material id from ListKeyRotations; null when never rotated or not readable. */
-  private async latestKeyMaterial(client: KMSClient, keyArn: string, meta: Omit<Meta, 'operation'>): Promise<string | null> {
+  private async latestKeyMaterial(
+    client: KMSClient,
+    keyArn: string,
+    meta: Omit<Meta, 'operation'>,
+  ): Promise<string | null> {
     try {
       let marker: string | undefined;
       let best: { id: string; at: number } | null = null;
       for (let page = 0; page < 20; page++) {
         const out = await this.call({ ...meta, operation: 'list_versions' }, () =>
-          client.send(new ListKeyRotationsCommand({ KeyId: keyArn, Limit: 1000, ...(marker ? { Marker: marker } : {}) })),
+          client.send(
+            new ListKeyRotationsCommand({ KeyId: keyArn, Limit: 1000, ...(marker ? { Marker: marker } : {}) }),
+          ),
         );
         for (const r of out.Rotations ?? []) {
           if (!r.KeyMaterialId) continue;
@@ -317,7 +368,9 @@ export class AwsKmsProvider implements KeyProvider<AwsKeyConfig> {
 
   private sessionResource(config: AwsKeyConfig): string {
     const parsed = parseKmsArn(config.keyArn, this.settings.allowedPartitions);
-    return parsed.kind === 'key' ? parsed.arn : `arn:${parsed.partition}:kms:${parsed.region}:${parsed.accountId}:key/*`;
+    return parsed.kind === 'key'
+      ? parsed.arn
+      : `arn:${parsed.partition}:kms:${parsed.region}:${parsed.accountId}:key/*`;
   }
 
   /**
@@ -332,7 +385,13 @@ export class AwsKmsProvider implements KeyProvider<AwsKeyConfig> {
   private vendorCredentials(): { accessKeyId: string; secretAccessKey: string; sessionToken?: string } | undefined {
     const c = this.settings.vendorCredentials;
     // A fresh object per client: the SDK annotates the credentials object it is handed.
-    return c ? { accessKeyId: c.accessKeyId, secretAccessKey: c.secretAccessKey, ...(c.sessionToken ? { sessionToken: c.sessionToken } : {}) } : undefined;
+    return c
+      ? {
+          accessKeyId: c.accessKeyId,
+          secretAccessKey: c.secretAccessKey,
+          ...(c.sessionToken ? { sessionToken: c.sessionToken } : {}),
+        }
+      : undefined;
   }
 
   private stsConfig() {

@@ -57,7 +57,11 @@ describe('loadAwsSettings', () => {
 
   it('never puts the secret into an error message', () => {
     try {
-      loadAwsSettings({ ...base, KEYHOLD_AWS_ACCESS_KEY_ID: 'lower-case-bad', KEYHOLD_AWS_SECRET_ACCESS_KEY: 'super-secret-value' });
+      loadAwsSettings({
+        ...base,
+        KEYHOLD_AWS_ACCESS_KEY_ID: 'lower-case-bad',
+        KEYHOLD_AWS_SECRET_ACCESS_KEY: 'super-secret-value',
+      });
       throw new Error('expected failure');
     } catch (err) {
       expect((err as Error).message).toContain('KEYHOLD_AWS_ACCESS_KEY_ID');

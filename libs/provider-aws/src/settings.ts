@@ -31,7 +31,8 @@ function endpoint(env: NodeJS.ProcessEnv, name: string): string | undefined {
   } catch {
     throw new Error(`${name} must be an absolute http(s) URL, got an unparsable value`);
   }
-  if (u.protocol !== 'https:' && u.protocol !== 'http:') throw new Error(`${name} must use https (or http for a local emulator)`);
+  if (u.protocol !== 'https:' && u.protocol !== 'http:')
+    throw new Error(`${name} must use https (or http for a local emulator)`);
   if (u.username || u.password) throw new Error(`${name} must not carry credentials`);
   if (u.search || u.hash) throw new Error(`${name} must not have a query or fragment`);
   return raw.replace(/\/+$/, '');
@@ -60,18 +61,27 @@ export function loadAwsSettings(env: NodeJS.ProcessEnv): AwsProviderSettings {
   const secretAccessKey = env.KEYHOLD_AWS_SECRET_ACCESS_KEY || undefined;
   const sessionToken = env.KEYHOLD_AWS_SESSION_TOKEN || undefined;
   if (!!accessKeyId !== !!secretAccessKey)
-    throw new Error('KEYHOLD_AWS_ACCESS_KEY_ID and KEYHOLD_AWS_SECRET_ACCESS_KEY must be set together (or neither, to use the default credential chain)');
+    throw new Error(
+      'KEYHOLD_AWS_ACCESS_KEY_ID and KEYHOLD_AWS_SECRET_ACCESS_KEY must be set together (or neither, to use the default credential chain)',
+    );
   if (accessKeyId && !/^[A-Z0-9]{16,128}$/.test(accessKeyId))
     throw new Error('KEYHOLD_AWS_ACCESS_KEY_ID must be 16-128 upper-case letters or digits');
-  if (sessionToken && !accessKeyId) throw new Error('KEYHOLD_AWS_SESSION_TOKEN needs KEYHOLD_AWS_ACCESS_KEY_ID and KEYHOLD_AWS_SECRET_ACCESS_KEY');
+  if (sessionToken && !accessKeyId)
+    throw new Error('KEYHOLD_AWS_SESSION_TOKEN needs KEYHOLD_AWS_ACCESS_KEY_ID and KEYHOLD_AWS_SECRET_ACCESS_KEY');
 
   const partitionsRaw = env.KEYHOLD_AWS_ALLOWED_PARTITIONS || 'aws';
-  const allowedPartitions = partitionsRaw.split(',').map((p) => p.trim()).filter(Boolean);
+  const allowedPartitions = partitionsRaw
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean);
   if (allowedPartitions.length === 0 || !allowedPartitions.every((p) => (PARTITIONS as readonly string[]).includes(p)))
     throw new Error(`KEYHOLD_AWS_ALLOWED_PARTITIONS must be a comma-separated list of ${PARTITIONS.join(', ')}`);
 
   const vendorRaw = env.KEYHOLD_AWS_VENDOR_PRINCIPAL_ARN;
-  if (!vendorRaw) throw new Error('KEYHOLD_AWS_VENDOR_PRINCIPAL_ARN is required: the IAM principal tenants trust (e.g. arn:aws:iam::111122223333:role/keyhold)');
+  if (!vendorRaw)
+    throw new Error(
+      'KEYHOLD_AWS_VENDOR_PRINCIPAL_ARN is required: the IAM principal tenants trust (e.g. arn:aws:iam::111122223333:role/keyhold)',
+    );
   try {
     parseVendorPrincipalArn(vendorRaw, allowedPartitions);
   } catch (err) {

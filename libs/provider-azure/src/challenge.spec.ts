@@ -13,7 +13,9 @@ describe('parseChallenge', () => {
   });
 
   it('accepts the authorization_uri / scope spelling', () => {
-    const c = parseChallenge('Bearer authorization_uri="https://login.microsoftonline.com/abc/oauth2/authorize", scope="https://managedhsm.azure.net/.default"');
+    const c = parseChallenge(
+      'Bearer authorization_uri="https://login.microsoftonline.com/abc/oauth2/authorize", scope="https://managedhsm.azure.net/.default"',
+    );
     expect(c.tenantId).toBe('abc');
     expect(c.resource).toBe('https://managedhsm.azure.net/.default');
   });

@@ -13,19 +13,30 @@ export interface VaultChallenge {
   resource: string | null;
 }
 
-export function probeVaultChallenge(keyId: string, agent: Agent, timeoutMs: number, apiVersion = '7.5'): Promise<VaultChallenge> {
+export function probeVaultChallenge(
+  keyId: string,
+  agent: Agent,
+  timeoutMs: number,
+  apiVersion = '7.5',
+): Promise<VaultChallenge> {
   return new Promise((resolve, reject) => {
     const url = new URL(`${keyId}/?api-version=${apiVersion}`);
-    const req = request(url, { method: 'GET', agent, timeout: timeoutMs, headers: { accept: 'application/json' } }, (res) => {
-      res.resume(); // the body is irrelevant and may be large: drain it
-      const header = res.headers['www-authenticate'];
-      if (res.statusCode !== 401 || typeof header !== 'string') {
-        resolve({ tenantId: null, authorization: null, resource: null });
-        return;
-      }
-      resolve(parseChallenge(header));
-    });
-    req.on('timeout', () => req.destroy(Object.assign(new Error('vault challenge probe timed out'), { name: 'AbortError' })));
+    const req = request(
+      url,
+      { method: 'GET', agent, timeout: timeoutMs, headers: { accept: 'application/json' } },
+      (res) => {
+        res.resume(); // the body is irrelevant and may be large: drain it
+        const header = res.headers['www-authenticate'];
+        if (res.statusCode !== 401 || typeof header !== 'string') {
+          resolve({ tenantId: null, authorization: null, resource: null });
+          return;
+        }
+        resolve(parseChallenge(header));
+      },
+    );
+    req.on('timeout', () =>
+      req.destroy(Object.assign(new Error('vault challenge probe timed out'), { name: 'AbortError' })),
+    );
     req.on('error', reject);
     req.end();
   });

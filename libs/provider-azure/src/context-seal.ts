@@ -17,7 +17,10 @@ export function seal(kek: Buffer, ctx: WrapContext): Buffer {
   const out = Buffer.alloc(SEALED_LEN);
   out[0] = VERSION;
   kek.copy(out, 1);
-  createHmac('sha256', kek).update(canonicalContext(ctx)).digest().copy(out, 1 + KEK_LEN);
+  createHmac('sha256', kek)
+    .update(canonicalContext(ctx))
+    .digest()
+    .copy(out, 1 + KEK_LEN);
   return out;
 }
 
@@ -25,14 +28,26 @@ export function seal(kek: Buffer, ctx: WrapContext): Buffer {
 export function open(payload: Buffer, ctx: WrapContext): Buffer {
   try {
     if (payload.length !== SEALED_LEN || payload[0] !== VERSION)
-      throw new ProviderError('invalid_ciphertext', 'azure', 'unwrap', 'ContextMismatch', 'The wrapped key does not have the expected format.');
+      throw new ProviderError(
+        'invalid_ciphertext',
+        'azure',
+        'unwrap',
+        'ContextMismatch',
+        'The wrapped key does not have the expected format.',
+      );
     const kek = Buffer.from(payload.subarray(1, 1 + KEK_LEN));
     const expected = createHmac('sha256', kek).update(canonicalContext(ctx)).digest();
     const ok = timingSafeEqual(expected, payload.subarray(1 + KEK_LEN));
     expected.fill(0);
     if (!ok) {
       kek.fill(0);
-      throw new ProviderError('invalid_ciphertext', 'azure', 'unwrap', 'ContextMismatch', 'The wrapped key belongs to another context (tenant, workspace, configuration or version).');
+      throw new ProviderError(
+        'invalid_ciphertext',
+        'azure',
+        'unwrap',
+        'ContextMismatch',
+        'The wrapped key belongs to another context (tenant, workspace, configuration or version).',
+      );
     }
     return kek;
   } finally {

@@ -23,9 +23,21 @@ function refusal(input: unknown, settings = PROD): InvalidIdentifierError {
 
 describe('parseAzureKeyUrl', () => {
   it('accepts versionless and versioned keys on every Key Vault / Managed HSM suffix', () => {
-    for (const suffix of ['vault.azure.net', 'managedhsm.azure.net', 'vault.azure.cn', 'managedhsm.azure.cn', 'vault.usgovcloudapi.net', 'managedhsm.usgovcloudapi.net']) {
+    for (const suffix of [
+      'vault.azure.net',
+      'managedhsm.azure.net',
+      'vault.azure.cn',
+      'managedhsm.azure.cn',
+      'vault.usgovcloudapi.net',
+      'managedhsm.usgovcloudapi.net',
+    ]) {
       const p = parseAzureKeyUrl(`https://contoso-kv.${suffix}/keys/tenant-kek/${VERSION}`, PROD);
-      expect(p).toMatchObject({ host: `contoso-kv.${suffix}`, keyName: 'tenant-kek', version: VERSION, emulator: null });
+      expect(p).toMatchObject({
+        host: `contoso-kv.${suffix}`,
+        keyName: 'tenant-kek',
+        version: VERSION,
+        emulator: null,
+      });
       expect(p.keyId).toBe(`https://contoso-kv.${suffix}/keys/tenant-kek`);
       expect(p.managedHsm).toBe(suffix.startsWith('managedhsm'));
     }
@@ -90,7 +102,10 @@ describe('parseAzureKeyUrl', () => {
 describe('parseAzureKeyConfigInput', () => {
   it('pins the versionless key and a lower-case tenant GUID', () => {
     const cfg = parseAzureKeyConfigInput(
-      { keyId: `https://contoso-kv.vault.azure.net/keys/tenant-kek/${VERSION}`, tenantId: '7D3F0C5E-1B2A-4C3D-9E8F-0A1B2C3D4E5F' },
+      {
+        keyId: `https://contoso-kv.vault.azure.net/keys/tenant-kek/${VERSION}`,
+        tenantId: '7D3F0C5E-1B2A-4C3D-9E8F-0A1B2C3D4E5F',
+      },
       PROD,
       'ext-0123456789abcdefghij',
     );
@@ -102,13 +117,20 @@ describe('parseAzureKeyConfigInput', () => {
     });
   });
 
-  it.each([undefined, '', 'contoso.onmicrosoft.com', '7d3f0c5e-1b2a-4c3d-9e8f-0a1b2c3d4e5', 12])('refuses tenant id %p naming the field', (tenantId) => {
-    try {
-      parseAzureKeyConfigInput({ keyId: 'https://contoso-kv.vault.azure.net/keys/k', tenantId }, PROD, 'ext-0123456789abcdefghij');
-      throw new Error('accepted');
-    } catch (err) {
-      expect(err).toBeInstanceOf(InvalidIdentifierError);
-      expect((err as InvalidIdentifierError).field).toBe('azure.tenantId');
-    }
-  });
+  it.each([undefined, '', 'contoso.onmicrosoft.com', '7d3f0c5e-1b2a-4c3d-9e8f-0a1b2c3d4e5', 12])(
+    'refuses tenant id %p naming the field',
+    (tenantId) => {
+      try {
+        parseAzureKeyConfigInput(
+          { keyId: 'https://contoso-kv.vault.azure.net/keys/k', tenantId },
+          PROD,
+          'ext-0123456789abcdefghij',
+        );
+        throw new Error('accepted');
+      } catch (err) {
+        expect(err).toBeInstanceOf(InvalidIdentifierError);
+        expect((err as InvalidIdentifierError).field).toBe('azure.tenantId');
+      }
+    },
+  );
 });

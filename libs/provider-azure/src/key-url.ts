@@ -34,9 +34,15 @@ const VERSION = /^[0-9a-f]{32}$/;
 const LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-export function parseAzureKeyUrl(input: unknown, settings: Pick<AzureProviderSettings, 'allowedEmulatorHosts'>): ParsedKeyUrl {
+export function parseAzureKeyUrl(
+  input: unknown,
+  settings: Pick<AzureProviderSettings, 'allowedEmulatorHosts'>,
+): ParsedKeyUrl {
   const bad = (why: string): never => {
-    throw new InvalidIdentifierError(FIELD, `The Azure key identifier ${why}. Expected https://<vault>.vault.azure.net/keys/<name>[/<version>].`);
+    throw new InvalidIdentifierError(
+      FIELD,
+      `The Azure key identifier ${why}. Expected https://<vault>.vault.azure.net/keys/<name>[/<version>].`,
+    );
   };
   if (typeof input !== 'string' || input.length === 0) return bad('is missing');
   if (input.length > 512) return bad('is too long');
@@ -59,11 +65,15 @@ export function parseAzureKeyUrl(input: unknown, settings: Pick<AzureProviderSet
   if (!emulator) {
     // URL() drops a default port (:443), so look at what was written, not only at what it parsed to.
     // IP literals first: an IPv6 literal also contains colons and would otherwise be reported as a port.
-    if (host.startsWith('[') || /^[0-9.]+$/.test(host) || /^0x/i.test(host)) return bad('must use a Key Vault host name, not an IP address');
+    if (host.startsWith('[') || /^[0-9.]+$/.test(host) || /^0x/i.test(host))
+      return bad('must use a Key Vault host name, not an IP address');
     if (url.port || input.slice('https://'.length).split('/')[0].includes(':')) return bad('must not name a port');
     if (host.endsWith('.')) return bad('must not end the host name with a dot');
     const suffix = KEY_VAULT_SUFFIXES.find((s) => host.endsWith(s));
-    if (!suffix) return bad(`host "${host}" is not an Azure Key Vault or Managed HSM host (${KEY_VAULT_SUFFIXES.map((s) => `*${s}`).join(', ')})`);
+    if (!suffix)
+      return bad(
+        `host "${host}" is not an Azure Key Vault or Managed HSM host (${KEY_VAULT_SUFFIXES.map((s) => `*${s}`).join(', ')})`,
+      );
     const vault = host.slice(0, host.length - suffix.length);
     // Key Vault names start with a letter and never hold "--", which also shuts out punycode (xn--) look-alikes.
     if (!LABEL.test(vault) || !/^[a-z]/.test(vault) || vault.includes('--') || vault.length < 3 || vault.length > 24)
@@ -72,11 +82,13 @@ export function parseAzureKeyUrl(input: unknown, settings: Pick<AzureProviderSet
   const parts = url.pathname.split('/');
   // ['', 'keys', name] or ['', 'keys', name, version] (a trailing slash is tolerated once)
   if (parts[parts.length - 1] === '' && parts.length > 3) parts.pop();
-  if (parts[0] !== '' || parts[1] !== 'keys' || parts.length < 3 || parts.length > 4) return bad('path must be /keys/<name> or /keys/<name>/<version>');
+  if (parts[0] !== '' || parts[1] !== 'keys' || parts.length < 3 || parts.length > 4)
+    return bad('path must be /keys/<name> or /keys/<name>/<version>');
   const keyName = parts[2];
   if (!NAME.test(keyName)) return bad('key name must be 1-127 letters, digits and dashes');
   const version = parts[3];
-  if (version !== undefined && !VERSION.test(version.toLowerCase())) return bad('key version must be 32 hexadecimal characters');
+  if (version !== undefined && !VERSION.test(version.toLowerCase()))
+    return bad('key version must be 32 hexadecimal characters');
   const vaultUrl = `https://${host}${url.port ? `:${url.port}` : ''}`;
   return {
     vaultUrl,
@@ -100,6 +112,9 @@ export function parseAzureKeyConfigInput(
 ): AzureKeyConfig {
   const parsed = parseAzureKeyUrl(input.keyId, settings);
   if (typeof input.tenantId !== 'string' || !GUID.test(input.tenantId))
-    throw new InvalidIdentifierError('azure.tenantId', 'The Azure tenant id must be your Microsoft Entra tenant (directory) id, a GUID.');
+    throw new InvalidIdentifierError(
+      'azure.tenantId',
+      'The Azure tenant id must be your Microsoft Entra tenant (directory) id, a GUID.',
+    );
   return { provider: 'azure', keyId: parsed.keyId, tenantId: input.tenantId.toLowerCase(), externalId };
 }

@@ -20,8 +20,16 @@ export const azureProviderModule: ProviderModule<'azure'> = {
         const i = isObject(input) ? input : {};
         return parseAzureKeyConfigInput({ keyId: i.keyId, tenantId: i.tenantId }, settings, tenant.externalId);
       },
-      identity: (tenant) => ({ clientId: settings.vendorClientId, appName: 'Keyhold', externalId: tenant.externalId, ownershipTag: OWNERSHIP_TAG }),
-      hints: (config) => ({ accessGrant: provider.accessGrantHint(config), ownershipTag: provider.ownershipTagHint(config) }),
+      identity: (tenant) => ({
+        clientId: settings.vendorClientId,
+        appName: 'Keyhold',
+        externalId: tenant.externalId,
+        ownershipTag: OWNERSHIP_TAG,
+      }),
+      hints: (config) => ({
+        accessGrant: provider.accessGrantHint(config),
+        ownershipTag: provider.ownershipTagHint(config),
+      }),
       // The ExternalId is the tenant's, never read from stored or client data (configurations stored before the
       // ownership tag existed have none, and get this tenant's here).
       bindTenant: (config, tenant) => ({ ...config, externalId: tenant.externalId }),

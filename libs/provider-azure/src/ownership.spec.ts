@@ -19,7 +19,9 @@ describe('ownershipOf', () => {
 
 describe('ownershipTagCommand', () => {
   it('names the vault (or HSM), the key and the tenant value', () => {
-    expect(ownershipTagCommand('contoso-kv', 'kek', 'ext-1', false)).toBe(`az keyvault key set-attributes --vault-name contoso-kv --name kek \\\n  --tags ${OWNERSHIP_TAG}=ext-1`);
+    expect(ownershipTagCommand('contoso-kv', 'kek', 'ext-1', false)).toBe(
+      `az keyvault key set-attributes --vault-name contoso-kv --name kek \\\n  --tags ${OWNERSHIP_TAG}=ext-1`,
+    );
     expect(ownershipTagCommand('contoso-hsm', 'kek', 'ext-1', true)).toContain('--hsm-name contoso-hsm');
   });
 });

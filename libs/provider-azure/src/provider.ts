@@ -58,12 +58,26 @@ export class AzureKeyVaultProvider implements KeyProvider<AzureKeyConfig> {
         // see that), the key is revoked but its owner can recover it: `pending_deletion`, the same revocation class
         // as a key scheduled for deletion elsewhere. A purged key (or one Keyhold may not look up) stays 404.
         if (isNotFound(err) && (await this.softDeleted(client, url.keyName))) {
-          return { keyId: url.keyId, state: 'pending_deletion', usage: 'unknown while the key is deleted', usageOk: false, spec: 'unknown', currentVersion: null };
+          return {
+            keyId: url.keyId,
+            state: 'pending_deletion',
+            usage: 'unknown while the key is deleted',
+            usageOk: false,
+            spec: 'unknown',
+            currentVersion: null,
+          };
         }
         // Key Vault refuses a GET of a disabled key (403, inner KeyDisabled) rather than answering enabled: false.
         // That refusal is the answer "the key is disabled"; nothing else about it matters until it is enabled again.
         if (!isKeyDisabled(err)) throw err;
-        return { keyId: url.keyId, state: 'disabled', usage: 'unknown while the key is disabled', usageOk: false, spec: 'unknown', currentVersion: null };
+        return {
+          keyId: url.keyId,
+          state: 'disabled',
+          usage: 'unknown while the key is disabled',
+          usageOk: false,
+          spec: 'unknown',
+          currentVersion: null,
+        };
       }
       this.requireOwnership(url, config, key.properties.tags, 'describe');
       const ops = key.keyOperations ?? [];
@@ -99,10 +113,14 @@ export class AzureKeyVaultProvider implements KeyProvider<AzureKeyConfig> {
         // Wrap under the key's *current* version, named explicitly: a versionless CryptographyClient keeps using
         // the version it first fetched, so a customer's rotation would otherwise go unnoticed. Wraps are rare
         // (bind, rewrap, rotation), so the extra GET is cheap.
-        const current = await this.keyClient(url, config.tenantId).getKey(url.keyName, { abortSignal: this.deadline() });
+        const current = await this.keyClient(url, config.tenantId).getKey(url.keyName, {
+          abortSignal: this.deadline(),
+        });
         this.requireOwnership(url, config, current.properties.tags, 'wrap');
         const target = current.properties.version ? `${url.keyId}/${current.properties.version}` : url.keyId;
-        const r = await this.cryptoClient(target, config.tenantId).wrapKey(ALG, payload, { abortSignal: this.deadline() });
+        const r = await this.cryptoClient(target, config.tenantId).wrapKey(ALG, payload, {
+          abortSignal: this.deadline(),
+        });
         return { ciphertext: Buffer.from(r.result), keyVersion: versionOf(r.keyID) };
       });
     } finally {
@@ -116,7 +134,9 @@ export class AzureKeyVaultProvider implements KeyProvider<AzureKeyConfig> {
     const target = wrapped.keyVersion ? `${url.keyId}/${wrapped.keyVersion}` : url.keyId;
     await this.ensureOwnership(url, config, ctx);
     return this.call('unwrap', url.keyId, ctx, async () => {
-      const r = await this.cryptoClient(target, config.tenantId).unwrapKey(ALG, wrapped.ciphertext, { abortSignal: this.deadline() });
+      const r = await this.cryptoClient(target, config.tenantId).unwrapKey(ALG, wrapped.ciphertext, {
+        abortSignal: this.deadline(),
+      });
       return open(Buffer.from(r.result), ctx);
     });
   }
@@ -137,14 +157,27 @@ export class AzureKeyVaultProvider implements KeyProvider<AzureKeyConfig> {
   private async ownershipCheck(url: ParsedKeyUrl, config: AzureKeyConfig, scope: CallScope): Promise<ValidationCheck> {
     try {
       await this.readOwnership(url, config, scope);
-      return { name: 'key_ownership', ok: true, message: `The key carries the tag ${OWNERSHIP_TAG} with your tenant's ExternalId: its owner gave it to this Keyhold tenant.` };
+      return {
+        name: 'key_ownership',
+        ok: true,
+        message: `The key carries the tag ${OWNERSHIP_TAG} with your tenant's ExternalId: its owner gave it to this Keyhold tenant.`,
+      };
     } catch (err) {
-      return { name: 'key_ownership', ok: false, message: this.explain(err, 'key_ownership', config), errorClass: err instanceof ProviderError ? err.errorClass : 'ambiguous' };
+      return {
+        name: 'key_ownership',
+        ok: false,
+        message: this.explain(err, 'key_ownership', config),
+        errorClass: err instanceof ProviderError ? err.errorClass : 'ambiguous',
+      };
     }
   }
 
   /** Reads the key's tags now (one getKey) and throws unless they prove ownership. */
-  private async readOwnership(url: ParsedKeyUrl, config: AzureKeyConfig, scope: CallScope | WrapContext): Promise<void> {
+  private async readOwnership(
+    url: ParsedKeyUrl,
+    config: AzureKeyConfig,
+    scope: CallScope | WrapContext,
+  ): Promise<void> {
     await this.call('ownership', url.keyId, scope, async () => {
       const key = await this.keyClient(url, config.tenantId).getKey(url.keyName, { abortSignal: this.deadline() });
       this.requireOwnership(url, config, key.properties.tags, 'ownership');
@@ -161,7 +194,12 @@ export class AzureKeyVaultProvider implements KeyProvider<AzureKeyConfig> {
   }
 
   /** Checks tags just read from the vault; remembers a success, forgets at once on a failure. */
-  private requireOwnership(url: ParsedKeyUrl, config: AzureKeyConfig, tags: Record<string, string> | undefined, operation: string): void {
+  private requireOwnership(
+    url: ParsedKeyUrl,
+    config: AzureKeyConfig,
+    tags: Record<string, string> | undefined,
+    operation: string,
+  ): void {
     const k = this.ownershipKey(url, config);
     const found: Ownership = ownershipOf(tags, config.externalId);
     if (found === 'proven') {
@@ -175,7 +213,9 @@ export class AzureKeyVaultProvider implements KeyProvider<AzureKeyConfig> {
       'azure',
       operation,
       found === 'missing' ? 'OwnershipTagMissing' : 'OwnershipTagMismatch',
-      found === 'missing' ? `the key has no ${OWNERSHIP_TAG} tag` : `the key's ${OWNERSHIP_TAG} tag names another Keyhold tenant`,
+      found === 'missing'
+        ? `the key has no ${OWNERSHIP_TAG} tag`
+        : `the key's ${OWNERSHIP_TAG} tag names another Keyhold tenant`,
     );
   }
 
@@ -184,11 +224,23 @@ export class AzureKeyVaultProvider implements KeyProvider<AzureKeyConfig> {
   }
 
   /** The vault's challenge names the Entra tenant that owns it; it must be the tenant the admin entered. */
-  private async vaultTenantCheck(url: ParsedKeyUrl, config: AzureKeyConfig, scope: CallScope): Promise<ValidationCheck> {
+  private async vaultTenantCheck(
+    url: ParsedKeyUrl,
+    config: AzureKeyConfig,
+    scope: CallScope,
+  ): Promise<ValidationCheck> {
     try {
-      const challenge = await this.call('challenge', url.keyId, scope, () => probeVaultChallenge(url.keyId, this.agent, this.settings.requestTimeoutMs));
+      const challenge = await this.call('challenge', url.keyId, scope, () =>
+        probeVaultChallenge(url.keyId, this.agent, this.settings.requestTimeoutMs),
+      );
       if (!challenge.tenantId)
-        return { name: 'vault_tenant', ok: false, errorClass: 'ambiguous', message: 'The host did not answer like Azure Key Vault (no Entra sign-in challenge). Check the key identifier.' };
+        return {
+          name: 'vault_tenant',
+          ok: false,
+          errorClass: 'ambiguous',
+          message:
+            'The host did not answer like Azure Key Vault (no Entra sign-in challenge). Check the key identifier.',
+        };
       if (challenge.tenantId !== config.tenantId.toLowerCase())
         return {
           name: 'vault_tenant',
@@ -198,25 +250,49 @@ export class AzureKeyVaultProvider implements KeyProvider<AzureKeyConfig> {
         };
       return { name: 'vault_tenant', ok: true, message: `The vault belongs to your Entra tenant ${config.tenantId}.` };
     } catch (err) {
-      return { name: 'vault_tenant', ok: false, message: this.explain(err, 'vault_tenant', config), errorClass: err instanceof ProviderError ? err.errorClass : 'ambiguous' };
+      return {
+        name: 'vault_tenant',
+        ok: false,
+        message: this.explain(err, 'vault_tenant', config),
+        errorClass: err instanceof ProviderError ? err.errorClass : 'ambiguous',
+      };
     }
   }
 
   /** Keyhold's app can sign in to the customer's tenant for the vault's audience. */
-  private async credentialsCheck(url: ParsedKeyUrl, config: AzureKeyConfig, scope: CallScope): Promise<ValidationCheck> {
-    const resource = url.emulator ? this.settings.emulatorResource : url.managedHsm ? 'https://managedhsm.azure.net' : 'https://vault.azure.net';
+  private async credentialsCheck(
+    url: ParsedKeyUrl,
+    config: AzureKeyConfig,
+    scope: CallScope,
+  ): Promise<ValidationCheck> {
+    const resource = url.emulator
+      ? this.settings.emulatorResource
+      : url.managedHsm
+        ? 'https://managedhsm.azure.net'
+        : 'https://vault.azure.net';
     try {
       await this.call('get_token', url.keyId, scope, async () => {
         try {
-          const t = await this.credential(config.tenantId).getToken(`${resource}/.default`, { abortSignal: this.deadline() });
+          const t = await this.credential(config.tenantId).getToken(`${resource}/.default`, {
+            abortSignal: this.deadline(),
+          });
           if (!t) throw new Error('no token');
         } catch (err) {
           throw classifyAzureError(err, 'get_token');
         }
       });
-      return { name: 'credentials', ok: true, message: `Keyhold's application signed in to your Entra tenant ${config.tenantId}.` };
+      return {
+        name: 'credentials',
+        ok: true,
+        message: `Keyhold's application signed in to your Entra tenant ${config.tenantId}.`,
+      };
     } catch (err) {
-      return { name: 'credentials', ok: false, message: this.explain(err, 'credentials', config), errorClass: err instanceof ProviderError ? err.errorClass : 'ambiguous' };
+      return {
+        name: 'credentials',
+        ok: false,
+        message: this.explain(err, 'credentials', config),
+        errorClass: err instanceof ProviderError ? err.errorClass : 'ambiguous',
+      };
     }
   }
 
@@ -251,13 +327,13 @@ export class AzureKeyVaultProvider implements KeyProvider<AzureKeyConfig> {
       case 'key_not_found':
         return 'The key was not found in the vault: it is deleted or the name/version is wrong. Restore it or register another key.';
       case 'invalid_key_usage':
-        return 'The key does not allow wrapKey and unwrapKey operations. Add them to the key\'s permitted operations or use an RSA key that allows them.';
+        return "The key does not allow wrapKey and unwrapKey operations. Add them to the key's permitted operations or use an RSA key that allows them.";
       case 'invalid_ciphertext':
         return 'The vault could not unwrap a key Keyhold wrapped with this key: the key material changed or the context does not match.';
       case 'throttled':
         return 'Azure Key Vault throttled Keyhold. Nothing is wrong with the configuration; try again shortly.';
       case 'unavailable':
-        return 'Azure Key Vault could not be reached or did not answer in time. Try again; if it persists, check the vault\'s network settings.';
+        return "Azure Key Vault could not be reached or did not answer in time. Try again; if it persists, check the vault's network settings.";
       case 'ownership_unproven':
         return (
           (e.providerCode === 'OwnershipTagMismatch'
@@ -307,7 +383,9 @@ export class AzureKeyVaultProvider implements KeyProvider<AzureKeyConfig> {
   private credential(tenantId: string): TokenCredential {
     let c = this.credentials.get(tenantId);
     if (!c) {
-      const emulatorAuthority = !/^https:\/\/login\.(microsoftonline\.com|chinacloudapi\.cn|microsoftonline\.us)$/.test(this.settings.authorityHost);
+      const emulatorAuthority = !/^https:\/\/login\.(microsoftonline\.com|chinacloudapi\.cn|microsoftonline\.us)$/.test(
+        this.settings.authorityHost,
+      );
       c = new ClientSecretCredential(tenantId, this.settings.vendorClientId, this.settings.vendorClientSecret, {
         ...this.clientOptions(),
         authorityHost: this.settings.authorityHost,
@@ -338,18 +416,29 @@ export class AzureKeyVaultProvider implements KeyProvider<AzureKeyConfig> {
     return c;
   }
 
-  private async call<T>(operation: string, target: string, scope: CallScope | WrapContext, fn: () => Promise<T>): Promise<T> {
-    return this.observer.measure({ provider: 'azure', operation, target, tenantId: scope.tenantId, workspaceId: scope.workspaceId }, async () => {
-      try {
-        return await fn();
-      } catch (err) {
-        throw classifyAzureError(err, operation);
-      }
-    });
+  private async call<T>(
+    operation: string,
+    target: string,
+    scope: CallScope | WrapContext,
+    fn: () => Promise<T>,
+  ): Promise<T> {
+    return this.observer.measure(
+      { provider: 'azure', operation, target, tenantId: scope.tenantId, workspaceId: scope.workspaceId },
+      async () => {
+        try {
+          return await fn();
+        } catch (err) {
+          throw classifyAzureError(err, operation);
+        }
+      },
+    );
   }
 }
 
-export function createAzureProvider(settings: AzureProviderSettings, observer: ProviderCallObserver): AzureKeyVaultProvider {
+export function createAzureProvider(
+  settings: AzureProviderSettings,
+  observer: ProviderCallObserver,
+): AzureKeyVaultProvider {
   return new AzureKeyVaultProvider(settings, observer);
 }
 
@@ -371,7 +460,10 @@ function isNotFound(err: unknown): boolean {
 }
 
 function isKeyDisabled(err: unknown): boolean {
-  const e = err as { statusCode?: unknown; details?: { error?: { innererror?: { code?: unknown }; innerError?: { code?: unknown } } } } | null;
+  const e = err as {
+    statusCode?: unknown;
+    details?: { error?: { innererror?: { code?: unknown }; innerError?: { code?: unknown } } };
+  } | null;
   const inner = e?.details?.error?.innererror?.code ?? e?.details?.error?.innerError?.code;
   return e?.statusCode === 403 && inner === 'KeyDisabled';
 }

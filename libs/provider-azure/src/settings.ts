@@ -39,13 +39,17 @@ export function loadAzureSettings(env: Readonly<Record<string, string | undefine
   } catch {
     throw new Error(`KEYHOLD_AZURE_AUTHORITY_HOST must be an https URL, got "${authorityHost}"`);
   }
-  if (authority.protocol !== 'https:') throw new Error('KEYHOLD_AZURE_AUTHORITY_HOST must use https (Entra refuses anything else)');
+  if (authority.protocol !== 'https:')
+    throw new Error('KEYHOLD_AZURE_AUTHORITY_HOST must use https (Entra refuses anything else)');
   const vendorClientId = env.KEYHOLD_AZURE_CLIENT_ID ?? '';
-  if (!GUID.test(vendorClientId)) throw new Error('KEYHOLD_AZURE_CLIENT_ID must be the vendor app registration id (a GUID)');
+  if (!GUID.test(vendorClientId))
+    throw new Error('KEYHOLD_AZURE_CLIENT_ID must be the vendor app registration id (a GUID)');
   const vendorClientSecret = env.KEYHOLD_AZURE_CLIENT_SECRET ?? '';
-  if (vendorClientSecret.length < 8) throw new Error('KEYHOLD_AZURE_CLIENT_SECRET must be set (the vendor app client secret)');
+  if (vendorClientSecret.length < 8)
+    throw new Error('KEYHOLD_AZURE_CLIENT_SECRET must be set (the vendor app client secret)');
   let tlsCaPem: string | undefined = env.KEYHOLD_AZURE_CA_PEM || undefined;
-  if (tlsCaPem && !tlsCaPem.includes('BEGIN CERTIFICATE')) throw new Error('KEYHOLD_AZURE_CA_PEM must hold a PEM certificate');
+  if (tlsCaPem && !tlsCaPem.includes('BEGIN CERTIFICATE'))
+    throw new Error('KEYHOLD_AZURE_CA_PEM must hold a PEM certificate');
   if (!tlsCaPem && env.KEYHOLD_AZURE_CA_FILE) {
     try {
       tlsCaPem = readFileSync(env.KEYHOLD_AZURE_CA_FILE, 'utf8');
@@ -84,10 +88,17 @@ export function parseEmulatorHosts(raw: string): EmulatorHost[] {
     });
 }
 
-function intVar(env: Readonly<Record<string, string | undefined>>, name: string, fallback: number, min: number, max: number): number {
+function intVar(
+  env: Readonly<Record<string, string | undefined>>,
+  name: string,
+  fallback: number,
+  min: number,
+  max: number,
+): number {
   const raw = env[name];
   if (raw === undefined || raw === '') return fallback;
   const n = Number(raw);
-  if (!Number.isInteger(n) || n < min || n > max) throw new Error(`${name} must be an integer between ${min} and ${max}, got "${raw}"`);
+  if (!Number.isInteger(n) || n < min || n > max)
+    throw new Error(`${name} must be an integer between ${min} and ${max}, got "${raw}"`);
   return n;
 }

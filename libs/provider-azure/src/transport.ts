@@ -12,7 +12,12 @@ import type { AzureProviderSettings } from './settings';
  */
 export function createAzureAgent(settings: Pick<AzureProviderSettings, 'tlsCaPem' | 'allowedEmulatorHosts'>): Agent {
   const mapped = new Map(settings.allowedEmulatorHosts.map((e) => [e.host, e.connectHost]));
-  return new Agent({ keepAlive: true, maxSockets: 64, ca: settings.tlsCaPem ? [settings.tlsCaPem] : undefined, lookup: guardedLookup(mapped) });
+  return new Agent({
+    keepAlive: true,
+    maxSockets: 64,
+    ca: settings.tlsCaPem ? [settings.tlsCaPem] : undefined,
+    lookup: guardedLookup(mapped),
+  });
 }
 
 /**
@@ -21,7 +26,10 @@ export function createAzureAgent(settings: Pick<AzureProviderSettings, 'tlsCaPem
  * unless `allowAddress` lets that address through (an explicit dev/test setting, never production). Every
  * outbound call that a tenant can aim (Azure key URLs, SIEM destinations) goes through this one function.
  */
-export function guardedLookup(mapped: ReadonlyMap<string, string> = new Map(), allowAddress?: (address: string) => boolean): LookupFunction {
+export function guardedLookup(
+  mapped: ReadonlyMap<string, string> = new Map(),
+  allowAddress?: (address: string) => boolean,
+): LookupFunction {
   return (hostname, options, cb) => {
     const opts = { family: options.family, hints: options.hints };
     const all = options.all === true;
@@ -47,7 +55,9 @@ export function guardedLookup(mapped: ReadonlyMap<string, string> = new Map(), a
 }
 
 export function blockedAddressError(hostname: string): Error {
-  return Object.assign(new Error(`refusing to connect to ${hostname}: it resolves to an internal address`), { code: 'EKEYHOLD_BLOCKED_ADDRESS' });
+  return Object.assign(new Error(`refusing to connect to ${hostname}: it resolves to an internal address`), {
+    code: 'EKEYHOLD_BLOCKED_ADDRESS',
+  });
 }
 
 /** A pipeline policy putting our agent on every request of an Azure SDK client (vault clients and credentials). */
@@ -66,13 +76,28 @@ export function isInternalAddress(address: string): boolean {
   const v = isIP(address);
   if (v === 4) {
     const [a, b] = address.split('.').map(Number);
-    return a === 0 || a === 10 || a === 127 || (a === 169 && b === 254) || (a === 172 && b >= 16 && b <= 31) || (a === 192 && b === 168) || (a === 100 && b >= 64 && b <= 127);
+    return (
+      a === 0 ||
+      a === 10 ||
+      a === 127 ||
+      (a === 169 && b === 254) ||
+      (a === 172 && b >= 16 && b <= 31) ||
+      (a === 192 && b === 168) ||
+      (a === 100 && b >= 64 && b <= 127)
+    );
   }
   if (v === 6) {
     const x = address.toLowerCase();
     if (x === '::' || x === '::1') return true;
     if (x.startsWith('::ffff:')) return isInternalAddress(x.slice(7));
-    return x.startsWith('fc') || x.startsWith('fd') || x.startsWith('fe8') || x.startsWith('fe9') || x.startsWith('fea') || x.startsWith('feb');
+    return (
+      x.startsWith('fc') ||
+      x.startsWith('fd') ||
+      x.startsWith('fe8') ||
+      x.startsWith('fe9') ||
+      x.startsWith('fea') ||
+      x.startsWith('feb')
+    );
   }
   return true;
 }

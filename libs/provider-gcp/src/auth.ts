@@ -19,7 +19,10 @@ export class GcpIdentity {
 
   constructor(private readonly settings: GcpProviderSettings) {
     // A private CA is added to (not substituted for) the public roots, so ADC's own token endpoint still verifies.
-    const agent = new Agent({ keepAlive: true, ca: settings.tlsCaPem ? [...rootCertificates, settings.tlsCaPem] : undefined });
+    const agent = new Agent({
+      keepAlive: true,
+      ca: settings.tlsCaPem ? [...rootCertificates, settings.tlsCaPem] : undefined,
+    });
     // timeout bounds each attempt of a token request (gaxios aborts the fetch through its signal).
     this.transporterOptions = { agent, fetchImplementation: fetchOverAgent(agent), timeout: settings.requestTimeoutMs };
   }
@@ -78,9 +81,16 @@ export async function accessToken(client: Impersonated, timeoutMs: number): Prom
     return token;
   } catch (err) {
     if (err instanceof ImpersonationError) throw err;
-    const e = err as { status?: unknown; response?: { status?: number; data?: { error?: { status?: string } } }; code?: unknown; cause?: { code?: unknown } };
+    const e = err as {
+      status?: unknown;
+      response?: { status?: number; data?: { error?: { status?: string } } };
+      code?: unknown;
+      cause?: { code?: unknown };
+    };
     const status = e.response?.status ?? (typeof e.status === 'number' ? e.status : 0);
-    const reason = e.response?.data?.error?.status ?? (typeof e.code === 'string' ? e.code : typeof e.cause?.code === 'string' ? e.cause.code : 'NETWORK');
+    const reason =
+      e.response?.data?.error?.status ??
+      (typeof e.code === 'string' ? e.code : typeof e.cause?.code === 'string' ? e.cause.code : 'NETWORK');
     throw new ImpersonationError(status, reason);
   } finally {
     clearTimeout(timer);

@@ -10,16 +10,26 @@ const cls = (err: unknown, op = 'wrap') => classifyGcpError(err, op).errorClass;
 
 describe('classifyGcpError', () => {
   it('maps the definitive customer-side answers', () => {
-    expect(cls(grpcError(GRPC.PERMISSION_DENIED, "Permission 'cloudkms.cryptoKeyVersions.useToEncrypt' denied"))).toBe('access_denied');
+    expect(cls(grpcError(GRPC.PERMISSION_DENIED, "Permission 'cloudkms.cryptoKeyVersions.useToEncrypt' denied"))).toBe(
+      'access_denied',
+    );
     expect(cls(grpcError(GRPC.NOT_FOUND, 'CryptoKey projects/p/... not found.'))).toBe('key_not_found');
   });
 
   it('reads the version state out of FAILED_PRECONDITION, most specific first', () => {
     const v = 'projects/p/locations/l/keyRings/r/cryptoKeys/k/cryptoKeyVersions/1';
-    expect(cls(grpcError(GRPC.FAILED_PRECONDITION, `${v} is not enabled, current state is: DISABLED.`))).toBe('key_disabled');
-    expect(cls(grpcError(GRPC.FAILED_PRECONDITION, `${v} is not enabled, current state is: DESTROY_SCHEDULED.`))).toBe('key_pending_deletion');
-    expect(cls(grpcError(GRPC.FAILED_PRECONDITION, `${v} is not enabled, current state is: DESTROYED.`))).toBe('key_destroyed');
-    expect(cls(grpcError(GRPC.FAILED_PRECONDITION, 'The request cannot be fulfilled: key purpose ASYMMETRIC_SIGN'))).toBe('invalid_key_usage');
+    expect(cls(grpcError(GRPC.FAILED_PRECONDITION, `${v} is not enabled, current state is: DISABLED.`))).toBe(
+      'key_disabled',
+    );
+    expect(cls(grpcError(GRPC.FAILED_PRECONDITION, `${v} is not enabled, current state is: DESTROY_SCHEDULED.`))).toBe(
+      'key_pending_deletion',
+    );
+    expect(cls(grpcError(GRPC.FAILED_PRECONDITION, `${v} is not enabled, current state is: DESTROYED.`))).toBe(
+      'key_destroyed',
+    );
+    expect(
+      cls(grpcError(GRPC.FAILED_PRECONDITION, 'The request cannot be fulfilled: key purpose ASYMMETRIC_SIGN')),
+    ).toBe('invalid_key_usage');
     expect(cls(grpcError(GRPC.FAILED_PRECONDITION, 'something else'))).toBe('ambiguous');
   });
 
@@ -32,9 +42,30 @@ describe('classifyGcpError', () => {
 
   it('takes the version state from "current state is:", not from a key name that happens to spell a state', () => {
     const named = (id: string) => `projects/p/locations/l/keyRings/DESTROYED/cryptoKeys/${id}/cryptoKeyVersions/1`;
-    expect(cls(grpcError(GRPC.FAILED_PRECONDITION, `${named('DISABLED')} is not enabled, current state is: DESTROY_SCHEDULED.`))).toBe('key_pending_deletion');
-    expect(cls(grpcError(GRPC.FAILED_PRECONDITION, `${named('DESTROY_SCHEDULED')} is not enabled, current state is: DISABLED.`))).toBe('key_disabled');
-    expect(cls(grpcError(GRPC.FAILED_PRECONDITION, `projects/p/locations/l/keyRings/r/cryptoKeys/DISABLED has incorrect key purpose: MAC; expected key purpose is: ENCRYPT_DECRYPT.`))).toBe('invalid_key_usage');
+    expect(
+      cls(
+        grpcError(
+          GRPC.FAILED_PRECONDITION,
+          `${named('DISABLED')} is not enabled, current state is: DESTROY_SCHEDULED.`,
+        ),
+      ),
+    ).toBe('key_pending_deletion');
+    expect(
+      cls(
+        grpcError(
+          GRPC.FAILED_PRECONDITION,
+          `${named('DESTROY_SCHEDULED')} is not enabled, current state is: DISABLED.`,
+        ),
+      ),
+    ).toBe('key_disabled');
+    expect(
+      cls(
+        grpcError(
+          GRPC.FAILED_PRECONDITION,
+          `projects/p/locations/l/keyRings/r/cryptoKeys/DISABLED has incorrect key purpose: MAC; expected key purpose is: ENCRYPT_DECRYPT.`,
+        ),
+      ),
+    ).toBe('invalid_key_usage');
   });
 
   it('treats throttling, deadlines and outages as transient', () => {
@@ -52,15 +83,24 @@ describe('classifyGcpError', () => {
   });
 
   it("blames Keyhold's own identity, never the customer, for authentication and impersonation failures", () => {
-    expect(cls(grpcError(GRPC.UNAUTHENTICATED, 'Request had invalid authentication credentials: the access token expired.'))).toBe('credentials_expired');
-    expect(cls(grpcError(GRPC.UNAUTHENTICATED, 'Request had invalid authentication credentials.'))).toBe('auth_misconfigured');
+    expect(
+      cls(grpcError(GRPC.UNAUTHENTICATED, 'Request had invalid authentication credentials: the access token expired.')),
+    ).toBe('credentials_expired');
+    expect(cls(grpcError(GRPC.UNAUTHENTICATED, 'Request had invalid authentication credentials.'))).toBe(
+      'auth_misconfigured',
+    );
     expect(cls(new ImpersonationError(403, 'PERMISSION_DENIED'))).toBe('auth_misconfigured');
     expect(cls(new ImpersonationError(404, 'NOT_FOUND'))).toBe('auth_misconfigured'); // the vendor's service account does not exist
     expect(cls(new ImpersonationError(400, 'FAILED_PRECONDITION'))).toBe('auth_misconfigured');
     expect(cls(new ImpersonationError(401, 'UNAUTHENTICATED'))).toBe('auth_misconfigured');
-    expect(cls(grpcError(GRPC.INTERNAL, 'Getting metadata from plugin failed with error: PERMISSION_DENIED: unable to impersonate: denied'))).toBe(
-      'auth_misconfigured',
-    );
+    expect(
+      cls(
+        grpcError(
+          GRPC.INTERNAL,
+          'Getting metadata from plugin failed with error: PERMISSION_DENIED: unable to impersonate: denied',
+        ),
+      ),
+    ).toBe('auth_misconfigured');
   });
 
   it('treats an unreachable or throttling IAM Credentials API as transient', () => {

@@ -18,7 +18,18 @@ export const GRPC = {
   UNAUTHENTICATED: 16,
 } as const;
 
-const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'ECONNABORTED', 'UND_ERR_SOCKET']);
+const NETWORK_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ECONNABORTED',
+  'UND_ERR_SOCKET',
+]);
 
 /**
  * Keyhold failed to obtain an access token for the tenant's service account from the IAM Credentials API.
@@ -53,11 +64,13 @@ export function classifyGcpError(err: unknown, operation: string): ProviderError
     new ProviderError(cls, 'gcp', operation, code, `GCP ${operation} failed: ${what} (${code}).`);
 
   if (err instanceof ImpersonationError) return classifyImpersonation(err, make);
-  if (err instanceof IntegrityError) return make('unavailable', 'CRC32C_MISMATCH', 'data failed its CRC32C integrity check in transit');
+  if (err instanceof IntegrityError)
+    return make('unavailable', 'CRC32C_MISMATCH', 'data failed its CRC32C integrity check in transit');
 
   const e = (err ?? {}) as { code?: unknown; details?: unknown; message?: unknown };
   const details = typeof e.details === 'string' ? e.details : typeof e.message === 'string' ? e.message : '';
-  if (typeof e.code === 'string' && NETWORK_CODES.has(e.code)) return make('unavailable', e.code, 'the key service could not be reached');
+  if (typeof e.code === 'string' && NETWORK_CODES.has(e.code))
+    return make('unavailable', e.code, 'the key service could not be reached');
   if (typeof e.code !== 'number') return make('ambiguous', 'UNKNOWN', 'unexpected failure');
 
   const code = String(e.code);
@@ -76,7 +89,10 @@ export function classifyGcpError(err: unknown, operation: string): ProviderError
       return make('unavailable', code, 'the key service did not answer in time');
     case GRPC.INTERNAL:
       // A failed token refresh inside the gRPC metadata plugin surfaces as INTERNAL: it is Keyhold's own identity.
-      if (/unable to impersonate/i.test(details) && /PERMISSION_DENIED|FAILED_PRECONDITION|UNAUTHENTICATED|NOT_FOUND/.test(details)) {
+      if (
+        /unable to impersonate/i.test(details) &&
+        /PERMISSION_DENIED|FAILED_PRECONDITION|UNAUTHENTICATED|NOT_FOUND/.test(details)
+      ) {
         return make('auth_misconfigured', code, "Keyhold could not act as the tenant's service account");
       }
       return make('unavailable', code, 'the key service failed internally');
@@ -94,27 +110,39 @@ export function classifyGcpError(err: unknown, operation: string): ProviderError
   }
 }
 
-function classifyPrecondition(details: string, make: (c: ErrorClass, code: string, what: string) => ProviderError, code: string): ProviderError {
+function classifyPrecondition(
+  details: string,
+  make: (c: ErrorClass, code: string, what: string) => ProviderError,
+  code: string,
+): ProviderError {
   // Cloud KMS names the resource in the message, and a customer's key ring or key may be called "DISABLED": the
   // version state is read from "current state is: X" and the purpose from "incorrect key purpose", never from a name.
-  if (/incorrect key purpose/i.test(details)) return make('invalid_key_usage', code, 'the key cannot be used for symmetric encryption');
+  if (/incorrect key purpose/i.test(details))
+    return make('invalid_key_usage', code, 'the key cannot be used for symmetric encryption');
   const state = /current state is:\s*([A-Z_]+)/.exec(details)?.[1];
-  if (state === 'DESTROY_SCHEDULED') return make('key_pending_deletion', code, 'the key version is scheduled for destruction');
+  if (state === 'DESTROY_SCHEDULED')
+    return make('key_pending_deletion', code, 'the key version is scheduled for destruction');
   if (state === 'DESTROYED') return make('key_destroyed', code, 'the key version is destroyed');
   if (state === 'DISABLED') return make('key_disabled', code, 'the key version is disabled');
   if (state) return make('ambiguous', code, 'the key is not in a usable state');
   // Order matters: DESTROY_SCHEDULED contains DESTROY.
-  if (/DESTROY_SCHEDULED/.test(details)) return make('key_pending_deletion', code, 'the key version is scheduled for destruction');
+  if (/DESTROY_SCHEDULED/.test(details))
+    return make('key_pending_deletion', code, 'the key version is scheduled for destruction');
   if (/DESTROYED/.test(details)) return make('key_destroyed', code, 'the key version is destroyed');
   if (/DISABLED/.test(details)) return make('key_disabled', code, 'the key version is disabled');
-  if (/purpose/i.test(details)) return make('invalid_key_usage', code, 'the key cannot be used for symmetric encryption');
+  if (/purpose/i.test(details))
+    return make('invalid_key_usage', code, 'the key cannot be used for symmetric encryption');
   return make('ambiguous', code, 'the key is not in a usable state');
 }
 
-function classifyImpersonation(err: ImpersonationError, make: (c: ErrorClass, code: string, what: string) => ProviderError): ProviderError {
+function classifyImpersonation(
+  err: ImpersonationError,
+  make: (c: ErrorClass, code: string, what: string) => ProviderError,
+): ProviderError {
   const code = `iamcredentials:${err.status || err.reason}`;
   if (err.status === 429) return make('throttled', code, 'the IAM Credentials API is throttling token requests');
-  if (err.status >= 500 || err.status === 0 || err.status === 408) return make('unavailable', code, 'the IAM Credentials API could not be reached');
+  if (err.status >= 500 || err.status === 0 || err.status === 408)
+    return make('unavailable', code, 'the IAM Credentials API could not be reached');
   // 401/403/400/404: Keyhold's own identity or service account is misconfigured (the account is in Keyhold's project).
   return make('auth_misconfigured', code, "Keyhold could not act as the tenant's service account");
 }

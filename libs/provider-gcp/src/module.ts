@@ -14,7 +14,10 @@ export const gcpProviderModule: ProviderModule<'gcp'> = {
       provider,
       parse(input, tenant) {
         const i = isObject(input) ? input : {};
-        return parseGcpKeyConfigInput({ keyName: i.keyName, serviceAccount: i.serviceAccount }, serviceAccountForTenant(settings, tenant.id));
+        return parseGcpKeyConfigInput(
+          { keyName: i.keyName, serviceAccount: i.serviceAccount },
+          serviceAccountForTenant(settings, tenant.id),
+        );
       },
       identity: (tenant) => ({ serviceAccount: serviceAccountForTenant(settings, tenant.id) }),
       hints: (config) => ({ iamBinding: provider.iamBindingHint(config) }),

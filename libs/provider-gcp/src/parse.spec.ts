@@ -57,12 +57,18 @@ describe('parseGcpKeyName', () => {
 
 describe('parseGcpKeyConfigInput', () => {
   it("accepts the tenant's own service account", () => {
-    expect(parseGcpKeyConfigInput({ keyName: KEY, serviceAccount: SA }, SA)).toEqual({ provider: 'gcp', keyName: KEY, serviceAccount: SA });
+    expect(parseGcpKeyConfigInput({ keyName: KEY, serviceAccount: SA }, SA)).toEqual({
+      provider: 'gcp',
+      keyName: KEY,
+      serviceAccount: SA,
+    });
   });
 
   it("rejects another tenant's service account (confused deputy), naming the expected one", () => {
     const other = serviceAccountForTenant({ vendorProject: 'keyhold-vendor' }, 'tenant-2');
-    expect(fieldOf(() => parseGcpKeyConfigInput({ keyName: KEY, serviceAccount: other }, SA))).toBe('gcp.serviceAccount');
+    expect(fieldOf(() => parseGcpKeyConfigInput({ keyName: KEY, serviceAccount: other }, SA))).toBe(
+      'gcp.serviceAccount',
+    );
     expect(() => parseGcpKeyConfigInput({ keyName: KEY, serviceAccount: other }, SA)).toThrow(SA);
   });
 

@@ -16,10 +16,16 @@ export interface ParsedGcpKeyName {
 /** Parses a CryptoKey resource name exactly; a version suffix or any extra segment is rejected. */
 export function parseGcpKeyName(raw: unknown): ParsedGcpKeyName {
   if (typeof raw !== 'string' || raw.length === 0) {
-    throw new InvalidIdentifierError('gcp.keyName', 'keyName is required: projects/<project>/locations/<location>/keyRings/<ring>/cryptoKeys/<key>');
+    throw new InvalidIdentifierError(
+      'gcp.keyName',
+      'keyName is required: projects/<project>/locations/<location>/keyRings/<ring>/cryptoKeys/<key>',
+    );
   }
   if (/\/cryptoKeyVersions(\/|$)/.test(raw)) {
-    throw new InvalidIdentifierError('gcp.keyName', 'keyName must name the CryptoKey, not a CryptoKeyVersion: drop the /cryptoKeyVersions/… suffix');
+    throw new InvalidIdentifierError(
+      'gcp.keyName',
+      'keyName must name the CryptoKey, not a CryptoKeyVersion: drop the /cryptoKeyVersions/… suffix',
+    );
   }
   const m = KEY_NAME.exec(raw);
   if (!m) {
@@ -28,7 +34,13 @@ export function parseGcpKeyName(raw: unknown): ParsedGcpKeyName {
       'keyName must be projects/<project-id>/locations/<location>/keyRings/<ring>/cryptoKeys/<key> (project id: 6-30 lower-case letters, digits or dashes, starting with a letter; ring and key names: 1-63 letters, digits, _ or -)',
     );
   }
-  return { project: m[1], location: m[2], keyRing: m[3], cryptoKey: m[4], keyRingName: `projects/${m[1]}/locations/${m[2]}/keyRings/${m[3]}` };
+  return {
+    project: m[1],
+    location: m[2],
+    keyRing: m[3],
+    cryptoKey: m[4],
+    keyRingName: `projects/${m[1]}/locations/${m[2]}/keyRings/${m[3]}`,
+  };
 }
 
 /**
@@ -42,7 +54,10 @@ export function parseGcpKeyConfigInput(
   const parsed = parseGcpKeyName(input?.keyName);
   const sa = input?.serviceAccount;
   if (typeof sa !== 'string' || sa.length === 0) {
-    throw new InvalidIdentifierError('gcp.serviceAccount', `serviceAccount is required: it must be ${expectedServiceAccount}`);
+    throw new InvalidIdentifierError(
+      'gcp.serviceAccount',
+      `serviceAccount is required: it must be ${expectedServiceAccount}`,
+    );
   }
   if (sa !== expectedServiceAccount) {
     throw new InvalidIdentifierError(
@@ -50,5 +65,9 @@ export function parseGcpKeyConfigInput(
       `serviceAccount must be this tenant's Keyhold service account ${expectedServiceAccount}; another service account cannot be used`,
     );
   }
-  return { provider: 'gcp', keyName: `projects/${parsed.project}/locations/${parsed.location}/keyRings/${parsed.keyRing}/cryptoKeys/${parsed.cryptoKey}`, serviceAccount: sa };
+  return {
+    provider: 'gcp',
+    keyName: `projects/${parsed.project}/locations/${parsed.location}/keyRings/${parsed.keyRing}/cryptoKeys/${parsed.cryptoKey}`,
+    serviceAccount: sa,
+  };
 }

@@ -55,7 +55,13 @@ export class GcpKmsProvider implements KeyProvider<GcpKeyConfig> {
 
   async describe(config: GcpKeyConfig, scope: CallScope): Promise<KeyDescription> {
     return this.observer.measure(
-      { provider: 'gcp', operation: 'describe', target: config.keyName, tenantId: scope.tenantId, workspaceId: scope.workspaceId },
+      {
+        provider: 'gcp',
+        operation: 'describe',
+        target: config.keyName,
+        tenantId: scope.tenantId,
+        workspaceId: scope.workspaceId,
+      },
       () =>
         this.call(config, 'describe', async (kms, opts) => {
           const [key] = await kms.getCryptoKey({ name: config.keyName }, opts);
@@ -76,7 +82,13 @@ export class GcpKmsProvider implements KeyProvider<GcpKeyConfig> {
 
   async wrap(config: GcpKeyConfig, kek: Buffer, ctx: WrapContext): Promise<WrappedKek> {
     return this.observer.measure(
-      { provider: 'gcp', operation: 'wrap', target: config.keyName, tenantId: ctx.tenantId, workspaceId: ctx.workspaceId },
+      {
+        provider: 'gcp',
+        operation: 'wrap',
+        target: config.keyName,
+        tenantId: ctx.tenantId,
+        workspaceId: ctx.workspaceId,
+      },
       () =>
         this.call(config, 'wrap', async (kms, opts) => {
           const aad = canonicalContext(ctx);
@@ -95,10 +107,17 @@ export class GcpKmsProvider implements KeyProvider<GcpKeyConfig> {
             throw new IntegrityError('the key service did not verify the request checksums');
           }
           const ciphertext = Buffer.from(res.ciphertext as Uint8Array);
-          if (Number(res.ciphertextCrc32c?.value) !== crc32c(ciphertext)) throw new IntegrityError('ciphertext checksum mismatch');
+          if (Number(res.ciphertextCrc32c?.value) !== crc32c(ciphertext))
+            throw new IntegrityError('ciphertext checksum mismatch');
           const version = res.name ?? '';
           if (!version.startsWith(`${config.keyName}/cryptoKeyVersions/`)) {
-            throw new ProviderError('ambiguous', 'gcp', 'wrap', 'UNEXPECTED_VERSION', 'GCP wrap answered for a different key.');
+            throw new ProviderError(
+              'ambiguous',
+              'gcp',
+              'wrap',
+              'UNEXPECTED_VERSION',
+              'GCP wrap answered for a different key.',
+            );
           }
           return { ciphertext, keyVersion: version };
         }),
@@ -107,7 +126,13 @@ export class GcpKmsProvider implements KeyProvider<GcpKeyConfig> {
 
   async unwrap(config: GcpKeyConfig, wrapped: WrappedKek, ctx: WrapContext): Promise<Buffer> {
     return this.observer.measure(
-      { provider: 'gcp', operation: 'unwrap', target: config.keyName, tenantId: ctx.tenantId, workspaceId: ctx.workspaceId },
+      {
+        provider: 'gcp',
+        operation: 'unwrap',
+        target: config.keyName,
+        tenantId: ctx.tenantId,
+        workspaceId: ctx.workspaceId,
+      },
       () =>
         this.call(config, 'unwrap', async (kms, opts) => {
           const aad = canonicalContext(ctx);
@@ -137,7 +162,13 @@ export class GcpKmsProvider implements KeyProvider<GcpKeyConfig> {
   async extraChecks(config: GcpKeyConfig, scope: CallScope): Promise<ValidationCheck[]> {
     try {
       await this.observer.measure(
-        { provider: 'gcp', operation: 'get_token', target: config.serviceAccount, tenantId: scope.tenantId, workspaceId: scope.workspaceId },
+        {
+          provider: 'gcp',
+          operation: 'get_token',
+          target: config.serviceAccount,
+          tenantId: scope.tenantId,
+          workspaceId: scope.workspaceId,
+        },
         async () => {
           try {
             const client = await this.client(config.serviceAccount);
@@ -147,10 +178,23 @@ export class GcpKmsProvider implements KeyProvider<GcpKeyConfig> {
           }
         },
       );
-      return [{ name: 'impersonation', ok: true, message: `Keyhold can act as its service account ${config.serviceAccount} for your organisation.` }];
+      return [
+        {
+          name: 'impersonation',
+          ok: true,
+          message: `Keyhold can act as its service account ${config.serviceAccount} for your organisation.`,
+        },
+      ];
     } catch (err) {
       const e = classifyGcpError(err, 'get_token');
-      return [{ name: 'impersonation', ok: false, message: this.explain(e, 'impersonation', config), errorClass: e.errorClass }];
+      return [
+        {
+          name: 'impersonation',
+          ok: false,
+          message: this.explain(e, 'impersonation', config),
+          errorClass: e.errorClass,
+        },
+      ];
     }
   }
 
@@ -160,7 +204,10 @@ export class GcpKmsProvider implements KeyProvider<GcpKeyConfig> {
    */
   pin(config: GcpKeyConfig, description: KeyDescription): GcpKeyConfig {
     if (description.keyId === config.keyName) return config;
-    throw new InvalidIdentifierError('gcp.keyName', 'Cloud KMS described a different key than the one configured; refusing to pin it.');
+    throw new InvalidIdentifierError(
+      'gcp.keyName',
+      'Cloud KMS described a different key than the one configured; refusing to pin it.',
+    );
   }
 
   /**
@@ -258,7 +305,9 @@ export class GcpKmsProvider implements KeyProvider<GcpKeyConfig> {
 
   private async createClient(serviceAccount: string): Promise<TenantClient> {
     const identity = await this.identity.impersonate(serviceAccount);
-    const ssl = this.settings.tlsCaPem ? grpc.credentials.createSsl(Buffer.from(this.settings.tlsCaPem)) : grpc.credentials.createSsl();
+    const ssl = this.settings.tlsCaPem
+      ? grpc.credentials.createSsl(Buffer.from(this.settings.tlsCaPem))
+      : grpc.credentials.createSsl();
     // grpc-js reads headers as a plain object; google-auth-library 10 returns a Headers instance: adapt it.
     const callCreds = grpc.credentials.createFromGoogleCredential({
       getRequestHeaders: async (url?: string) => Object.fromEntries((await identity.getRequestHeaders(url)).entries()),

@@ -35,12 +35,18 @@ describe('loadGcpSettings', () => {
     [{ KEYHOLD_GCP_VENDOR_PROJECT: 'Bad_Project' }, /KEYHOLD_GCP_VENDOR_PROJECT must be/],
     [{ ...base, KEYHOLD_GCP_KMS_ENDPOINT: '127.0.0.1' }, /KEYHOLD_GCP_KMS_ENDPOINT must be host:port/],
     [{ ...base, KEYHOLD_GCP_KMS_ENDPOINT: 'host:99999' }, /KEYHOLD_GCP_KMS_ENDPOINT/],
-    [{ ...base, KEYHOLD_GCP_IAM_ENDPOINT: 'http://127.0.0.1:4570' }, /KEYHOLD_GCP_IAM_ENDPOINT must be an https origin/],
+    [
+      { ...base, KEYHOLD_GCP_IAM_ENDPOINT: 'http://127.0.0.1:4570' },
+      /KEYHOLD_GCP_IAM_ENDPOINT must be an https origin/,
+    ],
     [{ ...base, KEYHOLD_GCP_IAM_ENDPOINT: 'https://x/v1' }, /KEYHOLD_GCP_IAM_ENDPOINT/],
     [{ ...base, KEYHOLD_GCP_IAM_ENDPOINT: 'not a url' }, /KEYHOLD_GCP_IAM_ENDPOINT must be an https URL/],
     [{ ...base, KEYHOLD_GCP_CA_FILE: '/nonexistent/ca.pem' }, /KEYHOLD_GCP_CA_FILE cannot be read/],
     [{ ...base, KEYHOLD_GCP_CA_PEM: 'not a pem' }, /KEYHOLD_GCP_CA_PEM must hold a PEM certificate/],
-    [{ ...base, KEYHOLD_GCP_CA_PEM: '-----BEGIN CERTIFICATE-----', KEYHOLD_GCP_CA_FILE: '/x' }, /either KEYHOLD_GCP_CA_FILE or KEYHOLD_GCP_CA_PEM/],
+    [
+      { ...base, KEYHOLD_GCP_CA_PEM: '-----BEGIN CERTIFICATE-----', KEYHOLD_GCP_CA_FILE: '/x' },
+      /either KEYHOLD_GCP_CA_FILE or KEYHOLD_GCP_CA_PEM/,
+    ],
     [{ ...base, KEYHOLD_GCP_VENDOR_TOKEN: 'has space in it' }, /KEYHOLD_GCP_VENDOR_TOKEN/],
     [{ ...base, KEYHOLD_GCP_TIMEOUT_MS: 'soon' }, /KEYHOLD_GCP_TIMEOUT_MS must be an integer/],
     [{ ...base, KEYHOLD_GCP_MAX_RETRIES: '-1' }, /KEYHOLD_GCP_MAX_RETRIES/],
@@ -50,6 +56,8 @@ describe('loadGcpSettings', () => {
 
   it('never echoes the vendor token in an error', () => {
     const token = 'secret token value';
-    expect(() => loadGcpSettings({ ...base, KEYHOLD_GCP_VENDOR_TOKEN: token })).toThrow(expect.objectContaining({ message: expect.not.stringContaining(token) }));
+    expect(() => loadGcpSettings({ ...base, KEYHOLD_GCP_VENDOR_TOKEN: token })).toThrow(
+      expect.objectContaining({ message: expect.not.stringContaining(token) }),
+    );
   });
 });

@@ -23,8 +23,10 @@ const PROJECT_ID = /^[a-z][a-z0-9-]{4,28}[a-z0-9]$/;
 /** Reads KEYHOLD_GCP_* variables. Every error names the variable at fault. */
 export function loadGcpSettings(env: Record<string, string | undefined>): GcpProviderSettings {
   const vendorProject = env.KEYHOLD_GCP_VENDOR_PROJECT;
-  if (!vendorProject) throw new Error('KEYHOLD_GCP_VENDOR_PROJECT is required (the project holding the per-tenant service accounts)');
-  if (!PROJECT_ID.test(vendorProject)) throw new Error('KEYHOLD_GCP_VENDOR_PROJECT must be a project id (6-30 chars, [a-z][a-z0-9-]*[a-z0-9])');
+  if (!vendorProject)
+    throw new Error('KEYHOLD_GCP_VENDOR_PROJECT is required (the project holding the per-tenant service accounts)');
+  if (!PROJECT_ID.test(vendorProject))
+    throw new Error('KEYHOLD_GCP_VENDOR_PROJECT must be a project id (6-30 chars, [a-z][a-z0-9-]*[a-z0-9])');
   const settings: { -readonly [K in keyof GcpProviderSettings]: GcpProviderSettings[K] } = {
     vendorProject,
     requestTimeoutMs: intVar(env, 'KEYHOLD_GCP_TIMEOUT_MS', 10_000, 100, 120_000),
@@ -34,7 +36,8 @@ export function loadGcpSettings(env: Record<string, string | undefined>): GcpPro
   if (endpoint) {
     const m = /^([a-zA-Z0-9.-]+|\[[0-9a-fA-F:]+\]):(\d{1,5})$/.exec(endpoint);
     const port = m ? Number(m[2]) : 0;
-    if (!m || port < 1 || port > 65535) throw new Error('KEYHOLD_GCP_KMS_ENDPOINT must be host:port (e.g. 127.0.0.1:4568)');
+    if (!m || port < 1 || port > 65535)
+      throw new Error('KEYHOLD_GCP_KMS_ENDPOINT must be host:port (e.g. 127.0.0.1:4568)');
     settings.kmsEndpoint = { host: m[1], port };
   }
   const iam = env.KEYHOLD_GCP_IAM_ENDPOINT;
@@ -45,7 +48,8 @@ export function loadGcpSettings(env: Record<string, string | undefined>): GcpPro
     } catch {
       throw new Error('KEYHOLD_GCP_IAM_ENDPOINT must be an https URL');
     }
-    if (u.protocol !== 'https:' || u.pathname !== '/' || u.search) throw new Error('KEYHOLD_GCP_IAM_ENDPOINT must be an https origin without a path');
+    if (u.protocol !== 'https:' || u.pathname !== '/' || u.search)
+      throw new Error('KEYHOLD_GCP_IAM_ENDPOINT must be an https origin without a path');
     settings.iamCredentialsEndpoint = u.origin;
   }
   const caFile = env.KEYHOLD_GCP_CA_FILE;
@@ -62,11 +66,13 @@ export function loadGcpSettings(env: Record<string, string | undefined>): GcpPro
     } catch (e) {
       throw new Error(`KEYHOLD_GCP_CA_FILE cannot be read: ${(e as NodeJS.ErrnoException).code ?? 'error'}`);
     }
-    if (!settings.tlsCaPem.includes('BEGIN CERTIFICATE')) throw new Error('KEYHOLD_GCP_CA_FILE must hold a PEM certificate');
+    if (!settings.tlsCaPem.includes('BEGIN CERTIFICATE'))
+      throw new Error('KEYHOLD_GCP_CA_FILE must hold a PEM certificate');
   }
   const token = env.KEYHOLD_GCP_VENDOR_TOKEN;
   if (token !== undefined && token !== '') {
-    if (!/^[\x21-\x7e]{8,4096}$/.test(token)) throw new Error('KEYHOLD_GCP_VENDOR_TOKEN must be a bearer token (printable, no spaces)');
+    if (!/^[\x21-\x7e]{8,4096}$/.test(token))
+      throw new Error('KEYHOLD_GCP_VENDOR_TOKEN must be a bearer token (printable, no spaces)');
     settings.vendorAccessToken = token;
   }
   return settings;
@@ -84,7 +90,10 @@ function intVar(env: Record<string, string | undefined>, name: string, dflt: num
  * One vendor service account per tenant, so a tenant's key grants only ever reach that tenant's work.
  * Account ids are limited to 30 characters: `keyhold-t-` + 20 hex of sha256(tenantId).
  */
-export function serviceAccountForTenant(settings: Pick<GcpProviderSettings, 'vendorProject'>, tenantId: string): string {
+export function serviceAccountForTenant(
+  settings: Pick<GcpProviderSettings, 'vendorProject'>,
+  tenantId: string,
+): string {
   if (typeof tenantId !== 'string' || tenantId.length === 0) throw new Error('tenantId is required');
   const digest = createHash('sha256').update(tenantId, 'utf8').digest('hex').slice(0, 20);
   return `keyhold-t-${digest}@${settings.vendorProject}.iam.gserviceaccount.com`;

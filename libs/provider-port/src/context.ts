@@ -26,7 +26,13 @@ export interface KekIdentity {
  * differently, every unwrap of a form written by the other would fail as if the key had been revoked.
  */
 export function kekWrapContext(k: KekIdentity): WrapContext {
-  return { tenantId: k.tenantId, workspaceId: k.workspaceId, keyConfigurationId: k.keyConfigurationId, kekVersion: k.kekVersion, purpose: 'workspace-kek' };
+  return {
+    tenantId: k.tenantId,
+    workspaceId: k.workspaceId,
+    keyConfigurationId: k.keyConfigurationId,
+    kekVersion: k.kekVersion,
+    purpose: 'workspace-kek',
+  };
 }
 
 /** String map form (AWS EncryptionContext keys, sorted for determinism). */

@@ -38,7 +38,13 @@ export {
   isConfigOf,
   anyCloud,
 } from './module';
-export { ProviderCallObserver, ProviderCallEvent, ProviderCallListener, FailoverEvent, FailoverListener } from './observer';
+export {
+  ProviderCallObserver,
+  ProviderCallEvent,
+  ProviderCallListener,
+  FailoverEvent,
+  FailoverListener,
+} from './observer';
 export {
   KeySide,
   KEY_SIDES,

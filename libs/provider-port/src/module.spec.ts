@@ -1,9 +1,26 @@
 import type { AwsKeyConfig, AzureKeyConfig, KeyDescription } from './port';
 import { anyCloud, isConfigOf, ProviderBinding } from './module';
 
-const azure: AzureKeyConfig = { provider: 'azure', keyId: 'https://v.vault.azure.net/keys/k', tenantId: 't', externalId: 'e' };
-const aws: AwsKeyConfig = { provider: 'aws', keyArn: 'arn:aws:kms:eu-west-1:111122223333:key/k', roleArn: 'arn:aws:iam::111122223333:role/r', externalId: 'e' };
-const description: KeyDescription = { keyId: azure.keyId, state: 'enabled', usage: 'wrapKey', usageOk: true, spec: 'RSA 2048', currentVersion: null };
+const azure: AzureKeyConfig = {
+  provider: 'azure',
+  keyId: 'https://v.vault.azure.net/keys/k',
+  tenantId: 't',
+  externalId: 'e',
+};
+const aws: AwsKeyConfig = {
+  provider: 'aws',
+  keyArn: 'arn:aws:kms:eu-west-1:111122223333:key/k',
+  roleArn: 'arn:aws:iam::111122223333:role/r',
+  externalId: 'e',
+};
+const description: KeyDescription = {
+  keyId: azure.keyId,
+  state: 'enabled',
+  usage: 'wrapKey',
+  usageOk: true,
+  spec: 'RSA 2048',
+  currentVersion: null,
+};
 
 function fakeAzure(calls: string[]): ProviderBinding<AzureKeyConfig> {
   return {
@@ -37,7 +54,9 @@ describe('anyCloud', () => {
   it("refuses another cloud's configuration before calling the binding", async () => {
     const calls: string[] = [];
     const b = anyCloud('azure', fakeAzure(calls));
-    await expect(b.provider.describe(aws, { tenantId: 't' })).rejects.toThrow(/aws key configuration was handed to the azure binding/);
+    await expect(b.provider.describe(aws, { tenantId: 't' })).rejects.toThrow(
+      /aws key configuration was handed to the azure binding/,
+    );
     expect(() => b.hints(aws, { id: 't', externalId: 'e' })).toThrow(/handed to the azure binding/);
     expect(calls).toEqual([]);
   });

@@ -1,5 +1,13 @@
 import type { ProviderCallObserver } from './observer';
-import type { AwsKeyConfig, AzureKeyConfig, GcpKeyConfig, KeyConfig, KeyDescription, KeyProvider, ProviderKind } from './port';
+import type {
+  AwsKeyConfig,
+  AzureKeyConfig,
+  GcpKeyConfig,
+  KeyConfig,
+  KeyDescription,
+  KeyProvider,
+  ProviderKind,
+} from './port';
 
 /** Each cloud's configuration type, by kind: the discriminated union `KeyConfig`, indexed. */
 export interface ProviderConfigs {
@@ -11,7 +19,9 @@ export interface ProviderConfigs {
 export type ConfigOf<K extends ProviderKind> = ProviderConfigs[K];
 
 /** A stored configuration as rows carry it: the kind column and the configuration it discriminates. */
-export type StoredKeyConfig = { [K in ProviderKind]: { readonly provider: K; readonly config: ConfigOf<K> } }[ProviderKind];
+export type StoredKeyConfig = {
+  [K in ProviderKind]: { readonly provider: K; readonly config: ConfigOf<K> };
+}[ProviderKind];
 
 /** A configuration paired with its kind as rows carry it (the kind read from the configuration itself). */
 export function storedConfig(config: KeyConfig): StoredKeyConfig {
@@ -89,8 +99,15 @@ export function anyCloud<K extends ProviderKind>(kind: K, b: ProviderBinding<Con
     describe: async (c, scope) => p.describe(own(c), scope),
     wrap: async (c, kek, ctx) => p.wrap(own(c), kek, ctx),
     unwrap: async (c, wrapped, ctx) => p.unwrap(own(c), wrapped, ctx),
-    ...(rewrap ? { rewrap: async (c: KeyConfig, ...rest: DropFirst<Parameters<typeof rewrap>>) => rewrap(own(c), ...rest) } : {}),
-    ...(extraChecks ? { extraChecks: async (c: KeyConfig, ...rest: DropFirst<Parameters<typeof extraChecks>>) => extraChecks(own(c), ...rest) } : {}),
+    ...(rewrap
+      ? { rewrap: async (c: KeyConfig, ...rest: DropFirst<Parameters<typeof rewrap>>) => rewrap(own(c), ...rest) }
+      : {}),
+    ...(extraChecks
+      ? {
+          extraChecks: async (c: KeyConfig, ...rest: DropFirst<Parameters<typeof extraChecks>>) =>
+            extraChecks(own(c), ...rest),
+        }
+      : {}),
     ...(pin ? { pin: (c: KeyConfig, d: KeyDescription) => pin(own(c), d) } : {}),
     explain: (err, check, c) => p.explain(err, check, own(c)),
     close: () => p.close(),

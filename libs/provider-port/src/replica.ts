@@ -20,9 +20,13 @@ export const KEY_SIDES: readonly KeySide[] = ['primary', 'replica'];
 export function replicaConfig(c: KeyConfig): KeyConfig | null {
   switch (c.provider) {
     case 'aws':
-      return c.replica ? { provider: 'aws', keyArn: c.replica.keyArn, roleArn: c.roleArn, externalId: c.externalId } : null;
+      return c.replica
+        ? { provider: 'aws', keyArn: c.replica.keyArn, roleArn: c.roleArn, externalId: c.externalId }
+        : null;
     case 'azure':
-      return c.replica ? { provider: 'azure', keyId: c.replica.keyId, tenantId: c.tenantId, externalId: c.externalId } : null;
+      return c.replica
+        ? { provider: 'azure', keyId: c.replica.keyId, tenantId: c.tenantId, externalId: c.externalId }
+        : null;
     case 'gcp':
       return c.replica ? { provider: 'gcp', keyName: c.replica.keyName, serviceAccount: c.serviceAccount } : null;
   }
@@ -88,12 +92,25 @@ export function attachReplica(primary: KeyConfig, replica: KeyConfig): KeyConfig
       if (replica.provider !== 'aws') return fail('the replica must be a key of the same cloud');
       const p = awsArnParts(primary.keyArn);
       const r = awsArnParts(replica.keyArn);
-      if (!p || !r || primary.aliasArn || replica.aliasArn || !p.resource.startsWith('key/') || !r.resource.startsWith('key/'))
-        return fail('with a replica, keyArn and replica.keyArn must both be key ARNs (arn:aws:kms:<region>:<account>:key/mrk-…), not aliases');
-      if (!p.resource.startsWith('key/mrk-')) return fail('the primary key is not a multi-Region key (its key id must start with mrk-)');
+      if (
+        !p ||
+        !r ||
+        primary.aliasArn ||
+        replica.aliasArn ||
+        !p.resource.startsWith('key/') ||
+        !r.resource.startsWith('key/')
+      )
+        return fail(
+          'with a replica, keyArn and replica.keyArn must both be key ARNs (arn:aws:kms:<region>:<account>:key/mrk-…), not aliases',
+        );
+      if (!p.resource.startsWith('key/mrk-'))
+        return fail('the primary key is not a multi-Region key (its key id must start with mrk-)');
       if (r.resource !== p.resource || r.account !== p.account || r.partition !== p.partition)
-        return fail('replica.keyArn must name the same multi-Region key (same account and mrk- key id) in another region');
-      if (r.region === p.region) return fail('replica.keyArn is in the same region as keyArn; a replica must be in another region');
+        return fail(
+          'replica.keyArn must name the same multi-Region key (same account and mrk- key id) in another region',
+        );
+      if (r.region === p.region)
+        return fail('replica.keyArn is in the same region as keyArn; a replica must be in another region');
       return { ...primary, replica: { keyArn: replica.keyArn } };
     }
     case 'gcp': {
@@ -143,11 +160,19 @@ export function encodeForms(forms: Forms): Buffer {
 
 /** The forms in a stored value of a configuration with a replica; a value that is not an envelope is the primary's. */
 export function decodeForms(stored: Buffer, keyVersion: string | null = null): Forms {
-  if (stored.length < MAGIC.length + 1 || !stored.subarray(0, MAGIC.length).equals(MAGIC)) return { primary: { ciphertext: stored, keyVersion } };
+  if (stored.length < MAGIC.length + 1 || !stored.subarray(0, MAGIC.length).equals(MAGIC))
+    return { primary: { ciphertext: stored, keyVersion } };
   const flags = stored[MAGIC.length];
   let at = MAGIC.length + 1;
   const out: Forms = {};
-  const bad = () => new ProviderError('invalid_ciphertext', 'keyhold', 'unwrap', 'MalformedEnvelope', 'the stored KEK envelope is malformed');
+  const bad = () =>
+    new ProviderError(
+      'invalid_ciphertext',
+      'keyhold',
+      'unwrap',
+      'MalformedEnvelope',
+      'the stored KEK envelope is malformed',
+    );
   for (const [side, bit] of [
     ['primary', 1],
     ['replica', 2],
@@ -190,14 +215,21 @@ export function keepForms(config: KeyConfig, stored: Buffer, keep: readonly KeyS
  */
 export function sidesToKeep(config: KeyConfig, revoked: readonly KeySide[]): KeySide[] {
   if (!config.replica) return ['primary'];
-  if (sharesKeyMaterial(config)) return revoked.includes('primary') && revoked.includes('replica') ? ['primary', 'replica'] : [];
+  if (sharesKeyMaterial(config))
+    return revoked.includes('primary') && revoked.includes('replica') ? ['primary', 'replica'] : [];
   return KEY_SIDES.filter((s) => revoked.includes(s));
 }
 
 /** Tags an error with the side it came from (the replica's messages say so). */
 function onReplica(err: unknown): Error {
   if (err instanceof ProviderError)
-    return new ProviderError(err.errorClass, err.provider, err.operation, err.providerCode, `replica key: ${err.message}`);
+    return new ProviderError(
+      err.errorClass,
+      err.provider,
+      err.operation,
+      err.providerCode,
+      `replica key: ${err.message}`,
+    );
   return err instanceof Error ? err : new Error(String(err));
 }
 
@@ -241,7 +273,13 @@ export function withReplicas(p: CloudKeyProvider, observer: ProviderCallObserver
     });
     try {
       if (back.length !== kek.length || !timingSafeEqual(back, kek))
-        throw new ProviderError('ambiguous', p.kind, 'wrap', 'ReplicaMismatch', 'the replica key unwrapped the KEK to different bytes');
+        throw new ProviderError(
+          'ambiguous',
+          p.kind,
+          'wrap',
+          'ReplicaMismatch',
+          'the replica key unwrapped the KEK to different bytes',
+        );
     } finally {
       back.fill(0);
     }
@@ -253,7 +291,8 @@ export function withReplicas(p: CloudKeyProvider, observer: ProviderCallObserver
     if (!replica) return p.unwrap(config, wrapped, ctx);
     const forms = decodeForms(wrapped.ciphertext, wrapped.keyVersion);
     if (!forms.primary) {
-      if (forms.replica) return p.unwrap(replica, forms.replica, ctx).catch((e: unknown) => Promise.reject(onReplica(e)));
+      if (forms.replica)
+        return p.unwrap(replica, forms.replica, ctx).catch((e: unknown) => Promise.reject(onReplica(e)));
       throw new ProviderError(
         'invalid_ciphertext',
         p.kind,
@@ -290,7 +329,12 @@ export function withReplicas(p: CloudKeyProvider, observer: ProviderCallObserver
     unwrap,
     ...(rewrap
       ? {
-          async rewrap(config: KeyConfig, wrapped: WrappedKek, ctx: WrapContext, opts?: { keyVersion?: string | null }): Promise<WrappedKek> {
+          async rewrap(
+            config: KeyConfig,
+            wrapped: WrappedKek,
+            ctx: WrapContext,
+            opts?: { keyVersion?: string | null },
+          ): Promise<WrappedKek> {
             const replica = replicaConfig(config);
             if (!replica) return rewrap(config, wrapped, ctx, opts);
             const forms = decodeForms(wrapped.ciphertext, wrapped.keyVersion);
@@ -320,7 +364,13 @@ export function withReplicas(p: CloudKeyProvider, observer: ProviderCallObserver
             const [a, b] = settled.map((r) => (r as PromiseFulfilledResult<Buffer>).value);
             try {
               if (a.length !== b.length || !timingSafeEqual(a, b))
-                throw new ProviderError('ambiguous', p.kind, 'rewrap', 'ReplicaMismatch', 'the replica key unwrapped the rewrapped KEK to different bytes');
+                throw new ProviderError(
+                  'ambiguous',
+                  p.kind,
+                  'rewrap',
+                  'ReplicaMismatch',
+                  'the replica key unwrapped the rewrapped KEK to different bytes',
+                );
             } finally {
               a.fill(0);
               b.fill(0);
@@ -334,12 +384,25 @@ export function withReplicas(p: CloudKeyProvider, observer: ProviderCallObserver
       const primary = primaryConfig(config);
       const checks = extraChecks ? await extraChecks(primary, scope) : [];
       if (!replica || checks.some((c) => !c.ok)) return checks;
-      if (extraChecks) for (const c of await extraChecks(replica, scope)) checks.push({ ...c, name: `replica_${c.name}` });
+      if (extraChecks)
+        for (const c of await extraChecks(replica, scope)) checks.push({ ...c, name: `replica_${c.name}` });
       checks.push(await replicaCheck(p, primary, replica, scope));
       return checks;
     },
-    ...(pin ? { pin: (config: KeyConfig, d: KeyDescription) => ({ ...pin(primaryConfig(config), d), ...(config.replica ? { replica: config.replica } : {}) }) as KeyConfig } : {}),
-    explain: (err, check, config) => p.explain(err, check, err instanceof ProviderError && err.message.startsWith('replica key: ') ? (replicaConfig(config) ?? config) : primaryConfig(config)),
+    ...(pin
+      ? {
+          pin: (config: KeyConfig, d: KeyDescription) =>
+            ({ ...pin(primaryConfig(config), d), ...(config.replica ? { replica: config.replica } : {}) }) as KeyConfig,
+        }
+      : {}),
+    explain: (err, check, config) =>
+      p.explain(
+        err,
+        check,
+        err instanceof ProviderError && err.message.startsWith('replica key: ')
+          ? (replicaConfig(config) ?? config)
+          : primaryConfig(config),
+      ),
     close: () => p.close(),
   };
 }
@@ -348,26 +411,54 @@ export function withReplicas(p: CloudKeyProvider, observer: ProviderCallObserver
  * Validation of the replica key itself: it is enabled and can wrap, and (AWS) it decrypts what the primary encrypted
  * under Keyhold's context, which only a replica of the same multi-Region key can: the proof of same key material.
  */
-async function replicaCheck(p: CloudKeyProvider, primary: KeyConfig, replica: KeyConfig, scope: CallScope & { keyConfigurationId?: string }): Promise<ValidationCheck> {
+async function replicaCheck(
+  p: CloudKeyProvider,
+  primary: KeyConfig,
+  replica: KeyConfig,
+  scope: CallScope & { keyConfigurationId?: string },
+): Promise<ValidationCheck> {
   try {
     const d = await p.describe(replica, scope);
     if (d.state !== 'enabled' || !d.usageOk)
-      return { name: 'replica_key', ok: false, message: `The replica key is not usable (state ${d.state}, usage ${d.usage}).` };
+      return {
+        name: 'replica_key',
+        ok: false,
+        message: `The replica key is not usable (state ${d.state}, usage ${d.usage}).`,
+      };
     if (primary.provider === 'aws') {
-      const ctx: WrapContext = { tenantId: scope.tenantId, workspaceId: 'validation', keyConfigurationId: scope.keyConfigurationId ?? 'validation', kekVersion: 0, purpose: 'validation-probe' };
+      const ctx: WrapContext = {
+        tenantId: scope.tenantId,
+        workspaceId: 'validation',
+        keyConfigurationId: scope.keyConfigurationId ?? 'validation',
+        kekVersion: 0,
+        purpose: 'validation-probe',
+      };
       const probe = randomBytes(32);
       try {
         const w = await p.wrap(primary, probe, ctx);
         const back = await p.unwrap(replica, w, ctx);
         const same = back.length === probe.length && timingSafeEqual(back, probe);
         back.fill(0);
-        if (!same) return { name: 'replica_key', ok: false, message: 'The replica decrypted the primary key’s ciphertext to different bytes.' };
+        if (!same)
+          return {
+            name: 'replica_key',
+            ok: false,
+            message: 'The replica decrypted the primary key’s ciphertext to different bytes.',
+          };
       } finally {
         probe.fill(0);
       }
-      return { name: 'replica_key', ok: true, message: 'The replica decrypts what the primary key encrypts: it is a replica of the same multi-Region key.' };
+      return {
+        name: 'replica_key',
+        ok: true,
+        message: 'The replica decrypts what the primary key encrypts: it is a replica of the same multi-Region key.',
+      };
     }
-    return { name: 'replica_key', ok: true, message: 'The replica key is enabled and can wrap keys; the KEK is wrapped under it independently.' };
+    return {
+      name: 'replica_key',
+      ok: true,
+      message: 'The replica key is enabled and can wrap keys; the KEK is wrapped under it independently.',
+    };
   } catch (err) {
     return {
       name: 'replica_key',

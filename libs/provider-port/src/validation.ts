@@ -9,7 +9,10 @@ import type { CallScope, KeyConfig, KeyProvider, ValidationCheck, ValidationRepo
  * usage, spec), then a wrap/unwrap round trip under a validation context. A failed check never throws.
  */
 export async function runValidation<C extends KeyConfig>(
-  provider: KeyProvider<C> & { explain(err: unknown, check: string, config: C): string; pin?(config: C, description: import('./port').KeyDescription): C },
+  provider: KeyProvider<C> & {
+    explain(err: unknown, check: string, config: C): string;
+    pin?(config: C, description: import('./port').KeyDescription): C;
+  },
   config: C,
   scope: CallScope & { keyConfigurationId: string },
 ): Promise<ValidationReport> {

@@ -40,7 +40,9 @@ export class SiemDelivery {
     const d = await this.repo.target(destinationId);
     if (!d || d.state !== 'active') return { delivered: 0, outcome: 'gone' };
     const secret = this.box.open(d.tenantId, d.id, d.sealedSecret);
-    const signers = d.previousSealedSecret ? [secret, this.box.open(d.tenantId, d.id, d.previousSealedSecret)] : [secret];
+    const signers = d.previousSealedSecret
+      ? [secret, this.box.open(d.tenantId, d.id, d.previousSealedSecret)]
+      : [secret];
     const until = Date.now() + this.settings.runBudgetMs;
     let cursor = Number(d.cursorSeq);
     let delivered = 0;

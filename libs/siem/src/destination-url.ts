@@ -39,13 +39,17 @@ export function parseDestinationUrl(input: unknown, kind: SiemKind, allowLoopbac
   if (url.hash || input.includes('#')) return bad('must not have a fragment');
   const host = url.hostname.toLowerCase().replace(/^\[|\]$/g, '');
   // What was written, not what the parser made of it: 0x7f000001, 2130706433 or 127.1 all become 127.0.0.1.
-  const written = input.slice(input.indexOf('//') + 2).split(/[/?#]/)[0].toLowerCase();
+  const written = input
+    .slice(input.indexOf('//') + 2)
+    .split(/[/?#]/)[0]
+    .toLowerCase();
   const writtenHost = written.startsWith('[') ? written.slice(1, written.indexOf(']')) : written.split(':')[0];
   if (isIP(host) && writtenHost !== host) return bad('names an IP address in an unusual notation');
   if (!host || host.endsWith('.')) return bad('must name a host (without a trailing dot)');
   if (/^0x/i.test(host) || /^[0-9.]+$/.test(host) || isIP(host)) {
     if (!isIP(host)) return bad('names an IP address in an unusual notation');
-    if (isInternalAddress(host) && !(allowLoopback && isLoopbackAddress(host))) return bad('names an internal address (private, loopback, link-local or metadata)');
+    if (isInternalAddress(host) && !(allowLoopback && isLoopbackAddress(host)))
+      return bad('names an internal address (private, loopback, link-local or metadata)');
   }
   const loopbackName = host === 'localhost' || isLoopbackAddress(host);
   if (url.protocol === 'http:' && !(allowLoopback && loopbackName)) return bad('must use https');

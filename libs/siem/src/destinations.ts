@@ -98,21 +98,40 @@ export class SiemDestinations {
     return viewOf(r);
   }
 
-  async create(actor: string, tenantId: string, input: CreateDestinationInput): Promise<{ destination: SiemDestinationView; secret?: string }> {
+  async create(
+    actor: string,
+    tenantId: string,
+    input: CreateDestinationInput,
+  ): Promise<{ destination: SiemDestinationView; secret?: string }> {
     const url = parseDestinationUrl(input.url, input.kind, this.settings.allowLoopback);
     const secret = this.secretFor(input.kind, input.token);
     const id = randomUUID();
     try {
       await this.ds.transaction(async (m) => {
-        await this.repo.insert(m, { id, tenantId, name: input.name, kind: input.kind, format: input.format, url, sealedSecret: this.box.seal(tenantId, id, secret) });
+        await this.repo.insert(m, {
+          id,
+          tenantId,
+          name: input.name,
+          kind: input.kind,
+          format: input.format,
+          url,
+          sealedSecret: this.box.seal(tenantId, id, secret),
+        });
         await this.audit.append(
           tenantId,
-          { actor, action: 'siem_destination.created', target: `siem_destination:${id}`, outcome: 'success', details: { name: input.name, kind: input.kind, format: input.format, url } },
+          {
+            actor,
+            action: 'siem_destination.created',
+            target: `siem_destination:${id}`,
+            outcome: 'success',
+            details: { name: input.name, kind: input.kind, format: input.format, url },
+          },
           m,
         );
       });
     } catch (err) {
-      if (pgCode(err) === '23505') throw new DomainError(ErrorCode.NameTaken, `a SIEM destination named "${input.name}" already exists`);
+      if (pgCode(err) === '23505')
+        throw new DomainError(ErrorCode.NameTaken, `a SIEM destination named "${input.name}" already exists`);
       throw err;
     }
     return { destination: await this.get(tenantId, id), ...(input.kind === 'splunk-hec' ? {} : { secret }) };
@@ -123,17 +142,33 @@ export class SiemDestinations {
    * `overlapSeconds` (signed destinations only) the previous secret signs too until then, so the receiver can switch
    * without refusing a delivery.
    */
-  async rotateSecret(actor: string, tenantId: string, id: string, token?: string, overlapSeconds = 0): Promise<{ destination: SiemDestinationView; secret?: string }> {
+  async rotateSecret(
+    actor: string,
+    tenantId: string,
+    id: string,
+    token?: string,
+    overlapSeconds = 0,
+  ): Promise<{ destination: SiemDestinationView; secret?: string }> {
     const current = await this.repo.get(tenantId, id);
     if (!current) throw notFound();
     if (overlapSeconds > 0 && current.kind === 'splunk-hec')
-      throw new DomainError(ErrorCode.ValidationFailed, 'overlapSeconds: a Splunk HEC destination sends one token; rotate it in Splunk first, then here');
+      throw new DomainError(
+        ErrorCode.ValidationFailed,
+        'overlapSeconds: a Splunk HEC destination sends one token; rotate it in Splunk first, then here',
+      );
     const secret = this.secretFor(current.kind, token);
     await this.ds.transaction(async (m) => {
-      if (!(await this.repo.replaceSecret(m, tenantId, id, this.box.seal(tenantId, id, secret), overlapSeconds))) throw notFound();
+      if (!(await this.repo.replaceSecret(m, tenantId, id, this.box.seal(tenantId, id, secret), overlapSeconds)))
+        throw notFound();
       await this.audit.append(
         tenantId,
-        { actor, action: 'siem_destination.secret_rotated', target: `siem_destination:${id}`, outcome: 'success', details: { name: current.name, overlapSeconds } },
+        {
+          actor,
+          action: 'siem_destination.secret_rotated',
+          target: `siem_destination:${id}`,
+          outcome: 'success',
+          details: { name: current.name, overlapSeconds },
+        },
         m,
       );
     });
@@ -144,7 +179,17 @@ export class SiemDestinations {
     await this.ds.transaction(async (m) => {
       const current = await this.repo.get(tenantId, id, m);
       if (!current || !(await this.repo.remove(m, tenantId, id))) throw notFound();
-      await this.audit.append(tenantId, { actor, action: 'siem_destination.deleted', target: `siem_destination:${id}`, outcome: 'success', details: { name: current.name } }, m);
+      await this.audit.append(
+        tenantId,
+        {
+          actor,
+          action: 'siem_destination.deleted',
+          target: `siem_destination:${id}`,
+          outcome: 'success',
+          details: { name: current.name },
+        },
+        m,
+      );
     });
   }
 
@@ -155,7 +200,13 @@ export class SiemDestinations {
       if (!current || !(await this.repo.reactivate(m, tenantId, id))) throw notFound();
       await this.audit.append(
         tenantId,
-        { actor, action: 'siem_destination.retried', target: `siem_destination:${id}`, outcome: 'success', details: { name: current.name, fromSeq: Number(current.cursorSeq) + 1 } },
+        {
+          actor,
+          action: 'siem_destination.retried',
+          target: `siem_destination:${id}`,
+          outcome: 'success',
+          details: { name: current.name, fromSeq: Number(current.cursorSeq) + 1 },
+        },
         m,
       );
     });
@@ -164,10 +215,18 @@ export class SiemDestinations {
 
   private secretFor(kind: SiemKind, token: string | undefined): string {
     if (kind !== 'splunk-hec') {
-      if (token !== undefined) throw new DomainError(ErrorCode.ValidationFailed, 'token: only Splunk HEC destinations take a token (webhook secrets are generated by Keyhold)');
+      if (token !== undefined)
+        throw new DomainError(
+          ErrorCode.ValidationFailed,
+          'token: only Splunk HEC destinations take a token (webhook secrets are generated by Keyhold)',
+        );
       return newSigningSecret();
     }
-    if (typeof token !== 'string' || !/^[\x21-\x7e]{8,256}$/.test(token)) throw new DomainError(ErrorCode.ValidationFailed, 'token: the Splunk HEC token is required (8-256 printable characters)');
+    if (typeof token !== 'string' || !/^[\x21-\x7e]{8,256}$/.test(token))
+      throw new DomainError(
+        ErrorCode.ValidationFailed,
+        'token: the Splunk HEC token is required (8-256 printable characters)',
+      );
     return token;
   }
 }

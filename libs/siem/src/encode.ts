@@ -17,7 +17,13 @@ export interface EncodedBatch {
  *  - jsonl: one mapped event per line (application/x-ndjson)
  *  - splunk-hec: HEC event objects one after another, the `/services/collector/event` batch format
  */
-export function encodeBatch(kind: SiemKind, format: SiemFormat, tenantId: string, events: readonly SiemAuditEvent[], maxBytes: number): EncodedBatch {
+export function encodeBatch(
+  kind: SiemKind,
+  format: SiemFormat,
+  tenantId: string,
+  events: readonly SiemAuditEvent[],
+  maxBytes: number,
+): EncodedBatch {
   if (!events.length) throw new Error('encodeBatch needs at least one event');
   const parts: string[] = [];
   let size = kind === 'webhook' ? 12 : 0;
@@ -41,7 +47,11 @@ export function encodeBatch(kind: SiemKind, format: SiemFormat, tenantId: string
   }
   const count = parts.length;
   const body =
-    kind === 'webhook' ? `{"events":[${parts.join(',')}]}` : kind === 'jsonl' ? `${parts.join('\n')}\n` : parts.join('\n');
+    kind === 'webhook'
+      ? `{"events":[${parts.join(',')}]}`
+      : kind === 'jsonl'
+        ? `${parts.join('\n')}\n`
+        : parts.join('\n');
   return {
     body: Buffer.from(body),
     contentType: kind === 'jsonl' ? 'application/x-ndjson' : 'application/json',

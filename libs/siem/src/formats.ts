@@ -31,8 +31,16 @@ export function toNative(tenantId: string, e: SiemAuditEvent) {
 
 // ---- CEF (ArcSight Common Event Format, revision 25) ----
 
-const cefHeader = (v: string) => v.replace(/\\/g, '\\\\').replace(/\|/g, '\\|').replace(/[\r\n]+/g, ' ');
-const cefValue = (v: string) => v.replace(/\\/g, '\\\\').replace(/=/g, '\\=').replace(/\r?\n|\r/g, '\\n');
+const cefHeader = (v: string) =>
+  v
+    .replace(/\\/g, '\\\\')
+    .replace(/\|/g, '\\|')
+    .replace(/[\r\n]+/g, ' ');
+const cefValue = (v: string) =>
+  v
+    .replace(/\\/g, '\\\\')
+    .replace(/=/g, '\\=')
+    .replace(/\r?\n|\r/g, '\\n');
 
 function cefSeverity(e: SiemAuditEvent): number {
   if (/destroyed|shred|deleted|revoked/.test(e.action)) return 7;
@@ -80,7 +88,11 @@ const API_ACTIVITY: Array<[RegExp, number, string]> = [
   [/\.(created|registered|requested|issued)$/, 1, 'Create'],
   [/^kms\.[a-z]+\.(decrypt|describe|get|unwrap|unwrapkey|getkey|describekey)/i, 2, 'Read'],
   [/\.(deleted|destroyed|shredded)$/, 4, 'Delete'],
-  [/\.(updated|bound|rekeyed|kek_rotated|cmk_rewrapped|reinstated|validated|changed|secret_rotated|retried)$/, 3, 'Update'],
+  [
+    /\.(updated|bound|rekeyed|kek_rotated|cmk_rewrapped|reinstated|validated|changed|secret_rotated|retried)$/,
+    3,
+    'Update',
+  ],
 ];
 
 function activity(table: Array<[RegExp, number, string]>, action: string): [number, string] {
@@ -125,7 +137,8 @@ export function toOcsf(tenantId: string, e: SiemAuditEvent) {
     unmapped: { details, hash: e.hash, target: e.target },
   };
   if (account) return { ...base, user: { uid: rest.length ? rest.join(':') : e.target, type: targetType } };
-  const ip = typeof details.ip === 'string' ? details.ip : typeof details.sourceIp === 'string' ? details.sourceIp : undefined;
+  const ip =
+    typeof details.ip === 'string' ? details.ip : typeof details.sourceIp === 'string' ? details.sourceIp : undefined;
   return {
     ...base,
     api: { operation: e.action, service: { name: e.action.startsWith('kms.') ? e.action.split('.')[1] : 'keyhold' } },

@@ -5,6 +5,13 @@ export { signBody, verifySignature, SIGNATURE_HEADER } from './signature';
 export { mapEvent, toNative, toCef, toOcsf, dedupId } from './formats';
 export { encodeBatch, EncodedBatch } from './encode';
 export { SiemTransport, SiemDeliveryError, describeFailure } from './transport';
-export { SiemDestinations, SiemDestinationView, CreateDestinationInput, SIEM_KINDS, SIEM_FORMATS, viewOf } from './destinations';
+export {
+  SiemDestinations,
+  SiemDestinationView,
+  CreateDestinationInput,
+  SIEM_KINDS,
+  SIEM_FORMATS,
+  viewOf,
+} from './destinations';
 export { SiemDelivery, SiemDeliveryResult } from './delivery';
 export { SiemModule } from './siem.module';

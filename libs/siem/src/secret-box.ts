@@ -10,7 +10,15 @@ export class SecretBox {
   private readonly key: Buffer;
 
   constructor(rootKeyBase64: string) {
-    this.key = Buffer.from(hkdfSync('sha256', Buffer.from(rootKeyBase64, 'base64'), Buffer.alloc(0), 'keyhold siem destination secret v1', 32));
+    this.key = Buffer.from(
+      hkdfSync(
+        'sha256',
+        Buffer.from(rootKeyBase64, 'base64'),
+        Buffer.alloc(0),
+        'keyhold siem destination secret v1',
+        32,
+      ),
+    );
   }
 
   seal(tenantId: string, destinationId: string, plaintext: string): string {

@@ -49,19 +49,26 @@ const INTS: Array<[keyof SiemSettings, string, number, number]> = [
 ];
 
 /** A bad value stops start-up with a message naming the variable. */
-export function loadSiemSettings(env: Readonly<Record<string, string | undefined>>, mode: string, over: Partial<SiemSettings> = {}): SiemSettings {
+export function loadSiemSettings(
+  env: Readonly<Record<string, string | undefined>>,
+  mode: string,
+  over: Partial<SiemSettings> = {},
+): SiemSettings {
   const s: Record<string, unknown> = { ...SIEM_DEFAULTS };
   for (const [key, name, min, max] of INTS) {
     const raw = env[name];
     if (raw === undefined || raw === '') continue;
     const n = Number(raw);
-    if (!Number.isInteger(n) || n < min || n > max) throw new Error(`${name} must be an integer from ${min} to ${max}, got "${raw}"`);
+    if (!Number.isInteger(n) || n < min || n > max)
+      throw new Error(`${name} must be an integer from ${min} to ${max}, got "${raw}"`);
     s[key] = n;
   }
   const loop = env.KEYHOLD_SIEM_ALLOW_LOOPBACK;
-  if (loop !== undefined && loop !== '' && loop !== 'true' && loop !== 'false') throw new Error('KEYHOLD_SIEM_ALLOW_LOOPBACK must be true or false');
+  if (loop !== undefined && loop !== '' && loop !== 'true' && loop !== 'false')
+    throw new Error('KEYHOLD_SIEM_ALLOW_LOOPBACK must be true or false');
   s.allowLoopback = loop === 'true';
   const out = { ...(s as unknown as SiemSettings), ...over };
-  if (out.allowLoopback && mode === 'production') throw new Error('KEYHOLD_SIEM_ALLOW_LOOPBACK is for dev/test only: it is refused when KEYHOLD_MODE=production');
+  if (out.allowLoopback && mode === 'production')
+    throw new Error('KEYHOLD_SIEM_ALLOW_LOOPBACK is for dev/test only: it is refused when KEYHOLD_MODE=production');
   return out;
 }

@@ -8,7 +8,11 @@ import { signBody, verifySignature } from './signature';
 import { SiemTransport } from './transport';
 
 const T = '11111111-2222-4333-8444-555555555555';
-const ev = (seq: number, action = 'workspace.created', extra: Partial<{ details: Record<string, unknown>; outcome: string }> = {}) => ({
+const ev = (
+  seq: number,
+  action = 'workspace.created',
+  extra: Partial<{ details: Record<string, unknown>; outcome: string }> = {},
+) => ({
   seq,
   at: new Date('2026-12-04T10:00:00.000Z'),
   actor: 'admin:u1',
@@ -50,8 +54,12 @@ describe('destination URLs', () => {
   });
 
   it('gives a bare Splunk origin the HEC event path', () => {
-    expect(parseDestinationUrl('https://splunk.example.com:8088', 'splunk-hec', false)).toBe('https://splunk.example.com:8088/services/collector/event');
-    expect(parseDestinationUrl('https://siem.example.com/in?src=kh', 'webhook', false)).toBe('https://siem.example.com/in?src=kh');
+    expect(parseDestinationUrl('https://splunk.example.com:8088', 'splunk-hec', false)).toBe(
+      'https://splunk.example.com:8088/services/collector/event',
+    );
+    expect(parseDestinationUrl('https://siem.example.com/in?src=kh', 'webhook', false)).toBe(
+      'https://siem.example.com/in?src=kh',
+    );
   });
 });
 
@@ -64,9 +72,15 @@ describe('connect-time address check (the shared guarded lookup)', () => {
     const open = new SiemTransport({ allowLoopback: true });
     try {
       // Plain http is refused outright without the setting; the https attempt is refused at lookup, before any socket.
-      await expect(closed.post(`https://localhost:${port}/`, {}, Buffer.from('{}'), 2_000)).rejects.toMatchObject({ code: 'EKEYHOLD_BLOCKED_ADDRESS' });
-      await expect(closed.post(`https://127.0.0.1:${port}/`, {}, Buffer.from('{}'), 2_000)).rejects.toMatchObject({ code: 'EKEYHOLD_BLOCKED_ADDRESS' });
-      await expect(open.post(`http://localhost:${port}/`, {}, Buffer.from('{}'), 2_000)).resolves.toEqual({ status: 200 });
+      await expect(closed.post(`https://localhost:${port}/`, {}, Buffer.from('{}'), 2_000)).rejects.toMatchObject({
+        code: 'EKEYHOLD_BLOCKED_ADDRESS',
+      });
+      await expect(closed.post(`https://127.0.0.1:${port}/`, {}, Buffer.from('{}'), 2_000)).rejects.toMatchObject({
+        code: 'EKEYHOLD_BLOCKED_ADDRESS',
+      });
+      await expect(open.post(`http://localhost:${port}/`, {}, Buffer.from('{}'), 2_000)).resolves.toEqual({
+        status: 200,
+      });
     } finally {
       closed.close();
       open.close();
@@ -108,11 +122,28 @@ describe('signatures, sealing and mappings', () => {
   });
 
   it('maps identity changes to OCSF Account Change and the rest to API Activity', () => {
-    expect(toOcsf(T, { ...ev(1, 'service_principal.secret_rotated'), target: 'service_principal:sp1' })).toMatchObject({ class_uid: 3001, activity_id: 3, type_uid: 300103, user: { uid: 'sp1' } });
+    expect(toOcsf(T, { ...ev(1, 'service_principal.secret_rotated'), target: 'service_principal:sp1' })).toMatchObject({
+      class_uid: 3001,
+      activity_id: 3,
+      type_uid: 300103,
+      user: { uid: 'sp1' },
+    });
     expect(toOcsf(T, ev(2, 'admin_user.deleted'))).toMatchObject({ class_uid: 3001, activity_id: 6 });
-    expect(toOcsf(T, ev(3, 'workspace.destroyed'))).toMatchObject({ class_uid: 6003, activity_id: 4, resources: [{ uid: 'w1', type: 'workspace' }] });
-    expect(toOcsf(T, ev(4, 'kms.aws.decrypt', { outcome: 'failure' }))).toMatchObject({ class_uid: 6003, activity_id: 2, status_id: 2, severity_id: 3 });
-    expect(toOcsf(T, ev(5, 'workspace.kek_rotated'))).toMatchObject({ activity_id: 3, metadata: { uid: `${T}:5`, sequence: 5 } });
+    expect(toOcsf(T, ev(3, 'workspace.destroyed'))).toMatchObject({
+      class_uid: 6003,
+      activity_id: 4,
+      resources: [{ uid: 'w1', type: 'workspace' }],
+    });
+    expect(toOcsf(T, ev(4, 'kms.aws.decrypt', { outcome: 'failure' }))).toMatchObject({
+      class_uid: 6003,
+      activity_id: 2,
+      status_id: 2,
+      severity_id: 3,
+    });
+    expect(toOcsf(T, ev(5, 'workspace.kek_rotated'))).toMatchObject({
+      activity_id: 3,
+      metadata: { uid: `${T}:5`, sequence: 5 },
+    });
     expect(toOcsf(T, ev(6, 'siem_destination.secret_rotated'))).toMatchObject({ class_uid: 6003, activity_id: 3 });
   });
 

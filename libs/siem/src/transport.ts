@@ -28,11 +28,21 @@ export class SiemTransport {
   constructor(opts: { allowLoopback: boolean; maxSockets?: number; caPem?: string }) {
     this.allow = opts.allowLoopback ? isLoopbackAddress : undefined;
     const lookup = guardedLookup(new Map(), this.allow);
-    this.https = new HttpsAgent({ keepAlive: true, maxSockets: opts.maxSockets ?? 32, lookup, ca: opts.caPem ? [opts.caPem] : undefined });
+    this.https = new HttpsAgent({
+      keepAlive: true,
+      maxSockets: opts.maxSockets ?? 32,
+      lookup,
+      ca: opts.caPem ? [opts.caPem] : undefined,
+    });
     this.http = new HttpAgent({ keepAlive: true, maxSockets: opts.maxSockets ?? 32, lookup });
   }
 
-  async post(target: string, headers: Record<string, string>, body: Buffer, timeoutMs: number): Promise<{ status: number }> {
+  async post(
+    target: string,
+    headers: Record<string, string>,
+    body: Buffer,
+    timeoutMs: number,
+  ): Promise<{ status: number }> {
     const url = new URL(target);
     const host = url.hostname.replace(/^\[|\]$/g, '');
     if (isIP(host) && isInternalAddress(host) && !this.allow?.(host)) throw blockedAddressError(host);
@@ -50,12 +60,20 @@ export class SiemTransport {
       };
       const req = send(
         url,
-        { method: 'POST', agent, headers: { ...headers, 'content-length': String(body.length), 'user-agent': 'Keyhold-SIEM/1' } },
+        {
+          method: 'POST',
+          agent,
+          headers: { ...headers, 'content-length': String(body.length), 'user-agent': 'Keyhold-SIEM/1' },
+        },
         (res) => {
           const status = res.statusCode ?? 0;
           // The answer body is not needed (and may be large): read and drop it so the socket can be reused.
           res.on('data', () => undefined);
-          res.on('end', () => (status >= 200 && status < 300 ? done(null, status) : done(new SiemDeliveryError(`receiver answered HTTP ${status}`, status))));
+          res.on('end', () =>
+            status >= 200 && status < 300
+              ? done(null, status)
+              : done(new SiemDeliveryError(`receiver answered HTTP ${status}`, status)),
+          );
           res.on('error', (e) => done(e));
         },
       );

@@ -87,7 +87,10 @@ export class LoggerModule {
     return {
       module: LoggerModule,
       global: true,
-      providers: [{ provide: LOGGER, useValue: options.logger ?? createLogger(options.name, options.level, options.destination) }, LoggerFlush],
+      providers: [
+        { provide: LOGGER, useValue: options.logger ?? createLogger(options.name, options.level, options.destination) },
+        LoggerFlush,
+      ],
       exports: [LOGGER],
     };
   }
@@ -95,7 +98,8 @@ export class LoggerModule {
 
 /** Name and code of an error, never its full object (SDK errors can carry request data). */
 export function errorSummary(err: unknown): { name: string; message: string; code?: string } {
-  const e = typeof err === 'object' && err !== null ? (err as { name?: unknown; message?: unknown; code?: unknown }) : {};
+  const e =
+    typeof err === 'object' && err !== null ? (err as { name?: unknown; message?: unknown; code?: unknown }) : {};
   return {
     name: typeof e.name === 'string' ? e.name : 'Error',
     message: String(e.message ?? err).slice(0, 500),

@@ -16,7 +16,16 @@ describe('keyhold-audit-verify', () => {
   let prev = GENESIS_HASH;
   const lines: string[] = [];
   for (let seq = 1; seq <= 6; seq++) {
-    const e = { tenantId: T, seq, at: new Date(Date.now() - 10_000 + seq), actor: 'admin:a', action: 'x', target: 't', outcome: 'success', details: { seq } };
+    const e = {
+      tenantId: T,
+      seq,
+      at: new Date(Date.now() - 10_000 + seq),
+      actor: 'admin:a',
+      action: 'x',
+      target: 't',
+      outcome: 'success',
+      details: { seq },
+    };
     const hash = entryHash(prev, e);
     lines.push(JSON.stringify({ ...e, at: e.at.toISOString(), prevHash: prev, hash }));
     prev = hash;
@@ -26,7 +35,14 @@ describe('keyhold-audit-verify', () => {
     writeFileSync(join(dir, name), text);
     return join(dir, name);
   };
-  const cps = file('cps.json', JSON.stringify({ checkpoints: [{ ...c, keyId: keyIdOf(publicKey), signature: sign(null, checkpointMessage(c), privateKey).toString('base64') }] }));
+  const cps = file(
+    'cps.json',
+    JSON.stringify({
+      checkpoints: [
+        { ...c, keyId: keyIdOf(publicKey), signature: sign(null, checkpointMessage(c), privateKey).toString('base64') },
+      ],
+    }),
+  );
   const key = file('key.pem', publicKey.export({ type: 'spki', format: 'pem' }).toString());
 
   async function cli(args: string[]) {
@@ -55,6 +71,16 @@ describe('keyhold-audit-verify', () => {
   it('exit 2 on bad usage or unreadable input', async () => {
     expect((await cli([])).code).toBe(2);
     expect((await cli([join(dir, 'missing.jsonl'), '--checkpoints', cps, '--public-key', key])).code).toBe(2);
-    expect((await cli([file('x.jsonl', lines.join('\n')), '--checkpoints', cps, '--public-key', file('junk.pem', 'not a key')])).code).toBe(2);
+    expect(
+      (
+        await cli([
+          file('x.jsonl', lines.join('\n')),
+          '--checkpoints',
+          cps,
+          '--public-key',
+          file('junk.pem', 'not a key'),
+        ])
+      ).code,
+    ).toBe(2);
   });
 });

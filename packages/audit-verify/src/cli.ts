@@ -13,13 +13,23 @@ unbroken hash chain, and the chain matches every signed checkpoint. Exit 0 = ver
 `;
 
 /** Runs the verifier; resolves with the exit code. Output goes to the given streams (tests call it in-process too). */
-export async function run(argv: string[], out: NodeJS.WritableStream = process.stdout, err: NodeJS.WritableStream = process.stderr): Promise<number> {
+export async function run(
+  argv: string[],
+  out: NodeJS.WritableStream = process.stdout,
+  err: NodeJS.WritableStream = process.stderr,
+): Promise<number> {
   let args;
   try {
     args = parseArgs({
       args: argv,
       allowPositionals: true,
-      options: { checkpoints: { type: 'string' }, 'public-key': { type: 'string', multiple: true }, tenant: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean' } },
+      options: {
+        checkpoints: { type: 'string' },
+        'public-key': { type: 'string', multiple: true },
+        tenant: { type: 'string' },
+        json: { type: 'boolean' },
+        help: { type: 'boolean' },
+      },
     });
   } catch (e) {
     err.write(`${(e as Error).message}\n${USAGE}`);
@@ -57,10 +67,16 @@ export async function run(argv: string[], out: NodeJS.WritableStream = process.s
       verifier ??= new LogVerifier({ tenantId: values.tenant ?? record.tenantId, checkpoints, publicKeys: ring });
       verifier.push(record);
     }
-    verifier ??= new LogVerifier({ tenantId: values.tenant ?? checkpoints[0]?.tenantId ?? '', checkpoints, publicKeys: ring });
+    verifier ??= new LogVerifier({
+      tenantId: values.tenant ?? checkpoints[0]?.tenantId ?? '',
+      checkpoints,
+      publicKeys: ring,
+    });
     verdict = malformed ?? verifier.finish();
   } catch (e) {
-    err.write(`cannot verify: ${e instanceof MalformedInput || (e as NodeJS.ErrnoException).code ? (e as Error).message : String(e)}\n`);
+    err.write(
+      `cannot verify: ${e instanceof MalformedInput || (e as NodeJS.ErrnoException).code ? (e as Error).message : String(e)}\n`,
+    );
     return 2;
   }
   if (values.json) out.write(`${JSON.stringify(verdict)}\n`);
@@ -70,7 +86,9 @@ export async function run(argv: string[], out: NodeJS.WritableStream = process.s
         `${verdict.uncheckpointed ? `; ${verdict.uncheckpointed} newer records are not sealed by a checkpoint yet` : ''}\n`,
     );
   else
-    out.write(`TAMPERED (${verdict.reason}): first bad seq ${verdict.firstBadSeq}${verdict.record ? `, record on line ${verdict.record}` : ''}: ${verdict.message}\n`);
+    out.write(
+      `TAMPERED (${verdict.reason}): first bad seq ${verdict.firstBadSeq}${verdict.record ? `, record on line ${verdict.record}` : ''}: ${verdict.message}\n`,
+    );
   return verdict.ok ? 0 : 1;
 }
 

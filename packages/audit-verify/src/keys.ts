@@ -13,7 +13,8 @@ export function parsePublicKey(text: string): KeyObject {
   const key = trimmed.startsWith('-----BEGIN')
     ? createPublicKey(trimmed)
     : createPublicKey({ key: Buffer.from(trimmed, 'base64'), format: 'der', type: 'spki' });
-  if (key.asymmetricKeyType !== 'ed25519') throw new Error(`expected an Ed25519 public key, got ${key.asymmetricKeyType ?? 'unknown'}`);
+  if (key.asymmetricKeyType !== 'ed25519')
+    throw new Error(`expected an Ed25519 public key, got ${key.asymmetricKeyType ?? 'unknown'}`);
   return key;
 }
 

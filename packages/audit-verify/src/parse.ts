@@ -29,7 +29,8 @@ export function parseRecord(text: string, line: number): ChainedRecord {
   const where = `line ${line}`;
   try {
     const at = new Date(str(o, 'at', where));
-    if (Number.isNaN(at.getTime()) || at.toISOString() !== o.at) throw new MalformedInput(`${where}: "at" must be an ISO-8601 UTC time with milliseconds`);
+    if (Number.isNaN(at.getTime()) || at.toISOString() !== o.at)
+      throw new MalformedInput(`${where}: "at" must be an ISO-8601 UTC time with milliseconds`);
     if (typeof o.seq !== 'number') throw new MalformedInput(`${where}: "seq" must be a number`);
     if (!isObject(o.details)) throw new MalformedInput(`${where}: "details" must be an object`);
     return {
@@ -59,7 +60,8 @@ export function* parseExport(text: string): Generator<ChainedRecord> {
 
 function parseCheckpoint(o: unknown, where: string): Checkpoint {
   if (!isObject(o)) throw new MalformedInput(`${where} is not a JSON object`);
-  if (typeof o.seq !== 'number' || !Number.isSafeInteger(o.seq) || o.seq < 1) throw new MalformedInput(`${where}: "seq" must be a positive integer`);
+  if (typeof o.seq !== 'number' || !Number.isSafeInteger(o.seq) || o.seq < 1)
+    throw new MalformedInput(`${where}: "seq" must be a positive integer`);
   return {
     tenantId: str(o, 'tenantId', where),
     seq: o.seq,
@@ -78,7 +80,8 @@ export function parseCheckpoints(text: string): Checkpoint[] {
   const out: Checkpoint[] = [];
   const take = (v: unknown, where: string) => {
     if (Array.isArray(v)) v.forEach((c, i) => out.push(parseCheckpoint(c, `${where}[${i}]`)));
-    else if (isObject(v) && Array.isArray(v.checkpoints)) v.checkpoints.forEach((c, i) => out.push(parseCheckpoint(c, `${where}.checkpoints[${i}]`)));
+    else if (isObject(v) && Array.isArray(v.checkpoints))
+      v.checkpoints.forEach((c, i) => out.push(parseCheckpoint(c, `${where}.checkpoints[${i}]`)));
     else out.push(parseCheckpoint(v, where));
   };
   const trimmed = text.trim();

@@ -27,7 +27,14 @@ export type FailureReason =
   | 'checkpoint_missing';
 
 export type LogVerdict =
-  | { ok: true; count: number; headHash: string; checkpoints: number; lastCheckpointSeq: number; uncheckpointed: number }
+  | {
+      ok: true;
+      count: number;
+      headHash: string;
+      checkpoints: number;
+      lastCheckpointSeq: number;
+      uncheckpointed: number;
+    }
   | { ok: false; count: number; firstBadSeq: number; reason: FailureReason; message: string; record?: number };
 
 export interface VerifyOptions {
@@ -83,11 +90,17 @@ export class LogVerifier {
   }
 
   private admit(c: Checkpoint): boolean {
-    if (c.tenantId !== this.o.tenantId) return this.fail(c.seq, 'tenant_mismatch', `checkpoint at seq ${c.seq} names tenant ${c.tenantId}`);
+    if (c.tenantId !== this.o.tenantId)
+      return this.fail(c.seq, 'tenant_mismatch', `checkpoint at seq ${c.seq} names tenant ${c.tenantId}`);
     if (!checkpointSignatureValid(c, this.o.publicKeys))
-      return this.fail(c.seq, 'checkpoint_signature_invalid', `checkpoint at seq ${c.seq} is not signed by a known key (key id ${c.keyId})`);
+      return this.fail(
+        c.seq,
+        'checkpoint_signature_invalid',
+        `checkpoint at seq ${c.seq} is not signed by a known key (key id ${c.keyId})`,
+      );
     const other = this.bySeq.get(c.seq);
-    if (other && other.headHash !== c.headHash) return this.fail(c.seq, 'forked', `two signed checkpoints disagree at seq ${c.seq}: the log was forked`);
+    if (other && other.headHash !== c.headHash)
+      return this.fail(c.seq, 'forked', `two signed checkpoints disagree at seq ${c.seq}: the log was forked`);
     this.bySeq.set(c.seq, c);
     return true;
   }
@@ -98,15 +111,41 @@ export class LogVerifier {
     const line = ++this.line;
     const seq = Number(r.seq);
     const expected = this.expectedSeq;
-    if (r.tenantId !== this.o.tenantId) return this.fail(expected, 'tenant_mismatch', `record ${line} belongs to tenant ${r.tenantId}`, line);
+    if (r.tenantId !== this.o.tenantId)
+      return this.fail(expected, 'tenant_mismatch', `record ${line} belongs to tenant ${r.tenantId}`, line);
     if (!Number.isSafeInteger(seq) || seq < expected)
-      return this.fail(expected, 'reordered', `record ${line} has seq ${r.seq} where seq ${expected} was expected (records out of order or repeated)`, line);
-    if (seq > expected) return this.fail(expected, 'gap', `seq ${expected}${seq - 1 > expected ? `-${seq - 1}` : ''} missing before record ${line} (deleted)`, line);
-    if (r.prevHash !== this.prev) return this.fail(seq, 'prev_mismatch', `record ${line} (seq ${seq}) does not link to the previous record`, line);
+      return this.fail(
+        expected,
+        'reordered',
+        `record ${line} has seq ${r.seq} where seq ${expected} was expected (records out of order or repeated)`,
+        line,
+      );
+    if (seq > expected)
+      return this.fail(
+        expected,
+        'gap',
+        `seq ${expected}${seq - 1 > expected ? `-${seq - 1}` : ''} missing before record ${line} (deleted)`,
+        line,
+      );
+    if (r.prevHash !== this.prev)
+      return this.fail(seq, 'prev_mismatch', `record ${line} (seq ${seq}) does not link to the previous record`, line);
     if (typeof r.hash !== 'string' || !same(entryHash(r.prevHash, r), r.hash))
-      return this.fail(seq, 'modified', `record ${line} (seq ${seq}) does not hash to its stored hash: its content was changed`, line);
-    if (this.o.macKey && (typeof r.mac !== 'string' || !same(entryMac(this.o.macKey, this.o.tenantId, seq, r.hash), r.mac)))
-      return this.fail(seq, 'mac_invalid', `record ${line} (seq ${seq}) has no valid MAC: the chain was rewritten without Keyhold's audit key`, line);
+      return this.fail(
+        seq,
+        'modified',
+        `record ${line} (seq ${seq}) does not hash to its stored hash: its content was changed`,
+        line,
+      );
+    if (
+      this.o.macKey &&
+      (typeof r.mac !== 'string' || !same(entryMac(this.o.macKey, this.o.tenantId, seq, r.hash), r.mac))
+    )
+      return this.fail(
+        seq,
+        'mac_invalid',
+        `record ${line} (seq ${seq}) has no valid MAC: the chain was rewritten without Keyhold's audit key`,
+        line,
+      );
     const cp = this.bySeq.get(seq);
     if (cp) {
       if (cp.headHash !== r.hash)
@@ -118,7 +157,8 @@ export class LogVerifier {
         );
       this.lastVerifiedCheckpoint = seq;
     }
-    if (this.cutoffMs !== undefined && seq > (this.maxCheckpoint?.seq ?? 0) && r.at.getTime() < this.cutoffMs) this.oldUncovered = true;
+    if (this.cutoffMs !== undefined && seq > (this.maxCheckpoint?.seq ?? 0) && r.at.getTime() < this.cutoffMs)
+      this.oldUncovered = true;
     this.prev = r.hash;
     this.expectedSeq = seq + 1;
     this.count++;
@@ -131,24 +171,78 @@ export class LogVerifier {
     const lastSeq = this.expectedSeq - 1;
     const max = this.maxCheckpoint;
     if (max && max.seq > lastSeq)
-      return this.fail(lastSeq + 1, 'truncated', `Keyhold signed a head at seq ${max.seq} but the log ends at seq ${lastSeq}: records were deleted from the end`), this.failure!;
+      return (
+        this.fail(
+          lastSeq + 1,
+          'truncated',
+          `Keyhold signed a head at seq ${max.seq} but the log ends at seq ${lastSeq}: records were deleted from the end`,
+        ),
+        this.failure!
+      );
     const head = this.o.head;
-    if (head === null && this.count > 0) return this.fail(lastSeq + 1, 'head_missing', 'the log has records but its head is missing'), this.failure!;
+    if (head === null && this.count > 0)
+      return (this.fail(lastSeq + 1, 'head_missing', 'the log has records but its head is missing'), this.failure!);
     if (head) {
-      if (this.o.macKey && (typeof head.mac !== 'string' || !same(headMac(this.o.macKey, this.o.tenantId, head.seq, head.hash), head.mac)))
-        return this.fail(Math.min(head.seq, lastSeq) + 1, 'head_mac_invalid', 'the head was not written by Keyhold (its MAC does not verify)'), this.failure!;
-      if (head.seq > lastSeq) return this.fail(lastSeq + 1, 'truncated', `the head is at seq ${head.seq} but the log ends at seq ${lastSeq}: records were deleted from the end`), this.failure!;
+      if (
+        this.o.macKey &&
+        (typeof head.mac !== 'string' || !same(headMac(this.o.macKey, this.o.tenantId, head.seq, head.hash), head.mac))
+      )
+        return (
+          this.fail(
+            Math.min(head.seq, lastSeq) + 1,
+            'head_mac_invalid',
+            'the head was not written by Keyhold (its MAC does not verify)',
+          ),
+          this.failure!
+        );
+      if (head.seq > lastSeq)
+        return (
+          this.fail(
+            lastSeq + 1,
+            'truncated',
+            `the head is at seq ${head.seq} but the log ends at seq ${lastSeq}: records were deleted from the end`,
+          ),
+          this.failure!
+        );
       if (head.seq !== lastSeq || head.hash !== this.prev)
-        return this.fail(head.seq + 1, 'head_mismatch', `the head (seq ${head.seq}) does not match the last record (seq ${lastSeq})`), this.failure!;
+        return (
+          this.fail(
+            head.seq + 1,
+            'head_mismatch',
+            `the head (seq ${head.seq}) does not match the last record (seq ${lastSeq})`,
+          ),
+          this.failure!
+        );
     }
     const covered = max?.seq ?? 0;
     if (this.oldUncovered)
-      return this.fail(covered + 1, 'checkpoint_missing', `records from seq ${covered + 1} are older than the checkpoint interval and no signed checkpoint covers them`), this.failure!;
-    return { ok: true, count: this.count, headHash: this.prev, checkpoints: this.bySeq.size, lastCheckpointSeq: covered, uncheckpointed: lastSeq - covered };
+      return (
+        this.fail(
+          covered + 1,
+          'checkpoint_missing',
+          `records from seq ${covered + 1} are older than the checkpoint interval and no signed checkpoint covers them`,
+        ),
+        this.failure!
+      );
+    return {
+      ok: true,
+      count: this.count,
+      headHash: this.prev,
+      checkpoints: this.bySeq.size,
+      lastCheckpointSeq: covered,
+      uncheckpointed: lastSeq - covered,
+    };
   }
 
   private fail(firstBadSeq: number, reason: FailureReason, message: string, record?: number): false {
-    this.failure = { ok: false, count: this.count, firstBadSeq, reason, message, ...(record !== undefined ? { record } : {}) };
+    this.failure = {
+      ok: false,
+      count: this.count,
+      firstBadSeq,
+      reason,
+      message,
+      ...(record !== undefined ? { record } : {}),
+    };
     return false;
   }
 }

@@ -101,7 +101,13 @@ interface DekWire {
 
 const BATCH_MAX = 1000;
 const toBuf = (v: Buffer | Uint8Array | string | undefined): Buffer | undefined =>
-  v === undefined ? undefined : typeof v === 'string' ? Buffer.from(v, 'utf8') : Buffer.isBuffer(v) ? v : Buffer.from(v.buffer, v.byteOffset, v.byteLength);
+  v === undefined
+    ? undefined
+    : typeof v === 'string'
+      ? Buffer.from(v, 'utf8')
+      : Buffer.isBuffer(v)
+        ? v
+        : Buffer.from(v.buffer, v.byteOffset, v.byteLength);
 
 /**
  * Keyhold for an internal service: DEKs on demand from a bounded, self-purging local cache, and AES-256-GCM
@@ -123,17 +129,30 @@ export class KeyholdClient {
   private readonly waits = new Map<string, Set<AbortController>>();
   private closed = false;
   /** Counters for tests and dashboards. */
-  readonly stats = { fetches: 0, batchFetches: 0, cacheHits: 0, tokenFetches: 0, retries: 0, reauthentications: 0, purges: 0, events: 0, streamConnects: 0 };
+  readonly stats = {
+    fetches: 0,
+    batchFetches: 0,
+    cacheHits: 0,
+    tokenFetches: 0,
+    retries: 0,
+    reauthentications: 0,
+    purges: 0,
+    events: 0,
+    streamConnects: 0,
+  };
 
   constructor(private readonly opts: KeyholdClientOptions) {
-    if (!opts.baseUrl || !opts.clientId || !opts.clientSecret) throw new KeyholdError('baseUrl, clientId and clientSecret are required', 'INVALID_ARGUMENT');
+    if (!opts.baseUrl || !opts.clientId || !opts.clientSecret)
+      throw new KeyholdError('baseUrl, clientId and clientSecret are required', 'INVALID_ARGUMENT');
     checkJustification(opts.justification);
     this.base = opts.baseUrl.replace(/\/+$/, '');
     this.retry = { ...DEFAULT_RETRY, ...opts.retry };
     this.timeoutMs = opts.requestTimeoutMs ?? 5_000;
     this.frameBytes = opts.frameBytes ?? DEFAULT_FRAME_BYTES;
     this.cache = new DekCache(opts.cache);
-    this.dispatcher = opts.tls ? new Agent({ connect: { cert: opts.tls.cert, key: opts.tls.key, ...(opts.tls.ca ? { ca: opts.tls.ca } : {}) } }) : undefined;
+    this.dispatcher = opts.tls
+      ? new Agent({ connect: { cert: opts.tls.cert, key: opts.tls.key, ...(opts.tls.ca ? { ca: opts.tls.ca } : {}) } })
+      : undefined;
     const ahead = opts.refreshAheadMs;
     this.tokens = new TokenSource(
       { clientId: opts.clientId, clientSecret: opts.clientSecret },
@@ -168,7 +187,10 @@ export class KeyholdClient {
   ready(timeoutMs = 10_000): Promise<void> {
     if (!this.events || this.events.connected) return Promise.resolve();
     return new Promise((resolve, reject) => {
-      const t = setTimeout(() => reject(new KeyholdUnavailableError('event stream not connected in time', 'EVENTS_UNAVAILABLE')), timeoutMs);
+      const t = setTimeout(
+        () => reject(new KeyholdUnavailableError('event stream not connected in time', 'EVENTS_UNAVAILABLE')),
+        timeoutMs,
+      );
       this.readyWaiters.push(() => {
         clearTimeout(t);
         resolve();
@@ -207,8 +229,16 @@ export class KeyholdClient {
       const ids = missing.slice(i, i + BATCH_MAX);
       const epoch = this.cache.epoch(workspaceId);
       this.stats.batchFetches++;
-      const body = await this.call<{ deks: DekWire[] }>('POST', `/internal/v1/workspaces/${encodeURIComponent(workspaceId)}/deks:batchGet`, workspaceId, undefined, { segmentIds: ids }, this.opts.justification);
-      for (const d of body.deks) if (typeof d.segmentId === 'string') this.cache.set(workspaceId, d.segmentId, material(d), epoch);
+      const body = await this.call<{ deks: DekWire[] }>(
+        'POST',
+        `/internal/v1/workspaces/${encodeURIComponent(workspaceId)}/deks:batchGet`,
+        workspaceId,
+        undefined,
+        { segmentIds: ids },
+        this.opts.justification,
+      );
+      for (const d of body.deks)
+        if (typeof d.segmentId === 'string') this.cache.set(workspaceId, d.segmentId, material(d), epoch);
     }
   }
 
@@ -226,7 +256,10 @@ export class KeyholdClient {
   }
 
   /** Seals with `sealer`, the DEK from the cache or the server. */
-  private async sealWith<T>(input: EncryptInput, sealer: (ids: SealIds, dek: DekMaterial, plaintext: Buffer, aad?: Buffer) => T): Promise<T> {
+  private async sealWith<T>(
+    input: EncryptInput,
+    sealer: (ids: SealIds, dek: DekMaterial, plaintext: Buffer, aad?: Buffer) => T,
+  ): Promise<T> {
     const { workspaceId, segmentId } = input;
     assertSegmentId(segmentId);
     const plaintext = toBuf(input.plaintext);
@@ -263,7 +296,10 @@ export class KeyholdClient {
     return new EncryptTransform(
       { workspaceId: input.workspaceId, segmentId: input.segmentId },
       // getDek hands out a private copy, which the stream zeroes when it ends
-      async () => ({ tenantId: (await this.tokens.get()).tenantId, dek: await this.getDek(input.workspaceId, input.segmentId, input.justification) }),
+      async () => ({
+        tenantId: (await this.tokens.get()).tenantId,
+        dek: await this.getDek(input.workspaceId, input.segmentId, input.justification),
+      }),
       aad,
       this.frameBytes,
     );
@@ -271,7 +307,10 @@ export class KeyholdClient {
 
   /** A decrypting Transform: pipe a framed envelope in, get verified plaintext out (errors on any tampering). */
   decryptStream(options: DecryptOptions = {}): Transform {
-    return new DecryptTransform(async (h) => Buffer.from(await this.keyFor(h, options.expect, options.justification)), toBuf(options.aad));
+    return new DecryptTransform(
+      async (h) => Buffer.from(await this.keyFor(h, options.expect, options.justification)),
+      toBuf(options.aad),
+    );
   }
 
   /** Drops (and zeroes) every cached DEK of a workspace. */
@@ -293,21 +332,27 @@ export class KeyholdClient {
   /** fetch over this client's connections (with its client certificate when `tls` is set). */
   private fetch(url: string, init: RequestInit): Promise<Response> {
     // Node's fetch takes an undici dispatcher (non-standard member of its RequestInit).
-    return fetch(url, this.dispatcher ? ({ ...init, dispatcher: this.dispatcher }) : init);
+    return fetch(url, this.dispatcher ? { ...init, dispatcher: this.dispatcher } : init);
   }
 
-  private async keyFor(header: EnvelopeHeader, expect: DecryptOptions['expect'], justification?: AccessJustification): Promise<Buffer> {
+  private async keyFor(
+    header: EnvelopeHeader,
+    expect: DecryptOptions['expect'],
+    justification?: AccessJustification,
+  ): Promise<Buffer> {
     const token = await this.tokens.get();
     checkExpectation(header, { ...expect, tenantId: token.tenantId });
     if (this.ownJustification(justification)) {
       const d = await this.fetchDek(header.workspaceId, header.segmentId, justification);
-      if (d.dekId !== header.dekId) throw new EnvelopeError('the envelope names another DEK than the segment has', 'ENVELOPE_DEK_MISMATCH');
+      if (d.dekId !== header.dekId)
+        throw new EnvelopeError('the envelope names another DEK than the segment has', 'ENVELOPE_DEK_MISMATCH');
       return d.key;
     }
     const hit = this.cache.get(header.workspaceId, header.segmentId);
     const d = hit ?? (await this.fetchDek(header.workspaceId, header.segmentId));
     if (hit) this.stats.cacheHits++;
-    if (d.dekId !== header.dekId) throw new EnvelopeError('the envelope names another DEK than the segment has', 'ENVELOPE_DEK_MISMATCH');
+    if (d.dekId !== header.dekId)
+      throw new EnvelopeError('the envelope names another DEK than the segment has', 'ENVELOPE_DEK_MISMATCH');
     return d.key;
   }
 
@@ -362,7 +407,14 @@ export class KeyholdClient {
   }
 
   /** One authenticated JSON call with the retry, re-authentication and 410 rules. */
-  private async call<T>(method: string, path: string, workspaceId: string, segmentId?: string, body?: unknown, justification?: AccessJustification): Promise<T> {
+  private async call<T>(
+    method: string,
+    path: string,
+    workspaceId: string,
+    segmentId?: string,
+    body?: unknown,
+    justification?: AccessJustification,
+  ): Promise<T> {
     const extra = justificationHeaders(justification);
     const deadline = Date.now() + this.retry.deadlineMs;
     let reauthenticated = false;
@@ -373,7 +425,11 @@ export class KeyholdClient {
       try {
         res = await this.fetch(this.base + path, {
           method,
-          headers: { authorization: `Bearer ${token.accessToken}`, ...extra, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+          headers: {
+            authorization: `Bearer ${token.accessToken}`,
+            ...extra,
+            ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+          },
           body: body === undefined ? undefined : JSON.stringify(body),
           signal: AbortSignal.timeout(Math.max(1, Math.min(this.timeoutMs, deadline - Date.now()))),
         });
@@ -389,7 +445,11 @@ export class KeyholdClient {
           this.stats.reauthentications++;
           continue;
         }
-        throw new AuthenticationError(error?.message ?? 'the server refused the token', error?.code ?? 'UNAUTHENTICATED', 401);
+        throw new AuthenticationError(
+          error?.message ?? 'the server refused the token',
+          error?.code ?? 'UNAUTHENTICATED',
+          401,
+        );
       }
       if (res?.status === 410) {
         this.purgeWorkspace(workspaceId);
@@ -400,7 +460,9 @@ export class KeyholdClient {
       const wait = backoffMs(this.retry, attempt, res ? parseRetryAfter(res.headers.get('retry-after')) : undefined);
       if (Date.now() + wait >= deadline)
         throw new KeyholdUnavailableError(
-          res ? `${error?.message ?? `HTTP ${res.status}`} (gave up after ${attempt + 1} attempts)` : `Keyhold unreachable: ${String((failure as Error)?.message ?? failure)}`,
+          res
+            ? `${error?.message ?? `HTTP ${res.status}`} (gave up after ${attempt + 1} attempts)`
+            : `Keyhold unreachable: ${String((failure as Error)?.message ?? failure)}`,
           error?.code ?? (res ? `HTTP_${res.status}` : 'UNREACHABLE'),
           res?.status,
         );
@@ -423,7 +485,10 @@ export class KeyholdClient {
     }
   }
 
-  private async fetchToken(clientId: string, clientSecret: string): Promise<{ accessToken: string; expiresInSeconds: number }> {
+  private async fetchToken(
+    clientId: string,
+    clientSecret: string,
+  ): Promise<{ accessToken: string; expiresInSeconds: number }> {
     const deadline = Date.now() + this.retry.deadlineMs;
     for (let attempt = 0; ; attempt++) {
       let res: Response | undefined;
@@ -441,15 +506,24 @@ export class KeyholdClient {
       }
       if (res?.status === 200) {
         const b = (await res.json()) as { access_token?: unknown; expires_in?: unknown };
-        if (typeof b.access_token !== 'string' || typeof b.expires_in !== 'number') throw new AuthenticationError('malformed token response', 'BAD_TOKEN');
+        if (typeof b.access_token !== 'string' || typeof b.expires_in !== 'number')
+          throw new AuthenticationError('malformed token response', 'BAD_TOKEN');
         return { accessToken: b.access_token, expiresInSeconds: b.expires_in };
       }
       const error = res ? await errorBody(res) : undefined;
       if (res && res.status !== 503 && res.status !== 429)
-        throw new AuthenticationError(error?.message ?? `token endpoint answered HTTP ${res.status}`, error?.code ?? 'UNAUTHENTICATED', res.status);
+        throw new AuthenticationError(
+          error?.message ?? `token endpoint answered HTTP ${res.status}`,
+          error?.code ?? 'UNAUTHENTICATED',
+          res.status,
+        );
       const wait = backoffMs(this.retry, attempt, res ? parseRetryAfter(res.headers.get('retry-after')) : undefined);
       if (Date.now() + wait >= deadline)
-        throw new KeyholdUnavailableError(`token endpoint unavailable: ${error?.message ?? String((failure as Error)?.message ?? failure)}`, error?.code ?? 'UNREACHABLE', res?.status);
+        throw new KeyholdUnavailableError(
+          `token endpoint unavailable: ${error?.message ?? String((failure as Error)?.message ?? failure)}`,
+          error?.code ?? 'UNREACHABLE',
+          res?.status,
+        );
       this.stats.retries++;
       await sleep(wait);
     }
@@ -457,19 +531,26 @@ export class KeyholdClient {
 
   private async openEvents(signal: AbortSignal): Promise<Response> {
     let token: Token = await this.tokens.get();
-    let res = await this.fetch(`${this.base}/internal/v1/events`, { headers: { authorization: `Bearer ${token.accessToken}`, accept: 'text/event-stream' }, signal });
+    let res = await this.fetch(`${this.base}/internal/v1/events`, {
+      headers: { authorization: `Bearer ${token.accessToken}`, accept: 'text/event-stream' },
+      signal,
+    });
     if (res.status === 401) {
       await res.body?.cancel().catch(() => undefined);
       this.tokens.invalidate(token.accessToken);
       token = await this.tokens.get();
-      res = await this.fetch(`${this.base}/internal/v1/events`, { headers: { authorization: `Bearer ${token.accessToken}`, accept: 'text/event-stream' }, signal });
+      res = await this.fetch(`${this.base}/internal/v1/events`, {
+        headers: { authorization: `Bearer ${token.accessToken}`, accept: 'text/event-stream' },
+        signal,
+      });
     }
     return res;
   }
 }
 
 function material(w: DekWire): DekMaterial {
-  if (typeof w.dek !== 'string' || typeof w.dekId !== 'string' || typeof w.kekVersion !== 'number') throw new KeyholdError('malformed DEK response', 'BAD_RESPONSE');
+  if (typeof w.dek !== 'string' || typeof w.dekId !== 'string' || typeof w.kekVersion !== 'number')
+    throw new KeyholdError('malformed DEK response', 'BAD_RESPONSE');
   const key = Buffer.from(w.dek, 'base64');
   if (key.length !== 32) throw new KeyholdError('the server returned a DEK that is not 32 bytes', 'BAD_RESPONSE');
   return { key, dekId: w.dekId.toLowerCase(), kekVersion: w.kekVersion };
@@ -478,13 +559,20 @@ function material(w: DekWire): DekMaterial {
 async function errorBody(res: Response): Promise<{ code?: string; message?: string } | undefined> {
   try {
     const b = (await res.json()) as { error?: { code?: unknown; message?: unknown } };
-    return { code: typeof b.error?.code === 'string' ? b.error.code : undefined, message: typeof b.error?.message === 'string' ? b.error.message : undefined };
+    return {
+      code: typeof b.error?.code === 'string' ? b.error.code : undefined,
+      message: typeof b.error?.message === 'string' ? b.error.message : undefined,
+    };
   } catch {
     return undefined;
   }
 }
 
-function goneError(workspaceId: string, segmentId: string | undefined, e: { code?: string; message?: string } | undefined): WorkspaceShreddedError {
+function goneError(
+  workspaceId: string,
+  segmentId: string | undefined,
+  e: { code?: string; message?: string } | undefined,
+): WorkspaceShreddedError {
   switch (e?.code) {
     case 'WORKSPACE_DESTROYED':
       return new WorkspaceDestroyedError(workspaceId, e.message);

@@ -12,8 +12,10 @@ const aad = Buffer.from('record-42');
 /** What the client does on decrypt, minus the network: parse, check the expectation, look up the key by id. */
 function openWith(blob: Buffer, opts: { aad?: Buffer; expect?: Partial<typeof ids> } = {}): Buffer {
   const { header, length } = readHeader(blob);
-  if (opts.expect?.workspaceId && opts.expect.workspaceId !== header.workspaceId) throw new EnvelopeError('mismatch', 'ENVELOPE_MISMATCH');
-  if (opts.expect?.segmentId && opts.expect.segmentId !== header.segmentId) throw new EnvelopeError('mismatch', 'ENVELOPE_MISMATCH');
+  if (opts.expect?.workspaceId && opts.expect.workspaceId !== header.workspaceId)
+    throw new EnvelopeError('mismatch', 'ENVELOPE_MISMATCH');
+  if (opts.expect?.segmentId && opts.expect.segmentId !== header.segmentId)
+    throw new EnvelopeError('mismatch', 'ENVELOPE_MISMATCH');
   if (header.dekId !== dek.dekId) throw new EnvelopeError('other dek', 'ENVELOPE_DEK_MISMATCH');
   return open(blob, header, length, dek.key, opts.aad);
 }
@@ -48,14 +50,19 @@ describe('one-shot envelope', () => {
       expect(parts.body.length).toBe(n);
       expect(parts.tag.length).toBe(16);
       const joined = Buffer.concat([parts.header, parts.body, parts.tag]);
-      expect(readHeader(joined)).toEqual({ header: expect.objectContaining({ ...ids, dekId: dek.dekId, kekVersion: 7, flags: 1 }), length });
+      expect(readHeader(joined)).toEqual({
+        header: expect.objectContaining({ ...ids, dekId: dek.dekId, kekVersion: 7, flags: 1 }),
+        length,
+      });
       expect(openWith(joined, { aad })).toEqual(p);
       expect(() => openWith(joined)).toThrow(EnvelopeError);
       const flipped = Buffer.from(joined);
       flipped[joined.length - 17] ^= 1;
       expect(() => openWith(flipped, { aad })).toThrow(EnvelopeError);
     }
-    expect(() => sealParts(ids, { ...dek, key: Buffer.alloc(32) }, plaintext)).toThrow(expect.objectContaining({ code: 'INVALID_KEY' }));
+    expect(() => sealParts(ids, { ...dek, key: Buffer.alloc(32) }, plaintext)).toThrow(
+      expect.objectContaining({ code: 'INVALID_KEY' }),
+    );
   });
 
   it('uses a fresh nonce each time', () => {
@@ -90,11 +97,14 @@ describe('one-shot envelope', () => {
       expect(() => openWith(forged, { aad })).toThrow(/authentication failed/);
     }
     // And the caller's expectation refuses a genuine envelope of another workspace before any key is used.
-    expect(() => openWith(seal(other, dek, plaintext, aad), { aad, expect: { workspaceId: ids.workspaceId } })).toThrow(/mismatch/);
+    expect(() => openWith(seal(other, dek, plaintext, aad), { aad, expect: { workspaceId: ids.workspaceId } })).toThrow(
+      /mismatch/,
+    );
   });
 
   it('rejects truncation at every length and trailing bytes', () => {
-    for (let n = 0; n < blob.length; n += 3) expect(() => openWith(blob.subarray(0, n), { aad })).toThrow(EnvelopeError);
+    for (let n = 0; n < blob.length; n += 3)
+      expect(() => openWith(blob.subarray(0, n), { aad })).toThrow(EnvelopeError);
     expect(() => openWith(Buffer.concat([blob, Buffer.from([0])]), { aad })).toThrow(EnvelopeError);
   });
 
@@ -112,16 +122,28 @@ describe('one-shot envelope', () => {
   });
 
   function blobWithHeader(h: EnvelopeHeader): Buffer {
-    const hdr = readHeader(seal({ tenantId: h.tenantId, workspaceId: h.workspaceId, segmentId: h.segmentId }, dek, plaintext, aad));
+    const hdr = readHeader(
+      seal({ tenantId: h.tenantId, workspaceId: h.workspaceId, segmentId: h.segmentId }, dek, plaintext, aad),
+    );
     const own = seal(hdr.header, dek, plaintext, aad);
     // own header, original body+tag
     return Buffer.concat([own.subarray(0, hdr.length), blob.subarray(length)]);
   }
 });
 
-async function encryptStream(data: Buffer, frameBytes: number, chunk = 7_000, streamAad: Buffer | undefined = aad): Promise<Buffer> {
+async function encryptStream(
+  data: Buffer,
+  frameBytes: number,
+  chunk = 7_000,
+  streamAad: Buffer | undefined = aad,
+): Promise<Buffer> {
   const out: Buffer[] = [];
-  const enc = new EncryptTransform({ workspaceId: ids.workspaceId, segmentId: ids.segmentId }, async () => ({ tenantId: ids.tenantId, dek: { ...dek, key: Buffer.from(dek.key) } }), streamAad, frameBytes);
+  const enc = new EncryptTransform(
+    { workspaceId: ids.workspaceId, segmentId: ids.segmentId },
+    async () => ({ tenantId: ids.tenantId, dek: { ...dek, key: Buffer.from(dek.key) } }),
+    streamAad,
+    frameBytes,
+  );
   enc.on('data', (b: Buffer) => out.push(b));
   const chunks: Buffer[] = [];
   for (let i = 0; i < data.length; i += chunk) chunks.push(data.subarray(i, i + chunk));
@@ -237,7 +259,12 @@ describe('streamed envelope', () => {
     const { frames: f } = frames(blob);
     const enc2 = await (async () => {
       const out: Buffer[] = [];
-      const e = new EncryptTransform({ workspaceId: randomUUID(), segmentId: 'other' }, async () => ({ tenantId: ids.tenantId, dek: { ...dek, key: Buffer.from(dek.key) } }), aad, FRAME);
+      const e = new EncryptTransform(
+        { workspaceId: randomUUID(), segmentId: 'other' },
+        async () => ({ tenantId: ids.tenantId, dek: { ...dek, key: Buffer.from(dek.key) } }),
+        aad,
+        FRAME,
+      );
       e.on('data', (b: Buffer) => out.push(b));
       await pipeline(Readable.from([data]), e);
       return Buffer.concat(out);
@@ -251,7 +278,12 @@ describe('streamed envelope', () => {
   });
 
   it('refuses to encrypt under a wiped key', async () => {
-    const e = new EncryptTransform(ids, async () => ({ tenantId: ids.tenantId, dek: { ...dek, key: Buffer.alloc(32) } }), undefined, FRAME);
+    const e = new EncryptTransform(
+      ids,
+      async () => ({ tenantId: ids.tenantId, dek: { ...dek, key: Buffer.alloc(32) } }),
+      undefined,
+      FRAME,
+    );
     await expect(pipeline(Readable.from([Buffer.from('x')]), e)).rejects.toThrow(/wiped/);
     expect(() => seal(ids, { ...dek, key: Buffer.alloc(32) }, Buffer.from('x'))).toThrow(/wiped/);
   });

@@ -52,13 +52,19 @@ function uuidString(b: Buffer): string {
 }
 
 export function assertSegmentId(segmentId: string): void {
-  if (typeof segmentId !== 'string' || segmentId.length === 0 || segmentId.length > MAX_SEGMENT_ID_BYTES || !SEGMENT_RE.test(segmentId))
+  if (
+    typeof segmentId !== 'string' ||
+    segmentId.length === 0 ||
+    segmentId.length > MAX_SEGMENT_ID_BYTES ||
+    !SEGMENT_RE.test(segmentId)
+  )
     throw new EnvelopeError('segmentId must be 1-256 printable ASCII characters without spaces', 'INVALID_ARGUMENT');
 }
 
 export function encodeHeader(h: EnvelopeHeader): Buffer {
   assertSegmentId(h.segmentId);
-  if (!Number.isInteger(h.kekVersion) || h.kekVersion < 0 || h.kekVersion > 0xffffffff) throw new EnvelopeError('kekVersion out of range', 'INVALID_ARGUMENT');
+  if (!Number.isInteger(h.kekVersion) || h.kekVersion < 0 || h.kekVersion > 0xffffffff)
+    throw new EnvelopeError('kekVersion out of range', 'INVALID_ARGUMENT');
   if (h.nonce.length !== NONCE_BYTES) throw new EnvelopeError('nonce must be 12 bytes', 'INVALID_ARGUMENT');
   const seg = Buffer.from(h.segmentId, 'ascii');
   const out = Buffer.alloc(FIXED_HEAD + seg.length + FIXED_TAIL);
@@ -86,13 +92,16 @@ export function encodeHeader(h: EnvelopeHeader): Buffer {
  */
 export function decodeHeader(buf: Buffer): { header: EnvelopeHeader; length: number } | undefined {
   if (buf.length < 7) {
-    if (!MAGIC.subarray(0, Math.min(buf.length, 4)).equals(buf.subarray(0, Math.min(buf.length, 4)))) throw new EnvelopeError('not a Keyhold envelope (bad magic)');
+    if (!MAGIC.subarray(0, Math.min(buf.length, 4)).equals(buf.subarray(0, Math.min(buf.length, 4))))
+      throw new EnvelopeError('not a Keyhold envelope (bad magic)');
     return undefined;
   }
   if (!buf.subarray(0, 4).equals(MAGIC)) throw new EnvelopeError('not a Keyhold envelope (bad magic)');
-  if (buf[4] !== FORMAT_VERSION) throw new EnvelopeError(`unsupported envelope format version ${buf[4]}`, 'ENVELOPE_UNSUPPORTED');
+  if (buf[4] !== FORMAT_VERSION)
+    throw new EnvelopeError(`unsupported envelope format version ${buf[4]}`, 'ENVELOPE_UNSUPPORTED');
   const alg = buf[5];
-  if (alg !== Alg.Aes256Gcm && alg !== Alg.Aes256GcmFramed) throw new EnvelopeError(`unsupported envelope algorithm ${alg}`, 'ENVELOPE_UNSUPPORTED');
+  if (alg !== Alg.Aes256Gcm && alg !== Alg.Aes256GcmFramed)
+    throw new EnvelopeError(`unsupported envelope algorithm ${alg}`, 'ENVELOPE_UNSUPPORTED');
   const flags = buf[6];
   if ((flags & ~KNOWN_FLAGS) !== 0) throw new EnvelopeError('unknown envelope flags', 'ENVELOPE_UNSUPPORTED');
   if (buf.length < FIXED_HEAD) return undefined;
@@ -133,10 +142,12 @@ export interface EnvelopeExpectation {
 
 export function checkExpectation(h: EnvelopeHeader, expect: EnvelopeExpectation | undefined): void {
   if (!expect) return;
-  if (expect.tenantId !== undefined && expect.tenantId.toLowerCase() !== h.tenantId) throw new EnvelopeError('envelope belongs to another tenant', 'ENVELOPE_MISMATCH');
+  if (expect.tenantId !== undefined && expect.tenantId.toLowerCase() !== h.tenantId)
+    throw new EnvelopeError('envelope belongs to another tenant', 'ENVELOPE_MISMATCH');
   if (expect.workspaceId !== undefined && expect.workspaceId.toLowerCase() !== h.workspaceId)
     throw new EnvelopeError('envelope belongs to another workspace', 'ENVELOPE_MISMATCH');
-  if (expect.segmentId !== undefined && expect.segmentId !== h.segmentId) throw new EnvelopeError('envelope belongs to another segment', 'ENVELOPE_MISMATCH');
+  if (expect.segmentId !== undefined && expect.segmentId !== h.segmentId)
+    throw new EnvelopeError('envelope belongs to another segment', 'ENVELOPE_MISMATCH');
 }
 
 export function flagsFor(aad: Buffer | undefined): number {
@@ -145,8 +156,13 @@ export function flagsFor(aad: Buffer | undefined): number {
 
 export function checkAadPresence(h: EnvelopeHeader, aad: Buffer | undefined): void {
   const has = !!aad && aad.length > 0;
-  if ((h.flags & FLAG_CALLER_AAD) !== 0 && !has) throw new EnvelopeError('this envelope was sealed with additional data; pass the same aad to decrypt', 'ENVELOPE_AAD_REQUIRED');
-  if ((h.flags & FLAG_CALLER_AAD) === 0 && has) throw new EnvelopeError('this envelope was sealed without additional data', 'ENVELOPE_AAD_MISMATCH');
+  if ((h.flags & FLAG_CALLER_AAD) !== 0 && !has)
+    throw new EnvelopeError(
+      'this envelope was sealed with additional data; pass the same aad to decrypt',
+      'ENVELOPE_AAD_REQUIRED',
+    );
+  if ((h.flags & FLAG_CALLER_AAD) === 0 && has)
+    throw new EnvelopeError('this envelope was sealed without additional data', 'ENVELOPE_AAD_MISMATCH');
 }
 
 /** Key material for one envelope: the DEK and the identifiers the server reported with it. */
@@ -228,7 +244,8 @@ export function seal(ids: SealIds, dek: DekMaterial, plaintext: Buffer, aad?: Bu
 
 /** Opens a one-shot envelope whose header was already parsed (and whose DEK id was already checked). */
 export function open(blob: Buffer, header: EnvelopeHeader, headerLength: number, key: Buffer, aad?: Buffer): Buffer {
-  if (header.alg !== Alg.Aes256Gcm) throw new EnvelopeError('this is a streamed envelope; use decryptStream', 'ENVELOPE_UNSUPPORTED');
+  if (header.alg !== Alg.Aes256Gcm)
+    throw new EnvelopeError('this is a streamed envelope; use decryptStream', 'ENVELOPE_UNSUPPORTED');
   if (blob.length < headerLength + TAG_BYTES) throw new EnvelopeError('envelope truncated');
   const d = createDecipheriv('aes-256-gcm', key, header.nonce);
   d.setAAD(blob.subarray(0, headerLength));
@@ -240,7 +257,10 @@ export function open(blob: Buffer, header: EnvelopeHeader, headerLength: number,
     return fin.length ? Buffer.concat([body, fin]) : body;
   } catch {
     body.fill(0);
-    throw new EnvelopeError('envelope authentication failed (tampered, wrong key or wrong aad)', 'ENVELOPE_AUTH_FAILED');
+    throw new EnvelopeError(
+      'envelope authentication failed (tampered, wrong key or wrong aad)',
+      'ENVELOPE_AUTH_FAILED',
+    );
   }
 }
 

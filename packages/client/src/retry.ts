@@ -22,7 +22,12 @@ export function parseRetryAfter(value: string | null, now = Date.now()): number 
   return Number.isNaN(at) ? undefined : Math.max(0, Math.min(at - now, 3_600_000));
 }
 
-export function backoffMs(policy: RetryPolicy, attempt: number, retryAfterMs: number | undefined, random: () => number = Math.random): number {
+export function backoffMs(
+  policy: RetryPolicy,
+  attempt: number,
+  retryAfterMs: number | undefined,
+  random: () => number = Math.random,
+): number {
   const window = Math.min(policy.capMs, policy.baseMs * 2 ** Math.min(attempt, 20));
   return (retryAfterMs ?? 0) + Math.floor(random() * window);
 }

@@ -67,7 +67,8 @@ export class EncryptTransform extends Transform {
     private readonly frameBytes = DEFAULT_FRAME_BYTES,
   ) {
     super();
-    if (!Number.isInteger(frameBytes) || frameBytes < 1 || frameBytes > 16 * 1024 * 1024) throw new EnvelopeError('frameBytes must be 1 B to 16 MiB', 'INVALID_ARGUMENT');
+    if (!Number.isInteger(frameBytes) || frameBytes < 1 || frameBytes > 16 * 1024 * 1024)
+      throw new EnvelopeError('frameBytes must be 1 B to 16 MiB', 'INVALID_ARGUMENT');
   }
 
   private async start(): Promise<void> {
@@ -209,7 +210,8 @@ export class DecryptTransform extends Transform {
     if (!this.header) {
       const r = decodeHeader(this.buf);
       if (!r) return;
-      if (r.header.alg !== Alg.Aes256GcmFramed) throw new EnvelopeError('not a streamed envelope; use decrypt', 'ENVELOPE_UNSUPPORTED');
+      if (r.header.alg !== Alg.Aes256GcmFramed)
+        throw new EnvelopeError('not a streamed envelope; use decrypt', 'ENVELOPE_UNSUPPORTED');
       checkAadPresence(r.header, this.aad);
       const headerBytes = Buffer.from(this.buf.subarray(0, r.length));
       this.buf = this.buf.subarray(r.length);
@@ -241,7 +243,10 @@ export class DecryptTransform extends Transform {
         d.final();
       } catch {
         plain.fill(0);
-        throw new EnvelopeError(`frame ${this.index} failed authentication (tampered, reordered, duplicated or dropped)`, 'ENVELOPE_AUTH_FAILED');
+        throw new EnvelopeError(
+          `frame ${this.index} failed authentication (tampered, reordered, duplicated or dropped)`,
+          'ENVELOPE_AUTH_FAILED',
+        );
       }
       // A non-final frame is always full: a short one can only come from tampering (the tag would not verify
       // anyway, this just says so sooner and keeps frame boundaries canonical).

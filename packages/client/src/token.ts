@@ -57,7 +57,12 @@ export class TokenSource {
         // a second before `expires_in` says, so that second is not ours to use.
         const ttl = Math.max(0, r.expiresInSeconds * 1000 - 1000);
         const tenantId = tenantOf(r.accessToken);
-        const t: Token = { accessToken: r.accessToken, tenantId, expiresAt: start + ttl, refreshAt: start + ttl - this.refreshAheadMs(ttl) };
+        const t: Token = {
+          accessToken: r.accessToken,
+          tenantId,
+          expiresAt: start + ttl,
+          refreshAt: start + ttl - this.refreshAheadMs(ttl),
+        };
         this.current = t;
         return t;
       } finally {

@@ -33,11 +33,21 @@ export interface OnboardedAdmin {
 }
 
 // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-parameters -- the caller names the body it expects
-async function call<T = Record<string, unknown>>(baseUrl: string, method: string, path: string, body?: unknown, token?: string): Promise<{ status: number; body: T; text: string }> {
+async function call<T = Record<string, unknown>>(
+  baseUrl: string,
+  method: string,
+  path: string,
+  body?: unknown,
+  token?: string,
+): Promise<{ status: number; body: T; text: string }> {
   const headers: Record<string, string> = {};
   if (token) headers.authorization = `Bearer ${token}`;
   if (body !== undefined) headers['content-type'] = 'application/json';
-  const res = await fetch(`${baseUrl}${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  const res = await fetch(`${baseUrl}${path}`, {
+    method,
+    headers,
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
   const text = await res.text();
   let parsed: unknown;
   try {
@@ -53,10 +63,19 @@ function expect2xx(what: string, r: { status: number; text: string }, status: nu
 }
 
 /** The one-time token of the newest link of `kind` sent to `email` (polls briefly: delivery is asynchronous). */
-export async function mailboxToken(baseUrl: string, email: string, kind: MailboxMessage['kind'], timeoutMs = 5000): Promise<string> {
+export async function mailboxToken(
+  baseUrl: string,
+  email: string,
+  kind: MailboxMessage['kind'],
+  timeoutMs = 5000,
+): Promise<string> {
   const until = Date.now() + timeoutMs;
   for (;;) {
-    const r = await call<{ messages: MailboxMessage[] }>(baseUrl, 'GET', `/dev/mailbox?to=${encodeURIComponent(email)}`);
+    const r = await call<{ messages: MailboxMessage[] }>(
+      baseUrl,
+      'GET',
+      `/dev/mailbox?to=${encodeURIComponent(email)}`,
+    );
     expect2xx('dev mailbox', r, 200);
     const messages = r.body.messages.filter((m) => m.kind === kind);
     const last = messages.at(-1);
@@ -92,7 +111,8 @@ export class WebhookMailCapture {
       req.on('end', () => {
         try {
           const m = JSON.parse(body) as { to?: unknown; text?: unknown };
-          if (typeof m.to === 'string' && typeof m.text === 'string') capture?.received.push({ to: m.to, text: m.text });
+          if (typeof m.to === 'string' && typeof m.text === 'string')
+            capture?.received.push({ to: m.to, text: m.text });
           res.writeHead(204).end();
         } catch {
           res.writeHead(400).end();
@@ -124,27 +144,56 @@ export class WebhookMailCapture {
 export const newTestPassword = () => `pw-${randomBytes(12).toString('hex')}`;
 
 export async function adminToken(baseUrl: string, tenantId: string, email: string, password: string): Promise<string> {
-  const r = await call<{ access_token: string }>(baseUrl, 'POST', '/v1/auth/token', { grant_type: 'password', tenant_id: tenantId, username: email, password });
+  const r = await call<{ access_token: string }>(baseUrl, 'POST', '/v1/auth/token', {
+    grant_type: 'password',
+    tenant_id: tenantId,
+    username: email,
+    password,
+  });
   expect2xx('admin token', r, 200);
   return r.body.access_token;
 }
 
 /** Accepts the newest invitation mailed to `email` with `password`. */
-export async function acceptMailedInvitation(baseUrl: string, email: string, password: string, mail?: MailReader): Promise<{ tenantId: string; userId: string; role: string }> {
+export async function acceptMailedInvitation(
+  baseUrl: string,
+  email: string,
+  password: string,
+  mail?: MailReader,
+): Promise<{ tenantId: string; userId: string; role: string }> {
   const token = await (mail ?? ((e, k) => mailboxToken(baseUrl, e, k)))(email, 'invitation');
-  const r = await call<{ tenantId: string; userId: string; role: string }>(baseUrl, 'POST', '/v1/invitations/accept', { token, password });
+  const r = await call<{ tenantId: string; userId: string; role: string }>(baseUrl, 'POST', '/v1/invitations/accept', {
+    token,
+    password,
+  });
   expect2xx('accept invitation', r, 201);
   return r.body;
 }
 
 /** Operator creates a tenant; its first key admin accepts the mailed invitation and signs in. */
-export async function onboardTenant(baseUrl: string, operatorToken: string, opts: { name: string; email: string; password?: string; mail?: MailReader }): Promise<OnboardedAdmin> {
+export async function onboardTenant(
+  baseUrl: string,
+  operatorToken: string,
+  opts: { name: string; email: string; password?: string; mail?: MailReader },
+): Promise<OnboardedAdmin> {
   const password = opts.password ?? newTestPassword();
-  const created = await call<OnboardedAdmin['tenant'] & { invitation: OnboardedAdmin['invitation'] }>(baseUrl, 'POST', '/v1/tenants', { name: opts.name, admin: { email: opts.email } }, operatorToken);
+  const created = await call<OnboardedAdmin['tenant'] & { invitation: OnboardedAdmin['invitation'] }>(
+    baseUrl,
+    'POST',
+    '/v1/tenants',
+    { name: opts.name, admin: { email: opts.email } },
+    operatorToken,
+  );
   expect2xx('create tenant', created, 201);
   const { invitation, ...tenant } = created.body;
   await acceptMailedInvitation(baseUrl, opts.email, password, opts.mail);
-  return { tenant, invitation, email: opts.email.toLowerCase(), password, token: await adminToken(baseUrl, tenant.id, opts.email, password) };
+  return {
+    tenant,
+    invitation,
+    email: opts.email.toLowerCase(),
+    password,
+    token: await adminToken(baseUrl, tenant.id, opts.email, password),
+  };
 }
 
 /** A key admin invites another admin or auditor, who accepts and signs in. */
@@ -155,8 +204,20 @@ export async function inviteUser(
   opts: { email: string; role: 'key_admin' | 'auditor'; password?: string },
 ): Promise<{ id: string; email: string; role: string; password: string; token: string }> {
   const password = opts.password ?? newTestPassword();
-  const inv = await call(baseUrl, 'POST', `/v1/tenants/${tenantId}/invitations`, { email: opts.email, role: opts.role }, keyAdminToken);
+  const inv = await call(
+    baseUrl,
+    'POST',
+    `/v1/tenants/${tenantId}/invitations`,
+    { email: opts.email, role: opts.role },
+    keyAdminToken,
+  );
   expect2xx('invite', inv, 201);
   const accepted = await acceptMailedInvitation(baseUrl, opts.email, password);
-  return { id: accepted.userId, email: opts.email.toLowerCase(), role: opts.role, password, token: await adminToken(baseUrl, tenantId, opts.email, password) };
+  return {
+    id: accepted.userId,
+    email: opts.email.toLowerCase(),
+    role: opts.role,
+    password,
+    token: await adminToken(baseUrl, tenantId, opts.email, password),
+  };
 }

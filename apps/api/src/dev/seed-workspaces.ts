@@ -16,7 +16,12 @@ export const SEED_TEAMS = ['orders', 'billing', 'search', 'analytics', 'payments
  * unbound; with one, i % 10 decides the state: 0-5 active, 6 unbound, 7 shredded, 8 access_suspect, 9 rekeying, and
  * every 13th active one is degraded. Creation times are one millisecond apart, in index order.
  */
-export async function seedWorkspaces(db: SqlRunner, tenantId: string, n: number, opts: { prefix?: string; keyConfigurationId?: string } = {}): Promise<void> {
+export async function seedWorkspaces(
+  db: SqlRunner,
+  tenantId: string,
+  n: number,
+  opts: { prefix?: string; keyConfigurationId?: string } = {},
+): Promise<void> {
   const prefix = opts.prefix ?? 'ws';
   for (let from = 0; from < n; from += 50_000) {
     const to = Math.min(n, from + 50_000);

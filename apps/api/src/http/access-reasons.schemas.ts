@@ -3,7 +3,9 @@ import { z } from 'zod';
 
 /** Request schemas of key access justifications (the contract names them: contract/routes-access-reasons.ts). */
 export const accessReasonSchemas = {
-  workspacePolicy: z.object({ deniedReasons: z.array(z.enum(ACCESS_REASONS)).max(ACCESS_REASONS.length), requireReason: z.boolean() }).strict(),
+  workspacePolicy: z
+    .object({ deniedReasons: z.array(z.enum(ACCESS_REASONS)).max(ACCESS_REASONS.length), requireReason: z.boolean() })
+    .strict(),
   principalReasons: z.object({ allowedReasons: z.array(z.enum(ACCESS_REASONS)).max(ACCESS_REASONS.length) }).strict(),
   keyUseQuery: z
     .object({

@@ -1,7 +1,24 @@
-import { CanActivate, createParamDecorator, ExecutionContext, Inject, Injectable, SetMetadata, UseGuards, applyDecorators } from '@nestjs/common';
+import {
+  CanActivate,
+  createParamDecorator,
+  ExecutionContext,
+  Inject,
+  Injectable,
+  SetMetadata,
+  UseGuards,
+  applyDecorators,
+} from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { AuthGuard, PassportStrategy } from '@nestjs/passport';
-import { AccessClaims, ADMIN_TOKENS, AdminSessions, AuthError, bearerToken, Role, type VerifiedTokenCache } from '@app/auth';
+import {
+  AccessClaims,
+  ADMIN_TOKENS,
+  AdminSessions,
+  AuthError,
+  bearerToken,
+  Role,
+  type VerifiedTokenCache,
+} from '@app/auth';
 import { KEYHOLD_CONFIG, type KeyholdConfig, matchOperatorToken, type OperatorTokenEntry } from '@app/config';
 import { DomainError, ErrorCode } from '@app/keys';
 import { isUuid } from '@app/persistence';
@@ -45,7 +62,10 @@ export class AppAuthContext implements AuthContext {
 /** Principal attached to the request by the strategies. */
 export type Principal = { kind: 'operator'; name: string } | ({ kind: 'admin' } & AccessClaims);
 
-type Verify = (req: { headers: Record<string, string | string[] | undefined> }, done: (err: unknown, user?: unknown) => void) => void;
+type Verify = (
+  req: { headers: Record<string, string | string[] | undefined> },
+  done: (err: unknown, user?: unknown) => void,
+) => void;
 
 /** A passport strategy that reads `Authorization: Bearer …` and hands the request to the verify callback. */
 class BearerStrategy extends Strategy {
@@ -88,7 +108,10 @@ export class OperatorTokenStrategy extends PassportStrategy(BearerStrategy, 'key
   }
 
   validate(req: AuthRequest): Principal {
-    const name = matchOperatorToken(bearerToken(req.headers.authorization), (req.server?.keyholdAuth ?? this.auth).operatorTokens);
+    const name = matchOperatorToken(
+      bearerToken(req.headers.authorization),
+      (req.server?.keyholdAuth ?? this.auth).operatorTokens,
+    );
     // An expired token and an unknown one get the same answer: a token past its date is no token.
     if (name === null) throw new AuthError('UNAUTHENTICATED', 'a valid operator token is required');
     return { kind: 'operator', name };
@@ -110,8 +133,11 @@ export class TenantAccessGuard implements CanActivate {
     const p = req.user;
     if (!p || p.kind !== 'admin') throw new AuthError('UNAUTHENTICATED', 'a Bearer access token is required');
     const tenantId = req.params?.tenantId;
-    if (tenantId !== undefined && (!isUuid(tenantId) || tenantId.toLowerCase() !== p.tid)) throw new DomainError(ErrorCode.NotFound, 'not found');
-    const roles = this.reflector.getAllAndOverride<Role[] | undefined>(ROLES, [ctx.getHandler(), ctx.getClass()]) ?? ['key_admin'];
+    if (tenantId !== undefined && (!isUuid(tenantId) || tenantId.toLowerCase() !== p.tid))
+      throw new DomainError(ErrorCode.NotFound, 'not found');
+    const roles = this.reflector.getAllAndOverride<Role[] | undefined>(ROLES, [ctx.getHandler(), ctx.getClass()]) ?? [
+      'key_admin',
+    ];
     if (!roles.includes(p.role)) throw new AuthError('FORBIDDEN', `this action needs the ${roles.join(' or ')} role`);
     return true;
   }
@@ -119,7 +145,10 @@ export class TenantAccessGuard implements CanActivate {
 
 /** Admin route: valid admin token, one of `roles` (default key_admin), path tenant = token tenant. */
 export function AdminRoute(...roles: Role[]) {
-  return applyDecorators(SetMetadata(ROLES, roles.length ? roles : ['key_admin']), UseGuards(AuthGuard('keyhold-admin'), TenantAccessGuard));
+  return applyDecorators(
+    SetMetadata(ROLES, roles.length ? roles : ['key_admin']),
+    UseGuards(AuthGuard('keyhold-admin'), TenantAccessGuard),
+  );
 }
 
 export function OperatorRoute() {

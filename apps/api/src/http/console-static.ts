@@ -63,8 +63,12 @@ export async function serveConsole(fastify: FastifyInstance, dir: string): Promi
     });
     const fallback = (req: FastifyRequest, reply: FastifyReply) => {
       const path = req.url.split('?')[0];
-      if (!API_PREFIX.test(path) && String(req.headers.accept ?? '').includes('text/html')) return reply.sendFile('index.html');
-      return reply.status(404).header('content-type', 'application/json; charset=utf-8').send({ error: { code: 'NOT_FOUND', message: 'not found' } });
+      if (!API_PREFIX.test(path) && String(req.headers.accept ?? '').includes('text/html'))
+        return reply.sendFile('index.html');
+      return reply
+        .status(404)
+        .header('content-type', 'application/json; charset=utf-8')
+        .send({ error: { code: 'NOT_FOUND', message: 'not found' } });
     };
     scope.get('/*', { config: { [CONSOLE_ROUTE]: true } }, fallback);
   });

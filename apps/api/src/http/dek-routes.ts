@@ -18,7 +18,10 @@ const TICKET_HEADER = 'keyhold-access-ticket';
  * promise, no SQL, no unwrap, no per-request logging. Anything not cached takes the general async path
  * (`getDeks`), which has the same checks and errors.
  */
-export function registerDekRoutes(fastify: FastifyInstance, s: Pick<ApiHandles, 'metrics' | 'serviceTokens' | 'deks' | 'principalGate' | 'log'>): void {
+export function registerDekRoutes(
+  fastify: FastifyInstance,
+  s: Pick<ApiHandles, 'metrics' | 'serviceTokens' | 'deks' | 'principalGate' | 'log'>,
+): void {
   const counts = s.metrics.dek;
   const tokens = s.serviceTokens;
   const deks = s.deks;
@@ -27,17 +30,31 @@ export function registerDekRoutes(fastify: FastifyInstance, s: Pick<ApiHandles, 
   const fail = (reply: FastifyReply, err: unknown) => {
     const r = toErrorReply(err);
     counts.fail(r.body.error.code.toLowerCase());
-    if (r.internal) s.log.error({ err: { name: (err as Error)?.name, message: String((err as Error)?.message).slice(0, 300) } }, 'DEK request failed');
+    if (r.internal)
+      s.log.error(
+        { err: { name: (err as Error)?.name, message: String((err as Error)?.message).slice(0, 300) } },
+        'DEK request failed',
+      );
     if (r.headers) for (const [k, v] of Object.entries(r.headers)) reply.header(k, v);
     return reply.status(r.status).header('cache-control', 'no-store').send(r.body);
   };
 
-  const slowSingle = async (reply: FastifyReply, claims: AccessClaims, workspaceId: string, segmentId: string, reason: number, ticket: string | undefined) => {
+  const slowSingle = async (
+    reply: FastifyReply,
+    claims: AccessClaims,
+    workspaceId: string,
+    segmentId: string,
+    reason: number,
+    ticket: string | undefined,
+  ) => {
     try {
       const [d] = await deks.getDeks(claims, workspaceId, [segmentId], reason, ticket);
       counts.ok++;
       counts.issued++;
-      return reply.header('cache-control', 'no-store').header('content-type', JSON_TYPE).send(encodeDekBody(d.dek, d.dekId, d.kekVersion));
+      return reply
+        .header('cache-control', 'no-store')
+        .header('content-type', JSON_TYPE)
+        .send(encodeDekBody(d.dek, d.dekId, d.kekVersion));
     } catch (err) {
       return fail(reply, err);
     }
@@ -59,7 +76,11 @@ export function registerDekRoutes(fastify: FastifyInstance, s: Pick<ApiHandles, 
     },
   );
 
-  function serveSingle(req: FastifyRequest<{ Params: { workspaceId: string; segmentId: string } }>, reply: FastifyReply, claims: AccessClaims) {
+  function serveSingle(
+    req: FastifyRequest<{ Params: { workspaceId: string; segmentId: string } }>,
+    reply: FastifyReply,
+    claims: AccessClaims,
+  ) {
     try {
       const { workspaceId, segmentId } = req.params;
       // Key access justification (libs/keys access-reasons.ts): a slot number and, rarely, a ticket reference.
@@ -67,7 +88,11 @@ export function registerDekRoutes(fastify: FastifyInstance, s: Pick<ApiHandles, 
       const reason = reasonSlot(req.headers[REASON_HEADER]);
       const ticket = accessTicket(req.headers[TICKET_HEADER], reason);
       const admitted = gate.admit(claims, req.ip);
-      if (admitted !== true) return admitted.then(() => slowSingle(reply, claims, workspaceId, segmentId, reason, ticket), (err: unknown) => fail(reply, err));
+      if (admitted !== true)
+        return admitted.then(
+          () => slowSingle(reply, claims, workspaceId, segmentId, reason, ticket),
+          (err: unknown) => fail(reply, err),
+        );
       const body = deks.getWarmBody(claims, workspaceId, segmentId, reason, ticket);
       if (body === undefined) return slowSingle(reply, claims, workspaceId, segmentId, reason, ticket);
       counts.ok++;
@@ -121,7 +146,9 @@ export function registerOpsRoutes(fastify: FastifyInstance, s: Pick<ApiHandles, 
       ),
     ]);
     const [postgres, redis] = checks;
-    return reply.status(postgres && redis ? 200 : 503).send({ status: postgres && redis ? 'ready' : 'not_ready', postgres, redis });
+    return reply
+      .status(postgres && redis ? 200 : 503)
+      .send({ status: postgres && redis ? 'ready' : 'not_ready', postgres, redis });
   });
 
   fastify.get('/metrics', async (_req, reply) => {

@@ -20,5 +20,9 @@ export function sendError(reply: FastifyReply, err: unknown, log: Logger): void 
   if (r.internal) log.error({ err: errorSummary(err) }, 'request failed');
   if (reply.sent) return;
   if (r.headers) for (const [k, v] of Object.entries(r.headers)) reply.header(k, v);
-  reply.status(r.status).header('content-type', 'application/json; charset=utf-8').header('cache-control', 'no-store').send(r.body);
+  reply
+    .status(r.status)
+    .header('content-type', 'application/json; charset=utf-8')
+    .header('cache-control', 'no-store')
+    .send(r.body);
 }

@@ -98,7 +98,12 @@ export function toErrorReply(err: unknown): ErrorReply & { internal: boolean } {
     const status = DOMAIN_STATUS[err.code] ?? 500;
     return {
       status,
-      body: { error: { code: err.code, message: status >= 500 && err.code === ErrorCode.KeyIntegrity ? 'key integrity check failed' : err.message } },
+      body: {
+        error: {
+          code: err.code,
+          message: status >= 500 && err.code === ErrorCode.KeyIntegrity ? 'key integrity check failed' : err.message,
+        },
+      },
       headers: err.retryAfterSeconds ? { 'retry-after': String(err.retryAfterSeconds) } : undefined,
       internal: status >= 500 && status !== 503,
     };
@@ -116,12 +121,21 @@ export function toErrorReply(err: unknown): ErrorReply & { internal: boolean } {
   }
   if (err instanceof SsoError) {
     const status = SSO_ERROR_STATUS[err.code];
-    return { status, body: { error: { code: err.code, message: err.message } }, headers: status === 503 ? { 'retry-after': '30' } : undefined, internal: false };
+    return {
+      status,
+      body: { error: { code: err.code, message: err.message } },
+      headers: status === 503 ? { 'retry-after': '30' } : undefined,
+      internal: false,
+    };
   }
   const e = err as { code?: string; statusCode?: number; message?: string; name?: string };
   // Fastify's JSON parser throws a SyntaxError carrying statusCode 400.
   if (e && e.statusCode === 400 && (err instanceof SyntaxError || /JSON/.test(String(e.message)))) {
-    return { status: 400, body: { error: { code: 'MALFORMED_JSON', message: friendly('MALFORMED_JSON') } }, internal: false };
+    return {
+      status: 400,
+      body: { error: { code: 'MALFORMED_JSON', message: friendly('MALFORMED_JSON') } },
+      internal: false,
+    };
   }
   if (e && typeof e.code === 'string' && FASTIFY_CODES[e.code]) {
     const [status, code] = FASTIFY_CODES[e.code];
@@ -131,9 +145,17 @@ export function toErrorReply(err: unknown): ErrorReply & { internal: boolean } {
     const status = err.getStatus();
     // Nest's Fastify adapter re-throws Fastify's JSON parse failure as a plain 400 HttpException.
     if (status === 400 && /not valid JSON|JSON/.test(err.message))
-      return { status, body: { error: { code: 'MALFORMED_JSON', message: friendly('MALFORMED_JSON') } }, internal: false };
+      return {
+        status,
+        body: { error: { code: 'MALFORMED_JSON', message: friendly('MALFORMED_JSON') } },
+        internal: false,
+      };
     const code = STATUS_CODES[status] ?? (status >= 500 ? 'INTERNAL_ERROR' : 'BAD_REQUEST');
-    return { status, body: { error: { code, message: status === 404 ? 'not found' : friendly(code) } }, internal: status >= 500 };
+    return {
+      status,
+      body: { error: { code, message: status === 404 ? 'not found' : friendly(code) } },
+      internal: status >= 500,
+    };
   }
   if (e && typeof e.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500) {
     const code = STATUS_CODES[e.statusCode] ?? 'BAD_REQUEST';
@@ -160,7 +182,13 @@ function isStoreUnavailable(err: unknown): boolean {
     const code = typeof c.code === 'string' ? c.code : '';
     if (/^08/.test(code) || code === '57P01' || code === '57P02' || code === '57P03') return true;
     if (code === 'ECONNREFUSED' || code === 'ECONNRESET' || code === 'EPIPE') return true;
-    if (typeof c.message === 'string' && /Connection terminated|terminating connection|connection timeout|timeout exceeded when trying to connect/i.test(c.message)) return true;
+    if (
+      typeof c.message === 'string' &&
+      /Connection terminated|terminating connection|connection timeout|timeout exceeded when trying to connect/i.test(
+        c.message,
+      )
+    )
+      return true;
     cur = c.driverError ?? c.cause;
   }
   return false;

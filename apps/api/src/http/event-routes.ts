@@ -21,7 +21,12 @@ export interface EventStreamOptions {
   maxPerPrincipal: number;
 }
 
-export const DEFAULT_EVENT_STREAM: EventStreamOptions = { keepAliveMs: 15_000, maxBufferedBytes: 64 * 1024, maxConnections: 2_000, maxPerPrincipal: 16 };
+export const DEFAULT_EVENT_STREAM: EventStreamOptions = {
+  keepAliveMs: 15_000,
+  maxBufferedBytes: 64 * 1024,
+  maxConnections: 2_000,
+  maxPerPrincipal: 16,
+};
 
 interface Connection {
   readonly claims: AccessClaims;
@@ -123,7 +128,10 @@ export class KeyEventHub {
         },
         (err: unknown) => {
           // Scope unknown: send nothing, and end the streams so the clients fall back on their TTL and reconnect.
-          this.s.log.warn({ err: { message: String((err as Error)?.message ?? err).slice(0, 200) } }, 'key event scope check failed');
+          this.s.log.warn(
+            { err: { message: String((err as Error)?.message ?? err).slice(0, 200) } },
+            'key event scope check failed',
+          );
           for (const c of conns) this.end(c);
         },
       );
@@ -172,7 +180,11 @@ export function keyEventHubOf(fastify: FastifyInstance): KeyEventHub | undefined
 }
 
 /** `GET /internal/v1/events`: server-sent key events for the calling service principal's workspaces. */
-export function registerEventRoutes(fastify: FastifyInstance, s: EventRouteDeps, opts: Partial<EventStreamOptions> = {}): void {
+export function registerEventRoutes(
+  fastify: FastifyInstance,
+  s: EventRouteDeps,
+  opts: Partial<EventStreamOptions> = {},
+): void {
   const o = { ...DEFAULT_EVENT_STREAM, ...opts };
   const hub = new KeyEventHub(s, o);
   hubs.set(fastify, hub);
@@ -185,10 +197,25 @@ export function registerEventRoutes(fastify: FastifyInstance, s: EventRouteDeps,
     try {
       const claims = await s.serviceTokens.verifyHeader(req.headers.authorization);
       if (hub.size >= o.maxConnections) {
-        return reply.status(503).header('retry-after', '5').header('cache-control', 'no-store').send({ error: { code: 'TOO_MANY_STREAMS', message: 'too many event streams open on this replica; retry later' } });
+        return reply
+          .status(503)
+          .header('retry-after', '5')
+          .header('cache-control', 'no-store')
+          .send({
+            error: { code: 'TOO_MANY_STREAMS', message: 'too many event streams open on this replica; retry later' },
+          });
       }
       if (hub.countFor(claims.sub) >= o.maxPerPrincipal) {
-        return reply.status(429).header('retry-after', '5').header('cache-control', 'no-store').send({ error: { code: 'TOO_MANY_STREAMS', message: `at most ${o.maxPerPrincipal} event streams per service principal` } });
+        return reply
+          .status(429)
+          .header('retry-after', '5')
+          .header('cache-control', 'no-store')
+          .send({
+            error: {
+              code: 'TOO_MANY_STREAMS',
+              message: `at most ${o.maxPerPrincipal} event streams per service principal`,
+            },
+          });
       }
       reply.hijack();
       hub.open(claims, reply.raw);

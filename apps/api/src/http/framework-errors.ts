@@ -14,5 +14,10 @@ export function sendFrameworkError(code: string | undefined, reply: ErrorReply):
   void reply
     .status(tooLong ? 414 : 400)
     .header('cache-control', 'no-store')
-    .send({ error: { code: tooLong ? 'URI_TOO_LONG' : 'BAD_REQUEST', message: tooLong ? 'a path parameter is too long' : 'the request URL is malformed' } });
+    .send({
+      error: {
+        code: tooLong ? 'URI_TOO_LONG' : 'BAD_REQUEST',
+        message: tooLong ? 'a path parameter is too long' : 'the request URL is malformed',
+      },
+    });
 }

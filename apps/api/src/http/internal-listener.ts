@@ -51,7 +51,11 @@ declare module 'fastify' {
   }
 }
 
-export async function createInternalListener(config: KeyholdConfig, s: ApiHandles, opts: InternalListenerOptions): Promise<InternalListener> {
+export async function createInternalListener(
+  config: KeyholdConfig,
+  s: ApiHandles,
+  opts: InternalListenerOptions,
+): Promise<InternalListener> {
   const tls = config.internal.tls;
   const fastify = Fastify({
     logger: false,
@@ -79,12 +83,21 @@ export async function createInternalListener(config: KeyholdConfig, s: ApiHandle
 
   const sendError = (reply: FastifyReply, err: unknown) => {
     const r = toErrorReply(err);
-    if (r.internal) s.log.error({ err: { name: (err as Error)?.name, message: String((err as Error)?.message).slice(0, 300) } }, 'internal request failed');
+    if (r.internal)
+      s.log.error(
+        { err: { name: (err as Error)?.name, message: String((err as Error)?.message).slice(0, 300) } },
+        'internal request failed',
+      );
     if (r.headers) for (const [k, v] of Object.entries(r.headers)) reply.header(k, v);
     return reply.status(r.status).header('cache-control', 'no-store').header('content-type', JSON_TYPE).send(r.body);
   };
   fastify.setErrorHandler((err, _req, reply) => sendError(reply, err));
-  fastify.setNotFoundHandler((_req, reply) => reply.status(404).header('cache-control', 'no-store').send({ error: { code: 'NOT_FOUND', message: 'not found' } }));
+  fastify.setNotFoundHandler((_req, reply) =>
+    reply
+      .status(404)
+      .header('cache-control', 'no-store')
+      .send({ error: { code: 'NOT_FOUND', message: 'not found' } }),
+  );
   if (opts.onRoute) {
     const tell = opts.onRoute;
     fastify.addHook('onRoute', (r) => {
@@ -133,7 +146,10 @@ export function clientCertificateSha256(socket: Socket): string | undefined {
   if (fingerprints.has(socket)) return fingerprints.get(socket);
   // Only a certificate the handshake verified against the CA counts (with requestCert but no CA, none is asked).
   const cert = t.authorized ? t.getPeerCertificate() : undefined;
-  const fp = cert && typeof cert.fingerprint256 === 'string' && cert.fingerprint256 ? cert.fingerprint256.replace(/:/g, '').toLowerCase() : undefined;
+  const fp =
+    cert && typeof cert.fingerprint256 === 'string' && cert.fingerprint256
+      ? cert.fingerprint256.replace(/:/g, '').toLowerCase()
+      : undefined;
   fingerprints.set(socket, fp);
   return fp;
 }
@@ -143,7 +159,11 @@ export function clientCertificateSha256(socket: Socket): string | undefined {
  * request whose token does not verify passes through untouched (the route answers 401 for it as always), so the
  * cost on the warm path is the header cache lookup and one Map read in the principal gate.
  */
-function addCertificateBinding(fastify: FastifyInstance, s: Pick<ApiHandles, 'serviceTokens' | 'principalGate'>, sendError: (reply: FastifyReply, err: unknown) => unknown): void {
+function addCertificateBinding(
+  fastify: FastifyInstance,
+  s: Pick<ApiHandles, 'serviceTokens' | 'principalGate'>,
+  sendError: (reply: FastifyReply, err: unknown) => unknown,
+): void {
   const tokens = s.serviceTokens;
   const gate = s.principalGate;
   fastify.decorateRequest('keyholdClaims', null);
@@ -193,7 +213,10 @@ function registerServiceTokenRoute(fastify: FastifyInstance, s: Pick<ApiHandles,
   fastify.post('/v1/auth/token', async (req, reply) => {
     const grant = parseBody(schemas.token, req.body);
     if (grant.grant_type !== 'client_credentials')
-      throw new DomainError(ErrorCode.ValidationFailed, 'grant_type: only client_credentials is accepted on the internal listener');
+      throw new DomainError(
+        ErrorCode.ValidationFailed,
+        'grant_type: only client_credentials is accepted on the internal listener',
+      );
     const issued = await s.tokens.issue(grant, req.ip);
     return reply.header('cache-control', 'no-store').send(issued);
   });

@@ -7,12 +7,23 @@ import type { ApiHandles } from '../handles';
  * method DELETE; the key admin's route is on the public listener (SegmentAdminController). Errors reach the
  * listener's error handler (one mapping for everything).
  */
-export function registerInternalSegmentRoutes(fastify: FastifyInstance, s: Pick<ApiHandles, 'serviceTokens' | 'principalGate' | 'destroySegment'>): void {
-  fastify.delete<{ Params: { workspaceId: string; segmentId: string } }>('/internal/v1/workspaces/:workspaceId/segments/:segmentId/dek', async (req, reply) => {
-    const claims = await s.serviceTokens.verifyHeader(req.headers.authorization);
-    // a disabled, deleted or rotated-away credential, or an address off the allow-list, destroys nothing
-    await s.principalGate.admit(claims, req.ip);
-    await s.destroySegment.execute({ kind: 'service', id: claims.sub }, claims.tid, req.params.workspaceId, req.params.segmentId);
-    return reply.status(204).header('cache-control', 'no-store').send();
-  });
+export function registerInternalSegmentRoutes(
+  fastify: FastifyInstance,
+  s: Pick<ApiHandles, 'serviceTokens' | 'principalGate' | 'destroySegment'>,
+): void {
+  fastify.delete<{ Params: { workspaceId: string; segmentId: string } }>(
+    '/internal/v1/workspaces/:workspaceId/segments/:segmentId/dek',
+    async (req, reply) => {
+      const claims = await s.serviceTokens.verifyHeader(req.headers.authorization);
+      // a disabled, deleted or rotated-away credential, or an address off the allow-list, destroys nothing
+      await s.principalGate.admit(claims, req.ip);
+      await s.destroySegment.execute(
+        { kind: 'service', id: claims.sub },
+        claims.tid,
+        req.params.workspaceId,
+        req.params.segmentId,
+      );
+      return reply.status(204).header('cache-control', 'no-store').send();
+    },
+  );
 }

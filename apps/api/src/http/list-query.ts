@@ -35,7 +35,10 @@ export const uuidList = (max: number) =>
     });
 
 /** `true` / `false` only (a query string has no booleans; `1`, `yes` or an empty value are refused). */
-export const queryBoolean = z.enum(['true', 'false']).optional().transform((v) => (v === undefined ? undefined : v === 'true'));
+export const queryBoolean = z
+  .enum(['true', 'false'])
+  .optional()
+  .transform((v) => (v === undefined ? undefined : v === 'true'));
 
 /** A name search: a substring, at most 100 characters, no NUL (Postgres text cannot hold one). */
 export const search = z
@@ -46,7 +49,12 @@ export const search = z
   .transform((v) => v?.trim() || undefined);
 
 /** The paging part of every list query, with the route's own sort keys; unknown parameters are refused. */
-export function listQuery<S extends string, F extends ZodRawShape>(sorts: readonly [S, ...S[]], defaultSort: S, defaultOrder: 'asc' | 'desc', filters: F) {
+export function listQuery<S extends string, F extends ZodRawShape>(
+  sorts: readonly [S, ...S[]],
+  defaultSort: S,
+  defaultOrder: 'asc' | 'desc',
+  filters: F,
+) {
   return z
     .object({
       ...filters,

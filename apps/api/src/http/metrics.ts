@@ -16,7 +16,12 @@ export const OPERATION_STALLED_AFTER_SECONDS = 600;
 @Injectable()
 export class ApiMetrics {
   readonly registry = new Registry();
-  readonly kmsCalls = new Counter({ name: 'keyhold_kms_calls_total', help: 'Customer KMS calls by provider, operation and outcome', labelNames: ['provider', 'operation', 'outcome'], registers: [this.registry] });
+  readonly kmsCalls = new Counter({
+    name: 'keyhold_kms_calls_total',
+    help: 'Customer KMS calls by provider, operation and outcome',
+    labelNames: ['provider', 'operation', 'outcome'],
+    registers: [this.registry],
+  });
   readonly kmsLatency = new Histogram({
     name: 'keyhold_kms_call_duration_seconds',
     help: 'Customer KMS call latency',
@@ -90,10 +95,22 @@ export class ApiMetrics {
     for (const [name, help, read] of [
       ['keyhold_kek_cache_hits_total', 'KEK cache hits', () => cache.stats.hits],
       ['keyhold_kek_cache_misses_total', 'KEK cache misses', () => cache.stats.misses],
-      ['keyhold_kek_cache_unwraps_total', 'KMS unwraps performed to fill the KEK cache (single flight)', () => cache.stats.unwraps],
+      [
+        'keyhold_kek_cache_unwraps_total',
+        'KMS unwraps performed to fill the KEK cache (single flight)',
+        () => cache.stats.unwraps,
+      ],
       ['keyhold_kek_cache_evictions_total', 'KEKs evicted (TTL or size) and zeroed', () => cache.stats.evictions],
-      ['keyhold_dek_cache_hits_total', 'DEK requests answered from the plaintext DEK cache (no unwrap)', () => cache.stats.dekHits],
-      ['keyhold_dek_cache_evictions_total', 'plaintext DEKs evicted and zeroed by the byte bound (KEYHOLD_DEK_CACHE_MAX_BYTES)', () => cache.stats.dekEvictions],
+      [
+        'keyhold_dek_cache_hits_total',
+        'DEK requests answered from the plaintext DEK cache (no unwrap)',
+        () => cache.stats.dekHits,
+      ],
+      [
+        'keyhold_dek_cache_evictions_total',
+        'plaintext DEKs evicted and zeroed by the byte bound (KEYHOLD_DEK_CACHE_MAX_BYTES)',
+        () => cache.stats.dekEvictions,
+      ],
     ] as const)
       new Counter({
         name,
@@ -114,7 +131,8 @@ export class ApiMetrics {
       registers: [this.registry],
       collect() {
         this.reset();
-        for (const t of operatorTokens) if (t.expiresAt) this.set({ name: t.name }, Math.floor(t.expiresAt.getTime() / 1000));
+        for (const t of operatorTokens)
+          if (t.expiresAt) this.set({ name: t.name }, Math.floor(t.expiresAt.getTime() / 1000));
       },
     });
     new Gauge({
@@ -151,8 +169,13 @@ export class ApiMetrics {
     });
     // Operations, read at scrape time like the workspace states: the stuck-operation alert needs them even when
     // every worker is down (then nothing else reports).
-    let operations: Promise<Array<{ kind: string; state: string; n: number; stalled: number; oldestSeconds: number }>> | null = null;
-    const readOperations = () => (operations ??= repos.operations.unfinishedStats(OPERATION_STALLED_AFTER_SECONDS).finally(() => setImmediate(() => (operations = null))));
+    let operations: Promise<
+      Array<{ kind: string; state: string; n: number; stalled: number; oldestSeconds: number }>
+    > | null = null;
+    const readOperations = () =>
+      (operations ??= repos.operations
+        .unfinishedStats(OPERATION_STALLED_AFTER_SECONDS)
+        .finally(() => setImmediate(() => (operations = null))));
     new Gauge({
       name: 'keyhold_operations_unfinished',
       help: 'Operations queued or running, by kind and state',
@@ -225,6 +248,7 @@ export class HttpCounts {
   }
 
   forEach(fn: (method: string, route: string, status: number, n: number) => void): void {
-    for (const [route, methods] of this.byRoute) for (const [method, statuses] of methods) for (const [status, n] of statuses) fn(method, route, status, n);
+    for (const [route, methods] of this.byRoute)
+      for (const [method, statuses] of methods) for (const [status, n] of statuses) fn(method, route, status, n);
   }
 }

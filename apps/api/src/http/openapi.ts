@@ -38,8 +38,29 @@ export function contractRegistry(): OpenAPIRegistry {
     scheme: 'bearer',
     description: 'A platform operator token (KEYHOLD_OPERATOR_TOKENS / KEYHOLD_OPERATOR_TOKEN)',
   });
-  registry.registerComponent('securitySchemes', 'adminToken', { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'aud keyhold-admin; roles key_admin, auditor' });
-  registry.registerComponent('securitySchemes', 'serviceToken', { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'aud keyhold-internal; role service' });
-  for (const add of [tenantRoutes, credentialsRoutes, ssoRoutes, mfaRoutes, servicePrincipalsRoutes, auditRoutes, siemRoutes, accessReasonRoutes, listRoutes]) add(registry);
+  registry.registerComponent('securitySchemes', 'adminToken', {
+    type: 'http',
+    scheme: 'bearer',
+    bearerFormat: 'JWT',
+    description: 'aud keyhold-admin; roles key_admin, auditor',
+  });
+  registry.registerComponent('securitySchemes', 'serviceToken', {
+    type: 'http',
+    scheme: 'bearer',
+    bearerFormat: 'JWT',
+    description: 'aud keyhold-internal; role service',
+  });
+  for (const add of [
+    tenantRoutes,
+    credentialsRoutes,
+    ssoRoutes,
+    mfaRoutes,
+    servicePrincipalsRoutes,
+    auditRoutes,
+    siemRoutes,
+    accessReasonRoutes,
+    listRoutes,
+  ])
+    add(registry);
   return registry;
 }

@@ -9,7 +9,10 @@ const cidr = z
   .transform((v, ctx) => {
     const c = canonicalCidr(v);
     if (c === undefined) {
-      ctx.addIssue({ code: z.ZodIssueCode.custom, message: 'must be a CIDR such as 10.0.0.0/8 or 2001:db8::/32, with no host bits set' });
+      ctx.addIssue({
+        code: z.ZodIssueCode.custom,
+        message: 'must be a CIDR such as 10.0.0.0/8 or 2001:db8::/32, with no host bits set',
+      });
       return z.NEVER;
     }
     return c;
@@ -22,7 +25,10 @@ const fingerprint = z
   .transform((v, ctx) => {
     const hex = v.trim().replace(/:/g, '').toLowerCase();
     if (!/^[0-9a-f]{64}$/.test(hex)) {
-      ctx.addIssue({ code: z.ZodIssueCode.custom, message: 'must be a SHA-256 certificate fingerprint (64 hex digits, colons allowed)' });
+      ctx.addIssue({
+        code: z.ZodIssueCode.custom,
+        message: 'must be a SHA-256 certificate fingerprint (64 hex digits, colons allowed)',
+      });
       return z.NEVER;
     }
     return hex;
@@ -42,6 +48,9 @@ export const servicePrincipalSchemas = {
       clientCertificateSha256: fingerprint.nullable().optional(),
     })
     .strict()
-    .refine((b) => Object.keys(b).length > 0, 'give at least one of name, disabled, workspaceIds, ipAllowList, clientCertificateSha256'),
+    .refine(
+      (b) => Object.keys(b).length > 0,
+      'give at least one of name, disabled, workspaceIds, ipAllowList, clientCertificateSha256',
+    ),
   rotate: z.object({ overlapSeconds: z.number().int().min(0).max(MAX_SECRET_OVERLAP_SECONDS) }).strict(),
 };

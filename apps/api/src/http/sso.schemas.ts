@@ -6,16 +6,26 @@ const domain = z
   .trim()
   .toLowerCase()
   .max(253)
-  .regex(/^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/, 'must be a domain name such as example.com');
+  .regex(
+    /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/,
+    'must be a domain name such as example.com',
+  );
 
 export const ssoSchemas = {
   configuration: z
     .object({
       issuer: z.string().min(1).max(512),
-      clientId: z.string().min(1).max(255).regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces'),
+      clientId: z
+        .string()
+        .min(1)
+        .max(255)
+        .regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces'),
       clientSecret: z.string().min(1).max(1024).optional(),
       allowedEmailDomains: z.array(domain).min(1).max(50),
-      groupsClaim: z.string().regex(/^[A-Za-z0-9_:./-]{1,100}$/, 'must be a claim name (letters, digits, _ : . / -)').optional(),
+      groupsClaim: z
+        .string()
+        .regex(/^[A-Za-z0-9_:./-]{1,100}$/, 'must be a claim name (letters, digits, _ : . / -)')
+        .optional(),
       roleMappings: z
         .array(z.object({ group: z.string().min(1).max(256), role: z.enum(['key_admin', 'auditor']) }).strict())
         .min(1)

@@ -34,12 +34,26 @@ const email = z.string().trim().max(254).email();
 export const schemas = {
   createTenant: z.object({ name, admin: z.object({ email }).strict() }),
   token: z.discriminatedUnion('grant_type', [
-    z.object({ grant_type: z.literal('password'), tenant_id: z.string().max(64), username: lookupKey(254), password: z.string().min(1).max(1024) }),
-    z.object({ grant_type: z.literal('client_credentials'), client_id: lookupKey(128), client_secret: z.string().min(1).max(1024) }),
+    z.object({
+      grant_type: z.literal('password'),
+      tenant_id: z.string().max(64),
+      username: lookupKey(254),
+      password: z.string().min(1).max(1024),
+    }),
+    z.object({
+      grant_type: z.literal('client_credentials'),
+      client_id: lookupKey(128),
+      client_secret: z.string().min(1).max(1024),
+    }),
   ]),
   registerKeyConfiguration: z
     .object({
-      name: z.string().trim().min(1).max(100).regex(/^[\w .:-]+$/, 'letters, digits, space, _ . : - only'),
+      name: z
+        .string()
+        .trim()
+        .min(1)
+        .max(100)
+        .regex(/^[\w .:-]+$/, 'letters, digits, space, _ . : - only'),
       provider: z.enum(['aws', 'azure', 'gcp']),
       aws: z.record(z.unknown()).optional(),
       azure: z.record(z.unknown()).optional(),
@@ -49,8 +63,18 @@ export const schemas = {
   createWorkspace: z.object({ name }),
   bind: z.object({ keyConfigurationId: z.string().uuid() }),
   operation: z.object({ kind: z.string().min(1).max(50) }),
-  servicePrincipal: z.object({ name, workspaceIds: z.array(z.string().uuid()).max(1000), permissions: z.array(z.enum(SERVICE_PERMISSIONS)).max(10).optional() }),
+  servicePrincipal: z.object({
+    name,
+    workspaceIds: z.array(z.string().uuid()).max(1000),
+    permissions: z.array(z.enum(SERVICE_PERMISSIONS)).max(10).optional(),
+  }),
   servicePrincipalPermissions: z.object({ permissions: z.array(z.enum(SERVICE_PERMISSIONS)).max(10) }),
-  checkpointQuery: z.object({ after: z.coerce.number().int().min(0).default(0), limit: z.coerce.number().int().min(1).max(1000).default(100) }),
-  auditQuery: z.object({ after: z.coerce.number().int().min(0).default(0), limit: z.coerce.number().int().min(1).max(1000).default(100) }),
+  checkpointQuery: z.object({
+    after: z.coerce.number().int().min(0).default(0),
+    limit: z.coerce.number().int().min(1).max(1000).default(100),
+  }),
+  auditQuery: z.object({
+    after: z.coerce.number().int().min(0).default(0),
+    limit: z.coerce.number().int().min(1).max(1000).default(100),
+  }),
 };

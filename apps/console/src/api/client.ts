@@ -81,8 +81,16 @@ const done = (): void => undefined;
 
 /** The steps of the second sign-in step (`/v1/auth/mfa/<step>`), with their bodies and answers from the contract. */
 export type MfaStep = keyof paths extends infer K ? (K extends `/v1/auth/mfa/${infer S}` ? S : never) : never;
-type MfaStepBody<S extends MfaStep> = paths[`/v1/auth/mfa/${S}`] extends { post: { requestBody?: { content: { 'application/json': infer B } } } } ? B : never;
-type MfaStepAnswer<S extends MfaStep> = paths[`/v1/auth/mfa/${S}`] extends { post: { responses: { 200: { content: { 'application/json': infer A } } } } } ? A : never;
+type MfaStepBody<S extends MfaStep> = paths[`/v1/auth/mfa/${S}`] extends {
+  post: { requestBody?: { content: { 'application/json': infer B } } };
+}
+  ? B
+  : never;
+type MfaStepAnswer<S extends MfaStep> = paths[`/v1/auth/mfa/${S}`] extends {
+  post: { responses: { 200: { content: { 'application/json': infer A } } } };
+}
+  ? A
+  : never;
 
 /**
  * The typed client for the public admin API (docs/API.md); the console talks to nothing else. Every failure
@@ -103,14 +111,26 @@ export class ApiClient {
   }
 
   /** `POST /v1/auth/token` with the password grant. Static: there is no token yet. */
-  static signIn(tenantId: string, email: string, password: string, baseUrl = ''): Promise<TokenResponse | MfaChallenge> {
-    return answer(apiFetch(undefined, baseUrl).POST('/v1/auth/token', { body: { grant_type: 'password', tenant_id: tenantId, username: email, password } }));
+  static signIn(
+    tenantId: string,
+    email: string,
+    password: string,
+    baseUrl = '',
+  ): Promise<TokenResponse | MfaChallenge> {
+    return answer(
+      apiFetch(undefined, baseUrl).POST('/v1/auth/token', {
+        body: { grant_type: 'password', tenant_id: tenantId, username: email, password },
+      }),
+    );
   }
 
   /** The second step of sign-in: the mfa_token from the password step is the only credential. */
   static mfaStep<S extends MfaStep>(step: S, body: MfaStepBody<S>, baseUrl = ''): Promise<MfaStepAnswer<S>> {
     // openapi-fetch checks one literal path at a time; the step's own body and answer types are enforced above.
-    const post = apiFetch(undefined, baseUrl).POST as unknown as (path: string, init: { body: unknown }) => Promise<{ data?: MfaStepAnswer<S>; error?: unknown; response: Response }>;
+    const post = apiFetch(undefined, baseUrl).POST as unknown as (
+      path: string,
+      init: { body: unknown },
+    ) => Promise<{ data?: MfaStepAnswer<S>; error?: unknown; response: Response }>;
     return answer(post(`/v1/auth/mfa/${step}`, { body }));
   }
 
@@ -124,11 +144,15 @@ export class ApiClient {
   }
 
   static requestPasswordReset(tenantId: string, email: string, baseUrl = ''): Promise<void> {
-    return answer(apiFetch(undefined, baseUrl).POST('/v1/password-resets', { body: { tenant_id: tenantId, email } })).then(done);
+    return answer(
+      apiFetch(undefined, baseUrl).POST('/v1/password-resets', { body: { tenant_id: tenantId, email } }),
+    ).then(done);
   }
 
   static completePasswordReset(token: string, password: string, baseUrl = ''): Promise<void> {
-    return answer(apiFetch(undefined, baseUrl).POST('/v1/password-resets/complete', { body: { token, password } })).then(done);
+    return answer(
+      apiFetch(undefined, baseUrl).POST('/v1/password-resets/complete', { body: { token, password } }),
+    ).then(done);
   }
 
   private path<E extends Record<string, string>>(extra: E): { params: { path: { tenantId: string } & E } } {
@@ -161,7 +185,9 @@ export class ApiClient {
 
   /** Ends every session of the user, this one included (the caller signs in again with the new password). */
   changePassword(currentPassword: string, newPassword: string): Promise<void> {
-    return this.call(this.api.POST('/v1/tenants/{tenantId}/me/password', { ...this.tenant, body: { currentPassword, newPassword } })).then(done);
+    return this.call(
+      this.api.POST('/v1/tenants/{tenantId}/me/password', { ...this.tenant, body: { currentPassword, newPassword } }),
+    ).then(done);
   }
 
   mfaStatus(): Promise<MfaStatus> {
@@ -169,23 +195,40 @@ export class ApiClient {
   }
 
   startTotp(label: string): Promise<TotpSetup> {
-    return this.call(this.api.POST('/v1/tenants/{tenantId}/me/mfa/totp', { ...this.tenant, body: label ? { label } : {} }));
+    return this.call(
+      this.api.POST('/v1/tenants/{tenantId}/me/mfa/totp', { ...this.tenant, body: label ? { label } : {} }),
+    );
   }
 
   confirmTotp(factorId: string, code: string): Promise<{ factor: MfaFactor; recoveryCodes?: string[] }> {
-    return this.call(this.api.POST('/v1/tenants/{tenantId}/me/mfa/totp/{factorId}/confirm', { ...this.path({ factorId }), body: { code } }));
+    return this.call(
+      this.api.POST('/v1/tenants/{tenantId}/me/mfa/totp/{factorId}/confirm', {
+        ...this.path({ factorId }),
+        body: { code },
+      }),
+    );
   }
 
   passkeyRegistrationOptions(): Promise<Record<string, unknown>> {
     return this.call(this.api.POST('/v1/tenants/{tenantId}/me/mfa/passkeys/options', { ...this.tenant, body: {} }));
   }
 
-  registerPasskey(credential: RegisterPasskeyCredential, label: string): Promise<{ factor: MfaFactor; recoveryCodes?: string[] }> {
-    return this.call(this.api.POST('/v1/tenants/{tenantId}/me/mfa/passkeys', { ...this.tenant, body: label ? { credential, label } : { credential } }));
+  registerPasskey(
+    credential: RegisterPasskeyCredential,
+    label: string,
+  ): Promise<{ factor: MfaFactor; recoveryCodes?: string[] }> {
+    return this.call(
+      this.api.POST('/v1/tenants/{tenantId}/me/mfa/passkeys', {
+        ...this.tenant,
+        body: label ? { credential, label } : { credential },
+      }),
+    );
   }
 
   removeFactor(factorId: string): Promise<void> {
-    return this.call(this.api.DELETE('/v1/tenants/{tenantId}/me/mfa/factors/{factorId}', this.path({ factorId }))).then(done);
+    return this.call(this.api.DELETE('/v1/tenants/{tenantId}/me/mfa/factors/{factorId}', this.path({ factorId }))).then(
+      done,
+    );
   }
 
   regenerateRecoveryCodes(): Promise<{ recoveryCodes: string[] }> {
@@ -211,7 +254,11 @@ export class ApiClient {
 
   /** One page of key configurations, searched and filtered by the server. */
   pageKeyConfigurations(query: KeyConfigurationQuery, cursor?: string | null): Promise<Page<KeyConfiguration>> {
-    return this.call(this.api.GET('/v1/tenants/{tenantId}/key-configurations', { params: { path: { tenantId: this.tenantId }, query: { ...wire(query), cursor: cursor ?? undefined } } })).then((b) => ({ items: b.keyConfigurations, next: b.next }));
+    return this.call(
+      this.api.GET('/v1/tenants/{tenantId}/key-configurations', {
+        params: { path: { tenantId: this.tenantId }, query: { ...wire(query), cursor: cursor ?? undefined } },
+      }),
+    ).then((b) => ({ items: b.keyConfigurations, next: b.next }));
   }
 
   getKeyConfiguration(id: string): Promise<KeyConfiguration> {
@@ -232,7 +279,11 @@ export class ApiClient {
 
   /** One page of workspaces, searched, filtered and sorted by the server. */
   pageWorkspaces(query: WorkspaceQuery, cursor?: string | null): Promise<Page<Workspace>> {
-    return this.call(this.api.GET('/v1/tenants/{tenantId}/workspaces', { params: { path: { tenantId: this.tenantId }, query: { ...wire(query), cursor: cursor ?? undefined } } })).then((b) => ({ items: b.workspaces, next: b.next }));
+    return this.call(
+      this.api.GET('/v1/tenants/{tenantId}/workspaces', {
+        params: { path: { tenantId: this.tenantId }, query: { ...wire(query), cursor: cursor ?? undefined } },
+      }),
+    ).then((b) => ({ items: b.workspaces, next: b.next }));
   }
 
   /** Bind, re-key or rewrap many workspaces as one tracked operation (202 with its first state). */
@@ -254,17 +305,31 @@ export class ApiClient {
 
   /** Destroys the workspace for good; `confirm` is its name, typed back by the admin. */
   destroyWorkspace(id: string, confirm: string): Promise<Workspace> {
-    return this.call(this.api.DELETE('/v1/tenants/{tenantId}/workspaces/{id}', { ...this.path({ id }), body: { confirm } }));
+    return this.call(
+      this.api.DELETE('/v1/tenants/{tenantId}/workspaces/{id}', { ...this.path({ id }), body: { confirm } }),
+    );
   }
 
   /** First binding answers the workspace (200); a re-bind answers `{operationId}` (202, a re-key). */
-  async bindWorkspace(id: string, keyConfigurationId: string): Promise<{ workspace?: Workspace; operationId?: string }> {
-    const body: Workspace | { operationId?: unknown } = await this.call(this.api.PUT('/v1/tenants/{tenantId}/workspaces/{id}/key-binding', { ...this.path({ id }), body: { keyConfigurationId } }));
-    return 'operationId' in body && typeof body.operationId === 'string' ? { operationId: body.operationId } : { workspace: body };
+  async bindWorkspace(
+    id: string,
+    keyConfigurationId: string,
+  ): Promise<{ workspace?: Workspace; operationId?: string }> {
+    const body: Workspace | { operationId?: unknown } = await this.call(
+      this.api.PUT('/v1/tenants/{tenantId}/workspaces/{id}/key-binding', {
+        ...this.path({ id }),
+        body: { keyConfigurationId },
+      }),
+    );
+    return 'operationId' in body && typeof body.operationId === 'string'
+      ? { operationId: body.operationId }
+      : { workspace: body };
   }
 
   startOperation(id: string, kind: OperationKind): Promise<{ operationId: string }> {
-    return this.call(this.api.POST('/v1/tenants/{tenantId}/workspaces/{id}/operations', { ...this.path({ id }), body: { kind } }));
+    return this.call(
+      this.api.POST('/v1/tenants/{tenantId}/workspaces/{id}/operations', { ...this.path({ id }), body: { kind } }),
+    );
   }
 
   getOperation(operationId: string): Promise<Operation> {
@@ -272,7 +337,11 @@ export class ApiClient {
   }
 
   listAuditEvents(after = 0, limit = 50): Promise<AuditPage> {
-    return this.call(this.api.GET('/v1/tenants/{tenantId}/audit-events', { params: { path: { tenantId: this.tenantId }, query: { after, limit } } }));
+    return this.call(
+      this.api.GET('/v1/tenants/{tenantId}/audit-events', {
+        params: { path: { tenantId: this.tenantId }, query: { after, limit } },
+      }),
+    );
   }
 
   verifyAuditChain(): Promise<AuditVerification> {
@@ -282,7 +351,9 @@ export class ApiClient {
   /** The checkpoint at `seq` (the page after seq - 1), or null. */
   async auditCheckpointAt(seq: number): Promise<AuditCheckpoint | null> {
     const page = await this.call(
-      this.api.GET('/v1/tenants/{tenantId}/audit-events/checkpoints', { params: { path: { tenantId: this.tenantId }, query: { after: Math.max(0, seq - 1), limit: 1 } } }),
+      this.api.GET('/v1/tenants/{tenantId}/audit-events/checkpoints', {
+        params: { path: { tenantId: this.tenantId }, query: { after: Math.max(0, seq - 1), limit: 1 } },
+      }),
     );
     return page.checkpoints[0]?.seq === seq ? page.checkpoints[0] : null;
   }
@@ -297,7 +368,11 @@ export class ApiClient {
 
   /** One page of service principals, searched and filtered by the server. */
   pageServicePrincipals(query: ServicePrincipalQuery, cursor?: string | null): Promise<Page<ServicePrincipal>> {
-    return this.call(this.api.GET('/v1/tenants/{tenantId}/service-principals', { params: { path: { tenantId: this.tenantId }, query: { ...wire(query), cursor: cursor ?? undefined } } })).then((b) => ({ items: b.servicePrincipals, next: b.next }));
+    return this.call(
+      this.api.GET('/v1/tenants/{tenantId}/service-principals', {
+        params: { path: { tenantId: this.tenantId }, query: { ...wire(query), cursor: cursor ?? undefined } },
+      }),
+    ).then((b) => ({ items: b.servicePrincipals, next: b.next }));
   }
 
   private async allPages<T>(page: (cursor: string | null) => Promise<Page<T>>): Promise<T[]> {
@@ -312,7 +387,9 @@ export class ApiClient {
   }
 
   createServicePrincipal(name: string, workspaceIds: string[]): Promise<CreatedServicePrincipal> {
-    return this.call(this.api.POST('/v1/tenants/{tenantId}/service-principals', { ...this.tenant, body: { name, workspaceIds } }));
+    return this.call(
+      this.api.POST('/v1/tenants/{tenantId}/service-principals', { ...this.tenant, body: { name, workspaceIds } }),
+    );
   }
 
   getServicePrincipal(id: string): Promise<ServicePrincipalDetail> {
@@ -320,7 +397,9 @@ export class ApiClient {
   }
 
   updateServicePrincipal(id: string, change: ServicePrincipalChange): Promise<ServicePrincipalDetail> {
-    return this.call(this.api.PATCH('/v1/tenants/{tenantId}/service-principals/{id}', { ...this.path({ id }), body: change }));
+    return this.call(
+      this.api.PATCH('/v1/tenants/{tenantId}/service-principals/{id}', { ...this.path({ id }), body: change }),
+    );
   }
 
   deleteServicePrincipal(id: string): Promise<void> {
@@ -328,29 +407,65 @@ export class ApiClient {
   }
 
   rotateServicePrincipalSecret(id: string, overlapSeconds: number): Promise<RotatedSecret> {
-    return this.call(this.api.POST('/v1/tenants/{tenantId}/service-principals/{id}/secrets', { ...this.path({ id }), body: { overlapSeconds } }));
+    return this.call(
+      this.api.POST('/v1/tenants/{tenantId}/service-principals/{id}/secrets', {
+        ...this.path({ id }),
+        body: { overlapSeconds },
+      }),
+    );
   }
 
   revokeServicePrincipalSecret(id: string, secretId: string): Promise<void> {
-    return this.call(this.api.DELETE('/v1/tenants/{tenantId}/service-principals/{id}/secrets/{secretId}', this.path({ id, secretId }))).then(done);
+    return this.call(
+      this.api.DELETE('/v1/tenants/{tenantId}/service-principals/{id}/secrets/{secretId}', this.path({ id, secretId })),
+    ).then(done);
   }
 
   /** The workspace's operations, newest first; `filter` narrows by kind and state, `cursor` continues a page. */
-  listWorkspaceOperations(id: string, filter: { kind?: string; state?: string; cursor?: string | null; limit?: number } = {}): Promise<OperationHistoryPage> {
-    const query = { limit: filter.limit ?? 10, ...(filter.kind ? { kind: filter.kind } : {}), ...(filter.state ? { state: filter.state } : {}), ...(filter.cursor ? { cursor: filter.cursor } : {}) };
-    return this.call(this.api.GET('/v1/tenants/{tenantId}/workspaces/{id}/operations', { params: { path: { tenantId: this.tenantId, id }, query } }));
+  listWorkspaceOperations(
+    id: string,
+    filter: { kind?: string; state?: string; cursor?: string | null; limit?: number } = {},
+  ): Promise<OperationHistoryPage> {
+    const query = {
+      limit: filter.limit ?? 10,
+      ...(filter.kind ? { kind: filter.kind } : {}),
+      ...(filter.state ? { state: filter.state } : {}),
+      ...(filter.cursor ? { cursor: filter.cursor } : {}),
+    };
+    return this.call(
+      this.api.GET('/v1/tenants/{tenantId}/workspaces/{id}/operations', {
+        params: { path: { tenantId: this.tenantId, id }, query },
+      }),
+    );
   }
 
   listSiemDestinations(): Promise<SiemDestination[]> {
     return this.call(this.api.GET('/v1/tenants/{tenantId}/siem-destinations', this.tenant)).then((b) => b.destinations);
   }
 
-  createSiemDestination(input: { name: string; kind: SiemKind; format: SiemFormat; url: string; token?: string }): Promise<SiemDestinationWithSecret> {
+  createSiemDestination(input: {
+    name: string;
+    kind: SiemKind;
+    format: SiemFormat;
+    url: string;
+    token?: string;
+  }): Promise<SiemDestinationWithSecret> {
     return this.call(this.api.POST('/v1/tenants/{tenantId}/siem-destinations', { ...this.tenant, body: input }));
   }
 
-  rotateSiemSecret(id: string, change: { token?: string; overlapSeconds?: number } = {}): Promise<SiemDestinationWithSecret> {
-    return this.call(this.api.POST('/v1/tenants/{tenantId}/siem-destinations/{id}/secret', { ...this.path({ id }), body: { overlapSeconds: change.overlapSeconds ?? 0, ...(change.token === undefined ? {} : { token: change.token }) } }));
+  rotateSiemSecret(
+    id: string,
+    change: { token?: string; overlapSeconds?: number } = {},
+  ): Promise<SiemDestinationWithSecret> {
+    return this.call(
+      this.api.POST('/v1/tenants/{tenantId}/siem-destinations/{id}/secret', {
+        ...this.path({ id }),
+        body: {
+          overlapSeconds: change.overlapSeconds ?? 0,
+          ...(change.token === undefined ? {} : { token: change.token }),
+        },
+      }),
+    );
   }
 
   retrySiemDestination(id: string): Promise<{ destination: SiemDestination }> {
@@ -363,15 +478,27 @@ export class ApiClient {
 
   /** Key use by reason over time, for the tenant or one workspace. */
   getKeyUse(q: { workspaceId?: string; bucket: KeyUseBucket; from?: string; to?: string }): Promise<KeyUseByReason> {
-    return this.call(this.api.GET('/v1/tenants/{tenantId}/key-use', { params: { path: { tenantId: this.tenantId }, query: q } }));
+    return this.call(
+      this.api.GET('/v1/tenants/{tenantId}/key-use', { params: { path: { tenantId: this.tenantId }, query: q } }),
+    );
   }
 
   getWorkspaceReasonPolicy(workspaceId: string): Promise<WorkspaceReasonPolicy> {
-    return this.call(this.api.GET('/v1/tenants/{tenantId}/workspaces/{id}/access-reason-policy', this.path({ id: workspaceId })));
+    return this.call(
+      this.api.GET('/v1/tenants/{tenantId}/workspaces/{id}/access-reason-policy', this.path({ id: workspaceId })),
+    );
   }
 
-  setWorkspaceReasonPolicy(workspaceId: string, policy: { deniedReasons: AccessReason[]; requireReason: boolean }): Promise<WorkspaceReasonPolicy> {
-    return this.call(this.api.PUT('/v1/tenants/{tenantId}/workspaces/{id}/access-reason-policy', { ...this.path({ id: workspaceId }), body: policy }));
+  setWorkspaceReasonPolicy(
+    workspaceId: string,
+    policy: { deniedReasons: AccessReason[]; requireReason: boolean },
+  ): Promise<WorkspaceReasonPolicy> {
+    return this.call(
+      this.api.PUT('/v1/tenants/{tenantId}/workspaces/{id}/access-reason-policy', {
+        ...this.path({ id: workspaceId }),
+        body: policy,
+      }),
+    );
   }
 
   getPrincipalReasons(id: string): Promise<PrincipalReasons> {
@@ -379,7 +506,12 @@ export class ApiClient {
   }
 
   setPrincipalReasons(id: string, allowedReasons: AccessReason[]): Promise<PrincipalReasons> {
-    return this.call(this.api.PUT('/v1/tenants/{tenantId}/service-principals/{id}/access-reasons', { ...this.path({ id }), body: { allowedReasons } }));
+    return this.call(
+      this.api.PUT('/v1/tenants/{tenantId}/service-principals/{id}/access-reasons', {
+        ...this.path({ id }),
+        body: { allowedReasons },
+      }),
+    );
   }
 
   private async call<T>(request: Promise<{ data?: T; error?: unknown; response: Response }>): Promise<T> {
@@ -393,13 +525,22 @@ export class ApiClient {
 }
 
 /** The browser's registration credential as JSON (@simplewebauthn/browser), as the API's schema describes it. */
-export type RegisterPasskeyCredential = paths['/v1/tenants/{tenantId}/me/mfa/passkeys']['post']['requestBody'] extends { content: { 'application/json': { credential: infer C } } } | undefined ? C : never;
+export type RegisterPasskeyCredential = paths['/v1/tenants/{tenantId}/me/mfa/passkeys']['post']['requestBody'] extends
+  { content: { 'application/json': { credential: infer C } } } | undefined
+  ? C
+  : never;
 
 /**
  * A list query as the wire takes it: several values comma-joined, booleans as true/false (the server's list
  * validators parse both forms).
  */
-type Wire<Q> = { [K in keyof Q]: NonNullable<Q[K]> extends readonly unknown[] ? string : NonNullable<Q[K]> extends boolean ? 'true' | 'false' : Q[K] };
+type Wire<Q> = {
+  [K in keyof Q]: NonNullable<Q[K]> extends readonly unknown[]
+    ? string
+    : NonNullable<Q[K]> extends boolean
+      ? 'true' | 'false'
+      : Q[K];
+};
 
 function wire<Q extends object>(query: Q): Wire<Q> {
   const out: Record<string, unknown> = {};

@@ -37,31 +37,39 @@ const SUMMARIES: Record<string, string> = {
   NAME_TAKEN: 'That name is already used. Choose another one.',
   KEY_CONFIGURATION_IN_USE:
     'This key configuration is still bound to at least one workspace. Re-bind those workspaces to another configuration first, then delete it.',
-  KEY_CONFIGURATION_INVALID: 'This key configuration did not pass validation. Fix the problems it lists and validate it again before binding.',
+  KEY_CONFIGURATION_INVALID:
+    'This key configuration did not pass validation. Fix the problems it lists and validate it again before binding.',
   WORKSPACE_BUSY: 'Another operation is already running on this workspace. Wait for it to finish.',
   WORKSPACE_UNBOUND: 'This workspace is not bound to a key configuration yet.',
-  WORKSPACE_SHREDDED: 'This workspace is shredded: its keys cannot be used until access is restored and it is reinstated.',
+  WORKSPACE_SHREDDED:
+    'This workspace is shredded: its keys cannot be used until access is restored and it is reinstated.',
   WORKSPACE_DESTROYED: 'This workspace was destroyed: its keys were deleted for good and it cannot be used again.',
-  DESTROYED_WORKSPACE_NOT_BINDABLE: 'This workspace was destroyed; a destroyed workspace can never be bound again. Create a new workspace instead.',
+  DESTROYED_WORKSPACE_NOT_BINDABLE:
+    'This workspace was destroyed; a destroyed workspace can never be bound again. Create a new workspace instead.',
   CONFIRMATION_MISMATCH: 'The name you typed does not match the workspace name exactly. Nothing was destroyed.',
   OPERATION_NOT_ALLOWED: 'That operation is not possible in the workspace’s current state.',
   KMS_UNAVAILABLE: 'The cloud key service could not be reached. This is usually temporary; try again shortly.',
   KMS_REFUSED: 'The cloud key service refused the request. Check that Keyhold still has access to the key.',
   KEY_INTEGRITY_FAILURE: 'A key integrity check failed. Contact support; nothing was changed.',
-  PASSWORD_TOO_WEAK: 'Choose a stronger password: at least 12 characters, not a common one, and not containing your email address.',
+  PASSWORD_TOO_WEAK:
+    'Choose a stronger password: at least 12 characters, not a common one, and not containing your email address.',
   INVALID_CURRENT_PASSWORD: 'Your current password is not right.',
-  INVITATION_NOT_FOUND: 'This invitation link cannot be used: it was already used, revoked, has expired, or was copied incompletely. Ask a key admin for a new one.',
-  RESET_LINK_NOT_FOUND: 'This reset link cannot be used: it was already used, has expired, or was copied incompletely. Ask for a new one.',
+  INVITATION_NOT_FOUND:
+    'This invitation link cannot be used: it was already used, revoked, has expired, or was copied incompletely. Ask a key admin for a new one.',
+  RESET_LINK_NOT_FOUND:
+    'This reset link cannot be used: it was already used, has expired, or was copied incompletely. Ask for a new one.',
   INVITATION_PENDING: 'An invitation to this address is already waiting. Revoke it first to send a new one.',
   ACCOUNT_EXISTS: 'A user with this email address already exists in this tenant.',
   ADMIN_USER_NOT_FOUND: 'That user does not exist any more.',
-  LAST_KEY_ADMIN: 'This is the last enabled key admin: the tenant must keep at least one. Invite or enable another key admin first.',
+  LAST_KEY_ADMIN:
+    'This is the last enabled key admin: the tenant must keep at least one. Invite or enable another key admin first.',
   MAIL_UNAVAILABLE: 'The invitation email could not be sent, so nothing was created. Try again shortly.',
   NETWORK: 'The Keyhold API could not be reached. Check your connection and try again.',
   ...SSO_SUMMARIES,
   MFA_CHALLENGE_INVALID: 'This sign-in step expired or was used up. Sign in again with your password.',
   MFA_CODE_INVALID: 'That code is not right, or it was already used. Wait for the next code and try again.',
-  PASSKEY_REQUIRED: 'Your tenant requires key admins to sign in with a passkey. Codes from an app and recovery codes are not accepted.',
+  PASSKEY_REQUIRED:
+    'Your tenant requires key admins to sign in with a passkey. Codes from an app and recovery codes are not accepted.',
   FRESH_AUTH_REQUIRED: 'For your security, sign out and sign in again before changing your sign-in factors.',
   MFA_METHOD_NOT_AVAILABLE: 'That sign-in method is not available for your account right now.',
   MFA_FACTOR_NOT_FOUND: 'That factor does not exist any more.',
@@ -86,7 +94,8 @@ function fallbackSummary(status: number): string {
 export function apiErrorOf(res: Response, body: unknown): ApiError {
   let code = `HTTP_${res.status}`;
   let detail = res.statusText || `HTTP ${res.status}`;
-  const error = body && typeof body === 'object' ? (body as { error?: { code?: unknown; message?: unknown } }).error : undefined;
+  const error =
+    body && typeof body === 'object' ? (body as { error?: { code?: unknown; message?: unknown } }).error : undefined;
   if (error && typeof error === 'object') {
     if (typeof error.code === 'string') code = error.code;
     if (typeof error.message === 'string') detail = error.message;

@@ -40,7 +40,11 @@ interface QueryOptions<T> {
 }
 
 /** One of the signed-in tenant's resources. */
-export function useTenantQuery<T>(key: ResourceKey, load: (api: ApiClient) => Promise<T>, options: QueryOptions<T> = {}): Loaded<T> {
+export function useTenantQuery<T>(
+  key: ResourceKey,
+  load: (api: ApiClient) => Promise<T>,
+  options: QueryOptions<T> = {},
+): Loaded<T> {
   const { api } = useConsole();
   return loaded(
     useQuery({
@@ -67,14 +71,19 @@ export function useInvalidate(): (...keys: ResourceKey[]) => Promise<void> {
 
 /** What an emailed invitation is for (signed out: the token is the only credential; nothing is kept after). */
 export function useInvitationDetails(token: string): Loaded<InvitationDetails> {
-  return loaded(useQuery({ queryKey: ['invitation-lookup', token], queryFn: () => ApiClient.describeInvitation(token), gcTime: 0 }));
+  return loaded(
+    useQuery({ queryKey: ['invitation-lookup', token], queryFn: () => ApiClient.describeInvitation(token), gcTime: 0 }),
+  );
 }
 
 export const useTenant = () => useTenantQuery(['tenant'], (api) => api.getTenant());
 export const useKeyConfigurations = () => useTenantQuery(['key-configurations'], (api) => api.listKeyConfigurations());
-export const useKeyConfiguration = (id: string) => useTenantQuery(['key-configurations', id], (api) => api.getKeyConfiguration(id));
-export const useServicePrincipal = (id: string) => useTenantQuery(['service-principals', id], (api) => api.getServicePrincipal(id));
+export const useKeyConfiguration = (id: string) =>
+  useTenantQuery(['key-configurations', id], (api) => api.getKeyConfiguration(id));
+export const useServicePrincipal = (id: string) =>
+  useTenantQuery(['service-principals', id], (api) => api.getServicePrincipal(id));
 export const useAdminUsers = () => useTenantQuery(['admin-users'], (api) => api.listAdminUsers());
-export const useInvitations = (enabled: boolean) => useTenantQuery(['invitations'], (api) => api.listInvitations(), { enabled });
+export const useInvitations = (enabled: boolean) =>
+  useTenantQuery(['invitations'], (api) => api.listInvitations(), { enabled });
 export const useMfaStatus = () => useTenantQuery(['me', 'mfa'], (api) => api.mfaStatus());
 export const useAuditVerification = () => useTenantQuery(['audit', 'verification'], (api) => api.verifyAuditChain());

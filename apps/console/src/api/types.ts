@@ -7,7 +7,8 @@ import type { components, operations } from './schema.gen';
 
 type S = components['schemas'];
 /** The JSON body of an operation's success answer. */
-export type Answer<O extends keyof operations, Status extends number = 200> = operations[O]['responses'] extends Record<Status, { content: { 'application/json': infer B } }> ? B : never;
+export type Answer<O extends keyof operations, Status extends number = 200> =
+  operations[O]['responses'] extends Record<Status, { content: { 'application/json': infer B } }> ? B : never;
 
 export type Provider = S['KeyConfiguration']['provider'];
 export type KeyState = S['Workspace']['keyState'];
@@ -84,7 +85,14 @@ export type PrincipalReasons = S['ServicePrincipalAccessReasons'];
 export type KeyUseByReason = S['KeyUseByReason'];
 export type KeyUseBucket = KeyUseByReason['bucket'];
 export type AccessReason = WorkspaceReasonPolicy['deniedReasons'][number];
-export const ACCESS_REASONS: readonly AccessReason[] = ['CUSTOMER_INITIATED', 'SCHEDULED_JOB', 'BACKUP', 'MIGRATION', 'VENDOR_SUPPORT', 'EMERGENCY'];
+export const ACCESS_REASONS: readonly AccessReason[] = [
+  'CUSTOMER_INITIATED',
+  'SCHEDULED_JOB',
+  'BACKUP',
+  'MIGRATION',
+  'VENDOR_SUPPORT',
+  'EMERGENCY',
+];
 
 /** One page of a list route: the items and the opaque cursor of the next page (null on the last). */
 export interface Page<T> {

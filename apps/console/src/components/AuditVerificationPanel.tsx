@@ -18,7 +18,12 @@ export function AuditVerificationPanel() {
       <div className="page-head">
         <h2 id="verify-title">Tamper evidence</h2>
         <div className="actions">
-          <button type="button" className="btn btn-small" onClick={() => void seal.run()} disabled={seal.busy || v.loading}>
+          <button
+            type="button"
+            className="btn btn-small"
+            onClick={() => void seal.run()}
+            disabled={seal.busy || v.loading}
+          >
             {seal.busy ? 'Sealing…' : 'Seal now'}
           </button>
           <button type="button" className="btn btn-small" onClick={v.reload} disabled={v.loading}>
@@ -41,26 +46,35 @@ function Result({ r }: { r: AuditVerification }) {
     return (
       <p className="verify-ok" data-verified="true">
         <span aria-hidden="true">✓ </span>
-        <strong>Chain intact.</strong> All {r.count} entries link to the one before them and carry Keyhold's MAC. Head hash <code className="hash">{r.headHash}</code>
+        <strong>Chain intact.</strong> All {r.count} entries link to the one before them and carry Keyhold's MAC. Head
+        hash <code className="hash">{r.headHash}</code>
       </p>
     );
   return (
     <p className="verify-bad" role="alert" data-verified="false">
       <span aria-hidden="true">✗ </span>
-      <strong>Chain broken{r.firstBadSeq !== undefined ? ` at entry #${r.firstBadSeq}` : ''}.</strong> The audit history was altered or damaged after it
-      was written ({r.count} entries checked{r.reason ? `; ${r.reason.replace(/_/g, ' ')}` : ''}). {r.message ? `${r.message}. ` : ''}Report this to your Keyhold operator.
+      <strong>Chain broken{r.firstBadSeq !== undefined ? ` at entry #${r.firstBadSeq}` : ''}.</strong> The audit history
+      was altered or damaged after it was written ({r.count} entries checked
+      {r.reason ? `; ${r.reason.replace(/_/g, ' ')}` : ''}). {r.message ? `${r.message}. ` : ''}Report this to your
+      Keyhold operator.
     </p>
   );
 }
 
 function CheckpointStatus({ r }: { r: Extract<AuditVerification, { ok: true }> }) {
   const latest = useTenantQuery(['audit', 'checkpoints', r.lastCheckpointSeq], async (api) => {
-    const [checkpoint, keys] = await Promise.all([r.lastCheckpointSeq > 0 ? api.auditCheckpointAt(r.lastCheckpointSeq) : Promise.resolve(null), api.auditPublicKeys()]);
+    const [checkpoint, keys] = await Promise.all([
+      r.lastCheckpointSeq > 0 ? api.auditCheckpointAt(r.lastCheckpointSeq) : Promise.resolve(null),
+      api.auditPublicKeys(),
+    ]);
     return { checkpoint, key: checkpoint ? keys.find((k) => k.keyId === checkpoint.keyId) : undefined };
   });
   if (!latest.data) return <ErrorAlert error={latest.error} title="Could not load the latest checkpoint" />;
   const { checkpoint, key } = latest.data;
-  const pending = r.uncheckpointed > 0 ? ` ${r.uncheckpointed} newer ${r.uncheckpointed === 1 ? 'entry is' : 'entries are'} sealed by the next checkpoint (within a minute).` : '';
+  const pending =
+    r.uncheckpointed > 0
+      ? ` ${r.uncheckpointed} newer ${r.uncheckpointed === 1 ? 'entry is' : 'entries are'} sealed by the next checkpoint (within a minute).`
+      : '';
   if (!checkpoint)
     return (
       <p className="checkpoint-status" data-checkpoint="none">
@@ -71,16 +85,23 @@ function CheckpointStatus({ r }: { r: Extract<AuditVerification, { ok: true }> }
     <dl className="checkpoint-status" data-checkpoint="verified">
       <dt>Latest signed checkpoint</dt>
       <dd>
-        Entry #{checkpoint.seq}, sealed <time dateTime={checkpoint.at}>{new Date(checkpoint.at).toLocaleString()}</time> ({r.checkpoints === 1 ? 'the only checkpoint so far' : `${r.checkpoints} checkpoints in all`})
+        Entry #{checkpoint.seq}, sealed <time dateTime={checkpoint.at}>{new Date(checkpoint.at).toLocaleString()}</time>{' '}
+        ({r.checkpoints === 1 ? 'the only checkpoint so far' : `${r.checkpoints} checkpoints in all`})
       </dd>
       <dt>Signed by</dt>
       <dd>
-        <code>{checkpoint.keyId}</code> ({key ? (key.current ? "Keyhold's current Ed25519 key" : 'a retired Keyhold key') : 'a key Keyhold does not publish'})
+        <code>{checkpoint.keyId}</code> (
+        {key
+          ? key.current
+            ? "Keyhold's current Ed25519 key"
+            : 'a retired Keyhold key'
+          : 'a key Keyhold does not publish'}
+        )
       </dd>
       <dt>Signature</dt>
       <dd>
-        <span aria-hidden="true">✓ </span>Verified, and it matches the chain.{pending} Keep the checkpoints and Keyhold's public key to verify an export offline with{' '}
-        <code>keyhold-audit-verify</code>.
+        <span aria-hidden="true">✓ </span>Verified, and it matches the chain.{pending} Keep the checkpoints and
+        Keyhold's public key to verify an export offline with <code>keyhold-audit-verify</code>.
       </dd>
     </dl>
   );

@@ -9,12 +9,21 @@ import { PROVIDER_NAMES } from './ProviderName';
  * Bind (first time) or re-bind a workspace. A first binding provisions the KEK right away; a re-bind is a
  * re-key (the KEK is rewrapped under the new customer key, data keys unchanged) and runs as an operation.
  */
-export function BindingForm({ workspace, configs, onBound }: { workspace: Workspace; configs: KeyConfiguration[]; onBound: (operationId?: string) => void }) {
+export function BindingForm({
+  workspace,
+  configs,
+  onBound,
+}: {
+  workspace: Workspace;
+  configs: KeyConfiguration[];
+  onBound: (operationId?: string) => void;
+}) {
   const { api } = useConsole();
   const choices = configs.filter((c) => c.id !== workspace.keyConfigurationId);
   const [choice, setChoice] = useState('');
   useEffect(() => {
-    if (!choices.some((c) => c.id === choice)) setChoice(choices.find((c) => c.status === 'valid')?.id ?? choices[0]?.id ?? '');
+    if (!choices.some((c) => c.id === choice))
+      setChoice(choices.find((c) => c.status === 'valid')?.id ?? choices[0]?.id ?? '');
     // eslint-disable-next-line react-hooks/exhaustive-deps -- re-chooses when the list or the binding changes, not on each pick
   }, [configs, workspace.keyConfigurationId]);
   const rebind = !!workspace.keyConfigurationId;
@@ -54,7 +63,10 @@ export function BindingForm({ workspace, configs, onBound }: { workspace: Worksp
               ))}
             </select>
           </div>
-          <ErrorAlert error={bind.error} title={rebind ? 'The workspace was not re-bound' : 'The workspace was not bound'} />
+          <ErrorAlert
+            error={bind.error}
+            title={rebind ? 'The workspace was not re-bound' : 'The workspace was not bound'}
+          />
           <button className="btn btn-primary" type="submit" disabled={bind.busy || !choice}>
             {bind.busy ? 'Working…' : rebind ? 'Re-key to this configuration' : 'Bind'}
           </button>

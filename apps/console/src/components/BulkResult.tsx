@@ -15,7 +15,17 @@ function itemInWords(i: BulkItem, action: BulkOperation['action']): string {
 }
 
 /** A bulk operation's progress and each workspace's outcome, polled until every workspace has ended. */
-export function BulkResult({ api, initial, onDismiss, onFinished }: { api: ApiClient; initial: BulkOperation; onDismiss: () => void; onFinished?: () => void }) {
+export function BulkResult({
+  api,
+  initial,
+  onDismiss,
+  onFinished,
+}: {
+  api: ApiClient;
+  initial: BulkOperation;
+  onDismiss: () => void;
+  onFinished?: () => void;
+}) {
   const q = useQuery({
     queryKey: ['tenant', api.tenantId, 'bulk-operations', initial.id],
     queryFn: () => api.getBulkOperation(initial.id),
@@ -26,13 +36,14 @@ export function BulkResult({ api, initial, onDismiss, onFinished }: { api: ApiCl
   const finished = b.state !== 'running';
   useEffect(() => {
     if (finished) onFinished?.();
-    // eslint-disable-next-line react-hooks/exhaustive-deps
+    // eslint-disable-next-line react-hooks/exhaustive-deps -- fires when the bulk operation finishes, not when the parent re-renders with a new callback
   }, [finished]);
   const { counts } = b;
   return (
     <section className="card bulk-result" aria-labelledby={`bulk-${b.id}`}>
       <h2 id={`bulk-${b.id}`}>
-        {ACTION[b.action]} of {b.progress.total} workspace{b.progress.total === 1 ? '' : 's'}: {b.state === 'running' ? 'in progress' : b.state === 'succeeded' ? 'done' : 'done with failures'}
+        {ACTION[b.action]} of {b.progress.total} workspace{b.progress.total === 1 ? '' : 's'}:{' '}
+        {b.state === 'running' ? 'in progress' : b.state === 'succeeded' ? 'done' : 'done with failures'}
       </h2>
       <ProgressBar done={b.progress.done} total={b.progress.total} label={`${ACTION[b.action]} progress`} />
       <p aria-live="polite">
@@ -50,7 +61,13 @@ export function BulkResult({ api, initial, onDismiss, onFinished }: { api: ApiCl
         <tbody>
           {b.items.map((i) => (
             <tr key={i.workspaceId} className={i.state === 'failed' ? 'row-bad' : undefined} data-state={i.state}>
-              <td>{i.workspaceName ? <a href={`#/workspaces/${encodeURIComponent(i.workspaceId)}`}>{i.workspaceName}</a> : <code>{i.workspaceId}</code>}</td>
+              <td>
+                {i.workspaceName ? (
+                  <a href={`#/workspaces/${encodeURIComponent(i.workspaceId)}`}>{i.workspaceName}</a>
+                ) : (
+                  <code>{i.workspaceId}</code>
+                )}
+              </td>
               <td>{itemInWords(i, b.action)}</td>
             </tr>
           ))}

@@ -42,8 +42,8 @@ export function ValidationSummary({ status, checks }: { status: string; checks: 
     );
   return (
     <div className="alert alert-error" role="alert">
-      <strong>Not valid yet.</strong> {failed === 1 ? '1 check failed' : `${failed} checks failed`}. Fix what is listed below in your cloud account, then validate
-      again.
+      <strong>Not valid yet.</strong> {failed === 1 ? '1 check failed' : `${failed} checks failed`}. Fix what is listed
+      below in your cloud account, then validate again.
     </div>
   );
 }

@@ -8,7 +8,17 @@ import { TextField } from './TextField';
  * same confirmation the API requires). The button stays disabled until the name matches exactly; the API checks it
  * again, so a mistyped or stale form can never destroy anything.
  */
-export function DestroyWorkspace({ workspace, onDestroy, busy, error }: { workspace: Workspace; onDestroy: (confirm: string) => void; busy: boolean; error: unknown }) {
+export function DestroyWorkspace({
+  workspace,
+  onDestroy,
+  busy,
+  error,
+}: {
+  workspace: Workspace;
+  onDestroy: (confirm: string) => void;
+  busy: boolean;
+  error: unknown;
+}) {
   const [open, setOpen] = useState(false);
   const [typed, setTyped] = useState('');
   if (workspace.keyState === 'destroyed') return null;
@@ -17,8 +27,9 @@ export function DestroyWorkspace({ workspace, onDestroy, busy, error }: { worksp
     <section className="danger-zone" aria-labelledby="destroy-title">
       <h2 id="destroy-title">Destroy this workspace</h2>
       <p>
-        Destroying deletes every key of this workspace from Keyhold for good: its key-encryption keys and every data key. Data encrypted under them can never
-        be decrypted again, by anyone. Your cloud key is untouched and keeps serving your other workspaces. This cannot be undone.
+        Destroying deletes every key of this workspace from Keyhold for good: its key-encryption keys and every data
+        key. Data encrypted under them can never be decrypted again, by anyone. Your cloud key is untouched and keeps
+        serving your other workspaces. This cannot be undone.
       </p>
       <ErrorAlert error={error} title="The workspace was not destroyed" />
       {!open ? (
@@ -70,8 +81,8 @@ export function DestroyedBanner({ workspace }: { workspace: Workspace }) {
     <section className="banner banner-bad" aria-labelledby="destroyed-title">
       <h2 id="destroyed-title">This workspace was destroyed</h2>
       <p>
-        Its keys were deleted from Keyhold for good. Data keys are refused (“workspace destroyed”) and the workspace can never be bound or reinstated again.
-        Who destroyed it and when is in the audit log.
+        Its keys were deleted from Keyhold for good. Data keys are refused (“workspace destroyed”) and the workspace can
+        never be bound or reinstated again. Who destroyed it and when is in the audit log.
       </p>
     </section>
   );

@@ -30,7 +30,10 @@ export function KeyUseChart({ api, workspaceId }: { api: ApiClient; workspaceId?
   return (
     <section aria-labelledby={`${id}-title`} className="key-use">
       <h2 id={`${id}-title`}>Key use by reason</h2>
-      <p className="help">Why services asked for this {workspaceId ? "workspace's" : "tenant's"} data keys, as recorded in the audit log (counted per minute).</p>
+      <p className="help">
+        Why services asked for this {workspaceId ? "workspace's" : "tenant's"} data keys, as recorded in the audit log
+        (counted per minute).
+      </p>
       <div className="filters inline-form">
         <div className="field">
           <label htmlFor={`${id}-period`}>Period</label>
@@ -80,16 +83,29 @@ function Chart({ data, step, label, id }: { data: KeyUseByReason; step: number; 
     total === 0
       ? 'No data keys were issued in this period.'
       : `${total} data key${total === 1 ? '' : 's'} issued: ${used.map(({ r, i }) => `${REASON_LABELS[r] ?? r} ${totals[i]}`).join(', ')}.`;
-  const refusedText = refused === 0 ? 'No request was refused.' : `${refused} request${refused === 1 ? '' : 's'} refused: ${[...denied].map(([r, n]) => `${REASON_LABELS[r] ?? r} ${n}`).join(', ')}.`;
+  const refusedText =
+    refused === 0
+      ? 'No request was refused.'
+      : `${refused} request${refused === 1 ? '' : 's'} refused: ${[...denied].map(([r, n]) => `${REASON_LABELS[r] ?? r} ${n}`).join(', ')}.`;
   const rows = starts.filter((t) => issued.get(t)!.some((v) => v > 0));
-  const fmt = (t: number) => new Date(t).toLocaleString(undefined, step >= 86_400_000 ? { dateStyle: 'medium' } : { dateStyle: 'short', timeStyle: 'short' });
+  const fmt = (t: number) =>
+    new Date(t).toLocaleString(
+      undefined,
+      step >= 86_400_000 ? { dateStyle: 'medium' } : { dateStyle: 'short', timeStyle: 'short' },
+    );
   const ticks = [0, Math.round(max / 2), max].filter((v, i, a) => a.indexOf(v) === i);
   return (
     <>
       <p data-key-use-summary>
         {summary} {refusedText}
       </p>
-      <svg className="chart" viewBox={`0 0 ${W} ${H}`} width="100%" role="img" aria-labelledby={`${id}-svg-title ${id}-svg-desc`}>
+      <svg
+        className="chart"
+        viewBox={`0 0 ${W} ${H}`}
+        width="100%"
+        role="img"
+        aria-labelledby={`${id}-svg-title ${id}-svg-desc`}
+      >
         <title id={`${id}-svg-title`}>Key use by reason, {label.toLowerCase()}</title>
         <desc id={`${id}-svg-desc`}>{`${summary} The data table below lists every period.`}</desc>
         {ticks.map((v) => (
@@ -108,7 +124,16 @@ function Chart({ data, step, label, id }: { data: KeyUseByReason; step: number; 
                 if (v === 0) return null;
                 const y0 = y(acc);
                 acc += v;
-                return <rect key={r} x={PAD.left + k * barW + barW * 0.1} width={Math.max(1, barW * 0.8)} y={y(acc)} height={Math.max(0.5, y0 - y(acc))} fill={COLOURS[r % COLOURS.length]} />;
+                return (
+                  <rect
+                    key={r}
+                    x={PAD.left + k * barW + barW * 0.1}
+                    width={Math.max(1, barW * 0.8)}
+                    y={y(acc)}
+                    height={Math.max(0.5, y0 - y(acc))}
+                    fill={COLOURS[r % COLOURS.length]}
+                  />
+                );
               })}
             </g>
           );
@@ -123,7 +148,8 @@ function Chart({ data, step, label, id }: { data: KeyUseByReason; step: number; 
       <ul className="legend" aria-label="Reasons">
         {reasons.map((r, i) => (
           <li key={r}>
-            <span className="swatch" style={{ background: COLOURS[i % COLOURS.length] }} aria-hidden="true" /> {REASON_LABELS[r] ?? r}
+            <span className="swatch" style={{ background: COLOURS[i % COLOURS.length] }} aria-hidden="true" />{' '}
+            {REASON_LABELS[r] ?? r}
           </li>
         ))}
       </ul>

@@ -45,7 +45,9 @@ export function Layout({ route, onSignOut, children }: { route: Route; onSignOut
         </span>
         <span className="who">
           <span className="muted">Signed in as</span> {session.email}{' '}
-          <span className="badge badge-neutral">{session.role === 'auditor' ? 'Auditor' : session.role === 'key_admin' ? 'Key admin' : session.role}</span>
+          <span className="badge badge-neutral">
+            {session.role === 'auditor' ? 'Auditor' : session.role === 'key_admin' ? 'Key admin' : session.role}
+          </span>
         </span>
         <button type="button" className="btn btn-quiet" onClick={onSignOut}>
           Sign out
@@ -58,7 +60,11 @@ export function Layout({ route, onSignOut, children }: { route: Route; onSignOut
               const current = n.match.includes(route.page);
               return (
                 <li key={n.path}>
-                  <a href={`#${n.path}`} aria-current={current ? 'page' : undefined} className={current ? 'current' : undefined}>
+                  <a
+                    href={`#${n.path}`}
+                    aria-current={current ? 'page' : undefined}
+                    className={current ? 'current' : undefined}
+                  >
                     {n.label}
                   </a>
                 </li>

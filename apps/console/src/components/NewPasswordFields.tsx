@@ -2,7 +2,12 @@
  * "New password" and "Repeat it", with the rule stated up front (the API judges strength; this only keeps the
  * two fields in step and tells people the rule before they are refused).
  */
-export function NewPasswordFields(props: { password: string; repeat: string; onPassword: (v: string) => void; onRepeat: (v: string) => void }) {
+export function NewPasswordFields(props: {
+  password: string;
+  repeat: string;
+  onPassword: (v: string) => void;
+  onRepeat: (v: string) => void;
+}) {
   const mismatch = props.repeat.length > 0 && props.repeat !== props.password;
   return (
     <>

@@ -51,7 +51,7 @@ export function OperationCard({
       reported.current = true;
       onFinished(op);
     }
-    // eslint-disable-next-line react-hooks/exhaustive-deps
+    // eslint-disable-next-line react-hooks/exhaustive-deps -- reported once when the operation finishes; the parent's callback identity changes every render
   }, [op]);
 
   const label = OPERATION_LABELS[op?.kind ?? ''] ?? op?.kind ?? 'Operation';
@@ -65,7 +65,7 @@ export function OperationCard({
       <div className="op-head">
         <strong>{label}</strong>
         <span className="op-state" aria-live="polite">
-          {op ? STATE_WORDS[op.state] ?? op.state : 'Loading…'}
+          {op ? (STATE_WORDS[op.state] ?? op.state) : 'Loading…'}
           {op?.step && op.state === 'running' ? ` · ${op.step}` : ''}
         </span>
       </div>
@@ -111,7 +111,9 @@ export function OperationResult({ op, configName }: { op: Operation; configName:
     case 'rekey': {
       const id = typeof r.keyConfigurationId === 'string' ? r.keyConfigurationId : '';
       const name = `“${configName(id) ?? id}”`;
-      text = versions.length ? `Moved ${kekList(versions)} to ${name}.` : `Every KEK version was already under ${name}.`;
+      text = versions.length
+        ? `Moved ${kekList(versions)} to ${name}.`
+        : `Every KEK version was already under ${name}.`;
       break;
     }
     case 'kek-rotation':
@@ -123,10 +125,12 @@ export function OperationResult({ op, configName }: { op: Operation; configName:
     case 'revocation-check':
       if (r.outcome === 'active') text = 'Keyhold can use the customer key: access confirmed.';
       else if (r.outcome === 'shredded') text = 'Keyhold lost access to the customer key: the workspace is shredded.';
-      else if (r.outcome === 'inconclusive') text = 'Inconclusive: the cloud could not be reached. Scheduled checks carry on; nothing was shredded.';
+      else if (r.outcome === 'inconclusive')
+        text = 'Inconclusive: the cloud could not be reached. Scheduled checks carry on; nothing was shredded.';
       break;
     case 'reinstate':
-      if (r.outcome === 'active') text = r.alreadyActive ? 'The workspace was already active.' : 'The workspace is active again.';
+      if (r.outcome === 'active')
+        text = r.alreadyActive ? 'The workspace was already active.' : 'The workspace is active again.';
       break;
   }
   return text ? <p className="op-result">{text}</p> : null;

@@ -17,7 +17,17 @@ const STATE_BADGE: Record<string, [string, string]> = {
  * whoever or whatever started it), newest first, filterable by kind and state, ten at a time with "Show older";
  * each finished one says what it did in words. `refreshKey` reloads the first page (a new operation started).
  */
-export function OperationHistory({ api, workspaceId, refreshKey, configName }: { api: ApiClient; workspaceId: string; refreshKey: unknown; configName: (id: string) => string | undefined }) {
+export function OperationHistory({
+  api,
+  workspaceId,
+  refreshKey,
+  configName,
+}: {
+  api: ApiClient;
+  workspaceId: string;
+  refreshKey: unknown;
+  configName: (id: string) => string | undefined;
+}) {
   const [kind, setKind] = useState('');
   const [state, setState] = useState('');
   const history = useInfiniteQuery({
@@ -26,7 +36,10 @@ export function OperationHistory({ api, workspaceId, refreshKey, configName }: {
     initialPageParam: null as string | null,
     getNextPageParam: (page) => page.next,
   });
-  const rows: OperationHistoryEntry[] = useMemo(() => history.data?.pages.flatMap((p) => p.operations) ?? [], [history.data]);
+  const rows: OperationHistoryEntry[] = useMemo(
+    () => history.data?.pages.flatMap((p) => p.operations) ?? [],
+    [history.data],
+  );
   const loading = history.isFetching;
   const error = history.error;
 
@@ -56,7 +69,9 @@ export function OperationHistory({ api, workspaceId, refreshKey, configName }: {
         </div>
       </div>
       <ErrorAlert error={error} title="Could not load the operations history" />
-      {!loading && rows.length === 0 && !error && <p className="empty">No operations {kind || state ? 'match these filters' : 'yet'}.</p>}
+      {!loading && rows.length === 0 && !error && (
+        <p className="empty">No operations {kind || state ? 'match these filters' : 'yet'}.</p>
+      )}
       {rows.length > 0 && (
         <table className="history">
           <caption className="visually-hidden">Operations on this workspace, newest first</caption>

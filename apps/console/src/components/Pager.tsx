@@ -1,5 +1,13 @@
 /** Previous / next page of a server-side list, with the page number announced to screen readers. */
-export function Pager(props: { label: string; pageNumber: number; hasPrevious: boolean; hasNext: boolean; busy: boolean; onPrevious: () => void; onNext: () => void }) {
+export function Pager(props: {
+  label: string;
+  pageNumber: number;
+  hasPrevious: boolean;
+  hasNext: boolean;
+  busy: boolean;
+  onPrevious: () => void;
+  onNext: () => void;
+}) {
   return (
     <nav className="pager" aria-label={`${props.label} pages`}>
       <button type="button" className="btn btn-small" onClick={props.onPrevious} disabled={!props.hasPrevious}>

@@ -1,6 +1,10 @@
 import type { KeyConfiguration, Provider } from '../api/types';
 
-export const PROVIDER_NAMES: Record<Provider, string> = { aws: 'AWS KMS', azure: 'Azure Key Vault', gcp: 'Google Cloud KMS' };
+export const PROVIDER_NAMES: Record<Provider, string> = {
+  aws: 'AWS KMS',
+  azure: 'Azure Key Vault',
+  gcp: 'Google Cloud KMS',
+};
 
 /** A configuration's section holds what the provider module parsed: a field shown as text when it is one. */
 export const text = (v: unknown): string => (typeof v === 'string' ? v : '');

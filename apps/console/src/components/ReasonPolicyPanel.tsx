@@ -11,8 +11,18 @@ import { REASON_HELP, REASON_LABELS } from './access-reasons';
  * allowed) and whether every DEK request must give one (403 REASON_REQUIRED). Key admins change it (audited);
  * auditors read it.
  */
-export function ReasonPolicyPanel({ api, workspaceId, canWrite }: { api: ApiClient; workspaceId: string; canWrite: boolean }) {
-  const policy = useTenantQuery(['workspaces', workspaceId, 'access-reason-policy'], () => api.getWorkspaceReasonPolicy(workspaceId));
+export function ReasonPolicyPanel({
+  api,
+  workspaceId,
+  canWrite,
+}: {
+  api: ApiClient;
+  workspaceId: string;
+  canWrite: boolean;
+}) {
+  const policy = useTenantQuery(['workspaces', workspaceId, 'access-reason-policy'], () =>
+    api.getWorkspaceReasonPolicy(workspaceId),
+  );
   const [denied, setDenied] = useState<AccessReason[]>([]);
   const [required, setRequired] = useState(false);
   const [saved, setSaved] = useState(false);
@@ -37,12 +47,17 @@ export function ReasonPolicyPanel({ api, workspaceId, canWrite }: { api: ApiClie
   return (
     <section aria-labelledby={`${id}-title`}>
       <h2 id={`${id}-title`}>Access reasons</h2>
-      <p className="help">Services say why they ask for a data key. Refuse reasons this workspace must never be opened for, or require a reason on every request.</p>
+      <p className="help">
+        Services say why they ask for a data key. Refuse reasons this workspace must never be opened for, or require a
+        reason on every request.
+      </p>
       <ErrorAlert error={policy.error} title="Could not load the access-reason policy" />
       {p && !canWrite && (
         <p>
           {p.requireReason ? 'Every request must give a reason.' : 'A reason is optional.'}{' '}
-          {p.deniedReasons.length ? `Refused: ${p.deniedReasons.map((r) => REASON_LABELS[r]).join(', ')}.` : 'No reason is refused.'}
+          {p.deniedReasons.length
+            ? `Refused: ${p.deniedReasons.map((r) => REASON_LABELS[r]).join(', ')}.`
+            : 'No reason is refused.'}
         </p>
       )}
       {p && canWrite && (
@@ -53,14 +68,16 @@ export function ReasonPolicyPanel({ api, workspaceId, canWrite }: { api: ApiClie
               {ACCESS_REASONS.map((r) => (
                 <li key={r}>
                   <label>
-                    <input type="checkbox" checked={denied.includes(r)} onChange={() => toggle(r)} /> {REASON_LABELS[r]} <span className="muted small">({REASON_HELP[r]})</span>
+                    <input type="checkbox" checked={denied.includes(r)} onChange={() => toggle(r)} /> {REASON_LABELS[r]}{' '}
+                    <span className="muted small">({REASON_HELP[r]})</span>
                   </label>
                 </li>
               ))}
             </ul>
           </fieldset>
           <label className="checkbox-line">
-            <input type="checkbox" checked={required} onChange={(e) => setRequired(e.target.checked)} /> Require a reason on every data key request
+            <input type="checkbox" checked={required} onChange={(e) => setRequired(e.target.checked)} /> Require a
+            reason on every data key request
           </label>
           <ErrorAlert error={save.error} title="The policy was not saved" />
           <button type="submit" className="btn" disabled={save.busy}>
@@ -81,8 +98,20 @@ export function ReasonPolicyPanel({ api, workspaceId, canWrite }: { api: ApiClie
  * The reasons one service principal may give (by default all but the vendor's support staff and emergency
  * access, which a key admin grants explicitly). Shown in the service principal panel.
  */
-export function PrincipalReasonsField({ api, principalId, name, canWrite }: { api: ApiClient; principalId: string; name: string; canWrite: boolean }) {
-  const reasons = useTenantQuery(['service-principals', principalId, 'access-reasons'], () => api.getPrincipalReasons(principalId));
+export function PrincipalReasonsField({
+  api,
+  principalId,
+  name,
+  canWrite,
+}: {
+  api: ApiClient;
+  principalId: string;
+  name: string;
+  canWrite: boolean;
+}) {
+  const reasons = useTenantQuery(['service-principals', principalId, 'access-reasons'], () =>
+    api.getPrincipalReasons(principalId),
+  );
   const [allowed, setAllowed] = useState<AccessReason[]>([]);
   useEffect(() => {
     if (reasons.data) setAllowed(reasons.data.allowedReasons);
@@ -100,7 +129,12 @@ export function PrincipalReasonsField({ api, principalId, name, canWrite }: { ap
     <>
       <h3>Access reasons</h3>
       <ErrorAlert error={reasons.error} title="Could not load the allowed reasons" />
-      {reasons.data && !canWrite && <p>{reasons.data.allowedReasons.map((r) => REASON_LABELS[r]).join(', ') || 'No reason: only requests without one.'}</p>}
+      {reasons.data && !canWrite && (
+        <p>
+          {reasons.data.allowedReasons.map((r) => REASON_LABELS[r]).join(', ') ||
+            'No reason: only requests without one.'}
+        </p>
+      )}
       {reasons.data && canWrite && (
         <form onSubmit={submit}>
           <fieldset>
@@ -109,7 +143,8 @@ export function PrincipalReasonsField({ api, principalId, name, canWrite }: { ap
               {ACCESS_REASONS.map((r) => (
                 <li key={r}>
                   <label>
-                    <input type="checkbox" checked={allowed.includes(r)} onChange={() => toggle(r)} /> {REASON_LABELS[r]}
+                    <input type="checkbox" checked={allowed.includes(r)} onChange={() => toggle(r)} />{' '}
+                    {REASON_LABELS[r]}
                   </label>
                 </li>
               ))}

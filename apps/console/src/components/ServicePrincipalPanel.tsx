@@ -102,11 +102,18 @@ export function ServicePrincipalPanel(props: {
         Manage “{d.name}”{' '}
         <span className={`badge ${d.disabled ? 'badge-bad' : 'badge-ok'}`}>{d.disabled ? 'Disabled' : 'Enabled'}</span>
       </h2>
-      <p className="muted">Changes take effect at once on every Keyhold server, including on access tokens the service already holds.</p>
+      <p className="muted">
+        Changes take effect at once on every Keyhold server, including on access tokens the service already holds.
+      </p>
       <ErrorAlert error={update.error} title="The change was not saved" />
       {canWrite && (
         <p>
-          <button type="button" className={`btn ${d.disabled ? '' : 'btn-danger'}`} disabled={update.busy} onClick={() => void update.run({ disabled: !d.disabled })}>
+          <button
+            type="button"
+            className={`btn ${d.disabled ? '' : 'btn-danger'}`}
+            disabled={update.busy}
+            onClick={() => void update.run({ disabled: !d.disabled })}
+          >
             {d.disabled ? 'Enable service principal' : 'Disable service principal'}
           </button>
         </p>
@@ -121,7 +128,8 @@ export function ServicePrincipalPanel(props: {
             <ValueRow label="New client secret" value={rotated.clientSecret} />
           </dl>
           <p>
-            {rotated.previousSecretsExpireAt === null || Date.parse(rotated.previousSecretsExpireAt) <= Date.now() + 1_000
+            {rotated.previousSecretsExpireAt === null ||
+            Date.parse(rotated.previousSecretsExpireAt) <= Date.now() + 1_000
               ? 'The previous secret has stopped working.'
               : `The previous secret keeps working until ${formatDate(rotated.previousSecretsExpireAt)}.`}
           </p>
@@ -156,10 +164,18 @@ export function ServicePrincipalPanel(props: {
                 <td className="nowrap">
                   <time dateTime={s.createdAt}>{formatDate(s.createdAt)}</time>
                 </td>
-                <td className="nowrap">{s.expiresAt ? <time dateTime={s.expiresAt}>{formatDate(s.expiresAt)}</time> : 'When rotated'}</td>
+                <td className="nowrap">
+                  {s.expiresAt ? <time dateTime={s.expiresAt}>{formatDate(s.expiresAt)}</time> : 'When rotated'}
+                </td>
                 {canWrite && (
                   <td>
-                    <button type="button" className="btn btn-small btn-danger" disabled={revoke.busy} onClick={() => void revoke.run(s.id)} aria-label={`Revoke now: secret ${s.id}`}>
+                    <button
+                      type="button"
+                      className="btn btn-small btn-danger"
+                      disabled={revoke.busy}
+                      onClick={() => void revoke.run(s.id)}
+                      aria-label={`Revoke now: secret ${s.id}`}
+                    >
                       Revoke now
                     </button>
                   </td>
@@ -177,7 +193,14 @@ export function ServicePrincipalPanel(props: {
             <legend>Keep the previous secret working for</legend>
             {OVERLAPS.map((o) => (
               <label key={o.seconds} className={`radio-card${overlap === o.seconds ? ' selected' : ''}`}>
-                <input type="radio" name="overlap" value={o.seconds} checked={overlap === o.seconds} onChange={() => setOverlap(o.seconds)} /> {o.label}
+                <input
+                  type="radio"
+                  name="overlap"
+                  value={o.seconds}
+                  checked={overlap === o.seconds}
+                  onChange={() => setOverlap(o.seconds)}
+                />{' '}
+                {o.label}
               </label>
             ))}
           </fieldset>
@@ -191,7 +214,13 @@ export function ServicePrincipalPanel(props: {
       <h3>Workspace scope</h3>
       {canWrite ? (
         <form onSubmit={submitScope} aria-label={`Workspace scope of ${d.name}`}>
-          <WorkspacePicker api={api} idPrefix="sp-scope" legend={`Workspaces ${d.name} may fetch data keys for`} selected={scope} onToggle={toggle} />
+          <WorkspacePicker
+            api={api}
+            idPrefix="sp-scope"
+            legend={`Workspaces ${d.name} may fetch data keys for`}
+            selected={scope}
+            onToggle={toggle}
+          />
           <button type="submit" className="btn" disabled={update.busy}>
             Save scope
           </button>
@@ -207,7 +236,15 @@ export function ServicePrincipalPanel(props: {
         <form onSubmit={submitNetworks}>
           <div className="field">
             <label htmlFor="sp-networks">Networks it may call from (CIDR, one per line; empty = anywhere)</label>
-            <textarea id="sp-networks" className="mono" rows={3} value={networks} spellCheck={false} aria-describedby="sp-networks-help" onChange={(e) => setNetworks(e.target.value)} />
+            <textarea
+              id="sp-networks"
+              className="mono"
+              rows={3}
+              value={networks}
+              spellCheck={false}
+              aria-describedby="sp-networks-help"
+              onChange={(e) => setNetworks(e.target.value)}
+            />
             <p id="sp-networks-help" className="help">
               For example 10.20.0.0/16. Checked when the service asks for a token and on every data-key request.
             </p>
@@ -224,11 +261,20 @@ export function ServicePrincipalPanel(props: {
       {canWrite ? (
         <form onSubmit={submitCertificate}>
           <div className="field">
-            <label htmlFor="sp-certificate">SHA-256 fingerprint of the only client certificate it may use (empty = any)</label>
-            <input id="sp-certificate" className="mono" value={certificate} spellCheck={false} aria-describedby="sp-certificate-help" onChange={(e) => setCertificate(e.target.value)} />
+            <label htmlFor="sp-certificate">
+              SHA-256 fingerprint of the only client certificate it may use (empty = any)
+            </label>
+            <input
+              id="sp-certificate"
+              className="mono"
+              value={certificate}
+              spellCheck={false}
+              aria-describedby="sp-certificate-help"
+              onChange={(e) => setCertificate(e.target.value)}
+            />
             <p id="sp-certificate-help" className="help">
-              With mutual TLS on Keyhold&apos;s internal listener, the service&apos;s tokens are refused over any other certificate. Colons are allowed
-              (openssl x509 -noout -fingerprint -sha256).
+              With mutual TLS on Keyhold&apos;s internal listener, the service&apos;s tokens are refused over any other
+              certificate. Colons are allowed (openssl x509 -noout -fingerprint -sha256).
             </p>
           </div>
           <button type="submit" className="btn" disabled={update.busy}>
@@ -236,7 +282,9 @@ export function ServicePrincipalPanel(props: {
           </button>
         </form>
       ) : (
-        <p>{d.clientCertificateSha256 ? <code className="value">{d.clientCertificateSha256}</code> : 'Any (not bound)'}</p>
+        <p>
+          {d.clientCertificateSha256 ? <code className="value">{d.clientCertificateSha256}</code> : 'Any (not bound)'}
+        </p>
       )}
 
       {canWrite && (
@@ -275,4 +323,3 @@ function formatDate(at: string): string {
   const t = new Date(at);
   return Number.isNaN(t.getTime()) ? at : t.toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' });
 }
-

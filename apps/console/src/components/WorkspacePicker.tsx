@@ -18,11 +18,20 @@ export function useWorkspaceNames(api: ApiClient, ids: string[]): Map<string, st
  * Chooses workspaces out of a tenant of any size: a name search answered by the server (20 at a time) with a checkbox
  * each, and the chosen ones listed (with their names) so they can be removed again.
  */
-export function WorkspacePicker(props: { api: ApiClient; idPrefix: string; legend: string; selected: string[]; onToggle: (id: string) => void }) {
+export function WorkspacePicker(props: {
+  api: ApiClient;
+  idPrefix: string;
+  legend: string;
+  selected: string[];
+  onToggle: (id: string) => void;
+}) {
   const { api, idPrefix, selected } = props;
   const [search, setSearch] = useState('');
   const q = useDebounced(search.trim(), 250);
-  const found = useQuery({ queryKey: ['tenant', api.tenantId, 'workspaces', 'picker', q], queryFn: () => api.pageWorkspaces({ q: q || undefined, sort: 'name', limit: 20 }) });
+  const found = useQuery({
+    queryKey: ['tenant', api.tenantId, 'workspaces', 'picker', q],
+    queryFn: () => api.pageWorkspaces({ q: q || undefined, sort: 'name', limit: 20 }),
+  });
   const names = useWorkspaceNames(api, selected);
   const shown = (found.data?.items ?? []).filter((w) => !selected.includes(w.id));
   return (
@@ -41,7 +50,14 @@ export function WorkspacePicker(props: { api: ApiClient; idPrefix: string; legen
       )}
       <div className="field">
         <label htmlFor={`${idPrefix}-search`}>Find workspaces</label>
-        <input id={`${idPrefix}-search`} type="search" value={search} onChange={(e) => setSearch(e.target.value)} maxLength={100} spellCheck={false} />
+        <input
+          id={`${idPrefix}-search`}
+          type="search"
+          value={search}
+          onChange={(e) => setSearch(e.target.value)}
+          maxLength={100}
+          spellCheck={false}
+        />
       </div>
       {found.data && shown.length === 0 && <p className="muted">No other workspace matches.</p>}
       <ul className="checklist" aria-label="Matching workspaces">

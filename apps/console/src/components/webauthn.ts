@@ -7,7 +7,11 @@ import { ApiError } from '../api/errors';
  */
 export async function createPasskey(options: Record<string, unknown>) {
   try {
-    return asApiJson(await startRegistration({ optionsJSON: options as unknown as Parameters<typeof startRegistration>[0]['optionsJSON'] }));
+    return asApiJson(
+      await startRegistration({
+        optionsJSON: options as unknown as Parameters<typeof startRegistration>[0]['optionsJSON'],
+      }),
+    );
   } catch (err) {
     throw cancelled(err);
   }
@@ -15,7 +19,11 @@ export async function createPasskey(options: Record<string, unknown>) {
 
 export async function signWithPasskey(options: Record<string, unknown>) {
   try {
-    return asApiJson(await startAuthentication({ optionsJSON: options as unknown as Parameters<typeof startAuthentication>[0]['optionsJSON'] }));
+    return asApiJson(
+      await startAuthentication({
+        optionsJSON: options as unknown as Parameters<typeof startAuthentication>[0]['optionsJSON'],
+      }),
+    );
   } catch (err) {
     throw cancelled(err);
   }
@@ -25,7 +33,9 @@ export async function signWithPasskey(options: Record<string, unknown>) {
  * The library's JSON is what the API parses; only its extension outputs are typed without the index signature the
  * API's schema (a JSON object) has.
  */
-function asApiJson<C extends { clientExtensionResults: object }>(c: C): C & { clientExtensionResults: Record<string, unknown> } {
+function asApiJson<C extends { clientExtensionResults: object }>(
+  c: C,
+): C & { clientExtensionResults: Record<string, unknown> } {
   const clientExtensionResults: Record<string, unknown> = Object.fromEntries(Object.entries(c.clientExtensionResults));
   return { ...c, clientExtensionResults };
 }
@@ -33,7 +43,9 @@ function asApiJson<C extends { clientExtensionResults: object }>(c: C): C & { cl
 function cancelled(err: unknown): ApiError {
   const name = (err as Error)?.name ?? '';
   const message = (err as Error)?.message ?? String(err);
-  if (name === 'NotAllowedError' || /cancel|timed out|not allowed/i.test(message)) return new ApiError(0, 'WEBAUTHN_CANCELLED', message);
-  if (/already registered|InvalidStateError/i.test(`${name} ${message}`)) return new ApiError(409, 'PASSKEY_ALREADY_REGISTERED', message);
+  if (name === 'NotAllowedError' || /cancel|timed out|not allowed/i.test(message))
+    return new ApiError(0, 'WEBAUTHN_CANCELLED', message);
+  if (/already registered|InvalidStateError/i.test(`${name} ${message}`))
+    return new ApiError(409, 'PASSKEY_ALREADY_REGISTERED', message);
   return new ApiError(0, 'WEBAUTHN_VERIFICATION_FAILED', message);
 }

@@ -51,13 +51,18 @@ export function AcceptInvitationPage({ token }: { token: string }) {
       {details.data && (
         <>
           <p>
-            You are invited to <strong>{details.data.tenantName}</strong> as <strong>{details.data.role === 'key_admin' ? 'a key admin' : 'an auditor'}</strong>, with the
-            email address <strong>{details.data.email}</strong>.
+            You are invited to <strong>{details.data.tenantName}</strong> as{' '}
+            <strong>{details.data.role === 'key_admin' ? 'a key admin' : 'an auditor'}</strong>, with the email address{' '}
+            <strong>{details.data.email}</strong>.
           </p>
           <form onSubmit={submit}>
             <NewPasswordFields password={password} repeat={repeat} onPassword={setPassword} onRepeat={setRepeat} />
             <ErrorAlert error={accept.error} title="The invitation was not accepted" />
-            <button className="btn btn-primary" type="submit" disabled={accept.busy || password.length < 12 || password !== repeat}>
+            <button
+              className="btn btn-primary"
+              type="submit"
+              disabled={accept.busy || password.length < 12 || password !== repeat}
+            >
               {accept.busy ? 'Setting your password…' : 'Set password and accept'}
             </button>
           </form>

@@ -30,14 +30,27 @@ export function AccountPage({ onPasswordChanged }: { onPasswordChanged: () => vo
       </p>
       <form className="card inline-form" onSubmit={submit} aria-labelledby="pw-title">
         <h2 id="pw-title">Change your password</h2>
-        <p className="muted">Changing it signs you out everywhere, including here; sign in again with the new password.</p>
+        <p className="muted">
+          Changing it signs you out everywhere, including here; sign in again with the new password.
+        </p>
         <div className="field">
           <label htmlFor="current-password">Current password</label>
-          <input id="current-password" type="password" autoComplete="current-password" required value={current} onChange={(e) => setCurrent(e.target.value)} />
+          <input
+            id="current-password"
+            type="password"
+            autoComplete="current-password"
+            required
+            value={current}
+            onChange={(e) => setCurrent(e.target.value)}
+          />
         </div>
         <NewPasswordFields password={next} repeat={repeat} onPassword={setNext} onRepeat={setRepeat} />
         <ErrorAlert error={change.error} title="The password was not changed" />
-        <button className="btn btn-primary" type="submit" disabled={change.busy || !current || next.length < 12 || next !== repeat}>
+        <button
+          className="btn btn-primary"
+          type="submit"
+          disabled={change.busy || !current || next.length < 12 || next !== repeat}
+        >
           {change.busy ? 'Changing…' : 'Change password'}
         </button>
       </form>

@@ -32,12 +32,17 @@ export function AuditPage() {
   const actions = useMemo(() => [...new Set(events.map((e) => e.action))].sort(), [events]);
   const outcomes = useMemo(() => [...new Set(events.map((e) => e.outcome))].sort(), [events]);
   const shown = useMemo(() => events.filter((e) => matches(e, filters)).reverse(), [events, filters]);
-  const set = (k: keyof Filters) => (e: { target: { value: string } }) => setFilters((f) => ({ ...f, [k]: e.target.value }));
+  const set = (k: keyof Filters) => (e: { target: { value: string } }) =>
+    setFilters((f) => ({ ...f, [k]: e.target.value }));
 
   return (
     <section>
       <h1>Audit log</h1>
-      <p className="lede">Every key operation, admin change and state transition for your tenant. Each entry carries the hash of the one before it and Keyhold's MAC, and Keyhold signs the chain's head at least every minute, so any change to history is detectable, offline too.</p>
+      <p className="lede">
+        Every key operation, admin change and state transition for your tenant. Each entry carries the hash of the one
+        before it and Keyhold's MAC, and Keyhold signs the chain's head at least every minute, so any change to history
+        is detectable, offline too.
+      </p>
       <AuditVerificationPanel />
 
       <form className="filters" role="search" aria-label="Filter audit events" onSubmit={(e) => e.preventDefault()}>
@@ -71,7 +76,9 @@ export function AuditPage() {
 
       <ErrorAlert error={log.error} title="Could not load audit events" />
       <p aria-live="polite" className="muted">
-        {log.isPending ? 'Loading…' : `Showing ${shown.length} of ${events.length} loaded events, newest first${log.hasNextPage ? '; more are available' : ''}.`}
+        {log.isPending
+          ? 'Loading…'
+          : `Showing ${shown.length} of ${events.length} loaded events, newest first${log.hasNextPage ? '; more are available' : ''}.`}
       </p>
       {shown.length > 0 && (
         <table className="audit">
@@ -109,7 +116,11 @@ export function AuditPage() {
                   {e.target}
                 </td>
                 <td>
-                  <span className={`badge badge-${e.outcome === 'success' ? 'ok' : e.outcome === 'failure' || e.outcome === 'denied' ? 'bad' : 'neutral'}`}>{e.outcome}</span>
+                  <span
+                    className={`badge badge-${e.outcome === 'success' ? 'ok' : e.outcome === 'failure' || e.outcome === 'denied' ? 'bad' : 'neutral'}`}
+                  >
+                    {e.outcome}
+                  </span>
                 </td>
                 <td>
                   <Details details={e.details} hash={e.hash} />
@@ -120,7 +131,12 @@ export function AuditPage() {
         </table>
       )}
       {log.hasNextPage && (
-        <button type="button" className="btn" onClick={() => void log.fetchNextPage()} disabled={log.isFetchingNextPage}>
+        <button
+          type="button"
+          className="btn"
+          onClick={() => void log.fetchNextPage()}
+          disabled={log.isFetchingNextPage}
+        >
           {log.isFetchingNextPage ? 'Loading…' : 'Load older events'}
         </button>
       )}

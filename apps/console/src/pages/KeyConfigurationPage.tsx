@@ -16,7 +16,10 @@ export function KeyConfigurationPage({ id }: { id: string }) {
   const { api, canWrite } = useConsole();
   const config = useKeyConfiguration(id);
   const tenantQuery = useTenant();
-  const loaded = { data: config.data && tenantQuery.data ? ([config.data, tenantQuery.data] as const) : undefined, error: config.error ?? tenantQuery.error };
+  const loaded = {
+    data: config.data && tenantQuery.data ? ([config.data, tenantQuery.data] as const) : undefined,
+    error: config.error ?? tenantQuery.error,
+  };
   const [fresh, setFresh] = useState<KeyConfiguration | null>(null);
   const [confirming, setConfirming] = useState(false);
   const kc = fresh ?? loaded.data?.[0];
@@ -45,7 +48,16 @@ export function KeyConfigurationPage({ id }: { id: string }) {
         });
   // The AWS trust policy lives on the tenant; show it here too, since a failed assume_role points at it.
   if (kc.provider === 'aws' && !snippets.some((s) => /trust policy/i.test(s.title)))
-    snippets.unshift(snippetsFor('aws', tenant, { keyArn: '', roleArn: '', azureKeyId: '', azureTenantId: '', gcpKeyName: '', gcpServiceAccount: '' })[0]);
+    snippets.unshift(
+      snippetsFor('aws', tenant, {
+        keyArn: '',
+        roleArn: '',
+        azureKeyId: '',
+        azureTenantId: '',
+        gcpKeyName: '',
+        gcpServiceAccount: '',
+      })[0],
+    );
 
   return (
     <section>
@@ -73,7 +85,9 @@ export function KeyConfigurationPage({ id }: { id: string }) {
         <div className="alert alert-warn" role="status" data-probe-warning={kc.validation.probeWarning.code}>
           <p className="alert-title">Your key works, but Keyhold cannot describe it</p>
           <p>{kc.validation.probeWarning.message}</p>
-          <p className="alert-detail">Seen by Keyhold's access checks since {new Date(kc.validation.probeWarning.since).toLocaleString()}.</p>
+          <p className="alert-detail">
+            Seen by Keyhold's access checks since {new Date(kc.validation.probeWarning.since).toLocaleString()}.
+          </p>
         </div>
       )}
 
@@ -97,7 +111,10 @@ export function KeyConfigurationPage({ id }: { id: string }) {
       {canWrite && (
         <section className="danger-zone" aria-labelledby="danger">
           <h2 id="danger">Delete this configuration</h2>
-          <p>Deleting only removes it from Keyhold; your cloud key is untouched. A configuration that any workspace is bound to cannot be deleted.</p>
+          <p>
+            Deleting only removes it from Keyhold; your cloud key is untouched. A configuration that any workspace is
+            bound to cannot be deleted.
+          </p>
           <ErrorAlert error={remove.error} title="The configuration was not deleted" />
           {!confirming ? (
             <button type="button" className="btn btn-danger" onClick={() => setConfirming(true)}>
@@ -106,7 +123,13 @@ export function KeyConfigurationPage({ id }: { id: string }) {
           ) : (
             <div className="actions" role="group" aria-label="Confirm deletion">
               <span>Delete “{kc.name}”?</span>
-              <button type="button" className="btn btn-danger" onClick={() => void remove.run()} disabled={remove.busy} autoFocus>
+              <button
+                type="button"
+                className="btn btn-danger"
+                onClick={() => void remove.run()}
+                disabled={remove.busy}
+                autoFocus
+              >
                 {remove.busy ? 'Deleting…' : 'Yes, delete'}
               </button>
               <button type="button" className="btn btn-quiet" onClick={() => setConfirming(false)}>

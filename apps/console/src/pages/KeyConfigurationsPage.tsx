@@ -19,10 +19,20 @@ export function KeyConfigurationsPage() {
   const [provider, setProvider] = useState<'' | 'aws' | 'azure' | 'gcp'>('');
   const [status, setStatus] = useState<'' | 'valid' | 'invalid'>('');
   const q = useDebounced(search.trim(), 300);
-  const query: KeyConfigurationQuery = { q: q || undefined, provider: provider ? [provider] : undefined, status: status ? [status] : undefined, sort: 'name', limit: 25 };
-  const list = usePagedList('key-configurations', api.tenantId, query, (qq, cursor) => api.pageKeyConfigurations(qq, cursor));
+  const query: KeyConfigurationQuery = {
+    q: q || undefined,
+    provider: provider ? [provider] : undefined,
+    status: status ? [status] : undefined,
+    sort: 'name',
+    limit: 25,
+  };
+  const list = usePagedList('key-configurations', api.tenantId, query, (qq, cursor) =>
+    api.pageKeyConfigurations(qq, cursor),
+  );
   const [bulk, setBulk] = useState<BulkOperation | null>(null);
-  const rewrap = useAction(async (kc: KeyConfiguration) => setBulk(await api.startBulkOperation({ action: 'rewrap', keyConfigurationId: kc.id })));
+  const rewrap = useAction(async (kc: KeyConfiguration) =>
+    setBulk(await api.startBulkOperation({ action: 'rewrap', keyConfigurationId: kc.id })),
+  );
   const filtered = !!(q || provider || status);
   return (
     <section>
@@ -34,15 +44,33 @@ export function KeyConfigurationsPage() {
           </a>
         )}
       </div>
-      <p className="lede">A key configuration points Keyhold at one of your cloud keys and the identity it uses to reach it.</p>
-      <form className="filters" role="search" aria-label="Search and filter key configurations" onSubmit={(e) => e.preventDefault()}>
+      <p className="lede">
+        A key configuration points Keyhold at one of your cloud keys and the identity it uses to reach it.
+      </p>
+      <form
+        className="filters"
+        role="search"
+        aria-label="Search and filter key configurations"
+        onSubmit={(e) => e.preventDefault()}
+      >
         <div className="field grow">
           <label htmlFor="kc-search">Find key configurations</label>
-          <input id="kc-search" type="search" value={search} onChange={(e) => setSearch(e.target.value)} maxLength={100} spellCheck={false} />
+          <input
+            id="kc-search"
+            type="search"
+            value={search}
+            onChange={(e) => setSearch(e.target.value)}
+            maxLength={100}
+            spellCheck={false}
+          />
         </div>
         <div className="field">
           <label htmlFor="kc-provider">Cloud</label>
-          <select id="kc-provider" value={provider} onChange={(e) => setProvider(e.target.value as '' | 'aws' | 'azure' | 'gcp')}>
+          <select
+            id="kc-provider"
+            value={provider}
+            onChange={(e) => setProvider(e.target.value as '' | 'aws' | 'azure' | 'gcp')}
+          >
             <option value="">Any cloud</option>
             <option value="aws">{PROVIDER_NAMES.aws ?? 'AWS'}</option>
             <option value="azure">{PROVIDER_NAMES.azure ?? 'Azure'}</option>
@@ -62,7 +90,11 @@ export function KeyConfigurationsPage() {
       <ErrorAlert error={rewrap.error} title="The rewrap was not started" />
       {list.loading && <p aria-live="polite">Loading…</p>}
       {list.items?.length === 0 && (
-        <p className="empty">{filtered ? 'No key configuration matches these filters.' : 'No key configurations yet. Register one to start protecting workspaces with your key.'}</p>
+        <p className="empty">
+          {filtered
+            ? 'No key configuration matches these filters.'
+            : 'No key configurations yet. Register one to start protecting workspaces with your key.'}
+        </p>
       )}
       {list.items && list.items.length > 0 && (
         <table aria-busy={list.fetching}>
@@ -95,7 +127,13 @@ export function KeyConfigurationsPage() {
                 </td>
                 {canWrite && (
                   <td>
-                    <button type="button" className="btn btn-small" disabled={rewrap.busy} onClick={() => void rewrap.run(kc)} aria-label={`Rewrap every workspace of ${kc.name}`}>
+                    <button
+                      type="button"
+                      className="btn btn-small"
+                      disabled={rewrap.busy}
+                      onClick={() => void rewrap.run(kc)}
+                      aria-label={`Rewrap every workspace of ${kc.name}`}
+                    >
                       Rewrap all workspaces
                     </button>
                   </td>
@@ -106,7 +144,15 @@ export function KeyConfigurationsPage() {
         </table>
       )}
       {(list.hasPrevious || list.hasNext) && (
-        <Pager label="Key configurations" pageNumber={list.pageNumber} hasPrevious={list.hasPrevious} hasNext={list.hasNext} busy={list.fetching} onPrevious={list.previous} onNext={list.next} />
+        <Pager
+          label="Key configurations"
+          pageNumber={list.pageNumber}
+          hasPrevious={list.hasPrevious}
+          hasNext={list.hasNext}
+          busy={list.fetching}
+          onPrevious={list.previous}
+          onNext={list.next}
+        />
       )}
       {bulk && <BulkResult key={bulk.id} api={api} initial={bulk} onDismiss={() => setBulk(null)} />}
     </section>

@@ -12,9 +12,18 @@ import { useAction } from '../hooks';
  * `verify`: a passkey, a code from an authenticator app, or a recovery code — whichever the API offers. `enrol`: the
  * tenant requires a factor this account does not have yet; enrolling one signs in and shows the recovery codes once.
  */
-export function MfaSignInStep({ challenge, onSignedIn, onCancel }: { challenge: MfaChallenge; onSignedIn: (t: TokenResponse) => void; onCancel: () => void }) {
+export function MfaSignInStep({
+  challenge,
+  onSignedIn,
+  onCancel,
+}: {
+  challenge: MfaChallenge;
+  onSignedIn: (t: TokenResponse) => void;
+  onCancel: () => void;
+}) {
   const [codes, setCodes] = useState<{ token: TokenResponse; codes: string[] } | null>(null);
-  const done = (t: TokenResponse) => (t.recovery_codes?.length ? setCodes({ token: t, codes: t.recovery_codes }) : onSignedIn(t));
+  const done = (t: TokenResponse) =>
+    t.recovery_codes?.length ? setCodes({ token: t, codes: t.recovery_codes }) : onSignedIn(t);
   if (codes) {
     return (
       <>
@@ -26,7 +35,11 @@ export function MfaSignInStep({ challenge, onSignedIn, onCancel }: { challenge: 
       </>
     );
   }
-  return challenge.mfa_mode === 'verify' ? <Verify challenge={challenge} onDone={done} onCancel={onCancel} /> : <Enrol challenge={challenge} onDone={done} onCancel={onCancel} />;
+  return challenge.mfa_mode === 'verify' ? (
+    <Verify challenge={challenge} onDone={done} onCancel={onCancel} />
+  ) : (
+    <Enrol challenge={challenge} onDone={done} onCancel={onCancel} />
+  );
 }
 
 type StepProps = { challenge: MfaChallenge; onDone: (t: TokenResponse) => void; onCancel: () => void };
@@ -71,7 +84,16 @@ function Verify({ challenge, onDone, onCancel }: StepProps) {
           <h2 id="mfa-totp">Authenticator app</h2>
           <div className="field">
             <label htmlFor="mfa-code">6-digit code</label>
-            <input id="mfa-code" inputMode="numeric" autoComplete="one-time-code" pattern="[0-9 ]{6,7}" maxLength={7} required value={code} onChange={(e) => setCode(e.target.value)} />
+            <input
+              id="mfa-code"
+              inputMode="numeric"
+              autoComplete="one-time-code"
+              pattern="[0-9 ]{6,7}"
+              maxLength={7}
+              required
+              value={code}
+              onChange={(e) => setCode(e.target.value)}
+            />
           </div>
           <ErrorAlert error={totp.error} title="The code did not sign you in" />
           <button type="submit" className="btn" disabled={totp.busy || code.replace(/\s/g, '').length !== 6}>
@@ -85,7 +107,14 @@ function Verify({ challenge, onDone, onCancel }: StepProps) {
           <form onSubmit={submit(rc.run)} aria-label="Recovery code">
             <div className="field">
               <label htmlFor="mfa-recovery">Recovery code</label>
-              <input id="mfa-recovery" autoComplete="off" spellCheck={false} required value={recovery} onChange={(e) => setRecovery(e.target.value)} />
+              <input
+                id="mfa-recovery"
+                autoComplete="off"
+                spellCheck={false}
+                required
+                value={recovery}
+                onChange={(e) => setRecovery(e.target.value)}
+              />
             </div>
             <ErrorAlert error={rc.error} title="The recovery code did not sign you in" />
             <button type="submit" className="btn" disabled={rc.busy || !recovery.trim()}>
@@ -109,7 +138,13 @@ function Enrol({ challenge, onDone, onCancel }: StepProps) {
   const [code, setCode] = useState('');
   const passkey = useAction(async () => {
     const options = await ApiClient.mfaStep('enrol/passkey/options', { mfa_token: token });
-    onDone(await ApiClient.mfaStep('enrol/passkey', { mfa_token: token, credential: await createPasskey(options), label: 'Passkey' }));
+    onDone(
+      await ApiClient.mfaStep('enrol/passkey', {
+        mfa_token: token,
+        credential: await createPasskey(options),
+        label: 'Passkey',
+      }),
+    );
   });
   const start = useAction(async () => setSetup(await ApiClient.mfaStep('enrol/totp', { mfa_token: token })));
   const confirm = useAction(async () => {
@@ -150,10 +185,22 @@ function Enrol({ challenge, onDone, onCancel }: StepProps) {
           <TotpSecret setup={setup} />
           <div className="field">
             <label htmlFor="enrol-code">6-digit code from the app</label>
-            <input id="enrol-code" inputMode="numeric" autoComplete="one-time-code" maxLength={7} required value={code} onChange={(e) => setCode(e.target.value)} />
+            <input
+              id="enrol-code"
+              inputMode="numeric"
+              autoComplete="one-time-code"
+              maxLength={7}
+              required
+              value={code}
+              onChange={(e) => setCode(e.target.value)}
+            />
           </div>
           <ErrorAlert error={confirm.error} title="The code was not accepted" />
-          <button type="submit" className="btn btn-primary" disabled={confirm.busy || code.replace(/\s/g, '').length !== 6}>
+          <button
+            type="submit"
+            className="btn btn-primary"
+            disabled={confirm.busy || code.replace(/\s/g, '').length !== 6}
+          >
             Confirm and sign in
           </button>
         </form>
@@ -185,7 +232,15 @@ export function TotpSecret({ setup }: { setup: TotpSetup }) {
   }, [setup.otpauthUri]);
   return (
     <div className="facts">
-      {qr && <img className="totp-qr" src={qr} width={176} height={176} alt="QR code of your authenticator key: scan it with your authenticator app" />}
+      {qr && (
+        <img
+          className="totp-qr"
+          src={qr}
+          width={176}
+          height={176}
+          alt="QR code of your authenticator key: scan it with your authenticator app"
+        />
+      )}
       <p>
         Or type this key into your authenticator app (it is shown only now):{' '}
         <code className="totp-secret" data-totp-secret={setup.secret}>

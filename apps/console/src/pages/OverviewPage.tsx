@@ -13,8 +13,9 @@ export function OverviewPage() {
     <section>
       <h1>{t ? t.name : 'Tenant overview'}</h1>
       <p className="lede">
-        Keyhold uses <strong>your</strong> cloud key (CMK) to protect each workspace’s key-encryption key. To let it, trust the identities below in your own
-        cloud account. Nothing here is secret, but the AWS ExternalId must only be used in your role’s trust policy for Keyhold.
+        Keyhold uses <strong>your</strong> cloud key (CMK) to protect each workspace’s key-encryption key. To let it,
+        trust the identities below in your own cloud account. Nothing here is secret, but the AWS ExternalId must only
+        be used in your role’s trust policy for Keyhold.
       </p>
       <ErrorAlert error={tenant.error} title="Could not load the tenant" />
       {tenant.loading && !t && <p aria-live="polite">Loading…</p>}
@@ -25,8 +26,16 @@ export function OverviewPage() {
             {t.aws ? (
               <>
                 <dl>
-                  <ValueRow label="Keyhold principal ARN" value={t.aws.trustedPrincipalArn} note="The AWS principal that assumes your IAM role." />
-                  <ValueRow label="ExternalId" value={t.aws.externalId} note="Unique to your tenant. Keyhold sends it on every AssumeRole, so no other customer can make Keyhold use your role." />
+                  <ValueRow
+                    label="Keyhold principal ARN"
+                    value={t.aws.trustedPrincipalArn}
+                    note="The AWS principal that assumes your IAM role."
+                  />
+                  <ValueRow
+                    label="ExternalId"
+                    value={t.aws.externalId}
+                    note="Unique to your tenant. Keyhold sends it on every AssumeRole, so no other customer can make Keyhold use your role."
+                  />
                 </dl>
                 <CodeBlock title="Trust policy for your IAM role" code={awsTrustPolicy(t)} />
               </>
@@ -38,7 +47,11 @@ export function OverviewPage() {
             <h2 id="id-azure">Azure</h2>
             {t.azure ? (
               <dl>
-                <ValueRow label="Application (client) id" value={t.azure.clientId} note={`The multi-tenant app${t.azure.appName ? ` “${t.azure.appName}”` : ''} you grant access to your Key Vault key.`} />
+                <ValueRow
+                  label="Application (client) id"
+                  value={t.azure.clientId}
+                  note={`The multi-tenant app${t.azure.appName ? ` “${t.azure.appName}”` : ''} you grant access to your Key Vault key.`}
+                />
                 {t.azure.externalId && (
                   <ValueRow
                     label="Key ownership tag"
@@ -55,7 +68,11 @@ export function OverviewPage() {
             <h2 id="id-gcp">Google Cloud</h2>
             {t.gcp ? (
               <dl>
-                <ValueRow label="Service account" value={t.gcp.serviceAccount} note="Dedicated to your tenant. Grant it encrypt/decrypt on your CryptoKey." />
+                <ValueRow
+                  label="Service account"
+                  value={t.gcp.serviceAccount}
+                  note="Dedicated to your tenant. Grant it encrypt/decrypt on your CryptoKey."
+                />
               </dl>
             ) : (
               <p className="muted">Google Cloud is not enabled on this installation.</p>
@@ -64,7 +81,8 @@ export function OverviewPage() {
         </div>
       )}
       <p>
-        Next: <a href="#/keys/new">register a key configuration</a>, then <a href="#/workspaces">bind a workspace</a> to it.
+        Next: <a href="#/keys/new">register a key configuration</a>, then <a href="#/workspaces">bind a workspace</a> to
+        it.
       </p>
     </section>
   );

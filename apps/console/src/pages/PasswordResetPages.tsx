@@ -22,16 +22,32 @@ export function ForgotPasswordPage() {
     <PublicCard>
       <h1>Reset your password</h1>
       {sent ? (
-        <Notice>If this account exists, a single-use reset link is on its way to its email address. It works for one hour.</Notice>
+        <Notice>
+          If this account exists, a single-use reset link is on its way to its email address. It works for one hour.
+        </Notice>
       ) : (
         <form onSubmit={submit}>
           <div className="field">
             <label htmlFor="reset-tenant">Tenant id</label>
-            <input id="reset-tenant" required spellCheck={false} autoComplete="organization" value={tenantId} onChange={(e) => setTenantId(e.target.value)} />
+            <input
+              id="reset-tenant"
+              required
+              spellCheck={false}
+              autoComplete="organization"
+              value={tenantId}
+              onChange={(e) => setTenantId(e.target.value)}
+            />
           </div>
           <div className="field">
             <label htmlFor="reset-email">Email</label>
-            <input id="reset-email" type="email" required autoComplete="username" value={email} onChange={(e) => setEmail(e.target.value)} />
+            <input
+              id="reset-email"
+              type="email"
+              required
+              autoComplete="username"
+              value={email}
+              onChange={(e) => setEmail(e.target.value)}
+            />
           </div>
           <ErrorAlert error={request.error} title="The request was not sent" />
           <button className="btn btn-primary" type="submit" disabled={request.busy}>
@@ -75,7 +91,11 @@ export function ResetPasswordPage({ token }: { token: string }) {
         <form onSubmit={submit}>
           <NewPasswordFields password={password} repeat={repeat} onPassword={setPassword} onRepeat={setRepeat} />
           <ErrorAlert error={reset.error} title="The password was not changed" />
-          <button className="btn btn-primary" type="submit" disabled={reset.busy || password.length < 12 || password !== repeat}>
+          <button
+            className="btn btn-primary"
+            type="submit"
+            disabled={reset.busy || password.length < 12 || password !== repeat}
+          >
             Set new password
           </button>
         </form>

@@ -10,7 +10,15 @@ import { useAction } from '../hooks';
 import { snippetsFor, type WizardInput } from '../snippets';
 import { useTenant } from '../api/queries';
 
-const EMPTY: WizardInput = { keyArn: '', roleArn: '', azureKeyId: '', azureTenantId: '', gcpKeyName: '', gcpServiceAccount: '', replicaKey: '' };
+const EMPTY: WizardInput = {
+  keyArn: '',
+  roleArn: '',
+  azureKeyId: '',
+  azureTenantId: '',
+  gcpKeyName: '',
+  gcpServiceAccount: '',
+  replicaKey: '',
+};
 
 /**
  * The register wizard: 1 choose the cloud, 2 name the key and identity, 3 paste what is shown into your cloud,
@@ -52,8 +60,8 @@ export function RegisterKeyPage() {
       <ErrorAlert error={tenant.error} title="Could not load your tenant’s identities" />
       <form onSubmit={submit} className="wizard" aria-describedby="wizard-help">
         <p id="wizard-help" className="lede">
-          Tell Keyhold which key to use and how to reach it. Apply the snippets in step 3 in your cloud account before you register: Keyhold tests access
-          immediately.
+          Tell Keyhold which key to use and how to reach it. Apply the snippets in step 3 in your cloud account before
+          you register: Keyhold tests access immediately.
         </p>
         <fieldset className="step">
           <legend>
@@ -62,7 +70,13 @@ export function RegisterKeyPage() {
           <div className="radio-row">
             {(['aws', 'azure', 'gcp'] as const).map((p) => (
               <label key={p} className={`radio-card${provider === p ? ' selected' : ''}`}>
-                <input type="radio" name="provider" value={p} checked={provider === p} onChange={() => (setProvider(p), setResult(null))} />
+                <input
+                  type="radio"
+                  name="provider"
+                  value={p}
+                  checked={provider === p}
+                  onChange={() => (setProvider(p), setResult(null))}
+                />
                 {PROVIDER_NAMES[p]}
               </label>
             ))}
@@ -73,26 +87,109 @@ export function RegisterKeyPage() {
           <legend>
             <span className="step-no">2</span> Key and identity
           </legend>
-          <TextField id="kc-name" label="Configuration name" value={name} onChange={setName} required help="Letters, digits, spaces and _ . : - (e.g. “prod-eu”)." />
+          <TextField
+            id="kc-name"
+            label="Configuration name"
+            value={name}
+            onChange={setName}
+            required
+            help="Letters, digits, spaces and _ . : - (e.g. “prod-eu”)."
+          />
           {provider === 'aws' && (
             <>
-              <TextField id="aws-key" label="KMS key ARN (or alias ARN)" value={input.keyArn} onChange={set('keyArn')} required mono placeholder="arn:aws:kms:eu-west-1:111122223333:key/…" help="An alias is resolved to its key and pinned when you register." />
-              <TextField id="aws-role" label="IAM role ARN" value={input.roleArn} onChange={set('roleArn')} required mono placeholder="arn:aws:iam::111122223333:role/KeyholdAccess" help="The role Keyhold assumes with your ExternalId." />
-              <TextField id="aws-replica" label="Replica key ARN (optional)" value={input.replicaKey ?? ''} onChange={set('replicaKey')} mono placeholder="arn:aws:kms:eu-central-1:111122223333:key/mrk-…" help="A multi-Region replica of the same key in another region, with the same key policy statement. Keyhold wraps under both and uses the replica when the key’s region is down; revoking either key revokes Keyhold." />
+              <TextField
+                id="aws-key"
+                label="KMS key ARN (or alias ARN)"
+                value={input.keyArn}
+                onChange={set('keyArn')}
+                required
+                mono
+                placeholder="arn:aws:kms:eu-west-1:111122223333:key/…"
+                help="An alias is resolved to its key and pinned when you register."
+              />
+              <TextField
+                id="aws-role"
+                label="IAM role ARN"
+                value={input.roleArn}
+                onChange={set('roleArn')}
+                required
+                mono
+                placeholder="arn:aws:iam::111122223333:role/KeyholdAccess"
+                help="The role Keyhold assumes with your ExternalId."
+              />
+              <TextField
+                id="aws-replica"
+                label="Replica key ARN (optional)"
+                value={input.replicaKey ?? ''}
+                onChange={set('replicaKey')}
+                mono
+                placeholder="arn:aws:kms:eu-central-1:111122223333:key/mrk-…"
+                help="A multi-Region replica of the same key in another region, with the same key policy statement. Keyhold wraps under both and uses the replica when the key’s region is down; revoking either key revokes Keyhold."
+              />
             </>
           )}
           {provider === 'azure' && (
             <>
-              <TextField id="az-key" label="Key identifier URL" value={input.azureKeyId} onChange={set('azureKeyId')} required mono placeholder="https://my-vault.vault.azure.net/keys/keyhold" help="A Key Vault or Managed HSM key; the version is optional (without it Keyhold follows the current version)." />
-              <TextField id="az-tenant" label="Microsoft Entra tenant id" value={input.azureTenantId} onChange={set('azureTenantId')} required mono placeholder="00000000-0000-0000-0000-000000000000" help="The directory your vault belongs to." />
-              <TextField id="az-replica" label="Replica key URL in a paired vault (optional)" value={input.replicaKey ?? ''} onChange={set('replicaKey')} mono placeholder="https://my-vault-paired.vault.azure.net/keys/keyhold" help="A key in another vault of the same directory, tagged and granted like the first. Keyhold wraps under both; revoking either key revokes Keyhold." />
+              <TextField
+                id="az-key"
+                label="Key identifier URL"
+                value={input.azureKeyId}
+                onChange={set('azureKeyId')}
+                required
+                mono
+                placeholder="https://my-vault.vault.azure.net/keys/keyhold"
+                help="A Key Vault or Managed HSM key; the version is optional (without it Keyhold follows the current version)."
+              />
+              <TextField
+                id="az-tenant"
+                label="Microsoft Entra tenant id"
+                value={input.azureTenantId}
+                onChange={set('azureTenantId')}
+                required
+                mono
+                placeholder="00000000-0000-0000-0000-000000000000"
+                help="The directory your vault belongs to."
+              />
+              <TextField
+                id="az-replica"
+                label="Replica key URL in a paired vault (optional)"
+                value={input.replicaKey ?? ''}
+                onChange={set('replicaKey')}
+                mono
+                placeholder="https://my-vault-paired.vault.azure.net/keys/keyhold"
+                help="A key in another vault of the same directory, tagged and granted like the first. Keyhold wraps under both; revoking either key revokes Keyhold."
+              />
             </>
           )}
           {provider === 'gcp' && (
             <>
-              <TextField id="gcp-key" label="CryptoKey resource name" value={input.gcpKeyName} onChange={set('gcpKeyName')} required mono placeholder="projects/my-project/locations/europe-west1/keyRings/keyhold/cryptoKeys/kek" />
-              <TextField id="gcp-sa" label="Service account" value={input.gcpServiceAccount} onChange={set('gcpServiceAccount')} required mono help="Prefilled with the service account Keyhold dedicates to your tenant." />
-              <TextField id="gcp-replica" label="Replica CryptoKey in a second location (optional)" value={input.replicaKey ?? ''} onChange={set('replicaKey')} mono placeholder="projects/my-project/locations/us-central1/keyRings/keyhold/cryptoKeys/kek" help="Granted to the same service account. Keyhold wraps under both; revoking either key revokes Keyhold." />
+              <TextField
+                id="gcp-key"
+                label="CryptoKey resource name"
+                value={input.gcpKeyName}
+                onChange={set('gcpKeyName')}
+                required
+                mono
+                placeholder="projects/my-project/locations/europe-west1/keyRings/keyhold/cryptoKeys/kek"
+              />
+              <TextField
+                id="gcp-sa"
+                label="Service account"
+                value={input.gcpServiceAccount}
+                onChange={set('gcpServiceAccount')}
+                required
+                mono
+                help="Prefilled with the service account Keyhold dedicates to your tenant."
+              />
+              <TextField
+                id="gcp-replica"
+                label="Replica CryptoKey in a second location (optional)"
+                value={input.replicaKey ?? ''}
+                onChange={set('replicaKey')}
+                mono
+                placeholder="projects/my-project/locations/us-central1/keyRings/keyhold/cryptoKeys/kek"
+                help="Granted to the same service account. Keyhold wraps under both; revoking either key revokes Keyhold."
+              />
             </>
           )}
         </fieldset>
@@ -101,7 +198,13 @@ export function RegisterKeyPage() {
           <legend>
             <span className="step-no">3</span> Grant Keyhold access in your cloud
           </legend>
-          {t ? snippetsFor(provider, t, input).map((s) => <CodeBlock key={s.title} title={s.title} code={s.code} hint={s.hint} />) : <p className="muted">Loading your tenant’s identities…</p>}
+          {t ? (
+            snippetsFor(provider, t, input).map((s) => (
+              <CodeBlock key={s.title} title={s.title} code={s.code} hint={s.hint} />
+            ))
+          ) : (
+            <p className="muted">Loading your tenant’s identities…</p>
+          )}
         </fieldset>
 
         <fieldset className="step">
@@ -112,15 +215,15 @@ export function RegisterKeyPage() {
           <button className="btn btn-primary" type="submit" disabled={register.busy}>
             {register.busy ? 'Registering and validating…' : 'Register and validate'}
           </button>
-          <div aria-live="polite">{register.busy && <p className="muted">Keyhold is checking access to your key…</p>}</div>
+          <div aria-live="polite">
+            {register.busy && <p className="muted">Keyhold is checking access to your key…</p>}
+          </div>
         </fieldset>
       </form>
 
       {result && (
         <section className="result" aria-labelledby="result-title">
-          <h2 id="result-title">
-            Validation of “{result.name}”
-          </h2>
+          <h2 id="result-title">Validation of “{result.name}”</h2>
           <ValidationSummary status={result.status} checks={result.validation.checks} />
           <ChecksList checks={result.validation.checks} provider={result.provider} />
           <ErrorAlert error={revalidate.error} title="Validation could not run" />
@@ -149,10 +252,34 @@ function requestFor(provider: Provider, name: string, i: WizardInput): RegisterK
   const replica = (i.replicaKey ?? '').trim();
   switch (provider) {
     case 'aws':
-      return { name, provider, aws: { keyArn: i.keyArn.trim(), roleArn: i.roleArn.trim(), ...(replica ? { replica: { keyArn: replica } } : {}) } };
+      return {
+        name,
+        provider,
+        aws: {
+          keyArn: i.keyArn.trim(),
+          roleArn: i.roleArn.trim(),
+          ...(replica ? { replica: { keyArn: replica } } : {}),
+        },
+      };
     case 'azure':
-      return { name, provider, azure: { keyId: i.azureKeyId.trim(), tenantId: i.azureTenantId.trim(), ...(replica ? { replica: { keyId: replica } } : {}) } };
+      return {
+        name,
+        provider,
+        azure: {
+          keyId: i.azureKeyId.trim(),
+          tenantId: i.azureTenantId.trim(),
+          ...(replica ? { replica: { keyId: replica } } : {}),
+        },
+      };
     case 'gcp':
-      return { name, provider, gcp: { keyName: i.gcpKeyName.trim(), serviceAccount: i.gcpServiceAccount.trim(), ...(replica ? { replica: { keyName: replica } } : {}) } };
+      return {
+        name,
+        provider,
+        gcp: {
+          keyName: i.gcpKeyName.trim(),
+          serviceAccount: i.gcpServiceAccount.trim(),
+          ...(replica ? { replica: { keyName: replica } } : {}),
+        },
+      };
   }
 }

@@ -66,8 +66,8 @@ export function SecurityPage() {
     <section>
       <h1>Security</h1>
       <p className="lede">
-        A second factor keeps your account safe if your password leaks. Passkeys are the strongest: they cannot be phished. Signed in as{' '}
-        <strong>{session.email}</strong>.
+        A second factor keeps your account safe if your password leaks. Passkeys are the strongest: they cannot be
+        phished. Signed in as <strong>{session.email}</strong>.
       </p>
       <ErrorAlert error={status.error} title="Could not load your factors" />
       {notice && <Notice>{notice}</Notice>}
@@ -76,7 +76,9 @@ export function SecurityPage() {
       <section aria-labelledby="factors-title">
         <h2 id="factors-title">Your sign-in factors</h2>
         <ErrorAlert error={remove.error} title="The factor was not removed" />
-        {status.data && factors.length === 0 && <p className="empty">No second factor yet: your password alone signs you in.</p>}
+        {status.data && factors.length === 0 && (
+          <p className="empty">No second factor yet: your password alone signs you in.</p>
+        )}
         {factors.length > 0 && (
           <table className="factors">
             <caption className="visually-hidden">Your sign-in factors</caption>
@@ -97,7 +99,13 @@ export function SecurityPage() {
                   <td className="nowrap">{formatDate(f.createdAt)}</td>
                   <td className="nowrap">{f.lastUsedAt ? formatDate(f.lastUsedAt) : 'Never'}</td>
                   <td>
-                    <button type="button" className="btn btn-small btn-danger" disabled={remove.busy} onClick={() => void remove.run(f)} aria-label={`Remove ${f.label}`}>
+                    <button
+                      type="button"
+                      className="btn btn-small btn-danger"
+                      disabled={remove.busy}
+                      onClick={() => void remove.run(f)}
+                      aria-label={`Remove ${f.label}`}
+                    >
                       Remove
                     </button>
                   </td>
@@ -120,7 +128,13 @@ export function SecurityPage() {
         <p className="muted">Your device or security key asks you to confirm with a fingerprint, face or PIN.</p>
         <div className="field">
           <label htmlFor="passkey-label">Name for this passkey</label>
-          <input id="passkey-label" maxLength={64} placeholder="e.g. Work laptop" value={passkeyLabel} onChange={(e) => setPasskeyLabel(e.target.value)} />
+          <input
+            id="passkey-label"
+            maxLength={64}
+            placeholder="e.g. Work laptop"
+            value={passkeyLabel}
+            onChange={(e) => setPasskeyLabel(e.target.value)}
+          />
         </div>
         <ErrorAlert error={addPasskey.error} title="The passkey was not added" />
         <button type="submit" className="btn btn-primary" disabled={addPasskey.busy}>
@@ -150,10 +164,22 @@ export function SecurityPage() {
             <TotpSecret setup={setup} />
             <div className="field">
               <label htmlFor="totp-code">6-digit code from the app</label>
-              <input id="totp-code" inputMode="numeric" autoComplete="one-time-code" maxLength={7} required value={code} onChange={(e) => setCode(e.target.value)} />
+              <input
+                id="totp-code"
+                inputMode="numeric"
+                autoComplete="one-time-code"
+                maxLength={7}
+                required
+                value={code}
+                onChange={(e) => setCode(e.target.value)}
+              />
             </div>
             <ErrorAlert error={confirmTotp.error} title="The code was not accepted" />
-            <button type="submit" className="btn btn-primary" disabled={confirmTotp.busy || code.replace(/\s/g, '').length !== 6}>
+            <button
+              type="submit"
+              className="btn btn-primary"
+              disabled={confirmTotp.busy || code.replace(/\s/g, '').length !== 6}
+            >
               Confirm
             </button>
           </form>
@@ -163,16 +189,25 @@ export function SecurityPage() {
       <section className="card inline-form" aria-labelledby="codes-title">
         <h2 id="codes-title">Recovery codes</h2>
         <p>
-          {status.data ? `${status.data.recoveryCodesRemaining} unused recovery code${status.data.recoveryCodesRemaining === 1 ? '' : 's'} left.` : ''} New codes replace
-          all the old ones.
+          {status.data
+            ? `${status.data.recoveryCodesRemaining} unused recovery code${status.data.recoveryCodesRemaining === 1 ? '' : 's'} left.`
+            : ''}{' '}
+          New codes replace all the old ones.
         </p>
         <ErrorAlert error={regenerate.error} title="No new codes were made" />
-        <button type="button" className="btn" disabled={regenerate.busy || factors.length === 0} onClick={() => void regenerate.run()}>
+        <button
+          type="button"
+          className="btn"
+          disabled={regenerate.busy || factors.length === 0}
+          onClick={() => void regenerate.run()}
+        >
           Generate new recovery codes
         </button>
       </section>
 
-      {session.role === 'key_admin' && status.data && <PolicyForm current={status.data.policy} onSaved={status.reload} />}
+      {session.role === 'key_admin' && status.data && (
+        <PolicyForm current={status.data.policy} onSaved={status.reload} />
+      )}
     </section>
   );
 }
@@ -197,7 +232,10 @@ function PolicyForm({ current, onSaved }: { current: MfaPolicy; onSaved: () => v
       }}
     >
       <h2 id="policy-title">Tenant sign-in policy</h2>
-      <p className="muted">Applies to every admin of this tenant from their next sign-in. Admins without a required factor are asked to add one when they sign in.</p>
+      <p className="muted">
+        Applies to every admin of this tenant from their next sign-in. Admins without a required factor are asked to add
+        one when they sign in.
+      </p>
       <div className="field">
         <label htmlFor="mfa-policy">Second factor</label>
         <select id="mfa-policy" value={policy} onChange={(e) => setPolicy(e.target.value as MfaPolicy)}>

@@ -24,8 +24,15 @@ export function ServicePrincipalsPage() {
   const [search, setSearch] = useState('');
   const [status, setStatus] = useState<'' | 'enabled' | 'disabled'>('');
   const q = useDebounced(search.trim(), 300);
-  const query: ServicePrincipalQuery = { q: q || undefined, disabled: status === '' ? undefined : status === 'disabled', sort: 'name', limit: 25 };
-  const principals = usePagedList('service-principals', api.tenantId, query, (qq, cursor) => api.pageServicePrincipals(qq, cursor));
+  const query: ServicePrincipalQuery = {
+    q: q || undefined,
+    disabled: status === '' ? undefined : status === 'disabled',
+    sort: 'name',
+    limit: 25,
+  };
+  const principals = usePagedList('service-principals', api.tenantId, query, (qq, cursor) =>
+    api.pageServicePrincipals(qq, cursor),
+  );
   const queryClient = useQueryClient();
   const reload = () => void queryClient.invalidateQueries({ queryKey: ['tenant', api.tenantId, 'service-principals'] });
   const [name, setName] = useState('');
@@ -50,13 +57,15 @@ export function ServicePrincipalsPage() {
     <section>
       <h1>Service principals</h1>
       <p className="lede">
-        Your services use a service principal to fetch data keys from Keyhold’s internal API — only for the workspaces you choose. Key admins and auditors can
-        never fetch data keys.
+        Your services use a service principal to fetch data keys from Keyhold’s internal API — only for the workspaces
+        you choose. Key admins and auditors can never fetch data keys.
       </p>
       {created && (
         <section className="banner banner-warn secret" aria-labelledby="secret-title" role="alert">
           <h2 id="secret-title">Copy the client secret now — it will not be shown again</h2>
-          <p>Store it in your secret manager. Keyhold keeps only a hash; if it is lost, create a new service principal.</p>
+          <p>
+            Store it in your secret manager. Keyhold keeps only a hash; if it is lost, create a new service principal.
+          </p>
           <dl>
             <ValueRow label="Client id" value={created.clientId} />
             <ValueRow label="Client secret" value={created.clientSecret} />
@@ -68,14 +77,30 @@ export function ServicePrincipalsPage() {
       )}
       <section aria-labelledby="sp-list">
         <h2 id="sp-list">Existing service principals</h2>
-        <form className="filters" role="search" aria-label="Search and filter service principals" onSubmit={(e) => e.preventDefault()}>
+        <form
+          className="filters"
+          role="search"
+          aria-label="Search and filter service principals"
+          onSubmit={(e) => e.preventDefault()}
+        >
           <div className="field grow">
             <label htmlFor="sp-search">Find service principals</label>
-            <input id="sp-search" type="search" value={search} onChange={(e) => setSearch(e.target.value)} maxLength={100} spellCheck={false} />
+            <input
+              id="sp-search"
+              type="search"
+              value={search}
+              onChange={(e) => setSearch(e.target.value)}
+              maxLength={100}
+              spellCheck={false}
+            />
           </div>
           <div className="field">
             <label htmlFor="sp-status">Status</label>
-            <select id="sp-status" value={status} onChange={(e) => setStatus(e.target.value as '' | 'enabled' | 'disabled')}>
+            <select
+              id="sp-status"
+              value={status}
+              onChange={(e) => setStatus(e.target.value as '' | 'enabled' | 'disabled')}
+            >
               <option value="">Any</option>
               <option value="enabled">Enabled</option>
               <option value="disabled">Disabled</option>
@@ -84,8 +109,12 @@ export function ServicePrincipalsPage() {
         </form>
         <ErrorAlert error={principals.error} title="Could not load service principals" />
         {principals.loading && <p aria-live="polite">Loading…</p>}
-        {principals.items?.length === 0 && <p className="empty">{q || status ? 'No service principal matches.' : 'No service principals yet.'}</p>}
-        {principals.items && principals.items.length > 0 && <PrincipalsTable api={api} principals={principals.items} onManage={setManaged} />}
+        {principals.items?.length === 0 && (
+          <p className="empty">{q || status ? 'No service principal matches.' : 'No service principals yet.'}</p>
+        )}
+        {principals.items && principals.items.length > 0 && (
+          <PrincipalsTable api={api} principals={principals.items} onManage={setManaged} />
+        )}
         {(principals.hasPrevious || principals.hasNext) && (
           <Pager
             label="Service principals"
@@ -111,10 +140,27 @@ export function ServicePrincipalsPage() {
       {canWrite ? (
         <form className="card inline-form" onSubmit={submit} aria-labelledby="sp-new">
           <h2 id="sp-new">New service principal</h2>
-          <TextField id="sp-name" label="Name" value={name} onChange={setName} required help="For example the service that will use it: “ingest-eu”." />
-          <WorkspacePicker api={api} idPrefix="sp-new" legend="Workspaces it may fetch data keys for" selected={selected} onToggle={toggle} />
+          <TextField
+            id="sp-name"
+            label="Name"
+            value={name}
+            onChange={setName}
+            required
+            help="For example the service that will use it: “ingest-eu”."
+          />
+          <WorkspacePicker
+            api={api}
+            idPrefix="sp-new"
+            legend="Workspaces it may fetch data keys for"
+            selected={selected}
+            onToggle={toggle}
+          />
           <ErrorAlert error={create.error} title="The service principal was not created" />
-          <button className="btn btn-primary" type="submit" disabled={create.busy || !name.trim() || selected.length === 0}>
+          <button
+            className="btn btn-primary"
+            type="submit"
+            disabled={create.busy || !name.trim() || selected.length === 0}
+          >
             {create.busy ? 'Creating…' : 'Create service principal'}
           </button>
         </form>
@@ -128,7 +174,15 @@ export function ServicePrincipalsPage() {
 /** Names shown per principal; the rest is counted (a principal may be scoped to a thousand workspaces). */
 const SHOWN_PER_PRINCIPAL = 8;
 
-function PrincipalsTable({ api, principals, onManage }: { api: ApiClient; principals: ServicePrincipal[]; onManage: (id: string) => void }) {
+function PrincipalsTable({
+  api,
+  principals,
+  onManage,
+}: {
+  api: ApiClient;
+  principals: ServicePrincipal[];
+  onManage: (id: string) => void;
+}) {
   const byId = useWorkspaceNames(
     api,
     principals.flatMap((p) => p.workspaceIds.slice(0, SHOWN_PER_PRINCIPAL)),
@@ -153,7 +207,8 @@ function PrincipalsTable({ api, principals, onManage }: { api: ApiClient; princi
           <tr key={sp.id} data-client-id={sp.clientId}>
             <th scope="row">{sp.name}</th>
             <td className="nowrap">
-              <code className="value">{sp.clientId}</code> <CopyButton value={sp.clientId} label={`client id of ${sp.name}`} />
+              <code className="value">{sp.clientId}</code>{' '}
+              <CopyButton value={sp.clientId} label={`client id of ${sp.name}`} />
             </td>
             <td>
               {sp.workspaceIds.length === 0 ? (
@@ -169,7 +224,9 @@ function PrincipalsTable({ api, principals, onManage }: { api: ApiClient; princi
                         <a href={`#/workspaces/${encodeURIComponent(w.id)}`}>{w.name}</a>
                       </li>
                     ))}
-                  {sp.workspaceIds.length > SHOWN_PER_PRINCIPAL && <li>and {sp.workspaceIds.length - SHOWN_PER_PRINCIPAL} more</li>}
+                  {sp.workspaceIds.length > SHOWN_PER_PRINCIPAL && (
+                    <li>and {sp.workspaceIds.length - SHOWN_PER_PRINCIPAL} more</li>
+                  )}
                 </ul>
               )}
             </td>
@@ -177,10 +234,17 @@ function PrincipalsTable({ api, principals, onManage }: { api: ApiClient; princi
               <time dateTime={sp.createdAt}>{formatDate(sp.createdAt)}</time>
             </td>
             <td>
-              <span className={`badge ${sp.disabled ? 'badge-bad' : 'badge-ok'}`}>{sp.disabled ? 'Disabled' : 'Enabled'}</span>
+              <span className={`badge ${sp.disabled ? 'badge-bad' : 'badge-ok'}`}>
+                {sp.disabled ? 'Disabled' : 'Enabled'}
+              </span>
             </td>
             <td>
-              <button type="button" className="btn btn-small" onClick={() => onManage(sp.id)} aria-label={`Manage ${sp.name}`}>
+              <button
+                type="button"
+                className="btn btn-small"
+                onClick={() => onManage(sp.id)}
+                aria-label={`Manage ${sp.name}`}
+              >
                 Manage
               </button>
             </td>

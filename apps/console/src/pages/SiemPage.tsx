@@ -7,7 +7,11 @@ import { useConsole } from '../context';
 import { useAction } from '../hooks';
 import { useTenantQuery } from '../api/queries';
 
-const KIND_LABEL: Record<SiemKind, string> = { webhook: 'HTTPS webhook (signed)', 'splunk-hec': 'Splunk HEC', jsonl: 'JSON lines (signed)' };
+const KIND_LABEL: Record<SiemKind, string> = {
+  webhook: 'HTTPS webhook (signed)',
+  'splunk-hec': 'Splunk HEC',
+  jsonl: 'JSON lines (signed)',
+};
 const FORMAT_LABEL: Record<SiemFormat, string> = { native: 'Keyhold (native)', cef: 'CEF', ocsf: 'OCSF 1.1' };
 
 /**
@@ -26,32 +30,47 @@ export function SiemPage() {
   const [token, setToken] = useState('');
   const [shown, setShown] = useState<{ name: string; secret: string } | null>(null);
   const create = useAction(async () => {
-    const r = await api.createSiemDestination({ name: name.trim(), kind, format, url: url.trim(), ...(kind === 'splunk-hec' ? { token } : {}) });
+    const r = await api.createSiemDestination({
+      name: name.trim(),
+      kind,
+      format,
+      url: url.trim(),
+      ...(kind === 'splunk-hec' ? { token } : {}),
+    });
     if (r.secret) setShown({ name: r.destination.name, secret: r.secret });
     setName('');
     setUrl('');
     setToken('');
   }, [['siem-destinations']]);
-  const act = useAction(async (what: 'retry' | 'rotate' | 'delete', d: SiemDestination) => {
-    if (what === 'retry') await api.retrySiemDestination(d.id);
-    if (what === 'delete') {
-      if (!window.confirm(`Stop streaming to “${d.name}” and delete it?`)) return;
-      await api.deleteSiemDestination(d.id);
-    }
-    if (what === 'rotate') {
-      let change: { token?: string; overlapSeconds?: number } = {};
-      if (d.kind === 'splunk-hec') {
-        const token = window.prompt(`New Splunk HEC token for “${d.name}”`);
-        if (!token) return;
-        change = { token };
-      } else {
-        // Both secrets sign for a day, so the receiver can be switched without refusing a delivery.
-        change = { overlapSeconds: window.confirm(`Keep the current secret of “${d.name}” signing too for 24 hours while you update your receiver?`) ? 86_400 : 0 };
+  const act = useAction(
+    async (what: 'retry' | 'rotate' | 'delete', d: SiemDestination) => {
+      if (what === 'retry') await api.retrySiemDestination(d.id);
+      if (what === 'delete') {
+        if (!window.confirm(`Stop streaming to “${d.name}” and delete it?`)) return;
+        await api.deleteSiemDestination(d.id);
       }
-      const r = await api.rotateSiemSecret(d.id, change);
-      if (r.secret) setShown({ name: d.name, secret: r.secret });
-    }
-  }, [['siem-destinations']]);
+      if (what === 'rotate') {
+        let change: { token?: string; overlapSeconds?: number } = {};
+        if (d.kind === 'splunk-hec') {
+          const token = window.prompt(`New Splunk HEC token for “${d.name}”`);
+          if (!token) return;
+          change = { token };
+        } else {
+          // Both secrets sign for a day, so the receiver can be switched without refusing a delivery.
+          change = {
+            overlapSeconds: window.confirm(
+              `Keep the current secret of “${d.name}” signing too for 24 hours while you update your receiver?`,
+            )
+              ? 86_400
+              : 0,
+          };
+        }
+        const r = await api.rotateSiemSecret(d.id, change);
+        if (r.secret) setShown({ name: d.name, secret: r.secret });
+      }
+    },
+    [['siem-destinations']],
+  );
 
   function submit(e: SubmitEvent) {
     e.preventDefault();
@@ -62,15 +81,16 @@ export function SiemPage() {
     <section>
       <h1>SIEM streaming</h1>
       <p className="lede">
-        Every record of your audit log is sent to your SIEM within seconds, in order, at least once: each event carries an id (
-        <code>tenant:sequence</code>) your SIEM can use to drop repeats. If a destination keeps failing, delivery stops and waits for you here; nothing is
-        skipped.
+        Every record of your audit log is sent to your SIEM within seconds, in order, at least once: each event carries
+        an id (<code>tenant:sequence</code>) your SIEM can use to drop repeats. If a destination keeps failing, delivery
+        stops and waits for you here; nothing is skipped.
       </p>
       {shown && (
         <section className="banner banner-warn secret" aria-labelledby="siem-secret-title" role="alert">
           <h2 id="siem-secret-title">Copy the signing secret of “{shown.name}” now — it will not be shown again</h2>
           <p>
-            Your receiver checks the <code>Keyhold-Signature</code> header (HMAC-SHA256 of the timestamp and the body) with it.
+            Your receiver checks the <code>Keyhold-Signature</code> header (HMAC-SHA256 of the timestamp and the body)
+            with it.
           </p>
           <dl>
             <ValueRow label="Signing secret" value={shown.secret} />
@@ -117,7 +137,9 @@ export function SiemPage() {
                   <td>
                     <Status d={d} />
                   </td>
-                  <td className="nowrap">{d.pendingEvents === 0 ? 'Caught up' : `${describeLag(d.lagSeconds)}, ${d.pendingEvents} pending`}</td>
+                  <td className="nowrap">
+                    {d.pendingEvents === 0 ? 'Caught up' : `${describeLag(d.lagSeconds)}, ${d.pendingEvents} pending`}
+                  </td>
                   <td className="nowrap">
                     {d.deliveredCount} events
                     {d.lastDeliveredAt && (
@@ -133,14 +155,32 @@ export function SiemPage() {
                     {canWrite && (
                       <>
                         {d.state === 'dead_letter' && (
-                          <button type="button" className="btn btn-small btn-primary" disabled={act.busy} onClick={() => void act.run('retry', d)} aria-label={`Retry ${d.name}`}>
+                          <button
+                            type="button"
+                            className="btn btn-small btn-primary"
+                            disabled={act.busy}
+                            onClick={() => void act.run('retry', d)}
+                            aria-label={`Retry ${d.name}`}
+                          >
                             Retry
                           </button>
                         )}{' '}
-                        <button type="button" className="btn btn-small" disabled={act.busy} onClick={() => void act.run('rotate', d)} aria-label={`Rotate secret of ${d.name}`}>
+                        <button
+                          type="button"
+                          className="btn btn-small"
+                          disabled={act.busy}
+                          onClick={() => void act.run('rotate', d)}
+                          aria-label={`Rotate secret of ${d.name}`}
+                        >
                           Rotate secret
                         </button>{' '}
-                        <button type="button" className="btn btn-small btn-danger" disabled={act.busy} onClick={() => void act.run('delete', d)} aria-label={`Delete ${d.name}`}>
+                        <button
+                          type="button"
+                          className="btn btn-small btn-danger"
+                          disabled={act.busy}
+                          onClick={() => void act.run('delete', d)}
+                          aria-label={`Delete ${d.name}`}
+                        >
                           Delete
                         </button>
                       </>
@@ -155,7 +195,14 @@ export function SiemPage() {
       {canWrite ? (
         <form className="card inline-form" onSubmit={submit} aria-labelledby="siem-new">
           <h2 id="siem-new">New destination</h2>
-          <TextField id="siem-name" label="Name" value={name} onChange={setName} required help="For example “soc-splunk”." />
+          <TextField
+            id="siem-name"
+            label="Name"
+            value={name}
+            onChange={setName}
+            required
+            help="For example “soc-splunk”."
+          />
           <div className="field">
             <label htmlFor="siem-kind">Type</label>
             <select id="siem-kind" value={kind} onChange={(e) => setKind(e.target.value as SiemKind)}>
@@ -168,7 +215,12 @@ export function SiemPage() {
           </div>
           <div className="field">
             <label htmlFor="siem-format">Fields</label>
-            <select id="siem-format" value={format} onChange={(e) => setFormat(e.target.value as SiemFormat)} aria-describedby="siem-format-help">
+            <select
+              id="siem-format"
+              value={format}
+              onChange={(e) => setFormat(e.target.value as SiemFormat)}
+              aria-describedby="siem-format-help"
+            >
               {(Object.keys(FORMAT_LABEL) as SiemFormat[]).map((f) => (
                 <option key={f} value={f}>
                   {FORMAT_LABEL[f]}
@@ -186,11 +238,30 @@ export function SiemPage() {
             onChange={setUrl}
             required
             mono
-            help={kind === 'splunk-hec' ? 'Your HEC endpoint, e.g. https://splunk.example.com:8088 (the event path is added).' : 'An https URL on the internet; internal addresses are refused.'}
+            help={
+              kind === 'splunk-hec'
+                ? 'Your HEC endpoint, e.g. https://splunk.example.com:8088 (the event path is added).'
+                : 'An https URL on the internet; internal addresses are refused.'
+            }
           />
-          {kind === 'splunk-hec' && <TextField id="siem-token" label="HEC token" value={token} onChange={setToken} required mono type="password" help="Stored sealed, never shown again." />}
+          {kind === 'splunk-hec' && (
+            <TextField
+              id="siem-token"
+              label="HEC token"
+              value={token}
+              onChange={setToken}
+              required
+              mono
+              type="password"
+              help="Stored sealed, never shown again."
+            />
+          )}
           <ErrorAlert error={create.error} title="The destination was not created" />
-          <button className="btn btn-primary" type="submit" disabled={create.busy || !name.trim() || !url.trim() || (kind === 'splunk-hec' && !token)}>
+          <button
+            className="btn btn-primary"
+            type="submit"
+            disabled={create.busy || !name.trim() || !url.trim() || (kind === 'splunk-hec' && !token)}
+          >
             {create.busy ? 'Creating…' : 'Create destination'}
           </button>
         </form>

@@ -69,15 +69,39 @@ export function SignInPage({ onSignedIn, expired }: { onSignedIn: (s: Session) =
         <form onSubmit={submit} noValidate={false}>
           <div className="field">
             <label htmlFor="tenant">Tenant id</label>
-            <input id="tenant" name="tenant" required autoComplete="organization" spellCheck={false} value={tenantId} onChange={(e) => setTenantId(e.target.value)} />
+            <input
+              id="tenant"
+              name="tenant"
+              required
+              autoComplete="organization"
+              spellCheck={false}
+              value={tenantId}
+              onChange={(e) => setTenantId(e.target.value)}
+            />
           </div>
           <div className="field">
             <label htmlFor="email">Email</label>
-            <input id="email" name="email" type="email" required autoComplete="username" value={email} onChange={(e) => setEmail(e.target.value)} />
+            <input
+              id="email"
+              name="email"
+              type="email"
+              required
+              autoComplete="username"
+              value={email}
+              onChange={(e) => setEmail(e.target.value)}
+            />
           </div>
           <div className="field">
             <label htmlFor="password">Password</label>
-            <input id="password" name="password" type="password" required autoComplete="current-password" value={password} onChange={(e) => setPassword(e.target.value)} />
+            <input
+              id="password"
+              name="password"
+              type="password"
+              required
+              autoComplete="current-password"
+              value={password}
+              onChange={(e) => setPassword(e.target.value)}
+            />
           </div>
           <ErrorAlert error={signIn.error} title="Sign-in failed" />
           <button className="btn btn-primary" type="submit" disabled={signIn.busy}>

@@ -21,7 +21,15 @@ export function SsoSignInPage() {
       <form onSubmit={submit}>
         <div className="field">
           <label htmlFor="sso-tenant">Tenant id</label>
-          <input id="sso-tenant" name="tenant" required autoComplete="organization" spellCheck={false} value={tenantId} onChange={(e) => setTenantId(e.target.value)} />
+          <input
+            id="sso-tenant"
+            name="tenant"
+            required
+            autoComplete="organization"
+            spellCheck={false}
+            value={tenantId}
+            onChange={(e) => setTenantId(e.target.value)}
+          />
         </div>
         <button className="btn btn-primary" type="submit" disabled={!tenantId.trim()}>
           Continue with SSO
@@ -69,7 +77,11 @@ export function SsoCompletePage({ onSignedIn }: { onSignedIn: (s: Session) => vo
   if (second)
     return (
       <PublicCard>
-        <MfaSignInStep challenge={second.challenge} onSignedIn={(t) => onSignedIn(sessionOf(second.who, t))} onCancel={() => window.location.assign('#/sso-sign-in')} />
+        <MfaSignInStep
+          challenge={second.challenge}
+          onSignedIn={(t) => onSignedIn(sessionOf(second.who, t))}
+          onCancel={() => window.location.assign('#/sso-sign-in')}
+        />
       </PublicCard>
     );
   return (

@@ -18,31 +18,36 @@ export function UsersPage() {
   const users = useAdminUsers();
   const invitations = useInvitations(canWrite);
   const [notice, setNotice] = useState<string | null>(null);
-  const change = useAction(async (u: AdminUser, what: { role?: AdminRole; disabled?: boolean } | 'delete' | 'reset-mfa') => {
-    if (what === 'reset-mfa') {
-      const r = await api.resetAdminUserMfa(u.id);
-      setNotice(`${u.email}: ${r.factorsRemoved} sign-in factor${r.factorsRemoved === 1 ? '' : 's'} removed; signed out everywhere.`);
-    } else if (what === 'delete') {
-      await api.deleteAdminUser(u.id);
-      setNotice(`${u.email} was deleted and signed out everywhere.`);
-    } else {
-      await api.updateAdminUser(u.id, what);
-      setNotice(
-        what.disabled === true
-          ? `${u.email} was disabled and signed out everywhere.`
-          : what.disabled === false
-            ? `${u.email} was enabled.`
-            : `${u.email} is now ${ROLE_NAME[what.role!]} and was signed out everywhere.`,
-      );
-    }
-  }, [['admin-users']]);
+  const change = useAction(
+    async (u: AdminUser, what: { role?: AdminRole; disabled?: boolean } | 'delete' | 'reset-mfa') => {
+      if (what === 'reset-mfa') {
+        const r = await api.resetAdminUserMfa(u.id);
+        setNotice(
+          `${u.email}: ${r.factorsRemoved} sign-in factor${r.factorsRemoved === 1 ? '' : 's'} removed; signed out everywhere.`,
+        );
+      } else if (what === 'delete') {
+        await api.deleteAdminUser(u.id);
+        setNotice(`${u.email} was deleted and signed out everywhere.`);
+      } else {
+        await api.updateAdminUser(u.id, what);
+        setNotice(
+          what.disabled === true
+            ? `${u.email} was disabled and signed out everywhere.`
+            : what.disabled === false
+              ? `${u.email} was enabled.`
+              : `${u.email} is now ${ROLE_NAME[what.role!]} and was signed out everywhere.`,
+        );
+      }
+    },
+    [['admin-users']],
+  );
 
   return (
     <section>
       <h1>Users</h1>
       <p className="lede">
-        People who can administer or audit this tenant’s keys. Nobody at Keyhold knows their passwords: each person sets their own from an emailed, single-use
-        invitation.
+        People who can administer or audit this tenant’s keys. Nobody at Keyhold knows their passwords: each person sets
+        their own from an emailed, single-use invitation.
       </p>
       {notice && <Notice>{notice}</Notice>}
       <section aria-labelledby="users-list">
@@ -63,18 +68,35 @@ export function UsersPage() {
             </thead>
             <tbody>
               {users.data.map((u) => (
-                <UserRow key={u.id} user={u} self={u.email === session.email.toLowerCase()} canWrite={canWrite} busy={change.busy} onChange={(what) => void change.run(u, what)} />
+                <UserRow
+                  key={u.id}
+                  user={u}
+                  self={u.email === session.email.toLowerCase()}
+                  canWrite={canWrite}
+                  busy={change.busy}
+                  onChange={(what) => void change.run(u, what)}
+                />
               ))}
             </tbody>
           </table>
         )}
       </section>
-      {canWrite ? <Invitations invitations={invitations} /> : <p className="muted">Only key admins can invite people or change users.</p>}
+      {canWrite ? (
+        <Invitations invitations={invitations} />
+      ) : (
+        <p className="muted">Only key admins can invite people or change users.</p>
+      )}
     </section>
   );
 }
 
-function UserRow(props: { user: AdminUser; self: boolean; canWrite: boolean; busy: boolean; onChange: (what: { role?: AdminRole; disabled?: boolean } | 'delete' | 'reset-mfa') => void }) {
+function UserRow(props: {
+  user: AdminUser;
+  self: boolean;
+  canWrite: boolean;
+  busy: boolean;
+  onChange: (what: { role?: AdminRole; disabled?: boolean } | 'delete' | 'reset-mfa') => void;
+}) {
   const { user: u } = props;
   const [confirming, setConfirming] = useState(false);
   const other: AdminRole = u.role === 'key_admin' ? 'auditor' : 'key_admin';
@@ -85,25 +107,55 @@ function UserRow(props: { user: AdminUser; self: boolean; canWrite: boolean; bus
         {props.self && <span className="muted small"> (you)</span>}
       </th>
       <td>{ROLE_NAME[u.role]}</td>
-      <td>{u.disabled ? <span className="badge badge-bad">Disabled</span> : <span className="badge badge-ok">Active</span>}</td>
+      <td>
+        {u.disabled ? (
+          <span className="badge badge-bad">Disabled</span>
+        ) : (
+          <span className="badge badge-ok">Active</span>
+        )}
+      </td>
       {props.canWrite && (
         <td className="actions">
-          <button type="button" className="btn btn-small" disabled={props.busy} onClick={() => props.onChange({ role: other })} aria-label={`Make ${ROLE_NAME[other].toLowerCase()}: ${u.email}`}>
+          <button
+            type="button"
+            className="btn btn-small"
+            disabled={props.busy}
+            onClick={() => props.onChange({ role: other })}
+            aria-label={`Make ${ROLE_NAME[other].toLowerCase()}: ${u.email}`}
+          >
             Make {ROLE_NAME[other].toLowerCase()}
           </button>{' '}
-          <button type="button" className="btn btn-small" disabled={props.busy} onClick={() => props.onChange({ disabled: !u.disabled })} aria-label={`${u.disabled ? 'Enable' : 'Disable'} ${u.email}`}>
+          <button
+            type="button"
+            className="btn btn-small"
+            disabled={props.busy}
+            onClick={() => props.onChange({ disabled: !u.disabled })}
+            aria-label={`${u.disabled ? 'Enable' : 'Disable'} ${u.email}`}
+          >
             {u.disabled ? 'Enable' : 'Disable'}
           </button>{' '}
           {!props.self && (
             <>
-              <button type="button" className="btn btn-small" disabled={props.busy} onClick={() => props.onChange('reset-mfa')} aria-label={`Reset MFA: ${u.email}`}>
+              <button
+                type="button"
+                className="btn btn-small"
+                disabled={props.busy}
+                onClick={() => props.onChange('reset-mfa')}
+                aria-label={`Reset MFA: ${u.email}`}
+              >
                 Reset MFA
               </button>{' '}
             </>
           )}
           {confirming ? (
             <span role="group" aria-label={`Confirm deleting ${u.email}`}>
-              <button type="button" className="btn btn-small btn-danger" disabled={props.busy} onClick={() => props.onChange('delete')} autoFocus>
+              <button
+                type="button"
+                className="btn btn-small btn-danger"
+                disabled={props.busy}
+                onClick={() => props.onChange('delete')}
+                autoFocus
+              >
                 Yes, delete {u.email}
               </button>{' '}
               <button type="button" className="btn btn-small btn-quiet" onClick={() => setConfirming(false)}>
@@ -111,7 +163,13 @@ function UserRow(props: { user: AdminUser; self: boolean; canWrite: boolean; bus
               </button>
             </span>
           ) : (
-            <button type="button" className="btn btn-small btn-danger" disabled={props.busy} onClick={() => setConfirming(true)} aria-label={`Delete ${u.email}`}>
+            <button
+              type="button"
+              className="btn btn-small btn-danger"
+              disabled={props.busy}
+              onClick={() => setConfirming(true)}
+              aria-label={`Delete ${u.email}`}
+            >
               Delete
             </button>
           )}
@@ -130,9 +188,12 @@ function Invitations({ invitations }: { invitations: Loaded<Invitation[]> }) {
     setSent(await api.invite(email.trim(), role));
     setEmail('');
   }, [['invitations']]);
-  const revoke = useAction(async (id: string) => {
-    await api.revokeInvitation(id);
-  }, [['invitations']]);
+  const revoke = useAction(
+    async (id: string) => {
+      await api.revokeInvitation(id);
+    },
+    [['invitations']],
+  );
   function submit(e: SubmitEvent) {
     e.preventDefault();
     void invite.run();
@@ -141,7 +202,9 @@ function Invitations({ invitations }: { invitations: Loaded<Invitation[]> }) {
     <>
       <form className="card inline-form" onSubmit={submit} aria-labelledby="invite-title">
         <h2 id="invite-title">Invite someone</h2>
-        <p className="muted">They receive a single-use link by email and choose their own password. The link is never shown here.</p>
+        <p className="muted">
+          They receive a single-use link by email and choose their own password. The link is never shown here.
+        </p>
         <TextField id="invite-email" label="Email" type="email" value={email} onChange={setEmail} required />
         <div className="field">
           <label htmlFor="invite-role">Role</label>
@@ -183,14 +246,24 @@ function Invitations({ invitations }: { invitations: Loaded<Invitation[]> }) {
                   <th scope="row">{i.email}</th>
                   <td>{ROLE_NAME[i.role]}</td>
                   <td>
-                    <span className={`badge badge-${i.state === 'pending' ? 'busy' : i.state === 'accepted' ? 'ok' : 'neutral'}`}>{i.state ?? 'pending'}</span>
+                    <span
+                      className={`badge badge-${i.state === 'pending' ? 'busy' : i.state === 'accepted' ? 'ok' : 'neutral'}`}
+                    >
+                      {i.state ?? 'pending'}
+                    </span>
                   </td>
                   <td className="nowrap">
                     <time dateTime={i.expiresAt}>{formatDate(i.expiresAt)}</time>
                   </td>
                   <td>
                     {i.state === 'pending' && (
-                      <button type="button" className="btn btn-small btn-danger" disabled={revoke.busy} onClick={() => void revoke.run(i.id)} aria-label={`Revoke the invitation to ${i.email}`}>
+                      <button
+                        type="button"
+                        className="btn btn-small btn-danger"
+                        disabled={revoke.busy}
+                        onClick={() => void revoke.run(i.id)}
+                        aria-label={`Revoke the invitation to ${i.email}`}
+                      >
                         Revoke
                       </button>
                     )}

@@ -18,16 +18,30 @@ import { trackedOperations, trackOperation } from '../operations-store';
 const BUSY_STATES: KeyState[] = ['provisioning', 'rewrapping', 'rekeying', 'kek_rotating', 'access_suspect'];
 
 const ACTIONS: Array<{ kind: OperationKind; label: string; help: string }> = [
-  { kind: 'kek-rotation', label: 'Rotate KEK', help: 'New KEK version; every data key is rewrapped in batches while data keys keep being served.' },
-  { kind: 'cmk-rewrap', label: 'Rewrap under current CMK', help: 'After you rotate your cloud key: rewrap the KEK under its current version. No data keys change.' },
-  { kind: 'revocation-check', label: 'Check access now', help: 'You changed access to your key: check now instead of waiting for the next scheduled probe.' },
+  {
+    kind: 'kek-rotation',
+    label: 'Rotate KEK',
+    help: 'New KEK version; every data key is rewrapped in batches while data keys keep being served.',
+  },
+  {
+    kind: 'cmk-rewrap',
+    label: 'Rewrap under current CMK',
+    help: 'After you rotate your cloud key: rewrap the KEK under its current version. No data keys change.',
+  },
+  {
+    kind: 'revocation-check',
+    label: 'Check access now',
+    help: 'You changed access to your key: check now instead of waiting for the next scheduled probe.',
+  },
 ];
 
 /** One workspace: state, binding, operations with live progress, and the key-loss banner when it applies. */
 export function WorkspacePage({ id }: { id: string }) {
   const { api, canWrite } = useConsole();
   // Kept current while something is in flight (ours or the scheduler's).
-  const ws = useTenantQuery(['workspaces', id], (a) => a.getWorkspace(id), { refetchInterval: (w) => (w && BUSY_STATES.includes(w.keyState) ? 2000 : false) });
+  const ws = useTenantQuery(['workspaces', id], (a) => a.getWorkspace(id), {
+    refetchInterval: (w) => (w && BUSY_STATES.includes(w.keyState) ? 2000 : false),
+  });
   const configs = useKeyConfigurations();
   const [ops, setOps] = useState<string[]>(() => trackedOperations(id));
   useEffect(() => setOps(trackedOperations(id)), [id]);
@@ -68,7 +82,12 @@ export function WorkspacePage({ id }: { id: string }) {
         <a href="#/workspaces">Workspaces</a> <span aria-hidden="true">›</span>
       </p>
       <h1>{w.name}</h1>
-      <KeyLossBanner workspace={w} canWrite={canWrite} busy={start.busy} onReinstate={() => void start.run('reinstate')} />
+      <KeyLossBanner
+        workspace={w}
+        canWrite={canWrite}
+        busy={start.busy}
+        onReinstate={() => void start.run('reinstate')}
+      />
       <DestroyedBanner workspace={w} />
       <dl className="facts">
         <div className="value-row">
@@ -79,7 +98,13 @@ export function WorkspacePage({ id }: { id: string }) {
         </div>
         <div className="value-row">
           <dt>Key configuration</dt>
-          <dd>{w.keyConfigurationId ? <a href={`#/keys/${encodeURIComponent(w.keyConfigurationId)}`}>{boundTo?.name ?? w.keyConfigurationId}</a> : 'Not bound'}</dd>
+          <dd>
+            {w.keyConfigurationId ? (
+              <a href={`#/keys/${encodeURIComponent(w.keyConfigurationId)}`}>{boundTo?.name ?? w.keyConfigurationId}</a>
+            ) : (
+              'Not bound'
+            )}
+          </dd>
         </div>
         <div className="value-row">
           <dt>KEK version</dt>
@@ -90,8 +115,9 @@ export function WorkspacePage({ id }: { id: string }) {
           <dd>
             {w.degraded ? (
               <span>
-                <span className="badge badge-warn">Degraded</span> Keyhold could not reach the cloud key service recently and is serving from its short-lived
-                cache. This is not a revocation; nothing is shredded for outages.
+                <span className="badge badge-warn">Degraded</span> Keyhold could not reach the cloud key service
+                recently and is serving from its short-lived cache. This is not a revocation; nothing is shredded for
+                outages.
               </span>
             ) : (
               'Normal'
@@ -111,10 +137,18 @@ export function WorkspacePage({ id }: { id: string }) {
           <h2 id="recent-ops">Operations</h2>
           <ul className="ops">
             {ops.slice(0, 3).map((opId) => (
-              <OperationCard key={opId} api={api} operationId={opId} onFinished={onFinished} configName={(cid) => configs.data?.find((c) => c.id === cid)?.name} />
+              <OperationCard
+                key={opId}
+                api={api}
+                operationId={opId}
+                onFinished={onFinished}
+                configName={(cid) => configs.data?.find((c) => c.id === cid)?.name}
+              />
             ))}
           </ul>
-          <p className="muted small">Live progress of the operations started from this browser session; the full history is below.</p>
+          <p className="muted small">
+            Live progress of the operations started from this browser session; the full history is below.
+          </p>
         </section>
       )}
 
@@ -137,12 +171,24 @@ export function WorkspacePage({ id }: { id: string }) {
       {keyLost && <ErrorAlert error={start.error} title="The operation was not started" />}
       {start.busy && <Notice>Requesting the operation…</Notice>}
 
-      <OperationHistory api={api} workspaceId={id} refreshKey={`${historyKey}-${ops.length}`} configName={(cid) => configs.data?.find((c) => c.id === cid)?.name} />
+      <OperationHistory
+        api={api}
+        workspaceId={id}
+        refreshKey={`${historyKey}-${ops.length}`}
+        configName={(cid) => configs.data?.find((c) => c.id === cid)?.name}
+      />
       <KeyUseChart api={api} workspaceId={id} />
       <ReasonPolicyPanel api={api} workspaceId={id} canWrite={canWrite} />
 
       {canWrite && <BindingForm workspace={w} configs={configs.data ?? []} onBound={onBound} />}
-      {canWrite && <DestroyWorkspace workspace={w} busy={destroy.busy} error={destroy.error} onDestroy={(confirm) => void destroy.run(confirm)} />}
+      {canWrite && (
+        <DestroyWorkspace
+          workspace={w}
+          busy={destroy.busy}
+          error={destroy.error}
+          onDestroy={(confirm) => void destroy.run(confirm)}
+        />
+      )}
     </section>
   );
 }

@@ -11,7 +11,16 @@ import { useAction } from '../hooks';
 import { useDebounced, usePagedList } from '../paged-list';
 import { navigate } from '../router';
 
-const FILTER_STATES: KeyState[] = ['active', 'unbound', 'rekeying', 'rewrapping', 'kek_rotating', 'access_suspect', 'shredded', 'destroyed'];
+const FILTER_STATES: KeyState[] = [
+  'active',
+  'unbound',
+  'rekeying',
+  'rewrapping',
+  'kek_rotating',
+  'access_suspect',
+  'shredded',
+  'destroyed',
+];
 /** The API's bound on one bulk operation. */
 const BULK_MAX = 1000;
 
@@ -38,7 +47,10 @@ export function WorkspacesPage() {
     limit: 50,
   };
   const list = usePagedList('workspaces', api.tenantId, query, (qq, cursor) => api.pageWorkspaces(qq, cursor));
-  const configs = useQuery({ queryKey: ['tenant', api.tenantId, 'key-configurations', 'all'], queryFn: () => api.listKeyConfigurations() });
+  const configs = useQuery({
+    queryKey: ['tenant', api.tenantId, 'key-configurations', 'all'],
+    queryFn: () => api.listKeyConfigurations(),
+  });
   const troubled = useQuery({
     queryKey: ['tenant', api.tenantId, 'workspaces', 'troubled'],
     queryFn: () => api.pageWorkspaces({ keyState: ['shredded', 'access_suspect'], limit: 10 }),
@@ -54,7 +66,11 @@ export function WorkspacesPage() {
     navigate(`/workspaces/${encodeURIComponent(w.id)}`);
   });
   const startBulk = useAction(async () => {
-    const b = await api.startBulkOperation({ action: bulkAction, keyConfigurationId: bulkConfig, workspaceIds: [...selected.keys()] });
+    const b = await api.startBulkOperation({
+      action: bulkAction,
+      keyConfigurationId: bulkConfig,
+      workspaceIds: [...selected.keys()],
+    });
     setBulk(b);
     setSelected(new Map());
   });
@@ -92,11 +108,18 @@ export function WorkspacesPage() {
   return (
     <section>
       <h1>Workspaces</h1>
-      <p className="lede">Each workspace has its own key-encryption key (KEK), wrapped by the customer key of the configuration it is bound to.</p>
+      <p className="lede">
+        Each workspace has its own key-encryption key (KEK), wrapped by the customer key of the configuration it is
+        bound to.
+      </p>
       {troubled.data && troubled.data.items.length > 0 && (
         <div className="alert alert-error" role="alert">
-          {troubled.data.next ? 'Several workspaces have' : troubled.data.items.length === 1 ? '1 workspace has' : `${troubled.data.items.length} workspaces have`} lost
-          access to the customer key. Open{' '}
+          {troubled.data.next
+            ? 'Several workspaces have'
+            : troubled.data.items.length === 1
+              ? '1 workspace has'
+              : `${troubled.data.items.length} workspaces have`}{' '}
+          lost access to the customer key. Open{' '}
           {troubled.data.items.map((w, i) => (
             <span key={w.id}>
               {i > 0 && ', '}
@@ -106,10 +129,22 @@ export function WorkspacesPage() {
           {troubled.data.next ? ' and the others (filter by key state)' : ''} for what happened and how to recover.
         </div>
       )}
-      <form className="filters" role="search" aria-label="Search and filter workspaces" onSubmit={(e) => e.preventDefault()}>
+      <form
+        className="filters"
+        role="search"
+        aria-label="Search and filter workspaces"
+        onSubmit={(e) => e.preventDefault()}
+      >
         <div className="field grow">
           <label htmlFor="ws-search">Find workspaces</label>
-          <input id="ws-search" type="search" value={search} onChange={(e) => setSearch(e.target.value)} maxLength={100} spellCheck={false} />
+          <input
+            id="ws-search"
+            type="search"
+            value={search}
+            onChange={(e) => setSearch(e.target.value)}
+            maxLength={100}
+            spellCheck={false}
+          />
         </div>
         <div className="field">
           <label htmlFor="ws-state">Key state</label>
@@ -135,7 +170,11 @@ export function WorkspacesPage() {
         </div>
         <div className="field">
           <label htmlFor="ws-health">Health</label>
-          <select id="ws-health" value={health} onChange={(e) => setHealth(e.target.value as '' | 'degraded' | 'normal')}>
+          <select
+            id="ws-health"
+            value={health}
+            onChange={(e) => setHealth(e.target.value as '' | 'degraded' | 'normal')}
+          >
             <option value="">Any</option>
             <option value="degraded">Degraded</option>
             <option value="normal">Normal</option>
@@ -151,7 +190,9 @@ export function WorkspacesPage() {
       </form>
       <ErrorAlert error={list.error} title="Could not load workspaces" />
       {list.loading && <p aria-live="polite">Loading…</p>}
-      {!list.loading && page.length === 0 && <p className="empty">{filtered ? 'No workspace matches these filters.' : 'No workspaces yet.'}</p>}
+      {!list.loading && page.length === 0 && (
+        <p className="empty">{filtered ? 'No workspace matches these filters.' : 'No workspaces yet.'}</p>
+      )}
       {page.length > 0 && (
         <table aria-busy={list.fetching}>
           <caption className="visually-hidden">Workspaces{filtered ? ' (filtered)' : ''}</caption>
@@ -159,7 +200,12 @@ export function WorkspacesPage() {
             <tr>
               {canWrite && (
                 <th scope="col" className="select">
-                  <input type="checkbox" checked={allOnPage} onChange={togglePage} aria-label="Select every workspace on this page" />
+                  <input
+                    type="checkbox"
+                    checked={allOnPage}
+                    onChange={togglePage}
+                    aria-label="Select every workspace on this page"
+                  />
                 </th>
               )}
               <th scope="col">Name</th>
@@ -174,7 +220,12 @@ export function WorkspacesPage() {
               <tr key={w.id} className={w.keyState === 'shredded' ? 'row-bad' : undefined}>
                 {canWrite && (
                   <td className="select">
-                    <input type="checkbox" checked={selected.has(w.id)} onChange={() => toggle(w)} aria-label={`Select ${w.name}`} />
+                    <input
+                      type="checkbox"
+                      checked={selected.has(w.id)}
+                      onChange={() => toggle(w)}
+                      aria-label={`Select ${w.name}`}
+                    />
                   </td>
                 )}
                 <td>
@@ -185,14 +236,28 @@ export function WorkspacesPage() {
                 </td>
                 <td>{configName(w.keyConfigurationId)}</td>
                 <td>{w.kekVersion ?? '—'}</td>
-                <td>{w.degraded ? <span className="badge badge-warn">Degraded</span> : <span className="muted">Normal</span>}</td>
+                <td>
+                  {w.degraded ? (
+                    <span className="badge badge-warn">Degraded</span>
+                  ) : (
+                    <span className="muted">Normal</span>
+                  )}
+                </td>
               </tr>
             ))}
           </tbody>
         </table>
       )}
       {(list.hasPrevious || list.hasNext) && (
-        <Pager label="Workspaces" pageNumber={list.pageNumber} hasPrevious={list.hasPrevious} hasNext={list.hasNext} busy={list.fetching} onPrevious={list.previous} onNext={list.next} />
+        <Pager
+          label="Workspaces"
+          pageNumber={list.pageNumber}
+          hasPrevious={list.hasPrevious}
+          hasNext={list.hasNext}
+          busy={list.fetching}
+          onPrevious={list.previous}
+          onNext={list.next}
+        />
       )}
       {canWrite && selected.size > 0 && (
         <form className="card bulk-bar" onSubmit={submitBulk} aria-labelledby="bulk-title">
@@ -200,11 +265,16 @@ export function WorkspacesPage() {
             Bulk action
           </h2>
           <p aria-live="polite">
-            {selected.size} workspace{selected.size === 1 ? '' : 's'} selected{selected.size > BULK_MAX ? ` (at most ${BULK_MAX} at once)` : ''}
+            {selected.size} workspace{selected.size === 1 ? '' : 's'} selected
+            {selected.size > BULK_MAX ? ` (at most ${BULK_MAX} at once)` : ''}
           </p>
           <div className="field">
             <label htmlFor="bulk-action">Action</label>
-            <select id="bulk-action" value={bulkAction} onChange={(e) => setBulkAction(e.target.value as 'bind' | 'rekey')}>
+            <select
+              id="bulk-action"
+              value={bulkAction}
+              onChange={(e) => setBulkAction(e.target.value as 'bind' | 'rekey')}
+            >
               <option value="bind">Bind to a key configuration</option>
               <option value="rekey">Re-key to another key configuration</option>
             </select>
@@ -222,7 +292,11 @@ export function WorkspacesPage() {
                 ))}
             </select>
           </div>
-          <button className="btn btn-primary" type="submit" disabled={startBulk.busy || !bulkConfig || selected.size > BULK_MAX}>
+          <button
+            className="btn btn-primary"
+            type="submit"
+            disabled={startBulk.busy || !bulkConfig || selected.size > BULK_MAX}
+          >
             {startBulk.busy ? 'Starting…' : `Apply to ${selected.size} workspace${selected.size === 1 ? '' : 's'}`}
           </button>
           <button className="btn" type="button" onClick={() => setSelected(new Map())}>
@@ -232,13 +306,7 @@ export function WorkspacesPage() {
         </form>
       )}
       {bulk && (
-        <BulkResult
-          key={bulk.id}
-          api={api}
-          initial={bulk}
-          onFinished={list.refetch}
-          onDismiss={() => setBulk(null)}
-        />
+        <BulkResult key={bulk.id} api={api} initial={bulk} onFinished={list.refetch} onDismiss={() => setBulk(null)} />
       )}
       {canWrite && (
         <form className="inline-form card" onSubmit={submit} aria-labelledby="new-ws">

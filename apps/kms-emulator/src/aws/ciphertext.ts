@@ -29,7 +29,12 @@ function header(h: BlobHeader): Buffer {
   return Buffer.concat([Buffer.from([VERSION, k.length]), k, Buffer.from([m.length]), m]);
 }
 
-export function sealBlob(h: BlobHeader, material: Buffer, plaintext: Buffer, ctx: Record<string, string> | undefined): Buffer {
+export function sealBlob(
+  h: BlobHeader,
+  material: Buffer,
+  plaintext: Buffer,
+  ctx: Record<string, string> | undefined,
+): Buffer {
   const head = header(h);
   const iv = randomBytes(IV);
   const cipher = createCipheriv('aes-256-gcm', material, iv);
@@ -52,7 +57,12 @@ export function readBlobHeader(blob: Buffer): (BlobHeader & { headerLength: numb
 }
 
 /** Returns the plaintext, or null when authentication fails (wrong context, tampered blob). */
-export function openBlob(blob: Buffer, headerLength: number, material: Buffer, ctx: Record<string, string> | undefined): Buffer | null {
+export function openBlob(
+  blob: Buffer,
+  headerLength: number,
+  material: Buffer,
+  ctx: Record<string, string> | undefined,
+): Buffer | null {
   const head = blob.subarray(0, headerLength);
   const iv = blob.subarray(headerLength, headerLength + IV);
   const tag = blob.subarray(headerLength + IV, headerLength + IV + TAG);

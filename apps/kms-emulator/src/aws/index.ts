@@ -4,8 +4,27 @@ import { timingSafeEqual } from 'node:crypto';
 import type { AdminRequest, AdminResponse, CloudEmulator, EmulatorContext } from '../core/cloud';
 import { sleep } from '../core/faults';
 import { AwsKeyPropagation } from '../common/propagation';
-import { completeDeletion, expireImportedMaterial, handleKms, isKmsOperation, KmsError, KMS_MUTATIONS, peekKeyArn, keyMetadata, settle } from './kms';
-import { IAM_ACTIONS, IAM_NS, QueryError, queryError, queryResponse, QUERY_MUTATIONS, STS_ACTIONS, STS_NS } from './query';
+import {
+  completeDeletion,
+  expireImportedMaterial,
+  handleKms,
+  isKmsOperation,
+  KmsError,
+  KMS_MUTATIONS,
+  peekKeyArn,
+  keyMetadata,
+  settle,
+} from './kms';
+import {
+  IAM_ACTIONS,
+  IAM_NS,
+  QueryError,
+  queryError,
+  queryResponse,
+  QUERY_MUTATIONS,
+  STS_ACTIONS,
+  STS_NS,
+} from './query';
 import { checkSkew, parseAuthorization, verifySignature } from './sigv4';
 import { AccessKey, AwsState, callerAccount, callerArn, Principal } from './state';
 import { parsePolicy } from './policy';
@@ -109,7 +128,8 @@ class AwsEmulator implements CloudEmulator {
   async start(host: string, port: number): Promise<{ url: string; port: number }> {
     const server = createServer((req, res) => {
       this.handle(req, res).catch(() => {
-        if (!res.headersSent) sendJson(res, 500, { __type: 'KMSInternalException', message: 'internal emulator error' });
+        if (!res.headersSent)
+          sendJson(res, 500, { __type: 'KMSInternalException', message: 'internal emulator error' });
       });
     });
     server.on('connection', (s: Socket) => {
@@ -169,12 +189,24 @@ class AwsEmulator implements CloudEmulator {
     if (req.method === 'GET' && req.path === '/roles')
       return {
         status: 200,
-        body: { roles: this.state.roles.map((r) => ({ arn: r.arn, trustPolicy: r.trustPolicy, inlinePolicies: r.inlinePolicies })) },
+        body: {
+          roles: this.state.roles.map((r) => ({
+            arn: r.arn,
+            trustPolicy: r.trustPolicy,
+            inlinePolicies: r.inlinePolicies,
+          })),
+        },
       };
     if (req.method === 'GET' && req.path === '/principals')
       return {
         status: 200,
-        body: { principals: this.state.accessKeys.map((k) => ({ accessKeyId: k.accessKeyId, arn: k.arn, accountId: k.accountId })) },
+        body: {
+          principals: this.state.accessKeys.map((k) => ({
+            accessKeyId: k.accessKeyId,
+            arn: k.arn,
+            accountId: k.accountId,
+          })),
+        },
       };
     if (req.method === 'POST' && req.path === '/access-keys') {
       // Root credentials for another customer account (cross-account scenarios). Secrets are test values.
@@ -182,7 +214,10 @@ class AwsEmulator implements CloudEmulator {
       if (typeof b.accountId !== 'string' || !/^\d{12}$/.test(b.accountId))
         return { status: 400, body: { error: 'accountId must be a 12-digit AWS account id' } };
       if (typeof b.accessKeyId !== 'string' || !/^AKIA[A-Z0-9]{12,124}$/.test(b.accessKeyId))
-        return { status: 400, body: { error: 'accessKeyId must look like AKIA followed by upper-case letters or digits' } };
+        return {
+          status: 400,
+          body: { error: 'accessKeyId must look like AKIA followed by upper-case letters or digits' },
+        };
       if (typeof b.secretAccessKey !== 'string' || b.secretAccessKey.length < 8)
         return { status: 400, body: { error: 'secretAccessKey must be a string of at least 8 characters' } };
       if (this.state.accessKeys.some((k) => k.accessKeyId === b.accessKeyId))
@@ -211,13 +246,17 @@ class AwsEmulator implements CloudEmulator {
     const m = /^\/keys\/([^/]+)\/(complete-deletion|expire-key-material)$/.exec(req.path);
     if (!m || req.method !== 'POST') return null;
     const id = decodeURIComponent(m[1]);
-    const key = this.state.keys.find((k) => k.arn === id) ?? this.state.keys.find((k) => k.keyId === id && k.region === this.opts.region);
+    const key =
+      this.state.keys.find((k) => k.arn === id) ??
+      this.state.keys.find((k) => k.keyId === id && k.region === this.opts.region);
     if (!key) return { status: 404, body: { error: 'no such key' } };
     if (m[2] === 'complete-deletion') {
-      if (key.state !== 'PendingDeletion') return { status: 409, body: { error: `key is ${key.state}, not PendingDeletion` } };
+      if (key.state !== 'PendingDeletion')
+        return { status: 409, body: { error: `key is ${key.state}, not PendingDeletion` } };
       completeDeletion(this.state, key);
     } else {
-      if (key.origin !== 'EXTERNAL' || key.backing.length === 0) return { status: 409, body: { error: 'key has no imported key material' } };
+      if (key.origin !== 'EXTERNAL' || key.backing.length === 0)
+        return { status: 409, body: { error: 'key has no imported key material' } };
       expireImportedMaterial(key);
     }
     this.ctx.persist();
@@ -235,8 +274,14 @@ class AwsEmulator implements CloudEmulator {
   private vendorAdmin(req: AdminRequest): AdminResponse | null {
     const body = (req.body ?? {}) as { status?: unknown; policy?: unknown };
     const policyText = (): string | AdminResponse => {
-      const text = typeof body.policy === 'string' ? body.policy : body.policy && typeof body.policy === 'object' ? JSON.stringify(body.policy) : undefined;
-      if (text === undefined) return { status: 400, body: { error: 'policy must be a JSON policy document (object or string)' } };
+      const text =
+        typeof body.policy === 'string'
+          ? body.policy
+          : body.policy && typeof body.policy === 'object'
+            ? JSON.stringify(body.policy)
+            : undefined;
+      if (text === undefined)
+        return { status: 400, body: { error: 'policy must be a JSON policy document (object or string)' } };
       try {
         parsePolicy(text, { requirePrincipal: false });
       } catch (err) {
@@ -316,7 +361,9 @@ class AwsEmulator implements CloudEmulator {
         if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error();
         json = parsed as Record<string, unknown>;
       } catch {
-        return this.finish(res, 'kms', op, undefined, { kmsError: new KmsError('SerializationException', 'Request body is not a JSON object') });
+        return this.finish(res, 'kms', op, undefined, {
+          kmsError: new KmsError('SerializationException', 'Request body is not a JSON object'),
+        });
       }
     } else {
       params = new URLSearchParams(body.toString('utf8'));
@@ -327,9 +374,18 @@ class AwsEmulator implements CloudEmulator {
     const auth = this.authenticate(req, body, parsedAuth, protocol);
     const principal = 'principal' in auth ? auth.principal : undefined;
     const principalArn = principal ? callerArn(principal) : undefined;
-    const keyArn = protocol === 'kms' ? peekKeyArn(this.state, json, principal ? callerAccount(principal) : undefined, region) : undefined;
+    const keyArn =
+      protocol === 'kms'
+        ? peekKeyArn(this.state, json, principal ? callerAccount(principal) : undefined, region)
+        : undefined;
 
-    const decision = this.ctx.faults.decide({ cloud: 'aws', operation: op, keyId: keyArn, principal: principalArn, region });
+    const decision = this.ctx.faults.decide({
+      cloud: 'aws',
+      operation: op,
+      keyId: keyArn,
+      principal: principalArn,
+      region,
+    });
     await sleep(decision.delayMs);
     switch (decision.fault) {
       case 'hang':
@@ -346,15 +402,23 @@ class AwsEmulator implements CloudEmulator {
         return sendXml(res, 400, queryError(ns(protocol), new QueryError('Throttling', 'Rate exceeded', 400)));
       case 'error':
         this.ctx.counters.record('aws', op, principalArn, 'fault:error');
-        if (protocol === 'kms') return sendJson(res, 500, { __type: 'KMSInternalException', message: 'An internal error occurred.' });
-        return sendXml(res, 500, queryError(ns(protocol), new QueryError('ServiceUnavailable', 'Service is unavailable.', 500)));
+        if (protocol === 'kms')
+          return sendJson(res, 500, { __type: 'KMSInternalException', message: 'An internal error occurred.' });
+        return sendXml(
+          res,
+          500,
+          queryError(ns(protocol), new QueryError('ServiceUnavailable', 'Service is unavailable.', 500)),
+        );
       default:
         break;
     }
 
     if ('failure' in auth) {
       const f = auth.failure;
-      if (protocol === 'kms') return this.finish(res, protocol, op, principalArn, { kmsError: new KmsError(KMS_AUTH_ERRORS[f.kind], f.message) });
+      if (protocol === 'kms')
+        return this.finish(res, protocol, op, principalArn, {
+          kmsError: new KmsError(KMS_AUTH_ERRORS[f.kind], f.message),
+        });
       const [code, status] = QUERY_AUTH_ERRORS[f.kind];
       return this.finish(res, protocol, op, principalArn, { queryError: new QueryError(code, f.message, status) });
     }
@@ -363,15 +427,26 @@ class AwsEmulator implements CloudEmulator {
 
     if (protocol === 'kms') {
       if (scopeService !== 'kms')
-        return this.finish(res, protocol, op, principalArn, { kmsError: new KmsError('InvalidSignatureException', `Credential should be scoped to correct service: 'kms'.`) });
+        return this.finish(res, protocol, op, principalArn, {
+          kmsError: new KmsError('InvalidSignatureException', `Credential should be scoped to correct service: 'kms'.`),
+        });
       if (!isKmsOperation(op))
-        return this.finish(res, protocol, op, principalArn, { kmsError: new KmsError('UnknownOperationException', `Operation ${op} is not supported`) });
+        return this.finish(res, protocol, op, principalArn, {
+          kmsError: new KmsError('UnknownOperationException', `Operation ${op} is not supported`),
+        });
       try {
         const settled = settle(this.state, now);
         // Propagation (off unless switched on): mutations are recorded, other calls may still see the old key facts.
         const mutation = KMS_MUTATIONS.has(op);
         const before = mutation ? this.keyPropagation.before(this.state) : null;
-        const out = handleKms(op, { state: mutation ? this.state : this.keyPropagation.view(this.state), principal: p, region, body: json, now, sourceIp: req.socket.remoteAddress });
+        const out = handleKms(op, {
+          state: mutation ? this.state : this.keyPropagation.view(this.state),
+          principal: p,
+          region,
+          body: json,
+          now,
+          sourceIp: req.socket.remoteAddress,
+        });
         this.keyPropagation.after(before, this.state);
         if (settled || mutation) this.ctx.persist();
         return this.finish(res, protocol, op, principalArn, { json: out });
@@ -384,7 +459,13 @@ class AwsEmulator implements CloudEmulator {
     const table = protocol === 'iam' ? IAM_ACTIONS : STS_ACTIONS;
     const handler = Object.prototype.hasOwnProperty.call(table, op) ? table[op] : undefined;
     if (!handler)
-      return this.finish(res, protocol, op, principalArn, { queryError: new QueryError('InvalidAction', `Could not find operation ${op} for version ${params?.get('Version') ?? ''}`, 400) });
+      return this.finish(res, protocol, op, principalArn, {
+        queryError: new QueryError(
+          'InvalidAction',
+          `Could not find operation ${op} for version ${params?.get('Version') ?? ''}`,
+          400,
+        ),
+      });
     try {
       const out = handler({ state: this.state, principal: p, params: params!, now });
       if (QUERY_MUTATIONS.has(op)) this.ctx.persist();
@@ -428,7 +509,9 @@ class AwsEmulator implements CloudEmulator {
     }
     const auth = parsed.auth;
     if (protocol !== 'kms' && auth.service !== protocol)
-      return { failure: { kind: 'signature', message: `Credential should be scoped to a valid service: '${protocol}'.` } };
+      return {
+        failure: { kind: 'signature', message: `Credential should be scoped to a valid service: '${protocol}'.` },
+      };
     const now = Date.now();
     const token = header(req, 'x-amz-security-token');
     let principal: Principal;
@@ -436,13 +519,16 @@ class AwsEmulator implements CloudEmulator {
     const staticKey = this.state.accessKeys.find((k) => k.accessKeyId === auth.accessKeyId);
     if (staticKey) {
       // IAM UpdateAccessKey Inactive: AWS answers as for an unknown key id; expired credentials: ExpiredToken.
-      if (staticKey.status === 'Inactive') return { failure: { kind: 'unknown', message: 'The security token included in the request is invalid.' } };
-      if (staticKey.status === 'Expired') return { failure: { kind: 'expired', message: 'The security token included in the request is expired' } };
+      if (staticKey.status === 'Inactive')
+        return { failure: { kind: 'unknown', message: 'The security token included in the request is invalid.' } };
+      if (staticKey.status === 'Expired')
+        return { failure: { kind: 'expired', message: 'The security token included in the request is expired' } };
       principal = { kind: 'key', key: staticKey };
       secret = staticKey.secretAccessKey;
     } else {
       const session = this.state.sessions.find((s) => s.accessKeyId === auth.accessKeyId);
-      if (!session) return { failure: { kind: 'unknown', message: 'The security token included in the request is invalid.' } };
+      if (!session)
+        return { failure: { kind: 'unknown', message: 'The security token included in the request is invalid.' } };
       if (!token || !constantEquals(token, session.sessionToken))
         return { failure: { kind: 'token', message: 'The security token included in the request is invalid.' } };
       principal = { kind: 'session', session };
@@ -450,7 +536,11 @@ class AwsEmulator implements CloudEmulator {
     }
     const skew = checkSkew(header(req, 'x-amz-date'), now);
     if (skew) return { failure: { kind: 'skew', message: skew } };
-    const bad = verifySignature({ method: req.method ?? 'POST', url: req.url ?? '/', headers: req.headers, body }, auth, secret);
+    const bad = verifySignature(
+      { method: req.method ?? 'POST', url: req.url ?? '/', headers: req.headers, body },
+      auth,
+      secret,
+    );
     if (bad) return { failure: { kind: 'signature', message: bad } };
     if (principal.kind === 'session' && principal.session.expiresAt <= now)
       return { failure: { kind: 'expired', message: 'The security token included in the request is expired' } };
@@ -497,7 +587,11 @@ function sendJson(res: ServerResponse, status: number, body: unknown): void {
 
 function sendXml(res: ServerResponse, status: number, xml: string): void {
   res
-    .writeHead(status, { 'content-type': 'text/xml', 'content-length': Buffer.byteLength(xml), 'x-amzn-requestid': crypto.randomUUID() })
+    .writeHead(status, {
+      'content-type': 'text/xml',
+      'content-length': Buffer.byteLength(xml),
+      'x-amzn-requestid': crypto.randomUUID(),
+    })
     .end(xml);
 }
 
@@ -505,6 +599,7 @@ export function createAwsEmulator(ctx: EmulatorContext, opts: Partial<AwsEmulato
   const merged: AwsEmulatorOptions = { ...AWS_EMULATOR_DEFAULTS, ...opts };
   for (const f of ['customerAccountId', 'vendorAccountId'] as const)
     if (!/^\d{12}$/.test(merged[f])) throw new Error(`aws emulator option ${f} must be a 12-digit account id`);
-  if (!/^[a-z]{2}(-[a-z]+)+-\d$/.test(merged.region)) throw new Error('aws emulator option region must look like us-east-1');
+  if (!/^[a-z]{2}(-[a-z]+)+-\d$/.test(merged.region))
+    throw new Error('aws emulator option region must look like us-east-1');
   return new AwsEmulator(ctx, merged);
 }

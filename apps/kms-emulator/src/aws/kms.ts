@@ -1,4 +1,10 @@
-import { constants as cryptoConstants, createHash, generateKeyPairSync, privateDecrypt, randomBytes } from 'node:crypto';
+import {
+  constants as cryptoConstants,
+  createHash,
+  generateKeyPairSync,
+  privateDecrypt,
+  randomBytes,
+} from 'node:crypto';
 import { openBlob, readBlobHeader, sealBlob } from './ciphertext';
 import { MalformedPolicyError, parsePolicy } from './policy';
 import {
@@ -68,7 +74,11 @@ function str(body: Record<string, unknown>, field: string, required?: false): st
 function str(body: Record<string, unknown>, field: string, required = false): string | undefined {
   const v = body[field];
   if (v === undefined || v === null) {
-    if (required) throw new KmsError('ValidationException', `1 validation error detected: Value null at '${lower(field)}' failed to satisfy constraint: Member must not be null`);
+    if (required)
+      throw new KmsError(
+        'ValidationException',
+        `1 validation error detected: Value null at '${lower(field)}' failed to satisfy constraint: Member must not be null`,
+      );
     return undefined;
   }
   if (typeof v !== 'string') throw new KmsError('ValidationException', `'${lower(field)}' must be a string`);
@@ -81,7 +91,8 @@ function lower(f: string): string {
 
 function blob(body: Record<string, unknown>, field: string): Buffer {
   const v = str(body, field, true);
-  if (!/^[A-Za-z0-9+/]*={0,2}$/.test(v)) throw new KmsError('SerializationException', `'${lower(field)}' is not valid base64`);
+  if (!/^[A-Za-z0-9+/]*={0,2}$/.test(v))
+    throw new KmsError('SerializationException', `'${lower(field)}' is not valid base64`);
   return Buffer.from(v, 'base64');
 }
 
@@ -94,7 +105,13 @@ function context(body: Record<string, unknown>, field: string): Record<string, s
 }
 
 /** Resolves a KeyId as AWS accepts it: key id, key ARN, alias name, alias ARN (alias forms only where allowed). */
-export function resolveKey(state: AwsState, keyIdInput: string, account: string, region: string, allowAlias = true): KmsKey {
+export function resolveKey(
+  state: AwsState,
+  keyIdInput: string,
+  account: string,
+  region: string,
+  allowAlias = true,
+): KmsKey {
   const notFound = (): never => {
     throw new KmsError('NotFoundException', `Key '${describeInput(keyIdInput, account, region)}' does not exist`);
   };
@@ -111,11 +128,14 @@ export function resolveKey(state: AwsState, keyIdInput: string, account: string,
   if (keyIdInput.startsWith('alias/')) {
     if (!allowAlias) throw new KmsError('NotFoundException', `Invalid keyId '${keyIdInput}'`);
     const a = state.aliases.find((x) => x.region === region && x.accountId === account && x.name === keyIdInput);
-    if (!a) throw new KmsError('NotFoundException', `Alias arn:aws:kms:${region}:${account}:${keyIdInput} is not found.`);
+    if (!a)
+      throw new KmsError('NotFoundException', `Alias arn:aws:kms:${region}:${account}:${keyIdInput} is not found.`);
     return state.keys.find((k) => k.keyId === a.targetKeyId && k.region === a.region) ?? notFound();
   }
   if (KEY_ID_RE.test(keyIdInput)) {
-    return state.keys.find((k) => k.keyId === keyIdInput && k.accountId === account && k.region === region) ?? notFound();
+    return (
+      state.keys.find((k) => k.keyId === keyIdInput && k.accountId === account && k.region === region) ?? notFound()
+    );
   }
   throw new KmsError('NotFoundException', `Invalid keyId '${keyIdInput}'`);
 }
@@ -125,8 +145,13 @@ function describeInput(input: string, account: string, region: string): string {
 }
 
 /** Best-effort resolution for fault matching and counters; never throws. */
-export function peekKeyArn(state: AwsState, body: Record<string, unknown>, account: string | undefined, region: string): string | undefined {
-  const named = (f: string) => (typeof body[f] === 'string' ? (body[f]) : undefined);
+export function peekKeyArn(
+  state: AwsState,
+  body: Record<string, unknown>,
+  account: string | undefined,
+  region: string,
+): string | undefined {
+  const named = (f: string) => (typeof body[f] === 'string' ? body[f] : undefined);
   // ReEncrypt names no KeyId: its source key (SourceKeyId, else the ciphertext's key), else its destination.
   const id = named('KeyId') ?? named('TargetKeyId') ?? named('SourceKeyId');
   try {
@@ -144,7 +169,13 @@ export function peekKeyArn(state: AwsState, body: Record<string, unknown>, accou
   return undefined;
 }
 
-function authorize(r: KmsRequest, key: KmsKey, action: string, encryptionContext?: Record<string, string>, extra?: Record<string, string | string[]>): void {
+function authorize(
+  r: KmsRequest,
+  key: KmsKey,
+  action: string,
+  encryptionContext?: Record<string, string>,
+  extra?: Record<string, string | string[]>,
+): void {
   const d = authorizeKeyAction(r.state, r.principal, key, action, { encryptionContext, sourceIp: r.sourceIp, extra });
   if (!d.allowed) throw new KmsError('AccessDeniedException', d.reason);
 }
@@ -157,16 +188,23 @@ function authorizeAccount(r: KmsRequest, action: string, resource: string): void
 /** Cryptographic operations need an Enabled key (KMS Developer Guide, "Key states"). */
 function requireUsable(key: KmsKey): void {
   if (key.state === 'Disabled') throw new KmsError('DisabledException', `${key.arn} is disabled.`);
-  if (key.state === 'PendingDeletion') throw new KmsError('KMSInvalidStateException', `${key.arn} is pending deletion.`);
+  if (key.state === 'PendingDeletion')
+    throw new KmsError('KMSInvalidStateException', `${key.arn} is pending deletion.`);
   // Imported material expired or deleted: the key stays, unusable until the same material is imported again.
   if (key.state === 'PendingImport') throw new KmsError('KMSInvalidStateException', `${key.arn} is pending import.`);
 }
 
 function requireSymmetricEncrypt(key: KmsKey, algorithm: string | undefined): void {
   if (key.keyUsage !== 'ENCRYPT_DECRYPT' || key.keySpec !== SYMMETRIC)
-    throw new KmsError('InvalidKeyUsageException', `${key.arn} key usage is ${key.keyUsage} which is not valid for this operation.`);
+    throw new KmsError(
+      'InvalidKeyUsageException',
+      `${key.arn} key usage is ${key.keyUsage} which is not valid for this operation.`,
+    );
   if (algorithm !== undefined && algorithm !== SYMMETRIC)
-    throw new KmsError('InvalidKeyUsageException', `Algorithm ${algorithm} is incompatible with key spec ${key.keySpec}.`);
+    throw new KmsError(
+      'InvalidKeyUsageException',
+      `Algorithm ${algorithm} is incompatible with key spec ${key.keySpec}.`,
+    );
 }
 
 function material(key: KmsKey, id: string): Buffer | undefined {
@@ -184,21 +222,32 @@ function encryptUnder(key: KmsKey, plaintext: Buffer, ctx: Record<string, string
 }
 
 /** Opens a blob: InvalidCiphertextException for anything that is not a blob this key can authenticate. */
-function decryptBlob(r: KmsRequest, blobBuf: Buffer, ctx: Record<string, string> | undefined, keyIdParam: string | undefined, action: string) {
+function decryptBlob(
+  r: KmsRequest,
+  blobBuf: Buffer,
+  ctx: Record<string, string> | undefined,
+  keyIdParam: string | undefined,
+  action: string,
+) {
   const h = readBlobHeader(blobBuf);
   if (!h) throw new KmsError('InvalidCiphertextException', 'The ciphertext is invalid.');
   const key = r.state.keys.find((k) => k.keyId === h.keyId && k.region === r.region);
   if (!key) {
     // A key whose deletion completed is gone: KMS answers NotFound for it, whether named or read from the blob.
     if (keyIdParam !== undefined) resolveKey(r.state, keyIdParam, callerAccount(r.principal), r.region);
-    const deleted = (r.state.deletedKeys ?? []).find((arn) => arn.endsWith(`:key/${h.keyId}`) && arn.split(':')[3] === r.region);
+    const deleted = (r.state.deletedKeys ?? []).find(
+      (arn) => arn.endsWith(`:key/${h.keyId}`) && arn.split(':')[3] === r.region,
+    );
     if (deleted) throw new KmsError('NotFoundException', `Key '${deleted}' does not exist`);
     throw new KmsError('InvalidCiphertextException', 'The ciphertext refers to a key that does not exist.');
   }
   if (keyIdParam !== undefined) {
     const named = resolveKey(r.state, keyIdParam, callerAccount(r.principal), r.region);
     if (named.keyId !== key.keyId)
-      throw new KmsError('IncorrectKeyException', 'The key ID in the request does not identify a key that can decrypt the ciphertext.');
+      throw new KmsError(
+        'IncorrectKeyException',
+        'The key ID in the request does not identify a key that can decrypt the ciphertext.',
+      );
   }
   authorize(r, key, action, ctx);
   requireUsable(key);
@@ -222,7 +271,10 @@ export function keyMetadata(key: KmsKey): Record<string, unknown> {
     ...(key.deletionDate !== undefined ? { DeletionDate: key.deletionDate } : {}),
     Origin: key.origin ?? 'AWS_KMS',
     ...(key.origin === 'EXTERNAL' && key.state !== 'PendingImport' && key.imported?.expirationModel
-      ? { ExpirationModel: key.imported.expirationModel, ...(key.imported.validTo !== undefined ? { ValidTo: key.imported.validTo } : {}) }
+      ? {
+          ExpirationModel: key.imported.expirationModel,
+          ...(key.imported.validTo !== undefined ? { ValidTo: key.imported.validTo } : {}),
+        }
       : {}),
     KeyManager: 'CUSTOMER',
     CustomerMasterKeySpec: key.keySpec,
@@ -230,14 +282,19 @@ export function keyMetadata(key: KmsKey): Record<string, unknown> {
     ...(key.keyUsage === 'ENCRYPT_DECRYPT'
       ? { EncryptionAlgorithms: symmetric ? [SYMMETRIC] : ['RSAES_OAEP_SHA_1', 'RSAES_OAEP_SHA_256'] }
       : {}),
-    ...(key.keyUsage === 'SIGN_VERIFY' ? { SigningAlgorithms: ['RSASSA_PSS_SHA_256', 'RSASSA_PKCS1_V1_5_SHA_256'] } : {}),
+    ...(key.keyUsage === 'SIGN_VERIFY'
+      ? { SigningAlgorithms: ['RSASSA_PSS_SHA_256', 'RSASSA_PKCS1_V1_5_SHA_256'] }
+      : {}),
     MultiRegion: key.multiRegion !== undefined,
     ...(key.multiRegion
       ? {
           MultiRegionConfiguration: {
             MultiRegionKeyType: key.multiRegion.type,
             PrimaryKey: { Arn: key.multiRegion.primaryArn, Region: key.multiRegion.primaryArn.split(':')[3] },
-            ReplicaKeys: key.multiRegion.replicaRegions.map((region) => ({ Arn: withRegion(key.multiRegion!.primaryArn, region), Region: region })),
+            ReplicaKeys: key.multiRegion.replicaRegions.map((region) => ({
+              Arn: withRegion(key.multiRegion!.primaryArn, region),
+              Region: region,
+            })),
           },
         }
       : {}),
@@ -258,7 +315,10 @@ function validatePolicy(text: string): void {
 
 function plaintextSize(pt: Buffer): void {
   if (pt.length < 1 || pt.length > 4096)
-    throw new KmsError('ValidationException', "1 validation error detected: Value at 'plaintext' failed to satisfy constraint: Member must have length between 1 and 4096");
+    throw new KmsError(
+      'ValidationException',
+      "1 validation error detected: Value at 'plaintext' failed to satisfy constraint: Member must have length between 1 and 4096",
+    );
 }
 
 const handlers: Record<string, Handler> = {
@@ -277,7 +337,10 @@ const handlers: Record<string, Handler> = {
     if (origin !== 'AWS_KMS' && origin !== 'EXTERNAL')
       throw new KmsError('UnsupportedOperationException', `Origin ${origin} is not supported by this emulator.`);
     if (origin === 'EXTERNAL' && keySpec !== SYMMETRIC)
-      throw new KmsError('UnsupportedOperationException', 'This emulator imports key material for symmetric encryption keys only.');
+      throw new KmsError(
+        'UnsupportedOperationException',
+        'This emulator imports key material for symmetric encryption keys only.',
+      );
     const multi = r.body.MultiRegion === true;
     // Multi-Region keys share one key id across regions, prefixed mrk- (KMS Developer Guide, "Multi-Region keys").
     const keyId = multi ? `mrk-${randomBytes(16).toString('hex')}` : newKeyId();
@@ -329,7 +392,12 @@ const handlers: Record<string, Handler> = {
       str(r.body, 'KeyId'),
       'kms:Decrypt',
     );
-    return { KeyId: key.arn, Plaintext: plaintext.toString('base64'), EncryptionAlgorithm: SYMMETRIC, KeyMaterialId: keyMaterialId };
+    return {
+      KeyId: key.arn,
+      Plaintext: plaintext.toString('base64'),
+      EncryptionAlgorithm: SYMMETRIC,
+      KeyMaterialId: keyMaterialId,
+    };
   },
 
   GenerateDataKey(r) {
@@ -337,7 +405,8 @@ const handlers: Record<string, Handler> = {
     const spec = str(r.body, 'KeySpec');
     const nb = r.body.NumberOfBytes;
     let size: number;
-    if (spec !== undefined && nb !== undefined) throw new KmsError('ValidationException', 'Specify either KeySpec or NumberOfBytes, not both.');
+    if (spec !== undefined && nb !== undefined)
+      throw new KmsError('ValidationException', 'Specify either KeySpec or NumberOfBytes, not both.');
     if (spec === 'AES_256') size = 32;
     else if (spec === 'AES_128') size = 16;
     else if (spec !== undefined) throw new KmsError('ValidationException', `KeySpec ${spec} is not valid`);
@@ -349,12 +418,23 @@ const handlers: Record<string, Handler> = {
     requireSymmetricEncrypt(key, undefined);
     const pt = randomBytes(size);
     const ct = encryptUnder(key, pt, ec);
-    return { CiphertextBlob: ct.toString('base64'), Plaintext: pt.toString('base64'), KeyId: key.arn, KeyMaterialId: current(key).id };
+    return {
+      CiphertextBlob: ct.toString('base64'),
+      Plaintext: pt.toString('base64'),
+      KeyId: key.arn,
+      KeyMaterialId: current(key).id,
+    };
   },
 
   ReEncrypt(r) {
     const dest = resolveKey(r.state, str(r.body, 'DestinationKeyId', true), callerAccount(r.principal), r.region);
-    const src = decryptBlob(r, blob(r.body, 'CiphertextBlob'), context(r.body, 'SourceEncryptionContext'), str(r.body, 'SourceKeyId'), 'kms:ReEncryptFrom');
+    const src = decryptBlob(
+      r,
+      blob(r.body, 'CiphertextBlob'),
+      context(r.body, 'SourceEncryptionContext'),
+      str(r.body, 'SourceKeyId'),
+      'kms:ReEncryptFrom',
+    );
     try {
       const destEc = context(r.body, 'DestinationEncryptionContext');
       authorize(r, dest, 'kms:ReEncryptTo', destEc);
@@ -377,7 +457,8 @@ const handlers: Record<string, Handler> = {
 
   EnableKey(r) {
     const key = mutable(r, 'kms:EnableKey', false);
-    if (key.state === 'PendingDeletion') throw new KmsError('KMSInvalidStateException', `${key.arn} is pending deletion.`);
+    if (key.state === 'PendingDeletion')
+      throw new KmsError('KMSInvalidStateException', `${key.arn} is pending deletion.`);
     if (key.state === 'PendingImport') throw new KmsError('KMSInvalidStateException', `${key.arn} is pending import.`);
     key.state = 'Enabled';
     return {};
@@ -385,7 +466,8 @@ const handlers: Record<string, Handler> = {
 
   DisableKey(r) {
     const key = mutable(r, 'kms:DisableKey', false);
-    if (key.state === 'PendingDeletion') throw new KmsError('KMSInvalidStateException', `${key.arn} is pending deletion.`);
+    if (key.state === 'PendingDeletion')
+      throw new KmsError('KMSInvalidStateException', `${key.arn} is pending deletion.`);
     if (key.state === 'PendingImport') throw new KmsError('KMSInvalidStateException', `${key.arn} is pending import.`);
     key.state = 'Disabled';
     return {};
@@ -395,8 +477,12 @@ const handlers: Record<string, Handler> = {
     const key = mutable(r, 'kms:ScheduleKeyDeletion', false);
     const days = r.body.PendingWindowInDays ?? 30;
     if (typeof days !== 'number' || !Number.isInteger(days) || days < 7 || days > 30)
-      throw new KmsError('ValidationException', "1 validation error detected: Value at 'pendingWindowInDays' failed to satisfy constraint: Member must have value between 7 and 30");
-    if (key.state === 'PendingDeletion') throw new KmsError('KMSInvalidStateException', `${key.arn} is pending deletion.`);
+      throw new KmsError(
+        'ValidationException',
+        "1 validation error detected: Value at 'pendingWindowInDays' failed to satisfy constraint: Member must have value between 7 and 30",
+      );
+    if (key.state === 'PendingDeletion')
+      throw new KmsError('KMSInvalidStateException', `${key.arn} is pending deletion.`);
     key.state = 'PendingDeletion';
     key.pendingWindowInDays = days;
     key.deletionDate = Math.floor(r.now / 1000) + days * 86400;
@@ -405,7 +491,8 @@ const handlers: Record<string, Handler> = {
 
   CancelKeyDeletion(r) {
     const key = mutable(r, 'kms:CancelKeyDeletion', false);
-    if (key.state !== 'PendingDeletion') throw new KmsError('KMSInvalidStateException', `${key.arn} is not pending deletion.`);
+    if (key.state !== 'PendingDeletion')
+      throw new KmsError('KMSInvalidStateException', `${key.arn} is not pending deletion.`);
     // As in AWS, a key whose deletion is cancelled comes back Disabled (or PendingImport, without its material).
     key.state = key.origin === 'EXTERNAL' && key.backing.length === 0 ? 'PendingImport' : 'Disabled';
     delete key.deletionDate;
@@ -432,15 +519,25 @@ const handlers: Record<string, Handler> = {
   GetKeyRotationStatus(r) {
     const key = resolveKey(r.state, str(r.body, 'KeyId', true), callerAccount(r.principal), r.region, false);
     authorize(r, key, 'kms:GetKeyRotationStatus');
-    return { KeyId: key.arn, KeyRotationEnabled: key.rotationEnabled, ...(key.rotationEnabled ? { RotationPeriodInDays: key.rotationPeriodInDays } : {}) };
+    return {
+      KeyId: key.arn,
+      KeyRotationEnabled: key.rotationEnabled,
+      ...(key.rotationEnabled ? { RotationPeriodInDays: key.rotationPeriodInDays } : {}),
+    };
   },
 
   RotateKeyOnDemand(r) {
     const key = mutable(r, 'kms:RotateKeyOnDemand', true);
     if (key.multiRegion?.type === 'REPLICA')
-      throw new KmsError('UnsupportedOperationException', `${key.arn} is a multi-Region replica key: rotate its primary key.`);
+      throw new KmsError(
+        'UnsupportedOperationException',
+        `${key.arn} is a multi-Region replica key: rotate its primary key.`,
+      );
     if (key.origin === 'EXTERNAL')
-      throw new KmsError('UnsupportedOperationException', `${key.arn} has imported key material, which this emulator does not rotate.`);
+      throw new KmsError(
+        'UnsupportedOperationException',
+        `${key.arn} has imported key material, which this emulator does not rotate.`,
+      );
     const b = newBackingKey(r.now);
     const rotation = { keyMaterialId: b.id, rotationDate: r.now / 1000, rotationType: 'ON_DEMAND' as const };
     // Rotating a multi-Region primary gives every replica the same new material (they share key material).
@@ -493,9 +590,19 @@ const handlers: Record<string, Handler> = {
     authorize(r, key, 'kms:CreateAlias');
     authorizeAccount(r, 'kms:CreateAlias', `arn:aws:kms:${r.region}:${account}:${name}`);
     if (r.state.aliases.some((a) => a.accountId === account && a.region === r.region && a.name === name))
-      throw new KmsError('AlreadyExistsException', `An alias with the name arn:aws:kms:${r.region}:${account}:${name} already exists`);
+      throw new KmsError(
+        'AlreadyExistsException',
+        `An alias with the name arn:aws:kms:${r.region}:${account}:${name} already exists`,
+      );
     const t = r.now / 1000;
-    r.state.aliases.push({ name, accountId: account, region: r.region, targetKeyId: key.keyId, creationDate: t, lastUpdatedDate: t });
+    r.state.aliases.push({
+      name,
+      accountId: account,
+      region: r.region,
+      targetKeyId: key.keyId,
+      creationDate: t,
+      lastUpdatedDate: t,
+    });
     return {};
   },
 
@@ -545,8 +652,12 @@ const handlers: Record<string, Handler> = {
     const retiring = str(r.body, 'RetiringPrincipal');
     const ops = r.body.Operations;
     if (!Array.isArray(ops) || ops.length === 0 || !ops.every((o) => typeof o === 'string' && GRANT_OPERATIONS.has(o)))
-      throw new KmsError('ValidationException', `Operations must be a non-empty list of: ${[...GRANT_OPERATIONS].join(', ')}`);
-    if (!PRINCIPAL_ARN_RE.test(grantee)) throw new KmsError('ValidationException', `GranteePrincipal ${grantee} is not a valid principal ARN`);
+      throw new KmsError(
+        'ValidationException',
+        `Operations must be a non-empty list of: ${[...GRANT_OPERATIONS].join(', ')}`,
+      );
+    if (!PRINCIPAL_ARN_RE.test(grantee))
+      throw new KmsError('ValidationException', `GranteePrincipal ${grantee} is not a valid principal ARN`);
     if (retiring !== undefined && !PRINCIPAL_ARN_RE.test(retiring))
       throw new KmsError('ValidationException', `RetiringPrincipal ${retiring} is not a valid principal ARN`);
     const constraints = grantConstraints(r.body.Constraints);
@@ -558,7 +669,11 @@ const handlers: Record<string, Handler> = {
     const name = str(r.body, 'Name');
     // CreateGrant is idempotent for the same name, grantee, operations and constraints (KMS API Reference).
     const same = (r.state.grants ?? []).find(
-      (g) => g.keyArn === key.arn && name !== undefined && g.name === name && g.granteePrincipal === grantee &&
+      (g) =>
+        g.keyArn === key.arn &&
+        name !== undefined &&
+        g.name === name &&
+        g.granteePrincipal === grantee &&
         JSON.stringify([...g.operations].sort()) === JSON.stringify([...(ops as string[])].sort()) &&
         JSON.stringify(g.constraints ?? null) === JSON.stringify(constraints ?? null),
     );
@@ -585,7 +700,10 @@ const handlers: Record<string, Handler> = {
     const id = str(r.body, 'GrantId');
     const grantee = str(r.body, 'GranteePrincipal');
     const grants = (r.state.grants ?? []).filter(
-      (g) => g.keyArn === key.arn && (id === undefined || g.grantId === id) && (grantee === undefined || g.granteePrincipal === grantee),
+      (g) =>
+        g.keyArn === key.arn &&
+        (id === undefined || g.grantId === id) &&
+        (grantee === undefined || g.granteePrincipal === grantee),
     );
     return { Grants: grants.map(grantView), Truncated: false };
   },
@@ -615,7 +733,10 @@ const handlers: Record<string, Handler> = {
       (names.includes(grant.granteePrincipal) && grant.operations.includes('RetireGrant')) ||
       grant.issuingAccount === `arn:aws:iam::${caller.accountId}:root`;
     if (!may)
-      throw new KmsError('AccessDeniedException', `User: ${caller.arn} is not authorized to perform: kms:RetireGrant on resource: ${grant.keyArn}`);
+      throw new KmsError(
+        'AccessDeniedException',
+        `User: ${caller.arn} is not authorized to perform: kms:RetireGrant on resource: ${grant.keyArn}`,
+      );
     r.state.grants = (r.state.grants ?? []).filter((g) => g !== grant);
     return {};
   },
@@ -635,19 +756,32 @@ const handlers: Record<string, Handler> = {
   GetParametersForImport(r) {
     const key = resolveKey(r.state, str(r.body, 'KeyId', true), callerAccount(r.principal), r.region, false);
     authorize(r, key, 'kms:GetParametersForImport');
-    if (key.origin !== 'EXTERNAL') throw new KmsError('UnsupportedOperationException', `${key.arn} origin is AWS_KMS which is not valid for this operation.`);
-    if (key.state === 'PendingDeletion') throw new KmsError('KMSInvalidStateException', `${key.arn} is pending deletion.`);
+    if (key.origin !== 'EXTERNAL')
+      throw new KmsError(
+        'UnsupportedOperationException',
+        `${key.arn} origin is AWS_KMS which is not valid for this operation.`,
+      );
+    if (key.state === 'PendingDeletion')
+      throw new KmsError('KMSInvalidStateException', `${key.arn} is pending deletion.`);
     const algorithm = str(r.body, 'WrappingAlgorithm', true);
     const spec = str(r.body, 'WrappingKeySpec', true);
     if (algorithm !== 'RSAES_OAEP_SHA_1' && algorithm !== 'RSAES_OAEP_SHA_256')
-      throw new KmsError('ValidationException', `WrappingAlgorithm ${algorithm} is not supported by this emulator (RSAES_OAEP_SHA_1, RSAES_OAEP_SHA_256).`);
+      throw new KmsError(
+        'ValidationException',
+        `WrappingAlgorithm ${algorithm} is not supported by this emulator (RSAES_OAEP_SHA_1, RSAES_OAEP_SHA_256).`,
+      );
     const bits = { RSA_2048: 2048, RSA_3072: 3072, RSA_4096: 4096 }[spec];
     if (!bits) throw new KmsError('ValidationException', `WrappingKeySpec ${spec} is not valid`);
     const pair = generateKeyPairSync('rsa', { modulusLength: bits });
     const validTo = Math.floor(r.now / 1000) + 24 * 3600;
     const token = randomBytes(64).toString('base64');
     const imported = (key.imported ??= { digest: '' });
-    imported.pending = { token, privateKeyPem: pair.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string, algorithm, validTo };
+    imported.pending = {
+      token,
+      privateKeyPem: pair.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string,
+      algorithm,
+      validTo,
+    };
     return {
       KeyId: key.arn,
       ImportToken: token,
@@ -659,18 +793,34 @@ const handlers: Record<string, Handler> = {
   ImportKeyMaterial(r) {
     const key = resolveKey(r.state, str(r.body, 'KeyId', true), callerAccount(r.principal), r.region, false);
     authorize(r, key, 'kms:ImportKeyMaterial');
-    if (key.origin !== 'EXTERNAL') throw new KmsError('UnsupportedOperationException', `${key.arn} origin is AWS_KMS which is not valid for this operation.`);
-    if (key.state === 'PendingDeletion') throw new KmsError('KMSInvalidStateException', `${key.arn} is pending deletion.`);
+    if (key.origin !== 'EXTERNAL')
+      throw new KmsError(
+        'UnsupportedOperationException',
+        `${key.arn} origin is AWS_KMS which is not valid for this operation.`,
+      );
+    if (key.state === 'PendingDeletion')
+      throw new KmsError('KMSInvalidStateException', `${key.arn} is pending deletion.`);
     const token = blob(r.body, 'ImportToken');
     const pending = key.imported?.pending;
-    if (!pending || !pending.token || Buffer.from(pending.token, 'base64').compare(token) !== 0 || pending.validTo * 1000 <= r.now)
-      throw new KmsError('ExpiredImportTokenException', 'The import token is expired or does not belong to this key; call GetParametersForImport again.');
+    if (
+      !pending ||
+      !pending.token ||
+      Buffer.from(pending.token, 'base64').compare(token) !== 0 ||
+      pending.validTo * 1000 <= r.now
+    )
+      throw new KmsError(
+        'ExpiredImportTokenException',
+        'The import token is expired or does not belong to this key; call GetParametersForImport again.',
+      );
     const model = str(r.body, 'ExpirationModel');
     const validToRaw = r.body.ValidTo;
     if (model !== undefined && model !== 'KEY_MATERIAL_EXPIRES' && model !== 'KEY_MATERIAL_DOES_NOT_EXPIRE')
       throw new KmsError('ValidationException', `ExpirationModel ${model} is not valid`);
     if (model === 'KEY_MATERIAL_DOES_NOT_EXPIRE' && validToRaw !== undefined)
-      throw new KmsError('ValidationException', 'ValidTo cannot be set when ExpirationModel is KEY_MATERIAL_DOES_NOT_EXPIRE.');
+      throw new KmsError(
+        'ValidationException',
+        'ValidTo cannot be set when ExpirationModel is KEY_MATERIAL_DOES_NOT_EXPIRE.',
+      );
     if (model === 'KEY_MATERIAL_EXPIRES' && validToRaw === undefined)
       throw new KmsError('ValidationException', 'ValidTo is required when ExpirationModel is KEY_MATERIAL_EXPIRES.');
     let validTo: number | undefined;
@@ -682,18 +832,36 @@ const handlers: Record<string, Handler> = {
     let material: Buffer;
     try {
       material = privateDecrypt(
-        { key: pending.privateKeyPem, padding: cryptoConstants.RSA_PKCS1_OAEP_PADDING, oaepHash: pending.algorithm === 'RSAES_OAEP_SHA_1' ? 'sha1' : 'sha256' },
+        {
+          key: pending.privateKeyPem,
+          padding: cryptoConstants.RSA_PKCS1_OAEP_PADDING,
+          oaepHash: pending.algorithm === 'RSAES_OAEP_SHA_1' ? 'sha1' : 'sha256',
+        },
         blob(r.body, 'EncryptedKeyMaterial'),
       );
     } catch {
-      throw new KmsError('InvalidCiphertextException', 'The encrypted key material could not be decrypted with the wrapping key of this import token.');
+      throw new KmsError(
+        'InvalidCiphertextException',
+        'The encrypted key material could not be decrypted with the wrapping key of this import token.',
+      );
     }
-    if (material.length !== 32) throw new KmsError('IncorrectKeyMaterialException', 'Key material for a symmetric encryption key must be 256 bits.');
+    if (material.length !== 32)
+      throw new KmsError(
+        'IncorrectKeyMaterialException',
+        'Key material for a symmetric encryption key must be 256 bits.',
+      );
     const digest = createHash('sha256').update(material).digest('hex');
     // A key only ever takes the material it was first given: ciphertexts stay tied to that material.
     if (key.imported!.digest && key.imported!.digest !== digest)
-      throw new KmsError('IncorrectKeyMaterialException', 'The key material does not match the key material previously imported into this KMS key.');
-    key.imported = { digest, expirationModel: validTo !== undefined ? 'KEY_MATERIAL_EXPIRES' : 'KEY_MATERIAL_DOES_NOT_EXPIRE', ...(validTo !== undefined ? { validTo } : {}) };
+      throw new KmsError(
+        'IncorrectKeyMaterialException',
+        'The key material does not match the key material previously imported into this KMS key.',
+      );
+    key.imported = {
+      digest,
+      expirationModel: validTo !== undefined ? 'KEY_MATERIAL_EXPIRES' : 'KEY_MATERIAL_DOES_NOT_EXPIRE',
+      ...(validTo !== undefined ? { validTo } : {}),
+    };
     key.backing = [{ id: digest, material: material.toString('base64'), createdAt: r.now }];
     material.fill(0);
     if (key.state === 'PendingImport') key.state = 'Enabled';
@@ -703,8 +871,13 @@ const handlers: Record<string, Handler> = {
   DeleteImportedKeyMaterial(r) {
     const key = resolveKey(r.state, str(r.body, 'KeyId', true), callerAccount(r.principal), r.region, false);
     authorize(r, key, 'kms:DeleteImportedKeyMaterial');
-    if (key.origin !== 'EXTERNAL') throw new KmsError('UnsupportedOperationException', `${key.arn} origin is AWS_KMS which is not valid for this operation.`);
-    if (key.state === 'PendingDeletion') throw new KmsError('KMSInvalidStateException', `${key.arn} is pending deletion.`);
+    if (key.origin !== 'EXTERNAL')
+      throw new KmsError(
+        'UnsupportedOperationException',
+        `${key.arn} origin is AWS_KMS which is not valid for this operation.`,
+      );
+    if (key.state === 'PendingDeletion')
+      throw new KmsError('KMSInvalidStateException', `${key.arn} is pending deletion.`);
     expireImportedMaterial(key);
     return { KeyId: key.arn };
   },
@@ -722,11 +895,15 @@ const handlers: Record<string, Handler> = {
     if (!key.multiRegion || key.multiRegion.type !== 'PRIMARY')
       throw new KmsError('UnsupportedOperationException', `${key.arn} is not a multi-Region primary key.`);
     const region = str(r.body, 'ReplicaRegion', true);
-    if (!/^[a-z]{2}(-[a-z]+)+-\d$/.test(region)) throw new KmsError('ValidationException', `ReplicaRegion ${region} is not valid`);
+    if (!/^[a-z]{2}(-[a-z]+)+-\d$/.test(region))
+      throw new KmsError('ValidationException', `ReplicaRegion ${region} is not valid`);
     if (region === key.region || key.multiRegion.replicaRegions.includes(region))
       throw new KmsError('AlreadyExistsException', `A key with id ${key.keyId} already exists in ${region}.`);
     if (key.state === 'PendingDeletion' || key.state === 'PendingImport')
-      throw new KmsError('KMSInvalidStateException', `${key.arn} is ${key.state === 'PendingDeletion' ? 'pending deletion' : 'pending import'}.`);
+      throw new KmsError(
+        'KMSInvalidStateException',
+        `${key.arn} is ${key.state === 'PendingDeletion' ? 'pending deletion' : 'pending import'}.`,
+      );
     const policy = str(r.body, 'Policy') ?? defaultKeyPolicy(key.accountId);
     validatePolicy(policy);
     const replica: KmsKey = {
@@ -750,7 +927,9 @@ const handlers: Record<string, Handler> = {
     const account = callerAccount(r.principal);
     authorizeAccount(r, 'kms:ListKeys', '*');
     return {
-      Keys: r.state.keys.filter((k) => k.accountId === account && k.region === r.region).map((k) => ({ KeyId: k.keyId, KeyArn: k.arn })),
+      Keys: r.state.keys
+        .filter((k) => k.accountId === account && k.region === r.region)
+        .map((k) => ({ KeyId: k.keyId, KeyArn: k.arn })),
       Truncated: false,
     };
   },
@@ -777,11 +956,13 @@ const GRANT_OPERATIONS = new Set([
   'RetireGrant',
 ]);
 
-const PRINCIPAL_ARN_RE = /^arn:(aws|aws-cn|aws-us-gov):(iam::\d{12}:(root|user\/.+|role\/.+)|sts::\d{12}:(assumed-role|federated-user)\/.+)$/;
+const PRINCIPAL_ARN_RE =
+  /^arn:(aws|aws-cn|aws-us-gov):(iam::\d{12}:(root|user\/.+|role\/.+)|sts::\d{12}:(assumed-role|federated-user)\/.+)$/;
 
 function grantConstraints(v: unknown): KmsGrant['constraints'] {
   if (v === undefined || v === null) return undefined;
-  if (typeof v !== 'object' || Array.isArray(v)) throw new KmsError('ValidationException', 'Constraints must be an object');
+  if (typeof v !== 'object' || Array.isArray(v))
+    throw new KmsError('ValidationException', 'Constraints must be an object');
   const c = v as Record<string, unknown>;
   const out: NonNullable<KmsGrant['constraints']> = {};
   for (const f of ['EncryptionContextEquals', 'EncryptionContextSubset'] as const) {
@@ -835,12 +1016,15 @@ export function expireImportedMaterial(key: KmsKey): void {
  */
 export function completeDeletion(state: AwsState, key: KmsKey): void {
   state.keys = state.keys.filter((k) => k !== key);
-  state.aliases = state.aliases.filter((a) => !(a.targetKeyId === key.keyId && a.region === key.region && a.accountId === key.accountId));
+  state.aliases = state.aliases.filter(
+    (a) => !(a.targetKeyId === key.keyId && a.region === key.region && a.accountId === key.accountId),
+  );
   state.grants = (state.grants ?? []).filter((g) => g.keyArn !== key.arn);
   (state.deletedKeys ??= []).push(key.arn);
   if (key.multiRegion?.type === 'REPLICA') {
     const primary = state.keys.find((k) => k.arn === key.multiRegion!.primaryArn);
-    if (primary?.multiRegion) primary.multiRegion.replicaRegions = primary.multiRegion.replicaRegions.filter((r) => r !== key.region);
+    if (primary?.multiRegion)
+      primary.multiRegion.replicaRegions = primary.multiRegion.replicaRegions.filter((r) => r !== key.region);
   }
   for (const b of key.backing) b.material = '';
 }
@@ -855,7 +1039,12 @@ export function settle(state: AwsState, now: number): boolean {
     if (key.state === 'PendingDeletion' && key.deletionDate !== undefined && key.deletionDate * 1000 <= now) {
       completeDeletion(state, key);
       changed = true;
-    } else if (key.origin === 'EXTERNAL' && key.imported?.validTo !== undefined && key.imported.validTo * 1000 <= now && key.backing.length > 0) {
+    } else if (
+      key.origin === 'EXTERNAL' &&
+      key.imported?.validTo !== undefined &&
+      key.imported.validTo * 1000 <= now &&
+      key.backing.length > 0
+    ) {
       expireImportedMaterial(key);
       changed = true;
     }
@@ -865,8 +1054,13 @@ export function settle(state: AwsState, now: number): boolean {
 
 function aliasName(r: KmsRequest): string {
   const name = str(r.body, 'AliasName', true);
-  if (!ALIAS_NAME_RE.test(name)) throw new KmsError('ValidationException', `Alias name ${name} is not valid: it must match alias/[a-zA-Z0-9/_-]+`);
-  if (name.startsWith('alias/aws/')) throw new KmsError('ValidationException', 'Alias names beginning with alias/aws/ are reserved for AWS managed keys.');
+  if (!ALIAS_NAME_RE.test(name))
+    throw new KmsError('ValidationException', `Alias name ${name} is not valid: it must match alias/[a-zA-Z0-9/_-]+`);
+  if (name.startsWith('alias/aws/'))
+    throw new KmsError(
+      'ValidationException',
+      'Alias names beginning with alias/aws/ are reserved for AWS managed keys.',
+    );
   return name;
 }
 
@@ -884,7 +1078,10 @@ function mutable(r: KmsRequest, action: string, requireSymmetric: boolean): KmsK
   const key = resolveKey(r.state, str(r.body, 'KeyId', true), callerAccount(r.principal), r.region, false);
   authorize(r, key, action);
   if (requireSymmetric && key.keySpec !== SYMMETRIC)
-    throw new KmsError('UnsupportedOperationException', `${key.arn} key spec ${key.keySpec} does not support automatic or on-demand rotation.`);
+    throw new KmsError(
+      'UnsupportedOperationException',
+      `${key.arn} key spec ${key.keySpec} does not support automatic or on-demand rotation.`,
+    );
   if (requireSymmetric && key.state !== 'Enabled')
     throw new KmsError(
       key.state === 'Disabled' ? 'DisabledException' : 'KMSInvalidStateException',

@@ -55,11 +55,15 @@ describe('policy evaluation', () => {
   });
 
   it('refuses an operator outside IAM grammar when the policy is stored, instead of evaluating it to false', () => {
-    expect(() => doc({ Effect: 'Deny', Principal: '*', Action: '*', Condition: { ArnNotLikeish: { 'aws:PrincipalArn': 'x' } } })).toThrow(
-      'ArnNotLikeish is not a supported condition operator',
-    );
-    expect(() => doc({ Effect: 'Deny', Principal: '*', Action: '*', Condition: { 'ForAnyValue:Null': { k: 'true' } } })).toThrow('not a supported');
-    expect(() => doc({ Effect: 'Deny', Principal: '*', Action: '*', Condition: { NullIfExists: { k: 'true' } } })).toThrow('not a supported');
+    expect(() =>
+      doc({ Effect: 'Deny', Principal: '*', Action: '*', Condition: { ArnNotLikeish: { 'aws:PrincipalArn': 'x' } } }),
+    ).toThrow('ArnNotLikeish is not a supported condition operator');
+    expect(() =>
+      doc({ Effect: 'Deny', Principal: '*', Action: '*', Condition: { 'ForAnyValue:Null': { k: 'true' } } }),
+    ).toThrow('not a supported');
+    expect(() =>
+      doc({ Effect: 'Deny', Principal: '*', Action: '*', Condition: { NullIfExists: { k: 'true' } } }),
+    ).toThrow('not a supported');
   });
 
   const allowIf = (Condition: unknown) => doc({ Effect: 'Allow', Principal: '*', Action: '*', Condition });
@@ -71,17 +75,46 @@ describe('policy evaluation', () => {
     expect(holds({ Bool: { 'aws:SecureTransport': 'false' } }, { 'aws:SecureTransport': 'true' })).toBe(false);
     expect(holds({ NumericLessThan: { n: 10 } }, { n: '9' })).toBe(true);
     expect(holds({ NumericGreaterThanEquals: { n: '10' } }, { n: '9' })).toBe(false);
-    expect(holds({ DateLessThan: { 'aws:CurrentTime': '2030-01-01T00:00:00Z' } }, { 'aws:CurrentTime': '2026-01-01T00:00:00Z' })).toBe(true);
-    expect(holds({ DateGreaterThan: { 'aws:EpochTime': '1900000000' } }, { 'aws:EpochTime': '1800000000' })).toBe(false);
+    expect(
+      holds(
+        { DateLessThan: { 'aws:CurrentTime': '2030-01-01T00:00:00Z' } },
+        { 'aws:CurrentTime': '2026-01-01T00:00:00Z' },
+      ),
+    ).toBe(true);
+    expect(holds({ DateGreaterThan: { 'aws:EpochTime': '1900000000' } }, { 'aws:EpochTime': '1800000000' })).toBe(
+      false,
+    );
     expect(holds({ IpAddress: { 'aws:SourceIp': '10.0.0.0/8' } }, { 'aws:SourceIp': '10.1.2.3' })).toBe(true);
-    expect(holds({ IpAddress: { 'aws:SourceIp': ['192.168.0.0/16', '127.0.0.1/32'] } }, { 'aws:SourceIp': '127.0.0.1' })).toBe(true);
+    expect(
+      holds({ IpAddress: { 'aws:SourceIp': ['192.168.0.0/16', '127.0.0.1/32'] } }, { 'aws:SourceIp': '127.0.0.1' }),
+    ).toBe(true);
     expect(holds({ NotIpAddress: { 'aws:SourceIp': '10.0.0.0/8' } }, { 'aws:SourceIp': '10.9.9.9' })).toBe(false);
     expect(holds({ IpAddress: { 'aws:SourceIp': '2001:db8::/32' } }, { 'aws:SourceIp': '2001:db8::1' })).toBe(true);
-    expect(holds({ ArnLike: { 'aws:PrincipalArn': 'arn:aws:iam::*:role/keyhold/*' } }, { 'aws:PrincipalArn': 'arn:aws:iam::000000000000:role/keyhold/r1' })).toBe(true);
+    expect(
+      holds(
+        { ArnLike: { 'aws:PrincipalArn': 'arn:aws:iam::*:role/keyhold/*' } },
+        { 'aws:PrincipalArn': 'arn:aws:iam::000000000000:role/keyhold/r1' },
+      ),
+    ).toBe(true);
     // ArnLike matches part by part: a wildcard in the account part cannot swallow the resource part.
-    expect(holds({ ArnLike: { 'aws:PrincipalArn': 'arn:aws:iam::*' } }, { 'aws:PrincipalArn': 'arn:aws:iam::000000000000:role/r' })).toBe(false);
-    expect(holds({ ArnNotLike: { 'aws:PrincipalArn': 'arn:aws:iam::*:role/admin' } }, { 'aws:PrincipalArn': 'arn:aws:iam::000000000000:role/keyhold' })).toBe(true);
-    expect(holds({ ArnEquals: { 'aws:PrincipalArn': 'arn:aws:iam::000000000000:root' } }, { 'aws:PrincipalArn': 'arn:aws:iam::000000000000:root' })).toBe(true);
+    expect(
+      holds(
+        { ArnLike: { 'aws:PrincipalArn': 'arn:aws:iam::*' } },
+        { 'aws:PrincipalArn': 'arn:aws:iam::000000000000:role/r' },
+      ),
+    ).toBe(false);
+    expect(
+      holds(
+        { ArnNotLike: { 'aws:PrincipalArn': 'arn:aws:iam::*:role/admin' } },
+        { 'aws:PrincipalArn': 'arn:aws:iam::000000000000:role/keyhold' },
+      ),
+    ).toBe(true);
+    expect(
+      holds(
+        { ArnEquals: { 'aws:PrincipalArn': 'arn:aws:iam::000000000000:root' } },
+        { 'aws:PrincipalArn': 'arn:aws:iam::000000000000:root' },
+      ),
+    ).toBe(true);
     expect(holds({ StringEqualsIgnoreCase: { k: 'ABC' } }, { k: 'abc' })).toBe(true);
     expect(holds({ BinaryEquals: { k: 'QUJD' } }, { k: 'QUJD' })).toBe(true);
   });
@@ -93,7 +126,9 @@ describe('policy evaluation', () => {
     expect(holds({ StringEqualsIfExists: { 'kms:ViaService': 's3.us-east-1.amazonaws.com' } }, {})).toBe(true);
     expect(holds({ Null: { 'kms:ViaService': 'true' } }, {})).toBe(true);
     expect(holds({ Null: { 'kms:ViaService': 'false' } }, {})).toBe(false);
-    expect(holds({ Null: { 'kms:EncryptionContextKeys': 'true' } }, { 'kms:EncryptionContextKeys': ['a'] })).toBe(false);
+    expect(holds({ Null: { 'kms:EncryptionContextKeys': 'true' } }, { 'kms:EncryptionContextKeys': ['a'] })).toBe(
+      false,
+    );
   });
 
   it('set operators on a multivalued key: ForAnyValue needs one match, ForAllValues every value (and is true on none)', () => {
@@ -106,21 +141,41 @@ describe('policy evaluation', () => {
   });
 
   it('condition key names are case-insensitive, values case-sensitive', () => {
-    expect(holds({ StringEquals: { 'kms:EncryptionContext:Keyhold:Tenant': 't-1' } }, { 'kms:EncryptionContext:keyhold:tenant': 't-1' })).toBe(true);
-    expect(holds({ StringEquals: { 'kms:EncryptionContext:keyhold:tenant': 'T-1' } }, { 'kms:EncryptionContext:keyhold:tenant': 't-1' })).toBe(false);
+    expect(
+      holds(
+        { StringEquals: { 'kms:EncryptionContext:Keyhold:Tenant': 't-1' } },
+        { 'kms:EncryptionContext:keyhold:tenant': 't-1' },
+      ),
+    ).toBe(true);
+    expect(
+      holds(
+        { StringEquals: { 'kms:EncryptionContext:keyhold:tenant': 'T-1' } },
+        { 'kms:EncryptionContext:keyhold:tenant': 't-1' },
+      ),
+    ).toBe(false);
   });
 
   it('NotAction and NotResource match everything they do not list', () => {
-    const p = doc({ Effect: 'Deny', Principal: '*', NotAction: ['kms:Describe*', 'kms:List*'], NotResource: 'arn:aws:kms:*:*:key/other' });
+    const p = doc({
+      Effect: 'Deny',
+      Principal: '*',
+      NotAction: ['kms:Describe*', 'kms:List*'],
+      NotResource: 'arn:aws:kms:*:*:key/other',
+    });
     expect(evaluate(p, { action: 'kms:Decrypt', resource: KEY, caller: ROOT })).toBe('deny');
     expect(evaluate(p, { action: 'kms:DescribeKey', resource: KEY, caller: ROOT })).toBe('none');
-    expect(evaluate(p, { action: 'kms:Decrypt', resource: 'arn:aws:kms:us-east-1:000000000000:key/other', caller: ROOT })).toBe('none');
-    expect(() => doc({ Effect: 'Deny', Principal: '*', Action: 'a', NotAction: 'b' })).toThrow('exactly one of Action and NotAction');
+    expect(
+      evaluate(p, { action: 'kms:Decrypt', resource: 'arn:aws:kms:us-east-1:000000000000:key/other', caller: ROOT }),
+    ).toBe('none');
+    expect(() => doc({ Effect: 'Deny', Principal: '*', Action: 'a', NotAction: 'b' })).toThrow(
+      'exactly one of Action and NotAction',
+    );
   });
 
   it('NotPrincipal with Deny spares a session only when its session, role and account are all named (IAM user guide)', () => {
     const deny = (names: string[]) => doc({ Effect: 'Deny', NotPrincipal: { AWS: names }, Action: 'kms:*' });
-    const d = (names: string[], caller: typeof SESSION) => evaluate(deny(names), { action: 'kms:Decrypt', resource: KEY, caller });
+    const d = (names: string[], caller: typeof SESSION) =>
+      evaluate(deny(names), { action: 'kms:Decrypt', resource: KEY, caller });
     const account = 'arn:aws:iam::000000000000:root';
     expect(d([SESSION.arn, SESSION.roleArn!, account], SESSION)).toBe('none');
     expect(d([SESSION.roleArn!], SESSION)).toBe('deny');
@@ -137,7 +192,10 @@ describe('policy evaluation', () => {
     ['{}', 'no Statement'],
     ['{"Statement":[{"Effect":"Maybe","Action":"x","Principal":"*"}]}', 'Effect'],
     ['{"Statement":[{"Effect":"Allow","Principal":"*"}]}', 'Action'],
-    ['{"Statement":[{"Effect":"Allow","Principal":"*","Action":"x","Condition":{"StringEquals":{"k":{"nested":1}}}}]}', 'must be a string'],
+    [
+      '{"Statement":[{"Effect":"Allow","Principal":"*","Action":"x","Condition":{"StringEquals":{"k":{"nested":1}}}}]}',
+      'must be a string',
+    ],
     ['{"Statement":[{"Effect":"Allow","Action":"x"}]}', 'Principal'],
   ])('rejects malformed policy %s', (text, words) => {
     expect(() => parsePolicy(text, { requirePrincipal: true })).toThrow(words);

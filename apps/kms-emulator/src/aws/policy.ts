@@ -60,14 +60,16 @@ export function parsePolicy(text: string, opts: { requirePrincipal: boolean }): 
       throw new MalformedPolicyError(`Statement ${i}: Resource and NotResource cannot both be present.`);
     if ((st.Resource ?? st.NotResource) !== undefined && !isStringOrList(st.Resource ?? st.NotResource))
       throw new MalformedPolicyError(`Statement ${i}: Resource must be a string or a list of strings.`);
-    const principalOk = (p: unknown) => p === '*' || (!!p && typeof p === 'object' && isStringOrList((p as { AWS?: unknown }).AWS));
+    const principalOk = (p: unknown) =>
+      p === '*' || (!!p && typeof p === 'object' && isStringOrList((p as { AWS?: unknown }).AWS));
     if (st.Principal !== undefined && st.NotPrincipal !== undefined)
       throw new MalformedPolicyError(`Statement ${i}: Principal and NotPrincipal cannot both be present.`);
     if (opts.requirePrincipal) {
       const p = st.Principal ?? st.NotPrincipal;
       if (!principalOk(p)) throw new MalformedPolicyError(`Statement ${i}: Principal must be "*" or {"AWS": ...}.`);
     } else if (st.Principal !== undefined || st.NotPrincipal !== undefined) {
-      if (!principalOk(st.Principal ?? st.NotPrincipal)) throw new MalformedPolicyError(`Statement ${i}: Principal must be "*" or {"AWS": ...}.`);
+      if (!principalOk(st.Principal ?? st.NotPrincipal))
+        throw new MalformedPolicyError(`Statement ${i}: Principal must be "*" or {"AWS": ...}.`);
     }
     if (st.Condition !== undefined) {
       if (typeof st.Condition !== 'object' || st.Condition === null || Array.isArray(st.Condition))
@@ -89,7 +91,10 @@ function list(v: string | string[] | undefined): string[] {
 /** IAM glob: `*` any run, `?` one character. */
 export function globMatch(pattern: string, value: string, caseInsensitive = false): boolean {
   const re = new RegExp(
-    `^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`,
+    `^${pattern
+      .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+      .replace(/\*/g, '.*')
+      .replace(/\?/g, '.')}$`,
     caseInsensitive ? 'i' : '',
   );
   return re.test(value);
@@ -246,7 +251,10 @@ export function parseOperator(raw: string): ParsedOperator | null {
 }
 
 /** Validates a Condition block and turns JSON booleans/numbers into the strings IAM compares. */
-function normaliseCondition(i: number, cond: Record<string, unknown>): Record<string, Record<string, string | string[]>> {
+function normaliseCondition(
+  i: number,
+  cond: Record<string, unknown>,
+): Record<string, Record<string, string | string[]>> {
   const out: Record<string, Record<string, string | string[]>> = {};
   for (const [rawOp, pairs] of Object.entries(cond)) {
     const parsed = parseOperator(rawOp);
@@ -258,10 +266,13 @@ function normaliseCondition(i: number, cond: Record<string, unknown>): Record<st
       const scalar = (x: unknown): string => {
         if (typeof x === 'string') return x;
         if (typeof x === 'boolean' || typeof x === 'number') return String(x);
-        throw new MalformedPolicyError(`Statement ${i}: the value of ${rawOp} ${key} must be a string, number, boolean or a list of them.`);
+        throw new MalformedPolicyError(
+          `Statement ${i}: the value of ${rawOp} ${key} must be a string, number, boolean or a list of them.`,
+        );
       };
       if (Array.isArray(v)) {
-        if (v.length === 0) throw new MalformedPolicyError(`Statement ${i}: ${rawOp} ${key} has an empty list of values.`);
+        if (v.length === 0)
+          throw new MalformedPolicyError(`Statement ${i}: ${rawOp} ${key} has an empty list of values.`);
         block[key] = v.map(scalar);
       } else block[key] = scalar(v);
     }

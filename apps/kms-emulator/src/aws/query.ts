@@ -55,7 +55,12 @@ function param(p: URLSearchParams, name: string, required?: false): string | und
 function param(p: URLSearchParams, name: string, required = false): string | undefined {
   const v = p.get(name);
   if (v === null) {
-    if (required) throw new QueryError('ValidationError', `1 validation error detected: Value null at '${name.charAt(0).toLowerCase() + name.slice(1)}' failed to satisfy constraint: Member must not be null`, 400);
+    if (required)
+      throw new QueryError(
+        'ValidationError',
+        `1 validation error detected: Value null at '${name.charAt(0).toLowerCase() + name.slice(1)}' failed to satisfy constraint: Member must not be null`,
+        400,
+      );
     return undefined;
   }
   return v;
@@ -100,29 +105,63 @@ function assumeRole(r: QueryRequest): Record<string, unknown> {
   const policy = param(r.params, 'Policy');
   const durationRaw = param(r.params, 'DurationSeconds');
   if (sessionName.length < 2 || sessionName.length > 64)
-    throw new QueryError('ValidationError', "1 validation error detected: Value at 'roleSessionName' failed to satisfy constraint: Member must have length between 2 and 64", 400);
+    throw new QueryError(
+      'ValidationError',
+      "1 validation error detected: Value at 'roleSessionName' failed to satisfy constraint: Member must have length between 2 and 64",
+      400,
+    );
   if (!/^[\w+=,.@-]+$/.test(sessionName))
-    throw new QueryError('ValidationError', `1 validation error detected: Value '${sessionName}' at 'roleSessionName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]*`, 400);
+    throw new QueryError(
+      'ValidationError',
+      `1 validation error detected: Value '${sessionName}' at 'roleSessionName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]*`,
+      400,
+    );
   if (externalId !== undefined && !/^[\w+=,.@:/-]{2,1224}$/.test(externalId))
-    throw new QueryError('ValidationError', "1 validation error detected: Value at 'externalId' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@:\\/-]*", 400);
+    throw new QueryError(
+      'ValidationError',
+      "1 validation error detected: Value at 'externalId' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@:\\/-]*",
+      400,
+    );
   const m = ROLE_ARN_RE.exec(roleArn);
   if (!m) throw new QueryError('ValidationError', `${roleArn} is invalid`, 400);
   const caller = identityOf(r.principal);
   const denied = (): never => {
-    throw new QueryError('AccessDenied', `User: ${caller.arn} is not authorized to perform: sts:AssumeRole on resource: ${roleArn}`, 403);
+    throw new QueryError(
+      'AccessDenied',
+      `User: ${caller.arn} is not authorized to perform: sts:AssumeRole on resource: ${roleArn}`,
+      403,
+    );
   };
   // The caller's own side first: an SCP of its account or a Deny in its identity policies refuses the call whatever
   // the target role's trust policy says (the vendor's security team can break Keyhold's access this way).
   const guard = guardDeny(r.state, r.principal, 'sts:AssumeRole', roleArn);
-  if (guard) throw new QueryError('AccessDenied', `User: ${caller.arn} is not authorized to perform: sts:AssumeRole on resource: ${roleArn} with an explicit deny in ${guard}`, 403);
+  if (guard)
+    throw new QueryError(
+      'AccessDenied',
+      `User: ${caller.arn} is not authorized to perform: sts:AssumeRole on resource: ${roleArn} with an explicit deny in ${guard}`,
+      403,
+    );
   const role = r.state.roles.find((x) => x.arn === roleArn) ?? denied();
   const duration = durationRaw === undefined ? 3600 : Number(durationRaw);
   if (!Number.isInteger(duration) || duration < 900)
-    throw new QueryError('ValidationError', "1 validation error detected: Value at 'durationSeconds' failed to satisfy constraint: Member must have value greater than or equal to 900", 400);
+    throw new QueryError(
+      'ValidationError',
+      "1 validation error detected: Value at 'durationSeconds' failed to satisfy constraint: Member must have value greater than or equal to 900",
+      400,
+    );
   if (duration > role.maxSessionDuration)
-    throw new QueryError('ValidationError', 'The requested DurationSeconds exceeds the MaxSessionDuration set for this role.', 400);
+    throw new QueryError(
+      'ValidationError',
+      'The requested DurationSeconds exceeds the MaxSessionDuration set for this role.',
+      400,
+    );
   if (policy !== undefined) {
-    if (policy.length > 2048) throw new QueryError('PackedPolicyTooLarge', 'Packed policy consumes more than 100 percent of the allotted space.', 400);
+    if (policy.length > 2048)
+      throw new QueryError(
+        'PackedPolicyTooLarge',
+        'Packed policy consumes more than 100 percent of the allotted space.',
+        400,
+      );
     policyOrThrow(policy, false);
   }
 
@@ -141,10 +180,15 @@ function assumeRole(r: QueryRequest): Record<string, unknown> {
   const d = evaluate(trust, { action: 'sts:AssumeRole', resource: role.arn, caller, context });
   if (d === 'deny' || d === 'none') denied();
   if (d === 'account' && r.principal.kind === 'session') {
-    const ownRole = r.state.roles.find((x) => x.arn === (r.principal as { session: { roleArn: string } }).session.roleArn);
+    const ownRole = r.state.roles.find(
+      (x) => x.arn === (r.principal as { session: { roleArn: string } }).session.roleArn,
+    );
     const idAllows = Object.values(ownRole?.inlinePolicies ?? {}).some((t) => {
       try {
-        return evaluate(parsePolicy(t, { requirePrincipal: false }), { action: 'sts:AssumeRole', resource: role.arn }) === 'allow';
+        return (
+          evaluate(parsePolicy(t, { requirePrincipal: false }), { action: 'sts:AssumeRole', resource: role.arn }) ===
+          'allow'
+        );
       } catch {
         return false;
       }
@@ -202,13 +246,22 @@ function requireIamAdmin(r: QueryRequest, action: string, resource: string): voi
       return false;
     }
   });
-  if (!ok) throw new QueryError('AccessDenied', `User: ${callerArn(r.principal)} is not authorized to perform: ${action} on resource: ${resource}`, 403);
+  if (!ok)
+    throw new QueryError(
+      'AccessDenied',
+      `User: ${callerArn(r.principal)} is not authorized to perform: ${action} on resource: ${resource}`,
+      403,
+    );
 }
 
 function roleName(r: QueryRequest): string {
   const name = param(r.params, 'RoleName', true);
   if (!/^[\w+=,.@-]{1,64}$/.test(name))
-    throw new QueryError('ValidationError', `1 validation error detected: Value '${name}' at 'roleName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]+`, 400);
+    throw new QueryError(
+      'ValidationError',
+      `1 validation error detected: Value '${name}' at 'roleName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]+`,
+      400,
+    );
   return name;
 }
 
@@ -309,7 +362,8 @@ export const IAM_ACTIONS: Record<string, (r: QueryRequest) => Record<string, unk
     requireIamAdmin(r, 'iam:GetRolePolicy', role.arn);
     const name = policyName(r);
     const doc = role.inlinePolicies[name];
-    if (doc === undefined) throw new QueryError('NoSuchEntity', `The role policy with name ${name} cannot be found.`, 404);
+    if (doc === undefined)
+      throw new QueryError('NoSuchEntity', `The role policy with name ${name} cannot be found.`, 404);
     return { RoleName: role.name, PolicyName: name, PolicyDocument: encodeURIComponent(doc) };
   },
 

@@ -16,7 +16,12 @@ describe('SigV4 verification', () => {
     const parsed = parseAuthorization(AUTH);
     expect(parsed.ok).toBe(true);
     if (!parsed.ok) return;
-    expect(parsed.auth).toMatchObject({ accessKeyId: 'AKIDEXAMPLE', region: 'us-east-1', service: 'service', signedHeaders: ['host', 'x-amz-date'] });
+    expect(parsed.auth).toMatchObject({
+      accessKeyId: 'AKIDEXAMPLE',
+      region: 'us-east-1',
+      service: 'service',
+      signedHeaders: ['host', 'x-amz-date'],
+    });
     expect(verifySignature(VANILLA, parsed.auth, SECRET)).toBeNull();
   });
 

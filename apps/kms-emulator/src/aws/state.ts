@@ -139,9 +139,7 @@ export interface AwsState {
 }
 
 /** The authenticated caller of one request. */
-export type Principal =
-  | { kind: 'key'; key: AccessKey }
-  | { kind: 'session'; session: RoleSession };
+export type Principal = { kind: 'key'; key: AccessKey } | { kind: 'session'; session: RoleSession };
 
 export function callerArn(p: Principal): string {
   return p.kind === 'key' ? p.key.arn : p.session.sessionArn;
@@ -190,7 +188,14 @@ export interface KeyRequestContext {
 }
 
 /** Operations whose requests carry an encryption context (grant constraints apply only to these). */
-const EC_OPERATIONS = new Set(['Encrypt', 'Decrypt', 'GenerateDataKey', 'GenerateDataKeyWithoutPlaintext', 'ReEncryptFrom', 'ReEncryptTo']);
+const EC_OPERATIONS = new Set([
+  'Encrypt',
+  'Decrypt',
+  'GenerateDataKey',
+  'GenerateDataKeyWithoutPlaintext',
+  'ReEncryptFrom',
+  'ReEncryptTo',
+]);
 
 /**
  * The request context KMS evaluates conditions against (KMS Developer Guide, "Condition keys for AWS KMS"; IAM
@@ -200,7 +205,11 @@ const EC_OPERATIONS = new Set(['Encrypt', 'Decrypt', 'GenerateDataKey', 'Generat
  * present only when an AWS service calls KMS on the caller's behalf; every caller of this emulator calls directly,
  * so the key is absent, as it is for Keyhold's own calls.
  */
-export function requestConditionContext(caller: CallerIdentity, req: KeyRequestContext = {}, now = Date.now()): ConditionContext {
+export function requestConditionContext(
+  caller: CallerIdentity,
+  req: KeyRequestContext = {},
+  now = Date.now(),
+): ConditionContext {
   const ctx: ConditionContext = {
     'aws:PrincipalArn': caller.roleArn ?? caller.arn,
     'aws:PrincipalAccount': caller.accountId,
@@ -208,7 +217,9 @@ export function requestConditionContext(caller: CallerIdentity, req: KeyRequestC
     'aws:CurrentTime': new Date(now).toISOString(),
     'aws:EpochTime': String(Math.floor(now / 1000)),
     'kms:CallerAccount': caller.accountId,
-    ...(req.sourceIp ? { 'aws:SourceIp': req.sourceIp.startsWith('::ffff:') ? req.sourceIp.slice(7) : req.sourceIp } : {}),
+    ...(req.sourceIp
+      ? { 'aws:SourceIp': req.sourceIp.startsWith('::ffff:') ? req.sourceIp.slice(7) : req.sourceIp }
+      : {}),
     ...(req.extra ?? {}),
   };
   const ec = req.encryptionContext;
@@ -236,7 +247,13 @@ export function requestConditionContext(caller: CallerIdentity, req: KeyRequestC
  *     operation, and whose constraints the request's encryption context satisfies, allows it.
  * A session whose role was deleted is denied: its identity no longer exists.
  */
-export function authorizeKeyAction(state: AwsState, p: Principal, key: KmsKey, action: string, req: KeyRequestContext = {}): Decision {
+export function authorizeKeyAction(
+  state: AwsState,
+  p: Principal,
+  key: KmsKey,
+  action: string,
+  req: KeyRequestContext = {},
+): Decision {
   const caller = identityOf(p);
   const context = requestConditionContext(caller, req);
   const deny = (why: string): Decision => ({
@@ -285,9 +302,17 @@ export function grantsFor(state: AwsState, caller: CallerIdentity, key: KmsKey):
   );
 }
 
-function grantAllows(state: AwsState, caller: CallerIdentity, key: KmsKey, action: string, ec: Record<string, string> | undefined): boolean {
+function grantAllows(
+  state: AwsState,
+  caller: CallerIdentity,
+  key: KmsKey,
+  action: string,
+  ec: Record<string, string> | undefined,
+): boolean {
   const op = action.replace(/^kms:/i, '');
-  return grantsFor(state, caller, key).some((g) => g.operations.includes(op) && (!EC_OPERATIONS.has(op) || constraintsHold(g, ec)));
+  return grantsFor(state, caller, key).some(
+    (g) => g.operations.includes(op) && (!EC_OPERATIONS.has(op) || constraintsHold(g, ec)),
+  );
 }
 
 /** Grant constraints: keys compared case-insensitively, values exactly (KMS API Reference, "GrantConstraints"). */
@@ -295,8 +320,13 @@ export function constraintsHold(g: KmsGrant, ec: Record<string, string> | undefi
   const c = g.constraints;
   if (!c) return true;
   const req = new Map(Object.entries(ec ?? {}).map(([k, v]) => [k.toLowerCase(), v]));
-  const subset = (want: Record<string, string>) => Object.entries(want).every(([k, v]) => req.get(k.toLowerCase()) === v);
-  if (c.EncryptionContextEquals && !(subset(c.EncryptionContextEquals) && req.size === Object.keys(c.EncryptionContextEquals).length)) return false;
+  const subset = (want: Record<string, string>) =>
+    Object.entries(want).every(([k, v]) => req.get(k.toLowerCase()) === v);
+  if (
+    c.EncryptionContextEquals &&
+    !(subset(c.EncryptionContextEquals) && req.size === Object.keys(c.EncryptionContextEquals).length)
+  )
+    return false;
   if (c.EncryptionContextSubset && !subset(c.EncryptionContextSubset)) return false;
   return true;
 }
@@ -305,7 +335,11 @@ export function constraintsHold(g: KmsGrant, ec: Record<string, string> | undefi
 export function authorizeAccountAction(state: AwsState, p: Principal, action: string, resource: string): Decision {
   const caller = identityOf(p);
   const guard = guardDeny(state, p, action, resource);
-  if (guard) return { allowed: false, reason: `User: ${caller.arn} is not authorized to perform: ${action} on resource: ${resource} with an explicit deny in ${guard}` };
+  if (guard)
+    return {
+      allowed: false,
+      reason: `User: ${caller.arn} is not authorized to perform: ${action} on resource: ${resource} with an explicit deny in ${guard}`,
+    };
   const id = identityDecision(state, p, action, resource);
   let ok = id === 'allow';
   if (ok && p.kind === 'session' && p.session.policy) {
@@ -313,7 +347,10 @@ export function authorizeAccountAction(state: AwsState, p: Principal, action: st
   }
   return ok
     ? { allowed: true }
-    : { allowed: false, reason: `User: ${caller.arn} is not authorized to perform: ${action} on resource: ${resource}` };
+    : {
+        allowed: false,
+        reason: `User: ${caller.arn} is not authorized to perform: ${action} on resource: ${resource}`,
+      };
 }
 
 /**
@@ -337,7 +374,13 @@ export function guardDeny(
   return null;
 }
 
-function identityDecision(state: AwsState, p: Principal, action: string, resource: string, context?: ConditionContext): 'allow' | 'deny' | 'none' | 'gone' {
+function identityDecision(
+  state: AwsState,
+  p: Principal,
+  action: string,
+  resource: string,
+  context?: ConditionContext,
+): 'allow' | 'deny' | 'none' | 'gone' {
   if (p.kind === 'key') return 'allow';
   const role = state.roles.find((r) => r.arn === p.session.roleArn && r.roleId === p.session.roleId);
   if (!role) return 'gone';

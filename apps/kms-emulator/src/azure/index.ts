@@ -63,8 +63,21 @@ const MAX_BODY = 1 << 20;
  * service refuses a version it does not know.
  */
 export const API_VERSIONS: ReadonlySet<string> = new Set([
-  '2015-06-01', '2016-10-01', '7.0', '7.1', '7.2', '7.3', '7.4', '7.5', '7.6',
-  '7.3-preview', '7.4-preview.1', '7.5-preview.1', '7.6-preview.1', '7.6-preview.2', '2025-07-01',
+  '2015-06-01',
+  '2016-10-01',
+  '7.0',
+  '7.1',
+  '7.2',
+  '7.3',
+  '7.4',
+  '7.5',
+  '7.6',
+  '7.3-preview',
+  '7.4-preview.1',
+  '7.5-preview.1',
+  '7.6-preview.1',
+  '7.6-preview.2',
+  '2025-07-01',
 ]);
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -85,10 +98,14 @@ export class AzureEmulator implements CloudEmulator {
     this.o = { ...AZURE_EMULATOR_DEFAULTS, ...opts };
     this.state = this.bootState();
     this.tokens = new TokenIssuer(this.o.tokenLifetimeSeconds);
-    this.vault = new Vault(() => this.state, () => this.vaultUrl(), {
-      changing: (subject, before) => ctx.propagation?.changing('azure', subject, before),
-      view: (subject, current) => ctx.propagation?.view('azure', subject, current) ?? current,
-    });
+    this.vault = new Vault(
+      () => this.state,
+      () => this.vaultUrl(),
+      {
+        changing: (subject, before) => ctx.propagation?.changing('azure', subject, before),
+        view: (subject, current) => ctx.propagation?.view('azure', subject, current) ?? current,
+      },
+    );
   }
 
   /** `https://{vaultHost}:{port}`: the vault URL customers register (key URLs are `${vaultUrl}/keys/{name}`). */
@@ -137,7 +154,8 @@ export class AzureEmulator implements CloudEmulator {
   }
 
   importState(state: unknown): void {
-    if (!isAzureState(state)) throw new Error('azure emulator state must be an object with tenants, apps, keys and grants arrays');
+    if (!isAzureState(state))
+      throw new Error('azure emulator state must be an object with tenants, apps, keys and grants arrays');
     this.state = state;
   }
 
@@ -146,8 +164,18 @@ export class AzureEmulator implements CloudEmulator {
     return {
       tenants: [o.customerTenantId],
       apps: [
-        { clientId: o.vendorClientId, clientSecret: o.vendorClientSecret, tenants: [o.customerTenantId], displayName: 'Keyhold (vendor)' },
-        { clientId: o.customerAdminClientId, clientSecret: o.customerAdminClientSecret, tenants: [o.customerTenantId], displayName: 'Customer key admin' },
+        {
+          clientId: o.vendorClientId,
+          clientSecret: o.vendorClientSecret,
+          tenants: [o.customerTenantId],
+          displayName: 'Keyhold (vendor)',
+        },
+        {
+          clientId: o.customerAdminClientId,
+          clientSecret: o.customerAdminClientSecret,
+          tenants: [o.customerTenantId],
+          displayName: 'Customer key admin',
+        },
       ],
       keys: [],
       grants: [{ tenantId: o.customerTenantId, clientId: o.customerAdminClientId, key: '*', ops: [...ADMIN_OPS] }],
@@ -160,7 +188,10 @@ export class AzureEmulator implements CloudEmulator {
     const raw = await readBody(req);
     if (raw === null) return send(res, 413, { error: { code: 'BadParameter', message: 'Request body too large.' } });
     const url = new URL(req.url ?? '/', 'https://emulator');
-    const segments = url.pathname.split('/').filter((s, i, a) => s !== '' || i === a.length - 1).map(decodeURIComponent);
+    const segments = url.pathname
+      .split('/')
+      .filter((s, i, a) => s !== '' || i === a.length - 1)
+      .map(decodeURIComponent);
     const method = req.method ?? 'GET';
 
     if (segments[0] !== 'keys' && segments[0] !== 'deletedkeys') return this.entra(req, res, method, segments, raw);
@@ -169,12 +200,22 @@ export class AzureEmulator implements CloudEmulator {
   }
 
   /** Entra: OpenID configuration and the client-credentials token endpoint. */
-  private async entra(req: IncomingMessage, res: ServerResponse, method: string, seg: string[], raw: Buffer): Promise<void> {
+  private async entra(
+    req: IncomingMessage,
+    res: ServerResponse,
+    method: string,
+    seg: string[],
+    raw: Buffer,
+  ): Promise<void> {
     const origin = this.authorityHost();
     const tenant = seg[0] ?? '';
     if (method === 'GET' && seg[1] === 'v2.0' && seg[2] === '.well-known' && seg[3] === 'openid-configuration') {
       if (!this.state.tenants.includes(tenant))
-        return send(res, 400, { error: 'invalid_tenant', error_description: `AADSTS90002: Tenant '${tenant}' not found.`, error_codes: [90002] });
+        return send(res, 400, {
+          error: 'invalid_tenant',
+          error_description: `AADSTS90002: Tenant '${tenant}' not found.`,
+          error_codes: [90002],
+        });
       return send(res, 200, {
         token_endpoint: `${origin}/${tenant}/oauth2/v2.0/token`,
         authorization_endpoint: `${origin}/${tenant}/oauth2/v2.0/authorize`,
@@ -196,30 +237,67 @@ export class AzureEmulator implements CloudEmulator {
       if (!(await this.faultGate(req, res, 'token', undefined, principal))) return;
       const fail = (status: number, error: string, description: string, code: number) => {
         this.ctx.counters.record('azure', 'token', principal, error);
-        return send(res, status, { error, error_description: description, error_codes: [code], timestamp: new Date().toISOString() });
+        return send(res, status, {
+          error,
+          error_description: description,
+          error_codes: [code],
+          timestamp: new Date().toISOString(),
+        });
       };
-      if (form.get('grant_type') !== 'client_credentials') return fail(400, 'unsupported_grant_type', 'AADSTS70003: The app requested an unsupported grant type.', 70003);
-      if (!this.state.tenants.includes(tenant)) return fail(400, 'invalid_request', `AADSTS90002: Tenant '${tenant}' not found.`, 90002);
+      if (form.get('grant_type') !== 'client_credentials')
+        return fail(400, 'unsupported_grant_type', 'AADSTS70003: The app requested an unsupported grant type.', 70003);
+      if (!this.state.tenants.includes(tenant))
+        return fail(400, 'invalid_request', `AADSTS90002: Tenant '${tenant}' not found.`, 90002);
       const app = this.state.apps.find((a) => a.clientId === clientId);
       if (!app || !app.tenants.includes(tenant))
-        return fail(400, 'unauthorized_client', `AADSTS700016: Application with identifier '${clientId}' was not found in the directory '${tenant}'.`, 700016);
+        return fail(
+          400,
+          'unauthorized_client',
+          `AADSTS700016: Application with identifier '${clientId}' was not found in the directory '${tenant}'.`,
+          700016,
+        );
       if (app.disabledIn?.includes(tenant))
-        return fail(400, 'unauthorized_client', `AADSTS7000112: Application '${clientId}'(${app.displayName}) is disabled.`, 7000112);
+        return fail(
+          400,
+          'unauthorized_client',
+          `AADSTS7000112: Application '${clientId}'(${app.displayName}) is disabled.`,
+          7000112,
+        );
       if (!secretEquals(form.get('client_secret') ?? '', app.clientSecret))
-        return fail(401, 'invalid_client', `AADSTS7000215: Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '${clientId}'.`, 7000215);
+        return fail(
+          401,
+          'invalid_client',
+          `AADSTS7000215: Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '${clientId}'.`,
+          7000215,
+        );
       const scope = (form.get('scope') ?? '').split(' ')[0] ?? '';
       const aud = scope.replace(/\/\.default$/, '');
       const t = this.tokens.issue(tenant, clientId, aud);
       this.ctx.counters.record('azure', 'token', principal, 'ok');
-      return send(res, 200, { token_type: 'Bearer', expires_in: t.expiresIn, ext_expires_in: t.expiresIn, access_token: t.token });
+      return send(res, 200, {
+        token_type: 'Bearer',
+        expires_in: t.expiresIn,
+        ext_expires_in: t.expiresIn,
+        access_token: t.token,
+      });
     }
     return send(res, 404, { error: { code: 'NotFound', message: 'no such endpoint' } });
   }
 
   /** Key Vault keys REST surface with challenge auth and per-principal grants. */
-  private async keyVault(req: IncomingMessage, res: ServerResponse, method: string, seg: string[], raw: Buffer, apiVersion: string | null): Promise<void> {
+  private async keyVault(
+    req: IncomingMessage,
+    res: ServerResponse,
+    method: string,
+    seg: string[],
+    raw: Buffer,
+    apiVersion: string | null,
+  ): Promise<void> {
     const route = this.route(method, seg);
-    if (!route) return send(res, 405, { error: { code: 'BadParameter', message: `Method ${method} is not supported on ${seg.join('/')}.` } });
+    if (!route)
+      return send(res, 405, {
+        error: { code: 'BadParameter', message: `Method ${method} is not supported on ${seg.join('/')}.` },
+      });
     const keyId = `${this.vaultUrl()}/keys/${route.name}`;
 
     const auth = req.headers.authorization ?? '';
@@ -230,7 +308,10 @@ export class AzureEmulator implements CloudEmulator {
     const verified = this.tokens.verify(auth.slice(7).trim());
     if (!verified.ok) {
       this.ctx.counters.record('azure', route.op, undefined, 'Unauthorized');
-      return this.challenge(res, verified.reason === 'expired' ? 'The access token expired.' : 'The access token is invalid.');
+      return this.challenge(
+        res,
+        verified.reason === 'expired' ? 'The access token expired.' : 'The access token is invalid.',
+      );
     }
     const { tid, appid, aud } = verified.claims;
     const principal = `${tid}/${appid}`;
@@ -247,7 +328,12 @@ export class AzureEmulator implements CloudEmulator {
     if (!apiVersion || !API_VERSIONS.has(apiVersion)) {
       this.ctx.counters.record('azure', route.op, principal, 'BadParameter');
       return send(res, 400, {
-        error: { code: 'BadParameter', message: apiVersion ? `The specified version (${apiVersion}) is not recognized. Consider using the latest supported version.` : 'The api-version query parameter is required.' },
+        error: {
+          code: 'BadParameter',
+          message: apiVersion
+            ? `The specified version (${apiVersion}) is not recognized. Consider using the latest supported version.`
+            : 'The api-version query parameter is required.',
+        },
       });
     }
     if (this.state.firewall?.enabled) {
@@ -267,7 +353,11 @@ export class AzureEmulator implements CloudEmulator {
     const accessPolicies = this.state.permissionModel === 'accessPolicy';
     const granted = grants.some(
       // Access policies are vault-wide (they name no key); RBAC role assignments may be scoped to one key.
-      (g) => g.tenantId === tid && g.clientId === appid && (accessPolicies || g.key === '*' || g.key === route.name) && g.ops.includes(needed),
+      (g) =>
+        g.tenantId === tid &&
+        g.clientId === appid &&
+        (accessPolicies || g.key === '*' || g.key === route.name) &&
+        g.ops.includes(needed),
     );
     if (!granted && accessPolicies) {
       this.ctx.counters.record('azure', route.op, principal, 'AccessDenied');
@@ -310,24 +400,61 @@ export class AzureEmulator implements CloudEmulator {
     } catch (err) {
       if (!(err instanceof VaultError)) throw err;
       this.ctx.counters.record('azure', route.op, principal, err.innerCode ?? err.code);
-      return send(res, err.status, { error: { code: err.code, message: err.message, ...(err.innerCode ? { innererror: { code: err.innerCode } } : {}) } });
+      return send(res, err.status, {
+        error: {
+          code: err.code,
+          message: err.message,
+          ...(err.innerCode ? { innererror: { code: err.innerCode } } : {}),
+        },
+      });
     }
   }
 
-  private route(method: string, seg: string[]):
-    | { op: string; grant: string; name: string; mutates: boolean; status?: number; run: (b: Record<string, unknown>) => Record<string, unknown> | null }
-    | null {
+  private route(
+    method: string,
+    seg: string[],
+  ): {
+    op: string;
+    grant: string;
+    name: string;
+    mutates: boolean;
+    status?: number;
+    run: (b: Record<string, unknown>) => Record<string, unknown> | null;
+  } | null {
     const [root, name, a, b] = seg;
     if (!name) return null;
     const v = this.vault;
-    const version = a && a !== '' && a !== 'versions' && a !== 'create' && a !== 'rotate' && a !== 'wrapkey' && a !== 'unwrapkey' && a !== 'encrypt' && a !== 'decrypt' ? a : undefined;
+    const version =
+      a &&
+      a !== '' &&
+      a !== 'versions' &&
+      a !== 'create' &&
+      a !== 'rotate' &&
+      a !== 'wrapkey' &&
+      a !== 'unwrapkey' &&
+      a !== 'encrypt' &&
+      a !== 'decrypt'
+        ? a
+        : undefined;
     const action = version ? b : a;
-    if (root === 'deletedkeys' && method === 'GET' && !a) return { op: 'getDeletedKey', grant: 'get', name, mutates: false, run: () => v.deleted(name) };
-    if (root === 'deletedkeys' && method === 'POST' && a === 'recover') return { op: 'recoverDeletedKey', grant: 'recover', name, mutates: true, run: () => v.recover(name) };
-    if (root === 'deletedkeys' && method === 'DELETE' && !a) return { op: 'purgeDeletedKey', grant: 'purge', name, mutates: true, status: 204, run: () => (v.purge(name), null) };
+    if (root === 'deletedkeys' && method === 'GET' && !a)
+      return { op: 'getDeletedKey', grant: 'get', name, mutates: false, run: () => v.deleted(name) };
+    if (root === 'deletedkeys' && method === 'POST' && a === 'recover')
+      return { op: 'recoverDeletedKey', grant: 'recover', name, mutates: true, run: () => v.recover(name) };
+    if (root === 'deletedkeys' && method === 'DELETE' && !a)
+      return {
+        op: 'purgeDeletedKey',
+        grant: 'purge',
+        name,
+        mutates: true,
+        status: 204,
+        run: () => (v.purge(name), null),
+      };
     if (root !== 'keys') return null;
-    if (method === 'POST' && action === 'create') return { op: 'createKey', grant: 'create', name, mutates: true, run: (x) => v.create(name, x) };
-    if (method === 'POST' && action === 'rotate') return { op: 'rotateKey', grant: 'rotate', name, mutates: true, run: () => v.rotate(name) };
+    if (method === 'POST' && action === 'create')
+      return { op: 'createKey', grant: 'create', name, mutates: true, run: (x) => v.create(name, x) };
+    if (method === 'POST' && action === 'rotate')
+      return { op: 'rotateKey', grant: 'rotate', name, mutates: true, run: () => v.rotate(name) };
     if (method === 'POST' && (action === 'wrapkey' || action === 'encrypt')) {
       const op = action === 'wrapkey' ? 'wrapKey' : 'encrypt';
       return { op, grant: op, name, mutates: false, run: (x) => v.wrap(name, version, op, x) };
@@ -336,23 +463,34 @@ export class AzureEmulator implements CloudEmulator {
       const op = action === 'unwrapkey' ? 'unwrapKey' : 'decrypt';
       return { op, grant: op, name, mutates: false, run: (x) => v.unwrap(name, version, op, x) };
     }
-    if (method === 'GET' && action === 'versions') return { op: 'listKeyVersions', grant: 'list', name, mutates: false, run: () => v.listVersions(name) };
+    if (method === 'GET' && action === 'versions')
+      return { op: 'listKeyVersions', grant: 'list', name, mutates: false, run: () => v.listVersions(name) };
     if (method === 'GET' && (action === undefined || action === '')) {
       return { op: 'getKey', grant: 'get', name, mutates: false, run: () => v.get(name, version) };
     }
-    if (method === 'PATCH' && (action === undefined || action === '')) return { op: 'updateKey', grant: 'update', name, mutates: true, run: (x) => v.update(name, version, x) };
-    if (method === 'DELETE' && (action === undefined || action === '')) return { op: 'deleteKey', grant: 'delete', name, mutates: true, run: () => v.delete(name) };
+    if (method === 'PATCH' && (action === undefined || action === ''))
+      return { op: 'updateKey', grant: 'update', name, mutates: true, run: (x) => v.update(name, version, x) };
+    if (method === 'DELETE' && (action === undefined || action === ''))
+      return { op: 'deleteKey', grant: 'delete', name, mutates: true, run: () => v.delete(name) };
     return null;
   }
 
   private challenge(res: ServerResponse, problem: string | undefined): void {
     const header = `Bearer authorization="${this.authorityHost()}/${this.o.customerTenantId}", resource="${this.o.resource}"`;
     res.setHeader('WWW-Authenticate', problem ? `${header}, error="invalid_token"` : header);
-    send(res, 401, { error: { code: 'Unauthorized', message: problem ?? 'AKV10000: Request is missing a Bearer or PoP token.' } });
+    send(res, 401, {
+      error: { code: 'Unauthorized', message: problem ?? 'AKV10000: Request is missing a Bearer or PoP token.' },
+    });
   }
 
   /** Applies injected latency and faults; false when the request was answered (or swallowed) by a fault. */
-  private async faultGate(req: IncomingMessage, res: ServerResponse, op: string, keyId: string | undefined, principal: string): Promise<boolean> {
+  private async faultGate(
+    req: IncomingMessage,
+    res: ServerResponse,
+    op: string,
+    keyId: string | undefined,
+    principal: string,
+  ): Promise<boolean> {
     // The vault (host name without port) is the Azure "region" a fault may target: a paired vault answers while one is down.
     const region = (req.headers.host ?? '').replace(/:\d+$/, '').toLowerCase() || undefined;
     const d = this.ctx.faults.decide({ cloud: 'azure', operation: op, keyId, principal, region });
@@ -366,15 +504,29 @@ export class AzureEmulator implements CloudEmulator {
         // Entra throttles the client-credentials grant with 429 + Retry-After and an OAuth 2.0 error body (real Entra
         // asks for 60 s; 1 s keeps tests quick).
         if (op === 'token') {
-          send(res, 429, { error: 'temporarily_unavailable', error_description: 'Too many token requests for this application; retry after the Retry-After interval.', timestamp: new Date().toISOString() });
+          send(res, 429, {
+            error: 'temporarily_unavailable',
+            error_description: 'Too many token requests for this application; retry after the Retry-After interval.',
+            timestamp: new Date().toISOString(),
+          });
           return false;
         }
-        send(res, 429, { error: { code: 'Throttled', message: 'Request was not processed because too many requests were received. Reason: VaultRequestTypeLimitReached' } });
+        send(res, 429, {
+          error: {
+            code: 'Throttled',
+            message:
+              'Request was not processed because too many requests were received. Reason: VaultRequestTypeLimitReached',
+          },
+        });
         return false;
       case 'error':
         this.ctx.counters.record('azure', op, principal, 'fault:error');
         if (op === 'token') {
-          send(res, 503, { error: 'temporarily_unavailable', error_description: 'The token service is temporarily unavailable.', timestamp: new Date().toISOString() });
+          send(res, 503, {
+            error: 'temporarily_unavailable',
+            error_description: 'The token service is temporarily unavailable.',
+            timestamp: new Date().toISOString(),
+          });
           return false;
         }
         send(res, 503, { error: { code: 'ServiceUnavailable', message: 'The service is temporarily unavailable.' } });
@@ -396,7 +548,15 @@ export class AzureEmulator implements CloudEmulator {
     const b = (req.body ?? {}) as Record<string, unknown>;
     const p = req.path.split('/').filter(Boolean);
     if (req.method === 'GET' && req.path === '/endpoints')
-      return { status: 200, body: { vaultUrl: this.vaultUrl(), authorityHost: this.authorityHost(), tenantId: this.o.customerTenantId, resource: this.o.resource } };
+      return {
+        status: 200,
+        body: {
+          vaultUrl: this.vaultUrl(),
+          authorityHost: this.authorityHost(),
+          tenantId: this.o.customerTenantId,
+          resource: this.o.resource,
+        },
+      };
     if (p[0] === 'keys') {
       if (req.method === 'GET' && p.length === 1)
         return {
@@ -405,13 +565,22 @@ export class AzureEmulator implements CloudEmulator {
             keys: this.state.keys.map((k) => ({
               name: k.name,
               deleted: k.deleted,
-              versions: k.versions.map((v) => ({ version: v.version, enabled: v.enabled, keyOps: v.keyOps, keySize: v.keySize, tags: v.tags ?? {} })),
+              versions: k.versions.map((v) => ({
+                version: v.version,
+                enabled: v.enabled,
+                keyOps: v.keyOps,
+                keySize: v.keySize,
+                tags: v.tags ?? {},
+              })),
             })),
           },
         };
       if (req.method === 'POST' && p.length === 1) {
         try {
-          const bundle = this.vault.create(String(b.name ?? ''), { key_size: b.keySize ?? 2048, key_ops: b.keyOps ?? ALL_KEY_OPS });
+          const bundle = this.vault.create(String(b.name ?? ''), {
+            key_size: b.keySize ?? 2048,
+            key_ops: b.keyOps ?? ALL_KEY_OPS,
+          });
           return { status: 201, body: bundle };
         } catch (err) {
           return { status: 400, body: { error: (err as Error).message } };
@@ -433,7 +602,8 @@ export class AzureEmulator implements CloudEmulator {
       }
       if (req.method === 'PATCH' && p.length === 2) {
         // {exp?, nbf?} in epoch seconds (null clears), on every version unless {version}
-        const targets = typeof b.version === 'string' ? key.versions.filter((v) => v.version === b.version) : key.versions;
+        const targets =
+          typeof b.version === 'string' ? key.versions.filter((v) => v.version === b.version) : key.versions;
         try {
           for (const v of targets) this.vault.update(key.name, v.version, { attributes: { exp: b.exp, nbf: b.nbf } });
         } catch (err) {
@@ -461,7 +631,8 @@ export class AzureEmulator implements CloudEmulator {
       return { status: 200, body: this.state.firewall };
     }
     if (p[0] === 'permission-model' && p.length === 1 && req.method === 'PUT') {
-      if (b.model !== 'rbac' && b.model !== 'accessPolicy') return { status: 400, body: { error: "model must be 'rbac' or 'accessPolicy'" } };
+      if (b.model !== 'rbac' && b.model !== 'accessPolicy')
+        return { status: 400, body: { error: "model must be 'rbac' or 'accessPolicy'" } };
       this.ctx.propagation?.changing('azure', 'grants', this.state.grants);
       this.state.permissionModel = b.model;
       return { status: 200, body: { model: b.model } };
@@ -471,7 +642,8 @@ export class AzureEmulator implements CloudEmulator {
       const tenantId = String(b.tenantId ?? this.o.customerTenantId);
       const clientId = String(b.clientId ?? '');
       const key = String(b.key ?? '*');
-      if (!GUID.test(tenantId) || !GUID.test(clientId)) return { status: 400, body: { error: 'tenantId and clientId must be GUIDs' } };
+      if (!GUID.test(tenantId) || !GUID.test(clientId))
+        return { status: 400, body: { error: 'tenantId and clientId must be GUIDs' } };
       if (req.method === 'POST') {
         const ops = Array.isArray(b.ops) ? b.ops.map(String) : ['get', 'wrapKey', 'unwrapKey'];
         const bad = ops.filter((o) => !ADMIN_OPS.includes(o));
@@ -483,19 +655,33 @@ export class AzureEmulator implements CloudEmulator {
       if (req.method === 'DELETE') {
         const before = this.state.grants.length;
         this.ctx.propagation?.changing('azure', 'grants', this.state.grants);
-        this.state.grants = this.state.grants.filter((g) => !(g.tenantId === tenantId && g.clientId === clientId && (key === '*' || g.key === key)));
+        this.state.grants = this.state.grants.filter(
+          (g) => !(g.tenantId === tenantId && g.clientId === clientId && (key === '*' || g.key === key)),
+        );
         return { status: 200, body: { removed: before - this.state.grants.length } };
       }
     }
     if (p[0] === 'principals' && p.length === 1) {
       if (req.method === 'GET')
-        return { status: 200, body: { principals: this.state.apps.map((a) => ({ clientId: a.clientId, tenants: a.tenants, displayName: a.displayName })) } };
+        return {
+          status: 200,
+          body: {
+            principals: this.state.apps.map((a) => ({
+              clientId: a.clientId,
+              tenants: a.tenants,
+              displayName: a.displayName,
+            })),
+          },
+        };
       if (req.method === 'POST') {
         const clientId = String(b.clientId ?? '');
         const clientSecret = String(b.clientSecret ?? '');
         const tenants = Array.isArray(b.tenants) ? b.tenants.map(String) : [this.o.customerTenantId];
         if (!GUID.test(clientId) || clientSecret.length < 8 || !tenants.every((t) => GUID.test(t)))
-          return { status: 400, body: { error: 'clientId (GUID), clientSecret (≥ 8 chars) and tenants (GUIDs) are required' } };
+          return {
+            status: 400,
+            body: { error: 'clientId (GUID), clientSecret (≥ 8 chars) and tenants (GUIDs) are required' },
+          };
         for (const t of tenants) if (!this.state.tenants.includes(t)) this.state.tenants.push(t);
         this.state.apps = this.state.apps.filter((a) => a.clientId !== clientId);
         this.state.apps.push({ clientId, clientSecret, tenants, displayName: String(b.displayName ?? clientId) });
@@ -529,7 +715,9 @@ export function createAzureEmulator(ctx: EmulatorContext, opts: Partial<AzureEmu
 
 function send(res: ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text) }).end(text);
+  res
+    .writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text) })
+    .end(text);
 }
 
 async function readBody(req: IncomingMessage): Promise<Buffer | null> {

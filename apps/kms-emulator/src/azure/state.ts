@@ -63,7 +63,20 @@ export interface AzureState {
 }
 
 export const ALL_KEY_OPS = ['encrypt', 'decrypt', 'wrapKey', 'unwrapKey', 'sign', 'verify'];
-export const ADMIN_OPS = ['get', 'list', 'wrapKey', 'unwrapKey', 'encrypt', 'decrypt', 'create', 'update', 'delete', 'rotate', 'recover', 'purge'];
+export const ADMIN_OPS = [
+  'get',
+  'list',
+  'wrapKey',
+  'unwrapKey',
+  'encrypt',
+  'decrypt',
+  'create',
+  'update',
+  'delete',
+  'rotate',
+  'recover',
+  'purge',
+];
 
 export function newKeyVersion(keySize: number, keyOps: string[], now = Math.floor(Date.now() / 1000)): KeyVersion {
   const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: keySize, publicExponent: 0x10001 });

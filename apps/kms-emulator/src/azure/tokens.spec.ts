@@ -7,7 +7,10 @@ describe('TokenIssuer', () => {
   it('verifies its own tokens and returns the claims', () => {
     const { token, expiresIn } = issuer.issue('tenant', 'app', 'https://vault.localhost', now);
     expect(expiresIn).toBe(60);
-    expect(issuer.verify(token, now + 59)).toEqual({ ok: true, claims: { tid: 'tenant', appid: 'app', aud: 'https://vault.localhost', iat: now, exp: now + 60 } });
+    expect(issuer.verify(token, now + 59)).toEqual({
+      ok: true,
+      claims: { tid: 'tenant', appid: 'app', aud: 'https://vault.localhost', iat: now, exp: now + 60 },
+    });
   });
 
   it('refuses an expired token as expired', () => {
@@ -19,7 +22,9 @@ describe('TokenIssuer', () => {
     const { token } = new TokenIssuer(60).issue('tenant', 'app', 'aud', now);
     expect(issuer.verify(token, now)).toEqual({ ok: false, reason: 'invalid' });
     const [h, , sig] = issuer.issue('tenant', 'app', 'aud', now).token.split('.');
-    const altered = Buffer.from(JSON.stringify({ tid: 'tenant', appid: 'other', aud: 'aud', iat: now, exp: now + 60 })).toString('base64url');
+    const altered = Buffer.from(
+      JSON.stringify({ tid: 'tenant', appid: 'other', aud: 'aud', iat: now, exp: now + 60 }),
+    ).toString('base64url');
     expect(issuer.verify(`${h}.${altered}.${sig}`, now)).toEqual({ ok: false, reason: 'invalid' });
     expect(issuer.verify('not-a-token', now)).toEqual({ ok: false, reason: 'invalid' });
   });

@@ -17,7 +17,12 @@ export class TokenIssuer {
 
   constructor(private readonly lifetimeSeconds = 3600) {}
 
-  issue(tid: string, appid: string, aud: string, now = Math.floor(Date.now() / 1000)): { token: string; expiresIn: number } {
+  issue(
+    tid: string,
+    appid: string,
+    aud: string,
+    now = Math.floor(Date.now() / 1000),
+  ): { token: string; expiresIn: number } {
     const header = b64(JSON.stringify({ alg: 'HS256', typ: 'JWT' }));
     const claims: TokenClaims = { tid, appid, aud, iat: now, exp: now + this.lifetimeSeconds };
     const payload = b64(JSON.stringify(claims));
@@ -25,7 +30,10 @@ export class TokenIssuer {
   }
 
   /** The claims of a genuine, unexpired token, or why not. */
-  verify(token: string, now = Math.floor(Date.now() / 1000)): { ok: true; claims: TokenClaims } | { ok: false; reason: 'invalid' | 'expired' } {
+  verify(
+    token: string,
+    now = Math.floor(Date.now() / 1000),
+  ): { ok: true; claims: TokenClaims } | { ok: false; reason: 'invalid' | 'expired' } {
     const parts = token.split('.');
     if (parts.length !== 3) return { ok: false, reason: 'invalid' };
     const expected = Buffer.from(this.sign(`${parts[0]}.${parts[1]}`));

@@ -71,12 +71,28 @@ export class Vault {
     };
   }
 
-  create(name: string, body: { kty?: unknown; key_size?: unknown; key_ops?: unknown; attributes?: { enabled?: unknown; exp?: unknown; nbf?: unknown }; tags?: unknown }): Record<string, unknown> {
-    if (!NAME.test(name)) throw new VaultError(400, 'BadParameter', 'The key name is invalid: use 1-127 letters, digits and dashes.');
+  create(
+    name: string,
+    body: {
+      kty?: unknown;
+      key_size?: unknown;
+      key_ops?: unknown;
+      attributes?: { enabled?: unknown; exp?: unknown; nbf?: unknown };
+      tags?: unknown;
+    },
+  ): Record<string, unknown> {
+    if (!NAME.test(name))
+      throw new VaultError(400, 'BadParameter', 'The key name is invalid: use 1-127 letters, digits and dashes.');
     const kty = body.kty ?? 'RSA';
-    if (kty !== 'RSA' && kty !== 'RSA-HSM') throw new VaultError(400, 'BadParameter', `Key type ${String(kty)} is not supported by this emulator (RSA, RSA-HSM).`);
+    if (kty !== 'RSA' && kty !== 'RSA-HSM')
+      throw new VaultError(
+        400,
+        'BadParameter',
+        `Key type ${String(kty)} is not supported by this emulator (RSA, RSA-HSM).`,
+      );
     const size = body.key_size ?? 2048;
-    if (size !== 2048 && size !== 3072 && size !== 4096) throw new VaultError(400, 'BadParameter', 'key_size must be 2048, 3072 or 4096.');
+    if (size !== 2048 && size !== 3072 && size !== 4096)
+      throw new VaultError(400, 'BadParameter', 'key_size must be 2048, 3072 or 4096.');
     const ops = Array.isArray(body.key_ops) ? body.key_ops.map(String) : ALL_KEY_OPS;
     const v = newKeyVersion(size, ops);
     if (body.attributes?.enabled === false) v.enabled = false;
@@ -84,7 +100,8 @@ export class Vault {
     if (body.tags !== undefined) v.tags = parseTags(body.tags);
     const s = this.state();
     let key = s.keys.find((k) => k.name === name);
-    if (key && key.deleted) throw new VaultError(409, 'Conflict', `Key ${name} is currently in a deleted but recoverable state.`);
+    if (key && key.deleted)
+      throw new VaultError(409, 'Conflict', `Key ${name} is currently in a deleted but recoverable state.`);
     if (!key) {
       key = { name, versions: [], deleted: false };
       s.keys.push(key);
@@ -95,7 +112,8 @@ export class Vault {
 
   find(name: string): VaultKey {
     const key = this.state().keys.find((k) => k.name === name);
-    if (!key || this.seen(key).deleted) throw new VaultError(404, 'KeyNotFound', `A key with (name/id) ${name} was not found in this key vault.`);
+    if (!key || this.seen(key).deleted)
+      throw new VaultError(404, 'KeyNotFound', `A key with (name/id) ${name} was not found in this key vault.`);
     return key;
   }
 
@@ -105,9 +123,19 @@ export class Vault {
 
   version(key: VaultKey, version: string | undefined): KeyVersion {
     if (!version) return key.versions[key.versions.length - 1];
-    if (!VERSION.test(version)) throw new VaultError(404, 'KeyNotFound', `A key with (name/id) ${key.name}/${version} was not found in this key vault.`);
+    if (!VERSION.test(version))
+      throw new VaultError(
+        404,
+        'KeyNotFound',
+        `A key with (name/id) ${key.name}/${version} was not found in this key vault.`,
+      );
     const v = key.versions.find((x) => x.version === version);
-    if (!v) throw new VaultError(404, 'KeyNotFound', `A key with (name/id) ${key.name}/${version} was not found in this key vault.`);
+    if (!v)
+      throw new VaultError(
+        404,
+        'KeyNotFound',
+        `A key with (name/id) ${key.name}/${version} was not found in this key vault.`,
+      );
     return v;
   }
 
@@ -115,7 +143,8 @@ export class Vault {
   get(name: string, version: string | undefined): Record<string, unknown> {
     const key = this.find(name);
     const v = this.version(key, version);
-    if (!this.enabled(key, v)) throw new VaultError(403, 'Forbidden', 'Operation get is not allowed on a disabled key.', 'KeyDisabled');
+    if (!this.enabled(key, v))
+      throw new VaultError(403, 'Forbidden', 'Operation get is not allowed on a disabled key.', 'KeyDisabled');
     return this.bundle(key, v);
   }
 
@@ -127,7 +156,11 @@ export class Vault {
     };
   }
 
-  update(name: string, version: string | undefined, body: { attributes?: { enabled?: unknown; exp?: unknown; nbf?: unknown }; key_ops?: unknown; tags?: unknown }): Record<string, unknown> {
+  update(
+    name: string,
+    version: string | undefined,
+    body: { attributes?: { enabled?: unknown; exp?: unknown; nbf?: unknown }; key_ops?: unknown; tags?: unknown },
+  ): Record<string, unknown> {
     const key = this.find(name);
     const v = this.version(key, version);
     if (typeof body.attributes?.enabled === 'boolean' && body.attributes.enabled !== v.enabled) this.changing(key);
@@ -199,7 +232,12 @@ export class Vault {
   }
 
   /** wrapKey/encrypt (RSA-OAEP-256 or RSA-OAEP) with the public half of the version. */
-  wrap(name: string, version: string | undefined, op: 'wrapKey' | 'encrypt', body: { alg?: unknown; value?: unknown }): Record<string, unknown> {
+  wrap(
+    name: string,
+    version: string | undefined,
+    op: 'wrapKey' | 'encrypt',
+    body: { alg?: unknown; value?: unknown },
+  ): Record<string, unknown> {
     const key = this.find(name);
     const v = this.usable(key, version, op);
     const hash = oaepHash(body.alg);
@@ -212,7 +250,12 @@ export class Vault {
   }
 
   /** unwrapKey/decrypt with the private half: a ciphertext that does not decrypt is 400 BadParameter, as in Key Vault. */
-  unwrap(name: string, version: string | undefined, op: 'unwrapKey' | 'decrypt', body: { alg?: unknown; value?: unknown }): Record<string, unknown> {
+  unwrap(
+    name: string,
+    version: string | undefined,
+    op: 'unwrapKey' | 'decrypt',
+    body: { alg?: unknown; value?: unknown },
+  ): Record<string, unknown> {
     const key = this.find(name);
     const v = this.usable(key, version, op);
     const hash = oaepHash(body.alg);
@@ -230,14 +273,18 @@ export class Vault {
 
   private usable(key: VaultKey, version: string | undefined, op: string): KeyVersion {
     const v = this.version(key, version);
-    if (!this.enabled(key, v)) throw new VaultError(403, 'Forbidden', `Operation ${op} is not allowed on a disabled key.`, 'KeyDisabled');
-    if (!v.keyOps.includes(op)) throw new VaultError(403, 'Forbidden', `Operation ${op} is not permitted for this key.`, 'KeyOperationForbidden');
+    if (!this.enabled(key, v))
+      throw new VaultError(403, 'Forbidden', `Operation ${op} is not allowed on a disabled key.`, 'KeyDisabled');
+    if (!v.keyOps.includes(op))
+      throw new VaultError(403, 'Forbidden', `Operation ${op} is not permitted for this key.`, 'KeyOperationForbidden');
     // Key Vault's date-time controlled operations: outside nbf/exp a key refuses encrypt and wrapKey with 403, while
     // decrypt, unwrapKey and verify keep working (so data sealed while the key was valid can still be recovered).
     if (op === 'wrapKey' || op === 'encrypt') {
       const now = Math.floor(Date.now() / 1000);
-      if (v.exp !== undefined && now >= v.exp) throw new VaultError(403, 'Forbidden', `Operation ${op} is not allowed on an expired key.`);
-      if (v.nbf !== undefined && now < v.nbf) throw new VaultError(403, 'Forbidden', `Operation ${op} is not allowed on a key that is not yet valid.`);
+      if (v.exp !== undefined && now >= v.exp)
+        throw new VaultError(403, 'Forbidden', `Operation ${op} is not allowed on an expired key.`);
+      if (v.nbf !== undefined && now < v.nbf)
+        throw new VaultError(403, 'Forbidden', `Operation ${op} is not allowed on a key that is not yet valid.`);
     }
     return v;
   }
@@ -256,7 +303,8 @@ function applyValidity(v: KeyVersion, attributes: { exp?: unknown; nbf?: unknown
       delete v[f];
       continue;
     }
-    if (typeof raw !== 'number' || !Number.isFinite(raw) || raw < 0) throw new VaultError(400, 'BadParameter', `attributes.${f} must be a time in seconds since the epoch.`);
+    if (typeof raw !== 'number' || !Number.isFinite(raw) || raw < 0)
+      throw new VaultError(400, 'BadParameter', `attributes.${f} must be a time in seconds since the epoch.`);
     v[f] = Math.floor(raw);
   }
 }
@@ -264,7 +312,11 @@ function applyValidity(v: KeyVersion, attributes: { exp?: unknown; nbf?: unknown
 function oaepHash(alg: unknown): 'sha256' | 'sha1' {
   if (alg === 'RSA-OAEP-256') return 'sha256';
   if (alg === 'RSA-OAEP') return 'sha1';
-  throw new VaultError(400, 'BadParameter', `Algorithm ${String(alg)} is not supported for this key (RSA-OAEP-256, RSA-OAEP).`);
+  throw new VaultError(
+    400,
+    'BadParameter',
+    `Algorithm ${String(alg)} is not supported for this key (RSA-OAEP-256, RSA-OAEP).`,
+  );
 }
 
 function b64urlInput(value: unknown): Buffer {
@@ -276,13 +328,16 @@ function b64urlInput(value: unknown): Buffer {
 /** Key Vault's tag limits: at most 15 tags, names up to 512 characters, values up to 256, all strings. */
 export function parseTags(raw: unknown): Record<string, string> {
   if (raw === null) return {};
-  if (typeof raw !== 'object' || Array.isArray(raw)) throw new VaultError(400, 'BadParameter', 'tags must be an object of string values.');
+  if (typeof raw !== 'object' || Array.isArray(raw))
+    throw new VaultError(400, 'BadParameter', 'tags must be an object of string values.');
   const entries = Object.entries(raw as Record<string, unknown>);
   if (entries.length > 15) throw new VaultError(400, 'BadParameter', 'A key can have at most 15 tags.');
   const out: Record<string, string> = {};
   for (const [k, v] of entries) {
-    if (k.length === 0 || k.length > 512) throw new VaultError(400, 'BadParameter', 'Tag names must be 1-512 characters.');
-    if (typeof v !== 'string' || v.length > 256) throw new VaultError(400, 'BadParameter', `Tag ${k} must have a string value of at most 256 characters.`);
+    if (k.length === 0 || k.length > 512)
+      throw new VaultError(400, 'BadParameter', 'Tag names must be 1-512 characters.');
+    if (typeof v !== 'string' || v.length > 256)
+      throw new VaultError(400, 'BadParameter', `Tag ${k} must have a string value of at most 256 characters.`);
     out[k] = v;
   }
   return out;

@@ -33,7 +33,8 @@ export class AwsKeyPropagation {
     if (!snapshot || !this.propagation) return;
     for (const k of state.keys) {
       const was = snapshot.get(k.keyId);
-      if (was && (was.state !== k.state || was.policy !== k.policy)) this.propagation.changing('aws', `key:${k.keyId}`, was);
+      if (was && (was.state !== k.state || was.policy !== k.policy))
+        this.propagation.changing('aws', `key:${k.keyId}`, was);
     }
   }
 

@@ -13,7 +13,9 @@ const faultRuleInput = z.object(
     operation: z.string().optional(),
     keyId: z.string().optional(),
     principal: z.string().optional(),
-    kind: z.enum(['latency', 'throttle', 'error', 'hang', 'reset'], { message: 'kind must be one of latency, throttle, error, hang, reset' }),
+    kind: z.enum(['latency', 'throttle', 'error', 'hang', 'reset'], {
+      message: 'kind must be one of latency, throttle, error, hang, reset',
+    }),
     rate: z.number({ message: 'rate must be a number in [0, 1]' }).optional(),
     latencyMs: z.number({ message: 'latencyMs must be a non-negative number' }).optional(),
     jitterMs: z.number({ message: 'jitterMs must be a non-negative number' }).optional(),
@@ -106,11 +108,15 @@ export class AdminServer {
     if (method === 'DELETE' && faultId) {
       return this.faults.remove(faultId[1]) ? send(res, 204) : send(res, 404, { error: 'no such fault' });
     }
-    if (method === 'GET' && path === '/propagation') return send(res, 200, { propagation: this.propagation?.list() ?? [] });
+    if (method === 'GET' && path === '/propagation')
+      return send(res, 200, { propagation: this.propagation?.list() ?? [] });
     const propagationRoute = /^\/propagation\/(aws|azure|gcp)$/.exec(path);
     if (propagationRoute && this.propagation && (method === 'PUT' || method === 'DELETE')) {
       try {
-        const settings = this.propagation.configure(propagationRoute[1] as Cloud, method === 'DELETE' ? null : (parsed(propagationInput, body) ?? {}));
+        const settings = this.propagation.configure(
+          propagationRoute[1] as Cloud,
+          method === 'DELETE' ? null : (parsed(propagationInput, body) ?? {}),
+        );
         return settings ? send(res, 200, { cloud: propagationRoute[1], ...settings }) : send(res, 204);
       } catch (err) {
         return send(res, 400, { error: (err as Error).message });

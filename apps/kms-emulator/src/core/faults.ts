@@ -114,12 +114,14 @@ function validateRule(input: FaultRuleInput): string | null {
   if (!input || typeof input !== 'object') return 'fault rule must be an object';
   if (!KINDS.has(input.kind)) return `kind must be one of ${[...KINDS].join(', ')}`;
   if (input.cloud !== undefined && !CLOUDS.has(input.cloud)) return 'cloud must be aws, azure or gcp';
-  if (input.region !== undefined && (typeof input.region !== 'string' || input.region === '')) return 'region must be a non-empty string';
+  if (input.region !== undefined && (typeof input.region !== 'string' || input.region === ''))
+    return 'region must be a non-empty string';
   if (input.rate !== undefined && !(typeof input.rate === 'number' && input.rate >= 0 && input.rate <= 1))
     return 'rate must be a number in [0, 1]';
   for (const f of ['latencyMs', 'jitterMs', 'count'] as const) {
     const v = input[f];
-    if (v !== undefined && !(typeof v === 'number' && Number.isFinite(v) && v >= 0)) return `${f} must be a non-negative number`;
+    if (v !== undefined && !(typeof v === 'number' && Number.isFinite(v) && v >= 0))
+      return `${f} must be a non-negative number`;
   }
   if (input.kind === 'latency' && input.latencyMs === undefined) return 'latency rules need latencyMs';
   return null;

@@ -49,11 +49,18 @@ export class Propagation {
       for (const k of [...this.pending.keys()]) if (k.startsWith(`${cloud}\u0000`)) this.pending.delete(k);
       return null;
     }
-    const s: PropagationSettings = { delayMs: input.delayMs ?? 0, flapMs: input.flapMs ?? 0, newRate: input.newRate ?? 0.5, seed: input.seed ?? 1 };
+    const s: PropagationSettings = {
+      delayMs: input.delayMs ?? 0,
+      flapMs: input.flapMs ?? 0,
+      newRate: input.newRate ?? 0.5,
+      seed: input.seed ?? 1,
+    };
     for (const f of ['delayMs', 'flapMs', 'seed'] as const) {
-      if (!(typeof s[f] === 'number' && Number.isFinite(s[f]) && s[f] >= 0)) throw new Error(`${f} must be a non-negative number`);
+      if (!(typeof s[f] === 'number' && Number.isFinite(s[f]) && s[f] >= 0))
+        throw new Error(`${f} must be a non-negative number`);
     }
-    if (!(typeof s.newRate === 'number' && s.newRate >= 0 && s.newRate <= 1)) throw new Error('newRate must be a number in [0, 1]');
+    if (!(typeof s.newRate === 'number' && s.newRate >= 0 && s.newRate <= 1))
+      throw new Error('newRate must be a number in [0, 1]');
     this.settings.set(cloud, s);
     this.rngs.set(cloud, mulberry32(Math.floor(s.seed)));
     this.counts.set(cloud, { old: 0, new: 0 });

@@ -24,16 +24,24 @@ const PREFIX = /^resource\.name\.startsWith\(\s*"([^"]*)"\s*\)$/;
 const EQUALS = /^resource\.name\s*==\s*"([^"]*)"$/;
 
 /** Compiles an expression, or returns why it cannot be used. */
-export function compileCondition(expression: string): { ok: true; test: (c: ConditionContext) => boolean } | { ok: false; problem: string } {
-  if (typeof expression !== 'string' || expression.trim() === '') return { ok: false, problem: 'condition.expression is required.' };
-  if (expression.length > 12_800) return { ok: false, problem: 'condition.expression is longer than 12800 characters.' };
+export function compileCondition(
+  expression: string,
+): { ok: true; test: (c: ConditionContext) => boolean } | { ok: false; problem: string } {
+  if (typeof expression !== 'string' || expression.trim() === '')
+    return { ok: false, problem: 'condition.expression is required.' };
+  if (expression.length > 12_800)
+    return { ok: false, problem: 'condition.expression is longer than 12800 characters.' };
   const terms: Term[] = [];
   for (const raw of expression.split('&&')) {
-    const t = raw.trim().replace(/^\((.*)\)$/, '$1').trim();
+    const t = raw
+      .trim()
+      .replace(/^\((.*)\)$/, '$1')
+      .trim();
     let m = TIME.exec(t);
     if (m) {
       const at = Date.parse(m[2]);
-      if (!Number.isFinite(at) || !/Z$|[+-]\d\d:\d\d$/.test(m[2])) return { ok: false, problem: `timestamp("${m[2]}") is not an RFC 3339 time.` };
+      if (!Number.isFinite(at) || !/Z$|[+-]\d\d:\d\d$/.test(m[2]))
+        return { ok: false, problem: `timestamp("${m[2]}") is not an RFC 3339 time.` };
       const op = m[1];
       terms.push((c) => (op === '<' ? c.now < at : op === '<=' ? c.now <= at : op === '>' ? c.now > at : c.now >= at));
       continue;
@@ -50,7 +58,10 @@ export function compileCondition(expression: string): { ok: true; test: (c: Cond
       terms.push((c) => c.resourceName === name);
       continue;
     }
-    return { ok: false, problem: `condition term ${JSON.stringify(t.slice(0, 200))} is not supported (request.time comparisons, resource.name.startsWith, resource.name ==, joined by &&).` };
+    return {
+      ok: false,
+      problem: `condition term ${JSON.stringify(t.slice(0, 200))} is not supported (request.time comparisons, resource.name.startsWith, resource.name ==, joined by &&).`,
+    };
   }
   return { ok: true, test: (c) => terms.every((f) => f(c)) };
 }

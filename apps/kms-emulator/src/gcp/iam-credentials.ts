@@ -104,7 +104,12 @@ export class IamCredentialsServer {
     }
     if (who === 'expired') {
       done('UNAUTHENTICATED');
-      return sendError(res, 401, 'UNAUTHENTICATED', 'Request had invalid authentication credentials: the access token expired.');
+      return sendError(
+        res,
+        401,
+        'UNAUTHENTICATED',
+        'Request had invalid authentication credentials: the access token expired.',
+      );
     }
     if (body === undefined) {
       done('INVALID_ARGUMENT');
@@ -130,7 +135,12 @@ export class IamCredentialsServer {
       }
       if (!creators.has(who)) {
         done('PERMISSION_DENIED');
-        return sendError(res, 403, 'PERMISSION_DENIED', `Permission 'iam.serviceAccounts.getAccessToken' denied on resource (or it may not exist).`);
+        return sendError(
+          res,
+          403,
+          'PERMISSION_DENIED',
+          `Permission 'iam.serviceAccounts.getAccessToken' denied on resource (or it may not exist).`,
+        );
       }
     }
     if (this.state.disabledServiceAccounts.has(email)) {
@@ -140,7 +150,12 @@ export class IamCredentialsServer {
     const lifetime = parseLifetime(body.lifetime, this.config.maxLifetimeSeconds);
     if (lifetime === null) {
       done('INVALID_ARGUMENT');
-      return sendError(res, 400, 'INVALID_ARGUMENT', `lifetime must be "<seconds>s" between 1 and ${this.config.maxLifetimeSeconds}.`);
+      return sendError(
+        res,
+        400,
+        'INVALID_ARGUMENT',
+        `lifetime must be "<seconds>s" between 1 and ${this.config.maxLifetimeSeconds}.`,
+      );
     }
     const issued = this.tokens.issue(`serviceAccount:${email}`, lifetime);
     done('ok');
@@ -176,7 +191,10 @@ async function readJson(req: IncomingMessage): Promise<Record<string, unknown> |
 
 function send(res: ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json; charset=UTF-8', 'content-length': Buffer.byteLength(text) });
+  res.writeHead(status, {
+    'content-type': 'application/json; charset=UTF-8',
+    'content-length': Buffer.byteLength(text),
+  });
   res.end(text);
 }
 

@@ -36,7 +36,12 @@ export interface Caller {
  * Whether any binding grants `perm` to the caller (policies of the resource and its ancestors: key, key ring,
  * project). A conditional binding grants only while its condition holds for this request (`request`).
  */
-export function allowed(caller: Caller, perm: Permission, policies: ReadonlyArray<{ bindings: IamBinding[] }>, request?: ConditionContext): boolean {
+export function allowed(
+  caller: Caller,
+  perm: Permission,
+  policies: ReadonlyArray<{ bindings: IamBinding[] }>,
+  request?: ConditionContext,
+): boolean {
   if (caller.owner) return true;
   for (const p of policies) {
     for (const b of p.bindings) {

@@ -61,23 +61,30 @@ export function createGcpEmulator(ctx: EmulatorContext, opts: Partial<GcpEmulato
 
   async function admin(req: AdminRequest): Promise<AdminResponse | null> {
     const body = (req.body ?? {}) as Record<string, unknown>;
-    const str = (k: string) => (typeof body[k] === 'string' ? (body[k]) : undefined);
+    const str = (k: string) => (typeof body[k] === 'string' ? body[k] : undefined);
     switch (`${req.method} ${req.path}`) {
       case 'GET /endpoints':
-        return endpoints ? { status: 200, body: endpoints } : { status: 503, body: { error: 'gcp emulator not started' } };
+        return endpoints
+          ? { status: 200, body: endpoints }
+          : { status: 503, body: { error: 'gcp emulator not started' } };
       case 'GET /tokens':
         return { status: 200, body: { tokens: tokens.list() } };
       case 'POST /tokens/revoke':
         return { status: 200, body: { revoked: tokens.revoke(str('member')) } };
       case 'POST /tokens/expire': {
         const member = str('member');
-        if (!member) return { status: 400, body: { error: 'member (e.g. serviceAccount:x@p.iam.gserviceaccount.com) is required' } };
+        if (!member)
+          return {
+            status: 400,
+            body: { error: 'member (e.g. serviceAccount:x@p.iam.gserviceaccount.com) is required' },
+          };
         return { status: 200, body: { expired: tokens.expire(member) } };
       }
       case 'POST /service-accounts/disable':
       case 'POST /service-accounts/enable': {
         const email = str('email');
-        if (!email || !email.includes('@')) return { status: 400, body: { error: 'email of a service account is required' } };
+        if (!email || !email.includes('@'))
+          return { status: 400, body: { error: 'email of a service account is required' } };
         if (req.path.endsWith('disable')) state.disabledServiceAccounts.add(email);
         else state.disabledServiceAccounts.delete(email);
         ctx.persist();
@@ -92,10 +99,17 @@ export function createGcpEmulator(ctx: EmulatorContext, opts: Partial<GcpEmulato
       case 'POST /service-accounts':
       case 'DELETE /service-accounts': {
         const email = str('email');
-        if (!email || !/^[a-z][a-z0-9-]{4,61}[a-z0-9]@[a-z][a-z0-9-]{4,28}[a-z0-9]\.iam\.gserviceaccount\.com$/.test(email))
-          return { status: 400, body: { error: 'email of a service account (name@project.iam.gserviceaccount.com) is required' } };
+        if (
+          !email ||
+          !/^[a-z][a-z0-9-]{4,61}[a-z0-9]@[a-z][a-z0-9-]{4,28}[a-z0-9]\.iam\.gserviceaccount\.com$/.test(email)
+        )
+          return {
+            status: 400,
+            body: { error: 'email of a service account (name@project.iam.gserviceaccount.com) is required' },
+          };
         if (req.method === 'DELETE') {
-          if (!state.serviceAccounts.delete(email)) return { status: 404, body: { error: `no service account ${email}` } };
+          if (!state.serviceAccounts.delete(email))
+            return { status: 404, body: { error: `no service account ${email}` } };
           ctx.persist();
           return { status: 204 };
         }
@@ -109,7 +123,8 @@ export function createGcpEmulator(ctx: EmulatorContext, opts: Partial<GcpEmulato
         const member = str('member');
         const creators = email ? state.serviceAccounts.get(email) : undefined;
         if (!creators) return { status: 404, body: { error: `no service account ${email ?? ''}` } };
-        if (!member || typeof body.granted !== 'boolean') return { status: 400, body: { error: 'member and granted (boolean) are required' } };
+        if (!member || typeof body.granted !== 'boolean')
+          return { status: 400, body: { error: 'member and granted (boolean) are required' } };
         if (body.granted) creators.add(member);
         else creators.delete(member);
         ctx.persist();
@@ -118,10 +133,16 @@ export function createGcpEmulator(ctx: EmulatorContext, opts: Partial<GcpEmulato
       case 'PUT /projects/iam': {
         // Project-level IAM (what `gcloud projects add-iam-policy-binding` sets): {project, bindings, version?}
         const project = str('project');
-        if (!project || !/^[a-z][a-z0-9-]{4,28}[a-z0-9]$/.test(project)) return { status: 400, body: { error: 'project (a project id) is required' } };
-        if (!Array.isArray(body.bindings)) return { status: 400, body: { error: 'bindings (array of {role, members, condition?}) is required' } };
+        if (!project || !/^[a-z][a-z0-9-]{4,28}[a-z0-9]$/.test(project))
+          return { status: 400, body: { error: 'project (a project id) is required' } };
+        if (!Array.isArray(body.bindings))
+          return { status: 400, body: { error: 'bindings (array of {role, members, condition?}) is required' } };
         try {
-          const p = kms.setProjectPolicy(project, body.bindings as Record<string, unknown>[], Number(body.version) || 1);
+          const p = kms.setProjectPolicy(
+            project,
+            body.bindings as Record<string, unknown>[],
+            Number(body.version) || 1,
+          );
           return { status: 200, body: { project, version: p.version, bindings: p.bindings } };
         } catch (err) {
           return { status: 400, body: { error: (err as Error).message } };
@@ -130,7 +151,9 @@ export function createGcpEmulator(ctx: EmulatorContext, opts: Partial<GcpEmulato
       case 'POST /versions/destroy-now': {
         const name = str('name');
         if (!name) return { status: 400, body: { error: 'name of a CryptoKeyVersion is required' } };
-        return kms.destroyNow(name) ? { status: 200, body: { name, state: 'DESTROYED' } } : { status: 404, body: { error: `no version ${name}` } };
+        return kms.destroyNow(name)
+          ? { status: 200, body: { name, state: 'DESTROYED' } }
+          : { status: 404, body: { error: `no version ${name}` } };
       }
       default:
         return null;
@@ -144,7 +167,11 @@ export function createGcpEmulator(ctx: EmulatorContext, opts: Partial<GcpEmulato
       const s = new grpc.Server();
       s.addService(defs.kms, kms.kmsHandlers(defs.kms));
       s.addService(defs.iamPolicy, kms.iamHandlers(defs.iamPolicy));
-      const creds = grpc.ServerCredentials.createSsl(null, [{ private_key: Buffer.from(ctx.tls.key), cert_chain: Buffer.from(ctx.tls.cert) }], false);
+      const creds = grpc.ServerCredentials.createSsl(
+        null,
+        [{ private_key: Buffer.from(ctx.tls.key), cert_chain: Buffer.from(ctx.tls.cert) }],
+        false,
+      );
       const bound = await new Promise<number>((resolve, reject) =>
         s.bindAsync(`${host}:${port}`, creds, (err, p) => (err ? reject(err) : resolve(p))),
       );

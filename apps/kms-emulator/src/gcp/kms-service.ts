@@ -26,7 +26,8 @@ type Msg = Record<string, any>; // eslint-disable-line @typescript-eslint/no-exp
 const MAX_DATA = 64 * 1024;
 const DEFAULT_DESTROY_SCHEDULED_SECONDS = 30 * 24 * 3600;
 const PURPOSES = new Set(['ENCRYPT_DECRYPT', 'ASYMMETRIC_SIGN', 'ASYMMETRIC_DECRYPT', 'MAC', 'RAW_ENCRYPT_DECRYPT']);
-const MEMBER_RE = /^(?:serviceAccount|user|group|domain|principal|principalSet):[^\s]{1,320}$|^allUsers$|^allAuthenticatedUsers$/;
+const MEMBER_RE =
+  /^(?:serviceAccount|user|group|domain|principal|principalSet):[^\s]{1,320}$|^allUsers$|^allAuthenticatedUsers$/;
 
 export type Handler = (req: Msg, caller: Caller) => Msg;
 
@@ -87,7 +88,12 @@ export class KmsService {
     return out;
   }
 
-  private async serve(op: string, handler: Handler | undefined, call: grpc.ServerUnaryCall<Msg, Msg>, callback: grpc.sendUnaryData<Msg>): Promise<void> {
+  private async serve(
+    op: string,
+    handler: Handler | undefined,
+    call: grpc.ServerUnaryCall<Msg, Msg>,
+    callback: grpc.sendUnaryData<Msg>,
+  ): Promise<void> {
     const who = this.identify(call.metadata);
     const principal = who.caller?.member;
     const resource = resourceOf(call.request);
@@ -109,14 +115,18 @@ export class KmsService {
         if (!dropConnection(call)) callback({ code: status.UNAVAILABLE, details: 'Connection reset by peer' }, null);
         return;
       case 'throttle':
-        return fail(status.RESOURCE_EXHAUSTED, `Quota exceeded for quota metric 'Cryptographic requests' and limit 'Cryptographic requests per minute' of service 'cloudkms.googleapis.com'.`);
+        return fail(
+          status.RESOURCE_EXHAUSTED,
+          `Quota exceeded for quota metric 'Cryptographic requests' and limit 'Cryptographic requests per minute' of service 'cloudkms.googleapis.com'.`,
+        );
       case 'error':
         return fail(status.UNAVAILABLE, 'The service is currently unavailable.');
       default:
         break;
     }
     if (!who.caller) return fail(status.UNAUTHENTICATED, who.problem);
-    if (!handler) return fail(status.UNIMPLEMENTED, `Method ${op} is not implemented by the Keyhold Cloud KMS emulator.`);
+    if (!handler)
+      return fail(status.UNIMPLEMENTED, `Method ${op} is not implemented by the Keyhold Cloud KMS emulator.`);
     try {
       const response = handler(call.request, who.caller);
       record('ok');
@@ -135,17 +145,28 @@ export class KmsService {
     const values = md.get('authorization');
     if (values.length === 0) return { caller: { member: this.config.ownerMember, owner: true } };
     const m = /^Bearer\s+(\S+)$/i.exec(String(values[0]));
-    if (!m) return { caller: null, problem: 'Request had invalid authentication credentials. Expected OAuth 2 access token.' };
+    if (!m)
+      return {
+        caller: null,
+        problem: 'Request had invalid authentication credentials. Expected OAuth 2 access token.',
+      };
     const who = this.tokens.resolve(m[1]);
-    if (who === null) return { caller: null, problem: 'Request had invalid authentication credentials. Expected OAuth 2 access token, login cookie or other valid authentication credential.' };
-    if (who === 'expired') return { caller: null, problem: 'Request had invalid authentication credentials: the access token has expired.' };
+    if (who === null)
+      return {
+        caller: null,
+        problem:
+          'Request had invalid authentication credentials. Expected OAuth 2 access token, login cookie or other valid authentication credential.',
+      };
+    if (who === 'expired')
+      return { caller: null, problem: 'Request had invalid authentication credentials: the access token has expired.' };
     return { caller: { member: who, owner: false } };
   }
 
   private readonly handlers: Record<string, Handler> = {
     CreateKeyRing: (req, caller) => {
       const parent = str(req.parent, 'parent');
-      if (!LOCATION_RE.test(parent)) throw invalid(`parent must be projects/{project}/locations/{location}, got ${describe(parent)}.`);
+      if (!LOCATION_RE.test(parent))
+        throw invalid(`parent must be projects/{project}/locations/{location}, got ${describe(parent)}.`);
       if (!caller.owner) throw denied('cloudkms.keyRings.create', parent);
       const id = str(req.keyRingId, 'key_ring_id');
       if (!ID_RE.test(id)) throw invalid('key_ring_id must match [a-zA-Z0-9_-]{1,63}.');
@@ -170,10 +191,12 @@ export class KmsService {
       const purpose = spec.purpose && spec.purpose !== 'CRYPTO_KEY_PURPOSE_UNSPECIFIED' ? String(spec.purpose) : '';
       if (!PURPOSES.has(purpose)) throw invalid(`crypto_key.purpose must be one of ${[...PURPOSES].join(', ')}.`);
       const tmpl: Msg = spec.versionTemplate ?? {};
-      let algorithm = tmpl.algorithm && tmpl.algorithm !== 'CRYPTO_KEY_VERSION_ALGORITHM_UNSPECIFIED' ? String(tmpl.algorithm) : '';
+      let algorithm =
+        tmpl.algorithm && tmpl.algorithm !== 'CRYPTO_KEY_VERSION_ALGORITHM_UNSPECIFIED' ? String(tmpl.algorithm) : '';
       if (purpose === 'ENCRYPT_DECRYPT') {
         algorithm ||= SYMMETRIC_ALGORITHM;
-        if (algorithm !== SYMMETRIC_ALGORITHM) throw invalid(`ENCRYPT_DECRYPT keys need algorithm ${SYMMETRIC_ALGORITHM}.`);
+        if (algorithm !== SYMMETRIC_ALGORITHM)
+          throw invalid(`ENCRYPT_DECRYPT keys need algorithm ${SYMMETRIC_ALGORITHM}.`);
       } else if (!algorithm) {
         throw invalid(`crypto_key.version_template.algorithm is required for purpose ${purpose}.`);
       }
@@ -182,7 +205,10 @@ export class KmsService {
         name,
         purpose,
         algorithm,
-        protectionLevel: tmpl.protectionLevel && tmpl.protectionLevel !== 'PROTECTION_LEVEL_UNSPECIFIED' ? String(tmpl.protectionLevel) : 'SOFTWARE',
+        protectionLevel:
+          tmpl.protectionLevel && tmpl.protectionLevel !== 'PROTECTION_LEVEL_UNSPECIFIED'
+            ? String(tmpl.protectionLevel)
+            : 'SOFTWARE',
         primary: null,
         nextVersion: 1,
         versions: [],
@@ -229,11 +255,13 @@ export class KmsService {
 
     UpdateCryptoKeyPrimaryVersion: (req, caller) => {
       const key = this.key(str(req.name, 'name'), caller, PERM.admin);
-      if (key.purpose !== 'ENCRYPT_DECRYPT') throw precondition(`${key.name} has purpose ${key.purpose}: only ENCRYPT_DECRYPT keys have a primary version.`);
+      if (key.purpose !== 'ENCRYPT_DECRYPT')
+        throw precondition(`${key.name} has purpose ${key.purpose}: only ENCRYPT_DECRYPT keys have a primary version.`);
       const id = str(req.cryptoKeyVersionId, 'crypto_key_version_id');
       const v = /^[1-9]\d{0,9}$/.test(id) ? key.versions.find((x) => x.number === Number(id)) : undefined;
       if (!v) throw notFound(`${key.name}/cryptoKeyVersions/${id}`);
-      if (v.state !== 'ENABLED') throw precondition(`${versionName(key, v)} is not enabled, current state is: ${v.state}.`);
+      if (v.state !== 'ENABLED')
+        throw precondition(`${versionName(key, v)} is not enabled, current state is: ${v.state}.`);
       key.primary = v.number;
       this.onChange();
       return keyProto(key);
@@ -242,12 +270,16 @@ export class KmsService {
     UpdateCryptoKeyVersion: (req, caller) => {
       const body: Msg = req.cryptoKeyVersion ?? {};
       const paths: string[] = req.updateMask?.paths ?? [];
-      if (paths.length !== 1 || paths[0] !== 'state') throw invalid('update_mask must be exactly ["state"]: only the state can be updated.');
+      if (paths.length !== 1 || paths[0] !== 'state')
+        throw invalid('update_mask must be exactly ["state"]: only the state can be updated.');
       const { key, version } = this.version(str(body.name, 'crypto_key_version.name'), caller, PERM.admin);
       const target = String(body.state ?? '');
-      if (target !== 'ENABLED' && target !== 'DISABLED') throw invalid('crypto_key_version.state must be ENABLED or DISABLED.');
+      if (target !== 'ENABLED' && target !== 'DISABLED')
+        throw invalid('crypto_key_version.state must be ENABLED or DISABLED.');
       if (version.state !== 'ENABLED' && version.state !== 'DISABLED')
-        throw precondition(`${versionName(key, version)} cannot be ${target.toLowerCase()}, current state is: ${version.state}.`);
+        throw precondition(
+          `${versionName(key, version)} cannot be ${target.toLowerCase()}, current state is: ${version.state}.`,
+        );
       this.changingVersions(key);
       version.state = target;
       this.onChange();
@@ -279,7 +311,8 @@ export class KmsService {
     Encrypt: (req, caller) => {
       const name = str(req.name, 'name');
       const parsed = parseName(name);
-      if (!parsed || parsed.kind === 'keyRing') throw invalid(`name must be a CryptoKey or CryptoKeyVersion, got ${describe(name)}.`);
+      if (!parsed || parsed.kind === 'keyRing')
+        throw invalid(`name must be a CryptoKey or CryptoKeyVersion, got ${describe(name)}.`);
       const key = this.key(parsed.key, caller, PERM.encrypt, name);
       if (key.purpose !== 'ENCRYPT_DECRYPT') throw wrongPurpose(key);
       let version: VersionRecord | undefined;
@@ -326,7 +359,8 @@ export class KmsService {
       if (!version) throw invalid('Decryption failed: the ciphertext is invalid.');
       this.usable(key, version);
       const plaintext = openGcp(Buffer.from(version.material!, 'base64'), key.name, ciphertext, aad);
-      if (!plaintext) throw invalid('Decryption failed: verify that the ciphertext and additional authenticated data are correct.');
+      if (!plaintext)
+        throw invalid('Decryption failed: verify that the ciphertext and additional authenticated data are correct.');
       return {
         plaintext,
         plaintextCrc32c: { value: String(crc32c(plaintext)) },
@@ -338,13 +372,17 @@ export class KmsService {
 
   /** google.iam.v1.IAMPolicy on key rings and crypto keys. */
   private readonly iamMethods: Record<string, Handler> = {
-    GetIamPolicy: (req, caller) => policyProto(this.policyHolder(str(req.resource, 'resource'), caller, PERM.getIam).policy),
+    GetIamPolicy: (req, caller) =>
+      policyProto(this.policyHolder(str(req.resource, 'resource'), caller, PERM.getIam).policy),
     SetIamPolicy: (req, caller) => {
       const holder = this.policyHolder(str(req.resource, 'resource'), caller, PERM.setIam);
       const policy: Msg = req.policy ?? {};
       const etag = bytes(policy.etag);
       if (etag.length > 0 && !etag.equals(etagOf(holder.policy)))
-        throw new GcpStatusError(status.ABORTED, 'There were concurrent policy changes. Please retry the whole read-modify-write with exponential backoff.');
+        throw new GcpStatusError(
+          status.ABORTED,
+          'There were concurrent policy changes. Please retry the whole read-modify-write with exponential backoff.',
+        );
       const version = Number(policy.version) || 1;
       const bindings = parseBindings((policy.bindings ?? []) as Msg[], version);
       this.ctx.propagation?.changing('gcp', `policy:${str(req.resource, 'resource')}`, holder.policy.bindings);
@@ -359,9 +397,12 @@ export class KmsService {
   // ------------------------------------------------------------------ resolution + IAM
 
   private ring(name: string, caller: Caller, perm: Permission): KeyRingRecord {
-    if (!RING_RE.test(name)) throw invalid(`${describe(name)} is not a KeyRing name (projects/{p}/locations/{l}/keyRings/{r}).`);
+    if (!RING_RE.test(name))
+      throw invalid(`${describe(name)} is not a KeyRing name (projects/{p}/locations/{l}/keyRings/{r}).`);
     const ring = this.state.keyRings.get(name);
-    const policies = [this.seen(name, ring?.policy), this.projectPolicy(name)].filter((p): p is { bindings: IamBinding[] } => !!p);
+    const policies = [this.seen(name, ring?.policy), this.projectPolicy(name)].filter(
+      (p): p is { bindings: IamBinding[] } => !!p,
+    );
     if (!allowed(caller, perm, policies, { resourceName: name, now: this.now() })) throw denied(perm, name);
     if (!ring) throw notFound(name);
     return ring;
@@ -394,23 +435,37 @@ export class KmsService {
   }
 
   private changingVersions(key: CryptoKeyRecord): void {
-    this.ctx.propagation?.changing('gcp', `versions:${key.name}`, Object.fromEntries(key.versions.map((v) => [v.number, v.state])));
+    this.ctx.propagation?.changing(
+      'gcp',
+      `versions:${key.name}`,
+      Object.fromEntries(key.versions.map((v) => [v.number, v.state])),
+    );
   }
 
   /** A version may serve Encrypt/Decrypt: ENABLED (as this read sees its state) with its material. */
   private usable(key: CryptoKeyRecord, v: VersionRecord): void {
     const current = Object.fromEntries(key.versions.map((x) => [x.number, x.state])) as Record<number, string>;
-    const seen = this.ctx.propagation ? this.ctx.propagation.view('gcp', `versions:${key.name}`, current)[v.number] ?? v.state : v.state;
-    if (seen !== 'ENABLED' || !v.material) throw precondition(`${versionName(key, v)} is not enabled, current state is: ${seen === 'ENABLED' ? v.state : seen}.`);
+    const seen = this.ctx.propagation
+      ? (this.ctx.propagation.view('gcp', `versions:${key.name}`, current)[v.number] ?? v.state)
+      : v.state;
+    if (seen !== 'ENABLED' || !v.material)
+      throw precondition(
+        `${versionName(key, v)} is not enabled, current state is: ${seen === 'ENABLED' ? v.state : seen}.`,
+      );
   }
 
   /** A CryptoKey, after IAM (key policy, then inherited key-ring policy); `resource` names it in errors. */
   private key(name: string, caller: Caller, perm: Permission, resource = name): CryptoKeyRecord {
     const m = KEY_RE.exec(name);
-    if (!m) throw invalid(`${describe(name)} is not a CryptoKey name (projects/{p}/locations/{l}/keyRings/{r}/cryptoKeys/{k}).`);
+    if (!m)
+      throw invalid(
+        `${describe(name)} is not a CryptoKey name (projects/{p}/locations/{l}/keyRings/{r}/cryptoKeys/{k}).`,
+      );
     const ring = this.state.keyRings.get(m[1]);
     const key = this.state.cryptoKeys.get(name);
-    const policies = [this.seen(name, key?.policy), this.seen(m[1], ring?.policy), this.projectPolicy(name)].filter((p): p is { bindings: IamBinding[] } => !!p);
+    const policies = [this.seen(name, key?.policy), this.seen(m[1], ring?.policy), this.projectPolicy(name)].filter(
+      (p): p is { bindings: IamBinding[] } => !!p,
+    );
     if (!allowed(caller, perm, policies, { resourceName: name, now: this.now() })) throw denied(perm, resource);
     if (!key) throw notFound(name);
     this.settle(key);
@@ -458,7 +513,9 @@ export function destroyNow(v: VersionRecord, now: number): void {
  * key's purpose (the key exists and the caller may use it; it is in no state to serve this method).
  */
 function wrongPurpose(key: CryptoKeyRecord): GcpStatusError {
-  return precondition(`${key.name} has incorrect key purpose: ${key.purpose}; expected key purpose is: ENCRYPT_DECRYPT.`);
+  return precondition(
+    `${key.name} has incorrect key purpose: ${key.purpose}; expected key purpose is: ENCRYPT_DECRYPT.`,
+  );
 }
 
 function checkCrc(field: Msg | null | undefined, data: Buffer, label: string): void {
@@ -532,7 +589,11 @@ function etagOf(p: IamPolicyState): Buffer {
 function policyProto(p: IamPolicyState): Msg {
   return {
     version: p.version,
-    bindings: p.bindings.map((b) => ({ role: b.role, members: [...b.members], ...(b.condition ? { condition: { ...b.condition } } : {}) })),
+    bindings: p.bindings.map((b) => ({
+      role: b.role,
+      members: [...b.members],
+      ...(b.condition ? { condition: { ...b.condition } } : {}),
+    })),
     etag: etagOf(p),
     auditConfigs: [],
   };
@@ -548,16 +609,22 @@ export function parseBindings(raw: Msg[], version: number): IamBinding[] {
     const role = String(b.role ?? '');
     if (!/^roles\/[A-Za-z0-9_.]+$/.test(role)) throw invalid(`binding role ${describe(role)} is not a role name.`);
     const members = ((b.members ?? []) as unknown[]).map(String);
-    for (const m of members) if (!MEMBER_RE.test(m)) throw invalid(`binding member ${describe(m)} is not a valid IAM member.`);
+    for (const m of members)
+      if (!MEMBER_RE.test(m)) throw invalid(`binding member ${describe(m)} is not a valid IAM member.`);
     let condition: IamBinding['condition'];
     if (b.condition && (b.condition.expression || b.condition.title)) {
       if (version !== 3) throw invalid('Policies with conditional role bindings must specify version 3.');
       const expression = String(b.condition.expression ?? '');
       const compiled = compileCondition(expression);
       if (!compiled.ok) throw invalid(`Invalid condition: ${compiled.problem}`);
-      condition = { expression, ...(b.condition.title ? { title: String(b.condition.title) } : {}), ...(b.condition.description ? { description: String(b.condition.description) } : {}) };
+      condition = {
+        expression,
+        ...(b.condition.title ? { title: String(b.condition.title) } : {}),
+        ...(b.condition.description ? { description: String(b.condition.description) } : {}),
+      };
     }
-    if (members.length > 0) bindings.push({ role, members: [...new Set(members)], ...(condition ? { condition } : {}) });
+    if (members.length > 0)
+      bindings.push({ role, members: [...new Set(members)], ...(condition ? { condition } : {}) });
   }
   return bindings;
 }
@@ -569,7 +636,8 @@ function capitalise(s: string): string {
 /** The resource a request is about, for fault matching. */
 function resourceOf(req: Msg | undefined): string | undefined {
   if (!req) return undefined;
-  for (const v of [req.name, req.parent, req.resource, req.cryptoKeyVersion?.name, req.location]) if (typeof v === 'string' && v) return v;
+  for (const v of [req.name, req.parent, req.resource, req.cryptoKeyVersion?.name, req.location])
+    if (typeof v === 'string' && v) return v;
   return undefined;
 }
 

@@ -88,7 +88,10 @@ export class GcpState {
       keyRings: [...this.keyRings.values()],
       cryptoKeys: [...this.cryptoKeys.values()],
       disabledServiceAccounts: [...this.disabledServiceAccounts],
-      serviceAccounts: { strict: this.strictServiceAccounts, accounts: [...this.serviceAccounts].map(([email, tc]) => ({ email, tokenCreators: [...tc] })) },
+      serviceAccounts: {
+        strict: this.strictServiceAccounts,
+        accounts: [...this.serviceAccounts].map(([email, tc]) => ({ email, tokenCreators: [...tc] })),
+      },
       projectPolicies: [...this.projectPolicies].map(([project, policy]) => ({ project, policy })),
     });
   }

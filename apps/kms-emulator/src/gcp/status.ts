@@ -13,7 +13,10 @@ export class GcpStatusError extends Error {
 export const invalid = (message: string) => new GcpStatusError(status.INVALID_ARGUMENT, message);
 export const notFound = (name: string) => new GcpStatusError(status.NOT_FOUND, `${name} not found.`);
 export const denied = (permission: string, resource: string) =>
-  new GcpStatusError(status.PERMISSION_DENIED, `Permission '${permission}' denied on resource '${resource}' (or it may not exist).`);
+  new GcpStatusError(
+    status.PERMISSION_DENIED,
+    `Permission '${permission}' denied on resource '${resource}' (or it may not exist).`,
+  );
 export const precondition = (message: string) => new GcpStatusError(status.FAILED_PRECONDITION, message);
 export const exists = (name: string) => new GcpStatusError(status.ALREADY_EXISTS, `${name} already exists.`);
 

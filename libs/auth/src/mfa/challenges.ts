@@ -40,7 +40,12 @@ export class MfaChallenges {
     failuresPerUser = 10,
     failureWindowSeconds = 900,
   ) {
-    this.failures = new RateLimiterRedis({ storeClient: redis, keyPrefix: `${prefix}:mfa:fail`, points: failuresPerUser, duration: failureWindowSeconds });
+    this.failures = new RateLimiterRedis({
+      storeClient: redis,
+      keyPrefix: `${prefix}:mfa:fail`,
+      points: failuresPerUser,
+      duration: failureWindowSeconds,
+    });
   }
 
   get expiresIn(): number {
@@ -66,7 +71,10 @@ export class MfaChallenges {
   /** Uses the challenge up; false if another request did first (only one session per challenge). */
   async consume(token: string): Promise<boolean> {
     const key = this.key(token);
-    const [[, taken]] = (await this.redis.multi().getdel(key).del(`${key}:wrong`).exec()) as [[unknown, string | null], unknown];
+    const [[, taken]] = (await this.redis.multi().getdel(key).del(`${key}:wrong`).exec()) as [
+      [unknown, string | null],
+      unknown,
+    ];
     return taken !== null;
   }
 
@@ -77,7 +85,11 @@ export class MfaChallenges {
   async failed(token: string, userId: string): Promise<void> {
     if (token) {
       const key = this.key(token);
-      const [[, n]] = (await this.redis.multi().incr(`${key}:wrong`).expire(`${key}:wrong`, this.ttlSeconds).exec()) as [[unknown, number], unknown];
+      const [[, n]] = (await this.redis
+        .multi()
+        .incr(`${key}:wrong`)
+        .expire(`${key}:wrong`, this.ttlSeconds)
+        .exec()) as [[unknown, number], unknown];
       if (n >= MAX_ATTEMPTS_PER_CHALLENGE) await this.redis.del(key, `${key}:wrong`);
     }
     try {
@@ -94,7 +106,12 @@ export class MfaChallenges {
 
   async assertBudget(userId: string): Promise<void> {
     const r = await this.failures.get(digest(userId));
-    if (r && r.remainingPoints <= 0) throw new AuthError('RATE_LIMITED', 'too many wrong codes; retry later', Math.max(1, Math.ceil(r.msBeforeNext / 1000)));
+    if (r && r.remainingPoints <= 0)
+      throw new AuthError(
+        'RATE_LIMITED',
+        'too many wrong codes; retry later',
+        Math.max(1, Math.ceil(r.msBeforeNext / 1000)),
+      );
   }
 
   async resetBudget(userId: string): Promise<void> {
@@ -119,5 +136,8 @@ function digest(s: string): string {
 }
 
 function invalidChallenge(): MfaError {
-  return new MfaError('MFA_CHALLENGE_INVALID', 'this sign-in step is no longer valid (used, expired or too many wrong codes); sign in again');
+  return new MfaError(
+    'MFA_CHALLENGE_INVALID',
+    'this sign-in step is no longer valid (used, expired or too many wrong codes); sign in again',
+  );
 }

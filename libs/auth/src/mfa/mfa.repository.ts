@@ -29,9 +29,19 @@ const COLS = `id, kind, label, confirmed, totp_secret AS "totpSecret", last_used
   created_at AS "createdAt", last_used_at AS "lastUsedAt"`;
 
 type RawRow = Omit<FactorRow, 'createdAt' | 'lastUsedAt'> & { createdAt: Date; lastUsedAt: Date | null };
-const fromRaw = (r: RawRow): FactorRow => ({ ...r, createdAt: new Date(r.createdAt).toISOString(), lastUsedAt: r.lastUsedAt ? new Date(r.lastUsedAt).toISOString() : null });
+const fromRaw = (r: RawRow): FactorRow => ({
+  ...r,
+  createdAt: new Date(r.createdAt).toISOString(),
+  lastUsedAt: r.lastUsedAt ? new Date(r.lastUsedAt).toISOString() : null,
+});
 
-export const factorView = (f: FactorRow): FactorView => ({ id: f.id, kind: f.kind, label: f.label, createdAt: f.createdAt, lastUsedAt: f.lastUsedAt });
+export const factorView = (f: FactorRow): FactorView => ({
+  id: f.id,
+  kind: f.kind,
+  label: f.label,
+  createdAt: f.createdAt,
+  lastUsedAt: f.lastUsedAt,
+});
 
 /**
  * Factors, recovery codes and the tenant policy. Every statement names the tenant and the user: a factor id from
@@ -41,25 +51,36 @@ export class MfaRepository {
   constructor(readonly ds: DataSource) {}
 
   async factors(tenantId: string, userId: string, db: Queryable = this.ds): Promise<FactorRow[]> {
-    const r = await rows<RawRow>(db, `SELECT ${COLS} FROM admin_mfa_factors WHERE tenant_id = $1 AND admin_user_id = $2 ORDER BY created_at, id`, [tenantId, userId]);
+    const r = await rows<RawRow>(
+      db,
+      `SELECT ${COLS} FROM admin_mfa_factors WHERE tenant_id = $1 AND admin_user_id = $2 ORDER BY created_at, id`,
+      [tenantId, userId],
+    );
     return r.map(fromRaw);
   }
 
   async factor(tenantId: string, userId: string, id: string): Promise<FactorRow | null> {
-    const r = await one<RawRow>(this.ds, `SELECT ${COLS} FROM admin_mfa_factors WHERE tenant_id = $1 AND admin_user_id = $2 AND id = $3`, [tenantId, userId, id]);
+    const r = await one<RawRow>(
+      this.ds,
+      `SELECT ${COLS} FROM admin_mfa_factors WHERE tenant_id = $1 AND admin_user_id = $2 AND id = $3`,
+      [tenantId, userId, id],
+    );
     return r ? fromRaw(r) : null;
   }
 
-  async insertTotp(db: Queryable, f: { id: string; tenantId: string; userId: string; label: string; secret: Buffer }): Promise<void> {
+  async insertTotp(
+    db: Queryable,
+    f: { id: string; tenantId: string; userId: string; label: string; secret: Buffer },
+  ): Promise<void> {
     // One pending (unconfirmed) TOTP set-up per user at a time: a new one replaces the old.
-    await db.query(`DELETE FROM admin_mfa_factors WHERE tenant_id = $1 AND admin_user_id = $2 AND kind = 'totp' AND NOT confirmed`, [f.tenantId, f.userId]);
-    await db.query(`INSERT INTO admin_mfa_factors (id, tenant_id, admin_user_id, kind, label, totp_secret) VALUES ($1, $2, $3, 'totp', $4, $5)`, [
-      f.id,
-      f.tenantId,
-      f.userId,
-      f.label,
-      f.secret,
-    ]);
+    await db.query(
+      `DELETE FROM admin_mfa_factors WHERE tenant_id = $1 AND admin_user_id = $2 AND kind = 'totp' AND NOT confirmed`,
+      [f.tenantId, f.userId],
+    );
+    await db.query(
+      `INSERT INTO admin_mfa_factors (id, tenant_id, admin_user_id, kind, label, totp_secret) VALUES ($1, $2, $3, 'totp', $4, $5)`,
+      [f.id, f.tenantId, f.userId, f.label, f.secret],
+    );
   }
 
   /**
@@ -79,7 +100,16 @@ export class MfaRepository {
 
   async insertPasskey(
     db: Queryable,
-    f: { id: string; tenantId: string; userId: string; label: string; credentialId: string; publicKey: Buffer; signCount: number; transports: string[] },
+    f: {
+      id: string;
+      tenantId: string;
+      userId: string;
+      label: string;
+      credentialId: string;
+      publicKey: Buffer;
+      signCount: number;
+      transports: string[];
+    },
   ): Promise<void> {
     await db.query(
       `INSERT INTO admin_mfa_factors (id, tenant_id, admin_user_id, kind, label, confirmed, credential_id, public_key, sign_count, transports)
@@ -89,7 +119,13 @@ export class MfaRepository {
   }
 
   /** Stores the authenticator's new signature count, only if nobody else moved it since it was read. */
-  async usePasskey(tenantId: string, userId: string, id: string, expectedCount: number, newCount: number): Promise<boolean> {
+  async usePasskey(
+    tenantId: string,
+    userId: string,
+    id: string,
+    expectedCount: number,
+    newCount: number,
+  ): Promise<boolean> {
     const r = await rows(
       this.ds,
       `UPDATE admin_mfa_factors SET sign_count = $5, last_used_at = now()
@@ -100,18 +136,29 @@ export class MfaRepository {
   }
 
   async deleteFactor(db: Queryable, tenantId: string, userId: string, id: string): Promise<FactorRow | null> {
-    const r = await one<RawRow>(db, `DELETE FROM admin_mfa_factors WHERE tenant_id = $1 AND admin_user_id = $2 AND id = $3 RETURNING ${COLS}`, [tenantId, userId, id]);
+    const r = await one<RawRow>(
+      db,
+      `DELETE FROM admin_mfa_factors WHERE tenant_id = $1 AND admin_user_id = $2 AND id = $3 RETURNING ${COLS}`,
+      [tenantId, userId, id],
+    );
     return r ? fromRaw(r) : null;
   }
 
   async confirmedCount(db: Queryable, tenantId: string, userId: string): Promise<number> {
-    const r = await one<{ n: number }>(db, `SELECT count(*)::int AS n FROM admin_mfa_factors WHERE tenant_id = $1 AND admin_user_id = $2 AND confirmed`, [tenantId, userId]);
+    const r = await one<{ n: number }>(
+      db,
+      `SELECT count(*)::int AS n FROM admin_mfa_factors WHERE tenant_id = $1 AND admin_user_id = $2 AND confirmed`,
+      [tenantId, userId],
+    );
     return r?.n ?? 0;
   }
 
   /** Removes every factor and recovery code of the user; returns how many factors there were. */
   async deleteAll(db: Queryable, tenantId: string, userId: string): Promise<number> {
-    const r = await rows(db, `DELETE FROM admin_mfa_factors WHERE tenant_id = $1 AND admin_user_id = $2 RETURNING id`, [tenantId, userId]);
+    const r = await rows(db, `DELETE FROM admin_mfa_factors WHERE tenant_id = $1 AND admin_user_id = $2 RETURNING id`, [
+      tenantId,
+      userId,
+    ]);
     await db.query(`DELETE FROM admin_recovery_codes WHERE tenant_id = $1 AND admin_user_id = $2`, [tenantId, userId]);
     return r.length;
   }
@@ -149,17 +196,27 @@ export class MfaRepository {
   }
 
   async recoveryCodesLeft(tenantId: string, userId: string): Promise<number> {
-    const r = await one<{ n: number }>(this.ds, `SELECT count(*)::int AS n FROM admin_recovery_codes WHERE tenant_id = $1 AND admin_user_id = $2 AND used_at IS NULL`, [tenantId, userId]);
+    const r = await one<{ n: number }>(
+      this.ds,
+      `SELECT count(*)::int AS n FROM admin_recovery_codes WHERE tenant_id = $1 AND admin_user_id = $2 AND used_at IS NULL`,
+      [tenantId, userId],
+    );
     return r?.n ?? 0;
   }
 
   async policy(tenantId: string): Promise<MfaPolicy> {
-    const r = await one<{ policy: MfaPolicy }>(this.ds, `SELECT policy FROM tenant_mfa_policies WHERE tenant_id = $1`, [tenantId]);
+    const r = await one<{ policy: MfaPolicy }>(this.ds, `SELECT policy FROM tenant_mfa_policies WHERE tenant_id = $1`, [
+      tenantId,
+    ]);
     return r?.policy ?? 'none';
   }
 
   async setPolicy(db: Queryable, tenantId: string, policy: MfaPolicy, actor: string): Promise<MfaPolicy> {
-    const before = await one<{ policy: MfaPolicy }>(db, `SELECT policy FROM tenant_mfa_policies WHERE tenant_id = $1 FOR UPDATE`, [tenantId]);
+    const before = await one<{ policy: MfaPolicy }>(
+      db,
+      `SELECT policy FROM tenant_mfa_policies WHERE tenant_id = $1 FOR UPDATE`,
+      [tenantId],
+    );
     await db.query(
       `INSERT INTO tenant_mfa_policies (tenant_id, policy, updated_by) VALUES ($1, $2, $3)
        ON CONFLICT (tenant_id) DO UPDATE SET policy = EXCLUDED.policy, updated_by = EXCLUDED.updated_by, updated_at = now()`,

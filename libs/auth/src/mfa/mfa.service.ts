@@ -20,7 +20,11 @@ import { newTotpSecret, totpStep } from './totp';
 
 /** The audit log as the MFA flows use it: an append may join the transaction of the change it records. */
 export interface MfaAudit {
-  append(tenantId: string, record: { actor: string; action: string; target: string; outcome: string; details?: Record<string, unknown> }, tx?: Queryable): Promise<number>;
+  append(
+    tenantId: string,
+    record: { actor: string; action: string; target: string; outcome: string; details?: Record<string, unknown> },
+    tx?: Queryable,
+  ): Promise<number>;
 }
 
 /** The admin user as the sign-in sees it. */
@@ -85,11 +89,27 @@ export class MfaService {
    * session token at once (unchanged behaviour). Otherwise a single-use challenge, never a session.
    */
   async afterFirstFactor(user: MfaUser): Promise<SignedIn | MfaChallengeAnswer> {
-    const [factors, policy, codes] = await Promise.all([this.confirmed(user), this.d.repo.policy(user.tenantId), this.d.repo.recoveryCodesLeft(user.tenantId, user.id)]);
+    const [factors, policy, codes] = await Promise.all([
+      this.confirmed(user),
+      this.d.repo.policy(user.tenantId),
+      this.d.repo.recoveryCodesLeft(user.tenantId, user.id),
+    ]);
     const plan = signInPlan(user.role, policy, factors, codes);
     if (!plan) return this.session(user);
-    const token = await this.d.challenges.create({ tid: user.tenantId, sub: user.id, role: user.role, gen: user.sessionGeneration, mode: plan.mode });
-    return { mfa_required: true, mfa_token: token, mfa_mode: plan.mode, methods: plan.methods, expires_in: this.d.challenges.expiresIn };
+    const token = await this.d.challenges.create({
+      tid: user.tenantId,
+      sub: user.id,
+      role: user.role,
+      gen: user.sessionGeneration,
+      mode: plan.mode,
+    });
+    return {
+      mfa_required: true,
+      mfa_token: token,
+      mfa_mode: plan.mode,
+      methods: plan.methods,
+      expires_in: this.d.challenges.expiresIn,
+    };
   }
 
   async verifyTotp(mfaToken: string, code: string): Promise<SignedIn> {
@@ -112,7 +132,13 @@ export class MfaService {
       throw badCode();
     }
     const left = await this.d.repo.recoveryCodesLeft(user.tenantId, user.id);
-    await this.d.audit.append(user.tenantId, { actor: actorOf(user.id), action: 'admin_user.mfa_recovery_code_used', target: `admin_user:${user.id}`, outcome: 'success', details: { remaining: left } });
+    await this.d.audit.append(user.tenantId, {
+      actor: actorOf(user.id),
+      action: 'admin_user.mfa_recovery_code_used',
+      target: `admin_user:${user.id}`,
+      outcome: 'success',
+      details: { remaining: left },
+    });
     return { ...(await this.complete(mfaToken, user)), recovery_codes_remaining: left };
   }
 
@@ -123,7 +149,10 @@ export class MfaService {
     const options = await generateAuthenticationOptions({
       rpID: this.d.settings.rpId,
       userVerification: 'required',
-      allowCredentials: passkeys.map((f) => ({ id: f.credentialId!, transports: (f.transports ?? []) as AuthenticatorTransportFuture[] })),
+      allowCredentials: passkeys.map((f) => ({
+        id: f.credentialId!,
+        transports: (f.transports ?? []) as AuthenticatorTransportFuture[],
+      })),
     });
     await this.d.challenges.putWebAuthn('sign-in', mfaToken, options.challenge);
     return options;
@@ -148,7 +177,12 @@ export class MfaService {
         expectedOrigin: [...this.d.settings.origins],
         expectedRPID: this.d.settings.rpId,
         requireUserVerification: true,
-        credential: { id: passkey.credentialId!, publicKey: new Uint8Array(passkey.publicKey!), counter: passkey.signCount ?? 0, transports: (passkey.transports ?? []) as AuthenticatorTransportFuture[] },
+        credential: {
+          id: passkey.credentialId!,
+          publicKey: new Uint8Array(passkey.publicKey!),
+          counter: passkey.signCount ?? 0,
+          transports: (passkey.transports ?? []) as AuthenticatorTransportFuture[],
+        },
       });
       if (!v.verified) throw new Error('signature did not verify');
       newCounter = v.authenticationInfo.newCounter;
@@ -156,7 +190,8 @@ export class MfaService {
       throw await fail(webauthnReason(err));
     }
     // The counter moved forward from the value read above, and nobody else moved it meanwhile.
-    if (!(await this.d.repo.usePasskey(user.tenantId, user.id, passkey.id, passkey.signCount ?? 0, newCounter))) throw await fail('the signature counter did not advance');
+    if (!(await this.d.repo.usePasskey(user.tenantId, user.id, passkey.id, passkey.signCount ?? 0, newCounter)))
+      throw await fail('the signature counter did not advance');
     return this.complete(mfaToken, user);
   }
 
@@ -172,7 +207,10 @@ export class MfaService {
     const { user, plan } = await this.pending(mfaToken, 'enrol');
     if (!plan.methods.includes('totp')) throw this.unavailable(plan, 'totp');
     const added = await this.confirmTotpFactor(user, factorId, code, () => this.d.challenges.failed(mfaToken, user.id));
-    return { ...(await this.complete(mfaToken, user)), ...(added.recoveryCodes ? { recovery_codes: added.recoveryCodes } : {}) };
+    return {
+      ...(await this.complete(mfaToken, user)),
+      ...(added.recoveryCodes ? { recovery_codes: added.recoveryCodes } : {}),
+    };
   }
 
   async passkeyRegistrationOptionsAtSignIn(mfaToken: string) {
@@ -181,17 +219,28 @@ export class MfaService {
     return this.registrationOptions(user);
   }
 
-  async registerPasskeyAtSignIn(mfaToken: string, response: RegistrationResponseJSON, label?: string): Promise<SignedIn> {
+  async registerPasskeyAtSignIn(
+    mfaToken: string,
+    response: RegistrationResponseJSON,
+    label?: string,
+  ): Promise<SignedIn> {
     const { user, plan } = await this.pending(mfaToken, 'enrol');
     if (!plan.methods.includes('passkey')) throw this.unavailable(plan, 'passkey');
     const added = await this.addPasskey(user, response, label, () => this.d.challenges.failed(mfaToken, user.id));
-    return { ...(await this.complete(mfaToken, user)), ...(added.recoveryCodes ? { recovery_codes: added.recoveryCodes } : {}) };
+    return {
+      ...(await this.complete(mfaToken, user)),
+      ...(added.recoveryCodes ? { recovery_codes: added.recoveryCodes } : {}),
+    };
   }
 
   // ---------------------------------------------------------------- signed in: own factors
 
   async status(c: AccessClaims) {
-    const [factors, left, policy] = await Promise.all([this.d.repo.factors(c.tid, c.sub), this.d.repo.recoveryCodesLeft(c.tid, c.sub), this.d.repo.policy(c.tid)]);
+    const [factors, left, policy] = await Promise.all([
+      this.d.repo.factors(c.tid, c.sub),
+      this.d.repo.recoveryCodesLeft(c.tid, c.sub),
+      this.d.repo.policy(c.tid),
+    ]);
     return { factors: factors.filter((f) => f.confirmed).map(factorView), recoveryCodesRemaining: left, policy };
   }
 
@@ -226,7 +275,13 @@ export class MfaService {
       if (left === 0) await this.d.repo.deleteRecoveryCodes(m, user.tenantId, user.id);
       await this.d.audit.append(
         user.tenantId,
-        { actor: actorOf(user.id), action: 'admin_user.mfa_factor_removed', target: `admin_user:${user.id}`, outcome: 'success', details: { factorId: f.id, kind: f.kind, label: f.label, factorsLeft: left } },
+        {
+          actor: actorOf(user.id),
+          action: 'admin_user.mfa_factor_removed',
+          target: `admin_user:${user.id}`,
+          outcome: 'success',
+          details: { factorId: f.id, kind: f.kind, label: f.label, factorsLeft: left },
+        },
         m,
       );
     });
@@ -236,9 +291,28 @@ export class MfaService {
     const user = await this.fresh(c);
     const codes = newRecoveryCodes();
     await this.d.ds.transaction(async (m) => {
-      if ((await this.d.repo.confirmedCount(m, user.tenantId, user.id)) === 0) throw new MfaError('MFA_NOT_ENROLLED', 'enrol a TOTP app or a passkey first; recovery codes stand in for a factor');
-      await this.d.repo.replaceRecoveryCodes(m, user.tenantId, user.id, codes.map((x) => hashRecoveryCode(normalizeRecoveryCode(x)!)));
-      await this.d.audit.append(user.tenantId, { actor: actorOf(user.id), action: 'admin_user.mfa_recovery_codes_generated', target: `admin_user:${user.id}`, outcome: 'success', details: { count: codes.length } }, m);
+      if ((await this.d.repo.confirmedCount(m, user.tenantId, user.id)) === 0)
+        throw new MfaError(
+          'MFA_NOT_ENROLLED',
+          'enrol a TOTP app or a passkey first; recovery codes stand in for a factor',
+        );
+      await this.d.repo.replaceRecoveryCodes(
+        m,
+        user.tenantId,
+        user.id,
+        codes.map((x) => hashRecoveryCode(normalizeRecoveryCode(x)!)),
+      );
+      await this.d.audit.append(
+        user.tenantId,
+        {
+          actor: actorOf(user.id),
+          action: 'admin_user.mfa_recovery_codes_generated',
+          target: `admin_user:${user.id}`,
+          outcome: 'success',
+          details: { count: codes.length },
+        },
+        m,
+      );
     });
     return { recoveryCodes: codes };
   }
@@ -247,14 +321,28 @@ export class MfaService {
 
   /** Removes every factor and recovery code of another admin and signs them out everywhere (lost device). */
   async resetUser(c: AccessClaims, userId: string): Promise<{ factorsRemoved: number }> {
-    if (userId === c.sub) throw new MfaError('MFA_RESET_SELF', 'manage your own factors on your security page; another key admin resets yours');
+    if (userId === c.sub)
+      throw new MfaError(
+        'MFA_RESET_SELF',
+        'manage your own factors on your security page; another key admin resets yours',
+      );
     const target = await this.d.findUser(c.tid, userId);
     if (!target) throw new MfaError('ADMIN_USER_NOT_FOUND', 'admin user not found');
     const { removed, gen } = await this.d.ds.transaction(async (m) => {
       const n = await this.d.repo.deleteAll(m, c.tid, userId);
       const g = await this.d.repo.bumpGeneration(m, c.tid, userId);
       if (g === null) throw new MfaError('ADMIN_USER_NOT_FOUND', 'admin user not found');
-      await this.d.audit.append(c.tid, { actor: actorOf(c.sub), action: 'admin_user.mfa_reset', target: `admin_user:${userId}`, outcome: 'success', details: { factorsRemoved: n, email: target.email } }, m);
+      await this.d.audit.append(
+        c.tid,
+        {
+          actor: actorOf(c.sub),
+          action: 'admin_user.mfa_reset',
+          target: `admin_user:${userId}`,
+          outcome: 'success',
+          details: { factorsRemoved: n, email: target.email },
+        },
+        m,
+      );
       return { removed: n, gen: g };
     });
     await this.d.sessions.revoked(userId, gen);
@@ -268,7 +356,17 @@ export class MfaService {
   async setPolicy(c: AccessClaims, policy: MfaPolicy): Promise<{ policy: MfaPolicy }> {
     await this.d.ds.transaction(async (m) => {
       const before = await this.d.repo.setPolicy(m, c.tid, policy, actorOf(c.sub));
-      await this.d.audit.append(c.tid, { actor: actorOf(c.sub), action: 'tenant.mfa_policy_changed', target: `tenant:${c.tid}`, outcome: 'success', details: { before, after: policy } }, m);
+      await this.d.audit.append(
+        c.tid,
+        {
+          actor: actorOf(c.sub),
+          action: 'tenant.mfa_policy_changed',
+          target: `tenant:${c.tid}`,
+          outcome: 'success',
+          details: { before, after: policy },
+        },
+        m,
+      );
     });
     return { policy };
   }
@@ -277,7 +375,11 @@ export class MfaService {
 
   private async ownFactor(c: AccessClaims, factorId: string, confirmed: boolean): Promise<void> {
     const f = await this.d.repo.factor(c.tid, c.sub, factorId);
-    if (!f || f.confirmed !== confirmed) throw new MfaError('MFA_FACTOR_NOT_FOUND', confirmed ? 'no factor with this id' : 'no pending TOTP set-up with this id (start again)');
+    if (!f || f.confirmed !== confirmed)
+      throw new MfaError(
+        'MFA_FACTOR_NOT_FOUND',
+        confirmed ? 'no factor with this id' : 'no pending TOTP set-up with this id (start again)',
+      );
   }
 
   private async confirmed(user: Pick<MfaUser, 'tenantId' | 'id'>): Promise<FactorRow[]> {
@@ -290,14 +392,30 @@ export class MfaService {
     const user = await this.d.findUser(p.tid, p.sub);
     if (!user || user.disabled || user.sessionGeneration !== p.gen) {
       await this.d.challenges.consume(mfaToken);
-      throw new MfaError('MFA_CHALLENGE_INVALID', 'this sign-in step is no longer valid (used, expired or too many wrong codes); sign in again');
+      throw new MfaError(
+        'MFA_CHALLENGE_INVALID',
+        'this sign-in step is no longer valid (used, expired or too many wrong codes); sign in again',
+      );
     }
-    const [factors, policy, codes] = await Promise.all([this.confirmed(user), this.d.repo.policy(user.tenantId), this.d.repo.recoveryCodesLeft(user.tenantId, user.id)]);
+    const [factors, policy, codes] = await Promise.all([
+      this.confirmed(user),
+      this.d.repo.policy(user.tenantId),
+      this.d.repo.recoveryCodesLeft(user.tenantId, user.id),
+    ]);
     // Re-planned on every step: a policy changed after the password step applies at once.
-    const plan = signInPlan(user.role, policy, factors, codes) ?? { mode: 'verify' as const, methods: [] as MfaMethod[], passkeyRequired: false };
+    const plan = signInPlan(user.role, policy, factors, codes) ?? {
+      mode: 'verify' as const,
+      methods: [] as MfaMethod[],
+      passkeyRequired: false,
+    };
     if (plan.mode !== mode) {
       if (plan.passkeyRequired && mode === 'verify') throw passkeyRequired();
-      throw new MfaError('MFA_METHOD_NOT_AVAILABLE', plan.mode === 'enrol' ? 'this sign-in must enrol a factor first (mfa_mode enrol)' : 'this account already has a factor: verify it');
+      throw new MfaError(
+        'MFA_METHOD_NOT_AVAILABLE',
+        plan.mode === 'enrol'
+          ? 'this sign-in must enrol a factor first (mfa_mode enrol)'
+          : 'this account already has a factor: verify it',
+      );
     }
     return { p, user, plan };
   }
@@ -308,13 +426,19 @@ export class MfaService {
   }
 
   private async complete(mfaToken: string, user: MfaUser): Promise<SignedIn> {
-    if (!(await this.d.challenges.consume(mfaToken))) throw new MfaError('MFA_CHALLENGE_INVALID', 'this sign-in step was already used; sign in again');
+    if (!(await this.d.challenges.consume(mfaToken)))
+      throw new MfaError('MFA_CHALLENGE_INVALID', 'this sign-in step was already used; sign in again');
     await this.d.challenges.resetBudget(user.id);
     return this.session(user);
   }
 
   private async session(user: MfaUser): Promise<SignedIn> {
-    const t = await this.d.signer.sign({ tid: user.tenantId, sub: user.id, role: user.role, gen: user.sessionGeneration });
+    const t = await this.d.signer.sign({
+      tid: user.tenantId,
+      sub: user.id,
+      role: user.role,
+      gen: user.sessionGeneration,
+    });
     return { access_token: t.token, token_type: 'Bearer', expires_in: t.expiresIn };
   }
 
@@ -324,7 +448,10 @@ export class MfaService {
    */
   private async fresh(c: AccessClaims): Promise<MfaUser> {
     if (Date.now() - c.iat * 1000 > this.d.settings.freshAuthSeconds * 1000)
-      throw new MfaError('FRESH_AUTH_REQUIRED', `sign in again to change your factors (sessions older than ${this.d.settings.freshAuthSeconds} s may not)`);
+      throw new MfaError(
+        'FRESH_AUTH_REQUIRED',
+        `sign in again to change your factors (sessions older than ${this.d.settings.freshAuthSeconds} s may not)`,
+      );
     const user = await this.d.findUser(c.tid, c.sub);
     if (!user || user.disabled) throw new MfaError('ADMIN_USER_NOT_FOUND', 'admin user not found');
     await this.d.challenges.assertBudget(user.id);
@@ -342,21 +469,35 @@ export class MfaService {
   private async newTotp(user: MfaUser, label?: string) {
     const id = randomUUID();
     const { secret, uri } = newTotpSecret(this.d.settings.rpName, user.email);
-    await this.d.repo.insertTotp(this.d.ds, { id, tenantId: user.tenantId, userId: user.id, label: cleanLabel(label, 'Authenticator app'), secret: this.d.box.seal(secret, aad(user, id)) });
+    await this.d.repo.insertTotp(this.d.ds, {
+      id,
+      tenantId: user.tenantId,
+      userId: user.id,
+      label: cleanLabel(label, 'Authenticator app'),
+      secret: this.d.box.seal(secret, aad(user, id)),
+    });
     return { factorId: id, secret, otpauthUri: uri };
   }
 
-  private async confirmTotpFactor(user: MfaUser, factorId: string, code: string, onWrong: () => Promise<void>): Promise<{ factor: FactorView; recoveryCodes?: string[] }> {
+  private async confirmTotpFactor(
+    user: MfaUser,
+    factorId: string,
+    code: string,
+    onWrong: () => Promise<void>,
+  ): Promise<{ factor: FactorView; recoveryCodes?: string[] }> {
     const f = await this.d.repo.factor(user.tenantId, user.id, factorId);
-    if (!f || f.kind !== 'totp' || f.confirmed) throw new MfaError('MFA_FACTOR_NOT_FOUND', 'no pending TOTP set-up with this id (start again)');
+    if (!f || f.kind !== 'totp' || f.confirmed)
+      throw new MfaError('MFA_FACTOR_NOT_FOUND', 'no pending TOTP set-up with this id (start again)');
     const step = await totpStep(this.d.box.open(f.totpSecret!, aad(user, f.id)), code, f.lastUsedStep);
     if (step === null) {
       await onWrong();
       throw badCode();
     }
-    return this.added(user, f, (m) => this.d.repo.useTotpStep(m, user.tenantId, user.id, f.id, step).then((ok) => {
-      if (!ok) throw badCode();
-    }));
+    return this.added(user, f, (m) =>
+      this.d.repo.useTotpStep(m, user.tenantId, user.id, f.id, step).then((ok) => {
+        if (!ok) throw badCode();
+      }),
+    );
   }
 
   private async registrationOptions(user: MfaUser) {
@@ -369,14 +510,22 @@ export class MfaService {
       // The user handle: the user's id bytes (stable, and no personal data inside the authenticator).
       userID: new Uint8Array(Buffer.from(user.id.replace(/-/g, ''), 'hex')),
       attestationType: 'none',
-      excludeCredentials: passkeys.map((f) => ({ id: f.credentialId!, transports: (f.transports ?? []) as AuthenticatorTransportFuture[] })),
+      excludeCredentials: passkeys.map((f) => ({
+        id: f.credentialId!,
+        transports: (f.transports ?? []) as AuthenticatorTransportFuture[],
+      })),
       authenticatorSelection: { residentKey: 'preferred', userVerification: 'required' },
     });
     await this.d.challenges.putWebAuthn('register', user.id, options.challenge);
     return options;
   }
 
-  private async addPasskey(user: MfaUser, response: RegistrationResponseJSON, label: string | undefined, onWrong: () => Promise<void>) {
+  private async addPasskey(
+    user: MfaUser,
+    response: RegistrationResponseJSON,
+    label: string | undefined,
+    onWrong: () => Promise<void>,
+  ) {
     const expectedChallenge = await this.d.challenges.takeWebAuthn('register', user.id);
     const fail = async (why: string) => {
       await onWrong();
@@ -398,25 +547,53 @@ export class MfaService {
       throw await fail(webauthnReason(err));
     }
     const id = randomUUID();
-    const row = { id, tenantId: user.tenantId, userId: user.id, label: cleanLabel(label, 'Passkey'), credentialId: cred.id, publicKey: Buffer.from(cred.publicKey), signCount: cred.counter, transports: cred.transports ?? [] };
+    const row = {
+      id,
+      tenantId: user.tenantId,
+      userId: user.id,
+      label: cleanLabel(label, 'Passkey'),
+      credentialId: cred.id,
+      publicKey: Buffer.from(cred.publicKey),
+      signCount: cred.counter,
+      transports: cred.transports ?? [],
+    };
     try {
-      return await this.added(user, { id, kind: 'passkey', label: row.label }, (m) => this.d.repo.insertPasskey(m, row));
+      return await this.added(user, { id, kind: 'passkey', label: row.label }, (m) =>
+        this.d.repo.insertPasskey(m, row),
+      );
     } catch (err) {
-      if (pgCode(err) === '23505') throw new MfaError('PASSKEY_ALREADY_REGISTERED', 'this passkey is already registered');
+      if (pgCode(err) === '23505')
+        throw new MfaError('PASSKEY_ALREADY_REGISTERED', 'this passkey is already registered');
       throw err;
     }
   }
 
   /** Stores a confirmed factor; the user's first one comes with a fresh set of recovery codes. One transaction, audited. */
-  private async added(user: MfaUser, f: { id: string; kind: FactorRow['kind']; label: string }, store: (m: Queryable) => Promise<void>): Promise<{ factor: FactorView; recoveryCodes?: string[] }> {
+  private async added(
+    user: MfaUser,
+    f: { id: string; kind: FactorRow['kind']; label: string },
+    store: (m: Queryable) => Promise<void>,
+  ): Promise<{ factor: FactorView; recoveryCodes?: string[] }> {
     const codes = await this.d.ds.transaction(async (m) => {
       const first = (await this.d.repo.confirmedCount(m, user.tenantId, user.id)) === 0;
       await store(m);
       const fresh = first ? newRecoveryCodes() : undefined;
-      if (fresh) await this.d.repo.replaceRecoveryCodes(m, user.tenantId, user.id, fresh.map((x) => hashRecoveryCode(normalizeRecoveryCode(x)!)));
+      if (fresh)
+        await this.d.repo.replaceRecoveryCodes(
+          m,
+          user.tenantId,
+          user.id,
+          fresh.map((x) => hashRecoveryCode(normalizeRecoveryCode(x)!)),
+        );
       await this.d.audit.append(
         user.tenantId,
-        { actor: actorOf(user.id), action: 'admin_user.mfa_factor_added', target: `admin_user:${user.id}`, outcome: 'success', details: { factorId: f.id, kind: f.kind, label: f.label, recoveryCodesIssued: fresh?.length ?? 0 } },
+        {
+          actor: actorOf(user.id),
+          action: 'admin_user.mfa_factor_added',
+          target: `admin_user:${user.id}`,
+          outcome: 'success',
+          details: { factorId: f.id, kind: f.kind, label: f.label, recoveryCodesIssued: fresh?.length ?? 0 },
+        },
         m,
       );
       return fresh;
@@ -430,7 +607,12 @@ export class MfaService {
  * What a sign-in must do after the password, or null for nothing. Key admins under `passkey_required_for_key_admins`
  * may only use a passkey (TOTP and recovery codes are phishable); without one they must enrol one.
  */
-export function signInPlan(role: AdminRole, policy: MfaPolicy, factors: FactorRow[], recoveryCodes: number): { mode: 'verify' | 'enrol'; methods: MfaMethod[]; passkeyRequired: boolean } | null {
+export function signInPlan(
+  role: AdminRole,
+  policy: MfaPolicy,
+  factors: FactorRow[],
+  recoveryCodes: number,
+): { mode: 'verify' | 'enrol'; methods: MfaMethod[]; passkeyRequired: boolean } | null {
   const passkeyRequired = policy === 'passkey_required_for_key_admins' && role === 'key_admin';
   const required = policy !== 'none' || factors.length > 0;
   if (!required) return null;
@@ -444,10 +626,14 @@ export function signInPlan(role: AdminRole, policy: MfaPolicy, factors: FactorRo
   return { mode: 'enrol', methods: passkeyRequired ? ['passkey'] : ['passkey', 'totp'], passkeyRequired };
 }
 
-const aad = (user: Pick<MfaUser, 'tenantId' | 'id'>, factorId: string) => `keyhold-totp\n${user.tenantId}\n${user.id}\n${factorId}`;
+const aad = (user: Pick<MfaUser, 'tenantId' | 'id'>, factorId: string) =>
+  `keyhold-totp\n${user.tenantId}\n${user.id}\n${factorId}`;
 
 function cleanLabel(label: string | undefined, fallback: string): string {
-  const s = (label ?? '').replace(/[\u0000-\u001f\u007f]/g, '').trim().slice(0, LABEL_MAX);
+  const s = (label ?? '')
+    .replace(/[\u0000-\u001f\u007f]/g, '')
+    .trim()
+    .slice(0, LABEL_MAX);
   return s || fallback;
 }
 
@@ -456,7 +642,10 @@ function badCode(): MfaError {
 }
 
 function passkeyRequired(): MfaError {
-  return new MfaError('PASSKEY_REQUIRED', 'this tenant requires key admins to sign in with a passkey; TOTP and recovery codes are not accepted');
+  return new MfaError(
+    'PASSKEY_REQUIRED',
+    'this tenant requires key admins to sign in with a passkey; TOTP and recovery codes are not accepted',
+  );
 }
 
 /** The library's reason, minus anything that echoes the request (it can quote client data). */

@@ -6,8 +6,20 @@ import { hashRecoveryCode, newRecoveryCodes, normalizeRecoveryCode } from './rec
 import { SecretBox } from './secret-box';
 import { newTotpSecret, totpStep } from './totp';
 
-const factor = (kind: FactorRow['kind']): FactorRow =>
-  ({ id: 'f', kind, label: kind, createdAt: '', lastUsedAt: null, confirmed: true, totpSecret: null, lastUsedStep: null, credentialId: null, publicKey: null, signCount: null, transports: null });
+const factor = (kind: FactorRow['kind']): FactorRow => ({
+  id: 'f',
+  kind,
+  label: kind,
+  createdAt: '',
+  lastUsedAt: null,
+  confirmed: true,
+  totpSecret: null,
+  lastUsedStep: null,
+  credentialId: null,
+  publicKey: null,
+  signCount: null,
+  transports: null,
+});
 
 describe('recovery codes', () => {
   it('are 80-bit Crockford base32 codes that survive the usual misreadings and never collide in a set', () => {
@@ -54,14 +66,34 @@ describe('SecretBox', () => {
 describe('signInPlan', () => {
   it('password alone only without factors and without a policy', () => {
     expect(signInPlan('key_admin', 'none', [], 0)).toBeNull();
-    expect(signInPlan('auditor', 'none', [factor('totp')], 10)).toEqual({ mode: 'verify', methods: ['totp', 'recovery_code'], passkeyRequired: false });
-    expect(signInPlan('auditor', 'mfa_required', [], 0)).toEqual({ mode: 'enrol', methods: ['passkey', 'totp'], passkeyRequired: false });
+    expect(signInPlan('auditor', 'none', [factor('totp')], 10)).toEqual({
+      mode: 'verify',
+      methods: ['totp', 'recovery_code'],
+      passkeyRequired: false,
+    });
+    expect(signInPlan('auditor', 'mfa_required', [], 0)).toEqual({
+      mode: 'enrol',
+      methods: ['passkey', 'totp'],
+      passkeyRequired: false,
+    });
   });
 
   it('passkeys required for key admins: only a passkey verifies; without one, a passkey must be enrolled; auditors are not affected', () => {
     const p = 'passkey_required_for_key_admins' as const;
-    expect(signInPlan('key_admin', p, [factor('totp')], 10)).toEqual({ mode: 'enrol', methods: ['passkey'], passkeyRequired: true });
-    expect(signInPlan('key_admin', p, [factor('totp'), factor('passkey')], 10)).toEqual({ mode: 'verify', methods: ['passkey'], passkeyRequired: true });
-    expect(signInPlan('auditor', p, [factor('totp')], 3)).toEqual({ mode: 'verify', methods: ['totp', 'recovery_code'], passkeyRequired: false });
+    expect(signInPlan('key_admin', p, [factor('totp')], 10)).toEqual({
+      mode: 'enrol',
+      methods: ['passkey'],
+      passkeyRequired: true,
+    });
+    expect(signInPlan('key_admin', p, [factor('totp'), factor('passkey')], 10)).toEqual({
+      mode: 'verify',
+      methods: ['passkey'],
+      passkeyRequired: true,
+    });
+    expect(signInPlan('auditor', p, [factor('totp')], 3)).toEqual({
+      mode: 'verify',
+      methods: ['totp', 'recovery_code'],
+      passkeyRequired: false,
+    });
   });
 });

@@ -27,11 +27,7 @@ export function newRecoveryCodes(n = RECOVERY_CODE_COUNT): string[] {
 
 /** Upper-case, separators and spaces dropped, the letters people confuse folded; null when it cannot be a code. */
 export function normalizeRecoveryCode(input: string): string | null {
-  const s = input
-    .toUpperCase()
-    .replace(/[\s-]/g, '')
-    .replace(/O/g, '0')
-    .replace(/[IL]/g, '1');
+  const s = input.toUpperCase().replace(/[\s-]/g, '').replace(/O/g, '0').replace(/[IL]/g, '1');
   return /^[0-9A-HJKMNP-TV-Z]{16}$/.test(s) ? s : null;
 }
 

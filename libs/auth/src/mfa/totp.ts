@@ -14,7 +14,12 @@ export function newTotpSecret(issuer: string, account: string): { secret: string
  * The time step a code belongs to, or null. One step either side is accepted (clock drift); `afterStep` refuses a
  * step at or before the last one used, so a code — or an older one still inside the window — works only once.
  */
-export async function totpStep(secret: string, code: string, afterStep: number | null, nowMs = Date.now()): Promise<number | null> {
+export async function totpStep(
+  secret: string,
+  code: string,
+  afterStep: number | null,
+  nowMs = Date.now(),
+): Promise<number | null> {
   if (typeof code !== 'string' || !CODE_RE.test(code)) return null;
   const r = await verify({
     secret,

@@ -25,7 +25,15 @@ export interface SsoDeps {
    * What a user the IdP vouched for gets: the session, or the tenant's second-factor step (MFA policy, enrolled
    * factors). The IdP proves the first factor only; without this hook SSO would bypass "passkeys for key admins".
    */
-  readonly afterFirstFactor: (user: { tenantId: string; id: string; email: string; role: 'key_admin' | 'auditor'; disabled: boolean; sessionGeneration: number }) => Promise<
-    { access_token: string; token_type: 'Bearer'; expires_in: number } | { mfa_required: true; mfa_token: string; mfa_mode: string; methods: readonly string[]; expires_in: number }
+  readonly afterFirstFactor: (user: {
+    tenantId: string;
+    id: string;
+    email: string;
+    role: 'key_admin' | 'auditor';
+    disabled: boolean;
+    sessionGeneration: number;
+  }) => Promise<
+    | { access_token: string; token_type: 'Bearer'; expires_in: number }
+    | { mfa_required: true; mfa_token: string; mfa_mode: string; methods: readonly string[]; expires_in: number }
   >;
 }

@@ -7,7 +7,12 @@ import { LoginRecords } from './login-records';
 import { OidcClients } from './oidc-clients';
 import { SecretBox } from './secret-box';
 import type { SsoSettings } from './settings';
-import { DeleteSsoConfiguration, GetSsoConfiguration, PutSsoConfiguration, SsoPasswordPolicy } from './sso-configuration.use-cases';
+import {
+  DeleteSsoConfiguration,
+  GetSsoConfiguration,
+  PutSsoConfiguration,
+  SsoPasswordPolicy,
+} from './sso-configuration.use-cases';
 import { CompleteSsoSignIn, ExchangeSsoHandoff, StartSsoSignIn } from './sso-sign-in';
 
 export { SsoError, SsoErrorCode, SSO_ERROR_STATUS } from './errors';

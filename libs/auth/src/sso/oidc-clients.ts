@@ -56,17 +56,24 @@ export class OidcClients {
       issuer = await Issuer.discover(`${c.issuer}/.well-known/openid-configuration`);
     } catch (err) {
       if (err instanceof SsoError) throw err;
-      throw new SsoError('SSO_ISSUER_UNREACHABLE', `the issuer's discovery document could not be read (${shortReason(err)})`);
+      throw new SsoError(
+        'SSO_ISSUER_UNREACHABLE',
+        `the issuer's discovery document could not be read (${shortReason(err)})`,
+      );
     }
     const m = issuer.metadata;
     if (m.issuer !== c.issuer && m.issuer !== `${c.issuer}/`)
-      throw new SsoError('SSO_ISSUER_UNREACHABLE', 'the discovery document names a different issuer than the one configured');
+      throw new SsoError(
+        'SSO_ISSUER_UNREACHABLE',
+        'the discovery document names a different issuer than the one configured',
+      );
     for (const [name, value] of [
       ['authorization_endpoint', m.authorization_endpoint],
       ['token_endpoint', m.token_endpoint],
       ['jwks_uri', m.jwks_uri],
     ] as const) {
-      if (typeof value !== 'string') throw new SsoError('SSO_ISSUER_UNREACHABLE', `the discovery document has no ${name}`);
+      if (typeof value !== 'string')
+        throw new SsoError('SSO_ISSUER_UNREACHABLE', `the discovery document has no ${name}`);
       assertOutboundUrl(value, this.policy, `the IdP's ${name}`);
     }
     (issuer as unknown as Record<symbol, unknown>)[custom.http_options] = this.hook;

@@ -38,21 +38,32 @@ export function assertOutboundUrl(raw: string | URL, policy: OutboundPolicy, wha
   const loopbackHost = host === 'localhost' || isLoopback(host);
   if (url.protocol !== 'https:' && !(url.protocol === 'http:' && policy.allowLoopback && loopbackHost))
     throw new SsoError('SSO_ISSUER_REJECTED', `${what} must use https`);
-  if (url.username || url.password) throw new SsoError('SSO_ISSUER_REJECTED', `${what} must not carry a user name or password`);
-  if (isIP(host) && !addressAllowed(host, policy)) throw new SsoError('SSO_ISSUER_REJECTED', `${what} points at an internal address`);
-  if (host === 'localhost' && !policy.allowLoopback) throw new SsoError('SSO_ISSUER_REJECTED', `${what} points at an internal address`);
+  if (url.username || url.password)
+    throw new SsoError('SSO_ISSUER_REJECTED', `${what} must not carry a user name or password`);
+  if (isIP(host) && !addressAllowed(host, policy))
+    throw new SsoError('SSO_ISSUER_REJECTED', `${what} points at an internal address`);
+  if (host === 'localhost' && !policy.allowLoopback)
+    throw new SsoError('SSO_ISSUER_REJECTED', `${what} points at an internal address`);
   return url;
 }
 
 /** A `lookup` for Node's http(s) agents that refuses internal addresses at connect time. */
 export function guardedLookup(policy: OutboundPolicy) {
   return (hostname: string, options: unknown, callback: unknown): void => {
-    const cb = (typeof options === 'function' ? options : callback) as (err: Error | null, address?: string | LookupAddress[], family?: number) => void;
+    const cb = (typeof options === 'function' ? options : callback) as (
+      err: Error | null,
+      address?: string | LookupAddress[],
+      family?: number,
+    ) => void;
     const opts = (typeof options === 'function' ? {} : (options ?? {})) as { all?: boolean; family?: number };
     dnsLookup(hostname, { ...opts, all: true }, (err, addrs) => {
       if (err) return cb(err);
       if (addrs.length === 0 || addrs.some((a) => !addressAllowed(a.address, policy))) {
-        return cb(Object.assign(new Error(`refusing to connect to ${hostname}: it resolves to an internal address`), { code: 'EKEYHOLD_BLOCKED_ADDRESS' }));
+        return cb(
+          Object.assign(new Error(`refusing to connect to ${hostname}: it resolves to an internal address`), {
+            code: 'EKEYHOLD_BLOCKED_ADDRESS',
+          }),
+        );
       }
       if (opts.all) return cb(null, addrs);
       cb(null, addrs[0].address, addrs[0].family);

@@ -26,7 +26,8 @@ export class SecretBox {
 
   /** Throws when the bytes were not sealed for this tenant under this key. */
   open(tenantId: string, sealed: Buffer): string {
-    if (sealed.length < 1 + 12 + 16 || sealed[0] !== VERSION) throw new Error('sealed SSO secret has an unknown layout');
+    if (sealed.length < 1 + 12 + 16 || sealed[0] !== VERSION)
+      throw new Error('sealed SSO secret has an unknown layout');
     const d = createDecipheriv('aes-256-gcm', this.key, sealed.subarray(1, 13));
     d.setAAD(aad(tenantId));
     d.setAuthTag(sealed.subarray(sealed.length - 16));

@@ -34,7 +34,11 @@ export function ssoView(c: SsoConfigurationRow, redirectUri: string) {
 }
 
 function requireBox(deps: SsoDeps) {
-  if (!deps.box) throw new SsoError('SSO_UNAVAILABLE', 'single sign-on is not enabled on this installation (no SSO secret key configured)');
+  if (!deps.box)
+    throw new SsoError(
+      'SSO_UNAVAILABLE',
+      'single sign-on is not enabled on this installation (no SSO secret key configured)',
+    );
   return deps.box;
 }
 
@@ -65,27 +69,47 @@ export class PutSsoConfiguration {
     const ssoRequired = input.ssoRequired ?? false;
     const breakGlass = input.breakGlassAdminUserId?.toLowerCase() ?? null;
     const existing = await this.deps.repos.sso.find(tenantId);
-    if (!existing && input.clientSecret === undefined) throw new SsoError('SSO_CONFIG_INVALID', 'clientSecret is required for a new configuration');
-    if (ssoRequired && !breakGlass) throw new SsoError('SSO_BREAK_GLASS_INVALID', 'SSO required needs a break-glass key admin who may still sign in with a password');
+    if (!existing && input.clientSecret === undefined)
+      throw new SsoError('SSO_CONFIG_INVALID', 'clientSecret is required for a new configuration');
+    if (ssoRequired && !breakGlass)
+      throw new SsoError(
+        'SSO_BREAK_GLASS_INVALID',
+        'SSO required needs a break-glass key admin who may still sign in with a password',
+      );
     if (breakGlass) {
       const u = await this.deps.repos.adminAccounts.find(tenantId, breakGlass);
-      if (!u || u.disabled || u.role !== 'key_admin') throw new SsoError('SSO_BREAK_GLASS_INVALID', 'the break-glass admin must be an enabled key admin of this tenant');
+      if (!u || u.disabled || u.role !== 'key_admin')
+        throw new SsoError(
+          'SSO_BREAK_GLASS_INVALID',
+          'the break-glass admin must be an enabled key admin of this tenant',
+        );
     }
     let clientSecret = input.clientSecret;
     if (clientSecret === undefined) {
       try {
         clientSecret = box.open(tenantId, existing!.clientSecretSealed);
       } catch {
-        throw new SsoError('SSO_CONFIG_INVALID', 'the stored client secret cannot be opened (the SSO secret key changed): enter the client secret again');
+        throw new SsoError(
+          'SSO_CONFIG_INVALID',
+          'the stored client secret cannot be opened (the SSO secret key changed): enter the client secret again',
+        );
       }
     }
     // Discovery now, with the new settings: a typo in the issuer is reported to the admin, not to the next sign-in.
-    await this.deps.clients.build({ tenantId, version: -1, issuer, clientId: input.clientId, clientSecret, redirectUri: this.deps.redirectUri });
+    await this.deps.clients.build({
+      tenantId,
+      version: -1,
+      issuer,
+      clientId: input.clientId,
+      clientSecret,
+      redirectUri: this.deps.redirectUri,
+    });
     const saved = await this.deps.repos.ds.transaction(async (m) => {
       const row = await this.deps.repos.sso.upsert(m, tenantId, {
         issuer,
         clientId: input.clientId,
-        clientSecretSealed: input.clientSecret === undefined ? existing!.clientSecretSealed : box.seal(tenantId, input.clientSecret),
+        clientSecretSealed:
+          input.clientSecret === undefined ? existing!.clientSecretSealed : box.seal(tenantId, input.clientSecret),
         allowedEmailDomains: domains,
         groupsClaim: input.groupsClaim ?? 'groups',
         roleMappings: input.roleMappings.map((r) => ({ group: r.group, role: r.role })),
@@ -126,7 +150,11 @@ export class DeleteSsoConfiguration {
   async execute(actor: string, tenantId: string): Promise<void> {
     const deleted = await this.deps.repos.ds.transaction(async (m) => {
       if (!(await this.deps.repos.sso.delete(m, tenantId))) return false;
-      await this.deps.audit.append(tenantId, { actor, action: 'sso.configuration_deleted', target: `tenant:${tenantId}/sso`, outcome: 'success' }, m);
+      await this.deps.audit.append(
+        tenantId,
+        { actor, action: 'sso.configuration_deleted', target: `tenant:${tenantId}/sso`, outcome: 'success' },
+        m,
+      );
       return true;
     });
     if (!deleted) throw new SsoError('SSO_NOT_CONFIGURED', 'this tenant has no single sign-on configuration');

@@ -33,7 +33,13 @@ export class StartSsoSignIn {
     const nonce = newSecret();
     const codeVerifier = generators.codeVerifier();
     const browserSecret = newSecret();
-    await this.deps.records.savePending(state, { tenantId, version: config.version, nonce, codeVerifier, browserHash: this.deps.records.browserHash(browserSecret) });
+    await this.deps.records.savePending(state, {
+      tenantId,
+      version: config.version,
+      nonce,
+      codeVerifier,
+      browserHash: this.deps.records.browserHash(browserSecret),
+    });
     const authorizationUrl = client.authorizationUrl({
       scope: 'openid email profile',
       redirect_uri: this.deps.redirectUri,
@@ -61,26 +67,51 @@ export class CompleteSsoSignIn {
    * → the secret of a handoff record the console exchanges for a session (POST /v1/sso/session). Failures after
    * the tenant is known are audited in its log with their code.
    */
-  async execute(params: CallbackParams, browserSecret: string | undefined): Promise<{ handoff: string; tenantId: string }> {
+  async execute(
+    params: CallbackParams,
+    browserSecret: string | undefined,
+  ): Promise<{ handoff: string; tenantId: string }> {
     const pending = typeof params.state === 'string' ? await this.deps.records.takePending(params.state) : null;
-    if (!pending) throw new SsoError('SSO_STATE_INVALID', 'this sign-in is unknown, already used or expired; start again');
+    if (!pending)
+      throw new SsoError('SSO_STATE_INVALID', 'this sign-in is unknown, already used or expired; start again');
     const tenantId = pending.tenantId;
     try {
-      if (!browserMatches(browserSecret, pending.browserHash)) throw new SsoError('SSO_STATE_INVALID', 'this sign-in was started in another browser; start again');
+      if (!browserMatches(browserSecret, pending.browserHash))
+        throw new SsoError('SSO_STATE_INVALID', 'this sign-in was started in another browser; start again');
       if (params.error) throw new SsoError('SSO_IDP_ERROR', 'the identity provider did not sign you in');
-      if (typeof params.code !== 'string' || params.code.length === 0 || params.code.length > 2048) throw new SsoError('SSO_CODE_REJECTED', 'the callback carries no authorization code');
+      if (typeof params.code !== 'string' || params.code.length === 0 || params.code.length > 2048)
+        throw new SsoError('SSO_CODE_REJECTED', 'the callback carries no authorization code');
       const config = await this.deps.repos.sso.find(tenantId);
-      if (!config || config.version !== pending.version) throw new SsoError('SSO_STATE_INVALID', "the tenant's SSO configuration changed during sign-in; start again");
+      if (!config || config.version !== pending.version)
+        throw new SsoError('SSO_STATE_INVALID', "the tenant's SSO configuration changed during sign-in; start again");
       const client = await clientFor(this.deps, config);
-      const claims = await redeem(client, this.deps.redirectUri, params, pending.nonce, pending.codeVerifier, config.clientId);
+      const claims = await redeem(
+        client,
+        this.deps.redirectUri,
+        params,
+        pending.nonce,
+        pending.codeVerifier,
+        config.clientId,
+      );
       const user = await this.provision(tenantId, config, client.issuer.metadata.issuer, claims);
       const handoff = newSecret();
-      await this.deps.records.saveFinished(handoff, { tenantId, adminUserId: user.id, email: user.email, browserHash: pending.browserHash });
+      await this.deps.records.saveFinished(handoff, {
+        tenantId,
+        adminUserId: user.id,
+        email: user.email,
+        browserHash: pending.browserHash,
+      });
       return { handoff, tenantId };
     } catch (err) {
       const code = err instanceof SsoError ? err.code : 'INTERNAL_ERROR';
       await this.deps.audit
-        .append(tenantId, { actor: 'sso', action: 'sso.sign_in', target: `tenant:${tenantId}/sso`, outcome: 'failure', details: { code } })
+        .append(tenantId, {
+          actor: 'sso',
+          action: 'sso.sign_in',
+          target: `tenant:${tenantId}/sso`,
+          outcome: 'failure',
+          details: { code },
+        })
         .catch(() => undefined);
       throw err;
     }
@@ -91,7 +122,12 @@ export class CompleteSsoSignIn {
    * one (role from the group mapping, an unusable random password) if none, keep the role in step with the IdP,
    * and commit the sign-in's audit record with it.
    */
-  private async provision(tenantId: string, config: SsoConfigurationRow, issuer: string, claims: Record<string, unknown>) {
+  private async provision(
+    tenantId: string,
+    config: SsoConfigurationRow,
+    issuer: string,
+    claims: Record<string, unknown>,
+  ) {
     const email = emailFromClaims(claims, config.allowedEmailDomains);
     const role = roleFromClaims(claims, config.groupsClaim, config.roleMappings);
     const subject = String(claims.sub);
@@ -100,11 +136,15 @@ export class CompleteSsoSignIn {
       const events: Array<{ action: string; target: string; details: Record<string, unknown> }> = [];
       const linked = await this.deps.repos.sso.linkedUser(m, tenantId, issuer, subject);
       const byEmail = await this.deps.repos.sso.userByEmail(m, tenantId, email);
-      if (linked && byEmail && byEmail.id !== linked) throw new SsoError('SSO_IDENTITY_MISMATCH', 'this IdP account is linked to another Keyhold user');
+      if (linked && byEmail && byEmail.id !== linked)
+        throw new SsoError('SSO_IDENTITY_MISMATCH', 'this IdP account is linked to another Keyhold user');
       let user = linked ? await this.deps.repos.sso.userById(m, tenantId, linked) : byEmail;
       if (user && !linked) {
         if (await this.deps.repos.sso.linkedSubject(m, tenantId, user.id, issuer))
-          throw new SsoError('SSO_IDENTITY_MISMATCH', 'this email address belongs to a Keyhold user linked to another IdP account');
+          throw new SsoError(
+            'SSO_IDENTITY_MISMATCH',
+            'this email address belongs to a Keyhold user linked to another IdP account',
+          );
         await this.deps.repos.sso.link(m, tenantId, user.id, issuer, subject);
       }
       let generation: number | null = null;
@@ -115,14 +155,23 @@ export class CompleteSsoSignIn {
         await this.deps.repos.adminUsers.insert(m, tenantId, { id, email, passwordHash, role });
         await this.deps.repos.sso.link(m, tenantId, id, issuer, subject);
         user = { id, email, role, disabled: false };
-        events.push({ action: 'admin_user.provisioned', target: `admin_user:${id}`, details: { email, role, via: 'sso', issuer } });
+        events.push({
+          action: 'admin_user.provisioned',
+          target: `admin_user:${id}`,
+          details: { email, role, via: 'sso', issuer },
+        });
       } else if (user.disabled) {
         throw new SsoError('SSO_ACCOUNT_DISABLED', 'this Keyhold user is disabled');
       } else if (user.role !== role) {
         const synced = await this.deps.repos.sso.syncRole(m, tenantId, user.id, role);
-        if (!synced.keyAdminRemains) throw new SsoError('SSO_LAST_KEY_ADMIN', "the IdP's groups would leave this tenant without a key admin");
+        if (!synced.keyAdminRemains)
+          throw new SsoError('SSO_LAST_KEY_ADMIN', "the IdP's groups would leave this tenant without a key admin");
         generation = synced.generation;
-        events.push({ action: 'admin_user.role_changed', target: `admin_user:${user.id}`, details: { from: user.role, to: role, via: 'sso' } });
+        events.push({
+          action: 'admin_user.role_changed',
+          target: `admin_user:${user.id}`,
+          details: { from: user.role, to: role, via: 'sso' },
+        });
         user = { ...user, role };
       }
       events.push({ action: 'sso.sign_in', target: `admin_user:${user.id}`, details: { email, role, issuer } });
@@ -145,7 +194,8 @@ export class ExchangeSsoHandoff {
 
   async execute(handoff: string | undefined, browserSecret: string | undefined) {
     const f = handoff ? await this.deps.records.takeFinished(handoff) : null;
-    if (!f || !browserMatches(browserSecret, f.browserHash)) throw new SsoError('SSO_HANDOFF_INVALID', 'no finished single sign-on for this browser; sign in again');
+    if (!f || !browserMatches(browserSecret, f.browserHash))
+      throw new SsoError('SSO_HANDOFF_INVALID', 'no finished single sign-on for this browser; sign in again');
     const u = await this.deps.repos.adminAccounts.find(f.tenantId, f.adminUserId);
     if (!u || u.disabled) throw new SsoError('SSO_ACCOUNT_DISABLED', 'this Keyhold user is disabled');
     // The tenant's MFA policy applies after the IdP exactly as after a password: a session, or the second step.
@@ -160,9 +210,19 @@ async function clientFor(deps: SsoDeps, c: SsoConfigurationRow): Promise<BaseCli
   try {
     clientSecret = deps.box.open(c.tenantId, c.clientSecretSealed);
   } catch {
-    throw new SsoError('SSO_UNAVAILABLE', "the stored client secret cannot be opened (the SSO secret key changed); a key admin must enter it again");
+    throw new SsoError(
+      'SSO_UNAVAILABLE',
+      'the stored client secret cannot be opened (the SSO secret key changed); a key admin must enter it again',
+    );
   }
-  return deps.clients.get({ tenantId: c.tenantId, version: c.version, issuer: c.issuer, clientId: c.clientId, clientSecret, redirectUri: deps.redirectUri });
+  return deps.clients.get({
+    tenantId: c.tenantId,
+    version: c.version,
+    issuer: c.issuer,
+    clientId: c.clientId,
+    clientSecret,
+    redirectUri: deps.redirectUri,
+  });
 }
 
 /**
@@ -170,21 +230,38 @@ async function clientFor(deps: SsoDeps, c: SsoConfigurationRow): Promise<BaseCli
  * IdP announces it, the ID token's signature (IdP JWKS), `iss`, `aud` (and `azp`), `exp`/`iat`, the nonce and the
  * PKCE verifier; `aud` and `iss` are checked once more here so that guarantee does not rest on a library default.
  */
-async function redeem(client: BaseClient, redirectUri: string, params: CallbackParams, nonce: string, codeVerifier: string, clientId: string): Promise<Record<string, unknown>> {
+async function redeem(
+  client: BaseClient,
+  redirectUri: string,
+  params: CallbackParams,
+  nonce: string,
+  codeVerifier: string,
+  clientId: string,
+): Promise<Record<string, unknown>> {
   const callbackParams: Record<string, string> = { code: params.code!, state: params.state! };
   if (typeof params.iss === 'string') callbackParams.iss = params.iss;
   let claims: Record<string, unknown>;
   try {
-    const tokens = await client.callback(redirectUri, callbackParams, { state: params.state, nonce, code_verifier: codeVerifier, response_type: 'code' });
+    const tokens = await client.callback(redirectUri, callbackParams, {
+      state: params.state,
+      nonce,
+      code_verifier: codeVerifier,
+      response_type: 'code',
+    });
     if (!tokens.id_token) throw new SsoError('SSO_TOKEN_REJECTED', 'the IdP returned no ID token');
     claims = tokens.claims();
   } catch (err) {
     if (err instanceof SsoError) throw err;
     if (err instanceof oidcErrors.OPError) {
-      if (err.error === 'invalid_grant') throw new SsoError('SSO_CODE_REJECTED', 'the IdP refused the authorization code (used, expired or issued to another client)');
+      if (err.error === 'invalid_grant')
+        throw new SsoError(
+          'SSO_CODE_REJECTED',
+          'the IdP refused the authorization code (used, expired or issued to another client)',
+        );
       throw new SsoError('SSO_IDP_ERROR', `the IdP refused the sign-in (${String(err.error).slice(0, 64)})`);
     }
-    if (err instanceof oidcErrors.RPError) throw new SsoError('SSO_TOKEN_REJECTED', `the ID token was refused: ${rpReason(err.message)}`);
+    if (err instanceof oidcErrors.RPError)
+      throw new SsoError('SSO_TOKEN_REJECTED', `the ID token was refused: ${rpReason(err.message)}`);
     throw new SsoError('SSO_IDP_ERROR', 'the IdP could not be reached to complete the sign-in');
   }
   const aud = Array.isArray(claims.aud) ? claims.aud : [claims.aud];

@@ -19,7 +19,9 @@ const code = (f: () => unknown) => {
 
 describe('parseIssuerUrl', () => {
   it('accepts https issuers and canonicalises one trailing slash', () => {
-    expect(parseIssuerUrl('https://login.example.com/realms/acme/', strict)).toBe('https://login.example.com/realms/acme');
+    expect(parseIssuerUrl('https://login.example.com/realms/acme/', strict)).toBe(
+      'https://login.example.com/realms/acme',
+    );
     expect(parseIssuerUrl('https://acme.okta.com', strict)).toBe('https://acme.okta.com');
   });
 
@@ -56,7 +58,18 @@ describe('parseIssuerUrl', () => {
 
 describe('connect-time address guard', () => {
   it('refuses internal addresses whatever the name; loopback only when allowed', () => {
-    for (const a of ['127.0.0.1', '10.0.0.5', '172.16.0.1', '192.168.0.1', '169.254.169.254', '100.64.0.1', '::1', 'fd12::1', 'fe80::1', '0.0.0.0'])
+    for (const a of [
+      '127.0.0.1',
+      '10.0.0.5',
+      '172.16.0.1',
+      '192.168.0.1',
+      '169.254.169.254',
+      '100.64.0.1',
+      '::1',
+      'fd12::1',
+      'fe80::1',
+      '0.0.0.0',
+    ])
       expect([a, addressAllowed(a, strict)]).toEqual([a, false]);
     expect(addressAllowed('93.184.216.34', strict)).toBe(true);
     expect(addressAllowed('127.0.0.1', dev)).toBe(true);
@@ -66,9 +79,13 @@ describe('connect-time address guard', () => {
   });
 
   it('fails a lookup of a name that resolves to loopback', async () => {
-    const err = await new Promise<NodeJS.ErrnoException | null>((resolve) => guardedLookup(strict)('localhost', {}, (e: NodeJS.ErrnoException | null) => resolve(e)));
+    const err = await new Promise<NodeJS.ErrnoException | null>((resolve) =>
+      guardedLookup(strict)('localhost', {}, (e: NodeJS.ErrnoException | null) => resolve(e)),
+    );
     expect(err?.code).toBe('EKEYHOLD_BLOCKED_ADDRESS');
-    const ok = await new Promise<string | undefined>((resolve) => guardedLookup(dev)('localhost', { family: 4 }, (_e: unknown, address?: string) => resolve(address)));
+    const ok = await new Promise<string | undefined>((resolve) =>
+      guardedLookup(dev)('localhost', { family: 4 }, (_e: unknown, address?: string) => resolve(address)),
+    );
     expect(ok).toBe('127.0.0.1');
   });
 });
@@ -82,7 +99,9 @@ describe('claims → email and role', () => {
     expect(code(() => emailFromClaims({ email: 'a@evil.net@acme.com' }, domains))).toBe('SSO_EMAIL_MISSING');
     expect(code(() => emailFromClaims({ email: 'acme.com' }, domains))).toBe('SSO_EMAIL_MISSING');
     expect(code(() => emailFromClaims({}, domains))).toBe('SSO_EMAIL_MISSING');
-    expect(code(() => emailFromClaims({ email: 'a@acme.com', email_verified: false }, domains))).toBe('SSO_EMAIL_MISSING');
+    expect(code(() => emailFromClaims({ email: 'a@acme.com', email_verified: false }, domains))).toBe(
+      'SSO_EMAIL_MISSING',
+    );
   });
 
   it('maps groups to the strongest role, and refuses when nothing maps', () => {
@@ -121,14 +140,24 @@ describe('loadSsoSettings', () => {
     expect(loadSsoSettings({}, 'test', secret).secretKey).toHaveLength(32);
     expect(loadSsoSettings({}, 'test', secret).secretKey).toEqual(loadSsoSettings({}, 'local', secret).secretKey);
     const key = randomBytes(32);
-    expect(loadSsoSettings({ KEYHOLD_SSO_SECRET_KEY: key.toString('base64') }, 'production', secret).secretKey).toEqual(key);
-    expect(() => loadSsoSettings({ KEYHOLD_SSO_SECRET_KEY: randomBytes(16).toString('base64') }, 'production', secret)).toThrow(/KEYHOLD_SSO_SECRET_KEY/);
+    expect(loadSsoSettings({ KEYHOLD_SSO_SECRET_KEY: key.toString('base64') }, 'production', secret).secretKey).toEqual(
+      key,
+    );
+    expect(() =>
+      loadSsoSettings({ KEYHOLD_SSO_SECRET_KEY: randomBytes(16).toString('base64') }, 'production', secret),
+    ).toThrow(/KEYHOLD_SSO_SECRET_KEY/);
   });
 
   it('refuses loopback issuers in production mode', () => {
-    expect(() => loadSsoSettings({ KEYHOLD_SSO_ALLOW_LOOPBACK_ISSUERS: '1' }, 'production', secret)).toThrow(/KEYHOLD_SSO_ALLOW_LOOPBACK_ISSUERS/);
-    expect(loadSsoSettings({ KEYHOLD_SSO_ALLOW_LOOPBACK_ISSUERS: '1' }, 'test', secret).allowLoopbackIssuers).toBe(true);
+    expect(() => loadSsoSettings({ KEYHOLD_SSO_ALLOW_LOOPBACK_ISSUERS: '1' }, 'production', secret)).toThrow(
+      /KEYHOLD_SSO_ALLOW_LOOPBACK_ISSUERS/,
+    );
+    expect(loadSsoSettings({ KEYHOLD_SSO_ALLOW_LOOPBACK_ISSUERS: '1' }, 'test', secret).allowLoopbackIssuers).toBe(
+      true,
+    );
     expect(() => loadSsoSettings({ KEYHOLD_SSO_ALLOW_LOOPBACK_ISSUERS: 'yes' }, 'test', secret)).toThrow();
-    expect(() => loadSsoSettings({ KEYHOLD_SSO_LOGIN_TTL_SECONDS: '5' }, 'test', secret)).toThrow(/KEYHOLD_SSO_LOGIN_TTL_SECONDS/);
+    expect(() => loadSsoSettings({ KEYHOLD_SSO_LOGIN_TTL_SECONDS: '5' }, 'test', secret)).toThrow(
+      /KEYHOLD_SSO_LOGIN_TTL_SECONDS/,
+    );
   });
 });

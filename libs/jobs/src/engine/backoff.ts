@@ -18,8 +18,13 @@ export const DEFAULT_BACKOFF: BackoffPolicy = { baseMs: 200, capMs: 30_000, floo
  * @param attempt 0 for the first retry, 1 for the second, ...
  * @param random injectable for deterministic specs; must return a number in [0, 1).
  */
-export function backoffDelay(attempt: number, policy: BackoffPolicy = DEFAULT_BACKOFF, random: () => number = Math.random): number {
-  if (!Number.isInteger(attempt) || attempt < 0) throw new RangeError(`attempt must be a non-negative integer, got ${attempt}`);
+export function backoffDelay(
+  attempt: number,
+  policy: BackoffPolicy = DEFAULT_BACKOFF,
+  random: () => number = Math.random,
+): number {
+  if (!Number.isInteger(attempt) || attempt < 0)
+    throw new RangeError(`attempt must be a non-negative integer, got ${attempt}`);
   if (!(policy.baseMs > 0) || !(policy.capMs >= policy.baseMs)) {
     throw new RangeError(`backoff policy needs 0 < baseMs <= capMs, got baseMs=${policy.baseMs} capMs=${policy.capMs}`);
   }

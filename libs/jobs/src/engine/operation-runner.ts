@@ -56,7 +56,11 @@ export class OperationRunner {
   process(job: Job<OperationJobData>, token: string | undefined): Promise<void> {
     return inSpan(
       `job ${job.name}`,
-      { 'keyhold.operation_id': job.data.operationId, 'keyhold.tenant_id': job.data.tenantId, 'keyhold.job.attempt': job.attemptsMade },
+      {
+        'keyhold.operation_id': job.data.operationId,
+        'keyhold.tenant_id': job.data.tenantId,
+        'keyhold.job.attempt': job.attemptsMade,
+      },
       () => this.run(job, token),
       (err) => (err instanceof DelayedError ? 'parked' : err instanceof Error ? err.name : 'error'),
     );
@@ -84,9 +88,20 @@ export class OperationRunner {
 
     const lockKey = handler.lockKey(op);
     const lock = lockKey ? await HeldLock.tryAcquire(this.lockDs, lockKey) : null;
-    if (lockKey && !lock) return this.park(job, token, this.options.busyDelayMs, 'another worker is running an operation on this workspace', kind, seconds);
+    if (lockKey && !lock)
+      return this.park(
+        job,
+        token,
+        this.options.busyDelayMs,
+        'another worker is running an operation on this workspace',
+        kind,
+        seconds,
+      );
 
-    const heartbeat = setInterval(() => void this.operations.touch(tenantId, operationId).catch(() => undefined), this.options.heartbeatMs);
+    const heartbeat = setInterval(
+      () => void this.operations.touch(tenantId, operationId).catch(() => undefined),
+      this.options.heartbeatMs,
+    );
     heartbeat.unref();
     const ctx: OperationContext = {
       op,
@@ -130,7 +145,8 @@ export class OperationRunner {
     if (err instanceof DelayedError) throw err;
     // Graceful shutdown interrupted the job: hand it back at once, without spending an attempt.
     if (this.shutdown.aborted) return this.park(job, token, 1, 'worker shutting down', kind, seconds, false);
-    if (err instanceof WorkspaceBusy) return this.park(job, token, this.options.busyDelayMs, err.message, kind, seconds);
+    if (err instanceof WorkspaceBusy)
+      return this.park(job, token, this.options.busyDelayMs, err.message, kind, seconds);
     if (err instanceof ProviderError && err.transient) {
       const parks = job.data.parks ?? 0;
       const reason = `waiting for the key service (${err.errorClass} on ${err.operation}); retrying with backoff`;
@@ -138,17 +154,32 @@ export class OperationRunner {
       return this.park(job, token, backoffDelay(parks, this.options.transientBackoff), reason, kind, seconds);
     }
     if (err instanceof OperationFailure || err instanceof ProviderError) {
-      const message = err instanceof ProviderError ? `${err.provider} ${err.operation} failed: ${err.errorClass} (${err.providerCode})` : err.message;
+      const message =
+        err instanceof ProviderError
+          ? `${err.provider} ${err.operation} failed: ${err.errorClass} (${err.providerCode})`
+          : err.message;
       // The revocation check is requested before the failure is recorded: whoever sees this operation failed with a
       // revocation-class error also finds the check that will decide what it means.
-      if (err instanceof ProviderError && err.revocationCandidate && op.kind !== 'revocation-check' && this.options.onRevocationSignal) {
-        await this.options.onRevocationSignal(op, err.errorClass).catch((e: unknown) =>
-          this.options.log('warn', 'could not request a revocation check', { operationId, err: String(e) }),
-        );
+      if (
+        err instanceof ProviderError &&
+        err.revocationCandidate &&
+        op.kind !== 'revocation-check' &&
+        this.options.onRevocationSignal
+      ) {
+        await this.options
+          .onRevocationSignal(op, err.errorClass)
+          .catch((e: unknown) =>
+            this.options.log('warn', 'could not request a revocation check', { operationId, err: String(e) }),
+          );
       }
       await this.operations.fail(tenantId, operationId, message);
       this.metrics.observe(kind, 'failed', seconds());
-      this.options.log('warn', 'operation failed', { operationId, tenantId, kind, code: err instanceof OperationFailure ? err.code : err.errorClass });
+      this.options.log('warn', 'operation failed', {
+        operationId,
+        tenantId,
+        kind,
+        code: err instanceof OperationFailure ? err.code : err.errorClass,
+      });
       throw new UnrecoverableError(message);
     }
     // Unexpected: let BullMQ retry per the job's attempts; fail the row on the last attempt so it does not hang.
@@ -156,7 +187,10 @@ export class OperationRunner {
     const last = job.attemptsMade + 1 >= attempts;
     const message = err instanceof Error ? err.message : String(err);
     if (last) await this.operations.fail(tenantId, operationId, `internal error: ${message}`).catch(() => undefined);
-    else await this.operations.noteWaiting(tenantId, operationId, `internal error, retrying: ${message}`).catch(() => undefined);
+    else
+      await this.operations
+        .noteWaiting(tenantId, operationId, `internal error, retrying: ${message}`)
+        .catch(() => undefined);
     this.metrics.observe(kind, last ? 'failed' : 'retried', seconds());
     this.options.log('error', 'operation error', { operationId, tenantId, kind, err: message });
     throw err;
@@ -175,7 +209,12 @@ export class OperationRunner {
     else if (job.data.parks) await job.updateData({ ...job.data, parks: 0 });
     await job.moveToDelayed(Date.now() + Math.max(1, Math.round(delayMs)), token);
     this.metrics.observe(kind, 'parked', seconds());
-    this.options.log('info', 'operation parked', { operationId: job.data.operationId, kind, delayMs: Math.round(delayMs), reason });
+    this.options.log('info', 'operation parked', {
+      operationId: job.data.operationId,
+      kind,
+      delayMs: Math.round(delayMs),
+      reason,
+    });
     throw new DelayedError();
   }
 }

@@ -64,7 +64,9 @@ export class RedisTokenBucket {
     const args: number[] = [];
     for (const b of buckets) {
       if (!(b.ratePerSec > 0) || !(b.burst >= 1)) {
-        throw new RangeError(`rate limit for ${b.name} needs ratePerSec > 0 and burst >= 1, got ${b.ratePerSec}/${b.burst}`);
+        throw new RangeError(
+          `rate limit for ${b.name} needs ratePerSec > 0 and burst >= 1, got ${b.ratePerSec}/${b.burst}`,
+        );
       }
       keys.push(`${this.keyPrefix}:ratelimit:${b.name}`);
       args.push(b.ratePerSec, b.burst);

@@ -72,7 +72,14 @@ export class JobMetrics {
         this.reset();
         for (const q of queues) {
           try {
-            const counts = await q.getJobCounts('waiting', 'active', 'delayed', 'failed', 'prioritized', 'waiting-children');
+            const counts = await q.getJobCounts(
+              'waiting',
+              'active',
+              'delayed',
+              'failed',
+              'prioritized',
+              'waiting-children',
+            );
             for (const [state, n] of Object.entries(counts)) this.set({ queue: q.name, state }, n);
           } catch {
             // Redis unreachable: leave the series out rather than fail the whole scrape.

@@ -55,6 +55,7 @@ export async function mountQueueDashboard(fastify: FastifyInstance, options: Que
 }
 
 function normaliseBasePath(path: string): string {
-  if (!/^\/[A-Za-z0-9/_-]*$/.test(path)) throw new Error(`queue dashboard basePath must be an absolute path, got ${JSON.stringify(path)}`);
+  if (!/^\/[A-Za-z0-9/_-]*$/.test(path))
+    throw new Error(`queue dashboard basePath must be an absolute path, got ${JSON.stringify(path)}`);
   return path.length > 1 ? path.replace(/\/+$/, '') : path;
 }

@@ -1,5 +1,10 @@
 import type { Repositories } from '@app/persistence';
-import { workspaceLock, type OperationContext, type OperationHandler, type HandlerResult } from '../engine/operation-handler';
+import {
+  workspaceLock,
+  type OperationContext,
+  type OperationHandler,
+  type HandlerResult,
+} from '../engine/operation-handler';
 import type { AuditSink } from '../ports';
 import type { KekWrapping } from './kek-wrapping';
 import type { BoundKeyConfigurations } from './key-configurations';
@@ -31,12 +36,26 @@ export class CmkRewrapHandler implements OperationHandler {
     const ws = await enterWorkingState(this.repos.ds, this.repos.workspaces, tenantId, workspaceId, 'rewrapping');
     await ctx.step('rewrapping');
     try {
-      if (!ws.keyConfigurationId) throw new OperationFailure('WORKSPACE_STATE_CONFLICT', 'the workspace has no key binding');
+      if (!ws.keyConfigurationId)
+        throw new OperationFailure('WORKSPACE_STATE_CONFLICT', 'the workspace has no key binding');
       const cfg = await this.configs.find(tenantId, ws.keyConfigurationId);
-      if (!cfg) throw new OperationFailure('KEY_CONFIGURATION_NOT_FOUND', 'the bound key configuration no longer exists');
-      const keyVersion = await this.wrapping.currentVersion(cfg, tenantId, ctx.signal, await this.requestedAt(tenantId, ctx.op.id));
+      if (!cfg)
+        throw new OperationFailure('KEY_CONFIGURATION_NOT_FOUND', 'the bound key configuration no longer exists');
+      const keyVersion = await this.wrapping.currentVersion(
+        cfg,
+        tenantId,
+        ctx.signal,
+        await this.requestedAt(tenantId, ctx.op.id),
+      );
       const wrappedBefore = cutoff(ctx.op.params.rewrapWrappedBefore);
-      const { rewrapped } = await this.rewrap.execute({ tenantId, workspaceId, target: cfg, targetKeyVersion: keyVersion, wrappedBefore, signal: ctx.signal });
+      const { rewrapped } = await this.rewrap.execute({
+        tenantId,
+        workspaceId,
+        target: cfg,
+        targetKeyVersion: keyVersion,
+        wrappedBefore,
+        signal: ctx.signal,
+      });
       await ctx.step('rewrapped', { keyVersion, rewrappedVersions: rewrapped });
       // The forms under the CMK's older versions are deleted as the operation commits: a CMK rewrap has no rollback
       // (the KEK bytes never change and each new form was unwrapped and KCV-checked before it was stored), and a
@@ -45,7 +64,9 @@ export class CmkRewrapHandler implements OperationHandler {
       // Dropped even if a probe moved the workspace meanwhile (the transition then does nothing): every row is on
       // the new version already, so the old forms have no purpose left whatever the state.
       const left = await this.repos.ds.transaction(async (m) => {
-        const moved = (await this.repos.workspaces.transition(m, tenantId, workspaceId, { from: ['rewrapping'], to: 'active' })) !== null;
+        const moved =
+          (await this.repos.workspaces.transition(m, tenantId, workspaceId, { from: ['rewrapping'], to: 'active' })) !==
+          null;
         await this.repos.keks.dropPreviousForms(m, tenantId, workspaceId);
         // the state change and its record commit together
         if (moved)
@@ -83,7 +104,9 @@ export class CmkRewrapHandler implements OperationHandler {
     if (!isPermanent(err)) return;
     // Rows already rewrapped stay on the new version (each was verified before it was stored): their old forms go too.
     await this.repos.keks.dropPreviousForms(this.repos.ds, tenantId, workspaceId).catch(() => undefined);
-    await leaveWorkingState(this.repos.ds, this.repos.workspaces, tenantId, workspaceId, 'rewrapping').catch(() => undefined);
+    await leaveWorkingState(this.repos.ds, this.repos.workspaces, tenantId, workspaceId, 'rewrapping').catch(
+      () => undefined,
+    );
   }
 }
 

@@ -1,5 +1,10 @@
 import type { KekVersionRow, KeyConfigurationRow, KeyStateName, Repositories } from '@app/persistence';
-import { workspaceLock, type HandlerResult, type OperationContext, type OperationHandler } from '../engine/operation-handler';
+import {
+  workspaceLock,
+  type HandlerResult,
+  type OperationContext,
+  type OperationHandler,
+} from '../engine/operation-handler';
 import type { JobMetrics } from '../observability/job-metrics';
 import type { AuditSink, KekCacheControl, KeyCrypto } from '../ports';
 import { isPermanent } from './cmk-rewrap.handler';
@@ -60,10 +65,18 @@ export class KekRotationHandler implements OperationHandler {
     // From access_suspect too: the wrap limit must hold in every state that serves DEKs. Where to return is
     // recorded in the same transaction as the move (a re-run after a crash reads it from the operation row).
     let returnTo: KeyStateName = ctx.op.params.returnTo === 'access_suspect' ? 'access_suspect' : 'active';
-    const ws = await enterWorkingState(this.repos.ds, this.repos.workspaces, tenantId, workspaceId, 'kek_rotating', ROTATABLE_FROM, async (m, left) => {
-      returnTo = left;
-      await this.repos.operations.recordStep(tenantId, ctx.op.id, 'entered', { returnTo: left }, m);
-    });
+    const ws = await enterWorkingState(
+      this.repos.ds,
+      this.repos.workspaces,
+      tenantId,
+      workspaceId,
+      'kek_rotating',
+      ROTATABLE_FROM,
+      async (m, left) => {
+        returnTo = left;
+        await this.repos.operations.recordStep(tenantId, ctx.op.id, 'entered', { returnTo: left }, m);
+      },
+    );
     try {
       if (!ws.keyConfigurationId || ws.currentKekVersion === null) {
         throw new OperationFailure('WORKSPACE_STATE_CONFLICT', 'the workspace has no KEK to rotate');
@@ -74,7 +87,8 @@ export class KekRotationHandler implements OperationHandler {
         await ctx.step('planned', { newVersion, fromVersion: ws.currentKekVersion });
       }
       const cfg = await this.configs.find(tenantId, ws.keyConfigurationId);
-      if (!cfg) throw new OperationFailure('KEY_CONFIGURATION_NOT_FOUND', 'the bound key configuration no longer exists');
+      if (!cfg)
+        throw new OperationFailure('KEY_CONFIGURATION_NOT_FOUND', 'the bound key configuration no longer exists');
 
       const newKek = await this.ensureNewKek(ctx, cfg, newVersion, ws.currentKekVersion);
       const rewrapStarted = process.hrtime.bigint();
@@ -88,21 +102,28 @@ export class KekRotationHandler implements OperationHandler {
       const retired = await this.retireUnused(tenantId, workspaceId, newVersion);
       await ctx.step('retired', { retiredVersions: retired });
       const version = newVersion;
-      const left = await leaveWorkingState(this.repos.ds, this.repos.workspaces, tenantId, workspaceId, 'kek_rotating', {
-        to: returnTo,
-        onLeft: (m) =>
-          this.audit.append(
-            tenantId,
-            {
-              actor: 'system:worker',
-              action: 'workspace.kek_rotated',
-              target: `workspace:${workspaceId}`,
-              outcome: 'success',
-              details: { operationId: ctx.op.id, kekVersion: version, retiredVersions: retired },
-            },
-            m,
-          ),
-      });
+      const left = await leaveWorkingState(
+        this.repos.ds,
+        this.repos.workspaces,
+        tenantId,
+        workspaceId,
+        'kek_rotating',
+        {
+          to: returnTo,
+          onLeft: (m) =>
+            this.audit.append(
+              tenantId,
+              {
+                actor: 'system:worker',
+                action: 'workspace.kek_rotated',
+                target: `workspace:${workspaceId}`,
+                outcome: 'success',
+                details: { operationId: ctx.op.id, kekVersion: version, retiredVersions: retired },
+              },
+              m,
+            ),
+        },
+      );
       // Not left: a destroy took the workspace meanwhile (the operation fails cleanly; nothing comes back).
       if (!left) await failIfDestroyed(this.repos.workspaces, tenantId, workspaceId);
       await this.cache.invalidateWorkspace(tenantId, workspaceId);
@@ -119,13 +140,21 @@ export class KekRotationHandler implements OperationHandler {
       };
     } catch (err) {
       // Never towards shredded: a rotation that cannot reach the customer key only gives the workspace back.
-      if (isPermanent(err)) await leaveWorkingState(this.repos.ds, this.repos.workspaces, tenantId, workspaceId, 'kek_rotating', { to: returnTo }).catch(() => undefined);
+      if (isPermanent(err))
+        await leaveWorkingState(this.repos.ds, this.repos.workspaces, tenantId, workspaceId, 'kek_rotating', {
+          to: returnTo,
+        }).catch(() => undefined);
       throw err;
     }
   }
 
   /** The new version's plaintext KEK: created and switched to now, or (re-run) unwrapped from its row. */
-  private async ensureNewKek(ctx: OperationContext, cfg: KeyConfigurationRow, newVersion: number, fromVersion: number): Promise<Buffer> {
+  private async ensureNewKek(
+    ctx: OperationContext,
+    cfg: KeyConfigurationRow,
+    newVersion: number,
+    fromVersion: number,
+  ): Promise<Buffer> {
     const { tenantId, workspaceId } = ctx.op;
     const existing = await this.repos.keks.find(tenantId, workspaceId, newVersion);
     if (existing) return this.wrapping.unwrap(existing, await this.configOf(existing, cfg), ctx.signal);
@@ -139,10 +168,17 @@ export class KekRotationHandler implements OperationHandler {
       const target = { tenantId, workspaceId, version: newVersion };
       const wrapped = await this.wrapping.wrapVerified(kek, kcv, target, cfg, ctx.signal);
       const switched = await this.repos.keks.switchToNew(
-        { ...target, keyConfigurationId: cfg.id, wrapped: wrapped.ciphertext, providerKeyVersion: wrapped.keyVersion, kcv },
+        {
+          ...target,
+          keyConfigurationId: cfg.id,
+          wrapped: wrapped.ciphertext,
+          providerKeyVersion: wrapped.keyVersion,
+          kcv,
+        },
         fromVersion,
       );
-      if (!switched) throw new OperationFailure('WORKSPACE_STATE_CONFLICT', 'the workspace KEK version changed under the rotation');
+      if (!switched)
+        throw new OperationFailure('WORKSPACE_STATE_CONFLICT', 'the workspace KEK version changed under the rotation');
       // New DEKs must be created under the new version on every replica from now on.
       await this.cache.invalidateWorkspace(tenantId, workspaceId);
       await ctx.step('switched', { newVersion });
@@ -169,17 +205,33 @@ export class KekRotationHandler implements OperationHandler {
 
       const prepare = async (after: string | null): Promise<PreparedBatch | null> => {
         if (ctx.signal.aborted) throw ctx.signal.reason ?? new Error('worker shutting down');
-        const batch = await this.repos.deks.nextToRewrap(tenantId, workspaceId, newVersion, after, this.options.batchSize);
+        const batch = await this.repos.deks.nextToRewrap(
+          tenantId,
+          workspaceId,
+          newVersion,
+          after,
+          this.options.batchSize,
+        );
         if (batch.length === 0) return null;
         const rows: PreparedBatch['rows'] = [];
         for (const d of batch) {
           const oldKek = await this.oldKek(oldKeks, tenantId, workspaceId, d.kekVersion, ctx.signal);
-          const dek = this.crypto.unwrapDek(oldKek, d.wrapped, { tenantId, workspaceId, segmentId: d.segmentId, kekVersion: d.kekVersion });
+          const dek = this.crypto.unwrapDek(oldKek, d.wrapped, {
+            tenantId,
+            workspaceId,
+            segmentId: d.segmentId,
+            kekVersion: d.kekVersion,
+          });
           try {
             rows.push({
               segmentId: d.segmentId,
               fromVersion: d.kekVersion,
-              wrapped: this.crypto.wrapDek(newKek, dek, { tenantId, workspaceId, segmentId: d.segmentId, kekVersion: newVersion }),
+              wrapped: this.crypto.wrapDek(newKek, dek, {
+                tenantId,
+                workspaceId,
+                segmentId: d.segmentId,
+                kekVersion: newVersion,
+              }),
             });
           } finally {
             dek.fill(0);
@@ -192,7 +244,10 @@ export class KekRotationHandler implements OperationHandler {
         const moved = await this.repos.ds.transaction(async (m) => {
           const n = await this.repos.deks.rewrapBatch(m, tenantId, workspaceId, newVersion, batch.rows);
           await this.repos.keks.countWraps(m, tenantId, workspaceId, newVersion, batch.rows.length);
-          await this.repos.operations.addProgress(m, tenantId, operationId, n, total, { step: 'rewrapping', lastSegment: batch.lastSegment });
+          await this.repos.operations.addProgress(m, tenantId, operationId, n, total, {
+            step: 'rewrapping',
+            lastSegment: batch.lastSegment,
+          });
           return n;
         });
         this.metrics.dekRewraps.inc(moved);
@@ -233,7 +288,13 @@ export class KekRotationHandler implements OperationHandler {
     }
   }
 
-  private async oldKek(cache: Map<number, Buffer>, tenantId: string, workspaceId: string, version: number, signal: AbortSignal): Promise<Buffer> {
+  private async oldKek(
+    cache: Map<number, Buffer>,
+    tenantId: string,
+    workspaceId: string,
+    version: number,
+    signal: AbortSignal,
+  ): Promise<Buffer> {
     const have = cache.get(version);
     if (have) return have;
     const row = await this.repos.keks.find(tenantId, workspaceId, version);
@@ -257,7 +318,11 @@ export class KekRotationHandler implements OperationHandler {
   private async configOf(row: KekVersionRow, known?: KeyConfigurationRow): Promise<KeyConfigurationRow> {
     if (known && known.id === row.keyConfigurationId) return known;
     const cfg = await this.configs.find(row.tenantId, row.keyConfigurationId);
-    if (!cfg) throw new OperationFailure('KEY_CONFIGURATION_NOT_FOUND', `key configuration of KEK version ${row.version} no longer exists`);
+    if (!cfg)
+      throw new OperationFailure(
+        'KEY_CONFIGURATION_NOT_FOUND',
+        `key configuration of KEK version ${row.version} no longer exists`,
+      );
     return cfg;
   }
 }

@@ -3,7 +3,14 @@ import { keyCrypto } from '@app/crypto';
 import { KekCache } from '@app/kek-cache';
 import { KekResolver, type ProviderRegistry } from '@app/keys';
 import type { KekVersionRow, KeyConfigurationRow, Repositories } from '@app/persistence';
-import { canonicalContext, kekWrapContext, ProviderError, type KeyConfig, type WrapContext, type WrappedKek } from '@app/provider-port';
+import {
+  canonicalContext,
+  kekWrapContext,
+  ProviderError,
+  type KeyConfig,
+  type WrapContext,
+  type WrappedKek,
+} from '@app/provider-port';
 import { ProviderGate } from '../engine/provider-gate';
 import type { RedisTokenBucket } from '../engine/token-bucket';
 import type { JobProvider } from '../ports';
@@ -25,7 +32,14 @@ function customerKey() {
   const seen: WrapContext[] = [];
   const provider = {
     kind: 'aws',
-    describe: async () => ({ keyId: 'k', state: 'enabled', usage: 'ENCRYPT_DECRYPT', usageOk: true, spec: 'SYMMETRIC_DEFAULT', currentVersion: null }),
+    describe: async () => ({
+      keyId: 'k',
+      state: 'enabled',
+      usage: 'ENCRYPT_DECRYPT',
+      usageOk: true,
+      spec: 'SYMMETRIC_DEFAULT',
+      currentVersion: null,
+    }),
     wrap: async (_c: KeyConfig, kek: Buffer, ctx: WrapContext): Promise<WrappedKek> => {
       seen.push(ctx);
       const iv = randomBytes(12);
@@ -40,7 +54,13 @@ function customerKey() {
       try {
         return Buffer.concat([d.update(w.ciphertext.subarray(28)), d.final()]);
       } catch {
-        throw new ProviderError('invalid_ciphertext', 'aws', 'unwrap', 'InvalidCiphertextException', 'the context does not match');
+        throw new ProviderError(
+          'invalid_ciphertext',
+          'aws',
+          'unwrap',
+          'InvalidCiphertextException',
+          'the context does not match',
+        );
       }
     },
     explain: () => 'n/a',
@@ -56,18 +76,47 @@ function worker(provider: JobProvider): KekWrapping {
 function api(provider: JobProvider, row: () => KekVersionRow) {
   const repos = {
     keks: { find: async () => row() },
-    keyConfigurations: { findWithTenant: async () => ({ row: { id: KC, tenantId: T, provider: 'aws', config: { provider: 'aws' } }, tenant: { id: T, externalId: 'x' } }) },
+    keyConfigurations: {
+      findWithTenant: async () => ({
+        row: { id: KC, tenantId: T, provider: 'aws', config: { provider: 'aws' } },
+        tenant: { id: T, externalId: 'x' },
+      }),
+    },
     workspaces: { setDegraded: async () => true },
   } as unknown as Repositories;
   const registry = { binding: () => ({ provider, bindTenant: (c: KeyConfig) => c }) } as unknown as ProviderRegistry;
-  return new KekResolver(repos, registry, new KekCache({ ttlMs: 60_000, maxEntries: 10 }), { onRevocationSuspected: async () => undefined }, 1);
+  return new KekResolver(
+    repos,
+    registry,
+    new KekCache({ ttlMs: 60_000, maxEntries: 10 }),
+    { onRevocationSuspected: async () => undefined },
+    1,
+  );
 }
 
-const cfg = { id: KC, tenantId: T, provider: 'aws', config: { provider: 'aws' }, status: 'valid' } as unknown as KeyConfigurationRow;
+const cfg = {
+  id: KC,
+  tenantId: T,
+  provider: 'aws',
+  config: { provider: 'aws' },
+  status: 'valid',
+} as unknown as KeyConfigurationRow;
 
 function stored(version: number, wrapped: WrappedKek, kcv: Buffer): KekVersionRow {
   const now = new Date();
-  return { tenantId: T, workspaceId: W, version, keyConfigurationId: KC, wrapped: wrapped.ciphertext, providerKeyVersion: wrapped.keyVersion, state: 'active', wrapCount: 0, kcv, createdAt: now, wrappedAt: now };
+  return {
+    tenantId: T,
+    workspaceId: W,
+    version,
+    keyConfigurationId: KC,
+    wrapped: wrapped.ciphertext,
+    providerKeyVersion: wrapped.keyVersion,
+    state: 'active',
+    wrapCount: 0,
+    kcv,
+    createdAt: now,
+    wrappedAt: now,
+  };
 }
 
 describe('KEK wrap context: one definition for the worker and the API', () => {
@@ -90,8 +139,15 @@ describe('KEK wrap context: one definition for the worker and the API', () => {
     const { provider } = customerKey();
     const kek = keyCrypto.generateKek();
     const kcv = keyCrypto.kcv(kek);
-    const wrapped = await worker(provider).wrapVerified(kek, kcv, { tenantId: T, workspaceId: randomUUID(), version: 2 }, cfg);
-    await expect(api(provider, () => stored(2, wrapped, kcv)).withKek(T, W, 2, () => undefined)).rejects.toThrow(/invalid_ciphertext/);
+    const wrapped = await worker(provider).wrapVerified(
+      kek,
+      kcv,
+      { tenantId: T, workspaceId: randomUUID(), version: 2 },
+      cfg,
+    );
+    await expect(api(provider, () => stored(2, wrapped, kcv)).withKek(T, W, 2, () => undefined)).rejects.toThrow(
+      /invalid_ciphertext/,
+    );
   });
 
   it('a KEK the API side binds is opened by the worker (the bind wraps in the API, every job unwraps it later)', async () => {

@@ -1,5 +1,11 @@
 import type { KekVersionRow, KeyConfigurationRow } from '@app/persistence';
-import { kekWrapContext, RewrapNotPermittedError, type KeyConfig, type WrapContext, type WrappedKek } from '@app/provider-port';
+import {
+  kekWrapContext,
+  RewrapNotPermittedError,
+  type KeyConfig,
+  type WrapContext,
+  type WrappedKek,
+} from '@app/provider-port';
 import { LRUCache } from 'lru-cache';
 import type { ProviderGate } from '../engine/provider-gate';
 import type { KeyCrypto, ProviderResolver } from '../ports';
@@ -14,11 +20,20 @@ const VERSION_TTL_MS = 15_000;
 const REWRAP_REFUSED_TTL_MS = 10 * 60_000;
 
 /** Per configuration: does the customer's grant cover the in-KMS rewrap? `probing`: one caller is finding out. */
-type InPlaceRewrap = { kind: 'permitted' } | { kind: 'refused'; until: number } | { kind: 'probing'; done: Promise<void> };
+type InPlaceRewrap =
+  { kind: 'permitted' } | { kind: 'refused'; until: number } | { kind: 'probing'; done: Promise<void> };
 
 /** The wrap context of `row`'s KEK under the configuration `keyConfigurationId` (the one definition, provider-port). */
-function contextOf(row: Pick<KekVersionRow, 'tenantId' | 'workspaceId' | 'version'>, keyConfigurationId: string): WrapContext {
-  return kekWrapContext({ tenantId: row.tenantId, workspaceId: row.workspaceId, keyConfigurationId, kekVersion: row.version });
+function contextOf(
+  row: Pick<KekVersionRow, 'tenantId' | 'workspaceId' | 'version'>,
+  keyConfigurationId: string,
+): WrapContext {
+  return kekWrapContext({
+    tenantId: row.tenantId,
+    workspaceId: row.workspaceId,
+    keyConfigurationId,
+    kekVersion: row.version,
+  });
 }
 
 /** Per-configuration answers kept at most (configurations, not workspaces: a handful per tenant). */
@@ -39,20 +54,39 @@ export class KekWrapping {
 
   /** Plaintext KEK of a stored version; caller zeroes it. */
   unwrap(row: KekVersionRow, cfg: KeyConfigurationRow, signal?: AbortSignal): Promise<Buffer> {
-    return this.unwrapForm(row, cfg, cfg.config, { ciphertext: row.wrapped, keyVersion: row.providerKeyVersion }, signal);
+    return this.unwrapForm(
+      row,
+      cfg,
+      cfg.config,
+      { ciphertext: row.wrapped, keyVersion: row.providerKeyVersion },
+      signal,
+    );
   }
 
   /**
    * One form of a stored version under one key: the probe unwraps the primary's and the replica's forms each under
    * its own key (`config` is that side's configuration, provider-port replica.ts), so a revocation of either shows.
    */
-  async unwrapForm(row: KekVersionRow, cfg: KeyConfigurationRow, config: KeyConfig, wrapped: WrappedKek, signal?: AbortSignal): Promise<Buffer> {
+  async unwrapForm(
+    row: KekVersionRow,
+    cfg: KeyConfigurationRow,
+    config: KeyConfig,
+    wrapped: WrappedKek,
+    signal?: AbortSignal,
+  ): Promise<Buffer> {
     const provider = this.providers.get(cfg.provider);
-    const kek = await this.gate.call({ provider: cfg.provider, keyConfigurationId: cfg.id }, () => provider.unwrap(config, wrapped, contextOf(row, cfg.id)), signal);
+    const kek = await this.gate.call(
+      { provider: cfg.provider, keyConfigurationId: cfg.id },
+      () => provider.unwrap(config, wrapped, contextOf(row, cfg.id)),
+      signal,
+    );
     if (!this.crypto.kcvMatches(kek, row.kcv)) {
       kek.fill(0);
       // Not a revocation signal: the provider answered, with the wrong bytes. Stop and let a human look.
-      throw new OperationFailure('KEK_CHECK_FAILED', `KEK version ${row.version} unwrapped to a key that does not match its key-check value`);
+      throw new OperationFailure(
+        'KEK_CHECK_FAILED',
+        `KEK version ${row.version} unwrapped to a key that does not match its key-check value`,
+      );
     }
     return kek;
   }
@@ -85,7 +119,12 @@ export class KekWrapping {
    * configuration for REWRAP_REFUSED_TTL_MS, and while the answer is unknown one caller asks and concurrent callers
    * of the same configuration wait for it, so a wave pays it once. A real revocation shows on the fallback's unwrap.
    */
-  async rewrapVerified(row: KekVersionRow, cfg: KeyConfigurationRow, keyVersion: string | null, signal?: AbortSignal): Promise<WrappedKek | null> {
+  async rewrapVerified(
+    row: KekVersionRow,
+    cfg: KeyConfigurationRow,
+    keyVersion: string | null,
+    signal?: AbortSignal,
+  ): Promise<WrappedKek | null> {
     const provider = this.providers.get(cfg.provider);
     if (!provider.rewrap || row.keyConfigurationId !== cfg.id) return null;
     const key = `${row.tenantId}/${cfg.id}`;
@@ -127,12 +166,25 @@ export class KekWrapping {
   }
 
   /** Never store a form we have not unwrapped: `wrapped` must unwrap under `ctx` to the KEK with check value `kcv`. */
-  private async verify(wrapped: WrappedKek, kcv: Buffer, cfg: KeyConfigurationRow, ctx: WrapContext, signal?: AbortSignal): Promise<void> {
+  private async verify(
+    wrapped: WrappedKek,
+    kcv: Buffer,
+    cfg: KeyConfigurationRow,
+    ctx: WrapContext,
+    signal?: AbortSignal,
+  ): Promise<void> {
     const provider = this.providers.get(cfg.provider);
-    const back = await this.gate.call({ provider: cfg.provider, keyConfigurationId: cfg.id }, () => provider.unwrap(cfg.config, wrapped, ctx), signal);
+    const back = await this.gate.call(
+      { provider: cfg.provider, keyConfigurationId: cfg.id },
+      () => provider.unwrap(cfg.config, wrapped, ctx),
+      signal,
+    );
     try {
       if (!this.crypto.kcvMatches(back, kcv)) {
-        throw new OperationFailure('KEK_CHECK_FAILED', 'the newly wrapped KEK did not unwrap to the same key; nothing was changed');
+        throw new OperationFailure(
+          'KEK_CHECK_FAILED',
+          'the newly wrapped KEK did not unwrap to the same key; nothing was changed',
+        );
       }
     } finally {
       back.fill(0);
@@ -151,7 +203,12 @@ export class KekWrapping {
    * make the requested rewrap succeed as a no-op on the old version); the workspaces of one rewrap wave, all
    * requested before the first of them describes, still share that one describe.
    */
-  async currentVersion(cfg: KeyConfigurationRow, tenantId: string, signal?: AbortSignal, notBefore?: number): Promise<string | null> {
+  async currentVersion(
+    cfg: KeyConfigurationRow,
+    tenantId: string,
+    signal?: AbortSignal,
+    notBefore?: number,
+  ): Promise<string | null> {
     const key = `${tenantId}/${cfg.id}`;
     const now = Date.now();
     const hit = this.versions.get(key);
@@ -159,13 +216,25 @@ export class KekWrapping {
     if (hit && fresh && hit.until > now) return hit.value;
     if (hit?.pending && fresh) return hit.pending;
     const provider = this.providers.get(cfg.provider);
-    const entry: { value: string | null; until: number; startedAt: number; pending?: Promise<string | null> } = { value: null, until: 0, startedAt: now };
+    const entry: { value: string | null; until: number; startedAt: number; pending?: Promise<string | null> } = {
+      value: null,
+      until: 0,
+      startedAt: now,
+    };
     const load = this.gate
-      .call({ provider: cfg.provider, keyConfigurationId: cfg.id }, () => provider.describe(cfg.config, { tenantId }), signal)
+      .call(
+        { provider: cfg.provider, keyConfigurationId: cfg.id },
+        () => provider.describe(cfg.config, { tenantId }),
+        signal,
+      )
       .then((d) => {
         // A newer describe may have been started meanwhile: never replace its entry with this older answer.
         if (this.versions.get(key) === entry) {
-          this.versions.set(key, { value: d.currentVersion, until: Date.now() + VERSION_TTL_MS, startedAt: entry.startedAt });
+          this.versions.set(key, {
+            value: d.currentVersion,
+            until: Date.now() + VERSION_TTL_MS,
+            startedAt: entry.startedAt,
+          });
         }
         return d.currentVersion;
       })
@@ -178,7 +247,10 @@ export class KekWrapping {
     return load;
   }
 
-  private readonly versions = new LRUCache<string, { value: string | null; until: number; startedAt: number; pending?: Promise<string | null> }>({
+  private readonly versions = new LRUCache<
+    string,
+    { value: string | null; until: number; startedAt: number; pending?: Promise<string | null> }
+  >({
     max: CONFIGURATIONS_KEPT,
   });
   private readonly inPlace = new LRUCache<string, InPlaceRewrap>({ max: CONFIGURATIONS_KEPT });

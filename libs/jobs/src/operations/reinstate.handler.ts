@@ -1,5 +1,10 @@
 import type { Repositories } from '@app/persistence';
-import { workspaceLock, type HandlerResult, type OperationContext, type OperationHandler } from '../engine/operation-handler';
+import {
+  workspaceLock,
+  type HandlerResult,
+  type OperationContext,
+  type OperationHandler,
+} from '../engine/operation-handler';
 import type { AuditSink, KekCacheControl } from '../ports';
 import type { KekWrapping } from './kek-wrapping';
 import type { BoundKeyConfigurations } from './key-configurations';
@@ -30,16 +35,24 @@ export class ReinstateHandler implements OperationHandler {
     if (!ws) throw new OperationFailure('WORKSPACE_NOT_FOUND', 'the workspace no longer exists');
     if (ws.keyState === 'active') return { kind: 'done', result: { outcome: 'active', alreadyActive: true } };
     if (ws.keyState !== 'shredded' && ws.keyState !== 'access_suspect') {
-      throw new OperationFailure('WORKSPACE_STATE_CONFLICT', `the workspace is ${ws.keyState}; only a shredded or suspect workspace can be reinstated`);
+      throw new OperationFailure(
+        'WORKSPACE_STATE_CONFLICT',
+        `the workspace is ${ws.keyState}; only a shredded or suspect workspace can be reinstated`,
+      );
     }
-    if (!ws.keyConfigurationId) throw new OperationFailure('WORKSPACE_STATE_CONFLICT', 'the workspace has no key binding');
+    if (!ws.keyConfigurationId)
+      throw new OperationFailure('WORKSPACE_STATE_CONFLICT', 'the workspace has no key binding');
     const cfgId = ws.keyConfigurationId;
 
     const keks = await this.repos.keks.findLive(tenantId, workspaceId);
     if (keks.length === 0) throw new OperationFailure('UNWRAP_FAILED', 'the workspace has no KEK to prove');
     for (const row of keks) {
       const cfg = await this.configs.find(tenantId, row.keyConfigurationId);
-      if (!cfg) throw new OperationFailure('KEY_CONFIGURATION_NOT_FOUND', `key configuration of KEK version ${row.version} no longer exists`);
+      if (!cfg)
+        throw new OperationFailure(
+          'KEY_CONFIGURATION_NOT_FOUND',
+          `key configuration of KEK version ${row.version} no longer exists`,
+        );
       try {
         const kek = await this.wrapping.unwrap(row, cfg, ctx.signal);
         kek.fill(0);
@@ -72,13 +85,19 @@ export class ReinstateHandler implements OperationHandler {
           action: 'workspace.reinstated',
           target: `workspace:${workspaceId}`,
           outcome: 'success',
-          details: { operationId: ctx.op.id, from: ws.keyState, kekVersions: keks.map((k) => k.version), keyConfigurationId: cfgId },
+          details: {
+            operationId: ctx.op.id,
+            from: ws.keyState,
+            kekVersions: keks.map((k) => k.version),
+            keyConfigurationId: cfgId,
+          },
         },
         m,
       );
       return true;
     });
-    if (!moved) throw new OperationFailure('WORKSPACE_STATE_CONFLICT', 'the workspace changed during the reinstate; try again');
+    if (!moved)
+      throw new OperationFailure('WORKSPACE_STATE_CONFLICT', 'the workspace changed during the reinstate; try again');
     await this.cache.invalidateWorkspace(tenantId, workspaceId);
     return { kind: 'done', result: { outcome: 'active', from: ws.keyState } };
   }

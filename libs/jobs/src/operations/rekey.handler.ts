@@ -1,5 +1,10 @@
 import type { Repositories } from '@app/persistence';
-import { workspaceLock, type HandlerResult, type OperationContext, type OperationHandler } from '../engine/operation-handler';
+import {
+  workspaceLock,
+  type HandlerResult,
+  type OperationContext,
+  type OperationHandler,
+} from '../engine/operation-handler';
 import type { AuditSink, KekCacheControl } from '../ports';
 import { isPermanent } from './cmk-rewrap.handler';
 import type { BoundKeyConfigurations } from './key-configurations';
@@ -31,24 +36,45 @@ export class RekeyHandler implements OperationHandler {
   async execute(ctx: OperationContext): Promise<HandlerResult> {
     const { tenantId, workspaceId } = ctx.op;
     const targetId = ctx.op.targetKeyConfigurationId ?? (ctx.op.params.targetKeyConfigurationId as string | undefined);
-    if (!targetId) throw new OperationFailure('KEY_CONFIGURATION_NOT_FOUND', 'the re-key operation names no target key configuration');
+    if (!targetId)
+      throw new OperationFailure(
+        'KEY_CONFIGURATION_NOT_FOUND',
+        'the re-key operation names no target key configuration',
+      );
     const target = await this.configs.find(tenantId, targetId);
-    if (!target) throw new OperationFailure('KEY_CONFIGURATION_NOT_FOUND', 'the target key configuration no longer exists');
+    if (!target)
+      throw new OperationFailure('KEY_CONFIGURATION_NOT_FOUND', 'the target key configuration no longer exists');
     if (target.status !== 'valid') {
-      throw new OperationFailure('KEY_CONFIGURATION_INVALID', 'the target key configuration did not pass validation; validate it again first');
+      throw new OperationFailure(
+        'KEY_CONFIGURATION_INVALID',
+        'the target key configuration did not pass validation; validate it again first',
+      );
     }
 
     const ws = await enterWorkingState(this.repos.ds, this.repos.workspaces, tenantId, workspaceId, 'rekeying');
     const fromId = (ctx.op.params.fromKeyConfigurationId as string | undefined) ?? ws.keyConfigurationId;
     await ctx.step('rekeying', { fromKeyConfigurationId: fromId, targetKeyConfigurationId: targetId });
     try {
-      const { rewrapped } = await this.rewrap.execute({ tenantId, workspaceId, target, targetKeyVersion: 'any', signal: ctx.signal });
+      const { rewrapped } = await this.rewrap.execute({
+        tenantId,
+        workspaceId,
+        target,
+        targetKeyVersion: 'any',
+        signal: ctx.signal,
+      });
       await ctx.step('rewrapped', { rewrappedVersions: rewrapped });
 
       const switched = await this.repos.ds.transaction(async (m) => {
         const live = await this.repos.keks.findLive(tenantId, workspaceId, m);
         if (live.some((k) => k.keyConfigurationId !== targetId)) return false;
-        if (!(await this.repos.workspaces.transition(m, tenantId, workspaceId, { from: ['rekeying'], to: 'active', keyConfigurationId: targetId }))) return false;
+        if (
+          !(await this.repos.workspaces.transition(m, tenantId, workspaceId, {
+            from: ['rekeying'],
+            to: 'active',
+            keyConfigurationId: targetId,
+          }))
+        )
+          return false;
         await this.audit.append(
           tenantId,
           {
@@ -56,7 +82,13 @@ export class RekeyHandler implements OperationHandler {
             action: 'workspace.rekeyed',
             target: `workspace:${workspaceId}`,
             outcome: 'success',
-            details: { operationId: ctx.op.id, from: fromId, to: targetId, provider: target.provider, kekVersions: rewrapped },
+            details: {
+              operationId: ctx.op.id,
+              from: fromId,
+              to: targetId,
+              provider: target.provider,
+              kekVersions: rewrapped,
+            },
           },
           m,
         );
@@ -65,7 +97,11 @@ export class RekeyHandler implements OperationHandler {
         await this.repos.keks.dropPreviousForms(m, tenantId, workspaceId);
         return true;
       });
-      if (!switched) throw new OperationFailure('WORKSPACE_STATE_CONFLICT', 'the workspace changed during the re-key; nothing was switched');
+      if (!switched)
+        throw new OperationFailure(
+          'WORKSPACE_STATE_CONFLICT',
+          'the workspace changed during the re-key; nothing was switched',
+        );
       await this.cache.invalidateWorkspace(tenantId, workspaceId);
       return { kind: 'done', result: { keyConfigurationId: targetId, kekVersions: rewrapped } };
     } catch (err) {
@@ -76,7 +112,11 @@ export class RekeyHandler implements OperationHandler {
 
   /** Put rows already moved to the target back on their previous wrapping, then leave rekeying. */
   private async rollBack(tenantId: string, workspaceId: string, targetId: string): Promise<void> {
-    await this.repos.keks.restorePreviousForms(this.repos.ds, tenantId, workspaceId, { movedTo: targetId }).catch(() => undefined);
-    await leaveWorkingState(this.repos.ds, this.repos.workspaces, tenantId, workspaceId, 'rekeying').catch(() => undefined);
+    await this.repos.keks
+      .restorePreviousForms(this.repos.ds, tenantId, workspaceId, { movedTo: targetId })
+      .catch(() => undefined);
+    await leaveWorkingState(this.repos.ds, this.repos.workspaces, tenantId, workspaceId, 'rekeying').catch(
+      () => undefined,
+    );
   }
 }

@@ -46,26 +46,39 @@ export class RevocationCheckHandler implements OperationHandler {
 
     const probes = Number(ctx.op.params.probes ?? 0) + 1;
     const transientProbes = Number(ctx.op.params.transientProbes ?? 0);
-    const { decision, changed, warning } = await this.probe.execute(cfg, { reason: 'revocation-check', workspaceId, operationId: ctx.op.id }, ctx.signal);
+    const { decision, changed, warning } = await this.probe.execute(
+      cfg,
+      { reason: 'revocation-check', workspaceId, operationId: ctx.op.id },
+      ctx.signal,
+    );
     const verdict = decision.verdict;
     await ctx.step(`probe:${verdict}`, {
       probes,
       keyConfigurationId: cfg.id,
       lastVerdict: verdict,
-      lastReason: warning ? `probe succeeded: unwrap works; describe refused (${warning.errorClass}, ${warning.providerCode}): ${warning.code}, never a revocation` : decision.reason,
+      lastReason: warning
+        ? `probe succeeded: unwrap works; describe refused (${warning.errorClass}, ${warning.providerCode}): ${warning.code}, never a revocation`
+        : decision.reason,
       transientProbes: verdict === 'degraded' ? transientProbes + 1 : transientProbes,
     });
 
     if (verdict === 'restore') {
       // A describe refusal with a working unwrap is `active` too; the warning tells the admin what to fix.
-      return { kind: 'done', result: { outcome: 'active', probes, changed: changed.length, ...(warning ? { warning: warning.code } : {}) } };
+      return {
+        kind: 'done',
+        result: { outcome: 'active', probes, changed: changed.length, ...(warning ? { warning: warning.code } : {}) },
+      };
     }
     if (verdict === 'shred') return { kind: 'done', result: { outcome: 'shredded', probes, reason: decision.reason } };
     if (verdict === 'suspect') {
       const { confirmations, windowMs } = this.options.policy;
       // Space the confirmations so that `confirmations` probes span the window (plus a little slack).
       const spacing = Math.ceil(windowMs / Math.max(1, confirmations - 1)) + 250;
-      return { kind: 'wait', delayMs: spacing, reason: `access denied by the key service; confirming (${decision.reason})` };
+      return {
+        kind: 'wait',
+        delayMs: spacing,
+        reason: `access denied by the key service; confirming (${decision.reason})`,
+      };
     }
     if (transientProbes + 1 >= this.options.maxTransientProbes) {
       return { kind: 'done', result: { outcome: 'inconclusive', probes, reason: decision.reason } };
@@ -82,7 +95,8 @@ export class RevocationCheckHandler implements OperationHandler {
     if (explicit) return explicit;
     const ws = await this.workspaces.findById(op.tenantId, op.workspaceId);
     if (!ws) throw new OperationFailure('WORKSPACE_NOT_FOUND', 'the workspace no longer exists');
-    if (!ws.keyConfigurationId) throw new OperationFailure('WORKSPACE_STATE_CONFLICT', 'the workspace has no key binding to check');
+    if (!ws.keyConfigurationId)
+      throw new OperationFailure('WORKSPACE_STATE_CONFLICT', 'the workspace has no key binding to check');
     return ws.keyConfigurationId;
   }
 }

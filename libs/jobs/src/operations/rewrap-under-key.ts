@@ -52,7 +52,11 @@ export class RewrapUnderKey {
         const tooOld = input.wrappedBefore !== undefined && row.wrappedAt.getTime() < input.wrappedBefore.getTime();
         if (!tooOld && this.isOnTarget(row, input.target.id, input.targetKeyVersion)) break;
         const next = await this.rewrapped(row, target, input.targetKeyVersion, input.signal);
-        const swapped = await this.keks.replaceWrapping(row, { wrapped: next.ciphertext, keyConfigurationId: target.id, providerKeyVersion: next.keyVersion });
+        const swapped = await this.keks.replaceWrapping(row, {
+          wrapped: next.ciphertext,
+          keyConfigurationId: target.id,
+          providerKeyVersion: next.keyVersion,
+        });
         if (swapped) {
           rewrapped.push(row.version);
           break;
@@ -65,9 +69,19 @@ export class RewrapUnderKey {
   }
 
   /** The row's KEK wrapped under `target`, verified: in the KMS when the row is already under it, else unwrap + wrap. */
-  private async rewrapped(row: KekVersionRow, target: KeyConfigurationRow, targetKeyVersion: string | null | 'any', signal?: AbortSignal): Promise<WrappedKek> {
+  private async rewrapped(
+    row: KekVersionRow,
+    target: KeyConfigurationRow,
+    targetKeyVersion: string | null | 'any',
+    signal?: AbortSignal,
+  ): Promise<WrappedKek> {
     if (row.keyConfigurationId === target.id) {
-      const inPlace = await this.wrapping.rewrapVerified(row, target, targetKeyVersion === 'any' ? null : targetKeyVersion, signal);
+      const inPlace = await this.wrapping.rewrapVerified(
+        row,
+        target,
+        targetKeyVersion === 'any' ? null : targetKeyVersion,
+        signal,
+      );
       if (inPlace) return inPlace;
     }
     const source = await this.configOf(row);
@@ -87,7 +101,11 @@ export class RewrapUnderKey {
 
   private async configOf(row: KekVersionRow): Promise<KeyConfigurationRow> {
     const cfg = await this.configs.find(row.tenantId, row.keyConfigurationId);
-    if (!cfg) throw new OperationFailure('KEY_CONFIGURATION_NOT_FOUND', `key configuration of KEK version ${row.version} no longer exists`);
+    if (!cfg)
+      throw new OperationFailure(
+        'KEY_CONFIGURATION_NOT_FOUND',
+        `key configuration of KEK version ${row.version} no longer exists`,
+      );
     return cfg;
   }
 }

@@ -22,11 +22,18 @@ export async function enterWorkingState(
     if (!ws) throw new OperationFailure('WORKSPACE_NOT_FOUND', 'the workspace no longer exists');
     if (ws.keyState === working) return ws;
     if (!from.includes(ws.keyState)) {
-      throw new OperationFailure('WORKSPACE_STATE_CONFLICT', `the workspace is ${ws.keyState}; this operation needs it ${from.join(' or ')}`);
+      throw new OperationFailure(
+        'WORKSPACE_STATE_CONFLICT',
+        `the workspace is ${ws.keyState}; this operation needs it ${from.join(' or ')}`,
+      );
     }
     const left = ws.keyState;
     const moved = await ds.transaction(async (m) => {
-      const row = await workspaces.transition(m, tenantId, workspaceId, { from: [left], to: working, expectedVersion: ws.stateVersion });
+      const row = await workspaces.transition(m, tenantId, workspaceId, {
+        from: [left],
+        to: working,
+        expectedVersion: ws.stateVersion,
+      });
       if (row && onEnter) await onEnter(m, left);
       return row;
     });
@@ -63,7 +70,15 @@ export async function leaveWorkingState(
  * After a compare-and-set that found nothing to move: a workspace destroyed under a running operation fails the
  * operation (it must not report success for keys that no longer exist). Any other state is left to the caller.
  */
-export async function failIfDestroyed(workspaces: WorkspaceRepository, tenantId: string, workspaceId: string): Promise<void> {
+export async function failIfDestroyed(
+  workspaces: WorkspaceRepository,
+  tenantId: string,
+  workspaceId: string,
+): Promise<void> {
   const ws = await workspaces.findById(tenantId, workspaceId);
-  if (!ws || ws.keyState === 'destroyed') throw new OperationFailure('WORKSPACE_STATE_CONFLICT', 'the workspace was destroyed while the operation ran; nothing was written');
+  if (!ws || ws.keyState === 'destroyed')
+    throw new OperationFailure(
+      'WORKSPACE_STATE_CONFLICT',
+      'the workspace was destroyed while the operation ran; nothing was written',
+    );
 }

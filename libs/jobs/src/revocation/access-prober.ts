@@ -1,6 +1,15 @@
 import { randomBytes } from 'node:crypto';
 import type { KekVersionRepository, KeyConfigurationRow } from '@app/persistence';
-import { formsOf, isRevocationCandidate, KeyConfig, KeySide, ProviderError, sideConfig, sidesOf, WrapContext } from '@app/provider-port';
+import {
+  formsOf,
+  isRevocationCandidate,
+  KeyConfig,
+  KeySide,
+  ProviderError,
+  sideConfig,
+  sidesOf,
+  WrapContext,
+} from '@app/provider-port';
 import type { ProviderGate } from '../engine/provider-gate';
 import type { KekWrapping } from '../operations/kek-wrapping';
 import { OperationFailure } from '../operations/operation-errors';
@@ -51,7 +60,11 @@ export class AccessProber {
   async probe(cfg: KeyConfigurationRow, preferWorkspaceId?: string, signal?: AbortSignal): Promise<AccessProbeResult> {
     const sides = sidesOf(cfg.config);
     if (sides.length === 1) return this.probeSide(cfg, cfg.config, 'primary', preferWorkspaceId, signal);
-    const results = await Promise.all(sides.map((side) => this.probeSide(cfg, sideConfig(cfg.config, side) ?? cfg.config, side, preferWorkspaceId, signal)));
+    const results = await Promise.all(
+      sides.map((side) =>
+        this.probeSide(cfg, sideConfig(cfg.config, side) ?? cfg.config, side, preferWorkspaceId, signal),
+      ),
+    );
     const revokedSides = sides.filter((_, i) => {
       const r = results[i];
       return r.kind === 'failed' && isRevocationCandidate(r.errorClass);
@@ -61,7 +74,13 @@ export class AccessProber {
     return results.find((r) => r.kind === 'ok') ?? results[0];
   }
 
-  private async probeSide(cfg: KeyConfigurationRow, config: KeyConfig, side: KeySide, preferWorkspaceId?: string, signal?: AbortSignal): Promise<AccessProbeResult> {
+  private async probeSide(
+    cfg: KeyConfigurationRow,
+    config: KeyConfig,
+    side: KeySide,
+    preferWorkspaceId?: string,
+    signal?: AbortSignal,
+  ): Promise<AccessProbeResult> {
     const provider = this.providers.get(cfg.provider);
     const scope = { provider: cfg.provider, keyConfigurationId: cfg.id };
     let refused: ProviderError | null = null;
@@ -80,13 +99,26 @@ export class AccessProber {
     } catch (err) {
       return failed(err);
     }
-    return refused ? { kind: 'ok', warning: { code: 'describe_denied', errorClass: refused.errorClass, providerCode: refused.providerCode } } : { kind: 'ok' };
+    return refused
+      ? {
+          kind: 'ok',
+          warning: { code: 'describe_denied', errorClass: refused.errorClass, providerCode: refused.providerCode },
+        }
+      : { kind: 'ok' };
   }
 
   /** Unwrap one stored KEK form (or a probe round trip) and zero the plaintext at once. */
-  private async proveUnwrap(cfg: KeyConfigurationRow, config: KeyConfig, side: KeySide, preferWorkspaceId?: string, signal?: AbortSignal): Promise<void> {
+  private async proveUnwrap(
+    cfg: KeyConfigurationRow,
+    config: KeyConfig,
+    side: KeySide,
+    preferWorkspaceId?: string,
+    signal?: AbortSignal,
+  ): Promise<void> {
     const row = await this.keks.sampleActiveUnder(cfg.tenantId, cfg.id, preferWorkspaceId);
-    const form = row ? formsOf(cfg.config, { ciphertext: row.wrapped, keyVersion: row.providerKeyVersion })[side] : undefined;
+    const form = row
+      ? formsOf(cfg.config, { ciphertext: row.wrapped, keyVersion: row.providerKeyVersion })[side]
+      : undefined;
     if (row && form) {
       const kek = await this.wrapping.unwrapForm(row, cfg, config, form, signal);
       kek.fill(0);
@@ -98,14 +130,27 @@ export class AccessProber {
   private async roundTrip(cfg: KeyConfigurationRow, config: KeyConfig, signal?: AbortSignal): Promise<void> {
     const provider = this.providers.get(cfg.provider);
     const scope = { provider: cfg.provider, keyConfigurationId: cfg.id };
-    const ctx: WrapContext = { tenantId: cfg.tenantId, workspaceId: 'probe', keyConfigurationId: cfg.id, kekVersion: 0, purpose: 'validation-probe' };
+    const ctx: WrapContext = {
+      tenantId: cfg.tenantId,
+      workspaceId: 'probe',
+      keyConfigurationId: cfg.id,
+      kekVersion: 0,
+      purpose: 'validation-probe',
+    };
     const probe = randomBytes(32);
     try {
       const wrapped = await this.gate.call(scope, () => provider.wrap(config, probe, ctx), signal);
       const back = await this.gate.call(scope, () => provider.unwrap(config, wrapped, ctx), signal);
       const same = back.equals(probe);
       back.fill(0);
-      if (!same) throw new ProviderError('ambiguous', cfg.provider, 'unwrap', 'Mismatch', 'probe round trip returned different bytes');
+      if (!same)
+        throw new ProviderError(
+          'ambiguous',
+          cfg.provider,
+          'unwrap',
+          'Mismatch',
+          'probe round trip returned different bytes',
+        );
     } finally {
       probe.fill(0);
     }

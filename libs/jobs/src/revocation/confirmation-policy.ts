@@ -36,9 +36,7 @@ export function flapWindowOf(policy: ConfirmationPolicy): number {
   return policy.flapWindowMs ?? 4 * policy.windowMs;
 }
 
-export type ProbeResult =
-  | { readonly kind: 'ok' }
-  | { readonly kind: 'failed'; readonly errorClass: ErrorClass };
+export type ProbeResult = { readonly kind: 'ok' } | { readonly kind: 'failed'; readonly errorClass: ErrorClass };
 
 /** What Keyhold knows about its own health on this provider, independent of the customer's key. */
 export type ControlVerdict = 'healthy' | 'unhealthy' | 'unknown';
@@ -88,8 +86,13 @@ export function validatePolicy(policy: ConfirmationPolicy): void {
   if (!Number.isFinite(policy.windowMs) || policy.windowMs < 0) {
     throw new RangeError(`confirmation window must be >= 0 ms, got ${policy.windowMs}`);
   }
-  if (policy.flapWindowMs !== undefined && !(Number.isFinite(policy.flapWindowMs) && policy.flapWindowMs >= policy.windowMs)) {
-    throw new RangeError(`flapping window must be >= the confirmation window (${policy.windowMs} ms), got ${policy.flapWindowMs}`);
+  if (
+    policy.flapWindowMs !== undefined &&
+    !(Number.isFinite(policy.flapWindowMs) && policy.flapWindowMs >= policy.windowMs)
+  ) {
+    throw new RangeError(
+      `flapping window must be >= the confirmation window (${policy.windowMs} ms), got ${policy.flapWindowMs}`,
+    );
   }
 }
 
@@ -109,11 +112,22 @@ export function decide(
     // An allow restarts the consecutive count, but the episode stays open until allows alone span a window.
     const runSince = previous.allowRunSince ?? now;
     if (now.getTime() - runSince.getTime() >= policy.windowMs)
-      return { verdict: 'restore', record: CLEAN_RECORD, reason: 'probe succeeded: describe and unwrap work; access has held for a whole window' };
+      return {
+        verdict: 'restore',
+        record: CLEAN_RECORD,
+        reason: 'probe succeeded: describe and unwrap work; access has held for a whole window',
+      };
     return {
       verdict: 'restore',
-      record: { ...CLEAN_RECORD, episodeStartedAt: open, episodeDenials: previous.episodeDenials ?? 0, episodeAllows: (previous.episodeAllows ?? 0) + 1, allowRunSince: runSince },
-      reason: 'probe succeeded: describe and unwrap work (answers have been mixed: watching until access holds for a whole window)',
+      record: {
+        ...CLEAN_RECORD,
+        episodeStartedAt: open,
+        episodeDenials: previous.episodeDenials ?? 0,
+        episodeAllows: (previous.episodeAllows ?? 0) + 1,
+        allowRunSince: runSince,
+      },
+      reason:
+        'probe succeeded: describe and unwrap work (answers have been mixed: watching until access holds for a whole window)',
     };
   }
   const cls = result.errorClass;
@@ -143,7 +157,11 @@ export function decide(
   // A success inside the episode means the answers flap: from then on only the episode's majority can confirm.
   const consecutive = allows === 0 && record.consecutiveDefinitive >= policy.confirmations && spanMs >= policy.windowMs;
   const episodeMs = now.getTime() - episodeStartedAt.getTime();
-  const majority = allows > 0 && denials >= policy.confirmations && 2 * denials >= denials + allows && episodeMs >= flapWindowOf(policy);
+  const majority =
+    allows > 0 &&
+    denials >= policy.confirmations &&
+    2 * denials >= denials + allows &&
+    episodeMs >= flapWindowOf(policy);
   const counted = majority
     ? `${denials} of ${denials + allows} definitive results over ${Math.round(episodeMs / 1000)} s were revocation-class (flapping window ${Math.round(flapWindowOf(policy) / 1000)} s)`
     : `${record.consecutiveDefinitive}/${policy.confirmations} revocation-class results over ${Math.round(spanMs / 1000)} s (window ${Math.round(policy.windowMs / 1000)} s)`;

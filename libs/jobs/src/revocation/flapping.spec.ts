@@ -12,7 +12,12 @@ const INTERVAL = 60_000;
 const denied = { kind: 'failed', errorClass: 'access_denied' } as const;
 
 /** Probes a grant every INTERVAL for `horizonMs`; `changes` flip the grant at the given times. Returns when it shredded. */
-function simulate(seed: number, flapMs: number, changes: Array<{ at: number; granted: boolean }>, horizonMs: number): { shredAt: number | null; verdicts: Verdict[] } {
+function simulate(
+  seed: number,
+  flapMs: number,
+  changes: Array<{ at: number; granted: boolean }>,
+  horizonMs: number,
+): { shredAt: number | null; verdicts: Verdict[] } {
   let clock = 0;
   const p = new Propagation(() => clock);
   p.configure('gcp', { delayMs: 0, flapMs, seed, newRate: 0.5 });
@@ -47,7 +52,15 @@ describe('propagation flapping (confirmation policy)', () => {
     let shreds = 0;
     let mixed = 0;
     for (const seed of SEEDS) {
-      const r = simulate(seed, 150_000, [{ at: 0, granted: false }, { at: 20_000, granted: true }], 60 * 60_000);
+      const r = simulate(
+        seed,
+        150_000,
+        [
+          { at: 0, granted: false },
+          { at: 20_000, granted: true },
+        ],
+        60 * 60_000,
+      );
       if (r.shredAt !== null) shreds++;
       if (r.verdicts.includes('suspect')) mixed++;
     }
@@ -61,10 +74,20 @@ describe('propagation flapping (confirmation policy)', () => {
     // like, so the rate depends on how often the probes look. Once any success was seen, the majority rule holds it.
     let shreds = 0;
     for (const seed of SEEDS) {
-      const r = simulate(seed, 600_000, [{ at: 0, granted: false }, { at: 120_000, granted: true }], 60 * 60_000);
+      const r = simulate(
+        seed,
+        600_000,
+        [
+          { at: 0, granted: false },
+          { at: 120_000, granted: true },
+        ],
+        60 * 60_000,
+      );
       if (r.shredAt !== null) shreds++;
     }
-    console.log(`restored grant under 10 min of flapping, probes every 60 s: ${shreds}/${SEEDS.length} shredded by a clean run of stale denials`);
+    console.log(
+      `restored grant under 10 min of flapping, probes every 60 s: ${shreds}/${SEEDS.length} shredded by a clean run of stale denials`,
+    );
     expect(shreds).toBeLessThan(SEEDS.length * 0.05);
   });
 
@@ -82,7 +105,9 @@ describe('propagation flapping (confirmation policy)', () => {
     expect(max).toBeLessThanOrEqual(bound);
     // Never before the flapping window when answers were mixed, never before the confirmation window otherwise.
     expect(Math.min(...times)).toBeGreaterThanOrEqual(policy.windowMs);
-    console.log(`real revocation under 10 min of flapping: shred after median ${median / 1000} s, max ${max / 1000} s (bound ${bound / 1000} s)`);
+    console.log(
+      `real revocation under 10 min of flapping: shred after median ${median / 1000} s, max ${max / 1000} s (bound ${bound / 1000} s)`,
+    );
   });
 
   it('without flapping a revocation shreds as before: 3 denials over the 180 s window', () => {
@@ -101,6 +126,8 @@ describe('propagation flapping (confirmation policy)', () => {
   });
 
   it('refuses a flapping window shorter than the confirmation window', () => {
-    expect(() => decide(CLEAN_RECORD, denied, new Date(0), { confirmations: 3, windowMs: 180_000, flapWindowMs: 1000 }, 'healthy')).toThrow(/flapping window/);
+    expect(() =>
+      decide(CLEAN_RECORD, denied, new Date(0), { confirmations: 3, windowMs: 180_000, flapWindowMs: 1000 }, 'healthy'),
+    ).toThrow(/flapping window/);
   });
 });

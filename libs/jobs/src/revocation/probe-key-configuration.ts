@@ -40,7 +40,11 @@ export class ProbeKeyConfiguration {
     private readonly canary?: VendorCanary,
   ) {}
 
-  async execute(cfg: KeyConfigurationRow, trigger: { reason: string; workspaceId?: string; operationId?: string }, signal?: AbortSignal): Promise<ProbeOutcome> {
+  async execute(
+    cfg: KeyConfigurationRow,
+    trigger: { reason: string; workspaceId?: string; operationId?: string },
+    signal?: AbortSignal,
+  ): Promise<ProbeOutcome> {
     const startedAt = Date.now();
     const result = await this.prober.probe(cfg, trigger.workspaceId, signal);
     // A revocation-class answer is checked against the vendor-owned canary, probed no earlier than this probe
@@ -81,7 +85,12 @@ export class ProbeKeyConfiguration {
             const formsDeleted =
               to === 'shredded'
                 ? (await keks.dropFormsNotUnder(m, cfg.tenantId, ws.id, cfg.id)) +
-                  (await this.keepRevokedForms(m, cfg, ws.id, result.kind === 'failed' ? (result.revokedSides ?? []) : []))
+                  (await this.keepRevokedForms(
+                    m,
+                    cfg,
+                    ws.id,
+                    result.kind === 'failed' ? (result.revokedSides ?? []) : [],
+                  ))
                 : 0;
             changed.push({ workspaceId: ws.id, from: ws.keyState, to, formsDeleted });
           }
@@ -95,7 +104,12 @@ export class ProbeKeyConfiguration {
           cfg.tenantId,
           {
             actor: 'system:worker',
-            action: c.to === 'shredded' ? 'workspace.shredded' : c.to === 'access_suspect' ? 'workspace.access_suspect' : 'workspace.access_restored',
+            action:
+              c.to === 'shredded'
+                ? 'workspace.shredded'
+                : c.to === 'access_suspect'
+                  ? 'workspace.access_suspect'
+                  : 'workspace.access_restored',
             target: `workspace:${c.workspaceId}`,
             outcome: 'success',
             details: {
@@ -106,7 +120,9 @@ export class ProbeKeyConfiguration {
               trigger: trigger.reason,
               operationId: trigger.operationId,
               ...(c.to === 'shredded' ? { formsDeleted: c.formsDeleted } : {}),
-              ...(c.to === 'shredded' && cfg.config.replica && result.kind === 'failed' ? { revokedSides: result.revokedSides ?? [] } : {}),
+              ...(c.to === 'shredded' && cfg.config.replica && result.kind === 'failed'
+                ? { revokedSides: result.revokedSides ?? [] }
+                : {}),
             },
           },
           m,
@@ -134,7 +150,12 @@ export class ProbeKeyConfiguration {
    * too). What stays, the customer alone can reopen by restoring access; a KEK left with no form cannot be
    * reinstated. Returns the number of forms deleted.
    */
-  private async keepRevokedForms(m: Queryable, cfg: KeyConfigurationRow, workspaceId: string, revoked: readonly ('primary' | 'replica')[]): Promise<number> {
+  private async keepRevokedForms(
+    m: Queryable,
+    cfg: KeyConfigurationRow,
+    workspaceId: string,
+    revoked: readonly ('primary' | 'replica')[],
+  ): Promise<number> {
     if (!cfg.config.replica) return 0;
     const keep = sidesToKeep(cfg.config, revoked);
     let deleted = 0;
@@ -165,7 +186,9 @@ export class ProbeKeyConfiguration {
           action: warning ? 'key_configuration.probe_warning' : 'key_configuration.probe_warning_cleared',
           target: `key_configuration:${cfg.id}`,
           outcome: 'success',
-          details: warning ? { code: warning.code, errorClass: warning.errorClass, providerCode: warning.providerCode } : {},
+          details: warning
+            ? { code: warning.code, errorClass: warning.errorClass, providerCode: warning.providerCode }
+            : {},
         },
         sql,
       );
@@ -175,7 +198,8 @@ export class ProbeKeyConfiguration {
 
 /** Key state a workspace moves to under a verdict (null = unchanged). `shredded` leaves only by reinstate. */
 export function nextState(current: KeyStateName, verdict: Decision['verdict']): KeyStateName | null {
-  if (current === 'unbound' || current === 'provisioning' || current === 'shredded' || current === 'destroyed') return null;
+  if (current === 'unbound' || current === 'provisioning' || current === 'shredded' || current === 'destroyed')
+    return null;
   switch (verdict) {
     case 'restore':
       return current === 'access_suspect' ? 'active' : null;

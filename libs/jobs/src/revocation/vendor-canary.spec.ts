@@ -20,17 +20,33 @@ function world() {
       calls++;
       if (gate) await gate;
       if (fail) throw fail;
-      return { keyId: 'canary', state: 'enabled', usage: 'ENCRYPT_DECRYPT', usageOk: true, spec: 'SYMMETRIC_DEFAULT', currentVersion: null };
+      return {
+        keyId: 'canary',
+        state: 'enabled',
+        usage: 'ENCRYPT_DECRYPT',
+        usageOk: true,
+        spec: 'SYMMETRIC_DEFAULT',
+        currentVersion: null,
+      };
     },
-    wrap: async (_c: KeyConfig, kek: Buffer): Promise<WrappedKek> => ({ ciphertext: Buffer.from(kek), keyVersion: null }),
+    wrap: async (_c: KeyConfig, kek: Buffer): Promise<WrappedKek> => ({
+      ciphertext: Buffer.from(kek),
+      keyVersion: null,
+    }),
     unwrap: async (_c: KeyConfig, w: WrappedKek): Promise<Buffer> => Buffer.from(w.ciphertext),
   } as unknown as JobProvider;
   const providers: ProviderResolver = { get: () => provider };
   const logs: string[] = [];
-  const statuses: Pick<VendorCanaryRepository, 'record'> = { record: async () => Promise.reject(new Error('no database in this spec')) };
+  const statuses: Pick<VendorCanaryRepository, 'record'> = {
+    record: async () => Promise.reject(new Error('no database in this spec')),
+  };
   const metrics = new JobMetrics(new Registry());
-  const canary = new VendorCanary([{ provider: 'aws', config: { provider: 'aws' } as unknown as KeyConfig, target: 'arn:canary' }], providers, statuses, metrics, (level, msg) =>
-    logs.push(`${level}: ${msg}`),
+  const canary = new VendorCanary(
+    [{ provider: 'aws', config: { provider: 'aws' } as unknown as KeyConfig, target: 'arn:canary' }],
+    providers,
+    statuses,
+    metrics,
+    (level, msg) => logs.push(`${level}: ${msg}`),
   );
   return {
     canary,
@@ -88,11 +104,18 @@ describe('VendorCanary', () => {
     const bad = await w.canary.resultSince('aws', Date.now());
     expect(bad).toMatchObject({ healthy: false, errorClass: 'access_denied', providerCode: 'AccessDenied' });
     await w.canary.sweep();
-    expect(await w.metrics.registry.getSingleMetricAsString('keyhold_vendor_canary_healthy')).toMatch(/provider="aws"\} 0/);
+    expect(await w.metrics.registry.getSingleMetricAsString('keyhold_vendor_canary_healthy')).toMatch(
+      /provider="aws"\} 0/,
+    );
     w.failWith(null);
     await w.canary.sweep();
-    expect(await w.metrics.registry.getSingleMetricAsString('keyhold_vendor_canary_healthy')).toMatch(/provider="aws"\} 1/);
+    expect(await w.metrics.registry.getSingleMetricAsString('keyhold_vendor_canary_healthy')).toMatch(
+      /provider="aws"\} 1/,
+    );
     const transitions = w.logs.filter((l) => !l.includes('status not saved'));
-    expect(transitions).toEqual([expect.stringMatching(/^error: vendor canary failing/), expect.stringMatching(/^info: vendor canary healthy again/)]);
+    expect(transitions).toEqual([
+      expect.stringMatching(/^error: vendor canary failing/),
+      expect.stringMatching(/^info: vendor canary healthy again/),
+    ]);
   });
 });

@@ -107,7 +107,14 @@ export class VendorCanary {
     const secret = randomBytes(32);
     try {
       const d = await binding.describe(t.config, { tenantId: '' });
-      if (d.state !== 'enabled') return { provider, healthy: false, errorClass: d.state === 'disabled' ? 'key_disabled' : 'ambiguous', providerCode: `state:${d.state}`, startedAt };
+      if (d.state !== 'enabled')
+        return {
+          provider,
+          healthy: false,
+          errorClass: d.state === 'disabled' ? 'key_disabled' : 'ambiguous',
+          providerCode: `state:${d.state}`,
+          startedAt,
+        };
       const wrapped = await binding.wrap(t.config, secret, CANARY_CONTEXT);
       const back = await binding.unwrap(t.config, wrapped, CANARY_CONTEXT);
       const same = back.equals(secret);
@@ -116,8 +123,15 @@ export class VendorCanary {
         ? { provider, healthy: true, errorClass: null, providerCode: null, startedAt }
         : { provider, healthy: false, errorClass: 'ambiguous', providerCode: 'Mismatch', startedAt };
     } catch (err) {
-      if (err instanceof ProviderError) return { provider, healthy: false, errorClass: err.errorClass, providerCode: err.providerCode, startedAt };
-      return { provider, healthy: false, errorClass: 'ambiguous', providerCode: err instanceof Error ? err.name : 'Error', startedAt };
+      if (err instanceof ProviderError)
+        return { provider, healthy: false, errorClass: err.errorClass, providerCode: err.providerCode, startedAt };
+      return {
+        provider,
+        healthy: false,
+        errorClass: 'ambiguous',
+        providerCode: err instanceof Error ? err.name : 'Error',
+        startedAt,
+      };
     } finally {
       secret.fill(0);
     }
@@ -131,15 +145,31 @@ export class VendorCanary {
     this.metrics.vendorCanary.set({ provider: r.provider }, r.healthy ? 1 : 0);
     const target = this.targets.get(r.provider)!.target;
     if (!r.healthy && (before === undefined || before.healthy))
-      this.log('error', 'vendor canary failing: Keyhold\'s own access to this provider is broken; customer revocation verdicts are held', {
+      this.log(
+        'error',
+        "vendor canary failing: Keyhold's own access to this provider is broken; customer revocation verdicts are held",
+        {
+          provider: r.provider,
+          errorClass: r.errorClass,
+          providerCode: r.providerCode,
+          target,
+        },
+      );
+    else if (r.healthy && before && !before.healthy)
+      this.log('info', 'vendor canary healthy again', { provider: r.provider, target });
+    await this.statuses
+      .record({
         provider: r.provider,
+        healthy: r.healthy,
         errorClass: r.errorClass,
         providerCode: r.providerCode,
         target,
-      });
-    else if (r.healthy && before && !before.healthy) this.log('info', 'vendor canary healthy again', { provider: r.provider, target });
-    await this.statuses
-      .record({ provider: r.provider, healthy: r.healthy, errorClass: r.errorClass, providerCode: r.providerCode, target })
-      .catch((err: unknown) => this.log('warn', 'vendor canary status not saved', { provider: r.provider, err: err instanceof Error ? err.message : String(err) }));
+      })
+      .catch((err: unknown) =>
+        this.log('warn', 'vendor canary status not saved', {
+          provider: r.provider,
+          err: err instanceof Error ? err.message : String(err),
+        }),
+      );
   }
 }

@@ -51,7 +51,10 @@ export class OperationTrigger {
       return r;
     });
     if (!isOperationKind(out.operation.kind)) throw new Error(`unknown operation kind ${out.operation.kind}`);
-    await this.dispatcher.dispatch(out.operation.kind, { operationId: out.operation.id, tenantId: out.operation.tenantId });
+    await this.dispatcher.dispatch(out.operation.kind, {
+      operationId: out.operation.id,
+      tenantId: out.operation.tenantId,
+    });
     return out;
   }
 }

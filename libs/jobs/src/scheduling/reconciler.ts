@@ -25,7 +25,14 @@ export class Reconciler {
       const queue = this.dispatcher.queue(ROUTES[op.kind].queue);
       const job = await queue.getJob(op.id);
       const state = job ? await job.getState() : 'missing';
-      if (state === 'waiting' || state === 'delayed' || state === 'active' || state === 'prioritized' || state === 'waiting-children') continue;
+      if (
+        state === 'waiting' ||
+        state === 'delayed' ||
+        state === 'active' ||
+        state === 'prioritized' ||
+        state === 'waiting-children'
+      )
+        continue;
       if (job && (state === 'completed' || state === 'failed')) await job.remove().catch(() => undefined);
       await this.dispatcher.dispatch(op.kind, { operationId: op.id, tenantId: op.tenantId });
       requeued++;

@@ -57,7 +57,12 @@ export class RotationCheck {
         if (err instanceof ProviderError) continue;
         throw err;
       }
-      const stale = await this.repos.keks.dueForCmkRewrap(c.tenantId, cfg.id, current, this.limits.cmkRewrapMaxAgeSeconds);
+      const stale = await this.repos.keks.dueForCmkRewrap(
+        c.tenantId,
+        cfg.id,
+        current,
+        this.limits.cmkRewrapMaxAgeSeconds,
+      );
       for (const s of stale) {
         const { created } = await this.trigger.trigger({
           tenantId: c.tenantId,
@@ -66,7 +71,10 @@ export class RotationCheck {
           reason: s.why,
           // With an age limit, the rewrap also renews forms older than it that are already on the current key
           // version (otherwise an age-triggered rewrap would find nothing to do).
-          params: this.limits.cmkRewrapMaxAgeSeconds > 0 ? { rewrapWrappedBefore: new Date(s.cutoff).toISOString() } : undefined,
+          params:
+            this.limits.cmkRewrapMaxAgeSeconds > 0
+              ? { rewrapWrappedBefore: new Date(s.cutoff).toISOString() }
+              : undefined,
         });
         if (created) cmkRewraps++;
       }

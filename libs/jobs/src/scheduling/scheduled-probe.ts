@@ -18,7 +18,10 @@ export class ScheduledProbe {
   ) {}
 
   async execute(tenantId: string, keyConfigurationId: string, signal?: AbortSignal): Promise<string> {
-    const [cfg, bound] = await Promise.all([this.configs.find(tenantId, keyConfigurationId), this.workspaces.boundTo(tenantId, keyConfigurationId)]);
+    const [cfg, bound] = await Promise.all([
+      this.configs.find(tenantId, keyConfigurationId),
+      this.workspaces.boundTo(tenantId, keyConfigurationId),
+    ]);
     const live = bound.filter((w) => w.keyState !== 'shredded');
     if (!cfg || live.length === 0) return 'skipped';
     const { decision } = await this.probe.execute(cfg, { reason: 'scheduled' }, signal);

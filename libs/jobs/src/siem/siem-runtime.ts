@@ -38,16 +38,34 @@ export class SiemRuntime {
   private readonly failures: Counter;
 
   constructor(
-    private readonly deps: { ds: DataSource; redis: Redis; prefix: string; sealingRootKey: string; registry: Registry; log: JobsLogger },
+    private readonly deps: {
+      ds: DataSource;
+      redis: Redis;
+      prefix: string;
+      sealingRootKey: string;
+      registry: Registry;
+      log: JobsLogger;
+    },
     private readonly settings: SiemSettings,
     private readonly lock: { lockDurationMs: number; stalledIntervalMs: number },
   ) {
     this.repo = new SiemDestinationRepository(deps.ds);
     this.transport = new SiemTransport({ allowLoopback: settings.allowLoopback, maxSockets: settings.concurrency * 2 });
     this.queue = new Queue<SiemJobData>(SIEM_QUEUE, { connection: deps.redis, prefix: deps.prefix });
-    this.delivered = new Counter({ name: 'keyhold_siem_events_delivered_total', help: 'Audit events acknowledged (2xx) by SIEM destinations', registers: [deps.registry] });
-    this.failures = new Counter({ name: 'keyhold_siem_delivery_failures_total', help: 'Failed SIEM delivery attempts', labelNames: ['outcome'], registers: [deps.registry] });
-    this.delivery = new SiemDelivery(deps.ds, this.transport, settings, deps.sealingRootKey, (n) => this.delivered.inc(n));
+    this.delivered = new Counter({
+      name: 'keyhold_siem_events_delivered_total',
+      help: 'Audit events acknowledged (2xx) by SIEM destinations',
+      registers: [deps.registry],
+    });
+    this.failures = new Counter({
+      name: 'keyhold_siem_delivery_failures_total',
+      help: 'Failed SIEM delivery attempts',
+      labelNames: ['outcome'],
+      registers: [deps.registry],
+    });
+    this.delivery = new SiemDelivery(deps.ds, this.transport, settings, deps.sealingRootKey, (n) =>
+      this.delivered.inc(n),
+    );
     const repo = this.repo;
     let health: Promise<{ maxLagSeconds: number; deadLetters: number }> | null = null;
     // One query per scrape for both gauges.
@@ -88,7 +106,9 @@ export class SiemRuntime {
       },
     });
     this.worker.on('error', (err) => this.deps.log('warn', 'siem worker error', { err: err.message }));
-    void this.worker.run().catch((err: unknown) => this.deps.log('error', 'siem worker loop stopped', { err: String(err) }));
+    void this.worker
+      .run()
+      .catch((err: unknown) => this.deps.log('error', 'siem worker loop stopped', { err: String(err) }));
     await this.worker.waitUntilReady();
     this.timer = setInterval(() => void this.sweep(), s.pollMs);
     this.timer.unref();
@@ -106,7 +126,13 @@ export class SiemRuntime {
           due.map((d) => ({
             name: SIEM_JOB,
             data: { destinationId: d.id, tenantId: d.tenantId },
-            opts: { jobId: `siem-${d.id}`, attempts: 1_000_000, backoff: { type: 'custom' }, removeOnComplete: true, removeOnFail: true },
+            opts: {
+              jobId: `siem-${d.id}`,
+              attempts: 1_000_000,
+              backoff: { type: 'custom' },
+              removeOnComplete: true,
+              removeOnFail: true,
+            },
           })),
         );
       return due.length;

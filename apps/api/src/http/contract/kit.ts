@@ -14,7 +14,11 @@ export const ErrorBody = z
 
 const uuid = z.string().uuid();
 // A segment id: the shape dek-routes accepts (printable ASCII, 1..256).
-const segmentId = z.string().min(1).max(256).regex(/^[\x21-\x7e]+$/);
+const segmentId = z
+  .string()
+  .min(1)
+  .max(256)
+  .regex(/^[\x21-\x7e]+$/);
 
 /** Path parameters by name: every id is a UUID except a segment's. */
 export function path(...names: string[]): AnyZodObject {
@@ -58,7 +62,8 @@ export type ErrorTexts = Record<number, string>;
 
 function success([, schema, text]: RouteSpec['ok']): ResponseConfig {
   const description = text ?? 'success';
-  if (schema === 'redirect') return { description: `redirect: ${description}`, headers: { location: { schema: { type: 'string' } } } };
+  if (schema === 'redirect')
+    return { description: `redirect: ${description}`, headers: { location: { schema: { type: 'string' } } } };
   if (schema === 'event-stream') return { description, content: { 'text/event-stream': { schema: z.string() } } };
   return schema ? { description, content: { 'application/json': { schema } } } : { description };
 }
@@ -67,7 +72,10 @@ function success([, schema, text]: RouteSpec['ok']): ResponseConfig {
 export function routes(registry: OpenAPIRegistry, texts: ErrorTexts): Route {
   return (method, path, s) => {
     const errors = Object.fromEntries(
-      (s.errors ?? []).map((status) => [String(status), { description: texts[status] ?? 'error', content: { 'application/json': { schema: ErrorBody } } }]),
+      (s.errors ?? []).map((status) => [
+        String(status),
+        { description: texts[status] ?? 'error', content: { 'application/json': { schema: ErrorBody } } },
+      ]),
     );
     registry.registerPath({
       method,
@@ -75,7 +83,11 @@ export function routes(registry: OpenAPIRegistry, texts: ErrorTexts): Route {
       operationId: s.id,
       summary: s.summary,
       ...(s.description ? { description: s.description } : {}),
-      ...(s.access === 'key_admin' ? { 'x-keyhold-roles': ['key_admin'] } : s.access === 'readers' ? { 'x-keyhold-roles': ['key_admin', 'auditor'] } : {}),
+      ...(s.access === 'key_admin'
+        ? { 'x-keyhold-roles': ['key_admin'] }
+        : s.access === 'readers'
+          ? { 'x-keyhold-roles': ['key_admin', 'auditor'] }
+          : {}),
       security: SECURITY[s.access],
       request: {
         ...(s.params ? { params: s.params } : {}),

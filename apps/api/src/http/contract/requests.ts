@@ -20,7 +20,9 @@ export const RegisterKeyConfiguration = schemas.registerKeyConfiguration.openapi
 });
 export const CreateWorkspace = schemas.createWorkspace.openapi('CreateWorkspace');
 export const Binding = schemas.bind.openapi('Binding');
-export const OperationRequest = schemas.operation.openapi('OperationRequest', { description: 'kind: cmk-rewrap, kek-rotation, revocation-check or reinstate' });
+export const OperationRequest = schemas.operation.openapi('OperationRequest', {
+  description: 'kind: cmk-rewrap, kek-rotation, revocation-check or reinstate',
+});
 export const CreateServicePrincipal = schemas.servicePrincipal.openapi('CreateServicePrincipal');
 export const ServicePrincipalPermissions = schemas.servicePrincipalPermissions.openapi('ServicePrincipalPermissions');
 export const auditQuery = schemas.auditQuery;
@@ -66,4 +68,6 @@ export { operationHistoryQuery };
 // Validated by hand: the batch on the DEK hot path (dek-routes.ts), the destroy confirmation by the use case (a
 // missing one is CONFIRMATION_MISMATCH, not a 400).
 export const BatchGet = z.object({ segmentIds: z.array(z.string()).min(1).max(1000) }).openapi('BatchGet');
-export const DestroyWorkspace = z.object({ confirm: z.string().describe("the workspace's name, typed back") }).openapi('DestroyWorkspace');
+export const DestroyWorkspace = z
+  .object({ confirm: z.string().describe("the workspace's name, typed back") })
+  .openapi('DestroyWorkspace');

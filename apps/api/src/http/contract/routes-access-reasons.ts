@@ -30,13 +30,23 @@ export const AccessReasonHeaders = z.object({
     .string()
     .regex(/^[A-Za-z0-9][A-Za-z0-9._:#/-]{0,63}$/)
     .optional()
-    .describe("Keyhold-Access-Ticket: a ticket reference in the caller's system (needs a reason; recorded in the audit log only). Malformed: 400 INVALID_ACCESS_TICKET."),
+    .describe(
+      "Keyhold-Access-Ticket: a ticket reference in the caller's system (needs a reason; recorded in the audit log only). Malformed: 400 INVALID_ACCESS_TICKET.",
+    ),
 });
 
-const WorkspaceAccessReasonPolicyInput = accessReasonSchemas.workspacePolicy.openapi('WorkspaceAccessReasonPolicyInput');
-const ServicePrincipalAccessReasonsInput = accessReasonSchemas.principalReasons.openapi('ServicePrincipalAccessReasonsInput');
-const WorkspaceAccessReasonPolicy = z.object({ workspaceId: z.string().uuid(), deniedReasons: reasons, requireReason: z.boolean() }).openapi('WorkspaceAccessReasonPolicy');
-const ServicePrincipalAccessReasons = z.object({ id: z.string().uuid(), allowedReasons: reasons }).openapi('ServicePrincipalAccessReasons');
+const WorkspaceAccessReasonPolicyInput = accessReasonSchemas.workspacePolicy.openapi(
+  'WorkspaceAccessReasonPolicyInput',
+);
+const ServicePrincipalAccessReasonsInput = accessReasonSchemas.principalReasons.openapi(
+  'ServicePrincipalAccessReasonsInput',
+);
+const WorkspaceAccessReasonPolicy = z
+  .object({ workspaceId: z.string().uuid(), deniedReasons: reasons, requireReason: z.boolean() })
+  .openapi('WorkspaceAccessReasonPolicy');
+const ServicePrincipalAccessReasons = z
+  .object({ id: z.string().uuid(), allowedReasons: reasons })
+  .openapi('ServicePrincipalAccessReasons');
 const KeyUseByReason = z
   .object({
     workspaceId: z.string().uuid().nullable(),
@@ -58,10 +68,49 @@ const KeyUseByReason = z
 export function accessReasonRoutes(registry: OpenAPIRegistry): void {
   const route = routes(registry, TEXT_reasons);
   const policy = '/v1/tenants/{tenantId}/workspaces/{id}/access-reason-policy';
-  route('get', policy, { id: 'getWorkspaceAccessReasonPolicy', summary: "The workspace's access-reason policy (reasons refused, whether a reason is required)", access: 'readers', params: path('tenantId', 'id'), ok: [200, WorkspaceAccessReasonPolicy], errors: [401, 403, 404] });
-  route('put', policy, { id: 'setWorkspaceAccessReasonPolicy', summary: "Set the workspace's access-reason policy (key admin; audited with the change; every replica applies it at once)", access: 'key_admin', params: path('tenantId', 'id'), body: WorkspaceAccessReasonPolicyInput, ok: [200, WorkspaceAccessReasonPolicy], errors: [400, 401, 403, 404, 415] });
+  route('get', policy, {
+    id: 'getWorkspaceAccessReasonPolicy',
+    summary: "The workspace's access-reason policy (reasons refused, whether a reason is required)",
+    access: 'readers',
+    params: path('tenantId', 'id'),
+    ok: [200, WorkspaceAccessReasonPolicy],
+    errors: [401, 403, 404],
+  });
+  route('put', policy, {
+    id: 'setWorkspaceAccessReasonPolicy',
+    summary:
+      "Set the workspace's access-reason policy (key admin; audited with the change; every replica applies it at once)",
+    access: 'key_admin',
+    params: path('tenantId', 'id'),
+    body: WorkspaceAccessReasonPolicyInput,
+    ok: [200, WorkspaceAccessReasonPolicy],
+    errors: [400, 401, 403, 404, 415],
+  });
   const allowed = '/v1/tenants/{tenantId}/service-principals/{id}/access-reasons';
-  route('get', allowed, { id: 'getServicePrincipalAccessReasons', summary: 'The reasons a service principal may give (default: all but VENDOR_SUPPORT and EMERGENCY)', access: 'readers', params: path('tenantId', 'id'), ok: [200, ServicePrincipalAccessReasons], errors: [401, 403, 404] });
-  route('put', allowed, { id: 'setServicePrincipalAccessReasons', summary: 'Set the reasons a service principal may give (key admin; audited with the change)', access: 'key_admin', params: path('tenantId', 'id'), body: ServicePrincipalAccessReasonsInput, ok: [200, ServicePrincipalAccessReasons], errors: [400, 401, 403, 404, 415] });
-  route('get', '/v1/tenants/{tenantId}/key-use', { id: 'getKeyUseByReason', summary: 'DEKs issued and requests refused, by reason over time, for the tenant or one workspace', access: 'readers', params: path('tenantId'), query: accessReasonSchemas.keyUseQuery, ok: [200, KeyUseByReason], errors: [400, 401, 403, 404] });
+  route('get', allowed, {
+    id: 'getServicePrincipalAccessReasons',
+    summary: 'The reasons a service principal may give (default: all but VENDOR_SUPPORT and EMERGENCY)',
+    access: 'readers',
+    params: path('tenantId', 'id'),
+    ok: [200, ServicePrincipalAccessReasons],
+    errors: [401, 403, 404],
+  });
+  route('put', allowed, {
+    id: 'setServicePrincipalAccessReasons',
+    summary: 'Set the reasons a service principal may give (key admin; audited with the change)',
+    access: 'key_admin',
+    params: path('tenantId', 'id'),
+    body: ServicePrincipalAccessReasonsInput,
+    ok: [200, ServicePrincipalAccessReasons],
+    errors: [400, 401, 403, 404, 415],
+  });
+  route('get', '/v1/tenants/{tenantId}/key-use', {
+    id: 'getKeyUseByReason',
+    summary: 'DEKs issued and requests refused, by reason over time, for the tenant or one workspace',
+    access: 'readers',
+    params: path('tenantId'),
+    query: accessReasonSchemas.keyUseQuery,
+    ok: [200, KeyUseByReason],
+    errors: [400, 401, 403, 404],
+  });
 }

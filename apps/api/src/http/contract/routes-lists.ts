@@ -21,11 +21,15 @@ const TEXT_lists = {
 
 const next = z.string().nullable().describe('cursor of the next page; null on the last');
 const WorkspacePage = z.object({ workspaces: z.array(Workspace), next }).openapi('WorkspacePage');
-const KeyConfigurationPage = z.object({ keyConfigurations: z.array(KeyConfiguration), next }).openapi('KeyConfigurationPage');
+const KeyConfigurationPage = z
+  .object({ keyConfigurations: z.array(KeyConfiguration), next })
+  .openapi('KeyConfigurationPage');
 
 const uuid = z.string().uuid();
 const itemState = z.enum(['pending', 'running', 'succeeded', 'failed']);
-const BulkOperationRequest = bulkBody.openapi('BulkOperationRequest', { description: 'bind or rekey a listed selection (at most 1000), or rewrap every workspace of a configuration' });
+const BulkOperationRequest = bulkBody.openapi('BulkOperationRequest', {
+  description: 'bind or rekey a listed selection (at most 1000), or rewrap every workspace of a configuration',
+});
 const BulkOperation = z
   .object({
     id: uuid,
@@ -36,7 +40,12 @@ const BulkOperation = z
     createdAt: z.string().datetime(),
     state: z.enum(['running', 'succeeded', 'failed']).describe('failed once every item ended and at least one failed'),
     progress: z.object({ done: z.number().int(), total: z.number().int() }),
-    counts: z.object({ pending: z.number().int(), running: z.number().int(), succeeded: z.number().int(), failed: z.number().int() }),
+    counts: z.object({
+      pending: z.number().int(),
+      running: z.number().int(),
+      succeeded: z.number().int(),
+      failed: z.number().int(),
+    }),
     items: z.array(
       z.object({
         workspaceId: uuid,
@@ -51,9 +60,51 @@ const BulkOperation = z
 
 export function listRoutes(registry: OpenAPIRegistry): void {
   const route = routes(registry, TEXT_lists);
-  route('get', '/v1/tenants/{tenantId}/workspaces', { id: 'listWorkspaces', summary: 'One page of workspaces: search by name, filter by key state, key configuration and degraded, sort by creation or name', access: 'readers', params: path('tenantId'), query: listQueries.workspaces, ok: [200, WorkspacePage], errors: [400, 401, 403, 404] });
-  route('get', '/v1/tenants/{tenantId}/key-configurations', { id: 'listKeyConfigurations', summary: 'One page of key configurations: search by name, filter by provider and status', access: 'readers', params: path('tenantId'), query: listQueries.keyConfigurations, ok: [200, KeyConfigurationPage], errors: [400, 401, 403, 404] });
-  route('get', '/v1/tenants/{tenantId}/service-principals', { id: 'listServicePrincipals', summary: 'One page of service principals with their workspace scope (never a secret or its hash): search by name, filter by disabled', access: 'readers', params: path('tenantId'), query: listQueries.servicePrincipals, ok: [200, ServicePrincipalList], errors: [400, 401, 403, 404] });
-  route('post', '/v1/tenants/{tenantId}/bulk-operations', { id: 'startBulkOperation', summary: 'Bind or re-key a selection of workspaces, or rewrap every workspace of a configuration, as one tracked operation (at most 1000 workspaces: 400 BULK_SELECTION_TOO_LARGE)', access: 'key_admin', params: path('tenantId'), body: BulkOperationRequest, ok: [202, BulkOperation], errors: [400, 401, 403, 404, 409, 415] });
-  route('get', '/v1/tenants/{tenantId}/bulk-operations/{id}', { id: 'getBulkOperation', summary: "A bulk operation's progress and each workspace's outcome", access: 'readers', params: path('tenantId', 'id'), ok: [200, BulkOperation], errors: [401, 403, 404] });
+  route('get', '/v1/tenants/{tenantId}/workspaces', {
+    id: 'listWorkspaces',
+    summary:
+      'One page of workspaces: search by name, filter by key state, key configuration and degraded, sort by creation or name',
+    access: 'readers',
+    params: path('tenantId'),
+    query: listQueries.workspaces,
+    ok: [200, WorkspacePage],
+    errors: [400, 401, 403, 404],
+  });
+  route('get', '/v1/tenants/{tenantId}/key-configurations', {
+    id: 'listKeyConfigurations',
+    summary: 'One page of key configurations: search by name, filter by provider and status',
+    access: 'readers',
+    params: path('tenantId'),
+    query: listQueries.keyConfigurations,
+    ok: [200, KeyConfigurationPage],
+    errors: [400, 401, 403, 404],
+  });
+  route('get', '/v1/tenants/{tenantId}/service-principals', {
+    id: 'listServicePrincipals',
+    summary:
+      'One page of service principals with their workspace scope (never a secret or its hash): search by name, filter by disabled',
+    access: 'readers',
+    params: path('tenantId'),
+    query: listQueries.servicePrincipals,
+    ok: [200, ServicePrincipalList],
+    errors: [400, 401, 403, 404],
+  });
+  route('post', '/v1/tenants/{tenantId}/bulk-operations', {
+    id: 'startBulkOperation',
+    summary:
+      'Bind or re-key a selection of workspaces, or rewrap every workspace of a configuration, as one tracked operation (at most 1000 workspaces: 400 BULK_SELECTION_TOO_LARGE)',
+    access: 'key_admin',
+    params: path('tenantId'),
+    body: BulkOperationRequest,
+    ok: [202, BulkOperation],
+    errors: [400, 401, 403, 404, 409, 415],
+  });
+  route('get', '/v1/tenants/{tenantId}/bulk-operations/{id}', {
+    id: 'getBulkOperation',
+    summary: "A bulk operation's progress and each workspace's outcome",
+    access: 'readers',
+    params: path('tenantId', 'id'),
+    ok: [200, BulkOperation],
+    errors: [401, 403, 404],
+  });
 }

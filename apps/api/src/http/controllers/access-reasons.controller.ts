@@ -1,6 +1,13 @@
 import { Body, Controller, Get, Param, Put, Query } from '@nestjs/common';
 import type { AccessClaims } from '@app/auth';
-import { ErrorCode, GetKeyUseByReason, GetPrincipalReasons, GetWorkspaceReasonPolicy, SetPrincipalReasons, SetWorkspaceReasonPolicy } from '@app/keys';
+import {
+  ErrorCode,
+  GetKeyUseByReason,
+  GetPrincipalReasons,
+  GetWorkspaceReasonPolicy,
+  SetPrincipalReasons,
+  SetWorkspaceReasonPolicy,
+} from '@app/keys';
 import { actorOf, AdminRoute, Claims } from '../auth';
 import { accessReasonSchemas as schemas } from '../access-reasons.schemas';
 import { parseBody, pathId } from '../validation';
@@ -42,7 +49,12 @@ export class AccessReasonsController {
   @AdminRoute('key_admin')
   setPrincipal(@Claims() c: AccessClaims, @Param('id') id: string, @Body() body: unknown) {
     const p = parseBody(schemas.principalReasons, body);
-    return this.setPrincipalReasonsUseCase.execute(actorOf(c), c.tid, pathId(id, ErrorCode.ServicePrincipalNotFound), p.allowedReasons);
+    return this.setPrincipalReasonsUseCase.execute(
+      actorOf(c),
+      c.tid,
+      pathId(id, ErrorCode.ServicePrincipalNotFound),
+      p.allowedReasons,
+    );
   }
 
   @Get('key-use')

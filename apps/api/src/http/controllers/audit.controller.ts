@@ -38,7 +38,10 @@ export class AuditController {
       return { checkpoint: await this.audit.checkpoint(c.tid) };
     } catch (err) {
       if (err instanceof AuditIntegrityError)
-        throw new DomainError(ErrorCode.AuditLogTampered, `the audit log does not verify (${err.verdict.reason} at seq ${err.verdict.firstBadSeq}); Keyhold will not sign it`);
+        throw new DomainError(
+          ErrorCode.AuditLogTampered,
+          `the audit log does not verify (${err.verdict.reason} at seq ${err.verdict.firstBadSeq}); Keyhold will not sign it`,
+        );
       throw err;
     }
   }

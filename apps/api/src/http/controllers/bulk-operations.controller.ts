@@ -5,14 +5,19 @@ import { z } from 'zod';
 import { actorOf, AdminRoute, Claims } from '../auth';
 import { parseBody, pathId } from '../validation';
 
-const uuid = z.string().uuid().transform((v) => v.toLowerCase());
+const uuid = z
+  .string()
+  .uuid()
+  .transform((v) => v.toLowerCase());
 
 /**
  * The bulk action body. The selection is bounded twice: by the schema for a listed selection (a clear 400 before any
  * work), and by the use case for "every workspace of a configuration" (BULK_SELECTION_TOO_LARGE).
  */
 export const bulkBody = z.discriminatedUnion('action', [
-  z.object({ action: z.enum(['bind', 'rekey']), keyConfigurationId: uuid, workspaceIds: z.array(uuid).min(1) }).strict(),
+  z
+    .object({ action: z.enum(['bind', 'rekey']), keyConfigurationId: uuid, workspaceIds: z.array(uuid).min(1) })
+    .strict(),
   z.object({ action: z.literal('rewrap'), keyConfigurationId: uuid }).strict(),
 ]);
 

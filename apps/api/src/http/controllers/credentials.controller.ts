@@ -1,6 +1,19 @@
 import { Body, Controller, Delete, Get, HttpCode, Ip, Param, Patch, Post } from '@nestjs/common';
 import { PASSWORD_MAX_LENGTH, type AccessClaims, TokenService } from '@app/auth';
-import { ErrorCode, AcceptInvitation, ChangePassword, CompletePasswordReset, CreateInvitation, DeleteAdminUser, DescribeInvitation, ListAdminUsers, ListInvitations, RequestPasswordReset, RevokeInvitation, UpdateAdminUser } from '@app/keys';
+import {
+  ErrorCode,
+  AcceptInvitation,
+  ChangePassword,
+  CompletePasswordReset,
+  CreateInvitation,
+  DeleteAdminUser,
+  DescribeInvitation,
+  ListAdminUsers,
+  ListInvitations,
+  RequestPasswordReset,
+  RevokeInvitation,
+  UpdateAdminUser,
+} from '@app/keys';
 import { z } from 'zod';
 import { actorOf, AdminRoute, Claims } from '../auth';
 import { parseBody, pathId } from '../validation';
@@ -49,7 +62,12 @@ export class AdminUsersController {
   @Patch('admin-users/:id')
   @AdminRoute('key_admin')
   update(@Claims() c: AccessClaims, @Param('id') id: string, @Body() body: unknown) {
-    return this.updateAdminUserUseCase.execute(actorOf(c), c.tid, pathId(id, ErrorCode.AdminUserNotFound), parseBody(credentialSchemas.updateAdminUser, body));
+    return this.updateAdminUserUseCase.execute(
+      actorOf(c),
+      c.tid,
+      pathId(id, ErrorCode.AdminUserNotFound),
+      parseBody(credentialSchemas.updateAdminUser, body),
+    );
   }
 
   @Delete('admin-users/:id')

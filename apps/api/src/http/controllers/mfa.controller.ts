@@ -9,7 +9,10 @@ import { parseBody } from '../validation';
 const mfaToken = z.string().min(1).max(128);
 const totpCode = z.string().min(1).max(16);
 const label = z.string().max(64).optional();
-const b64u = z.string().max(16_384).regex(/^[A-Za-z0-9_-]*$/, 'base64url');
+const b64u = z
+  .string()
+  .max(16_384)
+  .regex(/^[A-Za-z0-9_-]*$/, 'base64url');
 // The browser's PublicKeyCredential as JSON (@simplewebauthn/browser); the library verifies its content.
 const credentialBase = {
   id: b64u.min(1).max(1024),
@@ -36,7 +39,9 @@ const registrationCredential = z
 const authenticationCredential = z
   .object({
     ...credentialBase,
-    response: z.object({ clientDataJSON: b64u, authenticatorData: b64u, signature: b64u, userHandle: b64u.optional() }).strict(),
+    response: z
+      .object({ clientDataJSON: b64u, authenticatorData: b64u, signature: b64u, userHandle: b64u.optional() })
+      .strict(),
   })
   .strict();
 
@@ -143,9 +148,7 @@ export class MfaSignInController {
  */
 @Controller('v1/tenants/:tenantId')
 export class MfaController {
-  constructor(
-    private readonly mfa: MfaService,
-  ) {}
+  constructor(private readonly mfa: MfaService) {}
 
   @Get('me/mfa')
   @AdminRoute('key_admin', 'auditor')

@@ -18,15 +18,18 @@ export const query = z
 /** The server-side operations history, tenant-wide and per workspace (key admins and auditors read). */
 @Controller('v1/tenants/:tenantId')
 export class OperationsHistoryController {
-  constructor(
-    private readonly listOperationsUseCase: ListOperations,
-  ) {}
+  constructor(private readonly listOperationsUseCase: ListOperations) {}
 
   @Get('operations')
   @AdminRoute('key_admin', 'auditor')
   list(@Claims() c: AccessClaims, @Query() q: Record<string, unknown>) {
     const p = parseBody(query, { ...q });
-    return this.listOperationsUseCase.execute(c.tid, { kinds: p.kind, states: p.state, cursor: p.cursor, limit: p.limit });
+    return this.listOperationsUseCase.execute(c.tid, {
+      kinds: p.kind,
+      states: p.state,
+      cursor: p.cursor,
+      limit: p.limit,
+    });
   }
 
   @Get('workspaces/:id/operations')
@@ -34,6 +37,12 @@ export class OperationsHistoryController {
   listForWorkspace(@Claims() c: AccessClaims, @Param('id') id: string, @Query() q: Record<string, unknown>) {
     const workspaceId = pathId(id, ErrorCode.WorkspaceNotFound);
     const p = parseBody(query, { ...q });
-    return this.listOperationsUseCase.execute(c.tid, { workspaceId, kinds: p.kind, states: p.state, cursor: p.cursor, limit: p.limit });
+    return this.listOperationsUseCase.execute(c.tid, {
+      workspaceId,
+      kinds: p.kind,
+      states: p.state,
+      cursor: p.cursor,
+      limit: p.limit,
+    });
   }
 }

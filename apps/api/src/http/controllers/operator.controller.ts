@@ -21,7 +21,10 @@ export class OperatorController {
   createTenant(@Body() body: unknown, @OperatorName() operator: string) {
     const admin = (body as { admin?: unknown } | null)?.admin;
     if (admin && typeof admin === 'object' && 'password' in admin)
-      throw new DomainError(ErrorCode.PasswordNotAccepted, 'the operator does not choose admin passwords: the first key admin is invited by email and sets their own');
+      throw new DomainError(
+        ErrorCode.PasswordNotAccepted,
+        'the operator does not choose admin passwords: the first key admin is invited by email and sets their own',
+      );
     const input = parseBody(schemas.createTenant, body);
     return this.createTenantUseCase.execute(`operator:${operator}`, input);
   }

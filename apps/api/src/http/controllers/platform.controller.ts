@@ -5,9 +5,7 @@ import { OperatorRoute } from '../auth';
 /** What the platform operator needs to know about Keyhold's own side of the clouds. */
 @Controller()
 export class PlatformController {
-  constructor(
-    private readonly listVendorCanariesUseCase: ListVendorCanaries,
-  ) {}
+  constructor(private readonly listVendorCanariesUseCase: ListVendorCanaries) {}
 
   /**
    * The vendor-owned canaries: while one fails, Keyhold's own identity path to that cloud is broken (its IAM/SCP,

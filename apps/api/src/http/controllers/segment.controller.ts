@@ -11,14 +11,21 @@ import { pathId } from '../validation';
  */
 @Controller('v1/tenants/:tenantId/workspaces/:id/segments')
 export class SegmentAdminController {
-  constructor(
-    private readonly destroySegmentUseCase: DestroySegment,
-  ) {}
+  constructor(private readonly destroySegmentUseCase: DestroySegment) {}
 
   @Delete(':segmentId')
   @HttpCode(204)
   @AdminRoute('key_admin')
-  async destroy(@Claims() c: AccessClaims, @Param('id') id: string, @Param('segmentId') segmentId: string): Promise<void> {
-    await this.destroySegmentUseCase.execute({ kind: 'admin', id: c.sub }, c.tid, pathId(id, ErrorCode.WorkspaceNotFound), segmentId);
+  async destroy(
+    @Claims() c: AccessClaims,
+    @Param('id') id: string,
+    @Param('segmentId') segmentId: string,
+  ): Promise<void> {
+    await this.destroySegmentUseCase.execute(
+      { kind: 'admin', id: c.sub },
+      c.tid,
+      pathId(id, ErrorCode.WorkspaceNotFound),
+      segmentId,
+    );
   }
 }

@@ -7,9 +7,7 @@ import { parseBody, pathId, schemas } from '../validation';
 /** The key admin sets what a service principal may do (`dek:fetch` always; `dek:destroy` on request). */
 @Controller('v1/tenants/:tenantId/service-principals/:id/permissions')
 export class ServicePrincipalPermissionsController {
-  constructor(
-    private readonly setServicePrincipalPermissionsUseCase: SetServicePrincipalPermissions,
-  ) {}
+  constructor(private readonly setServicePrincipalPermissionsUseCase: SetServicePrincipalPermissions) {}
 
   @Put()
   @AdminRoute('key_admin')

@@ -1,6 +1,13 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post } from '@nestjs/common';
 import type { AccessClaims } from '@app/auth';
-import { ErrorCode, DeleteServicePrincipal, GetServicePrincipal, RevokeServicePrincipalSecret, RotateServicePrincipalSecret, UpdateServicePrincipal } from '@app/keys';
+import {
+  ErrorCode,
+  DeleteServicePrincipal,
+  GetServicePrincipal,
+  RevokeServicePrincipalSecret,
+  RotateServicePrincipalSecret,
+  UpdateServicePrincipal,
+} from '@app/keys';
 import { actorOf, AdminRoute, Claims } from '../auth';
 import { servicePrincipalSchemas as schemas } from '../service-principal.schemas';
 import { parseBody, pathId } from '../validation';
@@ -45,7 +52,12 @@ export class ServicePrincipalController {
   @AdminRoute('key_admin')
   rotate(@Claims() c: AccessClaims, @Param('id') id: string, @Body() body: unknown) {
     const spId = pathId(id, ErrorCode.ServicePrincipalNotFound);
-    return this.rotateServicePrincipalSecretUseCase.execute(actorOf(c), c.tid, spId, parseBody(schemas.rotate, body).overlapSeconds);
+    return this.rotateServicePrincipalSecretUseCase.execute(
+      actorOf(c),
+      c.tid,
+      spId,
+      parseBody(schemas.rotate, body).overlapSeconds,
+    );
   }
 
   @Delete('secrets/:secretId')
@@ -53,6 +65,11 @@ export class ServicePrincipalController {
   @AdminRoute('key_admin')
   async revokeSecret(@Claims() c: AccessClaims, @Param('id') id: string, @Param('secretId') secretId: string) {
     const spId = pathId(id, ErrorCode.ServicePrincipalNotFound);
-    await this.revokeServicePrincipalSecretUseCase.execute(actorOf(c), c.tid, spId, pathId(secretId, ErrorCode.SecretNotFound));
+    await this.revokeServicePrincipalSecretUseCase.execute(
+      actorOf(c),
+      c.tid,
+      spId,
+      pathId(secretId, ErrorCode.SecretNotFound),
+    );
   }
 }

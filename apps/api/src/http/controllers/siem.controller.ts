@@ -8,14 +8,29 @@ import { parseBody, pathId } from '../validation';
 export const schemas = {
   create: z
     .object({
-      name: z.string().trim().min(1).max(100).regex(/^[\w .:-]+$/, 'letters, digits, space, _ . : - only'),
+      name: z
+        .string()
+        .trim()
+        .min(1)
+        .max(100)
+        .regex(/^[\w .:-]+$/, 'letters, digits, space, _ . : - only'),
       kind: z.enum(SIEM_KINDS),
       format: z.enum(SIEM_FORMATS).default('native'),
       url: z.string().max(2048),
       token: z.string().max(256).optional(),
     })
     .strict(),
-  rotate: z.object({ token: z.string().max(256).optional(), overlapSeconds: z.number().int().min(0).max(7 * 86_400).default(0) }).strict(),
+  rotate: z
+    .object({
+      token: z.string().max(256).optional(),
+      overlapSeconds: z
+        .number()
+        .int()
+        .min(0)
+        .max(7 * 86_400)
+        .default(0),
+    })
+    .strict(),
 };
 
 /**
@@ -24,9 +39,7 @@ export const schemas = {
  */
 @Controller('v1/tenants/:tenantId/siem-destinations')
 export class SiemController {
-  constructor(
-    private readonly siem: SiemDestinations,
-  ) {}
+  constructor(private readonly siem: SiemDestinations) {}
 
   @Get()
   @AdminRoute('key_admin', 'auditor')
@@ -39,7 +52,13 @@ export class SiemController {
   @AdminRoute('key_admin')
   create(@Claims() c: AccessClaims, @Body() body: unknown) {
     const b = parseBody(schemas.create, body);
-    return this.siem.create(actorOf(c), c.tid, { name: b.name, kind: b.kind, format: b.format, url: b.url, token: b.token });
+    return this.siem.create(actorOf(c), c.tid, {
+      name: b.name,
+      kind: b.kind,
+      format: b.format,
+      url: b.url,
+      token: b.token,
+    });
   }
 
   @Get(':id')

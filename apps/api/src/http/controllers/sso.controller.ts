@@ -9,9 +9,7 @@ import { parseBody } from '../validation';
 /** The tenant's SSO configuration: key admins change it, auditors may read it; the client secret never leaves. */
 @Controller('v1/tenants/:tenantId/sso')
 export class SsoConfigurationController {
-  constructor(
-    @Inject(SSO) private readonly sso: Sso,
-  ) {}
+  constructor(@Inject(SSO) private readonly sso: Sso) {}
 
   @Get()
   @AdminRoute('key_admin', 'auditor')
@@ -57,19 +55,28 @@ export class SsoSignInController {
     try {
       const { tenant_id } = parseBody(ssoSchemas.login, { ...query });
       const r = await this.sso.start.execute(tenant_id);
-      this.noStore(reply).header('set-cookie', this.cookie(LOGIN_COOKIE, r.browserSecret, LOGIN_COOKIE_MAX_AGE)).redirect(r.authorizationUrl, 302);
+      this.noStore(reply)
+        .header('set-cookie', this.cookie(LOGIN_COOKIE, r.browserSecret, LOGIN_COOKIE_MAX_AGE))
+        .redirect(r.authorizationUrl, 302);
     } catch (err) {
       this.failed(reply, err);
     }
   }
 
   @Get('callback')
-  async callback(@Query() query: Record<string, unknown>, @Headers('cookie') cookie: string | undefined, @Ip() ip: string, @Res() reply: FastifyReply) {
+  async callback(
+    @Query() query: Record<string, unknown>,
+    @Headers('cookie') cookie: string | undefined,
+    @Ip() ip: string,
+    @Res() reply: FastifyReply,
+  ) {
     await this.tokens.throttle.address(ip);
     try {
       const params = parseBody(ssoSchemas.callback, { ...query });
       const r = await this.sso.complete.execute(params, readCookie(cookie, LOGIN_COOKIE));
-      this.noStore(reply).header('set-cookie', this.cookie(HANDOFF_COOKIE, r.handoff, 60)).redirect(`${this.sso.consoleUrl}/#/sso-complete`, 302);
+      this.noStore(reply)
+        .header('set-cookie', this.cookie(HANDOFF_COOKIE, r.handoff, 60))
+        .redirect(`${this.sso.consoleUrl}/#/sso-complete`, 302);
     } catch (err) {
       this.failed(reply, err);
     }
@@ -77,7 +84,11 @@ export class SsoSignInController {
 
   @Post('session')
   @HttpCode(200)
-  async session(@Headers('cookie') cookie: string | undefined, @Ip() ip: string, @Res({ passthrough: true }) reply: FastifyReply) {
+  async session(
+    @Headers('cookie') cookie: string | undefined,
+    @Ip() ip: string,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ) {
     await this.tokens.throttle.address(ip);
     const r = await this.sso.exchange.execute(readCookie(cookie, HANDOFF_COOKIE), readCookie(cookie, LOGIN_COOKIE));
     this.noStore(reply).header('set-cookie', [this.cookie(LOGIN_COOKIE, '', 0), this.cookie(HANDOFF_COOKIE, '', 0)]);

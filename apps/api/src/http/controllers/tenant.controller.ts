@@ -1,7 +1,23 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Post, Put, Query, Res } from '@nestjs/common';
 import { AuditBuffer, AuditLog } from '@app/audit';
 import type { AccessClaims } from '@app/auth';
-import { ErrorCode, BindWorkspace, CreateServicePrincipal, CreateWorkspace, DeleteKeyConfiguration, GetKeyConfiguration, GetOperation, GetTenant, GetWorkspace, ListKeyConfigurations, ListServicePrincipals, ListWorkspaces, RegisterKeyConfiguration, RequestOperation, ValidateKeyConfiguration } from '@app/keys';
+import {
+  ErrorCode,
+  BindWorkspace,
+  CreateServicePrincipal,
+  CreateWorkspace,
+  DeleteKeyConfiguration,
+  GetKeyConfiguration,
+  GetOperation,
+  GetTenant,
+  GetWorkspace,
+  ListKeyConfigurations,
+  ListServicePrincipals,
+  ListWorkspaces,
+  RegisterKeyConfiguration,
+  RequestOperation,
+  ValidateKeyConfiguration,
+} from '@app/keys';
 import type { FastifyReply } from 'fastify';
 import { actorOf, AdminRoute, Claims } from '../auth';
 import { listQueries } from '../list-queries';
@@ -43,7 +59,11 @@ export class TenantController {
   @HttpCode(201)
   @AdminRoute('key_admin')
   registerKeyConfiguration(@Claims() c: AccessClaims, @Body() body: unknown) {
-    return this.registerKeyConfigurationUseCase.execute(actorOf(c), c.tid, parseBody(schemas.registerKeyConfiguration, body));
+    return this.registerKeyConfigurationUseCase.execute(
+      actorOf(c),
+      c.tid,
+      parseBody(schemas.registerKeyConfiguration, body),
+    );
   }
 
   @Get('key-configurations')
@@ -63,7 +83,11 @@ export class TenantController {
   @HttpCode(200)
   @AdminRoute('key_admin')
   validateKeyConfiguration(@Claims() c: AccessClaims, @Param('id') id: string) {
-    return this.validateKeyConfigurationUseCase.execute(actorOf(c), c.tid, pathId(id, ErrorCode.KeyConfigurationNotFound));
+    return this.validateKeyConfigurationUseCase.execute(
+      actorOf(c),
+      c.tid,
+      pathId(id, ErrorCode.KeyConfigurationNotFound),
+    );
   }
 
   @Delete('key-configurations/:id')
@@ -85,7 +109,11 @@ export class TenantController {
   @AdminRoute('key_admin', 'auditor')
   listWorkspaces(@Claims() c: AccessClaims, @Query() query: Record<string, unknown>) {
     const { q, keyState, keyConfigurationId, degraded, id, ...page } = parseBody(listQueries.workspaces, { ...query });
-    return this.listWorkspacesUseCase.execute(c.tid, { search: q, keyStates: keyState, keyConfigurationId: keyConfigurationId?.toLowerCase(), degraded, ids: id }, page);
+    return this.listWorkspacesUseCase.execute(
+      c.tid,
+      { search: q, keyStates: keyState, keyConfigurationId: keyConfigurationId?.toLowerCase(), degraded, ids: id },
+      page,
+    );
   }
 
   @Get('workspaces/:id')
@@ -96,9 +124,19 @@ export class TenantController {
 
   @Put('workspaces/:id/key-binding')
   @AdminRoute('key_admin')
-  async bind(@Claims() c: AccessClaims, @Param('id') id: string, @Body() body: unknown, @Res({ passthrough: true }) reply: FastifyReply) {
+  async bind(
+    @Claims() c: AccessClaims,
+    @Param('id') id: string,
+    @Body() body: unknown,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ) {
     const { keyConfigurationId } = parseBody(schemas.bind, body);
-    const r = await this.bindWorkspaceUseCase.execute(actorOf(c), c.tid, pathId(id, ErrorCode.WorkspaceNotFound), keyConfigurationId.toLowerCase());
+    const r = await this.bindWorkspaceUseCase.execute(
+      actorOf(c),
+      c.tid,
+      pathId(id, ErrorCode.WorkspaceNotFound),
+      keyConfigurationId.toLowerCase(),
+    );
     if (r.kind === 'rekey') {
       reply.status(202);
       return { operationId: r.operationId };
@@ -163,6 +201,9 @@ export class TenantController {
     await this.auditBuffer.flush();
     const lines: string[] = [];
     for await (const line of this.audit.exportJsonLines(c.tid)) lines.push(line);
-    reply.header('content-type', 'application/x-ndjson; charset=utf-8').header('cache-control', 'no-store').send(lines.join(''));
+    reply
+      .header('content-type', 'application/x-ndjson; charset=utf-8')
+      .header('cache-control', 'no-store')
+      .send(lines.join(''));
   }
 }

@@ -7,9 +7,7 @@ import { pathId } from '../validation';
 /** DELETE workspace: key admins only (auditors, service principals and the operator are refused by the guard). */
 @Controller('v1/tenants/:tenantId')
 export class WorkspaceDestroyController {
-  constructor(
-    private readonly destroyWorkspaceUseCase: DestroyWorkspace,
-  ) {}
+  constructor(private readonly destroyWorkspaceUseCase: DestroyWorkspace) {}
 
   @Delete('workspaces/:id')
   @HttpCode(200)
@@ -17,6 +15,8 @@ export class WorkspaceDestroyController {
   destroy(@Claims() c: AccessClaims, @Param('id') id: string, @Body() body: unknown) {
     // A missing or non-object body is a missing confirmation: the use case answers CONFIRMATION_MISMATCH.
     const confirm = body !== null && typeof body === 'object' ? (body as { confirm?: unknown }).confirm : undefined;
-    return this.destroyWorkspaceUseCase.execute(actorOf(c), c.tid, pathId(id, ErrorCode.WorkspaceNotFound), { confirm });
+    return this.destroyWorkspaceUseCase.execute(actorOf(c), c.tid, pathId(id, ErrorCode.WorkspaceNotFound), {
+      confirm,
+    });
   }
 }
