@@ -43,20 +43,6 @@ export class TenantRepository {
 export class AdminUserRepository {
   constructor(private readonly ds: DataSource) {}
 
-  async insert(
-    db: Queryable,
-    tenantId: string,
-    u: { id: string; email: string; passwordHash: string; role: AdminRole },
-  ): Promise<void> {
-    await db.query(`INSERT INTO admin_users (id, tenant_id, email, password_hash, role) VALUES ($1, $2, $3, $4, $5)`, [
-      u.id,
-      tenantId,
-      u.email,
-      u.passwordHash,
-      u.role,
-    ]);
-  }
-
   findByEmail(tenantId: string, email: string): Promise<AdminUserRow | null> {
     return one<AdminUserRow>(
       this.ds,

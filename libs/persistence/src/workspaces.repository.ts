@@ -75,6 +75,20 @@ export interface WorkspaceListQuery {
   limit: number;
 }
 
+/**
+ * A workspace as the DEK path sees it for one service principal ($3): state, the cache generation, whether the
+ * principal is scoped to it, and the pair's access-reason policy (key access justifications), in one row.
+ */
+const PRINCIPAL_VIEW = `SELECT ${COLS}, (kek_generation + segment_epoch)::float8 AS "cacheVersion",
+     w.denied_access_reasons AS "deniedReasons", w.access_reason_required AS "reasonRequired",
+     (SELECT sp.allowed_access_reasons FROM service_principals sp WHERE sp.tenant_id = w.tenant_id AND sp.id = $3) AS "principalReasons",
+     EXISTS (
+       SELECT 1 FROM service_principal_workspaces spw JOIN service_principals sp
+         ON sp.tenant_id = spw.tenant_id AND sp.id = spw.service_principal_id
+       WHERE spw.tenant_id = w.tenant_id AND spw.workspace_id = w.id AND spw.service_principal_id = $3 AND NOT sp.disabled
+     ) AS "inScope"
+   FROM workspaces w`;
+
 export class WorkspaceRepository {
   constructor(private readonly ds: DataSource) {}
 
@@ -107,20 +121,11 @@ export class WorkspaceRepository {
     workspaceId: string,
     servicePrincipalId: string,
   ): Promise<(WorkspaceRow & { inScope: boolean; cacheVersion: number } & AccessReasonPolicyRow) | null> {
-    return one(
-      this.ds,
-      // The access-reason policy of the pair rides on the same row (key access justifications).
-      `SELECT ${COLS}, (kek_generation + segment_epoch)::float8 AS "cacheVersion",
-         w.denied_access_reasons AS "deniedReasons", w.access_reason_required AS "reasonRequired",
-         (SELECT sp.allowed_access_reasons FROM service_principals sp WHERE sp.tenant_id = w.tenant_id AND sp.id = $3) AS "principalReasons",
-         EXISTS (
-         SELECT 1 FROM service_principal_workspaces spw JOIN service_principals sp
-           ON sp.tenant_id = spw.tenant_id AND sp.id = spw.service_principal_id
-         WHERE spw.tenant_id = w.tenant_id AND spw.workspace_id = w.id AND spw.service_principal_id = $3 AND NOT sp.disabled
-       ) AS "inScope"
-       FROM workspaces w WHERE w.tenant_id = $1 AND w.id = $2`,
-      [tenantId, workspaceId, servicePrincipalId],
-    );
+    return one(this.ds, `${PRINCIPAL_VIEW} WHERE w.tenant_id = $1 AND w.id = $2`, [
+      tenantId,
+      workspaceId,
+      servicePrincipalId,
+    ]);
   }
 
   /**
@@ -132,20 +137,11 @@ export class WorkspaceRepository {
     workspaceIds: readonly string[],
     servicePrincipalId: string,
   ): Promise<Array<WorkspaceRow & { inScope: boolean; cacheVersion: number } & AccessReasonPolicyRow>> {
-    return rows(
-      this.ds,
-      // The same columns as findForPrincipal, the access-reason policy included.
-      `SELECT ${COLS}, (kek_generation + segment_epoch)::float8 AS "cacheVersion",
-         w.denied_access_reasons AS "deniedReasons", w.access_reason_required AS "reasonRequired",
-         (SELECT sp.allowed_access_reasons FROM service_principals sp WHERE sp.tenant_id = w.tenant_id AND sp.id = $3) AS "principalReasons",
-         EXISTS (
-         SELECT 1 FROM service_principal_workspaces spw JOIN service_principals sp
-           ON sp.tenant_id = spw.tenant_id AND sp.id = spw.service_principal_id
-         WHERE spw.tenant_id = w.tenant_id AND spw.workspace_id = w.id AND spw.service_principal_id = $3 AND NOT sp.disabled
-       ) AS "inScope"
-       FROM workspaces w WHERE w.tenant_id = $1 AND w.id = ANY($2::uuid[])`,
-      [tenantId, workspaceIds, servicePrincipalId],
-    );
+    return rows(this.ds, `${PRINCIPAL_VIEW} WHERE w.tenant_id = $1 AND w.id = ANY($2::uuid[])`, [
+      tenantId,
+      workspaceIds,
+      servicePrincipalId,
+    ]);
   }
 
   /** Every workspace of the tenant, in creation order. Internal callers only: the admin API pages with `page`. */

@@ -1,3 +1,4 @@
+import { useQueryClient } from '@tanstack/react-query';
 import { useEffect, useState, type SubmitEvent } from 'react';
 import type { ApiClient } from '../api/client';
 import type { RotatedSecret } from '../api/types';
@@ -64,10 +65,13 @@ export function ServicePrincipalPanel(props: {
     await api.revokeServicePrincipalSecret(principalId, secretId);
     changed();
   });
+  const queryClient = useQueryClient();
   const remove = useAction(async () => {
     await api.deleteServicePrincipal(principalId);
-    onChanged();
+    // Forget what was read of it first: reloading the list must not ask for a principal that no longer exists.
+    queryClient.removeQueries({ queryKey: ['tenant', api.tenantId, 'service-principals', principalId] });
     props.onClose();
+    onChanged();
   });
 
   const submitRotate = (e: SubmitEvent) => {

@@ -152,7 +152,7 @@ export class CompleteSsoSignIn {
         const id = randomUUID();
         // A password nobody knows (a real scrypt hash, so a password attempt costs the same as for anyone else).
         const passwordHash = await hashSecret(randomBytes(32).toString('base64url'));
-        await this.deps.repos.adminUsers.insert(m, tenantId, { id, email, passwordHash, role });
+        await this.deps.repos.adminAccounts.insert(m, tenantId, { id, email, passwordHash, role });
         await this.deps.repos.sso.link(m, tenantId, id, issuer, subject);
         user = { id, email, role, disabled: false };
         events.push({
