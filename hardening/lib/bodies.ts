@@ -32,6 +32,12 @@ export function wellFormedBody(
       return { tenant_id: t.id, email: `nobody-${n}@example.com` };
     case 'RegisterKeyConfiguration':
       return { name: `${label}-${n}`, provider: 'aws', aws: { keyArn: t.keyArn, roleArn: t.roleArn } };
+    case 'WorkspaceAccessReasonPolicyInput':
+      // the default policy: no reason refused, none required
+      return { deniedReasons: [], requireReason: false };
+    case 'ServicePrincipalAccessReasonsInput':
+      // the default allowance: every reason but the vendor's support staff and emergency access
+      return { allowedReasons: ['CUSTOMER_INITIATED', 'SCHEDULED_JOB', 'BACKUP', 'MIGRATION'] };
     case 'BulkOperationRequest':
       // a re-key of the unbound workspace: accepted, and that one item fails without changing anything
       return { action: 'rekey', keyConfigurationId: t.keyConfigurationId, workspaceIds: [t.unboundWorkspaceId] };
