@@ -173,16 +173,11 @@ export class OneTimeLinkRepository {
 
   async insert(
     db: Queryable,
-    l: {
-      id: string;
-      tenantId: string;
-      kind: OneTimeLinkKind;
-      email: string;
-      role: AdminRole | null;
-      adminUserId: string | null;
+    l: Pick<
+      OneTimeLinkRow,
+      'id' | 'tenantId' | 'kind' | 'email' | 'role' | 'adminUserId' | 'createdBy' | 'expiresAt'
+    > & {
       tokenHash: Buffer;
-      createdBy: string;
-      expiresAt: Date;
     },
   ): Promise<OneTimeLinkRow> {
     return (await one<OneTimeLinkRow>(

@@ -1,6 +1,15 @@
 import type { DataSource } from 'typeorm';
 import type { KeyConfig, ProviderKind, StoredKeyConfig, TenantIdentity } from '@app/provider-port';
-import { cursorText, keysetPage, KeysetPage, likeContains, orderBy, SortColumn, SortDirection, Where } from './keyset';
+import {
+  cursorText,
+  keysetPage,
+  KeysetPage,
+  likeContains,
+  ListPaging,
+  nameAndCreationSorts,
+  orderBy,
+  Where,
+} from './keyset';
 import { affected, one, Queryable, rows } from './sql';
 import type { KeyStateName } from './workspaces.repository';
 
@@ -22,20 +31,13 @@ interface KeyConfigurationColumns {
 const COLS = `id, tenant_id AS "tenantId", name, provider, config, status, validation, validated_at AS "validatedAt",
   created_at AS "createdAt"`;
 
-export const KEY_CONFIGURATION_SORTS = {
-  name: { sql: 'name', type: 'text' },
-  createdAt: { sql: 'created_at', type: 'timestamptz' },
-} as const satisfies Record<string, SortColumn>;
+export const KEY_CONFIGURATION_SORTS = nameAndCreationSorts();
 export type KeyConfigurationSort = keyof typeof KEY_CONFIGURATION_SORTS;
 
-export interface KeyConfigurationListQuery {
+export interface KeyConfigurationListQuery extends ListPaging<KeyConfigurationSort> {
   search?: string;
   providers?: readonly ProviderName[];
   statuses?: readonly string[];
-  sort: KeyConfigurationSort;
-  direction: SortDirection;
-  after?: { value: string; id: string };
-  limit: number;
 }
 
 export class KeyConfigurationRepository {

@@ -9,6 +9,21 @@ import { rows } from './sql';
 
 export type SortDirection = 'asc' | 'desc';
 
+/** The sort keys of a list: name and creation time, each indexed on (tenant_id, key, id). */
+export const nameAndCreationSorts = (prefix = '') =>
+  ({
+    name: { sql: `${prefix}name`, type: 'text' },
+    createdAt: { sql: `${prefix}created_at`, type: 'timestamptz' },
+  }) as const satisfies Record<string, SortColumn>;
+
+/** The paging part of a list query: sort key and direction, the last row's key and id, the page size. */
+export interface ListPaging<S extends string> {
+  sort: S;
+  direction: SortDirection;
+  after?: { value: string; id: string };
+  limit: number;
+}
+
 /** A sortable column: its SQL expression and how its value travels in a cursor (text; timestamps at microseconds). */
 export interface SortColumn {
   /** SQL expression of the key (qualified if the query joins). */

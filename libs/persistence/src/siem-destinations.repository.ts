@@ -79,15 +79,7 @@ export class SiemDestinationRepository {
 
   async insert(
     db: Queryable,
-    d: {
-      id: string;
-      tenantId: string;
-      name: string;
-      kind: SiemKind;
-      format: SiemFormat;
-      url: string;
-      sealedSecret: string;
-    },
+    d: Pick<SiemDestinationRow, 'id' | 'tenantId' | 'name' | 'kind' | 'format' | 'url'> & { sealedSecret: string },
   ): Promise<void> {
     // Delivery starts with the tenant's next event (this destination's own creation record included).
     await db.query(

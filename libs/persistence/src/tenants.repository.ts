@@ -1,4 +1,13 @@
-import { cursorText, keysetPage, KeysetPage, likeContains, orderBy, SortColumn, SortDirection, Where } from './keyset';
+import {
+  cursorText,
+  keysetPage,
+  KeysetPage,
+  likeContains,
+  ListPaging,
+  nameAndCreationSorts,
+  orderBy,
+  Where,
+} from './keyset';
 import { randomUUID } from 'node:crypto';
 import type { DataSource } from 'typeorm';
 import { one, Queryable, rows } from './sql';
@@ -114,19 +123,12 @@ export interface ServicePrincipalChange {
 
 const LIVE_SECRET = `(expires_at IS NULL OR expires_at > now())`;
 
-export const SERVICE_PRINCIPAL_SORTS = {
-  name: { sql: 'sp.name', type: 'text' },
-  createdAt: { sql: 'sp.created_at', type: 'timestamptz' },
-} as const satisfies Record<string, SortColumn>;
+export const SERVICE_PRINCIPAL_SORTS = nameAndCreationSorts('sp.');
 export type ServicePrincipalSort = keyof typeof SERVICE_PRINCIPAL_SORTS;
 
-export interface ServicePrincipalListQuery {
+export interface ServicePrincipalListQuery extends ListPaging<ServicePrincipalSort> {
   search?: string;
   disabled?: boolean;
-  sort: ServicePrincipalSort;
-  direction: SortDirection;
-  after?: { value: string; id: string };
-  limit: number;
 }
 
 export class ServicePrincipalRepository {

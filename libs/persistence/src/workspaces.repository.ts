@@ -1,5 +1,14 @@
 import type { DataSource } from 'typeorm';
-import { cursorText, keysetPage, KeysetPage, likeContains, orderBy, SortColumn, SortDirection, Where } from './keyset';
+import {
+  cursorText,
+  keysetPage,
+  KeysetPage,
+  likeContains,
+  ListPaging,
+  nameAndCreationSorts,
+  orderBy,
+  Where,
+} from './keyset';
 import { one, Queryable, rows } from './sql';
 
 export const KEY_STATES = [
@@ -56,23 +65,16 @@ export interface AccessReasonPolicyRow {
 }
 
 /** Sort keys of the workspace list; each has an index on (tenant_id, key, id) (migration 1764800000000-ListIndexes). */
-export const WORKSPACE_SORTS = {
-  name: { sql: 'name', type: 'text' },
-  createdAt: { sql: 'created_at', type: 'timestamptz' },
-} as const satisfies Record<string, SortColumn>;
+export const WORKSPACE_SORTS = nameAndCreationSorts();
 export type WorkspaceSort = keyof typeof WORKSPACE_SORTS;
 
-export interface WorkspaceListQuery {
+export interface WorkspaceListQuery extends ListPaging<WorkspaceSort> {
   /** Case-insensitive substring of the name. */
   search?: string;
   keyStates?: readonly KeyStateName[];
   keyConfigurationId?: string;
   degraded?: boolean;
   ids?: readonly string[];
-  sort: WorkspaceSort;
-  direction: SortDirection;
-  after?: { value: string; id: string };
-  limit: number;
 }
 
 /**
