@@ -276,6 +276,26 @@ describe('bulk operations survive the worker', () => {
     await boundOnce(ids, r.body.requestedBy);
   });
 
+  it('a bulk operation whose job Redis lost is enqueued again by the reconciler and completed', async () => {
+    const ids = await workspaces(2, 'lost');
+    const r = await stack.http.post(
+      `${t.base}/bulk-operations`,
+      { action: 'bind', keyConfigurationId: t.kcId, workspaceIds: ids },
+      t.token,
+    );
+    expect(r.status).toBe(202);
+    await cleanRedisPrefix(stack); // Redis loses everything under this stack's prefix, the job with it
+    // the fast settings: the reconciler looks every 0.7 s for pending items untouched for 1.5 s
+    const worker = await startTestWorker({ ...stack.config, logLevel: 'silent' }, { schedulers: false });
+    try {
+      const done = await settled(stack, t, r.body.id);
+      expect(done).toMatchObject({ state: 'succeeded', counts: { succeeded: 2, pending: 0, failed: 0 } });
+    } finally {
+      await worker.close();
+    }
+    await boundOnce(ids, r.body.requestedBy);
+  });
+
   it('a worker SIGKILLed mid-way: another worker finishes the pending items, none done twice', async () => {
     const ids = await workspaces(8, 'killed');
     const child = spawnWorker(
