@@ -2,7 +2,9 @@ import { rmSync } from 'node:fs';
 import type { Page } from 'playwright-core';
 import { seedWorkspaces } from '../../apps/api/src/dev/seed-workspaces';
 import { until } from '../siem/receiver';
+import type { RunningWorker } from '../../apps/worker/src/worker';
 import { awsBoundWorkspace, cleanRedisPrefix, startStack, type TestStack } from '../support/stack';
+import { startTestWorker } from '../support/worker';
 import { buildConsole, expectAccessible, openBrowser, screenshot, type TestBrowser } from './browser';
 
 /**
@@ -13,6 +15,7 @@ import { buildConsole, expectAccessible, openBrowser, screenshot, type TestBrows
 jest.setTimeout(180_000);
 
 let stack: TestStack;
+let worker: RunningWorker;
 let browser: TestBrowser;
 let page: Page;
 let consoleDir: string;
@@ -22,6 +25,11 @@ const SEEDED = 10_000;
 beforeAll(async () => {
   consoleDir = buildConsole();
   stack = await startStack({ config: { consoleDir } });
+  // the bulk bind's items are the worker's work; the stack shares the test database, so its reconciler stays out
+  worker = await startTestWorker(
+    { ...stack.config, logLevel: 'silent' },
+    { schedulers: false, settings: { reconcileStaleMs: 3_600_000 } },
+  );
   t = await awsBoundWorkspace(stack);
   await seedWorkspaces(stack.api.services.ds, t.tenant.id, SEEDED, { prefix: 'acme', keyConfigurationId: t.kcId });
   for (const name of ['bulk-target-1', 'bulk-target-2', 'bulk-target-3'])
@@ -32,6 +40,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await browser?.close();
+  await worker?.close();
   await stack?.close();
   if (stack) await cleanRedisPrefix(stack);
   if (consoleDir) rmSync(consoleDir, { recursive: true, force: true });

@@ -60,7 +60,7 @@ describe('Redis loses its data', () => {
     const worker: RunningWorker = await startTestWorker(h.config, {
       settings: { dekBatchSize: 500 },
       stepHook: async (kind, step, op) => {
-        if (!flushed && kind === 'kek-rotation' && step === 'rewrapping') {
+        if (!flushed && op && kind === 'kek-rotation' && step === 'rewrapping') {
           const row = await h.waitForOperation(t.tenantId, op.id, 1_000, () => true);
           if (row.progressDone >= 500) {
             flushed = true;

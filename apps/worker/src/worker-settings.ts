@@ -23,6 +23,8 @@ export interface WorkerSettings {
   readonly maxTransientProbes: number;
   readonly providerAttemptsInPlace: number;
   readonly dekBatchSize: number;
+  /** Workspaces of one bulk operation handled at once (each bind is a wrap and an unwrap at the customer's KMS). */
+  readonly bulkItemConcurrency: number;
   readonly transientBackoff: { baseMs: number; capMs: number };
 }
 
@@ -47,6 +49,7 @@ const ENV = {
   maxTransientProbes: ['KEYHOLD_PROBE_MAX_TRANSIENT', int(1, 10_000), 20],
   providerAttemptsInPlace: ['KEYHOLD_PROVIDER_ATTEMPTS_IN_PLACE', int(1, 20), 4],
   dekBatchSize: ['KEYHOLD_KEK_ROTATION_BATCH', int(1, 10_000), 1000],
+  bulkItemConcurrency: ['KEYHOLD_WORKER_BULK_ITEM_CONCURRENCY', int(1, 64), 4],
   backoffBaseMs: ['KEYHOLD_JOB_BACKOFF_BASE_MS', int(1, 600_000), 1_000],
   backoffCapMs: ['KEYHOLD_JOB_BACKOFF_CAP_MS', int(1, 3_600_000), 300_000],
 } as const;
@@ -84,6 +87,7 @@ export function loadWorkerSettings(
     maxTransientProbes: v.maxTransientProbes as number,
     providerAttemptsInPlace: v.providerAttemptsInPlace as number,
     dekBatchSize: v.dekBatchSize as number,
+    bulkItemConcurrency: v.bulkItemConcurrency as number,
     transientBackoff: { baseMs: v.backoffBaseMs as number, capMs: v.backoffCapMs as number },
     ...overrides,
   };

@@ -5,11 +5,18 @@ import { ConfigModule, KEYHOLD_CONFIG, type KeyholdConfig } from '@app/config';
 import { keyCrypto } from '@app/crypto';
 import { JobMetrics, JobsRuntime, SiemRuntime, type StepHook } from '@app/jobs';
 import { KekInvalidationBus, KekPublisherModule } from '@app/kek-cache';
-import { ProviderRegistry, ProvidersModule } from '@app/keys';
-import { LOCKS_DATA_SOURCE, PersistenceModule, REDIS } from '@app/persistence';
+import {
+  BindWorkspace,
+  type KeysDeps,
+  ProviderRegistry,
+  ProvidersModule,
+  RequestOperation,
+  RunBulkOperation,
+} from '@app/keys';
+import { LOCKS_DATA_SOURCE, PersistenceModule, REDIS, REPOSITORIES, type Repositories } from '@app/persistence';
 import { ProviderCallObserver, type KeyConfig } from '@app/provider-port';
 import { loadSiemSettings, type SiemSettings } from '@app/siem';
-import { LOGGER, LoggerModule } from '@app/telemetry';
+import { errorSummary, LOGGER, LoggerModule } from '@app/telemetry';
 import type Redis from 'ioredis';
 import type { Logger } from 'pino';
 import { collectDefaultMetrics, Registry } from 'prom-client';
@@ -141,6 +148,7 @@ export class WorkerModule {
             JobMetrics,
             KEYHOLD_CONFIG,
             LOGGER,
+            REPOSITORIES,
           ],
           useFactory: (
             ds: DataSource,
@@ -152,6 +160,7 @@ export class WorkerModule {
             metrics: JobMetrics,
             cfg: KeyholdConfig,
             logger: Logger,
+            repos: Repositories,
           ) =>
             new JobsRuntime(
               {
@@ -166,6 +175,17 @@ export class WorkerModule {
                 audit,
                 metrics,
                 canaries: canaryTargets(cfg.providerEnv, registry),
+                // Bulk operations run the same bind / request-operation use cases as the API, as the requesting admin.
+                bulk: (dispatcher) => {
+                  const keys: KeysDeps = { repos, registry, audit, dispatcher, kekInvalidator: bus };
+                  return new RunBulkOperation(
+                    keys,
+                    new BindWorkspace(keys),
+                    new RequestOperation(keys),
+                    (err) => logger.error({ err: errorSummary(err) }, 'bulk operation item failed unexpectedly'),
+                    settings.bulkItemConcurrency,
+                  );
+                },
               },
               runtimeOptions(cfg, settings, {
                 log: jobsLog(logger),

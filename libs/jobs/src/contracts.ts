@@ -41,6 +41,8 @@ export enum JobName {
   ProbeSweep = 'probe-sweep',
   /** Scheduled: CMK rewrap / KEK rotation for keys whose version, age or wrap count says so. */
   RotationCheck = 'rotation-check',
+  /** Work through the pending items of one bulk operation (bind, re-key or rewrap a selection of workspaces). */
+  BulkOperation = 'bulk-operation',
 }
 
 export enum QueueName {
@@ -52,6 +54,8 @@ export enum QueueName {
   Maintenance = 'keyhold-maintenance',
   /** SIEM streaming: one job per destination with undelivered audit records (libs/jobs/src/siem). */
   SiemDelivery = 'keyhold-siem-delivery',
+  /** Bulk operations: one job per bulk operation, its items handled by the worker (libs/keys bulk-actions). */
+  BulkOperation = 'keyhold-bulk-operation',
 }
 
 /** Where each operation kind is executed. */
@@ -73,6 +77,12 @@ export interface OperationJobData {
 export interface ProbeJobData {
   readonly tenantId: string;
   readonly keyConfigurationId: string;
+}
+
+/** Payload of a bulk operation's job: ids only; the items, the action and the requesting actor are read from Postgres. */
+export interface BulkJobData {
+  readonly bulkOperationId: string;
+  readonly tenantId: string;
 }
 
 export function isOperationKind(value: unknown): value is OperationKind {

@@ -1,6 +1,6 @@
 import { Queue } from 'bullmq';
 import type Redis from 'ioredis';
-import { OperationJobData, OperationKind, QueueName, ROUTES } from './contracts';
+import { BulkJobData, JobName, OperationJobData, OperationKind, QueueName, ROUTES } from './contracts';
 
 /**
  * Hands a durable operation row to BullMQ. The job id is the operation id, so dispatching the same operation
@@ -30,6 +30,24 @@ export class OperationDispatcher {
     );
   }
 
+  /**
+   * Hands a committed bulk operation to the worker. The job id is derived from the bulk operation's id, so a
+   * retried dispatch (or the reconciler) adds one job, not two.
+   */
+  async dispatchBulk(data: BulkJobData): Promise<void> {
+    await this.queue(QueueName.BulkOperation).add(
+      JobName.BulkOperation,
+      { bulkOperationId: data.bulkOperationId, tenantId: data.tenantId },
+      {
+        jobId: bulkJobId(data.bulkOperationId),
+        attempts: 8,
+        backoff: { type: 'exponential', delay: 2_000 },
+        removeOnComplete: { age: 24 * 3600, count: 10_000 },
+        removeOnFail: { age: 7 * 24 * 3600 },
+      },
+    );
+  }
+
   queue(name: QueueName): Queue {
     let q = this.queues.get(name);
     if (!q) {
@@ -43,4 +61,9 @@ export class OperationDispatcher {
     await Promise.all([...this.queues.values()].map((q) => q.close()));
     this.queues.clear();
   }
+}
+
+/** The BullMQ job id of a bulk operation (a custom job id must not be a bare integer; a prefix keeps it apart). */
+export function bulkJobId(bulkOperationId: string): string {
+  return `bulk-${bulkOperationId}`;
 }

@@ -7,15 +7,16 @@ export {
   ROUTES,
   OperationJobData,
   ProbeJobData,
+  BulkJobData,
   isOperationKind,
 } from './contracts';
-export { OperationDispatcher } from './dispatcher';
+export { OperationDispatcher, bulkJobId } from './dispatcher';
 
 // Worker side (jobs engineer): the runtime the worker process starts, observability, and the pieces tests drive.
 export { JobsRuntime, JobsRuntimeOptions, JobsRuntimeDeps, JobsLogger } from './runtime';
 export { JobMetrics, JobOutcome } from './observability/job-metrics';
 export { mountQueueDashboard, QueueDashboardOptions } from './observability/queue-dashboard';
-export { ProviderResolver, JobProvider, KeyCrypto, DekAad, KekCacheControl, AuditSink } from './ports';
+export { ProviderResolver, JobProvider, KeyCrypto, DekAad, KekCacheControl, AuditSink, BulkRunner } from './ports';
 export { StepHook, OperationHandler, OperationContext, HandlerResult } from './engine/operation-handler';
 export { HandlerRegistry, MissingHandlersError } from './engine/handler-registry';
 export { backoffDelay, BackoffPolicy } from './engine/backoff';

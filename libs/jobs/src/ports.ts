@@ -44,3 +44,15 @@ export interface KekCacheControl {
 export type AuditSink = Pick<AuditLog, 'append'>;
 
 export type { KeyDescription };
+
+/**
+ * The bulk operations' use case (libs/keys RunBulkOperation): handles the pending items of one bulk operation as
+ * its requesting admin, records each item's outcome, and says how many it left pending for a later run.
+ */
+export interface BulkRunner {
+  execute(
+    tenantId: string,
+    bulkOperationId: string,
+    opts: { signal: AbortSignal; onItem: (workspaceId: string) => Promise<void> },
+  ): Promise<{ handled: number; deferred: number }>;
+}

@@ -2,6 +2,7 @@ import { Job, Queue, Worker } from 'bullmq';
 import type Redis from 'ioredis';
 import type { DataSource } from 'typeorm';
 import {
+  BulkJobData,
   JobName,
   OPERATION_KINDS,
   OperationJobData,
@@ -25,7 +26,7 @@ import { RekeyHandler } from './operations/rekey.handler';
 import { ReinstateHandler } from './operations/reinstate.handler';
 import { RevocationCheckHandler } from './operations/revocation-check.handler';
 import { RewrapUnderKey } from './operations/rewrap-under-key';
-import type { AuditSink, KekCacheControl, KeyCrypto, ProviderResolver } from './ports';
+import type { AuditSink, BulkRunner, KekCacheControl, KeyCrypto, ProviderResolver } from './ports';
 import { AccessProber } from './revocation/access-prober';
 import { ConfirmationPolicy, validatePolicy } from './revocation/confirmation-policy';
 import { ProbeKeyConfiguration } from './revocation/probe-key-configuration';
@@ -84,6 +85,11 @@ export interface JobsRuntimeDeps {
   readonly metrics: JobMetrics;
   /** Vendor-owned canary keys, one per cloud at most (none = the aggregate positive control alone). */
   readonly canaries?: readonly CanaryTarget[];
+  /**
+   * The bulk operations' use case, built on this runtime's dispatcher (a re-key or rewrap item enqueues its child
+   * operation). Without it this worker does not consume the bulk queue.
+   */
+  readonly bulk?: (dispatcher: OperationDispatcher) => BulkRunner;
 }
 
 /**
@@ -105,6 +111,7 @@ export class JobsRuntime {
   private readonly runner: OperationRunner;
   private readonly scheduledProbe: ScheduledProbe;
   private readonly maintenance: Queue;
+  private readonly bulk?: BulkRunner;
 
   constructor(
     private readonly deps: JobsRuntimeDeps,
@@ -175,7 +182,14 @@ export class JobsRuntime {
       this.abort.signal,
     );
     this.scheduledProbe = new ScheduledProbe(repos.workspaces, configs, probe, trigger);
-    this.reconciler = new Reconciler(repos.operations, this.dispatcher, options.reconcileStaleMs, options.log);
+    this.reconciler = new Reconciler(
+      repos.operations,
+      this.dispatcher,
+      options.reconcileStaleMs,
+      options.log,
+      repos.bulkOperations,
+    );
+    this.bulk = deps.bulk?.(this.dispatcher);
     this.probeSweep = new ProbeSweep(
       repos.keyConfigurations,
       this.dispatcher.queue(QueueName.AccessProbe),
@@ -187,7 +201,11 @@ export class JobsRuntime {
 
   /** The queues an operator dashboard should show. */
   queues(): Queue[] {
-    const names = new Set<QueueName>([...Object.values(ROUTES).map((r) => r.queue), QueueName.Maintenance]);
+    const names = new Set<QueueName>([
+      ...Object.values(ROUTES).map((r) => r.queue),
+      QueueName.BulkOperation,
+      QueueName.Maintenance,
+    ]);
     return [...names].map((n) => (n === QueueName.Maintenance ? this.maintenance : this.dispatcher.queue(n)));
   }
 
@@ -225,6 +243,13 @@ export class JobsRuntime {
       concurrency: 1,
     });
     this.attach(maintenance);
+    if (this.bulk)
+      this.attach(
+        new Worker(QueueName.BulkOperation, (job: Job<BulkJobData>) => this.processBulk(job), {
+          ...common,
+          concurrency: o.concurrency.operations,
+        }),
+      );
     for (const q of this.queues()) this.deps.metrics.watchQueue(q);
 
     if (o.schedulers !== false) {
@@ -290,6 +315,25 @@ export class JobsRuntime {
     const verdict = await this.scheduledProbe.execute(data.tenantId, data.keyConfigurationId, this.abort.signal);
     this.deps.metrics.observe('scheduled-probe', 'succeeded', Number(process.hrtime.bigint() - started) / 1e9);
     return { verdict };
+  }
+
+  /**
+   * One bulk operation: its pending items (libs/keys RunBulkOperation). A worker killed mid-way loses the job lock
+   * and another worker's stalled-job check runs it again from the items still pending. Items left pending (a
+   * workspace whose bind is in progress, or a shutdown) fail this attempt so BullMQ runs it again after a backoff.
+   */
+  private async processBulk(job: Job<BulkJobData>): Promise<unknown> {
+    const started = process.hrtime.bigint();
+    const hook = this.options.stepHook;
+    const r = await this.bulk!.execute(job.data.tenantId, job.data.bulkOperationId, {
+      signal: this.abort.signal,
+      onItem: async () => {
+        if (hook) await hook(JobName.BulkOperation, 'item-recorded');
+      },
+    });
+    if (r.deferred) throw new Error(`${r.deferred} item(s) of the bulk operation left pending; retried later`);
+    this.deps.metrics.observe(JobName.BulkOperation, 'succeeded', Number(process.hrtime.bigint() - started) / 1e9);
+    return r;
   }
 
   private async processMaintenance(job: Job): Promise<unknown> {

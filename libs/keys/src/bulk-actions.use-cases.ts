@@ -1,15 +1,13 @@
 import { randomUUID } from 'node:crypto';
-import type { BulkAction, BulkItemRow, BulkOperationRow } from '@app/persistence';
+import type { BulkAction, BulkItemRow, BulkOperationRepository, BulkOperationRow } from '@app/persistence';
 import type { Actor, KeysDeps } from './context';
 import { DomainError, ErrorCode } from './errors';
 import type { BindWorkspace, RequestOperation } from './workspace.use-cases';
 
 /** The most workspaces one bulk operation may carry (a selection, or every workspace of a configuration). */
 export const BULK_MAX_WORKSPACES = 1000;
-/** Workspaces handled at once: a bind is a wrap and an unwrap at the customer's KMS, whose quota is shared. */
+/** Workspaces handled at once by one job: a bind is a wrap and an unwrap at the customer's KMS, whose quota is shared. */
 const CONCURRENCY = 4;
-/** A pending item nobody touched for this long was left by a replica that stopped mid-way. */
-const INTERRUPTED_AFTER_MS = 10 * 60_000;
 
 export type BulkRequest =
   | { action: 'bind' | 'rekey'; keyConfigurationId: string; workspaceIds: string[] }
@@ -18,19 +16,12 @@ export type BulkRequest =
 export type BulkItemState = 'pending' | 'running' | 'succeeded' | 'failed';
 
 /** What GET …/bulk-operations/{id} answers: the parent, its progress and each workspace's outcome in words. */
-export function bulkView(b: BulkOperationRow, items: BulkItemRow[], now = Date.now()) {
+export function bulkView(b: BulkOperationRow, items: BulkItemRow[]) {
   const out = items.map((i) => {
     let state: BulkItemState;
     let error: { code: string; message: string } | null = null;
-    if (i.outcome === 'pending') {
-      state = now - new Date(i.updatedAt).getTime() > INTERRUPTED_AFTER_MS ? 'failed' : 'pending';
-      if (state === 'failed')
-        error = {
-          code: 'INTERRUPTED',
-          message:
-            'the replica handling this bulk operation stopped before this workspace; run the action again for it',
-        };
-    } else if (i.outcome === 'bound') state = 'succeeded';
+    if (i.outcome === 'pending') state = 'pending';
+    else if (i.outcome === 'bound') state = 'succeeded';
     else if (i.outcome === 'failed') {
       state = 'failed';
       error = { code: i.errorCode ?? 'FAILED', message: i.error ?? 'failed' };
@@ -66,23 +57,12 @@ export function bulkView(b: BulkOperationRow, items: BulkItemRow[], now = Date.n
 /**
  * POST …/bulk-operations: bind or re-key a selection of workspaces, or rewrap every workspace of a configuration, as
  * one tracked operation. The parent row, one pending item per workspace and the `bulk.requested` record commit
- * together; then each workspace goes through the same use case a single request would (so each is audited, checked
- * and de-duplicated exactly as usual): a first bind is done here (a wrap at the customer's KMS), a re-key or rewrap
- * becomes the ordinary operation the worker runs, and the item points to it. The answer is 202 with the parent; its
- * progress is read from the items and their child operations.
- *
- * The items are handled by the replica that accepted the request, after the answer, a few at a time. A replica that
- * stops mid-way leaves items pending; after INTERRUPTED_AFTER_MS the view reports them failed (INTERRUPTED), and
- * running the action again for them is safe (each step is idempotent: a re-bind to the same configuration is a no-op,
- * an unfinished operation of the same kind is reused).
+ * together; then one job is enqueued for the worker (RunBulkOperation) and the answer is 202 with the parent. Its
+ * progress is read from the items and their child operations. If the enqueue fails after the commit (Redis down),
+ * the request fails but nothing is lost: the worker's reconciler enqueues the job for the committed items.
  */
 export class StartBulkAction {
-  constructor(
-    private readonly deps: KeysDeps,
-    private readonly bind: BindWorkspace,
-    private readonly requestOperation: RequestOperation,
-    private readonly onBackgroundError: (err: unknown) => void,
-  ) {}
+  constructor(private readonly deps: KeysDeps) {}
 
   async execute(actor: Actor, tenantId: string, req: BulkRequest) {
     const { repos } = this.deps;
@@ -131,29 +111,69 @@ export class StartBulkAction {
         m,
       );
     });
-    void this.run(actor, tenantId, id, req.action, kc.id, workspaceIds).catch(this.onBackgroundError);
+    await this.deps.dispatcher.dispatchBulk({ bulkOperationId: id, tenantId });
     const b = await repos.bulkOperations.find(tenantId, id);
     return bulkView(b!, await repos.bulkOperations.items(tenantId, id));
   }
+}
 
-  private async run(
-    actor: Actor,
+/** What one run of a bulk operation's job did. */
+export interface BulkRunResult {
+  /** Items whose outcome this run recorded. */
+  readonly handled: number;
+  /** Items left pending because their workspace was busy (e.g. a bind in progress): the job runs again later. */
+  readonly deferred: number;
+}
+
+/**
+ * The worker's side of a bulk operation (one BullMQ job per bulk operation, libs/jobs): works through the items
+ * still pending, CONCURRENCY at a time, each through the same use case a single request goes through (so each is
+ * checked, audited in the transaction of its change and de-duplicated exactly as usual), as the key admin who
+ * requested the bulk operation (its recorded actor; never the vendor). A first bind is done here (a wrap at the
+ * customer's KMS); a re-key or rewrap becomes the ordinary operation the worker runs, and the item points to it.
+ *
+ * Crash safety: each item's outcome is recorded after its change committed, so a worker killed in between leaves
+ * the item pending and the next run (BullMQ hands the job to another worker once the lock expires) does it again.
+ * That second time is harmless: a re-bind to the same configuration is a no-op, an unfinished operation of the same
+ * kind is reused (a rewrap whose operation already finished is requested once more: an extra wrap, no change of
+ * key). A bind killed mid-way leaves the workspace provisioning; it is retried once BindWorkspace considers that
+ * stale (WorkspaceBusy until then defers the item, and the job runs again after a backoff).
+ */
+export class RunBulkOperation {
+  constructor(
+    private readonly deps: KeysDeps,
+    private readonly bind: BindWorkspace,
+    private readonly requestOperation: RequestOperation,
+    private readonly onItemError: (err: unknown) => void,
+    private readonly concurrency = CONCURRENCY,
+  ) {}
+
+  async execute(
     tenantId: string,
     bulkId: string,
-    action: BulkAction,
-    keyConfigurationId: string,
-    ids: string[],
-  ) {
+    opts: { signal?: AbortSignal; onItem?: (workspaceId: string) => void | Promise<void> } = {},
+  ): Promise<BulkRunResult> {
+    const { repos } = this.deps;
+    const b = await repos.bulkOperations.find(tenantId, bulkId);
+    if (!b) return { handled: 0, deferred: 0 };
+    const ids = await repos.bulkOperations.pendingWorkspaces(tenantId, bulkId);
     let next = 0;
-    const worker = async () => {
-      while (next < ids.length) {
+    let handled = 0;
+    let deferred = 0;
+    const lane = async () => {
+      while (next < ids.length && !opts.signal?.aborted) {
         const workspaceId = ids[next++];
-        await this.one(actor, tenantId, bulkId, action, keyConfigurationId, workspaceId);
+        if (await this.one(b.requestedBy, tenantId, bulkId, b.action, b.keyConfigurationId, workspaceId)) {
+          handled++;
+          await opts.onItem?.(workspaceId);
+        } else deferred++;
       }
     };
-    await Promise.all(Array.from({ length: Math.min(CONCURRENCY, ids.length) }, worker));
+    await Promise.all(Array.from({ length: Math.min(this.concurrency, ids.length) }, lane));
+    return { handled, deferred: deferred + (ids.length - next) };
   }
 
+  /** Handles one workspace; false when it was left pending (the workspace is busy: try again later). */
   private async one(
     actor: Actor,
     tenantId: string,
@@ -161,13 +181,11 @@ export class StartBulkAction {
     action: BulkAction,
     keyConfigurationId: string,
     workspaceId: string,
-  ) {
-    const record = this.deps.repos.bulkOperations.recordItem.bind(
-      this.deps.repos.bulkOperations,
-      tenantId,
-      bulkId,
-      workspaceId,
-    );
+  ): Promise<boolean> {
+    const record = async (r: Parameters<BulkOperationRepository['recordItem']>[3]) => {
+      await this.deps.repos.bulkOperations.recordItem(tenantId, bulkId, workspaceId, r);
+      return true;
+    };
     try {
       if (action === 'rewrap') {
         const r = await this.requestOperation.execute(actor, tenantId, workspaceId, 'cmk-rewrap');
@@ -183,12 +201,28 @@ export class StartBulkAction {
           });
       }
       const r = await this.bind.execute(actor, tenantId, workspaceId, keyConfigurationId);
-      await record(r.kind === 'rekey' ? { outcome: 'dispatched', operationId: r.operationId } : { outcome: 'bound' });
+      return await record(
+        r.kind === 'rekey' ? { outcome: 'dispatched', operationId: r.operationId } : { outcome: 'bound' },
+      );
     } catch (err) {
+      if (
+        err instanceof DomainError &&
+        err.code === ErrorCode.WorkspaceBusy &&
+        (await this.provisioning(tenantId, workspaceId))
+      )
+        return false;
       if (err instanceof DomainError) return record({ outcome: 'failed', errorCode: err.code, error: err.message });
-      await record({ outcome: 'failed', errorCode: 'INTERNAL', error: 'unexpected error; see the server log' });
-      this.onBackgroundError(err);
+      // Not a refusal: the item fails with a generic reason (the detail goes to the worker's log). If even that
+      // record cannot be written (the database is down), the error propagates and the job is retried with backoff.
+      this.onItemError(err);
+      return record({ outcome: 'failed', errorCode: 'INTERNAL', error: 'unexpected error; see the worker log' });
     }
+  }
+
+  /** A bind of this workspace is in progress (or died mid-way and is not stale yet): its item waits for it. */
+  private async provisioning(tenantId: string, workspaceId: string): Promise<boolean> {
+    const w = await this.deps.repos.workspaces.findById(tenantId, workspaceId);
+    return w?.keyState === 'provisioning';
   }
 }
 

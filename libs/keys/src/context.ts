@@ -1,5 +1,5 @@
 import type { AuditLog } from '@app/audit';
-import type { OperationJobData, OperationKind } from '@app/jobs';
+import type { BulkJobData, OperationJobData, OperationKind } from '@app/jobs';
 import type { Repositories } from '@app/persistence';
 import type { ProviderRegistry } from './provider-registry';
 
@@ -8,6 +8,8 @@ export type Actor = string;
 
 export interface Dispatcher {
   dispatch(kind: OperationKind, data: OperationJobData): Promise<void>;
+  /** Enqueue the worker's job for a committed bulk operation (idempotent per bulk operation). */
+  dispatchBulk(data: BulkJobData): Promise<void>;
 }
 
 export interface KekInvalidator {

@@ -103,6 +103,8 @@ export {
 } from './lists.use-cases';
 export {
   StartBulkAction,
+  RunBulkOperation,
+  BulkRunResult,
   GetBulkOperation,
   BulkRequest,
   BULK_MAX_WORKSPACES,

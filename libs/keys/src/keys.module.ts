@@ -118,6 +118,7 @@ const KEYS_USE_CASES: ReadonlyArray<UseCaseClass<KeysDeps>> = [
   RequestWrapLimitRotation,
   GetOperation,
   ListVendorCanaries,
+  StartBulkAction,
   GetBulkOperation,
 ];
 
@@ -262,14 +263,6 @@ class KeysLifecycle implements OnModuleInit, OnModuleDestroy {
       useFactory: (deps: KeysDeps, cursors: ListCursors) => new type(deps, cursors),
     })),
     {
-      provide: StartBulkAction,
-      inject: [KEYS_DEPS, BindWorkspace, RequestOperation, LOGGER],
-      useFactory: (deps: KeysDeps, bind: BindWorkspace, request: RequestOperation, log: Logger) =>
-        new StartBulkAction(deps, bind, request, (err) =>
-          log.error({ err: errorSummary(err) }, 'bulk operation item failed unexpectedly'),
-        ),
-    },
-    {
       provide: GetKeyUseByReason,
       inject: [PRINCIPAL_DEPS, DataSource],
       useFactory: (deps: ServicePrincipalDeps, ds: DataSource) => new GetKeyUseByReason(deps, new KeyUseReport(ds)),
@@ -396,7 +389,6 @@ class KeysLifecycle implements OnModuleInit, OnModuleDestroy {
     ...CREDENTIALS_USE_CASES,
     ...PRINCIPAL_USE_CASES,
     ...LIST_USE_CASES,
-    StartBulkAction,
     GetKeyUseByReason,
     CreateTenant,
     SetServicePrincipalPermissions,

@@ -73,6 +73,33 @@ export class BulkOperationRepository {
     );
   }
 
+  /** The workspaces still to handle, in selection order (what a worker, or the one resuming after it, works through). */
+  async pendingWorkspaces(tenantId: string, id: string): Promise<string[]> {
+    const r = await rows<{ workspaceId: string }>(
+      this.ds,
+      `SELECT workspace_id AS "workspaceId" FROM bulk_operation_items
+        WHERE tenant_id = $1 AND bulk_operation_id = $2 AND outcome = 'pending' ORDER BY position`,
+      [tenantId, id],
+    );
+    return r.map((i) => i.workspaceId);
+  }
+
+  /**
+   * Bulk operations with pending items none of which was touched for `staleMs` (the reconciler checks that each
+   * still has a live job), oldest first, at most `limit`.
+   */
+  listStale(staleMs: number, limit = 500): Promise<Array<{ id: string; tenantId: string }>> {
+    return rows<{ id: string; tenantId: string }>(
+      this.ds,
+      `SELECT bulk_operation_id AS id, tenant_id AS "tenantId" FROM bulk_operation_items
+        WHERE outcome = 'pending'
+        GROUP BY tenant_id, bulk_operation_id
+       HAVING max(updated_at) < now() - make_interval(secs => $1::double precision / 1000)
+        ORDER BY max(updated_at) LIMIT $2`,
+      [staleMs, limit],
+    );
+  }
+
   find(tenantId: string, id: string): Promise<BulkOperationRow | null> {
     return one<BulkOperationRow>(
       this.ds,

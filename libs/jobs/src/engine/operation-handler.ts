@@ -39,5 +39,8 @@ export function workspaceLock(op: Pick<OperationRow, 'workspaceId'>): string {
   return `workspace:${op.workspaceId}`;
 }
 
-/** Test seam: called after each step is recorded (e.g. a child process that SIGKILLs itself at step K). */
-export type StepHook = (kind: string, step: string, op: OperationRow) => void | Promise<void>;
+/**
+ * Test seam: called after each step is recorded (e.g. a child process that SIGKILLs itself at step K). `op` is
+ * the operation for operation jobs; a bulk operation's job reports `('bulk-operation', 'item-recorded')` alone.
+ */
+export type StepHook = (kind: string, step: string, op?: OperationRow) => void | Promise<void>;
