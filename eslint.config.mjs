@@ -14,7 +14,18 @@ import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
   {
-    ignores: ['**/node_modules/**', 'dist/**', 'packages/*/dist/**', 'coverage/**', 'docs/**', 'deploy/**'],
+    // Build outputs (the console's bundle is built by npm run build before CI lints) and non-code folders.
+    ignores: [
+      '**/node_modules/**',
+      'dist/**',
+      'packages/*/dist/**',
+      'apps/console/dist/**',
+      'coverage/**',
+      'test-results/**',
+      '.keyhold/**',
+      'docs/**',
+      'deploy/**',
+    ],
   },
   {
     linterOptions: { reportUnusedDisableDirectives: 'error' },
