@@ -16,6 +16,7 @@ import { SiemDestinations1764700000000 } from './1764700000000-SiemDestinations'
 import { OperationsHistoryIndex1764700000001 } from './1764700000001-OperationsHistoryIndex';
 import { ListsAndBulkOperations1764800000000 } from './1764800000000-ListsAndBulkOperations';
 import { AccessJustifications1764800000070 } from './1764800000070-AccessJustifications';
+import { AuditListFilters1764800000200 } from './1764800000200-AuditListFilters';
 
 /** Every migration class, in order. The DataSource lists them explicitly (no glob: works under jest, swc and dist). */
 export const MIGRATIONS = [
@@ -37,4 +38,5 @@ export const MIGRATIONS = [
   OperationsHistoryIndex1764700000001,
   ListsAndBulkOperations1764800000000,
   AccessJustifications1764800000070,
+  AuditListFilters1764800000200,
 ];
