@@ -87,23 +87,20 @@ export function AuditPage() {
 
       <form className="filters" role="search" aria-label="Filter audit events" onSubmit={submit}>
         <div className="field grow">
-          <label htmlFor="f-action">Actions or prefixes</label>
+          <label htmlFor="f-action">Actions or prefixes (comma-separated)</label>
           <input
             id="f-action"
             list="f-action-hints"
             value={form.action}
             onChange={set('action')}
             spellCheck={false}
-            aria-describedby="f-action-help"
+            placeholder="dek., workspace.created"
           />
           <datalist id="f-action-hints">
             {ACTION_HINTS.map((a) => (
               <option key={a} value={a} />
             ))}
           </datalist>
-          <small id="f-action-help" className="muted">
-            Comma-separated, e.g. <code>dek.</code> or <code>workspace.created</code>
-          </small>
         </div>
         <div className="field">
           <label htmlFor="f-actor">Actor</label>
@@ -128,7 +125,7 @@ export function AuditPage() {
             <option value="asc">Oldest first</option>
           </select>
         </div>
-        <div className="field">
+        <div className="filter-buttons">
           <button type="submit" className="btn btn-primary">
             Apply filters
           </button>
