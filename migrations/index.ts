@@ -17,6 +17,7 @@ import { OperationsHistoryIndex1764700000001 } from './1764700000001-OperationsH
 import { ListsAndBulkOperations1764800000000 } from './1764800000000-ListsAndBulkOperations';
 import { AccessJustifications1764800000070 } from './1764800000070-AccessJustifications';
 import { BulkPendingItems1764800000090 } from './1764800000090-BulkPendingItems';
+import { AuditListFilters1764800000200 } from './1764800000200-AuditListFilters';
 
 /** Every migration class, in order. The DataSource lists them explicitly (no glob: works under jest, swc and dist). */
 export const MIGRATIONS = [
@@ -39,4 +40,5 @@ export const MIGRATIONS = [
   ListsAndBulkOperations1764800000000,
   AccessJustifications1764800000070,
   BulkPendingItems1764800000090,
+  AuditListFilters1764800000200,
 ];

@@ -11,6 +11,7 @@ import {
   LogVerdict,
   LogVerifier,
 } from '@keyhold/audit-verify';
+import { AuditListQuery, auditListStatement } from './audit-query';
 import type { AuditKeys } from './keys';
 
 export interface AuditRecord {
@@ -161,12 +162,16 @@ export class AuditLog {
     return seqs;
   }
 
-  /** Events with seq > after, oldest first. `next` is the cursor for the following page (null at the end). */
-  async list(tenantId: string, after = 0, limit = 100): Promise<{ events: StoredAuditEvent[]; next: number | null }> {
-    const events = await this.read(tenantId, after, limit + 1);
-    const more = events.length > limit;
-    const page = more ? events.slice(0, limit) : events;
-    return { events: page, next: more ? page[page.length - 1].seq : null };
+  /**
+   * One page of the tenant's events matching `q.filter`, in sequence order (`q.order`), after `q.last`. `last` is the
+   * sequence number to continue from (null on the last page).
+   */
+  async list(tenantId: string, q: AuditListQuery): Promise<{ events: StoredAuditEvent[]; last: number | null }> {
+    const { text, params } = auditListStatement(tenantId, q);
+    const rows = (await this.ds.query<StoredAuditEvent[]>(text, params)).map((e) => ({ ...e, seq: Number(e.seq) }));
+    const more = rows.length > q.limit;
+    const page = more ? rows.slice(0, q.limit) : rows;
+    return { events: page, last: more ? page[page.length - 1].seq : null };
   }
 
   /**

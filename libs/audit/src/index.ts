@@ -8,6 +8,7 @@ export {
   AuditIntegrityError,
 } from './audit-log';
 export { AuditKeys, PublishedKey } from './keys';
+export { AuditFilter, AuditListQuery, auditListStatement, AUDIT_WORKSPACE_SQL } from './audit-query';
 export { AuditSealer } from './sealer';
 export {
   GENESIS_HASH,

@@ -92,6 +92,7 @@ export {
   PrincipalReasonsView,
 } from './access-reason-policy.use-cases';
 export { ListCursors, CursorScope, CursorKeys, pageOf } from './list-cursor';
+export { ListAuditEvents, AuditEventsInput } from './audit-events.use-case';
 export {
   ListWorkspaces,
   ListKeyConfigurations,

@@ -48,6 +48,7 @@ import {
   SetWorkspaceReasonPolicy,
 } from './access-reason-policy.use-cases';
 import { REASON_SLOT_NAMES } from './access-reasons';
+import { ListAuditEvents } from './audit-events.use-case';
 import { GetBulkOperation, StartBulkAction } from './bulk-actions.use-cases';
 import { ListCursors } from './list-cursor';
 import { ListVendorCanaries } from './listings.use-cases';
@@ -128,6 +129,7 @@ const LIST_USE_CASES: ReadonlyArray<new (deps: KeysDeps, cursors: ListCursors) =
   ListKeyConfigurations,
   ListServicePrincipals,
   ListOperations,
+  ListAuditEvents,
 ];
 
 const CREDENTIALS_USE_CASES: ReadonlyArray<UseCaseClass<CredentialsDeps>> = [

@@ -73,8 +73,4 @@ export const schemas = {
     after: z.coerce.number().int().min(0).default(0),
     limit: z.coerce.number().int().min(1).max(1000).default(100),
   }),
-  auditQuery: z.object({
-    after: z.coerce.number().int().min(0).default(0),
-    limit: z.coerce.number().int().min(1).max(1000).default(100),
-  }),
 };

@@ -6,6 +6,7 @@ import type {
   AdminUser,
   AuditCheckpoint,
   AuditPage,
+  AuditQuery,
   AuditPublicKey,
   AuditVerification,
   CreatedServicePrincipal,
@@ -336,10 +337,11 @@ export class ApiClient {
     return this.call(this.api.GET('/v1/tenants/{tenantId}/operations/{operationId}', this.path({ operationId })));
   }
 
-  listAuditEvents(after = 0, limit = 50): Promise<AuditPage> {
+  /** One page of audit events, filtered and ordered by the server; `cursor` is the previous page's `next`. */
+  listAuditEvents(query: AuditQuery, cursor?: string | null): Promise<AuditPage> {
     return this.call(
       this.api.GET('/v1/tenants/{tenantId}/audit-events', {
-        params: { path: { tenantId: this.tenantId }, query: { after, limit } },
+        params: { path: { tenantId: this.tenantId }, query: { ...wire(query), cursor: cursor ?? undefined } },
       }),
     );
   }

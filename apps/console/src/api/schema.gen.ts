@@ -218,7 +218,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Audit log page */
+        /** Audit log page: filter by action or action prefix, actor, workspace and time; oldest or newest first */
         get: operations["listAuditEvents"];
         put?: never;
         post?: never;
@@ -1439,7 +1439,8 @@ export interface components {
         };
         AuditPage: {
             events: components["schemas"]["AuditEvent"][];
-            next: number | null;
+            /** @description cursor of the next page (same filters and order); null on the last */
+            next: string | null;
         };
         AuditVerification: {
             /** @enum {boolean} */
@@ -3235,7 +3236,14 @@ export interface operations {
     listAuditEvents: {
         parameters: {
             query?: {
+                action?: string | string[];
+                actor?: string;
+                workspaceId?: string;
+                from?: string;
+                to?: string;
                 after?: number | null;
+                order?: "asc" | "desc";
+                cursor?: string;
                 limit?: number;
             };
             header?: never;

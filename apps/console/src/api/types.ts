@@ -122,6 +122,17 @@ export interface KeyConfigurationQuery {
   limit?: number;
 }
 
+/** The audit list's server-side filters: actions or prefixes (`dek.`), one workspace, a time range (ISO 8601). */
+export interface AuditQuery {
+  action?: string[];
+  actor?: string;
+  workspaceId?: string;
+  from?: string;
+  to?: string;
+  order?: SortOrder;
+  limit?: number;
+}
+
 export interface ServicePrincipalQuery {
   q?: string;
   disabled?: boolean;

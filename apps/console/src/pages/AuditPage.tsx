@@ -1,39 +1,79 @@
 import { useInfiniteQuery } from '@tanstack/react-query';
-import { useMemo, useState } from 'react';
-import type { AuditEvent } from '../api/types';
+import { SubmitEvent, useMemo, useState } from 'react';
+import type { AuditEvent, AuditQuery } from '../api/types';
 import { ErrorAlert } from '../components/Alert';
 import { AuditVerificationPanel } from '../components/AuditVerificationPanel';
 import { useConsole } from '../context';
 
 const PAGE = 100;
 
-interface Filters {
+/** What the form holds: text as typed (times as `datetime-local` values, in the browser's zone). */
+interface Form {
   action: string;
   actor: string;
-  outcome: string;
-  text: string;
+  workspaceId: string;
+  from: string;
+  to: string;
+  order: 'desc' | 'asc';
+}
+
+const EMPTY: Form = { action: '', actor: '', workspaceId: '', from: '', to: '', order: 'desc' };
+
+/** Prefixes offered as suggestions for the action field (any action or prefix ending with a dot is accepted). */
+const ACTION_HINTS = [
+  'dek.',
+  'kms.',
+  'workspace.',
+  'key_configuration.',
+  'service_principal.',
+  'admin_user.',
+  'tenant.',
+];
+
+/** The form as the API's query: a local time becomes an instant, empty fields are left out. */
+function toQuery(f: Form): AuditQuery {
+  const instant = (v: string) => (v ? new Date(v).toISOString() : undefined);
+  return {
+    action: f.action
+      .split(',')
+      .map((a) => a.trim())
+      .filter(Boolean),
+    actor: f.actor.trim() || undefined,
+    workspaceId: f.workspaceId.trim() || undefined,
+    from: instant(f.from),
+    to: instant(f.to),
+    order: f.order,
+    limit: PAGE,
+  };
 }
 
 /**
- * The tenant's audit log. Pages come from the API in sequence order (`after` = last seq seen, `next` = where
- * to continue); filters narrow the events loaded so far, and "Load more" follows `next`.
+ * The tenant's audit log. The filters (action or action prefix, actor, workspace, time range, order) are applied by
+ * the server when the form is submitted; "Load more" follows the page's `next` cursor with the same filters.
  */
 export function AuditPage() {
   const { api } = useConsole();
-  const [filters, setFilters] = useState<Filters>({ action: '', actor: '', outcome: '', text: '' });
+  const [form, setForm] = useState<Form>(EMPTY);
+  const [applied, setApplied] = useState<AuditQuery>(() => toQuery(EMPTY));
   const log = useInfiniteQuery({
-    queryKey: ['tenant', api.tenantId, 'audit', 'events'],
-    queryFn: ({ pageParam }) => api.listAuditEvents(pageParam, PAGE),
-    initialPageParam: 0,
+    queryKey: ['tenant', api.tenantId, 'audit', 'events', applied],
+    queryFn: ({ pageParam }) => api.listAuditEvents(applied, pageParam),
+    initialPageParam: null as string | null,
     getNextPageParam: (page) => page.next ?? undefined,
   });
   const events: AuditEvent[] = useMemo(() => log.data?.pages.flatMap((p) => p.events) ?? [], [log.data]);
-
-  const actions = useMemo(() => [...new Set(events.map((e) => e.action))].sort(), [events]);
-  const outcomes = useMemo(() => [...new Set(events.map((e) => e.outcome))].sort(), [events]);
-  const shown = useMemo(() => events.filter((e) => matches(e, filters)).reverse(), [events, filters]);
-  const set = (k: keyof Filters) => (e: { target: { value: string } }) =>
-    setFilters((f) => ({ ...f, [k]: e.target.value }));
+  const set = (k: keyof Form) => (e: { target: { value: string } }) => setForm((f) => ({ ...f, [k]: e.target.value }));
+  const submit = (e: SubmitEvent) => {
+    e.preventDefault();
+    setApplied(toQuery(form));
+  };
+  const reset = () => {
+    setForm(EMPTY);
+    setApplied(toQuery(EMPTY));
+  };
+  const filtered = Boolean(
+    applied.action?.length || applied.actor || applied.workspaceId || applied.from || applied.to,
+  );
 
   return (
     <section>
@@ -45,32 +85,53 @@ export function AuditPage() {
       </p>
       <AuditVerificationPanel />
 
-      <form className="filters" role="search" aria-label="Filter audit events" onSubmit={(e) => e.preventDefault()}>
-        <div className="field">
-          <label htmlFor="f-action">Action</label>
-          <select id="f-action" value={filters.action} onChange={set('action')}>
-            <option value="">Any action</option>
-            {actions.map((a) => (
-              <option key={a}>{a}</option>
-            ))}
-          </select>
-        </div>
-        <div className="field">
-          <label htmlFor="f-actor">Actor contains</label>
-          <input id="f-actor" value={filters.actor} onChange={set('actor')} spellCheck={false} />
-        </div>
-        <div className="field">
-          <label htmlFor="f-outcome">Outcome</label>
-          <select id="f-outcome" value={filters.outcome} onChange={set('outcome')}>
-            <option value="">Any outcome</option>
-            {outcomes.map((o) => (
-              <option key={o}>{o}</option>
-            ))}
-          </select>
-        </div>
+      <form className="filters" role="search" aria-label="Filter audit events" onSubmit={submit}>
         <div className="field grow">
-          <label htmlFor="f-text">Text (target, details)</label>
-          <input id="f-text" type="search" value={filters.text} onChange={set('text')} spellCheck={false} />
+          <label htmlFor="f-action">Actions or prefixes (comma-separated)</label>
+          <input
+            id="f-action"
+            list="f-action-hints"
+            value={form.action}
+            onChange={set('action')}
+            spellCheck={false}
+            placeholder="dek., workspace.created"
+          />
+          <datalist id="f-action-hints">
+            {ACTION_HINTS.map((a) => (
+              <option key={a} value={a} />
+            ))}
+          </datalist>
+        </div>
+        <div className="field">
+          <label htmlFor="f-actor">Actor</label>
+          <input id="f-actor" value={form.actor} onChange={set('actor')} spellCheck={false} />
+        </div>
+        <div className="field">
+          <label htmlFor="f-workspace">Workspace ID</label>
+          <input id="f-workspace" value={form.workspaceId} onChange={set('workspaceId')} spellCheck={false} />
+        </div>
+        <div className="field">
+          <label htmlFor="f-from">From</label>
+          <input id="f-from" type="datetime-local" value={form.from} onChange={set('from')} />
+        </div>
+        <div className="field">
+          <label htmlFor="f-to">To</label>
+          <input id="f-to" type="datetime-local" value={form.to} onChange={set('to')} />
+        </div>
+        <div className="field">
+          <label htmlFor="f-order">Order</label>
+          <select id="f-order" value={form.order} onChange={set('order')}>
+            <option value="desc">Newest first</option>
+            <option value="asc">Oldest first</option>
+          </select>
+        </div>
+        <div className="filter-buttons">
+          <button type="submit" className="btn btn-primary">
+            Apply filters
+          </button>
+          <button type="button" className="btn" onClick={reset}>
+            Clear
+          </button>
         </div>
       </form>
 
@@ -78,9 +139,9 @@ export function AuditPage() {
       <p aria-live="polite" className="muted">
         {log.isPending
           ? 'Loading…'
-          : `Showing ${shown.length} of ${events.length} loaded events, newest first${log.hasNextPage ? '; more are available' : ''}.`}
+          : `Showing ${events.length} ${filtered ? 'matching ' : ''}events, ${applied.order === 'asc' ? 'oldest' : 'newest'} first${log.hasNextPage ? '; more are available' : ''}.`}
       </p>
-      {shown.length > 0 && (
+      {events.length > 0 && (
         <table className="audit">
           <caption className="visually-hidden">Audit events</caption>
           <colgroup>
@@ -104,7 +165,7 @@ export function AuditPage() {
             </tr>
           </thead>
           <tbody>
-            {shown.map((e) => (
+            {events.map((e) => (
               <tr key={e.seq}>
                 <td>{e.seq}</td>
                 <td className="nowrap">{formatTime(e.at)}</td>
@@ -137,7 +198,7 @@ export function AuditPage() {
           onClick={() => void log.fetchNextPage()}
           disabled={log.isFetchingNextPage}
         >
-          {log.isFetchingNextPage ? 'Loading…' : 'Load older events'}
+          {log.isFetchingNextPage ? 'Loading…' : `Load ${applied.order === 'asc' ? 'newer' : 'older'} events`}
         </button>
       )}
     </section>
@@ -147,17 +208,6 @@ export function AuditPage() {
 function formatTime(at: string): string {
   const d = new Date(at);
   return Number.isNaN(d.getTime()) ? at : d.toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'medium' });
-}
-
-function matches(e: AuditEvent, f: Filters): boolean {
-  if (f.action && e.action !== f.action) return false;
-  if (f.outcome && e.outcome !== f.outcome) return false;
-  if (f.actor && !e.actor.toLowerCase().includes(f.actor.toLowerCase())) return false;
-  if (f.text) {
-    const hay = `${e.target} ${e.action} ${JSON.stringify(e.details ?? {})}`.toLowerCase();
-    if (!hay.includes(f.text.toLowerCase())) return false;
-  }
-  return true;
 }
 
 /** Details as key/value pairs behind a disclosure (keeps rows one line high on a laptop). */

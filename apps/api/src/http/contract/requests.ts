@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { credentialSchemas } from '../controllers/credentials.controller';
 import { mfaSchemas } from '../controllers/mfa.controller';
+import { listQueries } from '../list-queries';
 import { query as operationHistoryQuery } from '../controllers/operations-history.controller';
 import { schemas as siemSchemas } from '../controllers/siem.controller';
 import { servicePrincipalSchemas } from '../service-principal.schemas';
@@ -25,7 +26,7 @@ export const OperationRequest = schemas.operation.openapi('OperationRequest', {
 });
 export const CreateServicePrincipal = schemas.servicePrincipal.openapi('CreateServicePrincipal');
 export const ServicePrincipalPermissions = schemas.servicePrincipalPermissions.openapi('ServicePrincipalPermissions');
-export const auditQuery = schemas.auditQuery;
+export const auditQuery = listQueries.auditEvents;
 export const checkpointQuery = schemas.checkpointQuery;
 
 export const UpdateServicePrincipal = servicePrincipalSchemas.update.openapi('UpdateServicePrincipal');

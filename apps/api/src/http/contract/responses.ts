@@ -345,7 +345,10 @@ export const AuditEvent = z
   })
   .openapi('AuditEvent');
 export const AuditPage = z
-  .object({ events: z.array(AuditEvent), next: z.number().int().nullable() })
+  .object({
+    events: z.array(AuditEvent),
+    next: z.string().nullable().describe('cursor of the next page (same filters and order); null on the last'),
+  })
   .openapi('AuditPage');
 export const AuditVerification = z
   .discriminatedUnion('ok', [

@@ -174,7 +174,7 @@ export function tenantRoutes(registry: OpenAPIRegistry): void {
   });
   route('get', '/v1/tenants/{tenantId}/audit-events', {
     id: 'listAuditEvents',
-    summary: 'Audit log page',
+    summary: 'Audit log page: filter by action or action prefix, actor, workspace and time; oldest or newest first',
     access: 'readers',
     params: path('tenantId'),
     query: auditQuery,

@@ -11,6 +11,7 @@ import {
   GetOperation,
   GetTenant,
   GetWorkspace,
+  ListAuditEvents,
   ListKeyConfigurations,
   ListServicePrincipals,
   ListWorkspaces,
@@ -44,6 +45,7 @@ export class TenantController {
     private readonly getOperationUseCase: GetOperation,
     private readonly createServicePrincipalUseCase: CreateServicePrincipal,
     private readonly listServicePrincipalsUseCase: ListServicePrincipals,
+    private readonly listAuditEventsUseCase: ListAuditEvents,
     private readonly auditBuffer: AuditBuffer,
     private readonly audit: AuditLog,
   ) {}
@@ -182,10 +184,10 @@ export class TenantController {
   // ---- audit
   @Get('audit-events')
   @AdminRoute('key_admin', 'auditor')
-  async auditEvents(@Claims() c: AccessClaims, @Query() query: Record<string, string>) {
-    const q = parseBody(schemas.auditQuery, { ...query });
+  async auditEvents(@Claims() c: AccessClaims, @Query() query: Record<string, unknown>) {
+    const { action, after, ...q } = parseBody(listQueries.auditEvents, { ...query });
     await this.auditBuffer.flush();
-    return this.audit.list(c.tid, q.after, q.limit);
+    return this.listAuditEventsUseCase.execute(c.tid, { ...q, ...action, afterSeq: after });
   }
 
   @Get('audit-events/verification')
