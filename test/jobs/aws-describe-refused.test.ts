@@ -105,7 +105,7 @@ async function expectDescribeOnlyRefusal(t: AwsTenant, before: Map<string, strin
     message: expect.stringMatching(/DescribeKey/),
   });
   // What the admin API shows on the configuration.
-  const view = await new GetKeyConfiguration(h.deps).execute(t.tenantId, t.keyConfigurationId);
+  const view = await new GetKeyConfiguration(h.deps).execute({ tenantId: t.tenantId, id: t.keyConfigurationId });
   expect(view.validation).toMatchObject({
     probeWarning: { code: 'describe_denied', errorClass: 'access_denied', providerCode: 'AccessDeniedException' },
   });
@@ -165,11 +165,11 @@ describe('AWS: DescribeKey refused while the unwrap works is not a revocation', 
 
     // Validation needs DescribeKey: validating again marks the configuration invalid (and replaces the warning), but
     // the bound workspaces keep serving, and the next probe flags the configuration again.
-    const revalidated = await new ValidateKeyConfiguration(h.deps).execute(
-      'admin:test',
-      t.tenantId,
-      t.keyConfigurationId,
-    );
+    const revalidated = await new ValidateKeyConfiguration(h.deps).execute({
+      actor: 'admin:test',
+      tenantId: t.tenantId,
+      id: t.keyConfigurationId,
+    });
     expect(revalidated.status).toBe('invalid');
     expect(await coldFetch(t, ['a'])).toEqual(before);
     expect((await checkUntilDone(h, t)).params.result).toMatchObject({ outcome: 'active', warning: 'describe_denied' });

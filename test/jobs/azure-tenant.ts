@@ -48,10 +48,14 @@ export async function addAzureKey(
   if (opts.grant !== false) await azure.grantVendor(keyName);
   if (opts.tag !== false) await tagAzureKey(h, tenantId, keyName);
   const keyId = `${azure.vaultUrl}/keys/${keyName}`;
-  const kc = await new RegisterKeyConfiguration(h.deps).execute('admin:test', tenantId, {
-    name: `azure-${randomUUID().slice(0, 8)}`,
-    provider: 'azure',
-    azure: { keyId, tenantId: azure.tenantId },
+  const kc = await new RegisterKeyConfiguration(h.deps).execute({
+    actor: 'admin:test',
+    tenantId,
+    input: {
+      name: `azure-${randomUUID().slice(0, 8)}`,
+      provider: 'azure',
+      azure: { keyId, tenantId: azure.tenantId },
+    },
   });
   if (kc.status !== 'valid')
     throw new Error(`test Azure key configuration did not validate: ${JSON.stringify(kc.validation)}`);
@@ -67,14 +71,22 @@ export async function azureTenant(h: JobsHarness, opts: { workspaces?: number } 
   const first = await addAzureKey(h, tenant.id);
   const workspaceIds: string[] = [];
   for (let i = 0; i < (opts.workspaces ?? 1); i++) {
-    const ws = await new CreateWorkspace(h.deps).execute('admin:test', tenant.id, { name: `ws-${i}` });
+    const ws = await new CreateWorkspace(h.deps).execute({
+      actor: 'admin:test',
+      tenantId: tenant.id,
+      input: { name: `ws-${i}` },
+    });
     const bound = await new BindWorkspace(h.deps).execute('admin:test', tenant.id, ws.id, first.keyConfigurationId);
     if (bound.kind !== 'bound') throw new Error('expected a first binding');
     workspaceIds.push(ws.id);
   }
-  const sp = await new CreateServicePrincipal(h.deps).execute('admin:test', tenant.id, {
-    name: 'jobs-test',
-    workspaceIds,
+  const sp = await new CreateServicePrincipal(h.deps).execute({
+    actor: 'admin:test',
+    tenantId: tenant.id,
+    input: {
+      name: 'jobs-test',
+      workspaceIds,
+    },
   });
   return {
     tenantId: tenant.id,

@@ -36,7 +36,7 @@ const segments = (n: number, prefix = 'seg') =>
  */
 async function addGcpKey(tenantId: string): Promise<{ keyName: string; keyConfigurationId: string }> {
   type SetIamPolicyArg = Parameters<KeyManagementServiceClient['setIamPolicy']>[0];
-  const tenant = (await new GetTenant(h.deps).execute(tenantId)) as { gcp?: { serviceAccount?: string } | null };
+  const tenant = (await new GetTenant(h.deps).execute({ tenantId })) as { gcp?: { serviceAccount?: string } | null };
   const serviceAccount = tenant.gcp?.serviceAccount;
   if (!serviceAccount) throw new Error('the tenant has no GCP service account (is the GCP binding configured?)');
   const [ring] = await gcpOwner.createKeyRing({
@@ -57,10 +57,14 @@ async function addGcpKey(tenantId: string): Promise<{ keyName: string; keyConfig
     ],
   };
   await gcpOwner.setIamPolicy({ resource: key.name!, policy } as unknown as SetIamPolicyArg);
-  const kc = await new RegisterKeyConfiguration(h.deps).execute('admin:test', tenantId, {
-    name: `gcp-${randomUUID().slice(0, 8)}`,
-    provider: 'gcp',
-    gcp: { keyName: key.name!, serviceAccount },
+  const kc = await new RegisterKeyConfiguration(h.deps).execute({
+    actor: 'admin:test',
+    tenantId,
+    input: {
+      name: `gcp-${randomUUID().slice(0, 8)}`,
+      provider: 'gcp',
+      gcp: { keyName: key.name!, serviceAccount },
+    },
   });
   if (kc.status !== 'valid')
     throw new Error(`test GCP key configuration did not validate: ${JSON.stringify(kc.validation)}`);

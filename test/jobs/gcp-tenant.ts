@@ -85,24 +85,36 @@ export async function gcpTenant(h: JobsHarness, opts: { workspaces?: number } = 
   const keyName = key.name!;
   await setKeyPolicy(h, keyName, serviceAccount, true);
 
-  const kc = await new RegisterKeyConfiguration(h.deps).execute('admin:test', tenant.id, {
-    name: `gcp-${randomUUID().slice(0, 8)}`,
-    provider: 'gcp',
-    gcp: { keyName, serviceAccount },
+  const kc = await new RegisterKeyConfiguration(h.deps).execute({
+    actor: 'admin:test',
+    tenantId: tenant.id,
+    input: {
+      name: `gcp-${randomUUID().slice(0, 8)}`,
+      provider: 'gcp',
+      gcp: { keyName, serviceAccount },
+    },
   });
   if (kc.status !== 'valid')
     throw new Error(`test GCP key configuration did not validate: ${JSON.stringify(kc.validation)}`);
 
   const workspaceIds: string[] = [];
   for (let i = 0; i < (opts.workspaces ?? 1); i++) {
-    const ws = await new CreateWorkspace(h.deps).execute('admin:test', tenant.id, { name: `gcp-ws-${i}` });
+    const ws = await new CreateWorkspace(h.deps).execute({
+      actor: 'admin:test',
+      tenantId: tenant.id,
+      input: { name: `gcp-ws-${i}` },
+    });
     const bound = await new BindWorkspace(h.deps).execute('admin:test', tenant.id, ws.id, kc.id);
     if (bound.kind !== 'bound') throw new Error('expected a first binding');
     workspaceIds.push(ws.id);
   }
-  const sp = await new CreateServicePrincipal(h.deps).execute('admin:test', tenant.id, {
-    name: 'jobs-gcp-test',
-    workspaceIds,
+  const sp = await new CreateServicePrincipal(h.deps).execute({
+    actor: 'admin:test',
+    tenantId: tenant.id,
+    input: {
+      name: 'jobs-gcp-test',
+      workspaceIds,
+    },
   });
   return {
     tenantId: tenant.id,

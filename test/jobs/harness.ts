@@ -212,9 +212,12 @@ export async function startJobsHarness(
         consoleUrl: 'http://127.0.0.1:3000',
         onBackgroundError: () => undefined,
       });
-      return new CreateTenant(deps, invite).execute('operator', {
-        name: `${label}-${randomUUID().slice(0, 8)}`,
-        admin: { email: `admin-${randomUUID()}@example.com` },
+      return new CreateTenant(deps, invite).execute({
+        actor: 'operator',
+        input: {
+          name: `${label}-${randomUUID().slice(0, 8)}`,
+          admin: { email: `admin-${randomUUID()}@example.com` },
+        },
       });
     },
     async awsTenant(opts = {}) {
@@ -259,10 +262,14 @@ export async function startJobsHarness(
             }),
           );
         }
-        const kc = await new RegisterKeyConfiguration(deps).execute('admin:test', tenant.id, {
-          name: `aws-${randomUUID().slice(0, 8)}`,
-          provider: 'aws',
-          aws: { keyArn, roleArn },
+        const kc = await new RegisterKeyConfiguration(deps).execute({
+          actor: 'admin:test',
+          tenantId: tenant.id,
+          input: {
+            name: `aws-${randomUUID().slice(0, 8)}`,
+            provider: 'aws',
+            aws: { keyArn, roleArn },
+          },
         });
         if (kc.status !== 'valid')
           throw new Error(`test key configuration did not validate: ${JSON.stringify(kc.validation)}`);
@@ -271,14 +278,22 @@ export async function startJobsHarness(
       const first = await addKey();
       const workspaceIds: string[] = [];
       for (let i = 0; i < (opts.workspaces ?? 1); i++) {
-        const ws = await new CreateWorkspace(deps).execute('admin:test', tenant.id, { name: `ws-${i}` });
+        const ws = await new CreateWorkspace(deps).execute({
+          actor: 'admin:test',
+          tenantId: tenant.id,
+          input: { name: `ws-${i}` },
+        });
         const bound = await new BindWorkspace(deps).execute('admin:test', tenant.id, ws.id, first.keyConfigurationId);
         if (bound.kind !== 'bound') throw new Error('expected a first binding');
         workspaceIds.push(ws.id);
       }
-      const sp = await new CreateServicePrincipal(deps).execute('admin:test', tenant.id, {
-        name: 'jobs-test',
-        workspaceIds,
+      const sp = await new CreateServicePrincipal(deps).execute({
+        actor: 'admin:test',
+        tenantId: tenant.id,
+        input: {
+          name: 'jobs-test',
+          workspaceIds,
+        },
       });
       return {
         tenantId: tenant.id,

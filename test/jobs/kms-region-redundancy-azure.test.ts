@@ -79,21 +79,33 @@ async function pairedTenant() {
   const primary = await customerKey(tenant.id);
   const replica = await customerKey(tenant.id);
   const vault = new URL(h.azure!.vaultUrl);
-  const kc = await new RegisterKeyConfiguration(deps).execute('admin:test', tenant.id, {
-    name: `az-${randomUUID().slice(0, 8)}`,
-    provider: 'azure',
-    azure: {
-      keyId: `${h.azure!.vaultUrl}/keys/${primary}`,
-      tenantId: h.azure!.tenantId,
-      replica: { keyId: `https://${PAIRED_HOST}:${vault.port}/keys/${replica}` },
+  const kc = await new RegisterKeyConfiguration(deps).execute({
+    actor: 'admin:test',
+    tenantId: tenant.id,
+    input: {
+      name: `az-${randomUUID().slice(0, 8)}`,
+      provider: 'azure',
+      azure: {
+        keyId: `${h.azure!.vaultUrl}/keys/${primary}`,
+        tenantId: h.azure!.tenantId,
+        replica: { keyId: `https://${PAIRED_HOST}:${vault.port}/keys/${replica}` },
+      },
     },
   });
   if (kc.status !== 'valid') throw new Error(JSON.stringify(kc.validation));
-  const ws = await new CreateWorkspace(deps).execute('admin:test', tenant.id, { name: 'ws' });
+  const ws = await new CreateWorkspace(deps).execute({
+    actor: 'admin:test',
+    tenantId: tenant.id,
+    input: { name: 'ws' },
+  });
   expect((await new BindWorkspace(deps).execute('admin:test', tenant.id, ws.id, kc.id)).kind).toBe('bound');
-  const sp = await new CreateServicePrincipal(deps).execute('admin:test', tenant.id, {
-    name: 'region',
-    workspaceIds: [ws.id],
+  const sp = await new CreateServicePrincipal(deps).execute({
+    actor: 'admin:test',
+    tenantId: tenant.id,
+    input: {
+      name: 'region',
+      workspaceIds: [ws.id],
+    },
   });
   return { tenantId: tenant.id, principalId: sp.id, workspaceIds: [ws.id], primary, replica };
 }

@@ -84,17 +84,29 @@ async function replicaTenant(): Promise<Tenant> {
   const replica = await keyIn(REPLICA_LOCATION);
   await setKeyPolicy(h, primary, serviceAccount, true);
   await setKeyPolicy(h, replica, serviceAccount, true);
-  const kc = await new RegisterKeyConfiguration(h.deps).execute('admin:test', tenant.id, {
-    name: `gcp-${randomUUID().slice(0, 8)}`,
-    provider: 'gcp',
-    gcp: { keyName: primary, serviceAccount, replica: { keyName: replica } },
+  const kc = await new RegisterKeyConfiguration(h.deps).execute({
+    actor: 'admin:test',
+    tenantId: tenant.id,
+    input: {
+      name: `gcp-${randomUUID().slice(0, 8)}`,
+      provider: 'gcp',
+      gcp: { keyName: primary, serviceAccount, replica: { keyName: replica } },
+    },
   });
   expect(kc.status).toBe('valid');
-  const ws = await new CreateWorkspace(h.deps).execute('admin:test', tenant.id, { name: 'ws' });
+  const ws = await new CreateWorkspace(h.deps).execute({
+    actor: 'admin:test',
+    tenantId: tenant.id,
+    input: { name: 'ws' },
+  });
   expect((await new BindWorkspace(h.deps).execute('admin:test', tenant.id, ws.id, kc.id)).kind).toBe('bound');
-  const sp = await new CreateServicePrincipal(h.deps).execute('admin:test', tenant.id, {
-    name: 'region',
-    workspaceIds: [ws.id],
+  const sp = await new CreateServicePrincipal(h.deps).execute({
+    actor: 'admin:test',
+    tenantId: tenant.id,
+    input: {
+      name: 'region',
+      workspaceIds: [ws.id],
+    },
   });
   return { tenantId: tenant.id, principalId: sp.id, workspaceIds: [ws.id], serviceAccount, primary, replica };
 }
@@ -116,10 +128,14 @@ it('a replica in the same location is refused (400)', async () => {
   const t = await replicaTenant();
   const same = await keyIn(GCP_CUSTOMER_LOCATION);
   await expect(
-    new RegisterKeyConfiguration(h.deps).execute('admin:test', t.tenantId, {
-      name: `same-${randomUUID().slice(0, 8)}`,
-      provider: 'gcp',
-      gcp: { keyName: t.primary, serviceAccount: t.serviceAccount, replica: { keyName: same } },
+    new RegisterKeyConfiguration(h.deps).execute({
+      actor: 'admin:test',
+      tenantId: t.tenantId,
+      input: {
+        name: `same-${randomUUID().slice(0, 8)}`,
+        provider: 'gcp',
+        gcp: { keyName: t.primary, serviceAccount: t.serviceAccount, replica: { keyName: same } },
+      },
     }),
   ).rejects.toMatchObject({ code: 'INVALID_IDENTIFIER', message: expect.stringMatching(/another location/) });
 });

@@ -121,21 +121,33 @@ async function mrkTenant(): Promise<MrkTenant> {
       new ReplicateKeyCommand({ KeyId: primaryArn, ReplicaRegion: REPLICA_REGION, Policy: policy(roleArn) }),
     )
   ).ReplicaKeyMetadata!.Arn!;
-  const kc = await new RegisterKeyConfiguration(h.deps).execute('admin:test', tenant.id, {
-    name: `mrk-${randomUUID().slice(0, 8)}`,
-    provider: 'aws',
-    aws: { keyArn: primaryArn, roleArn, replica: { keyArn: replicaArn } },
+  const kc = await new RegisterKeyConfiguration(h.deps).execute({
+    actor: 'admin:test',
+    tenantId: tenant.id,
+    input: {
+      name: `mrk-${randomUUID().slice(0, 8)}`,
+      provider: 'aws',
+      aws: { keyArn: primaryArn, roleArn, replica: { keyArn: replicaArn } },
+    },
   });
   expect(kc.status).toBe('valid');
   expect(kc.validation.checks).toEqual(
     expect.arrayContaining([expect.objectContaining({ name: 'replica_key', ok: true })]),
   );
-  const ws = await new CreateWorkspace(h.deps).execute('admin:test', tenant.id, { name: 'ws' });
+  const ws = await new CreateWorkspace(h.deps).execute({
+    actor: 'admin:test',
+    tenantId: tenant.id,
+    input: { name: 'ws' },
+  });
   const bound = await new BindWorkspace(h.deps).execute('admin:test', tenant.id, ws.id, kc.id);
   expect(bound.kind).toBe('bound');
-  const sp = await new CreateServicePrincipal(h.deps).execute('admin:test', tenant.id, {
-    name: 'region',
-    workspaceIds: [ws.id],
+  const sp = await new CreateServicePrincipal(h.deps).execute({
+    actor: 'admin:test',
+    tenantId: tenant.id,
+    input: {
+      name: 'region',
+      workspaceIds: [ws.id],
+    },
   });
   return {
     tenantId: tenant.id,
@@ -202,10 +214,14 @@ describe('registration', () => {
       .KeyMetadata!.Arn!;
     const plain = (await h.kms.send(new CreateKeyCommand({ Policy: policy(t.roleArn) }))).KeyMetadata!.Arn!;
     const register = (aws: Record<string, unknown>) =>
-      new RegisterKeyConfiguration(h.deps).execute('admin:test', t.tenantId, {
-        name: `bad-${randomUUID().slice(0, 8)}`,
-        provider: 'aws',
-        aws: { roleArn: t.roleArn, ...aws },
+      new RegisterKeyConfiguration(h.deps).execute({
+        actor: 'admin:test',
+        tenantId: t.tenantId,
+        input: {
+          name: `bad-${randomUUID().slice(0, 8)}`,
+          provider: 'aws',
+          aws: { roleArn: t.roleArn, ...aws },
+        },
       });
     const otherInReplicaRegion = other.replace(`:${h.aws.region}:`, `:${REPLICA_REGION}:`);
     await expect(register({ keyArn: t.primaryArn, replica: { keyArn: otherInReplicaRegion } })).rejects.toMatchObject({
@@ -233,13 +249,17 @@ describe('registration', () => {
     const t = await mrkTenant();
     const lonely = (await h.kms.send(new CreateKeyCommand({ MultiRegion: true, Policy: policy(t.roleArn) })))
       .KeyMetadata!.Arn!;
-    const kc = await new RegisterKeyConfiguration(h.deps).execute('admin:test', t.tenantId, {
-      name: `lonely-${randomUUID().slice(0, 8)}`,
-      provider: 'aws',
-      aws: {
-        keyArn: lonely,
-        roleArn: t.roleArn,
-        replica: { keyArn: lonely.replace(`:${h.aws.region}:`, `:${REPLICA_REGION}:`) },
+    const kc = await new RegisterKeyConfiguration(h.deps).execute({
+      actor: 'admin:test',
+      tenantId: t.tenantId,
+      input: {
+        name: `lonely-${randomUUID().slice(0, 8)}`,
+        provider: 'aws',
+        aws: {
+          keyArn: lonely,
+          roleArn: t.roleArn,
+          replica: { keyArn: lonely.replace(`:${h.aws.region}:`, `:${REPLICA_REGION}:`) },
+        },
       },
     });
     expect(kc.status).toBe('invalid');
@@ -411,10 +431,14 @@ describe('residue', () => {
     const before = await deks(t, ['a']);
     const [old] = await storedForms(t);
     const plain = (await h.kms.send(new CreateKeyCommand({ Policy: policy(t.roleArn) }))).KeyMetadata!.Arn!;
-    const target = await new RegisterKeyConfiguration(h.deps).execute('admin:test', t.tenantId, {
-      name: `plain-${randomUUID().slice(0, 8)}`,
-      provider: 'aws',
-      aws: { keyArn: plain, roleArn: t.roleArn },
+    const target = await new RegisterKeyConfiguration(h.deps).execute({
+      actor: 'admin:test',
+      tenantId: t.tenantId,
+      input: {
+        name: `plain-${randomUUID().slice(0, 8)}`,
+        provider: 'aws',
+        aws: { keyArn: plain, roleArn: t.roleArn },
+      },
     });
     const bound = await new BindWorkspace(h.deps).execute('admin:test', t.tenantId, t.workspaceIds[0], target.id);
     if (bound.kind !== 'rekey') throw new Error(`expected a re-key, got ${bound.kind}`);

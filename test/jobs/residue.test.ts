@@ -123,14 +123,29 @@ async function destroyedLeavesNothing(s: Scenario, v: string, maxKekVersion: num
   expect((await probeV()).unwrapped).toBeGreaterThan(0);
   const name: string = (await h.ds.query(`SELECT name FROM workspaces WHERE id = $1`, [v]))[0].name;
   await expect(
-    new DestroyWorkspace(h.deps).execute('admin:test', s.tenantId, v, { confirm: `${name} ` }),
+    new DestroyWorkspace(h.deps).execute({
+      actor: 'admin:test',
+      tenantId: s.tenantId,
+      workspaceId: v,
+      input: { confirm: `${name} ` },
+    }),
   ).rejects.toMatchObject({ code: 'CONFIRMATION_MISMATCH' });
   await expect(
-    new DestroyWorkspace(h.deps).execute('admin:test', s.tenantId, v, { confirm: undefined }),
+    new DestroyWorkspace(h.deps).execute({
+      actor: 'admin:test',
+      tenantId: s.tenantId,
+      workspaceId: v,
+      input: { confirm: undefined },
+    }),
   ).rejects.toMatchObject({ code: 'CONFIRMATION_MISMATCH' });
   expect((await h.workspace(s.tenantId, v)).keyState).toBe('active');
 
-  const view = await new DestroyWorkspace(h.deps).execute('admin:test', s.tenantId, v, { confirm: name });
+  const view = await new DestroyWorkspace(h.deps).execute({
+    actor: 'admin:test',
+    tenantId: s.tenantId,
+    workspaceId: v,
+    input: { confirm: name },
+  });
   expect(view).toMatchObject({ id: v, keyState: 'destroyed', keyConfigurationId: null, kekVersion: null });
   const left = await h.ds.query(
     `SELECT (SELECT count(*)::int FROM kek_versions WHERE workspace_id = $1) AS keks, (SELECT count(*)::int FROM deks WHERE workspace_id = $1) AS deks`,
@@ -150,7 +165,12 @@ async function destroyedLeavesNothing(s: Scenario, v: string, maxKekVersion: num
     code: 'DESTROYED_WORKSPACE_NOT_BINDABLE',
   });
   await expect(
-    new DestroyWorkspace(h.deps).execute('admin:test', s.tenantId, v, { confirm: name }),
+    new DestroyWorkspace(h.deps).execute({
+      actor: 'admin:test',
+      tenantId: s.tenantId,
+      workspaceId: v,
+      input: { confirm: name },
+    }),
   ).rejects.toMatchObject({ code: 'WORKSPACE_DESTROYED' });
   const audit = await h.ds.query(
     `SELECT actor, at, details FROM audit_events WHERE tenant_id = $1 AND action = 'workspace.destroyed' AND target = $2`,
@@ -219,10 +239,14 @@ describe('GCP', () => {
           cryptoKey: { purpose: 'ENCRYPT_DECRYPT' },
         });
         await setKeyPolicy(h, key.name!, t.serviceAccount, true);
-        const kc = await new RegisterKeyConfiguration(h.deps).execute('admin:test', t.tenantId, {
-          name: `gcp-b-${randomUUID().slice(0, 8)}`,
-          provider: 'gcp',
-          gcp: { keyName: key.name!, serviceAccount: t.serviceAccount },
+        const kc = await new RegisterKeyConfiguration(h.deps).execute({
+          actor: 'admin:test',
+          tenantId: t.tenantId,
+          input: {
+            name: `gcp-b-${randomUUID().slice(0, 8)}`,
+            provider: 'gcp',
+            gcp: { keyName: key.name!, serviceAccount: t.serviceAccount },
+          },
         });
         if (kc.status !== 'valid') throw new Error('key B did not validate');
         return { keyConfigurationId: kc.id, revoke: () => setKeyPolicy(h, key.name!, t.serviceAccount, false) };
@@ -256,7 +280,11 @@ describe('a key configuration is in use while any stored form depends on it', ()
       /^(workspaces|kek_versions)_key_configuration_fk$/,
     );
     await expect(
-      new DeleteKeyConfiguration(h.deps).execute('admin:test', t.tenantId, t.keyConfigurationId),
+      new DeleteKeyConfiguration(h.deps).execute({
+        actor: 'admin:test',
+        tenantId: t.tenantId,
+        id: t.keyConfigurationId,
+      }),
     ).rejects.toMatchObject({ code: 'KEY_CONFIGURATION_IN_USE' });
 
     // The binding alone moved (each rollback below): the KEK form under A still holds A.
@@ -282,7 +310,11 @@ describe('a key configuration is in use while any stored form depends on it', ()
     const bound = await new BindWorkspace(h.deps).execute('admin:test', t.tenantId, w, b.keyConfigurationId);
     if (bound.kind !== 'rekey') throw new Error('expected a re-key');
     expect(await h.waitForOperation(t.tenantId, bound.operationId)).toMatchObject({ state: 'succeeded' });
-    await new DeleteKeyConfiguration(h.deps).execute('admin:test', t.tenantId, t.keyConfigurationId);
+    await new DeleteKeyConfiguration(h.deps).execute({
+      actor: 'admin:test',
+      tenantId: t.tenantId,
+      id: t.keyConfigurationId,
+    });
   });
 });
 
@@ -312,7 +344,12 @@ describe('destroy while an operation is running', () => {
       );
       await new Promise((res) => setTimeout(res, 200));
       const name: string = (await h.ds.query(`SELECT name FROM workspaces WHERE id = $1`, [w]))[0].name;
-      await new DestroyWorkspace(h.deps).execute('admin:test', t.tenantId, w, { confirm: name });
+      await new DestroyWorkspace(h.deps).execute({
+        actor: 'admin:test',
+        tenantId: t.tenantId,
+        workspaceId: w,
+        input: { confirm: name },
+      });
       const op = await h.waitForOperation(t.tenantId, opId, 20_000);
       expect(op.state).toBe('failed');
       expect(op.error).toMatch(/WORKSPACE_STATE_CONFLICT|destroyed|changed/);

@@ -23,6 +23,12 @@ export {
   SsoSettings,
   SsoConfigurationInput,
   CallbackParams,
+  GetSsoConfigurationCommand,
+  PutSsoConfigurationCommand,
+  DeleteSsoConfigurationCommand,
+  StartSsoSignInCommand,
+  CompleteSsoSignInCommand,
+  ExchangeSsoHandoffCommand,
 } from './sso';
 export * from './mfa';
 export {

@@ -36,14 +36,26 @@ async function broadcast(deps: ServicePrincipalDeps, tenantId: string, ids: read
   await Promise.all(ids.map((id) => deps.principalInvalidator.servicePrincipalChanged(tenantId, id)));
 }
 
+export interface GetWorkspaceReasonPolicyCommand {
+  readonly tenantId: string;
+  readonly workspaceId: string;
+}
+
 export class GetWorkspaceReasonPolicy {
   constructor(private readonly deps: ServicePrincipalDeps) {}
 
-  async execute(tenantId: string, workspaceId: string): Promise<WorkspaceReasonPolicyView> {
+  async execute({ tenantId, workspaceId }: GetWorkspaceReasonPolicyCommand): Promise<WorkspaceReasonPolicyView> {
     const p = await this.deps.repos.accessReasons.workspacePolicy(tenantId, workspaceId);
     if (!p) throw workspaceNotFound();
     return policyView(p);
   }
+}
+
+export interface SetWorkspaceReasonPolicyCommand {
+  readonly actor: Actor;
+  readonly tenantId: string;
+  readonly workspaceId: string;
+  readonly input: { readonly deniedReasons: readonly AccessReason[]; readonly requireReason: boolean };
 }
 
 /**
@@ -53,12 +65,7 @@ export class GetWorkspaceReasonPolicy {
 export class SetWorkspaceReasonPolicy {
   constructor(private readonly deps: ServicePrincipalDeps) {}
 
-  async execute(
-    actor: Actor,
-    tenantId: string,
-    workspaceId: string,
-    input: { deniedReasons: readonly AccessReason[]; requireReason: boolean },
-  ) {
+  async execute({ actor, tenantId, workspaceId, input }: SetWorkspaceReasonPolicyCommand) {
     const denied = canonical(input.deniedReasons);
     const { repos, audit } = this.deps;
     const { after, principals } = await repos.ds.transaction(async (m) => {
@@ -98,26 +105,33 @@ export interface PrincipalReasonsView {
   readonly allowedReasons: AccessReason[];
 }
 
+export interface GetPrincipalReasonsCommand {
+  readonly tenantId: string;
+  readonly principalId: string;
+}
+
 export class GetPrincipalReasons {
   constructor(private readonly deps: ServicePrincipalDeps) {}
 
-  async execute(tenantId: string, principalId: string): Promise<PrincipalReasonsView> {
+  async execute({ tenantId, principalId }: GetPrincipalReasonsCommand): Promise<PrincipalReasonsView> {
     const r = await this.deps.repos.accessReasons.principalReasons(this.deps.repos.ds, tenantId, principalId);
     if (!r) throw principalNotFound();
     return { id: principalId, allowedReasons: canonical(r as AccessReason[]) };
   }
 }
 
+export interface SetPrincipalReasonsCommand {
+  readonly actor: Actor;
+  readonly tenantId: string;
+  readonly principalId: string;
+  readonly allowed: readonly AccessReason[];
+}
+
 /** The key admin sets the reasons a service principal may give (audited in the change's transaction). */
 export class SetPrincipalReasons {
   constructor(private readonly deps: ServicePrincipalDeps) {}
 
-  async execute(
-    actor: Actor,
-    tenantId: string,
-    principalId: string,
-    allowed: readonly AccessReason[],
-  ): Promise<PrincipalReasonsView> {
+  async execute({ actor, tenantId, principalId, allowed }: SetPrincipalReasonsCommand): Promise<PrincipalReasonsView> {
     const reasons = canonical(allowed);
     const { repos, audit } = this.deps;
     await repos.ds.transaction(async (m) => {
@@ -159,6 +173,16 @@ export interface KeyUseByReasonView {
   readonly points: KeyUsePoint[];
 }
 
+export interface GetKeyUseByReasonCommand {
+  readonly tenantId: string;
+  readonly query: {
+    readonly workspaceId?: string;
+    readonly from?: Date;
+    readonly to?: Date;
+    readonly bucket: KeyUseBucket;
+  };
+}
+
 /** Key use by reason over time, for the tenant or one of its workspaces (key admins and auditors read). */
 export class GetKeyUseByReason {
   constructor(
@@ -166,10 +190,7 @@ export class GetKeyUseByReason {
     private readonly report: KeyUseReport,
   ) {}
 
-  async execute(
-    tenantId: string,
-    q: { workspaceId?: string; from?: Date; to?: Date; bucket: KeyUseBucket },
-  ): Promise<KeyUseByReasonView> {
+  async execute({ tenantId, query: q }: GetKeyUseByReasonCommand): Promise<KeyUseByReasonView> {
     const to = q.to ?? new Date();
     const from =
       q.from ??

@@ -54,63 +54,74 @@ function tokenHash(token: string, missing: ErrorCode): Buffer {
   return hashOneTimeToken(token);
 }
 
+export interface CreateInvitationCommand {
+  readonly actor: Actor;
+  readonly tenantId: string;
+  readonly input: { readonly email: string; readonly role: AdminRole };
+}
+
 /**
- * Creates an invitation and mails its link, inside the caller's transaction: if the mail cannot be handed over,
- * nothing is created. The answer names the invitation, never its token.
+ * Creates an invitation and mails its link, inside its own transaction (or the caller's): if the mail cannot be
+ * handed over, nothing is created. The answer names the invitation, never its token.
  */
 export class CreateInvitation {
   constructor(private readonly deps: CredentialsDeps) {}
 
-  async execute(
-    actor: Actor,
-    tenantId: string,
-    input: { email: string; role: AdminRole },
-    db?: Queryable,
-    audit = true,
-  ) {
-    const email = normalizeEmail(input.email);
-    const run = async (m: Queryable) => {
-      if (await this.deps.repos.adminAccounts.emailExists(m, tenantId, email))
-        throw new DomainError(ErrorCode.AccountExists, 'an admin user with this email already exists');
-      if (await this.deps.repos.oneTimeLinks.pendingInvitationExists(m, tenantId, email))
-        throw new DomainError(
-          ErrorCode.InvitationPending,
-          'an invitation to this email is already pending; revoke it to send a new one',
-        );
-      const { token, hash } = newOneTimeToken();
-      const link = await this.deps.repos.oneTimeLinks.insert(m, {
-        id: randomUUID(),
-        tenantId,
-        kind: 'invitation',
-        email,
-        role: input.role,
-        adminUserId: null,
-        tokenHash: hash,
-        createdBy: actor,
-        expiresAt: new Date(Date.now() + this.deps.invitationTtlSeconds * 1000),
-      });
-      const url = `${this.deps.consoleUrl}/#/accept-invitation/${token}`;
-      try {
-        await this.deps.mail.send({
-          to: email,
-          kind: 'invitation',
-          subject: 'You are invited to administer keys in Keyhold',
-          text: `You have been invited as ${input.role === 'key_admin' ? 'a key admin' : 'an auditor'}. Choose your password here (valid until ${link.expiresAt.toISOString()}, usable once):\n${url}\n`,
-          link: url,
-        });
-      } catch {
-        throw new DomainError(ErrorCode.MailUnavailable, 'the invitation could not be sent; nothing was created', 30);
-      }
-      return link;
-    };
-    const link = db ? await run(db) : await this.deps.repos.ds.transaction((m) => run(m));
-    const view = invitationView(link);
-    if (audit) await this.audit(actor, tenantId, view);
+  async execute(cmd: CreateInvitationCommand) {
+    const view = invitationView(await this.deps.repos.ds.transaction((m) => this.create(cmd, m)));
+    await this.audit(cmd.actor, cmd.tenantId, view);
     return view;
   }
 
-  /** Separate so tenant creation can record the tenant first and the invitation second, after its commit. */
-  async audit(actor: Actor, tenantId: string, v: { id: string; email: string; role: AdminRole }): Promise<void> {
+  /**
+   * Inside the caller's transaction and without an audit record: tenant creation records the tenant first and the
+   * invitation second, in its own transaction.
+   */
+  async withinTransaction(cmd: CreateInvitationCommand, m: Queryable) {
+    return invitationView(await this.create(cmd, m));
+  }
+
+  private async create({ actor, tenantId, input }: CreateInvitationCommand, m: Queryable) {
+    const email = normalizeEmail(input.email);
+    if (await this.deps.repos.adminAccounts.emailExists(m, tenantId, email))
+      throw new DomainError(ErrorCode.AccountExists, 'an admin user with this email already exists');
+    if (await this.deps.repos.oneTimeLinks.pendingInvitationExists(m, tenantId, email))
+      throw new DomainError(
+        ErrorCode.InvitationPending,
+        'an invitation to this email is already pending; revoke it to send a new one',
+      );
+    const { token, hash } = newOneTimeToken();
+    const link = await this.deps.repos.oneTimeLinks.insert(m, {
+      id: randomUUID(),
+      tenantId,
+      kind: 'invitation',
+      email,
+      role: input.role,
+      adminUserId: null,
+      tokenHash: hash,
+      createdBy: actor,
+      expiresAt: new Date(Date.now() + this.deps.invitationTtlSeconds * 1000),
+    });
+    const url = `${this.deps.consoleUrl}/#/accept-invitation/${token}`;
+    try {
+      await this.deps.mail.send({
+        to: email,
+        kind: 'invitation',
+        subject: 'You are invited to administer keys in Keyhold',
+        text: `You have been invited as ${input.role === 'key_admin' ? 'a key admin' : 'an auditor'}. Choose your password here (valid until ${link.expiresAt.toISOString()}, usable once):\n${url}\n`,
+        link: url,
+      });
+    } catch {
+      throw new DomainError(ErrorCode.MailUnavailable, 'the invitation could not be sent; nothing was created', 30);
+    }
+    return link;
+  }
+
+  private async audit(
+    actor: Actor,
+    tenantId: string,
+    v: { id: string; email: string; role: AdminRole },
+  ): Promise<void> {
     await this.deps.audit.append(tenantId, {
       actor,
       action: 'invitation.created',
@@ -121,10 +132,14 @@ export class CreateInvitation {
   }
 }
 
+export interface ListInvitationsCommand {
+  readonly tenantId: string;
+}
+
 export class ListInvitations {
   constructor(private readonly deps: CredentialsDeps) {}
 
-  async execute(tenantId: string) {
+  async execute({ tenantId }: ListInvitationsCommand) {
     const list = await this.deps.repos.oneTimeLinks.listInvitations(tenantId);
     return list.map((l) => ({
       ...invitationView(l),
@@ -135,10 +150,16 @@ export class ListInvitations {
   }
 }
 
+export interface RevokeInvitationCommand {
+  readonly actor: Actor;
+  readonly tenantId: string;
+  readonly id: string;
+}
+
 export class RevokeInvitation {
   constructor(private readonly deps: CredentialsDeps) {}
 
-  async execute(actor: Actor, tenantId: string, id: string) {
+  async execute({ actor, tenantId, id }: RevokeInvitationCommand) {
     const l = await this.deps.repos.oneTimeLinks.revokeInvitation(tenantId, id);
     if (!l) throw new DomainError(ErrorCode.InvitationNotFound, 'no pending invitation with this id');
     await this.deps.audit.append(tenantId, {
@@ -151,11 +172,15 @@ export class RevokeInvitation {
   }
 }
 
+export interface DescribeInvitationCommand {
+  readonly token: string;
+}
+
 /** Public: what a live invitation is for (the accept page shows it before the invitee picks a password). */
 export class DescribeInvitation {
   constructor(private readonly deps: CredentialsDeps) {}
 
-  async execute(token: string) {
+  async execute({ token }: DescribeInvitationCommand) {
     const l = await this.deps.repos.oneTimeLinks.findLive(tokenHash(token, ErrorCode.InvitationNotFound), 'invitation');
     if (!l)
       throw new DomainError(
@@ -173,11 +198,16 @@ export class DescribeInvitation {
   }
 }
 
+export interface AcceptInvitationCommand {
+  readonly token: string;
+  readonly password: string;
+}
+
 /** Public: the invitee sets their own password; the invitation is consumed in the same transaction. */
 export class AcceptInvitation {
   constructor(private readonly deps: CredentialsDeps) {}
 
-  async execute(input: { token: string; password: string }) {
+  async execute(input: AcceptInvitationCommand) {
     const hash = tokenHash(input.token, ErrorCode.InvitationNotFound);
     const live = await this.deps.repos.oneTimeLinks.findLive(hash, 'invitation');
     if (!live)
@@ -220,11 +250,17 @@ export class AcceptInvitation {
   }
 }
 
+export interface ChangePasswordCommand {
+  readonly tenantId: string;
+  readonly userId: string;
+  readonly input: { readonly currentPassword: string; readonly newPassword: string };
+}
+
 /** Signed in: a new password needs the current one; every session of the user ends (sign in again). */
 export class ChangePassword {
   constructor(private readonly deps: CredentialsDeps) {}
 
-  async execute(tenantId: string, userId: string, input: { currentPassword: string; newPassword: string }) {
+  async execute({ tenantId, userId, input }: ChangePasswordCommand) {
     const u = await this.deps.repos.adminAccounts.find(tenantId, userId);
     if (!u || u.disabled) throw new DomainError(ErrorCode.AdminUserNotFound, 'admin user not found');
     if (!(await verifySecret(input.currentPassword, u.passwordHash)))
@@ -251,6 +287,11 @@ export class ChangePassword {
   }
 }
 
+export interface RequestPasswordResetCommand {
+  readonly tenantId: string;
+  readonly email: string;
+}
+
 /**
  * Public: "forgot my password". The answer is sent before anything is looked up, so it is the same — body, status
  * and time — whether or not the account exists; the lookup, the link and the mail happen afterwards. One link per
@@ -259,11 +300,11 @@ export class ChangePassword {
 export class RequestPasswordReset {
   constructor(private readonly deps: CredentialsDeps) {}
 
-  execute(input: { tenantId: string; email: string }): void {
+  execute(input: RequestPasswordResetCommand): void {
     setImmediate(() => void this.run(input).catch((err: unknown) => this.deps.onBackgroundError(err)));
   }
 
-  private async run(input: { tenantId: string; email: string }): Promise<void> {
+  private async run(input: RequestPasswordResetCommand): Promise<void> {
     const tenantId = input.tenantId.trim().toLowerCase();
     if (!isUuid(tenantId)) return;
     const user = await this.deps.repos.adminUsers.findByEmail(tenantId, normalizeEmail(input.email));
@@ -308,11 +349,16 @@ export class RequestPasswordReset {
   }
 }
 
+export interface CompletePasswordResetCommand {
+  readonly token: string;
+  readonly password: string;
+}
+
 /** Public: a reset link sets a new password once; every session of the user ends. */
 export class CompletePasswordReset {
   constructor(private readonly deps: CredentialsDeps) {}
 
-  async execute(input: { token: string; password: string }) {
+  async execute(input: CompletePasswordResetCommand) {
     const hash = tokenHash(input.token, ErrorCode.ResetLinkNotFound);
     const live = await this.deps.repos.oneTimeLinks.findLive(hash, 'password_reset');
     if (!live || !live.adminUserId)
@@ -345,19 +391,30 @@ export class CompletePasswordReset {
   }
 }
 
+export interface ListAdminUsersCommand {
+  readonly tenantId: string;
+}
+
 export class ListAdminUsers {
   constructor(private readonly deps: CredentialsDeps) {}
 
-  execute(tenantId: string) {
+  execute({ tenantId }: ListAdminUsersCommand) {
     return this.deps.repos.adminAccounts.list(tenantId);
   }
+}
+
+export interface UpdateAdminUserCommand {
+  readonly actor: Actor;
+  readonly tenantId: string;
+  readonly id: string;
+  readonly change: { readonly role?: AdminRole; readonly disabled?: boolean };
 }
 
 /** Role change and/or disable/enable; the user's sessions end at once on every replica. */
 export class UpdateAdminUser {
   constructor(private readonly deps: CredentialsDeps) {}
 
-  async execute(actor: Actor, tenantId: string, id: string, change: { role?: AdminRole; disabled?: boolean }) {
+  async execute({ actor, tenantId, id, change }: UpdateAdminUserCommand) {
     let r;
     try {
       r = await this.deps.repos.adminAccounts.update(tenantId, id, change);
@@ -384,10 +441,16 @@ export class UpdateAdminUser {
   }
 }
 
+export interface DeleteAdminUserCommand {
+  readonly actor: Actor;
+  readonly tenantId: string;
+  readonly id: string;
+}
+
 export class DeleteAdminUser {
   constructor(private readonly deps: CredentialsDeps) {}
 
-  async execute(actor: Actor, tenantId: string, id: string) {
+  async execute({ actor, tenantId, id }: DeleteAdminUserCommand) {
     let r;
     try {
       r = await this.deps.repos.adminAccounts.delete(tenantId, id);

@@ -112,5 +112,54 @@ export {
   bulkView,
 } from './bulk-actions.use-cases';
 export { ListVendorCanaries } from './listings.use-cases';
+export type {
+  GetWorkspaceReasonPolicyCommand,
+  SetWorkspaceReasonPolicyCommand,
+  GetPrincipalReasonsCommand,
+  SetPrincipalReasonsCommand,
+  GetKeyUseByReasonCommand,
+} from './access-reason-policy.use-cases';
+export type {
+  CreateInvitationCommand,
+  ListInvitationsCommand,
+  RevokeInvitationCommand,
+  DescribeInvitationCommand,
+  AcceptInvitationCommand,
+  ChangePasswordCommand,
+  RequestPasswordResetCommand,
+  CompletePasswordResetCommand,
+  ListAdminUsersCommand,
+  UpdateAdminUserCommand,
+  DeleteAdminUserCommand,
+} from './credentials.use-cases';
+export type {
+  RegisterKeyConfigurationCommand,
+  ValidateKeyConfigurationCommand,
+  GetKeyConfigurationCommand,
+  DeleteKeyConfigurationCommand,
+} from './key-configuration.use-cases';
+export type {
+  ListWorkspacesCommand,
+  ListKeyConfigurationsCommand,
+  ListServicePrincipalsCommand,
+} from './lists.use-cases';
+export type { ListOperationsCommand } from './operations-history.use-case';
+export type { DestroySegmentCommand, SetServicePrincipalPermissionsCommand } from './segment-shred.use-case';
+export type {
+  GetServicePrincipalCommand,
+  UpdateServicePrincipalCommand,
+  DeleteServicePrincipalCommand,
+  RotateServicePrincipalSecretCommand,
+  RevokeServicePrincipalSecretCommand,
+} from './service-principal.use-cases';
+export type { CreateTenantCommand, GetTenantCommand, CreateServicePrincipalCommand } from './tenant.use-cases';
+export type { DestroyWorkspaceCommand } from './workspace-destroy.use-case';
+export type {
+  CreateWorkspaceCommand,
+  GetWorkspaceCommand,
+  RequestRevocationCheckCommand,
+  GetOperationCommand,
+} from './workspace.use-cases';
+export type { RequestWrapLimitRotationCommand } from './wrap-limit-rotation.use-case';
 export { ProvidersModule } from './providers.module';
 export { KeysModule, KEYS_DEPS, CREDENTIALS_DEPS, PRINCIPAL_DEPS, SegmentDestroyMetric } from './keys.module';

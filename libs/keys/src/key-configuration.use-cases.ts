@@ -69,6 +69,12 @@ function parseWithReplica(binding: ProviderBinding, section: object, tenant: Ten
   return attachReplica(primary, binding.parse({ ...rest, ...replica }, tenant));
 }
 
+export interface RegisterKeyConfigurationCommand {
+  readonly actor: Actor;
+  readonly tenantId: string;
+  readonly input: RegisterKeyConfigurationInput;
+}
+
 /**
  * Parse (400 with the reason), validate for real against the customer's cloud (describe, policies, wrap/unwrap
  * round trip with context), store the pinned identifiers and the report. An invalid configuration is stored
@@ -77,7 +83,7 @@ function parseWithReplica(binding: ProviderBinding, section: object, tenant: Ten
 export class RegisterKeyConfiguration {
   constructor(private readonly deps: KeysDeps) {}
 
-  async execute(actor: Actor, tenantId: string, input: RegisterKeyConfigurationInput) {
+  async execute({ actor, tenantId, input }: RegisterKeyConfigurationCommand) {
     if (carriesExternalId(input))
       throw new DomainError(
         ErrorCode.ExternalIdNotAccepted,
@@ -146,10 +152,16 @@ export class RegisterKeyConfiguration {
   }
 }
 
+export interface ValidateKeyConfigurationCommand {
+  readonly actor: Actor;
+  readonly tenantId: string;
+  readonly id: string;
+}
+
 export class ValidateKeyConfiguration {
   constructor(private readonly deps: KeysDeps) {}
 
-  async execute(actor: Actor, tenantId: string, id: string) {
+  async execute({ actor, tenantId, id }: ValidateKeyConfigurationCommand) {
     const kc = await this.deps.repos.keyConfigurations.findById(tenantId, id);
     if (!kc) throw new DomainError(ErrorCode.KeyConfigurationNotFound, 'key configuration not found');
     const tenant = await tenantOf(this.deps, tenantId);
@@ -185,14 +197,25 @@ export class ValidateKeyConfiguration {
   }
 }
 
+export interface GetKeyConfigurationCommand {
+  readonly tenantId: string;
+  readonly id: string;
+}
+
 export class GetKeyConfiguration {
   constructor(private readonly deps: KeysDeps) {}
 
-  async execute(tenantId: string, id: string) {
+  async execute({ tenantId, id }: GetKeyConfigurationCommand) {
     const kc = await this.deps.repos.keyConfigurations.findById(tenantId, id);
     if (!kc) throw new DomainError(ErrorCode.KeyConfigurationNotFound, 'key configuration not found');
     return keyConfigurationView(kc, this.deps.registry, await tenantOf(this.deps, tenantId));
   }
+}
+
+export interface DeleteKeyConfigurationCommand {
+  readonly actor: Actor;
+  readonly tenantId: string;
+  readonly id: string;
 }
 
 /**
@@ -203,7 +226,7 @@ export class GetKeyConfiguration {
 export class DeleteKeyConfiguration {
   constructor(private readonly deps: KeysDeps) {}
 
-  async execute(actor: Actor, tenantId: string, id: string): Promise<void> {
+  async execute({ actor, tenantId, id }: DeleteKeyConfigurationCommand): Promise<void> {
     const inUse = () =>
       new DomainError(
         ErrorCode.KeyConfigurationInUse,

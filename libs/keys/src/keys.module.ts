@@ -324,7 +324,7 @@ class KeysLifecycle implements OnModuleInit, OnModuleDestroy {
           cache,
           {
             onRevocationSuspected: async (tenantId, workspaceId, errorClass) => {
-              const id = await revocationCheck.execute(tenantId, workspaceId, errorClass);
+              const id = await revocationCheck.execute({ tenantId, workspaceId });
               log.warn(
                 { tenantId, workspaceId, errorClass, operationId: id },
                 'customer key refused unwrap; revocation check requested',
@@ -377,7 +377,7 @@ class KeysLifecycle implements OnModuleInit, OnModuleDestroy {
           {
             chargeCreations: (principalId, n) => limiter.charge(principalId, n),
             rotationNeeded: async (tenantId, workspaceId, why) => {
-              const operationId = await rotation.execute(tenantId, workspaceId);
+              const operationId = await rotation.execute({ tenantId, workspaceId });
               log.warn({ tenantId, workspaceId, reason: why, operationId }, 'KEK wrap limit: rotation requested');
             },
           },

@@ -29,6 +29,12 @@ export interface WorkspaceFilters {
   ids?: string[];
 }
 
+export interface ListWorkspacesCommand {
+  readonly tenantId: string;
+  readonly filters: WorkspaceFilters;
+  readonly page: PageRequest<WorkspaceSort>;
+}
+
 const sorted = <T extends string>(v?: readonly T[]) => (v?.length ? [...new Set(v)].sort() : undefined);
 
 /**
@@ -41,7 +47,7 @@ export class ListWorkspaces {
     private readonly cursors: ListCursors,
   ) {}
 
-  async execute(tenantId: string, f: WorkspaceFilters, p: PageRequest<WorkspaceSort>) {
+  async execute({ tenantId, filters: f, page: p }: ListWorkspacesCommand) {
     // A filter naming a configuration of another tenant, or none, is a 404: an empty page would hide the mistake.
     if (f.keyConfigurationId && !(await this.deps.repos.keyConfigurations.findById(tenantId, f.keyConfigurationId)))
       throw new DomainError(ErrorCode.KeyConfigurationNotFound, 'key configuration not found');
@@ -70,6 +76,12 @@ export interface KeyConfigurationFilters {
   statuses?: Array<'valid' | 'invalid'>;
 }
 
+export interface ListKeyConfigurationsCommand {
+  readonly tenantId: string;
+  readonly filters: KeyConfigurationFilters;
+  readonly page: PageRequest<KeyConfigurationSort>;
+}
+
 /** `GET …/key-configurations`: searched by name, filtered by cloud and validation status, cursor-paged. */
 export class ListKeyConfigurations {
   constructor(
@@ -77,7 +89,7 @@ export class ListKeyConfigurations {
     private readonly cursors: ListCursors,
   ) {}
 
-  async execute(tenantId: string, f: KeyConfigurationFilters, p: PageRequest<KeyConfigurationSort>) {
+  async execute({ tenantId, filters: f, page: p }: ListKeyConfigurationsCommand) {
     const tenant = await tenantOf(this.deps, tenantId);
     const filters = { search: f.search || undefined, providers: sorted(f.providers), statuses: sorted(f.statuses) };
     const scope = { tenantId, list: 'key-configurations', sort: `${p.sort}:${p.order}`, filters };
@@ -101,6 +113,12 @@ export interface ServicePrincipalFilters {
   disabled?: boolean;
 }
 
+export interface ListServicePrincipalsCommand {
+  readonly tenantId: string;
+  readonly filters: ServicePrincipalFilters;
+  readonly page: PageRequest<ServicePrincipalSort>;
+}
+
 /** `GET …/service-principals`: searched by name, filtered by disabled, cursor-paged. Never a secret or its hash. */
 export class ListServicePrincipals {
   constructor(
@@ -108,7 +126,7 @@ export class ListServicePrincipals {
     private readonly cursors: ListCursors,
   ) {}
 
-  async execute(tenantId: string, f: ServicePrincipalFilters, p: PageRequest<ServicePrincipalSort>) {
+  async execute({ tenantId, filters: f, page: p }: ListServicePrincipalsCommand) {
     const filters = { search: f.search || undefined, disabled: f.disabled };
     const scope = { tenantId, list: 'service-principals', sort: `${p.sort}:${p.order}`, filters };
     const page = await this.deps.repos.servicePrincipals.page(tenantId, {

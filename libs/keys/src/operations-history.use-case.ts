@@ -23,6 +23,11 @@ export interface OperationHistoryInput {
 }
 
 /** The history view of one operation: the single-operation view plus who asked and when it started. */
+export interface ListOperationsCommand {
+  readonly tenantId: string;
+  readonly input: OperationHistoryInput;
+}
+
 export function historyView(o: OperationHistoryRow) {
   return { ...operationView(o), requestedBy: o.requestedBy, startedAt: o.startedAt };
 }
@@ -37,7 +42,7 @@ export class ListOperations {
     private readonly cursors: ListCursors,
   ) {}
 
-  async execute(tenantId: string, input: OperationHistoryInput) {
+  async execute({ tenantId, input }: ListOperationsCommand) {
     if (input.workspaceId && !(await this.deps.repos.workspaces.findById(tenantId, input.workspaceId)))
       throw new DomainError(ErrorCode.WorkspaceNotFound, 'workspace not found');
     const limit = input.limit ?? 50;

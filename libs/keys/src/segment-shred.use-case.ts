@@ -18,6 +18,13 @@ export interface SegmentInvalidator {
 
 export type DestroyedBy = { kind: 'admin'; id: string } | { kind: 'service'; id: string };
 
+export interface DestroySegmentCommand {
+  readonly by: DestroyedBy;
+  readonly tenantId: string;
+  readonly workspaceId: string;
+  readonly segmentId: string;
+}
+
 /**
  * Segment-level crypto-shred (right to be forgotten at the DEK layer): the segment's wrapped DEK row is deleted,
  * a tombstone (segment, when, who) stays so the id is never issued again, every replica drops its cached row
@@ -33,7 +40,7 @@ export class DestroySegment {
     private readonly onInvalidationError: (err: unknown) => void = () => undefined,
   ) {}
 
-  async execute(by: DestroyedBy, tenantId: string, workspaceId: string, segmentId: string): Promise<void> {
+  async execute({ by, tenantId, workspaceId, segmentId }: DestroySegmentCommand): Promise<void> {
     if (!isUuid(workspaceId)) throw new DomainError(ErrorCode.WorkspaceNotFound, 'workspace not found');
     workspaceId = workspaceId.toLowerCase();
     if (!isSegmentId(segmentId))
@@ -66,6 +73,13 @@ export class DestroySegment {
   }
 }
 
+export interface SetServicePrincipalPermissionsCommand {
+  readonly actor: Actor;
+  readonly tenantId: string;
+  readonly servicePrincipalId: string;
+  readonly permissions: readonly ServicePermission[];
+}
+
 /** The key admin sets a service principal's permissions (dek:fetch is always kept: a principal exists to fetch). */
 export class SetServicePrincipalPermissions {
   constructor(
@@ -73,12 +87,12 @@ export class SetServicePrincipalPermissions {
     private readonly audit: AuditLog,
   ) {}
 
-  async execute(
-    actor: Actor,
-    tenantId: string,
-    servicePrincipalId: string,
-    permissions: readonly ServicePermission[],
-  ): Promise<{ id: string; permissions: string[] }> {
+  async execute({
+    actor,
+    tenantId,
+    servicePrincipalId,
+    permissions,
+  }: SetServicePrincipalPermissionsCommand): Promise<{ id: string; permissions: string[] }> {
     const wanted = [...new Set<string>([...DEFAULT_SERVICE_PERMISSIONS, ...permissions])].sort();
     const stored = await this.repos.segments.setPermissions(tenantId, servicePrincipalId, wanted);
     if (!stored) throw new DomainError(ErrorCode.NotFound, 'service principal not found');

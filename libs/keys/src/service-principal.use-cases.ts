@@ -25,14 +25,26 @@ const notFound = () => new DomainError(ErrorCode.ServicePrincipalNotFound, 'serv
 /** Same hash parameters as at creation: the secret is 256 random bits, so memory-hardness buys nothing. */
 const hashClientSecret = (secret: string) => hashSecret(secret, { N: 2 ** 12 });
 
+export interface GetServicePrincipalCommand {
+  readonly tenantId: string;
+  readonly id: string;
+}
+
 export class GetServicePrincipal {
   constructor(private readonly deps: KeysDeps) {}
 
-  async execute(tenantId: string, id: string) {
+  async execute({ tenantId, id }: GetServicePrincipalCommand) {
     const sp = await this.deps.repos.servicePrincipals.get(tenantId, id);
     if (!sp) throw notFound();
     return sp;
   }
+}
+
+export interface UpdateServicePrincipalCommand {
+  readonly actor: Actor;
+  readonly tenantId: string;
+  readonly id: string;
+  readonly change: ServicePrincipalChange;
 }
 
 /**
@@ -42,7 +54,7 @@ export class GetServicePrincipal {
 export class UpdateServicePrincipal {
   constructor(private readonly deps: ServicePrincipalDeps) {}
 
-  async execute(actor: Actor, tenantId: string, id: string, change: ServicePrincipalChange) {
+  async execute({ actor, tenantId, id, change }: UpdateServicePrincipalCommand) {
     const c: ServicePrincipalChange = change.workspaceIds
       ? { ...change, workspaceIds: [...new Set(change.workspaceIds)] }
       : change;
@@ -76,10 +88,16 @@ function changes(before: ServicePrincipalSummary, after: ServicePrincipalSummary
   return out;
 }
 
+export interface DeleteServicePrincipalCommand {
+  readonly actor: Actor;
+  readonly tenantId: string;
+  readonly id: string;
+}
+
 export class DeleteServicePrincipal {
   constructor(private readonly deps: ServicePrincipalDeps) {}
 
-  async execute(actor: Actor, tenantId: string, id: string): Promise<void> {
+  async execute({ actor, tenantId, id }: DeleteServicePrincipalCommand): Promise<void> {
     const sp = await this.deps.repos.servicePrincipals.get(tenantId, id);
     if (!sp || !(await this.deps.repos.servicePrincipals.delete(this.deps.repos.ds, tenantId, id))) throw notFound();
     await this.deps.principalInvalidator.servicePrincipalChanged(tenantId, id);
@@ -93,6 +111,13 @@ export class DeleteServicePrincipal {
   }
 }
 
+export interface RotateServicePrincipalSecretCommand {
+  readonly actor: Actor;
+  readonly tenantId: string;
+  readonly id: string;
+  readonly overlapSeconds: number;
+}
+
 /**
  * A new client secret, returned once. The previous secret keeps working for `overlapSeconds` (the admin's
  * choice, 0 = stops now) so services can be rolled over without downtime; a secret already winding down from an
@@ -101,7 +126,7 @@ export class DeleteServicePrincipal {
 export class RotateServicePrincipalSecret {
   constructor(private readonly deps: ServicePrincipalDeps) {}
 
-  async execute(actor: Actor, tenantId: string, id: string, overlapSeconds: number) {
+  async execute({ actor, tenantId, id, overlapSeconds }: RotateServicePrincipalSecretCommand) {
     if (!Number.isInteger(overlapSeconds) || overlapSeconds < 0 || overlapSeconds > MAX_SECRET_OVERLAP_SECONDS)
       throw new DomainError(
         ErrorCode.ValidationFailed,
@@ -129,11 +154,18 @@ export class RotateServicePrincipalSecret {
   }
 }
 
+export interface RevokeServicePrincipalSecretCommand {
+  readonly actor: Actor;
+  readonly tenantId: string;
+  readonly id: string;
+  readonly secretId: string;
+}
+
 /** Revoke one secret now: it stops issuing tokens and the tokens it issued stop on every replica. */
 export class RevokeServicePrincipalSecret {
   constructor(private readonly deps: ServicePrincipalDeps) {}
 
-  async execute(actor: Actor, tenantId: string, id: string, secretId: string): Promise<void> {
+  async execute({ actor, tenantId, id, secretId }: RevokeServicePrincipalSecretCommand): Promise<void> {
     const { repos } = this.deps;
     await repos.ds.transaction(async (m) => {
       if (!(await repos.servicePrincipals.lockForChange(m, tenantId, id))) throw notFound();

@@ -7,6 +7,11 @@ import type { CreateInvitation } from './credentials.use-cases';
 import { DomainError, ErrorCode } from './errors';
 import { tenantView } from './views';
 
+export interface CreateTenantCommand {
+  readonly actor: Actor;
+  readonly input: { readonly name: string; readonly admin: { readonly email: string } };
+}
+
 /**
  * Operator: a tenant with its own ExternalId (CSPRNG, never client-supplied) and an invitation for its first key
  * admin, mailed to that admin. The operator never sets or sees a password or the invitation's link: the answer
@@ -18,13 +23,16 @@ export class CreateTenant {
     private readonly invite: CreateInvitation,
   ) {}
 
-  async execute(actor: Actor, input: { name: string; admin: { email: string } }) {
+  async execute({ actor, input }: CreateTenantCommand) {
     const id = randomUUID();
     const { tenant, invitation } = await this.deps.repos.ds.transaction(async (m) => {
       const t = await this.deps.repos.tenants.insert(m, { id, name: input.name, externalId: newExternalId() });
       // Tenant, invitation and their audit records commit together, and only if the invitation email was handed
       // over: tenant.created, then invitation.created.
-      const inv = await this.invite.execute(actor, id, { email: input.admin.email, role: 'key_admin' }, m, false);
+      const inv = await this.invite.withinTransaction(
+        { actor, tenantId: id, input: { email: input.admin.email, role: 'key_admin' } },
+        m,
+      );
       await this.deps.audit.append(
         id,
         {
@@ -53,14 +61,28 @@ export class CreateTenant {
   }
 }
 
+export interface GetTenantCommand {
+  readonly tenantId: string;
+}
+
 export class GetTenant {
   constructor(private readonly deps: KeysDeps) {}
 
-  async execute(tenantId: string) {
+  async execute({ tenantId }: GetTenantCommand) {
     const t = await this.deps.repos.tenants.findById(tenantId);
     if (!t) throw new DomainError(ErrorCode.TenantNotFound, 'tenant not found');
     return tenantView(t, this.deps.registry);
   }
+}
+
+export interface CreateServicePrincipalCommand {
+  readonly actor: Actor;
+  readonly tenantId: string;
+  readonly input: {
+    readonly name: string;
+    readonly workspaceIds: readonly string[];
+    readonly permissions?: readonly ServicePermission[];
+  };
 }
 
 /**
@@ -71,11 +93,7 @@ export class GetTenant {
 export class CreateServicePrincipal {
   constructor(private readonly deps: KeysDeps) {}
 
-  async execute(
-    actor: Actor,
-    tenantId: string,
-    input: { name: string; workspaceIds: string[]; permissions?: readonly ServicePermission[] },
-  ) {
+  async execute({ actor, tenantId, input }: CreateServicePrincipalCommand) {
     const workspaceIds = [...new Set(input.workspaceIds)];
     const permissions = [...new Set<string>([...DEFAULT_SERVICE_PERMISSIONS, ...(input.permissions ?? [])])].sort();
     if ((await this.deps.repos.workspaces.countExisting(tenantId, workspaceIds)) !== workspaceIds.length)

@@ -7,6 +7,13 @@ export interface DestroyWorkspaceInput {
   readonly confirm: unknown;
 }
 
+export interface DestroyWorkspaceCommand {
+  readonly actor: Actor;
+  readonly tenantId: string;
+  readonly workspaceId: string;
+  readonly input: DestroyWorkspaceInput;
+}
+
 /**
  * DELETE workspace: a deliberate crypto-shred of one workspace, without touching the customer's key (which other
  * workspaces may use). In one transaction under the workspace row lock, every DEK row and every KEK version row is
@@ -21,7 +28,7 @@ export interface DestroyWorkspaceInput {
 export class DestroyWorkspace {
   constructor(private readonly deps: KeysDeps) {}
 
-  async execute(actor: Actor, tenantId: string, workspaceId: string, input: DestroyWorkspaceInput) {
+  async execute({ actor, tenantId, workspaceId, input }: DestroyWorkspaceCommand) {
     const { repos } = this.deps;
     const destroyed = await repos.ds.transaction(async (m) => {
       const w = await repos.workspaces.lockById(m, tenantId, workspaceId);

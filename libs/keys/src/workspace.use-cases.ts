@@ -7,10 +7,16 @@ import type { Actor, KeysDeps } from './context';
 import { DomainError, ErrorCode } from './errors';
 import { operationView, workspaceView } from './views';
 
+export interface CreateWorkspaceCommand {
+  readonly actor: Actor;
+  readonly tenantId: string;
+  readonly input: { readonly name: string };
+}
+
 export class CreateWorkspace {
   constructor(private readonly deps: KeysDeps) {}
 
-  async execute(actor: Actor, tenantId: string, input: { name: string }) {
+  async execute({ actor, tenantId, input }: CreateWorkspaceCommand) {
     const w = await this.deps.repos.ds.transaction(async (m) => {
       const created = await this.deps.repos.workspaces.insert(tenantId, { id: randomUUID(), name: input.name }, m);
       await this.deps.audit.append(
@@ -30,10 +36,15 @@ export class CreateWorkspace {
   }
 }
 
+export interface GetWorkspaceCommand {
+  readonly tenantId: string;
+  readonly id: string;
+}
+
 export class GetWorkspace {
   constructor(private readonly deps: KeysDeps) {}
 
-  async execute(tenantId: string, id: string) {
+  async execute({ tenantId, id }: GetWorkspaceCommand) {
     const w = await this.deps.repos.workspaces.findById(tenantId, id);
     if (!w) throw new DomainError(ErrorCode.WorkspaceNotFound, 'workspace not found');
     return workspaceView(w);
@@ -264,20 +275,30 @@ export class RequestOperation {
   }
 }
 
+export interface RequestRevocationCheckCommand {
+  readonly tenantId: string;
+  readonly workspaceId: string;
+}
+
 /** Platform-triggered revocation check after a revocation-class failure on unwrap (de-duplicated). */
 export class RequestRevocationCheck {
   constructor(private readonly deps: KeysDeps) {}
 
-  async execute(tenantId: string, workspaceId: string, _errorClass: string): Promise<string> {
+  async execute({ tenantId, workspaceId }: RequestRevocationCheckCommand): Promise<string> {
     const op = await createAndDispatch(this.deps, 'keyhold', tenantId, workspaceId, OperationKind.RevocationCheck);
     return op.id;
   }
 }
 
+export interface GetOperationCommand {
+  readonly tenantId: string;
+  readonly operationId: string;
+}
+
 export class GetOperation {
   constructor(private readonly deps: KeysDeps) {}
 
-  async execute(tenantId: string, operationId: string) {
+  async execute({ tenantId, operationId }: GetOperationCommand) {
     const o = await this.deps.repos.operations.find(tenantId, operationId);
     if (!o) throw new DomainError(ErrorCode.OperationNotFound, 'operation not found');
     return operationView(o);

@@ -17,12 +17,12 @@ export function registerInternalSegmentRoutes(
       const claims = await s.serviceTokens.verifyHeader(req.headers.authorization);
       // a disabled, deleted or rotated-away credential, or an address off the allow-list, destroys nothing
       await s.principalGate.admit(claims, req.ip);
-      await s.destroySegment.execute(
-        { kind: 'service', id: claims.sub },
-        claims.tid,
-        req.params.workspaceId,
-        req.params.segmentId,
-      );
+      await s.destroySegment.execute({
+        by: { kind: 'service', id: claims.sub },
+        tenantId: claims.tid,
+        workspaceId: req.params.workspaceId,
+        segmentId: req.params.segmentId,
+      });
       return reply.status(204).header('cache-control', 'no-store').send();
     },
   );

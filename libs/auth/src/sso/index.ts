@@ -21,8 +21,18 @@ export { SecretBox } from './secret-box';
 export { parseIssuerUrl } from './issuer-url';
 export { assertOutboundUrl, addressAllowed, OutboundPolicy } from './outbound';
 export { emailFromClaims, roleFromClaims } from './identity';
-export { SsoConfigurationInput } from './sso-configuration.use-cases';
-export { CallbackParams } from './sso-sign-in';
+export {
+  SsoConfigurationInput,
+  GetSsoConfigurationCommand,
+  PutSsoConfigurationCommand,
+  DeleteSsoConfigurationCommand,
+} from './sso-configuration.use-cases';
+export {
+  CallbackParams,
+  StartSsoSignInCommand,
+  CompleteSsoSignInCommand,
+  ExchangeSsoHandoffCommand,
+} from './sso-sign-in';
 
 /** The path of the one redirect URI, appended to KEYHOLD_PUBLIC_URL. */
 export const SSO_CALLBACK_PATH = '/v1/sso/callback';

@@ -42,15 +42,25 @@ function requireBox(deps: SsoDeps) {
   return deps.box;
 }
 
+export interface GetSsoConfigurationCommand {
+  readonly tenantId: string;
+}
+
 export class GetSsoConfiguration {
   constructor(private readonly deps: SsoDeps) {}
 
   /** Always an answer: an unconfigured tenant still needs the redirect URI to register at its IdP. */
-  async execute(tenantId: string) {
+  async execute({ tenantId }: GetSsoConfigurationCommand) {
     const c = await this.deps.repos.sso.find(tenantId);
     if (!c) return { configured: false as const, redirectUri: this.deps.redirectUri };
     return ssoView(c, this.deps.redirectUri);
   }
+}
+
+export interface PutSsoConfigurationCommand {
+  readonly actor: string;
+  readonly tenantId: string;
+  readonly input: SsoConfigurationInput;
 }
 
 /**
@@ -62,7 +72,7 @@ export class GetSsoConfiguration {
 export class PutSsoConfiguration {
   constructor(private readonly deps: SsoDeps) {}
 
-  async execute(actor: string, tenantId: string, input: SsoConfigurationInput) {
+  async execute({ actor, tenantId, input }: PutSsoConfigurationCommand) {
     const box = requireBox(this.deps);
     const issuer = parseIssuerUrl(input.issuer, this.deps.policy);
     const domains = [...new Set(input.allowedEmailDomains.map((d) => d.trim().toLowerCase()))];
@@ -144,10 +154,15 @@ export class PutSsoConfiguration {
   }
 }
 
+export interface DeleteSsoConfigurationCommand {
+  readonly actor: string;
+  readonly tenantId: string;
+}
+
 export class DeleteSsoConfiguration {
   constructor(private readonly deps: SsoDeps) {}
 
-  async execute(actor: string, tenantId: string): Promise<void> {
+  async execute({ actor, tenantId }: DeleteSsoConfigurationCommand): Promise<void> {
     const deleted = await this.deps.repos.ds.transaction(async (m) => {
       if (!(await this.deps.repos.sso.delete(m, tenantId))) return false;
       await this.deps.audit.append(

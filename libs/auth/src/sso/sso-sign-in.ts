@@ -7,6 +7,11 @@ import { SsoError } from './errors';
 import { emailFromClaims, roleFromClaims } from './identity';
 import { browserMatches, newSecret } from './login-records';
 
+export interface StartSsoSignInCommand {
+  /** As typed on the sign-in page: trimmed and lower-cased here. */
+  readonly tenantId: string;
+}
+
 /**
  * Sign-in through the tenant's IdP: OpenID Connect authorization code flow with PKCE (S256), state and nonce.
  *
@@ -24,8 +29,8 @@ export class StartSsoSignIn {
   constructor(private readonly deps: SsoDeps) {}
 
   /** → the IdP's authorization URL and the browser secret for the httpOnly cookie. */
-  async execute(tenantIdInput: string): Promise<{ authorizationUrl: string; browserSecret: string }> {
-    const tenantId = tenantIdInput.trim().toLowerCase();
+  async execute(cmd: StartSsoSignInCommand): Promise<{ authorizationUrl: string; browserSecret: string }> {
+    const tenantId = cmd.tenantId.trim().toLowerCase();
     const config = isUuid(tenantId) ? await this.deps.repos.sso.find(tenantId) : null;
     if (!config) throw new SsoError('SSO_NOT_CONFIGURED', 'single sign-on is not set up for this tenant');
     const client = await clientFor(this.deps, config);
@@ -60,6 +65,12 @@ export interface CallbackParams {
   iss?: string;
 }
 
+export interface CompleteSsoSignInCommand {
+  readonly params: CallbackParams;
+  /** From the httpOnly cookie set when the sign-in started. */
+  readonly browserSecret: string | undefined;
+}
+
 export class CompleteSsoSignIn {
   constructor(private readonly deps: SsoDeps) {}
 
@@ -67,10 +78,7 @@ export class CompleteSsoSignIn {
    * → the secret of a handoff record the console exchanges for a session (POST /v1/sso/session). Failures after
    * the tenant is known are audited in its log with their code.
    */
-  async execute(
-    params: CallbackParams,
-    browserSecret: string | undefined,
-  ): Promise<{ handoff: string; tenantId: string }> {
+  async execute({ params, browserSecret }: CompleteSsoSignInCommand): Promise<{ handoff: string; tenantId: string }> {
     const pending = typeof params.state === 'string' ? await this.deps.records.takePending(params.state) : null;
     if (!pending)
       throw new SsoError('SSO_STATE_INVALID', 'this sign-in is unknown, already used or expired; start again');
@@ -188,11 +196,16 @@ export class CompleteSsoSignIn {
   }
 }
 
+export interface ExchangeSsoHandoffCommand {
+  readonly handoff: string | undefined;
+  readonly browserSecret: string | undefined;
+}
+
 /** POST /v1/sso/session: the finished sign-in (same browser, once) → a Keyhold access token. */
 export class ExchangeSsoHandoff {
   constructor(private readonly deps: SsoDeps) {}
 
-  async execute(handoff: string | undefined, browserSecret: string | undefined) {
+  async execute({ handoff, browserSecret }: ExchangeSsoHandoffCommand) {
     const f = handoff ? await this.deps.records.takeFinished(handoff) : null;
     if (!f || !browserMatches(browserSecret, f.browserHash))
       throw new SsoError('SSO_HANDOFF_INVALID', 'no finished single sign-on for this browser; sign in again');

@@ -29,43 +29,57 @@ export class AccessReasonsController {
   @Get('workspaces/:id/access-reason-policy')
   @AdminRoute('key_admin', 'auditor')
   getPolicy(@Claims() c: AccessClaims, @Param('id') id: string) {
-    return this.getWorkspacePolicyUseCase.execute(c.tid, pathId(id, ErrorCode.WorkspaceNotFound));
+    return this.getWorkspacePolicyUseCase.execute({
+      tenantId: c.tid,
+      workspaceId: pathId(id, ErrorCode.WorkspaceNotFound),
+    });
   }
 
   @Put('workspaces/:id/access-reason-policy')
   @AdminRoute('key_admin')
   setPolicy(@Claims() c: AccessClaims, @Param('id') id: string, @Body() body: unknown) {
     const p = parseBody(schemas.workspacePolicy, body);
-    return this.setWorkspacePolicyUseCase.execute(actorOf(c), c.tid, pathId(id, ErrorCode.WorkspaceNotFound), p);
+    return this.setWorkspacePolicyUseCase.execute({
+      actor: actorOf(c),
+      tenantId: c.tid,
+      workspaceId: pathId(id, ErrorCode.WorkspaceNotFound),
+      input: p,
+    });
   }
 
   @Get('service-principals/:id/access-reasons')
   @AdminRoute('key_admin', 'auditor')
   getPrincipal(@Claims() c: AccessClaims, @Param('id') id: string) {
-    return this.getPrincipalReasonsUseCase.execute(c.tid, pathId(id, ErrorCode.ServicePrincipalNotFound));
+    return this.getPrincipalReasonsUseCase.execute({
+      tenantId: c.tid,
+      principalId: pathId(id, ErrorCode.ServicePrincipalNotFound),
+    });
   }
 
   @Put('service-principals/:id/access-reasons')
   @AdminRoute('key_admin')
   setPrincipal(@Claims() c: AccessClaims, @Param('id') id: string, @Body() body: unknown) {
     const p = parseBody(schemas.principalReasons, body);
-    return this.setPrincipalReasonsUseCase.execute(
-      actorOf(c),
-      c.tid,
-      pathId(id, ErrorCode.ServicePrincipalNotFound),
-      p.allowedReasons,
-    );
+    return this.setPrincipalReasonsUseCase.execute({
+      actor: actorOf(c),
+      tenantId: c.tid,
+      principalId: pathId(id, ErrorCode.ServicePrincipalNotFound),
+      allowed: p.allowedReasons,
+    });
   }
 
   @Get('key-use')
   @AdminRoute('key_admin', 'auditor')
   keyUse(@Claims() c: AccessClaims, @Query() q: Record<string, unknown>) {
     const p = parseBody(schemas.keyUseQuery, { ...q });
-    return this.keyUseUseCase.execute(c.tid, {
-      workspaceId: p.workspaceId?.toLowerCase(),
-      from: p.from ? new Date(p.from) : undefined,
-      to: p.to ? new Date(p.to) : undefined,
-      bucket: p.bucket,
+    return this.keyUseUseCase.execute({
+      tenantId: c.tid,
+      query: {
+        workspaceId: p.workspaceId?.toLowerCase(),
+        from: p.from ? new Date(p.from) : undefined,
+        to: p.to ? new Date(p.to) : undefined,
+        bucket: p.bucket,
+      },
     });
   }
 }

@@ -56,52 +56,68 @@ export class AdminUsersController {
   @Get('admin-users')
   @AdminRoute('key_admin', 'auditor')
   async list(@Claims() c: AccessClaims) {
-    return { adminUsers: await this.listAdminUsersUseCase.execute(c.tid) };
+    return { adminUsers: await this.listAdminUsersUseCase.execute({ tenantId: c.tid }) };
   }
 
   @Patch('admin-users/:id')
   @AdminRoute('key_admin')
   update(@Claims() c: AccessClaims, @Param('id') id: string, @Body() body: unknown) {
-    return this.updateAdminUserUseCase.execute(
-      actorOf(c),
-      c.tid,
-      pathId(id, ErrorCode.AdminUserNotFound),
-      parseBody(credentialSchemas.updateAdminUser, body),
-    );
+    return this.updateAdminUserUseCase.execute({
+      actor: actorOf(c),
+      tenantId: c.tid,
+      id: pathId(id, ErrorCode.AdminUserNotFound),
+      change: parseBody(credentialSchemas.updateAdminUser, body),
+    });
   }
 
   @Delete('admin-users/:id')
   @HttpCode(204)
   @AdminRoute('key_admin')
   async remove(@Claims() c: AccessClaims, @Param('id') id: string) {
-    await this.deleteAdminUserUseCase.execute(actorOf(c), c.tid, pathId(id, ErrorCode.AdminUserNotFound));
+    await this.deleteAdminUserUseCase.execute({
+      actor: actorOf(c),
+      tenantId: c.tid,
+      id: pathId(id, ErrorCode.AdminUserNotFound),
+    });
   }
 
   @Post('invitations')
   @HttpCode(201)
   @AdminRoute('key_admin')
   invite(@Claims() c: AccessClaims, @Body() body: unknown) {
-    return this.createInvitationUseCase.execute(actorOf(c), c.tid, parseBody(credentialSchemas.invitation, body));
+    return this.createInvitationUseCase.execute({
+      actor: actorOf(c),
+      tenantId: c.tid,
+      input: parseBody(credentialSchemas.invitation, body),
+    });
   }
 
   @Get('invitations')
   @AdminRoute('key_admin')
   async invitations(@Claims() c: AccessClaims) {
-    return { invitations: await this.listInvitationsUseCase.execute(c.tid) };
+    return { invitations: await this.listInvitationsUseCase.execute({ tenantId: c.tid }) };
   }
 
   @Delete('invitations/:id')
   @HttpCode(204)
   @AdminRoute('key_admin')
   async revokeInvitation(@Claims() c: AccessClaims, @Param('id') id: string) {
-    await this.revokeInvitationUseCase.execute(actorOf(c), c.tid, pathId(id, ErrorCode.InvitationNotFound));
+    await this.revokeInvitationUseCase.execute({
+      actor: actorOf(c),
+      tenantId: c.tid,
+      id: pathId(id, ErrorCode.InvitationNotFound),
+    });
   }
 
   @Post('me/password')
   @HttpCode(204)
   @AdminRoute('key_admin', 'auditor')
   async changePassword(@Claims() c: AccessClaims, @Body() body: unknown) {
-    await this.changePasswordUseCase.execute(c.tid, c.sub, parseBody(credentialSchemas.changePassword, body));
+    await this.changePasswordUseCase.execute({
+      tenantId: c.tid,
+      userId: c.sub,
+      input: parseBody(credentialSchemas.changePassword, body),
+    });
   }
 }
 
@@ -123,7 +139,8 @@ export class OneTimeLinksController {
   @HttpCode(200)
   async describe(@Body() body: unknown, @Ip() ip: string) {
     await this.tokens.throttle.address(ip);
-    return this.describeInvitationUseCase.execute(parseBody(credentialSchemas.describeInvitation, body).token);
+    const { token } = parseBody(credentialSchemas.describeInvitation, body);
+    return this.describeInvitationUseCase.execute({ token });
   }
 
   @Post('invitations/accept')

@@ -24,11 +24,9 @@ export class OperationsHistoryController {
   @AdminRoute('key_admin', 'auditor')
   list(@Claims() c: AccessClaims, @Query() q: Record<string, unknown>) {
     const p = parseBody(query, { ...q });
-    return this.listOperationsUseCase.execute(c.tid, {
-      kinds: p.kind,
-      states: p.state,
-      cursor: p.cursor,
-      limit: p.limit,
+    return this.listOperationsUseCase.execute({
+      tenantId: c.tid,
+      input: { kinds: p.kind, states: p.state, cursor: p.cursor, limit: p.limit },
     });
   }
 
@@ -37,12 +35,9 @@ export class OperationsHistoryController {
   listForWorkspace(@Claims() c: AccessClaims, @Param('id') id: string, @Query() q: Record<string, unknown>) {
     const workspaceId = pathId(id, ErrorCode.WorkspaceNotFound);
     const p = parseBody(query, { ...q });
-    return this.listOperationsUseCase.execute(c.tid, {
-      workspaceId,
-      kinds: p.kind,
-      states: p.state,
-      cursor: p.cursor,
-      limit: p.limit,
+    return this.listOperationsUseCase.execute({
+      tenantId: c.tid,
+      input: { workspaceId, kinds: p.kind, states: p.state, cursor: p.cursor, limit: p.limit },
     });
   }
 }

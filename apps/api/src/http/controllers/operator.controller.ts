@@ -26,7 +26,7 @@ export class OperatorController {
         'the operator does not choose admin passwords: the first key admin is invited by email and sets their own',
       );
     const input = parseBody(schemas.createTenant, body);
-    return this.createTenantUseCase.execute(`operator:${operator}`, input);
+    return this.createTenantUseCase.execute({ actor: `operator:${operator}`, input });
   }
 
   /** OAuth2-style token endpoint: password (admins) and client_credentials (service principals). */

@@ -21,11 +21,11 @@ export class SegmentAdminController {
     @Param('id') id: string,
     @Param('segmentId') segmentId: string,
   ): Promise<void> {
-    await this.destroySegmentUseCase.execute(
-      { kind: 'admin', id: c.sub },
-      c.tid,
-      pathId(id, ErrorCode.WorkspaceNotFound),
+    await this.destroySegmentUseCase.execute({
+      by: { kind: 'admin', id: c.sub },
+      tenantId: c.tid,
+      workspaceId: pathId(id, ErrorCode.WorkspaceNotFound),
       segmentId,
-    );
+    });
   }
 }

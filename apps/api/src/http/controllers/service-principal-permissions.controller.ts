@@ -13,6 +13,11 @@ export class ServicePrincipalPermissionsController {
   @AdminRoute('key_admin')
   set(@Claims() c: AccessClaims, @Param('id') id: string, @Body() body: unknown) {
     const { permissions } = parseBody(schemas.servicePrincipalPermissions, body);
-    return this.setServicePrincipalPermissionsUseCase.execute(actorOf(c), c.tid, pathId(id), permissions);
+    return this.setServicePrincipalPermissionsUseCase.execute({
+      actor: actorOf(c),
+      tenantId: c.tid,
+      servicePrincipalId: pathId(id),
+      permissions,
+    });
   }
 }

@@ -30,46 +30,55 @@ export class ServicePrincipalController {
   @Get()
   @AdminRoute('key_admin', 'auditor')
   get(@Claims() c: AccessClaims, @Param('id') id: string) {
-    return this.getServicePrincipalUseCase.execute(c.tid, pathId(id, ErrorCode.ServicePrincipalNotFound));
+    return this.getServicePrincipalUseCase.execute({
+      tenantId: c.tid,
+      id: pathId(id, ErrorCode.ServicePrincipalNotFound),
+    });
   }
 
   @Patch()
   @AdminRoute('key_admin')
   update(@Claims() c: AccessClaims, @Param('id') id: string, @Body() body: unknown) {
-    const spId = pathId(id, ErrorCode.ServicePrincipalNotFound);
-    return this.updateServicePrincipalUseCase.execute(actorOf(c), c.tid, spId, parseBody(schemas.update, body));
+    return this.updateServicePrincipalUseCase.execute({
+      actor: actorOf(c),
+      tenantId: c.tid,
+      id: pathId(id, ErrorCode.ServicePrincipalNotFound),
+      change: parseBody(schemas.update, body),
+    });
   }
 
   @Delete()
   @HttpCode(204)
   @AdminRoute('key_admin')
   async remove(@Claims() c: AccessClaims, @Param('id') id: string) {
-    await this.deleteServicePrincipalUseCase.execute(actorOf(c), c.tid, pathId(id, ErrorCode.ServicePrincipalNotFound));
+    await this.deleteServicePrincipalUseCase.execute({
+      actor: actorOf(c),
+      tenantId: c.tid,
+      id: pathId(id, ErrorCode.ServicePrincipalNotFound),
+    });
   }
 
   @Post('secrets')
   @HttpCode(201)
   @AdminRoute('key_admin')
   rotate(@Claims() c: AccessClaims, @Param('id') id: string, @Body() body: unknown) {
-    const spId = pathId(id, ErrorCode.ServicePrincipalNotFound);
-    return this.rotateServicePrincipalSecretUseCase.execute(
-      actorOf(c),
-      c.tid,
-      spId,
-      parseBody(schemas.rotate, body).overlapSeconds,
-    );
+    return this.rotateServicePrincipalSecretUseCase.execute({
+      actor: actorOf(c),
+      tenantId: c.tid,
+      id: pathId(id, ErrorCode.ServicePrincipalNotFound),
+      overlapSeconds: parseBody(schemas.rotate, body).overlapSeconds,
+    });
   }
 
   @Delete('secrets/:secretId')
   @HttpCode(204)
   @AdminRoute('key_admin')
   async revokeSecret(@Claims() c: AccessClaims, @Param('id') id: string, @Param('secretId') secretId: string) {
-    const spId = pathId(id, ErrorCode.ServicePrincipalNotFound);
-    await this.revokeServicePrincipalSecretUseCase.execute(
-      actorOf(c),
-      c.tid,
-      spId,
-      pathId(secretId, ErrorCode.SecretNotFound),
-    );
+    await this.revokeServicePrincipalSecretUseCase.execute({
+      actor: actorOf(c),
+      tenantId: c.tid,
+      id: pathId(id, ErrorCode.ServicePrincipalNotFound),
+      secretId: pathId(secretId, ErrorCode.SecretNotFound),
+    });
   }
 }

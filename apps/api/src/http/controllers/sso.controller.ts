@@ -14,20 +14,24 @@ export class SsoConfigurationController {
   @Get()
   @AdminRoute('key_admin', 'auditor')
   get(@Claims() c: AccessClaims) {
-    return this.sso.getConfiguration.execute(c.tid);
+    return this.sso.getConfiguration.execute({ tenantId: c.tid });
   }
 
   @Put()
   @AdminRoute('key_admin')
   put(@Claims() c: AccessClaims, @Body() body: unknown) {
-    return this.sso.putConfiguration.execute(actorOf(c), c.tid, parseBody(ssoSchemas.configuration, body));
+    return this.sso.putConfiguration.execute({
+      actor: actorOf(c),
+      tenantId: c.tid,
+      input: parseBody(ssoSchemas.configuration, body),
+    });
   }
 
   @Delete()
   @HttpCode(204)
   @AdminRoute('key_admin')
   async remove(@Claims() c: AccessClaims) {
-    await this.sso.deleteConfiguration.execute(actorOf(c), c.tid);
+    await this.sso.deleteConfiguration.execute({ actor: actorOf(c), tenantId: c.tid });
   }
 }
 
@@ -54,7 +58,7 @@ export class SsoSignInController {
     await this.tokens.throttle.address(ip);
     try {
       const { tenant_id } = parseBody(ssoSchemas.login, { ...query });
-      const r = await this.sso.start.execute(tenant_id);
+      const r = await this.sso.start.execute({ tenantId: tenant_id });
       this.noStore(reply)
         .header('set-cookie', this.cookie(LOGIN_COOKIE, r.browserSecret, LOGIN_COOKIE_MAX_AGE))
         .redirect(r.authorizationUrl, 302);
@@ -73,7 +77,7 @@ export class SsoSignInController {
     await this.tokens.throttle.address(ip);
     try {
       const params = parseBody(ssoSchemas.callback, { ...query });
-      const r = await this.sso.complete.execute(params, readCookie(cookie, LOGIN_COOKIE));
+      const r = await this.sso.complete.execute({ params, browserSecret: readCookie(cookie, LOGIN_COOKIE) });
       this.noStore(reply)
         .header('set-cookie', this.cookie(HANDOFF_COOKIE, r.handoff, 60))
         .redirect(`${this.sso.consoleUrl}/#/sso-complete`, 302);
@@ -90,7 +94,10 @@ export class SsoSignInController {
     @Res({ passthrough: true }) reply: FastifyReply,
   ) {
     await this.tokens.throttle.address(ip);
-    const r = await this.sso.exchange.execute(readCookie(cookie, HANDOFF_COOKIE), readCookie(cookie, LOGIN_COOKIE));
+    const r = await this.sso.exchange.execute({
+      handoff: readCookie(cookie, HANDOFF_COOKIE),
+      browserSecret: readCookie(cookie, LOGIN_COOKIE),
+    });
     this.noStore(reply).header('set-cookie', [this.cookie(LOGIN_COOKIE, '', 0), this.cookie(HANDOFF_COOKIE, '', 0)]);
     return r;
   }

@@ -53,7 +53,7 @@ export class TenantController {
   @Get()
   @AdminRoute('key_admin', 'auditor')
   getTenant(@Claims() c: AccessClaims) {
-    return this.getTenantUseCase.execute(c.tid);
+    return this.getTenantUseCase.execute({ tenantId: c.tid });
   }
 
   // ---- key configurations
@@ -61,42 +61,53 @@ export class TenantController {
   @HttpCode(201)
   @AdminRoute('key_admin')
   registerKeyConfiguration(@Claims() c: AccessClaims, @Body() body: unknown) {
-    return this.registerKeyConfigurationUseCase.execute(
-      actorOf(c),
-      c.tid,
-      parseBody(schemas.registerKeyConfiguration, body),
-    );
+    return this.registerKeyConfigurationUseCase.execute({
+      actor: actorOf(c),
+      tenantId: c.tid,
+      input: parseBody(schemas.registerKeyConfiguration, body),
+    });
   }
 
   @Get('key-configurations')
   @AdminRoute('key_admin', 'auditor')
   listKeyConfigurations(@Claims() c: AccessClaims, @Query() query: Record<string, unknown>) {
     const { q, provider, status, ...page } = parseBody(listQueries.keyConfigurations, { ...query });
-    return this.listKeyConfigurationsUseCase.execute(c.tid, { search: q, providers: provider, statuses: status }, page);
+    return this.listKeyConfigurationsUseCase.execute({
+      tenantId: c.tid,
+      filters: { search: q, providers: provider, statuses: status },
+      page,
+    });
   }
 
   @Get('key-configurations/:id')
   @AdminRoute('key_admin', 'auditor')
   getKeyConfiguration(@Claims() c: AccessClaims, @Param('id') id: string) {
-    return this.getKeyConfigurationUseCase.execute(c.tid, pathId(id, ErrorCode.KeyConfigurationNotFound));
+    return this.getKeyConfigurationUseCase.execute({
+      tenantId: c.tid,
+      id: pathId(id, ErrorCode.KeyConfigurationNotFound),
+    });
   }
 
   @Post('key-configurations/:id/validate')
   @HttpCode(200)
   @AdminRoute('key_admin')
   validateKeyConfiguration(@Claims() c: AccessClaims, @Param('id') id: string) {
-    return this.validateKeyConfigurationUseCase.execute(
-      actorOf(c),
-      c.tid,
-      pathId(id, ErrorCode.KeyConfigurationNotFound),
-    );
+    return this.validateKeyConfigurationUseCase.execute({
+      actor: actorOf(c),
+      tenantId: c.tid,
+      id: pathId(id, ErrorCode.KeyConfigurationNotFound),
+    });
   }
 
   @Delete('key-configurations/:id')
   @HttpCode(204)
   @AdminRoute('key_admin')
   async deleteKeyConfiguration(@Claims() c: AccessClaims, @Param('id') id: string) {
-    await this.deleteKeyConfigurationUseCase.execute(actorOf(c), c.tid, pathId(id, ErrorCode.KeyConfigurationNotFound));
+    await this.deleteKeyConfigurationUseCase.execute({
+      actor: actorOf(c),
+      tenantId: c.tid,
+      id: pathId(id, ErrorCode.KeyConfigurationNotFound),
+    });
   }
 
   // ---- workspaces
@@ -104,24 +115,34 @@ export class TenantController {
   @HttpCode(201)
   @AdminRoute('key_admin')
   createWorkspace(@Claims() c: AccessClaims, @Body() body: unknown) {
-    return this.createWorkspaceUseCase.execute(actorOf(c), c.tid, parseBody(schemas.createWorkspace, body));
+    return this.createWorkspaceUseCase.execute({
+      actor: actorOf(c),
+      tenantId: c.tid,
+      input: parseBody(schemas.createWorkspace, body),
+    });
   }
 
   @Get('workspaces')
   @AdminRoute('key_admin', 'auditor')
   listWorkspaces(@Claims() c: AccessClaims, @Query() query: Record<string, unknown>) {
     const { q, keyState, keyConfigurationId, degraded, id, ...page } = parseBody(listQueries.workspaces, { ...query });
-    return this.listWorkspacesUseCase.execute(
-      c.tid,
-      { search: q, keyStates: keyState, keyConfigurationId: keyConfigurationId?.toLowerCase(), degraded, ids: id },
+    return this.listWorkspacesUseCase.execute({
+      tenantId: c.tid,
+      filters: {
+        search: q,
+        keyStates: keyState,
+        keyConfigurationId: keyConfigurationId?.toLowerCase(),
+        degraded,
+        ids: id,
+      },
       page,
-    );
+    });
   }
 
   @Get('workspaces/:id')
   @AdminRoute('key_admin', 'auditor')
   getWorkspace(@Claims() c: AccessClaims, @Param('id') id: string) {
-    return this.getWorkspaceUseCase.execute(c.tid, pathId(id, ErrorCode.WorkspaceNotFound));
+    return this.getWorkspaceUseCase.execute({ tenantId: c.tid, id: pathId(id, ErrorCode.WorkspaceNotFound) });
   }
 
   @Put('workspaces/:id/key-binding')
@@ -158,7 +179,7 @@ export class TenantController {
   @Get('operations/:operationId')
   @AdminRoute('key_admin', 'auditor')
   getOperation(@Claims() c: AccessClaims, @Param('operationId') id: string) {
-    return this.getOperationUseCase.execute(c.tid, pathId(id, ErrorCode.OperationNotFound));
+    return this.getOperationUseCase.execute({ tenantId: c.tid, operationId: pathId(id, ErrorCode.OperationNotFound) });
   }
 
   // ---- service principals
@@ -167,10 +188,14 @@ export class TenantController {
   @AdminRoute('key_admin')
   createServicePrincipal(@Claims() c: AccessClaims, @Body() body: unknown) {
     const input = parseBody(schemas.servicePrincipal, body);
-    return this.createServicePrincipalUseCase.execute(actorOf(c), c.tid, {
-      name: input.name,
-      workspaceIds: input.workspaceIds.map((w) => w.toLowerCase()),
-      permissions: input.permissions,
+    return this.createServicePrincipalUseCase.execute({
+      actor: actorOf(c),
+      tenantId: c.tid,
+      input: {
+        name: input.name,
+        workspaceIds: input.workspaceIds.map((w) => w.toLowerCase()),
+        permissions: input.permissions,
+      },
     });
   }
 
@@ -178,7 +203,7 @@ export class TenantController {
   @AdminRoute('key_admin', 'auditor')
   listServicePrincipals(@Claims() c: AccessClaims, @Query() query: Record<string, unknown>) {
     const { q, disabled, ...page } = parseBody(listQueries.servicePrincipals, { ...query });
-    return this.listServicePrincipalsUseCase.execute(c.tid, { search: q, disabled }, page);
+    return this.listServicePrincipalsUseCase.execute({ tenantId: c.tid, filters: { search: q, disabled }, page });
   }
 
   // ---- audit

@@ -15,8 +15,11 @@ export class WorkspaceDestroyController {
   destroy(@Claims() c: AccessClaims, @Param('id') id: string, @Body() body: unknown) {
     // A missing or non-object body is a missing confirmation: the use case answers CONFIRMATION_MISMATCH.
     const confirm = body !== null && typeof body === 'object' ? (body as { confirm?: unknown }).confirm : undefined;
-    return this.destroyWorkspaceUseCase.execute(actorOf(c), c.tid, pathId(id, ErrorCode.WorkspaceNotFound), {
-      confirm,
+    return this.destroyWorkspaceUseCase.execute({
+      actor: actorOf(c),
+      tenantId: c.tid,
+      workspaceId: pathId(id, ErrorCode.WorkspaceNotFound),
+      input: { confirm },
     });
   }
 }
