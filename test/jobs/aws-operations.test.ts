@@ -252,7 +252,12 @@ describe('operations on AWS, executed by the worker', () => {
     // Two KEK versions, so the re-key has more than one row to move.
     await h.waitForOperation(t.tenantId, await h.request(t.tenantId, ws, OperationKind.KekRotation));
     const second = await t.addKey();
-    const bound = await new BindWorkspace(h.deps).execute('admin:test', t.tenantId, ws, second.keyConfigurationId);
+    const bound = await new BindWorkspace(h.deps).execute({
+      actor: 'admin:test',
+      tenantId: t.tenantId,
+      workspaceId: ws,
+      keyConfigurationId: second.keyConfigurationId,
+    });
     if (bound.kind !== 'rekey') throw new Error('expected a re-key operation');
     const op = await h.waitForOperation(t.tenantId, bound.operationId);
     expect(op).toMatchObject({ state: 'succeeded', kind: 'rekey' });

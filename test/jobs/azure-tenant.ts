@@ -76,7 +76,12 @@ export async function azureTenant(h: JobsHarness, opts: { workspaces?: number } 
       tenantId: tenant.id,
       input: { name: `ws-${i}` },
     });
-    const bound = await new BindWorkspace(h.deps).execute('admin:test', tenant.id, ws.id, first.keyConfigurationId);
+    const bound = await new BindWorkspace(h.deps).execute({
+      actor: 'admin:test',
+      tenantId: tenant.id,
+      workspaceId: ws.id,
+      keyConfigurationId: first.keyConfigurationId,
+    });
     if (bound.kind !== 'bound') throw new Error('expected a first binding');
     workspaceIds.push(ws.id);
   }

@@ -112,7 +112,12 @@ describe('SIGKILL at every step, then recovery', () => {
     const before = await h.fetchDeks(t, ws, segments(10));
     const second = await t.addKey();
     const { BindWorkspace } = await import('@app/keys');
-    const bound = await new BindWorkspace(h.deps).execute('admin:test', t.tenantId, ws, second.keyConfigurationId);
+    const bound = await new BindWorkspace(h.deps).execute({
+      actor: 'admin:test',
+      tenantId: t.tenantId,
+      workspaceId: ws,
+      keyConfigurationId: second.keyConfigurationId,
+    });
     if (bound.kind !== 'rekey') throw new Error('expected a re-key operation');
     const op = await crashThenRecover(t, bound.operationId, `rekey:${step}`);
     expect(op.state).toBe('succeeded');

@@ -126,7 +126,12 @@ async function rekeyUnderLoad(
   let op;
   let rounds = 0;
   try {
-    const bound = await new BindWorkspace(h.deps).execute('admin:test', t.tenantId, ws, targetKeyConfigurationId);
+    const bound = await new BindWorkspace(h.deps).execute({
+      actor: 'admin:test',
+      tenantId: t.tenantId,
+      workspaceId: ws,
+      keyConfigurationId: targetKeyConfigurationId,
+    });
     if (bound.kind !== 'rekey') throw new Error(`expected a re-key operation, got ${bound.kind}`);
     op = await h.waitForOperation(t.tenantId, bound.operationId, 30_000);
   } finally {

@@ -104,7 +104,12 @@ export async function gcpTenant(h: JobsHarness, opts: { workspaces?: number } = 
       tenantId: tenant.id,
       input: { name: `gcp-ws-${i}` },
     });
-    const bound = await new BindWorkspace(h.deps).execute('admin:test', tenant.id, ws.id, kc.id);
+    const bound = await new BindWorkspace(h.deps).execute({
+      actor: 'admin:test',
+      tenantId: tenant.id,
+      workspaceId: ws.id,
+      keyConfigurationId: kc.id,
+    });
     if (bound.kind !== 'bound') throw new Error('expected a first binding');
     workspaceIds.push(ws.id);
   }

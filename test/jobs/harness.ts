@@ -283,7 +283,12 @@ export async function startJobsHarness(
           tenantId: tenant.id,
           input: { name: `ws-${i}` },
         });
-        const bound = await new BindWorkspace(deps).execute('admin:test', tenant.id, ws.id, first.keyConfigurationId);
+        const bound = await new BindWorkspace(deps).execute({
+          actor: 'admin:test',
+          tenantId: tenant.id,
+          workspaceId: ws.id,
+          keyConfigurationId: first.keyConfigurationId,
+        });
         if (bound.kind !== 'bound') throw new Error('expected a first binding');
         workspaceIds.push(ws.id);
       }
@@ -332,7 +337,12 @@ export async function startJobsHarness(
       return out;
     },
     async request(tenantId, workspaceId, kind) {
-      const { operationId } = await new RequestOperation(deps).execute('admin:test', tenantId, workspaceId, kind);
+      const { operationId } = await new RequestOperation(deps).execute({
+        actor: 'admin:test',
+        tenantId,
+        workspaceId,
+        kind,
+      });
       return operationId;
     },
     async waitForOperation(

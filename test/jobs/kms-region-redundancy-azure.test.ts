@@ -98,7 +98,16 @@ async function pairedTenant() {
     tenantId: tenant.id,
     input: { name: 'ws' },
   });
-  expect((await new BindWorkspace(deps).execute('admin:test', tenant.id, ws.id, kc.id)).kind).toBe('bound');
+  expect(
+    (
+      await new BindWorkspace(deps).execute({
+        actor: 'admin:test',
+        tenantId: tenant.id,
+        workspaceId: ws.id,
+        keyConfigurationId: kc.id,
+      })
+    ).kind,
+  ).toBe('bound');
   const sp = await new CreateServicePrincipal(deps).execute({
     actor: 'admin:test',
     tenantId: tenant.id,

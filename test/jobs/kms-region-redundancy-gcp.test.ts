@@ -99,7 +99,16 @@ async function replicaTenant(): Promise<Tenant> {
     tenantId: tenant.id,
     input: { name: 'ws' },
   });
-  expect((await new BindWorkspace(h.deps).execute('admin:test', tenant.id, ws.id, kc.id)).kind).toBe('bound');
+  expect(
+    (
+      await new BindWorkspace(h.deps).execute({
+        actor: 'admin:test',
+        tenantId: tenant.id,
+        workspaceId: ws.id,
+        keyConfigurationId: kc.id,
+      })
+    ).kind,
+  ).toBe('bound');
   const sp = await new CreateServicePrincipal(h.deps).execute({
     actor: 'admin:test',
     tenantId: tenant.id,

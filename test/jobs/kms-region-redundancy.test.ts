@@ -139,7 +139,12 @@ async function mrkTenant(): Promise<MrkTenant> {
     tenantId: tenant.id,
     input: { name: 'ws' },
   });
-  const bound = await new BindWorkspace(h.deps).execute('admin:test', tenant.id, ws.id, kc.id);
+  const bound = await new BindWorkspace(h.deps).execute({
+    actor: 'admin:test',
+    tenantId: tenant.id,
+    workspaceId: ws.id,
+    keyConfigurationId: kc.id,
+  });
   expect(bound.kind).toBe('bound');
   const sp = await new CreateServicePrincipal(h.deps).execute({
     actor: 'admin:test',
@@ -440,7 +445,12 @@ describe('residue', () => {
         aws: { keyArn: plain, roleArn: t.roleArn },
       },
     });
-    const bound = await new BindWorkspace(h.deps).execute('admin:test', t.tenantId, t.workspaceIds[0], target.id);
+    const bound = await new BindWorkspace(h.deps).execute({
+      actor: 'admin:test',
+      tenantId: t.tenantId,
+      workspaceId: t.workspaceIds[0],
+      keyConfigurationId: target.id,
+    });
     if (bound.kind !== 'rekey') throw new Error(`expected a re-key, got ${bound.kind}`);
     expect((await h.waitForOperation(t.tenantId, bound.operationId, 30_000)).state).toBe('succeeded');
     expect(await deks(t, ['a'])).toEqual(before);

@@ -82,7 +82,12 @@ async function residueAfterRekeyAndShred(s: Scenario): Promise<void> {
   expect(before.unwrapped).toBeGreaterThan(0);
 
   const b = await s.addKeyB();
-  const bound = await new BindWorkspace(h.deps).execute('admin:test', s.tenantId, w, b.keyConfigurationId);
+  const bound = await new BindWorkspace(h.deps).execute({
+    actor: 'admin:test',
+    tenantId: s.tenantId,
+    workspaceId: w,
+    keyConfigurationId: b.keyConfigurationId,
+  });
   if (bound.kind !== 'rekey') throw new Error('expected a re-key');
   const op = await h.waitForOperation(s.tenantId, bound.operationId, 30_000);
   expect(op).toMatchObject({ state: 'succeeded', error: null });
@@ -161,7 +166,14 @@ async function destroyedLeavesNothing(s: Scenario, v: string, maxKekVersion: num
   await expect(h.request(s.tenantId, v, OperationKind.Reinstate)).rejects.toMatchObject({
     code: 'WORKSPACE_DESTROYED',
   });
-  await expect(new BindWorkspace(h.deps).execute('admin:test', s.tenantId, v, s.keyA)).rejects.toMatchObject({
+  await expect(
+    new BindWorkspace(h.deps).execute({
+      actor: 'admin:test',
+      tenantId: s.tenantId,
+      workspaceId: v,
+      keyConfigurationId: s.keyA,
+    }),
+  ).rejects.toMatchObject({
     code: 'DESTROYED_WORKSPACE_NOT_BINDABLE',
   });
   await expect(
@@ -307,7 +319,12 @@ describe('a key configuration is in use while any stored form depends on it', ()
     ).toBe('kek_versions_previous_key_configuration_fk');
 
     // After the re-key commits, nothing depends on A any more: it can be deleted.
-    const bound = await new BindWorkspace(h.deps).execute('admin:test', t.tenantId, w, b.keyConfigurationId);
+    const bound = await new BindWorkspace(h.deps).execute({
+      actor: 'admin:test',
+      tenantId: t.tenantId,
+      workspaceId: w,
+      keyConfigurationId: b.keyConfigurationId,
+    });
     if (bound.kind !== 'rekey') throw new Error('expected a re-key');
     expect(await h.waitForOperation(t.tenantId, bound.operationId)).toMatchObject({ state: 'succeeded' });
     await new DeleteKeyConfiguration(h.deps).execute({
@@ -407,12 +424,12 @@ describe('destroy while an operation is running', () => {
       t,
       t.workspaceIds[0],
       async () => {
-        const bound = await new BindWorkspace(h.deps).execute(
-          'admin:test',
-          t.tenantId,
-          t.workspaceIds[0],
-          b.keyConfigurationId,
-        );
+        const bound = await new BindWorkspace(h.deps).execute({
+          actor: 'admin:test',
+          tenantId: t.tenantId,
+          workspaceId: t.workspaceIds[0],
+          keyConfigurationId: b.keyConfigurationId,
+        });
         if (bound.kind !== 'rekey') throw new Error('expected a re-key');
         return bound.operationId;
       },

@@ -99,7 +99,12 @@ it('restores dumps taken before a KEK rotation, a CMK rewrap, a re-key and a shr
 
   dumps.beforeRekey = dump('before-rekey');
   const second = await t.addKey();
-  const bound = await new BindWorkspace(h.deps).execute('admin:test', t.tenantId, ws, second.keyConfigurationId);
+  const bound = await new BindWorkspace(h.deps).execute({
+    actor: 'admin:test',
+    tenantId: t.tenantId,
+    workspaceId: ws,
+    keyConfigurationId: second.keyConfigurationId,
+  });
   if (bound.kind !== 'rekey') throw new Error('expected a re-key operation');
   await succeeded(t, bound.operationId);
 

@@ -50,9 +50,10 @@ export type { KeyDescription };
  * its requesting admin, records each item's outcome, and says how many it left pending for a later run.
  */
 export interface BulkRunner {
-  execute(
-    tenantId: string,
-    bulkOperationId: string,
-    opts: { signal: AbortSignal; onItem: (workspaceId: string) => Promise<void> },
-  ): Promise<{ handled: number; deferred: number }>;
+  execute(cmd: {
+    readonly tenantId: string;
+    readonly bulkId: string;
+    readonly signal: AbortSignal;
+    readonly onItem: (workspaceId: string) => Promise<void>;
+  }): Promise<{ handled: number; deferred: number }>;
 }

@@ -325,7 +325,9 @@ export class JobsRuntime {
   private async processBulk(job: Job<BulkJobData>): Promise<unknown> {
     const started = process.hrtime.bigint();
     const hook = this.options.stepHook;
-    const r = await this.bulk!.execute(job.data.tenantId, job.data.bulkOperationId, {
+    const r = await this.bulk!.execute({
+      tenantId: job.data.tenantId,
+      bulkId: job.data.bulkOperationId,
       signal: this.abort.signal,
       onItem: async () => {
         if (hook) await hook(JobName.BulkOperation, 'item-recorded');

@@ -15,14 +15,19 @@ export interface AuditEventsInput extends AuditFilter {
  * newest first, keyset-paged by sequence number behind the same sealed cursors as the other lists (bound to the
  * tenant, order and filters). Events of deleted workspaces stay listed: the filter does not look the workspace up.
  */
+export interface ListAuditEventsCommand {
+  readonly tenantId: string;
+  readonly query: AuditEventsInput;
+}
+
 export class ListAuditEvents {
   constructor(
     private readonly deps: KeysDeps,
     private readonly cursors: ListCursors,
   ) {}
 
-  async execute(tenantId: string, input: AuditEventsInput) {
-    const { order, cursor, limit, ...raw } = input;
+  async execute({ tenantId, query }: ListAuditEventsCommand) {
+    const { order, cursor, limit, ...raw } = query;
     const filter: AuditFilter = {
       actions: raw.actions?.length ? [...new Set(raw.actions)].sort() : undefined,
       actionPrefixes: raw.actionPrefixes?.length ? [...new Set(raw.actionPrefixes)].sort() : undefined,

@@ -54,6 +54,12 @@ export function bulkView(b: BulkOperationRow, items: BulkItemRow[]) {
   };
 }
 
+export interface StartBulkActionCommand {
+  readonly actor: Actor;
+  readonly tenantId: string;
+  readonly request: BulkRequest;
+}
+
 /**
  * POST …/bulk-operations: bind or re-key a selection of workspaces, or rewrap every workspace of a configuration, as
  * one tracked operation. The parent row, one pending item per workspace and the `bulk.requested` record commit
@@ -64,7 +70,7 @@ export function bulkView(b: BulkOperationRow, items: BulkItemRow[]) {
 export class StartBulkAction {
   constructor(private readonly deps: KeysDeps) {}
 
-  async execute(actor: Actor, tenantId: string, req: BulkRequest) {
+  async execute({ actor, tenantId, request: req }: StartBulkActionCommand) {
     const { repos } = this.deps;
     const kc = await repos.keyConfigurations.findById(tenantId, req.keyConfigurationId);
     if (!kc) throw new DomainError(ErrorCode.KeyConfigurationNotFound, 'key configuration not found');
@@ -139,6 +145,15 @@ export interface BulkRunResult {
  * key). A bind killed mid-way leaves the workspace provisioning; it is retried once BindWorkspace considers that
  * stale (WorkspaceBusy until then defers the item, and the job runs again after a backoff).
  */
+export interface RunBulkOperationCommand {
+  readonly tenantId: string;
+  readonly bulkId: string;
+  /** Stops taking new items (the job's lock was lost or the worker is stopping). */
+  readonly signal?: AbortSignal;
+  /** Called after each item's outcome is recorded (tests use it to stop a worker mid-way). */
+  readonly onItem?: (workspaceId: string) => void | Promise<void>;
+}
+
 export class RunBulkOperation {
   constructor(
     private readonly deps: KeysDeps,
@@ -148,11 +163,8 @@ export class RunBulkOperation {
     private readonly concurrency = CONCURRENCY,
   ) {}
 
-  async execute(
-    tenantId: string,
-    bulkId: string,
-    opts: { signal?: AbortSignal; onItem?: (workspaceId: string) => void | Promise<void> } = {},
-  ): Promise<BulkRunResult> {
+  async execute(cmd: RunBulkOperationCommand): Promise<BulkRunResult> {
+    const { tenantId, bulkId, ...opts } = cmd;
     const { repos } = this.deps;
     const b = await repos.bulkOperations.find(tenantId, bulkId);
     if (!b) return { handled: 0, deferred: 0 };
@@ -188,7 +200,7 @@ export class RunBulkOperation {
     };
     try {
       if (action === 'rewrap') {
-        const r = await this.requestOperation.execute(actor, tenantId, workspaceId, 'cmk-rewrap');
+        const r = await this.requestOperation.execute({ actor, tenantId, workspaceId, kind: 'cmk-rewrap' });
         return await record({ outcome: 'dispatched', operationId: r.operationId });
       }
       if (action === 'rekey') {
@@ -200,7 +212,7 @@ export class RunBulkOperation {
             error: 'the workspace is not bound yet: bind it instead of re-keying',
           });
       }
-      const r = await this.bind.execute(actor, tenantId, workspaceId, keyConfigurationId);
+      const r = await this.bind.execute({ actor, tenantId, workspaceId, keyConfigurationId });
       return await record(
         r.kind === 'rekey' ? { outcome: 'dispatched', operationId: r.operationId } : { outcome: 'bound' },
       );
@@ -226,10 +238,15 @@ export class RunBulkOperation {
   }
 }
 
+export interface GetBulkOperationCommand {
+  readonly tenantId: string;
+  readonly bulkId: string;
+}
+
 export class GetBulkOperation {
   constructor(private readonly deps: KeysDeps) {}
 
-  async execute(tenantId: string, id: string) {
+  async execute({ tenantId, bulkId: id }: GetBulkOperationCommand) {
     const b = await this.deps.repos.bulkOperations.find(tenantId, id);
     if (!b) throw new DomainError(ErrorCode.BulkOperationNotFound, 'bulk operation not found');
     return bulkView(b, await this.deps.repos.bulkOperations.items(tenantId, id));

@@ -56,6 +56,13 @@ const STALE_PROVISIONING_MS = 120_000;
 export type BindResult =
   { kind: 'bound'; workspace: ReturnType<typeof workspaceView> } | { kind: 'rekey'; operationId: string };
 
+export interface BindWorkspaceCommand {
+  readonly actor: Actor;
+  readonly tenantId: string;
+  readonly workspaceId: string;
+  readonly keyConfigurationId: string;
+}
+
 /**
  * PUT key-binding.
  * First binding: unbound → provisioning → active. A fresh KEK is wrapped under the customer key with its
@@ -66,7 +73,7 @@ export type BindResult =
 export class BindWorkspace {
   constructor(private readonly deps: KeysDeps) {}
 
-  async execute(actor: Actor, tenantId: string, workspaceId: string, keyConfigurationId: string): Promise<BindResult> {
+  async execute({ actor, tenantId, workspaceId, keyConfigurationId }: BindWorkspaceCommand): Promise<BindResult> {
     const { repos } = this.deps;
     const w = await repos.workspaces.findById(tenantId, workspaceId);
     if (!w) throw new DomainError(ErrorCode.WorkspaceNotFound, 'workspace not found');
@@ -254,10 +261,18 @@ const ALLOWED_FROM: Record<string, readonly KeyStateName[]> = {
   [OperationKind.Reinstate]: ['shredded', 'access_suspect'],
 };
 
+export interface RequestOperationCommand {
+  readonly actor: Actor;
+  readonly tenantId: string;
+  readonly workspaceId: string;
+  /** cmk-rewrap, kek-rotation, revocation-check or reinstate; anything else is a 400. */
+  readonly kind: string;
+}
+
 export class RequestOperation {
   constructor(private readonly deps: KeysDeps) {}
 
-  async execute(actor: Actor, tenantId: string, workspaceId: string, kind: string) {
+  async execute({ actor, tenantId, workspaceId, kind }: RequestOperationCommand) {
     if (!isRequestable(kind))
       throw new DomainError(ErrorCode.ValidationFailed, `kind must be one of ${REQUESTABLE_KINDS.join(', ')}`);
     const w = await this.deps.repos.workspaces.findById(tenantId, workspaceId);

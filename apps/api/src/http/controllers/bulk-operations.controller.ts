@@ -39,12 +39,19 @@ export class BulkOperationsController {
         ErrorCode.BulkSelectionTooLarge,
         `a bulk operation carries at most ${BULK_MAX_WORKSPACES} workspaces; ${raw.workspaceIds.length} were selected`,
       );
-    return this.startBulkActionUseCase.execute(actorOf(c), c.tid, parseBody(bulkBody, body));
+    return this.startBulkActionUseCase.execute({
+      actor: actorOf(c),
+      tenantId: c.tid,
+      request: parseBody(bulkBody, body),
+    });
   }
 
   @Get(':id')
   @AdminRoute('key_admin', 'auditor')
   get(@Claims() c: AccessClaims, @Param('id') id: string) {
-    return this.getBulkOperationUseCase.execute(c.tid, pathId(id, ErrorCode.BulkOperationNotFound));
+    return this.getBulkOperationUseCase.execute({
+      tenantId: c.tid,
+      bulkId: pathId(id, ErrorCode.BulkOperationNotFound),
+    });
   }
 }

@@ -154,12 +154,12 @@ export class TenantController {
     @Res({ passthrough: true }) reply: FastifyReply,
   ) {
     const { keyConfigurationId } = parseBody(schemas.bind, body);
-    const r = await this.bindWorkspaceUseCase.execute(
-      actorOf(c),
-      c.tid,
-      pathId(id, ErrorCode.WorkspaceNotFound),
-      keyConfigurationId.toLowerCase(),
-    );
+    const r = await this.bindWorkspaceUseCase.execute({
+      actor: actorOf(c),
+      tenantId: c.tid,
+      workspaceId: pathId(id, ErrorCode.WorkspaceNotFound),
+      keyConfigurationId: keyConfigurationId.toLowerCase(),
+    });
     if (r.kind === 'rekey') {
       reply.status(202);
       return { operationId: r.operationId };
@@ -173,7 +173,12 @@ export class TenantController {
   @AdminRoute('key_admin')
   requestOperation(@Claims() c: AccessClaims, @Param('id') id: string, @Body() body: unknown) {
     const { kind } = parseBody(schemas.operation, body);
-    return this.requestOperationUseCase.execute(actorOf(c), c.tid, pathId(id, ErrorCode.WorkspaceNotFound), kind);
+    return this.requestOperationUseCase.execute({
+      actor: actorOf(c),
+      tenantId: c.tid,
+      workspaceId: pathId(id, ErrorCode.WorkspaceNotFound),
+      kind,
+    });
   }
 
   @Get('operations/:operationId')
@@ -212,7 +217,7 @@ export class TenantController {
   async auditEvents(@Claims() c: AccessClaims, @Query() query: Record<string, unknown>) {
     const { action, after, ...q } = parseBody(listQueries.auditEvents, { ...query });
     await this.auditBuffer.flush();
-    return this.listAuditEventsUseCase.execute(c.tid, { ...q, ...action, afterSeq: after });
+    return this.listAuditEventsUseCase.execute({ tenantId: c.tid, query: { ...q, ...action, afterSeq: after } });
   }
 
   @Get('audit-events/verification')
