@@ -1,15 +1,6 @@
 import type { DataSource } from 'typeorm';
 import type { KeyConfig, ProviderKind, StoredKeyConfig, TenantIdentity } from '@app/provider-port';
-import {
-  cursorText,
-  keysetPage,
-  KeysetPage,
-  likeContains,
-  ListPaging,
-  nameAndCreationSorts,
-  orderBy,
-  Where,
-} from './keyset';
+import { KeysetPage, likeContains, ListPaging, nameAndCreationSorts, sortedPage, Where } from './keyset';
 import { affected, one, Queryable, rows } from './sql';
 import type { KeyStateName } from './workspaces.repository';
 
@@ -153,13 +144,7 @@ export class KeyConfigurationRepository {
     if (q.providers?.length) w.add('provider = ANY(?::text[])', q.providers);
     if (q.statuses?.length) w.add('status = ANY(?::text[])', q.statuses);
     if (q.after) w.after(sort, 'id', q.direction, q.after);
-    return keysetPage<KeyConfigurationRow>(
-      this.ds,
-      w,
-      q.limit,
-      (where, limit) =>
-        `SELECT ${COLS}, ${cursorText(sort)} AS "cursorValue" FROM key_configurations WHERE ${where} ${orderBy(sort, 'id', q.direction)} LIMIT ${limit}`,
-    );
+    return sortedPage<KeyConfigurationRow>(this.ds, { columns: COLS, table: 'key_configurations' }, w, sort, q);
   }
 
   list(tenantId: string): Promise<KeyConfigurationRow[]> {

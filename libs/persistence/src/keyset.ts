@@ -107,3 +107,24 @@ export async function keysetPage<R extends { id: string }>(
 
 export const orderBy = (sort: SortColumn, idSql: string, direction: SortDirection) =>
   `ORDER BY ${sort.sql} ${direction.toUpperCase()}, ${idSql} ${direction.toUpperCase()}`;
+
+/**
+ * One page of `table` sorted by `sort` then id: the columns, the sort key as "cursorValue" for the next cursor, the
+ * page's WHERE and ORDER BY, one row more than the page (keysetPage). The paged lists' one query shape.
+ */
+export function sortedPage<R extends { id: string }>(
+  db: Queryable,
+  from: { columns: string; table: string; idSql?: string },
+  where: Where,
+  sort: SortColumn,
+  q: { direction: SortDirection; limit: number },
+): Promise<KeysetPage<R>> {
+  const idSql = from.idSql ?? 'id';
+  return keysetPage<R>(
+    db,
+    where,
+    q.limit,
+    (w, limit) =>
+      `SELECT ${from.columns}, ${cursorText(sort)} AS "cursorValue" FROM ${from.table} WHERE ${w} ${orderBy(sort, idSql, q.direction)} LIMIT ${limit}`,
+  );
+}

@@ -1,13 +1,4 @@
-import {
-  cursorText,
-  keysetPage,
-  KeysetPage,
-  likeContains,
-  ListPaging,
-  nameAndCreationSorts,
-  orderBy,
-  Where,
-} from './keyset';
+import { KeysetPage, likeContains, ListPaging, nameAndCreationSorts, sortedPage, Where } from './keyset';
 import { randomUUID } from 'node:crypto';
 import type { DataSource } from 'typeorm';
 import { one, Queryable, rows } from './sql';
@@ -214,19 +205,16 @@ export class ServicePrincipalRepository {
     if (q.search) w.add('sp.name ILIKE ?', likeContains(q.search));
     if (q.disabled !== undefined) w.add('sp.disabled = ?::boolean', q.disabled);
     if (q.after) w.after(sort, 'sp.id', q.direction, q.after);
-    const page = await keysetPage<SummaryRow>(
+    const columns = `sp.id, sp.name, sp.client_id AS "clientId", sp.disabled, sp.ip_allow_list AS "ipAllowList",
+       sp.client_cert_sha256 AS "clientCertificateSha256", sp.permissions, sp.created_at AS "createdAt",
+       COALESCE((SELECT array_agg(spw.workspace_id ORDER BY spw.workspace_id) FROM service_principal_workspaces spw
+         WHERE spw.tenant_id = sp.tenant_id AND spw.service_principal_id = sp.id), '{}') AS "workspaceIds"`;
+    const page = await sortedPage<SummaryRow>(
       this.ds,
+      { columns, table: 'service_principals sp', idSql: 'sp.id' },
       w,
-      q.limit,
-      (
-        where,
-        limit,
-      ) => `SELECT sp.id, sp.name, sp.client_id AS "clientId", sp.disabled, sp.ip_allow_list AS "ipAllowList",
-           sp.client_cert_sha256 AS "clientCertificateSha256", sp.permissions, sp.created_at AS "createdAt",
-           COALESCE((SELECT array_agg(spw.workspace_id ORDER BY spw.workspace_id) FROM service_principal_workspaces spw
-             WHERE spw.tenant_id = sp.tenant_id AND spw.service_principal_id = sp.id), '{}') AS "workspaceIds",
-           ${cursorText(sort)} AS "cursorValue"
-         FROM service_principals sp WHERE ${where} ${orderBy(sort, 'sp.id', q.direction)} LIMIT ${limit}`,
+      sort,
+      q,
     );
     return { items: page.items.map(summary), last: page.last };
   }

@@ -1,14 +1,5 @@
 import type { DataSource } from 'typeorm';
-import {
-  cursorText,
-  keysetPage,
-  KeysetPage,
-  likeContains,
-  ListPaging,
-  nameAndCreationSorts,
-  orderBy,
-  Where,
-} from './keyset';
+import { KeysetPage, likeContains, ListPaging, nameAndCreationSorts, sortedPage, Where } from './keyset';
 import { one, Queryable, rows } from './sql';
 
 export const KEY_STATES = [
@@ -163,13 +154,7 @@ export class WorkspaceRepository {
     if (q.degraded !== undefined) w.add('degraded = ?::boolean', q.degraded);
     if (q.ids?.length) w.add('id = ANY(?::uuid[])', q.ids);
     if (q.after) w.after(sort, 'id', q.direction, q.after);
-    return keysetPage<WorkspaceRow>(
-      this.ds,
-      w,
-      q.limit,
-      (where, limit) =>
-        `SELECT ${COLS}, ${cursorText(sort)} AS "cursorValue" FROM workspaces WHERE ${where} ${orderBy(sort, 'id', q.direction)} LIMIT ${limit}`,
-    );
+    return sortedPage<WorkspaceRow>(this.ds, { columns: COLS, table: 'workspaces' }, w, sort, q);
   }
 
   /** The given workspaces of the tenant (ids of another tenant are simply absent). */
