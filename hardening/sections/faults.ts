@@ -441,14 +441,24 @@ export async function runFaults(
   r.segmentsTracked = all.length;
   for (let i = 0; i < all.length; i += 500) {
     const chunk = all.slice(i, i + 500);
-    const res = await stack.http.post(
-      `/internal/v1/workspaces/${t.workspaceId}/deks:batchGet`,
-      { segmentIds: chunk.map(([s]) => s) },
-      t.tokens.service,
-    );
+    const read = () =>
+      stack.http.post(
+        `/internal/v1/workspaces/${t.workspaceId}/deks:batchGet`,
+        { segmentIds: chunk.map(([s]) => s) },
+        t.tokens.service,
+      );
+    let res = await read();
+    // A documented 503 (the store or KMS briefly unavailable, with Retry-After) right after the storm is not a lost
+    // DEK: ask again for a few seconds. Anything else, a 500 above all, counts every DEK of the chunk as lost.
+    for (let tries = 0; res.status === 503 && tries < 10; tries++) {
+      await new Promise((done) => setTimeout(done, 500));
+      res = await read();
+    }
     if (res.status !== 200) {
       r.lostDeks += chunk.length;
       note(`final read of ${chunk.length} DEKs: ${res.status} ${res.text.slice(0, 160)}`);
+      for (const line of stack.logs().split('\n'))
+        if (line.includes('request failed')) note(`API logged: ${line.slice(0, 300)}`);
       continue;
     }
     const got = new Map<string, string>(

@@ -174,7 +174,10 @@ export function toErrorReply(err: unknown): ErrorReply & { internal: boolean } {
   return { status: 500, body: { error: { code: 'INTERNAL_ERROR', message: 'internal error' } }, internal: true };
 }
 
-/** SQLSTATE class 08 (connection exception), 57P01-57P03 (admin shutdown, crash shutdown, cannot connect now), socket errors. */
+/**
+ * SQLSTATE class 08 (connection exception), 57P01-57P03 (admin shutdown, crash shutdown, cannot connect now), socket
+ * errors, and pg's own errors for a pooled client whose connection broke ("… is not queryable").
+ */
 function isStoreUnavailable(err: unknown): boolean {
   let cur: unknown = err;
   for (let i = 0; i < 4 && cur && typeof cur === 'object'; i++) {
@@ -184,7 +187,7 @@ function isStoreUnavailable(err: unknown): boolean {
     if (code === 'ECONNREFUSED' || code === 'ECONNRESET' || code === 'EPIPE') return true;
     if (
       typeof c.message === 'string' &&
-      /Connection terminated|terminating connection|connection timeout|timeout exceeded when trying to connect/i.test(
+      /Connection terminated|terminating connection|connection timeout|timeout exceeded when trying to connect|is not queryable/i.test(
         c.message,
       )
     )
